@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+const optionalString = z.string().trim().min(1).optional().catch(undefined);
+
+/** Environment variables RenderBot reads (DESIGN §9). The only place that touches process.env. */
+export const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3978),
+  DATABASE_URL: z.string().url().optional(),
+  DATA_DIR: z.string().default('./.data'),
+  SECRETS_KEY: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PUBLIC_URL: z.string().url().optional(),
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_CLIENT_ID: optionalString,
+  SLACK_CLIENT_SECRET: optionalString,
+  SLACK_STATE_SECRET: optionalString,
+  SLACK_APP_TOKEN: optionalString,
+  SLACK_API_URL: z.string().url().optional(),
+  MicrosoftAppId: optionalString,
+  MicrosoftAppPassword: optionalString,
+  MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).optional(),
+  MicrosoftAppTenantId: optionalString,
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Typed, validated configuration. `secretsKey` is 32 raw bytes for AES-256-GCM. */
+export type Config = Omit<Env, 'SECRETS_KEY'> & { dataDir: string; secretsKey: Buffer };
+
+/** Parses the environment; throws a ConfigError naming the offending variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = issue?.path.join('.') ?? 'environment';
+    throw new ConfigError('config_invalid', `Environment variable ${name} is invalid: ${issue?.message ?? 'unknown problem'}`);
+  }
+  const { SECRETS_KEY, ...rest } = parsed.data;
+  const dataDir = resolve(rest.DATA_DIR);
+  return { ...rest, dataDir, secretsKey: resolveSecretsKey(SECRETS_KEY, dataDir) };
+}
+
+/**
+ * SECRETS_KEY is 32 bytes as base64 or 64 hex chars. Without it, a key is generated once into
+ * DATA_DIR/secrets.key (mode 0600), which suits the embedded single-machine default.
+ */
+export function resolveSecretsKey(value: string | undefined, dataDir: string): Buffer {
+  if (value) return decodeKey(value, 'SECRETS_KEY');
+  const file = join(dataDir, 'secrets.key');
+  if (existsSync(file)) return decodeKey(readFileSync(file, 'utf8').trim(), file);
+  mkdirSync(dataDir, { recursive: true });
+  const key = randomBytes(32);
+  writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return key;
+}
+
+function decodeKey(value: string, source: string): Buffer {
+  const key = /^[0-9a-f]{64}$/i.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+  if (key.length !== 32) {
+    throw new ConfigError('config_invalid', `${source} must be 32 bytes, given as base64 or 64 hex characters`);
+  }
+  return key;
+}

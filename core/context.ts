@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { platformSchema, roleSchema } from './tenancy/roles.ts';
+
+/**
+ * Who is speaking, for which tenant, in which session. Resolved by an adapter from the link
+ * tables; no core function takes a tenant id from user or model text (DESIGN §2).
+ */
+export const turnContextSchema = z.object({
+  tenantId: z.uuid(),
+  userId: z.string().min(1),
+  role: roleSchema,
+  sessionId: z.uuid(),
+  platform: platformSchema,
+});
+export type TurnContext = z.infer<typeof turnContextSchema>;

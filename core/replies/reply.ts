@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+/** Markdown subset: **bold**, _italic_, `code`, lists, links. */
+export const textBlockSchema = z.object({ type: z.literal('text'), text: z.string() });
+
+export const factsBlockSchema = z.object({
+  type: z.literal('facts'),
+  title: z.string().optional(),
+  facts: z.array(z.object({ label: z.string(), value: z.string() })),
+});
+
+export const tableBlockSchema = z.object({
+  type: z.literal('table'),
+  title: z.string().optional(),
+  columns: z.array(z.string()),
+  rows: z.array(z.array(z.string())),
+  /** Total matching rows, which may exceed rows.length. */
+  total: z.number().int().nonnegative(),
+  truncated: z.boolean(),
+});
+
+export const imageBlockSchema = z.object({ type: z.literal('image'), url: z.string(), alt: z.string() });
+
+export const progressBlockSchema = z.object({
+  type: z.literal('progress'),
+  orderNumber: z.string(),
+  status: z.string(),
+  total: z.number().int().nonnegative(),
+  counts: z.record(z.string(), z.number().int().nonnegative()),
+  /** 0..1 share of jobs finished (completed or failed). */
+  ratio: z.number().min(0).max(1),
+});
+
+export const buttonSchema = z.object({
+  id: z.string(),
+  label: z.string(),
+  style: z.enum(['primary', 'danger', 'default']).default('default'),
+  payload: z.record(z.string(), z.string()).default({}),
+});
+
+export const actionsBlockSchema = z.object({ type: z.literal('actions'), buttons: z.array(buttonSchema) });
+
+/** A write plan awaiting a click; every step is spelled out with its exact arguments. */
+export const confirmBlockSchema = z.object({
+  type: z.literal('confirm'),
+  actionId: z.uuid(),
+  title: z.string(),
+  steps: z.array(z.object({ title: z.string(), details: z.array(z.string()) })),
+  expiresAt: z.string(),
+  status: z.enum(['pending', 'executing', 'done', 'failed', 'cancelled', 'expired']),
+  /** Shown once decided: who decided, when, and the outcome. */
+  outcome: z.string().optional(),
+});
+
+export const replyBlockSchema = z.discriminatedUnion('type', [
+  textBlockSchema, factsBlockSchema, tableBlockSchema, imageBlockSchema, progressBlockSchema, actionsBlockSchema, confirmBlockSchema,
+]);
+export type ReplyBlock = z.infer<typeof replyBlockSchema>;
+export type TableBlock = z.infer<typeof tableBlockSchema>;
+export type ConfirmBlock = z.infer<typeof confirmBlockSchema>;
+
+/** A platform-neutral reply (DESIGN §5): rendered by adapters to Adaptive Cards, Block Kit, HTML or text. */
+export const replySchema = z.object({ blocks: z.array(replyBlockSchema) });
+export type Reply = z.infer<typeof replySchema>;
+
+/** A reply that is just text. */
+export function textReply(text: string): Reply {
+  return { blocks: [{ type: 'text', text }] };
+}
+
+/** The plain text of a reply's text blocks, used for history and fallbacks. */
+export function replyText(reply: Reply): string {
+  return reply.blocks.filter((b) => b.type === 'text').map((b) => b.text).join('\n\n');
+}

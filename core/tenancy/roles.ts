@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+/** Roles in increasing power: viewer (read tools), operator (confirms writes), admin (links, AI, usage). */
+export const roles = ['viewer', 'operator', 'admin'] as const;
+export const roleSchema = z.enum(roles);
+export type Role = z.infer<typeof roleSchema>;
+
+/** Channels a person can talk through. */
+export const platforms = ['slack', 'teams', 'web', 'cli'] as const;
+export const platformSchema = z.enum(platforms);
+export type Platform = z.infer<typeof platformSchema>;
+
+/** Platforms whose workspaces are linked to tenants. */
+export const linkPlatforms = ['slack', 'teams'] as const;
+export type LinkPlatform = (typeof linkPlatforms)[number];
+
+/** True when `role` is at least `minimum`. */
+export function hasRole(role: Role, minimum: Role): boolean {
+  return roles.indexOf(role) >= roles.indexOf(minimum);
+}

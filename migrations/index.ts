@@ -1,0 +1,6 @@
+import { Migration20261125000000_initial } from './Migration20261125000000_initial.ts';
+
+/** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
+export const migrationsList = [
+  { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
+];

@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { createOrm, migrate, type Orm } from '../../core/db/orm.ts';
+
+/** A fresh, migrated database of its own for one test file. */
+export type TestDatabase = { url: string; orm: Orm; drop(): Promise<void> };
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = inject('pgAdminUrl');
+  const name = `rb_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const orm = await createOrm(url.toString(), { poolMax: 5 });
+  await migrate(orm);
+  return {
+    url: url.toString(),
+    orm,
+    async drop() {
+      await orm.close();
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
