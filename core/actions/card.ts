@@ -1,0 +1,28 @@
+import type { ConfirmBlock, Reply } from '../replies/reply.ts';
+import type { ActionRow } from './plan.ts';
+
+/** The confirm card of an action in its current state (pending, or resolved with who/when/outcome). */
+export function confirmBlock(row: ActionRow): ConfirmBlock {
+  const decided = row.decided_by && row.decided_at ? ` by ${row.decided_by} at ${new Date(row.decided_at).toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
+  const outcomes: Record<ActionRow['status'], string | undefined> = {
+    pending: undefined,
+    executing: `Running${decided}…`,
+    done: `Confirmed${decided}: ${row.result?.outcome ?? 'done'}`,
+    failed: `Confirmed${decided}, but it failed: ${row.result?.error ?? 'unknown error'}. Nothing was changed.`,
+    cancelled: `Cancelled${decided}. Nothing was changed.`,
+    expired: 'Expired without a decision. Nothing was changed — ask again to get a new confirmation.',
+  };
+  return {
+    type: 'confirm',
+    actionId: row.id,
+    title: row.preview.title,
+    steps: row.plan.map((c) => c.step),
+    expiresAt: new Date(row.expires_at).toISOString(),
+    status: row.status,
+    outcome: outcomes[row.status],
+  };
+}
+
+export function confirmReply(row: ActionRow, text?: string): Reply {
+  return { blocks: [...(text ? [{ type: 'text' as const, text }] : []), confirmBlock(row)] };
+}

@@ -1,0 +1,119 @@
+import type { Orm } from '../db/orm.ts';
+import type { Logger } from '../logger.ts';
+import { publicMessage } from '../errors.ts';
+import { hasRole, type Platform, type Role } from '../tenancy/roles.ts';
+import type { ToolRegistry } from '../tools/registry.ts';
+import type { ToolResult } from '../tools/tool.ts';
+import { appendMessage } from '../agent/messages.ts';
+import { writeAudit } from './audit.ts';
+import { confirmReply } from './card.ts';
+import type { ActionRow, Decision } from './plan.ts';
+import { claimAction, findAction, finishAction } from './store.ts';
+
+/** The person clicking Confirm/Cancel, as resolved by the adapter. */
+export type Actor = { tenantId: string; userId: string; role: Role; platform: Platform };
+
+export type DecideDeps = { orm: Orm; log: Logger; tools: ToolRegistry; now: () => Date };
+
+/** A confirmed action's results, for the model's follow-up. */
+export type Executed = { action: ActionRow; results: { tool: string; summary: string; data: unknown }[] };
+
+/**
+ * Confirms an action: role check, then one transaction that claims it (pending → executing,
+ * compare-and-set), runs every step, and records the result — so concurrent clicks execute it
+ * exactly once and a failing step changes nothing.
+ */
+export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: string): Promise<Decision & { executed?: Executed }> {
+  const em = deps.orm.em.fork();
+  if (!hasRole(actor.role, 'operator')) {
+    const row = await findAction(em, actor.tenantId, actionId);
+    if (!row) return notFound();
+    await writeAudit(em, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.confirm', target: actionId, outcome: 'refused_role' });
+    return refusal(row, 'Only operators and admins can confirm changes. Ask an operator of your team to confirm it.');
+  }
+  let results: Executed['results'] = [];
+  try {
+    const done = await em.transactional(async (tx) => {
+      const claimed = await claimAction(tx, actor.tenantId, actionId, 'executing', actor.userId);
+      if (!claimed) return undefined;
+      results = [];
+      for (const call of claimed.plan) {
+        const tool = deps.tools.get(call.tool);
+        if (!tool || tool.kind !== 'write') throw new Error(`plan names unknown write tool ${call.tool}`);
+        const args = tool.parameters.parse(call.args);
+        const ctx = { turn: { tenantId: actor.tenantId, userId: actor.userId, role: actor.role, sessionId: claimed.session_id, platform: actor.platform }, em: tx, log: deps.log, now: deps.now };
+        const result: ToolResult = await tool.run(ctx, args);
+        results.push({ tool: call.tool, summary: result.summary ?? `${call.tool} done`, data: result.data });
+      }
+      const outcome = results.map((r) => r.summary).join('; ');
+      const row = await finishAction(tx, claimed.id, 'done', { outcome, results: results.map((r) => r.data) });
+      await writeAudit(tx, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.confirm', target: claimed.id, outcome: 'done', detail: { plan: claimed.plan.map((c) => ({ tool: c.tool, args: c.args })), results: results.map((r) => r.data) } });
+      await appendMessage(tx, {
+        tenantId: actor.tenantId, sessionId: claimed.session_id, userId: actor.userId, role: 'system',
+        content: `The user ${actor.userId} confirmed action ${claimed.id}. Results: ${results.map((r) => `${r.tool}: ${JSON.stringify(r.data)}`).join(' | ')}`,
+      });
+      return row;
+    });
+    if (done) {
+      return { ok: true, status: 'done', message: done.result?.outcome ?? 'Done.', reply: confirmReply(done), sessionId: done.session_id, executed: { action: done, results } };
+    }
+  } catch (err) {
+    deps.log.warn({ err, actionId }, 'confirmed action failed');
+    const failed = await em.transactional(async (tx) => {
+      const claimed = await claimAction(tx, actor.tenantId, actionId, 'executing', actor.userId);
+      if (!claimed) return undefined;
+      await writeAudit(tx, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.confirm', target: actionId, outcome: 'failed', detail: { error: publicMessage(err) } });
+      return finishAction(tx, claimed.id, 'failed', { outcome: 'failed', error: publicMessage(err) });
+    });
+    if (failed) return { ok: false, status: 'failed', message: `It failed: ${publicMessage(err)} Nothing was changed.`, reply: confirmReply(failed), sessionId: failed.session_id };
+  }
+  return explain(deps, actor, actionId, 'confirm');
+}
+
+/** Cancels a pending action (operators, admins, or the person who asked). */
+export async function cancelAction(deps: DecideDeps, actor: Actor, actionId: string): Promise<Decision> {
+  const em = deps.orm.em.fork();
+  const row = await findAction(em, actor.tenantId, actionId);
+  if (!row) return notFound();
+  if (!hasRole(actor.role, 'operator') && row.requested_by !== actor.userId) {
+    return refusal(row, 'Only operators, admins or the person who asked can cancel this.');
+  }
+  const cancelled = await em.transactional(async (tx) => {
+    const claimed = await claimAction(tx, actor.tenantId, actionId, 'cancelled', actor.userId);
+    if (claimed) await writeAudit(tx, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.cancel', target: actionId, outcome: 'cancelled' });
+    return claimed;
+  });
+  if (cancelled) return { ok: true, status: 'cancelled', message: 'Cancelled. Nothing was changed.', reply: confirmReply(cancelled), sessionId: cancelled.session_id };
+  return explain(deps, actor, actionId, 'cancel');
+}
+
+/** Why a decision changed nothing: unknown, already decided, running, or expired. */
+async function explain(deps: DecideDeps, actor: Actor, actionId: string, verb: 'confirm' | 'cancel'): Promise<Decision> {
+  const em = deps.orm.em.fork();
+  let row = await findAction(em, actor.tenantId, actionId);
+  if (!row) return notFound();
+  if (row.status === 'pending') {
+    // Claims only fail on pending rows once they are past their expiry.
+    await em.execute(`update pending_action set status = 'expired' where id = ? and status = 'pending' and expires_at <= now()`, [row.id]);
+    row = (await findAction(em, actor.tenantId, actionId))!;
+  }
+  await writeAudit(em, { tenantId: actor.tenantId, actor: actor.userId, action: `action.${verb}`, target: actionId, outcome: `rejected_${row.status}` });
+  const by = row.decided_by ? ` by ${row.decided_by}` : '';
+  const messages: Record<ActionRow['status'], string> = {
+    pending: 'This confirmation is still open; please try again.',
+    executing: `This is already running (confirmed${by}).`,
+    done: `This was already confirmed${by}; it ran once and will not run again.`,
+    failed: `This was confirmed${by} but failed; it will not run again. Ask again to get a new confirmation.`,
+    cancelled: `This was cancelled${by}; nothing was changed. Ask again to get a new confirmation.`,
+    expired: 'This confirmation expired; nothing was changed. Ask again to get a new confirmation.',
+  };
+  return refusal(row, messages[row.status]);
+}
+
+function refusal(row: ActionRow, message: string): Decision {
+  return { ok: false, status: row.status, message, reply: confirmReply(row), sessionId: row.session_id };
+}
+
+function notFound(): Decision {
+  return { ok: false, status: 'not_found', message: 'This confirmation was not found. It may belong to another workspace or have been removed.', reply: { blocks: [{ type: 'text', text: 'This confirmation was not found.' }] } };
+}

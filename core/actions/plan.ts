@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { replySchema } from '../replies/reply.ts';
+
+/** One validated write call of a plan, with the preview step the user saw. */
+export const planCallSchema = z.object({
+  toolCallId: z.string(),
+  tool: z.string(),
+  args: z.record(z.string(), z.unknown()),
+  step: z.object({ title: z.string(), details: z.array(z.string()) }),
+});
+export type PlanCall = z.infer<typeof planCallSchema>;
+
+export const actionStatuses = ['pending', 'executing', 'done', 'failed', 'cancelled', 'expired'] as const;
+export type ActionStatus = (typeof actionStatuses)[number];
+
+/** Where a platform shows the confirm card, so it can be updated in place (Slack ts, Teams activity id, …). */
+export const messageRefSchema = z.record(z.string(), z.unknown());
+
+/** A pending_action row. */
+export type ActionRow = {
+  id: string;
+  tenant_id: string;
+  session_id: string;
+  requested_by: string;
+  plan: PlanCall[];
+  preview: { title: string };
+  status: ActionStatus;
+  expires_at: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  result: { outcome: string; results?: unknown[]; error?: string } | null;
+  message_ref: Record<string, unknown> | null;
+  created_at: string;
+};
+
+/** What a decision returns to the adapter: the outcome, the card to show in place, and whether it changed anything. */
+export const decisionSchema = z.object({
+  ok: z.boolean(),
+  status: z.enum([...actionStatuses, 'not_found']),
+  message: z.string(),
+  reply: replySchema,
+  sessionId: z.string().optional(),
+});
+export type Decision = z.infer<typeof decisionSchema>;

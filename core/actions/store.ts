@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { queryOne } from '../db/sql.ts';
+import type { EntityManager } from '../db/orm.ts';
+import type { TurnContext } from '../context.ts';
+import type { ActionRow, PlanCall } from './plan.ts';
+
+/** Default time a confirmation stays open (DESIGN §6). */
+export const ACTION_TTL_MS = 15 * 60 * 1000;
+
+const columns = `id, tenant_id, session_id, requested_by, plan, preview, status, expires_at, decided_by, decided_at, result, message_ref, created_at`;
+
+/** Stores one pending action holding every write call of a model response. */
+export async function createPendingAction(em: EntityManager, turn: TurnContext, calls: PlanCall[], now: Date, ttlMs = ACTION_TTL_MS): Promise<ActionRow> {
+  const title = calls.length === 1 ? calls[0]!.step.title : `${calls.length} changes to confirm`;
+  const row = await queryOne<ActionRow>(em,
+    `insert into pending_action (tenant_id, session_id, requested_by, plan, preview, status, expires_at)
+     values (?, ?, ?, ?::jsonb, ?::jsonb, 'pending', ?) returning ${columns}`,
+    [turn.tenantId, turn.sessionId, turn.userId, JSON.stringify(calls), JSON.stringify({ title }), new Date(now.getTime() + ttlMs).toISOString()],
+  );
+  return row!;
+}
+
+/** An action of the tenant, or undefined (also for another tenant's id: indistinguishable). */
+export async function findAction(em: EntityManager, tenantId: string, actionId: string): Promise<ActionRow | undefined> {
+  if (!z.uuid().safeParse(actionId).success) return undefined;
+  return queryOne<ActionRow>(em, `select ${columns} from pending_action where id = ? and tenant_id = ?`, [actionId, tenantId]);
+}
+
+/** The newest still-pending action of a session (for "confirm" typed in a terminal). */
+export async function latestPendingAction(em: EntityManager, tenantId: string, sessionId: string): Promise<ActionRow | undefined> {
+  return queryOne<ActionRow>(em,
+    `select ${columns} from pending_action where tenant_id = ? and session_id = ? and status = 'pending' order by created_at desc limit 1`,
+    [tenantId, sessionId]);
+}
+
+/** Atomic compare-and-set pending → `to`; returns the row only for the one caller that won. */
+export async function claimAction(em: EntityManager, tenantId: string, actionId: string, to: 'executing' | 'cancelled', decidedBy: string): Promise<ActionRow | undefined> {
+  return queryOne<ActionRow>(em,
+    `update pending_action set status = ?, decided_by = ?, decided_at = now()
+     where id = ? and tenant_id = ? and status = 'pending' and expires_at > now() returning ${columns}`,
+    [to, decidedBy, actionId, tenantId]);
+}
+
+/** Sets the final state of an action that this caller claimed. */
+export async function finishAction(em: EntityManager, actionId: string, status: 'done' | 'failed', result: ActionRow['result']): Promise<ActionRow> {
+  return (await queryOne<ActionRow>(em, `update pending_action set status = ?, result = ?::jsonb where id = ? returning ${columns}`,
+    [status, JSON.stringify(result), actionId]))!;
+}
+
+/** Marks overdue pending actions expired; returns how many. */
+export async function expireActions(em: EntityManager): Promise<number> {
+  const rows = await em.execute(`update pending_action set status = 'expired' where status = 'pending' and expires_at <= now() returning id`);
+  return (rows as unknown[]).length;
+}
+
+/** Remembers where the confirm card was posted, for in-place updates. */
+export async function setMessageRef(em: EntityManager, tenantId: string, actionId: string, ref: Record<string, unknown>): Promise<void> {
+  await em.execute(`update pending_action set message_ref = ?::jsonb where id = ? and tenant_id = ?`, [JSON.stringify(ref), actionId, tenantId]);
+}

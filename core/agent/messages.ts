@@ -1,0 +1,63 @@
+import { query, queryOne } from '../db/sql.ts';
+import type { EntityManager } from '../db/orm.ts';
+import type { Reply } from '../replies/reply.ts';
+
+/** A tool call as the model made it (arguments are the raw JSON string). */
+export type StoredToolCall = { id: string; name: string; arguments: string };
+
+/** A chat_message row (DESIGN §3): the seed fields plus tool-call fields and the rendered reply. */
+export type MessageRow = {
+  id: string;
+  seq: string;
+  role: 'user' | 'assistant' | 'tool' | 'system';
+  content: string;
+  user_id: string | null;
+  tool_calls: StoredToolCall[] | null;
+  tool_call_id: string | null;
+  tool_name: string | null;
+  token_count: number;
+  reply: Reply | null;
+  created_at: string;
+};
+
+export type NewMessage = {
+  tenantId: string;
+  sessionId: string;
+  userId?: string | null;
+  role: MessageRow['role'];
+  content: string;
+  contextType?: string | null;
+  contextId?: string | null;
+  tokenCount?: number;
+  promptTokens?: number;
+  completionTokens?: number;
+  toolCalls?: StoredToolCall[] | null;
+  toolCallId?: string | null;
+  toolName?: string | null;
+  reply?: Reply | null;
+};
+
+/** Appends one message to a session and touches the session's last activity. */
+export async function appendMessage(em: EntityManager, m: NewMessage): Promise<MessageRow> {
+  const row = await queryOne<MessageRow>(em,
+    `insert into chat_message (tenant_id, session_id, user_id, role, content, context_type, context_id, token_count,
+       prompt_tokens, completion_tokens, tool_calls, tool_call_id, tool_name, reply)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?::jsonb)
+     returning id, seq, role, content, user_id, tool_calls, tool_call_id, tool_name, token_count, reply, created_at`,
+    [m.tenantId, m.sessionId, m.userId ?? null, m.role, m.content, m.contextType ?? null, m.contextId ?? null, m.tokenCount ?? 0,
+      m.promptTokens ?? 0, m.completionTokens ?? 0, m.toolCalls ? JSON.stringify(m.toolCalls) : null, m.toolCallId ?? null,
+      m.toolName ?? null, m.reply ? JSON.stringify(m.reply) : null],
+  );
+  await em.execute(`update chat_session set last_active_at = now() where id = ?`, [m.sessionId]);
+  return row!;
+}
+
+/** The newest `limit` messages of a session after sequence `afterSeq`, oldest first. */
+export async function recentMessages(em: EntityManager, sessionId: string, afterSeq: number, limit: number): Promise<MessageRow[]> {
+  const rows = await query<MessageRow>(em,
+    `select id, seq, role, content, user_id, tool_calls, tool_call_id, tool_name, token_count, reply, created_at
+     from chat_message where session_id = ? and seq > ? order by seq desc limit ?`,
+    [sessionId, afterSeq, limit],
+  );
+  return rows.reverse();
+}

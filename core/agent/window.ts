@@ -1,0 +1,114 @@
+import type { EntityManager } from '../db/orm.ts';
+import type { ChatMessage } from '../llm/client.ts';
+import { recentMessages, type MessageRow } from './messages.ts';
+import { estimateTokens, MESSAGE_OVERHEAD_TOKENS } from './tokens.ts';
+
+/** Limits of the prompt window (DESIGN §3). */
+export type WindowOptions = {
+  /** Token budget for history messages (the system prompt is separate). */
+  budgetTokens: number;
+  /** Most messages kept verbatim (the seed's 50). */
+  maxMessages: number;
+  /** Characters kept of one tool result; the rest is cut with a note. */
+  toolResultChars: number;
+  /** Token cap of the running summary of older turns. */
+  summaryTokens: number;
+};
+
+export const defaultWindowOptions: WindowOptions = { budgetTokens: 6000, maxMessages: 50, toolResultChars: 4000, summaryTokens: 600 };
+
+/** The history part of a prompt: a summary of folded turns plus the newest messages verbatim. */
+export type HistoryWindow = { summary: string | null; messages: ChatMessage[]; tokens: number };
+
+/** Messages that must stay together: an assistant tool-call message and all of its tool results. */
+type Unit = { rows: MessageRow[]; messages: ChatMessage[]; tokens: number };
+
+/**
+ * Builds the window for a session: the newest units that fit the budget, never splitting a
+ * tool call from its results. Units that fall out are folded into the session's running
+ * summary (persisted, so each message is folded once).
+ */
+export async function buildWindow(em: EntityManager, sessionId: string, opts: WindowOptions = defaultWindowOptions): Promise<HistoryWindow> {
+  const session = (await em.execute(`select summary, summary_upto from chat_session where id = ?`, [sessionId]))[0] as { summary: string | null; summary_upto: string };
+  const rows = await recentMessages(em, sessionId, Number(session.summary_upto), opts.maxMessages * 3);
+  const units = groupUnits(rows, opts);
+  const kept: Unit[] = [];
+  let tokens = 0;
+  let count = 0;
+  for (let i = units.length - 1; i >= 0; i--) {
+    const unit = units[i]!;
+    const fits = tokens + unit.tokens <= opts.budgetTokens && count + unit.messages.length <= opts.maxMessages;
+    if (!fits && kept.length > 0) break;
+    kept.unshift(unit);
+    tokens += unit.tokens;
+    count += unit.messages.length;
+  }
+  const folded = units.slice(0, units.length - kept.length);
+  let summary = session.summary;
+  if (folded.length) {
+    summary = foldIntoSummary(summary, folded.flatMap((u) => u.rows), opts.summaryTokens);
+    const upto = folded.at(-1)!.rows.at(-1)!.seq;
+    await em.execute(`update chat_session set summary = ?, summary_upto = ? where id = ?`, [summary, upto, sessionId]);
+  }
+  return { summary, messages: kept.flatMap((u) => u.messages), tokens: tokens + (summary ? estimateTokens(summary) : 0) };
+}
+
+function groupUnits(rows: MessageRow[], opts: WindowOptions): Unit[] {
+  const units: Unit[] = [];
+  for (const row of rows) {
+    const message = toChatMessage(row, opts);
+    const tokens = estimateTokens(JSON.stringify(message)) + MESSAGE_OVERHEAD_TOKENS;
+    const last = units.at(-1);
+    if (row.role === 'tool' && last && last.rows[0]?.tool_calls?.some((c) => c.id === row.tool_call_id)) {
+      last.rows.push(row);
+      last.messages.push(message);
+      last.tokens += tokens;
+    } else if (row.role === 'tool') {
+      continue; // an orphaned result (its call was folded away) is never sent alone
+    } else {
+      units.push({ rows: [row], messages: [message], tokens });
+    }
+  }
+  // A unit whose calls are not all answered (a turn still in flight) would be rejected by the API.
+  return units.filter((u) => {
+    const calls = u.rows[0]?.tool_calls;
+    return !calls?.length || calls.every((c) => u.rows.some((r) => r.tool_call_id === c.id));
+  });
+}
+
+function toChatMessage(row: MessageRow, opts: WindowOptions): ChatMessage {
+  switch (row.role) {
+    case 'tool': {
+      const content = row.content.length > opts.toolResultChars
+        ? `${row.content.slice(0, opts.toolResultChars)}… [truncated ${row.content.length - opts.toolResultChars} characters]`
+        : row.content;
+      return { role: 'tool', tool_call_id: row.tool_call_id ?? '', content };
+    }
+    case 'assistant':
+      return row.tool_calls?.length
+        ? { role: 'assistant', content: row.content || null, tool_calls: row.tool_calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) }
+        : { role: 'assistant', content: row.content };
+    case 'system':
+      return { role: 'system', content: row.content };
+    case 'user':
+      return { role: 'user', content: row.content };
+  }
+}
+
+/** Extractive summary: one line per folded user/assistant message, newest kept when over the cap. */
+export function foldIntoSummary(previous: string | null, rows: MessageRow[], capTokens: number): string {
+  const lines = previous ? previous.split('\n') : [];
+  for (const row of rows) {
+    if (row.role === 'user') lines.push(`- User: ${clip(row.content, 200)}`);
+    else if (row.role === 'assistant' && row.content) lines.push(`- Assistant: ${clip(row.content, 200)}`);
+    else if (row.role === 'assistant' && row.tool_calls?.length) lines.push(`- Assistant used: ${row.tool_calls.map((c) => `${c.name}(${clip(c.arguments, 80)})`).join(', ')}`);
+    else if (row.role === 'system') lines.push(`- Note: ${clip(row.content, 200)}`);
+  }
+  while (lines.length > 1 && estimateTokens(lines.join('\n')) > capTokens) lines.shift();
+  return lines.join('\n');
+}
+
+function clip(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}

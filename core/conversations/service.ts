@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { turnContextSchema, type TurnContext } from '../context.ts';
+import { confirmAction, cancelAction, type Actor } from '../actions/decide.ts';
+import type { Decision } from '../actions/plan.ts';
+import { expireActions, latestPendingAction } from '../actions/store.ts';
+import { runAgentTurn, type AgentDeps } from '../agent/turn.ts';
+import { parseCommand } from '../commands/grammar.ts';
+import { runCommand } from '../commands/run.ts';
+import { publicMessage } from '../errors.ts';
+import { enqueue } from '../queue/queue.ts';
+import { platformSchema, type Platform } from '../tenancy/roles.ts';
+import type { Reply } from '../replies/reply.ts';
+import type { Task } from 'graphile-worker';
+
+/** Where replies of a queued turn go: platform plus an adapter-defined target (channel, thread, conversation reference). */
+export const deliverySchema = z.object({ platform: platformSchema, target: z.record(z.string(), z.unknown()) });
+export type Delivery = z.infer<typeof deliverySchema>;
+
+/** Sends a reply to a platform target. Adapters register one per platform. */
+export type Deliverer = (target: Delivery['target'], reply: Reply, info: { sessionId: string }) => Promise<void>;
+
+const turnJobSchema = z.object({ turn: turnContextSchema, text: z.string(), delivery: deliverySchema });
+const followUpJobSchema = z.object({ turn: turnContextSchema, fallback: z.string(), delivery: deliverySchema });
+
+export type ConversationDeps = AgentDeps & { deliverers: ReadonlyMap<Platform, Deliverer> };
+
+/** The core's adapter contract (STYLE §2): start a turn, confirm/cancel, and the queue tasks behind them. */
+export type Conversations = ReturnType<typeof createConversations>;
+
+export function createConversations(deps: ConversationDeps) {
+  const log = deps.log.child({ component: 'conversations' });
+  const queueOf = (sessionId: string) => `session:${sessionId}`;
+
+  /** Answers one message: a command, typed confirm/cancel, or an agent turn. Never throws for user-facing problems. */
+  async function respond(turn: TurnContext, text: string): Promise<Reply[]> {
+    const em = deps.orm.em.fork();
+    try {
+      const cmd = parseCommand(text);
+      if (cmd?.name === 'confirm' || cmd?.name === 'cancel') {
+        const action = cmd.actionId ? { id: cmd.actionId } : await latestPendingAction(em, turn.tenantId, turn.sessionId);
+        if (!action) return [{ blocks: [{ type: 'text', text: 'There is nothing waiting for confirmation in this conversation.' }] }];
+        const actor: Actor = { tenantId: turn.tenantId, userId: turn.userId, role: turn.role, platform: turn.platform };
+        if (cmd.name === 'cancel') return [withMessage(await cancelAction(deps, actor, action.id))];
+        const decision = await confirmAction(deps, actor, action.id);
+        if (!decision.executed) return [withMessage(decision)];
+        return [decision.reply, await runAgentTurn(deps, { ...turn, sessionId: decision.executed.action.session_id }, { kind: 'followup', fallback: decision.message })];
+      }
+      if (cmd?.name === 'link') return [{ blocks: [{ type: 'text', text: 'This workspace is already linked. Link codes are only needed for workspaces that are not linked yet.' }] }];
+      if (cmd) return [await runCommand({ em, log, tools: deps.tools, now: deps.now }, turn, cmd)];
+      return [await runAgentTurn(deps, turn, { kind: 'message', text })];
+    } catch (err) {
+      log.error({ err, sessionId: turn.sessionId }, 'turn failed');
+      return [{ blocks: [{ type: 'text', text: publicMessage(err) }] }];
+    }
+  }
+
+  /**
+   * Queues a message durably. `eventId` (the platform's event/activity id) is recorded in the
+   * same transaction, so a redelivered event is recognised as handled — also after its job ran.
+   */
+  async function submit(input: { turn: TurnContext; text: string; delivery: Delivery; eventId?: string }): Promise<'queued' | 'duplicate'> {
+    return deps.orm.em.fork().transactional(async (tx) => {
+      if (input.eventId) {
+        const fresh = await tx.execute(`insert into inbound_event (platform, event_id, tenant_id) values (?, ?, ?) on conflict do nothing returning event_id`,
+          [input.turn.platform, input.eventId, input.turn.tenantId]);
+        if ((fresh as unknown[]).length === 0) return 'duplicate' as const;
+      }
+      await enqueue(tx, 'turn', { turn: input.turn, text: input.text, delivery: input.delivery }, {
+        queueName: queueOf(input.turn.sessionId), maxAttempts: 1, ...(input.eventId ? { jobKey: `${input.turn.platform}:${input.eventId}` } : {}),
+      });
+      return 'queued' as const;
+    });
+  }
+
+  /** A button click: decides now (for the in-place card update) and queues the model's follow-up. */
+  async function confirm(actor: Actor, actionId: string, delivery: Delivery): Promise<Decision> {
+    const decision = await confirmAction(deps, actor, actionId);
+    if (decision.executed) {
+      const sessionId = decision.executed.action.session_id;
+      const turn: TurnContext = { tenantId: actor.tenantId, userId: actor.userId, role: actor.role, platform: actor.platform, sessionId };
+      await enqueue(deps.orm.em.fork(), 'followup', { turn, fallback: decision.message, delivery }, { queueName: queueOf(sessionId), maxAttempts: 1 });
+    }
+    const { executed: _executed, ...rest } = decision;
+    return rest;
+  }
+
+  async function cancel(actor: Actor, actionId: string): Promise<Decision> {
+    return cancelAction(deps, actor, actionId);
+  }
+
+  async function deliver(delivery: Delivery, replies: Reply[], sessionId: string): Promise<void> {
+    const deliverer = deps.deliverers.get(delivery.platform);
+    if (!deliverer) throw new Error(`no deliverer for ${delivery.platform}`);
+    for (const reply of replies) await deliverer(delivery.target, reply, { sessionId });
+  }
+
+  /** graphile-worker tasks that run queued turns. */
+  const tasks: Record<string, Task> = {
+    turn: async (payload) => {
+      const job = turnJobSchema.parse(payload);
+      await deliver(job.delivery, await respond(job.turn, job.text), job.turn.sessionId);
+    },
+    followup: async (payload) => {
+      const job = followUpJobSchema.parse(payload);
+      await deliver(job.delivery, [await runAgentTurn(deps, job.turn, { kind: 'followup', fallback: job.fallback })], job.turn.sessionId);
+    },
+    expire_actions: async () => {
+      const n = await expireActions(deps.orm.em.fork());
+      if (n) log.info({ expired: n }, 'expired pending actions');
+    },
+  };
+
+  return { respond, submit, confirm, cancel, tasks };
+}
+
+/** The decision card with its explanation on top, for typed confirm/cancel. */
+function withMessage(d: Decision): Reply {
+  return { blocks: [{ type: 'text', text: d.message }, ...d.reply.blocks.filter((b) => b.type !== 'text')] };
+}

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { queryOne } from '../db/sql.ts';
+import type { EntityManager } from '../db/orm.ts';
+import { ConfigError, UserInputError } from '../errors.ts';
+import { decryptSecret, encryptSecret } from './secrets.ts';
+
+/** http(s) only; no userinfo, query or fragment, so nothing secret can hide in the stored URL. */
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+  .refine((value) => {
+    const url = new URL(value);
+    return !url.username && !url.password && !url.search && !url.hash;
+  }, 'must not contain credentials, a query or a fragment');
+const name = z.string().trim().regex(/^[A-Za-z0-9._:/-]{1,128}$/, 'use letters, digits, dots, dashes, underscores, colons or slashes');
+
+/** Azure OpenAI: `https://<resource>.openai.azure.com`, a deployment name and an api-version. */
+export const azureAiSettingsSchema = z.strictObject({
+  provider: z.literal('azure'),
+  endpoint: httpUrl.describe('Resource endpoint, e.g. https://my-resource.openai.azure.com'),
+  deployment: name.describe('Deployment name, e.g. gpt-4o'),
+  apiVersion: z.string().trim().regex(/^[A-Za-z0-9.-]{1,40}$/, 'e.g. 2024-10-21').describe('api-version query value'),
+});
+
+/** Any OpenAI-compatible Chat Completions API: base URL (ending in /v1 for OpenAI itself) and a model. */
+export const openAiSettingsSchema = z.strictObject({
+  provider: z.literal('openai'),
+  baseUrl: httpUrl.describe('API base URL, e.g. https://api.openai.com/v1'),
+  model: name.describe('Model name, e.g. gpt-4o-mini'),
+});
+
+/**
+ * A tenant's non-secret AI settings, stored as `tenant.ai_settings` jsonb. Strict objects: an
+ * `apiKey` (or any other extra field) is rejected, so the key can never end up in the jsonb.
+ */
+export const aiSettingsSchema = z.discriminatedUnion('provider', [azureAiSettingsSchema, openAiSettingsSchema]);
+
+export type AzureAiSettings = z.infer<typeof azureAiSettingsSchema>;
+export type OpenAiSettings = z.infer<typeof openAiSettingsSchema>;
+/** Provider settings without the key; see `aiSettingsSchema`. */
+export type AiSettings = z.infer<typeof aiSettingsSchema>;
+/** Decrypted settings plus key; only `core/llm` should hold this. */
+export type TenantAi = { settings: AiSettings; apiKey: string };
+
+/**
+ * Validates and stores a tenant's AI configuration: provider column, settings jsonb (no key) and
+ * the API key encrypted with `key` (AES-256-GCM). Invalid settings or an empty key throw a
+ * UserInputError naming the field; an unknown tenant throws UserInputError `tenant_not_found`.
+ */
+export async function setTenantAi(em: EntityManager, key: Buffer, tenantId: string, settings: AiSettings, apiKey: string): Promise<void> {
+  const parsed = aiSettingsSchema.safeParse(settings);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UserInputError('ai_settings_invalid', `AI setting "${issue?.path.join('.') || 'settings'}" is invalid: ${issue?.message ?? 'unknown problem'}`);
+  }
+  const trimmedKey = apiKey.trim();
+  if (!trimmedKey) throw new UserInputError('ai_settings_invalid', 'The AI API key must not be empty.');
+  const row = await queryOne<{ id: string }>(
+    em,
+    `update tenant set ai_provider = ?, ai_settings = ?::jsonb, ai_key_encrypted = ? where id = ? returning id`,
+    [parsed.data.provider, JSON.stringify(parsed.data), encryptSecret(key, trimmedKey), tenantId],
+  );
+  if (!row) throw new UserInputError('tenant_not_found', 'No such tenant. List them with: renderbot admin tenant list');
+}
+
+/** Removes a tenant's AI configuration (the tenant falls back to the command grammar, DESIGN §8). */
+export async function clearTenantAi(em: EntityManager, tenantId: string): Promise<void> {
+  await queryOne(em, `update tenant set ai_provider = null, ai_settings = null, ai_key_encrypted = null where id = ? returning id`, [tenantId]);
+}
+
+/**
+ * Loads and decrypts a tenant's AI configuration; `undefined` when the tenant has none (or does
+ * not exist). Stored settings that no longer validate throw ConfigError `ai_settings_invalid`; a
+ * key that cannot be decrypted throws ConfigError `secret_undecryptable` (see `decryptSecret`).
+ */
+export async function loadTenantAi(em: EntityManager, key: Buffer, tenantId: string): Promise<TenantAi | undefined> {
+  const row = await queryOne<{ ai_provider: string | null; ai_settings: unknown; ai_key_encrypted: string | null }>(
+    em,
+    `select ai_provider, ai_settings, ai_key_encrypted from tenant where id = ?`,
+    [tenantId],
+  );
+  if (!row?.ai_provider || row.ai_settings == null || !row.ai_key_encrypted) return undefined;
+  const raw: unknown = typeof row.ai_settings === 'string' ? JSON.parse(row.ai_settings) : row.ai_settings;
+  const parsed = aiSettingsSchema.safeParse({ ...(raw as object), provider: row.ai_provider });
+  if (!parsed.success) {
+    throw new ConfigError('ai_settings_invalid', "The tenant's stored AI settings are invalid; ask an admin to run: renderbot admin tenant ai …");
+  }
+  return { settings: parsed.data, apiKey: decryptSecret(key, row.ai_key_encrypted) };
+}
+
+/** One-line, key-free summary of settings for the CLI and admin replies. */
+export function describeTenantAi(settings: AiSettings): string {
+  if (settings.provider === 'azure') {
+    return `Azure OpenAI at ${safeUrl(settings.endpoint)}, deployment ${settings.deployment}, api-version ${settings.apiVersion}`;
+  }
+  return `OpenAI-compatible API at ${safeUrl(settings.baseUrl)}, model ${settings.model}`;
+}
+
+/** Origin and path only (defence in depth: the schema already rejects userinfo and queries). */
+function safeUrl(value: string): string {
+  const url = new URL(value);
+  return `${url.origin}${url.pathname === '/' ? '' : url.pathname}`;
+}

@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { queryOne } from '../db/sql.ts';
+import type { EntityManager } from '../db/orm.ts';
+import { UserInputError } from '../errors.ts';
+import { ensureMaterial, ensureOutputType } from './catalogue.ts';
+import { demoMaterials, demoOutputTypes } from './demo.ts';
+
+/** Size and time span of a benchmark data set. */
+export type BulkOptions = { products?: number; jobs?: number; days?: number; now?: Date };
+
+/** What `seedBulk` wrote and how long it took. */
+export type BulkSummary = { products: number; orders: number; items: number; jobs: number; ms: number };
+
+/**
+ * Category mix per mille: a few large categories (Dichtungen, Normteile), Kugellager ~10 %.
+ * Columns: lower bound, upper bound, category, PIM prefix, name stem, base number, spread, material.
+ */
+const categoryMix = `(values
+  (0, 100, 'Kugellager', 'KL', 'Rillenkugellager ', 6000, 400, 'Steel-Bare'),
+  (100, 400, 'Dichtungen', 'DI', 'Radial-Wellendichtring BA ', 10, 190, 'NBR-Black'),
+  (400, 550, 'Zahnräder', 'ZR', 'Stirnrad Modul 2 Z=', 12, 120, 'Steel-Bare'),
+  (550, 700, 'Normteile', 'NT', 'Zylinderschraube ISO 4762 M8x', 10, 90, 'Steel-Zinc'),
+  (700, 780, 'Rollenlager', 'RL', 'Kegelrollenlager 3', 200, 800, 'Steel-Bare'),
+  (780, 850, 'Linearführungen', 'LF', 'Führungsschiene TSX L=', 100, 3000, 'Aluminium-Anodized'),
+  (850, 920, 'Wellen', 'WE', 'Präzisionswelle h6 Ø', 6, 60, 'Stainless-Brushed'),
+  (920, 1000, 'Kupplungen', 'KU', 'Klauenkupplung ROTEX ', 14, 80, 'POM-White')
+) as c(lo, hi, category, prefix, stem, base, spread, material)`;
+
+/** A deterministic pseudo-random integer in [0, mod) from an integer expression. */
+const hash = (expr: string, mod: number | string) => `((((${expr})::bigint * 2654435761) % 4294967296) % ${mod})`;
+
+/**
+ * A UUID-shaped id: a random per-run prefix (keeping the v4 version and variant bits) and a
+ * 48-bit sequence number, so millions of rows append to the primary-key index instead of
+ * scattering over it, and no per-row random bytes are drawn.
+ */
+const seqId = (prefix: string, expr: string) => `('${prefix}' || lpad(to_hex(${expr}), 12, '0'))::uuid`;
+
+/**
+ * Generates a benchmark data set for `tenantId` set-based in SQL, in one transaction:
+ * `products` products over eight categories, and orders of 20–180 items over the last `days`
+ * days whose render jobs add up to `jobs` (completed ~94 %, failed orders with ~20 % failed jobs,
+ * the newest orders rendering or submitted), plus ~1 % drafts and cancelled orders without jobs.
+ * Order numbers continue the tenant's order_counter per year. As a superuser it skips the
+ * foreign-key triggers for the bulk inserts (the generated rows are consistent by construction).
+ */
+export async function seedBulk(em: EntityManager, tenantId: string, opts: BulkOptions = {}): Promise<BulkSummary> {
+  const started = Date.now();
+  const productCount = opts.products ?? 200_000;
+  const jobCount = opts.jobs ?? 2_000_000;
+  const days = opts.days ?? 365;
+  const now = (opts.now ?? new Date()).toISOString();
+  const [pP, pO, pI, pJ] = Array.from({ length: 4 }, () => randomUUID().slice(0, 24));
+  return em.transactional(async (tx) => {
+    const run = async (sql: string, params: unknown[] = []) => { const t0 = Date.now(); const r = await tx.execute(sql, params); console.log(Date.now() - t0, sql.slice(0, 60).replace(/\s+/g, " ")); return r; };
+    for (const [name, description] of Object.entries(demoMaterials)) await ensureMaterial(tx, tenantId, name, description);
+    const outputTypeIds: string[] = [];
+    for (const o of demoOutputTypes) outputTypeIds.push(await ensureOutputType(tx, tenantId, o));
+    await run(`select setseed(0.42)`);
+    const su = await queryOne<{ rolsuper: boolean }>(tx, `select rolsuper from pg_roles where rolname = current_user`);
+    if (su?.rolsuper) await run(`set local session_replication_role = replica`);
+
+    await run(
+      `insert into product (id, tenant_id, pim_id, name, category, material_name, attributes)
+       select ${seqId(pP!, 'g')}, ?, c.prefix || '-B' || lpad(g::text, 7, '0'), c.stem || (c.base + ${hash('g', 1_000_000)} % c.spread)::text,
+              c.category, case when g % 53 = 0 then null when g % 89 = 0 then 'Steel-Chrome' else c.material end, '{}'::jsonb
+       from generate_series(1, ?) g join ${categoryMix} on ${hash('g', 1000)} >= c.lo and ${hash('g', 1000)} < c.hi
+       on conflict (tenant_id, pim_id) do nothing`,
+      [tenantId, productCount]);
+    await run(`create temp table bulk_products on commit drop as
+      select row_number() over (order by id) as rn, id from product where tenant_id = ?`, [tenantId]);
+    const nprod = Number((await queryOne<{ n: string }>(tx, `select count(*) as n from bulk_products`))!.n);
+    if (nprod < 180) throw new UserInputError('bulk_too_small', 'seedBulk needs at least 180 products (the largest order size).');
+
+    // Orders with jobs (kind 'r', oldest first by n) and ~1 % drafts/cancelled without jobs (kind 'd').
+    const estimated = Math.ceil(jobCount / 100) + 10;
+    await run(
+      `create temp table bulk_orders on commit drop as
+       with s as (select n, 20 + ${hash('n', 161)} as size from generate_series(1, ?) n),
+            c as (select n, size, sum(size) over (order by n) - size as start from s),
+            r as (select n, least(size, ? - start)::int as size, row_number() over (order by n) as i, count(*) over () as total from c where start < ?),
+            base as (
+              select n, size, 'r' as kind, ?::timestamptz - make_interval(secs => (total - i + 1) * ? * 86400.0 / total + ${hash('n', 600)}) as created_at,
+                     case when total - i < 5 then 'submitted' when total - i < 25 then 'rendering' when n % 20 = 7 then 'failed' else 'completed' end as status
+              from r
+              union all
+              select 1000000 + n, 5 + ${hash('n', 16)}, 'd', ?::timestamptz - make_interval(secs => ${hash('n', 86400)} * ? / 3.0),
+                     case when n % 3 = 0 then 'cancelled' else 'draft' end
+              from generate_series(1, ?) n),
+            dated as (select *, extract(year from created_at at time zone 'UTC')::int as year from base)
+       select b.n, b.size, b.kind, b.status, b.created_at,
+              ${seqId(pO!, 'row_number() over (order by b.created_at, b.n)')} as id,
+              case when b.kind = 'r' then b.created_at + make_interval(secs => 60 + ${hash('b.n', 1200)}) end as submitted_at,
+              (?::jsonb ->> (${hash('b.n + 3', 10)} % 4)::int)::uuid as output_type_id,
+              'SA-' || b.year || '-' || lpad((coalesce(oc.last_value, 0) + row_number() over (partition by b.year order by b.created_at, b.n))::text, 5, '0') as order_number
+       from dated b left join order_counter oc on oc.tenant_id = ? and oc.year = b.year
+       order by b.n`,
+      [estimated, jobCount, jobCount, now, days, now, days, Math.max(1, Math.floor(estimated / 100)), JSON.stringify(outputTypeIds), tenantId]);
+    await run(`analyze bulk_products, bulk_orders`);
+    const over = await queryOne<{ n: string }>(tx, `select count(*) as n from bulk_orders where length(order_number) > 14`);
+    if (Number(over!.n) > 0) throw new UserInputError('bulk_too_large', 'More than 99,999 orders in one year; raise `days` or lower `jobs`.');
+    await run(
+      `insert into order_counter (tenant_id, year, last_value)
+       select ?, substr(order_number, 4, 4)::int, max(substr(order_number, 9)::int) from bulk_orders group by 2
+       on conflict (tenant_id, year) do update set last_value = greatest(order_counter.last_value, excluded.last_value)`,
+      [tenantId]);
+    // completed_at: an upper bound of the jobs' finish times (start offset + last slot + longest render).
+    await run(
+      `insert into render_order (id, tenant_id, order_number, status, output_type_id, render_overrides, created_by, origin,
+         created_at, updated_at, submitted_at, completed_at)
+       select id, ?, order_number, status, output_type_id, '{}'::jsonb, 'bulk', '{"source":"bulk-seed"}'::jsonb, created_at,
+         coalesce(submitted_at, created_at), submitted_at,
+         case when status = 'completed' then submitted_at + make_interval(secs => 65 + size * 30 + 240) end
+       from bulk_orders order by id`,
+      [tenantId]);
+
+    const items = `from bulk_orders o cross join lateral generate_series(0, o.size - 1) k
+      join bulk_products p on p.rn = 1 + (${hash('o.n', nprod)} + k) % ${nprod}`;
+    await run(`insert into order_item (id, tenant_id, order_id, product_id)
+      select ${seqId(pI!, 'o.n * 1000 + k')}, ?, o.id, p.id ${items}`, [tenantId]);
+    await run(
+      `insert into render_job (id, tenant_id, order_id, order_item_id, product_id, status, attempts, error, result_url, queued_at, started_at, finished_at)
+       select ${seqId(pJ!, 'o.n * 1000 + k')}, ?, o.id, ${seqId(pI!, 'o.n * 1000 + k')}, p.id, j.status,
+         case j.status when 'queued' then 0 when 'failed' then 3 else 1 end,
+         case when j.status = 'failed' then 'Renderer timeout after 600 s' end,
+         case when j.status = 'completed' then 'https://renders.example.com/bulk/' || o.order_number || '/' || k || '.webp' end,
+         o.submitted_at,
+         case when j.status <> 'queued' then o.submitted_at + make_interval(secs => j.start) end,
+         case when j.status in ('completed', 'failed') then o.submitted_at + make_interval(secs => j.start + 20 + random() * 220) end
+       ${items}
+       cross join lateral (select 5 + k * 30 + random() * 60 as start, case
+           when o.status = 'submitted' then 'queued'
+           when o.status = 'rendering' then case when k < 40 then 'completed' when k < 42 then 'running' else 'queued' end
+           when o.status = 'failed' and random() < 0.2 then 'failed'
+           else 'completed' end as status) j
+       where o.kind = 'r'`,
+      [tenantId]);
+    await run(`analyze product, render_order, order_item, render_job`);
+    const totals = await queryOne<{ orders: string; items: string; jobs: string }>(tx,
+      `select count(*) as orders, coalesce(sum(size), 0) as items, coalesce(sum(size) filter (where kind = 'r'), 0) as jobs from bulk_orders`);
+    return { products: nprod, orders: Number(totals!.orders), items: Number(totals!.items), jobs: Number(totals!.jobs), ms: Date.now() - started };
+  });
+}

@@ -1,0 +1,161 @@
+import { query, queryOne } from '../db/sql.ts';
+import type { EntityManager } from '../db/orm.ts';
+import { resolveOrder } from './lookup.ts';
+import { jobStatuses, type JobStatus, type OrderStatus } from './statuses.ts';
+
+/** Job counts of an order (or tenant) by status. */
+export type JobCounts = Record<JobStatus, number>;
+
+/** An order as lists show it. Timestamps are ISO 8601 UTC strings. */
+export type OrderSummary = {
+  id: string;
+  order_number: string;
+  status: OrderStatus;
+  output_type: string;
+  item_count: number;
+  jobs: JobCounts;
+  created_at: string;
+  submitted_at: string | null;
+  completed_at: string | null;
+};
+
+/** A failed render job of an order, newest first. */
+export type JobFailure = { pim_id: string; product: string; error: string | null; attempts: number; finished_at: string | null };
+
+/** Everything get_order_status reports about one order. */
+export type OrderStatusView = {
+  id: string;
+  order_number: string;
+  status: OrderStatus;
+  output_type: string;
+  material_override: string | null;
+  render_overrides: Record<string, unknown>;
+  notes: string | null;
+  created_by: string | null;
+  item_count: number;
+  jobs: JobCounts;
+  total_jobs: number;
+  /** Share of jobs finished (completed or failed), 0..1; 0 when the order has no jobs. */
+  progress: number;
+  created_at: string;
+  submitted_at: string | null;
+  first_started_at: string | null;
+  last_finished_at: string | null;
+  completed_at: string | null;
+  /** Up to 5 most recent failures. */
+  failures: JobFailure[];
+};
+
+/** Converts a PostgreSQL timestamptz string to ISO 8601 UTC (seconds precision); null stays null. */
+export function toIso(value: string | Date | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  const date = value instanceof Date ? value : new Date(value);
+  return Number.isNaN(date.getTime()) ? String(value) : date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+type CountColumns = { queued: string; running: string; completed: string; failed: string };
+
+const countColumns = jobStatuses.map((s) => `count(*) filter (where j.status = '${s}') as ${s}`).join(', ');
+
+function jobCounts(row: CountColumns | undefined): JobCounts {
+  return {
+    queued: Number(row?.queued ?? 0),
+    running: Number(row?.running ?? 0),
+    completed: Number(row?.completed ?? 0),
+    failed: Number(row?.failed ?? 0),
+  };
+}
+
+/** Sum of all job counts. */
+export function totalJobs(counts: JobCounts): number {
+  return counts.queued + counts.running + counts.completed + counts.failed;
+}
+
+/** Share of finished jobs, 0..1, rounded to 3 decimals. */
+export function progressRatio(counts: JobCounts): number {
+  const total = totalJobs(counts);
+  return total === 0 ? 0 : Math.round(((counts.completed + counts.failed) / total) * 1000) / 1000;
+}
+
+/** A page of orders plus the number of all orders matching the filter. */
+export type OrderList = { total: number; orders: OrderSummary[] };
+
+/**
+ * The tenant's orders, newest first, optionally of one status, with item count, output type and
+ * job counts. Items and jobs are reached through the tenant's orders only.
+ */
+export async function listOrders(em: EntityManager, tenantId: string, opts: { status?: OrderStatus; limit: number }): Promise<OrderList> {
+  const params: unknown[] = [tenantId];
+  let statusFilter = '';
+  if (opts.status) {
+    statusFilter = 'and o.status = ?';
+    params.push(opts.status);
+  }
+  const counted = queryOne<{ total: string }>(em, `select count(*) as total from render_order o where o.tenant_id = ? ${statusFilter}`, params);
+  const rows = query<CountColumns & {
+    id: string; order_number: string; status: OrderStatus; output_type: string; item_count: string;
+    created_at: string; submitted_at: string | null; completed_at: string | null;
+  }>(em,
+    `select o.id, o.order_number, o.status, ot.name as output_type, o.created_at, o.submitted_at, o.completed_at,
+            (select count(*) from order_item i where i.order_id = o.id) as item_count, jc.*
+     from (select * from render_order o where o.tenant_id = ? ${statusFilter} order by o.created_at desc, o.order_number desc limit ?) o
+     join output_type ot on ot.id = o.output_type_id
+     cross join lateral (select ${countColumns} from render_job j where j.order_id = o.id) jc
+     order by o.created_at desc, o.order_number desc`,
+    [...params, Math.max(1, Math.trunc(opts.limit))]);
+  const [page, count] = await Promise.all([rows, counted]);
+  const orders = page.map((r) => ({
+    id: r.id,
+    order_number: r.order_number,
+    status: r.status,
+    output_type: r.output_type,
+    item_count: Number(r.item_count),
+    jobs: jobCounts(r),
+    created_at: toIso(r.created_at)!,
+    submitted_at: toIso(r.submitted_at),
+    completed_at: toIso(r.completed_at),
+  }));
+  return { total: Number(count?.total ?? 0), orders };
+}
+
+/**
+ * Status of one order of the tenant, by order number or id (UserInputError 'order_not_found'
+ * otherwise): job counts, progress, timestamps, overrides and the latest failures.
+ */
+export async function getOrderStatus(em: EntityManager, tenantId: string, ref: string): Promise<OrderStatusView> {
+  const order = await resolveOrder(em, tenantId, ref);
+  const [counts, failures] = await Promise.all([
+    queryOne<CountColumns & { item_count: string; first_started_at: string | null; last_finished_at: string | null }>(em,
+      `select ${countColumns}, min(j.started_at) as first_started_at, max(j.finished_at) as last_finished_at,
+              (select count(*) from order_item i where i.tenant_id = ? and i.order_id = ?) as item_count
+       from render_job j where j.tenant_id = ? and j.order_id = ?`,
+      [tenantId, order.id, tenantId, order.id]),
+    query<{ pim_id: string; product: string; error: string | null; attempts: number; finished_at: string | null }>(em,
+      `select p.pim_id, p.name as product, j.error, j.attempts, j.finished_at
+       from render_job j join product p on p.id = j.product_id
+       where j.tenant_id = ? and j.order_id = ? and j.status = 'failed'
+       order by j.finished_at desc nulls last, p.pim_id limit 5`,
+      [tenantId, order.id]),
+  ]);
+  const jobs = jobCounts(counts);
+  return {
+    id: order.id,
+    order_number: order.order_number,
+    status: order.status,
+    output_type: order.output_type,
+    material_override: order.material_override,
+    render_overrides: order.render_overrides ?? {},
+    notes: order.notes,
+    created_by: order.created_by,
+    item_count: Number(counts?.item_count ?? 0),
+    jobs,
+    total_jobs: totalJobs(jobs),
+    progress: progressRatio(jobs),
+    created_at: toIso(order.created_at)!,
+    submitted_at: toIso(order.submitted_at),
+    first_started_at: toIso(counts?.first_started_at),
+    last_finished_at: toIso(counts?.last_finished_at),
+    completed_at: toIso(order.completed_at),
+    failures: failures.map((f) => ({ ...f, finished_at: toIso(f.finished_at) })),
+  };
+}

@@ -1,0 +1,289 @@
+import type { EntityManager } from '../db/orm.ts';
+import { query, queryOne } from '../db/sql.ts';
+import { UserInputError } from '../errors.ts';
+import { resolveOrder, type OrderRow } from './lookup.ts';
+import { nextOrderNumber } from './order-numbers.ts';
+import {
+  mergeRenderOverrides, parseRenderOverrides, storedRenderOverrides, type RenderOverrideKey, type RenderOverrides,
+} from './overrides.ts';
+import type { OrderStatus } from './statuses.ts';
+
+/*
+ * Order domain service. Every write comes in two halves that share their validation: a
+ * `plan*` function (used by a tool's `prepare` for the preview and again by `run`) and the
+ * write itself, which re-plans with the order row locked so a stale preview fails clearly.
+ */
+
+/** Most products one order may hold. */
+export const maxOrderProducts = 50_000;
+/** The material name that means "no override: render each product with its own material". */
+export const noMaterialOverride = 'none';
+
+/** An output type of the tenant, as previews show it. */
+export type OutputTypeRef = { id: string; name: string; format: string; width: number; height: number };
+/** A material of the tenant. */
+export type MaterialRef = { id: string; name: string };
+/** Resolved products of an order: all ids, plus the first few (in request order) for previews. */
+export type ResolvedProducts = { ids: string[]; sample: { pimId: string; name: string }[] };
+
+/** What `createOrder` needs; the tenant is a separate argument and never part of the input. */
+export type CreateOrderInput = {
+  /** Product uuids or PIM ids of the tenant; duplicates are ignored. */
+  productRefs: string[];
+  outputTypeName: string;
+  /** A material name applied to every product; null, absent or "none" = each product's own material. */
+  materialOverride?: string | null;
+  renderOverrides?: RenderOverrides;
+  /** Dispatch one render job per product right away (order → 'rendering'); else a draft. */
+  submit: boolean;
+  createdBy: string;
+  now: Date;
+};
+/** A validated create_order: everything resolved, nothing written. */
+export type CreateOrderPlan = {
+  products: ResolvedProducts;
+  outputType: OutputTypeRef;
+  material: MaterialRef | null;
+  renderOverrides: RenderOverrides;
+  submit: boolean;
+};
+/** The order `createOrder` wrote: 'rendering' with `jobCount` jobs when submitted, else a 'draft' with none. */
+export type CreatedOrder = { orderId: string; orderNumber: string; status: OrderStatus; itemCount: number; jobCount: number };
+
+/** Validates and resolves everything `createOrder` needs, writing nothing. */
+export async function planCreateOrder(em: EntityManager, tenantId: string, input: Omit<CreateOrderInput, 'createdBy' | 'now'>): Promise<CreateOrderPlan> {
+  const products = await resolveProducts(em, tenantId, input.productRefs);
+  const outputType = await resolveOutputType(em, tenantId, input.outputTypeName);
+  const material = isNoMaterial(input.materialOverride) ? null : await resolveMaterial(em, tenantId, input.materialOverride!);
+  const renderOverrides = parseRenderOverrides(input.renderOverrides ?? {});
+  return { products, outputType, material, renderOverrides, submit: input.submit };
+}
+
+/**
+ * Creates an order with one item per product and, when `submit`, dispatches its render jobs,
+ * all on `em` (the caller's transaction). Set-based: the cost does not grow with round trips.
+ */
+export async function createOrder(em: EntityManager, tenantId: string, input: CreateOrderInput): Promise<CreatedOrder> {
+  const plan = await planCreateOrder(em, tenantId, input);
+  const orderNumber = await nextOrderNumber(em, tenantId, input.now);
+  const now = input.now.toISOString();
+  const order = await queryOne<{ id: string }>(em,
+    `insert into render_order (tenant_id, order_number, status, output_type_id, material_override_id, render_overrides, created_by, created_at, updated_at)
+     values (?, ?, 'draft', ?, ?, ?::jsonb, ?, ?::timestamptz, ?::timestamptz) returning id`,
+    [tenantId, orderNumber, plan.outputType.id, plan.material?.id ?? null, JSON.stringify(plan.renderOverrides), input.createdBy, now, now],
+  );
+  const orderId = order!.id;
+  const items = await queryOne<{ n: string }>(em,
+    `with ins as (
+       insert into order_item (tenant_id, order_id, product_id)
+       select p.tenant_id, ?, p.id from product p
+       where p.tenant_id = ? and p.id in (select x::uuid from jsonb_array_elements_text(?::jsonb) as t(x))
+       returning 1)
+     select count(*) as n from ins`,
+    [orderId, tenantId, JSON.stringify(plan.products.ids)],
+  );
+  const itemCount = Number(items!.n);
+  if (itemCount !== plan.products.ids.length) {
+    throw new UserInputError('product_not_found', `${plan.products.ids.length - itemCount} of the products were deleted meanwhile; nothing was created. Search again and retry.`);
+  }
+  if (!plan.submit) return { orderId, orderNumber, status: 'draft', itemCount, jobCount: 0 };
+  const jobCount = await queueJobs(em, tenantId, orderId, input.now);
+  return { orderId, orderNumber, status: 'rendering', itemCount, jobCount };
+}
+
+/** A dispatch decision: 'first' queues every item, 'retry' re-queues items whose renders failed. */
+export type DispatchPlan = { order: OrderRow; mode: 'first' | 'retry'; itemCount: number; jobCount: number };
+/** What `dispatchRenders` did; `status` is always 'rendering'. */
+export type DispatchResult = { orderId: string; orderNumber: string; previousStatus: OrderStatus; status: OrderStatus; mode: 'first' | 'retry'; jobCount: number };
+
+// Items that still need a render: no job yet, or every job they had failed. Parameters:
+// tenant, order, tenant, order. The uncorrelated NOT IN is evaluated once (a hashed subplan),
+// so inserting jobs from this query never rescans render_job per item.
+const pendingItems = `from order_item i
+  where i.tenant_id = ? and i.order_id = ?
+    and i.id not in (select j.order_item_id from render_job j where j.tenant_id = ? and j.order_id = ? and j.status <> 'failed')`;
+
+/**
+ * Decides what `dispatchRenders` would do. Draft/submitted → one job per item. Failed, or
+ * completed with failed renders → new jobs for exactly the items whose renders failed.
+ * Rendering, cancelled, or nothing left to render → UserInputError saying why.
+ */
+export async function planDispatch(em: EntityManager, tenantId: string, ref: string, opts: { forUpdate?: boolean } = {}): Promise<DispatchPlan> {
+  const order = await resolveOrder(em, tenantId, ref, opts);
+  const n = order.order_number;
+  if (order.status === 'rendering') {
+    throw new UserInputError('invalid_status', `${n} is already rendering; wait until it finishes, then re-dispatch any failed renders.`);
+  }
+  if (order.status === 'cancelled') {
+    throw new UserInputError('invalid_status', `${n} is cancelled and cannot be dispatched. Create a new order instead.`);
+  }
+  const counts = await queryOne<{ items: string; pending: string }>(em,
+    `select (select count(*) from order_item i where i.tenant_id = ? and i.order_id = ?) as items,
+            (select count(*) ${pendingItems}) as pending`,
+    [tenantId, order.id, tenantId, order.id, tenantId, order.id],
+  );
+  const itemCount = Number(counts!.items);
+  const jobCount = Number(counts!.pending);
+  const mode = order.status === 'draft' || order.status === 'submitted' ? 'first' : 'retry';
+  if (jobCount === 0) {
+    const why = itemCount === 0 ? `${n} has no products to render.`
+      : order.status === 'completed' ? `${n} is completed and none of its renders failed; create a new order to render again.`
+        : `${n} has no failed renders to re-dispatch.`;
+    throw new UserInputError('nothing_to_dispatch', why);
+  }
+  return { order, mode, itemCount, jobCount };
+}
+
+/** Queues render jobs for order `ref` as `planDispatch` describes and sets it to 'rendering'. */
+export async function dispatchRenders(em: EntityManager, tenantId: string, ref: string, now: Date): Promise<DispatchResult> {
+  const plan = await planDispatch(em, tenantId, ref, { forUpdate: true });
+  const jobCount = await queueJobs(em, tenantId, plan.order.id, now);
+  return { orderId: plan.order.id, orderNumber: plan.order.order_number, previousStatus: plan.order.status, status: 'rendering', mode: plan.mode, jobCount };
+}
+
+async function queueJobs(em: EntityManager, tenantId: string, orderId: string, now: Date): Promise<number> {
+  const at = now.toISOString();
+  const jobs = await queryOne<{ n: string }>(em,
+    `with ins as (
+       insert into render_job (tenant_id, order_id, order_item_id, product_id, status, queued_at)
+       select i.tenant_id, i.order_id, i.id, i.product_id, 'queued', ?::timestamptz ${pendingItems}
+       returning 1)
+     select count(*) as n from ins`,
+    [at, tenantId, orderId, tenantId, orderId],
+  );
+  await em.execute(
+    `update render_order set status = 'rendering', submitted_at = coalesce(submitted_at, ?::timestamptz), completed_at = null, updated_at = ?::timestamptz
+     where tenant_id = ? and id = ?`,
+    [at, at, tenantId, orderId],
+  );
+  return Number(jobs!.n);
+}
+
+/** A material override change: `material` null means "clear the override". */
+export type MaterialOverridePlan = { order: OrderRow; material: MaterialRef | null };
+
+/** Validates a material override change: the order is still editable and the material exists. */
+export async function planMaterialOverride(em: EntityManager, tenantId: string, ref: string, materialName: string | null, opts: { forUpdate?: boolean } = {}): Promise<MaterialOverridePlan> {
+  const order = await resolveOrder(em, tenantId, ref, opts);
+  assertEditable(order);
+  const material = isNoMaterial(materialName) ? null : await resolveMaterial(em, tenantId, materialName!);
+  return { order, material };
+}
+
+/**
+ * Sets (or with null / "none" clears) the material override of order `ref`. Refused once the
+ * order is completed or cancelled; while rendering it applies to jobs not started yet.
+ */
+export async function setMaterialOverride(em: EntityManager, tenantId: string, ref: string, materialName: string | null):
+  Promise<{ orderId: string; orderNumber: string; status: OrderStatus; previous: string | null; materialOverride: string | null }> {
+  const { order, material } = await planMaterialOverride(em, tenantId, ref, materialName, { forUpdate: true });
+  await em.execute(`update render_order set material_override_id = ?, updated_at = now() where tenant_id = ? and id = ?`,
+    [material?.id ?? null, tenantId, order.id]);
+  return { orderId: order.id, orderNumber: order.order_number, status: order.status, previous: order.material_override, materialOverride: material?.name ?? null };
+}
+
+/** A render overrides change: the stored value before and the merged value after. */
+export type RenderOverridesPlan = { order: OrderRow; previous: RenderOverrides; next: RenderOverrides };
+
+/** Validates a render overrides change and computes the merged result. */
+export async function planRenderOverrides(em: EntityManager, tenantId: string, ref: string, overrides: RenderOverrides, clear: readonly RenderOverrideKey[] = [], opts: { forUpdate?: boolean } = {}): Promise<RenderOverridesPlan> {
+  const patch = parseRenderOverrides(overrides);
+  if (Object.keys(patch).length === 0 && clear.length === 0) {
+    throw new UserInputError('invalid_overrides', 'Nothing to change: give at least one render override to set or one key to clear.');
+  }
+  const order = await resolveOrder(em, tenantId, ref, opts);
+  assertEditable(order);
+  const previous = storedRenderOverrides(order.render_overrides);
+  return { order, previous, next: mergeRenderOverrides(previous, patch, clear) };
+}
+
+/**
+ * Merges `overrides` into order `ref`'s render overrides (keys in `clear` are removed first);
+ * the result is validated. Refused once the order is completed or cancelled.
+ */
+export async function setRenderOverrides(em: EntityManager, tenantId: string, ref: string, overrides: RenderOverrides, clear: readonly RenderOverrideKey[] = []):
+  Promise<{ orderId: string; orderNumber: string; status: OrderStatus; previous: RenderOverrides; renderOverrides: RenderOverrides }> {
+  const { order, previous, next } = await planRenderOverrides(em, tenantId, ref, overrides, clear, { forUpdate: true });
+  await em.execute(`update render_order set render_overrides = ?::jsonb, updated_at = now() where tenant_id = ? and id = ?`,
+    [JSON.stringify(next), tenantId, order.id]);
+  return { orderId: order.id, orderNumber: order.order_number, status: order.status, previous, renderOverrides: next };
+}
+
+function assertEditable(order: OrderRow): void {
+  if (order.status === 'completed' || order.status === 'cancelled') {
+    throw new UserInputError('invalid_status', `${order.order_number} is ${order.status}; its settings can no longer be changed. Create a new order instead.`);
+  }
+}
+
+function isNoMaterial(name: string | null | undefined): boolean {
+  return name === null || name === undefined || name.trim() === '' || name.trim().toLowerCase() === noMaterialOverride;
+}
+
+/** A list for messages: at most `max` items, then "and N more" (`total` when items is only a prefix). */
+export function listSome(items: string[], max = 10, total = items.length): string {
+  const shown = items.slice(0, max);
+  return total > shown.length ? `${shown.join(', ')} and ${total - shown.length} more` : shown.join(', ');
+}
+
+const uuidRegex = `'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'`;
+
+/**
+ * Resolves product uuids or PIM ids of `tenantId` in one query (a PIM id match wins over an
+ * id match). Duplicates, also two refs to the same product, count once. Any unknown ref →
+ * 'product_not_found' naming them; another tenant's product counts as unknown.
+ */
+export async function resolveProducts(em: EntityManager, tenantId: string, refs: string[]): Promise<ResolvedProducts> {
+  const unique = [...new Set(refs.map((r) => r.trim()).filter((r) => r !== ''))];
+  if (unique.length === 0) throw new UserInputError('product_not_found', 'No products were given; pass product ids or PIM ids from search_products.');
+  if (unique.length > maxOrderProducts) {
+    throw new UserInputError('too_many_products', `An order can hold at most ${maxOrderProducts} products; ${unique.length} were given. Split it into several orders.`);
+  }
+  const rows = await query<{ ref: string; id: string | null; pim_id: string | null; name: string | null }>(em,
+    `select r.ref, coalesce(a.id, b.id) as id, coalesce(a.pim_id, b.pim_id) as pim_id, coalesce(a.name, b.name) as name
+     from jsonb_array_elements_text(?::jsonb) with ordinality as r(ref, ord)
+     left join product a on a.tenant_id = ? and a.pim_id = r.ref
+     left join product b on b.tenant_id = ? and b.id = (case when r.ref ~ ${uuidRegex} then r.ref::uuid end)
+     order by r.ord`,
+    [JSON.stringify(unique), tenantId, tenantId],
+  );
+  const missing = rows.filter((r) => r.id === null).map((r) => r.ref);
+  if (missing.length > 0) {
+    throw new UserInputError('product_not_found',
+      `${missing.length} of ${unique.length} products ${missing.length === 1 ? 'was' : 'were'} not found: ${listSome(missing)}. Use product ids or PIM ids from search_products.`);
+  }
+  const ids = new Set<string>();
+  const sample: ResolvedProducts['sample'] = [];
+  for (const r of rows) {
+    if (ids.has(r.id!)) continue;
+    ids.add(r.id!);
+    if (sample.length < 5) sample.push({ pimId: r.pim_id!, name: r.name! });
+  }
+  return { ids: [...ids], sample };
+}
+
+/** Finds an output type of `tenantId` by name (case-insensitive); the error lists the available ones. */
+export async function resolveOutputType(em: EntityManager, tenantId: string, name: string): Promise<OutputTypeRef> {
+  const found = await queryOne<OutputTypeRef>(em,
+    `select id, name, format, width, height from output_type where tenant_id = ? and lower(name) = lower(?)`, [tenantId, name.trim()]);
+  if (found) return found;
+  const names = await namesOf(em, 'output_type', tenantId);
+  const available = names ? `Available output types: ${names}.` : 'This tenant has no output types yet.';
+  throw new UserInputError('output_type_not_found', `Unknown output type "${name.trim()}". ${available}`);
+}
+
+/** Finds a material of `tenantId` by name (case-insensitive); the error lists the available ones. */
+export async function resolveMaterial(em: EntityManager, tenantId: string, name: string): Promise<MaterialRef> {
+  const found = await queryOne<MaterialRef>(em, `select id, name from material where tenant_id = ? and lower(name) = lower(?)`, [tenantId, name.trim()]);
+  if (found) return found;
+  const names = await namesOf(em, 'material', tenantId);
+  const available = names ? `Available materials: ${names}.` : 'This tenant has no materials yet.';
+  throw new UserInputError('material_not_found', `Unknown material "${name.trim()}". ${available}`);
+}
+
+/** Up to 20 names of the tenant's output types or materials as "A, B and N more"; '' when none. */
+async function namesOf(em: EntityManager, table: 'output_type' | 'material', tenantId: string): Promise<string> {
+  const rows = await query<{ name: string; total: string }>(em,
+    `select name, count(*) over () as total from ${table} where tenant_id = ? order by lower(name) limit 20`, [tenantId]);
+  const total = Number(rows[0]?.total ?? 0);
+  return listSome(rows.map((r) => r.name), 20, total);
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { defineTool } from './tool.ts';
+import { checkMaterials } from '../pipeline/materials.ts';
+import type { ReplyBlock } from '../replies/reply.ts';
+
+const problemLabels = { missing_material: 'no material', unknown_material: 'unknown material' } as const;
+
+/** Checks that every product of an order has a material the tenant knows. */
+export const checkMaterialsTool = defineTool({
+  name: 'check_materials',
+  kind: 'read',
+  description:
+    'Check an order before rendering: for each of its products the effective material (the order\'s material override ' +
+    'if set, else the product\'s own material) must exist in the material library. Reports products with no material ' +
+    'and products whose material is unknown, plus the known material names; a material override (set_* tools) fixes both.',
+  parameters: z.object({
+    order_id: z.string().trim().min(1).max(64).describe('Order number like SA-2026-00160, or the order id (uuid).'),
+  }),
+  async run(ctx, args) {
+    const c = await checkMaterials(ctx.em, ctx.turn.tenantId, args.order_id);
+    const blocks: ReplyBlock[] = [{
+      type: 'facts',
+      title: `Materials of ${c.order_number}`,
+      facts: [
+        { label: 'Material override', value: c.material_override ?? '—' },
+        { label: 'Products', value: String(c.counts.products) },
+        { label: 'OK', value: String(c.counts.ok) },
+        { label: 'Without material', value: String(c.counts.missing) },
+        { label: 'Unknown material', value: String(c.counts.unknown) },
+      ],
+    }];
+    const problemCount = c.counts.missing + c.counts.unknown;
+    if (problemCount > 0) {
+      blocks.push({
+        type: 'table',
+        title: 'Products with material problems',
+        columns: ['PIM ID', 'Product', 'Problem', 'Material'],
+        rows: c.problems.map((p) => [p.pim_id, p.name, problemLabels[p.problem], p.material ?? '—']),
+        total: problemCount,
+        truncated: problemCount > c.problems.length,
+      });
+    }
+    return {
+      data: {
+        ...c,
+        ok: problemCount === 0,
+        problems: c.problems.map(({ product_id: _id, ...p }) => p),
+      },
+      blocks,
+      summary: problemCount === 0
+        ? `${c.order_number}: all ${c.counts.products} products have a known material`
+        : `${c.order_number}: ${c.counts.missing} without material, ${c.counts.unknown} with an unknown material`,
+    };
+  },
+});

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { dispatchRenders, planDispatch } from '../pipeline/orders.ts';
+import { defineTool } from './tool.ts';
+
+const jobs = (n: number) => `${n} render job${n === 1 ? '' : 's'}`;
+
+/**
+ * Starts rendering an existing order: a draft/submitted order gets one job per product; a
+ * failed order (or a completed one with failed renders) gets new jobs for the failed products only.
+ */
+export const dispatchRendersTool = defineTool({
+  name: 'dispatch_renders',
+  kind: 'write',
+  description:
+    'Queue render jobs for an existing order: a draft gets one job per product; a failed order has only its failed ' +
+    'renders queued again. Refused for orders that are rendering or cancelled. create_order already dispatches by ' +
+    'default, so use this for drafts and retries. Needs the user\'s confirmation before it runs.',
+  parameters: z.object({
+    order_id: z.string().min(1).describe('Order number like SA-2026-00160, or the order id'),
+  }),
+  async prepare(ctx, args) {
+    const plan = await planDispatch(ctx.em, ctx.turn.tenantId, args.order_id);
+    const n = plan.order.order_number;
+    return plan.mode === 'first'
+      ? {
+        title: `Start rendering ${n}`,
+        details: [
+          `Order: ${n} (${plan.order.status}, output type ${plan.order.output_type})`,
+          `${jobs(plan.jobCount)} will be queued, one per product`,
+          `Status: ${plan.order.status} → rendering`,
+        ],
+      }
+      : {
+        title: `Re-dispatch failed renders of ${n}`,
+        details: [
+          `Order: ${n} (${plan.order.status}, output type ${plan.order.output_type})`,
+          `${jobs(plan.jobCount)} will be queued again for the ${plan.jobCount} of ${plan.itemCount} products whose renders failed`,
+          `Status: ${plan.order.status} → rendering`,
+        ],
+      };
+  },
+  async run(ctx, args) {
+    const r = await dispatchRenders(ctx.em, ctx.turn.tenantId, args.order_id, ctx.now());
+    const summary = r.mode === 'first'
+      ? `Dispatched ${r.orderNumber} with ${jobs(r.jobCount)}`
+      : `Re-dispatched ${jobs(r.jobCount)} of ${r.orderNumber}`;
+    return {
+      data: {
+        order_id: r.orderId,
+        order_number: r.orderNumber,
+        previous_status: r.previousStatus,
+        status: r.status,
+        mode: r.mode,
+        job_count: r.jobCount,
+      },
+      blocks: [{ type: 'text', text: `${summary}.` }],
+      summary,
+    };
+  },
+});

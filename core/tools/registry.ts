@@ -1,0 +1,14 @@
+import type { Tool } from './tool.ts';
+
+/** Tools by name. */
+export type ToolRegistry = ReadonlyMap<string, Tool>;
+
+/** Builds a registry, refusing duplicate names. */
+export function toolRegistry(tools: readonly Tool[]): ToolRegistry {
+  const map = new Map<string, Tool>();
+  for (const tool of tools) {
+    if (map.has(tool.name)) throw new Error(`duplicate tool ${tool.name}`);
+    map.set(tool.name, tool);
+  }
+  return map;
+}
