@@ -189,6 +189,21 @@ describe('query_database: what the database enforces on its own', () => {
     expect(after!.who).not.toBe(QUERY_ROLE);
   });
 
+  it('parses strings as the guard did, even when the connection has standard_conforming_strings off', async () => {
+    // With the setting off, \' would not end the first literal and the "count(*) … from tenant" would run as SQL.
+    const smuggle = `select 'x\\', ' as a, count(*) as n from tenant -- ' as b`;
+    const em = db.orm.em.fork();
+    const pid = await queryOne<{ pid: number }>(em, `select pg_backend_pid() as pid, set_config('standard_conforming_strings', 'off', false)`);
+    try {
+      const res = await runGuardedQuery(em, alpha.tenant.id, smuggle);
+      expect(res).toMatchObject({ columns: ['?column?', 'b'], rows: [['x\\', ' as a, count(*) as n from tenant -- ']] });
+      const after = await queryOne<{ pid: number; scs: string }>(em, `select pg_backend_pid() as pid, current_setting('standard_conforming_strings') as scs`);
+      expect(after).toEqual({ pid: pid!.pid, scs: 'off' }); // same connection, so the runner really met the setting off
+    } finally {
+      await em.execute(`reset standard_conforming_strings`);
+    }
+  });
+
   it('runs in a transaction of its own, not as a savepoint of the caller\'s', async () => {
     await db.orm.em.fork().transactional(async (tx) => {
       await runGuardedQuery(tx, alpha.tenant.id, 'select 1');

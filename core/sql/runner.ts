@@ -36,7 +36,7 @@ const cellsSchema = z.array(z.tuple([z.string(), z.unknown()])).nullable();
 /**
  * Runs model-written SQL for `tenantId` (DESIGN §7). The guard must accept it first; then, on one
  * connection in a fresh transaction of its own: READ ONLY, a local statement timeout, a fixed
- * search_path, the tenant id in `renderbot.tenant_id` (which the tenant views filter by), and
+ * search_path and standard_conforming_strings (as the guard parsed it), the tenant id in `renderbot.tenant_id` (which the tenant views filter by), and
  * `SET LOCAL ROLE renderbot_query`, which can read only those views. The tenant never comes from
  * the SQL. Everything is transaction-local, so nothing survives on the pooled connection.
  * Guard rejections and PostgreSQL errors (syntax, timeout, permission) throw ModelBehaviourError
@@ -57,8 +57,11 @@ export async function runGuardedQuery(em: EntityManager, tenantId: string, sql: 
   // A new top-level transaction on its own connection, never a savepoint of the caller's, so SET LOCAL ends with it.
   return em.fork().transactional(async (tx) => {
     await tx.execute('set transaction read only');
-    await tx.execute(`select set_config('statement_timeout', ?, true), set_config('search_path', 'pg_catalog, public, pg_temp', true),
-      set_config('renderbot.tenant_id', ?, true)`, [String(timeoutMs), tenantId]);
+    // The guard parsed with standard_conforming_strings on; with it off, '\' would end strings elsewhere
+    // and text the guard saw inside a literal could run as SQL. search_path puts pg_catalog first, pg_temp last.
+    await tx.execute(`select set_config('statement_timeout', ?, true), set_config('standard_conforming_strings', 'on', true),
+      set_config('search_path', 'pg_catalog, public, pg_temp', true), set_config('renderbot.tenant_id', ?, true)`,
+    [String(timeoutMs), tenantId]);
     await tx.execute(`set local role ${QUERY_ROLE}`);
     const raw = await execute(tx, main, timeoutMs);
     const rows = raw.map((r) => cellsSchema.parse(r.cells) ?? []);

@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { createConversations, type Deliverer } from '../../core/conversations/service.ts';
+import { resolveSession } from '../../core/conversations/sessions.ts';
+import type { TurnContext } from '../../core/context.ts';
+import { createModelProvider } from '../../core/llm/provider.ts';
+import { setTenantAi } from '../../core/llm/settings.ts';
+import { installQueue } from '../../core/queue/queue.ts';
+import type { Platform, Role } from '../../core/tenancy/roles.ts';
+import { ensureUser } from '../../core/tenancy/users.ts';
+import { defaultTools } from '../../core/tools/index.ts';
+import type { Reply } from '../../core/replies/reply.ts';
+import { startFakeLlm, type FakeLlm } from '../fakes/llm-server.ts';
+import { createTestDatabase, type TestDatabase } from './db.ts';
+
+export const silentLog = pino({ level: 'silent' });
+
+/** A migrated database with the queue installed, a fake LLM, and the core wired like the bot does. */
+export type CoreHarness = Awaited<ReturnType<typeof createCoreHarness>>;
+
+export async function createCoreHarness(opts: { maxRounds?: number } = {}) {
+  const db: TestDatabase = await createTestDatabase();
+  await installQueue(db.url);
+  const secretsKey = randomBytes(32);
+  const llm: FakeLlm = await startFakeLlm({ provider: 'azure' });
+  const delivered: { target: Record<string, unknown>; reply: Reply }[] = [];
+  const waiters: { count: number; resolve: () => void }[] = [];
+  const deliverer: Deliverer = async (target, reply) => {
+    delivered.push({ target, reply });
+    for (const w of waiters.filter((w) => delivered.length >= w.count)) w.resolve();
+  };
+  const conversations = createConversations({
+    orm: db.orm, log: silentLog, tools: defaultTools, now: () => new Date(),
+    models: createModelProvider(secretsKey, silentLog, { baseDelayMs: 5, timeoutMs: 2000 }),
+    deliverers: new Map<Platform, Deliverer>([['cli', deliverer]]),
+    ...(opts.maxRounds ? { maxRounds: opts.maxRounds } : {}),
+  });
+  return {
+    db, llm, secretsKey, conversations, delivered,
+    em: () => db.orm.em.fork(),
+    /** Resolves once `count` replies in total were delivered. */
+    deliveredCount: (count: number) => new Promise<void>((resolve) => {
+      if (delivered.length >= count) resolve();
+      else waiters.push({ count, resolve });
+    }),
+    async enableAi(tenantId: string) {
+      await setTenantAi(db.orm.em.fork(), secretsKey, tenantId, llm.settings, llm.apiKey);
+    },
+    async turn(tenantId: string, o: { userId?: string; role?: Role; key?: string } = {}): Promise<TurnContext> {
+      const em = db.orm.em.fork();
+      const userId = o.userId ?? 'alice';
+      const role = o.role ?? (await ensureUser(em, tenantId, 'cli', userId, 'operator'));
+      const session = await resolveSession(em, tenantId, 'cli', o.key ?? `test:${userId}:${randomBytes(4).toString('hex')}`, userId);
+      return { tenantId, userId, role, sessionId: session.id, platform: 'cli' };
+    },
+    async close() {
+      await llm.close();
+      await db.drop();
+    },
+  };
+}
+
+/** Text of all text blocks of replies. */
+export const texts = (replies: Reply[]) => replies.flatMap((r) => r.blocks.filter((b) => b.type === 'text').map((b) => b.text)).join('\n');
