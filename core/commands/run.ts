@@ -48,7 +48,7 @@ export async function runCommand(deps: CommandDeps, turn: TurnContext, cmd: Excl
         { label: 'Prompt tokens', value: u.promptTokens.toLocaleString('en') },
         { label: 'Completion tokens', value: u.completionTokens.toLocaleString('en') },
         { label: 'Model calls', value: String(u.requests) },
-        { label: 'Monthly limit', value: u.limit === null ? 'none' : `${u.limit.toLocaleString('en')} (${Math.min(100, Math.round((u.totalTokens / Math.max(1, u.limit)) * 100))}% used)` },
+        { label: 'Monthly limit', value: u.limit === null ? 'none' : `${u.limit.toLocaleString('en')} (${Math.round((u.totalTokens / Math.max(1, u.limit)) * 100)}% used)` },
       ] }] };
     }
     case 'new':

@@ -57,8 +57,8 @@ export async function runGuardedQuery(em: EntityManager, tenantId: string, sql: 
   // A new top-level transaction on its own connection, never a savepoint of the caller's, so SET LOCAL ends with it.
   return em.fork().transactional(async (tx) => {
     await tx.execute('set transaction read only');
-    // The guard parsed with standard_conforming_strings on; with it off, '\' would end strings elsewhere
-    // and text the guard saw inside a literal could run as SQL. search_path puts pg_catalog first, pg_temp last.
+    // The guard parses with standard_conforming_strings on; off, a backslash would escape the next quote and
+    // text the guard saw inside a literal could run as SQL. search_path puts pg_catalog first, pg_temp last.
     await tx.execute(`select set_config('statement_timeout', ?, true), set_config('standard_conforming_strings', 'on', true),
       set_config('search_path', 'pg_catalog, public, pg_temp', true), set_config('renderbot.tenant_id', ?, true)`,
     [String(timeoutMs), tenantId]);

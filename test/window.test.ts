@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendMessage } from '../core/agent/messages.ts';
+import { buildWindow } from '../core/agent/window.ts';
+import { createTestDatabase, type TestDatabase } from './support/db.ts';
+import { makeTenant, makeTurn } from './support/fixtures.ts';
+
+let db: TestDatabase;
+beforeAll(async () => { db = await createTestDatabase(); });
+afterAll(async () => { await db.drop(); });
+
+/** Writes `n` exchanges: user question, assistant tool call, big tool result, assistant answer. */
+async function conversation(n: number) {
+  const em = db.orm.em.fork();
+  const t = await makeTenant(em, `w${Math.random().toString(36).slice(2, 8)}`);
+  const turn = await makeTurn(em, t.tenant.id);
+  for (let i = 0; i < n; i++) {
+    const base = { tenantId: turn.tenantId, sessionId: turn.sessionId };
+    await appendMessage(em, { ...base, role: 'user', content: `Question ${i}: how are orders of week ${i}?` });
+    await appendMessage(em, { ...base, role: 'assistant', content: '', toolCalls: [{ id: `call_${i}`, name: 'list_orders', arguments: '{"limit":10}' }] });
+    await appendMessage(em, { ...base, role: 'tool', toolCallId: `call_${i}`, toolName: 'list_orders', content: JSON.stringify({ rows: Array.from({ length: 60 }, (_, k) => ({ k, order: `SA-2026-${String(k).padStart(5, '0')}` })) }) });
+    await appendMessage(em, { ...base, role: 'assistant', content: `Answer ${i}: all fine.` });
+  }
+  return { em, turn };
+}
+
+describe('history window', () => {
+  it('keeps the newest messages within the budget, never splitting a tool call from its result', async () => {
+    const { em, turn } = await conversation(20);
+    const w = await buildWindow(em, turn.sessionId, { budgetTokens: 2000, maxMessages: 50, toolResultChars: 800, summaryTokens: 300 });
+    expect(w.messages.length).toBeGreaterThan(0);
+    expect(w.messages.length).toBeLessThan(80);
+    expect(w.messages[0]!.role).not.toBe('tool');
+    for (const [i, m] of w.messages.entries()) {
+      if (m.role === 'assistant' && m.tool_calls?.length) expect(w.messages[i + 1]).toMatchObject({ role: 'tool', tool_call_id: m.tool_calls[0]!.id });
+      if (m.role === 'tool') expect(w.messages[i - 1]).toMatchObject({ role: 'assistant' });
+    }
+    expect(w.messages.at(-1)).toEqual({ role: 'assistant', content: 'Answer 19: all fine.' });
+    const tool = w.messages.find((m) => m.role === 'tool');
+    expect(tool?.content).toMatch(/truncated \d+ characters/);
+  });
+
+  it('folds older turns into a persisted running summary, each message once', async () => {
+    const { em, turn } = await conversation(20);
+    const opts = { budgetTokens: 1500, maxMessages: 50, toolResultChars: 800, summaryTokens: 2000 };
+    const w = await buildWindow(em, turn.sessionId, opts);
+    expect(w.summary).toContain('- User: Question 0: how are orders of week 0?');
+    expect(w.summary).toContain('- Assistant used: list_orders');
+    const again = await buildWindow(em, turn.sessionId, opts);
+    expect(again.summary).toBe(w.summary);
+    expect(again.summary!.match(/Question 0:/g)).toHaveLength(1);
+  });
+
+  it('caps the number of verbatim messages at maxMessages', async () => {
+    const { em, turn } = await conversation(30);
+    const w = await buildWindow(em, turn.sessionId, { budgetTokens: 1_000_000, maxMessages: 50, toolResultChars: 100, summaryTokens: 500 });
+    expect(w.messages.length).toBeLessThanOrEqual(50);
+  });
+});
