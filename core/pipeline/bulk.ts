@@ -57,6 +57,7 @@ export async function seedBulk(em: EntityManager, tenantId: string, opts: BulkOp
     const outputTypeIds: string[] = [];
     for (const o of demoOutputTypes) outputTypeIds.push(await ensureOutputType(tx, tenantId, o));
     await run(`select setseed(0.42)`);
+    await run(`set local work_mem = '256MB'`);
     const su = await queryOne<{ rolsuper: boolean }>(tx, `select rolsuper from pg_roles where rolname = current_user`);
     if (su?.rolsuper) await run(`set local session_replication_role = replica`);
 
@@ -114,26 +115,29 @@ export async function seedBulk(em: EntityManager, tenantId: string, opts: BulkOp
        from bulk_orders order by id`,
       [tenantId]);
 
-    const items = `from bulk_orders o cross join lateral generate_series(0, o.size - 1) k
-      join bulk_products p on p.rn = 1 + (${hash('o.n', nprod)} + k) % ${nprod}`;
-    await run(`insert into order_item (id, tenant_id, order_id, product_id)
-      select ${seqId(pI!, 'o.n * 1000 + k')}, ?, o.id, p.id ${items}`, [tenantId]);
+    // Items are generated once into a temp table (no WAL) and read by both inserts.
+    await run(`create temp table bulk_items on commit drop as
+      select ${seqId(pI!, 'o.n * 1000 + k')} as id, o.id as order_id, p.id as product_id, o.kind, o.status, o.submitted_at, o.order_number, k
+      from bulk_orders o cross join lateral generate_series(0, o.size - 1) k
+      join bulk_products p on p.rn = 1 + (${hash('o.n', nprod)} + k) % ${nprod}
+      order by o.n, k`);
+    await run(`insert into order_item (id, tenant_id, order_id, product_id) select id, ?, order_id, product_id from bulk_items`, [tenantId]);
     await run(
       `insert into render_job (id, tenant_id, order_id, order_item_id, product_id, status, attempts, error, result_url, queued_at, started_at, finished_at)
-       select ${seqId(pJ!, 'o.n * 1000 + k')}, ?, o.id, ${seqId(pI!, 'o.n * 1000 + k')}, p.id, j.status,
+       select ${seqId(pJ!, 'row_number() over ()')}, ?, i.order_id, i.id, i.product_id, j.status,
          case j.status when 'queued' then 0 when 'failed' then 3 else 1 end,
          case when j.status = 'failed' then 'Renderer timeout after 600 s' end,
-         case when j.status = 'completed' then 'https://renders.example.com/bulk/' || o.order_number || '/' || k || '.webp' end,
-         o.submitted_at,
-         case when j.status <> 'queued' then o.submitted_at + make_interval(secs => j.start) end,
-         case when j.status in ('completed', 'failed') then o.submitted_at + make_interval(secs => j.start + 20 + random() * 220) end
-       ${items}
-       cross join lateral (select 5 + k * 30 + random() * 60 as start, case
-           when o.status = 'submitted' then 'queued'
-           when o.status = 'rendering' then case when k < 40 then 'completed' when k < 42 then 'running' else 'queued' end
-           when o.status = 'failed' and random() < 0.2 then 'failed'
+         case when j.status = 'completed' then 'https://renders.example.com/bulk/' || i.order_number || '/' || i.k || '.webp' end,
+         i.submitted_at,
+         case when j.status <> 'queued' then i.submitted_at + make_interval(secs => j.start) end,
+         case when j.status in ('completed', 'failed') then i.submitted_at + make_interval(secs => j.start + 20 + random() * 220) end
+       from bulk_items i
+       cross join lateral (select 5 + i.k * 30 + random() * 60 as start, case
+           when i.status = 'submitted' then 'queued'
+           when i.status = 'rendering' then case when i.k < 40 then 'completed' when i.k < 42 then 'running' else 'queued' end
+           when i.status = 'failed' and random() < 0.2 then 'failed'
            else 'completed' end as status) j
-       where o.kind = 'r'`,
+       where i.kind = 'r'`,
       [tenantId]);
     await run(`analyze product, render_order, order_item, render_job`);
     const totals = await queryOne<{ orders: string; items: string; jobs: string }>(tx,

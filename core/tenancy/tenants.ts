@@ -12,7 +12,9 @@ const columns = 'id, slug, name, ai_provider, monthly_token_limit, created_at';
 
 /** Creates a tenant; a duplicate slug is a clear user error. */
 export async function createTenant(em: EntityManager, input: { slug: string; name: string }): Promise<TenantRow> {
-  const slug = tenantSlugSchema.parse(input.slug);
+  const parsed = tenantSlugSchema.safeParse(input.slug);
+  if (!parsed.success) throw new UserInputError('tenant_slug_invalid', `Tenant slug "${input.slug}" is invalid: ${parsed.error.issues[0]?.message}`);
+  const slug = parsed.data;
   const row = await queryOne<TenantRow>(em, `insert into tenant (slug, name) values (?, ?) on conflict (slug) do nothing returning ${columns}`, [slug, input.name]);
   if (!row) throw new UserInputError('tenant_exists', `A tenant with slug "${slug}" already exists.`);
   return row;

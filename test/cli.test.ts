@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './support/db.ts';
+
+let db: TestDatabase;
+let dataDir: string;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dataDir = mkdtempSync(join(tmpdir(), 'renderbot-cli-'));
+});
+afterAll(async () => { await db.drop(); });
+
+/** Runs the real CLI in a child process against the test database. */
+function cli(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bot/cli.ts', ...args], {
+      env: { ...process.env, DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+describe('renderbot CLI', () => {
+  it('creates, seeds and lists tenants', async () => {
+    expect(await cli(['admin', 'tenant', 'create', '--slug', 'acme', '--name', 'ACME Lager AG'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Created tenant acme') });
+    const seeded = await cli(['demo', 'seed', '--tenant', 'acme', '--products', '60']);
+    expect(seeded).toMatchObject({ code: 0, stdout: expect.stringMatching(/acme: 60 products, \d+ orders, \d+ render jobs/) });
+    expect((await cli(['admin', 'tenant', 'list'])).stdout).toMatch(/acme\s+ACME Lager AG\s+AI: not configured/);
+  });
+
+  it('answers bad flags and values with one line naming the problem and exit code 2', async () => {
+    const cases: [string[], RegExp][] = [
+      [['admin', 'tenant', 'create', '--slug', 'x'], /required option '--name <name>'/],
+      [['admin', 'tenant', 'create', '--slug', 'Bad Slug', '--name', 'n'], /lowercase letters/],
+      [['admin', 'tenant', 'limit', '--tenant', 'acme', '--monthly-tokens', 'lots'], /--monthly-tokens must be a whole number/],
+      [['admin', 'tenant', 'ai', '--tenant', 'acme', '--provider', 'azure', '--api-key', 'k'], /--endpoint/],
+      [['admin', 'tenant', 'ai', '--tenant', 'nope', '--provider', 'openai', '--base-url', 'https://llm.example/v1', '--model', 'm', '--api-key', 'k'], /No tenant with slug "nope"/],
+      [['admin', 'link', 'teams', '--tenant', 'acme', '--aad-tenant', 'not-a-guid'], /--aad-tenant.*GUID/],
+      [['demo', 'seed', '--products', 'many'], /--products must be a whole number/],
+      [['admin', 'frobnicate'], /unknown command 'frobnicate'/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
+  it('stores AI keys encrypted and never prints them', async () => {
+    const r = await cli(['admin', 'tenant', 'ai', '--tenant', 'acme', '--provider', 'openai', '--base-url', 'https://llm.example/v1', '--model', 'gpt-4o-mini', '--api-key', 'sk-test-DO-NOT-PRINT']);
+    expect(r).toMatchObject({ code: 0, stdout: expect.stringContaining('OpenAI-compatible API at https://llm.example/v1') });
+    expect(r.stdout + r.stderr).not.toContain('sk-test-DO-NOT-PRINT');
+    const [row] = await db.orm.em.fork().execute(`select ai_settings::text as s, ai_key_encrypted as k from tenant where slug = 'acme'`) as { s: string; k: string }[];
+    expect(row!.s + row!.k).not.toContain('sk-test-DO-NOT-PRINT');
+    await db.orm.em.fork().execute(`update tenant set ai_provider = null, ai_settings = null, ai_key_encrypted = null where slug = 'acme'`);
+  });
+
+  it('runs a piped chat script: commands, tables and a clear no-AI answer', async () => {
+    const script = ['help', 'search Kugellager category:Kugellager', 'orders completed', 'Render all Kugellager products as WebP at 1024x1024', 'confirm', 'usage'].join('\n');
+    const r = await cli(['chat', '--tenant', 'acme', '--user', 'pia'], script);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('> search Kugellager category:Kugellager');
+    expect(r.stdout).toMatch(/PIM ID\s+Name\s+Category/);
+    expect(r.stdout).toMatch(/SA-\d{4}-\d{5}\s+completed/);
+    expect(r.stdout).toMatch(/AI is not configured for ACME Lager AG/);
+    expect(r.stdout).toContain('There is nothing waiting for confirmation');
+    expect(r.stdout).toMatch(/Monthly limit\s+none/);
+  });
+
+  it('applies migrations idempotently', async () => {
+    expect(await cli(['migrate'])).toMatchObject({ code: 0, stdout: 'Database is up to date.\n' });
+  });
+});
