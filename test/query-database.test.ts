@@ -223,6 +223,7 @@ describe('query_database: what the database enforces on its own', () => {
     expect(await asQueryRole('select * from pg_authid')).toMatch(/permission denied for table pg_authid/);
     expect(await asQueryRole('delete from v_products')).toMatch(/permission denied for view v_products/);
     expect(await asQueryRole('create table loot (x int)')).toMatch(/permission denied for schema public/);
+    expect(await asQueryRole(`select set_config('renderbot.tenant_id', gen_random_uuid()::text, true)`)).toMatch(/permission denied for function set_config/);
     // The read-only transaction stops writes on its own, even for the (owner) role that may write.
     expect(await attempt(['set transaction read only', 'delete from product'])).toMatch(/cannot execute DELETE in a read-only transaction/);
     expect(await queryOne<{ n: string }>(db.orm.em.fork(), 'select count(*) as n from product where tenant_id = ?', [alpha.tenant.id])).toEqual({ n: '3' });
