@@ -18,6 +18,8 @@ export type App = {
   db: Database;
   tools: ToolRegistry;
   conversations: Conversations;
+  /** Reply senders by platform; channels register theirs when they start. */
+  deliverers: Map<Platform, Deliverer>;
   now: () => Date;
   close(): Promise<void>;
 };
@@ -25,7 +27,6 @@ export type App = {
 export type AppOptions = {
   /** Run queue workers in this process (serve, worker). */
   worker?: boolean;
-  deliverers?: ReadonlyMap<Platform, Deliverer>;
   /** Replaces the per-tenant model resolution (used by tests and benchmarks). */
   models?: ModelProvider;
   now?: () => Date;
@@ -49,17 +50,17 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
     throw err;
   }
   const tools = defaultTools;
+  const deliverers = new Map<Platform, Deliverer>();
   const conversations = createConversations({
-    orm: db.orm, log, tools, now,
+    orm: db.orm, log, tools, now, deliverers,
     models: opts.models ?? createModelProvider(config.secretsKey, log),
-    deliverers: opts.deliverers ?? new Map(),
   });
   let worker: Worker | undefined;
   if (opts.worker) {
     worker = await startWorker({ url: db.url, tasks: conversations.tasks, log, crontab: [{ task: 'expire_actions', pattern: '* * * * *' }] });
   }
   return {
-    config, log, db, tools, conversations, now,
+    config, log, db, tools, conversations, deliverers, now,
     async close() {
       await worker?.stop();
       await db.close();

@@ -9,6 +9,7 @@ import { adminCommand, type WithApp } from './admin.ts';
 import { createApp, type App, type AppOptions } from './app.ts';
 import { runChat } from './chat.ts';
 import { startHttpServer } from './server.ts';
+import { createChannels } from './channels.ts';
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -44,7 +45,9 @@ export function buildProgram(): Command {
   program.command('serve').description('run the bot: HTTP endpoints, queue workers, migrations (npm start)')
     .action(async () => {
       const app = await openApp({ worker: true, quiet: false });
-      const http = await startHttpServer(app, app.config.PORT);
+      const channels = await createChannels(app);
+      const http = await startHttpServer(app, app.config.PORT, channels.flatMap((c) => c.routes));
+      for (const c of channels) await c.start?.();
       app.log.info({ port: http.port }, `RenderBot listening on http://localhost:${http.port} (healthz, readyz, metrics)`);
       print(`RenderBot is running on http://localhost:${http.port}. Chat in a terminal with: npm run renderbot -- chat --tenant demo`);
       await new Promise<void>((resolve) => {
@@ -52,6 +55,7 @@ export function buildProgram(): Command {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      for (const c of channels) await c.stop();
       await http.close();
       await app.close();
     });

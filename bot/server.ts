@@ -1,13 +1,19 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import restify from 'restify';
 import type { App } from './app.ts';
 
-/** A route handler of the bot's HTTP server; adapters add theirs (Slack, Teams, web). */
-export type Route = { method: string; path: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void };
+/**
+ * A route of the bot's HTTP server; adapters add theirs (Slack, Teams, web). Handlers get
+ * Node's request and response (restify's extend them) and read the body themselves, so
+ * signature checks see the raw bytes.
+ */
+export type Route = { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void };
 
 const started = Date.now();
+const restifyMethods = { GET: 'get', POST: 'post', PUT: 'put', DELETE: 'del' } as const;
 
 /** Starts the HTTP server with /healthz, /readyz, /metrics and the given routes. */
-export async function startHttpServer(app: App, port: number, routes: Route[] = []): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startHttpServer(app: App, port: number, routes: Route[] = []): Promise<{ port: number; close(): Promise<void> }> {
   const counts = new Map<string, number>();
   const all: Route[] = [
     { method: 'GET', path: '/healthz', handle: (_req, res) => json(res, 200, { status: 'ok' }) },
@@ -25,22 +31,22 @@ export async function startHttpServer(app: App, port: number, routes: Route[] = 
     } },
     ...routes,
   ];
-  const server = createServer(async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const route = all.find((r) => r.path === path && r.method === req.method);
-    if (!route) return json(res, all.some((r) => r.path === path) ? 405 : 404, { error: { code: 'not_found', message: `No route ${req.method} ${path}` } });
-    counts.set(route.path, (counts.get(route.path) ?? 0) + 1);
-    try {
-      await route.handle(req, res);
-    } catch (err) {
-      app.log.error({ err, path }, 'request failed');
-      if (!res.headersSent) json(res, 500, { error: { code: 'internal', message: 'Internal error' } });
-    }
-  });
+  const server = restify.createServer({ name: 'renderbot', handleUncaughtExceptions: false });
+  for (const route of all) {
+    const handler = async (req: restify.Request, res: restify.Response) => {
+      counts.set(route.path, (counts.get(route.path) ?? 0) + 1);
+      try {
+        await route.handle(req, res);
+      } catch (err) {
+        app.log.error({ err, path: route.path }, 'request failed');
+        if (!res.headersSent) json(res, 500, { error: { code: 'internal', message: 'Internal error' } });
+      }
+    };
+    server[restifyMethods[route.method]](route.path, handler);
+  }
   await new Promise<void>((resolve) => server.listen(port, resolve));
   const address = server.address();
-  const actual = typeof address === 'object' && address ? address.port : port;
-  return { server, port: actual, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { port: address.port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 export function json(res: ServerResponse, status: number, body: unknown): void {

@@ -52,7 +52,7 @@ export async function seedBulk(em: EntityManager, tenantId: string, opts: BulkOp
   const now = (opts.now ?? new Date()).toISOString();
   const [pP, pO, pI, pJ] = Array.from({ length: 4 }, () => randomUUID().slice(0, 24));
   return em.transactional(async (tx) => {
-    const run = async (sql: string, params: unknown[] = []) => { const t0 = Date.now(); const r = await tx.execute(sql, params); console.log(Date.now() - t0, sql.slice(0, 60).replace(/\s+/g, " ")); return r; };
+    const run = (sql: string, params: unknown[] = []) => tx.execute(sql, params);
     for (const [name, description] of Object.entries(demoMaterials)) await ensureMaterial(tx, tenantId, name, description);
     const outputTypeIds: string[] = [];
     for (const o of demoOutputTypes) outputTypeIds.push(await ensureOutputType(tx, tenantId, o));
@@ -119,8 +119,7 @@ export async function seedBulk(em: EntityManager, tenantId: string, opts: BulkOp
     await run(`create temp table bulk_items on commit drop as
       select ${seqId(pI!, 'o.n * 1000 + k')} as id, o.id as order_id, p.id as product_id, o.kind, o.status, o.submitted_at, o.order_number, k
       from bulk_orders o cross join lateral generate_series(0, o.size - 1) k
-      join bulk_products p on p.rn = 1 + (${hash('o.n', nprod)} + k) % ${nprod}
-      order by o.n, k`);
+      join bulk_products p on p.rn = 1 + (${hash('o.n', nprod)} + k) % ${nprod}`);
     await run(`insert into order_item (id, tenant_id, order_id, product_id) select id, ?, order_id, product_id from bulk_items`, [tenantId]);
     await run(
       `insert into render_job (id, tenant_id, order_id, order_item_id, product_id, status, attempts, error, result_url, queued_at, started_at, finished_at)

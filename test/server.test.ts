@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp, type App } from '../bot/app.ts';
+import { startHttpServer } from '../bot/server.ts';
+import { loadConfig } from '../core/config.ts';
+import { createTestDatabase, type TestDatabase } from './support/db.ts';
+import { silentLog } from './support/core.ts';
+
+let db: TestDatabase;
+let app: App;
+let http: Awaited<ReturnType<typeof startHttpServer>>;
+let base: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const config = loadConfig({ DATABASE_URL: db.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'renderbot-srv-')) });
+  app = await createApp(config, silentLog, { worker: true });
+  http = await startHttpServer(app, 0);
+  base = `http://127.0.0.1:${http.port}`;
+});
+afterAll(async () => {
+  await http.close();
+  await app.close();
+  await db.drop();
+});
+
+describe('HTTP server', () => {
+  it('answers /healthz, /readyz and /metrics', async () => {
+    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready' });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^renderbot_uptime_seconds \d+$/m);
+    expect(metrics).toMatch(/^renderbot_http_requests_total\{route="\/healthz"\} 1$/m);
+    expect(metrics).toMatch(/^renderbot_queue_jobs_waiting \d+$/m);
+  });
+
+  it('answers unknown routes with 404', async () => {
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+});
