@@ -26,7 +26,7 @@ async function conversation(n: number) {
 describe('history window', () => {
   it('keeps the newest messages within the budget, never splitting a tool call from its result', async () => {
     const { em, turn } = await conversation(20);
-    const w = await buildWindow(em, turn.sessionId, { budgetTokens: 2000, maxMessages: 50, toolResultChars: 800, summaryTokens: 300 });
+    const w = await buildWindow(em, turn.sessionId, { budgetTokens: 2000, maxMessages: 50, toolResultChars: 800, currentToolResultChars: 800, summaryTokens: 300 });
     expect(w.messages.length).toBeGreaterThan(0);
     expect(w.messages.length).toBeLessThan(80);
     expect(w.messages[0]!.role).not.toBe('tool');
@@ -41,7 +41,7 @@ describe('history window', () => {
 
   it('folds older turns into a persisted running summary, each message once', async () => {
     const { em, turn } = await conversation(20);
-    const opts = { budgetTokens: 1500, maxMessages: 50, toolResultChars: 800, summaryTokens: 2000 };
+    const opts = { budgetTokens: 1500, maxMessages: 50, toolResultChars: 800, currentToolResultChars: 800, summaryTokens: 2000 };
     const w = await buildWindow(em, turn.sessionId, opts);
     expect(w.summary).toContain('- User: Question 0: how are orders of week 0?');
     expect(w.summary).toContain('- Assistant used: list_orders');
@@ -50,9 +50,21 @@ describe('history window', () => {
     expect(again.summary!.match(/Question 0:/g)).toHaveLength(1);
   });
 
+  it('keeps the tool results of the turn in progress in full, so every id reaches the model', async () => {
+    const { em, turn } = await conversation(5);
+    const big = JSON.stringify({ products: Array.from({ length: 300 }, (_, k) => ({ id: `id-${k}`, pim_id: `KL-${k}` })) });
+    await appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'user', content: 'Render all Kugellager' });
+    await appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: '', toolCalls: [{ id: 'call_now', name: 'search_products', arguments: '{}' }] });
+    await appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'tool', toolCallId: 'call_now', toolName: 'search_products', content: big });
+    const w = await buildWindow(em, turn.sessionId, { budgetTokens: 500, maxMessages: 50, toolResultChars: 200, currentToolResultChars: 48_000, summaryTokens: 300 });
+    expect(w.messages.at(-1)).toEqual({ role: 'tool', tool_call_id: 'call_now', content: big });
+    const older = w.messages.filter((m) => m.role === 'tool' && m.tool_call_id !== 'call_now');
+    expect(older.every((m) => m.role === 'tool' && m.content.length < 300)).toBe(true);
+  });
+
   it('caps the number of verbatim messages at maxMessages', async () => {
     const { em, turn } = await conversation(30);
-    const w = await buildWindow(em, turn.sessionId, { budgetTokens: 1_000_000, maxMessages: 50, toolResultChars: 100, summaryTokens: 500 });
+    const w = await buildWindow(em, turn.sessionId, { budgetTokens: 1_000_000, maxMessages: 50, toolResultChars: 100, currentToolResultChars: 100, summaryTokens: 500 });
     expect(w.messages.length).toBeLessThanOrEqual(50);
   });
 });

@@ -9,13 +9,15 @@ export type WindowOptions = {
   budgetTokens: number;
   /** Most messages kept verbatim (the seed's 50). */
   maxMessages: number;
-  /** Characters kept of one tool result; the rest is cut with a note. */
+  /** Characters kept of a tool result from an earlier turn; the rest is cut with a note. */
   toolResultChars: number;
+  /** Characters kept of a tool result of the turn in progress (the model may need every id in it). */
+  currentToolResultChars: number;
   /** Token cap of the running summary of older turns. */
   summaryTokens: number;
 };
 
-export const defaultWindowOptions: WindowOptions = { budgetTokens: 6000, maxMessages: 50, toolResultChars: 4000, summaryTokens: 600 };
+export const defaultWindowOptions: WindowOptions = { budgetTokens: 3000, maxMessages: 50, toolResultChars: 1200, currentToolResultChars: 48_000, summaryTokens: 600 };
 
 /** The history part of a prompt: a summary of folded turns plus the newest messages verbatim. */
 export type HistoryWindow = { summary: string | null; messages: ChatMessage[]; tokens: number };
@@ -24,21 +26,25 @@ export type HistoryWindow = { summary: string | null; messages: ChatMessage[]; t
 type Unit = { rows: MessageRow[]; messages: ChatMessage[]; tokens: number };
 
 /**
- * Builds the window for a session: the newest units that fit the budget, never splitting a
- * tool call from its results. Units that fall out are folded into the session's running
- * summary (persisted, so each message is folded once).
+ * Builds the window for a session: the turn in progress (from the latest user message on)
+ * in full, then the newest earlier units that fit the budget, never splitting a tool call from
+ * its results. Units that fall out are folded into the session's running summary (persisted,
+ * so each message is folded once).
  */
 export async function buildWindow(em: EntityManager, sessionId: string, opts: WindowOptions = defaultWindowOptions): Promise<HistoryWindow> {
   const session = (await em.execute(`select summary, summary_upto from chat_session where id = ?`, [sessionId]))[0] as { summary: string | null; summary_upto: string };
   const rows = await recentMessages(em, sessionId, Number(session.summary_upto), opts.maxMessages * 3);
-  const units = groupUnits(rows, opts);
+  const lastUser = rows.findLastIndex((r) => r.role === 'user');
+  const currentFrom = lastUser >= 0 ? Number(rows[lastUser]!.seq) : Infinity;
+  const units = groupUnits(rows, opts, currentFrom);
   const kept: Unit[] = [];
   let tokens = 0;
   let count = 0;
   for (let i = units.length - 1; i >= 0; i--) {
     const unit = units[i]!;
+    const current = Number(unit.rows[0]!.seq) >= currentFrom;
     const fits = tokens + unit.tokens <= opts.budgetTokens && count + unit.messages.length <= opts.maxMessages;
-    if (!fits && kept.length > 0) break;
+    if (!fits && !current && kept.length > 0) break;
     kept.unshift(unit);
     tokens += unit.tokens;
     count += unit.messages.length;
@@ -53,10 +59,10 @@ export async function buildWindow(em: EntityManager, sessionId: string, opts: Wi
   return { summary, messages: kept.flatMap((u) => u.messages), tokens: tokens + (summary ? estimateTokens(summary) : 0) };
 }
 
-function groupUnits(rows: MessageRow[], opts: WindowOptions): Unit[] {
+function groupUnits(rows: MessageRow[], opts: WindowOptions, currentFrom: number): Unit[] {
   const units: Unit[] = [];
   for (const row of rows) {
-    const message = toChatMessage(row, opts);
+    const message = toChatMessage(row, Number(row.seq) >= currentFrom ? opts.currentToolResultChars : opts.toolResultChars);
     const tokens = estimateTokens(JSON.stringify(message)) + MESSAGE_OVERHEAD_TOKENS;
     const last = units.at(-1);
     if (row.role === 'tool' && last && last.rows[0]?.tool_calls?.some((c) => c.id === row.tool_call_id)) {
@@ -76,11 +82,11 @@ function groupUnits(rows: MessageRow[], opts: WindowOptions): Unit[] {
   });
 }
 
-function toChatMessage(row: MessageRow, opts: WindowOptions): ChatMessage {
+function toChatMessage(row: MessageRow, toolResultChars: number): ChatMessage {
   switch (row.role) {
     case 'tool': {
-      const content = row.content.length > opts.toolResultChars
-        ? `${row.content.slice(0, opts.toolResultChars)}… [truncated ${row.content.length - opts.toolResultChars} characters]`
+      const content = row.content.length > toolResultChars
+        ? `${row.content.slice(0, toolResultChars)}… [truncated ${row.content.length - toolResultChars} characters]`
         : row.content;
       return { role: 'tool', tool_call_id: row.tool_call_id ?? '', content };
     }

@@ -1,0 +1,95 @@
+/**
+ * `npm run bench:tools`: read-tool latency on a tenant with 200k products and 2M render jobs,
+ * SQL guard time per statement, and prompt tokens of the windowed history versus sending the
+ * last 50 messages verbatim. Uses DATABASE_URL when set, else the embedded PostgreSQL (database
+ * `renderbot_bench`, seeded once and reused). Prints numbers; asserts nothing.
+ */
+import { join } from 'node:path';
+import { loadConfig } from '../core/config.ts';
+import { ensureDatabase, startEmbeddedCluster } from '../core/db/embedded.ts';
+import { createOrm, migrate, type EntityManager } from '../core/db/orm.ts';
+import { queryOne } from '../core/db/sql.ts';
+import { createLogger } from '../core/logger.ts';
+import { seedBulk } from '../core/pipeline/bulk.ts';
+import { createTenant } from '../core/tenancy/tenants.ts';
+import { defaultTools } from '../core/tools/index.ts';
+import type { TurnContext } from '../core/context.ts';
+import { benchGuard } from './guard.ts';
+import { benchWindow } from './window.ts';
+
+const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 200_000);
+const JOBS = Number(process.env.BENCH_JOBS ?? 2_000_000);
+const log = createLogger('warn');
+const config = loadConfig();
+
+let url = config.DATABASE_URL;
+let stop = async () => {};
+if (!url) {
+  const cluster = await startEmbeddedCluster(join(config.dataDir, 'pg'), log);
+  await ensureDatabase(cluster.url('postgres'), 'renderbot_bench');
+  url = cluster.url('renderbot_bench');
+  stop = () => (cluster.owned ? cluster.stop() : Promise.resolve());
+}
+const orm = await createOrm(url, { poolMax: 4 });
+await migrate(orm);
+const em = orm.em.fork();
+
+const tenantId = await ensureBenchTenant(em);
+const turn: TurnContext = { tenantId, userId: 'bench', role: 'operator', sessionId: await benchSession(em, tenantId), platform: 'cli' };
+const orderNumbers = ((await em.execute(`select order_number from render_order where tenant_id = ? order by random() limit 200`, [tenantId])) as { order_number: string }[]).map((r) => r.order_number);
+
+const cases: { tool: string; runs: number; args: (i: number) => Record<string, unknown> }[] = [
+  { tool: 'search_products', runs: 300, args: (i) => [{ query: 'kugellager' }, { query: '62' }, { category: 'Kugellager' }, { query: 'Dichtring', category: 'Dichtungen' }, { query: `KL-6${i % 400}` }, { query: 'welle h6' }][i % 6]! },
+  { tool: 'list_orders', runs: 300, args: (i) => [{}, { status: 'rendering' }, { status: 'failed' }, { status: 'completed', limit: 50 }][i % 4]! },
+  { tool: 'get_order_status', runs: 300, args: (i) => ({ order_id: orderNumbers[i % orderNumbers.length] }) },
+  { tool: 'get_render_stats', runs: 100, args: () => ({}) },
+];
+
+console.log(`tenant: ${(await count(em, 'product', tenantId)).toLocaleString('en')} products, ${(await count(em, 'render_job', tenantId)).toLocaleString('en')} render jobs, ${(await count(em, 'render_order', tenantId)).toLocaleString('en')} orders`);
+for (const c of cases) {
+  const tool = defaultTools.get(c.tool)!;
+  const times: number[] = [];
+  for (let i = 0; i < c.runs + 10; i++) {
+    const args = tool.parameters.parse(c.args(i));
+    const t0 = performance.now();
+    await tool.run({ turn, em: orm.em.fork(), log, now: () => new Date() }, args);
+    if (i >= 10) times.push(performance.now() - t0); // the first runs warm caches and plans
+  }
+  console.log(`${c.tool.padEnd(18)} p50 ${pct(times, 50).toFixed(2).padStart(7)} ms   p95 ${pct(times, 95).toFixed(2).padStart(7)} ms   (${c.runs} runs)`);
+}
+
+const guard = await benchGuard();
+console.log(`sql guard          ${(guard.perStatementMs * 1000).toFixed(0)} µs per statement`);
+
+const window = await benchWindow(orm, tenantId);
+console.log(`prompt tokens, 60-turn conversation: windowed ${window.windowed.toLocaleString('en')} vs last-50-verbatim ${window.naive.toLocaleString('en')} → ${(100 * window.windowed / window.naive).toFixed(1)} %`);
+
+await orm.close();
+await stop();
+process.exit(0);
+
+function pct(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function count(em: EntityManager, table: string, tenant: string): Promise<number> {
+  return Number((await queryOne<{ n: string }>(em, `select count(*) as n from ${table} where tenant_id = ?`, [tenant]))!.n);
+}
+
+async function ensureBenchTenant(em: EntityManager): Promise<string> {
+  const existing = await queryOne<{ id: string }>(em, `select id from tenant where slug = 'bench'`);
+  if (existing && (await count(em, 'product', existing.id)) >= PRODUCTS) return existing.id;
+  const id = existing?.id ?? (await createTenant(em, { slug: 'bench', name: 'Bench Lager AG' })).id;
+  console.log(`seeding ${PRODUCTS.toLocaleString('en')} products and ${JOBS.toLocaleString('en')} render jobs (once)…`);
+  const s = await seedBulk(em, id, { products: PRODUCTS, jobs: JOBS });
+  console.log(`seeded in ${(s.ms / 1000).toFixed(1)} s`);
+  await em.execute('analyze');
+  return id;
+}
+
+async function benchSession(em: EntityManager, tenant: string): Promise<string> {
+  const row = await queryOne<{ id: string }>(em,
+    `insert into chat_session (tenant_id, platform, key) values (?, 'cli', 'bench:' || gen_random_uuid()) returning id`, [tenant]);
+  return row!.id;
+}
