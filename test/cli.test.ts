@@ -77,6 +77,20 @@ describe('renderbot CLI', () => {
     expect(r.stdout).toMatch(/Monthly limit\s+none/);
   });
 
+  it('imports a product CSV all or nothing, reporting bad rows by line', async () => {
+    const bad = join(dataDir, 'bad.csv');
+    writeFileSync(bad, 'pim_id,name,category\nIMP-1,Nadellager NK 20/16,Nadellager\nIMP-2,,Nadellager\n"IMP-3,Broken\n');
+    const refused = await cli(['admin', 'import', 'products', '--tenant', 'acme', bad]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/line 3/);
+    const count = async () => ((await db.orm.em.fork().execute(`select count(*)::int as n from product where pim_id like 'IMP-%'`)) as { n: number }[])[0]!.n;
+    expect(await count()).toBe(0);
+    const good = join(dataDir, 'good.csv');
+    writeFileSync(good, 'pim_id,name,category\nIMP-1,Nadellager NK 20/16,Nadellager\nIMP-2,"Nadelhülse HK 2016, offen",Nadellager\n');
+    expect(await cli(['admin', 'import', 'products', '--tenant', 'acme', good])).toMatchObject({ code: 0, stdout: expect.stringContaining('2 new, 0 updated') });
+    expect(await count()).toBe(2);
+  });
+
   it('applies migrations idempotently', async () => {
     expect(await cli(['migrate'])).toMatchObject({ code: 0, stdout: 'Database is up to date.\n' });
   });
