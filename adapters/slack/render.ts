@@ -1,0 +1,214 @@
+import type { types as slack } from '@slack/bolt';
+import type { ConfirmBlock, Reply, ReplyBlock, TableBlock } from '../../core/replies/reply.ts';
+import { renderText } from '../../core/replies/text.ts';
+
+/** Slack Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks) as the renderer applies them. */
+export const MAX_BLOCKS = 50;
+export const MAX_SECTION_TEXT = 3000;
+export const MAX_FIELDS = 10;
+export const MAX_FIELD_TEXT = 2000;
+export const MAX_HEADER_TEXT = 150;
+export const MAX_BUTTON_TEXT = 75;
+export const MAX_BUTTON_VALUE = 2000;
+export const MAX_CONTEXT_TEXT = 3000;
+export const MAX_ALT_TEXT = 2000;
+/** chat.update rejects longer `text`; chat.postMessage would truncate — one cap for both. */
+export const MAX_MESSAGE_TEXT = 4000;
+/** Table rows shown before "… and N more". */
+export const MAX_TABLE_ROWS = 40;
+/** Longest table cell in the monospace rendering. */
+export const MAX_TABLE_CELL = 40;
+
+/** Action ids of the confirm card's buttons; the button value is the pending action id. */
+export const CONFIRM_ACTION_ID = 'renderbot.confirm';
+export const CANCEL_ACTION_ID = 'renderbot.cancel';
+/** Prefix of action ids for generic reply buttons (`actions` blocks). */
+export const BUTTON_ACTION_PREFIX = 'renderbot.button.';
+
+/** A Slack message body: Block Kit blocks plus the plain `text` used for notifications and as fallback. */
+export type SlackMessage = { text: string; blocks: slack.KnownBlock[] };
+
+/**
+ * Renders a reply as Block Kit (DESIGN §5). Pure. Every piece of user or product text is
+ * escaped (`&`, `<`, `>`) so it cannot form mentions, links or `<!channel>` (DESIGN §10). The
+ * result respects Slack's limits: at most 50 blocks (confirm cards are never cut), section texts
+ * ≤ 3000 characters, ≤ 10 fields per section, header ≤ 150, `text` ≤ 4000 and never empty.
+ */
+export function renderBlockKit(reply: Reply): SlackMessage {
+  const groups = reply.blocks.map((b) => ({ essential: b.type === 'confirm', blocks: renderBlock(b) }));
+  return { text: fallbackText(reply), blocks: fitBlocks(groups) };
+}
+
+/** The notification/fallback text: the plain-text rendering, escaped and capped. */
+export function fallbackText(reply: Reply): string {
+  const plain = renderText(reply).trim() || 'RenderBot';
+  return cut(escapeMrkdwn(plain), MAX_MESSAGE_TEXT);
+}
+
+/** Escapes the three characters Slack's mrkdwn treats as control characters. */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * Converts the reply model's markdown subset to Slack mrkdwn after escaping: **bold** → *bold*,
+ * headings → bold lines, [label](https://…) → <https://…|label>. Only http(s) links become links.
+ */
+export function toMrkdwn(markdown: string): string {
+  return escapeMrkdwn(markdown)
+    .replace(/^#{1,6}\s+(.+)$/gm, '*$1*')
+    .replace(/\*\*(.+?)\*\*/g, '*$1*')
+    .replace(/__(.+?)__/g, '*$1*')
+    .replace(/\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)/g, (_m, label: string, url: string) => `<${url.replace(/\|/g, '%7C')}|${label.replace(/\|/g, '¦')}>`);
+}
+
+function renderBlock(block: ReplyBlock): slack.KnownBlock[] {
+  switch (block.type) {
+    case 'text':
+      return splitText(toMrkdwn(block.text), MAX_SECTION_TEXT).map(section);
+    case 'facts': {
+      const title = block.title ? [section(`*${escapeMrkdwn(block.title)}*`)] : [];
+      const fields = block.facts.map((f) => cut(`*${escapeMrkdwn(f.label)}*\n${escapeMrkdwn(f.value) || ' '}`, MAX_FIELD_TEXT));
+      const chunks: slack.KnownBlock[] = [];
+      for (let i = 0; i < fields.length; i += MAX_FIELDS) {
+        chunks.push({ type: 'section', fields: fields.slice(i, i + MAX_FIELDS).map((text) => ({ type: 'mrkdwn', text })) });
+      }
+      return [...title, ...chunks];
+    }
+    case 'table':
+      return renderTable(block);
+    case 'image':
+      return /^https?:\/\//i.test(block.url)
+        ? [{ type: 'image', image_url: block.url, alt_text: cut(block.alt || 'image', MAX_ALT_TEXT) }]
+        : [section(escapeMrkdwn(`${block.alt}: ${block.url}`))];
+    case 'progress': {
+      const width = 20;
+      const filled = Math.round(block.ratio * width);
+      const counts = Object.entries(block.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ');
+      const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
+      return [section(cut(`*${escapeMrkdwn(block.orderNumber)}* · ${escapeMrkdwn(block.status)}\n\`${bar}\` ${Math.round(block.ratio * 100)}% (${escapeMrkdwn(counts || 'no jobs')})`, MAX_SECTION_TEXT))];
+    }
+    case 'actions': {
+      const buttons = block.buttons.slice(0, 25).map((b): slack.Button => ({
+        type: 'button',
+        action_id: `${BUTTON_ACTION_PREFIX}${b.id}`.slice(0, 255),
+        text: { type: 'plain_text', text: cut(b.label, MAX_BUTTON_TEXT), emoji: true },
+        value: cut(JSON.stringify(b.payload), MAX_BUTTON_VALUE),
+        ...(b.style === 'primary' || b.style === 'danger' ? { style: b.style } : {}),
+      }));
+      return buttons.length ? [{ type: 'actions', elements: buttons }] : [];
+    }
+    case 'confirm':
+      return renderConfirm(block);
+  }
+}
+
+/** Header, the exact steps, then buttons (pending) or the outcome line (resolved). */
+function renderConfirm(block: ConfirmBlock): slack.KnownBlock[] {
+  const header: slack.KnownBlock = { type: 'header', text: { type: 'plain_text', text: cut(block.title, MAX_HEADER_TEXT), emoji: false } };
+  const stepText = block.steps.map((s, i) => [`*${i + 1}. ${escapeMrkdwn(s.title)}*`, ...s.details.map((d) => `• ${escapeMrkdwn(d)}`)].join('\n')).join('\n\n');
+  // Steps share sections (not one each) so a long plan cannot push the buttons past 50 blocks.
+  const steps = splitText(stepText || '_No steps._', MAX_SECTION_TEXT).slice(0, 10).map(section);
+  if (block.status === 'pending') {
+    const expires = Math.floor(new Date(block.expiresAt).getTime() / 1000);
+    const fallback = `${block.expiresAt.slice(0, 16).replace('T', ' ')} UTC`;
+    return [
+      header, ...steps,
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `Nothing changes until someone confirms. Expires <!date^${expires}^{date_short_pretty} at {time}|${fallback}>.` }] },
+      { type: 'actions', block_id: `renderbot.confirm.${block.actionId}`, elements: [
+        { type: 'button', action_id: CONFIRM_ACTION_ID, text: { type: 'plain_text', text: 'Confirm' }, style: 'primary', value: block.actionId },
+        { type: 'button', action_id: CANCEL_ACTION_ID, text: { type: 'plain_text', text: 'Cancel' }, style: 'danger', value: block.actionId },
+      ] },
+    ];
+  }
+  const icon = { executing: ':hourglass_flowing_sand:', done: ':white_check_mark:', failed: ':x:', cancelled: ':no_entry_sign:', expired: ':alarm_clock:' }[block.status];
+  const outcome = escapeMrkdwn(block.outcome ?? block.status).replace(/\bby ([UW][A-Z0-9]{6,})\b/g, 'by <@$1>');
+  return [header, ...steps, { type: 'context', elements: [{ type: 'mrkdwn', text: cut(`${icon} ${outcome}`, MAX_CONTEXT_TEXT) }] }];
+}
+
+/** A table as a monospace code block (Slack has no general table block), split over sections. */
+function renderTable(block: TableBlock): slack.KnownBlock[] {
+  const shown = block.rows.slice(0, MAX_TABLE_ROWS).map((r) => r.map(cell));
+  const columns = block.columns.map(cell);
+  const widths = columns.map((c, i) => Math.max(c.length, ...shown.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const lines = [line(columns), widths.map((w) => '─'.repeat(w)).join('  '), ...shown.map(line)].map(escapeMrkdwn);
+  const out: slack.KnownBlock[] = block.title ? [section(`*${escapeMrkdwn(block.title)}*`)] : [];
+  let chunk: string[] = [];
+  const flush = () => {
+    if (chunk.length) out.push(section('```' + chunk.join('\n') + '```'));
+    chunk = [];
+  };
+  for (const l of lines) {
+    const fitted = cut(l, MAX_SECTION_TEXT - 6);
+    if (chunk.join('\n').length + fitted.length + 1 > MAX_SECTION_TEXT - 6) flush();
+    chunk.push(fitted);
+  }
+  flush();
+  const more = Math.max(block.total, block.rows.length) - shown.length;
+  if (more > 0) out.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `… and ${more} more` }] });
+  return out;
+}
+
+/** Cells are single-line, cut, and cannot close the code block. */
+function cell(value: string): string {
+  const flat = value.replace(/\s+/g, ' ').replace(/`/g, 'ˋ');
+  return flat.length > MAX_TABLE_CELL ? `${flat.slice(0, MAX_TABLE_CELL - 1)}…` : flat;
+}
+
+/** Keeps every essential group (confirm cards); cuts other blocks from the end with a note when over 50. */
+function fitBlocks(groups: { essential: boolean; blocks: slack.KnownBlock[] }[]): slack.KnownBlock[] {
+  const total = groups.reduce((n, g) => n + g.blocks.length, 0);
+  if (total <= MAX_BLOCKS) return groups.flatMap((g) => g.blocks);
+  const reserved = groups.filter((g) => g.essential).reduce((n, g) => n + g.blocks.length, 0);
+  let budget = MAX_BLOCKS - 1 - reserved;
+  let dropped = 0;
+  const out: slack.KnownBlock[] = [];
+  for (const g of groups) {
+    if (g.essential) {
+      out.push(...g.blocks);
+      continue;
+    }
+    const take = Math.max(0, Math.min(budget, g.blocks.length));
+    out.push(...g.blocks.slice(0, take));
+    dropped += g.blocks.length - take;
+    budget -= take;
+  }
+  out.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `… ${dropped} more block${dropped === 1 ? '' : 's'} not shown (Slack shows at most ${MAX_BLOCKS}). Ask for a narrower result.` }] });
+  return out.slice(0, MAX_BLOCKS);
+}
+
+function section(text: string): slack.SectionBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text } };
+}
+
+/** Splits at paragraph, then line, then word boundaries so that each piece is ≤ max. */
+export function splitText(text: string, max: number): string[] {
+  const pieces: string[] = [];
+  let rest = text.trim();
+  while (rest.length > max) {
+    const window = rest.slice(0, max);
+    let at = window.lastIndexOf('\n\n');
+    if (at < max / 2) at = window.lastIndexOf('\n');
+    if (at < max / 2) at = window.lastIndexOf(' ');
+    // Never split inside an escape sequence like &amp;
+    if (at < max / 2) {
+      at = max;
+      const amp = window.lastIndexOf('&');
+      if (amp > max - 6 && !window.slice(amp).includes(';')) at = amp;
+    }
+    pieces.push(rest.slice(0, at).trimEnd());
+    rest = rest.slice(at).trimStart();
+  }
+  if (rest.length) pieces.push(rest);
+  return pieces.length ? pieces : [' '];
+}
+
+/** Cuts to `max` characters with an ellipsis, never inside an escape sequence. */
+export function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let s = text.slice(0, max - 1);
+  const amp = s.lastIndexOf('&');
+  if (amp >= 0 && amp > s.length - 6 && !s.slice(amp).includes(';')) s = s.slice(0, amp);
+  return `${s}…`;
+}

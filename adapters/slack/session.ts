@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+/**
+ * Session keys (DESIGN §3): a channel thread is `team:channel:thread_ts` (a top-level mention or
+ * a slash command starts the thread), a direct message conversation is `team:dm:user`.
+ */
+export function threadSessionKey(teamId: string, channel: string, threadTs: string): string {
+  return `${teamId}:${channel}:${threadTs}`;
+}
+
+export function dmSessionKey(teamId: string, userId: string): string {
+  return `${teamId}:dm:${userId}`;
+}
+
+/** Slash-command answers that are not a conversation (deterministic commands) get one session per user and channel. */
+export function slashSessionKey(teamId: string, channel: string, userId: string): string {
+  return `${teamId}:${channel}:slash:${userId}`;
+}
+
+/**
+ * Where the Slack deliverer posts a queued turn's replies (`Delivery.target` for platform
+ * 'slack'): the team (to pick the token), the tenant (for the confirm card's message
+ * reference), the channel and thread, and a slash command's response_url as fallback.
+ */
+export const slackTargetSchema = z.object({
+  teamId: z.string().min(1),
+  enterpriseId: z.string().optional(),
+  isEnterpriseInstall: z.boolean().optional(),
+  tenantId: z.uuid(),
+  channel: z.string().min(1),
+  threadTs: z.string().optional(),
+  userId: z.string().min(1),
+  responseUrl: z.string().url().optional(),
+});
+export type SlackTarget = z.infer<typeof slackTargetSchema>;
+
+/** Direct-message channel ids start with D; replies there are not threaded. */
+export const isDmChannel = (channel: string) => channel.startsWith('D');
+
+/**
+ * Slack message text → plain text for the core: drops the bot's own mention, turns
+ * `<@U123>` into `@U123`, `<https://x|label>` into `label (https://x)`, `<!here>` into `@here`,
+ * and decodes the three escaped characters.
+ */
+export function messageText(text: string, botUserId?: string): string {
+  let t = text;
+  if (botUserId) t = t.replaceAll(`<@${botUserId}>`, ' ');
+  else t = t.replace(/^\s*<@[UW][A-Z0-9]+>/, ' ');
+  return t
+    .replace(/<([@#!])([^>|]+)(?:\|([^>]*))?>/g, (_m, sigil: string, id: string, label?: string) => (sigil === '#' ? `#${label || id}` : `@${label || id}`))
+    .replace(/<((?:https?|mailto):[^>|]+)\|([^>]+)>/g, '$2 ($1)')
+    .replace(/<((?:https?|mailto):[^>]+)>/g, '$1')
+    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
+    .replace(/[ \t]+/g, ' ')
+    .trim();
+}

@@ -1,0 +1,92 @@
+/**
+ * The parts of a Bot Framework activity RenderBot reads (Teams flavour), as plain JSON. Kept
+ * independent of botbuilder's types so the SDK stays behind transport.ts (DESIGN §10).
+ */
+export type TeamsAccount = { id: string; name?: string; aadObjectId?: string; role?: string; userRole?: string };
+
+export type TeamsActivity = {
+  type: string;
+  id?: string;
+  name?: string;
+  text?: string;
+  textFormat?: string;
+  timestamp?: string;
+  serviceUrl: string;
+  channelId: string;
+  from: TeamsAccount;
+  recipient: TeamsAccount;
+  conversation: { id: string; conversationType?: string; tenantId?: string; isGroup?: boolean; name?: string };
+  replyToId?: string;
+  entities?: { type: string; mentioned?: { id: string; name?: string }; text?: string }[];
+  channelData?: { tenant?: { id?: string }; team?: { id?: string; name?: string }; channel?: { id?: string }; eventType?: string };
+  membersAdded?: TeamsAccount[];
+  value?: unknown;
+};
+
+/** An outgoing message activity: text and/or Adaptive Card attachments. */
+export type OutgoingMessage = {
+  type: 'message';
+  text?: string;
+  textFormat?: 'plain' | 'markdown';
+  summary?: string;
+  attachments?: { contentType: string; content: unknown }[];
+};
+
+/** The AAD (Entra) tenant of an activity, lower-cased like `admin link teams` stores it. */
+export function aadTenantOf(a: TeamsActivity): string | undefined {
+  return (a.channelData?.tenant?.id ?? a.conversation.tenantId)?.toLowerCase();
+}
+
+/** The stable person id: the Entra object id, else the channel account id (anonymous users, Emulator). */
+export function userIdOf(a: TeamsActivity): string {
+  return a.from.aadObjectId?.toLowerCase() ?? a.from.id;
+}
+
+/**
+ * Session key (DESIGN §3): `aadTenant:conversation.id`. A channel conversation id carries
+ * `;messageid=<root>`, so one channel thread — and one 1:1 or group chat — is one session.
+ */
+export function sessionKeyOf(aadTenant: string, a: TeamsActivity): string {
+  return `${aadTenant}:${a.conversation.id}`;
+}
+
+/**
+ * Teams message ids are only unique within a conversation, so the dedupe key for a redelivered
+ * activity includes the conversation.
+ */
+export function eventIdOf(aadTenant: string, a: TeamsActivity): string | undefined {
+  return a.id ? `${aadTenant}:${a.conversation.id}:${a.id}` : undefined;
+}
+
+/**
+ * Guests and anonymous meeting participants are viewers (DESIGN §2). `memberRole` is Teams'
+ * `userRole` from the member roster (TeamsInfo), when it could be fetched.
+ */
+export function isGuest(a: TeamsActivity, memberRole?: string): boolean {
+  const role = (memberRole ?? a.from.userRole ?? '').toLowerCase();
+  if (role === 'guest' || role === 'anonymous') return true;
+  return !a.from.aadObjectId;
+}
+
+/** Whether the bot itself is among `membersAdded` of a conversationUpdate. */
+export function botWasAdded(a: TeamsActivity): boolean {
+  return a.type === 'conversationUpdate' && (a.membersAdded ?? []).some((m) => m.id === a.recipient.id);
+}
+
+/** Plain text of a message after the bot mention was removed: `<at>` leftovers, `&nbsp;`, whitespace. */
+export function cleanText(text: string): string {
+  return text
+    .replace(/<at>[^<]*<\/at>/gi, ' ')
+    .replace(/&nbsp;/gi, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** An `adaptiveCard/action` invoke's verb and data, when well-formed. */
+export function cardActionOf(a: TeamsActivity): { verb: string; data: Record<string, unknown> } | undefined {
+  if (a.type !== 'invoke' || a.name !== 'adaptiveCard/action') return undefined;
+  const action = (a.value as { action?: { type?: string; verb?: unknown; data?: unknown } } | undefined)?.action;
+  if (!action || typeof action.verb !== 'string') return undefined;
+  const data = action.data && typeof action.data === 'object' && !Array.isArray(action.data) ? (action.data as Record<string, unknown>) : {};
+  return { verb: action.verb, data };
+}

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import type { Config } from '../../core/config.ts';
+import { ConfigError } from '../../core/errors.ts';
+
+/** How the bot authenticates to and from the Bot Framework (DESIGN §9). */
+export type TeamsSettings =
+  | { mode: 'emulator' }
+  | { mode: 'botframework'; appId: string; appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI'; appPassword?: string; tenantId?: string };
+
+const guid = z.uuid();
+
+/**
+ * Validates the Microsoft* variables. No MicrosoftAppId means Bot Framework Emulator mode (no
+ * auth at all, for local use only). Throws a ConfigError naming the variable for combinations
+ * the Bot Framework would reject at the first request.
+ */
+export function teamsSettings(config: Pick<Config, 'MicrosoftAppId' | 'MicrosoftAppPassword' | 'MicrosoftAppType' | 'MicrosoftAppTenantId'>): TeamsSettings {
+  const { MicrosoftAppId: appId, MicrosoftAppPassword: appPassword, MicrosoftAppTenantId: tenantId } = config;
+  if (!appId) {
+    if (appPassword) throw new ConfigError('teams_config', 'MicrosoftAppPassword is set but MicrosoftAppId is not. Set MicrosoftAppId to the bot\'s Azure app (client) id, or unset both for Bot Framework Emulator mode.');
+    return { mode: 'emulator' };
+  }
+  if (!guid.safeParse(appId).success) throw new ConfigError('teams_config', 'MicrosoftAppId must be the GUID of the bot\'s Azure app registration (Azure Bot → Configuration → Microsoft App ID).');
+  const appType = config.MicrosoftAppType ?? 'MultiTenant';
+  if (tenantId && !guid.safeParse(tenantId).success) throw new ConfigError('teams_config', 'MicrosoftAppTenantId must be a GUID (the Microsoft Entra directory id).');
+  if (appType === 'SingleTenant' || appType === 'UserAssignedMSI') {
+    if (!tenantId) throw new ConfigError('teams_config', `MicrosoftAppType=${appType} needs MicrosoftAppTenantId (the Entra directory id the app belongs to).`);
+  }
+  if (appType === 'UserAssignedMSI') {
+    if (appPassword) throw new ConfigError('teams_config', 'MicrosoftAppType=UserAssignedMSI uses the managed identity, not a password: unset MicrosoftAppPassword.');
+    return { mode: 'botframework', appId, appType, tenantId };
+  }
+  if (!appPassword) throw new ConfigError('teams_config', `MicrosoftAppType=${appType} needs MicrosoftAppPassword (a client secret of the bot's app registration).`);
+  return { mode: 'botframework', appId, appType, appPassword, ...(tenantId ? { tenantId } : {}) };
+}
+
+/** One line for the startup log. */
+export function describeTeamsSettings(s: TeamsSettings): string {
+  return s.mode === 'emulator'
+    ? 'Teams: Bot Framework Emulator mode — MicrosoftAppId is not set, so requests to /api/messages are NOT authenticated. Use only locally.'
+    : `Teams: ${s.appType} bot ${s.appId}; every request's Bot Framework token is validated.`;
+}

@@ -1,0 +1,179 @@
+import type { ConfirmBlock, Reply, ReplyBlock, TableBlock } from '../../core/replies/reply.ts';
+import { renderText } from '../../core/replies/text.ts';
+import type { OutgoingMessage } from './activity.ts';
+
+/** Adaptive Card schema version Teams needs for Action.Execute and refresh (Universal Actions). */
+export const ADAPTIVE_CARD_VERSION = '1.5';
+/** Teams rejects messages above about 28 KB (DESIGN §10); the whole activity must stay below. */
+export const TEAMS_MESSAGE_MAX_BYTES = 28 * 1024;
+/** Budget for the card itself, leaving room for the envelope and the text fallback. */
+export const CARD_MAX_BYTES = 24 * 1024;
+/** Longest plain-text fallback (card `fallbackText`, activity `summary`/`text`). */
+export const FALLBACK_TEXT_MAX = 2000;
+/** Most table rows shown before "… and N more"; fewer when the card would exceed its budget. */
+export const CARD_TABLE_MAX_ROWS = 50;
+/** Longest table cell / fact value shown. */
+export const CARD_CELL_MAX = 200;
+/** Longest text block shown. */
+export const CARD_TEXT_MAX = 6000;
+/** Content type of Adaptive Card attachments and of `adaptiveCard/action` responses. */
+export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
+
+/** Verbs of RenderBot's Action.Execute buttons; an Action.Execute without a verb never reaches the bot. */
+export const VERBS = { confirm: 'renderbot.confirm', cancel: 'renderbot.cancel', refresh: 'renderbot.refresh', button: 'renderbot.button' } as const;
+
+/** A JSON Adaptive Card element/card. */
+export type CardElement = Record<string, unknown>;
+/** An Adaptive Card 1.5 (`type: AdaptiveCard`). */
+export type AdaptiveCard = { type: 'AdaptiveCard'; $schema: string; version: string; body: CardElement[]; fallbackText?: string; refresh?: CardElement };
+
+const bytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
+
+/**
+ * Text written by others (product names, notes, cells) as inert card text: markdown syntax and
+ * Adaptive Card `{{DATE()}}`/`{{TIME()}}` functions are escaped, control characters dropped.
+ */
+export function escapeCardText(value: string): string {
+  return neutralizeFunctions(value
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
+    // Only what the Adaptive Card markdown subset acts on: emphasis, links, list markers.
+    .replace(/([\\*_[\]])/g, '\\$1')
+    .replace(/^(\s*)([-+]|\d+\.)(\s)/gm, '$1\\$2$3'));
+}
+
+/** Model-written markdown keeps its formatting; only card text functions are neutralised. */
+export function neutralizeFunctions(value: string): string {
+  return value.replace(/\{\{/g, '{\u200b{');
+}
+
+function cut(value: string, max: number): string {
+  return value.length > max ? `${value.slice(0, max - 1)}…` : value;
+}
+
+const textBlock = (text: string, extra: CardElement = {}): CardElement => ({ type: 'TextBlock', text, wrap: true, ...extra });
+
+function renderTable(block: TableBlock, maxRows: number): CardElement[] {
+  const shown = block.rows.slice(0, maxRows);
+  const header = { type: 'TableRow', style: 'accent', cells: block.columns.map((c) => ({ type: 'TableCell', items: [textBlock(escapeCardText(cut(c, CARD_CELL_MAX)), { weight: 'Bolder' })] })) };
+  const rows = shown.map((r) => ({
+    type: 'TableRow',
+    cells: block.columns.map((_, i) => ({ type: 'TableCell', items: [textBlock(escapeCardText(cut(r[i] ?? '', CARD_CELL_MAX)))] })),
+  }));
+  const out: CardElement[] = [];
+  if (block.title) out.push(textBlock(escapeCardText(block.title), { weight: 'Bolder' }));
+  if (block.columns.length > 0) {
+    out.push({ type: 'Table', columns: block.columns.map(() => ({ type: 'TableColumnDefinition', width: 1 })), rows: [header, ...rows], firstRowAsHeader: true, showGridLines: true });
+  }
+  const more = Math.max(block.total, block.rows.length) - shown.length;
+  if (more > 0) out.push(textBlock(`… and ${more} more`, { isSubtle: true, spacing: 'Small' }));
+  return out;
+}
+
+function renderConfirm(block: ConfirmBlock): CardElement {
+  const items: CardElement[] = [textBlock(escapeCardText(block.title), { weight: 'Bolder', size: 'Medium' })];
+  block.steps.forEach((s, i) => {
+    items.push(textBlock(`${i + 1}. ${escapeCardText(s.title)}`, { weight: 'Bolder', spacing: 'Small' }));
+    if (s.details.length) items.push(textBlock(s.details.map((d) => `- ${escapeCardText(cut(d, CARD_CELL_MAX * 2))}`).join('\r'), { spacing: 'None' }));
+  });
+  if (block.status === 'pending') {
+    items.push(textBlock(`Waiting for confirmation; expires ${block.expiresAt.slice(0, 16).replace('T', ' ')} UTC.`, { isSubtle: true, size: 'Small' }));
+    items.push({
+      type: 'ActionSet',
+      actions: [
+        { type: 'Action.Execute', title: 'Confirm', verb: VERBS.confirm, data: { actionId: block.actionId }, style: 'positive' },
+        { type: 'Action.Execute', title: 'Cancel', verb: VERBS.cancel, data: { actionId: block.actionId }, style: 'destructive' },
+      ],
+    });
+  } else {
+    const color = block.status === 'done' ? 'Good' : block.status === 'executing' ? 'Accent' : 'Attention';
+    items.push(textBlock(escapeCardText(block.outcome ?? `Status: ${block.status}`), { color, weight: 'Bolder' }));
+  }
+  return { type: 'Container', style: 'emphasis', items };
+}
+
+function renderBlock(block: ReplyBlock, maxRows: number): CardElement[] {
+  switch (block.type) {
+    case 'text':
+      return block.text.trim() ? [textBlock(neutralizeFunctions(cut(block.text, CARD_TEXT_MAX)))] : [];
+    case 'facts':
+      return [
+        ...(block.title ? [textBlock(escapeCardText(block.title), { weight: 'Bolder' })] : []),
+        { type: 'FactSet', facts: block.facts.map((f) => ({ title: escapeCardText(cut(f.label, CARD_CELL_MAX)), value: escapeCardText(cut(f.value, CARD_CELL_MAX)) })) },
+      ];
+    case 'table':
+      return renderTable(block, maxRows);
+    case 'image':
+      return /^https:\/\/[^\s]+$/i.test(block.url)
+        ? [{ type: 'Image', url: block.url, altText: cut(block.alt, CARD_CELL_MAX) }]
+        : [textBlock(escapeCardText(`${block.alt}: ${block.url}`))];
+    case 'progress': {
+      const width = 20;
+      const filled = Math.round(block.ratio * width);
+      const counts = Object.entries(block.counts).filter(([, n]) => n > 0);
+      return [
+        textBlock(`${escapeCardText(block.orderNumber)} — ${escapeCardText(block.status)}`, { weight: 'Bolder' }),
+        textBlock(`${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${Math.round(block.ratio * 100)}% of ${block.total} jobs`, { fontType: 'Monospace', spacing: 'Small' }),
+        ...(counts.length ? [{ type: 'FactSet', facts: counts.map(([s, n]) => ({ title: escapeCardText(s), value: String(n) })) }] : []),
+      ];
+    }
+    case 'actions':
+      return block.buttons.length ? [{
+        type: 'ActionSet',
+        actions: block.buttons.map((b) => ({
+          type: 'Action.Execute', title: cut(b.label, 60), verb: VERBS.button, data: { buttonId: b.id, ...b.payload },
+          ...(b.style === 'primary' ? { style: 'positive' } : b.style === 'danger' ? { style: 'destructive' } : {}),
+        })),
+      }] : [];
+    case 'confirm':
+      return [renderConfirm(block)];
+  }
+}
+
+function build(reply: Reply, maxRows: number): AdaptiveCard {
+  const body = reply.blocks.flatMap((b) => renderBlock(b, maxRows));
+  const confirm = reply.blocks.find((b): b is ConfirmBlock => b.type === 'confirm' && (b.status === 'pending' || b.status === 'executing'));
+  return {
+    type: 'AdaptiveCard',
+    $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+    version: ADAPTIVE_CARD_VERSION,
+    body: body.length ? body : [textBlock('(empty reply)', { isSubtle: true })],
+    fallbackText: cut(renderText(reply), FALLBACK_TEXT_MAX),
+    // No userIds: Teams refreshes automatically for everyone in conversations of up to 60 people
+    // and offers "Refresh card" in larger ones.
+    ...(confirm ? { refresh: { action: { type: 'Action.Execute', title: 'Refresh', verb: VERBS.refresh, data: { actionId: confirm.actionId } } } } : {}),
+  };
+}
+
+/**
+ * Renders a reply as an Adaptive Card 1.5 (pure). Tables are cut to fit `CARD_MAX_BYTES` with
+ * "… and N more"; a card that still does not fit becomes its truncated plain text.
+ */
+export function renderAdaptiveCard(reply: Reply): AdaptiveCard {
+  const longest = Math.max(0, ...reply.blocks.map((b) => (b.type === 'table' ? b.rows.length : 0)));
+  for (let rows = Math.min(longest, CARD_TABLE_MAX_ROWS); ; rows = Math.floor(rows / 2)) {
+    const card = build(reply, rows);
+    if (bytes(card) <= CARD_MAX_BYTES) return card;
+    if (rows === 0) break;
+  }
+  const text = cut(renderText(reply), CARD_TEXT_MAX);
+  const confirm = reply.blocks.filter((b): b is ConfirmBlock => b.type === 'confirm');
+  return build({ blocks: [{ type: 'text', text: `${escapeCardText(cut(text, 3000))}\n\n(The full answer was too large for a Teams card.)` }, ...confirm.map((c) => ({ ...c, steps: c.steps.slice(0, 5).map((s) => ({ title: s.title, details: s.details.slice(0, 5) })) }))] }, 0);
+}
+
+/**
+ * The Teams message for a reply. Text-only replies are plain markdown messages. Anything else is
+ * a card; its plain-text fallback goes into the card's `fallbackText` and the activity's
+ * `summary` (notifications, clients without cards) — not into `text`, which Teams would show
+ * above the card as a duplicate.
+ */
+export function renderTeamsMessage(reply: Reply): OutgoingMessage {
+  const fallback = cut(renderText(reply), FALLBACK_TEXT_MAX);
+  if (reply.blocks.every((b) => b.type === 'text')) {
+    return { type: 'message', textFormat: 'markdown', text: neutralizeFunctions(cut(renderText(reply), CARD_TEXT_MAX)) || '(empty reply)' };
+  }
+  return {
+    type: 'message',
+    summary: cut(fallback.split('\n')[0] ?? '', 200),
+    attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: renderAdaptiveCard(reply) }],
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The only file that imports botbuilder (DESIGN §10): request authentication, the turn's
+ * outbound calls, proactive sends. Moving to the Microsoft 365 Agents SDK
+ * (@microsoft/agents-hosting: same CloudAdapter/TurnContext shape) means rewriting this file.
+ */
+import { CloudAdapter, ConfigurationBotFrameworkAuthentication, TeamsInfo, TurnContext, type Activity, type ConversationReference } from 'botbuilder';
+import type { Logger } from '../../core/logger.ts';
+import type { OutgoingMessage, TeamsActivity } from './activity.ts';
+import type { TeamsSettings } from './config.ts';
+
+/** A request with a parsed JSON body, as CloudAdapter wants it. */
+export type TransportRequest = { method: string; headers: Record<string, string | string[] | undefined>; body: unknown };
+/** The response surface CloudAdapter writes to. */
+export type TransportResponse = { status(code: number): void; header(name: string, value: unknown): void; send(body?: unknown): void; end(): void };
+
+/** A conversation reference, stored as JSON in queued deliveries and action message refs. */
+export type ConversationRef = Record<string, unknown>;
+
+/** The synchronous answer to an invoke activity; Teams retries invokes that get none. */
+export type InvokeReply = { status: number; body: unknown };
+
+/** One authenticated inbound activity with the calls its handler may make. */
+export type InboundTurn = {
+  activity: TeamsActivity;
+  reference: ConversationRef;
+  /** The message text with the bot's own @mention removed. */
+  textWithoutMention: string;
+  /** Sends into the activity's conversation (a reply to it); returns the new activity id. */
+  send(message: OutgoingMessage | { type: 'typing' }): Promise<string | undefined>;
+  /** Replaces a message the bot sent earlier (e.g. a confirm card after a decision). */
+  update(activityId: string, message: OutgoingMessage): Promise<void>;
+  /** Teams' `userRole` of the sender from the roster (user | guest | anonymous), if it can be read. */
+  memberRole(): Promise<string | undefined>;
+};
+
+export type TeamsTransport = {
+  /** Authenticates the request (401 on a missing/invalid token unless in Emulator mode) and runs `logic`. */
+  process(req: TransportRequest, res: TransportResponse, logic: (turn: InboundTurn) => Promise<InvokeReply | void>): Promise<void>;
+  /** Sends a message into a stored conversation, outside any request (replies of queued turns). */
+  sendProactive(reference: ConversationRef, message: OutgoingMessage): Promise<{ activityId?: string }>;
+  /** Updates a message sent earlier into a stored conversation. */
+  updateProactive(reference: ConversationRef, activityId: string, message: OutgoingMessage): Promise<void>;
+};
+
+/** A Bot Framework transport over botbuilder's CloudAdapter and ConfigurationBotFrameworkAuthentication. */
+export function createBotFrameworkTransport(settings: TeamsSettings, log: Logger): TeamsTransport {
+  const auth = settings.mode === 'emulator'
+    ? new ConfigurationBotFrameworkAuthentication({})
+    : new ConfigurationBotFrameworkAuthentication({
+      MicrosoftAppId: settings.appId,
+      MicrosoftAppType: settings.appType,
+      ...(settings.appPassword ? { MicrosoftAppPassword: settings.appPassword } : {}),
+      ...(settings.tenantId ? { MicrosoftAppTenantId: settings.tenantId } : {}),
+    });
+  const adapter = new CloudAdapter(auth);
+  const appId = settings.mode === 'emulator' ? '' : settings.appId;
+  adapter.onTurnError = async (_context, error) => {
+    log.error({ err: error }, 'teams turn failed');
+  };
+
+  const inbound = (ctx: TurnContext): InboundTurn => {
+    const activity = ctx.activity as unknown as TeamsActivity;
+    return {
+      activity,
+      reference: TurnContext.getConversationReference(ctx.activity) as ConversationRef,
+      textWithoutMention: activity.type === 'message' ? TurnContext.removeRecipientMention(ctx.activity) ?? '' : '',
+      async send(message) {
+        return (await ctx.sendActivity(message as Partial<Activity>))?.id;
+      },
+      async update(activityId, message) {
+        await ctx.updateActivity({ ...(message as Partial<Activity>), id: activityId });
+      },
+      async memberRole() {
+        try {
+          return (await TeamsInfo.getMember(ctx, ctx.activity.from.id)).userRole;
+        } catch (err) {
+          log.debug({ err }, 'could not read the Teams roster; deciding the role from the activity');
+          return undefined;
+        }
+      },
+    };
+  };
+
+  return {
+    async process(req, res, logic) {
+      await adapter.process(req, res, async (ctx) => {
+        const answer = await logic(inbound(ctx));
+        if (answer) await ctx.sendActivity({ type: 'invokeResponse', value: answer });
+      });
+    },
+    async sendProactive(reference, message) {
+      let activityId: string | undefined;
+      await adapter.continueConversationAsync(appId, reference as Partial<ConversationReference>, async (ctx) => {
+        activityId = (await ctx.sendActivity(message as Partial<Activity>))?.id;
+      });
+      return activityId ? { activityId } : {};
+    },
+    async updateProactive(reference, activityId, message) {
+      await adapter.continueConversationAsync(appId, reference as Partial<ConversationReference>, async (ctx) => {
+        await ctx.updateActivity({ ...(message as Partial<Activity>), id: activityId });
+      });
+    },
+  };
+}
