@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from './tool.ts';
+import { orderIdParam } from './params.ts';
 import { checkMaterials } from '../pipeline/materials.ts';
 import type { ReplyBlock } from '../replies/reply.ts';
 
@@ -14,7 +15,7 @@ export const checkMaterialsTool = defineTool({
     'if set, else the product\'s own material) must exist in the material library. Reports products with no material ' +
     'and products whose material is unknown, plus the known material names; a material override (set_* tools) fixes both.',
   parameters: z.object({
-    order_id: z.string().trim().min(1).max(64).describe('Order number like SA-2026-00160, or the order id (uuid).'),
+    order_id: orderIdParam,
   }),
   async run(ctx, args) {
     const c = await checkMaterials(ctx.em, ctx.turn.tenantId, args.order_id);

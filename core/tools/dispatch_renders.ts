@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { dispatchRenders, planDispatch } from '../pipeline/orders.ts';
 import { defineTool } from './tool.ts';
+import { orderIdParam } from './params.ts';
 
 const jobs = (n: number) => `${n} render job${n === 1 ? '' : 's'}`;
 
@@ -16,7 +17,7 @@ export const dispatchRendersTool = defineTool({
     'renders queued again. Refused for orders that are rendering or cancelled. create_order already dispatches by ' +
     'default, so use this for drafts and retries. Needs the user\'s confirmation before it runs.',
   parameters: z.object({
-    order_id: z.string().min(1).describe('Order number like SA-2026-00160, or the order id'),
+    order_id: orderIdParam,
   }),
   async prepare(ctx, args) {
     const plan = await planDispatch(ctx.em, ctx.turn.tenantId, args.order_id);

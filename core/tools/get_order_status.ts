@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from './tool.ts';
+import { orderIdParam } from './params.ts';
 import { getOrderStatus } from '../pipeline/orders-read.ts';
 import type { ReplyBlock } from '../replies/reply.ts';
 
@@ -12,7 +13,7 @@ export const getOrderStatusTool = defineTool({
     'timestamps, material override, render overrides and the latest failure messages. ' +
     'Use the order number exactly as the user or list_orders gave it (e.g. SA-2026-00160).',
   parameters: z.object({
-    order_id: z.string().trim().min(1).max(64).describe('Order number like SA-2026-00160, or the order id (uuid).'),
+    order_id: orderIdParam,
   }),
   async run(ctx, args) {
     const o = await getOrderStatus(ctx.em, ctx.turn.tenantId, args.order_id);

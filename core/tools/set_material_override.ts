@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { noMaterialOverride, planMaterialOverride, setMaterialOverride } from '../pipeline/orders.ts';
 import { defineTool } from './tool.ts';
+import { orderIdParam } from './params.ts';
 
 /**
  * Sets or clears an order's material override. `material_name` is required (so an omitted
@@ -14,7 +15,7 @@ export const setMaterialOverrideTool = defineTool({
     'the override so each product uses its own material. Not possible once an order is completed or cancelled; while ' +
     'rendering it affects renders that have not started. Needs the user\'s confirmation before it runs.',
   parameters: z.object({
-    order_id: z.string().min(1).describe('Order number like SA-2026-00160, or the order id'),
+    order_id: orderIdParam,
     material_name: z.string().min(1)
       .describe(`Name of one of the tenant's materials, or "${noMaterialOverride}" to clear the override`),
   }),

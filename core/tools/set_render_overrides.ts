@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { planRenderOverrides, setRenderOverrides } from '../pipeline/orders.ts';
 import { describeOverrides, renderOverrideKeys, renderOverridesSchema } from '../pipeline/overrides.ts';
 import { defineTool } from './tool.ts';
+import { orderIdParam } from './params.ts';
 
 /**
  * Changes an order's render overrides: `overrides` are merged into the existing ones and the
@@ -15,7 +16,7 @@ export const setRenderOverridesTool = defineTool({
     'keys are merged into the order\'s existing overrides; list keys in clear to remove them. Not possible once an ' +
     'order is completed or cancelled. Needs the user\'s confirmation before it runs.',
   parameters: z.object({
-    order_id: z.string().min(1).describe('Order number like SA-2026-00160, or the order id'),
+    order_id: orderIdParam,
     overrides: renderOverridesSchema.describe('Render overrides to set; keys not given stay as they are'),
     clear: z.array(z.enum(renderOverrideKeys)).optional()
       .describe('Override keys to remove (back to the output type\'s defaults), applied before overrides'),

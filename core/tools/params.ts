@@ -1,0 +1,4 @@
+import { z } from 'zod';
+
+/** The `order_id` parameter every order tool takes: an order number or the order's id. */
+export const orderIdParam = z.string().trim().min(1).max(64).describe('Order number like SA-2026-00160, or the order id (uuid).');
