@@ -6,6 +6,7 @@ import { RenderBotError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { seedDemo } from '../core/pipeline/demo.ts';
 import { adminCommand, type WithApp } from './admin.ts';
+import { manifestCommand } from './manifest.ts';
 import { createApp, type App, type AppOptions } from './app.ts';
 import { runChat } from './chat.ts';
 import { startHttpServer } from './server.ts';
@@ -83,6 +84,7 @@ export function buildProgram(): Command {
     });
 
   program.addCommand(adminCommand(withApp));
+  program.addCommand(manifestCommand());
 
   program.command('demo').description('demo data').command('seed').description('create a tenant with a realistic catalogue, orders and render jobs')
     .option('--tenant <slug>', 'tenant slug', 'demo')

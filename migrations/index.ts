@@ -1,10 +1,12 @@
 import { Migration20261125000000_initial } from './Migration20261125000000_initial.ts';
 import { Migration20261125000100_lock_set_config } from './Migration20261125000100_lock_set_config.ts';
 import { Migration20261125000200_slack_installations } from './Migration20261125000200_slack_installations.ts';
+import { Migration20261125000300_decider_name } from './Migration20261125000300_decider_name.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
 export const migrationsList = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
   { name: 'Migration20261125000100_lock_set_config', class: Migration20261125000100_lock_set_config },
   { name: 'Migration20261125000200_slack_installations', class: Migration20261125000200_slack_installations },
+  { name: 'Migration20261125000300_decider_name', class: Migration20261125000300_decider_name },
 ];

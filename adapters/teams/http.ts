@@ -8,7 +8,7 @@ export const MAX_ACTIVITY_BYTES = 256 * 1024;
 export type BodyProblem = { status: 400 | 413 | 415; message: string };
 
 /** Reads and parses a JSON activity body, size-limited. */
-export async function readActivityBody(req: IncomingMessage, limit = MAX_ACTIVITY_BYTES): Promise<{ body: unknown } | BodyProblem> {
+export async function readActivityBody(req: IncomingMessage, limit = MAX_ACTIVITY_BYTES): Promise<{ body: Record<string, unknown> } | BodyProblem> {
   const type = String(req.headers['content-type'] ?? 'application/json');
   if (!/^application\/json\b/i.test(type)) return { status: 415, message: 'Expected application/json' };
   const declared = Number(req.headers['content-length'] ?? 0);
@@ -20,15 +20,18 @@ export async function readActivityBody(req: IncomingMessage, limit = MAX_ACTIVIT
     if (size > limit) return { status: 413, message: 'Activity too large' };
     chunks.push(chunk as Buffer);
   }
+  let body: unknown;
   try {
-    return { body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown };
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
     return { status: 400, message: 'Body is not valid JSON' };
   }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return { status: 400, message: 'Body must be an activity object' };
+  return { body: body as Record<string, unknown> };
 }
 
 /** The request CloudAdapter expects, from Node's request and the parsed body. */
-export function transportRequest(req: IncomingMessage, body: unknown): TransportRequest {
+export function transportRequest(req: IncomingMessage, body: Record<string, unknown>): TransportRequest {
   return { method: req.method ?? 'POST', headers: req.headers, body };
 }
 
@@ -38,6 +41,7 @@ export function transportResponse(res: ServerResponse): TransportResponse {
   const headers: Record<string, string> = {};
   let payload: string | undefined;
   return {
+    socket: res.socket,
     status(code) { status = code; },
     header(name, value) { headers[name.toLowerCase()] = String(value); },
     send(body) {

@@ -9,9 +9,9 @@ import type { OutgoingMessage, TeamsActivity } from './activity.ts';
 import type { TeamsSettings } from './config.ts';
 
 /** A request with a parsed JSON body, as CloudAdapter wants it. */
-export type TransportRequest = { method: string; headers: Record<string, string | string[] | undefined>; body: unknown };
+export type TransportRequest = { method: string; headers: Record<string, string | string[] | undefined>; body: Record<string, unknown> };
 /** The response surface CloudAdapter writes to. */
-export type TransportResponse = { status(code: number): void; header(name: string, value: unknown): void; send(body?: unknown): void; end(): void };
+export type TransportResponse = { socket: unknown; status(code: number): void; header(name: string, value: unknown): void; send(body?: unknown): void; end(): void };
 
 /** A conversation reference, stored as JSON in queued deliveries and action message refs. */
 export type ConversationRef = Record<string, unknown>;
@@ -56,6 +56,8 @@ export function createBotFrameworkTransport(settings: TeamsSettings, log: Logger
   const appId = settings.mode === 'emulator' ? '' : settings.appId;
   adapter.onTurnError = async (_context, error) => {
     log.error({ err: error }, 'teams turn failed');
+    // Rethrown so the request fails with 500 and the Bot Framework redelivers; queued turns dedupe by activity id.
+    throw error;
   };
 
   const inbound = (ctx: TurnContext): InboundTurn => {

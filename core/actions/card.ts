@@ -3,7 +3,7 @@ import type { ActionRow } from './plan.ts';
 
 /** The confirm card of an action in its current state (pending, or resolved with who/when/outcome). */
 export function confirmBlock(row: ActionRow): ConfirmBlock {
-  const decided = row.decided_by && row.decided_at ? ` by ${row.decided_by} at ${new Date(row.decided_at).toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
+  const decided = row.decided_by && row.decided_at ? ` by ${deciderName(row)} at ${new Date(row.decided_at).toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
   const outcomes: Record<ActionRow['status'], string | undefined> = {
     pending: undefined,
     executing: `Running${decided}…`,
@@ -25,4 +25,9 @@ export function confirmBlock(row: ActionRow): ConfirmBlock {
 
 export function confirmReply(row: ActionRow, text?: string): Reply {
   return { blocks: [...(text ? [{ type: 'text' as const, text }] : []), confirmBlock(row)] };
+}
+
+/** Who decided, for people: the display name when known, else the platform user id. */
+export function deciderName(row: ActionRow): string {
+  return row.decided_by_name ?? row.decided_by ?? 'someone';
 }

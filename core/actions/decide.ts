@@ -6,12 +6,12 @@ import type { ToolRegistry } from '../tools/registry.ts';
 import type { ToolResult } from '../tools/tool.ts';
 import { appendMessage } from '../agent/messages.ts';
 import { writeAudit } from './audit.ts';
-import { confirmReply } from './card.ts';
+import { confirmReply, deciderName } from './card.ts';
 import type { ActionRow, Decision } from './plan.ts';
 import { claimAction, findAction, finishAction } from './store.ts';
 
-/** The person clicking Confirm/Cancel, as resolved by the adapter. */
-export type Actor = { tenantId: string; userId: string; role: Role; platform: Platform };
+/** The person clicking Confirm/Cancel, as resolved by the adapter; `name` is shown on the card. */
+export type Actor = { tenantId: string; userId: string; role: Role; platform: Platform; name?: string };
 
 export type DecideDeps = { orm: Orm; log: Logger; tools: ToolRegistry; now: () => Date };
 
@@ -34,7 +34,7 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
   let results: Executed['results'] = [];
   try {
     const done = await em.transactional(async (tx) => {
-      const claimed = await claimAction(tx, actor.tenantId, actionId, 'executing', actor.userId);
+      const claimed = await claimAction(tx, actor.tenantId, actionId, 'executing', { id: actor.userId, name: actor.name });
       if (!claimed) return undefined;
       results = [];
       for (const call of claimed.plan) {
@@ -50,7 +50,7 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
       await writeAudit(tx, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.confirm', target: claimed.id, outcome: 'done', detail: { plan: claimed.plan.map((c) => ({ tool: c.tool, args: c.args })), results: results.map((r) => r.data) } });
       await appendMessage(tx, {
         tenantId: actor.tenantId, sessionId: claimed.session_id, userId: actor.userId, role: 'system',
-        content: `The user ${actor.userId} confirmed action ${claimed.id}. Results: ${results.map((r) => `${r.tool}: ${JSON.stringify(r.data)}`).join(' | ')}`,
+        content: `The user ${actor.name ?? actor.userId} confirmed action ${claimed.id}. Results: ${results.map((r) => `${r.tool}: ${JSON.stringify(r.data)}`).join(' | ')}`,
       });
       return row;
     });
@@ -60,7 +60,7 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
   } catch (err) {
     deps.log.warn({ err, actionId }, 'confirmed action failed');
     const failed = await em.transactional(async (tx) => {
-      const claimed = await claimAction(tx, actor.tenantId, actionId, 'executing', actor.userId);
+      const claimed = await claimAction(tx, actor.tenantId, actionId, 'executing', { id: actor.userId, name: actor.name });
       if (!claimed) return undefined;
       await writeAudit(tx, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.confirm', target: actionId, outcome: 'failed', detail: { error: publicMessage(err) } });
       return finishAction(tx, claimed.id, 'failed', { outcome: 'failed', error: publicMessage(err) });
@@ -79,7 +79,7 @@ export async function cancelAction(deps: DecideDeps, actor: Actor, actionId: str
     return refusal(row, 'Only operators, admins or the person who asked can cancel this.');
   }
   const cancelled = await em.transactional(async (tx) => {
-    const claimed = await claimAction(tx, actor.tenantId, actionId, 'cancelled', actor.userId);
+    const claimed = await claimAction(tx, actor.tenantId, actionId, 'cancelled', { id: actor.userId, name: actor.name });
     if (claimed) await writeAudit(tx, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.cancel', target: actionId, outcome: 'cancelled' });
     return claimed;
   });
@@ -98,7 +98,7 @@ async function explain(deps: DecideDeps, actor: Actor, actionId: string, verb: '
     row = (await findAction(em, actor.tenantId, actionId))!;
   }
   await writeAudit(em, { tenantId: actor.tenantId, actor: actor.userId, action: `action.${verb}`, target: actionId, outcome: `rejected_${row.status}` });
-  const by = row.decided_by ? ` by ${row.decided_by}` : '';
+  const by = row.decided_by ? ` by ${deciderName(row)}` : '';
   const messages: Record<ActionRow['status'], string> = {
     pending: 'This confirmation is still open; please try again.',
     executing: `This is already running (confirmed${by}).`,

@@ -27,6 +27,8 @@ export type ActionRow = {
   status: ActionStatus;
   expires_at: string;
   decided_by: string | null;
+  /** Display name of the decider, when the platform told us. */
+  decided_by_name: string | null;
   decided_at: string | null;
   result: { outcome: string; results?: unknown[]; error?: string } | null;
   message_ref: Record<string, unknown> | null;

@@ -7,7 +7,7 @@ import type { ActionRow, PlanCall } from './plan.ts';
 /** Default time a confirmation stays open (DESIGN §6). */
 export const ACTION_TTL_MS = 15 * 60 * 1000;
 
-const columns = `id, tenant_id, session_id, requested_by, plan, preview, status, expires_at, decided_by, decided_at, result, message_ref, created_at`;
+const columns = `id, tenant_id, session_id, requested_by, plan, preview, status, expires_at, decided_by, decided_by_name, decided_at, result, message_ref, created_at`;
 
 /** Stores one pending action holding every write call of a model response. */
 export async function createPendingAction(em: EntityManager, turn: TurnContext, calls: PlanCall[], now: Date, ttlMs = ACTION_TTL_MS): Promise<ActionRow> {
@@ -34,11 +34,12 @@ export async function latestPendingAction(em: EntityManager, tenantId: string, s
 }
 
 /** Atomic compare-and-set pending → `to`; returns the row only for the one caller that won. */
-export async function claimAction(em: EntityManager, tenantId: string, actionId: string, to: 'executing' | 'cancelled', decidedBy: string): Promise<ActionRow | undefined> {
+export async function claimAction(em: EntityManager, tenantId: string, actionId: string, to: 'executing' | 'cancelled', decidedBy: { id: string; name?: string }): Promise<ActionRow | undefined> {
+  if (!z.uuid().safeParse(actionId).success) return undefined;
   return queryOne<ActionRow>(em,
-    `update pending_action set status = ?, decided_by = ?, decided_at = now()
+    `update pending_action set status = ?, decided_by = ?, decided_by_name = ?, decided_at = now()
      where id = ? and tenant_id = ? and status = 'pending' and expires_at > now() returning ${columns}`,
-    [to, decidedBy, actionId, tenantId]);
+    [to, decidedBy.id, decidedBy.name ?? null, actionId, tenantId]);
 }
 
 /** Sets the final state of an action that this caller claimed. */

@@ -1,0 +1,70 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { setMessageRef } from '../../core/actions/store.ts';
+import type { Config } from '../../core/config.ts';
+import type { Conversations, Deliverer } from '../../core/conversations/service.ts';
+import type { Orm } from '../../core/db/orm.ts';
+import type { Logger } from '../../core/logger.ts';
+import { describeTeamsSettings, teamsSettings, type TeamsSettings } from './config.ts';
+import { createTeamsHandler } from './handler.ts';
+import { readActivityBody, transportRequest, transportResponse } from './http.ts';
+import { renderTeamsMessage } from './render.ts';
+import { createBotFrameworkTransport, type TeamsTransport } from './transport.ts';
+
+/** Path Azure Bot Service posts activities to (the bot's messaging endpoint). */
+export const TEAMS_MESSAGES_PATH = '/api/messages';
+
+/** The delivery target a queued Teams turn carries: the tenant and where to post. */
+export const teamsTargetSchema = z.object({ tenantId: z.uuid(), conversationReference: z.record(z.string(), z.unknown()) });
+
+export type TeamsAdapterOptions = {
+  config: Pick<Config, 'MicrosoftAppId' | 'MicrosoftAppPassword' | 'MicrosoftAppType' | 'MicrosoftAppTenantId'>;
+  orm: Orm;
+  conversations: Conversations;
+  log: Logger;
+  /** Replaces the Bot Framework transport (tests of the turn logic without botbuilder). */
+  transport?: TeamsTransport;
+};
+
+/** The Teams adapter: the /api/messages handler and the proactive reply sender. */
+export type TeamsAdapter = {
+  settings: TeamsSettings;
+  handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  deliverer: Deliverer;
+};
+
+/**
+ * Creates the Teams adapter (STYLE §2). Throws a ConfigError for inconsistent Microsoft* settings;
+ * logs whether requests are authenticated or the bot runs in Emulator mode.
+ */
+export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
+  const log = opts.log.child({ component: 'teams' });
+  const settings = teamsSettings(opts.config);
+  if (settings.mode === 'emulator') log.warn(describeTeamsSettings(settings));
+  else log.info(describeTeamsSettings(settings));
+  const transport = opts.transport ?? createBotFrameworkTransport(settings, log);
+  const handler = createTeamsHandler({ orm: opts.orm, conversations: opts.conversations, log, emulator: settings.mode === 'emulator' });
+
+  async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const parsed = await readActivityBody(req);
+    if (!('body' in parsed)) {
+      res.writeHead(parsed.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'bad_request', message: parsed.message } }));
+      return;
+    }
+    await transport.process(transportRequest(req, parsed.body), transportResponse(res), (turn) => handler.handle(turn));
+  }
+
+  const deliverer: Deliverer = async (target, reply, info) => {
+    const { tenantId, conversationReference } = teamsTargetSchema.parse(target);
+    const { activityId } = await transport.sendProactive(conversationReference, renderTeamsMessage(reply));
+    for (const block of reply.blocks) {
+      if (block.type === 'confirm' && block.status === 'pending') {
+        await setMessageRef(opts.orm.em.fork(), tenantId, block.actionId, { platform: 'teams', activityId: activityId ?? null, conversationReference });
+      }
+    }
+    log.debug({ sessionId: info.sessionId, activityId }, 'teams reply sent');
+  };
+
+  return { settings, handleHttp, deliverer };
+}

@@ -1,0 +1,144 @@
+import type { TurnContext } from '../../core/context.ts';
+import type { Conversations, Delivery } from '../../core/conversations/service.ts';
+import { resolveSession } from '../../core/conversations/sessions.ts';
+import type { Orm } from '../../core/db/orm.ts';
+import { publicMessage } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import { parseCommand } from '../../core/commands/grammar.ts';
+import { redeemLinkCode, resolveLink } from '../../core/tenancy/links.ts';
+import type { Role } from '../../core/tenancy/roles.ts';
+import type { TenantRow } from '../../core/tenancy/tenants.ts';
+import { ensureUser } from '../../core/tenancy/users.ts';
+import { aadTenantOf, botWasAdded, cleanText, eventIdOf, isGuest, sessionKeyOf, userIdOf, type TeamsActivity } from './activity.ts';
+import { handleCardAction } from './invoke.ts';
+import { linkedText, textMessage, unlinkedText, welcomeText } from './texts.ts';
+import type { ConversationRef, InboundTurn, InvokeReply } from './transport.ts';
+
+/** What the Teams turn logic needs from the core. */
+export type TeamsHandlerDeps = {
+  orm: Orm;
+  conversations: Conversations;
+  log: Logger;
+  /** Emulator mode: activities without an AAD tenant are treated as tenant `emulator`. */
+  emulator: boolean;
+};
+
+/** How long a roster lookup (guest or member) is reused. */
+export const ROLE_CACHE_MS = 10 * 60 * 1000;
+const ROLE_CACHE_MAX = 10_000;
+/** The AAD tenant the Bot Framework Emulator's activities (which carry none) count as. */
+export const EMULATOR_AAD_TENANT = 'emulator';
+
+/** A resolved speaker: linked tenant plus role. */
+export type Speaker = { tenant: TenantRow; aadTenant: string; userId: string; role: Role };
+
+/**
+ * The Teams turn logic: tenant link first (unlinked → instructions, no LLM), then role,
+ * session and a durable queued turn; conversationUpdate welcomes; card actions decide.
+ */
+export function createTeamsHandler(deps: TeamsHandlerDeps) {
+  const log = deps.log;
+  const guestCache = new Map<string, { guest: boolean; at: number }>();
+
+  /** The conversation reference replies go to; without activityId they post into the conversation/thread. */
+  const deliveryRef = (ref: ConversationRef): ConversationRef => {
+    const { activityId: _activityId, ...rest } = ref;
+    return rest;
+  };
+
+  async function guest(turn: InboundTurn, aadTenant: string): Promise<boolean> {
+    const a = turn.activity;
+    if (isGuest(a)) return true;
+    const key = `${aadTenant}:${userIdOf(a)}`;
+    const hit = guestCache.get(key);
+    if (hit && Date.now() - hit.at < ROLE_CACHE_MS) return hit.guest;
+    const memberRole = await turn.memberRole();
+    const result = isGuest(a, memberRole);
+    if (guestCache.size >= ROLE_CACHE_MAX) guestCache.clear();
+    if (memberRole !== undefined) guestCache.set(key, { guest: result, at: Date.now() });
+    return result;
+  }
+
+  /** Link, then role; undefined when the organisation is not linked. */
+  async function speaker(turn: InboundTurn, aadTenant: string): Promise<Speaker | undefined> {
+    const em = deps.orm.em.fork();
+    const tenant = await resolveLink(em, 'teams', aadTenant);
+    if (!tenant) return undefined;
+    const a = turn.activity;
+    const userId = userIdOf(a);
+    const role = await ensureUser(em, tenant.id, 'teams', userId, (await guest(turn, aadTenant)) ? 'viewer' : 'operator', a.from.name);
+    return { tenant, aadTenant, userId, role };
+  }
+
+  const aadOf = (a: TeamsActivity) => aadTenantOf(a) ?? (deps.emulator ? EMULATOR_AAD_TENANT : undefined);
+
+  async function onMessage(turn: InboundTurn): Promise<void> {
+    const a = turn.activity;
+    const aad = aadOf(a);
+    if (!aad) {
+      await turn.send(textMessage('I cannot tell which Microsoft 365 organisation this message comes from, so I cannot answer it.'));
+      return;
+    }
+    const text = cleanText(turn.textWithoutMention || a.text || '') || 'help';
+    const em = deps.orm.em.fork();
+    const who = await speaker(turn, aad);
+    if (!who) {
+      const cmd = parseCommand(text);
+      if (cmd?.name === 'link') {
+        try {
+          const t = await redeemLinkCode(em, cmd.code, 'teams', aad, userIdOf(a));
+          log.info({ tenant: t.slug, aadTenant: aad }, 'teams organisation linked with a code');
+          await turn.send(textMessage(linkedText(t.name, t.slug)));
+        } catch (err) {
+          await turn.send(textMessage(publicMessage(err)));
+        }
+        return;
+      }
+      log.info({ aadTenant: aad }, 'message from an unlinked teams organisation');
+      await turn.send(textMessage(unlinkedText(aad)));
+      return;
+    }
+    const session = await resolveSession(em, who.tenant.id, 'teams', sessionKeyOf(aad, a), who.userId);
+    const ctx: TurnContext = { tenantId: who.tenant.id, userId: who.userId, role: who.role, sessionId: session.id, platform: 'teams' };
+    const delivery: Delivery = { platform: 'teams', target: { tenantId: who.tenant.id, conversationReference: deliveryRef(turn.reference) } };
+    const eventId = eventIdOf(aad, a);
+    const queued = await deps.conversations.submit({ turn: ctx, text, delivery, ...(eventId ? { eventId } : {}) });
+    log.debug({ sessionId: session.id, queued }, 'teams message');
+    if (queued === 'queued') {
+      await turn.send({ type: 'typing' }).catch((err: unknown) => log.warn({ err }, 'could not send the typing indicator'));
+    }
+  }
+
+  async function onConversationUpdate(turn: InboundTurn): Promise<void> {
+    const a = turn.activity;
+    if (!botWasAdded(a)) return;
+    const aad = aadOf(a);
+    if (!aad) return;
+    const linked = await resolveLink(deps.orm.em.fork(), 'teams', aad);
+    await turn.send(textMessage(welcomeText(Boolean(linked), aad)));
+  }
+
+  /** Runs one authenticated activity; returns the invoke answer for invokes. */
+  async function handle(turn: InboundTurn): Promise<InvokeReply | void> {
+    const a = turn.activity;
+    switch (a.type) {
+      case 'message':
+        return onMessage(turn);
+      case 'conversationUpdate':
+        return onConversationUpdate(turn);
+      case 'invoke': {
+        if (a.name !== 'adaptiveCard/action') return { status: 501, body: { error: `invoke ${a.name ?? ''} is not supported` } };
+        const aad = aadOf(a);
+        return handleCardAction(deps, turn, {
+          aadTenant: aad,
+          speaker: aad ? () => speaker(turn, aad) : async () => undefined,
+          delivery: (tenantId) => ({ platform: 'teams', target: { tenantId, conversationReference: deliveryRef(turn.reference) } }),
+        });
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  return { handle };
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { confirmReply } from '../../core/actions/card.ts';
+import type { Decision } from '../../core/actions/plan.ts';
+import { findAction } from '../../core/actions/store.ts';
+import type { Delivery } from '../../core/conversations/service.ts';
+import { publicMessage } from '../../core/errors.ts';
+import type { Reply } from '../../core/replies/reply.ts';
+import { cardActionOf } from './activity.ts';
+import type { Speaker, TeamsHandlerDeps } from './handler.ts';
+import { ADAPTIVE_CARD_CONTENT_TYPE, renderAdaptiveCard, renderTeamsMessage, VERBS, type AdaptiveCard } from './render.ts';
+import { unlinkedText } from './texts.ts';
+import type { InboundTurn, InvokeReply } from './transport.ts';
+
+/** The `adaptiveCard/action` answer: HTTP 200 with a card that replaces the clicked one. */
+export function cardResponse(card: AdaptiveCard): InvokeReply {
+  return { status: 200, body: { statusCode: 200, type: ADAPTIVE_CARD_CONTENT_TYPE, value: card } };
+}
+
+const textCard = (text: string) => renderAdaptiveCard({ blocks: [{ type: 'text', text }] });
+
+/** A decision's card: the resolved confirm card, with the reason on top when nothing changed. */
+function decisionReply(d: Decision): Reply {
+  return d.ok ? d.reply : { blocks: [{ type: 'text', text: d.message }, ...d.reply.blocks.filter((b) => b.type !== 'text')] };
+}
+
+/**
+ * Answers an `adaptiveCard/action` invoke (Confirm / Cancel / refresh). Always a card, never an
+ * empty response (Teams retries those): unlinked, unknown, refused and failed clicks get a card
+ * saying why, and nothing changes.
+ */
+export async function handleCardAction(
+  deps: TeamsHandlerDeps,
+  turn: InboundTurn,
+  ctx: { aadTenant: string | undefined; speaker: () => Promise<Speaker | undefined>; delivery: (tenantId: string) => Delivery },
+): Promise<InvokeReply> {
+  try {
+    const action = cardActionOf(turn.activity);
+    if (!action) return cardResponse(textCard('This button is not supported.'));
+    const who = await ctx.speaker();
+    if (!who) return cardResponse(textCard(ctx.aadTenant ? unlinkedText(ctx.aadTenant) : 'I cannot tell which organisation this click comes from.'));
+    const actionId = typeof action.data.actionId === 'string' ? action.data.actionId : '';
+    const known = Object.values(VERBS).some((v) => v === action.verb && v !== VERBS.button);
+    if (known && !z.uuid().safeParse(actionId).success) return cardResponse(textCard('This confirmation was not found.'));
+    const actor = { tenantId: who.tenant.id, userId: who.userId, role: who.role, platform: 'teams' as const, ...(turn.activity.from.name ? { name: turn.activity.from.name } : {}) };
+    let decision: Decision;
+    switch (action.verb) {
+      case VERBS.refresh: {
+        const row = await findAction(deps.orm.em.fork(), who.tenant.id, actionId);
+        return cardResponse(renderAdaptiveCard(row ? confirmReply(row) : { blocks: [{ type: 'text', text: 'This confirmation was not found.' }] }));
+      }
+      case VERBS.confirm:
+        decision = await deps.conversations.confirm(actor, actionId, ctx.delivery(who.tenant.id));
+        break;
+      case VERBS.cancel:
+        decision = await deps.conversations.cancel(actor, actionId);
+        break;
+      default:
+        return cardResponse(textCard('This button is not supported by this version of RenderBot.'));
+    }
+    deps.log.info({ actionId, verb: action.verb, status: decision.status, ok: decision.ok }, 'teams card action');
+    const reply = decisionReply(decision);
+    if (decision.ok && turn.activity.replyToId) {
+      // Everyone else sees the decided card too, not only the clicker (the invoke answer is per user).
+      const resolved = renderTeamsMessage({ blocks: reply.blocks.filter((b) => b.type === 'confirm') });
+      await turn.update(turn.activity.replyToId, resolved).catch((err: unknown) => deps.log.warn({ err, actionId }, 'could not update the confirm card'));
+    }
+    return cardResponse(renderAdaptiveCard(reply));
+  } catch (err) {
+    deps.log.error({ err }, 'teams card action failed');
+    return cardResponse(textCard(publicMessage(err)));
+  }
+}

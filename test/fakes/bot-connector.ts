@@ -1,0 +1,101 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One call the bot made to the Bot Connector REST API. */
+export type ConnectorCall = {
+  kind: 'send' | 'reply' | 'update' | 'member';
+  method: string;
+  path: string;
+  conversationId: string;
+  /** Reply target (`/activities/{id}`) or updated activity id. */
+  activityId?: string;
+  headers: IncomingHttpHeaders;
+  /** The activity body (send/reply/update). */
+  activity: Record<string, unknown>;
+  /** Id the fake assigned (send/reply). */
+  id?: string;
+};
+
+/** A running fake connector; see `startFakeConnector`. */
+export type FakeConnector = {
+  /** Use as the activities' `serviceUrl`. */
+  readonly url: string;
+  readonly calls: ConnectorCall[];
+  /** Calls that posted or updated a message (not typing, not roster reads). */
+  messages(): ConnectorCall[];
+  /** Teams `userRole` the roster returns for a user id (`from.id`); default 'user'. */
+  setMemberRole(userId: string, role: 'user' | 'guest' | 'anonymous'): void;
+  /** Resolves with the matching calls once at least `count` calls match (default: any message). */
+  waitFor(count: number, match?: (c: ConnectorCall) => boolean, timeoutMs?: number): Promise<ConnectorCall[]>;
+  close(): Promise<void>;
+};
+
+const isMessage = (c: ConnectorCall) => (c.kind === 'send' || c.kind === 'reply' || c.kind === 'update') && c.activity.type !== 'typing';
+
+/**
+ * A fake Bot Framework Connector on 127.0.0.1 (DESIGN §11): records
+ * `POST /v3/conversations/{id}/activities[/{replyTo}]` and `PUT …/activities/{id}`, answers
+ * `GET /v3/conversations/{id}/members/{user}` from a roster, and returns realistic `{ id }`s.
+ */
+export async function startFakeConnector(): Promise<FakeConnector> {
+  const calls: ConnectorCall[] = [];
+  const roles = new Map<string, string>();
+  const waiters: { count: number; match: (c: ConnectorCall) => boolean; resolve: (c: ConnectorCall[]) => void }[] = [];
+  let seq = 0;
+  const notify = () => {
+    for (const w of [...waiters]) {
+      const found = calls.filter(w.match);
+      if (found.length >= w.count) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(found);
+      }
+    }
+  };
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://x');
+    const m = /^\/v3\/conversations\/([^/]+)\/(activities|members)(?:\/([^/]+))?$/.exec(url.pathname);
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (!m) return send(404, { error: { code: 'NotFound', message: `no route ${req.method} ${url.pathname}` } });
+    const conversationId = decodeURIComponent(m[1]!);
+    const sub = m[3] ? decodeURIComponent(m[3]) : undefined;
+    if (m[2] === 'members' && req.method === 'GET' && sub) {
+      calls.push({ kind: 'member', method: 'GET', path: url.pathname, conversationId, activityId: sub, headers: req.headers, activity: {} });
+      return send(200, { id: sub, name: `Member ${sub}`, aadObjectId: sub, userRole: roles.get(sub) ?? 'user', tenantId: 'fake' });
+    }
+    const activity = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+    if (m[2] === 'activities' && req.method === 'POST') {
+      const id = `1${String(Date.now()).slice(-9)}${String(++seq).padStart(3, '0')}`;
+      calls.push({ kind: sub ? 'reply' : 'send', method: 'POST', path: url.pathname, conversationId, ...(sub ? { activityId: sub } : {}), headers: req.headers, activity, id });
+      send(200, { id });
+      return notify();
+    }
+    if (m[2] === 'activities' && req.method === 'PUT' && sub) {
+      calls.push({ kind: 'update', method: 'PUT', path: url.pathname, conversationId, activityId: sub, headers: req.headers, activity, id: sub });
+      send(200, { id: sub });
+      return notify();
+    }
+    send(405, { error: { code: 'MethodNotAllowed', message: `${req.method} ${url.pathname}` } });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    calls,
+    messages: () => calls.filter(isMessage),
+    setMemberRole: (userId, role) => { roles.set(userId, role); },
+    waitFor(count, match = isMessage, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`fake connector: waited ${timeoutMs} ms for ${count} matching calls; have ${calls.filter(match).length}: ${JSON.stringify(calls.map((c) => `${c.kind} ${c.activity.type ?? ''}`))}`)), timeoutMs);
+        waiters.push({ count, match, resolve: (found) => { clearTimeout(timer); resolve(found); } });
+        notify();
+      });
+    },
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}

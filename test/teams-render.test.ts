@@ -1,0 +1,92 @@
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { Reply } from '../core/replies/reply.ts';
+import { CARD_MAX_BYTES, escapeCardText, renderAdaptiveCard, renderTeamsMessage, TEAMS_MESSAGE_MAX_BYTES, VERBS } from '../adapters/teams/render.ts';
+
+const require = createRequire(import.meta.url);
+const ajv = new Ajv({ strict: false, allErrors: true });
+addFormats.default(ajv);
+ajv.addMetaSchema(require('ajv/dist/refs/json-schema-draft-06.json'));
+// The published schema declares draft-06 but names its id the draft-04 way ("id"); Ajv 8 wants "$id".
+const { id: schemaId, ...cardSchema } = require('/work/shared/schemas/adaptive-card-1.5.json') as { id: string } & Record<string, unknown>;
+const validate = ajv.compile({ $id: schemaId, ...cardSchema });
+const size = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
+
+const actionId = '4f1c2e3d-5a6b-4c7d-8e9f-0a1b2c3d4e5f';
+const confirm = (status: 'pending' | 'done' | 'cancelled' | 'expired', outcome?: string): Reply['blocks'][number] => ({
+  type: 'confirm', actionId, title: 'Create order: 3 products as WebP 1024x1024', status, expiresAt: '2026-11-26T09:30:00.000Z',
+  steps: [{ title: 'Create and submit an order', details: ['Products: ACME Rillenkugellager 6204, 6205, 6206 2RS', 'Output: WebP 1024x1024'] }],
+  ...(outcome ? { outcome } : {}),
+});
+const table = (n: number, cell = 'Rillenkugellager 6204'): Reply['blocks'][number] => ({
+  type: 'table', title: 'Products', columns: ['PIM id', 'Name', 'Category', 'Material'],
+  rows: Array.from({ length: n }, (_, i) => [`KL-${i}`, `${cell} #${i}`, 'Kugellager', 'Steel-Bare']), total: n, truncated: false,
+});
+
+const cases: { name: string; reply: Reply }[] = [
+  { name: 'text', reply: { blocks: [{ type: 'text', text: 'Hello **there**' }] } },
+  { name: 'facts', reply: { blocks: [{ type: 'facts', title: 'Order SA-2026-00160', facts: [{ label: 'Status', value: 'rendering' }, { label: 'Jobs', value: '3' }] }] } },
+  { name: 'small table', reply: { blocks: [table(3)] } },
+  { name: '200-row table', reply: { blocks: [{ type: 'text', text: 'All products:' }, table(200)] } },
+  { name: '200 rows of long cells', reply: { blocks: [table(200, 'x'.repeat(500))] } },
+  { name: 'truncated table (total > rows)', reply: { blocks: [{ ...table(10), total: 240, truncated: true } as Reply['blocks'][number]] } },
+  { name: 'image', reply: { blocks: [{ type: 'image', url: 'https://cdn.example.com/renders/kl-6204.webp', alt: 'KL 6204' }] } },
+  { name: 'non-https image', reply: { blocks: [{ type: 'image', url: 'javascript:alert(1)', alt: 'bad' }] } },
+  { name: 'progress', reply: { blocks: [{ type: 'progress', orderNumber: 'SA-2026-00160', status: 'rendering', total: 3, counts: { completed: 1, queued: 2, failed: 0 }, ratio: 0.33 }] } },
+  { name: 'actions', reply: { blocks: [{ type: 'actions', buttons: [{ id: 'more', label: 'Show more', style: 'primary', payload: { page: '2' } }] }] } },
+  { name: 'confirm pending', reply: { blocks: [{ type: 'text', text: 'Please confirm:' }, confirm('pending')] } },
+  { name: 'confirm done', reply: { blocks: [confirm('done', 'Confirmed by Anna at 2026-11-26 09:16 UTC: Created order SA-2026-00160 with 3 jobs')] } },
+  { name: 'confirm cancelled', reply: { blocks: [confirm('cancelled', 'Cancelled by Bob. Nothing was changed.')] } },
+  { name: 'empty', reply: { blocks: [] } },
+];
+
+describe('renderAdaptiveCard', () => {
+  it.each(cases)('$name: valid Adaptive Card 1.5 under the size limits', ({ reply }) => {
+    const card = renderAdaptiveCard(reply);
+    const ok = validate(card);
+    expect(validate.errors ?? [], JSON.stringify(validate.errors?.slice(0, 3))).toEqual([]);
+    expect(ok).toBe(true);
+    expect(card.version).toBe('1.5');
+    expect(size(card)).toBeLessThanOrEqual(CARD_MAX_BYTES);
+    const message = renderTeamsMessage(reply);
+    expect(size(message)).toBeLessThan(TEAMS_MESSAGE_MAX_BYTES);
+    expect(message.text ?? message.summary ?? '').not.toBe('');
+    if (message.attachments) expect((message.attachments[0]!.content as { fallbackText?: string }).fallbackText).toBeTruthy();
+  });
+
+  it('cuts a 200-row table with "and N more"', () => {
+    const card = renderAdaptiveCard({ blocks: [table(200, 'y'.repeat(300))] });
+    const json = JSON.stringify(card);
+    const shown = (card.body.find((e) => e.type === 'Table') as { rows: unknown[] }).rows.length - 1;
+    expect(shown).toBeLessThan(200);
+    expect(json).toContain(`… and ${200 - shown} more`);
+  });
+
+  it('a pending confirm has Confirm/Cancel Action.Execute buttons and a refresh; a resolved one has neither', () => {
+    const pending = JSON.stringify(renderAdaptiveCard({ blocks: [confirm('pending')] }));
+    expect(pending).toContain(`"verb":"${VERBS.confirm}"`);
+    expect(pending).toContain(`"verb":"${VERBS.cancel}"`);
+    expect(pending).toContain(`"data":{"actionId":"${actionId}"}`);
+    expect(renderAdaptiveCard({ blocks: [confirm('pending')] }).refresh).toMatchObject({ action: { type: 'Action.Execute', verb: VERBS.refresh, data: { actionId } } });
+    const done = renderAdaptiveCard({ blocks: [confirm('done', 'Confirmed by Anna: Created order SA-2026-00160')] });
+    expect(JSON.stringify(done)).not.toContain('Action.Execute');
+    expect(done.refresh).toBeUndefined();
+    expect(JSON.stringify(done)).toContain('Confirmed by Anna');
+  });
+
+  it('neutralises markdown, links and card functions in data', () => {
+    expect(escapeCardText('**bold** [click](https://evil.example) {{DATE(2017-02-14T06:08:39Z)}}')).toBe('\\*\\*bold\\*\\* \\[click\\](https://evil.example) {\u200b{DATE(2017-02-14T06:08:39Z)}}');
+    expect(escapeCardText('- not a list\n1. nor this')).toBe('\\- not a list\n\\1. nor this');
+    const card = renderAdaptiveCard({ blocks: [{ type: 'facts', facts: [{ label: 'Note', value: '[phish](https://evil.example)' }] }] });
+    expect(JSON.stringify(card.body)).not.toContain('"[phish]');
+  });
+
+  it('text-only replies are plain markdown messages, others carry the card and a text summary', () => {
+    expect(renderTeamsMessage({ blocks: [{ type: 'text', text: 'Hi' }] })).toEqual({ type: 'message', textFormat: 'markdown', text: 'Hi' });
+    const m = renderTeamsMessage({ blocks: [table(2)] });
+    expect(m.attachments?.[0]?.contentType).toBe('application/vnd.microsoft.card.adaptive');
+    expect(m.summary).toBe('Products');
+  });
+});

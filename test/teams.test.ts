@@ -1,0 +1,315 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createApp, type App } from '../bot/app.ts';
+import { startHttpServer } from '../bot/server.ts';
+import { createTeamsChannel } from '../bot/teams.ts';
+import { createTeamsAdapter } from '../adapters/teams/adapter.ts';
+import { teamsSettings } from '../adapters/teams/config.ts';
+import { loadConfig } from '../core/config.ts';
+import { ConfigError } from '../core/errors.ts';
+import { createLogger } from '../core/logger.ts';
+import { setTenantAi } from '../core/llm/settings.ts';
+import { createLinkCode, linkWorkspace } from '../core/tenancy/links.ts';
+import { createTenant } from '../core/tenancy/tenants.ts';
+import { startFakeConnector, type ConnectorCall, type FakeConnector } from './fakes/bot-connector.ts';
+import { startFakeLlm, type FakeLlm } from './fakes/llm-server.ts';
+import { silentLog } from './support/core.ts';
+import { createTestDatabase, type TestDatabase } from './support/db.ts';
+import { makeTenant, type TenantFixture } from './support/fixtures.ts';
+
+const AAD = '9f8e7d6c-5b4a-4392-8170-6e5d4c3b2a19';
+const fixture = (name: string) => JSON.parse(readFileSync(`test/fixtures/teams/${name}.json`, 'utf8')) as Record<string, unknown> & { conversation: Record<string, unknown>; from: Record<string, unknown>; channelData: Record<string, unknown> };
+
+let db: TestDatabase;
+let app: App;
+let llm: FakeLlm;
+let connector: FakeConnector;
+let http: Awaited<ReturnType<typeof startHttpServer>>;
+let base: string;
+let acme: TenantFixture;
+let seq = 0;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  llm = await startFakeLlm({ provider: 'azure' });
+  connector = await startFakeConnector();
+  const config = loadConfig({ DATABASE_URL: db.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'renderbot-teams-')) });
+  app = await createApp(config, silentLog, { worker: true });
+  const channel = (await createTeamsChannel(app))!;
+  app.deliverers.set('teams', channel.deliverer);
+  http = await startHttpServer(app, 0, channel.routes);
+  base = `http://127.0.0.1:${http.port}`;
+  const em = app.db.orm.em.fork();
+  acme = await makeTenant(em, 'acme');
+  await linkWorkspace(em, acme.tenant.id, 'teams', AAD);
+  await setTenantAi(em, config.secretsKey, acme.tenant.id, llm.settings, llm.apiKey);
+});
+afterAll(async () => {
+  await http?.close();
+  await app?.close();
+  await connector?.close();
+  await llm?.close();
+  await db?.drop();
+});
+
+type Overrides = { text?: string; id?: string; aad?: string; conversationId?: string; from?: Record<string, unknown>; value?: unknown; replyToId?: string };
+
+/** A fixture activity pointed at the fake connector, with a fresh id unless given. */
+function activity(name: string, o: Overrides = {}) {
+  const a = fixture(name);
+  a.serviceUrl = connector.url;
+  a.id = o.id ?? `17641${String(++seq).padStart(8, '0')}`;
+  if (o.text !== undefined) a.text = o.text;
+  if (o.aad) {
+    a.conversation.tenantId = o.aad;
+    a.channelData.tenant = { id: o.aad };
+  }
+  if (o.conversationId) a.conversation.id = o.conversationId;
+  if (o.from) a.from = { ...a.from, ...o.from };
+  if (o.value !== undefined) a.value = o.value;
+  if (o.replyToId) a.replyToId = o.replyToId;
+  return a;
+}
+
+async function post(body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${base}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+}
+
+const inConversation = (id: string) => (c: ConnectorCall) => c.conversationId === id && (c.kind === 'send' || c.kind === 'reply') && c.activity.type === 'message';
+const cardOf = (c: ConnectorCall) => (c.activity.attachments as { contentType: string; content: Record<string, unknown> }[] | undefined)?.[0]?.content;
+const contentOf = (c: ConnectorCall) => JSON.stringify(c.activity);
+const count = async (sql: string, params: unknown[] = []) => ((await app.db.orm.em.fork().execute(sql, params)) as { n: number }[])[0]!.n;
+const newThread = () => `19:c0ffee42a1b2c3d4e5f6a7b8c9d0e1f2@thread.tacv2;messageid=17641${String(++seq).padStart(8, '0')}`;
+
+describe('Teams adapter (Emulator mode, full stack)', () => {
+  it('welcomes when added to a team (conversationUpdate)', async () => {
+    const a = activity('conversation-update-bot-added');
+    expect((await post(a)).status).toBe(200);
+    const [welcome] = await connector.waitFor(1, inConversation(a.conversation.id as string));
+    expect(welcome!.activity.text).toMatch(/I am \*\*RenderBot\*\*/);
+    expect(welcome!.activity.text).not.toMatch(/not linked/);
+  });
+
+  it('an unlinked AAD tenant gets instructions and no LLM call; nothing is queued', async () => {
+    const other = '11111111-2222-4333-8444-555555555555';
+    const requestsBefore = llm.requests.length;
+    const a = activity('channel-mention', { aad: other, conversationId: newThread() });
+    expect((await post(a)).status).toBe(200);
+    const [reply] = await connector.waitFor(1, inConversation(a.conversation.id as string));
+    expect(reply!.kind).toBe('reply');
+    expect(reply!.activity.text).toContain(`renderbot admin link teams --tenant <slug> --aad-tenant ${other}`);
+    expect(reply!.activity.text).toContain('renderbot admin link code --tenant <slug>');
+    expect(llm.requests.length).toBe(requestsBefore);
+    expect(await count(`select count(*)::int as n from inbound_event where event_id like ?`, [`${other}:%`])).toBe(0);
+  });
+
+  it('`@RenderBot link CODE` links the organisation; commands work afterwards', async () => {
+    const aad = '22222222-3333-4444-8555-666666666666';
+    const em = app.db.orm.em.fork();
+    const globex = await createTenant(em, { slug: 'globex', name: 'Globex' });
+    const { code } = await createLinkCode(em, globex.id, new Date());
+    const conv = newThread();
+    await post(activity('channel-mention', { aad, conversationId: conv, text: `<at>RenderBot</at> link ${code}` }));
+    const [linked] = await connector.waitFor(1, inConversation(conv));
+    expect(linked!.activity.text).toMatch(/Linked: .*Globex/);
+    expect(await count(`select count(*)::int as n from platform_link where platform = 'teams' and external_id = ? and tenant_id = ?`, [aad, globex.id])).toBe(1);
+    await post(activity('channel-mention', { aad, conversationId: conv, text: '<at>RenderBot</at> help' }));
+    const replies = await connector.waitFor(2, inConversation(conv));
+    expect(replies[1]!.activityId).not.toBe(replies[0]!.activityId); // proactive, not an in-turn reply
+    expect(contentOf(replies[1]!)).toMatch(/orders/);
+  });
+
+  it('removes the mention, keys the session by thread, and runs a redelivered activity once', async () => {
+    const conv = newThread();
+    const first = activity('channel-mention', { conversationId: conv, text: '<at>RenderBot</at> help' });
+    expect((await post(first)).status).toBe(200);
+    expect((await post(first)).status).toBe(200); // Teams redelivers the same activity id
+    await post(activity('channel-mention', { conversationId: conv, text: '<at>RenderBot</at>&nbsp;stats' }));
+    const replies = await connector.waitFor(2, inConversation(conv));
+    // Both turns of the thread ran in one session, in order; the redelivery never produced a third.
+    const typing = connector.calls.filter((c) => c.conversationId === conv && c.activity.type === 'typing');
+    expect(typing).toHaveLength(2);
+    expect(connector.calls.filter(inConversation(conv))).toHaveLength(2);
+    expect(replies.map((r) => r.activityId)).not.toContain(first.id);
+    const sessions = (await app.db.orm.em.fork().execute(`select id, key from chat_session where tenant_id = ? and key = ?`, [acme.tenant.id, `${AAD}:${conv}`])) as { id: string }[];
+    expect(sessions).toHaveLength(1);
+    expect(await count(`select count(*)::int as n from inbound_event where platform = 'teams' and event_id like ?`, [`${AAD}:${conv}:%`])).toBe(2);
+  });
+
+  it('seed example: mention → confirm card → Action.Execute → order, follow-up; second click changes nothing', async () => {
+    const conv = newThread();
+    const kugellager = Object.entries(acme.productIds).filter(([pim]) => pim.includes('-KL-')).map(([, id]) => id);
+    llm.enqueue({ toolCalls: [{ name: 'create_order', arguments: { product_ids: kugellager, output_type_name: 'WebP 1024x1024', submit: null, material_override: null, render_overrides: null } }] });
+    const mention = activity('channel-mention', { conversationId: conv });
+    const started = Date.now();
+    expect((await post(mention)).status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(5000);
+    const [proposal] = await connector.waitFor(1, inConversation(conv));
+    // The core saw the text without the mention.
+    const lastUser = llm.requests.at(-1)!.body.messages.filter((m) => m.role === 'user').at(-1);
+    expect(lastUser?.content).toBe('Render all Kugellager products as WebP at 1024x1024');
+    const stored = await app.db.orm.em.fork().execute(`select m.content from chat_message m join chat_session s on s.id = m.session_id where s.key = ? and m.role = 'user'`, [`${AAD}:${conv}`]);
+    expect(stored).toEqual([{ content: 'Render all Kugellager products as WebP at 1024x1024' }]);
+
+    const card = cardOf(proposal!)!;
+    expect(card).toMatchObject({ type: 'AdaptiveCard', version: '1.5', refresh: { action: { verb: 'renderbot.refresh' } } });
+    const confirmButton = JSON.stringify(card).match(/"verb":"renderbot\.confirm","data":\{"actionId":"([0-9a-f-]{36})"\}/);
+    expect(confirmButton).not.toBeNull();
+    const actionId = confirmButton![1]!;
+    // The deliverer stores where the card went right after the connector answered (no event to await).
+    const ref = await vi.waitFor(async () => {
+      const [row] = (await app.db.orm.em.fork().execute(`select message_ref from pending_action where id = ?`, [actionId])) as { message_ref: { activityId: string; conversationReference: { conversation: { id: string } } } | null }[];
+      if (!row?.message_ref) throw new Error('message_ref not set yet');
+      return row.message_ref;
+    });
+    expect(ref.activityId).toBe(proposal!.id);
+    expect(ref.conversationReference.conversation.id).toBe(conv);
+
+    llm.enqueue((req) => ({ content: `Done: order ${/SA-\d{4}-\d{5}/.exec(JSON.stringify(req.body.messages.slice(-2)))?.[0] ?? '?'} is rendering.` }));
+    const click = (from?: Record<string, unknown>) => activity('invoke-card-action', {
+      conversationId: conv, replyToId: proposal!.id!, ...(from ? { from } : {}),
+      value: { action: { type: 'Action.Execute', title: 'Confirm', verb: 'renderbot.confirm', data: { actionId } }, trigger: 'manual' },
+    });
+    const res = await post(click());
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: { type: 'AdaptiveCard' } });
+    expect(JSON.stringify(res.body)).toMatch(/Confirmed by Anna Schmidt at \d{4}-\d\d-\d\d \d\d:\d\d UTC: /);
+    expect(JSON.stringify(res.body)).not.toContain('renderbot.confirm');
+
+    const orders = (await app.db.orm.em.fork().execute(`select id, order_number as number from render_order where tenant_id = ?`, [acme.tenant.id])) as { id: string; number: string }[];
+    expect(orders).toHaveLength(1);
+    expect(await count(`select count(*)::int as n from render_job where order_id = ?`, [orders[0]!.id])).toBe(kugellager.length);
+    const [followUp] = await connector.waitFor(2, inConversation(conv)).then((c) => c.slice(1));
+    expect(followUp!.activity.text).toBe(`Done: order ${orders[0]!.number} is rendering.`);
+    // Everyone sees the decided card: the original message was updated in place.
+    const [update] = await connector.waitFor(1, (c) => c.kind === 'update' && c.activityId === proposal!.id);
+    expect(JSON.stringify(update!.activity)).toContain('Confirmed by Anna Schmidt');
+
+    const again = await post(click({ id: '29:other-operator', name: 'Bernd Keller', aadObjectId: 'a1b2c3d4-0000-4000-8000-000000000002' }));
+    expect(again.status).toBe(200);
+    expect(JSON.stringify(again.body)).toMatch(/already confirmed by Anna Schmidt; it ran once/);
+    expect(await count(`select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id])).toBe(1);
+
+    // refresh shows the current state to anyone opening the card later
+    const refresh = await post(activity('invoke-card-action', { conversationId: conv, value: { action: { type: 'Action.Execute', verb: 'renderbot.refresh', data: { actionId } }, trigger: 'automatic' } }));
+    expect(refresh.status).toBe(200);
+    expect(JSON.stringify(refresh.body)).toMatch(/Confirmed by .* UTC: /);
+    expect(JSON.stringify(refresh.body)).not.toContain('renderbot.confirm');
+
+    // `@RenderBot orders` lists it (proactive reply)
+    const ordersConv = newThread();
+    const ordersMention = activity('channel-mention', { conversationId: ordersConv, text: '<at>RenderBot</at> orders' });
+    await post(ordersMention);
+    const [listing] = await connector.waitFor(1, inConversation(ordersConv));
+    expect(listing!.activity.replyToId).not.toBe(ordersMention.id); // sent proactively by the worker
+    expect(contentOf(listing!)).toContain(orders[0]!.number);
+    llm.assertDone();
+  });
+
+  it('guests, viewers and other organisations cannot confirm; refresh of a pending card keeps the buttons', async () => {
+    const conv = newThread();
+    const kugellager = Object.entries(acme.productIds).filter(([pim]) => pim.includes('-KL-')).map(([, id]) => id);
+    llm.enqueue({ toolCalls: [{ name: 'create_order', arguments: { product_ids: kugellager.slice(0, 1), output_type_name: 'WebP 1024x1024', submit: null, material_override: null, render_overrides: null } }] });
+    await post(activity('personal-message', { conversationId: conv, text: 'render KL 6204 as webp' }));
+    const [proposal] = await connector.waitFor(1, inConversation(conv));
+    const actionId = /"actionId":"([0-9a-f-]{36})"/.exec(contentOf(proposal!))![1]!;
+    const value = { action: { type: 'Action.Execute', verb: 'renderbot.confirm', data: { actionId } }, trigger: 'manual' };
+    const before = await count(`select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id]);
+
+    connector.setMemberRole('29:guest-user', 'guest');
+    const guest = await post(activity('invoke-card-action', { conversationId: conv, value, from: { id: '29:guest-user', name: 'Gast', aadObjectId: 'b1b2c3d4-0000-4000-8000-00000000000a' } }));
+    expect(guest.status).toBe(200);
+    expect(JSON.stringify(guest.body)).toMatch(/Only operators and admins can confirm/);
+    const anonymous = await post(activity('invoke-card-action', { conversationId: conv, value, from: { id: '29:anon', name: 'Anonymous', aadObjectId: undefined } }));
+    expect(JSON.stringify(anonymous.body)).toMatch(/Only operators and admins can confirm/);
+    const foreign = await post(activity('invoke-card-action', { aad: '22222222-3333-4444-8555-666666666666', conversationId: conv, value }));
+    expect(JSON.stringify(foreign.body)).toMatch(/not found/);
+    const unlinked = await post(activity('invoke-card-action', { aad: '33333333-3333-4444-8555-666666666666', conversationId: conv, value }));
+    expect(unlinked.status).toBe(200);
+    expect(JSON.stringify(unlinked.body)).toMatch(/not linked/);
+
+    expect(await count(`select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id])).toBe(before);
+    expect(await count(`select count(*)::int as n from pending_action where id = ? and status = 'pending'`, [actionId])).toBe(1);
+    const refresh = await post(activity('invoke-card-action', { conversationId: conv, value: { ...value, action: { ...value.action, verb: 'renderbot.refresh' } } }));
+    expect(JSON.stringify(refresh.body)).toContain('"verb":"renderbot.confirm"');
+    const cancel = await post(activity('invoke-card-action', { conversationId: conv, value: { ...value, action: { ...value.action, verb: 'renderbot.cancel' } } }));
+    expect(JSON.stringify(cancel.body)).toMatch(/Cancelled by Anna Schmidt/);
+    llm.assertDone();
+  });
+
+  it('never answers an adaptiveCard/action invoke with an empty body', async () => {
+    const res = await post(activity('invoke-card-action', { value: { action: { type: 'Action.Execute', verb: 'renderbot.unknown', data: {} } } }));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive' });
+    const bad = await post(activity('invoke-card-action', { value: { action: { type: 'Action.Execute', verb: 'renderbot.confirm', data: { actionId: 'not-a-uuid' } } } }));
+    expect(bad.status).toBe(200);
+    expect(JSON.stringify(bad.body)).toMatch(/not found/);
+  });
+
+  it('rejects bodies that are not activities', async () => {
+    const res = await fetch(`${base}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
+    expect(res.status).toBe(400);
+    const big = await fetch(`${base}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'message', text: 'x'.repeat(300_000) }) });
+    expect(big.status).toBe(413);
+  });
+});
+
+describe('Teams authentication and configuration', () => {
+  it('with MicrosoftAppId set, requests without or with a bogus token get 401 and nothing is queued', async () => {
+    const adapter = createTeamsAdapter({
+      config: { MicrosoftAppId: '0d5c1f5e-7a5b-4d8e-9c2a-6f3e1b2a4c5d', MicrosoftAppPassword: 'not-a-real-secret', MicrosoftAppType: 'MultiTenant' },
+      orm: app.db.orm, conversations: app.conversations, log: silentLog,
+    });
+    const server = await startHttpServer(app, 0, [{ method: 'POST', path: '/api/messages', handle: (req, res) => adapter.handleHttp(req, res) }]);
+    const conv = newThread();
+    const events = () => count(`select count(*)::int as n from inbound_event where event_id like ?`, [`${AAD}:${conv}:%`]);
+    const calls = connector.calls.length;
+    const error = console.error;
+    console.error = () => {}; // CloudAdapter prints rejected tokens to the console
+    try {
+      const unsignedJwt = `${Buffer.from('{"alg":"RS256","typ":"JWT"}').toString('base64url')}.${Buffer.from('{"iss":"https://evil.example","aud":"0d5c1f5e-7a5b-4d8e-9c2a-6f3e1b2a4c5d"}').toString('base64url')}.c2ln`;
+      for (const headers of [{}, { authorization: 'Bearer not-a-jwt' }, { authorization: `Bearer ${unsignedJwt}` }]) {
+        const res = await fetch(`http://127.0.0.1:${server.port}/api/messages`, {
+          method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(activity('channel-mention', { conversationId: conv, text: '<at>RenderBot</at> help' })),
+        });
+        expect(res.status).toBe(401);
+      }
+    } finally {
+      console.error = error;
+      await server.close();
+    }
+    expect(await events()).toBe(0);
+    expect(connector.calls.length).toBe(calls);
+  });
+
+  it('validates the Microsoft* settings with clear errors', () => {
+    expect(teamsSettings({})).toEqual({ mode: 'emulator' });
+    const id = '0d5c1f5e-7a5b-4d8e-9c2a-6f3e1b2a4c5d';
+    expect(teamsSettings({ MicrosoftAppId: id, MicrosoftAppPassword: 's' })).toMatchObject({ mode: 'botframework', appType: 'MultiTenant' });
+    expect(teamsSettings({ MicrosoftAppId: id, MicrosoftAppType: 'UserAssignedMSI', MicrosoftAppTenantId: AAD })).toMatchObject({ appType: 'UserAssignedMSI' });
+    const bad: [Parameters<typeof teamsSettings>[0], RegExp][] = [
+      [{ MicrosoftAppId: id }, /needs MicrosoftAppPassword/],
+      [{ MicrosoftAppId: id, MicrosoftAppPassword: 's', MicrosoftAppType: 'SingleTenant' }, /SingleTenant needs MicrosoftAppTenantId/],
+      [{ MicrosoftAppId: id, MicrosoftAppType: 'UserAssignedMSI' }, /UserAssignedMSI needs MicrosoftAppTenantId/],
+      [{ MicrosoftAppPassword: 's' }, /MicrosoftAppId is not/],
+      [{ MicrosoftAppId: 'renderbot', MicrosoftAppPassword: 's' }, /GUID/],
+    ];
+    for (const [config, message] of bad) {
+      expect(() => teamsSettings(config)).toThrow(ConfigError);
+      expect(() => teamsSettings(config)).toThrow(message);
+    }
+  });
+
+  it('says Emulator mode in the startup log, and refuses to start when misconfigured', async () => {
+    const lines: string[] = [];
+    const log = createLogger('info', new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }));
+    createTeamsAdapter({ config: {}, orm: app.db.orm, conversations: app.conversations, log });
+    expect(lines.join('')).toMatch(/Emulator mode/);
+    await expect(createTeamsChannel({ ...app, config: { ...app.config, MicrosoftAppId: '0d5c1f5e-7a5b-4d8e-9c2a-6f3e1b2a4c5d', MicrosoftAppType: 'SingleTenant', MicrosoftAppPassword: 's' } })).rejects.toThrow(/MicrosoftAppTenantId/);
+  });
+});
