@@ -71,6 +71,20 @@ describe('the seed example end to end', () => {
   });
 });
 
+describe('streaming', () => {
+  it('passes the final text to onText as it streams, and the reply holds the same text', async () => {
+    const turn = await h.turn(acme.tenant.id);
+    h.llm.enqueue({ toolCalls: [{ name: 'list_orders', arguments: { status: null, limit: null } }] }, { content: 'There are no orders yet, but you can create one.' });
+    const deltas: string[] = [];
+    const replies = await h.conversations.respond(turn, 'any orders?', { onText: (d) => deltas.push(d) });
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.join('')).toBe('There are no orders yet, but you can create one.');
+    expect(texts(replies)).toBe(deltas.join(''));
+    expect(h.llm.requests.at(-1)!.body.stream).toBe(true);
+    h.llm.assertDone();
+  });
+});
+
 describe('tool call handling', () => {
   it('feeds bad arguments, unknown tools and tool errors back to the model, and runs read calls of one response', async () => {
     const turn = await h.turn(acme.tenant.id);

@@ -32,6 +32,9 @@ export type AgentDeps = {
   maxRounds?: number;
 };
 
+/** Per-turn options: `onText` receives the model's text as it streams (tool calls complete first). */
+export type TurnOptions = { onText?: (delta: string) => void };
+
 /** A user's message, or the follow-up after a confirmed action (its system note is already stored). */
 export type TurnInput = { kind: 'message'; text: string } | { kind: 'followup'; fallback: string };
 
@@ -41,7 +44,7 @@ const MAX_BLOCKS_SHOWN = 3;
  * Runs one agent turn (DESIGN §4) and returns the reply to show. Every path stores a
  * consistent history (each tool call answered) and ends with a user-facing reply.
  */
-export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: TurnInput): Promise<Reply> {
+export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: TurnInput, opts: TurnOptions = {}): Promise<Reply> {
   const em = deps.orm.em.fork();
   const log = deps.log.child({ component: 'agent', sessionId: turn.sessionId });
   const tenant = await getTenantById(em, turn.tenantId);
@@ -76,7 +79,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     const system = systemPrompt({ tenantName: tenant.name, turn, now: deps.now(), summary: window.summary });
     let result: Awaited<ReturnType<ChatModel['complete']>>;
     try {
-      result = await model.complete({ messages: [{ role: 'system', content: system }, ...window.messages], tools: specs });
+      result = await model.complete({ messages: [{ role: 'system', content: system }, ...window.messages], tools: specs, ...(opts.onText ? { onText: opts.onText } : {}) });
     } catch (err) {
       log.warn({ err }, 'model call failed');
       if (input.kind === 'followup') return reply(input.fallback);

@@ -3,7 +3,7 @@ import { turnContextSchema, type TurnContext } from '../context.ts';
 import { confirmAction, cancelAction, type Actor } from '../actions/decide.ts';
 import type { Decision } from '../actions/plan.ts';
 import { expireActions, latestPendingAction } from '../actions/store.ts';
-import { runAgentTurn, type AgentDeps } from '../agent/turn.ts';
+import { runAgentTurn, type AgentDeps, type TurnOptions } from '../agent/turn.ts';
 import { parseCommand } from '../commands/grammar.ts';
 import { runCommand } from '../commands/run.ts';
 import { publicMessage } from '../errors.ts';
@@ -32,7 +32,7 @@ export function createConversations(deps: ConversationDeps) {
   const queueOf = (sessionId: string) => `session:${sessionId}`;
 
   /** Answers one message: a command, typed confirm/cancel, or an agent turn. Never throws for user-facing problems. */
-  async function respond(turn: TurnContext, text: string): Promise<Reply[]> {
+  async function respond(turn: TurnContext, text: string, opts: TurnOptions = {}): Promise<Reply[]> {
     const em = deps.orm.em.fork();
     try {
       const cmd = parseCommand(text);
@@ -43,11 +43,11 @@ export function createConversations(deps: ConversationDeps) {
         if (cmd.name === 'cancel') return [withMessage(await cancelAction(deps, actor, action.id))];
         const decision = await confirmAction(deps, actor, action.id);
         if (!decision.executed) return [withMessage(decision)];
-        return [decision.reply, await runAgentTurn(deps, { ...turn, sessionId: decision.executed.action.session_id }, { kind: 'followup', fallback: decision.message })];
+        return [decision.reply, await runAgentTurn(deps, { ...turn, sessionId: decision.executed.action.session_id }, { kind: 'followup', fallback: decision.message }, opts)];
       }
       if (cmd?.name === 'link') return [{ blocks: [{ type: 'text', text: 'This workspace is already linked. Link codes are only needed for workspaces that are not linked yet.' }] }];
       if (cmd) return [await runCommand({ em, log, tools: deps.tools, now: deps.now }, turn, cmd)];
-      return [await runAgentTurn(deps, turn, { kind: 'message', text })];
+      return [await runAgentTurn(deps, turn, { kind: 'message', text }, opts)];
     } catch (err) {
       log.error({ err, sessionId: turn.sessionId }, 'turn failed');
       return [{ blocks: [{ type: 'text', text: publicMessage(err) }] }];
