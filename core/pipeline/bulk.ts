@@ -17,7 +17,7 @@ export type BulkSummary = { products: number; orders: number; items: number; job
  */
 const categoryMix = `(values
   (0, 100, 'Kugellager', 'KL', 'Rillenkugellager ', 6000, 400, 'Steel-Bare'),
-  (100, 400, 'Dichtungen', 'DI', 'Radial-Wellendichtring BA ', 10, 190, 'NBR-Black'),
+  (100, 400, 'Dichtungen', 'DI', 'Radial-Wellendichtring BA Ø', 10, 190, 'NBR-Black'),
   (400, 550, 'Zahnräder', 'ZR', 'Stirnrad Modul 2 Z=', 12, 120, 'Steel-Bare'),
   (550, 700, 'Normteile', 'NT', 'Zylinderschraube ISO 4762 M8x', 10, 90, 'Steel-Zinc'),
   (700, 780, 'Rollenlager', 'RL', 'Kegelrollenlager 3', 200, 800, 'Steel-Bare'),
@@ -63,9 +63,10 @@ export async function seedBulk(em: EntityManager, tenantId: string, opts: BulkOp
 
     await run(
       `insert into product (id, tenant_id, pim_id, name, category, material_name, attributes)
-       select ${seqId(pP!, 'g')}, ?, c.prefix || '-B' || lpad(g::text, 7, '0'), c.stem || (c.base + ${hash('g', 1_000_000)} % c.spread)::text,
-              c.category, case when g % 53 = 0 then null when g % 89 = 0 then 'Steel-Chrome' else c.material end, '{}'::jsonb
+       select ${seqId(pP!, 'g')}, ?, c.prefix || '-' || x.num || '-' || lpad(g::text, 7, '0'), c.stem || x.num, c.category,
+              case when g % 53 = 0 then null when g % 89 = 0 then 'Steel-Chrome' else c.material end, '{}'::jsonb
        from generate_series(1, ?) g join ${categoryMix} on ${hash('g', 1000)} >= c.lo and ${hash('g', 1000)} < c.hi
+       cross join lateral (select (c.base + ${hash('g', 1_000_003)} % c.spread)::text as num) x
        on conflict (tenant_id, pim_id) do nothing`,
       [tenantId, productCount]);
     await run(`create temp table bulk_products on commit drop as
@@ -96,7 +97,7 @@ export async function seedBulk(em: EntityManager, tenantId: string, opts: BulkOp
               'SA-' || b.year || '-' || lpad((coalesce(oc.last_value, 0) + row_number() over (partition by b.year order by b.created_at, b.n))::text, 5, '0') as order_number
        from dated b left join order_counter oc on oc.tenant_id = ? and oc.year = b.year
        order by b.n`,
-      [estimated, jobCount, jobCount, now, days, now, days, Math.max(1, Math.floor(estimated / 100)), JSON.stringify(outputTypeIds), tenantId]);
+      [estimated, jobCount, jobCount, now, days, now, days, Math.max(3, Math.floor(estimated / 100)), JSON.stringify(outputTypeIds), tenantId]);
     await run(`analyze bulk_products, bulk_orders`);
     const over = await queryOne<{ n: string }>(tx, `select count(*) as n from bulk_orders where length(order_number) > 14`);
     if (Number(over!.n) > 0) throw new UserInputError('bulk_too_large', 'More than 99,999 orders in one year; raise `days` or lower `jobs`.');

@@ -13,7 +13,7 @@ export const checkMaterialsTool = defineTool({
   description:
     'Check an order before rendering: for each of its products the effective material (the order\'s material override ' +
     'if set, else the product\'s own material) must exist in the material library. Reports products with no material ' +
-    'and products whose material is unknown, plus the known material names; a material override (set_* tools) fixes both.',
+    'and products whose material is unknown, plus the known material names; setting a material override on the order (set_material_override) fixes both.',
   parameters: z.object({
     order_id: orderIdParam,
   }),

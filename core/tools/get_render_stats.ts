@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { defineTool } from './tool.ts';
-import { getRenderStats } from '../pipeline/stats.ts';
+import { getRenderStats, jobCountCap } from '../pipeline/stats.ts';
 import { jobStatuses, orderStatuses } from '../pipeline/statuses.ts';
+
+/** A job count; a capped one reads "100,000+". */
+function jobCount(n: number): string {
+  return n > jobCountCap ? `${jobCountCap.toLocaleString('en-US')}+` : String(n);
+}
 
 function percent(ratio: number | null): string {
   return ratio === null ? '—' : `${(ratio * 100).toFixed(1)} %`;
@@ -12,8 +17,9 @@ export const getRenderStatsTool = defineTool({
   name: 'get_render_stats',
   kind: 'read',
   description:
-    'Render pipeline statistics: orders and render jobs by status (all time), and for the last 30 days the completed ' +
-    'jobs per day and in total, the failure rate (failed / finished jobs) and the average render time in seconds.',
+    'Render pipeline statistics: orders and render jobs by status (all time; job counts above 100000 are capped and ' +
+    'marked exact: false), and for the last 30 days the completed jobs per day and in total, the failure rate ' +
+    '(failed / finished jobs) and the average render time in seconds of recently completed jobs (among the latest 1000 finished).',
   parameters: z.object({}),
   async run(ctx) {
     const s = await getRenderStats(ctx.em, ctx.turn.tenantId, ctx.now());
@@ -54,14 +60,14 @@ export const getRenderStatsTool = defineTool({
         },
         {
           type: 'table',
-          title: `Render jobs by status (${s.jobs.total} in total)`,
+          title: `Render jobs by status (${s.jobs.exact ? s.jobs.total : `more than ${s.jobs.total - 1}`} in total)`,
           columns: ['Status', 'Jobs'],
-          rows: jobStatuses.map((st) => [st, String(s.jobs[st])]),
+          rows: jobStatuses.map((st) => [st, jobCount(s.jobs[st])]),
           total: jobStatuses.length,
           truncated: false,
         },
       ],
-      summary: `${s.orders.total} orders, ${s.jobs.total} jobs; ${w.completed} completed in the last ${w.days} days`,
+      summary: `${s.orders.total} orders, ${s.jobs.exact ? s.jobs.total : `over ${s.jobs.total - 1}`} jobs; ${w.completed} completed in the last ${w.days} days`,
     };
   },
 });
