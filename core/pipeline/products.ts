@@ -27,7 +27,6 @@ export type CategoryCount = { category: string; products: number };
 /** Matches counted exactly up to this many; an exact count of 20k trigram matches costs ~40 ms. */
 export const countCap = 1000;
 /** Rows of name order scanned for a broad text query before falling back to a full match set. */
-const walkRows = 5000;
 const maxTerms = 8;
 const columns = 'p.id, p.pim_id, p.name, p.category, p.material_name';
 
@@ -62,34 +61,28 @@ export async function searchProducts(em: EntityManager, tenantId: string, search
   const limit = Math.max(0, Math.trunc(search.limit));
   const offset = Math.max(0, Math.trunc(search.offset ?? 0));
 
-  const counted = await queryOne<{ n: string }>(em,
-    `select count(*) as n from (select 1 from product p where ${filter} limit ${countCap + 1}) x`, params);
-  const total = Number(counted?.n ?? 0);
-  if (total === 0) {
-    if (category) await assertCategoryExists(em, tenantId, category);
-    return { total: 0, total_exact: true, products: [] };
-  }
-  const exact = total <= countCap;
-  if (limit === 0) return { total, total_exact: exact, products: [] };
-  const page = [...params, limit, offset];
+  const count = async () => Number((await queryOne<{ n: string }>(em,
+    `select count(*) as n from (select 1 from product p where ${filter} limit ${countCap + 1}) x`, params))?.n ?? 0);
+  let total: number;
   let products: ProductHit[];
   if (terms.length === 0) {
+    total = await count();
     // Name order straight from product_tenant_name_idx or product_tenant_category_idx.
-    products = await query<ProductHit>(em, `select ${columns} from product p where ${filter} order by p.name, p.pim_id limit ? offset ?`, page);
+    products = total === 0 || limit === 0 ? [] : await query<ProductHit>(em,
+      `select ${columns} from product p where ${filter} order by p.name, p.pim_id limit ? offset ?`, [...params, limit, offset]);
   } else {
-    products = exact ? [] : await query<ProductHit>(em,
-      `select ${columns} from (select ${columns}, p.search_text from product p where ${scope.join(' and ')}
-         order by p.name, p.pim_id limit ${walkRows}) p
-       where ${textFilter} order by p.name, p.pim_id limit ? offset ?`, [...scopeParams, ...terms, limit, offset]);
-    // Few matches, or broad ones that lie late in name order: sort the full match set. The
-    // materialized CTE keeps the planner from walking the name index with a filter, which is
-    // fast only when matches are spread evenly over the alphabet.
-    if (products.length < limit) {
-      products = await query<ProductHit>(em,
-        `with m as materialized (select ${columns} from product p where ${filter})
-         select * from m order by name, pim_id limit ? offset ?`, page);
-    }
+    // One trigram scan yields both the (capped) count and the page. The materialized CTE keeps
+    // the planner from walking the name index with a text filter, which is fast only when
+    // matches are spread evenly over the alphabet. Past countCap matches the page is sorted
+    // among the first matches found; the tool then asks to narrow the search.
+    const rows = await query<ProductHit & { n: string }>(em,
+      `with m as materialized (select ${columns} from product p where ${filter} limit ${countCap + 1})
+       select m.*, count(*) over () as n from m order by name, pim_id limit ? offset ?`, [...params, Math.max(limit, 1), offset]);
+    total = rows.length ? Number(rows[0]!.n) : offset === 0 ? 0 : await count();
+    products = limit === 0 ? [] : rows.map(({ n: _n, ...hit }) => hit);
   }
+  if (total === 0 && category) await assertCategoryExists(em, tenantId, category);
+  const exact = total <= countCap;
   return { total, total_exact: exact, products };
 }
 
