@@ -156,13 +156,14 @@ function cell(value: string): string {
   return flat.length > MAX_TABLE_CELL ? `${flat.slice(0, MAX_TABLE_CELL - 1)}…` : flat;
 }
 
-/** Keeps every essential group (confirm cards); cuts other blocks from the end with a note when over 50. */
+/** Keeps every essential group (confirm cards); cuts other blocks with a note where they were cut, when over 50. */
 function fitBlocks(groups: { essential: boolean; blocks: slack.KnownBlock[] }[]): slack.KnownBlock[] {
   const total = groups.reduce((n, g) => n + g.blocks.length, 0);
   if (total <= MAX_BLOCKS) return groups.flatMap((g) => g.blocks);
   const reserved = groups.filter((g) => g.essential).reduce((n, g) => n + g.blocks.length, 0);
   let budget = MAX_BLOCKS - 1 - reserved;
   let dropped = 0;
+  let noteAt = -1;
   const out: slack.KnownBlock[] = [];
   for (const g of groups) {
     if (g.essential) {
@@ -171,10 +172,12 @@ function fitBlocks(groups: { essential: boolean; blocks: slack.KnownBlock[] }[])
     }
     const take = Math.max(0, Math.min(budget, g.blocks.length));
     out.push(...g.blocks.slice(0, take));
+    if (take < g.blocks.length && noteAt < 0) noteAt = out.length;
     dropped += g.blocks.length - take;
     budget -= take;
   }
-  out.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `… ${dropped} more block${dropped === 1 ? '' : 's'} not shown (Slack shows at most ${MAX_BLOCKS}). Ask for a narrower result.` }] });
+  const note: slack.KnownBlock = { type: 'context', elements: [{ type: 'mrkdwn', text: `… ${dropped} more block${dropped === 1 ? '' : 's'} not shown (Slack shows at most ${MAX_BLOCKS}). Ask for a narrower result.` }] };
+  out.splice(noteAt < 0 ? out.length : noteAt, 0, note);
   return out.slice(0, MAX_BLOCKS);
 }
 

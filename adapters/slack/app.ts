@@ -1,0 +1,161 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { App as BoltApp, HTTPReceiver, SocketModeReceiver, type Authorize, type Installation } from '@slack/bolt';
+import type { Deliverer } from '../../core/conversations/service.ts';
+import type { Orm } from '../../core/db/orm.ts';
+import { ConfigError, PlatformError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import { registerActionListeners } from './actions.ts';
+import { createSlackDeliverer, type TokenResolver } from './deliver.ts';
+import { registerHomeListener } from './home.ts';
+import { createIdentity } from './identity.ts';
+import { createInstallationStore } from './installations.ts';
+import { boltLogger } from './log.ts';
+import { registerMessageListeners, type SlackCore } from './messages.ts';
+import { oauthPages } from './oauth-pages.ts';
+
+/** Bot scopes requested at install time; keep in sync with manifest/slack/manifest.yml. */
+export const BOT_SCOPES = ['commands', 'chat:write', 'app_mentions:read', 'im:history', 'im:write', 'users:read'];
+
+/** Paths the adapter serves (DESIGN §9). */
+export const SLACK_PATHS = { events: '/slack/events', install: '/slack/install', redirect: '/slack/oauth_redirect' } as const;
+
+/**
+ * Slack settings, from SLACK_* variables. Modes: single workspace (signingSecret + botToken),
+ * OAuth multi-workspace (signingSecret + clientId/clientSecret/stateSecret), Socket Mode
+ * (appToken + botToken; no public HTTP endpoint).
+ */
+export type SlackSettings = {
+  signingSecret?: string;
+  botToken?: string;
+  clientId?: string;
+  clientSecret?: string;
+  stateSecret?: string;
+  appToken?: string;
+  /** Web API base URL (tests, proxies); default https://slack.com/api/. */
+  apiUrl?: string;
+  /** Public base URL; sets the OAuth redirect_uri to PUBLIC_URL/slack/oauth_redirect. */
+  publicUrl?: string;
+};
+
+/** A route with Node's req/res; structurally the bot server's `Route`. */
+export type SlackRoute = { method: 'GET' | 'POST'; path: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
+
+export type SlackAdapterDeps = { settings: SlackSettings; conversations: SlackCore; orm: Orm; log: Logger; now: () => Date; secretsKey: Buffer };
+
+/** The running adapter: HTTP routes to mount, the reply deliverer, lifecycle. */
+export type SlackAdapter = { mode: 'single' | 'oauth' | 'socket'; routes: SlackRoute[]; deliverer: Deliverer; start(): Promise<void>; stop(): Promise<void> };
+
+/** Which mode the settings select, or a ConfigError naming what is missing. */
+export function slackMode(s: SlackSettings): SlackAdapter['mode'] {
+  if (s.appToken) {
+    if (!s.botToken) throw new ConfigError('config_invalid', 'SLACK_APP_TOKEN (Socket Mode) also needs SLACK_BOT_TOKEN.');
+    return 'socket';
+  }
+  if (!s.signingSecret) throw new ConfigError('config_invalid', 'Slack needs SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode).');
+  if (s.clientId || s.clientSecret || s.stateSecret) {
+    const missing = (['clientId', 'clientSecret', 'stateSecret'] as const).filter((k) => !s[k]);
+    if (missing.length) throw new ConfigError('config_invalid', `Slack OAuth needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET; missing: ${missing.map((k) => `SLACK_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`).join(', ')}.`);
+    return 'oauth';
+  }
+  if (!s.botToken) throw new ConfigError('config_invalid', 'Slack needs SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID/SLACK_CLIENT_SECRET/SLACK_STATE_SECRET (OAuth).');
+  return 'single';
+}
+
+/**
+ * Builds the Slack adapter on Bolt (STYLE §2): a Bolt App whose HTTPReceiver request listener
+ * is mounted as routes on the bot's server (signature check with the 5-minute window,
+ * url_verification, ack-first with processBeforeResponse false), or a SocketModeReceiver.
+ */
+export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
+  const mode = slackMode(deps.settings);
+  const log = deps.log.child({ component: 'slack' });
+  const logger = boltLogger(log);
+  const slackApiUrl = deps.settings.apiUrl ? deps.settings.apiUrl.replace(/\/?$/, '/') : undefined;
+  const clientOptions = { ...(slackApiUrl ? { slackApiUrl } : {}), retryConfig: { retries: 3, factor: 2, minTimeout: 500 } };
+  const store = createInstallationStore({ orm: deps.orm, secretsKey: deps.secretsKey });
+  const s = deps.settings;
+
+  let receiver: HTTPReceiver | SocketModeReceiver;
+  if (mode === 'socket') {
+    receiver = new SocketModeReceiver({ appToken: s.appToken!, logger });
+  } else {
+    receiver = new HTTPReceiver({
+      signingSecret: s.signingSecret!,
+      endpoints: SLACK_PATHS.events,
+      processBeforeResponse: false,
+      logger,
+      ...(mode === 'oauth' ? {
+        clientId: s.clientId!, clientSecret: s.clientSecret!, stateSecret: s.stateSecret!, scopes: BOT_SCOPES, installationStore: store,
+        ...(s.publicUrl ? { redirectUri: `${s.publicUrl.replace(/\/$/, '')}${SLACK_PATHS.redirect}` } : {}),
+        installerOptions: {
+          directInstall: true, installPath: SLACK_PATHS.install, redirectUriPath: SLACK_PATHS.redirect, clientOptions,
+          callbackOptions: oauthPages(log),
+        },
+      } : {}),
+    });
+  }
+
+  const authorize = mode === 'oauth' ? undefined : singleTokenAuthorize(s.botToken!, () => bolt.client);
+  // Own-bot and other bot messages are filtered by the listeners (and logged), not by Bolt's ignoreSelf.
+  const bolt: BoltApp = new BoltApp({ receiver, logger, clientOptions, ignoreSelf: false, ...(authorize ? { authorize } : {}) });
+  bolt.error(async (err) => { log.error({ err }, 'Slack listener failed'); });
+
+  const tokenFor: TokenResolver = mode === 'oauth'
+    ? async (t) => {
+      const inst: Installation | undefined = await store.find(t);
+      if (!inst?.bot?.token) throw new PlatformError('slack_not_installed', `RenderBot is not installed in Slack team ${t.teamId}; install it via ${SLACK_PATHS.install}.`);
+      return inst.bot.token;
+    }
+    : async () => s.botToken!;
+
+  const listenerDeps = { conversations: deps.conversations, orm: deps.orm, log, now: deps.now, identity: createIdentity({ log, now: deps.now }) };
+  registerMessageListeners(bolt, listenerDeps);
+  registerActionListeners(bolt, listenerDeps);
+  registerHomeListener(bolt, listenerDeps);
+
+  const routes: SlackRoute[] = [];
+  if (receiver instanceof HTTPReceiver) {
+    const listener = receiver.requestListener;
+    const handle = (req: IncomingMessage, res: ServerResponse) => new Promise<void>((resolve) => {
+      res.once('close', () => resolve());
+      try {
+        listener(req, res);
+      } catch (err) {
+        log.warn({ err, url: req.url }, 'unhandled Slack request');
+        if (!res.headersSent) { res.writeHead(404); res.end(); }
+      }
+    });
+    routes.push({ method: 'POST', path: SLACK_PATHS.events, handle });
+    if (mode === 'oauth') routes.push({ method: 'GET', path: SLACK_PATHS.install, handle }, { method: 'GET', path: SLACK_PATHS.redirect, handle });
+  }
+
+  return {
+    mode,
+    routes,
+    deliverer: createSlackDeliverer({ client: bolt.client, tokenFor, orm: deps.orm, log }),
+    async start() {
+      if (receiver instanceof SocketModeReceiver) await receiver.start();
+    },
+    async stop() {
+      if (receiver instanceof SocketModeReceiver) await receiver.stop();
+    },
+  };
+}
+
+/**
+ * Single-workspace authorize: the configured bot token, with bot ids from one auth.test that is
+ * cached once it succeeded (a failure is retried on the next event, never an unhandled rejection).
+ */
+function singleTokenAuthorize(botToken: string, client: () => BoltApp['client']): Authorize<boolean> {
+  let ids: Promise<{ botId?: string; botUserId?: string; teamId?: string }> | undefined;
+  return async () => {
+    ids ??= client().auth.test({ token: botToken }).then((r) => ({ botId: r.bot_id, botUserId: r.user_id, teamId: r.team_id }));
+    try {
+      const { botId, botUserId } = await ids;
+      return { botToken, botId, botUserId };
+    } catch (err) {
+      ids = undefined;
+      throw err;
+    }
+  };
+}

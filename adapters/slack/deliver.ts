@@ -1,0 +1,79 @@
+import type { webApi } from '@slack/bolt';
+import type { Deliverer } from '../../core/conversations/service.ts';
+import type { Orm } from '../../core/db/orm.ts';
+import type { Logger } from '../../core/logger.ts';
+import { setMessageRef } from '../../core/actions/store.ts';
+import type { Reply } from '../../core/replies/reply.ts';
+import { renderBlockKit, type SlackMessage } from './render.ts';
+import { slackTargetSchema, type SlackTarget } from './session.ts';
+
+/** Slack error codes meaning "the bot cannot post in this conversation". */
+export const NOT_IN_CHANNEL_ERRORS = ['not_in_channel', 'channel_not_found', 'is_archived'] as const;
+
+/** What people are told when the bot is not in the channel. */
+export const INVITE_HINT = 'I can’t post in this channel because I’m not a member. Invite me with `/invite @RenderBot`, or send me a direct message.';
+
+/** The bot token for a team (single-workspace token or the OAuth installation's). */
+export type TokenResolver = (target: Pick<SlackTarget, 'teamId' | 'enterpriseId' | 'isEnterpriseInstall'>) => Promise<string>;
+
+/** The Slack error code of a Web API failure, if it is one. */
+export function slackErrorCode(err: unknown): string | undefined {
+  const data = (err as { data?: { error?: unknown } } | undefined)?.data;
+  return typeof data?.error === 'string' ? data.error : undefined;
+}
+
+/** Posts to a response_url (slash commands, interactive messages); valid 30 minutes, 5 times. */
+export async function postToResponseUrl(url: string, body: Record<string, unknown>): Promise<void> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`response_url answered HTTP ${res.status}`);
+}
+
+/**
+ * The Slack `Deliverer`: posts a queued turn's reply into its thread with chat.postMessage and
+ * the team's token, remembers where a pending confirm card went (for in-place updates), falls
+ * back to the slash command's response_url when the bot is not in the channel, and to plain
+ * text when Slack rejects the blocks.
+ */
+export function createSlackDeliverer(deps: { client: webApi.WebClient; tokenFor: TokenResolver; orm: Orm; log: Logger }): Deliverer {
+  return async (rawTarget, reply: Reply) => {
+    const target = slackTargetSchema.parse(rawTarget);
+    const token = await deps.tokenFor(target);
+    const message = renderBlockKit(reply);
+    let ts: string | undefined;
+    try {
+      ts = await post(deps.client, token, target, message);
+    } catch (err) {
+      const code = slackErrorCode(err);
+      if (code === 'invalid_blocks' || code === 'invalid_blocks_format') {
+        deps.log.error({ err, channel: target.channel }, 'Slack rejected the blocks; sending text only');
+        ts = await post(deps.client, token, target, { text: message.text, blocks: [] });
+      } else if (code && (NOT_IN_CHANNEL_ERRORS as readonly string[]).includes(code) && target.responseUrl) {
+        await postToResponseUrl(target.responseUrl, { response_type: 'ephemeral', replace_original: false, text: `${INVITE_HINT}\n\n${message.text}` });
+        return;
+      } else {
+        throw err;
+      }
+    }
+    const cards: string[] = [];
+    for (const block of reply.blocks) {
+      if (block.type === 'confirm' && block.status === 'pending' && ts) {
+        await setMessageRef(deps.orm.em.fork(), target.tenantId, block.actionId, { platform: 'slack', teamId: target.teamId, channel: target.channel, ts, threadTs: target.threadTs });
+        cards.push(block.actionId);
+      }
+    }
+    deps.log.debug({ channel: target.channel, ts, threadTs: target.threadTs, cards }, 'slack reply posted');
+  };
+}
+
+async function post(client: webApi.WebClient, token: string, target: SlackTarget, message: SlackMessage): Promise<string | undefined> {
+  const res = await client.chat.postMessage({
+    token,
+    channel: target.channel,
+    ...(target.threadTs ? { thread_ts: target.threadTs } : {}),
+    text: message.text,
+    ...(message.blocks.length ? { blocks: message.blocks } : {}),
+    unfurl_links: false,
+    unfurl_media: false,
+  });
+  return res.ts;
+}

@@ -1,0 +1,67 @@
+import type { webApi } from '@slack/bolt';
+import type { EntityManager } from '../../core/db/orm.ts';
+import type { Logger } from '../../core/logger.ts';
+import { resolveLink } from '../../core/tenancy/links.ts';
+import type { Role } from '../../core/tenancy/roles.ts';
+import type { TenantRow } from '../../core/tenancy/tenants.ts';
+import { ensureUser } from '../../core/tenancy/users.ts';
+
+/** How long a users.info answer (guest or member, display name) is reused. */
+export const USER_INFO_TTL_MS = 10 * 60 * 1000;
+
+type UserInfo = { guest: boolean; name?: string };
+
+/** Team → tenant and Slack user → role, as every entry point needs them (DESIGN §2). */
+export type SlackIdentity = ReturnType<typeof createIdentity>;
+
+export function createIdentity(deps: { log: Logger; now: () => Date }) {
+  const cache = new Map<string, { at: number; info: UserInfo }>();
+
+  /** The linked tenant of a workspace; an org-wide link (enterprise id) counts for all its workspaces. */
+  async function tenantOf(em: EntityManager, teamId: string | undefined, enterpriseId?: string): Promise<TenantRow | undefined> {
+    if (teamId) {
+      const t = await resolveLink(em, 'slack', teamId);
+      if (t) return t;
+    }
+    return enterpriseId ? resolveLink(em, 'slack', enterpriseId) : undefined;
+  }
+
+  /**
+   * users.info, cached. Guests (single- or multi-channel: is_restricted / is_ultra_restricted)
+   * are guests; when Slack cannot tell us, the person is treated as a guest (fail closed).
+   */
+  async function userInfo(client: webApi.WebClient, teamId: string, userId: string): Promise<UserInfo> {
+    const key = `${teamId}:${userId}`;
+    const hit = cache.get(key);
+    const now = deps.now().getTime();
+    if (hit && now - hit.at < USER_INFO_TTL_MS) return hit.info;
+    try {
+      const res = await client.users.info({ user: userId });
+      const u = res.user;
+      const info: UserInfo = { guest: Boolean(u?.is_restricted || u?.is_ultra_restricted), name: u?.real_name || u?.name || undefined };
+      cache.set(key, { at: now, info });
+      if (cache.size > 5000) cache.delete(cache.keys().next().value!);
+      return info;
+    } catch (err) {
+      deps.log.warn({ err, teamId, userId }, 'users.info failed; treating the user as a guest (viewer)');
+      return { guest: true };
+    }
+  }
+
+  /**
+   * The person's role in the tenant: created on first contact as operator (members) or viewer
+   * (guests); a role an admin set later is kept.
+   */
+  async function roleOf(em: EntityManager, client: webApi.WebClient, tenantId: string, teamId: string, userId: string): Promise<Role> {
+    return (await personOf(em, client, tenantId, teamId, userId)).role;
+  }
+
+  /** Role plus display name (for "Confirmed by …" on cards). */
+  async function personOf(em: EntityManager, client: webApi.WebClient, tenantId: string, teamId: string, userId: string): Promise<{ role: Role; name?: string }> {
+    const info = await userInfo(client, teamId, userId);
+    const role = await ensureUser(em, tenantId, 'slack', userId, info.guest ? 'viewer' : 'operator', info.name);
+    return { role, ...(info.name ? { name: info.name } : {}) };
+  }
+
+  return { tenantOf, userInfo, roleOf, personOf };
+}

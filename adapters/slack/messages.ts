@@ -1,0 +1,164 @@
+import type { App as BoltApp, webApi } from '@slack/bolt';
+import type { Conversations } from '../../core/conversations/service.ts';
+import { resolveSession } from '../../core/conversations/sessions.ts';
+import type { Orm } from '../../core/db/orm.ts';
+import { publicMessage } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import { parseCommand } from '../../core/commands/grammar.ts';
+import { redeemLinkCode } from '../../core/tenancy/links.ts';
+import { INVITE_HINT, NOT_IN_CHANNEL_ERRORS, slackErrorCode } from './deliver.ts';
+import type { SlackIdentity } from './identity.ts';
+import { escapeMrkdwn, renderBlockKit } from './render.ts';
+import { dmSessionKey, messageText, slashSessionKey, threadSessionKey, type SlackTarget } from './session.ts';
+
+/** The core calls the Slack listeners use. */
+export type SlackCore = Pick<Conversations, 'submit' | 'respond' | 'confirm' | 'cancel'>;
+
+export type ListenerDeps = { conversations: SlackCore; orm: Orm; log: Logger; now: () => Date; identity: SlackIdentity };
+
+/** What an unlinked workspace is told instead of an answer (no LLM call, DESIGN §10). */
+export const UNLINKED_TEXT = 'This Slack workspace is not linked to a RenderBot tenant yet. An admin can create a one-time code with '
+  + '`renderbot admin link code --tenant &lt;slug&gt;`; then type `/render link CODE` here (or mention me with `link CODE`).';
+
+/** A message from a person, normalised from an app_mention, a DM or a slash command. */
+type Incoming = {
+  teamId: string;
+  enterpriseId?: string;
+  userId: string;
+  channel: string;
+  /** Thread the replies go to; undefined for DMs (top-level). */
+  threadTs?: string;
+  sessionKey: string;
+  text: string;
+  eventId: string;
+  retryNum?: number;
+  responseUrl?: string;
+  client: webApi.WebClient;
+  /** Answers outside the queue (unlinked, link codes): ephemeral, DM text or response_url. */
+  answer(text: string): Promise<void>;
+};
+
+/**
+ * Registers app_mention, direct messages (message.im) and `/render`. Each listener is acked
+ * before any database or model work (Bolt acks events itself; the command acks first), then
+ * resolves team → tenant, user → role, the session, and queues the turn durably with the Slack
+ * event id (or the command's trigger_id) as dedupe key.
+ */
+export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void {
+  app.event('app_mention', async ({ event, body, context, client }) => {
+    if (event.bot_id || event.subtype || !event.user || event.user === context.botUserId) return done(deps, body.event_id, 'ignored');
+    const teamId = body.team_id ?? event.team ?? context.teamId;
+    if (!teamId) return;
+    const threadTs = event.thread_ts ?? event.ts;
+    await handleIncoming(deps, {
+      teamId, enterpriseId: context.enterpriseId, userId: event.user, channel: event.channel, threadTs,
+      sessionKey: threadSessionKey(teamId, event.channel, threadTs),
+      text: messageText(event.text, context.botUserId), eventId: body.event_id, retryNum: context.retryNum, client,
+      answer: async (text) => { await client.chat.postEphemeral({ channel: event.channel, user: event.user!, thread_ts: threadTs, text }); },
+    });
+  });
+
+  app.event('message', async ({ event, body, context, client }) => {
+    // Only plain messages people send to the bot in its DM; edits, joins and bot posts carry a subtype or bot_id.
+    if (event.channel_type !== 'im' || event.subtype !== undefined || ('bot_id' in event && event.bot_id)) return done(deps, body.event_id, 'ignored');
+    const teamId = body.team_id ?? context.teamId;
+    if (!teamId || !event.user || event.user === context.botUserId) return done(deps, body.event_id, 'ignored');
+    const user = event.user;
+    await handleIncoming(deps, {
+      teamId, enterpriseId: context.enterpriseId, userId: user, channel: event.channel, threadTs: event.thread_ts,
+      sessionKey: dmSessionKey(teamId, user),
+      text: messageText(event.text ?? '', context.botUserId), eventId: body.event_id, retryNum: context.retryNum, client,
+      answer: async (text) => { await client.chat.postMessage({ channel: event.channel, text, ...(event.thread_ts ? { thread_ts: event.thread_ts } : {}) }); },
+    });
+  });
+
+  app.command('/render', async ({ command, ack, respond, client, context }) => {
+    await ack();
+    const text = messageText(command.text) || 'help';
+    const ephemeral = async (t: string) => { await respond({ response_type: 'ephemeral', text: t }); };
+    const em = deps.orm.em.fork();
+    const cmd = parseCommand(text);
+    const tenant = await deps.identity.tenantOf(em, command.team_id, command.enterprise_id);
+    if (!tenant) {
+      await ephemeral(cmd?.name === 'link' ? await link(deps, client, command.team_id, command.user_id, cmd.code) : UNLINKED_TEXT);
+      return done(deps, command.trigger_id, cmd?.name === 'link' ? 'link' : 'unlinked');
+    }
+    const role = await deps.identity.roleOf(em, client, tenant.id, command.team_id, command.user_id);
+    if (cmd) {
+      // Deterministic commands answer at once, privately, through response_url (works in any channel).
+      const session = await resolveSession(em, tenant.id, 'slack', slashSessionKey(command.team_id, command.channel_id, command.user_id), command.user_id);
+      const replies = await deps.conversations.respond({ tenantId: tenant.id, userId: command.user_id, role, sessionId: session.id, platform: 'slack' }, text);
+      for (const reply of replies) await respond({ response_type: 'ephemeral', ...renderBlockKit(reply) });
+      return done(deps, command.trigger_id, 'answered');
+    }
+    // Free text starts a thread on the bot's own message; the answer follows in that thread.
+    let rootTs: string | undefined;
+    try {
+      const root = await client.chat.postMessage({ channel: command.channel_id, text: `<@${command.user_id}> asked: ${escapeMrkdwn(text)}\n_I’ll answer in this thread._`, unfurl_links: false });
+      rootTs = root.ts;
+    } catch (err) {
+      const code = slackErrorCode(err);
+      if (code && (NOT_IN_CHANNEL_ERRORS as readonly string[]).includes(code)) {
+        await ephemeral(INVITE_HINT);
+        return done(deps, command.trigger_id, 'not_in_channel');
+      }
+      throw err;
+    }
+    if (!rootTs) return;
+    await submitTurn(deps, {
+      teamId: command.team_id, enterpriseId: command.enterprise_id ?? context.enterpriseId, userId: command.user_id, channel: command.channel_id,
+      threadTs: rootTs, sessionKey: threadSessionKey(command.team_id, command.channel_id, rootTs), text, eventId: command.trigger_id,
+      responseUrl: command.response_url, client, answer: ephemeral,
+    }, tenant.id, role);
+  });
+}
+
+async function handleIncoming(deps: ListenerDeps, inc: Incoming): Promise<void> {
+  const em = deps.orm.em.fork();
+  const text = inc.text || 'help';
+  const tenant = await deps.identity.tenantOf(em, inc.teamId, inc.enterpriseId);
+  if (!tenant) {
+    // A retry of an event we already answered must not repeat the explanation (or a link attempt).
+    if (inc.retryNum) return done(deps, inc.eventId, 'unlinked_retry');
+    const cmd = parseCommand(text);
+    await inc.answer(cmd?.name === 'link' ? await link(deps, inc.client, inc.teamId, inc.userId, cmd.code) : UNLINKED_TEXT);
+    return done(deps, inc.eventId, cmd?.name === 'link' ? 'link' : 'unlinked');
+  }
+  const role = await deps.identity.roleOf(em, inc.client, tenant.id, inc.teamId, inc.userId);
+  await submitTurn(deps, { ...inc, text }, tenant.id, role);
+}
+
+async function submitTurn(deps: ListenerDeps, inc: Incoming, tenantId: string, role: Awaited<ReturnType<SlackIdentity['roleOf']>>): Promise<void> {
+  const em = deps.orm.em.fork();
+  const session = await resolveSession(em, tenantId, 'slack', inc.sessionKey, inc.userId);
+  const target: SlackTarget = {
+    teamId: inc.teamId, tenantId, channel: inc.channel, userId: inc.userId,
+    ...(inc.enterpriseId ? { enterpriseId: inc.enterpriseId } : {}),
+    ...(inc.threadTs ? { threadTs: inc.threadTs } : {}),
+    ...(inc.responseUrl ? { responseUrl: inc.responseUrl } : {}),
+  };
+  const status = await deps.conversations.submit({
+    turn: { tenantId, userId: inc.userId, role, sessionId: session.id, platform: 'slack' },
+    text: inc.text, delivery: { platform: 'slack', target }, eventId: inc.eventId,
+  });
+  if (status === 'duplicate') deps.log.info({ eventId: inc.eventId, retryNum: inc.retryNum }, 'duplicate Slack event ignored');
+  done(deps, inc.eventId, status);
+}
+
+/** One debug line per handled event or command with what came of it (queued, duplicate, ignored, unlinked, …). */
+export function done(deps: Pick<ListenerDeps, 'log'>, eventId: string, outcome: string): void {
+  deps.log.debug({ eventId, outcome }, 'slack event done');
+}
+
+/** `link CODE` from an unlinked workspace: redeems the one-time code (guests may not link). */
+async function link(deps: ListenerDeps, client: webApi.WebClient, teamId: string, userId: string, code: string): Promise<string> {
+  const info = await deps.identity.userInfo(client, teamId, userId);
+  if (info.guest) return 'Guests cannot link a workspace. Ask a full member of this workspace to run `/render link CODE`.';
+  try {
+    const tenant = await redeemLinkCode(deps.orm.em.fork(), code, 'slack', teamId, userId);
+    deps.log.info({ teamId, tenant: tenant.slug, by: userId }, 'Slack workspace linked');
+    return `Linked this workspace to *${escapeMrkdwn(tenant.name)}*. Try \`/render help\`, or mention me with a question.`;
+  } catch (err) {
+    return escapeMrkdwn(publicMessage(err));
+  }
+}

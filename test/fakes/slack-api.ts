@@ -1,0 +1,224 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One request the fake received: a Web API method (or 'response_url'), its token and parsed body. */
+export type SlackCall = { method: string; token?: string; body: Record<string, unknown>; path: string; response?: Record<string, unknown> };
+
+/** A workspace the fake knows: its bot token and ids (answers auth.test). */
+export type FakeTeam = { token: string; teamId: string; teamName?: string; botUserId: string; botId: string; enterpriseId?: string };
+
+/** A user for users.info. */
+export type FakeUser = { id: string; teamId: string; name: string; real_name?: string; is_restricted?: boolean; is_ultra_restricted?: boolean; is_bot?: boolean };
+
+/** An oauth.v2.access answer for a code. */
+export type FakeOAuthGrant = { code: string; team: FakeTeam; authedUser: string; scope: string };
+
+/** A running fake Slack Web API; see `startFakeSlack`. */
+export type FakeSlack = {
+  /** Base URL (http://127.0.0.1:port). */
+  readonly url: string;
+  /** What SLACK_API_URL should be: `${url}/api/`. */
+  readonly apiUrl: string;
+  /** Every call in arrival order. */
+  readonly calls: SlackCall[];
+  /** Problems: unknown methods, bad tokens, invalid blocks. Tests assert it stays empty. */
+  readonly failures: string[];
+  addTeam(team: FakeTeam): void;
+  addUser(user: FakeUser): void;
+  addGrant(grant: FakeOAuthGrant): void;
+  /** chat.postMessage into `channel` fails with `error` (e.g. not_in_channel). */
+  failChannel(channel: string, error: string): void;
+  /** A fresh response_url served by the fake; posts to it are recorded as method 'response_url'. */
+  responseUrl(): string;
+  /** Calls of `method` (optionally filtered). */
+  callsOf(method: string, where?: (c: SlackCall) => boolean): SlackCall[];
+  /**
+   * Resolves with the first call (at index ≥ `from`, default 0) matching `method` and `where`,
+   * already received or future. Rejects after `timeoutMs` (default 15 s) listing what arrived.
+   */
+  waitFor(method: string, where?: (c: SlackCall) => boolean, opts?: { from?: number; timeoutMs?: number }): Promise<SlackCall>;
+  close(): Promise<void>;
+};
+
+const MAX_BLOCKS = 50;
+
+/**
+ * Starts a fake Slack Web API on 127.0.0.1 (DESIGN §11): auth.test, chat.postMessage,
+ * chat.update, chat.postEphemeral, users.info, views.publish, oauth.v2.access, plus response_url
+ * receivers. Tokens are checked (Authorization: Bearer, or `token` in the body) like Slack does
+ * (`invalid_auth`); answers are Slack-shaped (`ok`, `ts`, `error`), blocks are checked against
+ * the main limits (50 blocks, 3000-char section text, 10 fields, 150-char header, 4000-char
+ * chat.update text).
+ */
+export async function startFakeSlack(): Promise<FakeSlack> {
+  const calls: SlackCall[] = [];
+  const failures: string[] = [];
+  const teams = new Map<string, FakeTeam>();
+  const users = new Map<string, FakeUser>();
+  const grants = new Map<string, FakeOAuthGrant>();
+  const channelErrors = new Map<string, string>();
+  const waiters: { method: string; where: (c: SlackCall) => boolean; from: number; resolve: (c: SlackCall) => void }[] = [];
+  let seq = 0;
+  let responseSeq = 0;
+  const nextTs = () => `${Math.floor(Date.now() / 1000)}.${String(++seq).padStart(6, '0')}`;
+
+  function record(call: SlackCall) {
+    calls.push(call);
+    const index = calls.length - 1;
+    for (const w of [...waiters]) {
+      if (w.method === call.method && index >= w.from && w.where(call)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(call);
+      }
+    }
+  }
+
+  function blockProblems(blocks: unknown): string | undefined {
+    if (blocks === undefined) return undefined;
+    if (!Array.isArray(blocks)) return 'blocks is not an array';
+    if (blocks.length > MAX_BLOCKS) return `${blocks.length} blocks > ${MAX_BLOCKS}`;
+    for (const b of blocks as Record<string, any>[]) {
+      if (b.type === 'section') {
+        if (b.text && String(b.text.text).length > 3000) return 'section text > 3000';
+        if (b.fields && b.fields.length > 10) return 'more than 10 fields';
+        if (!b.text && !b.fields) return 'section without text or fields';
+      }
+      if (b.type === 'header' && String(b.text?.text).length > 150) return 'header > 150';
+      if (b.type === 'actions' && (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > 25)) return 'actions elements';
+      if (b.type === 'context' && (!Array.isArray(b.elements) || b.elements.length > 10)) return 'context elements';
+    }
+    return undefined;
+  }
+
+  function api(method: string, token: string | undefined, body: Record<string, any>): Record<string, unknown> {
+    if (method === 'oauth.v2.access') {
+      const grant = grants.get(String(body.code));
+      if (!grant) return { ok: false, error: 'invalid_code' };
+      grants.delete(grant.code);
+      teams.set(grant.team.token, grant.team);
+      return {
+        ok: true, app_id: 'A0RENDERBOT', authed_user: { id: grant.authedUser }, scope: grant.scope, token_type: 'bot',
+        access_token: grant.team.token, bot_user_id: grant.team.botUserId, team: { id: grant.team.teamId, name: grant.team.teamName ?? grant.team.teamId },
+        enterprise: grant.team.enterpriseId ? { id: grant.team.enterpriseId, name: 'Enterprise' } : null, is_enterprise_install: false,
+      };
+    }
+    const team = token ? teams.get(token) : undefined;
+    if (!team) {
+      failures.push(`${method}: invalid token ${token ? token.slice(0, 9) + '…' : '(none)'}`);
+      return { ok: false, error: token ? 'invalid_auth' : 'not_authed' };
+    }
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, url: `https://${team.teamId.toLowerCase()}.slack.com/`, team: team.teamName ?? team.teamId, user: 'renderbot', team_id: team.teamId, user_id: team.botUserId, bot_id: team.botId, is_enterprise_install: false };
+      case 'chat.postMessage': {
+        if (!body.channel) return { ok: false, error: 'channel_not_found' };
+        const err = channelErrors.get(String(body.channel));
+        if (err) return { ok: false, error: err };
+        if (!body.text && !body.blocks) return { ok: false, error: 'no_text' };
+        const problem = blockProblems(body.blocks);
+        if (problem) { failures.push(`chat.postMessage: ${problem}`); return { ok: false, error: 'invalid_blocks' }; }
+        const ts = nextTs();
+        return { ok: true, channel: body.channel, ts, message: { type: 'message', text: body.text, ts, bot_id: team.botId, user: team.botUserId, ...(body.thread_ts ? { thread_ts: body.thread_ts } : {}), ...(body.blocks ? { blocks: body.blocks } : {}) } };
+      }
+      case 'chat.update': {
+        if (!body.channel || !body.ts) return { ok: false, error: 'message_not_found' };
+        if (String(body.text ?? '').length > 4000) { failures.push('chat.update: text > 4000'); return { ok: false, error: 'msg_too_long' }; }
+        const problem = blockProblems(body.blocks);
+        if (problem) { failures.push(`chat.update: ${problem}`); return { ok: false, error: 'invalid_blocks' }; }
+        return { ok: true, channel: body.channel, ts: body.ts, text: body.text, message: { text: body.text, blocks: body.blocks } };
+      }
+      case 'chat.postEphemeral': {
+        const err = channelErrors.get(String(body.channel));
+        if (err) return { ok: false, error: err };
+        return { ok: true, message_ts: nextTs() };
+      }
+      case 'users.info': {
+        const u = users.get(String(body.user));
+        if (!u || u.teamId !== team.teamId) return { ok: false, error: 'user_not_found' };
+        return { ok: true, user: { id: u.id, team_id: u.teamId, name: u.name, real_name: u.real_name ?? u.name, deleted: false, is_bot: Boolean(u.is_bot),
+          is_admin: false, is_owner: false, is_restricted: Boolean(u.is_restricted), is_ultra_restricted: Boolean(u.is_ultra_restricted), profile: { real_name: u.real_name ?? u.name, display_name: u.name } } };
+      }
+      case 'views.publish': {
+        const view = typeof body.view === 'string' ? JSON.parse(body.view) : body.view;
+        const problem = blockProblems(view?.blocks);
+        if (!body.user_id || view?.type !== 'home' || problem) { failures.push(`views.publish: ${problem ?? 'bad view'}`); return { ok: false, error: 'invalid_arguments' }; }
+        return { ok: true, view: { id: `V${++seq}`, team_id: team.teamId, type: 'home', blocks: view.blocks } };
+      }
+      default:
+        failures.push(`unexpected method ${method}`);
+        return { ok: false, error: 'unknown_method' };
+    }
+  }
+
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const body = parseBody(raw, String(req.headers['content-type'] ?? ''));
+    if (path.startsWith('/response/')) {
+      record({ method: 'response_url', body, path });
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+      return;
+    }
+    const m = /^\/api\/([\w.]+)$/.exec(path);
+    if (!m) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    const auth = String(req.headers.authorization ?? '');
+    const token = auth.startsWith('Bearer ') ? auth.slice(7) : typeof body.token === 'string' ? body.token : undefined;
+    const answer = api(m[1]!, token, body);
+    const call: SlackCall = { method: m[1]!, body, path, response: answer, ...(token ? { token } : {}) };
+    record(call);
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify(answer));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url, apiUrl: `${url}/api/`, calls, failures,
+    addTeam: (t) => { teams.set(t.token, t); },
+    addUser: (u) => { users.set(u.id, u); },
+    addGrant: (g) => { grants.set(g.code, g); },
+    failChannel: (channel, error) => { channelErrors.set(channel, error); },
+    responseUrl: () => `${url}/response/${++responseSeq}`,
+    callsOf: (method, where = () => true) => calls.filter((c) => c.method === method && where(c)),
+    waitFor(method, where = () => true, opts = {}) {
+      const from = opts.from ?? 0;
+      const found = calls.find((c, i) => i >= from && c.method === method && where(c));
+      if (found) return Promise.resolve(found);
+      return new Promise<SlackCall>((resolve, reject) => {
+        const waiter = { method, where, from, resolve: (c: SlackCall) => { clearTimeout(timer); resolve(c); } };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error(`fake Slack: no matching ${method} call; received: ${calls.slice(from).map((c) => c.method).join(', ') || 'nothing'}; failures: ${failures.join('; ') || 'none'}`));
+        }, opts.timeoutMs ?? 15_000);
+        waiters.push(waiter);
+      });
+    },
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+/** Form bodies (how @slack/web-api sends) with JSON-encoded values decoded, or JSON bodies. */
+function parseBody(raw: string, contentType: string): Record<string, unknown> {
+  if (!raw) return {};
+  if (contentType.includes('application/json')) return JSON.parse(raw) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of new URLSearchParams(raw)) {
+    out[k] = /^[[{]/.test(v) ? safeJson(v) : v;
+  }
+  return out;
+}
+
+function safeJson(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}

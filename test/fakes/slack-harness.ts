@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createApp, type App } from '../../bot/app.ts';
+import { startHttpServer } from '../../bot/server.ts';
+import { createSlackChannel } from '../../bot/slack.ts';
+import { loadConfig } from '../../core/config.ts';
+import { createModelProvider } from '../../core/llm/provider.ts';
+import { setTenantAi } from '../../core/llm/settings.ts';
+import { linkWorkspace } from '../../core/tenancy/links.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { startFakeLlm, type FakeLlm } from './llm-server.ts';
+import { startFakeSlack, type FakeSlack, type FakeTeam } from './slack-api.ts';
+import { createSlackSender } from './slack-request.ts';
+
+/** A parsed log line. */
+export type LogLine = { level: number; msg: string; component?: string; [key: string]: unknown };
+
+/** A pino logger that keeps every line in memory, with a waiter for lines (no sleeps). */
+export function captureLogs() {
+  const lines: LogLine[] = [];
+  const waiters: { where: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
+  const logger = pino({ level: 'debug', base: undefined }, {
+    write(chunk: string) {
+      const line = JSON.parse(chunk) as LogLine;
+      lines.push(line);
+      for (const w of [...waiters]) if (w.where(line)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(line); }
+    },
+  });
+  return {
+    logger, lines,
+    /** Resolves with the first matching line, logged already or later. */
+    waitFor(where: (l: LogLine) => boolean, timeoutMs = 15_000): Promise<LogLine> {
+      const found = lines.find(where);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const w = { where, resolve: (l: LogLine) => { clearTimeout(t); resolve(l); } };
+        const t = setTimeout(() => { waiters.splice(waiters.indexOf(w), 1); reject(new Error('no matching log line')); }, timeoutMs);
+        waiters.push(w);
+      });
+    },
+    /** The outcome the Slack adapter logged for an event id / trigger id. */
+    outcome: (eventId: string) => new Promise<string>((resolve, reject) => {
+      const where = (l: LogLine) => l.msg === 'slack event done' && l.eventId === eventId;
+      const found = lines.find(where);
+      if (found) return resolve(String(found.outcome));
+      const w = { where, resolve: (l: LogLine) => { clearTimeout(t); resolve(String(l.outcome)); } };
+      const t = setTimeout(() => { waiters.splice(waiters.indexOf(w), 1); reject(new Error(`no outcome logged for ${eventId}`)); }, 15_000);
+      waiters.push(w);
+    }),
+  };
+}
+
+export const SIGNING_SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
+
+/** The default workspace of the tests. */
+export const TEAM: FakeTeam = { token: 'xoxb-1111-team1-fake', teamId: 'T0TEAM0001', teamName: 'Acme GmbH', botUserId: 'U0BOT00001', botId: 'B0BOT00001' };
+
+/** The bot as `renderbot serve` runs it — real composition root, HTTP in, fake Slack and LLM out. */
+export type SlackHarness = Awaited<ReturnType<typeof startSlackHarness>>;
+
+export async function startSlackHarness(opts: { oauth?: boolean } = {}) {
+  const slack: FakeSlack = await startFakeSlack();
+  const llm: FakeLlm = await startFakeLlm({ provider: 'azure' });
+  const db: TestDatabase = await createTestDatabase();
+  const logs = captureLogs();
+  const config = loadConfig({
+    DATABASE_URL: db.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'renderbot-slack-')), SECRETS_KEY: randomBytes(32).toString('hex'),
+    SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl,
+    ...(opts.oauth
+      ? { SLACK_CLIENT_ID: '1111.2222', SLACK_CLIENT_SECRET: 'client-secret-fake', SLACK_STATE_SECRET: 'state-secret-fake' }
+      : { SLACK_BOT_TOKEN: TEAM.token }),
+  });
+  const app: App = await createApp(config, logs.logger, { worker: true, models: createModelProvider(config.secretsKey, logs.logger, { baseDelayMs: 5, timeoutMs: 5000 }) });
+  const channel = await createSlackChannel(app);
+  if (!channel) throw new Error('Slack channel not created');
+  app.deliverers.set('slack', channel.deliverer);
+  const http = await startHttpServer(app, 0, channel.routes);
+  const base = `http://127.0.0.1:${http.port}`;
+  return {
+    slack, llm, db, app, logs, config, base,
+    send: createSlackSender(base, SIGNING_SECRET),
+    em: () => app.db.orm.em.fork(),
+    /** Links a Slack team to a tenant and gives the tenant the fake LLM. */
+    async link(tenantId: string, teamId: string) {
+      await linkWorkspace(app.db.orm.em.fork(), tenantId, 'slack', teamId);
+      await setTenantAi(app.db.orm.em.fork(), config.secretsKey, tenantId, llm.settings, llm.apiKey);
+    },
+    async close() {
+      await http.close();
+      await channel.stop();
+      await app.close();
+      await llm.close();
+      await slack.close();
+      await db.drop();
+    },
+  };
+}
