@@ -15,7 +15,9 @@ export function slackManifest(baseUrl: string): string {
   if (!url.success || new URL(url.data).pathname !== '/') {
     throw new UserInputError('bad_flag', `--url must be the bot's public https base URL, like https://bot.example.com (got "${baseUrl}")`);
   }
-  return readFileSync(slackManifestPath, 'utf8').replaceAll('https://YOUR_HOST', url.data);
+  return readFileSync(slackManifestPath, 'utf8')
+    .split('\n').filter((line) => !(line.trimStart().startsWith('#') && line.includes('YOUR_HOST'))).join('\n')
+    .replaceAll('https://YOUR_HOST', url.data);
 }
 
 /**

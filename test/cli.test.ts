@@ -54,7 +54,7 @@ describe('renderbot CLI', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(message);
     }
-  });
+  }, 120_000);
 
   it('stores AI keys encrypted and never prints them', async () => {
     const r = await cli(['admin', 'tenant', 'ai', '--tenant', 'acme', '--provider', 'openai', '--base-url', 'https://llm.example/v1', '--model', 'gpt-4o-mini', '--api-key', 'sk-test-DO-NOT-PRINT']);
@@ -89,6 +89,15 @@ describe('renderbot CLI', () => {
     writeFileSync(good, 'pim_id,name,category\nIMP-1,Nadellager NK 20/16,Nadellager\nIMP-2,"Nadelhülse HK 2016, offen",Nadellager\n');
     expect(await cli(['admin', 'import', 'products', '--tenant', 'acme', good])).toMatchObject({ code: 0, stdout: expect.stringContaining('2 new, 0 updated') });
     expect(await count()).toBe(2);
+  });
+
+  it('prints the Slack app manifest with the request URLs filled in', async () => {
+    const r = await cli(['manifest', 'slack', '--url', 'https://bot.example.com/']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('request_url: https://bot.example.com/slack/events');
+    expect(r.stdout).toContain('command: /render');
+    expect(r.stdout).not.toContain('YOUR_HOST');
+    expect(await cli(['manifest', 'slack', '--url', 'http://bot.example.com'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--url must be the bot's public https base URL/) });
   });
 
   it('applies migrations idempotently', async () => {

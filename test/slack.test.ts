@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
-import { buttonClick, dmEvent, homeOpened, mentionEvent, slackFixture, slashCommand, type Who } from './fakes/slack-request.ts';
+import { buttonClick, dmEvent, homeOpened, mentionEvent, newTs, slackFixture, slashCommand, threadReplyEvent, type Who } from './fakes/slack-request.ts';
 import type { SlackCall } from './fakes/slack-api.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
 
@@ -46,10 +46,12 @@ async function proposeKugellagerOrder(who: Who) {
   );
   const env = mentionEvent(who, 'Render all Kugellager products as WebP at 1024x1024', bot);
   expect((await h.send.event(env)).status).toBe(200);
-  const card = await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === env.event.ts && isCard(c));
+  // The card is the turn's first reply: it replaces the "Working on it…" placeholder in place.
+  const { placeholder, update: card } = await h.answer((c) => c.body.thread_ts === env.event.ts);
+  expect(isCard(card)).toBe(true);
   const actions = (card.body.blocks as { type: string; elements?: { action_id: string; value: string; style?: string }[] }[]).find((b) => b.type === 'actions')!;
   const actionId = actions.elements!.find((e) => e.action_id === 'renderbot.confirm')!.value;
-  return { env, card, actionId, ts: String(card.response!.ts), threadTs: env.event.ts as string, actions };
+  return { env, card, actionId, ts: String(placeholder.response!.ts), threadTs: env.event.ts as string, actions };
 }
 
 describe('Slack request verification', () => {
@@ -119,15 +121,22 @@ describe('/render', () => {
 });
 
 describe('mentions and DMs', () => {
-  it('queues free text; the model answer is posted in the thread with the team token', async () => {
+  it('queues free text; a placeholder is posted in the thread and replaced by the model answer, with the team token', async () => {
     h.llm.enqueue({ content: 'Hello from the model.' });
     const env = mentionEvent(alice, 'what can you do?', bot);
     const res = await h.send.event(env);
     expect(res.status).toBe(200);
-    const post = await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === env.event.ts);
-    expect(post.token).toBe(TEAM.token);
-    expect(post.body.channel).toBe(alice.channel);
-    expect(post.body.text).toContain('Hello from the model.');
+    const { placeholder, update } = await h.answer((c) => c.body.thread_ts === env.event.ts);
+    const ts = String(placeholder.response!.ts);
+    expect(placeholder.token).toBe(TEAM.token);
+    expect(placeholder.body).toMatchObject({ channel: alice.channel, text: '_Working on it…_' });
+    expect(update.token).toBe(TEAM.token);
+    expect(update.body).toMatchObject({ channel: alice.channel, ts });
+    expect(update.body.text).toContain('Hello from the model.');
+    await h.logs.waitFor((l) => l.msg === 'slack reply posted' && l.ts === ts && l.replaced === true);
+    // No extra message for the first reply: the thread holds just the answer, in the placeholder's place.
+    expect(h.slack.callsOf('chat.postMessage', (c) => c.body.thread_ts === env.event.ts)).toHaveLength(1);
+    expect(h.slack.messages(alice.channel, env.event.ts)).toEqual([expect.objectContaining({ ts, text: update.body.text })]);
     const lastUser = h.llm.requests.at(-1)!.body.messages.filter((m) => m.role === 'user').at(-1);
     expect(lastUser?.content).toBe('what can you do?');
     const session = await h.em().execute(`select key from chat_session where platform = 'slack' and key = ?`, [`${TEAM.teamId}:${alice.channel}:${env.event.ts}`]);
@@ -135,24 +144,53 @@ describe('mentions and DMs', () => {
     h.llm.assertDone();
   });
 
-  it('a retried event (same event_id, X-Slack-Retry-Num: 1) is acked and answered once', async () => {
+  it('a retried event (same event_id, X-Slack-Retry-Num: 1) is acked and answered once; the retry posts no placeholder', async () => {
     h.llm.enqueue({ content: 'Only once.' });
     const env = mentionEvent(alice, 'say it once', bot);
     expect((await h.send.event(env)).status).toBe(200);
+    expect(await h.logs.outcome(env.event_id)).toBe('queued');
     expect((await h.send.event(env, { retryNum: 1, retryReason: 'http_timeout' })).status).toBe(200);
     await h.logs.waitFor((l) => l.msg === 'slack event done' && l.eventId === env.event_id && l.outcome === 'duplicate');
-    await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === env.event.ts);
+    const { placeholder } = await h.answer((c) => c.body.thread_ts === env.event.ts);
+    await h.logs.waitFor((l) => l.msg === 'slack reply posted' && l.ts === placeholder.response!.ts);
     expect(h.slack.callsOf('chat.postMessage', (c) => c.body.thread_ts === env.event.ts)).toHaveLength(1);
+    expect(h.slack.callsOf('chat.update', (c) => c.body.ts === placeholder.response!.ts)).toHaveLength(1);
+    expect(h.slack.callsOf('chat.delete')).toHaveLength(0);
+    expect(h.slack.messages(alice.channel, env.event.ts).map((m) => m.text)).toEqual(['Only once.']);
     h.llm.assertDone();
   });
 
-  it('answers a direct message in the DM, not threaded', async () => {
+  it('the same event delivered again without retry headers: its placeholder is deleted, the thread gets one answer', async () => {
+    h.llm.enqueue({ content: 'Still only once.' });
+    const env = mentionEvent(alice, 'say it once more', bot);
+    const from = h.slack.calls.length;
+    expect((await h.send.event(env)).status).toBe(200);
+    expect((await h.send.event(env)).status).toBe(200);
+    await h.logs.waitFor((l) => l.msg === 'slack event done' && l.eventId === env.event_id && l.outcome === 'duplicate');
+    await h.logs.waitFor((l) => l.msg === 'slack event done' && l.eventId === env.event_id && l.outcome === 'queued');
+    const deleted = await h.slack.waitFor('chat.delete', (c) => c.body.channel === alice.channel, { from });
+    const answered = await h.logs.waitFor((l) => l.msg === 'slack reply posted' && l.threadTs === env.event.ts);
+    const placeholders = h.slack.callsOf('chat.postMessage', (c) => c.body.thread_ts === env.event.ts).map((c) => c.response!.ts);
+    expect(placeholders).toHaveLength(2);
+    expect(placeholders).toContain(deleted.body.ts);
+    expect(placeholders).toContain(answered.ts);
+    expect(deleted.body.ts).not.toBe(answered.ts);
+    expect(deleted.response).toMatchObject({ ok: true });
+    expect(h.slack.messages(alice.channel, env.event.ts)).toEqual([expect.objectContaining({ ts: answered.ts, text: 'Still only once.' })]);
+    h.llm.assertDone();
+  });
+
+  it('answers a direct message in the DM, not threaded, replacing its placeholder there', async () => {
     h.llm.enqueue({ content: 'All renders are fine.' });
     const dm = { ...alice, channel: 'D0ALICEDM1' };
     const env = dmEvent(dm, 'how are my renders doing?');
+    const from = h.slack.calls.length;
     await h.send.event(env);
-    const post = await h.slack.waitFor('chat.postMessage', (c) => c.body.channel === dm.channel && String(c.body.text).includes('All renders are fine.'));
-    expect(post.body.thread_ts).toBeUndefined();
+    const { placeholder, update } = await h.answer((c) => c.body.channel === dm.channel, { from });
+    expect(placeholder.body.thread_ts).toBeUndefined();
+    expect(update.body).toMatchObject({ channel: dm.channel, ts: placeholder.response!.ts });
+    expect(String(update.body.text)).toContain('All renders are fine.');
+    expect(h.slack.callsOf('chat.postMessage', (c) => c.body.channel === dm.channel)).toHaveLength(1);
     expect(await h.em().execute(`select key from chat_session where key = ?`, [`${TEAM.teamId}:dm:${alice.userId}`])).toHaveLength(1);
     h.llm.assertDone();
   });
@@ -169,9 +207,77 @@ describe('mentions and DMs', () => {
   });
 });
 
+describe('thread replies without a mention', () => {
+  /** Mentions the bot to start a thread (answered), returning the thread ts. */
+  async function startThread(who: Who, text: string, answer: string): Promise<string> {
+    h.llm.enqueue({ content: answer });
+    const env = mentionEvent(who, text, bot);
+    await h.send.event(env);
+    await h.answer((c) => c.body.thread_ts === env.event.ts && c.body.channel === who.channel);
+    return env.event.ts as string;
+  }
+
+  it.each(['channel', 'group'] as const)('continue the thread’s conversation (%s) and are answered in the thread', async (channelType) => {
+    const who = { ...alice, channel: channelType === 'channel' ? 'C0RENDERS1' : 'G0PRIVATE1' };
+    const threadTs = await startThread(who, 'which Kugellager products do we have?', 'There are 12 Kugellager products.');
+    h.llm.enqueue({ content: 'Two of them failed.' });
+    const from = h.slack.calls.length;
+    const reply = threadReplyEvent(who, 'and how many of them failed?', { threadTs, channelType });
+    expect((await h.send.event(reply)).status).toBe(200);
+    const { placeholder, update } = await h.answer((c) => c.body.thread_ts === threadTs, { from });
+    expect(placeholder.body.channel).toBe(who.channel);
+    expect(update.body.text).toContain('Two of them failed.');
+    expect(await h.logs.outcome(reply.event_id)).toBe('queued');
+    // Same session: the model saw the first question and answer before the new one.
+    const msgs = h.llm.requests.at(-1)!.body.messages.map((m) => `${m.role}: ${String(m.content)}`);
+    const first = msgs.indexOf('user: which Kugellager products do we have?');
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(msgs.indexOf('assistant: There are 12 Kugellager products.')).toBeGreaterThan(first);
+    expect(msgs.at(-1)).toBe('user: and how many of them failed?');
+    expect(await h.em().execute(`select id from chat_session where key = ?`, [`${TEAM.teamId}:${who.channel}:${threadTs}`])).toHaveLength(1);
+    h.llm.assertDone();
+  });
+
+  it('in a thread the bot has no conversation in are ignored: nothing posted, queued or asked', async () => {
+    const requests = h.llm.requests.length;
+    const from = h.slack.calls.length;
+    const threadTs = newTs();
+    const reply = threadReplyEvent(alice, 'lunch at noon?', { threadTs });
+    expect((await h.send.event(reply)).status).toBe(200);
+    expect(await h.logs.outcome(reply.event_id)).toBe('no_session');
+    expect(h.slack.calls.slice(from)).toEqual([]);
+    expect(h.llm.requests.length).toBe(requests);
+    expect(await h.em().execute(`select event_id from inbound_event where event_id = ?`, [reply.event_id])).toEqual([]);
+    expect(await h.em().execute(`select id from chat_session where key = ?`, [`${TEAM.teamId}:${alice.channel}:${threadTs}`])).toEqual([]);
+  });
+
+  it('a reply that mentions the bot (message and app_mention events) is answered exactly once', async () => {
+    const threadTs = await startThread(alice, 'what is a render job?', 'A render job renders one product image.');
+    h.llm.enqueue({ content: 'Yes, you can re-dispatch it.' });
+    const requests = h.llm.requests.length;
+    const from = h.slack.calls.length;
+    const ts = newTs();
+    const text = `<@${TEAM.botUserId}> can I re-dispatch one?`;
+    const asMessage = threadReplyEvent(alice, text, { threadTs, ts });
+    const asMention = mentionEvent(alice, 'can I re-dispatch one?', { ...bot, threadTs, ts });
+    expect((await h.send.event(asMessage)).status).toBe(200);
+    expect((await h.send.event(asMention)).status).toBe(200);
+    expect(await h.logs.outcome(asMessage.event_id)).toBe('mention');
+    expect(await h.logs.outcome(asMention.event_id)).toBe('queued');
+    const { placeholder } = await h.answer((c) => c.body.thread_ts === threadTs, { from });
+    await h.logs.waitFor((l) => l.msg === 'slack reply posted' && l.ts === placeholder.response!.ts);
+    expect(h.slack.calls.slice(from).filter((c) => c.method === 'chat.postMessage')).toHaveLength(1);
+    expect(h.slack.calls.slice(from).filter((c) => c.method === 'chat.update')).toHaveLength(1);
+    expect(h.llm.requests.length).toBe(requests + 1);
+    expect(await h.em().execute(`select event_id from inbound_event where event_id = ?`, [asMessage.event_id])).toEqual([]);
+    h.llm.assertDone();
+  });
+});
+
 describe('the seed example through Slack', () => {
   it('mention → confirm card → Confirm → card updated in place, one order, follow-up in the thread; second click and replay change nothing', async () => {
     const { card, actionId, ts, threadTs, actions } = await proposeKugellagerOrder(alice);
+    expect(card.body.ts).toBe(ts);
     expect(actions.elements).toEqual([
       expect.objectContaining({ action_id: 'renderbot.confirm', style: 'primary', value: actionId }),
       expect.objectContaining({ action_id: 'renderbot.cancel', style: 'danger', value: actionId }),
@@ -188,8 +294,9 @@ describe('the seed example through Slack', () => {
       return { content: `Done: order ${/SA-\d{4}-\d{5}/.exec(note)?.[0]} was created and its renders were dispatched.` };
     });
     const click = h.send.sign.action(buttonClick(alice, { actionId: 'renderbot.confirm', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl(), blocks: card.body.blocks as unknown[] }));
+    const clicked = h.slack.calls.length;
     expect((await h.send.send(click)).status).toBe(200);
-    const update = await h.slack.waitFor('chat.update', (c) => c.body.ts === ts);
+    const update = await h.slack.waitFor('chat.update', (c) => c.body.ts === ts, { from: clicked });
     expect(update.body.channel).toBe(alice.channel);
     expect(shown(update)).toContain('Confirmed by Alice Example');
     expect(shown(update)).not.toContain('renderbot.confirm');
@@ -207,7 +314,7 @@ describe('the seed example through Slack', () => {
     const from2 = h.slack.calls.length;
     await h.send.send(click);
     await h.slack.waitFor('chat.postEphemeral', (c) => String(c.body.text).includes('already confirmed'), { from: from2 });
-    expect(h.slack.callsOf('chat.update').filter((c) => c.body.ts === ts)).toHaveLength(1);
+    expect(h.slack.calls.slice(clicked).filter((c) => c.method === 'chat.update' && c.body.ts === ts)).toHaveLength(1);
     expect(await orderCount()).toBe(1);
     h.llm.assertDone();
     expect(h.slack.failures).toEqual([]);
@@ -220,14 +327,31 @@ describe('the seed example through Slack', () => {
     await h.send.action(buttonClick(guest, { actionId: 'renderbot.confirm', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl() }));
     const refusal = await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === guest.userId, { from });
     expect(String(refusal.body.text)).toContain('Only operators and admins can confirm');
-    expect(h.slack.callsOf('chat.update').filter((c) => c.body.ts === ts)).toHaveLength(0);
+    expect(h.slack.calls.slice(from).filter((c) => c.method === 'chat.update' && c.body.ts === ts)).toHaveLength(0);
     expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([{ status: 'pending' }]);
     expect(await h.em().execute(`select role from tenant_user where external_user_id = ?`, [guest.userId])).toEqual([{ role: 'viewer' }]);
 
+    const cancelled = h.slack.calls.length;
     await h.send.action(buttonClick(alice, { actionId: 'renderbot.cancel', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl() }));
-    const update = await h.slack.waitFor('chat.update', (c) => c.body.ts === ts);
+    const update = await h.slack.waitFor('chat.update', (c) => c.body.ts === ts, { from: cancelled });
     expect(shown(update)).toContain('Cancelled by Alice Example');
     expect(await orderCount()).toBe(before);
+    h.llm.assertDone();
+  });
+
+  it('a typed confirm in the thread: the decision replaces the new placeholder, the follow-up is posted after it', async () => {
+    const { actionId, threadTs } = await proposeKugellagerOrder(alice);
+    const before = await orderCount();
+    h.llm.enqueue({ content: 'Done: the Kugellager renders are on their way.' });
+    const from = h.slack.calls.length;
+    await h.send.event(mentionEvent(alice, 'confirm', { ...bot, threadTs }));
+    const { placeholder, update } = await h.answer((c) => c.body.thread_ts === threadTs, { from });
+    expect(shown(update)).toContain('Confirmed by');
+    const followUp = await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === threadTs && String(c.body.text).startsWith('Done:'), { from });
+    expect(followUp.response!.ts).not.toBe(placeholder.response!.ts);
+    expect(h.slack.calls.slice(from).filter((c) => c.method === 'chat.postMessage').map((c) => c.body.text)).toEqual(['_Working on it…_', followUp.body.text]);
+    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([{ status: 'done' }]);
+    expect(await orderCount()).toBe(before + 1);
     h.llm.assertDone();
   });
 });

@@ -30,23 +30,26 @@ export async function postToResponseUrl(url: string, body: Record<string, unknow
 
 /**
  * The Slack `Deliverer`: posts a queued turn's reply into its thread with chat.postMessage and
- * the team's token, remembers where a pending confirm card went (for in-place updates), falls
- * back to the slash command's response_url when the bot is not in the channel, and to plain
- * text when Slack rejects the blocks.
+ * the team's token — the turn's first reply (`info.index` 0) instead replaces its "working on
+ * it" placeholder in place (chat.update; posted normally if that message is gone) —, remembers
+ * where a pending confirm card went (for in-place updates), falls back to the slash command's
+ * response_url when the bot is not in the channel, and to plain text when Slack rejects the blocks.
  */
 export function createSlackDeliverer(deps: { client: webApi.WebClient; tokenFor: TokenResolver; orm: Orm; log: Logger }): Deliverer {
-  return async (rawTarget, reply: Reply) => {
+  return async (rawTarget, reply: Reply, info) => {
     const target = slackTargetSchema.parse(rawTarget);
     const token = await deps.tokenFor(target);
     const message = renderBlockKit(reply);
+    const placeholderTs = info.index === 0 ? target.placeholderTs : undefined;
+    const send = (m: SlackMessage) => (placeholderTs ? replace(deps, token, target, placeholderTs, m) : post(deps.client, token, target, m));
     let ts: string | undefined;
     try {
-      ts = await post(deps.client, token, target, message);
+      ts = await send(message);
     } catch (err) {
       const code = slackErrorCode(err);
       if (code === 'invalid_blocks' || code === 'invalid_blocks_format') {
         deps.log.error({ err, channel: target.channel }, 'Slack rejected the blocks; sending text only');
-        ts = await post(deps.client, token, target, { text: message.text, blocks: [] });
+        ts = await send({ text: message.text, blocks: [] });
       } else if (code && (NOT_IN_CHANNEL_ERRORS as readonly string[]).includes(code) && target.responseUrl) {
         await postToResponseUrl(target.responseUrl, { response_type: 'ephemeral', replace_original: false, text: `${INVITE_HINT}\n\n${message.text}` });
         return;
@@ -61,7 +64,7 @@ export function createSlackDeliverer(deps: { client: webApi.WebClient; tokenFor:
         cards.push(block.actionId);
       }
     }
-    deps.log.debug({ channel: target.channel, ts, threadTs: target.threadTs, cards }, 'slack reply posted');
+    deps.log.debug({ channel: target.channel, ts, threadTs: target.threadTs, replaced: ts !== undefined && ts === placeholderTs, cards }, 'slack reply posted');
   };
 }
 
@@ -76,4 +79,21 @@ async function post(client: webApi.WebClient, token: string, target: SlackTarget
     unfurl_media: false,
   });
   return res.ts;
+}
+
+/**
+ * Turns the placeholder into the reply (chat.update keeps its ts). Rejected blocks are rethrown
+ * (the caller retries with text only); any other failure — the placeholder was deleted, the
+ * message can no longer be edited — posts the reply as a new message instead.
+ */
+async function replace(deps: { client: webApi.WebClient; log: Logger }, token: string, target: SlackTarget, ts: string, message: SlackMessage): Promise<string | undefined> {
+  try {
+    await deps.client.chat.update({ token, channel: target.channel, ts, text: message.text, blocks: message.blocks });
+    return ts;
+  } catch (err) {
+    const code = slackErrorCode(err);
+    if (code === 'invalid_blocks' || code === 'invalid_blocks_format') throw err;
+    deps.log.warn({ err, channel: target.channel, ts }, 'could not replace the placeholder; posting the reply instead');
+    return post(deps.client, token, target, message);
+  }
 }

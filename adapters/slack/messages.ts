@@ -1,6 +1,6 @@
 import type { App as BoltApp, webApi } from '@slack/bolt';
 import type { Conversations } from '../../core/conversations/service.ts';
-import { resolveSession } from '../../core/conversations/sessions.ts';
+import { findActiveSession, resolveSession } from '../../core/conversations/sessions.ts';
 import type { Orm } from '../../core/db/orm.ts';
 import { publicMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -20,7 +20,10 @@ export type ListenerDeps = { conversations: SlackCore; orm: Orm; log: Logger; no
 export const UNLINKED_TEXT = 'This Slack workspace is not linked to a RenderBot tenant yet. An admin can create a one-time code with '
   + '`renderbot admin link code --tenant &lt;slug&gt;`; then type `/render link CODE` here (or mention me with `link CODE`).';
 
-/** A message from a person, normalised from an app_mention, a DM or a slash command. */
+/** What stands in the thread (or DM) while a queued turn runs; the first reply replaces it. */
+export const PLACEHOLDER_TEXT = '_Working on it…_';
+
+/** A message from a person, normalised from an app_mention, a thread reply, a DM or a slash command. */
 type Incoming = {
   teamId: string;
   enterpriseId?: string;
@@ -33,16 +36,22 @@ type Incoming = {
   eventId: string;
   retryNum?: number;
   responseUrl?: string;
+  /** Only continue the thread's active session (thread replies without a mention); never start one, never explain. */
+  continueOnly?: boolean;
+  /** Post a "working on it" placeholder where the answer will go (not for slash commands: they post their own thread root). */
+  placeholder?: boolean;
   client: webApi.WebClient;
   /** Answers outside the queue (unlinked, link codes): ephemeral, DM text or response_url. */
   answer(text: string): Promise<void>;
 };
 
 /**
- * Registers app_mention, direct messages (message.im) and `/render`. Each listener is acked
- * before any database or model work (Bolt acks events itself; the command acks first), then
- * resolves team → tenant, user → role, the session, and queues the turn durably with the Slack
- * event id (or the command's trigger_id) as dedupe key.
+ * Registers app_mention, direct messages (message.im), replies without a mention in threads that
+ * already have a conversation (message.channels / message.groups) and `/render`. Each listener
+ * is acked before any database or model work (Bolt acks events itself; the command acks first),
+ * then resolves team → tenant, user → role, the session, posts a "working on it" placeholder
+ * (not for Slack retries) and queues the turn durably with the Slack event id (or the command's
+ * trigger_id) as dedupe key.
  */
 export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void {
   app.event('app_mention', async ({ event, body, context, client }) => {
@@ -53,22 +62,36 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
     await handleIncoming(deps, {
       teamId, enterpriseId: context.enterpriseId, userId: event.user, channel: event.channel, threadTs,
       sessionKey: threadSessionKey(teamId, event.channel, threadTs),
-      text: messageText(event.text, context.botUserId), eventId: body.event_id, retryNum: context.retryNum, client,
+      text: messageText(event.text, context.botUserId), eventId: body.event_id, retryNum: context.retryNum, placeholder: true, client,
       answer: async (text) => { await client.chat.postEphemeral({ channel: event.channel, user: event.user!, thread_ts: threadTs, text }); },
     });
   });
 
   app.event('message', async ({ event, body, context, client }) => {
-    // Only plain messages people send to the bot in its DM; edits, joins and bot posts carry a subtype or bot_id.
-    if (event.channel_type !== 'im' || event.subtype !== undefined || ('bot_id' in event && event.bot_id)) return done(deps, body.event_id, 'ignored');
+    // Only plain messages people send; edits, joins, broadcasts and bot posts carry a subtype or bot_id.
+    if (event.subtype !== undefined || ('bot_id' in event && event.bot_id)) return done(deps, body.event_id, 'ignored');
     const teamId = body.team_id ?? context.teamId;
     if (!teamId || !event.user || event.user === context.botUserId) return done(deps, body.event_id, 'ignored');
     const user = event.user;
+    if (event.channel_type === 'im') {
+      return handleIncoming(deps, {
+        teamId, enterpriseId: context.enterpriseId, userId: user, channel: event.channel, threadTs: event.thread_ts,
+        sessionKey: dmSessionKey(teamId, user),
+        text: messageText(event.text ?? '', context.botUserId), eventId: body.event_id, retryNum: context.retryNum, placeholder: true, client,
+        answer: async (text) => { await client.chat.postMessage({ channel: event.channel, text, ...(event.thread_ts ? { thread_ts: event.thread_ts } : {}) }); },
+      });
+    }
+    const threadTs = event.thread_ts;
+    if ((event.channel_type !== 'channel' && event.channel_type !== 'group') || !threadTs) return done(deps, body.event_id, 'ignored');
+    // A reply that mentions the bot also arrives as app_mention and is answered there (never twice);
+    // without the bot's own user id we cannot tell, so such replies are left alone.
+    if (!context.botUserId || (event.text ?? '').includes(`<@${context.botUserId}>`)) return done(deps, body.event_id, 'mention');
     await handleIncoming(deps, {
-      teamId, enterpriseId: context.enterpriseId, userId: user, channel: event.channel, threadTs: event.thread_ts,
-      sessionKey: dmSessionKey(teamId, user),
-      text: messageText(event.text ?? '', context.botUserId), eventId: body.event_id, retryNum: context.retryNum, client,
-      answer: async (text) => { await client.chat.postMessage({ channel: event.channel, text, ...(event.thread_ts ? { thread_ts: event.thread_ts } : {}) }); },
+      teamId, enterpriseId: context.enterpriseId, userId: user, channel: event.channel, threadTs,
+      sessionKey: threadSessionKey(teamId, event.channel, threadTs),
+      text: messageText(event.text ?? '', context.botUserId), eventId: body.event_id, retryNum: context.retryNum,
+      continueOnly: true, placeholder: true, client,
+      answer: async () => {},
     });
   });
 
@@ -115,8 +138,15 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
 
 async function handleIncoming(deps: ListenerDeps, inc: Incoming): Promise<void> {
   const em = deps.orm.em.fork();
-  const text = inc.text || 'help';
   const tenant = await deps.identity.tenantOf(em, inc.teamId, inc.enterpriseId);
+  if (inc.continueOnly) {
+    // Thread chatter the bot is not part of stays silent: no explanation, no users.info, no session.
+    const session = tenant && inc.text ? await findActiveSession(em, tenant.id, 'slack', inc.sessionKey) : undefined;
+    if (!tenant || !session) return done(deps, inc.eventId, 'no_session');
+    const role = await deps.identity.roleOf(em, inc.client, tenant.id, inc.teamId, inc.userId);
+    return submitTurn(deps, inc, tenant.id, role, session.id);
+  }
+  const text = inc.text || 'help';
   if (!tenant) {
     // A retry of an event we already answered must not repeat the explanation (or a link attempt).
     if (inc.retryNum) return done(deps, inc.eventId, 'unlinked_retry');
@@ -128,21 +158,61 @@ async function handleIncoming(deps: ListenerDeps, inc: Incoming): Promise<void> 
   await submitTurn(deps, { ...inc, text }, tenant.id, role);
 }
 
-async function submitTurn(deps: ListenerDeps, inc: Incoming, tenantId: string, role: Awaited<ReturnType<SlackIdentity['roleOf']>>): Promise<void> {
+/**
+ * Queues the turn into the thread's session (`sessionId`, or the key's session, created on first
+ * use). A placeholder posted for it is deleted again when the event turns out to be a duplicate,
+ * and says that the message could not be taken when queuing fails.
+ */
+async function submitTurn(deps: ListenerDeps, inc: Incoming, tenantId: string, role: Awaited<ReturnType<SlackIdentity['roleOf']>>, sessionId?: string): Promise<void> {
   const em = deps.orm.em.fork();
-  const session = await resolveSession(em, tenantId, 'slack', inc.sessionKey, inc.userId);
+  const session = sessionId ?? (await resolveSession(em, tenantId, 'slack', inc.sessionKey, inc.userId)).id;
+  // Slack retries an event it thinks we missed; the first delivery already showed the placeholder.
+  const placeholderTs = inc.placeholder && !inc.retryNum ? await postPlaceholder(deps, inc) : undefined;
   const target: SlackTarget = {
     teamId: inc.teamId, tenantId, channel: inc.channel, userId: inc.userId,
     ...(inc.enterpriseId ? { enterpriseId: inc.enterpriseId } : {}),
     ...(inc.threadTs ? { threadTs: inc.threadTs } : {}),
     ...(inc.responseUrl ? { responseUrl: inc.responseUrl } : {}),
+    ...(placeholderTs ? { placeholderTs } : {}),
   };
-  const status = await deps.conversations.submit({
-    turn: { tenantId, userId: inc.userId, role, sessionId: session.id, platform: 'slack' },
-    text: inc.text, delivery: { platform: 'slack', target }, eventId: inc.eventId,
-  });
-  if (status === 'duplicate') deps.log.info({ eventId: inc.eventId, retryNum: inc.retryNum }, 'duplicate Slack event ignored');
+  let status: 'queued' | 'duplicate';
+  try {
+    status = await deps.conversations.submit({
+      turn: { tenantId, userId: inc.userId, role, sessionId: session, platform: 'slack' },
+      text: inc.text, delivery: { platform: 'slack', target }, eventId: inc.eventId,
+    });
+  } catch (err) {
+    if (placeholderTs) await settlePlaceholder(deps, inc, placeholderTs, 'I couldn’t take that message just now. Please send it again.');
+    throw err;
+  }
+  if (status === 'duplicate') {
+    deps.log.info({ eventId: inc.eventId, retryNum: inc.retryNum }, 'duplicate Slack event ignored');
+    if (placeholderTs) await settlePlaceholder(deps, inc, placeholderTs);
+  }
   done(deps, inc.eventId, status);
+}
+
+/** Posts the "working on it" placeholder where the answer will go; undefined when Slack refused (the answer is then posted normally). */
+async function postPlaceholder(deps: ListenerDeps, inc: Incoming): Promise<string | undefined> {
+  try {
+    const res = await inc.client.chat.postMessage({
+      channel: inc.channel, text: PLACEHOLDER_TEXT, ...(inc.threadTs ? { thread_ts: inc.threadTs } : {}), unfurl_links: false, unfurl_media: false,
+    });
+    return res.ts;
+  } catch (err) {
+    deps.log.warn({ err, channel: inc.channel, eventId: inc.eventId }, 'could not post the working-on-it placeholder');
+    return undefined;
+  }
+}
+
+/** Removes a placeholder no turn will replace (chat.delete), or replaces it with `text`; best effort. */
+async function settlePlaceholder(deps: ListenerDeps, inc: Incoming, ts: string, text?: string): Promise<void> {
+  try {
+    if (text) await inc.client.chat.update({ channel: inc.channel, ts, text });
+    else await inc.client.chat.delete({ channel: inc.channel, ts });
+  } catch (err) {
+    deps.log.warn({ err, channel: inc.channel, ts }, 'could not remove the working-on-it placeholder');
+  }
 }
 
 /** One debug line per handled event or command with what came of it (queued, duplicate, ignored, unlinked, …). */

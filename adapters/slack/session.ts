@@ -20,7 +20,8 @@ export function slashSessionKey(teamId: string, channel: string, userId: string)
 /**
  * Where the Slack deliverer posts a queued turn's replies (`Delivery.target` for platform
  * 'slack'): the team (to pick the token), the tenant (for the confirm card's message
- * reference), the channel and thread, and a slash command's response_url as fallback.
+ * reference), the channel and thread, a slash command's response_url as fallback, and the
+ * placeholder message the first reply replaces.
  */
 export const slackTargetSchema = z.object({
   teamId: z.string().min(1),
@@ -31,6 +32,8 @@ export const slackTargetSchema = z.object({
   threadTs: z.string().optional(),
   userId: z.string().min(1),
   responseUrl: z.string().url().optional(),
+  /** The "working on it" placeholder posted when the turn was queued; the turn's first reply replaces it (chat.update). */
+  placeholderTs: z.string().optional(),
 });
 export type SlackTarget = z.infer<typeof slackTargetSchema>;
 

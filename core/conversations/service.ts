@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { turnContextSchema, type TurnContext } from '../context.ts';
-import { confirmAction, cancelAction, type Actor } from '../actions/decide.ts';
+import { confirmAction, cancelAction, type Actor, type Executed } from '../actions/decide.ts';
+import { rememberOrderFromTool } from './context.ts';
 import type { Decision } from '../actions/plan.ts';
 import { expireActions, latestPendingAction } from '../actions/store.ts';
 import { runAgentTurn, type AgentDeps, type TurnOptions } from '../agent/turn.ts';
@@ -16,8 +17,8 @@ import type { Task } from 'graphile-worker';
 export const deliverySchema = z.object({ platform: platformSchema, target: z.record(z.string(), z.unknown()) });
 export type Delivery = z.infer<typeof deliverySchema>;
 
-/** Sends a reply to a platform target. Adapters register one per platform. */
-export type Deliverer = (target: Delivery['target'], reply: Reply, info: { sessionId: string }) => Promise<void>;
+/** Sends a reply to a platform target (`index`: its position among the replies of one job, 0 = first). Adapters register one per platform. */
+export type Deliverer = (target: Delivery['target'], reply: Reply, info: { sessionId: string; index: number }) => Promise<void>;
 
 const turnJobSchema = z.object({ turn: turnContextSchema, text: z.string(), delivery: deliverySchema });
 const followUpJobSchema = z.object({ turn: turnContextSchema, fallback: z.string(), delivery: deliverySchema });
@@ -43,6 +44,7 @@ export function createConversations(deps: ConversationDeps) {
         if (cmd.name === 'cancel') return [withMessage(await cancelAction(deps, actor, action.id))];
         const decision = await confirmAction(deps, actor, action.id);
         if (!decision.executed) return [withMessage(decision)];
+        await rememberExecuted(decision.executed);
         return [decision.reply, await runAgentTurn(deps, { ...turn, sessionId: decision.executed.action.session_id }, { kind: 'followup', fallback: decision.message }, opts)];
       }
       if (cmd?.name === 'link') return [{ blocks: [{ type: 'text', text: 'This workspace is already linked. Link codes are only needed for workspaces that are not linked yet.' }] }];
@@ -76,12 +78,19 @@ export function createConversations(deps: ConversationDeps) {
   async function confirm(actor: Actor, actionId: string, delivery: Delivery): Promise<Decision> {
     const decision = await confirmAction(deps, actor, actionId);
     if (decision.executed) {
+      await rememberExecuted(decision.executed);
       const sessionId = decision.executed.action.session_id;
       const turn: TurnContext = { tenantId: actor.tenantId, userId: actor.userId, role: actor.role, platform: actor.platform, sessionId };
       await enqueue(deps.orm.em.fork(), 'followup', { turn, fallback: decision.message, delivery }, { queueName: queueOf(sessionId), maxAttempts: 1 });
     }
     const { executed: _executed, ...rest } = decision;
     return rest;
+  }
+
+  /** The order a confirmed plan created becomes what the thread is about (context summaries). */
+  async function rememberExecuted(executed: Executed): Promise<void> {
+    const em = deps.orm.em.fork();
+    for (const r of executed.results) await rememberOrderFromTool(em, executed.action.tenant_id, executed.action.session_id, r.tool, r.data);
   }
 
   async function cancel(actor: Actor, actionId: string): Promise<Decision> {
@@ -91,7 +100,7 @@ export function createConversations(deps: ConversationDeps) {
   async function deliver(delivery: Delivery, replies: Reply[], sessionId: string): Promise<void> {
     const deliverer = deps.deliverers.get(delivery.platform);
     if (!deliverer) throw new Error(`no deliverer for ${delivery.platform}`);
-    for (const reply of replies) await deliverer(delivery.target, reply, { sessionId });
+    for (const [index, reply] of replies.entries()) await deliverer(delivery.target, reply, { sessionId, index });
   }
 
   /** graphile-worker tasks that run queued turns. */

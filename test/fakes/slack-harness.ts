@@ -12,7 +12,8 @@ import { setTenantAi } from '../../core/llm/settings.ts';
 import { linkWorkspace } from '../../core/tenancy/links.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { startFakeLlm, type FakeLlm } from './llm-server.ts';
-import { startFakeSlack, type FakeSlack, type FakeTeam } from './slack-api.ts';
+import { PLACEHOLDER_TEXT } from '../../adapters/slack/messages.ts';
+import { startFakeSlack, type FakeSlack, type FakeTeam, type SlackCall } from './slack-api.ts';
 import { createSlackSender } from './slack-request.ts';
 
 /** A parsed log line. */
@@ -83,6 +84,17 @@ export async function startSlackHarness(opts: { oauth?: boolean } = {}) {
     slack, llm, db, app, logs, config, base,
     send: createSlackSender(base, SIGNING_SECRET),
     em: () => app.db.orm.em.fork(),
+    /**
+     * The first answer of a queued turn: the "Working on it…" placeholder the adapter posted
+     * where `where` matches (channel, thread; among calls from index `from`), and the chat.update
+     * that turned that same message into the answer.
+     */
+    async answer(where: (c: SlackCall) => boolean, opts: { from?: number } = {}): Promise<{ placeholder: SlackCall; update: SlackCall }> {
+      const placeholder = await slack.waitFor('chat.postMessage', (c) => c.body.text === PLACEHOLDER_TEXT && where(c), opts);
+      const ts = placeholder.response?.ts;
+      const update = await slack.waitFor('chat.update', (c) => c.body.ts === ts && c.body.channel === placeholder.body.channel, opts);
+      return { placeholder, update };
+    },
     /** Links a Slack team to a tenant and gives the tenant the fake LLM. */
     async link(tenantId: string, teamId: string) {
       await linkWorkspace(app.db.orm.em.fork(), tenantId, 'slack', teamId);

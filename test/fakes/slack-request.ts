@@ -89,6 +89,21 @@ export function dmEvent(who: Who, text: string, o: { eventId?: string } = {}) {
   return env;
 }
 
+/**
+ * A reply in a channel thread as message.channels (or, `channelType` 'group', message.groups for
+ * private channels) delivers it (message_channels.json). `text` is sent as is, so a reply that
+ * mentions the bot carries `<@BOTID>` like Slack's.
+ */
+export function threadReplyEvent(who: Who, text: string, o: { threadTs: string; ts?: string; eventId?: string; channelType?: 'channel' | 'group' }) {
+  const env = slackFixture('message_channels');
+  const ts = o.ts ?? newTs();
+  Object.assign(env, { team_id: who.teamId, context_team_id: who.teamId, event_id: o.eventId ?? `Ev${uniq()}T`, event_time: Math.floor(Date.now() / 1000) });
+  env.authorizations[0].team_id = who.teamId;
+  Object.assign(env.event, { user: who.userId, team: who.teamId, channel: who.channel, ts, event_ts: ts, thread_ts: o.threadTs, text, channel_type: o.channelType ?? 'channel' });
+  env.event.blocks[0].elements[0].elements = [{ type: 'text', text }];
+  return env;
+}
+
 /** Slash command fields (slash_command.json). */
 export function slashCommand(who: Who, text: string, responseUrl: string): Record<string, string> {
   const f = slackFixture<Record<string, string>>('slash_command');
