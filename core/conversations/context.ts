@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { queryOne } from '../db/sql.ts';
+import type { EntityManager } from '../db/orm.ts';
+import { UserInputError } from '../errors.ts';
+import { getOrderStatus } from '../pipeline/orders-read.ts';
+
+/** What a conversation is about: an order or a product of the session's tenant (DESIGN §3, issue 7). */
+export const contextTypes = ['order', 'product', 'general'] as const;
+export const sessionContextSchema = z.object({ type: z.enum(['order', 'product']), id: z.string().min(1).max(200) });
+/** Stored in `chat_session.context` (jsonb); `{}` means no particular object. */
+export type SessionContext = z.infer<typeof sessionContextSchema>;
+
+/** Longest summary put into the system prompt; names are data written by others, so they are quoted and cut. */
+const MAX_NAME = 120;
+const quote = (s: string) => JSON.stringify(s.length > MAX_NAME ? `${s.slice(0, MAX_NAME)}…` : s);
+
+/**
+ * A short, current summary of the object for the system prompt, e.g.
+ * `order SA-2026-00160 — status rendering, output WebP 1024x1024, 3 products; jobs: 1 completed, 2 queued (33% finished)`.
+ * Throws UserInputError `context_not_found` for unknown ids and other tenants' objects alike.
+ */
+export async function contextSummary(em: EntityManager, tenantId: string, ctx: SessionContext): Promise<string> {
+  if (ctx.type === 'order') {
+    let o: Awaited<ReturnType<typeof getOrderStatus>>;
+    try {
+      o = await getOrderStatus(em, tenantId, ctx.id);
+    } catch (err) {
+      if (err instanceof UserInputError) throw new UserInputError('context_not_found', `No order ${ctx.id} was found.`);
+      throw err;
+    }
+    const jobs = Object.entries(o.jobs).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ') || 'none';
+    return `order ${o.order_number} (id ${o.id}) — status ${o.status}, output ${quote(o.output_type)}, ${o.item_count} products; ` +
+      `render jobs: ${jobs} (${Math.round(o.progress * 100)}% finished)` +
+      `${o.material_override ? `; material override ${quote(o.material_override)}` : ''}; created ${o.created_at}` +
+      `${o.completed_at ? `, completed ${o.completed_at}` : ''}. Use get_order_status for details.`;
+  }
+  const byId = z.uuid().safeParse(ctx.id).success;
+  const p = await queryOne<{ id: string; pim_id: string; name: string; category: string; material_name: string | null; orders: number }>(em,
+    `select p.id, p.pim_id, p.name, p.category, p.material_name,
+            (select count(distinct i.order_id)::int from order_item i where i.tenant_id = p.tenant_id and i.product_id = p.id) as orders
+     from product p where p.tenant_id = ? and ${byId ? 'p.id = ?::uuid' : 'p.pim_id = ?'}`,
+    [tenantId, ctx.id]);
+  if (!p) throw new UserInputError('context_not_found', `No product ${ctx.id} was found.`);
+  return `product ${quote(p.pim_id)} ${quote(p.name)} (id ${p.id}) — category ${quote(p.category)}, material ${p.material_name ? quote(p.material_name) : 'none'}, in ${p.orders} orders.`;
+}
+
+/** The object a session is about, if any (validated; anything else reads as none). */
+export async function getSessionContext(em: EntityManager, tenantId: string, sessionId: string): Promise<SessionContext | undefined> {
+  const row = await queryOne<{ context: unknown }>(em, `select context from chat_session where id = ? and tenant_id = ?`, [sessionId, tenantId]);
+  const parsed = sessionContextSchema.safeParse(row?.context);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** Sets (or with `undefined`, clears) what a session is about. */
+export async function setSessionContext(em: EntityManager, tenantId: string, sessionId: string, ctx: SessionContext | undefined): Promise<void> {
+  await em.execute(`update chat_session set context = ?::jsonb where id = ? and tenant_id = ?`, [JSON.stringify(ctx ?? {}), sessionId, tenantId]);
+}
+
+/**
+ * The summary for a turn's system prompt: the session's object, freshly summarised; null when the
+ * session is about nothing in particular or the object is gone (e.g. deleted since).
+ */
+export async function turnContextSummary(em: EntityManager, tenantId: string, sessionId: string): Promise<string | null> {
+  const ctx = await getSessionContext(em, tenantId, sessionId);
+  if (!ctx) return null;
+  try {
+    return await contextSummary(em, tenantId, ctx);
+  } catch (err) {
+    if (err instanceof UserInputError) return null;
+    throw err;
+  }
+}
+
+/**
+ * Remembers the order a thread is about after a tool named or created it (Slack, Teams, web):
+ * `get_order_status` results carry `order_number`, `create_order` results `order_id`.
+ */
+export async function rememberOrderFromTool(em: EntityManager, tenantId: string, sessionId: string, tool: string, data: unknown): Promise<void> {
+  if (tool !== 'get_order_status' && tool !== 'create_order') return;
+  const d = (data ?? {}) as { order_id?: unknown; order_number?: unknown };
+  const id = typeof d.order_id === 'string' ? d.order_id : typeof d.order_number === 'string' ? d.order_number : undefined;
+  if (id) await setSessionContext(em, tenantId, sessionId, { type: 'order', id });
+}
