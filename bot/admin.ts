@@ -11,6 +11,7 @@ import { platformSchema, roleSchema } from '../core/tenancy/roles.ts';
 import { createTenant, getTenantBySlug, listTenants } from '../core/tenancy/tenants.ts';
 import { setUserRole } from '../core/tenancy/users.ts';
 import type { App } from './app.ts';
+import { tokenCommand } from './web.ts';
 
 /** Runs `fn` with an app opened for a one-shot command and closes it afterwards. */
 export type WithApp = (fn: (app: App, em: EntityManager) => Promise<void>) => Promise<void>;
@@ -108,5 +109,6 @@ export function adminCommand(withApp: WithApp): Command {
       await setUserRole(em, t.id, parse(platformSchema, o.platform, '--platform'), o.user, parse(roleSchema, o.role, '--role'));
       print(`${o.user} on ${o.platform} is now ${o.role} in ${t.slug}`);
     }));
+  admin.addCommand(tokenCommand(withApp));
   return admin;
 }

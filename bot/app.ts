@@ -57,7 +57,7 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   });
   let worker: Worker | undefined;
   if (opts.worker) {
-    worker = await startWorker({ url: db.url, tasks: conversations.tasks, log, crontab: [{ task: 'expire_actions', pattern: '* * * * *' }] });
+    worker = await startWorker({ url: db.url, tasks: conversations.tasks, log, concurrency: config.WORKER_CONCURRENCY, crontab: [{ task: 'expire_actions', pattern: '* * * * *' }] });
   }
   return {
     config, log, db, tools, conversations, deliverers, now,

@@ -4,6 +4,7 @@ import type { App } from './app.ts';
 import type { Route } from './server.ts';
 import { createSlackChannel } from './slack.ts';
 import { createTeamsChannel } from './teams.ts';
+import { createWebChannel } from './web.ts';
 
 /** A chat platform wired into the bot: its HTTP routes, its reply sender, its lifecycle. */
 export type Channel = {
@@ -17,7 +18,7 @@ export type Channel = {
 
 /** Creates every channel whose configuration is present and registers its deliverer. */
 export async function createChannels(app: App): Promise<Channel[]> {
-  const channels = (await Promise.all([createSlackChannel(app), createTeamsChannel(app)])).filter((c): c is Channel => c !== undefined);
+  const channels = (await Promise.all([createSlackChannel(app), createTeamsChannel(app), createWebChannel(app)])).filter((c): c is Channel => c !== undefined);
   for (const c of channels) app.deliverers.set(c.platform, c.deliverer);
   return channels;
 }

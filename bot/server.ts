@@ -7,10 +7,10 @@ import type { App } from './app.ts';
  * Node's request and response (restify's extend them) and read the body themselves, so
  * signature checks see the raw bytes.
  */
-export type Route = { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void };
+export type Route = { method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS'; path: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void };
 
 const started = Date.now();
-const restifyMethods = { GET: 'get', POST: 'post', PUT: 'put', DELETE: 'del' } as const;
+const restifyMethods = { GET: 'get', POST: 'post', PUT: 'put', DELETE: 'del', OPTIONS: 'opts' } as const;
 
 /** Starts the HTTP server with /healthz, /readyz, /metrics and the given routes. */
 export async function startHttpServer(app: App, port: number, routes: Route[] = []): Promise<{ port: number; close(): Promise<void> }> {

@@ -2,6 +2,8 @@ import { Migration20261125000000_initial } from './Migration20261125000000_initi
 import { Migration20261125000100_lock_set_config } from './Migration20261125000100_lock_set_config.ts';
 import { Migration20261125000200_slack_installations } from './Migration20261125000200_slack_installations.ts';
 import { Migration20261125000300_decider_name } from './Migration20261125000300_decider_name.ts';
+import { Migration20261125000400_web } from './Migration20261125000400_web.ts';
+import { Migration20261125000500_stats_index } from './Migration20261125000500_stats_index.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
 export const migrationsList = [
@@ -9,4 +11,6 @@ export const migrationsList = [
   { name: 'Migration20261125000100_lock_set_config', class: Migration20261125000100_lock_set_config },
   { name: 'Migration20261125000200_slack_installations', class: Migration20261125000200_slack_installations },
   { name: 'Migration20261125000300_decider_name', class: Migration20261125000300_decider_name },
+  { name: 'Migration20261125000400_web', class: Migration20261125000400_web },
+  { name: 'Migration20261125000500_stats_index', class: Migration20261125000500_stats_index },
 ];

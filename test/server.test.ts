@@ -42,3 +42,12 @@ describe('HTTP server', () => {
     expect((await fetch(`${base}/nope`)).status).toBe(404);
   });
 });
+
+describe('configuration', () => {
+  it('validates the web channel variables with a message naming the variable', () => {
+    expect(() => loadConfig({ WEB_ALLOWED_ORIGINS: 'https://app.example.com/path', DATA_DIR: mkdtempSync(join(tmpdir(), 'renderbot-cfg-')) })).toThrow(/WEB_ALLOWED_ORIGINS/);
+    const ok = loadConfig({ WEB_ALLOWED_ORIGINS: 'https://a.example, https://b.example', DATA_DIR: mkdtempSync(join(tmpdir(), 'renderbot-cfg-')) });
+    expect(ok.WEB_ALLOWED_ORIGINS).toEqual(['https://a.example', 'https://b.example']);
+    expect(ok.WEB_RATE_LIMIT_PER_MINUTE).toBe(120);
+  });
+});

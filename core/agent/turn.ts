@@ -17,6 +17,7 @@ import { buildWindow, defaultWindowOptions, type WindowOptions } from './window.
 import { toolSpecs } from './specs.ts';
 import { parseToolArguments } from '../tools/schema.ts';
 import { commandHelpLine } from '../commands/help.ts';
+import { rememberOrderFromTool, turnContextSummary } from '../conversations/context.ts';
 
 /** Returns the tenant's chat model, or undefined when the tenant has no AI configured. */
 export type ModelProvider = (em: EntityManager, tenantId: string) => Promise<ChatModel | undefined>;
@@ -74,9 +75,10 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const specs: ToolSpec[] = toolSpecs(deps.tools);
   const shown: ReplyBlock[] = [];
   const maxRounds = deps.maxRounds ?? 8;
+  const context = await turnContextSummary(em, turn.tenantId, turn.sessionId);
   for (let round = 0; round < maxRounds; round++) {
     const window = await buildWindow(em, turn.sessionId, deps.window ?? defaultWindowOptions);
-    const system = systemPrompt({ tenantName: tenant.name, turn, now: deps.now(), summary: window.summary });
+    const system = systemPrompt({ tenantName: tenant.name, turn, now: deps.now(), summary: window.summary, context });
     let result: Awaited<ReturnType<ChatModel['complete']>>;
     try {
       result = await model.complete({ messages: [{ role: 'system', content: system }, ...window.messages], tools: specs, ...(opts.onText ? { onText: opts.onText } : {}) });
@@ -103,6 +105,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
         const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now }, parsed.args);
         answers.set(call.id, JSON.stringify(out.data));
         shown.push(...(out.blocks ?? []));
+        await rememberOrderFromTool(em, turn.tenantId, turn.sessionId, call.name, out.data);
       } catch (err) {
         if (!(err instanceof RenderBotError)) log.error({ err, tool: call.name }, 'tool failed');
         answers.set(call.id, `Error: ${publicMessage(err)}`);

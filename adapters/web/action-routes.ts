@@ -1,0 +1,68 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { Decision } from '../../core/actions/plan.ts';
+import { monthlyUsage } from '../../core/agent/usage.ts';
+import { hasRole } from '../../core/tenancy/roles.ts';
+import { getTenantById } from '../../core/tenancy/tenants.ts';
+import { redeemLoginCode, type TokenIdentity } from '../../core/tenancy/tokens.ts';
+import type { AuthedHandler, WebContext, WebRoute } from './adapter.ts';
+import { createRateLimiter, HttpError, pathParam, readJson, sendJson } from './http.ts';
+import { loginSchema, openApiDocument, zodMessage } from './schemas.ts';
+
+/** Sign-in attempts per minute per client address. */
+export const LOGINS_PER_MINUTE = 30;
+
+type Guard = (fn: (req: IncomingMessage, res: ServerResponse) => Promise<void>) => WebRoute['handle'];
+
+/** HTTP status of a decision: 200 done, 404 unknown/foreign, 403 role refused, 409 already decided/expired. */
+function decisionStatus(d: Decision, who: TokenIdentity, verb: 'confirm' | 'cancel'): number {
+  if (d.ok) return 200;
+  if (d.status === 'not_found') return 404;
+  if (d.status === 'pending' && (verb === 'cancel' || !hasRole(who.role, 'operator'))) return 403;
+  return 409;
+}
+
+/** `/api/actions/*` (confirm, cancel), `/api/me`, `/api/auth/login` and `/api/openapi.json`. */
+export function actionRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRoute['handle'], guard: Guard): WebRoute[] {
+  // Login codes are 256-bit and single-use; a per-address limit still keeps guessing noisy and slow.
+  const logins = createRateLimiter(LOGINS_PER_MINUTE);
+  const decide = (verb: 'confirm' | 'cancel'): WebRoute['handle'] => authed(async (req, res, who) => {
+    const actionId = pathParam(req, 'action_id', 3);
+    if (!z.uuid().safeParse(actionId).success) throw new HttpError(404, 'not_found', 'This confirmation was not found.');
+    const actor = { tenantId: who.tenantId, userId: who.userId, role: who.role, platform: 'web' as const, name: who.userId };
+    const d = verb === 'confirm'
+      ? await ctx.conversations.confirm(actor, actionId, { platform: 'web', target: {} })
+      : await ctx.conversations.cancel(actor, actionId);
+    const status = decisionStatus(d, who, verb);
+    if (status === 404) throw new HttpError(404, 'not_found', d.message);
+    if (status === 403) throw new HttpError(403, 'forbidden', d.message);
+    sendJson(res, status, { ok: d.ok, status: d.status, message: d.message, reply: d.reply, session_id: d.sessionId ?? null }, ctx.cors(req));
+  });
+
+  return [
+    { method: 'POST', path: '/api/actions/:action_id/confirm', handle: decide('confirm') },
+    { method: 'POST', path: '/api/actions/:action_id/cancel', handle: decide('cancel') },
+    { method: 'GET', path: '/api/me', handle: authed(async (req, res, who) => {
+      const em = ctx.orm.em.fork();
+      const tenant = await getTenantById(em, who.tenantId);
+      if (!tenant) throw new HttpError(401, 'unauthorized', 'The tenant of this token no longer exists.');
+      const usage = await monthlyUsage(em, who.tenantId, ctx.now());
+      sendJson(res, 200, {
+        user_id: who.userId, role: who.role, tenant: { slug: tenant.slug, name: tenant.name },
+        ai: { configured: tenant.ai_provider !== null, limit_reached: usage.limit !== null && usage.totalTokens >= usage.limit },
+      }, ctx.cors(req));
+    }) },
+    { method: 'POST', path: '/api/auth/login', handle: guard(async (req, res) => {
+      const rate = logins.take(req.socket.remoteAddress ?? 'unknown');
+      if (!rate.ok) throw new HttpError(429, 'rate_limited', `Too many sign-in attempts; retry in ${rate.retryAfterS} s.`, { 'retry-after': String(rate.retryAfterS) });
+      const parsed = loginSchema.safeParse(await readJson(req));
+      if (!parsed.success) throw new HttpError(400, 'invalid_body', zodMessage(parsed.error));
+      const redeemed = await ctx.orm.em.fork().transactional((tx) => redeemLoginCode(tx, parsed.data.code));
+      if (!redeemed) throw new HttpError(401, 'unauthorized', 'This login link is not valid, was already used or expired. Ask an admin for a new one.');
+      sendJson(res, 200, { token: redeemed.token }, ctx.cors(req));
+    }) },
+    { method: 'GET', path: '/api/openapi.json', handle: guard(async (req, res) => {
+      sendJson(res, 200, openApiDocument(), ctx.cors(req));
+    }) },
+  ];
+}

@@ -1,0 +1,125 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Conversations, Deliverer } from '../../core/conversations/service.ts';
+import type { Orm } from '../../core/db/orm.ts';
+import type { Logger } from '../../core/logger.ts';
+import { RenderBotError } from '../../core/errors.ts';
+import { verifyApiToken, type TokenIdentity } from '../../core/tenancy/tokens.ts';
+import { bearer, corsHeaders, createRateLimiter, handlePreflight, HttpError, sendError } from './http.ts';
+import { chatRoutes } from './chat-routes.ts';
+import { actionRoutes } from './action-routes.ts';
+import { panelRoutes } from './static.ts';
+
+/** A route as bot/server.ts mounts it. */
+export type WebRoute = { method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS'; path: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
+
+/** Web channel settings. */
+export type WebSettings = {
+  /** Origins (scheme://host[:port]) of the SaaS pages that embed the panel; others get no CORS headers. */
+  allowedOrigins: readonly string[];
+  /** Requests per minute per token (token bucket). */
+  rateLimitPerMinute: number;
+  /** Directory of the built panel (adapters/web/panel/dist); routes under /chat serve it. */
+  panelDir: string;
+};
+
+export type WebAdapterDeps = { orm: Orm; conversations: Conversations; log: Logger; now: () => Date; settings: WebSettings };
+
+/** What a route handler gets: the authenticated caller plus shared helpers. */
+export type WebContext = WebAdapterDeps & {
+  cors(req: IncomingMessage): Record<string, string>;
+  /** Resolves on the next delivery (e.g. a confirm's follow-up) to the session, or after `ms`. */
+  waitForDelivery(sessionId: string, ms: number): Promise<void>;
+  /** Runs `fn` after the session's earlier turns in this process (one turn per session at a time). */
+  serial<T>(sessionId: string, fn: () => Promise<T>): Promise<T>;
+};
+
+/** A handler that needs a valid bearer token. */
+export type AuthedHandler = (req: IncomingMessage, res: ServerResponse, who: TokenIdentity) => Promise<void>;
+
+/**
+ * The web channel (DESIGN §1 `adapters/web`): the chat REST API with bearer API tokens, SSE
+ * streaming, the OpenAPI document and the chat panel. Turns run inline (the HTTP call waits
+ * for the answer); a confirm's follow-up is produced by the queue worker, stored in the session,
+ * and announced to long-polling clients by the `deliverer`.
+ */
+export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; deliverer: Deliverer } {
+  const log = deps.log.child({ component: 'web' });
+  const limiter = createRateLimiter(deps.settings.rateLimitPerMinute);
+  const waiters = new Map<string, Set<() => void>>();
+  const tails = new Map<string, Promise<unknown>>();
+
+  const ctx: WebContext = {
+    ...deps,
+    log,
+    cors: (req) => corsHeaders(req, deps.settings.allowedOrigins),
+    waitForDelivery(sessionId, ms) {
+      return new Promise((resolve) => {
+        const set = waiters.get(sessionId) ?? new Set();
+        waiters.set(sessionId, set);
+        const done = () => {
+          clearTimeout(timer);
+          set.delete(done);
+          if (set.size === 0) waiters.delete(sessionId);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        set.add(done);
+      });
+    },
+    async serial(sessionId, fn) {
+      const prev = tails.get(sessionId) ?? Promise.resolve();
+      const run = prev.catch(() => undefined).then(fn);
+      tails.set(sessionId, run);
+      try {
+        return await run;
+      } finally {
+        if (tails.get(sessionId) === run) tails.delete(sessionId);
+      }
+    },
+  };
+
+  /** Wraps a handler: CORS headers, bearer auth (401), per-token rate limit (429), error mapping. */
+  const authed = (handler: AuthedHandler) => guard(async (req, res) => {
+    const token = bearer(req);
+    if (!token) throw new HttpError(401, 'unauthorized', 'Send your API token as "Authorization: Bearer <token>" (renderbot admin token create).');
+    const who = await verifyApiToken(deps.orm.em.fork(), token);
+    if (!who) throw new HttpError(401, 'unauthorized', 'This API token is not valid or was revoked. Ask an admin for a new one.');
+    const rate = limiter.take(who.tokenId);
+    if (!rate.ok) throw new HttpError(429, 'rate_limited', `Too many requests with this token; retry in ${rate.retryAfterS} s.`, { 'retry-after': String(rate.retryAfterS) });
+    await handler(req, res, who);
+  });
+
+  const guard = (fn: (req: IncomingMessage, res: ServerResponse) => Promise<void>) => async (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      await fn(req, res);
+    } catch (err) {
+      const http = toHttpError(err);
+      if (http.status >= 500) log.error({ err, path: req.url }, 'web request failed');
+      if (!res.headersSent) sendError(res, new HttpError(http.status, http.code, http.message, { ...ctx.cors(req), ...http.headers }));
+      else if (!res.writableEnded) res.end();
+    }
+  };
+
+  const deliverer: Deliverer = async (_target, _reply, info) => {
+    // The core already stored the reply in chat_message; wake clients waiting for it.
+    log.debug({ sessionId: info.sessionId }, 'web delivery');
+    for (const wake of [...(waiters.get(info.sessionId) ?? [])]) wake();
+  };
+
+  const api = [...chatRoutes(ctx, authed), ...actionRoutes(ctx, authed, guard)];
+  // Browsers send a CORS preflight before cross-origin API calls from pages that embed the panel.
+  const preflights: WebRoute[] = [...new Set(api.map((r) => r.path))].map((path) => ({
+    method: 'OPTIONS', path, handle: async (req, res) => handlePreflight(req, res, deps.settings.allowedOrigins),
+  }));
+  return { routes: [...api, ...preflights, ...panelRoutes(ctx)], deliverer };
+}
+
+function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof RenderBotError) {
+    if (err.code.endsWith('not_found')) return new HttpError(404, 'not_found', err.message);
+    if (err.fault === 'user') return new HttpError(400, err.code, err.message);
+    if (err.fault === 'scope') return new HttpError(404, 'not_found', 'Not found.');
+  }
+  return new HttpError(500, 'internal', 'Internal error; it was logged.');
+}

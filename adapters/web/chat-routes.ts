@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { z } from 'zod';
+import type { TurnContext } from '../../core/context.ts';
+import { contextSummary, setSessionContext } from '../../core/conversations/context.ts';
+import { deleteSession, findUserSession, listSessionMessages, listUserSessions, resolveSession } from '../../core/conversations/sessions.ts';
+import { UserInputError } from '../../core/errors.ts';
+import type { Reply } from '../../core/replies/reply.ts';
+import type { TokenIdentity } from '../../core/tenancy/tokens.ts';
+import type { AuthedHandler, WebContext, WebRoute } from './adapter.ts';
+import { HttpError, pathParam, readJson, searchParams, sendJson } from './http.ts';
+import { apiMessage, apiSession, cursors, turnResult } from './present.ts';
+import { postMessageSchema, zodMessage, type PostMessage } from './schemas.ts';
+import { openEventStream, wantsEventStream } from './sse.ts';
+
+/** Longest a long-poll for new messages may wait. */
+export const MAX_WAIT_S = 25;
+
+const notFound = (what: string) => new HttpError(404, 'not_found', `${what} was not found.`);
+
+function pageLimit(req: IncomingMessage, fallback: number): number {
+  const raw = searchParams(req).get('limit');
+  if (raw === null) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new HttpError(400, 'invalid_query', 'limit must be a whole number from 1 to 100.');
+  return n;
+}
+
+/** `/api/chat/*`: send messages (JSON or SSE), list, read and delete the caller's sessions. */
+export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRoute['handle']): WebRoute[] {
+  const ownSession = async (who: TokenIdentity, sessionId: string) => {
+    if (!z.uuid().safeParse(sessionId).success) throw notFound('This conversation');
+    const s = await findUserSession(ctx.orm.em.fork(), who.tenantId, 'web', who.userId, sessionId);
+    if (!s) throw notFound('This conversation');
+    return s;
+  };
+
+  /** Validates the body, session and context, creating the session when needed — all before any model call. */
+  const prepare = async (req: IncomingMessage, who: TokenIdentity): Promise<{ body: PostMessage; turn: TurnContext }> => {
+    const parsed = postMessageSchema.safeParse(await readJson(req));
+    if (!parsed.success) throw new HttpError(400, 'invalid_body', zodMessage(parsed.error));
+    const body = parsed.data;
+    const em = ctx.orm.em.fork();
+    if (body.session_id) await ownSession(who, body.session_id);
+    const context = body.context_type && body.context_type !== 'general' && body.context_id ? { type: body.context_type, id: body.context_id } : undefined;
+    if (context) {
+      try {
+        await contextSummary(em, who.tenantId, context);
+      } catch (err) {
+        if (err instanceof UserInputError) throw notFound(`This ${context.type}`);
+        throw err;
+      }
+    }
+    const sessionId = body.session_id ?? (await resolveSession(em, who.tenantId, 'web', `web:${who.userId}:${randomUUID()}`, who.userId)).id;
+    if (body.context_type) await setSessionContext(em, who.tenantId, sessionId, context);
+    return { body, turn: { tenantId: who.tenantId, userId: who.userId, role: who.role, sessionId, platform: 'web' } };
+  };
+
+  /** Runs the turn (one per session at a time) and returns the stored messages it produced. */
+  const runTurn = (turn: TurnContext, text: string, onText?: (delta: string) => void) => ctx.serial(turn.sessionId, async () => {
+    const em = ctx.orm.em.fork();
+    const last = (await listSessionMessages(em, turn.sessionId, { limit: 1 })).at(-1);
+    const replies: Reply[] = await ctx.conversations.respond(turn, text, onText ? { onText } : {});
+    const stored = await listSessionMessages(ctx.orm.em.fork(), turn.sessionId, { after: last ? Number(last.seq) : 0, limit: 100 });
+    return { session_id: turn.sessionId, ...turnResult(text, replies, stored, ctx.now()) };
+  });
+
+  return [
+    { method: 'POST', path: '/api/chat/messages', handle: authed(async (req, res, who) => {
+      const { body, turn } = await prepare(req, who);
+      if (!wantsEventStream(req.headers.accept)) {
+        sendJson(res, 200, await runTurn(turn, body.message), ctx.cors(req));
+        return;
+      }
+      const stream = openEventStream(res, ctx.cors(req));
+      try {
+        stream.send('session', { session_id: turn.sessionId });
+        const result = await runTurn(turn, body.message, (text) => stream.send('token', { text }));
+        stream.send('done', result);
+      } catch (err) {
+        ctx.log.error({ err }, 'streamed turn failed');
+        stream.send('error', { error: { code: 'internal', message: 'Internal error; it was logged.' } });
+      } finally {
+        stream.end();
+      }
+    }) },
+
+    { method: 'GET', path: '/api/chat/sessions', handle: authed(async (req, res, who) => {
+      const limit = pageLimit(req, 20);
+      const cursor = cursors.decode(searchParams(req).get('cursor'));
+      const before = cursor && cursor.length === 2 && z.uuid().safeParse(cursor[1]).success ? { lastActiveAt: cursor[0]!, id: cursor[1]! } : undefined;
+      if (searchParams(req).get('cursor') && !before) throw new HttpError(400, 'invalid_query', 'cursor is not a next_cursor of this API.');
+      const rows = await listUserSessions(ctx.orm.em.fork(), who.tenantId, 'web', who.userId, { limit: limit + 1, ...(before ? { before } : {}) });
+      const page = rows.slice(0, limit);
+      const tail = page.at(-1);
+      sendJson(res, 200, { sessions: page.map(apiSession), next_cursor: rows.length > limit && tail ? cursors.encode([tail.active_key, tail.id]) : null }, ctx.cors(req));
+    }) },
+
+    { method: 'GET', path: '/api/chat/sessions/:session_id/messages', handle: authed(async (req, res, who) => {
+      const session = await ownSession(who, pathParam(req, 'session_id', 4));
+      const q = searchParams(req);
+      const limit = pageLimit(req, 50);
+      const seq = (name: string) => {
+        const v = q.get(name);
+        if (v === null) return undefined;
+        if (!/^\d{1,18}$/.test(v)) throw new HttpError(400, 'invalid_query', `${name} must be a message cursor.`);
+        return Number(v);
+      };
+      const after = seq('after');
+      const before = seq('cursor');
+      const wait = Math.min(MAX_WAIT_S, Math.max(0, Number(q.get('wait') ?? 0) || 0));
+      const load = () => listSessionMessages(ctx.orm.em.fork(), session.id, { limit: limit + 1, ...(after !== undefined ? { after } : {}), ...(before !== undefined ? { before } : {}) });
+      let rows = await load();
+      if (after !== undefined && wait > 0 && rows.length === 0) {
+        // Long-poll: woken by the web deliverer (follow-ups), re-checked every second for other processes' writes.
+        const deadline = Date.now() + wait * 1000;
+        let gone = false;
+        req.once('close', () => { gone = true; });
+        while (rows.length === 0 && !gone && Date.now() < deadline) {
+          await ctx.waitForDelivery(session.id, Math.min(1000, deadline - Date.now()));
+          rows = await load();
+        }
+      }
+      const more = rows.length > limit;
+      const page = after !== undefined ? rows.slice(0, limit) : rows.slice(more ? 1 : 0);
+      const next = after !== undefined ? null : more ? page[0]?.seq : undefined;
+      sendJson(res, 200, { messages: page.map(apiMessage), next_cursor: next ? String(next) : null }, ctx.cors(req));
+    }) },
+
+    { method: 'DELETE', path: '/api/chat/sessions/:session_id', handle: authed(async (req, res, who) => {
+      const session = await ownSession(who, pathParam(req, 'session_id', 4));
+      await deleteSession(ctx.orm.em.fork(), who.tenantId, session.id);
+      res.writeHead(204, { 'cache-control': 'no-store', ...ctx.cors(req) });
+      res.end();
+    }) },
+  ];
+}

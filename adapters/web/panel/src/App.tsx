@@ -1,0 +1,287 @@
+import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { ApiError, createApi, login, type Me, type Message, type PageContext, type Reply, type Session } from './api.ts';
+import { Block } from './blocks.tsx';
+import { Markdown } from './markdown.tsx';
+
+const TOKEN_KEY = 'renderbot.token';
+
+/** A message in the list; `error` items are local notices, not stored anywhere. */
+type Item = Message & { key: string; error?: boolean };
+
+export type AppProps = { base: string; initiallyOpen: boolean; context: PageContext | undefined; events: EventTarget };
+
+const toItem = (m: Message): Item => ({ ...m, key: m.id });
+const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+const FOCUSABLE = 'button:not([disabled]), select:not([disabled]), textarea:not([disabled]), input:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])';
+
+/** The slide-out chat panel: sign-in, sessions, streamed answers, confirm cards. */
+export function App({ base, initiallyOpen, context: initialContext, events }: AppProps) {
+  const [token, setToken] = useState<string | null>(() => sessionStorage.getItem(TOKEN_KEY));
+  const [open, setOpen] = useState(initiallyOpen);
+  const [me, setMe] = useState<Me | null>(null);
+  const [signInError, setSignInError] = useState<string | null>(null);
+  const [sessions, setSessions] = useState<Session[]>([]);
+  const [sessionId, setSessionId] = useState<string | null>(null);
+  const [items, setItems] = useState<Item[]>([]);
+  const [streaming, setStreaming] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [deciding, setDeciding] = useState(false);
+  const [draft, setDraft] = useState('');
+  const [context, setContext] = useState<PageContext | undefined>(initialContext);
+  const api = useMemo(() => (token ? createApi(base, token) : null), [base, token]);
+  const panelRef = useRef<HTMLElement>(null);
+  const launcherRef = useRef<HTMLButtonElement>(null);
+  const inputRef = useRef<HTMLTextAreaElement>(null);
+  const listRef = useRef<HTMLDivElement>(null);
+
+  const signOut = useCallback((message: string | null) => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    setToken(null);
+    setMe(null);
+    setItems([]);
+    setSessions([]);
+    setSessionId(null);
+    setSignInError(message);
+  }, []);
+
+  const signIn = useCallback((t: string) => {
+    sessionStorage.setItem(TOKEN_KEY, t);
+    setSignInError(null);
+    setToken(t);
+  }, []);
+
+  // A one-time login link: /chat#login=<code>. The fragment never reaches server logs.
+  useEffect(() => {
+    const m = /^#login=([\w-]+)$/.exec(location.hash);
+    if (!m) return;
+    history.replaceState(null, '', location.pathname + location.search);
+    login(base, m[1]!).then(signIn, (err: unknown) => setSignInError(err instanceof Error ? err.message : 'Sign-in failed.'));
+  }, [base, signIn]);
+
+  // The host page can open the panel, set the page's context or hand over a token.
+  useEffect(() => {
+    const onOpen = () => setOpen(true);
+    const onContext = (e: Event) => setContext((e as CustomEvent<PageContext | undefined>).detail);
+    const onToken = (e: Event) => signIn((e as CustomEvent<string>).detail);
+    events.addEventListener('open', onOpen);
+    events.addEventListener('context', onContext);
+    events.addEventListener('token', onToken);
+    return () => {
+      events.removeEventListener('open', onOpen);
+      events.removeEventListener('context', onContext);
+      events.removeEventListener('token', onToken);
+    };
+  }, [events, signIn]);
+
+  const refreshSessions = useCallback(async () => {
+    if (api) setSessions((await api.sessions()).sessions);
+  }, [api]);
+
+  useEffect(() => {
+    if (!api) return;
+    api.me().then((who) => { setMe(who); return refreshSessions(); }).catch((err: unknown) => {
+      if (err instanceof ApiError && err.status === 401) signOut('That token was not accepted. Check it, or ask your admin for a new one.');
+    });
+  }, [api, refreshSessions, signOut]);
+
+  useEffect(() => {
+    if (open) (inputRef.current ?? panelRef.current?.querySelector<HTMLElement>(FOCUSABLE))?.focus();
+  }, [open, me]);
+
+  useEffect(() => {
+    listRef.current?.scrollTo({ top: listRef.current.scrollHeight });
+  }, [items, streaming]);
+
+  const close = useCallback(() => setOpen(false), []);
+
+  // Focus moves into the panel when it opens and back to the launcher when it closes.
+  const wasOpen = useRef(open);
+  useEffect(() => {
+    if (wasOpen.current && !open) launcherRef.current?.focus();
+    wasOpen.current = open;
+  }, [open]);
+
+  // Escape closes the panel wherever focus is (e.g. after a clicked button was replaced).
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (e: globalThis.KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        close();
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [open, close]);
+
+  const selectSession = async (id: string) => {
+    if (!api) return;
+    setSessionId(id || null);
+    setItems(id ? (await api.messages(id)).messages.map(toItem) : []);
+  };
+
+  const notice = (content: string) => setItems((xs) => [...xs, { key: `e${Date.now()}${Math.random()}`, id: '', role: 'assistant', content, created_at: new Date().toISOString(), cursor: '', error: true }]);
+
+  const send = async () => {
+    const text = draft.trim();
+    if (!api || !text || busy) return;
+    setDraft('');
+    setBusy(true);
+    setStreaming('');
+    const tempKey = `u${Date.now()}`;
+    setItems((xs) => [...xs, { key: tempKey, id: '', role: 'user', content: text, created_at: new Date().toISOString(), cursor: '' }]);
+    try {
+      const ctx = context && context.type !== 'general' && context.id ? { context_type: context.type, context_id: context.id } : {};
+      const result = await api.send({ message: text, ...(sessionId ? { session_id: sessionId } : {}), ...ctx }, setSessionId, (t) => setStreaming((s) => (s ?? '') + t));
+      setSessionId(result.session_id);
+      setItems((xs) => [...xs.filter((x) => x.key !== tempKey), { ...result.message, key: result.message.id }, { ...result.response, key: result.response.id }]);
+      void refreshSessions();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return signOut('Your token is no longer valid. Sign in again.');
+      notice(err instanceof Error ? err.message : 'Sending failed. Please try again.');
+    } finally {
+      setStreaming(null);
+      setBusy(false);
+    }
+  };
+
+  const decide = async (actionId: string, verb: 'confirm' | 'cancel') => {
+    if (!api || deciding) return;
+    setDeciding(true);
+    try {
+      const d = await api.decide(actionId, verb);
+      const card = d.reply.blocks.find((b) => b.type === 'confirm');
+      if (card) {
+        // Update the card in place.
+        setItems((xs) => xs.map((x) => x.reply?.blocks.some((b) => b.type === 'confirm' && b.actionId === actionId)
+          ? { ...x, reply: { blocks: x.reply.blocks.map((b) => (b.type === 'confirm' && b.actionId === actionId ? card : b)) } satisfies Reply }
+          : x));
+      }
+      if (!d.ok) notice(d.message);
+      if (verb === 'confirm' && d.ok && sessionId) {
+        // The follow-up is written by the worker; wait for it (long-poll).
+        setBusy(true);
+        const cursor = [...items].reverse().find((x) => x.cursor)?.cursor ?? '0';
+        const fresh = await api.newMessages(sessionId, cursor);
+        setItems((xs) => [...xs, ...fresh.messages.filter((m) => !xs.some((x) => x.id === m.id)).map(toItem)]);
+      }
+    } catch (err) {
+      notice(err instanceof Error ? err.message : 'That did not work. Please try again.');
+    } finally {
+      setBusy(false);
+      setDeciding(false);
+      // The clicked button is gone; keep focus in the panel.
+      if (!panelRef.current?.contains(document.activeElement)) inputRef.current?.focus();
+    }
+  };
+
+  const removeSession = async () => {
+    if (!api || !sessionId) return;
+    await api.deleteSession(sessionId);
+    setSessionId(null);
+    setItems([]);
+    await refreshSessions();
+    inputRef.current?.focus();
+  };
+
+  const newConversation = () => {
+    setSessionId(null);
+    setItems([]);
+    inputRef.current?.focus();
+  };
+
+  const onPanelKey = (e: KeyboardEvent<HTMLElement>) => {
+    if (e.key !== 'Tab' || !panelRef.current) return;
+    const focusable = [...panelRef.current.querySelectorAll<HTMLElement>(FOCUSABLE)];
+    const first = focusable[0];
+    const last = focusable.at(-1);
+    if (e.shiftKey && document.activeElement === first) {
+      e.preventDefault();
+      last?.focus();
+    } else if (!e.shiftKey && document.activeElement === last) {
+      e.preventDefault();
+      first?.focus();
+    }
+  };
+
+  const canConfirm = me ? me.role !== 'viewer' : false;
+  const aiOff = me && !me.ai.configured;
+  const limit = me && me.ai.configured && me.ai.limit_reached;
+
+  return (
+    <div className="rb-root">
+      <button ref={launcherRef} type="button" className="rb-launcher" aria-label="Open RenderBot chat" aria-expanded={open} aria-controls="rb-panel"
+        onClick={() => setOpen(true)} hidden={open}>
+        <svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z" /></svg>
+      </button>
+      {open && <div className="rb-backdrop" onClick={close} aria-hidden="true" />}
+      <aside id="rb-panel" ref={panelRef} className={`rb-panel${open ? ' rb-open' : ''}`} role="dialog" aria-modal="true" aria-labelledby="rb-title"
+        aria-hidden={!open} inert={!open} onKeyDown={onPanelKey}>
+        <header className="rb-header">
+          <h2 id="rb-title">RenderBot{me && <span className="rb-muted"> · {me.tenant.name}</span>}</h2>
+          <button type="button" className="rb-icon" aria-label="Close chat" onClick={close}>×</button>
+        </header>
+        {api && me && (
+          <div className="rb-toolbar">
+            <label className="rb-visually-hidden" htmlFor="rb-session">Conversation</label>
+            <select id="rb-session" value={sessionId ?? ''} onChange={(e) => void selectSession(e.target.value)}>
+              <option value="">New conversation</option>
+              {sessionId && !sessions.some((s) => s.session_id === sessionId) && <option value={sessionId}>Current conversation</option>}
+              {sessions.map((s) => <option key={s.session_id} value={s.session_id}>{s.title ?? 'Untitled'} · {time(s.last_active_at)}</option>)}
+            </select>
+            <button type="button" className="rb-btn" onClick={newConversation}>New conversation</button>
+            <button type="button" className="rb-icon" aria-label="Delete conversation" disabled={!sessionId || busy} onClick={() => void removeSession()}><svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path fill="currentColor" d="M9 3h6l1 2h4v2H4V5h4l1-2zm-3 6h12l-1 12H7L6 9zm4 2v8h2v-8h-2zm4 0v8h2v-8h-2z" /></svg></button>
+          </div>
+        )}
+        {aiOff && <p className="rb-banner" role="status">AI not configured — ask your admin to set up AI for {me.tenant.name}. Meanwhile these commands work: <code>help</code>, <code>orders</code>, <code>order SA-…</code>, <code>search …</code>, <code>stats</code>.</p>}
+        {limit && <p className="rb-banner" role="status">{me.tenant.name} has used this month's AI allowance — it renews on the 1st. Commands such as <code>orders</code> and <code>stats</code> still work.</p>}
+        {context && context.type !== 'general' && context.id && api && <p className="rb-context rb-muted">About this {context.type}: {context.id}</p>}
+        {!api ? (
+          <SignIn error={signInError} onToken={signIn} />
+        ) : (
+          <>
+            <div className="rb-messages" ref={listRef} role="log" aria-live="polite" aria-label="Messages">
+              {items.length === 0 && !busy && <p className="rb-empty rb-muted">Ask about products, orders and renders — e.g. “Render all Kugellager products as WebP at 1024x1024”.</p>}
+              {items.map((m) => (
+                <div key={m.key} className={`rb-msg rb-${m.role}${m.error ? ' rb-error' : ''}`}>
+                  <span className="rb-avatar" aria-hidden="true">{m.role === 'user' ? 'You' : 'RB'}</span>
+                  <div className="rb-bubble">
+                    {m.reply ? m.reply.blocks.map((b, i) => <Block key={i} block={b} onDecide={(id, v) => void decide(id, v)} busy={deciding} canConfirm={canConfirm} />) : <Markdown text={m.content} />}
+                    <time className="rb-time" dateTime={m.created_at}>{time(m.created_at)}</time>
+                  </div>
+                </div>
+              ))}
+              {busy && streaming && (
+                <div className="rb-msg rb-assistant rb-streaming"><span className="rb-avatar" aria-hidden="true">RB</span><div className="rb-bubble"><Markdown text={streaming} /></div></div>
+              )}
+              {busy && !streaming && (
+                <div className="rb-msg rb-assistant"><span className="rb-avatar" aria-hidden="true">RB</span>
+                  <div className="rb-bubble rb-typing" role="status" aria-label="RenderBot is typing"><span /><span /><span /></div></div>
+              )}
+            </div>
+            <form className="rb-composer" onSubmit={(e) => { e.preventDefault(); void send(); }}>
+              <label className="rb-visually-hidden" htmlFor="rb-input">Message</label>
+              <textarea id="rb-input" ref={inputRef} rows={2} value={draft} placeholder="Message RenderBot… (Enter sends, Shift+Enter for a new line)"
+                onChange={(e) => setDraft(e.target.value)}
+                onKeyDown={(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) { e.preventDefault(); void send(); } }} />
+              <button type="submit" className="rb-btn rb-btn-primary" disabled={busy || !draft.trim()}>Send</button>
+            </form>
+          </>
+        )}
+      </aside>
+    </div>
+  );
+}
+
+function SignIn({ error, onToken }: { error: string | null; onToken: (token: string) => void }) {
+  const [value, setValue] = useState('');
+  return (
+    <form className="rb-signin" onSubmit={(e) => { e.preventDefault(); if (value.trim()) onToken(value.trim()); }}>
+      <p>Sign in with the API token your admin gave you (<code>renderbot admin token create</code>), or open a sign-in link.</p>
+      <label htmlFor="rb-token">API token</label>
+      <input id="rb-token" type="password" autoComplete="off" value={value} onChange={(e) => setValue(e.target.value)} />
+      {error && <p className="rb-error-text" role="alert">{error}</p>}
+      <button type="submit" className="rb-btn rb-btn-primary" disabled={!value.trim()}>Sign in</button>
+    </form>
+  );
+}

@@ -1,0 +1,78 @@
+import type { ReplyBlock } from './api.ts';
+import { Markdown } from './markdown.tsx';
+
+type ConfirmBlock = Extract<ReplyBlock, { type: 'confirm' }>;
+
+/** What a confirm card can ask of the panel. */
+export type Decide = (actionId: string, verb: 'confirm' | 'cancel') => void;
+
+const statusLabel: Record<ConfirmBlock['status'], string> = {
+  pending: 'Waiting for confirmation', executing: 'Running…', done: 'Done', failed: 'Failed', cancelled: 'Cancelled', expired: 'Expired',
+};
+
+/** Renders one reply-model block (DESIGN §5) as HTML elements; all text goes through React, never innerHTML. */
+export function Block({ block, onDecide, busy, canConfirm }: { block: ReplyBlock; onDecide: Decide; busy: boolean; canConfirm: boolean }) {
+  switch (block.type) {
+    case 'text':
+      return <Markdown text={block.text} />;
+    case 'facts':
+      return (
+        <section className="rb-card" aria-label={block.title ?? 'Facts'}>
+          {block.title && <h4>{block.title}</h4>}
+          <dl className="rb-facts">{block.facts.map((f, i) => <div key={i}><dt>{f.label}</dt><dd>{f.value}</dd></div>)}</dl>
+        </section>
+      );
+    case 'table':
+      return (
+        <section className="rb-card" aria-label={block.title ?? 'Table'}>
+          {block.title && <h4>{block.title}</h4>}
+          <div className="rb-table-wrap"><table className="rb-table">
+            <thead><tr>{block.columns.map((c, i) => <th key={i} scope="col">{c}</th>)}</tr></thead>
+            <tbody>{block.rows.map((r, i) => <tr key={i}>{r.map((c, j) => <td key={j}>{c}</td>)}</tr>)}</tbody>
+          </table></div>
+          {block.truncated && <p className="rb-muted">Showing {block.rows.length} of {block.total}.</p>}
+        </section>
+      );
+    case 'image':
+      return /^https?:\/\//i.test(block.url) ? <img className="rb-image" src={block.url} alt={block.alt} loading="lazy" /> : null;
+    case 'progress': {
+      const pct = Math.round(block.ratio * 100);
+      return (
+        <section className="rb-card" aria-label={`Order ${block.orderNumber} progress`}>
+          <h4>{block.orderNumber} · {block.status}</h4>
+          <progress className="rb-progress" max={100} value={pct} aria-label={`${pct}% finished`}>{pct}%</progress>
+          <p className="rb-muted">{Object.entries(block.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(' · ') || 'no jobs'} — {pct}% of {block.total}</p>
+        </section>
+      );
+    }
+    case 'actions':
+      return null; // platform buttons without a web action; the text says what to type
+    case 'confirm':
+      return <ConfirmCard block={block} onDecide={onDecide} busy={busy} canConfirm={canConfirm} />;
+  }
+}
+
+function ConfirmCard({ block, onDecide, busy, canConfirm }: { block: ConfirmBlock; onDecide: Decide; busy: boolean; canConfirm: boolean }) {
+  const pending = block.status === 'pending';
+  return (
+    <section className={`rb-card rb-confirm rb-confirm-${block.status}`} aria-label={block.title}>
+      <h4>{block.title}</h4>
+      <ol className="rb-steps">
+        {block.steps.map((s, i) => (
+          <li key={i}><strong>{s.title}</strong>{s.details.length > 0 && <ul>{s.details.map((d, j) => <li key={j}>{d}</li>)}</ul>}</li>
+        ))}
+      </ol>
+      <p className="rb-confirm-status" role="status">
+        {statusLabel[block.status]}{block.outcome ? ` — ${block.outcome}` : ''}
+        {pending && <span className="rb-muted"> (expires {new Date(block.expiresAt).toLocaleTimeString()})</span>}
+      </p>
+      {pending && (
+        <div className="rb-confirm-buttons">
+          <button type="button" className="rb-btn rb-btn-primary" disabled={busy || !canConfirm} onClick={() => onDecide(block.actionId, 'confirm')}
+            title={canConfirm ? undefined : 'Only operators and admins can confirm'}>Confirm</button>
+          <button type="button" className="rb-btn" disabled={busy} onClick={() => onDecide(block.actionId, 'cancel')}>Cancel</button>
+        </div>
+      )}
+    </section>
+  );
+}

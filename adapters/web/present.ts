@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import type { SessionListItem, VisibleMessage } from '../../core/conversations/sessions.ts';
+import { replySchema, replyText, type Reply } from '../../core/replies/reply.ts';
+import type { ApiMessage } from './schemas.ts';
+
+const iso = (v: string | Date) => new Date(v).toISOString();
+
+/** A stored message as the API shows it. */
+export function apiMessage(m: VisibleMessage): ApiMessage {
+  const reply = m.reply ? replySchema.safeParse(m.reply) : undefined;
+  return { id: m.id, role: m.role, content: m.content, created_at: iso(m.created_at), cursor: String(m.seq), reply: reply?.success ? reply.data : null };
+}
+
+/** One reply out of several (e.g. the decision card and the follow-up after a typed `confirm`). */
+export function mergeReplies(replies: Reply[]): Reply {
+  return { blocks: replies.flatMap((r) => r.blocks) };
+}
+
+/**
+ * The API pair for a finished turn: the stored user message and the response, whose reply is
+ * what `respond` returned. Commands (help, orders …) are answered without history rows; they
+ * get ids of their own and no cursor position.
+ */
+export function turnResult(text: string, replies: Reply[], stored: VisibleMessage[], now: Date): { message: ApiMessage; response: ApiMessage } {
+  const user = stored.find((m) => m.role === 'user');
+  const assistant = stored.filter((m) => m.role === 'assistant').at(-1);
+  const reply = mergeReplies(replies);
+  const message: ApiMessage = user ? apiMessage(user) : { id: randomUUID(), role: 'user', content: text, created_at: now.toISOString(), cursor: '', reply: null };
+  const response: ApiMessage = assistant
+    ? { ...apiMessage(assistant), content: replyText(reply), reply }
+    : { id: randomUUID(), role: 'assistant', content: replyText(reply), created_at: now.toISOString(), cursor: '', reply };
+  return { message, response };
+}
+
+/** A session in the list. */
+export function apiSession(s: SessionListItem) {
+  return { session_id: s.id, title: s.title, last_message: s.last_message, message_count: s.message_count, created_at: iso(s.created_at), last_active_at: iso(s.last_active_at) };
+}
+
+/** Opaque page cursors. */
+export const cursors = {
+  encode: (parts: string[]) => Buffer.from(JSON.stringify(parts)).toString('base64url'),
+  decode(value: string | null): string[] | undefined {
+    if (!value) return undefined;
+    try {
+      const parts: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+      return Array.isArray(parts) && parts.every((p) => typeof p === 'string') ? parts : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+};

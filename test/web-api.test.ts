@@ -1,0 +1,322 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { makeTenant, type TenantFixture } from './support/fixtures.ts';
+import { readEvents, startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
+import type { FakeLlmRequest } from './fakes/llm-server.ts';
+import { createApiToken, revokeApiToken, createLoginCode } from '../core/tenancy/tokens.ts';
+
+let h: WebHarness;
+let acme: TenantFixture;
+let globex: TenantFixture;
+let alice: string; // acme operator
+let bob: string; // acme operator, another user
+let vera: string; // acme viewer
+let gus: string; // globex operator
+let revoked: string;
+
+type Msg = { id: string; role: string; content: string; created_at: string; cursor: string; reply: { blocks: { type: string; [k: string]: unknown }[] } | null };
+type ChatResult = { session_id: string; message: Msg; response: Msg };
+
+function toolResult(req: FakeLlmRequest, name: string): unknown {
+  const msgs = req.body.messages;
+  const call = [...msgs].reverse().flatMap((m) => (m.tool_calls as { id: string; function: { name: string } }[] | undefined) ?? []).find((c) => c.function.name === name);
+  return JSON.parse(String(msgs.find((m) => m.role === 'tool' && m.tool_call_id === call?.id)?.content));
+}
+const systemOf = (req: FakeLlmRequest) => String(req.body.messages[0]?.content);
+
+beforeAll(async () => {
+  h = await startWebHarness();
+  acme = await makeTenant(h.em(), 'acme');
+  globex = await makeTenant(h.em(), 'globex');
+  await h.enableAi(acme.tenant.id);
+  alice = await h.token(acme.tenant.id, 'alice', 'operator');
+  bob = await h.token(acme.tenant.id, 'bob', 'operator');
+  vera = await h.token(acme.tenant.id, 'vera', 'viewer');
+  gus = await h.token(globex.tenant.id, 'gus', 'operator');
+  const r = await createApiToken(h.em(), { tenantId: acme.tenant.id, userId: 'rex', role: 'admin' });
+  await revokeApiToken(h.em(), acme.tenant.id, r.id);
+  revoked = r.token;
+  openApi = (await (await fetch(`${h.base}/api/openapi.json`)).json()) as OpenApi;
+});
+afterAll(async () => { await h.close(); });
+
+type OpenApi = { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>> };
+let openApi: OpenApi;
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats.default(ajv);
+
+/** Asserts a response body matches the OpenAPI document's schema for that operation and status. */
+function expectDocumented(path: string, method: string, status: number, body: unknown) {
+  const schema = openApi.paths[path]?.[method]?.responses[status]?.content?.['application/json']?.schema;
+  expect(schema, `${method} ${path} ${status} is documented`).toBeDefined();
+  const validate = ajv.compile(schema!);
+  expect(validate(body), JSON.stringify(validate.errors)).toBe(true);
+}
+
+async function send(token: string, body: Record<string, unknown>): Promise<ChatResult> {
+  const res = await h.api('/api/chat/messages', { token, body });
+  expect(res.status, JSON.stringify(await res.clone().json())).toBe(200);
+  const json = (await res.json()) as ChatResult;
+  expectDocumented('/api/chat/messages', 'post', 200, json);
+  return json;
+}
+
+describe('authentication', () => {
+  const endpoints: [string, string, unknown?][] = [
+    ['POST', '/api/chat/messages', { message: 'hi' }],
+    ['GET', '/api/chat/sessions'],
+    ['GET', '/api/chat/sessions/00000000-0000-4000-8000-000000000000/messages'],
+    ['DELETE', '/api/chat/sessions/00000000-0000-4000-8000-000000000000'],
+    ['POST', '/api/actions/00000000-0000-4000-8000-000000000000/confirm', {}],
+    ['POST', '/api/actions/00000000-0000-4000-8000-000000000000/cancel', {}],
+    ['GET', '/api/me'],
+  ];
+  it.each(endpoints)('%s %s answers 401 JSON without, with a wrong and with a revoked token', async (method, path, body) => {
+    for (const token of [undefined, 'rbt_wrong', 'not-even-a-token', revoked]) {
+      const res = await h.api(path, { method, ...(token ? { token } : {}), ...(body !== undefined ? { body } : {}) });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ error: { code: 'unauthorized', message: expect.any(String) } });
+    }
+    expect(h.llm.requests).toHaveLength(0);
+  });
+
+  it('never reads cookies: a cookie alone is 401', async () => {
+    const res = await h.api('/api/chat/sessions', { headers: { cookie: `token=${alice}` } });
+    expect(res.status).toBe(401);
+  });
+
+  it('a one-time login link mints a token exactly once', async () => {
+    const { code } = await createLoginCode(h.em(), { tenantId: acme.tenant.id, userId: 'linda', role: 'viewer', now: new Date() });
+    const first = await h.api('/api/auth/login', { body: { code } });
+    expect(first.status).toBe(200);
+    const { token } = (await first.json()) as { token: string };
+    expect(await (await h.api('/api/me', { token })).json()).toMatchObject({ user_id: 'linda', role: 'viewer', tenant: { slug: 'acme' }, ai: { configured: true, limit_reached: false } });
+    expect((await h.api('/api/auth/login', { body: { code } })).status).toBe(401);
+    expect((await h.api('/api/auth/login', { body: {} })).status).toBe(400);
+  });
+});
+
+describe('POST /api/chat/messages', () => {
+  it('rejects bad bodies with 400 and the zod message, before any model call', async () => {
+    const cases: [unknown, RegExp][] = [
+      [{}, /message/],
+      [{ message: '   ' }, /message must not be empty/],
+      [{ message: 'hi', session_id: 'nope' }, /session_id must be a UUID/],
+      [{ message: 'hi', context_type: 'invoice', context_id: 'x' }, /context_type/],
+      [{ message: 'hi', context_type: 'order' }, /context_id is required/],
+      [{ message: 'hi', extra: true }, /extra/],
+      ['{"message": ', /not valid JSON/],
+    ];
+    for (const [body, pattern] of cases) {
+      const res = await h.api('/api/chat/messages', { token: alice, body });
+      expect(res.status).toBe(400);
+      const json = (await res.json()) as { error: { code: string; message: string } };
+      expect(json.error.message).toMatch(pattern);
+    }
+    expect(h.llm.requests).toHaveLength(0);
+  });
+
+  it('the seed example: message → confirm card → confirm through the API → order created once, follow-up in the session', async () => {
+    h.llm.enqueue(
+      { toolCalls: [{ name: 'search_products', arguments: { category: 'Kugellager', query: null, limit: 200 } }] },
+      (req) => {
+        const found = toolResult(req, 'search_products') as { products: { id: string }[] };
+        return { toolCalls: [{ name: 'create_order', arguments: { product_ids: found.products.map((p) => p.id), output_type_name: 'WebP 1024x1024', submit: true, material_override: null, render_overrides: null } }] };
+      },
+    );
+    const r = await send(alice, { message: 'Render all Kugellager products as WebP at 1024x1024' });
+    expect(r.message).toMatchObject({ role: 'user', content: 'Render all Kugellager products as WebP at 1024x1024' });
+    expect(r.response.role).toBe('assistant');
+    const confirm = r.response.reply!.blocks.find((b) => b.type === 'confirm') as unknown as { actionId: string; status: string };
+    expect(confirm.status).toBe('pending');
+    expect(await h.em().execute(`select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id])).toEqual([{ n: 0 }]);
+
+    // Others can't see or decide it: another tenant → 404, a viewer → 403.
+    expect((await h.api(`/api/actions/${confirm.actionId}/confirm`, { token: gus, body: {} })).status).toBe(404);
+    expect((await h.api(`/api/actions/${confirm.actionId}/confirm`, { token: vera, body: {} })).status).toBe(403);
+
+    h.llm.enqueue((req) => {
+      const number = /SA-\d{4}-\d{5}/.exec(String(req.body.messages.filter((m) => m.role === 'system').at(-1)?.content))?.[0];
+      return { content: `Done: order ${number} was created and its renders were dispatched.` };
+    });
+    const before = (await (await h.api(`/api/chat/sessions/${r.session_id}/messages`, { token: alice })).json()) as { messages: Msg[] };
+    const lastCursor = before.messages.at(-1)!.cursor;
+    const [first, second] = await Promise.all([
+      h.api(`/api/actions/${confirm.actionId}/confirm`, { token: alice, body: {} }),
+      h.api(`/api/actions/${confirm.actionId}/confirm`, { token: bob, body: {} }),
+    ]);
+    const statuses = [first.status, second.status].sort();
+    expect(statuses).toEqual([200, 409]);
+    const ok = (await (first.status === 200 ? first : second).json()) as { ok: boolean; status: string; reply: { blocks: { type: string; status?: string }[] } };
+    expect(ok).toMatchObject({ ok: true, status: 'done' });
+    expectDocumented('/api/actions/{action_id}/confirm', 'post', 200, ok);
+    expect(ok.reply.blocks.find((b) => b.type === 'confirm')?.status).toBe('done');
+    const orders = (await h.em().execute(`select order_number from render_order where tenant_id = ?`, [acme.tenant.id])) as { order_number: string }[];
+    expect(orders).toHaveLength(1);
+    expect((await h.em().execute(`select count(*)::int as n from render_job j join render_order o on o.id = j.order_id where o.tenant_id = ?`, [acme.tenant.id]))).toEqual([{ n: 3 }]);
+
+    // The follow-up is written by the worker; a long-poll returns it as soon as it is delivered.
+    const poll = await h.api(`/api/chat/sessions/${r.session_id}/messages?after=${lastCursor}&wait=20`, { token: alice });
+    const fresh = (await poll.json()) as { messages: Msg[] };
+    expectDocumented('/api/chat/sessions/{session_id}/messages', 'get', 200, fresh);
+    expect(fresh.messages.map((m) => m.content).join('\n')).toContain(orders[0]!.order_number);
+    // A replay changes nothing.
+    expect((await h.api(`/api/actions/${confirm.actionId}/confirm`, { token: alice, body: {} })).status).toBe(409);
+    h.llm.assertDone();
+  });
+
+  it('streams tokens then the final message; the text equals the non-streaming reply', async () => {
+    const text = 'There are no open orders right now, but I can create one.';
+    h.llm.enqueue({ content: text }, { content: text });
+    const plain = await send(alice, { message: 'any orders?' });
+    const res = await h.api('/api/chat/messages', { token: alice, body: { message: 'any orders?' }, headers: { accept: 'text/event-stream' } });
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const events = await readEvents(res);
+    expect(events[0]).toMatchObject({ event: 'session', data: { session_id: expect.any(String) } });
+    const tokens = events.filter((e) => e.event === 'token').map((e) => (e.data as { text: string }).text);
+    expect(tokens.length).toBeGreaterThan(1);
+    const done = events.at(-1)!;
+    expect(done.event).toBe('done');
+    expect(tokens.join('')).toBe(plain.response.content);
+    expect((done.data as ChatResult).response.content).toBe(plain.response.content);
+    expect(h.llm.requests.at(-1)!.body.stream).toBe(true);
+    h.llm.assertDone();
+  });
+
+  it('puts the order summary into the system prompt for context_type order; unknown or foreign ids → 404 without a model call', async () => {
+    const [order] = (await h.em().execute(`select id, order_number from render_order where tenant_id = ?`, [acme.tenant.id])) as { id: string; order_number: string }[];
+    h.llm.enqueue({ content: 'It is rendering: 0 of 3 jobs finished.' });
+    const r = await send(alice, { message: "what's the status?", context_type: 'order', context_id: order!.order_number });
+    const system = systemOf(h.llm.requests.at(-1)!);
+    expect(system).toContain(`This conversation is about: order ${order!.order_number}`);
+    expect(system).toMatch(/status rendering.*3 products; render jobs: 3 queued/);
+    // The session remembers it: the next turn without context still has the summary.
+    h.llm.enqueue({ content: 'Still rendering.' });
+    await send(alice, { message: 'and now?', session_id: r.session_id });
+    expect(systemOf(h.llm.requests.at(-1)!)).toContain(order!.order_number);
+
+    h.llm.enqueue({ content: 'A ball bearing.' });
+    await send(alice, { message: 'what is this?', context_type: 'product', context_id: 'ACME-KL-6204' });
+    expect(systemOf(h.llm.requests.at(-1)!)).toMatch(/This conversation is about: product "ACME-KL-6204" "ACME Rillenkugellager 6204".*category "Kugellager"/);
+
+    const calls = h.llm.requests.length;
+    const globexProduct = Object.values(globex.productIds)[0]!;
+    for (const body of [
+      { message: 'status?', context_type: 'order', context_id: 'SA-2026-99999' },
+      { message: 'status?', context_type: 'order', context_id: order!.id.replace(/^./, (c) => (c === 'a' ? 'b' : 'a')) },
+      { message: 'what is this?', context_type: 'product', context_id: globexProduct },
+    ]) {
+      const res = await h.api('/api/chat/messages', { token: alice, body });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toMatchObject({ error: { code: 'not_found' } });
+    }
+    // The order is invisible to another tenant too.
+    expect((await h.api('/api/chat/messages', { token: gus, body: { message: 'status?', context_type: 'order', context_id: order!.id } })).status).toBe(404);
+    expect(h.llm.requests.length).toBe(calls);
+    h.llm.assertDone();
+  });
+});
+
+describe('sessions', () => {
+  it('lists only the caller\'s sessions, newest first, paginated; another user or tenant gets 404; delete removes messages', async () => {
+    const mine = (await (await h.api('/api/chat/sessions?limit=2', { token: alice })).json()) as { sessions: { session_id: string; title: string; message_count: number; last_message: string }[]; next_cursor: string | null };
+    expect(mine.sessions).toHaveLength(2);
+    expectDocumented('/api/chat/sessions', 'get', 200, mine);
+    expect(mine.next_cursor).toEqual(expect.any(String));
+    expect(mine.sessions[0]).toMatchObject({ title: 'what is this?', message_count: 2, last_message: 'A ball bearing.' });
+    const all: string[] = mine.sessions.map((s) => s.session_id);
+    let cursor = mine.next_cursor;
+    while (cursor) {
+      const page = (await (await h.api(`/api/chat/sessions?limit=2&cursor=${cursor}`, { token: alice })).json()) as { sessions: { session_id: string }[]; next_cursor: string | null };
+      all.push(...page.sessions.map((s) => s.session_id));
+      cursor = page.next_cursor;
+    }
+    const rows = (await h.em().execute(`select id from chat_session where tenant_id = ? and platform = 'web' and created_by = 'alice' order by last_active_at desc`, [acme.tenant.id])) as { id: string }[];
+    expect(all).toEqual(rows.map((r) => r.id));
+    expect(((await (await h.api('/api/chat/sessions', { token: bob })).json()) as { sessions: unknown[] }).sessions).toHaveLength(0);
+
+    const target = all[0]!;
+    for (const token of [bob, gus]) {
+      expect((await h.api(`/api/chat/sessions/${target}/messages`, { token })).status).toBe(404);
+      expect((await h.api(`/api/chat/sessions/${target}`, { token, method: 'DELETE' })).status).toBe(404);
+      expect((await h.api('/api/chat/messages', { token, body: { message: 'hi', session_id: target } })).status).toBe(404);
+    }
+    const msgs = (await (await h.api(`/api/chat/sessions/${target}/messages?limit=1`, { token: alice })).json()) as { messages: Msg[]; next_cursor: string };
+    expect(msgs.messages).toHaveLength(1);
+    expect(msgs.messages[0]!.role).toBe('assistant');
+    const older = (await (await h.api(`/api/chat/sessions/${target}/messages?limit=1&cursor=${msgs.next_cursor}`, { token: alice })).json()) as { messages: Msg[]; next_cursor: string | null };
+    expect(older).toMatchObject({ messages: [{ role: 'user', content: 'what is this?' }], next_cursor: null });
+
+    const del = await h.api(`/api/chat/sessions/${target}`, { token: alice, method: 'DELETE' });
+    expect(del.status).toBe(204);
+    expect(await h.em().execute(`select count(*)::int as n from chat_message where session_id = ?`, [target])).toEqual([{ n: 0 }]);
+    expect((await h.api(`/api/chat/sessions/${target}/messages`, { token: alice })).status).toBe(404);
+  });
+});
+
+describe('tenant without AI, CORS, OpenAPI', () => {
+  it('answers with the not-configured message and reports it in /api/me', async () => {
+    const me = await (await h.api('/api/me', { token: gus })).json();
+    expectDocumented('/api/me', 'get', 200, me);
+    expect(me).toMatchObject({ ai: { configured: false, limit_reached: false } });
+    const r = await send(gus, { message: 'hello' });
+    expect(r.response.content).toMatch(/AI is not configured for Tenant globex/);
+  });
+
+  it('reports a used-up monthly allowance in /api/me', async () => {
+    const t = await makeTenant(h.em(), 'capped');
+    await h.enableAi(t.tenant.id);
+    await h.em().execute(`update tenant set monthly_token_limit = 0 where id = ?`, [t.tenant.id]);
+    const token = await h.token(t.tenant.id, 'carl', 'viewer');
+    expect(await (await h.api('/api/me', { token })).json()).toMatchObject({ ai: { configured: true, limit_reached: true } });
+    const calls = h.llm.requests.length;
+    expect((await send(token, { message: 'hello' })).response.content).toMatch(/monthly AI allowance/);
+    expect(h.llm.requests.length).toBe(calls);
+  });
+
+  it('gives CORS headers only to configured origins', async () => {
+    const allowed = await h.api('/api/me', { token: alice, headers: { origin: 'https://saas.example' } });
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://saas.example');
+    const other = await h.api('/api/me', { token: alice, headers: { origin: 'https://evil.example' } });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('answers CORS preflights for the API: allowed origins 204 with the allowed headers, others 403', async () => {
+    const preflight = (origin: string) => fetch(`${h.base}/api/chat/messages`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } });
+    const ok = await preflight('https://saas.example');
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://saas.example');
+    expect(ok.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+    expect((await preflight('https://evil.example')).status).toBe(403);
+    const path = await fetch(`${h.base}/api/actions/00000000-0000-4000-8000-000000000000/confirm`, { method: 'OPTIONS', headers: { origin: 'https://saas.example', 'access-control-request-method': 'POST' } });
+    expect(path.status).toBe(204);
+  });
+
+  it('serves an OpenAPI 3.1 document generated from the schemas', async () => {
+    const doc = (await (await fetch(`${h.base}/api/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown> } }> } }>> };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/chat/messages', '/api/chat/sessions', '/api/chat/sessions/{session_id}/messages', '/api/chat/sessions/{session_id}', '/api/actions/{action_id}/confirm', '/api/actions/{action_id}/cancel']));
+    expect(Object.keys(doc.paths['/api/chat/messages']!.post!.requestBody!.content['application/json']!.schema.properties)).toEqual(['message', 'session_id', 'context_type', 'context_id']);
+  });
+});
+
+describe('rate limits', () => {
+  it('answers 429 with retry-after once a token exceeds its per-minute budget', async () => {
+    const limited = await startWebHarness({ settings: { rateLimitPerMinute: 3 } });
+    try {
+      const t = await makeTenant(limited.em(), 'rl');
+      const token = await limited.token(t.tenant.id, 'u', 'viewer');
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await limited.api('/api/me', { token })).status);
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      const res = await limited.api('/api/me', { token });
+      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(await res.json()).toMatchObject({ error: { code: 'rate_limited' } });
+      // Another token is unaffected.
+      expect((await limited.api('/api/me', { token: await limited.token(t.tenant.id, 'w', 'viewer') })).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});

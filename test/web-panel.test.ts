@@ -1,0 +1,157 @@
+import { mkdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { makeTenant, type TenantFixture } from './support/fixtures.ts';
+import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
+import type { FakeLlmRequest } from './fakes/llm-server.ts';
+import { upsertProducts } from '../core/pipeline/catalogue.ts';
+import { createLoginCode } from '../core/tenancy/tokens.ts';
+
+/** Debian's chromium (`.ci/run` installs it); override with CHROMIUM_PATH. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = 'docs/screenshots';
+const XSS = '<img src=x onerror=alert(1)>';
+
+let h: WebHarness;
+let acme: TenantFixture;
+let globex: TenantFixture;
+let browser: Browser;
+
+function toolResult(req: FakeLlmRequest, name: string): unknown {
+  const msgs = req.body.messages;
+  const call = [...msgs].reverse().flatMap((m) => (m.tool_calls as { id: string; function: { name: string } }[] | undefined) ?? []).find((c) => c.function.name === name);
+  return JSON.parse(String(msgs.find((m) => m.role === 'tool' && m.tool_call_id === call?.id)?.content));
+}
+
+/** A page that records script dialogs, page errors and CSP violations; all must stay empty. */
+async function openPage(width = 1280, height = 800): Promise<{ page: Page; problems: string[] }> {
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); void d.dismiss(); });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`); });
+  return { page, problems };
+}
+
+async function signIn(page: Page, token: string) {
+  await page.goto(`${h.base}/chat`);
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByLabel('Message', { exact: true }).waitFor();
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  h = await startWebHarness();
+  acme = await makeTenant(h.em(), 'acme');
+  globex = await makeTenant(h.em(), 'globex');
+  await upsertProducts(h.em(), acme.tenant.id, [{ pimId: 'ACME-XSS-1', name: XSS, category: 'Kugellager', materialName: null }]);
+  await h.enableAi(acme.tenant.id);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await h?.close();
+});
+
+describe('chat panel in Chromium', () => {
+  it('serves /chat with a strict Content-Security-Policy', async () => {
+    const res = await fetch(`${h.base}/chat`);
+    expect(res.status).toBe(200);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).toContain('frame-ancestors https://saas.example');
+  });
+
+  it('signs in with a token, sends the seed example, confirms, and shows the order number', async () => {
+    const token = await h.token(acme.tenant.id, 'alice', 'operator');
+    const { page, problems } = await openPage();
+    await signIn(page, token);
+    h.llm.enqueue(
+      { toolCalls: [{ name: 'search_products', arguments: { category: 'Kugellager', query: null, limit: 200 } }] },
+      (req) => {
+        const found = toolResult(req, 'search_products') as { products: { id: string; name: string }[] };
+        const ids = found.products.filter((p) => p.name !== XSS).map((p) => p.id);
+        return { content: 'I found 3 Kugellager products. Please confirm the order:', toolCalls: [{ name: 'create_order', arguments: { product_ids: ids, output_type_name: 'WebP 1024x1024', submit: true, material_override: null, render_overrides: null } }] };
+      },
+    );
+    const input = page.getByLabel('Message', { exact: true });
+    await input.fill('Render all Kugellager products as WebP at 1024x1024');
+    await input.press('Enter');
+    const confirm = page.getByRole('button', { name: 'Confirm' });
+    await confirm.waitFor();
+    expect(await page.locator('.rb-user .rb-bubble').first().textContent()).toMatch(/Render all Kugellager products/);
+    await page.screenshot({ path: `${SHOTS}/web-panel-confirm.png` });
+
+    h.llm.enqueue((req) => {
+      const number = /SA-\d{4}-\d{5}/.exec(String(req.body.messages.filter((m) => m.role === 'system').at(-1)?.content))?.[0];
+      return { content: `Done: order **${number}** was created and its 3 renders were dispatched.` };
+    });
+    await confirm.click();
+    await page.locator('.rb-confirm-status', { hasText: 'Done' }).waitFor();
+    const [order] = (await h.em().execute(`select order_number from render_order where tenant_id = ?`, [acme.tenant.id])) as { order_number: string }[];
+    await page.locator('.rb-assistant strong', { hasText: order!.order_number }).waitFor();
+    expect(await page.getByRole('button', { name: 'Confirm' }).count()).toBe(0);
+    await page.screenshot({ path: `${SHOTS}/web-panel-done.png` });
+    expect(await h.em().execute(`select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id])).toEqual([{ n: 1 }]);
+
+    // Keyboard: Escape closes and returns focus to the launcher; the launcher reopens with focus in the panel.
+    await page.keyboard.press('Escape');
+    await page.locator('.rb-panel.rb-open').waitFor({ state: 'detached' });
+    expect(await page.evaluate('document.activeElement?.getAttribute("aria-label")')).toBe('Open RenderBot chat');
+    await page.keyboard.press('Enter');
+    await page.locator('.rb-panel.rb-open').waitFor();
+    expect(await page.evaluate('document.activeElement?.id')).toBe('rb-input');
+
+    // Session history: start a new conversation, reopen the old one from the selector, delete it.
+    const sessionId = await page.locator('#rb-session').inputValue();
+    await page.getByRole('button', { name: 'New conversation' }).click();
+    expect(await page.locator('.rb-msg').count()).toBe(0);
+    await page.locator('#rb-session').selectOption(sessionId);
+    await page.locator('.rb-assistant strong', { hasText: order!.order_number }).waitFor();
+    await page.getByRole('button', { name: 'Delete conversation' }).click();
+    await page.locator(`#rb-session option[value="${sessionId}"]`).waitFor({ state: 'detached' });
+    expect(await page.locator('.rb-msg').count()).toBe(0);
+    expect(await h.em().execute(`select count(*)::int as n from chat_session where id = ?`, [sessionId])).toEqual([{ n: 0 }]);
+    expect(problems).toEqual([]);
+    h.llm.assertDone();
+  });
+
+  it('renders a product named like HTML as text, not markup', async () => {
+    const token = await h.token(acme.tenant.id, 'mallory', 'viewer');
+    const { page, problems } = await openPage();
+    await signIn(page, token);
+    h.llm.enqueue(
+      { toolCalls: [{ name: 'search_products', arguments: { category: null, query: 'XSS', limit: 10 } }] },
+      { content: `The product is called ${XSS} — see the table.` },
+    );
+    const input = page.getByLabel('Message', { exact: true });
+    await input.fill('find XSS');
+    await input.press('Enter');
+    await page.locator('.rb-table td', { hasText: XSS }).waitFor();
+    await page.locator('.rb-assistant .rb-md p', { hasText: `The product is called ${XSS}` }).waitFor();
+    expect(await page.locator('#renderbot-chat img').count()).toBe(0);
+    await page.screenshot({ path: `${SHOTS}/web-panel-xss-as-text.png` });
+    expect(problems).toEqual([]);
+    h.llm.assertDone();
+  });
+
+  it('shows a friendly state when the tenant has no AI configured (signed in by a login link)', async () => {
+    const { code } = await createLoginCode(h.em(), { tenantId: globex.tenant.id, userId: 'gina', role: 'operator', now: new Date() });
+    const { page, problems } = await openPage(420, 760);
+    await page.goto(`${h.base}/chat#login=${code}`);
+    await page.getByText('AI not configured — ask your admin').waitFor();
+    expect(new URL(page.url()).hash).toBe('');
+    const input = page.getByLabel('Message', { exact: true });
+    await input.fill('hello');
+    await input.press('Enter');
+    await page.locator('.rb-assistant .rb-bubble', { hasText: 'AI is not configured for Tenant globex' }).waitFor();
+    await page.screenshot({ path: `${SHOTS}/web-panel-no-ai-narrow.png` });
+    expect(problems).toEqual([]);
+  });
+});
