@@ -11,7 +11,8 @@ const columns = `id, tenant_id, session_id, requested_by, plan, preview, status,
 
 /** Stores one pending action holding every write call of a model response. */
 export async function createPendingAction(em: EntityManager, turn: TurnContext, calls: PlanCall[], now: Date, ttlMs = ACTION_TTL_MS): Promise<ActionRow> {
-  const title = calls.length === 1 ? calls[0]!.step.title : `${calls.length} changes to confirm`;
+  // The steps carry the specifics; the title only says what is asked of the reader.
+  const title = calls.length === 1 ? 'Please confirm this change' : `Please confirm these ${calls.length} changes`;
   const row = await queryOne<ActionRow>(em,
     `insert into pending_action (tenant_id, session_id, requested_by, plan, preview, status, expires_at)
      values (?, ?, ?, ?::jsonb, ?::jsonb, 'pending', ?) returning ${columns}`,
