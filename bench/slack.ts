@@ -1,0 +1,160 @@
+/**
+ * `npm run bench:slack`: signed `/render <free text>` slash commands, open loop at BENCH_RATE/s
+ * (default 200) for BENCH_SECONDS (default 30), against three bots, one after the other, each in
+ * a child process of its own: a bare Bolt app (ack + say), a Chat SDK echo bot (chat +
+ * @chat-adapter/slack + memory state) and RenderBot as `renderbot serve` runs it (every command a
+ * full agent turn through the durable queue, the scripted LLM fake answering instantly). Prints
+ * p50/p99 time-to-ack (the slash command's HTTP response) and time-to-reply (the fake Slack Web
+ * API receiving the answer, matched by a tag in the text), lost and duplicated replies, and the
+ * targets of the Slack issue. Database: a fresh one on DATABASE_URL's server, else an embedded
+ * PostgreSQL in a temporary directory; dropped afterwards. Prints numbers; asserts nothing.
+ *
+ * Diagnostics: BENCH_BOTS=renderbot,… (a subset of the bots), BENCH_LOG_LEVEL (the bots' LOG_LEVEL,
+ * default error), BENCH_DUMP=/tmp/x (per-request timings as /tmp/x.<bot>.json),
+ * BENCH_CHILD_NODE_OPTIONS (e.g. --cpu-prof for the bots), WORKER_CONCURRENCY (RenderBot's, default 8 here).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createOrm, migrate } from '../core/db/orm.ts';
+import { setTenantAi } from '../core/llm/settings.ts';
+import { linkWorkspace } from '../core/tenancy/links.ts';
+import { createTenant } from '../core/tenancy/tenants.ts';
+import { startFakeSlack, type SlackCall } from '../test/fakes/slack-api.ts';
+import { createSlackSender, slashCommand, type Who } from '../test/fakes/slack-request.ts';
+import { createBenchDatabase, queueState } from './support/db.ts';
+import { startTarget, type Target } from './support/child.ts';
+import { makeTag, startInstantLlm, tagOf } from './support/llm.ts';
+import { benchSettings, drain, ms, observePush, openLoop, printTable, summarize, type Sample, type Summary } from './support/load.ts';
+
+const SIGNING_SECRET = 'bench-signing-secret-0123456789ab';
+const TEAM = { token: 'xoxb-bench-0001-fake', teamId: 'T0BENCH001', teamName: 'Bench GmbH', botUserId: 'U0BOTBENCH', botId: 'B0BOTBENCH' };
+const WHO: Who = { teamId: TEAM.teamId, userId: 'U0BENCHUSR', channel: 'C0BENCH001' };
+const WARMUP = 20;
+
+const { rate, seconds, drainSeconds, count } = benchSettings();
+const workerConcurrency = process.env.WORKER_CONCURRENCY ?? '8';
+console.log(`bench:slack: ${rate} slash commands/s for ${seconds} s (${count} per bot), open loop; drain ≤ ${drainSeconds} s; RenderBot WORKER_CONCURRENCY=${workerConcurrency}`);
+
+const slack = await startFakeSlack();
+slack.addTeam(TEAM);
+slack.addUser({ id: WHO.userId, teamId: TEAM.teamId, name: 'bench', real_name: 'Bench User' });
+const llm = await startInstantLlm(count + WARMUP + 100);
+const db = await createBenchDatabase(process.env.DATABASE_URL);
+const secretsKey = randomBytes(32);
+const dataDir = mkdtempSync(join(tmpdir(), 'renderbot-bench-'));
+
+try {
+  const orm = await createOrm(db.url, { poolMax: 2 });
+  await migrate(orm);
+  const em = orm.em.fork();
+  const tenant = await createTenant(em, { slug: 'bench', name: 'Bench GmbH' });
+  await linkWorkspace(em, tenant.id, 'slack', TEAM.teamId);
+  await setTenantAi(em, secretsKey, tenant.id, llm.settings, llm.apiKey);
+  await orm.close();
+
+  /** The reply of each bot: its echo, or RenderBot's answer in the thread (its thread root carries the tag too, without thread_ts). */
+  type Phase = { samples: Map<string, Sample>; isReply(c: SlackCall): boolean };
+  let phase: Phase | undefined;
+  observePush(slack.calls, (call, at) => {
+    if (!phase || (call.method !== 'chat.postMessage' && call.method !== 'response_url')) return;
+    const tag = tagOf(String(call.body.text ?? ''));
+    const sample = tag ? phase.samples.get(tag) : undefined;
+    if (!sample) return;
+    sample.firstAt ??= at;
+    if (!phase.isReply(call)) return;
+    sample.replies++;
+    sample.replyAt ??= at;
+  });
+
+  const env = {
+    SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: TEAM.token, SLACK_API_URL: slack.apiUrl,
+    DATABASE_URL: db.url, SECRETS_KEY: secretsKey.toString('hex'), DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', WORKER_CONCURRENCY: workerConcurrency,
+  };
+  const echoed = (c: SlackCall) => c.method === 'chat.postMessage' && String(c.body.text ?? '').startsWith('echo ');
+  const bots: { name: string; kind: string; letter: string; isReply(c: SlackCall): boolean }[] = [
+    { name: 'bare Bolt (ack+say)', kind: 'bolt', letter: 'B', isReply: echoed },
+    { name: 'Chat SDK echo', kind: 'chatsdk', letter: 'C', isReply: echoed },
+    { name: 'RenderBot (agent turn)', kind: 'renderbot', letter: 'R', isReply: (c) => c.method === 'response_url' || (c.method === 'chat.postMessage' && c.body.thread_ts !== undefined) },
+  ];
+  const only = process.env.BENCH_BOTS?.split(',').map((b) => b.trim()).filter(Boolean);
+  const results: Summary[] = [];
+  for (const bot of bots.filter((b) => !only?.length || only.includes(b.kind))) {
+    const target: Target = await startTarget(bot.name, join(import.meta.dirname, 'support', 'slack-targets.ts'), bot.kind, env);
+    try {
+      const send = createSlackSender(target.base, SIGNING_SECRET);
+      const fire = async (tag: string) => {
+        const res = await send.command(slashCommand(WHO, `how are the renders of this week doing ${tag}`, slack.responseUrl()));
+        await res.arrayBuffer();
+        return res.status;
+      };
+      // Warm-up (not measured): connections, JIT, caches (auth.test, users.info).
+      phase = { samples: new Map(), isReply: bot.isReply };
+      const warm = await openLoop({ rate: 20, count: WARMUP, seconds: 5, send: (i, sample) => { const tag = makeTag('W', i); phase!.samples.set(tag, sample); return fire(tag).catch(() => 0); } });
+      await drain(() => warm.samples.every((s) => s.replies > 0), () => 0, { maxMs: 30_000, idleMs: 30_000 });
+
+      phase = { samples: new Map(), isReply: bot.isReply };
+      const current = phase;
+      const run = await openLoop({
+        rate, count, seconds,
+        send: (i, sample) => {
+          const tag = makeTag(bot.letter, i);
+          current.samples.set(tag, sample);
+          return fire(tag).catch(() => 0);
+        },
+      });
+      const drainStart = performance.now();
+      const replied = () => run.samples.reduce((n, s) => n + (s.replies > 0 ? 1 : 0), 0);
+      await drain(() => replied() === run.samples.length, replied, { maxMs: drainSeconds * 1000, idleMs: 60_000 });
+      const drained = (performance.now() - drainStart) / 1000;
+      await new Promise((r) => setTimeout(r, 1000)); // late duplicates
+      phase = undefined;
+      const summary = summarize(bot.name, run, drained);
+      if (process.env.BENCH_DUMP) writeFileSync(`${process.env.BENCH_DUMP}.${bot.kind}.json`, JSON.stringify(run.samples));
+      results.push(summary);
+      if (bot.kind === 'renderbot' && summary.lost > 0) {
+        const q = await queueState(db.url);
+        console.log(`  ${bot.name}: of ${summary.lost} without a reply after the drain, turn jobs still in the queue: ${q.waiting} waiting, ${q.running} running, ${q.failed} failed`);
+      }
+      console.log(`  ${bot.name}: ${summary.sent} sent in ${summary.sendSeconds.toFixed(1)} s (send slip p99 ${ms(summary.slipP99)}), ${summary.sent - summary.lost} replied, drained in ${summary.drainSeconds.toFixed(1)} s`);
+    } finally {
+      await target.stop();
+    }
+  }
+
+  console.log('');
+  printTable(results, [
+    ['bot', (s) => s.name],
+    ['sent', (s) => String(s.sent)],
+    ['ack p50', (s) => ms(s.http.p50)],
+    ['ack p99', (s) => ms(s.http.p99)],
+    ['ack max', (s) => ms(s.http.max)],
+    ['reply p50', (s) => ms(s.reply.p50)],
+    ['reply p99', (s) => ms(s.reply.p99)],
+    ['reply max', (s) => ms(s.reply.max)],
+    ['http errors', (s) => String(s.httpErrors)],
+    ['lost', (s) => String(s.lost)],
+    ['duplicated', (s) => String(s.duplicated)],
+  ]);
+  const byName = (kind: string) => results[bots.filter((b) => !only?.length || only.includes(b.kind)).findIndex((b) => b.kind === kind)];
+  const [bolt, chatSdk, renderBot] = [byName('bolt'), byName('chatsdk'), byName('renderbot')];
+  if (bolt && chatSdk && renderBot) {
+    const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+    console.log('');
+    console.log(`target ack p99 ≤ 1.5 × bare Bolt's: ${ms(renderBot.http.p99)} vs ${ms(1.5 * bolt.http.p99)} → ${verdict(renderBot.http.p99 <= 1.5 * bolt.http.p99)}`);
+    console.log(`target reply p99 ≤ Chat SDK echo's: ${ms(renderBot.reply.p99)} vs ${ms(chatSdk.reply.p99)} → ${verdict(renderBot.lost === 0 && renderBot.reply.p99 <= chatSdk.reply.p99)}`);
+    console.log(`target zero lost/duplicated replies: lost ${renderBot.lost}, duplicated ${renderBot.duplicated}, HTTP errors ${renderBot.httpErrors} → ${verdict(renderBot.lost === 0 && renderBot.duplicated === 0)}`);
+  } else {
+    console.log('targets: not evaluated (BENCH_BOTS left out a reference bot)');
+  }
+  const problems = [...slack.failures, ...llm.failures];
+  if (problems.length) console.log(`fake problems (${problems.length}): ${[...new Set(problems)].slice(0, 5).join('; ')}`);
+} finally {
+  await llm.close();
+  await slack.close();
+  await db.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+process.exit(0);

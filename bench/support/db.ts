@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { ensureDatabase, startEmbeddedCluster } from '../../core/db/embedded.ts';
+
+/** A database created for one benchmark run; `drop()` removes it (and the embedded cluster it started). */
+export type BenchDatabase = { url: string; drop(): Promise<void> };
+
+/**
+ * A fresh database `rb_bench_<hex>`: on the server of DATABASE_URL when set, else on an embedded
+ * PostgreSQL started in a temporary directory (stopped and deleted by `drop()`).
+ */
+export async function createBenchDatabase(databaseUrl: string | undefined): Promise<BenchDatabase> {
+  const name = `rb_bench_${randomBytes(5).toString('hex')}`;
+  let adminUrl: string;
+  let stop = async () => {};
+  if (databaseUrl) {
+    adminUrl = databaseUrl;
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), 'renderbot-bench-pg-'));
+    chmodSync(dir, 0o755); // as root, PostgreSQL runs as the postgres user, which must reach dir/pg
+    const cluster = await startEmbeddedCluster(join(dir, 'pg'));
+    adminUrl = cluster.url('postgres');
+    stop = async () => {
+      await cluster.stop();
+      rmSync(dir, { recursive: true, force: true });
+    };
+  }
+  await ensureDatabase(adminUrl, name);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      try {
+        await c.query(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await c.end();
+      }
+      await stop();
+    },
+  };
+}
+
+/** Turn jobs left in graphile-worker's queue: waiting (not yet run), running (locked) and failed (attempts used up). */
+export async function queueState(url: string): Promise<{ waiting: number; running: number; failed: number }> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ waiting: number; running: number; failed: number }>(`
+      select count(*) filter (where locked_at is null and attempts < max_attempts)::int as waiting,
+             count(*) filter (where locked_at is not null)::int as running,
+             count(*) filter (where locked_at is null and attempts >= max_attempts)::int as failed
+        from graphile_worker.jobs where task_identifier in ('turn', 'followup')`);
+    return rows[0]!;
+  } finally {
+    await c.end();
+  }
+}

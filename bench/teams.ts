@@ -1,0 +1,167 @@
+/**
+ * `npm run bench:teams`: Teams channel @mentions with free text, open loop at BENCH_RATE/s
+ * (default 200) for BENCH_SECONDS (default 30), posted to `POST /api/messages` in Bot Framework
+ * Emulator mode (no MicrosoftAppId: no auth), against two bots, one after the other, each in a
+ * child process of its own: the Bot Framework samples' echo bot (CloudAdapter + ActivityHandler,
+ * one synchronous `sendActivity`, restify) and RenderBot as `renderbot serve` runs it (every
+ * mention a full agent turn through the durable queue, replies sent proactively; the scripted LLM
+ * fake answers instantly). Every activity opens its own channel thread; its `serviceUrl` is a fake
+ * Bot Connector that records replies. Prints p50/p99 time-to-HTTP-response, time to the first
+ * activity at the connector (RenderBot: its typing indicator) and to the answer, lost and
+ * duplicated answers, and the targets of the Teams issue. Database: a fresh one on DATABASE_URL's
+ * server, else an embedded PostgreSQL in a temporary directory; dropped afterwards. Prints
+ * numbers; asserts nothing.
+ *
+ * Diagnostics: BENCH_BOTS=renderbot,… (a subset of the bots), BENCH_LOG_LEVEL (the bots' LOG_LEVEL,
+ * default error), BENCH_DUMP=/tmp/x (per-request timings as /tmp/x.<bot>.json),
+ * BENCH_CHILD_NODE_OPTIONS (e.g. --cpu-prof for the bots), WORKER_CONCURRENCY (RenderBot's, default 8 here).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createOrm, migrate } from '../core/db/orm.ts';
+import { setTenantAi } from '../core/llm/settings.ts';
+import { linkWorkspace } from '../core/tenancy/links.ts';
+import { createTenant } from '../core/tenancy/tenants.ts';
+import { startFakeConnector, type ConnectorCall } from '../test/fakes/bot-connector.ts';
+import { createBenchDatabase, queueState } from './support/db.ts';
+import { startTarget, type Target } from './support/child.ts';
+import { makeTag, startInstantLlm } from './support/llm.ts';
+import { benchSettings, drain, ms, observePush, openLoop, printTable, summarize, type Sample, type Summary } from './support/load.ts';
+
+type Activity = Record<string, unknown> & { conversation: Record<string, unknown>; channelData: { tenant: { id: string } } };
+const FIXTURE = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'test', 'fixtures', 'teams', 'channel-mention.json'), 'utf8')) as Activity;
+const AAD = FIXTURE.channelData.tenant.id;
+const THREAD = String(FIXTURE.conversation.id).split(';')[0]!;
+const WARMUP = 20;
+
+const { rate, seconds, drainSeconds, count } = benchSettings();
+const workerConcurrency = process.env.WORKER_CONCURRENCY ?? '8';
+console.log(`bench:teams: ${rate} activities/s for ${seconds} s (${count} per bot), open loop; drain ≤ ${drainSeconds} s; RenderBot WORKER_CONCURRENCY=${workerConcurrency}`);
+
+const connector = await startFakeConnector();
+const llm = await startInstantLlm(count + WARMUP + 100);
+const db = await createBenchDatabase(process.env.DATABASE_URL);
+const secretsKey = randomBytes(32);
+const dataDir = mkdtempSync(join(tmpdir(), 'renderbot-bench-'));
+
+/** A channel @mention in a thread of its own (conversation id `…;messageid=<id>`), pointed at the fake connector. */
+function mention(id: string, text: string): Activity {
+  const a = structuredClone(FIXTURE);
+  a.id = id;
+  a.serviceUrl = connector.url;
+  a.timestamp = new Date().toISOString();
+  a.text = `<at>RenderBot</at> ${text}`;
+  a.conversation.id = `${THREAD};messageid=${id}`;
+  delete a.attachments;
+  return a;
+}
+
+try {
+  const orm = await createOrm(db.url, { poolMax: 2 });
+  await migrate(orm);
+  const em = orm.em.fork();
+  const tenant = await createTenant(em, { slug: 'bench', name: 'Bench GmbH' });
+  await linkWorkspace(em, tenant.id, 'teams', AAD.toLowerCase());
+  await setTenantAi(em, secretsKey, tenant.id, llm.settings, llm.apiKey);
+  await orm.close();
+
+  /** Samples by conversation id (one thread per request). */
+  let samples: Map<string, Sample> | undefined;
+  observePush(connector.calls, (call: ConnectorCall, at) => {
+    if (!samples || (call.kind !== 'send' && call.kind !== 'reply')) return;
+    const sample = samples.get(call.conversationId);
+    if (!sample) return;
+    sample.firstAt ??= at;
+    if (call.activity.type === 'typing') return;
+    sample.replies++;
+    sample.replyAt ??= at;
+  });
+
+  const env = {
+    DATABASE_URL: db.url, SECRETS_KEY: secretsKey.toString('hex'), DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', WORKER_CONCURRENCY: workerConcurrency,
+  };
+  const bots = [
+    { name: 'botbuilder echo', kind: 'echo', letter: 'E' },
+    { name: 'RenderBot (agent turn)', kind: 'renderbot', letter: 'R' },
+  ];
+  const only = process.env.BENCH_BOTS?.split(',').map((b) => b.trim()).filter(Boolean);
+  const chosen = bots.filter((b) => !only?.length || only.includes(b.kind));
+  const results: Summary[] = [];
+  for (const bot of chosen) {
+    const target: Target = await startTarget(bot.name, join(import.meta.dirname, 'support', 'teams-targets.ts'), bot.kind, env);
+    try {
+      const post = async (tag: string, sample: Sample, map: Map<string, Sample>) => {
+        const id = `1764${randomBytes(5).readUIntBE(0, 5).toString().padStart(13, '0')}`;
+        const activity = mention(id, `how are the renders of this week doing ${tag}`);
+        map.set(String(activity.conversation.id), sample);
+        const res = await fetch(`${target.base}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+        await res.arrayBuffer();
+        return res.status;
+      };
+      // Warm-up (not measured): connections, JIT, caches (roster lookups).
+      samples = new Map();
+      const warmMap = samples;
+      const warm = await openLoop({ rate: 20, count: WARMUP, seconds: 5, send: (i, sample) => post(makeTag('W', i), sample, warmMap).catch(() => 0) });
+      await drain(() => warm.samples.every((s) => s.replies > 0), () => 0, { maxMs: 30_000, idleMs: 30_000 });
+
+      samples = new Map();
+      const current = samples;
+      const run = await openLoop({ rate, count, seconds, send: (i, sample) => post(makeTag(bot.letter, i), sample, current).catch(() => 0) });
+      const drainStart = performance.now();
+      const replied = () => run.samples.reduce((n, s) => n + (s.replies > 0 ? 1 : 0), 0);
+      await drain(() => replied() === run.samples.length, replied, { maxMs: drainSeconds * 1000, idleMs: 60_000 });
+      const drained = (performance.now() - drainStart) / 1000;
+      await new Promise((r) => setTimeout(r, 1000)); // late duplicates
+      samples = undefined;
+      const summary = summarize(bot.name, run, drained);
+      if (process.env.BENCH_DUMP) writeFileSync(`${process.env.BENCH_DUMP}.${bot.kind}.json`, JSON.stringify(run.samples));
+      results.push(summary);
+      if (bot.kind === 'renderbot' && summary.lost > 0) {
+        const q = await queueState(db.url);
+        console.log(`  ${bot.name}: of ${summary.lost} without a reply after the drain, turn jobs still in the queue: ${q.waiting} waiting, ${q.running} running, ${q.failed} failed`);
+      }
+      console.log(`  ${bot.name}: ${summary.sent} sent in ${summary.sendSeconds.toFixed(1)} s (send slip p99 ${ms(summary.slipP99)}), ${summary.sent - summary.lost} answered, drained in ${summary.drainSeconds.toFixed(1)} s`);
+    } finally {
+      await target.stop();
+    }
+  }
+
+  console.log('');
+  printTable(results, [
+    ['bot', (s) => s.name],
+    ['sent', (s) => String(s.sent)],
+    ['http p50', (s) => ms(s.http.p50)],
+    ['http p99', (s) => ms(s.http.p99)],
+    ['http max', (s) => ms(s.http.max)],
+    ['1st activity p50', (s) => ms(s.first.p50)],
+    ['1st activity p99', (s) => ms(s.first.p99)],
+    ['answer p50', (s) => ms(s.reply.p50)],
+    ['answer p99', (s) => ms(s.reply.p99)],
+    ['answer max', (s) => ms(s.reply.max)],
+    ['http errors', (s) => String(s.httpErrors)],
+    ['lost', (s) => String(s.lost)],
+    ['duplicated', (s) => String(s.duplicated)],
+  ]);
+  const echo = results[chosen.findIndex((b) => b.kind === 'echo')];
+  const renderBot = results[chosen.findIndex((b) => b.kind === 'renderbot')];
+  if (echo && renderBot) {
+    const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+    console.log('');
+    console.log(`target HTTP p99 ≤ 1.5 × echo's: ${ms(renderBot.http.p99)} vs ${ms(1.5 * echo.http.p99)} → ${verdict(renderBot.http.p99 <= 1.5 * echo.http.p99)}`);
+    console.log(`target first-reply (answer) p99 ≤ 2 × echo's: ${ms(renderBot.reply.p99)} vs ${ms(2 * echo.reply.p99)} → ${verdict(renderBot.lost === 0 && renderBot.reply.p99 <= 2 * echo.reply.p99)}`);
+    console.log(`  (counting RenderBot's typing indicator as its first reply: ${ms(renderBot.first.p99)} → ${verdict(renderBot.first.p99 <= 2 * echo.reply.p99)})`);
+    console.log(`target zero lost/duplicated answers: lost ${renderBot.lost}, duplicated ${renderBot.duplicated}, HTTP errors ${renderBot.httpErrors} → ${verdict(renderBot.lost === 0 && renderBot.duplicated === 0)}`);
+  } else {
+    console.log('targets: not evaluated (BENCH_BOTS left out a bot)');
+  }
+  if (llm.failures.length) console.log(`fake LLM problems (${llm.failures.length}): ${[...new Set(llm.failures)].slice(0, 5).join('; ')}`);
+} finally {
+  await llm.close();
+  await connector.close();
+  await db.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+process.exit(0);
