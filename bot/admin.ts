@@ -8,6 +8,7 @@ import { aiSettingsSchema, describeTenantAi, setTenantAi } from '../core/llm/set
 import { importProductsCsv } from '../core/pipeline/import.ts';
 import { createLinkCode, linkWorkspace } from '../core/tenancy/links.ts';
 import { platformSchema, roleSchema } from '../core/tenancy/roles.ts';
+import { rendererSettingsSchema, setTenantRenderer } from '../core/renders/backends.ts';
 import { createTenant, getTenantBySlug, listTenants } from '../core/tenancy/tenants.ts';
 import { setUserRole } from '../core/tenancy/users.ts';
 import type { App } from './app.ts';
@@ -63,6 +64,16 @@ export function adminCommand(withApp: WithApp): Command {
       const t = await getTenantBySlug(em, o.tenant);
       await em.execute(`update tenant set monthly_token_limit = ? where id = ?`, [o.monthlyTokens, t.id]);
       print(`Monthly token limit for ${t.slug}: ${o.monthlyTokens.toLocaleString('en')}`);
+    }));
+
+  tenant.command('renderer').description("choose a tenant's render backend: local (built-in preview renderer) or http (a render farm; secret stored encrypted)")
+    .requiredOption('--tenant <slug>').requiredOption('--backend <local|http>')
+    .option('--url <https-url>', 'http: the farm endpoint jobs are POSTed to').option('--secret <s>', 'http: shared HMAC secret (16+ characters)')
+    .action((o: { tenant: string; backend: string; url?: string; secret?: string }) => withApp(async (app, em) => {
+      const settings = parse(rendererSettingsSchema, o.backend === 'http' ? { backend: 'http', url: o.url, secret: o.secret } : { backend: o.backend }, 'Renderer settings');
+      const t = await getTenantBySlug(em, o.tenant);
+      await setTenantRenderer(em, app.config.secretsKey, t.id, settings);
+      print(settings.backend === 'http' ? `Renderer for ${t.slug}: render farm at ${settings.url} (secret stored encrypted)` : `Renderer for ${t.slug}: local preview renderer`);
     }));
 
   admin.command('import').description('import data').command('products').description('import products from a CSV file (header pim_id,name,category[,material_name]); all or nothing')

@@ -5,6 +5,8 @@ import { createModelProvider } from '../core/llm/provider.ts';
 import type { Logger } from '../core/logger.ts';
 import { seedDemo } from '../core/pipeline/demo.ts';
 import { installQueue } from '../core/queue/queue.ts';
+import { createRenderLinks, type RenderLinks } from '../core/renders/signing.ts';
+import { createRenderTasks } from '../core/renders/task.ts';
 import { startWorker, type Worker } from '../core/queue/worker.ts';
 import type { Platform } from '../core/tenancy/roles.ts';
 import { defaultTools } from '../core/tools/index.ts';
@@ -20,6 +22,8 @@ export type App = {
   conversations: Conversations;
   /** Reply senders by platform; channels register theirs when they start. */
   deliverers: Map<Platform, Deliverer>;
+  /** Signs and checks links to rendered files. */
+  renderLinks: RenderLinks;
   now: () => Date;
   close(): Promise<void>;
 };
@@ -51,16 +55,18 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   }
   const tools = defaultTools;
   const deliverers = new Map<Platform, Deliverer>();
+  const renderLinks = createRenderLinks(config.secretsKey, config.PUBLIC_URL);
   const conversations = createConversations({
-    orm: db.orm, log, tools, now, deliverers,
+    orm: db.orm, log, tools, now, deliverers, renderLinks,
     models: opts.models ?? createModelProvider(config.secretsKey, log),
   });
   let worker: Worker | undefined;
   if (opts.worker) {
-    worker = await startWorker({ url: db.url, tasks: conversations.tasks, log, concurrency: config.WORKER_CONCURRENCY, crontab: [{ task: 'expire_actions', pattern: '* * * * *' }] });
+    const renderTasks = createRenderTasks({ orm: db.orm, log, secretsKey: config.secretsKey, dataDir: config.dataDir, publicUrl: config.PUBLIC_URL, maxAttempts: config.RENDER_MAX_ATTEMPTS, now });
+    worker = await startWorker({ url: db.url, tasks: { ...conversations.tasks, ...renderTasks }, log, concurrency: config.WORKER_CONCURRENCY, crontab: [{ task: 'expire_actions', pattern: '* * * * *' }] });
   }
   return {
-    config, log, db, tools, conversations, deliverers, now,
+    config, log, db, tools, conversations, deliverers, renderLinks, now,
     async close() {
       await worker?.stop();
       await db.close();

@@ -10,6 +10,7 @@ import { manifestCommand } from './manifest.ts';
 import { createApp, type App, type AppOptions } from './app.ts';
 import { runChat } from './chat.ts';
 import { startHttpServer } from './server.ts';
+import { renderRoutes } from './renders.ts';
 import { createChannels } from './channels.ts';
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -47,7 +48,7 @@ export function buildProgram(): Command {
     .action(async () => {
       const app = await openApp({ worker: true, quiet: false });
       const channels = await createChannels(app);
-      const http = await startHttpServer(app, app.config.PORT, channels.flatMap((c) => c.routes));
+      const http = await startHttpServer(app, app.config.PORT, [...channels.flatMap((c) => c.routes), ...renderRoutes(app)]);
       for (const c of channels) await c.start?.();
       app.log.info({ port: http.port }, `RenderBot listening on http://localhost:${http.port} (healthz, readyz, metrics)`);
       print(`RenderBot is running on http://localhost:${http.port}. Chat in a terminal with: npm run renderbot -- chat --tenant demo`);

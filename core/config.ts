@@ -27,6 +27,8 @@ export const envSchema = z.object({
   MicrosoftAppTenantId: optionalString,
   /** Queue jobs (agent turns) one process runs at once; default 4 (core/queue/worker.ts). */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  /** Attempts per render job, the first included; failed attempts retry with exponential backoff. Default 3. */
+  RENDER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
   /** Comma-separated origins of pages that embed the web chat panel (CORS). */
   WEB_ALLOWED_ORIGINS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .pipe(z.array(z.url().refine((u) => new URL(u).origin === u, 'list origins like https://app.example.com (no path, no trailing slash)'))),

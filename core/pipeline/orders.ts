@@ -143,13 +143,18 @@ export async function dispatchRenders(em: EntityManager, tenantId: string, ref: 
 
 async function queueJobs(em: EntityManager, tenantId: string, orderId: string, now: Date): Promise<number> {
   const at = now.toISOString();
+  // One queue job per render job, added in the same statement (and so the same transaction):
+  // a job exists on the queue exactly when its row commits. Job key = render job id. Priority
+  // 10 (after the turns' default 0) so a big order does not hold chat replies back.
   const jobs = await queryOne<{ n: string }>(em,
     `with ins as (
        insert into render_job (tenant_id, order_id, order_item_id, product_id, status, queued_at)
        select i.tenant_id, i.order_id, i.id, i.product_id, 'queued', ?::timestamptz ${pendingItems}
-       returning 1)
-     select count(*) as n from ins`,
-    [at, tenantId, orderId, tenantId, orderId],
+       returning id, tenant_id)
+     select count(*) as n from graphile_worker.add_jobs(coalesce((
+       select array_agg(row('render_job', json_build_object('renderJobId', id, 'tenantId', tenant_id), null, null, ?, id::text, ?, null)::graphile_worker.job_spec)
+       from ins), '{}'))`,
+    [at, tenantId, orderId, tenantId, orderId, renderQueueMaxAttempts, renderQueuePriority],
   );
   await em.execute(
     `update render_order set status = 'rendering', submitted_at = coalesce(submitted_at, ?::timestamptz), completed_at = null, updated_at = ?::timestamptz
@@ -158,6 +163,15 @@ async function queueJobs(em: EntityManager, tenantId: string, orderId: string, n
   );
   return Number(jobs!.n);
 }
+
+/**
+ * The queue's own attempt ceiling for render jobs. The render task counts attempts on the
+ * render job itself and stops at RENDER_MAX_ATTEMPTS (default 3) by finishing the job as
+ * failed; this ceiling only bounds retries of attempts that died without recording anything.
+ */
+export const renderQueueMaxAttempts = 25;
+/** Queue priority of render jobs: graphile-worker runs lower numbers first; turns use 0. */
+export const renderQueuePriority = 10;
 
 /** A material override change: `material` null means "clear the override". */
 export type MaterialOverridePlan = { order: OrderRow; material: MaterialRef | null };

@@ -3,6 +3,7 @@ import type { TurnContext } from '../context.ts';
 import type { EntityManager } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import type { ReplyBlock } from '../replies/reply.ts';
+import type { RenderLinks } from '../renders/signing.ts';
 
 /** What a tool may use. `em` is a fork bound to the current transaction (for writes). */
 export type ToolContext = {
@@ -10,6 +11,8 @@ export type ToolContext = {
   em: EntityManager;
   log: Logger;
   now: () => Date;
+  /** Signs links to rendered files; absent where no links can be served (then tools omit links). */
+  renderLinks?: RenderLinks;
 };
 
 /** A tool's answer: `data` goes back to the model as JSON; `blocks` are shown to the user. */

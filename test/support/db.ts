@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { createOrm, migrate, type Orm } from '../../core/db/orm.ts';
+import { installQueue } from '../../core/queue/queue.ts';
 
 /** A fresh, migrated database of its own for one test file. */
 export type TestDatabase = { url: string; orm: Orm; drop(): Promise<void> };
@@ -17,6 +18,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   url.pathname = `/${name}`;
   const orm = await createOrm(url.toString(), { poolMax: 5 });
   await migrate(orm);
+  // Dispatching render jobs adds queue jobs in the same transaction, so every test database has the queue schema.
+  await installQueue(url.toString());
   return {
     url: url.toString(),
     orm,

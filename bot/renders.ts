@@ -1,0 +1,62 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import { z } from 'zod';
+import { queryOne } from '../core/db/sql.ts';
+import { handleFarmCallback, signatureHeader, timestampHeader } from '../core/renders/farm.ts';
+import { localRenderPath, renderContentTypes, type RenderFormat } from '../core/renders/local.ts';
+import type { App } from './app.ts';
+import { json, type Route } from './server.ts';
+
+/** Largest farm callback body accepted. */
+const maxCallbackBytes = 64 * 1024;
+
+/**
+ * HTTP routes of the render pipeline: `GET /renders/:id` serves a locally rendered file behind
+ * an expiring signed link (403 bad or expired signature, 404 unknown), and
+ * `POST /render/callback` takes signed render-farm callbacks (docs/render-farm.md).
+ */
+export function renderRoutes(app: App): Route[] {
+  return [
+    { method: 'GET', path: '/renders/:id', handle: async (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const id = decodeURIComponent(url.pathname.split('/').pop() ?? '');
+      const check = app.renderLinks.verify(id, url.searchParams.get('exp') ?? undefined, url.searchParams.get('sig') ?? undefined);
+      if (check !== 'ok') return json(res, 403, { error: { code: check, message: check === 'expired' ? 'This link has expired; ask RenderBot for a fresh one.' : 'Invalid link signature.' } });
+      const job = z.uuid().safeParse(id).success
+        ? await queryOne<{ tenant_id: string; format: RenderFormat }>(app.db.orm.em.fork(),
+          `select j.tenant_id, ot.format from render_job j join render_order o on o.id = j.order_id join output_type ot on ot.id = o.output_type_id
+           where j.id = ? and j.status = 'completed'`, [id])
+        : undefined;
+      const file = job ? localRenderPath(app.config.dataDir, job.tenant_id, id, job.format) : undefined;
+      const size = file ? await stat(file).then((s) => s.size, () => undefined) : undefined;
+      if (!job || !file || size === undefined) return json(res, 404, { error: { code: 'not_found', message: 'No such render.' } });
+      res.writeHead(200, { 'content-type': renderContentTypes[job.format], 'content-length': String(size), 'cache-control': 'private, max-age=3600' });
+      await new Promise<void>((resolve, reject) => createReadStream(file).on('error', reject).pipe(res).on('finish', resolve));
+    } },
+    { method: 'POST', path: '/render/callback', handle: async (req, res) => {
+      const raw = await readRaw(req);
+      if (raw === undefined) return json(res, 413, { ok: false, error: 'body too large' });
+      const answer = await handleFarmCallback(app.db.orm.em.fork(), app.config.secretsKey, raw, {
+        signature: header(req, signatureHeader), timestamp: header(req, timestampHeader),
+      }, app.now());
+      json(res, answer.status, answer.body);
+    } },
+  ];
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+async function readRaw(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxCallbackBytes) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,59 @@
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+
+/** Default lifetime of a signed render link: 7 days. */
+export const renderLinkTtlSeconds = 7 * 24 * 3600;
+/** Farm requests and callbacks older (or newer) than this are rejected. */
+export const signatureToleranceSeconds = 5 * 60;
+
+/** Makes and checks expiring links to rendered files; the key never leaves this object. */
+export type RenderLinks = {
+  /** `[base]/renders/<jobId>?exp=<unix s>&sig=<hex>`, valid for `ttlSeconds` from `now`. */
+  signedRenderUrl(jobId: string, ttlSeconds?: number, now?: Date): string;
+  /** 'ok', or why the link is refused ('expired', 'bad_signature'). */
+  verify(jobId: string, exp: string | undefined, sig: string | undefined, now?: Date): 'ok' | 'expired' | 'bad_signature';
+};
+
+/**
+ * Render links signed with a key derived (HKDF) from `secretsKey`, so they survive restarts and
+ * differ from other uses of it. With `baseUrl` (PUBLIC_URL) links are absolute.
+ */
+export function createRenderLinks(secretsKey: Buffer, baseUrl?: string): RenderLinks {
+  const base = baseUrl ? baseUrl.replace(/\/+$/, '') : '';
+  const key = Buffer.from(hkdfSync('sha256', secretsKey, Buffer.alloc(0), 'renderbot render links v1', 32));
+  const mac = (jobId: string, exp: number) => createHmac('sha256', key).update(`${jobId}.${exp}`).digest('hex');
+  return {
+    signedRenderUrl(jobId, ttlSeconds = renderLinkTtlSeconds, now = new Date()) {
+      const exp = Math.floor(now.getTime() / 1000) + ttlSeconds;
+      return `${base}/renders/${encodeURIComponent(jobId)}?exp=${exp}&sig=${mac(jobId, exp)}`;
+    },
+    verify(jobId, exp, sig, now = new Date()) {
+      if (!exp || !sig || !/^\d{1,12}$/.test(exp) || !/^[0-9a-f]{64}$/.test(sig)) return 'bad_signature';
+      if (!safeEqualHex(mac(jobId, Number(exp)), sig)) return 'bad_signature';
+      return Number(exp) * 1000 < now.getTime() ? 'expired' : 'ok';
+    },
+  };
+}
+
+/** `sha256=<hex>` HMAC of `timestamp + "." + body` under a tenant's farm secret. */
+export function signFarmBody(secret: string, timestamp: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/**
+ * Checks a farm signature header against `body` and its timestamp header (unix seconds, at most
+ * `signatureToleranceSeconds` away from `now`). Returns why it fails, or 'ok'.
+ */
+export function verifyFarmSignature(secret: string, timestamp: string | undefined, signature: string | undefined, body: string, now = new Date()):
+  'ok' | 'missing' | 'stale' | 'bad_signature' {
+  if (!timestamp || !signature) return 'missing';
+  if (!/^\d{1,12}$/.test(timestamp)) return 'bad_signature';
+  if (Math.abs(now.getTime() / 1000 - Number(timestamp)) > signatureToleranceSeconds) return 'stale';
+  const expected = signFarmBody(secret, timestamp, body);
+  return safeEqualHex(expected, signature) ? 'ok' : 'bad_signature';
+}
+
+function safeEqualHex(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

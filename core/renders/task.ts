@@ -1,0 +1,96 @@
+import type { Task } from 'graphile-worker';
+import { z } from 'zod';
+import type { Orm } from '../db/orm.ts';
+import type { Logger } from '../logger.ts';
+import { getTenantRenderer, type TenantRenderer } from './backends.ts';
+import { postJobToFarm } from './farm.ts';
+import { claimJob, completeJob, deriveOrderStatus, failAttempt, loadJobSpec, type RenderJobSpec } from './jobs.ts';
+import { renderLocalTile } from './local.ts';
+
+/** Name of the queue task that runs one render job. */
+export const renderTaskName = 'render_job';
+/** Attempts per render job unless RENDER_MAX_ATTEMPTS says otherwise. */
+export const defaultRenderMaxAttempts = 3;
+
+/** Payload of a `render_job` queue job. */
+export const renderJobPayloadSchema = z.object({ renderJobId: z.uuid(), tenantId: z.uuid() });
+
+/** What a backend did: the result is ready, or a farm accepted the job and will call back. */
+export type RenderOutcome = { kind: 'done'; resultUrl: string } | { kind: 'submitted' };
+/** Renders one job; throws to fail the attempt. */
+export type RenderBackend = (job: RenderJobSpec) => Promise<RenderOutcome>;
+
+export type RenderTaskDeps = {
+  orm: Orm;
+  log: Logger;
+  secretsKey: Buffer;
+  dataDir: string;
+  /** Base URL farms call back on (PUBLIC_URL); required for the http backend. */
+  publicUrl?: string;
+  /** Attempts per job including the first (RENDER_MAX_ATTEMPTS, default 3). */
+  maxAttempts?: number;
+  now?: () => Date;
+  /** Replaces backend selection (tests inject failing or hanging backends). */
+  backendFor?: (renderer: TenantRenderer) => RenderBackend;
+};
+
+/** The backend for a tenant's renderer: the built-in tile renderer, or the tenant's render farm. */
+export function defaultBackendFor(deps: Pick<RenderTaskDeps, 'dataDir' | 'publicUrl'>): (renderer: TenantRenderer) => RenderBackend {
+  return (renderer) => {
+    if (renderer.backend === 'local') {
+      return async (job) => {
+        await renderLocalTile(deps.dataDir, job);
+        return { kind: 'done', resultUrl: `/renders/${job.jobId}` };
+      };
+    }
+    return async (job) => {
+      if (!deps.publicUrl) throw new Error('PUBLIC_URL is not set, so the render farm has no callback URL');
+      await postJobToFarm(renderer, job, new URL('/render/callback', deps.publicUrl).toString());
+      return { kind: 'submitted' };
+    };
+  };
+}
+
+/**
+ * The `render_job` queue task. One attempt: claim (compare-and-set queued → running; a job left
+ * running by a dead attempt is re-claimed only when the queue retries it), render with the
+ * tenant's backend, then complete, or record the failure: back to queued and rethrow while
+ * attempts remain (the queue retries with exponential backoff), else failed. The order status
+ * is derived after every change.
+ */
+export function createRenderTasks(deps: RenderTaskDeps): Record<string, Task> {
+  const log = deps.log.child({ component: 'renders' });
+  const now = deps.now ?? (() => new Date());
+  const maxAttempts = deps.maxAttempts ?? defaultRenderMaxAttempts;
+  const backendFor = deps.backendFor ?? defaultBackendFor(deps);
+  const task: Task = async (payload, helpers) => {
+    const { renderJobId: jobId, tenantId } = renderJobPayloadSchema.parse(payload);
+    const em = deps.orm.em.fork();
+    const attempt = await em.transactional((tx) => claimJob(tx, tenantId, jobId, { reclaimRunning: helpers.job.attempts > 1, now: now() }));
+    if (attempt === null) {
+      log.debug({ jobId }, 'render job not claimable (finished, cancelled or running elsewhere)');
+      return;
+    }
+    try {
+      const spec = await loadJobSpec(em, tenantId, jobId);
+      if (!spec) return;
+      const outcome = await backendFor(await getTenantRenderer(em, deps.secretsKey, tenantId))(spec);
+      if (outcome.kind === 'submitted') return;
+      await em.fork().transactional(async (tx) => {
+        await completeJob(tx, tenantId, jobId, outcome.resultUrl, now());
+        await deriveOrderStatus(tx, tenantId, spec.orderId, now());
+      });
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      const result = await em.fork().transactional(async (tx) => {
+        const r = await failAttempt(tx, tenantId, jobId, reason, maxAttempts, now());
+        const order = await tx.execute(`select order_id from render_job where id = ?`, [jobId]) as { order_id: string }[];
+        if (order[0]) await deriveOrderStatus(tx, tenantId, order[0].order_id, now());
+        return r;
+      });
+      log.warn({ jobId, attempt, maxAttempts, result, err: reason }, 'render attempt failed');
+      if (result === 'retry') throw err;
+    }
+  };
+  return { [renderTaskName]: task };
+}
