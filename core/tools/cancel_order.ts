@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { cancelOrder, planCancel } from '../pipeline/cancel.ts';
-import { orderIdParam } from './params.ts';
+import { orderIdParam, renderJobs } from './params.ts';
 import { defineTool } from './tool.ts';
-
-const jobs = (n: number) => `${n} render job${n === 1 ? '' : 's'}`;
 
 /** Cancels an order that has not finished; queued renders are dropped, running ones finish. */
 export const cancelOrderTool = defineTool({
@@ -23,15 +21,15 @@ export const cancelOrderTool = defineTool({
       title: `Cancel ${n}`,
       details: [
         `Order: ${n} (${plan.order.status}, output type ${plan.order.output_type})`,
-        `${jobs(plan.queued)} not started yet will be dropped`,
-        plan.running > 0 ? `${jobs(plan.running)} already running will finish; their results stay available` : 'No render jobs are running',
+        `${renderJobs(plan.queued)} not started yet will be dropped`,
+        plan.running > 0 ? `${renderJobs(plan.running)} already running will finish; their results stay available` : 'No render jobs are running',
         `Status: ${plan.order.status} → cancelled (cannot be undone)`,
       ],
     };
   },
   async run(ctx, args) {
     const r = await cancelOrder(ctx.em, ctx.turn.tenantId, args.order_id, ctx.now());
-    const summary = `Cancelled ${r.orderNumber}; ${jobs(r.cancelledJobs)} dropped`;
+    const summary = `Cancelled ${r.orderNumber}; ${renderJobs(r.cancelledJobs)} dropped`;
     return {
       data: {
         order_id: r.orderId,
@@ -41,7 +39,7 @@ export const cancelOrderTool = defineTool({
         cancelled_jobs: r.cancelledJobs,
         running_jobs: r.runningJobs,
       },
-      blocks: [{ type: 'text', text: `${summary}${r.runningJobs > 0 ? `; ${jobs(r.runningJobs)} still running will finish` : ''}.` }],
+      blocks: [{ type: 'text', text: `${summary}${r.runningJobs > 0 ? `; ${renderJobs(r.runningJobs)} still running will finish` : ''}.` }],
       summary,
     };
   },

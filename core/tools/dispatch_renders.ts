@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { dispatchRenders, planDispatch } from '../pipeline/orders.ts';
 import { defineTool } from './tool.ts';
-import { orderIdParam } from './params.ts';
-
-const jobs = (n: number) => `${n} render job${n === 1 ? '' : 's'}`;
+import { orderIdParam, renderJobs } from './params.ts';
 
 /**
  * Starts rendering an existing order: a draft/submitted order gets one job per product; a
@@ -27,7 +25,7 @@ export const dispatchRendersTool = defineTool({
         title: `Start rendering ${n}`,
         details: [
           `Order: ${n} (${plan.order.status}, output type ${plan.order.output_type})`,
-          `${jobs(plan.jobCount)} will be queued, one per product`,
+          `${renderJobs(plan.jobCount)} will be queued, one per product`,
           `Status: ${plan.order.status} → rendering`,
         ],
       }
@@ -35,7 +33,7 @@ export const dispatchRendersTool = defineTool({
         title: `Re-dispatch failed renders of ${n}`,
         details: [
           `Order: ${n} (${plan.order.status}, output type ${plan.order.output_type})`,
-          `${jobs(plan.jobCount)} will be queued again for the ${plan.jobCount} of ${plan.itemCount} products whose renders failed`,
+          `${renderJobs(plan.jobCount)} will be queued again for the ${plan.jobCount} of ${plan.itemCount} products whose renders failed`,
           `Status: ${plan.order.status} → rendering`,
         ],
       };
@@ -43,8 +41,8 @@ export const dispatchRendersTool = defineTool({
   async run(ctx, args) {
     const r = await dispatchRenders(ctx.em, ctx.turn.tenantId, args.order_id, ctx.now());
     const summary = r.mode === 'first'
-      ? `Dispatched ${r.orderNumber} with ${jobs(r.jobCount)}`
-      : `Re-dispatched ${jobs(r.jobCount)} of ${r.orderNumber}`;
+      ? `Dispatched ${r.orderNumber} with ${renderJobs(r.jobCount)}`
+      : `Re-dispatched ${renderJobs(r.jobCount)} of ${r.orderNumber}`;
     return {
       data: {
         order_id: r.orderId,

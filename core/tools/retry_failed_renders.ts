@@ -2,10 +2,8 @@ import { z } from 'zod';
 import { UserInputError } from '../errors.ts';
 import { dispatchRenders, planDispatch, type DispatchPlan } from '../pipeline/orders.ts';
 import type { EntityManager } from '../db/orm.ts';
-import { orderIdParam } from './params.ts';
+import { orderIdParam, renderJobs } from './params.ts';
 import { defineTool } from './tool.ts';
-
-const jobs = (n: number) => `${n} render job${n === 1 ? '' : 's'}`;
 
 /** dispatch_renders' plan, limited to re-dispatching failed renders. */
 async function planRetry(em: EntityManager, tenantId: string, ref: string, opts: { forUpdate?: boolean } = {}): Promise<DispatchPlan> {
@@ -34,7 +32,7 @@ export const retryFailedRendersTool = defineTool({
       title: `Retry failed renders of ${n}`,
       details: [
         `Order: ${n} (${plan.order.status}, output type ${plan.order.output_type})`,
-        `${jobs(plan.jobCount)} will be queued again for the ${plan.jobCount} of ${plan.itemCount} products whose renders failed`,
+        `${renderJobs(plan.jobCount)} will be queued again for the ${plan.jobCount} of ${plan.itemCount} products whose renders failed`,
         `Status: ${plan.order.status} → rendering`,
       ],
     };
@@ -42,7 +40,7 @@ export const retryFailedRendersTool = defineTool({
   async run(ctx, args) {
     await planRetry(ctx.em, ctx.turn.tenantId, args.order_id, { forUpdate: true });
     const r = await dispatchRenders(ctx.em, ctx.turn.tenantId, args.order_id, ctx.now());
-    const summary = `Re-queued ${jobs(r.jobCount)} of ${r.orderNumber}`;
+    const summary = `Re-queued ${renderJobs(r.jobCount)} of ${r.orderNumber}`;
     return {
       data: { order_id: r.orderId, order_number: r.orderNumber, previous_status: r.previousStatus, status: r.status, job_count: r.jobCount },
       blocks: [{ type: 'text', text: `${summary}.` }],
