@@ -4,6 +4,7 @@ import { createConversations, type Conversations, type Deliverer } from '../core
 import { createModelProvider } from '../core/llm/provider.ts';
 import type { Logger } from '../core/logger.ts';
 import { seedDemo } from '../core/pipeline/demo.ts';
+import { enqueueWaitingJobs } from '../core/pipeline/orders.ts';
 import { installQueue } from '../core/queue/queue.ts';
 import { createRenderLinks, type RenderLinks } from '../core/renders/signing.ts';
 import { createRenderTasks } from '../core/renders/task.ts';
@@ -44,11 +45,17 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   const db = await openDatabase(config, log);
   const now = opts.now ?? (() => new Date());
   try {
+    await installQueue(db.url);
     if (db.created) {
-      const seeded = await db.orm.em.fork().transactional((em) => seedDemo(em, { now: now() }));
+      const seeded = await db.orm.em.fork().transactional(async (em) => {
+        const s = await seedDemo(em, { now: now() });
+        // The demo's rendering orders go on rendering once a worker runs (its "running" jobs never ran anywhere).
+        await em.execute(`update render_job set status = 'queued', started_at = null where tenant_id = ? and status = 'running'`, [s.tenant.id]);
+        await enqueueWaitingJobs(em, s.tenant.id);
+        return s;
+      });
       log.info({ tenant: seeded.tenant.slug, products: seeded.products, orders: seeded.orders }, 'seeded demo tenant into the new embedded database');
     }
-    await installQueue(db.url);
   } catch (err) {
     await db.close();
     throw err;

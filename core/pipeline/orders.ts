@@ -165,6 +165,19 @@ async function queueJobs(em: EntityManager, tenantId: string, orderId: string, n
 }
 
 /**
+ * Puts every queued render job of a tenant on the queue (job key = render job id, so a job
+ * already waiting there is not doubled); for jobs written without the queue, e.g. seeded data.
+ */
+export async function enqueueWaitingJobs(em: EntityManager, tenantId: string): Promise<number> {
+  const row = await queryOne<{ n: string }>(em,
+    `select count(*) as n from graphile_worker.add_jobs(coalesce((
+       select array_agg(row('render_job', json_build_object('renderJobId', id, 'tenantId', tenant_id), null, null, ?, id::text, ?, null)::graphile_worker.job_spec)
+       from render_job where tenant_id = ? and status = 'queued'), '{}'))`,
+    [renderQueueMaxAttempts, renderQueuePriority, tenantId]);
+  return Number(row!.n);
+}
+
+/**
  * The queue's own attempt ceiling for render jobs. The render task counts attempts on the
  * render job itself and stops at RENDER_MAX_ATTEMPTS (default 3) by finishing the job as
  * failed; this ceiling only bounds retries of attempts that died without recording anything.
