@@ -75,9 +75,13 @@ export async function searchProducts(em: EntityManager, tenantId: string, search
     // the planner from walking the name index with a text filter, which is fast only when
     // matches are spread evenly over the alphabet. Past countCap matches the page is sorted
     // among the first matches found; the tool then asks to narrow the search.
-    const rows = await query<ProductHit & { n: string }>(em,
-      `with m as materialized (select ${columns} from product p where ${filter} limit ${countCap + 1})
-       select m.*, count(*) over () as n from m order by name, pim_id limit ? offset ?`, [...params, Math.max(limit, 1), offset]);
+    // A plain (not bitmap) scan of the trigram GiST index stops once countCap + 1 matches are found.
+    const rows = await em.transactional(async (tx) => {
+      await tx.execute(`select set_config('enable_bitmapscan', 'off', true)`);
+      return query<ProductHit & { n: string }>(tx,
+        `with m as materialized (select ${columns} from product p where ${filter} limit ${countCap + 1})
+         select m.*, count(*) over () as n from m order by name, pim_id limit ? offset ?`, [...params, Math.max(limit, 1), offset]);
+    });
     total = rows.length ? Number(rows[0]!.n) : offset === 0 ? 0 : await count();
     products = limit === 0 ? [] : rows.map(({ n: _n, ...hit }) => hit);
   }
