@@ -22,6 +22,17 @@ describe('module boundaries (STYLE §1)', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('adapters run no SQL of their own (DESIGN §1: they call the core)', () => {
+    const offenders = files('adapters').filter((f) => !f.includes('/panel/')).flatMap((f) => {
+      const text = readFileSync(f, 'utf8');
+      return [
+        ...imports(f).filter((s) => /core\/db\/sql\.ts$/.test(s)).map((s) => `${f}: ${s}`),
+        ...(/\.execute\(\s*[`'"]/.test(text) ? [`${f}: raw SQL`] : []),
+      ];
+    });
+    expect(offenders).toEqual([]);
+  });
+
   it('adapters never import each other', () => {
     const offenders = ['slack', 'teams', 'web'].flatMap((a) =>
       files(join('adapters', a)).flatMap((f) =>
