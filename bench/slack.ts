@@ -14,7 +14,7 @@
  * BENCH_CHILD_NODE_OPTIONS (e.g. --cpu-prof for the bots), WORKER_CONCURRENCY (RenderBot's, default 8 here).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOrm, migrate } from '../core/db/orm.ts';
@@ -23,10 +23,11 @@ import { linkWorkspace } from '../core/tenancy/links.ts';
 import { createTenant } from '../core/tenancy/tenants.ts';
 import { startFakeSlack, type SlackCall } from '../test/fakes/slack-api.ts';
 import { createSlackSender, slashCommand, type Who } from '../test/fakes/slack-request.ts';
-import { createBenchDatabase, queueState } from './support/db.ts';
+import { createBenchDatabase } from './support/db.ts';
+import { measureBot } from './support/measure.ts';
 import { startTarget, type Target } from './support/child.ts';
 import { makeTag, startInstantLlm, tagOf } from './support/llm.ts';
-import { benchSettings, drain, ms, observePush, openLoop, printTable, summarize, type Sample, type Summary } from './support/load.ts';
+import { benchSettings, drain, ms, observePush, openLoop, printTable, type Sample, type Summary } from './support/load.ts';
 
 const SIGNING_SECRET = 'bench-signing-secret-0123456789ab';
 const TEAM = { token: 'xoxb-bench-0001-fake', teamId: 'T0BENCH001', teamName: 'Bench GmbH', botUserId: 'U0BOTBENCH', botId: 'B0BOTBENCH' };
@@ -97,28 +98,15 @@ try {
 
       phase = { samples: new Map(), isReply: bot.isReply };
       const current = phase;
-      const run = await openLoop({
-        rate, count, seconds,
+      results.push(await measureBot({
+        bot, load: { rate, count, seconds, drainSeconds }, dbUrl: db.url, answered: 'replied',
         send: (i, sample) => {
           const tag = makeTag(bot.letter, i);
           current.samples.set(tag, sample);
           return fire(tag).catch(() => 0);
         },
-      });
-      const drainStart = performance.now();
-      const replied = () => run.samples.reduce((n, s) => n + (s.replies > 0 ? 1 : 0), 0);
-      await drain(() => replied() === run.samples.length, replied, { maxMs: drainSeconds * 1000, idleMs: 60_000 });
-      const drained = (performance.now() - drainStart) / 1000;
-      await new Promise((r) => setTimeout(r, 1000)); // late duplicates
-      phase = undefined;
-      const summary = summarize(bot.name, run, drained);
-      if (process.env.BENCH_DUMP) writeFileSync(`${process.env.BENCH_DUMP}.${bot.kind}.json`, JSON.stringify(run.samples));
-      results.push(summary);
-      if (bot.kind === 'renderbot' && summary.lost > 0) {
-        const q = await queueState(db.url);
-        console.log(`  ${bot.name}: of ${summary.lost} without a reply after the drain, turn jobs still in the queue: ${q.waiting} waiting, ${q.running} running, ${q.failed} failed`);
-      }
-      console.log(`  ${bot.name}: ${summary.sent} sent in ${summary.sendSeconds.toFixed(1)} s (send slip p99 ${ms(summary.slipP99)}), ${summary.sent - summary.lost} replied, drained in ${summary.drainSeconds.toFixed(1)} s`);
+        stop: () => { phase = undefined; },
+      }));
     } finally {
       await target.stop();
     }

@@ -17,7 +17,7 @@
  * BENCH_CHILD_NODE_OPTIONS (e.g. --cpu-prof for the bots), WORKER_CONCURRENCY (RenderBot's, default 8 here).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOrm, migrate } from '../core/db/orm.ts';
@@ -25,10 +25,11 @@ import { setTenantAi } from '../core/llm/settings.ts';
 import { linkWorkspace } from '../core/tenancy/links.ts';
 import { createTenant } from '../core/tenancy/tenants.ts';
 import { startFakeConnector, type ConnectorCall } from '../test/fakes/bot-connector.ts';
-import { createBenchDatabase, queueState } from './support/db.ts';
+import { createBenchDatabase } from './support/db.ts';
+import { measureBot } from './support/measure.ts';
 import { startTarget, type Target } from './support/child.ts';
 import { makeTag, startInstantLlm } from './support/llm.ts';
-import { benchSettings, drain, ms, observePush, openLoop, printTable, summarize, type Sample, type Summary } from './support/load.ts';
+import { benchSettings, drain, ms, observePush, openLoop, printTable, type Sample, type Summary } from './support/load.ts';
 
 type Activity = Record<string, unknown> & { conversation: Record<string, unknown>; channelData: { tenant: { id: string } } };
 const FIXTURE = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'test', 'fixtures', 'teams', 'channel-mention.json'), 'utf8')) as Activity;
@@ -109,21 +110,11 @@ try {
 
       samples = new Map();
       const current = samples;
-      const run = await openLoop({ rate, count, seconds, send: (i, sample) => post(makeTag(bot.letter, i), sample, current).catch(() => 0) });
-      const drainStart = performance.now();
-      const replied = () => run.samples.reduce((n, s) => n + (s.replies > 0 ? 1 : 0), 0);
-      await drain(() => replied() === run.samples.length, replied, { maxMs: drainSeconds * 1000, idleMs: 60_000 });
-      const drained = (performance.now() - drainStart) / 1000;
-      await new Promise((r) => setTimeout(r, 1000)); // late duplicates
-      samples = undefined;
-      const summary = summarize(bot.name, run, drained);
-      if (process.env.BENCH_DUMP) writeFileSync(`${process.env.BENCH_DUMP}.${bot.kind}.json`, JSON.stringify(run.samples));
-      results.push(summary);
-      if (bot.kind === 'renderbot' && summary.lost > 0) {
-        const q = await queueState(db.url);
-        console.log(`  ${bot.name}: of ${summary.lost} without a reply after the drain, turn jobs still in the queue: ${q.waiting} waiting, ${q.running} running, ${q.failed} failed`);
-      }
-      console.log(`  ${bot.name}: ${summary.sent} sent in ${summary.sendSeconds.toFixed(1)} s (send slip p99 ${ms(summary.slipP99)}), ${summary.sent - summary.lost} answered, drained in ${summary.drainSeconds.toFixed(1)} s`);
+      results.push(await measureBot({
+        bot, load: { rate, count, seconds, drainSeconds }, dbUrl: db.url, answered: 'answered',
+        send: (i, sample) => post(makeTag(bot.letter, i), sample, current).catch(() => 0),
+        stop: () => { samples = undefined; },
+      }));
     } finally {
       await target.stop();
     }

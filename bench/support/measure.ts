@@ -1,0 +1,36 @@
+import { writeFileSync } from 'node:fs';
+import { queueState } from './db.ts';
+import { drain, ms, openLoop, summarize, type Sample, type Summary } from './load.ts';
+
+/**
+ * One bot's measured phase: open-loop load, a drain until every request is answered (or the
+ * limits), a second for late duplicates, then the summary. `stop` is called before summarising,
+ * so the caller stops attributing platform calls to this phase. Reports RenderBot's leftover
+ * queue when replies are missing.
+ */
+export async function measureBot(opts: {
+  bot: { name: string; kind: string };
+  load: { rate: number; count: number; seconds: number; drainSeconds: number };
+  dbUrl: string;
+  /** How the log line calls an answered request ("replied", "answered"). */
+  answered: string;
+  send(i: number, sample: Sample): Promise<number>;
+  stop(): void;
+}): Promise<Summary> {
+  const { bot, load } = opts;
+  const run = await openLoop({ rate: load.rate, count: load.count, seconds: load.seconds, send: opts.send });
+  const drainStart = performance.now();
+  const replied = () => run.samples.reduce((n, s) => n + (s.replies > 0 ? 1 : 0), 0);
+  await drain(() => replied() === run.samples.length, replied, { maxMs: load.drainSeconds * 1000, idleMs: 60_000 });
+  const drained = (performance.now() - drainStart) / 1000;
+  await new Promise((r) => setTimeout(r, 1000)); // late duplicates
+  opts.stop();
+  const summary = summarize(bot.name, run, drained);
+  if (process.env.BENCH_DUMP) writeFileSync(`${process.env.BENCH_DUMP}.${bot.kind}.json`, JSON.stringify(run.samples));
+  if (bot.kind === 'renderbot' && summary.lost > 0) {
+    const q = await queueState(opts.dbUrl);
+    console.log(`  ${bot.name}: of ${summary.lost} without a reply after the drain, turn jobs still in the queue: ${q.waiting} waiting, ${q.running} running, ${q.failed} failed`);
+  }
+  console.log(`  ${bot.name}: ${summary.sent} sent in ${summary.sendSeconds.toFixed(1)} s (send slip p99 ${ms(summary.slipP99)}), ${summary.sent - summary.lost} ${opts.answered}, drained in ${summary.drainSeconds.toFixed(1)} s`);
+  return summary;
+}
