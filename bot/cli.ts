@@ -2,7 +2,7 @@
 import { userInfo } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import { loadConfig, type Config } from '../core/config.ts';
-import { RenderBotError } from '../core/errors.ts';
+import { RenderBotError, UserInputError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { seedDemo } from '../core/pipeline/demo.ts';
 import { adminCommand, type WithApp } from './admin.ts';
@@ -15,8 +15,6 @@ import { createChannels } from './channels.ts';
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
-/** Exit codes: 0 ok, 1 unexpected failure, 2 bad usage or input (a one-line message). */
-class UsageExit extends Error {}
 
 function setup(quiet: boolean): { config: Config; log: Logger } {
   const config = loadConfig();
@@ -91,7 +89,7 @@ export function buildProgram(): Command {
     .option('--tenant <slug>', 'tenant slug', 'demo')
     .option('--products <n>', 'number of products', (v) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new UsageExit(`--products must be a whole number from 1 to 1000000, got "${v}"`);
+      if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new UserInputError('bad_flag', `--products must be a whole number from 1 to 1000000, got "${v}"`);
       return n;
     }, 240)
     .action((o: { tenant: string; products: number }) => withApp(async (app) => {
@@ -126,7 +124,7 @@ function safeUserName(): string {
   try { return userInfo().username || 'cli'; } catch { return 'cli'; }
 }
 
-/** Runs the CLI and exits with the documented code. */
+/** Runs the CLI; exit codes: 0 ok, 1 unexpected failure, 2 bad usage or input (a one-line message). */
 export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
@@ -135,7 +133,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (err instanceof UsageExit || (err instanceof RenderBotError && err.fault !== 'internal')) {
+    if (err instanceof RenderBotError && err.fault !== 'internal') {
       process.stderr.write(`error: ${err.message}\n`);
       process.exitCode = 2;
       return;

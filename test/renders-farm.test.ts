@@ -1,17 +1,13 @@
-import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../bot/app.ts';
 import { renderRoutes } from '../bot/renders.ts';
 import { startHttpServer } from '../bot/server.ts';
-import { loadConfig } from '../core/config.ts';
 import { setTenantRenderer } from '../core/renders/backends.ts';
 import { signFarmBody, verifyFarmSignature } from '../core/renders/signing.ts';
 import { silentLog } from './support/core.ts';
-import { createTestDatabase, type TestDatabase } from './support/db.ts';
+import { createTestDatabase, type TestDatabase, testConfig } from './support/db.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { jobsOf, orderStatus, submitOrder, waitFor } from './support/renders.ts';
 
@@ -51,7 +47,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  const config = loadConfig({ DATABASE_URL: db.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'renderbot-farm-')), PUBLIC_URL: base });
+  const config = testConfig(db, { PUBLIC_URL: base });
   const em = db.orm.em.fork();
   acme = await makeTenant(em, 'acme');
   globex = await makeTenant(em, 'globex');

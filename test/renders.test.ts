@@ -1,17 +1,14 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../bot/app.ts';
 import { renderRoutes } from '../bot/renders.ts';
 import { startHttpServer } from '../bot/server.ts';
-import { loadConfig } from '../core/config.ts';
 import { ensureOutputType } from '../core/pipeline/catalogue.ts';
 import { localRenderPath } from '../core/renders/local.ts';
 import { createRenderLinks } from '../core/renders/signing.ts';
 import { silentLog } from './support/core.ts';
-import { createTestDatabase, type TestDatabase } from './support/db.ts';
+import { createTestDatabase, type TestDatabase, testConfig } from './support/db.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { jobsOf, submitOrder, waitForOrder } from './support/renders.ts';
 
@@ -23,7 +20,7 @@ let acme: TenantFixture;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const config = loadConfig({ DATABASE_URL: db.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'renderbot-renders-')) });
+  const config = testConfig(db);
   const em = db.orm.em.fork();
   acme = await makeTenant(em, 'acme');
   await ensureOutputType(em, acme.tenant.id, { name: 'JPEG 300x200', format: 'jpeg', width: 300, height: 200 });

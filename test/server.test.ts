@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createApp, type App } from '../bot/app.ts';
 import { startHttpServer } from '../bot/server.ts';
 import { loadConfig } from '../core/config.ts';
-import { createTestDatabase, type TestDatabase } from './support/db.ts';
+import { createTestDatabase, type TestDatabase, testConfig } from './support/db.ts';
 import { silentLog } from './support/core.ts';
 
 let db: TestDatabase;
@@ -15,7 +15,7 @@ let base: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const config = loadConfig({ DATABASE_URL: db.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'renderbot-srv-')) });
+  const config = testConfig(db);
   app = await createApp(config, silentLog, { worker: true });
   http = await startHttpServer(app, 0);
   base = `http://127.0.0.1:${http.port}`;

@@ -1,6 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp, type App } from '../bot/app.ts';
@@ -8,7 +6,6 @@ import { startHttpServer } from '../bot/server.ts';
 import { createTeamsChannel } from '../bot/teams.ts';
 import { createTeamsAdapter } from '../adapters/teams/adapter.ts';
 import { teamsSettings } from '../adapters/teams/config.ts';
-import { loadConfig } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import { setTenantAi } from '../core/llm/settings.ts';
@@ -17,7 +14,7 @@ import { createTenant } from '../core/tenancy/tenants.ts';
 import { startFakeConnector, type ConnectorCall, type FakeConnector } from './fakes/bot-connector.ts';
 import { startFakeLlm, type FakeLlm } from './fakes/llm-server.ts';
 import { silentLog } from './support/core.ts';
-import { createTestDatabase, type TestDatabase } from './support/db.ts';
+import { createTestDatabase, type TestDatabase, testConfig } from './support/db.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 
 const AAD = '9f8e7d6c-5b4a-4392-8170-6e5d4c3b2a19';
@@ -36,7 +33,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   llm = await startFakeLlm({ provider: 'azure' });
   connector = await startFakeConnector();
-  const config = loadConfig({ DATABASE_URL: db.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'renderbot-teams-')) });
+  const config = testConfig(db);
   app = await createApp(config, silentLog, { worker: true });
   const channel = (await createTeamsChannel(app))!;
   app.deliverers.set('teams', channel.deliverer);

@@ -58,7 +58,7 @@ export async function listUserSessions(em: EntityManager, tenantId: string, plat
 /** A person's own session by id; undefined for other people's, other tenants' or unknown ids alike. */
 export async function findUserSession(em: EntityManager, tenantId: string, platform: Platform, userId: string, sessionId: string): Promise<SessionRow | undefined> {
   return queryOne<SessionRow>(em,
-    `select id, tenant_id, platform, key, title, created_at, last_active_at from chat_session
+    `select ${SESSION_COLS} from chat_session
      where id::text = ? and tenant_id = ? and platform = ? and created_by = ? and archived_at is null`,
     [sessionId, tenantId, platform, userId]);
 }

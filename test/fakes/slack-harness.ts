@@ -1,16 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { createApp, type App } from '../../bot/app.ts';
 import { startHttpServer } from '../../bot/server.ts';
 import { createSlackChannel } from '../../bot/slack.ts';
-import { loadConfig } from '../../core/config.ts';
 import { createModelProvider } from '../../core/llm/provider.ts';
 import { setTenantAi } from '../../core/llm/settings.ts';
 import { linkWorkspace } from '../../core/tenancy/links.ts';
-import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { createTestDatabase, testConfig, type TestDatabase } from '../support/db.ts';
 import { startFakeLlm, type FakeLlm } from './llm-server.ts';
 import { PLACEHOLDER_TEXT } from '../../adapters/slack/messages.ts';
 import { startFakeSlack, type FakeSlack, type FakeTeam, type SlackCall } from './slack-api.ts';
@@ -67,8 +63,8 @@ export async function startSlackHarness(opts: { oauth?: boolean } = {}) {
   const llm: FakeLlm = await startFakeLlm({ provider: 'azure' });
   const db: TestDatabase = await createTestDatabase();
   const logs = captureLogs();
-  const config = loadConfig({
-    DATABASE_URL: db.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'renderbot-slack-')), SECRETS_KEY: randomBytes(32).toString('hex'),
+  const config = testConfig(db, {
+    SECRETS_KEY: randomBytes(32).toString('hex'),
     SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl,
     ...(opts.oauth
       ? { SLACK_CLIENT_ID: '1111.2222', SLACK_CLIENT_SECRET: 'client-secret-fake', SLACK_STATE_SECRET: 'state-secret-fake' }

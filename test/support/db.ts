@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../../core/config.ts';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { createOrm, migrate, type Orm } from '../../core/db/orm.ts';
@@ -31,4 +35,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await c.end();
     },
   };
+}
+
+/** Configuration for an app on `db`, with a throwaway DATA_DIR (rendered files, the generated secrets key). */
+export function testConfig(db: Pick<TestDatabase, 'url'>, env: Record<string, string> = {}): Config {
+  return loadConfig({ DATABASE_URL: db.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'renderbot-test-')), ...env });
 }
