@@ -1,7 +1,9 @@
 import type { Config } from '../core/config.ts';
 import { openDatabase, type Database } from '../core/db/database.ts';
-import { createConversations, type Conversations, type Deliverer } from '../core/conversations/service.ts';
+import type { Deliverer } from '../core/conversations/delivery.ts';
+import { createConversations, type Conversations } from '../core/conversations/service.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
+import { createNoticeTasks } from '../core/notices/tasks.ts';
 import type { Logger } from '../core/logger.ts';
 import { seedDemo } from '../core/pipeline/demo.ts';
 import { enqueueWaitingJobs } from '../core/pipeline/orders.ts';
@@ -70,7 +72,8 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   let worker: Worker | undefined;
   if (opts.worker) {
     const renderTasks = createRenderTasks({ orm: db.orm, log, secretsKey: config.secretsKey, dataDir: config.dataDir, publicUrl: config.PUBLIC_URL, maxAttempts: config.RENDER_MAX_ATTEMPTS, now });
-    worker = await startWorker({ url: db.url, tasks: { ...conversations.tasks, ...renderTasks }, log, concurrency: config.WORKER_CONCURRENCY, crontab: [{ task: 'expire_actions', pattern: '* * * * *' }] });
+    const noticeTasks = createNoticeTasks({ orm: db.orm, log, deliverers, renderLinks, now });
+    worker = await startWorker({ url: db.url, tasks: { ...conversations.tasks, ...renderTasks, ...noticeTasks }, log, concurrency: config.WORKER_CONCURRENCY, crontab: [{ task: 'expire_actions', pattern: '* * * * *' }] });
   }
   return {
     config, log, db, tools, conversations, deliverers, renderLinks, now,

@@ -5,15 +5,22 @@ import { z } from 'zod';
 import { queryOne } from '../core/db/sql.ts';
 import { handleFarmCallback, signatureHeader, timestampHeader } from '../core/renders/farm.ts';
 import { localRenderPath, renderContentTypes, type RenderFormat } from '../core/renders/local.ts';
+import { getRenderResults } from '../core/renders/results.ts';
+import { createRenderLinks } from '../core/renders/signing.ts';
+import { resultsPage } from './results-page.ts';
 import type { App } from './app.ts';
 import { json, type Route } from './server.ts';
+
+/** Most items the results page shows. */
+const maxResultsPageItems = 1000;
 
 /** Largest farm callback body accepted. */
 const maxCallbackBytes = 64 * 1024;
 
 /**
  * HTTP routes of the render pipeline: `GET /renders/:id` serves a locally rendered file behind
- * an expiring signed link (403 bad or expired signature, 404 unknown), and
+ * an expiring signed link (403 bad or expired signature, 404 unknown), `GET
+ * /orders/:id/results` the signed page with all results of an order, and
  * `POST /render/callback` takes signed render-farm callbacks (docs/render-farm.md).
  */
 export function renderRoutes(app: App): Route[] {
@@ -33,6 +40,20 @@ export function renderRoutes(app: App): Route[] {
       if (!job || !file || size === undefined) return json(res, 404, { error: { code: 'not_found', message: 'No such render.' } });
       res.writeHead(200, { 'content-type': renderContentTypes[job.format], 'content-length': String(size), 'cache-control': 'private, max-age=3600' });
       await new Promise<void>((resolve, reject) => createReadStream(file).on('error', reject).pipe(res).on('finish', resolve));
+    } },
+    { method: 'GET', path: '/orders/:id/results', handle: async (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const id = decodeURIComponent(url.pathname.split('/')[2] ?? '');
+      const check = app.renderLinks.verifyResults(id, url.searchParams.get('exp') ?? undefined, url.searchParams.get('sig') ?? undefined);
+      if (check !== 'ok') return json(res, 403, { error: { code: check, message: check === 'expired' ? 'This link has expired; ask RenderBot for a fresh one.' : 'Invalid link signature.' } });
+      const em = app.db.orm.em.fork();
+      const order = z.uuid().safeParse(id).success ? await queryOne<{ tenant_id: string }>(em, `select tenant_id from render_order where id = ?`, [id]) : undefined;
+      if (!order) return json(res, 404, { error: { code: 'not_found', message: 'No such order.' } });
+      // Relative image links: the page and the renders are served by this same bot.
+      const results = await getRenderResults(em, order.tenant_id, id, createRenderLinks(app.config.secretsKey), app.now(), maxResultsPageItems);
+      const html = resultsPage(results);
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': String(Buffer.byteLength(html)), 'cache-control': 'private, no-store', 'referrer-policy': 'no-referrer' });
+      res.end(html);
     } },
     { method: 'POST', path: '/render/callback', handle: async (req, res) => {
       const raw = await readRaw(req);

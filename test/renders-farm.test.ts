@@ -1,5 +1,4 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../bot/app.ts';
 import { renderRoutes } from '../bot/renders.ts';
@@ -7,7 +6,7 @@ import { startHttpServer } from '../bot/server.ts';
 import { setTenantRenderer } from '../core/renders/backends.ts';
 import { signFarmBody, verifyFarmSignature } from '../core/renders/signing.ts';
 import { silentLog } from './support/core.ts';
-import { createTestDatabase, type TestDatabase, testConfig } from './support/db.ts';
+import { createTestDatabase, freePort, type TestDatabase, testConfig } from './support/db.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { jobsOf, orderStatus, submitOrder, waitFor } from './support/renders.ts';
 
@@ -22,14 +21,6 @@ let acme: TenantFixture;
 let globex: TenantFixture;
 let farm: Server;
 const received: { headers: IncomingHttpHeaders; body: string }[] = [];
-
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   farm = createServer((req, res) => {

@@ -36,6 +36,15 @@ function assertWithinLimits(reply: Reply) {
 describe('renderBlockKit limits (table-driven)', () => {
   const row = (i: number) => [`SA-2026-${String(i).padStart(5, '0')}`, 'rendering', 'WebP 1024x1024', String(i), `${i}/${i + 3}`, '0', '2026-11-25'];
   const cases: { name: string; reply: Reply; check?: (blocks: AnyBlock[], reply: Reply) => void }[] = [
+    { name: 'a completion notice: thumbnails as image blocks, the results link', reply: { blocks: [
+      { type: 'text', text: '✅ **SA-2026-00160** is done: all 6 renders completed in 42 s.' },
+      { type: 'facts', facts: [{ label: 'Output', value: 'WebP 1024x1024' }, { label: 'Completed', value: '6' }, { label: 'Failed', value: '0' }] },
+      ...Array.from({ length: 6 }, (_, i) => ({ type: 'image' as const, url: `https://bot.example.com/renders/${i}?exp=1&sig=ab`, alt: `KL-620${i}` })),
+      { type: 'text', text: '[All results of SA-2026-00160](https://bot.example.com/orders/4f1c/results?exp=1&sig=ab)' },
+    ] }, check: (b) => {
+      expect(b.filter((x) => x.type === 'image')).toHaveLength(6);
+      expect(JSON.stringify(b)).toContain('<https://bot.example.com/orders/4f1c/results?exp=1&amp;sig=ab|All results of SA-2026-00160>');
+    } },
     { name: 'empty reply still has a fallback text', reply: { blocks: [] }, check: (b, r) => { expect(b).toEqual([]); expect(renderBlockKit(r).text).toBe('RenderBot'); } },
     { name: 'a 60-row table', reply: { blocks: [{ type: 'table', columns: ['Order', 'Status', 'Output type', 'Items', 'Done', 'Failed', 'Created'], rows: Array.from({ length: 60 }, (_, i) => row(i)), total: 60, truncated: false }] },
       check: (b) => expect(JSON.stringify(b)).toContain('… and 20 more') },

@@ -39,6 +39,13 @@ const cases: { name: string; reply: Reply }[] = [
   { name: 'confirm pending', reply: { blocks: [{ type: 'text', text: 'Please confirm:' }, confirm('pending')] } },
   { name: 'confirm done', reply: { blocks: [confirm('done', 'Confirmed by Anna at 2026-11-26 09:16 UTC: Created order SA-2026-00160 with 3 jobs')] } },
   { name: 'confirm cancelled', reply: { blocks: [confirm('cancelled', 'Cancelled by Bob. Nothing was changed.')] } },
+  { name: 'completion notice', reply: { blocks: [
+    { type: 'text', text: '⚠️ **SA-2026-00160** finished with failures: 2 of 3 renders completed, 1 failed (1 min 4 s).' },
+    { type: 'facts', facts: [{ label: 'Output', value: 'WebP 1024x1024' }, { label: 'Completed', value: '2' }, { label: 'Failed', value: '1' }, { label: 'Duration', value: '1 min 4 s' }] },
+    { type: 'table', title: 'Failed renders', columns: ['PIM id', 'Product', 'Reason'], rows: [['KL-6206', 'Rillenkugellager 6206 2RS', 'mesh missing']], total: 1, truncated: false },
+    ...['6204', '6205'].map((n) => ({ type: 'image' as const, url: `https://bot.example.com/renders/${n}?exp=1&sig=ab`, alt: `KL-${n}` })),
+    { type: 'text', text: '[All results of SA-2026-00160](https://bot.example.com/orders/4f1c/results?exp=1&sig=ab)' },
+  ] } },
   { name: 'empty', reply: { blocks: [] } },
 ];
 
@@ -54,6 +61,13 @@ describe('renderAdaptiveCard', () => {
     expect(size(message)).toBeLessThan(TEAMS_MESSAGE_MAX_BYTES);
     expect(message.text ?? message.summary ?? '').not.toBe('');
     if (message.attachments) expect((message.attachments[0]!.content as { fallbackText?: string }).fallbackText).toBeTruthy();
+  });
+
+  it('shows consecutive images as one ImageSet of thumbnails', () => {
+    const card = renderAdaptiveCard(cases.find((c) => c.name === 'completion notice')!.reply);
+    const sets = card.body.filter((e) => e.type === 'ImageSet');
+    expect(sets).toHaveLength(1);
+    expect((sets[0]!.images as { url: string }[]).map((i) => i.url)).toEqual(['https://bot.example.com/renders/6204?exp=1&sig=ab', 'https://bot.example.com/renders/6205?exp=1&sig=ab']);
   });
 
   it('cuts a 200-row table with "and N more"', () => {

@@ -183,6 +183,12 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
     expect(await count(`select count(*)::int as n from render_job where order_id = ?`, [orders[0]!.id])).toBe(kugellager.length);
     const [followUp] = await connector.waitFor(2, inConversation(conv)).then((c) => c.slice(1));
     expect(followUp!.activity.text).toBe(`Done: order ${orders[0]!.number} is rendering.`);
+    // The local renderer finishes the order; the conversation gets exactly one completion card.
+    const isNotice = (c: ConnectorCall) => inConversation(conv)(c) && contentOf(c).includes(`${orders[0]!.number}** is done`);
+    const [notice] = await connector.waitFor(1, isNotice);
+    expect(cardOf(notice!)).toMatchObject({ type: 'AdaptiveCard', version: '1.5' });
+    expect(contentOf(notice!)).toContain(`all ${kugellager.length} renders completed`);
+    expect(await count(`select count(*)::int as n from render_order where id = ? and status = 'completed' and notice_sent_at is not null`, [orders[0]!.id])).toBe(1);
     // Everyone sees the decided card: the original message was updated in place.
     const [update] = await connector.waitFor(1, (c) => c.kind === 'update' && c.activityId === proposal!.id);
     expect(JSON.stringify(update!.activity)).toContain('Confirmed by Anna Schmidt');
@@ -191,6 +197,7 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
     expect(again.status).toBe(200);
     expect(JSON.stringify(again.body)).toMatch(/already confirmed by Anna Schmidt; it ran once/);
     expect(await count(`select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id])).toBe(1);
+    expect(connector.calls.filter(isNotice)).toHaveLength(1);
 
     // refresh shows the current state to anyone opening the card later
     const refresh = await post(activity('invoke-card-action', { conversationId: conv, value: { action: { type: 'Action.Execute', verb: 'renderbot.refresh', data: { actionId } }, trigger: 'automatic' } }));

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { App as BoltApp, HTTPReceiver, SocketModeReceiver, type Authorize, type Installation } from '@slack/bolt';
-import type { Deliverer } from '../../core/conversations/service.ts';
+import type { Deliverer } from '../../core/conversations/delivery.ts';
 import type { Orm } from '../../core/db/orm.ts';
 import { ConfigError, PlatformError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';

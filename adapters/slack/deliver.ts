@@ -1,5 +1,5 @@
 import type { webApi } from '@slack/bolt';
-import type { Deliverer } from '../../core/conversations/service.ts';
+import type { Deliverer } from '../../core/conversations/delivery.ts';
 import type { Orm } from '../../core/db/orm.ts';
 import type { Logger } from '../../core/logger.ts';
 import { setMessageRef } from '../../core/actions/store.ts';
@@ -31,7 +31,8 @@ export async function postToResponseUrl(url: string, body: Record<string, unknow
 /**
  * The Slack `Deliverer`: posts a queued turn's reply into its thread with chat.postMessage and
  * the team's token — the turn's first reply (`info.index` 0) instead replaces its "working on
- * it" placeholder in place (chat.update; posted normally if that message is gone) —, remembers
+ * it" placeholder, and `info.replace` an earlier message, in place (chat.update; posted
+ * normally if that message is gone) —, returns the message's `ts`, remembers
  * where a pending confirm card went (for in-place updates), falls back to the slash command's
  * response_url when the bot is not in the channel, and to plain text when Slack rejects the blocks.
  */
@@ -40,7 +41,8 @@ export function createSlackDeliverer(deps: { client: webApi.WebClient; tokenFor:
     const target = slackTargetSchema.parse(rawTarget);
     const token = await deps.tokenFor(target);
     const message = renderBlockKit(reply);
-    const placeholderTs = info.index === 0 ? target.placeholderTs : undefined;
+    const earlierTs = typeof info.replace?.ts === 'string' ? info.replace.ts : undefined;
+    const placeholderTs = earlierTs ?? (info.index === 0 ? target.placeholderTs : undefined);
     const send = (m: SlackMessage) => (placeholderTs ? replace(deps, token, target, placeholderTs, m) : post(deps.client, token, target, m));
     let ts: string | undefined;
     try {
@@ -52,7 +54,7 @@ export function createSlackDeliverer(deps: { client: webApi.WebClient; tokenFor:
         ts = await send({ text: message.text, blocks: [] });
       } else if (code && (NOT_IN_CHANNEL_ERRORS as readonly string[]).includes(code) && target.responseUrl) {
         await postToResponseUrl(target.responseUrl, { response_type: 'ephemeral', replace_original: false, text: `${INVITE_HINT}\n\n${message.text}` });
-        return;
+        return undefined;
       } else {
         throw err;
       }
@@ -65,6 +67,7 @@ export function createSlackDeliverer(deps: { client: webApi.WebClient; tokenFor:
       }
     }
     deps.log.debug({ channel: target.channel, ts, threadTs: target.threadTs, replaced: ts !== undefined && ts === placeholderTs, cards }, 'slack reply posted');
+    return ts ? { channel: target.channel, ts } : undefined;
   };
 }
 

@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { setMessageRef } from '../../core/actions/store.ts';
 import type { Config } from '../../core/config.ts';
-import type { Conversations, Deliverer } from '../../core/conversations/service.ts';
+import type { Deliverer } from '../../core/conversations/delivery.ts';
+import type { Conversations } from '../../core/conversations/service.ts';
 import type { Orm } from '../../core/db/orm.ts';
 import type { Logger } from '../../core/logger.ts';
 import { describeTeamsSettings, teamsSettings, type TeamsSettings } from './config.ts';
@@ -55,15 +56,28 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     await transport.process(transportRequest(req, parsed.body), transportResponse(res), (turn) => handler.handle(turn));
   }
 
+  /** Edits an earlier message in place; a message that cannot be edited any more is posted anew. */
   const deliverer: Deliverer = async (target, reply, info) => {
     const { tenantId, conversationReference } = teamsTargetSchema.parse(target);
-    const { activityId } = await transport.sendProactive(conversationReference, renderTeamsMessage(reply));
+    const message = renderTeamsMessage(reply);
+    const earlier = typeof info.replace?.activityId === 'string' ? info.replace.activityId : undefined;
+    if (earlier) {
+      try {
+        await transport.updateProactive(conversationReference, earlier, message);
+        log.debug({ sessionId: info.sessionId, activityId: earlier }, 'teams message updated');
+        return { activityId: earlier };
+      } catch (err) {
+        log.warn({ err, activityId: earlier }, 'could not update the Teams message; posting it anew');
+      }
+    }
+    const { activityId } = await transport.sendProactive(conversationReference, message);
     for (const block of reply.blocks) {
       if (block.type === 'confirm' && block.status === 'pending') {
         await setMessageRef(opts.orm.em.fork(), tenantId, block.actionId, { platform: 'teams', activityId: activityId ?? null, conversationReference });
       }
     }
     log.debug({ sessionId: info.sessionId, activityId }, 'teams reply sent');
+    return activityId ? { activityId } : undefined;
   };
 
   return { settings, handleHttp, deliverer };

@@ -1,5 +1,6 @@
 import type { TurnContext } from '../../core/context.ts';
-import type { Conversations, Delivery } from '../../core/conversations/service.ts';
+import type { Delivery } from '../../core/conversations/delivery.ts';
+import type { Conversations } from '../../core/conversations/service.ts';
 import { resolveSession } from '../../core/conversations/sessions.ts';
 import type { Orm } from '../../core/db/orm.ts';
 import { publicMessage } from '../../core/errors.ts';

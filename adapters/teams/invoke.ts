@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { confirmReply } from '../../core/actions/card.ts';
 import type { Decision } from '../../core/actions/plan.ts';
 import { findAction } from '../../core/actions/store.ts';
-import type { Delivery } from '../../core/conversations/service.ts';
+import type { Delivery } from '../../core/conversations/delivery.ts';
 import { publicMessage } from '../../core/errors.ts';
 import type { Reply } from '../../core/replies/reply.ts';
 import { cardActionOf } from './activity.ts';

@@ -129,8 +129,21 @@ function renderBlock(block: ReplyBlock, maxRows: number): CardElement[] {
   }
 }
 
+/** Consecutive images become one ImageSet: thumbnails side by side instead of full-width pictures one under another. */
+function groupImages(elements: CardElement[]): CardElement[] {
+  const out: CardElement[] = [];
+  for (const e of elements) {
+    const prev = out.at(-1);
+    if (e.type !== 'Image' || !prev) out.push(e);
+    else if (prev.type === 'ImageSet') (prev.images as CardElement[]).push(e);
+    else if (prev.type === 'Image') out[out.length - 1] = { type: 'ImageSet', imageSize: 'Medium', images: [prev, e] };
+    else out.push(e);
+  }
+  return out;
+}
+
 function build(reply: Reply, maxRows: number): AdaptiveCard {
-  const body = reply.blocks.flatMap((b) => renderBlock(b, maxRows));
+  const body = groupImages(reply.blocks.flatMap((b) => renderBlock(b, maxRows)));
   const confirm = reply.blocks.find((b): b is ConfirmBlock => b.type === 'confirm' && (b.status === 'pending' || b.status === 'executing'));
   return {
     type: 'AdaptiveCard',

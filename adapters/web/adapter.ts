@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Conversations, Deliverer } from '../../core/conversations/service.ts';
+import type { Deliverer } from '../../core/conversations/delivery.ts';
+import type { Conversations } from '../../core/conversations/service.ts';
 import type { Orm } from '../../core/db/orm.ts';
 import type { Logger } from '../../core/logger.ts';
 import { RenderBotError } from '../../core/errors.ts';
@@ -104,6 +105,7 @@ export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; de
     // The core already stored the reply in chat_message; wake clients waiting for it.
     log.debug({ sessionId: info.sessionId }, 'web delivery');
     for (const wake of [...(waiters.get(info.sessionId) ?? [])]) wake();
+    return undefined;
   };
 
   const api = [...chatRoutes(ctx, authed), ...actionRoutes(ctx, authed, guard)];

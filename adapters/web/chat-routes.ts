@@ -60,7 +60,7 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
   const runTurn = (turn: TurnContext, text: string, onText?: (delta: string) => void) => ctx.serial(turn.sessionId, async () => {
     const em = ctx.orm.em.fork();
     const last = (await listSessionMessages(em, turn.sessionId, { limit: 1 })).at(-1);
-    const replies: Reply[] = await ctx.conversations.respond(turn, text, onText ? { onText } : {});
+    const replies: Reply[] = await ctx.conversations.respond(turn, text, { delivery: { platform: 'web', target: {} }, ...(onText ? { onText } : {}) });
     const stored = await listSessionMessages(ctx.orm.em.fork(), turn.sessionId, { after: last ? Number(last.seq) : 0, limit: 100 });
     return { session_id: turn.sessionId, ...turnResult(text, replies, stored, ctx.now()) };
   });

@@ -5,6 +5,8 @@ import { hasRole, type Platform, type Role } from '../tenancy/roles.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import type { ToolResult } from '../tools/tool.ts';
 import { appendMessage } from '../agent/messages.ts';
+import type { Delivery } from '../conversations/delivery.ts';
+import { orderIdsOf, watchOrders } from '../notices/origin.ts';
 import { writeAudit } from './audit.ts';
 import { confirmReply, deciderName } from './card.ts';
 import type { ActionRow, Decision } from './plan.ts';
@@ -21,9 +23,10 @@ export type Executed = { action: ActionRow; results: { tool: string; summary: st
 /**
  * Confirms an action: role check, then one transaction that claims it (pending → executing,
  * compare-and-set), runs every step, and records the result — so concurrent clicks execute it
- * exactly once and a failing step changes nothing.
+ * exactly once and a failing step changes nothing. Orders it sets rendering report their
+ * progress and completion to `opts.delivery`, the confirming conversation.
  */
-export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: string): Promise<Decision & { executed?: Executed }> {
+export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: string, opts: { delivery?: Delivery } = {}): Promise<Decision & { executed?: Executed }> {
   const em = deps.orm.em.fork();
   if (!hasRole(actor.role, 'operator')) {
     const row = await findAction(em, actor.tenantId, actionId);
@@ -45,6 +48,8 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
         const result: ToolResult = await tool.run(ctx, args);
         results.push({ tool: call.tool, summary: result.summary ?? `${call.tool} done`, data: result.data });
       }
+      // The conversation that confirmed renders hears back there when they finish (core/notices).
+      if (opts.delivery) await watchOrders(tx, actor.tenantId, orderIdsOf(results), { sessionId: claimed.session_id, delivery: opts.delivery });
       const outcome = results.map((r) => r.summary).join('; ');
       const row = await finishAction(tx, claimed.id, 'done', { outcome, results: results.map((r) => r.data) });
       await writeAudit(tx, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.confirm', target: claimed.id, outcome: 'done', detail: { plan: claimed.plan.map((c) => ({ tool: c.tool, args: c.args })), results: results.map((r) => r.data) } });

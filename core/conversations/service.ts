@@ -8,17 +8,11 @@ import { runAgentTurn, type AgentDeps, type TurnOptions } from '../agent/turn.ts
 import { parseCommand } from '../commands/grammar.ts';
 import { runCommand } from '../commands/run.ts';
 import { publicMessage } from '../errors.ts';
-import { enqueue } from '../queue/queue.ts';
-import { platformSchema, type Platform } from '../tenancy/roles.ts';
+import { enqueue, sessionQueueName } from '../queue/queue.ts';
+import type { Platform } from '../tenancy/roles.ts';
+import { deliverySchema, type Deliverer, type Delivery } from './delivery.ts';
 import type { Reply } from '../replies/reply.ts';
 import type { Task } from 'graphile-worker';
-
-/** Where replies of a queued turn go: platform plus an adapter-defined target (channel, thread, conversation reference). */
-export const deliverySchema = z.object({ platform: platformSchema, target: z.record(z.string(), z.unknown()) });
-export type Delivery = z.infer<typeof deliverySchema>;
-
-/** Sends a reply to a platform target (`index`: its position among the replies of one job, 0 = first). Adapters register one per platform. */
-export type Deliverer = (target: Delivery['target'], reply: Reply, info: { sessionId: string; index: number }) => Promise<void>;
 
 const turnJobSchema = z.object({ turn: turnContextSchema, text: z.string(), delivery: deliverySchema });
 const followUpJobSchema = z.object({ turn: turnContextSchema, fallback: z.string(), delivery: deliverySchema });
@@ -30,10 +24,9 @@ export type Conversations = ReturnType<typeof createConversations>;
 
 export function createConversations(deps: ConversationDeps) {
   const log = deps.log.child({ component: 'conversations' });
-  const queueOf = (sessionId: string) => `session:${sessionId}`;
 
   /** Answers one message: a command, typed confirm/cancel, or an agent turn. Never throws for user-facing problems. */
-  async function respond(turn: TurnContext, text: string, opts: TurnOptions = {}): Promise<Reply[]> {
+  async function respond(turn: TurnContext, text: string, opts: TurnOptions & { delivery?: Delivery } = {}): Promise<Reply[]> {
     const em = deps.orm.em.fork();
     try {
       const cmd = parseCommand(text);
@@ -42,7 +35,7 @@ export function createConversations(deps: ConversationDeps) {
         if (!action) return [{ blocks: [{ type: 'text', text: 'There is nothing waiting for confirmation in this conversation.' }] }];
         const actor: Actor = { tenantId: turn.tenantId, userId: turn.userId, role: turn.role, platform: turn.platform };
         if (cmd.name === 'cancel') return [withMessage(await cancelAction(deps, actor, action.id))];
-        const decision = await confirmAction(deps, actor, action.id);
+        const decision = await confirmAction(deps, actor, action.id, opts.delivery ? { delivery: opts.delivery } : {});
         if (!decision.executed) return [withMessage(decision)];
         await rememberExecuted(decision.executed);
         return [decision.reply, await runAgentTurn(deps, { ...turn, sessionId: decision.executed.action.session_id }, { kind: 'followup', fallback: decision.message }, opts)];
@@ -68,7 +61,7 @@ export function createConversations(deps: ConversationDeps) {
         if ((fresh as unknown[]).length === 0) return 'duplicate' as const;
       }
       await enqueue(tx, 'turn', { turn: input.turn, text: input.text, delivery: input.delivery }, {
-        queueName: queueOf(input.turn.sessionId), maxAttempts: 1, ...(input.eventId ? { jobKey: `${input.turn.platform}:${input.eventId}` } : {}),
+        queueName: sessionQueueName(input.turn.sessionId), maxAttempts: 1, ...(input.eventId ? { jobKey: `${input.turn.platform}:${input.eventId}` } : {}),
       });
       return 'queued' as const;
     });
@@ -76,12 +69,12 @@ export function createConversations(deps: ConversationDeps) {
 
   /** A button click: decides now (for the in-place card update) and queues the model's follow-up. */
   async function confirm(actor: Actor, actionId: string, delivery: Delivery): Promise<Decision> {
-    const decision = await confirmAction(deps, actor, actionId);
+    const decision = await confirmAction(deps, actor, actionId, { delivery });
     if (decision.executed) {
       await rememberExecuted(decision.executed);
       const sessionId = decision.executed.action.session_id;
       const turn: TurnContext = { tenantId: actor.tenantId, userId: actor.userId, role: actor.role, platform: actor.platform, sessionId };
-      await enqueue(deps.orm.em.fork(), 'followup', { turn, fallback: decision.message, delivery }, { queueName: queueOf(sessionId), maxAttempts: 1 });
+      await enqueue(deps.orm.em.fork(), 'followup', { turn, fallback: decision.message, delivery }, { queueName: sessionQueueName(sessionId), maxAttempts: 1 });
     }
     const { executed: _executed, ...rest } = decision;
     return rest;
@@ -107,7 +100,7 @@ export function createConversations(deps: ConversationDeps) {
   const tasks: Record<string, Task> = {
     turn: async (payload) => {
       const job = turnJobSchema.parse(payload);
-      await deliver(job.delivery, await respond(job.turn, job.text), job.turn.sessionId);
+      await deliver(job.delivery, await respond(job.turn, job.text, { delivery: job.delivery }), job.turn.sessionId);
     },
     followup: async (payload) => {
       const job = followUpJobSchema.parse(payload);

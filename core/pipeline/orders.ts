@@ -157,7 +157,8 @@ async function queueJobs(em: EntityManager, tenantId: string, orderId: string, n
     [at, tenantId, orderId, tenantId, orderId, renderQueueMaxAttempts, renderQueuePriority],
   );
   await em.execute(
-    `update render_order set status = 'rendering', submitted_at = coalesce(submitted_at, ?::timestamptz), completed_at = null, updated_at = ?::timestamptz
+    `update render_order set status = 'rendering', submitted_at = coalesce(submitted_at, ?::timestamptz), completed_at = null, updated_at = ?::timestamptz,
+            progress_message = null, notice_sent_at = null
      where tenant_id = ? and id = ?`,
     [at, at, tenantId, orderId],
   );

@@ -1,5 +1,6 @@
 import type { EntityManager } from '../db/orm.ts';
 import { query, queryOne } from '../db/sql.ts';
+import { scheduleNotices } from '../notices/schedule.ts';
 import { storedRenderOverrides, type RenderOverrides } from '../pipeline/overrides.ts';
 
 /*
@@ -99,13 +100,14 @@ export async function failAttempt(em: EntityManager, tenantId: string, jobId: st
  * the newest failed one), in one statement: all completed
  * → 'completed' (completed_at set); any failed and none queued/running → 'failed'; else
  * 'rendering'. Drafts and cancelled orders are left alone. Returns the status after the update.
+ * Queues the progress update or completion notice the change calls for (core/notices).
  * Call it in the transaction that changed the job.
  */
 export async function deriveOrderStatus(em: EntityManager, tenantId: string, orderId: string, now: Date): Promise<string | undefined> {
   // Lock the order first, in its own statement: jobs of one order finishing in parallel then
   // derive one after another, each seeing the others' committed job changes (READ COMMITTED
   // takes a new snapshot per statement), so the last one always sees every job finished.
-  await em.execute(`select 1 from render_order where tenant_id = ? and id = ? for update`, [tenantId, orderId]);
+  const before = await queryOne<{ status: string; notify: unknown }>(em, `select status, notify from render_order where tenant_id = ? and id = ? for update`, [tenantId, orderId]);
   const row = await queryOne<{ status: string }>(em,
     `with latest as (
        select distinct on (j.order_item_id) j.status from render_job j
@@ -123,6 +125,7 @@ export async function deriveOrderStatus(em: EntityManager, tenantId: string, ord
      where o.tenant_id = ? and o.id = ? and o.status in ('submitted', 'rendering', 'completed', 'failed')
      returning o.status`,
     [tenantId, orderId, now.toISOString(), now.toISOString(), tenantId, orderId]);
+  if (before) await scheduleNotices(em, { tenantId, orderId, notify: before.notify, previous: before.status, next: row?.status }, now);
   return row?.status;
 }
 

@@ -32,10 +32,10 @@ export type RenderResults = {
 
 /**
  * The render results of order `ref` of `tenantId`: the current job of each item (its one job
- * that is not failed, else its newest failed one), completed items first. Local result paths are turned into signed
+ * that is not failed, else its newest failed one), completed items first, at most `limit`. Local result paths are turned into signed
  * links by `links`; without it they are left out.
  */
-export async function getRenderResults(em: EntityManager, tenantId: string, ref: string, links: RenderLinks | undefined, now: Date): Promise<RenderResults> {
+export async function getRenderResults(em: EntityManager, tenantId: string, ref: string, links: RenderLinks | undefined, now: Date, limit = maxResultItems): Promise<RenderResults> {
   const order = await resolveOrder(em, tenantId, ref);
   const latest = `select distinct on (i.id) i.id, p.pim_id, p.name, j.id as job_id, j.status, j.attempts, j.error, j.result_url, j.finished_at
     from order_item i join product p on p.id = i.product_id
@@ -50,7 +50,7 @@ export async function getRenderResults(em: EntityManager, tenantId: string, ref:
     query<{ pim_id: string; name: string; job_id: string | null; status: JobStatus | null; attempts: number | null; error: string | null; result_url: string | null; finished_at: string | null }>(em,
       `select * from (${latest}) l
        order by case l.status when 'completed' then 0 when 'failed' then 1 when 'running' then 2 when 'queued' then 3 else 4 end, l.pim_id
-       limit ?`, [tenantId, order.id, maxResultItems]),
+       limit ?`, [tenantId, order.id, limit]),
   ]);
   const n = (k: string) => Number(counts?.[k] ?? 0);
   return {

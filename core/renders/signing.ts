@@ -10,8 +10,13 @@ export type RenderLinks = {
   /** `[base]/renders/<jobId>?exp=<unix s>&sig=<hex>`, valid for `ttlSeconds` from `now`. */
   signedRenderUrl(jobId: string, ttlSeconds?: number, now?: Date): string;
   /** 'ok', or why the link is refused ('expired', 'bad_signature'). */
-  verify(jobId: string, exp: string | undefined, sig: string | undefined, now?: Date): 'ok' | 'expired' | 'bad_signature';
+  verify(jobId: string, exp: string | undefined, sig: string | undefined, now?: Date): LinkCheck;
+  /** `[base]/orders/<orderId>/results?exp=…&sig=…`: the page with all results of an order. */
+  signedResultsUrl(orderId: string, ttlSeconds?: number, now?: Date): string;
+  verifyResults(orderId: string, exp: string | undefined, sig: string | undefined, now?: Date): LinkCheck;
 };
+
+export type LinkCheck = 'ok' | 'expired' | 'bad_signature';
 
 /**
  * Render links signed with a key derived (HKDF) from `secretsKey`, so they survive restarts and
@@ -20,17 +25,23 @@ export type RenderLinks = {
 export function createRenderLinks(secretsKey: Buffer, baseUrl?: string): RenderLinks {
   const base = baseUrl ? baseUrl.replace(/\/+$/, '') : '';
   const key = Buffer.from(hkdfSync('sha256', secretsKey, Buffer.alloc(0), 'renderbot render links v1', 32));
-  const mac = (jobId: string, exp: number) => createHmac('sha256', key).update(`${jobId}.${exp}`).digest('hex');
+  // Render links sign the bare job id; results pages sign `results:<orderId>`, so neither passes for the other.
+  const mac = (subject: string, exp: number) => createHmac('sha256', key).update(`${subject}.${exp}`).digest('hex');
+  const sign = (subject: string, ttlSeconds: number, now: Date) => {
+    const exp = Math.floor(now.getTime() / 1000) + ttlSeconds;
+    return `exp=${exp}&sig=${mac(subject, exp)}`;
+  };
+  const check = (subject: string, exp: string | undefined, sig: string | undefined, now: Date): LinkCheck => {
+    if (!exp || !sig || !/^\d{1,12}$/.test(exp) || !/^[0-9a-f]{64}$/.test(sig)) return 'bad_signature';
+    if (!safeEqualHex(mac(subject, Number(exp)), sig)) return 'bad_signature';
+    return Number(exp) * 1000 < now.getTime() ? 'expired' : 'ok';
+  };
   return {
-    signedRenderUrl(jobId, ttlSeconds = renderLinkTtlSeconds, now = new Date()) {
-      const exp = Math.floor(now.getTime() / 1000) + ttlSeconds;
-      return `${base}/renders/${encodeURIComponent(jobId)}?exp=${exp}&sig=${mac(jobId, exp)}`;
-    },
-    verify(jobId, exp, sig, now = new Date()) {
-      if (!exp || !sig || !/^\d{1,12}$/.test(exp) || !/^[0-9a-f]{64}$/.test(sig)) return 'bad_signature';
-      if (!safeEqualHex(mac(jobId, Number(exp)), sig)) return 'bad_signature';
-      return Number(exp) * 1000 < now.getTime() ? 'expired' : 'ok';
-    },
+    signedRenderUrl: (jobId, ttlSeconds = renderLinkTtlSeconds, now = new Date()) => `${base}/renders/${encodeURIComponent(jobId)}?${sign(jobId, ttlSeconds, now)}`,
+    verify: (jobId, exp, sig, now = new Date()) => check(jobId, exp, sig, now),
+    signedResultsUrl: (orderId, ttlSeconds = renderLinkTtlSeconds, now = new Date()) =>
+      `${base}/orders/${encodeURIComponent(orderId)}/results?${sign(`results:${orderId}`, ttlSeconds, now)}`,
+    verifyResults: (orderId, exp, sig, now = new Date()) => check(`results:${orderId}`, exp, sig, now),
   };
 }
 

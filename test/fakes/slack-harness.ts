@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { createApp, type App } from '../../bot/app.ts';
+import { renderRoutes } from '../../bot/renders.ts';
 import { startHttpServer } from '../../bot/server.ts';
 import { createSlackChannel } from '../../bot/slack.ts';
 import { createModelProvider } from '../../core/llm/provider.ts';
 import { setTenantAi } from '../../core/llm/settings.ts';
 import { linkWorkspace } from '../../core/tenancy/links.ts';
-import { createTestDatabase, testConfig, type TestDatabase } from '../support/db.ts';
+import { createTestDatabase, freePort, testConfig, type TestDatabase } from '../support/db.ts';
 import { startFakeLlm, type FakeLlm } from './llm-server.ts';
 import { PLACEHOLDER_TEXT } from '../../adapters/slack/messages.ts';
 import { startFakeSlack, type FakeSlack, type FakeTeam, type SlackCall } from './slack-api.ts';
@@ -58,12 +59,15 @@ export const TEAM: FakeTeam = { token: 'xoxb-1111-team1-fake', teamId: 'T0TEAM00
 /** The bot as `renderbot serve` runs it — real composition root, HTTP in, fake Slack and LLM out. */
 export type SlackHarness = Awaited<ReturnType<typeof startSlackHarness>>;
 
-export async function startSlackHarness(opts: { oauth?: boolean } = {}) {
+/** `publicUrl`: serve on a port chosen up front and set PUBLIC_URL to it (render links, farm callbacks). */
+export async function startSlackHarness(opts: { oauth?: boolean; publicUrl?: boolean } = {}) {
   const slack: FakeSlack = await startFakeSlack();
   const llm: FakeLlm = await startFakeLlm({ provider: 'azure' });
   const db: TestDatabase = await createTestDatabase();
   const logs = captureLogs();
+  const port = opts.publicUrl ? await freePort() : 0;
   const config = testConfig(db, {
+    ...(opts.publicUrl ? { PUBLIC_URL: `http://127.0.0.1:${port}` } : {}),
     SECRETS_KEY: randomBytes(32).toString('hex'),
     SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl,
     ...(opts.oauth
@@ -74,7 +78,7 @@ export async function startSlackHarness(opts: { oauth?: boolean } = {}) {
   const channel = await createSlackChannel(app);
   if (!channel) throw new Error('Slack channel not created');
   app.deliverers.set('slack', channel.deliverer);
-  const http = await startHttpServer(app, 0, channel.routes);
+  const http = await startHttpServer(app, port, [...channel.routes, ...renderRoutes(app)]);
   const base = `http://127.0.0.1:${http.port}`;
   return {
     slack, llm, db, app, logs, config, base,

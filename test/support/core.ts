@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import { createConversations, type Deliverer } from '../../core/conversations/service.ts';
+import { createConversations } from '../../core/conversations/service.ts';
+import type { Deliverer } from '../../core/conversations/delivery.ts';
 import { resolveSession } from '../../core/conversations/sessions.ts';
 import type { TurnContext } from '../../core/context.ts';
 import { createModelProvider } from '../../core/llm/provider.ts';
@@ -28,6 +29,7 @@ export async function createCoreHarness(opts: { maxRounds?: number } = {}) {
   const deliverer: Deliverer = async (target, reply) => {
     delivered.push({ target, reply });
     for (const w of waiters.filter((w) => delivered.length >= w.count)) w.resolve();
+    return undefined;
   };
   const conversations = createConversations({
     orm: db.orm, log: silentLog, tools: defaultTools, now: () => new Date(),

@@ -1,3 +1,4 @@
+import { createServer as createNetServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,4 +41,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 /** Configuration for an app on `db`, with a throwaway DATA_DIR (rendered files, the generated secrets key). */
 export function testConfig(db: Pick<TestDatabase, 'url'>, env: Record<string, string> = {}): Config {
   return loadConfig({ DATABASE_URL: db.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'renderbot-test-')), ...env });
+}
+
+/** A TCP port free right now on 127.0.0.1, for servers whose URL must be configured before they start. */
+export async function freePort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
 }

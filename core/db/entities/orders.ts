@@ -18,6 +18,10 @@ export const Order = defineEntity({
     notes: p.text().nullable(),
     createdBy: p.string().nullable(),
     origin: p.json<Record<string, unknown>>().nullable(),
+    /** The conversation told about progress and completion (core/notices). */
+    notify: p.json<Record<string, unknown>>().nullable(),
+    progressMessage: p.json<Record<string, unknown>>().nullable(),
+    noticeSentAt: p.datetime().nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
     updatedAt: p.datetime().defaultRaw('now()'),
     submittedAt: p.datetime().nullable(),

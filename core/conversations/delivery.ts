@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { platformSchema } from '../tenancy/roles.ts';
+import type { Reply } from '../replies/reply.ts';
+
+/** Where replies of a queued turn go: platform plus an adapter-defined target (channel, thread, conversation reference). */
+export const deliverySchema = z.object({ platform: platformSchema, target: z.record(z.string(), z.unknown()) });
+export type Delivery = z.infer<typeof deliverySchema>;
+
+/** A message a deliverer posted, as the adapter identifies it for later edits (Slack `ts`, Teams activity id). */
+export const sentMessageSchema = z.record(z.string(), z.unknown());
+export type SentMessage = z.infer<typeof sentMessageSchema>;
+
+export type DeliveryInfo = {
+  sessionId: string;
+  /** The reply's position among the replies of one turn (0 = first); notices have none. */
+  index?: number;
+  /** Edit this earlier message in place instead of posting a new one (posted anew if it is gone). */
+  replace?: SentMessage;
+};
+
+/**
+ * Sends a reply to a platform target and returns what it posted, when the platform can edit it
+ * later. Adapters register one per platform.
+ */
+export type Deliverer = (target: Delivery['target'], reply: Reply, info: DeliveryInfo) => Promise<SentMessage | undefined>;

@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Deliverer } from '../core/conversations/delivery.ts';
+import { watchOrders } from '../core/notices/origin.ts';
+import { noticeTaskName, progressTaskName } from '../core/notices/schedule.ts';
+import { createNoticeTasks } from '../core/notices/tasks.ts';
+import { setTenantRenderer } from '../core/renders/backends.ts';
+import { deriveOrderStatus } from '../core/renders/jobs.ts';
+import { createRenderLinks } from '../core/renders/signing.ts';
+import type { Reply } from '../core/replies/reply.ts';
+import type { Platform } from '../core/tenancy/roles.ts';
+import { startFakeFarm, type FakeFarm } from './fakes/render-farm.ts';
+import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
+import { buttonClick, type Who } from './fakes/slack-request.ts';
+import type { SlackCall } from './fakes/slack-api.ts';
+import { silentLog } from './support/core.ts';
+import { createTestDatabase, type TestDatabase } from './support/db.ts';
+import { makeTenant, makeTurn, type TenantFixture } from './support/fixtures.ts';
+import { submitOrder } from './support/renders.ts';
+import { proposeKugellagerOrder, shown } from './support/slack-flows.ts';
+
+const farmSecret = 'acme-farm-secret-0123456789';
+const alice: Who = { teamId: TEAM.teamId, userId: 'U0ALICE001', channel: 'C0RENDERS1' };
+const bot = { botUserId: TEAM.botUserId };
+
+describe('completion notices through Slack (render farm reporting job by job)', () => {
+  let h: SlackHarness;
+  let farm: FakeFarm;
+  let acme: TenantFixture;
+  beforeAll(async () => {
+    h = await startSlackHarness({ publicUrl: true });
+    farm = await startFakeFarm();
+    h.slack.addTeam(TEAM);
+    h.slack.addUser({ id: alice.userId, teamId: TEAM.teamId, name: 'alice', real_name: 'Alice Example' });
+    acme = await makeTenant(h.em(), 'acme');
+    await h.link(acme.tenant.id, TEAM.teamId);
+    await setTenantRenderer(h.em(), h.config.secretsKey, acme.tenant.id, { backend: 'http', url: farm.url, secret: farmSecret });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await farm?.close();
+  });
+
+  it('confirm → one progress message edited in place → exactly one completion card in the thread, with failures, thumbnails and a results link', async () => {
+    const { actionId, ts, threadTs } = await proposeKugellagerOrder(h, alice, bot);
+    h.llm.enqueue({ content: 'Done: the renders are on their way.' });
+    await h.send.action(buttonClick(alice, { actionId: 'renderbot.confirm', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl() }));
+    await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === threadTs && String(c.body.text).startsWith('Done:'));
+    const [order] = (await h.em().execute(`select id, order_number from render_order where tenant_id = ?`, [acme.tenant.id])) as { id: string; order_number: string }[];
+    const inThread = (c: SlackCall) => c.body.channel === alice.channel && c.body.thread_ts === threadTs;
+    const isProgress = (c: SlackCall) => shown(c).includes(`${order!.order_number}* · `);
+
+    const jobs = (await farm.jobs(3)).sort((a, b) => a.product.pim_id.localeCompare(b.product.pim_id));
+    expect(jobs.map((j) => j.product.pim_id)).toEqual(['ACME-KL-6204', 'ACME-KL-6205', 'ACME-KL-6206']);
+    const url = (j: typeof jobs[number]) => `https://cdn.example.com/renders/${j.product.pim_id}.webp`;
+
+    expect(await farm.callback(h.base, farmSecret, { job_id: jobs[0]!.job_id, status: 'completed', result_url: url(jobs[0]!) })).toBe(200);
+    const progress = await h.slack.waitFor('chat.postMessage', (c) => inThread(c) && isProgress(c));
+    expect(shown(progress)).toContain('33%');
+    const progressTs = progress.response!.ts;
+
+    const from = h.slack.calls.length;
+    expect(await farm.callback(h.base, farmSecret, { job_id: jobs[1]!.job_id, status: 'completed', result_url: url(jobs[1]!) })).toBe(200);
+    const edited = await h.slack.waitFor('chat.update', (c) => c.body.ts === progressTs, { from });
+    expect(shown(edited)).toContain('67%');
+
+    const last = { job_id: jobs[2]!.job_id, status: 'failed', error: 'mesh missing for ACME-KL-6206' };
+    expect(await farm.callback(h.base, farmSecret, last)).toBe(200);
+    const notice = await h.slack.waitFor('chat.postMessage', (c) => inThread(c) && String(c.body.text).includes('finished with failures'));
+    expect(notice.body.text).toContain(`${order!.order_number}`);
+    expect(notice.body.text).toContain('2 of 3 renders completed, 1 failed');
+    const blocks = notice.body.blocks as { type: string; image_url?: string }[];
+    expect(blocks.filter((b) => b.type === 'image').map((b) => b.image_url).sort()).toEqual([url(jobs[0]!), url(jobs[1]!)]);
+    expect(shown(notice)).toContain('mesh missing for ACME-KL-6206');
+    const link = /<(http:\/\/127\.0\.0\.1:\d+\/orders\/[0-9a-f-]{36}\/results\?exp=\d+&sig=[0-9a-f]{64})\|/.exec(shown(notice).replaceAll('\\u0026', '&').replaceAll('&amp;', '&'))?.[1];
+    expect(link).toBeDefined();
+    // The progress message ends at 100 %, edited, never posted again.
+    await h.slack.waitFor('chat.update', (c) => c.body.ts === progressTs && shown(c).includes('100%'), { from });
+    await h.logs.waitFor((l) => l.msg === 'completion notice sent' && l.orderId === order!.id);
+
+    // A replayed final callback changes nothing and sends no second notice.
+    expect(await farm.callback(h.base, farmSecret, last)).toBe(200);
+    const posts = h.slack.calls.filter((c) => c.method === 'chat.postMessage' && inThread(c));
+    expect(posts.filter((c) => String(c.body.text).includes('finished with failures'))).toHaveLength(1);
+    expect(posts.filter(isProgress)).toHaveLength(1);
+    const [row] = (await h.em().execute(`select notice_sent_at, status from render_order where id = ?`, [order!.id])) as { notice_sent_at: string | null; status: string }[];
+    expect(row).toMatchObject({ status: 'failed', notice_sent_at: expect.anything() });
+    // The notice is part of the conversation, so the model knows about it in the next turn.
+    const history = (await h.em().execute(
+      `select m.content from chat_message m join chat_session s on s.id = m.session_id where s.key like ? and m.role = 'assistant' order by m.seq`,
+      [`%:${threadTs}`])) as { content: string }[];
+    expect(history.at(-1)!.content).toContain('finished with failures');
+
+    // The signed results page lists every item; a tampered link is refused.
+    const page = await fetch(link!);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain(order!.order_number);
+    expect(html).toContain('mesh missing for ACME-KL-6206');
+    expect(html).toContain(url(jobs[0]!));
+    expect((await fetch(link!.replace(/sig=[0-9a-f]/, 'sig=x'))).status).toBe(403);
+    expect((await fetch(link!.replace(order!.id, randomUUID()))).status).toBe(403);
+    expect(h.slack.failures).toEqual([]);
+  });
+});
+
+describe('notice scheduling and exactly-once delivery (queue tasks against the database)', () => {
+  let db: TestDatabase;
+  let acme: TenantFixture;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    acme = await makeTenant(db.orm.em.fork(), 'acme');
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  const queueJobs = async (orderId: string) => (await db.orm.em.fork().execute(
+    `select task_identifier as task, key, queue_name, run_at from graphile_worker.jobs where key like ? order by id`, [`%:${orderId}`])) as { task: string; key: string; queue_name: string; run_at: string }[];
+
+  async function watchedOrder() {
+    const turn = await makeTurn(db.orm.em.fork(), acme.tenant.id);
+    const order = await submitOrder(db.orm, acme.tenant.id, ['ACME-KL-6204', 'ACME-KL-6205'], 'WebP 1024x1024');
+    await watchOrders(db.orm.em.fork(), acme.tenant.id, [order.orderId], { sessionId: turn.sessionId, delivery: { platform: 'cli', target: { where: 'terminal' } } });
+    return { turn, order };
+  }
+  async function finishJob(orderId: string, pim: string, status: 'completed' | 'failed') {
+    await db.orm.em.fork().transactional(async (tx) => {
+      await tx.execute(`update render_job j set status = ?, result_url = ?, error = ?, finished_at = now() from product p
+                        where p.id = j.product_id and j.order_id = ? and p.pim_id = ?`,
+        [status, status === 'completed' ? `https://cdn.example.com/${pim}.png` : null, status === 'failed' ? 'farm exploded' : null, orderId, pim]);
+      await deriveOrderStatus(tx, acme.tenant.id, orderId, new Date());
+    });
+  }
+
+  it('while rendering, progress updates are throttled to one pending job; completion queues one notice on the session queue', async () => {
+    const { turn, order } = await watchedOrder();
+    await finishJob(order.orderId, 'ACME-KL-6204', 'completed');
+    const [first] = await queueJobs(order.orderId);
+    expect(first).toMatchObject({ task: progressTaskName, queue_name: `session:${turn.sessionId}` });
+    await db.orm.em.fork().transactional((tx) => deriveOrderStatus(tx, acme.tenant.id, order.orderId, new Date()));
+    const again = await queueJobs(order.orderId);
+    expect(again).toHaveLength(1);
+    expect(again[0]!.run_at).toEqual(first!.run_at);
+
+    await finishJob(order.orderId, 'ACME-KL-6205', 'completed');
+    const tasks = (await queueJobs(order.orderId)).map((j) => j.task);
+    expect(tasks).toEqual([progressTaskName, noticeTaskName]);
+  });
+
+  it('a notice is delivered exactly once even when its task runs twice at the same time; a refused delivery is retried', async () => {
+    const { turn, order } = await watchedOrder();
+    await finishJob(order.orderId, 'ACME-KL-6204', 'completed');
+    await finishJob(order.orderId, 'ACME-KL-6205', 'failed');
+    const delivered: { target: Record<string, unknown>; reply: Reply; sessionId: string }[] = [];
+    let refuse = true;
+    const deliverer: Deliverer = async (target, reply, info) => {
+      if (refuse) throw new Error('platform unavailable');
+      await new Promise((r) => setImmediate(r));
+      delivered.push({ target, reply, sessionId: info.sessionId });
+      return undefined;
+    };
+    const tasks = createNoticeTasks({
+      orm: db.orm, log: silentLog, deliverers: new Map<Platform, Deliverer>([['cli', deliverer]]),
+      renderLinks: createRenderLinks(Buffer.alloc(32, 7), 'https://bot.example.com'), now: () => new Date(),
+    });
+    const run = () => tasks[noticeTaskName]!({ tenantId: acme.tenant.id, orderId: order.orderId }, {} as never);
+    await expect(run()).rejects.toThrow('platform unavailable');
+    expect(await db.orm.em.fork().execute(`select notice_sent_at from render_order where id = ?`, [order.orderId])).toEqual([{ notice_sent_at: null }]);
+
+    refuse = false;
+    await Promise.all([run(), run(), run()]);
+    expect(delivered).toHaveLength(1);
+    expect(delivered[0]).toMatchObject({ target: { where: 'terminal' }, sessionId: turn.sessionId });
+    const text = JSON.stringify(delivered[0]!.reply);
+    expect(text).toContain('1 of 2 renders completed, 1 failed');
+    expect(text).toContain('farm exploded');
+    expect(text).toContain('https://cdn.example.com/ACME-KL-6204.png');
+    expect(text).toMatch(/https:\/\/bot\.example\.com\/orders\/[0-9a-f-]{36}\/results\?exp=\d+&sig=[0-9a-f]{64}/);
+    await run();
+    expect(delivered).toHaveLength(1);
+  });
+});
