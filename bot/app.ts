@@ -1,6 +1,6 @@
 import type { Config } from '../core/config.ts';
 import { openDatabase, type Database } from '../core/db/database.ts';
-import type { Deliverer } from '../core/conversations/delivery.ts';
+import type { Deliverer, Streamer } from '../core/conversations/delivery.ts';
 import { createConversations, type Conversations } from '../core/conversations/service.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
 import { createNoticeTasks } from '../core/notices/tasks.ts';
@@ -25,6 +25,8 @@ export type App = {
   conversations: Conversations;
   /** Reply senders by platform; channels register theirs when they start. */
   deliverers: Map<Platform, Deliverer>;
+  /** Live text streams by platform, for those channels that stream. */
+  streamers: Map<Platform, Streamer>;
   /** Signs and checks links to rendered files. */
   renderLinks: RenderLinks;
   now: () => Date;
@@ -64,9 +66,10 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   }
   const tools = defaultTools;
   const deliverers = new Map<Platform, Deliverer>();
+  const streamers = new Map<Platform, Streamer>();
   const renderLinks = createRenderLinks(config.secretsKey, config.PUBLIC_URL);
   const conversations = createConversations({
-    orm: db.orm, log, tools, now, deliverers, renderLinks,
+    orm: db.orm, log, tools, now, deliverers, streamers, renderLinks,
     models: opts.models ?? createModelProvider(config.secretsKey, log),
   });
   let worker: Worker | undefined;
@@ -76,7 +79,7 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
     worker = await startWorker({ url: db.url, tasks: { ...conversations.tasks, ...renderTasks, ...noticeTasks }, log, concurrency: config.WORKER_CONCURRENCY, crontab: [{ task: 'expire_actions', pattern: '* * * * *' }] });
   }
   return {
-    config, log, db, tools, conversations, deliverers, renderLinks, now,
+    config, log, db, tools, conversations, deliverers, streamers, renderLinks, now,
     async close() {
       await worker?.stop();
       await db.close();

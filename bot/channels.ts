@@ -1,4 +1,4 @@
-import type { Deliverer } from '../core/conversations/delivery.ts';
+import type { Deliverer, Streamer } from '../core/conversations/delivery.ts';
 import type { Platform } from '../core/tenancy/roles.ts';
 import type { App } from './app.ts';
 import type { Route } from './server.ts';
@@ -11,6 +11,8 @@ export type Channel = {
   platform: Platform;
   routes: Route[];
   deliverer: Deliverer;
+  /** Shows agent text while it is written, where the platform can. */
+  streamer?: Streamer;
   /** Extra startup (e.g. Slack Socket Mode); called after routes are mounted. */
   start?(): Promise<void>;
   stop(): Promise<void>;
@@ -19,6 +21,9 @@ export type Channel = {
 /** Creates every channel whose configuration is present and registers its deliverer. */
 export async function createChannels(app: App): Promise<Channel[]> {
   const channels = (await Promise.all([createSlackChannel(app), createTeamsChannel(app), createWebChannel(app)])).filter((c): c is Channel => c !== undefined);
-  for (const c of channels) app.deliverers.set(c.platform, c.deliverer);
+  for (const c of channels) {
+    app.deliverers.set(c.platform, c.deliverer);
+    if (c.streamer) app.streamers.set(c.platform, c.streamer);
+  }
   return channels;
 }

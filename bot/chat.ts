@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { resolveSession } from '../core/conversations/sessions.ts';
 import { getTenantBySlug } from '../core/tenancy/tenants.ts';
 import { ensureUser } from '../core/tenancy/users.ts';
+import type { Reply } from '../core/replies/reply.ts';
 import { renderText } from '../core/replies/text.ts';
 import type { App } from './app.ts';
 
@@ -33,8 +34,20 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
     const session = await resolveSession(em, tenant.id, 'cli', key, opts.user);
     const turn = { tenantId: tenant.id, userId: opts.user, role, sessionId: session.id, platform: 'cli' as const };
     if (!opts.interactive) write(`> ${line}`);
-    for (const reply of await app.conversations.respond(turn, line)) write(`${renderText(reply)}\n`);
+    // The model's text is printed as it is written; the final reply then adds what was not streamed (tables, cards).
+    let streamed = '';
+    const replies = await app.conversations.respond(turn, line, { onText: (delta) => { streamed += delta; opts.output.write(delta); } });
+    if (streamed) opts.output.write('\n');
+    for (const [i, reply] of replies.entries()) {
+      const rest = streamed && i === replies.length - 1 ? withoutStreamedText(reply, streamed) : reply;
+      if (rest.blocks.length) write(`${renderText(rest)}\n`);
+    }
     prompt();
   }
   rl.close();
+}
+
+/** The reply without the text blocks that were already printed while streaming. */
+function withoutStreamedText(reply: Reply, streamed: string): Reply {
+  return { blocks: reply.blocks.filter((b) => b.type !== 'text' || !streamed.trimEnd().endsWith(b.text.trim())) };
 }

@@ -25,5 +25,5 @@ export async function createSlackChannel(app: App): Promise<Channel | undefined>
     settings, conversations: app.conversations, orm: app.db.orm, log: app.log, now: app.now, secretsKey: app.config.secretsKey,
   });
   app.log.info({ component: 'slack', mode: adapter.mode }, 'Slack channel enabled');
-  return { platform: 'slack', routes: adapter.routes, deliverer: adapter.deliverer, start: adapter.start, stop: adapter.stop };
+  return { platform: 'slack', routes: adapter.routes, deliverer: adapter.deliverer, streamer: adapter.streamer, start: adapter.start, stop: adapter.stop };
 }

@@ -13,6 +13,7 @@ export async function createTeamsChannel(app: App): Promise<Channel | undefined>
     platform: 'teams',
     routes: [{ method: 'POST', path: TEAMS_MESSAGES_PATH, handle: (req, res) => adapter.handleHttp(req, res) }],
     deliverer: adapter.deliverer,
+    streamer: adapter.streamer,
     async stop() {},
   };
 }

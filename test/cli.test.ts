@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeLlm } from './fakes/llm-server.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 
 let db: TestDatabase;
@@ -13,18 +14,19 @@ beforeAll(async () => {
 });
 afterAll(async () => { await db.drop(); });
 
-/** Runs the real CLI in a child process against the test database. */
-function cli(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs the real CLI in a child process against the test database; `chunks` are the separate reads of its stdout. */
+function cli(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string; chunks: string[] }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bot/cli.ts', ...args], {
       env: { ...process.env, DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
+    const chunks: string[] = [];
+    child.stdout.on('data', (d) => { stdout += d; chunks.push(String(d)); });
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, chunks }));
     child.stdin.end(stdin);
   });
 }
@@ -96,6 +98,28 @@ describe('renderbot CLI', () => {
     expect(r.stdout).toContain('There is nothing waiting for confirmation');
     expect(r.stdout).toMatch(/Monthly limit\s+none/);
   });
+
+  it('streams the model’s answer to the terminal as it is written, and prints it once', async () => {
+    const llm = await startFakeLlm({ provider: 'openai', apiKey: 'sk-cli-stream-test' });
+    try {
+      const set = await cli(['admin', 'tenant', 'ai', '--tenant', 'acme', '--provider', 'openai', '--base-url', (llm.settings as { baseUrl: string }).baseUrl,
+        '--model', (llm.settings as { model: string }).model, '--api-key', 'sk-cli-stream-test']);
+      expect(set.code).toBe(0);
+      const answer = 'Kugellager (ball bearings) are rolling bearings that use balls to keep the races apart. ' +
+        'ACME has three of them in the catalogue: 6204, 6205 and 6206 2RS, all rendered in steel.';
+      llm.enqueue({ content: answer, chunkDelayMs: 250 });
+      const r = await cli(['chat', '--tenant', 'acme', '--user', 'pia'], 'what are Kugellager?');
+      expect(r.code).toBe(0);
+      expect(r.stdout.split(answer)).toHaveLength(2); // exactly once
+      // The first part was on the terminal before the model had written the rest.
+      const firstAnswerRead = r.chunks.find((c) => c.includes(answer.slice(0, 20)))!;
+      expect(firstAnswerRead).not.toContain(answer.slice(-20));
+      llm.assertDone();
+    } finally {
+      await db.orm.em.fork().execute(`update tenant set ai_provider = null, ai_settings = null, ai_key_encrypted = null where slug = 'acme'`);
+      await llm.close();
+    }
+  }, 60_000);
 
   it('imports a product CSV all or nothing, reporting bad rows by line', async () => {
     const bad = join(dataDir, 'bad.csv');

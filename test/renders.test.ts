@@ -5,7 +5,7 @@ import { createApp, type App } from '../bot/app.ts';
 import { renderRoutes } from '../bot/renders.ts';
 import { startHttpServer } from '../bot/server.ts';
 import { ensureOutputType } from '../core/pipeline/catalogue.ts';
-import { localRenderPath } from '../core/renders/local.ts';
+import { localRenderPath, wrap } from '../core/renders/local.ts';
 import { createRenderLinks } from '../core/renders/signing.ts';
 import { silentLog } from './support/core.ts';
 import { createTestDatabase, type TestDatabase, testConfig } from './support/db.ts';
@@ -64,6 +64,19 @@ describe('local backend through the real worker', () => {
     // The background override is visible in the corner pixel.
     const { data } = await sharp(jpegFile).extract({ left: 1, top: 1, width: 1, height: 1 }).raw().toBuffer({ resolveWithObject: true });
     expect(Math.abs(data[0]! - 0x1a) + Math.abs(data[1]! - 0x2b) + Math.abs(data[2]! - 0x3c)).toBeLessThan(24);
+  });
+});
+
+describe('tile text layout', () => {
+  it('wraps a long product name at spaces into two lines that fit, clipping the rest', () => {
+    const name = 'ACME Rillenkugellager 6206 2RS mit beidseitiger Dichtung und erhöhter Lagerluft C3, vakuumverpackt';
+    const lines = wrap(name, 25, 2);
+    expect(lines).toHaveLength(2);
+    expect(lines.every((l) => l.length <= 25)).toBe(true);
+    expect(lines[0]).toBe('ACME Rillenkugellager');
+    expect(lines[1]!.endsWith('…')).toBe(true);
+    expect(wrap('Short name', 25, 2)).toEqual(['Short name']);
+    expect(wrap('Unbreakablewordthatgoesonandon', 10, 2)).toEqual(['Unbreakabl', 'ewordthat…']);
   });
 });
 

@@ -329,6 +329,66 @@ describe('the seed example through Slack', () => {
   });
 });
 
+describe('streaming replies', () => {
+  const long = 'Kugellager are ball bearings. Your catalogue has three of them: the 6204, the 6205 and the 6206 2RS. ' +
+    'All three are made of bare steel and were last rendered as WebP at 1024x1024 for the spring catalogue.';
+  const streamCalls = (from: number) => h.slack.calls.slice(from).filter((c) => c.method.startsWith('chat.') && c.method.endsWith('Stream'));
+
+  it('in a thread: Slack message streaming in order, the placeholder removed, the final reply replaces the streamed message', async () => {
+    h.llm.enqueue({ content: long, chunkDelayMs: 400 });
+    const env = mentionEvent(alice, 'tell me about our Kugellager', bot);
+    const from = h.slack.calls.length;
+    expect((await h.send.event(env)).status).toBe(200);
+    const placeholder = await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === env.event.ts, { from });
+    const start = await h.slack.waitFor('chat.startStream', (c) => c.body.thread_ts === env.event.ts, { from });
+    expect(start.body).toMatchObject({ channel: alice.channel, recipient_team_id: TEAM.teamId, recipient_user_id: alice.userId });
+    const streamTs = start.response!.ts;
+    const final = await h.slack.waitFor('chat.update', (c) => c.body.ts === streamTs, { from });
+    const calls = streamCalls(from);
+    expect(calls.map((c) => c.method)).toEqual(['chat.startStream', ...calls.slice(1, -1).map(() => 'chat.appendStream'), 'chat.stopStream']);
+    expect(calls.map((c) => String(c.body.markdown_text ?? '')).join('')).toBe(long);
+    expect(final.body.text).toBe(long);
+    expect(h.slack.callsOf('chat.delete', (c) => c.body.ts === placeholder.response!.ts)).toHaveLength(1);
+    expect(h.slack.messages(alice.channel, env.event.ts).map((m) => m.text)).toEqual([long]);
+    h.llm.assertDone();
+    expect(h.slack.failures).toEqual([]);
+  });
+
+  it('without Slack streaming: the placeholder is edited as the text grows, then becomes the final reply; short answers are not streamed', async () => {
+    h.slack.setStreaming(false);
+    try {
+      h.llm.enqueue({ content: long, chunkDelayMs: 400 });
+      const env = mentionEvent(alice, 'and once more, please', bot);
+      const from = h.slack.calls.length;
+      await h.send.event(env);
+      const { placeholder } = await h.answer((c) => c.body.thread_ts === env.event.ts, { from });
+      const ts = placeholder.response!.ts;
+      await h.logs.waitFor((l) => l.msg === 'slack reply posted' && l.ts === ts);
+      const edits = h.slack.callsOf('chat.update', (c) => c.body.ts === ts).map((c) => String(c.body.text));
+      expect(edits.length).toBeGreaterThanOrEqual(2);
+      expect(edits.at(-1)).toBe(long);
+      for (const [i, partial] of edits.slice(0, -1).entries()) {
+        expect(partial.endsWith(' …')).toBe(true);
+        const text = partial.slice(0, -2);
+        expect(long.startsWith(text)).toBe(true);
+        if (i > 0) expect(text.length).toBeGreaterThan(edits[i - 1]!.length - 2);
+      }
+      expect(streamCalls(from).map((c) => c.response?.error)).toEqual(['feature_not_enabled']);
+
+      h.llm.enqueue({ content: 'Short answer.' });
+      const short = mentionEvent(alice, 'short one', bot);
+      const from2 = h.slack.calls.length;
+      await h.send.event(short);
+      const answered = await h.answer((c) => c.body.thread_ts === short.event.ts, { from: from2 });
+      expect(answered.update.body.text).toBe('Short answer.');
+      expect(h.slack.calls.slice(from2).filter((c) => c.method === 'chat.update')).toHaveLength(1);
+      expect(streamCalls(from2)).toEqual([]);
+    } finally {
+      h.slack.setStreaming(true);
+    }
+  });
+});
+
 describe('App Home', () => {
   it('publishes a view with the tenant name and this month’s usage', async () => {
     const env = homeOpened(alice);

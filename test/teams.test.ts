@@ -37,6 +37,7 @@ beforeAll(async () => {
   app = await createApp(config, silentLog, { worker: true });
   const channel = (await createTeamsChannel(app))!;
   app.deliverers.set('teams', channel.deliverer);
+  app.streamers.set('teams', channel.streamer!);
   http = await startHttpServer(app, 0, channel.routes);
   base = `http://127.0.0.1:${http.port}`;
   const em = app.db.orm.em.fork();
@@ -243,6 +244,40 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
     expect(JSON.stringify(refresh.body)).toContain('"verb":"renderbot.confirm"');
     const cancel = await post(activity('invoke-card-action', { conversationId: conv, value: { ...value, action: { ...value.action, verb: 'renderbot.cancel' } } }));
     expect(JSON.stringify(cancel.body)).toMatch(/Cancelled by Anna Schmidt/);
+    llm.assertDone();
+  });
+
+  it('streams a long answer in a personal chat (typing updates in order, one final message); a channel gets one message', async () => {
+    const long = 'Kugellager are ball bearings. Your catalogue has three of them: the 6204, the 6205 and the 6206 2RS. ' +
+      'All three are made of bare steel and were last rendered as WebP at 1024x1024 for the spring catalogue.';
+    const conv = `a:personal-${++seq}`;
+    llm.enqueue({ content: long, chunkDelayMs: 700 });
+    await post(activity('personal-message', { conversationId: conv, text: 'tell me about our Kugellager' }));
+    const [final] = await connector.waitFor(1, inConversation(conv));
+    const updates = connector.calls.filter((c) => c.conversationId === conv && c.activity.type === 'typing' && Array.isArray(c.activity.entities));
+    expect(updates.length).toBeGreaterThanOrEqual(2);
+    // botbuilder passes channelData on whole; of the streaminfo entity only its type survives serialization.
+    const info = (c: ConnectorCall) => c.activity.channelData as Record<string, unknown>;
+    expect(updates.every((u) => (u.activity.entities as { type: string }[]).some((e) => e.type === 'streaminfo'))).toBe(true);
+    expect(updates.map((u) => info(u).streamSequence)).toEqual(updates.map((_, i) => i + 1));
+    expect(updates.map((u) => info(u).streamType)).toEqual(updates.map(() => 'streaming'));
+    const streamId = updates[0]!.id;
+    expect(updates.slice(1).map((u) => info(u).streamId)).toEqual(updates.slice(1).map(() => streamId));
+    const texts = updates.map((u) => String(u.activity.text));
+    for (const [i, t] of texts.entries()) {
+      expect(long.startsWith(t)).toBe(true);
+      if (i > 0) expect(t.length).toBeGreaterThan(texts[i - 1]!.length);
+    }
+    expect(final!.activity.text).toBe(long);
+    expect(final!.activity.channelData).toEqual({ streamType: 'final', streamId });
+
+    const channel = newThread();
+    llm.enqueue({ content: long, chunkDelayMs: 700 });
+    await post(activity('channel-mention', { conversationId: channel, text: '<at>RenderBot</at> tell me about our Kugellager' }));
+    const [answer] = await connector.waitFor(1, inConversation(channel));
+    expect(answer!.activity.text).toBe(long);
+    expect(answer!.activity.entities).toBeUndefined();
+    expect(connector.calls.filter((c) => c.conversationId === channel && Array.isArray(c.activity.entities))).toEqual([]);
     llm.assertDone();
   });
 

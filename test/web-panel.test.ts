@@ -95,7 +95,7 @@ describe('chat panel in Chromium', () => {
     await confirm.click();
     await page.locator('.rb-confirm-status', { hasText: 'Done' }).waitFor();
     const [order] = (await h.em().execute(`select order_number from render_order where tenant_id = ?`, [acme.tenant.id])) as { order_number: string }[];
-    await page.locator('.rb-assistant strong', { hasText: order!.order_number }).waitFor();
+    await page.locator('.rb-assistant strong', { hasText: order!.order_number }).first().waitFor();
     expect(await page.getByRole('button', { name: 'Confirm' }).count()).toBe(0);
     await page.screenshot({ path: `${SHOTS}/web-panel-done.png` });
     expect(await h.em().execute(`select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id])).toEqual([{ n: 1 }]);
@@ -113,7 +113,9 @@ describe('chat panel in Chromium', () => {
     await page.getByRole('button', { name: 'New conversation' }).click();
     expect(await page.locator('.rb-msg').count()).toBe(0);
     await page.locator('#rb-session').selectOption(sessionId);
-    await page.locator('.rb-assistant strong', { hasText: order!.order_number }).waitFor();
+    await page.locator('.rb-assistant strong', { hasText: order!.order_number }).first().waitFor();
+    // The order's completion notice is part of the conversation's history.
+    await page.locator('.rb-assistant', { hasText: `${order!.order_number} is done` }).waitFor();
     await page.getByRole('button', { name: 'Delete conversation' }).click();
     await page.locator(`#rb-session option[value="${sessionId}"]`).waitFor({ state: 'detached' });
     expect(await page.locator('.rb-msg').count()).toBe(0);

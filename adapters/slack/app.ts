@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { App as BoltApp, HTTPReceiver, SocketModeReceiver, type Authorize, type Installation } from '@slack/bolt';
-import type { Deliverer } from '../../core/conversations/delivery.ts';
+import type { Deliverer, Streamer } from '../../core/conversations/delivery.ts';
 import type { Orm } from '../../core/db/orm.ts';
 import { ConfigError, PlatformError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { registerActionListeners } from './actions.ts';
 import { createSlackDeliverer, type TokenResolver } from './deliver.ts';
+import { createSlackStreamer } from './stream.ts';
 import { registerHomeListener } from './home.ts';
 import { createIdentity } from './identity.ts';
 import { createInstallationStore } from './installations.ts';
@@ -43,7 +44,7 @@ export type SlackRoute = { method: 'GET' | 'POST'; path: string; handle(req: Inc
 export type SlackAdapterDeps = { settings: SlackSettings; conversations: SlackCore; orm: Orm; log: Logger; now: () => Date; secretsKey: Buffer };
 
 /** The running adapter: HTTP routes to mount, the reply deliverer, lifecycle. */
-export type SlackAdapter = { mode: 'single' | 'oauth' | 'socket'; routes: SlackRoute[]; deliverer: Deliverer; start(): Promise<void>; stop(): Promise<void> };
+export type SlackAdapter = { mode: 'single' | 'oauth' | 'socket'; routes: SlackRoute[]; deliverer: Deliverer; streamer: Streamer; start(): Promise<void>; stop(): Promise<void> };
 
 /** Which mode the settings select, or a ConfigError naming what is missing. */
 export function slackMode(s: SlackSettings): SlackAdapter['mode'] {
@@ -133,6 +134,7 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
     mode,
     routes,
     deliverer: createSlackDeliverer({ client: bolt.client, tokenFor, orm: deps.orm, log }),
+    streamer: createSlackStreamer({ client: bolt.client, tokenFor, log }),
     async start() {
       if (receiver instanceof SocketModeReceiver) await receiver.start();
     },

@@ -30,7 +30,23 @@ export type OutgoingMessage = {
   textFormat?: 'plain' | 'markdown';
   summary?: string;
   attachments?: { contentType: string; content: unknown }[];
+  entities?: StreamInfo[];
+  channelData?: StreamChannelData;
 };
+
+/** Teams streaming (personal chats): typing activities carry the text so far, the final message closes the stream. */
+export type StreamInfo = { type: 'streaminfo'; streamType: 'informative' | 'streaming' | 'final'; streamSequence?: number; streamId?: string };
+
+/** The same stream info in channelData, which botbuilder's serializer passes on whole (it strips unknown entity fields). */
+export type StreamChannelData = Omit<StreamInfo, 'type'>;
+
+/** One chunk of a streamed reply: the whole text so far. */
+export type StreamChunk = { type: 'typing'; text: string; entities: StreamInfo[]; channelData: StreamChannelData };
+
+/** A message's or chunk's stream info, as entity and as channelData. */
+export function streamInfo(info: StreamChannelData): { entities: StreamInfo[]; channelData: StreamChannelData } {
+  return { entities: [{ type: 'streaminfo', ...info }], channelData: info };
+}
 
 /** The AAD (Entra) tenant of an activity, lower-cased like `admin link teams` stores it. */
 export function aadTenantOf(a: TeamsActivity): string | undefined {

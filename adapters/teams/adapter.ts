@@ -1,22 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
 import { setMessageRef } from '../../core/actions/store.ts';
 import type { Config } from '../../core/config.ts';
-import type { Deliverer } from '../../core/conversations/delivery.ts';
+import type { Deliverer, Streamer } from '../../core/conversations/delivery.ts';
 import type { Conversations } from '../../core/conversations/service.ts';
 import type { Orm } from '../../core/db/orm.ts';
 import type { Logger } from '../../core/logger.ts';
 import { describeTeamsSettings, teamsSettings, type TeamsSettings } from './config.ts';
+import { streamInfo } from './activity.ts';
 import { createTeamsHandler } from './handler.ts';
 import { readActivityBody, transportRequest, transportResponse } from './http.ts';
 import { renderTeamsMessage } from './render.ts';
+import { createTeamsStreamer } from './stream.ts';
+import { teamsTargetSchema } from './target.ts';
 import { createBotFrameworkTransport, type TeamsTransport } from './transport.ts';
 
 /** Path Azure Bot Service posts activities to (the bot's messaging endpoint). */
 export const TEAMS_MESSAGES_PATH = '/api/messages';
 
-/** The delivery target a queued Teams turn carries: the tenant and where to post. */
-export const teamsTargetSchema = z.object({ tenantId: z.uuid(), conversationReference: z.record(z.string(), z.unknown()) });
 
 export type TeamsAdapterOptions = {
   config: Pick<Config, 'MicrosoftAppId' | 'MicrosoftAppPassword' | 'MicrosoftAppType' | 'MicrosoftAppTenantId'>;
@@ -32,6 +32,7 @@ export type TeamsAdapter = {
   settings: TeamsSettings;
   handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void>;
   deliverer: Deliverer;
+  streamer: Streamer;
 };
 
 /**
@@ -59,7 +60,11 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
   /** Edits an earlier message in place; a message that cannot be edited any more is posted anew. */
   const deliverer: Deliverer = async (target, reply, info) => {
     const { tenantId, conversationReference } = teamsTargetSchema.parse(target);
-    const message = renderTeamsMessage(reply);
+    const streamId = typeof info.replace?.streamId === 'string' ? info.replace.streamId : undefined;
+    // The final message of a streamed reply closes the stream (personal chats).
+    const message = streamId
+      ? { ...renderTeamsMessage(reply), ...streamInfo({ streamType: 'final', streamId }) }
+      : renderTeamsMessage(reply);
     const earlier = typeof info.replace?.activityId === 'string' ? info.replace.activityId : undefined;
     if (earlier) {
       try {
@@ -80,5 +85,5 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     return activityId ? { activityId } : undefined;
   };
 
-  return { settings, handleHttp, deliverer };
+  return { settings, handleHttp, deliverer, streamer: createTeamsStreamer({ transport, log }) };
 }

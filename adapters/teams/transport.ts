@@ -5,7 +5,7 @@
  */
 import { CloudAdapter, ConfigurationBotFrameworkAuthentication, TeamsInfo, TurnContext, type Activity, type ConversationReference } from 'botbuilder';
 import type { Logger } from '../../core/logger.ts';
-import type { OutgoingMessage, TeamsActivity } from './activity.ts';
+import type { OutgoingMessage, StreamChunk, TeamsActivity } from './activity.ts';
 import type { TeamsSettings } from './config.ts';
 
 /** A request with a parsed JSON body, as CloudAdapter wants it. */
@@ -37,7 +37,7 @@ export type TeamsTransport = {
   /** Authenticates the request (401 on a missing/invalid token unless in Emulator mode) and runs `logic`. */
   process(req: TransportRequest, res: TransportResponse, logic: (turn: InboundTurn) => Promise<InvokeReply | void>): Promise<void>;
   /** Sends a message into a stored conversation, outside any request (replies of queued turns). */
-  sendProactive(reference: ConversationRef, message: OutgoingMessage): Promise<{ activityId?: string }>;
+  sendProactive(reference: ConversationRef, message: OutgoingMessage | StreamChunk): Promise<{ activityId?: string }>;
   /** Updates a message sent earlier into a stored conversation. */
   updateProactive(reference: ConversationRef, activityId: string, message: OutgoingMessage): Promise<void>;
 };

@@ -23,3 +23,12 @@ export type DeliveryInfo = {
  * later. Adapters register one per platform.
  */
 export type Deliverer = (target: Delivery['target'], reply: Reply, info: DeliveryInfo) => Promise<SentMessage | undefined>;
+
+/**
+ * Shows a reply's text while the model writes it. `end` waits for pending writes and returns
+ * the message showing the text (the final reply replaces it), or undefined if nothing was shown.
+ */
+export type TextStream = { push(delta: string): void; end(): Promise<SentMessage | undefined> };
+
+/** Opens a text stream to a platform target; undefined where that target does not stream (e.g. Teams channels). */
+export type Streamer = (target: Delivery['target'], info: { sessionId: string }) => TextStream | undefined;

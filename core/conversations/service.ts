@@ -10,14 +10,18 @@ import { runCommand } from '../commands/run.ts';
 import { publicMessage } from '../errors.ts';
 import { enqueue, sessionQueueName } from '../queue/queue.ts';
 import type { Platform } from '../tenancy/roles.ts';
-import { deliverySchema, type Deliverer, type Delivery } from './delivery.ts';
+import { deliverySchema, type Deliverer, type Delivery, type SentMessage, type Streamer, type TextStream } from './delivery.ts';
 import type { Reply } from '../replies/reply.ts';
 import type { Task } from 'graphile-worker';
 
 const turnJobSchema = z.object({ turn: turnContextSchema, text: z.string(), delivery: deliverySchema });
 const followUpJobSchema = z.object({ turn: turnContextSchema, fallback: z.string(), delivery: deliverySchema });
 
-export type ConversationDeps = AgentDeps & { deliverers: ReadonlyMap<Platform, Deliverer> };
+export type ConversationDeps = AgentDeps & {
+  deliverers: ReadonlyMap<Platform, Deliverer>;
+  /** Platforms that show the model's text while it is written (queued agent turns only). */
+  streamers?: ReadonlyMap<Platform, Streamer>;
+};
 
 /** The core's adapter contract (STYLE §2): start a turn, confirm/cancel, and the queue tasks behind them. */
 export type Conversations = ReturnType<typeof createConversations>;
@@ -90,21 +94,34 @@ export function createConversations(deps: ConversationDeps) {
     return cancelAction(deps, actor, actionId);
   }
 
-  async function deliver(delivery: Delivery, replies: Reply[], sessionId: string): Promise<void> {
+  /** Sends replies in order; the last one replaces the message its text was streamed into. */
+  async function deliver(delivery: Delivery, replies: Reply[], sessionId: string, streamed?: SentMessage): Promise<void> {
     const deliverer = deps.deliverers.get(delivery.platform);
     if (!deliverer) throw new Error(`no deliverer for ${delivery.platform}`);
-    for (const [index, reply] of replies.entries()) await deliverer(delivery.target, reply, { sessionId, index });
+    for (const [index, reply] of replies.entries()) {
+      await deliverer(delivery.target, reply, { sessionId, index, ...(streamed && index === replies.length - 1 ? { replace: streamed } : {}) });
+    }
+  }
+
+  /** A text stream for an agent turn of this delivery, where its platform streams. */
+  function openStream(delivery: Delivery, sessionId: string): TextStream | undefined {
+    return deps.streamers?.get(delivery.platform)?.(delivery.target, { sessionId });
   }
 
   /** graphile-worker tasks that run queued turns. */
   const tasks: Record<string, Task> = {
     turn: async (payload) => {
       const job = turnJobSchema.parse(payload);
-      await deliver(job.delivery, await respond(job.turn, job.text, { delivery: job.delivery }), job.turn.sessionId);
+      // Commands and typed decisions answer at once; only agent turns stream.
+      const stream = parseCommand(job.text) ? undefined : openStream(job.delivery, job.turn.sessionId);
+      const replies = await respond(job.turn, job.text, { delivery: job.delivery, ...(stream ? { onText: stream.push } : {}) });
+      await deliver(job.delivery, replies, job.turn.sessionId, await stream?.end());
     },
     followup: async (payload) => {
       const job = followUpJobSchema.parse(payload);
-      await deliver(job.delivery, [await runAgentTurn(deps, job.turn, { kind: 'followup', fallback: job.fallback })], job.turn.sessionId);
+      const stream = openStream(job.delivery, job.turn.sessionId);
+      const reply = await runAgentTurn(deps, job.turn, { kind: 'followup', fallback: job.fallback }, stream ? { onText: stream.push } : {});
+      await deliver(job.delivery, [reply], job.turn.sessionId, await stream?.end());
     },
     expire_actions: async () => {
       const n = await expireActions(deps.orm.em.fork());

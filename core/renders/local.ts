@@ -49,13 +49,32 @@ function tileSvg(job: RenderJobSpec, w: number, h: number, dark: boolean): strin
   const title = Math.max(8, Math.round(unit * 0.055));
   const small = Math.max(6, Math.round(unit * 0.038));
   const material = job.material ?? 'product material';
+  // Characters that fit the width, taking a glyph as 0.6 em (bold sans and monospace are about that wide).
+  const fits = (size: number) => Math.max(4, Math.floor((w - 2 * pad) / (size * 0.6)));
+  const name = wrap(job.product.name, fits(title), 2);
+  const top = Math.round(h * 0.58);
+  const below = top + title * 1.25 * (name.length - 1) + title * 1.5;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">
   <rect x="${pad}" y="${pad}" width="${swatch}" height="${swatch}" rx="${Math.round(swatch / 8)}" fill="${swatchColour(material)}" stroke="${muted}" stroke-width="${Math.max(1, Math.round(unit / 256))}"/>
-  <text x="${pad}" y="${pad + swatch + small * 1.6}" font-family="sans-serif" font-size="${small}" fill="${muted}">${esc(clip(material, 40))}</text>
-  <text x="${pad}" y="${Math.round(h * 0.62)}" font-family="sans-serif" font-size="${title}" font-weight="bold" fill="${ink}">${esc(clip(job.product.name, 38))}</text>
-  <text x="${pad}" y="${Math.round(h * 0.62) + title * 1.5}" font-family="monospace" font-size="${small}" fill="${ink}">${esc(clip(job.product.pimId, 40))}</text>
-  <text x="${pad}" y="${Math.round(h * 0.62) + title * 1.5 + small * 1.6}" font-family="sans-serif" font-size="${small}" fill="${muted}">${esc(clip(job.product.category, 40))}</text>
+  <text x="${pad}" y="${pad + swatch + small * 1.6}" font-family="sans-serif" font-size="${small}" fill="${muted}">${esc(clip(material, fits(small)))}</text>
+  ${name.map((line, i) => `<text x="${pad}" y="${Math.round(top + i * title * 1.25)}" font-family="sans-serif" font-size="${title}" font-weight="bold" fill="${ink}">${esc(line)}</text>`).join('\n  ')}
+  <text x="${pad}" y="${Math.round(below)}" font-family="monospace" font-size="${small}" fill="${ink}">${esc(clip(job.product.pimId, fits(small)))}</text>
+  <text x="${pad}" y="${Math.round(below + small * 1.6)}" font-family="sans-serif" font-size="${small}" fill="${muted}">${esc(clip(job.product.category, fits(small)))}</text>
 </svg>`;
+}
+
+/** Breaks `text` at spaces into at most `lines` lines of `max` characters; the last one is clipped with "…". */
+export function wrap(text: string, max: number, lines: number): string[] {
+  const out: string[] = [];
+  let rest = text.trim();
+  while (rest && out.length < lines - 1 && rest.length > max) {
+    const cut = rest.lastIndexOf(' ', max);
+    const at = cut > max / 3 ? cut : max;
+    out.push(rest.slice(0, at).trimEnd());
+    rest = rest.slice(at).trimStart();
+  }
+  if (rest) out.push(clip(rest, max));
+  return out;
 }
 
 /** A stable colour per material name; a few common names get their natural colour. */

@@ -21,6 +21,8 @@ export type FakeReply = {
   finishReason?: string;
   /** Wait before answering (e.g. longer than the client timeout). */
   delayMs?: number;
+  /** Streamed answers: wait this long between SSE chunks, as a model writing text does. */
+  chunkDelayMs?: number;
   /** Drop the connection mid-answer: after this many SSE chunks, or half-way through the JSON body. */
   cutAfterChunks?: number;
 };
@@ -158,7 +160,8 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
       if (res.destroyed) return;
       if (i === step.cutAfterChunks) return void res.destroy();
       res.write(`data: ${JSON.stringify(chunk)}\n\n`);
-      await new Promise((r) => setImmediate(r)); // separate writes, so clients parse across reads
+      // Separate writes, so clients parse across reads.
+      await new Promise((r) => (step.chunkDelayMs ? setTimeout(r, step.chunkDelayMs) : setImmediate(r)));
     }
     res.end('data: [DONE]\n\n');
   };

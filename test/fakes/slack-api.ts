@@ -11,7 +11,7 @@ export type FakeTeam = { token: string; teamId: string; teamName?: string; botUs
 export type FakeUser = { id: string; teamId: string; name: string; real_name?: string; is_restricted?: boolean; is_ultra_restricted?: boolean; is_bot?: boolean };
 
 /** A message as the fake holds it now: posted by chat.postMessage, changed by chat.update, gone after chat.delete. */
-export type FakeMessage = { channel: string; ts: string; thread_ts?: string; text?: unknown; blocks?: unknown };
+export type FakeMessage = { channel: string; ts: string; thread_ts?: string; text?: unknown; blocks?: unknown; streaming?: boolean };
 
 /** An oauth.v2.access answer for a code. */
 export type FakeOAuthGrant = { code: string; team: FakeTeam; authedUser: string; scope: string };
@@ -29,6 +29,8 @@ export type FakeSlack = {
   addTeam(team: FakeTeam): void;
   addUser(user: FakeUser): void;
   addGrant(grant: FakeOAuthGrant): void;
+  /** Whether chat.startStream works (as in workspaces with AI app streaming); default true. */
+  setStreaming(enabled: boolean): void;
   /** chat.postMessage into `channel` fails with `error` (e.g. not_in_channel). */
   failChannel(channel: string, error: string): void;
   /** A fresh response_url served by the fake; posts to it are recorded as method 'response_url'. */
@@ -49,7 +51,7 @@ const MAX_BLOCKS = 50;
 
 /**
  * Starts a fake Slack Web API on 127.0.0.1 (DESIGN §11): auth.test, chat.postMessage,
- * chat.update, chat.delete, chat.postEphemeral, users.info, views.publish, oauth.v2.access, plus response_url
+ * chat.update, chat.delete, chat.startStream/appendStream/stopStream, chat.postEphemeral, users.info, views.publish, oauth.v2.access, plus response_url
  * receivers. Posted messages are kept, so chat.update and chat.delete of an unknown message
  * fail with `message_not_found` like Slack's. Tokens are checked (Authorization: Bearer, or `token` in the body) like Slack does
  * (`invalid_auth`); answers are Slack-shaped (`ok`, `ts`, `error`), blocks are checked against
@@ -63,6 +65,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const users = new Map<string, FakeUser>();
   const grants = new Map<string, FakeOAuthGrant>();
   const channelErrors = new Map<string, string>();
+  let streaming = true;
   const messages = new Map<string, FakeMessage>();
   const msgKey = (channel: unknown, ts: unknown) => `${String(channel)}/${String(ts)}`;
   const waiters: { method: string; where: (c: SlackCall) => boolean; from: number; resolve: (c: SlackCall) => void }[] = [];
@@ -136,9 +139,28 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         if (problem) { failures.push(`chat.update: ${problem}`); return { ok: false, error: 'invalid_blocks' }; }
         const msg = messages.get(msgKey(body.channel, body.ts));
         if (!msg) return { ok: false, error: 'message_not_found' };
+        if (msg.streaming) { failures.push('chat.update: message is still streaming'); return { ok: false, error: 'cant_update_message' }; }
         msg.text = body.text;
         if (body.blocks !== undefined) msg.blocks = body.blocks;
         return { ok: true, channel: body.channel, ts: body.ts, text: body.text, message: { text: body.text, blocks: body.blocks } };
+      }
+      case 'chat.startStream': {
+        if (!streaming) return { ok: false, error: 'feature_not_enabled' };
+        if (!body.channel || !body.thread_ts) return { ok: false, error: 'invalid_arguments' };
+        if (!String(body.channel).startsWith('D') && (!body.recipient_user_id || !body.recipient_team_id)) { failures.push('chat.startStream: recipient missing outside a DM'); return { ok: false, error: 'invalid_arguments' }; }
+        const ts = nextTs();
+        messages.set(msgKey(body.channel, ts), { channel: String(body.channel), ts, thread_ts: String(body.thread_ts), text: String(body.markdown_text ?? ''), streaming: true });
+        return { ok: true, channel: body.channel, ts };
+      }
+      case 'chat.appendStream':
+      case 'chat.stopStream': {
+        const msg = messages.get(msgKey(body.channel, body.ts));
+        if (!msg) return { ok: false, error: 'message_not_found' };
+        if (!msg.streaming) { failures.push(`${method}: stream already stopped`); return { ok: false, error: 'message_not_in_streaming_state' }; }
+        if (method === 'chat.appendStream' && typeof body.markdown_text !== 'string') return { ok: false, error: 'invalid_arguments' };
+        msg.text = `${String(msg.text ?? '')}${String(body.markdown_text ?? '')}`;
+        if (method === 'chat.stopStream') msg.streaming = false;
+        return { ok: true, channel: body.channel, ts: body.ts };
       }
       case 'chat.delete': {
         if (!messages.delete(msgKey(body.channel, body.ts))) return { ok: false, error: 'message_not_found' };
@@ -202,6 +224,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     addUser: (u) => { users.set(u.id, u); },
     addGrant: (g) => { grants.set(g.code, g); },
     failChannel: (channel, error) => { channelErrors.set(channel, error); },
+    setStreaming: (enabled) => { streaming = enabled; },
     responseUrl: () => `${url}/response/${++responseSeq}`,
     messages: (channel, threadTs) => [...messages.values()].filter((m) => m.channel === channel
       && (threadTs === undefined || (threadTs === null ? m.thread_ts === undefined : m.thread_ts === threadTs))),
