@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { JobHelpers } from 'graphile-worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type Worker } from '../core/queue/worker.ts';
+import { getOrderStatus } from '../core/pipeline/orders-read.ts';
 import { createRenderTasks, renderTaskName, type RenderBackend } from '../core/renders/task.ts';
 import type { RenderJobSpec } from '../core/renders/jobs.ts';
 import { retryFailedRendersTool } from '../core/tools/retry_failed_renders.ts';
@@ -138,6 +139,9 @@ describe('render jobs on a real worker', () => {
     const after = await jobsOf(db.orm.em.fork(), order.orderId);
     expect(after.filter((j) => j.status === 'completed')).toHaveLength(5);
     expect(after.filter((j) => j.status === 'failed')).toHaveLength(5); // the history of the first round stays
+    // get_order_status counts each item's current job: the retried failures no longer count.
+    const status = await getOrderStatus(db.orm.em.fork(), acme.tenant.id, order.orderNumber);
+    expect(status).toMatchObject({ status: 'completed', jobs: { completed: 5, failed: 0, queued: 0, running: 0 }, progress: 1, failures: [] });
     expect(peak).toBeLessThanOrEqual(2);
   }, 60_000);
 });

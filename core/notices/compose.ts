@@ -1,5 +1,6 @@
 import type { EntityManager } from '../db/orm.ts';
 import { query } from '../db/sql.ts';
+import { currentJobs } from '../pipeline/current-jobs.ts';
 import { getOrderStatus } from '../pipeline/orders-read.ts';
 import type { Reply, ReplyBlock } from '../replies/reply.ts';
 import { getRenderResults } from '../renders/results.ts';
@@ -73,12 +74,9 @@ export async function completionReply(em: EntityManager, tenantId: string, order
 /** The failed items (their current job failed) with the reasons, most recent first. */
 async function failedItems(em: EntityManager, tenantId: string, orderId: string): Promise<{ pim_id: string; name: string; error: string | null }[]> {
   return query(em,
-    `select pim_id, name, error from (
-       select distinct on (j.order_item_id) j.status, j.error, j.finished_at, p.pim_id, p.name
-       from render_job j join product p on p.id = j.product_id
-       where j.tenant_id = ? and j.order_id = ?
-       order by j.order_item_id, (j.status = 'failed'), j.queued_at desc) l
-     where status = 'failed' order by finished_at desc nulls last, pim_id limit ?`,
+    `with ${currentJobs}
+     select p.pim_id, p.name, j.error from cur j join product p on p.id = j.product_id
+     where j.status = 'failed' order by j.finished_at desc nulls last, p.pim_id limit ?`,
     [tenantId, orderId, maxListedFailures]);
 }
 

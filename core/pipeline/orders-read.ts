@@ -1,5 +1,6 @@
 import { query, queryOne } from '../db/sql.ts';
 import type { EntityManager } from '../db/orm.ts';
+import { currentJobs } from './current-jobs.ts';
 import { resolveOrder } from './lookup.ts';
 import { jobStatuses, type JobStatus, type OrderStatus } from './statuses.ts';
 
@@ -125,15 +126,20 @@ export async function listOrders(em: EntityManager, tenantId: string, opts: { st
 export async function getOrderStatus(em: EntityManager, tenantId: string, ref: string): Promise<OrderStatusView> {
   const order = await resolveOrder(em, tenantId, ref);
   const [counts, failures] = await Promise.all([
+    // Counts are over each item's current job, so a failed render that was retried counts once, as its retry.
     queryOne<CountColumns & { item_count: string; first_started_at: string | null; last_finished_at: string | null }>(em,
-      `select ${countColumns}, min(j.started_at) as first_started_at, max(j.finished_at) as last_finished_at,
+      `with ${currentJobs}
+       select ${countColumns},
+              (select min(started_at) from render_job where tenant_id = ? and order_id = ?) as first_started_at,
+              (select max(finished_at) from render_job where tenant_id = ? and order_id = ?) as last_finished_at,
               (select count(*) from order_item i where i.tenant_id = ? and i.order_id = ?) as item_count
-       from render_job j where j.tenant_id = ? and j.order_id = ?`,
-      [tenantId, order.id, tenantId, order.id]),
+       from cur j`,
+      [tenantId, order.id, tenantId, order.id, tenantId, order.id, tenantId, order.id]),
     query<{ pim_id: string; product: string; error: string | null; attempts: number; finished_at: string | null }>(em,
-      `select p.pim_id, p.name as product, j.error, j.attempts, j.finished_at
-       from render_job j join product p on p.id = j.product_id
-       where j.tenant_id = ? and j.order_id = ? and j.status = 'failed'
+      `with ${currentJobs}
+       select p.pim_id, p.name as product, j.error, j.attempts, j.finished_at
+       from cur j join product p on p.id = j.product_id
+       where j.status = 'failed'
        order by j.finished_at desc nulls last, p.pim_id limit 5`,
       [tenantId, order.id]),
   ]);

@@ -1,6 +1,7 @@
 import type { EntityManager } from '../db/orm.ts';
 import { query, queryOne } from '../db/sql.ts';
 import { scheduleNotices } from '../notices/schedule.ts';
+import { currentJobs } from '../pipeline/current-jobs.ts';
 import { storedRenderOverrides, type RenderOverrides } from '../pipeline/overrides.ts';
 
 /*
@@ -95,9 +96,7 @@ export async function failAttempt(em: EntityManager, tenantId: string, jobId: st
 }
 
 /**
- * Derives the order's status from the current job of each item (an item has at most one job
- * that is not failed — dispatch only re-queues items whose jobs all failed — so that one, else
- * the newest failed one), in one statement: all completed
+ * Derives the order's status from the current job of each item (`currentJobs`), in one statement: all completed
  * → 'completed' (completed_at set); any failed and none queued/running → 'failed'; else
  * 'rendering'. Drafts and cancelled orders are left alone. Returns the status after the update.
  * Queues the progress update or completion notice the change calls for (core/notices).
@@ -109,15 +108,12 @@ export async function deriveOrderStatus(em: EntityManager, tenantId: string, ord
   // takes a new snapshot per statement), so the last one always sees every job finished.
   const before = await queryOne<{ status: string; notify: unknown }>(em, `select status, notify from render_order where tenant_id = ? and id = ? for update`, [tenantId, orderId]);
   const row = await queryOne<{ status: string }>(em,
-    `with latest as (
-       select distinct on (j.order_item_id) j.status from render_job j
-       where j.tenant_id = ? and j.order_id = ?
-       order by j.order_item_id, (j.status = 'failed'), j.queued_at desc),
+    `with ${currentJobs},
      d as (
        select case when count(*) filter (where status in ('queued', 'running')) > 0 then 'rendering'
                    when count(*) filter (where status = 'failed') > 0 then 'failed'
                    else 'completed' end as next
-       from latest)
+       from cur)
      update render_order o set status = d.next,
             completed_at = case when d.next = 'completed' then coalesce(o.completed_at, ?::timestamptz) else null end,
             updated_at = ?::timestamptz
