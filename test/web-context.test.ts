@@ -40,6 +40,11 @@ describe('context summaries', () => {
     h.llm.enqueue({ content: 'Still rendering: 0 of 2 finished.' });
     await h.conversations.respond(turn, "what's the status now?");
     expect(systemOf(h.llm.requests.at(-1)!)).toContain(`This conversation is about: order ${orderNumber}`);
+    // Each user message records what the conversation was about when it was sent.
+    expect(await h.em().execute(`select content, context_type, context_id from chat_message where session_id = ? and role = 'user' order by seq`, [turn.sessionId])).toEqual([
+      { content: `how is ${orderNumber} doing?`, context_type: null, context_id: null },
+      { content: "what's the status now?", context_type: 'order', context_id: orderNumber },
+    ]);
     h.llm.assertDone();
   });
 

@@ -18,7 +18,7 @@ import { buildWindow, defaultWindowOptions, type WindowOptions } from './window.
 import { toolSpecs } from './specs.ts';
 import { parseToolArguments } from '../tools/schema.ts';
 import { commandHelpLine } from '../commands/help.ts';
-import { rememberOrderFromTool, turnContextSummary } from '../conversations/context.ts';
+import { getSessionContext, rememberOrderFromTool, turnContextSummary } from '../conversations/context.ts';
 
 /** Returns the tenant's chat model, or undefined when the tenant has no AI configured. */
 export type ModelProvider = (em: EntityManager, tenantId: string) => Promise<ChatModel | undefined>;
@@ -60,8 +60,13 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     return r;
   };
 
+  // What the conversation is about (an order, a product) is stored with each user message too (seed schema).
+  const sessionContext = await getSessionContext(em, turn.tenantId, turn.sessionId);
   if (input.kind === 'message') {
-    await appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, userId: turn.userId, role: 'user', content: input.text, tokenCount: estimateTokens(input.text) });
+    await appendMessage(em, {
+      tenantId: turn.tenantId, sessionId: turn.sessionId, userId: turn.userId, role: 'user', content: input.text, tokenCount: estimateTokens(input.text),
+      contextType: sessionContext?.type ?? null, contextId: sessionContext?.id ?? null,
+    });
     await em.execute(`update chat_session set title = left(?, 80) where id = ? and title is null`, [input.text, turn.sessionId]);
   }
   const model = await deps.models(em, turn.tenantId);
@@ -78,7 +83,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const specs: ToolSpec[] = toolSpecs(deps.tools);
   const shown: ReplyBlock[] = [];
   const maxRounds = deps.maxRounds ?? 8;
-  const context = await turnContextSummary(em, turn.tenantId, turn.sessionId);
+  const context = await turnContextSummary(em, turn.tenantId, sessionContext);
   for (let round = 0; round < maxRounds; round++) {
     const window = await buildWindow(em, turn.sessionId, deps.window ?? defaultWindowOptions);
     const system = systemPrompt({ tenantName: tenant.name, turn, now: deps.now(), summary: window.summary, context });

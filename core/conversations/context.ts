@@ -60,8 +60,7 @@ export async function setSessionContext(em: EntityManager, tenantId: string, ses
  * The summary for a turn's system prompt: the session's object, freshly summarised; null when the
  * session is about nothing in particular or the object is gone (e.g. deleted since).
  */
-export async function turnContextSummary(em: EntityManager, tenantId: string, sessionId: string): Promise<string | null> {
-  const ctx = await getSessionContext(em, tenantId, sessionId);
+export async function turnContextSummary(em: EntityManager, tenantId: string, ctx: SessionContext | undefined): Promise<string | null> {
   if (!ctx) return null;
   try {
     return await contextSummary(em, tenantId, ctx);
