@@ -25,6 +25,14 @@ export const envSchema = z.object({
   MicrosoftAppPassword: optionalString,
   MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).optional(),
   MicrosoftAppTenantId: optionalString,
+  /** Bot Framework endpoints of another cloud (e.g. US Government), under botbuilder's own names; unset = public Azure. */
+  ChannelService: optionalString,
+  ToChannelFromBotLoginUrl: optionalString,
+  ToChannelFromBotOAuthScope: optionalString,
+  ToBotFromChannelTokenIssuer: optionalString,
+  ToBotFromChannelOpenIdMetadataUrl: optionalString,
+  ToBotFromEmulatorOpenIdMetadataUrl: optionalString,
+  OAuthUrl: optionalString,
   /** Queue jobs (agent turns) one process runs at once; default 4 (core/queue/worker.ts). */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   /** Attempts per render job, the first included; failed attempts retry with exponential backoff. Default 3. */

@@ -16,7 +16,7 @@ describe('module boundaries (STYLE §1)', () => {
   it('core/ imports no platform package and nothing above it', () => {
     const offenders = files('core').flatMap((f) =>
       imports(f)
-        .filter((s) => /^(@slack\/|botbuilder|restify|adaptivecards)/.test(s) || /(^|\/)(adapters|bot)\//.test(s))
+        .filter((s) => /^(@slack\/|botbuilder|botframework|restify|adaptivecards)/.test(s) || /(^|\/)(adapters|bot)\//.test(s))
         .map((s) => `${f}: ${s}`),
     );
     expect(offenders).toEqual([]);

@@ -1,4 +1,7 @@
+import { createSign, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp, type App } from '../bot/app.ts';
@@ -324,6 +327,59 @@ describe('Teams authentication and configuration', () => {
     }
     expect(await events()).toBe(0);
     expect(connector.calls.length).toBe(calls);
+  });
+
+  it('accepts a token signed by the configured key set; unknown keys, wrong audience, expired tokens and another serviceUrl → 401', async () => {
+    // A locally issued OpenID configuration and key set in place of login.botframework.com (the same settings a sovereign cloud uses).
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const issuer = 'https://api.botframework.test';
+    const keyServer = createServer((req, res) => {
+      const body = req.url === '/openid'
+        ? { issuer, jwks_uri: `http://127.0.0.1:${(keyServer.address() as AddressInfo).port}/keys`, id_token_signing_alg_values_supported: ['RS256'] }
+        : { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'local-key-1', use: 'sig', endorsements: ['msteams'] }] };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    });
+    await new Promise<void>((r) => keyServer.listen(0, '127.0.0.1', r));
+    const keysBase = `http://127.0.0.1:${(keyServer.address() as AddressInfo).port}`;
+    const appId = '0d5c1f5e-7a5b-4d8e-9c2a-6f3e1b2a4c5d';
+    const adapter = createTeamsAdapter({
+      config: {
+        MicrosoftAppId: appId, MicrosoftAppPassword: 'not-a-real-secret', MicrosoftAppType: 'MultiTenant',
+        ToChannelFromBotLoginUrl: 'https://login.botframework.test/botframework.com', ToChannelFromBotOAuthScope: 'https://api.botframework.test',
+        ToBotFromChannelTokenIssuer: issuer, ToBotFromChannelOpenIdMetadataUrl: `${keysBase}/openid`, ToBotFromEmulatorOpenIdMetadataUrl: `${keysBase}/openid`,
+      },
+      orm: app.db.orm, conversations: app.conversations, log: silentLog,
+    });
+    const server = await startHttpServer(app, 0, [{ method: 'POST', path: '/api/messages', handle: (req, res) => adapter.handleHttp(req, res) }]);
+    // Someone else joined the team: authenticated, handled, and nothing to send back (no outbound token needed).
+    const update = { ...activity('conversation-update-bot-added'), membersAdded: [{ id: '29:another-member' }] };
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: issuer, aud: appId, serviceurl: connector.url, nbf: now - 60, iat: now - 60, exp: now + 3600 };
+    const sign = (payload: Record<string, unknown>, key = privateKey, kid = 'local-key-1') => {
+      const head = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid })).toString('base64url');
+      const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+      return `${head}.${body}.${createSign('RSA-SHA256').update(`${head}.${body}`).sign(key).toString('base64url')}`;
+    };
+    const send = async (token: string, a: Record<string, unknown> = update) => (await fetch(`http://127.0.0.1:${server.port}/api/messages`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(a),
+    })).status;
+    const error = console.error;
+    console.error = () => {}; // CloudAdapter prints rejected tokens to the console
+    try {
+      expect(await send(sign(claims))).toBe(200);
+      expect(await send(sign(claims, other))).toBe(401);
+      expect(await send(sign(claims, other, 'unknown-key'))).toBe(401);
+      expect(await send(sign({ ...claims, aud: '11111111-2222-4333-8444-555555555555' }))).toBe(401);
+      expect(await send(sign({ ...claims, iss: 'https://evil.example' }))).toBe(401);
+      expect(await send(sign({ ...claims, exp: now - 3600, nbf: now - 7200, iat: now - 7200 }))).toBe(401);
+      expect(await send(sign(claims), { ...update, serviceUrl: 'https://attacker.example/' })).toBe(401);
+    } finally {
+      console.error = error;
+      await server.close();
+      await new Promise((r) => keyServer.close(r));
+    }
   });
 
   it('validates the Microsoft* settings with clear errors', () => {

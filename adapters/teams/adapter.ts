@@ -1,11 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setMessageRef } from '../../core/actions/store.ts';
-import type { Config } from '../../core/config.ts';
 import type { Deliverer, Streamer } from '../../core/conversations/delivery.ts';
 import type { Conversations } from '../../core/conversations/service.ts';
 import type { Orm } from '../../core/db/orm.ts';
 import type { Logger } from '../../core/logger.ts';
-import { describeTeamsSettings, teamsSettings, type TeamsSettings } from './config.ts';
+import { describeTeamsSettings, teamsSettings, type TeamsConfig, type TeamsSettings } from './config.ts';
 import { streamInfo } from './activity.ts';
 import { createTeamsHandler } from './handler.ts';
 import { readActivityBody, transportRequest, transportResponse } from './http.ts';
@@ -19,7 +18,7 @@ export const TEAMS_MESSAGES_PATH = '/api/messages';
 
 
 export type TeamsAdapterOptions = {
-  config: Pick<Config, 'MicrosoftAppId' | 'MicrosoftAppPassword' | 'MicrosoftAppType' | 'MicrosoftAppTenantId'>;
+  config: TeamsConfig;
   orm: Orm;
   conversations: Conversations;
   log: Logger;

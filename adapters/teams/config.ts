@@ -5,7 +5,13 @@ import { ConfigError } from '../../core/errors.ts';
 /** How the bot authenticates to and from the Bot Framework (DESIGN §9). */
 export type TeamsSettings =
   | { mode: 'emulator' }
-  | { mode: 'botframework'; appId: string; appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI'; appPassword?: string; tenantId?: string };
+  | { mode: 'botframework'; appId: string; appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI'; appPassword?: string; tenantId?: string; cloud?: CloudEndpoints };
+
+/** botbuilder's settings for the Bot Framework endpoints of another cloud; all of them or none. */
+export const cloudEndpointKeys = ['ChannelService', 'ToChannelFromBotLoginUrl', 'ToChannelFromBotOAuthScope', 'ToBotFromChannelTokenIssuer',
+  'ToBotFromChannelOpenIdMetadataUrl', 'ToBotFromEmulatorOpenIdMetadataUrl', 'OAuthUrl'] as const;
+export type CloudEndpoints = Partial<Record<typeof cloudEndpointKeys[number], string>>;
+export type TeamsConfig = Pick<Config, 'MicrosoftAppId' | 'MicrosoftAppPassword' | 'MicrosoftAppType' | 'MicrosoftAppTenantId' | typeof cloudEndpointKeys[number]>;
 
 const guid = z.uuid();
 
@@ -14,7 +20,7 @@ const guid = z.uuid();
  * auth at all, for local use only). Throws a ConfigError naming the variable for combinations
  * the Bot Framework would reject at the first request.
  */
-export function teamsSettings(config: Pick<Config, 'MicrosoftAppId' | 'MicrosoftAppPassword' | 'MicrosoftAppType' | 'MicrosoftAppTenantId'>): TeamsSettings {
+export function teamsSettings(config: TeamsConfig): TeamsSettings {
   const { MicrosoftAppId: appId, MicrosoftAppPassword: appPassword, MicrosoftAppTenantId: tenantId } = config;
   if (!appId) {
     if (appPassword) throw new ConfigError('teams_config', 'MicrosoftAppPassword is set but MicrosoftAppId is not. Set MicrosoftAppId to the bot\'s Azure app (client) id, or unset both for Bot Framework Emulator mode.');
@@ -26,12 +32,27 @@ export function teamsSettings(config: Pick<Config, 'MicrosoftAppId' | 'Microsoft
   if (appType === 'SingleTenant' || appType === 'UserAssignedMSI') {
     if (!tenantId) throw new ConfigError('teams_config', `MicrosoftAppType=${appType} needs MicrosoftAppTenantId (the Entra directory id the app belongs to).`);
   }
+  const cloud = cloudEndpoints(config);
   if (appType === 'UserAssignedMSI') {
     if (appPassword) throw new ConfigError('teams_config', 'MicrosoftAppType=UserAssignedMSI uses the managed identity, not a password: unset MicrosoftAppPassword.');
-    return { mode: 'botframework', appId, appType, tenantId };
+    return { mode: 'botframework', appId, appType, tenantId, ...(cloud ? { cloud } : {}) };
   }
   if (!appPassword) throw new ConfigError('teams_config', `MicrosoftAppType=${appType} needs MicrosoftAppPassword (a client secret of the bot's app registration).`);
-  return { mode: 'botframework', appId, appType, appPassword, ...(tenantId ? { tenantId } : {}) };
+  return { mode: 'botframework', appId, appType, appPassword, ...(tenantId ? { tenantId } : {}), ...(cloud ? { cloud } : {}) };
+}
+
+/**
+ * The endpoints of another Bot Framework cloud. botbuilder switches to them as soon as one is
+ * set, so the token ones come as a set: a login URL without the token issuer and OpenID
+ * metadata (or the other way round) would accept or send tokens of the wrong cloud.
+ */
+function cloudEndpoints(config: TeamsConfig): CloudEndpoints | undefined {
+  const set = Object.fromEntries(cloudEndpointKeys.filter((k) => config[k]).map((k) => [k, config[k]!])) as CloudEndpoints;
+  if (Object.keys(set).length === 0) return undefined;
+  const needed = ['ToChannelFromBotLoginUrl', 'ToChannelFromBotOAuthScope', 'ToBotFromChannelTokenIssuer', 'ToBotFromChannelOpenIdMetadataUrl'] as const;
+  const missing = needed.filter((k) => !set[k]);
+  if (missing.length && !set.ChannelService) throw new ConfigError('teams_config', `Bot Framework endpoints of another cloud need all of ${needed.join(', ')}; missing: ${missing.join(', ')}.`);
+  return set;
 }
 
 /** One line for the startup log. */

@@ -1,9 +1,10 @@
 /**
- * The only file that imports botbuilder (DESIGN §10): request authentication, the turn's
- * outbound calls, proactive sends. Moving to the Microsoft 365 Agents SDK
+ * The only file that imports botbuilder and its botframework-connector (DESIGN §10): request
+ * authentication, the turn's outbound calls, proactive sends. Moving to the Microsoft 365 Agents SDK
  * (@microsoft/agents-hosting: same CloudAdapter/TurnContext shape) means rewriting this file.
  */
 import { CloudAdapter, ConfigurationBotFrameworkAuthentication, TeamsInfo, TurnContext, type Activity, type ConversationReference } from 'botbuilder';
+import { AuthenticationError } from 'botframework-connector';
 import type { Logger } from '../../core/logger.ts';
 import type { OutgoingMessage, StreamChunk, TeamsActivity } from './activity.ts';
 import type { TeamsSettings } from './config.ts';
@@ -45,12 +46,13 @@ export type TeamsTransport = {
 /** A Bot Framework transport over botbuilder's CloudAdapter and ConfigurationBotFrameworkAuthentication. */
 export function createBotFrameworkTransport(settings: TeamsSettings, log: Logger): TeamsTransport {
   const auth = settings.mode === 'emulator'
-    ? new ConfigurationBotFrameworkAuthentication({})
-    : new ConfigurationBotFrameworkAuthentication({
+    ? new StrictAuthentication({})
+    : new StrictAuthentication({
       MicrosoftAppId: settings.appId,
       MicrosoftAppType: settings.appType,
       ...(settings.appPassword ? { MicrosoftAppPassword: settings.appPassword } : {}),
       ...(settings.tenantId ? { MicrosoftAppTenantId: settings.tenantId } : {}),
+      ...settings.cloud,
     });
   const adapter = new CloudAdapter(auth);
   const appId = settings.mode === 'emulator' ? '' : settings.appId;
@@ -104,3 +106,21 @@ export function createBotFrameworkTransport(settings: TeamsSettings, log: Logger
     },
   };
 }
+
+/**
+ * botbuilder rethrows jsonwebtoken's errors for a token with a bad signature, audience or
+ * issuer as they are, and CloudAdapter answers those with 500 — which the Bot Framework retries.
+ * Every failed token check is an authentication failure: 401.
+ */
+class StrictAuthentication extends ConfigurationBotFrameworkAuthentication {
+  override async authenticateRequest(...args: Parameters<ConfigurationBotFrameworkAuthentication['authenticateRequest']>) {
+    try {
+      return await super.authenticateRequest(...args);
+    } catch (err) {
+      if (err instanceof AuthenticationError || !(err instanceof Error) || !jwtErrors.includes(err.name)) throw err;
+      throw new AuthenticationError(`Invalid token: ${err.message}`, 401);
+    }
+  }
+}
+
+const jwtErrors = ['JsonWebTokenError', 'NotBeforeError', 'TokenExpiredError'];
