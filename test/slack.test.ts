@@ -3,6 +3,7 @@ import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
 import { buttonClick, dmEvent, homeOpened, mentionEvent, newTs, slackFixture, slashCommand, threadReplyEvent, type Who } from './fakes/slack-request.ts';
 import { proposeKugellagerOrder as proposeKugellagerOrder_, shown } from './support/slack-flows.ts';
+import { WORKING_STATUS } from '../adapters/slack/messages.ts';
 
 let h: SlackHarness;
 let acme: TenantFixture;
@@ -164,6 +165,27 @@ describe('mentions and DMs', () => {
     expect(h.slack.callsOf('chat.postMessage', (c) => c.body.channel === dm.channel)).toHaveLength(1);
     expect(await h.em().execute(`select key from chat_session where key = ?`, [`${TEAM.teamId}:dm:${alice.userId}`])).toHaveLength(1);
     h.llm.assertDone();
+  });
+
+  it('a DM thread (Slack’s AI app view) is its own session: the thread status shows while the answer streams into the thread', async () => {
+    const long = 'Three orders are rendering right now: SA-2026-00158, SA-2026-00159 and SA-2026-00160. ' +
+      'The oldest started forty minutes ago and is nearly done; the newest has 12 of 40 renders finished so far.';
+    h.llm.enqueue({ content: long, chunkDelayMs: 400 });
+    const dm = { ...alice, channel: 'D0ALICEDM1' };
+    const threadTs = newTs();
+    const from = h.slack.calls.length;
+    await h.send.event(dmEvent(dm, 'which orders are still rendering?', { threadTs }));
+    const status = await h.slack.waitFor('assistant.threads.setStatus', (c) => c.body.thread_ts === threadTs, { from });
+    expect(status.body).toMatchObject({ channel_id: dm.channel, status: WORKING_STATUS });
+    const start = await h.slack.waitFor('chat.startStream', (c) => c.body.thread_ts === threadTs, { from });
+    const final = await h.slack.waitFor('chat.update', (c) => c.body.ts === start.response!.ts, { from });
+    expect(final.body.text).toBe(long);
+    // No placeholder: the status stands in for it.
+    expect(h.slack.callsOf('chat.postMessage', (c) => c.body.channel === dm.channel && c.body.thread_ts === threadTs)).toEqual([]);
+    expect(h.slack.messages(dm.channel, threadTs).map((m) => m.text)).toEqual([long]);
+    expect(await h.em().execute(`select key from chat_session where key = ?`, [`${TEAM.teamId}:${dm.channel}:${threadTs}`])).toHaveLength(1);
+    h.llm.assertDone();
+    expect(h.slack.failures).toEqual([]);
   });
 
   it('ignores bot messages and the bot’s own messages', async () => {

@@ -15,7 +15,7 @@ import { registerMessageListeners, type SlackCore } from './messages.ts';
 import { oauthPages } from './oauth-pages.ts';
 
 /** Bot scopes requested at install time; keep in sync with manifest/slack/manifest.yaml. */
-export const BOT_SCOPES = ['commands', 'chat:write', 'app_mentions:read', 'channels:history', 'groups:history', 'im:history', 'im:write', 'users:read'];
+export const BOT_SCOPES = ['commands', 'chat:write', 'app_mentions:read', 'channels:history', 'groups:history', 'im:history', 'im:write', 'users:read', 'assistant:write'];
 
 /** Paths the adapter serves (DESIGN §9). */
 export const SLACK_PATHS = { events: '/slack/events', install: '/slack/install', redirect: '/slack/oauth_redirect' } as const;

@@ -49,8 +49,8 @@ type Incoming = {
  * Registers app_mention, direct messages (message.im), replies without a mention in threads that
  * already have a conversation (message.channels / message.groups) and `/render`. Each listener
  * is acked before any database or model work (Bolt acks events itself; the command acks first),
- * then resolves team → tenant, user → role, the session, posts a "working on it" placeholder
- * (not for Slack retries) and queues the turn durably with the Slack event id (or the command's
+ * then resolves team → tenant, user → role, the session, shows that it is working on it (the
+ * thread status in DM threads, else a placeholder message; not for Slack retries) and queues the turn durably with the Slack event id (or the command's
  * trigger_id) as dedupe key.
  */
 export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void {
@@ -74,9 +74,10 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
     if (!teamId || !event.user || event.user === context.botUserId) return done(deps, body.event_id, 'ignored');
     const user = event.user;
     if (event.channel_type === 'im') {
+      // A thread in the DM (every conversation in Slack's AI app view is one) is a session of its own.
       return handleIncoming(deps, {
         teamId, enterpriseId: context.enterpriseId, userId: user, channel: event.channel, threadTs: event.thread_ts,
-        sessionKey: dmSessionKey(teamId, user),
+        sessionKey: event.thread_ts ? threadSessionKey(teamId, event.channel, event.thread_ts) : dmSessionKey(teamId, user),
         text: messageText(event.text ?? '', context.botUserId), eventId: body.event_id, retryNum: context.retryNum, placeholder: true, client,
         answer: async (text) => { await client.chat.postMessage({ channel: event.channel, text, ...(event.thread_ts ? { thread_ts: event.thread_ts } : {}) }); },
       });
@@ -166,8 +167,9 @@ async function handleIncoming(deps: ListenerDeps, inc: Incoming): Promise<void> 
 async function submitTurn(deps: ListenerDeps, inc: Incoming, tenantId: string, role: Awaited<ReturnType<SlackIdentity['roleOf']>>, sessionId?: string): Promise<void> {
   const em = deps.orm.em.fork();
   const session = sessionId ?? (await resolveSession(em, tenantId, 'slack', inc.sessionKey, inc.userId)).id;
-  // Slack retries an event it thinks we missed; the first delivery already showed the placeholder.
-  const placeholderTs = inc.placeholder && !inc.retryNum ? await postPlaceholder(deps, inc) : undefined;
+  // Slack retries an event it thinks we missed; the first delivery already showed that we are working on it.
+  const statusShown = inc.placeholder && !inc.retryNum && isDmThread(inc) ? await setStatus(deps, inc, WORKING_STATUS) : false;
+  const placeholderTs = inc.placeholder && !inc.retryNum && !statusShown ? await postPlaceholder(deps, inc) : undefined;
   const target: SlackTarget = {
     teamId: inc.teamId, tenantId, channel: inc.channel, userId: inc.userId,
     ...(inc.enterpriseId ? { enterpriseId: inc.enterpriseId } : {}),
@@ -183,6 +185,7 @@ async function submitTurn(deps: ListenerDeps, inc: Incoming, tenantId: string, r
     });
   } catch (err) {
     if (placeholderTs) await settlePlaceholder(deps, inc, placeholderTs, 'I couldn’t take that message just now. Please send it again.');
+    if (statusShown) await setStatus(deps, inc, '');
     throw err;
   }
   if (status === 'duplicate') {
@@ -190,6 +193,26 @@ async function submitTurn(deps: ListenerDeps, inc: Incoming, tenantId: string, r
     if (placeholderTs) await settlePlaceholder(deps, inc, placeholderTs);
   }
   done(deps, inc.eventId, status);
+}
+
+/** The assistant thread status while a turn runs; Slack clears it when the bot replies in the thread. */
+export const WORKING_STATUS = 'is working on it…';
+
+const isDmThread = (inc: Incoming) => Boolean(inc.threadTs) && inc.channel.startsWith('D');
+
+/**
+ * Sets the status of a DM thread (Slack's AI app view: "RenderBot is working on it…") instead
+ * of posting a placeholder; false where Slack does not offer it (no assistant:write scope, app
+ * without the AI app feature, not an assistant thread).
+ */
+async function setStatus(deps: ListenerDeps, inc: Incoming, status: string): Promise<boolean> {
+  try {
+    await inc.client.assistant.threads.setStatus({ channel_id: inc.channel, thread_ts: inc.threadTs!, status });
+    return true;
+  } catch (err) {
+    deps.log.debug({ err, channel: inc.channel }, 'no assistant thread status here; posting a placeholder');
+    return false;
+  }
 }
 
 /** Posts the "working on it" placeholder where the answer will go; undefined when Slack refused (the answer is then posted normally). */

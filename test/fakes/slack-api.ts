@@ -51,7 +51,7 @@ const MAX_BLOCKS = 50;
 
 /**
  * Starts a fake Slack Web API on 127.0.0.1 (DESIGN §11): auth.test, chat.postMessage,
- * chat.update, chat.delete, chat.startStream/appendStream/stopStream, chat.postEphemeral, users.info, views.publish, oauth.v2.access, plus response_url
+ * chat.update, chat.delete, chat.startStream/appendStream/stopStream, assistant.threads.setStatus, chat.postEphemeral, users.info, views.publish, oauth.v2.access, plus response_url
  * receivers. Posted messages are kept, so chat.update and chat.delete of an unknown message
  * fail with `message_not_found` like Slack's. Tokens are checked (Authorization: Bearer, or `token` in the body) like Slack does
  * (`invalid_auth`); answers are Slack-shaped (`ok`, `ts`, `error`), blocks are checked against
@@ -143,6 +143,12 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         msg.text = body.text;
         if (body.blocks !== undefined) msg.blocks = body.blocks;
         return { ok: true, channel: body.channel, ts: body.ts, text: body.text, message: { text: body.text, blocks: body.blocks } };
+      }
+      case 'assistant.threads.setStatus': {
+        // Only threads of the app's DM are assistant threads.
+        if (!String(body.channel_id ?? '').startsWith('D') || !body.thread_ts) return { ok: false, error: 'invalid_thread' };
+        if (typeof body.status !== 'string') return { ok: false, error: 'invalid_arguments' };
+        return { ok: true };
       }
       case 'chat.startStream': {
         if (!streaming) return { ok: false, error: 'feature_not_enabled' };

@@ -79,12 +79,12 @@ export function mentionEvent(who: Who, text: string, o: { botUserId: string; ts?
 }
 
 /** A direct message envelope (message_im.json). */
-export function dmEvent(who: Who, text: string, o: { eventId?: string } = {}) {
+export function dmEvent(who: Who, text: string, o: { eventId?: string; threadTs?: string } = {}) {
   const env = slackFixture('message_im');
   const ts = newTs();
   Object.assign(env, { team_id: who.teamId, context_team_id: who.teamId, event_id: o.eventId ?? `Ev${uniq()}D` });
   env.authorizations[0].team_id = who.teamId;
-  Object.assign(env.event, { user: who.userId, team: who.teamId, channel: who.channel, ts, event_ts: ts, text });
+  Object.assign(env.event, { user: who.userId, team: who.teamId, channel: who.channel, ts, event_ts: ts, text, ...(o.threadTs ? { thread_ts: o.threadTs } : {}) });
   env.event.blocks[0].elements[0].elements = [{ type: 'text', text }];
   return env;
 }
