@@ -5,8 +5,8 @@ import { Migration } from '@mikro-orm/migrations';
  * confirmed it), the one progress message kept up to date there, and when the notice was sent
  * (so it is sent once). Not part of the query_database views: delivery targets are internal.
  */
-export class Migration20261125000800_order_notices extends Migration {
-  override name = 'Migration20261125000800_order_notices';
+export class Migration20261125001000_order_notices extends Migration {
+  override name = 'Migration20261125001000_order_notices';
 
   override async up(): Promise<void> {
     this.addSql(`alter table render_order
