@@ -121,7 +121,7 @@ async function phaseNumbers(orm: Orm, phase: 'local' | 'noop', orderIds: string[
   const j = (await queryOne<Record<string, string>>(orm.em.fork(),
     `select count(*) as jobs, count(*) filter (where status = 'completed') as completed, coalesce(sum(attempts), 0) as attempts,
             count(*) filter (where attempts <> 1) as not_once,
-            extract(epoch from max(finished_at) - min(queued_at)) as span,
+            extract(epoch from max(finished_at) - min(started_at)) as span,
             extract(epoch from percentile_cont(0.5) within group (order by started_at - queued_at)) as q50,
             extract(epoch from percentile_cont(0.95) within group (order by started_at - queued_at)) as q95,
             extract(epoch from percentile_cont(0.5) within group (order by finished_at - started_at)) as r50,

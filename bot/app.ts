@@ -73,7 +73,8 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   if (opts.worker) {
     const renderTasks = createRenderTasks({ orm: db.orm, log, secretsKey: config.secretsKey, dataDir: config.dataDir, publicUrl: config.PUBLIC_URL, maxAttempts: config.RENDER_MAX_ATTEMPTS, now,
       ...(opts.renderBackends ? { backendFor: opts.renderBackends } : {}) });
-    worker = await startWorker({ url: db.url, tasks: { ...conversations.tasks, ...renderTasks }, log, concurrency: config.WORKER_CONCURRENCY, crontab: [{ task: 'expire_actions', pattern: '* * * * *' }] });
+    worker = await startWorker({ url: db.url, tasks: { ...conversations.tasks, ...renderTasks }, log, concurrency: config.WORKER_CONCURRENCY,
+      deadAfterMs: config.WORKER_DEAD_AFTER_SECONDS * 1000, crontab: [{ task: 'expire_actions', pattern: '* * * * *' }] });
   }
   return {
     config, log, db, tools, conversations, deliverers, renderLinks, now,
