@@ -7,6 +7,7 @@ import { Migration20261125000500_stats_index } from './Migration20261125000500_s
 import { Migration20261125000600_renderers } from './Migration20261125000600_renderers.ts';
 import { Migration20261125000700_search_gist } from './Migration20261125000700_search_gist.ts';
 import { Migration20261125000800_queue_workers } from './Migration20261125000800_queue_workers.ts';
+import { Migration20261125000900_farm_contact } from './Migration20261125000900_farm_contact.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
 export const migrationsList = [
@@ -19,4 +20,5 @@ export const migrationsList = [
   { name: 'Migration20261125000600_renderers', class: Migration20261125000600_renderers },
   { name: 'Migration20261125000700_search_gist', class: Migration20261125000700_search_gist },
   { name: 'Migration20261125000800_queue_workers', class: Migration20261125000800_queue_workers },
+  { name: 'Migration20261125000900_farm_contact', class: Migration20261125000900_farm_contact },
 ];
