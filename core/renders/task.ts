@@ -77,9 +77,9 @@ export function createRenderTasks(deps: RenderTaskDeps): Record<string, Task> {
       return;
     }
     try {
-      const spec = await loadJobSpec(em, tenantId, jobId);
+      const [spec, renderer] = await Promise.all([loadJobSpec(em, tenantId, jobId), getTenantRenderer(em, deps.secretsKey, tenantId)]);
       if (!spec) return;
-      const outcome = await backendFor(await getTenantRenderer(em, deps.secretsKey, tenantId))(spec);
+      const outcome = await backendFor(renderer)(spec);
       if (outcome.kind === 'submitted') {
         await em.fork().transactional((tx) => noteFarmContact(tx, jobId, now()));
         return;
