@@ -7,6 +7,7 @@ import { postJobToFarm } from './farm.ts';
 import { createFarmTimeoutTask, defaultFarmTimeoutMinutes, farmTimeoutTaskName, noteFarmContact } from './farm-timeouts.ts';
 import { claimJob, completeJob, deriveOrderStatus, failAttempt, loadJobSpec, type RenderJobSpec } from './jobs.ts';
 import { renderLocalTile } from './local.ts';
+import { siblingWillDerive } from './siblings.ts';
 
 /** Name of the queue task that runs one render job. */
 export const renderTaskName = 'render_job';
@@ -60,7 +61,8 @@ export function defaultBackendFor(deps: Pick<RenderTaskDeps, 'dataDir' | 'public
  * running by a dead attempt is re-claimed only when the queue retries it), render with the
  * tenant's backend, then complete, or record the failure: back to queued and rethrow while
  * attempts remain (the queue retries with exponential backoff), else failed. The order status
- * is derived after every change. A job a farm accepted stays running until the farm calls back
+ * is derived after every change, except a completion that leaves it to a sibling job that will
+ * finish later (core/renders/siblings.ts). A job a farm accepted stays running until the farm calls back
  * or its time to report back runs out.
  */
 export function createRenderTasks(deps: RenderTaskDeps): Record<string, Task> {
@@ -86,7 +88,7 @@ export function createRenderTasks(deps: RenderTaskDeps): Record<string, Task> {
       }
       await em.fork().transactional(async (tx) => {
         await completeJob(tx, tenantId, jobId, outcome.resultUrl, now());
-        await deriveOrderStatus(tx, tenantId, spec.orderId, now());
+        if (!(await siblingWillDerive(tx, tenantId, spec.orderId, jobId))) await deriveOrderStatus(tx, tenantId, spec.orderId, now());
       });
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
