@@ -7,7 +7,8 @@
  * time, peak RSS of each worker process (VmHWM), the load average, and checks that every job
  * completed exactly once (one attempt, one file) and every order derived to 'completed'.
  * Database: a fresh one on DATABASE_URL's server, else an embedded PostgreSQL in a temporary
- * directory; dropped afterwards.
+ * directory; dropped afterwards. BENCH_SAMPLE=1 also prints what the database sessions spent the
+ * phase on (pg_stat_activity samples: lock waits, commits, statements).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { installQueue } from '../core/queue/queue.ts';
 import { createTenant } from '../core/tenancy/tenants.ts';
 import { startTarget, type Target } from './support/child.ts';
 import { createBenchDatabase } from './support/db.ts';
+import { sampleActivity } from './support/pg-sampler.ts';
 
 const num = (name: string, fallback: number) => {
   const v = process.env[name] ? Number(process.env[name]) : fallback;
@@ -32,6 +34,7 @@ const ORDER_SIZE = Math.min(num('BENCH_ORDER_SIZE', 100), JOBS);
 const WORKERS = num('BENCH_WORKERS', 2);
 const CONCURRENCY = num('BENCH_CONCURRENCY', 4);
 const STALL_SECONDS = num('BENCH_STALL_SECONDS', 60);
+const SAMPLE = process.env.BENCH_SAMPLE === '1';
 const OUTPUT_TYPE = 'WebP 256x256';
 const phases = (process.env.BENCH_PHASES ?? 'local,noop').split(',').map((p) => p.trim()).filter((p) => p === 'local' || p === 'noop');
 
@@ -92,7 +95,9 @@ async function runPhase(orm: Orm, tenantId: string, phase: 'local' | 'noop', off
       orderIds.push(order.orderId);
     }
     console.log(`${phase}: ${orderIds.length} orders submitted in ${((performance.now() - t0) / 1000).toFixed(1)} s; load average ${load()}`);
+    const sampler = SAMPLE ? await sampleActivity(db.url) : undefined;
     await waitUntilFinished(orm, phase, orderIds);
+    for (const a of (await sampler?.stop())?.slice(0, 8) ?? []) console.log(`  ${(100 * a.share).toFixed(1).padStart(5)} %  ${a.state.padEnd(24)} ${a.statement}`);
     const peakRssMb = workers.map((w) => peakRss(w.pid));
     console.log(`${phase}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s; load average ${load()}`);
     return { ...(await phaseNumbers(orm, phase, orderIds)), peakRssMb };
