@@ -8,13 +8,15 @@ import { queryOne } from '../db/sql.ts';
  * That sibling is locked FOR SHARE until the caller's transaction ends, so its own completion (an
  * UPDATE) waits for this commit. With no such sibling — none left open, or every open one being
  * finished concurrently — the caller must derive; deriveOrderStatus serialises those on the
- * order row. While any sibling is open the order stays 'rendering' either way, so skipping saves
- * a wait on that row lock per job, the queue's bottleneck on big orders (bench:renders).
+ * order row. Only for an order that is 'rendering' already, which deriving would leave as it is
+ * while a sibling is open; skipping saves a wait on the order's row lock per job, which
+ * serialised every completion of an order (bench:renders, BENCH_SAMPLE=1).
  */
 export async function siblingWillDerive(em: EntityManager, tenantId: string, orderId: string, jobId: string): Promise<boolean> {
   const row = await queryOne(em,
-    `select 1 from render_job where tenant_id = ? and order_id = ? and id <> ? and status in ('queued', 'running')
-     limit 1 for share skip locked`,
+    `select 1 from render_job j where j.tenant_id = ? and j.order_id = ? and j.id <> ? and j.status in ('queued', 'running')
+       and exists (select 1 from render_order o where o.tenant_id = j.tenant_id and o.id = j.order_id and o.status = 'rendering')
+     limit 1 for share of j skip locked`,
     [tenantId, orderId, jobId]);
   return row !== undefined;
 }
