@@ -57,13 +57,13 @@ export function defaultBackendFor(deps: Pick<RenderTaskDeps, 'dataDir' | 'public
 
 /**
  * The queue tasks of the render pipeline: `render_job` and the `render_farm_timeouts` cron task
- * (core/renders/farm-timeouts.ts). One `render_job` attempt: claim (compare-and-set queued → running; a job left
- * running by a dead attempt is re-claimed only when the queue retries it), render with the
- * tenant's backend, then complete, or record the failure: back to queued and rethrow while
- * attempts remain (the queue retries with exponential backoff), else failed. The order status
- * is derived after every change, except a completion that leaves it to a sibling job that will
- * finish later (core/renders/siblings.ts). A job a farm accepted stays running until the farm calls back
- * or its time to report back runs out.
+ * (core/renders/farm-timeouts.ts). One `render_job` attempt: claim (compare-and-set queued →
+ * running; a job left running by a dead attempt is re-claimed only when the queue retries it),
+ * render with the tenant's backend, then complete, or record the failure: back to queued and
+ * rethrow while attempts remain (the queue retries with exponential backoff), else failed. The
+ * order status is derived after every change, except a completion that leaves it to a sibling
+ * job that will finish later (core/renders/siblings.ts). A job a farm accepted stays running
+ * until the farm calls back or its time to report back runs out.
  */
 export function createRenderTasks(deps: RenderTaskDeps): Record<string, Task> {
   const log = deps.log.child({ component: 'renders' });
