@@ -9,7 +9,8 @@ import { seedDemo } from '../core/pipeline/demo.ts';
 import { enqueueWaitingJobs } from '../core/pipeline/orders.ts';
 import { installQueue } from '../core/queue/queue.ts';
 import { createRenderLinks, type RenderLinks } from '../core/renders/signing.ts';
-import { createRenderTasks } from '../core/renders/task.ts';
+import { farmTimeoutTaskName } from '../core/renders/farm-timeouts.ts';
+import { createRenderTasks, type RenderTaskDeps } from '../core/renders/task.ts';
 import { startWorker, type Worker } from '../core/queue/worker.ts';
 import type { Platform } from '../core/tenancy/roles.ts';
 import { defaultTools } from '../core/tools/index.ts';
@@ -38,6 +39,8 @@ export type AppOptions = {
   worker?: boolean;
   /** Replaces the per-tenant model resolution (used by tests and benchmarks). */
   models?: ModelProvider;
+  /** Replaces the render backends (used by tests and benchmarks, e.g. a no-op backend to measure the queue alone). */
+  renderBackends?: RenderTaskDeps['backendFor'];
   now?: () => Date;
 };
 
@@ -74,9 +77,11 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   });
   let worker: Worker | undefined;
   if (opts.worker) {
-    const renderTasks = createRenderTasks({ orm: db.orm, log, secretsKey: config.secretsKey, dataDir: config.dataDir, publicUrl: config.PUBLIC_URL, maxAttempts: config.RENDER_MAX_ATTEMPTS, now });
+    const renderTasks = createRenderTasks({ orm: db.orm, log, secretsKey: config.secretsKey, dataDir: config.dataDir, publicUrl: config.PUBLIC_URL, maxAttempts: config.RENDER_MAX_ATTEMPTS, farmTimeoutMinutes: config.RENDER_FARM_TIMEOUT_MINUTES, now,
+      ...(opts.renderBackends ? { backendFor: opts.renderBackends } : {}) });
     const noticeTasks = createNoticeTasks({ orm: db.orm, log, deliverers, renderLinks, now });
-    worker = await startWorker({ url: db.url, tasks: { ...conversations.tasks, ...renderTasks, ...noticeTasks }, log, concurrency: config.WORKER_CONCURRENCY, crontab: [{ task: 'expire_actions', pattern: '* * * * *' }] });
+    worker = await startWorker({ url: db.url, tasks: { ...conversations.tasks, ...renderTasks, ...noticeTasks }, log, concurrency: config.WORKER_CONCURRENCY,
+      deadAfterMs: config.WORKER_DEAD_AFTER_SECONDS * 1000, crontab: [{ task: 'expire_actions', pattern: '* * * * *' }, { task: farmTimeoutTaskName, pattern: '* * * * *' }] });
   }
   return {
     config, log, db, tools, conversations, deliverers, streamers, renderLinks, now,

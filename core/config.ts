@@ -35,8 +35,21 @@ export const envSchema = z.object({
   OAuthUrl: optionalString,
   /** Queue jobs (agent turns) one process runs at once; default 4 (core/queue/worker.ts). */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  /**
+   * Seconds without a heartbeat after which a queue worker process counts as dead and the jobs it
+   * held locked run again elsewhere (graphile-worker alone waits 4 hours). Keep it above the
+   * longest database outage a worker should ride out: a worker cut off that long may see its
+   * job run twice. Default 120.
+   */
+  WORKER_DEAD_AFTER_SECONDS: z.coerce.number().int().min(10).max(4 * 3600).default(120),
   /** Attempts per render job, the first included; failed attempts retry with exponential backoff. Default 3. */
   RENDER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  /**
+   * Minutes a render farm has to report back on a job it accepted (a `running` callback restarts
+   * the clock once); then the attempt fails with "render farm did not report back within … min"
+   * and is posted again while attempts remain. Checked every minute. Default 30.
+   */
+  RENDER_FARM_TIMEOUT_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(30),
   /** Comma-separated origins of pages that embed the web chat panel (CORS). */
   WEB_ALLOWED_ORIGINS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .pipe(z.array(z.url().refine((u) => new URL(u).origin === u, 'list origins like https://app.example.com (no path, no trailing slash)'))),

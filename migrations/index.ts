@@ -6,6 +6,8 @@ import { Migration20261125000400_web } from './Migration20261125000400_web.ts';
 import { Migration20261125000500_stats_index } from './Migration20261125000500_stats_index.ts';
 import { Migration20261125000600_renderers } from './Migration20261125000600_renderers.ts';
 import { Migration20261125000700_search_gist } from './Migration20261125000700_search_gist.ts';
+import { Migration20261125000800_queue_workers } from './Migration20261125000800_queue_workers.ts';
+import { Migration20261125000900_farm_contact } from './Migration20261125000900_farm_contact.ts';
 import { Migration20261125001000_order_notices } from './Migration20261125001000_order_notices.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
@@ -18,5 +20,7 @@ export const migrationsList = [
   { name: 'Migration20261125000500_stats_index', class: Migration20261125000500_stats_index },
   { name: 'Migration20261125000600_renderers', class: Migration20261125000600_renderers },
   { name: 'Migration20261125000700_search_gist', class: Migration20261125000700_search_gist },
+  { name: 'Migration20261125000800_queue_workers', class: Migration20261125000800_queue_workers },
+  { name: 'Migration20261125000900_farm_contact', class: Migration20261125000900_farm_contact },
   { name: 'Migration20261125001000_order_notices', class: Migration20261125001000_order_notices },
 ];

@@ -98,6 +98,26 @@ describe('two workers on one database', () => {
   }, 60_000);
 });
 
+describe('orders whose last jobs finish at the same moment', () => {
+  it('all derive to completed: the completion that skips deriving always leaves it to a sibling that derives later', async () => {
+    // Jobs finish in lockstep, so the last two jobs of an order often complete concurrently.
+    const backend: RenderBackend = async (job) => ({ kind: 'done', resultUrl: `/renders/${job.jobId}` });
+    const tasks = createRenderTasks({ orm: db.orm, log: silentLog, secretsKey, dataDir, backendFor: () => backend });
+    const products = Array.from({ length: 60 }, (_, i) => ({ pimId: `RACE-${String(i).padStart(3, '0')}`, name: `Part ${i}`, category: 'Parts', materialName: null }));
+    const race = await makeTenant(db.orm.em.fork(), 'race', { products });
+    const orders = [];
+    for (let i = 0; i < 60; i += 3) orders.push(await submitOrder(db.orm, race.tenant.id, products.slice(i, i + 3).map((p) => p.pimId), 'WebP 1024x1024'));
+    const workers = await Promise.all([1, 2].map(() => startWorker({ url: db.url, tasks, log: silentLog, concurrency: 4 })));
+    try {
+      for (const order of orders) await waitForOrder(db.orm, order.orderId, 'completed', 30_000);
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+    const open = await db.orm.em.fork().execute(`select count(*)::int as n from render_job where tenant_id = ? and status <> 'completed'`, [race.tenant.id]);
+    expect(open).toEqual([{ n: 0 }]);
+  }, 60_000);
+});
+
 describe('render jobs on a real worker', () => {
   let worker: Worker | undefined;
   afterAll(async () => { await worker?.stop(); });

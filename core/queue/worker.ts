@@ -1,9 +1,18 @@
-import { Logger as WorkerLogger, parseCronItems, run, type Runner, type Task } from 'graphile-worker';
+import { EventEmitter } from 'node:events';
+import { Logger as WorkerLogger, parseCronItems, run, type Runner, type Task, type WorkerEvents } from 'graphile-worker';
 import type { Logger } from '../logger.ts';
 import { createPgPool } from '../db/pool.ts';
+import { forgetWorker, heartbeat, livenessTimings, sweepDeadWorkers } from './liveness.ts';
 
 /** A running pool of queue workers. */
-export type Worker = { stop(): Promise<void> };
+export type Worker = {
+  /** graphile-worker's pool id: `locked_by` of the jobs this process runs. */
+  readonly id: string;
+  stop(): Promise<void>;
+};
+
+/** Default of WORKER_DEAD_AFTER_SECONDS: a worker silent this long is presumed dead and its jobs released. */
+export const defaultWorkerDeadAfterMs = 120_000;
 
 export type WorkerOptions = {
   url: string;
@@ -12,9 +21,14 @@ export type WorkerOptions = {
   concurrency?: number;
   /** Cron lines like `* * * * * expire_actions`. */
   crontab?: { task: string; pattern: string }[];
+  /** After how long without a heartbeat another worker's locked jobs are released (default 2 min). */
+  deadAfterMs?: number;
 };
 
-/** Starts graphile-worker in this process (LISTEN/NOTIFY wake-ups, named serial queues). */
+/**
+ * Starts graphile-worker in this process (LISTEN/NOTIFY wake-ups, named serial queues), with a
+ * heartbeat and a sweep that releases the jobs of workers that died (core/queue/liveness.ts).
+ */
 export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const log = opts.log.child({ component: 'worker' });
   const logger = new WorkerLogger((scope) => (level, message, meta) => {
@@ -22,19 +36,40 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     log[method]({ ...scope, ...meta }, message);
   });
   const concurrency = opts.concurrency ?? 4;
+  const deadAfterMs = opts.deadAfterMs ?? defaultWorkerDeadAfterMs;
   const pgPool = createPgPool(opts.url, concurrency + 2, (err) => log.warn({ err: err.message }, 'queue connection dropped'));
+  const events: WorkerEvents = new EventEmitter();
+  let id: string | undefined;
+  // Emitted synchronously inside run(), before the pool's workers ask for their first job.
+  events.once('pool:create', ({ workerPool }) => { id = workerPool.id; });
   const runner: Runner = await run({
     pgPool,
     concurrency,
     noHandleSignals: true,
     pollInterval: 2000,
     logger,
+    events,
     taskList: opts.tasks,
     parsedCronItems: parseCronItems((opts.crontab ?? []).map((c) => ({ task: c.task, match: c.pattern, identifier: c.task, options: { backfillPeriod: 0 } }))),
   });
+  if (!id) throw new Error('graphile-worker did not report its pool id');
+  const workerId = id;
+  const { heartbeatMs, sweepMs } = livenessTimings(deadAfterMs);
+  const beat = () => heartbeat(pgPool, workerId).catch((err: Error) => log.warn({ err: err.message }, 'queue heartbeat failed'));
+  const sweep = () => sweepDeadWorkers(pgPool, deadAfterMs).then(
+    (r) => { if (r.deadWorkers.length) log.warn(r, 'released the jobs of queue workers that stopped sending heartbeats'); },
+    (err: Error) => log.warn({ err: err.message }, 'dead worker sweep failed'));
+  await beat();
+  const heartbeatTimer = setInterval(beat, heartbeatMs);
+  // Jitter keeps the sweeps of workers started together apart.
+  const sweepTimer = setInterval(sweep, Math.round(sweepMs * (0.75 + Math.random() / 2)));
   return {
+    id: workerId,
     async stop() {
+      clearInterval(heartbeatTimer);
+      clearInterval(sweepTimer);
       await runner.stop();
+      await forgetWorker(pgPool, workerId).catch((err: Error) => log.warn({ err: err.message }, 'could not deregister the queue worker'));
       await pgPool.end();
     },
   };

@@ -78,7 +78,11 @@ export async function handleFarmCallback(em: EntityManager, secretsKey: Buffer, 
     if (!fresh) return { status: 200, body: { ok: true, duplicate: true } };
     if (cb.status === 'completed') await completeJob(tx, job.tenant_id, cb.job_id, cb.result_url!, now);
     else if (cb.status === 'failed') await failJob(tx, job.tenant_id, cb.job_id, cb.error ?? 'the render farm reported a failure', now);
-    else await tx.execute(`update render_job set status = 'running', started_at = coalesce(started_at, ?::timestamptz) where id = ? and status = 'queued'`, [now.toISOString(), cb.job_id]);
+    else {
+      // 'running' restarts the farm's time to report back (core/renders/farm-timeouts.ts).
+      await tx.execute(`update render_job set status = 'running', started_at = coalesce(started_at, ?::timestamptz), farm_contact_at = ?::timestamptz
+        where id = ? and status in ('queued', 'running')`, [now.toISOString(), now.toISOString(), cb.job_id]);
+    }
     await deriveOrderStatus(tx, job.tenant_id, job.order_id, now);
     return { status: 200, body: { ok: true } };
   });

@@ -13,6 +13,7 @@ export function localRenderPath(dataDir: string, tenantId: string, jobId: string
   return join(dataDir, 'renders', tenantId, `${jobId}.${format}`);
 }
 
+const webpEffort = 2;
 const namedBackgrounds: Record<string, string> = { white: '#ffffff', black: '#000000', transparent: '#00000000' };
 
 /**
@@ -29,7 +30,8 @@ export async function renderLocalTile(dataDir: string, job: RenderJobSpec): Prom
   const svg = tileSvg(job, width, height, dark);
   let image = sharp({ create: { width, height, channels: 4, background } }).composite([{ input: Buffer.from(svg), top: 0, left: 0 }]);
   const quality = job.overrides.quality;
-  image = format === 'webp' ? image.webp(quality ? { quality } : {})
+  // WebP effort 2 (libvips' default is 4): a flat tile costs about a quarter less CPU to encode and is ~5 % larger.
+  image = format === 'webp' ? image.webp({ effort: webpEffort, ...(quality ? { quality } : {}) })
     : format === 'jpeg' ? image.flatten({ background: dark ? '#000000' : '#ffffff' }).jpeg(quality ? { quality } : {})
       : image.png();
   const file = localRenderPath(dataDir, job.tenantId, job.jobId, format);

@@ -4,8 +4,10 @@ import type { Orm } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import { getTenantRenderer, type TenantRenderer } from './backends.ts';
 import { postJobToFarm } from './farm.ts';
+import { createFarmTimeoutTask, defaultFarmTimeoutMinutes, farmTimeoutTaskName, noteFarmContact } from './farm-timeouts.ts';
 import { claimJob, completeJob, deriveOrderStatus, failAttempt, loadJobSpec, type RenderJobSpec } from './jobs.ts';
 import { renderLocalTile } from './local.ts';
+import { siblingWillDerive } from './siblings.ts';
 
 /** Name of the queue task that runs one render job. */
 export const renderTaskName = 'render_job';
@@ -29,6 +31,8 @@ export type RenderTaskDeps = {
   publicUrl?: string;
   /** Attempts per job including the first (RENDER_MAX_ATTEMPTS, default 3). */
   maxAttempts?: number;
+  /** Minutes a farm has to report back on an accepted job (RENDER_FARM_TIMEOUT_MINUTES, default 30). */
+  farmTimeoutMinutes?: number;
   now?: () => Date;
   /** Replaces backend selection (tests inject failing or hanging backends). */
   backendFor?: (renderer: TenantRenderer) => RenderBackend;
@@ -52,11 +56,14 @@ export function defaultBackendFor(deps: Pick<RenderTaskDeps, 'dataDir' | 'public
 }
 
 /**
- * The `render_job` queue task. One attempt: claim (compare-and-set queued → running; a job left
- * running by a dead attempt is re-claimed only when the queue retries it), render with the
- * tenant's backend, then complete, or record the failure: back to queued and rethrow while
- * attempts remain (the queue retries with exponential backoff), else failed. The order status
- * is derived after every change.
+ * The queue tasks of the render pipeline: `render_job` and the `render_farm_timeouts` cron task
+ * (core/renders/farm-timeouts.ts). One `render_job` attempt: claim (compare-and-set queued →
+ * running; a job left running by a dead attempt is re-claimed only when the queue retries it),
+ * render with the tenant's backend, then complete, or record the failure: back to queued and
+ * rethrow while attempts remain (the queue retries with exponential backoff), else failed. The
+ * order status is derived after every change, except a completion that leaves it to a sibling
+ * job that will finish later (core/renders/siblings.ts). A job a farm accepted stays running
+ * until the farm calls back or its time to report back runs out.
  */
 export function createRenderTasks(deps: RenderTaskDeps): Record<string, Task> {
   const log = deps.log.child({ component: 'renders' });
@@ -72,13 +79,16 @@ export function createRenderTasks(deps: RenderTaskDeps): Record<string, Task> {
       return;
     }
     try {
-      const spec = await loadJobSpec(em, tenantId, jobId);
+      const [spec, renderer] = await Promise.all([loadJobSpec(em, tenantId, jobId), getTenantRenderer(em, deps.secretsKey, tenantId)]);
       if (!spec) return;
-      const outcome = await backendFor(await getTenantRenderer(em, deps.secretsKey, tenantId))(spec);
-      if (outcome.kind === 'submitted') return;
+      const outcome = await backendFor(renderer)(spec);
+      if (outcome.kind === 'submitted') {
+        await em.fork().transactional((tx) => noteFarmContact(tx, jobId, now()));
+        return;
+      }
       await em.fork().transactional(async (tx) => {
         await completeJob(tx, tenantId, jobId, outcome.resultUrl, now());
-        await deriveOrderStatus(tx, tenantId, spec.orderId, now());
+        if (!(await siblingWillDerive(tx, tenantId, spec.orderId, jobId))) await deriveOrderStatus(tx, tenantId, spec.orderId, now());
       });
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
@@ -92,5 +102,6 @@ export function createRenderTasks(deps: RenderTaskDeps): Record<string, Task> {
       if (result === 'retry') throw err;
     }
   };
-  return { [renderTaskName]: task };
+  const farmTimeouts = createFarmTimeoutTask({ orm: deps.orm, log: deps.log, maxAttempts, now, timeoutMinutes: deps.farmTimeoutMinutes ?? defaultFarmTimeoutMinutes });
+  return { [renderTaskName]: task, [farmTimeoutTaskName]: farmTimeouts };
 }

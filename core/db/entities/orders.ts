@@ -60,6 +60,8 @@ export const RenderJob = defineEntity({
     queuedAt: p.datetime().defaultRaw('now()'),
     startedAt: p.datetime().nullable(),
     finishedAt: p.datetime().nullable(),
+    /** When a render farm last accepted or acknowledged the current attempt (farm timeout start). */
+    farmContactAt: p.datetime().nullable(),
   },
 });
 export type RenderJob = InferEntity<typeof RenderJob>;

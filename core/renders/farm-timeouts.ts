@@ -1,0 +1,80 @@
+import type { Task } from 'graphile-worker';
+import type { EntityManager, Orm } from '../db/orm.ts';
+import { query } from '../db/sql.ts';
+import type { Logger } from '../logger.ts';
+import { renderQueueMaxAttempts, renderQueuePriority } from '../pipeline/orders.ts';
+import { deriveOrderStatus, failAttempt } from './jobs.ts';
+
+/*
+ * A farm that accepted a job and never reports back would leave it 'running' forever. The clock
+ * starts when the farm accepts an attempt and restarts once on its `running` callback; when it
+ * runs out, the attempt fails like any other (queued again while attempts remain, else failed).
+ */
+
+/** Name of the cron task that times out farm jobs. */
+export const farmTimeoutTaskName = 'render_farm_timeouts';
+/** Default of RENDER_FARM_TIMEOUT_MINUTES. */
+export const defaultFarmTimeoutMinutes = 30;
+/** Jobs one sweep transaction handles. */
+const batchSize = 200;
+
+/** The error a timed-out attempt records. */
+export function farmTimeoutReason(timeoutMinutes: number): string {
+  return `render farm did not report back within ${timeoutMinutes} min`;
+}
+
+/** Starts (or restarts) the farm's time to report back on job `jobId`'s running attempt. */
+export async function noteFarmContact(em: EntityManager, jobId: string, now: Date): Promise<void> {
+  await em.execute(`update render_job set farm_contact_at = ?::timestamptz where id = ? and status = 'running'`, [now.toISOString(), jobId]);
+}
+
+/** What one sweep did. */
+export type FarmTimeoutResult = { retried: number; failed: number };
+
+/**
+ * Fails the attempts of up to `batchSize` running jobs whose farm has been silent for
+ * `timeoutMinutes`, on `em` (the caller's transaction): each goes back to 'queued' with the
+ * reason and onto the queue again while attempts remain, else it is failed; then the status of
+ * each affected order is derived. Jobs locked by a concurrent callback are skipped (next sweep).
+ */
+export async function failFarmTimeouts(em: EntityManager, opts: { timeoutMinutes: number; maxAttempts: number; now: Date }): Promise<FarmTimeoutResult & { more: boolean }> {
+  const cutoff = new Date(opts.now.getTime() - opts.timeoutMinutes * 60_000);
+  const stale = await query<{ id: string; tenant_id: string; order_id: string }>(em,
+    `select id, tenant_id, order_id from render_job
+     where status = 'running' and farm_contact_at is not null and farm_contact_at < ?::timestamptz
+     order by farm_contact_at limit ? for update skip locked`,
+    [cutoff.toISOString(), batchSize]);
+  const reason = farmTimeoutReason(opts.timeoutMinutes);
+  const retry: string[] = [];
+  let failed = 0;
+  for (const job of stale) {
+    const r = await failAttempt(em, job.tenant_id, job.id, reason, opts.maxAttempts, opts.now);
+    if (r === 'retry') retry.push(job.id);
+    else if (r === 'failed') failed++;
+  }
+  if (stale.length === 0) return { retried: 0, failed: 0, more: false };
+  await em.execute(`update render_job set farm_contact_at = null where id = any(?::uuid[])`, [`{${stale.map((j) => j.id).join(',')}}`]);
+  if (retry.length > 0) {
+    // As dispatch queues them (core/pipeline/orders.ts): job key = render job id.
+    await em.execute(
+      `select graphile_worker.add_jobs(array(
+         select row('render_job', json_build_object('renderJobId', id, 'tenantId', tenant_id), null, null, ?, id::text, ?, null)::graphile_worker.job_spec
+         from render_job where id = any(?::uuid[])))`,
+      [renderQueueMaxAttempts, renderQueuePriority, `{${retry.join(',')}}`]);
+  }
+  const orders = [...new Map(stale.map((j) => [j.order_id, j.tenant_id])).entries()].sort(([a], [b]) => a.localeCompare(b));
+  for (const [orderId, tenantId] of orders) await deriveOrderStatus(em, tenantId, orderId, opts.now);
+  return { retried: retry.length, failed, more: stale.length === batchSize };
+}
+
+/** The cron task: sweeps in batches, one transaction each, until no timed-out farm job is left. */
+export function createFarmTimeoutTask(deps: { orm: Orm; log: Logger; timeoutMinutes: number; maxAttempts: number; now: () => Date }): Task {
+  const log = deps.log.child({ component: 'renders' });
+  return async () => {
+    for (;;) {
+      const r = await deps.orm.em.fork().transactional((tx) => failFarmTimeouts(tx, { timeoutMinutes: deps.timeoutMinutes, maxAttempts: deps.maxAttempts, now: deps.now() }));
+      if (r.retried || r.failed) log.warn({ retried: r.retried, failed: r.failed, timeoutMinutes: deps.timeoutMinutes }, 'render farm jobs timed out');
+      if (!r.more) return;
+    }
+  };
+}
