@@ -1,11 +1,12 @@
 import type { Config } from '../core/config.ts';
 import { openDatabase, type Database } from '../core/db/database.ts';
-import { createConversations, type Conversations, type Deliverer } from '../core/conversations/service.ts';
+import { createConversations, REQUEUE_TASK, type Conversations, type Deliverer } from '../core/conversations/service.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
 import type { Logger } from '../core/logger.ts';
 import { seedDemo } from '../core/pipeline/demo.ts';
 import { enqueueWaitingJobs } from '../core/pipeline/orders.ts';
 import { installQueue } from '../core/queue/queue.ts';
+import { requeueWaiting } from '../core/queue/session-inbox.ts';
 import { createRenderLinks, type RenderLinks } from '../core/renders/signing.ts';
 import { createRenderTasks } from '../core/renders/task.ts';
 import { startWorker, type Worker } from '../core/queue/worker.ts';
@@ -70,7 +71,12 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   let worker: Worker | undefined;
   if (opts.worker) {
     const renderTasks = createRenderTasks({ orm: db.orm, log, secretsKey: config.secretsKey, dataDir: config.dataDir, publicUrl: config.PUBLIC_URL, maxAttempts: config.RENDER_MAX_ATTEMPTS, now });
-    worker = await startWorker({ url: db.url, tasks: { ...conversations.tasks, ...renderTasks }, log, concurrency: config.WORKER_CONCURRENCY, crontab: [{ task: 'expire_actions', pattern: '* * * * *' }] });
+    // Turns a process left behind when it stopped or died get a drain job again (the cron task repeats this for other processes).
+    await requeueWaiting(db.orm.em.fork(), 0);
+    worker = await startWorker({
+      url: db.url, tasks: { ...conversations.tasks, ...renderTasks }, log, concurrency: config.WORKER_CONCURRENCY,
+      crontab: [{ task: 'expire_actions', pattern: '* * * * *' }, { task: REQUEUE_TASK, pattern: '* * * * *' }],
+    });
   }
   return {
     config, log, db, tools, conversations, deliverers, renderLinks, now,

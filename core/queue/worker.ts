@@ -14,7 +14,7 @@ export type WorkerOptions = {
   crontab?: { task: string; pattern: string }[];
 };
 
-/** Starts graphile-worker in this process (LISTEN/NOTIFY wake-ups, named serial queues). */
+/** Starts graphile-worker in this process (LISTEN/NOTIFY wake-ups). */
 export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const log = opts.log.child({ component: 'worker' });
   const logger = new WorkerLogger((scope) => (level, message, meta) => {
@@ -22,7 +22,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     log[method]({ ...scope, ...meta }, message);
   });
   const concurrency = opts.concurrency ?? 4;
-  const pgPool = createPgPool(opts.url, concurrency + 2, (err) => log.warn({ err: err.message }, 'queue connection dropped'));
+  // Each running session drain holds one client for its session lock; fetching, completing, LISTEN and cron need their own.
+  const pgPool = createPgPool(opts.url, 2 * concurrency + 2, (err) => log.warn({ err: err.message }, 'queue connection dropped'));
   const runner: Runner = await run({
     pgPool,
     concurrency,
