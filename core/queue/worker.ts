@@ -2,6 +2,9 @@ import { Logger as WorkerLogger, parseCronItems, run, type Runner, type Task } f
 import type { Logger } from '../logger.ts';
 import { createPgPool } from '../db/pool.ts';
 
+/** Queue jobs one process runs at once unless WORKER_CONCURRENCY says otherwise. */
+export const DEFAULT_WORKER_CONCURRENCY = 4;
+
 /** A running pool of queue workers. */
 export type Worker = { stop(): Promise<void> };
 
@@ -21,7 +24,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     const method = level === 'error' ? 'error' : level === 'warning' ? 'warn' : 'debug';
     log[method]({ ...scope, ...meta }, message);
   });
-  const concurrency = opts.concurrency ?? 4;
+  const concurrency = opts.concurrency ?? DEFAULT_WORKER_CONCURRENCY;
   // Each running session drain holds one client for its session lock; fetching, completing, LISTEN and cron need their own.
   const pgPool = createPgPool(opts.url, 2 * concurrency + 2, (err) => log.warn({ err: err.message }, 'queue connection dropped'));
   const runner: Runner = await run({
