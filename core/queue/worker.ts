@@ -25,8 +25,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     log[method]({ ...scope, ...meta }, message);
   });
   const concurrency = opts.concurrency ?? DEFAULT_WORKER_CONCURRENCY;
-  // Each running session drain holds one client for its session lock; fetching, completing, LISTEN and cron need their own.
-  const pgPool = createPgPool(opts.url, 2 * concurrency + 2, (err) => log.warn({ err: err.message }, 'queue connection dropped'));
+  // Each running session drain holds one client for its session lock; LISTEN, fetching, completing and cron need a few more.
+  const pgPool = createPgPool(opts.url, concurrency + 4, (err) => log.warn({ err: err.message }, 'queue connection dropped'));
   const runner: Runner = await run({
     pgPool,
     concurrency,
