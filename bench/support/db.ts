@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { ensureDatabase, startEmbeddedCluster } from '../../core/db/embedded.ts';
+import { SESSION_DRAIN_TASK } from '../../core/queue/session-inbox.ts';
 
 /** A database created for one benchmark run; `drop()` removes it (and the embedded cluster it started). */
 export type BenchDatabase = { url: string; drop(): Promise<void> };
@@ -58,7 +59,7 @@ export async function queueState(url: string): Promise<{ waiting: number; runnin
       select (select count(*)::int from turn_inbox) as waiting,
              count(*) filter (where locked_at is not null)::int as running,
              count(*) filter (where locked_at is null and attempts >= max_attempts)::int as failed
-        from graphile_worker.jobs where task_identifier = 'session_turns'`);
+        from graphile_worker.jobs where task_identifier = $1`, [SESSION_DRAIN_TASK]);
     return rows[0]!;
   } finally {
     await c.end();

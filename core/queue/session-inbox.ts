@@ -20,6 +20,7 @@ export type InboxHandlers = Record<string, (payload: unknown) => Promise<void>>;
 
 const drainJobSchema = z.object({ sessionId: z.uuid() });
 const itemRowSchema = z.object({ id: z.string(), task: z.string(), payload: z.unknown() });
+type ItemRow = z.infer<typeof itemRowSchema>;
 
 /** An event id recorded in `inbound_event` with the item; a second submit of it adds nothing. */
 export type InboundEvent = { platform: string; eventId: string };
@@ -96,7 +97,7 @@ export function createSessionDrain(handlers: InboxHandlers, log: Logger): Task {
   };
 }
 
-async function runItem(handlers: InboxHandlers, log: Logger, sessionId: string, item: z.infer<typeof itemRowSchema>): Promise<void> {
+async function runItem(handlers: InboxHandlers, log: Logger, sessionId: string, item: ItemRow): Promise<void> {
   const handler = handlers[item.task];
   try {
     if (!handler) throw new Error(`no handler for inbox task ${item.task}`);
@@ -111,7 +112,7 @@ const LOCK_KEY = `hashtext('turn_inbox'), hashtext($1::text)`;
 const nextItem = (gate = '') => `delete from turn_inbox where id = (select id from turn_inbox where session_id = $1::uuid ${gate} order by id limit 1) returning id, task, payload`;
 
 /** Tries the session lock and, when it got it, takes the oldest item — one round trip. */
-async function lockAndTake(client: PoolClient, sessionId: string): Promise<{ locked: boolean; item?: z.infer<typeof itemRowSchema> }> {
+async function lockAndTake(client: PoolClient, sessionId: string): Promise<{ locked: boolean; item?: ItemRow }> {
   const { rows } = await client.query(
     `with lock as (select pg_try_advisory_lock(${LOCK_KEY}) as locked),
      next as (${nextItem('and (select locked from lock)')})
@@ -123,7 +124,7 @@ async function lockAndTake(client: PoolClient, sessionId: string): Promise<{ loc
 }
 
 /** Takes the next item, or — when there is none — releases the session lock in the same round trip. */
-async function takeOrUnlock(client: PoolClient, sessionId: string): Promise<z.infer<typeof itemRowSchema> | undefined> {
+async function takeOrUnlock(client: PoolClient, sessionId: string): Promise<ItemRow | undefined> {
   const { rows } = await client.query(
     `with next as (${nextItem()})
      select next.id::text, next.task, next.payload, (select pg_advisory_unlock(${LOCK_KEY}) where not exists (select 1 from next)) as unlocked
