@@ -1,6 +1,5 @@
 import type { Config } from '../core/config.ts';
 import { openDatabase, type Database } from '../core/db/database.ts';
-import { createOrm, type Orm } from '../core/db/orm.ts';
 import { createConversations, REQUEUE_TASK, type Conversations, type Deliverer } from '../core/conversations/service.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
 import type { Logger } from '../core/logger.ts';
@@ -10,7 +9,7 @@ import { installQueue } from '../core/queue/queue.ts';
 import { requeueWaiting } from '../core/queue/session-inbox.ts';
 import { createRenderLinks, type RenderLinks } from '../core/renders/signing.ts';
 import { createRenderTasks } from '../core/renders/task.ts';
-import { DEFAULT_WORKER_CONCURRENCY, startWorker, type Worker } from '../core/queue/worker.ts';
+import { startWorker, type Worker } from '../core/queue/worker.ts';
 import type { Platform } from '../core/tenancy/roles.ts';
 import { defaultTools } from '../core/tools/index.ts';
 import type { ToolRegistry } from '../core/tools/registry.ts';
@@ -65,20 +64,17 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   const tools = defaultTools;
   const deliverers = new Map<Platform, Deliverer>();
   const renderLinks = createRenderLinks(config.secretsKey, config.PUBLIC_URL);
-  const conversationDeps = { orm: db.orm, log, tools, now, deliverers, renderLinks, models: opts.models ?? createModelProvider(config.secretsKey, log) };
-  const conversations = createConversations(conversationDeps);
+  const conversations = createConversations({
+    orm: db.orm, log, tools, now, deliverers, renderLinks,
+    models: opts.models ?? createModelProvider(config.secretsKey, log),
+  });
   let worker: Worker | undefined;
-  let workerOrm: Orm | undefined;
   if (opts.worker) {
-    const concurrency = config.WORKER_CONCURRENCY ?? DEFAULT_WORKER_CONCURRENCY;
-    // Queued turns use connections of their own, so a burst of HTTP intake cannot queue them behind its queries (nor the reverse).
-    workerOrm = await createOrm(db.url, { log, poolMax: concurrency + 2 });
-    const queued = createConversations({ ...conversationDeps, orm: workerOrm });
-    const renderTasks = createRenderTasks({ orm: workerOrm, log, secretsKey: config.secretsKey, dataDir: config.dataDir, publicUrl: config.PUBLIC_URL, maxAttempts: config.RENDER_MAX_ATTEMPTS, now });
+    const renderTasks = createRenderTasks({ orm: db.orm, log, secretsKey: config.secretsKey, dataDir: config.dataDir, publicUrl: config.PUBLIC_URL, maxAttempts: config.RENDER_MAX_ATTEMPTS, now });
     // Turns a process left behind when it stopped or died get a drain job again (the cron task repeats this for other processes).
-    await requeueWaiting(workerOrm.em.fork(), 0);
+    await requeueWaiting(db.orm.em.fork(), 0);
     worker = await startWorker({
-      url: db.url, tasks: { ...queued.tasks, ...renderTasks }, log, concurrency,
+      url: db.url, tasks: { ...conversations.tasks, ...renderTasks }, log, concurrency: config.WORKER_CONCURRENCY,
       crontab: [{ task: 'expire_actions', pattern: '* * * * *' }, { task: REQUEUE_TASK, pattern: '* * * * *' }],
     });
   }
@@ -86,7 +82,6 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
     config, log, db, tools, conversations, deliverers, renderLinks, now,
     async close() {
       await worker?.stop();
-      await workerOrm?.close();
       await db.close();
     },
   };

@@ -2,9 +2,6 @@ import { Logger as WorkerLogger, parseCronItems, run, type Runner, type Task } f
 import type { Logger } from '../logger.ts';
 import { createPgPool } from '../db/pool.ts';
 
-/** Queue jobs one process runs at once unless WORKER_CONCURRENCY says otherwise. */
-export const DEFAULT_WORKER_CONCURRENCY = 4;
-
 /** A running pool of queue workers. */
 export type Worker = { stop(): Promise<void> };
 
@@ -24,7 +21,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     const method = level === 'error' ? 'error' : level === 'warning' ? 'warn' : 'debug';
     log[method]({ ...scope, ...meta }, message);
   });
-  const concurrency = opts.concurrency ?? DEFAULT_WORKER_CONCURRENCY;
+  const concurrency = opts.concurrency ?? 4;
   // Each running session drain holds one client for its session lock; LISTEN, fetching, completing and cron need a few more.
   const pgPool = createPgPool(opts.url, concurrency + 4, (err) => log.warn({ err: err.message }, 'queue connection dropped'));
   const runner: Runner = await run({
