@@ -6,7 +6,7 @@ import { Migration20261125000400_web } from './Migration20261125000400_web.ts';
 import { Migration20261125000500_stats_index } from './Migration20261125000500_stats_index.ts';
 import { Migration20261125000600_renderers } from './Migration20261125000600_renderers.ts';
 import { Migration20261125000700_search_gist } from './Migration20261125000700_search_gist.ts';
-import { Migration20261125000800_turn_inbox } from './Migration20261125000800_turn_inbox.ts';
+import { Migration20261125001100_turn_inbox } from './Migration20261125001100_turn_inbox.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
 export const migrationsList = [
@@ -18,5 +18,5 @@ export const migrationsList = [
   { name: 'Migration20261125000500_stats_index', class: Migration20261125000500_stats_index },
   { name: 'Migration20261125000600_renderers', class: Migration20261125000600_renderers },
   { name: 'Migration20261125000700_search_gist', class: Migration20261125000700_search_gist },
-  { name: 'Migration20261125000800_turn_inbox', class: Migration20261125000800_turn_inbox },
+  { name: 'Migration20261125001100_turn_inbox', class: Migration20261125001100_turn_inbox },
 ];

@@ -5,8 +5,8 @@ import { Migration } from '@mikro-orm/migrations';
  * graphile-worker named queue per session: every job fetch locks all named-queue rows, and those
  * rows are never removed, so fetching slowed with every session ever started.
  */
-export class Migration20261125000800_turn_inbox extends Migration {
-  override name = 'Migration20261125000800_turn_inbox';
+export class Migration20261125001100_turn_inbox extends Migration {
+  override name = 'Migration20261125001100_turn_inbox';
 
   override async up(): Promise<void> {
     this.addSql(`create table turn_inbox (
