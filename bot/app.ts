@@ -1,13 +1,14 @@
 import type { Config } from '../core/config.ts';
 import { openDatabase, type Database } from '../core/db/database.ts';
 import type { Deliverer, Streamer } from '../core/conversations/delivery.ts';
-import { createConversations, type Conversations } from '../core/conversations/service.ts';
+import { createConversations, REQUEUE_TASK, type Conversations } from '../core/conversations/service.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
 import { createNoticeTasks } from '../core/notices/tasks.ts';
 import type { Logger } from '../core/logger.ts';
 import { seedDemo } from '../core/pipeline/demo.ts';
 import { enqueueWaitingJobs } from '../core/pipeline/orders.ts';
 import { installQueue } from '../core/queue/queue.ts';
+import { requeueWaiting } from '../core/queue/session-inbox.ts';
 import { createRenderLinks, type RenderLinks } from '../core/renders/signing.ts';
 import { farmTimeoutTaskName } from '../core/renders/farm-timeouts.ts';
 import { createRenderTasks, type RenderTaskDeps } from '../core/renders/task.ts';
@@ -80,8 +81,13 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
     const renderTasks = createRenderTasks({ orm: db.orm, log, secretsKey: config.secretsKey, dataDir: config.dataDir, publicUrl: config.PUBLIC_URL, maxAttempts: config.RENDER_MAX_ATTEMPTS, farmTimeoutMinutes: config.RENDER_FARM_TIMEOUT_MINUTES, now,
       ...(opts.renderBackends ? { backendFor: opts.renderBackends } : {}) });
     const noticeTasks = createNoticeTasks({ orm: db.orm, log, deliverers, renderLinks, now });
-    worker = await startWorker({ url: db.url, tasks: { ...conversations.tasks, ...renderTasks, ...noticeTasks }, log, concurrency: config.WORKER_CONCURRENCY,
-      deadAfterMs: config.WORKER_DEAD_AFTER_SECONDS * 1000, crontab: [{ task: 'expire_actions', pattern: '* * * * *' }, { task: farmTimeoutTaskName, pattern: '* * * * *' }] });
+    // Turns a process left behind when it stopped or died get a drain job again (the cron task repeats this for other processes).
+    await requeueWaiting(db.orm.em.fork(), 0);
+    worker = await startWorker({
+      url: db.url, tasks: { ...conversations.tasks, ...renderTasks, ...noticeTasks }, log, concurrency: config.WORKER_CONCURRENCY,
+      deadAfterMs: config.WORKER_DEAD_AFTER_SECONDS * 1000,
+      crontab: [{ task: 'expire_actions', pattern: '* * * * *' }, { task: REQUEUE_TASK, pattern: '* * * * *' }, { task: farmTimeoutTaskName, pattern: '* * * * *' }],
+    });
   }
   return {
     config, log, db, tools, conversations, deliverers, streamers, renderLinks, now,

@@ -9,6 +9,7 @@ import { Migration20261125000700_search_gist } from './Migration20261125000700_s
 import { Migration20261125000800_queue_workers } from './Migration20261125000800_queue_workers.ts';
 import { Migration20261125000900_farm_contact } from './Migration20261125000900_farm_contact.ts';
 import { Migration20261125001000_order_notices } from './Migration20261125001000_order_notices.ts';
+import { Migration20261125001100_turn_inbox } from './Migration20261125001100_turn_inbox.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
 export const migrationsList = [
@@ -23,4 +24,5 @@ export const migrationsList = [
   { name: 'Migration20261125000800_queue_workers', class: Migration20261125000800_queue_workers },
   { name: 'Migration20261125000900_farm_contact', class: Migration20261125000900_farm_contact },
   { name: 'Migration20261125001000_order_notices', class: Migration20261125001000_order_notices },
+  { name: 'Migration20261125001100_turn_inbox', class: Migration20261125001100_turn_inbox },
 ];

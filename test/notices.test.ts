@@ -16,7 +16,7 @@ import type { SlackCall } from './fakes/slack-api.ts';
 import { silentLog } from './support/core.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, makeTurn, type TenantFixture } from './support/fixtures.ts';
-import { submitOrder } from './support/renders.ts';
+import { submitOrder, waitFor } from './support/renders.ts';
 import { proposeKugellagerOrder, shown } from './support/slack-flows.ts';
 
 const farmSecret = 'acme-farm-secret-0123456789';
@@ -85,11 +85,14 @@ describe('completion notices through Slack (render farm reporting job by job)', 
     expect(posts.filter(isProgress)).toHaveLength(1);
     const [row] = (await h.em().execute(`select notice_sent_at, status from render_order where id = ?`, [order!.id])) as { notice_sent_at: string | null; status: string }[];
     expect(row).toMatchObject({ status: 'failed', notice_sent_at: expect.anything() });
-    // The notice is part of the conversation, so the model knows about it in the next turn.
-    const history = (await h.em().execute(
-      `select m.content from chat_message m join chat_session s on s.id = m.session_id where s.key like ? and m.role = 'assistant' order by m.seq`,
-      [`%:${threadTs}`])) as { content: string }[];
-    expect(history.at(-1)!.content).toContain('finished with failures');
+    // The notice becomes part of the conversation (between turns, via the session's inbox), so the model knows about it next turn.
+    const noticeInHistory = await waitFor(async () => {
+      const rows = (await h.em().execute(
+        `select m.content from chat_message m join chat_session s on s.id = m.session_id where s.key like ? and m.role = 'assistant' and m.content like '%finished with failures%'`,
+        [`%:${threadTs}`])) as { content: string }[];
+      return rows.length ? rows : undefined;
+    }, 'the notice in the session history');
+    expect(noticeInHistory).toHaveLength(1);
 
     // The signed results page lists every item; a tampered link is refused.
     const page = await fetch(link!);
@@ -134,10 +137,10 @@ describe('notice scheduling and exactly-once delivery (queue tasks against the d
   }
 
   it('while rendering, progress updates are throttled to one pending job; completion queues one notice on the session queue', async () => {
-    const { turn, order } = await watchedOrder();
+    const { order } = await watchedOrder();
     await finishJob(order.orderId, 'ACME-KL-6204', 'completed');
     const [first] = await queueJobs(order.orderId);
-    expect(first).toMatchObject({ task: progressTaskName, queue_name: `session:${turn.sessionId}` });
+    expect(first).toMatchObject({ task: progressTaskName, queue_name: null });
     await db.orm.em.fork().transactional((tx) => deriveOrderStatus(tx, acme.tenant.id, order.orderId, new Date()));
     const again = await queueJobs(order.orderId);
     expect(again).toHaveLength(1);
@@ -179,5 +182,7 @@ describe('notice scheduling and exactly-once delivery (queue tasks against the d
     expect(text).toMatch(/https:\/\/bot\.example\.com\/orders\/[0-9a-f-]{36}\/results\?exp=\d+&sig=[0-9a-f]{64}/);
     await run();
     expect(delivered).toHaveLength(1);
+    // Queued once into the session's history (written by the session's drain, between turns).
+    expect(await db.orm.em.fork().execute(`select task from turn_inbox where session_id = ?`, [turn.sessionId])).toEqual([{ task: 'history_note' }]);
   });
 });

@@ -192,7 +192,8 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
     const [notice] = await connector.waitFor(1, isNotice);
     expect(cardOf(notice!)).toMatchObject({ type: 'AdaptiveCard', version: '1.5' });
     expect(contentOf(notice!)).toContain(`all ${kugellager.length} renders completed`);
-    expect(await count(`select count(*)::int as n from render_order where id = ? and status = 'completed' and notice_sent_at is not null`, [orders[0]!.id])).toBe(1);
+    // The claim commits right after the send.
+    await vi.waitFor(async () => expect(await count(`select count(*)::int as n from render_order where id = ? and status = 'completed' and notice_sent_at is not null`, [orders[0]!.id])).toBe(1));
     // Everyone sees the decided card: the original message was updated in place.
     const [update] = await connector.waitFor(1, (c) => c.kind === 'update' && c.activityId === proposal!.id);
     expect(JSON.stringify(update!.activity)).toContain('Confirmed by Anna Schmidt');

@@ -163,6 +163,14 @@ describe('POST /api/chat/messages', () => {
     expect(fresh.messages.map((m) => m.content).join('\n')).toContain(orders[0]!.order_number);
     // A replay changes nothing.
     expect((await h.api(`/api/actions/${confirm.actionId}/confirm`, { token: alice, body: {} })).status).toBe(409);
+    // The renders finish; the completion notice arrives in the same session (long-poll until it is there).
+    let notice: Msg | undefined;
+    for (let after = fresh.messages.at(-1)!.cursor, polls = 0; !notice && polls < 3; polls++) {
+      const next = (await (await h.api(`/api/chat/sessions/${r.session_id}/messages?after=${after}&wait=20`, { token: alice })).json()) as { messages: Msg[] };
+      notice = next.messages.find((m) => m.content.includes(`${orders[0]!.order_number}** is done`));
+      after = next.messages.at(-1)?.cursor ?? after;
+    }
+    expect(notice?.role).toBe('assistant');
     h.llm.assertDone();
   });
 

@@ -5,9 +5,17 @@ import { resolveLink } from '../../core/tenancy/links.ts';
 import type { Role } from '../../core/tenancy/roles.ts';
 import type { TenantRow } from '../../core/tenancy/tenants.ts';
 import { ensureUser } from '../../core/tenancy/users.ts';
+import { createTtlCache } from '../../core/cache.ts';
 
 /** How long a users.info answer (guest or member, display name) is reused. */
 export const USER_INFO_TTL_MS = 10 * 60 * 1000;
+
+/**
+ * How long a workspace's tenant and a person's role are reused for incoming messages (two
+ * queries less per message); an unlink or a role an admin changed applies within this time.
+ * Button clicks (confirmations) look both up afresh.
+ */
+export const INTAKE_CACHE_TTL_MS = 30_000;
 
 type UserInfo = { guest: boolean; name?: string };
 
@@ -16,14 +24,23 @@ export type SlackIdentity = ReturnType<typeof createIdentity>;
 
 export function createIdentity(deps: { log: Logger; now: () => Date }) {
   const cache = new Map<string, { at: number; info: UserInfo }>();
+  const clock = () => deps.now().getTime();
+  const tenants = createTtlCache<TenantRow>({ ttlMs: INTAKE_CACHE_TTL_MS, max: 10_000, now: clock });
+  const roles = createTtlCache<Role>({ ttlMs: INTAKE_CACHE_TTL_MS, max: 10_000, now: clock });
 
-  /** The linked tenant of a workspace; an org-wide link (enterprise id) counts for all its workspaces. */
-  async function tenantOf(em: EntityManager, teamId: string | undefined, enterpriseId?: string): Promise<TenantRow | undefined> {
-    if (teamId) {
-      const t = await resolveLink(em, 'slack', teamId);
-      if (t) return t;
-    }
-    return enterpriseId ? resolveLink(em, 'slack', enterpriseId) : undefined;
+  /**
+   * The linked tenant of a workspace; an org-wide link (enterprise id) counts for all its
+   * workspaces. `reuse`: a link found in the last INTAKE_CACHE_TTL_MS will do (messages).
+   */
+  async function tenantOf(em: EntityManager, teamId: string | undefined, enterpriseId?: string, opts: { reuse?: boolean } = {}): Promise<TenantRow | undefined> {
+    const load = async () => {
+      if (teamId) {
+        const t = await resolveLink(em, 'slack', teamId);
+        if (t) return t;
+      }
+      return enterpriseId ? resolveLink(em, 'slack', enterpriseId) : undefined;
+    };
+    return opts.reuse ? tenants.getOrLoad(`${teamId ?? ''}:${enterpriseId ?? ''}`, load) : load();
   }
 
   /**
@@ -50,10 +67,10 @@ export function createIdentity(deps: { log: Logger; now: () => Date }) {
 
   /**
    * The person's role in the tenant: created on first contact as operator (members) or viewer
-   * (guests); a role an admin set later is kept.
+   * (guests); a role an admin set later is kept. For messages: reused for INTAKE_CACHE_TTL_MS.
    */
   async function roleOf(em: EntityManager, client: webApi.WebClient, tenantId: string, teamId: string, userId: string): Promise<Role> {
-    return (await personOf(em, client, tenantId, teamId, userId)).role;
+    return (await roles.getOrLoad(`${tenantId}:${teamId}:${userId}`, async () => (await personOf(em, client, tenantId, teamId, userId)).role))!;
   }
 
   /** Role plus display name (for "Confirmed by …" on cards). */

@@ -102,7 +102,7 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
     const ephemeral = async (t: string) => { await respond({ response_type: 'ephemeral', text: t }); };
     const em = deps.orm.em.fork();
     const cmd = parseCommand(text);
-    const tenant = await deps.identity.tenantOf(em, command.team_id, command.enterprise_id);
+    const tenant = await deps.identity.tenantOf(em, command.team_id, command.enterprise_id, { reuse: true });
     if (!tenant) {
       await ephemeral(cmd?.name === 'link' ? await link(deps, client, command.team_id, command.user_id, cmd.code) : UNLINKED_TEXT);
       return done(deps, command.trigger_id, cmd?.name === 'link' ? 'link' : 'unlinked');
@@ -139,7 +139,7 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
 
 async function handleIncoming(deps: ListenerDeps, inc: Incoming): Promise<void> {
   const em = deps.orm.em.fork();
-  const tenant = await deps.identity.tenantOf(em, inc.teamId, inc.enterpriseId);
+  const tenant = await deps.identity.tenantOf(em, inc.teamId, inc.enterpriseId, { reuse: true });
   if (inc.continueOnly) {
     // Thread chatter the bot is not part of stays silent: no explanation, no users.info, no session.
     const session = tenant && inc.text ? await findActiveSession(em, tenant.id, 'slack', inc.sessionKey) : undefined;

@@ -10,6 +10,7 @@ import { redeemLinkCode, resolveLink } from '../../core/tenancy/links.ts';
 import type { Role } from '../../core/tenancy/roles.ts';
 import type { TenantRow } from '../../core/tenancy/tenants.ts';
 import { ensureUser } from '../../core/tenancy/users.ts';
+import { createTtlCache } from '../../core/cache.ts';
 import { aadTenantOf, botWasAdded, cleanText, eventIdOf, isGuest, sessionKeyOf, userIdOf, type TeamsActivity } from './activity.ts';
 import { handleCardAction } from './invoke.ts';
 import { linkedText, textMessage, unlinkedText, welcomeText } from './texts.ts';
@@ -26,6 +27,11 @@ export type TeamsHandlerDeps = {
 
 /** How long a roster lookup (guest or member) is reused. */
 export const ROLE_CACHE_MS = 10 * 60 * 1000;
+/**
+ * How long an organisation's tenant and a person's role are reused for incoming messages (two
+ * queries less per message); an unlink or a role an admin changed applies within this time.
+ */
+export const INTAKE_CACHE_TTL_MS = 30_000;
 const ROLE_CACHE_MAX = 10_000;
 /** The AAD tenant the Bot Framework Emulator's activities (which carry none) count as. */
 export const EMULATOR_AAD_TENANT = 'emulator';
@@ -40,6 +46,8 @@ export type Speaker = { tenant: TenantRow; aadTenant: string; userId: string; ro
 export function createTeamsHandler(deps: TeamsHandlerDeps) {
   const log = deps.log;
   const guestCache = new Map<string, { guest: boolean; at: number }>();
+  const tenants = createTtlCache<TenantRow>({ ttlMs: INTAKE_CACHE_TTL_MS, max: ROLE_CACHE_MAX });
+  const roles = createTtlCache<Role>({ ttlMs: INTAKE_CACHE_TTL_MS, max: ROLE_CACHE_MAX });
 
   /** The conversation reference replies go to; without activityId they post into the conversation/thread. */
   const deliveryRef = (ref: ConversationRef): ConversationRef => {
@@ -60,14 +68,16 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
     return result;
   }
 
-  /** Link, then role; undefined when the organisation is not linked. */
-  async function speaker(turn: InboundTurn, aadTenant: string): Promise<Speaker | undefined> {
+  /** Link, then role; undefined when the organisation is not linked. `reuse`: take both from the intake cache (messages; card actions decide on fresh ones). */
+  async function speaker(turn: InboundTurn, aadTenant: string, opts: { reuse?: boolean } = {}): Promise<Speaker | undefined> {
     const em = deps.orm.em.fork();
-    const tenant = await resolveLink(em, 'teams', aadTenant);
+    const link = () => resolveLink(em, 'teams', aadTenant);
+    const tenant = opts.reuse ? await tenants.getOrLoad(aadTenant, link) : await link();
     if (!tenant) return undefined;
     const a = turn.activity;
     const userId = userIdOf(a);
-    const role = await ensureUser(em, tenant.id, 'teams', userId, (await guest(turn, aadTenant)) ? 'viewer' : 'operator', a.from.name);
+    const ensure = async () => ensureUser(em, tenant.id, 'teams', userId, (await guest(turn, aadTenant)) ? 'viewer' : 'operator', a.from.name);
+    const role = opts.reuse ? (await roles.getOrLoad(`${tenant.id}:${userId}`, ensure))! : await ensure();
     return { tenant, aadTenant, userId, role };
   }
 
@@ -82,7 +92,7 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
     }
     const text = cleanText(turn.textWithoutMention || a.text || '') || 'help';
     const em = deps.orm.em.fork();
-    const who = await speaker(turn, aad);
+    const who = await speaker(turn, aad, { reuse: true });
     if (!who) {
       const cmd = parseCommand(text);
       if (cmd?.name === 'link') {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { ensureDatabase, startEmbeddedCluster } from '../../core/db/embedded.ts';
+import { SESSION_DRAIN_TASK } from '../../core/queue/session-inbox.ts';
 
 /** A database created for one benchmark run; `drop()` removes it (and the embedded cluster it started). */
 export type BenchDatabase = { url: string; drop(): Promise<void> };
@@ -46,16 +47,19 @@ export async function createBenchDatabase(databaseUrl: string | undefined): Prom
   };
 }
 
-/** Turn jobs left in graphile-worker's queue: waiting (not yet run), running (locked) and failed (attempts used up). */
+/**
+ * Turns left over: waiting in session inboxes (not yet taken by a drain), drain jobs running
+ * (locked) and drain jobs failed (attempts used up).
+ */
 export async function queueState(url: string): Promise<{ waiting: number; running: number; failed: number }> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
     const { rows } = await c.query<{ waiting: number; running: number; failed: number }>(`
-      select count(*) filter (where locked_at is null and attempts < max_attempts)::int as waiting,
+      select (select count(*)::int from turn_inbox) as waiting,
              count(*) filter (where locked_at is not null)::int as running,
              count(*) filter (where locked_at is null and attempts >= max_attempts)::int as failed
-        from graphile_worker.jobs where task_identifier in ('turn', 'followup')`);
+        from graphile_worker.jobs where task_identifier = $1`, [SESSION_DRAIN_TASK]);
     return rows[0]!;
   } finally {
     await c.end();

@@ -29,7 +29,7 @@ export async function measureBot(opts: {
   if (process.env.BENCH_DUMP) writeFileSync(`${process.env.BENCH_DUMP}.${bot.kind}.json`, JSON.stringify(run.samples));
   if (bot.kind === 'renderbot' && summary.lost > 0) {
     const q = await queueState(opts.dbUrl);
-    console.log(`  ${bot.name}: of ${summary.lost} without a reply after the drain, turn jobs still in the queue: ${q.waiting} waiting, ${q.running} running, ${q.failed} failed`);
+    console.log(`  ${bot.name}: of ${summary.lost} without a reply after the drain, turns still queued: ${q.waiting} waiting in inboxes, ${q.running} drain jobs running, ${q.failed} failed`);
   }
   console.log(`  ${bot.name}: ${summary.sent} sent in ${summary.sendSeconds.toFixed(1)} s (send slip p99 ${ms(summary.slipP99)}), ${summary.sent - summary.lost} ${opts.answered}, drained in ${summary.drainSeconds.toFixed(1)} s`);
   return summary;

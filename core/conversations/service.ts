@@ -8,14 +8,20 @@ import { runAgentTurn, type AgentDeps, type TurnOptions } from '../agent/turn.ts
 import { parseCommand } from '../commands/grammar.ts';
 import { runCommand } from '../commands/run.ts';
 import { publicMessage } from '../errors.ts';
-import { enqueue, sessionQueueName } from '../queue/queue.ts';
+import { createSessionDrain, requeueWaiting, SESSION_DRAIN_TASK, submitToSession, type InboxHandlers } from '../queue/session-inbox.ts';
 import type { Platform } from '../tenancy/roles.ts';
+import { historyNoteTask, writeHistoryNote } from './history-note.ts';
 import { deliverySchema, type Deliverer, type Delivery, type SentMessage, type Streamer, type TextStream } from './delivery.ts';
 import type { Reply } from '../replies/reply.ts';
 import type { Task } from 'graphile-worker';
 
 const turnJobSchema = z.object({ turn: turnContextSchema, text: z.string(), delivery: deliverySchema });
 const followUpJobSchema = z.object({ turn: turnContextSchema, fallback: z.string(), delivery: deliverySchema });
+type TurnJob = z.infer<typeof turnJobSchema>;
+type FollowUpJob = z.infer<typeof followUpJobSchema>;
+
+/** The cron task that hands turns a crashed process left in an inbox to a new drain job. */
+export const REQUEUE_TASK = 'requeue_turns';
 
 export type ConversationDeps = AgentDeps & {
   deliverers: ReadonlyMap<Platform, Deliverer>;
@@ -55,20 +61,12 @@ export function createConversations(deps: ConversationDeps) {
 
   /**
    * Queues a message durably. `eventId` (the platform's event/activity id) is recorded in the
-   * same transaction, so a redelivered event is recognised as handled — also after its job ran.
+   * same statement, so a redelivered event is recognised as handled — also after its turn ran.
    */
   async function submit(input: { turn: TurnContext; text: string; delivery: Delivery; eventId?: string }): Promise<'queued' | 'duplicate'> {
-    return deps.orm.em.fork().transactional(async (tx) => {
-      if (input.eventId) {
-        const fresh = await tx.execute(`insert into inbound_event (platform, event_id, tenant_id) values (?, ?, ?) on conflict do nothing returning event_id`,
-          [input.turn.platform, input.eventId, input.turn.tenantId]);
-        if ((fresh as unknown[]).length === 0) return 'duplicate' as const;
-      }
-      await enqueue(tx, 'turn', { turn: input.turn, text: input.text, delivery: input.delivery }, {
-        queueName: sessionQueueName(input.turn.sessionId), maxAttempts: 1, ...(input.eventId ? { jobKey: `${input.turn.platform}:${input.eventId}` } : {}),
-      });
-      return 'queued' as const;
-    });
+    const item = { task: 'turn', payload: { turn: input.turn, text: input.text, delivery: input.delivery } satisfies TurnJob };
+    const event = input.eventId ? { platform: input.turn.platform, eventId: input.eventId } : undefined;
+    return (await submitToSession(deps.orm.em.fork(), input.turn, item, event)) ? 'queued' : 'duplicate';
   }
 
   /** A button click: decides now (for the in-place card update) and queues the model's follow-up. */
@@ -78,7 +76,7 @@ export function createConversations(deps: ConversationDeps) {
       await rememberExecuted(decision.executed);
       const sessionId = decision.executed.action.session_id;
       const turn: TurnContext = { tenantId: actor.tenantId, userId: actor.userId, role: actor.role, platform: actor.platform, sessionId };
-      await enqueue(deps.orm.em.fork(), 'followup', { turn, fallback: decision.message, delivery }, { queueName: sessionQueueName(sessionId), maxAttempts: 1 });
+      await submitToSession(deps.orm.em.fork(), turn, { task: 'followup', payload: { turn, fallback: decision.message, delivery } satisfies FollowUpJob });
     }
     const { executed: _executed, ...rest } = decision;
     return rest;
@@ -108,8 +106,9 @@ export function createConversations(deps: ConversationDeps) {
     return deps.streamers?.get(delivery.platform)?.(delivery.target, { sessionId });
   }
 
-  /** graphile-worker tasks that run queued turns. */
-  const tasks: Record<string, Task> = {
+  /** What a queued turn, follow-up or history note does, by inbox task name. */
+  const handlers: InboxHandlers = {
+    [historyNoteTask]: (payload) => writeHistoryNote(deps.orm.em.fork(), payload),
     turn: async (payload) => {
       const job = turnJobSchema.parse(payload);
       // Commands and typed decisions answer at once; only agent turns stream.
@@ -122,6 +121,17 @@ export function createConversations(deps: ConversationDeps) {
       const stream = openStream(job.delivery, job.turn.sessionId);
       const reply = await runAgentTurn(deps, job.turn, { kind: 'followup', fallback: job.fallback }, stream ? { onText: stream.push } : {});
       await deliver(job.delivery, [reply], job.turn.sessionId, await stream?.end());
+    },
+  };
+
+  /** graphile-worker tasks: session drains, plus `turn`/`followup` for jobs an older version queued directly. */
+  const tasks: Record<string, Task> = {
+    [SESSION_DRAIN_TASK]: createSessionDrain(handlers, log),
+    turn: (payload) => handlers.turn!(payload),
+    followup: (payload) => handlers.followup!(payload),
+    [REQUEUE_TASK]: async () => {
+      const n = await requeueWaiting(deps.orm.em.fork(), 60);
+      if (n) log.warn({ sessions: n }, 'requeued sessions with turns waiting for over a minute');
     },
     expire_actions: async () => {
       const n = await expireActions(deps.orm.em.fork());

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { EntityManager } from '../db/orm.ts';
-import { enqueue, sessionQueueName } from '../queue/queue.ts';
+import { enqueue } from '../queue/queue.ts';
 import { noticeOriginSchema } from './origin.ts';
 
 /** Queue task that edits an order's progress message. */
@@ -15,19 +15,16 @@ export const noticeJobSchema = z.object({ tenantId: z.uuid(), orderId: z.uuid() 
 /**
  * Queues the notices an order status change calls for, in the transaction that changed it: a
  * completion notice when the order reaches completed or failed, else a progress update at most
- * every `progressIntervalMs` (one pending job per order whose run time is kept). Both run on the
- * origin session's queue, so they never interleave with a turn of that conversation.
+ * every `progressIntervalMs` (one pending job per order whose run time is kept).
  */
 export async function scheduleNotices(em: EntityManager, change: { tenantId: string; orderId: string; notify: unknown; previous: string; next: string | undefined }, now: Date): Promise<void> {
-  const origin = noticeOriginSchema.safeParse(change.notify);
-  if (!origin.success || !change.next) return;
+  if (!noticeOriginSchema.safeParse(change.notify).success || !change.next) return;
   const payload = { tenantId: change.tenantId, orderId: change.orderId };
-  const queueName = sessionQueueName(origin.data.sessionId);
   if (change.next === 'completed' || change.next === 'failed') {
-    if (change.previous !== change.next) await enqueue(em, noticeTaskName, payload, { queueName, jobKey: `${noticeTaskName}:${change.orderId}`, maxAttempts: 5 });
+    if (change.previous !== change.next) await enqueue(em, noticeTaskName, payload, { jobKey: `${noticeTaskName}:${change.orderId}`, maxAttempts: 5 });
   } else if (change.next === 'rendering') {
     await enqueue(em, progressTaskName, payload, {
-      queueName, jobKey: `${progressTaskName}:${change.orderId}`, jobKeyMode: 'preserve_run_at', maxAttempts: 3,
+      jobKey: `${progressTaskName}:${change.orderId}`, jobKeyMode: 'preserve_run_at', maxAttempts: 3,
       runAt: new Date(now.getTime() + progressIntervalMs),
     });
   }

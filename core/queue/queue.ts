@@ -13,7 +13,7 @@ export async function installQueue(url: string): Promise<void> {
 }
 
 export type EnqueueOptions = {
-  /** Jobs of one queue run one at a time in order (DESIGN §4: queue = session). */
+  /** Jobs of one named queue run one at a time, in order. Sessions use their inbox instead (session-inbox.ts): every named queue slows every job fetch. */
   queueName?: string;
   /** Deduplicates jobs that are still pending. */
   jobKey?: string;
@@ -22,11 +22,6 @@ export type EnqueueOptions = {
   maxAttempts?: number;
   runAt?: Date;
 };
-
-/** The queue of one conversation session: its turns and notices run one at a time, in order (DESIGN §4). */
-export function sessionQueueName(sessionId: string): string {
-  return `session:${sessionId}`;
-}
 
 /**
  * Adds a job inside the caller's transaction (graphile_worker.add_job), so a job exists

@@ -26,8 +26,8 @@ export type WorkerOptions = {
 };
 
 /**
- * Starts graphile-worker in this process (LISTEN/NOTIFY wake-ups, named serial queues), with a
- * heartbeat and a sweep that releases the jobs of workers that died (core/queue/liveness.ts).
+ * Starts graphile-worker in this process (LISTEN/NOTIFY wake-ups), with a heartbeat and a sweep
+ * that releases the jobs of workers that died (core/queue/liveness.ts).
  */
 export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const log = opts.log.child({ component: 'worker' });
@@ -37,7 +37,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   });
   const concurrency = opts.concurrency ?? 4;
   const deadAfterMs = opts.deadAfterMs ?? defaultWorkerDeadAfterMs;
-  const pgPool = createPgPool(opts.url, concurrency + 2, (err) => log.warn({ err: err.message }, 'queue connection dropped'));
+  // Each running session drain holds one client for its session lock; LISTEN, fetching, completing and cron need a few more.
+  const pgPool = createPgPool(opts.url, concurrency + 4, (err) => log.warn({ err: err.message }, 'queue connection dropped'));
   const events: WorkerEvents = new EventEmitter();
   let id: string | undefined;
   // Emitted synchronously inside run(), before the pool's workers ask for their first job.

@@ -1,0 +1,74 @@
+/**
+ * `npm run bench:turns`: how many durable agent turns per second the queue finishes, without
+ * HTTP intake. Queues BENCH_TURNS (default 3000) turns, each in a session of its own, through
+ * `conversations.submit`, then starts one worker (WORKER_CONCURRENCY, default 8) and times until
+ * every reply was delivered; the scripted LLM fake answers instantly. BENCH_HANDLER=noop replaces
+ * the turn by nothing, leaving the queue's own cost. Database: a fresh one on DATABASE_URL's
+ * server, else an embedded PostgreSQL in a temporary directory; dropped afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import type { Deliverer } from '../core/conversations/delivery.ts';
+import { createConversations } from '../core/conversations/service.ts';
+import { resolveSession } from '../core/conversations/sessions.ts';
+import { createOrm, migrate } from '../core/db/orm.ts';
+import { createModelProvider } from '../core/llm/provider.ts';
+import { setTenantAi } from '../core/llm/settings.ts';
+import { installQueue } from '../core/queue/queue.ts';
+import { createSessionDrain, SESSION_DRAIN_TASK } from '../core/queue/session-inbox.ts';
+import { startWorker } from '../core/queue/worker.ts';
+import type { Platform } from '../core/tenancy/roles.ts';
+import { createTenant } from '../core/tenancy/tenants.ts';
+import { defaultTools } from '../core/tools/index.ts';
+import { createBenchDatabase } from './support/db.ts';
+import { makeTag, startInstantLlm } from './support/llm.ts';
+
+const turns = Number(process.env.BENCH_TURNS ?? 3000);
+const concurrency = Number(process.env.WORKER_CONCURRENCY ?? 8);
+const noop = process.env.BENCH_HANDLER === 'noop';
+const log = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'error' });
+
+const llm = await startInstantLlm(turns + 10);
+const db = await createBenchDatabase(process.env.DATABASE_URL);
+try {
+  const orm = await createOrm(db.url, { poolMax: 10 });
+  await migrate(orm);
+  await installQueue(db.url);
+  const secretsKey = randomBytes(32);
+  const em = orm.em.fork();
+  const tenant = await createTenant(em, { slug: 'bench', name: 'Bench GmbH' });
+  await setTenantAi(em, secretsKey, tenant.id, llm.settings, llm.apiKey);
+
+  let delivered = 0;
+  let allDelivered: () => void = () => {};
+  const done = new Promise<void>((resolve) => { allDelivered = resolve; });
+  const count = () => { if (++delivered === turns) allDelivered(); };
+  const deliverer: Deliverer = async () => { count(); return undefined; };
+  const conversations = createConversations({
+    orm, log, tools: defaultTools, now: () => new Date(), models: createModelProvider(secretsKey, log),
+    deliverers: new Map<Platform, Deliverer>([['cli', deliverer]]),
+  });
+
+  const queuedAt = performance.now();
+  for (let i = 0; i < turns; i++) {
+    const session = await resolveSession(orm.em.fork(), tenant.id, 'cli', `bench:${i}`, 'bench');
+    await conversations.submit({
+      turn: { tenantId: tenant.id, userId: 'bench', role: 'operator', sessionId: session.id, platform: 'cli' },
+      text: `how are the renders doing ${makeTag('T', i)}`, delivery: { platform: 'cli', target: {} }, eventId: `bench-${i}`,
+    });
+  }
+  console.log(`queued ${turns} turns in ${((performance.now() - queuedAt) / 1000).toFixed(1)} s`);
+
+  const tasks = noop ? { [SESSION_DRAIN_TASK]: createSessionDrain({ turn: async () => count() }, log) } : conversations.tasks;
+  const start = performance.now();
+  const worker = await startWorker({ url: db.url, tasks, log, concurrency });
+  await done;
+  const seconds = (performance.now() - start) / 1000;
+  console.log(`${noop ? 'noop handler' : 'agent turns'}: ${turns} in ${seconds.toFixed(2)} s = ${(turns / seconds).toFixed(0)}/s (WORKER_CONCURRENCY=${concurrency})`);
+  await worker.stop();
+  await orm.close();
+} finally {
+  await llm.close();
+  await db.drop();
+}
+process.exit(0);
