@@ -73,6 +73,8 @@ try {
     SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: TEAM.token, SLACK_API_URL: slack.apiUrl,
     DATABASE_URL: db.url, SECRETS_KEY: secretsKey.toString('hex'), DATA_DIR: dataDir,
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', WORKER_CONCURRENCY: workerConcurrency,
+    // BENCH_WORKER_PROCESSES=n: RenderBot as `renderbot serve --no-worker` plus n `renderbot worker` processes.
+    BENCH_WORKER_PROCESSES: process.env.BENCH_WORKER_PROCESSES ?? '0',
   };
   const echoed = (c: SlackCall) => c.method === 'chat.postMessage' && String(c.body.text ?? '').startsWith('echo ');
   const bots: { name: string; kind: string; letter: string; isReply(c: SlackCall): boolean }[] = [

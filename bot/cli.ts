@@ -43,8 +43,9 @@ export function buildProgram(): Command {
     .showHelpAfterError(false);
 
   program.command('serve').description('run the bot: HTTP endpoints, queue workers, migrations (npm start)')
-    .action(async () => {
-      const app = await openApp({ worker: true, quiet: false });
+    .option('--no-worker', 'HTTP endpoints only; `renderbot worker` processes run the queue (keeps request handling off the turns\' CPU)')
+    .action(async (o: { worker: boolean }) => {
+      const app = await openApp({ worker: o.worker, quiet: false });
       const channels = await createChannels(app);
       const http = await startHttpServer(app, app.config.PORT, [...channels.flatMap((c) => c.routes), ...renderRoutes(app)]);
       for (const c of channels) await c.start?.();
@@ -59,8 +60,11 @@ export function buildProgram(): Command {
   program.command('worker').description('run queue workers only (scale out against one database)')
     .action(async () => {
       const app = await openApp({ worker: true, quiet: false });
-      app.log.info('worker running');
+      // Queued turns and notices are answered from here: the platforms' senders, without their HTTP routes.
+      const channels = await createChannels(app);
+      app.log.info({ channels: channels.map((c) => c.platform) }, 'worker running');
       await shutdownSignal();
+      for (const c of channels) await c.stop();
       await app.close();
     });
 
