@@ -82,11 +82,12 @@ describe('session inbox (DESIGN §4 ordering without named queues)', () => {
     try {
       await rec.done;
       expect(await submit(session, 0, 'Ev-race-1')).toBe(false);
-      await sleep(200);
     } finally {
-      await worker.stop();
+      await worker.stop(); // waits for running drains
     }
+    // A wrongly queued redelivery would have run by now, or still wait in the inbox.
     expect(rec.ran.map((r) => r.n)).toEqual([0]);
+    expect(await db.orm.em.fork().execute(`select count(*)::int as n from turn_inbox where session_id = ?`, [session])).toEqual([{ n: 0 }]);
   });
 
   it('finds items a dead process left behind: requeueWaiting gives their session a drain job again', async () => {
