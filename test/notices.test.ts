@@ -11,17 +11,16 @@ import type { Reply } from '../core/replies/reply.ts';
 import type { Platform } from '../core/tenancy/roles.ts';
 import { startFakeFarm, type FakeFarm } from './fakes/render-farm.ts';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
-import { buttonClick, type Who } from './fakes/slack-request.ts';
+import { buttonClick, slashCommand, type Who } from './fakes/slack-request.ts';
 import type { SlackCall } from './fakes/slack-api.ts';
 import { silentLog } from './support/core.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, makeTurn, type TenantFixture } from './support/fixtures.ts';
 import { submitOrder, waitFor } from './support/renders.ts';
-import { proposeKugellagerOrder, shown } from './support/slack-flows.ts';
+import { isCard, shown, toolResult } from './support/slack-flows.ts';
 
 const farmSecret = 'acme-farm-secret-0123456789';
 const alice: Who = { teamId: TEAM.teamId, userId: 'U0ALICE001', channel: 'C0RENDERS1' };
-const bot = { botUserId: TEAM.botUserId };
 
 describe('completion notices through Slack (render farm reporting job by job)', () => {
   let h: SlackHarness;
@@ -41,10 +40,22 @@ describe('completion notices through Slack (render farm reporting job by job)', 
     await farm?.close();
   });
 
-  it('confirm → one progress message edited in place → exactly one completion card in the thread, with failures, thumbnails and a results link', async () => {
-    const { actionId, ts, threadTs } = await proposeKugellagerOrder(h, alice, bot);
+  it('/render → confirm → one progress message edited in place → exactly one completion card in the thread, with failures, thumbnails and a results link', async () => {
+    h.llm.enqueue(
+      { toolCalls: [{ name: 'search_products', arguments: { category: 'Kugellager', query: null, limit: 200 } }] },
+      (req) => ({ toolCalls: [{ name: 'create_order', arguments: {
+        product_ids: (toolResult(req, 'search_products') as { products: { id: string }[] }).products.map((p) => p.id),
+        output_type_name: 'WebP 1024x1024', submit: true, material_override: null, render_overrides: null,
+      } }] }),
+    );
+    await h.send.command(slashCommand(alice, 'Render all Kugellager products as WebP at 1024x1024', h.slack.responseUrl()));
+    const root = await h.slack.waitFor('chat.postMessage', (c) => String(c.body.text).includes('asked: Render all Kugellager'));
+    const threadTs = String(root.response!.ts);
+    const card = await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === threadTs && isCard(c));
+    const buttons = (card.body.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).flatMap((b) => b.elements ?? []);
+    const actionId = buttons.find((e) => e.action_id === 'renderbot.confirm')!.value;
     h.llm.enqueue({ content: 'Done: the renders are on their way.' });
-    await h.send.action(buttonClick(alice, { actionId: 'renderbot.confirm', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl() }));
+    await h.send.action(buttonClick(alice, { actionId: 'renderbot.confirm', value: actionId, messageTs: String(card.response!.ts), threadTs, responseUrl: h.slack.responseUrl() }));
     await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === threadTs && String(c.body.text).startsWith('Done:'));
     const [order] = (await h.em().execute(`select id, order_number from render_order where tenant_id = ?`, [acme.tenant.id])) as { id: string; order_number: string }[];
     const inThread = (c: SlackCall) => c.body.channel === alice.channel && c.body.thread_ts === threadTs;
@@ -136,7 +147,7 @@ describe('notice scheduling and exactly-once delivery (queue tasks against the d
     });
   }
 
-  it('while rendering, progress updates are throttled to one pending job; completion queues one notice on the session queue', async () => {
+  it('while rendering, progress updates are throttled to one pending job; completion queues one notice', async () => {
     const { order } = await watchedOrder();
     await finishJob(order.orderId, 'ACME-KL-6204', 'completed');
     const [first] = await queueJobs(order.orderId);
