@@ -152,7 +152,7 @@ async function queueJobs(em: EntityManager, tenantId: string, orderId: string, n
        select i.tenant_id, i.order_id, i.id, i.product_id, 'queued', ?::timestamptz ${pendingItems}
        returning id, tenant_id)
      select count(*) as n from graphile_worker.add_jobs(coalesce((
-       select array_agg(row('render_job', json_build_object('renderJobId', id, 'tenantId', tenant_id), null, null, ?, id::text, ?, null)::graphile_worker.job_spec)
+       select array_agg(${renderJobSpec})
        from ins), '{}'))`,
     [at, tenantId, orderId, tenantId, orderId, renderQueueMaxAttempts, renderQueuePriority],
   );
@@ -172,11 +172,18 @@ async function queueJobs(em: EntityManager, tenantId: string, orderId: string, n
 export async function enqueueWaitingJobs(em: EntityManager, tenantId: string): Promise<number> {
   const row = await queryOne<{ n: string }>(em,
     `select count(*) as n from graphile_worker.add_jobs(coalesce((
-       select array_agg(row('render_job', json_build_object('renderJobId', id, 'tenantId', tenant_id), null, null, ?, id::text, ?, null)::graphile_worker.job_spec)
+       select array_agg(${renderJobSpec})
        from render_job where tenant_id = ? and status = 'queued'), '{}'))`,
     [renderQueueMaxAttempts, renderQueuePriority, tenantId]);
   return Number(row!.n);
 }
+
+/**
+ * A graphile-worker job spec for the render job in the row at hand (columns `id`, `tenant_id`):
+ * job key = render job id, so a job already waiting is not doubled. Parameters: max attempts
+ * (`renderQueueMaxAttempts`), priority (`renderQueuePriority`).
+ */
+export const renderJobSpec = `row('render_job', json_build_object('renderJobId', id, 'tenantId', tenant_id), null, null, ?, id::text, ?, null)::graphile_worker.job_spec`;
 
 /**
  * The queue's own attempt ceiling for render jobs. The render task counts attempts on the

@@ -2,7 +2,7 @@ import type { Task } from 'graphile-worker';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { query } from '../db/sql.ts';
 import type { Logger } from '../logger.ts';
-import { renderQueueMaxAttempts, renderQueuePriority } from '../pipeline/orders.ts';
+import { renderJobSpec, renderQueueMaxAttempts, renderQueuePriority } from '../pipeline/orders.ts';
 import { deriveOrderStatus, failAttempt } from './jobs.ts';
 
 /*
@@ -55,10 +55,9 @@ export async function failFarmTimeouts(em: EntityManager, opts: { timeoutMinutes
   if (stale.length === 0) return { retried: 0, failed: 0, more: false };
   await em.execute(`update render_job set farm_contact_at = null where id = any(?::uuid[])`, [`{${stale.map((j) => j.id).join(',')}}`]);
   if (retry.length > 0) {
-    // As dispatch queues them (core/pipeline/orders.ts): job key = render job id.
     await em.execute(
       `select graphile_worker.add_jobs(array(
-         select row('render_job', json_build_object('renderJobId', id, 'tenantId', tenant_id), null, null, ?, id::text, ?, null)::graphile_worker.job_spec
+         select ${renderJobSpec}
          from render_job where id = any(?::uuid[])))`,
       [renderQueueMaxAttempts, renderQueuePriority, `{${retry.join(',')}}`]);
   }
