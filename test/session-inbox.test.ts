@@ -90,6 +90,25 @@ describe('session inbox (DESIGN §4 ordering without named queues)', () => {
     expect(await db.orm.em.fork().execute(`select count(*)::int as n from turn_inbox where session_id = ?`, [session])).toEqual([{ n: 0 }]);
   });
 
+  it('hands a batch task every item of that task waiting right behind it, up to the next other task', async () => {
+    const session = await newSession('batch');
+    const add = (task: string, n: number) => submitToSession(db.orm.em.fork(), { tenantId: acme.tenant.id, sessionId: session }, { task, payload: n });
+    // Queued before any worker runs, so the drain finds them all waiting.
+    for (const [task, n] of [['talk', 1], ['talk', 2], ['talk', 3], ['note', 4], ['talk', 5]] as const) await add(task, n);
+    const seen: (number | number[])[] = [];
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => { finish = resolve; });
+    const record = (entry: number | number[]) => { seen.push(entry); if (seen.length === 3) finish(); };
+    const drain = createSessionDrain({ note: async (p) => record(p as number) }, silentLog, { talk: async (ps) => record(ps as number[]) });
+    const worker = await startWorker({ url: db.url, tasks: { [SESSION_DRAIN_TASK]: drain }, log: silentLog, concurrency: 2 });
+    try {
+      await done;
+    } finally {
+      await worker.stop();
+    }
+    expect(seen).toEqual([[1, 2, 3], 4, [5]]);
+  });
+
   it('finds items a dead process left behind: requeueWaiting gives their session a drain job again', async () => {
     const session = await newSession('orphan');
     await submit(session, 0);

@@ -22,6 +22,8 @@ afterAll(async () => {
 describe('durable turn queue', () => {
   it('answers two messages of one session in order, never concurrently', async () => {
     const turn = await h.turn(acme.tenant.id);
+    // From two people, so the waiting second message is not merged into the first (DESIGN §4).
+    const other = { ...turn, userId: 'second-user' };
     const start = h.delivered.length;
     let firstDone = false;
     h.llm.enqueue(
@@ -33,7 +35,7 @@ describe('durable turn queue', () => {
       },
     );
     await h.conversations.submit({ turn, text: 'first question', delivery });
-    await h.conversations.submit({ turn, text: 'second question', delivery });
+    await h.conversations.submit({ turn: other, text: 'second question', delivery });
     const firstDelivered = h.deliveredCount(start + 1).then(() => { firstDone = true; });
     await firstDelivered;
     await h.deliveredCount(start + 2);

@@ -3,7 +3,7 @@ import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
 import { buttonClick, dmEvent, homeOpened, mentionEvent, newTs, slackFixture, slashCommand, threadReplyEvent, type Who } from './fakes/slack-request.ts';
 import { proposeKugellagerOrder as proposeKugellagerOrder_, shown } from './support/slack-flows.ts';
-import { WORKING_STATUS } from '../adapters/slack/messages.ts';
+import { PLACEHOLDER_TEXT, WORKING_STATUS } from '../adapters/slack/messages.ts';
 
 let h: SlackHarness;
 let acme: TenantFixture;
@@ -347,6 +347,36 @@ describe('the seed example through Slack', () => {
     expect(turnPosts.map((c) => c.body.text)).toEqual(['_Working on it…_', followUp.body.text]);
     expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([{ status: 'done' }]);
     expect(await orderCount()).toBe(before + 1);
+    h.llm.assertDone();
+  });
+});
+
+describe('messages that arrive while a turn runs (DESIGN §4)', () => {
+  it('are answered together in the next turn, where the last was asked; the earlier placeholder is removed', async () => {
+    let turnRunning!: () => void;
+    const running = new Promise<void>((resolve) => { turnRunning = resolve; });
+    let merged: unknown;
+    h.llm.enqueue(
+      () => { turnRunning(); return { content: 'Three orders are rendering.', delayMs: 600 }; },
+      (req) => { merged = req.body.messages.filter((m) => m.role === 'user').at(-1)?.content; return { content: 'SA-2026-00160 first, then the others.' }; },
+    );
+    const first = mentionEvent(alice, 'which orders are rendering?', bot);
+    const threadTs = first.event.ts as string;
+    await h.send.event(first);
+    await running;
+    const from = h.slack.calls.length;
+    await h.send.event(mentionEvent(alice, 'and which one finishes first?', { ...bot, threadTs }));
+    await h.send.event(mentionEvent(alice, 'please sort them by deadline', { ...bot, threadTs }));
+    const placeholders = await Promise.all([0, 1].map(async (i) => {
+      const calls = () => h.slack.callsOf('chat.postMessage', (c) => c.body.thread_ts === threadTs && c.body.text === PLACEHOLDER_TEXT).slice(1);
+      await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === threadTs && c.body.text === PLACEHOLDER_TEXT && calls().length > i, { from });
+      return calls()[i]!.response!.ts as string;
+    }));
+    const answer = await h.slack.waitFor('chat.update', (c) => c.body.ts === placeholders[1], { from });
+    expect(answer.body.text).toBe('SA-2026-00160 first, then the others.');
+    expect(merged).toBe('and which one finishes first?\n\nplease sort them by deadline');
+    expect(h.slack.callsOf('chat.delete', (c) => c.body.ts === placeholders[0])).toHaveLength(1);
+    expect(h.slack.messages(alice.channel, threadTs).map((m) => m.text)).toEqual(['Three orders are rendering.', 'SA-2026-00160 first, then the others.']);
     h.llm.assertDone();
   });
 });

@@ -40,6 +40,11 @@ export function createSlackDeliverer(deps: { client: webApi.WebClient; tokenFor:
   return async (rawTarget, reply: Reply, info) => {
     const target = slackTargetSchema.parse(rawTarget);
     const token = await deps.tokenFor(target);
+    if (info.merged) {
+      // Answered with a later message: its placeholder goes (a DM thread's status clears with that answer).
+      if (target.placeholderTs) await deps.client.chat.delete({ token, channel: target.channel, ts: target.placeholderTs });
+      return undefined;
+    }
     const message = renderBlockKit(reply);
     const earlierTs = typeof info.replace?.ts === 'string' ? info.replace.ts : undefined;
     const placeholderTs = earlierTs ?? (info.index === 0 ? target.placeholderTs : undefined);

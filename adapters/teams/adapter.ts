@@ -58,6 +58,8 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
 
   /** Edits an earlier message in place; a message that cannot be edited any more is posted anew. */
   const deliverer: Deliverer = async (target, reply, info) => {
+    // A message answered together with a later one has nothing of its own to show (its typing indicator just ends).
+    if (info.merged) return undefined;
     const { tenantId, conversationReference } = teamsTargetSchema.parse(target);
     const streamId = typeof info.replace?.streamId === 'string' ? info.replace.streamId : undefined;
     // The final message of a streamed reply closes the stream (personal chats).

@@ -16,6 +16,8 @@ export type DeliveryInfo = {
   index?: number;
   /** Edit this earlier message in place instead of posting a new one (posted anew if it is gone). */
   replace?: SentMessage;
+  /** This message was answered together with a later one: post nothing, only remove its "working on it" indicator. */
+  merged?: boolean;
 };
 
 /**

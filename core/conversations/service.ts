@@ -106,16 +106,34 @@ export function createConversations(deps: ConversationDeps) {
     return deps.streamers?.get(delivery.platform)?.(delivery.target, { sessionId });
   }
 
+  /** Answers one queued message (or several merged into it). */
+  async function runTurn(job: TurnJob): Promise<void> {
+    // Commands and typed decisions answer at once; only agent turns stream.
+    const stream = parseCommand(job.text) ? undefined : openStream(job.delivery, job.turn.sessionId);
+    const replies = await respond(job.turn, job.text, { delivery: job.delivery, ...(stream ? { onText: stream.push } : {}) });
+    await deliver(job.delivery, replies, job.turn.sessionId, await stream?.end());
+  }
+
+  /**
+   * Messages that waited while a turn ran (DESIGN §4): consecutive plain messages of one person
+   * become one turn, answered where the last of them was asked; the earlier ones only have their
+   * "working on it" indicator removed. Commands and other people's messages run on their own.
+   */
+  async function runTurns(jobs: TurnJob[]): Promise<void> {
+    for (const group of mergeableRuns(jobs)) {
+      const last = group.at(-1)!;
+      for (const merged of group.slice(0, -1)) {
+        await deps.deliverers.get(merged.delivery.platform)?.(merged.delivery.target, { blocks: [] }, { sessionId: merged.turn.sessionId, index: 0, merged: true })
+          .catch((err: unknown) => log.warn({ err, sessionId: merged.turn.sessionId }, 'could not settle a merged message'));
+      }
+      await runTurn(group.length === 1 ? last : { ...last, text: group.map((j) => j.text).join('\n\n') });
+    }
+  }
+
   /** What a queued turn, follow-up or history note does, by inbox task name. */
   const handlers: InboxHandlers = {
     [historyNoteTask]: (payload) => writeHistoryNote(deps.orm.em.fork(), payload),
-    turn: async (payload) => {
-      const job = turnJobSchema.parse(payload);
-      // Commands and typed decisions answer at once; only agent turns stream.
-      const stream = parseCommand(job.text) ? undefined : openStream(job.delivery, job.turn.sessionId);
-      const replies = await respond(job.turn, job.text, { delivery: job.delivery, ...(stream ? { onText: stream.push } : {}) });
-      await deliver(job.delivery, replies, job.turn.sessionId, await stream?.end());
-    },
+    turn: (payload) => runTurn(turnJobSchema.parse(payload)),
     followup: async (payload) => {
       const job = followUpJobSchema.parse(payload);
       const stream = openStream(job.delivery, job.turn.sessionId);
@@ -126,7 +144,7 @@ export function createConversations(deps: ConversationDeps) {
 
   /** graphile-worker tasks: session drains, plus `turn`/`followup` for jobs an older version queued directly. */
   const tasks: Record<string, Task> = {
-    [SESSION_DRAIN_TASK]: createSessionDrain(handlers, log),
+    [SESSION_DRAIN_TASK]: createSessionDrain(handlers, log, { turn: (payloads) => runTurns(payloads.map((p) => turnJobSchema.parse(p))) }),
     turn: (payload) => handlers.turn!(payload),
     followup: (payload) => handlers.followup!(payload),
     [REQUEUE_TASK]: async () => {
@@ -145,4 +163,17 @@ export function createConversations(deps: ConversationDeps) {
 /** The decision card with its explanation on top, for typed confirm/cancel. */
 function withMessage(d: Decision): Reply {
   return { blocks: [{ type: 'text', text: d.message }, ...d.reply.blocks.filter((b) => b.type !== 'text')] };
+}
+
+/** Splits queued messages into runs that may be answered as one turn: plain text of the same person and role, in order. */
+function mergeableRuns(jobs: TurnJob[]): TurnJob[][] {
+  const runs: TurnJob[][] = [];
+  for (const job of jobs) {
+    const run = runs.at(-1);
+    const prev = run?.at(-1);
+    const plain = (j: TurnJob) => !parseCommand(j.text);
+    if (run && prev && plain(prev) && plain(job) && prev.turn.userId === job.turn.userId && prev.turn.role === job.turn.role) run.push(job);
+    else runs.push([job]);
+  }
+  return runs;
 }

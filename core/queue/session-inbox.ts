@@ -18,6 +18,12 @@ export type InboxItem = { task: string; payload: unknown };
 /** Runs one item; a throw is logged and the drain goes on with the next item. */
 export type InboxHandlers = Record<string, (payload: unknown) => Promise<void>>;
 
+/**
+ * Tasks whose waiting items are taken together: an item of such a task comes with every item
+ * of the same task queued right behind it (up to the next item of another task), oldest first.
+ */
+export type InboxBatchHandlers = Record<string, (payloads: unknown[]) => Promise<void>>;
+
 const drainJobSchema = z.object({ sessionId: z.uuid() });
 const itemRowSchema = z.object({ id: z.string(), task: z.string(), payload: z.unknown() });
 type ItemRow = z.infer<typeof itemRowSchema>;
@@ -71,7 +77,7 @@ function addDrainJob(sessionIdSql: string): string {
  * added meanwhile is never stranded. Items are removed before they run: a process that dies
  * mid-turn loses that turn (as a job with one attempt would), never answers it twice.
  */
-export function createSessionDrain(handlers: InboxHandlers, log: Logger): Task {
+export function createSessionDrain(handlers: InboxHandlers, log: Logger, batches: InboxBatchHandlers = {}): Task {
   return async (payload, helpers) => {
     const { sessionId } = drainJobSchema.parse(payload);
     const aborted = () => helpers.abortSignal.aborted;
@@ -82,7 +88,8 @@ export function createSessionDrain(handlers: InboxHandlers, log: Logger): Task {
         let held = true;
         try {
           for (let item = first.item; item;) {
-            await runItem(handlers, log, sessionId, item);
+            if (batches[item.task]) await runBatch(batches[item.task]!, log, sessionId, [item, ...await takeFollowing(client, sessionId, item.task)]);
+            else await runItem(handlers, log, sessionId, item);
             if (aborted()) break;
             item = await takeOrUnlock(client, sessionId);
             if (!item) held = false;
@@ -105,6 +112,25 @@ async function runItem(handlers: InboxHandlers, log: Logger, sessionId: string, 
   } catch (err) {
     log.error({ err, sessionId, task: item.task, itemId: item.id }, 'queued turn failed');
   }
+}
+
+async function runBatch(handler: InboxBatchHandlers[string], log: Logger, sessionId: string, items: ItemRow[]): Promise<void> {
+  try {
+    await handler(items.map((i) => i.payload));
+  } catch (err) {
+    log.error({ err, sessionId, task: items[0]!.task, itemIds: items.map((i) => i.id) }, 'queued turn failed');
+  }
+}
+
+/** Deletes and returns the session's items of `task` queued before its next item of another task, oldest first. */
+async function takeFollowing(client: PoolClient, sessionId: string, task: string): Promise<ItemRow[]> {
+  const { rows } = await client.query(
+    `delete from turn_inbox where session_id = $1::uuid and task = $2
+       and id < coalesce((select min(id) from turn_inbox where session_id = $1::uuid and task <> $2), 9223372036854775807)
+     returning id::text, task, payload`,
+    [sessionId, task],
+  );
+  return rows.map((r) => itemRowSchema.parse(r)).sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
 }
 
 const LOCK_KEY = `hashtext('turn_inbox'), hashtext($1::text)`;

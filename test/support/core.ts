@@ -26,7 +26,8 @@ export async function createCoreHarness(opts: { maxRounds?: number } = {}) {
   const llm: FakeLlm = await startFakeLlm({ provider: 'azure' });
   const delivered: { target: Record<string, unknown>; reply: Reply }[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
-  const deliverer: Deliverer = async (target, reply) => {
+  const deliverer: Deliverer = async (target, reply, info) => {
+    if (info.merged) return undefined;
     delivered.push({ target, reply });
     for (const w of waiters.filter((w) => delivered.length >= w.count)) w.resolve();
     return undefined;
