@@ -37,18 +37,24 @@ export type NewMessage = {
   reply?: Reply | null;
 };
 
-/** Appends one message to a session and touches the session's last activity. */
-export async function appendMessage(em: EntityManager, m: NewMessage): Promise<MessageRow> {
+/**
+ * Appends one message to a session and touches the session's last activity (and, with
+ * `titleIfUnset`, names a session that has no title yet) — one statement, one round trip.
+ */
+export async function appendMessage(em: EntityManager, m: NewMessage & { titleIfUnset?: string }): Promise<MessageRow> {
   const row = await queryOne<MessageRow>(em,
-    `insert into chat_message (tenant_id, session_id, user_id, role, content, context_type, context_id, token_count,
+    `with touched as (
+       update chat_session set last_active_at = now(), title = coalesce(title, left(?::text, 80)) where id = ?
+     )
+     insert into chat_message (tenant_id, session_id, user_id, role, content, context_type, context_id, token_count,
        prompt_tokens, completion_tokens, tool_calls, tool_call_id, tool_name, reply)
      values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?::jsonb)
      returning id, seq, role, content, user_id, tool_calls, tool_call_id, tool_name, token_count, reply, created_at`,
-    [m.tenantId, m.sessionId, m.userId ?? null, m.role, m.content, m.contextType ?? null, m.contextId ?? null, m.tokenCount ?? 0,
+    [m.titleIfUnset ?? null, m.sessionId,
+      m.tenantId, m.sessionId, m.userId ?? null, m.role, m.content, m.contextType ?? null, m.contextId ?? null, m.tokenCount ?? 0,
       m.promptTokens ?? 0, m.completionTokens ?? 0, m.toolCalls ? JSON.stringify(m.toolCalls) : null, m.toolCallId ?? null,
       m.toolName ?? null, m.reply ? JSON.stringify(m.reply) : null],
   );
-  await em.execute(`update chat_session set last_active_at = now() where id = ?`, [m.sessionId]);
   return row!;
 }
 

@@ -65,9 +65,8 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   if (input.kind === 'message') {
     await appendMessage(em, {
       tenantId: turn.tenantId, sessionId: turn.sessionId, userId: turn.userId, role: 'user', content: input.text, tokenCount: estimateTokens(input.text),
-      contextType: sessionContext?.type ?? null, contextId: sessionContext?.id ?? null,
+      contextType: sessionContext?.type ?? null, contextId: sessionContext?.id ?? null, titleIfUnset: input.text,
     });
-    await em.execute(`update chat_session set title = left(?, 80) where id = ? and title is null`, [input.text, turn.sessionId]);
   }
   const model = await deps.models(em, turn.tenantId);
   if (!model) {
