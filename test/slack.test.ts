@@ -231,6 +231,25 @@ describe('thread replies without a mention', () => {
     h.llm.assertDone();
   });
 
+  it('after `new` in the thread, continue the fresh conversation: the model no longer sees the earlier messages', async () => {
+    const threadTs = await startThread(alice, 'which Kugellager products do we have?', 'There are 12 Kugellager products.');
+    const from = h.slack.calls.length;
+    await h.send.event(mentionEvent(alice, 'new', { ...bot, threadTs }));
+    const started = await h.answer((c) => c.body.thread_ts === threadTs, { from });
+    expect(started.update.body.text).toContain('Started a new conversation');
+    h.llm.enqueue({ content: 'Which products do you mean?' });
+    const from2 = h.slack.calls.length;
+    const reply = threadReplyEvent(alice, 'how many of them failed?', { threadTs });
+    await h.send.event(reply);
+    const { update } = await h.answer((c) => c.body.thread_ts === threadTs, { from: from2 });
+    expect(update.body.text).toBe('Which products do you mean?');
+    const said = h.llm.requests.at(-1)!.body.messages.filter((m) => m.role === 'user' || m.role === 'assistant').map((m) => String(m.content));
+    expect(said).toEqual(['how many of them failed?']);
+    expect(await h.em().execute(`select count(*)::int as n, count(archived_at)::int as archived from chat_session where key = ?`, [`${TEAM.teamId}:${alice.channel}:${threadTs}`]))
+      .toEqual([{ n: 2, archived: 1 }]);
+    h.llm.assertDone();
+  });
+
   it('in a thread the bot has no conversation in are ignored: nothing posted, queued or asked', async () => {
     const requests = h.llm.requests.length;
     const from = h.slack.calls.length;

@@ -4,7 +4,7 @@ import { publicMessage, RenderBotError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Reply, ReplyBlock } from '../replies/reply.ts';
 import { monthlyUsage } from '../agent/usage.ts';
-import { archiveSession, deleteSession } from '../conversations/sessions.ts';
+import { deleteSession, renewSession } from '../conversations/sessions.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import type { Command } from './grammar.ts';
 import { commandHelp } from './help.ts';
@@ -52,7 +52,7 @@ export async function runCommand(deps: CommandDeps, turn: TurnContext, cmd: Excl
       ] }] };
     }
     case 'new':
-      await archiveSession(deps.em, turn.tenantId, turn.sessionId);
+      await renewSession(deps.em, turn.tenantId, turn.sessionId);
       return { blocks: [{ type: 'text', text: 'Started a new conversation. Earlier messages in this thread are no longer used.' }] };
     case 'forget':
       await deleteSession(deps.em, turn.tenantId, turn.sessionId);

@@ -22,9 +22,18 @@ export async function resolveSession(em: EntityManager, tenantId: string, platfo
   return created ?? (await findActiveSession(em, tenantId, platform, key))!;
 }
 
-/** Archives the thread's session so the next message starts fresh (`new`); history is kept. */
-export async function archiveSession(em: EntityManager, tenantId: string, sessionId: string): Promise<void> {
-  await em.execute(`update chat_session set archived_at = now() where id = ? and tenant_id = ?`, [sessionId, tenantId]);
+/**
+ * `new`: archives the thread's session (its history is kept) and opens a fresh one under the same
+ * key in the same statement, so the thread goes on — replies that continue a conversation
+ * without mentioning the bot still find one.
+ */
+export async function renewSession(em: EntityManager, tenantId: string, sessionId: string): Promise<void> {
+  await em.execute(
+    `with old as (
+       update chat_session set archived_at = now() where id = ? and tenant_id = ? and archived_at is null
+       returning tenant_id, platform, key, created_by)
+     insert into chat_session (tenant_id, platform, key, created_by) select tenant_id, platform, key, created_by from old`,
+    [sessionId, tenantId]);
 }
 
 /** Deletes a session with its messages and pending actions (`forget`). Returns false when not found. */
