@@ -13,8 +13,6 @@ export async function installQueue(url: string): Promise<void> {
 }
 
 export type EnqueueOptions = {
-  /** Jobs of one named queue run one at a time, in order. Sessions use their inbox instead (session-inbox.ts): every named queue slows every job fetch. */
-  queueName?: string;
   /** Deduplicates jobs that are still pending. */
   jobKey?: string;
   /** What adding a job whose key is pending does: 'replace' (default) moves it to the new run_at, 'preserve_run_at' keeps its time (throttling). */
@@ -25,11 +23,12 @@ export type EnqueueOptions = {
 
 /**
  * Adds a job inside the caller's transaction (graphile_worker.add_job), so a job exists
- * exactly when the rows written with it commit.
+ * exactly when the rows written with it commit. No named queues: graphile-worker locks every
+ * named-queue row on each fetch, so serial work per session goes through session-inbox.ts.
  */
 export async function enqueue(em: EntityManager, task: string, payload: unknown, opts: EnqueueOptions = {}): Promise<void> {
   await em.execute(
-    `select graphile_worker.add_job(?, ?::json, queue_name => ?, run_at => ?::timestamptz, max_attempts => ?, job_key => ?, job_key_mode => ?)`,
-    [task, JSON.stringify(payload), opts.queueName ?? null, opts.runAt?.toISOString() ?? null, opts.maxAttempts ?? null, opts.jobKey ?? null, opts.jobKeyMode ?? null],
+    `select graphile_worker.add_job(?, ?::json, run_at => ?::timestamptz, max_attempts => ?, job_key => ?, job_key_mode => ?)`,
+    [task, JSON.stringify(payload), opts.runAt?.toISOString() ?? null, opts.maxAttempts ?? null, opts.jobKey ?? null, opts.jobKeyMode ?? null],
   );
 }
