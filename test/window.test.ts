@@ -62,6 +62,21 @@ describe('history window', () => {
     expect(older.every((m) => m.role === 'tool' && m.content.length < 300)).toBe(true);
   });
 
+  it('keeps a tool call next to its results when a message was written between them (a notice during a turn)', async () => {
+    const em = db.orm.em.fork();
+    const t = await makeTenant(em, `w${Math.random().toString(36).slice(2, 8)}`);
+    const turn = await makeTurn(em, t.tenant.id);
+    const base = { tenantId: turn.tenantId, sessionId: turn.sessionId };
+    await appendMessage(em, { ...base, role: 'user', content: 'how is SA-2026-00160?' });
+    await appendMessage(em, { ...base, role: 'assistant', content: '', toolCalls: [{ id: 'call_a', name: 'get_order_status', arguments: '{"order_id":"SA-2026-00160"}' }] });
+    await appendMessage(em, { ...base, role: 'assistant', content: 'SA-2026-00159 is done: all 3 renders completed.' });
+    await appendMessage(em, { ...base, role: 'tool', toolCallId: 'call_a', toolName: 'get_order_status', content: '{"status":"rendering"}' });
+    const w = await buildWindow(em, turn.sessionId);
+    expect(w.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
+    expect(w.messages[1]).toMatchObject({ tool_calls: [{ id: 'call_a' }] });
+    expect(w.messages[3]).toEqual({ role: 'assistant', content: 'SA-2026-00159 is done: all 3 renders completed.' });
+  });
+
   it('caps the number of verbatim messages at maxMessages', async () => {
     const { em, turn } = await conversation(30);
     const w = await buildWindow(em, turn.sessionId, { budgetTokens: 1_000_000, maxMessages: 50, toolResultChars: 100, currentToolResultChars: 100, summaryTokens: 500 });

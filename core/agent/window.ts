@@ -64,11 +64,13 @@ function groupUnits(rows: MessageRow[], opts: WindowOptions, currentFrom: number
   for (const row of rows) {
     const message = toChatMessage(row, Number(row.seq) >= currentFrom ? opts.currentToolResultChars : opts.toolResultChars);
     const tokens = estimateTokens(JSON.stringify(message)) + MESSAGE_OVERHEAD_TOKENS;
-    const last = units.at(-1);
-    if (row.role === 'tool' && last && last.rows[0]?.tool_calls?.some((c) => c.id === row.tool_call_id)) {
-      last.rows.push(row);
-      last.messages.push(message);
-      last.tokens += tokens;
+    // A tool result joins its call's unit even when a message was written in between (a
+    // completion notice from a web turn's other process): the call and its results stay adjacent.
+    const owner = row.role === 'tool' ? units.findLast((u) => u.rows[0]?.tool_calls?.some((c) => c.id === row.tool_call_id)) : undefined;
+    if (owner) {
+      owner.rows.push(row);
+      owner.messages.push(message);
+      owner.tokens += tokens;
     } else if (row.role === 'tool') {
       continue; // an orphaned result (its call was folded away) is never sent alone
     } else {
