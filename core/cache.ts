@@ -1,3 +1,10 @@
+/**
+ * How long chat intake reuses a workspace's (or organisation's) tenant and a person's role for
+ * incoming messages (two queries less per message); an unlink or a role an admin changed
+ * applies within this time. Confirmations look both up afresh.
+ */
+export const INTAKE_CACHE_TTL_MS = 30_000;
+
 /** An in-memory map whose entries expire `ttlMs` after they were stored; past `max` entries the oldest goes first. */
 export type TtlCache<V> = {
   /** The stored value, or what `load` returns (stored unless undefined: misses are never cached). */

@@ -5,17 +5,10 @@ import { resolveLink } from '../../core/tenancy/links.ts';
 import type { Role } from '../../core/tenancy/roles.ts';
 import type { TenantRow } from '../../core/tenancy/tenants.ts';
 import { ensureUser } from '../../core/tenancy/users.ts';
-import { createTtlCache } from '../../core/cache.ts';
+import { createTtlCache, INTAKE_CACHE_TTL_MS } from '../../core/cache.ts';
 
 /** How long a users.info answer (guest or member, display name) is reused. */
 export const USER_INFO_TTL_MS = 10 * 60 * 1000;
-
-/**
- * How long a workspace's tenant and a person's role are reused for incoming messages (two
- * queries less per message); an unlink or a role an admin changed applies within this time.
- * Button clicks (confirmations) look both up afresh.
- */
-export const INTAKE_CACHE_TTL_MS = 30_000;
 
 type UserInfo = { guest: boolean; name?: string };
 
@@ -23,8 +16,8 @@ type UserInfo = { guest: boolean; name?: string };
 export type SlackIdentity = ReturnType<typeof createIdentity>;
 
 export function createIdentity(deps: { log: Logger; now: () => Date }) {
-  const cache = new Map<string, { at: number; info: UserInfo }>();
   const clock = () => deps.now().getTime();
+  const users = createTtlCache<UserInfo>({ ttlMs: USER_INFO_TTL_MS, max: 5000, now: clock });
   const tenants = createTtlCache<TenantRow>({ ttlMs: INTAKE_CACHE_TTL_MS, max: 10_000, now: clock });
   const roles = createTtlCache<Role>({ ttlMs: INTAKE_CACHE_TTL_MS, max: 10_000, now: clock });
 
@@ -48,21 +41,16 @@ export function createIdentity(deps: { log: Logger; now: () => Date }) {
    * are guests; when Slack cannot tell us, the person is treated as a guest (fail closed).
    */
   async function userInfo(client: webApi.WebClient, teamId: string, userId: string): Promise<UserInfo> {
-    const key = `${teamId}:${userId}`;
-    const hit = cache.get(key);
-    const now = deps.now().getTime();
-    if (hit && now - hit.at < USER_INFO_TTL_MS) return hit.info;
-    try {
-      const res = await client.users.info({ user: userId });
-      const u = res.user;
-      const info: UserInfo = { guest: Boolean(u?.is_restricted || u?.is_ultra_restricted), name: u?.real_name || u?.name || undefined };
-      cache.set(key, { at: now, info });
-      if (cache.size > 5000) cache.delete(cache.keys().next().value!);
-      return info;
-    } catch (err) {
-      deps.log.warn({ err, teamId, userId }, 'users.info failed; treating the user as a guest (viewer)');
-      return { guest: true };
-    }
+    const info = await users.getOrLoad(`${teamId}:${userId}`, async () => {
+      try {
+        const u = (await client.users.info({ user: userId })).user;
+        return { guest: Boolean(u?.is_restricted || u?.is_ultra_restricted), name: u?.real_name || u?.name || undefined };
+      } catch (err) {
+        deps.log.warn({ err, teamId, userId }, 'users.info failed; treating the user as a guest (viewer)');
+        return undefined; // not cached: asked again next time
+      }
+    });
+    return info ?? { guest: true };
   }
 
   /**

@@ -10,7 +10,7 @@ import { redeemLinkCode, resolveLink } from '../../core/tenancy/links.ts';
 import type { Role } from '../../core/tenancy/roles.ts';
 import type { TenantRow } from '../../core/tenancy/tenants.ts';
 import { ensureUser } from '../../core/tenancy/users.ts';
-import { createTtlCache } from '../../core/cache.ts';
+import { createTtlCache, INTAKE_CACHE_TTL_MS } from '../../core/cache.ts';
 import { aadTenantOf, botWasAdded, cleanText, eventIdOf, isGuest, sessionKeyOf, userIdOf, type TeamsActivity } from './activity.ts';
 import { handleCardAction } from './invoke.ts';
 import { linkedText, textMessage, unlinkedText, welcomeText } from './texts.ts';
@@ -27,11 +27,6 @@ export type TeamsHandlerDeps = {
 
 /** How long a roster lookup (guest or member) is reused. */
 export const ROLE_CACHE_MS = 10 * 60 * 1000;
-/**
- * How long an organisation's tenant and a person's role are reused for incoming messages (two
- * queries less per message); an unlink or a role an admin changed applies within this time.
- */
-export const INTAKE_CACHE_TTL_MS = 30_000;
 const ROLE_CACHE_MAX = 10_000;
 /** The AAD tenant the Bot Framework Emulator's activities (which carry none) count as. */
 export const EMULATOR_AAD_TENANT = 'emulator';
@@ -45,7 +40,7 @@ export type Speaker = { tenant: TenantRow; aadTenant: string; userId: string; ro
  */
 export function createTeamsHandler(deps: TeamsHandlerDeps) {
   const log = deps.log;
-  const guestCache = new Map<string, { guest: boolean; at: number }>();
+  const guests = createTtlCache<boolean>({ ttlMs: ROLE_CACHE_MS, max: ROLE_CACHE_MAX });
   const tenants = createTtlCache<TenantRow>({ ttlMs: INTAKE_CACHE_TTL_MS, max: ROLE_CACHE_MAX });
   const roles = createTtlCache<Role>({ ttlMs: INTAKE_CACHE_TTL_MS, max: ROLE_CACHE_MAX });
 
@@ -58,14 +53,14 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
   async function guest(turn: InboundTurn, aadTenant: string): Promise<boolean> {
     const a = turn.activity;
     if (isGuest(a)) return true;
-    const key = `${aadTenant}:${userIdOf(a)}`;
-    const hit = guestCache.get(key);
-    if (hit && Date.now() - hit.at < ROLE_CACHE_MS) return hit.guest;
-    const memberRole = await turn.memberRole();
-    const result = isGuest(a, memberRole);
-    if (guestCache.size >= ROLE_CACHE_MAX) guestCache.clear();
-    if (memberRole !== undefined) guestCache.set(key, { guest: result, at: Date.now() });
-    return result;
+    let fresh = false;
+    const cached = await guests.getOrLoad(`${aadTenant}:${userIdOf(a)}`, async () => {
+      const memberRole = await turn.memberRole();
+      fresh = isGuest(a, memberRole);
+      // Only a roster answer is kept; without one the activity decided, and the roster is asked again next time.
+      return memberRole === undefined ? undefined : fresh;
+    });
+    return cached ?? fresh;
   }
 
   /** Link, then role; undefined when the organisation is not linked. `reuse`: take both from the intake cache (messages; card actions decide on fresh ones). */
