@@ -24,15 +24,14 @@ import { createTenant } from '../core/tenancy/tenants.ts';
 import { startFakeSlack, type SlackCall } from '../test/fakes/slack-api.ts';
 import { createSlackSender, slashCommand, type Who } from '../test/fakes/slack-request.ts';
 import { createBenchDatabase } from './support/db.ts';
-import { measureBot } from './support/measure.ts';
+import { measureBot, selectedBots, warmUp, WARMUP } from './support/measure.ts';
 import { startTarget, type Target } from './support/child.ts';
 import { makeTag, startInstantLlm, tagOf } from './support/llm.ts';
-import { benchSettings, drain, ms, observePush, openLoop, printTable, type Sample, type Summary } from './support/load.ts';
+import { benchSettings, ms, observePush, printTable, type Sample, type Summary } from './support/load.ts';
 
 const SIGNING_SECRET = 'bench-signing-secret-0123456789ab';
 const TEAM = { token: 'xoxb-bench-0001-fake', teamId: 'T0BENCH001', teamName: 'Bench GmbH', botUserId: 'U0BOTBENCH', botId: 'B0BOTBENCH' };
 const WHO: Who = { teamId: TEAM.teamId, userId: 'U0BENCHUSR', channel: 'C0BENCH001' };
-const WARMUP = 20;
 
 const { rate, seconds, drainSeconds, count } = benchSettings();
 const workerConcurrency = process.env.WORKER_CONCURRENCY ?? '8';
@@ -82,9 +81,9 @@ try {
     { name: 'Chat SDK echo', kind: 'chatsdk', letter: 'C', isReply: echoed },
     { name: 'RenderBot (agent turn)', kind: 'renderbot', letter: 'R', isReply: (c) => c.method === 'response_url' || (c.method === 'chat.postMessage' && c.body.thread_ts !== undefined) },
   ];
-  const only = process.env.BENCH_BOTS?.split(',').map((b) => b.trim()).filter(Boolean);
+  const chosen = selectedBots(bots);
   const results: Summary[] = [];
-  for (const bot of bots.filter((b) => !only?.length || only.includes(b.kind))) {
+  for (const bot of chosen) {
     const target: Target = await startTarget(bot.name, join(import.meta.dirname, 'support', 'slack-targets.ts'), bot.kind, env);
     try {
       const send = createSlackSender(target.base, SIGNING_SECRET);
@@ -93,10 +92,10 @@ try {
         await res.arrayBuffer();
         return res.status;
       };
-      // Warm-up (not measured): connections, JIT, caches (auth.test, users.info).
-      phase = { samples: new Map(), isReply: bot.isReply };
-      const warm = await openLoop({ rate: 20, count: WARMUP, seconds: 5, send: (i, sample) => { const tag = makeTag('W', i); phase!.samples.set(tag, sample); return fire(tag).catch(() => 0); } });
-      await drain(() => warm.samples.every((s) => s.replies > 0), () => 0, { maxMs: 30_000, idleMs: 30_000 });
+      // Warm-up caches: auth.test, users.info.
+      const warming: Phase = { samples: new Map(), isReply: bot.isReply };
+      phase = warming;
+      await warmUp((i, sample) => { const tag = makeTag('W', i); warming.samples.set(tag, sample); return fire(tag).catch(() => 0); });
 
       phase = { samples: new Map(), isReply: bot.isReply };
       const current = phase;
@@ -128,7 +127,7 @@ try {
     ['lost', (s) => String(s.lost)],
     ['duplicated', (s) => String(s.duplicated)],
   ]);
-  const byName = (kind: string) => results[bots.filter((b) => !only?.length || only.includes(b.kind)).findIndex((b) => b.kind === kind)];
+  const byName = (kind: string) => results[chosen.findIndex((b) => b.kind === kind)];
   const [bolt, chatSdk, renderBot] = [byName('bolt'), byName('chatsdk'), byName('renderbot')];
   if (bolt && chatSdk && renderBot) {
     const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');

@@ -26,16 +26,15 @@ import { linkWorkspace } from '../core/tenancy/links.ts';
 import { createTenant } from '../core/tenancy/tenants.ts';
 import { startFakeConnector, type ConnectorCall } from '../test/fakes/bot-connector.ts';
 import { createBenchDatabase } from './support/db.ts';
-import { measureBot } from './support/measure.ts';
+import { measureBot, selectedBots, warmUp, WARMUP } from './support/measure.ts';
 import { startTarget, type Target } from './support/child.ts';
 import { makeTag, startInstantLlm } from './support/llm.ts';
-import { benchSettings, drain, ms, observePush, openLoop, printTable, type Sample, type Summary } from './support/load.ts';
+import { benchSettings, ms, observePush, printTable, type Sample, type Summary } from './support/load.ts';
 
 type Activity = Record<string, unknown> & { conversation: Record<string, unknown>; channelData: { tenant: { id: string } } };
 const FIXTURE = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'test', 'fixtures', 'teams', 'channel-mention.json'), 'utf8')) as Activity;
 const AAD = FIXTURE.channelData.tenant.id;
 const THREAD = String(FIXTURE.conversation.id).split(';')[0]!;
-const WARMUP = 20;
 
 const { rate, seconds, drainSeconds, count } = benchSettings();
 const workerConcurrency = process.env.WORKER_CONCURRENCY ?? '8';
@@ -90,8 +89,7 @@ try {
     { name: 'botbuilder echo', kind: 'echo', letter: 'E' },
     { name: 'RenderBot (agent turn)', kind: 'renderbot', letter: 'R' },
   ];
-  const only = process.env.BENCH_BOTS?.split(',').map((b) => b.trim()).filter(Boolean);
-  const chosen = bots.filter((b) => !only?.length || only.includes(b.kind));
+  const chosen = selectedBots(bots);
   const results: Summary[] = [];
   for (const bot of chosen) {
     const target: Target = await startTarget(bot.name, join(import.meta.dirname, 'support', 'teams-targets.ts'), bot.kind, env);
@@ -104,11 +102,10 @@ try {
         await res.arrayBuffer();
         return res.status;
       };
-      // Warm-up (not measured): connections, JIT, caches (roster lookups).
-      samples = new Map();
-      const warmMap = samples;
-      const warm = await openLoop({ rate: 20, count: WARMUP, seconds: 5, send: (i, sample) => post(makeTag('W', i), sample, warmMap).catch(() => 0) });
-      await drain(() => warm.samples.every((s) => s.replies > 0), () => 0, { maxMs: 30_000, idleMs: 30_000 });
+      // Warm-up caches: roster lookups.
+      const warming = new Map<string, Sample>();
+      samples = warming;
+      await warmUp((i, sample) => post(makeTag('W', i), sample, warming).catch(() => 0));
 
       samples = new Map();
       const current = samples;

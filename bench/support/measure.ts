@@ -2,6 +2,21 @@ import { writeFileSync } from 'node:fs';
 import { queueState } from './db.ts';
 import { drain, ms, openLoop, summarize, type Sample, type Summary } from './load.ts';
 
+/** Requests sent (not measured) before each bot's measured phase. */
+export const WARMUP = 20;
+
+/** The bots BENCH_BOTS names (comma-separated kinds), or all of them. */
+export function selectedBots<B extends { kind: string }>(bots: B[]): B[] {
+  const only = process.env.BENCH_BOTS?.split(',').map((b) => b.trim()).filter(Boolean);
+  return bots.filter((b) => !only?.length || only.includes(b.kind));
+}
+
+/** Warm-up, not measured: WARMUP requests at 20/s, then wait until each got its reply (connections, JIT, caches). */
+export async function warmUp(send: (i: number, sample: Sample) => Promise<number>): Promise<void> {
+  const warm = await openLoop({ rate: 20, count: WARMUP, seconds: 5, send });
+  await drain(() => warm.samples.every((s) => s.replies > 0), () => 0, { maxMs: 30_000, idleMs: 30_000 });
+}
+
 /**
  * One bot's measured phase: open-loop load, a drain until every request is answered (or the
  * limits), a second for late duplicates, then the summary. `stop` is called before summarising,
