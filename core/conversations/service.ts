@@ -11,7 +11,7 @@ import { publicMessage } from '../errors.ts';
 import { createSessionDrain, requeueWaiting, SESSION_DRAIN_TASK, submitToSession, type InboxHandlers } from '../queue/session-inbox.ts';
 import type { Platform } from '../tenancy/roles.ts';
 import { historyNoteTask, writeHistoryNote } from './history-note.ts';
-import { deliverySchema, type Deliverer, type Delivery, type SentMessage, type Streamer, type TextStream } from './delivery.ts';
+import { deliverySchema, type Deliverer, type Delivery, type SentMessage, type Streamer } from './delivery.ts';
 import type { Reply } from '../replies/reply.ts';
 import type { Task } from 'graphile-worker';
 
@@ -101,17 +101,19 @@ export function createConversations(deps: ConversationDeps) {
     }
   }
 
-  /** A text stream for an agent turn of this delivery, where its platform streams. */
-  function openStream(delivery: Delivery, sessionId: string): TextStream | undefined {
-    return deps.streamers?.get(delivery.platform)?.(delivery.target, { sessionId });
+  /**
+   * Runs `answer` with the model's text streamed to the delivery's platform (where it streams and
+   * `streaming` holds), then delivers its replies, the last one replacing the streamed message.
+   */
+  async function answerStreaming(delivery: Delivery, sessionId: string, streaming: boolean, answer: (opts: TurnOptions) => Promise<Reply[]>): Promise<void> {
+    const stream = streaming ? deps.streamers?.get(delivery.platform)?.(delivery.target, { sessionId }) : undefined;
+    const replies = await answer(stream ? { onText: stream.push } : {});
+    await deliver(delivery, replies, sessionId, await stream?.end());
   }
 
-  /** Answers one queued message (or several merged into it). */
+  /** Answers one queued message (or several merged into it). Commands and typed decisions answer at once; only agent turns stream. */
   async function runTurn(job: TurnJob): Promise<void> {
-    // Commands and typed decisions answer at once; only agent turns stream.
-    const stream = parseCommand(job.text) ? undefined : openStream(job.delivery, job.turn.sessionId);
-    const replies = await respond(job.turn, job.text, { delivery: job.delivery, ...(stream ? { onText: stream.push } : {}) });
-    await deliver(job.delivery, replies, job.turn.sessionId, await stream?.end());
+    await answerStreaming(job.delivery, job.turn.sessionId, !parseCommand(job.text), (opts) => respond(job.turn, job.text, { delivery: job.delivery, ...opts }));
   }
 
   /**
@@ -130,22 +132,19 @@ export function createConversations(deps: ConversationDeps) {
     }
   }
 
-  /** What a queued turn, follow-up or history note does, by inbox task name. */
+  /** What a queued follow-up or history note does, by inbox task name (turns come in batches: `runTurns`). */
   const handlers: InboxHandlers = {
     [historyNoteTask]: (payload) => writeHistoryNote(deps.orm.em.fork(), payload),
-    turn: (payload) => runTurn(turnJobSchema.parse(payload)),
     followup: async (payload) => {
       const job = followUpJobSchema.parse(payload);
-      const stream = openStream(job.delivery, job.turn.sessionId);
-      const reply = await runAgentTurn(deps, job.turn, { kind: 'followup', fallback: job.fallback }, stream ? { onText: stream.push } : {});
-      await deliver(job.delivery, [reply], job.turn.sessionId, await stream?.end());
+      await answerStreaming(job.delivery, job.turn.sessionId, true, async (opts) => [await runAgentTurn(deps, job.turn, { kind: 'followup', fallback: job.fallback }, opts)]);
     },
   };
 
   /** graphile-worker tasks: session drains, plus `turn`/`followup` for jobs an older version queued directly. */
   const tasks: Record<string, Task> = {
     [SESSION_DRAIN_TASK]: createSessionDrain(handlers, log, { turn: (payloads) => runTurns(payloads.map((p) => turnJobSchema.parse(p))) }),
-    turn: (payload) => handlers.turn!(payload),
+    turn: (payload) => runTurn(turnJobSchema.parse(payload)),
     followup: (payload) => handlers.followup!(payload),
     [REQUEUE_TASK]: async () => {
       const n = await requeueWaiting(deps.orm.em.fork(), 60);
@@ -168,10 +167,10 @@ function withMessage(d: Decision): Reply {
 /** Splits queued messages into runs that may be answered as one turn: plain text of the same person and role, in order. */
 function mergeableRuns(jobs: TurnJob[]): TurnJob[][] {
   const runs: TurnJob[][] = [];
+  const plain = (j: TurnJob) => !parseCommand(j.text);
   for (const job of jobs) {
     const run = runs.at(-1);
     const prev = run?.at(-1);
-    const plain = (j: TurnJob) => !parseCommand(j.text);
     if (run && prev && plain(prev) && plain(job) && prev.turn.userId === job.turn.userId && prev.turn.role === job.turn.role) run.push(job);
     else runs.push([job]);
   }
