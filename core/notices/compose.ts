@@ -1,6 +1,4 @@
 import type { EntityManager } from '../db/orm.ts';
-import { query } from '../db/sql.ts';
-import { currentJobs } from '../pipeline/current-jobs.ts';
 import { getOrderStatus } from '../pipeline/orders-read.ts';
 import type { Reply, ReplyBlock } from '../replies/reply.ts';
 import { getRenderResults } from '../renders/results.ts';
@@ -31,11 +29,11 @@ export async function progressReply(em: EntityManager, tenantId: string, orderId
  * absolute URLs (PUBLIC_URL): chat platforms fetch them from outside.
  */
 export async function completionReply(em: EntityManager, tenantId: string, orderId: string, links: RenderLinks, now: Date): Promise<Reply> {
-  const [results, status, failures] = await Promise.all([
+  const [results, status] = await Promise.all([
     getRenderResults(em, tenantId, orderId, links, now),
-    getOrderStatus(em, tenantId, orderId),
-    failedItems(em, tenantId, orderId),
+    getOrderStatus(em, tenantId, orderId, { failures: maxListedFailures }),
   ]);
+  const failures = status.failures;
   const { counts } = results;
   const n = results.order_number;
   const started = status.submitted_at ?? status.first_started_at;
@@ -59,7 +57,7 @@ export async function completionReply(em: EntityManager, tenantId: string, order
   if (failures.length) {
     blocks.push({
       type: 'table', title: 'Failed renders', columns: ['PIM id', 'Product', 'Reason'],
-      rows: failures.map((f) => [f.pim_id, f.name, f.error ?? 'unknown error']),
+      rows: failures.map((f) => [f.pim_id, f.product, f.error ?? 'unknown error']),
       total: counts.failed, truncated: counts.failed > failures.length,
     });
   }
@@ -69,15 +67,6 @@ export async function completionReply(em: EntityManager, tenantId: string, order
   const more = counts.failed ? ` Say “retry failed renders of ${n}” to try the failed ones again.` : '';
   blocks.push({ type: 'text', text: /^https?:\/\//i.test(all) ? `[All results of ${n}](${all})${more}` : `Ask me for the render results of ${n} to get the links.${more}` });
   return { blocks };
-}
-
-/** The failed items (their current job failed) with the reasons, most recent first. */
-async function failedItems(em: EntityManager, tenantId: string, orderId: string): Promise<{ pim_id: string; name: string; error: string | null }[]> {
-  return query(em,
-    `with ${currentJobs}
-     select p.pim_id, p.name, j.error from cur j join product p on p.id = j.product_id
-     where j.status = 'failed' order by j.finished_at desc nulls last, p.pim_id limit ?`,
-    [tenantId, orderId, maxListedFailures]);
 }
 
 /** `42 s`, `3 min 5 s`, `2 h 4 min`. */

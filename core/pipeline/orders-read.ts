@@ -121,9 +121,10 @@ export async function listOrders(em: EntityManager, tenantId: string, opts: { st
 
 /**
  * Status of one order of the tenant, by order number or id (UserInputError 'order_not_found'
- * otherwise): job counts, progress, timestamps, overrides and the latest failures.
+ * otherwise): job counts, progress, timestamps, overrides and the latest failures (`opts.failures`
+ * of them, default 5).
  */
-export async function getOrderStatus(em: EntityManager, tenantId: string, ref: string): Promise<OrderStatusView> {
+export async function getOrderStatus(em: EntityManager, tenantId: string, ref: string, opts: { failures?: number } = {}): Promise<OrderStatusView> {
   const order = await resolveOrder(em, tenantId, ref);
   const [counts, failures] = await Promise.all([
     // Counts are over each item's current job, so a failed render that was retried counts once, as its retry.
@@ -140,8 +141,8 @@ export async function getOrderStatus(em: EntityManager, tenantId: string, ref: s
        select p.pim_id, p.name as product, j.error, j.attempts, j.finished_at
        from cur j join product p on p.id = j.product_id
        where j.status = 'failed'
-       order by j.finished_at desc nulls last, p.pim_id limit 5`,
-      [tenantId, order.id]),
+       order by j.finished_at desc nulls last, p.pim_id limit ?`,
+      [tenantId, order.id, opts.failures ?? 5]),
   ]);
   const jobs = jobCounts(counts);
   return {
