@@ -6,7 +6,6 @@ import { queryOne } from '../core/db/sql.ts';
 import { handleFarmCallback, signatureHeader, timestampHeader } from '../core/renders/farm.ts';
 import { localRenderPath, renderContentTypes, type RenderFormat } from '../core/renders/local.ts';
 import { getRenderResults } from '../core/renders/results.ts';
-import { createRenderLinks } from '../core/renders/signing.ts';
 import { resultsPage } from './results-page.ts';
 import type { App } from './app.ts';
 import { json, type Route } from './server.ts';
@@ -49,8 +48,7 @@ export function renderRoutes(app: App): Route[] {
       const em = app.db.orm.em.fork();
       const order = z.uuid().safeParse(id).success ? await queryOne<{ tenant_id: string }>(em, `select tenant_id from render_order where id = ?`, [id]) : undefined;
       if (!order) return json(res, 404, { error: { code: 'not_found', message: 'No such order.' } });
-      // Relative image links: the page and the renders are served by this same bot.
-      const results = await getRenderResults(em, order.tenant_id, id, createRenderLinks(app.config.secretsKey), app.now(), maxResultsPageItems);
+      const results = await getRenderResults(em, order.tenant_id, id, app.renderLinks, app.now(), maxResultsPageItems);
       const html = resultsPage(results);
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': String(Buffer.byteLength(html)), 'cache-control': 'private, no-store', 'referrer-policy': 'no-referrer' });
       res.end(html);
