@@ -81,7 +81,7 @@ try {
 
   const env = {
     DATABASE_URL: db.url, SECRETS_KEY: secretsKey.toString('hex'), DATA_DIR: dataDir,
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', WORKER_CONCURRENCY: workerConcurrency,
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', WORKER_CONCURRENCY: workerConcurrency, TEAMS_EMULATOR: '1',
     // BENCH_WORKER_PROCESSES=n: RenderBot as `renderbot serve --no-worker` plus n `renderbot worker` processes.
     BENCH_WORKER_PROCESSES: process.env.BENCH_WORKER_PROCESSES ?? '0',
   };

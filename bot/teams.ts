@@ -1,13 +1,20 @@
 import { createTeamsAdapter, TEAMS_MESSAGES_PATH } from '../adapters/teams/adapter.ts';
+import { describeTeamsSettings, teamsSettings } from '../adapters/teams/config.ts';
 import type { App } from './app.ts';
 import type { Channel } from './channels.ts';
 
 /**
- * The Teams channel. Always enabled, like the Bot Framework samples: with MicrosoftAppId set every
- * request's token is validated; without it the bot runs in Bot Framework Emulator mode (no auth,
- * logged as a warning). Inconsistent Microsoft* settings fail startup with a ConfigError.
+ * The Teams channel, closed by default: with MicrosoftAppId set every request's token is
+ * validated; with TEAMS_EMULATOR=1 (and no app id) the Bot Framework Emulator on this machine may
+ * talk to it; with neither there is no channel (no /api/messages, no outbound calls).
+ * Inconsistent Microsoft* settings fail startup with a ConfigError.
  */
 export async function createTeamsChannel(app: App): Promise<Channel | undefined> {
+  const settings = teamsSettings(app.config);
+  if (settings.mode === 'off') {
+    app.log.info(describeTeamsSettings(settings));
+    return undefined;
+  }
   const adapter = createTeamsAdapter({ config: app.config, orm: app.db.orm, conversations: app.conversations, log: app.log });
   return {
     platform: 'teams',

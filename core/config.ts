@@ -33,6 +33,12 @@ export const envSchema = z.object({
   ToBotFromChannelOpenIdMetadataUrl: optionalString,
   ToBotFromEmulatorOpenIdMetadataUrl: optionalString,
   OAuthUrl: optionalString,
+  /**
+   * `1` runs Teams in Bot Framework Emulator mode when MicrosoftAppId is unset: no authentication,
+   * so only loopback callers and loopback serviceUrls are accepted. Without it and without
+   * MicrosoftAppId, Teams is off (/api/messages answers 404).
+   */
+  TEAMS_EMULATOR: z.enum(['0', '1', 'true', 'false']).optional().transform((v) => v === '1' || v === 'true'),
   /** Queue jobs (agent turns) one process runs at once; default 4 (core/queue/worker.ts). */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   /**

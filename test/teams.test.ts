@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp, type App } from '../bot/app.ts';
 import { startHttpServer } from '../bot/server.ts';
 import { createTeamsChannel } from '../bot/teams.ts';
+import { createChannels } from '../bot/channels.ts';
+import { isLoopbackAddress, isLoopbackUrl } from '../adapters/teams/http.ts';
 import { createTeamsAdapter } from '../adapters/teams/adapter.ts';
 import { teamsSettings } from '../adapters/teams/config.ts';
 import { ConfigError } from '../core/errors.ts';
@@ -36,7 +38,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   llm = await startFakeLlm({ provider: 'azure' });
   connector = await startFakeConnector();
-  const config = testConfig(db);
+  const config = testConfig(db, { TEAMS_EMULATOR: '1' });
   app = await createApp(config, silentLog, { worker: true });
   const channel = (await createTeamsChannel(app))!;
   app.deliverers.set('teams', channel.deliverer);
@@ -300,6 +302,66 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
     const big = await fetch(`${base}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'message', text: 'x'.repeat(300_000) }) });
     expect(big.status).toBe(413);
   });
+
+  it('answers malformed activities with a generic 400, never a 500 with internals', async () => {
+    const calls = connector.calls.length;
+    const good = activity('channel-mention', { conversationId: newThread(), text: '<at>RenderBot</at> help' });
+    const malformed: unknown[] = [
+      {}, { type: 'message' }, { ...good, conversation: null }, { ...good, from: 'x' }, { ...good, serviceUrl: 'javascript:alert(1)' },
+      { ...good, serviceUrl: 'file:///etc/passwd' }, { ...good, type: 42 }, { ...good, recipient: undefined },
+    ];
+    for (const body of malformed) {
+      const res = await post(body);
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ error: { code: 'bad_request', message: 'Body is not a valid Bot Framework activity' } });
+    }
+    expect(connector.calls.length).toBe(calls);
+  });
+
+  it('Emulator mode replies to loopback serviceUrls only: another host in serviceUrl is refused before any outbound call', async () => {
+    const calls = connector.calls.length;
+    const conv = newThread();
+    for (const serviceUrl of ['https://attacker.example/', 'http://169.254.169.254/latest/', 'http://10.0.0.7:8080/', 'http://[::ffff:a9fe:a9fe]/']) {
+      const res = await post({ ...activity('channel-mention', { conversationId: conv, text: '<at>RenderBot</at> orders' }), serviceUrl });
+      expect(res.status).toBe(403);
+    }
+    expect(connector.calls.length).toBe(calls);
+    expect(await count(`select count(*)::int as n from inbound_event where event_id like ?`, [`%${conv}%`])).toBe(0);
+  });
+});
+
+describe('Teams is closed by default', () => {
+  it('without MicrosoftAppId and TEAMS_EMULATOR there is no /api/messages: an unsigned activity for a linked tenant gets 404, nothing runs, nothing is called', async () => {
+    const closed = await createApp(testConfig(db), silentLog);
+    const channels = await createChannels(closed);
+    expect(channels.map((c) => c.platform)).not.toContain('teams');
+    const server = await startHttpServer(closed, 0, channels.flatMap((c) => c.routes));
+    const conv = newThread();
+    const calls = connector.calls.length;
+    const requests = llm.requests.length;
+    try {
+      for (const text of ['<at>RenderBot</at> orders', '<at>RenderBot</at> confirm']) {
+        const res = await fetch(`http://127.0.0.1:${server.port}/api/messages`, {
+          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity('channel-mention', { conversationId: conv, text })),
+        });
+        expect(res.status).toBe(404);
+      }
+    } finally {
+      await server.close();
+      await closed.close();
+    }
+    expect(connector.calls.length).toBe(calls);
+    expect(llm.requests.length).toBe(requests);
+    expect(await count(`select count(*)::int as n from inbound_event where event_id like ?`, [`%${conv}%`])).toBe(0);
+    expect(await count(`select count(*)::int as n from chat_session where key like ?`, [`%${conv}%`])).toBe(0);
+  });
+
+  it('Emulator mode takes loopback callers only', () => {
+    for (const a of ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1']) expect(isLoopbackAddress(a)).toBe(true);
+    for (const a of [undefined, '', '10.0.0.1', '192.168.1.5', '::ffff:10.0.0.1', 'fe80::1', '0.0.0.0', '::']) expect(isLoopbackAddress(a)).toBe(false);
+    for (const u of ['http://localhost:3978/', 'http://127.0.0.1:1/', 'http://[::1]:9/']) expect(isLoopbackUrl(u)).toBe(true);
+    for (const u of ['http://localhost.attacker.example/', 'http://127.0.0.1.nip.io/', 'https://example.com/', 'http://[::ffff:a9fe:a9fe]/', 'not a url']) expect(isLoopbackUrl(u)).toBe(false);
+  });
 });
 
 describe('Teams authentication and configuration', () => {
@@ -384,7 +446,8 @@ describe('Teams authentication and configuration', () => {
   });
 
   it('validates the Microsoft* settings with clear errors', () => {
-    expect(teamsSettings({})).toEqual({ mode: 'emulator' });
+    expect(teamsSettings({})).toEqual({ mode: 'off' });
+    expect(teamsSettings({ TEAMS_EMULATOR: true })).toEqual({ mode: 'emulator' });
     const id = '0d5c1f5e-7a5b-4d8e-9c2a-6f3e1b2a4c5d';
     expect(teamsSettings({ MicrosoftAppId: id, MicrosoftAppPassword: 's' })).toMatchObject({ mode: 'botframework', appType: 'MultiTenant' });
     expect(teamsSettings({ MicrosoftAppId: id, MicrosoftAppType: 'UserAssignedMSI', MicrosoftAppTenantId: AAD })).toMatchObject({ appType: 'UserAssignedMSI' });
@@ -394,6 +457,7 @@ describe('Teams authentication and configuration', () => {
       [{ MicrosoftAppId: id, MicrosoftAppType: 'UserAssignedMSI' }, /UserAssignedMSI needs MicrosoftAppTenantId/],
       [{ MicrosoftAppPassword: 's' }, /MicrosoftAppId is not/],
       [{ MicrosoftAppId: 'renderbot', MicrosoftAppPassword: 's' }, /GUID/],
+      [{ MicrosoftAppId: id, MicrosoftAppPassword: 's', TEAMS_EMULATOR: true }, /cannot be combined with MicrosoftAppId/],
     ];
     for (const [config, message] of bad) {
       expect(() => teamsSettings(config)).toThrow(ConfigError);
@@ -404,8 +468,8 @@ describe('Teams authentication and configuration', () => {
   it('says Emulator mode in the startup log, and refuses to start when misconfigured', async () => {
     const lines: string[] = [];
     const log = createLogger('info', new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }));
-    createTeamsAdapter({ config: {}, orm: app.db.orm, conversations: app.conversations, log });
-    expect(lines.join('')).toMatch(/Emulator mode/);
-    await expect(createTeamsChannel({ ...app, config: { ...app.config, MicrosoftAppId: '0d5c1f5e-7a5b-4d8e-9c2a-6f3e1b2a4c5d', MicrosoftAppType: 'SingleTenant', MicrosoftAppPassword: 's' } })).rejects.toThrow(/MicrosoftAppTenantId/);
+    createTeamsAdapter({ config: { TEAMS_EMULATOR: true }, orm: app.db.orm, conversations: app.conversations, log });
+    expect(lines.join('')).toMatch(/Emulator mode .*only loopback callers/);
+    await expect(createTeamsChannel({ ...app, config: { ...app.config, TEAMS_EMULATOR: false, MicrosoftAppId: '0d5c1f5e-7a5b-4d8e-9c2a-6f3e1b2a4c5d', MicrosoftAppType: 'SingleTenant', MicrosoftAppPassword: 's' } })).rejects.toThrow(/MicrosoftAppTenantId/);
   });
 });

@@ -4,10 +4,11 @@ import type { Deliverer, Streamer } from '../../core/conversations/delivery.ts';
 import type { Conversations } from '../../core/conversations/service.ts';
 import type { Orm } from '../../core/db/orm.ts';
 import type { Logger } from '../../core/logger.ts';
-import { describeTeamsSettings, teamsSettings, type TeamsConfig, type TeamsSettings } from './config.ts';
+import { describeTeamsSettings, teamsSettings, type ActiveTeamsSettings, type TeamsConfig } from './config.ts';
 import { streamInfo } from './activity.ts';
 import { createTeamsHandler } from './handler.ts';
-import { readActivityBody, transportRequest, transportResponse } from './http.ts';
+import { activityProblem, isLoopbackAddress, isLoopbackUrl, readActivityBody, sendProblem, transportRequest, transportResponse } from './http.ts';
+import { ConfigError } from '../../core/errors.ts';
 import { renderTeamsMessage } from './render.ts';
 import { createTeamsStreamer } from './stream.ts';
 import { teamsTargetSchema } from './target.ts';
@@ -28,31 +29,34 @@ export type TeamsAdapterOptions = {
 
 /** The Teams adapter: the /api/messages handler and the proactive reply sender. */
 export type TeamsAdapter = {
-  settings: TeamsSettings;
+  settings: ActiveTeamsSettings;
   handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void>;
   deliverer: Deliverer;
   streamer: Streamer;
 };
 
 /**
- * Creates the Teams adapter (STYLE §2). Throws a ConfigError for inconsistent Microsoft* settings;
- * logs whether requests are authenticated or the bot runs in Emulator mode.
+ * Creates the Teams adapter (STYLE §2). Throws a ConfigError for inconsistent Microsoft* settings
+ * and when Teams is off; logs whether requests are authenticated or the bot runs in Emulator mode.
  */
 export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
   const log = opts.log.child({ component: 'teams' });
   const settings = teamsSettings(opts.config);
+  if (settings.mode === 'off') throw new ConfigError('teams_config', describeTeamsSettings(settings));
   if (settings.mode === 'emulator') log.warn(describeTeamsSettings(settings));
   else log.info(describeTeamsSettings(settings));
+  const emulator = settings.mode === 'emulator';
   const transport = opts.transport ?? createBotFrameworkTransport(settings, log);
-  const handler = createTeamsHandler({ orm: opts.orm, conversations: opts.conversations, log, emulator: settings.mode === 'emulator' });
+  const handler = createTeamsHandler({ orm: opts.orm, conversations: opts.conversations, log, emulator });
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Unauthenticated Emulator mode answers this machine only, and only calls back to it (no SSRF through serviceUrl).
+    if (emulator && !isLoopbackAddress(req.socket.remoteAddress)) return sendProblem(res, { status: 403, message: 'Emulator mode accepts requests from this machine only.' });
     const parsed = await readActivityBody(req);
-    if (!('body' in parsed)) {
-      res.writeHead(parsed.status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 'bad_request', message: parsed.message } }));
-      return;
-    }
+    if (!('body' in parsed)) return sendProblem(res, parsed);
+    const problem = activityProblem(parsed.body);
+    if (problem) return sendProblem(res, problem);
+    if (emulator && !isLoopbackUrl(String(parsed.body.serviceUrl))) return sendProblem(res, { status: 403, message: 'Emulator mode replies to a serviceUrl on this machine only.' });
     await transport.process(transportRequest(req, parsed.body), transportResponse(res), (turn) => handler.handle(turn));
   }
 

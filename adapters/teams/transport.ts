@@ -7,7 +7,7 @@ import { CloudAdapter, ConfigurationBotFrameworkAuthentication, TeamsInfo, TurnC
 import { AuthenticationError } from 'botframework-connector';
 import type { Logger } from '../../core/logger.ts';
 import type { OutgoingMessage, StreamChunk, TeamsActivity } from './activity.ts';
-import type { TeamsSettings } from './config.ts';
+import type { ActiveTeamsSettings } from './config.ts';
 
 /** A request with a parsed JSON body, as CloudAdapter wants it. */
 export type TransportRequest = { method: string; headers: Record<string, string | string[] | undefined>; body: Record<string, unknown> };
@@ -44,7 +44,7 @@ export type TeamsTransport = {
 };
 
 /** A Bot Framework transport over botbuilder's CloudAdapter and ConfigurationBotFrameworkAuthentication. */
-export function createBotFrameworkTransport(settings: TeamsSettings, log: Logger): TeamsTransport {
+export function createBotFrameworkTransport(settings: ActiveTeamsSettings, log: Logger): TeamsTransport {
   const auth = settings.mode === 'emulator'
     ? new StrictAuthentication({})
     : new StrictAuthentication({

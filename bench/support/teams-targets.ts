@@ -1,6 +1,6 @@
 /**
  * Child-process entry of `npm run bench:teams`: starts one Bot Framework bot under test in
- * Emulator mode (no MicrosoftAppId, no auth) and reports its port (bench/support/child.ts).
+ * Emulator mode (TEAMS_EMULATOR=1, no MicrosoftAppId, no auth; loopback only) and reports its port (bench/support/child.ts).
  * `node teams-targets.ts renderbot|echo`.
  */
 import type { AddressInfo } from 'node:net';
