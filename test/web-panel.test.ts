@@ -110,6 +110,13 @@ describe('chat panel in Chromium', () => {
 
     // Session history: start a new conversation, reopen the old one from the selector, delete it.
     const sessionId = await page.locator('#rb-session').inputValue();
+    // The renders finish on their own; wait (long-poll, as the panel does) until the completion notice is in the session.
+    for (let cursor = '0'; ;) {
+      const res = await fetch(`${h.base}/api/chat/sessions/${sessionId}/messages?after=${cursor}&wait=20`, { headers: { authorization: `Bearer ${token}` } });
+      const { messages } = await res.json() as { messages: { content: string; cursor: string }[] };
+      if (messages.some((m) => m.content.includes(order!.order_number) && m.content.includes('is done'))) break;
+      cursor = messages.at(-1)?.cursor ?? cursor;
+    }
     await page.getByRole('button', { name: 'New conversation' }).click();
     expect(await page.locator('.rb-msg').count()).toBe(0);
     await page.locator('#rb-session').selectOption(sessionId);

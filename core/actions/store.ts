@@ -2,21 +2,24 @@ import { z } from 'zod';
 import { queryOne } from '../db/sql.ts';
 import type { EntityManager } from '../db/orm.ts';
 import type { TurnContext } from '../context.ts';
-import type { ActionRow, PlanCall } from './plan.ts';
+import type { ActionOrigin, ActionRow, PlanCall } from './plan.ts';
 
 /** Default time a confirmation stays open (DESIGN §6). */
 export const ACTION_TTL_MS = 15 * 60 * 1000;
 
-const columns = `id, tenant_id, session_id, requested_by, plan, preview, status, expires_at, decided_by, decided_by_name, decided_at, result, message_ref, created_at`;
+const columns = `id, tenant_id, session_id, requested_by, plan, preview, status, expires_at, decided_by, decided_by_name, decided_at, result, message_ref, origin, created_at`;
 
-/** Stores one pending action holding every write call of a model response. */
-export async function createPendingAction(em: EntityManager, turn: TurnContext, calls: PlanCall[], now: Date, ttlMs = ACTION_TTL_MS): Promise<ActionRow> {
+/**
+ * Stores one pending action holding every write call of a model response; `origin` is where it
+ * was asked (the confirmed plan's follow-up and its orders' notices go there).
+ */
+export async function createPendingAction(em: EntityManager, turn: TurnContext, calls: PlanCall[], now: Date, origin?: ActionOrigin, ttlMs = ACTION_TTL_MS): Promise<ActionRow> {
   // The steps carry the specifics; the title only says what is asked of the reader.
   const title = calls.length === 1 ? 'Please confirm this change' : `Please confirm these ${calls.length} changes`;
   const row = await queryOne<ActionRow>(em,
-    `insert into pending_action (tenant_id, session_id, requested_by, plan, preview, status, expires_at)
-     values (?, ?, ?, ?::jsonb, ?::jsonb, 'pending', ?) returning ${columns}`,
-    [turn.tenantId, turn.sessionId, turn.userId, JSON.stringify(calls), JSON.stringify({ title }), new Date(now.getTime() + ttlMs).toISOString()],
+    `insert into pending_action (tenant_id, session_id, requested_by, plan, preview, status, expires_at, origin)
+     values (?, ?, ?, ?::jsonb, ?::jsonb, 'pending', ?, ?::jsonb) returning ${columns}`,
+    [turn.tenantId, turn.sessionId, turn.userId, JSON.stringify(calls), JSON.stringify({ title }), new Date(now.getTime() + ttlMs).toISOString(), origin ? JSON.stringify(origin) : null],
   );
   return row!;
 }
