@@ -10,7 +10,7 @@ import { createLinkCode, linkWorkspace } from '../core/tenancy/links.ts';
 import { platformSchema, roleSchema } from '../core/tenancy/roles.ts';
 import { rendererSettingsSchema, setTenantRenderer } from '../core/renders/backends.ts';
 import { createTenant, getTenantBySlug, listTenants } from '../core/tenancy/tenants.ts';
-import { setUserRole } from '../core/tenancy/users.ts';
+import { removeUser, setUserRole } from '../core/tenancy/users.ts';
 import type { App } from './app.ts';
 import { tokenCommand } from './web.ts';
 
@@ -113,12 +113,22 @@ export function adminCommand(withApp: WithApp): Command {
       print(`Link code for ${t.slug}: ${c.code} (valid until ${c.expiresAt.toISOString()}). Type "/render link ${c.code}" in Slack or "@RenderBot link ${c.code}" in Teams.`);
     }));
 
-  admin.command('user').description('manage users').command('role').description("set a user's role")
+  const user = admin.command('user').description('manage users');
+  user.command('role').description("set a user's role (web API tokens follow it at once)")
     .requiredOption('--tenant <slug>').requiredOption('--platform <slack|teams|web|cli>').requiredOption('--user <id>', 'platform user id').requiredOption('--role <viewer|operator|admin>')
     .action((o: { tenant: string; platform: string; user: string; role: string }) => withApp(async (_app, em) => {
       const t = await getTenantBySlug(em, o.tenant);
       await setUserRole(em, t.id, parse(platformSchema, o.platform, '--platform'), o.user, parse(roleSchema, o.role, '--role'));
       print(`${o.user} on ${o.platform} is now ${o.role} in ${t.slug}`);
+    }));
+  user.command('remove').description('remove a user from a tenant; their web API tokens stop working')
+    .requiredOption('--tenant <slug>').requiredOption('--platform <slack|teams|web|cli>').requiredOption('--user <id>', 'platform user id')
+    .action((o: { tenant: string; platform: string; user: string }) => withApp(async (_app, em) => {
+      const t = await getTenantBySlug(em, o.tenant);
+      if (!(await removeUser(em, t.id, parse(platformSchema, o.platform, '--platform'), o.user))) {
+        throw new UserInputError('user_not_found', `${o.user} on ${o.platform} is not a user of ${t.slug}.`);
+      }
+      print(`Removed ${o.user} on ${o.platform} from ${t.slug}`);
     }));
   admin.addCommand(tokenCommand(withApp));
   return admin;
