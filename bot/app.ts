@@ -73,7 +73,7 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   const streamers = new Map<Platform, Streamer>();
   const renderLinks = createRenderLinks(config.secretsKey, config.PUBLIC_URL);
   const conversations = createConversations({
-    orm: db.orm, log, tools, now, deliverers, streamers, renderLinks,
+    orm: db.orm, log, tools, now, deliverers, streamers, renderLinks, queryPool: db.queryPool,
     models: opts.models ?? createModelProvider(config.secretsKey, log),
   });
   let worker: Worker | undefined;

@@ -59,6 +59,11 @@ export const envSchema = z.object({
   /** Comma-separated origins of pages that embed the web chat panel (CORS). */
   WEB_ALLOWED_ORIGINS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .pipe(z.array(z.url().refine((u) => new URL(u).origin === u, 'list origins like https://app.example.com (no path, no trailing slash)'))),
+  /**
+   * Connections of the pool that model-written SQL (query_database) runs on; other requests never
+   * wait for them (core/sql/pool.ts). Default 4.
+   */
+  QUERY_POOL_SIZE: z.coerce.number().int().min(1).max(32).default(4),
   /** Chat API requests per token and minute. */
   WEB_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
 });

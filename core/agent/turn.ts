@@ -9,6 +9,7 @@ import { createPendingAction } from '../actions/store.ts';
 import type { Reply, ReplyBlock } from '../replies/reply.ts';
 import { getTenantById } from '../tenancy/tenants.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
+import type { ToolContext } from '../tools/tool.ts';
 import { appendMessage, type StoredToolCall } from './messages.ts';
 import { planWrites, type WriteCall } from './plan-writes.ts';
 import { systemPrompt } from './prompt.ts';
@@ -32,6 +33,8 @@ export type AgentDeps = {
   window?: WindowOptions;
   /** Signs links to rendered files for read tools (get_render_results). */
   renderLinks?: RenderLinks;
+  /** The pool model-written SQL runs on (query_database). */
+  queryPool?: ToolContext['queryPool'];
   /** Model rounds per turn before the agent gives up with a clear reply (DESIGN §4). */
   maxRounds?: number;
 };
@@ -109,7 +112,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
       if (!parsed.ok) return void answers.set(call.id, `Error: ${parsed.error}`);
       if (tool.kind === 'write') return void writes.push({ call, tool, args: parsed.args });
       try {
-        const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now, renderLinks: deps.renderLinks }, parsed.args);
+        const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now, renderLinks: deps.renderLinks, queryPool: deps.queryPool }, parsed.args);
         answers.set(call.id, JSON.stringify(out.data));
         shown.push(...(out.blocks ?? []));
         await rememberOrderFromTool(em, turn.tenantId, turn.sessionId, call.name, out.data);
