@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import proxyaddr from 'proxy-addr';
 import { ConfigError } from './errors.ts';
 
 const optionalString = z.string().trim().min(1).optional().catch(undefined);
@@ -64,6 +65,14 @@ export const envSchema = z.object({
    * wait for them (core/sql/pool.ts). Default 4.
    */
   QUERY_POOL_SIZE: z.coerce.number().int().min(1).max(32).default(4),
+  /**
+   * Comma-separated proxies (addresses, CIDR subnets, or loopback / linklocal / uniquelocal) whose
+   * X-Forwarded-For is believed for the client address (sign-in rate limit); unset: none.
+   */
+  TRUST_PROXY: z.string().optional().transform((v) => v?.split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((list) => !list || validProxyList(list), 'list addresses, CIDR subnets or loopback, linklocal, uniquelocal'),
+  /** When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: optionalString,
   /** Chat API requests per token and minute. */
   WEB_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
 });
@@ -107,4 +116,13 @@ function decodeKey(value: string, source: string): Buffer {
     throw new ConfigError('config_invalid', `${source} must be 32 bytes, given as base64 or 64 hex characters`);
   }
   return key;
+}
+
+function validProxyList(list: string[]): boolean {
+  try {
+    proxyaddr.compile(list);
+    return true;
+  } catch {
+    return false;
+  }
 }

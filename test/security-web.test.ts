@@ -66,3 +66,66 @@ describe('a role change reaches existing tokens (issue 12 item 4)', () => {
     expect(await admin('user', 'remove', '--tenant', 'acme', '--platform', 'web', '--user', 'rita')).toMatchObject({ code: 2, stderr: expect.stringContaining('not a user of acme') });
   }, 60_000);
 });
+
+describe('operational surface (issue 12 item 7)', () => {
+  let a: WebHarness;
+  let b: WebHarness;
+  beforeAll(async () => {
+    // Two more processes' worth of app on the same database: the web API behind a proxy on this machine.
+    const env = { METRICS_TOKEN: 'metrics-token-0123456789', TRUST_PROXY: 'loopback' };
+    const settings = { rateLimitPerMinute: 3, loginsPerMinute: 5 };
+    [a, b] = await Promise.all([0, 1].map(() => startWebHarness({ db: h.db, env, settings, app: { worker: false } })));
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+  });
+
+  it('/metrics needs METRICS_TOKEN as a bearer token when it is set, and names no tenant', async () => {
+    const get = (base: string, headers: Record<string, string> = {}) => fetch(`${base}/metrics`, { headers });
+    expect((await get(a.base)).status).toBe(401);
+    expect((await get(a.base, { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await get(a.base, { authorization: 'metrics-token-0123456789' })).status).toBe(401);
+    // Some traffic with tenant ids in paths first, so the counters would show them if they recorded paths.
+    await a.api(`/api/chat/sessions/${acme.tenant.id}/messages`, { token: await h.token(acme.tenant.id, 'mo', 'viewer') });
+    const ok = await get(a.base, { authorization: 'Bearer metrics-token-0123456789' });
+    expect(ok.status).toBe(200);
+    const text = await ok.text();
+    expect(text).toContain('renderbot_http_requests_total');
+    expect(text).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/);
+    expect(text).not.toMatch(/acme|tenant=/i);
+    // Without METRICS_TOKEN (the first process), /metrics stays open as documented.
+    expect((await get(h.base)).status).toBe(200);
+  });
+
+  it('a token\'s rate limit holds across two processes on one database', async () => {
+    const token = await h.token(acme.tenant.id, 'rate', 'viewer');
+    const statuses: number[] = [];
+    for (const instance of [a, b, a, b]) statuses.push((await instance.api('/api/me', { token })).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const limited = await b.api('/api/me', { token });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await limited.json()).toMatchObject({ error: { code: 'rate_limited' } });
+  });
+
+  it('sign-in attempts are counted per forwarded client address behind a trusted proxy, across processes', async () => {
+    const login = (instance: WebHarness, client: string) => instance.api('/api/auth/login', { body: { code: 'rbl_guess' }, headers: { 'x-forwarded-for': client } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await login(i % 2 ? b : a, '203.0.113.7')).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    // Another client behind the same proxy (the same socket address) is not limited by the first one's attempts.
+    expect((await login(a, '198.51.100.9')).status).toBe(401);
+  });
+
+  it('without TRUST_PROXY a forged X-Forwarded-For does not escape the limit', async () => {
+    const c = await startWebHarness({ db: h.db, settings: { loginsPerMinute: 3 }, app: { worker: false } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await c.api('/api/auth/login', { body: { code: 'rbl_guess' }, headers: { 'x-forwarded-for': `192.0.2.${i}` } })).status);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    } finally {
+      await c.close();
+    }
+  });
+});
