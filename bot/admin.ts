@@ -69,11 +69,12 @@ export function adminCommand(withApp: WithApp): Command {
   tenant.command('renderer').description("choose a tenant's render backend: local (built-in preview renderer) or http (a render farm; secret stored encrypted)")
     .requiredOption('--tenant <slug>').requiredOption('--backend <local|http>')
     .option('--url <https-url>', 'http: the farm endpoint jobs are POSTed to').option('--secret <s>', 'http: shared HMAC secret (16+ characters)')
-    .action((o: { tenant: string; backend: string; url?: string; secret?: string }) => withApp(async (app, em) => {
-      const settings = parse(rendererSettingsSchema, o.backend === 'http' ? { backend: 'http', url: o.url, secret: o.secret } : { backend: o.backend }, 'Renderer settings');
+    .option('--private-network', 'http: the farm is on a private network; it may be reached and report result URLs over plain http')
+    .action((o: { tenant: string; backend: string; url?: string; secret?: string; privateNetwork?: boolean }) => withApp(async (app, em) => {
+      const settings = parse(rendererSettingsSchema, o.backend === 'http' ? { backend: 'http', url: o.url, secret: o.secret, privateNetwork: o.privateNetwork === true } : { backend: o.backend }, 'Renderer settings');
       const t = await getTenantBySlug(em, o.tenant);
       await setTenantRenderer(em, app.config.secretsKey, t.id, settings);
-      print(settings.backend === 'http' ? `Renderer for ${t.slug}: render farm at ${settings.url} (secret stored encrypted)` : `Renderer for ${t.slug}: local preview renderer`);
+      print(settings.backend === 'http' ? `Renderer for ${t.slug}: render farm at ${settings.url} (secret stored encrypted${settings.privateNetwork ? '; private network, http result URLs allowed' : ''})` : `Renderer for ${t.slug}: local preview renderer`);
     }));
 
   admin.command('import').description('import data').command('products').description('import products from a CSV file (header pim_id,name,category[,material_name]); all or nothing')

@@ -74,7 +74,8 @@ describe('operational surface (issue 12 item 7)', () => {
     // Two more processes' worth of app on the same database: the web API behind a proxy on this machine.
     const env = { METRICS_TOKEN: 'metrics-token-0123456789', TRUST_PROXY: 'loopback' };
     const settings = { rateLimitPerMinute: 3, loginsPerMinute: 5 };
-    [a, b] = await Promise.all([0, 1].map(() => startWebHarness({ db: h.db, env, settings, app: { worker: false } })));
+    a = await startWebHarness({ db: h.db, env, settings, app: { worker: false } });
+    b = await startWebHarness({ db: h.db, env, settings, app: { worker: false } });
   });
   afterAll(async () => {
     await a?.close();
