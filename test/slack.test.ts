@@ -4,6 +4,7 @@ import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harnes
 import { buttonClick, dmEvent, homeOpened, mentionEvent, newTs, slackFixture, slashCommand, threadReplyEvent, type Who } from './fakes/slack-request.ts';
 import { proposeKugellagerOrder as proposeKugellagerOrder_, shown } from './support/slack-flows.ts';
 import { PLACEHOLDER_TEXT, WORKING_STATUS } from '../adapters/slack/messages.ts';
+import { escapeMrkdwn } from '../adapters/slack/render.ts';
 
 let h: SlackHarness;
 let acme: TenantFixture;
@@ -332,6 +333,20 @@ describe('the seed example through Slack', () => {
     expect(h.slack.failures).toEqual([]);
   });
 
+  it('a Slack Connect user from another organisation is a viewer: cannot confirm (issue 12 item 6)', async () => {
+    const outsider: Who = { teamId: TEAM.teamId, userId: 'U0OUTSIDE1', channel: 'C0RENDERS1' };
+    h.slack.addUser({ id: outsider.userId, teamId: 'T0OTHERORG', name: 'outsider', real_name: 'Olga Outside', connect: true });
+    const { actionId, ts, threadTs } = await proposeKugellagerOrder(alice);
+    const from = h.slack.calls.length;
+    await h.send.action(buttonClick(outsider, { actionId: 'renderbot.confirm', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl() }));
+    const refusal = await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === outsider.userId, { from });
+    expect(String(refusal.body.text)).toContain('Only operators and admins can confirm');
+    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([{ status: 'pending' }]);
+    expect(await h.em().execute(`select role from tenant_user where external_user_id = ?`, [outsider.userId])).toEqual([{ role: 'viewer' }]);
+    await h.send.action(buttonClick(alice, { actionId: 'renderbot.cancel', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl() }));
+    await h.slack.waitFor('chat.update', (c) => c.body.ts === ts, { from });
+  });
+
   it('a guest cannot confirm; an operator can cancel', async () => {
     const before = await orderCount();
     const { actionId, ts, threadTs } = await proposeKugellagerOrder(alice);
@@ -423,6 +438,20 @@ describe('streaming replies', () => {
     expect(h.slack.messages(alice.channel, env.event.ts).map((m) => m.text)).toEqual([long]);
     h.llm.assertDone();
     expect(h.slack.failures).toEqual([]);
+  });
+
+  it('streamed text is escaped like the final reply: the model cannot stream <!channel>, mentions or disguised links (issue 12 item 6)', async () => {
+    const hostile = `${long} <!channel> ping <@U0BOSS0001> and <https://evil.example/login|the results> & more.`;
+    h.llm.enqueue({ content: hostile, chunkDelayMs: 300 });
+    const env = mentionEvent(alice, 'summarise, please', bot);
+    const from = h.slack.calls.length;
+    await h.send.event(env);
+    const start = await h.slack.waitFor('chat.startStream', (c) => c.body.thread_ts === env.event.ts, { from });
+    await h.slack.waitFor('chat.update', (c) => c.body.ts === start.response!.ts, { from });
+    const streamed = streamCalls(from).map((c) => String(c.body.markdown_text ?? '')).join('');
+    expect(streamed).toBe(escapeMrkdwn(hostile));
+    expect(streamed).not.toMatch(/<!channel>|<@U|<https:/);
+    h.llm.assertDone();
   });
 
   it('without Slack streaming: the placeholder is edited as the text grows, then becomes the final reply; short answers are not streamed', async () => {
