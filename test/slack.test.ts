@@ -317,6 +317,10 @@ describe('the seed example through Slack', () => {
     const [order] = (await h.em().execute(`select order_number from render_order where tenant_id = ?`, [acme.tenant.id])) as { order_number: string }[];
     const followUp = await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === threadTs && String(c.body.text).startsWith('Done:'));
     expect(followUp.body.text).toContain(order!.order_number);
+    // The confirmer's display name (text from Slack) is in no system-role message of the follow-up (issue 12 item 6).
+    const system = h.llm.requests.at(-1)!.body.messages.filter((m) => m.role === 'system').map((m) => String(m.content)).join('\n');
+    expect(system).toContain(order!.order_number);
+    expect(system).not.toContain('Alice Example');
 
     // A second click (another person) and a replay of the identical signed request change nothing.
     const from = h.slack.calls.length;

@@ -88,7 +88,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const context = await turnContextSummary(em, turn.tenantId, sessionContext);
   for (let round = 0; round < maxRounds; round++) {
     const window = await buildWindow(em, turn.sessionId, deps.window ?? defaultWindowOptions);
-    const system = systemPrompt({ tenantName: tenant.name, turn, now: deps.now(), summary: window.summary, context });
+    const system = systemPrompt({ tenantName: tenant.name, turn, now: deps.now(), context });
     let result: Awaited<ReturnType<ChatModel['complete']>>;
     try {
       result = await model.complete({ messages: [{ role: 'system', content: system }, ...window.messages], tools: specs, ...(opts.onText ? { onText: opts.onText } : {}) });
