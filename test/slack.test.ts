@@ -251,6 +251,35 @@ describe('thread replies without a mention', () => {
     h.llm.assertDone();
   });
 
+  it('a viewer cannot `forget` or `new` a shared thread; everyone\'s history and pending confirmations stay (issue 12 item 5)', async () => {
+    const { actionId, threadTs } = await proposeKugellagerOrder(alice);
+    const key = `${TEAM.teamId}:${alice.channel}:${threadTs}`;
+    const before = await h.em().execute(`select count(*)::int as n from chat_message m join chat_session s on s.id = m.session_id where s.key = ?`, [key]);
+    for (const command of ['forget', 'new']) {
+      const from = h.slack.calls.length;
+      await h.send.event(mentionEvent(guest, command, { ...bot, threadTs }));
+      const { update } = await h.answer((c) => c.body.thread_ts === threadTs, { from });
+      expect(update.body.text).toContain(`only operators and admins can use \`${command}\` here`);
+    }
+    expect(await h.em().execute(`select count(*)::int as n, count(archived_at)::int as archived from chat_session where key = ?`, [key])).toEqual([{ n: 1, archived: 0 }]);
+    const after = await h.em().execute(`select count(*)::int as n from chat_message m join chat_session s on s.id = m.session_id where s.key = ?`, [key]);
+    expect(after[0]!.n).toBeGreaterThanOrEqual(before[0]!.n);
+    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([{ status: 'pending' }]);
+  });
+
+  it('in a direct message, its owner may `forget` even as a viewer', async () => {
+    const dm: Who = { ...guest, channel: 'D0GUEST001' };
+    h.llm.enqueue({ content: 'Hello guest.' });
+    const first = h.slack.calls.length;
+    await h.send.event(dmEvent(dm, 'hello'));
+    expect(String((await h.answer((c) => c.body.channel === dm.channel, { from: first })).update.body.text)).toContain('Hello guest.');
+    const from = h.slack.calls.length;
+    await h.send.event(dmEvent(dm, 'forget'));
+    const { update } = await h.answer((c) => c.body.channel === dm.channel, { from });
+    expect(update.body.text).toContain('Forgot this conversation');
+    expect(await h.em().execute(`select count(*)::int as n from chat_session where key = ?`, [`${TEAM.teamId}:dm:${guest.userId}`])).toEqual([{ n: 0 }]);
+  });
+
   it('in a thread the bot has no conversation in are ignored: nothing posted, queued or asked', async () => {
     const requests = h.llm.requests.length;
     const from = h.slack.calls.length;
