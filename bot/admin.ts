@@ -11,7 +11,7 @@ import { createLinkCode, linkWorkspace } from '../core/tenancy/links.ts';
 import { platformSchema, roleSchema } from '../core/tenancy/roles.ts';
 import { rendererSettingsSchema, setTenantRenderer } from '../core/renders/backends.ts';
 import { createTenant, getTenantBySlug, listTenants } from '../core/tenancy/tenants.ts';
-import { setUserRole } from '../core/tenancy/users.ts';
+import { removeUser, setUserRole } from '../core/tenancy/users.ts';
 import type { App } from './app.ts';
 import { tokenCommand } from './web.ts';
 
@@ -70,11 +70,12 @@ export function adminCommand(withApp: WithApp): Command {
   tenant.command('renderer').description("choose a tenant's render backend: local (built-in preview renderer) or http (a render farm; secret stored encrypted)")
     .requiredOption('--tenant <slug>').requiredOption('--backend <local|http>')
     .option('--url <https-url>', 'http: the farm endpoint jobs are POSTed to').option('--secret <s>', 'http: shared HMAC secret (16+ characters)')
-    .action((o: { tenant: string; backend: string; url?: string; secret?: string }) => withApp(async (app, em) => {
-      const settings = parse(rendererSettingsSchema, o.backend === 'http' ? { backend: 'http', url: o.url, secret: o.secret } : { backend: o.backend }, 'Renderer settings');
+    .option('--private-network', 'http: the farm is on a private network; it may be reached and report result URLs over plain http')
+    .action((o: { tenant: string; backend: string; url?: string; secret?: string; privateNetwork?: boolean }) => withApp(async (app, em) => {
+      const settings = parse(rendererSettingsSchema, o.backend === 'http' ? { backend: 'http', url: o.url, secret: o.secret, privateNetwork: o.privateNetwork === true } : { backend: o.backend }, 'Renderer settings');
       const t = await getTenantBySlug(em, o.tenant);
       await setTenantRenderer(em, app.config.secretsKey, t.id, settings);
-      print(settings.backend === 'http' ? `Renderer for ${t.slug}: render farm at ${settings.url} (secret stored encrypted)` : `Renderer for ${t.slug}: local preview renderer`);
+      print(settings.backend === 'http' ? `Renderer for ${t.slug}: render farm at ${settings.url} (secret stored encrypted${settings.privateNetwork ? '; private network, http result URLs allowed' : ''})` : `Renderer for ${t.slug}: local preview renderer`);
     }));
 
   admin.command('import').description('import data').command('products').description('import products from a UTF-8 CSV file (header pim_id,name,category[,material_name], separated by , or ;); all or nothing')
@@ -115,12 +116,22 @@ export function adminCommand(withApp: WithApp): Command {
       print(`Link code for ${t.slug}: ${c.code} (valid until ${c.expiresAt.toISOString()}). Type "/render link ${c.code}" in Slack or "@RenderBot link ${c.code}" in Teams.`);
     }));
 
-  admin.command('user').description('manage users').command('role').description("set a user's role")
+  const user = admin.command('user').description('manage users');
+  user.command('role').description("set a user's role (web API tokens follow it at once)")
     .requiredOption('--tenant <slug>').requiredOption('--platform <slack|teams|web|cli>').requiredOption('--user <id>', 'platform user id').requiredOption('--role <viewer|operator|admin>')
     .action((o: { tenant: string; platform: string; user: string; role: string }) => withApp(async (_app, em) => {
       const t = await getTenantBySlug(em, o.tenant);
       await setUserRole(em, t.id, parse(platformSchema, o.platform, '--platform'), o.user, parse(roleSchema, o.role, '--role'));
       print(`${o.user} on ${o.platform} is now ${o.role} in ${t.slug}`);
+    }));
+  user.command('remove').description('remove a user from a tenant; their web API tokens stop working')
+    .requiredOption('--tenant <slug>').requiredOption('--platform <slack|teams|web|cli>').requiredOption('--user <id>', 'platform user id')
+    .action((o: { tenant: string; platform: string; user: string }) => withApp(async (_app, em) => {
+      const t = await getTenantBySlug(em, o.tenant);
+      if (!(await removeUser(em, t.id, parse(platformSchema, o.platform, '--platform'), o.user))) {
+        throw new UserInputError('user_not_found', `${o.user} on ${o.platform} is not a user of ${t.slug}.`);
+      }
+      print(`Removed ${o.user} on ${o.platform} from ${t.slug}`);
     }));
   admin.addCommand(tokenCommand(withApp));
   return admin;

@@ -94,7 +94,7 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   const gate = createModelGate();
   const notifications = createNotifications(db.url, log.child({ component: 'notify' }));
   const conversations = createConversations({
-    orm: db.orm, log, tools, now, deliverers, streamers, renderLinks, gate, notifications,
+    orm: db.orm, log, tools, now, deliverers, streamers, renderLinks, gate, notifications, queryPool: db.queryPool,
     models: opts.models ?? createModelProvider(config.secretsKey, log),
   });
   let worker: Worker | undefined;

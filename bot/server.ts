@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import restify from 'restify';
 import type { App } from './app.ts';
@@ -25,7 +26,12 @@ export async function startHttpServer(app: App, port: number, routes: Route[] = 
         json(res, 503, { status: 'database unavailable' });
       }
     } },
-    { method: 'GET', path: '/metrics', handle: async (_req, res) => {
+    { method: 'GET', path: '/metrics', handle: async (req, res) => {
+      if (!metricsAllowed(req, app.config.METRICS_TOKEN)) {
+        res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer' });
+        res.end('Send METRICS_TOKEN as "Authorization: Bearer <token>".\n');
+        return;
+      }
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
       res.end(await metrics(app, counts));
     } },
@@ -54,6 +60,15 @@ export function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+/** Without METRICS_TOKEN /metrics is open; with it, only `Authorization: Bearer <METRICS_TOKEN>` (compared in constant time). */
+function metricsAllowed(req: IncomingMessage, token: string | undefined): boolean {
+  if (!token) return true;
+  const given = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(token));
+}
+
+/** Process-wide counters only: never a tenant, user, session or id (route patterns, not paths). */
 async function metrics(app: App, counts: Map<string, number>): Promise<string> {
   const em = app.db.orm.em.fork();
   const lines = [

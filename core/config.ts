@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import proxyaddr from 'proxy-addr';
 import { ConfigError } from './errors.ts';
 
 const optionalString = z.string().trim().min(1).optional().catch(undefined);
@@ -70,6 +71,19 @@ export const envSchema = z.object({
   /** Comma-separated origins of pages that embed the web chat panel (CORS). */
   WEB_ALLOWED_ORIGINS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .pipe(z.array(z.url().refine((u) => new URL(u).origin === u, 'list origins like https://app.example.com (no path, no trailing slash)'))),
+  /**
+   * Connections of the pool that model-written SQL (query_database) runs on; other requests never
+   * wait for them (core/sql/pool.ts). Default 4.
+   */
+  QUERY_POOL_SIZE: z.coerce.number().int().min(1).max(32).default(4),
+  /**
+   * Comma-separated proxies (addresses, CIDR subnets, or loopback / linklocal / uniquelocal) whose
+   * X-Forwarded-For is believed for the client address (sign-in rate limit); unset: none.
+   */
+  TRUST_PROXY: z.string().optional().transform((v) => v?.split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((list) => !list || validProxyList(list), 'list addresses, CIDR subnets or loopback, linklocal, uniquelocal'),
+  /** When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: optionalString,
   /** Chat API requests per token and minute. */
   WEB_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
 });
@@ -113,4 +127,13 @@ function decodeKey(value: string, source: string): Buffer {
     throw new ConfigError('config_invalid', `${source} must be 32 bytes, given as base64 or 64 hex characters`);
   }
   return key;
+}
+
+function validProxyList(list: string[]): boolean {
+  try {
+    proxyaddr.compile(list);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -21,7 +21,9 @@ export async function planWrites(ctx: ToolContext, writes: WriteCall[], answers:
       const step = await w.tool.prepare(ctx, w.args);
       plan.push({ toolCallId: w.call.id, tool: w.tool.name, args: w.args, step });
     } catch (err) {
-      if (w.tool.name === 'dispatch_renders' && creates.length && err instanceof RenderBotError && err.code === 'order_not_found') {
+      // Only a create_order that made it into the plan can take the dispatch over.
+      const planned = creates.some((c) => plan.some((p) => p.toolCallId === c.call.id));
+      if (w.tool.name === 'dispatch_renders' && planned && err instanceof RenderBotError && err.code === 'order_not_found') {
         await foldIntoCreate(ctx, plan, creates);
         answers.set(w.call.id, 'Folded into create_order: it is created and submitted in one step, which dispatches its renders.');
         continue;

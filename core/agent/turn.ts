@@ -11,6 +11,7 @@ import type { Delivery } from '../conversations/delivery.ts';
 import type { Reply, ReplyBlock } from '../replies/reply.ts';
 import { getTenantById, type TenantRow } from '../tenancy/tenants.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
+import type { ToolContext } from '../tools/tool.ts';
 import { appendMessage, lastSeq, turnMessages, type StoredToolCall } from './messages.ts';
 import { planWrites, type WriteCall } from './plan-writes.ts';
 import { systemPrompt } from './prompt.ts';
@@ -35,6 +36,8 @@ export type AgentDeps = {
   window?: WindowOptions;
   /** Signs links to rendered files for read tools (get_render_results). */
   renderLinks?: RenderLinks;
+  /** The pool model-written SQL runs on (query_database). */
+  queryPool?: ToolContext['queryPool'];
   /** Model rounds per turn before the agent gives up with a clear reply (DESIGN §4). */
   maxRounds?: number;
   /** Caps each tenant's concurrent model calls in this process (DESIGN §4); none = no cap. */
@@ -125,7 +128,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
 
   for (; round < maxRounds; round++) {
     const window = await buildWindow(em, turn.sessionId, deps.window ?? defaultWindowOptions);
-    const system = systemPrompt({ tenantName: tenant.name, turn, now: deps.now(), summary: window.summary, context });
+    const system = systemPrompt({ tenantName: tenant.name, turn, now: deps.now(), context });
     let result: ChatResult;
     try {
       result = await callModel(deps, tenant, em, model, {
@@ -184,7 +187,7 @@ async function answerCalls(s: Step, calls: StoredToolCall[]): Promise<ReplyBlock
     if (!parsed.ok) return void answers.set(call.id, `Error: ${parsed.error}`);
     if (tool.kind === 'write') return void writes.push({ call, tool, args: parsed.args });
     try {
-      const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now, renderLinks: deps.renderLinks }, parsed.args);
+      const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now, renderLinks: deps.renderLinks, queryPool: deps.queryPool }, parsed.args);
       answers.set(call.id, JSON.stringify(out.data));
       blocks[index] = out.blocks ?? [];
       await rememberOrderFromTool(em, turn.tenantId, turn.sessionId, call.name, out.data);

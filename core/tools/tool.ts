@@ -4,6 +4,7 @@ import type { EntityManager } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import type { ReplyBlock } from '../replies/reply.ts';
 import type { RenderLinks } from '../renders/signing.ts';
+import type { QueryPool } from '../sql/pool.ts';
 
 /** What a tool may use. `em` is a fork bound to the current transaction (for writes). */
 export type ToolContext = {
@@ -13,6 +14,8 @@ export type ToolContext = {
   now: () => Date;
   /** Signs links to rendered files; absent where no links can be served (then tools omit links). */
   renderLinks?: RenderLinks;
+  /** The small pool model-written SQL runs on (query_database); absent where that tool cannot run. */
+  queryPool?: QueryPool;
 };
 
 /** A tool's answer: `data` goes back to the model as JSON; `blocks` are shown to the user. */
