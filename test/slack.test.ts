@@ -432,13 +432,14 @@ describe('messages that arrive while a turn runs (DESIGN §4)', () => {
     await h.send.event(first);
     await running;
     const from = h.slack.calls.length;
-    await h.send.event(mentionEvent(alice, 'and which one finishes first?', { ...bot, threadTs }));
-    await h.send.event(mentionEvent(alice, 'please sort them by deadline', { ...bot, threadTs }));
-    const placeholders = await Promise.all([0, 1].map(async (i) => {
-      const calls = () => h.slack.callsOf('chat.postMessage', (c) => c.body.thread_ts === threadTs && c.body.text === PLACEHOLDER_TEXT).slice(1);
+    // Slack delivers events as separate requests in no guaranteed order; the second is sent once the first was taken (its placeholder is up).
+    const calls = () => h.slack.callsOf('chat.postMessage', (c) => c.body.thread_ts === threadTs && c.body.text === PLACEHOLDER_TEXT).slice(1);
+    const placeholders: string[] = [];
+    for (const [i, text] of ['and which one finishes first?', 'please sort them by deadline'].entries()) {
+      await h.send.event(mentionEvent(alice, text, { ...bot, threadTs }));
       await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === threadTs && c.body.text === PLACEHOLDER_TEXT && calls().length > i, { from });
-      return calls()[i]!.response!.ts as string;
-    }));
+      placeholders.push(calls()[i]!.response!.ts as string);
+    }
     const answer = await h.slack.waitFor('chat.update', (c) => c.body.ts === placeholders[1], { from });
     expect(answer.body.text).toBe('SA-2026-00160 first, then the others.');
     expect(merged).toBe('and which one finishes first?\n\nplease sort them by deadline');
