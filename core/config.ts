@@ -137,3 +137,17 @@ function validProxyList(list: string[]): boolean {
     return false;
   }
 }
+
+/**
+ * The most database connections one process holds whatever the number of turns in flight
+ * (DESIGN §4): the main pool, model-written SQL, the rate-limit counters, one LISTEN connection,
+ * and — where queue workers run — RENDER_CONCURRENCY plus 4 for graphile-worker.
+ */
+export function connectionBudget(config: Pick<Config, 'DATABASE_POOL_SIZE' | 'QUERY_POOL_SIZE' | 'RENDER_CONCURRENCY'>, worker = true): number {
+  return config.DATABASE_POOL_SIZE + config.QUERY_POOL_SIZE + RATE_LIMIT_CONNECTIONS + 1 + (worker ? config.RENDER_CONCURRENCY + QUEUE_EXTRA_CONNECTIONS : 0);
+}
+
+/** Connections of the rate-limit counters' pool (core/rate-limits.ts). */
+export const RATE_LIMIT_CONNECTIONS = 2;
+/** Connections graphile-worker needs beyond one per running job: LISTEN, fetching, completing, cron. */
+export const QUEUE_EXTRA_CONNECTIONS = 4;

@@ -1,5 +1,6 @@
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { createPgPool } from './db/pool.ts';
+import { RATE_LIMIT_CONNECTIONS } from './config.ts';
 
 /** The answer of a limit: go on, or wait `retryAfterS` seconds. `unavailable`: the counters could not be read. */
 export type RateVerdict = { ok: true } | { ok: false; retryAfterS: number; unavailable?: boolean };
@@ -21,7 +22,7 @@ const TABLE = 'rate_limit';
  * own. When the counters cannot be read the request is refused (`unavailable`), never waved through.
  */
 export function createRateLimits(url: string, opts: { apiPerMinute: number; loginsPerMinute: number; onError?: (err: Error) => void }): RateLimits {
-  const pool = createPgPool(url, 2, opts.onError, { connectionTimeoutMillis: 5_000, allowExitOnIdle: true });
+  const pool = createPgPool(url, RATE_LIMIT_CONNECTIONS, opts.onError, { connectionTimeoutMillis: 5_000, allowExitOnIdle: true });
   const limiter = (keyPrefix: string, points: number): RateLimit => {
     const store = new RateLimiterPostgres({ storeClient: pool, storeType: 'pool', tableName: TABLE, tableCreated: true, keyPrefix, points, duration: 60 });
     return {

@@ -23,6 +23,7 @@ import { parseToolArguments } from '../tools/schema.ts';
 import { commandHelpLine } from '../commands/help.ts';
 import { getSessionContext, rememberOrderFromTool, turnContextSummary } from '../conversations/context.ts';
 import { mapLimit } from './limit.ts';
+import { modelCallSeconds } from '../metrics.ts';
 
 /** Returns the tenant's chat model, or undefined when the tenant has no AI configured. */
 export type ModelProvider = (em: EntityManager, tenantId: string) => Promise<ChatModel | undefined>;
@@ -157,6 +158,18 @@ type Step = { deps: AgentDeps; turn: TurnContext; em: EntityManager; log: Logger
 
 /** One model call, under the tenant's concurrency cap; a 429 lowers the cap here and, for other processes, in the tenant row. */
 async function callModel(deps: AgentDeps, tenant: TenantRow, em: EntityManager, model: ChatModel, req: Parameters<ChatModel['complete']>[0], log: Logger): Promise<ChatResult> {
+  const timer = modelCallSeconds.startTimer();
+  try {
+    const result = await gatedCall(deps, tenant, em, model, req, log);
+    timer({ outcome: 'ok' });
+    return result;
+  } catch (err) {
+    timer({ outcome: 'error' });
+    throw err;
+  }
+}
+
+async function gatedCall(deps: AgentDeps, tenant: TenantRow, em: EntityManager, model: ChatModel, req: Parameters<ChatModel['complete']>[0], log: Logger): Promise<ChatResult> {
   const gate = deps.gate;
   if (!gate) return model.complete(req);
   if (tenant.ai_throttled_until && tenant.ai_throttle_cap) gate.lowered(tenant.id, tenant.ai_throttle_cap, new Date(tenant.ai_throttled_until));
