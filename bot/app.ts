@@ -63,7 +63,7 @@ export type AppOptions = {
 };
 
 /** How long a stopping process lets its turns finish before handing them back (the whole shutdown stays within 10 s). */
-export const TURN_SHUTDOWN_GRACE_MS = 7000;
+export const TURN_SHUTDOWN_GRACE_MS = 6000;
 
 /**
  * The composition root: opens (or starts) the database, applies migrations, seeds the demo
