@@ -10,6 +10,7 @@ import { Migration20261125000800_queue_workers } from './Migration20261125000800
 import { Migration20261125000900_farm_contact } from './Migration20261125000900_farm_contact.ts';
 import { Migration20261125001000_order_notices } from './Migration20261125001000_order_notices.ts';
 import { Migration20261125001100_turn_inbox } from './Migration20261125001100_turn_inbox.ts';
+import { Migration20261125001200_product_selections } from './Migration20261125001200_product_selections.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
 export const migrationsList = [
@@ -25,4 +26,5 @@ export const migrationsList = [
   { name: 'Migration20261125000900_farm_contact', class: Migration20261125000900_farm_contact },
   { name: 'Migration20261125001000_order_notices', class: Migration20261125001000_order_notices },
   { name: 'Migration20261125001100_turn_inbox', class: Migration20261125001100_turn_inbox },
+  { name: 'Migration20261125001200_product_selections', class: Migration20261125001200_product_selections },
 ];

@@ -8,7 +8,8 @@ import { confirmBlock } from '../actions/card.ts';
 import { createPendingAction } from '../actions/store.ts';
 import type { Reply, ReplyBlock } from '../replies/reply.ts';
 import { getTenantById } from '../tenancy/tenants.ts';
-import type { ToolRegistry } from '../tools/registry.ts';
+import { offeredTools, type ToolRegistry } from '../tools/registry.ts';
+import { needsApproval } from '../tools/tool.ts';
 import { appendMessage, type StoredToolCall } from './messages.ts';
 import { planWrites, type WriteCall } from './plan-writes.ts';
 import { systemPrompt } from './prompt.ts';
@@ -79,7 +80,8 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     return reply(`${tenant.name} has used its monthly AI allowance (${usage.totalTokens.toLocaleString('en')} of ${usage.limit.toLocaleString('en')} tokens); it renews on the 1st. Commands still work: ${commandHelpLine}.`);
   }
 
-  const specs: ToolSpec[] = toolSpecs(deps.tools);
+  const offered = offeredTools(deps.tools, turn);
+  const specs: ToolSpec[] = toolSpecs(offered);
   const shown: ReplyBlock[] = [];
   const maxRounds = deps.maxRounds ?? 8;
   const context = await turnContextSummary(em, turn.tenantId, sessionContext);
@@ -102,22 +104,24 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     await appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: result.content ?? '', toolCalls: calls, ...tokens });
     const answers = new Map<string, string>();
     const writes: WriteCall[] = [];
-    await Promise.all(calls.map(async (call) => {
-      const tool = deps.tools.get(call.name);
-      if (!tool) return void answers.set(call.id, `Error: unknown tool "${call.name}". Available tools: ${[...deps.tools.keys()].join(', ')}.`);
+    const blocksOf: ReplyBlock[][] = calls.map(() => []);
+    await Promise.all(calls.map(async (call, i) => {
+      const tool = offered.get(call.name);
+      if (!tool) return void answers.set(call.id, `Error: unknown tool "${call.name}". Available tools: ${[...offered.keys()].join(', ')}.`);
       const parsed = parseToolArguments(tool.parameters, call.arguments);
       if (!parsed.ok) return void answers.set(call.id, `Error: ${parsed.error}`);
-      if (tool.kind === 'write') return void writes.push({ call, tool, args: parsed.args });
+      if (needsApproval(tool)) return void writes.push({ call, tool, args: parsed.args });
       try {
         const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now, renderLinks: deps.renderLinks }, parsed.args);
         answers.set(call.id, JSON.stringify(out.data));
-        shown.push(...(out.blocks ?? []));
+        blocksOf[i] = out.blocks ?? [];
         await rememberOrderFromTool(em, turn.tenantId, turn.sessionId, call.name, out.data);
       } catch (err) {
         if (!(err instanceof RenderBotError)) log.error({ err, tool: call.name }, 'tool failed');
         answers.set(call.id, `Error: ${publicMessage(err)}`);
       }
     }));
+    shown.push(...blocksOf.flat()); // in the order the model asked, not the order parallel calls finished
     const plan = await planWrites({ turn, em, log, now: deps.now }, writes, answers);
     let confirm: ReplyBlock | undefined;
     if (plan.length) {

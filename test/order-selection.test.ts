@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTenant } from './support/fixtures.ts';
+import { createCoreHarness, texts, type CoreHarness } from './support/core.ts';
+import type { FakeLlmRequest, FakeStep } from './fakes/llm-server.ts';
+import { seedCategoryProducts } from '../core/pipeline/bulk.ts';
+import { upsertProducts } from '../core/pipeline/catalogue.ts';
+import type { ConfirmBlock, Reply } from '../core/replies/reply.ts';
+
+let h: CoreHarness;
+
+beforeAll(async () => { h = await createCoreHarness(); });
+afterAll(async () => { await h.close(); });
+
+type Row = Record<string, unknown>;
+const rows = async (sql: string, params: unknown[] = []) => (await h.em().execute(sql, params)) as Row[];
+const one = async (sql: string, params: unknown[] = []) => (await rows(sql, params))[0]!;
+
+/** The latest tool message answering a call named `name`, as the model received it. */
+function lastToolContent(req: FakeLlmRequest, name: string): string | undefined {
+  const msgs = req.body.messages;
+  const calls = new Map(msgs.flatMap((m) => (m.tool_calls as { id: string; function: { name: string } }[] | undefined) ?? []).map((c) => [c.id, c.function.name]));
+  return msgs.findLast((m) => m.role === 'tool' && calls.get(String(m.tool_call_id)) === name)?.content as string | undefined;
+}
+
+const confirmOf = (reply: Reply) => reply.blocks.find((b): b is ConfirmBlock => b.type === 'confirm');
+const filterCall = (category: string) => ({
+  name: 'create_order',
+  arguments: { product_ids: null, product_filter: { category, query: null, material: null }, output_type_name: 'WebP 1024x1024', submit: true, material_override: null, render_overrides: null },
+});
+const followUp: FakeStep = (req) => ({ content: `Done: ${/SA-\d{4}-\d{5}/.exec(String(req.body.messages.filter((m) => m.role === 'system').at(-1)?.content))?.[0]}.` });
+
+describe('orders by selection', () => {
+  it('"Render all Kugellager products…" with 60,000 of them: one confirmation stating 60,000; confirm → an order with 60,000 items and queued jobs', async () => {
+    const t = await makeTenant(h.em(), 'huge', { products: [] });
+    expect(await seedCategoryProducts(h.em(), t.tenant.id, { category: 'Kugellager', count: 60_000, prefix: 'KL', stem: 'Rillenkugellager 6' })).toBe(60_000);
+    await seedCategoryProducts(h.em(), t.tenant.id, { category: 'Dichtungen', count: 50, prefix: 'DI' });
+    await h.enableAi(t.tenant.id);
+    const turn = await h.turn(t.tenant.id);
+    h.llm.enqueue(
+      { toolCalls: [{ name: 'search_products', arguments: { category: 'Kugellager', query: null, material: null, limit: 5, cursor: null } }] },
+      (req) => {
+        expect(JSON.parse(lastToolContent(req, 'search_products')!)).toMatchObject({ total: 60_000, total_exact: true, returned: 5, next_cursor: expect.any(String) });
+        return { content: 'There are 60,000 Kugellager products. Please confirm the order:', toolCalls: [filterCall('Kugellager')] };
+      },
+    );
+    const [proposal] = await h.conversations.respond(turn, 'Render all Kugellager products as WebP at 1024x1024');
+    const confirm = confirmOf(proposal!)!;
+    expect(confirm.title).toBe('Create order for 60,000 products in category Kugellager and start rendering');
+    expect(confirm.steps).toHaveLength(1);
+    expect(confirm.steps[0]!.details).toContain('Products: all 60,000 in category Kugellager as of this preview (products added later are not included)');
+    expect(confirm.steps[0]!.details).toContain('Submit: yes — 60,000 render jobs will be queued');
+    expect(confirm.steps[0]!.sample).toEqual({ columns: ['PIM ID', 'Product'], rows: expect.any(Array), total: 60_000 });
+    expect(confirm.steps[0]!.sample!.rows).toEqual([['KL-0000001', 'Rillenkugellager 60000001'], ...Array(4).fill(expect.any(Array))]);
+    expect(JSON.stringify(proposal).length).toBeLessThan(3_000);
+
+    // The ids are frozen beside the action, not in its plan or anything the model sees.
+    const action = await one(`select id, length(plan::text) as plan_chars from pending_action where session_id = ?`, [turn.sessionId]);
+    expect(Number(action.plan_chars)).toBeLessThan(2_000);
+    expect(await one(`select cardinality(ids) as n from product_selection where action_id = ?`, [action.id])).toEqual({ n: 60_000 });
+    expect(Math.max(...h.llm.requests.map((r) => JSON.stringify(r.body).length))).toBeLessThan(30_000);
+
+    h.llm.enqueue(followUp);
+    const replies = await h.conversations.respond(turn, 'confirm');
+    expect(confirmOf(replies[0]!)).toMatchObject({ status: 'done', outcome: expect.stringMatching(/Created SA-\d{4}-\d{5} with 60,000 render jobs/) });
+    const order = await one(`select id, order_number, status from render_order where tenant_id = ?`, [t.tenant.id]);
+    expect(order.status).toBe('rendering');
+    expect(texts(replies.slice(1))).toContain(String(order.order_number));
+    expect(await one(`select count(*)::int as items, count(distinct i.product_id)::int as distinct_products, bool_and(p.category = 'Kugellager') as all_kl
+      from order_item i join product p on p.id = i.product_id where i.order_id = ?`, [order.id])).toEqual({ items: 60_000, distinct_products: 60_000, all_kl: true });
+    expect(await one(`select count(*)::int as n from render_job where order_id = ? and status = 'queued'`, [order.id])).toEqual({ n: 60_000 });
+    expect(await one(`select count(*)::int as n from graphile_worker.jobs q join render_job j on q.key = j.id::text
+      where j.order_id = ? and q.task_identifier = 'render_job'`, [order.id])).toEqual({ n: 60_000 });
+    expect(await one(`select count(*)::int as n from product_selection where tenant_id = ?`, [t.tenant.id])).toEqual({ n: 0 });
+    h.llm.assertDone();
+  });
+
+  it('freezes the selection: a product imported after the preview is not added, a deleted one is left out and reported', async () => {
+    const t = await makeTenant(h.em(), 'frozen');
+    await h.enableAi(t.tenant.id);
+    const turn = await h.turn(t.tenant.id);
+    h.llm.enqueue({ toolCalls: [filterCall('Kugellager')] });
+    const [proposal] = await h.conversations.respond(turn, 'Alle Kugellager als WebP rendern');
+    expect(confirmOf(proposal!)!.title).toBe('Create order for 3 products in category Kugellager and start rendering');
+
+    await upsertProducts(h.em(), t.tenant.id, [{ pimId: 'FROZEN-KL-9999', name: 'Imported later', category: 'Kugellager', materialName: null }]);
+    await h.em().execute(`delete from product where tenant_id = ? and pim_id = 'FROZEN-KL-6205'`, [t.tenant.id]);
+
+    h.llm.enqueue(followUp);
+    const [decided] = await h.conversations.respond(turn, 'confirm');
+    expect(confirmOf(decided!)).toMatchObject({ status: 'done', outcome: expect.stringContaining('1 selected product deleted since the preview was left out') });
+    const items = await rows(`select p.pim_id from order_item i join product p on p.id = i.product_id join render_order o on o.id = i.order_id
+      where o.tenant_id = ? order by p.pim_id`, [t.tenant.id]);
+    expect(items.map((r) => r.pim_id)).toEqual(['FROZEN-KL-6204', 'FROZEN-KL-6206']);
+    const note = await one(`select content from chat_message where session_id = ? and role = 'system' order by seq desc limit 1`, [turn.sessionId]);
+    expect(String(note.content)).toContain('"deleted_since_preview":1');
+    h.llm.assertDone();
+  });
+
+  it('creates nothing when every frozen product was deleted, and says so', async () => {
+    const t = await makeTenant(h.em(), 'vanished');
+    await h.enableAi(t.tenant.id);
+    const turn = await h.turn(t.tenant.id);
+    h.llm.enqueue({ toolCalls: [filterCall('Dichtungen')] });
+    await h.conversations.respond(turn, 'render all seals');
+    await h.em().execute(`delete from product where tenant_id = ? and category = 'Dichtungen'`, [t.tenant.id]);
+    const [decided] = await h.conversations.respond(turn, 'confirm');
+    expect(confirmOf(decided!)).toMatchObject({ status: 'failed', outcome: expect.stringContaining('None of the 1 selected products exist any more') });
+    expect(await one(`select count(*)::int as n from render_order where tenant_id = ?`, [t.tenant.id])).toEqual({ n: 0 });
+    h.llm.assertDone();
+  });
+
+  it('refuses a filter that matches nothing or names an unknown category, before any confirmation', async () => {
+    const t = await makeTenant(h.em(), 'nomatch');
+    await h.enableAi(t.tenant.id);
+    const turn = await h.turn(t.tenant.id);
+    let answers: string[] = [];
+    h.llm.enqueue(
+      { toolCalls: [filterCall('Schrauben'), { ...filterCall('Kugellager'), arguments: { ...filterCall('Kugellager').arguments, product_filter: { category: 'Kugellager', query: 'nonexistent', material: null } } }] },
+      (req) => { answers = req.body.messages.filter((m) => m.role === 'tool').map((m) => String(m.content)); return { content: 'Nothing matches.' }; },
+    );
+    const [reply] = await h.conversations.respond(turn, 'render all screws');
+    expect(confirmOf(reply!)).toBeUndefined();
+    expect(answers[0]).toMatch(/No category "Schrauben" was found\. Known categories: Dichtungen, Kugellager, Rollenlager/);
+    expect(answers[1]).toMatch(/No products are in category Kugellager matching "nonexistent"/);
+    h.llm.assertDone();
+  });
+});
+
+describe('paging', () => {
+  it('lets the model walk every page of a 5,000-product search, across turns, without gaps or repeats', async () => {
+    const t = await makeTenant(h.em(), 'pages', { products: [] });
+    await seedCategoryProducts(h.em(), t.tenant.id, { category: 'Dichtungen', count: 5_000, prefix: 'DI', stem: 'Wellendichtring ' });
+    await seedCategoryProducts(h.em(), t.tenant.id, { category: 'Kugellager', count: 300, prefix: 'KL' });
+    await h.enableAi(t.tenant.id);
+    const turn = await h.turn(t.tenant.id);
+    const seen: string[] = [];
+    const totals = new Set<number>();
+    const search = (cursor: string | null) => ({ toolCalls: [{ name: 'search_products', arguments: { category: 'Dichtungen', query: null, material: null, limit: 200, cursor } }] });
+    // A model listing page after page: at most 7 pages per turn, then it asks whether to go on.
+    const walker: FakeStep = (req) => {
+      const msgs = req.body.messages;
+      const userAt = msgs.findLastIndex((m) => m.role === 'user');
+      const latest = lastToolContent(req, 'search_products');
+      if (msgs.at(-1)!.role === 'user') return search(latest ? /"next_cursor":"([^"]+)"/.exec(latest)![1]! : null);
+      const page = JSON.parse(latest!) as { total: number; next_cursor: string | null; products: { pim_id: string }[] };
+      seen.push(...page.products.map((p) => p.pim_id));
+      totals.add(page.total);
+      const pagesThisTurn = msgs.slice(userAt).filter((m) => m.role === 'tool').length;
+      if (!page.next_cursor) return { content: `That was all ${page.total} products.` };
+      return pagesThisTurn < 7 ? search(page.next_cursor) : { content: `Shown ${seen.length} of ${page.total}. Say "weiter" for more.` };
+    };
+    let last = '';
+    for (const [text, requests] of [['Liste alle Dichtungen', 8], ['weiter', 8], ['weiter', 8], ['weiter', 5]] as const) {
+      h.llm.enqueue(...Array<FakeStep>(requests).fill(walker));
+      last = texts(await h.conversations.respond(turn, text));
+    }
+    expect(last).toBe('That was all 5000 products.');
+    expect(totals).toEqual(new Set([5_000]));
+    expect(seen).toHaveLength(5_000);
+    expect(new Set(seen).size).toBe(5_000);
+    expect(seen).toEqual([...seen].sort());
+    h.llm.assertDone();
+  });
+});
