@@ -44,6 +44,11 @@ describe('orders by selection', () => {
       },
     );
     const [proposal] = await h.conversations.respond(turn, 'Render all Kugellager products as WebP at 1024x1024');
+    // The model was steered to a filter for "all …" and to paging for lists.
+    const first = h.llm.requests.at(-2)!.body;
+    expect(String(first.messages[0]!.content)).toMatch(/"All …" requests .* call create_order with product_filter/);
+    expect(first.tools!.find((t) => t.function.name === 'search_products')!.function.description).toContain('next_cursor');
+    expect(first.tools!.find((t) => t.function.name === 'create_order')!.function.description).toContain('product_filter');
     const confirm = confirmOf(proposal!)!;
     expect(confirm.title).toBe('Create order for 60,000 products in category Kugellager and start rendering');
     expect(confirm.steps).toHaveLength(1);

@@ -33,6 +33,9 @@ describe('isEnabled', () => {
     const replies = await h.conversations.respond(turn, 'Render ACME-KL-6204 as WebP');
     expect(offeredNames(at)).toEqual(['check_materials', 'get_order_status', 'get_render_results', 'get_render_stats', 'list_orders', 'query_database', 'search_products']);
     expect(toolAnswers(at + 1)[0]).toMatch(/^Error: unknown tool "create_order"/);
+    const system = String(h.llm.requests[at]!.body.messages[0]!.content);
+    expect(system).toContain('This user is a viewer');
+    expect(system).not.toContain('create_order');
     expect(replies[0]!.blocks.some((b) => b.type === 'confirm')).toBe(false);
     expect(await h.em().execute(`select count(*)::int as n from pending_action where session_id = ?`, [turn.sessionId])).toEqual([{ n: 0 }]);
     h.llm.assertDone();
