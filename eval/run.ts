@@ -45,7 +45,10 @@ function readFlags(): { tenant: string; cases: EvalCase[]; json?: string; minPas
   } catch (err) {
     fail(`${err instanceof Error ? err.message : String(err)}\n${usage}`);
   }
-  if (values.help) fail(usage, 0);
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
   if (!values.tenant) fail(`--tenant is required.\n${usage}`);
   const minPass = Number(values['min-pass']);
   if (!(minPass >= 0 && minPass <= 1)) fail('--min-pass must be a number between 0 and 1, e.g. 0.9');

@@ -11,6 +11,7 @@ import { Migration20261125000900_farm_contact } from './Migration20261125000900_
 import { Migration20261125001000_order_notices } from './Migration20261125001000_order_notices.ts';
 import { Migration20261125001100_turn_inbox } from './Migration20261125001100_turn_inbox.ts';
 import { Migration20261125001200_product_selections } from './Migration20261125001200_product_selections.ts';
+import { Migration20261125001300_big_order_indexes } from './Migration20261125001300_big_order_indexes.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
 export const migrationsList = [
@@ -27,4 +28,5 @@ export const migrationsList = [
   { name: 'Migration20261125001000_order_notices', class: Migration20261125001000_order_notices },
   { name: 'Migration20261125001100_turn_inbox', class: Migration20261125001100_turn_inbox },
   { name: 'Migration20261125001200_product_selections', class: Migration20261125001200_product_selections },
+  { name: 'Migration20261125001300_big_order_indexes', class: Migration20261125001300_big_order_indexes },
 ];
