@@ -4,6 +4,10 @@ import { createCoreHarness, texts, type CoreHarness } from './support/core.ts';
 import type { FakeLlmRequest, FakeStep } from './fakes/llm-server.ts';
 import { seedCategoryProducts } from '../core/pipeline/bulk.ts';
 import { upsertProducts } from '../core/pipeline/catalogue.ts';
+import { createOrder } from '../core/pipeline/orders.ts';
+import { getOrderStatus } from '../core/pipeline/orders-read.ts';
+import { deriveOrderStatus } from '../core/renders/jobs.ts';
+import { getRenderResults } from '../core/renders/results.ts';
 import type { ConfirmBlock, Reply } from '../core/replies/reply.ts';
 
 let h: CoreHarness;
@@ -165,5 +169,37 @@ describe('paging', () => {
     expect(new Set(seen).size).toBe(5_000);
     expect(seen).toEqual([...seen].sort());
     h.llm.assertDone();
+  });
+});
+
+describe('current jobs of an order', () => {
+  it('count each item once: its open or completed job, else its newest failure; results list the same jobs', async () => {
+    const t = await makeTenant(h.em(), 'current');
+    const em = h.em();
+    const created = await em.transactional((tx) => createOrder(tx, t.tenant.id, {
+      products: { refs: ['CURRENT-KL-6204', 'CURRENT-KL-6205', 'CURRENT-KL-6206', 'CURRENT-DI-20'] }, outputTypeName: 'WebP 1024x1024', submit: false, createdBy: 'test', now: new Date(),
+    }));
+    const job = (pim: string, status: string, minutes: number, error: string | null = null) => em.execute(
+      `insert into render_job (tenant_id, order_id, order_item_id, product_id, status, error, attempts, queued_at, finished_at)
+       select i.tenant_id, i.order_id, i.id, i.product_id, ?, ?, 1, now() - make_interval(mins => ?), case when ? in ('failed', 'completed') then now() - make_interval(mins => ?) end
+       from order_item i join product p on p.id = i.product_id where i.order_id = ? and p.pim_id = ?`, [status, error, minutes, status, minutes, created.orderId, pim]);
+    await job('CURRENT-KL-6204', 'failed', 30, 'first try');
+    await job('CURRENT-KL-6204', 'completed', 10); // retried and done: counts as completed only
+    await job('CURRENT-KL-6205', 'failed', 30, 'old failure');
+    await job('CURRENT-KL-6205', 'failed', 20, 'newest failure'); // failed twice: one failure, the newest
+    await job('CURRENT-KL-6206', 'queued', 5);
+    await em.execute(`update render_order set status = 'rendering' where id = ?`, [created.orderId]);
+    const status = await getOrderStatus(em, t.tenant.id, created.orderNumber);
+    expect(status).toMatchObject({ item_count: 4, jobs: { completed: 1, failed: 1, queued: 1, running: 0 }, total_jobs: 3 });
+    expect(status.failures).toEqual([expect.objectContaining({ pim_id: 'CURRENT-KL-6205', error: 'newest failure' })]);
+    const results = await getRenderResults(em, t.tenant.id, created.orderNumber, undefined, new Date());
+    expect(results.counts).toEqual({ completed: 1, failed: 1, queued: 1, running: 0, not_dispatched: 1 });
+    expect(results.items.map((i) => [i.pim_id, i.status, i.error])).toEqual([
+      ['CURRENT-KL-6204', 'completed', null], ['CURRENT-KL-6205', 'failed', 'newest failure'], ['CURRENT-KL-6206', 'queued', null], ['CURRENT-DI-20', 'not_dispatched', null],
+    ]);
+    await em.execute(`update render_job set status = 'failed', error = 'gave up', finished_at = now() where order_id = ? and status = 'queued'`, [created.orderId]);
+    expect(await em.transactional((tx) => deriveOrderStatus(tx, t.tenant.id, created.orderId, new Date()))).toBe('failed');
+    await em.execute(`delete from render_job where order_id = ? and status = 'failed'`, [created.orderId]);
+    expect(await em.transactional((tx) => deriveOrderStatus(tx, t.tenant.id, created.orderId, new Date()))).toBe('completed');
   });
 });
