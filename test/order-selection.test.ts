@@ -5,6 +5,8 @@ import type { FakeLlmRequest, FakeStep } from './fakes/llm-server.ts';
 import { seedCategoryProducts } from '../core/pipeline/bulk.ts';
 import { upsertProducts } from '../core/pipeline/catalogue.ts';
 import { createOrder } from '../core/pipeline/orders.ts';
+import { freezeSelection } from '../core/pipeline/selections.ts';
+import { expireActions } from '../core/actions/store.ts';
 import { getOrderStatus } from '../core/pipeline/orders-read.ts';
 import { deriveOrderStatus } from '../core/renders/jobs.ts';
 import { getRenderResults } from '../core/renders/results.ts';
@@ -131,6 +133,34 @@ describe('orders by selection', () => {
     expect(confirmOf(reply!)).toBeUndefined();
     expect(answers[0]).toMatch(/No category "Schrauben" was found\. Known categories: Dichtungen, Kugellager, Rollenlager/);
     expect(answers[1]).toMatch(/No products are in category Kugellager matching "nonexistent"/);
+    h.llm.assertDone();
+  });
+});
+
+describe('frozen selections', () => {
+  it('refuse more than an order can hold, and are dropped once cancelled, expired or never attached', async () => {
+    const t = await makeTenant(h.em(), 'sweep');
+    await expect(freezeSelection(h.em(), t.tenant.id, { category: 'Kugellager' }, 2)).rejects.toMatchObject({
+      code: 'too_many_products', message: expect.stringMatching(/^3 products are in category Kugellager; an order can hold at most 2\. Narrow the filter/) });
+    await h.enableAi(t.tenant.id);
+    const turn = await h.turn(t.tenant.id);
+    h.llm.enqueue({ toolCalls: [filterCall('Kugellager')] });
+    await h.conversations.respond(turn, 'render all Kugellager');
+    const count = async () => (await one(`select count(*)::int as n from product_selection where tenant_id = ?`, [t.tenant.id])).n;
+    expect(await count()).toBe(1);
+    await h.conversations.respond(turn, 'cancel');
+    expect(await count()).toBe(0);
+
+    h.llm.enqueue({ toolCalls: [filterCall('Kugellager')] });
+    await h.conversations.respond(turn, 'render all Kugellager again');
+    const loose = await freezeSelection(h.em(), t.tenant.id, { category: 'Dichtungen' }, 10);
+    expect(await count()).toBe(2);
+    await h.em().execute(`update pending_action set expires_at = now() - interval '1 second' where session_id = ? and status = 'pending'`, [turn.sessionId]);
+    await expireActions(h.em());
+    expect(await count()).toBe(1); // the expired action's; the loose one is younger than an hour
+    await h.em().execute(`update product_selection set created_at = now() - interval '2 hours' where id = ?`, [loose.selectionId]);
+    await expireActions(h.em());
+    expect(await count()).toBe(0);
     h.llm.assertDone();
   });
 });
