@@ -1,9 +1,9 @@
 /**
- * `npm run bench:turns`: how many durable agent turns per second the queue finishes, without
- * HTTP intake. Queues BENCH_TURNS (default 3000) turns, each in a session of its own, through
- * `conversations.submit`, then starts one worker (WORKER_CONCURRENCY, default 8) and times until
- * every reply was delivered; the scripted LLM fake answers instantly. BENCH_HANDLER=noop replaces
- * the turn by nothing, leaving the queue's own cost. Database: a fresh one on DATABASE_URL's
+ * `npm run bench:turns`: how many durable agent turns per second the session inboxes finish,
+ * without HTTP intake. Queues BENCH_TURNS (default 3000) turns, each in a session of its own,
+ * through `conversations.submit`, then starts one turn runner (TURN_CONCURRENCY, default 1000)
+ * and times until every reply was delivered; the scripted LLM fake answers instantly.
+ * BENCH_HANDLER=noop replaces the turn by marking it done, leaving the leases' and inbox's own cost. Database: a fresh one on DATABASE_URL's
  * server, else an embedded PostgreSQL in a temporary directory; dropped afterwards.
  */
 import { randomBytes } from 'node:crypto';
@@ -15,8 +15,8 @@ import { createOrm, migrate } from '../core/db/orm.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
 import { setTenantAi } from '../core/llm/settings.ts';
 import { installQueue } from '../core/queue/queue.ts';
-import { createSessionDrain, SESSION_DRAIN_TASK } from '../core/queue/session-inbox.ts';
-import { startWorker } from '../core/queue/worker.ts';
+import { finishItems, pendingItems } from '../core/queue/session-inbox.ts';
+import { startTurnRunner, type SessionDrain } from '../core/queue/turn-runner.ts';
 import type { Platform } from '../core/tenancy/roles.ts';
 import { createTenant } from '../core/tenancy/tenants.ts';
 import { defaultTools } from '../core/tools/index.ts';
@@ -24,7 +24,7 @@ import { createBenchDatabase } from './support/db.ts';
 import { makeTag, startInstantLlm } from './support/llm.ts';
 
 const turns = Number(process.env.BENCH_TURNS ?? 3000);
-const concurrency = Number(process.env.WORKER_CONCURRENCY ?? 8);
+const concurrency = Number(process.env.TURN_CONCURRENCY ?? 1000);
 const noop = process.env.BENCH_HANDLER === 'noop';
 const log = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'error' });
 
@@ -59,13 +59,17 @@ try {
   }
   console.log(`queued ${turns} turns in ${((performance.now() - queuedAt) / 1000).toFixed(1)} s`);
 
-  const tasks = noop ? { [SESSION_DRAIN_TASK]: createSessionDrain({ turn: async () => count() }, log) } : conversations.tasks;
+  const noopDrain: SessionDrain = async (sessionId) => {
+    const items = await pendingItems(orm.em.fork(), sessionId);
+    await finishItems(orm.em.fork(), items.map((i) => i.id), []);
+    for (const _ of items) count();
+  };
   const start = performance.now();
-  const worker = await startWorker({ url: db.url, tasks, log, concurrency });
+  const runner = startTurnRunner({ orm, log, drain: noop ? noopDrain : conversations.drain, concurrency, leaseMs: 30_000 });
   await done;
   const seconds = (performance.now() - start) / 1000;
-  console.log(`${noop ? 'noop handler' : 'agent turns'}: ${turns} in ${seconds.toFixed(2)} s = ${(turns / seconds).toFixed(0)}/s (WORKER_CONCURRENCY=${concurrency})`);
-  await worker.stop();
+  console.log(`${noop ? 'noop handler' : 'agent turns'}: ${turns} in ${seconds.toFixed(2)} s = ${(turns / seconds).toFixed(0)}/s (TURN_CONCURRENCY=${concurrency})`);
+  await runner.stop();
   await orm.close();
 } finally {
   await llm.close();

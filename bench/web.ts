@@ -53,6 +53,8 @@ url.pathname = '/renderbot_bench_web';
 const app = await createApp({ ...base, DATABASE_URL: url.toString() }, log, { worker: true, models });
 const channel = await createWebChannel(app, { allowedOrigins: [], rateLimitPerMinute: 1_000_000, panelDir: PANEL_DIST });
 app.deliverers.set('web', channel.deliverer);
+if (channel.streamer) app.streamers.set('web', channel.streamer);
+await app.start();
 const http = await startHttpServer(app, 0, channel.routes);
 const origin = `http://127.0.0.1:${http.port}`;
 

@@ -5,6 +5,7 @@ import { monthlyUsage } from '../core/agent/usage.ts';
 import type { EntityManager } from '../core/db/orm.ts';
 import { UserInputError } from '../core/errors.ts';
 import { aiSettingsSchema, describeTenantAi, setTenantAi } from '../core/llm/settings.ts';
+import { decodeCsvFile } from '../core/pipeline/csv.ts';
 import { importProductsCsv } from '../core/pipeline/import.ts';
 import { createLinkCode, linkWorkspace } from '../core/tenancy/links.ts';
 import { platformSchema, roleSchema } from '../core/tenancy/roles.ts';
@@ -76,11 +77,12 @@ export function adminCommand(withApp: WithApp): Command {
       print(settings.backend === 'http' ? `Renderer for ${t.slug}: render farm at ${settings.url} (secret stored encrypted)` : `Renderer for ${t.slug}: local preview renderer`);
     }));
 
-  admin.command('import').description('import data').command('products').description('import products from a CSV file (header pim_id,name,category[,material_name]); all or nothing')
+  admin.command('import').description('import data').command('products').description('import products from a UTF-8 CSV file (header pim_id,name,category[,material_name], separated by , or ;); all or nothing')
     .requiredOption('--tenant <slug>').argument('<file>', 'CSV file')
     .action((file: string, o: { tenant: string }) => withApp(async (_app, em) => {
-      let text: string;
-      try { text = readFileSync(file, 'utf8'); } catch { throw new UserInputError('file_unreadable', `Cannot read ${file}`); }
+      let bytes: Buffer;
+      try { bytes = readFileSync(file); } catch { throw new UserInputError('file_unreadable', `Cannot read ${file}`); }
+      const text = decodeCsvFile(bytes);
       const t = await getTenantBySlug(em, o.tenant);
       const r = await em.transactional((tx) => importProductsCsv(tx, t.id, text));
       print(`Imported into ${t.slug}: ${r.inserted} new, ${r.updated} updated products`);

@@ -1,14 +1,16 @@
 import type { Config } from '../core/config.ts';
 import { openDatabase, type Database } from '../core/db/database.ts';
 import type { Deliverer, Streamer } from '../core/conversations/delivery.ts';
-import { createConversations, REQUEUE_TASK, type Conversations } from '../core/conversations/service.ts';
+import { createConversations, PRUNE_TURNS_TASK, type Conversations } from '../core/conversations/service.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
+import { createModelGate, type ModelGate } from '../core/llm/model-gate.ts';
 import { createNoticeTasks } from '../core/notices/tasks.ts';
 import type { Logger } from '../core/logger.ts';
 import { seedDemo } from '../core/pipeline/demo.ts';
 import { enqueueWaitingJobs } from '../core/pipeline/orders.ts';
+import { createNotifications, type Notifications } from '../core/queue/notifications.ts';
 import { installQueue } from '../core/queue/queue.ts';
-import { requeueWaiting } from '../core/queue/session-inbox.ts';
+import { startTurnRunner, type TurnRunner } from '../core/queue/turn-runner.ts';
 import { createRenderLinks, type RenderLinks } from '../core/renders/signing.ts';
 import { farmTimeoutTaskName } from '../core/renders/farm-timeouts.ts';
 import { createRenderTasks, type RenderTaskDeps } from '../core/renders/task.ts';
@@ -25,18 +27,31 @@ export type App = {
   db: Database;
   tools: ToolRegistry;
   conversations: Conversations;
-  /** Reply senders by platform; channels register theirs when they start. */
+  /** Reply senders by platform; channels register theirs when they are created. */
   deliverers: Map<Platform, Deliverer>;
   /** Live text streams by platform, for those channels that stream. */
   streamers: Map<Platform, Streamer>;
   /** Signs and checks links to rendered files. */
   renderLinks: RenderLinks;
+  /** Per-tenant caps on concurrent model calls in this process. */
+  gate: ModelGate;
+  /** LISTEN/NOTIFY wake-ups of this process (one connection, opened on first use). */
+  notifications: Notifications;
   now: () => Date;
+  /**
+   * Starts what this process runs of the queue (AppOptions.worker): the turn runner and the
+   * queue workers. Call it after every channel registered its deliverer, so a turn drained at
+   * start-up always finds where to answer.
+   */
+  start(): Promise<void>;
+  /** Turns in flight in this process (for /metrics). */
+  turnsInFlight(): number;
+  /** Stops taking work, finishes or hands back the turns in flight (≤ 8 s), then closes everything. */
   close(): Promise<void>;
 };
 
 export type AppOptions = {
-  /** Run queue workers in this process (serve, worker). */
+  /** Run conversations and queue workers in this process (serve, worker). */
   worker?: boolean;
   /** Replaces the per-tenant model resolution (used by tests and benchmarks). */
   models?: ModelProvider;
@@ -45,12 +60,16 @@ export type AppOptions = {
   now?: () => Date;
 };
 
+/** How long a stopping process lets its turns finish before handing them back (the whole shutdown stays within 10 s). */
+export const TURN_SHUTDOWN_GRACE_MS = 7000;
+
 /**
  * The composition root: opens (or starts) the database, applies migrations, seeds the demo
- * tenant into a new embedded database, installs the queue and wires the core.
+ * tenant into a new embedded database, installs the queue and wires the core. Nothing runs
+ * until `start()`.
  */
 export async function createApp(config: Config, log: Logger, opts: AppOptions = {}): Promise<App> {
-  const db = await openDatabase(config, log);
+  const db = await openDatabase(config, log, { poolMax: config.DATABASE_POOL_SIZE });
   const now = opts.now ?? (() => new Date());
   try {
     await installQueue(db.url);
@@ -72,27 +91,41 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   const deliverers = new Map<Platform, Deliverer>();
   const streamers = new Map<Platform, Streamer>();
   const renderLinks = createRenderLinks(config.secretsKey, config.PUBLIC_URL);
+  const gate = createModelGate();
+  const notifications = createNotifications(db.url, log.child({ component: 'notify' }));
   const conversations = createConversations({
-    orm: db.orm, log, tools, now, deliverers, streamers, renderLinks,
+    orm: db.orm, log, tools, now, deliverers, streamers, renderLinks, gate, notifications,
     models: opts.models ?? createModelProvider(config.secretsKey, log),
   });
   let worker: Worker | undefined;
-  if (opts.worker) {
-    const renderTasks = createRenderTasks({ orm: db.orm, log, secretsKey: config.secretsKey, dataDir: config.dataDir, publicUrl: config.PUBLIC_URL, maxAttempts: config.RENDER_MAX_ATTEMPTS, farmTimeoutMinutes: config.RENDER_FARM_TIMEOUT_MINUTES, now,
-      ...(opts.renderBackends ? { backendFor: opts.renderBackends } : {}) });
-    const noticeTasks = createNoticeTasks({ orm: db.orm, log, deliverers, renderLinks, now });
-    // Turns a process left behind when it stopped or died get a drain job again (the cron task repeats this for other processes).
-    await requeueWaiting(db.orm.em.fork(), 0);
-    worker = await startWorker({
-      url: db.url, tasks: { ...conversations.tasks, ...renderTasks, ...noticeTasks }, log, concurrency: config.WORKER_CONCURRENCY,
-      deadAfterMs: config.WORKER_DEAD_AFTER_SECONDS * 1000,
-      crontab: [{ task: 'expire_actions', pattern: '* * * * *' }, { task: REQUEUE_TASK, pattern: '* * * * *' }, { task: farmTimeoutTaskName, pattern: '* * * * *' }],
-    });
-  }
+  let runner: TurnRunner | undefined;
+  let started = false;
   return {
-    config, log, db, tools, conversations, deliverers, streamers, renderLinks, now,
+    config, log, db, tools, conversations, deliverers, streamers, renderLinks, gate, notifications, now,
+    async start() {
+      if (started || !opts.worker) return;
+      started = true;
+      runner = startTurnRunner({
+        orm: db.orm, log, drain: conversations.drain, notifications, concurrency: config.TURN_CONCURRENCY,
+        leaseMs: config.TURN_LEASE_SECONDS * 1000,
+        // Terminal conversations are driven by their terminal (bot/chat.ts).
+        scope: { excludePlatforms: ['cli'] },
+      });
+      conversations.setLocalWake(runner.wake);
+      const renderTasks = createRenderTasks({ orm: db.orm, log, secretsKey: config.secretsKey, dataDir: config.dataDir, publicUrl: config.PUBLIC_URL, maxAttempts: config.RENDER_MAX_ATTEMPTS, farmTimeoutMinutes: config.RENDER_FARM_TIMEOUT_MINUTES, now,
+        ...(opts.renderBackends ? { backendFor: opts.renderBackends } : {}) });
+      const noticeTasks = createNoticeTasks({ orm: db.orm, log, deliverers, renderLinks, now });
+      worker = await startWorker({
+        url: db.url, tasks: { ...conversations.tasks, ...renderTasks, ...noticeTasks }, log, concurrency: config.RENDER_CONCURRENCY,
+        deadAfterMs: config.WORKER_DEAD_AFTER_SECONDS * 1000,
+        crontab: [{ task: 'expire_actions', pattern: '* * * * *' }, { task: PRUNE_TURNS_TASK, pattern: '* * * * *' }, { task: farmTimeoutTaskName, pattern: '* * * * *' }],
+      });
+    },
+    turnsInFlight: () => runner?.inFlight() ?? 0,
     async close() {
+      await runner?.stop(TURN_SHUTDOWN_GRACE_MS);
       await worker?.stop();
+      await notifications.close();
       await db.close();
     },
   };

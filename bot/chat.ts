@@ -1,6 +1,9 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import type { Deliverer, Streamer } from '../core/conversations/delivery.ts';
 import { resolveSession } from '../core/conversations/sessions.ts';
+import { pendingItems } from '../core/queue/session-inbox.ts';
+import { startTurnRunner } from '../core/queue/turn-runner.ts';
 import { getTenantBySlug } from '../core/tenancy/tenants.ts';
 import { ensureUser } from '../core/tenancy/users.ts';
 import type { Reply } from '../core/replies/reply.ts';
@@ -11,7 +14,10 @@ export type ChatOptions = { tenant: string; user: string; session: string; input
 
 /**
  * The terminal chat: one line in, the replies out as readable text. Works interactively and
- * with piped scripts (lines run one after another; the process ends at end of input).
+ * with piped scripts (lines run one after another; the process ends at end of input). Lines go
+ * through the session inbox like every platform's messages; this process drives its own
+ * thread's session (servers leave terminal sessions alone), so a confirmed plan's follow-up is
+ * printed here too, before the next prompt.
  */
 export async function runChat(app: App, opts: ChatOptions): Promise<void> {
   const em = app.db.orm.em.fork();
@@ -19,32 +25,56 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
   const role = await ensureUser(em, tenant.id, 'cli', opts.user, 'operator');
   const key = `cli:${opts.user}:${opts.session}`;
   const write = (text: string) => opts.output.write(text.endsWith('\n') ? text : `${text}\n`);
-  if (opts.interactive) {
-    write(`RenderBot — tenant ${tenant.name} (${tenant.slug}), you are ${opts.user} (${role}).`);
-    write(tenant.ai_provider ? 'Ask in plain words, or type "help". Ctrl-D quits.' : 'AI is not configured for this tenant; the commands work — type "help". Ctrl-D quits.');
-  }
-  const rl = createInterface({ input: opts.input, terminal: false });
-  const prompt = () => opts.interactive && opts.output.write('you> ');
-  prompt();
-  for await (const raw of rl) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) { prompt(); continue; }
-    if (line === 'exit' || line === 'quit') break;
-    // Re-resolved per line, so "new" and "forget" take effect on the next message.
-    const session = await resolveSession(em, tenant.id, 'cli', key, opts.user);
-    const turn = { tenantId: tenant.id, userId: opts.user, role, sessionId: session.id, platform: 'cli' as const };
-    if (!opts.interactive) write(`> ${line}`);
-    // The model's text is printed as it is written; the final reply then adds what was not streamed (tables, cards).
-    let streamed = '';
-    const replies = await app.conversations.respond(turn, line, { onText: (delta) => { streamed += delta; opts.output.write(delta); } });
+  // The model's text is printed as it is written; the final reply then adds what was not streamed (tables, cards).
+  let streamed = '';
+  const streamer: Streamer = () => ({ push: (delta) => { streamed += delta; opts.output.write(delta); }, end: async () => undefined });
+  const deliverer: Deliverer = async (_target, reply) => {
     if (streamed) opts.output.write('\n');
-    for (const [i, reply] of replies.entries()) {
-      const rest = streamed && i === replies.length - 1 ? withoutStreamedText(reply, streamed) : reply;
-      if (rest.blocks.length) write(`${renderText(rest)}\n`);
+    const rest = streamed ? withoutStreamedText(reply, streamed) : reply;
+    streamed = '';
+    if (rest.blocks.length) write(`${renderText(rest)}\n`);
+    return undefined;
+  };
+  app.deliverers.set('cli', deliverer);
+  app.streamers.set('cli', streamer);
+  const runner = startTurnRunner({
+    orm: app.db.orm, log: app.log, drain: app.conversations.drain, concurrency: 1,
+    leaseMs: app.config.TURN_LEASE_SECONDS * 1000, scope: { thread: { platform: 'cli', key } },
+  });
+  app.conversations.setLocalWake(runner.wake);
+  try {
+    if (opts.interactive) {
+      write(`RenderBot — tenant ${tenant.name} (${tenant.slug}), you are ${opts.user} (${role}).`);
+      write(tenant.ai_provider ? 'Ask in plain words, or type "help". Ctrl-D quits.' : 'AI is not configured for this tenant; the commands work — type "help". Ctrl-D quits.');
     }
+    const rl = createInterface({ input: opts.input, terminal: false });
+    const prompt = () => opts.interactive && opts.output.write('you> ');
     prompt();
+    for await (const raw of rl) {
+      const line = raw.trim();
+      if (!line || line.startsWith('#')) { prompt(); continue; }
+      if (line === 'exit' || line === 'quit') break;
+      // Re-resolved per line, so "new" and "forget" take effect on the next message.
+      const session = await resolveSession(em, tenant.id, 'cli', key, opts.user);
+      const turn = { tenantId: tenant.id, userId: opts.user, role, sessionId: session.id, platform: 'cli' as const };
+      if (!opts.interactive) write(`> ${line}`);
+      await app.conversations.submit({ turn, text: line, delivery: { platform: 'cli', target: {} } });
+      await settled(app, session.id);
+      prompt();
+    }
+    rl.close();
+  } finally {
+    await runner.stop();
   }
-  rl.close();
+}
+
+/** Resolves once the session's inbox is empty: the line's answer and whatever it queued (a follow-up) were printed. */
+async function settled(app: App, sessionId: string): Promise<void> {
+  for (;;) {
+    const [next] = await pendingItems(app.db.orm.em.fork(), sessionId, 1);
+    if (!next) return;
+    await app.conversations.result(next.id, { pollMs: 250 });
+  }
 }
 
 /** The reply without the text blocks that were already printed while streaming. */

@@ -47,6 +47,8 @@ export function buildProgram(): Command {
     .action(async (o: { worker: boolean }) => {
       const app = await openApp({ worker: o.worker, quiet: false });
       const channels = await createChannels(app);
+      // Queue work starts once every channel can deliver (a turn drained at start-up must find its platform).
+      await app.start();
       const http = await startHttpServer(app, app.config.PORT, [...channels.flatMap((c) => c.routes), ...renderRoutes(app)]);
       for (const c of channels) await c.start?.();
       app.log.info({ port: http.port }, `RenderBot listening on http://localhost:${http.port} (healthz, readyz, metrics)`);
@@ -62,6 +64,7 @@ export function buildProgram(): Command {
       const app = await openApp({ worker: true, quiet: false });
       // Queued turns and notices are answered from here: the platforms' senders, without their HTTP routes.
       const channels = await createChannels(app);
+      await app.start();
       app.log.info({ channels: channels.map((c) => c.platform) }, 'worker running');
       await shutdownSignal();
       for (const c of channels) await c.stop();

@@ -35,8 +35,8 @@ export function manifestCommand(): Command {
     .requiredOption('--app-id <guid>', 'the bot\'s Microsoft App ID (Azure Bot → Configuration)')
     .option('--out <file>', 'zip file to write', 'renderbot-teams.zip')
     .option('--host <domain>', 'public host of the bot (validDomains, developer URLs), e.g. renderbot.example.com')
-    .action((o: { appId: string; out: string; host?: string }) => {
-      const zip = buildAppPackage({ appId: o.appId, ...(o.host ? { host: o.host } : {}) });
+    .action(async (o: { appId: string; out: string; host?: string }) => {
+      const zip = await buildAppPackage({ appId: o.appId, ...(o.host ? { host: o.host } : {}) });
       const out = resolve(o.out);
       writeFileSync(out, zip);
       process.stdout.write(`Wrote ${out} (${zip.length} bytes). Upload it in Teams: Apps → Manage your apps → Upload an app.\n`);

@@ -25,7 +25,7 @@ export function webSettings(config: Pick<Config, 'WEB_ALLOWED_ORIGINS' | 'WEB_RA
  */
 export async function createWebChannel(app: App, settings: WebSettings = webSettings(app.config)): Promise<Channel> {
   const adapter = createWebAdapter({ orm: app.db.orm, conversations: app.conversations, log: app.log, now: app.now, settings });
-  return { platform: 'web', routes: adapter.routes, deliverer: adapter.deliverer, async stop() {} };
+  return { platform: 'web', routes: adapter.routes, deliverer: adapter.deliverer, streamer: adapter.streamer, async stop() {} };
 }
 
 const print = (line: string) => process.stdout.write(`${line}\n`);

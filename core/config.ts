@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
@@ -39,8 +40,18 @@ export const envSchema = z.object({
    * MicrosoftAppId, Teams is off (/api/messages answers 404).
    */
   TEAMS_EMULATOR: z.enum(['0', '1', 'true', 'false']).optional().transform((v) => v === '1' || v === 'true'),
-  /** Queue jobs (agent turns) one process runs at once; default 4 (core/queue/worker.ts). */
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  /**
+   * Conversations one process drives at once (DESIGN §4). A turn waiting on the model holds no
+   * database connection and no queue slot, only memory (its prompt window and one HTTP request).
+   * Default 1000.
+   */
+  TURN_CONCURRENCY: z.coerce.number().int().min(1).max(100_000).default(1000),
+  /** Seconds a session's lease lasts without renewal: a turn cut off by a crash is resumed elsewhere after this. Default 30. */
+  TURN_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
+  /** Render jobs (and other queue jobs) one process runs at once; default the number of CPUs. */
+  RENDER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(availableParallelism()),
+  /** Connections of this process's main database pool (agent turns, intake, tools). Default 10. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
   /**
    * Seconds without a heartbeat after which a queue worker process counts as dead and the jobs it
    * held locked run again elsewhere (graphile-worker alone waits 4 hours). Keep it above the

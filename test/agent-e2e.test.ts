@@ -35,7 +35,7 @@ describe('the seed example end to end', () => {
         ] };
       },
     );
-    const [proposal] = await h.conversations.respond(turn, 'Render all Kugellager products as WebP at 1024x1024');
+    const [proposal] = await h.conversations.respond(turn, 'Render all Kugellager products as WebP at 1024x1024', { delivery: h.delivery });
     const confirm = proposal!.blocks.find((b) => b.type === 'confirm');
     expect(confirm).toMatchObject({ status: 'pending', steps: [{ title: expect.stringMatching(/3 products/) }] });
     expect(JSON.stringify(confirm)).toContain('WebP 1024x1024');
@@ -47,16 +47,21 @@ describe('the seed example end to end', () => {
       const number = /SA-\d{4}-\d{5}/.exec(note)?.[0];
       return { content: `Done: order ${number} was created and its renders were dispatched.` };
     });
-    const replies = await h.conversations.respond(turn, 'confirm');
-    expect(replies).toHaveLength(2);
+    const start = h.delivered.length;
+    const replies = await h.conversations.respond(turn, 'confirm', { delivery: h.delivery });
+    expect(replies).toHaveLength(1);
     expect(replies[0]!.blocks.find((b) => b.type === 'confirm')).toMatchObject({ status: 'done', outcome: expect.stringContaining('alice') });
+    // The follow-up was queued with the decision and is answered in the session where the plan was asked.
+    await h.deliveredCount(start + 1);
+    const followUp = h.delivered[start]!;
 
     const [order] = await em.execute(`select id, order_number, status from render_order where tenant_id = ?`, [acme.tenant.id]) as { id: string; order_number: string; status: string }[];
     expect(order).toMatchObject({ status: 'rendering', order_number: expect.stringMatching(/^SA-\d{4}-\d{5}$/) });
     const jobs = await em.execute(`select j.status, p.category from render_job j join product p on p.id = j.product_id where j.order_id = ?`, [order!.id]) as { status: string; category: string }[];
     expect(jobs).toHaveLength(3);
     expect(jobs.every((j) => j.status === 'queued' && j.category === 'Kugellager')).toBe(true);
-    expect(texts(replies.slice(1))).toContain(order!.order_number);
+    expect(texts([followUp.reply])).toContain(order!.order_number);
+    expect(followUp.target).toEqual(h.delivery.target);
     expect(await em.execute(`select action, outcome from audit_log where tenant_id = ?`, [acme.tenant.id])).toContainEqual({ action: 'action.confirm', outcome: 'done' });
 
     // The model saw strict tool schemas on the Azure path, and every tool call was answered.

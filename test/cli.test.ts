@@ -129,8 +129,12 @@ describe('renderbot CLI', () => {
     expect(refused.stderr).toMatch(/line 3/);
     const count = async () => ((await db.orm.em.fork().execute(`select count(*)::int as n from product where pim_id like 'IMP-%'`)) as { n: number }[])[0]!.n;
     expect(await count()).toBe(0);
+    const ansi = join(dataDir, 'excel-ansi.csv');
+    writeFileSync(ansi, Buffer.from('pim_id;name;category\r\nIMP-1;Nadelh\u00fclse HK 2016;Nadellager\r\n', 'latin1'));
+    expect(await cli(['admin', 'import', 'products', '--tenant', 'acme', ansi])).toMatchObject({ code: 2, stderr: expect.stringContaining('not UTF-8') });
+    expect(await count()).toBe(0);
     const good = join(dataDir, 'good.csv');
-    writeFileSync(good, 'pim_id,name,category\nIMP-1,Nadellager NK 20/16,Nadellager\nIMP-2,"Nadelhülse HK 2016, offen",Nadellager\n');
+    writeFileSync(good, 'pim_id;name;category\r\nIMP-1;Nadellager NK 20/16;Nadellager\r\nIMP-2;"Nadelhülse HK 2016, offen";Nadellager\r\n');
     expect(await cli(['admin', 'import', 'products', '--tenant', 'acme', good])).toMatchObject({ code: 0, stdout: expect.stringContaining('2 new, 0 updated') });
     expect(await count()).toBe(2);
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RenderBotError, UserInputError } from '../core/errors.ts';
-import { parseCsv } from '../core/pipeline/csv.ts';
+import { decodeCsvFile, detectDelimiter, parseCsv } from '../core/pipeline/csv.ts';
 import { importProductsCsv } from '../core/pipeline/import.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
@@ -37,12 +37,13 @@ async function csvError(p: Promise<unknown>): Promise<string> {
 describe('parseCsv', () => {
   it('handles quotes, doubled quotes, embedded commas and line breaks, CRLF and a BOM', () => {
     const text = '\uFEFFa,b,c\r\n"x, y","say ""hi""",z\r\n"multi\r\nline",,""\r\n\r\nlast,row,here';
-    const { records, problems } = parseCsv(text);
+    const { records, problems, delimiter } = parseCsv(text);
     expect(problems).toEqual([]);
+    expect(delimiter).toBe(',');
     expect(records).toEqual([
       { line: 1, fields: ['a', 'b', 'c'] },
       { line: 2, fields: ['x, y', 'say "hi"', 'z'] },
-      { line: 3, fields: ['multi\r\nline', '', ''] },
+      { line: 3, fields: ['multi\nline', '', ''] },
       { line: 6, fields: ['last', 'row', 'here'] },
     ]);
   });
@@ -56,8 +57,40 @@ describe('parseCsv', () => {
     expect(problems[2]!.message).toContain('never closed');
   });
 
+  it('resumes after the line a multi-line record broke on, and counts lines after quoted CRLF breaks', () => {
+    const text = 'a,b\r\n"two\r\nlines"x,1\r\n\r\n"three\r\nline\r\nname",2\r\nlast,3\r\n';
+    const { records, problems } = parseCsv(text);
+    expect(problems).toEqual([{ line: 2, message: expect.stringContaining('after a closing quote') }]);
+    expect(records).toEqual([
+      { line: 1, fields: ['a', 'b'] },
+      { line: 5, fields: ['three\nline\nname', '2'] },
+      { line: 8, fields: ['last', '3'] },
+    ]);
+  });
+
   it('accepts LF and lone CR line ends and a missing final newline', () => {
     expect(parseCsv('a,b\rc,d\ne,f').records.map((r) => r.fields)).toEqual([['a', 'b'], ['c', 'd'], ['e', 'f']]);
+  });
+
+  it('detects semicolons from the header line (German Excel) and keeps commas inside fields', () => {
+    const { records, problems, delimiter } = parseCsv('pim_id;name;category\r\nA-1;Lager 6204, neu;Kugellager\r\nA-2;"Ring; 30x42";Dichtungen\r\n');
+    expect(problems).toEqual([]);
+    expect(delimiter).toBe(';');
+    expect(records.map((r) => r.fields)).toEqual([
+      ['pim_id', 'name', 'category'], ['A-1', 'Lager 6204, neu', 'Kugellager'], ['A-2', 'Ring; 30x42', 'Dichtungen'],
+    ]);
+    expect(detectDelimiter('pim_id,name,category')).toBe(',');
+    expect(detectDelimiter('pim_id;name;category')).toBe(';');
+    expect(detectDelimiter('pim_id')).toBe(',');
+  });
+});
+
+describe('decodeCsvFile', () => {
+  it('decodes UTF-8 and refuses Windows-1252 bytes with a clear error instead of garbling umlauts', () => {
+    expect(decodeCsvFile(Buffer.from('pim_id;name;category\nA;Hülse;Lager\n', 'utf8'))).toContain('Hülse');
+    const ansi = Buffer.from('pim_id;name;category\nA;H\u00fclse;Lager\n', 'latin1');
+    expect(() => decodeCsvFile(ansi)).toThrow(UserInputError);
+    expect(() => decodeCsvFile(ansi)).toThrow(/not UTF-8.*CSV UTF-8/);
   });
 });
 
@@ -127,9 +160,31 @@ describe('importProductsCsv', () => {
   it('refuses a header that is not pim_id,name,category[,material_name]', async () => {
     for (const header of ['name,pim_id,category', 'pim_id,name', 'pim_id,name,category,colour', 'PIM_ID,name,category']) {
       const message = await csvError(importCsv(acme.tenant.id, `${header}\nA,B,C\n`));
-      expect(message).toContain('line 1: the header must be "pim_id,name,category" (optionally followed by ",material_name")');
+      expect(message).toContain('line 1: the header must be "pim_id,name,category" (optionally followed by ",material_name"; or the same with ";")');
     }
+    expect(await csvError(importCsv(acme.tenant.id, 'pim_id;category;name\nA;B;C\n'))).toContain('not "pim_id;category;name"');
     expect(await csvError(importCsv(acme.tenant.id, ''))).toContain('line 1: the file must start with the header');
+  });
+
+  it('imports a semicolon-separated file (German Excel) with quoted line breaks and reports its bad rows by line', async () => {
+    const csv = [
+      '\uFEFFpim_id;name;category;material_name', // 1
+      'ACME-SEMI-1;"Lager 6204, neu";Kugellager;Steel-Bare', // 2
+      'ACME-SEMI-2;"Ring ""30x42""\r\nzweite Zeile";Dichtungen;', // 3-4
+    ].join('\r\n') + '\r\n';
+    const broken = csv + 'ACME-SEMI-3;nur zwei\r\n"ACME-SEMI-4;"x";Dichtungen;\r\nACME-SEMI-5;"offen\r\n;Dichtungen;\r\n';
+    const before = await products(acme.tenant.id);
+    const message = await csvError(importCsv(acme.tenant.id, broken));
+    expect(message).toContain('3 problems; nothing was changed');
+    expect(message).toContain('line 5: too few columns: expected 4 (pim_id,name,category,material_name), found 2');
+    expect(message).toContain('line 6: unexpected text after a closing quote');
+    expect(message).toContain('line 7: a quoted field is never closed');
+    expect(await products(acme.tenant.id)).toEqual(before);
+
+    expect(await importCsv(acme.tenant.id, csv)).toEqual({ inserted: 2, updated: 0 });
+    const rows = await products(acme.tenant.id);
+    expect(rows.find((r) => r.pim_id === 'ACME-SEMI-1')).toMatchObject({ name: 'Lager 6204, neu', material_name: 'Steel-Bare' });
+    expect(rows.find((r) => r.pim_id === 'ACME-SEMI-2')).toMatchObject({ name: 'Ring "30x42"\nzweite Zeile', category: 'Dichtungen', material_name: null });
   });
 
   it('imports nothing and reports nothing for a header-only file', async () => {

@@ -49,7 +49,7 @@ describe('orders by selection', () => {
         return { content: 'There are 60,000 Kugellager products. Please confirm the order:', toolCalls: [filterCall('Kugellager')] };
       },
     );
-    const [proposal] = await h.conversations.respond(turn, 'Render all Kugellager products as WebP at 1024x1024');
+    const [proposal] = await h.conversations.respond(turn, 'Render all Kugellager products as WebP at 1024x1024', { delivery: h.delivery });
     // The model was steered to a filter for "all …" and to paging for lists.
     const first = h.llm.requests.at(-2)!.body;
     expect(String(first.messages[0]!.content)).toMatch(/"All …" requests .* call create_order with product_filter/);
@@ -71,11 +71,13 @@ describe('orders by selection', () => {
     expect(Math.max(...h.llm.requests.map((r) => JSON.stringify(r.body).length))).toBeLessThan(30_000);
 
     h.llm.enqueue(followUp);
-    const replies = await h.conversations.respond(turn, 'confirm');
+    const start = h.delivered.length;
+    const replies = await h.conversations.respond(turn, 'confirm', { delivery: h.delivery });
     expect(confirmOf(replies[0]!)).toMatchObject({ status: 'done', outcome: expect.stringMatching(/Created SA-\d{4}-\d{5} with 60,000 render jobs/) });
     const order = await one(`select id, order_number, status from render_order where tenant_id = ?`, [t.tenant.id]);
     expect(order.status).toBe('rendering');
-    expect(texts(replies.slice(1))).toContain(String(order.order_number));
+    await h.deliveredCount(start + 1);
+    expect(texts([h.delivered[start]!.reply])).toContain(String(order.order_number));
     expect(await one(`select count(*)::int as items, count(distinct i.product_id)::int as distinct_products, bool_and(p.category = 'Kugellager') as all_kl
       from order_item i join product p on p.id = i.product_id where i.order_id = ?`, [order.id])).toEqual({ items: 60_000, distinct_products: 60_000, all_kl: true });
     expect(await one(`select count(*)::int as n from render_job where order_id = ? and status = 'queued'`, [order.id])).toEqual({ n: 60_000 });
@@ -90,15 +92,17 @@ describe('orders by selection', () => {
     await h.enableAi(t.tenant.id);
     const turn = await h.turn(t.tenant.id);
     h.llm.enqueue({ toolCalls: [filterCall('Kugellager')] });
-    const [proposal] = await h.conversations.respond(turn, 'Alle Kugellager als WebP rendern');
+    const [proposal] = await h.conversations.respond(turn, 'Alle Kugellager als WebP rendern', { delivery: h.delivery });
     expect(confirmOf(proposal!)!.title).toBe('Create order for 3 products in category Kugellager and start rendering');
 
     await upsertProducts(h.em(), t.tenant.id, [{ pimId: 'FROZEN-KL-9999', name: 'Imported later', category: 'Kugellager', materialName: null }]);
     await h.em().execute(`delete from product where tenant_id = ? and pim_id = 'FROZEN-KL-6205'`, [t.tenant.id]);
 
     h.llm.enqueue(followUp);
-    const [decided] = await h.conversations.respond(turn, 'confirm');
+    const start = h.delivered.length;
+    const [decided] = await h.conversations.respond(turn, 'confirm', { delivery: h.delivery });
     expect(confirmOf(decided!)).toMatchObject({ status: 'done', outcome: expect.stringContaining('1 selected product deleted since the preview was left out') });
+    await h.deliveredCount(start + 1);
     const items = await rows(`select p.pim_id from order_item i join product p on p.id = i.product_id join render_order o on o.id = i.order_id
       where o.tenant_id = ? order by p.pim_id`, [t.tenant.id]);
     expect(items.map((r) => r.pim_id)).toEqual(['FROZEN-KL-6204', 'FROZEN-KL-6206']);

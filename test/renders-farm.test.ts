@@ -45,6 +45,7 @@ beforeAll(async () => {
   await setTenantRenderer(em, config.secretsKey, acme.tenant.id, { backend: 'http', url: farmUrl, secret: acmeSecret });
   await setTenantRenderer(em, config.secretsKey, globex.tenant.id, { backend: 'http', url: farmUrl, secret: globexSecret });
   app = await createApp(config, silentLog, { worker: true });
+  await app.start();
   http = await startHttpServer(app, port, renderRoutes(app));
 });
 afterAll(async () => {

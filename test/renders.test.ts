@@ -25,6 +25,7 @@ beforeAll(async () => {
   acme = await makeTenant(em, 'acme');
   await ensureOutputType(em, acme.tenant.id, { name: 'JPEG 300x200', format: 'jpeg', width: 300, height: 200 });
   app = await createApp(config, silentLog, { worker: true });
+  await app.start();
   http = await startHttpServer(app, 0, renderRoutes(app));
   base = `http://127.0.0.1:${http.port}`;
 });

@@ -17,6 +17,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   const config = testConfig(db);
   app = await createApp(config, silentLog, { worker: true });
+  await app.start();
   http = await startHttpServer(app, 0);
   base = `http://127.0.0.1:${http.port}`;
 });

@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { JobHelpers } from 'graphile-worker';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveSession } from '../core/conversations/sessions.ts';
-import { createSessionDrain, requeueWaiting, SESSION_DRAIN_TASK, submitToSession } from '../core/queue/session-inbox.ts';
-import { startWorker, type Worker } from '../core/queue/worker.ts';
+import { nextGroup } from '../core/conversations/drain.ts';
+import { createNotifications } from '../core/queue/notifications.ts';
+import { finishItems, pendingItems, startItems, submitToSession, type InboxRow } from '../core/queue/session-inbox.ts';
+import { claimSession } from '../core/queue/session-lease.ts';
+import { startTurnRunner, type SessionDrain, type TurnRunner } from '../core/queue/turn-runner.ts';
 import { silentLog } from './support/core.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
@@ -20,38 +21,59 @@ afterAll(async () => {
   await db.drop();
 });
 
-type Ran = { session: string; n: number; start: number; end: number };
+type Ran = { session: string; n: number; start: number; end: number; owner: string };
 
-/** Drain tasks whose `step` handler records when each item ran; resolves `done` after `total` items. */
-function recorder(total: number) {
+/**
+ * A drain that runs one item at a time like the real one (start, work, finish) and records when
+ * each ran and in which runner; resolves `done` after `total` items.
+ */
+function recorder(total: number, work: (n: number, signal: AbortSignal) => Promise<void> = async () => { await sleep(Math.random() * 8); }) {
   const ran: Ran[] = [];
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => { finish = resolve; });
-  const task = createSessionDrain({
-    step: async (payload) => {
-      const { session, n } = payload as { session: string; n: number };
+  const drainFor = (owner: () => string): SessionDrain => async (sessionId, signal) => {
+    while (!signal.aborted) {
+      const [item] = await pendingItems(db.orm.em.fork(), sessionId, 1);
+      if (!item) return;
+      await startItems(db.orm.em.fork(), [item.id]);
+      const { n } = item.payload as { n: number };
       const start = performance.now();
-      await sleep(Math.random() * 8);
-      ran.push({ session, n, start, end: performance.now() });
+      await work(n, signal);
+      if (signal.aborted) return;
+      ran.push({ session: sessionId, n, start, end: performance.now(), owner: owner() });
+      await finishItems(db.orm.em.fork(), [item.id], []);
       if (ran.length >= total) finish();
-    },
-  }, silentLog);
-  return { ran, done, tasks: { [SESSION_DRAIN_TASK]: task } };
+    }
+  };
+  return { ran, done, drainFor };
 }
 
 async function newSession(key: string): Promise<string> {
-  return (await resolveSession(db.orm.em.fork(), acme.tenant.id, 'cli', `inbox:${key}:${Math.random()}`, 'alice')).id;
+  return (await resolveSession(db.orm.em.fork(), acme.tenant.id, 'web', `inbox:${key}:${Math.random()}`, 'alice')).id;
 }
 
 const submit = (sessionId: string, n: number, eventId?: string) =>
-  submitToSession(db.orm.em.fork(), { tenantId: acme.tenant.id, sessionId }, { task: 'step', payload: { session: sessionId, n } }, eventId ? { platform: 'cli', eventId } : undefined);
+  submitToSession(db.orm.em.fork(), { tenantId: acme.tenant.id, sessionId }, { task: 'step', payload: { session: sessionId, n } }, eventId ? { platform: 'web', eventId } : undefined);
 
-describe('session inbox (DESIGN §4 ordering without named queues)', () => {
-  it('runs each session’s items one at a time and in order, across two worker processes', async () => {
+const runners: TurnRunner[] = [];
+function runner(drain: SessionDrain, o: { leaseMs?: number; concurrency?: number; notify?: boolean } = {}) {
+  const notifications = o.notify === false ? undefined : createNotifications(db.url, silentLog);
+  const r = startTurnRunner({ orm: db.orm, log: silentLog, drain, concurrency: o.concurrency ?? 50, leaseMs: o.leaseMs ?? 30_000, pollMs: 200, ...(notifications ? { notifications } : {}) });
+  runners.push(r);
+  return { runner: r, stop: async (graceMs?: number) => { await r.stop(graceMs); await notifications?.close(); } };
+}
+
+const pending = async (sessionId: string) => (await db.orm.em.fork().execute(`select count(*)::int as n from turn_inbox where session_id = ? and done_at is null`, [sessionId]))[0];
+
+describe('session inbox driven by leases (DESIGN §4)', () => {
+  it('runs each session’s items one at a time and in order, across two runners (processes), holding no connection while items wait', async () => {
     const sessions = await Promise.all([1, 2, 3, 4, 5].map((i) => newSession(`order${i}`)));
     const perSession = 12;
     const rec = recorder(sessions.length * perSession);
-    const workers: Worker[] = await Promise.all([1, 2].map(() => startWorker({ url: db.url, tasks: rec.tasks, log: silentLog, concurrency: 4 })));
+    const owners: string[] = [];
+    const a = runner(rec.drainFor(() => owners[0]!));
+    const b = runner(rec.drainFor(() => owners[1]!));
+    owners.push(a.runner.owner, b.runner.owner);
     try {
       // Items arrive while drains already run, interleaved across sessions.
       for (let n = 0; n < perSession; n++) {
@@ -60,17 +82,20 @@ describe('session inbox (DESIGN §4 ordering without named queues)', () => {
       }
       await rec.done;
     } finally {
-      for (const w of workers) await w.stop();
+      await a.stop();
+      await b.stop();
     }
     for (const s of sessions) {
       const mine = rec.ran.filter((r) => r.session === s);
       expect(mine.map((r) => r.n)).toEqual([...Array(perSession).keys()]);
       for (let i = 1; i < mine.length; i++) expect(mine[i]!.start).toBeGreaterThanOrEqual(mine[i - 1]!.end);
     }
-    // Different sessions did run side by side.
-    const overlaps = rec.ran.some((a) => rec.ran.some((b) => a.session !== b.session && a.start < b.end && b.start < a.end));
+    // Different sessions did run side by side, and both processes drove some.
+    const overlaps = rec.ran.some((x) => rec.ran.some((y) => x.session !== y.session && x.start < y.end && y.start < x.end));
     expect(overlaps).toBe(true);
-    expect(await db.orm.em.fork().execute(`select count(*)::int as n from turn_inbox`)).toEqual([{ n: 0 }]);
+    expect(new Set(rec.ran.map((r) => r.owner)).size).toBe(2);
+    expect(await db.orm.em.fork().execute(`select count(*)::int as n from turn_inbox where done_at is null`)).toEqual([{ n: 0 }]);
+    expect(await db.orm.em.fork().execute(`select count(*)::int as n from chat_session where lease_owner is not null`)).toEqual([{ n: 0 }]);
   });
 
   it('queues a platform event exactly once, also when its redeliveries race', async () => {
@@ -78,87 +103,123 @@ describe('session inbox (DESIGN §4 ordering without named queues)', () => {
     const results = await Promise.all([1, 2, 3, 4, 5].map(() => submit(session, 0, 'Ev-race-1')));
     expect(results.filter(Boolean)).toHaveLength(1);
     const rec = recorder(1);
-    const worker = await startWorker({ url: db.url, tasks: rec.tasks, log: silentLog, concurrency: 2 });
+    const r = runner(rec.drainFor(() => 'a'));
     try {
       await rec.done;
-      expect(await submit(session, 0, 'Ev-race-1')).toBe(false);
+      expect(await submit(session, 0, 'Ev-race-1')).toBeUndefined();
     } finally {
-      await worker.stop(); // waits for running drains
+      await r.stop();
     }
-    // A wrongly queued redelivery would have run by now, or still wait in the inbox.
-    expect(rec.ran.map((r) => r.n)).toEqual([0]);
-    expect(await db.orm.em.fork().execute(`select count(*)::int as n from turn_inbox where session_id = ?`, [session])).toEqual([{ n: 0 }]);
+    expect(rec.ran.map((x) => x.n)).toEqual([0]);
+    expect(await db.orm.em.fork().execute(`select count(*)::int as n from turn_inbox where session_id = ?`, [session])).toEqual([{ n: 1 }]);
   });
 
-  it('hands a batch task every item of that task waiting right behind it, up to the next other task', async () => {
-    const session = await newSession('batch');
-    const add = (task: string, n: number) => submitToSession(db.orm.em.fork(), { tenantId: acme.tenant.id, sessionId: session }, { task, payload: n });
-    // Queued before any worker runs, so the drain finds them all waiting.
-    for (const [task, n] of [['talk', 1], ['talk', 2], ['talk', 3], ['note', 4], ['talk', 5]] as const) await add(task, n);
-    const seen: (number | number[])[] = [];
-    let finish!: () => void;
-    const done = new Promise<void>((resolve) => { finish = resolve; });
-    const record = (entry: number | number[]) => { seen.push(entry); if (seen.length === 3) finish(); };
-    const drain = createSessionDrain({ note: async (p) => record(p as number) }, silentLog, { talk: async (ps) => record(ps as number[]) });
-    const worker = await startWorker({ url: db.url, tasks: { [SESSION_DRAIN_TASK]: drain }, log: silentLog, concurrency: 2 });
-    try {
-      await done;
-    } finally {
-      await worker.stop();
-    }
-    expect(seen).toEqual([[1, 2, 3], 4, [5]]);
-  });
-
-  it('finds items a dead process left behind: requeueWaiting gives their session a drain job again', async () => {
+  it('takes over the sessions of a process that died once their lease expired, and resumes the item it had started', async () => {
     const session = await newSession('orphan');
     await submit(session, 0);
     await submit(session, 1);
-    // The drain job was taken by a process that died (its lock and job are gone; the items stayed).
-    await db.orm.em.fork().execute(`delete from graphile_worker._private_jobs`);
-    expect(await requeueWaiting(db.orm.em.fork(), 3600)).toBe(0);
-    expect(await requeueWaiting(db.orm.em.fork(), 0)).toBe(1);
+    // A process took the session and started item 0, then died (no renewal, no release).
+    expect(await claimSession(db.orm.em.fork(), session, 'dead-process', 600)).toBe(true);
+    const [first] = await pendingItems(db.orm.em.fork(), session, 1);
+    await startItems(db.orm.em.fork(), [first!.id]);
     const rec = recorder(2);
-    const worker = await startWorker({ url: db.url, tasks: rec.tasks, log: silentLog, concurrency: 2 });
+    const r = runner(rec.drainFor(() => 'live'), { notify: false });
     try {
       await rec.done;
     } finally {
-      await worker.stop();
+      await r.stop();
     }
-    expect(rec.ran.map((r) => r.n)).toEqual([0, 1]);
+    expect(rec.ran.map((x) => x.n)).toEqual([0, 1]);
+    const rows = await db.orm.em.fork().execute(`select attempts from turn_inbox where session_id = ? order by id`, [session]);
+    expect(rows).toEqual([{ attempts: 2 }, { attempts: 1 }]);
   });
 
-  it('stops after the running item when the worker aborts it, leaving the rest for the next start', async () => {
-    const session = await newSession('stop');
-    for (let n = 0; n < 5; n++) await submit(session, n);
-    const ran: number[] = [];
-    const ctl = new AbortController();
-    const drain = createSessionDrain({
-      step: async (payload) => {
-        ran.push((payload as { n: number }).n);
-        if (ran.length === 2) ctl.abort();
-      },
-    }, silentLog);
-    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+  it('stop(): running items get the grace time; what is still running then is handed back uncounted, and another runner finishes it', async () => {
+    const session = await newSession('handback');
+    for (let n = 0; n < 3; n++) await submit(session, n);
+    let release!: () => void;
+    const stuck = new Promise<void>((r) => { release = r; });
+    const first = recorder(3, async (n, signal) => {
+      // Item 1 waits "on the model" until aborted.
+      if (n === 1) await Promise.race([stuck, new Promise((r) => signal.addEventListener('abort', r, { once: true }))]);
+    });
+    const a = runner(first.drainFor(() => 'a'));
+    while (first.ran.length < 1) await sleep(10);
+    await a.stop(200);
+    release();
+    expect(first.ran.map((x) => x.n)).toEqual([0]);
+    expect(await pending(session)).toEqual({ n: 2 });
+    // Handed back: no lease, and item 1's start did not count as an attempt.
+    expect(await db.orm.em.fork().execute(`select lease_owner from chat_session where id = ?`, [session])).toEqual([{ lease_owner: null }]);
+    expect(await db.orm.em.fork().execute(`select attempts from turn_inbox where session_id = ? and done_at is null order by id`, [session])).toEqual([{ attempts: 0 }, { attempts: 0 }]);
+    const second = recorder(2);
+    const b = runner(second.drainFor(() => 'b'));
     try {
-      const helpers = { abortSignal: ctl.signal, withPgClient: async <T>(fn: (c: pg.PoolClient) => Promise<T>) => {
-        const client = await pool.connect();
-        try { return await fn(client); } finally { client.release(); }
-      } };
-      await drain({ sessionId: session }, helpers as unknown as JobHelpers);
-      expect(ran).toEqual([0, 1]);
-      // The session lock was let go (this is the same pooled connection, so ask from another one).
-      expect(await db.orm.em.fork().execute(`select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())`)).toEqual([{ n: 0 }]);
+      await second.done;
     } finally {
-      await pool.end();
+      await b.stop();
     }
-    expect(await requeueWaiting(db.orm.em.fork(), 0)).toBe(1);
-    const rec = recorder(3);
-    const worker = await startWorker({ url: db.url, tasks: rec.tasks, log: silentLog, concurrency: 2 });
+    expect(second.ran.map((x) => x.n)).toEqual([1, 2]);
+  });
+
+  it('stops a session whose lease another process took over (this one stalled past the expiry)', async () => {
+    const session = await newSession('stolen');
+    await submit(session, 0);
+    let aborted = false;
+    const rec = recorder(1, async (_n, signal) => {
+      await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
+      aborted = true;
+    });
+    const a = runner(rec.drainFor(() => 'a'), { leaseMs: 600, notify: false });
+    while (a.runner.inFlight() === 0) await sleep(10);
+    // Another process takes the session over, as it would after an expiry.
+    await db.orm.em.fork().execute(`update chat_session set lease_owner = 'thief', lease_expires_at = now() + interval '1 minute' where id = ?`, [session]);
+    while (!aborted) await sleep(20);
+    await a.stop();
+    expect(rec.ran).toEqual([]);
+    expect(await db.orm.em.fork().execute(`select lease_owner from chat_session where id = ?`, [session])).toEqual([{ lease_owner: 'thief' }]);
+  });
+
+  it('drives at most TURN_CONCURRENCY sessions at once in one process; the rest wait and are taken as slots free up', async () => {
+    const sessions = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => newSession(`cap${i}`)));
+    let running = 0;
+    let most = 0;
+    const rec = recorder(sessions.length, async () => {
+      running += 1;
+      most = Math.max(most, running);
+      await sleep(30);
+      running -= 1;
+    });
+    const r = runner(rec.drainFor(() => 'a'), { concurrency: 2 });
     try {
+      for (const s of sessions) await submit(s, 0);
       await rec.done;
     } finally {
-      await worker.stop();
+      await r.stop();
     }
-    expect(rec.ran.map((r) => r.n)).toEqual([2, 3, 4]);
+    expect(most).toBe(2);
+    expect(rec.ran).toHaveLength(6);
   });
+});
+
+describe('what one turn answers (DESIGN §4 merging)', () => {
+  const item = (id: number, text: string, o: { userId?: string; role?: string; task?: string; started?: boolean } = {}): InboxRow => ({
+    id: String(id), task: o.task ?? 'turn', attempts: o.started ? 1 : 0, started: o.started ?? false, progress: {},
+    payload: { text, delivery: { platform: 'web', target: {} }, turn: { tenantId: acme.tenant.id, userId: o.userId ?? 'alice', role: o.role ?? 'operator', sessionId: acme.tenant.id, platform: 'web' } },
+  });
+  it('merges consecutive plain messages of one person; commands, other people and other tasks end the run', () => {
+    expect(nextGroup([item(1, 'a'), item(2, 'b'), item(3, 'orders'), item(4, 'c')]).map((i) => i.id)).toEqual(['1', '2']);
+    expect(nextGroup([item(1, 'a'), item(2, 'b', { userId: 'bob' })]).map((i) => i.id)).toEqual(['1']);
+    expect(nextGroup([item(1, 'a'), item(2, 'b', { role: 'viewer' })]).map((i) => i.id)).toEqual(['1']);
+    expect(nextGroup([item(1, 'confirm'), item(2, 'b')]).map((i) => i.id)).toEqual(['1']);
+    expect(nextGroup([item(1, 'a'), item(2, 'x', { task: 'history_note' })]).map((i) => i.id)).toEqual(['1']);
+  });
+  it('resumes exactly the items an interrupted attempt had started, even when more arrived since', () => {
+    expect(nextGroup([item(1, 'a', { started: true }), item(2, 'b', { started: true }), item(3, 'c')]).map((i) => i.id)).toEqual(['1', '2']);
+    expect(nextGroup([])).toEqual([]);
+  });
+});
+
+afterAll(async () => {
+  for (const r of runners) await r.stop(0).catch(() => {});
 });

@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CANCEL_ACTION_ID, CONFIRM_ACTION_ID, MAX_BLOCKS, MAX_FIELDS, MAX_HEADER_TEXT, MAX_MESSAGE_TEXT, MAX_SECTION_TEXT,
-  escapeMrkdwn, renderBlockKit, splitText,
+  CANCEL_ACTION_ID, CONFIRM_ACTION_ID, MAX_BLOCKS, MAX_FIELDS, MAX_HEADER_TEXT, MAX_MESSAGE_TEXT, MAX_NATIVE_TABLE_CHARS,
+  MAX_NATIVE_TABLE_COLUMNS, MAX_NATIVE_TABLE_ROWS, MAX_SECTION_TEXT, escapeMrkdwn, renderBlockKit, splitText,
 } from '../adapters/slack/render.ts';
+import { startFakeSlack } from './fakes/slack-api.ts';
 import { homeView } from '../adapters/slack/home.ts';
 import { messageText } from '../adapters/slack/session.ts';
 import type { ConfirmBlock, Reply } from '../core/replies/reply.ts';
 
-type AnyBlock = { type: string; text?: { type: string; text: string }; fields?: { text: string }[]; elements?: Record<string, unknown>[] };
+type Cell = { type: string; text: string };
+type AnyBlock = {
+  type: string; text?: { type: string; text: string }; fields?: { text: string }[]; elements?: Record<string, unknown>[];
+  rows?: Cell[][]; column_settings?: { align?: string; is_wrapped?: boolean }[];
+};
 const blocksOf = (reply: Reply) => renderBlockKit(reply).blocks as unknown as AnyBlock[];
 const allText = (reply: Reply) => JSON.stringify(renderBlockKit(reply));
 const ACTION = '6f1c2b1e-8c1d-4a51-9a3e-2a4f6a1b9c01';
@@ -30,8 +35,23 @@ function assertWithinLimits(reply: Reply) {
       if (b.fields) expect(b.fields.length).toBeLessThanOrEqual(MAX_FIELDS);
     }
     if (b.type === 'header') expect(b.text!.text.length).toBeLessThanOrEqual(MAX_HEADER_TEXT);
+    if (b.type === 'table') {
+      expect(b.rows!.length).toBeLessThanOrEqual(MAX_NATIVE_TABLE_ROWS);
+      for (const r of b.rows!) {
+        expect(r.length).toBeLessThanOrEqual(MAX_NATIVE_TABLE_COLUMNS);
+        for (const c of r) expect(c).toEqual({ type: 'raw_text', text: expect.stringMatching(/^.+$/) });
+      }
+      expect(b.rows!.flat().reduce((n, c) => n + c.text.length, 0)).toBeLessThanOrEqual(MAX_NATIVE_TABLE_CHARS);
+    }
   }
+  // Slack allows one table block per message and shows it at the bottom: it must be the last block.
+  const tables = (blocks as unknown as AnyBlock[]).flatMap((b, i) => (b.type === 'table' ? [i] : []));
+  expect(tables.length).toBeLessThanOrEqual(1);
+  if (tables.length) expect(tables[0]).toBe(blocks.length - 1);
 }
+
+/** The monospace fallback's code-block text of a rendered reply. */
+const monospace = (blocks: AnyBlock[]) => blocks.filter((b) => b.text?.text.startsWith('```')).map((b) => b.text!.text).join('\n');
 
 describe('renderBlockKit limits (table-driven)', () => {
   const row = (i: number) => [`SA-2026-${String(i).padStart(5, '0')}`, 'rendering', 'WebP 1024x1024', String(i), `${i}/${i + 3}`, '0', '2026-11-25'];
@@ -46,10 +66,43 @@ describe('renderBlockKit limits (table-driven)', () => {
       expect(JSON.stringify(b)).toContain('<https://bot.example.com/orders/4f1c/results?exp=1&amp;sig=ab|All results of SA-2026-00160>');
     } },
     { name: 'empty reply still has a fallback text', reply: { blocks: [] }, check: (b, r) => { expect(b).toEqual([]); expect(renderBlockKit(r).text).toBe('RenderBot'); } },
-    { name: 'a 60-row table', reply: { blocks: [{ type: 'table', columns: ['Order', 'Status', 'Output type', 'Items', 'Done', 'Failed', 'Created'], rows: Array.from({ length: 60 }, (_, i) => row(i)), total: 60, truncated: false }] },
-      check: (b) => expect(JSON.stringify(b)).toContain('… and 20 more') },
+    { name: 'a 60-row table as the last block: one table block with every row', reply: { blocks: [{ type: 'text', text: 'Latest orders:' }, { type: 'table', columns: ['Order', 'Status', 'Output type', 'Items', 'Done', 'Failed', 'Created'], rows: Array.from({ length: 60 }, (_, i) => row(i)), total: 60, truncated: false }] },
+      check: (b) => {
+        expect(b.map((x) => x.type)).toEqual(['section', 'table']);
+        expect(b[1]!.rows).toHaveLength(61);
+        expect(b[1]!.rows![60]!.map((c) => c.text)).toEqual(row(59));
+        expect(JSON.stringify(b)).not.toContain('more');
+      } },
+    { name: 'a 150-row table: the first 99 rows in the table block, "First 99 of 150" above it', reply: { blocks: [{ type: 'table', columns: ['Order', 'Status', 'Output type', 'Items', 'Done', 'Failed', 'Created'], rows: Array.from({ length: 150 }, (_, i) => row(i)), total: 150, truncated: false }] },
+      check: (b) => {
+        expect(b.map((x) => x.type)).toEqual(['context', 'table']);
+        expect(b[0]!.elements).toEqual([{ type: 'mrkdwn', text: 'First 99 of 150 rows:' }]);
+        expect(b[1]!.rows).toHaveLength(MAX_NATIVE_TABLE_ROWS);
+      } },
+    { name: 'a table of long cells stops at 10 000 characters', reply: { blocks: [{ type: 'table', columns: ['PIM id', 'Name'], rows: Array.from({ length: 90 }, (_, i) => [`KL-${i}`, 'Rillenkugellager '.repeat(30)]), total: 90, truncated: false }] },
+      check: (b) => {
+        const table = b.at(-1)!;
+        expect(table.rows![1]![1]!.text).toHaveLength(300);
+        expect(table.rows!.length).toBeLessThan(40);
+        expect(b[0]!.elements).toEqual([{ type: 'mrkdwn', text: `First ${table.rows!.length - 1} of 90 rows:` }]);
+      } },
+    { name: 'a 60-row table followed by other blocks stays monospace', reply: { blocks: [{ type: 'table', columns: ['Order', 'Status', 'Output type', 'Items', 'Done', 'Failed', 'Created'], rows: Array.from({ length: 60 }, (_, i) => row(i)), total: 60, truncated: false }, { type: 'text', text: 'Anything else?' }] },
+      check: (b) => { expect(b.some((x) => x.type === 'table')).toBe(false); expect(JSON.stringify(b)).toContain('… and 20 more'); } },
     { name: 'a table reporting more rows than it carries', reply: { blocks: [{ type: 'table', title: 'Latest orders', columns: ['Order'], rows: [['SA-2026-00001']], total: 7, truncated: true }] },
-      check: (b) => { expect(b[0]!.text!.text).toBe('*Latest orders*'); expect(JSON.stringify(b)).toContain('… and 6 more'); } },
+      check: (b) => {
+        expect(b[0]!.text!.text).toBe('*Latest orders*');
+        expect(b[1]!.elements).toEqual([{ type: 'mrkdwn', text: 'First 1 of 7 rows:' }]);
+        expect(b[2]!.rows).toEqual([[{ type: 'raw_text', text: 'Order' }], [{ type: 'raw_text', text: 'SA-2026-00001' }]]);
+      } },
+    { name: 'a table with 21 columns stays monospace', reply: { blocks: [{ type: 'table', columns: Array.from({ length: 21 }, (_, i) => `C${i}`), rows: [Array.from({ length: 21 }, (_, i) => String(i))], total: 1, truncated: false }] },
+      check: (b) => { expect(b.some((x) => x.type === 'table')).toBe(false); expect(monospace(b)).toContain('C20'); } },
+    { name: 'two tables: the last becomes a table block, the first stays monospace', reply: { blocks: [
+      { type: 'table', title: 'By status', columns: ['Status', 'Jobs'], rows: [['done', '12'], ['failed', '1']], total: 2, truncated: false },
+      { type: 'table', title: 'By output type', columns: ['Output type', 'Jobs'], rows: [['WebP 1024x1024', '13']], total: 1, truncated: false },
+    ] }, check: (b) => {
+      expect(b.map((x) => x.type)).toEqual(['section', 'section', 'section', 'table']);
+      expect(monospace(b)).toContain('failed  1');
+    } },
     { name: '12 000 characters of text', reply: { blocks: [{ type: 'text', text: Array.from({ length: 400 }, (_, i) => `Sentence number ${i} about ball bearings.`).join(' ') }] },
       check: (b) => { expect(b.length).toBeGreaterThanOrEqual(4); expect(b.every((x) => x.type === 'section')).toBe(true); } },
     { name: 'one 5000-character word', reply: { blocks: [{ type: 'text', text: 'x'.repeat(5000) }] }, check: (b) => expect(b).toHaveLength(2) },
@@ -116,11 +169,60 @@ describe('renderBlockKit content', () => {
     expect(b!.text!.text).toBe('*Done*\n*3 renders* queued, see <https://app.example/orders/1?a=1&amp;b=2|the order> or [x](javascript:alert(1))');
   });
 
-  it('renders images only for http(s) URLs and code-safe table cells', () => {
+  it('renders images only for http(s) URLs and code-safe monospace table cells', () => {
     expect(blocksOf({ blocks: [{ type: 'image', url: 'https://cdn.example/r.webp', alt: 'Render' }] })).toEqual([{ type: 'image', image_url: 'https://cdn.example/r.webp', alt_text: 'Render' }]);
     expect(blocksOf({ blocks: [{ type: 'image', url: 'file:///etc/passwd', alt: 'x' }] })[0]!.type).toBe('section');
-    const [t] = blocksOf({ blocks: [{ type: 'table', columns: ['Name'], rows: [['a```b']], total: 1, truncated: false }] });
+    const [t] = blocksOf({ blocks: [{ type: 'table', columns: ['Name'], rows: [['a```b']], total: 1, truncated: false }, { type: 'text', text: 'Done.' }] });
     expect(t!.text!.text.match(/```/g)).toHaveLength(2);
+  });
+
+  it('renders a reply\'s last table as a table block: raw text cells (never mrkdwn), wrapped columns, numbers right-aligned', () => {
+    const evil = '<!channel> <@U0BOSS> *bold* `code`';
+    expect(blocksOf({ blocks: [
+      { type: 'text', text: 'Found 2 products:' },
+      { type: 'table', title: 'Products <b>', columns: ['PIM id', 'Name', 'Renders', 'Share'], rows: [['KL-6204', evil, '12', '45.5%'], ['KL-6205', '  Two\nlines  ', '1,204', '']], total: 2, truncated: false },
+    ] })).toEqual([
+      { type: 'section', text: { type: 'mrkdwn', text: 'Found 2 products:' } },
+      { type: 'section', text: { type: 'mrkdwn', text: '*Products &lt;b&gt;*' } },
+      { type: 'table', column_settings: [{ is_wrapped: true }, { is_wrapped: true }, { is_wrapped: true, align: 'right' }, { is_wrapped: true }], rows: [
+        [{ type: 'raw_text', text: 'PIM id' }, { type: 'raw_text', text: 'Name' }, { type: 'raw_text', text: 'Renders' }, { type: 'raw_text', text: 'Share' }],
+        [{ type: 'raw_text', text: 'KL-6204' }, { type: 'raw_text', text: evil }, { type: 'raw_text', text: '12' }, { type: 'raw_text', text: '45.5%' }],
+        [{ type: 'raw_text', text: 'KL-6205' }, { type: 'raw_text', text: 'Two lines' }, { type: 'raw_text', text: '1,204' }, { type: 'raw_text', text: ' ' }],
+      ] },
+    ]);
+  });
+
+  it('the fake Slack Web API accepts the table blocks renderBlockKit makes and refuses what Slack refuses', async () => {
+    const slack = await startFakeSlack();
+    try {
+      slack.addTeam({ token: 'xoxb-test', teamId: 'T0TABLES', botUserId: 'U0BOT', botId: 'B0BOT' });
+      const post = async (blocks: unknown) => (await (await fetch(`${slack.apiUrl}chat.postMessage`, {
+        method: 'POST', headers: { authorization: 'Bearer xoxb-test', 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'C1', text: 't', blocks }),
+      })).json()) as { ok: boolean; error?: string };
+      const table = (rows: { type: string; text?: string }[][]) => ({ type: 'table', rows });
+      const reply: Reply = { blocks: [{ type: 'table', columns: ['Order', 'Status'], rows: Array.from({ length: 150 }, (_, i) => [`SA-${i}`, '']), total: 150, truncated: false }] };
+      expect(await post(renderBlockKit(reply).blocks)).toEqual(expect.objectContaining({ ok: true }));
+      expect(slack.failures).toEqual([]);
+      const ok = table([[{ type: 'raw_text', text: 'a' }]]);
+      expect(await post([ok, ok])).toMatchObject({ ok: false, error: 'invalid_blocks' });
+      expect(await post([table(Array.from({ length: 101 }, () => [{ type: 'raw_text', text: 'a' }]))])).toMatchObject({ ok: false });
+      expect(await post([table([Array.from({ length: 21 }, () => ({ type: 'raw_text', text: 'a' }))])])).toMatchObject({ ok: false });
+      expect(await post([table([[{ type: 'raw_text', text: '' }]])])).toMatchObject({ ok: false });
+      expect(await post([table([[{ type: 'mrkdwn', text: '*a*' }]])])).toMatchObject({ ok: false });
+      expect(await post([table([[{ type: 'raw_text', text: 'x'.repeat(10_001) }]])])).toMatchObject({ ok: false });
+      expect(await post([{ ...ok, column_settings: [{ align: 'justify' }] }])).toMatchObject({ ok: false });
+      expect(slack.failures).toEqual([
+        'chat.postMessage: more than one table block',
+        'chat.postMessage: table rows: 1–100 required',
+        'chat.postMessage: table row: 1–20 cells required',
+        'chat.postMessage: table cell: raw_text needs a non-empty text',
+        'chat.postMessage: table cell: unknown type mrkdwn',
+        'chat.postMessage: table cells: 10001 characters > 10000',
+        'chat.postMessage: table column_settings: bad align justify',
+      ]);
+    } finally {
+      await slack.close();
+    }
   });
 
   it('splits text at paragraph boundaries and never inside an escape', () => {

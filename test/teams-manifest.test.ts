@@ -3,9 +3,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { strFromU8, unzipSync } from 'fflate';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { buildAppPackage, buildManifest } from '../adapters/teams/app-package.ts';
-import { readZip, pngSize } from '../adapters/teams/zip.ts';
 import { buildProgram } from '../bot/cli.ts';
 
 const require = createRequire(import.meta.url);
@@ -15,6 +16,14 @@ const { AppManifestUtils } = require('@microsoft/app-manifest') as {
 const template = JSON.parse(readFileSync('manifest/teams/manifest.json', 'utf8')) as { manifestVersion: string; $schema: string };
 const officialSchema = () => JSON.parse(readFileSync(require.resolve(`@microsoft/app-manifest/build/json-schemas/teams/v${template.manifestVersion}/MicrosoftTeams.schema.json`), 'utf8')) as unknown;
 const appId = '0d5c1f5e-7a5b-4d8e-9c2a-6f3e1b2a4c5d';
+
+/** An icon's size, channel count and its distinct RGBA pixels (hex), decoded by sharp. */
+async function pixels(png: Uint8Array): Promise<{ width: number; height: number; channels: number; rgba: Set<string> }> {
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  const rgba = new Set<string>();
+  for (let i = 0; i < data.length; i += info.channels) rgba.add(data.subarray(i, i + 4).toString('hex'));
+  return { width: info.width, height: info.height, channels: info.channels, rgba };
+}
 
 describe('Teams app package', () => {
   it('uses the newest manifest schema @microsoft/app-manifest ships', () => {
@@ -51,12 +60,11 @@ describe('Teams app package', () => {
     } finally {
       process.stdout.write = write;
     }
-    const zip = readFileSync(out);
-    const entries = Object.fromEntries(readZip(zip).map((e) => [e.name, e.data]));
+    const entries = unzipSync(readFileSync(out));
     expect(Object.keys(entries).sort()).toEqual(['color.png', 'manifest.json', 'outline.png']);
-    expect(pngSize(entries['color.png']!)).toEqual({ width: 192, height: 192 });
-    expect(pngSize(entries['outline.png']!)).toEqual({ width: 32, height: 32 });
-    const manifest = JSON.parse(entries['manifest.json']!.toString('utf8')) as { id: string; icons: { color: string; outline: string } };
+    expect(await sharp(entries['color.png']!).metadata()).toMatchObject({ format: 'png', width: 192, height: 192 });
+    expect(await sharp(entries['outline.png']!).metadata()).toMatchObject({ format: 'png', width: 32, height: 32, hasAlpha: true });
+    const manifest = JSON.parse(strFromU8(entries['manifest.json']!)) as { id: string; icons: { color: string; outline: string } };
     expect(manifest.id).toBe(appId);
     expect(manifest.icons).toEqual({ color: 'color.png', outline: 'outline.png' });
     expect(await AppManifestUtils.validateAgainstSchema(manifest, officialSchema())).toEqual([]);
@@ -65,13 +73,18 @@ describe('Teams app package', () => {
     if (listing) expect(listing).toMatch(/No errors detected/);
   });
 
-  it('the outline icon is white on transparent', async () => {
-    const { inflateSync } = await import('node:zlib');
-    const png = readZip(buildAppPackage({ appId })).find((e) => e.name === 'outline.png')!.data;
-    const idat = png.subarray(png.indexOf('IDAT') + 4, png.indexOf('IEND') - 8);
-    const raw = inflateSync(idat);
-    const colours = new Set<string>();
-    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) colours.add(raw.subarray(y * 129 + 1 + x * 4, y * 129 + 5 + x * 4).toString('hex'));
-    expect([...colours].sort()).toEqual(['00000000', 'ffffffff']);
+  it('the colour icon is opaque; the outline icon is white on transparent (edges vary only in alpha)', async () => {
+    const entries = unzipSync(await buildAppPackage({ appId }));
+    const color = await pixels(entries['color.png']!);
+    expect(color).toMatchObject({ width: 192, height: 192, channels: 4 });
+    expect([...color.rgba].every((p) => p.endsWith('ff'))).toBe(true);
+    expect(color.rgba).toContain('3a5ba0ff');
+    expect(color.rgba).toContain('ffffffff');
+
+    const outline = await pixels(entries['outline.png']!);
+    expect(outline).toMatchObject({ width: 32, height: 32, channels: 4 });
+    expect([...outline.rgba].filter((p) => !p.startsWith('ffffff'))).toEqual([]);
+    expect(outline.rgba).toContain('ffffff00');
+    expect(outline.rgba).toContain('ffffffff');
   });
 });

@@ -43,6 +43,7 @@ beforeAll(async () => {
   const channel = (await createTeamsChannel(app))!;
   app.deliverers.set('teams', channel.deliverer);
   app.streamers.set('teams', channel.streamer!);
+  await app.start();
   http = await startHttpServer(app, 0, channel.routes);
   base = `http://127.0.0.1:${http.port}`;
   const em = app.db.orm.em.fork();

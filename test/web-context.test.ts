@@ -51,9 +51,11 @@ describe('context summaries', () => {
   it('an order created by a confirmed plan becomes what the thread is about', async () => {
     const turn = await h.turn(acme.tenant.id);
     h.llm.enqueue({ toolCalls: [{ name: 'create_order', arguments: { product_ids: ['ACME-ZR-100'], output_type_name: 'PNG 2048x2048', submit: true, material_override: null, render_overrides: null } }] });
-    await h.conversations.respond(turn, 'render the roller bearing as PNG');
+    await h.conversations.respond(turn, 'render the roller bearing as PNG', { delivery: h.delivery });
     h.llm.enqueue({ content: 'Created.' });
-    await h.conversations.respond(turn, 'confirm');
+    const start = h.delivered.length;
+    await h.conversations.respond(turn, 'confirm', { delivery: h.delivery });
+    await h.deliveredCount(start + 1);
     const ctx = await getSessionContext(h.em(), acme.tenant.id, turn.sessionId);
     const [order] = (await h.em().execute(`select o.id from render_order o join order_item i on i.order_id = o.id join product p on p.id = i.product_id where p.pim_id = 'ACME-ZR-100'`)) as { id: string }[];
     expect(ctx).toEqual({ type: 'order', id: order!.id });

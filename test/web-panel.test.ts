@@ -111,6 +111,13 @@ describe('chat panel in Chromium', () => {
 
     // Session history: start a new conversation, reopen the old one from the selector, delete it.
     const sessionId = await page.locator('#rb-session').inputValue();
+    // The renders finish on their own; wait (long-poll, as the panel does) until the completion notice is in the session.
+    for (let cursor = '0'; ;) {
+      const res = await fetch(`${h.base}/api/chat/sessions/${sessionId}/messages?after=${cursor}&wait=20`, { headers: { authorization: `Bearer ${token}` } });
+      const { messages } = await res.json() as { messages: { content: string; cursor: string }[] };
+      if (messages.some((m) => m.content.includes(order!.order_number) && m.content.includes('is done'))) break;
+      cursor = messages.at(-1)?.cursor ?? cursor;
+    }
     await page.getByRole('button', { name: 'New conversation' }).click();
     expect(await page.locator('.rb-msg').count()).toBe(0);
     await page.locator('#rb-session').selectOption(sessionId);
@@ -173,6 +180,42 @@ describe('chat panel in Chromium', () => {
     await page.locator('.rb-assistant .rb-md p', { hasText: `The product is called ${XSS}` }).waitFor();
     expect(await page.locator('#renderbot-chat img').count()).toBe(0);
     await page.screenshot({ path: `${SHOTS}/web-panel-xss-as-text.png` });
+    expect(problems).toEqual([]);
+    h.llm.assertDone();
+  });
+
+  it('renders assistant markdown with react-markdown: javascript: links, images and raw HTML are inert', async () => {
+    const token = await h.token(acme.tenant.id, 'mallory', 'viewer');
+    const { page, problems } = await openPage();
+    await signIn(page, token);
+    h.llm.enqueue({
+      content: [
+        'Click [here](javascript:alert(1)) or [there](JAVASCRIPT:alert(2)) and read [the docs](https://docs.example.com/render?x=1).',
+        `Raw: <img src=x onerror=alert(3)> <a href="javascript:alert(4)">html link</a>`,
+        '![pixel](javascript:alert(5)) ![tracker](https://evil.example/p.gif)',
+        '',
+        '| Order | Status |',
+        '|---|---|',
+        '| **SA-2026-00001** | ~~queued~~ done |',
+      ].join('\n'),
+    });
+    const input = page.getByLabel('Message', { exact: true });
+    await input.fill('show me links');
+    await input.press('Enter');
+    const md = page.locator('.rb-assistant .rb-md').last();
+    await md.locator('.rb-table td strong', { hasText: 'SA-2026-00001' }).waitFor();
+    const links = await md.locator('a').evaluateAll((as) => as.map((a) => ({ text: a.textContent, href: a.getAttribute('href'), target: a.getAttribute('target'), rel: a.getAttribute('rel') })));
+    expect(links).toEqual([
+      { text: 'the docs', href: 'https://docs.example.com/render?x=1', target: '_blank', rel: 'noopener noreferrer' },
+      { text: 'tracker', href: 'https://evil.example/p.gif', target: '_blank', rel: 'noopener noreferrer' },
+    ]);
+    expect(await md.locator('p').first().textContent()).toContain('Click here or there and read the docs.');
+    expect(await md.textContent()).toContain('Raw: <img src=x onerror=alert(3)> <a href="javascript:alert(4)">html link</a>');
+    expect(await page.locator('#renderbot-chat img').count()).toBe(0);
+    expect(await md.locator('br').count()).toBeGreaterThan(0);
+    expect(await md.locator('.rb-table del', { hasText: 'queued' }).count()).toBe(1);
+    await md.getByText('here', { exact: true }).click();
+    await md.getByText('pixel', { exact: true }).click();
     expect(problems).toEqual([]);
     h.llm.assertDone();
   });

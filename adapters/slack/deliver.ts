@@ -48,6 +48,10 @@ export function createSlackDeliverer(deps: { client: webApi.WebClient; tokenFor:
     const message = renderBlockKit(reply);
     const earlierTs = typeof info.replace?.ts === 'string' ? info.replace.ts : undefined;
     const placeholderTs = earlierTs ?? (info.index === 0 ? target.placeholderTs : undefined);
+    // A turn's answer that replaces its streamed message leaves the placeholder with nothing to show.
+    if (info.index === 0 && earlierTs && target.placeholderTs && target.placeholderTs !== earlierTs) {
+      await deps.client.chat.delete({ token, channel: target.channel, ts: target.placeholderTs }).catch((err: unknown) => deps.log.debug({ err }, 'placeholder already gone'));
+    }
     const send = (m: SlackMessage) => (placeholderTs ? replace(deps, token, target, placeholderTs, m) : post(deps.client, token, target, m));
     let ts: string | undefined;
     try {

@@ -179,10 +179,10 @@ async function submitTurn(deps: ListenerDeps, inc: Incoming, tenantId: string, r
   };
   let status: 'queued' | 'duplicate';
   try {
-    status = await deps.conversations.submit({
+    ({ status } = await deps.conversations.submit({
       turn: { tenantId, userId: inc.userId, role, sessionId: session, platform: 'slack' },
       text: inc.text, delivery: { platform: 'slack', target }, eventId: inc.eventId,
-    });
+    }));
   } catch (err) {
     if (placeholderTs) await settlePlaceholder(deps, inc, placeholderTs, 'I couldn’t take that message just now. Please send it again.');
     if (statusShown) await setStatus(deps, inc, '');

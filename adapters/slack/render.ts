@@ -18,6 +18,17 @@ export const MAX_MESSAGE_TEXT = 4000;
 export const MAX_TABLE_ROWS = 40;
 /** Longest table cell in the monospace rendering. */
 export const MAX_TABLE_CELL = 40;
+/**
+ * Slack's `table` block (https://docs.slack.dev/reference/block-kit/blocks/table-block): at most
+ * 100 rows including the header, 20 cells a row, non-empty `raw_text` cells, one table per
+ * message, always shown at the bottom of the message.
+ */
+export const MAX_NATIVE_TABLE_ROWS = 100;
+export const MAX_NATIVE_TABLE_COLUMNS = 20;
+/** Characters over all cells of one table block (Slack's cap for tables in a message). */
+export const MAX_NATIVE_TABLE_CHARS = 10_000;
+/** Longest cell in a table block (Slack publishes no cap; product names are ≤ 300). */
+export const MAX_NATIVE_TABLE_CELL = 300;
 
 /** Action ids of the confirm card's buttons; the button value is the pending action id. */
 export const CONFIRM_ACTION_ID = 'renderbot.confirm';
@@ -35,7 +46,13 @@ export type SlackMessage = { text: string; blocks: slack.KnownBlock[] };
  * ≤ 3000 characters, ≤ 10 fields per section, header ≤ 150, `text` ≤ 4000 and never empty.
  */
 export function renderBlockKit(reply: Reply): SlackMessage {
-  const groups = reply.blocks.map((b) => ({ essential: b.type === 'confirm', blocks: renderBlock(b) }));
+  // Slack shows a table block at the bottom of the message and allows one: only a table that is
+  // the reply's last block can be one without changing the reply's order.
+  const last = reply.blocks.length - 1;
+  const groups = reply.blocks.map((b, i) => ({
+    essential: b.type === 'confirm',
+    blocks: (b.type === 'table' && i === last && nativeTable(b)) || renderBlock(b),
+  }));
   return { text: fallbackText(reply), blocks: fitBlocks(groups) };
 }
 
@@ -141,7 +158,47 @@ function sampleText(sample: PlanStepView['sample']): string[] {
     ...(more > 0 ? [`_… and ${more.toLocaleString('en-US')} more_`] : [])];
 }
 
-/** A table as a monospace code block (Slack has no general table block), split over sections. */
+/**
+ * A table as Slack's `table` block (raw text cells, never parsed as mrkdwn; numeric columns
+ * right-aligned), preceded by its title and, when not every row fits, "First N of M rows".
+ * Undefined when the table does not fit a table block (more than 20 columns, or not even one row
+ * within the character budget); the caller falls back to the monospace rendering.
+ */
+function nativeTable(block: TableBlock): slack.KnownBlock[] | undefined {
+  const width = block.columns.length;
+  if (width === 0 || width > MAX_NATIVE_TABLE_COLUMNS) return undefined;
+  const toCells = (values: string[]) => block.columns.map((_, i) => rawText(values[i] ?? ''));
+  const rows = [toCells(block.columns)];
+  let chars = cellChars(rows[0]!);
+  for (const values of block.rows) {
+    if (rows.length >= MAX_NATIVE_TABLE_ROWS) break;
+    const cells = toCells(values);
+    chars += cellChars(cells);
+    if (chars > MAX_NATIVE_TABLE_CHARS) break;
+    rows.push(cells);
+  }
+  const shown = rows.length - 1;
+  if (shown === 0 && block.rows.length > 0) return undefined;
+  const numeric = block.columns.map((_, i) => shown > 0 && rows.slice(1).every((r) => /^[-+]?[\d.,  ]*\d%?$/.test(r[i]!.text)));
+  const total = Math.max(block.total, block.rows.length);
+  return [
+    ...(block.title ? [section(`*${escapeMrkdwn(block.title)}*`)] : []),
+    ...(total > shown ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `First ${shown} of ${total} rows:` }] } satisfies slack.ContextBlock] : []),
+    { type: 'table', rows, column_settings: numeric.map((n) => (n ? { is_wrapped: true, align: 'right' as const } : { is_wrapped: true })) },
+  ];
+}
+
+/** A table-block cell: one line, capped, never empty (Slack requires at least one character). */
+function rawText(value: string): slack.RawTextElement {
+  const flat = value.replace(/\s+/g, ' ').trim();
+  return { type: 'raw_text', text: (flat.length > MAX_NATIVE_TABLE_CELL ? `${flat.slice(0, MAX_NATIVE_TABLE_CELL - 1)}…` : flat) || ' ' };
+}
+
+function cellChars(cells: slack.RawTextElement[]): number {
+  return cells.reduce((n, c) => n + c.text.length, 0);
+}
+
+/** A table as a monospace code block (the fallback for tables a table block cannot show), split over sections. */
 function renderTable(block: TableBlock): slack.KnownBlock[] {
   const shown = block.rows.slice(0, MAX_TABLE_ROWS).map((r) => r.map(cell));
   const columns = block.columns.map(cell);

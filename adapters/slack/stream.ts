@@ -15,13 +15,13 @@ const WRITING = ' …';
 
 /**
  * The Slack `Streamer`: shows the model's text while it is written. In threads it uses Slack's
- * message streaming (chat.startStream / appendStream / stopStream) and removes the "working on
- * it" placeholder; where that is not available (DMs without a thread, workspaces without the
+ * message streaming (chat.startStream / appendStream / stopStream); where that is not available (DMs without a thread, workspaces without the
  * feature) it edits the placeholder — or one new message — with chat.update, more slowly. The
- * stream's message is returned, and the final reply replaces it with its full blocks.
+ * stream's message is returned, and the final reply replaces it with its full blocks (the
+ * deliverer then removes the placeholder the streamed message took the place of).
  */
 export function createSlackStreamer(deps: { client: webApi.WebClient; tokenFor: TokenResolver; log: Logger }): Streamer {
-  return (rawTarget) => {
+  return (rawTarget, info) => {
     const target = slackTargetSchema.parse(rawTarget);
     const { client } = deps;
     let mode: 'native' | 'edit' | undefined;
@@ -35,7 +35,10 @@ export function createSlackStreamer(deps: { client: webApi.WebClient; tokenFor: 
         if (mode === undefined) {
           ts = await startNative(client, token, target, text);
           mode = ts ? 'native' : 'edit';
-          if (ts) pacing.intervalMs = SLACK_APPEND_MS;
+          if (ts) {
+            pacing.intervalMs = SLACK_APPEND_MS;
+            info.onMessage?.({ channel: target.channel, ts });
+          }
         } else if (mode === 'native') {
           await client.chat.appendStream({ token, channel: target.channel, ts: ts!, markdown_text: text.slice(shown) });
         }
@@ -43,7 +46,10 @@ export function createSlackStreamer(deps: { client: webApi.WebClient; tokenFor: 
           const message = renderBlockKit(textReply(`${text}${WRITING}`));
           ts ??= target.placeholderTs;
           if (ts) await client.chat.update({ token, channel: target.channel, ts, text: message.text, blocks: message.blocks });
-          else ts = (await client.chat.postMessage({ token, channel: target.channel, ...(target.threadTs ? { thread_ts: target.threadTs } : {}), text: message.text, blocks: message.blocks })).ts;
+          else {
+            ts = (await client.chat.postMessage({ token, channel: target.channel, ...(target.threadTs ? { thread_ts: target.threadTs } : {}), text: message.text, blocks: message.blocks })).ts;
+            if (ts) info.onMessage?.({ channel: target.channel, ts });
+          }
         }
         shown = text.length;
       },
@@ -52,8 +58,6 @@ export function createSlackStreamer(deps: { client: webApi.WebClient; tokenFor: 
         if (mode === 'native') {
           const token = await deps.tokenFor(target);
           await client.chat.stopStream({ token, channel: target.channel, ts }).catch((err: unknown) => deps.log.warn({ err }, 'could not stop the Slack stream'));
-          // The streamed message took the placeholder's place.
-          if (target.placeholderTs) await client.chat.delete({ token, channel: target.channel, ts: target.placeholderTs }).catch((err: unknown) => deps.log.debug({ err }, 'placeholder already gone'));
         }
         return { channel: target.channel, ts };
       },

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { strToU8, zipSync } from 'fflate';
+import sharp from 'sharp';
 import { z } from 'zod';
 import { UserInputError } from '../../core/errors.ts';
-import { encodePng, writeZip, type Rgba } from './zip.ts';
 
 /** The committed manifest template (schema version supported by @microsoft/app-manifest). */
 export const MANIFEST_TEMPLATE_PATH = fileURLToPath(new URL('../../manifest/teams/manifest.json', import.meta.url));
@@ -10,27 +11,30 @@ export const MANIFEST_TEMPLATE_PATH = fileURLToPath(new URL('../../manifest/team
 export const COLOR_ICON_SIZE = 192;
 export const OUTLINE_ICON_SIZE = 32;
 
-const ACCENT: Rgba = [0x3a, 0x5b, 0xa0, 0xff];
-const WHITE: Rgba = [0xff, 0xff, 0xff, 0xff];
-const CLEAR: Rgba = [0, 0, 0, 0];
+const ACCENT = '#3a5ba0';
 
-/** The mark: a ring with a dot (a lens / render target), scaled to `size`. */
-function mark(size: number, x: number, y: number): 'ring' | 'dot' | undefined {
-  const c = (size - 1) / 2;
-  const r = Math.hypot(x - c, y - c) / size;
-  if (r >= 0.26 && r <= 0.36) return 'ring';
-  if (r <= 0.12) return 'dot';
-  return undefined;
+/** The mark as SVG: a ring with a dot (a lens / render target) in white, on `background` or transparent. */
+function markSvg(size: number, background?: string): string {
+  const c = size / 2;
+  const bg = background ? `<rect width="${size}" height="${size}" fill="${background}"/>` : '';
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}">${bg}`
+    + `<circle cx="${c}" cy="${c}" r="${0.31 * size}" fill="none" stroke="#fff" stroke-width="${0.1 * size}"/>`
+    + `<circle cx="${c}" cy="${c}" r="${0.12 * size}" fill="#fff"/></svg>`;
 }
 
-/** 192×192 full-colour icon: white mark on the accent colour. */
-export function colorIcon(): Buffer {
-  return encodePng(COLOR_ICON_SIZE, COLOR_ICON_SIZE, (x, y) => (mark(COLOR_ICON_SIZE, x, y) ? WHITE : ACCENT));
+/** 192×192 full-colour icon: white mark on the accent colour, opaque RGBA PNG. */
+export async function colorIcon(): Promise<Buffer> {
+  return sharp(Buffer.from(markSvg(COLOR_ICON_SIZE, ACCENT))).ensureAlpha().png().toBuffer();
 }
 
-/** 32×32 outline icon: white mark on transparent background, as Teams requires. */
-export function outlineIcon(): Buffer {
-  return encodePng(OUTLINE_ICON_SIZE, OUTLINE_ICON_SIZE, (x, y) => (mark(OUTLINE_ICON_SIZE, x, y) ? WHITE : CLEAR));
+/**
+ * 32×32 outline icon as Teams requires it: white on a transparent background. Anti-aliased edges
+ * vary only in alpha; every pixel's colour is white (fully transparent ones included).
+ */
+export async function outlineIcon(): Promise<Buffer> {
+  const { data, info } = await sharp(Buffer.from(markSvg(OUTLINE_ICON_SIZE))).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  for (let i = 0; i < data.length; i += 4) data.fill(0xff, i, i + 3);
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: 4 } }).png().toBuffer();
 }
 
 export type ManifestOptions = { appId: string; host?: string; version?: string };
@@ -57,11 +61,9 @@ export function buildManifest(opts: ManifestOptions): Record<string, unknown> {
   return manifest;
 }
 
-/** The sideloadable app package: manifest.json, color.png (192×192), outline.png (32×32). */
-export function buildAppPackage(opts: ManifestOptions): Buffer {
-  return writeZip([
-    { name: 'manifest.json', data: Buffer.from(JSON.stringify(buildManifest(opts), null, 2) + '\n') },
-    { name: 'color.png', data: colorIcon() },
-    { name: 'outline.png', data: outlineIcon() },
-  ]);
+/** The sideloadable app package (a ZIP): manifest.json, color.png (192×192), outline.png (32×32). */
+export async function buildAppPackage(opts: ManifestOptions): Promise<Buffer> {
+  const manifest = strToU8(JSON.stringify(buildManifest(opts), null, 2) + '\n');
+  const [color, outline] = await Promise.all([colorIcon(), outlineIcon()]);
+  return Buffer.from(zipSync({ 'manifest.json': manifest, 'color.png': color, 'outline.png': outline }, { level: 9 }));
 }

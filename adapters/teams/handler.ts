@@ -108,9 +108,9 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
     const ctx: TurnContext = { tenantId: who.tenant.id, userId: who.userId, role: who.role, sessionId: session.id, platform: 'teams' };
     const delivery: Delivery = { platform: 'teams', target: { tenantId: who.tenant.id, conversationReference: deliveryRef(turn.reference) } };
     const eventId = eventIdOf(aad, a);
-    const queued = await deps.conversations.submit({ turn: ctx, text, delivery, ...(eventId ? { eventId } : {}) });
-    log.debug({ sessionId: session.id, queued }, 'teams message');
-    if (queued === 'queued') {
+    const { status } = await deps.conversations.submit({ turn: ctx, text, delivery, ...(eventId ? { eventId } : {}) });
+    log.debug({ sessionId: session.id, status }, 'teams message');
+    if (status === 'queued') {
       await turn.send({ type: 'typing' }).catch((err: unknown) => log.warn({ err }, 'could not send the typing indicator'));
     }
   }

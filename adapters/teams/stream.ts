@@ -15,7 +15,7 @@ export const TEAMS_STREAM_MS = 1100;
  * Channels and group chats do not stream: they get the single final message.
  */
 export function createTeamsStreamer(deps: { transport: TeamsTransport; log: Logger }): Streamer {
-  return (rawTarget) => {
+  return (rawTarget, info) => {
     const { conversationReference } = teamsTargetSchema.parse(rawTarget);
     const conversation = conversationReference.conversation as { conversationType?: string } | undefined;
     if (conversation?.conversationType !== 'personal') return undefined;
@@ -29,7 +29,10 @@ export function createTeamsStreamer(deps: { transport: TeamsTransport; log: Logg
           type: 'typing', text,
           ...streamInfo({ streamType: 'streaming', streamSequence: sequence, ...(streamId ? { streamId } : {}) }),
         });
-        streamId ??= activityId;
+        if (!streamId && activityId) {
+          streamId = activityId;
+          info.onMessage?.({ streamId });
+        }
       },
       finish: async () => (streamId ? { streamId } : undefined),
       onError: (err) => deps.log.warn({ err }, 'streaming to Teams failed; the reply is sent when it is complete'),

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Deliverer } from '../../core/conversations/delivery.ts';
+import type { Deliverer, Streamer } from '../../core/conversations/delivery.ts';
 import type { Conversations } from '../../core/conversations/service.ts';
 import type { Orm } from '../../core/db/orm.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -30,8 +30,8 @@ export type WebContext = WebAdapterDeps & {
   cors(req: IncomingMessage): Record<string, string>;
   /** Resolves on the next delivery (e.g. a confirm's follow-up) to the session, or after `ms`. */
   waitForDelivery(sessionId: string, ms: number): Promise<void>;
-  /** Runs `fn` after the session's earlier turns in this process (one turn per session at a time). */
-  serial<T>(sessionId: string, fn: () => Promise<T>): Promise<T>;
+  /** Sends the model's text of the session's turns run in this process to `onText` until the returned function is called. */
+  streamTo(sessionId: string, onText: (delta: string) => void): () => void;
 };
 
 /** A handler that needs a valid bearer token. */
@@ -39,15 +39,16 @@ export type AuthedHandler = (req: IncomingMessage, res: ServerResponse, who: Tok
 
 /**
  * The web channel (DESIGN §1 `adapters/web`): the chat REST API with bearer API tokens, SSE
- * streaming, the OpenAPI document and the chat panel. Turns run inline (the HTTP call waits
- * for the answer); a confirm's follow-up is produced by the queue worker, stored in the session,
- * and announced to long-polling clients by the `deliverer`.
+ * streaming, the OpenAPI document and the chat panel. Messages go through the session inbox like
+ * every platform's (the HTTP call waits for the answer, streamed by `streamer` when this process
+ * runs the turn); a confirm's follow-up or a notice is stored in the session and announced to
+ * long-polling clients by the `deliverer`.
  */
-export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; deliverer: Deliverer } {
+export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; deliverer: Deliverer; streamer: Streamer } {
   const log = deps.log.child({ component: 'web' });
   const limiter = createRateLimiter(deps.settings.rateLimitPerMinute);
   const waiters = new Map<string, Set<() => void>>();
-  const tails = new Map<string, Promise<unknown>>();
+  const live = new Map<string, (delta: string) => void>();
 
   const ctx: WebContext = {
     ...deps,
@@ -67,15 +68,9 @@ export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; de
         set.add(done);
       });
     },
-    async serial(sessionId, fn) {
-      const prev = tails.get(sessionId) ?? Promise.resolve();
-      const run = prev.catch(() => undefined).then(fn);
-      tails.set(sessionId, run);
-      try {
-        return await run;
-      } finally {
-        if (tails.get(sessionId) === run) tails.delete(sessionId);
-      }
+    streamTo(sessionId, onText) {
+      live.set(sessionId, onText);
+      return () => { if (live.get(sessionId) === onText) live.delete(sessionId); };
     },
   };
 
@@ -108,12 +103,18 @@ export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; de
     return undefined;
   };
 
+  /** Streams a turn's text to the request waiting for it in this process (SSE), if any; the request then sends it on. */
+  const streamer: Streamer = (_target, info) => {
+    const onText = live.get(info.sessionId);
+    return onText ? { push: onText, end: async () => undefined } : undefined;
+  };
+
   const api = [...chatRoutes(ctx, authed), ...actionRoutes(ctx, authed, guard)];
   // Browsers send a CORS preflight before cross-origin API calls from pages that embed the panel.
   const preflights: WebRoute[] = [...new Set(api.map((r) => r.path))].map((path) => ({
     method: 'OPTIONS', path, handle: async (req, res) => handlePreflight(req, res, deps.settings.allowedOrigins),
   }));
-  return { routes: [...api, ...preflights, ...panelRoutes(ctx)], deliverer };
+  return { routes: [...api, ...preflights, ...panelRoutes(ctx)], deliverer, streamer };
 }
 
 function toHttpError(err: unknown): HttpError {

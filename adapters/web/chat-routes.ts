@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { TurnContext } from '../../core/context.ts';
 import { contextSummary, setSessionContext } from '../../core/conversations/context.ts';
 import { deleteSession, findUserSession, listSessionMessages, listUserSessions, resolveSession } from '../../core/conversations/sessions.ts';
 import { UserInputError } from '../../core/errors.ts';
-import type { Reply } from '../../core/replies/reply.ts';
 import type { TokenIdentity } from '../../core/tenancy/tokens.ts';
 import type { AuthedHandler, WebContext, WebRoute } from './adapter.ts';
 import { HttpError, pathParam, readJson, searchParams, sendJson } from './http.ts';
@@ -56,27 +55,41 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
     return { body, turn: { tenantId: who.tenantId, userId: who.userId, role: who.role, sessionId, platform: 'web' } };
   };
 
-  /** Runs the turn (one per session at a time) and returns the stored messages it produced. */
-  const runTurn = (turn: TurnContext, text: string, onText?: (delta: string) => void) => ctx.serial(turn.sessionId, async () => {
-    const em = ctx.orm.em.fork();
-    const last = (await listSessionMessages(em, turn.sessionId, { limit: 1 })).at(-1);
-    const replies: Reply[] = await ctx.conversations.respond(turn, text, { delivery: { platform: 'web', target: {} }, ...(onText ? { onText } : {}) });
-    const stored = await listSessionMessages(ctx.orm.em.fork(), turn.sessionId, { after: last ? Number(last.seq) : 0, limit: 100 });
-    return { session_id: turn.sessionId, ...turnResult(text, replies, stored, ctx.now()) };
-  });
+  /**
+   * Queues the message into the session's inbox like every other platform (one turn per session
+   * at a time, across processes) and waits for its answer. The model's text streams to `onText`
+   * when this process runs the turn. A client that goes away leaves the turn running; its answer
+   * stays in the session.
+   */
+  const runTurn = async (res: ServerResponse, turn: TurnContext, text: string, onText?: (delta: string) => void) => {
+    const stop = new AbortController();
+    res.once('close', () => stop.abort());
+    const unstream = onText ? ctx.streamTo(turn.sessionId, onText) : () => {};
+    try {
+      const submitted = await ctx.conversations.submit({ turn, text, delivery: { platform: 'web', target: {} } });
+      if (submitted.status !== 'queued') throw new HttpError(409, 'duplicate', 'This message was already sent.');
+      const done = await ctx.conversations.result(submitted.itemId, { signal: stop.signal });
+      if (!done) return undefined;
+      const stored = done.fromSeq ? await listSessionMessages(ctx.orm.em.fork(), turn.sessionId, { after: Number(done.fromSeq) - 1, limit: 100 }) : [];
+      return { session_id: turn.sessionId, ...turnResult(text, done.replies, stored, ctx.now()) };
+    } finally {
+      unstream();
+    }
+  };
 
   return [
     { method: 'POST', path: '/api/chat/messages', handle: authed(async (req, res, who) => {
       const { body, turn } = await prepare(req, who);
       if (!wantsEventStream(req.headers.accept)) {
-        sendJson(res, 200, await runTurn(turn, body.message), ctx.cors(req));
+        const result = await runTurn(res, turn, body.message);
+        if (result) sendJson(res, 200, result, ctx.cors(req));
         return;
       }
       const stream = openEventStream(res, ctx.cors(req));
       try {
         stream.send('session', { session_id: turn.sessionId });
-        const result = await runTurn(turn, body.message, (text) => stream.send('token', { text }));
-        stream.send('done', result);
+        const result = await runTurn(res, turn, body.message, (text) => stream.send('token', { text }));
+        if (result) stream.send('done', result);
       } catch (err) {
         ctx.log.error({ err }, 'streamed turn failed');
         stream.send('error', { error: { code: 'internal', message: 'Internal error; it was logged.' } });

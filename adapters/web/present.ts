@@ -18,12 +18,13 @@ export function mergeReplies(replies: Reply[]): Reply {
 
 /**
  * The API pair for a finished turn: the stored user message and the response, whose reply is
- * what `respond` returned. Commands (help, orders …) are answered without history rows; they
- * get ids of their own and no cursor position.
+ * what the turn returned. `stored` starts with the turn's user message (the turn's first answer
+ * follows it). Commands (help, orders …) are answered without history rows; they get ids of
+ * their own and no cursor position.
  */
 export function turnResult(text: string, replies: Reply[], stored: VisibleMessage[], now: Date): { message: ApiMessage; response: ApiMessage } {
-  const user = stored.find((m) => m.role === 'user');
-  const assistant = stored.filter((m) => m.role === 'assistant').at(-1);
+  const user = stored[0]?.role === 'user' ? stored[0] : undefined;
+  const assistant = user ? stored.find((m) => m.role === 'assistant') : undefined;
   const reply = mergeReplies(replies);
   const message: ApiMessage = user ? apiMessage(user) : { id: randomUUID(), role: 'user', content: text, created_at: now.toISOString(), cursor: '', reply: null };
   const response: ApiMessage = assistant

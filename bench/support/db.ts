@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { ensureDatabase, startEmbeddedCluster } from '../../core/db/embedded.ts';
-import { SESSION_DRAIN_TASK } from '../../core/queue/session-inbox.ts';
 
 /** A database created for one benchmark run; `drop()` removes it (and the embedded cluster it started). */
 export type BenchDatabase = { url: string; drop(): Promise<void> };
@@ -48,18 +47,18 @@ export async function createBenchDatabase(databaseUrl: string | undefined): Prom
 }
 
 /**
- * Turns left over: waiting in session inboxes (not yet taken by a drain), drain jobs running
- * (locked) and drain jobs failed (attempts used up).
+ * Turns left over: waiting in session inboxes (not started), running (started, not done) and
+ * failed (none: a turn that fails is answered with an apology and marked done).
  */
 export async function queueState(url: string): Promise<{ waiting: number; running: number; failed: number }> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
     const { rows } = await c.query<{ waiting: number; running: number; failed: number }>(`
-      select (select count(*)::int from turn_inbox) as waiting,
-             count(*) filter (where locked_at is not null)::int as running,
-             count(*) filter (where locked_at is null and attempts >= max_attempts)::int as failed
-        from graphile_worker.jobs where task_identifier = $1`, [SESSION_DRAIN_TASK]);
+      select count(*) filter (where started_at is null)::int as waiting,
+             count(*) filter (where started_at is not null)::int as running,
+             0 as failed
+        from turn_inbox where done_at is null`);
     return rows[0]!;
   } finally {
     await c.end();

@@ -17,5 +17,6 @@ if (kind !== 'local' && kind !== 'noop') throw new Error(`unknown backend "${kin
 await serveTarget(async () => {
   const config = loadConfig();
   const app = await createApp(config, createLogger(config.LOG_LEVEL), { worker: true, ...(kind === 'noop' ? { renderBackends: () => noop } : {}) });
+  await app.start();
   return { port: 0, close: () => app.close() };
 });

@@ -16,6 +16,7 @@ export async function startRenderBot(): Promise<{ port: number; close(): Promise
   const workerProcesses = Number(process.env.BENCH_WORKER_PROCESSES ?? '0');
   const app = await createApp(config, createLogger(config.LOG_LEVEL), { worker: workerProcesses === 0 });
   const channels = await createChannels(app);
+  await app.start();
   const http = await startHttpServer(app, 0, channels.flatMap((c) => c.routes));
   for (const c of channels) await c.start?.();
   const workers: ChildProcess[] = Array.from({ length: workerProcesses }, () =>

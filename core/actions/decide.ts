@@ -6,10 +6,12 @@ import type { ToolRegistry } from '../tools/registry.ts';
 import { needsApproval, type ToolResult } from '../tools/tool.ts';
 import { appendMessage } from '../agent/messages.ts';
 import type { Delivery } from '../conversations/delivery.ts';
+import { rememberOrderFromTool } from '../conversations/context.ts';
+import { queueFollowUp } from '../conversations/followup.ts';
 import { orderIdsOf, watchOrders } from '../notices/origin.ts';
 import { writeAudit } from './audit.ts';
 import { confirmReply, deciderName } from './card.ts';
-import type { ActionRow, Decision } from './plan.ts';
+import { actionOriginSchema, type ActionRow, type Decision } from './plan.ts';
 import { selectionsOf } from '../pipeline/selections.ts';
 import { claimAction, findAction, finishAction } from './store.ts';
 
@@ -21,13 +23,23 @@ export type DecideDeps = { orm: Orm; log: Logger; tools: ToolRegistry; now: () =
 /** A confirmed action's results, for the model's follow-up. */
 export type Executed = { action: ActionRow; results: { tool: string; summary: string; data: unknown }[] };
 
+/** Where the confirmer is, as far as the adapter knows. */
+export type ConfirmOptions = {
+  /** The confirmer's conversation: used for the follow-up when the action does not remember where it was asked. */
+  delivery?: Delivery;
+  /** The confirmer's session: confirming from another conversation answers there with a pointer only. */
+  sessionId?: string;
+};
+
 /**
  * Confirms an action: role check, then one transaction that claims it (pending → executing,
- * compare-and-set), runs every step, and records the result — so concurrent clicks execute it
- * exactly once and a failing step changes nothing. Orders it sets rendering report their
- * progress and completion to `opts.delivery`, the confirming conversation.
+ * compare-and-set), runs every step, records the result, and queues the model's follow-up — so
+ * concurrent clicks execute it exactly once, a failing step changes nothing, and the follow-up
+ * exists exactly when the decision does. The follow-up, and the progress and completion notices
+ * of orders it sets rendering, go to the conversation where the plan was asked (its origin;
+ * `opts.delivery` for actions that remember none).
  */
-export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: string, opts: { delivery?: Delivery } = {}): Promise<Decision & { executed?: Executed }> {
+export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: string, opts: ConfirmOptions = {}): Promise<Decision & { executed?: Executed }> {
   const em = deps.orm.em.fork();
   if (!hasRole(actor.role, 'operator')) {
     const row = await findAction(em, actor.tenantId, actionId);
@@ -52,8 +64,11 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
         const result: ToolResult = await tool.run(ctx, args);
         results.push({ tool: call.tool, summary: result.summary ?? `${call.tool} done`, data: result.data });
       }
-      // The conversation that confirmed renders hears back there when they finish (core/notices).
-      if (opts.delivery) await watchOrders(tx, actor.tenantId, orderIdsOf(results), { sessionId: claimed.session_id, delivery: opts.delivery });
+      const origin = actionOriginSchema.safeParse(claimed.origin).data?.delivery ?? opts.delivery;
+      // The conversation where it was asked hears back there when its renders finish (core/notices).
+      if (origin) await watchOrders(tx, actor.tenantId, orderIdsOf(results), { sessionId: claimed.session_id, delivery: origin });
+      // The order a plan created becomes what the conversation is about (context summaries).
+      for (const r of results) await rememberOrderFromTool(tx, actor.tenantId, claimed.session_id, r.tool, r.data);
       const outcome = results.map((r) => r.summary).join('; ');
       const row = await finishAction(tx, claimed.id, 'done', { outcome, results: results.map((r) => r.data) });
       await writeAudit(tx, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.confirm', target: claimed.id, outcome: 'done', detail: { plan: claimed.plan.map((c) => ({ tool: c.tool, args: c.args })), results: results.map((r) => r.data) } });
@@ -61,10 +76,16 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
         tenantId: actor.tenantId, sessionId: claimed.session_id, userId: actor.userId, role: 'system',
         content: `The user ${actor.name ?? actor.userId} confirmed action ${claimed.id}. Results: ${results.map((r) => `${r.tool}: ${JSON.stringify(r.data)}`).join(' | ')}`,
       });
+      if (origin) {
+        const turn = { tenantId: actor.tenantId, userId: actor.userId, role: actor.role, sessionId: claimed.session_id, platform: origin.platform };
+        await queueFollowUp(tx, turn, outcome || 'Done.', origin);
+      }
       return row;
     });
     if (done) {
-      return { ok: true, status: 'done', message: done.result?.outcome ?? 'Done.', reply: confirmReply(done), sessionId: done.session_id, executed: { action: done, results } };
+      const elsewhere = opts.sessionId !== undefined && opts.sessionId !== done.session_id;
+      const message = elsewhere ? `Confirmed — the result is in ${done.requested_by}'s conversation.` : done.result?.outcome ?? 'Done.';
+      return { ok: true, status: 'done', message, reply: confirmReply(done), sessionId: done.session_id, executed: { action: done, results } };
     }
   } catch (err) {
     deps.log.warn({ err, actionId }, 'confirmed action failed');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { planStepSchema, replySchema } from '../replies/reply.ts';
+import { deliverySchema } from '../conversations/delivery.ts';
 
 /** One validated write call of a plan, with the preview step the user saw. */
 export const planCallSchema = z.object({
@@ -15,6 +16,10 @@ export type ActionStatus = (typeof actionStatuses)[number];
 
 /** Where a platform shows the confirm card, so it can be updated in place (Slack ts, Teams activity id, …). */
 export const messageRefSchema = z.record(z.string(), z.unknown());
+
+/** Where a plan was asked: its follow-up and its orders' notices go there, whoever confirms it. */
+export const actionOriginSchema = z.object({ delivery: deliverySchema });
+export type ActionOrigin = z.infer<typeof actionOriginSchema>;
 
 /** A pending_action row. */
 export type ActionRow = {
@@ -32,6 +37,8 @@ export type ActionRow = {
   decided_at: string | null;
   result: { outcome: string; results?: unknown[]; error?: string } | null;
   message_ref: Record<string, unknown> | null;
+  /** Where it was asked (absent for plans proposed without a delivery, e.g. directly through the core). */
+  origin: unknown;
   created_at: string;
 };
 

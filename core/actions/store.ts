@@ -3,27 +3,28 @@ import { queryOne } from '../db/sql.ts';
 import type { EntityManager } from '../db/orm.ts';
 import type { TurnContext } from '../context.ts';
 import type { Frozen } from '../tools/tool.ts';
-import type { ActionRow, PlanCall } from './plan.ts';
+import type { ActionOrigin, ActionRow, PlanCall } from './plan.ts';
 import { attachSelections, dropSelections, dropStaleSelections } from '../pipeline/selections.ts';
 
 /** Default time a confirmation stays open (DESIGN §6). */
 export const ACTION_TTL_MS = 15 * 60 * 1000;
 
-const columns = `id, tenant_id, session_id, requested_by, plan, preview, status, expires_at, decided_by, decided_by_name, decided_at, result, message_ref, created_at`;
+const columns = `id, tenant_id, session_id, requested_by, plan, preview, status, expires_at, decided_by, decided_by_name, decided_at, result, message_ref, origin, created_at`;
 
 /**
  * Stores one pending action holding every write call of a model response and attaches what each
- * call froze (selections stay beside the action, out of the stored plan), in one transaction.
+ * call froze (selections stay beside the action, out of the stored plan), in one transaction;
+ * `origin` is where it was asked (the confirmed plan's follow-up and its orders' notices go there).
  */
-export async function createPendingAction(em: EntityManager, turn: TurnContext, calls: (PlanCall & { frozen?: Frozen })[], now: Date, ttlMs = ACTION_TTL_MS): Promise<ActionRow> {
+export async function createPendingAction(em: EntityManager, turn: TurnContext, calls: (PlanCall & { frozen?: Frozen })[], now: Date, origin?: ActionOrigin, ttlMs = ACTION_TTL_MS): Promise<ActionRow> {
   // A one-step plan is titled by its step (cards then show the step once); a longer one says how many.
   const title = calls.length === 1 ? calls[0]!.step.title : `Please confirm these ${calls.length} changes`;
   const plan: PlanCall[] = calls.map(({ frozen: _frozen, ...call }) => call);
   return em.transactional(async (tx) => {
     const row = await queryOne<ActionRow>(tx,
-      `insert into pending_action (tenant_id, session_id, requested_by, plan, preview, status, expires_at)
-       values (?, ?, ?, ?::jsonb, ?::jsonb, 'pending', ?) returning ${columns}`,
-      [turn.tenantId, turn.sessionId, turn.userId, JSON.stringify(plan), JSON.stringify({ title }), new Date(now.getTime() + ttlMs).toISOString()],
+      `insert into pending_action (tenant_id, session_id, requested_by, plan, preview, status, expires_at, origin)
+       values (?, ?, ?, ?::jsonb, ?::jsonb, 'pending', ?, ?::jsonb) returning ${columns}`,
+      [turn.tenantId, turn.sessionId, turn.userId, JSON.stringify(plan), JSON.stringify({ title }), new Date(now.getTime() + ttlMs).toISOString(), origin ? JSON.stringify(origin) : null],
     );
     await attachSelections(tx, turn.tenantId, row!.id, calls.flatMap((c) => (c.frozen ? [{ toolCallId: c.toolCallId, selectionId: c.frozen.selectionId }] : [])));
     return row!;

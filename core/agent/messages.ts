@@ -67,3 +67,17 @@ export async function recentMessages(em: EntityManager, sessionId: string, after
   );
   return rows.reverse();
 }
+
+/** The newest `seq` of a session ('0' when it has no message yet). */
+export async function lastSeq(em: EntityManager, sessionId: string): Promise<string> {
+  const row = await queryOne<{ seq: string | null }>(em, `select max(seq)::text as seq from chat_message where session_id = ?`, [sessionId]);
+  return row?.seq ?? '0';
+}
+
+/** The model responses and tool results a turn stored after `fromSeq`, oldest first (for resuming it). */
+export async function turnMessages(em: EntityManager, sessionId: string, fromSeq: string): Promise<MessageRow[]> {
+  return query<MessageRow>(em,
+    `select id, seq, role, content, user_id, tool_calls, tool_call_id, tool_name, token_count, reply, created_at
+     from chat_message where session_id = ? and seq > ? and role in ('assistant', 'tool') order by seq`,
+    [sessionId, fromSeq]);
+}

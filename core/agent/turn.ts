@@ -1,16 +1,18 @@
 import type { TurnContext } from '../context.ts';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { publicMessage, RenderBotError } from '../errors.ts';
-import type { ChatModel, ToolSpec } from '../llm/client.ts';
+import type { ChatModel, ChatResult, ToolSpec } from '../llm/client.ts';
+import type { ModelGate } from '../llm/model-gate.ts';
 import type { Logger } from '../logger.ts';
 import type { RenderLinks } from '../renders/signing.ts';
 import { confirmBlock } from '../actions/card.ts';
 import { createPendingAction } from '../actions/store.ts';
+import type { Delivery } from '../conversations/delivery.ts';
 import type { Reply, ReplyBlock } from '../replies/reply.ts';
-import { getTenantById } from '../tenancy/tenants.ts';
+import { getTenantById, type TenantRow } from '../tenancy/tenants.ts';
 import { offeredTools, type ToolRegistry } from '../tools/registry.ts';
 import { needsApproval } from '../tools/tool.ts';
-import { appendMessage, type StoredToolCall } from './messages.ts';
+import { appendMessage, lastSeq, turnMessages, type StoredToolCall } from './messages.ts';
 import { planWrites, type WriteCall } from './plan-writes.ts';
 import { systemPrompt } from './prompt.ts';
 import { estimateTokens } from './tokens.ts';
@@ -20,6 +22,7 @@ import { toolSpecs } from './specs.ts';
 import { parseToolArguments } from '../tools/schema.ts';
 import { commandHelpLine } from '../commands/help.ts';
 import { getSessionContext, rememberOrderFromTool, turnContextSummary } from '../conversations/context.ts';
+import { mapLimit } from './limit.ts';
 
 /** Returns the tenant's chat model, or undefined when the tenant has no AI configured. */
 export type ModelProvider = (em: EntityManager, tenantId: string) => Promise<ChatModel | undefined>;
@@ -35,19 +38,36 @@ export type AgentDeps = {
   renderLinks?: RenderLinks;
   /** Model rounds per turn before the agent gives up with a clear reply (DESIGN §4). */
   maxRounds?: number;
+  /** Caps each tenant's concurrent model calls in this process (DESIGN §4); none = no cap. */
+  gate?: ModelGate;
 };
 
-/** Per-turn options: `onText` receives the model's text as it streams (tool calls complete first). */
-export type TurnOptions = { onText?: (delta: string) => void };
+/** Per-turn options. */
+export type TurnOptions = {
+  /** Receives the model's text as it streams (tool calls complete first). */
+  onText?: (delta: string) => void;
+  /** Where the answer goes; a plan proposed in this turn remembers it (its follow-up and notices go there). */
+  delivery?: Delivery;
+  /** Stops the turn (shutdown, lost lease): the model call aborts and the turn throws instead of answering. */
+  signal?: AbortSignal;
+  /** Resumes an interrupted attempt: the turn's own messages are those after this `seq` (nothing is asked twice). */
+  resumeFrom?: string;
+  /** Told, in the transaction that stores the turn's start, after which `seq` its messages begin. */
+  onStarted?: (em: EntityManager, fromSeq: string) => Promise<void>;
+};
 
 /** A user's message, or the follow-up after a confirmed action (its system note is already stored). */
 export type TurnInput = { kind: 'message'; text: string } | { kind: 'followup'; fallback: string };
 
 const MAX_BLOCKS_SHOWN = 3;
+/** Read tools of one model response that run at once; the rest wait (DESIGN §4). */
+export const MAX_PARALLEL_TOOLS = 4;
 
 /**
- * Runs one agent turn (DESIGN §4) and returns the reply to show. Every path stores a
- * consistent history (each tool call answered) and ends with a user-facing reply.
+ * Runs one agent turn (DESIGN §4) and returns the reply to show. Every model response and tool
+ * result is stored as it arrives, so an interrupted turn resumes (`resumeFrom`) without asking
+ * the model or running a tool again for what was stored. Every path stores a consistent history
+ * (each tool call answered) and ends with a user-facing reply — except an abort, which throws.
  */
 export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: TurnInput, opts: TurnOptions = {}): Promise<Reply> {
   const em = deps.orm.em.fork();
@@ -61,14 +81,22 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     return r;
   };
 
-  // What the conversation is about (an order, a product) is stored with each user message too (seed schema).
   const sessionContext = await getSessionContext(em, turn.tenantId, turn.sessionId);
-  if (input.kind === 'message') {
-    await appendMessage(em, {
-      tenantId: turn.tenantId, sessionId: turn.sessionId, userId: turn.userId, role: 'user', content: input.text, tokenCount: estimateTokens(input.text),
-      contextType: sessionContext?.type ?? null, contextId: sessionContext?.id ?? null, titleIfUnset: input.text,
-    });
-  }
+  const fromSeq = opts.resumeFrom ?? await em.transactional(async (tx) => {
+    // What the conversation is about (an order, a product) is stored with each user message too (seed schema).
+    const seq = input.kind === 'message'
+      ? (await appendMessage(tx, {
+        tenantId: turn.tenantId, sessionId: turn.sessionId, userId: turn.userId, role: 'user', content: input.text, tokenCount: estimateTokens(input.text),
+        contextType: sessionContext?.type ?? null, contextId: sessionContext?.id ?? null, titleIfUnset: input.text,
+      })).seq
+      : await lastSeq(tx, turn.sessionId);
+    await opts.onStarted?.(tx, seq);
+    return seq;
+  });
+  const own = opts.resumeFrom ? await turnMessages(em, turn.sessionId, fromSeq) : [];
+  const answered = own.findLast((m) => m.role === 'assistant' && !m.tool_calls?.length);
+  if (answered) return answered.reply ?? { blocks: answered.content ? [{ type: 'text', text: answered.content }] : [] };
+
   const model = await deps.models(em, turn.tenantId);
   if (!model) {
     if (input.kind === 'followup') return reply(input.fallback);
@@ -80,18 +108,33 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     return reply(`${tenant.name} has used its monthly AI allowance (${usage.totalTokens.toLocaleString('en')} of ${usage.limit.toLocaleString('en')} tokens); it renews on the 1st. Commands still work: ${commandHelpLine}.`);
   }
 
-  const offered = offeredTools(deps.tools, turn);
-  const specs: ToolSpec[] = toolSpecs(offered);
+  const specs: ToolSpec[] = toolSpecs(offeredTools(deps.tools, turn));
   const shown: ReplyBlock[] = [];
   const maxRounds = deps.maxRounds ?? 8;
   const context = await turnContextSummary(em, turn.tenantId, sessionContext);
-  for (let round = 0; round < maxRounds; round++) {
+  const step = { deps, turn, em, log, shown, delivery: opts.delivery };
+
+  // Resuming: the calls of the last stored model response that have no stored result yet run now.
+  const calledBefore = own.filter((m) => m.role === 'assistant' && m.tool_calls?.length);
+  let round = calledBefore.length;
+  const lastCalls = calledBefore.at(-1)?.tool_calls ?? [];
+  const unanswered = lastCalls.filter((c) => !own.some((m) => m.role === 'tool' && m.tool_call_id === c.id));
+  if (unanswered.length) {
+    const confirm = await answerCalls(step, unanswered);
+    if (confirm) return reply(calledBefore.at(-1)?.content.trim() || 'Please review and confirm:', [...shown.slice(-MAX_BLOCKS_SHOWN + 1), confirm]);
+  }
+
+  for (; round < maxRounds; round++) {
     const window = await buildWindow(em, turn.sessionId, deps.window ?? defaultWindowOptions);
     const system = systemPrompt({ tenantName: tenant.name, turn, now: deps.now(), summary: window.summary, context });
-    let result: Awaited<ReturnType<ChatModel['complete']>>;
+    let result: ChatResult;
     try {
-      result = await model.complete({ messages: [{ role: 'system', content: system }, ...window.messages], tools: specs, ...(opts.onText ? { onText: opts.onText } : {}) });
+      result = await callModel(deps, tenant, em, model, {
+        messages: [{ role: 'system', content: system }, ...window.messages], tools: specs,
+        ...(opts.onText ? { onText: opts.onText } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
+      }, log);
     } catch (err) {
+      if (opts.signal?.aborted) throw err;
       log.warn({ err }, 'model call failed');
       if (input.kind === 'followup') return reply(input.fallback);
       return reply(publicMessage(err));
@@ -102,43 +145,72 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
 
     const calls: StoredToolCall[] = result.toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments }));
     await appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: result.content ?? '', toolCalls: calls, ...tokens });
-    const answers = new Map<string, string>();
-    const writes: WriteCall[] = [];
-    const blocksOf: ReplyBlock[][] = calls.map(() => []);
-    await Promise.all(calls.map(async (call, i) => {
-      const tool = offered.get(call.name);
-      if (!tool) return void answers.set(call.id, `Error: unknown tool "${call.name}". Available tools: ${[...offered.keys()].join(', ')}.`);
-      const parsed = parseToolArguments(tool.parameters, call.arguments);
-      if (!parsed.ok) return void answers.set(call.id, `Error: ${parsed.error}`);
-      if (needsApproval(tool)) return void writes.push({ call, tool, args: parsed.args });
-      try {
-        const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now, renderLinks: deps.renderLinks }, parsed.args);
-        answers.set(call.id, JSON.stringify(out.data));
-        blocksOf[i] = out.blocks ?? [];
-        await rememberOrderFromTool(em, turn.tenantId, turn.sessionId, call.name, out.data);
-      } catch (err) {
-        if (!(err instanceof RenderBotError)) log.error({ err, tool: call.name }, 'tool failed');
-        answers.set(call.id, `Error: ${publicMessage(err)}`);
-      }
-    }));
-    shown.push(...blocksOf.flat()); // in the order the model asked, not the order parallel calls finished
-    const plan = await planWrites({ turn, em, log, now: deps.now }, writes, answers);
+    const confirm = await answerCalls(step, calls);
+    if (confirm) return reply(result.content?.trim() || 'Please review and confirm:', [...shown.slice(-MAX_BLOCKS_SHOWN + 1), confirm]);
+  }
+  return reply(`I could not finish this within ${maxRounds} steps. Please narrow the request or ask again.`, shown.slice(-MAX_BLOCKS_SHOWN));
+}
+
+type Step = { deps: AgentDeps; turn: TurnContext; em: EntityManager; log: Logger; shown: ReplyBlock[]; delivery?: Delivery | undefined };
+
+/** One model call, under the tenant's concurrency cap; a 429 lowers the cap here and, for other processes, in the tenant row. */
+async function callModel(deps: AgentDeps, tenant: TenantRow, em: EntityManager, model: ChatModel, req: Parameters<ChatModel['complete']>[0], log: Logger): Promise<ChatResult> {
+  const gate = deps.gate;
+  if (!gate) return model.complete(req);
+  if (tenant.ai_throttled_until && tenant.ai_throttle_cap) gate.lowered(tenant.id, tenant.ai_throttle_cap, new Date(tenant.ai_throttled_until));
+  const onRateLimited = (retryAfterMs: number | undefined) => {
+    const lowered = gate.rateLimited(tenant.id, retryAfterMs);
+    log.warn({ cap: lowered.cap, until: lowered.until, retryAfterMs }, 'the AI provider rate-limited this tenant; lowering its concurrent model calls');
+    em.fork().execute(`update tenant set ai_throttle_cap = ?, ai_throttled_until = ? where id = ?`, [lowered.cap, lowered.until.toISOString(), tenant.id])
+      .catch((err: unknown) => log.warn({ err }, 'could not record the lowered model cap'));
+  };
+  return gate.run(tenant.id, tenant.ai_max_concurrency, () => model.complete({ ...req, onRateLimited }), req.signal);
+}
+
+/**
+ * Answers the tool calls of one model response: read calls run (at most MAX_PARALLEL_TOOLS at
+ * once), write calls become one pending action. The action and every call's result are stored
+ * in one transaction, so a resumed turn finds all of them or none. Returns the confirm block
+ * when a plan was proposed.
+ */
+async function answerCalls(s: Step, calls: StoredToolCall[]): Promise<ReplyBlock | undefined> {
+  const { deps, turn, em, log } = s;
+  const answers = new Map<string, string>();
+  const writes: WriteCall[] = [];
+  const blocks: ReplyBlock[][] = [];
+  const offered = offeredTools(deps.tools, turn); // a tool not offered to this caller is unknown to it
+  await mapLimit(calls, MAX_PARALLEL_TOOLS, async (call, index) => {
+    const tool = offered.get(call.name);
+    if (!tool) return void answers.set(call.id, `Error: unknown tool "${call.name}". Available tools: ${[...offered.keys()].join(', ')}.`);
+    const parsed = parseToolArguments(tool.parameters, call.arguments);
+    if (!parsed.ok) return void answers.set(call.id, `Error: ${parsed.error}`);
+    if (needsApproval(tool)) return void writes.push({ call, tool, args: parsed.args });
+    try {
+      const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now, renderLinks: deps.renderLinks }, parsed.args);
+      answers.set(call.id, JSON.stringify(out.data));
+      blocks[index] = out.blocks ?? [];
+      await rememberOrderFromTool(em, turn.tenantId, turn.sessionId, call.name, out.data);
+    } catch (err) {
+      if (!(err instanceof RenderBotError)) log.error({ err, tool: call.name }, 'tool failed');
+      answers.set(call.id, `Error: ${publicMessage(err)}`);
+    }
+  });
+  // Blocks in the order the model asked for them, not the order the calls finished.
+  s.shown.push(...blocks.flatMap((b) => b ?? []));
+  const plan = await planWrites({ turn, em, log, now: deps.now }, writes.sort((a, b) => calls.indexOf(a.call) - calls.indexOf(b.call)), answers);
+  return em.transactional(async (tx) => {
     let confirm: ReplyBlock | undefined;
     if (plan.length) {
-      const action = await createPendingAction(em, turn, plan, deps.now());
-      for (const step of plan) {
-        answers.set(step.toolCallId, `Awaiting user confirmation (action ${action.id}); not executed yet. Do not call it again — the user will confirm or cancel.`);
+      const action = await createPendingAction(tx, turn, plan, deps.now(), s.delivery ? { delivery: s.delivery } : undefined);
+      for (const p of plan) {
+        answers.set(p.toolCallId, `Awaiting user confirmation (action ${action.id}); not executed yet. Do not call it again — the user will confirm or cancel.`);
       }
       confirm = confirmBlock(action);
     }
     for (const call of calls) {
-      await appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'tool', toolCallId: call.id, toolName: call.name,
-        content: answers.get(call.id) ?? 'Error: no result', tokenCount: estimateTokens(answers.get(call.id) ?? '') });
+      const content = answers.get(call.id) ?? 'Error: no result';
+      await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'tool', toolCallId: call.id, toolName: call.name, content, tokenCount: estimateTokens(content) });
     }
-    if (confirm) {
-      const text = result.content?.trim() || 'Please review and confirm:';
-      return reply(text, [...shown.slice(-MAX_BLOCKS_SHOWN + 1), confirm]);
-    }
-  }
-  return reply(`I could not finish this within ${maxRounds} steps. Please narrow the request or ask again.`, shown.slice(-MAX_BLOCKS_SHOWN));
+    return confirm;
+  });
 }

@@ -32,5 +32,12 @@ export type Deliverer = (target: Delivery['target'], reply: Reply, info: Deliver
  */
 export type TextStream = { push(delta: string): void; end(): Promise<SentMessage | undefined> };
 
+/** What a streamer is told about the turn it streams. */
+export type StreamInfo = {
+  sessionId: string;
+  /** Called once with the message the text goes into, as soon as it exists (so an interrupted turn's answer can replace it). */
+  onMessage?: (message: SentMessage) => void;
+};
+
 /** Opens a text stream to a platform target; undefined where that target does not stream (e.g. Teams channels). */
-export type Streamer = (target: Delivery['target'], info: { sessionId: string }) => TextStream | undefined;
+export type Streamer = (target: Delivery['target'], info: StreamInfo) => TextStream | undefined;

@@ -1,10 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { AzureOpenAI, OpenAI } from 'openai';
+import { APIError, AzureOpenAI, OpenAI } from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { PlatformError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ChatMessage, ChatModel, ChatRequest, ChatResult, ChatUsage, ToolSpec } from './messages.ts';
-import { decideOnFailure, defaultRetryPolicy, LlmIncompleteResponseError, LlmTimeoutError, unavailableError, type RetryPolicy } from './retry.ts';
+import { decideOnFailure, defaultRetryPolicy, parseRetryAfterMs, LlmIncompleteResponseError, LlmTimeoutError, unavailableError, type RetryPolicy } from './retry.ts';
 import type { AiSettings } from './settings.ts';
 import { StreamAccumulator } from './stream.ts';
 
@@ -66,6 +66,7 @@ export function createChatModel(settings: AiSettings, apiKey: string, opts: Chat
           return result;
         } catch (err) {
           if (req.signal?.aborted) throw aborted(err);
+          if (err instanceof APIError && err.status === 429) req.onRateLimited?.(parseRetryAfterMs(err.headers, Date.now()));
           const decision = decideOnFailure(err, { policy, attempt, apiKey, target: provider.target });
           if (!decision.retry) {
             log?.warn({ provider: settings.provider, attempt, code: decision.error.code, err }, 'llm call failed');

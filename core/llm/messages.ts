@@ -52,6 +52,8 @@ export type ChatRequest = {
    * result is the same as without streaming. Exceptions thrown by `onText` are logged and ignored.
    */
   onText?: (delta: string) => void;
+  /** Told of every 429 from the provider (before the call waits and retries), with the retry-after it asked for. */
+  onRateLimited?: (retryAfterMs: number | undefined) => void;
 };
 
 /** The model's answer. `content` is null when the model wrote no text (e.g. only tool calls). */

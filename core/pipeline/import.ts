@@ -20,9 +20,10 @@ export type ImportResult = { inserted: number; updated: number };
 /**
  * Imports products from CSV text into `tenantId`'s catalogue, all or nothing.
  *
- * Format: RFC 4180 (see `parseCsv`), UTF-8 with optional BOM. The first line must be exactly
- * `pim_id,name,category` or `pim_id,name,category,material_name`; every data row must have
- * that many fields. Values are trimmed; pim_id, name and category must be non-empty; an empty
+ * Format: CSV as read by `parseCsv` (RFC 4180, or `;`-separated as German Excel writes it; the
+ * separator is taken from the header line), UTF-8 with optional BOM. The first line must be
+ * exactly `pim_id,name,category` or `pim_id,name,category,material_name` (with either separator);
+ * every data row must have that many fields. Values are trimmed; pim_id, name and category must be non-empty; an empty
  * material_name keeps a product's current material. Rows are upserted by pim_id.
  *
  * If any row is bad (syntax, missing or extra fields, empty or over-long values, a pim_id that
@@ -47,7 +48,7 @@ export async function importProductsCsv(em: EntityManager, tenantId: string, csv
  * throws 'csv_invalid' listing every problem with its line number.
  */
 export function validateProductCsv(csvText: string): ProductInput[] {
-  const { records, problems } = parseCsv(csvText);
+  const { records, problems, delimiter } = parseCsv(csvText);
   const header = records[0];
   if (!header || header.line !== 1) {
     const first = problems.find((p) => p.line === 1);
@@ -59,7 +60,7 @@ export function validateProductCsv(csvText: string): ProductInput[] {
   if (names.join(',') !== expected.join(',')) {
     throw csvError([{
       line: 1,
-      message: `the header must be "${productCsvColumns.join(',')}" (optionally followed by ",${productCsvOptionalColumn}"), not "${names.join(',')}"`,
+      message: `the header must be "${productCsvColumns.join(',')}" (optionally followed by ",${productCsvOptionalColumn}"; or the same with ";"), not "${names.join(delimiter)}"`,
     }]);
   }
 

@@ -6,9 +6,16 @@ import { UserInputError } from '../errors.ts';
 export const tenantSlugSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'use 2–63 lowercase letters, digits or dashes');
 
 /** A tenant as the core sees it (never includes the encrypted key). */
-export type TenantRow = { id: string; slug: string; name: string; ai_provider: 'azure' | 'openai' | null; monthly_token_limit: string | null; created_at: string };
+export type TenantRow = {
+  id: string; slug: string; name: string; ai_provider: 'azure' | 'openai' | null; monthly_token_limit: string | null; created_at: string;
+  /** Concurrent model calls allowed per process (DESIGN §4). */
+  ai_max_concurrency: number;
+  /** A lowered cap after the provider answered 429, valid until `ai_throttled_until`. */
+  ai_throttle_cap: number | null;
+  ai_throttled_until: string | null;
+};
 
-const columns = 'id, slug, name, ai_provider, monthly_token_limit, created_at';
+const columns = 'id, slug, name, ai_provider, monthly_token_limit, created_at, ai_max_concurrency, ai_throttle_cap, ai_throttled_until';
 
 /** Creates a tenant; a duplicate slug is a clear user error. */
 export async function createTenant(em: EntityManager, input: { slug: string; name: string }): Promise<TenantRow> {

@@ -1,3 +1,4 @@
+import { forEachJSONSchemaChild, toStrictJsonSchema as openAiStrictJsonSchema } from 'openai/lib/transform';
 import { z } from 'zod';
 
 type JsonSchema = { [key: string]: unknown };
@@ -6,41 +7,44 @@ type JsonSchema = { [key: string]: unknown };
  * JSON Schema for a tool's parameters in OpenAI's strict mode: every object closed
  * (`additionalProperties: false`), every property listed in `required`, optional ones made
  * nullable, and keywords strict mode rejects (`default`, `$schema`) removed.
+ *
+ * zod writes the input schema; RenderBot's one convention — an optional field is sent as
+ * `null` (see `dropNulls`) — is applied here; the `openai` package's strict-schema transform
+ * (what its `zodFunction` helper uses) closes and requires every object and throws on anything
+ * strict mode cannot express, so a tool with such a schema fails when the specs are built, not
+ * at the provider.
  */
 export function toStrictJsonSchema(schema: z.ZodObject): JsonSchema {
-  const raw = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const raw = z.toJSONSchema(schema, { io: 'input', target: 'draft-7', unrepresentable: 'any' }) as JsonSchema;
   delete raw.$schema;
-  return strictify(raw);
+  nullableOptionals(raw);
+  return openAiStrictJsonSchema(raw) as JsonSchema;
 }
 
-function strictify(node: JsonSchema): JsonSchema {
-  const out: JsonSchema = {};
-  for (const [key, value] of Object.entries(node)) {
-    if (key === 'default') continue;
-    out[key] = value;
+/**
+ * Drops `default` and turns every property missing from `required` into `anyOf: [schema, null]`
+ * (unless it already accepts null), depth first.
+ */
+function nullableOptionals(node: unknown): void {
+  if (!isSchema(node)) return;
+  delete node.default;
+  forEachJSONSchemaChild(node, [], (child) => nullableOptionals(child));
+  if (!isSchema(node.properties)) return;
+  const required = new Set(Array.isArray(node.required) ? node.required : []);
+  for (const [name, prop] of Object.entries(node.properties)) {
+    if (required.has(name) || !isSchema(prop) || acceptsNull(prop)) continue;
+    const { description, ...rest } = prop;
+    node.properties[name] = { anyOf: [rest, { type: 'null' }], ...(description ? { description } : {}) };
   }
-  if (out.type === 'object' && out.properties && typeof out.properties === 'object') {
-    const props = out.properties as Record<string, JsonSchema>;
-    const required = new Set((out.required as string[] | undefined) ?? []);
-    const strictProps: Record<string, JsonSchema> = {};
-    for (const [name, prop] of Object.entries(props)) {
-      const inner = strictify(prop);
-      if (required.has(name)) {
-        strictProps[name] = inner;
-      } else {
-        const { description, ...rest } = inner;
-        strictProps[name] = { anyOf: [rest, { type: 'null' }], ...(description ? { description } : {}) };
-      }
-    }
-    out.properties = strictProps;
-    out.required = Object.keys(props);
-    out.additionalProperties = false;
-  }
-  if (out.items && typeof out.items === 'object') out.items = strictify(out.items as JsonSchema);
-  for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
-    if (Array.isArray(out[key])) out[key] = (out[key] as JsonSchema[]).map(strictify);
-  }
-  return out;
+}
+
+function acceptsNull(schema: JsonSchema): boolean {
+  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+  return types.includes('null') || (Array.isArray(schema.anyOf) && schema.anyOf.some((s) => isSchema(s) && acceptsNull(s)));
+}
+
+function isSchema(value: unknown): value is JsonSchema {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Strict mode sends `null` for omitted optional fields; zod expects them absent. */

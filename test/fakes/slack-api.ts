@@ -56,7 +56,7 @@ const MAX_BLOCKS = 50;
  * fail with `message_not_found` like Slack's. Tokens are checked (Authorization: Bearer, or `token` in the body) like Slack does
  * (`invalid_auth`); answers are Slack-shaped (`ok`, `ts`, `error`), blocks are checked against
  * the main limits (50 blocks, 3000-char section text, 10 fields, 150-char header, 4000-char
- * chat.update text).
+ * chat.update text) and the table block's shape and limits (one per message, see `tableProblem`).
  */
 export async function startFakeSlack(): Promise<FakeSlack> {
   const calls: SlackCall[] = [];
@@ -88,7 +88,12 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     if (blocks === undefined) return undefined;
     if (!Array.isArray(blocks)) return 'blocks is not an array';
     if (blocks.length > MAX_BLOCKS) return `${blocks.length} blocks > ${MAX_BLOCKS}`;
+    if (blocks.filter((b) => (b as { type?: unknown })?.type === 'table').length > 1) return 'more than one table block';
     for (const b of blocks as Record<string, any>[]) {
+      if (b.type === 'table') {
+        const problem = tableProblem(b);
+        if (problem) return problem;
+      }
       if (b.type === 'section') {
         if (b.text && String(b.text.text).length > 3000) return 'section text > 3000';
         if (b.fields && b.fields.length > 10) return 'more than 10 fields';
@@ -250,6 +255,48 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     },
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
+}
+
+const TABLE_MAX_ROWS = 100;
+const TABLE_MAX_CELLS = 20;
+const TABLE_MAX_CHARS = 10_000;
+
+/**
+ * Slack's `table` block rules (https://docs.slack.dev/reference/block-kit/blocks/table-block):
+ * 1–100 rows of 1–20 cells, each `raw_text` (non-empty `text`), `raw_number` or `rich_text`;
+ * at most 20 `column_settings` of `align` left|center|right and boolean `is_wrapped`; at most
+ * 10,000 characters over all cells.
+ */
+function tableProblem(block: Record<string, any>): string | undefined {
+  const rows: unknown = block.rows;
+  if (!Array.isArray(rows) || rows.length === 0 || rows.length > TABLE_MAX_ROWS) return `table rows: 1–${TABLE_MAX_ROWS} required`;
+  let chars = 0;
+  for (const row of rows as unknown[]) {
+    if (!Array.isArray(row) || row.length === 0 || row.length > TABLE_MAX_CELLS) return `table row: 1–${TABLE_MAX_CELLS} cells required`;
+    for (const cell of row as Record<string, any>[]) {
+      if (cell?.type === 'raw_text' || cell?.type === 'raw_number') {
+        if (typeof cell.text !== 'string' || cell.text.length === 0) return `table cell: ${cell.type} needs a non-empty text`;
+        if (cell.type === 'raw_number' && typeof cell.value !== 'number') return 'table cell: raw_number needs a numeric value';
+        chars += cell.text.length;
+      } else if (cell?.type === 'rich_text') {
+        if (!Array.isArray(cell.elements)) return 'table cell: rich_text needs elements';
+      } else {
+        return `table cell: unknown type ${String(cell?.type)}`;
+      }
+    }
+  }
+  if (chars > TABLE_MAX_CHARS) return `table cells: ${chars} characters > ${TABLE_MAX_CHARS}`;
+  const settings: unknown = block.column_settings;
+  if (settings !== undefined) {
+    if (!Array.isArray(settings) || settings.length > TABLE_MAX_CELLS) return `table column_settings: at most ${TABLE_MAX_CELLS}`;
+    for (const c of settings as (Record<string, unknown> | null)[]) {
+      if (c === null) continue;
+      if (c.align !== undefined && !['left', 'center', 'right'].includes(String(c.align))) return `table column_settings: bad align ${String(c.align)}`;
+      if (c.is_wrapped !== undefined && typeof c.is_wrapped !== 'boolean') return 'table column_settings: is_wrapped must be a boolean';
+      if (Object.keys(c).some((k) => k !== 'align' && k !== 'is_wrapped')) return 'table column_settings: unknown field';
+    }
+  }
+  return undefined;
 }
 
 /** Form bodies (how @slack/web-api sends) with JSON-encoded values decoded, or JSON bodies. */

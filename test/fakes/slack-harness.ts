@@ -79,6 +79,7 @@ export async function startSlackHarness(opts: { oauth?: boolean; publicUrl?: boo
   if (!channel) throw new Error('Slack channel not created');
   app.deliverers.set('slack', channel.deliverer);
   if (channel.streamer) app.streamers.set('slack', channel.streamer);
+  await app.start();
   const http = await startHttpServer(app, port, [...channel.routes, ...renderRoutes(app)]);
   const base = `http://127.0.0.1:${http.port}`;
   return {

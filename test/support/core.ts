@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { createConversations } from '../../core/conversations/service.ts';
-import type { Deliverer } from '../../core/conversations/delivery.ts';
+import type { Deliverer, Delivery } from '../../core/conversations/delivery.ts';
+import { startTurnRunner } from '../../core/queue/turn-runner.ts';
 import { resolveSession } from '../../core/conversations/sessions.ts';
 import type { TurnContext } from '../../core/context.ts';
 import { createModelProvider } from '../../core/llm/provider.ts';
@@ -18,6 +19,8 @@ export const silentLog = pino({ level: 'silent' });
 
 /** A migrated database with the queue installed, a fake LLM, and the core wired like the bot does. */
 export type CoreHarness = Awaited<ReturnType<typeof createCoreHarness>>;
+
+const delivery: Delivery = { platform: 'cli', target: { channel: 'test' } };
 
 export async function createCoreHarness(opts: { maxRounds?: number } = {}) {
   const db: TestDatabase = await createTestDatabase();
@@ -38,8 +41,13 @@ export async function createCoreHarness(opts: { maxRounds?: number } = {}) {
     deliverers: new Map<Platform, Deliverer>([['cli', deliverer]]),
     ...(opts.maxRounds ? { maxRounds: opts.maxRounds } : {}),
   });
+  // Drives the sessions' inboxes as `renderbot serve` does (queued messages, confirmed plans' follow-ups).
+  const runner = startTurnRunner({ orm: db.orm, log: silentLog, drain: conversations.drain, concurrency: 50, leaseMs: 30_000, pollMs: 100 });
+  conversations.setLocalWake(runner.wake);
   return {
     db, llm, secretsKey, conversations, delivered,
+    /** Where replies of this harness's turns go (the recording deliverer). */
+    delivery,
     em: () => db.orm.em.fork(),
     /** Resolves once `count` replies in total were delivered. */
     deliveredCount: (count: number) => new Promise<void>((resolve) => {
@@ -57,6 +65,7 @@ export async function createCoreHarness(opts: { maxRounds?: number } = {}) {
       return { tenantId, userId, role, sessionId: session.id, platform: 'cli' };
     },
     async close() {
+      await runner.stop(0);
       await llm.close();
       await db.drop();
     },

@@ -1,0 +1,25 @@
+import type { TurnContext } from '../context.ts';
+import type { EntityManager } from '../db/orm.ts';
+import { replyText, type Reply } from '../replies/reply.ts';
+import { appendMessage, turnMessages } from './messages.ts';
+import { estimateTokens } from './tokens.ts';
+
+/**
+ * Ends a turn that will not be finished (interrupted too often, or failed): every tool call it
+ * stored without a result gets one — a model call with an unanswered tool call fails for good —
+ * and `reply` becomes its answer in the history. One transaction.
+ */
+export async function abandonTurn(em: EntityManager, turn: TurnContext, fromSeq: string | undefined, reply: Reply): Promise<void> {
+  await em.transactional(async (tx) => {
+    if (fromSeq !== undefined) {
+      const own = await turnMessages(tx, turn.sessionId, fromSeq);
+      const answered = new Set(own.filter((m) => m.role === 'tool').map((m) => m.tool_call_id));
+      for (const call of own.flatMap((m) => m.tool_calls ?? [])) {
+        if (answered.has(call.id)) continue;
+        await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'tool', toolCallId: call.id, toolName: call.name, content: 'Error: the turn was interrupted before this ran.' });
+      }
+    }
+    const text = replyText(reply);
+    await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply, tokenCount: estimateTokens(text) });
+  });
+}

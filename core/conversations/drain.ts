@@ -1,0 +1,171 @@
+import type { EntityManager } from '../db/orm.ts';
+import { abandonTurn } from '../agent/abandon.ts';
+import { runAgentTurn, type TurnOptions } from '../agent/turn.ts';
+import { parseCommand } from '../commands/grammar.ts';
+import { finishItems, pendingItems, saveProgress, startItems, type InboxRow, type ItemProgress } from '../queue/session-inbox.ts';
+import type { SessionDrain } from '../queue/turn-runner.ts';
+import { textReply, type Reply } from '../replies/reply.ts';
+import type { ConversationDeps } from './service.ts';
+import { turnJobSchema, turnTask, type TurnJob } from './turn-job.ts';
+import type { Delivery } from './delivery.ts';
+import { followUpJobSchema, followUpTask } from './followup.ts';
+import { historyNoteTask, writeHistoryNote } from './history-note.ts';
+
+/** Starts of one inbox item before the person is told to ask again (DESIGN §4). */
+export const MAX_TURN_ATTEMPTS = 3;
+export const GIVE_UP_TEXT = 'I could not finish this — please ask again.';
+export const FAILED_TEXT = 'Something went wrong while answering this; it was logged. Please ask again.';
+
+export type DrainDeps = ConversationDeps & {
+  respond(turn: TurnJob['turn'], text: string, opts: TurnOptions): Promise<Reply[]>;
+  /** Told which items are done (callers waiting on them in this process). */
+  onFinished(ids: string[]): void;
+};
+
+/**
+ * Runs a leased session's inbox (DESIGN §4), one item — or one run of merged messages — at a
+ * time, in order: a person's message (a command or an agent turn), a confirmed plan's
+ * follow-up, a note for the history. Each item is started (attempts counted), records how far
+ * it got (where its messages begin, the streamed message, what was delivered) and is marked done
+ * with its replies. A started item found again was cut off (crash, kill, lost lease): it resumes
+ * from what was stored and its delivery edits what was already posted; after
+ * MAX_TURN_ATTEMPTS starts the person is told to ask again. An abort (shutdown) leaves the item
+ * to the next lease holder.
+ */
+export function createSessionDrain(deps: DrainDeps): SessionDrain {
+  const log = deps.log.child({ component: 'drain' });
+  const em = () => deps.orm.em.fork();
+
+  return async (sessionId, signal) => {
+    while (!signal.aborted) {
+      const items = await pendingItems(em(), sessionId);
+      const group = nextGroup(items);
+      if (group.length === 0) return;
+      const ids = group.map((i) => i.id);
+      const attempts = await startItems(em(), ids);
+      const first = group[0]!;
+      if (first.task === historyNoteTask) {
+        // Written and marked done together: a note is never written twice.
+        await em().transactional(async (tx) => {
+          await writeHistoryNote(tx, first.payload);
+          await finishItems(tx, ids, []);
+        });
+        deps.onFinished(ids);
+        continue;
+      }
+      let replies: Reply[];
+      try {
+        replies = attempts > MAX_TURN_ATTEMPTS ? await settle(sessionId, group, GIVE_UP_TEXT) : await run(sessionId, group, attempts, signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        log.error({ err, sessionId, task: first.task, items: ids }, 'queued turn failed');
+        replies = await settle(sessionId, group, FAILED_TEXT).catch((settleErr: unknown) => {
+          log.warn({ err: settleErr, sessionId }, 'could not tell the person that their message failed');
+          return [];
+        });
+      }
+      await finishItems(em(), ids, replies);
+      deps.onFinished(ids);
+    }
+  };
+
+  async function run(sessionId: string, group: InboxRow[], attempts: number, signal: AbortSignal): Promise<Reply[]> {
+    const ids = group.map((i) => i.id);
+    const progress = group.at(-1)!.progress;
+    const onStarted = (tx: EntityManager, fromSeq: string) => saveProgress(tx, ids, { fromSeq });
+    const resume = { signal, onStarted, ...(progress.fromSeq ? { resumeFrom: progress.fromSeq } : {}) };
+    if (group[0]!.task === followUpTask) {
+      const job = followUpJobSchema.parse(group[0]!.payload);
+      return answer(job.delivery, sessionId, ids, progress, { streaming: attempts === 1, indexed: false },
+        async (o) => [await runAgentTurn(deps, job.turn, { kind: 'followup', fallback: job.fallback }, { ...resume, delivery: job.delivery, ...o })]);
+    }
+    if (group[0]!.task !== turnTask) throw new Error(`no handler for inbox task ${group[0]!.task}`);
+    const jobs = group.map((i) => turnJobSchema.parse(i.payload));
+    const last = jobs.at(-1)!;
+    if (attempts === 1) await removeMergedPlaceholders(sessionId, jobs.slice(0, -1));
+    const text = jobs.map((j) => j.text).join('\n\n');
+    return answer(last.delivery, sessionId, ids, progress, { streaming: attempts === 1 && !parseCommand(text), indexed: true },
+      (o) => deps.respond(last.turn, text, { ...resume, delivery: last.delivery, ...o }));
+  }
+
+  /**
+   * Produces the replies (streaming the model's text where the platform can) and delivers them
+   * in order: the last one replaces the streamed message; replies an earlier attempt delivered
+   * are not sent again. `indexed` replies are a turn's (the first replaces its placeholder).
+   */
+  async function answer(delivery: Delivery, sessionId: string, ids: string[], progress: ItemProgress, how: { streaming: boolean; indexed: boolean },
+    produce: (o: Pick<TurnOptions, 'onText'>) => Promise<Reply[]>): Promise<Reply[]> {
+    const deliverer = deps.deliverers.get(delivery.platform);
+    if (!deliverer) throw new Error(`no deliverer for ${delivery.platform}`);
+    const onMessage = (stream: Record<string, unknown>) => void saveProgress(em(), ids, { stream })
+      .catch((err: unknown) => log.warn({ err, sessionId }, 'could not record the streamed message'));
+    const stream = how.streaming ? deps.streamers?.get(delivery.platform)?.(delivery.target, { sessionId, onMessage }) : undefined;
+    let replies: Reply[];
+    try {
+      replies = await produce(stream ? { onText: stream.push } : {});
+    } finally {
+      progress = { ...progress, ...(await stream?.end().then((m) => (m ? { stream: m } : {}))) };
+    }
+    const sent = { ...progress.sent };
+    for (const [i, reply] of replies.entries()) {
+      if (sent[i] !== undefined) continue;
+      const isLast = i === replies.length - 1;
+      const message = await deliverer(delivery.target, reply, {
+        sessionId, ...(how.indexed ? { index: i } : {}), ...(isLast && progress.stream ? { replace: progress.stream } : {}),
+      });
+      sent[i] = message ?? null;
+      if (!isLast) await saveProgress(em(), ids, { sent });
+    }
+    return replies;
+  }
+
+  /** Ends an item without an answer: its open tool calls are closed, and the person is told `text` where the answer would have gone. */
+  async function settle(sessionId: string, group: InboxRow[], text: string): Promise<Reply[]> {
+    const last = group.at(-1)!;
+    const job = last.task === followUpTask ? followUpJobSchema.safeParse(last.payload) : turnJobSchema.safeParse(last.payload);
+    if (!job.success) return [];
+    const reply = textReply(text);
+    await abandonTurn(em(), job.data.turn, last.progress.fromSeq, reply);
+    const deliverer = deps.deliverers.get(job.data.delivery.platform);
+    await deliverer?.(job.data.delivery.target, reply, {
+      sessionId, ...(last.task === turnTask ? { index: 0 } : {}), ...(last.progress.stream ? { replace: last.progress.stream } : {}),
+    });
+    return [reply];
+  }
+
+  /** Messages answered together with a later one only have their "working on it" indicator removed. */
+  async function removeMergedPlaceholders(sessionId: string, merged: TurnJob[]): Promise<void> {
+    for (const job of merged) {
+      await deps.deliverers.get(job.delivery.platform)?.(job.delivery.target, { blocks: [] }, { sessionId, index: 0, merged: true })
+        .catch((err: unknown) => log.warn({ err, sessionId }, 'could not settle a merged message'));
+    }
+  }
+}
+
+/**
+ * The next unit of work: the items an interrupted attempt had started (they resume together),
+ * else consecutive plain messages of one person (same user and role) answered as one turn
+ * (DESIGN §4), else the first item alone (commands, other people's messages, follow-ups, notes).
+ */
+export function nextGroup(items: InboxRow[]): InboxRow[] {
+  const first = items[0];
+  if (!first) return [];
+  if (first.started) {
+    const started = items.findIndex((i) => !i.started);
+    return started < 0 ? items : items.slice(0, started);
+  }
+  if (first.task !== turnTask) return [first];
+  const plain = (i: InboxRow) => {
+    const job = i.task === turnTask ? turnJobSchema.safeParse(i.payload) : undefined;
+    return job?.success && !parseCommand(job.data.text) ? job.data : undefined;
+  };
+  const head = plain(first);
+  if (!head) return [first];
+  const group = [first];
+  for (const item of items.slice(1)) {
+    const job = plain(item);
+    if (!job || item.started || job.turn.userId !== head.turn.userId || job.turn.role !== head.turn.role) break;
+    group.push(item);
+  }
+  return group;
+}

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { turnContextSchema, type TurnContext } from '../context.ts';
+import type { EntityManager } from '../db/orm.ts';
+import { submitToSession } from '../queue/session-inbox.ts';
+import { deliverySchema, type Delivery } from './delivery.ts';
+
+/** Inbox task: the model's short follow-up after a confirmed plan, in the session where the plan was asked. */
+export const followUpTask = 'followup';
+
+export const followUpJobSchema = z.object({ turn: turnContextSchema, fallback: z.string(), delivery: deliverySchema });
+export type FollowUpJob = z.infer<typeof followUpJobSchema>;
+
+/**
+ * Queues the follow-up of a confirmed plan into its session's inbox — in the confirming
+ * transaction, so it exists exactly when the decision commits and runs once, after whatever
+ * that session is answering now. `fallback` is said when the model cannot be asked.
+ */
+export async function queueFollowUp(em: EntityManager, turn: TurnContext, fallback: string, delivery: Delivery): Promise<void> {
+  await submitToSession(em, turn, { task: followUpTask, payload: { turn, fallback, delivery } satisfies FollowUpJob });
+}
