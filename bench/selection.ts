@@ -17,7 +17,10 @@ export type SelectionBench = {
   category: string;
   products: number;
   prepareMs: number;
+  /** Confirm → order created and dispatched, alone. */
   confirmMs: number;
+  /** The same while another conversation keeps calling read tools. */
+  confirmWithReadsMs: number;
   order: { items: number; jobs: number; queueJobs: number };
   /** Read tools of other conversations while the confirm ran. */
   others: Times;
@@ -30,22 +33,38 @@ const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 /**
  * "Render all <category>" on the bench tenant: prepares create_order with a product_filter
  * (the selection is frozen), stores the confirmation, then confirms it — create the order with
- * one item, render job and queue job per product in one transaction — while another
- * conversation keeps calling read tools. Then times the tools people use on such an order, and
- * deletes it again (with its queue jobs) so the bench database stays as seeded.
+ * one item, render job and queue job per product in one transaction — once alone and once while
+ * another conversation keeps calling read tools. Then times the tools people use on such an
+ * order, and deletes the orders again (with their queue jobs) so the bench database stays as seeded.
  */
 export async function benchSelection(orm: Orm, turn: TurnContext, log: Logger, category: string, runs = 10): Promise<SelectionBench> {
   const now = () => new Date();
   const create = defaultTools.get('create_order')!;
   if (!needsApproval(create)) throw new Error('create_order must need approval');
   const args = create.parameters.parse({ product_filter: { category }, output_type_name: 'WebP 1024x1024' });
-  let t0 = performance.now();
-  const prepared = await create.prepare({ turn, em: orm.em.fork(), log, now }, args);
-  const prepareMs = performance.now() - t0;
-  const { frozen, ...step } = prepared;
-  const action = await createPendingAction(orm.em.fork(), turn, [{ toolCallId: 'bench', tool: 'create_order', args, step, ...(frozen ? { frozen } : {}) }], now());
+  const actor = { tenantId: turn.tenantId, userId: 'bench', role: 'operator' as const, platform: 'cli' as const };
 
-  // Another conversation reads while the order is created and dispatched.
+  /** Prepares (freezes) and confirms one "render all" order; returns its id, number and the times. */
+  const order = async () => {
+    let t0 = performance.now();
+    const { frozen, ...step } = await create.prepare({ turn, em: orm.em.fork(), log, now }, args);
+    const prepareMs = performance.now() - t0;
+    const action = await createPendingAction(orm.em.fork(), turn, [{ toolCallId: 'bench', tool: 'create_order', args, step, ...(frozen ? { frozen } : {}) }], now());
+    t0 = performance.now();
+    const decision = await confirmAction({ orm, log, tools: defaultTools, now }, actor, action.id);
+    const confirmMs = performance.now() - t0;
+    if (!decision.executed) throw new Error(`confirm failed: ${decision.message}`);
+    const created = decision.executed.results[0]!.data as { order_id: string; order_number: string };
+    return { ...created, prepareMs, confirmMs };
+  };
+  const remove = (orderId: string) => orm.em.fork().transactional(async (tx) => {
+    await tx.execute(`select count(graphile_worker.remove_job(id::text)) from render_job where order_id = ?`, [orderId]);
+    await tx.execute(`delete from render_order where id = ?`, [orderId]);
+  });
+
+  // Alone first, then while another conversation keeps calling read tools.
+  const alone = await order();
+  await remove(alone.order_id);
   const others: number[] = [];
   let confirming = true;
   const reader = (async () => {
@@ -58,13 +77,8 @@ export async function benchSelection(orm: Orm, turn: TurnContext, log: Logger, c
       others.push(performance.now() - r0);
     }
   })();
-  t0 = performance.now();
-  const decision = await confirmAction({ orm, log, tools: defaultTools, now }, { tenantId: turn.tenantId, userId: 'bench', role: 'operator', platform: 'cli' }, action.id);
-  const confirmMs = performance.now() - t0;
-  confirming = false;
+  const created = await order().finally(() => { confirming = false; });
   await reader;
-  if (!decision.executed) throw new Error(`confirm failed: ${decision.message}`);
-  const created = decision.executed.results[0]!.data as { order_id: string; order_number: string };
   const em = orm.em.fork();
   const counts = (await queryOne<{ items: string; jobs: string; queue: string }>(em,
     `select (select count(*) from order_item where order_id = ?) as items, (select count(*) from render_job where order_id = ?) as jobs,
@@ -97,12 +111,9 @@ export async function benchSelection(orm: Orm, turn: TurnContext, log: Logger, c
   }
   await time('results page', async () => resultsPage(await getRenderResults(orm.em.fork(), turn.tenantId, created.order_number, undefined, now(), 1000)));
 
-  await em.transactional(async (tx) => {
-    await tx.execute(`select count(graphile_worker.remove_job(id::text)) from render_job where order_id = ?`, [created.order_id]);
-    await tx.execute(`delete from render_order where id = ?`, [created.order_id]);
-  });
+  await remove(created.order_id);
   return {
-    category, products: Number(counts.items), prepareMs, confirmMs,
+    category, products: Number(counts.items), prepareMs: alone.prepareMs, confirmMs: alone.confirmMs, confirmWithReadsMs: created.confirmMs,
     order: { items: Number(counts.items), jobs: Number(counts.jobs), queueJobs: Number(counts.queue) },
     others: sorted(others), onOrder,
   };

@@ -69,7 +69,7 @@ const sel = await benchSelection(orm, turn, log, category);
 const ms = (x: number) => `${x.toFixed(0)} ms`;
 console.log(`create_order "all ${category}" (${sel.products.toLocaleString('en')} products): prepare (freeze selection) ${ms(sel.prepareMs)} · confirm → created & dispatched ${ms(sel.confirmMs)} ` +
   `(${sel.order.items.toLocaleString('en')} items, ${sel.order.jobs.toLocaleString('en')} render jobs, ${sel.order.queueJobs.toLocaleString('en')} queue jobs, one transaction)`);
-console.log(`  another conversation's reads meanwhile: ${sel.others.length} calls, p50 ${pct(sel.others, 50).toFixed(1)} ms, p95 ${pct(sel.others, 95).toFixed(1)} ms, max ${Math.max(0, ...sel.others).toFixed(1)} ms`);
+console.log(`  the same while another conversation reads: ${ms(sel.confirmWithReadsMs)}; its ${sel.others.length} reads (search_products, list_orders, get_render_stats): p50 ${pct(sel.others, 50).toFixed(1)} ms, p95 ${pct(sel.others, 95).toFixed(1)} ms, max ${Math.max(0, ...sel.others).toFixed(1)} ms`);
 for (const t of sel.onOrder) console.log(`  ${t.name.padEnd(38)} p50 ${pct(t.times, 50).toFixed(2).padStart(8)} ms   p95 ${pct(t.times, 95).toFixed(2).padStart(8)} ms   (${t.times.length} runs on the ${sel.order.items.toLocaleString('en')}-item order)`);
 
 const guard = await benchGuard();
