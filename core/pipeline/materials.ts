@@ -38,34 +38,42 @@ export const maxProblems = 50;
  */
 export async function checkMaterials(em: EntityManager, tenantId: string, ref: string): Promise<MaterialCheck> {
   const order = await resolveOrder(em, tenantId, ref);
-  // Each product's effective material and the library material it names (null when none).
-  const effective = `select p.id as product_id, p.pim_id, p.name, x.effective, m.name as known_name
-     from order_item i
+  // Each product's effective material: the override, else its own (blank = none).
+  const items = `from order_item i
      join product p on p.id = i.product_id and p.tenant_id = i.tenant_id
      cross join lateral (select coalesce(?::text, nullif(trim(p.material_name), '')) as effective) x
-     left join material m on m.tenant_id = i.tenant_id and lower(m.name) = lower(x.effective)
      where i.tenant_id = ? and i.order_id = ?`;
   const params = [order.material_override, tenantId, order.id];
-  const [groups, problems] = await Promise.all([
-    query<{ material: string | null; known: boolean; products: string }>(em,
-      `select coalesce(min(e.known_name), min(e.effective)) as material, min(e.known_name) is not null as known, count(*) as products
-       from (${effective}) e group by lower(coalesce(e.known_name, e.effective))`, params),
-    query<{ product_id: string; pim_id: string; name: string; effective: string | null }>(em,
-      `select e.product_id, e.pim_id, e.name, e.effective from (${effective}) e where e.known_name is null order by e.pim_id limit ?`, [...params, maxProblems]),
-  ]);
+  // One pass groups the products by effective material; only the few groups are looked up in the library.
+  const groups = await query<{ effective: string | null; known_name: string | null; products: string }>(em,
+    `select g.effective, m.name as known_name, g.products
+     from (select x.effective, count(*) as products ${items} group by x.effective) g
+     left join material m on m.tenant_id = ? and lower(m.name) = lower(g.effective)`, [...params, tenantId]);
   let products = 0;
   let missing = 0;
   let unknown = 0;
-  const uses: MaterialUse[] = [];
+  const uses = new Map<string, MaterialUse>();
+  const unknownNames: string[] = [];
   for (const g of groups) {
     const n = Number(g.products);
     products += n;
-    if (g.material === null) missing += n;
-    else {
-      if (!g.known) unknown += n;
-      uses.push({ material: g.material, known: g.known, products: n });
+    if (g.effective === null) {
+      missing += n;
+      continue;
     }
+    if (g.known_name === null) {
+      unknown += n;
+      unknownNames.push(g.effective);
+    }
+    const key = (g.known_name ?? g.effective).toLowerCase();
+    const use = uses.get(key) ?? { material: g.known_name ?? g.effective, known: g.known_name !== null, products: 0 };
+    use.products += n;
+    uses.set(key, use);
   }
+  const problems = missing + unknown === 0 ? [] : await query<{ product_id: string; pim_id: string; name: string; effective: string | null }>(em,
+    `select p.id as product_id, p.pim_id, p.name, x.effective ${items}
+       and (x.effective is null or x.effective in (select jsonb_array_elements_text(?::jsonb)))
+     order by p.pim_id limit ?`, [...params, JSON.stringify(unknownNames), maxProblems]);
   const known = missing + unknown === 0 ? [] : (await query<{ name: string }>(em,
     `select name from material where tenant_id = ? order by lower(name) limit 30`, [tenantId])).map((m) => m.name);
   return {
@@ -73,7 +81,7 @@ export async function checkMaterials(em: EntityManager, tenantId: string, ref: s
     status: order.status,
     material_override: order.material_override,
     counts: { products, ok: products - missing - unknown, missing, unknown },
-    materials: uses.sort((a, b) => b.products - a.products || a.material.localeCompare(b.material)),
+    materials: [...uses.values()].sort((a, b) => b.products - a.products || a.material.localeCompare(b.material)),
     problems: problems.map((p) => ({
       product_id: p.product_id, pim_id: p.pim_id, name: p.name,
       problem: p.effective === null ? 'missing_material' as const : 'unknown_material' as const, material: p.effective,
