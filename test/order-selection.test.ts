@@ -28,6 +28,13 @@ function lastToolContent(req: FakeLlmRequest, name: string): string | undefined 
   return msgs.findLast((m) => m.role === 'tool' && calls.get(String(m.tool_call_id)) === name)?.content as string | undefined;
 }
 
+/** A tenant with the default catalogue and AI on, and a conversation of its operator. */
+async function aiTenant(slug: string) {
+  const t = await makeTenant(h.em(), slug);
+  await h.enableAi(t.tenant.id);
+  return { t, turn: await h.turn(t.tenant.id) };
+}
+
 const confirmOf = (reply: Reply) => reply.blocks.find((b): b is ConfirmBlock => b.type === 'confirm');
 const filterCall = (category: string) => ({
   name: 'create_order',
@@ -88,9 +95,7 @@ describe('orders by selection', () => {
   });
 
   it('freezes the selection: a product imported after the preview is not added, a deleted one is left out and reported', async () => {
-    const t = await makeTenant(h.em(), 'frozen');
-    await h.enableAi(t.tenant.id);
-    const turn = await h.turn(t.tenant.id);
+    const { t, turn } = await aiTenant('frozen');
     h.llm.enqueue({ toolCalls: [filterCall('Kugellager')] });
     const [proposal] = await h.conversations.respond(turn, 'Alle Kugellager als WebP rendern', { delivery: h.delivery });
     expect(confirmOf(proposal!)!.title).toBe('Create order for 3 products in category Kugellager and start rendering');
@@ -112,9 +117,7 @@ describe('orders by selection', () => {
   });
 
   it('creates nothing when every frozen product was deleted, and says so', async () => {
-    const t = await makeTenant(h.em(), 'vanished');
-    await h.enableAi(t.tenant.id);
-    const turn = await h.turn(t.tenant.id);
+    const { t, turn } = await aiTenant('vanished');
     h.llm.enqueue({ toolCalls: [filterCall('Dichtungen')] });
     await h.conversations.respond(turn, 'render all seals');
     await h.em().execute(`delete from product where tenant_id = ? and category = 'Dichtungen'`, [t.tenant.id]);
@@ -125,9 +128,7 @@ describe('orders by selection', () => {
   });
 
   it('refuses a filter that matches nothing or names an unknown category, before any confirmation', async () => {
-    const t = await makeTenant(h.em(), 'nomatch');
-    await h.enableAi(t.tenant.id);
-    const turn = await h.turn(t.tenant.id);
+    const { t, turn } = await aiTenant('nomatch');
     let answers: string[] = [];
     h.llm.enqueue(
       { toolCalls: [filterCall('Schrauben'), { ...filterCall('Kugellager'), arguments: { ...filterCall('Kugellager').arguments, product_filter: { category: 'Kugellager', query: 'nonexistent', material: null } } }] },
@@ -143,11 +144,9 @@ describe('orders by selection', () => {
 
 describe('frozen selections', () => {
   it('refuse more than an order can hold, and are dropped once cancelled, expired or never attached', async () => {
-    const t = await makeTenant(h.em(), 'sweep');
+    const { t, turn } = await aiTenant('sweep');
     await expect(freezeSelection(h.em(), t.tenant.id, { category: 'Kugellager' }, 2)).rejects.toMatchObject({
       code: 'too_many_products', message: expect.stringMatching(/^3 products are in category Kugellager; an order can hold at most 2\. Narrow the filter/) });
-    await h.enableAi(t.tenant.id);
-    const turn = await h.turn(t.tenant.id);
     h.llm.enqueue({ toolCalls: [filterCall('Kugellager')] });
     await h.conversations.respond(turn, 'render all Kugellager');
     const count = async () => (await one(`select count(*)::int as n from product_selection where tenant_id = ?`, [t.tenant.id])).n;
