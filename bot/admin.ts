@@ -11,8 +11,9 @@ import { createLinkCode, linkWorkspace } from '../core/tenancy/links.ts';
 import { platformSchema, roleSchema } from '../core/tenancy/roles.ts';
 import { rendererSettingsSchema, setTenantRenderer } from '../core/renders/backends.ts';
 import { createTenant, getTenantBySlug, listTenants } from '../core/tenancy/tenants.ts';
-import { setUserRole } from '../core/tenancy/users.ts';
+import { removeUser, setUserRole } from '../core/tenancy/users.ts';
 import type { App } from './app.ts';
+import { modelCapacity, setModelConcurrency } from '../core/llm/capacity.ts';
 import { tokenCommand } from './web.ts';
 
 /** Runs `fn` with an app opened for a one-shot command and closes it afterwards. */
@@ -46,18 +47,23 @@ export function adminCommand(withApp: WithApp): Command {
     .action(() => withApp(async (_app, em) => {
       for (const t of await listTenants(em)) print(`${t.slug.padEnd(20)} ${t.name.padEnd(30)} AI: ${t.ai_provider ?? 'not configured'}  limit: ${t.monthly_token_limit ?? 'none'}`);
     }));
-  tenant.command('ai').description("set a tenant's AI provider (Azure OpenAI or OpenAI-compatible); the key is stored encrypted")
-    .requiredOption('--tenant <slug>').requiredOption('--provider <azure|openai>')
+  tenant.command('ai').description("set a tenant's AI provider (Azure OpenAI or OpenAI-compatible; the key is stored encrypted) and/or its model concurrency")
+    .requiredOption('--tenant <slug>').option('--provider <azure|openai>')
     .option('--endpoint <url>', 'azure: resource endpoint').option('--deployment <name>', 'azure: deployment').option('--api-version <v>', 'azure: api-version')
     .option('--base-url <url>', 'openai: base URL, e.g. https://api.openai.com/v1').option('--model <name>', 'openai: model')
-    .requiredOption('--api-key <key>', 'API key (stored encrypted with SECRETS_KEY)')
-    .action((o: Record<string, string>) => withApp(async (app, em) => {
-      const settings = parse(aiSettingsSchema, o.provider === 'azure'
+    .option('--api-key <key>', 'API key (stored encrypted with SECRETS_KEY); required with --provider')
+    .option('--max-concurrency <n>', "model calls of this tenant one process makes at once (default 256); more wait in order, other tenants' go on", intArg('--max-concurrency'))
+    .action((o: { tenant: string; provider?: string; endpoint?: string; deployment?: string; apiVersion?: string; baseUrl?: string; model?: string; apiKey?: string; maxConcurrency?: number }) => withApp(async (app, em) => {
+      if (!o.provider && o.maxConcurrency === undefined) throw new UserInputError('bad_flag', 'Give --provider (with its settings and --api-key) and/or --max-concurrency.');
+      if (o.provider && !o.apiKey) throw new UserInputError('bad_flag', '--provider needs --api-key.');
+      const settings = o.provider ? parse(aiSettingsSchema, o.provider === 'azure'
         ? { provider: 'azure', endpoint: o.endpoint, deployment: o.deployment, apiVersion: o.apiVersion }
-        : { provider: o.provider, baseUrl: o.baseUrl, model: o.model }, 'AI settings');
-      const t = await getTenantBySlug(em, o.tenant!);
-      await setTenantAi(em, app.config.secretsKey, t.id, settings, o.apiKey!);
-      print(`AI for ${t.slug}: ${describeTenantAi(settings)} (key stored encrypted)`);
+        : { provider: o.provider, baseUrl: o.baseUrl, model: o.model }, 'AI settings') : undefined;
+      const t = await getTenantBySlug(em, o.tenant);
+      if (o.maxConcurrency !== undefined) await setModelConcurrency(em, t.id, o.maxConcurrency);
+      if (settings) await setTenantAi(em, app.config.secretsKey, t.id, settings, o.apiKey!);
+      if (settings) print(`AI for ${t.slug}: ${describeTenantAi(settings)} (key stored encrypted)`);
+      if (o.maxConcurrency !== undefined) print(`Model calls of ${t.slug}: at most ${o.maxConcurrency} at once per process`);
     }));
   tenant.command('limit').description('set the monthly token limit (0 blocks AI use)')
     .requiredOption('--tenant <slug>').requiredOption('--monthly-tokens <n>', 'tokens per calendar month', intArg('--monthly-tokens'))
@@ -70,11 +76,12 @@ export function adminCommand(withApp: WithApp): Command {
   tenant.command('renderer').description("choose a tenant's render backend: local (built-in preview renderer) or http (a render farm; secret stored encrypted)")
     .requiredOption('--tenant <slug>').requiredOption('--backend <local|http>')
     .option('--url <https-url>', 'http: the farm endpoint jobs are POSTed to').option('--secret <s>', 'http: shared HMAC secret (16+ characters)')
-    .action((o: { tenant: string; backend: string; url?: string; secret?: string }) => withApp(async (app, em) => {
-      const settings = parse(rendererSettingsSchema, o.backend === 'http' ? { backend: 'http', url: o.url, secret: o.secret } : { backend: o.backend }, 'Renderer settings');
+    .option('--private-network', 'http: the farm is on a private network; it may be reached and report result URLs over plain http')
+    .action((o: { tenant: string; backend: string; url?: string; secret?: string; privateNetwork?: boolean }) => withApp(async (app, em) => {
+      const settings = parse(rendererSettingsSchema, o.backend === 'http' ? { backend: 'http', url: o.url, secret: o.secret, privateNetwork: o.privateNetwork === true } : { backend: o.backend }, 'Renderer settings');
       const t = await getTenantBySlug(em, o.tenant);
       await setTenantRenderer(em, app.config.secretsKey, t.id, settings);
-      print(settings.backend === 'http' ? `Renderer for ${t.slug}: render farm at ${settings.url} (secret stored encrypted)` : `Renderer for ${t.slug}: local preview renderer`);
+      print(settings.backend === 'http' ? `Renderer for ${t.slug}: render farm at ${settings.url} (secret stored encrypted${settings.privateNetwork ? '; private network, http result URLs allowed' : ''})` : `Renderer for ${t.slug}: local preview renderer`);
     }));
 
   admin.command('import').description('import data').command('products').description('import products from a UTF-8 CSV file (header pim_id,name,category[,material_name], separated by , or ;); all or nothing')
@@ -93,6 +100,11 @@ export function adminCommand(withApp: WithApp): Command {
       const t = await getTenantBySlug(em, o.tenant);
       const u = await monthlyUsage(em, t.id, app.now());
       print(`${t.slug} ${u.month.slice(0, 7)}: ${u.totalTokens.toLocaleString('en')} tokens (${u.promptTokens} prompt, ${u.completionTokens} completion) in ${u.requests} calls; limit ${u.limit?.toLocaleString('en') ?? 'none'}`);
+      const c = await modelCapacity(em, t.id, app.now());
+      const cap = c.throttled
+        ? `${c.throttled.cap} at once per process (lowered from ${c.maxConcurrency} after the AI provider answered 429, until ${c.throttled.until.toISOString()})`
+        : `${c.maxConcurrency} at once per process`;
+      print(`model calls: ${cap}; turns: ${c.running} being answered, ${c.waiting} waiting`);
     }));
 
   const link = admin.command('link').description('link Slack workspaces and Teams tenants');
@@ -115,12 +127,22 @@ export function adminCommand(withApp: WithApp): Command {
       print(`Link code for ${t.slug}: ${c.code} (valid until ${c.expiresAt.toISOString()}). Type "/render link ${c.code}" in Slack or "@RenderBot link ${c.code}" in Teams.`);
     }));
 
-  admin.command('user').description('manage users').command('role').description("set a user's role")
+  const user = admin.command('user').description('manage users');
+  user.command('role').description("set a user's role (web API tokens follow it at once)")
     .requiredOption('--tenant <slug>').requiredOption('--platform <slack|teams|web|cli>').requiredOption('--user <id>', 'platform user id').requiredOption('--role <viewer|operator|admin>')
     .action((o: { tenant: string; platform: string; user: string; role: string }) => withApp(async (_app, em) => {
       const t = await getTenantBySlug(em, o.tenant);
       await setUserRole(em, t.id, parse(platformSchema, o.platform, '--platform'), o.user, parse(roleSchema, o.role, '--role'));
       print(`${o.user} on ${o.platform} is now ${o.role} in ${t.slug}`);
+    }));
+  user.command('remove').description('remove a user from a tenant; their web API tokens stop working')
+    .requiredOption('--tenant <slug>').requiredOption('--platform <slack|teams|web|cli>').requiredOption('--user <id>', 'platform user id')
+    .action((o: { tenant: string; platform: string; user: string }) => withApp(async (_app, em) => {
+      const t = await getTenantBySlug(em, o.tenant);
+      if (!(await removeUser(em, t.id, parse(platformSchema, o.platform, '--platform'), o.user))) {
+        throw new UserInputError('user_not_found', `${o.user} on ${o.platform} is not a user of ${t.slug}.`);
+      }
+      print(`Removed ${o.user} on ${o.platform} from ${t.slug}`);
     }));
   admin.addCommand(tokenCommand(withApp));
   return admin;

@@ -46,7 +46,9 @@ export type App = {
   start(): Promise<void>;
   /** Turns in flight in this process (for /metrics). */
   turnsInFlight(): number;
-  /** Stops taking work, finishes or hands back the turns in flight (≤ 8 s), then closes everything. */
+  /** Stops taking turns; those in flight finish or are handed back to other processes within `graceMs`. */
+  stopTurns(graceMs?: number): Promise<void>;
+  /** Stops taking work (as `stopTurns`), then the queue workers, and closes the database. */
   close(): Promise<void>;
 };
 
@@ -94,7 +96,7 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   const gate = createModelGate();
   const notifications = createNotifications(db.url, log.child({ component: 'notify' }));
   const conversations = createConversations({
-    orm: db.orm, log, tools, now, deliverers, streamers, renderLinks, gate, notifications,
+    orm: db.orm, log, tools, now, deliverers, streamers, renderLinks, gate, notifications, queryPool: db.queryPool,
     models: opts.models ?? createModelProvider(config.secretsKey, log),
   });
   let worker: Worker | undefined;
@@ -122,6 +124,9 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
       });
     },
     turnsInFlight: () => runner?.inFlight() ?? 0,
+    async stopTurns(graceMs = TURN_SHUTDOWN_GRACE_MS) {
+      await runner?.stop(graceMs);
+    },
     async close() {
       await runner?.stop(TURN_SHUTDOWN_GRACE_MS);
       await worker?.stop();

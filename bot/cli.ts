@@ -7,7 +7,7 @@ import { createLogger, type Logger } from '../core/logger.ts';
 import { seedDemo } from '../core/pipeline/demo.ts';
 import { adminCommand, type WithApp } from './admin.ts';
 import { manifestCommand } from './manifest.ts';
-import { createApp, type App, type AppOptions } from './app.ts';
+import { createApp, TURN_SHUTDOWN_GRACE_MS, type App, type AppOptions } from './app.ts';
 import { runChat } from './chat.ts';
 import { startHttpServer } from './server.ts';
 import { renderRoutes } from './renders.ts';
@@ -54,8 +54,9 @@ export function buildProgram(): Command {
       app.log.info({ port: http.port }, `RenderBot listening on http://localhost:${http.port} (healthz, readyz, metrics)`);
       print(`RenderBot is running on http://localhost:${http.port}. Chat in a terminal with: npm run renderbot -- chat --tenant demo`);
       await shutdownSignal();
+      // Within 10 s: turns in flight finish or go back to other processes while HTTP stops taking requests.
+      await Promise.all([app.stopTurns(), http.close(TURN_SHUTDOWN_GRACE_MS)]);
       for (const c of channels) await c.stop();
-      await http.close();
       await app.close();
     });
 

@@ -6,7 +6,7 @@ import { queryOne } from '../core/db/sql.ts';
 import { handleFarmCallback, signatureHeader, timestampHeader } from '../core/renders/farm.ts';
 import { localRenderPath, renderContentTypes, type RenderFormat } from '../core/renders/local.ts';
 import { getRenderResults } from '../core/renders/results.ts';
-import { resultsPage } from './results-page.ts';
+import { resultsPage, resultsPageHeaders } from './results-page.ts';
 import type { App } from './app.ts';
 import { json, type Route } from './server.ts';
 
@@ -50,7 +50,7 @@ export function renderRoutes(app: App): Route[] {
       if (!order) return json(res, 404, { error: { code: 'not_found', message: 'No such order.' } });
       const results = await getRenderResults(em, order.tenant_id, id, app.renderLinks, app.now(), maxResultsPageItems);
       const html = resultsPage(results);
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': String(Buffer.byteLength(html)), 'cache-control': 'private, no-store', 'referrer-policy': 'no-referrer' });
+      res.writeHead(200, { ...resultsPageHeaders, 'content-length': String(Buffer.byteLength(html)), 'cache-control': 'private, no-store' });
       res.end(html);
     } },
     { method: 'POST', path: '/render/callback', handle: async (req, res) => {

@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { createWebAdapter, type WebSettings } from '../adapters/web/adapter.ts';
+import { LOGINS_PER_MINUTE } from '../adapters/web/action-routes.ts';
+import { createRateLimits } from '../core/rate-limits.ts';
 import { Command } from 'commander';
 import { UserInputError } from '../core/errors.ts';
 import type { Config } from '../core/config.ts';
@@ -15,8 +17,8 @@ import type { Channel } from './channels.ts';
 export const PANEL_DIST = fileURLToPath(new URL('../adapters/web/panel/dist', import.meta.url));
 
 /** The web channel's settings from the validated configuration. */
-export function webSettings(config: Pick<Config, 'WEB_ALLOWED_ORIGINS' | 'WEB_RATE_LIMIT_PER_MINUTE'>): WebSettings {
-  return { allowedOrigins: config.WEB_ALLOWED_ORIGINS, rateLimitPerMinute: config.WEB_RATE_LIMIT_PER_MINUTE, panelDir: PANEL_DIST };
+export function webSettings(config: Pick<Config, 'WEB_ALLOWED_ORIGINS' | 'WEB_RATE_LIMIT_PER_MINUTE' | 'TRUST_PROXY'>): WebSettings {
+  return { allowedOrigins: config.WEB_ALLOWED_ORIGINS, rateLimitPerMinute: config.WEB_RATE_LIMIT_PER_MINUTE, panelDir: PANEL_DIST, trustProxy: config.TRUST_PROXY };
 }
 
 /**
@@ -24,8 +26,12 @@ export function webSettings(config: Pick<Config, 'WEB_ALLOWED_ORIGINS' | 'WEB_RA
  * and the chat panel at /chat. Always enabled; it only answers requests with a valid API token.
  */
 export async function createWebChannel(app: App, settings: WebSettings = webSettings(app.config)): Promise<Channel> {
-  const adapter = createWebAdapter({ orm: app.db.orm, conversations: app.conversations, log: app.log, now: app.now, settings });
-  return { platform: 'web', routes: adapter.routes, deliverer: adapter.deliverer, streamer: adapter.streamer, async stop() {} };
+  const limits = createRateLimits(app.db.url, {
+    apiPerMinute: settings.rateLimitPerMinute, loginsPerMinute: settings.loginsPerMinute ?? LOGINS_PER_MINUTE,
+    onError: (err) => app.log.warn({ err: err.message }, 'rate limit counters unavailable'),
+  });
+  const adapter = createWebAdapter({ orm: app.db.orm, conversations: app.conversations, log: app.log, now: app.now, settings, limits });
+  return { platform: 'web', routes: adapter.routes, deliverer: adapter.deliverer, streamer: adapter.streamer, stop: () => limits.close() };
 }
 
 const print = (line: string) => process.stdout.write(`${line}\n`);

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import proxyaddr from 'proxy-addr';
 import { ConfigError } from './errors.ts';
 
 const optionalString = z.string().trim().min(1).optional().catch(undefined);
@@ -70,6 +71,19 @@ export const envSchema = z.object({
   /** Comma-separated origins of pages that embed the web chat panel (CORS). */
   WEB_ALLOWED_ORIGINS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .pipe(z.array(z.url().refine((u) => new URL(u).origin === u, 'list origins like https://app.example.com (no path, no trailing slash)'))),
+  /**
+   * Connections of the pool that model-written SQL (query_database) runs on; other requests never
+   * wait for them (core/sql/pool.ts). Default 4.
+   */
+  QUERY_POOL_SIZE: z.coerce.number().int().min(1).max(32).default(4),
+  /**
+   * Comma-separated proxies (addresses, CIDR subnets, or loopback / linklocal / uniquelocal) whose
+   * X-Forwarded-For is believed for the client address (sign-in rate limit); unset: none.
+   */
+  TRUST_PROXY: z.string().optional().transform((v) => v?.split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((list) => !list || validProxyList(list), 'list addresses, CIDR subnets or loopback, linklocal, uniquelocal'),
+  /** When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: optionalString,
   /** Chat API requests per token and minute. */
   WEB_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
 });
@@ -114,3 +128,26 @@ function decodeKey(value: string, source: string): Buffer {
   }
   return key;
 }
+
+function validProxyList(list: string[]): boolean {
+  try {
+    proxyaddr.compile(list);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The most database connections one process holds whatever the number of turns in flight
+ * (DESIGN §4): the main pool, model-written SQL, the rate-limit counters, one LISTEN connection,
+ * and — where queue workers run — RENDER_CONCURRENCY plus 4 for graphile-worker.
+ */
+export function connectionBudget(config: Pick<Config, 'DATABASE_POOL_SIZE' | 'QUERY_POOL_SIZE' | 'RENDER_CONCURRENCY'>, worker = true): number {
+  return config.DATABASE_POOL_SIZE + config.QUERY_POOL_SIZE + RATE_LIMIT_CONNECTIONS + 1 + (worker ? config.RENDER_CONCURRENCY + QUEUE_EXTRA_CONNECTIONS : 0);
+}
+
+/** Connections of the rate-limit counters' pool (core/rate-limits.ts). */
+export const RATE_LIMIT_CONNECTIONS = 2;
+/** Connections graphile-worker needs beyond one per running job: LISTEN, fetching, completing, cron. */
+export const QUEUE_EXTRA_CONNECTIONS = 4;

@@ -11,5 +11,10 @@ export const turnContextSchema = z.object({
   role: roleSchema,
   sessionId: z.uuid(),
   platform: platformSchema,
+  /**
+   * Whether other people take part in this conversation (a channel thread, a group chat): there
+   * `new` and `forget` need an operator. Unset: shared on Slack and Teams, personal elsewhere.
+   */
+  shared: z.boolean().optional(),
 });
 export type TurnContext = z.infer<typeof turnContextSchema>;

@@ -11,8 +11,10 @@ import { Migration20261125000900_farm_contact } from './Migration20261125000900_
 import { Migration20261125001000_order_notices } from './Migration20261125001000_order_notices.ts';
 import { Migration20261125001100_turn_inbox } from './Migration20261125001100_turn_inbox.ts';
 import { Migration20261125001200_turn_leases } from './Migration20261125001200_turn_leases.ts';
-import { Migration20261125001300_product_selections } from './Migration20261125001300_product_selections.ts';
-import { Migration20261125001400_big_order_indexes } from './Migration20261125001400_big_order_indexes.ts';
+import { Migration20261125001300_rate_limits } from './Migration20261125001300_rate_limits.ts';
+import { Migration20261125001400_renderer_private_network } from './Migration20261125001400_renderer_private_network.ts';
+import { Migration20261125001500_product_selections } from './Migration20261125001500_product_selections.ts';
+import { Migration20261125001600_big_order_indexes } from './Migration20261125001600_big_order_indexes.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
 export const migrationsList = [
@@ -29,6 +31,8 @@ export const migrationsList = [
   { name: 'Migration20261125001000_order_notices', class: Migration20261125001000_order_notices },
   { name: 'Migration20261125001100_turn_inbox', class: Migration20261125001100_turn_inbox },
   { name: 'Migration20261125001200_turn_leases', class: Migration20261125001200_turn_leases },
-  { name: 'Migration20261125001300_product_selections', class: Migration20261125001300_product_selections },
-  { name: 'Migration20261125001400_big_order_indexes', class: Migration20261125001400_big_order_indexes },
+  { name: 'Migration20261125001300_rate_limits', class: Migration20261125001300_rate_limits },
+  { name: 'Migration20261125001400_renderer_private_network', class: Migration20261125001400_renderer_private_network },
+  { name: 'Migration20261125001500_product_selections', class: Migration20261125001500_product_selections },
+  { name: 'Migration20261125001600_big_order_indexes', class: Migration20261125001600_big_order_indexes },
 ];

@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeLlm } from './fakes/llm-server.ts';
+import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 
 let db: TestDatabase;
@@ -14,22 +14,8 @@ beforeAll(async () => {
 });
 afterAll(async () => { await db.drop(); });
 
-/** Runs the real CLI in a child process against the test database; `chunks` are the separate reads of its stdout. */
-function cli(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string; chunks: string[] }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bot/cli.ts', ...args], {
-      env: { ...process.env, DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-    });
-    let stdout = '';
-    let stderr = '';
-    const chunks: string[] = [];
-    child.stdout.on('data', (d) => { stdout += d; chunks.push(String(d)); });
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, chunks }));
-    child.stdin.end(stdin);
-  });
-}
+/** Runs the real CLI in a child process against the test database. */
+const cli = (args: string[], stdin = '') => runCli(args, { DATABASE_URL: db.url, DATA_DIR: dataDir }, stdin);
 
 describe('renderbot CLI', () => {
   it('creates, seeds and lists tenants', async () => {

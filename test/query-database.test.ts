@@ -6,6 +6,7 @@ import { queryOne } from '../core/db/sql.ts';
 import { ModelBehaviourError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import { runGuardedQuery, QUERY_ROLE } from '../core/sql/runner.ts';
+import { createQueryPool } from '../core/sql/pool.ts';
 import { queryDatabaseTool } from '../core/tools/query_database.ts';
 import type { ToolContext } from '../core/tools/tool.ts';
 
@@ -33,7 +34,7 @@ async function makeOrder(em: EntityManager, t: TenantFixture, seq: number, statu
 }
 
 async function ctxFor(em: EntityManager, t: TenantFixture): Promise<ToolContext> {
-  return { turn: await makeTurn(em, t.tenant.id), em: db.orm.em.fork(), log: createLogger('silent'), now: () => new Date() };
+  return { turn: await makeTurn(em, t.tenant.id), em: db.orm.em.fork(), log: createLogger('silent'), now: () => new Date(), queryPool: db.queryPool };
 }
 
 const run = (ctx: ToolContext, sql: string) => queryDatabaseTool.run(ctx, { sql });
@@ -133,7 +134,7 @@ describe('query_database: results', () => {
   });
 
   it('honours a smaller row cap', async () => {
-    const res = await runGuardedQuery(db.orm.em.fork(), charlie.tenant.id, 'select pim_id from v_products', { rowCap: 5 });
+    const res = await runGuardedQuery(db.queryPool, charlie.tenant.id, 'select pim_id from v_products', { rowCap: 5 });
     expect(res).toMatchObject({ rowCount: 5, truncated: true });
   });
 
@@ -167,7 +168,7 @@ describe('query_database: results', () => {
 
   it('cancels a slow query at the statement timeout with a clear error', async () => {
     const started = Date.now();
-    const err = await failure(runGuardedQuery(db.orm.em.fork(), charlie.tenant.id,
+    const err = await failure(runGuardedQuery(db.queryPool, charlie.tenant.id,
       'select count(*) from v_products a, v_products b, v_products c, v_products d', { timeoutMs: 50 }));
     expect(err.code).toBe('sql_timeout');
     expect(err.message).toMatch(/longer than 50 ms/);
@@ -178,35 +179,39 @@ describe('query_database: results', () => {
 
 describe('query_database: what the database enforces on its own', () => {
   it('leaves no role, tenant or timeout behind on the pooled connection', async () => {
-    const em = db.orm.em.fork();
-    const probe = `select current_user as who, pg_backend_pid() as pid, coalesce(current_setting('renderbot.tenant_id', true), '') as tenant,
-      current_setting('statement_timeout') as timeout, current_setting('transaction_read_only') as ro`;
-    const before = await queryOne<{ who: string; pid: number }>(em, probe);
-    await runGuardedQuery(em, alpha.tenant.id, 'select count(*) from v_products');
-    const after = await queryOne<{ who: string; pid: number; tenant: string; timeout: string; ro: string }>(em, probe);
-    expect(after!.pid).toBe(before!.pid); // the same pooled connection the runner used
-    expect(after).toMatchObject({ who: before!.who, tenant: '', timeout: '0', ro: 'off' });
-    expect(after!.who).not.toBe(QUERY_ROLE);
+    const pool = createQueryPool(db.url, 1);
+    try {
+      const probe = `select current_user as who, pg_backend_pid() as pid, coalesce(current_setting('renderbot.tenant_id', true), '') as tenant,
+        current_setting('statement_timeout') as timeout, current_setting('transaction_read_only') as ro`;
+      const before = (await pool.query(probe)).rows[0] as { who: string; pid: number };
+      await runGuardedQuery(pool, alpha.tenant.id, 'select count(*) from v_products');
+      const after = (await pool.query(probe)).rows[0] as { who: string; pid: number; tenant: string; timeout: string; ro: string };
+      expect(after.pid).toBe(before.pid); // the same pooled connection the runner used
+      expect(after).toMatchObject({ who: before.who, tenant: '', timeout: '0', ro: 'off' });
+      expect(after.who).not.toBe(QUERY_ROLE);
+    } finally {
+      await pool.end();
+    }
   });
 
   it('parses strings as the guard did, even when the connection has standard_conforming_strings off', async () => {
     // With the setting off, \' would not end the first literal and the "count(*) … from tenant" would run as SQL.
     const smuggle = `select 'x\\', ' as a, count(*) as n from tenant -- ' as b`;
-    const em = db.orm.em.fork();
-    const pid = await queryOne<{ pid: number }>(em, `select pg_backend_pid() as pid, set_config('standard_conforming_strings', 'off', false)`);
+    const pool = createQueryPool(db.url, 1);
     try {
-      const res = await runGuardedQuery(em, alpha.tenant.id, smuggle);
+      const pid = (await pool.query(`select pg_backend_pid() as pid, set_config('standard_conforming_strings', 'off', false)`)).rows[0] as { pid: number };
+      const res = await runGuardedQuery(pool, alpha.tenant.id, smuggle);
       expect(res).toMatchObject({ columns: ['?column?', 'b'], rows: [['x\\', ' as a, count(*) as n from tenant -- ']] });
-      const after = await queryOne<{ pid: number; scs: string }>(em, `select pg_backend_pid() as pid, current_setting('standard_conforming_strings') as scs`);
-      expect(after).toEqual({ pid: pid!.pid, scs: 'off' }); // same connection, so the runner really met the setting off
+      const after = (await pool.query(`select pg_backend_pid() as pid, current_setting('standard_conforming_strings') as scs`)).rows[0];
+      expect(after).toEqual({ pid: pid.pid, scs: 'off' }); // same connection, so the runner really met the setting off
     } finally {
-      await em.execute(`reset standard_conforming_strings`);
+      await pool.end();
     }
   });
 
-  it('runs in a transaction of its own, not as a savepoint of the caller\'s', async () => {
+  it('runs on a connection of its own, outside the caller\'s transaction', async () => {
     await db.orm.em.fork().transactional(async (tx) => {
-      await runGuardedQuery(tx, alpha.tenant.id, 'select 1');
+      await runGuardedQuery(db.queryPool, alpha.tenant.id, 'select 1');
       const state = await queryOne<{ who: string; ro: string }>(tx, `select current_user as who, current_setting('transaction_read_only') as ro`);
       expect(state).toMatchObject({ ro: 'off' });
       expect(state!.who).not.toBe(QUERY_ROLE);

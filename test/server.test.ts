@@ -34,9 +34,14 @@ describe('HTTP server', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready' });
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/^renderbot_uptime_seconds \d+$/m);
+    expect(metrics).toMatch(/^renderbot_process_start_time_seconds \d+$/m);
     expect(metrics).toMatch(/^renderbot_http_requests_total\{route="\/healthz"\} 1$/m);
-    expect(metrics).toMatch(/^renderbot_queue_jobs_waiting \d+$/m);
+    for (const gauge of ['renderbot_queue_jobs_waiting', 'renderbot_turns_in_flight', 'renderbot_turns_queued', 'renderbot_turns_running', 'renderbot_model_calls_waiting', 'renderbot_tenants_throttled']) {
+      expect(metrics).toMatch(new RegExp(`^${gauge} \\d+$`, 'm'));
+    }
+    expect(metrics).toMatch(/^renderbot_db_up 1$/m);
+    expect(metrics).toMatch(/^# TYPE renderbot_turn_seconds histogram$/m);
+    expect(metrics).toMatch(/^# TYPE renderbot_model_call_seconds histogram$/m);
   });
 
   it('answers unknown routes with 404', async () => {

@@ -51,6 +51,7 @@ describe('Slack OAuth install', () => {
     const res = await install(T7, 'code-T7');
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('RenderBot is installed');
+    expectStrictCsp(res);
     const exchange = await h.slack.waitFor('oauth.v2.access');
     expect(exchange.body).toMatchObject({ code: 'code-T7', client_id: '1111.2222' });
     expect(h.slack.callsOf('auth.test').some((c) => c.token === T7.token)).toBe(true);
@@ -69,9 +70,17 @@ describe('Slack OAuth install', () => {
     const res = await fetch(`${h.base}/slack/oauth_redirect?code=code-forged&state=${encodeURIComponent(state)}`);
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('Installation failed');
+    expectStrictCsp(res);
     expect(h.slack.callsOf('oauth.v2.access', (c) => c.body.code === 'code-forged')).toHaveLength(0);
   });
 });
+
+/** The OAuth pages run no script and load nothing (issue 12 item 3). */
+function expectStrictCsp(res: Response) {
+  const csp = res.headers.get('content-security-policy') ?? '';
+  expect(csp).toContain("default-src 'none'");
+  expect(csp).not.toMatch(/script-src|unsafe-inline/);
+}
 
 describe('an installed workspace', () => {
   it('is told how to link while unlinked, and no model is called', async () => {

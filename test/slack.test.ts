@@ -4,6 +4,7 @@ import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harnes
 import { buttonClick, dmEvent, homeOpened, mentionEvent, newTs, slackFixture, slashCommand, threadReplyEvent, type Who } from './fakes/slack-request.ts';
 import { proposeKugellagerOrder as proposeKugellagerOrder_, shown } from './support/slack-flows.ts';
 import { PLACEHOLDER_TEXT, WORKING_STATUS } from '../adapters/slack/messages.ts';
+import { escapeMrkdwn } from '../adapters/slack/render.ts';
 
 let h: SlackHarness;
 let acme: TenantFixture;
@@ -250,6 +251,35 @@ describe('thread replies without a mention', () => {
     h.llm.assertDone();
   });
 
+  it('a viewer cannot `forget` or `new` a shared thread; everyone\'s history and pending confirmations stay (issue 12 item 5)', async () => {
+    const { actionId, threadTs } = await proposeKugellagerOrder(alice);
+    const key = `${TEAM.teamId}:${alice.channel}:${threadTs}`;
+    const before = await h.em().execute(`select count(*)::int as n from chat_message m join chat_session s on s.id = m.session_id where s.key = ?`, [key]);
+    for (const command of ['forget', 'new']) {
+      const from = h.slack.calls.length;
+      await h.send.event(mentionEvent(guest, command, { ...bot, threadTs }));
+      const { update } = await h.answer((c) => c.body.thread_ts === threadTs, { from });
+      expect(update.body.text).toContain(`only operators and admins can use \`${command}\` here`);
+    }
+    expect(await h.em().execute(`select count(*)::int as n, count(archived_at)::int as archived from chat_session where key = ?`, [key])).toEqual([{ n: 1, archived: 0 }]);
+    const after = await h.em().execute(`select count(*)::int as n from chat_message m join chat_session s on s.id = m.session_id where s.key = ?`, [key]);
+    expect(after[0]!.n).toBeGreaterThanOrEqual(before[0]!.n);
+    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([{ status: 'pending' }]);
+  });
+
+  it('in a direct message, its owner may `forget` even as a viewer', async () => {
+    const dm: Who = { ...guest, channel: 'D0GUEST001' };
+    h.llm.enqueue({ content: 'Hello guest.' });
+    const first = h.slack.calls.length;
+    await h.send.event(dmEvent(dm, 'hello'));
+    expect(String((await h.answer((c) => c.body.channel === dm.channel, { from: first })).update.body.text)).toContain('Hello guest.');
+    const from = h.slack.calls.length;
+    await h.send.event(dmEvent(dm, 'forget'));
+    const { update } = await h.answer((c) => c.body.channel === dm.channel, { from });
+    expect(update.body.text).toContain('Forgot this conversation');
+    expect(await h.em().execute(`select count(*)::int as n from chat_session where key = ?`, [`${TEAM.teamId}:dm:${guest.userId}`])).toEqual([{ n: 0 }]);
+  });
+
   it('in a thread the bot has no conversation in are ignored: nothing posted, queued or asked', async () => {
     const requests = h.llm.requests.length;
     const from = h.slack.calls.length;
@@ -316,6 +346,10 @@ describe('the seed example through Slack', () => {
     const [order] = (await h.em().execute(`select order_number from render_order where tenant_id = ?`, [acme.tenant.id])) as { order_number: string }[];
     const followUp = await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === threadTs && String(c.body.text).startsWith('Done:'));
     expect(followUp.body.text).toContain(order!.order_number);
+    // The confirmer's display name (text from Slack) is in no system-role message of the follow-up (issue 12 item 6).
+    const system = h.llm.requests.at(-1)!.body.messages.filter((m) => m.role === 'system').map((m) => String(m.content)).join('\n');
+    expect(system).toContain(order!.order_number);
+    expect(system).not.toContain('Alice Example');
 
     // A second click (another person) and a replay of the identical signed request change nothing.
     const from = h.slack.calls.length;
@@ -330,6 +364,20 @@ describe('the seed example through Slack', () => {
     expect(await orderCount()).toBe(1);
     h.llm.assertDone();
     expect(h.slack.failures).toEqual([]);
+  });
+
+  it('a Slack Connect user from another organisation is a viewer: cannot confirm (issue 12 item 6)', async () => {
+    const outsider: Who = { teamId: TEAM.teamId, userId: 'U0OUTSIDE1', channel: 'C0RENDERS1' };
+    h.slack.addUser({ id: outsider.userId, teamId: 'T0OTHERORG', name: 'outsider', real_name: 'Olga Outside', connect: true });
+    const { actionId, ts, threadTs } = await proposeKugellagerOrder(alice);
+    const from = h.slack.calls.length;
+    await h.send.action(buttonClick(outsider, { actionId: 'renderbot.confirm', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl() }));
+    const refusal = await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === outsider.userId, { from });
+    expect(String(refusal.body.text)).toContain('Only operators and admins can confirm');
+    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([{ status: 'pending' }]);
+    expect(await h.em().execute(`select role from tenant_user where external_user_id = ?`, [outsider.userId])).toEqual([{ role: 'viewer' }]);
+    await h.send.action(buttonClick(alice, { actionId: 'renderbot.cancel', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl() }));
+    await h.slack.waitFor('chat.update', (c) => c.body.ts === ts, { from });
   });
 
   it('a guest cannot confirm; an operator can cancel', async () => {
@@ -384,13 +432,14 @@ describe('messages that arrive while a turn runs (DESIGN §4)', () => {
     await h.send.event(first);
     await running;
     const from = h.slack.calls.length;
-    await h.send.event(mentionEvent(alice, 'and which one finishes first?', { ...bot, threadTs }));
-    await h.send.event(mentionEvent(alice, 'please sort them by deadline', { ...bot, threadTs }));
-    const placeholders = await Promise.all([0, 1].map(async (i) => {
-      const calls = () => h.slack.callsOf('chat.postMessage', (c) => c.body.thread_ts === threadTs && c.body.text === PLACEHOLDER_TEXT).slice(1);
+    // Slack delivers events as separate requests in no guaranteed order; the second is sent once the first was taken (its placeholder is up).
+    const calls = () => h.slack.callsOf('chat.postMessage', (c) => c.body.thread_ts === threadTs && c.body.text === PLACEHOLDER_TEXT).slice(1);
+    const placeholders: string[] = [];
+    for (const [i, text] of ['and which one finishes first?', 'please sort them by deadline'].entries()) {
+      await h.send.event(mentionEvent(alice, text, { ...bot, threadTs }));
       await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === threadTs && c.body.text === PLACEHOLDER_TEXT && calls().length > i, { from });
-      return calls()[i]!.response!.ts as string;
-    }));
+      placeholders.push(calls()[i]!.response!.ts as string);
+    }
     const answer = await h.slack.waitFor('chat.update', (c) => c.body.ts === placeholders[1], { from });
     expect(answer.body.text).toBe('SA-2026-00160 first, then the others.');
     expect(merged).toBe('and which one finishes first?\n\nplease sort them by deadline');
@@ -423,6 +472,20 @@ describe('streaming replies', () => {
     expect(h.slack.messages(alice.channel, env.event.ts).map((m) => m.text)).toEqual([long]);
     h.llm.assertDone();
     expect(h.slack.failures).toEqual([]);
+  });
+
+  it('streamed text is escaped like the final reply: the model cannot stream <!channel>, mentions or disguised links (issue 12 item 6)', async () => {
+    const hostile = `${long} <!channel> ping <@U0BOSS0001> and <https://evil.example/login|the results> & more.`;
+    h.llm.enqueue({ content: hostile, chunkDelayMs: 300 });
+    const env = mentionEvent(alice, 'summarise, please', bot);
+    const from = h.slack.calls.length;
+    await h.send.event(env);
+    const start = await h.slack.waitFor('chat.startStream', (c) => c.body.thread_ts === env.event.ts, { from });
+    await h.slack.waitFor('chat.update', (c) => c.body.ts === start.response!.ts, { from });
+    const streamed = streamCalls(from).map((c) => String(c.body.markdown_text ?? '')).join('');
+    expect(streamed).toBe(escapeMrkdwn(hostile));
+    expect(streamed).not.toMatch(/<!channel>|<@U|<https:/);
+    h.llm.assertDone();
   });
 
   it('without Slack streaming: the placeholder is edited as the text grows, then becomes the final reply; short answers are not streamed', async () => {

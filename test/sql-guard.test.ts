@@ -111,6 +111,19 @@ const hostile: [string, string, string][] = [
   ['unterminated string', `select 'abc from v_products`, 'Syntax error'],
   ['empty', ``, 'empty'],
   ['too long', `select ${'1 + '.repeat(MAX_SQL_LENGTH / 4)}1`, `limit is ${MAX_SQL_LENGTH}`],
+  // deep nesting (a stack overflow inside the guard before) and function calls written as attributes
+  ['600 nested subqueries', `select ${'(select '.repeat(600)}1${')'.repeat(600)}`, 'nested too deeply'],
+  ['1,100 nested subqueries (as deep as 10,000 characters go)', `select ${'(select '.repeat(1100)}1${')'.repeat(1100)}`, 'nested too deeply'],
+  ['2,400 nested parentheses', `select ${'(1+'.repeat(2400)}1${')'.repeat(2400)}`, 'nested too deeply'],
+  ['function call as an attribute', `select p.row_to_json from v_products p`, 'has no column "row_to_json"'],
+  ['function call as a field of a row', `select (p).to_jsonb from v_products p`, 'has no column "to_jsonb"'],
+  ['function call on a subquery row', `select s.row_to_json from (select id from v_products) s`, 's has no column "row_to_json"'],
+  ['function call via an alias defined elsewhere', `with x as (select 1 as row_to_json) select y.row_to_json from (select 1 as a) y, x`, 'y has no column "row_to_json"'],
+  ['function call on a CTE row', `with c as (select pim_id from v_products) select c.pg_column_size from c`, 'has no column "pg_column_size"'],
+  ['function call on a view named without alias', `select v_orders.row_to_json from v_orders`, 'has no column "row_to_json"'],
+  ['function call on a function alias', `select g.row_to_json from generate_series(1, 3) g`, 'has no column "row_to_json"'],
+  ['field of an expression', `select (row(1, 2)).f1`, 'field of an expression'],
+  ['schema-qualified column', `select public.v_products.name from v_products`, 'not allowed'],
 ];
 
 /** Analytics a tenant may reasonably ask for. */
@@ -139,6 +152,12 @@ const legitimate: [string, string][] = [
   ['grouping sets, distinct, coalesce, nullif, greatest', `select distinct category, greatest(1, 2), nullif(category, ''), coalesce(material_name, '-') from v_products group by rollup (category, material_name)`],
   ['current_date and string functions', `select current_date, lower(name), concat_ws(' / ', pim_id, name), split_part(pim_id, '-', 1), lpad(pim_id, 12, '.') from v_products`],
   ['unicode text literals', `select 'Größe ✓' as label, name from v_products where name ilike '%lager%'`],
+  ['qualified columns of CTEs, subqueries and select *', `with c as (select category, count(*) from v_products group by 1), s as (select * from v_orders)
+    select c.category, c.count, s.order_number, x.n, x.m from c, s, (select count(*) as n, max(pim_id) from v_products) as x(n, m)`],
+  ['qualified columns of set-returning functions', `select p.pim_id, e.key, e.value, g.g, t.ordinality from v_products p cross join lateral jsonb_each(p.attributes) e,
+    generate_series(1, 2) g, unnest(array['a']) with ordinality t`],
+  ['implicit column names', `select q.lower, q.case, q.int4, q.coalesce from (select lower(name), case when true then 1 end, '1'::int, coalesce(name, '') from v_products) q`],
+  ['nesting a person would write', `select ${'(select '.repeat(30)}1${')'.repeat(30)}`],
 ];
 
 describe('guardSql', () => {

@@ -254,6 +254,26 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
     llm.assertDone();
   });
 
+  it('a guest cannot `forget` a channel thread (issue 12 item 5), but may forget their own personal chat', async () => {
+    const thread = newThread();
+    llm.enqueue({ content: 'Three orders are rendering.' });
+    await post(activity('channel-mention', { conversationId: thread, text: '<at>RenderBot</at> which orders are rendering?' }));
+    await connector.waitFor(1, inConversation(thread));
+    const gast = { id: '29:guest-forget', name: 'Gast', aadObjectId: 'b1b2c3d4-0000-4000-8000-0000000000f1' };
+    connector.setMemberRole(gast.id, 'guest');
+    await post(activity('channel-mention', { conversationId: thread, text: '<at>RenderBot</at> forget', from: gast }));
+    const [, refusal] = await connector.waitFor(2, inConversation(thread));
+    expect(String(refusal!.activity.text)).toContain('only operators and admins can use `forget` here');
+    const key = `${AAD}:${thread}`;
+    expect(await count(`select count(*)::int as n from chat_message m join chat_session s on s.id = m.session_id where s.key = ?`, [key])).toBeGreaterThanOrEqual(2);
+
+    const personal = `a:personal-${++seq}`;
+    await post(activity('personal-message', { conversationId: personal, text: 'forget', from: gast }));
+    const [forgot] = await connector.waitFor(1, inConversation(personal));
+    expect(String(forgot!.activity.text)).toContain('Forgot this conversation');
+    llm.assertDone();
+  });
+
   it('streams a long answer in a personal chat (typing updates in order, one final message); a channel gets one message', async () => {
     const long = 'Kugellager are ball bearings. Your catalogue has three of them: the 6204, the 6205 and the 6206 2RS. ' +
       'All three are made of bare steel and were last rendered as WebP at 1024x1024 for the spring catalogue.';

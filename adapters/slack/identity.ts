@@ -38,13 +38,15 @@ export function createIdentity(deps: { log: Logger; now: () => Date }) {
 
   /**
    * users.info, cached. Guests (single- or multi-channel: is_restricted / is_ultra_restricted)
-   * are guests; when Slack cannot tell us, the person is treated as a guest (fail closed).
+   * and Slack Connect users of another organisation (their team_id is not this workspace's) are
+   * guests; when Slack cannot tell us, the person is treated as a guest (fail closed).
    */
   async function userInfo(client: webApi.WebClient, teamId: string, userId: string): Promise<UserInfo> {
     const info = await users.getOrLoad(`${teamId}:${userId}`, async () => {
       try {
         const u = (await client.users.info({ user: userId })).user;
-        return { guest: Boolean(u?.is_restricted || u?.is_ultra_restricted), name: u?.real_name || u?.name || undefined };
+        const external = Boolean(u?.team_id && u.team_id !== teamId);
+        return { guest: Boolean(u?.is_restricted || u?.is_ultra_restricted) || external, name: u?.real_name || u?.name || undefined };
       } catch (err) {
         deps.log.warn({ err, teamId, userId }, 'users.info failed; treating the user as a guest (viewer)');
         return undefined; // not cached: asked again next time

@@ -9,7 +9,7 @@ import { redeemLinkCode } from '../../core/tenancy/links.ts';
 import { INVITE_HINT, NOT_IN_CHANNEL_ERRORS, slackErrorCode } from './deliver.ts';
 import type { SlackIdentity } from './identity.ts';
 import { escapeMrkdwn, renderBlockKit } from './render.ts';
-import { dmSessionKey, messageText, slashSessionKey, threadSessionKey, type SlackTarget } from './session.ts';
+import { dmSessionKey, isDmChannel, messageText, slashSessionKey, threadSessionKey, type SlackTarget } from './session.ts';
 
 /** The core calls the Slack listeners use. */
 export type SlackCore = Pick<Conversations, 'submit' | 'respond' | 'confirm' | 'cancel'>;
@@ -111,7 +111,8 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
     if (cmd) {
       // Deterministic commands answer at once, privately, through response_url (works in any channel).
       const session = await resolveSession(em, tenant.id, 'slack', slashSessionKey(command.team_id, command.channel_id, command.user_id), command.user_id);
-      const replies = await deps.conversations.respond({ tenantId: tenant.id, userId: command.user_id, role, sessionId: session.id, platform: 'slack' }, text);
+      // The slash-command session is the person's own (one per user and channel).
+      const replies = await deps.conversations.respond({ tenantId: tenant.id, userId: command.user_id, role, sessionId: session.id, platform: 'slack', shared: false }, text);
       for (const reply of replies) await respond({ response_type: 'ephemeral', ...renderBlockKit(reply) });
       return done(deps, command.trigger_id, 'answered');
     }
@@ -180,7 +181,7 @@ async function submitTurn(deps: ListenerDeps, inc: Incoming, tenantId: string, r
   let status: 'queued' | 'duplicate';
   try {
     ({ status } = await deps.conversations.submit({
-      turn: { tenantId, userId: inc.userId, role, sessionId: session, platform: 'slack' },
+      turn: { tenantId, userId: inc.userId, role, sessionId: session, platform: 'slack', shared: !isDmChannel(inc.channel) },
       text: inc.text, delivery: { platform: 'slack', target }, eventId: inc.eventId,
     }));
   } catch (err) {

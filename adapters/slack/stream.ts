@@ -4,7 +4,7 @@ import { defaultPacing, pacedTextStream } from '../../core/conversations/text-st
 import type { Logger } from '../../core/logger.ts';
 import { textReply } from '../../core/replies/reply.ts';
 import type { TokenResolver } from './deliver.ts';
-import { renderBlockKit } from './render.ts';
+import { escapeMrkdwn, renderBlockKit } from './render.ts';
 import { slackTargetSchema, type SlackTarget } from './session.ts';
 
 /** chat.update is rate-limited (about one edit per second per message); native appends are cheap. */
@@ -14,8 +14,10 @@ export const SLACK_APPEND_MS = 400;
 const WRITING = ' …';
 
 /**
- * The Slack `Streamer`: shows the model's text while it is written. In threads it uses Slack's
- * message streaming (chat.startStream / appendStream / stopStream); where that is not available (DMs without a thread, workspaces without the
+ * The Slack `Streamer`: shows the model's text while it is written, escaped exactly like the final
+ * reply (`&`, `<`, `>`), so streamed text can never form `<!channel>`, `<@U…>` or `<url|label>`. In
+ * threads it uses Slack's message streaming (chat.startStream / appendStream / stopStream); where
+ * that is not available (DMs without a thread, workspaces without the
  * feature) it edits the placeholder — or one new message — with chat.update, more slowly. The
  * stream's message is returned, and the final reply replaces it with its full blocks (the
  * deliverer then removes the placeholder the streamed message took the place of).
@@ -40,7 +42,7 @@ export function createSlackStreamer(deps: { client: webApi.WebClient; tokenFor: 
             info.onMessage?.({ channel: target.channel, ts });
           }
         } else if (mode === 'native') {
-          await client.chat.appendStream({ token, channel: target.channel, ts: ts!, markdown_text: text.slice(shown) });
+          await client.chat.appendStream({ token, channel: target.channel, ts: ts!, markdown_text: escapeMrkdwn(text.slice(shown)) });
         }
         if (mode === 'edit') {
           const message = renderBlockKit(textReply(`${text}${WRITING}`));
@@ -71,7 +73,7 @@ async function startNative(client: webApi.WebClient, token: string, target: Slac
   if (!target.threadTs) return undefined;
   try {
     const res = await client.chat.startStream({
-      token, channel: target.channel, thread_ts: target.threadTs, markdown_text: text,
+      token, channel: target.channel, thread_ts: target.threadTs, markdown_text: escapeMrkdwn(text),
       recipient_team_id: target.teamId, recipient_user_id: target.userId,
     });
     return res.ts;

@@ -105,7 +105,7 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
       return;
     }
     const session = await resolveSession(em, who.tenant.id, 'teams', sessionKeyOf(aad, a), who.userId);
-    const ctx: TurnContext = { tenantId: who.tenant.id, userId: who.userId, role: who.role, sessionId: session.id, platform: 'teams' };
+    const ctx: TurnContext = { tenantId: who.tenant.id, userId: who.userId, role: who.role, sessionId: session.id, platform: 'teams', shared: a.conversation.conversationType !== 'personal' };
     const delivery: Delivery = { platform: 'teams', target: { tenantId: who.tenant.id, conversationReference: deliveryRef(turn.reference) } };
     const eventId = eventIdOf(aad, a);
     const { status } = await deps.conversations.submit({ turn: ctx, text, delivery, ...(eventId ? { eventId } : {}) });

@@ -5,8 +5,8 @@ import { monthlyUsage } from '../../core/agent/usage.ts';
 import { hasRole } from '../../core/tenancy/roles.ts';
 import { getTenantById } from '../../core/tenancy/tenants.ts';
 import { redeemLoginCode, type TokenIdentity } from '../../core/tenancy/tokens.ts';
-import type { AuthedHandler, WebContext, WebRoute } from './adapter.ts';
-import { createRateLimiter, HttpError, pathParam, readJson, sendJson } from './http.ts';
+import { throwIfLimited, type AuthedHandler, type WebContext, type WebRoute } from './adapter.ts';
+import { HttpError, pathParam, readJson, sendJson } from './http.ts';
 import { loginSchema, openApiDocument, zodMessage } from './schemas.ts';
 
 /** Sign-in attempts per minute per client address. */
@@ -24,8 +24,6 @@ function decisionStatus(d: Decision, who: TokenIdentity, verb: 'confirm' | 'canc
 
 /** `/api/actions/*` (confirm, cancel), `/api/me`, `/api/auth/login` and `/api/openapi.json`. */
 export function actionRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRoute['handle'], guard: Guard): WebRoute[] {
-  // Login codes are 256-bit and single-use; a per-address limit still keeps guessing noisy and slow.
-  const logins = createRateLimiter(LOGINS_PER_MINUTE);
   const decide = (verb: 'confirm' | 'cancel'): WebRoute['handle'] => authed(async (req, res, who) => {
     const actionId = pathParam(req, 'action_id', 3);
     if (!z.uuid().safeParse(actionId).success) throw new HttpError(404, 'not_found', 'This confirmation was not found.');
@@ -53,8 +51,8 @@ export function actionRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebR
       }, ctx.cors(req));
     }) },
     { method: 'POST', path: '/api/auth/login', handle: guard(async (req, res) => {
-      const rate = logins.take(req.socket.remoteAddress ?? 'unknown');
-      if (!rate.ok) throw new HttpError(429, 'rate_limited', `Too many sign-in attempts; retry in ${rate.retryAfterS} s.`, { 'retry-after': String(rate.retryAfterS) });
+      // Login codes are 256-bit and single-use; a per-address limit still keeps guessing noisy and slow.
+      throwIfLimited(await ctx.limits.login.take(ctx.clientAddress(req)), 'Too many sign-in attempts');
       const parsed = loginSchema.safeParse(await readJson(req));
       if (!parsed.success) throw new HttpError(400, 'invalid_body', zodMessage(parsed.error));
       const redeemed = await ctx.orm.em.fork().transactional((tx) => redeemLoginCode(tx, parsed.data.code));

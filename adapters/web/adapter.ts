@@ -5,7 +5,8 @@ import type { Orm } from '../../core/db/orm.ts';
 import type { Logger } from '../../core/logger.ts';
 import { RenderBotError } from '../../core/errors.ts';
 import { verifyApiToken, type TokenIdentity } from '../../core/tenancy/tokens.ts';
-import { bearer, corsHeaders, createRateLimiter, handlePreflight, HttpError, sendError } from './http.ts';
+import { bearer, corsHeaders, createClientAddress, handlePreflight, HttpError, sendError } from './http.ts';
+import type { RateLimit, RateVerdict } from '../../core/rate-limits.ts';
 import { chatRoutes } from './chat-routes.ts';
 import { actionRoutes } from './action-routes.ts';
 import { panelRoutes } from './static.ts';
@@ -17,17 +18,27 @@ export type WebRoute = { method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS'; 
 export type WebSettings = {
   /** Origins (scheme://host[:port]) of the SaaS pages that embed the panel; others get no CORS headers. */
   allowedOrigins: readonly string[];
-  /** Requests per minute per token (token bucket). */
+  /** Requests per minute per token (counted in PostgreSQL, across processes). */
   rateLimitPerMinute: number;
+  /** Sign-in attempts per minute per client address (default LOGINS_PER_MINUTE). */
+  loginsPerMinute?: number;
+  /** Proxies whose X-Forwarded-For is believed (addresses, subnets, loopback/uniquelocal/linklocal); unset: none. */
+  trustProxy?: readonly string[];
   /** Directory of the built panel (adapters/web/panel/dist); routes under /chat serve it. */
   panelDir: string;
 };
 
-export type WebAdapterDeps = { orm: Orm; conversations: Conversations; log: Logger; now: () => Date; settings: WebSettings };
+export type WebAdapterDeps = {
+  orm: Orm; conversations: Conversations; log: Logger; now: () => Date; settings: WebSettings;
+  /** Shared rate limits: `api` per token, `login` per client address. */
+  limits: { api: RateLimit; login: RateLimit };
+};
 
 /** What a route handler gets: the authenticated caller plus shared helpers. */
 export type WebContext = WebAdapterDeps & {
   cors(req: IncomingMessage): Record<string, string>;
+  /** The client's address (from X-Forwarded-For only behind a trusted proxy). */
+  clientAddress(req: IncomingMessage): string;
   /** Resolves on the next delivery (e.g. a confirm's follow-up) to the session, or after `ms`. */
   waitForDelivery(sessionId: string, ms: number): Promise<void>;
   /** Sends the model's text of the session's turns run in this process to `onText` until the returned function is called. */
@@ -46,7 +57,6 @@ export type AuthedHandler = (req: IncomingMessage, res: ServerResponse, who: Tok
  */
 export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; deliverer: Deliverer; streamer: Streamer } {
   const log = deps.log.child({ component: 'web' });
-  const limiter = createRateLimiter(deps.settings.rateLimitPerMinute);
   const waiters = new Map<string, Set<() => void>>();
   const live = new Map<string, (delta: string) => void>();
 
@@ -54,6 +64,7 @@ export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; de
     ...deps,
     log,
     cors: (req) => corsHeaders(req, deps.settings.allowedOrigins),
+    clientAddress: createClientAddress(deps.settings.trustProxy),
     waitForDelivery(sessionId, ms) {
       return new Promise((resolve) => {
         const set = waiters.get(sessionId) ?? new Set();
@@ -80,8 +91,7 @@ export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; de
     if (!token) throw new HttpError(401, 'unauthorized', 'Send your API token as "Authorization: Bearer <token>" (renderbot admin token create).');
     const who = await verifyApiToken(deps.orm.em.fork(), token);
     if (!who) throw new HttpError(401, 'unauthorized', 'This API token is not valid or was revoked. Ask an admin for a new one.');
-    const rate = limiter.take(who.tokenId);
-    if (!rate.ok) throw new HttpError(429, 'rate_limited', `Too many requests with this token; retry in ${rate.retryAfterS} s.`, { 'retry-after': String(rate.retryAfterS) });
+    throwIfLimited(await deps.limits.api.take(who.tokenId), 'Too many requests with this token');
     await handler(req, res, who);
   });
 
@@ -125,4 +135,12 @@ function toHttpError(err: unknown): HttpError {
     if (err.fault === 'scope') return new HttpError(404, 'not_found', 'Not found.');
   }
   return new HttpError(500, 'internal', 'Internal error; it was logged.');
+}
+
+/** 429 over the limit (503 when the counters cannot be read), with Retry-After. */
+export function throwIfLimited(rate: RateVerdict, what: string): void {
+  if (rate.ok) return;
+  const headers = { 'retry-after': String(rate.retryAfterS) };
+  if (rate.unavailable) throw new HttpError(503, 'unavailable', `The service cannot check its rate limits right now; retry in ${rate.retryAfterS} s.`, headers);
+  throw new HttpError(429, 'rate_limited', `${what}; retry in ${rate.retryAfterS} s.`, headers);
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import proxyaddr from 'proxy-addr';
 
 /** Largest JSON body the chat API accepts. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -86,27 +87,6 @@ export function corsHeaders(req: IncomingMessage, allowedOrigins: readonly strin
   };
 }
 
-/** Token-bucket rate limiter: `perMinute` requests per key, refilled continuously. */
-export function createRateLimiter(perMinute: number, now: () => number = Date.now) {
-  const buckets = new Map<string, { tokens: number; at: number }>();
-  return {
-    /** Takes one request; returns the seconds to wait when the key is over its limit. */
-    take(key: string): { ok: true } | { ok: false; retryAfterS: number } {
-      const t = now();
-      const b = buckets.get(key) ?? { tokens: perMinute, at: t };
-      b.tokens = Math.min(perMinute, b.tokens + ((t - b.at) / 60_000) * perMinute);
-      b.at = t;
-      if (buckets.size > 10_000) buckets.clear();
-      buckets.set(key, b);
-      if (b.tokens >= 1) {
-        b.tokens -= 1;
-        return { ok: true };
-      }
-      return { ok: false, retryAfterS: Math.ceil(((1 - b.tokens) / perMinute) * 60) };
-    },
-  };
-}
-
 /**
  * Answers a CORS preflight (OPTIONS) for the API: 204 with the CORS headers for a configured
  * origin, 403 otherwise. bot/server.ts mounts no OPTIONS routes yet (see the web channel notes).
@@ -115,4 +95,15 @@ export function handlePreflight(req: IncomingMessage, res: ServerResponse, allow
   const headers = corsHeaders(req, allowedOrigins);
   res.writeHead(headers['access-control-allow-origin'] ? 204 : 403, headers);
   res.end();
+}
+
+/**
+ * The client's address: the socket's peer, or with `trustProxy` (addresses, subnets or
+ * `loopback` / `linklocal` / `uniquelocal`) the nearest address in X-Forwarded-For that is not a
+ * trusted proxy. Without `trustProxy`, X-Forwarded-For is ignored (anyone can write it).
+ */
+export function createClientAddress(trustProxy: readonly string[] | undefined): (req: IncomingMessage) => string {
+  if (!trustProxy?.length) return (req) => req.socket.remoteAddress ?? 'unknown';
+  const trust = proxyaddr.compile([...trustProxy]);
+  return (req) => (req.socket.remoteAddress ? proxyaddr(req, trust) : 'unknown');
 }

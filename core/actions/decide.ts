@@ -74,7 +74,8 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
       await writeAudit(tx, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.confirm', target: claimed.id, outcome: 'done', detail: { plan: claimed.plan.map((c) => ({ tool: c.tool, args: c.args })), results: results.map((r) => r.data) } });
       await appendMessage(tx, {
         tenantId: actor.tenantId, sessionId: claimed.session_id, userId: actor.userId, role: 'system',
-        content: `The user ${actor.name ?? actor.userId} confirmed action ${claimed.id}. Results: ${results.map((r) => `${r.tool}: ${JSON.stringify(r.data)}`).join(' | ')}`,
+        // The platform user id, never a display name: names are text others chose and stay out of system messages.
+        content: `The user ${actor.userId} confirmed action ${claimed.id}. Results: ${results.map((r) => `${r.tool}: ${JSON.stringify(r.data)}`).join(' | ')}`,
       });
       if (origin) {
         const turn = { tenantId: actor.tenantId, userId: actor.userId, role: actor.role, sessionId: claimed.session_id, platform: origin.platform };

@@ -37,11 +37,22 @@ export type NewMessage = {
   reply?: Reply | null;
 };
 
+/** Characters a stored tool result keeps (DESIGN §10: about 64 KB); every later turn of the session reloads it. */
+export const MAX_TOOL_MESSAGE_CHARS = 64 * 1024;
+
+/** A tool result as stored: cut at MAX_TOOL_MESSAGE_CHARS with a note the model can read. */
+export function capToolContent(content: string): string {
+  if (content.length <= MAX_TOOL_MESSAGE_CHARS) return content;
+  return `${content.slice(0, MAX_TOOL_MESSAGE_CHARS)}… [truncated: the tool result had ${content.length} characters; only the first ${MAX_TOOL_MESSAGE_CHARS} were kept. Ask for less.]`;
+}
+
 /**
  * Appends one message to a session and touches the session's last activity (and, with
  * `titleIfUnset`, names a session that has no title yet) — one statement, one round trip.
+ * Tool results are capped (`capToolContent`).
  */
 export async function appendMessage(em: EntityManager, m: NewMessage & { titleIfUnset?: string }): Promise<MessageRow> {
+  const content = m.role === 'tool' ? capToolContent(m.content) : m.content;
   const row = await queryOne<MessageRow>(em,
     `with touched as (
        update chat_session set last_active_at = now(), title = coalesce(title, left(?::text, 80)) where id = ?
@@ -51,7 +62,7 @@ export async function appendMessage(em: EntityManager, m: NewMessage & { titleIf
      values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?::jsonb)
      returning id, seq, role, content, user_id, tool_calls, tool_call_id, tool_name, token_count, reply, created_at`,
     [m.titleIfUnset ?? null, m.sessionId,
-      m.tenantId, m.sessionId, m.userId ?? null, m.role, m.content, m.contextType ?? null, m.contextId ?? null, m.tokenCount ?? 0,
+      m.tenantId, m.sessionId, m.userId ?? null, m.role, content, m.contextType ?? null, m.contextId ?? null, m.tokenCount ?? 0,
       m.promptTokens ?? 0, m.completionTokens ?? 0, m.toolCalls ? JSON.stringify(m.toolCalls) : null, m.toolCallId ?? null,
       m.toolName ?? null, m.reply ? JSON.stringify(m.reply) : null],
   );

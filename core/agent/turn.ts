@@ -11,7 +11,7 @@ import type { Delivery } from '../conversations/delivery.ts';
 import type { Reply, ReplyBlock } from '../replies/reply.ts';
 import { getTenantById, type TenantRow } from '../tenancy/tenants.ts';
 import { offeredTools, type ToolRegistry } from '../tools/registry.ts';
-import { needsApproval } from '../tools/tool.ts';
+import { needsApproval, type ToolContext } from '../tools/tool.ts';
 import { appendMessage, lastSeq, turnMessages, type StoredToolCall } from './messages.ts';
 import { planWrites, type WriteCall } from './plan-writes.ts';
 import { systemPrompt } from './prompt.ts';
@@ -23,6 +23,7 @@ import { parseToolArguments } from '../tools/schema.ts';
 import { commandHelpLine } from '../commands/help.ts';
 import { getSessionContext, rememberOrderFromTool, turnContextSummary } from '../conversations/context.ts';
 import { mapLimit } from './limit.ts';
+import { modelCallSeconds } from '../metrics.ts';
 
 /** Returns the tenant's chat model, or undefined when the tenant has no AI configured. */
 export type ModelProvider = (em: EntityManager, tenantId: string) => Promise<ChatModel | undefined>;
@@ -36,6 +37,8 @@ export type AgentDeps = {
   window?: WindowOptions;
   /** Signs links to rendered files for read tools (get_render_results). */
   renderLinks?: RenderLinks;
+  /** The pool model-written SQL runs on (query_database). */
+  queryPool?: ToolContext['queryPool'];
   /** Model rounds per turn before the agent gives up with a clear reply (DESIGN §4). */
   maxRounds?: number;
   /** Caps each tenant's concurrent model calls in this process (DESIGN §4); none = no cap. */
@@ -126,7 +129,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
 
   for (; round < maxRounds; round++) {
     const window = await buildWindow(em, turn.sessionId, deps.window ?? defaultWindowOptions);
-    const system = systemPrompt({ tenantName: tenant.name, turn, now: deps.now(), summary: window.summary, context });
+    const system = systemPrompt({ tenantName: tenant.name, turn, now: deps.now(), context });
     let result: ChatResult;
     try {
       result = await callModel(deps, tenant, em, model, {
@@ -155,6 +158,18 @@ type Step = { deps: AgentDeps; turn: TurnContext; em: EntityManager; log: Logger
 
 /** One model call, under the tenant's concurrency cap; a 429 lowers the cap here and, for other processes, in the tenant row. */
 async function callModel(deps: AgentDeps, tenant: TenantRow, em: EntityManager, model: ChatModel, req: Parameters<ChatModel['complete']>[0], log: Logger): Promise<ChatResult> {
+  const timer = modelCallSeconds.startTimer();
+  try {
+    const result = await gatedCall(deps, tenant, em, model, req, log);
+    timer({ outcome: 'ok' });
+    return result;
+  } catch (err) {
+    timer({ outcome: 'error' });
+    throw err;
+  }
+}
+
+async function gatedCall(deps: AgentDeps, tenant: TenantRow, em: EntityManager, model: ChatModel, req: Parameters<ChatModel['complete']>[0], log: Logger): Promise<ChatResult> {
   const gate = deps.gate;
   if (!gate) return model.complete(req);
   if (tenant.ai_throttled_until && tenant.ai_throttle_cap) gate.lowered(tenant.id, tenant.ai_throttle_cap, new Date(tenant.ai_throttled_until));
@@ -186,7 +201,7 @@ async function answerCalls(s: Step, calls: StoredToolCall[]): Promise<ReplyBlock
     if (!parsed.ok) return void answers.set(call.id, `Error: ${parsed.error}`);
     if (needsApproval(tool)) return void writes.push({ call, tool, args: parsed.args });
     try {
-      const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now, renderLinks: deps.renderLinks }, parsed.args);
+      const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now, renderLinks: deps.renderLinks, queryPool: deps.queryPool }, parsed.args);
       answers.set(call.id, JSON.stringify(out.data));
       blocks[index] = out.blocks ?? [];
       await rememberOrderFromTool(em, turn.tenantId, turn.sessionId, call.name, out.data);

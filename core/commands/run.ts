@@ -7,6 +7,7 @@ import { monthlyUsage } from '../agent/usage.ts';
 import { deleteSession, renewSession } from '../conversations/sessions.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import type { Command } from './grammar.ts';
+import { hasRole, type Platform } from '../tenancy/roles.ts';
 import { commandHelp } from './help.ts';
 
 export type CommandDeps = { em: EntityManager; log: Logger; tools: ToolRegistry; now: () => Date };
@@ -52,10 +53,27 @@ export async function runCommand(deps: CommandDeps, turn: TurnContext, cmd: Excl
       ] }] };
     }
     case 'new':
+      if (!mayResetConversation(turn)) return sharedRefusal('new');
       await renewSession(deps.em, turn.tenantId, turn.sessionId);
       return { blocks: [{ type: 'text', text: 'Started a new conversation. Earlier messages in this thread are no longer used.' }] };
     case 'forget':
+      if (!mayResetConversation(turn)) return sharedRefusal('forget');
       await deleteSession(deps.em, turn.tenantId, turn.sessionId);
       return { blocks: [{ type: 'text', text: 'Forgot this conversation: its messages and open confirmations were deleted.' }] };
   }
+}
+
+const sharedByDefault: ReadonlySet<Platform> = new Set(['slack', 'teams']);
+
+/**
+ * `new` and `forget` end everyone's conversation, pending confirmations included: in a shared
+ * conversation only operators and admins may; in a personal one, its owner (the only person in it).
+ */
+export function mayResetConversation(turn: TurnContext): boolean {
+  const shared = turn.shared ?? sharedByDefault.has(turn.platform);
+  return !shared || hasRole(turn.role, 'operator');
+}
+
+function sharedRefusal(command: 'new' | 'forget'): Reply {
+  return { blocks: [{ type: 'text', text: `Other people use this conversation too, so only operators and admins can use \`${command}\` here. Ask one of them, or write to me directly.` }] };
 }

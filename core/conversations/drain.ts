@@ -5,6 +5,7 @@ import { parseCommand } from '../commands/grammar.ts';
 import { finishItems, pendingItems, saveProgress, startItems, type InboxRow, type ItemProgress } from '../queue/session-inbox.ts';
 import type { SessionDrain } from '../queue/turn-runner.ts';
 import { textReply, type Reply } from '../replies/reply.ts';
+import { replySeconds, turnSeconds } from '../metrics.ts';
 import type { ConversationDeps } from './service.ts';
 import { turnJobSchema, turnTask, type TurnJob } from './turn-job.ts';
 import type { Delivery } from './delivery.ts';
@@ -54,10 +55,14 @@ export function createSessionDrain(deps: DrainDeps): SessionDrain {
         continue;
       }
       let replies: Reply[];
+      let outcome = 'answered';
+      const timer = turnSeconds.startTimer();
       try {
+        if (attempts > MAX_TURN_ATTEMPTS) outcome = 'gave_up';
         replies = attempts > MAX_TURN_ATTEMPTS ? await settle(sessionId, group, GIVE_UP_TEXT) : await run(sessionId, group, attempts, signal);
       } catch (err) {
         if (signal.aborted) return;
+        outcome = 'failed';
         log.error({ err, sessionId, task: first.task, items: ids }, 'queued turn failed');
         replies = await settle(sessionId, group, FAILED_TEXT).catch((settleErr: unknown) => {
           log.warn({ err: settleErr, sessionId }, 'could not tell the person that their message failed');
@@ -65,6 +70,8 @@ export function createSessionDrain(deps: DrainDeps): SessionDrain {
         });
       }
       await finishItems(em(), ids, replies);
+      timer({ outcome });
+      replySeconds.observe(Math.max(0, Date.now() - group.at(-1)!.createdMs) / 1000);
       deps.onFinished(ids);
     }
   };

@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { ensureDatabase, startEmbeddedCluster, type EmbeddedCluster } from './embedded.ts';
 import { createOrm, migrate, type Orm } from './orm.ts';
+import { createQueryPool, type QueryPool } from '../sql/pool.ts';
 
 /** An open database: the ORM plus the URL (graphile-worker connects with it too). */
 export type Database = {
@@ -12,6 +13,8 @@ export type Database = {
   created: boolean;
   /** Names of migrations applied while opening. */
   migrated: string[];
+  /** The small pool model-written SQL runs on (QUERY_POOL_SIZE connections, opened on first use). */
+  queryPool: QueryPool;
   close(): Promise<void>;
 };
 
@@ -19,7 +22,7 @@ export type Database = {
  * Opens `DATABASE_URL`, or with none the embedded PostgreSQL 18 cluster in DATA_DIR/pg
  * (started or joined), and applies pending migrations.
  */
-export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'dataDir'>, log: Logger, opts: { poolMax?: number } = {}): Promise<Database> {
+export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'dataDir'> & Partial<Pick<Config, 'QUERY_POOL_SIZE'>>, log: Logger, opts: { poolMax?: number } = {}): Promise<Database> {
   let cluster: EmbeddedCluster | undefined;
   let url = config.DATABASE_URL;
   let created = false;
@@ -32,12 +35,15 @@ export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'dataDi
   try {
     const migrated = await migrate(orm);
     if (migrated.length) log.info({ migrated }, 'applied migrations');
+    const queryPool = createQueryPool(url, config.QUERY_POOL_SIZE, (err) => log.warn({ err: err.message }, 'query pool connection dropped'));
     return {
       orm,
       url,
       created,
       migrated,
+      queryPool,
       async close() {
+        await queryPool.end();
         await orm.close();
         if (cluster?.owned) await cluster.stop();
       },

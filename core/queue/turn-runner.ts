@@ -54,6 +54,7 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
   const em = () => opts.orm.em.fork();
   const scope = opts.scope ?? {};
   let stopping = false;
+  let stopped: Promise<void> | undefined;
   let polling = false;
   let pollAgain = false;
 
@@ -138,7 +139,7 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
       const held = await renewLeases(em(), owner, ids, opts.leaseMs);
       for (const id of ids) {
         const r = running.get(id);
-        if (r && !held.has(id) && (await stillPending(id))) {
+        if (r && !held.has(id) && (await stillRunning(id))) {
           log.warn({ sessionId: id }, 'lost the lease of a running session (another process took it over); stopping it here');
           r.abort.abort(new Error('lease lost'));
         }
@@ -148,7 +149,7 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
     }
   };
   // A session that finished between the snapshot and the renewal is not "lost".
-  const stillPending = async (id: string) => running.has(id);
+  const stillRunning = async (id: string) => running.has(id);
 
   const unsubscribe = opts.notifications?.subscribe(TURN_CHANNEL, (sessionId) => void tryClaim(sessionId));
   const pollTimer = setInterval(() => void poll(), opts.pollMs ?? 1000);
@@ -162,22 +163,27 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
     owner,
     inFlight: () => running.size,
     wake: (sessionId) => void tryClaim(sessionId),
-    async stop(graceMs = 8000) {
-      stopping = true;
-      unsubscribe?.();
-      clearInterval(pollTimer);
-      const all = () => Promise.allSettled([...running.values()].map((r) => r.done));
-      let timer: NodeJS.Timeout | undefined;
-      const finished = await Promise.race([all().then(() => true), new Promise<boolean>((r) => { timer = setTimeout(() => r(false), graceMs); })]);
-      clearTimeout(timer);
-      if (!finished) {
-        const left = [...running.keys()];
-        log.info({ sessions: left.length }, 'handing unfinished turns back for another process to resume');
-        for (const r of running.values()) r.abort.abort(new Error('shutting down'));
-        await all();
-        await handBack(em(), owner, left).catch((err: unknown) => log.warn({ err }, 'could not hand sessions back; their leases run out instead'));
-      }
-      clearInterval(renewTimer);
+    stop(graceMs = 8000) {
+      stopped ??= shutdown(graceMs);
+      return stopped;
     },
   };
+
+  async function shutdown(graceMs: number): Promise<void> {
+    stopping = true;
+    unsubscribe?.();
+    clearInterval(pollTimer);
+    const all = () => Promise.allSettled([...running.values()].map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([all().then(() => true), new Promise<boolean>((r) => { timer = setTimeout(() => r(false), graceMs); })]);
+    clearTimeout(timer);
+    if (!finished) {
+      const left = [...running.keys()];
+      log.info({ sessions: left.length }, 'handing unfinished turns back for another process to resume');
+      for (const r of running.values()) r.abort.abort(new Error('shutting down'));
+      await all();
+      await handBack(em(), owner, left).catch((err: unknown) => log.warn({ err }, 'could not hand sessions back; their leases run out instead'));
+    }
+    clearInterval(renewTimer);
+  }
 }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Logger as WorkerLogger, parseCronItems, run, type Runner, type Task, type WorkerEvents } from 'graphile-worker';
 import type { Logger } from '../logger.ts';
 import { createPgPool } from '../db/pool.ts';
+import { QUEUE_EXTRA_CONNECTIONS } from '../config.ts';
 import { forgetWorker, heartbeat, livenessTimings, sweepDeadWorkers } from './liveness.ts';
 
 /** A running pool of queue workers. */
@@ -37,8 +38,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   });
   const concurrency = opts.concurrency ?? 4;
   const deadAfterMs = opts.deadAfterMs ?? defaultWorkerDeadAfterMs;
-  // Each running session drain holds one client for its session lock; LISTEN, fetching, completing and cron need a few more.
-  const pgPool = createPgPool(opts.url, concurrency + 4, (err) => log.warn({ err: err.message }, 'queue connection dropped'));
+  // One client per running job; LISTEN, fetching, completing and cron need a few more.
+  const pgPool = createPgPool(opts.url, concurrency + QUEUE_EXTRA_CONNECTIONS, (err) => log.warn({ err: err.message }, 'queue connection dropped'));
   const events: WorkerEvents = new EventEmitter();
   let id: string | undefined;
   // Emitted synchronously inside run(), before the pool's workers ask for their first job.

@@ -74,6 +74,10 @@ export async function handleFarmCallback(em: EntityManager, secretsKey: Buffer, 
     if (renderer.backend !== 'http') return { status: 403, body: { ok: false, error: 'the tenant does not use a render farm' } };
     const check = verifyFarmSignature(renderer.secret, headers.timestamp, headers.signature, raw, now);
     if (check !== 'ok') return { status: 401, body: { ok: false, error: `signature ${check}` } };
+    if (cb.status === 'completed') {
+      const refused = resultUrlProblem(cb.result_url!, renderer.privateNetwork);
+      if (refused) return { status: 400, body: { ok: false, error: refused } };
+    }
     const fresh = await queryOne(tx, `insert into render_callback (job_id, status) values (?, ?) on conflict do nothing returning job_id`, [cb.job_id, cb.status]);
     if (!fresh) return { status: 200, body: { ok: true, duplicate: true } };
     if (cb.status === 'completed') await completeJob(tx, job.tenant_id, cb.job_id, cb.result_url!, now);
@@ -86,4 +90,16 @@ export async function handleFarmCallback(em: EntityManager, secretsKey: Buffer, 
     await deriveOrderStatus(tx, job.tenant_id, job.order_id, now);
     return { status: 200, body: { ok: true } };
   });
+}
+
+/**
+ * Why a reported result URL is refused, or undefined when it is fine: only `https:` (and `http:`
+ * for a tenant whose farm is on a private network). Result URLs become links people click and
+ * images their chat clients fetch, so `javascript:`, `data:`, `file:` and the like never pass.
+ */
+export function resultUrlProblem(url: string, privateNetwork: boolean): string | undefined {
+  const protocol = new URL(url).protocol;
+  if (protocol === 'https:' || (protocol === 'http:' && privateNetwork)) return undefined;
+  if (protocol === 'http:') return 'result_url must use https: (http: only for a farm configured with --private-network)';
+  return `result_url must be an https: URL, not ${protocol}`;
 }

@@ -3,9 +3,12 @@ import {
   ALLOWED_FUNCTIONS, ALLOWED_TYPES, ALLOWED_VALUE_FUNCTIONS, CATALOG_TYPES, DENIED_FUNCTIONS, FUNCTION_GROUPS, PLAIN_NODES,
   STATEMENT_LABELS, SYNTAX_FUNCTIONS, VIEW_FOR_TABLE, VIEW_NAMES,
 } from './allowlist.ts';
+import { emptyScope, isObject, names, selectScope, tagged, type NameScope } from './columns.ts';
 
 /** Longest SQL text the guard will look at, in characters. */
 export const MAX_SQL_LENGTH = 10_000;
+/** Deepest parse tree the guard walks (about 40 levels of nested subqueries or parentheses). */
+export const MAX_TREE_DEPTH = 300;
 
 /**
  * The guard's verdict. When accepted, `statement` is the single statement's own text (without a
@@ -14,7 +17,7 @@ export const MAX_SQL_LENGTH = 10_000;
 export type GuardResult = { ok: true; statement: string } | { ok: false; reason: string };
 
 type Json = { [key: string]: unknown };
-type Scope = ReadonlySet<string>;
+type Scope = NameScope;
 
 /** Thrown inside the walk to stop at the first problem; never escapes this module. */
 class Rejection extends Error {}
@@ -50,9 +53,11 @@ export function guardSqlSync(sql: string): GuardResult {
   try {
     parsed = parseSync(sql) as typeof parsed;
   } catch (err) {
+    if (err instanceof RangeError) return { ok: false, reason: tooDeep };
     const message = err instanceof Error ? err.message : String(err);
     return { ok: false, reason: `Syntax error: ${message}. Send one valid PostgreSQL SELECT statement.` };
   }
+  if (treeDepth(parsed) > MAX_TREE_DEPTH) return { ok: false, reason: tooDeep };
   const stmts = parsed.stmts ?? [];
   if (stmts.length === 0) return { ok: false, reason: 'The query is empty. Send one SELECT statement.' };
   if (stmts.length > 1) {
@@ -65,7 +70,7 @@ export function guardSqlSync(sql: string): GuardResult {
       const label = STATEMENT_LABELS[type] ?? type;
       reject(`Only a single read-only SELECT is allowed; found ${label}.`);
     }
-    visitSelect(inner, new Set());
+    visitSelect(inner, emptyScope);
   } catch (err) {
     if (err instanceof Rejection) return { ok: false, reason: err.message };
     throw err;
@@ -77,18 +82,20 @@ export function guardSqlSync(sql: string): GuardResult {
   return { ok: true, statement: bytes.subarray(start, end).toString('utf8').trim() };
 }
 
-/** `{ SelectStmt: {...} }` → ['SelectStmt', {...}]: node types start upper case, fields lower case. */
-function tagged(value: unknown): [string, Json] | undefined {
-  if (!isObject(value)) return undefined;
-  const keys = Object.keys(value);
-  if (keys.length !== 1) return undefined;
-  const [key] = keys as [string];
-  const inner = value[key];
-  return /^[A-Z]/.test(key) && isObject(inner) ? [key, inner] : undefined;
-}
+const tooDeep = 'The query is nested too deeply (more than about 40 levels of subqueries or parentheses). Flatten it with WITH or joins.';
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** Nesting depth of a parse tree, counted without recursion (a hostile tree must not overflow the stack). */
+function treeDepth(root: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > max) max = depth;
+    if (max > MAX_TREE_DEPTH) return max;
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return max;
 }
 
 function walk(value: unknown, scope: Scope): void {
@@ -124,6 +131,8 @@ function visitNode(type: string, inner: Json, scope: Scope): void {
       }
       return;
     case 'CommonTableExpr': return; // visited with its WITH clause in visitSelect
+    case 'ColumnRef': return checkColumnRef(inner, scope);
+    case 'A_Indirection': checkFieldSelection(inner, scope); break;
     case 'ParamRef': return reject('Parameters such as $1 are not supported; write literal values into the query.');
     case 'ColumnDef': return reject('Column definition lists (AS t(a int)) are not supported; call only allowlisted functions in FROM.');
     default:
@@ -139,26 +148,56 @@ function visitSelect(select: Json, outer: Scope): void {
   if (Array.isArray(select.lockingClause) && select.lockingClause.length > 0) {
     reject('Locking clauses (FOR UPDATE / FOR NO KEY UPDATE / FOR SHARE / FOR KEY SHARE) are not allowed in a read-only query.');
   }
-  let scope = outer;
+  const { inner, cteScope } = selectScope(select, outer);
   const withClause = select.withClause;
   if (isObject(withClause)) {
     const ctes = (Array.isArray(withClause.ctes) ? withClause.ctes : []).map((c) => tagged(c)?.[1] ?? reject('Malformed WITH clause.'));
-    const names = ctes.map((c) => String(c.ctename));
-    const recursive = withClause.recursive === true;
     ctes.forEach((cte, i) => {
       const [kind, query] = tagged(cte.ctequery) ?? reject('Malformed WITH clause.');
       if (kind !== 'SelectStmt') {
-        reject(`WITH ${names[i]} AS (…) must contain a SELECT; data-modifying WITH (${STATEMENT_LABELS[kind] ?? kind}) is not allowed.`);
+        reject(`WITH ${String(cte.ctename)} AS (…) must contain a SELECT; data-modifying WITH (${STATEMENT_LABELS[kind] ?? kind}) is not allowed.`);
       }
       // A non-recursive CTE sees only the CTEs before it; anything else of that name is a real relation.
-      visitSelect(query, new Set([...outer, ...(recursive ? names : names.slice(0, i))]));
+      visitSelect(query, cteScope(i));
       const { ctequery: _query, ...rest } = cte;
       visitFields(rest, outer);
     });
-    scope = new Set([...outer, ...names]);
   }
   const { withClause: _with, ...rest } = select;
-  visitFields(rest, scope);
+  visitFields(rest, inner);
+}
+
+/**
+ * `q.column` must name a column q really has: otherwise PostgreSQL reads it as the call
+ * `column(q)` (functional notation) and would run a function the allowlist never checked.
+ */
+function checkColumnRef(ref: Json, scope: Scope): void {
+  const fields = Array.isArray(ref.fields) ? ref.fields : [];
+  if (fields.length <= 1) return;
+  if (fields.length > 2) reject(`Qualified names with schemas (${names(fields).join('.')}) are not allowed; write alias.column.`);
+  const [qualifier, column] = names(fields) as [string, string];
+  if (tagged(fields[1])?.[0] === 'A_Star') return;
+  checkColumnOf(qualifier, column, scope);
+}
+
+/** `(q).column` is the same as q.column; fields of other expressions are refused. */
+function checkFieldSelection(expr: Json, scope: Scope): void {
+  const fields = (Array.isArray(expr.indirection) ? expr.indirection : []).map((i) => tagged(i)).filter((t) => t?.[0] === 'String');
+  if (fields.length === 0) return;
+  const arg = tagged(expr.arg);
+  const argFields = arg?.[0] === 'ColumnRef' ? names(arg[1].fields) : [];
+  if (argFields.length !== 1 || fields.length !== 1) reject('Selecting a field of an expression ((expr).field) is not supported; select the column as alias.column.');
+  checkColumnOf(argFields[0]!, String(fields[0]![1].sval), scope);
+}
+
+function checkColumnOf(qualifier: string, column: string, scope: Scope): void {
+  const columns = scope.relations.get(qualifier);
+  if (!columns) reject(`"${qualifier}.${column}": there is no table or alias "${qualifier}" in the FROM clause here.`);
+  if (!columns!.has(column)) {
+    const known = [...columns!].filter((c) => c !== '?column?');
+    reject(`"${qualifier}.${column}": ${qualifier} has no column "${column}" (function calls written as ${qualifier}.${column} are not allowed). `
+      + `Its columns: ${known.length ? known.join(', ') : 'none with a name'}; give computed columns an alias with AS.`);
+  }
 }
 
 function checkRelation(rel: Json, scope: Scope): void {
@@ -171,7 +210,7 @@ function checkRelation(rel: Json, scope: Scope): void {
     }
     reject(`Schema-qualified names (${qualified}) are not allowed; write the bare view name, e.g. v_products.`);
   }
-  if (scope.has(name) || VIEW_NAMES.has(name)) {
+  if (scope.ctes.has(name) || VIEW_NAMES.has(name)) {
     if (rel.alias !== undefined) walk(rel.alias, scope);
     return;
   }
@@ -214,14 +253,6 @@ function checkType(typeName: Json, scope: Scope): void {
 function checkOperator(expr: Json): void {
   const parts = names(expr.name);
   if (parts.length > 1) reject(`Schema-qualified operators (OPERATOR(${parts.join('.')})) are not allowed; write the plain operator.`);
-}
-
-function names(list: unknown): string[] {
-  if (!Array.isArray(list)) return [];
-  return list.map((n) => {
-    const s = tagged(n);
-    return s && s[0] === 'String' ? String(s[1].sval) : '';
-  });
 }
 
 function viewList(): string {

@@ -1,16 +1,27 @@
 import { z } from 'zod';
 import { parseSync } from 'libpg-query';
-import type { EntityManager } from '../db/orm.ts';
+import type pg from 'pg';
+import type { QueryPool } from './pool.ts';
 import { ModelBehaviourError } from '../errors.ts';
 import { VIEW_NAMES } from './allowlist.ts';
 import { guardSql } from './guard.ts';
 
 /** Rows returned at most unless the caller asks for fewer. */
 export const DEFAULT_ROW_CAP = 200;
-/** Statement timeout in milliseconds unless the caller sets one. */
+/** Statement timeout in milliseconds unless the caller sets one (for the whole read, not per fetch). */
 export const DEFAULT_TIMEOUT_MS = 3_000;
+/** Characters kept of one value (a text, or the JSON text of an array or object); PostgreSQL cuts longer ones. */
+export const VALUE_CHARS = 2_000;
+/**
+ * Bytes of JSON (cells with their column names) read at most for one result; reading stops there.
+ * Below the 48,000 characters the prompt window passes on of a current tool result, so the model
+ * always gets the result as complete JSON.
+ */
+export const RESULT_BYTES = 44 * 1024;
 /** The database role guarded SQL runs as: SELECT on the tenant views, nothing else (see the initial migration). */
 export const QUERY_ROLE = 'renderbot_query';
+/** Rows fetched per round trip from the cursor (each row is at most RESULT_BYTES plus one value). */
+const FETCH_ROWS = 10;
 
 /** A guarded query's answer. `rows` are arrays in `columns` order, values as JSON (numbers, strings, objects). */
 export type QueryResult = {
@@ -18,8 +29,10 @@ export type QueryResult = {
   columns: string[];
   rows: unknown[][];
   rowCount: number;
-  /** True when the query produced more rows than the cap and only the first `rowCap` are returned. */
+  /** True when the query produced more rows than the cap or the byte budget allowed; only the first ones are returned. */
   truncated: boolean;
+  /** True when some values were longer than VALUE_CHARS (or a row wider than RESULT_BYTES) and were cut. */
+  valuesCut: boolean;
 };
 
 /** Limits for one run. */
@@ -32,55 +45,114 @@ const optionsSchema = z.object({
 
 /** One output row as [column, value] pairs: keeps column order and repeated names. */
 const cellsSchema = z.array(z.tuple([z.string(), z.unknown()])).nullable();
+const fetchedSchema = z.object({ cells: cellsSchema, cut: z.boolean(), bytes: z.coerce.number() });
 
 /**
- * Runs model-written SQL for `tenantId` (DESIGN §7). The guard must accept it first; then, on one
- * connection in a fresh transaction of its own: READ ONLY, a local statement timeout, a fixed
- * search_path and standard_conforming_strings (as the guard parsed it), the tenant id in `renderbot.tenant_id` (which the tenant views filter by), and
- * `SET LOCAL ROLE renderbot_query`, which can read only those views. The tenant never comes from
- * the SQL. Everything is transaction-local, so nothing survives on the pooled connection.
- * Guard rejections and PostgreSQL errors (syntax, timeout, permission) throw ModelBehaviourError
- * with a short message and no stack or SQL echo.
+ * The model's statement wrapped so that PostgreSQL itself bounds what it sends: each value is cut
+ * to VALUE_CHARS characters and each row to RESULT_BYTES of JSON before it leaves the server, so
+ * a hostile `rpad('x', 5000000, 'y')` never reaches this process. The newline ends a trailing
+ * `-- comment` inside the parentheses.
  */
-export async function runGuardedQuery(em: EntityManager, tenantId: string, sql: string, opts: RunOptions = {}): Promise<QueryResult> {
+function wrap(statement: string, rowCap: number): string {
+  const isString = `json_typeof(j.value) = 'string'`;
+  return `select c.cells, c.cut, octet_length(c.cells::text) as bytes
+    from (\n${statement}\n) as q
+    cross join lateral (
+      select json_agg(json_build_array(v.key, v.value) order by v.n) filter (where v.used <= ${RESULT_BYTES}) as cells,
+        coalesce(bool_or(v.cut or v.used > ${RESULT_BYTES}), false) as cut
+      from (
+        select e.key, e.n, e.value, e.cut, sum(octet_length(e.value::text) + octet_length(e.key) + 8) over (order by e.n) as used
+        from (
+          select j.key, j.n, j.cut,
+            case when not j.cut then j.value
+              when ${isString} then to_json(left(j.value #>> '{}', ${VALUE_CHARS}))
+              else to_json(left(j.value::text, ${VALUE_CHARS})) end as value
+          from (
+            select j.key, j.n, j.value,
+              case when ${isString} then length(j.value #>> '{}') > ${VALUE_CHARS} else length(j.value::text) > ${VALUE_CHARS} end as cut
+            from json_each(row_to_json(q)) with ordinality as j(key, value, n)
+          ) j
+        ) e
+      ) v
+    ) c
+    limit ${rowCap + 1}`;
+}
+
+/**
+ * Runs model-written SQL for `tenantId` (DESIGN §7) on `pool`, the small pool kept for model SQL
+ * (so heavy queries wait for each other, never for the connections that serve other requests).
+ * The guard must accept it first; then, on one connection in a transaction of its own: READ
+ * ONLY, a statement timeout, a fixed search_path and standard_conforming_strings (as the guard
+ * parsed it), the tenant id in `renderbot.tenant_id` (which the tenant views filter by), and
+ * `SET LOCAL ROLE renderbot_query`, which can read only those views. The tenant never comes from
+ * the SQL. Rows are read through a cursor a few at a time and reading stops at the row cap or
+ * RESULT_BYTES; values are cut by PostgreSQL (see `wrap`). Everything is transaction-local, so
+ * nothing survives on the pooled connection. Guard rejections and PostgreSQL errors (syntax,
+ * timeout, permission) throw ModelBehaviourError with a short message and no stack or SQL echo.
+ */
+export async function runGuardedQuery(pool: QueryPool, tenantId: string, sql: string, opts: RunOptions = {}): Promise<QueryResult> {
   const { rowCap, timeoutMs } = optionsSchema.parse(opts);
   if (!z.uuid().safeParse(tenantId).success) throw new Error('runGuardedQuery: tenantId must be a UUID');
   const verdict = await guardSql(sql);
   if (!verdict.ok) throw new ModelBehaviourError('sql_rejected', `Query rejected: ${verdict.reason}`);
-  const statement = verdict.statement;
-  // The newline ends a trailing `-- comment` inside the parentheses.
-  const main = `select (select json_agg(json_build_array(e.key, e.value) order by e.n)
-      from json_each(row_to_json(q)) with ordinality as e(key, value, n)) as cells
-    from (\n${statement}\n) as q limit ${rowCap + 1}`;
+  const main = wrap(verdict.statement, rowCap);
   assertSingleStatement(main);
 
-  // A new top-level transaction on its own connection, never a savepoint of the caller's, so SET LOCAL ends with it.
-  return em.fork().transactional(async (tx) => {
-    await tx.execute('set transaction read only');
+  const client = await connect(pool);
+  let broken: Error | undefined;
+  try {
+    const deadline = Date.now() + timeoutMs;
+    await client.query('begin read only');
     // The guard parses with standard_conforming_strings on; off, a backslash would escape the next quote and
     // text the guard saw inside a literal could run as SQL. search_path puts pg_catalog first, pg_temp last.
-    await tx.execute(`select set_config('statement_timeout', ?, true), set_config('standard_conforming_strings', 'on', true),
-      set_config('search_path', 'pg_catalog, public, pg_temp', true), set_config('renderbot.tenant_id', ?, true)`,
+    await client.query(`select set_config('statement_timeout', $1, true), set_config('standard_conforming_strings', 'on', true),
+      set_config('search_path', 'pg_catalog, public, pg_temp', true), set_config('renderbot.tenant_id', $2, true)`,
     [String(timeoutMs), tenantId]);
-    await tx.execute(`set local role ${QUERY_ROLE}`);
-    const raw = await execute(tx, main, timeoutMs);
-    const rows = raw.map((r) => cellsSchema.parse(r.cells) ?? []);
-    const truncated = rows.length > rowCap;
-    const kept = truncated ? rows.slice(0, rowCap) : rows;
+    await client.query(`set local role ${QUERY_ROLE}`);
+    await client.query(`declare renderbot_q no scroll cursor for ${main}`);
+    const rows: [string, unknown][][] = [];
+    let bytes = 0;
+    let truncated = false;
+    let valuesCut = false;
+    read: for (;;) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' });
+      // Each fetch may use only what is left of the timeout: the limit holds for the whole read.
+      const results = await client.query(`set local statement_timeout = ${Math.ceil(remaining)}; fetch ${FETCH_ROWS} from renderbot_q`) as unknown as pg.QueryResult[];
+      const batch = results.at(-1)!.rows.map((r) => fetchedSchema.parse(r));
+      for (const row of batch) {
+        if (rows.length === rowCap || (rows.length > 0 && bytes + row.bytes > RESULT_BYTES)) {
+          truncated = true;
+          break read;
+        }
+        bytes += row.bytes;
+        valuesCut ||= row.cut;
+        rows.push(row.cells ?? []);
+      }
+      if (batch.length < FETCH_ROWS) break;
+    }
+    await client.query('rollback');
     return {
-      columns: kept[0]?.map(([name]) => name) ?? [],
-      rows: kept.map((cells) => cells.map(([, value]) => value)),
-      rowCount: kept.length,
+      columns: rows[0]?.map(([name]) => name) ?? [],
+      rows: rows.map((cells) => cells.map(([, value]) => value)),
+      rowCount: rows.length,
       truncated,
+      valuesCut,
     };
-  }, { propagation: 'requires_new' });
+  } catch (err) {
+    await client.query('rollback').catch((e: unknown) => { broken = e instanceof Error ? e : new Error(String(e)); });
+    throw err instanceof ModelBehaviourError ? err : toModelError(err, timeoutMs);
+  } finally {
+    client.release(broken);
+  }
 }
 
-async function execute(tx: EntityManager, sql: string, timeoutMs: number): Promise<{ cells: unknown }[]> {
+/** A connection of the query pool; when all are busy for long, the model hears that the database is busy. */
+async function connect(pool: QueryPool): Promise<pg.PoolClient> {
   try {
-    return await tx.execute<{ cells: unknown }[]>(sql);
+    return await pool.connect();
   } catch (err) {
-    throw toModelError(err, timeoutMs);
+    throw new ModelBehaviourError('sql_busy', 'The database is busy with other queries right now; try again in a moment or ask for less.', { cause: err });
   }
 }
 

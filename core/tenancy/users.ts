@@ -22,3 +22,14 @@ export async function setUserRole(em: EntityManager, tenantId: string, platform:
      on conflict (tenant_id, platform, external_user_id) do update set role = excluded.role`,
     [tenantId, platform, externalUserId, role]);
 }
+
+/**
+ * Removes a person from a tenant (admin CLI): their role row goes, so their web API tokens stop
+ * working at once. False when there was no such person. Slack and Teams users who write again
+ * are treated as first contact (default role).
+ */
+export async function removeUser(em: EntityManager, tenantId: string, platform: Platform, externalUserId: string): Promise<boolean> {
+  const rows = await em.execute(`delete from tenant_user where tenant_id = ? and platform = ? and external_user_id = ? returning id`,
+    [tenantId, platform, externalUserId]);
+  return rows.length > 0;
+}

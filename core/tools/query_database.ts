@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { defineTool } from './tool.ts';
 import { FUNCTION_GROUPS, QUERY_VIEWS } from '../sql/allowlist.ts';
-import { DEFAULT_ROW_CAP, DEFAULT_TIMEOUT_MS, runGuardedQuery } from '../sql/runner.ts';
+import { DEFAULT_ROW_CAP, DEFAULT_TIMEOUT_MS, RESULT_BYTES, runGuardedQuery, VALUE_CHARS } from '../sql/runner.ts';
+import { ConfigError } from '../errors.ts';
 import type { ReplyBlock } from '../replies/reply.ts';
 
 /** Rows shown in the reply table; the model still receives up to the full row cap. */
@@ -29,7 +30,8 @@ export const queryDatabaseTool = defineTool({
     'Rules: exactly one SELECT (WITH, UNION, subqueries, window functions and jsonb operators such as attributes->>\'color\' are fine); ' +
     'only these views by their bare names (no schemas, tables or catalogs); no writes, SET, locking or INTO; ' +
     `casts only to plain types; functions only from this list — ${functions}; plus coalesce, nullif, greatest, least and CASE. ` +
-    `At most ${DEFAULT_ROW_CAP} rows are returned (truncated=true means there were more: aggregate or add ORDER BY … LIMIT); ` +
+    `At most ${DEFAULT_ROW_CAP} rows and ${RESULT_BYTES / 1024} KB are returned (truncated=true means there were more: aggregate or add ORDER BY … LIMIT); ` +
+    `values longer than ${VALUE_CHARS} characters are cut (values_cut=true). ` +
     `queries time out after ${DEFAULT_TIMEOUT_MS / 1000} s. Give columns distinct aliases. A rejected query comes back with the reason; fix it and retry.`,
   parameters: z.object({
     sql: z.string().min(1).max(10_000)
@@ -37,7 +39,8 @@ export const queryDatabaseTool = defineTool({
   }),
   async run(ctx, args) {
     ctx.log.debug({ sql: args.sql }, 'query_database');
-    const result = await runGuardedQuery(ctx.em, ctx.turn.tenantId, args.sql);
+    if (!ctx.queryPool) throw new ConfigError('query_unavailable', 'query_database is not available here.');
+    const result = await runGuardedQuery(ctx.queryPool, ctx.turn.tenantId, args.sql);
     const more = result.truncated ? ` (first ${result.rowCount}; more rows exist)` : '';
     const blocks: ReplyBlock[] = result.rowCount === 0
       ? [{ type: 'text', text: 'The query returned no rows.' }]
@@ -50,7 +53,11 @@ export const queryDatabaseTool = defineTool({
         truncated: result.truncated || result.rowCount > DISPLAY_ROWS,
       }];
     return {
-      data: { columns: result.columns, rows: result.rows, row_count: result.rowCount, truncated: result.truncated },
+      data: {
+        columns: result.columns, rows: result.rows, row_count: result.rowCount, truncated: result.truncated,
+        ...(result.valuesCut || result.truncated ? { note: limitsNote(result.truncated, result.valuesCut) } : {}),
+        ...(result.valuesCut ? { values_cut: true } : {}),
+      },
       blocks,
       summary: `query_database returned ${result.rowCount} row${result.rowCount === 1 ? '' : 's'}${more}`,
     };
@@ -61,4 +68,13 @@ export const queryDatabaseTool = defineTool({
 function cellText(value: unknown): string {
   const text = value === null || value === undefined ? '—' : typeof value === 'object' ? JSON.stringify(value) : String(value);
   return text.length > MAX_CELL ? `${text.slice(0, MAX_CELL - 1)}…` : text;
+}
+
+/** Tells the model what it did not get, so it can ask a narrower query. */
+function limitsNote(truncated: boolean, valuesCut: boolean): string {
+  const parts = [
+    truncated ? `the result stopped at ${DEFAULT_ROW_CAP} rows or ${RESULT_BYTES / 1024} KB; more rows exist` : '',
+    valuesCut ? `values longer than ${VALUE_CHARS} characters were cut` : '',
+  ].filter(Boolean);
+  return `Truncated: ${parts.join('; ')}. Aggregate, filter, or select fewer and shorter columns.`;
 }

@@ -4,6 +4,7 @@ import type { EntityManager } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import type { ReplyBlock } from '../replies/reply.ts';
 import type { RenderLinks } from '../renders/signing.ts';
+import type { QueryPool } from '../sql/pool.ts';
 import { hasRole } from '../tenancy/roles.ts';
 
 /**
@@ -20,6 +21,8 @@ export type ToolContext = {
   now: () => Date;
   /** Signs links to rendered files; absent where no links can be served (then tools omit links). */
   renderLinks?: RenderLinks;
+  /** The small pool model-written SQL runs on (query_database); absent where that tool cannot run. */
+  queryPool?: QueryPool;
   /** In a confirmed write's `run`: exactly what its `prepare` froze (absent when it froze nothing). */
   frozen?: Frozen;
 };

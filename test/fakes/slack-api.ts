@@ -8,7 +8,11 @@ export type SlackCall = { method: string; token?: string; body: Record<string, u
 export type FakeTeam = { token: string; teamId: string; teamName?: string; botUserId: string; botId: string; enterpriseId?: string };
 
 /** A user for users.info. */
-export type FakeUser = { id: string; teamId: string; name: string; real_name?: string; is_restricted?: boolean; is_ultra_restricted?: boolean; is_bot?: boolean };
+export type FakeUser = {
+  id: string; teamId: string; name: string; real_name?: string; is_restricted?: boolean; is_ultra_restricted?: boolean; is_bot?: boolean;
+  /** A Slack Connect user: visible to workspaces sharing a channel with `teamId` (users.info answers with their own team_id). */
+  connect?: boolean;
+};
 
 /** A message as the fake holds it now: posted by chat.postMessage, changed by chat.update, gone after chat.delete. */
 export type FakeMessage = { channel: string; ts: string; thread_ts?: string; text?: unknown; blocks?: unknown; streaming?: boolean };
@@ -184,7 +188,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       }
       case 'users.info': {
         const u = users.get(String(body.user));
-        if (!u || u.teamId !== team.teamId) return { ok: false, error: 'user_not_found' };
+        if (!u || (u.teamId !== team.teamId && !u.connect)) return { ok: false, error: 'user_not_found' };
         return { ok: true, user: { id: u.id, team_id: u.teamId, name: u.name, real_name: u.real_name ?? u.name, deleted: false, is_bot: Boolean(u.is_bot),
           is_admin: false, is_owner: false, is_restricted: Boolean(u.is_restricted), is_ultra_restricted: Boolean(u.is_ultra_restricted), profile: { real_name: u.real_name ?? u.name, display_name: u.name } } };
       }

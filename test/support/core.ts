@@ -36,7 +36,7 @@ export async function createCoreHarness(opts: { maxRounds?: number } = {}) {
     return undefined;
   };
   const conversations = createConversations({
-    orm: db.orm, log: silentLog, tools: defaultTools, now: () => new Date(),
+    orm: db.orm, log: silentLog, tools: defaultTools, now: () => new Date(), queryPool: db.queryPool,
     models: createModelProvider(secretsKey, silentLog, { baseDelayMs: 5, timeoutMs: 2000 }),
     deliverers: new Map<Platform, Deliverer>([['cli', deliverer]]),
     ...(opts.maxRounds ? { maxRounds: opts.maxRounds } : {}),

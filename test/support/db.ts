@@ -8,9 +8,10 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { createOrm, migrate, type Orm } from '../../core/db/orm.ts';
 import { installQueue } from '../../core/queue/queue.ts';
+import { createQueryPool, type QueryPool } from '../../core/sql/pool.ts';
 
-/** A fresh, migrated database of its own for one test file. */
-export type TestDatabase = { url: string; orm: Orm; drop(): Promise<void> };
+/** A fresh, migrated database of its own for one test file, with the pool query_database runs on. */
+export type TestDatabase = { url: string; orm: Orm; queryPool: QueryPool; drop(): Promise<void> };
 
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = inject('pgAdminUrl');
@@ -25,10 +26,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await migrate(orm);
   // Dispatching render jobs adds queue jobs in the same transaction, so every test database has the queue schema.
   await installQueue(url.toString());
+  const queryPool = createQueryPool(url.toString());
   return {
     url: url.toString(),
     orm,
+    queryPool,
     async drop() {
+      await queryPool.end();
       await orm.close();
       const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();

@@ -6,8 +6,8 @@ import { Migration } from '@mikro-orm/migrations';
  * INSERT … SELECT and attached to the pending action — never inside the plan that cards, audits
  * and the model read — and removed once the action is decided or expired.
  */
-export class Migration20261125001300_product_selections extends Migration {
-  override name = 'Migration20261125001300_product_selections';
+export class Migration20261125001500_product_selections extends Migration {
+  override name = 'Migration20261125001500_product_selections';
 
   override async up(): Promise<void> {
     this.addSql(`create table product_selection (
