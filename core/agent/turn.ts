@@ -3,6 +3,7 @@ import type { EntityManager, Orm } from '../db/orm.ts';
 import { publicMessage, RenderBotError } from '../errors.ts';
 import type { ChatModel, ChatResult, ToolSpec } from '../llm/client.ts';
 import type { ModelGate } from '../llm/model-gate.ts';
+import { LlmRateLimitedError } from '../llm/retry.ts';
 import type { Logger } from '../logger.ts';
 import type { RenderLinks } from '../renders/signing.ts';
 import { confirmBlock } from '../actions/card.ts';
@@ -169,17 +170,37 @@ async function callModel(deps: AgentDeps, tenant: TenantRow, em: EntityManager, 
   }
 }
 
+/** How often one model call is tried when its provider keeps answering 429. */
+const RATE_LIMITED_ATTEMPTS = 4;
+
+/**
+ * Runs the call under the tenant's cap. A 429 gives the slot back: the tenant's cap is lowered
+ * for a while (here and, through the tenant row, in other processes) and the call queues again
+ * behind the retry-after, instead of every waiting turn hammering the provider.
+ */
 async function gatedCall(deps: AgentDeps, tenant: TenantRow, em: EntityManager, model: ChatModel, req: Parameters<ChatModel['complete']>[0], log: Logger): Promise<ChatResult> {
   const gate = deps.gate;
   if (!gate) return model.complete(req);
   if (tenant.ai_throttled_until && tenant.ai_throttle_cap) gate.lowered(tenant.id, tenant.ai_throttle_cap, new Date(tenant.ai_throttled_until));
-  const onRateLimited = (retryAfterMs: number | undefined) => {
-    const lowered = gate.rateLimited(tenant.id, retryAfterMs);
-    log.warn({ cap: lowered.cap, until: lowered.until, retryAfterMs }, 'the AI provider rate-limited this tenant; lowering its concurrent model calls');
-    em.fork().execute(`update tenant set ai_throttle_cap = ?, ai_throttled_until = ? where id = ?`, [lowered.cap, lowered.until.toISOString(), tenant.id])
-      .catch((err: unknown) => log.warn({ err }, 'could not record the lowered model cap'));
-  };
-  return gate.run(tenant.id, tenant.ai_max_concurrency, () => model.complete({ ...req, onRateLimited }), req.signal);
+  for (let attempt = 1; ; attempt++) {
+    let lowered: ReturnType<ModelGate['rateLimited']> | undefined;
+    try {
+      return await gate.run(tenant.id, tenant.ai_max_concurrency, async () => {
+        try {
+          return await model.complete({ ...req, rateLimits: 'throw' });
+        } catch (err) {
+          // Lowered while this call still holds its slot, so no waiting call slips in at the old cap.
+          if (err instanceof LlmRateLimitedError) lowered = gate.rateLimited(tenant.id, err.retryAfterMs);
+          throw err;
+        }
+      }, req.signal);
+    } catch (err) {
+      if (!(err instanceof LlmRateLimitedError) || !lowered || attempt >= RATE_LIMITED_ATTEMPTS) throw err;
+      log.warn({ cap: lowered.cap, until: lowered.until, retryAfterMs: err.retryAfterMs }, 'the AI provider rate-limited this tenant; lowering its concurrent model calls');
+      await em.fork().execute(`update tenant set ai_throttle_cap = ?, ai_throttled_until = ? where id = ?`, [lowered.cap, lowered.until.toISOString(), tenant.id])
+        .catch((e: unknown) => log.warn({ err: e }, 'could not record the lowered model cap'));
+    }
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam
 import { PlatformError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ChatMessage, ChatModel, ChatRequest, ChatResult, ChatUsage, ToolSpec } from './messages.ts';
-import { decideOnFailure, defaultRetryPolicy, parseRetryAfterMs, LlmIncompleteResponseError, LlmTimeoutError, unavailableError, type RetryPolicy } from './retry.ts';
+import { decideOnFailure, defaultRetryPolicy, parseRetryAfterMs, LlmIncompleteResponseError, LlmRateLimitedError, LlmTimeoutError, unavailableError, type RetryPolicy } from './retry.ts';
 import type { AiSettings } from './settings.ts';
 import { StreamAccumulator } from './stream.ts';
 
@@ -66,7 +66,9 @@ export function createChatModel(settings: AiSettings, apiKey: string, opts: Chat
           return result;
         } catch (err) {
           if (req.signal?.aborted) throw aborted(err);
-          if (err instanceof APIError && err.status === 429) req.onRateLimited?.(parseRetryAfterMs(err.headers, Date.now()));
+          if (req.rateLimits === 'throw' && err instanceof APIError && err.status === 429 && err.code !== 'insufficient_quota') {
+            throw new LlmRateLimitedError(parseRetryAfterMs(err.headers, Date.now()), err);
+          }
           const decision = decideOnFailure(err, { policy, attempt, apiKey, target: provider.target });
           if (!decision.retry) {
             log?.warn({ provider: settings.provider, attempt, code: decision.error.code, err }, 'llm call failed');

@@ -52,8 +52,11 @@ export type ChatRequest = {
    * result is the same as without streaming. Exceptions thrown by `onText` are logged and ignored.
    */
   onText?: (delta: string) => void;
-  /** Told of every 429 from the provider (before the call waits and retries), with the retry-after it asked for. */
-  onRateLimited?: (retryAfterMs: number | undefined) => void;
+  /**
+   * What a 429 does: `retry` (default) waits out the retry-after and tries again inside the call;
+   * `throw` ends the call at once with LlmRateLimitedError (quota errors stay final either way).
+   */
+  rateLimits?: 'retry' | 'throw';
 };
 
 /** The model's answer. `content` is null when the model wrote no text (e.g. only tool calls). */

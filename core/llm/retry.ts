@@ -22,6 +22,18 @@ export class LlmTimeoutError extends Error {
   }
 }
 
+/**
+ * A 429 handed to the caller instead of being waited out (ChatRequest `rateLimits: 'throw'`), so
+ * that the caller can give its concurrency slot back while it waits (DESIGN §4).
+ */
+export class LlmRateLimitedError extends PlatformError {
+  readonly retryAfterMs: number | undefined;
+  constructor(retryAfterMs: number | undefined, cause?: unknown) {
+    super('llm_rate_limited', 'The AI service is rate-limited right now; please try again in a minute.', { cause });
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
 /** Raised internally when a 200 response was unusable (no choices, stream ended early). */
 export class LlmIncompleteResponseError extends Error {}
 
