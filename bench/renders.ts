@@ -91,7 +91,7 @@ async function runPhase(orm: Orm, tenantId: string, phase: 'local' | 'noop', off
     const orderIds: string[] = [];
     for (let i = 0; i < JOBS; i += ORDER_SIZE) {
       const refs = Array.from({ length: Math.min(ORDER_SIZE, JOBS - i) }, (_, k) => pimId(offset + i + k));
-      const order = await orm.em.fork().transactional((tx) => createOrder(tx, tenantId, { productRefs: refs, outputTypeName: OUTPUT_TYPE, submit: true, createdBy: 'bench', now: new Date() }));
+      const order = await orm.em.fork().transactional((tx) => createOrder(tx, tenantId, { products: { refs }, outputTypeName: OUTPUT_TYPE, submit: true, createdBy: 'bench', now: new Date() }));
       orderIds.push(order.orderId);
     }
     console.log(`${phase}: ${orderIds.length} orders submitted in ${((performance.now() - t0) / 1000).toFixed(1)} s; load average ${load()}`);

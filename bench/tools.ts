@@ -1,9 +1,12 @@
 /**
  * `npm run bench:tools`: read-tool latency on a tenant with 200k products and 2M render jobs,
- * SQL guard time per statement, and prompt tokens of the windowed history versus sending the
- * last 50 messages verbatim. Uses DATABASE_URL when set, else the embedded PostgreSQL (database
+ * "render all Dichtungen" (~60,000 products: freeze the selection, then confirm → order created
+ * and dispatched, while another conversation reads; then the tools on that order), SQL guard
+ * time per statement, and prompt tokens of the windowed history versus sending the last 50
+ * messages verbatim. Uses DATABASE_URL when set, else the embedded PostgreSQL (database
  * `renderbot_bench`, seeded once and reused). Prints numbers; asserts nothing.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../core/config.ts';
 import { ensureDatabase, startEmbeddedCluster } from '../core/db/embedded.ts';
@@ -16,6 +19,8 @@ import { defaultTools } from '../core/tools/index.ts';
 import type { TurnContext } from '../core/context.ts';
 import { benchGuard } from './guard.ts';
 import { benchWindow } from './window.ts';
+import { benchSelection } from './selection.ts';
+import { installQueue } from '../core/queue/queue.ts';
 
 const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 200_000);
 const JOBS = Number(process.env.BENCH_JOBS ?? 2_000_000);
@@ -32,6 +37,7 @@ if (!url) {
 }
 const orm = await createOrm(url, { poolMax: 4 });
 await migrate(orm);
+await installQueue(url); // confirming an order queues its render jobs
 const em = orm.em.fork();
 
 const tenantId = await ensureBenchTenant(em);
@@ -58,12 +64,21 @@ for (const c of cases) {
   console.log(`${c.tool.padEnd(18)} p50 ${pct(times, 50).toFixed(2).padStart(7)} ms   p95 ${pct(times, 95).toFixed(2).padStart(7)} ms   (${c.runs} runs)`);
 }
 
+const category = process.env.BENCH_SELECTION_CATEGORY ?? 'Dichtungen';
+const sel = await benchSelection(orm, turn, log, category);
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+console.log(`create_order "all ${category}" (${sel.products.toLocaleString('en')} products): prepare (freeze selection) ${ms(sel.prepareMs)} · confirm → created & dispatched ${ms(sel.confirmMs)} ` +
+  `(${sel.order.items.toLocaleString('en')} items, ${sel.order.jobs.toLocaleString('en')} render jobs, ${sel.order.queueJobs.toLocaleString('en')} queue jobs, one transaction)`);
+console.log(`  the same while another conversation reads: ${ms(sel.confirmWithReadsMs)}; its ${sel.others.length} reads (search_products, list_orders, get_render_stats): p50 ${pct(sel.others, 50).toFixed(1)} ms, p95 ${pct(sel.others, 95).toFixed(1)} ms, max ${Math.max(0, ...sel.others).toFixed(1)} ms`);
+for (const t of sel.onOrder) console.log(`  ${t.name.padEnd(38)} p50 ${pct(t.times, 50).toFixed(2).padStart(8)} ms   p95 ${pct(t.times, 95).toFixed(2).padStart(8)} ms   (${t.times.length} runs on the ${sel.order.items.toLocaleString('en')}-item order)`);
+
 const guard = await benchGuard();
 console.log(`sql guard          ${(guard.perStatementMs * 1000).toFixed(0)} µs per statement`);
 
 const window = await benchWindow(orm, tenantId);
 console.log(`prompt tokens, 60-turn conversation: windowed ${window.windowed.toLocaleString('en')} vs last-50-verbatim ${window.naive.toLocaleString('en')} → ${(100 * window.windowed / window.naive).toFixed(1)} %`);
 
+console.log(`load average (1/5/15 min): ${loadavg().map((l) => l.toFixed(2)).join(' / ')} on ${availableParallelism()} CPUs`);
 await orm.close();
 await stop();
 process.exit(0);

@@ -13,6 +13,8 @@ import { Migration20261125001100_turn_inbox } from './Migration20261125001100_tu
 import { Migration20261125001200_turn_leases } from './Migration20261125001200_turn_leases.ts';
 import { Migration20261125001300_rate_limits } from './Migration20261125001300_rate_limits.ts';
 import { Migration20261125001400_renderer_private_network } from './Migration20261125001400_renderer_private_network.ts';
+import { Migration20261125001500_product_selections } from './Migration20261125001500_product_selections.ts';
+import { Migration20261125001600_big_order_indexes } from './Migration20261125001600_big_order_indexes.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
 export const migrationsList = [
@@ -31,4 +33,6 @@ export const migrationsList = [
   { name: 'Migration20261125001200_turn_leases', class: Migration20261125001200_turn_leases },
   { name: 'Migration20261125001300_rate_limits', class: Migration20261125001300_rate_limits },
   { name: 'Migration20261125001400_renderer_private_network', class: Migration20261125001400_renderer_private_network },
+  { name: 'Migration20261125001500_product_selections', class: Migration20261125001500_product_selections },
+  { name: 'Migration20261125001600_big_order_indexes', class: Migration20261125001600_big_order_indexes },
 ];

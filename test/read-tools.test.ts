@@ -5,7 +5,7 @@ import { UserInputError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import { upsertProducts } from '../core/pipeline/catalogue.ts';
 import { nextOrderNumber } from '../core/pipeline/order-numbers.ts';
-import { countCap, searchProducts } from '../core/pipeline/products.ts';
+import { countProducts, searchProducts } from '../core/pipeline/products.ts';
 import { createTenant } from '../core/tenancy/tenants.ts';
 import type { JobStatus, OrderStatus } from '../core/pipeline/statuses.ts';
 import { checkMaterialsTool } from '../core/tools/check_materials.ts';
@@ -185,29 +185,50 @@ describe('searchProducts on a large catalogue', () => {
     return r.map((x) => x.pim_id);
   }
 
-  it('counts up to the cap, then says "more", and returns matches sorted by name', async () => {
-    const sortedByName = (names: string[]) => names.every((n, i) => i === 0 || names[i - 1]!.localeCompare(n, 'en', { sensitivity: 'base' }) <= 0 || names[i - 1]! <= n);
-    const early = await searchProducts(em, big, { query: 'axiallager', limit: 25 });
-    expect(early).toMatchObject({ total: countCap + 1, total_exact: false });
-    expect(early.products).toHaveLength(25);
-    expect(early.products.every((p) => /axiallager/i.test(p.name))).toBe(true);
-    expect(sortedByName(early.products.map((p) => p.name))).toBe(true);
-    const late = await searchProducts(em, big, { query: 'zahnrad', limit: 30, offset: 10 });
-    expect(late).toMatchObject({ total: countCap + 1, total_exact: false });
-    expect(late.products).toHaveLength(30);
-    expect(late.products.every((p) => /zahnrad/i.test(p.name))).toBe(true);
-    // Without a text query the name index gives the exact first products by name.
-    const all = await searchProducts(em, big, { limit: 5 });
-    expect(all).toMatchObject({ total: countCap + 1, total_exact: false });
-    expect(all.products.map((p) => p.pim_id)).toEqual(await firstByName('true', 5));
-    expect(await searchProducts(em, big, { query: 'z=0999', limit: 5 })).toMatchObject({ total: 1, total_exact: true });
+  /** Every page of a search, following next_cursor. */
+  async function walk(search: { query?: string; category?: string }, limit: number) {
+    const pages = [];
+    let cursor: string | undefined;
+    do {
+      const page = await searchProducts(em, big, { ...search, limit, ...(cursor ? { cursor } : {}) });
+      pages.push(page);
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    return pages;
+  }
+
+  it('counts exactly and pages through every match in name order, for broad and narrow text queries and whole categories', async () => {
+    // 5,500 matches: the name index is walked; 1,500: matches are collected and sorted; a category: its index.
+    for (const [search, filter, limit] of [
+      [{ query: 'axiallager' }, `search_text like '%axiallager%'`, 1000],
+      [{ query: 'zahnrad' }, `search_text like '%zahnrad%'`, 200],
+      [{ category: 'ROLLENLAGER' }, `category = 'Rollenlager'`, 700],
+    ] as const) {
+      const pages = await walk(search, limit);
+      const expected = await firstByName(filter, 100_000);
+      expect(pages.every((p) => p.total === expected.length && p.total_exact)).toBe(true);
+      expect(pages.flatMap((p) => p.products.map((x) => x.pim_id))).toEqual(expected);
+      expect(pages.length).toBe(Math.ceil(expected.length / limit));
+      expect(pages.at(-1)!.next_cursor).toBeNull();
+    }
+    expect(await searchProducts(em, big, { query: 'z=0999', limit: 5 })).toMatchObject({ total: 1, total_exact: true, next_cursor: null });
+    expect(await countProducts(em, big, {}, 1000)).toBe(1001);
   });
 
-  it('tells the model the total is a lower bound', async () => {
+  it('refuses a cursor of another search or a made-up one', async () => {
+    const first = await searchProducts(em, big, { query: 'zahnrad', limit: 10 });
+    await expect(searchProducts(em, big, { query: 'axiallager', limit: 10, cursor: first.next_cursor! })).rejects.toMatchObject({ code: 'invalid_cursor' });
+    await expect(searchProducts(em, big, { query: 'zahnrad', limit: 10, cursor: 'bm90IGEgY3Vyc29y' })).rejects.toMatchObject({ code: 'invalid_cursor' });
+  });
+
+  it('gives the model next_cursor before the products, and the table says which page it is', async () => {
     const ctx: ToolContext = { turn: await makeTurn(em, big), em, log, now: () => NOW };
     const r = await call(searchProductsTool, ctx, { category: 'zahnräder' });
-    expect(r.data).toMatchObject({ total: countCap + 1, total_exact: false, returned: 25, truncated: true });
-    expect(r.blocks?.[0]).toMatchObject({ type: 'table', title: 'More than 1,000 products matching category zahnräder', truncated: true });
+    expect(r.data).toMatchObject({ total: 1500, total_exact: true, returned: 25, truncated: true, next_cursor: expect.any(String) });
+    expect(Object.keys(r.data as object).indexOf('next_cursor')).toBeLessThan(Object.keys(r.data as object).indexOf('products'));
+    expect(r.blocks?.[0]).toMatchObject({ type: 'table', title: '1,500 products in category zahnräder', truncated: true });
+    const next = await call(searchProductsTool, ctx, { category: 'zahnräder', cursor: (r.data as { next_cursor: string }).next_cursor });
+    expect(next.blocks?.[0]).toMatchObject({ title: '1,500 products in category zahnräder (next page)' });
   });
 });
 

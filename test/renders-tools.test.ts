@@ -141,7 +141,7 @@ describe('retry_failed_renders', () => {
     expect(await queueJobs(order.orderId)).toBe('5'); // 3 from the first dispatch (not run here) + 2 new
 
     const draft = await db.orm.em.fork().transactional((tx) => createOrder(tx, acme.tenant.id, {
-      productRefs: ['ACME-KL-6204'], outputTypeName: 'WebP 1024x1024', submit: false, createdBy: 'test', now: new Date(),
+      products: { refs: ['ACME-KL-6204'] }, outputTypeName: 'WebP 1024x1024', submit: false, createdBy: 'test', now: new Date(),
     }));
     await expectUserError(prepare(retryFailedRendersTool, acmeTurn, { order_id: draft.orderNumber }), 'nothing_to_dispatch', /start it with dispatch_renders/);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Reply } from '../core/replies/reply.ts';
+import { bigConfirm } from './support/previews.ts';
 import { CARD_MAX_BYTES, escapeCardText, renderAdaptiveCard, renderTeamsMessage, TEAMS_MESSAGE_MAX_BYTES, VERBS } from '../adapters/teams/render.ts';
 import { cardObjectModelProblems, cardSchemaProblems } from './support/adaptive-card.ts';
 
@@ -30,6 +31,7 @@ const cases: { name: string; reply: Reply }[] = [
   { name: 'confirm pending', reply: { blocks: [{ type: 'text', text: 'Please confirm:' }, confirm('pending')] } },
   { name: 'confirm done', reply: { blocks: [confirm('done', 'Confirmed by Anna at 2026-11-26 09:16 UTC: Created order SA-2026-00160 with 3 jobs')] } },
   { name: 'confirm cancelled', reply: { blocks: [confirm('cancelled', 'Cancelled by Bob. Nothing was changed.')] } },
+  { name: 'confirm of a 60,000-product order (one step, sample table)', reply: { blocks: [{ type: 'text', text: 'Please confirm:' }, bigConfirm()] } },
   { name: 'completion notice', reply: { blocks: [
     { type: 'text', text: '⚠️ **SA-2026-00160** finished with failures: 2 of 3 renders completed, 1 failed (1 min 4 s).' },
     { type: 'facts', facts: [{ label: 'Output', value: 'WebP 1024x1024' }, { label: 'Completed', value: '2' }, { label: 'Failed', value: '1' }, { label: 'Duration', value: '1 min 4 s' }] },

@@ -16,7 +16,7 @@ beforeAll(async () => {
   acme = await makeTenant(h.em(), 'acme');
   await makeTenant(h.em(), 'globex');
   await h.enableAi(acme.tenant.id);
-  const created = await createOrder(h.em(), acme.tenant.id, { productRefs: ['ACME-KL-6204', 'ACME-KL-6205'], outputTypeName: 'WebP 1024x1024', submit: true, createdBy: 'seed', now: new Date() });
+  const created = await createOrder(h.em(), acme.tenant.id, { products: { refs: ['ACME-KL-6204', 'ACME-KL-6205'] }, outputTypeName: 'WebP 1024x1024', submit: true, createdBy: 'seed', now: new Date() });
   orderNumber = created.orderNumber;
 });
 afterAll(async () => { await h.close(); });

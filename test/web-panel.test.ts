@@ -5,6 +5,7 @@ import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
 import { upsertProducts } from '../core/pipeline/catalogue.ts';
+import { seedCategoryProducts } from '../core/pipeline/bulk.ts';
 import { createLoginCode } from '../core/tenancy/tokens.ts';
 
 /** Debian's chromium (`.ci/run` installs it); override with CHROMIUM_PATH. */
@@ -127,6 +128,39 @@ describe('chat panel in Chromium', () => {
     await page.locator(`#rb-session option[value="${sessionId}"]`).waitFor({ state: 'detached' });
     expect(await page.locator('.rb-msg').count()).toBe(0);
     expect(await h.em().execute(`select count(*)::int as n from chat_session where id = ?`, [sessionId])).toEqual([{ n: 0 }]);
+    expect(problems).toEqual([]);
+    h.llm.assertDone();
+  });
+
+  it('shows a 60,000-product confirmation compactly in the 384 px panel: one titled step, ids never wrap, tables scroll sideways', async () => {
+    const bulk = await makeTenant(h.em(), 'bulk', { products: [] });
+    await seedCategoryProducts(h.em(), bulk.tenant.id, { category: 'Kugellager', count: 60_000, prefix: 'BULK-KL-6204-2RS-C3', stem: 'Rillenkugellager 6204-2RS C3 Ausführung ' });
+    await h.enableAi(bulk.tenant.id);
+    const { page, problems } = await openPage();
+    await signIn(page, await h.token(bulk.tenant.id, 'olga', 'operator'));
+    h.llm.enqueue(
+      { toolCalls: [{ name: 'search_products', arguments: { category: 'Kugellager', query: null, material: null, limit: 10, cursor: null } }] },
+      { content: 'There are 60,000 Kugellager products. Please confirm the order:', toolCalls: [{ name: 'create_order', arguments: {
+        product_ids: null, product_filter: { category: 'Kugellager', query: null, material: null }, output_type_name: 'WebP 1024x1024', submit: true, material_override: null, render_overrides: null } }] },
+    );
+    const input = page.getByLabel('Message', { exact: true });
+    await input.fill('Render all Kugellager products as WebP at 1024x1024');
+    await input.press('Enter');
+    await page.getByRole('button', { name: 'Confirm' }).waitFor();
+    const card = page.locator('.rb-confirm');
+    expect(await card.locator('h4').textContent()).toBe('Create order for 60,000 products in category Kugellager and start rendering');
+    expect(await card.locator('ol').count()).toBe(0);
+    await card.getByText('… and 59,995 more').waitFor();
+    // Every PIM id (first column: 10 search rows, 5 sample rows) is laid out on one line.
+    const lines = await page.evaluate(`[...document.querySelectorAll('#renderbot-chat .rb-table td:first-child')].map((td) => {
+      const range = document.createRange();
+      range.selectNodeContents(td);
+      return range.getClientRects().length;
+    })`);
+    expect(lines).toEqual(Array(15).fill(1));
+    const scrolls = await page.evaluate(`[...document.querySelectorAll('#renderbot-chat .rb-table-wrap')].map((w) => w.scrollWidth > w.clientWidth)`);
+    expect(scrolls).toContain(true);
+    await page.screenshot({ path: `${SHOTS}/web-panel-confirm-60k.png` });
     expect(problems).toEqual([]);
     h.llm.assertDone();
   });

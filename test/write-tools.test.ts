@@ -116,8 +116,10 @@ describe('create_order', () => {
     });
     expect(step.title).toBe('Create order for 3 products and start rendering');
     const text = step.details.join('\n');
-    expect(text).toContain('Products: 3 — ACME Rillenkugellager 6204 (ACME-KL-6204)');
-    expect(text).toContain('ACME Zylinderrollenlager NU 206');
+    expect(text).toContain('Products: 3');
+    expect(step.sample).toEqual({ columns: ['PIM ID', 'Product'], total: 3, rows: [
+      ['ACME-KL-6204', 'ACME Rillenkugellager 6204'], ['ACME-KL-6205', 'ACME Rillenkugellager 6205'], ['ACME-ZR-100', 'ACME Zylinderrollenlager NU 206'],
+    ] });
     expect(text).toContain('Output type: PNG 2048x2048 (PNG, 2048×2048 px)');
     expect(text).toContain('Material: Steel-Bare (override for all products)');
     expect(text).toContain('Render overrides: background transparent, camera angle iso, shadow on');
@@ -172,7 +174,7 @@ describe('create_order', () => {
     // The domain service validates too, for callers that bypass the tool schema.
     await db.orm.em.fork().transactional(async (em) => {
       await expectUserError(createOrder(em, acme.tenant.id, {
-        productRefs: ['ACME-KL-6204'], outputTypeName: 'WebP 1024x1024', renderOverrides: { tilt: 3 } as never, submit: true, createdBy: 'x', now,
+        products: { refs: ['ACME-KL-6204'] }, outputTypeName: 'WebP 1024x1024', renderOverrides: { tilt: 3 } as never, submit: true, createdBy: 'x', now,
       }), 'invalid_overrides', 'allowed keys: width');
     });
   });
@@ -186,7 +188,8 @@ describe('create_order', () => {
     const refs = Array.from({ length: 20_000 }, (_, i) => `B-${i}`);
     const started = Date.now();
     const step = await prepare(createOrderTool, big.turn, { product_ids: refs, output_type_name: 'WebP 1024x1024' });
-    expect(step.details.join('\n')).toContain('Products: 20000 — Bearing 0 (B-0)');
+    expect(step.details).toContain('Products: 20,000');
+    expect(step.sample).toMatchObject({ total: 20_000, rows: [['B-0', 'Bearing 0'], ['B-1', 'Bearing 1'], ['B-2', 'Bearing 2'], ['B-3', 'Bearing 3'], ['B-4', 'Bearing 4']] });
     const d = data(await run(createOrderTool, big.turn, { product_ids: refs, output_type_name: 'WebP 1024x1024' }));
     expect(d).toMatchObject({ item_count: 20_000, job_count: 20_000, status: 'rendering' });
     expect(Date.now() - started).toBeLessThan(10_000);

@@ -1,5 +1,5 @@
 import type { types as slack } from '@slack/bolt';
-import type { ConfirmBlock, Reply, ReplyBlock, TableBlock } from '../../core/replies/reply.ts';
+import { soleStep, type ConfirmBlock, type PlanStepView, type Reply, type ReplyBlock, type TableBlock } from '../../core/replies/reply.ts';
 import { renderText } from '../../core/replies/text.ts';
 
 /** Slack Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks) as the renderer applies them. */
@@ -123,7 +123,11 @@ function renderBlock(block: ReplyBlock): slack.KnownBlock[] {
 /** Header, the exact steps, then buttons (pending) or the outcome line (resolved). */
 function renderConfirm(block: ConfirmBlock): slack.KnownBlock[] {
   const header: slack.KnownBlock = { type: 'header', text: { type: 'plain_text', text: cut(block.title, MAX_HEADER_TEXT), emoji: false } };
-  const stepText = block.steps.map((s, i) => [`*${i + 1}. ${escapeMrkdwn(s.title)}*`, ...s.details.map((d) => `• ${escapeMrkdwn(d)}`)].join('\n')).join('\n\n');
+  // A one-step plan is titled by its step: its details go right under the header, unnumbered.
+  const only = soleStep(block);
+  const stepText = only
+    ? [...only.details.map((d) => `• ${escapeMrkdwn(d)}`), ...sampleText(only.sample)].join('\n')
+    : block.steps.map((s, i) => [`*${i + 1}. ${escapeMrkdwn(s.title)}*`, ...s.details.map((d) => `• ${escapeMrkdwn(d)}`), ...sampleText(s.sample)].join('\n')).join('\n\n');
   // Steps share sections (not one each) so a long plan cannot push the buttons past 50 blocks.
   const steps = splitText(stepText || '_No steps._', MAX_SECTION_TEXT).slice(0, 10).map(section);
   if (block.status === 'pending') {
@@ -141,6 +145,17 @@ function renderConfirm(block: ConfirmBlock): slack.KnownBlock[] {
   const icon = { executing: ':hourglass_flowing_sand:', done: ':white_check_mark:', failed: ':x:', cancelled: ':no_entry_sign:', expired: ':alarm_clock:' }[block.status];
   const outcome = escapeMrkdwn(block.outcome ?? block.status).replace(/\bby ([UW][A-Z0-9]{6,})\b/g, 'by <@$1>');
   return [header, ...steps, { type: 'context', elements: [{ type: 'mrkdwn', text: cut(`${icon} ${outcome}`, MAX_CONTEXT_TEXT) }] }];
+}
+
+/** A step's sample (a few rows of many) as a small monospace block plus "… and N more". */
+function sampleText(sample: PlanStepView['sample']): string[] {
+  if (!sample || sample.rows.length === 0) return [];
+  const rows = sample.rows.map((r) => r.map(cell));
+  const widths = sample.columns.map((c, i) => Math.max(cell(c).length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const more = sample.total - sample.rows.length;
+  return ['```' + [line(sample.columns.map(cell)), ...rows.map(line)].map(escapeMrkdwn).join('\n') + '```',
+    ...(more > 0 ? [`_… and ${more.toLocaleString('en-US')} more_`] : [])];
 }
 
 /**
@@ -203,7 +218,7 @@ function renderTable(block: TableBlock): slack.KnownBlock[] {
   }
   flush();
   const more = Math.max(block.total, block.rows.length) - shown.length;
-  if (more > 0) out.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `… and ${more} more` }] });
+  if (more > 0) out.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `… and ${more.toLocaleString('en-US')} more` }] });
   return out;
 }
 

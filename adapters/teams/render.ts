@@ -1,4 +1,4 @@
-import type { ConfirmBlock, Reply, ReplyBlock, TableBlock } from '../../core/replies/reply.ts';
+import { soleStep, type ConfirmBlock, type PlanStepView, type Reply, type ReplyBlock, type TableBlock } from '../../core/replies/reply.ts';
 import { renderText } from '../../core/replies/text.ts';
 import type { OutgoingMessage } from './activity.ts';
 
@@ -12,6 +12,8 @@ export const CARD_MAX_BYTES = 24 * 1024;
 export const FALLBACK_TEXT_MAX = 2000;
 /** Most table rows shown before "… and N more"; fewer when the card would exceed its budget. */
 export const CARD_TABLE_MAX_ROWS = 50;
+/** Sample rows shown per confirmation step (e.g. 5 of 60,000 products). */
+export const CONFIRM_SAMPLE_ROWS = 5;
 /** Longest table cell / fact value shown. */
 export const CARD_CELL_MAX = 200;
 /** Longest text block shown. */
@@ -65,15 +67,24 @@ function renderTable(block: TableBlock, maxRows: number): CardElement[] {
     out.push({ type: 'Table', columns: block.columns.map(() => ({ type: 'TableColumnDefinition', width: 1 })), rows: [header, ...rows], firstRowAsHeader: true, showGridLines: true });
   }
   const more = Math.max(block.total, block.rows.length) - shown.length;
-  if (more > 0) out.push(textBlock(`… and ${more} more`, { isSubtle: true, spacing: 'Small' }));
+  if (more > 0) out.push(textBlock(`… and ${more.toLocaleString('en-US')} more`, { isSubtle: true, spacing: 'Small' }));
   return out;
 }
 
 function renderConfirm(block: ConfirmBlock): CardElement {
   const items: CardElement[] = [textBlock(escapeCardText(block.title), { weight: 'Bolder', size: 'Medium' })];
-  block.steps.forEach((s, i) => {
-    items.push(textBlock(`${i + 1}. ${escapeCardText(s.title)}`, { weight: 'Bolder', spacing: 'Small' }));
+  const details = (s: PlanStepView) => {
     if (s.details.length) items.push(textBlock(s.details.map((d) => `- ${escapeCardText(cut(d, CARD_CELL_MAX * 2))}`).join('\r'), { spacing: 'None' }));
+    if (s.sample && s.sample.rows.length) {
+      items.push(...renderTable({ type: 'table', columns: s.sample.columns, rows: s.sample.rows, total: s.sample.total, truncated: s.sample.total > s.sample.rows.length }, CONFIRM_SAMPLE_ROWS));
+    }
+  };
+  // A one-step plan is titled by its step: its details go right under the title, unnumbered.
+  const only = soleStep(block);
+  if (only) details(only);
+  else block.steps.forEach((s, i) => {
+    items.push(textBlock(`${i + 1}. ${escapeCardText(s.title)}`, { weight: 'Bolder', spacing: 'Small' }));
+    details(s);
   });
   if (block.status === 'pending') {
     items.push(textBlock(`Waiting for confirmation; expires ${block.expiresAt.slice(0, 16).replace('T', ' ')} UTC.`, { isSubtle: true, size: 'Small' }));

@@ -3,7 +3,7 @@ import type { Logger } from '../logger.ts';
 import { publicMessage } from '../errors.ts';
 import { hasRole, type Platform, type Role } from '../tenancy/roles.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
-import type { ToolResult } from '../tools/tool.ts';
+import { needsApproval, type ToolResult } from '../tools/tool.ts';
 import { appendMessage } from '../agent/messages.ts';
 import type { Delivery } from '../conversations/delivery.ts';
 import { rememberOrderFromTool } from '../conversations/context.ts';
@@ -12,6 +12,7 @@ import { orderIdsOf, watchOrders } from '../notices/origin.ts';
 import { writeAudit } from './audit.ts';
 import { confirmReply, deciderName } from './card.ts';
 import { actionOriginSchema, type ActionRow, type Decision } from './plan.ts';
+import { selectionsOf } from '../pipeline/selections.ts';
 import { claimAction, findAction, finishAction } from './store.ts';
 
 /** The person clicking Confirm/Cancel, as resolved by the adapter; `name` is shown on the card. */
@@ -52,11 +53,14 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
       const claimed = await claimAction(tx, actor.tenantId, actionId, 'executing', { id: actor.userId, name: actor.name });
       if (!claimed) return undefined;
       results = [];
+      const selections = await selectionsOf(tx, actor.tenantId, claimed.id);
       for (const call of claimed.plan) {
         const tool = deps.tools.get(call.tool);
-        if (!tool || tool.kind !== 'write') throw new Error(`plan names unknown write tool ${call.tool}`);
+        if (!tool || !needsApproval(tool)) throw new Error(`plan names unknown write tool ${call.tool}`);
         const args = tool.parameters.parse(call.args);
-        const ctx = { turn: { tenantId: actor.tenantId, userId: actor.userId, role: actor.role, sessionId: claimed.session_id, platform: actor.platform }, em: tx, log: deps.log, now: deps.now };
+        const turn = { tenantId: actor.tenantId, userId: actor.userId, role: actor.role, sessionId: claimed.session_id, platform: actor.platform };
+        const selectionId = selections.get(call.toolCallId);
+        const ctx = { turn, em: tx, log: deps.log, now: deps.now, ...(selectionId ? { frozen: { selectionId } } : {}) };
         const result: ToolResult = await tool.run(ctx, args);
         results.push({ tool: call.tool, summary: result.summary ?? `${call.tool} done`, data: result.data });
       }

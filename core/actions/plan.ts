@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { replySchema } from '../replies/reply.ts';
+import { planStepSchema, replySchema } from '../replies/reply.ts';
 import { deliverySchema } from '../conversations/delivery.ts';
 
 /** One validated write call of a plan, with the preview step the user saw. */
@@ -7,7 +7,7 @@ export const planCallSchema = z.object({
   toolCallId: z.string(),
   tool: z.string(),
   args: z.record(z.string(), z.unknown()),
-  step: z.object({ title: z.string(), details: z.array(z.string()) }),
+  step: planStepSchema,
 });
 export type PlanCall = z.infer<typeof planCallSchema>;
 

@@ -1,31 +1,35 @@
 import type { PlanCall } from '../actions/plan.ts';
 import { publicMessage, RenderBotError } from '../errors.ts';
 import type { StoredToolCall } from './messages.ts';
-import type { ToolContext, WriteTool } from '../tools/tool.ts';
+import type { Frozen, PlannedWrite, Prepared, ToolContext, WriteTool } from '../tools/tool.ts';
 
 /** A write call of one model response whose arguments already validated. */
 export type WriteCall = { call: StoredToolCall; tool: WriteTool; args: Record<string, unknown> };
 
+/** A call of the plan, with what its `prepare` froze (stored beside the action, not in its plan). */
+export type PlannedCall = PlanCall & { frozen?: Frozen };
+
 /**
  * Turns the write calls of one model response into one plan (DESIGN §6): each call is
- * prepared (validated, names resolved, preview written); a dispatch_renders for the order that
- * a create_order of the same response creates is folded into it (create & submit). Calls that
- * fail preparation get their error as their answer and stay out of the plan.
+ * prepared (validated, names resolved, preview written, selections frozen). Tools with a `fold`
+ * hook are prepared last; when their preparation fails the hook may fold them into calls planned
+ * already (dispatch_renders for the order a create_order of the same response creates → that
+ * create_order submits). Calls that fail preparation and do not fold get their error as their
+ * answer and stay out of the plan.
  */
-export async function planWrites(ctx: ToolContext, writes: WriteCall[], answers: Map<string, string>): Promise<PlanCall[]> {
-  const creates = writes.filter((w) => w.tool.name === 'create_order');
-  const ordered = [...creates, ...writes.filter((w) => w.tool.name !== 'create_order')];
-  const plan: PlanCall[] = [];
+export async function planWrites(ctx: ToolContext, writes: WriteCall[], answers: Map<string, string>): Promise<PlannedCall[]> {
+  const ordered = [...writes.filter((w) => !w.tool.fold), ...writes.filter((w) => w.tool.fold)];
+  const plan: PlannedCall[] = [];
+  const tools = new Map<string, WriteTool>();
   for (const w of ordered) {
     try {
-      const step = await w.tool.prepare(ctx, w.args);
-      plan.push({ toolCallId: w.call.id, tool: w.tool.name, args: w.args, step });
+      plan.push(planned(w.call.id, w.tool.name, w.args, await w.tool.prepare(ctx, w.args)));
+      tools.set(w.call.id, w.tool);
     } catch (err) {
-      // Only a create_order that made it into the plan can take the dispatch over.
-      const planned = creates.some((c) => plan.some((p) => p.toolCallId === c.call.id));
-      if (w.tool.name === 'dispatch_renders' && planned && err instanceof RenderBotError && err.code === 'order_not_found') {
-        await foldIntoCreate(ctx, plan, creates);
-        answers.set(w.call.id, 'Folded into create_order: it is created and submitted in one step, which dispatches its renders.');
+      const fold = w.tool.fold?.(ctx, w.args, err, plan.map((p): PlannedWrite => ({ toolCallId: p.toolCallId, tool: tools.get(p.toolCallId)!, args: p.args, step: p.step })));
+      if (fold) {
+        await refold(ctx, plan, tools, fold.into);
+        answers.set(w.call.id, fold.answer);
         continue;
       }
       if (!(err instanceof RenderBotError)) ctx.log.error({ err, tool: w.tool.name }, 'write preparation failed');
@@ -35,12 +39,17 @@ export async function planWrites(ctx: ToolContext, writes: WriteCall[], answers:
   return plan;
 }
 
-/** Makes the planned create_order calls submit (dispatch) and refreshes their previews. */
-async function foldIntoCreate(ctx: ToolContext, plan: PlanCall[], creates: WriteCall[]): Promise<void> {
-  for (const c of creates) {
-    const planned = plan.find((p) => p.toolCallId === c.call.id);
-    if (!planned || planned.args.submit !== false) continue;
-    planned.args = { ...planned.args, submit: true };
-    planned.step = await c.tool.prepare(ctx, planned.args);
+function planned(toolCallId: string, tool: string, args: Record<string, unknown>, prepared: Prepared): PlannedCall {
+  const { frozen, ...step } = prepared;
+  return { toolCallId, tool, args, step, ...(frozen ? { frozen } : {}) };
+}
+
+/** Gives planned calls their folded arguments and prepares them again (new preview, new frozen state). */
+async function refold(ctx: ToolContext, plan: PlannedCall[], tools: Map<string, WriteTool>, into: { toolCallId: string; args: Record<string, unknown> }[]): Promise<void> {
+  for (const change of into) {
+    const at = plan.findIndex((p) => p.toolCallId === change.toolCallId);
+    const tool = tools.get(change.toolCallId);
+    if (at < 0 || !tool || JSON.stringify(plan[at]!.args) === JSON.stringify(change.args)) continue;
+    plan[at] = planned(change.toolCallId, tool.name, change.args, await tool.prepare(ctx, change.args));
   }
 }

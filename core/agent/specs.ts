@@ -1,15 +1,18 @@
 import type { ToolSpec } from '../llm/client.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import { toStrictJsonSchema } from '../tools/schema.ts';
+import type { Tool } from '../tools/tool.ts';
 
-const cache = new WeakMap<ToolRegistry, ToolSpec[]>();
+const cache = new WeakMap<Tool, ToolSpec>();
 
-/** The registry's tools as strict JSON-schema tool specs, computed once per registry. */
+/** The registry's tools as strict JSON-schema tool specs, each computed once per tool. */
 export function toolSpecs(tools: ToolRegistry): ToolSpec[] {
-  let specs = cache.get(tools);
-  if (!specs) {
-    specs = [...tools.values()].map((t) => ({ name: t.name, description: t.description, parameters: toStrictJsonSchema(t.parameters) }));
-    cache.set(tools, specs);
-  }
-  return specs;
+  return [...tools.values()].map((t) => {
+    let spec = cache.get(t);
+    if (!spec) {
+      spec = { name: t.name, description: t.description, parameters: toStrictJsonSchema(t.parameters) };
+      cache.set(t, spec);
+    }
+    return spec;
+  });
 }

@@ -11,8 +11,8 @@ import { createPendingAction } from '../actions/store.ts';
 import type { Delivery } from '../conversations/delivery.ts';
 import type { Reply, ReplyBlock } from '../replies/reply.ts';
 import { getTenantById, type TenantRow } from '../tenancy/tenants.ts';
-import type { ToolRegistry } from '../tools/registry.ts';
-import type { ToolContext } from '../tools/tool.ts';
+import { offeredTools, type ToolRegistry } from '../tools/registry.ts';
+import { needsApproval, type ToolContext } from '../tools/tool.ts';
 import { appendMessage, lastSeq, turnMessages, type StoredToolCall } from './messages.ts';
 import { planWrites, type WriteCall } from './plan-writes.ts';
 import { systemPrompt } from './prompt.ts';
@@ -112,7 +112,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     return reply(`${tenant.name} has used its monthly AI allowance (${usage.totalTokens.toLocaleString('en')} of ${usage.limit.toLocaleString('en')} tokens); it renews on the 1st. Commands still work: ${commandHelpLine}.`);
   }
 
-  const specs: ToolSpec[] = toolSpecs(deps.tools);
+  const specs: ToolSpec[] = toolSpecs(offeredTools(deps.tools, turn));
   const shown: ReplyBlock[] = [];
   const maxRounds = deps.maxRounds ?? 8;
   const context = await turnContextSummary(em, turn.tenantId, sessionContext);
@@ -214,12 +214,13 @@ async function answerCalls(s: Step, calls: StoredToolCall[]): Promise<ReplyBlock
   const answers = new Map<string, string>();
   const writes: WriteCall[] = [];
   const blocks: ReplyBlock[][] = [];
+  const offered = offeredTools(deps.tools, turn); // a tool not offered to this caller is unknown to it
   await mapLimit(calls, MAX_PARALLEL_TOOLS, async (call, index) => {
-    const tool = deps.tools.get(call.name);
-    if (!tool) return void answers.set(call.id, `Error: unknown tool "${call.name}". Available tools: ${[...deps.tools.keys()].join(', ')}.`);
+    const tool = offered.get(call.name);
+    if (!tool) return void answers.set(call.id, `Error: unknown tool "${call.name}". Available tools: ${[...offered.keys()].join(', ')}.`);
     const parsed = parseToolArguments(tool.parameters, call.arguments);
     if (!parsed.ok) return void answers.set(call.id, `Error: ${parsed.error}`);
-    if (tool.kind === 'write') return void writes.push({ call, tool, args: parsed.args });
+    if (needsApproval(tool)) return void writes.push({ call, tool, args: parsed.args });
     try {
       const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now, renderLinks: deps.renderLinks, queryPool: deps.queryPool }, parsed.args);
       answers.set(call.id, JSON.stringify(out.data));

@@ -1,6 +1,6 @@
 import { query, queryOne } from '../db/sql.ts';
 import type { EntityManager } from '../db/orm.ts';
-import { currentJobs } from './current-jobs.ts';
+import { currentJobParams, currentJobs } from './current-jobs.ts';
 import { resolveOrder } from './lookup.ts';
 import { jobStatuses, type JobStatus, type OrderStatus } from './statuses.ts';
 
@@ -135,14 +135,14 @@ export async function getOrderStatus(em: EntityManager, tenantId: string, ref: s
               (select max(finished_at) from render_job where tenant_id = ? and order_id = ?) as last_finished_at,
               (select count(*) from order_item i where i.tenant_id = ? and i.order_id = ?) as item_count
        from cur j`,
-      [tenantId, order.id, tenantId, order.id, tenantId, order.id, tenantId, order.id]),
+      [...currentJobParams(tenantId, order.id), tenantId, order.id, tenantId, order.id, tenantId, order.id]),
     query<{ pim_id: string; product: string; error: string | null; attempts: number; finished_at: string | null }>(em,
       `with ${currentJobs}
        select p.pim_id, p.name as product, j.error, j.attempts, j.finished_at
        from cur j join product p on p.id = j.product_id
        where j.status = 'failed'
        order by j.finished_at desc nulls last, p.pim_id limit ?`,
-      [tenantId, order.id, opts.failures ?? 5]),
+      [...currentJobParams(tenantId, order.id), opts.failures ?? 5]),
   ]);
   const jobs = jobCounts(counts);
   return {

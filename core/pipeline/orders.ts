@@ -3,6 +3,8 @@ import { query, queryOne } from '../db/sql.ts';
 import { UserInputError } from '../errors.ts';
 import { resolveOrder, type OrderRow } from './lookup.ts';
 import { nextOrderNumber } from './order-numbers.ts';
+import type { ProductFilter } from './products.ts';
+import { freezeSelection, selectionIds, selectionSize } from './selections.ts';
 import {
   mergeRenderOverrides, parseRenderOverrides, storedRenderOverrides, type RenderOverrideKey, type RenderOverrides,
 } from './overrides.ts';
@@ -14,8 +16,8 @@ import type { OrderStatus } from './statuses.ts';
  * write itself, which re-plans with the order row locked so a stale preview fails clearly.
  */
 
-/** Most products one order may hold. */
-export const maxOrderProducts = 50_000;
+/** Most products one order may hold (a whole category of a large catalogue: "render all Kugellager"). */
+export const maxOrderProducts = 100_000;
 /** The material name that means "no override: render each product with its own material". */
 export const noMaterialOverride = 'none';
 
@@ -23,13 +25,27 @@ export const noMaterialOverride = 'none';
 export type OutputTypeRef = { id: string; name: string; format: string; width: number; height: number };
 /** A material of the tenant. */
 export type MaterialRef = { id: string; name: string };
-/** Resolved products of an order: all ids, plus the first few (in request order) for previews. */
-export type ResolvedProducts = { ids: string[]; sample: { pimId: string; name: string }[] };
+/**
+ * Resolved products of an order: how many, the first few for previews (in request order, or by
+ * name for a filter), and either their ids (explicit refs) or the frozen selection holding them.
+ */
+export type ResolvedProducts = {
+  count: number;
+  sample: { pimId: string; name: string }[];
+  ids?: string[];
+  selection?: { selectionId: string; description: string };
+};
+
+/**
+ * Which products an order holds: uuids or PIM ids of the tenant (duplicates ignored), every
+ * product matching a filter (frozen into a selection when planned), or a selection frozen
+ * earlier (products deleted since are left out and counted).
+ */
+export type ProductSource = { refs: string[] } | { filter: ProductFilter } | { selectionId: string };
 
 /** What `createOrder` needs; the tenant is a separate argument and never part of the input. */
 export type CreateOrderInput = {
-  /** Product uuids or PIM ids of the tenant; duplicates are ignored. */
-  productRefs: string[];
+  products: ProductSource;
   outputTypeName: string;
   /** A material name applied to every product; null, absent or "none" = each product's own material. */
   materialOverride?: string | null;
@@ -39,7 +55,7 @@ export type CreateOrderInput = {
   createdBy: string;
   now: Date;
 };
-/** A validated create_order: everything resolved, nothing written. */
+/** A validated create_order: everything resolved, nothing written (but a filter's frozen selection). */
 export type CreateOrderPlan = {
   products: ResolvedProducts;
   outputType: OutputTypeRef;
@@ -47,24 +63,45 @@ export type CreateOrderPlan = {
   renderOverrides: RenderOverrides;
   submit: boolean;
 };
-/** The order `createOrder` wrote: 'rendering' with `jobCount` jobs when submitted, else a 'draft' with none. */
-export type CreatedOrder = { orderId: string; orderNumber: string; status: OrderStatus; itemCount: number; jobCount: number };
+/**
+ * The order `createOrder` wrote: 'rendering' with `jobCount` jobs when submitted, else a 'draft'
+ * with none. `missingProducts`: products of a frozen selection deleted since (left out).
+ */
+export type CreatedOrder = { orderId: string; orderNumber: string; status: OrderStatus; itemCount: number; jobCount: number; missingProducts: number };
 
-/** Validates and resolves everything `createOrder` needs, writing nothing. */
+/**
+ * Validates and resolves everything `createOrder` needs. Writes nothing, except that a filter
+ * is frozen into a selection now (core/pipeline/selections.ts), so the plan's count is exactly
+ * what an order from it holds.
+ */
 export async function planCreateOrder(em: EntityManager, tenantId: string, input: Omit<CreateOrderInput, 'createdBy' | 'now'>): Promise<CreateOrderPlan> {
-  const products = await resolveProducts(em, tenantId, input.productRefs);
   const outputType = await resolveOutputType(em, tenantId, input.outputTypeName);
   const material = isNoMaterial(input.materialOverride) ? null : await resolveMaterial(em, tenantId, input.materialOverride!);
   const renderOverrides = parseRenderOverrides(input.renderOverrides ?? {});
+  const src = input.products;
+  let products: ResolvedProducts;
+  if ('refs' in src) {
+    products = await resolveProducts(em, tenantId, src.refs);
+  } else if ('filter' in src) {
+    const f = await freezeSelection(em, tenantId, src.filter, maxOrderProducts);
+    products = { count: f.count, sample: f.sample, selection: { selectionId: f.selectionId, description: f.description } };
+  } else {
+    products = { count: await selectionSize(em, tenantId, src.selectionId), sample: [], selection: { selectionId: src.selectionId, description: 'frozen' } };
+  }
   return { products, outputType, material, renderOverrides, submit: input.submit };
 }
 
 /**
  * Creates an order with one item per product and, when `submit`, dispatches its render jobs,
- * all on `em` (the caller's transaction). Set-based: the cost does not grow with round trips.
+ * all on `em` (the caller's transaction). Set-based: one statement per table whatever the size
+ * (50,000 items, jobs and queue jobs in seconds). Explicit refs must all still exist; of a
+ * frozen selection, products deleted since are left out and counted (none left → nothing).
  */
 export async function createOrder(em: EntityManager, tenantId: string, input: CreateOrderInput): Promise<CreatedOrder> {
+  if ('filter' in input.products) throw new Error('createOrder takes refs or a frozen selection; freeze a filter with planCreateOrder first');
   const plan = await planCreateOrder(em, tenantId, input);
+  const selectionId = plan.products.selection?.selectionId;
+  if (selectionId && plan.products.count === 0) throw new UserInputError('product_not_found', 'The confirmed selection holds no products; nothing was created.');
   const orderNumber = await nextOrderNumber(em, tenantId, input.now);
   const now = input.now.toISOString();
   const order = await queryOne<{ id: string }>(em,
@@ -73,22 +110,26 @@ export async function createOrder(em: EntityManager, tenantId: string, input: Cr
     [tenantId, orderNumber, plan.outputType.id, plan.material?.id ?? null, JSON.stringify(plan.renderOverrides), input.createdBy, now, now],
   );
   const orderId = order!.id;
+  // The products come from SQL (a frozen selection) or one JSON parameter — never one parameter per product.
+  const source = selectionId ? selectionIds(tenantId, selectionId)
+    : { sql: `select x::uuid as id from jsonb_array_elements_text(?::jsonb) as t(x)`, params: [JSON.stringify(plan.products.ids)] };
   const items = await queryOne<{ n: string }>(em,
     `with ins as (
        insert into order_item (tenant_id, order_id, product_id)
-       select p.tenant_id, ?, p.id from product p
-       where p.tenant_id = ? and p.id in (select x::uuid from jsonb_array_elements_text(?::jsonb) as t(x))
+       select p.tenant_id, ?, p.id from (${source.sql}) x join product p on p.id = x.id and p.tenant_id = ?
        returning 1)
      select count(*) as n from ins`,
-    [orderId, tenantId, JSON.stringify(plan.products.ids)],
+    [orderId, ...source.params, tenantId],
   );
   const itemCount = Number(items!.n);
-  if (itemCount !== plan.products.ids.length) {
-    throw new UserInputError('product_not_found', `${plan.products.ids.length - itemCount} of the products were deleted meanwhile; nothing was created. Search again and retry.`);
+  const missingProducts = plan.products.count - itemCount;
+  if (missingProducts > 0 && (!selectionId || itemCount === 0)) {
+    const what = selectionId ? `None of the ${plan.products.count} selected products exist any more` : `${missingProducts} of the products were deleted meanwhile`;
+    throw new UserInputError('product_not_found', `${what}; nothing was created. Search again and retry.`);
   }
-  if (!plan.submit) return { orderId, orderNumber, status: 'draft', itemCount, jobCount: 0 };
+  if (!plan.submit) return { orderId, orderNumber, status: 'draft', itemCount, jobCount: 0, missingProducts };
   const jobCount = await queueJobs(em, tenantId, orderId, input.now);
-  return { orderId, orderNumber, status: 'rendering', itemCount, jobCount };
+  return { orderId, orderNumber, status: 'rendering', itemCount, jobCount, missingProducts };
 }
 
 /** A dispatch decision: 'first' queues every item, 'retry' re-queues items whose renders failed. */
@@ -293,7 +334,7 @@ export async function resolveProducts(em: EntityManager, tenantId: string, refs:
     ids.add(r.id!);
     if (sample.length < 5) sample.push({ pimId: r.pim_id!, name: r.name! });
   }
-  return { ids: [...ids], sample };
+  return { count: ids.size, ids: [...ids], sample };
 }
 
 /** Finds an output type of `tenantId` by name (case-insensitive); the error lists the available ones. */

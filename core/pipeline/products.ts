@@ -1,15 +1,23 @@
+import { createHash } from 'node:crypto';
 import { query, queryOne } from '../db/sql.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { UserInputError } from '../errors.ts';
 
-/** Search criteria; all text matching is case-insensitive. */
-export type ProductSearch = {
+/** Which products: every given criterion must hold; all text matching is case-insensitive. */
+export type ProductFilter = {
   /** Words that must all occur in the product's PIM id, name or category (substring match). */
   query?: string;
   /** Exact category name, case-insensitive. */
   category?: string;
+  /** Exact material name of the product (its own, not an order's override), case-insensitive. */
+  material?: string;
+};
+
+/** Search criteria: a filter plus one page of results. */
+export type ProductSearch = ProductFilter & {
   limit: number;
-  offset?: number;
+  /** `next_cursor` of the previous page of the same search; absent for the first page. */
+  cursor?: string;
 };
 
 /** A product as search results show it. */
@@ -17,16 +25,19 @@ export type ProductHit = { id: string; pim_id: string; name: string; category: s
 
 /**
  * One page of matches plus their number. Counting stops after `countCap` matches: beyond it
- * `total` is `countCap + 1` and `total_exact` is false ("more than 1,000").
+ * `total` is `countCap + 1` and `total_exact` is false. `next_cursor` fetches the next page in
+ * the same order (name, then PIM id); null on the last page.
  */
-export type ProductSearchResult = { total: number; total_exact: boolean; products: ProductHit[] };
+export type ProductSearchResult = { total: number; total_exact: boolean; products: ProductHit[]; next_cursor: string | null };
 
 /** A category of the tenant's catalogue with its product count. */
 export type CategoryCount = { category: string; products: number };
 
-/** Matches counted exactly up to this many; an exact count of 20k trigram matches costs ~40 ms. */
-export const countCap = 1000;
-/** Rows of name order scanned for a broad text query before falling back to a full match set. */
+/** Matches counted exactly up to this many. */
+export const countCap = 100_000;
+/** Up to this many text matches are collected and sorted; beyond, the name index is walked. */
+const collectAll = 5_000;
+/** Most words of a text query that are matched. */
 const maxTerms = 8;
 const columns = 'p.id, p.pim_id, p.name, p.category, p.material_name';
 
@@ -40,54 +51,107 @@ export function searchTerms(text: string | undefined): string[] {
   return (text ?? '').toLowerCase().split(/\s+/).filter((t) => t.length > 0).slice(0, maxTerms);
 }
 
+/** The filter as SQL over `product p` (parameterised), and whether it has text terms. */
+export function productWhere(tenantId: string, filter: ProductFilter): { sql: string; params: unknown[]; text: boolean } {
+  const where = ['p.tenant_id = ?'];
+  const params: unknown[] = [tenantId];
+  const category = filter.category?.trim();
+  if (category) {
+    where.push('lower(p.category) = lower(?)');
+    params.push(category);
+  }
+  const material = filter.material?.trim();
+  if (material) {
+    where.push('lower(p.material_name) = lower(?)');
+    params.push(material);
+  }
+  const terms = searchTerms(filter.query).map((t) => `%${escapeLike(t)}%`);
+  for (const t of terms) {
+    where.push('p.search_text like ?');
+    params.push(t);
+  }
+  return { sql: where.join(' and '), params, text: terms.length > 0 };
+}
+
+/** The filter in words for people, e.g. `in category Kugellager with material Steel-Bare matching "6204"`. */
+export function describeFilter(filter: ProductFilter): string {
+  const parts = [
+    filter.category?.trim() ? `in category ${filter.category.trim()}` : null,
+    filter.material?.trim() ? `with material ${filter.material.trim()}` : null,
+    filter.query?.trim() ? `matching "${filter.query.trim()}"` : null,
+  ].filter(Boolean);
+  return parts.length ? parts.join(' ') : 'in the catalogue';
+}
+
+/** Counts the filter's matches, up to `cap` + 1. */
+export async function countProducts(em: EntityManager, tenantId: string, filter: ProductFilter, cap = countCap): Promise<number> {
+  const w = productWhere(tenantId, filter);
+  return Number((await queryOne<{ n: string }>(em,
+    `select count(*) as n from (select 1 from product p where ${w.sql} limit ${Math.trunc(cap) + 1}) x`, w.params))?.n ?? 0);
+}
+
 /**
- * Searches the tenant's products. Every word of `query` must occur in `search_text`
- * (lower(pim_id name category)), which the trigram index serves; `category` is an exact,
- * case-insensitive filter. Results are ordered by name, then PIM id. An unknown category is a
- * UserInputError listing the known ones; a query without matches is a real answer (total 0).
+ * Searches the tenant's products, one page at a time. Every word of `query` must occur in
+ * `search_text` (lower(pim_id name category)), which the trigram index serves; `category` and
+ * `material` are exact, case-insensitive filters. Pages are ordered by name, then PIM id, and
+ * continue after the previous page's last product (keyset), so no product is skipped or repeated.
+ * An unknown category is a UserInputError listing the known ones; no matches is a real answer.
  */
 export async function searchProducts(em: EntityManager, tenantId: string, search: ProductSearch): Promise<ProductSearchResult> {
-  const scope = ['p.tenant_id = ?'];
-  const scopeParams: unknown[] = [tenantId];
-  const category = search.category?.trim();
-  if (category) {
-    scope.push('lower(p.category) = lower(?)');
-    scopeParams.push(category);
-  }
-  const terms = searchTerms(search.query).map((t) => `%${escapeLike(t)}%`);
-  const textFilter = terms.map(() => 'p.search_text like ?').join(' and ');
-  const filter = [...scope, ...(textFilter ? [textFilter] : [])].join(' and ');
-  const params = [...scopeParams, ...terms];
+  const w = productWhere(tenantId, search);
+  const after = search.cursor ? decodeCursor(search.cursor, search) : undefined;
   const limit = Math.max(0, Math.trunc(search.limit));
-  const offset = Math.max(0, Math.trunc(search.offset ?? 0));
-
-  const count = async () => Number((await queryOne<{ n: string }>(em,
-    `select count(*) as n from (select 1 from product p where ${filter} limit ${countCap + 1}) x`, params))?.n ?? 0);
-  let total: number;
-  let products: ProductHit[];
-  if (terms.length === 0) {
-    total = await count();
-    // Name order straight from product_tenant_name_idx or product_tenant_category_idx.
-    products = total === 0 || limit === 0 ? [] : await query<ProductHit>(em,
-      `select ${columns} from product p where ${filter} order by p.name, p.pim_id limit ? offset ?`, [...params, limit, offset]);
-  } else {
-    // One trigram scan yields both the (capped) count and the page. The materialized CTE keeps
-    // the planner from walking the name index with a text filter, which is fast only when
-    // matches are spread evenly over the alphabet. Past countCap matches the page is sorted
-    // among the first matches found; the tool then asks to narrow the search.
-    // A plain (not bitmap) scan of the trigram GiST index stops once countCap + 1 matches are found.
-    const rows = await em.transactional(async (tx) => {
-      await tx.execute(`select set_config('enable_bitmapscan', 'off', true)`);
-      return query<ProductHit & { n: string }>(tx,
-        `with m as materialized (select ${columns} from product p where ${filter} limit ${countCap + 1})
-         select m.*, count(*) over () as n from m order by name, pim_id limit ? offset ?`, [...params, Math.max(limit, 1), offset]);
-    });
-    total = rows.length ? Number(rows[0]!.n) : offset === 0 ? 0 : await count();
-    products = limit === 0 ? [] : rows.map(({ n: _n, ...hit }) => hit);
+  const total = await countProducts(em, tenantId, search);
+  if (total === 0) {
+    if (search.category?.trim()) await assertCategoryExists(em, tenantId, search.category.trim());
+    return { total, total_exact: true, products: [], next_cursor: null };
   }
-  if (total === 0 && category) await assertCategoryExists(em, tenantId, category);
-  const exact = total <= countCap;
-  return { total, total_exact: exact, products };
+  const keyset = after ? ' and (p.name, p.pim_id) > (?, ?)' : '';
+  const params = [...w.params, ...(after ? [after.name, after.pimId] : []), limit + 1];
+  // Few text matches: collect them all (trigram index) and sort. Many: walk the name index,
+  // where matches are dense enough that the page fills quickly.
+  const rows = limit === 0 ? [] : w.text && total <= collectAll
+    ? await query<ProductHit>(em,
+      `with m as materialized (select ${columns} from product p where ${w.sql})
+       select * from m p where true${keyset} order by p.name, p.pim_id limit ?`, params)
+    : await query<ProductHit>(em,
+      `select ${columns} from product p where ${w.sql}${keyset} order by p.name, p.pim_id limit ?`, params);
+  const products = rows.slice(0, limit);
+  const last = products.at(-1);
+  return {
+    total,
+    total_exact: total <= countCap,
+    products,
+    next_cursor: rows.length > limit && last ? encodeCursor({ name: last.name, pimId: last.pim_id }, search) : null,
+  };
+}
+
+type CursorKey = { name: string; pimId: string };
+
+/** A short fingerprint of the criteria, so a cursor only continues the search it came from. */
+function fingerprint(filter: ProductFilter): string {
+  const norm = [filter.query ? searchTerms(filter.query).join(' ') : '', filter.category?.trim().toLowerCase() ?? '', filter.material?.trim().toLowerCase() ?? ''];
+  return createHash('sha256').update(JSON.stringify(norm)).digest('base64url').slice(0, 8);
+}
+
+function encodeCursor(key: CursorKey, filter: ProductFilter): string {
+  return Buffer.from(JSON.stringify([key.name, key.pimId, fingerprint(filter)])).toString('base64url');
+}
+
+function decodeCursor(cursor: string, filter: ProductFilter): CursorKey {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 3 || !parsed.every((x) => typeof x === 'string')) {
+    throw new UserInputError('invalid_cursor', 'That cursor is not valid. Use next_cursor exactly as the previous search_products result gave it, or search again without a cursor.');
+  }
+  if (parsed[2] !== fingerprint(filter)) {
+    throw new UserInputError('invalid_cursor', 'That cursor belongs to a search with other criteria. Repeat the same query, category and material with it, or search again without a cursor.');
+  }
+  return { name: parsed[0] as string, pimId: parsed[1] as string };
 }
 
 /** The tenant's categories with product counts, by name. */
@@ -99,7 +163,8 @@ export async function listCategories(em: EntityManager, tenantId: string): Promi
   return rows.map((r) => ({ category: r.category, products: Number(r.products) }));
 }
 
-async function assertCategoryExists(em: EntityManager, tenantId: string, category: string): Promise<void> {
+/** Throws 'category_not_found' listing the known categories when `category` names none of the tenant's. */
+export async function assertCategoryExists(em: EntityManager, tenantId: string, category: string): Promise<void> {
   const found = await queryOne<{ one: number }>(em,
     `select 1 as one from product where tenant_id = ? and lower(category) = lower(?) limit 1`, [tenantId, category]);
   if (found) return;

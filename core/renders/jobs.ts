@@ -1,7 +1,7 @@
 import type { EntityManager } from '../db/orm.ts';
 import { query, queryOne } from '../db/sql.ts';
 import { scheduleNotices } from '../notices/schedule.ts';
-import { currentJobs } from '../pipeline/current-jobs.ts';
+import { currentJobParams, currentJobs } from '../pipeline/current-jobs.ts';
 import { storedRenderOverrides, type RenderOverrides } from '../pipeline/overrides.ts';
 
 /*
@@ -108,19 +108,20 @@ export async function deriveOrderStatus(em: EntityManager, tenantId: string, ord
   // takes a new snapshot per statement), so the last one always sees every job finished.
   const before = await queryOne<{ status: string; notify: unknown }>(em, `select status, notify from render_order where tenant_id = ? and id = ? for update`, [tenantId, orderId]);
   const row = await queryOne<{ status: string }>(em,
+    // An open (queued/running) job is always its item's current job, so "still rendering" is one
+    // index probe; the current jobs are only looked through once none is open (per order, once).
     `with ${currentJobs},
      d as (
-       select case when count(*) filter (where status in ('queued', 'running')) > 0 then 'rendering'
-                   when count(*) filter (where status = 'failed') > 0 then 'failed'
-                   else 'completed' end as next
-       from cur)
+       select case when exists (select 1 from render_job j where j.tenant_id = ? and j.order_id = ? and j.status in ('queued', 'running')) then 'rendering'
+                   when exists (select 1 from cur where status = 'failed') then 'failed'
+                   else 'completed' end as next)
      update render_order o set status = d.next,
             completed_at = case when d.next = 'completed' then coalesce(o.completed_at, ?::timestamptz) else null end,
             updated_at = ?::timestamptz
      from d
      where o.tenant_id = ? and o.id = ? and o.status in ('submitted', 'rendering', 'completed', 'failed')
      returning o.status`,
-    [tenantId, orderId, now.toISOString(), now.toISOString(), tenantId, orderId]);
+    [...currentJobParams(tenantId, orderId), tenantId, orderId, now.toISOString(), now.toISOString(), tenantId, orderId]);
   if (before) await scheduleNotices(em, { tenantId, orderId, notify: before.notify, previous: before.status, next: row?.status }, now);
   return row?.status;
 }

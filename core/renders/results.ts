@@ -2,7 +2,8 @@ import type { EntityManager } from '../db/orm.ts';
 import { query, queryOne } from '../db/sql.ts';
 import { resolveOrder } from '../pipeline/lookup.ts';
 import { toIso, type JobCounts } from '../pipeline/orders-read.ts';
-import type { JobStatus, OrderStatus } from '../pipeline/statuses.ts';
+import { currentJobParams, currentJobs } from '../pipeline/current-jobs.ts';
+import { jobStatuses, type JobStatus, type OrderStatus } from '../pipeline/statuses.ts';
 import type { RenderLinks } from './signing.ts';
 
 /** Most items get_render_results lists. */
@@ -37,27 +38,34 @@ export type RenderResults = {
  */
 export async function getRenderResults(em: EntityManager, tenantId: string, ref: string, links: RenderLinks | undefined, now: Date, limit = maxResultItems): Promise<RenderResults> {
   const order = await resolveOrder(em, tenantId, ref);
-  const latest = `select distinct on (i.id) i.id, p.pim_id, p.name, j.id as job_id, j.status, j.attempts, j.error, j.result_url, j.finished_at
-    from order_item i join product p on p.id = i.product_id
-    left join render_job j on j.order_item_id = i.id and j.tenant_id = i.tenant_id
-    where i.tenant_id = ? and i.order_id = ?
-    order by i.id, (j.status = 'failed') nulls last, j.queued_at desc nulls last`;
-  const [counts, rows] = await Promise.all([
-    queryOne<Record<string, string>>(em,
-      `select count(*) as items, ${['queued', 'running', 'completed', 'failed'].map((s) => `count(*) filter (where status = '${s}') as ${s}`).join(', ')},
-              count(*) filter (where status is null) as not_dispatched
-       from (${latest}) l`, [tenantId, order.id]),
-    query<{ pim_id: string; name: string; job_id: string | null; status: JobStatus | null; attempts: number | null; error: string | null; result_url: string | null; finished_at: string | null }>(em,
-      `select * from (${latest}) l
-       order by case l.status when 'completed' then 0 when 'failed' then 1 when 'running' then 2 when 'queued' then 3 else 4 end, l.pim_id
-       limit ?`, [tenantId, order.id, limit]),
-  ]);
-  const n = (k: string) => Number(counts?.[k] ?? 0);
+  // Current jobs (currentJobs), then items never dispatched — looked up only when the page has
+  // room for them — and only the first `limit` by status and PIM id: a 50,000-item order sorts nothing wide.
+  const counts = await queryOne<Record<string, string>>(em,
+    `with ${currentJobs}
+     select (select count(*) from order_item i where i.tenant_id = ? and i.order_id = ?) as items,
+            ${jobStatuses.map((s) => `count(*) filter (where status = '${s}') as ${s}`).join(', ')}
+     from cur`, [...currentJobParams(tenantId, order.id), tenantId, order.id]);
+  const c = (k: string) => Number(counts?.[k] ?? 0);
+  const dispatched = jobStatuses.reduce((sum, s) => sum + c(s), 0);
+  const undispatched = dispatched < limit && c('items') > dispatched
+    ? `union all
+       select i.product_id, null, null, null, null, null, null from order_item i
+       where i.tenant_id = ? and i.order_id = ? and not exists (select 1 from render_job k where k.order_item_id = i.id)`
+    : '';
+  const rows = await query<{ pim_id: string; name: string; job_id: string | null; status: JobStatus | null; attempts: number | null; error: string | null; result_url: string | null; finished_at: string | null }>(em,
+    `with ${currentJobs},
+     l as (
+       select j.product_id, j.id as job_id, j.status, j.attempts, j.error, j.result_url, j.finished_at from cur j
+       ${undispatched})
+     select p.pim_id, p.name, l.job_id, l.status, l.attempts, l.error, l.result_url, l.finished_at
+     from l join product p on p.id = l.product_id
+     order by case l.status when 'completed' then 0 when 'failed' then 1 when 'running' then 2 when 'queued' then 3 else 4 end, p.pim_id
+     limit ?`, [...currentJobParams(tenantId, order.id), ...(undispatched ? [tenantId, order.id] : []), limit]);
   return {
     order_number: order.order_number,
     status: order.status,
-    item_count: n('items'),
-    counts: { queued: n('queued'), running: n('running'), completed: n('completed'), failed: n('failed'), not_dispatched: n('not_dispatched') },
+    item_count: c('items'),
+    counts: { queued: c('queued'), running: c('running'), completed: c('completed'), failed: c('failed'), not_dispatched: Math.max(0, c('items') - dispatched) },
     items: rows.map((r) => ({
       pim_id: r.pim_id,
       product: r.name,
@@ -67,7 +75,7 @@ export async function getRenderResults(em: EntityManager, tenantId: string, ref:
       url: r.status === 'completed' && r.job_id ? resultLink(r.result_url, r.job_id, links, now) : null,
       finished_at: toIso(r.finished_at),
     })),
-    truncated: n('items') > rows.length,
+    truncated: c('items') > rows.length,
   };
 }
 

@@ -40,12 +40,25 @@ export const buttonSchema = z.object({
 
 export const actionsBlockSchema = z.object({ type: z.literal('actions'), buttons: z.array(buttonSchema) });
 
-/** A write plan awaiting a click; every step is spelled out with its exact arguments. */
+/** One step of a write plan: what happens, every argument spelled out, and optionally a few example rows. */
+export const planStepSchema = z.object({
+  title: z.string(),
+  details: z.array(z.string()),
+  /** E.g. 5 of the 60,000 products an order will hold; the count is in `details`. */
+  sample: z.object({ columns: z.array(z.string()), rows: z.array(z.array(z.string())), total: z.number().int().nonnegative() }).optional(),
+});
+export type PlanStepView = z.infer<typeof planStepSchema>;
+
+/**
+ * A write plan awaiting a click; every step is spelled out with its exact arguments. A one-step
+ * plan is titled by its step: renderers then show that step's details under the title instead
+ * of repeating it as "1." (see `soleStep`).
+ */
 export const confirmBlockSchema = z.object({
   type: z.literal('confirm'),
   actionId: z.uuid(),
   title: z.string(),
-  steps: z.array(z.object({ title: z.string(), details: z.array(z.string()) })),
+  steps: z.array(planStepSchema),
   expiresAt: z.string(),
   status: z.enum(['pending', 'executing', 'done', 'failed', 'cancelled', 'expired']),
   /** Shown once decided: who decided, when, and the outcome. */
@@ -62,6 +75,12 @@ export type ConfirmBlock = z.infer<typeof confirmBlockSchema>;
 /** A platform-neutral reply (DESIGN §5): rendered by adapters to Adaptive Cards, Block Kit, HTML or text. */
 export const replySchema = z.object({ blocks: z.array(replyBlockSchema) });
 export type Reply = z.infer<typeof replySchema>;
+
+/** The only step of a confirm card when the card is titled by it (shown without numbering), else undefined. */
+export function soleStep(block: ConfirmBlock): PlanStepView | undefined {
+  const [first, ...rest] = block.steps;
+  return first && rest.length === 0 && first.title === block.title ? first : undefined;
+}
 
 /** A reply that is just text. */
 export function textReply(text: string): Reply {

@@ -1,4 +1,4 @@
-import type { Reply, ReplyBlock, TableBlock } from './reply.ts';
+import { soleStep, type PlanStepView, type Reply, type ReplyBlock, type TableBlock } from './reply.ts';
 
 /** Longest cell shown in terminal tables before it is cut with an ellipsis. */
 export const TEXT_CELL_MAX = 48;
@@ -30,13 +30,23 @@ function renderBlock(block: ReplyBlock): string {
     case 'actions':
       return block.buttons.map((b) => `[${b.label}]`).join(' ');
     case 'confirm': {
-      const steps = block.steps.flatMap((s, i) => [`  ${i + 1}. ${s.title}`, ...s.details.map((d) => `     - ${d}`)]);
+      const only = soleStep(block);
+      const steps = only
+        ? [...only.details.map((d) => `  - ${d}`), ...sampleLines(only.sample, '  ')]
+        : block.steps.flatMap((s, i) => [`  ${i + 1}. ${s.title}`, ...s.details.map((d) => `     - ${d}`), ...sampleLines(s.sample, '     ')]);
       const footer = block.status === 'pending'
         ? `Type "confirm" to run this or "cancel" to drop it (expires ${block.expiresAt}).`
         : `Status: ${block.status}${block.outcome ? ` — ${block.outcome}` : ''}`;
       return [`${block.title}`, ...steps, footer].join('\n');
     }
   }
+}
+
+/** A step's sample as an indented aligned table, with "… and N more". */
+function sampleLines(sample: PlanStepView['sample'], indent: string): string[] {
+  if (!sample || sample.rows.length === 0) return [];
+  const table = renderTable({ type: 'table', columns: sample.columns, rows: sample.rows, total: sample.total, truncated: sample.total > sample.rows.length });
+  return table.split('\n').map((l) => `${indent}${l}`);
 }
 
 function cut(value: string): string {
@@ -50,6 +60,6 @@ function renderTable(block: TableBlock): string {
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   const out = [line(block.columns), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
   if (block.title) out.unshift(block.title);
-  if (block.total > block.rows.length) out.push(`… and ${block.total - block.rows.length} more`);
+  if (block.total > block.rows.length) out.push(`… and ${(block.total - block.rows.length).toLocaleString('en-US')} more`);
   return out.join('\n');
 }

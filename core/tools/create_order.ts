@@ -1,11 +1,21 @@
 import { z } from 'zod';
 import { createOrder, maxOrderProducts, planCreateOrder, type CreateOrderPlan } from '../pipeline/orders.ts';
 import { describeOverrides, renderOverridesSchema } from '../pipeline/overrides.ts';
+import { UserInputError } from '../errors.ts';
 import { defineTool, type PlanStep } from './tool.ts';
 
+const productFilter = z.object({
+  category: z.string().trim().min(1).max(100).optional().describe('Exact category name, case-insensitive, e.g. "Kugellager"'),
+  query: z.string().trim().min(1).max(200).optional().describe('Words that must all occur in the PIM id, name or category, as in search_products'),
+  material: z.string().trim().min(1).max(100).optional().describe('Exact material name of the products, e.g. "Steel-Bare"'),
+});
+
 const parameters = z.object({
-  product_ids: z.array(z.string().min(1)).min(1).max(maxOrderProducts)
-    .describe(`Product ids or PIM ids from search_products (1..${maxOrderProducts}); every one must exist`),
+  product_ids: z.array(z.string().min(1)).min(1).max(maxOrderProducts).optional()
+    .describe('Specific products: ids or PIM ids from search_products, every one must exist. For "all …" requests use product_filter instead. Give product_ids or product_filter, not both'),
+  product_filter: productFilter.optional()
+    .describe('Every product matching ALL given criteria (same meaning as in search_products), e.g. {"category":"Kugellager"} for "all Kugellager products". ' +
+      `Resolved and counted when the confirmation is shown; at most ${maxOrderProducts.toLocaleString('en-US')} products`),
   output_type_name: z.string().min(1).describe('Name of one of the tenant\'s output types, e.g. "WebP 1024x1024"'),
   render_overrides: renderOverridesSchema.optional()
     .describe('Optional render settings for this order (size, background, camera angle, quality, shadow, padding)'),
@@ -13,13 +23,15 @@ const parameters = z.object({
     .describe('Material applied to every product, e.g. "Steel-Bare"; omit (or "none") to use each product\'s own material'),
   submit: z.boolean().default(true)
     .describe('Create & submit (default true): dispatches one render job per product immediately. false saves a draft for dispatch_renders'),
+}).refine((a) => (a.product_ids === undefined) !== (a.product_filter === undefined), {
+  message: 'Give either product_ids (specific products) or product_filter (every product matching), not both and not neither.',
 });
 
 type Args = z.infer<typeof parameters>;
 
-function planInput(args: Args) {
+function planInput(args: Args, selectionId?: string) {
   return {
-    productRefs: args.product_ids,
+    products: selectionId ? { selectionId } : args.product_filter ? { filter: args.product_filter } : { refs: args.product_ids ?? [] },
     outputTypeName: args.output_type_name,
     materialOverride: args.material_override ?? null,
     renderOverrides: args.render_overrides ?? {},
@@ -27,21 +39,25 @@ function planInput(args: Args) {
   };
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const fmt = (n: number) => n.toLocaleString('en-US');
+const plural = (n: number, word: string) => `${fmt(n)} ${word}${n === 1 ? '' : 's'}`;
 const clip = (s: string, max = 80) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 
-/** The confirmation preview of a create_order plan. */
+/**
+ * The confirmation preview of a create_order plan: a title with the count (and the selection in
+ * words), one line per setting, and a sample of up to 5 products — short at any order size.
+ */
 export function describeCreateOrder(plan: CreateOrderPlan): PlanStep {
-  const count = plan.products.ids.length;
-  const shown = plan.products.sample.map((p) => `${clip(p.name)} (${p.pimId})`);
-  const rest = count - shown.length;
+  const count = plan.products.count;
+  const selection = plan.products.selection?.description;
+  const what = `${plural(count, 'product')}${selection ? ` ${selection}` : ''}`;
   const ot = plan.outputType;
   return {
-    title: plan.submit
-      ? `Create order for ${plural(count, 'product')} and start rendering`
-      : `Create draft order for ${plural(count, 'product')}`,
+    title: plan.submit ? `Create order for ${what} and start rendering` : `Create draft order for ${what}`,
     details: [
-      `Products: ${count} — ${shown.join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`,
+      selection
+        ? `Products: all ${fmt(count)} ${selection} as of this preview (products added later are not included)`
+        : `Products: ${fmt(count)}`,
       `Output type: ${ot.name} (${ot.format.toUpperCase()}, ${ot.width}×${ot.height} px)`,
       `Material: ${plan.material ? `${plan.material.name} (override for all products)` : 'product materials'}`,
       `Render overrides: ${describeOverrides(plan.renderOverrides)}`,
@@ -50,6 +66,7 @@ export function describeCreateOrder(plan: CreateOrderPlan): PlanStep {
         : 'Submit: no — saved as a draft; start it later with dispatch_renders',
       'Order number: assigned on confirmation',
     ],
+    sample: { columns: ['PIM ID', 'Product'], rows: plan.products.sample.map((p) => [p.pimId, clip(p.name)]), total: count },
   };
 }
 
@@ -58,18 +75,26 @@ export const createOrderTool = defineTool({
   name: 'create_order',
   kind: 'write',
   description:
-    'Create a render order for products (ids or PIM ids from search_products) with an output type, optionally a material ' +
-    'override and render overrides. By default the order is submitted at once: one render job per product is queued. ' +
-    'Needs the user\'s confirmation before it runs.',
+    'Create a render order with an output type, optionally a material override and render overrides, for either ' +
+    'specific products (product_ids from search_products) or every product matching a filter (product_filter: category, query, material — ' +
+    'use this for "all …" requests; the confirmation shows the exact count). By default the order is submitted at once: one render job per ' +
+    'product is queued. Needs the user\'s confirmation before it runs.',
   parameters,
   async prepare(ctx, args) {
-    return describeCreateOrder(await planCreateOrder(ctx.em, ctx.turn.tenantId, planInput(args)));
+    const plan = await planCreateOrder(ctx.em, ctx.turn.tenantId, planInput(args));
+    // A filter's products are frozen now: confirming orders exactly what the preview counted.
+    const selectionId = plan.products.selection?.selectionId;
+    return { ...describeCreateOrder(plan), ...(selectionId ? { frozen: { selectionId } } : {}) };
   },
   async run(ctx, args) {
-    const created = await createOrder(ctx.em, ctx.turn.tenantId, { ...planInput(args), createdBy: ctx.turn.userId, now: ctx.now() });
-    const summary = created.jobCount > 0
+    if (args.product_filter && !ctx.frozen) {
+      throw new UserInputError('selection_missing', 'This confirmation has no frozen product selection; ask again to get a new confirmation.');
+    }
+    const created = await createOrder(ctx.em, ctx.turn.tenantId, { ...planInput(args, args.product_filter ? ctx.frozen!.selectionId : undefined), createdBy: ctx.turn.userId, now: ctx.now() });
+    const missing = created.missingProducts > 0 ? ` (${plural(created.missingProducts, 'selected product')} deleted since the preview ${created.missingProducts === 1 ? 'was' : 'were'} left out)` : '';
+    const summary = (created.jobCount > 0
       ? `Created ${created.orderNumber} with ${plural(created.jobCount, 'render job')}`
-      : `Created draft ${created.orderNumber} with ${plural(created.itemCount, 'product')}`;
+      : `Created draft ${created.orderNumber} with ${plural(created.itemCount, 'product')}`) + missing;
     return {
       data: {
         order_id: created.orderId,
@@ -77,6 +102,7 @@ export const createOrderTool = defineTool({
         status: created.status,
         item_count: created.itemCount,
         job_count: created.jobCount,
+        ...(created.missingProducts > 0 ? { deleted_since_preview: created.missingProducts } : {}),
       },
       blocks: [{
         type: 'facts',
@@ -84,8 +110,9 @@ export const createOrderTool = defineTool({
         facts: [
           { label: 'Order', value: created.orderNumber },
           { label: 'Status', value: created.status },
-          { label: 'Products', value: String(created.itemCount) },
-          { label: 'Render jobs queued', value: String(created.jobCount) },
+          { label: 'Products', value: fmt(created.itemCount) },
+          { label: 'Render jobs queued', value: fmt(created.jobCount) },
+          ...(created.missingProducts > 0 ? [{ label: 'Deleted since the preview', value: fmt(created.missingProducts) }] : []),
         ],
       }],
       summary,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RenderBotError } from '../errors.ts';
 import { dispatchRenders, planDispatch } from '../pipeline/orders.ts';
 import { defineTool } from './tool.ts';
 import { orderIdParam, renderJobs } from './params.ts';
@@ -37,6 +38,18 @@ export const dispatchRendersTool = defineTool({
           `Status: ${plan.order.status} → rendering`,
         ],
       };
+  },
+  // A dispatch for the order a create_order of the same response creates (it has no number
+  // yet, so it is not found) folds into that create_order, which then submits: create & submit.
+  // When no create_order made it into the plan, the dispatch keeps its own error.
+  fold(_ctx, _args, error, planned) {
+    if (!(error instanceof RenderBotError) || error.code !== 'order_not_found') return undefined;
+    const creates = planned.filter((p) => p.tool.name === 'create_order');
+    if (creates.length === 0) return undefined;
+    return {
+      into: creates.map((c) => ({ toolCallId: c.toolCallId, args: { ...c.args, submit: true } })),
+      answer: 'Folded into create_order: it is created and submitted in one step, which dispatches its renders.',
+    };
   },
   async run(ctx, args) {
     const r = await dispatchRenders(ctx.em, ctx.turn.tenantId, args.order_id, ctx.now());

@@ -1,4 +1,5 @@
-import type { Tool } from './tool.ts';
+import type { TurnContext } from '../context.ts';
+import { isToolEnabled, type Tool } from './tool.ts';
 
 /** Tools by name. */
 export type ToolRegistry = ReadonlyMap<string, Tool>;
@@ -11,4 +12,9 @@ export function toolRegistry(tools: readonly Tool[]): ToolRegistry {
     map.set(tool.name, tool);
   }
   return map;
+}
+
+/** The tools of `tools` offered to the model in a turn of `turn`'s caller (each tool's `isEnabled` hook). */
+export function offeredTools(tools: ToolRegistry, turn: TurnContext): ToolRegistry {
+  return new Map([...tools].filter(([, tool]) => isToolEnabled(tool, turn)));
 }

@@ -5,6 +5,13 @@ import type { Logger } from '../logger.ts';
 import type { ReplyBlock } from '../replies/reply.ts';
 import type { RenderLinks } from '../renders/signing.ts';
 import type { QueryPool } from '../sql/pool.ts';
+import { hasRole } from '../tenancy/roles.ts';
+
+/**
+ * What a write tool's `prepare` froze: a product selection (core/pipeline/selections.ts),
+ * attached to the pending action and handed back to `run` — never shown to the model or on cards.
+ */
+export type Frozen = { selectionId: string };
 
 /** What a tool may use. `em` is a fork bound to the current transaction (for writes). */
 export type ToolContext = {
@@ -16,6 +23,8 @@ export type ToolContext = {
   renderLinks?: RenderLinks;
   /** The small pool model-written SQL runs on (query_database); absent where that tool cannot run. */
   queryPool?: QueryPool;
+  /** In a confirmed write's `run`: exactly what its `prepare` froze (absent when it froze nothing). */
+  frozen?: Frozen;
 };
 
 /** A tool's answer: `data` goes back to the model as JSON; `blocks` are shown to the user. */
@@ -26,13 +35,33 @@ export type ToolResult = {
   summary?: string;
 };
 
+/** A few example rows of what a step affects (e.g. 5 of `total` 60,000 products), shown as a small table. */
+export type StepSample = { columns: string[]; rows: string[][]; total: number };
+
 /** A step of a confirmation preview: what will happen, with every argument spelled out. */
-export type PlanStep = { title: string; details: string[] };
+export type PlanStep = { title: string; details: string[]; sample?: StepSample };
+
+/** A preview step plus what `prepare` froze for `run` (kept out of the stored step). */
+export type Prepared = PlanStep & { frozen?: Frozen };
+
+/** A write call of one model response that was prepared, as a folding hook sees it. */
+export type PlannedWrite = { toolCallId: string; tool: WriteTool; args: Record<string, unknown>; step: PlanStep };
+
+/**
+ * What a write call whose preparation failed becomes instead: calls already planned in the same
+ * response get new arguments (and are prepared again), and `answer` goes back to the model.
+ */
+export type Fold = { into: { toolCallId: string; args: Record<string, unknown> }[]; answer: string };
 
 type Base<S extends z.ZodObject> = {
   name: string;
   description: string;
   parameters: S;
+  /**
+   * Whether the model is offered this tool in a turn of `turn`'s caller. Default: read tools
+   * always, write tools only for operators and admins (a viewer's model never sees them).
+   */
+  isEnabled?(turn: TurnContext): boolean;
 };
 
 /** A read tool runs as soon as the model calls it. */
@@ -42,14 +71,20 @@ export type ReadTool<S extends z.ZodObject = z.ZodObject> = Base<S> & {
 };
 
 /**
- * A write tool never runs from the model: `prepare` validates and resolves names into a
- * preview (throwing a UserInputError for unknown ids or names), and `run` executes it inside
- * the confirmation's transaction after an authorized click.
+ * A write tool never runs from the model (see `needsApproval`): `prepare` validates and resolves
+ * names into a preview (throwing a UserInputError for unknown ids or names), and `run` executes
+ * it inside the confirmation's transaction after an authorized click.
  */
 export type WriteTool<S extends z.ZodObject = z.ZodObject> = Base<S> & {
   kind: 'write';
-  prepare(ctx: ToolContext, args: z.infer<S>): Promise<PlanStep>;
+  prepare(ctx: ToolContext, args: z.infer<S>): Promise<Prepared>;
   run(ctx: ToolContext, args: z.infer<S>): Promise<ToolResult>;
+  /**
+   * Plan folding: called when `prepare` threw `error`, with the calls of the same response
+   * planned so far (tools with this hook are prepared after the others). Returns how the call
+   * folds into them, or undefined to report the error to the model.
+   */
+  fold?(ctx: ToolContext, args: z.infer<S>, error: unknown, planned: readonly PlannedWrite[]): Fold | undefined;
 };
 
 export type Tool<S extends z.ZodObject = z.ZodObject> = ReadTool<S> | WriteTool<S>;
@@ -57,4 +92,19 @@ export type Tool<S extends z.ZodObject = z.ZodObject> = ReadTool<S> | WriteTool<
 /** Keeps the inferred argument type when declaring a tool. */
 export function defineTool<S extends z.ZodObject>(tool: Tool<S>): Tool<S> {
   return tool;
+}
+
+/** The `isEnabled` hook, or its default: reads for everyone, writes from operators up. */
+export function isToolEnabled(tool: Tool, turn: TurnContext): boolean {
+  if (tool.isEnabled) return tool.isEnabled(turn);
+  return tool.kind === 'read' || hasRole(turn.role, 'operator');
+}
+
+/**
+ * Whether a call of `tool` becomes a confirmation instead of running. Every write tool, and only
+ * they (DESIGN §6: write tools never run from the model) — so it is derived from `kind`, not a
+ * per-tool flag that could switch a confirmation off. The agent loop asks this, never the kind.
+ */
+export function needsApproval(tool: Tool): tool is WriteTool {
+  return tool.kind === 'write';
 }

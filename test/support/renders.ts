@@ -39,6 +39,6 @@ export async function jobsOf(em: EntityManager, orderId: string) {
 /** Creates and submits an order (one transaction, as a confirmation would). */
 export async function submitOrder(orm: Orm, tenantId: string, productRefs: string[], outputTypeName: string, renderOverrides: Record<string, unknown> = {}) {
   return orm.em.fork().transactional((tx) => createOrder(tx, tenantId, {
-    productRefs, outputTypeName, renderOverrides, submit: true, createdBy: 'test', now: new Date(),
+    products: { refs: productRefs }, outputTypeName, renderOverrides, submit: true, createdBy: 'test', now: new Date(),
   }));
 }

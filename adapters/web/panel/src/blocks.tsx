@@ -52,16 +52,40 @@ export function Block({ block, onDecide, busy, canConfirm }: { block: ReplyBlock
   }
 }
 
+type Step = ConfirmBlock['steps'][number];
+
+/** A step's details and its sample rows (a table that scrolls sideways rather than wrapping ids). */
+function StepBody({ step }: { step: Step }) {
+  const sample = step.sample;
+  const more = sample ? sample.total - sample.rows.length : 0;
+  return (
+    <>
+      {step.details.length > 0 && <ul>{step.details.map((d, j) => <li key={j}>{d}</li>)}</ul>}
+      {sample && sample.rows.length > 0 && (
+        <div className="rb-sample">
+          <div className="rb-table-wrap"><table className="rb-table">
+            <thead><tr>{sample.columns.map((c, i) => <th key={i} scope="col">{c}</th>)}</tr></thead>
+            <tbody>{sample.rows.map((r, i) => <tr key={i}>{r.map((c, j) => <td key={j}>{c}</td>)}</tr>)}</tbody>
+          </table></div>
+          {more > 0 && <p className="rb-muted">… and {more.toLocaleString('en-US')} more</p>}
+        </div>
+      )}
+    </>
+  );
+}
+
 function ConfirmCard({ block, onDecide, busy, canConfirm }: { block: ConfirmBlock; onDecide: Decide; busy: boolean; canConfirm: boolean }) {
   const pending = block.status === 'pending';
+  // A one-step plan is titled by its step: show its details under the title instead of repeating it as "1.".
+  const only = block.steps.length === 1 && block.steps[0]!.title === block.title ? block.steps[0] : undefined;
   return (
     <section className={`rb-card rb-confirm rb-confirm-${block.status}`} aria-label={block.title}>
       <h4>{block.title}</h4>
-      <ol className="rb-steps">
-        {block.steps.map((s, i) => (
-          <li key={i}><strong>{s.title}</strong>{s.details.length > 0 && <ul>{s.details.map((d, j) => <li key={j}>{d}</li>)}</ul>}</li>
-        ))}
-      </ol>
+      {only ? <div className="rb-steps rb-steps-one"><StepBody step={only} /></div> : (
+        <ol className="rb-steps">
+          {block.steps.map((s, i) => <li key={i}><strong>{s.title}</strong><StepBody step={s} /></li>)}
+        </ol>
+      )}
       <p className="rb-confirm-status" role="status">
         {statusLabel[block.status]}{block.outcome ? ` — ${block.outcome}` : ''}
         {pending && <span className="rb-muted"> (expires {new Date(block.expiresAt).toLocaleTimeString()})</span>}

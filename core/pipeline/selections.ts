@@ -1,0 +1,91 @@
+import type { EntityManager } from '../db/orm.ts';
+import { query, queryOne } from '../db/sql.ts';
+import { UserInputError } from '../errors.ts';
+import { assertCategoryExists, countProducts, describeFilter, productWhere, type ProductFilter } from './products.ts';
+
+/*
+ * Frozen product selections: "every product matching X" resolved once, when a confirmation is
+ * prepared, into one `product_selection` row (its ids as a uuid[] written by INSERT … SELECT, so
+ * 50,000 ids never travel through the application), then attached to the pending action. An
+ * order created from it holds exactly those products.
+ */
+
+/** A selection frozen now: its id, how many products, the first 5 by name, and the filter in words. */
+export type FrozenSelection = { selectionId: string; count: number; sample: { pimId: string; name: string }[]; description: string };
+
+/** Hours an unattached selection (prepared, but its confirmation was never stored) is kept. */
+const looseHours = 1;
+
+/**
+ * Freezes every product of `tenantId` matching `filter` (at most `max`, else 'too_many_products';
+ * none → 'product_not_found', an unknown category listing the known ones).
+ */
+export async function freezeSelection(em: EntityManager, tenantId: string, filter: ProductFilter, max: number): Promise<FrozenSelection> {
+  const w = productWhere(tenantId, filter);
+  const description = describeFilter(filter);
+  const [frozen, sample] = await Promise.all([
+    queryOne<{ id: string; n: number }>(em,
+      `with m as (select array_agg(x.id) as ids from (select p.id from product p where ${w.sql} limit ${Math.trunc(max) + 1}) x)
+       insert into product_selection (tenant_id, ids) select ?, m.ids from m where cardinality(m.ids) between 1 and ?
+       returning id, cardinality(ids) as n`, [...w.params, tenantId, max]),
+    query<{ pim_id: string; name: string }>(em, `select p.pim_id, p.name from product p where ${w.sql} order by p.name, p.pim_id limit 5`, w.params),
+  ]);
+  if (!frozen) {
+    const total = await countProducts(em, tenantId, filter);
+    if (total > max) {
+      const count = total > max * 2 ? `More than ${(max * 2).toLocaleString('en-US')}` : total.toLocaleString('en-US');
+      throw new UserInputError('too_many_products',
+        `${count} products are ${description}; an order can hold at most ${max.toLocaleString('en-US')}. Narrow the filter (category, material or query) and create several orders.`);
+    }
+    if (filter.category?.trim()) await assertCategoryExists(em, tenantId, filter.category.trim());
+    throw new UserInputError('product_not_found', `No products are ${description}; nothing to order. Check the filter with search_products.`);
+  }
+  return { selectionId: frozen.id, count: Number(frozen.n), sample: sample.map((r) => ({ pimId: r.pim_id, name: r.name })), description };
+}
+
+/**
+ * SQL (and its parameters) selecting the product ids of selection `selectionId` of `tenantId`
+ * as column `id` — only once it is attached to a confirmation — for set-based inserts.
+ */
+export function selectionIds(tenantId: string, selectionId: string): { sql: string; params: unknown[] } {
+  return {
+    sql: `select unnest(s.ids) as id from product_selection s where s.id = ? and s.tenant_id = ? and s.action_id is not null`,
+    params: [selectionId, tenantId],
+  };
+}
+
+/** How many products selection `selectionId` of `tenantId` froze (0 when it does not exist). */
+export async function selectionSize(em: EntityManager, tenantId: string, selectionId: string): Promise<number> {
+  const row = await queryOne<{ n: number }>(em, `select cardinality(ids) as n from product_selection where id = ? and tenant_id = ?`, [selectionId, tenantId]);
+  return Number(row?.n ?? 0);
+}
+
+/** Attaches selections to the pending action whose calls froze them (in the action's transaction). */
+export async function attachSelections(em: EntityManager, tenantId: string, actionId: string, calls: { toolCallId: string; selectionId: string }[]): Promise<void> {
+  for (const c of calls) {
+    await em.execute(`update product_selection set action_id = ?, tool_call_id = ? where id = ? and tenant_id = ? and action_id is null`,
+      [actionId, c.toolCallId, c.selectionId, tenantId]);
+  }
+}
+
+/** The selections of action `actionId`, by the tool call that froze them. */
+export async function selectionsOf(em: EntityManager, tenantId: string, actionId: string): Promise<Map<string, string>> {
+  const rows = await query<{ id: string; tool_call_id: string }>(em,
+    `select id, tool_call_id from product_selection where action_id = ? and tenant_id = ?`, [actionId, tenantId]);
+  return new Map(rows.map((r) => [r.tool_call_id, r.id]));
+}
+
+/** Drops the selections of action `actionId` (it was decided and will never run again). */
+export async function dropSelections(em: EntityManager, actionId: string): Promise<void> {
+  await em.execute(`delete from product_selection where action_id = ?`, [actionId]);
+}
+
+/** Drops selections that can no longer be used: of decided or expired actions, or never attached within an hour. */
+export async function dropStaleSelections(em: EntityManager): Promise<number> {
+  const rows = await em.execute(
+    `delete from product_selection s
+     where (s.action_id is null and s.created_at < now() - make_interval(hours => ?))
+        or exists (select 1 from pending_action a where a.id = s.action_id and a.status not in ('pending', 'executing'))
+     returning s.id`, [looseHours]);
+  return (rows as unknown[]).length;
+}

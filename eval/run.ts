@@ -1,0 +1,142 @@
+/**
+ * `npm run eval -- --tenant <slug>`: runs the evaluation cases (eval/cases.yaml) against the
+ * tenant's configured model on a throwaway copy of the demo data — a fresh database on the same
+ * server, dropped afterwards — and prints per case the tools called with their arguments, the
+ * plan proposed, tokens and latency, then the pass rate. Nothing is ever confirmed.
+ * Exit code: 0 when the pass rate reaches --min-pass (default 0.9), 1 below it, 2 for bad usage.
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { loadConfig } from '../core/config.ts';
+import { RenderBotError } from '../core/errors.ts';
+import { createConversations } from '../core/conversations/service.ts';
+import { openDatabase } from '../core/db/database.ts';
+import { ensureDatabase } from '../core/db/embedded.ts';
+import { createOrm, migrate, type Orm } from '../core/db/orm.ts';
+import { createModelProvider } from '../core/llm/provider.ts';
+import { loadTenantAi, setTenantAi } from '../core/llm/settings.ts';
+import { createLogger } from '../core/logger.ts';
+import { seedDemo } from '../core/pipeline/demo.ts';
+import { installQueue } from '../core/queue/queue.ts';
+import { getTenantBySlug } from '../core/tenancy/tenants.ts';
+import { defaultTools } from '../core/tools/index.ts';
+import { loadCases, type EvalCase } from './cases.ts';
+import { runEval } from './harness.ts';
+import { formatCase, formatSummary } from './report.ts';
+
+const usage = 'usage: npm run eval -- --tenant <slug> [--cases eval/cases.yaml] [--only id,id] [--json report.json] [--min-pass 0.9]';
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+/** The command line, checked: the tenant, the cases to run, where to write JSON, the pass threshold. */
+function readFlags(): { tenant: string; cases: EvalCase[]; json?: string; minPass: number } {
+  let values;
+  try {
+    values = parseArgs({ options: {
+      tenant: { type: 'string' }, cases: { type: 'string', default: fileURLToPath(new URL('./cases.yaml', import.meta.url)) },
+      only: { type: 'string' }, json: { type: 'string' }, 'min-pass': { type: 'string', default: '0.9' }, help: { type: 'boolean' },
+    } }).values;
+  } catch (err) {
+    fail(`${err instanceof Error ? err.message : String(err)}\n${usage}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  if (!values.tenant) fail(`--tenant is required.\n${usage}`);
+  const minPass = Number(values['min-pass']);
+  if (!(minPass >= 0 && minPass <= 1)) fail('--min-pass must be a number between 0 and 1, e.g. 0.9');
+  let cases: EvalCase[];
+  try {
+    cases = loadCases(values.cases);
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
+  if (values.only) {
+    const only = new Set(values.only.split(',').map((s) => s.trim()));
+    cases = cases.filter((c) => only.has(c.id));
+    if (cases.length === 0) fail(`--only matched no case id of ${values.cases}`);
+  }
+  return { tenant: values.tenant, cases, minPass, ...(values.json ? { json: values.json } : {}) };
+}
+
+const { tenant: slug, cases, json, minPass } = readFlags();
+const config = loadConfig();
+const log = createLogger(process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn');
+const db = await openDatabase(config, log, { poolMax: 2 });
+let sandbox: Awaited<ReturnType<typeof createSandbox>> | undefined;
+let code: number;
+try {
+  code = await evaluate();
+} catch (err) {
+  if (!(err instanceof RenderBotError)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  code = 2;
+} finally {
+  await sandbox?.drop();
+  await db.close();
+}
+process.exit(code);
+
+async function evaluate(): Promise<number> {
+  const em = db.orm.em.fork();
+  const tenant = await getTenantBySlug(em, slug);
+  const ai = await loadTenantAi(em, config.secretsKey, tenant.id);
+  if (!ai) {
+    process.stderr.write(`${tenant.name} has no AI configured; set it with: npm run renderbot -- admin tenant ai --tenant ${tenant.slug} …\n`);
+    return 2;
+  }
+  const model = ai.settings.provider === 'azure' ? `azure ${ai.settings.deployment}` : `openai-compatible ${ai.settings.model}`;
+  process.stdout.write(`Evaluating ${model} (tenant ${tenant.slug}) on ${cases.length} cases, on a throwaway copy of the demo data…\n\n`);
+
+  sandbox = await createSandbox(db.url);
+  const sem = sandbox.orm.em.fork();
+  const demo = await seedDemo(sem, { slug: 'eval', name: tenant.name });
+  await setTenantAi(sem, config.secretsKey, demo.tenant.id, ai.settings, ai.apiKey);
+  const conversations = createConversations({
+    orm: sandbox.orm, log, tools: defaultTools, now: () => new Date(), models: createModelProvider(config.secretsKey, log), deliverers: new Map(),
+  });
+  const report = await runEval({ orm: sandbox.orm, tenantId: demo.tenant.id, respond: (turn, text) => conversations.respond(turn, text) }, cases, {
+    onCase: (r) => process.stdout.write(`${formatCase(r)}\n\n`),
+  });
+  process.stdout.write(`${formatSummary(report, model)}\n`);
+  if (json) writeFileSync(json, JSON.stringify({ model, tenant: tenant.slug, ...report }, null, 2));
+  const good = report.passRate >= minPass;
+  process.stdout.write(good ? `Good enough: at least ${minPass * 100} % passed.\n` : `Not good enough: below ${minPass * 100} %. Read the failures above before rolling the bot out.\n`);
+  return good ? 0 : 1;
+}
+
+/** A fresh database next to `url` (same server), migrated and with the queue schema; `drop()` removes it. */
+async function createSandbox(url: string) {
+  const name = `rb_eval_${randomBytes(5).toString('hex')}`;
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  await ensureDatabase(admin.toString(), name);
+  const target = new URL(url);
+  target.pathname = `/${name}`;
+  const orm = await createOrm(target.toString(), { poolMax: 4 });
+  const drop = async () => {
+    await orm.close();
+    const c = new pg.Client({ connectionString: admin.toString() });
+    await c.connect();
+    try {
+      await c.query(`drop database if exists "${name}" with (force)`);
+    } finally {
+      await c.end();
+    }
+  };
+  try {
+    await migrate(orm);
+    await installQueue(target.toString());
+  } catch (err) {
+    await drop();
+    throw err;
+  }
+  return { url: target.toString(), orm, drop };
+}

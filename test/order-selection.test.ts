@@ -1,0 +1,238 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTenant } from './support/fixtures.ts';
+import { createCoreHarness, texts, type CoreHarness } from './support/core.ts';
+import type { FakeLlmRequest, FakeStep } from './fakes/llm-server.ts';
+import { seedCategoryProducts } from '../core/pipeline/bulk.ts';
+import { upsertProducts } from '../core/pipeline/catalogue.ts';
+import { createOrder } from '../core/pipeline/orders.ts';
+import { freezeSelection } from '../core/pipeline/selections.ts';
+import { expireActions } from '../core/actions/store.ts';
+import { getOrderStatus } from '../core/pipeline/orders-read.ts';
+import { deriveOrderStatus } from '../core/renders/jobs.ts';
+import { getRenderResults } from '../core/renders/results.ts';
+import type { ConfirmBlock, Reply } from '../core/replies/reply.ts';
+
+let h: CoreHarness;
+
+beforeAll(async () => { h = await createCoreHarness(); });
+afterAll(async () => { await h.close(); });
+
+type Row = Record<string, unknown>;
+const rows = async (sql: string, params: unknown[] = []) => (await h.em().execute(sql, params)) as Row[];
+const one = async (sql: string, params: unknown[] = []) => (await rows(sql, params))[0]!;
+
+/** The latest tool message answering a call named `name`, as the model received it. */
+function lastToolContent(req: FakeLlmRequest, name: string): string | undefined {
+  const msgs = req.body.messages;
+  const calls = new Map(msgs.flatMap((m) => (m.tool_calls as { id: string; function: { name: string } }[] | undefined) ?? []).map((c) => [c.id, c.function.name]));
+  return msgs.findLast((m) => m.role === 'tool' && calls.get(String(m.tool_call_id)) === name)?.content as string | undefined;
+}
+
+/** A tenant with the default catalogue and AI on, and a conversation of its operator. */
+async function aiTenant(slug: string) {
+  const t = await makeTenant(h.em(), slug);
+  await h.enableAi(t.tenant.id);
+  return { t, turn: await h.turn(t.tenant.id) };
+}
+
+const confirmOf = (reply: Reply) => reply.blocks.find((b): b is ConfirmBlock => b.type === 'confirm');
+const filterCall = (category: string) => ({
+  name: 'create_order',
+  arguments: { product_ids: null, product_filter: { category, query: null, material: null }, output_type_name: 'WebP 1024x1024', submit: true, material_override: null, render_overrides: null },
+});
+const followUp: FakeStep = (req) => ({ content: `Done: ${/SA-\d{4}-\d{5}/.exec(String(req.body.messages.filter((m) => m.role === 'system').at(-1)?.content))?.[0]}.` });
+
+describe('orders by selection', () => {
+  it('"Render all Kugellager products…" with 60,000 of them: one confirmation stating 60,000; confirm → an order with 60,000 items and queued jobs', async () => {
+    const t = await makeTenant(h.em(), 'huge', { products: [] });
+    expect(await seedCategoryProducts(h.em(), t.tenant.id, { category: 'Kugellager', count: 60_000, prefix: 'KL', stem: 'Rillenkugellager 6' })).toBe(60_000);
+    await seedCategoryProducts(h.em(), t.tenant.id, { category: 'Dichtungen', count: 50, prefix: 'DI' });
+    await h.enableAi(t.tenant.id);
+    const turn = await h.turn(t.tenant.id);
+    h.llm.enqueue(
+      { toolCalls: [{ name: 'search_products', arguments: { category: 'Kugellager', query: null, material: null, limit: 5, cursor: null } }] },
+      (req) => {
+        expect(JSON.parse(lastToolContent(req, 'search_products')!)).toMatchObject({ total: 60_000, total_exact: true, returned: 5, next_cursor: expect.any(String) });
+        return { content: 'There are 60,000 Kugellager products. Please confirm the order:', toolCalls: [filterCall('Kugellager')] };
+      },
+    );
+    const [proposal] = await h.conversations.respond(turn, 'Render all Kugellager products as WebP at 1024x1024', { delivery: h.delivery });
+    // The model was steered to a filter for "all …" and to paging for lists.
+    const first = h.llm.requests.at(-2)!.body;
+    expect(String(first.messages[0]!.content)).toMatch(/"All …" requests .* call create_order with product_filter/);
+    expect(first.tools!.find((t) => t.function.name === 'search_products')!.function.description).toContain('next_cursor');
+    expect(first.tools!.find((t) => t.function.name === 'create_order')!.function.description).toContain('product_filter');
+    const confirm = confirmOf(proposal!)!;
+    expect(confirm.title).toBe('Create order for 60,000 products in category Kugellager and start rendering');
+    expect(confirm.steps).toHaveLength(1);
+    expect(confirm.steps[0]!.details).toContain('Products: all 60,000 in category Kugellager as of this preview (products added later are not included)');
+    expect(confirm.steps[0]!.details).toContain('Submit: yes — 60,000 render jobs will be queued');
+    expect(confirm.steps[0]!.sample).toEqual({ columns: ['PIM ID', 'Product'], rows: expect.any(Array), total: 60_000 });
+    expect(confirm.steps[0]!.sample!.rows).toEqual([['KL-0000001', 'Rillenkugellager 60000001'], ...Array(4).fill(expect.any(Array))]);
+    expect(JSON.stringify(proposal).length).toBeLessThan(3_000);
+
+    // The ids are frozen beside the action, not in its plan or anything the model sees.
+    const action = await one(`select id, length(plan::text) as plan_chars from pending_action where session_id = ?`, [turn.sessionId]);
+    expect(Number(action.plan_chars)).toBeLessThan(2_000);
+    expect(await one(`select cardinality(ids) as n from product_selection where action_id = ?`, [action.id])).toEqual({ n: 60_000 });
+    expect(Math.max(...h.llm.requests.map((r) => JSON.stringify(r.body).length))).toBeLessThan(30_000);
+
+    h.llm.enqueue(followUp);
+    const start = h.delivered.length;
+    const replies = await h.conversations.respond(turn, 'confirm', { delivery: h.delivery });
+    expect(confirmOf(replies[0]!)).toMatchObject({ status: 'done', outcome: expect.stringMatching(/Created SA-\d{4}-\d{5} with 60,000 render jobs/) });
+    const order = await one(`select id, order_number, status from render_order where tenant_id = ?`, [t.tenant.id]);
+    expect(order.status).toBe('rendering');
+    await h.deliveredCount(start + 1);
+    expect(texts([h.delivered[start]!.reply])).toContain(String(order.order_number));
+    expect(await one(`select count(*)::int as items, count(distinct i.product_id)::int as distinct_products, bool_and(p.category = 'Kugellager') as all_kl
+      from order_item i join product p on p.id = i.product_id where i.order_id = ?`, [order.id])).toEqual({ items: 60_000, distinct_products: 60_000, all_kl: true });
+    expect(await one(`select count(*)::int as n from render_job where order_id = ? and status = 'queued'`, [order.id])).toEqual({ n: 60_000 });
+    expect(await one(`select count(*)::int as n from graphile_worker.jobs q join render_job j on q.key = j.id::text
+      where j.order_id = ? and q.task_identifier = 'render_job'`, [order.id])).toEqual({ n: 60_000 });
+    expect(await one(`select count(*)::int as n from product_selection where tenant_id = ?`, [t.tenant.id])).toEqual({ n: 0 });
+    h.llm.assertDone();
+  });
+
+  it('freezes the selection: a product imported after the preview is not added, a deleted one is left out and reported', async () => {
+    const { t, turn } = await aiTenant('frozen');
+    h.llm.enqueue({ toolCalls: [filterCall('Kugellager')] });
+    const [proposal] = await h.conversations.respond(turn, 'Alle Kugellager als WebP rendern', { delivery: h.delivery });
+    expect(confirmOf(proposal!)!.title).toBe('Create order for 3 products in category Kugellager and start rendering');
+
+    await upsertProducts(h.em(), t.tenant.id, [{ pimId: 'FROZEN-KL-9999', name: 'Imported later', category: 'Kugellager', materialName: null }]);
+    await h.em().execute(`delete from product where tenant_id = ? and pim_id = 'FROZEN-KL-6205'`, [t.tenant.id]);
+
+    h.llm.enqueue(followUp);
+    const start = h.delivered.length;
+    const [decided] = await h.conversations.respond(turn, 'confirm', { delivery: h.delivery });
+    expect(confirmOf(decided!)).toMatchObject({ status: 'done', outcome: expect.stringContaining('1 selected product deleted since the preview was left out') });
+    await h.deliveredCount(start + 1);
+    const items = await rows(`select p.pim_id from order_item i join product p on p.id = i.product_id join render_order o on o.id = i.order_id
+      where o.tenant_id = ? order by p.pim_id`, [t.tenant.id]);
+    expect(items.map((r) => r.pim_id)).toEqual(['FROZEN-KL-6204', 'FROZEN-KL-6206']);
+    const note = await one(`select content from chat_message where session_id = ? and role = 'system' order by seq desc limit 1`, [turn.sessionId]);
+    expect(String(note.content)).toContain('"deleted_since_preview":1');
+    h.llm.assertDone();
+  });
+
+  it('creates nothing when every frozen product was deleted, and says so', async () => {
+    const { t, turn } = await aiTenant('vanished');
+    h.llm.enqueue({ toolCalls: [filterCall('Dichtungen')] });
+    await h.conversations.respond(turn, 'render all seals');
+    await h.em().execute(`delete from product where tenant_id = ? and category = 'Dichtungen'`, [t.tenant.id]);
+    const [decided] = await h.conversations.respond(turn, 'confirm');
+    expect(confirmOf(decided!)).toMatchObject({ status: 'failed', outcome: expect.stringContaining('None of the 1 selected products exist any more') });
+    expect(await one(`select count(*)::int as n from render_order where tenant_id = ?`, [t.tenant.id])).toEqual({ n: 0 });
+    h.llm.assertDone();
+  });
+
+  it('refuses a filter that matches nothing or names an unknown category, before any confirmation', async () => {
+    const { t, turn } = await aiTenant('nomatch');
+    let answers: string[] = [];
+    h.llm.enqueue(
+      { toolCalls: [filterCall('Schrauben'), { ...filterCall('Kugellager'), arguments: { ...filterCall('Kugellager').arguments, product_filter: { category: 'Kugellager', query: 'nonexistent', material: null } } }] },
+      (req) => { answers = req.body.messages.filter((m) => m.role === 'tool').map((m) => String(m.content)); return { content: 'Nothing matches.' }; },
+    );
+    const [reply] = await h.conversations.respond(turn, 'render all screws');
+    expect(confirmOf(reply!)).toBeUndefined();
+    expect(answers[0]).toMatch(/No category "Schrauben" was found\. Known categories: Dichtungen, Kugellager, Rollenlager/);
+    expect(answers[1]).toMatch(/No products are in category Kugellager matching "nonexistent"/);
+    h.llm.assertDone();
+  });
+});
+
+describe('frozen selections', () => {
+  it('refuse more than an order can hold, and are dropped once cancelled, expired or never attached', async () => {
+    const { t, turn } = await aiTenant('sweep');
+    await expect(freezeSelection(h.em(), t.tenant.id, { category: 'Kugellager' }, 2)).rejects.toMatchObject({
+      code: 'too_many_products', message: expect.stringMatching(/^3 products are in category Kugellager; an order can hold at most 2\. Narrow the filter/) });
+    h.llm.enqueue({ toolCalls: [filterCall('Kugellager')] });
+    await h.conversations.respond(turn, 'render all Kugellager');
+    const count = async () => (await one(`select count(*)::int as n from product_selection where tenant_id = ?`, [t.tenant.id])).n;
+    expect(await count()).toBe(1);
+    await h.conversations.respond(turn, 'cancel');
+    expect(await count()).toBe(0);
+
+    h.llm.enqueue({ toolCalls: [filterCall('Kugellager')] });
+    await h.conversations.respond(turn, 'render all Kugellager again');
+    const loose = await freezeSelection(h.em(), t.tenant.id, { category: 'Dichtungen' }, 10);
+    expect(await count()).toBe(2);
+    await h.em().execute(`update pending_action set expires_at = now() - interval '1 second' where session_id = ? and status = 'pending'`, [turn.sessionId]);
+    await expireActions(h.em());
+    expect(await count()).toBe(1); // the expired action's; the loose one is younger than an hour
+    await h.em().execute(`update product_selection set created_at = now() - interval '2 hours' where id = ?`, [loose.selectionId]);
+    await expireActions(h.em());
+    expect(await count()).toBe(0);
+    h.llm.assertDone();
+  });
+});
+
+describe('paging', () => {
+  it('lets the model walk every page of a 5,000-product search, across turns, without gaps or repeats', async () => {
+    const t = await makeTenant(h.em(), 'pages', { products: [] });
+    await seedCategoryProducts(h.em(), t.tenant.id, { category: 'Dichtungen', count: 5_000, prefix: 'DI', stem: 'Wellendichtring ' });
+    await seedCategoryProducts(h.em(), t.tenant.id, { category: 'Kugellager', count: 300, prefix: 'KL' });
+    await h.enableAi(t.tenant.id);
+    const turn = await h.turn(t.tenant.id);
+    const seen: string[] = [];
+    const totals = new Set<number>();
+    const search = (cursor: string | null) => ({ toolCalls: [{ name: 'search_products', arguments: { category: 'Dichtungen', query: null, material: null, limit: 200, cursor } }] });
+    // A model listing page after page: at most 7 pages per turn, then it asks whether to go on.
+    const walker: FakeStep = (req) => {
+      const msgs = req.body.messages;
+      const userAt = msgs.findLastIndex((m) => m.role === 'user');
+      const latest = lastToolContent(req, 'search_products');
+      if (msgs.at(-1)!.role === 'user') return search(latest ? /"next_cursor":"([^"]+)"/.exec(latest)![1]! : null);
+      const page = JSON.parse(latest!) as { total: number; next_cursor: string | null; products: { pim_id: string }[] };
+      seen.push(...page.products.map((p) => p.pim_id));
+      totals.add(page.total);
+      const pagesThisTurn = msgs.slice(userAt).filter((m) => m.role === 'tool').length;
+      if (!page.next_cursor) return { content: `That was all ${page.total} products.` };
+      return pagesThisTurn < 7 ? search(page.next_cursor) : { content: `Shown ${seen.length} of ${page.total}. Say "weiter" for more.` };
+    };
+    let last = '';
+    for (const [text, requests] of [['Liste alle Dichtungen', 8], ['weiter', 8], ['weiter', 8], ['weiter', 5]] as const) {
+      h.llm.enqueue(...Array<FakeStep>(requests).fill(walker));
+      last = texts(await h.conversations.respond(turn, text));
+    }
+    expect(last).toBe('That was all 5000 products.');
+    expect(totals).toEqual(new Set([5_000]));
+    expect(seen).toHaveLength(5_000);
+    expect(new Set(seen).size).toBe(5_000);
+    expect(seen).toEqual([...seen].sort());
+    h.llm.assertDone();
+  });
+});
+
+describe('current jobs of an order', () => {
+  it('count each item once: its open or completed job, else its newest failure; results list the same jobs', async () => {
+    const t = await makeTenant(h.em(), 'current');
+    const em = h.em();
+    const created = await em.transactional((tx) => createOrder(tx, t.tenant.id, {
+      products: { refs: ['CURRENT-KL-6204', 'CURRENT-KL-6205', 'CURRENT-KL-6206', 'CURRENT-DI-20'] }, outputTypeName: 'WebP 1024x1024', submit: false, createdBy: 'test', now: new Date(),
+    }));
+    const job = (pim: string, status: string, minutes: number, error: string | null = null) => em.execute(
+      `insert into render_job (tenant_id, order_id, order_item_id, product_id, status, error, attempts, queued_at, finished_at)
+       select i.tenant_id, i.order_id, i.id, i.product_id, ?, ?, 1, now() - make_interval(mins => ?), case when ? in ('failed', 'completed') then now() - make_interval(mins => ?) end
+       from order_item i join product p on p.id = i.product_id where i.order_id = ? and p.pim_id = ?`, [status, error, minutes, status, minutes, created.orderId, pim]);
+    await job('CURRENT-KL-6204', 'failed', 30, 'first try');
+    await job('CURRENT-KL-6204', 'completed', 10); // retried and done: counts as completed only
+    await job('CURRENT-KL-6205', 'failed', 30, 'old failure');
+    await job('CURRENT-KL-6205', 'failed', 20, 'newest failure'); // failed twice: one failure, the newest
+    await job('CURRENT-KL-6206', 'queued', 5);
+    await em.execute(`update render_order set status = 'rendering' where id = ?`, [created.orderId]);
+    const status = await getOrderStatus(em, t.tenant.id, created.orderNumber);
+    expect(status).toMatchObject({ item_count: 4, jobs: { completed: 1, failed: 1, queued: 1, running: 0 }, total_jobs: 3 });
+    expect(status.failures).toEqual([expect.objectContaining({ pim_id: 'CURRENT-KL-6205', error: 'newest failure' })]);
+    const results = await getRenderResults(em, t.tenant.id, created.orderNumber, undefined, new Date());
+    expect(results.counts).toEqual({ completed: 1, failed: 1, queued: 1, running: 0, not_dispatched: 1 });
+    expect(results.items.map((i) => [i.pim_id, i.status, i.error])).toEqual([
+      ['CURRENT-KL-6204', 'completed', null], ['CURRENT-KL-6205', 'failed', 'newest failure'], ['CURRENT-KL-6206', 'queued', null], ['CURRENT-DI-20', 'not_dispatched', null],
+    ]);
+    await em.execute(`update render_job set status = 'failed', error = 'gave up', finished_at = now() where order_id = ? and status = 'queued'`, [created.orderId]);
+    expect(await em.transactional((tx) => deriveOrderStatus(tx, t.tenant.id, created.orderId, new Date()))).toBe('failed');
+    await em.execute(`delete from render_job where order_id = ? and status = 'failed'`, [created.orderId]);
+    expect(await em.transactional((tx) => deriveOrderStatus(tx, t.tenant.id, created.orderId, new Date()))).toBe('completed');
+  });
+});
