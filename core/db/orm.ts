@@ -1,24 +1,36 @@
-import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
+import { MikroORM, type EntityManager, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { migrationsList } from '../../migrations/index.ts';
 import { allEntities } from './entities/index.ts';
 import type { Logger } from '../logger.ts';
+import { PostgresNamingStrategy } from './naming.ts';
 
 export type { EntityManager };
 export type Orm = MikroORM;
 
-/** Opens the ORM on `url` (no schema changes; call `migrate`). */
-export async function createOrm(url: string, opts: { log?: Logger; poolMax?: number } = {}): Promise<Orm> {
-  return MikroORM.init({
+/**
+ * The ORM's configuration on `url`: the entities, PostgreSQL's constraint names, the migrations.
+ * The schema generator never manages graphile-worker's schema or the query_database views (v_*),
+ * which only the migrations create.
+ */
+export function ormOptions(url: string, opts: { poolMax?: number } = {}): Options {
+  return {
     clientUrl: url,
-    entities: allEntities,
+    entities: [...allEntities],
+    namingStrategy: PostgresNamingStrategy,
+    schemaGenerator: { ignoreSchema: ['graphile_worker'], skipViews: [/^v_/] },
     extensions: [Migrator],
     migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
     pool: { min: 0, max: opts.poolMax ?? 10 },
     debug: false,
     allowGlobalContext: false,
     discovery: { warnWhenNoEntities: false },
-  });
+  };
+}
+
+/** Opens the ORM on `url` (no schema changes; call `migrate`). */
+export async function createOrm(url: string, opts: { log?: Logger; poolMax?: number } = {}): Promise<Orm> {
+  return MikroORM.init(ormOptions(url, opts));
 }
 
 /** Applies pending migrations; returns their names. */

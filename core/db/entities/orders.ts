@@ -9,14 +9,14 @@ export const Order = defineEntity({
   tableName: 'render_order',
   properties: {
     id: p.uuid().primary().defaultRaw('gen_random_uuid()'),
-    tenant: p.manyToOne(Tenant),
-    orderNumber: p.string(),
+    tenant: p.manyToOne(Tenant).deleteRule('cascade'),
+    orderNumber: p.text().check(`order_number ~ '^SA-[0-9]{4}-[0-9]{5}$'`),
     status: p.enum(orderStatuses),
-    outputType: p.manyToOne(OutputType),
-    materialOverride: p.manyToOne(Material).nullable(),
-    renderOverrides: p.json<Record<string, unknown>>(),
+    outputType: p.manyToOne(OutputType).deleteRule('no action'),
+    materialOverride: p.manyToOne(Material).nullable().deleteRule('no action'),
+    renderOverrides: p.json<Record<string, unknown>>().defaultRaw(`'{}'::jsonb`),
     notes: p.text().nullable(),
-    createdBy: p.string().nullable(),
+    createdBy: p.text().nullable(),
     origin: p.json<Record<string, unknown>>().nullable(),
     /** The conversation told about progress and completion (core/notices). */
     notify: p.json<Record<string, unknown>>().nullable(),
@@ -27,8 +27,25 @@ export const Order = defineEntity({
     submittedAt: p.datetime().nullable(),
     completedAt: p.datetime().nullable(),
   },
+  uniques: [{ properties: ['tenant', 'orderNumber'] }],
+  indexes: [
+    { name: 'render_order_tenant_status_idx', columns: [{ name: 'tenant_id' }, { name: 'status' }, { name: 'created_at', sort: 'desc' }] },
+    { name: 'render_order_tenant_created_idx', columns: [{ name: 'tenant_id' }, { name: 'created_at', sort: 'desc' }] },
+  ],
 });
 export type Order = InferEntity<typeof Order>;
+
+/** The last order number handed out per tenant and year (`order_counter`). */
+export const OrderCounter = defineEntity({
+  name: 'OrderCounter',
+  tableName: 'order_counter',
+  properties: {
+    tenant: p.manyToOne(Tenant).primary().deleteRule('cascade'),
+    year: p.integer().primary(),
+    lastValue: p.integer(),
+  },
+});
+export type OrderCounter = InferEntity<typeof OrderCounter>;
 
 /** One product in an order. */
 export const OrderItem = defineEntity({
@@ -36,10 +53,12 @@ export const OrderItem = defineEntity({
   tableName: 'order_item',
   properties: {
     id: p.uuid().primary().defaultRaw('gen_random_uuid()'),
-    tenant: p.manyToOne(Tenant),
-    order: p.manyToOne(Order),
-    product: p.manyToOne(Product),
+    tenant: p.manyToOne(Tenant).deleteRule('cascade'),
+    order: p.manyToOne(Order).deleteRule('cascade'),
+    product: p.manyToOne(Product).deleteRule('no action'),
   },
+  uniques: [{ properties: ['order', 'product'] }],
+  indexes: [{ name: 'order_item_product_idx', properties: ['product'] }],
 });
 export type OrderItem = InferEntity<typeof OrderItem>;
 
@@ -49,10 +68,10 @@ export const RenderJob = defineEntity({
   tableName: 'render_job',
   properties: {
     id: p.uuid().primary().defaultRaw('gen_random_uuid()'),
-    tenant: p.manyToOne(Tenant),
-    order: p.manyToOne(Order),
-    orderItem: p.manyToOne(OrderItem),
-    product: p.manyToOne(Product),
+    tenant: p.manyToOne(Tenant).deleteRule('cascade'),
+    order: p.manyToOne(Order).deleteRule('cascade'),
+    orderItem: p.manyToOne(OrderItem).deleteRule('cascade'),
+    product: p.manyToOne(Product).deleteRule('no action'),
     status: p.enum(jobStatuses),
     attempts: p.integer().default(0),
     error: p.text().nullable(),
@@ -63,5 +82,24 @@ export const RenderJob = defineEntity({
     /** When a render farm last accepted or acknowledged the current attempt (farm timeout start). */
     farmContactAt: p.datetime().nullable(),
   },
+  indexes: [
+    { name: 'render_job_order_status_idx', properties: ['order', 'status'] },
+    { name: 'render_job_tenant_status_idx', properties: ['tenant', 'status'] },
+    { name: 'render_job_tenant_finished_idx', properties: ['tenant', 'finishedAt'], include: ['status', 'startedAt'], where: 'finished_at is not null' },
+    { name: 'render_job_farm_contact_idx', properties: ['farmContactAt'], where: `status = 'running' and farm_contact_at is not null` },
+    { name: 'render_job_order_item_idx', properties: ['orderItem'] },
+  ],
 });
 export type RenderJob = InferEntity<typeof RenderJob>;
+
+/** A render farm callback already applied, by job and status (makes callbacks idempotent). */
+export const RenderCallback = defineEntity({
+  name: 'RenderCallback',
+  tableName: 'render_callback',
+  properties: {
+    job: p.manyToOne(RenderJob).primary().deleteRule('cascade'),
+    status: p.enum(['running', 'completed', 'failed'] as const).primary(),
+    receivedAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type RenderCallback = InferEntity<typeof RenderCallback>;

@@ -1,20 +1,36 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { roles, platforms, linkPlatforms } from '../../tenancy/roles.ts';
 
-/** A manufacturer using the render SaaS. `aiKeyEncrypted` is AES-256-GCM ciphertext (core/llm/secrets). */
+/**
+ * A manufacturer using the render SaaS. `aiKeyEncrypted` and `rendererSecretEncrypted` are
+ * AES-256-GCM ciphertext (core/llm/secrets). A tenant's concurrent model calls are capped by
+ * `aiMaxConcurrency`, lowered to `aiThrottleCap` until `aiThrottledUntil` after a 429.
+ */
 export const Tenant = defineEntity({
   name: 'Tenant',
   tableName: 'tenant',
   properties: {
     id: p.uuid().primary().defaultRaw('gen_random_uuid()'),
-    slug: p.string().unique(),
-    name: p.string(),
+    slug: p.text().unique().check(`slug ~ '^[a-z0-9][a-z0-9-]{1,62}$'`),
+    name: p.text(),
     aiProvider: p.enum(['azure', 'openai'] as const).nullable(),
     aiSettings: p.json<Record<string, string>>().nullable(),
     aiKeyEncrypted: p.text().nullable().lazy(),
-    monthlyTokenLimit: p.bigint('number').nullable(),
+    monthlyTokenLimit: p.bigint('number').nullable().check('monthly_token_limit >= 0'),
     createdAt: p.datetime().defaultRaw('now()'),
+    rendererBackend: p.enum(['local', 'http'] as const).default('local'),
+    rendererUrl: p.text().nullable(),
+    rendererSecretEncrypted: p.text().nullable().lazy(),
+    rendererPrivateNetwork: p.boolean().default(false),
+    aiMaxConcurrency: p.integer().default(256).check('ai_max_concurrency >= 1 and ai_max_concurrency <= 100000'),
+    
+    aiThrottleCap: p.integer().nullable(),
+    aiThrottledUntil: p.datetime().nullable(),
   },
+  checks: [{
+    name: 'tenant_renderer_http_check',
+    expression: `renderer_backend <> 'http' or (renderer_url is not null and renderer_secret_encrypted is not null)`,
+  }],
 });
 export type Tenant = InferEntity<typeof Tenant>;
 
@@ -24,11 +40,13 @@ export const PlatformLink = defineEntity({
   tableName: 'platform_link',
   properties: {
     id: p.uuid().primary().defaultRaw('gen_random_uuid()'),
-    tenant: p.manyToOne(Tenant),
+    tenant: p.manyToOne(Tenant).deleteRule('cascade'),
     platform: p.enum(linkPlatforms),
-    externalId: p.string(),
+    externalId: p.text(),
     createdAt: p.datetime().defaultRaw('now()'),
   },
+  uniques: [{ properties: ['platform', 'externalId'] }],
+  indexes: [{ name: 'platform_link_tenant_idx', properties: ['tenant'] }],
 });
 export type PlatformLink = InferEntity<typeof PlatformLink>;
 
@@ -38,13 +56,14 @@ export const TenantUser = defineEntity({
   tableName: 'tenant_user',
   properties: {
     id: p.uuid().primary().defaultRaw('gen_random_uuid()'),
-    tenant: p.manyToOne(Tenant),
+    tenant: p.manyToOne(Tenant).deleteRule('cascade'),
     platform: p.enum(platforms),
-    externalUserId: p.string(),
-    displayName: p.string().nullable(),
+    externalUserId: p.text(),
+    displayName: p.text().nullable(),
     role: p.enum(roles),
     createdAt: p.datetime().defaultRaw('now()'),
   },
+  uniques: [{ properties: ['tenant', 'platform', 'externalUserId'] }],
 });
 export type TenantUser = InferEntity<typeof TenantUser>;
 
@@ -54,12 +73,74 @@ export const LinkCode = defineEntity({
   tableName: 'link_code',
   properties: {
     id: p.uuid().primary().defaultRaw('gen_random_uuid()'),
-    tenant: p.manyToOne(Tenant),
-    codeHash: p.string().unique(),
+    tenant: p.manyToOne(Tenant).deleteRule('cascade'),
+    codeHash: p.text().unique(),
     expiresAt: p.datetime(),
     usedAt: p.datetime().nullable(),
-    usedBy: p.string().nullable(),
+    usedBy: p.text().nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
   },
 });
 export type LinkCode = InferEntity<typeof LinkCode>;
+
+/** A web API token bound to a tenant, user and role; only its SHA-256 hash is stored. */
+export const ApiToken = defineEntity({
+  name: 'ApiToken',
+  tableName: 'api_token',
+  properties: {
+    id: p.uuid().primary().defaultRaw('gen_random_uuid()'),
+    tenant: p.manyToOne(Tenant).deleteRule('cascade'),
+    userId: p.text(),
+    role: p.enum(roles),
+    label: p.text().nullable(),
+    tokenHash: p.text().unique(),
+    createdAt: p.datetime().defaultRaw('now()'),
+    lastUsedAt: p.datetime().nullable(),
+    revokedAt: p.datetime().nullable(),
+  },
+  indexes: [{ name: 'api_token_tenant_idx', columns: [{ name: 'tenant_id' }, { name: 'created_at', sort: 'desc' }] }],
+});
+export type ApiToken = InferEntity<typeof ApiToken>;
+
+/** A one-time web login link that mints an API token; only its SHA-256 hash is stored. */
+export const WebLoginCode = defineEntity({
+  name: 'WebLoginCode',
+  tableName: 'web_login_code',
+  properties: {
+    id: p.uuid().primary().defaultRaw('gen_random_uuid()'),
+    tenant: p.manyToOne(Tenant).deleteRule('cascade'),
+    userId: p.text(),
+    role: p.enum(roles),
+    codeHash: p.text().unique(),
+    expiresAt: p.datetime(),
+    usedAt: p.datetime().nullable(),
+    createdAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type WebLoginCode = InferEntity<typeof WebLoginCode>;
+
+/**
+ * A Slack OAuth installation (workspace or enterprise). The Bolt installation with its tokens
+ * is only stored encrypted (`installationEncrypted`); the plain columns serve lookups.
+ */
+export const SlackInstallation = defineEntity({
+  name: 'SlackInstallation',
+  tableName: 'slack_installation',
+  properties: {
+    id: p.uuid().primary().defaultRaw('gen_random_uuid()'),
+    installKey: p.text().unique(),
+    teamId: p.text().nullable(),
+    teamName: p.text().nullable(),
+    enterpriseId: p.text().nullable(),
+    isEnterpriseInstall: p.boolean().default(false),
+    appId: p.text().nullable(),
+    botUserId: p.text().nullable(),
+    botId: p.text().nullable(),
+    installedBy: p.text().nullable(),
+    installationEncrypted: p.text().lazy(),
+    createdAt: p.datetime().defaultRaw('now()'),
+    updatedAt: p.datetime().defaultRaw('now()'),
+  },
+  indexes: [{ name: 'slack_installation_team_idx', properties: ['teamId'] }],
+});
+export type SlackInstallation = InferEntity<typeof SlackInstallation>;

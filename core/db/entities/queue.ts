@@ -1,0 +1,71 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { ChatSession } from './chat.ts';
+import { Tenant } from './tenancy.ts';
+
+/**
+ * A queued turn of a session (core/queue/session-inbox.ts): started `attempts` times, `progress`
+ * records how far it got, `doneAt`/`result` once answered.
+ */
+export const TurnInbox = defineEntity({
+  name: 'TurnInbox',
+  tableName: 'turn_inbox',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    tenant: p.manyToOne(Tenant).deleteRule('cascade'),
+    session: p.manyToOne(ChatSession).deleteRule('cascade'),
+    task: p.text(),
+    payload: p.json<unknown>(),
+    createdAt: p.datetime().defaultRaw('now()'),
+    attempts: p.integer().default(0),
+    startedAt: p.datetime().nullable(),
+    progress: p.json<Record<string, unknown>>().defaultRaw(`'{}'::jsonb`),
+    doneAt: p.datetime().nullable(),
+    result: p.json<unknown>().nullable(),
+  },
+  indexes: [
+    { name: 'turn_inbox_pending_idx', properties: ['session', 'id'], where: 'done_at is null' },
+    { name: 'turn_inbox_done_idx', properties: ['doneAt'], where: 'done_at is not null' },
+  ],
+});
+export type TurnInbox = InferEntity<typeof TurnInbox>;
+
+/** A platform event id already received (dedupe of retries and redeliveries). */
+export const InboundEvent = defineEntity({
+  name: 'InboundEvent',
+  tableName: 'inbound_event',
+  properties: {
+    platform: p.text().primary(),
+    eventId: p.text().primary(),
+    tenant: p.manyToOne(Tenant).nullable().deleteRule('cascade'),
+    receivedAt: p.datetime().defaultRaw('now()'),
+  },
+  indexes: [{ name: 'inbound_event_received_idx', properties: ['receivedAt'] }],
+});
+export type InboundEvent = InferEntity<typeof InboundEvent>;
+
+/** Heartbeat of a queue worker process (core/queue/liveness.ts). */
+export const QueueWorker = defineEntity({
+  name: 'QueueWorker',
+  tableName: 'queue_worker',
+  properties: {
+    id: p.text().primary(),
+    host: p.text(),
+    pid: p.integer(),
+    startedAt: p.datetime().defaultRaw('now()'),
+    lastSeenAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type QueueWorker = InferEntity<typeof QueueWorker>;
+
+/** A rate-limit counter in rate-limiter-flexible's table layout (`expire` in epoch ms). */
+export const RateLimit = defineEntity({
+  name: 'RateLimit',
+  tableName: 'rate_limit',
+  properties: {
+    key: p.string().length(255).primary(),
+    points: p.integer().default(0),
+    expire: p.bigint('number').nullable(),
+  },
+  indexes: [{ name: 'rate_limit_expire_idx', properties: ['expire'] }],
+});
+export type RateLimit = InferEntity<typeof RateLimit>;
