@@ -10,7 +10,7 @@ import { importProductsCsv } from '../core/pipeline/import.ts';
 import { createLinkCode, linkWorkspace } from '../core/tenancy/links.ts';
 import { platformSchema, roleSchema } from '../core/tenancy/roles.ts';
 import { rendererSettingsSchema, setTenantRenderer } from '../core/renders/backends.ts';
-import { createTenant, getTenantBySlug, listTenants } from '../core/tenancy/tenants.ts';
+import { createTenant, getTenantBySlug, listTenants, setTokenLimit } from '../core/tenancy/tenants.ts';
 import { removeUser, setUserRole } from '../core/tenancy/users.ts';
 import type { App } from './app.ts';
 import { modelCapacity, setModelConcurrency } from '../core/llm/capacity.ts';
@@ -45,7 +45,7 @@ export function adminCommand(withApp: WithApp): Command {
     }));
   tenant.command('list').description('list tenants')
     .action(() => withApp(async (_app, em) => {
-      for (const t of await listTenants(em)) print(`${t.slug.padEnd(20)} ${t.name.padEnd(30)} AI: ${t.ai_provider ?? 'not configured'}  limit: ${t.monthly_token_limit ?? 'none'}`);
+      for (const t of await listTenants(em)) print(`${t.slug.padEnd(20)} ${t.name.padEnd(30)} AI: ${t.aiProvider ?? 'not configured'}  limit: ${t.monthlyTokenLimit ?? 'none'}`);
     }));
   tenant.command('ai').description("set a tenant's AI provider (Azure OpenAI or OpenAI-compatible; the key is stored encrypted) and/or its model concurrency")
     .requiredOption('--tenant <slug>').option('--provider <azure|openai>')
@@ -69,7 +69,7 @@ export function adminCommand(withApp: WithApp): Command {
     .requiredOption('--tenant <slug>').requiredOption('--monthly-tokens <n>', 'tokens per calendar month', intArg('--monthly-tokens'))
     .action((o: { tenant: string; monthlyTokens: number }) => withApp(async (_app, em) => {
       const t = await getTenantBySlug(em, o.tenant);
-      await em.execute(`update tenant set monthly_token_limit = ? where id = ?`, [o.monthlyTokens, t.id]);
+      await setTokenLimit(em, t.id, o.monthlyTokens);
       print(`Monthly token limit for ${t.slug}: ${o.monthlyTokens.toLocaleString('en')}`);
     }));
 

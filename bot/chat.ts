@@ -45,7 +45,7 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
   try {
     if (opts.interactive) {
       write(`RenderBot — tenant ${tenant.name} (${tenant.slug}), you are ${opts.user} (${role}).`);
-      write(tenant.ai_provider ? 'Ask in plain words, or type "help". Ctrl-D quits.' : 'AI is not configured for this tenant; the commands work — type "help". Ctrl-D quits.');
+      write(tenant.aiProvider ? 'Ask in plain words, or type "help". Ctrl-D quits.' : 'AI is not configured for this tenant; the commands work — type "help". Ctrl-D quits.');
     }
     const rl = createInterface({ input: opts.input, terminal: false });
     const prompt = () => opts.interactive && opts.output.write('you> ');

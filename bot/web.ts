@@ -57,8 +57,8 @@ export function tokenCommand(withApp: WithApp): Command {
     .action((o: { tenant: string }) => withApp(async (_app, em) => {
       const t = await getTenantBySlug(em, o.tenant);
       for (const r of await listApiTokens(em, t.id)) {
-        const used = r.last_used_at ? new Date(r.last_used_at).toISOString() : 'never';
-        print(`${r.id}  ${r.user_id.padEnd(20)} ${r.role.padEnd(8)} ${r.revoked_at ? 'revoked' : 'active '}  last used ${used}${r.label ? `  ${r.label}` : ''}`);
+        const used = r.lastUsedAt ? r.lastUsedAt.toISOString() : 'never';
+        print(`${r.id}  ${r.userId.padEnd(20)} ${r.role.padEnd(8)} ${r.revokedAt ? 'revoked' : 'active '}  last used ${used}${r.label ? `  ${r.label}` : ''}`);
       }
     }));
   token.command('revoke').description('revoke a token by id').requiredOption('--tenant <slug>').argument('<id>', 'token id from "token list"')

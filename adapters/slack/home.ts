@@ -26,7 +26,7 @@ export function homeView(input: { tenant?: TenantRow; usage?: MonthlyUsage }): s
     { type: 'mrkdwn' as const, text: `*Tokens this month (${u.month.slice(0, 7)})*\n${u.totalTokens.toLocaleString('en')}` },
     { type: 'mrkdwn' as const, text: `*Monthly limit*\n${u.limit === null ? 'none' : `${u.limit.toLocaleString('en')} (${Math.round((u.totalTokens / Math.max(1, u.limit)) * 100)}% used)`}` },
     { type: 'mrkdwn' as const, text: `*Model calls*\n${u.requests}` },
-    { type: 'mrkdwn' as const, text: `*AI*\n${input.tenant.ai_provider ? escapeMrkdwn(input.tenant.ai_provider) : 'not configured — commands still work'}` },
+    { type: 'mrkdwn' as const, text: `*AI*\n${input.tenant.aiProvider ? escapeMrkdwn(input.tenant.aiProvider) : 'not configured — commands still work'}` },
   ] : [];
   return { type: 'home', blocks: [
     { type: 'header', text: { type: 'plain_text', text: `RenderBot · ${input.tenant.name}`.slice(0, 150) } },

@@ -47,7 +47,7 @@ export function actionRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebR
       const usage = await monthlyUsage(em, who.tenantId, ctx.now());
       sendJson(res, 200, {
         user_id: who.userId, role: who.role, tenant: { slug: tenant.slug, name: tenant.name },
-        ai: { configured: tenant.ai_provider !== null, limit_reached: usage.limit !== null && usage.totalTokens >= usage.limit },
+        ai: { configured: tenant.aiProvider !== null, limit_reached: usage.limit !== null && usage.totalTokens >= usage.limit },
       }, ctx.cors(req));
     }) },
     { method: 'POST', path: '/api/auth/login', handle: guard(async (req, res) => {

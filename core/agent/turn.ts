@@ -11,6 +11,7 @@ import { createPendingAction } from '../actions/store.ts';
 import type { Delivery } from '../conversations/delivery.ts';
 import type { Reply, ReplyBlock } from '../replies/reply.ts';
 import { getTenantById, type TenantRow } from '../tenancy/tenants.ts';
+import { recordThrottle } from '../llm/capacity.ts';
 import { offeredTools, type ToolRegistry } from '../tools/registry.ts';
 import { needsApproval, type ToolContext } from '../tools/tool.ts';
 import { appendMessage, lastSeq, turnMessages, type StoredToolCall } from './messages.ts';
@@ -181,11 +182,11 @@ const RATE_LIMITED_ATTEMPTS = 4;
 async function gatedCall(deps: AgentDeps, tenant: TenantRow, em: EntityManager, model: ChatModel, req: Parameters<ChatModel['complete']>[0], log: Logger): Promise<ChatResult> {
   const gate = deps.gate;
   if (!gate) return model.complete(req);
-  if (tenant.ai_throttled_until && tenant.ai_throttle_cap) gate.lowered(tenant.id, tenant.ai_throttle_cap, new Date(tenant.ai_throttled_until));
+  if (tenant.aiThrottledUntil && tenant.aiThrottleCap) gate.lowered(tenant.id, tenant.aiThrottleCap, tenant.aiThrottledUntil);
   for (let attempt = 1; ; attempt++) {
     let lowered: ReturnType<ModelGate['rateLimited']> | undefined;
     try {
-      return await gate.run(tenant.id, tenant.ai_max_concurrency, async () => {
+      return await gate.run(tenant.id, tenant.aiMaxConcurrency, async () => {
         try {
           return await model.complete({ ...req, rateLimits: 'throw' });
         } catch (err) {
@@ -197,7 +198,7 @@ async function gatedCall(deps: AgentDeps, tenant: TenantRow, em: EntityManager, 
     } catch (err) {
       if (!(err instanceof LlmRateLimitedError) || !lowered || attempt >= RATE_LIMITED_ATTEMPTS) throw err;
       log.warn({ cap: lowered.cap, until: lowered.until, retryAfterMs: err.retryAfterMs }, 'the AI provider rate-limited this tenant; lowering its concurrent model calls');
-      await em.fork().execute(`update tenant set ai_throttle_cap = ?, ai_throttled_until = ? where id = ?`, [lowered.cap, lowered.until.toISOString(), tenant.id])
+      await recordThrottle(em.fork(), tenant.id, lowered.cap, lowered.until)
         .catch((e: unknown) => log.warn({ err: e }, 'could not record the lowered model cap'));
     }
   }

@@ -1,4 +1,4 @@
-import { queryOne } from '../db/sql.ts';
+import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 
 /** First day of `now`'s month (UTC) as YYYY-MM-01. */
@@ -8,12 +8,13 @@ export function monthOf(now: Date): string {
 
 /** Adds one model call's tokens to the tenant's monthly total. */
 export async function recordUsage(em: EntityManager, tenantId: string, promptTokens: number, completionTokens: number, now: Date): Promise<void> {
-  await em.execute(
-    `insert into token_usage (tenant_id, month, prompt_tokens, completion_tokens, requests) values (?, ?, ?, ?, 1)
-     on conflict (tenant_id, month) do update set prompt_tokens = token_usage.prompt_tokens + excluded.prompt_tokens,
-       completion_tokens = token_usage.completion_tokens + excluded.completion_tokens, requests = token_usage.requests + 1`,
-    [tenantId, monthOf(now), promptTokens, completionTokens],
-  );
+  await db(em).insertInto('token_usage').values({ tenant: tenantId, month: monthOf(now), promptTokens, completionTokens, requests: 1 })
+    .onConflict((oc) => oc.columns(['tenant', 'month']).doUpdateSet((eb) => ({
+      promptTokens: eb('token_usage.promptTokens', '+', eb.ref('excluded.promptTokens')),
+      completionTokens: eb('token_usage.completionTokens', '+', eb.ref('excluded.completionTokens')),
+      requests: eb('token_usage.requests', '+', 1),
+    })))
+    .execute();
 }
 
 /** This month's usage and limit for a tenant. */
@@ -21,12 +22,11 @@ export type MonthlyUsage = { month: string; promptTokens: number; completionToke
 
 export async function monthlyUsage(em: EntityManager, tenantId: string, now: Date): Promise<MonthlyUsage> {
   const month = monthOf(now);
-  const row = await queryOne<{ prompt_tokens: string | null; completion_tokens: string | null; requests: number | null; limit: string | null }>(em,
-    `select u.prompt_tokens, u.completion_tokens, u.requests, t.monthly_token_limit as limit
-     from tenant t left join token_usage u on u.tenant_id = t.id and u.month = ? where t.id = ?`,
-    [month, tenantId],
-  );
-  const promptTokens = Number(row?.prompt_tokens ?? 0);
-  const completionTokens = Number(row?.completion_tokens ?? 0);
-  return { month, promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, requests: row?.requests ?? 0, limit: row?.limit == null ? null : Number(row.limit) };
+  const row = await db(em).selectFrom('tenant as t')
+    .leftJoin('token_usage as u', (j) => j.onRef('u.tenant', '=', 't.id').on('u.month', '=', month))
+    .select(['u.promptTokens', 'u.completionTokens', 'u.requests', 't.monthlyTokenLimit'])
+    .where('t.id', '=', tenantId).executeTakeFirst();
+  const promptTokens = row?.promptTokens ?? 0;
+  const completionTokens = row?.completionTokens ?? 0;
+  return { month, promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, requests: row?.requests ?? 0, limit: row?.monthlyTokenLimit ?? null };
 }

@@ -1,5 +1,6 @@
+import { sql, type ExpressionBuilder } from 'kysely';
 import type { EntityManager } from '../db/orm.ts';
-import { queryOne } from '../db/sql.ts';
+import { db, type Database } from '../db/kysely.ts';
 import { UserInputError } from '../errors.ts';
 
 /** Largest per-process cap on a tenant's concurrent model calls. */
@@ -10,7 +11,12 @@ export async function setModelConcurrency(em: EntityManager, tenantId: string, m
   if (!Number.isInteger(max) || max < 1 || max > MAX_MODEL_CONCURRENCY) {
     throw new UserInputError('bad_flag', `--max-concurrency must be a whole number from 1 to ${MAX_MODEL_CONCURRENCY.toLocaleString('en')}, got "${max}"`);
   }
-  await em.execute(`update tenant set ai_max_concurrency = ? where id = ?`, [max, tenantId]);
+  await db(em).updateTable('tenant').set({ aiMaxConcurrency: max }).where('id', '=', tenantId).execute();
+}
+
+/** Records the tenant's lowered model cap after its provider answered 429, valid until `until`. */
+export async function recordThrottle(em: EntityManager, tenantId: string, cap: number, until: Date): Promise<void> {
+  await db(em).updateTable('tenant').set({ aiThrottleCap: cap, aiThrottledUntil: until }).where('id', '=', tenantId).execute();
 }
 
 /** A tenant's model cap now and its conversations' turns, across all processes. */
@@ -26,15 +32,16 @@ export type ModelCapacity = {
 };
 
 export async function modelCapacity(em: EntityManager, tenantId: string, now: Date): Promise<ModelCapacity> {
-  const row = await queryOne<{ max: number; cap: number | null; until: string | null; running: number; waiting: number }>(em,
-    `select t.ai_max_concurrency as max, t.ai_throttle_cap as cap, t.ai_throttled_until as until,
-            (select count(*)::int from turn_inbox i where i.tenant_id = t.id and i.done_at is null and i.started_at is not null) as running,
-            (select count(*)::int from turn_inbox i where i.tenant_id = t.id and i.done_at is null and i.started_at is null) as waiting
-     from tenant t where t.id = ?`, [tenantId]);
+  const turns = (started: boolean) => (eb: ExpressionBuilder<Database, 'tenant'>) => eb.selectFrom('turn_inbox as i')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .whereRef('i.tenant', '=', 'tenant.id').where('i.doneAt', 'is', null).where('i.startedAt', started ? 'is not' : 'is', null);
+  const row = await db(em).selectFrom('tenant')
+    .select((eb) => ['aiMaxConcurrency', 'aiThrottleCap', 'aiThrottledUntil', turns(true)(eb).as('running'), turns(false)(eb).as('waiting')])
+    .where('id', '=', tenantId).executeTakeFirst();
   if (!row) throw new UserInputError('tenant_not_found', 'No such tenant.');
-  const until = row.until ? new Date(row.until) : undefined;
+  const { aiThrottleCap: cap, aiThrottledUntil: until } = row;
   return {
-    maxConcurrency: row.max, running: row.running, waiting: row.waiting,
-    ...(row.cap !== null && until && until > now ? { throttled: { cap: row.cap, until } } : {}),
+    maxConcurrency: row.aiMaxConcurrency, running: row.running ?? 0, waiting: row.waiting ?? 0,
+    ...(cap !== null && until && until > now ? { throttled: { cap, until } } : {}),
   };
 }

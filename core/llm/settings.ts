@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { queryOne } from '../db/sql.ts';
+import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { ConfigError, UserInputError } from '../errors.ts';
 import { decryptSecret, encryptSecret } from './secrets.ts';
@@ -54,17 +54,15 @@ export async function setTenantAi(em: EntityManager, key: Buffer, tenantId: stri
   }
   const trimmedKey = apiKey.trim();
   if (!trimmedKey) throw new UserInputError('ai_settings_invalid', 'The AI API key must not be empty.');
-  const row = await queryOne<{ id: string }>(
-    em,
-    `update tenant set ai_provider = ?, ai_settings = ?::jsonb, ai_key_encrypted = ? where id = ? returning id`,
-    [parsed.data.provider, JSON.stringify(parsed.data), encryptSecret(key, trimmedKey), tenantId],
-  );
+  const row = await db(em).updateTable('tenant')
+    .set({ aiProvider: parsed.data.provider, aiSettings: parsed.data, aiKeyEncrypted: encryptSecret(key, trimmedKey) })
+    .where('id', '=', tenantId).returning('id').executeTakeFirst();
   if (!row) throw new UserInputError('tenant_not_found', 'No such tenant. List them with: renderbot admin tenant list');
 }
 
 /** Removes a tenant's AI configuration (the tenant falls back to the command grammar, DESIGN §8). */
 export async function clearTenantAi(em: EntityManager, tenantId: string): Promise<void> {
-  await queryOne(em, `update tenant set ai_provider = null, ai_settings = null, ai_key_encrypted = null where id = ? returning id`, [tenantId]);
+  await db(em).updateTable('tenant').set({ aiProvider: null, aiSettings: null, aiKeyEncrypted: null }).where('id', '=', tenantId).execute();
 }
 
 /**
@@ -73,18 +71,14 @@ export async function clearTenantAi(em: EntityManager, tenantId: string): Promis
  * key that cannot be decrypted throws ConfigError `secret_undecryptable` (see `decryptSecret`).
  */
 export async function loadTenantAi(em: EntityManager, key: Buffer, tenantId: string): Promise<TenantAi | undefined> {
-  const row = await queryOne<{ ai_provider: string | null; ai_settings: unknown; ai_key_encrypted: string | null }>(
-    em,
-    `select ai_provider, ai_settings, ai_key_encrypted from tenant where id = ?`,
-    [tenantId],
-  );
-  if (!row?.ai_provider || row.ai_settings == null || !row.ai_key_encrypted) return undefined;
-  const raw: unknown = typeof row.ai_settings === 'string' ? JSON.parse(row.ai_settings) : row.ai_settings;
-  const parsed = aiSettingsSchema.safeParse({ ...(raw as object), provider: row.ai_provider });
+  const row = await db(em).selectFrom('tenant').select(['aiProvider', 'aiSettings', 'aiKeyEncrypted']).where('id', '=', tenantId).executeTakeFirst();
+  if (!row?.aiProvider || row.aiSettings == null || !row.aiKeyEncrypted) return undefined;
+  const stored = z.record(z.string(), z.unknown()).safeParse(row.aiSettings);
+  const parsed = aiSettingsSchema.safeParse({ ...(stored.success ? stored.data : {}), provider: row.aiProvider });
   if (!parsed.success) {
     throw new ConfigError('ai_settings_invalid', "The tenant's stored AI settings are invalid; ask an admin to run: renderbot admin tenant ai …");
   }
-  return { settings: parsed.data, apiKey: decryptSecret(key, row.ai_key_encrypted) };
+  return { settings: parsed.data, apiKey: decryptSecret(key, row.aiKeyEncrypted) };
 }
 
 /** One-line, key-free summary of settings for the CLI and admin replies. */

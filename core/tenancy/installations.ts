@@ -1,4 +1,5 @@
-import { queryOne } from '../db/sql.ts';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { decryptSecret, encryptSecret } from '../llm/secrets.ts';
 
@@ -32,15 +33,16 @@ function installKey(q: InstallationLookup): string {
 
 /** Stores (or replaces) an installation; the installation object is encrypted under `secretsKey`. */
 export async function saveInstallation(em: EntityManager, secretsKey: Buffer, rec: InstallationRecord): Promise<void> {
-  await em.execute(
-    `insert into slack_installation (install_key, team_id, team_name, enterprise_id, is_enterprise_install, app_id, bot_user_id, bot_id, installed_by, installation_encrypted)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     on conflict (install_key) do update set team_name = excluded.team_name, app_id = excluded.app_id, bot_user_id = excluded.bot_user_id,
-       bot_id = excluded.bot_id, installed_by = excluded.installed_by, installation_encrypted = excluded.installation_encrypted, updated_at = now()`,
-    [installKey(rec), rec.teamId ?? null, rec.teamName ?? null, rec.enterpriseId ?? null, rec.isEnterpriseInstall === true,
-      rec.appId ?? null, rec.botUserId ?? null, rec.botId ?? null, rec.installedBy ?? null,
-      encryptSecret(secretsKey, JSON.stringify(rec.secret))],
-  );
+  await db(em).insertInto('slack_installation').values({
+    installKey: installKey(rec), teamId: rec.teamId ?? null, teamName: rec.teamName ?? null, enterpriseId: rec.enterpriseId ?? null,
+    isEnterpriseInstall: rec.isEnterpriseInstall === true, appId: rec.appId ?? null, botUserId: rec.botUserId ?? null,
+    botId: rec.botId ?? null, installedBy: rec.installedBy ?? null,
+    installationEncrypted: encryptSecret(secretsKey, JSON.stringify(rec.secret)),
+  }).onConflict((oc) => oc.column('installKey').doUpdateSet((eb) => ({
+    teamName: eb.ref('excluded.teamName'), appId: eb.ref('excluded.appId'), botUserId: eb.ref('excluded.botUserId'),
+    botId: eb.ref('excluded.botId'), installedBy: eb.ref('excluded.installedBy'),
+    installationEncrypted: eb.ref('excluded.installationEncrypted'), updatedAt: sql<Date>`now()`,
+  }))).execute();
 }
 
 /**
@@ -50,13 +52,13 @@ export async function saveInstallation(em: EntityManager, secretsKey: Buffer, re
 export async function findInstallation(em: EntityManager, secretsKey: Buffer, q: InstallationLookup): Promise<unknown> {
   const keys = [installKey(q), ...(q.enterpriseId ? [`E:${q.enterpriseId}`] : [])];
   for (const key of keys) {
-    const row = await queryOne<{ installation_encrypted: string }>(em, `select installation_encrypted from slack_installation where install_key = ?`, [key]);
-    if (row) return JSON.parse(decryptSecret(secretsKey, row.installation_encrypted)) as unknown;
+    const row = await db(em).selectFrom('slack_installation').select('installationEncrypted').where('installKey', '=', key).executeTakeFirst();
+    if (row) return JSON.parse(decryptSecret(secretsKey, row.installationEncrypted)) as unknown;
   }
   return undefined;
 }
 
 /** Removes the installation stored under exactly this lookup (uninstall, revoked tokens). */
 export async function deleteInstallation(em: EntityManager, q: InstallationLookup): Promise<void> {
-  await em.execute(`delete from slack_installation where install_key = ?`, [installKey(q)]);
+  await db(em).deleteFrom('slack_installation').where('installKey', '=', installKey(q)).execute();
 }

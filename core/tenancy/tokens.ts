@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { query, queryOne } from '../db/sql.ts';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { UserInputError } from '../errors.ts';
 import type { Role } from './roles.ts';
@@ -12,7 +13,7 @@ import { ensureUser, setUserRole } from './users.ts';
 export type TokenIdentity = { tokenId: string; tenantId: string; userId: string; role: Role };
 
 /** A token as `admin token list` shows it (never the token itself). */
-export type ApiTokenRow = { id: string; tenant_id: string; user_id: string; role: Role | 'removed'; label: string | null; created_at: string; last_used_at: string | null; revoked_at: string | null };
+export type ApiTokenRow = { id: string; tenantId: string; userId: string; role: Role | 'removed'; label: string | null; createdAt: Date; lastUsedAt: Date | null; revokedAt: Date | null };
 
 const TOKEN_PREFIX = 'rbt_';
 const LOGIN_PREFIX = 'rbl_';
@@ -42,10 +43,9 @@ export async function createApiToken(em: EntityManager, input: { tenantId: strin
 async function insertToken(em: EntityManager, tenantId: string, userId: string, role: Role, label: string | null): Promise<{ id: string; token: string }> {
   const token = secret(TOKEN_PREFIX);
   // api_token.role records the role at creation (for `token list`); authorization reads tenant_user.
-  const row = await queryOne<{ id: string }>(em,
-    `insert into api_token (tenant_id, user_id, role, label, token_hash) values (?, ?, ?, ?, ?) returning id`,
-    [tenantId, userId, role, label, sha256(token)]);
-  return { id: row!.id, token };
+  const row = await db(em).insertInto('api_token').values({ tenant: tenantId, userId, role, label, tokenHash: sha256(token) })
+    .returning('id').executeTakeFirstOrThrow();
+  return { id: row.id, token };
 }
 
 /**
@@ -54,29 +54,34 @@ async function insertToken(em: EntityManager, tenantId: string, userId: string, 
  */
 export async function verifyApiToken(em: EntityManager, token: string): Promise<TokenIdentity | undefined> {
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return undefined;
-  const row = await queryOne<{ id: string; tenant_id: string; user_id: string; role: Role; stale: boolean }>(em,
-    `select t.id, t.tenant_id, t.user_id, u.role, (t.last_used_at is null or t.last_used_at < now() - interval '1 minute') as stale
-     from api_token t join tenant_user u on u.tenant_id = t.tenant_id and u.platform = 'web' and u.external_user_id = t.user_id
-     where t.token_hash = ? and t.revoked_at is null`,
-    [sha256(token)]);
+  const row = await db(em).selectFrom('api_token as t')
+    .innerJoin('tenant_user as u', (j) => j.onRef('u.tenant', '=', 't.tenant').on('u.platform', '=', 'web').onRef('u.externalUserId', '=', 't.userId'))
+    .select((eb) => ['t.id', 't.tenant', 't.userId', 'u.role',
+      eb.or([eb('t.lastUsedAt', 'is', null), eb('t.lastUsedAt', '<', sql<Date>`now() - interval '1 minute'`)]).as('stale')])
+    .where('t.tokenHash', '=', sha256(token)).where('t.revokedAt', 'is', null)
+    .executeTakeFirst();
   if (!row) return undefined;
   // last_used_at is coarse (a minute) so busy tokens don't write on every request.
-  if (row.stale) await em.execute(`update api_token set last_used_at = now() where id = ?`, [row.id]);
-  return { tokenId: row.id, tenantId: row.tenant_id, userId: row.user_id, role: row.role };
+  if (row.stale) await db(em).updateTable('api_token').set({ lastUsedAt: sql<Date>`now()` }).where('id', '=', row.id).execute();
+  return { tokenId: row.id, tenantId: row.tenant, userId: row.userId, role: row.role };
 }
 
 /** A tenant's tokens, newest first, with each person's current role (`removed` tokens no longer work). */
 export async function listApiTokens(em: EntityManager, tenantId: string): Promise<ApiTokenRow[]> {
-  return query<ApiTokenRow>(em,
-    `select t.id, t.tenant_id, t.user_id, coalesce(u.role, 'removed') as role, t.label, t.created_at, t.last_used_at, t.revoked_at
-     from api_token t left join tenant_user u on u.tenant_id = t.tenant_id and u.platform = 'web' and u.external_user_id = t.user_id
-     where t.tenant_id = ? order by t.created_at desc`, [tenantId]);
+  const rows = await db(em).selectFrom('api_token as t')
+    .leftJoin('tenant_user as u', (j) => j.onRef('u.tenant', '=', 't.tenant').on('u.platform', '=', 'web').onRef('u.externalUserId', '=', 't.userId'))
+    .select(['t.id', 't.tenant', 't.userId', 'u.role', 't.label', 't.createdAt', 't.lastUsedAt', 't.revokedAt'])
+    .where('t.tenant', '=', tenantId).orderBy('t.createdAt', 'desc')
+    .execute();
+  return rows.map(({ tenant, role, ...r }) => ({ ...r, tenantId: tenant, role: role ?? 'removed' }));
 }
 
 /** Revokes a token of the tenant; false when there is no such (unrevoked) token. */
 export async function revokeApiToken(em: EntityManager, tenantId: string, tokenId: string): Promise<boolean> {
-  const rows = await query(em, `update api_token set revoked_at = now() where tenant_id = ? and id::text = ? and revoked_at is null returning id`, [tenantId, tokenId]);
-  return rows.length > 0;
+  const revoked = await db(em).updateTable('api_token').set({ revokedAt: sql<Date>`now()` })
+    .where('tenant', '=', tenantId).where(sql<string>`id::text`, '=', tokenId).where('revokedAt', 'is', null)
+    .executeTakeFirst();
+  return revoked.numUpdatedRows > 0n;
 }
 
 /**
@@ -89,8 +94,8 @@ export async function createLoginCode(em: EntityManager, input: { tenantId: stri
   await setUserRole(em, input.tenantId, 'web', input.userId, input.role);
   const code = secret(LOGIN_PREFIX);
   const expiresAt = new Date(input.now.getTime() + LOGIN_LINK_TTL_MS);
-  await em.execute(`insert into web_login_code (tenant_id, user_id, role, code_hash, expires_at) values (?, ?, ?, ?, ?)`,
-    [input.tenantId, input.userId, input.role, sha256(code), expiresAt]);
+  await db(em).insertInto('web_login_code')
+    .values({ tenant: input.tenantId, userId: input.userId, role: input.role, codeHash: sha256(code), expiresAt }).execute();
   return { code, expiresAt };
 }
 
@@ -100,12 +105,12 @@ export async function createLoginCode(em: EntityManager, input: { tenantId: stri
  */
 export async function redeemLoginCode(em: EntityManager, code: string): Promise<{ token: string; identity: TokenIdentity } | undefined> {
   if (!code.startsWith(LOGIN_PREFIX) || code.length > 200) return undefined;
-  const row = await queryOne<{ tenant_id: string; user_id: string; role: Role }>(em,
-    `update web_login_code set used_at = now() where code_hash = ? and used_at is null and expires_at > now() returning tenant_id, user_id, role`,
-    [sha256(code)]);
+  const row = await db(em).updateTable('web_login_code').set({ usedAt: sql<Date>`now()` })
+    .where('codeHash', '=', sha256(code)).where('usedAt', 'is', null).where('expiresAt', '>', sql<Date>`now()`)
+    .returning(['tenant', 'userId', 'role']).executeTakeFirst();
   if (!row) return undefined;
   // The person's current role wins over the one the code was made with (it may have changed since).
-  const role = await ensureUser(em, row.tenant_id, 'web', row.user_id, row.role);
-  const created = await insertToken(em, row.tenant_id, row.user_id, role, 'login link');
-  return { token: created.token, identity: { tokenId: created.id, tenantId: row.tenant_id, userId: row.user_id, role } };
+  const role = await ensureUser(em, row.tenant, 'web', row.userId, row.role);
+  const created = await insertToken(em, row.tenant, row.userId, role, 'login link');
+  return { token: created.token, identity: { tokenId: created.id, tenantId: row.tenant, userId: row.userId, role } };
 }

@@ -1,4 +1,4 @@
-import { queryOne } from '../db/sql.ts';
+import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import type { Platform, Role } from './roles.ts';
 
@@ -7,20 +7,19 @@ import type { Platform, Role } from './roles.ts';
  * (workspace members: operator; guests: viewer — DESIGN §2). An admin-set role is kept.
  */
 export async function ensureUser(em: EntityManager, tenantId: string, platform: Platform, externalUserId: string, defaultRole: Role, displayName?: string): Promise<Role> {
-  const row = await queryOne<{ role: Role }>(em,
-    `insert into tenant_user (tenant_id, platform, external_user_id, display_name, role) values (?, ?, ?, ?, ?)
-     on conflict (tenant_id, platform, external_user_id) do update set display_name = coalesce(excluded.display_name, tenant_user.display_name)
-     returning role`,
-    [tenantId, platform, externalUserId, displayName ?? null, defaultRole]);
-  return row!.role;
+  const row = await db(em).insertInto('tenant_user')
+    .values({ tenant: tenantId, platform, externalUserId, displayName: displayName ?? null, role: defaultRole })
+    .onConflict((oc) => oc.columns(['tenant', 'platform', 'externalUserId'])
+      .doUpdateSet((eb) => ({ displayName: eb.fn.coalesce('excluded.displayName', 'tenant_user.displayName') })))
+    .returning('role').executeTakeFirstOrThrow();
+  return row.role;
 }
 
 /** Sets a person's role (admin CLI). */
 export async function setUserRole(em: EntityManager, tenantId: string, platform: Platform, externalUserId: string, role: Role): Promise<void> {
-  await em.execute(
-    `insert into tenant_user (tenant_id, platform, external_user_id, role) values (?, ?, ?, ?)
-     on conflict (tenant_id, platform, external_user_id) do update set role = excluded.role`,
-    [tenantId, platform, externalUserId, role]);
+  await db(em).insertInto('tenant_user').values({ tenant: tenantId, platform, externalUserId, role })
+    .onConflict((oc) => oc.columns(['tenant', 'platform', 'externalUserId']).doUpdateSet((eb) => ({ role: eb.ref('excluded.role') })))
+    .execute();
 }
 
 /**
@@ -29,7 +28,8 @@ export async function setUserRole(em: EntityManager, tenantId: string, platform:
  * are treated as first contact (default role).
  */
 export async function removeUser(em: EntityManager, tenantId: string, platform: Platform, externalUserId: string): Promise<boolean> {
-  const rows = await em.execute(`delete from tenant_user where tenant_id = ? and platform = ? and external_user_id = ? returning id`,
-    [tenantId, platform, externalUserId]);
-  return rows.length > 0;
+  const removed = await db(em).deleteFrom('tenant_user')
+    .where('tenant', '=', tenantId).where('platform', '=', platform).where('externalUserId', '=', externalUserId)
+    .executeTakeFirst();
+  return removed.numDeletedRows > 0n;
 }

@@ -14,7 +14,8 @@ export const Tenant = defineEntity({
     slug: p.text().unique().check(`slug ~ '^[a-z0-9][a-z0-9-]{1,62}$'`),
     name: p.text(),
     aiProvider: p.enum(['azure', 'openai'] as const).nullable(),
-    aiSettings: p.json<Record<string, string>>().nullable(),
+    /** Provider settings without the key; validated by core/llm/settings.ts on every read. */
+    aiSettings: p.json<unknown>().nullable(),
     aiKeyEncrypted: p.text().nullable().lazy(),
     monthlyTokenLimit: p.bigint('number').nullable().check('monthly_token_limit >= 0'),
     createdAt: p.datetime().defaultRaw('now()'),
