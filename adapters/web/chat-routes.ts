@@ -106,7 +106,7 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
       const rows = await listUserSessions(ctx.orm.em.fork(), who.tenantId, 'web', who.userId, { limit: limit + 1, ...(before ? { before } : {}) });
       const page = rows.slice(0, limit);
       const tail = page.at(-1);
-      sendJson(res, 200, { sessions: page.map(apiSession), next_cursor: rows.length > limit && tail ? cursors.encode([tail.active_key, tail.id]) : null }, ctx.cors(req));
+      sendJson(res, 200, { sessions: page.map(apiSession), next_cursor: rows.length > limit && tail ? cursors.encode([tail.activeKey, tail.id]) : null }, ctx.cors(req));
     }) },
 
     { method: 'GET', path: '/api/chat/sessions/:session_id/messages', handle: authed(async (req, res, who) => {

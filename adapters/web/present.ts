@@ -8,7 +8,7 @@ const iso = (v: string | Date) => new Date(v).toISOString();
 /** A stored message as the API shows it. */
 export function apiMessage(m: VisibleMessage): ApiMessage {
   const reply = m.reply ? replySchema.safeParse(m.reply) : undefined;
-  return { id: m.id, role: m.role, content: m.content, created_at: iso(m.created_at), cursor: String(m.seq), reply: reply?.success ? reply.data : null };
+  return { id: m.id, role: m.role, content: m.content, created_at: iso(m.createdAt), cursor: String(m.seq), reply: reply?.success ? reply.data : null };
 }
 
 /** One reply out of several (e.g. the decision card and the follow-up after a typed `confirm`). */
@@ -35,7 +35,7 @@ export function turnResult(text: string, replies: Reply[], stored: VisibleMessag
 
 /** A session in the list. */
 export function apiSession(s: SessionListItem) {
-  return { session_id: s.id, title: s.title, last_message: s.last_message, message_count: s.message_count, created_at: iso(s.created_at), last_active_at: iso(s.last_active_at) };
+  return { session_id: s.id, title: s.title, last_message: s.lastMessage, message_count: s.messageCount, created_at: iso(s.createdAt), last_active_at: iso(s.lastActiveAt) };
 }
 
 /** Opaque page cursors. */

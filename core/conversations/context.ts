@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { queryOne } from '../db/sql.ts';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { UserInputError } from '../errors.ts';
 import { getOrderStatus } from '../pipeline/orders-read.ts';
@@ -35,25 +36,26 @@ export async function contextSummary(em: EntityManager, tenantId: string, ctx: S
       `${o.completed_at ? `, completed ${o.completed_at}` : ''}. Use get_order_status for details.`;
   }
   const byId = z.uuid().safeParse(ctx.id).success;
-  const p = await queryOne<{ id: string; pim_id: string; name: string; category: string; material_name: string | null; orders: number }>(em,
-    `select p.id, p.pim_id, p.name, p.category, p.material_name,
-            (select count(distinct i.order_id)::int from order_item i where i.tenant_id = p.tenant_id and i.product_id = p.id) as orders
-     from product p where p.tenant_id = ? and ${byId ? 'p.id = ?::uuid' : 'p.pim_id = ?'}`,
-    [tenantId, ctx.id]);
+  const p = await db(em).selectFrom('product as p')
+    .select((eb) => ['p.id', 'p.pimId', 'p.name', 'p.category', 'p.materialName',
+      eb.selectFrom('order_item as i').select(sql<number>`count(distinct i.order_id)::int`.as('n'))
+        .whereRef('i.tenant', '=', 'p.tenant').whereRef('i.product', '=', 'p.id').as('orders')])
+    .where('p.tenant', '=', tenantId).where(byId ? 'p.id' : 'p.pimId', '=', ctx.id)
+    .executeTakeFirst();
   if (!p) throw new UserInputError('context_not_found', `No product ${ctx.id} was found.`);
-  return `product ${quote(p.pim_id)} ${quote(p.name)} (id ${p.id}) — category ${quote(p.category)}, material ${p.material_name ? quote(p.material_name) : 'none'}, in ${p.orders} orders.`;
+  return `product ${quote(p.pimId)} ${quote(p.name)} (id ${p.id}) — category ${quote(p.category)}, material ${p.materialName ? quote(p.materialName) : 'none'}, in ${p.orders ?? 0} orders.`;
 }
 
 /** The object a session is about, if any (validated; anything else reads as none). */
 export async function getSessionContext(em: EntityManager, tenantId: string, sessionId: string): Promise<SessionContext | undefined> {
-  const row = await queryOne<{ context: unknown }>(em, `select context from chat_session where id = ? and tenant_id = ?`, [sessionId, tenantId]);
+  const row = await db(em).selectFrom('chat_session').select('context').where('id', '=', sessionId).where('tenant', '=', tenantId).executeTakeFirst();
   const parsed = sessionContextSchema.safeParse(row?.context);
   return parsed.success ? parsed.data : undefined;
 }
 
 /** Sets (or with `undefined`, clears) what a session is about. */
 export async function setSessionContext(em: EntityManager, tenantId: string, sessionId: string, ctx: SessionContext | undefined): Promise<void> {
-  await em.execute(`update chat_session set context = ?::jsonb where id = ? and tenant_id = ?`, [JSON.stringify(ctx ?? {}), sessionId, tenantId]);
+  await db(em).updateTable('chat_session').set({ context: ctx ?? {} }).where('id', '=', sessionId).where('tenant', '=', tenantId).execute();
 }
 
 /**

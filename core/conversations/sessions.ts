@@ -1,24 +1,27 @@
-import { query, queryOne } from '../db/sql.ts';
+import { sql } from 'kysely';
+import { db, type Row } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import type { Platform } from '../tenancy/roles.ts';
 
-export type SessionRow = { id: string; tenant_id: string; platform: Platform; key: string; title: string | null; created_at: string; last_active_at: string };
+/** A conversation (DESIGN §3) as the core hands it out. */
+export type SessionRow = Pick<Row<'chat_session'>, 'id' | 'platform' | 'key' | 'title' | 'createdAt' | 'lastActiveAt'> & { tenantId: string };
 
-const SESSION_COLS = 'id, tenant_id, platform, key, title, created_at, last_active_at';
+const sessionColumns = ['id', 'tenant as tenantId', 'platform', 'key', 'title', 'createdAt', 'lastActiveAt'] as const;
 
 /** The active (not archived) session for a platform thread key, if there is one; never creates one. */
 export async function findActiveSession(em: EntityManager, tenantId: string, platform: Platform, key: string): Promise<SessionRow | undefined> {
-  return queryOne<SessionRow>(em, `select ${SESSION_COLS} from chat_session where tenant_id = ? and platform = ? and key = ? and archived_at is null`, [tenantId, platform, key]);
+  return db(em).selectFrom('chat_session').select(sessionColumns)
+    .where('tenant', '=', tenantId).where('platform', '=', platform).where('key', '=', key).where('archivedAt', 'is', null)
+    .executeTakeFirst();
 }
 
 /** The active session for a platform thread key, created on first use (DESIGN §3). */
 export async function resolveSession(em: EntityManager, tenantId: string, platform: Platform, key: string, createdBy: string): Promise<SessionRow> {
   const found = await findActiveSession(em, tenantId, platform, key);
   if (found) return found;
-  const created = await queryOne<SessionRow>(em,
-    `insert into chat_session (tenant_id, platform, key, created_by) values (?, ?, ?, ?)
-     on conflict (tenant_id, platform, key) where archived_at is null do nothing returning ${SESSION_COLS}`,
-    [tenantId, platform, key, createdBy]);
+  const created = await db(em).insertInto('chat_session').values({ tenant: tenantId, platform, key, createdBy })
+    .onConflict((oc) => oc.columns(['tenant', 'platform', 'key']).where('archivedAt', 'is', null).doNothing())
+    .returning(sessionColumns).executeTakeFirst();
   return created ?? (await findActiveSession(em, tenantId, platform, key))!;
 }
 
@@ -28,65 +31,76 @@ export async function resolveSession(em: EntityManager, tenantId: string, platfo
  * without mentioning the bot still find one.
  */
 export async function renewSession(em: EntityManager, tenantId: string, sessionId: string): Promise<void> {
-  await em.execute(
-    `with old as (
-       update chat_session set archived_at = now() where id = ? and tenant_id = ? and archived_at is null
-       returning tenant_id, platform, key, created_by)
-     insert into chat_session (tenant_id, platform, key, created_by) select tenant_id, platform, key, created_by from old`,
-    [sessionId, tenantId]);
+  await db(em)
+    .with('old', (q) => q.updateTable('chat_session').set({ archivedAt: sql<Date>`now()` })
+      .where('id', '=', sessionId).where('tenant', '=', tenantId).where('archivedAt', 'is', null)
+      // Aliased: the ORM's Kysely plugin maps entity properties, not the columns of an UPDATE's CTE.
+      .returning(['tenant as oldTenant', 'platform as oldPlatform', 'key as oldKey', 'createdBy as oldCreatedBy']))
+    .insertInto('chat_session').columns(['tenant', 'platform', 'key', 'createdBy'])
+    .expression((q) => q.selectFrom('old').select(['oldTenant', 'oldPlatform', 'oldKey', 'oldCreatedBy']))
+    .execute();
 }
 
 /** Deletes a session with its messages and pending actions (`forget`). Returns false when not found. */
 export async function deleteSession(em: EntityManager, tenantId: string, sessionId: string): Promise<boolean> {
-  const rows = await query(em, `delete from chat_session where id = ? and tenant_id = ? returning id`, [sessionId, tenantId]);
-  return rows.length > 0;
+  const deleted = await db(em).deleteFrom('chat_session').where('id', '=', sessionId).where('tenant', '=', tenantId).executeTakeFirst();
+  return deleted.numDeletedRows > 0n;
 }
 
-/** A session as a chat list shows it; `last_message` is the latest user or assistant text. */
-export type SessionListItem = SessionRow & { last_message: string | null; message_count: number; active_key: string };
+/**
+ * A session as a chat list shows it: `lastMessage` is the latest user or assistant text;
+ * `activeKey` is `lastActiveAt` exactly as stored (microseconds), for page cursors.
+ */
+export type SessionListItem = SessionRow & { lastMessage: string | null; messageCount: number; activeKey: string };
 
 /**
- * One person's active sessions on a platform (`created_by` = their user id), newest activity
- * first; `before` is the (active_key, id) of the previous page's last item (exact, unlike a JS Date).
+ * One person's active sessions on a platform (`createdBy` = their user id), newest activity
+ * first; `before` is the (activeKey, id) of the previous page's last item (exact, unlike a JS Date).
  */
 export async function listUserSessions(em: EntityManager, tenantId: string, platform: Platform, userId: string,
   page: { limit: number; before?: { lastActiveAt: string; id: string } }): Promise<SessionListItem[]> {
   const b = page.before;
-  return query<SessionListItem>(em,
-    `select s.id, s.tenant_id, s.platform, s.key, s.title, s.created_at, s.last_active_at, s.last_active_at::text as active_key,
-            (select m.content from chat_message m where m.session_id = s.id and m.role in ('user', 'assistant') and m.content <> ''
-             order by m.seq desc limit 1) as last_message,
-            (select count(*)::int from chat_message m where m.session_id = s.id and m.role in ('user', 'assistant') and m.content <> '') as message_count
-     from chat_session s
-     where s.tenant_id = ? and s.platform = ? and s.created_by = ? and s.archived_at is null
-       ${b ? 'and (s.last_active_at, s.id) < (?::timestamptz, ?::uuid)' : ''}
-     order by s.last_active_at desc, s.id desc limit ?`,
-    [tenantId, platform, userId, ...(b ? [b.lastActiveAt, b.id] : []), page.limit]);
+  const rows = await db(em).selectFrom('chat_session as s')
+    .select((eb) => [
+      's.id', 's.tenant as tenantId', 's.platform', 's.key', 's.title', 's.createdAt', 's.lastActiveAt',
+      sql<string>`s.last_active_at::text`.as('activeKey'),
+      // Messages a person sees in a session list: user and assistant text.
+      eb.selectFrom('chat_message as m').select('m.content')
+        .whereRef('m.session', '=', 's.id').where('m.role', 'in', ['user', 'assistant']).where('m.content', '<>', '')
+        .orderBy('m.seq', 'desc').limit(1).as('lastMessage'),
+      eb.selectFrom('chat_message as m').select(sql<number>`count(*)::int`.as('n'))
+        .whereRef('m.session', '=', 's.id').where('m.role', 'in', ['user', 'assistant']).where('m.content', '<>', '')
+        .as('messageCount'),
+    ])
+    .where('s.tenant', '=', tenantId).where('s.platform', '=', platform).where('s.createdBy', '=', userId).where('s.archivedAt', 'is', null)
+    .$if(b !== undefined, (q) => q.where(sql<boolean>`(s.last_active_at, s.id) < (${b!.lastActiveAt}::timestamptz, ${b!.id}::uuid)`))
+    .orderBy('s.lastActiveAt', 'desc').orderBy('s.id', 'desc').limit(page.limit)
+    .execute();
+  return rows.map((r) => ({ ...r, lastMessage: r.lastMessage ?? null, messageCount: r.messageCount ?? 0 }));
 }
 
 /** A person's own session by id; undefined for other people's, other tenants' or unknown ids alike. */
 export async function findUserSession(em: EntityManager, tenantId: string, platform: Platform, userId: string, sessionId: string): Promise<SessionRow | undefined> {
-  return queryOne<SessionRow>(em,
-    `select ${SESSION_COLS} from chat_session
-     where id::text = ? and tenant_id = ? and platform = ? and created_by = ? and archived_at is null`,
-    [sessionId, tenantId, platform, userId]);
+  return db(em).selectFrom('chat_session').select(sessionColumns)
+    .where(sql<string>`id::text`, '=', sessionId).where('tenant', '=', tenantId).where('platform', '=', platform)
+    .where('createdBy', '=', userId).where('archivedAt', 'is', null)
+    .executeTakeFirst();
 }
 
 /** A visible message of a conversation: user and assistant rows with text (tool rows and notes are internal). */
-export type VisibleMessage = { id: string; seq: string; role: 'user' | 'assistant'; content: string; reply: unknown; created_at: string };
+export type VisibleMessage = Pick<Row<'chat_message'>, 'id' | 'seq' | 'content' | 'reply' | 'createdAt'> & { role: 'user' | 'assistant' };
 
 /**
  * A page of a session's visible messages, oldest first: the newest `limit` before sequence
  * `before`, or the oldest `limit` after sequence `after` (for waiting on new ones).
  */
 export async function listSessionMessages(em: EntityManager, sessionId: string, page: { limit: number; before?: number; after?: number }): Promise<VisibleMessage[]> {
-  const cols = `id, seq, role, content, reply, created_at`;
-  const visible = `session_id = ? and role in ('user', 'assistant') and tool_calls is null and (content <> '' or reply is not null)`;
-  if (page.after !== undefined) {
-    return query<VisibleMessage>(em, `select ${cols} from chat_message where ${visible} and seq > ? order by seq limit ?`, [sessionId, page.after, page.limit]);
-  }
-  const rows = await query<VisibleMessage>(em,
-    `select ${cols} from chat_message where ${visible} ${page.before !== undefined ? 'and seq < ?' : ''} order by seq desc limit ?`,
-    [sessionId, ...(page.before !== undefined ? [page.before] : []), page.limit]);
+  const visible = db(em).selectFrom('chat_message')
+    .select(['id', 'seq', 'role', 'content', 'reply', 'createdAt'])
+    .where('session', '=', sessionId).where('role', 'in', ['user', 'assistant']).where('toolCalls', 'is', null)
+    .where((eb) => eb.or([eb('content', '<>', ''), eb('reply', 'is not', null)]))
+    .$narrowType<{ role: 'user' | 'assistant' }>();
+  if (page.after !== undefined) return visible.where('seq', '>', page.after).orderBy('seq').limit(page.limit).execute();
+  const rows = await visible.$if(page.before !== undefined, (q) => q.where('seq', '<', page.before!)).orderBy('seq', 'desc').limit(page.limit).execute();
   return rows.reverse();
 }
