@@ -1,9 +1,11 @@
+import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 
 /** One audit entry: who did what to which target, with which outcome (DESIGN §6). */
 export type AuditEntry = { tenantId: string; actor: string; action: string; target?: string; outcome: string; detail?: Record<string, unknown> };
 
 export async function writeAudit(em: EntityManager, e: AuditEntry): Promise<void> {
-  await em.execute(`insert into audit_log (tenant_id, actor, action, target, outcome, detail) values (?, ?, ?, ?, ?, ?::jsonb)`,
-    [e.tenantId, e.actor, e.action, e.target ?? null, e.outcome, e.detail ? JSON.stringify(e.detail) : null]);
+  await db(em).insertInto('audit_log')
+    .values({ tenant: e.tenantId, actor: e.actor, action: e.action, target: e.target ?? null, outcome: e.outcome, detail: e.detail ?? null })
+    .execute();
 }

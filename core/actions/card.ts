@@ -3,7 +3,7 @@ import type { ActionRow } from './plan.ts';
 
 /** The confirm card of an action in its current state (pending, or resolved with who/when/outcome). */
 export function confirmBlock(row: ActionRow): ConfirmBlock {
-  const decided = row.decided_by && row.decided_at ? ` by ${deciderName(row)} at ${new Date(row.decided_at).toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
+  const decided = row.decidedBy && row.decidedAt ? ` by ${deciderName(row)} at ${row.decidedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
   const outcomes: Record<ActionRow['status'], string | undefined> = {
     pending: undefined,
     executing: `Running${decided}…`,
@@ -17,7 +17,7 @@ export function confirmBlock(row: ActionRow): ConfirmBlock {
     actionId: row.id,
     title: row.preview.title,
     steps: row.plan.map((c) => c.step),
-    expiresAt: new Date(row.expires_at).toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
     status: row.status,
     outcome: outcomes[row.status],
   };
@@ -29,5 +29,5 @@ export function confirmReply(row: ActionRow, text?: string): Reply {
 
 /** Who decided, for people: the display name when known, else the platform user id. */
 export function deciderName(row: ActionRow): string {
-  return row.decided_by_name ?? row.decided_by ?? 'someone';
+  return row.decidedByName ?? row.decidedBy ?? 'someone';
 }

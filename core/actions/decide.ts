@@ -13,7 +13,7 @@ import { writeAudit } from './audit.ts';
 import { confirmReply, deciderName } from './card.ts';
 import { actionOriginSchema, type ActionRow, type Decision } from './plan.ts';
 import { selectionsOf } from '../pipeline/selections.ts';
-import { claimAction, findAction, finishAction } from './store.ts';
+import { claimAction, expireAction, findAction, finishAction } from './store.ts';
 
 /** The person clicking Confirm/Cancel, as resolved by the adapter; `name` is shown on the card. */
 export type Actor = { tenantId: string; userId: string; role: Role; platform: Platform; name?: string };
@@ -58,7 +58,7 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
         const tool = deps.tools.get(call.tool);
         if (!tool || !needsApproval(tool)) throw new Error(`plan names unknown write tool ${call.tool}`);
         const args = tool.parameters.parse(call.args);
-        const turn = { tenantId: actor.tenantId, userId: actor.userId, role: actor.role, sessionId: claimed.session_id, platform: actor.platform };
+        const turn = { tenantId: actor.tenantId, userId: actor.userId, role: actor.role, sessionId: claimed.sessionId, platform: actor.platform };
         const selectionId = selections.get(call.toolCallId);
         const ctx = { turn, em: tx, log: deps.log, now: deps.now, ...(selectionId ? { frozen: { selectionId } } : {}) };
         const result: ToolResult = await tool.run(ctx, args);
@@ -66,27 +66,27 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
       }
       const origin = actionOriginSchema.safeParse(claimed.origin).data?.delivery ?? opts.delivery;
       // The conversation where it was asked hears back there when its renders finish (core/notices).
-      if (origin) await watchOrders(tx, actor.tenantId, orderIdsOf(results), { sessionId: claimed.session_id, delivery: origin });
+      if (origin) await watchOrders(tx, actor.tenantId, orderIdsOf(results), { sessionId: claimed.sessionId, delivery: origin });
       // The order a plan created becomes what the conversation is about (context summaries).
-      for (const r of results) await rememberOrderFromTool(tx, actor.tenantId, claimed.session_id, r.tool, r.data);
+      for (const r of results) await rememberOrderFromTool(tx, actor.tenantId, claimed.sessionId, r.tool, r.data);
       const outcome = results.map((r) => r.summary).join('; ');
       const row = await finishAction(tx, claimed.id, 'done', { outcome, results: results.map((r) => r.data) });
       await writeAudit(tx, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.confirm', target: claimed.id, outcome: 'done', detail: { plan: claimed.plan.map((c) => ({ tool: c.tool, args: c.args })), results: results.map((r) => r.data) } });
       await appendMessage(tx, {
-        tenantId: actor.tenantId, sessionId: claimed.session_id, userId: actor.userId, role: 'system',
+        tenantId: actor.tenantId, sessionId: claimed.sessionId, userId: actor.userId, role: 'system',
         // The platform user id, never a display name: names are text others chose and stay out of system messages.
         content: `The user ${actor.userId} confirmed action ${claimed.id}. Results: ${results.map((r) => `${r.tool}: ${JSON.stringify(r.data)}`).join(' | ')}`,
       });
       if (origin) {
-        const turn = { tenantId: actor.tenantId, userId: actor.userId, role: actor.role, sessionId: claimed.session_id, platform: origin.platform };
+        const turn = { tenantId: actor.tenantId, userId: actor.userId, role: actor.role, sessionId: claimed.sessionId, platform: origin.platform };
         await queueFollowUp(tx, turn, outcome || 'Done.', origin);
       }
       return row;
     });
     if (done) {
-      const elsewhere = opts.sessionId !== undefined && opts.sessionId !== done.session_id;
-      const message = elsewhere ? `Confirmed — the result is in ${done.requested_by}'s conversation.` : done.result?.outcome ?? 'Done.';
-      return { ok: true, status: 'done', message, reply: confirmReply(done), sessionId: done.session_id, executed: { action: done, results } };
+      const elsewhere = opts.sessionId !== undefined && opts.sessionId !== done.sessionId;
+      const message = elsewhere ? `Confirmed — the result is in ${done.requestedBy}'s conversation.` : done.result?.outcome ?? 'Done.';
+      return { ok: true, status: 'done', message, reply: confirmReply(done), sessionId: done.sessionId, executed: { action: done, results } };
     }
   } catch (err) {
     deps.log.warn({ err, actionId }, 'confirmed action failed');
@@ -96,7 +96,7 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
       await writeAudit(tx, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.confirm', target: actionId, outcome: 'failed', detail: { error: publicMessage(err) } });
       return finishAction(tx, claimed.id, 'failed', { outcome: 'failed', error: publicMessage(err) });
     });
-    if (failed) return { ok: false, status: 'failed', message: `It failed: ${publicMessage(err)} Nothing was changed.`, reply: confirmReply(failed), sessionId: failed.session_id };
+    if (failed) return { ok: false, status: 'failed', message: `It failed: ${publicMessage(err)} Nothing was changed.`, reply: confirmReply(failed), sessionId: failed.sessionId };
   }
   return explain(deps, actor, actionId, 'confirm');
 }
@@ -106,7 +106,7 @@ export async function cancelAction(deps: DecideDeps, actor: Actor, actionId: str
   const em = deps.orm.em.fork();
   const row = await findAction(em, actor.tenantId, actionId);
   if (!row) return notFound();
-  if (!hasRole(actor.role, 'operator') && row.requested_by !== actor.userId) {
+  if (!hasRole(actor.role, 'operator') && row.requestedBy !== actor.userId) {
     return refusal(row, 'Only operators, admins or the person who asked can cancel this.');
   }
   const cancelled = await em.transactional(async (tx) => {
@@ -114,7 +114,7 @@ export async function cancelAction(deps: DecideDeps, actor: Actor, actionId: str
     if (claimed) await writeAudit(tx, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.cancel', target: actionId, outcome: 'cancelled' });
     return claimed;
   });
-  if (cancelled) return { ok: true, status: 'cancelled', message: 'Cancelled. Nothing was changed.', reply: confirmReply(cancelled), sessionId: cancelled.session_id };
+  if (cancelled) return { ok: true, status: 'cancelled', message: 'Cancelled. Nothing was changed.', reply: confirmReply(cancelled), sessionId: cancelled.sessionId };
   return explain(deps, actor, actionId, 'cancel');
 }
 
@@ -125,11 +125,11 @@ async function explain(deps: DecideDeps, actor: Actor, actionId: string, verb: '
   if (!row) return notFound();
   if (row.status === 'pending') {
     // Claims only fail on pending rows once they are past their expiry.
-    await em.execute(`update pending_action set status = 'expired' where id = ? and status = 'pending' and expires_at <= now()`, [row.id]);
+    await expireAction(em, row.id);
     row = (await findAction(em, actor.tenantId, actionId))!;
   }
   await writeAudit(em, { tenantId: actor.tenantId, actor: actor.userId, action: `action.${verb}`, target: actionId, outcome: `rejected_${row.status}` });
-  const by = row.decided_by ? ` by ${deciderName(row)}` : '';
+  const by = row.decidedBy ? ` by ${deciderName(row)}` : '';
   const messages: Record<ActionRow['status'], string> = {
     pending: 'This confirmation is still open; please try again.',
     executing: `This is already running (confirmed${by}).`,
@@ -142,7 +142,7 @@ async function explain(deps: DecideDeps, actor: Actor, actionId: string, verb: '
 }
 
 function refusal(row: ActionRow, message: string): Decision {
-  return { ok: false, status: row.status, message, reply: confirmReply(row), sessionId: row.session_id };
+  return { ok: false, status: row.status, message, reply: confirmReply(row), sessionId: row.sessionId };
 }
 
 function notFound(): Decision {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { planStepSchema, replySchema } from '../replies/reply.ts';
 import { deliverySchema } from '../conversations/delivery.ts';
+import { actionStatuses } from '../db/entities/actions.ts';
 
 /** One validated write call of a plan, with the preview step the user saw. */
 export const planCallSchema = z.object({
@@ -11,7 +12,7 @@ export const planCallSchema = z.object({
 });
 export type PlanCall = z.infer<typeof planCallSchema>;
 
-export const actionStatuses = ['pending', 'executing', 'done', 'failed', 'cancelled', 'expired'] as const;
+export { actionStatuses };
 export type ActionStatus = (typeof actionStatuses)[number];
 
 /** Where a platform shows the confirm card, so it can be updated in place (Slack ts, Teams activity id, …). */
@@ -21,25 +22,33 @@ export const messageRefSchema = z.record(z.string(), z.unknown());
 export const actionOriginSchema = z.object({ delivery: deliverySchema });
 export type ActionOrigin = z.infer<typeof actionOriginSchema>;
 
-/** A pending_action row. */
-export type ActionRow = {
+/** What a decided action came to: the outcome in words, each step's data, or the error. */
+export const actionResultSchema = z.object({ outcome: z.string(), results: z.array(z.unknown()).optional(), error: z.string().optional() });
+export type ActionResult = z.infer<typeof actionResultSchema>;
+
+/** The JSON a pending_action row stores, checked when it is read back. */
+export const storedActionSchema = z.object({
+  plan: z.array(planCallSchema),
+  preview: z.object({ title: z.string() }),
+  result: actionResultSchema.nullable(),
+  messageRef: messageRefSchema.nullable(),
+});
+
+/** A pending action (DESIGN §6). */
+export type ActionRow = z.infer<typeof storedActionSchema> & {
   id: string;
-  tenant_id: string;
-  session_id: string;
-  requested_by: string;
-  plan: PlanCall[];
-  preview: { title: string };
+  tenantId: string;
+  sessionId: string;
+  requestedBy: string;
   status: ActionStatus;
-  expires_at: string;
-  decided_by: string | null;
+  expiresAt: Date;
+  decidedBy: string | null;
   /** Display name of the decider, when the platform told us. */
-  decided_by_name: string | null;
-  decided_at: string | null;
-  result: { outcome: string; results?: unknown[]; error?: string } | null;
-  message_ref: Record<string, unknown> | null;
+  decidedByName: string | null;
+  decidedAt: Date | null;
   /** Where it was asked (absent for plans proposed without a delivery, e.g. directly through the core). */
   origin: unknown;
-  created_at: string;
+  createdAt: Date;
 };
 
 /** What a decision returns to the adapter: the outcome, the card to show in place, and whether it changed anything. */

@@ -1,15 +1,22 @@
+import { sql } from 'kysely';
 import { z } from 'zod';
-import { queryOne } from '../db/sql.ts';
+import { db, type Row } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import type { TurnContext } from '../context.ts';
 import type { Frozen } from '../tools/tool.ts';
-import type { ActionOrigin, ActionRow, PlanCall } from './plan.ts';
+import { storedActionSchema, type ActionOrigin, type ActionResult, type ActionRow, type PlanCall } from './plan.ts';
 import { attachSelections, dropSelections, dropStaleSelections } from '../pipeline/selections.ts';
 
 /** Default time a confirmation stays open (DESIGN §6). */
 export const ACTION_TTL_MS = 15 * 60 * 1000;
 
-const columns = `id, tenant_id, session_id, requested_by, plan, preview, status, expires_at, decided_by, decided_by_name, decided_at, result, message_ref, origin, created_at`;
+const columns = ['id', 'tenant', 'session', 'requestedBy', 'plan', 'preview', 'status', 'expiresAt', 'decidedBy', 'decidedByName',
+  'decidedAt', 'result', 'messageRef', 'origin', 'createdAt'] as const;
+
+/** An action as the core uses it, its stored JSON checked. */
+function toAction({ tenant, session, plan, preview, result, messageRef, ...row }: Pick<Row<'pending_action'>, (typeof columns)[number]>): ActionRow {
+  return { ...row, tenantId: tenant, sessionId: session, ...storedActionSchema.parse({ plan, preview, result, messageRef }) };
+}
 
 /**
  * Stores one pending action holding every write call of a model response and attaches what each
@@ -21,55 +28,63 @@ export async function createPendingAction(em: EntityManager, turn: TurnContext, 
   const title = calls.length === 1 ? calls[0]!.step.title : `Please confirm these ${calls.length} changes`;
   const plan: PlanCall[] = calls.map(({ frozen: _frozen, ...call }) => call);
   return em.transactional(async (tx) => {
-    const row = await queryOne<ActionRow>(tx,
-      `insert into pending_action (tenant_id, session_id, requested_by, plan, preview, status, expires_at, origin)
-       values (?, ?, ?, ?::jsonb, ?::jsonb, 'pending', ?, ?::jsonb) returning ${columns}`,
-      [turn.tenantId, turn.sessionId, turn.userId, JSON.stringify(plan), JSON.stringify({ title }), new Date(now.getTime() + ttlMs).toISOString(), origin ? JSON.stringify(origin) : null],
-    );
-    await attachSelections(tx, turn.tenantId, row!.id, calls.flatMap((c) => (c.frozen ? [{ toolCallId: c.toolCallId, selectionId: c.frozen.selectionId }] : [])));
-    return row!;
+    const row = await db(tx).insertInto('pending_action').values({
+      tenant: turn.tenantId, session: turn.sessionId, requestedBy: turn.userId, plan, preview: { title }, status: 'pending',
+      expiresAt: new Date(now.getTime() + ttlMs), origin: origin ?? null,
+    }).returning(columns).executeTakeFirstOrThrow();
+    await attachSelections(tx, turn.tenantId, row.id, calls.flatMap((c) => (c.frozen ? [{ toolCallId: c.toolCallId, selectionId: c.frozen.selectionId }] : [])));
+    return toAction(row);
   });
 }
 
 /** An action of the tenant, or undefined (also for another tenant's id: indistinguishable). */
 export async function findAction(em: EntityManager, tenantId: string, actionId: string): Promise<ActionRow | undefined> {
   if (!z.uuid().safeParse(actionId).success) return undefined;
-  return queryOne<ActionRow>(em, `select ${columns} from pending_action where id = ? and tenant_id = ?`, [actionId, tenantId]);
+  const row = await db(em).selectFrom('pending_action').select(columns).where('id', '=', actionId).where('tenant', '=', tenantId).executeTakeFirst();
+  return row && toAction(row);
 }
 
 /** The newest still-pending action of a session (for "confirm" typed in a terminal). */
 export async function latestPendingAction(em: EntityManager, tenantId: string, sessionId: string): Promise<ActionRow | undefined> {
-  return queryOne<ActionRow>(em,
-    `select ${columns} from pending_action where tenant_id = ? and session_id = ? and status = 'pending' order by created_at desc limit 1`,
-    [tenantId, sessionId]);
+  const row = await db(em).selectFrom('pending_action').select(columns)
+    .where('tenant', '=', tenantId).where('session', '=', sessionId).where('status', '=', 'pending')
+    .orderBy('createdAt', 'desc').limit(1).executeTakeFirst();
+  return row && toAction(row);
 }
 
 /** Atomic compare-and-set pending → `to`; returns the row only for the one caller that won. */
 export async function claimAction(em: EntityManager, tenantId: string, actionId: string, to: 'executing' | 'cancelled', decidedBy: { id: string; name?: string }): Promise<ActionRow | undefined> {
   if (!z.uuid().safeParse(actionId).success) return undefined;
-  const row = await queryOne<ActionRow>(em,
-    `update pending_action set status = ?, decided_by = ?, decided_by_name = ?, decided_at = now()
-     where id = ? and tenant_id = ? and status = 'pending' and expires_at > now() returning ${columns}`,
-    [to, decidedBy.id, decidedBy.name ?? null, actionId, tenantId]);
+  const row = await db(em).updateTable('pending_action')
+    .set({ status: to, decidedBy: decidedBy.id, decidedByName: decidedBy.name ?? null, decidedAt: sql<Date>`now()` })
+    .where('id', '=', actionId).where('tenant', '=', tenantId).where('status', '=', 'pending').where('expiresAt', '>', sql<Date>`now()`)
+    .returning(columns).executeTakeFirst();
   if (row && to === 'cancelled') await dropSelections(em, row.id);
-  return row;
+  return row && toAction(row);
 }
 
 /** Sets the final state of an action that this caller claimed. */
-export async function finishAction(em: EntityManager, actionId: string, status: 'done' | 'failed', result: ActionRow['result']): Promise<ActionRow> {
+export async function finishAction(em: EntityManager, actionId: string, status: 'done' | 'failed', result: ActionResult): Promise<ActionRow> {
   await dropSelections(em, actionId);
-  return (await queryOne<ActionRow>(em, `update pending_action set status = ?, result = ?::jsonb where id = ? returning ${columns}`,
-    [status, JSON.stringify(result), actionId]))!;
+  return toAction(await db(em).updateTable('pending_action').set({ status, result }).where('id', '=', actionId)
+    .returning(columns).executeTakeFirstOrThrow());
 }
 
 /** Marks overdue pending actions expired and drops what decided or expired actions froze; returns how many expired. */
 export async function expireActions(em: EntityManager): Promise<number> {
-  const rows = await em.execute(`update pending_action set status = 'expired' where status = 'pending' and expires_at <= now() returning id`);
+  const expired = await db(em).updateTable('pending_action').set({ status: 'expired' })
+    .where('status', '=', 'pending').where('expiresAt', '<=', sql<Date>`now()`).executeTakeFirst();
   await dropStaleSelections(em);
-  return (rows as unknown[]).length;
+  return Number(expired.numUpdatedRows);
+}
+
+/** Marks one action expired if it is still pending past its expiry (a claim failed on it). */
+export async function expireAction(em: EntityManager, actionId: string): Promise<void> {
+  await db(em).updateTable('pending_action').set({ status: 'expired' })
+    .where('id', '=', actionId).where('status', '=', 'pending').where('expiresAt', '<=', sql<Date>`now()`).execute();
 }
 
 /** Remembers where the confirm card was posted, for in-place updates. */
 export async function setMessageRef(em: EntityManager, tenantId: string, actionId: string, ref: Record<string, unknown>): Promise<void> {
-  await em.execute(`update pending_action set message_ref = ?::jsonb where id = ? and tenant_id = ?`, [JSON.stringify(ref), actionId, tenantId]);
+  await db(em).updateTable('pending_action').set({ messageRef: ref }).where('id', '=', actionId).where('tenant', '=', tenantId).execute();
 }

@@ -14,6 +14,7 @@ export const PendingAction = defineEntity({
     tenant: p.manyToOne(Tenant).deleteRule('cascade'),
     session: p.manyToOne(ChatSession).deleteRule('cascade'),
     requestedBy: p.text(),
+    /** Checked by core/actions/plan.ts `storedActionSchema` when read, like `preview`, `result` and `messageRef`. */
     plan: p.json<unknown>(),
     preview: p.json<unknown>(),
     status: p.enum(actionStatuses),
