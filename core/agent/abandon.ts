@@ -13,8 +13,8 @@ export async function abandonTurn(em: EntityManager, turn: TurnContext, fromSeq:
   await em.transactional(async (tx) => {
     if (fromSeq !== undefined) {
       const own = await turnMessages(tx, turn.sessionId, fromSeq);
-      const answered = new Set(own.filter((m) => m.role === 'tool').map((m) => m.tool_call_id));
-      for (const call of own.flatMap((m) => m.tool_calls ?? [])) {
+      const answered = new Set(own.filter((m) => m.role === 'tool').map((m) => m.toolCallId));
+      for (const call of own.flatMap((m) => m.toolCalls ?? [])) {
         if (answered.has(call.id)) continue;
         await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'tool', toolCallId: call.id, toolName: call.name, content: 'Error: the turn was interrupted before this ran.' });
       }

@@ -1,24 +1,25 @@
-import { query, queryOne } from '../db/sql.ts';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { db, type Row } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
-import type { Reply } from '../replies/reply.ts';
+import { replySchema, type Reply } from '../replies/reply.ts';
 
 /** A tool call as the model made it (arguments are the raw JSON string). */
-export type StoredToolCall = { id: string; name: string; arguments: string };
+export const storedToolCallSchema = z.object({ id: z.string(), name: z.string(), arguments: z.string() });
+export type StoredToolCall = z.infer<typeof storedToolCallSchema>;
 
-/** A chat_message row (DESIGN §3): the seed fields plus tool-call fields and the rendered reply. */
-export type MessageRow = {
-  id: string;
-  seq: string;
-  role: 'user' | 'assistant' | 'tool' | 'system';
-  content: string;
-  user_id: string | null;
-  tool_calls: StoredToolCall[] | null;
-  tool_call_id: string | null;
-  tool_name: string | null;
-  token_count: number;
+/** A chat_message (DESIGN §3): the seed fields plus tool-call fields and the rendered reply. */
+export type MessageRow = Pick<Row<'chat_message'>, 'id' | 'seq' | 'role' | 'content' | 'userId' | 'toolCallId' | 'toolName' | 'tokenCount' | 'createdAt'> & {
+  toolCalls: StoredToolCall[] | null;
   reply: Reply | null;
-  created_at: string;
 };
+
+const columns = ['id', 'seq', 'role', 'content', 'userId', 'toolCalls', 'toolCallId', 'toolName', 'tokenCount', 'reply', 'createdAt'] as const;
+
+/** A stored message with its JSON checked; a reply that no longer validates reads as none (its text stays in `content`). */
+function toMessage({ toolCalls, reply, ...row }: Pick<Row<'chat_message'>, (typeof columns)[number]>): MessageRow {
+  return { ...row, toolCalls: z.array(storedToolCallSchema).nullable().parse(toolCalls), reply: replySchema.nullable().catch(null).parse(reply) };
+}
 
 export type NewMessage = {
   tenantId: string;
@@ -53,42 +54,35 @@ export function capToolContent(content: string): string {
  */
 export async function appendMessage(em: EntityManager, m: NewMessage & { titleIfUnset?: string }): Promise<MessageRow> {
   const content = m.role === 'tool' ? capToolContent(m.content) : m.content;
-  const row = await queryOne<MessageRow>(em,
-    `with touched as (
-       update chat_session set last_active_at = now(), title = coalesce(title, left(?::text, 80)) where id = ?
-     )
-     insert into chat_message (tenant_id, session_id, user_id, role, content, context_type, context_id, token_count,
-       prompt_tokens, completion_tokens, tool_calls, tool_call_id, tool_name, reply)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?::jsonb)
-     returning id, seq, role, content, user_id, tool_calls, tool_call_id, tool_name, token_count, reply, created_at`,
-    [m.titleIfUnset ?? null, m.sessionId,
-      m.tenantId, m.sessionId, m.userId ?? null, m.role, content, m.contextType ?? null, m.contextId ?? null, m.tokenCount ?? 0,
-      m.promptTokens ?? 0, m.completionTokens ?? 0, m.toolCalls ? JSON.stringify(m.toolCalls) : null, m.toolCallId ?? null,
-      m.toolName ?? null, m.reply ? JSON.stringify(m.reply) : null],
-  );
-  return row!;
+  const row = await db(em)
+    .with('touched', (q) => q.updateTable('chat_session')
+      .set({ lastActiveAt: sql<Date>`now()`, title: sql<string | null>`coalesce(title, left(${m.titleIfUnset ?? null}::text, 80))` })
+      .where('id', '=', m.sessionId).returning('id'))
+    .insertInto('chat_message').values({
+      tenant: m.tenantId, session: m.sessionId, userId: m.userId ?? null, role: m.role, content, contextType: m.contextType ?? null,
+      contextId: m.contextId ?? null, tokenCount: m.tokenCount ?? 0, promptTokens: m.promptTokens ?? 0, completionTokens: m.completionTokens ?? 0,
+      toolCalls: m.toolCalls ?? null, toolCallId: m.toolCallId ?? null, toolName: m.toolName ?? null, reply: m.reply ?? null,
+    })
+    .returning(columns).executeTakeFirstOrThrow();
+  return toMessage(row);
 }
 
 /** The newest `limit` messages of a session after sequence `afterSeq`, oldest first. */
 export async function recentMessages(em: EntityManager, sessionId: string, afterSeq: number, limit: number): Promise<MessageRow[]> {
-  const rows = await query<MessageRow>(em,
-    `select id, seq, role, content, user_id, tool_calls, tool_call_id, tool_name, token_count, reply, created_at
-     from chat_message where session_id = ? and seq > ? order by seq desc limit ?`,
-    [sessionId, afterSeq, limit],
-  );
-  return rows.reverse();
+  const rows = await db(em).selectFrom('chat_message').select(columns)
+    .where('session', '=', sessionId).where('seq', '>', afterSeq).orderBy('seq', 'desc').limit(limit).execute();
+  return rows.reverse().map(toMessage);
 }
 
-/** The newest `seq` of a session ('0' when it has no message yet). */
+/** The newest `seq` of a session ('0' when it has no message yet), as text (turn progress stores it so). */
 export async function lastSeq(em: EntityManager, sessionId: string): Promise<string> {
-  const row = await queryOne<{ seq: string | null }>(em, `select max(seq)::text as seq from chat_message where session_id = ?`, [sessionId]);
+  const row = await db(em).selectFrom('chat_message').select(sql<string | null>`max(seq)::text`.as('seq')).where('session', '=', sessionId).executeTakeFirst();
   return row?.seq ?? '0';
 }
 
 /** The model responses and tool results a turn stored after `fromSeq`, oldest first (for resuming it). */
 export async function turnMessages(em: EntityManager, sessionId: string, fromSeq: string): Promise<MessageRow[]> {
-  return query<MessageRow>(em,
-    `select id, seq, role, content, user_id, tool_calls, tool_call_id, tool_name, token_count, reply, created_at
-     from chat_message where session_id = ? and seq > ? and role in ('assistant', 'tool') order by seq`,
-    [sessionId, fromSeq]);
+  const rows = await db(em).selectFrom('chat_message').select(columns)
+    .where('session', '=', sessionId).where('seq', '>', Number(fromSeq)).where('role', 'in', ['assistant', 'tool']).orderBy('seq').execute();
+  return rows.map(toMessage);
 }

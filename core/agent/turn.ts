@@ -93,13 +93,13 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
       ? (await appendMessage(tx, {
         tenantId: turn.tenantId, sessionId: turn.sessionId, userId: turn.userId, role: 'user', content: input.text, tokenCount: estimateTokens(input.text),
         contextType: sessionContext?.type ?? null, contextId: sessionContext?.id ?? null, titleIfUnset: input.text,
-      })).seq
+      })).seq.toString()
       : await lastSeq(tx, turn.sessionId);
     await opts.onStarted?.(tx, seq);
     return seq;
   });
   const own = opts.resumeFrom ? await turnMessages(em, turn.sessionId, fromSeq) : [];
-  const answered = own.findLast((m) => m.role === 'assistant' && !m.tool_calls?.length);
+  const answered = own.findLast((m) => m.role === 'assistant' && !m.toolCalls?.length);
   if (answered) return answered.reply ?? { blocks: answered.content ? [{ type: 'text', text: answered.content }] : [] };
 
   const model = await deps.models(em, turn.tenantId);
@@ -120,10 +120,10 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const step = { deps, turn, em, log, shown, delivery: opts.delivery };
 
   // Resuming: the calls of the last stored model response that have no stored result yet run now.
-  const calledBefore = own.filter((m) => m.role === 'assistant' && m.tool_calls?.length);
+  const calledBefore = own.filter((m) => m.role === 'assistant' && m.toolCalls?.length);
   let round = calledBefore.length;
-  const lastCalls = calledBefore.at(-1)?.tool_calls ?? [];
-  const unanswered = lastCalls.filter((c) => !own.some((m) => m.role === 'tool' && m.tool_call_id === c.id));
+  const lastCalls = calledBefore.at(-1)?.toolCalls ?? [];
+  const unanswered = lastCalls.filter((c) => !own.some((m) => m.role === 'tool' && m.toolCallId === c.id));
   if (unanswered.length) {
     const confirm = await answerCalls(step, unanswered);
     if (confirm) return reply(calledBefore.at(-1)?.content.trim() || 'Please review and confirm:', [...shown.slice(-MAX_BLOCKS_SHOWN + 1), confirm]);

@@ -1,3 +1,4 @@
+import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import type { ChatMessage } from '../llm/client.ts';
 import { recentMessages, type MessageRow } from './messages.ts';
@@ -47,17 +48,17 @@ type Unit = { rows: MessageRow[]; messages: ChatMessage[]; tokens: number };
  * so each message is folded once).
  */
 export async function buildWindow(em: EntityManager, sessionId: string, opts: WindowOptions = defaultWindowOptions): Promise<HistoryWindow> {
-  const session = (await em.execute(`select summary, summary_upto from chat_session where id = ?`, [sessionId]))[0] as { summary: string | null; summary_upto: string };
-  const rows = await recentMessages(em, sessionId, Number(session.summary_upto), opts.maxMessages * 3);
+  const session = await db(em).selectFrom('chat_session').select(['summary', 'summaryUpto']).where('id', '=', sessionId).executeTakeFirstOrThrow();
+  const rows = await recentMessages(em, sessionId, session.summaryUpto, opts.maxMessages * 3);
   const lastUser = rows.findLastIndex((r) => r.role === 'user');
-  const currentFrom = lastUser >= 0 ? Number(rows[lastUser]!.seq) : Infinity;
+  const currentFrom = lastUser >= 0 ? rows[lastUser]!.seq : Infinity;
   const units = groupUnits(rows, opts, currentFrom);
   const kept: Unit[] = [];
   let tokens = 0;
   let count = 0;
   for (let i = units.length - 1; i >= 0; i--) {
     const unit = units[i]!;
-    const current = Number(unit.rows[0]!.seq) >= currentFrom;
+    const current = unit.rows[0]!.seq >= currentFrom;
     const fits = tokens + unit.tokens <= opts.budgetTokens && count + unit.messages.length <= opts.maxMessages;
     if (!fits && !current && kept.length > 0) break;
     kept.unshift(unit);
@@ -69,7 +70,7 @@ export async function buildWindow(em: EntityManager, sessionId: string, opts: Wi
   if (folded.length) {
     summary = foldIntoSummary(summary, folded.flatMap((u) => u.rows), opts.summaryTokens);
     const upto = folded.at(-1)!.rows.at(-1)!.seq;
-    await em.execute(`update chat_session set summary = ?, summary_upto = ? where id = ?`, [summary, upto, sessionId]);
+    await db(em).updateTable('chat_session').set({ summary, summaryUpto: upto }).where('id', '=', sessionId).execute();
   }
   const messages = kept.flatMap((u) => u.messages);
   return { summary, messages: summary ? [summaryMessage(summary), ...messages] : messages, tokens: tokens + (summary ? estimateTokens(summary) : 0) };
@@ -78,11 +79,11 @@ export async function buildWindow(em: EntityManager, sessionId: string, opts: Wi
 function groupUnits(rows: MessageRow[], opts: WindowOptions, currentFrom: number): Unit[] {
   const units: Unit[] = [];
   for (const row of rows) {
-    const message = toChatMessage(row, Number(row.seq) >= currentFrom ? opts.currentToolResultChars : opts.toolResultChars);
+    const message = toChatMessage(row, row.seq >= currentFrom ? opts.currentToolResultChars : opts.toolResultChars);
     const tokens = estimateTokens(JSON.stringify(message)) + MESSAGE_OVERHEAD_TOKENS;
     // A tool result joins its call's unit even when a message was written in between (a
     // completion notice from a web turn's other process): the call and its results stay adjacent.
-    const owner = row.role === 'tool' ? units.findLast((u) => u.rows[0]?.tool_calls?.some((c) => c.id === row.tool_call_id)) : undefined;
+    const owner = row.role === 'tool' ? units.findLast((u) => u.rows[0]?.toolCalls?.some((c) => c.id === row.toolCallId)) : undefined;
     if (owner) {
       owner.rows.push(row);
       owner.messages.push(message);
@@ -95,8 +96,8 @@ function groupUnits(rows: MessageRow[], opts: WindowOptions, currentFrom: number
   }
   // A unit whose calls are not all answered (a turn still in flight) would be rejected by the API.
   return units.filter((u) => {
-    const calls = u.rows[0]?.tool_calls;
-    return !calls?.length || calls.every((c) => u.rows.some((r) => r.tool_call_id === c.id));
+    const calls = u.rows[0]?.toolCalls;
+    return !calls?.length || calls.every((c) => u.rows.some((r) => r.toolCallId === c.id));
   });
 }
 
@@ -106,11 +107,11 @@ function toChatMessage(row: MessageRow, toolResultChars: number): ChatMessage {
       const content = row.content.length > toolResultChars
         ? `${row.content.slice(0, toolResultChars)}… [truncated ${row.content.length - toolResultChars} characters]`
         : row.content;
-      return { role: 'tool', tool_call_id: row.tool_call_id ?? '', content };
+      return { role: 'tool', tool_call_id: row.toolCallId ?? '', content };
     }
     case 'assistant':
-      return row.tool_calls?.length
-        ? { role: 'assistant', content: row.content || null, tool_calls: row.tool_calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) }
+      return row.toolCalls?.length
+        ? { role: 'assistant', content: row.content || null, tool_calls: row.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) }
         : { role: 'assistant', content: row.content };
     case 'system':
       return { role: 'system', content: row.content };
@@ -125,7 +126,7 @@ export function foldIntoSummary(previous: string | null, rows: MessageRow[], cap
   for (const row of rows) {
     if (row.role === 'user') lines.push(`- User: ${clip(row.content, 200)}`);
     else if (row.role === 'assistant' && row.content) lines.push(`- Assistant: ${clip(row.content, 200)}`);
-    else if (row.role === 'assistant' && row.tool_calls?.length) lines.push(`- Assistant used: ${row.tool_calls.map((c) => `${c.name}(${clip(c.arguments, 80)})`).join(', ')}`);
+    else if (row.role === 'assistant' && row.toolCalls?.length) lines.push(`- Assistant used: ${row.toolCalls.map((c) => `${c.name}(${clip(c.arguments, 80)})`).join(', ')}`);
     else if (row.role === 'system') lines.push(`- Note: ${clip(row.content, 200)}`);
   }
   while (lines.length > 1 && estimateTokens(lines.join('\n')) > capTokens) lines.shift();
