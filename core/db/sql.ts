@@ -1,14 +1,27 @@
+import { z } from 'zod';
 import type { EntityManager } from './orm.ts';
 
-/** Runs parameterised SQL on `em` (respecting its transaction) and returns the rows. */
-export async function query<T extends object>(em: EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
-  return (await em.execute(sql, params)) as T[];
+/*
+ * Raw SQL where it earns its place — set-based bulk statements, graphile-worker's add_jobs, the
+ * session inbox and lease statements — with typed results: every row is parsed by a zod schema,
+ * so a row's type is checked, never asserted. Everything else goes through `db()` (kysely.ts).
+ */
+
+/** Runs parameterised SQL on `em` (respecting its transaction) and returns the rows `schema` parses. */
+export async function rows<S extends z.ZodType>(em: EntityManager, schema: S, sql: string, params: unknown[] = []): Promise<z.output<S>[]> {
+  return z.array(schema).parse(await em.execute(sql, params));
 }
 
-/** Like `query`, for statements that return at most one row. */
-export async function queryOne<T extends object>(em: EntityManager, sql: string, params: unknown[] = []): Promise<T | undefined> {
-  return (await query<T>(em, sql, params))[0];
+/** Like `rows`, for statements that return at most one row. */
+export async function row<S extends z.ZodType>(em: EntityManager, schema: S, sql: string, params: unknown[] = []): Promise<z.output<S> | undefined> {
+  return (await rows(em, schema, sql, params))[0];
 }
+
+/** A row with one count `n` (PostgreSQL returns bigint counts as text). */
+export const countRow = z.object({ n: z.coerce.number() });
+
+/** A timestamp column as the driver returns it (text) or a Date, read as a Date. */
+export const timestamp = z.union([z.date(), z.string()]).transform((v) => new Date(v));
 
 /**
  * A PostgreSQL array literal for `?::type[]` parameters (the ORM expands a JS array into a
@@ -16,4 +29,17 @@ export async function queryOne<T extends object>(em: EntityManager, sql: string,
  */
 export function pgArray(values: readonly (string | number)[]): string {
   return `{${values.map((v) => `"${String(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`;
+}
+
+/**
+ * Legacy, untyped: the row type is asserted, not checked. Only modules not yet converted to
+ * `db()` / `rows()` use it (see README, "Database access"); do not add callers.
+ */
+export async function query<T extends object>(em: EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
+  return (await em.execute(sql, params)) as T[];
+}
+
+/** Legacy, untyped like `query`; do not add callers. */
+export async function queryOne<T extends object>(em: EntityManager, sql: string, params: unknown[] = []): Promise<T | undefined> {
+  return (await query<T>(em, sql, params))[0];
 }

@@ -13,7 +13,7 @@ export type CancelResult = { orderId: string; orderNumber: string; previousStatu
 export async function planCancel(em: EntityManager, tenantId: string, ref: string, opts: { forUpdate?: boolean } = {}): Promise<CancelPlan> {
   const order = await resolveOrder(em, tenantId, ref, opts);
   if (!['draft', 'submitted', 'rendering'].includes(order.status)) {
-    throw new UserInputError('invalid_status', `${order.order_number} is ${order.status} and can no longer be cancelled.`);
+    throw new UserInputError('invalid_status', `${order.orderNumber} is ${order.status} and can no longer be cancelled.`);
   }
   const c = await queryOne<{ queued: string; running: string }>(em,
     `select count(*) filter (where status = 'queued') as queued, count(*) filter (where status = 'running') as running
@@ -36,5 +36,5 @@ export async function cancelOrder(em: EntityManager, tenantId: string, ref: stri
      select (select count(*) from c) as n, (select count(*) from r) as removed`,
     [at, tenantId, plan.order.id]);
   await em.execute(`update render_order set status = 'cancelled', updated_at = ?::timestamptz where tenant_id = ? and id = ?`, [at, tenantId, plan.order.id]);
-  return { orderId: plan.order.id, orderNumber: plan.order.order_number, previousStatus: plan.order.status, status: 'cancelled', cancelledJobs: Number(jobs?.n ?? 0), runningJobs: plan.running };
+  return { orderId: plan.order.id, orderNumber: plan.order.orderNumber, previousStatus: plan.order.status, status: 'cancelled', cancelledJobs: Number(jobs?.n ?? 0), runningJobs: plan.running };
 }

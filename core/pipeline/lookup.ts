@@ -1,24 +1,24 @@
 import { z } from 'zod';
-import { queryOne } from '../db/sql.ts';
+import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { UserInputError } from '../errors.ts';
 import type { OrderStatus } from './statuses.ts';
 
-/** An order row of the caller's tenant, with its output type and material override names. */
+/** An order of the caller's tenant, with its output type and material override names. */
 export type OrderRow = {
   id: string;
-  order_number: string;
+  orderNumber: string;
   status: OrderStatus;
-  output_type_id: string;
-  output_type: string;
-  material_override_id: string | null;
-  material_override: string | null;
-  render_overrides: Record<string, unknown>;
+  outputTypeId: string;
+  outputType: string;
+  materialOverrideId: string | null;
+  materialOverride: string | null;
+  renderOverrides: Record<string, unknown>;
   notes: string | null;
-  created_by: string | null;
-  created_at: string;
-  submitted_at: string | null;
-  completed_at: string | null;
+  createdBy: string | null;
+  createdAt: Date;
+  submittedAt: Date | null;
+  completedAt: Date | null;
 };
 
 const orderNumberPattern = /^SA-\d{4}-\d{5}$/i;
@@ -33,16 +33,15 @@ export async function resolveOrder(em: EntityManager, tenantId: string, ref: str
   if (!byId && !orderNumberPattern.test(trimmed)) {
     throw new UserInputError('order_not_found', `"${trimmed}" is not an order number (like SA-2026-00160) or order id.`);
   }
-  const row = await queryOne<OrderRow>(em,
-    `select o.id, o.order_number, o.status, o.output_type_id, ot.name as output_type, o.material_override_id,
-            m.name as material_override, o.render_overrides, o.notes, o.created_by, o.created_at, o.submitted_at, o.completed_at
-     from render_order o
-     join output_type ot on ot.id = o.output_type_id
-     left join material m on m.id = o.material_override_id
-     where o.tenant_id = ? and ${byId ? 'o.id = ?::uuid' : 'o.order_number = upper(?)'}
-     ${opts.forUpdate ? 'for update of o' : ''}`,
-    [tenantId, trimmed],
-  );
+  const row = await db(em).selectFrom('render_order as o')
+    .innerJoin('output_type as ot', 'ot.id', 'o.outputType')
+    .leftJoin('material as m', 'm.id', 'o.materialOverride')
+    .select(['o.id', 'o.orderNumber', 'o.status', 'o.outputType as outputTypeId', 'ot.name as outputType', 'o.materialOverride as materialOverrideId',
+      'm.name as materialOverride', 'o.renderOverrides', 'o.notes', 'o.createdBy', 'o.createdAt', 'o.submittedAt', 'o.completedAt'])
+    .where('o.tenant', '=', tenantId)
+    .where((eb) => (byId ? eb('o.id', '=', trimmed) : eb('o.orderNumber', '=', trimmed.toUpperCase())))
+    .$if(opts.forUpdate === true, (q) => q.forUpdate('o'))
+    .executeTakeFirst();
   if (!row) throw new UserInputError('order_not_found', `No order ${trimmed} was found.`);
   return row;
 }

@@ -43,7 +43,7 @@ export async function checkMaterials(em: EntityManager, tenantId: string, ref: s
      join product p on p.id = i.product_id and p.tenant_id = i.tenant_id
      cross join lateral (select coalesce(?::text, nullif(trim(p.material_name), '')) as effective) x
      where i.tenant_id = ? and i.order_id = ?`;
-  const params = [order.material_override, tenantId, order.id];
+  const params = [order.materialOverride, tenantId, order.id];
   // One pass groups the products by effective material; only the few groups are looked up in the library.
   const groups = await query<{ effective: string | null; known_name: string | null; products: string }>(em,
     `select g.effective, m.name as known_name, g.products
@@ -77,9 +77,9 @@ export async function checkMaterials(em: EntityManager, tenantId: string, ref: s
   const known = missing + unknown === 0 ? [] : (await query<{ name: string }>(em,
     `select name from material where tenant_id = ? order by lower(name) limit 30`, [tenantId])).map((m) => m.name);
   return {
-    order_number: order.order_number,
+    order_number: order.orderNumber,
     status: order.status,
-    material_override: order.material_override,
+    material_override: order.materialOverride,
     counts: { products, ok: products - missing - unknown, missing, unknown },
     materials: [...uses.values()].sort((a, b) => b.products - a.products || a.material.localeCompare(b.material)),
     problems: problems.map((p) => ({

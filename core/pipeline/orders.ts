@@ -1,5 +1,8 @@
 import type { EntityManager } from '../db/orm.ts';
-import { query, queryOne } from '../db/sql.ts';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { db } from '../db/kysely.ts';
+import { countRow, row, rows } from '../db/sql.ts';
 import { UserInputError } from '../errors.ts';
 import { resolveOrder, type OrderRow } from './lookup.ts';
 import { nextOrderNumber } from './order-numbers.ts';
@@ -103,17 +106,14 @@ export async function createOrder(em: EntityManager, tenantId: string, input: Cr
   const selectionId = plan.products.selection?.selectionId;
   if (selectionId && plan.products.count === 0) throw new UserInputError('product_not_found', 'The confirmed selection holds no products; nothing was created.');
   const orderNumber = await nextOrderNumber(em, tenantId, input.now);
-  const now = input.now.toISOString();
-  const order = await queryOne<{ id: string }>(em,
-    `insert into render_order (tenant_id, order_number, status, output_type_id, material_override_id, render_overrides, created_by, created_at, updated_at)
-     values (?, ?, 'draft', ?, ?, ?::jsonb, ?, ?::timestamptz, ?::timestamptz) returning id`,
-    [tenantId, orderNumber, plan.outputType.id, plan.material?.id ?? null, JSON.stringify(plan.renderOverrides), input.createdBy, now, now],
-  );
-  const orderId = order!.id;
+  const { id: orderId } = await db(em).insertInto('render_order').values({
+    tenant: tenantId, orderNumber, status: 'draft', outputType: plan.outputType.id, materialOverride: plan.material?.id ?? null,
+    renderOverrides: plan.renderOverrides, createdBy: input.createdBy, createdAt: input.now, updatedAt: input.now,
+  }).returning('id').executeTakeFirstOrThrow();
   // The products come from SQL (a frozen selection) or one JSON parameter — never one parameter per product.
   const source = selectionId ? selectionIds(tenantId, selectionId)
     : { sql: `select x::uuid as id from jsonb_array_elements_text(?::jsonb) as t(x)`, params: [JSON.stringify(plan.products.ids)] };
-  const items = await queryOne<{ n: string }>(em,
+  const items = await row(em, countRow,
     `with ins as (
        insert into order_item (tenant_id, order_id, product_id)
        select p.tenant_id, ?, p.id from (${source.sql}) x join product p on p.id = x.id and p.tenant_id = ?
@@ -121,7 +121,7 @@ export async function createOrder(em: EntityManager, tenantId: string, input: Cr
      select count(*) as n from ins`,
     [orderId, ...source.params, tenantId],
   );
-  const itemCount = Number(items!.n);
+  const itemCount = items?.n ?? 0;
   const missingProducts = plan.products.count - itemCount;
   if (missingProducts > 0 && (!selectionId || itemCount === 0)) {
     const what = selectionId ? `None of the ${plan.products.count} selected products exist any more` : `${missingProducts} of the products were deleted meanwhile`;
@@ -151,20 +151,20 @@ const pendingItems = `from order_item i
  */
 export async function planDispatch(em: EntityManager, tenantId: string, ref: string, opts: { forUpdate?: boolean } = {}): Promise<DispatchPlan> {
   const order = await resolveOrder(em, tenantId, ref, opts);
-  const n = order.order_number;
+  const n = order.orderNumber;
   if (order.status === 'rendering') {
     throw new UserInputError('invalid_status', `${n} is already rendering; wait until it finishes, then re-dispatch any failed renders.`);
   }
   if (order.status === 'cancelled') {
     throw new UserInputError('invalid_status', `${n} is cancelled and cannot be dispatched. Create a new order instead.`);
   }
-  const counts = await queryOne<{ items: string; pending: string }>(em,
+  const counts = await row(em, z.object({ items: z.coerce.number(), pending: z.coerce.number() }),
     `select (select count(*) from order_item i where i.tenant_id = ? and i.order_id = ?) as items,
             (select count(*) ${pendingItems}) as pending`,
     [tenantId, order.id, tenantId, order.id, tenantId, order.id],
   );
-  const itemCount = Number(counts!.items);
-  const jobCount = Number(counts!.pending);
+  const itemCount = counts?.items ?? 0;
+  const jobCount = counts?.pending ?? 0;
   const mode = order.status === 'draft' || order.status === 'submitted' ? 'first' : 'retry';
   if (jobCount === 0) {
     const why = itemCount === 0 ? `${n} has no products to render.`
@@ -179,7 +179,7 @@ export async function planDispatch(em: EntityManager, tenantId: string, ref: str
 export async function dispatchRenders(em: EntityManager, tenantId: string, ref: string, now: Date): Promise<DispatchResult> {
   const plan = await planDispatch(em, tenantId, ref, { forUpdate: true });
   const jobCount = await queueJobs(em, tenantId, plan.order.id, now);
-  return { orderId: plan.order.id, orderNumber: plan.order.order_number, previousStatus: plan.order.status, status: 'rendering', mode: plan.mode, jobCount };
+  return { orderId: plan.order.id, orderNumber: plan.order.orderNumber, previousStatus: plan.order.status, status: 'rendering', mode: plan.mode, jobCount };
 }
 
 async function queueJobs(em: EntityManager, tenantId: string, orderId: string, now: Date): Promise<number> {
@@ -187,7 +187,7 @@ async function queueJobs(em: EntityManager, tenantId: string, orderId: string, n
   // One queue job per render job, added in the same statement (and so the same transaction):
   // a job exists on the queue exactly when its row commits. Job key = render job id. Priority
   // 10 (after the turns' default 0) so a big order does not hold chat replies back.
-  const jobs = await queryOne<{ n: string }>(em,
+  const jobs = await row(em, countRow,
     `with ins as (
        insert into render_job (tenant_id, order_id, order_item_id, product_id, status, queued_at)
        select i.tenant_id, i.order_id, i.id, i.product_id, 'queued', ?::timestamptz ${pendingItems}
@@ -203,7 +203,7 @@ async function queueJobs(em: EntityManager, tenantId: string, orderId: string, n
      where tenant_id = ? and id = ?`,
     [at, at, tenantId, orderId],
   );
-  return Number(jobs!.n);
+  return jobs?.n ?? 0;
 }
 
 /**
@@ -211,12 +211,12 @@ async function queueJobs(em: EntityManager, tenantId: string, orderId: string, n
  * already waiting there is not doubled); for jobs written without the queue, e.g. seeded data.
  */
 export async function enqueueWaitingJobs(em: EntityManager, tenantId: string): Promise<number> {
-  const row = await queryOne<{ n: string }>(em,
+  const added = await row(em, countRow,
     `select count(*) as n from graphile_worker.add_jobs(coalesce((
        select array_agg(${renderJobSpec})
        from render_job where tenant_id = ? and status = 'queued'), '{}'))`,
     [renderQueueMaxAttempts, renderQueuePriority, tenantId]);
-  return Number(row!.n);
+  return added?.n ?? 0;
 }
 
 /**
@@ -253,9 +253,9 @@ export async function planMaterialOverride(em: EntityManager, tenantId: string, 
 export async function setMaterialOverride(em: EntityManager, tenantId: string, ref: string, materialName: string | null):
   Promise<{ orderId: string; orderNumber: string; status: OrderStatus; previous: string | null; materialOverride: string | null }> {
   const { order, material } = await planMaterialOverride(em, tenantId, ref, materialName, { forUpdate: true });
-  await em.execute(`update render_order set material_override_id = ?, updated_at = now() where tenant_id = ? and id = ?`,
-    [material?.id ?? null, tenantId, order.id]);
-  return { orderId: order.id, orderNumber: order.order_number, status: order.status, previous: order.material_override, materialOverride: material?.name ?? null };
+  await db(em).updateTable('render_order').set({ materialOverride: material?.id ?? null, updatedAt: sql<Date>`now()` })
+    .where('tenant', '=', tenantId).where('id', '=', order.id).execute();
+  return { orderId: order.id, orderNumber: order.orderNumber, status: order.status, previous: order.materialOverride, materialOverride: material?.name ?? null };
 }
 
 /** A render overrides change: the stored value before and the merged value after. */
@@ -269,7 +269,7 @@ export async function planRenderOverrides(em: EntityManager, tenantId: string, r
   }
   const order = await resolveOrder(em, tenantId, ref, opts);
   assertEditable(order);
-  const previous = storedRenderOverrides(order.render_overrides);
+  const previous = storedRenderOverrides(order.renderOverrides);
   return { order, previous, next: mergeRenderOverrides(previous, patch, clear) };
 }
 
@@ -280,14 +280,14 @@ export async function planRenderOverrides(em: EntityManager, tenantId: string, r
 export async function setRenderOverrides(em: EntityManager, tenantId: string, ref: string, overrides: RenderOverrides, clear: readonly RenderOverrideKey[] = []):
   Promise<{ orderId: string; orderNumber: string; status: OrderStatus; previous: RenderOverrides; renderOverrides: RenderOverrides }> {
   const { order, previous, next } = await planRenderOverrides(em, tenantId, ref, overrides, clear, { forUpdate: true });
-  await em.execute(`update render_order set render_overrides = ?::jsonb, updated_at = now() where tenant_id = ? and id = ?`,
-    [JSON.stringify(next), tenantId, order.id]);
-  return { orderId: order.id, orderNumber: order.order_number, status: order.status, previous, renderOverrides: next };
+  await db(em).updateTable('render_order').set({ renderOverrides: next, updatedAt: sql<Date>`now()` })
+    .where('tenant', '=', tenantId).where('id', '=', order.id).execute();
+  return { orderId: order.id, orderNumber: order.orderNumber, status: order.status, previous, renderOverrides: next };
 }
 
 function assertEditable(order: OrderRow): void {
   if (order.status === 'completed' || order.status === 'cancelled') {
-    throw new UserInputError('invalid_status', `${order.order_number} is ${order.status}; its settings can no longer be changed. Create a new order instead.`);
+    throw new UserInputError('invalid_status', `${order.orderNumber} is ${order.status}; its settings can no longer be changed. Create a new order instead.`);
   }
 }
 
@@ -314,7 +314,7 @@ export async function resolveProducts(em: EntityManager, tenantId: string, refs:
   if (unique.length > maxOrderProducts) {
     throw new UserInputError('too_many_products', `An order can hold at most ${maxOrderProducts} products; ${unique.length} were given. Split it into several orders.`);
   }
-  const rows = await query<{ ref: string; id: string | null; pim_id: string | null; name: string | null }>(em,
+  const found = await rows(em, z.object({ ref: z.string(), id: z.string().nullable(), pim_id: z.string().nullable(), name: z.string().nullable() }),
     `select r.ref, coalesce(a.id, b.id) as id, coalesce(a.pim_id, b.pim_id) as pim_id, coalesce(a.name, b.name) as name
      from jsonb_array_elements_text(?::jsonb) with ordinality as r(ref, ord)
      left join product a on a.tenant_id = ? and a.pim_id = r.ref
@@ -322,25 +322,25 @@ export async function resolveProducts(em: EntityManager, tenantId: string, refs:
      order by r.ord`,
     [JSON.stringify(unique), tenantId, tenantId],
   );
-  const missing = rows.filter((r) => r.id === null).map((r) => r.ref);
+  const missing = found.filter((r) => r.id === null).map((r) => r.ref);
   if (missing.length > 0) {
     throw new UserInputError('product_not_found',
       `${missing.length} of ${unique.length} products ${missing.length === 1 ? 'was' : 'were'} not found: ${listSome(missing)}. Use product ids or PIM ids from search_products.`);
   }
   const ids = new Set<string>();
   const sample: ResolvedProducts['sample'] = [];
-  for (const r of rows) {
-    if (ids.has(r.id!)) continue;
-    ids.add(r.id!);
-    if (sample.length < 5) sample.push({ pimId: r.pim_id!, name: r.name! });
+  for (const r of found) {
+    if (r.id === null || ids.has(r.id)) continue;
+    ids.add(r.id);
+    if (sample.length < 5) sample.push({ pimId: r.pim_id ?? '', name: r.name ?? '' });
   }
   return { count: ids.size, ids: [...ids], sample };
 }
 
 /** Finds an output type of `tenantId` by name (case-insensitive); the error lists the available ones. */
 export async function resolveOutputType(em: EntityManager, tenantId: string, name: string): Promise<OutputTypeRef> {
-  const found = await queryOne<OutputTypeRef>(em,
-    `select id, name, format, width, height from output_type where tenant_id = ? and lower(name) = lower(?)`, [tenantId, name.trim()]);
+  const found = await db(em).selectFrom('output_type').select(['id', 'name', 'format', 'width', 'height'])
+    .where('tenant', '=', tenantId).where(sql<string>`lower(name)`, '=', sql<string>`lower(${name.trim()})`).executeTakeFirst();
   if (found) return found;
   const names = await namesOf(em, 'output_type', tenantId);
   const available = names ? `Available output types: ${names}.` : 'This tenant has no output types yet.';
@@ -349,7 +349,8 @@ export async function resolveOutputType(em: EntityManager, tenantId: string, nam
 
 /** Finds a material of `tenantId` by name (case-insensitive); the error lists the available ones. */
 export async function resolveMaterial(em: EntityManager, tenantId: string, name: string): Promise<MaterialRef> {
-  const found = await queryOne<MaterialRef>(em, `select id, name from material where tenant_id = ? and lower(name) = lower(?)`, [tenantId, name.trim()]);
+  const found = await db(em).selectFrom('material').select(['id', 'name'])
+    .where('tenant', '=', tenantId).where(sql<string>`lower(name)`, '=', sql<string>`lower(${name.trim()})`).executeTakeFirst();
   if (found) return found;
   const names = await namesOf(em, 'material', tenantId);
   const available = names ? `Available materials: ${names}.` : 'This tenant has no materials yet.';
@@ -358,8 +359,8 @@ export async function resolveMaterial(em: EntityManager, tenantId: string, name:
 
 /** Up to 20 names of the tenant's output types or materials as "A, B and N more"; '' when none. */
 async function namesOf(em: EntityManager, table: 'output_type' | 'material', tenantId: string): Promise<string> {
-  const rows = await query<{ name: string; total: string }>(em,
-    `select name, count(*) over () as total from ${table} where tenant_id = ? order by lower(name) limit 20`, [tenantId]);
-  const total = Number(rows[0]?.total ?? 0);
-  return listSome(rows.map((r) => r.name), 20, total);
+  const named = await db(em).selectFrom(table).select(['name', sql<string>`count(*) over ()`.as('total')])
+    .where('tenant', '=', tenantId).orderBy(sql`lower(name)`).limit(20).execute();
+  const total = Number(named[0]?.total ?? 0);
+  return listSome(named.map((r) => r.name), 20, total);
 }

@@ -62,7 +62,7 @@ export async function getRenderResults(em: EntityManager, tenantId: string, ref:
      order by case l.status when 'completed' then 0 when 'failed' then 1 when 'running' then 2 when 'queued' then 3 else 4 end, p.pim_id
      limit ?`, [...currentJobParams(tenantId, order.id), ...(undispatched ? [tenantId, order.id] : []), limit]);
   return {
-    order_number: order.order_number,
+    order_number: order.orderNumber,
     status: order.status,
     item_count: c('items'),
     counts: { queued: c('queued'), running: c('running'), completed: c('completed'), failed: c('failed'), not_dispatched: Math.max(0, c('items') - dispatched) },

@@ -16,11 +16,11 @@ export const cancelOrderTool = defineTool({
   }),
   async prepare(ctx, args) {
     const plan = await planCancel(ctx.em, ctx.turn.tenantId, args.order_id);
-    const n = plan.order.order_number;
+    const n = plan.order.orderNumber;
     return {
       title: `Cancel ${n}`,
       details: [
-        `Order: ${n} (${plan.order.status}, output type ${plan.order.output_type})`,
+        `Order: ${n} (${plan.order.status}, output type ${plan.order.outputType})`,
         `${renderJobs(plan.queued)} not started yet will be dropped`,
         plan.running > 0 ? `${renderJobs(plan.running)} already running will finish; their results stay available` : 'No render jobs are running',
         `Status: ${plan.order.status} → cancelled (cannot be undone)`,

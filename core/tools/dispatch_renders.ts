@@ -20,12 +20,12 @@ export const dispatchRendersTool = defineTool({
   }),
   async prepare(ctx, args) {
     const plan = await planDispatch(ctx.em, ctx.turn.tenantId, args.order_id);
-    const n = plan.order.order_number;
+    const n = plan.order.orderNumber;
     return plan.mode === 'first'
       ? {
         title: `Start rendering ${n}`,
         details: [
-          `Order: ${n} (${plan.order.status}, output type ${plan.order.output_type})`,
+          `Order: ${n} (${plan.order.status}, output type ${plan.order.outputType})`,
           `${renderJobs(plan.jobCount)} will be queued, one per product`,
           `Status: ${plan.order.status} → rendering`,
         ],
@@ -33,7 +33,7 @@ export const dispatchRendersTool = defineTool({
       : {
         title: `Re-dispatch failed renders of ${n}`,
         details: [
-          `Order: ${n} (${plan.order.status}, output type ${plan.order.output_type})`,
+          `Order: ${n} (${plan.order.status}, output type ${plan.order.outputType})`,
           `${renderJobs(plan.jobCount)} will be queued again for the ${plan.jobCount} of ${plan.itemCount} products whose renders failed`,
           `Status: ${plan.order.status} → rendering`,
         ],

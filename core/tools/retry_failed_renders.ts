@@ -9,7 +9,7 @@ import { defineTool } from './tool.ts';
 async function planRetry(em: EntityManager, tenantId: string, ref: string, opts: { forUpdate?: boolean } = {}): Promise<DispatchPlan> {
   const plan = await planDispatch(em, tenantId, ref, opts);
   if (plan.mode !== 'retry') {
-    throw new UserInputError('nothing_to_dispatch', `${plan.order.order_number} is a ${plan.order.status} order that was never dispatched; start it with dispatch_renders.`);
+    throw new UserInputError('nothing_to_dispatch', `${plan.order.orderNumber} is a ${plan.order.status} order that was never dispatched; start it with dispatch_renders.`);
   }
   return plan;
 }
@@ -27,11 +27,11 @@ export const retryFailedRendersTool = defineTool({
   }),
   async prepare(ctx, args) {
     const plan = await planRetry(ctx.em, ctx.turn.tenantId, args.order_id);
-    const n = plan.order.order_number;
+    const n = plan.order.orderNumber;
     return {
       title: `Retry failed renders of ${n}`,
       details: [
-        `Order: ${n} (${plan.order.status}, output type ${plan.order.output_type})`,
+        `Order: ${n} (${plan.order.status}, output type ${plan.order.outputType})`,
         `${renderJobs(plan.jobCount)} will be queued again for the ${plan.jobCount} of ${plan.itemCount} products whose renders failed`,
         `Status: ${plan.order.status} → rendering`,
       ],

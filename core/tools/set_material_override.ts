@@ -21,8 +21,8 @@ export const setMaterialOverrideTool = defineTool({
   }),
   async prepare(ctx, args) {
     const { order, material } = await planMaterialOverride(ctx.em, ctx.turn.tenantId, args.order_id, args.material_name);
-    const n = order.order_number;
-    const from = order.material_override ?? 'product materials';
+    const n = order.orderNumber;
+    const from = order.materialOverride ?? 'product materials';
     return {
       title: material ? `Set material of ${n} to ${material.name}` : `Clear material override of ${n}`,
       details: [

@@ -23,7 +23,7 @@ export const setRenderOverridesTool = defineTool({
   }),
   async prepare(ctx, args) {
     const plan = await planRenderOverrides(ctx.em, ctx.turn.tenantId, args.order_id, args.overrides, args.clear ?? []);
-    const n = plan.order.order_number;
+    const n = plan.order.orderNumber;
     return {
       title: `Change render overrides of ${n}`,
       details: [
