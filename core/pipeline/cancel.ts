@@ -1,5 +1,7 @@
 import type { EntityManager } from '../db/orm.ts';
-import { queryOne } from '../db/sql.ts';
+import { z } from 'zod';
+import { db } from '../db/kysely.ts';
+import { countRow, row } from '../db/sql.ts';
 import { UserInputError } from '../errors.ts';
 import { resolveOrder, type OrderRow } from './lookup.ts';
 import type { OrderStatus } from './statuses.ts';
@@ -15,10 +17,10 @@ export async function planCancel(em: EntityManager, tenantId: string, ref: strin
   if (!['draft', 'submitted', 'rendering'].includes(order.status)) {
     throw new UserInputError('invalid_status', `${order.orderNumber} is ${order.status} and can no longer be cancelled.`);
   }
-  const c = await queryOne<{ queued: string; running: string }>(em,
+  const c = await row(em, z.object({ queued: z.coerce.number(), running: z.coerce.number() }),
     `select count(*) filter (where status = 'queued') as queued, count(*) filter (where status = 'running') as running
      from render_job where tenant_id = ? and order_id = ?`, [tenantId, order.id]);
-  return { order, queued: Number(c?.queued ?? 0), running: Number(c?.running ?? 0) };
+  return { order, queued: c?.queued ?? 0, running: c?.running ?? 0 };
 }
 
 /**
@@ -28,13 +30,13 @@ export async function planCancel(em: EntityManager, tenantId: string, ref: strin
 export async function cancelOrder(em: EntityManager, tenantId: string, ref: string, now: Date): Promise<CancelResult> {
   const plan = await planCancel(em, tenantId, ref, { forUpdate: true });
   const at = now.toISOString();
-  const jobs = await queryOne<{ n: string }>(em,
+  const jobs = await row(em, countRow,
     `with c as (
        update render_job set status = 'failed', error = 'cancelled', finished_at = ?::timestamptz
        where tenant_id = ? and order_id = ? and status = 'queued' returning id),
      r as (select graphile_worker.remove_job(id::text) from c)
      select (select count(*) from c) as n, (select count(*) from r) as removed`,
     [at, tenantId, plan.order.id]);
-  await em.execute(`update render_order set status = 'cancelled', updated_at = ?::timestamptz where tenant_id = ? and id = ?`, [at, tenantId, plan.order.id]);
-  return { orderId: plan.order.id, orderNumber: plan.order.orderNumber, previousStatus: plan.order.status, status: 'cancelled', cancelledJobs: Number(jobs?.n ?? 0), runningJobs: plan.running };
+  await db(em).updateTable('render_order').set({ status: 'cancelled', updatedAt: now }).where('tenant', '=', tenantId).where('id', '=', plan.order.id).execute();
+  return { orderId: plan.order.id, orderNumber: plan.order.orderNumber, previousStatus: plan.order.status, status: 'cancelled', cancelledJobs: jobs?.n ?? 0, runningJobs: plan.running };
 }

@@ -1,4 +1,7 @@
-import { query, queryOne } from '../db/sql.ts';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { db } from '../db/kysely.ts';
+import { rows } from '../db/sql.ts';
 import type { EntityManager } from '../db/orm.ts';
 
 export type ProductInput = { pimId: string; name: string; category: string; materialName?: string | null; attributes?: Record<string, unknown> };
@@ -9,7 +12,7 @@ export async function upsertProducts(em: EntityManager, tenantId: string, produc
   let written = 0;
   for (let i = 0; i < products.length; i += 1000) {
     const chunk = products.slice(i, i + 1000);
-    const rows = await query<{ n: number }>(em,
+    const upserted = await rows(em, z.object({ n: z.number() }),
       `insert into product (tenant_id, pim_id, name, category, material_name, attributes)
        select ?, x.pim_id, x.name, x.category, x.material_name, coalesce(x.attributes, '{}'::jsonb)
        from jsonb_to_recordset(?::jsonb) as x(pim_id text, name text, category text, material_name text, attributes jsonb)
@@ -18,23 +21,26 @@ export async function upsertProducts(em: EntityManager, tenantId: string, produc
        returning 1 as n`,
       [tenantId, JSON.stringify(chunk.map((p) => ({ pim_id: p.pimId, name: p.name, category: p.category, material_name: p.materialName ?? null, attributes: p.attributes ?? null })))],
     );
-    written += rows.length;
+    written += upserted.length;
   }
   return written;
 }
 
 /** Creates a material unless one with the same name (case-insensitive) exists; returns its id. */
 export async function ensureMaterial(em: EntityManager, tenantId: string, name: string, description?: string): Promise<string> {
-  const existing = await queryOne<{ id: string }>(em, `select id from material where tenant_id = ? and lower(name) = lower(?)`, [tenantId, name]);
+  const existing = await db(em).selectFrom('material').select('id')
+    .where('tenant', '=', tenantId).where(sql<string>`lower(name)`, '=', sql<string>`lower(${name})`).executeTakeFirst();
   if (existing) return existing.id;
-  const row = await queryOne<{ id: string }>(em, `insert into material (tenant_id, name, description) values (?, ?, ?) returning id`, [tenantId, name, description ?? null]);
-  return row!.id;
+  const row = await db(em).insertInto('material').values({ tenant: tenantId, name, description: description ?? null }).returning('id').executeTakeFirstOrThrow();
+  return row.id;
 }
 
 /** Creates an output type unless one with the same name exists; returns its id. */
 export async function ensureOutputType(em: EntityManager, tenantId: string, o: OutputTypeInput): Promise<string> {
-  const existing = await queryOne<{ id: string }>(em, `select id from output_type where tenant_id = ? and lower(name) = lower(?)`, [tenantId, o.name]);
+  const existing = await db(em).selectFrom('output_type').select('id')
+    .where('tenant', '=', tenantId).where(sql<string>`lower(name)`, '=', sql<string>`lower(${o.name})`).executeTakeFirst();
   if (existing) return existing.id;
-  const row = await queryOne<{ id: string }>(em, `insert into output_type (tenant_id, name, format, width, height) values (?, ?, ?, ?, ?) returning id`, [tenantId, o.name, o.format, o.width, o.height]);
-  return row!.id;
+  const row = await db(em).insertInto('output_type').values({ tenant: tenantId, name: o.name, format: o.format, width: o.width, height: o.height })
+    .returning('id').executeTakeFirstOrThrow();
+  return row.id;
 }

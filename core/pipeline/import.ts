@@ -1,5 +1,5 @@
 import type { EntityManager } from '../db/orm.ts';
-import { queryOne } from '../db/sql.ts';
+import { countRow, row } from '../db/sql.ts';
 import { UserInputError } from '../errors.ts';
 import { upsertProducts, type ProductInput } from './catalogue.ts';
 import { parseCsv, type CsvProblem } from './csv.ts';
@@ -33,12 +33,12 @@ export type ImportResult = { inserted: number; updated: number };
 export async function importProductsCsv(em: EntityManager, tenantId: string, csvText: string): Promise<ImportResult> {
   const products = validateProductCsv(csvText);
   if (products.length === 0) return { inserted: 0, updated: 0 };
-  const existing = await queryOne<{ n: string }>(em,
+  const existing = await row(em, countRow,
     `select count(*) as n from product
      where tenant_id = ? and pim_id in (select jsonb_array_elements_text(?::jsonb))`,
     [tenantId, JSON.stringify(products.map((p) => p.pimId))],
   );
-  const updated = Number(existing?.n ?? 0);
+  const updated = existing?.n ?? 0;
   const written = await upsertProducts(em, tenantId, products);
   return { inserted: written - updated, updated };
 }

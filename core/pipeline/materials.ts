@@ -1,4 +1,5 @@
-import { query } from '../db/sql.ts';
+import { z } from 'zod';
+import { rows } from '../db/sql.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { resolveOrder } from './lookup.ts';
 import type { OrderStatus } from './statuses.ts';
@@ -45,7 +46,7 @@ export async function checkMaterials(em: EntityManager, tenantId: string, ref: s
      where i.tenant_id = ? and i.order_id = ?`;
   const params = [order.materialOverride, tenantId, order.id];
   // One pass groups the products by effective material; only the few groups are looked up in the library.
-  const groups = await query<{ effective: string | null; known_name: string | null; products: string }>(em,
+  const groups = await rows(em, z.object({ effective: z.string().nullable(), known_name: z.string().nullable(), products: z.coerce.number() }),
     `select g.effective, m.name as known_name, g.products
      from (select x.effective, count(*) as products ${items} group by x.effective) g
      left join material m on m.tenant_id = ? and lower(m.name) = lower(g.effective)`, [...params, tenantId]);
@@ -55,7 +56,7 @@ export async function checkMaterials(em: EntityManager, tenantId: string, ref: s
   const uses = new Map<string, MaterialUse>();
   const unknownNames: string[] = [];
   for (const g of groups) {
-    const n = Number(g.products);
+    const n = g.products;
     products += n;
     if (g.effective === null) {
       missing += n;
@@ -70,11 +71,11 @@ export async function checkMaterials(em: EntityManager, tenantId: string, ref: s
     use.products += n;
     uses.set(key, use);
   }
-  const problems = missing + unknown === 0 ? [] : await query<{ product_id: string; pim_id: string; name: string; effective: string | null }>(em,
+  const problems = missing + unknown === 0 ? [] : await rows(em, z.object({ product_id: z.string(), pim_id: z.string(), name: z.string(), effective: z.string().nullable() }),
     `select p.id as product_id, p.pim_id, p.name, x.effective ${items}
        and (x.effective is null or x.effective in (select jsonb_array_elements_text(?::jsonb)))
      order by p.pim_id limit ?`, [...params, JSON.stringify(unknownNames), maxProblems]);
-  const known = missing + unknown === 0 ? [] : (await query<{ name: string }>(em,
+  const known = missing + unknown === 0 ? [] : (await rows(em, z.object({ name: z.string() }),
     `select name from material where tenant_id = ? order by lower(name) limit 30`, [tenantId])).map((m) => m.name);
   return {
     order_number: order.orderNumber,

@@ -1,4 +1,4 @@
-import { queryOne } from '../db/sql.ts';
+import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 
 /**
@@ -8,13 +8,10 @@ import type { EntityManager } from '../db/orm.ts';
  */
 export async function nextOrderNumber(em: EntityManager, tenantId: string, now: Date): Promise<string> {
   const year = now.getUTCFullYear();
-  const row = await queryOne<{ last_value: number }>(em,
-    `insert into order_counter (tenant_id, year, last_value) values (?, ?, 1)
-     on conflict (tenant_id, year) do update set last_value = order_counter.last_value + 1
-     returning last_value`,
-    [tenantId, year],
-  );
-  return formatOrderNumber(year, Number(row!.last_value));
+  const row = await db(em).insertInto('order_counter').values({ tenant: tenantId, year, lastValue: 1 })
+    .onConflict((oc) => oc.columns(['tenant', 'year']).doUpdateSet((eb) => ({ lastValue: eb('order_counter.lastValue', '+', 1) })))
+    .returning('lastValue').executeTakeFirstOrThrow();
+  return formatOrderNumber(year, row.lastValue);
 }
 
 /** Formats a year and sequence value as an order number (`SA-<year>-<5 digits>`). */

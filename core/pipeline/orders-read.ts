@@ -1,8 +1,9 @@
-import { query, queryOne } from '../db/sql.ts';
+import { z } from 'zod';
+import { row, rows, timestamp } from '../db/sql.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { currentJobParams, currentJobs } from './current-jobs.ts';
 import { resolveOrder } from './lookup.ts';
-import { jobStatuses, type JobStatus, type OrderStatus } from './statuses.ts';
+import { jobStatuses, orderStatuses, type JobStatus, type OrderStatus } from './statuses.ts';
 
 /** Job counts of an order (or tenant) by status. */
 export type JobCounts = Record<JobStatus, number>;
@@ -54,16 +55,18 @@ export function toIso(value: string | Date | null | undefined): string | null {
   return Number.isNaN(date.getTime()) ? String(value) : date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-type CountColumns = { queued: string; running: string; completed: string; failed: string };
+/** Job counts by status as SQL `countColumns` returns them (bigint text). */
+const countColumnsRow = z.object({ queued: z.coerce.number(), running: z.coerce.number(), completed: z.coerce.number(), failed: z.coerce.number() });
+type CountColumns = z.infer<typeof countColumnsRow>;
 
 const countColumns = jobStatuses.map((s) => `count(*) filter (where j.status = '${s}') as ${s}`).join(', ');
 
 function jobCounts(row: CountColumns | undefined): JobCounts {
   return {
-    queued: Number(row?.queued ?? 0),
-    running: Number(row?.running ?? 0),
-    completed: Number(row?.completed ?? 0),
-    failed: Number(row?.failed ?? 0),
+    queued: row?.queued ?? 0,
+    running: row?.running ?? 0,
+    completed: row?.completed ?? 0,
+    failed: row?.failed ?? 0,
   };
 }
 
@@ -92,11 +95,11 @@ export async function listOrders(em: EntityManager, tenantId: string, opts: { st
     statusFilter = 'and o.status = ?';
     params.push(opts.status);
   }
-  const counted = queryOne<{ total: string }>(em, `select count(*) as total from render_order o where o.tenant_id = ? ${statusFilter}`, params);
-  const rows = query<CountColumns & {
-    id: string; order_number: string; status: OrderStatus; output_type: string; item_count: string;
-    created_at: string; submitted_at: string | null; completed_at: string | null;
-  }>(em,
+  const counted = row(em, z.object({ total: z.coerce.number() }), `select count(*) as total from render_order o where o.tenant_id = ? ${statusFilter}`, params);
+  const listed = rows(em, countColumnsRow.extend({
+    id: z.string(), order_number: z.string(), status: z.enum(orderStatuses), output_type: z.string(), item_count: z.coerce.number(),
+    created_at: timestamp, submitted_at: timestamp.nullable(), completed_at: timestamp.nullable(),
+  }),
     `select o.id, o.order_number, o.status, ot.name as output_type, o.created_at, o.submitted_at, o.completed_at,
             (select count(*) from order_item i where i.order_id = o.id) as item_count, jc.*
      from (select * from render_order o where o.tenant_id = ? ${statusFilter} order by o.created_at desc, o.order_number desc limit ?) o
@@ -104,19 +107,19 @@ export async function listOrders(em: EntityManager, tenantId: string, opts: { st
      cross join lateral (select ${countColumns} from render_job j where j.order_id = o.id) jc
      order by o.created_at desc, o.order_number desc`,
     [...params, Math.max(1, Math.trunc(opts.limit))]);
-  const [page, count] = await Promise.all([rows, counted]);
+  const [page, count] = await Promise.all([listed, counted]);
   const orders = page.map((r) => ({
     id: r.id,
     order_number: r.order_number,
     status: r.status,
     output_type: r.output_type,
-    item_count: Number(r.item_count),
+    item_count: r.item_count,
     jobs: jobCounts(r),
     created_at: toIso(r.created_at)!,
     submitted_at: toIso(r.submitted_at),
     completed_at: toIso(r.completed_at),
   }));
-  return { total: Number(count?.total ?? 0), orders };
+  return { total: count?.total ?? 0, orders };
 }
 
 /**
@@ -128,7 +131,7 @@ export async function getOrderStatus(em: EntityManager, tenantId: string, ref: s
   const order = await resolveOrder(em, tenantId, ref);
   const [counts, failures] = await Promise.all([
     // Counts are over each item's current job, so a failed render that was retried counts once, as its retry.
-    queryOne<CountColumns & { item_count: string; first_started_at: string | null; last_finished_at: string | null }>(em,
+    row(em, countColumnsRow.extend({ item_count: z.coerce.number(), first_started_at: timestamp.nullable(), last_finished_at: timestamp.nullable() }),
       `with ${currentJobs}
        select ${countColumns},
               (select min(started_at) from render_job where tenant_id = ? and order_id = ?) as first_started_at,
@@ -136,7 +139,7 @@ export async function getOrderStatus(em: EntityManager, tenantId: string, ref: s
               (select count(*) from order_item i where i.tenant_id = ? and i.order_id = ?) as item_count
        from cur j`,
       [...currentJobParams(tenantId, order.id), tenantId, order.id, tenantId, order.id, tenantId, order.id]),
-    query<{ pim_id: string; product: string; error: string | null; attempts: number; finished_at: string | null }>(em,
+    rows(em, z.object({ pim_id: z.string(), product: z.string(), error: z.string().nullable(), attempts: z.number(), finished_at: timestamp.nullable() }),
       `with ${currentJobs}
        select p.pim_id, p.name as product, j.error, j.attempts, j.finished_at
        from cur j join product p on p.id = j.product_id
@@ -154,7 +157,7 @@ export async function getOrderStatus(em: EntityManager, tenantId: string, ref: s
     render_overrides: order.renderOverrides ?? {},
     notes: order.notes,
     created_by: order.createdBy,
-    item_count: Number(counts?.item_count ?? 0),
+    item_count: counts?.item_count ?? 0,
     jobs,
     total_jobs: totalJobs(jobs),
     progress: progressRatio(jobs),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { query, queryOne } from '../db/sql.ts';
+import { z } from 'zod';
+import { countRow, row, rows } from '../db/sql.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { UserInputError } from '../errors.ts';
 
@@ -21,7 +22,8 @@ export type ProductSearch = ProductFilter & {
 };
 
 /** A product as search results show it. */
-export type ProductHit = { id: string; pim_id: string; name: string; category: string; material_name: string | null };
+const productHitRow = z.object({ id: z.string(), pim_id: z.string(), name: z.string(), category: z.string(), material_name: z.string().nullable() });
+export type ProductHit = z.infer<typeof productHitRow>;
 
 /**
  * One page of matches plus their number. Counting stops after `countCap` matches: beyond it
@@ -86,8 +88,8 @@ export function describeFilter(filter: ProductFilter): string {
 /** Counts the filter's matches, up to `cap` + 1. */
 export async function countProducts(em: EntityManager, tenantId: string, filter: ProductFilter, cap = countCap): Promise<number> {
   const w = productWhere(tenantId, filter);
-  return Number((await queryOne<{ n: string }>(em,
-    `select count(*) as n from (select 1 from product p where ${w.sql} limit ${Math.trunc(cap) + 1}) x`, w.params))?.n ?? 0);
+  return (await row(em, countRow,
+    `select count(*) as n from (select 1 from product p where ${w.sql} limit ${Math.trunc(cap) + 1}) x`, w.params))?.n ?? 0;
 }
 
 /**
@@ -110,19 +112,19 @@ export async function searchProducts(em: EntityManager, tenantId: string, search
   const params = [...w.params, ...(after ? [after.name, after.pimId] : []), limit + 1];
   // Few text matches: collect them all (trigram index) and sort. Many: walk the name index,
   // where matches are dense enough that the page fills quickly.
-  const rows = limit === 0 ? [] : w.text && total <= collectAll
-    ? await query<ProductHit>(em,
+  const hits = limit === 0 ? [] : w.text && total <= collectAll
+    ? await rows(em, productHitRow,
       `with m as materialized (select ${columns} from product p where ${w.sql})
        select * from m p where true${keyset} order by p.name, p.pim_id limit ?`, params)
-    : await query<ProductHit>(em,
+    : await rows(em, productHitRow,
       `select ${columns} from product p where ${w.sql}${keyset} order by p.name, p.pim_id limit ?`, params);
-  const products = rows.slice(0, limit);
+  const products = hits.slice(0, limit);
   const last = products.at(-1);
   return {
     total,
     total_exact: total <= countCap,
     products,
-    next_cursor: rows.length > limit && last ? encodeCursor({ name: last.name, pimId: last.pim_id }, search) : null,
+    next_cursor: hits.length > limit && last ? encodeCursor({ name: last.name, pimId: last.pim_id }, search) : null,
   };
 }
 
@@ -156,16 +158,16 @@ function decodeCursor(cursor: string, filter: ProductFilter): CursorKey {
 
 /** The tenant's categories with product counts, by name. */
 export async function listCategories(em: EntityManager, tenantId: string): Promise<CategoryCount[]> {
-  const rows = await query<{ category: string; products: string }>(em,
+  const counted = await rows(em, z.object({ category: z.string(), products: z.coerce.number() }),
     `select min(category) as category, count(*) as products from product
      where tenant_id = ? group by lower(category) order by lower(category)`,
     [tenantId]);
-  return rows.map((r) => ({ category: r.category, products: Number(r.products) }));
+  return counted;
 }
 
 /** Throws 'category_not_found' listing the known categories when `category` names none of the tenant's. */
 export async function assertCategoryExists(em: EntityManager, tenantId: string, category: string): Promise<void> {
-  const found = await queryOne<{ one: number }>(em,
+  const found = await row(em, z.object({ one: z.number() }),
     `select 1 as one from product where tenant_id = ? and lower(category) = lower(?) limit 1`, [tenantId, category]);
   if (found) return;
   const known = (await listCategories(em, tenantId)).map((c) => c.category);

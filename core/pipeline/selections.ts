@@ -1,5 +1,8 @@
 import type { EntityManager } from '../db/orm.ts';
-import { query, queryOne } from '../db/sql.ts';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { db } from '../db/kysely.ts';
+import { row, rows } from '../db/sql.ts';
 import { UserInputError } from '../errors.ts';
 import { assertCategoryExists, countProducts, describeFilter, productWhere, type ProductFilter } from './products.ts';
 
@@ -24,11 +27,11 @@ export async function freezeSelection(em: EntityManager, tenantId: string, filte
   const w = productWhere(tenantId, filter);
   const description = describeFilter(filter);
   const [frozen, sample] = await Promise.all([
-    queryOne<{ id: string; n: number }>(em,
+    row(em, z.object({ id: z.string(), n: z.number() }),
       `with m as (select array_agg(x.id) as ids from (select p.id from product p where ${w.sql} limit ${Math.trunc(max) + 1}) x)
        insert into product_selection (tenant_id, ids) select ?, m.ids from m where cardinality(m.ids) between 1 and ?
        returning id, cardinality(ids) as n`, [...w.params, tenantId, max]),
-    query<{ pim_id: string; name: string }>(em, `select p.pim_id, p.name from product p where ${w.sql} order by p.name, p.pim_id limit 5`, w.params),
+    rows(em, z.object({ pim_id: z.string(), name: z.string() }), `select p.pim_id, p.name from product p where ${w.sql} order by p.name, p.pim_id limit 5`, w.params),
   ]);
   if (!frozen) {
     const total = await countProducts(em, tenantId, filter);
@@ -40,7 +43,7 @@ export async function freezeSelection(em: EntityManager, tenantId: string, filte
     if (filter.category?.trim()) await assertCategoryExists(em, tenantId, filter.category.trim());
     throw new UserInputError('product_not_found', `No products are ${description}; nothing to order. Check the filter with search_products.`);
   }
-  return { selectionId: frozen.id, count: Number(frozen.n), sample: sample.map((r) => ({ pimId: r.pim_id, name: r.name })), description };
+  return { selectionId: frozen.id, count: frozen.n, sample: sample.map((r) => ({ pimId: r.pim_id, name: r.name })), description };
 }
 
 /**
@@ -56,36 +59,40 @@ export function selectionIds(tenantId: string, selectionId: string): { sql: stri
 
 /** How many products selection `selectionId` of `tenantId` froze (0 when it does not exist). */
 export async function selectionSize(em: EntityManager, tenantId: string, selectionId: string): Promise<number> {
-  const row = await queryOne<{ n: number }>(em, `select cardinality(ids) as n from product_selection where id = ? and tenant_id = ?`, [selectionId, tenantId]);
-  return Number(row?.n ?? 0);
+  const found = await db(em).selectFrom('product_selection').select(sql<number>`cardinality(ids)`.as('n'))
+    .where('id', '=', selectionId).where('tenant', '=', tenantId).executeTakeFirst();
+  return found?.n ?? 0;
 }
 
 /** Attaches selections to the pending action whose calls froze them (in the action's transaction). */
 export async function attachSelections(em: EntityManager, tenantId: string, actionId: string, calls: { toolCallId: string; selectionId: string }[]): Promise<void> {
   for (const c of calls) {
-    await em.execute(`update product_selection set action_id = ?, tool_call_id = ? where id = ? and tenant_id = ? and action_id is null`,
-      [actionId, c.toolCallId, c.selectionId, tenantId]);
+    await db(em).updateTable('product_selection').set({ action: actionId, toolCallId: c.toolCallId })
+      .where('id', '=', c.selectionId).where('tenant', '=', tenantId).where('action', 'is', null).execute();
   }
 }
 
 /** The selections of action `actionId`, by the tool call that froze them. */
 export async function selectionsOf(em: EntityManager, tenantId: string, actionId: string): Promise<Map<string, string>> {
-  const rows = await query<{ id: string; tool_call_id: string }>(em,
-    `select id, tool_call_id from product_selection where action_id = ? and tenant_id = ?`, [actionId, tenantId]);
-  return new Map(rows.map((r) => [r.tool_call_id, r.id]));
+  const found = await db(em).selectFrom('product_selection').select(['id', 'toolCallId'])
+    .where('action', '=', actionId).where('tenant', '=', tenantId).execute();
+  return new Map(found.flatMap((r) => (r.toolCallId === null ? [] : [[r.toolCallId, r.id] as const])));
 }
 
 /** Drops the selections of action `actionId` (it was decided and will never run again). */
 export async function dropSelections(em: EntityManager, actionId: string): Promise<void> {
-  await em.execute(`delete from product_selection where action_id = ?`, [actionId]);
+  await db(em).deleteFrom('product_selection').where('action', '=', actionId).execute();
 }
 
 /** Drops selections that can no longer be used: of decided or expired actions, or never attached within an hour. */
 export async function dropStaleSelections(em: EntityManager): Promise<number> {
-  const rows = await em.execute(
-    `delete from product_selection s
-     where (s.action_id is null and s.created_at < now() - make_interval(hours => ?))
-        or exists (select 1 from pending_action a where a.id = s.action_id and a.status not in ('pending', 'executing'))
-     returning s.id`, [looseHours]);
-  return (rows as unknown[]).length;
+  // Unaliased: the ORM's Kysely plugin maps an aliased DELETE target's columns only in some positions.
+  const dropped = await db(em).deleteFrom('product_selection')
+    .where((eb) => eb.or([
+      eb.and([eb('product_selection.action', 'is', null), eb('product_selection.createdAt', '<', sql<Date>`now() - make_interval(hours => ${looseHours})`)]),
+      eb.exists(eb.selectFrom('pending_action as a').select('a.id').whereRef('a.id', '=', 'product_selection.action')
+        .where('a.status', 'not in', ['pending', 'executing'])),
+    ]))
+    .executeTakeFirst();
+  return Number(dropped.numDeletedRows);
 }

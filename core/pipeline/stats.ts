@@ -1,4 +1,5 @@
-import { query, queryOne } from '../db/sql.ts';
+import { z } from 'zod';
+import { countRow, row, rows } from '../db/sql.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { jobStatuses, orderStatuses, type OrderStatus } from './statuses.ts';
 import { totalJobs, type JobCounts } from './orders-read.ts';
@@ -57,23 +58,23 @@ export async function getRenderStats(em: EntityManager, tenantId: string, now: D
   const range = [from.toISOString(), until.toISOString()];
 
   const [orderRows, jobRows, finishedRows, failedRows, duration] = await Promise.all([
-    query<{ status: OrderStatus; n: string }>(em,
+    rows(em, countRow.extend({ status: z.enum(orderStatuses) }),
       `select status, count(*) as n from render_order where tenant_id = ? group by status`, [tenantId]),
-    query<{ status: string; n: string }>(em,
+    rows(em, countRow.extend({ status: z.enum(jobStatuses) }),
       `select s.status, (select count(*) from (select 1 from render_job j where j.tenant_id = ? and j.status = s.status limit ${jobCountCap + 1}) x) as n
        from (values ${jobStatuses.map((st) => `('${st}')`).join(', ')}) as s(status)`, [tenantId]),
     // One index-only range count per UTC day: cheaper than computing a day key for every row.
-    query<{ day: string; n: string }>(em,
+    rows(em, countRow.extend({ day: z.string() }),
       `select to_char(d.day at time zone 'UTC', 'YYYY-MM-DD') as day,
               (select count(*) from render_job j where j.tenant_id = ? and j.finished_at is not null
                  and j.finished_at >= d.day and j.finished_at < d.day + interval '24 hours') as n
        from generate_series(?::timestamptz, ?::timestamptz, interval '24 hours') as d(day)`,
       [tenantId, range[0], new Date(today).toISOString()]),
-    query<{ day: string; n: string }>(em,
+    rows(em, countRow.extend({ day: z.string() }),
       `select to_char(j.finished_at at time zone 'UTC', 'YYYY-MM-DD') as day, count(*) as n
        from render_job j where j.tenant_id = ? and j.status = 'failed' and j.finished_at >= ?::timestamptz and j.finished_at < ?::timestamptz
        group by 1`, [tenantId, ...range]),
-    queryOne<{ seconds: number | null }>(em,
+    row(em, z.object({ seconds: z.number().nullable() }),
       `select avg(extract(epoch from x.finished_at - x.started_at))::float8 as seconds
        from (select j.finished_at, j.started_at, j.status from render_job j
              where j.tenant_id = ? and j.finished_at is not null and j.finished_at >= ?::timestamptz and j.finished_at < ?::timestamptz
@@ -82,14 +83,14 @@ export async function getRenderStats(em: EntityManager, tenantId: string, now: D
   ]);
 
   const orders = Object.fromEntries(orderStatuses.map((st) => [st, 0])) as Record<OrderStatus, number>;
-  for (const r of orderRows) orders[r.status] = Number(r.n);
+  for (const r of orderRows) orders[r.status] = r.n;
   const jobs: JobCounts = { queued: 0, running: 0, completed: 0, failed: 0 };
-  for (const r of jobRows) jobs[r.status as keyof JobCounts] = Number(r.n);
+  for (const r of jobRows) jobs[r.status] = r.n;
 
-  const failedByDay = new Map(failedRows.map((r) => [r.day, Number(r.n)]));
+  const failedByDay = new Map(failedRows.map((r) => [r.day, r.n]));
   const perDay: DayThroughput[] = finishedRows.map((r) => {
     const failed = failedByDay.get(r.day) ?? 0;
-    return { day: r.day, completed: Number(r.n) - failed, failed };
+    return { day: r.day, completed: r.n - failed, failed };
   });
   const completed = perDay.reduce((a, d) => a + d.completed, 0);
   const failed = perDay.reduce((a, d) => a + d.failed, 0);
@@ -105,7 +106,7 @@ export async function getRenderStats(em: EntityManager, tenantId: string, now: D
       completed,
       failed,
       failure_rate: finished === 0 ? null : Math.round((failed / finished) * 10_000) / 10_000,
-      avg_render_seconds: seconds === null || seconds === undefined ? null : Math.round(Number(seconds) * 10) / 10,
+      avg_render_seconds: seconds === null || seconds === undefined ? null : Math.round(seconds * 10) / 10,
       per_day: perDay,
     },
   };
