@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import type { EntityManager } from '../db/orm.ts';
-import { queryOne } from '../db/sql.ts';
+import { db } from '../db/kysely.ts';
+import { rendererBackends } from '../db/entities/tenancy.ts';
 import { UserInputError } from '../errors.ts';
 import { decryptSecret, encryptSecret } from '../llm/secrets.ts';
 
 /** The render backends a tenant can choose. */
-export const rendererBackends = ['local', 'http'] as const;
+export { rendererBackends };
 export type RendererBackend = (typeof rendererBackends)[number];
 
 /**
@@ -31,20 +32,23 @@ export type RendererSettings = z.input<typeof rendererSettingsSchema>;
 /** Stores the tenant's renderer; the farm secret is encrypted with `secretsKey`. */
 export async function setTenantRenderer(em: EntityManager, secretsKey: Buffer, tenantId: string, settings: RendererSettings): Promise<void> {
   if (settings.backend === 'local') {
-    await em.execute(`update tenant set renderer_backend = 'local', renderer_url = null, renderer_secret_encrypted = null, renderer_private_network = false where id = ?`, [tenantId]);
+    await db(em).updateTable('tenant').set({ rendererBackend: 'local', rendererUrl: null, rendererSecretEncrypted: null, rendererPrivateNetwork: false })
+      .where('id', '=', tenantId).execute();
     return;
   }
-  await em.execute(`update tenant set renderer_backend = 'http', renderer_url = ?, renderer_secret_encrypted = ?, renderer_private_network = ? where id = ?`,
-    [settings.url, encryptSecret(secretsKey, settings.secret), settings.privateNetwork ?? false, tenantId]);
+  await db(em).updateTable('tenant').set({
+    rendererBackend: 'http', rendererUrl: settings.url, rendererSecretEncrypted: encryptSecret(secretsKey, settings.secret),
+    rendererPrivateNetwork: settings.privateNetwork ?? false,
+  }).where('id', '=', tenantId).execute();
 }
 
 /** The tenant's renderer with its secret decrypted (for the worker and the callback route). */
 export async function getTenantRenderer(em: EntityManager, secretsKey: Buffer, tenantId: string): Promise<TenantRenderer> {
-  const row = await queryOne<{ renderer_backend: RendererBackend; renderer_url: string | null; renderer_secret_encrypted: string | null; renderer_private_network: boolean }>(em,
-    `select renderer_backend, renderer_url, renderer_secret_encrypted, renderer_private_network from tenant where id = ?`, [tenantId]);
+  const row = await db(em).selectFrom('tenant').select(['rendererBackend', 'rendererUrl', 'rendererSecretEncrypted', 'rendererPrivateNetwork'])
+    .where('id', '=', tenantId).executeTakeFirst();
   if (!row) throw new UserInputError('tenant_not_found', 'The tenant no longer exists.');
-  if (row.renderer_backend === 'http' && row.renderer_url && row.renderer_secret_encrypted) {
-    return { backend: 'http', url: row.renderer_url, secret: decryptSecret(secretsKey, row.renderer_secret_encrypted), privateNetwork: row.renderer_private_network };
+  if (row.rendererBackend === 'http' && row.rendererUrl && row.rendererSecretEncrypted) {
+    return { backend: 'http', url: row.rendererUrl, secret: decryptSecret(secretsKey, row.rendererSecretEncrypted), privateNetwork: row.rendererPrivateNetwork };
   }
   return { backend: 'local' };
 }

@@ -1,6 +1,7 @@
 import type { Task } from 'graphile-worker';
 import type { EntityManager, Orm } from '../db/orm.ts';
-import { query } from '../db/sql.ts';
+import { db } from '../db/kysely.ts';
+import { pgArray } from '../db/sql.ts';
 import type { Logger } from '../logger.ts';
 import { renderJobSpec, renderQueueMaxAttempts, renderQueuePriority } from '../pipeline/orders.ts';
 import { deriveOrderStatus, failAttempt } from './jobs.ts';
@@ -25,7 +26,7 @@ export function farmTimeoutReason(timeoutMinutes: number): string {
 
 /** Starts (or restarts) the farm's time to report back on job `jobId`'s running attempt. */
 export async function noteFarmContact(em: EntityManager, jobId: string, now: Date): Promise<void> {
-  await em.execute(`update render_job set farm_contact_at = ?::timestamptz where id = ? and status = 'running'`, [now.toISOString(), jobId]);
+  await db(em).updateTable('render_job').set({ farmContactAt: now }).where('id', '=', jobId).where('status', '=', 'running').execute();
 }
 
 /** What one sweep did. */
@@ -39,29 +40,28 @@ export type FarmTimeoutResult = { retried: number; failed: number };
  */
 export async function failFarmTimeouts(em: EntityManager, opts: { timeoutMinutes: number; maxAttempts: number; now: Date }): Promise<FarmTimeoutResult & { more: boolean }> {
   const cutoff = new Date(opts.now.getTime() - opts.timeoutMinutes * 60_000);
-  const stale = await query<{ id: string; tenant_id: string; order_id: string }>(em,
-    `select id, tenant_id, order_id from render_job
-     where status = 'running' and farm_contact_at is not null and farm_contact_at < ?::timestamptz
-     order by farm_contact_at limit ? for update skip locked`,
-    [cutoff.toISOString(), batchSize]);
+  const stale = await db(em).selectFrom('render_job').select(['id', 'tenant', 'order'])
+    .where('status', '=', 'running').where('farmContactAt', 'is not', null).where('farmContactAt', '<', cutoff)
+    .orderBy('farmContactAt').limit(batchSize).forUpdate().skipLocked()
+    .execute();
   const reason = farmTimeoutReason(opts.timeoutMinutes);
   const retry: string[] = [];
   let failed = 0;
   for (const job of stale) {
-    const r = await failAttempt(em, job.tenant_id, job.id, reason, opts.maxAttempts, opts.now);
+    const r = await failAttempt(em, job.tenant, job.id, reason, opts.maxAttempts, opts.now);
     if (r === 'retry') retry.push(job.id);
     else if (r === 'failed') failed++;
   }
   if (stale.length === 0) return { retried: 0, failed: 0, more: false };
-  await em.execute(`update render_job set farm_contact_at = null where id = any(?::uuid[])`, [`{${stale.map((j) => j.id).join(',')}}`]);
+  await db(em).updateTable('render_job').set({ farmContactAt: null }).where('id', 'in', stale.map((j) => j.id)).execute();
   if (retry.length > 0) {
     await em.execute(
       `select graphile_worker.add_jobs(array(
          select ${renderJobSpec}
          from render_job where id = any(?::uuid[])))`,
-      [renderQueueMaxAttempts, renderQueuePriority, `{${retry.join(',')}}`]);
+      [renderQueueMaxAttempts, renderQueuePriority, pgArray(retry)]);
   }
-  const orders = [...new Map(stale.map((j) => [j.order_id, j.tenant_id])).entries()].sort(([a], [b]) => a.localeCompare(b));
+  const orders = [...new Map(stale.map((j) => [j.order, j.tenant])).entries()].sort(([a], [b]) => a.localeCompare(b));
   for (const [orderId, tenantId] of orders) await deriveOrderStatus(em, tenantId, orderId, opts.now);
   return { retried: retry.length, failed, more: stale.length === batchSize };
 }

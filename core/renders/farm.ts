@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { EntityManager } from '../db/orm.ts';
-import { queryOne } from '../db/sql.ts';
+import { sql } from 'kysely';
+import { db } from '../db/kysely.ts';
 import { getTenantRenderer } from './backends.ts';
 import type { RenderJobSpec } from './jobs.ts';
 import { completeJob, deriveOrderStatus, failJob } from './jobs.ts';
@@ -68,9 +69,9 @@ export async function handleFarmCallback(em: EntityManager, secretsKey: Buffer, 
   if (!parsed.success) return { status: 400, body: { ok: false, error: parsed.error.issues[0]?.message ?? 'invalid callback' } };
   const cb = parsed.data;
   return em.transactional(async (tx) => {
-    const job = await queryOne<{ tenant_id: string; order_id: string }>(tx, `select tenant_id, order_id from render_job where id = ? for update`, [cb.job_id]);
+    const job = await db(tx).selectFrom('render_job').select(['tenant', 'order']).where('id', '=', cb.job_id).forUpdate().executeTakeFirst();
     if (!job) return { status: 404, body: { ok: false, error: 'unknown job' } };
-    const renderer = await getTenantRenderer(tx, secretsKey, job.tenant_id);
+    const renderer = await getTenantRenderer(tx, secretsKey, job.tenant);
     if (renderer.backend !== 'http') return { status: 403, body: { ok: false, error: 'the tenant does not use a render farm' } };
     const check = verifyFarmSignature(renderer.secret, headers.timestamp, headers.signature, raw, now);
     if (check !== 'ok') return { status: 401, body: { ok: false, error: `signature ${check}` } };
@@ -78,16 +79,17 @@ export async function handleFarmCallback(em: EntityManager, secretsKey: Buffer, 
       const refused = resultUrlProblem(cb.result_url!, renderer.privateNetwork);
       if (refused) return { status: 400, body: { ok: false, error: refused } };
     }
-    const fresh = await queryOne(tx, `insert into render_callback (job_id, status) values (?, ?) on conflict do nothing returning job_id`, [cb.job_id, cb.status]);
+    const fresh = await db(tx).insertInto('render_callback').values({ job: cb.job_id, status: cb.status })
+      .onConflict((oc) => oc.doNothing()).returning('job').executeTakeFirst();
     if (!fresh) return { status: 200, body: { ok: true, duplicate: true } };
-    if (cb.status === 'completed') await completeJob(tx, job.tenant_id, cb.job_id, cb.result_url!, now);
-    else if (cb.status === 'failed') await failJob(tx, job.tenant_id, cb.job_id, cb.error ?? 'the render farm reported a failure', now);
+    if (cb.status === 'completed') await completeJob(tx, job.tenant, cb.job_id, cb.result_url!, now);
+    else if (cb.status === 'failed') await failJob(tx, job.tenant, cb.job_id, cb.error ?? 'the render farm reported a failure', now);
     else {
       // 'running' restarts the farm's time to report back (core/renders/farm-timeouts.ts).
-      await tx.execute(`update render_job set status = 'running', started_at = coalesce(started_at, ?::timestamptz), farm_contact_at = ?::timestamptz
-        where id = ? and status in ('queued', 'running')`, [now.toISOString(), now.toISOString(), cb.job_id]);
+      await db(tx).updateTable('render_job').set({ status: 'running', startedAt: sql<Date>`coalesce(started_at, ${now})`, farmContactAt: now })
+        .where('id', '=', cb.job_id).where('status', 'in', ['queued', 'running']).execute();
     }
-    await deriveOrderStatus(tx, job.tenant_id, job.order_id, now);
+    await deriveOrderStatus(tx, job.tenant, job.order, now);
     return { status: 200, body: { ok: true } };
   });
 }

@@ -1,5 +1,9 @@
 import type { EntityManager } from '../db/orm.ts';
-import { query, queryOne } from '../db/sql.ts';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { db } from '../db/kysely.ts';
+import { row } from '../db/sql.ts';
+import { jobStatuses, orderStatuses } from '../pipeline/statuses.ts';
 import { scheduleNotices } from '../notices/schedule.ts';
 import { currentJobParams, currentJobs } from '../pipeline/current-jobs.ts';
 import { storedRenderOverrides, type RenderOverrides } from '../pipeline/overrides.ts';
@@ -29,56 +33,49 @@ export type RenderJobSpec = {
  * (done, failed, cancelled, or running elsewhere).
  */
 export async function claimJob(em: EntityManager, tenantId: string, jobId: string, opts: { reclaimRunning: boolean; now: Date }): Promise<number | null> {
-  const row = await queryOne<{ attempts: number }>(em,
+  const claimed = await row(em, z.object({ attempts: z.number() }),
     `update render_job j set status = 'running', attempts = j.attempts + 1, started_at = ?::timestamptz, finished_at = null
      from render_order o
      where j.id = ? and j.tenant_id = ? and o.id = j.order_id and o.status <> 'cancelled'
        and (j.status = 'queued' or (? and j.status = 'running'))
      returning j.attempts`,
     [opts.now.toISOString(), jobId, tenantId, opts.reclaimRunning]);
-  return row ? Number(row.attempts) : null;
+  return claimed ? claimed.attempts : null;
 }
 
 /** Loads what a backend needs for job `jobId` of `tenantId`; undefined when it does not exist. */
 export async function loadJobSpec(em: EntityManager, tenantId: string, jobId: string): Promise<RenderJobSpec | undefined> {
-  const r = await queryOne<{
-    order_id: string; order_number: string; pim_id: string; name: string; category: string; material: string | null;
-    ot_name: string; format: 'webp' | 'png' | 'jpeg'; width: number; height: number; render_overrides: unknown;
-  }>(em,
-    `select o.id as order_id, o.order_number, p.pim_id, p.name, p.category, coalesce(m.name, p.material_name) as material,
-            ot.name as ot_name, ot.format, ot.width, ot.height, o.render_overrides
-     from render_job j
-     join render_order o on o.id = j.order_id
-     join product p on p.id = j.product_id
-     join output_type ot on ot.id = o.output_type_id
-     left join material m on m.id = o.material_override_id
-     where j.id = ? and j.tenant_id = ?`, [jobId, tenantId]);
+  const r = await db(em).selectFrom('render_job as j')
+    .innerJoin('render_order as o', 'o.id', 'j.order')
+    .innerJoin('product as p', 'p.id', 'j.product')
+    .innerJoin('output_type as ot', 'ot.id', 'o.outputType')
+    .leftJoin('material as m', 'm.id', 'o.materialOverride')
+    .select(['o.id as orderId', 'o.orderNumber', 'p.pimId', 'p.name', 'p.category', 'p.materialName', 'm.name as override',
+      'ot.name as outputType', 'ot.format', 'ot.width', 'ot.height', 'o.renderOverrides'])
+    .where('j.id', '=', jobId).where('j.tenant', '=', tenantId)
+    .executeTakeFirst();
   if (!r) return undefined;
   return {
-    jobId, tenantId, orderId: r.order_id, orderNumber: r.order_number,
-    product: { pimId: r.pim_id, name: r.name, category: r.category },
-    outputType: { name: r.ot_name, format: r.format, width: Number(r.width), height: Number(r.height) },
-    material: r.material,
-    overrides: storedRenderOverrides(r.render_overrides as Record<string, unknown>),
+    jobId, tenantId, orderId: r.orderId, orderNumber: r.orderNumber,
+    product: { pimId: r.pimId, name: r.name, category: r.category },
+    outputType: { name: r.outputType, format: r.format, width: r.width, height: r.height },
+    material: r.override ?? r.materialName,
+    overrides: storedRenderOverrides(r.renderOverrides),
   };
 }
 
 /** running (or queued, for farm callbacks that overtake the claim) → completed; false when the job was not open. */
 export async function completeJob(em: EntityManager, tenantId: string, jobId: string, resultUrl: string, now: Date): Promise<boolean> {
-  const rows = await query(em,
-    `update render_job set status = 'completed', result_url = ?, error = null, finished_at = ?::timestamptz
-     where id = ? and tenant_id = ? and status in ('queued', 'running') returning id`,
-    [resultUrl, now.toISOString(), jobId, tenantId]);
-  return rows.length > 0;
+  const done = await db(em).updateTable('render_job').set({ status: 'completed', resultUrl, error: null, finishedAt: now })
+    .where('id', '=', jobId).where('tenant', '=', tenantId).where('status', 'in', ['queued', 'running']).executeTakeFirst();
+  return done.numUpdatedRows > 0n;
 }
 
 /** Marks an open job failed for good with `reason`; false when it was not open. */
 export async function failJob(em: EntityManager, tenantId: string, jobId: string, reason: string, now: Date): Promise<boolean> {
-  const rows = await query(em,
-    `update render_job set status = 'failed', error = ?, finished_at = ?::timestamptz
-     where id = ? and tenant_id = ? and status in ('queued', 'running') returning id`,
-    [clipError(reason), now.toISOString(), jobId, tenantId]);
-  return rows.length > 0;
+  const failed = await db(em).updateTable('render_job').set({ status: 'failed', error: clipError(reason), finishedAt: now })
+    .where('id', '=', jobId).where('tenant', '=', tenantId).where('status', 'in', ['queued', 'running']).executeTakeFirst();
+  return failed.numUpdatedRows > 0n;
 }
 
 /**
@@ -86,13 +83,13 @@ export async function failJob(em: EntityManager, tenantId: string, jobId: string
  * remain (the queue retries with backoff), else 'failed' with the reason.
  */
 export async function failAttempt(em: EntityManager, tenantId: string, jobId: string, reason: string, maxAttempts: number, now: Date): Promise<'retry' | 'failed' | 'gone'> {
-  const row = await queryOne<{ status: 'queued' | 'failed' }>(em,
+  const attempt = await row(em, z.object({ status: z.enum(jobStatuses) }),
     `update render_job set status = case when attempts < ? then 'queued' else 'failed' end, error = ?,
             finished_at = case when attempts < ? then null else ?::timestamptz end
      where id = ? and tenant_id = ? and status = 'running' returning status`,
     [maxAttempts, clipError(reason), maxAttempts, now.toISOString(), jobId, tenantId]);
-  if (!row) return 'gone';
-  return row.status === 'queued' ? 'retry' : 'failed';
+  if (!attempt) return 'gone';
+  return attempt.status === 'queued' ? 'retry' : 'failed';
 }
 
 /**
@@ -106,8 +103,9 @@ export async function deriveOrderStatus(em: EntityManager, tenantId: string, ord
   // Lock the order first, in its own statement: jobs of one order finishing in parallel then
   // derive one after another, each seeing the others' committed job changes (READ COMMITTED
   // takes a new snapshot per statement), so the last one always sees every job finished.
-  const before = await queryOne<{ status: string; notify: unknown }>(em, `select status, notify from render_order where tenant_id = ? and id = ? for update`, [tenantId, orderId]);
-  const row = await queryOne<{ status: string }>(em,
+  const before = await db(em).selectFrom('render_order').select(['status', 'notify']).where('tenant', '=', tenantId).where('id', '=', orderId)
+    .forUpdate().executeTakeFirst();
+  const derived = await row(em, z.object({ status: z.enum(orderStatuses) }),
     // An open (queued/running) job is always its item's current job, so "still rendering" is one
     // index probe; the current jobs are only looked through once none is open (per order, once).
     `with ${currentJobs},
@@ -122,8 +120,8 @@ export async function deriveOrderStatus(em: EntityManager, tenantId: string, ord
      where o.tenant_id = ? and o.id = ? and o.status in ('submitted', 'rendering', 'completed', 'failed')
      returning o.status`,
     [...currentJobParams(tenantId, orderId), tenantId, orderId, now.toISOString(), now.toISOString(), tenantId, orderId]);
-  if (before) await scheduleNotices(em, { tenantId, orderId, notify: before.notify, previous: before.status, next: row?.status }, now);
-  return row?.status;
+  if (before) await scheduleNotices(em, { tenantId, orderId, notify: before.notify, previous: before.status, next: derived?.status }, now);
+  return derived?.status;
 }
 
 function clipError(reason: string): string {

@@ -1,5 +1,6 @@
 import type { EntityManager } from '../db/orm.ts';
-import { query, queryOne } from '../db/sql.ts';
+import { z } from 'zod';
+import { row, rows, timestamp } from '../db/sql.ts';
 import { resolveOrder } from '../pipeline/lookup.ts';
 import { toIso, type JobCounts } from '../pipeline/orders-read.ts';
 import { currentJobParams, currentJobs } from '../pipeline/current-jobs.ts';
@@ -40,19 +41,22 @@ export async function getRenderResults(em: EntityManager, tenantId: string, ref:
   const order = await resolveOrder(em, tenantId, ref);
   // Current jobs (currentJobs), then items never dispatched — looked up only when the page has
   // room for them — and only the first `limit` by status and PIM id: a 50,000-item order sorts nothing wide.
-  const counts = await queryOne<Record<string, string>>(em,
+  const counts = await row(em, z.object({ items: z.coerce.number(), ...Object.fromEntries(jobStatuses.map((s) => [s, z.coerce.number()])) }),
     `with ${currentJobs}
      select (select count(*) from order_item i where i.tenant_id = ? and i.order_id = ?) as items,
             ${jobStatuses.map((s) => `count(*) filter (where status = '${s}') as ${s}`).join(', ')}
      from cur`, [...currentJobParams(tenantId, order.id), tenantId, order.id]);
-  const c = (k: string) => Number(counts?.[k] ?? 0);
+  const c = (k: JobStatus | 'items') => (counts as Record<string, number> | undefined)?.[k] ?? 0;
   const dispatched = jobStatuses.reduce((sum, s) => sum + c(s), 0);
   const undispatched = dispatched < limit && c('items') > dispatched
     ? `union all
        select i.product_id, null, null, null, null, null, null from order_item i
        where i.tenant_id = ? and i.order_id = ? and not exists (select 1 from render_job k where k.order_item_id = i.id)`
     : '';
-  const rows = await query<{ pim_id: string; name: string; job_id: string | null; status: JobStatus | null; attempts: number | null; error: string | null; result_url: string | null; finished_at: string | null }>(em,
+  const listed = await rows(em, z.object({
+    pim_id: z.string(), name: z.string(), job_id: z.string().nullable(), status: z.enum(jobStatuses).nullable(), attempts: z.number().nullable(),
+    error: z.string().nullable(), result_url: z.string().nullable(), finished_at: timestamp.nullable(),
+  }),
     `with ${currentJobs},
      l as (
        select j.product_id, j.id as job_id, j.status, j.attempts, j.error, j.result_url, j.finished_at from cur j
@@ -66,16 +70,16 @@ export async function getRenderResults(em: EntityManager, tenantId: string, ref:
     status: order.status,
     item_count: c('items'),
     counts: { queued: c('queued'), running: c('running'), completed: c('completed'), failed: c('failed'), not_dispatched: Math.max(0, c('items') - dispatched) },
-    items: rows.map((r) => ({
+    items: listed.map((r) => ({
       pim_id: r.pim_id,
       product: r.name,
       status: r.status ?? 'not_dispatched',
-      attempts: Number(r.attempts ?? 0),
+      attempts: r.attempts ?? 0,
       error: r.status === 'failed' ? r.error : null,
       url: r.status === 'completed' && r.job_id ? resultLink(r.result_url, r.job_id, links, now) : null,
       finished_at: toIso(r.finished_at),
     })),
-    truncated: c('items') > rows.length,
+    truncated: c('items') > listed.length,
   };
 }
 

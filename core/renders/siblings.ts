@@ -1,5 +1,6 @@
 import type { EntityManager } from '../db/orm.ts';
-import { queryOne } from '../db/sql.ts';
+import { z } from 'zod';
+import { row } from '../db/sql.ts';
 
 /**
  * Whether a job finishing now may leave deriving its order's status to a sibling job, because
@@ -14,10 +15,10 @@ import { queryOne } from '../db/sql.ts';
  * watches (`notify`) always derive: deriving is what schedules their progress updates.
  */
 export async function siblingWillDerive(em: EntityManager, tenantId: string, orderId: string, jobId: string): Promise<boolean> {
-  const row = await queryOne(em,
-    `select 1 from render_job j where j.tenant_id = ? and j.order_id = ? and j.id <> ? and j.status in ('queued', 'running')
+  const sibling = await row(em, z.object({ one: z.number() }),
+    `select 1 as one from render_job j where j.tenant_id = ? and j.order_id = ? and j.id <> ? and j.status in ('queued', 'running')
        and exists (select 1 from render_order o where o.tenant_id = j.tenant_id and o.id = j.order_id and o.status = 'rendering' and o.notify is null)
      limit 1 for share of j skip locked`,
     [tenantId, orderId, jobId]);
-  return row !== undefined;
+  return sibling !== undefined;
 }

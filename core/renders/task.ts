@@ -1,5 +1,6 @@
 import type { Task } from 'graphile-worker';
 import { z } from 'zod';
+import { db } from '../db/kysely.ts';
 import type { Orm } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import { getTenantRenderer, type TenantRenderer } from './backends.ts';
@@ -94,8 +95,8 @@ export function createRenderTasks(deps: RenderTaskDeps): Record<string, Task> {
       const reason = err instanceof Error ? err.message : String(err);
       const result = await em.fork().transactional(async (tx) => {
         const r = await failAttempt(tx, tenantId, jobId, reason, maxAttempts, now());
-        const order = await tx.execute(`select order_id from render_job where id = ?`, [jobId]) as { order_id: string }[];
-        if (order[0]) await deriveOrderStatus(tx, tenantId, order[0].order_id, now());
+        const job = await db(tx).selectFrom('render_job').select('order').where('id', '=', jobId).executeTakeFirst();
+        if (job) await deriveOrderStatus(tx, tenantId, job.order, now());
         return r;
       });
       log.warn({ jobId, attempt, maxAttempts, result, err: reason }, 'render attempt failed');

@@ -1,6 +1,9 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { roles, platforms, linkPlatforms } from '../../tenancy/roles.ts';
 
+/** Where a tenant's renders run: the built-in preview renderer or an HTTP render farm (core/renders/backends.ts). */
+export const rendererBackends = ['local', 'http'] as const;
+
 /**
  * A manufacturer using the render SaaS. `aiKeyEncrypted` and `rendererSecretEncrypted` are
  * AES-256-GCM ciphertext (core/llm/secrets). A tenant's concurrent model calls are capped by
@@ -19,7 +22,7 @@ export const Tenant = defineEntity({
     aiKeyEncrypted: p.text().nullable().lazy(),
     monthlyTokenLimit: p.bigint('number').nullable().check('monthly_token_limit >= 0'),
     createdAt: p.datetime().defaultRaw('now()'),
-    rendererBackend: p.enum(['local', 'http'] as const).default('local'),
+    rendererBackend: p.enum(rendererBackends).default('local'),
     rendererUrl: p.text().nullable(),
     rendererSecretEncrypted: p.text().nullable().lazy(),
     rendererPrivateNetwork: p.boolean().default(false),
