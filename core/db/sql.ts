@@ -20,6 +20,9 @@ export async function row<S extends z.ZodType>(em: EntityManager, schema: S, sql
 /** A row with one count `n` (PostgreSQL returns bigint counts as text). */
 export const countRow = z.object({ n: z.coerce.number() });
 
+/** A row with one `id` (uuids and bigint ids alike, as text). */
+export const idRow = z.object({ id: z.string() });
+
 /** A timestamp column as the driver returns it (text) or a Date, read as a Date. */
 export const timestamp = z.union([z.date(), z.string()]).transform((v) => new Date(v));
 

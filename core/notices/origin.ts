@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { EntityManager } from '../db/orm.ts';
-import { query } from '../db/sql.ts';
+import { db } from '../db/kysely.ts';
 import { deliverySchema } from '../conversations/delivery.ts';
 
 /** The conversation that confirmed an order: it hears about the order's progress and outcome. */
@@ -13,11 +13,9 @@ export type NoticeOrigin = z.infer<typeof noticeOriginSchema>;
  */
 export async function watchOrders(em: EntityManager, tenantId: string, orderIds: string[], origin: NoticeOrigin): Promise<number> {
   if (orderIds.length === 0) return 0;
-  const rows = await query(em,
-    `update render_order set notify = ?::jsonb, progress_message = null, notice_sent_at = null
-     where tenant_id = ? and id = any(?::uuid[]) and status = 'rendering' returning id`,
-    [JSON.stringify(origin), tenantId, `{${orderIds.join(',')}}`]);
-  return rows.length;
+  const watched = await db(em).updateTable('render_order').set({ notify: origin, progressMessage: null, noticeSentAt: null })
+    .where('tenant', '=', tenantId).where('id', 'in', orderIds).where('status', '=', 'rendering').executeTakeFirst();
+  return Number(watched.numUpdatedRows);
 }
 
 /** Order ids named by tool results (`order_id` in their data). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { EntityManager } from '../db/orm.ts';
-import { pgArray, query } from '../db/sql.ts';
+import { idRow, pgArray, rows } from '../db/sql.ts';
 
 /*
  * Per-session inbox (DESIGN §4). Work for a session — a person's message, a confirmed plan's
@@ -51,7 +51,7 @@ export type InboxRow = z.infer<typeof itemRowSchema>;
  * the event is new. Returns the item's id, or undefined for a redelivered event.
  */
 export async function submitToSession(em: EntityManager, to: { tenantId: string; sessionId: string }, item: InboxItem, event?: InboundEvent): Promise<string | undefined> {
-  const rows = await query<{ id: string }>(em,
+  const added = await rows(em, idRow,
     `with fresh as (
        insert into inbound_event (platform, event_id, tenant_id) select ?::text, ?::text, ?::uuid where ?::boolean
        on conflict do nothing returning 1
@@ -64,23 +64,22 @@ export async function submitToSession(em: EntityManager, to: { tenantId: string;
     [event?.platform ?? null, event?.eventId ?? null, to.tenantId, Boolean(event),
       to.tenantId, to.sessionId, item.task, JSON.stringify(item.payload), Boolean(event)],
   );
-  return rows[0]?.id;
+  return added[0]?.id;
 }
 
 /** The session's items that are not done, oldest first. */
 export async function pendingItems(em: EntityManager, sessionId: string, limit = 50): Promise<InboxRow[]> {
-  const rows = await query(em,
+  return rows(em, itemRowSchema,
     `select i.id::text as id, i.task, i.payload, i.attempts, i.started_at is not null as started, i.progress,
             (extract(epoch from i.created_at) * 1000)::float8 as "createdMs"
      from turn_inbox i where i.session_id = ? and i.done_at is null order by i.id limit ?`, [sessionId, limit]);
-  return rows.map((r) => itemRowSchema.parse(r));
 }
 
 /** Marks items started (one more attempt each); returns the highest attempt count among them. */
 export async function startItems(em: EntityManager, ids: string[]): Promise<number> {
-  const rows = await query<{ attempts: number }>(em,
+  const started = await rows(em, z.object({ attempts: z.number() }),
     `update turn_inbox set attempts = attempts + 1, started_at = now() where id = any(?::bigint[]) and done_at is null returning attempts`, [pgArray(ids)]);
-  return Math.max(0, ...rows.map((r) => r.attempts));
+  return Math.max(0, ...started.map((r) => r.attempts));
 }
 
 /** Merges `patch` into the items' progress (in the caller's transaction, if any). */
@@ -97,13 +96,13 @@ export async function finishItems(em: EntityManager, ids: string[], result: unkn
 
 /** An item's state for a caller waiting on it: done or not, its replies and progress; undefined when unknown. */
 export async function itemResult(em: EntityManager, id: string): Promise<{ done: boolean; result: unknown; progress: ItemProgress } | undefined> {
-  const [row] = await query<{ done: boolean; result: unknown; progress: unknown }>(em,
+  const [row] = await rows(em, z.object({ done: z.boolean(), result: z.unknown(), progress: z.unknown() }),
     `select done_at is not null as done, result, progress from turn_inbox where id = ?`, [id]);
   return row ? { ...row, progress: itemProgressSchema.catch({}).parse(row.progress) } : undefined;
 }
 
 /** Deletes done items older than `olderThanSeconds` (their callers stopped waiting long ago). */
 export async function pruneDoneItems(em: EntityManager, olderThanSeconds: number): Promise<number> {
-  const rows = await query(em, `delete from turn_inbox where done_at < now() - make_interval(secs => ?) returning 1`, [olderThanSeconds]);
-  return rows.length;
+  const pruned = await rows(em, z.object({ one: z.number() }), `delete from turn_inbox where done_at < now() - make_interval(secs => ?) returning 1 as one`, [olderThanSeconds]);
+  return pruned.length;
 }

@@ -1,5 +1,5 @@
 import type { EntityManager } from '../db/orm.ts';
-import { pgArray, query } from '../db/sql.ts';
+import { countRow, idRow, pgArray, rows } from '../db/sql.ts';
 import { TURN_CHANNEL } from './session-inbox.ts';
 
 /*
@@ -33,11 +33,11 @@ function scopeSql(scope: LeaseScope): { sql: string; params: unknown[] } {
 /** Takes the lease of one session that has pending items, if it is free; true when taken. */
 export async function claimSession(em: EntityManager, sessionId: string, owner: string, leaseMs: number, scope: LeaseScope = {}): Promise<boolean> {
   const s = scopeSql(scope);
-  const rows = await query(em,
+  const taken = await rows(em, idRow,
     `update chat_session s set lease_owner = ?, lease_expires_at = now() + make_interval(secs => ?::float8 / 1000)
      where s.id = ? and ${free} and ${pending}${s.sql} returning s.id`,
     [owner, leaseMs, sessionId, ...s.params]);
-  return rows.length > 0;
+  return taken.length > 0;
 }
 
 /**
@@ -48,7 +48,7 @@ export async function claimSession(em: EntityManager, sessionId: string, owner: 
 export async function claimWaiting(em: EntityManager, owner: string, leaseMs: number, limit: number, scope: LeaseScope = {}): Promise<string[]> {
   if (limit <= 0) return [];
   const s = scopeSql(scope);
-  const rows = await query<{ id: string }>(em,
+  const claimed = await rows(em, idRow,
     `with candidates as (
        select s.id from chat_session s
        where s.id in (select session_id from turn_inbox where done_at is null) and ${free}${s.sql}
@@ -57,17 +57,17 @@ export async function claimWaiting(em: EntityManager, owner: string, leaseMs: nu
      update chat_session s set lease_owner = ?, lease_expires_at = now() + make_interval(secs => ?::float8 / 1000)
      from candidates c where s.id = c.id returning s.id`,
     [...s.params, limit, owner, leaseMs]);
-  return rows.map((r) => r.id);
+  return claimed.map((r) => r.id);
 }
 
 /** Extends the leases `owner` still holds among `sessionIds`; returns those it still holds. */
 export async function renewLeases(em: EntityManager, owner: string, sessionIds: string[], leaseMs: number): Promise<Set<string>> {
   if (sessionIds.length === 0) return new Set();
-  const rows = await query<{ id: string }>(em,
+  const renewed = await rows(em, idRow,
     `update chat_session set lease_expires_at = now() + make_interval(secs => ?::float8 / 1000)
      where lease_owner = ? and id = any(?::uuid[]) returning id`,
     [leaseMs, owner, pgArray(sessionIds)]);
-  return new Set(rows.map((r) => r.id));
+  return new Set(renewed.map((r) => r.id));
 }
 
 /**
@@ -75,13 +75,13 @@ export async function renewLeases(em: EntityManager, owner: string, sessionIds: 
  * an item added meanwhile is never stranded: false means "more came in, go on draining".
  */
 export async function releaseSession(em: EntityManager, sessionId: string, owner: string): Promise<boolean> {
-  const rows = await query(em,
+  const released = await rows(em, idRow,
     `update chat_session s set lease_owner = null, lease_expires_at = null
      where s.id = ? and s.lease_owner = ? and not ${pending} returning s.id`,
     [sessionId, owner]);
-  if (rows.length > 0) return true;
+  if (released.length > 0) return true;
   // Not ours any more (taken over after an expiry): nothing left to drain here either.
-  const [held] = await query<{ n: number }>(em, `select count(*)::int as n from chat_session where id = ? and lease_owner = ?`, [sessionId, owner]);
+  const [held] = await rows(em, countRow, `select count(*)::int as n from chat_session where id = ? and lease_owner = ?`, [sessionId, owner]);
   return (held?.n ?? 0) === 0;
 }
 
@@ -93,10 +93,10 @@ export async function releaseSession(em: EntityManager, sessionId: string, owner
 export async function handBack(em: EntityManager, owner: string, sessionIds: string[]): Promise<void> {
   if (sessionIds.length === 0) return;
   await em.transactional(async (tx) => {
-    const rows = await query<{ id: string }>(tx,
+    const handed = await rows(tx, idRow,
       `update chat_session set lease_owner = null, lease_expires_at = null where lease_owner = ? and id = any(?::uuid[]) returning id`,
       [owner, pgArray(sessionIds)]);
-    const ids = rows.map((r) => r.id);
+    const ids = handed.map((r) => r.id);
     await tx.execute(`update turn_inbox set attempts = greatest(attempts - 1, 0) where session_id = any(?::uuid[]) and done_at is null and started_at is not null`, [pgArray(ids)]);
     await tx.execute(`select pg_notify('${TURN_CHANNEL}', id::text) from unnest(?::uuid[]) as id`, [pgArray(ids)]);
   });
