@@ -91,5 +91,4 @@ function swatchColour(material: string): string {
   return `hsl(${hash % 360}, 45%, 55%)`;
 }
 
-
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
