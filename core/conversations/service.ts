@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { Task } from 'graphile-worker';
 import type { TurnContext } from '../context.ts';
+import { explainedDecision } from '../actions/card.ts';
 import { confirmAction, cancelAction, type Actor } from '../actions/decide.ts';
 import type { Decision } from '../actions/plan.ts';
 import { expireActions, latestPendingAction } from '../actions/store.ts';
@@ -62,7 +63,7 @@ export function createConversations(deps: ConversationDeps) {
         const decision = cmd.name === 'cancel'
           ? await cancelAction(deps, actor, action.id)
           : await confirmAction(deps, actor, action.id, { ...(opts.delivery ? { delivery: opts.delivery } : {}), sessionId: turn.sessionId });
-        return [withMessage(decision)];
+        return [explainedDecision(decision)];
       }
       if (cmd?.name === 'link') return [{ blocks: [{ type: 'text', text: 'This workspace is already linked. Link codes are only needed for workspaces that are not linked yet.' }] }];
       if (cmd) return [await runCommand({ em, log, tools: deps.tools, now: deps.now }, turn, cmd)];
@@ -153,9 +154,4 @@ export function createConversations(deps: ConversationDeps) {
     /** Lets `submit` start a session's drain in this process at once (the turn runner's `wake`). */
     setLocalWake(wake: (sessionId: string) => void) { wakeLocal = wake; },
   };
-}
-
-/** The decision card with its explanation on top, for typed confirm/cancel. */
-function withMessage(d: Decision): Reply {
-  return { blocks: [{ type: 'text', text: d.message }, ...d.reply.blocks.filter((b) => b.type !== 'text')] };
 }
