@@ -389,7 +389,7 @@ describe('Teams authentication and configuration', () => {
   it('with MicrosoftAppId set, requests without or with a bogus token get 401 and nothing is queued', async () => {
     const adapter = createTeamsAdapter({
       config: { MicrosoftAppId: '0d5c1f5e-7a5b-4d8e-9c2a-6f3e1b2a4c5d', MicrosoftAppPassword: 'not-a-real-secret', MicrosoftAppType: 'MultiTenant' },
-      orm: app.db.orm, conversations: app.conversations, log: silentLog,
+      intake: app.intake, conversations: app.conversations, log: silentLog,
     });
     const server = await startHttpServer(app, 0, [{ method: 'POST', path: '/api/messages', handle: (req, res) => adapter.handleHttp(req, res) }]);
     const conv = newThread();
@@ -434,7 +434,7 @@ describe('Teams authentication and configuration', () => {
         ToChannelFromBotLoginUrl: 'https://login.botframework.test/botframework.com', ToChannelFromBotOAuthScope: 'https://api.botframework.test',
         ToBotFromChannelTokenIssuer: issuer, ToBotFromChannelOpenIdMetadataUrl: `${keysBase}/openid`, ToBotFromEmulatorOpenIdMetadataUrl: `${keysBase}/openid`,
       },
-      orm: app.db.orm, conversations: app.conversations, log: silentLog,
+      intake: app.intake, conversations: app.conversations, log: silentLog,
     });
     const server = await startHttpServer(app, 0, [{ method: 'POST', path: '/api/messages', handle: (req, res) => adapter.handleHttp(req, res) }]);
     // Someone else joined the team: authenticated, handled, and nothing to send back (no outbound token needed).
@@ -489,7 +489,7 @@ describe('Teams authentication and configuration', () => {
   it('says Emulator mode in the startup log, and refuses to start when misconfigured', async () => {
     const lines: string[] = [];
     const log = createLogger('info', new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }));
-    createTeamsAdapter({ config: { TEAMS_EMULATOR: true }, orm: app.db.orm, conversations: app.conversations, log });
+    createTeamsAdapter({ config: { TEAMS_EMULATOR: true }, intake: app.intake, conversations: app.conversations, log });
     expect(lines.join('')).toMatch(/Emulator mode .*only loopback callers/);
     await expect(createTeamsChannel({ ...app, config: { ...app.config, TEAMS_EMULATOR: false, MicrosoftAppId: '0d5c1f5e-7a5b-4d8e-9c2a-6f3e1b2a4c5d', MicrosoftAppType: 'SingleTenant', MicrosoftAppPassword: 's' } })).rejects.toThrow(/MicrosoftAppTenantId/);
   });
