@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Deliverer, Streamer } from '../../core/conversations/delivery.ts';
+import type { Intake, TokenIdentity } from '../../core/conversations/intake.ts';
 import type { Conversations } from '../../core/conversations/service.ts';
-import type { Orm } from '../../core/db/orm.ts';
 import type { Logger } from '../../core/logger.ts';
 import { RenderBotError } from '../../core/errors.ts';
-import { verifyApiToken, type TokenIdentity } from '../../core/tenancy/tokens.ts';
 import { bearer, corsHeaders, createClientAddress, handlePreflight, HttpError, sendError } from './http.ts';
 import type { RateLimit, RateVerdict } from '../../core/rate-limits.ts';
 import { chatRoutes } from './chat-routes.ts';
@@ -28,8 +27,14 @@ export type WebSettings = {
   panelDir: string;
 };
 
+/** The intake calls the web API uses: tokens, sign-in links, the caller's sessions, context summaries. */
+export type WebIntake = Pick<Intake, 'verifyToken' | 'redeemLogin' | 'overview' | 'openSession' | 'ownSession' | 'listSessions' | 'sessionMessages' | 'deleteSession' | 'contextSummary' | 'setSessionContext'>;
+
 export type WebAdapterDeps = {
-  orm: Orm; conversations: Conversations; log: Logger; now: () => Date; settings: WebSettings;
+  conversations: Pick<Conversations, 'submit' | 'result' | 'confirm' | 'cancel'>;
+  /** The core's intake (never a database handle, DESIGN §1). */
+  intake: WebIntake;
+  log: Logger; now: () => Date; settings: WebSettings;
   /** Shared rate limits: `api` per token, `login` per client address. */
   limits: { api: RateLimit; login: RateLimit };
 };
@@ -89,7 +94,7 @@ export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; de
   const authed = (handler: AuthedHandler) => guard(async (req, res) => {
     const token = bearer(req);
     if (!token) throw new HttpError(401, 'unauthorized', 'Send your API token as "Authorization: Bearer <token>" (renderbot admin token create).');
-    const who = await verifyApiToken(deps.orm.em.fork(), token);
+    const who = await deps.intake.verifyToken(token);
     if (!who) throw new HttpError(401, 'unauthorized', 'This API token is not valid or was revoked. Ask an admin for a new one.');
     throwIfLimited(await deps.limits.api.take(who.tokenId), 'Too many requests with this token');
     await handler(req, res, who);
