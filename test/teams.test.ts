@@ -112,6 +112,21 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
     expect(await count(`select count(*)::int as n from inbound_event where event_id like ?`, [`${other}:%`])).toBe(0);
   });
 
+  it('a guest cannot link an organisation with a code (the same rule as Slack); the code stays usable', async () => {
+    const aad = '33333333-4444-4555-8666-777777777777';
+    const em = app.db.orm.em.fork();
+    const initech = await createTenant(em, { slug: 'initech', name: 'Initech' });
+    const { code } = await createLinkCode(em, initech.id, new Date());
+    const conv = newThread();
+    const gast = { id: '29:guest-linker', name: 'Gast', aadObjectId: 'b1b2c3d4-0000-4000-8000-0000000000c1' };
+    connector.setMemberRole(gast.id, 'guest');
+    await post(activity('channel-mention', { aad, conversationId: conv, from: gast, text: `<at>RenderBot</at> link ${code}` }));
+    const [refused] = await connector.waitFor(1, inConversation(conv));
+    expect(refused!.activity.text).toMatch(/Guests cannot link/);
+    expect(await count(`select count(*)::int as n from platform_link where platform = 'teams' and external_id = ?`, [aad])).toBe(0);
+    expect(await count(`select count(*)::int as n from link_code where tenant_id = ? and used_at is null`, [initech.id])).toBe(1);
+  });
+
   it('`@RenderBot link CODE` links the organisation; commands work afterwards', async () => {
     const aad = '22222222-3333-4444-8555-666666666666';
     const em = app.db.orm.em.fork();
