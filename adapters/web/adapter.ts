@@ -46,8 +46,8 @@ export type WebContext = WebAdapterDeps & {
   clientAddress(req: IncomingMessage): string;
   /** Resolves on the next delivery (e.g. a confirm's follow-up) to the session, or after `ms`. */
   waitForDelivery(sessionId: string, ms: number): Promise<void>;
-  /** Sends the model's text of the session's turns run in this process to `onText` until the returned function is called. */
-  streamTo(sessionId: string, onText: (delta: string) => void): () => void;
+  /** Sends the model's text of the turn answering inbox item `itemId`, when this process runs it, to `onText` until the returned function is called. */
+  streamTo(itemId: string, onText: (delta: string) => void): () => void;
 };
 
 /** A handler that needs a valid bearer token. */
@@ -84,9 +84,9 @@ export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; de
         set.add(done);
       });
     },
-    streamTo(sessionId, onText) {
-      live.set(sessionId, onText);
-      return () => { if (live.get(sessionId) === onText) live.delete(sessionId); };
+    streamTo(itemId, onText) {
+      live.set(itemId, onText);
+      return () => { live.delete(itemId); };
     },
   };
 
@@ -120,8 +120,9 @@ export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; de
 
   /** Streams a turn's text to the request waiting for it in this process (SSE), if any; the request then sends it on. */
   const streamer: Streamer = (_target, info) => {
-    const onText = live.get(info.sessionId);
-    return onText ? { push: onText, end: async () => undefined } : undefined;
+    // Merged messages are answered by one turn: each waiting request gets its text.
+    const listeners = (info.itemIds ?? []).flatMap((id) => live.get(id) ?? []);
+    return listeners.length ? { push: (delta) => { for (const l of listeners) l(delta); }, end: async () => undefined } : undefined;
   };
 
   const api = [...chatRoutes(ctx, authed), ...actionRoutes(ctx, authed, guard)];

@@ -61,10 +61,13 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
   const runTurn = async (res: ServerResponse, turn: TurnContext, text: string, onText?: (delta: string) => void) => {
     const stop = new AbortController();
     res.once('close', () => stop.abort());
-    const unstream = onText ? ctx.streamTo(turn.sessionId, onText) : () => {};
+    let unstream = () => {};
     try {
       const submitted = await ctx.conversations.submit({ turn, text, delivery: { platform: 'web', target: {} } });
+      // Without an event id nothing is a redelivery; the check only narrows the type.
       if (submitted.status !== 'queued') throw new HttpError(409, 'duplicate', 'This message was already sent.');
+      // Registered before the drain can stream: it first claims the session and reads the turn's state.
+      if (onText) unstream = ctx.streamTo(submitted.itemId, onText);
       const done = await ctx.conversations.result(submitted.itemId, { signal: stop.signal });
       if (!done) return undefined;
       const stored = done.fromSeq ? await ctx.intake.sessionMessages(turn.sessionId, { after: Number(done.fromSeq) - 1, limit: 100 }) : [];
