@@ -30,6 +30,7 @@ function turnInbox(change: Record<string, unknown> = {}, indexes?: unknown[]) {
     createdAt: p.datetime().defaultRaw('now()'),
     attempts: p.integer().default(0),
     startedAt: p.datetime().nullable(),
+    startedBy: p.text().nullable(),
     progress: p.json<Record<string, unknown>>().defaultRaw(`'{}'::jsonb`),
     doneAt: p.datetime().nullable(),
     result: p.json<unknown>().nullable(),

@@ -4,6 +4,7 @@ import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { UserInputError } from '../errors.ts';
 import { getOrderStatus } from '../pipeline/orders-read.ts';
+import { ellipsize } from '../replies/format.ts';
 
 /** What a conversation is about: an order or a product of the session's tenant (DESIGN §3, issue 7). */
 export const contextTypes = ['order', 'product', 'general'] as const;
@@ -13,7 +14,7 @@ export type SessionContext = z.infer<typeof sessionContextSchema>;
 
 /** Longest summary put into the system prompt; names are data written by others, so they are quoted and cut. */
 const MAX_NAME = 120;
-const quote = (s: string) => JSON.stringify(s.length > MAX_NAME ? `${s.slice(0, MAX_NAME)}…` : s);
+const quote = (s: string) => JSON.stringify(ellipsize(s, MAX_NAME + 1));
 
 /**
  * A short, current summary of the object for the system prompt, e.g.

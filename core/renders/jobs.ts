@@ -7,6 +7,7 @@ import { jobStatuses, orderStatuses } from '../pipeline/statuses.ts';
 import { scheduleNotices } from '../notices/schedule.ts';
 import { currentJobParams, currentJobs } from '../pipeline/current-jobs.ts';
 import { storedRenderOverrides, type RenderOverrides } from '../pipeline/overrides.ts';
+import { ellipsize, oneLine } from '../replies/format.ts';
 
 /*
  * The render job state machine on the database: claim (queued → running, compare-and-set),
@@ -125,6 +126,5 @@ export async function deriveOrderStatus(em: EntityManager, tenantId: string, ord
 }
 
 function clipError(reason: string): string {
-  const oneLine = reason.replace(/\s+/g, ' ').trim() || 'unknown error';
-  return oneLine.length > 500 ? `${oneLine.slice(0, 499)}…` : oneLine;
+  return ellipsize(oneLine(reason).trim() || 'unknown error', 500);
 }

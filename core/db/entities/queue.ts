@@ -3,7 +3,8 @@ import { ChatSession } from './chat.ts';
 import { Tenant } from './tenancy.ts';
 
 /**
- * A queued turn of a session (core/queue/session-inbox.ts): started `attempts` times, `progress`
+ * A queued turn of a session (core/queue/session-inbox.ts): started `attempts` times (last by
+ * `startedBy`), `progress`
  * records how far it got, `doneAt`/`result` once answered.
  */
 export const TurnInbox = defineEntity({
@@ -18,6 +19,8 @@ export const TurnInbox = defineEntity({
     createdAt: p.datetime().defaultRaw('now()'),
     attempts: p.integer().default(0),
     startedAt: p.datetime().nullable(),
+    /** The lease holder that started it (only it may count a stop as no attempt). */
+    startedBy: p.text().nullable(),
     progress: p.json<Record<string, unknown>>().defaultRaw(`'{}'::jsonb`),
     doneAt: p.datetime().nullable(),
     result: p.json<unknown>().nullable(),
