@@ -76,7 +76,7 @@ describe('a message cut off too often', () => {
     // Three attempts were started and cut off (as three processes dying in turn would leave it).
     await em.execute(
       `insert into turn_inbox (tenant_id, session_id, task, payload, attempts, started_at, progress) values (?, ?, 'turn', ?::jsonb, ?, now(), ?::jsonb)`,
-      [turn.tenantId, turn.sessionId, JSON.stringify({ turn, text: 'count everything', delivery: h.delivery }), MAX_TURN_ATTEMPTS, JSON.stringify({ fromSeq: user.seq })]);
+      [turn.tenantId, turn.sessionId, JSON.stringify({ turn, text: 'count everything', delivery: h.delivery }), MAX_TURN_ATTEMPTS, JSON.stringify({ fromSeq: String(user.seq) })]);
     await h.deliveredCount(start + 1);
     expect(texts([h.delivered[start]!.reply])).toBe(GIVE_UP_TEXT);
     const rows = (await h.em().execute(`select role, content, tool_call_id from chat_message where session_id = ? order by seq`, [turn.sessionId])) as { role: string; content: string; tool_call_id: string | null }[];
