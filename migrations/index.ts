@@ -15,6 +15,7 @@ import { Migration20261125001300_rate_limits } from './Migration20261125001300_r
 import { Migration20261125001400_renderer_private_network } from './Migration20261125001400_renderer_private_network.ts';
 import { Migration20261125001500_product_selections } from './Migration20261125001500_product_selections.ts';
 import { Migration20261125001600_big_order_indexes } from './Migration20261125001600_big_order_indexes.ts';
+import { Migration20261125001700_notice_claims } from './Migration20261125001700_notice_claims.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
 export const migrationsList = [
@@ -35,4 +36,5 @@ export const migrationsList = [
   { name: 'Migration20261125001400_renderer_private_network', class: Migration20261125001400_renderer_private_network },
   { name: 'Migration20261125001500_product_selections', class: Migration20261125001500_product_selections },
   { name: 'Migration20261125001600_big_order_indexes', class: Migration20261125001600_big_order_indexes },
+  { name: 'Migration20261125001700_notice_claims', class: Migration20261125001700_notice_claims },
 ];

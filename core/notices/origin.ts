@@ -14,7 +14,7 @@ export type NoticeOrigin = z.infer<typeof noticeOriginSchema>;
 export async function watchOrders(em: EntityManager, tenantId: string, orderIds: string[], origin: NoticeOrigin): Promise<number> {
   if (orderIds.length === 0) return 0;
   const rows = await query(em,
-    `update render_order set notify = ?::jsonb, progress_message = null, notice_sent_at = null
+    `update render_order set notify = ?::jsonb, progress_message = null, notice_sent_at = null, notice_claim = null, progress_seq = progress_seq + 1
      where tenant_id = ? and id = any(?::uuid[]) and status = 'rendering' returning id`,
     [JSON.stringify(origin), tenantId, `{${orderIds.join(',')}}`]);
   return rows.length;
