@@ -19,3 +19,17 @@ export async function startInstantLlm(steps: number): Promise<FakeLlm> {
   for (let i = 0; i < steps; i++) llm.enqueue(answer);
   return llm;
 }
+
+/**
+ * The scripted OpenAI-compatible fake answering every request with `ok <tag>` after `delayMs`, as
+ * a hosted model that thinks for a while. `steps` are queued up front (one per request).
+ */
+export async function startSlowLlm(steps: number, delayMs: number): Promise<FakeLlm> {
+  const llm = await startFakeLlm({ provider: 'openai' });
+  const answer = (req: FakeLlmRequest) => {
+    const user = [...req.body.messages].reverse().find((m) => m.role === 'user');
+    return { content: `ok ${tagOf(String(user?.content ?? '')) ?? 'untagged'}`, delayMs };
+  };
+  for (let i = 0; i < steps; i++) llm.enqueue(answer);
+  return llm;
+}
