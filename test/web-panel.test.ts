@@ -5,7 +5,7 @@ import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
 import { upsertProducts } from '../core/pipeline/catalogue.ts';
-import { seedCategoryProducts } from '../core/pipeline/bulk.ts';
+import { seedCategoryProducts } from '../bot/seed/bulk.ts';
 import { createLoginCode } from '../core/tenancy/tokens.ts';
 
 /** Debian's chromium (`.ci/run` installs it); override with CHROMIUM_PATH. */
