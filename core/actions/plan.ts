@@ -14,9 +14,6 @@ export type PlanCall = z.infer<typeof planCallSchema>;
 export const actionStatuses = ['pending', 'executing', 'done', 'failed', 'cancelled', 'expired'] as const;
 export type ActionStatus = (typeof actionStatuses)[number];
 
-/** Where a platform shows the confirm card, so it can be updated in place (Slack ts, Teams activity id, …). */
-export const messageRefSchema = z.record(z.string(), z.unknown());
-
 /** Where a plan was asked: its follow-up and its orders' notices go there, whoever confirms it. */
 export const actionOriginSchema = z.object({ delivery: deliverySchema });
 export type ActionOrigin = z.infer<typeof actionOriginSchema>;

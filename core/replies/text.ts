@@ -27,8 +27,6 @@ function renderBlock(block: ReplyBlock): string {
       const counts = Object.entries(block.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ');
       return `${block.orderNumber} ${block.status} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.round(block.ratio * 100)}% (${counts || 'no jobs'})`;
     }
-    case 'actions':
-      return block.buttons.map((b) => `[${b.label}]`).join(' ');
     case 'confirm': {
       const only = soleStep(block);
       const steps = only
