@@ -59,9 +59,9 @@ try {
   }
   console.log(`queued ${turns} turns in ${((performance.now() - queuedAt) / 1000).toFixed(1)} s`);
 
-  const noopDrain: SessionDrain = async (sessionId) => {
+  const noopDrain: SessionDrain = async (sessionId, lease) => {
     const items = await pendingItems(orm.em.fork(), sessionId);
-    await finishItems(orm.em.fork(), items.map((i) => i.id), []);
+    await finishItems(orm.em.fork(), items.map((i) => i.id), [], { sessionId, owner: lease.owner });
     for (const _ of items) count();
   };
   const start = performance.now();

@@ -1,6 +1,7 @@
 import type { Config } from '../core/config.ts';
 import { openDatabase, type Database } from '../core/db/database.ts';
 import type { Deliverer, Streamer } from '../core/conversations/delivery.ts';
+import { createIntake, type Intake } from '../core/conversations/intake.ts';
 import { createConversations, PRUNE_TURNS_TASK, type Conversations } from '../core/conversations/service.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
 import { createModelGate, type ModelGate } from '../core/llm/model-gate.ts';
@@ -27,6 +28,8 @@ export type App = {
   db: Database;
   tools: ToolRegistry;
   conversations: Conversations;
+  /** The inbound API adapters call besides `conversations`: identity, sessions, cards, web tokens (DESIGN §1). */
+  intake: Intake;
   /** Reply senders by platform; channels register theirs when they are created. */
   deliverers: Map<Platform, Deliverer>;
   /** Live text streams by platform, for those channels that stream. */
@@ -99,11 +102,12 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
     orm: db.orm, log, tools, now, deliverers, streamers, renderLinks, gate, notifications, queryPool: db.queryPool,
     models: opts.models ?? createModelProvider(config.secretsKey, log),
   });
+  const intake = createIntake({ orm: db.orm, log: log.child({ component: 'intake' }), now, secretsKey: config.secretsKey });
   let worker: Worker | undefined;
   let runner: TurnRunner | undefined;
   let started = false;
   return {
-    config, log, db, tools, conversations, deliverers, streamers, renderLinks, gate, notifications, now,
+    config, log, db, tools, conversations, intake, deliverers, streamers, renderLinks, gate, notifications, now,
     async start() {
       if (started || !opts.worker) return;
       started = true;

@@ -1,7 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Deliverer, Streamer } from '../core/conversations/delivery.ts';
-import { resolveSession } from '../core/conversations/sessions.ts';
 import { pendingItems } from '../core/queue/session-inbox.ts';
 import { startTurnRunner } from '../core/queue/turn-runner.ts';
 import { getTenantBySlug } from '../core/tenancy/tenants.ts';
@@ -55,11 +54,11 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
       if (!line || line.startsWith('#')) { prompt(); continue; }
       if (line === 'exit' || line === 'quit') break;
       // Re-resolved per line, so "new" and "forget" take effect on the next message.
-      const session = await resolveSession(em, tenant.id, 'cli', key, opts.user);
-      const turn = { tenantId: tenant.id, userId: opts.user, role, sessionId: session.id, platform: 'cli' as const };
+      const sessionId = await app.intake.sessionFor({ tenantId: tenant.id, platform: 'cli', key }, opts.user, { create: true });
+      const turn = { tenantId: tenant.id, userId: opts.user, role, sessionId, platform: 'cli' as const };
       if (!opts.interactive) write(`> ${line}`);
       await app.conversations.submit({ turn, text: line, delivery: { platform: 'cli', target: {} } });
-      await settled(app, session.id);
+      await settled(app, sessionId);
       prompt();
     }
     rl.close();

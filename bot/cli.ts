@@ -68,6 +68,8 @@ export function buildProgram(): Command {
       await app.start();
       app.log.info({ channels: channels.map((c) => c.platform) }, 'worker running');
       await shutdownSignal();
+      // Turns finish or go back to other processes while the channels can still deliver.
+      await app.stopTurns();
       for (const c of channels) await c.stop();
       await app.close();
     });

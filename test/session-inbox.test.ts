@@ -5,7 +5,8 @@ import { nextGroup } from '../core/conversations/drain.ts';
 import { createNotifications } from '../core/queue/notifications.ts';
 import { finishItems, pendingItems, startItems, submitToSession, type InboxRow } from '../core/queue/session-inbox.ts';
 import { claimSession } from '../core/queue/session-lease.ts';
-import { startTurnRunner, type SessionDrain, type TurnRunner } from '../core/queue/turn-runner.ts';
+import { startTurnRunner, TENANT_SLACK, type SessionDrain, type TurnRunner } from '../core/queue/turn-runner.ts';
+import pg from 'pg';
 import { silentLog } from './support/core.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
@@ -31,17 +32,18 @@ function recorder(total: number, work: (n: number, signal: AbortSignal) => Promi
   const ran: Ran[] = [];
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => { finish = resolve; });
-  const drainFor = (owner: () => string): SessionDrain => async (sessionId, signal) => {
+  const drainFor = (owner: () => string): SessionDrain => async (sessionId, lease) => {
+    const { signal } = lease;
     while (!signal.aborted) {
       const [item] = await pendingItems(db.orm.em.fork(), sessionId, 1);
       if (!item) return;
-      await startItems(db.orm.em.fork(), [item.id]);
+      await startItems(db.orm.em.fork(), [item.id], lease.owner);
       const { n } = item.payload as { n: number };
       const start = performance.now();
       await work(n, signal);
       if (signal.aborted) return;
       ran.push({ session: sessionId, n, start, end: performance.now(), owner: owner() });
-      await finishItems(db.orm.em.fork(), [item.id], []);
+      await finishItems(db.orm.em.fork(), [item.id], [], { sessionId, owner: lease.owner });
       if (ran.length >= total) finish();
     }
   };
@@ -61,6 +63,15 @@ function runner(drain: SessionDrain, o: { leaseMs?: number; concurrency?: number
   const r = startTurnRunner({ orm: db.orm, log: silentLog, drain, concurrency: o.concurrency ?? 50, leaseMs: o.leaseMs ?? 30_000, pollMs: 200, ...(notifications ? { notifications } : {}) });
   runners.push(r);
   return { runner: r, stop: async (graceMs?: number) => { await r.stop(graceMs); await notifications?.close(); } };
+}
+
+/** Waits until `check()` holds, looking every 10 ms (in-process state that has no event of its own). */
+async function waitUntil(check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+    await sleep(10);
+  }
 }
 
 const pending = async (sessionId: string) => (await db.orm.em.fork().execute(`select count(*)::int as n from turn_inbox where session_id = ? and done_at is null`, [sessionId]))[0];
@@ -119,9 +130,9 @@ describe('session inbox driven by leases (DESIGN §4)', () => {
     await submit(session, 0);
     await submit(session, 1);
     // A process took the session and started item 0, then died (no renewal, no release).
-    expect(await claimSession(db.orm.em.fork(), session, 'dead-process', 600)).toBe(true);
+    expect(await claimSession(db.orm.em.fork(), session, 'dead-process', 600)).toMatchObject({ id: session, tenantId: acme.tenant.id });
     const [first] = await pendingItems(db.orm.em.fork(), session, 1);
-    await startItems(db.orm.em.fork(), [first!.id]);
+    await startItems(db.orm.em.fork(), [first!.id], 'dead-process');
     const rec = recorder(2);
     const r = runner(rec.drainFor(() => 'live'), { notify: false });
     try {
@@ -199,6 +210,71 @@ describe('session inbox driven by leases (DESIGN §4)', () => {
     }
     expect(most).toBe(2);
     expect(rec.ran).toHaveLength(6);
+  });
+});
+
+describe('fair and fenced', () => {
+  it('a tenant with more waiting sessions than slots does not crowd another tenant out; a tenant never holds more than its model cap plus slack', async () => {
+    const em = db.orm.em.fork();
+    const flood = await makeTenant(em, 'flood');
+    const quiet = await makeTenant(em, 'quiet');
+    await em.execute(`update tenant set ai_max_concurrency = 2 where id = ?`, [flood.tenant.id]);
+    const session = async (t: TenantFixture, key: string) => (await resolveSession(db.orm.em.fork(), t.tenant.id, 'web', `fair:${key}:${Math.random()}`, 'alice')).id;
+    const floodSessions = [];
+    for (let i = 0; i < 30; i++) floodSessions.push(await session(flood, `f${i}`));
+    const quietSession = await session(quiet, 'q');
+    for (const s of floodSessions) await submitToSession(db.orm.em.fork(), { tenantId: flood.tenant.id, sessionId: s }, { task: 'step', payload: { n: 0 } });
+    await submitToSession(db.orm.em.fork(), { tenantId: quiet.tenant.id, sessionId: quietSession }, { task: 'step', payload: { n: 0 } });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const active = new Map<string, number>();
+    let mostFlood = 0;
+    const tenantOf = (id: string) => (id === quietSession ? 'quiet' : 'flood');
+    const rec = recorder(31, async () => { await gate; });
+    const r = runner(async (sessionId, lease) => {
+      const t = tenantOf(sessionId);
+      active.set(t, (active.get(t) ?? 0) + 1);
+      mostFlood = Math.max(mostFlood, active.get('flood') ?? 0);
+      try { await rec.drainFor(() => 'a')(sessionId, lease); } finally { active.set(t, active.get(t)! - 1); }
+    }, { concurrency: 40, notify: false });
+    try {
+      // The quiet tenant's one session is driven while the flood's wait for their share.
+      await waitUntil(() => (active.get('quiet') ?? 0) === 1 && (active.get('flood') ?? 0) === 2 + TENANT_SLACK);
+      expect(r.runner.inFlight()).toBe(1 + 2 + TENANT_SLACK);
+      release();
+      await rec.done;
+    } finally {
+      release();
+      await r.stop();
+    }
+    expect(mostFlood).toBe(2 + TENANT_SLACK);
+    expect(rec.ran).toHaveLength(31);
+  });
+
+  it('stops driving a session whose lease could not be renewed in time (the database did not answer), and never marks its item done', async () => {
+    const session = await newSession('unrenewed');
+    await submit(session, 0);
+    let stopped = false;
+    const rec = recorder(1, async (_n, signal) => {
+      await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
+      stopped = true;
+    });
+    const r = runner(rec.drainFor(() => 'a'), { leaseMs: 900, notify: false });
+    while (r.runner.inFlight() === 0) await sleep(10);
+    // Another connection holds the session row: renewals wait on it, as they would on an unreachable database.
+    const blocker = new pg.Client({ connectionString: db.url });
+    await blocker.connect();
+    await blocker.query('begin');
+    await blocker.query('select 1 from chat_session where id = $1 for update', [session]);
+    try {
+      while (!stopped) await sleep(20);
+    } finally {
+      await blocker.query('rollback');
+      await blocker.end();
+    }
+    await r.stop();
+    expect(rec.ran).toEqual([]);
+    expect(await pending(session)).toEqual({ n: 1 });
   });
 });
 

@@ -112,6 +112,21 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
     expect(await count(`select count(*)::int as n from inbound_event where event_id like ?`, [`${other}:%`])).toBe(0);
   });
 
+  it('a guest cannot link an organisation with a code (the same rule as Slack); the code stays usable', async () => {
+    const aad = '33333333-4444-4555-8666-777777777777';
+    const em = app.db.orm.em.fork();
+    const initech = await createTenant(em, { slug: 'initech', name: 'Initech' });
+    const { code } = await createLinkCode(em, initech.id, new Date());
+    const conv = newThread();
+    const gast = { id: '29:guest-linker', name: 'Gast', aadObjectId: 'b1b2c3d4-0000-4000-8000-0000000000c1' };
+    connector.setMemberRole(gast.id, 'guest');
+    await post(activity('channel-mention', { aad, conversationId: conv, from: gast, text: `<at>RenderBot</at> link ${code}` }));
+    const [refused] = await connector.waitFor(1, inConversation(conv));
+    expect(refused!.activity.text).toMatch(/Guests cannot link/);
+    expect(await count(`select count(*)::int as n from platform_link where platform = 'teams' and external_id = ?`, [aad])).toBe(0);
+    expect(await count(`select count(*)::int as n from link_code where tenant_id = ? and used_at is null`, [initech.id])).toBe(1);
+  });
+
   it('`@RenderBot link CODE` links the organisation; commands work afterwards', async () => {
     const aad = '22222222-3333-4444-8555-666666666666';
     const em = app.db.orm.em.fork();
@@ -389,7 +404,7 @@ describe('Teams authentication and configuration', () => {
   it('with MicrosoftAppId set, requests without or with a bogus token get 401 and nothing is queued', async () => {
     const adapter = createTeamsAdapter({
       config: { MicrosoftAppId: '0d5c1f5e-7a5b-4d8e-9c2a-6f3e1b2a4c5d', MicrosoftAppPassword: 'not-a-real-secret', MicrosoftAppType: 'MultiTenant' },
-      orm: app.db.orm, conversations: app.conversations, log: silentLog,
+      intake: app.intake, conversations: app.conversations, log: silentLog,
     });
     const server = await startHttpServer(app, 0, [adapter.route]);
     const conv = newThread();
@@ -434,7 +449,7 @@ describe('Teams authentication and configuration', () => {
         ToChannelFromBotLoginUrl: 'https://login.botframework.test/botframework.com', ToChannelFromBotOAuthScope: 'https://api.botframework.test',
         ToBotFromChannelTokenIssuer: issuer, ToBotFromChannelOpenIdMetadataUrl: `${keysBase}/openid`, ToBotFromEmulatorOpenIdMetadataUrl: `${keysBase}/openid`,
       },
-      orm: app.db.orm, conversations: app.conversations, log: silentLog,
+      intake: app.intake, conversations: app.conversations, log: silentLog,
     });
     const server = await startHttpServer(app, 0, [adapter.route]);
     // Someone else joined the team: authenticated, handled, and nothing to send back (no outbound token needed).
@@ -489,7 +504,7 @@ describe('Teams authentication and configuration', () => {
   it('says Emulator mode in the startup log, and refuses to start when misconfigured', async () => {
     const lines: string[] = [];
     const log = createLogger('info', new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }));
-    createTeamsAdapter({ config: { TEAMS_EMULATOR: true }, orm: app.db.orm, conversations: app.conversations, log });
+    createTeamsAdapter({ config: { TEAMS_EMULATOR: true }, intake: app.intake, conversations: app.conversations, log });
     expect(lines.join('')).toMatch(/Emulator mode .*only loopback callers/);
     await expect(createTeamsChannel({ ...app, config: { ...app.config, TEAMS_EMULATOR: false, MicrosoftAppId: '0d5c1f5e-7a5b-4d8e-9c2a-6f3e1b2a4c5d', MicrosoftAppType: 'SingleTenant', MicrosoftAppPassword: 's' } })).rejects.toThrow(/MicrosoftAppTenantId/);
   });

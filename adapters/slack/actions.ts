@@ -4,6 +4,7 @@ import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, escapeMrkdwn, renderBlockKit } fro
 import type { ListenerDeps } from './messages.ts';
 import { isDmChannel, type SlackTarget } from './session.ts';
 import { postToResponseUrl } from './deliver.ts';
+import { slackPerson, slackWorkspace } from './identity.ts';
 
 /**
  * Registers the confirm card's buttons. A click is acked at once; the core decides (exactly
@@ -39,15 +40,13 @@ async function decide(deps: ListenerDeps, verb: 'confirm' | 'cancel', body: Bloc
     }
   };
   if (!teamId || !channel) return tell('This button cannot be used here.');
-  const em = deps.orm.em.fork();
-  const tenant = await deps.identity.tenantOf(em, teamId, enterpriseId);
-  if (!tenant) return tell('This confirmation was not found. This workspace is not linked to a RenderBot tenant.');
-  const person = await deps.identity.personOf(em, client, tenant.id, teamId, userId);
-  const actor = { tenantId: tenant.id, userId, role: person.role, platform: 'slack' as const, ...(person.name ? { name: person.name } : {}) };
-  const target: SlackTarget = { teamId, tenantId: tenant.id, channel, userId, ...(enterpriseId ? { enterpriseId } : {}), ...(threadTs ? { threadTs } : {}) };
+  // A decision looks the link and the role up afresh (never from the intake cache).
+  const who = await deps.intake.identify('slack', slackWorkspace(teamId, enterpriseId), slackPerson(client, userId), { fresh: true });
+  if (!who) return tell('This confirmation was not found. This workspace is not linked to a RenderBot tenant.');
+  const target: SlackTarget = { teamId, tenantId: who.tenantId, channel, userId, ...(enterpriseId ? { enterpriseId } : {}), ...(threadTs ? { threadTs } : {}) };
   const decision: Decision = verb === 'confirm'
-    ? await deps.conversations.confirm(actor, action.value ?? '', { platform: 'slack', target })
-    : await deps.conversations.cancel(actor, action.value ?? '');
+    ? await deps.conversations.confirm(who, action.value ?? '', { platform: 'slack', target })
+    : await deps.conversations.cancel(who, action.value ?? '');
   deps.log.info({ verb, actionId: action.value, status: decision.status, ok: decision.ok, teamId, userId }, 'confirm card clicked');
   // Redraw the card when the click decided it, or when it turned out to be expired; other refusals leave it as is.
   if (decision.status !== 'not_found' && (decision.ok || decision.status === 'expired')) {

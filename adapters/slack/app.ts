@@ -1,6 +1,6 @@
 import { App as BoltApp, defaultBodyLimit, HTTPReceiver, SocketModeReceiver, type Authorize, type Installation } from '@slack/bolt';
 import type { Deliverer, Streamer } from '../../core/conversations/delivery.ts';
-import type { Orm } from '../../core/db/orm.ts';
+import type { Intake } from '../../core/conversations/intake.ts';
 import { ConfigError, PlatformError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { HttpRequest, HttpResponse, HttpRoute } from '../http.ts';
@@ -8,10 +8,9 @@ import { registerActionListeners } from './actions.ts';
 import { createSlackDeliverer, type TokenResolver } from './deliver.ts';
 import { createSlackStreamer } from './stream.ts';
 import { registerHomeListener } from './home.ts';
-import { createIdentity } from './identity.ts';
 import { createInstallationStore } from './installations.ts';
 import { boltLogger } from './log.ts';
-import { registerMessageListeners, type SlackCore } from './messages.ts';
+import { registerMessageListeners, type SlackCore, type SlackIntake } from './messages.ts';
 import { oauthPages } from './oauth-pages.ts';
 
 /** Bot scopes requested at install time; keep in sync with manifest/slack/manifest.yaml. */
@@ -38,7 +37,13 @@ export type SlackSettings = {
   publicUrl?: string;
 };
 
-export type SlackAdapterDeps = { settings: SlackSettings; conversations: SlackCore; orm: Orm; log: Logger; now: () => Date; secretsKey: Buffer };
+/** What the adapter needs: its settings, and the core's conversations and intake (never a database handle, DESIGN §1). */
+export type SlackAdapterDeps = {
+  settings: SlackSettings;
+  conversations: SlackCore;
+  intake: SlackIntake & Pick<Intake, 'cardsPosted' | 'installations'>;
+  log: Logger;
+};
 
 /** The running adapter: HTTP routes to mount, the reply deliverer, lifecycle. */
 export type SlackAdapter = { mode: 'single' | 'oauth' | 'socket'; routes: HttpRoute[]; deliverer: Deliverer; streamer: Streamer; start(): Promise<void>; stop(): Promise<void> };
@@ -70,7 +75,7 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   const logger = boltLogger(log);
   const slackApiUrl = deps.settings.apiUrl ? deps.settings.apiUrl.replace(/\/?$/, '/') : undefined;
   const clientOptions = { ...(slackApiUrl ? { slackApiUrl } : {}), retryConfig: { retries: 3, factor: 2, minTimeout: 500 } };
-  const store = createInstallationStore({ orm: deps.orm, secretsKey: deps.secretsKey });
+  const store = createInstallationStore(deps.intake.installations);
   const s = deps.settings;
 
   let receiver: HTTPReceiver | SocketModeReceiver;
@@ -106,7 +111,7 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
     }
     : async () => s.botToken!;
 
-  const listenerDeps = { conversations: deps.conversations, orm: deps.orm, log, now: deps.now, identity: createIdentity({ log, now: deps.now }) };
+  const listenerDeps = { conversations: deps.conversations, intake: deps.intake, log };
   registerMessageListeners(bolt, listenerDeps);
   registerActionListeners(bolt, listenerDeps);
   registerHomeListener(bolt, listenerDeps);
@@ -131,7 +136,7 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   return {
     mode,
     routes,
-    deliverer: createSlackDeliverer({ client: bolt.client, tokenFor, orm: deps.orm, log }),
+    deliverer: createSlackDeliverer({ client: bolt.client, tokenFor, cardsPosted: deps.intake.cardsPosted, log }),
     streamer: createSlackStreamer({ client: bolt.client, tokenFor, log }),
     async start() {
       if (receiver instanceof SocketModeReceiver) await receiver.start();

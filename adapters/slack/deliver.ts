@@ -1,8 +1,7 @@
 import type { webApi } from '@slack/bolt';
 import type { Deliverer } from '../../core/conversations/delivery.ts';
-import type { Orm } from '../../core/db/orm.ts';
+import type { Intake } from '../../core/conversations/intake.ts';
 import type { Logger } from '../../core/logger.ts';
-import { setMessageRef } from '../../core/actions/store.ts';
 import type { Reply } from '../../core/replies/reply.ts';
 import { renderBlockKit, type SlackMessage } from './render.ts';
 import { slackTargetSchema, type SlackTarget } from './session.ts';
@@ -36,7 +35,7 @@ export async function postToResponseUrl(url: string, body: Record<string, unknow
  * where a pending confirm card went (for in-place updates), falls back to the slash command's
  * response_url when the bot is not in the channel, and to plain text when Slack rejects the blocks.
  */
-export function createSlackDeliverer(deps: { client: webApi.WebClient; tokenFor: TokenResolver; orm: Orm; log: Logger }): Deliverer {
+export function createSlackDeliverer(deps: { client: webApi.WebClient; tokenFor: TokenResolver; cardsPosted: Intake['cardsPosted']; log: Logger }): Deliverer {
   return async (rawTarget, reply: Reply, info) => {
     const target = slackTargetSchema.parse(rawTarget);
     const token = await deps.tokenFor(target);
@@ -68,13 +67,7 @@ export function createSlackDeliverer(deps: { client: webApi.WebClient; tokenFor:
         throw err;
       }
     }
-    const cards: string[] = [];
-    for (const block of reply.blocks) {
-      if (block.type === 'confirm' && block.status === 'pending' && ts) {
-        await setMessageRef(deps.orm.em.fork(), target.tenantId, block.actionId, { platform: 'slack', teamId: target.teamId, channel: target.channel, ts, threadTs: target.threadTs });
-        cards.push(block.actionId);
-      }
-    }
+    const cards = ts ? await deps.cardsPosted(target.tenantId, reply, { platform: 'slack', teamId: target.teamId, channel: target.channel, ts, threadTs: target.threadTs }) : [];
     deps.log.debug({ channel: target.channel, ts, threadTs: target.threadTs, replaced: ts !== undefined && ts === placeholderTs, cards }, 'slack reply posted');
     return ts ? { channel: target.channel, ts } : undefined;
   };

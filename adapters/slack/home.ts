@@ -1,16 +1,16 @@
 import type { App as BoltApp, types as slack } from '@slack/bolt';
-import { monthlyUsage, type MonthlyUsage } from '../../core/agent/usage.ts';
 import { commandHelp } from '../../core/commands/help.ts';
-import type { TenantRow } from '../../core/tenancy/tenants.ts';
+import type { MonthlyUsage, TenantOverview } from '../../core/conversations/intake.ts';
 import type { ListenerDeps } from './messages.ts';
 import { done, UNLINKED_TEXT } from './messages.ts';
+import { slackWorkspace } from './identity.ts';
 import { escapeMrkdwn } from './render.ts';
 
 /**
  * The App Home tab: tenant name, this month's AI usage against the limit, and the commands.
  * Unlinked workspaces see how to link. Pure.
  */
-export function homeView(input: { tenant?: TenantRow; usage?: MonthlyUsage }): slack.HomeView {
+export function homeView(input: { tenant?: TenantOverview['tenant']; usage?: MonthlyUsage }): slack.HomeView {
   const help: slack.KnownBlock = {
     type: 'section',
     text: { type: 'mrkdwn', text: ['*Commands* (`/render <command>`, or mention me)', ...commandHelp.map((c) => `• \`${escapeMrkdwn(c.usage)}\` — ${escapeMrkdwn(c.does)}`)].join('\n') },
@@ -26,7 +26,7 @@ export function homeView(input: { tenant?: TenantRow; usage?: MonthlyUsage }): s
     { type: 'mrkdwn' as const, text: `*Tokens this month (${u.month.slice(0, 7)})*\n${u.totalTokens.toLocaleString('en')}` },
     { type: 'mrkdwn' as const, text: `*Monthly limit*\n${u.limit === null ? 'none' : `${u.limit.toLocaleString('en')} (${Math.round((u.totalTokens / Math.max(1, u.limit)) * 100)}% used)`}` },
     { type: 'mrkdwn' as const, text: `*Model calls*\n${u.requests}` },
-    { type: 'mrkdwn' as const, text: `*AI*\n${input.tenant.ai_provider ? escapeMrkdwn(input.tenant.ai_provider) : 'not configured — commands still work'}` },
+    { type: 'mrkdwn' as const, text: `*AI*\n${input.tenant.aiProvider ? escapeMrkdwn(input.tenant.aiProvider) : 'not configured — commands still work'}` },
   ] : [];
   return { type: 'home', blocks: [
     { type: 'header', text: { type: 'plain_text', text: `RenderBot · ${input.tenant.name}`.slice(0, 150) } },
@@ -41,10 +41,10 @@ export function homeView(input: { tenant?: TenantRow; usage?: MonthlyUsage }): s
 export function registerHomeListener(app: BoltApp, deps: ListenerDeps): void {
   app.event('app_home_opened', async ({ event, body, context, client }) => {
     if (event.tab !== 'home') return done(deps, body.event_id, 'ignored');
-    const em = deps.orm.em.fork();
-    const tenant = await deps.identity.tenantOf(em, body.team_id ?? context.teamId, context.enterpriseId);
-    const usage = tenant ? await monthlyUsage(em, tenant.id, deps.now()) : undefined;
-    await client.views.publish({ user_id: event.user, view: homeView({ ...(tenant ? { tenant } : {}), ...(usage ? { usage } : {}) }) });
+    const teamId = body.team_id ?? context.teamId;
+    const tenant = teamId ? await deps.intake.tenantOf('slack', slackWorkspace(teamId, context.enterpriseId), { fresh: true }) : undefined;
+    const overview = tenant ? await deps.intake.overview(tenant.id) : undefined;
+    await client.views.publish({ user_id: event.user, view: homeView(overview ?? {}) });
     done(deps, body.event_id, 'home_published');
   });
 }

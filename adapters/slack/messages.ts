@@ -1,20 +1,20 @@
 import type { App as BoltApp, webApi } from '@slack/bolt';
+import type { Intake, Speaker, Workspace } from '../../core/conversations/intake.ts';
 import type { Conversations } from '../../core/conversations/service.ts';
-import { findActiveSession, resolveSession } from '../../core/conversations/sessions.ts';
-import type { Orm } from '../../core/db/orm.ts';
-import { publicMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { parseCommand } from '../../core/commands/grammar.ts';
-import { redeemLinkCode } from '../../core/tenancy/links.ts';
 import { INVITE_HINT, NOT_IN_CHANNEL_ERRORS, slackErrorCode } from './deliver.ts';
-import type { SlackIdentity } from './identity.ts';
+import { slackPerson, slackWorkspace } from './identity.ts';
 import { escapeMrkdwn, renderBlockKit } from './render.ts';
 import { dmSessionKey, isDmChannel, messageText, slashSessionKey, threadSessionKey, type SlackTarget } from './session.ts';
 
 /** The core calls the Slack listeners use. */
 export type SlackCore = Pick<Conversations, 'submit' | 'respond' | 'confirm' | 'cancel'>;
 
-export type ListenerDeps = { conversations: SlackCore; orm: Orm; log: Logger; now: () => Date; identity: SlackIdentity };
+/** The intake calls the Slack listeners use (who is speaking, sessions, link codes, the home tab). */
+export type SlackIntake = Pick<Intake, 'tenantOf' | 'identify' | 'redeemLink' | 'sessionFor' | 'overview'>;
+
+export type ListenerDeps = { conversations: SlackCore; intake: SlackIntake; log: Logger };
 
 /** What an unlinked workspace is told instead of an answer (no LLM call, DESIGN §10). */
 export const UNLINKED_TEXT = 'This Slack workspace is not linked to a RenderBot tenant yet. An admin can create a one-time code with '
@@ -100,19 +100,19 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
     await ack();
     const text = messageText(command.text) || 'help';
     const ephemeral = async (t: string) => { await respond({ response_type: 'ephemeral', text: t }); };
-    const em = deps.orm.em.fork();
     const cmd = parseCommand(text);
-    const tenant = await deps.identity.tenantOf(em, command.team_id, command.enterprise_id, { reuse: true });
-    if (!tenant) {
-      await ephemeral(cmd?.name === 'link' ? await link(deps, client, command.team_id, command.user_id, cmd.code) : UNLINKED_TEXT);
+    const workspace = slackWorkspace(command.team_id, command.enterprise_id);
+    const who = await deps.intake.identify('slack', workspace, slackPerson(client, command.user_id));
+    if (!who) {
+      await ephemeral(cmd?.name === 'link' ? await link(deps, client, workspace, command.user_id, cmd.code) : UNLINKED_TEXT);
       return done(deps, command.trigger_id, cmd?.name === 'link' ? 'link' : 'unlinked');
     }
-    const role = await deps.identity.roleOf(em, client, tenant.id, command.team_id, command.user_id);
     if (cmd) {
       // Deterministic commands answer at once, privately, through response_url (works in any channel).
-      const session = await resolveSession(em, tenant.id, 'slack', slashSessionKey(command.team_id, command.channel_id, command.user_id), command.user_id);
+      const thread = { tenantId: who.tenantId, platform: 'slack' as const, key: slashSessionKey(command.team_id, command.channel_id, command.user_id) };
+      const sessionId = await deps.intake.sessionFor(thread, command.user_id, { create: true });
       // The slash-command session is the person's own (one per user and channel).
-      const replies = await deps.conversations.respond({ tenantId: tenant.id, userId: command.user_id, role, sessionId: session.id, platform: 'slack', shared: false }, text);
+      const replies = await deps.conversations.respond({ tenantId: who.tenantId, userId: command.user_id, role: who.role, sessionId, platform: 'slack', shared: false }, text);
       for (const reply of replies) await respond({ response_type: 'ephemeral', ...renderBlockKit(reply) });
       return done(deps, command.trigger_id, 'answered');
     }
@@ -134,30 +134,31 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
       teamId: command.team_id, enterpriseId: command.enterprise_id ?? context.enterpriseId, userId: command.user_id, channel: command.channel_id,
       threadTs: rootTs, sessionKey: threadSessionKey(command.team_id, command.channel_id, rootTs), text, eventId: command.trigger_id,
       responseUrl: command.response_url, client, answer: ephemeral,
-    }, tenant.id, role);
+    }, who);
   });
 }
 
 async function handleIncoming(deps: ListenerDeps, inc: Incoming): Promise<void> {
-  const em = deps.orm.em.fork();
-  const tenant = await deps.identity.tenantOf(em, inc.teamId, inc.enterpriseId, { reuse: true });
+  const workspace = slackWorkspace(inc.teamId, inc.enterpriseId);
+  const person = slackPerson(inc.client, inc.userId);
   if (inc.continueOnly) {
     // Thread chatter the bot is not part of stays silent: no explanation, no users.info, no session.
-    const session = tenant && inc.text ? await findActiveSession(em, tenant.id, 'slack', inc.sessionKey) : undefined;
-    if (!tenant || !session) return done(deps, inc.eventId, 'no_session');
-    const role = await deps.identity.roleOf(em, inc.client, tenant.id, inc.teamId, inc.userId);
-    return submitTurn(deps, inc, tenant.id, role, session.id);
+    const tenant = inc.text ? await deps.intake.tenantOf('slack', workspace) : undefined;
+    const sessionId = tenant ? await deps.intake.sessionFor({ tenantId: tenant.id, platform: 'slack', key: inc.sessionKey }, inc.userId, { create: false }) : undefined;
+    const who = sessionId ? await deps.intake.identify('slack', workspace, person) : undefined;
+    if (!who || !sessionId) return done(deps, inc.eventId, 'no_session');
+    return submitTurn(deps, inc, who, sessionId);
   }
   const text = inc.text || 'help';
-  if (!tenant) {
+  const who = await deps.intake.identify('slack', workspace, person);
+  if (!who) {
     // A retry of an event we already answered must not repeat the explanation (or a link attempt).
     if (inc.retryNum) return done(deps, inc.eventId, 'unlinked_retry');
     const cmd = parseCommand(text);
-    await inc.answer(cmd?.name === 'link' ? await link(deps, inc.client, inc.teamId, inc.userId, cmd.code) : UNLINKED_TEXT);
+    await inc.answer(cmd?.name === 'link' ? await link(deps, inc.client, workspace, inc.userId, cmd.code) : UNLINKED_TEXT);
     return done(deps, inc.eventId, cmd?.name === 'link' ? 'link' : 'unlinked');
   }
-  const role = await deps.identity.roleOf(em, inc.client, tenant.id, inc.teamId, inc.userId);
-  await submitTurn(deps, { ...inc, text }, tenant.id, role);
+  await submitTurn(deps, { ...inc, text }, who);
 }
 
 /**
@@ -165,9 +166,9 @@ async function handleIncoming(deps: ListenerDeps, inc: Incoming): Promise<void> 
  * use). A placeholder posted for it is deleted again when the event turns out to be a duplicate,
  * and says that the message could not be taken when queuing fails.
  */
-async function submitTurn(deps: ListenerDeps, inc: Incoming, tenantId: string, role: Awaited<ReturnType<SlackIdentity['roleOf']>>, sessionId?: string): Promise<void> {
-  const em = deps.orm.em.fork();
-  const session = sessionId ?? (await resolveSession(em, tenantId, 'slack', inc.sessionKey, inc.userId)).id;
+async function submitTurn(deps: ListenerDeps, inc: Incoming, who: Speaker, sessionId?: string): Promise<void> {
+  const { tenantId, role } = who;
+  const session = sessionId ?? await deps.intake.sessionFor({ tenantId, platform: 'slack', key: inc.sessionKey }, inc.userId, { create: true });
   // Slack retries an event it thinks we missed; the first delivery already showed that we are working on it.
   const statusShown = inc.placeholder && !inc.retryNum && isDmThread(inc) ? await setStatus(deps, inc, WORKING_STATUS) : false;
   const placeholderTs = inc.placeholder && !inc.retryNum && !statusShown ? await postPlaceholder(deps, inc) : undefined;
@@ -245,14 +246,9 @@ export function done(deps: Pick<ListenerDeps, 'log'>, eventId: string, outcome: 
 }
 
 /** `link CODE` from an unlinked workspace: redeems the one-time code (guests may not link). */
-async function link(deps: ListenerDeps, client: webApi.WebClient, teamId: string, userId: string, code: string): Promise<string> {
-  const info = await deps.identity.userInfo(client, teamId, userId);
-  if (info.guest) return 'Guests cannot link a workspace. Ask a full member of this workspace to run `/render link CODE`.';
-  try {
-    const tenant = await redeemLinkCode(deps.orm.em.fork(), code, 'slack', teamId, userId);
-    deps.log.info({ teamId, tenant: tenant.slug, by: userId }, 'Slack workspace linked');
-    return `Linked this workspace to *${escapeMrkdwn(tenant.name)}*. Try \`/render help\`, or mention me with a question.`;
-  } catch (err) {
-    return escapeMrkdwn(publicMessage(err));
-  }
+async function link(deps: ListenerDeps, client: webApi.WebClient, workspace: Workspace, userId: string, code: string): Promise<string> {
+  const outcome = await deps.intake.redeemLink(code, 'slack', workspace, slackPerson(client, userId));
+  if (outcome.ok) return `Linked this workspace to *${escapeMrkdwn(outcome.tenant.name)}*. Try \`/render help\`, or mention me with a question.`;
+  if (outcome.reason === 'guest') return 'Guests cannot link a workspace. Ask a full member of this workspace to run `/render link CODE`.';
+  return escapeMrkdwn(outcome.message);
 }

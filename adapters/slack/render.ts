@@ -1,5 +1,6 @@
 import type { types as slack } from '@slack/bolt';
 import { soleStep, type ConfirmBlock, type PlanStepView, type Reply, type ReplyBlock, type TableBlock } from '../../core/replies/reply.ts';
+import { alignedLines, andMore, countsText, ellipsize, hiddenRows, oneLine, percent, progressBar } from '../../core/replies/format.ts';
 import { renderText } from '../../core/replies/text.ts';
 
 /** Slack Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks) as the renderer applies them. */
@@ -94,13 +95,8 @@ function renderBlock(block: ReplyBlock): slack.KnownBlock[] {
       return /^https?:\/\//i.test(block.url)
         ? [{ type: 'image', image_url: block.url, alt_text: cut(block.alt || 'image', MAX_ALT_TEXT) }]
         : [section(escapeMrkdwn(`${block.alt}: ${block.url}`))];
-    case 'progress': {
-      const width = 20;
-      const filled = Math.round(block.ratio * width);
-      const counts = Object.entries(block.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ');
-      const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
-      return [section(cut(`*${escapeMrkdwn(block.orderNumber)}* · ${escapeMrkdwn(block.status)}\n\`${bar}\` ${Math.round(block.ratio * 100)}% (${escapeMrkdwn(counts || 'no jobs')})`, MAX_SECTION_TEXT))];
-    }
+    case 'progress':
+      return [section(cut(`*${escapeMrkdwn(block.orderNumber)}* · ${escapeMrkdwn(block.status)}\n\`${progressBar(block.ratio)}\` ${percent(block.ratio)} (${escapeMrkdwn(countsText(block.counts) || 'no jobs')})`, MAX_SECTION_TEXT))];
     case 'confirm':
       return renderConfirm(block);
   }
@@ -136,12 +132,9 @@ function renderConfirm(block: ConfirmBlock): slack.KnownBlock[] {
 /** A step's sample (a few rows of many) as a small monospace block plus "… and N more". */
 function sampleText(sample: PlanStepView['sample']): string[] {
   if (!sample || sample.rows.length === 0) return [];
-  const rows = sample.rows.map((r) => r.map(cell));
-  const widths = sample.columns.map((c, i) => Math.max(cell(c).length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   const more = sample.total - sample.rows.length;
-  return ['```' + [line(sample.columns.map(cell)), ...rows.map(line)].map(escapeMrkdwn).join('\n') + '```',
-    ...(more > 0 ? [`_… and ${more.toLocaleString('en-US')} more_`] : [])];
+  return ['```' + alignedLines(sample.columns.map(cell), sample.rows.map((r) => r.map(cell))).map(escapeMrkdwn).join('\n') + '```',
+    ...(more > 0 ? [`_${andMore(more)}_`] : [])];
 }
 
 /**
@@ -176,8 +169,7 @@ function nativeTable(block: TableBlock): slack.KnownBlock[] | undefined {
 
 /** A table-block cell: one line, capped, never empty (Slack requires at least one character). */
 function rawText(value: string): slack.RawTextElement {
-  const flat = value.replace(/\s+/g, ' ').trim();
-  return { type: 'raw_text', text: (flat.length > MAX_NATIVE_TABLE_CELL ? `${flat.slice(0, MAX_NATIVE_TABLE_CELL - 1)}…` : flat) || ' ' };
+  return { type: 'raw_text', text: ellipsize(oneLine(value).trim(), MAX_NATIVE_TABLE_CELL) || ' ' };
 }
 
 function cellChars(cells: slack.RawTextElement[]): number {
@@ -187,10 +179,7 @@ function cellChars(cells: slack.RawTextElement[]): number {
 /** A table as a monospace code block (the fallback for tables a table block cannot show), split over sections. */
 function renderTable(block: TableBlock): slack.KnownBlock[] {
   const shown = block.rows.slice(0, MAX_TABLE_ROWS).map((r) => r.map(cell));
-  const columns = block.columns.map(cell);
-  const widths = columns.map((c, i) => Math.max(c.length, ...shown.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  const lines = [line(columns), widths.map((w) => '─'.repeat(w)).join('  '), ...shown.map(line)].map(escapeMrkdwn);
+  const lines = alignedLines(block.columns.map(cell), shown, '─').map(escapeMrkdwn);
   const out: slack.KnownBlock[] = block.title ? [section(`*${escapeMrkdwn(block.title)}*`)] : [];
   let chunk: string[] = [];
   const flush = () => {
@@ -203,15 +192,14 @@ function renderTable(block: TableBlock): slack.KnownBlock[] {
     chunk.push(fitted);
   }
   flush();
-  const more = Math.max(block.total, block.rows.length) - shown.length;
-  if (more > 0) out.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `… and ${more.toLocaleString('en-US')} more` }] });
+  const more = hiddenRows(block, shown.length);
+  if (more > 0) out.push({ type: 'context', elements: [{ type: 'mrkdwn', text: andMore(more) }] });
   return out;
 }
 
 /** Cells are single-line, cut, and cannot close the code block. */
 function cell(value: string): string {
-  const flat = value.replace(/\s+/g, ' ').replace(/`/g, 'ˋ');
-  return flat.length > MAX_TABLE_CELL ? `${flat.slice(0, MAX_TABLE_CELL - 1)}…` : flat;
+  return ellipsize(oneLine(value).replace(/`/g, 'ˋ'), MAX_TABLE_CELL);
 }
 
 /** Keeps every essential group (confirm cards); cuts other blocks with a note where they were cut, when over 50. */
@@ -267,9 +255,8 @@ export function splitText(text: string, max: number): string[] {
 
 /** Cuts to `max` characters with an ellipsis, never inside an escape sequence. */
 export function cut(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let s = text.slice(0, max - 1);
-  const amp = s.lastIndexOf('&');
-  if (amp >= 0 && amp > s.length - 6 && !s.slice(amp).includes(';')) s = s.slice(0, amp);
-  return `${s}…`;
+  return ellipsize(text, max, (head) => {
+    const amp = head.lastIndexOf('&');
+    return amp >= 0 && amp > head.length - 6 && !head.slice(amp).includes(';') ? head.slice(0, amp) : head;
+  });
 }

@@ -1,11 +1,9 @@
-import { setMessageRef } from '../../core/actions/store.ts';
 import type { Deliverer, Streamer } from '../../core/conversations/delivery.ts';
-import type { Conversations } from '../../core/conversations/service.ts';
-import type { Orm } from '../../core/db/orm.ts';
+import type { Intake } from '../../core/conversations/intake.ts';
 import type { Logger } from '../../core/logger.ts';
 import { describeTeamsSettings, teamsSettings, type ActiveTeamsSettings, type TeamsConfig } from './config.ts';
 import { streamInfo } from './activity.ts';
-import { createTeamsHandler } from './handler.ts';
+import { createTeamsHandler, type TeamsHandlerDeps, type TeamsIntake } from './handler.ts';
 import { HttpError, type HttpRoute } from '../http.ts';
 import { activityBody, isLoopbackAddress, isLoopbackUrl, MAX_ACTIVITY_BYTES, transportRequest, transportResponse } from './http.ts';
 import { ConfigError } from '../../core/errors.ts';
@@ -20,8 +18,9 @@ export const TEAMS_MESSAGES_PATH = '/api/messages';
 
 export type TeamsAdapterOptions = {
   config: TeamsConfig;
-  orm: Orm;
-  conversations: Conversations;
+  conversations: TeamsHandlerDeps['conversations'];
+  /** The core's intake (never a database handle, DESIGN §1). */
+  intake: TeamsIntake & Pick<Intake, 'cardsPosted'>;
   log: Logger;
   /** Replaces the Bot Framework transport (tests of the turn logic without botbuilder). */
   transport?: TeamsTransport;
@@ -48,7 +47,7 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
   else log.info(describeTeamsSettings(settings));
   const emulator = settings.mode === 'emulator';
   const transport = opts.transport ?? createBotFrameworkTransport(settings, log);
-  const handler = createTeamsHandler({ orm: opts.orm, conversations: opts.conversations, log, emulator });
+  const handler = createTeamsHandler({ intake: opts.intake, conversations: opts.conversations, log, emulator });
 
   const route: HttpRoute = { method: 'POST', path: TEAMS_MESSAGES_PATH, body: { kind: 'json', maxBytes: MAX_ACTIVITY_BYTES }, handle: async (req, res) => {
     // Unauthenticated Emulator mode answers this machine only, and only calls back to it (no SSRF through serviceUrl).
@@ -79,11 +78,7 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
       }
     }
     const { activityId } = await transport.sendProactive(conversationReference, message);
-    for (const block of reply.blocks) {
-      if (block.type === 'confirm' && block.status === 'pending') {
-        await setMessageRef(opts.orm.em.fork(), tenantId, block.actionId, { platform: 'teams', activityId: activityId ?? null, conversationReference });
-      }
-    }
+    await opts.intake.cardsPosted(tenantId, reply, { platform: 'teams', activityId: activityId ?? null, conversationReference });
     log.debug({ sessionId: info.sessionId, activityId }, 'teams reply sent');
     return activityId ? { activityId } : undefined;
   };

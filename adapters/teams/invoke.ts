@@ -1,12 +1,11 @@
 import { z } from 'zod';
-import { confirmReply } from '../../core/actions/card.ts';
+import { explainedDecision } from '../../core/actions/card.ts';
 import type { Decision } from '../../core/actions/plan.ts';
-import { findAction } from '../../core/actions/store.ts';
 import type { Delivery } from '../../core/conversations/delivery.ts';
+import type { Speaker } from '../../core/conversations/intake.ts';
 import { publicMessage } from '../../core/errors.ts';
-import type { Reply } from '../../core/replies/reply.ts';
 import { cardActionOf } from './activity.ts';
-import type { Speaker, TeamsHandlerDeps } from './handler.ts';
+import type { TeamsHandlerDeps } from './handler.ts';
 import { ADAPTIVE_CARD_CONTENT_TYPE, renderAdaptiveCard, renderTeamsMessage, VERBS, type AdaptiveCard } from './render.ts';
 import { unlinkedText } from './texts.ts';
 import type { InboundTurn, InvokeReply } from './transport.ts';
@@ -17,11 +16,6 @@ export function cardResponse(card: AdaptiveCard): InvokeReply {
 }
 
 const textCard = (text: string) => renderAdaptiveCard({ blocks: [{ type: 'text', text }] });
-
-/** A decision's card: the resolved confirm card, with the reason on top when nothing changed. */
-function decisionReply(d: Decision): Reply {
-  return d.ok ? d.reply : { blocks: [{ type: 'text', text: d.message }, ...d.reply.blocks.filter((b) => b.type !== 'text')] };
-}
 
 /**
  * Answers an `adaptiveCard/action` invoke (Confirm / Cancel / refresh). Always a card, never an
@@ -41,24 +35,22 @@ export async function handleCardAction(
     const actionId = typeof action.data.actionId === 'string' ? action.data.actionId : '';
     const known = Object.values(VERBS).some((v) => v === action.verb);
     if (known && !z.uuid().safeParse(actionId).success) return cardResponse(textCard('This confirmation was not found.'));
-    const actor = { tenantId: who.tenant.id, userId: who.userId, role: who.role, platform: 'teams' as const, ...(turn.activity.from.name ? { name: turn.activity.from.name } : {}) };
     let decision: Decision;
     switch (action.verb) {
-      case VERBS.refresh: {
-        const row = await findAction(deps.orm.em.fork(), who.tenant.id, actionId);
-        return cardResponse(renderAdaptiveCard(row ? confirmReply(row) : { blocks: [{ type: 'text', text: 'This confirmation was not found.' }] }));
-      }
+      case VERBS.refresh:
+        return cardResponse(renderAdaptiveCard(await deps.intake.actionCard(who.tenantId, actionId) ?? { blocks: [{ type: 'text', text: 'This confirmation was not found.' }] }));
       case VERBS.confirm:
-        decision = await deps.conversations.confirm(actor, actionId, ctx.delivery(who.tenant.id));
+        decision = await deps.conversations.confirm(who, actionId, ctx.delivery(who.tenantId));
         break;
       case VERBS.cancel:
-        decision = await deps.conversations.cancel(actor, actionId);
+        decision = await deps.conversations.cancel(who, actionId);
         break;
       default:
         return cardResponse(textCard('This button is not supported by this version of RenderBot.'));
     }
     deps.log.info({ actionId, verb: action.verb, status: decision.status, ok: decision.ok }, 'teams card action');
-    const reply = decisionReply(decision);
+    // The resolved card, with the reason on top when nothing changed.
+    const reply = decision.ok ? decision.reply : explainedDecision(decision);
     if (decision.ok && turn.activity.replyToId) {
       // Everyone else sees the decided card too, not only the clicker (the invoke answer is per user).
       const resolved = renderTeamsMessage({ blocks: reply.blocks.filter((b) => b.type === 'confirm') });

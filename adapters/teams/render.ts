@@ -1,4 +1,5 @@
 import { soleStep, type ConfirmBlock, type PlanStepView, type Reply, type ReplyBlock, type TableBlock } from '../../core/replies/reply.ts';
+import { andMore, ellipsize, hiddenRows, percent, progressBar, sampleTable } from '../../core/replies/format.ts';
 import { renderText } from '../../core/replies/text.ts';
 import type { OutgoingMessage } from './activity.ts';
 
@@ -48,35 +49,32 @@ export function neutralizeFunctions(value: string): string {
   return value.replace(/\{\{/g, '{\u200b{');
 }
 
-function cut(value: string, max: number): string {
-  return value.length > max ? `${value.slice(0, max - 1)}…` : value;
-}
 
 const textBlock = (text: string, extra: CardElement = {}): CardElement => ({ type: 'TextBlock', text, wrap: true, ...extra });
 
 function renderTable(block: TableBlock, maxRows: number): CardElement[] {
   const shown = block.rows.slice(0, maxRows);
-  const header = { type: 'TableRow', style: 'accent', cells: block.columns.map((c) => ({ type: 'TableCell', items: [textBlock(escapeCardText(cut(c, CARD_CELL_MAX)), { weight: 'Bolder' })] })) };
+  const header = { type: 'TableRow', style: 'accent', cells: block.columns.map((c) => ({ type: 'TableCell', items: [textBlock(escapeCardText(ellipsize(c, CARD_CELL_MAX)), { weight: 'Bolder' })] })) };
   const rows = shown.map((r) => ({
     type: 'TableRow',
-    cells: block.columns.map((_, i) => ({ type: 'TableCell', items: [textBlock(escapeCardText(cut(r[i] ?? '', CARD_CELL_MAX)))] })),
+    cells: block.columns.map((_, i) => ({ type: 'TableCell', items: [textBlock(escapeCardText(ellipsize(r[i] ?? '', CARD_CELL_MAX)))] })),
   }));
   const out: CardElement[] = [];
   if (block.title) out.push(textBlock(escapeCardText(block.title), { weight: 'Bolder' }));
   if (block.columns.length > 0) {
     out.push({ type: 'Table', columns: block.columns.map(() => ({ type: 'TableColumnDefinition', width: 1 })), rows: [header, ...rows], firstRowAsHeader: true, showGridLines: true });
   }
-  const more = Math.max(block.total, block.rows.length) - shown.length;
-  if (more > 0) out.push(textBlock(`… and ${more.toLocaleString('en-US')} more`, { isSubtle: true, spacing: 'Small' }));
+  const more = hiddenRows(block, shown.length);
+  if (more > 0) out.push(textBlock(andMore(more), { isSubtle: true, spacing: 'Small' }));
   return out;
 }
 
 function renderConfirm(block: ConfirmBlock): CardElement {
   const items: CardElement[] = [textBlock(escapeCardText(block.title), { weight: 'Bolder', size: 'Medium' })];
   const details = (s: PlanStepView) => {
-    if (s.details.length) items.push(textBlock(s.details.map((d) => `- ${escapeCardText(cut(d, CARD_CELL_MAX * 2))}`).join('\r'), { spacing: 'None' }));
+    if (s.details.length) items.push(textBlock(s.details.map((d) => `- ${escapeCardText(ellipsize(d, CARD_CELL_MAX * 2))}`).join('\r'), { spacing: 'None' }));
     if (s.sample && s.sample.rows.length) {
-      items.push(...renderTable({ type: 'table', columns: s.sample.columns, rows: s.sample.rows, total: s.sample.total, truncated: s.sample.total > s.sample.rows.length }, CONFIRM_SAMPLE_ROWS));
+      items.push(...renderTable(sampleTable(s.sample), CONFIRM_SAMPLE_ROWS));
     }
   };
   // A one-step plan is titled by its step: its details go right under the title, unnumbered.
@@ -105,25 +103,23 @@ function renderConfirm(block: ConfirmBlock): CardElement {
 function renderBlock(block: ReplyBlock, maxRows: number): CardElement[] {
   switch (block.type) {
     case 'text':
-      return block.text.trim() ? [textBlock(neutralizeFunctions(cut(block.text, CARD_TEXT_MAX)))] : [];
+      return block.text.trim() ? [textBlock(neutralizeFunctions(ellipsize(block.text, CARD_TEXT_MAX)))] : [];
     case 'facts':
       return [
         ...(block.title ? [textBlock(escapeCardText(block.title), { weight: 'Bolder' })] : []),
-        { type: 'FactSet', facts: block.facts.map((f) => ({ title: escapeCardText(cut(f.label, CARD_CELL_MAX)), value: escapeCardText(cut(f.value, CARD_CELL_MAX)) })) },
+        { type: 'FactSet', facts: block.facts.map((f) => ({ title: escapeCardText(ellipsize(f.label, CARD_CELL_MAX)), value: escapeCardText(ellipsize(f.value, CARD_CELL_MAX)) })) },
       ];
     case 'table':
       return renderTable(block, maxRows);
     case 'image':
       return /^https:\/\/[^\s]+$/i.test(block.url)
-        ? [{ type: 'Image', url: block.url, altText: cut(block.alt, CARD_CELL_MAX) }]
+        ? [{ type: 'Image', url: block.url, altText: ellipsize(block.alt, CARD_CELL_MAX) }]
         : [textBlock(escapeCardText(`${block.alt}: ${block.url}`))];
     case 'progress': {
-      const width = 20;
-      const filled = Math.round(block.ratio * width);
       const counts = Object.entries(block.counts).filter(([, n]) => n > 0);
       return [
         textBlock(`${escapeCardText(block.orderNumber)} — ${escapeCardText(block.status)}`, { weight: 'Bolder' }),
-        textBlock(`${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${Math.round(block.ratio * 100)}% of ${block.total} jobs`, { fontType: 'Monospace', spacing: 'Small' }),
+        textBlock(`${progressBar(block.ratio)} ${percent(block.ratio)} of ${block.total} jobs`, { fontType: 'Monospace', spacing: 'Small' }),
         ...(counts.length ? [{ type: 'FactSet', facts: counts.map(([s, n]) => ({ title: escapeCardText(s), value: String(n) })) }] : []),
       ];
     }
@@ -153,7 +149,7 @@ function build(reply: Reply, maxRows: number): AdaptiveCard {
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
     version: ADAPTIVE_CARD_VERSION,
     body: body.length ? body : [textBlock('(empty reply)', { isSubtle: true })],
-    fallbackText: cut(renderText(reply), FALLBACK_TEXT_MAX),
+    fallbackText: ellipsize(renderText(reply), FALLBACK_TEXT_MAX),
     // No userIds: Teams refreshes automatically for everyone in conversations of up to 60 people
     // and offers "Refresh card" in larger ones.
     ...(confirm ? { refresh: { action: { type: 'Action.Execute', title: 'Refresh', verb: VERBS.refresh, data: { actionId: confirm.actionId } } } } : {}),
@@ -171,9 +167,9 @@ export function renderAdaptiveCard(reply: Reply): AdaptiveCard {
     if (bytes(card) <= CARD_MAX_BYTES) return card;
     if (rows === 0) break;
   }
-  const text = cut(renderText(reply), CARD_TEXT_MAX);
+  const text = ellipsize(renderText(reply), CARD_TEXT_MAX);
   const confirm = reply.blocks.filter((b): b is ConfirmBlock => b.type === 'confirm');
-  return build({ blocks: [{ type: 'text', text: `${escapeCardText(cut(text, 3000))}\n\n(The full answer was too large for a Teams card.)` }, ...confirm.map((c) => ({ ...c, steps: c.steps.slice(0, 5).map((s) => ({ title: s.title, details: s.details.slice(0, 5) })) }))] }, 0);
+  return build({ blocks: [{ type: 'text', text: `${escapeCardText(ellipsize(text, 3000))}\n\n(The full answer was too large for a Teams card.)` }, ...confirm.map((c) => ({ ...c, steps: c.steps.slice(0, 5).map((s) => ({ title: s.title, details: s.details.slice(0, 5) })) }))] }, 0);
 }
 
 /**
@@ -183,13 +179,13 @@ export function renderAdaptiveCard(reply: Reply): AdaptiveCard {
  * above the card as a duplicate.
  */
 export function renderTeamsMessage(reply: Reply): OutgoingMessage {
-  const fallback = cut(renderText(reply), FALLBACK_TEXT_MAX);
+  const fallback = ellipsize(renderText(reply), FALLBACK_TEXT_MAX);
   if (reply.blocks.every((b) => b.type === 'text')) {
-    return { type: 'message', textFormat: 'markdown', text: neutralizeFunctions(cut(renderText(reply), CARD_TEXT_MAX)) || '(empty reply)' };
+    return { type: 'message', textFormat: 'markdown', text: neutralizeFunctions(ellipsize(renderText(reply), CARD_TEXT_MAX)) || '(empty reply)' };
   }
   return {
     type: 'message',
-    summary: cut(fallback.split('\n')[0] ?? '', 200),
+    summary: ellipsize(fallback.split('\n')[0] ?? '', 200),
     attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: renderAdaptiveCard(reply) }],
   };
 }

@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import type { Decision } from '../../core/actions/plan.ts';
-import { monthlyUsage } from '../../core/agent/usage.ts';
+import type { TokenIdentity } from '../../core/conversations/intake.ts';
 import { hasRole } from '../../core/tenancy/roles.ts';
-import { getTenantById } from '../../core/tenancy/tenants.ts';
-import { redeemLoginCode, type TokenIdentity } from '../../core/tenancy/tokens.ts';
 import { HttpError, sendJson, type RouteBody } from '../http.ts';
 import { throwIfLimited, type ApiHandler, type AuthedHandler, type WebContext, type WebRoute } from './adapter.ts';
 import { MAX_BODY_BYTES } from './http.ts';
@@ -41,13 +39,12 @@ export function actionRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebR
     { method: 'POST', path: '/api/actions/:action_id/confirm', body: jsonBody, handle: decide('confirm') },
     { method: 'POST', path: '/api/actions/:action_id/cancel', body: jsonBody, handle: decide('cancel') },
     { method: 'GET', path: '/api/me', handle: authed(async (req, res, who) => {
-      const em = ctx.orm.em.fork();
-      const tenant = await getTenantById(em, who.tenantId);
-      if (!tenant) throw new HttpError(401, 'unauthorized', 'The tenant of this token no longer exists.');
-      const usage = await monthlyUsage(em, who.tenantId, ctx.now());
+      const overview = await ctx.intake.overview(who.tenantId);
+      if (!overview) throw new HttpError(401, 'unauthorized', 'The tenant of this token no longer exists.');
+      const { tenant, usage } = overview;
       sendJson(res, 200, {
         user_id: who.userId, role: who.role, tenant: { slug: tenant.slug, name: tenant.name },
-        ai: { configured: tenant.ai_provider !== null, limit_reached: usage.limit !== null && usage.totalTokens >= usage.limit },
+        ai: { configured: tenant.aiProvider !== null, limit_reached: usage.limit !== null && usage.totalTokens >= usage.limit },
       });
     }) },
     { method: 'POST', path: '/api/auth/login', body: jsonBody, handle: api(async (req, res) => {
@@ -55,7 +52,7 @@ export function actionRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebR
       throwIfLimited(await ctx.limits.login.take(ctx.clientAddress(req)), 'Too many sign-in attempts');
       const parsed = loginSchema.safeParse(req.body ?? {});
       if (!parsed.success) throw new HttpError(400, 'invalid_body', zodMessage(parsed.error));
-      const redeemed = await ctx.orm.em.fork().transactional((tx) => redeemLoginCode(tx, parsed.data.code));
+      const redeemed = await ctx.intake.redeemLogin(parsed.data.code);
       if (!redeemed) throw new HttpError(401, 'unauthorized', 'This login link is not valid, was already used or expired. Ask an admin for a new one.');
       sendJson(res, 200, { token: redeemed.token });
     }) },

@@ -1,9 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Deliverer, Streamer } from '../../core/conversations/delivery.ts';
+import type { Intake, TokenIdentity } from '../../core/conversations/intake.ts';
 import type { Conversations } from '../../core/conversations/service.ts';
-import type { Orm } from '../../core/db/orm.ts';
 import type { Logger } from '../../core/logger.ts';
-import { verifyApiToken, type TokenIdentity } from '../../core/tenancy/tokens.ts';
 import { HttpError, type HttpRequest, type HttpResponse, type HttpRoute } from '../http.ts';
 import { bearer, corsHeaders, createClientAddress, handlePreflight } from './http.ts';
 import type { RateLimit, RateVerdict } from '../../core/rate-limits.ts';
@@ -28,8 +27,14 @@ export type WebSettings = {
   panelDir: string;
 };
 
+/** The intake calls the web API uses: tokens, sign-in links, the caller's sessions, context summaries. */
+export type WebIntake = Pick<Intake, 'verifyToken' | 'redeemLogin' | 'overview' | 'openSession' | 'ownSession' | 'listSessions' | 'sessionMessages' | 'deleteSession' | 'contextSummary' | 'setSessionContext'>;
+
 export type WebAdapterDeps = {
-  orm: Orm; conversations: Conversations; log: Logger; now: () => Date; settings: WebSettings;
+  conversations: Pick<Conversations, 'submit' | 'result' | 'confirm' | 'cancel'>;
+  /** The core's intake (never a database handle, DESIGN §1). */
+  intake: WebIntake;
+  log: Logger; now: () => Date; settings: WebSettings;
   /** Shared rate limits: `api` per token, `login` per client address. */
   limits: { api: RateLimit; login: RateLimit };
 };
@@ -41,8 +46,8 @@ export type WebContext = WebAdapterDeps & {
   clientAddress(req: IncomingMessage): string;
   /** Resolves on the next delivery (e.g. a confirm's follow-up) to the session, or after `ms`. */
   waitForDelivery(sessionId: string, ms: number): Promise<void>;
-  /** Sends the model's text of the session's turns run in this process to `onText` until the returned function is called. */
-  streamTo(sessionId: string, onText: (delta: string) => void): () => void;
+  /** Sends the model's text of the turn answering inbox item `itemId`, when this process runs it, to `onText` until the returned function is called. */
+  streamTo(itemId: string, onText: (delta: string) => void): () => void;
 };
 
 /** An API handler: errors it throws (HttpError, RenderBotError) are answered by the server, with the CORS headers. */
@@ -82,9 +87,9 @@ export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; de
         set.add(done);
       });
     },
-    streamTo(sessionId, onText) {
-      live.set(sessionId, onText);
-      return () => { if (live.get(sessionId) === onText) live.delete(sessionId); };
+    streamTo(itemId, onText) {
+      live.set(itemId, onText);
+      return () => { live.delete(itemId); };
     },
   };
 
@@ -98,7 +103,7 @@ export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; de
   const authed = (handler: AuthedHandler) => api(async (req, res) => {
     const token = bearer(req);
     if (!token) throw new HttpError(401, 'unauthorized', 'Send your API token as "Authorization: Bearer <token>" (renderbot admin token create).');
-    const who = await verifyApiToken(deps.orm.em.fork(), token);
+    const who = await deps.intake.verifyToken(token);
     if (!who) throw new HttpError(401, 'unauthorized', 'This API token is not valid or was revoked. Ask an admin for a new one.');
     throwIfLimited(await deps.limits.api.take(who.tokenId), 'Too many requests with this token');
     await handler(req, res, who);
@@ -113,8 +118,9 @@ export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; de
 
   /** Streams a turn's text to the request waiting for it in this process (SSE), if any; the request then sends it on. */
   const streamer: Streamer = (_target, info) => {
-    const onText = live.get(info.sessionId);
-    return onText ? { push: onText, end: async () => undefined } : undefined;
+    // Merged messages are answered by one turn: each waiting request gets its text.
+    const listeners = (info.itemIds ?? []).flatMap((id) => live.get(id) ?? []);
+    return listeners.length ? { push: (delta) => { for (const l of listeners) l(delta); }, end: async () => undefined } : undefined;
   };
 
   const routes = [...chatRoutes(ctx, authed), ...actionRoutes(ctx, authed, api)];

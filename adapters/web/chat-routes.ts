@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { TurnContext } from '../../core/context.ts';
-import { contextSummary, setSessionContext } from '../../core/conversations/context.ts';
-import { deleteSession, findUserSession, listSessionMessages, listUserSessions, resolveSession } from '../../core/conversations/sessions.ts';
+import type { Owner, TokenIdentity } from '../../core/conversations/intake.ts';
 import { UserInputError } from '../../core/errors.ts';
-import type { TokenIdentity } from '../../core/tenancy/tokens.ts';
 import { HttpError, sendJson, type HttpRequest, type HttpResponse } from '../http.ts';
 import type { AuthedHandler, WebContext, WebRoute } from './adapter.ts';
 import { MAX_BODY_BYTES, searchParams } from './http.ts';
@@ -27,11 +24,12 @@ function pageLimit(req: HttpRequest, fallback: number): number {
 
 /** `/api/chat/*`: send messages (JSON or SSE), list, read and delete the caller's sessions. */
 export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRoute['handle']): WebRoute[] {
-  const ownSession = async (who: TokenIdentity, sessionId: string) => {
-    if (!z.uuid().safeParse(sessionId).success) throw notFound('This conversation');
-    const s = await findUserSession(ctx.orm.em.fork(), who.tenantId, 'web', who.userId, sessionId);
-    if (!s) throw notFound('This conversation');
-    return s;
+  const owner = (who: TokenIdentity): Owner => ({ tenantId: who.tenantId, platform: 'web', userId: who.userId });
+  /** The caller's own session id; 404 for other people's, other tenants' and unknown ids alike. */
+  const ownSession = async (who: TokenIdentity, sessionId: string): Promise<string> => {
+    const own = z.uuid().safeParse(sessionId).success ? await ctx.intake.ownSession(owner(who), sessionId) : undefined;
+    if (!own) throw notFound('This conversation');
+    return own;
   };
 
   /** Validates the body, session and context, creating the session when needed — all before any model call. */
@@ -39,19 +37,18 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
     const parsed = postMessageSchema.safeParse(req.body ?? {});
     if (!parsed.success) throw new HttpError(400, 'invalid_body', zodMessage(parsed.error));
     const body = parsed.data;
-    const em = ctx.orm.em.fork();
     if (body.session_id) await ownSession(who, body.session_id);
     const context = body.context_type && body.context_type !== 'general' && body.context_id ? { type: body.context_type, id: body.context_id } : undefined;
     if (context) {
       try {
-        await contextSummary(em, who.tenantId, context);
+        await ctx.intake.contextSummary(who.tenantId, context);
       } catch (err) {
         if (err instanceof UserInputError) throw notFound(`This ${context.type}`);
         throw err;
       }
     }
-    const sessionId = body.session_id ?? (await resolveSession(em, who.tenantId, 'web', `web:${who.userId}:${randomUUID()}`, who.userId)).id;
-    if (body.context_type) await setSessionContext(em, who.tenantId, sessionId, context);
+    const sessionId = body.session_id ?? await ctx.intake.openSession(owner(who));
+    if (body.context_type) await ctx.intake.setSessionContext(who.tenantId, sessionId, context);
     return { body, turn: { tenantId: who.tenantId, userId: who.userId, role: who.role, sessionId, platform: 'web' } };
   };
 
@@ -64,13 +61,16 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
   const runTurn = async (res: HttpResponse, turn: TurnContext, text: string, onText?: (delta: string) => void) => {
     const stop = new AbortController();
     res.once('close', () => stop.abort());
-    const unstream = onText ? ctx.streamTo(turn.sessionId, onText) : () => {};
+    let unstream = () => {};
     try {
       const submitted = await ctx.conversations.submit({ turn, text, delivery: { platform: 'web', target: {} } });
+      // Without an event id nothing is a redelivery; the check only narrows the type.
       if (submitted.status !== 'queued') throw new HttpError(409, 'duplicate', 'This message was already sent.');
+      // Registered before the drain can stream: it first claims the session and reads the turn's state.
+      if (onText) unstream = ctx.streamTo(submitted.itemId, onText);
       const done = await ctx.conversations.result(submitted.itemId, { signal: stop.signal });
       if (!done) return undefined;
-      const stored = done.fromSeq ? await listSessionMessages(ctx.orm.em.fork(), turn.sessionId, { after: Number(done.fromSeq) - 1, limit: 100 }) : [];
+      const stored = done.fromSeq ? await ctx.intake.sessionMessages(turn.sessionId, { after: Number(done.fromSeq) - 1, limit: 100 }) : [];
       return { session_id: turn.sessionId, ...turnResult(text, done.replies, stored, ctx.now()) };
     } finally {
       unstream();
@@ -103,14 +103,14 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
       const cursor = cursors.decode(searchParams(req).get('cursor'));
       const before = cursor && cursor.length === 2 && z.uuid().safeParse(cursor[1]).success ? { lastActiveAt: cursor[0]!, id: cursor[1]! } : undefined;
       if (searchParams(req).get('cursor') && !before) throw new HttpError(400, 'invalid_query', 'cursor is not a next_cursor of this API.');
-      const rows = await listUserSessions(ctx.orm.em.fork(), who.tenantId, 'web', who.userId, { limit: limit + 1, ...(before ? { before } : {}) });
+      const rows = await ctx.intake.listSessions(owner(who), { limit: limit + 1, ...(before ? { before } : {}) });
       const page = rows.slice(0, limit);
       const tail = page.at(-1);
       sendJson(res, 200, { sessions: page.map(apiSession), next_cursor: rows.length > limit && tail ? cursors.encode([tail.active_key, tail.id]) : null });
     }) },
 
     { method: 'GET', path: '/api/chat/sessions/:session_id/messages', handle: authed(async (req, res, who) => {
-      const session = await ownSession(who, req.params.session_id ?? '');
+      const sessionId = await ownSession(who, req.params.session_id ?? '');
       const q = searchParams(req);
       const limit = pageLimit(req, 50);
       const seq = (name: string) => {
@@ -122,7 +122,7 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
       const after = seq('after');
       const before = seq('cursor');
       const wait = Math.min(MAX_WAIT_S, Math.max(0, Number(q.get('wait') ?? 0) || 0));
-      const load = () => listSessionMessages(ctx.orm.em.fork(), session.id, { limit: limit + 1, ...(after !== undefined ? { after } : {}), ...(before !== undefined ? { before } : {}) });
+      const load = () => ctx.intake.sessionMessages(sessionId, { limit: limit + 1, ...(after !== undefined ? { after } : {}), ...(before !== undefined ? { before } : {}) });
       let rows = await load();
       if (after !== undefined && wait > 0 && rows.length === 0) {
         // Long-poll: woken by the web deliverer (follow-ups), re-checked every second for other processes' writes.
@@ -130,7 +130,7 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
         let gone = false;
         req.once('close', () => { gone = true; });
         while (rows.length === 0 && !gone && Date.now() < deadline) {
-          await ctx.waitForDelivery(session.id, Math.min(1000, deadline - Date.now()));
+          await ctx.waitForDelivery(sessionId, Math.min(1000, deadline - Date.now()));
           rows = await load();
         }
       }
@@ -141,8 +141,8 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
     }) },
 
     { method: 'DELETE', path: '/api/chat/sessions/:session_id', handle: authed(async (req, res, who) => {
-      const session = await ownSession(who, req.params.session_id ?? '');
-      await deleteSession(ctx.orm.em.fork(), who.tenantId, session.id);
+      const sessionId = await ownSession(who, req.params.session_id ?? '');
+      await ctx.intake.deleteSession(who.tenantId, sessionId);
       res.sendRaw(204, '', { 'cache-control': 'no-store' });
     }) },
   ];

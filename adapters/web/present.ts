@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { SessionListItem, VisibleMessage } from '../../core/conversations/sessions.ts';
+import type { SessionListItem, VisibleMessage } from '../../core/conversations/intake.ts';
 import { replySchema, replyText, type Reply } from '../../core/replies/reply.ts';
 import type { ApiMessage } from './schemas.ts';
 

@@ -1,12 +1,11 @@
 import { z } from 'zod';
-import { contextTypes } from '../../core/conversations/context.ts';
 import { replySchema } from '../../core/replies/reply.ts';
 
 /** `POST /api/chat/messages` body. */
 export const postMessageSchema = z.strictObject({
   message: z.string().trim().min(1, 'message must not be empty').max(8000, 'message must be at most 8000 characters').describe('What the user typed'),
   session_id: z.uuid('session_id must be a UUID').optional().describe('Continue this conversation; omit to start a new one'),
-  context_type: z.enum(contextTypes).optional().describe('What the page the user is on shows'),
+  context_type: z.enum(['order', 'product', 'general']).optional().describe('What the page the user is on shows'),
   context_id: z.string().trim().min(1).max(200).optional().describe('Order number or id, product PIM id or id'),
 }).refine((b) => !b.context_type || b.context_type === 'general' || b.context_id, { message: 'context_id is required for context_type order or product', path: ['context_id'] });
 export type PostMessage = z.infer<typeof postMessageSchema>;

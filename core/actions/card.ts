@@ -1,5 +1,5 @@
 import type { ConfirmBlock, Reply } from '../replies/reply.ts';
-import type { ActionRow } from './plan.ts';
+import type { ActionRow, Decision } from './plan.ts';
 
 /** The confirm card of an action in its current state (pending, or resolved with who/when/outcome). */
 export function confirmBlock(row: ActionRow): ConfirmBlock {
@@ -30,4 +30,9 @@ export function confirmReply(row: ActionRow, text?: string): Reply {
 /** Who decided, for people: the display name when known, else the platform user id. */
 export function deciderName(row: ActionRow): string {
   return row.decided_by_name ?? row.decided_by ?? 'someone';
+}
+
+/** A decision that says what came of it: its message on top of the card (a typed confirm, a click that changed nothing). */
+export function explainedDecision(d: Decision): Reply {
+  return { blocks: [{ type: 'text', text: d.message }, ...d.reply.blocks.filter((b) => b.type !== 'text')] };
 }

@@ -1,7 +1,7 @@
 import type { Orm } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import { publicMessage } from '../errors.ts';
-import { hasRole, type Platform, type Role } from '../tenancy/roles.ts';
+import { hasRole, lowerRole, type Platform, type Role } from '../tenancy/roles.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import { needsApproval, type ToolResult } from '../tools/tool.ts';
 import { appendMessage } from '../agent/messages.ts';
@@ -78,7 +78,8 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
         content: `The user ${actor.userId} confirmed action ${claimed.id}. Results: ${results.map((r) => `${r.tool}: ${JSON.stringify(r.data)}`).join(' | ')}`,
       });
       if (origin) {
-        const turn = { tenantId: actor.tenantId, userId: actor.userId, role: actor.role, sessionId: claimed.session_id, platform: origin.platform };
+        // The follow-up speaks in the requester's conversation, as them, with no more than an operator's tools.
+        const turn = { tenantId: actor.tenantId, userId: claimed.requested_by, role: lowerRole(actor.role, 'operator'), sessionId: claimed.session_id, platform: origin.platform };
         await queueFollowUp(tx, turn, outcome || 'Done.', origin);
       }
       return row;

@@ -68,9 +68,10 @@ const MAX_BLOCKS_SHOWN = 3;
 export const MAX_PARALLEL_TOOLS = 4;
 
 /**
- * Runs one agent turn (DESIGN §4) and returns the reply to show. Every model response and tool
- * result is stored as it arrives, so an interrupted turn resumes (`resumeFrom`) without asking
- * the model or running a tool again for what was stored. Every path stores a consistent history
+ * Runs one agent turn (DESIGN §4) and returns the reply to show. Every model response is stored
+ * as it arrives, and the results of its tool calls together once they are all in, so an
+ * interrupted turn resumes (`resumeFrom`) without asking the model again for a stored response
+ * (its tool calls run again only when their results were not stored yet). Every path stores a consistent history
  * (each tool call answered) and ends with a user-facing reply — except an abort, which throws.
  */
 export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: TurnInput, opts: TurnOptions = {}): Promise<Reply> {
@@ -124,8 +125,8 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const lastCalls = calledBefore.at(-1)?.tool_calls ?? [];
   const unanswered = lastCalls.filter((c) => !own.some((m) => m.role === 'tool' && m.tool_call_id === c.id));
   if (unanswered.length) {
-    const confirm = await answerCalls(step, unanswered);
-    if (confirm) return reply(calledBefore.at(-1)?.content.trim() || 'Please review and confirm:', [...shown.slice(-MAX_BLOCKS_SHOWN + 1), confirm]);
+    const proposed = await answerCalls(step, unanswered, calledBefore.at(-1)?.content ?? '');
+    if (proposed) return proposed;
   }
 
   for (; round < maxRounds; round++) {
@@ -149,8 +150,8 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
 
     const calls: StoredToolCall[] = result.toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments }));
     await appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: result.content ?? '', toolCalls: calls, ...tokens });
-    const confirm = await answerCalls(step, calls);
-    if (confirm) return reply(result.content?.trim() || 'Please review and confirm:', [...shown.slice(-MAX_BLOCKS_SHOWN + 1), confirm]);
+    const proposed = await answerCalls(step, calls, result.content ?? '');
+    if (proposed) return proposed;
   }
   return reply(`I could not finish this within ${maxRounds} steps. Please narrow the request or ask again.`, shown.slice(-MAX_BLOCKS_SHOWN));
 }
@@ -205,11 +206,11 @@ async function gatedCall(deps: AgentDeps, tenant: TenantRow, em: EntityManager, 
 
 /**
  * Answers the tool calls of one model response: read calls run (at most MAX_PARALLEL_TOOLS at
- * once), write calls become one pending action. The action and every call's result are stored
- * in one transaction, so a resumed turn finds all of them or none. Returns the confirm block
- * when a plan was proposed.
+ * once), write calls become one pending action. The action, every call's result and — when a
+ * plan was proposed — the confirmation reply (`intro` plus the blocks shown and the confirm card)
+ * are stored in one transaction, so a resumed turn finds all of them or none; returns that reply.
  */
-async function answerCalls(s: Step, calls: StoredToolCall[]): Promise<ReplyBlock | undefined> {
+async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Promise<Reply | undefined> {
   const { deps, turn, em, log } = s;
   const answers = new Map<string, string>();
   const writes: WriteCall[] = [];
@@ -247,6 +248,11 @@ async function answerCalls(s: Step, calls: StoredToolCall[]): Promise<ReplyBlock
       const content = answers.get(call.id) ?? 'Error: no result';
       await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'tool', toolCallId: call.id, toolName: call.name, content, tokenCount: estimateTokens(content) });
     }
-    return confirm;
+    if (!confirm) return undefined;
+    // The confirmation is the turn's answer, stored with its action: a resumed turn finds it answered.
+    const text = intro.trim() || 'Please review and confirm:';
+    const reply: Reply = { blocks: [{ type: 'text', text }, ...s.shown.slice(-MAX_BLOCKS_SHOWN + 1), confirm] };
+    await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply, tokenCount: estimateTokens(text) });
+    return reply;
   });
 }

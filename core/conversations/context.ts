@@ -3,16 +3,16 @@ import { queryOne } from '../db/sql.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { UserInputError } from '../errors.ts';
 import { getOrderStatus } from '../pipeline/orders-read.ts';
+import { ellipsize } from '../replies/format.ts';
 
 /** What a conversation is about: an order or a product of the session's tenant (DESIGN §3, issue 7). */
-export const contextTypes = ['order', 'product', 'general'] as const;
 export const sessionContextSchema = z.object({ type: z.enum(['order', 'product']), id: z.string().min(1).max(200) });
 /** Stored in `chat_session.context` (jsonb); `{}` means no particular object. */
 export type SessionContext = z.infer<typeof sessionContextSchema>;
 
 /** Longest summary put into the system prompt; names are data written by others, so they are quoted and cut. */
 const MAX_NAME = 120;
-const quote = (s: string) => JSON.stringify(s.length > MAX_NAME ? `${s.slice(0, MAX_NAME)}…` : s);
+const quote = (s: string) => JSON.stringify(ellipsize(s, MAX_NAME + 1));
 
 /**
  * A short, current summary of the object for the system prompt, e.g.

@@ -35,6 +35,8 @@ export type TextStream = { push(delta: string): void; end(): Promise<SentMessage
 /** What a streamer is told about the turn it streams. */
 export type StreamInfo = {
   sessionId: string;
+  /** The inbox items the streamed answer answers (a web request waits on one of them). */
+  itemIds?: string[];
   /** Called once with the message the text goes into, as soon as it exists (so an interrupted turn's answer can replace it). */
   onMessage?: (message: SentMessage) => void;
 };

@@ -2,8 +2,9 @@ import type { EntityManager } from '../db/orm.ts';
 import { abandonTurn } from '../agent/abandon.ts';
 import { runAgentTurn, type TurnOptions } from '../agent/turn.ts';
 import { parseCommand } from '../commands/grammar.ts';
-import { finishItems, pendingItems, saveProgress, startItems, type InboxRow, type ItemProgress } from '../queue/session-inbox.ts';
-import type { SessionDrain } from '../queue/turn-runner.ts';
+import { finishItems, pendingItems, readProgress, saveProgress, startItems, type InboxRow, type ItemProgress } from '../queue/session-inbox.ts';
+import type { Lease, SessionDrain } from '../queue/turn-runner.ts';
+import { publicMessage, RenderBotError } from '../errors.ts';
 import { textReply, type Reply } from '../replies/reply.ts';
 import { replySeconds, turnSeconds } from '../metrics.ts';
 import type { ConversationDeps } from './service.ts';
@@ -18,7 +19,8 @@ export const GIVE_UP_TEXT = 'I could not finish this — please ask again.';
 export const FAILED_TEXT = 'Something went wrong while answering this; it was logged. Please ask again.';
 
 export type DrainDeps = ConversationDeps & {
-  respond(turn: TurnJob['turn'], text: string, opts: TurnOptions): Promise<Reply[]>;
+  /** Answers a message; throws (unlike `respond`) so that a failure is settled here. */
+  answer(turn: TurnJob['turn'], text: string, opts: TurnOptions): Promise<Reply[]>;
   /** Told which items are done (callers waiting on them in this process). */
   onFinished(ids: string[]): void;
 };
@@ -37,19 +39,20 @@ export function createSessionDrain(deps: DrainDeps): SessionDrain {
   const log = deps.log.child({ component: 'drain' });
   const em = () => deps.orm.em.fork();
 
-  return async (sessionId, signal) => {
+  return async (sessionId, lease) => {
+    const { signal } = lease;
+    const fence = { sessionId, owner: lease.owner };
     while (!signal.aborted) {
       const items = await pendingItems(em(), sessionId);
       const group = nextGroup(items);
       if (group.length === 0) return;
       const ids = group.map((i) => i.id);
-      const attempts = await startItems(em(), ids);
+      const attempts = await startItems(em(), ids, lease.owner);
       const first = group[0]!;
       if (first.task === historyNoteTask) {
         // Written and marked done together: a note is never written twice.
         await em().transactional(async (tx) => {
-          await writeHistoryNote(tx, first.payload);
-          await finishItems(tx, ids, []);
+          if (await finishItems(tx, ids, [], fence)) await writeHistoryNote(tx, first.payload);
         });
         deps.onFinished(ids);
         continue;
@@ -59,40 +62,46 @@ export function createSessionDrain(deps: DrainDeps): SessionDrain {
       const timer = turnSeconds.startTimer();
       try {
         if (attempts > MAX_TURN_ATTEMPTS) outcome = 'gave_up';
-        replies = attempts > MAX_TURN_ATTEMPTS ? await settle(sessionId, group, GIVE_UP_TEXT) : await run(sessionId, group, attempts, signal);
+        replies = attempts > MAX_TURN_ATTEMPTS ? await settle(sessionId, group, GIVE_UP_TEXT) : await run(sessionId, group, attempts, lease);
       } catch (err) {
         if (signal.aborted) return;
         outcome = 'failed';
         log.error({ err, sessionId, task: first.task, items: ids }, 'queued turn failed');
-        replies = await settle(sessionId, group, FAILED_TEXT).catch((settleErr: unknown) => {
+        const text = err instanceof RenderBotError && err.fault !== 'internal' ? publicMessage(err) : FAILED_TEXT;
+        replies = await settle(sessionId, group, text).catch((settleErr: unknown) => {
           log.warn({ err: settleErr, sessionId }, 'could not tell the person that their message failed');
           return [];
         });
       }
-      await finishItems(em(), ids, replies);
+      if (!(await finishItems(em(), ids, replies, fence))) {
+        log.warn({ sessionId, items: ids }, 'this process no longer holds the session; leaving the items to the holder');
+        return;
+      }
       timer({ outcome });
       replySeconds.observe(Math.max(0, Date.now() - group.at(-1)!.createdMs) / 1000);
       deps.onFinished(ids);
     }
   };
 
-  async function run(sessionId: string, group: InboxRow[], attempts: number, signal: AbortSignal): Promise<Reply[]> {
+  async function run(sessionId: string, group: InboxRow[], attempts: number, lease: Lease): Promise<Reply[]> {
     const ids = group.map((i) => i.id);
     const progress = group.at(-1)!.progress;
     const onStarted = (tx: EntityManager, fromSeq: string) => saveProgress(tx, ids, { fromSeq });
-    const resume = { signal, onStarted, ...(progress.fromSeq ? { resumeFrom: progress.fromSeq } : {}) };
+    const resume = { signal: lease.signal, onStarted, ...(progress.fromSeq ? { resumeFrom: progress.fromSeq } : {}) };
+    // Stream a first try only: a resumed one edits what was streamed (or posted) before.
+    const fresh = attempts === 1 && !progress.stream && !progress.fromSeq;
     if (group[0]!.task === followUpTask) {
       const job = followUpJobSchema.parse(group[0]!.payload);
-      return answer(job.delivery, sessionId, ids, progress, { streaming: attempts === 1, indexed: false },
+      return answer(job.delivery, sessionId, ids, progress, lease, { streaming: fresh, indexed: false },
         async (o) => [await runAgentTurn(deps, job.turn, { kind: 'followup', fallback: job.fallback }, { ...resume, delivery: job.delivery, ...o })]);
     }
     if (group[0]!.task !== turnTask) throw new Error(`no handler for inbox task ${group[0]!.task}`);
     const jobs = group.map((i) => turnJobSchema.parse(i.payload));
     const last = jobs.at(-1)!;
-    if (attempts === 1) await removeMergedPlaceholders(sessionId, jobs.slice(0, -1));
+    if (!progress.fromSeq) await removeMergedPlaceholders(sessionId, jobs.slice(0, -1));
     const text = jobs.map((j) => j.text).join('\n\n');
-    return answer(last.delivery, sessionId, ids, progress, { streaming: attempts === 1 && !parseCommand(text), indexed: true },
-      (o) => deps.respond(last.turn, text, { ...resume, delivery: last.delivery, ...o }));
+    return answer(last.delivery, sessionId, ids, progress, lease, { streaming: fresh && !parseCommand(text), indexed: true },
+      (o) => deps.answer(last.turn, text, { ...resume, delivery: last.delivery, ...o }));
   }
 
   /**
@@ -100,13 +109,13 @@ export function createSessionDrain(deps: DrainDeps): SessionDrain {
    * in order: the last one replaces the streamed message; replies an earlier attempt delivered
    * are not sent again. `indexed` replies are a turn's (the first replaces its placeholder).
    */
-  async function answer(delivery: Delivery, sessionId: string, ids: string[], progress: ItemProgress, how: { streaming: boolean; indexed: boolean },
+  async function answer(delivery: Delivery, sessionId: string, ids: string[], progress: ItemProgress, lease: Lease, how: { streaming: boolean; indexed: boolean },
     produce: (o: Pick<TurnOptions, 'onText'>) => Promise<Reply[]>): Promise<Reply[]> {
     const deliverer = deps.deliverers.get(delivery.platform);
     if (!deliverer) throw new Error(`no deliverer for ${delivery.platform}`);
     const onMessage = (stream: Record<string, unknown>) => void saveProgress(em(), ids, { stream })
       .catch((err: unknown) => log.warn({ err, sessionId }, 'could not record the streamed message'));
-    const stream = how.streaming ? deps.streamers?.get(delivery.platform)?.(delivery.target, { sessionId, onMessage }) : undefined;
+    const stream = how.streaming ? deps.streamers?.get(delivery.platform)?.(delivery.target, { sessionId, itemIds: ids, onMessage }) : undefined;
     let replies: Reply[];
     try {
       replies = await produce(stream ? { onText: stream.push } : {});
@@ -116,6 +125,8 @@ export function createSessionDrain(deps: DrainDeps): SessionDrain {
     const sent = { ...progress.sent };
     for (const [i, reply] of replies.entries()) {
       if (sent[i] !== undefined) continue;
+      // Never deliver for a session this process may no longer hold.
+      if (lease.signal.aborted) throw lease.signal.reason;
       const isLast = i === replies.length - 1;
       const message = await deliverer(delivery.target, reply, {
         sessionId, ...(how.indexed ? { index: i } : {}), ...(isLast && progress.stream ? { replace: progress.stream } : {}),
@@ -131,11 +142,13 @@ export function createSessionDrain(deps: DrainDeps): SessionDrain {
     const last = group.at(-1)!;
     const job = last.task === followUpTask ? followUpJobSchema.safeParse(last.payload) : turnJobSchema.safeParse(last.payload);
     if (!job.success) return [];
+    // How far the attempt got is read again: it may have stored its start or streamed since the item was read.
+    const progress = await readProgress(em(), last.id);
     const reply = textReply(text);
-    await abandonTurn(em(), job.data.turn, last.progress.fromSeq, reply);
+    await abandonTurn(em(), job.data.turn, progress.fromSeq, reply);
     const deliverer = deps.deliverers.get(job.data.delivery.platform);
     await deliverer?.(job.data.delivery.target, reply, {
-      sessionId, ...(last.task === turnTask ? { index: 0 } : {}), ...(last.progress.stream ? { replace: last.progress.stream } : {}),
+      sessionId, ...(last.task === turnTask ? { index: 0 } : {}), ...(progress.stream ? { replace: progress.stream } : {}),
     });
     return [reply];
   }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { Task } from 'graphile-worker';
 import type { TurnContext } from '../context.ts';
+import { explainedDecision } from '../actions/card.ts';
 import { confirmAction, cancelAction, type Actor } from '../actions/decide.ts';
 import type { Decision } from '../actions/plan.ts';
 import { expireActions, latestPendingAction } from '../actions/store.ts';
@@ -47,26 +48,34 @@ export function createConversations(deps: ConversationDeps) {
   };
 
   /**
-   * Answers one message now: a command, a typed confirm/cancel, or an agent turn. Never throws
-   * for user-facing problems; an abort (`opts.signal`) does throw. Session inboxes call it one
-   * message at a time per session; deterministic commands are also answered directly.
+   * Answers one message now: a command, a typed confirm/cancel, or an agent turn. Throws what
+   * went wrong (session inboxes settle it: history closed, the person told).
+   */
+  async function answer(turn: TurnContext, text: string, opts: TurnOptions = {}): Promise<Reply[]> {
+    const em = deps.orm.em.fork();
+    const cmd = parseCommand(text);
+    if (cmd?.name === 'confirm' || cmd?.name === 'cancel') {
+      const action = cmd.actionId ? { id: cmd.actionId } : await latestPendingAction(em, turn.tenantId, turn.sessionId);
+      if (!action) return [{ blocks: [{ type: 'text', text: 'There is nothing waiting for confirmation in this conversation.' }] }];
+      const actor: Actor = { tenantId: turn.tenantId, userId: turn.userId, role: turn.role, platform: turn.platform };
+      const decision = cmd.name === 'cancel'
+        ? await cancelAction(deps, actor, action.id)
+        : await confirmAction(deps, actor, action.id, { ...(opts.delivery ? { delivery: opts.delivery } : {}), sessionId: turn.sessionId });
+      return [explainedDecision(decision)];
+    }
+    if (cmd?.name === 'link') return [{ blocks: [{ type: 'text', text: 'This workspace is already linked. Link codes are only needed for workspaces that are not linked yet.' }] }];
+    if (cmd) return [await runCommand({ em, log, tools: deps.tools, now: deps.now }, turn, cmd)];
+    return [await runAgentTurn(deps, turn, { kind: 'message', text }, opts)];
+  }
+
+  /**
+   * Answers one message now, like `answer`, but never throws for user-facing problems (an abort
+   * through `opts.signal` does): for deterministic commands answered directly (Slack's `/render
+   * <command>`) and for tests.
    */
   async function respond(turn: TurnContext, text: string, opts: TurnOptions = {}): Promise<Reply[]> {
-    const em = deps.orm.em.fork();
     try {
-      const cmd = parseCommand(text);
-      if (cmd?.name === 'confirm' || cmd?.name === 'cancel') {
-        const action = cmd.actionId ? { id: cmd.actionId } : await latestPendingAction(em, turn.tenantId, turn.sessionId);
-        if (!action) return [{ blocks: [{ type: 'text', text: 'There is nothing waiting for confirmation in this conversation.' }] }];
-        const actor: Actor = { tenantId: turn.tenantId, userId: turn.userId, role: turn.role, platform: turn.platform };
-        const decision = cmd.name === 'cancel'
-          ? await cancelAction(deps, actor, action.id)
-          : await confirmAction(deps, actor, action.id, { ...(opts.delivery ? { delivery: opts.delivery } : {}), sessionId: turn.sessionId });
-        return [withMessage(decision)];
-      }
-      if (cmd?.name === 'link') return [{ blocks: [{ type: 'text', text: 'This workspace is already linked. Link codes are only needed for workspaces that are not linked yet.' }] }];
-      if (cmd) return [await runCommand({ em, log, tools: deps.tools, now: deps.now }, turn, cmd)];
-      return [await runAgentTurn(deps, turn, { kind: 'message', text }, opts)];
+      return await answer(turn, text, opts);
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       log.error({ err, sessionId: turn.sessionId }, 'turn failed');
@@ -132,7 +141,7 @@ export function createConversations(deps: ConversationDeps) {
   const drain: SessionDrain = createSessionDrain({
     ...deps,
     log,
-    respond,
+    answer,
     onFinished: (ids) => { for (const id of ids) finished.emit(id); },
   });
 
@@ -153,9 +162,4 @@ export function createConversations(deps: ConversationDeps) {
     /** Lets `submit` start a session's drain in this process at once (the turn runner's `wake`). */
     setLocalWake(wake: (sessionId: string) => void) { wakeLocal = wake; },
   };
-}
-
-/** The decision card with its explanation on top, for typed confirm/cancel. */
-function withMessage(d: Decision): Reply {
-  return { blocks: [{ type: 'text', text: d.message }, ...d.reply.blocks.filter((b) => b.type !== 'text')] };
 }

@@ -19,7 +19,7 @@ export type ModelGate = {
 };
 
 type Waiter = { resolve: () => void; reject: (err: unknown) => void; signal?: AbortSignal; onAbort?: () => void };
-type TenantState = { active: number; queue: Waiter[]; cap: number; lowCap?: number; lowUntil: number; pausedUntil: number; timer?: NodeJS.Timeout };
+type TenantState = { active: number; queue: Waiter[]; cap: number; lowCap?: number; lowUntil: number; pausedUntil: number; timer?: NodeJS.Timeout; timerAt?: number };
 
 export type ModelGateOptions = { now?: () => number; cooldownMs?: number };
 
@@ -51,10 +51,14 @@ export function createModelGate(opts: ModelGateOptions = {}): ModelGate {
     if (s.queue.length > 0 && s.lowUntil > t) wakeAt(tenantId, s, s.lowUntil);
     if (s.active === 0 && s.queue.length === 0 && s.lowUntil <= t && !s.timer) tenants.delete(tenantId);
   };
+  /** One timer per tenant, at the earliest moment something changes for it. */
   const wakeAt = (tenantId: string, s: TenantState, at: number) => {
-    if (s.timer) return;
+    if (s.timer && s.timerAt !== undefined && s.timerAt <= at) return;
+    if (s.timer) clearTimeout(s.timer);
+    s.timerAt = at;
     s.timer = setTimeout(() => {
       s.timer = undefined;
+      s.timerAt = undefined;
       pump(tenantId, s);
     }, Math.max(1, at - now()));
     s.timer.unref();

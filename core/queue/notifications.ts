@@ -39,12 +39,15 @@ export function createNotifications(url: string, log: Logger): Notifications {
           }
         }
       });
-      c.on('error', (err) => {
-        log.warn({ err: err.message }, 'notification connection dropped; reconnecting');
-        if (client === c) client = undefined;
+      const lost = (why: string) => {
+        if (client !== c && client !== undefined) return;
+        if (!closed) log.warn({ why }, 'notification connection dropped; reconnecting');
+        client = undefined;
         c.end().catch(() => {});
         scheduleReconnect();
-      });
+      };
+      c.on('error', (err) => lost(err.message));
+      c.on('end', () => lost('ended'));
       try {
         await c.connect();
         for (const channel of handlers.keys()) await c.query(`listen ${quote(channel)}`);

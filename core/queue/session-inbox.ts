@@ -76,11 +76,17 @@ export async function pendingItems(em: EntityManager, sessionId: string, limit =
   return rows.map((r) => itemRowSchema.parse(r));
 }
 
-/** Marks items started (one more attempt each); returns the highest attempt count among them. */
-export async function startItems(em: EntityManager, ids: string[]): Promise<number> {
+/** Marks items started by lease holder `owner` (one more attempt each); returns the highest attempt count among them. */
+export async function startItems(em: EntityManager, ids: string[], owner: string): Promise<number> {
   const rows = await query<{ attempts: number }>(em,
-    `update turn_inbox set attempts = attempts + 1, started_at = now() where id = any(?::bigint[]) and done_at is null returning attempts`, [pgArray(ids)]);
+    `update turn_inbox set attempts = attempts + 1, started_at = now(), started_by = ? where id = any(?::bigint[]) and done_at is null returning attempts`, [owner, pgArray(ids)]);
   return Math.max(0, ...rows.map((r) => r.attempts));
+}
+
+/** An item's progress as stored now (it changes while the item runs). */
+export async function readProgress(em: EntityManager, id: string): Promise<ItemProgress> {
+  const [row] = await query<{ progress: unknown }>(em, `select progress from turn_inbox where id = ?`, [id]);
+  return itemProgressSchema.catch({}).parse(row?.progress ?? {});
 }
 
 /** Merges `patch` into the items' progress (in the caller's transaction, if any). */
@@ -88,11 +94,25 @@ export async function saveProgress(em: EntityManager, ids: string[], patch: Item
   await em.execute(`update turn_inbox set progress = progress || ?::jsonb where id = any(?::bigint[])`, [JSON.stringify(patch), pgArray(ids)]);
 }
 
-/** Marks items done with the replies they produced, and tells waiting callers (NOTIFY at commit). */
-export async function finishItems(em: EntityManager, ids: string[], result: unknown): Promise<void> {
-  await em.execute(
-    `with done as (update turn_inbox set done_at = now(), result = ?::jsonb where id = any(?::bigint[]) and done_at is null returning id)
-     select pg_notify('${TURN_DONE_CHANNEL}', id::text) from done`, [JSON.stringify(result ?? null), pgArray(ids)]);
+/**
+ * Marks items done with the replies they produced — only while `lease` (session and owner) is
+ * still held, so a process that lost its lease cannot finish what another now drives — and
+ * tells callers waiting on them (web requests, the terminal; NOTIFY at commit). Returns how many
+ * it marked.
+ */
+export async function finishItems(em: EntityManager, ids: string[], result: unknown, lease: { sessionId: string; owner: string }): Promise<number> {
+  const [row] = await query<{ n: number }>(em,
+    `with done as (
+       update turn_inbox set done_at = now(), result = ?::jsonb
+       where id = any(?::bigint[]) and done_at is null
+         and exists (select 1 from chat_session where id = ? and lease_owner = ?)
+       returning id, payload
+     ), notified as (
+       select pg_notify('${TURN_DONE_CHANNEL}', id::text) from done where payload->'delivery'->>'platform' in ('web', 'cli')
+     )
+     select (select count(*)::int from done) as n, (select count(*) from notified) as notified`,
+    [JSON.stringify(result ?? null), pgArray(ids), lease.sessionId, lease.owner]);
+  return row?.n ?? 0;
 }
 
 /** An item's state for a caller waiting on it: done or not, its replies and progress; undefined when unknown. */

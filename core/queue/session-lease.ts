@@ -13,10 +13,14 @@ import { TURN_CHANNEL } from './session-inbox.ts';
 /** Which sessions a runner may take: every platform but `excludePlatforms`, or only those of one thread key (a terminal's). */
 export type LeaseScope = { excludePlatforms?: readonly string[]; thread?: { platform: string; key: string } };
 
+/** A session a runner took: its tenant and that tenant's model cap (the runner keeps each tenant's share bounded). */
+export type Claimed = { id: string; tenantId: string; cap: number };
+
 const free = `(s.lease_owner is null or s.lease_expires_at < now())`;
 const pending = `exists (select 1 from turn_inbox i where i.session_id = s.id and i.done_at is null)`;
+const lease = `lease_owner = ?, lease_expires_at = now() + make_interval(secs => ?::float8 / 1000)`;
 
-function scopeSql(scope: LeaseScope): { sql: string; params: unknown[] } {
+function scopeSql(scope: LeaseScope, excludeTenants: readonly string[]): { sql: string; params: unknown[] } {
   const parts: string[] = [];
   const params: unknown[] = [];
   if (scope.excludePlatforms?.length) {
@@ -27,37 +31,55 @@ function scopeSql(scope: LeaseScope): { sql: string; params: unknown[] } {
     parts.push(`s.platform = ? and s.key = ?`);
     params.push(scope.thread.platform, scope.thread.key);
   }
+  if (excludeTenants.length) {
+    parts.push(`s.tenant_id <> all(?::uuid[])`);
+    params.push(pgArray(excludeTenants));
+  }
   return { sql: parts.map((p) => ` and ${p}`).join(''), params };
 }
 
-/** Takes the lease of one session that has pending items, if it is free; true when taken. */
-export async function claimSession(em: EntityManager, sessionId: string, owner: string, leaseMs: number, scope: LeaseScope = {}): Promise<boolean> {
-  const s = scopeSql(scope);
-  const rows = await query(em,
-    `update chat_session s set lease_owner = ?, lease_expires_at = now() + make_interval(secs => ?::float8 / 1000)
-     where s.id = ? and ${free} and ${pending}${s.sql} returning s.id`,
+/**
+ * Takes the lease of one session that has pending items, if it is free and its tenant is not
+ * among `excludeTenants` (those with their share of this process already running).
+ */
+export async function claimSession(em: EntityManager, sessionId: string, owner: string, leaseMs: number, scope: LeaseScope = {}, excludeTenants: readonly string[] = []): Promise<Claimed | undefined> {
+  const s = scopeSql(scope, excludeTenants);
+  const [row] = await query<Claimed>(em,
+    `update chat_session s set ${lease} from tenant t
+     where s.id = ? and t.id = s.tenant_id and ${free} and ${pending}${s.sql}
+     returning s.id, s.tenant_id as "tenantId", t.ai_max_concurrency as cap`,
     [owner, leaseMs, sessionId, ...s.params]);
-  return rows.length > 0;
+  return row;
 }
 
 /**
- * Takes the leases of up to `limit` sessions that have pending items and no live holder
- * (new work that nobody took, or sessions of a process that died), skipping rows another
- * process is claiming right now. Returns their ids.
+ * Takes the leases of up to `limit` sessions that have pending items and no live holder (new
+ * work that nobody took, or sessions of a process that died), fairly between tenants: each
+ * tenant's sessions are ranked by their oldest waiting item and taken round-robin by rank, and
+ * no tenant gets more than its model cap plus `slack` sessions in this process (`running`
+ * counts those it already has). Sessions another process takes at the same moment are skipped
+ * (the UPDATE checks the lease again).
  */
-export async function claimWaiting(em: EntityManager, owner: string, leaseMs: number, limit: number, scope: LeaseScope = {}): Promise<string[]> {
+export async function claimWaiting(em: EntityManager, owner: string, leaseMs: number, limit: number, scope: LeaseScope = {},
+  share: { running: Record<string, number>; slack: number } = { running: {}, slack: 0 }): Promise<Claimed[]> {
   if (limit <= 0) return [];
-  const s = scopeSql(scope);
-  const rows = await query<{ id: string }>(em,
-    `with candidates as (
-       select s.id from chat_session s
-       where s.id in (select session_id from turn_inbox where done_at is null) and ${free}${s.sql}
-       order by s.lease_expires_at nulls first limit ? for update of s skip locked
+  const s = scopeSql(scope, []);
+  return query<Claimed>(em,
+    `with waiting as (
+       select session_id, min(id) as first_id from turn_inbox where done_at is null group by session_id
+     ), ranked as (
+       select s.id, s.tenant_id, w.first_id, row_number() over (partition by s.tenant_id order by w.first_id) as rank
+       from chat_session s join waiting w on w.session_id = s.id
+       where ${free}${s.sql}
+     ), candidates as (
+       select r.id from ranked r join tenant t on t.id = r.tenant_id
+       where r.rank <= t.ai_max_concurrency + ?::int - coalesce((?::jsonb ->> r.tenant_id::text)::int, 0)
+       order by r.rank, r.first_id limit ?
      )
-     update chat_session s set lease_owner = ?, lease_expires_at = now() + make_interval(secs => ?::float8 / 1000)
-     from candidates c where s.id = c.id returning s.id`,
-    [...s.params, limit, owner, leaseMs]);
-  return rows.map((r) => r.id);
+     update chat_session s set ${lease} from candidates c, tenant t
+     where s.id = c.id and t.id = s.tenant_id and ${free}
+     returning s.id, s.tenant_id as "tenantId", t.ai_max_concurrency as cap`,
+    [...s.params, share.slack, JSON.stringify(share.running), limit, owner, leaseMs]);
 }
 
 /** Extends the leases `owner` still holds among `sessionIds`; returns those it still holds. */
@@ -72,32 +94,40 @@ export async function renewLeases(em: EntityManager, owner: string, sessionIds: 
 
 /**
  * Gives a drained session's lease up — only when no item is pending, in the same statement, so
- * an item added meanwhile is never stranded: false means "more came in, go on draining".
+ * an item added meanwhile is never stranded: false means "more came in, go on draining". True
+ * also when the lease is not this owner's any more (nothing left to drain here).
  */
 export async function releaseSession(em: EntityManager, sessionId: string, owner: string): Promise<boolean> {
-  const rows = await query(em,
-    `update chat_session s set lease_owner = null, lease_expires_at = null
-     where s.id = ? and s.lease_owner = ? and not ${pending} returning s.id`,
-    [sessionId, owner]);
-  if (rows.length > 0) return true;
-  // Not ours any more (taken over after an expiry): nothing left to drain here either.
-  const [held] = await query<{ n: number }>(em, `select count(*)::int as n from chat_session where id = ? and lease_owner = ?`, [sessionId, owner]);
-  return (held?.n ?? 0) === 0;
+  const [row] = await query<{ released: boolean }>(em,
+    `with released as (
+       update chat_session s set lease_owner = null, lease_expires_at = null
+       where s.id = ? and s.lease_owner = ? and not ${pending} returning s.id
+     )
+     select exists (select 1 from released) or not exists (select 1 from chat_session where id = ? and lease_owner = ?) as released`,
+    [sessionId, owner, sessionId, owner]);
+  return row?.released ?? true;
+}
+
+/** Ends leases at once, changing nothing else, and wakes lease holders elsewhere to take the sessions. */
+export async function releaseLeases(em: EntityManager, owner: string, sessionIds: string[]): Promise<void> {
+  if (sessionIds.length === 0) return;
+  await em.execute(
+    `with released as (update chat_session set lease_owner = null, lease_expires_at = null where lease_owner = ? and id = any(?::uuid[]) returning id)
+     select pg_notify('${TURN_CHANNEL}', id::text) from released`,
+    [owner, pgArray(sessionIds)]);
 }
 
 /**
- * Hands sessions back at shutdown: their leases end now, the items they had started do not
- * count as an attempt (they were stopped, not interrupted by a crash), and lease holders
+ * Hands sessions back at shutdown: their leases end now, the items this owner had started do
+ * not count as an attempt (they were stopped, not cut off by a crash), and lease holders
  * elsewhere are woken to take them over.
  */
 export async function handBack(em: EntityManager, owner: string, sessionIds: string[]): Promise<void> {
   if (sessionIds.length === 0) return;
   await em.transactional(async (tx) => {
-    const rows = await query<{ id: string }>(tx,
-      `update chat_session set lease_owner = null, lease_expires_at = null where lease_owner = ? and id = any(?::uuid[]) returning id`,
-      [owner, pgArray(sessionIds)]);
-    const ids = rows.map((r) => r.id);
-    await tx.execute(`update turn_inbox set attempts = greatest(attempts - 1, 0) where session_id = any(?::uuid[]) and done_at is null and started_at is not null`, [pgArray(ids)]);
-    await tx.execute(`select pg_notify('${TURN_CHANNEL}', id::text) from unnest(?::uuid[]) as id`, [pgArray(ids)]);
+    await tx.execute(
+      `update turn_inbox set attempts = greatest(attempts - 1, 0), started_by = null
+       where session_id = any(?::uuid[]) and done_at is null and started_by = ?`, [pgArray(sessionIds), owner]);
+    await releaseLeases(tx, owner, sessionIds);
   });
 }

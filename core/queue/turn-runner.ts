@@ -4,10 +4,13 @@ import type { Orm } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import type { Notifications } from './notifications.ts';
 import { TURN_CHANNEL } from './session-inbox.ts';
-import { claimSession, claimWaiting, handBack, releaseSession, renewLeases, type LeaseScope } from './session-lease.ts';
+import { claimSession, claimWaiting, handBack, releaseLeases, releaseSession, renewLeases, type Claimed, type LeaseScope } from './session-lease.ts';
 
-/** Runs a leased session's pending items until none is left; must stop soon after `signal` aborts. */
-export type SessionDrain = (sessionId: string, signal: AbortSignal) => Promise<void>;
+/** The lease a drain works under: who holds it, and a signal that aborts when it may be lost or the process stops. */
+export type Lease = { owner: string; signal: AbortSignal };
+
+/** Runs a leased session's pending items until none is left; must stop soon after `lease.signal` aborts. */
+export type SessionDrain = (sessionId: string, lease: Lease) => Promise<void>;
 
 export type TurnRunnerOptions = {
   orm: Orm;
@@ -38,64 +41,111 @@ export type TurnRunner = {
   stop(graceMs?: number): Promise<void>;
 };
 
+/** Sessions of one tenant a process drives beyond that tenant's model cap (turns between model calls). */
+export const TENANT_SLACK = 16;
+
+type Drive = {
+  abort: AbortController;
+  done: Promise<void>;
+  tenantId: string;
+  /** Until when (this process's clock) the lease is known to hold; past it the drive is stopped. */
+  heldUntil: number;
+  /** Woken for while it ran: look for new work again after letting go. */
+  dirty: boolean;
+};
+
 /**
  * Drives sessions by lease (DESIGN §4): takes a session when it is woken (NOTIFY from intake,
  * `wake`) or finds it waiting (poll: new work nobody took, expired leases of dead processes),
  * runs its items with `drain`, and gives the lease up once the inbox is empty. Holds no database
  * connection while a turn waits: leases are rows, renewed for all sessions in one statement.
- * At most `concurrency` sessions run at once; more wait in the database for this or another
- * process. A session whose lease was lost (taken over after this process stalled past the
- * expiry) is aborted, so it is never driven twice.
+ *
+ * At most `concurrency` sessions run at once, and at most a tenant's model cap plus
+ * TENANT_SLACK of one tenant, so a flooding tenant cannot take every slot; the rest wait in the
+ * database for this or another process. A drive stops (its signal aborts) when its lease may be
+ * gone — taken over by another process, or not renewed in time because the database was out of
+ * reach — so a session is never driven twice; the inbox refuses to mark items done for a process
+ * that no longer holds the lease.
  */
 export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
   const log = opts.log.child({ component: 'turns' });
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-  const running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  const running = new Map<string, Drive>();
+  /** Sessions whose claim is in flight: they count against the capacity. */
+  const claiming = new Set<string>();
+  const perTenant = new Map<string, number>();
+  const capOf = new Map<string, number>();
   const em = () => opts.orm.em.fork();
   const scope = opts.scope ?? {};
+  /** Renew well before expiry; stop a drive once a renewal is this close to overdue. */
+  const safety = Math.max(250, Math.round(opts.leaseMs / 6));
   let stopping = false;
   let stopped: Promise<void> | undefined;
   let polling = false;
   let pollAgain = false;
 
-  const drive = (sessionId: string) => {
-    const abort = new AbortController();
-    const done = (async () => {
+  const room = () => opts.concurrency - running.size - claiming.size;
+  const fullTenants = () => [...perTenant].filter(([t, n]) => n >= (capOf.get(t) ?? 1) + TENANT_SLACK).map(([t]) => t);
+
+  const drive = (c: Claimed, claimedAt: number) => {
+    const entry: Drive = { abort: new AbortController(), done: Promise.resolve(), tenantId: c.tenantId, heldUntil: claimedAt + opts.leaseMs - safety, dirty: false };
+    capOf.set(c.tenantId, c.cap);
+    perTenant.set(c.tenantId, (perTenant.get(c.tenantId) ?? 0) + 1);
+    running.set(c.id, entry);
+    entry.done = (async () => {
+      let released = false;
       try {
         for (;;) {
-          await opts.drain(sessionId, abort.signal);
-          if (abort.signal.aborted) return;
-          if (await releaseSession(em(), sessionId, owner)) return;
+          await opts.drain(c.id, { owner, signal: entry.abort.signal });
+          if (entry.abort.signal.aborted) return;
+          if (await releaseSession(em(), c.id, owner)) {
+            released = true;
+            return;
+          }
         }
       } catch (err) {
-        if (!abort.signal.aborted) log.error({ err, sessionId }, 'session drain failed; its lease runs out and it is retried');
+        if (entry.abort.signal.aborted) return;
+        // Let go at once (the attempt counts): another try soon, a clear answer after three.
+        log.error({ err, sessionId: c.id }, 'session drain failed; releasing it for another try');
+        await releaseLeases(em(), owner, [c.id]).catch(() => {});
       } finally {
-        running.delete(sessionId);
-        // A slot is free: look for sessions that waited while this process was full.
-        if (!stopping) schedulePoll();
+        running.delete(c.id);
+        const n = (perTenant.get(c.tenantId) ?? 1) - 1;
+        if (n > 0) perTenant.set(c.tenantId, n);
+        else perTenant.delete(c.tenantId);
+        if (!stopping) {
+          if (released && entry.dirty) void tryClaim(c.id);
+          // A slot is free: look for sessions that waited while this process was full.
+          schedulePoll();
+        }
       }
     })();
-    running.set(sessionId, { abort, done });
   };
 
   const tryClaim = async (sessionId: string) => {
-    if (stopping || running.has(sessionId) || running.size >= opts.concurrency) {
-      if (running.size >= opts.concurrency) pollAgain = true;
+    const current = running.get(sessionId);
+    if (current) {
+      current.dirty = true;
       return;
     }
-    // Reserve the slot while the claim is in flight, so concurrent wake-ups cannot overshoot.
-    const reserved = { abort: new AbortController(), done: Promise.resolve() };
-    running.set(sessionId, reserved);
-    let claimed = false;
+    if (stopping || claiming.has(sessionId)) return;
+    if (room() <= 0) {
+      pollAgain = true;
+      return;
+    }
+    claiming.add(sessionId);
+    let claimed: Claimed | undefined;
+    const at = Date.now();
     try {
-      claimed = await claimSession(em(), sessionId, owner, opts.leaseMs, scope);
+      claimed = await claimSession(em(), sessionId, owner, opts.leaseMs, scope, fullTenants());
     } catch (err) {
       log.warn({ err, sessionId }, 'could not claim a session; polling will retry');
     } finally {
-      if (running.get(sessionId) === reserved) running.delete(sessionId);
+      claiming.delete(sessionId);
     }
-    if (claimed && !stopping) drive(sessionId);
-    else if (claimed) await handBack(em(), owner, [sessionId]);
+    if (!claimed) return;
+    if (stopping) await releaseLeases(em(), owner, [sessionId]);
+    else drive(claimed, at);
   };
 
   const poll = async () => {
@@ -107,14 +157,20 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
     try {
       do {
         pollAgain = false;
-        const room = opts.concurrency - running.size;
-        if (stopping || room <= 0) break;
-        const ids = await claimWaiting(em(), owner, opts.leaseMs, room, scope);
-        for (const id of ids) {
-          if (stopping || running.has(id)) await handBack(em(), owner, [id]);
-          else drive(id);
+        const limit = room();
+        if (stopping || limit <= 0) break;
+        const at = Date.now();
+        const claimed = await claimWaiting(em(), owner, opts.leaseMs, limit, scope, { running: Object.fromEntries(perTenant), slack: TENANT_SLACK });
+        const extra: string[] = [];
+        for (const c of claimed) {
+          const own = running.get(c.id);
+          // This process's own session whose lease had run out: taking it again renewed it.
+          if (own) own.heldUntil = at + opts.leaseMs - safety;
+          else if (stopping || room() <= 0) extra.push(c.id);
+          else drive(c, at);
         }
-        if (ids.length === room) pollAgain = true;
+        if (extra.length) await releaseLeases(em(), owner, extra);
+        if (claimed.length === limit) pollAgain = true;
       } while (pollAgain && !stopping);
     } catch (err) {
       log.warn({ err }, 'polling for waiting sessions failed');
@@ -132,24 +188,37 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
     });
   };
 
+  let renewing = false;
+  /** Stops drives whose lease may have run out; then renews the rest (one statement, never two at once). */
   const renew = async () => {
-    const ids = [...running.keys()];
-    if (ids.length === 0) return;
+    // Checked before renewing: a renewal that hangs (database out of reach) must not keep a drive going.
+    const now = Date.now();
+    for (const [id, entry] of running) {
+      if (entry.heldUntil < now && !entry.abort.signal.aborted) {
+        log.warn({ sessionId: id }, 'could not renew a session lease in time; stopping the session here');
+        entry.abort.abort(new Error('lease not renewed'));
+      }
+    }
+    const entries = [...running].filter(([, e]) => !e.abort.signal.aborted);
+    if (entries.length === 0 || renewing) return;
+    renewing = true;
+    const at = Date.now();
     try {
-      const held = await renewLeases(em(), owner, ids, opts.leaseMs);
-      for (const id of ids) {
-        const r = running.get(id);
-        if (r && !held.has(id) && (await stillRunning(id))) {
+      const held = await renewLeases(em(), owner, entries.map(([id]) => id), opts.leaseMs);
+      for (const [id, entry] of entries) {
+        if (held.has(id)) entry.heldUntil = at + opts.leaseMs - safety;
+        // Compared by entry: a session released and taken again meanwhile is a new drive, not a lost one.
+        else if (running.get(id) === entry && !entry.abort.signal.aborted) {
           log.warn({ sessionId: id }, 'lost the lease of a running session (another process took it over); stopping it here');
-          r.abort.abort(new Error('lease lost'));
+          entry.abort.abort(new Error('lease lost'));
         }
       }
     } catch (err) {
       log.warn({ err }, 'could not renew session leases');
+    } finally {
+      renewing = false;
     }
   };
-  // A session that finished between the snapshot and the renewal is not "lost".
-  const stillRunning = async (id: string) => running.has(id);
 
   const unsubscribe = opts.notifications?.subscribe(TURN_CHANNEL, (sessionId) => void tryClaim(sessionId));
   const pollTimer = setInterval(() => void poll(), opts.pollMs ?? 1000);
@@ -158,6 +227,28 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
   renewTimer.unref();
   schedulePoll();
   log.debug({ owner, concurrency: opts.concurrency, leaseMs: opts.leaseMs }, 'turn runner started');
+
+  async function shutdown(graceMs: number): Promise<void> {
+    stopping = true;
+    unsubscribe?.();
+    clearInterval(pollTimer);
+    const settled = (ms: number) => {
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([
+        Promise.allSettled([...running.values()].map((r) => r.done)).then(() => true),
+        new Promise<boolean>((r) => { timer = setTimeout(() => r(false), ms); }),
+      ]).finally(() => clearTimeout(timer));
+    };
+    if (!(await settled(graceMs))) {
+      const left = [...running.keys()];
+      log.info({ sessions: left.length }, 'handing unfinished turns back for another process to resume');
+      for (const r of running.values()) r.abort.abort(new Error('shutting down'));
+      // Tools and platform calls may not heed the abort: give them a moment, not forever.
+      await settled(1500);
+      await handBack(em(), owner, left).catch((err: unknown) => log.warn({ err }, 'could not hand sessions back; their leases run out instead'));
+    }
+    clearInterval(renewTimer);
+  }
 
   return {
     owner,
@@ -168,22 +259,4 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
       return stopped;
     },
   };
-
-  async function shutdown(graceMs: number): Promise<void> {
-    stopping = true;
-    unsubscribe?.();
-    clearInterval(pollTimer);
-    const all = () => Promise.allSettled([...running.values()].map((r) => r.done));
-    let timer: NodeJS.Timeout | undefined;
-    const finished = await Promise.race([all().then(() => true), new Promise<boolean>((r) => { timer = setTimeout(() => r(false), graceMs); })]);
-    clearTimeout(timer);
-    if (!finished) {
-      const left = [...running.keys()];
-      log.info({ sessions: left.length }, 'handing unfinished turns back for another process to resume');
-      for (const r of running.values()) r.abort.abort(new Error('shutting down'));
-      await all();
-      await handBack(em(), owner, left).catch((err: unknown) => log.warn({ err }, 'could not hand sessions back; their leases run out instead'));
-    }
-    clearInterval(renewTimer);
-  }
 }

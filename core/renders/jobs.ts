@@ -3,6 +3,7 @@ import { query, queryOne } from '../db/sql.ts';
 import { scheduleNotices } from '../notices/schedule.ts';
 import { currentJobParams, currentJobs } from '../pipeline/current-jobs.ts';
 import { storedRenderOverrides, type RenderOverrides } from '../pipeline/overrides.ts';
+import { ellipsize, oneLine } from '../replies/format.ts';
 
 /*
  * The render job state machine on the database: claim (queued → running, compare-and-set),
@@ -127,6 +128,5 @@ export async function deriveOrderStatus(em: EntityManager, tenantId: string, ord
 }
 
 function clipError(reason: string): string {
-  const oneLine = reason.replace(/\s+/g, ' ').trim() || 'unknown error';
-  return oneLine.length > 500 ? `${oneLine.slice(0, 499)}…` : oneLine;
+  return ellipsize(oneLine(reason).trim() || 'unknown error', 500);
 }

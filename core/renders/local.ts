@@ -2,6 +2,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import type { RenderJobSpec } from './jobs.ts';
+import { ellipsize } from '../replies/format.ts';
 
 /** Content types of the formats output types may have. */
 export const renderContentTypes = { webp: 'image/webp', png: 'image/png', jpeg: 'image/jpeg' } as const;
@@ -58,10 +59,10 @@ function tileSvg(job: RenderJobSpec, w: number, h: number, dark: boolean): strin
   const below = top + title * 1.25 * (name.length - 1) + title * 1.5;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">
   <rect x="${pad}" y="${pad}" width="${swatch}" height="${swatch}" rx="${Math.round(swatch / 8)}" fill="${swatchColour(material)}" stroke="${muted}" stroke-width="${Math.max(1, Math.round(unit / 256))}"/>
-  <text x="${pad}" y="${pad + swatch + small * 1.6}" font-family="sans-serif" font-size="${small}" fill="${muted}">${esc(clip(material, fits(small)))}</text>
+  <text x="${pad}" y="${pad + swatch + small * 1.6}" font-family="sans-serif" font-size="${small}" fill="${muted}">${esc(ellipsize(material, fits(small)))}</text>
   ${name.map((line, i) => `<text x="${pad}" y="${Math.round(top + i * title * 1.25)}" font-family="sans-serif" font-size="${title}" font-weight="bold" fill="${ink}">${esc(line)}</text>`).join('\n  ')}
-  <text x="${pad}" y="${Math.round(below)}" font-family="monospace" font-size="${small}" fill="${ink}">${esc(clip(job.product.pimId, fits(small)))}</text>
-  <text x="${pad}" y="${Math.round(below + small * 1.6)}" font-family="sans-serif" font-size="${small}" fill="${muted}">${esc(clip(job.product.category, fits(small)))}</text>
+  <text x="${pad}" y="${Math.round(below)}" font-family="monospace" font-size="${small}" fill="${ink}">${esc(ellipsize(job.product.pimId, fits(small)))}</text>
+  <text x="${pad}" y="${Math.round(below + small * 1.6)}" font-family="sans-serif" font-size="${small}" fill="${muted}">${esc(ellipsize(job.product.category, fits(small)))}</text>
 </svg>`;
 }
 
@@ -75,7 +76,7 @@ export function wrap(text: string, max: number, lines: number): string[] {
     out.push(rest.slice(0, at).trimEnd());
     rest = rest.slice(at).trimStart();
   }
-  if (rest) out.push(clip(rest, max));
+  if (rest) out.push(ellipsize(rest, max));
   return out;
 }
 
@@ -90,5 +91,4 @@ function swatchColour(material: string): string {
   return `hsl(${hash % 360}, 45%, 55%)`;
 }
 
-const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);

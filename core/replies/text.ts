@@ -1,3 +1,4 @@
+import { alignedLines, andMore, countsText, ellipsize, hiddenRows, oneLine, percent, progressBar, sampleTable } from './format.ts';
 import { soleStep, type PlanStepView, type Reply, type ReplyBlock, type TableBlock } from './reply.ts';
 
 /** Longest cell shown in terminal tables before it is cut with an ellipsis. */
@@ -21,12 +22,8 @@ function renderBlock(block: ReplyBlock): string {
       return renderTable(block);
     case 'image':
       return `[image] ${block.alt}: ${block.url}`;
-    case 'progress': {
-      const width = 20;
-      const filled = Math.round(block.ratio * width);
-      const counts = Object.entries(block.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ');
-      return `${block.orderNumber} ${block.status} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.round(block.ratio * 100)}% (${counts || 'no jobs'})`;
-    }
+    case 'progress':
+      return `${block.orderNumber} ${block.status} [${progressBar(block.ratio, { full: '#', empty: '.' })}] ${percent(block.ratio)} (${countsText(block.counts) || 'no jobs'})`;
     case 'confirm': {
       const only = soleStep(block);
       const steps = only
@@ -43,21 +40,15 @@ function renderBlock(block: ReplyBlock): string {
 /** A step's sample as an indented aligned table, with "… and N more". */
 function sampleLines(sample: PlanStepView['sample'], indent: string): string[] {
   if (!sample || sample.rows.length === 0) return [];
-  const table = renderTable({ type: 'table', columns: sample.columns, rows: sample.rows, total: sample.total, truncated: sample.total > sample.rows.length });
-  return table.split('\n').map((l) => `${indent}${l}`);
+  return renderTable(sampleTable(sample)).split('\n').map((l) => `${indent}${l}`);
 }
 
-function cut(value: string): string {
-  const flat = value.replace(/\s+/g, ' ');
-  return flat.length > TEXT_CELL_MAX ? `${flat.slice(0, TEXT_CELL_MAX - 1)}…` : flat;
-}
+const cell = (value: string) => ellipsize(oneLine(value), TEXT_CELL_MAX);
 
 function renderTable(block: TableBlock): string {
-  const rows = block.rows.map((r) => r.map(cut));
-  const widths = block.columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  const out = [line(block.columns), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+  const out = alignedLines(block.columns, block.rows.map((r) => r.map(cell)), '-');
   if (block.title) out.unshift(block.title);
-  if (block.total > block.rows.length) out.push(`… and ${(block.total - block.rows.length).toLocaleString('en-US')} more`);
+  const more = hiddenRows(block, block.rows.length);
+  if (more > 0) out.push(andMore(more));
   return out.join('\n');
 }

@@ -18,3 +18,8 @@ export type LinkPlatform = (typeof linkPlatforms)[number];
 export function hasRole(role: Role, minimum: Role): boolean {
   return roles.indexOf(role) >= roles.indexOf(minimum);
 }
+
+/** The less powerful of two roles. */
+export function lowerRole(a: Role, b: Role): Role {
+  return hasRole(a, b) ? b : a;
+}

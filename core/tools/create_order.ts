@@ -3,6 +3,7 @@ import { createOrder, maxOrderProducts, planCreateOrder, type CreateOrderPlan } 
 import { describeOverrides, renderOverridesSchema } from '../pipeline/overrides.ts';
 import { UserInputError } from '../errors.ts';
 import { defineTool, type PlanStep } from './tool.ts';
+import { ellipsize } from '../replies/format.ts';
 
 const productFilter = z.object({
   category: z.string().trim().min(1).max(100).optional().describe('Exact category name, case-insensitive, e.g. "Kugellager"'),
@@ -41,7 +42,6 @@ function planInput(args: Args, selectionId?: string) {
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 const plural = (n: number, word: string) => `${fmt(n)} ${word}${n === 1 ? '' : 's'}`;
-const clip = (s: string, max = 80) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 
 /**
  * The confirmation preview of a create_order plan: a title with the count (and the selection in
@@ -66,7 +66,7 @@ export function describeCreateOrder(plan: CreateOrderPlan): PlanStep {
         : 'Submit: no — saved as a draft; start it later with dispatch_renders',
       'Order number: assigned on confirmation',
     ],
-    sample: { columns: ['PIM ID', 'Product'], rows: plan.products.sample.map((p) => [p.pimId, clip(p.name)]), total: count },
+    sample: { columns: ['PIM ID', 'Product'], rows: plan.products.sample.map((p) => [p.pimId, ellipsize(p.name, 80)]), total: count },
   };
 }
 

@@ -4,6 +4,7 @@ import { FUNCTION_GROUPS, QUERY_VIEWS } from '../sql/allowlist.ts';
 import { DEFAULT_ROW_CAP, DEFAULT_TIMEOUT_MS, RESULT_BYTES, runGuardedQuery, VALUE_CHARS } from '../sql/runner.ts';
 import { ConfigError } from '../errors.ts';
 import type { ReplyBlock } from '../replies/reply.ts';
+import { ellipsize } from '../replies/format.ts';
 
 /** Rows shown in the reply table; the model still receives up to the full row cap. */
 export const DISPLAY_ROWS = 20;
@@ -67,7 +68,7 @@ export const queryDatabaseTool = defineTool({
 /** A table cell as text: null as an em dash, objects as compact JSON, long values shortened. */
 function cellText(value: unknown): string {
   const text = value === null || value === undefined ? '—' : typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return text.length > MAX_CELL ? `${text.slice(0, MAX_CELL - 1)}…` : text;
+  return ellipsize(text, MAX_CELL);
 }
 
 /** Tells the model what it did not get, so it can ask a narrower query. */

@@ -6,8 +6,8 @@ import { Migration } from '@mikro-orm/migrations';
  * notice is sent once), and `progress_seq` counts the writers of the progress message, so one
  * whose edit may have landed after a newer one's notices it and shows the current state again.
  */
-export class Migration20261125001700_notice_claims extends Migration {
-  override name = 'Migration20261125001700_notice_claims';
+export class Migration20261125001800_notice_claims extends Migration {
+  override name = 'Migration20261125001800_notice_claims';
 
   override async up(): Promise<void> {
     this.addSql(`alter table render_order
