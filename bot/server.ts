@@ -99,6 +99,9 @@ function bodyReaders(body: RouteBody): Handler[] {
     if (!(err instanceof Error)) return next(err);
     if (err.name === 'PayloadTooLargeError' || err.name === 'RequestEntityTooLargeError') return next(tooLarge());
     if (err.name === 'InvalidContentError') return next(new HttpError(400, 'invalid_json', 'The body is not valid JSON.'));
+    // Other refusals of the readers (e.g. a Content-MD5 that does not match) are the client's.
+    const status = (err as { statusCode?: unknown }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) return next(new HttpError(status, 'bad_request', 'The body could not be read as sent.'));
     next(err);
   });
   const read = translate(restify.plugins.bodyReader({ maxBodySize: body.maxBytes }) as Handler);

@@ -90,6 +90,9 @@ describe('HTTP server', () => {
     // A small gzip body would inflate past the limit unseen: compressed bodies are refused.
     const bomb = await post(gzipSync(JSON.stringify({ x: 'y'.repeat(100_000) })), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
     expect(bomb.status).toBe(415);
+    const digest = await post('{"x":1}', { 'content-type': 'application/json', 'content-md5': 'AAAAAAAAAAAAAAAAAAAAAA==' });
+    expect(digest.status).toBe(400);
+    expect(await digest.json()).toEqual({ error: { code: 'bad_request', message: 'The body could not be read as sent.' } });
   });
 
   it('keeps raw bodies as sent for signature checks, with the same size limit', async () => {
