@@ -13,7 +13,7 @@ import { ensureDatabase, startEmbeddedCluster } from '../core/db/embedded.ts';
 import { createOrm, migrate, type EntityManager } from '../core/db/orm.ts';
 import { queryOne } from '../core/db/sql.ts';
 import { createLogger } from '../core/logger.ts';
-import { seedBulk } from '../core/pipeline/bulk.ts';
+import { seedBulk } from '../bot/seed/bulk.ts';
 import { createTenant } from '../core/tenancy/tenants.ts';
 import { defaultTools } from '../core/tools/index.ts';
 import type { TurnContext } from '../core/context.ts';

@@ -7,7 +7,7 @@ import { createModelProvider } from '../core/llm/provider.ts';
 import { createModelGate, type ModelGate } from '../core/llm/model-gate.ts';
 import { createNoticeTasks } from '../core/notices/tasks.ts';
 import type { Logger } from '../core/logger.ts';
-import { seedDemo } from '../core/pipeline/demo.ts';
+import { seedDemo } from './seed/demo.ts';
 import { enqueueWaitingJobs } from '../core/pipeline/orders.ts';
 import { createNotifications, type Notifications } from '../core/queue/notifications.ts';
 import { installQueue } from '../core/queue/queue.ts';

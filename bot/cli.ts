@@ -4,7 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { loadConfig, type Config } from '../core/config.ts';
 import { RenderBotError, UserInputError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
-import { seedDemo } from '../core/pipeline/demo.ts';
+import { seedDemo } from './seed/demo.ts';
 import { adminCommand, type WithApp } from './admin.ts';
 import { manifestCommand } from './manifest.ts';
 import { createApp, TURN_SHUTDOWN_GRACE_MS, type App, type AppOptions } from './app.ts';

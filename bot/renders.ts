@@ -1,14 +1,14 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
+import { sendJson, type HttpRequest } from '../adapters/http.ts';
 import { queryOne } from '../core/db/sql.ts';
 import { handleFarmCallback, signatureHeader, timestampHeader } from '../core/renders/farm.ts';
 import { localRenderPath, renderContentTypes, type RenderFormat } from '../core/renders/local.ts';
 import { getRenderResults } from '../core/renders/results.ts';
 import { resultsPage, resultsPageHeaders } from './results-page.ts';
 import type { App } from './app.ts';
-import { json, type Route } from './server.ts';
+import type { Route } from './server.ts';
 
 /** Most items the results page shows. */
 const maxResultsPageItems = 1000;
@@ -25,10 +25,10 @@ const maxCallbackBytes = 64 * 1024;
 export function renderRoutes(app: App): Route[] {
   return [
     { method: 'GET', path: '/renders/:id', handle: async (req, res) => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const id = decodeURIComponent(url.pathname.split('/').pop() ?? '');
-      const check = app.renderLinks.verify(id, url.searchParams.get('exp') ?? undefined, url.searchParams.get('sig') ?? undefined);
-      if (check !== 'ok') return json(res, 403, { error: { code: check, message: check === 'expired' ? 'This link has expired; ask RenderBot for a fresh one.' : 'Invalid link signature.' } });
+      const id = req.params.id ?? '';
+      const q = new URLSearchParams(req.getQuery());
+      const check = app.renderLinks.verify(id, q.get('exp') ?? undefined, q.get('sig') ?? undefined);
+      if (check !== 'ok') return sendJson(res, 403, { error: { code: check, message: check === 'expired' ? 'This link has expired; ask RenderBot for a fresh one.' : 'Invalid link signature.' } });
       const job = z.uuid().safeParse(id).success
         ? await queryOne<{ tenant_id: string; format: RenderFormat }>(app.db.orm.em.fork(),
           `select j.tenant_id, ot.format from render_job j join render_order o on o.id = j.order_id join output_type ot on ot.id = o.output_type_id
@@ -36,46 +36,34 @@ export function renderRoutes(app: App): Route[] {
         : undefined;
       const file = job ? localRenderPath(app.config.dataDir, job.tenant_id, id, job.format) : undefined;
       const size = file ? await stat(file).then((s) => s.size, () => undefined) : undefined;
-      if (!job || !file || size === undefined) return json(res, 404, { error: { code: 'not_found', message: 'No such render.' } });
+      if (!job || !file || size === undefined) return sendJson(res, 404, { error: { code: 'not_found', message: 'No such render.' } });
       res.writeHead(200, { 'content-type': renderContentTypes[job.format], 'content-length': String(size), 'cache-control': 'private, max-age=3600' });
       await new Promise<void>((resolve, reject) => createReadStream(file).on('error', reject).pipe(res).on('finish', resolve));
     } },
     { method: 'GET', path: '/orders/:id/results', handle: async (req, res) => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const id = decodeURIComponent(url.pathname.split('/')[2] ?? '');
-      const check = app.renderLinks.verifyResults(id, url.searchParams.get('exp') ?? undefined, url.searchParams.get('sig') ?? undefined);
-      if (check !== 'ok') return json(res, 403, { error: { code: check, message: check === 'expired' ? 'This link has expired; ask RenderBot for a fresh one.' : 'Invalid link signature.' } });
+      const id = req.params.id ?? '';
+      const q = new URLSearchParams(req.getQuery());
+      const check = app.renderLinks.verifyResults(id, q.get('exp') ?? undefined, q.get('sig') ?? undefined);
+      if (check !== 'ok') return sendJson(res, 403, { error: { code: check, message: check === 'expired' ? 'This link has expired; ask RenderBot for a fresh one.' : 'Invalid link signature.' } });
       const em = app.db.orm.em.fork();
       const order = z.uuid().safeParse(id).success ? await queryOne<{ tenant_id: string }>(em, `select tenant_id from render_order where id = ?`, [id]) : undefined;
-      if (!order) return json(res, 404, { error: { code: 'not_found', message: 'No such order.' } });
+      if (!order) return sendJson(res, 404, { error: { code: 'not_found', message: 'No such order.' } });
       const results = await getRenderResults(em, order.tenant_id, id, app.renderLinks, app.now(), maxResultsPageItems);
       const html = resultsPage(results);
       res.writeHead(200, { ...resultsPageHeaders, 'content-length': String(Buffer.byteLength(html)), 'cache-control': 'private, no-store' });
       res.end(html);
     } },
-    { method: 'POST', path: '/render/callback', handle: async (req, res) => {
-      const raw = await readRaw(req);
-      if (raw === undefined) return json(res, 413, { ok: false, error: 'body too large' });
-      const answer = await handleFarmCallback(app.db.orm.em.fork(), app.config.secretsKey, raw, {
+    { method: 'POST', path: '/render/callback', body: { kind: 'raw', maxBytes: maxCallbackBytes }, handle: async (req, res) => {
+      // The signature covers the body as sent.
+      const answer = await handleFarmCallback(app.db.orm.em.fork(), app.config.secretsKey, req.rawBody?.toString('utf8') ?? '', {
         signature: header(req, signatureHeader), timestamp: header(req, timestampHeader),
       }, app.now());
-      json(res, answer.status, answer.body);
+      sendJson(res, answer.status, answer.body);
     } },
   ];
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
+function header(req: HttpRequest, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
-}
-
-async function readRaw(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxCallbackBytes) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

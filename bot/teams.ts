@@ -1,4 +1,4 @@
-import { createTeamsAdapter, TEAMS_MESSAGES_PATH } from '../adapters/teams/adapter.ts';
+import { createTeamsAdapter } from '../adapters/teams/adapter.ts';
 import { describeTeamsSettings, teamsSettings } from '../adapters/teams/config.ts';
 import type { App } from './app.ts';
 import type { Channel } from './channels.ts';
@@ -18,7 +18,7 @@ export async function createTeamsChannel(app: App): Promise<Channel | undefined>
   const adapter = createTeamsAdapter({ config: app.config, intake: app.intake, conversations: app.conversations, log: app.log });
   return {
     platform: 'teams',
-    routes: [{ method: 'POST', path: TEAMS_MESSAGES_PATH, handle: (req, res) => adapter.handleHttp(req, res) }],
+    routes: [adapter.route],
     deliverer: adapter.deliverer,
     streamer: adapter.streamer,
     async stop() {},

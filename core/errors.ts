@@ -41,13 +41,6 @@ export class PlatformError extends RenderBotError {
   }
 }
 
-/** Something the caller's tenant or role may not see or do. Never reveals whether it exists elsewhere. */
-export class ScopeError extends RenderBotError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, message, 'scope', options);
-  }
-}
-
 /** A safe, short message for people and models; internal errors never leak details. */
 export function publicMessage(err: unknown): string {
   if (err instanceof RenderBotError && err.fault !== 'internal') return err.message;

@@ -19,7 +19,7 @@ import { createOrm, migrate, type Orm } from '../core/db/orm.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
 import { loadTenantAi, setTenantAi } from '../core/llm/settings.ts';
 import { createLogger } from '../core/logger.ts';
-import { seedDemo } from '../core/pipeline/demo.ts';
+import { seedDemo } from '../bot/seed/demo.ts';
 import { installQueue } from '../core/queue/queue.ts';
 import { getTenantBySlug } from '../core/tenancy/tenants.ts';
 import { defaultTools } from '../core/tools/index.ts';

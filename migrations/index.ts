@@ -16,6 +16,7 @@ import { Migration20261125001400_renderer_private_network } from './Migration202
 import { Migration20261125001500_product_selections } from './Migration20261125001500_product_selections.ts';
 import { Migration20261125001600_big_order_indexes } from './Migration20261125001600_big_order_indexes.ts';
 import { Migration20261125001700_turn_started_by } from './Migration20261125001700_turn_started_by.ts';
+import { Migration20261125001800_notice_claims } from './Migration20261125001800_notice_claims.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
 export const migrationsList = [
@@ -37,4 +38,5 @@ export const migrationsList = [
   { name: 'Migration20261125001500_product_selections', class: Migration20261125001500_product_selections },
   { name: 'Migration20261125001600_big_order_indexes', class: Migration20261125001600_big_order_indexes },
   { name: 'Migration20261125001700_turn_started_by', class: Migration20261125001700_turn_started_by },
+  { name: 'Migration20261125001800_notice_claims', class: Migration20261125001800_notice_claims },
 ];

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EntityManager } from '../core/db/orm.ts';
-import { seedBulk } from '../core/pipeline/bulk.ts';
+import { seedBulk } from '../bot/seed/bulk.ts';
 import { checkMaterials } from '../core/pipeline/materials.ts';
-import { demoCatalogue, seedDemo, type DemoSummary } from '../core/pipeline/demo.ts';
+import { demoCatalogue, seedDemo, type DemoSummary } from '../bot/seed/demo.ts';
 import { nextOrderNumber } from '../core/pipeline/order-numbers.ts';
 import { orderStatuses } from '../core/pipeline/statuses.ts';
 import { searchProducts } from '../core/pipeline/products.ts';

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCoreHarness, type CoreHarness } from './support/core.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
-import { seedDemo } from '../core/pipeline/demo.ts';
+import { seedDemo } from '../bot/seed/demo.ts';
 import { loadCases, parseCases } from '../eval/cases.ts';
 import { runEval, type EvalReport } from '../eval/harness.ts';
 import { formatCase, formatSummary } from '../eval/report.ts';

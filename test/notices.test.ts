@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deliverer } from '../core/conversations/delivery.ts';
+import { queryOne } from '../core/db/sql.ts';
 import { watchOrders } from '../core/notices/origin.ts';
 import { noticeTaskName, progressTaskName } from '../core/notices/schedule.ts';
 import { createNoticeTasks } from '../core/notices/tasks.ts';
@@ -195,5 +196,74 @@ describe('notice scheduling and exactly-once delivery (queue tasks against the d
     expect(delivered).toHaveLength(1);
     // Queued once into the session's history (written by the session's drain, between turns).
     expect(await db.orm.em.fork().execute(`select task from turn_inbox where session_id = ?`, [turn.sessionId])).toEqual([{ task: 'history_note' }]);
+  });
+
+  /** Sessions of this test's database inside a transaction, and advisory locks held in it (from another connection). */
+  const openTransactions = async () => (await queryOne<{ transactions: number; advisory_locks: number }>(db.orm.em.fork(),
+    `select (select count(*)::int from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null) as transactions,
+            (select count(*)::int from pg_locks l join pg_database d on d.oid = l.database where d.datname = current_database() and l.locktype = 'advisory') as advisory_locks`))!;
+  const tasksWith = (deliverer: Deliverer) => createNoticeTasks({
+    orm: db.orm, log: silentLog, deliverers: new Map<Platform, Deliverer>([['cli', deliverer]]),
+    renderLinks: createRenderLinks(Buffer.alloc(32, 7), 'https://bot.example.com'), now: () => new Date(),
+  });
+  const progressOf = (reply: Reply) => reply.blocks.find((b) => b.type === 'progress') as { status: string; ratio: number } | undefined;
+
+  it('holds no transaction and no lock while the platform is called: progress post, final progress edit and notice', async () => {
+    const { order } = await watchedOrder();
+    await finishJob(order.orderId, 'ACME-KL-6204', 'completed');
+    const seen: { kind: string; transactions: number; advisory_locks: number }[] = [];
+    const tasks = tasksWith(async (_target, reply, info) => {
+      seen.push({ kind: progressOf(reply) ? (info.replace ? 'progress edit' : 'progress post') : 'notice', ...(await openTransactions()) });
+      return progressOf(reply) ? { ts: 'progress-1' } : { ts: 'notice-1' };
+    });
+    const payload = { tenantId: acme.tenant.id, orderId: order.orderId };
+    await tasks[progressTaskName]!(payload, {} as never);
+    await finishJob(order.orderId, 'ACME-KL-6205', 'completed');
+    await tasks[noticeTaskName]!(payload, {} as never);
+    expect(seen).toEqual(['progress post', 'progress edit', 'notice'].map((kind) => ({ kind, transactions: 0, advisory_locks: 0 })));
+    const [row] = (await db.orm.em.fork().execute(`select progress_message, notice_sent_at, notice_claim from render_order where id = ?`, [order.orderId])) as Record<string, unknown>[];
+    expect(row).toMatchObject({ progress_message: { ts: 'progress-1' }, notice_sent_at: expect.anything(), notice_claim: null });
+  });
+
+  it('a progress edit overtaken by the completion notice is followed by the final state, never left last', async () => {
+    const { order } = await watchedOrder();
+    await finishJob(order.orderId, 'ACME-KL-6204', 'completed');
+    const landed: { status: string; ratio: number }[] = [];
+    const notices: Reply[] = [];
+    let gate: { arrived: () => void; open: Promise<void> } | undefined;
+    const tasks = tasksWith(async (_target, reply) => {
+      const p = progressOf(reply);
+      if (!p) {
+        notices.push(reply);
+        return undefined;
+      }
+      const g = gate;
+      gate = undefined;
+      if (g) {
+        // This edit is slow on the platform's side: it lands only after the notice was sent.
+        g.arrived();
+        await g.open;
+      }
+      landed.push(p);
+      return { ts: 'progress-1' };
+    });
+    const payload = { tenantId: acme.tenant.id, orderId: order.orderId };
+    await tasks[progressTaskName]!(payload, {} as never);
+    expect(landed).toEqual([expect.objectContaining({ status: 'rendering', ratio: 0.5 })]);
+
+    let release: () => void = () => {};
+    const arrived = new Promise<void>((resolve) => { gate = { arrived: resolve, open: new Promise<void>((r) => { release = r; }) }; });
+    const slow = tasks[progressTaskName]!(payload, {} as never);
+    await arrived;
+    await finishJob(order.orderId, 'ACME-KL-6205', 'failed');
+    await tasks[noticeTaskName]!(payload, {} as never);
+    expect(notices).toHaveLength(1);
+    expect(landed.at(-1)).toMatchObject({ status: 'failed', ratio: 1 });
+    release();
+    await slow;
+    // The late 50 % edit landed after the final one; its writer saw the notice's newer claim and showed the final state again.
+    expect(landed.map((p) => p.status)).toEqual(['rendering', 'failed', 'rendering', 'failed']);
+    expect(landed.at(-1)).toMatchObject({ status: 'failed', ratio: 1 });
+    expect(notices).toHaveLength(1);
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTenant } from './support/fixtures.ts';
 import { createCoreHarness, texts, type CoreHarness } from './support/core.ts';
 import type { FakeLlmRequest, FakeStep } from './fakes/llm-server.ts';
-import { seedCategoryProducts } from '../core/pipeline/bulk.ts';
+import { seedCategoryProducts } from '../bot/seed/bulk.ts';
 import { upsertProducts } from '../core/pipeline/catalogue.ts';
 import { createOrder } from '../core/pipeline/orders.ts';
 import { freezeSelection } from '../core/pipeline/selections.ts';

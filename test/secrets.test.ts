@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, RenderBotError, UserInputError } from '../core/errors.ts';
 import { decryptSecret, encryptSecret } from '../core/llm/secrets.ts';
-import { aiSettingsSchema, clearTenantAi, describeTenantAi, loadTenantAi, setTenantAi, type AiSettings } from '../core/llm/settings.ts';
+import { aiSettingsSchema, describeTenantAi, loadTenantAi, setTenantAi, type AiSettings } from '../core/llm/settings.ts';
 import { createTenant } from '../core/tenancy/tenants.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 
@@ -95,8 +95,6 @@ describe('tenant AI settings', () => {
     expect(await loadTenantAi(em, key, tenant.id)).toEqual({ settings: azure, apiKey });
     await setTenantAi(em, key, tenant.id, openai, 'sk-other');
     expect(await loadTenantAi(em, key, tenant.id)).toEqual({ settings: openai, apiKey: 'sk-other' });
-    await clearTenantAi(em, tenant.id);
-    expect(await loadTenantAi(em, key, tenant.id)).toBeUndefined();
     expect(await loadTenantAi(em, key, '00000000-0000-4000-8000-000000000000')).toBeUndefined();
   });
 

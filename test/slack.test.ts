@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
+import { streamedText } from './fakes/slack-api.ts';
 import { buttonClick, dmEvent, homeOpened, mentionEvent, newTs, slackFixture, slashCommand, threadReplyEvent, type Who } from './fakes/slack-request.ts';
 import { proposeKugellagerOrder as proposeKugellagerOrder_, shown } from './support/slack-flows.ts';
 import { PLACEHOLDER_TEXT, WORKING_STATUS } from '../adapters/slack/messages.ts';
@@ -466,7 +467,7 @@ describe('streaming replies', () => {
     const final = await h.slack.waitFor('chat.update', (c) => c.body.ts === streamTs, { from });
     const calls = streamCalls(from);
     expect(calls.map((c) => c.method)).toEqual(['chat.startStream', ...calls.slice(1, -1).map(() => 'chat.appendStream'), 'chat.stopStream']);
-    expect(calls.map((c) => String(c.body.markdown_text ?? '')).join('')).toBe(long);
+    expect(calls.map(streamedText).join('')).toBe(long);
     expect(final.body.text).toBe(long);
     expect(h.slack.callsOf('chat.delete', (c) => c.body.ts === placeholder.response!.ts)).toHaveLength(1);
     expect(h.slack.messages(alice.channel, env.event.ts).map((m) => m.text)).toEqual([long]);
@@ -482,7 +483,7 @@ describe('streaming replies', () => {
     await h.send.event(env);
     const start = await h.slack.waitFor('chat.startStream', (c) => c.body.thread_ts === env.event.ts, { from });
     await h.slack.waitFor('chat.update', (c) => c.body.ts === start.response!.ts, { from });
-    const streamed = streamCalls(from).map((c) => String(c.body.markdown_text ?? '')).join('');
+    const streamed = streamCalls(from).map(streamedText).join('');
     expect(streamed).toBe(escapeMrkdwn(hostile));
     expect(streamed).not.toMatch(/<!channel>|<@U|<https:/);
     h.llm.assertDone();

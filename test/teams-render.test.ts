@@ -27,7 +27,6 @@ const cases: { name: string; reply: Reply }[] = [
   { name: 'image', reply: { blocks: [{ type: 'image', url: 'https://cdn.example.com/renders/kl-6204.webp', alt: 'KL 6204' }] } },
   { name: 'non-https image', reply: { blocks: [{ type: 'image', url: 'javascript:alert(1)', alt: 'bad' }] } },
   { name: 'progress', reply: { blocks: [{ type: 'progress', orderNumber: 'SA-2026-00160', status: 'rendering', total: 3, counts: { completed: 1, queued: 2, failed: 0 }, ratio: 0.33 }] } },
-  { name: 'actions', reply: { blocks: [{ type: 'actions', buttons: [{ id: 'more', label: 'Show more', style: 'primary', payload: { page: '2' } }] }] } },
   { name: 'confirm pending', reply: { blocks: [{ type: 'text', text: 'Please confirm:' }, confirm('pending')] } },
   { name: 'confirm done', reply: { blocks: [confirm('done', 'Confirmed by Anna at 2026-11-26 09:16 UTC: Created order SA-2026-00160 with 3 jobs')] } },
   { name: 'confirm cancelled', reply: { blocks: [confirm('cancelled', 'Cancelled by Bob. Nothing was changed.')] } },

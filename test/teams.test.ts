@@ -406,7 +406,7 @@ describe('Teams authentication and configuration', () => {
       config: { MicrosoftAppId: '0d5c1f5e-7a5b-4d8e-9c2a-6f3e1b2a4c5d', MicrosoftAppPassword: 'not-a-real-secret', MicrosoftAppType: 'MultiTenant' },
       intake: app.intake, conversations: app.conversations, log: silentLog,
     });
-    const server = await startHttpServer(app, 0, [{ method: 'POST', path: '/api/messages', handle: (req, res) => adapter.handleHttp(req, res) }]);
+    const server = await startHttpServer(app, 0, [adapter.route]);
     const conv = newThread();
     const events = () => count(`select count(*)::int as n from inbound_event where event_id like ?`, [`${AAD}:${conv}:%`]);
     const calls = connector.calls.length;
@@ -451,7 +451,7 @@ describe('Teams authentication and configuration', () => {
       },
       intake: app.intake, conversations: app.conversations, log: silentLog,
     });
-    const server = await startHttpServer(app, 0, [{ method: 'POST', path: '/api/messages', handle: (req, res) => adapter.handleHttp(req, res) }]);
+    const server = await startHttpServer(app, 0, [adapter.route]);
     // Someone else joined the team: authenticated, handled, and nothing to send back (no outbound token needed).
     const update = { ...activity('conversation-update-bot-added'), membersAdded: [{ id: '29:another-member' }] };
     const now = Math.floor(Date.now() / 1000);

@@ -1,16 +1,19 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
 import { upsertProducts } from '../core/pipeline/catalogue.ts';
-import { seedCategoryProducts } from '../core/pipeline/bulk.ts';
+import { seedCategoryProducts } from '../bot/seed/bulk.ts';
 import { createLoginCode } from '../core/tenancy/tokens.ts';
 
 /** Debian's chromium (`.ci/run` installs it); override with CHROMIUM_PATH. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = 'docs/screenshots';
+/** Screenshots go to docs/screenshots only when asked (UPDATE_SCREENSHOTS=1), so a test run leaves the tree as it was. */
+const SHOTS = process.env.UPDATE_SCREENSHOTS ? 'docs/screenshots' : mkdtempSync(join(tmpdir(), 'renderbot-shots-'));
 const XSS = '<img src=x onerror=alert(1)>';
 
 let h: WebHarness;

@@ -1,6 +1,6 @@
 import type { App as BoltApp, BlockButtonAction, ButtonAction, webApi } from '@slack/bolt';
 import type { Decision } from '../../core/actions/plan.ts';
-import { BUTTON_ACTION_PREFIX, CANCEL_ACTION_ID, CONFIRM_ACTION_ID, escapeMrkdwn, renderBlockKit } from './render.ts';
+import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, escapeMrkdwn, renderBlockKit } from './render.ts';
 import type { ListenerDeps } from './messages.ts';
 import { isDmChannel, type SlackTarget } from './session.ts';
 import { postToResponseUrl } from './deliver.ts';
@@ -21,8 +21,6 @@ export function registerActionListeners(app: BoltApp, deps: ListenerDeps): void 
     await args.ack();
     await decide(deps, 'cancel', args.body, args.action, args.client);
   });
-  // Generic reply buttons carry no server-side behaviour yet; acknowledge so Slack shows no error.
-  app.action(new RegExp(`^${BUTTON_ACTION_PREFIX.replace(/\./g, '\\.')}`), async ({ ack }) => { await ack(); });
 }
 
 async function decide(deps: ListenerDeps, verb: 'confirm' | 'cancel', body: BlockButtonAction, action: ButtonAction, client: webApi.WebClient): Promise<void> {

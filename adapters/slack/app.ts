@@ -1,9 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { App as BoltApp, HTTPReceiver, SocketModeReceiver, type Authorize, type Installation } from '@slack/bolt';
+import { App as BoltApp, defaultBodyLimit, HTTPReceiver, SocketModeReceiver, type Authorize, type Installation } from '@slack/bolt';
 import type { Deliverer, Streamer } from '../../core/conversations/delivery.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
 import { ConfigError, PlatformError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { HttpRequest, HttpResponse, HttpRoute } from '../http.ts';
 import { registerActionListeners } from './actions.ts';
 import { createSlackDeliverer, type TokenResolver } from './deliver.ts';
 import { createSlackStreamer } from './stream.ts';
@@ -37,9 +37,6 @@ export type SlackSettings = {
   publicUrl?: string;
 };
 
-/** A route with Node's req/res; structurally the bot server's `Route`. */
-export type SlackRoute = { method: 'GET' | 'POST'; path: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
-
 /** What the adapter needs: its settings, and the core's conversations and intake (never a database handle, DESIGN §1). */
 export type SlackAdapterDeps = {
   settings: SlackSettings;
@@ -49,7 +46,7 @@ export type SlackAdapterDeps = {
 };
 
 /** The running adapter: HTTP routes to mount, the reply deliverer, lifecycle. */
-export type SlackAdapter = { mode: 'single' | 'oauth' | 'socket'; routes: SlackRoute[]; deliverer: Deliverer; streamer: Streamer; start(): Promise<void>; stop(): Promise<void> };
+export type SlackAdapter = { mode: 'single' | 'oauth' | 'socket'; routes: HttpRoute[]; deliverer: Deliverer; streamer: Streamer; start(): Promise<void>; stop(): Promise<void> };
 
 /** Which mode the settings select, or a ConfigError naming what is missing. */
 export function slackMode(s: SlackSettings): SlackAdapter['mode'] {
@@ -119,19 +116,20 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   registerActionListeners(bolt, listenerDeps);
   registerHomeListener(bolt, listenerDeps);
 
-  const routes: SlackRoute[] = [];
+  const routes: HttpRoute[] = [];
   if (receiver instanceof HTTPReceiver) {
     const listener = receiver.requestListener;
-    const handle = (req: IncomingMessage, res: ServerResponse) => new Promise<void>((resolve) => {
+    // Bolt checks the signature over `req.rawBody` (the server read it; Bolt takes a request that carries it as already buffered).
+    const handle = (req: HttpRequest, res: HttpResponse) => new Promise<void>((resolve) => {
       res.once('close', () => resolve());
       try {
         listener(req, res);
       } catch (err) {
         log.warn({ err, url: req.url }, 'unhandled Slack request');
-        if (!res.headersSent) { res.writeHead(404); res.end(); }
+        if (!res.headersSent) res.sendRaw(404, '');
       }
     });
-    routes.push({ method: 'POST', path: SLACK_PATHS.events, handle });
+    routes.push({ method: 'POST', path: SLACK_PATHS.events, body: { kind: 'raw', maxBytes: defaultBodyLimit }, handle });
     if (mode === 'oauth') routes.push({ method: 'GET', path: SLACK_PATHS.install, handle }, { method: 'GET', path: SLACK_PATHS.redirect, handle });
   }
 

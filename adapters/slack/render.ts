@@ -9,8 +9,6 @@ export const MAX_SECTION_TEXT = 3000;
 export const MAX_FIELDS = 10;
 export const MAX_FIELD_TEXT = 2000;
 export const MAX_HEADER_TEXT = 150;
-export const MAX_BUTTON_TEXT = 75;
-export const MAX_BUTTON_VALUE = 2000;
 export const MAX_CONTEXT_TEXT = 3000;
 export const MAX_ALT_TEXT = 2000;
 /** chat.update rejects longer `text`; chat.postMessage would truncate — one cap for both. */
@@ -34,8 +32,6 @@ export const MAX_NATIVE_TABLE_CELL = 300;
 /** Action ids of the confirm card's buttons; the button value is the pending action id. */
 export const CONFIRM_ACTION_ID = 'renderbot.confirm';
 export const CANCEL_ACTION_ID = 'renderbot.cancel';
-/** Prefix of action ids for generic reply buttons (`actions` blocks). */
-export const BUTTON_ACTION_PREFIX = 'renderbot.button.';
 
 /** A Slack message body: Block Kit blocks plus the plain `text` used for notifications and as fallback. */
 export type SlackMessage = { text: string; blocks: slack.KnownBlock[] };
@@ -101,16 +97,6 @@ function renderBlock(block: ReplyBlock): slack.KnownBlock[] {
         : [section(escapeMrkdwn(`${block.alt}: ${block.url}`))];
     case 'progress':
       return [section(cut(`*${escapeMrkdwn(block.orderNumber)}* · ${escapeMrkdwn(block.status)}\n\`${progressBar(block.ratio)}\` ${percent(block.ratio)} (${escapeMrkdwn(countsText(block.counts) || 'no jobs')})`, MAX_SECTION_TEXT))];
-    case 'actions': {
-      const buttons = block.buttons.slice(0, 25).map((b): slack.Button => ({
-        type: 'button',
-        action_id: `${BUTTON_ACTION_PREFIX}${b.id}`.slice(0, 255),
-        text: { type: 'plain_text', text: cut(b.label, MAX_BUTTON_TEXT), emoji: true },
-        value: cut(JSON.stringify(b.payload), MAX_BUTTON_VALUE),
-        ...(b.style === 'primary' || b.style === 'danger' ? { style: b.style } : {}),
-      }));
-      return buttons.length ? [{ type: 'actions', elements: buttons }] : [];
-    }
     case 'confirm':
       return renderConfirm(block);
   }

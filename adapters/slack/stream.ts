@@ -13,20 +13,25 @@ export const SLACK_APPEND_MS = 400;
 /** What follows text that is still being written, in edit mode. */
 const WRITING = ' …';
 
+/** A native stream: the Web API client's chatStream helper (chat.startStream / appendStream / stopStream). */
+type NativeStream = ReturnType<webApi.WebClient['chatStream']>;
+
 /**
  * The Slack `Streamer`: shows the model's text while it is written, escaped exactly like the final
  * reply (`&`, `<`, `>`), so streamed text can never form `<!channel>`, `<@U…>` or `<url|label>`. In
- * threads it uses Slack's message streaming (chat.startStream / appendStream / stopStream); where
- * that is not available (DMs without a thread, workspaces without the
- * feature) it edits the placeholder — or one new message — with chat.update, more slowly. The
- * stream's message is returned, and the final reply replaces it with its full blocks (the
- * deliverer then removes the placeholder the streamed message took the place of).
+ * threads it uses Slack's message streaming through the Web API client's `chatStream` helper;
+ * where that is not available (DMs without a thread, workspaces without the feature) it edits the
+ * placeholder — or one new message — with chat.update, more slowly. The stream's message is
+ * reported to `info.onMessage` as soon as it exists and returned at the end; the final reply
+ * replaces it with its full blocks (the deliverer then removes the placeholder the streamed
+ * message took the place of).
  */
 export function createSlackStreamer(deps: { client: webApi.WebClient; tokenFor: TokenResolver; log: Logger }): Streamer {
   return (rawTarget, info) => {
     const target = slackTargetSchema.parse(rawTarget);
     const { client } = deps;
     let mode: 'native' | 'edit' | undefined;
+    let native: NativeStream | undefined;
     let ts: string | undefined;
     let shown = 0;
     const pacing = { ...defaultPacing, intervalMs: SLACK_EDIT_MS };
@@ -34,15 +39,18 @@ export function createSlackStreamer(deps: { client: webApi.WebClient; tokenFor: 
       pacing,
       write: async (text) => {
         const token = await deps.tokenFor(target);
+        // Escaping is per character, so the escaped deltas add up to the escaped text.
+        const delta = escapeMrkdwn(text.slice(shown));
         if (mode === undefined) {
-          ts = await startNative(client, token, target, text);
-          mode = ts ? 'native' : 'edit';
-          if (ts) {
+          native = await startNative(client, token, target, delta);
+          mode = native ? 'native' : 'edit';
+          if (native) {
+            ts = native.ts;
             pacing.intervalMs = SLACK_APPEND_MS;
             info.onMessage?.({ channel: target.channel, ts });
           }
-        } else if (mode === 'native') {
-          await client.chat.appendStream({ token, channel: target.channel, ts: ts!, markdown_text: escapeMrkdwn(text.slice(shown)) });
+        } else if (mode === 'native' && delta) {
+          await native!.append({ token, markdown_text: delta });
         }
         if (mode === 'edit') {
           const message = renderBlockKit(textReply(`${text}${WRITING}`));
@@ -59,7 +67,7 @@ export function createSlackStreamer(deps: { client: webApi.WebClient; tokenFor: 
         if (!ts) return undefined;
         if (mode === 'native') {
           const token = await deps.tokenFor(target);
-          await client.chat.stopStream({ token, channel: target.channel, ts }).catch((err: unknown) => deps.log.warn({ err }, 'could not stop the Slack stream'));
+          await native!.stop({ token }).catch((err: unknown) => deps.log.warn({ err }, 'could not stop the Slack stream'));
         }
         return { channel: target.channel, ts };
       },
@@ -68,15 +76,19 @@ export function createSlackStreamer(deps: { client: webApi.WebClient; tokenFor: 
   };
 }
 
-/** Starts a native stream in the target's thread; undefined where Slack does not offer it. */
-async function startNative(client: webApi.WebClient, token: string, target: SlackTarget, text: string): Promise<string | undefined> {
-  if (!target.threadTs) return undefined;
+/**
+ * Starts a native stream in the target's thread with its first text; undefined where Slack does
+ * not offer it. The core already paces the writes, so the helper's buffer is one character: every
+ * write is sent at once, and the stream's message exists after the first.
+ */
+async function startNative(client: webApi.WebClient, token: string, target: SlackTarget, markdown: string): Promise<NativeStream | undefined> {
+  if (!target.threadTs || !markdown) return undefined;
+  const stream = client.chatStream({
+    channel: target.channel, thread_ts: target.threadTs, recipient_team_id: target.teamId, recipient_user_id: target.userId, buffer_size: 1,
+  });
   try {
-    const res = await client.chat.startStream({
-      token, channel: target.channel, thread_ts: target.threadTs, markdown_text: escapeMrkdwn(text),
-      recipient_team_id: target.teamId, recipient_user_id: target.userId,
-    });
-    return res.ts;
+    await stream.append({ token, markdown_text: markdown });
+    return stream.ts ? stream : undefined;
   } catch {
     return undefined;
   }

@@ -1,11 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Deliverer, Streamer } from '../../core/conversations/delivery.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
 import type { Logger } from '../../core/logger.ts';
 import { describeTeamsSettings, teamsSettings, type ActiveTeamsSettings, type TeamsConfig } from './config.ts';
 import { streamInfo } from './activity.ts';
 import { createTeamsHandler, type TeamsHandlerDeps, type TeamsIntake } from './handler.ts';
-import { activityProblem, isLoopbackAddress, isLoopbackUrl, readActivityBody, sendProblem, transportRequest, transportResponse } from './http.ts';
+import { HttpError, type HttpRoute } from '../http.ts';
+import { activityBody, isLoopbackAddress, isLoopbackUrl, MAX_ACTIVITY_BYTES, transportRequest, transportResponse } from './http.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { renderTeamsMessage } from './render.ts';
 import { createTeamsStreamer } from './stream.ts';
@@ -26,10 +26,11 @@ export type TeamsAdapterOptions = {
   transport?: TeamsTransport;
 };
 
-/** The Teams adapter: the /api/messages handler and the proactive reply sender. */
+/** The Teams adapter: the /api/messages route and the proactive reply sender. */
 export type TeamsAdapter = {
   settings: ActiveTeamsSettings;
-  handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** `POST /api/messages`: the activity as JSON (at most MAX_ACTIVITY_BYTES), authenticated by the transport. */
+  route: HttpRoute;
   deliverer: Deliverer;
   streamer: Streamer;
 };
@@ -48,16 +49,13 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
   const transport = opts.transport ?? createBotFrameworkTransport(settings, log);
   const handler = createTeamsHandler({ intake: opts.intake, conversations: opts.conversations, log, emulator });
 
-  async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const route: HttpRoute = { method: 'POST', path: TEAMS_MESSAGES_PATH, body: { kind: 'json', maxBytes: MAX_ACTIVITY_BYTES }, handle: async (req, res) => {
     // Unauthenticated Emulator mode answers this machine only, and only calls back to it (no SSRF through serviceUrl).
-    if (emulator && !isLoopbackAddress(req.socket.remoteAddress)) return sendProblem(res, { status: 403, message: 'Emulator mode accepts requests from this machine only.' });
-    const parsed = await readActivityBody(req);
-    if (!('body' in parsed)) return sendProblem(res, parsed);
-    const problem = activityProblem(parsed.body);
-    if (problem) return sendProblem(res, problem);
-    if (emulator && !isLoopbackUrl(String(parsed.body.serviceUrl))) return sendProblem(res, { status: 403, message: 'Emulator mode replies to a serviceUrl on this machine only.' });
-    await transport.process(transportRequest(req, parsed.body), transportResponse(res), (turn) => handler.handle(turn));
-  }
+    if (emulator && !isLoopbackAddress(req.socket.remoteAddress)) throw new HttpError(403, 'forbidden', 'Emulator mode accepts requests from this machine only.');
+    const body = activityBody(req.body);
+    if (emulator && !isLoopbackUrl(String(body.serviceUrl))) throw new HttpError(403, 'forbidden', 'Emulator mode replies to a serviceUrl on this machine only.');
+    await transport.process(transportRequest(req, body), transportResponse(res), (turn) => handler.handle(turn));
+  } };
 
   /** Edits an earlier message in place; a message that cannot be edited any more is posted anew. */
   const deliverer: Deliverer = async (target, reply, info) => {
@@ -85,5 +83,5 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     return activityId ? { activityId } : undefined;
   };
 
-  return { settings, handleHttp, deliverer, streamer: createTeamsStreamer({ transport, log }) };
+  return { settings, route, deliverer, streamer: createTeamsStreamer({ transport, log }) };
 }

@@ -1,21 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { HttpError, sendError, type HttpRequest, type HttpResponse } from '../http.ts';
 import type { TransportRequest, TransportResponse } from './transport.ts';
 
 /** Largest accepted activity body; real activities are a few KB, card invokes a little more. */
 export const MAX_ACTIVITY_BYTES = 256 * 1024;
-
-/** Why a request was refused before it reached the Bot Framework adapter. */
-export type BodyProblem = { status: 400 | 403 | 413 | 415; message: string };
-
-const problemCodes = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 413: 'too_large', 415: 'unsupported_media_type' } as const;
-
-/** Answers with `{ error: { code, message } }`. */
-export function sendProblem(res: ServerResponse, p: { status: number; message: string }): void {
-  res.writeHead(p.status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ error: { code: problemCodes[p.status as keyof typeof problemCodes] ?? 'internal', message: p.message } }));
-}
 
 /** The fields every Bot Framework activity has and the adapter relies on; anything else is the handler's business. */
 const activityShape = z.object({
@@ -27,9 +16,13 @@ const activityShape = z.object({
   recipient: z.object({ id: z.string().min(1).max(512) }),
 });
 
-/** A body that is JSON but no usable activity gets a generic 400, before botbuilder (which would answer 500 with its internals). */
-export function activityProblem(body: Record<string, unknown>): BodyProblem | undefined {
-  return activityShape.safeParse(body).success ? undefined : { status: 400, message: 'Body is not a valid Bot Framework activity' };
+/**
+ * The parsed body as an activity object; a body that is no usable activity is refused with a
+ * generic 400 before botbuilder (which would answer 500 with its internals).
+ */
+export function activityBody(body: unknown): Record<string, unknown> {
+  if (!activityShape.safeParse(body).success) throw new HttpError(400, 'bad_request', 'Body is not a valid Bot Framework activity');
+  return body as Record<string, unknown>;
 }
 
 /** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (how Node reports IPv4 peers on a dual-stack socket). */
@@ -50,31 +43,13 @@ export function isLoopbackUrl(raw: string): boolean {
   return host === 'localhost' || isLoopbackAddress(host);
 }
 
-/** Reads and parses a JSON activity body, size-limited. */
-export async function readActivityBody(req: IncomingMessage, limit = MAX_ACTIVITY_BYTES): Promise<{ body: Record<string, unknown> } | BodyProblem> {
-  const type = String(req.headers['content-type'] ?? 'application/json');
-  if (!/^application\/json\b/i.test(type)) return { status: 415, message: 'Expected application/json' };
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) return { status: 413, message: 'Activity too large' };
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return { status: 413, message: 'Activity too large' };
-    chunks.push(chunk as Buffer);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    return { status: 400, message: 'Body is not valid JSON' };
-  }
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return { status: 400, message: 'Body must be an activity object' };
-  return { body: body as Record<string, unknown> };
-}
+/** What replaces CloudAdapter's own error bodies. */
+const genericProblems: Record<number, [code: string, message: string]> = {
+  400: ['bad_request', 'Bad request'], 401: ['unauthorized', 'Unauthorized'], 403: ['forbidden', 'Forbidden'],
+};
 
 /** The request CloudAdapter expects, from Node's request and the parsed body. */
-export function transportRequest(req: IncomingMessage, body: Record<string, unknown>): TransportRequest {
+export function transportRequest(req: HttpRequest, body: Record<string, unknown>): TransportRequest {
   return { method: req.method ?? 'POST', headers: req.headers, body };
 }
 
@@ -83,7 +58,7 @@ export function transportRequest(req: IncomingMessage, body: Record<string, unkn
  * answers its own failures with the error's message as body (a stack's worth of internals): those
  * bodies, and every 500, are replaced by a generic `{ error }`.
  */
-export function transportResponse(res: ServerResponse): TransportResponse {
+export function transportResponse(res: HttpResponse): TransportResponse {
   let status = 200;
   const headers: Record<string, string> = {};
   let payload: string | undefined;
@@ -105,11 +80,10 @@ export function transportResponse(res: ServerResponse): TransportResponse {
       if (res.headersSent) return;
       const internal = status >= 400 && (status === 500 || headers['content-type']?.startsWith('text/plain'));
       if (internal) {
-        const generic = { 400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden' }[status] ?? 'Internal error';
-        return sendProblem(res, { status, message: generic });
+        const [code, message] = genericProblems[status] ?? ['internal', 'Internal error'];
+        return sendError(res, new HttpError(status, code, message));
       }
-      res.writeHead(status, headers);
-      res.end(payload);
+      res.sendRaw(status, payload ?? '', headers);
     },
   };
 }

@@ -33,7 +33,7 @@ export async function handleCardAction(
     const who = await ctx.speaker();
     if (!who) return cardResponse(textCard(ctx.aadTenant ? unlinkedText(ctx.aadTenant) : 'I cannot tell which organisation this click comes from.'));
     const actionId = typeof action.data.actionId === 'string' ? action.data.actionId : '';
-    const known = Object.values(VERBS).some((v) => v === action.verb && v !== VERBS.button);
+    const known = Object.values(VERBS).some((v) => v === action.verb);
     if (known && !z.uuid().safeParse(actionId).success) return cardResponse(textCard('This confirmation was not found.'));
     let decision: Decision;
     switch (action.verb) {

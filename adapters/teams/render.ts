@@ -23,7 +23,7 @@ export const CARD_TEXT_MAX = 6000;
 export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
 
 /** Verbs of RenderBot's Action.Execute buttons; an Action.Execute without a verb never reaches the bot. */
-export const VERBS = { confirm: 'renderbot.confirm', cancel: 'renderbot.cancel', refresh: 'renderbot.refresh', button: 'renderbot.button' } as const;
+export const VERBS = { confirm: 'renderbot.confirm', cancel: 'renderbot.cancel', refresh: 'renderbot.refresh' } as const;
 
 /** A JSON Adaptive Card element/card. */
 export type CardElement = Record<string, unknown>;
@@ -123,14 +123,6 @@ function renderBlock(block: ReplyBlock, maxRows: number): CardElement[] {
         ...(counts.length ? [{ type: 'FactSet', facts: counts.map(([s, n]) => ({ title: escapeCardText(s), value: String(n) })) }] : []),
       ];
     }
-    case 'actions':
-      return block.buttons.length ? [{
-        type: 'ActionSet',
-        actions: block.buttons.map((b) => ({
-          type: 'Action.Execute', title: ellipsize(b.label, 60), verb: VERBS.button, data: { buttonId: b.id, ...b.payload },
-          ...(b.style === 'primary' ? { style: 'positive' } : b.style === 'danger' ? { style: 'destructive' } : {}),
-        })),
-      }] : [];
     case 'confirm':
       return [renderConfirm(block)];
   }

@@ -1,17 +1,17 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Deliverer, Streamer } from '../../core/conversations/delivery.ts';
 import type { Intake, TokenIdentity } from '../../core/conversations/intake.ts';
 import type { Conversations } from '../../core/conversations/service.ts';
 import type { Logger } from '../../core/logger.ts';
-import { RenderBotError } from '../../core/errors.ts';
-import { bearer, corsHeaders, createClientAddress, handlePreflight, HttpError, sendError } from './http.ts';
+import { HttpError, type HttpRequest, type HttpResponse, type HttpRoute } from '../http.ts';
+import { bearer, corsHeaders, createClientAddress, handlePreflight } from './http.ts';
 import type { RateLimit, RateVerdict } from '../../core/rate-limits.ts';
 import { chatRoutes } from './chat-routes.ts';
 import { actionRoutes } from './action-routes.ts';
 import { panelRoutes } from './static.ts';
 
 /** A route as bot/server.ts mounts it. */
-export type WebRoute = { method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS'; path: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
+export type WebRoute = HttpRoute;
 
 /** Web channel settings. */
 export type WebSettings = {
@@ -50,8 +50,11 @@ export type WebContext = WebAdapterDeps & {
   streamTo(itemId: string, onText: (delta: string) => void): () => void;
 };
 
+/** An API handler: errors it throws (HttpError, RenderBotError) are answered by the server, with the CORS headers. */
+export type ApiHandler = (req: HttpRequest, res: HttpResponse) => Promise<void>;
+
 /** A handler that needs a valid bearer token. */
-export type AuthedHandler = (req: IncomingMessage, res: ServerResponse, who: TokenIdentity) => Promise<void>;
+export type AuthedHandler = (req: HttpRequest, res: HttpResponse, who: TokenIdentity) => Promise<void>;
 
 /**
  * The web channel (DESIGN §1 `adapters/web`): the chat REST API with bearer API tokens, SSE
@@ -90,8 +93,14 @@ export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; de
     },
   };
 
-  /** Wraps a handler: CORS headers, bearer auth (401), per-token rate limit (429), error mapping. */
-  const authed = (handler: AuthedHandler) => guard(async (req, res) => {
+  /** Wraps an API handler: the CORS headers go on every answer, also the server's error answers. */
+  const api = (fn: ApiHandler): WebRoute['handle'] => async (req, res) => {
+    for (const [name, value] of Object.entries(ctx.cors(req))) res.setHeader(name, value);
+    await fn(req, res);
+  };
+
+  /** Wraps a handler: CORS headers, bearer auth (401), per-token rate limit (429). */
+  const authed = (handler: AuthedHandler) => api(async (req, res) => {
     const token = bearer(req);
     if (!token) throw new HttpError(401, 'unauthorized', 'Send your API token as "Authorization: Bearer <token>" (renderbot admin token create).');
     const who = await deps.intake.verifyToken(token);
@@ -99,17 +108,6 @@ export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; de
     throwIfLimited(await deps.limits.api.take(who.tokenId), 'Too many requests with this token');
     await handler(req, res, who);
   });
-
-  const guard = (fn: (req: IncomingMessage, res: ServerResponse) => Promise<void>) => async (req: IncomingMessage, res: ServerResponse) => {
-    try {
-      await fn(req, res);
-    } catch (err) {
-      const http = toHttpError(err);
-      if (http.status >= 500) log.error({ err, path: req.url }, 'web request failed');
-      if (!res.headersSent) sendError(res, new HttpError(http.status, http.code, http.message, { ...ctx.cors(req), ...http.headers }));
-      else if (!res.writableEnded) res.end();
-    }
-  };
 
   const deliverer: Deliverer = async (_target, _reply, info) => {
     // The core already stored the reply in chat_message; wake clients waiting for it.
@@ -125,22 +123,12 @@ export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; de
     return listeners.length ? { push: (delta) => { for (const l of listeners) l(delta); }, end: async () => undefined } : undefined;
   };
 
-  const api = [...chatRoutes(ctx, authed), ...actionRoutes(ctx, authed, guard)];
+  const routes = [...chatRoutes(ctx, authed), ...actionRoutes(ctx, authed, api)];
   // Browsers send a CORS preflight before cross-origin API calls from pages that embed the panel.
-  const preflights: WebRoute[] = [...new Set(api.map((r) => r.path))].map((path) => ({
-    method: 'OPTIONS', path, handle: async (req, res) => handlePreflight(req, res, deps.settings.allowedOrigins),
+  const preflights: WebRoute[] = [...new Set(routes.map((r) => r.path))].map((path) => ({
+    method: 'OPTIONS', path, handle: (req, res) => handlePreflight(req, res, deps.settings.allowedOrigins),
   }));
-  return { routes: [...api, ...preflights, ...panelRoutes(ctx)], deliverer, streamer };
-}
-
-function toHttpError(err: unknown): HttpError {
-  if (err instanceof HttpError) return err;
-  if (err instanceof RenderBotError) {
-    if (err.code.endsWith('not_found')) return new HttpError(404, 'not_found', err.message);
-    if (err.fault === 'user') return new HttpError(400, err.code, err.message);
-    if (err.fault === 'scope') return new HttpError(404, 'not_found', 'Not found.');
-  }
-  return new HttpError(500, 'internal', 'Internal error; it was logged.');
+  return { routes: [...routes, ...preflights, ...panelRoutes(ctx)], deliverer, streamer };
 }
 
 /** 429 over the limit (503 when the counters cannot be read), with Retry-After. */

@@ -1,10 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { TurnContext } from '../../core/context.ts';
 import type { Owner, TokenIdentity } from '../../core/conversations/intake.ts';
 import { UserInputError } from '../../core/errors.ts';
+import { HttpError, sendJson, type HttpRequest, type HttpResponse } from '../http.ts';
 import type { AuthedHandler, WebContext, WebRoute } from './adapter.ts';
-import { HttpError, pathParam, readJson, searchParams, sendJson } from './http.ts';
+import { MAX_BODY_BYTES, searchParams } from './http.ts';
 import { apiMessage, apiSession, cursors, turnResult } from './present.ts';
 import { postMessageSchema, zodMessage, type PostMessage } from './schemas.ts';
 import { openEventStream, wantsEventStream } from './sse.ts';
@@ -14,7 +14,7 @@ export const MAX_WAIT_S = 25;
 
 const notFound = (what: string) => new HttpError(404, 'not_found', `${what} was not found.`);
 
-function pageLimit(req: IncomingMessage, fallback: number): number {
+function pageLimit(req: HttpRequest, fallback: number): number {
   const raw = searchParams(req).get('limit');
   if (raw === null) return fallback;
   const n = Number(raw);
@@ -33,8 +33,8 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
   };
 
   /** Validates the body, session and context, creating the session when needed — all before any model call. */
-  const prepare = async (req: IncomingMessage, who: TokenIdentity): Promise<{ body: PostMessage; turn: TurnContext }> => {
-    const parsed = postMessageSchema.safeParse(await readJson(req));
+  const prepare = async (req: HttpRequest, who: TokenIdentity): Promise<{ body: PostMessage; turn: TurnContext }> => {
+    const parsed = postMessageSchema.safeParse(req.body ?? {});
     if (!parsed.success) throw new HttpError(400, 'invalid_body', zodMessage(parsed.error));
     const body = parsed.data;
     if (body.session_id) await ownSession(who, body.session_id);
@@ -58,7 +58,7 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
    * when this process runs the turn. A client that goes away leaves the turn running; its answer
    * stays in the session.
    */
-  const runTurn = async (res: ServerResponse, turn: TurnContext, text: string, onText?: (delta: string) => void) => {
+  const runTurn = async (res: HttpResponse, turn: TurnContext, text: string, onText?: (delta: string) => void) => {
     const stop = new AbortController();
     res.once('close', () => stop.abort());
     let unstream = () => {};
@@ -78,14 +78,14 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
   };
 
   return [
-    { method: 'POST', path: '/api/chat/messages', handle: authed(async (req, res, who) => {
+    { method: 'POST', path: '/api/chat/messages', body: { kind: 'json', maxBytes: MAX_BODY_BYTES }, handle: authed(async (req, res, who) => {
       const { body, turn } = await prepare(req, who);
       if (!wantsEventStream(req.headers.accept)) {
         const result = await runTurn(res, turn, body.message);
-        if (result) sendJson(res, 200, result, ctx.cors(req));
+        if (result) sendJson(res, 200, result);
         return;
       }
-      const stream = openEventStream(res, ctx.cors(req));
+      const stream = openEventStream(res);
       try {
         stream.send('session', { session_id: turn.sessionId });
         const result = await runTurn(res, turn, body.message, (text) => stream.send('token', { text }));
@@ -106,11 +106,11 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
       const rows = await ctx.intake.listSessions(owner(who), { limit: limit + 1, ...(before ? { before } : {}) });
       const page = rows.slice(0, limit);
       const tail = page.at(-1);
-      sendJson(res, 200, { sessions: page.map(apiSession), next_cursor: rows.length > limit && tail ? cursors.encode([tail.activeKey, tail.id]) : null }, ctx.cors(req));
+      sendJson(res, 200, { sessions: page.map(apiSession), next_cursor: rows.length > limit && tail ? cursors.encode([tail.activeKey, tail.id]) : null });
     }) },
 
     { method: 'GET', path: '/api/chat/sessions/:session_id/messages', handle: authed(async (req, res, who) => {
-      const sessionId = await ownSession(who, pathParam(req, 'session_id', 4));
+      const sessionId = await ownSession(who, req.params.session_id ?? '');
       const q = searchParams(req);
       const limit = pageLimit(req, 50);
       const seq = (name: string) => {
@@ -137,14 +137,13 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
       const more = rows.length > limit;
       const page = after !== undefined ? rows.slice(0, limit) : rows.slice(more ? 1 : 0);
       const next = after !== undefined ? null : more ? page[0]?.seq : undefined;
-      sendJson(res, 200, { messages: page.map(apiMessage), next_cursor: next ? String(next) : null }, ctx.cors(req));
+      sendJson(res, 200, { messages: page.map(apiMessage), next_cursor: next ? String(next) : null });
     }) },
 
     { method: 'DELETE', path: '/api/chat/sessions/:session_id', handle: authed(async (req, res, who) => {
-      const sessionId = await ownSession(who, pathParam(req, 'session_id', 4));
+      const sessionId = await ownSession(who, req.params.session_id ?? '');
       await ctx.intake.deleteSession(who.tenantId, sessionId);
-      res.writeHead(204, { 'cache-control': 'no-store', ...ctx.cors(req) });
-      res.end();
+      res.sendRaw(204, '', { 'cache-control': 'no-store' });
     }) },
   ];
 }

@@ -15,9 +15,6 @@ export type PlanCall = z.infer<typeof planCallSchema>;
 export { actionStatuses };
 export type ActionStatus = (typeof actionStatuses)[number];
 
-/** Where a platform shows the confirm card, so it can be updated in place (Slack ts, Teams activity id, …). */
-export const messageRefSchema = z.record(z.string(), z.unknown());
-
 /** Where a plan was asked: its follow-up and its orders' notices go there, whoever confirms it. */
 export const actionOriginSchema = z.object({ delivery: deliverySchema });
 export type ActionOrigin = z.infer<typeof actionOriginSchema>;
@@ -31,7 +28,8 @@ export const storedActionSchema = z.object({
   plan: z.array(planCallSchema),
   preview: z.object({ title: z.string() }),
   result: actionResultSchema.nullable(),
-  messageRef: messageRefSchema.nullable(),
+  /** Where the confirm card was posted (Slack ts, Teams activity id, …), for in-place updates. */
+  messageRef: z.record(z.string(), z.unknown()).nullable(),
 });
 
 /** A pending action (DESIGN §6). */

@@ -60,11 +60,6 @@ export async function setTenantAi(em: EntityManager, key: Buffer, tenantId: stri
   if (!row) throw new UserInputError('tenant_not_found', 'No such tenant. List them with: renderbot admin tenant list');
 }
 
-/** Removes a tenant's AI configuration (the tenant falls back to the command grammar, DESIGN §8). */
-export async function clearTenantAi(em: EntityManager, tenantId: string): Promise<void> {
-  await db(em).updateTable('tenant').set({ aiProvider: null, aiSettings: null, aiKeyEncrypted: null }).where('id', '=', tenantId).execute();
-}
-
 /**
  * Loads and decrypts a tenant's AI configuration; `undefined` when the tenant has none (or does
  * not exist). Stored settings that no longer validate throw ConfigError `ai_settings_invalid`; a

@@ -13,7 +13,8 @@ export type NoticeOrigin = z.infer<typeof noticeOriginSchema>;
  */
 export async function watchOrders(em: EntityManager, tenantId: string, orderIds: string[], origin: NoticeOrigin): Promise<number> {
   if (orderIds.length === 0) return 0;
-  const watched = await db(em).updateTable('render_order').set({ notify: origin, progressMessage: null, noticeSentAt: null })
+  const watched = await db(em).updateTable('render_order')
+    .set((eb) => ({ notify: origin, progressMessage: null, noticeSentAt: null, noticeClaim: null, progressSeq: eb('progressSeq', '+', 1) }))
     .where('tenant', '=', tenantId).where('id', 'in', orderIds).where('status', '=', 'rendering').executeTakeFirst();
   return Number(watched.numUpdatedRows);
 }

@@ -1,25 +1,29 @@
+import { randomUUID } from 'node:crypto';
 import type { Task } from 'graphile-worker';
 import type { Deliverer } from '../conversations/delivery.ts';
 import { queueHistoryNote } from '../conversations/history-note.ts';
-import type { EntityManager, Orm } from '../db/orm.ts';
+import type { Orm } from '../db/orm.ts';
 import { queryOne } from '../db/sql.ts';
 import type { Logger } from '../logger.ts';
 import type { RenderLinks } from '../renders/signing.ts';
 import type { Platform } from '../tenancy/roles.ts';
-import { completionReply, progressReply } from './compose.ts';
+import { completionReply } from './compose.ts';
 import { noticeOriginSchema, type NoticeOrigin } from './origin.ts';
+import { syncProgressMessage } from './progress.ts';
 import { noticeJobSchema, noticeTaskName, progressTaskName } from './schedule.ts';
 
 export type NoticeDeps = { orm: Orm; log: Logger; deliverers: ReadonlyMap<Platform, Deliverer>; renderLinks: RenderLinks; now: () => Date };
 
 /**
- * The queue tasks that tell the confirming conversation about its order: `order_progress` posts
- * one progress message and then edits it in place; `order_notice` posts the completion notice,
- * brings the progress message to its final state and queues the notice into the session's
- * history. Both run in a transaction holding the order's notice lock, so a late progress edit
- * never overwrites the final state, and the notice is claimed (`notice_sent_at`) in that same
- * transaction: sent once, also with several workers, and claimed again by the queue's retry if
- * the platform refused it (the failed transaction undid the claim).
+ * The queue tasks that tell the confirming conversation about its order, with no database
+ * transaction or lock open while a platform is called (STYLE §15). `order_progress` posts one
+ * progress message and then edits it in place (core/notices/progress.ts keeps a late edit from
+ * having the last word). `order_notice` claims the notice (`notice_claim`, compare-and-set: one
+ * job at a time; the same job may take its claim over when the queue runs it again after a
+ * crash), brings the progress message to its final state, sends the notice, and then records it
+ * (`notice_sent_at`) and queues it into the session's history in one transaction. A refused send
+ * releases the claim and fails the job, so the queue's retry sends it; a notice is sent twice
+ * only when a process dies between sending and recording.
  */
 export function createNoticeTasks(deps: NoticeDeps): Record<string, Task> {
   const log = deps.log.child({ component: 'notices' });
@@ -28,50 +32,48 @@ export function createNoticeTasks(deps: NoticeDeps): Record<string, Task> {
     if (!deliverer) throw new Error(`no deliverer for ${origin.delivery.platform}`);
     return deliverer;
   };
-  const underOrderLock = <T>(orderId: string, work: (tx: EntityManager) => Promise<T>) => deps.orm.em.fork().transactional(async (tx) => {
-    await tx.execute(`select pg_advisory_xact_lock(hashtext('order_notice'), hashtext(?))`, [orderId]);
-    return work(tx);
-  });
-
-  async function updateProgress(tx: EntityManager, tenantId: string, orderId: string, origin: NoticeOrigin, previous: unknown): Promise<void> {
-    const reply = await progressReply(tx, tenantId, orderId);
-    const replace = previous && typeof previous === 'object' ? previous as Record<string, unknown> : undefined;
-    const sent = await delivererOf(origin)(origin.delivery.target, reply, { sessionId: origin.sessionId, ...(replace ? { replace } : {}) });
-    if (sent && JSON.stringify(sent) !== JSON.stringify(replace)) {
-      await tx.execute(`update render_order set progress_message = ?::jsonb where tenant_id = ? and id = ?`, [JSON.stringify(sent), tenantId, orderId]);
-    }
-  }
 
   const progress: Task = async (payload) => {
-    const { tenantId, orderId } = noticeJobSchema.parse(payload);
-    await underOrderLock(orderId, async (tx) => {
-      const row = await queryOne<{ status: string; notify: unknown; progress_message: unknown }>(tx,
-        `select status, notify, progress_message from render_order where tenant_id = ? and id = ?`, [tenantId, orderId]);
-      const origin = noticeOriginSchema.safeParse(row?.notify);
-      // A finished order's progress message is brought to its end by the completion notice.
-      if (!row || row.status !== 'rendering' || !origin.success) return;
-      await updateProgress(tx, tenantId, orderId, origin.data, row.progress_message);
-    });
+    const order = noticeJobSchema.parse(payload);
+    const em = deps.orm.em.fork();
+    const row = await queryOne<{ notify: unknown }>(em, `select notify from render_order where tenant_id = ? and id = ? and status = 'rendering'`, [order.tenantId, order.orderId]);
+    const origin = noticeOriginSchema.safeParse(row?.notify);
+    if (!origin.success) return;
+    const done = await syncProgressMessage(em, delivererOf(origin.data), order, origin.data, { post: true, whileRendering: true });
+    if (!done) log.debug({ orderId: order.orderId }, 'progress message changed by others meanwhile; left to them');
   };
 
-  const notice: Task = async (payload) => {
-    const { tenantId, orderId } = noticeJobSchema.parse(payload);
-    const sent = await underOrderLock(orderId, async (tx) => {
-      const claimed = await queryOne<{ notify: unknown; progress_message: unknown }>(tx,
-        `update render_order set notice_sent_at = ?::timestamptz
-         where tenant_id = ? and id = ? and notice_sent_at is null and notify is not null and status in ('completed', 'failed')
-         returning notify, progress_message`, [deps.now().toISOString(), tenantId, orderId]);
-      if (!claimed) return undefined;
-      const origin = noticeOriginSchema.parse(claimed.notify);
-      if (claimed.progress_message) {
-        await updateProgress(tx, tenantId, orderId, origin, claimed.progress_message).catch((err: unknown) => log.warn({ err, orderId }, 'could not finish the progress message'));
-      }
-      const reply = await completionReply(tx, tenantId, orderId, deps.renderLinks, deps.now());
-      await delivererOf(origin)(origin.delivery.target, reply, { sessionId: origin.sessionId });
+  const notice: Task = async (payload, helpers) => {
+    const order = noticeJobSchema.parse(payload);
+    const { tenantId, orderId } = order;
+    // A run without a queue job (tests, tools) gets a claim of its own.
+    const claim = helpers.job?.id ? `job:${helpers.job.id}` : `run:${randomUUID()}`;
+    const em = deps.orm.em.fork();
+    const claimed = await queryOne<{ notify: unknown }>(em,
+      `update render_order set notice_claim = ?
+       where tenant_id = ? and id = ? and notice_sent_at is null and notify is not null and status in ('completed', 'failed')
+         and (notice_claim is null or notice_claim = ?)
+       returning notify`, [claim, tenantId, orderId, claim]);
+    if (!claimed) return;
+    let origin: NoticeOrigin;
+    let reply: Awaited<ReturnType<typeof completionReply>>;
+    try {
+      origin = noticeOriginSchema.parse(claimed.notify);
+      const deliver = delivererOf(origin);
+      await syncProgressMessage(em, deliver, order, origin, { post: false, whileRendering: false })
+        .catch((err: unknown) => log.warn({ err, orderId }, 'could not finish the progress message'));
+      reply = await completionReply(em, tenantId, orderId, deps.renderLinks, deps.now());
+      await deliver(origin.delivery.target, reply, { sessionId: origin.sessionId });
+    } catch (err) {
+      await queryOne(em, `update render_order set notice_claim = null where tenant_id = ? and id = ? and notice_claim = ? returning id`, [tenantId, orderId, claim]);
+      throw err;
+    }
+    await deps.orm.em.fork().transactional(async (tx) => {
+      await tx.execute(`update render_order set notice_sent_at = ?::timestamptz, notice_claim = null where tenant_id = ? and id = ? and notice_claim = ?`,
+        [deps.now().toISOString(), tenantId, orderId, claim]);
       await queueHistoryNote(tx, { tenantId, sessionId: origin.sessionId, reply });
-      return origin;
     });
-    if (sent) log.info({ orderId, sessionId: sent.sessionId, platform: sent.delivery.platform }, 'completion notice sent');
+    log.info({ orderId, sessionId: origin.sessionId, platform: origin.delivery.platform }, 'completion notice sent');
   };
 
   return { [progressTaskName]: progress, [noticeTaskName]: notice };

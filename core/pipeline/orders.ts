@@ -199,7 +199,7 @@ async function queueJobs(em: EntityManager, tenantId: string, orderId: string, n
   );
   await em.execute(
     `update render_order set status = 'rendering', submitted_at = coalesce(submitted_at, ?::timestamptz), completed_at = null, updated_at = ?::timestamptz,
-            progress_message = null, notice_sent_at = null
+            progress_message = null, notice_sent_at = null, notice_claim = null, progress_seq = progress_seq + 1
      where tenant_id = ? and id = ?`,
     [at, at, tenantId, orderId],
   );

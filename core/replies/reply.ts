@@ -31,15 +31,6 @@ export const progressBlockSchema = z.object({
   ratio: z.number().min(0).max(1),
 });
 
-export const buttonSchema = z.object({
-  id: z.string(),
-  label: z.string(),
-  style: z.enum(['primary', 'danger', 'default']).default('default'),
-  payload: z.record(z.string(), z.string()).default({}),
-});
-
-export const actionsBlockSchema = z.object({ type: z.literal('actions'), buttons: z.array(buttonSchema) });
-
 /** One step of a write plan: what happens, every argument spelled out, and optionally a few example rows. */
 export const planStepSchema = z.object({
   title: z.string(),
@@ -66,7 +57,7 @@ export const confirmBlockSchema = z.object({
 });
 
 export const replyBlockSchema = z.discriminatedUnion('type', [
-  textBlockSchema, factsBlockSchema, tableBlockSchema, imageBlockSchema, progressBlockSchema, actionsBlockSchema, confirmBlockSchema,
+  textBlockSchema, factsBlockSchema, tableBlockSchema, imageBlockSchema, progressBlockSchema, confirmBlockSchema,
 ]);
 export type ReplyBlock = z.infer<typeof replyBlockSchema>;
 export type TableBlock = z.infer<typeof tableBlockSchema>;

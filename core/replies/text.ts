@@ -24,8 +24,6 @@ function renderBlock(block: ReplyBlock): string {
       return `[image] ${block.alt}: ${block.url}`;
     case 'progress':
       return `${block.orderNumber} ${block.status} [${progressBar(block.ratio, { full: '#', empty: '.' })}] ${percent(block.ratio)} (${countsText(block.counts) || 'no jobs'})`;
-    case 'actions':
-      return block.buttons.map((b) => `[${b.label}]`).join(' ');
     case 'confirm': {
       const only = soleStep(block);
       const steps = only

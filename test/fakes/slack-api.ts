@@ -163,8 +163,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         if (!streaming) return { ok: false, error: 'feature_not_enabled' };
         if (!body.channel || !body.thread_ts) return { ok: false, error: 'invalid_arguments' };
         if (!String(body.channel).startsWith('D') && (!body.recipient_user_id || !body.recipient_team_id)) { failures.push('chat.startStream: recipient missing outside a DM'); return { ok: false, error: 'invalid_arguments' }; }
+        const start = streamedMarkdown(body, true);
+        if ('problem' in start) { failures.push(`chat.startStream: ${start.problem}`); return { ok: false, error: 'invalid_arguments' }; }
         const ts = nextTs();
-        messages.set(msgKey(body.channel, ts), { channel: String(body.channel), ts, thread_ts: String(body.thread_ts), text: String(body.markdown_text ?? ''), streaming: true });
+        messages.set(msgKey(body.channel, ts), { channel: String(body.channel), ts, thread_ts: String(body.thread_ts), text: start.text, streaming: true });
         return { ok: true, channel: body.channel, ts };
       }
       case 'chat.appendStream':
@@ -172,8 +174,9 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         const msg = messages.get(msgKey(body.channel, body.ts));
         if (!msg) return { ok: false, error: 'message_not_found' };
         if (!msg.streaming) { failures.push(`${method}: stream already stopped`); return { ok: false, error: 'message_not_in_streaming_state' }; }
-        if (method === 'chat.appendStream' && typeof body.markdown_text !== 'string') return { ok: false, error: 'invalid_arguments' };
-        msg.text = `${String(msg.text ?? '')}${String(body.markdown_text ?? '')}`;
+        const more = streamedMarkdown(body, method === 'chat.appendStream');
+        if ('problem' in more) { failures.push(`${method}: ${more.problem}`); return { ok: false, error: 'invalid_arguments' }; }
+        msg.text = `${String(msg.text ?? '')}${more.text}`;
         if (method === 'chat.stopStream') msg.streaming = false;
         return { ok: true, channel: body.channel, ts: body.ts };
       }
@@ -304,6 +307,32 @@ function tableProblem(block: Record<string, any>): string | undefined {
 }
 
 /** Form bodies (how @slack/web-api sends) with JSON-encoded values decoded, or JSON bodies. */
+/**
+ * The text a streaming call adds: `markdown_text`, or the `markdown_text` chunks of `chunks` (how
+ * the Web API client's chatStream helper sends it). Slack wants one of the two, not both; `required`
+ * for chat.startStream and chat.appendStream. RenderBot sends no other chunk types.
+ */
+function streamedMarkdown(body: Record<string, unknown>, required: boolean): { text: string } | { problem: string } {
+  const { markdown_text: markdown, chunks } = body;
+  if (markdown !== undefined && chunks !== undefined) return { problem: 'both markdown_text and chunks' };
+  if (markdown !== undefined) return typeof markdown === 'string' ? { text: markdown } : { problem: 'markdown_text is not a string' };
+  if (chunks === undefined) return required ? { problem: 'markdown_text or chunks required' } : { text: '' };
+  if (!Array.isArray(chunks)) return { problem: 'chunks is not an array' };
+  let text = '';
+  for (const c of chunks as Record<string, unknown>[]) {
+    if (c?.type !== 'markdown_text' || typeof c.text !== 'string') return { problem: `unexpected chunk ${JSON.stringify(c)}` };
+    text += c.text;
+  }
+  if (required && chunks.length === 0) return { problem: 'chunks is empty' };
+  return { text };
+}
+
+/** The text a chat.startStream / appendStream / stopStream call carried (see `streamedMarkdown`). */
+export function streamedText(call: SlackCall): string {
+  const r = streamedMarkdown(call.body, false);
+  return 'text' in r ? r.text : '';
+}
+
 function parseBody(raw: string, contentType: string): Record<string, unknown> {
   if (!raw) return {};
   if (contentType.includes('application/json')) return JSON.parse(raw) as Record<string, unknown>;

@@ -22,6 +22,10 @@ export const Order = defineEntity({
     notify: p.json<Record<string, unknown>>().nullable(),
     progressMessage: p.json<Record<string, unknown>>().nullable(),
     noticeSentAt: p.datetime().nullable(),
+    /** The queue job sending the completion notice right now. */
+    noticeClaim: p.text().nullable(),
+    /** Bumped by every writer of the progress message (core/notices/tasks.ts). */
+    progressSeq: p.integer().default(0),
     createdAt: p.datetime().defaultRaw('now()'),
     updatedAt: p.datetime().defaultRaw('now()'),
     submittedAt: p.datetime().nullable(),

@@ -45,8 +45,6 @@ export function Block({ block, onDecide, busy, canConfirm }: { block: ReplyBlock
         </section>
       );
     }
-    case 'actions':
-      return null; // platform buttons without a web action; the text says what to type
     case 'confirm':
       return <ConfirmCard block={block} onDecide={onDecide} busy={busy} canConfirm={canConfirm} />;
   }

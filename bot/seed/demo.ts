@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { query, queryOne } from '../db/sql.ts';
-import type { EntityManager } from '../db/orm.ts';
-import { RenderBotError } from '../errors.ts';
-import { createTenant, getTenantBySlug, type TenantRow } from '../tenancy/tenants.ts';
-import { ensureMaterial, ensureOutputType, upsertProducts, type OutputTypeInput, type ProductInput } from './catalogue.ts';
-import { nextOrderNumber } from './order-numbers.ts';
-import type { OrderStatus } from './statuses.ts';
+import { query, queryOne } from '../../core/db/sql.ts';
+import type { EntityManager } from '../../core/db/orm.ts';
+import { RenderBotError } from '../../core/errors.ts';
+import { createTenant, getTenantBySlug, type TenantRow } from '../../core/tenancy/tenants.ts';
+import { ensureMaterial, ensureOutputType, upsertProducts, type OutputTypeInput, type ProductInput } from '../../core/pipeline/catalogue.ts';
+import { nextOrderNumber } from '../../core/pipeline/order-numbers.ts';
+import type { OrderStatus } from '../../core/pipeline/statuses.ts';
 
 /** Options of `seedDemo`; the same seed and `now` give the same catalogue and orders. */
 export type DemoOptions = { slug?: string; name?: string; products?: number; now?: Date; seed?: number };

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { queryOne } from '../db/sql.ts';
-import type { EntityManager } from '../db/orm.ts';
-import { UserInputError } from '../errors.ts';
-import { ensureMaterial, ensureOutputType } from './catalogue.ts';
+import { queryOne } from '../../core/db/sql.ts';
+import type { EntityManager } from '../../core/db/orm.ts';
+import { UserInputError } from '../../core/errors.ts';
+import { ensureMaterial, ensureOutputType } from '../../core/pipeline/catalogue.ts';
 import { demoMaterials, demoOutputTypes } from './demo.ts';
 
 /** Size and time span of a benchmark data set. */
