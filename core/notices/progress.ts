@@ -1,6 +1,7 @@
 import type { Deliverer, SentMessage } from '../conversations/delivery.ts';
 import type { EntityManager } from '../db/orm.ts';
-import { queryOne } from '../db/sql.ts';
+import { db } from '../db/kysely.ts';
+import { sentMessageSchema } from '../conversations/delivery.ts';
 import { progressReply } from './compose.ts';
 import type { NoticeOrigin } from './origin.ts';
 
@@ -27,22 +28,21 @@ export type ProgressSync = {
 export async function syncProgressMessage(em: EntityManager, deliver: Deliverer, order: { tenantId: string; orderId: string }, origin: NoticeOrigin, opts: ProgressSync): Promise<boolean> {
   let mine: SentMessage | undefined;
   for (let round = 0; round < maxProgressRounds; round++) {
-    const claim = await queryOne<{ progress_seq: number; progress_message: SentMessage | null }>(em,
-      `update render_order set progress_seq = progress_seq + 1
-       where tenant_id = ? and id = ? and notify is not null ${opts.whileRendering && round === 0 ? `and status = 'rendering'` : ''}
-       returning progress_seq, progress_message`, [order.tenantId, order.orderId]);
+    const claim = await db(em).updateTable('render_order').set((eb) => ({ progressSeq: eb('progressSeq', '+', 1) }))
+      .where('tenant', '=', order.tenantId).where('id', '=', order.orderId).where('notify', 'is not', null)
+      .$if(opts.whileRendering && round === 0, (q) => q.where('status', '=', 'rendering'))
+      .returning(['progressSeq', 'progressMessage']).executeTakeFirst();
     if (!claim) return true;
     // A message this writer posted in an earlier round that was not recorded is still its own to edit.
-    const replace = claim.progress_message ?? mine;
+    const replace = sentMessageSchema.nullable().parse(claim.progressMessage) ?? mine;
     if (!replace && !opts.post) return true;
     const reply = await progressReply(em, order.tenantId, order.orderId);
     const sent = await deliver(origin.delivery.target, reply, { sessionId: origin.sessionId, ...(replace ? { replace } : {}) });
     mine = sent ?? replace;
-    const recorded = await queryOne(em,
-      `update render_order set progress_message = coalesce(?::jsonb, progress_message)
-       where tenant_id = ? and id = ? and progress_seq = ? returning id`,
-      [sent ? JSON.stringify(sent) : null, order.tenantId, order.orderId, claim.progress_seq]);
-    if (recorded) return true;
+    const recorded = await db(em).updateTable('render_order').set((eb) => ({ progressMessage: sent ?? eb.ref('progressMessage') }))
+      .where('tenant', '=', order.tenantId).where('id', '=', order.orderId).where('progressSeq', '=', claim.progressSeq)
+      .executeTakeFirst();
+    if (recorded.numUpdatedRows > 0n) return true;
   }
   return false;
 }

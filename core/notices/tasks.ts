@@ -3,7 +3,7 @@ import type { Task } from 'graphile-worker';
 import type { Deliverer } from '../conversations/delivery.ts';
 import { queueHistoryNote } from '../conversations/history-note.ts';
 import type { Orm } from '../db/orm.ts';
-import { queryOne } from '../db/sql.ts';
+import { db } from '../db/kysely.ts';
 import type { Logger } from '../logger.ts';
 import type { RenderLinks } from '../renders/signing.ts';
 import type { Platform } from '../tenancy/roles.ts';
@@ -36,7 +36,8 @@ export function createNoticeTasks(deps: NoticeDeps): Record<string, Task> {
   const progress: Task = async (payload) => {
     const order = noticeJobSchema.parse(payload);
     const em = deps.orm.em.fork();
-    const row = await queryOne<{ notify: unknown }>(em, `select notify from render_order where tenant_id = ? and id = ? and status = 'rendering'`, [order.tenantId, order.orderId]);
+    const row = await db(em).selectFrom('render_order').select('notify')
+      .where('tenant', '=', order.tenantId).where('id', '=', order.orderId).where('status', '=', 'rendering').executeTakeFirst();
     const origin = noticeOriginSchema.safeParse(row?.notify);
     if (!origin.success) return;
     const done = await syncProgressMessage(em, delivererOf(origin.data), order, origin.data, { post: true, whileRendering: true });
@@ -49,11 +50,11 @@ export function createNoticeTasks(deps: NoticeDeps): Record<string, Task> {
     // A run without a queue job (tests, tools) gets a claim of its own.
     const claim = helpers.job?.id ? `job:${helpers.job.id}` : `run:${randomUUID()}`;
     const em = deps.orm.em.fork();
-    const claimed = await queryOne<{ notify: unknown }>(em,
-      `update render_order set notice_claim = ?
-       where tenant_id = ? and id = ? and notice_sent_at is null and notify is not null and status in ('completed', 'failed')
-         and (notice_claim is null or notice_claim = ?)
-       returning notify`, [claim, tenantId, orderId, claim]);
+    const claimed = await db(em).updateTable('render_order').set({ noticeClaim: claim })
+      .where('tenant', '=', tenantId).where('id', '=', orderId).where('noticeSentAt', 'is', null).where('notify', 'is not', null)
+      .where('status', 'in', ['completed', 'failed'])
+      .where((eb) => eb.or([eb('noticeClaim', 'is', null), eb('noticeClaim', '=', claim)]))
+      .returning('notify').executeTakeFirst();
     if (!claimed) return;
     let origin: NoticeOrigin;
     let reply: Awaited<ReturnType<typeof completionReply>>;
@@ -65,12 +66,13 @@ export function createNoticeTasks(deps: NoticeDeps): Record<string, Task> {
       reply = await completionReply(em, tenantId, orderId, deps.renderLinks, deps.now());
       await deliver(origin.delivery.target, reply, { sessionId: origin.sessionId });
     } catch (err) {
-      await queryOne(em, `update render_order set notice_claim = null where tenant_id = ? and id = ? and notice_claim = ? returning id`, [tenantId, orderId, claim]);
+      await db(em).updateTable('render_order').set({ noticeClaim: null })
+        .where('tenant', '=', tenantId).where('id', '=', orderId).where('noticeClaim', '=', claim).execute();
       throw err;
     }
     await deps.orm.em.fork().transactional(async (tx) => {
-      await tx.execute(`update render_order set notice_sent_at = ?::timestamptz, notice_claim = null where tenant_id = ? and id = ? and notice_claim = ?`,
-        [deps.now().toISOString(), tenantId, orderId, claim]);
+      await db(tx).updateTable('render_order').set({ noticeSentAt: deps.now(), noticeClaim: null })
+        .where('tenant', '=', tenantId).where('id', '=', orderId).where('noticeClaim', '=', claim).execute();
       await queueHistoryNote(tx, { tenantId, sessionId: origin.sessionId, reply });
     });
     log.info({ orderId, sessionId: origin.sessionId, platform: origin.delivery.platform }, 'completion notice sent');
