@@ -15,7 +15,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOrm, migrate, type Orm } from '../core/db/orm.ts';
-import { queryOne } from '../core/db/sql.ts';
+import { z } from 'zod';
+import { row } from '../core/db/sql.ts';
 import { ensureOutputType, upsertProducts } from '../core/pipeline/catalogue.ts';
 import { createOrder } from '../core/pipeline/orders.ts';
 import { installQueue } from '../core/queue/queue.ts';
@@ -111,8 +112,8 @@ async function waitUntilFinished(orm: Orm, phase: string, orderIds: string[]): P
   let lastChange = performance.now();
   let lastPrint = performance.now();
   for (;;) {
-    const row = await queryOne<{ open: string }>(orm.em.fork(), `select count(*) as open from render_job where order_id = any(?::uuid[]) and status in ('queued', 'running')`, [`{${orderIds.join(',')}}`]);
-    const open = Number(row!.open);
+    const waiting = await row(orm.em.fork(), z.object({ open: z.coerce.number() }), `select count(*) as open from render_job where order_id = any(?::uuid[]) and status in ('queued', 'running')`, [`{${orderIds.join(',')}}`]);
+    const open = waiting?.open ?? 0;
     if (open === 0) return;
     if (open !== last) { last = open; lastChange = performance.now(); }
     if (performance.now() - lastChange > STALL_SECONDS * 1000) throw new Error(`${phase}: ${open} jobs still open and no progress for ${STALL_SECONDS} s`);
@@ -123,7 +124,7 @@ async function waitUntilFinished(orm: Orm, phase: string, orderIds: string[]): P
 
 async function phaseNumbers(orm: Orm, phase: 'local' | 'noop', orderIds: string[]): Promise<Omit<PhaseResult, 'peakRssMb'>> {
   const ids = `{${orderIds.join(',')}}`;
-  const j = (await queryOne<Record<string, string>>(orm.em.fork(),
+  const j = (await row(orm.em.fork(), z.object(Object.fromEntries(['jobs', 'completed', 'attempts', 'not_once', 'span', 'q50', 'q95', 'r50', 'r95'].map((k) => [k, z.coerce.number()]))),
     `select count(*) as jobs, count(*) filter (where status = 'completed') as completed, coalesce(sum(attempts), 0) as attempts,
             count(*) filter (where attempts <> 1) as not_once,
             extract(epoch from max(finished_at) - min(started_at)) as span,
@@ -132,8 +133,8 @@ async function phaseNumbers(orm: Orm, phase: 'local' | 'noop', orderIds: string[
             extract(epoch from percentile_cont(0.5) within group (order by finished_at - started_at)) as r50,
             extract(epoch from percentile_cont(0.95) within group (order by finished_at - started_at)) as r95
      from render_job where order_id = any(?::uuid[])`, [ids]))!;
-  const o = (await queryOne<{ completed: string }>(orm.em.fork(), `select count(*) filter (where status = 'completed') as completed from render_order where id = any(?::uuid[])`, [ids]))!;
-  const q = (await queryOne<{ left: string }>(orm.em.fork(), `select count(*) as left from graphile_worker.jobs where task_identifier = 'render_job'`))!;
+  const o = (await row(orm.em.fork(), z.object({ completed: z.coerce.number() }), `select count(*) filter (where status = 'completed') as completed from render_order where id = any(?::uuid[])`, [ids]))!;
+  const q = (await row(orm.em.fork(), z.object({ left: z.coerce.number() }), `select count(*) as left from graphile_worker.jobs where task_identifier = 'render_job'`))!;
   const jobs = Number(j.jobs);
   const problems: string[] = [];
   if (Number(j.completed) !== jobs) problems.push(`${jobs - Number(j.completed)} jobs not completed`);

@@ -2,7 +2,8 @@ import type { TurnContext } from '../core/context.ts';
 import { confirmAction } from '../core/actions/decide.ts';
 import { createPendingAction } from '../core/actions/store.ts';
 import type { Orm } from '../core/db/orm.ts';
-import { queryOne } from '../core/db/sql.ts';
+import { z } from 'zod';
+import { row } from '../core/db/sql.ts';
 import type { Logger } from '../core/logger.ts';
 import { getRenderResults } from '../core/renders/results.ts';
 import { defaultTools } from '../core/tools/index.ts';
@@ -80,7 +81,7 @@ export async function benchSelection(orm: Orm, turn: TurnContext, log: Logger, c
   const created = await order().finally(() => { confirming = false; });
   await reader;
   const em = orm.em.fork();
-  const counts = (await queryOne<{ items: string; jobs: string; queue: string }>(em,
+  const counts = (await row(em, z.object({ items: z.coerce.number(), jobs: z.coerce.number(), queue: z.coerce.number() }),
     `select (select count(*) from order_item where order_id = ?) as items, (select count(*) from render_job where order_id = ?) as jobs,
             (select count(*) from graphile_worker.jobs q join render_job j on q.key = j.id::text where j.order_id = ?) as queue`,
     [created.order_id, created.order_id, created.order_id]))!;

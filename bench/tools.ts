@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../core/config.ts';
 import { ensureDatabase, startEmbeddedCluster } from '../core/db/embedded.ts';
 import { createOrm, migrate, type EntityManager } from '../core/db/orm.ts';
-import { queryOne } from '../core/db/sql.ts';
+import { countRow, idRow, row } from '../core/db/sql.ts';
 import { createLogger } from '../core/logger.ts';
 import { seedBulk } from '../bot/seed/bulk.ts';
 import { createTenant } from '../core/tenancy/tenants.ts';
@@ -89,11 +89,11 @@ function pct(values: number[], p: number): number {
 }
 
 async function count(em: EntityManager, table: string, tenant: string): Promise<number> {
-  return Number((await queryOne<{ n: string }>(em, `select count(*) as n from ${table} where tenant_id = ?`, [tenant]))!.n);
+  return (await row(em, countRow, `select count(*) as n from ${table} where tenant_id = ?`, [tenant]))?.n ?? 0;
 }
 
 async function ensureBenchTenant(em: EntityManager): Promise<string> {
-  const existing = await queryOne<{ id: string }>(em, `select id from tenant where slug = 'bench'`);
+  const existing = await row(em, idRow, `select id from tenant where slug = 'bench'`);
   if (existing && (await count(em, 'product', existing.id)) >= PRODUCTS) return existing.id;
   const id = existing?.id ?? (await createTenant(em, { slug: 'bench', name: 'Bench Lager AG' })).id;
   console.log(`seeding ${PRODUCTS.toLocaleString('en')} products and ${JOBS.toLocaleString('en')} render jobs (once)…`);
@@ -104,7 +104,7 @@ async function ensureBenchTenant(em: EntityManager): Promise<string> {
 }
 
 async function benchSession(em: EntityManager, tenant: string): Promise<string> {
-  const row = await queryOne<{ id: string }>(em,
+  const session = await row(em, idRow,
     `insert into chat_session (tenant_id, platform, key) values (?, 'cli', 'bench:' || gen_random_uuid()) returning id`, [tenant]);
-  return row!.id;
+  return session!.id;
 }

@@ -3,7 +3,7 @@ import { estimateTokens } from '../core/agent/tokens.ts';
 import { buildWindow } from '../core/agent/window.ts';
 import { systemPrompt } from '../core/agent/prompt.ts';
 import type { Orm } from '../core/db/orm.ts';
-import { queryOne } from '../core/db/sql.ts';
+import { idRow, row } from '../core/db/sql.ts';
 import { searchProductsTool } from '../core/tools/search_products.ts';
 import { createLogger } from '../core/logger.ts';
 
@@ -14,7 +14,7 @@ import { createLogger } from '../core/logger.ts';
  */
 export async function benchWindow(orm: Orm, tenantId: string, turns = 60): Promise<{ windowed: number; naive: number }> {
   const em = orm.em.fork();
-  const session = (await queryOne<{ id: string }>(em, `insert into chat_session (tenant_id, platform, key) values (?, 'cli', 'bench-window:' || gen_random_uuid()) returning id`, [tenantId]))!;
+  const session = (await row(em, idRow, `insert into chat_session (tenant_id, platform, key) values (?, 'cli', 'bench-window:' || gen_random_uuid()) returning id`, [tenantId]))!;
   const turn = { tenantId, userId: 'bench', role: 'operator' as const, sessionId: session.id, platform: 'cli' as const };
   const words = ['kugellager', 'dichtring', 'welle', 'kupplung', 'zahnrad', 'rollenlager', 'führung', '6204', 'M8', 'NBR'];
   const log = createLogger('silent');

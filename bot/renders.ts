@@ -2,9 +2,9 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { sendJson, type HttpRequest } from '../adapters/http.ts';
-import { queryOne } from '../core/db/sql.ts';
+import { db } from '../core/db/kysely.ts';
 import { handleFarmCallback, signatureHeader, timestampHeader } from '../core/renders/farm.ts';
-import { localRenderPath, renderContentTypes, type RenderFormat } from '../core/renders/local.ts';
+import { localRenderPath, renderContentTypes } from '../core/renders/local.ts';
 import { getRenderResults } from '../core/renders/results.ts';
 import { resultsPage, resultsPageHeaders } from './results-page.ts';
 import type { App } from './app.ts';
@@ -30,11 +30,11 @@ export function renderRoutes(app: App): Route[] {
       const check = app.renderLinks.verify(id, q.get('exp') ?? undefined, q.get('sig') ?? undefined);
       if (check !== 'ok') return sendJson(res, 403, { error: { code: check, message: check === 'expired' ? 'This link has expired; ask RenderBot for a fresh one.' : 'Invalid link signature.' } });
       const job = z.uuid().safeParse(id).success
-        ? await queryOne<{ tenant_id: string; format: RenderFormat }>(app.db.orm.em.fork(),
-          `select j.tenant_id, ot.format from render_job j join render_order o on o.id = j.order_id join output_type ot on ot.id = o.output_type_id
-           where j.id = ? and j.status = 'completed'`, [id])
+        ? await db(app.db.orm.em.fork()).selectFrom('render_job as j')
+          .innerJoin('render_order as o', 'o.id', 'j.order').innerJoin('output_type as ot', 'ot.id', 'o.outputType')
+          .select(['j.tenant', 'ot.format']).where('j.id', '=', id).where('j.status', '=', 'completed').executeTakeFirst()
         : undefined;
-      const file = job ? localRenderPath(app.config.dataDir, job.tenant_id, id, job.format) : undefined;
+      const file = job ? localRenderPath(app.config.dataDir, job.tenant, id, job.format) : undefined;
       const size = file ? await stat(file).then((s) => s.size, () => undefined) : undefined;
       if (!job || !file || size === undefined) return sendJson(res, 404, { error: { code: 'not_found', message: 'No such render.' } });
       res.writeHead(200, { 'content-type': renderContentTypes[job.format], 'content-length': String(size), 'cache-control': 'private, max-age=3600' });
@@ -46,9 +46,9 @@ export function renderRoutes(app: App): Route[] {
       const check = app.renderLinks.verifyResults(id, q.get('exp') ?? undefined, q.get('sig') ?? undefined);
       if (check !== 'ok') return sendJson(res, 403, { error: { code: check, message: check === 'expired' ? 'This link has expired; ask RenderBot for a fresh one.' : 'Invalid link signature.' } });
       const em = app.db.orm.em.fork();
-      const order = z.uuid().safeParse(id).success ? await queryOne<{ tenant_id: string }>(em, `select tenant_id from render_order where id = ?`, [id]) : undefined;
+      const order = z.uuid().safeParse(id).success ? await db(em).selectFrom('render_order').select('tenant').where('id', '=', id).executeTakeFirst() : undefined;
       if (!order) return sendJson(res, 404, { error: { code: 'not_found', message: 'No such order.' } });
-      const results = await getRenderResults(em, order.tenant_id, id, app.renderLinks, app.now(), maxResultsPageItems);
+      const results = await getRenderResults(em, order.tenant, id, app.renderLinks, app.now(), maxResultsPageItems);
       const html = resultsPage(results);
       res.writeHead(200, { ...resultsPageHeaders, 'content-length': String(Buffer.byteLength(html)), 'cache-control': 'private, no-store' });
       res.end(html);

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { TurnContext } from '../core/context.ts';
 import type { EntityManager, Orm } from '../core/db/orm.ts';
-import { query, queryOne } from '../core/db/sql.ts';
+import { z } from 'zod';
+import { db } from '../core/db/kysely.ts';
+import { row } from '../core/db/sql.ts';
+import { storedToolCallSchema } from '../core/agent/messages.ts';
+import { planCallSchema } from '../core/actions/plan.ts';
+import { orderStatusSchema } from '../core/pipeline/statuses.ts';
 import { resolveSession } from '../core/conversations/sessions.ts';
 import { replyText, type Reply } from '../core/replies/reply.ts';
 import { ensureUser } from '../core/tenancy/users.ts';
@@ -50,8 +55,12 @@ export async function runEval(target: EvalTarget, cases: EvalCase[], opts: { onC
     const em = target.orm.em.fork();
     const missing: string[] = [];
     const fill = async (text: string) => replaceAsync(text, /\{order:([a-z]+)\}/g, async (status) => {
-      if (!orders.has(status)) orders.set(status, (await queryOne<{ n: string }>(em,
-        `select order_number as n from render_order where tenant_id = ? and status = ? order by order_number limit 1`, [target.tenantId, status]))?.n ?? null);
+      const known = orderStatusSchema.safeParse(status);
+      if (!orders.has(status) && known.success) {
+        const first = await db(em).selectFrom('render_order').select('orderNumber')
+          .where('tenant', '=', target.tenantId).where('status', '=', known.data).orderBy('orderNumber').limit(1).executeTakeFirst();
+        orders.set(status, first?.orderNumber ?? null);
+      }
       const found = orders.get(status);
       if (!found) missing.push(`the data has no ${status} order for {order:${status}}`);
       return found ?? `{order:${status}}`;
@@ -89,36 +98,35 @@ export async function runEval(target: EvalTarget, cases: EvalCase[], opts: { onC
 
 /** A fingerprint of everything a write tool changes; equal before and after a case that wrote nothing. */
 async function writes(em: EntityManager, tenantId: string): Promise<string> {
-  const row = await queryOne<{ f: string }>(em,
+  const fingerprint = await row(em, z.object({ f: z.string() }),
     `select concat_ws('|', (select count(*) from render_order where tenant_id = ?), (select max(updated_at) from render_order where tenant_id = ?),
        (select count(*) from render_job where tenant_id = ?), (select count(*) from pending_action where tenant_id = ? and status not in ('pending', 'expired'))) as f`,
     [tenantId, tenantId, tenantId, tenantId]);
-  return row!.f;
+  return fingerprint?.f ?? '';
 }
 
-type MessageRow = { role: string; content: string; tool_calls: { id: string; name: string; arguments: string }[] | null; tool_call_id: string | null; prompt_tokens: number; completion_tokens: number };
 
 /** What the conversation of one case holds: calls with their answers, the plan proposed, the answer and tokens. */
 async function observe(em: EntityManager, sessionId: string, request: string, replies: Reply[]): Promise<Observed> {
-  const rows = await query<MessageRow>(em,
-    `select role, content, tool_calls, tool_call_id, prompt_tokens, completion_tokens from chat_message where session_id = ? order by seq`, [sessionId]);
-  const answers = new Map(rows.filter((r) => r.role === 'tool').map((r) => [r.tool_call_id, r.content]));
-  const calls = rows.flatMap((r) => r.tool_calls ?? []).map((c) => {
+  const rows = await db(em).selectFrom('chat_message').select(['role', 'content', 'toolCalls', 'toolCallId', 'promptTokens', 'completionTokens'])
+    .where('session', '=', sessionId).orderBy('seq').execute();
+  const answers = new Map(rows.filter((r) => r.role === 'tool').map((r) => [r.toolCallId, r.content]));
+  const calls = rows.flatMap((r) => z.array(storedToolCallSchema).nullable().parse(r.toolCalls) ?? []).map((c) => {
     const answer = answers.get(c.id) ?? '';
     const outcome: Observed['calls'][number]['outcome'] = answer.startsWith('Awaiting user confirmation') ? 'awaiting_confirmation'
       : answer.startsWith('Folded into') ? 'folded' : answer.startsWith('Error:') ? 'error' : 'ran';
     return { tool: c.name, args: parseJson(c.arguments), outcome, ...(outcome === 'error' ? { error: answer.slice(7, 300) } : {}) };
   });
-  const action = await queryOne<{ plan: { tool: string }[] }>(em,
-    `select plan from pending_action where session_id = ? order by created_at desc limit 1`, [sessionId]);
+  const action = await db(em).selectFrom('pending_action').select('plan').where('session', '=', sessionId)
+    .orderBy('createdAt', 'desc').limit(1).executeTakeFirst();
   const assistant = rows.filter((r) => r.role === 'assistant');
   return {
     request,
     calls,
-    plan: action ? action.plan.map((p) => p.tool) : null,
+    plan: action ? z.array(planCallSchema).parse(action.plan).map((p) => p.tool) : null,
     answer: replies.map(replyText).filter(Boolean).join('\n\n'),
-    rounds: assistant.filter((r) => r.prompt_tokens > 0 || r.tool_calls).length,
-    tokens: { prompt: sum(assistant.map((r) => Number(r.prompt_tokens))), completion: sum(assistant.map((r) => Number(r.completion_tokens))) },
+    rounds: assistant.filter((r) => r.promptTokens > 0 || r.toolCalls).length,
+    tokens: { prompt: sum(assistant.map((r) => r.promptTokens)), completion: sum(assistant.map((r) => r.completionTokens)) },
   };
 }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deliverer } from '../core/conversations/delivery.ts';
-import { queryOne } from '../core/db/sql.ts';
+import { z } from 'zod';
+import { row } from '../core/db/sql.ts';
 import { watchOrders } from '../core/notices/origin.ts';
 import { noticeTaskName, progressTaskName } from '../core/notices/schedule.ts';
 import { createNoticeTasks } from '../core/notices/tasks.ts';
@@ -199,7 +200,7 @@ describe('notice scheduling and exactly-once delivery (queue tasks against the d
   });
 
   /** Sessions of this test's database inside a transaction, and advisory locks held in it (from another connection). */
-  const openTransactions = async () => (await queryOne<{ transactions: number; advisory_locks: number }>(db.orm.em.fork(),
+  const openTransactions = async () => (await row(db.orm.em.fork(), z.object({ transactions: z.number(), advisory_locks: z.number() }),
     `select (select count(*)::int from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null) as transactions,
             (select count(*)::int from pg_locks l join pg_database d on d.oid = l.database where d.datname = current_database() and l.locktype = 'advisory') as advisory_locks`))!;
   const tasksWith = (deliverer: Deliverer) => createNoticeTasks({

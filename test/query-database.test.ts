@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, makeTurn, type TenantFixture } from './support/fixtures.ts';
 import type { EntityManager } from '../core/db/orm.ts';
-import { queryOne } from '../core/db/sql.ts';
+import { z } from 'zod';
+import { countRow, idRow, row } from '../core/db/sql.ts';
 import { ModelBehaviourError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import { runGuardedQuery, QUERY_ROLE } from '../core/sql/runner.ts';
@@ -21,11 +22,11 @@ let ctxC: ToolContext;
 /** An order with one item and one render job per product, inserted directly. */
 async function makeOrder(em: EntityManager, t: TenantFixture, seq: number, status: string, jobStatus: string): Promise<string> {
   const number = `SA-2026-${String(seq).padStart(5, '0')}`;
-  const order = await queryOne<{ id: string }>(em,
+  const order = await row(em, idRow,
     `insert into render_order (tenant_id, order_number, status, output_type_id) values (?, ?, ?, ?) returning id`,
     [t.tenant.id, number, status, t.outputTypeIds['WebP 1024x1024']]);
   for (const productId of Object.values(t.productIds)) {
-    const item = await queryOne<{ id: string }>(em,
+    const item = await row(em, idRow,
       `insert into order_item (tenant_id, order_id, product_id) values (?, ?, ?) returning id`, [t.tenant.id, order!.id, productId]);
     await em.execute(`insert into render_job (tenant_id, order_id, order_item_id, product_id, status) values (?, ?, ?, ?, ?)`,
       [t.tenant.id, order!.id, item!.id, productId, jobStatus]);
@@ -86,9 +87,9 @@ describe('query_database: tenant scope', () => {
       v_order_items: 'order_item', v_render_jobs: 'render_job' };
     for (const [view, table] of Object.entries(tables)) {
       const own = await run(ctxB, `select count(*) as n from ${view}`);
-      const expected = await queryOne<{ n: string }>(db.orm.em.fork(), `select count(*) as n from ${table} where tenant_id = ?`, [bravo.tenant.id]);
-      expect(Number(expected!.n), view).toBeGreaterThan(0);
-      expect((own.data as { rows: number[][] }).rows[0]![0], view).toBe(Number(expected!.n));
+      const expected = await row(db.orm.em.fork(), countRow, `select count(*) as n from ${table} where tenant_id = ?`, [bravo.tenant.id]);
+      expect(expected!.n, view).toBeGreaterThan(0);
+      expect((own.data as { rows: number[][] }).rows[0]![0], view).toBe(expected!.n);
     }
   });
 
@@ -114,7 +115,7 @@ describe('query_database: tenant scope', () => {
       expect(err.code, sql).toBe('sql_rejected');
       expect(err.message, sql).toMatch(reason);
     }
-    expect(await queryOne<{ n: string }>(db.orm.em.fork(), 'select count(*) as n from product')).toEqual({ n: '258' });
+    expect(await row(db.orm.em.fork(), countRow, 'select count(*) as n from product')).toEqual({ n: 258 });
   });
 });
 
@@ -212,7 +213,7 @@ describe('query_database: what the database enforces on its own', () => {
   it('runs on a connection of its own, outside the caller\'s transaction', async () => {
     await db.orm.em.fork().transactional(async (tx) => {
       await runGuardedQuery(db.queryPool, alpha.tenant.id, 'select 1');
-      const state = await queryOne<{ who: string; ro: string }>(tx, `select current_user as who, current_setting('transaction_read_only') as ro`);
+      const state = await row(tx, z.object({ who: z.string(), ro: z.string() }), `select current_user as who, current_setting('transaction_read_only') as ro`);
       expect(state).toMatchObject({ ro: 'off' });
       expect(state!.who).not.toBe(QUERY_ROLE);
     });
@@ -231,6 +232,6 @@ describe('query_database: what the database enforces on its own', () => {
     expect(await asQueryRole(`select set_config('renderbot.tenant_id', gen_random_uuid()::text, true)`)).toMatch(/permission denied for function set_config/);
     // The read-only transaction stops writes on its own, even for the (owner) role that may write.
     expect(await attempt(['set transaction read only', 'delete from product'])).toMatch(/cannot execute DELETE in a read-only transaction/);
-    expect(await queryOne<{ n: string }>(db.orm.em.fork(), 'select count(*) as n from product where tenant_id = ?', [alpha.tenant.id])).toEqual({ n: '3' });
+    expect(await row(db.orm.em.fork(), countRow, 'select count(*) as n from product where tenant_id = ?', [alpha.tenant.id])).toEqual({ n: 3 });
   });
 });

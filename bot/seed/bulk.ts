@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { queryOne } from '../../core/db/sql.ts';
+import { z } from 'zod';
+import { countRow, row } from '../../core/db/sql.ts';
 import type { EntityManager } from '../../core/db/orm.ts';
 import { UserInputError } from '../../core/errors.ts';
 import { ensureMaterial, ensureOutputType } from '../../core/pipeline/catalogue.ts';
@@ -58,7 +59,7 @@ export async function seedBulk(em: EntityManager, tenantId: string, opts: BulkOp
     for (const o of demoOutputTypes) outputTypeIds.push(await ensureOutputType(tx, tenantId, o));
     await run(`select setseed(0.42)`);
     await run(`set local work_mem = '256MB'`);
-    const su = await queryOne<{ rolsuper: boolean }>(tx, `select rolsuper from pg_roles where rolname = current_user`);
+    const su = await row(tx, z.object({ rolsuper: z.boolean() }), `select rolsuper from pg_roles where rolname = current_user`);
     if (su?.rolsuper) await run(`set local session_replication_role = replica`);
 
     await run(
@@ -71,7 +72,7 @@ export async function seedBulk(em: EntityManager, tenantId: string, opts: BulkOp
       [tenantId, productCount]);
     await run(`create temp table bulk_products on commit drop as
       select row_number() over (order by id) as rn, id from product where tenant_id = ?`, [tenantId]);
-    const nprod = Number((await queryOne<{ n: string }>(tx, `select count(*) as n from bulk_products`))!.n);
+    const nprod = (await row(tx, countRow, `select count(*) as n from bulk_products`))?.n ?? 0;
     if (nprod < 180) throw new UserInputError('bulk_too_small', 'seedBulk needs at least 180 products (the largest order size).');
 
     // Orders with jobs (kind 'r', oldest first by n) and ~1 % drafts/cancelled without jobs (kind 'd').
@@ -99,8 +100,8 @@ export async function seedBulk(em: EntityManager, tenantId: string, opts: BulkOp
        order by b.n`,
       [estimated, jobCount, jobCount, now, days, now, days, Math.max(3, Math.floor(estimated / 100)), JSON.stringify(outputTypeIds), tenantId]);
     await run(`analyze bulk_products, bulk_orders`);
-    const over = await queryOne<{ n: string }>(tx, `select count(*) as n from bulk_orders where length(order_number) > 14`);
-    if (Number(over!.n) > 0) throw new UserInputError('bulk_too_large', 'More than 99,999 orders in one year; raise `days` or lower `jobs`.');
+    const over = await row(tx, countRow, `select count(*) as n from bulk_orders where length(order_number) > 14`);
+    if ((over?.n ?? 0) > 0) throw new UserInputError('bulk_too_large', 'More than 99,999 orders in one year; raise `days` or lower `jobs`.');
     await run(
       `insert into order_counter (tenant_id, year, last_value)
        select ?, substr(order_number, 4, 4)::int, max(substr(order_number, 9)::int) from bulk_orders group by 2
@@ -140,9 +141,9 @@ export async function seedBulk(em: EntityManager, tenantId: string, opts: BulkOp
        where i.kind = 'r'`,
       [tenantId]);
     await run(`analyze product, render_order, order_item, render_job`);
-    const totals = await queryOne<{ orders: string; items: string; jobs: string }>(tx,
+    const totals = await row(tx, z.object({ orders: z.coerce.number(), items: z.coerce.number(), jobs: z.coerce.number() }),
       `select count(*) as orders, coalesce(sum(size), 0) as items, coalesce(sum(size) filter (where kind = 'r'), 0) as jobs from bulk_orders`);
-    return { products: nprod, orders: Number(totals!.orders), items: Number(totals!.items), jobs: Number(totals!.jobs), ms: Date.now() - started };
+    return { products: nprod, orders: totals?.orders ?? 0, items: totals?.items ?? 0, jobs: totals?.jobs ?? 0, ms: Date.now() - started };
   });
 }
 
@@ -155,7 +156,7 @@ export type CategorySeed = { category: string; count: number; prefix: string; st
  * Returns how many were inserted.
  */
 export async function seedCategoryProducts(em: EntityManager, tenantId: string, seed: CategorySeed): Promise<number> {
-  const row = await queryOne<{ n: string }>(em,
+  const inserted = await row(em, countRow,
     `with ins as (
        insert into product (tenant_id, pim_id, name, category, material_name)
        select ?, ? || '-' || lpad(g::text, 7, '0'), ? || lpad(g::text, 7, '0'), ?, ?
@@ -163,5 +164,5 @@ export async function seedCategoryProducts(em: EntityManager, tenantId: string, 
        on conflict (tenant_id, pim_id) do nothing returning 1)
      select count(*) as n from ins`,
     [tenantId, seed.prefix, seed.stem ?? `${seed.category} `, seed.category, seed.material === undefined ? 'Steel-Bare' : seed.material, seed.count]);
-  return Number(row!.n);
+  return inserted?.n ?? 0;
 }

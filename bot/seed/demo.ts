@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { query, queryOne } from '../../core/db/sql.ts';
+import { z } from 'zod';
+import { row, rows } from '../../core/db/sql.ts';
 import type { EntityManager } from '../../core/db/orm.ts';
 import { RenderBotError } from '../../core/errors.ts';
 import { createTenant, getTenantBySlug, type TenantRow } from '../../core/tenancy/tenants.ts';
@@ -141,7 +142,8 @@ const renderErrors = [
 const notes = ['Katalog 2027, Kapitel Wälzlager', 'Webshop-Relaunch: Freisteller', 'Messe Hannover – Produktposter', null, null, null];
 const originSource = 'demo-seed';
 
-type Product = { id: string; pim_id: string; category: string; material_name: string | null };
+const productRow = z.object({ id: z.string(), pim_id: z.string(), category: z.string(), material_name: z.string().nullable() });
+type Product = z.infer<typeof productRow>;
 type JobRow = { order_id: string; order_item_id: string; product_id: string; status: string; attempts: number; error: string | null; result_url: string | null; queued_at: string; started_at: string | null; finished_at: string | null };
 
 /**
@@ -171,10 +173,10 @@ export async function seedDemo(em: EntityManager, opts: DemoOptions = {}): Promi
     for (const o of demoOutputTypes) outputTypes.push({ ...o, id: await ensureOutputType(tx, t, o) });
     await upsertProducts(tx, t, demoCatalogue(opts.products ?? 240, opts.seed ?? 42));
 
-    const seeded = await queryOne<{ one: number }>(tx,
+    const seeded = await row(tx, z.object({ one: z.number() }),
       `select 1 as one from render_order where tenant_id = ? and origin->>'source' = ? limit 1`, [t, originSource]);
     if (!seeded) {
-      const products = await query<Product>(tx, `select id, pim_id, category, material_name from product where tenant_id = ? order by pim_id`, [t]);
+      const products = await rows(tx, productRow, `select id, pim_id, category, material_name from product where tenant_id = ? order by pim_id`, [t]);
       const specs = orderPlan.flatMap((p) => Array.from({ length: p.count }, () => ({
         status: p.status, createdAt: new Date(now.getTime() - (p.minDays + rnd() * (p.maxDays - p.minDays)) * 86_400_000),
       }))).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
@@ -220,12 +222,12 @@ export async function seedDemo(em: EntityManager, opts: DemoOptions = {}): Promi
       }
       await insertRows(tx, t, orders, items, jobs);
     }
-    const counts = await queryOne<{ products: string; orders: string; jobs: string }>(tx,
+    const counts = await row(tx, z.object({ products: z.coerce.number(), orders: z.coerce.number(), jobs: z.coerce.number() }),
       `select (select count(*) from product where tenant_id = ?) as products, (select count(*) from render_order where tenant_id = ?) as orders,
               (select count(*) from render_job where tenant_id = ?) as jobs`, [t, t, t]);
     return {
       tenant: { id: t, slug: tenant.slug, name: tenant.name }, created,
-      products: Number(counts!.products), orders: Number(counts!.orders), jobs: Number(counts!.jobs),
+      products: counts?.products ?? 0, orders: counts?.orders ?? 0, jobs: counts?.jobs ?? 0,
     };
   });
 }

@@ -34,15 +34,3 @@ export function pgArray(values: readonly (string | number)[]): string {
   return `{${values.map((v) => `"${String(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`;
 }
 
-/**
- * Legacy, untyped: the row type is asserted, not checked. Only modules not yet converted to
- * `db()` / `rows()` use it (see README, "Database access"); do not add callers.
- */
-export async function query<T extends object>(em: EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
-  return (await em.execute(sql, params)) as T[];
-}
-
-/** Legacy, untyped like `query`; do not add callers. */
-export async function queryOne<T extends object>(em: EntityManager, sql: string, params: unknown[] = []): Promise<T | undefined> {
-  return (await query<T>(em, sql, params))[0];
-}
