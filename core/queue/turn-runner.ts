@@ -83,6 +83,8 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
   let stopped: Promise<void> | undefined;
   let polling = false;
   let pollAgain = false;
+  /** Sessions may be waiting for room here (capacity or a tenant's share was full): poll when a drive ends. */
+  let backlog = false;
 
   const room = () => opts.concurrency - running.size - claiming.size;
   const fullTenants = () => [...perTenant].filter(([t, n]) => n >= (capOf.get(t) ?? 1) + TENANT_SLACK).map(([t]) => t);
@@ -115,8 +117,8 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
         else perTenant.delete(c.tenantId);
         if (!stopping) {
           if (released && entry.dirty) void tryClaim(c.id);
-          // A slot is free: look for sessions that waited while this process was full.
-          schedulePoll();
+          // A slot is free: look for sessions that waited while this process (or this tenant's share) was full.
+          if (backlog) schedulePoll();
         }
       }
     })();
@@ -130,14 +132,17 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
     }
     if (stopping || claiming.has(sessionId)) return;
     if (room() <= 0) {
-      pollAgain = true;
+      backlog = true;
       return;
     }
     claiming.add(sessionId);
     let claimed: Claimed | undefined;
     const at = Date.now();
+    const full = fullTenants();
     try {
-      claimed = await claimSession(em(), sessionId, owner, opts.leaseMs, scope, fullTenants());
+      claimed = await claimSession(em(), sessionId, owner, opts.leaseMs, scope, full);
+      // Not taken: perhaps its tenant's share is full here; look again when a drive ends.
+      if (!claimed && full.length) backlog = true;
     } catch (err) {
       log.warn({ err, sessionId }, 'could not claim a session; polling will retry');
     } finally {
@@ -157,7 +162,9 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
     try {
       do {
         pollAgain = false;
+        backlog = false;
         const limit = room();
+        if (limit <= 0) backlog = true;
         if (stopping || limit <= 0) break;
         const at = Date.now();
         const claimed = await claimWaiting(em(), owner, opts.leaseMs, limit, scope, { running: Object.fromEntries(perTenant), slack: TENANT_SLACK });
@@ -170,7 +177,9 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
           else drive(c, at);
         }
         if (extra.length) await releaseLeases(em(), owner, extra);
-        if (claimed.length === limit) pollAgain = true;
+        // A full batch may have left more waiting (go on now); a tenant at its share may have some waiting (look again when a drive ends).
+        if (claimed.length === limit) pollAgain = backlog = true;
+        if (fullTenants().length) backlog = true;
       } while (pollAgain && !stopping);
     } catch (err) {
       log.warn({ err }, 'polling for waiting sessions failed');
