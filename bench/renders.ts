@@ -1,7 +1,7 @@
 /**
  * `npm run bench:renders`: BENCH_JOBS render jobs (default 10,000) at 256×256 WebP, submitted as
  * orders of BENCH_ORDER_SIZE products (default 100), run by BENCH_WORKERS worker processes
- * (default 2, each composed like `renderbot worker`, WORKER_CONCURRENCY from BENCH_CONCURRENCY,
+ * (default 2, each composed like `renderbot worker`, RENDER_CONCURRENCY from BENCH_CONCURRENCY,
  * default 4). Two phases on one database: the local tile renderer, then a no-op backend (the
  * queue's own ceiling). Prints jobs/s, queue latency (render_job queued_at → started_at), render
  * time, peak RSS of each worker process (VmHWM), the load average, and checks that every job
@@ -40,7 +40,7 @@ const OUTPUT_TYPE = 'WebP 256x256';
 const phases = (process.env.BENCH_PHASES ?? 'local,noop').split(',').map((p) => p.trim()).filter((p) => p === 'local' || p === 'noop');
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
-console.log(`bench:renders: ${JOBS.toLocaleString('en')} jobs in orders of ${ORDER_SIZE} at 256×256, ${WORKERS} worker processes × WORKER_CONCURRENCY ${CONCURRENCY}; load average ${load()}`);
+console.log(`bench:renders: ${JOBS.toLocaleString('en')} jobs in orders of ${ORDER_SIZE} at 256×256, ${WORKERS} worker processes × RENDER_CONCURRENCY ${CONCURRENCY}; load average ${load()}`);
 
 const db = await createBenchDatabase(process.env.DATABASE_URL);
 const dataDir = mkdtempSync(join(tmpdir(), 'renderbot-bench-renders-'));
@@ -83,7 +83,7 @@ type PhaseResult = {
 async function runPhase(orm: Orm, tenantId: string, phase: 'local' | 'noop', offset: number): Promise<PhaseResult> {
   const env = {
     DATABASE_URL: db.url, DATA_DIR: join(dataDir, phase), SECRETS_KEY: secretsKey,
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', WORKER_CONCURRENCY: String(CONCURRENCY),
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', RENDER_CONCURRENCY: String(CONCURRENCY),
   };
   const workers: Target[] = [];
   try {

@@ -6,22 +6,23 @@
  * full agent turn through the durable queue, the scripted LLM fake answering instantly). Prints
  * p50/p99 time-to-ack (the slash command's HTTP response) and time-to-reply (the fake Slack Web
  * API receiving the answer, matched by a tag in the text), lost and duplicated replies, and the
- * targets of the Slack issue. Database: a fresh one on DATABASE_URL's server, else an embedded
- * PostgreSQL in a temporary directory; dropped afterwards. Prints numbers; asserts nothing.
+ * targets: ack p99 ≤ 1.5 × bare Bolt's, every reply within 2 s, nothing lost or duplicated.
+ * Database: a fresh one on DATABASE_URL's server, else an embedded PostgreSQL in a temporary
+ * directory; dropped afterwards. Prints numbers; asserts nothing.
  *
  * Diagnostics: BENCH_BOTS=renderbot,… (a subset of the bots), BENCH_LOG_LEVEL (the bots' LOG_LEVEL,
  * default error), BENCH_DUMP=/tmp/x (per-request timings as /tmp/x.<bot>.json),
- * BENCH_CHILD_NODE_OPTIONS (e.g. --cpu-prof for the bots), WORKER_CONCURRENCY (RenderBot's, default 8 here).
+ * BENCH_CHILD_NODE_OPTIONS (e.g. --cpu-prof for the bots). RenderBot runs with its default settings.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOrm, migrate } from '../core/db/orm.ts';
 import { setTenantAi } from '../core/llm/settings.ts';
 import { linkWorkspace } from '../core/tenancy/links.ts';
 import { createTenant } from '../core/tenancy/tenants.ts';
-import { startFakeSlack, type SlackCall } from '../test/fakes/slack-api.ts';
+import { startFakeSlack, streamedText, type SlackCall } from '../test/fakes/slack-api.ts';
 import { createSlackSender, slashCommand, type Who } from '../test/fakes/slack-request.ts';
 import { createBenchDatabase } from './support/db.ts';
 import { measureBot, selectedBots, warmUp, WARMUP } from './support/measure.ts';
@@ -34,8 +35,7 @@ const TEAM = { token: 'xoxb-bench-0001-fake', teamId: 'T0BENCH001', teamName: 'B
 const WHO: Who = { teamId: TEAM.teamId, userId: 'U0BENCHUSR', channel: 'C0BENCH001' };
 
 const { rate, seconds, drainSeconds, count } = benchSettings();
-const workerConcurrency = process.env.WORKER_CONCURRENCY ?? '8';
-console.log(`bench:slack: ${rate} slash commands/s for ${seconds} s (${count} per bot), open loop; drain ≤ ${drainSeconds} s; RenderBot WORKER_CONCURRENCY=${workerConcurrency}`);
+console.log(`bench:slack: ${rate} slash commands/s for ${seconds} s (${count} per bot), open loop; drain ≤ ${drainSeconds} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
 const slack = await startFakeSlack();
 slack.addTeam(TEAM);
@@ -54,24 +54,42 @@ try {
   await setTenantAi(em, secretsKey, tenant.id, llm.settings, llm.apiKey);
   await orm.close();
 
-  /** The reply of each bot: its echo, or RenderBot's answer in the thread (its thread root carries the tag too, without thread_ts). */
+  /**
+   * The reply of each bot: its echo, or RenderBot's answer in the thread (its thread root carries
+   * the tag too, without thread_ts) — posted, streamed, or edited into a message it posted
+   * before. A sample counts the distinct messages that carried its answer (more than one is a
+   * duplicate); a streamed message is matched by all the text streamed into it so far.
+   */
+  const streamed = new Map<string, string>();
+  const messageText = (call: SlackCall): { ts: string; text: string } | undefined => {
+    const ts = String(call.body.ts ?? call.response?.ts ?? '');
+    if (call.method === 'chat.postMessage' || call.method === 'chat.update') return { ts, text: String(call.body.text ?? '') };
+    if (call.method === 'response_url') return { ts: call.path, text: String(call.body.text ?? '') };
+    if (!call.method.endsWith('Stream') || call.response?.ok !== true) return undefined;
+    const text = (call.method === 'chat.startStream' ? '' : streamed.get(ts) ?? '') + streamedText(call);
+    streamed.set(ts, text);
+    return { ts, text };
+  };
   type Phase = { samples: Map<string, Sample>; isReply(c: SlackCall): boolean };
   let phase: Phase | undefined;
+  const answeredIn = new Map<Sample, Set<string>>();
   observePush(slack.calls, (call, at) => {
-    if (!phase || (call.method !== 'chat.postMessage' && call.method !== 'response_url')) return;
-    const tag = tagOf(String(call.body.text ?? ''));
-    const sample = tag ? phase.samples.get(tag) : undefined;
-    if (!sample) return;
+    const message = phase ? messageText(call) : undefined;
+    const tag = message ? tagOf(message.text) : undefined;
+    const sample = tag ? phase!.samples.get(tag) : undefined;
+    if (!sample || !message) return;
     sample.firstAt ??= at;
-    if (!phase.isReply(call)) return;
-    sample.replies++;
+    if (!phase!.isReply(call)) return;
+    const seen = answeredIn.get(sample) ?? new Set<string>();
+    answeredIn.set(sample, seen.add(message.ts));
+    sample.replies = seen.size;
     sample.replyAt ??= at;
   });
 
   const env = {
     SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: TEAM.token, SLACK_API_URL: slack.apiUrl,
     DATABASE_URL: db.url, SECRETS_KEY: secretsKey.toString('hex'), DATA_DIR: dataDir,
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', WORKER_CONCURRENCY: workerConcurrency,
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
     // BENCH_WORKER_PROCESSES=n: RenderBot as `renderbot serve --no-worker` plus n `renderbot worker` processes.
     BENCH_WORKER_PROCESSES: process.env.BENCH_WORKER_PROCESSES ?? '0',
   };
@@ -79,7 +97,7 @@ try {
   const bots: { name: string; kind: string; letter: string; isReply(c: SlackCall): boolean }[] = [
     { name: 'bare Bolt (ack+say)', kind: 'bolt', letter: 'B', isReply: echoed },
     { name: 'Chat SDK echo', kind: 'chatsdk', letter: 'C', isReply: echoed },
-    { name: 'RenderBot (agent turn)', kind: 'renderbot', letter: 'R', isReply: (c) => c.method === 'response_url' || (c.method === 'chat.postMessage' && c.body.thread_ts !== undefined) },
+    { name: 'RenderBot (agent turn)', kind: 'renderbot', letter: 'R', isReply: (c) => c.method !== 'chat.postMessage' || c.body.thread_ts !== undefined },
   ];
   const chosen = selectedBots(bots);
   const results: Summary[] = [];
@@ -128,16 +146,15 @@ try {
     ['duplicated', (s) => String(s.duplicated)],
   ]);
   const byName = (kind: string) => results[chosen.findIndex((b) => b.kind === kind)];
-  const [bolt, chatSdk, renderBot] = [byName('bolt'), byName('chatsdk'), byName('renderbot')];
-  if (bolt && chatSdk && renderBot) {
-    const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
-    console.log('');
-    console.log(`target ack p99 ≤ 1.5 × bare Bolt's: ${ms(renderBot.http.p99)} vs ${ms(1.5 * bolt.http.p99)} → ${verdict(renderBot.http.p99 <= 1.5 * bolt.http.p99)}`);
-    console.log(`target reply p99 ≤ Chat SDK echo's: ${ms(renderBot.reply.p99)} vs ${ms(chatSdk.reply.p99)} → ${verdict(renderBot.lost === 0 && renderBot.reply.p99 <= chatSdk.reply.p99)}`);
-    console.log(`target zero lost/duplicated replies: lost ${renderBot.lost}, duplicated ${renderBot.duplicated}, HTTP errors ${renderBot.httpErrors} → ${verdict(renderBot.lost === 0 && renderBot.duplicated === 0)}`);
-  } else {
-    console.log('targets: not evaluated (BENCH_BOTS left out a reference bot)');
+  const [bolt, renderBot] = [byName('bolt'), byName('renderbot')];
+  const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  console.log(`\nload average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; the echo bots' reply times are for scale, not a target`);
+  if (renderBot) {
+    // Issue 11: the bot keeps up with an instant model — every reply within 2 s, nothing lost.
+    console.log(`target every reply within 2 s: reply max ${ms(renderBot.reply.max)} → ${verdict(renderBot.lost === 0 && renderBot.reply.max <= 2000)}`);
+    console.log(`target nothing lost or duplicated: lost ${renderBot.lost}, duplicated ${renderBot.duplicated}, HTTP errors ${renderBot.httpErrors} → ${verdict(renderBot.lost === 0 && renderBot.duplicated === 0 && renderBot.httpErrors === 0)}`);
   }
+  if (bolt && renderBot) console.log(`target ack p99 ≤ 1.5 × bare Bolt's: ${ms(renderBot.http.p99)} vs ${ms(1.5 * bolt.http.p99)} → ${verdict(renderBot.http.p99 <= 1.5 * bolt.http.p99)}`);
   const problems = [...slack.failures, ...llm.failures];
   if (problems.length) console.log(`fake problems (${problems.length}): ${[...new Set(problems)].slice(0, 5).join('; ')}`);
 } finally {

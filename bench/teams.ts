@@ -14,11 +14,11 @@
  *
  * Diagnostics: BENCH_BOTS=renderbot,… (a subset of the bots), BENCH_LOG_LEVEL (the bots' LOG_LEVEL,
  * default error), BENCH_DUMP=/tmp/x (per-request timings as /tmp/x.<bot>.json),
- * BENCH_CHILD_NODE_OPTIONS (e.g. --cpu-prof for the bots), WORKER_CONCURRENCY (RenderBot's, default 8 here).
+ * BENCH_CHILD_NODE_OPTIONS (e.g. --cpu-prof for the bots). RenderBot runs with its default settings.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOrm, migrate } from '../core/db/orm.ts';
 import { setTenantAi } from '../core/llm/settings.ts';
@@ -37,8 +37,7 @@ const AAD = FIXTURE.channelData.tenant.id;
 const THREAD = String(FIXTURE.conversation.id).split(';')[0]!;
 
 const { rate, seconds, drainSeconds, count } = benchSettings();
-const workerConcurrency = process.env.WORKER_CONCURRENCY ?? '8';
-console.log(`bench:teams: ${rate} activities/s for ${seconds} s (${count} per bot), open loop; drain ≤ ${drainSeconds} s; RenderBot WORKER_CONCURRENCY=${workerConcurrency}`);
+console.log(`bench:teams: ${rate} activities/s for ${seconds} s (${count} per bot), open loop; drain ≤ ${drainSeconds} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
 const connector = await startFakeConnector();
 const llm = await startInstantLlm(count + WARMUP + 100);
@@ -81,7 +80,7 @@ try {
 
   const env = {
     DATABASE_URL: db.url, SECRETS_KEY: secretsKey.toString('hex'), DATA_DIR: dataDir,
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', WORKER_CONCURRENCY: workerConcurrency, TEAMS_EMULATOR: '1',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', TEAMS_EMULATOR: '1',
     // BENCH_WORKER_PROCESSES=n: RenderBot as `renderbot serve --no-worker` plus n `renderbot worker` processes.
     BENCH_WORKER_PROCESSES: process.env.BENCH_WORKER_PROCESSES ?? '0',
   };

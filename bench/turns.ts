@@ -61,8 +61,9 @@ try {
 
   const noopDrain: SessionDrain = async (sessionId, lease) => {
     const items = await pendingItems(orm.em.fork(), sessionId);
-    await finishItems(orm.em.fork(), items.map((i) => i.id), [], { sessionId, owner: lease.owner });
+    const { released } = await finishItems(orm.em.fork(), items.map((i) => i.id), [], { sessionId, owner: lease.owner });
     for (const _ of items) count();
+    return released;
   };
   const start = performance.now();
   const runner = startTurnRunner({ orm, log, drain: noop ? noopDrain : conversations.drain, concurrency, leaseMs: 30_000 });

@@ -33,7 +33,7 @@ const instant: ChatModel = {
     return { content: ANSWER, toolCalls: [], usage: { promptTokens: 400, completionTokens: 25 }, finishReason: 'stop' };
   },
 };
-const models: ModelProvider = async () => instant;
+const models: ModelProvider = () => instant;
 
 let adminUrl = base.DATABASE_URL;
 let stopCluster = async () => {};

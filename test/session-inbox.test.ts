@@ -7,6 +7,8 @@ import { finishItems, pendingItems, startItems, submitToSession, type InboxRow }
 import { claimSession } from '../core/queue/session-lease.ts';
 import { startTurnRunner, TENANT_SLACK, type SessionDrain, type TurnRunner } from '../core/queue/turn-runner.ts';
 import pg from 'pg';
+import { z } from 'zod';
+import { row } from '../core/db/sql.ts';
 import { silentLog } from './support/core.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
@@ -43,8 +45,10 @@ function recorder(total: number, work: (n: number, signal: AbortSignal) => Promi
       await work(n, signal);
       if (signal.aborted) return;
       ran.push({ session: sessionId, n, start, end: performance.now(), owner: owner() });
-      await finishItems(db.orm.em.fork(), [item.id], [], { sessionId, owner: lease.owner });
+      const { released } = await finishItems(db.orm.em.fork(), [item.id], [], { sessionId, owner: lease.owner });
       if (ran.length >= total) finish();
+      // The last item's finish gave the lease up: the session is no longer this runner's.
+      if (released) return true;
     }
   };
   return { ran, done, drainFor };
@@ -123,6 +127,19 @@ describe('session inbox driven by leases (DESIGN §4)', () => {
     }
     expect(rec.ran.map((x) => x.n)).toEqual([0]);
     expect(await db.orm.em.fork().execute(`select count(*)::int as n from turn_inbox where session_id = ?`, [session])).toEqual([{ n: 1 }]);
+  });
+
+  it('finishing the last pending item gives the lease up in the same statement; with more pending, or for another holder, it does not', async () => {
+    const session = await newSession('release');
+    const first = (await submit(session, 1))!;
+    const second = (await submit(session, 2))!;
+    const leaseOwner = async () => (await row(db.orm.em.fork(), z.object({ owner: z.string().nullable() }), 'select lease_owner as owner from chat_session where id = ?', [session]))?.owner;
+    expect(await claimSession(db.orm.em.fork(), session, 'holder', 60_000)).toBeDefined();
+    expect(await finishItems(db.orm.em.fork(), [first], [], { sessionId: session, owner: 'someone-else' })).toEqual({ finished: 0, released: false });
+    expect(await finishItems(db.orm.em.fork(), [first], [], { sessionId: session, owner: 'holder' })).toEqual({ finished: 1, released: false });
+    expect(await leaseOwner()).toBe('holder');
+    expect(await finishItems(db.orm.em.fork(), [second], [], { sessionId: session, owner: 'holder' })).toEqual({ finished: 1, released: true });
+    expect(await leaseOwner()).toBeNull();
   });
 
   it('takes over the sessions of a process that died once their lease expired, and resumes the item it had started', async () => {

@@ -7,22 +7,14 @@
  * - botbuilder: CloudAdapter + ActivityHandler (no auth, as the Emulator); message → model → sendActivity;
  * - web: a plain HTTP endpoint `POST /api/chat/messages` → model → JSON answer.
  */
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createSlackAdapter } from '@chat-adapter/slack';
-import { createMemoryState } from '@chat-adapter/state-memory';
 import { ActivityHandler, CloudAdapter, ConfigurationBotFrameworkAuthentication } from 'botbuilder';
-import { Chat, ConsoleLogger, type StateAdapter } from 'chat';
 import { OpenAI } from 'openai';
 import restify from 'restify';
+import { env, readBody, startChatSdkBot } from './chat-sdk-bot.ts';
 import { serveTarget } from './child.ts';
 import { startRenderBot } from './renderbot.ts';
-
-const env = (name: string) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 
 /** One model call, as the reference bots make it. */
 function createAsker() {
@@ -34,56 +26,8 @@ function createAsker() {
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
 /** The Chat SDK bot: acks the slash command at once, then asks the model and posts the answer. */
-async function startChatSdk() {
-  const ask = createAsker();
-  const bot = new Chat({
-    userName: 'llmbot',
-    adapters: { slack: createSlackAdapter({ botToken: env('SLACK_BOT_TOKEN'), signingSecret: env('SLACK_SIGNING_SECRET'), apiUrl: env('SLACK_API_URL'), logger: new ConsoleLogger('error') }) },
-    state: createMemoryState() as unknown as StateAdapter,
-    logger: new ConsoleLogger('error'),
-  });
-  bot.onSlashCommand('/render', async (event) => {
-    await event.channel.post(await ask(event.text));
-  });
-  await bot.initialize();
-  const pending = new Set<Promise<unknown>>();
-  const server = createServer((req, res) => {
-    void (async () => {
-      const body = await readBody(req);
-      const headers = new Headers();
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
-      const request = new Request(`http://127.0.0.1${req.url ?? '/'}`, { method: req.method ?? 'POST', headers, body });
-      const response = await bot.webhooks.slack(request, {
-        waitUntil: (task: Promise<unknown>) => {
-          pending.add(task);
-          void task.catch((err: unknown) => console.error('chat sdk task failed', err)).finally(() => pending.delete(task));
-        },
-      });
-      res.writeHead(response.status, Object.fromEntries(response.headers));
-      res.end(Buffer.from(await response.arrayBuffer()));
-    })().catch((err: unknown) => {
-      console.error('chat sdk request failed', err);
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    async close() {
-      await Promise.allSettled([...pending]);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await bot.shutdown();
-    },
-  };
-}
+const startChatSdk = () => startChatSdkBot('llmbot', createAsker());
 
 /** The Bot Framework samples' shape: ActivityHandler whose message handler asks the model and replies in the turn. */
 async function startBotbuilder() {

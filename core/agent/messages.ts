@@ -36,6 +36,8 @@ export type NewMessage = {
   toolCallId?: string | null;
   toolName?: string | null;
   reply?: Reply | null;
+  /** A model response: its tokens are added to the tenant's usage of this month (YYYY-MM-01) in the same statement. */
+  usageMonth?: string;
 };
 
 /** Characters a stored tool result keeps (DESIGN §10: about 64 KB); every later turn of the session reloads it. */
@@ -49,18 +51,31 @@ export function capToolContent(content: string): string {
 
 /**
  * Appends one message to a session and touches the session's last activity (and, with
- * `titleIfUnset`, names a session that has no title yet) — one statement, one round trip.
- * Tool results are capped (`capToolContent`).
+ * `titleIfUnset`, names a session that has no title yet; with `usageMonth`, counts a model
+ * response's tokens) — one statement, one round trip. Tool results are capped (`capToolContent`).
  */
 export async function appendMessage(em: EntityManager, m: NewMessage & { titleIfUnset?: string }): Promise<MessageRow> {
   const content = m.role === 'tool' ? capToolContent(m.content) : m.content;
+  const promptTokens = m.promptTokens ?? 0;
+  const completionTokens = m.completionTokens ?? 0;
+  const counts = m.usageMonth !== undefined;
   const row = await db(em)
     .with('touched', (q) => q.updateTable('chat_session')
       .set({ lastActiveAt: sql<Date>`now()`, title: sql<string | null>`coalesce(title, left(${m.titleIfUnset ?? null}::text, 80))` })
       .where('id', '=', m.sessionId).returning('id'))
+    .with('usage', (q) => q.insertInto('token_usage').columns(['tenant', 'month', 'promptTokens', 'completionTokens', 'requests'])
+      .expression(db(em).selectNoFrom([
+        sql<string>`${m.tenantId}::uuid`.as('tenant'), sql<string>`${m.usageMonth ?? null}::date`.as('month'),
+        sql<number>`${promptTokens}::int`.as('promptTokens'), sql<number>`${completionTokens}::int`.as('completionTokens'), sql<number>`1`.as('requests'),
+      ]).where(sql<boolean>`${counts}::boolean`))
+      .onConflict((oc) => oc.columns(['tenant', 'month']).doUpdateSet((eb) => ({
+        promptTokens: eb('token_usage.promptTokens', '+', eb.ref('excluded.promptTokens')),
+        completionTokens: eb('token_usage.completionTokens', '+', eb.ref('excluded.completionTokens')),
+        requests: eb('token_usage.requests', '+', 1),
+      }))).returning('month'))
     .insertInto('chat_message').values({
       tenant: m.tenantId, session: m.sessionId, userId: m.userId ?? null, role: m.role, content, contextType: m.contextType ?? null,
-      contextId: m.contextId ?? null, tokenCount: m.tokenCount ?? 0, promptTokens: m.promptTokens ?? 0, completionTokens: m.completionTokens ?? 0,
+      contextId: m.contextId ?? null, tokenCount: m.tokenCount ?? 0, promptTokens, completionTokens,
       toolCalls: m.toolCalls ?? null, toolCallId: m.toolCallId ?? null, toolName: m.toolName ?? null, reply: m.reply ?? null,
     })
     .returning(columns).executeTakeFirstOrThrow();

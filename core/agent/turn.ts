@@ -10,7 +10,7 @@ import { confirmBlock } from '../actions/card.ts';
 import { createPendingAction } from '../actions/store.ts';
 import type { Delivery } from '../conversations/delivery.ts';
 import type { Reply, ReplyBlock } from '../replies/reply.ts';
-import { getTenantById, type TenantRow } from '../tenancy/tenants.ts';
+import type { TenantRow } from '../tenancy/tenants.ts';
 import { recordThrottle } from '../llm/capacity.ts';
 import { offeredTools, type ToolRegistry } from '../tools/registry.ts';
 import { needsApproval, type ToolContext } from '../tools/tool.ts';
@@ -18,17 +18,19 @@ import { appendMessage, lastSeq, turnMessages, type StoredToolCall } from './mes
 import { planWrites, type WriteCall } from './plan-writes.ts';
 import { systemPrompt } from './prompt.ts';
 import { estimateTokens } from './tokens.ts';
-import { monthlyUsage, recordUsage } from './usage.ts';
+import { monthOf } from './usage.ts';
+import { loadTurnSetup } from './turn-setup.ts';
+import type { StoredAi } from '../llm/settings.ts';
 import { buildWindow, defaultWindowOptions, type WindowOptions } from './window.ts';
 import { toolSpecs } from './specs.ts';
 import { parseToolArguments } from '../tools/schema.ts';
 import { commandHelpLine } from '../commands/help.ts';
-import { getSessionContext, rememberOrderFromTool, turnContextSummary } from '../conversations/context.ts';
+import { rememberOrderFromTool, turnContextSummary } from '../conversations/context.ts';
 import { mapLimit } from './limit.ts';
 import { modelCallSeconds } from '../metrics.ts';
 
-/** Returns the tenant's chat model, or undefined when the tenant has no AI configured. */
-export type ModelProvider = (em: EntityManager, tenantId: string) => Promise<ChatModel | undefined>;
+/** The tenant's chat model for its stored AI configuration, or undefined when the tenant has none. */
+export type ModelProvider = (ai: StoredAi) => ChatModel | undefined;
 
 export type AgentDeps = {
   orm: Orm;
@@ -78,16 +80,16 @@ export const MAX_PARALLEL_TOOLS = 4;
 export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: TurnInput, opts: TurnOptions = {}): Promise<Reply> {
   const em = deps.orm.em.fork();
   const log = deps.log.child({ component: 'agent', sessionId: turn.sessionId });
-  const tenant = await getTenantById(em, turn.tenantId);
-  if (!tenant) throw new RenderBotError('tenant_missing', 'The tenant of this conversation no longer exists.', 'scope');
+  const setup = await loadTurnSetup(em, turn.tenantId, turn.sessionId, deps.now());
+  if (!setup) throw new RenderBotError('tenant_missing', 'The tenant of this conversation no longer exists.', 'scope');
+  const { tenant, usage, sessionContext } = setup;
   const reply = async (text: string, blocks: ReplyBlock[] = [], usage?: { promptTokens: number; completionTokens: number }): Promise<Reply> => {
     const r: Reply = { blocks: [...(text ? [{ type: 'text' as const, text }] : []), ...blocks] };
     await appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply: r,
-      tokenCount: estimateTokens(text), promptTokens: usage?.promptTokens, completionTokens: usage?.completionTokens });
+      tokenCount: estimateTokens(text), ...(usage ? { ...usage, usageMonth: monthOf(deps.now()) } : {}) });
     return r;
   };
 
-  const sessionContext = await getSessionContext(em, turn.tenantId, turn.sessionId);
   const fromSeq = opts.resumeFrom ?? await em.transactional(async (tx) => {
     // What the conversation is about (an order, a product) is stored with each user message too (seed schema).
     const seq = input.kind === 'message'
@@ -103,12 +105,11 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const answered = own.findLast((m) => m.role === 'assistant' && !m.toolCalls?.length);
   if (answered) return answered.reply ?? { blocks: answered.content ? [{ type: 'text', text: answered.content }] : [] };
 
-  const model = await deps.models(em, turn.tenantId);
+  const model = deps.models(setup.ai);
   if (!model) {
     if (input.kind === 'followup') return reply(input.fallback);
     return reply(`AI is not configured for ${tenant.name} yet — ask an admin to run \`renderbot admin tenant ai --tenant ${tenant.slug} …\`. Meanwhile the commands work: ${commandHelpLine}.`);
   }
-  const usage = await monthlyUsage(em, turn.tenantId, deps.now());
   if (usage.limit !== null && usage.totalTokens >= usage.limit) {
     if (input.kind === 'followup') return reply(input.fallback);
     return reply(`${tenant.name} has used its monthly AI allowance (${usage.totalTokens.toLocaleString('en')} of ${usage.limit.toLocaleString('en')} tokens); it renews on the 1st. Commands still work: ${commandHelpLine}.`);
@@ -145,12 +146,11 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
       if (input.kind === 'followup') return reply(input.fallback);
       return reply(publicMessage(err));
     }
-    await recordUsage(em, turn.tenantId, result.usage.promptTokens, result.usage.completionTokens, deps.now());
     const tokens = { promptTokens: result.usage.promptTokens, completionTokens: result.usage.completionTokens };
     if (result.toolCalls.length === 0) return reply(result.content ?? '', shown.slice(-MAX_BLOCKS_SHOWN), tokens);
 
     const calls: StoredToolCall[] = result.toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments }));
-    await appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: result.content ?? '', toolCalls: calls, ...tokens });
+    await appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: result.content ?? '', toolCalls: calls, ...tokens, usageMonth: monthOf(deps.now()) });
     const proposed = await answerCalls(step, calls, result.content ?? '');
     if (proposed) return proposed;
   }

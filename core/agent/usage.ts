@@ -6,17 +6,6 @@ export function monthOf(now: Date): string {
   return `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}-01`;
 }
 
-/** Adds one model call's tokens to the tenant's monthly total. */
-export async function recordUsage(em: EntityManager, tenantId: string, promptTokens: number, completionTokens: number, now: Date): Promise<void> {
-  await db(em).insertInto('token_usage').values({ tenant: tenantId, month: monthOf(now), promptTokens, completionTokens, requests: 1 })
-    .onConflict((oc) => oc.columns(['tenant', 'month']).doUpdateSet((eb) => ({
-      promptTokens: eb('token_usage.promptTokens', '+', eb.ref('excluded.promptTokens')),
-      completionTokens: eb('token_usage.completionTokens', '+', eb.ref('excluded.completionTokens')),
-      requests: eb('token_usage.requests', '+', 1),
-    })))
-    .execute();
-}
-
 /** This month's usage and limit for a tenant. */
 export type MonthlyUsage = { month: string; promptTokens: number; completionTokens: number; totalTokens: number; requests: number; limit: number | null };
 

@@ -45,16 +45,19 @@ export function createSessionDrain(deps: DrainDeps): SessionDrain {
     while (!signal.aborted) {
       const items = await pendingItems(em(), sessionId);
       const group = nextGroup(items);
-      if (group.length === 0) return;
+      if (group.length === 0) return false;
       const ids = group.map((i) => i.id);
       const attempts = await startItems(em(), ids, lease.owner);
       const first = group[0]!;
       if (first.task === historyNoteTask) {
         // Written and marked done together: a note is never written twice.
-        await em().transactional(async (tx) => {
-          if (await finishItems(tx, ids, [], fence)) await writeHistoryNote(tx, first.payload);
+        const { finished, released } = await em().transactional(async (tx) => {
+          const outcome = await finishItems(tx, ids, [], fence);
+          if (outcome.finished) await writeHistoryNote(tx, first.payload);
+          return outcome;
         });
         deps.onFinished(ids);
+        if (released || !finished) return released;
         continue;
       }
       let replies: Reply[];
@@ -64,7 +67,7 @@ export function createSessionDrain(deps: DrainDeps): SessionDrain {
         if (attempts > MAX_TURN_ATTEMPTS) outcome = 'gave_up';
         replies = attempts > MAX_TURN_ATTEMPTS ? await settle(sessionId, group, GIVE_UP_TEXT) : await run(sessionId, group, attempts, lease);
       } catch (err) {
-        if (signal.aborted) return;
+        if (signal.aborted) return false;
         outcome = 'failed';
         log.error({ err, sessionId, task: first.task, items: ids }, 'queued turn failed');
         const text = err instanceof RenderBotError && err.fault !== 'internal' ? publicMessage(err) : FAILED_TEXT;
@@ -73,14 +76,17 @@ export function createSessionDrain(deps: DrainDeps): SessionDrain {
           return [];
         });
       }
-      if (!(await finishItems(em(), ids, replies, fence))) {
+      const { finished, released } = await finishItems(em(), ids, replies, fence);
+      if (!finished) {
         log.warn({ sessionId, items: ids }, 'this process no longer holds the session; leaving the items to the holder');
-        return;
+        return false;
       }
       timer({ outcome });
       replySeconds.observe(Math.max(0, Date.now() - group.at(-1)!.createdMs) / 1000);
       deps.onFinished(ids);
+      if (released) return true;
     }
+    return false;
   };
 
   async function run(sessionId: string, group: InboxRow[], attempts: number, lease: Lease): Promise<Reply[]> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { db } from '../db/kysely.ts';
+import { db, type Row } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { ConfigError, UserInputError } from '../errors.ts';
 import { decryptSecret, encryptSecret } from './secrets.ts';
@@ -60,14 +60,25 @@ export async function setTenantAi(em: EntityManager, key: Buffer, tenantId: stri
   if (!row) throw new UserInputError('tenant_not_found', 'No such tenant. List them with: renderbot admin tenant list');
 }
 
+/** A tenant's AI configuration as its row stores it (the key encrypted). */
+export type StoredAi = Pick<Row<'tenant'>, 'aiProvider' | 'aiSettings' | 'aiKeyEncrypted'>;
+
 /**
  * Loads and decrypts a tenant's AI configuration; `undefined` when the tenant has none (or does
- * not exist). Stored settings that no longer validate throw ConfigError `ai_settings_invalid`; a
- * key that cannot be decrypted throws ConfigError `secret_undecryptable` (see `decryptSecret`).
+ * not exist). See `readTenantAi` for invalid settings and keys.
  */
 export async function loadTenantAi(em: EntityManager, key: Buffer, tenantId: string): Promise<TenantAi | undefined> {
   const row = await db(em).selectFrom('tenant').select(['aiProvider', 'aiSettings', 'aiKeyEncrypted']).where('id', '=', tenantId).executeTakeFirst();
-  if (!row?.aiProvider || row.aiSettings == null || !row.aiKeyEncrypted) return undefined;
+  return row ? readTenantAi(key, row) : undefined;
+}
+
+/**
+ * Validates and decrypts a stored AI configuration; `undefined` when there is none. Stored
+ * settings that no longer validate throw ConfigError `ai_settings_invalid`; a key that cannot be
+ * decrypted throws ConfigError `secret_undecryptable` (see `decryptSecret`).
+ */
+export function readTenantAi(key: Buffer, row: StoredAi): TenantAi | undefined {
+  if (!row.aiProvider || row.aiSettings == null || !row.aiKeyEncrypted) return undefined;
   const stored = z.record(z.string(), z.unknown()).safeParse(row.aiSettings);
   const parsed = aiSettingsSchema.safeParse({ ...(stored.success ? stored.data : {}), provider: row.aiProvider });
   if (!parsed.success) {

@@ -96,11 +96,13 @@ export async function saveProgress(em: EntityManager, ids: string[], patch: Item
 /**
  * Marks items done with the replies they produced — only while `lease` (session and owner) is
  * still held, so a process that lost its lease cannot finish what another now drives — and
- * tells callers waiting on them (web requests, the terminal; NOTIFY at commit). Returns how many
- * it marked.
+ * tells callers waiting on them (web requests, the terminal; NOTIFY at commit). When nothing
+ * else of the session is pending, the lease is given up in the same statement (a drained
+ * session costs no extra round trip; an item added meanwhile wakes lease holders by NOTIFY).
+ * Returns how many items it marked and whether it released the lease.
  */
-export async function finishItems(em: EntityManager, ids: string[], result: unknown, lease: { sessionId: string; owner: string }): Promise<number> {
-  const [row] = await rows(em, z.object({ n: z.number() }),
+export async function finishItems(em: EntityManager, ids: string[], result: unknown, lease: { sessionId: string; owner: string }): Promise<{ finished: number; released: boolean }> {
+  const [row] = await rows(em, z.object({ finished: z.number(), released: z.boolean() }),
     `with done as (
        update turn_inbox set done_at = now(), result = ?::jsonb
        where id = any(?::bigint[]) and done_at is null
@@ -108,10 +110,15 @@ export async function finishItems(em: EntityManager, ids: string[], result: unkn
        returning id, payload
      ), notified as (
        select pg_notify('${TURN_DONE_CHANNEL}', id::text) from done where payload->'delivery'->>'platform' in ('web', 'cli')
+     ), released as (
+       update chat_session s set lease_owner = null, lease_expires_at = null
+       where s.id = ? and s.lease_owner = ? and exists (select 1 from done)
+         and not exists (select 1 from turn_inbox i where i.session_id = s.id and i.done_at is null and i.id <> all(?::bigint[]))
+       returning s.id
      )
-     select (select count(*)::int from done) as n, (select count(*) from notified) as notified`,
-    [JSON.stringify(result ?? null), pgArray(ids), lease.sessionId, lease.owner]);
-  return row?.n ?? 0;
+     select (select count(*)::int from done) as finished, (select count(*) from notified) as notified, exists (select 1 from released) as released`,
+    [JSON.stringify(result ?? null), pgArray(ids), lease.sessionId, lease.owner, lease.sessionId, lease.owner, pgArray(ids)]);
+  return { finished: row?.finished ?? 0, released: row?.released ?? false };
 }
 
 /** An item's state for a caller waiting on it: done or not, its replies and progress; undefined when unknown. */

@@ -9,8 +9,11 @@ import { claimSession, claimWaiting, handBack, releaseLeases, releaseSession, re
 /** The lease a drain works under: who holds it, and a signal that aborts when it may be lost or the process stops. */
 export type Lease = { owner: string; signal: AbortSignal };
 
-/** Runs a leased session's pending items until none is left; must stop soon after `lease.signal` aborts. */
-export type SessionDrain = (sessionId: string, lease: Lease) => Promise<void>;
+/**
+ * Runs a leased session's pending items until none is left; must stop soon after `lease.signal`
+ * aborts. Resolves true when it gave the lease up itself (with its last item, see `finishItems`).
+ */
+export type SessionDrain = (sessionId: string, lease: Lease) => Promise<boolean | void>;
 
 export type TurnRunnerOptions = {
   orm: Orm;
@@ -98,9 +101,9 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
       let released = false;
       try {
         for (;;) {
-          await opts.drain(c.id, { owner, signal: entry.abort.signal });
+          const releasedByDrain = await opts.drain(c.id, { owner, signal: entry.abort.signal });
           if (entry.abort.signal.aborted) return;
-          if (await releaseSession(em(), c.id, owner)) {
+          if (releasedByDrain === true || await releaseSession(em(), c.id, owner)) {
             released = true;
             return;
           }

@@ -1,0 +1,38 @@
+import { sessionContextSchema, type SessionContext } from '../conversations/context.ts';
+import { db } from '../db/kysely.ts';
+import type { EntityManager } from '../db/orm.ts';
+import type { StoredAi } from '../llm/settings.ts';
+import type { TenantRow } from '../tenancy/tenants.ts';
+import { monthOf, type MonthlyUsage } from './usage.ts';
+
+/** What a turn needs before it can ask the model: the tenant, its AI configuration and this month's usage, and what the session is about. */
+export type TurnSetup = { tenant: TenantRow; ai: StoredAi; usage: MonthlyUsage; sessionContext: SessionContext | undefined };
+
+/**
+ * Reads a turn's setup in one query (a turn's fixed cost is counted in round trips: DESIGN §4);
+ * undefined when the tenant is gone. The session is matched within the tenant only.
+ */
+export async function loadTurnSetup(em: EntityManager, tenantId: string, sessionId: string, now: Date): Promise<TurnSetup | undefined> {
+  const month = monthOf(now);
+  const row = await db(em).selectFrom('tenant as t')
+    .leftJoin('token_usage as u', (j) => j.onRef('u.tenant', '=', 't.id').on('u.month', '=', month))
+    .leftJoin('chat_session as s', (j) => j.onRef('s.tenant', '=', 't.id').on('s.id', '=', sessionId))
+    .select([
+      't.id', 't.slug', 't.name', 't.aiProvider', 't.monthlyTokenLimit', 't.createdAt', 't.aiMaxConcurrency', 't.aiThrottleCap', 't.aiThrottledUntil',
+      't.aiSettings', 't.aiKeyEncrypted', 'u.promptTokens', 'u.completionTokens', 'u.requests', 's.context',
+    ])
+    .where('t.id', '=', tenantId).executeTakeFirst();
+  if (!row) return undefined;
+  const { aiSettings, aiKeyEncrypted, promptTokens, completionTokens, requests, context, ...tenant } = row;
+  const usage = { prompt: promptTokens ?? 0, completion: completionTokens ?? 0 };
+  const parsedContext = sessionContextSchema.safeParse(context);
+  return {
+    tenant,
+    ai: { aiProvider: tenant.aiProvider, aiSettings, aiKeyEncrypted },
+    usage: {
+      month, promptTokens: usage.prompt, completionTokens: usage.completion, totalTokens: usage.prompt + usage.completion,
+      requests: requests ?? 0, limit: tenant.monthlyTokenLimit ?? null,
+    },
+    sessionContext: parsedContext.success ? parsedContext.data : undefined,
+  };
+}
