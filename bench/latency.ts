@@ -152,7 +152,7 @@ try {
         slackSamples = new Map();
         teamsSamples = new Map();
         results.push(await measureBot({
-          bot, load: { rate, count, seconds, drainSeconds }, dbUrl: db.url, answered: 'answered',
+          bot, pid: target.pid, load: { rate, count, seconds, drainSeconds }, dbUrl: db.url, answered: 'answered',
           send: (i, sample) => sender(makeTag(bot.letter, i), sample).catch(() => 0),
           stop: () => { slackSamples = undefined; teamsSamples = undefined; },
         }));

@@ -109,7 +109,7 @@ try {
       samples = new Map();
       const current = samples;
       results.push(await measureBot({
-        bot, load: { rate, count, seconds, drainSeconds }, dbUrl: db.url, answered: 'answered',
+        bot, pid: target.pid, load: { rate, count, seconds, drainSeconds }, dbUrl: db.url, answered: 'answered',
         send: (i, sample) => post(makeTag(bot.letter, i), sample, current).catch(() => 0),
         stop: () => { samples = undefined; },
       }));

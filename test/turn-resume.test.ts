@@ -3,6 +3,7 @@ import { runAgentTurn } from '../core/agent/turn.ts';
 import { appendMessage } from '../core/agent/messages.ts';
 import { GIVE_UP_TEXT, MAX_TURN_ATTEMPTS } from '../core/conversations/drain.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
+import { readProgress, submitToSession } from '../core/queue/session-inbox.ts';
 import { defaultTools } from '../core/tools/index.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
 import { createCoreHarness, silentLog, texts, type CoreHarness } from './support/core.ts';
@@ -25,16 +26,23 @@ beforeAll(async () => {
 afterAll(async () => { await h.close(); });
 
 const deps = () => ({ orm: h.db.orm, log: silentLog, tools: defaultTools, now: () => new Date(), models: createModelProvider(h.secretsKey, silentLog, { baseDelayMs: 5, timeoutMs: 5000 }) });
+/** A session inbox item for the turn: its progress records where the turn's messages begin, as the drain would resume it. */
+async function inboxItem(turn: { tenantId: string; sessionId: string }): Promise<{ ids: string[]; fromSeq: () => Promise<string> }> {
+  const id = (await submitToSession(h.em(), turn, { task: 'step', payload: {} }))!;
+  return { ids: [id], fromSeq: async () => (await readProgress(h.em(), id)).fromSeq! };
+}
 const count = async (sql: string, params: unknown[]) => ((await h.em().execute(sql, params)) as { n: number }[])[0]!.n;
 
 describe('a resumed turn', () => {
   it('whose confirmation was stored answers with it: no model call, no second plan', async () => {
     const turn = await h.turn(acme.tenant.id);
     h.llm.enqueue({ content: 'Shall I?', toolCalls: [{ name: 'create_order', arguments: { product_ids: ['ACME-KL-6204'], output_type_name: 'WebP 1024x1024', submit: true, material_override: null, render_overrides: null } }] });
-    let fromSeq = '';
-    const first = await runAgentTurn(deps(), turn, { kind: 'message', text: 'render the 6204' }, { onStarted: async (_tx, seq) => { fromSeq = seq; } });
+    const item = await inboxItem(turn);
+    const first = await runAgentTurn(deps(), turn, { kind: 'message', text: 'render the 6204' }, { inboxItems: item.ids });
     const requests = h.llm.requests.length;
     // The process died after the plan was stored, before the answer reached the platform.
+    const fromSeq = await item.fromSeq();
+    expect(await count(`select count(*)::int as n from chat_message where seq = ? and role = 'user' and content = 'render the 6204'`, [fromSeq])).toBe(1);
     const again = await runAgentTurn(deps(), turn, { kind: 'message', text: 'render the 6204' }, { resumeFrom: fromSeq });
     expect(again).toEqual(first);
     expect(again.blocks.map((b) => b.type)).toEqual(['text', 'confirm']);
@@ -50,11 +58,12 @@ describe('a resumed turn', () => {
     const waiting = new Promise<void>((r) => { arrived = r; });
     h.llm.enqueue({ toolCalls: [{ name: 'list_orders', arguments: { status: null, limit: null } }] }, () => { arrived(); return { hang: true }; });
     const stop = new AbortController();
-    let fromSeq = '';
-    const cut = runAgentTurn(deps(), turn, { kind: 'message', text: 'which orders are there?' }, { signal: stop.signal, onStarted: async (_tx, seq) => { fromSeq = seq; } });
+    const item = await inboxItem(turn);
+    const cut = runAgentTurn(deps(), turn, { kind: 'message', text: 'which orders are there?' }, { signal: stop.signal, inboxItems: item.ids });
     await waiting;
     stop.abort(new Error('shutting down'));
     await expect(cut).rejects.toThrow();
+    const fromSeq = await item.fromSeq();
     let resumed: FakeLlmRequest | undefined;
     h.llm.enqueue((req) => { resumed = req; return { content: 'There are no orders yet.' }; });
     const reply = await runAgentTurn(deps(), turn, { kind: 'message', text: 'which orders are there?' }, { resumeFrom: fromSeq });

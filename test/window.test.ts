@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendMessage } from '../core/agent/messages.ts';
 import { buildWindow } from '../core/agent/window.ts';
+import { db as query } from '../core/db/kysely.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, makeTurn } from './support/fixtures.ts';
 
@@ -48,6 +49,11 @@ describe('history window', () => {
     const again = await buildWindow(em, turn.sessionId, opts);
     expect(again.summary).toBe(w.summary);
     expect(again.summary!.match(/Question 0:/g)).toHaveLength(1);
+    // The next round of a turn passes the state it has (no read): the same window, as persisted.
+    expect(w.folded.summaryUpto).toBeGreaterThan(0);
+    expect(await buildWindow(em, turn.sessionId, opts, w.folded)).toEqual(again);
+    const stored = await query(em).selectFrom('chat_session').select(['summary', 'summaryUpto']).where('id', '=', turn.sessionId).executeTakeFirstOrThrow();
+    expect(stored).toEqual(w.folded);
   });
 
   it('keeps the tool results of the turn in progress in full, so every id reaches the model', async () => {

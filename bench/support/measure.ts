@@ -1,6 +1,17 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { queueState } from './db.ts';
 import { drain, ms, openLoop, summarize, type Sample, type Summary } from './load.ts';
+
+/** CPU time (user + system, ms) a process has used so far, from /proc; undefined where there is none. */
+function cpuMs(pid: number): number | undefined {
+  try {
+    // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name): utime and stime in clock ticks (100/s).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Requests sent (not measured) before each bot's measured phase. */
 export const WARMUP = 20;
@@ -25,6 +36,8 @@ export async function warmUp(send: (i: number, sample: Sample) => Promise<number
  */
 export async function measureBot(opts: {
   bot: { name: string; kind: string };
+  /** The bot's process: its CPU time per request is printed (the cost of a turn, whatever the machine's load). */
+  pid?: number;
   load: { rate: number; count: number; seconds: number; drainSeconds: number };
   dbUrl: string;
   /** How the log line calls an answered request ("replied", "answered"). */
@@ -33,11 +46,13 @@ export async function measureBot(opts: {
   stop(): void;
 }): Promise<Summary> {
   const { bot, load } = opts;
+  const cpuBefore = opts.pid ? cpuMs(opts.pid) : undefined;
   const run = await openLoop({ rate: load.rate, count: load.count, seconds: load.seconds, send: opts.send });
   const drainStart = performance.now();
   const replied = () => run.samples.reduce((n, s) => n + (s.replies > 0 ? 1 : 0), 0);
   await drain(() => replied() === run.samples.length, replied, { maxMs: load.drainSeconds * 1000, idleMs: 60_000 });
   const drained = (performance.now() - drainStart) / 1000;
+  const cpuAfter = opts.pid ? cpuMs(opts.pid) : undefined;
   await new Promise((r) => setTimeout(r, 1000)); // late duplicates
   opts.stop();
   const summary = summarize(bot.name, run, drained);
@@ -46,6 +61,7 @@ export async function measureBot(opts: {
     const q = await queueState(opts.dbUrl);
     console.log(`  ${bot.name}: of ${summary.lost} without a reply after the drain, turns still queued: ${q.waiting} waiting in inboxes, ${q.running} drain jobs running, ${q.failed} failed`);
   }
-  console.log(`  ${bot.name}: ${summary.sent} sent in ${summary.sendSeconds.toFixed(1)} s (send slip p99 ${ms(summary.slipP99)}), ${summary.sent - summary.lost} ${opts.answered}, drained in ${summary.drainSeconds.toFixed(1)} s`);
+  const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? `; its process used ${((cpuAfter - cpuBefore) / summary.sent).toFixed(1)} ms CPU per request` : '';
+  console.log(`  ${bot.name}: ${summary.sent} sent in ${summary.sendSeconds.toFixed(1)} s (send slip p99 ${ms(summary.slipP99)}), ${summary.sent - summary.lost} ${opts.answered}, drained in ${summary.drainSeconds.toFixed(1)} s${cpu}`);
   return summary;
 }

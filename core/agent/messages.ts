@@ -1,8 +1,10 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { db, type Row } from '../db/kysely.ts';
+import { pgArray } from '../db/sql.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { replySchema, type Reply } from '../replies/reply.ts';
+import { estimateTokens } from './tokens.ts';
 
 /** A tool call as the model made it (arguments are the raw JSON string). */
 export const storedToolCallSchema = z.object({ id: z.string(), name: z.string(), arguments: z.string() });
@@ -16,9 +18,12 @@ export type MessageRow = Pick<Row<'chat_message'>, 'id' | 'seq' | 'role' | 'cont
 
 const columns = ['id', 'seq', 'role', 'content', 'userId', 'toolCalls', 'toolCallId', 'toolName', 'tokenCount', 'reply', 'createdAt'] as const;
 
+const storedToolCallsSchema = z.array(storedToolCallSchema).nullable();
+const storedReplySchema = replySchema.nullable().catch(null);
+
 /** A stored message with its JSON checked; a reply that no longer validates reads as none (its text stays in `content`). */
 function toMessage({ toolCalls, reply, ...row }: Pick<Row<'chat_message'>, (typeof columns)[number]>): MessageRow {
-  return { ...row, toolCalls: z.array(storedToolCallSchema).nullable().parse(toolCalls), reply: replySchema.nullable().catch(null).parse(reply) };
+  return { ...row, toolCalls: storedToolCallsSchema.parse(toolCalls), reply: storedReplySchema.parse(reply) };
 }
 
 export type NewMessage = {
@@ -49,6 +54,13 @@ export function capToolContent(content: string): string {
   return `${content.slice(0, MAX_TOOL_MESSAGE_CHARS)}… [truncated: the tool result had ${content.length} characters; only the first ${MAX_TOOL_MESSAGE_CHARS} were kept. Ask for less.]`;
 }
 
+/** The session a message is appended to, touched: its last activity, and a title when it has none and `titleIfUnset` is given. */
+function touchSession(em: EntityManager, m: { sessionId: string; titleIfUnset?: string }) {
+  return db(em).with('touched', (q) => q.updateTable('chat_session')
+    .set({ lastActiveAt: sql<Date>`now()`, title: sql<string | null>`coalesce(title, left(${m.titleIfUnset ?? null}::text, 80))` })
+    .where('id', '=', m.sessionId).returning('id'));
+}
+
 /**
  * Appends one message to a session and touches the session's last activity (and, with
  * `titleIfUnset`, names a session that has no title yet; with `usageMonth`, counts a model
@@ -59,10 +71,7 @@ export async function appendMessage(em: EntityManager, m: NewMessage & { titleIf
   const promptTokens = m.promptTokens ?? 0;
   const completionTokens = m.completionTokens ?? 0;
   const counts = m.usageMonth !== undefined;
-  const row = await db(em)
-    .with('touched', (q) => q.updateTable('chat_session')
-      .set({ lastActiveAt: sql<Date>`now()`, title: sql<string | null>`coalesce(title, left(${m.titleIfUnset ?? null}::text, 80))` })
-      .where('id', '=', m.sessionId).returning('id'))
+  const row = await touchSession(em, m)
     .with('usage', (q) => q.insertInto('token_usage').columns(['tenant', 'month', 'promptTokens', 'completionTokens', 'requests'])
       .expression(db(em).selectNoFrom([
         sql<string>`${m.tenantId}::uuid`.as('tenant'), sql<string>`${m.usageMonth ?? null}::date`.as('month'),
@@ -82,17 +91,47 @@ export async function appendMessage(em: EntityManager, m: NewMessage & { titleIf
   return toMessage(row);
 }
 
+/** A person's message that starts a turn: who, what, and what the conversation is about. */
+export type UserMessage = Pick<NewMessage, 'tenantId' | 'sessionId' | 'content' | 'contextType' | 'contextId'> & { userId: string };
+
+/**
+ * Stores the message a turn answers and starts the turn — in one statement: the session is
+ * touched (and titled by its first message), and the session inbox items the turn answers
+ * (`turn_inbox`, DESIGN §4) record that the turn's own messages come after this one, so an
+ * interrupted attempt resumes after it instead of storing it twice. Returns its `seq` (as text).
+ */
+export async function startTurnWithMessage(em: EntityManager, m: UserMessage, inboxItems: readonly string[]): Promise<string> {
+  const row = await touchSession(em, { sessionId: m.sessionId, titleIfUnset: m.content })
+    .with('added', (q) => q.insertInto('chat_message').values({
+      tenant: m.tenantId, session: m.sessionId, userId: m.userId, role: 'user', content: m.content, tokenCount: estimateTokens(m.content),
+      contextType: m.contextType ?? null, contextId: m.contextId ?? null,
+    }).returning(sql<string>`seq::text`.as('fromSeq')))
+    .with('started', (q) => q.updateTable('turn_inbox')
+      .set({ progress: sql`progress || jsonb_build_object('fromSeq', (select "fromSeq" from added))` })
+      .where(sql<boolean>`id = any(${pgArray(inboxItems)}::bigint[])`).returning('id'))
+    .selectFrom('added').select('fromSeq').executeTakeFirstOrThrow();
+  return row.fromSeq;
+}
+
+/**
+ * Starts a turn that answers no new message (a confirmed plan's follow-up): the inbox items it
+ * answers record, in one statement, that its own messages come after the session's newest.
+ * Returns that `seq` (as text; '0' for an empty session).
+ */
+export async function startTurn(em: EntityManager, sessionId: string, inboxItems: readonly string[]): Promise<string> {
+  const newest = sql<string>`(select coalesce(max(seq), 0)::text from chat_message where session_id = ${sessionId})`;
+  const row = await db(em)
+    .with('started', (q) => q.updateTable('turn_inbox').set({ progress: sql`progress || jsonb_build_object('fromSeq', ${newest})` })
+      .where(sql<boolean>`id = any(${pgArray(inboxItems)}::bigint[])`).returning('id'))
+    .selectNoFrom(newest.as('fromSeq')).executeTakeFirstOrThrow();
+  return row.fromSeq;
+}
+
 /** The newest `limit` messages of a session after sequence `afterSeq`, oldest first. */
 export async function recentMessages(em: EntityManager, sessionId: string, afterSeq: number, limit: number): Promise<MessageRow[]> {
   const rows = await db(em).selectFrom('chat_message').select(columns)
     .where('session', '=', sessionId).where('seq', '>', afterSeq).orderBy('seq', 'desc').limit(limit).execute();
   return rows.reverse().map(toMessage);
-}
-
-/** The newest `seq` of a session ('0' when it has no message yet), as text (turn progress stores it so). */
-export async function lastSeq(em: EntityManager, sessionId: string): Promise<string> {
-  const row = await db(em).selectFrom('chat_message').select(sql<string | null>`max(seq)::text`.as('seq')).where('session', '=', sessionId).executeTakeFirst();
-  return row?.seq ?? '0';
 }
 
 /** The model responses and tool results a turn stored after `fromSeq`, oldest first (for resuming it). */

@@ -2,11 +2,12 @@ import { sessionContextSchema, type SessionContext } from '../conversations/cont
 import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import type { StoredAi } from '../llm/settings.ts';
+import type { FoldedHistory } from './window.ts';
 import type { TenantRow } from '../tenancy/tenants.ts';
 import { monthOf, type MonthlyUsage } from './usage.ts';
 
-/** What a turn needs before it can ask the model: the tenant, its AI configuration and this month's usage, and what the session is about. */
-export type TurnSetup = { tenant: TenantRow; ai: StoredAi; usage: MonthlyUsage; sessionContext: SessionContext | undefined };
+/** What a turn needs before it can ask the model: the tenant, its AI configuration and this month's usage, what the session is about and its running summary. */
+export type TurnSetup = { tenant: TenantRow; ai: StoredAi; usage: MonthlyUsage; sessionContext: SessionContext | undefined; folded: FoldedHistory | undefined };
 
 /**
  * Reads a turn's setup in one query (a turn's fixed cost is counted in round trips: DESIGN §4);
@@ -19,11 +20,11 @@ export async function loadTurnSetup(em: EntityManager, tenantId: string, session
     .leftJoin('chat_session as s', (j) => j.onRef('s.tenant', '=', 't.id').on('s.id', '=', sessionId))
     .select([
       't.id', 't.slug', 't.name', 't.aiProvider', 't.monthlyTokenLimit', 't.createdAt', 't.aiMaxConcurrency', 't.aiThrottleCap', 't.aiThrottledUntil',
-      't.aiSettings', 't.aiKeyEncrypted', 'u.promptTokens', 'u.completionTokens', 'u.requests', 's.context',
+      't.aiSettings', 't.aiKeyEncrypted', 'u.promptTokens', 'u.completionTokens', 'u.requests', 's.id as sessionId', 's.context', 's.summary', 's.summaryUpto',
     ])
     .where('t.id', '=', tenantId).executeTakeFirst();
   if (!row) return undefined;
-  const { aiSettings, aiKeyEncrypted, promptTokens, completionTokens, requests, context, ...tenant } = row;
+  const { aiSettings, aiKeyEncrypted, promptTokens, completionTokens, requests, sessionId: foundSession, context, summary, summaryUpto, ...tenant } = row;
   const usage = { prompt: promptTokens ?? 0, completion: completionTokens ?? 0 };
   const parsedContext = sessionContextSchema.safeParse(context);
   return {
@@ -34,5 +35,6 @@ export async function loadTurnSetup(em: EntityManager, tenantId: string, session
       requests: requests ?? 0, limit: tenant.monthlyTokenLimit ?? null,
     },
     sessionContext: parsedContext.success ? parsedContext.data : undefined,
+    folded: foundSession && summaryUpto !== null ? { summary, summaryUpto } : undefined,
   };
 }

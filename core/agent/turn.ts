@@ -14,7 +14,7 @@ import type { TenantRow } from '../tenancy/tenants.ts';
 import { recordThrottle } from '../llm/capacity.ts';
 import { offeredTools, type ToolRegistry } from '../tools/registry.ts';
 import { needsApproval, type ToolContext } from '../tools/tool.ts';
-import { appendMessage, lastSeq, turnMessages, type StoredToolCall } from './messages.ts';
+import { appendMessage, startTurn, startTurnWithMessage, turnMessages, type StoredToolCall } from './messages.ts';
 import { planWrites, type WriteCall } from './plan-writes.ts';
 import { systemPrompt } from './prompt.ts';
 import { estimateTokens } from './tokens.ts';
@@ -59,8 +59,8 @@ export type TurnOptions = {
   signal?: AbortSignal;
   /** Resumes an interrupted attempt: the turn's own messages are those after this `seq` (nothing is asked twice). */
   resumeFrom?: string;
-  /** Told, in the transaction that stores the turn's start, after which `seq` its messages begin. */
-  onStarted?: (em: EntityManager, fromSeq: string) => Promise<void>;
+  /** The session inbox items this turn answers: they record, with the turn's first write, after which `seq` its messages begin (`progress.fromSeq`). */
+  inboxItems?: readonly string[];
 };
 
 /** A user's message, or the follow-up after a confirmed action (its system note is already stored). */
@@ -90,17 +90,13 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     return r;
   };
 
-  const fromSeq = opts.resumeFrom ?? await em.transactional(async (tx) => {
-    // What the conversation is about (an order, a product) is stored with each user message too (seed schema).
-    const seq = input.kind === 'message'
-      ? (await appendMessage(tx, {
-        tenantId: turn.tenantId, sessionId: turn.sessionId, userId: turn.userId, role: 'user', content: input.text, tokenCount: estimateTokens(input.text),
-        contextType: sessionContext?.type ?? null, contextId: sessionContext?.id ?? null, titleIfUnset: input.text,
-      })).seq.toString()
-      : await lastSeq(tx, turn.sessionId);
-    await opts.onStarted?.(tx, seq);
-    return seq;
-  });
+  // What the conversation is about (an order, a product) is stored with each user message too (seed schema).
+  const fromSeq = opts.resumeFrom ?? (input.kind === 'message'
+    ? await startTurnWithMessage(em, {
+      tenantId: turn.tenantId, sessionId: turn.sessionId, userId: turn.userId, content: input.text,
+      contextType: sessionContext?.type ?? null, contextId: sessionContext?.id ?? null,
+    }, opts.inboxItems ?? [])
+    : await startTurn(em, turn.sessionId, opts.inboxItems ?? []));
   const own = opts.resumeFrom ? await turnMessages(em, turn.sessionId, fromSeq) : [];
   const answered = own.findLast((m) => m.role === 'assistant' && !m.toolCalls?.length);
   if (answered) return answered.reply ?? { blocks: answered.content ? [{ type: 'text', text: answered.content }] : [] };
@@ -131,8 +127,10 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     if (proposed) return proposed;
   }
 
+  let folded = setup.folded;
   for (; round < maxRounds; round++) {
-    const window = await buildWindow(em, turn.sessionId, deps.window ?? defaultWindowOptions);
+    const window = await buildWindow(em, turn.sessionId, deps.window ?? defaultWindowOptions, folded);
+    folded = window.folded;
     const system = systemPrompt({ tenantName: tenant.name, turn, now: deps.now(), context });
     let result: ChatResult;
     try {

@@ -24,7 +24,10 @@ export const defaultWindowOptions: WindowOptions = { budgetTokens: 3000, maxMess
  * The history part of a prompt: a summary of folded turns plus the newest messages verbatim.
  * `messages` starts with the summary as a delimited data message (`summaryMessage`) when there is one.
  */
-export type HistoryWindow = { summary: string | null; messages: ChatMessage[]; tokens: number };
+export type HistoryWindow = { summary: string | null; messages: ChatMessage[]; tokens: number; folded: FoldedHistory };
+
+/** How far a session's history is folded into its running summary (`chat_session.summary`, `summary_upto`). */
+export type FoldedHistory = { summary: string | null; summaryUpto: number };
 
 /** Marks the summary message; the system prompt tells the model what it is. */
 export const SUMMARY_LABEL = '[Earlier in this conversation]';
@@ -47,8 +50,9 @@ type Unit = { rows: MessageRow[]; messages: ChatMessage[]; tokens: number };
  * its results. Units that fall out are folded into the session's running summary (persisted,
  * so each message is folded once).
  */
-export async function buildWindow(em: EntityManager, sessionId: string, opts: WindowOptions = defaultWindowOptions): Promise<HistoryWindow> {
-  const session = await db(em).selectFrom('chat_session').select(['summary', 'summaryUpto']).where('id', '=', sessionId).executeTakeFirstOrThrow();
+export async function buildWindow(em: EntityManager, sessionId: string, opts: WindowOptions = defaultWindowOptions, known?: FoldedHistory): Promise<HistoryWindow> {
+  // `known`: the session's summary as the caller read it (turn setup, or the previous round's window) — one query less.
+  const session = known ?? await db(em).selectFrom('chat_session').select(['summary', 'summaryUpto']).where('id', '=', sessionId).executeTakeFirstOrThrow();
   const rows = await recentMessages(em, sessionId, session.summaryUpto, opts.maxMessages * 3);
   const lastUser = rows.findLastIndex((r) => r.role === 'user');
   const currentFrom = lastUser >= 0 ? rows[lastUser]!.seq : Infinity;
@@ -67,13 +71,17 @@ export async function buildWindow(em: EntityManager, sessionId: string, opts: Wi
   }
   const folded = units.slice(0, units.length - kept.length);
   let summary = session.summary;
+  let summaryUpto = session.summaryUpto;
   if (folded.length) {
     summary = foldIntoSummary(summary, folded.flatMap((u) => u.rows), opts.summaryTokens);
-    const upto = folded.at(-1)!.rows.at(-1)!.seq;
-    await db(em).updateTable('chat_session').set({ summary, summaryUpto: upto }).where('id', '=', sessionId).execute();
+    summaryUpto = folded.at(-1)!.rows.at(-1)!.seq;
+    await db(em).updateTable('chat_session').set({ summary, summaryUpto }).where('id', '=', sessionId).execute();
   }
   const messages = kept.flatMap((u) => u.messages);
-  return { summary, messages: summary ? [summaryMessage(summary), ...messages] : messages, tokens: tokens + (summary ? estimateTokens(summary) : 0) };
+  return {
+    summary, messages: summary ? [summaryMessage(summary), ...messages] : messages, tokens: tokens + (summary ? estimateTokens(summary) : 0),
+    folded: { summary, summaryUpto },
+  };
 }
 
 function groupUnits(rows: MessageRow[], opts: WindowOptions, currentFrom: number): Unit[] {

@@ -1,4 +1,3 @@
-import type { EntityManager } from '../db/orm.ts';
 import { abandonTurn } from '../agent/abandon.ts';
 import { runAgentTurn, type TurnOptions } from '../agent/turn.ts';
 import { parseCommand } from '../commands/grammar.ts';
@@ -92,8 +91,7 @@ export function createSessionDrain(deps: DrainDeps): SessionDrain {
   async function run(sessionId: string, group: InboxRow[], attempts: number, lease: Lease): Promise<Reply[]> {
     const ids = group.map((i) => i.id);
     const progress = group.at(-1)!.progress;
-    const onStarted = (tx: EntityManager, fromSeq: string) => saveProgress(tx, ids, { fromSeq });
-    const resume = { signal: lease.signal, onStarted, ...(progress.fromSeq ? { resumeFrom: progress.fromSeq } : {}) };
+    const resume = { signal: lease.signal, inboxItems: ids, ...(progress.fromSeq ? { resumeFrom: progress.fromSeq } : {}) };
     // Stream a first try only: a resumed one edits what was streamed (or posted) before.
     const fresh = attempts === 1 && !progress.stream && !progress.fromSeq;
     if (group[0]!.task === followUpTask) {

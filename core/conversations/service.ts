@@ -22,6 +22,9 @@ import { createSessionDrain } from './drain.ts';
 /** The cron task that deletes inbox items done long ago. */
 export const PRUNE_TURNS_TASK = 'prune_turns';
 
+/** A done item's replies as stored (anything else reads as none). */
+const storedReplies = z.array(replySchema).catch([]);
+
 export type ConversationDeps = AgentDeps & {
   deliverers: ReadonlyMap<Platform, Deliverer>;
   /** Platforms that show the model's text while it is written (queued agent turns only). */
@@ -108,7 +111,7 @@ export function createConversations(deps: ConversationDeps) {
     const read = async () => {
       const r = await itemResult(deps.orm.em.fork(), itemId);
       if (!r?.done) return undefined;
-      return { replies: z.array(replySchema).catch([]).parse(r.result), ...(r.progress.fromSeq ? { fromSeq: r.progress.fromSeq } : {}) };
+      return { replies: storedReplies.parse(r.result), ...(r.progress.fromSeq ? { fromSeq: r.progress.fromSeq } : {}) };
     };
     for (;;) {
       if (opts.signal?.aborted) return undefined;

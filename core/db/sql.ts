@@ -7,9 +7,14 @@ import type { EntityManager } from './orm.ts';
  * so a row's type is checked, never asserted. Everything else goes through `db()` (kysely.ts).
  */
 
-/** Runs parameterised SQL on `em` (respecting its transaction) and returns the rows `schema` parses. */
+/**
+ * Runs parameterised SQL on `em` (respecting its transaction) and returns the rows `schema`
+ * parses. Pass a schema made once (a module constant), not one built per call: building a zod
+ * schema costs more than parsing a row with it.
+ */
 export async function rows<S extends z.ZodType>(em: EntityManager, schema: S, sql: string, params: unknown[] = []): Promise<z.output<S>[]> {
-  return z.array(schema).parse(await em.execute(sql, params));
+  const result: unknown[] = await em.execute(sql, params);
+  return result.map((r) => schema.parse(r));
 }
 
 /** Like `rows`, for statements that return at most one row. */

@@ -76,16 +76,23 @@ export async function pendingItems(em: EntityManager, sessionId: string, limit =
 }
 
 /** Marks items started by lease holder `owner` (one more attempt each); returns the highest attempt count among them. */
+const attemptsRow = z.object({ attempts: z.number() });
+const progressRow = z.object({ progress: z.unknown() });
+const storedProgress = itemProgressSchema.catch({});
+const finishedRow = z.object({ finished: z.number(), released: z.boolean() });
+const resultRow = z.object({ done: z.boolean(), result: z.unknown(), progress: z.unknown() });
+const oneRow = z.object({ one: z.number() });
+
 export async function startItems(em: EntityManager, ids: string[], owner: string): Promise<number> {
-  const started = await rows(em, z.object({ attempts: z.number() }),
+  const started = await rows(em, attemptsRow,
     `update turn_inbox set attempts = attempts + 1, started_at = now(), started_by = ? where id = any(?::bigint[]) and done_at is null returning attempts`, [owner, pgArray(ids)]);
   return Math.max(0, ...started.map((r) => r.attempts));
 }
 
 /** An item's progress as stored now (it changes while the item runs). */
 export async function readProgress(em: EntityManager, id: string): Promise<ItemProgress> {
-  const [row] = await rows(em, z.object({ progress: z.unknown() }), `select progress from turn_inbox where id = ?`, [id]);
-  return itemProgressSchema.catch({}).parse(row?.progress ?? {});
+  const [row] = await rows(em, progressRow, `select progress from turn_inbox where id = ?`, [id]);
+  return storedProgress.parse(row?.progress ?? {});
 }
 
 /** Merges `patch` into the items' progress (in the caller's transaction, if any). */
@@ -102,7 +109,7 @@ export async function saveProgress(em: EntityManager, ids: string[], patch: Item
  * Returns how many items it marked and whether it released the lease.
  */
 export async function finishItems(em: EntityManager, ids: string[], result: unknown, lease: { sessionId: string; owner: string }): Promise<{ finished: number; released: boolean }> {
-  const [row] = await rows(em, z.object({ finished: z.number(), released: z.boolean() }),
+  const [row] = await rows(em, finishedRow,
     `with done as (
        update turn_inbox set done_at = now(), result = ?::jsonb
        where id = any(?::bigint[]) and done_at is null
@@ -123,13 +130,13 @@ export async function finishItems(em: EntityManager, ids: string[], result: unkn
 
 /** An item's state for a caller waiting on it: done or not, its replies and progress; undefined when unknown. */
 export async function itemResult(em: EntityManager, id: string): Promise<{ done: boolean; result: unknown; progress: ItemProgress } | undefined> {
-  const [row] = await rows(em, z.object({ done: z.boolean(), result: z.unknown(), progress: z.unknown() }),
+  const [row] = await rows(em, resultRow,
     `select done_at is not null as done, result, progress from turn_inbox where id = ?`, [id]);
-  return row ? { ...row, progress: itemProgressSchema.catch({}).parse(row.progress) } : undefined;
+  return row ? { ...row, progress: storedProgress.parse(row.progress) } : undefined;
 }
 
 /** Deletes done items older than `olderThanSeconds` (their callers stopped waiting long ago). */
 export async function pruneDoneItems(em: EntityManager, olderThanSeconds: number): Promise<number> {
-  const pruned = await rows(em, z.object({ one: z.number() }), `delete from turn_inbox where done_at < now() - make_interval(secs => ?) returning 1 as one`, [olderThanSeconds]);
+  const pruned = await rows(em, oneRow, `delete from turn_inbox where done_at < now() - make_interval(secs => ?) returning 1 as one`, [olderThanSeconds]);
   return pruned.length;
 }

@@ -84,6 +84,8 @@ export async function claimWaiting(em: EntityManager, owner: string, leaseMs: nu
     [...s.params, share.slack, JSON.stringify(share.running), limit, owner, leaseMs]);
 }
 
+const releasedRow = z.object({ released: z.boolean() });
+
 /** Extends the leases `owner` still holds among `sessionIds`; returns those it still holds. */
 export async function renewLeases(em: EntityManager, owner: string, sessionIds: string[], leaseMs: number): Promise<Set<string>> {
   if (sessionIds.length === 0) return new Set();
@@ -100,7 +102,7 @@ export async function renewLeases(em: EntityManager, owner: string, sessionIds: 
  * also when the lease is not this owner's any more (nothing left to drain here).
  */
 export async function releaseSession(em: EntityManager, sessionId: string, owner: string): Promise<boolean> {
-  const [row] = await rows(em, z.object({ released: z.boolean() }),
+  const [row] = await rows(em, releasedRow,
     `with released as (
        update chat_session s set lease_owner = null, lease_expires_at = null
        where s.id = ? and s.lease_owner = ? and not ${pending} returning s.id
