@@ -175,7 +175,8 @@ describe('fair between tenants (DESIGN §4)', () => {
 
 describe('one session, two processes', () => {
   it('web turns of one session sent to two processes at once never run at the same time', async () => {
-    const second = await startWebHarness({ db: h.db });
+    // A second process of the same deployment: same database, same SECRETS_KEY (it decrypts the tenant's AI key when it takes the session).
+    const second = await startWebHarness({ db: h.db, env: { SECRETS_KEY: h.config.secretsKey.toString('hex') } });
     try {
       let running = 0;
       let overlapped = false;

@@ -3,7 +3,7 @@ import { runAgentTurn } from '../core/agent/turn.ts';
 import { appendMessage } from '../core/agent/messages.ts';
 import { GIVE_UP_TEXT, MAX_TURN_ATTEMPTS } from '../core/conversations/drain.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
-import { readProgress, submitToSession } from '../core/queue/session-inbox.ts';
+import { itemResult, submitToSession } from '../core/queue/session-inbox.ts';
 import { defaultTools } from '../core/tools/index.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
 import { createCoreHarness, silentLog, texts, type CoreHarness } from './support/core.ts';
@@ -26,10 +26,22 @@ beforeAll(async () => {
 afterAll(async () => { await h.close(); });
 
 const deps = () => ({ orm: h.db.orm, log: silentLog, tools: defaultTools, now: () => new Date(), models: createModelProvider(h.secretsKey, silentLog, { baseDelayMs: 5, timeoutMs: 5000 }) });
-/** A session inbox item for the turn: its progress records where the turn's messages begin, as the drain would resume it. */
+/**
+ * A pending session inbox item for the turn, as the drain passes it: its progress records where
+ * the turn's messages begin. The session's lease is held by a process that never runs it, so the
+ * harness's turn runner leaves the item alone.
+ */
 async function inboxItem(turn: { tenantId: string; sessionId: string }): Promise<{ ids: string[]; fromSeq: () => Promise<string> }> {
+  await h.em().execute(`update chat_session set lease_owner = 'elsewhere', lease_expires_at = now() + interval '10 minutes' where id = ?`, [turn.sessionId]);
   const id = (await submitToSession(h.em(), turn, { task: 'step', payload: {} }))!;
-  return { ids: [id], fromSeq: async () => (await readProgress(h.em(), id)).fromSeq! };
+  return {
+    ids: [id],
+    fromSeq: async () => {
+      const item = await itemResult(h.em(), id);
+      expect(item?.done).toBe(false);
+      return item!.progress.fromSeq!;
+    },
+  };
 }
 const count = async (sql: string, params: unknown[]) => ((await h.em().execute(sql, params)) as { n: number }[])[0]!.n;
 

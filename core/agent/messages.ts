@@ -108,7 +108,7 @@ export async function startTurnWithMessage(em: EntityManager, m: UserMessage, in
     }).returning(sql<string>`seq::text`.as('fromSeq')))
     .with('started', (q) => q.updateTable('turn_inbox')
       .set({ progress: sql`progress || jsonb_build_object('fromSeq', (select "fromSeq" from added))` })
-      .where(sql<boolean>`id = any(${pgArray(inboxItems)}::bigint[])`).returning('id'))
+      .where(sql<boolean>`id = any(${pgArray(inboxItems)}::bigint[])`).where('session', '=', m.sessionId).returning('id'))
     .selectFrom('added').select('fromSeq').executeTakeFirstOrThrow();
   return row.fromSeq;
 }
@@ -122,7 +122,7 @@ export async function startTurn(em: EntityManager, sessionId: string, inboxItems
   const newest = sql<string>`(select coalesce(max(seq), 0)::text from chat_message where session_id = ${sessionId})`;
   const row = await db(em)
     .with('started', (q) => q.updateTable('turn_inbox').set({ progress: sql`progress || jsonb_build_object('fromSeq', ${newest})` })
-      .where(sql<boolean>`id = any(${pgArray(inboxItems)}::bigint[])`).returning('id'))
+      .where(sql<boolean>`id = any(${pgArray(inboxItems)}::bigint[])`).where('session', '=', sessionId).returning('id'))
     .selectNoFrom(newest.as('fromSeq')).executeTakeFirstOrThrow();
   return row.fromSeq;
 }

@@ -83,10 +83,10 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const setup = await loadTurnSetup(em, turn.tenantId, turn.sessionId, deps.now());
   if (!setup) throw new RenderBotError('tenant_missing', 'The tenant of this conversation no longer exists.', 'scope');
   const { tenant, usage, sessionContext } = setup;
-  const reply = async (text: string, blocks: ReplyBlock[] = [], usage?: { promptTokens: number; completionTokens: number }): Promise<Reply> => {
+  const reply = async (text: string, blocks: ReplyBlock[] = [], tokens?: { promptTokens: number; completionTokens: number }): Promise<Reply> => {
     const r: Reply = { blocks: [...(text ? [{ type: 'text' as const, text }] : []), ...blocks] };
     await appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply: r,
-      tokenCount: estimateTokens(text), ...(usage ? { ...usage, usageMonth: monthOf(deps.now()) } : {}) });
+      tokenCount: estimateTokens(text), ...(tokens ? { ...tokens, usageMonth: monthOf(deps.now()) } : {}) });
     return r;
   };
 

@@ -102,8 +102,13 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
       try {
         for (;;) {
           const releasedByDrain = await opts.drain(c.id, { owner, signal: entry.abort.signal });
+          // Checked first: a renewal racing the drain's own release may have aborted the drive meanwhile.
+          if (releasedByDrain === true) {
+            released = true;
+            return;
+          }
           if (entry.abort.signal.aborted) return;
-          if (releasedByDrain === true || await releaseSession(em(), c.id, owner)) {
+          if (await releaseSession(em(), c.id, owner)) {
             released = true;
             return;
           }
