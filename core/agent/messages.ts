@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { z } from 'zod';
 import { db, type Row } from '../db/kysely.ts';
 import { pgArray } from '../db/sql.ts';
@@ -35,15 +35,16 @@ export type NewMessage = {
   contextType?: string | null;
   contextId?: string | null;
   tokenCount?: number;
-  promptTokens?: number;
-  completionTokens?: number;
   toolCalls?: StoredToolCall[] | null;
   toolCallId?: string | null;
   toolName?: string | null;
   reply?: Reply | null;
-  /** A model response: its tokens are added to the tenant's usage of this month (YYYY-MM-01) in the same statement. */
-  usageMonth?: string;
+  /** A model response's tokens: stored with the message and added, in the same statement, to the tenant's usage of `month` (YYYY-MM-01). */
+  usage?: ModelUsage;
 };
+
+/** The tokens one model call used, and the month (YYYY-MM-01) they count towards. */
+export type ModelUsage = { promptTokens: number; completionTokens: number; month: string };
 
 /** Characters a stored tool result keeps (DESIGN §10: about 64 KB); every later turn of the session reloads it. */
 export const MAX_TOOL_MESSAGE_CHARS = 64 * 1024;
@@ -63,20 +64,18 @@ function touchSession(em: EntityManager, m: { sessionId: string; titleIfUnset?: 
 
 /**
  * Appends one message to a session and touches the session's last activity (and, with
- * `titleIfUnset`, names a session that has no title yet; with `usageMonth`, counts a model
+ * `titleIfUnset`, names a session that has no title yet; with `usage`, counts a model
  * response's tokens) — one statement, one round trip. Tool results are capped (`capToolContent`).
  */
 export async function appendMessage(em: EntityManager, m: NewMessage & { titleIfUnset?: string }): Promise<MessageRow> {
   const content = m.role === 'tool' ? capToolContent(m.content) : m.content;
-  const promptTokens = m.promptTokens ?? 0;
-  const completionTokens = m.completionTokens ?? 0;
-  const counts = m.usageMonth !== undefined;
+  const { promptTokens = 0, completionTokens = 0 } = m.usage ?? {};
   const row = await touchSession(em, m)
     .with('usage', (q) => q.insertInto('token_usage').columns(['tenant', 'month', 'promptTokens', 'completionTokens', 'requests'])
       .expression(db(em).selectNoFrom([
-        sql<string>`${m.tenantId}::uuid`.as('tenant'), sql<string>`${m.usageMonth ?? null}::date`.as('month'),
+        sql<string>`${m.tenantId}::uuid`.as('tenant'), sql<string>`${m.usage?.month ?? null}::date`.as('month'),
         sql<number>`${promptTokens}::int`.as('promptTokens'), sql<number>`${completionTokens}::int`.as('completionTokens'), sql<number>`1`.as('requests'),
-      ]).where(sql<boolean>`${counts}::boolean`))
+      ]).where(sql<boolean>`${m.usage !== undefined}::boolean`))
       .onConflict((oc) => oc.columns(['tenant', 'month']).doUpdateSet((eb) => ({
         promptTokens: eb('token_usage.promptTokens', '+', eb.ref('excluded.promptTokens')),
         completionTokens: eb('token_usage.completionTokens', '+', eb.ref('excluded.completionTokens')),
@@ -89,6 +88,12 @@ export async function appendMessage(em: EntityManager, m: NewMessage & { titleIf
     })
     .returning(columns).executeTakeFirstOrThrow();
   return toMessage(row);
+}
+
+/** The inbox items a turn answers (`turn_inbox`, DESIGN §4) record that its own messages come after `fromSeq`: a CTE of the turn's first statement. */
+function recordStart(em: EntityManager, sessionId: string, inboxItems: readonly string[], fromSeq: RawBuilder<string>) {
+  return db(em).updateTable('turn_inbox').set({ progress: sql`progress || jsonb_build_object('fromSeq', ${fromSeq})` })
+    .where(sql<boolean>`id = any(${pgArray(inboxItems)}::bigint[])`).where('session', '=', sessionId).returning('id');
 }
 
 /** A person's message that starts a turn: who, what, and what the conversation is about. */
@@ -106,9 +111,7 @@ export async function startTurnWithMessage(em: EntityManager, m: UserMessage, in
       tenant: m.tenantId, session: m.sessionId, userId: m.userId, role: 'user', content: m.content, tokenCount: estimateTokens(m.content),
       contextType: m.contextType ?? null, contextId: m.contextId ?? null,
     }).returning(sql<string>`seq::text`.as('fromSeq')))
-    .with('started', (q) => q.updateTable('turn_inbox')
-      .set({ progress: sql`progress || jsonb_build_object('fromSeq', (select "fromSeq" from added))` })
-      .where(sql<boolean>`id = any(${pgArray(inboxItems)}::bigint[])`).where('session', '=', m.sessionId).returning('id'))
+    .with('started', () => recordStart(em, m.sessionId, inboxItems, sql<string>`(select "fromSeq" from added)`))
     .selectFrom('added').select('fromSeq').executeTakeFirstOrThrow();
   return row.fromSeq;
 }
@@ -121,8 +124,7 @@ export async function startTurnWithMessage(em: EntityManager, m: UserMessage, in
 export async function startTurn(em: EntityManager, sessionId: string, inboxItems: readonly string[]): Promise<string> {
   const newest = sql<string>`(select coalesce(max(seq), 0)::text from chat_message where session_id = ${sessionId})`;
   const row = await db(em)
-    .with('started', (q) => q.updateTable('turn_inbox').set({ progress: sql`progress || jsonb_build_object('fromSeq', ${newest})` })
-      .where(sql<boolean>`id = any(${pgArray(inboxItems)}::bigint[])`).where('session', '=', sessionId).returning('id'))
+    .with('started', () => recordStart(em, sessionId, inboxItems, newest))
     .selectNoFrom(newest.as('fromSeq')).executeTakeFirstOrThrow();
   return row.fromSeq;
 }

@@ -4,7 +4,7 @@ import type { EntityManager } from '../db/orm.ts';
 import type { StoredAi } from '../llm/settings.ts';
 import type { FoldedHistory } from './window.ts';
 import type { TenantRow } from '../tenancy/tenants.ts';
-import { monthOf, type MonthlyUsage } from './usage.ts';
+import { monthOf, toMonthlyUsage, type MonthlyUsage } from './usage.ts';
 
 /** What a turn needs before it can ask the model: the tenant, its AI configuration and this month's usage, what the session is about and its running summary. */
 export type TurnSetup = { tenant: TenantRow; ai: StoredAi; usage: MonthlyUsage; sessionContext: SessionContext | undefined; folded: FoldedHistory | undefined };
@@ -25,15 +25,11 @@ export async function loadTurnSetup(em: EntityManager, tenantId: string, session
     .where('t.id', '=', tenantId).executeTakeFirst();
   if (!row) return undefined;
   const { aiSettings, aiKeyEncrypted, promptTokens, completionTokens, requests, sessionId: foundSession, context, summary, summaryUpto, ...tenant } = row;
-  const usage = { prompt: promptTokens ?? 0, completion: completionTokens ?? 0 };
   const parsedContext = sessionContextSchema.safeParse(context);
   return {
     tenant,
     ai: { aiProvider: tenant.aiProvider, aiSettings, aiKeyEncrypted },
-    usage: {
-      month, promptTokens: usage.prompt, completionTokens: usage.completion, totalTokens: usage.prompt + usage.completion,
-      requests: requests ?? 0, limit: tenant.monthlyTokenLimit ?? null,
-    },
+    usage: toMonthlyUsage(month, { promptTokens, completionTokens, requests, monthlyTokenLimit: tenant.monthlyTokenLimit }),
     sessionContext: parsedContext.success ? parsedContext.data : undefined,
     folded: foundSession && summaryUpto !== null ? { summary, summaryUpto } : undefined,
   };

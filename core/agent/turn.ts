@@ -14,7 +14,7 @@ import type { TenantRow } from '../tenancy/tenants.ts';
 import { recordThrottle } from '../llm/capacity.ts';
 import { offeredTools, type ToolRegistry } from '../tools/registry.ts';
 import { needsApproval, type ToolContext } from '../tools/tool.ts';
-import { appendMessage, startTurn, startTurnWithMessage, turnMessages, type StoredToolCall } from './messages.ts';
+import { appendMessage, startTurn, startTurnWithMessage, turnMessages, type ModelUsage, type StoredToolCall } from './messages.ts';
 import { planWrites, type WriteCall } from './plan-writes.ts';
 import { systemPrompt } from './prompt.ts';
 import { estimateTokens } from './tokens.ts';
@@ -83,10 +83,10 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const setup = await loadTurnSetup(em, turn.tenantId, turn.sessionId, deps.now());
   if (!setup) throw new RenderBotError('tenant_missing', 'The tenant of this conversation no longer exists.', 'scope');
   const { tenant, usage, sessionContext } = setup;
-  const reply = async (text: string, blocks: ReplyBlock[] = [], tokens?: { promptTokens: number; completionTokens: number }): Promise<Reply> => {
+  const reply = async (text: string, blocks: ReplyBlock[] = [], spent?: ModelUsage): Promise<Reply> => {
     const r: Reply = { blocks: [...(text ? [{ type: 'text' as const, text }] : []), ...blocks] };
     await appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply: r,
-      tokenCount: estimateTokens(text), ...(tokens ? { ...tokens, usageMonth: monthOf(deps.now()) } : {}) });
+      tokenCount: estimateTokens(text), ...(spent ? { usage: spent } : {}) });
     return r;
   };
 
@@ -111,11 +111,13 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     return reply(`${tenant.name} has used its monthly AI allowance (${usage.totalTokens.toLocaleString('en')} of ${usage.limit.toLocaleString('en')} tokens); it renews on the 1st. Commands still work: ${commandHelpLine}.`);
   }
 
-  const specs: ToolSpec[] = toolSpecs(offeredTools(deps.tools, turn));
+  // A tool not offered to this caller is unknown to it, also when the model calls it anyway.
+  const offered = offeredTools(deps.tools, turn);
+  const specs: ToolSpec[] = toolSpecs(offered);
   const shown: ReplyBlock[] = [];
   const maxRounds = deps.maxRounds ?? 8;
   const context = await turnContextSummary(em, turn.tenantId, sessionContext);
-  const step = { deps, turn, em, log, shown, delivery: opts.delivery };
+  const step = { deps, turn, em, log, shown, offered, delivery: opts.delivery };
 
   // Resuming: the calls of the last stored model response that have no stored result yet run now.
   const calledBefore = own.filter((m) => m.role === 'assistant' && m.toolCalls?.length);
@@ -144,18 +146,18 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
       if (input.kind === 'followup') return reply(input.fallback);
       return reply(publicMessage(err));
     }
-    const tokens = { promptTokens: result.usage.promptTokens, completionTokens: result.usage.completionTokens };
-    if (result.toolCalls.length === 0) return reply(result.content ?? '', shown.slice(-MAX_BLOCKS_SHOWN), tokens);
+    const spent: ModelUsage = { promptTokens: result.usage.promptTokens, completionTokens: result.usage.completionTokens, month: monthOf(deps.now()) };
+    if (result.toolCalls.length === 0) return reply(result.content ?? '', shown.slice(-MAX_BLOCKS_SHOWN), spent);
 
     const calls: StoredToolCall[] = result.toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments }));
-    await appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: result.content ?? '', toolCalls: calls, ...tokens, usageMonth: monthOf(deps.now()) });
+    await appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: result.content ?? '', toolCalls: calls, usage: spent });
     const proposed = await answerCalls(step, calls, result.content ?? '');
     if (proposed) return proposed;
   }
   return reply(`I could not finish this within ${maxRounds} steps. Please narrow the request or ask again.`, shown.slice(-MAX_BLOCKS_SHOWN));
 }
 
-type Step = { deps: AgentDeps; turn: TurnContext; em: EntityManager; log: Logger; shown: ReplyBlock[]; delivery?: Delivery | undefined };
+type Step = { deps: AgentDeps; turn: TurnContext; em: EntityManager; log: Logger; shown: ReplyBlock[]; offered: ToolRegistry; delivery?: Delivery | undefined };
 
 /** One model call, under the tenant's concurrency cap; a 429 lowers the cap here and, for other processes, in the tenant row. */
 async function callModel(deps: AgentDeps, tenant: TenantRow, em: EntityManager, model: ChatModel, req: Parameters<ChatModel['complete']>[0], log: Logger): Promise<ChatResult> {
@@ -210,11 +212,10 @@ async function gatedCall(deps: AgentDeps, tenant: TenantRow, em: EntityManager, 
  * are stored in one transaction, so a resumed turn finds all of them or none; returns that reply.
  */
 async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Promise<Reply | undefined> {
-  const { deps, turn, em, log } = s;
+  const { deps, turn, em, log, offered } = s;
   const answers = new Map<string, string>();
   const writes: WriteCall[] = [];
   const blocks: ReplyBlock[][] = [];
-  const offered = offeredTools(deps.tools, turn); // a tool not offered to this caller is unknown to it
   await mapLimit(calls, MAX_PARALLEL_TOOLS, async (call, index) => {
     const tool = offered.get(call.name);
     if (!tool) return void answers.set(call.id, `Error: unknown tool "${call.name}". Available tools: ${[...offered.keys()].join(', ')}.`);

@@ -15,7 +15,12 @@ export async function monthlyUsage(em: EntityManager, tenantId: string, now: Dat
     .leftJoin('token_usage as u', (j) => j.onRef('u.tenant', '=', 't.id').on('u.month', '=', month))
     .select(['u.promptTokens', 'u.completionTokens', 'u.requests', 't.monthlyTokenLimit'])
     .where('t.id', '=', tenantId).executeTakeFirst();
-  const promptTokens = row?.promptTokens ?? 0;
-  const completionTokens = row?.completionTokens ?? 0;
-  return { month, promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, requests: row?.requests ?? 0, limit: row?.monthlyTokenLimit ?? null };
+  return toMonthlyUsage(month, row ?? {});
+}
+
+/** A month's usage from the `token_usage` row joined to its tenant (columns null when nothing was used yet). */
+export function toMonthlyUsage(month: string, row: { promptTokens?: number | null; completionTokens?: number | null; requests?: number | null; monthlyTokenLimit?: number | null }): MonthlyUsage {
+  const promptTokens = row.promptTokens ?? 0;
+  const completionTokens = row.completionTokens ?? 0;
+  return { month, promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, requests: row.requests ?? 0, limit: row.monthlyTokenLimit ?? null };
 }
