@@ -28,7 +28,7 @@ import { createSlackSender, slashCommand, type Who } from '../test/fakes/slack-r
 import { startTarget, type Target } from './support/child.ts';
 import { createBenchDatabase } from './support/db.ts';
 import { makeTag, startSlowLlm, tagOf } from './support/llm.ts';
-import { benchSettings, ms, observePush, printTable, type Sample, type Summary } from './support/load.ts';
+import { benchSettings, botColumns, latencyColumns, ms, observePush, outcomeColumns, printTable, type Sample, type Summary } from './support/load.ts';
 import { measureBot, warmUp, WARMUP } from './support/measure.ts';
 
 const SIGNING_SECRET = 'bench-signing-secret-0123456789ab';
@@ -161,18 +161,7 @@ try {
       }
     }
     console.log(`\n${platform} (load average ${load()}):`);
-    printTable(results, [
-      ['bot', (s) => s.name],
-      ['sent', (s) => String(s.sent)],
-      ['reply p50', (s) => ms(s.reply.p50)],
-      ['reply p99', (s) => ms(s.reply.p99)],
-      ['reply max', (s) => ms(s.reply.max)],
-      ['ack p50', (s) => ms(s.http.p50)],
-      ['ack p99', (s) => ms(s.http.p99)],
-      ['http errors', (s) => String(s.httpErrors)],
-      ['lost', (s) => String(s.lost)],
-      ['duplicated', (s) => String(s.duplicated)],
-    ]);
+    printTable(results, [...botColumns, ...latencyColumns('reply', (s) => s.reply, ['p50', 'p99', 'max']), ...latencyColumns('ack', (s) => s.http, ['p50', 'p99']), ...outcomeColumns]);
     const [reference, renderBot] = [results[bots.findIndex((b) => b.role === 'reference')], results[bots.findIndex((b) => b.role === 'renderbot')]];
     if (reference && renderBot) {
       console.log(`target reply p99 ≤ 1.25 × reference's: ${ms(renderBot.reply.p99)} vs ${ms(1.25 * reference.reply.p99)} → ${verdict(renderBot.reply.p99 <= 1.25 * reference.reply.p99)}`);

@@ -28,7 +28,7 @@ import { createBenchDatabase } from './support/db.ts';
 import { measureBot, selectedBots, warmUp, WARMUP } from './support/measure.ts';
 import { startTarget, type Target } from './support/child.ts';
 import { makeTag, startInstantLlm, tagOf } from './support/llm.ts';
-import { benchSettings, ms, observePush, printTable, type Sample, type Summary } from './support/load.ts';
+import { benchSettings, botColumns, latencyColumns, ms, observePush, outcomeColumns, printTable, type Sample, type Summary } from './support/load.ts';
 
 const SIGNING_SECRET = 'bench-signing-secret-0123456789ab';
 const TEAM = { token: 'xoxb-bench-0001-fake', teamId: 'T0BENCH001', teamName: 'Bench GmbH', botUserId: 'U0BOTBENCH', botId: 'B0BOTBENCH' };
@@ -132,19 +132,7 @@ try {
   }
 
   console.log('');
-  printTable(results, [
-    ['bot', (s) => s.name],
-    ['sent', (s) => String(s.sent)],
-    ['ack p50', (s) => ms(s.http.p50)],
-    ['ack p99', (s) => ms(s.http.p99)],
-    ['ack max', (s) => ms(s.http.max)],
-    ['reply p50', (s) => ms(s.reply.p50)],
-    ['reply p99', (s) => ms(s.reply.p99)],
-    ['reply max', (s) => ms(s.reply.max)],
-    ['http errors', (s) => String(s.httpErrors)],
-    ['lost', (s) => String(s.lost)],
-    ['duplicated', (s) => String(s.duplicated)],
-  ]);
+  printTable(results, [...botColumns, ...latencyColumns('ack', (s) => s.http, ['p50', 'p99', 'max']), ...latencyColumns('reply', (s) => s.reply, ['p50', 'p99', 'max']), ...outcomeColumns]);
   const byName = (kind: string) => results[chosen.findIndex((b) => b.kind === kind)];
   const [bolt, renderBot] = [byName('bolt'), byName('renderbot')];
   const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');

@@ -29,7 +29,7 @@ import { createBenchDatabase } from './support/db.ts';
 import { measureBot, selectedBots, warmUp, WARMUP } from './support/measure.ts';
 import { startTarget, type Target } from './support/child.ts';
 import { makeTag, startInstantLlm } from './support/llm.ts';
-import { benchSettings, ms, observePush, printTable, type Sample, type Summary } from './support/load.ts';
+import { benchSettings, botColumns, latencyColumns, ms, observePush, outcomeColumns, printTable, type Sample, type Summary } from './support/load.ts';
 
 type Activity = Record<string, unknown> & { conversation: Record<string, unknown>; channelData: { tenant: { id: string } } };
 const FIXTURE = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'test', 'fixtures', 'teams', 'channel-mention.json'), 'utf8')) as Activity;
@@ -120,19 +120,7 @@ try {
 
   console.log('');
   printTable(results, [
-    ['bot', (s) => s.name],
-    ['sent', (s) => String(s.sent)],
-    ['http p50', (s) => ms(s.http.p50)],
-    ['http p99', (s) => ms(s.http.p99)],
-    ['http max', (s) => ms(s.http.max)],
-    ['1st activity p50', (s) => ms(s.first.p50)],
-    ['1st activity p99', (s) => ms(s.first.p99)],
-    ['answer p50', (s) => ms(s.reply.p50)],
-    ['answer p99', (s) => ms(s.reply.p99)],
-    ['answer max', (s) => ms(s.reply.max)],
-    ['http errors', (s) => String(s.httpErrors)],
-    ['lost', (s) => String(s.lost)],
-    ['duplicated', (s) => String(s.duplicated)],
+    ...botColumns, ...latencyColumns('http', (s) => s.http, ['p50', 'p99', 'max']), ...latencyColumns('1st activity', (s) => s.first, ['p50', 'p99']), ...latencyColumns('answer', (s) => s.reply, ['p50', 'p99', 'max']), ...outcomeColumns,
   ]);
   const echo = results[chosen.findIndex((b) => b.kind === 'echo')];
   const renderBot = results[chosen.findIndex((b) => b.kind === 'renderbot')];

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
-import { createCoreHarness, silentLog, texts, type CoreHarness } from './support/core.ts';
+import { createCoreHarness, texts, type CoreHarness } from './support/core.ts';
 import { runAgentTurn } from '../core/agent/turn.ts';
-import { createModelProvider } from '../core/llm/provider.ts';
 import { toolRegistry } from '../core/tools/registry.ts';
 import { defineTool, isToolEnabled, needsApproval } from '../core/tools/tool.ts';
 import { allTools } from '../core/tools/index.ts';
@@ -59,8 +58,7 @@ describe('read tool blocks', () => {
       run: async () => { await fastRan; return { data: 'slow', blocks: [{ type: 'text', text: 'slow block' }] }; } });
     const fast = defineTool({ name: 'fast_lookup', description: 'fast', kind: 'read', parameters: z.object({}),
       run: async () => { fastDone(); return { data: 'fast', blocks: [{ type: 'text', text: 'fast block' }] }; } });
-    const deps = { orm: h.db.orm, log: silentLog, tools: toolRegistry([slow, fast]), now: () => new Date(),
-      models: createModelProvider(h.secretsKey, silentLog, { baseDelayMs: 5, timeoutMs: 2000 }) };
+    const deps = h.agentDeps({ tools: toolRegistry([slow, fast]) });
     h.llm.enqueue({ toolCalls: [{ name: 'slow_lookup', arguments: {} }, { name: 'fast_lookup', arguments: {} }] }, { content: 'Both done.' });
     const reply = await runAgentTurn(deps, await h.turn(acme.tenant.id), { kind: 'message', text: 'look both up' });
     expect(reply.blocks.map((b) => (b.type === 'text' ? b.text : b.type))).toEqual(['Both done.', 'slow block', 'fast block']);

@@ -2,11 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAgentTurn } from '../core/agent/turn.ts';
 import { appendMessage } from '../core/agent/messages.ts';
 import { GIVE_UP_TEXT, MAX_TURN_ATTEMPTS } from '../core/conversations/drain.ts';
-import { createModelProvider } from '../core/llm/provider.ts';
 import { itemResult, submitToSession } from '../core/queue/session-inbox.ts';
-import { defaultTools } from '../core/tools/index.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
-import { createCoreHarness, silentLog, texts, type CoreHarness } from './support/core.ts';
+import { createCoreHarness, texts, type CoreHarness } from './support/core.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 
 /*
@@ -25,7 +23,7 @@ beforeAll(async () => {
 });
 afterAll(async () => { await h.close(); });
 
-const deps = () => ({ orm: h.db.orm, log: silentLog, tools: defaultTools, now: () => new Date(), models: createModelProvider(h.secretsKey, silentLog, { baseDelayMs: 5, timeoutMs: 5000 }) });
+const deps = () => h.agentDeps();
 /**
  * A pending session inbox item for the turn, as the drain passes it: its progress records where
  * the turn's messages begin. The session's lease is held by a process that never runs it, so the

@@ -120,7 +120,26 @@ export function summarize(name: string, run: { samples: Sample[]; slipP99: numbe
 export const ms = (v: number) => (Number.isNaN(v) ? '—' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`);
 
 /** Prints a fixed-width table; `columns` pick and label the values. */
-export function printTable(rows: Summary[], columns: [string, (s: Summary) => string][]): void {
+/** A column of a results table: its heading and how a bot's summary shows in it. */
+export type Column = [string, (s: Summary) => string];
+
+/** Which bot, and how many requests it got. */
+export const botColumns: Column[] = [['bot', (s) => s.name], ['sent', (s) => String(s.sent)]];
+
+/** One latency's statistics `keys` (of p50, p99, max), headed `<label> <key>`. */
+export function latencyColumns<K extends 'p50' | 'p99' | 'max'>(label: string, of: (s: Summary) => Record<K, number>, keys: readonly K[]): Column[] {
+  return keys.map((k): Column => [`${label} ${k}`, (s) => ms(of(s)[k])]);
+}
+
+
+/** Requests that failed, answers that never came and answers that came twice. */
+export const outcomeColumns: Column[] = [
+  ['http errors', (s) => String(s.httpErrors)],
+  ['lost', (s) => String(s.lost)],
+  ['duplicated', (s) => String(s.duplicated)],
+];
+
+export function printTable(rows: Summary[], columns: Column[]): void {
   const cells = [columns.map(([h]) => h), ...rows.map((r) => columns.map(([, f]) => f(r)))];
   const widths = columns.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
   for (const row of cells) console.log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));

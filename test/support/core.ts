@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
+import type { AgentDeps } from '../../core/agent/turn.ts';
 import { createConversations } from '../../core/conversations/service.ts';
 import type { Deliverer, Delivery } from '../../core/conversations/delivery.ts';
 import { startTurnRunner } from '../../core/queue/turn-runner.ts';
@@ -35,12 +36,12 @@ export async function createCoreHarness(opts: { maxRounds?: number } = {}) {
     for (const w of waiters.filter((w) => delivered.length >= w.count)) w.resolve();
     return undefined;
   };
-  const conversations = createConversations({
+  const agent: AgentDeps = {
     orm: db.orm, log: silentLog, tools: defaultTools, now: () => new Date(), queryPool: db.queryPool,
     models: createModelProvider(secretsKey, silentLog, { baseDelayMs: 5, timeoutMs: 2000 }),
-    deliverers: new Map<Platform, Deliverer>([['cli', deliverer]]),
     ...(opts.maxRounds ? { maxRounds: opts.maxRounds } : {}),
-  });
+  };
+  const conversations = createConversations({ ...agent, deliverers: new Map<Platform, Deliverer>([['cli', deliverer]]) });
   // Drives the sessions' inboxes as `renderbot serve` does (queued messages, confirmed plans' follow-ups).
   const runner = startTurnRunner({ orm: db.orm, log: silentLog, drain: conversations.drain, concurrency: 50, leaseMs: 30_000, pollMs: 100 });
   conversations.setLocalWake(runner.wake);
@@ -49,6 +50,8 @@ export async function createCoreHarness(opts: { maxRounds?: number } = {}) {
     /** Where replies of this harness's turns go (the recording deliverer). */
     delivery,
     em: () => db.orm.em.fork(),
+    /** The agent's dependencies as this harness's conversations use them, for calling `runAgentTurn` directly (`tools` to offer others). */
+    agentDeps: (o: Partial<Pick<AgentDeps, 'tools'>> = {}): AgentDeps => ({ ...agent, ...o }),
     /** Resolves once `count` replies in total were delivered. */
     deliveredCount: (count: number) => new Promise<void>((resolve) => {
       if (delivered.length >= count) resolve();
