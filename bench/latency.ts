@@ -17,16 +17,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createOrm, migrate } from '../core/db/orm.ts';
-import { setTenantAi } from '../core/llm/settings.ts';
-import { linkWorkspace } from '../core/tenancy/links.ts';
-import { createTenant } from '../core/tenancy/tenants.ts';
-import { createApiToken } from '../core/tenancy/tokens.ts';
 import { startFakeConnector, type ConnectorCall } from '../test/fakes/bot-connector.ts';
 import { startFakeSlack, type SlackCall } from '../test/fakes/slack-api.ts';
 import { createSlackSender, slashCommand, type Who } from '../test/fakes/slack-request.ts';
 import { startTarget, type Target } from './support/child.ts';
-import { createBenchDatabase } from './support/db.ts';
+import { createBenchDatabase, setUpBenchTenant } from './support/db.ts';
 import { makeTag, startSlowLlm, tagOf } from './support/llm.ts';
 import { benchSettings, botColumns, latencyColumns, ms, observePush, outcomeColumns, printTable, type Sample, type Summary } from './support/load.ts';
 import { measureBot, warmUp, WARMUP } from './support/measure.ts';
@@ -56,15 +51,7 @@ const secretsKey = randomBytes(32);
 const dataDir = mkdtempSync(join(tmpdir(), 'renderbot-bench-'));
 
 try {
-  const orm = await createOrm(db.url, { poolMax: 2 });
-  await migrate(orm);
-  const em = orm.em.fork();
-  const tenant = await createTenant(em, { slug: 'bench', name: 'Bench GmbH' });
-  await linkWorkspace(em, tenant.id, 'slack', TEAM.teamId);
-  await linkWorkspace(em, tenant.id, 'teams', AAD.toLowerCase());
-  await setTenantAi(em, secretsKey, tenant.id, llm.settings, llm.apiKey);
-  const { token } = await createApiToken(em, { tenantId: tenant.id, userId: 'bench', role: 'operator' });
-  await orm.close();
+  const { token } = await setUpBenchTenant(db.url, secretsKey, llm, [['slack', TEAM.teamId], ['teams', AAD.toLowerCase()]]);
   const settings = llm.settings as { baseUrl: string; model: string };
   const env = {
     DATABASE_URL: db.url, SECRETS_KEY: secretsKey.toString('hex'), DATA_DIR: dataDir, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',

@@ -18,13 +18,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createOrm, migrate } from '../core/db/orm.ts';
-import { setTenantAi } from '../core/llm/settings.ts';
-import { linkWorkspace } from '../core/tenancy/links.ts';
-import { createTenant } from '../core/tenancy/tenants.ts';
 import { startFakeSlack, streamedText, type SlackCall } from '../test/fakes/slack-api.ts';
 import { createSlackSender, slashCommand, type Who } from '../test/fakes/slack-request.ts';
-import { createBenchDatabase } from './support/db.ts';
+import { createBenchDatabase, setUpBenchTenant } from './support/db.ts';
 import { measureBot, selectedBots, warmUp, WARMUP } from './support/measure.ts';
 import { startTarget, type Target } from './support/child.ts';
 import { makeTag, startInstantLlm, tagOf } from './support/llm.ts';
@@ -46,13 +42,7 @@ const secretsKey = randomBytes(32);
 const dataDir = mkdtempSync(join(tmpdir(), 'renderbot-bench-'));
 
 try {
-  const orm = await createOrm(db.url, { poolMax: 2 });
-  await migrate(orm);
-  const em = orm.em.fork();
-  const tenant = await createTenant(em, { slug: 'bench', name: 'Bench GmbH' });
-  await linkWorkspace(em, tenant.id, 'slack', TEAM.teamId);
-  await setTenantAi(em, secretsKey, tenant.id, llm.settings, llm.apiKey);
-  await orm.close();
+  await setUpBenchTenant(db.url, secretsKey, llm, [['slack', TEAM.teamId]]);
 
   /**
    * The reply of each bot: its echo, or RenderBot's answer in the thread (its thread root carries

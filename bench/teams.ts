@@ -20,12 +20,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createOrm, migrate } from '../core/db/orm.ts';
-import { setTenantAi } from '../core/llm/settings.ts';
-import { linkWorkspace } from '../core/tenancy/links.ts';
-import { createTenant } from '../core/tenancy/tenants.ts';
 import { startFakeConnector, type ConnectorCall } from '../test/fakes/bot-connector.ts';
-import { createBenchDatabase } from './support/db.ts';
+import { createBenchDatabase, setUpBenchTenant } from './support/db.ts';
 import { measureBot, selectedBots, warmUp, WARMUP } from './support/measure.ts';
 import { startTarget, type Target } from './support/child.ts';
 import { makeTag, startInstantLlm } from './support/llm.ts';
@@ -58,13 +54,7 @@ function mention(id: string, text: string): Activity {
 }
 
 try {
-  const orm = await createOrm(db.url, { poolMax: 2 });
-  await migrate(orm);
-  const em = orm.em.fork();
-  const tenant = await createTenant(em, { slug: 'bench', name: 'Bench GmbH' });
-  await linkWorkspace(em, tenant.id, 'teams', AAD.toLowerCase());
-  await setTenantAi(em, secretsKey, tenant.id, llm.settings, llm.apiKey);
-  await orm.close();
+  await setUpBenchTenant(db.url, secretsKey, llm, [['teams', AAD.toLowerCase()]]);
 
   /** Samples by conversation id (one thread per request). */
   let samples: Map<string, Sample> | undefined;

@@ -4,6 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { ensureDatabase, startEmbeddedCluster } from '../../core/db/embedded.ts';
+import { createOrm, migrate } from '../../core/db/orm.ts';
+import { setTenantAi, type AiSettings } from '../../core/llm/settings.ts';
+import { linkWorkspace } from '../../core/tenancy/links.ts';
+import { createTenant } from '../../core/tenancy/tenants.ts';
+import { createApiToken } from '../../core/tenancy/tokens.ts';
 
 /** A database created for one benchmark run; `drop()` removes it (and the embedded cluster it started). */
 export type BenchDatabase = { url: string; drop(): Promise<void> };
@@ -44,6 +49,25 @@ export async function createBenchDatabase(databaseUrl: string | undefined): Prom
       await stop();
     },
   };
+}
+
+/**
+ * Migrates a bench database and creates the tenant `bench` whose model is `llm` and whose Slack
+ * workspace / Teams organisation are `links`; returns its id and an operator's web API token.
+ */
+export async function setUpBenchTenant(url: string, secretsKey: Buffer, llm: { settings: AiSettings; apiKey: string }, links: ['slack' | 'teams', string][]): Promise<{ tenantId: string; token: string }> {
+  const orm = await createOrm(url, { poolMax: 2 });
+  try {
+    await migrate(orm);
+    const em = orm.em.fork();
+    const tenant = await createTenant(em, { slug: 'bench', name: 'Bench GmbH' });
+    for (const [platform, externalId] of links) await linkWorkspace(em, tenant.id, platform, externalId);
+    await setTenantAi(em, secretsKey, tenant.id, llm.settings, llm.apiKey);
+    const { token } = await createApiToken(em, { tenantId: tenant.id, userId: 'bench', role: 'operator' });
+    return { tenantId: tenant.id, token };
+  } finally {
+    await orm.close();
+  }
 }
 
 /**
