@@ -172,7 +172,7 @@ describe('session inbox driven by leases (DESIGN §4)', () => {
       if (n === 1) await Promise.race([stuck, new Promise((r) => signal.addEventListener('abort', r, { once: true }))]);
     });
     const a = runner(first.drainFor(() => 'a'));
-    while (first.ran.length < 1) await sleep(10);
+    await waitUntil(() => first.ran.length >= 1);
     await a.stop(200);
     release();
     expect(first.ran.map((x) => x.n)).toEqual([0]);
@@ -193,16 +193,17 @@ describe('session inbox driven by leases (DESIGN §4)', () => {
   it('stops a session whose lease another process took over (this one stalled past the expiry)', async () => {
     const session = await newSession('stolen');
     await submit(session, 0);
-    let aborted = false;
+    let abortSeen!: () => void;
+    const aborted = new Promise<void>((resolve) => { abortSeen = resolve; });
     const rec = recorder(1, async (_n, signal) => {
       await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
-      aborted = true;
+      abortSeen();
     });
     const a = runner(rec.drainFor(() => 'a'), { leaseMs: 600, notify: false });
-    while (a.runner.inFlight() === 0) await sleep(10);
+    await waitUntil(() => a.runner.inFlight() > 0);
     // Another process takes the session over, as it would after an expiry.
     await db.orm.em.fork().execute(`update chat_session set lease_owner = 'thief', lease_expires_at = now() + interval '1 minute' where id = ?`, [session]);
-    while (!aborted) await sleep(20);
+    await aborted;
     await a.stop();
     expect(rec.ran).toEqual([]);
     expect(await db.orm.em.fork().execute(`select lease_owner from chat_session where id = ?`, [session])).toEqual([{ lease_owner: 'thief' }]);
@@ -271,20 +272,21 @@ describe('fair and fenced', () => {
   it('stops driving a session whose lease could not be renewed in time (the database did not answer), and never marks its item done', async () => {
     const session = await newSession('unrenewed');
     await submit(session, 0);
-    let stopped = false;
+    let stopSeen!: () => void;
+    const stopped = new Promise<void>((resolve) => { stopSeen = resolve; });
     const rec = recorder(1, async (_n, signal) => {
       await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
-      stopped = true;
+      stopSeen();
     });
     const r = runner(rec.drainFor(() => 'a'), { leaseMs: 900, notify: false });
-    while (r.runner.inFlight() === 0) await sleep(10);
+    await waitUntil(() => r.runner.inFlight() > 0);
     // Another connection holds the session row: renewals wait on it, as they would on an unreachable database.
     const blocker = new pg.Client({ connectionString: db.url });
     await blocker.connect();
     await blocker.query('begin');
     await blocker.query('select 1 from chat_session where id = $1 for update', [session]);
     try {
-      while (!stopped) await sleep(20);
+      await stopped;
     } finally {
       await blocker.query('rollback');
       await blocker.end();
