@@ -97,9 +97,9 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   const streamers = new Map<Platform, Streamer>();
   const renderLinks = createRenderLinks(config.secretsKey, config.PUBLIC_URL);
   const gate = createModelGate();
-  const notifications = createNotifications(db.url, log.child({ component: 'notify' }));
+  const notifications = createNotifications(db.url, log.child({ component: 'notify' }), db.availability);
   const conversations = createConversations({
-    orm: db.orm, log, tools, now, deliverers, streamers, renderLinks, gate, notifications, queryPool: db.queryPool,
+    orm: db.orm, log, tools, now, deliverers, streamers, renderLinks, gate, notifications, queryPool: db.queryPool, availability: db.availability,
     models: opts.models ?? createModelProvider(config.secretsKey, log),
   });
   const intake = createIntake({ orm: db.orm, log: log.child({ component: 'intake' }), now, secretsKey: config.secretsKey });
@@ -112,7 +112,7 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
       if (started || !opts.worker) return;
       started = true;
       runner = startTurnRunner({
-        orm: db.orm, log, drain: conversations.drain, notifications, concurrency: config.TURN_CONCURRENCY,
+        orm: db.orm, log, drain: conversations.drain, notifications, availability: db.availability, concurrency: config.TURN_CONCURRENCY,
         leaseMs: config.TURN_LEASE_SECONDS * 1000,
         // Terminal conversations are driven by their terminal (bot/chat.ts).
         scope: { excludePlatforms: ['cli'] },
@@ -122,7 +122,7 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
         ...(opts.renderBackends ? { backendFor: opts.renderBackends } : {}) });
       const noticeTasks = createNoticeTasks({ orm: db.orm, log, deliverers, renderLinks, now });
       worker = await startWorker({
-        url: db.url, tasks: { ...conversations.tasks, ...renderTasks, ...noticeTasks }, log, concurrency: config.RENDER_CONCURRENCY,
+        url: db.url, tasks: { ...conversations.tasks, ...renderTasks, ...noticeTasks }, log, availability: db.availability, concurrency: config.RENDER_CONCURRENCY,
         deadAfterMs: config.WORKER_DEAD_AFTER_SECONDS * 1000,
         crontab: [{ task: 'expire_actions', pattern: '* * * * *' }, { task: PRUNE_TURNS_TASK, pattern: '* * * * *' }, { task: farmTimeoutTaskName, pattern: '* * * * *' }],
       });

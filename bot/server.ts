@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import restify from 'restify';
 import { HttpError, sendError, sendJson, type HttpRequest, type HttpResponse, type HttpRoute, type RouteBody } from '../adapters/http.ts';
 import { RenderBotError } from '../core/errors.ts';
+import type { DatabaseAvailability } from '../core/availability.ts';
 import type { Logger } from '../core/logger.ts';
 import { httpRequests } from '../core/metrics.ts';
 import type { App } from './app.ts';
@@ -27,12 +28,8 @@ export async function startHttpServer(app: App, port: number, routes: Route[] = 
   const all: Route[] = [
     { method: 'GET', path: '/healthz', handle: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
     { method: 'GET', path: '/readyz', handle: async (_req, res) => {
-      try {
-        await app.db.orm.em.fork().execute('select 1');
-        sendJson(res, 200, { status: 'ready' });
-      } catch {
-        sendJson(res, 503, { status: 'database unavailable' });
-      }
+      if (await app.db.availability.check()) sendJson(res, 200, { status: 'ready' });
+      else sendJson(res, 503, { status: 'database unavailable' });
     } },
     { method: 'GET', path: '/metrics', handle: async (req, res) => {
       if (!metricsAllowed(req, app.config.METRICS_TOKEN)) {
@@ -47,7 +44,7 @@ export async function startHttpServer(app: App, port: number, routes: Route[] = 
   const server = restify.createServer({ name: 'renderbot', handleUncaughtExceptions: false });
   // Errors restify raises itself (unknown path or method, and the body readers' errors it did not hand to a route) end here.
   server.on('restifyError', (req: restify.Request, res: restify.Response, err: unknown, done: () => void) => {
-    answerError(log, req, res, err);
+    answerError(log, app.db.availability, req, res, err);
     done();
   });
   for (const route of all) {
@@ -56,7 +53,7 @@ export async function startHttpServer(app: App, port: number, routes: Route[] = 
       try {
         await route.handle(req as HttpRequest, res);
       } catch (err) {
-        answerError(log, req, res, err);
+        answerError(log, app.db.availability, req, res, err);
       }
     };
     server[restifyMethods[route.method]](route.path, ...(route.body ? bodyReaders(route.body) : []), handler);
@@ -143,9 +140,13 @@ function problemOf(err: unknown, method = 'This method'): HttpError {
   return new HttpError(500, 'internal', 'Internal error; it was logged.');
 }
 
-function answerError(log: Logger, req: restify.Request, res: HttpResponse, err: unknown): void {
-  const problem = problemOf(err, req.method);
-  if (problem.status >= 500) log.error({ err, method: req.method, path: req.getPath() }, 'request failed');
+/** A request that failed because the database is out of reach: retry later (the outage itself is logged once). */
+const databaseUnavailable = new HttpError(503, 'database_unavailable', 'The database is unavailable right now; try again shortly.');
+
+function answerError(log: Logger, availability: DatabaseAvailability, req: restify.Request, res: HttpResponse, err: unknown): void {
+  const outage = !(err instanceof HttpError) && availability.report(err);
+  const problem = outage ? databaseUnavailable : problemOf(err, req.method);
+  if (problem.status >= 500 && !outage) log.error({ err, method: req.method, path: req.getPath() }, 'request failed');
   if (res.headersSent) {
     // A stream already under way (SSE, a file) can only be cut short.
     if (!res.writableEnded) res.end();

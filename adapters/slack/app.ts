@@ -1,4 +1,5 @@
 import { App as BoltApp, defaultBodyLimit, HTTPReceiver, SocketModeReceiver, type Authorize, type Installation } from '@slack/bolt';
+import type { DatabaseAvailability } from '../../core/availability.ts';
 import type { Deliverer, Streamer } from '../../core/conversations/delivery.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
 import { ConfigError, PlatformError } from '../../core/errors.ts';
@@ -12,6 +13,7 @@ import { createInstallationStore } from './installations.ts';
 import { boltLogger } from './log.ts';
 import { registerMessageListeners, type SlackCore, type SlackIntake } from './messages.ts';
 import { oauthPages } from './oauth-pages.ts';
+import { createSlackReceipt } from './receipt.ts';
 
 /** Bot scopes requested at install time; keep in sync with manifest/slack/manifest.yaml. */
 export const BOT_SCOPES = ['commands', 'chat:write', 'app_mentions:read', 'channels:history', 'groups:history', 'im:history', 'im:write', 'users:read', 'assistant:write'];
@@ -41,7 +43,9 @@ export type SlackSettings = {
 export type SlackAdapterDeps = {
   settings: SlackSettings;
   conversations: SlackCore;
-  intake: SlackIntake & Pick<Intake, 'cardsPosted' | 'installations'>;
+  intake: SlackIntake & Pick<Intake, 'cardsPosted' | 'installations' | 'storeRequest' | 'dueRequests'>;
+  /** Whether the database is reachable: outages are refused and logged once, not per request. */
+  availability: DatabaseAvailability;
   log: Logger;
 };
 
@@ -101,7 +105,10 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   const authorize = mode === 'oauth' ? undefined : singleTokenAuthorize(s.botToken!, () => bolt.client);
   // Own-bot and other bot messages are filtered by the listeners (and logged), not by Bolt's ignoreSelf.
   const bolt: BoltApp = new BoltApp({ receiver, logger, clientOptions, ignoreSelf: false, ...(authorize ? { authorize } : {}) });
-  bolt.error(async (err) => { log.error({ err }, 'Slack listener failed'); });
+  bolt.error(async (err) => {
+    // A request cut short by a database outage was stored first and is replayed (receipt.ts); the outage is logged once.
+    if (!deps.availability.report(err.original ?? err)) log.error({ err }, 'Slack listener failed');
+  });
 
   const tokenFor: TokenResolver = mode === 'oauth'
     ? async (t) => {
@@ -111,12 +118,14 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
     }
     : async () => s.botToken!;
 
-  const listenerDeps = { conversations: deps.conversations, intake: deps.intake, log };
+  const listenerDeps = { conversations: deps.conversations, intake: deps.intake, log, replayable: mode !== 'socket' };
   registerMessageListeners(bolt, listenerDeps);
   registerActionListeners(bolt, listenerDeps);
   registerHomeListener(bolt, listenerDeps);
 
   const routes: HttpRoute[] = [];
+  const receipt = createSlackReceipt({ signingSecret: s.signingSecret ?? '', intake: deps.intake, availability: deps.availability, log });
+  let stopReplays: (() => void) | undefined;
   if (receiver instanceof HTTPReceiver) {
     const listener = receiver.requestListener;
     // Bolt checks the signature over `req.rawBody` (the server read it; Bolt takes a request that carries it as already buffered).
@@ -129,7 +138,7 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
         if (!res.headersSent) res.sendRaw(404, '');
       }
     });
-    routes.push({ method: 'POST', path: SLACK_PATHS.events, body: { kind: 'raw', maxBytes: defaultBodyLimit }, handle });
+    routes.push({ method: 'POST', path: SLACK_PATHS.events, body: { kind: 'raw', maxBytes: defaultBodyLimit }, handle: (req, res) => receipt.receive(req, res, handle) });
     if (mode === 'oauth') routes.push({ method: 'GET', path: SLACK_PATHS.install, handle }, { method: 'GET', path: SLACK_PATHS.redirect, handle });
   }
 
@@ -140,8 +149,10 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
     streamer: createSlackStreamer({ client: bolt.client, tokenFor, log }),
     async start() {
       if (receiver instanceof SocketModeReceiver) await receiver.start();
+      else stopReplays ??= receipt.startReplays(bolt);
     },
     async stop() {
+      stopReplays?.();
       if (receiver instanceof SocketModeReceiver) await receiver.stop();
     },
   };

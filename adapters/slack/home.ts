@@ -2,7 +2,7 @@ import type { App as BoltApp, types as slack } from '@slack/bolt';
 import { commandHelp } from '../../core/commands/help.ts';
 import type { MonthlyUsage, TenantOverview } from '../../core/conversations/intake.ts';
 import type { ListenerDeps } from './messages.ts';
-import { done, UNLINKED_TEXT } from './messages.ts';
+import { UNLINKED_TEXT } from './messages.ts';
 import { slackWorkspace } from './identity.ts';
 import { escapeMrkdwn } from './render.ts';
 
@@ -40,11 +40,11 @@ export function homeView(input: { tenant?: TenantOverview['tenant']; usage?: Mon
 /** Publishes the Home tab whenever someone opens it. */
 export function registerHomeListener(app: BoltApp, deps: ListenerDeps): void {
   app.event('app_home_opened', async ({ event, body, context, client }) => {
-    if (event.tab !== 'home') return done(deps, body.event_id, 'ignored');
+    if (event.tab !== 'home') return deps.log.debug({ eventId: body.event_id, outcome: 'ignored' }, 'slack event done');
     const teamId = body.team_id ?? context.teamId;
     const tenant = teamId ? await deps.intake.tenantOf('slack', slackWorkspace(teamId, context.enterpriseId), { fresh: true }) : undefined;
     const overview = tenant ? await deps.intake.overview(tenant.id) : undefined;
     await client.views.publish({ user_id: event.user, view: homeView(overview ?? {}) });
-    done(deps, body.event_id, 'home_published');
+    deps.log.debug({ eventId: body.event_id, outcome: 'home_published' }, 'slack event done');
   });
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../../core/logger.ts';
 import { parseCommand } from '../../core/commands/grammar.ts';
 import { INVITE_HINT, NOT_IN_CHANNEL_ERRORS, slackErrorCode } from './deliver.ts';
 import { slackPerson, slackWorkspace } from './identity.ts';
+import { receiptKey } from './receipt.ts';
 import { escapeMrkdwn, renderBlockKit } from './render.ts';
 import { dmSessionKey, isDmChannel, messageText, slashSessionKey, threadSessionKey, type SlackTarget } from './session.ts';
 
@@ -12,9 +13,15 @@ import { dmSessionKey, isDmChannel, messageText, slashSessionKey, threadSessionK
 export type SlackCore = Pick<Conversations, 'submit' | 'respond' | 'confirm' | 'cancel'>;
 
 /** The intake calls the Slack listeners use (who is speaking, sessions, link codes, the home tab). */
-export type SlackIntake = Pick<Intake, 'tenantOf' | 'identify' | 'redeemLink' | 'sessionFor' | 'overview'>;
+export type SlackIntake = Pick<Intake, 'tenantOf' | 'identify' | 'redeemLink' | 'sessionFor' | 'overview' | 'requestHandled'>;
 
-export type ListenerDeps = { conversations: SlackCore; intake: SlackIntake; log: Logger };
+export type ListenerDeps = {
+  conversations: SlackCore;
+  intake: SlackIntake;
+  log: Logger;
+  /** Requests that start turns were stored before their acknowledgement and are replayed when their handling fails (HTTP, not Socket Mode). */
+  replayable: boolean;
+};
 
 /** What an unlinked workspace is told instead of an answer (no LLM call, DESIGN §10). */
 export const UNLINKED_TEXT = 'This Slack workspace is not linked to a RenderBot tenant yet. An admin can create a one-time code with '
@@ -31,6 +38,8 @@ type Incoming = {
   channel: string;
   /** Thread the replies go to; undefined for DMs (top-level). */
   threadTs?: string;
+  /** The thread's root is the bot's own message, posted for this request (a slash command's "asked:"). */
+  ownThread?: boolean;
   sessionKey: string;
   text: string;
   eventId: string;
@@ -55,9 +64,9 @@ type Incoming = {
  */
 export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void {
   app.event('app_mention', async ({ event, body, context, client }) => {
-    if (event.bot_id || event.subtype || !event.user || event.user === context.botUserId) return done(deps, body.event_id, 'ignored');
+    if (event.bot_id || event.subtype || !event.user || event.user === context.botUserId) return settle(deps, body.event_id, 'ignored', receiptKey(body) !== undefined);
     const teamId = body.team_id ?? event.team ?? context.teamId;
-    if (!teamId) return;
+    if (!teamId) return settle(deps, body.event_id, 'ignored', receiptKey(body) !== undefined);
     const threadTs = event.thread_ts ?? event.ts;
     await handleIncoming(deps, {
       teamId, enterpriseId: context.enterpriseId, userId: event.user, channel: event.channel, threadTs,
@@ -69,9 +78,9 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
 
   app.event('message', async ({ event, body, context, client }) => {
     // Only plain messages people send; edits, joins, broadcasts and bot posts carry a subtype or bot_id.
-    if (event.subtype !== undefined || ('bot_id' in event && event.bot_id)) return done(deps, body.event_id, 'ignored');
+    if (event.subtype !== undefined || ('bot_id' in event && event.bot_id)) return settle(deps, body.event_id, 'ignored', receiptKey(body) !== undefined);
     const teamId = body.team_id ?? context.teamId;
-    if (!teamId || !event.user || event.user === context.botUserId) return done(deps, body.event_id, 'ignored');
+    if (!teamId || !event.user || event.user === context.botUserId) return settle(deps, body.event_id, 'ignored', receiptKey(body) !== undefined);
     const user = event.user;
     if (event.channel_type === 'im') {
       // A thread in the DM (every conversation in Slack's AI app view is one) is a session of its own.
@@ -83,10 +92,10 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
       });
     }
     const threadTs = event.thread_ts;
-    if ((event.channel_type !== 'channel' && event.channel_type !== 'group') || !threadTs) return done(deps, body.event_id, 'ignored');
+    if ((event.channel_type !== 'channel' && event.channel_type !== 'group') || !threadTs) return settle(deps, body.event_id, 'ignored', receiptKey(body) !== undefined);
     // A reply that mentions the bot also arrives as app_mention and is answered there (never twice);
     // without the bot's own user id we cannot tell, so such replies are left alone.
-    if (!context.botUserId || (event.text ?? '').includes(`<@${context.botUserId}>`)) return done(deps, body.event_id, 'mention');
+    if (!context.botUserId || (event.text ?? '').includes(`<@${context.botUserId}>`)) return settle(deps, body.event_id, 'mention', receiptKey(body) !== undefined);
     await handleIncoming(deps, {
       teamId, enterpriseId: context.enterpriseId, userId: user, channel: event.channel, threadTs,
       sessionKey: threadSessionKey(teamId, event.channel, threadTs),
@@ -105,7 +114,7 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
     const who = await deps.intake.identify('slack', workspace, slackPerson(client, command.user_id));
     if (!who) {
       await ephemeral(cmd?.name === 'link' ? await link(deps, client, workspace, command.user_id, cmd.code) : UNLINKED_TEXT);
-      return done(deps, command.trigger_id, cmd?.name === 'link' ? 'link' : 'unlinked');
+      return settle(deps, command.trigger_id, cmd?.name === 'link' ? 'link' : 'unlinked');
     }
     if (cmd) {
       // Deterministic commands answer at once, privately, through response_url (works in any channel).
@@ -114,7 +123,7 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
       // The slash-command session is the person's own (one per user and channel).
       const replies = await deps.conversations.respond({ tenantId: who.tenantId, userId: command.user_id, role: who.role, sessionId, platform: 'slack', shared: false }, text);
       for (const reply of replies) await respond({ response_type: 'ephemeral', ...renderBlockKit(reply) });
-      return done(deps, command.trigger_id, 'answered');
+      return settle(deps, command.trigger_id, 'answered');
     }
     // Free text starts a thread on the bot's own message; the answer follows in that thread.
     let rootTs: string | undefined;
@@ -125,14 +134,14 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
       const code = slackErrorCode(err);
       if (code && (NOT_IN_CHANNEL_ERRORS as readonly string[]).includes(code)) {
         await ephemeral(INVITE_HINT);
-        return done(deps, command.trigger_id, 'not_in_channel');
+        return settle(deps, command.trigger_id, 'not_in_channel');
       }
       throw err;
     }
-    if (!rootTs) return;
+    if (!rootTs) return settle(deps, command.trigger_id, 'no_thread');
     await submitTurn(deps, {
       teamId: command.team_id, enterpriseId: command.enterprise_id ?? context.enterpriseId, userId: command.user_id, channel: command.channel_id,
-      threadTs: rootTs, sessionKey: threadSessionKey(command.team_id, command.channel_id, rootTs), text, eventId: command.trigger_id,
+      threadTs: rootTs, ownThread: true, sessionKey: threadSessionKey(command.team_id, command.channel_id, rootTs), text, eventId: command.trigger_id,
       responseUrl: command.response_url, client, answer: ephemeral,
     }, who);
   });
@@ -146,29 +155,37 @@ async function handleIncoming(deps: ListenerDeps, inc: Incoming): Promise<void> 
     const tenant = inc.text ? await deps.intake.tenantOf('slack', workspace) : undefined;
     const sessionId = tenant ? await deps.intake.sessionFor({ tenantId: tenant.id, platform: 'slack', key: inc.sessionKey }, inc.userId, { create: false }) : undefined;
     const who = sessionId ? await deps.intake.identify('slack', workspace, person) : undefined;
-    if (!who || !sessionId) return done(deps, inc.eventId, 'no_session');
+    if (!who || !sessionId) return settle(deps, inc.eventId, 'no_session');
     return submitTurn(deps, inc, who, sessionId);
   }
   const text = inc.text || 'help';
   const who = await deps.intake.identify('slack', workspace, person);
   if (!who) {
     // A retry of an event we already answered must not repeat the explanation (or a link attempt).
-    if (inc.retryNum) return done(deps, inc.eventId, 'unlinked_retry');
+    if (inc.retryNum) return settle(deps, inc.eventId, 'unlinked_retry');
     const cmd = parseCommand(text);
     await inc.answer(cmd?.name === 'link' ? await link(deps, inc.client, workspace, inc.userId, cmd.code) : UNLINKED_TEXT);
-    return done(deps, inc.eventId, cmd?.name === 'link' ? 'link' : 'unlinked');
+    return settle(deps, inc.eventId, cmd?.name === 'link' ? 'link' : 'unlinked');
   }
   await submitTurn(deps, { ...inc, text }, who);
 }
 
 /**
  * Queues the turn into the thread's session (`sessionId`, or the key's session, created on first
- * use). A placeholder posted for it is deleted again when the event turns out to be a duplicate,
- * and says that the message could not be taken when queuing fails.
+ * use). A placeholder posted for it is deleted again when the event turns out to be a duplicate.
+ * When queuing fails, a stored request (`deps.replayable`) is replayed later, so what this
+ * attempt posted — placeholder, slash-command thread root — is removed for the replay to start
+ * clean; otherwise the placeholder says that the message could not be taken.
  */
 async function submitTurn(deps: ListenerDeps, inc: Incoming, who: Speaker, sessionId?: string): Promise<void> {
   const { tenantId, role } = who;
-  const session = sessionId ?? await deps.intake.sessionFor({ tenantId, platform: 'slack', key: inc.sessionKey }, inc.userId, { create: true });
+  let session: string;
+  try {
+    session = sessionId ?? await deps.intake.sessionFor({ tenantId, platform: 'slack', key: inc.sessionKey }, inc.userId, { create: true });
+  } catch (err) {
+    if (inc.ownThread && deps.replayable) await settlePlaceholder(deps, inc, inc.threadTs!);
+    throw err;
+  }
   // Slack retries an event it thinks we missed; the first delivery already showed that we are working on it.
   const statusShown = inc.placeholder && !inc.retryNum && isDmThread(inc) ? await setStatus(deps, inc, WORKING_STATUS) : false;
   const placeholderTs = inc.placeholder && !inc.retryNum && !statusShown ? await postPlaceholder(deps, inc) : undefined;
@@ -186,7 +203,8 @@ async function submitTurn(deps: ListenerDeps, inc: Incoming, who: Speaker, sessi
       text: inc.text, delivery: { platform: 'slack', target }, eventId: inc.eventId,
     }));
   } catch (err) {
-    if (placeholderTs) await settlePlaceholder(deps, inc, placeholderTs, 'I couldn’t take that message just now. Please send it again.');
+    if (placeholderTs) await settlePlaceholder(deps, inc, placeholderTs, deps.replayable ? undefined : 'I couldn’t take that message just now. Please send it again.');
+    if (inc.ownThread && deps.replayable) await settlePlaceholder(deps, inc, inc.threadTs!);
     if (statusShown) await setStatus(deps, inc, '');
     throw err;
   }
@@ -194,7 +212,7 @@ async function submitTurn(deps: ListenerDeps, inc: Incoming, who: Speaker, sessi
     deps.log.info({ eventId: inc.eventId, retryNum: inc.retryNum }, 'duplicate Slack event ignored');
     if (placeholderTs) await settlePlaceholder(deps, inc, placeholderTs);
   }
-  done(deps, inc.eventId, status);
+  await settle(deps, inc.eventId, status);
 }
 
 /** The assistant thread status while a turn runs; Slack clears it when the bot replies in the thread. */
@@ -240,8 +258,13 @@ async function settlePlaceholder(deps: ListenerDeps, inc: Incoming, ts: string, 
   }
 }
 
-/** One debug line per handled event or command with what came of it (queued, duplicate, ignored, unlinked, …). */
-export function done(deps: Pick<ListenerDeps, 'log'>, eventId: string, outcome: string): void {
+/**
+ * Ends the handling of an event or command: one debug line with what came of it (queued,
+ * duplicate, ignored, unlinked, …) and, unless a turn was queued for it (which marked it handled
+ * in the same statement), its stored copy is marked handled so it is not replayed (receipt.ts).
+ */
+async function settle(deps: ListenerDeps, eventId: string, outcome: string, stored = true): Promise<void> {
+  if (stored && outcome !== 'queued' && outcome !== 'duplicate') await deps.intake.requestHandled('slack', eventId);
   deps.log.debug({ eventId, outcome }, 'slack event done');
 }
 

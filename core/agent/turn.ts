@@ -1,3 +1,4 @@
+import { whenStored, type DatabaseAvailability } from '../availability.ts';
 import type { TurnContext } from '../context.ts';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { publicMessage, RenderBotError } from '../errors.ts';
@@ -47,6 +48,8 @@ export type AgentDeps = {
   maxRounds?: number;
   /** Caps each tenant's concurrent model calls in this process (DESIGN §4); none = no cap. */
   gate?: ModelGate;
+  /** Whether the database is reachable: a model's answer that arrives during an outage is stored once it is back. */
+  availability?: DatabaseAvailability;
 };
 
 /** Per-turn options. */
@@ -85,8 +88,8 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const { tenant, usage, sessionContext } = setup;
   const reply = async (text: string, blocks: ReplyBlock[] = [], spent?: ModelUsage): Promise<Reply> => {
     const r: Reply = { blocks: [...(text ? [{ type: 'text' as const, text }] : []), ...blocks] };
-    await appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply: r,
-      tokenCount: estimateTokens(text), ...(spent ? { usage: spent } : {}) });
+    await whenStored(deps.availability, opts.signal, () => appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply: r,
+      tokenCount: estimateTokens(text), ...(spent ? { usage: spent } : {}) }), { unsentOnly: true });
     return r;
   };
 
@@ -150,7 +153,10 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     if (result.toolCalls.length === 0) return reply(result.content ?? '', shown.slice(-MAX_BLOCKS_SHOWN), spent);
 
     const calls: StoredToolCall[] = result.toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments }));
-    await appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: result.content ?? '', toolCalls: calls, usage: spent });
+    // A response the model was paid for is kept through a database outage (stored when it is back), not asked for again.
+    await whenStored(deps.availability, opts.signal,
+      () => appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: result.content ?? '', toolCalls: calls, usage: spent }),
+      { unsentOnly: true });
     const proposed = await answerCalls(step, calls, result.content ?? '');
     if (proposed) return proposed;
   }

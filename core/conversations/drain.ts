@@ -1,4 +1,5 @@
 import { abandonTurn } from '../agent/abandon.ts';
+import { whenStored } from '../availability.ts';
 import { runAgentTurn, type TurnOptions } from '../agent/turn.ts';
 import { parseCommand } from '../commands/grammar.ts';
 import { finishItems, pendingItems, readProgress, saveProgress, startItems, type InboxRow, type ItemProgress } from '../queue/session-inbox.ts';
@@ -40,53 +41,68 @@ export function createSessionDrain(deps: DrainDeps): SessionDrain {
 
   return async (sessionId, lease) => {
     const { signal } = lease;
-    const fence = { sessionId, owner: lease.owner };
     while (!signal.aborted) {
-      const items = await pendingItems(em(), sessionId);
-      const group = nextGroup(items);
-      if (group.length === 0) return false;
-      const ids = group.map((i) => i.id);
-      const attempts = await startItems(em(), ids, lease.owner);
-      const first = group[0]!;
-      if (first.task === historyNoteTask) {
-        // Written and marked done together: a note is never written twice.
-        const { finished, released } = await em().transactional(async (tx) => {
-          const outcome = await finishItems(tx, ids, [], fence);
-          if (outcome.finished) await writeHistoryNote(tx, first.payload);
-          return outcome;
-        });
-        deps.onFinished(ids);
-        if (released || !finished) return released;
-        continue;
-      }
-      let replies: Reply[];
-      let outcome = 'answered';
-      const timer = turnSeconds.startTimer();
       try {
-        if (attempts > MAX_TURN_ATTEMPTS) outcome = 'gave_up';
-        replies = attempts > MAX_TURN_ATTEMPTS ? await settle(sessionId, group, GIVE_UP_TEXT) : await run(sessionId, group, attempts, lease);
+        const released = await next(sessionId, lease);
+        if (released !== undefined) return released;
       } catch (err) {
-        if (signal.aborted) return false;
-        outcome = 'failed';
-        log.error({ err, sessionId, task: first.task, items: ids }, 'queued turn failed');
-        const text = err instanceof RenderBotError && err.fault !== 'internal' ? publicMessage(err) : FAILED_TEXT;
-        replies = await settle(sessionId, group, text).catch((settleErr: unknown) => {
-          log.warn({ err: settleErr, sessionId }, 'could not tell the person that their message failed');
-          return [];
-        });
+        if (signal.aborted || !deps.availability?.report(err)) throw err;
+        // The database went away: wait until it is back, then go on from what was stored (a cut-off item resumes).
+        await deps.availability.whenUp(signal).catch(() => {});
       }
-      const { finished, released } = await finishItems(em(), ids, replies, fence);
-      if (!finished) {
-        log.warn({ sessionId, items: ids }, 'this process no longer holds the session; leaving the items to the holder');
-        return false;
-      }
-      timer({ outcome });
-      replySeconds.observe(Math.max(0, Date.now() - group.at(-1)!.createdMs) / 1000);
-      deps.onFinished(ids);
-      if (released) return true;
     }
     return false;
   };
+
+  /** Runs the next item (or merged run); resolves whether the lease was given up, or undefined to go on with the next. */
+  async function next(sessionId: string, lease: Lease): Promise<boolean | undefined> {
+    const { signal } = lease;
+    const fence = { sessionId, owner: lease.owner };
+    const items = await pendingItems(em(), sessionId);
+    const group = nextGroup(items);
+    if (group.length === 0) return false;
+    const ids = group.map((i) => i.id);
+    const attempts = await startItems(em(), ids, lease.owner);
+    const first = group[0]!;
+    if (first.task === historyNoteTask) {
+      // Written and marked done together: a note is never written twice.
+      const { finished, released } = await em().transactional(async (tx) => {
+        const outcome = await finishItems(tx, ids, [], fence);
+        if (outcome.finished) await writeHistoryNote(tx, first.payload);
+        return outcome;
+      });
+      deps.onFinished(ids);
+      return released || !finished ? released : undefined;
+    }
+    let replies: Reply[];
+    let outcome = 'answered';
+    const timer = turnSeconds.startTimer();
+    try {
+      if (attempts > MAX_TURN_ATTEMPTS) outcome = 'gave_up';
+      replies = attempts > MAX_TURN_ATTEMPTS ? await settle(sessionId, group, GIVE_UP_TEXT) : await run(sessionId, group, attempts, lease);
+    } catch (err) {
+      if (signal.aborted) return false;
+      // Not the turn's fault: the drain waits for the database and resumes the item.
+      if (deps.availability?.report(err)) throw err;
+      outcome = 'failed';
+      log.error({ err, sessionId, task: first.task, items: ids }, 'queued turn failed');
+      const text = err instanceof RenderBotError && err.fault !== 'internal' ? publicMessage(err) : FAILED_TEXT;
+      replies = await settle(sessionId, group, text).catch((settleErr: unknown) => {
+        log.warn({ err: settleErr, sessionId }, 'could not tell the person that their message failed');
+        return [];
+      });
+    }
+    // The replies are out: marking them done waits out a database outage rather than answer twice.
+    const { finished, released } = await whenStored(deps.availability, signal, () => finishItems(em(), ids, replies, fence));
+    if (!finished) {
+      log.warn({ sessionId, items: ids }, 'this process no longer holds the session; leaving the items to the holder');
+      return false;
+    }
+    timer({ outcome });
+    replySeconds.observe(Math.max(0, Date.now() - group.at(-1)!.createdMs) / 1000);
+    deps.onFinished(ids);
+    return released ? true : undefined;
+  }
 
   async function run(sessionId: string, group: InboxRow[], attempts: number, lease: Lease): Promise<Reply[]> {
     const ids = group.map((i) => i.id);
@@ -118,7 +134,7 @@ export function createSessionDrain(deps: DrainDeps): SessionDrain {
     const deliverer = deps.deliverers.get(delivery.platform);
     if (!deliverer) throw new Error(`no deliverer for ${delivery.platform}`);
     const onMessage = (stream: Record<string, unknown>) => void saveProgress(em(), ids, { stream })
-      .catch((err: unknown) => log.warn({ err, sessionId }, 'could not record the streamed message'));
+      .catch((err: unknown) => deps.availability?.report(err) || log.warn({ err, sessionId }, 'could not record the streamed message'));
     const stream = how.streaming ? deps.streamers?.get(delivery.platform)?.(delivery.target, { sessionId, itemIds: ids, onMessage }) : undefined;
     let replies: Reply[];
     try {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { confirmReply } from '../actions/card.ts';
 import { findAction, setMessageRef } from '../actions/store.ts';
+import { claimReplays, markHandled, storeRequest, type StoredRequest } from '../queue/inbound-requests.ts';
 import { monthlyUsage, type MonthlyUsage } from '../agent/usage.ts';
 import type { Orm } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
@@ -19,6 +20,7 @@ export type { SessionContext } from './context.ts';
 export type { TokenIdentity } from '../tenancy/tokens.ts';
 export type { MonthlyUsage } from '../agent/usage.ts';
 export type { InstallationLookup, InstallationRecord } from '../tenancy/installations.ts';
+export type { StoredRequest } from '../queue/inbound-requests.ts';
 
 /** A conversation thread of a tenant on a platform (`key`: the adapter's thread key, DESIGN §3). */
 export type Thread = { tenantId: string; platform: Platform; key: string };
@@ -104,6 +106,17 @@ export function createIntake(deps: { orm: Orm; log: Logger; now: () => Date; sec
       const redeemed = await em().transactional((tx) => redeemLoginCode(tx, code));
       return redeemed ? { token: redeemed.token } : undefined;
     },
+
+    /**
+     * Stores a platform request before it is acknowledged (one statement); false when this event
+     * id came before (a retry or replay: the first copy is handled, or will be). A copy whose
+     * handling did not finish is due for a replay after `replayAfterSeconds`.
+     */
+    storeRequest: (platform: Platform, eventId: string, request: unknown, replayAfterSeconds: number) => storeRequest(em(), platform, eventId, request, replayAfterSeconds),
+    /** Marks a stored request handled without a queued turn (ignored, explained, answered directly). */
+    requestHandled: (platform: Platform, eventId: string) => markHandled(em(), platform, eventId),
+    /** Claims stored requests of `platform` whose handling did not finish, for a replay; each is due again after `retrySeconds`. */
+    dueRequests: (platform: Platform, limit: number, retrySeconds: number): Promise<StoredRequest[]> => claimReplays(em(), platform, limit, retrySeconds),
 
     /** Slack OAuth installations, stored encrypted under SECRETS_KEY (the Bolt installation store's backing). */
     installations: {

@@ -11,6 +11,7 @@ import { parseCommand } from '../commands/grammar.ts';
 import { runCommand } from '../commands/run.ts';
 import { publicMessage } from '../errors.ts';
 import { itemResult, pruneDoneItems, submitToSession, TURN_DONE_CHANNEL } from '../queue/session-inbox.ts';
+import { pruneHandledRequests } from '../queue/inbound-requests.ts';
 import type { Notifications } from '../queue/notifications.ts';
 import type { SessionDrain } from '../queue/turn-runner.ts';
 import type { Platform } from '../tenancy/roles.ts';
@@ -153,6 +154,9 @@ export function createConversations(deps: ConversationDeps) {
     [PRUNE_TURNS_TASK]: async () => {
       const n = await pruneDoneItems(deps.orm.em.fork(), 600);
       if (n) log.debug({ pruned: n }, 'deleted answered inbox items');
+      // Platforms retry for minutes (Slack up to about 5, the Bot Framework less); a day is ample.
+      const events = await pruneHandledRequests(deps.orm.em.fork(), 86_400);
+      if (events) log.debug({ pruned: events }, 'forgot handled platform requests');
     },
     expire_actions: async () => {
       const n = await expireActions(deps.orm.em.fork());

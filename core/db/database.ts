@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
+import { createDatabaseAvailability, type DatabaseAvailability } from '../availability.ts';
 import type { Logger } from '../logger.ts';
 import { ensureDatabase, startEmbeddedCluster, type EmbeddedCluster } from './embedded.ts';
 import { createOrm, migrate, type Orm } from './orm.ts';
@@ -15,6 +16,8 @@ export type Database = {
   migrated: string[];
   /** The small pool model-written SQL runs on (QUERY_POOL_SIZE connections, opened on first use). */
   queryPool: QueryPool;
+  /** Whether the database can be reached now: errors are reported to it, it logs outages once and tells when the database is back. */
+  availability: DatabaseAvailability;
   close(): Promise<void>;
 };
 
@@ -35,14 +38,17 @@ export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'dataDi
   try {
     const migrated = await migrate(orm);
     if (migrated.length) log.info({ migrated }, 'applied migrations');
-    const queryPool = createQueryPool(url, config.QUERY_POOL_SIZE, (err) => log.warn({ err: err.message }, 'query pool connection dropped'));
+    const availability = createDatabaseAvailability({ ping: () => orm.em.fork().execute('select 1'), log });
+    const queryPool = createQueryPool(url, config.QUERY_POOL_SIZE, (err) => availability.report(err) || log.warn({ err: err.message }, 'query pool connection dropped'));
     return {
       orm,
       url,
       created,
       migrated,
       queryPool,
+      availability,
       async close() {
+        availability.close();
         await queryPool.end();
         await orm.close();
         if (cluster?.owned) await cluster.stop();

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { DatabaseAvailability } from '../availability.ts';
 import type { Logger } from '../logger.ts';
 
 /** A handler for one channel's payloads. */
@@ -16,7 +17,7 @@ export type Notifications = {
  * (with backoff) when the server drops it. Notifications are wake-up calls, not a delivery
  * guarantee: whoever relies on one also polls, so one lost while reconnecting only costs time.
  */
-export function createNotifications(url: string, log: Logger): Notifications {
+export function createNotifications(url: string, log: Logger, availability?: DatabaseAvailability): Notifications {
   const handlers = new Map<string, Set<NotificationHandler>>();
   let client: pg.Client | undefined;
   let connecting: Promise<void> | undefined;
@@ -39,15 +40,15 @@ export function createNotifications(url: string, log: Logger): Notifications {
           }
         }
       });
-      const lost = (why: string) => {
+      const lost = (reason: Error) => {
         if (client !== c && client !== undefined) return;
-        if (!closed) log.warn({ why }, 'notification connection dropped; reconnecting');
+        if (!closed && !availability?.report(reason)) log.warn({ why: reason.message }, 'notification connection dropped; reconnecting');
         client = undefined;
         c.end().catch(() => {});
         scheduleReconnect();
       };
-      c.on('error', (err) => lost(err.message));
-      c.on('end', () => lost('ended'));
+      c.on('error', (err) => lost(err));
+      c.on('end', () => lost(new Error('Connection terminated')));
       try {
         await c.connect();
         for (const channel of handlers.keys()) await c.query(`listen ${quote(channel)}`);
@@ -58,7 +59,7 @@ export function createNotifications(url: string, log: Logger): Notifications {
         client = c;
         backoffMs = 250;
       } catch (err) {
-        log.warn({ err: (err as Error).message }, 'could not listen for notifications; retrying');
+        if (!availability?.report(err)) log.warn({ err: (err as Error).message }, 'could not listen for notifications; retrying');
         await c.end().catch(() => {});
         scheduleReconnect();
       }

@@ -18,7 +18,10 @@ export const TURN_DONE_CHANNEL = 'renderbot_turn_done';
 /** One queued unit of work: a task name the drain dispatches on and its payload. */
 export type InboxItem = { task: string; payload: unknown };
 
-/** An event id recorded in `inbound_event` with the item; a second submit of it adds nothing. */
+/**
+ * A platform event id recorded as handled in `inbound_event` with the item (a request stored
+ * before its acknowledgement is marked handled); a second submit of it adds nothing.
+ */
 export type InboundEvent = { platform: string; eventId: string };
 
 /** How far a started item got: where its messages begin, what it streamed and delivered. */
@@ -48,13 +51,17 @@ export type InboxRow = z.infer<typeof itemRowSchema>;
 /**
  * Adds an item to a session's inbox and wakes lease holders (NOTIFY, sent at commit), in one
  * statement — so in the caller's transaction, if any. With `event`, the item is only added when
- * the event is new. Returns the item's id, or undefined for a redelivered event.
+ * the event was not handled before (new, or stored but not yet handled: `inbound-requests.ts`),
+ * and the event is marked handled with it. Returns the item's id, or undefined for an event
+ * handled already.
  */
 export async function submitToSession(em: EntityManager, to: { tenantId: string; sessionId: string }, item: InboxItem, event?: InboundEvent): Promise<string | undefined> {
   const added = await rows(em, idRow,
     `with fresh as (
-       insert into inbound_event (platform, event_id, tenant_id) select ?::text, ?::text, ?::uuid where ?::boolean
-       on conflict do nothing returning 1
+       insert into inbound_event (platform, event_id, tenant_id, handled_at) select ?::text, ?::text, ?::uuid, now() where ?::boolean
+       on conflict (platform, event_id) do update set handled_at = now(), tenant_id = excluded.tenant_id, request = null
+         where inbound_event.handled_at is null
+       returning 1
      ), item as (
        insert into turn_inbox (tenant_id, session_id, task, payload)
        select ?::uuid, ?::uuid, ?::text, ?::jsonb where not ?::boolean or exists (select 1 from fresh)

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Orm } from '../db/orm.ts';
+import type { DatabaseAvailability } from '../availability.ts';
 import type { Logger } from '../logger.ts';
 import type { Notifications } from './notifications.ts';
 import { TURN_CHANNEL } from './session-inbox.ts';
@@ -28,6 +29,8 @@ export type TurnRunnerOptions = {
   /** How often to look for sessions nobody drives (new work missed, leases of dead processes). Default 1 s. */
   pollMs?: number;
   scope?: LeaseScope;
+  /** Whether the database is reachable: failures during an outage are not logged one by one (the outage is, once). */
+  availability?: DatabaseAvailability;
 };
 
 /** A running turn runner; see `startTurnRunner`. */
@@ -116,7 +119,7 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
       } catch (err) {
         if (entry.abort.signal.aborted) return;
         // Let go at once (the attempt counts): another try soon, a clear answer after three.
-        log.error({ err, sessionId: c.id }, 'session drain failed; releasing it for another try');
+        if (!opts.availability?.report(err)) log.error({ err, sessionId: c.id }, 'session drain failed; releasing it for another try');
         await releaseLeases(em(), owner, [c.id]).catch(() => {});
       } finally {
         running.delete(c.id);
@@ -152,7 +155,7 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
       // Not taken: perhaps its tenant's share is full here; look again when a drive ends.
       if (!claimed && full.length) backlog = true;
     } catch (err) {
-      log.warn({ err, sessionId }, 'could not claim a session; polling will retry');
+      if (!opts.availability?.report(err)) log.warn({ err, sessionId }, 'could not claim a session; polling will retry');
     } finally {
       claiming.delete(sessionId);
     }
@@ -190,7 +193,7 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
         if (fullTenants().length) backlog = true;
       } while (pollAgain && !stopping);
     } catch (err) {
-      log.warn({ err }, 'polling for waiting sessions failed');
+      if (!opts.availability?.report(err)) log.warn({ err }, 'polling for waiting sessions failed');
     } finally {
       polling = false;
     }
@@ -231,7 +234,7 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
         }
       }
     } catch (err) {
-      log.warn({ err }, 'could not renew session leases');
+      if (!opts.availability?.report(err)) log.warn({ err }, 'could not renew session leases');
     } finally {
       renewing = false;
     }

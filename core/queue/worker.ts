@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Logger as WorkerLogger, parseCronItems, run, type Runner, type Task, type WorkerEvents } from 'graphile-worker';
+import type { DatabaseAvailability } from '../availability.ts';
 import type { Logger } from '../logger.ts';
 import { createPgPool } from '../db/pool.ts';
 import { QUEUE_EXTRA_CONNECTIONS } from '../config.ts';
@@ -24,6 +25,8 @@ export type WorkerOptions = {
   crontab?: { task: string; pattern: string }[];
   /** After how long without a heartbeat another worker's locked jobs are released (default 2 min). */
   deadAfterMs?: number;
+  /** Whether the database is reachable: the queue's failures during an outage are not logged one by one. */
+  availability?: DatabaseAvailability;
 };
 
 /**
@@ -33,13 +36,14 @@ export type WorkerOptions = {
 export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const log = opts.log.child({ component: 'worker' });
   const logger = new WorkerLogger((scope) => (level, message, meta) => {
-    const method = level === 'error' ? 'error' : level === 'warning' ? 'warn' : 'debug';
+    const outage = (level === 'error' || level === 'warning') && opts.availability?.report(meta?.error ?? meta?.err);
+    const method = outage ? 'debug' : level === 'error' ? 'error' : level === 'warning' ? 'warn' : 'debug';
     log[method]({ ...scope, ...meta }, message);
   });
   const concurrency = opts.concurrency ?? 4;
   const deadAfterMs = opts.deadAfterMs ?? defaultWorkerDeadAfterMs;
   // One client per running job; LISTEN, fetching, completing and cron need a few more.
-  const pgPool = createPgPool(opts.url, concurrency + QUEUE_EXTRA_CONNECTIONS, (err) => log.warn({ err: err.message }, 'queue connection dropped'));
+  const pgPool = createPgPool(opts.url, concurrency + QUEUE_EXTRA_CONNECTIONS, (err) => opts.availability?.report(err) || log.warn({ err: err.message }, 'queue connection dropped'));
   const events: WorkerEvents = new EventEmitter();
   let id: string | undefined;
   // Emitted synchronously inside run(), before the pool's workers ask for their first job.
@@ -57,10 +61,10 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   if (!id) throw new Error('graphile-worker did not report its pool id');
   const workerId = id;
   const { heartbeatMs, sweepMs } = livenessTimings(deadAfterMs);
-  const beat = () => heartbeat(pgPool, workerId).catch((err: Error) => log.warn({ err: err.message }, 'queue heartbeat failed'));
+  const beat = () => heartbeat(pgPool, workerId).catch((err: Error) => opts.availability?.report(err) || log.warn({ err: err.message }, 'queue heartbeat failed'));
   const sweep = () => sweepDeadWorkers(pgPool, deadAfterMs).then(
     (r) => { if (r.deadWorkers.length) log.warn(r, 'released the jobs of queue workers that stopped sending heartbeats'); },
-    (err: Error) => log.warn({ err: err.message }, 'dead worker sweep failed'));
+    (err: Error) => opts.availability?.report(err) || log.warn({ err: err.message }, 'dead worker sweep failed'));
   await beat();
   const heartbeatTimer = setInterval(beat, heartbeatMs);
   // Jitter keeps the sweeps of workers started together apart.

@@ -66,6 +66,8 @@ export type FakeLlm = {
   readonly pending: number;
   /** Appends steps; each later request consumes the next one. */
   enqueue(...steps: FakeStep[]): void;
+  /** Drops the scripted steps not yet consumed (a test that scripted more than its requests needed); returns how many. */
+  discardPending(): number;
   /** Throws if steps remain unused or any failure was recorded. */
   assertDone(): void;
   /** Stops the server, cutting hanging requests. */
@@ -233,6 +235,9 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
     },
     enqueue(...more) {
       steps.push(...more);
+    },
+    discardPending() {
+      return steps.splice(0).length;
     },
     assertDone() {
       const problems = [...failures];

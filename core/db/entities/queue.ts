@@ -32,7 +32,10 @@ export const TurnInbox = defineEntity({
 });
 export type TurnInbox = InferEntity<typeof TurnInbox>;
 
-/** A platform event id already received (dedupe of retries and redeliveries). */
+/**
+ * A platform request received (dedupe of retries and redeliveries), stored before it is
+ * acknowledged and kept for replay until it is handled (core/queue/inbound-requests.ts).
+ */
 export const InboundEvent = defineEntity({
   name: 'InboundEvent',
   tableName: 'inbound_event',
@@ -41,8 +44,15 @@ export const InboundEvent = defineEntity({
     eventId: p.text().primary(),
     tenant: p.manyToOne(Tenant).nullable().deleteRule('cascade'),
     receivedAt: p.datetime().defaultRaw('now()'),
+    request: p.json<unknown>().nullable(),
+    handledAt: p.datetime().nullable(),
+    replayAt: p.datetime().nullable(),
+    replays: p.integer().default(0),
   },
-  indexes: [{ name: 'inbound_event_received_idx', properties: ['receivedAt'] }],
+  indexes: [
+    { name: 'inbound_event_received_idx', properties: ['receivedAt'] },
+    { name: 'inbound_event_unhandled_idx', properties: ['platform', 'replayAt'], where: 'handled_at is null' },
+  ],
 });
 export type InboundEvent = InferEntity<typeof InboundEvent>;
 
