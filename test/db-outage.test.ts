@@ -11,7 +11,7 @@ import { setTenantAi } from '../core/llm/settings.ts';
 import { installQueue } from '../core/queue/queue.ts';
 import { linkWorkspace } from '../core/tenancy/links.ts';
 import { startFakeConnector, type FakeConnector } from './fakes/bot-connector.ts';
-import { startFakeLlm, type FakeLlm, type FakeStep } from './fakes/llm-server.ts';
+import { startFakeLlm, type FakeLlm, type FakeLlmRequest, type FakeStep } from './fakes/llm-server.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack-api.ts';
 import { SIGNING_SECRET, TEAM } from './fakes/slack-harness.ts';
 import { createSlackSender, mentionEvent, slashCommand, type SignedRequest } from './fakes/slack-request.ts';
@@ -37,7 +37,7 @@ let connector: FakeConnector;
 const AAD = '9f8e7d6c-5b4a-4392-8170-6e5d4c3b2a19';
 
 /** Answers "answer to <the last user message>", as a model taking `delayMs` would. */
-const echo = (delayMs: number): FakeStep => (req) => ({
+const echo = (delayMs: number) => (req: FakeLlmRequest): FakeStep => ({
   delayMs,
   content: `answer to ${String([...req.body.messages].reverse().find((m) => m.role === 'user')?.content).replace(/^<@\w+>\s*/, '')}`,
 });
