@@ -6,7 +6,7 @@ import { seedCategoryProducts } from '../bot/seed/bulk.ts';
 import { upsertProducts } from '../core/pipeline/catalogue.ts';
 import { createOrder } from '../core/pipeline/orders.ts';
 import { freezeSelection } from '../core/pipeline/selections.ts';
-import { expireActions } from '../core/actions/store.ts';
+import { createPendingAction, expireActions } from '../core/actions/store.ts';
 import { getOrderStatus } from '../core/pipeline/orders-read.ts';
 import { deriveOrderStatus } from '../core/renders/jobs.ts';
 import { getRenderResults } from '../core/renders/results.ts';
@@ -165,6 +165,33 @@ describe('frozen selections', () => {
     await expireActions(h.em());
     expect(await count()).toBe(0);
     h.llm.assertDone();
+  });
+});
+
+/** The categories and item counts of a tenant's orders, smallest first. */
+const ordersOf = (tenantId: string) => rows(`select array_agg(distinct p.category) as categories, count(*)::int as items
+  from render_order o join order_item i on i.order_id = o.id join product p on p.id = i.product_id where o.tenant_id = ? group by o.id order by items`, [tenantId]);
+
+describe('what is confirmed is what runs', () => {
+  it('keys frozen selections by (action, step): steps carrying the same tool-call id each run their own, and a step holds at most one', async () => {
+    const { t, turn } = await aiTenant('bystep');
+    const freeze = (category: string) => freezeSelection(h.em(), t.tenant.id, { category }, 100);
+    const [kl, di, extra] = [await freeze('Kugellager'), await freeze('Dichtungen'), await freeze('Rollenlager')];
+    const call = (category: string, selectionId: string) => ({
+      toolCallId: 'call_same', tool: 'create_order', step: { title: `all ${category}`, details: [] }, frozen: { selectionId },
+      args: { product_filter: { category }, output_type_name: 'WebP 1024x1024', submit: false },
+    });
+    const action = await createPendingAction(h.em(), turn, [call('Kugellager', kl.selectionId), call('Dichtungen', di.selectionId)], new Date());
+    expect(await rows(`select id, step from product_selection where action_id = ? order by step`, [action.id]))
+      .toEqual([{ id: kl.selectionId, step: 0 }, { id: di.selectionId, step: 1 }]);
+    await expect(h.em().execute(`update product_selection set action_id = ?, step = 1 where id = ?`, [action.id, extra.selectionId]))
+      .rejects.toMatchObject({ code: '23505', constraint: 'product_selection_action_step_key' });
+    await expect(h.em().execute(`update product_selection set action_id = ? where id = ?`, [action.id, extra.selectionId]))
+      .rejects.toMatchObject({ code: '23514', constraint: 'product_selection_step_check' });
+
+    const [decided] = await h.conversations.respond(turn, 'confirm');
+    expect(confirmOf(decided!)).toMatchObject({ status: 'done' });
+    expect(await ordersOf(t.tenant.id)).toEqual([{ categories: ['Dichtungen'], items: 1 }, { categories: ['Kugellager'], items: 3 }]);
   });
 });
 

@@ -54,12 +54,13 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
       if (!claimed) return undefined;
       results = [];
       const selections = await selectionsOf(tx, actor.tenantId, claimed.id);
-      for (const call of claimed.plan) {
+      for (const [step, call] of claimed.plan.entries()) {
         const tool = deps.tools.get(call.tool);
         if (!tool || !needsApproval(tool)) throw new Error(`plan names unknown write tool ${call.tool}`);
         const args = tool.parameters.parse(call.args);
         const turn = { tenantId: actor.tenantId, userId: actor.userId, role: actor.role, sessionId: claimed.sessionId, platform: actor.platform };
-        const selectionId = selections.get(call.toolCallId);
+        // Each step runs with what its own preview froze: selections are keyed by step, not by the model's call id.
+        const selectionId = selections.get(step);
         const ctx = { turn, em: tx, log: deps.log, now: deps.now, ...(selectionId ? { frozen: { selectionId } } : {}) };
         const result: ToolResult = await tool.run(ctx, args);
         results.push({ tool: call.tool, summary: result.summary ?? `${call.tool} done`, data: result.data });
