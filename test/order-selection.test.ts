@@ -173,6 +173,46 @@ const ordersOf = (tenantId: string) => rows(`select array_agg(distinct p.categor
   from render_order o join order_item i on i.order_id = o.id join product p on p.id = i.product_id where o.tenant_id = ? group by o.id order by items`, [tenantId]);
 
 describe('what is confirmed is what runs', () => {
+  it('refuses a response whose create_order calls share one tool-call id: nothing is planned, the model is told once, and its corrected calls each run what they previewed', async () => {
+    const { t, turn } = await aiTenant('sameid');
+    let told: Record<string, unknown>[] = [];
+    let meanwhile: Row = {};
+    h.llm.enqueue(
+      { content: 'Please confirm both orders:', toolCalls: [{ ...filterCall('Kugellager'), id: 'call_same' }, { ...filterCall('Dichtungen'), id: 'call_same' }] },
+      async (req) => {
+        told = req.body.messages.slice(req.body.messages.findLastIndex((m) => m.role === 'assistant'));
+        meanwhile = await one(`select (select count(*)::int from pending_action where session_id = ?) as actions,
+          (select count(*)::int from product_selection where tenant_id = ?) as selections`, [turn.sessionId, t.tenant.id]);
+        return { content: 'Please confirm both orders:', toolCalls: [{ ...filterCall('Kugellager'), id: 'call_kl' }, { ...filterCall('Dichtungen'), id: 'call_di' }] };
+      },
+    );
+    const [proposal] = await h.conversations.respond(turn, 'render all Kugellager and all Dichtungen', { delivery: h.delivery });
+
+    // The refused response is kept with distinct ids (a provider refuses a history with shared ones) and explained in one result.
+    expect(told.map((m) => (m.role === 'assistant' ? (m.tool_calls as { id: string }[]).map((c) => c.id) : [m.tool_call_id, m.content]))).toEqual([
+      ['call_same', 'call_same-2'],
+      ['call_same', expect.stringMatching(/^Error: not run\. .*2 calls share the id "call_same"\. None of the calls of this response ran and nothing awaits confirmation/)],
+      ['call_same-2', 'Error: not run; see the result of call_same.'],
+    ]);
+    expect(meanwhile).toEqual({ actions: 0, selections: 0 });
+
+    const confirm = confirmOf(proposal!)!;
+    expect(confirm.steps.map((s) => s.title)).toEqual([
+      'Create order for 3 products in category Kugellager and start rendering',
+      'Create order for 1 product in category Dichtungen and start rendering',
+    ]);
+    const action = await one(`select id from pending_action where session_id = ?`, [turn.sessionId]);
+    expect(await rows(`select step, cardinality(ids) as n from product_selection where action_id = ? order by step`, [action.id])).toEqual([{ step: 0, n: 3 }, { step: 1, n: 1 }]);
+
+    h.llm.enqueue({ content: 'Both orders are rendering.' });
+    const start = h.delivered.length;
+    const [decided] = await h.conversations.respond(turn, 'confirm', { delivery: h.delivery });
+    expect(confirmOf(decided!)).toMatchObject({ status: 'done' });
+    await h.deliveredCount(start + 1);
+    expect(await ordersOf(t.tenant.id)).toEqual([{ categories: ['Dichtungen'], items: 1 }, { categories: ['Kugellager'], items: 3 }]);
+    h.llm.assertDone();
+  });
+
   it('keys frozen selections by (action, step): steps carrying the same tool-call id each run their own, and a step holds at most one', async () => {
     const { t, turn } = await aiTenant('bystep');
     const freeze = (category: string) => freezeSelection(h.em(), t.tenant.id, { category }, 100);

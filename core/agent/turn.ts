@@ -16,6 +16,7 @@ import { offeredTools, type ToolRegistry } from '../tools/registry.ts';
 import { needsApproval, type ToolContext } from '../tools/tool.ts';
 import { appendMessage, startTurn, startTurnWithMessage, turnMessages, type ModelUsage, type StoredToolCall } from './messages.ts';
 import { planWrites, type WriteCall } from './plan-writes.ts';
+import { refuseSharedCallIds, type RefusedCall } from './call-ids.ts';
 import { systemPrompt } from './prompt.ts';
 import { estimateTokens } from './tokens.ts';
 import { monthOf } from './usage.ts';
@@ -150,11 +151,30 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     if (result.toolCalls.length === 0) return reply(result.content ?? '', shown.slice(-MAX_BLOCKS_SHOWN), spent);
 
     const calls: StoredToolCall[] = result.toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments }));
+    const refused = refuseSharedCallIds(calls);
+    if (refused) {
+      await storeRefused(em, turn, refused, result.content ?? '', spent);
+      continue;
+    }
     await appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: result.content ?? '', toolCalls: calls, usage: spent });
     const proposed = await answerCalls(step, calls, result.content ?? '');
     if (proposed) return proposed;
   }
   return reply(`I could not finish this within ${maxRounds} steps. Please narrow the request or ask again.`, shown.slice(-MAX_BLOCKS_SHOWN));
+}
+
+/**
+ * Stores a model response whose tool calls share ids, and the results refusing them, in one
+ * transaction: none of its calls runs (also not when the turn resumes), and the next round asks
+ * the model again with its mistake explained.
+ */
+async function storeRefused(em: EntityManager, turn: TurnContext, refused: RefusedCall[], content: string, spent: ModelUsage): Promise<void> {
+  await em.transactional(async (tx) => {
+    await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content, toolCalls: refused.map((r) => r.call), usage: spent });
+    for (const { call, answer } of refused) {
+      await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'tool', toolCallId: call.id, toolName: call.name, content: answer, tokenCount: estimateTokens(answer) });
+    }
+  });
 }
 
 type Step = { deps: AgentDeps; turn: TurnContext; em: EntityManager; log: Logger; shown: ReplyBlock[]; offered: ToolRegistry; delivery?: Delivery | undefined };
