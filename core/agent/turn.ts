@@ -18,6 +18,7 @@ import { appendMessage, startTurn, startTurnWithMessage, turnMessages, type Mode
 import { planWrites, type WriteCall } from './plan-writes.ts';
 import { refuseSharedCallIds, type RefusedCall } from './call-ids.ts';
 import { systemPrompt } from './prompt.ts';
+import { contextMessage } from './data-messages.ts';
 import { estimateTokens } from './tokens.ts';
 import { monthOf } from './usage.ts';
 import { loadTurnSetup } from './turn-setup.ts';
@@ -134,11 +135,12 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   for (; round < maxRounds; round++) {
     const window = await buildWindow(em, turn.sessionId, deps.window ?? defaultWindowOptions, folded);
     folded = window.folded;
-    const system = systemPrompt({ tenantName: tenant.name, turn, now: deps.now(), context });
+    const system = systemPrompt({ tenantName: tenant.name, turn, now: deps.now() });
     let result: ChatResult;
     try {
       result = await callModel(deps, tenant, em, model, {
-        messages: [{ role: 'system', content: system }, ...window.messages], tools: specs,
+        // What the conversation is about quotes tenant data: a data message after the system prompt, never inside it.
+        messages: [{ role: 'system', content: system }, ...(context ? [contextMessage(context)] : []), ...window.messages], tools: specs,
         ...(opts.onText ? { onText: opts.onText } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
       }, log);
     } catch (err) {
