@@ -11,6 +11,7 @@ import { getOrderStatus } from '../core/pipeline/orders-read.ts';
 import { deriveOrderStatus } from '../core/renders/jobs.ts';
 import { getRenderResults } from '../core/renders/results.ts';
 import type { ConfirmBlock, Reply } from '../core/replies/reply.ts';
+import { lastNote } from './support/prompt.ts';
 
 let h: CoreHarness;
 
@@ -40,7 +41,7 @@ const filterCall = (category: string) => ({
   name: 'create_order',
   arguments: { product_ids: null, product_filter: { category, query: null, material: null }, output_type_name: 'WebP 1024x1024', submit: true, material_override: null, render_overrides: null },
 });
-const followUp: FakeStep = (req) => ({ content: `Done: ${/SA-\d{4}-\d{5}/.exec(String(req.body.messages.filter((m) => m.role === 'system').at(-1)?.content))?.[0]}.` });
+const followUp: FakeStep = (req) => ({ content: `Done: ${/SA-\d{4}-\d{5}/.exec(lastNote(req))?.[0]}.` });
 
 describe('orders by selection', () => {
   it('"Render all Kugellager products…" with 60,000 of them: one confirmation stating 60,000; confirm → an order with 60,000 items and queued jobs', async () => {

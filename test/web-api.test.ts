@@ -6,6 +6,7 @@ import { readEvents, startWebHarness, type WebHarness } from './fixtures/web/har
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
 import { createApiToken, revokeApiToken, createLoginCode } from '../core/tenancy/tokens.ts';
 import { CONTEXT_LABEL } from '../core/agent/data-messages.ts';
+import { lastNote } from './support/prompt.ts';
 
 let h: WebHarness;
 let acme: TenantFixture;
@@ -140,7 +141,7 @@ describe('POST /api/chat/messages', () => {
     expect((await h.api(`/api/actions/${confirm.actionId}/confirm`, { token: vera, body: {} })).status).toBe(403);
 
     h.llm.enqueue((req) => {
-      const number = /SA-\d{4}-\d{5}/.exec(String(req.body.messages.filter((m) => m.role === 'system').at(-1)?.content))?.[0];
+      const number = /SA-\d{4}-\d{5}/.exec(lastNote(req))?.[0];
       return { content: `Done: order ${number} was created and its renders were dispatched.` };
     });
     const before = (await (await h.api(`/api/chat/sessions/${r.session_id}/messages`, { token: alice })).json()) as { messages: Msg[] };

@@ -73,9 +73,11 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
       const outcome = results.map((r) => r.summary).join('; ');
       const row = await finishAction(tx, claimed.id, 'done', { outcome, results: results.map((r) => r.data) });
       await writeAudit(tx, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.confirm', target: claimed.id, outcome: 'done', detail: { plan: claimed.plan.map((c) => ({ tool: c.tool, args: c.args })), results: results.map((r) => r.data) } });
+      // A note for later turns (a `system` row: written by RenderBot, not a person). Its results quote names tenants
+      // wrote, so the model sees it only as a delimited data message (window.ts), never as a system message; people never see it.
       await appendMessage(tx, {
         tenantId: actor.tenantId, sessionId: claimed.sessionId, userId: actor.userId, role: 'system',
-        // The platform user id, never a display name: names are text others chose and stay out of system messages.
+        // The platform user id, not a display name (text others chose).
         content: `The user ${actor.userId} confirmed action ${claimed.id}. Results: ${results.map((r) => `${r.tool}: ${JSON.stringify(r.data)}`).join(' | ')}`,
       });
       if (origin) {

@@ -18,7 +18,7 @@ import { appendMessage, startTurn, startTurnWithMessage, turnMessages, type Mode
 import { planWrites, type WriteCall } from './plan-writes.ts';
 import { refuseSharedCallIds, type RefusedCall } from './call-ids.ts';
 import { systemPrompt } from './prompt.ts';
-import { contextMessage } from './data-messages.ts';
+import { contextMessage, workspaceMessage } from './data-messages.ts';
 import { estimateTokens } from './tokens.ts';
 import { monthOf } from './usage.ts';
 import { loadTurnSetup } from './turn-setup.ts';
@@ -65,7 +65,7 @@ export type TurnOptions = {
   inboxItems?: readonly string[];
 };
 
-/** A user's message, or the follow-up after a confirmed action (its system note is already stored). */
+/** A user's message, or the follow-up after a confirmed action (its note is already stored). */
 export type TurnInput = { kind: 'message'; text: string } | { kind: 'followup'; fallback: string };
 
 const MAX_BLOCKS_SHOWN = 3;
@@ -135,12 +135,12 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   for (; round < maxRounds; round++) {
     const window = await buildWindow(em, turn.sessionId, deps.window ?? defaultWindowOptions, folded);
     folded = window.folded;
-    const system = systemPrompt({ tenantName: tenant.name, turn, now: deps.now() });
+    const system = systemPrompt({ turn, now: deps.now() });
     let result: ChatResult;
     try {
       result = await callModel(deps, tenant, em, model, {
-        // What the conversation is about quotes tenant data: a data message after the system prompt, never inside it.
-        messages: [{ role: 'system', content: system }, ...(context ? [contextMessage(context)] : []), ...window.messages], tools: specs,
+        // The workspace's name and what the conversation is about are tenant data: data messages after the system prompt, never inside it.
+        messages: [{ role: 'system', content: system }, workspaceMessage(tenant.name), ...(context ? [contextMessage(context)] : []), ...window.messages], tools: specs,
         ...(opts.onText ? { onText: opts.onText } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
       }, log);
     } catch (err) {
