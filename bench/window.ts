@@ -26,9 +26,9 @@ export async function benchWindow(orm: Orm, tenantId: string, turns = 60): Promi
     const question = `Turn ${t}: show me ${words[t % words.length]} products and tell me which ones still need renders.`;
     await appendMessage(em, { ...base, role: 'user', content: question });
     all.push({ role: 'user', content: question });
-    const system = systemPrompt({ tenantName: 'Bench Lager AG', turn, now: new Date() });
+    const system = systemPrompt({ turn, now: new Date() });
     const w = await buildWindow(em, session.id);
-    windowed += estimateTokens(systemPrompt({ tenantName: 'Bench Lager AG', turn, now: new Date() })) + w.tokens;
+    windowed += estimateTokens(systemPrompt({ turn, now: new Date() })) + w.tokens;
     naive += estimateTokens(system) + all.slice(-50).reduce((n, m) => n + estimateTokens(JSON.stringify(m)) + 4, 0);
 
     const args = { query: words[t % words.length], limit: 25 };

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { createCoreHarness, texts, type CoreHarness } from './support/core.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
+import { lastNote } from './support/prompt.ts';
 
 let h: CoreHarness;
 let acme: TenantFixture;
@@ -43,7 +44,7 @@ describe('the seed example end to end', () => {
     expect(await em.execute(`select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id])).toEqual([{ n: 0 }]);
 
     h.llm.enqueue((req) => {
-      const note = String(req.body.messages.filter((m) => m.role === 'system').at(-1)?.content);
+      const note = lastNote(req);
       const number = /SA-\d{4}-\d{5}/.exec(note)?.[0];
       return { content: `Done: order ${number} was created and its renders were dispatched.` };
     });

@@ -6,11 +6,12 @@ import { seedCategoryProducts } from '../bot/seed/bulk.ts';
 import { upsertProducts } from '../core/pipeline/catalogue.ts';
 import { createOrder } from '../core/pipeline/orders.ts';
 import { freezeSelection } from '../core/pipeline/selections.ts';
-import { expireActions } from '../core/actions/store.ts';
+import { createPendingAction, expireActions } from '../core/actions/store.ts';
 import { getOrderStatus } from '../core/pipeline/orders-read.ts';
 import { deriveOrderStatus } from '../core/renders/jobs.ts';
 import { getRenderResults } from '../core/renders/results.ts';
 import type { ConfirmBlock, Reply } from '../core/replies/reply.ts';
+import { lastNote } from './support/prompt.ts';
 
 let h: CoreHarness;
 
@@ -40,7 +41,7 @@ const filterCall = (category: string) => ({
   name: 'create_order',
   arguments: { product_ids: null, product_filter: { category, query: null, material: null }, output_type_name: 'WebP 1024x1024', submit: true, material_override: null, render_overrides: null },
 });
-const followUp: FakeStep = (req) => ({ content: `Done: ${/SA-\d{4}-\d{5}/.exec(String(req.body.messages.filter((m) => m.role === 'system').at(-1)?.content))?.[0]}.` });
+const followUp: FakeStep = (req) => ({ content: `Done: ${/SA-\d{4}-\d{5}/.exec(lastNote(req))?.[0]}.` });
 
 describe('orders by selection', () => {
   it('"Render all Kugellager products…" with 60,000 of them: one confirmation stating 60,000; confirm → an order with 60,000 items and queued jobs', async () => {
@@ -165,6 +166,73 @@ describe('frozen selections', () => {
     await expireActions(h.em());
     expect(await count()).toBe(0);
     h.llm.assertDone();
+  });
+});
+
+/** The categories and item counts of a tenant's orders, smallest first. */
+const ordersOf = (tenantId: string) => rows(`select array_agg(distinct p.category) as categories, count(*)::int as items
+  from render_order o join order_item i on i.order_id = o.id join product p on p.id = i.product_id where o.tenant_id = ? group by o.id order by items`, [tenantId]);
+
+describe('what is confirmed is what runs', () => {
+  it('refuses a response whose create_order calls share one tool-call id: nothing is planned, the model is told once, and its corrected calls each run what they previewed', async () => {
+    const { t, turn } = await aiTenant('sameid');
+    let told: Record<string, unknown>[] = [];
+    let meanwhile: Row = {};
+    h.llm.enqueue(
+      { content: 'Please confirm both orders:', toolCalls: [{ ...filterCall('Kugellager'), id: 'call_same' }, { ...filterCall('Dichtungen'), id: 'call_same' }] },
+      async (req) => {
+        told = req.body.messages.slice(req.body.messages.findLastIndex((m) => m.role === 'assistant'));
+        meanwhile = await one(`select (select count(*)::int from pending_action where session_id = ?) as actions,
+          (select count(*)::int from product_selection where tenant_id = ?) as selections`, [turn.sessionId, t.tenant.id]);
+        return { content: 'Please confirm both orders:', toolCalls: [{ ...filterCall('Kugellager'), id: 'call_kl' }, { ...filterCall('Dichtungen'), id: 'call_di' }] };
+      },
+    );
+    const [proposal] = await h.conversations.respond(turn, 'render all Kugellager and all Dichtungen', { delivery: h.delivery });
+
+    // The refused response is kept with distinct ids (a provider refuses a history with shared ones) and explained in one result.
+    expect(told.map((m) => (m.role === 'assistant' ? (m.tool_calls as { id: string }[]).map((c) => c.id) : [m.tool_call_id, m.content]))).toEqual([
+      ['call_same', 'call_same-2'],
+      ['call_same', expect.stringMatching(/^Error: not run\. .*2 calls share the id "call_same"\. None of the calls of this response ran and nothing awaits confirmation/)],
+      ['call_same-2', 'Error: not run; see the result of call_same.'],
+    ]);
+    expect(meanwhile).toEqual({ actions: 0, selections: 0 });
+
+    const confirm = confirmOf(proposal!)!;
+    expect(confirm.steps.map((s) => s.title)).toEqual([
+      'Create order for 3 products in category Kugellager and start rendering',
+      'Create order for 1 product in category Dichtungen and start rendering',
+    ]);
+    const action = await one(`select id from pending_action where session_id = ?`, [turn.sessionId]);
+    expect(await rows(`select step, cardinality(ids) as n from product_selection where action_id = ? order by step`, [action.id])).toEqual([{ step: 0, n: 3 }, { step: 1, n: 1 }]);
+
+    h.llm.enqueue({ content: 'Both orders are rendering.' });
+    const start = h.delivered.length;
+    const [decided] = await h.conversations.respond(turn, 'confirm', { delivery: h.delivery });
+    expect(confirmOf(decided!)).toMatchObject({ status: 'done' });
+    await h.deliveredCount(start + 1);
+    expect(await ordersOf(t.tenant.id)).toEqual([{ categories: ['Dichtungen'], items: 1 }, { categories: ['Kugellager'], items: 3 }]);
+    h.llm.assertDone();
+  });
+
+  it('keys frozen selections by (action, step): steps carrying the same tool-call id each run their own, and a step holds at most one', async () => {
+    const { t, turn } = await aiTenant('bystep');
+    const freeze = (category: string) => freezeSelection(h.em(), t.tenant.id, { category }, 100);
+    const [kl, di, extra] = [await freeze('Kugellager'), await freeze('Dichtungen'), await freeze('Rollenlager')];
+    const call = (category: string, selectionId: string) => ({
+      toolCallId: 'call_same', tool: 'create_order', step: { title: `all ${category}`, details: [] }, frozen: { selectionId },
+      args: { product_filter: { category }, output_type_name: 'WebP 1024x1024', submit: false },
+    });
+    const action = await createPendingAction(h.em(), turn, [call('Kugellager', kl.selectionId), call('Dichtungen', di.selectionId)], new Date());
+    expect(await rows(`select id, step from product_selection where action_id = ? order by step`, [action.id]))
+      .toEqual([{ id: kl.selectionId, step: 0 }, { id: di.selectionId, step: 1 }]);
+    await expect(h.em().execute(`update product_selection set action_id = ?, step = 1 where id = ?`, [action.id, extra.selectionId]))
+      .rejects.toMatchObject({ code: '23505', constraint: 'product_selection_action_step_key' });
+    await expect(h.em().execute(`update product_selection set action_id = ? where id = ?`, [action.id, extra.selectionId]))
+      .rejects.toMatchObject({ code: '23514', constraint: 'product_selection_step_check' });
+
+    const [decided] = await h.conversations.respond(turn, 'confirm');
+    expect(confirmOf(decided!)).toMatchObject({ status: 'done' });
+    expect(await ordersOf(t.tenant.id)).toEqual([{ categories: ['Dichtungen'], items: 1 }, { categories: ['Kugellager'], items: 3 }]);
   });
 });
 

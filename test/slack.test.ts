@@ -6,6 +6,7 @@ import { buttonClick, dmEvent, homeOpened, mentionEvent, newTs, slackFixture, sl
 import { proposeKugellagerOrder as proposeKugellagerOrder_, shown } from './support/slack-flows.ts';
 import { PLACEHOLDER_TEXT, WORKING_STATUS } from '../adapters/slack/messages.ts';
 import { escapeMrkdwn } from '../adapters/slack/render.ts';
+import { lastNote, saidIn, systemText } from './support/prompt.ts';
 
 let h: SlackHarness;
 let acme: TenantFixture;
@@ -241,8 +242,7 @@ describe('thread replies without a mention', () => {
     await h.send.event(reply);
     const { update } = await h.answer((c) => c.body.thread_ts === threadTs, { from: from2 });
     expect(update.body.text).toBe('Which products do you mean?');
-    const said = h.llm.requests.at(-1)!.body.messages.filter((m) => m.role === 'user' || m.role === 'assistant').map((m) => String(m.content));
-    expect(said).toEqual(['how many of them failed?']);
+    expect(saidIn(h.llm.requests.at(-1)!)).toEqual(['how many of them failed?']);
     expect(await h.em().execute(`select count(*)::int as n, count(archived_at)::int as archived from chat_session where key = ?`, [`${TEAM.teamId}:${alice.channel}:${threadTs}`]))
       .toEqual([{ n: 2, archived: 1 }]);
     h.llm.assertDone();
@@ -330,7 +330,7 @@ describe('the seed example through Slack', () => {
     expect(ref!.message_ref).toMatchObject({ channel: alice.channel, ts, threadTs });
 
     h.llm.enqueue((req) => {
-      const note = String(req.body.messages.filter((m) => m.role === 'system').at(-1)?.content);
+      const note = lastNote(req);
       return { content: `Done: order ${/SA-\d{4}-\d{5}/.exec(note)?.[0]} was created and its renders were dispatched.` };
     });
     const click = h.send.sign.action(buttonClick(alice, { actionId: 'renderbot.confirm', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl(), blocks: card.body.blocks as unknown[] }));
@@ -344,10 +344,11 @@ describe('the seed example through Slack', () => {
     const [order] = (await h.em().execute(`select order_number from render_order where tenant_id = ?`, [acme.tenant.id])) as { order_number: string }[];
     const followUp = await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === threadTs && String(c.body.text).startsWith('Done:'));
     expect(followUp.body.text).toContain(order!.order_number);
-    // The confirmer's display name (text from Slack) is in no system-role message of the follow-up (issue 12 item 6).
-    const system = h.llm.requests.at(-1)!.body.messages.filter((m) => m.role === 'system').map((m) => String(m.content)).join('\n');
-    expect(system).toContain(order!.order_number);
-    expect(system).not.toContain('Alice Example');
+    // The confirmed results reach the follow-up as a data message, not a system message; the confirmer's display name (text from Slack) is in neither (issue 12 item 6).
+    const [system, note] = [systemText(h.llm.requests.at(-1)!), lastNote(h.llm.requests.at(-1)!)];
+    expect(note).toContain(order!.order_number);
+    expect(system).not.toContain(order!.order_number);
+    expect(`${system}\n${note}`).not.toContain('Alice Example');
 
     // A second click (another person) and a replay of the identical signed request change nothing.
     const from = h.slack.calls.length;

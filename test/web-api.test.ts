@@ -5,6 +5,8 @@ import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { readEvents, startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
 import { createApiToken, revokeApiToken, createLoginCode } from '../core/tenancy/tokens.ts';
+import { CONTEXT_LABEL } from '../core/agent/data-messages.ts';
+import { lastNote } from './support/prompt.ts';
 
 let h: WebHarness;
 let acme: TenantFixture;
@@ -24,6 +26,8 @@ function toolResult(req: FakeLlmRequest, name: string): unknown {
   return JSON.parse(String(msgs.find((m) => m.role === 'tool' && m.tool_call_id === call?.id)?.content));
 }
 const systemOf = (req: FakeLlmRequest) => String(req.body.messages[0]?.content);
+/** The data message saying what the conversation is about, if the request had one. */
+const contextOf = (req: FakeLlmRequest) => String(req.body.messages.find((m) => m.role === 'user' && String(m.content).startsWith(CONTEXT_LABEL))?.content);
 
 beforeAll(async () => {
   h = await startWebHarness();
@@ -137,7 +141,7 @@ describe('POST /api/chat/messages', () => {
     expect((await h.api(`/api/actions/${confirm.actionId}/confirm`, { token: vera, body: {} })).status).toBe(403);
 
     h.llm.enqueue((req) => {
-      const number = /SA-\d{4}-\d{5}/.exec(String(req.body.messages.filter((m) => m.role === 'system').at(-1)?.content))?.[0];
+      const number = /SA-\d{4}-\d{5}/.exec(lastNote(req))?.[0];
       return { content: `Done: order ${number} was created and its renders were dispatched.` };
     });
     const before = (await (await h.api(`/api/chat/sessions/${r.session_id}/messages`, { token: alice })).json()) as { messages: Msg[] };
@@ -192,22 +196,23 @@ describe('POST /api/chat/messages', () => {
     h.llm.assertDone();
   });
 
-  it('puts the order summary into the system prompt for context_type order; unknown or foreign ids → 404 without a model call', async () => {
+  it('passes the order summary as the context data message for context_type order; unknown or foreign ids → 404 without a model call', async () => {
     const [order] = (await h.em().execute(`select id, order_number from render_order where tenant_id = ?`, [acme.tenant.id])) as { id: string; order_number: string }[];
     h.llm.enqueue({ content: 'It is rendering: 0 of 3 jobs finished.' });
     const r = await send(alice, { message: "what's the status?", context_type: 'order', context_id: order!.order_number });
-    const system = systemOf(h.llm.requests.at(-1)!);
-    expect(system).toContain(`This conversation is about: order ${order!.order_number}`);
+    const context = contextOf(h.llm.requests.at(-1)!);
+    expect(context).toContain(`<context>\norder ${order!.order_number}`);
+    expect(systemOf(h.llm.requests.at(-1)!)).not.toContain(order!.order_number);
     // The app's worker renders the order's jobs meanwhile (local backend), so status and counts move.
-    expect(system).toMatch(/status (rendering|completed).*3 products; render jobs: \d/);
+    expect(context).toMatch(/status (rendering|completed).*3 products; render jobs: \d/);
     // The session remembers it: the next turn without context still has the summary.
     h.llm.enqueue({ content: 'Still rendering.' });
     await send(alice, { message: 'and now?', session_id: r.session_id });
-    expect(systemOf(h.llm.requests.at(-1)!)).toContain(order!.order_number);
+    expect(contextOf(h.llm.requests.at(-1)!)).toContain(order!.order_number);
 
     h.llm.enqueue({ content: 'A ball bearing.' });
     await send(alice, { message: 'what is this?', context_type: 'product', context_id: 'ACME-KL-6204' });
-    expect(systemOf(h.llm.requests.at(-1)!)).toMatch(/This conversation is about: product "ACME-KL-6204" "ACME Rillenkugellager 6204".*category "Kugellager"/);
+    expect(contextOf(h.llm.requests.at(-1)!)).toMatch(/<context>\nproduct "ACME-KL-6204" "ACME Rillenkugellager 6204".*category "Kugellager"/);
 
     const calls = h.llm.requests.length;
     const globexProduct = Object.values(globex.productIds)[0]!;

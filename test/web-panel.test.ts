@@ -9,6 +9,7 @@ import type { FakeLlmRequest } from './fakes/llm-server.ts';
 import { upsertProducts } from '../core/pipeline/catalogue.ts';
 import { seedCategoryProducts } from '../bot/seed/bulk.ts';
 import { createLoginCode } from '../core/tenancy/tokens.ts';
+import { lastNote } from './support/prompt.ts';
 
 /** Debian's chromium (`.ci/run` installs it); override with CHROMIUM_PATH. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -93,7 +94,7 @@ describe('chat panel in Chromium', () => {
     await page.screenshot({ path: `${SHOTS}/web-panel-confirm.png` });
 
     h.llm.enqueue((req) => {
-      const number = /SA-\d{4}-\d{5}/.exec(String(req.body.messages.filter((m) => m.role === 'system').at(-1)?.content))?.[0];
+      const number = /SA-\d{4}-\d{5}/.exec(lastNote(req))?.[0];
       return { content: `Done: order **${number}** was created and its 3 renders were dispatched.` };
     });
     await confirm.click();

@@ -54,12 +54,13 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
       if (!claimed) return undefined;
       results = [];
       const selections = await selectionsOf(tx, actor.tenantId, claimed.id);
-      for (const call of claimed.plan) {
+      for (const [step, call] of claimed.plan.entries()) {
         const tool = deps.tools.get(call.tool);
         if (!tool || !needsApproval(tool)) throw new Error(`plan names unknown write tool ${call.tool}`);
         const args = tool.parameters.parse(call.args);
         const turn = { tenantId: actor.tenantId, userId: actor.userId, role: actor.role, sessionId: claimed.sessionId, platform: actor.platform };
-        const selectionId = selections.get(call.toolCallId);
+        // Each step runs with what its own preview froze: selections are keyed by step, not by the model's call id.
+        const selectionId = selections.get(step);
         const ctx = { turn, em: tx, log: deps.log, now: deps.now, ...(selectionId ? { frozen: { selectionId } } : {}) };
         const result: ToolResult = await tool.run(ctx, args);
         results.push({ tool: call.tool, summary: result.summary ?? `${call.tool} done`, data: result.data });
@@ -72,9 +73,11 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
       const outcome = results.map((r) => r.summary).join('; ');
       const row = await finishAction(tx, claimed.id, 'done', { outcome, results: results.map((r) => r.data) });
       await writeAudit(tx, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.confirm', target: claimed.id, outcome: 'done', detail: { plan: claimed.plan.map((c) => ({ tool: c.tool, args: c.args })), results: results.map((r) => r.data) } });
+      // A note for later turns (a `system` row: written by RenderBot, not a person). Its results quote names tenants
+      // wrote, so the model sees it only as a delimited data message (window.ts), never as a system message; people never see it.
       await appendMessage(tx, {
         tenantId: actor.tenantId, sessionId: claimed.sessionId, userId: actor.userId, role: 'system',
-        // The platform user id, never a display name: names are text others chose and stay out of system messages.
+        // The platform user id, not a display name (text others chose).
         content: `The user ${actor.userId} confirmed action ${claimed.id}. Results: ${results.map((r) => `${r.tool}: ${JSON.stringify(r.data)}`).join(' | ')}`,
       });
       if (origin) {

@@ -20,7 +20,8 @@ function toAction({ tenant, session, plan, preview, result, messageRef, ...row }
 
 /**
  * Stores one pending action holding every write call of a model response and attaches what each
- * call froze (selections stay beside the action, out of the stored plan), in one transaction;
+ * call froze to its step (selections stay beside the action, out of the stored plan, keyed by the
+ * step's position — never by the model's tool-call id), in one transaction;
  * `origin` is where it was asked (the confirmed plan's follow-up and its orders' notices go there).
  */
 export async function createPendingAction(em: EntityManager, turn: TurnContext, calls: (PlanCall & { frozen?: Frozen })[], now: Date, origin?: ActionOrigin, ttlMs = ACTION_TTL_MS): Promise<ActionRow> {
@@ -32,7 +33,7 @@ export async function createPendingAction(em: EntityManager, turn: TurnContext, 
       tenant: turn.tenantId, session: turn.sessionId, requestedBy: turn.userId, plan, preview: { title }, status: 'pending',
       expiresAt: new Date(now.getTime() + ttlMs), origin: origin ?? null,
     }).returning(columns).executeTakeFirstOrThrow();
-    await attachSelections(tx, turn.tenantId, row.id, calls.flatMap((c) => (c.frozen ? [{ toolCallId: c.toolCallId, selectionId: c.frozen.selectionId }] : [])));
+    await attachSelections(tx, turn.tenantId, row.id, calls.flatMap((c, step) => (c.frozen ? [{ step, selectionId: c.frozen.selectionId }] : [])));
     return toAction(row);
   });
 }

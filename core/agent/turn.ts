@@ -17,7 +17,9 @@ import { offeredTools, type ToolRegistry } from '../tools/registry.ts';
 import { needsApproval, type ToolContext } from '../tools/tool.ts';
 import { appendMessage, startTurn, startTurnWithMessage, turnMessages, type ModelUsage, type StoredToolCall } from './messages.ts';
 import { planWrites, type WriteCall } from './plan-writes.ts';
+import { refuseSharedCallIds, type RefusedCall } from './call-ids.ts';
 import { systemPrompt } from './prompt.ts';
+import { contextMessage, workspaceMessage } from './data-messages.ts';
 import { estimateTokens } from './tokens.ts';
 import { monthOf } from './usage.ts';
 import { loadTurnSetup } from './turn-setup.ts';
@@ -66,7 +68,7 @@ export type TurnOptions = {
   inboxItems?: readonly string[];
 };
 
-/** A user's message, or the follow-up after a confirmed action (its system note is already stored). */
+/** A user's message, or the follow-up after a confirmed action (its note is already stored). */
 export type TurnInput = { kind: 'message'; text: string } | { kind: 'followup'; fallback: string };
 
 const MAX_BLOCKS_SHOWN = 3;
@@ -136,11 +138,12 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   for (; round < maxRounds; round++) {
     const window = await buildWindow(em, turn.sessionId, deps.window ?? defaultWindowOptions, folded);
     folded = window.folded;
-    const system = systemPrompt({ tenantName: tenant.name, turn, now: deps.now(), context });
+    const system = systemPrompt({ turn, now: deps.now() });
     let result: ChatResult;
     try {
       result = await callModel(deps, tenant, em, model, {
-        messages: [{ role: 'system', content: system }, ...window.messages], tools: specs,
+        // The workspace's name and what the conversation is about are tenant data: data messages after the system prompt, never inside it.
+        messages: [{ role: 'system', content: system }, workspaceMessage(tenant.name), ...(context ? [contextMessage(context)] : []), ...window.messages], tools: specs,
         ...(opts.onText ? { onText: opts.onText } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
       }, log);
     } catch (err) {
@@ -153,6 +156,11 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     if (result.toolCalls.length === 0) return reply(result.content ?? '', shown.slice(-MAX_BLOCKS_SHOWN), spent);
 
     const calls: StoredToolCall[] = result.toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments }));
+    const refused = refuseSharedCallIds(calls);
+    if (refused) {
+      await storeRefused(em, turn, refused, result.content ?? '', spent);
+      continue;
+    }
     // A response the model was paid for is kept through a database outage (stored when it is back), not asked for again.
     await whenStored(deps.availability, opts.signal,
       () => appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: result.content ?? '', toolCalls: calls, usage: spent }),
@@ -161,6 +169,20 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     if (proposed) return proposed;
   }
   return reply(`I could not finish this within ${maxRounds} steps. Please narrow the request or ask again.`, shown.slice(-MAX_BLOCKS_SHOWN));
+}
+
+/**
+ * Stores a model response whose tool calls share ids, and the results refusing them, in one
+ * transaction: none of its calls runs (also not when the turn resumes), and the next round asks
+ * the model again with its mistake explained.
+ */
+async function storeRefused(em: EntityManager, turn: TurnContext, refused: RefusedCall[], content: string, spent: ModelUsage): Promise<void> {
+  await em.transactional(async (tx) => {
+    await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content, toolCalls: refused.map((r) => r.call), usage: spent });
+    for (const { call, answer } of refused) {
+      await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'tool', toolCallId: call.id, toolName: call.name, content: answer, tokenCount: estimateTokens(answer) });
+    }
+  });
 }
 
 type Step = { deps: AgentDeps; turn: TurnContext; em: EntityManager; log: Logger; shown: ReplyBlock[]; offered: ToolRegistry; delivery?: Delivery | undefined };

@@ -11,12 +11,12 @@ export const sessionContextSchema = z.object({ type: z.enum(['order', 'product']
 /** Stored in `chat_session.context` (jsonb); `{}` means no particular object. */
 export type SessionContext = z.infer<typeof sessionContextSchema>;
 
-/** Longest summary put into the system prompt; names are data written by others, so they are quoted and cut. */
+/** Longest name quoted in a summary; names are data written by others, so they are quoted and cut. */
 const MAX_NAME = 120;
 const quote = (s: string) => JSON.stringify(ellipsize(s, MAX_NAME + 1));
 
 /**
- * A short, current summary of the object for the system prompt, e.g.
+ * A short, current summary of the object, e.g.
  * `order SA-2026-00160 — status rendering, output WebP 1024x1024, 3 products; jobs: 1 completed, 2 queued (33% finished)`.
  * Throws UserInputError `context_not_found` for unknown ids and other tenants' objects alike.
  */
@@ -59,8 +59,9 @@ export async function setSessionContext(em: EntityManager, tenantId: string, ses
 }
 
 /**
- * The summary for a turn's system prompt: the session's object, freshly summarised; null when the
- * session is about nothing in particular or the object is gone (e.g. deleted since).
+ * The summary of what a turn's conversation is about (quoted to the model as data, never in the
+ * system prompt): the session's object, freshly summarised; null when the session is about
+ * nothing in particular or the object is gone (e.g. deleted since).
  */
 export async function turnContextSummary(em: EntityManager, tenantId: string, ctx: SessionContext | undefined): Promise<string | null> {
   if (!ctx) return null;

@@ -64,19 +64,23 @@ export async function selectionSize(em: EntityManager, tenantId: string, selecti
   return found?.n ?? 0;
 }
 
-/** Attaches selections to the pending action whose calls froze them (in the action's transaction). */
-export async function attachSelections(em: EntityManager, tenantId: string, actionId: string, calls: { toolCallId: string; selectionId: string }[]): Promise<void> {
-  for (const c of calls) {
-    await db(em).updateTable('product_selection').set({ action: actionId, toolCallId: c.toolCallId })
-      .where('id', '=', c.selectionId).where('tenant', '=', tenantId).where('action', 'is', null).execute();
+/**
+ * Attaches selections to the steps of the pending action whose preparation froze them (in the
+ * action's transaction): each to its step's position in the plan, at most one per step (the
+ * database refuses a second one).
+ */
+export async function attachSelections(em: EntityManager, tenantId: string, actionId: string, steps: { step: number; selectionId: string }[]): Promise<void> {
+  for (const s of steps) {
+    await db(em).updateTable('product_selection').set({ action: actionId, step: s.step })
+      .where('id', '=', s.selectionId).where('tenant', '=', tenantId).where('action', 'is', null).execute();
   }
 }
 
-/** The selections of action `actionId`, by the tool call that froze them. */
-export async function selectionsOf(em: EntityManager, tenantId: string, actionId: string): Promise<Map<string, string>> {
-  const found = await db(em).selectFrom('product_selection').select(['id', 'toolCallId'])
+/** The selections of action `actionId`, by the position of the step that froze them in its plan. */
+export async function selectionsOf(em: EntityManager, tenantId: string, actionId: string): Promise<Map<number, string>> {
+  const found = await db(em).selectFrom('product_selection').select(['id', 'step'])
     .where('action', '=', actionId).where('tenant', '=', tenantId).execute();
-  return new Map(found.flatMap((r) => (r.toolCallId === null ? [] : [[r.toolCallId, r.id] as const])));
+  return new Map(found.flatMap((r) => (r.step === null ? [] : [[r.step, r.id] as const])));
 }
 
 /** Drops the selections of action `actionId` (it was decided and will never run again). */

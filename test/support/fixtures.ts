@@ -16,9 +16,9 @@ export const defaultProducts = (prefix: string): ProductInput[] => [
   { pimId: `${prefix}-DI-20`, name: `${prefix} Wellendichtring 20x35x7`, category: 'Dichtungen', materialName: 'NBR-Black' },
 ];
 
-/** Creates tenant `slug` with `defaultProducts(prefix)` (or `products`), materials and output types. */
-export async function makeTenant(em: EntityManager, slug: string, opts: { prefix?: string; products?: ProductInput[] } = {}): Promise<TenantFixture> {
-  const tenant = await createTenant(em, { slug, name: `Tenant ${slug}` });
+/** Creates tenant `slug` (named `name`, default `Tenant <slug>`) with `defaultProducts(prefix)` (or `products`), materials and output types. */
+export async function makeTenant(em: EntityManager, slug: string, opts: { prefix?: string; products?: ProductInput[]; name?: string } = {}): Promise<TenantFixture> {
+  const tenant = await createTenant(em, { slug, name: opts.name ?? `Tenant ${slug}` });
   const products = opts.products ?? defaultProducts(opts.prefix ?? slug.toUpperCase());
   await upsertProducts(em, tenant.id, products);
   const rows = (await em.execute(`select id, pim_id from product where tenant_id = ?`, [tenant.id])) as { id: string; pim_id: string }[];

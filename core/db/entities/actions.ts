@@ -34,7 +34,8 @@ export type PendingAction = InferEntity<typeof PendingAction>;
 
 /**
  * The product ids of an "all products of X" selection, frozen when a confirmation is prepared
- * and attached to its action (`action` is null until then).
+ * and attached to one step of its action (`action` and `step` are null until then; a step has at
+ * most one selection).
  */
 export const ProductSelection = defineEntity({
   name: 'ProductSelection',
@@ -43,14 +44,14 @@ export const ProductSelection = defineEntity({
     id: p.uuid().primary().defaultRaw('gen_random_uuid()'),
     tenant: p.manyToOne(Tenant).deleteRule('cascade'),
     action: p.manyToOne(PendingAction).nullable().deleteRule('cascade'),
-    toolCallId: p.text().nullable(),
+    /** The position of the step in its action's plan (0-based). */
+    step: p.integer().nullable(),
     ids: p.array().columnType('uuid[]'),
     createdAt: p.datetime().defaultRaw('now()'),
   },
-  indexes: [
-    { name: 'product_selection_action_idx', properties: ['action'] },
-    { name: 'product_selection_loose_idx', properties: ['createdAt'], where: 'action_id is null' },
-  ],
+  uniques: [{ name: 'product_selection_action_step_key', properties: ['action', 'step'] }],
+  checks: [{ name: 'product_selection_step_check', expression: '(action_id is null) = (step is null)' }],
+  indexes: [{ name: 'product_selection_loose_idx', properties: ['createdAt'], where: 'action_id is null' }],
 });
 export type ProductSelection = InferEntity<typeof ProductSelection>;
 

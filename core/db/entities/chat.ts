@@ -37,7 +37,11 @@ export const ChatSession = defineEntity({
 });
 export type ChatSession = InferEntity<typeof ChatSession>;
 
-/** Who wrote a chat message. */
+/**
+ * Who wrote a chat message. `system` is a note RenderBot stored (a confirmed action and its
+ * results): it quotes tenant data, so the model gets it as a delimited user-role data message
+ * (`noteMessage`), never as a system message, and people's history views leave it out.
+ */
 export const messageRoles = ['user', 'assistant', 'tool', 'system'] as const;
 
 /** One message of a session: user text, a model response (with its tool calls) or a tool result. */
