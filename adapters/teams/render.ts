@@ -33,6 +33,13 @@ export type AdaptiveCard = { type: 'AdaptiveCard'; $schema: string; version: str
 const bytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
 
 /**
+ * A list marker at the start of a line, after its indentation. The indentation is whitespace
+ * other than line breaks, so a match attempt stays on its line (with `\s*` it ran over every
+ * following blank line, from every line start: quadratic).
+ */
+const LIST_MARKER = /^([^\S\r\n\u2028\u2029]*)([-+]|\d+\.)(\s)/gm;
+
+/**
  * Text written by others (product names, notes, cells) as inert card text: markdown syntax and
  * Adaptive Card `{{DATE()}}`/`{{TIME()}}` functions are escaped, control characters dropped.
  */
@@ -41,7 +48,7 @@ export function escapeCardText(value: string): string {
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
     // Only what the Adaptive Card markdown subset acts on: emphasis, links, list markers.
     .replace(/([\\*_[\]])/g, '\\$1')
-    .replace(/^(\s*)([-+]|\d+\.)(\s)/gm, '$1\\$2$3'));
+    .replace(LIST_MARKER, '$1\\$2$3'));
 }
 
 /** Model-written markdown keeps its formatting; only card text functions are neutralised. */
