@@ -59,7 +59,8 @@ export function renderBlockKit(reply: Reply): SlackMessage {
 /** The notification/fallback text: the plain-text rendering, escaped and capped. */
 export function fallbackText(reply: Reply): string {
   const plain = renderText(reply).trim() || 'RenderBot';
-  return cut(escapeMrkdwn(plain), MAX_MESSAGE_TEXT);
+  // Escaping only lengthens the text: what is past the cap before it is past the cap after it.
+  return cut(escapeMrkdwn(plain.slice(0, MAX_MESSAGE_TEXT + 1)), MAX_MESSAGE_TEXT);
 }
 
 function renderBlock(block: ReplyBlock): slack.KnownBlock[] {
