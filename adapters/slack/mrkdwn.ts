@@ -10,6 +10,7 @@ const LINK_SCHEMES = ['https://', 'http://'];
 const HEADING = /^#{1,6}[ \t]+(?=\S)/;
 
 const SPACE = /\s/;
+const BACKTICK = 0x60;
 
 /** Up to three spaces, then three backticks: the line opens or closes a fenced code block. */
 const FENCE = /^ {0,3}```/;
@@ -49,46 +50,39 @@ function convertLine(line: string): string {
   return bold + rest.slice(title.length);
 }
 
-/** Converts a line outside its code spans; the spans are copied as written. */
+/**
+ * Converts a line outside its code spans, which are copied as written: a run of backticks opens
+ * a span, the next run of the same length closes it (a run without a partner is literal). Each
+ * run's partner is found in one backward pass, so this stays linear however many runs there are.
+ */
 function convertSpans(line: string): string {
   if (!line.includes('`')) return convertInline(line);
-  const out: string[] = [];
-  let from = 0;
-  for (const [start, end] of codeSpans(line)) {
-    out.push(convertInline(line.slice(from, start)), line.slice(start, end));
-    from = end;
-  }
-  out.push(convertInline(line.slice(from)));
-  return out.join('');
-}
-
-/**
- * The code spans of a line as [start, end) ranges: a run of backticks opens one, the next run
- * of the same length closes it (a run without a partner is literal). Linear: each run's next
- * partner is found in one backward pass.
- */
-function codeSpans(line: string): [number, number][] {
-  const runs: { at: number; length: number }[] = [];
+  const starts: number[] = [];
+  const lengths: number[] = [];
   for (let i = line.indexOf('`'); i !== -1; i = line.indexOf('`', i)) {
     let end = i;
-    while (line[end] === '`') end++;
-    runs.push({ at: i, length: end - i });
+    while (line.charCodeAt(end) === BACKTICK) end++;
+    starts.push(i);
+    lengths.push(end - i);
     i = end;
   }
-  const partner = new Array<number>(runs.length);
+  const partner = new Int32Array(starts.length);
   const nextOfLength = new Map<number, number>();
-  for (let k = runs.length - 1; k >= 0; k--) {
-    partner[k] = nextOfLength.get(runs[k]!.length) ?? -1;
-    nextOfLength.set(runs[k]!.length, k);
+  for (let k = starts.length - 1; k >= 0; k--) {
+    partner[k] = nextOfLength.get(lengths[k]!) ?? -1;
+    nextOfLength.set(lengths[k]!, k);
   }
-  const spans: [number, number][] = [];
-  for (let k = 0; k < runs.length; k++) {
+  let out = '';
+  let from = 0;
+  for (let k = 0; k < starts.length; k++) {
     const close = partner[k]!;
     if (close < 0) continue;
-    spans.push([runs[k]!.at, runs[close]!.at + runs[close]!.length]);
+    const end = starts[close]! + lengths[close]!;
+    out += convertInline(line.slice(from, starts[k])) + line.slice(starts[k], end);
+    from = end;
     k = close;
   }
-  return spans;
+  return out + convertInline(line.slice(from));
 }
 
 /**
