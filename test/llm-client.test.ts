@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, PlatformError, RenderBotError } from '../core/errors.ts';
+import { answerLimit, MAX_ANSWER_TOKENS } from '../core/llm/answer-limit.ts';
 import { createChatModel, toAssistantMessage, type ChatMessage, type ChatModelOptions, type ToolSpec } from '../core/llm/client.ts';
 import { backoffMs, defaultRetryPolicy, parseRetryAfterMs } from '../core/llm/retry.ts';
 import { aiSettingsSchema } from '../core/llm/settings.ts';
@@ -71,6 +72,8 @@ describe('request shape', () => {
     expect(req?.body.tool_choice).toBe('auto');
     expect(req?.body.parallel_tool_calls).toBe(true);
     expect(req?.body.stream).toBeUndefined();
+    expect(req?.body.max_completion_tokens).toBe(MAX_ANSWER_TOKENS);
+    expect(req?.body.max_tokens).toBeUndefined();
     llm.assertDone();
   });
 
@@ -88,7 +91,18 @@ describe('request shape', () => {
     expect(req?.headers['api-key']).toBeUndefined();
     expect(req?.body.model).toBe('gpt-4o-mini');
     expect(req?.body.tools?.every((t) => t.function.strict === true)).toBe(true);
+    expect(req?.body.max_tokens).toBe(MAX_ANSWER_TOKENS);
+    expect(req?.body.max_completion_tokens).toBeUndefined();
     llm.assertDone();
+  });
+
+  it('bounds the answer with the field the provider understands', () => {
+    const azure = { provider: 'azure', endpoint: 'https://r.openai.azure.com', deployment: 'gpt-4o' } as const;
+    expect(answerLimit({ ...azure, apiVersion: '2024-10-21' })).toEqual({ max_completion_tokens: MAX_ANSWER_TOKENS });
+    expect(answerLimit({ ...azure, apiVersion: '2025-04-01-preview' })).toEqual({ max_completion_tokens: MAX_ANSWER_TOKENS });
+    expect(answerLimit({ ...azure, apiVersion: '2024-06-01' })).toEqual({ max_tokens: MAX_ANSWER_TOKENS });
+    expect(answerLimit({ provider: 'openai', baseUrl: 'https://api.openai.com/v1', model: 'gpt-5' })).toEqual({ max_completion_tokens: MAX_ANSWER_TOKENS });
+    expect(answerLimit({ provider: 'openai', baseUrl: 'http://localhost:11434/v1', model: 'llama3' })).toEqual({ max_tokens: MAX_ANSWER_TOKENS });
   });
 
   it('without tools sends neither tools, tool_choice nor parallel_tool_calls', async () => {
@@ -387,6 +401,19 @@ describe('the fake server', () => {
     const err = await failure(createChatModel(llm.settings, llm.apiKey, fast).complete({ messages, tools: [loose] }));
     expect(err.code).toBe('llm_rejected');
     expect(llm.failures[0]).toMatch(/'required' is required .* Missing 'text'/);
+  });
+
+  it('rejects an answer bound that is not a positive integer', async () => {
+    const llm = await fake({ provider: 'openai' });
+    const send = (body: Record<string, unknown>) => fetch(`${llm.url}/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${llm.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages, ...body }),
+    });
+    expect((await send({ max_tokens: '4096' })).status).toBe(400);
+    expect((await send({ max_completion_tokens: 0 })).status).toBe(400);
+    expect(llm.failures).toEqual([
+      "request #1: Invalid type for 'max_tokens': expected an integer, but got string instead.",
+      "request #2: Invalid 'max_completion_tokens': integer below minimum value. Expected a value >= 1, but got 0 instead.",
+    ]);
   });
 
   it('answers unexpected requests with 500 and reports them', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CANCEL_ACTION_ID, CONFIRM_ACTION_ID, MAX_BLOCKS, MAX_FIELDS, MAX_HEADER_TEXT, MAX_MESSAGE_TEXT, MAX_NATIVE_TABLE_CHARS,
-  MAX_NATIVE_TABLE_COLUMNS, MAX_NATIVE_TABLE_ROWS, MAX_SECTION_TEXT, escapeMrkdwn, renderBlockKit, splitText,
+  MAX_NATIVE_TABLE_COLUMNS, MAX_NATIVE_TABLE_ROWS, MAX_SECTION_TEXT, escapeMrkdwn, renderBlockKit, splitText, toMrkdwn,
 } from '../adapters/slack/render.ts';
 import { startFakeSlack } from './fakes/slack-api.ts';
 import { homeView } from '../adapters/slack/home.ts';
@@ -167,6 +167,12 @@ describe('renderBlockKit content', () => {
   it('turns the markdown subset into mrkdwn and keeps only http(s) links', () => {
     const [b] = blocksOf({ blocks: [{ type: 'text', text: '## Done\n**3 renders** queued, see [the order](https://app.example/orders/1?a=1&b=2) or [x](javascript:alert(1))' }] });
     expect(b!.text!.text).toBe('*Done*\n*3 renders* queued, see <https://app.example/orders/1?a=1&amp;b=2|the order> or [x](javascript:alert(1))');
+  });
+
+  it('leaves code spans and fenced code as written; a link label holds no [', () => {
+    expect(toMrkdwn('run `**x**` and ``a ` b`` **now**\n```\n## **not** [a](https://x.example)\n```\n### **Done**'))
+      .toBe('run `**x**` and ``a ` b`` *now*\n```\n## **not** [a](https://x.example)\n```\n*Done*');
+    expect(toMrkdwn('[a [b](https://x.example) and `[c](https://y.example)`')).toBe('[a <https://x.example|b> and `[c](https://y.example)`');
   });
 
   it('renders images only for http(s) URLs and code-safe monospace table cells', () => {

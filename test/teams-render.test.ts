@@ -98,6 +98,7 @@ describe('renderAdaptiveCard', () => {
   it('neutralises markdown, links and card functions in data', () => {
     expect(escapeCardText('**bold** [click](https://evil.example) {{DATE(2017-02-14T06:08:39Z)}}')).toBe('\\*\\*bold\\*\\* \\[click\\](https://evil.example) {\u200b{DATE(2017-02-14T06:08:39Z)}}');
     expect(escapeCardText('- not a list\n1. nor this')).toBe('\\- not a list\n\\1. nor this');
+    expect(escapeCardText('\n\n  - after blank lines\r\n\t+ tab\n12. twelve')).toBe('\n\n  \\- after blank lines\r\n\t\\+ tab\n\\12. twelve');
     const card = renderAdaptiveCard({ blocks: [{ type: 'facts', facts: [{ label: 'Note', value: '[phish](https://evil.example)' }] }] });
     expect(JSON.stringify(card.body)).not.toContain('"[phish]');
   });

@@ -31,11 +31,24 @@ const cases: { name: string; reply: Reply; expected: string }[] = [
       steps: [], outcome: 'Confirmed by alice: Created SA-2026-00003' }] },
     expected: 'Create order\nStatus: done — Confirmed by alice: Created SA-2026-00003',
   },
+  {
+    name: 'long column names are cut like cells; long fact labels pad no further than a cell',
+    reply: { blocks: [
+      { type: 'table', columns: ['y'.repeat(60), 'n'], rows: [['a', '1']], total: 1, truncated: false },
+      { type: 'facts', facts: [{ label: 'z'.repeat(60), value: 'long' }, { label: 'Status', value: 'done' }] },
+    ] },
+    expected: `${'y'.repeat(47)}…  n\n${'-'.repeat(48)}  -\na${' '.repeat(49)}1\n\n${'z'.repeat(60)}  long\nStatus${' '.repeat(42)}  done`,
+  },
 ];
 
 describe('renderText', () => {
   it.each(cases)('$name', ({ reply, expected }) => {
     expect(renderText(reply)).toBe(expected);
+  });
+
+  it('renders a table of 200,000 rows (no spread of every row onto the stack)', () => {
+    const text = renderText({ blocks: [{ type: 'table', columns: ['n'], rows: Array.from({ length: 200_000 }, (_, i) => [String(i)]), total: 200_000, truncated: false }] });
+    expect(text.endsWith('\n199999')).toBe(true);
   });
 
   it('separates blocks with a blank line', () => {

@@ -2,6 +2,9 @@ import type { types as slack } from '@slack/bolt';
 import { soleStep, type ConfirmBlock, type PlanStepView, type Reply, type ReplyBlock, type TableBlock } from '../../core/replies/reply.ts';
 import { alignedLines, andMore, countsText, ellipsize, hiddenRows, oneLine, percent, progressBar } from '../../core/replies/format.ts';
 import { renderText } from '../../core/replies/text.ts';
+import { escapeMrkdwn, toMrkdwn } from './mrkdwn.ts';
+
+export { escapeMrkdwn, toMrkdwn } from './mrkdwn.ts';
 
 /** Slack Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks) as the renderer applies them. */
 export const MAX_BLOCKS = 50;
@@ -56,24 +59,8 @@ export function renderBlockKit(reply: Reply): SlackMessage {
 /** The notification/fallback text: the plain-text rendering, escaped and capped. */
 export function fallbackText(reply: Reply): string {
   const plain = renderText(reply).trim() || 'RenderBot';
-  return cut(escapeMrkdwn(plain), MAX_MESSAGE_TEXT);
-}
-
-/** Escapes the three characters Slack's mrkdwn treats as control characters. */
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/**
- * Converts the reply model's markdown subset to Slack mrkdwn after escaping: **bold** → *bold*,
- * headings → bold lines, [label](https://…) → <https://…|label>. Only http(s) links become links.
- */
-export function toMrkdwn(markdown: string): string {
-  return escapeMrkdwn(markdown)
-    .replace(/^#{1,6}\s+(.+)$/gm, '*$1*')
-    .replace(/\*\*(.+?)\*\*/g, '*$1*')
-    .replace(/__(.+?)__/g, '*$1*')
-    .replace(/\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)/g, (_m, label: string, url: string) => `<${url.replace(/\|/g, '%7C')}|${label.replace(/\|/g, '¦')}>`);
+  // Escaping only lengthens the text: what is past the cap before it is past the cap after it.
+  return cut(escapeMrkdwn(plain.slice(0, MAX_MESSAGE_TEXT + 1)), MAX_MESSAGE_TEXT);
 }
 
 function renderBlock(block: ReplyBlock): slack.KnownBlock[] {

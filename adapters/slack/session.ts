@@ -41,6 +41,16 @@ export type SlackTarget = z.infer<typeof slackTargetSchema>;
 export const isDmChannel = (channel: string) => channel.startsWith('D');
 
 /**
+ * Slack's `<…>` tokens: mentions and broadcasts (`<@U1|name>`, `<#C1|name>`, `<!here>`) and
+ * links (`<https://x|label>`, `<mailto:a@b>`). Slack escapes `<` in what people type, so a
+ * token never contains one: stopping at `<` keeps each match attempt within the text up to
+ * the next `<`, which makes the replacements linear in the message length.
+ */
+const MENTION = /<([@#!])([^<>|]+)(?:\|([^<>]*))?>/g;
+const LABELLED_LINK = /<((?:https?|mailto):[^<>|]+)\|([^<>]+)>/g;
+const LINK = /<((?:https?|mailto):[^<>]+)>/g;
+
+/**
  * Slack message text → plain text for the core: drops the bot's own mention, turns
  * `<@U123>` into `@U123`, `<https://x|label>` into `label (https://x)`, `<!here>` into `@here`,
  * and decodes the three escaped characters.
@@ -50,9 +60,9 @@ export function messageText(text: string, botUserId?: string): string {
   if (botUserId) t = t.replaceAll(`<@${botUserId}>`, ' ');
   else t = t.replace(/^\s*<@[UW][A-Z0-9]+>/, ' ');
   return t
-    .replace(/<([@#!])([^>|]+)(?:\|([^>]*))?>/g, (_m, sigil: string, id: string, label?: string) => (sigil === '#' ? `#${label || id}` : `@${label || id}`))
-    .replace(/<((?:https?|mailto):[^>|]+)\|([^>]+)>/g, '$2 ($1)')
-    .replace(/<((?:https?|mailto):[^>]+)>/g, '$1')
+    .replace(MENTION, (_m, sigil: string, id: string, label?: string) => (sigil === '#' ? `#${label || id}` : `@${label || id}`))
+    .replace(LABELLED_LINK, '$2 ($1)')
+    .replace(LINK, '$1')
     .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
     .replace(/[ \t]+/g, ' ')
     .trim();

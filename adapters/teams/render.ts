@@ -33,6 +33,13 @@ export type AdaptiveCard = { type: 'AdaptiveCard'; $schema: string; version: str
 const bytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
 
 /**
+ * A list marker at the start of a line, after its indentation. The indentation is whitespace
+ * other than line breaks, so a match attempt stays on its line (with `\s*` it ran over every
+ * following blank line, from every line start: quadratic).
+ */
+const LIST_MARKER = /^([^\S\r\n\u2028\u2029]*)([-+]|\d+\.)(\s)/gm;
+
+/**
  * Text written by others (product names, notes, cells) as inert card text: markdown syntax and
  * Adaptive Card `{{DATE()}}`/`{{TIME()}}` functions are escaped, control characters dropped.
  */
@@ -41,7 +48,15 @@ export function escapeCardText(value: string): string {
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
     // Only what the Adaptive Card markdown subset acts on: emphasis, links, list markers.
     .replace(/([\\*_[\]])/g, '\\$1')
-    .replace(/^(\s*)([-+]|\d+\.)(\s)/gm, '$1\\$2$3'));
+    .replace(LIST_MARKER, '$1\\$2$3'));
+}
+
+/**
+ * Text written by others as inert card text (`escapeCardText`), cut to `max` characters first:
+ * titles and outcomes to the longest text block, so no field costs more than a card can show.
+ */
+function inert(value: string, max: number = CARD_TEXT_MAX): string {
+  return escapeCardText(ellipsize(value, max));
 }
 
 /** Model-written markdown keeps its formatting; only card text functions are neutralised. */
@@ -54,13 +69,13 @@ const textBlock = (text: string, extra: CardElement = {}): CardElement => ({ typ
 
 function renderTable(block: TableBlock, maxRows: number): CardElement[] {
   const shown = block.rows.slice(0, maxRows);
-  const header = { type: 'TableRow', style: 'accent', cells: block.columns.map((c) => ({ type: 'TableCell', items: [textBlock(escapeCardText(ellipsize(c, CARD_CELL_MAX)), { weight: 'Bolder' })] })) };
+  const header = { type: 'TableRow', style: 'accent', cells: block.columns.map((c) => ({ type: 'TableCell', items: [textBlock(inert(c, CARD_CELL_MAX), { weight: 'Bolder' })] })) };
   const rows = shown.map((r) => ({
     type: 'TableRow',
-    cells: block.columns.map((_, i) => ({ type: 'TableCell', items: [textBlock(escapeCardText(ellipsize(r[i] ?? '', CARD_CELL_MAX)))] })),
+    cells: block.columns.map((_, i) => ({ type: 'TableCell', items: [textBlock(inert(r[i] ?? '', CARD_CELL_MAX))] })),
   }));
   const out: CardElement[] = [];
-  if (block.title) out.push(textBlock(escapeCardText(block.title), { weight: 'Bolder' }));
+  if (block.title) out.push(textBlock(inert(block.title), { weight: 'Bolder' }));
   if (block.columns.length > 0) {
     out.push({ type: 'Table', columns: block.columns.map(() => ({ type: 'TableColumnDefinition', width: 1 })), rows: [header, ...rows], firstRowAsHeader: true, showGridLines: true });
   }
@@ -70,9 +85,9 @@ function renderTable(block: TableBlock, maxRows: number): CardElement[] {
 }
 
 function renderConfirm(block: ConfirmBlock): CardElement {
-  const items: CardElement[] = [textBlock(escapeCardText(block.title), { weight: 'Bolder', size: 'Medium' })];
+  const items: CardElement[] = [textBlock(inert(block.title), { weight: 'Bolder', size: 'Medium' })];
   const details = (s: PlanStepView) => {
-    if (s.details.length) items.push(textBlock(s.details.map((d) => `- ${escapeCardText(ellipsize(d, CARD_CELL_MAX * 2))}`).join('\r'), { spacing: 'None' }));
+    if (s.details.length) items.push(textBlock(s.details.map((d) => `- ${inert(d, CARD_CELL_MAX * 2)}`).join('\r'), { spacing: 'None' }));
     if (s.sample && s.sample.rows.length) {
       items.push(...renderTable(sampleTable(s.sample), CONFIRM_SAMPLE_ROWS));
     }
@@ -81,7 +96,7 @@ function renderConfirm(block: ConfirmBlock): CardElement {
   const only = soleStep(block);
   if (only) details(only);
   else block.steps.forEach((s, i) => {
-    items.push(textBlock(`${i + 1}. ${escapeCardText(s.title)}`, { weight: 'Bolder', spacing: 'Small' }));
+    items.push(textBlock(`${i + 1}. ${inert(s.title)}`, { weight: 'Bolder', spacing: 'Small' }));
     details(s);
   });
   if (block.status === 'pending') {
@@ -95,7 +110,7 @@ function renderConfirm(block: ConfirmBlock): CardElement {
     });
   } else {
     const color = block.status === 'done' ? 'Good' : block.status === 'executing' ? 'Accent' : 'Attention';
-    items.push(textBlock(escapeCardText(block.outcome ?? `Status: ${block.status}`), { color, weight: 'Bolder' }));
+    items.push(textBlock(inert(block.outcome ?? `Status: ${block.status}`), { color, weight: 'Bolder' }));
   }
   return { type: 'Container', style: 'emphasis', items };
 }
@@ -106,21 +121,21 @@ function renderBlock(block: ReplyBlock, maxRows: number): CardElement[] {
       return block.text.trim() ? [textBlock(neutralizeFunctions(ellipsize(block.text, CARD_TEXT_MAX)))] : [];
     case 'facts':
       return [
-        ...(block.title ? [textBlock(escapeCardText(block.title), { weight: 'Bolder' })] : []),
-        { type: 'FactSet', facts: block.facts.map((f) => ({ title: escapeCardText(ellipsize(f.label, CARD_CELL_MAX)), value: escapeCardText(ellipsize(f.value, CARD_CELL_MAX)) })) },
+        ...(block.title ? [textBlock(inert(block.title), { weight: 'Bolder' })] : []),
+        { type: 'FactSet', facts: block.facts.map((f) => ({ title: inert(f.label, CARD_CELL_MAX), value: inert(f.value, CARD_CELL_MAX) })) },
       ];
     case 'table':
       return renderTable(block, maxRows);
     case 'image':
       return /^https:\/\/[^\s]+$/i.test(block.url)
         ? [{ type: 'Image', url: block.url, altText: ellipsize(block.alt, CARD_CELL_MAX) }]
-        : [textBlock(escapeCardText(`${block.alt}: ${block.url}`))];
+        : [textBlock(inert(`${block.alt}: ${block.url}`))];
     case 'progress': {
       const counts = Object.entries(block.counts).filter(([, n]) => n > 0);
       return [
-        textBlock(`${escapeCardText(block.orderNumber)} — ${escapeCardText(block.status)}`, { weight: 'Bolder' }),
+        textBlock(`${inert(block.orderNumber, CARD_CELL_MAX)} — ${inert(block.status, CARD_CELL_MAX)}`, { weight: 'Bolder' }),
         textBlock(`${progressBar(block.ratio)} ${percent(block.ratio)} of ${block.total} jobs`, { fontType: 'Monospace', spacing: 'Small' }),
-        ...(counts.length ? [{ type: 'FactSet', facts: counts.map(([s, n]) => ({ title: escapeCardText(s), value: String(n) })) }] : []),
+        ...(counts.length ? [{ type: 'FactSet', facts: counts.map(([s, n]) => ({ title: inert(s, CARD_CELL_MAX), value: String(n) })) }] : []),
       ];
     }
     case 'confirm':
@@ -141,7 +156,7 @@ function groupImages(elements: CardElement[]): CardElement[] {
   return out;
 }
 
-function build(reply: Reply, maxRows: number): AdaptiveCard {
+function build(reply: Reply, maxRows: number, fallbackText = ellipsize(renderText(reply), FALLBACK_TEXT_MAX)): AdaptiveCard {
   const body = groupImages(reply.blocks.flatMap((b) => renderBlock(b, maxRows)));
   const confirm = reply.blocks.find((b): b is ConfirmBlock => b.type === 'confirm' && (b.status === 'pending' || b.status === 'executing'));
   return {
@@ -149,7 +164,7 @@ function build(reply: Reply, maxRows: number): AdaptiveCard {
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
     version: ADAPTIVE_CARD_VERSION,
     body: body.length ? body : [textBlock('(empty reply)', { isSubtle: true })],
-    fallbackText: ellipsize(renderText(reply), FALLBACK_TEXT_MAX),
+    fallbackText,
     // No userIds: Teams refreshes automatically for everyone in conversations of up to 60 people
     // and offers "Refresh card" in larger ones.
     ...(confirm ? { refresh: { action: { type: 'Action.Execute', title: 'Refresh', verb: VERBS.refresh, data: { actionId: confirm.actionId } } } } : {}),
@@ -161,15 +176,17 @@ function build(reply: Reply, maxRows: number): AdaptiveCard {
  * "… and N more"; a card that still does not fit becomes its truncated plain text.
  */
 export function renderAdaptiveCard(reply: Reply): AdaptiveCard {
+  const plain = renderText(reply);
+  const fallbackText = ellipsize(plain, FALLBACK_TEXT_MAX);
   const longest = Math.max(0, ...reply.blocks.map((b) => (b.type === 'table' ? b.rows.length : 0)));
   for (let rows = Math.min(longest, CARD_TABLE_MAX_ROWS); ; rows = Math.floor(rows / 2)) {
-    const card = build(reply, rows);
+    const card = build(reply, rows, fallbackText);
     if (bytes(card) <= CARD_MAX_BYTES) return card;
     if (rows === 0) break;
   }
-  const text = ellipsize(renderText(reply), CARD_TEXT_MAX);
+  const text = ellipsize(plain, CARD_TEXT_MAX);
   const confirm = reply.blocks.filter((b): b is ConfirmBlock => b.type === 'confirm');
-  return build({ blocks: [{ type: 'text', text: `${escapeCardText(ellipsize(text, 3000))}\n\n(The full answer was too large for a Teams card.)` }, ...confirm.map((c) => ({ ...c, steps: c.steps.slice(0, 5).map((s) => ({ title: s.title, details: s.details.slice(0, 5) })) }))] }, 0);
+  return build({ blocks: [{ type: 'text', text: `${inert(text, 3000)}\n\n(The full answer was too large for a Teams card.)` }, ...confirm.map((c) => ({ ...c, steps: c.steps.slice(0, 5).map((s) => ({ title: s.title, details: s.details.slice(0, 5) })) }))] }, 0);
 }
 
 /**
@@ -179,10 +196,11 @@ export function renderAdaptiveCard(reply: Reply): AdaptiveCard {
  * above the card as a duplicate.
  */
 export function renderTeamsMessage(reply: Reply): OutgoingMessage {
-  const fallback = ellipsize(renderText(reply), FALLBACK_TEXT_MAX);
+  const plain = renderText(reply);
   if (reply.blocks.every((b) => b.type === 'text')) {
-    return { type: 'message', textFormat: 'markdown', text: neutralizeFunctions(ellipsize(renderText(reply), CARD_TEXT_MAX)) || '(empty reply)' };
+    return { type: 'message', textFormat: 'markdown', text: neutralizeFunctions(ellipsize(plain, CARD_TEXT_MAX)) || '(empty reply)' };
   }
+  const fallback = ellipsize(plain, FALLBACK_TEXT_MAX);
   return {
     type: 'message',
     summary: ellipsize(fallback.split('\n')[0] ?? '', 200),

@@ -17,14 +17,18 @@ export const commandSchema = z.discriminatedUnion('name', [
 ]);
 export type Command = z.infer<typeof commandSchema>;
 
+const FIRST_WORD = /^\S*/;
+
 /**
  * Parses a message as a command. Returns undefined for free text, including sentences that
  * merely start with a command word ("orders from last week?").
  */
 export function parseCommand(text: string): Command | undefined {
   const trimmed = text.trim();
-  const [word = '', ...rest] = trimmed.split(/\s+/);
+  const word = FIRST_WORD.exec(trimmed)![0];
   const arg = trimmed.slice(word.length).trim();
+  // How many words follow, counted up to two: no command takes more.
+  const rest = arg ? arg.split(/\s+/, 2) : [];
   switch (word.toLowerCase()) {
     case 'help': case '?':
       return rest.length ? undefined : { name: 'help' };

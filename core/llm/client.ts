@@ -3,6 +3,7 @@ import { APIError, AzureOpenAI, OpenAI } from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { PlatformError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { answerLimit, type AnswerLimit } from './answer-limit.ts';
 import type { ChatMessage, ChatModel, ChatRequest, ChatResult, ChatUsage, ToolSpec } from './messages.ts';
 import { decideOnFailure, defaultRetryPolicy, parseRetryAfterMs, LlmIncompleteResponseError, LlmRateLimitedError, LlmTimeoutError, unavailableError, type RetryPolicy } from './retry.ts';
 import type { AiSettings } from './settings.ts';
@@ -27,7 +28,7 @@ export type ChatModelOptions = {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 };
 
-type Provider = { client: OpenAI; model: string; target: string };
+type Provider = { client: OpenAI; model: string; target: string; limit: AnswerLimit };
 
 /**
  * A ChatModel for one tenant's settings and decrypted key (AzureOpenAI or OpenAI-compatible).
@@ -55,7 +56,7 @@ export function createChatModel(settings: AiSettings, apiKey: string, opts: Chat
 
   return {
     async complete(req: ChatRequest): Promise<ChatResult> {
-      const body = buildBody(provider.model, req.messages, req.tools);
+      const body = buildBody(provider, req.messages, req.tools);
       for (let attempt = 1; ; attempt++) {
         if (req.signal?.aborted) throw aborted(req.signal.reason);
         const started = Date.now();
@@ -96,16 +97,17 @@ function createProvider(settings: AiSettings, apiKey: string, timeoutMs: number)
   if (settings.provider === 'azure') {
     const baseURL = `${settings.endpoint.replace(/\/+$/, '')}/openai`;
     const client = new AzureOpenAI({ ...common, baseURL, deployment: settings.deployment, apiVersion: settings.apiVersion });
-    return { client, model: settings.deployment, target: `deployment "${settings.deployment}"` };
+    return { client, model: settings.deployment, target: `deployment "${settings.deployment}"`, limit: answerLimit(settings) };
   }
   const client = new OpenAI({ ...common, adminAPIKey: null, baseURL: settings.baseUrl.replace(/\/+$/, '') });
-  return { client, model: settings.model, target: `model "${settings.model}"` };
+  return { client, model: settings.model, target: `model "${settings.model}"`, limit: answerLimit(settings) };
 }
 
 type Body = ChatCompletionCreateParamsNonStreaming;
 
-function buildBody(model: string, messages: ChatMessage[], tools: ToolSpec[] | undefined): Body {
-  const body: Body = { model, messages: messages.map(toWire) };
+/** The request: the provider's model, the messages, the answer's token bound and, when given, the tools. */
+function buildBody(p: Provider, messages: ChatMessage[], tools: ToolSpec[] | undefined): Body {
+  const body: Body = { model: p.model, messages: messages.map(toWire), ...p.limit };
   if (tools && tools.length > 0) {
     // parallel_tool_calls / tool_choice are only accepted together with tools.
     body.tools = tools.map((t): ChatCompletionTool => ({

@@ -58,7 +58,11 @@ export function countsText(counts: Record<string, number>): string {
  * under it when given, then the rows. Cells should already be single-line; trailing spaces are trimmed.
  */
 export function alignedLines(columns: string[], rows: string[][], rule?: string): string[] {
-  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length)));
+  // A loop, not Math.max(...rows): spreading a table of many thousand rows overflows the stack.
+  const widths = columns.map((c) => c.length);
+  for (const r of rows) {
+    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, (r[i] ?? '').length);
+  }
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   return [line(columns), ...(rule ? [widths.map((w) => rule.repeat(w)).join('  ')] : []), ...rows.map(line)];
 }

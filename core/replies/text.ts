@@ -1,7 +1,7 @@
 import { alignedLines, andMore, countsText, ellipsize, hiddenRows, oneLine, percent, progressBar, sampleTable } from './format.ts';
 import { soleStep, type PlanStepView, type Reply, type ReplyBlock, type TableBlock } from './reply.ts';
 
-/** Longest cell shown in terminal tables before it is cut with an ellipsis. */
+/** Longest cell (or column name) shown in terminal tables before it is cut with an ellipsis. */
 export const TEXT_CELL_MAX = 48;
 
 /** Renders a reply as plain text for terminals and fallbacks: aligned tables, facts, confirm steps. */
@@ -14,7 +14,8 @@ function renderBlock(block: ReplyBlock): string {
     case 'text':
       return block.text;
     case 'facts': {
-      const width = Math.max(0, ...block.facts.map((f) => f.label.length));
+      // Labels are padded to the longest, up to a cell's width: a long label is not repeated in every line's padding.
+      const width = Math.min(TEXT_CELL_MAX, block.facts.reduce((w, f) => Math.max(w, f.label.length), 0));
       const lines = block.facts.map((f) => `${f.label.padEnd(width)}  ${f.value}`);
       return [block.title, ...lines].filter(Boolean).join('\n');
     }
@@ -46,7 +47,7 @@ function sampleLines(sample: PlanStepView['sample'], indent: string): string[] {
 const cell = (value: string) => ellipsize(oneLine(value), TEXT_CELL_MAX);
 
 function renderTable(block: TableBlock): string {
-  const out = alignedLines(block.columns, block.rows.map((r) => r.map(cell)), '-');
+  const out = alignedLines(block.columns.map(cell), block.rows.map((r) => r.map(cell)), '-');
   if (block.title) out.unshift(block.title);
   const more = hiddenRows(block, block.rows.length);
   if (more > 0) out.push(andMore(more));

@@ -43,6 +43,8 @@ export type FakeChatBody = {
   tools?: { type: string; function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean } }[];
   tool_choice?: unknown;
   parallel_tool_calls?: boolean;
+  max_tokens?: number;
+  max_completion_tokens?: number;
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
   [key: string]: unknown;

@@ -25,6 +25,12 @@ export function checkChatBody(body: unknown): string | undefined {
   }
   if (!hasTools && body.tool_choice !== undefined) return "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.";
   if (!hasTools && body.parallel_tool_calls !== undefined) return "Invalid value for 'parallel_tool_calls': 'parallel_tool_calls' is only allowed when 'tools' are specified.";
+  for (const field of ['max_tokens', 'max_completion_tokens']) {
+    const limit = body[field];
+    if (limit == null) continue;
+    if (typeof limit !== 'number' || !Number.isInteger(limit)) return `Invalid type for '${field}': expected an integer, but got ${typeof limit} instead.`;
+    if (limit < 1) return `Invalid '${field}': integer below minimum value. Expected a value >= 1, but got ${limit} instead.`;
+  }
   if (body.stream !== undefined && typeof body.stream !== 'boolean') return "Invalid type for 'stream': expected a boolean.";
   if (body.stream_options != null && body.stream !== true) return "The 'stream_options' parameter is only allowed when 'stream' is enabled.";
   return undefined;
