@@ -17,6 +17,7 @@ import { Migration20261125001500_product_selections } from './Migration202611250
 import { Migration20261125001600_big_order_indexes } from './Migration20261125001600_big_order_indexes.ts';
 import { Migration20261125001700_turn_started_by } from './Migration20261125001700_turn_started_by.ts';
 import { Migration20261125001800_notice_claims } from './Migration20261125001800_notice_claims.ts';
+import { Migration20261125001900_role_source } from './Migration20261125001900_role_source.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
 export const migrationsList = [
@@ -39,4 +40,5 @@ export const migrationsList = [
   { name: 'Migration20261125001600_big_order_indexes', class: Migration20261125001600_big_order_indexes },
   { name: 'Migration20261125001700_turn_started_by', class: Migration20261125001700_turn_started_by },
   { name: 'Migration20261125001800_notice_claims', class: Migration20261125001800_notice_claims },
+  { name: 'Migration20261125001900_role_source', class: Migration20261125001900_role_source },
 ];
