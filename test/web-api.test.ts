@@ -5,6 +5,7 @@ import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { readEvents, startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
 import { createApiToken, revokeApiToken, createLoginCode } from '../core/tenancy/tokens.ts';
+import { removeUser, setUserRole } from '../core/tenancy/users.ts';
 
 let h: WebHarness;
 let acme: TenantFixture;
@@ -94,6 +95,15 @@ describe('authentication', () => {
     expect(await (await h.api('/api/me', { token })).json()).toMatchObject({ user_id: 'linda', role: 'viewer', tenant: { slug: 'acme' }, ai: { configured: true, limit_reached: false } });
     expect((await h.api('/api/auth/login', { body: { code } })).status).toBe(401);
     expect((await h.api('/api/auth/login', { body: {} })).status).toBe(400);
+  });
+
+  it('a login link made before the user was removed signs nobody in, not even once they are added again', async () => {
+    const { code } = await createLoginCode(h.em(), { tenantId: acme.tenant.id, userId: 'lars', role: 'operator', now: new Date() });
+    expect(await removeUser(h.em(), acme.tenant.id, 'web', 'lars')).toBe(true);
+    expect((await h.api('/api/auth/login', { body: { code } })).status).toBe(401);
+    await setUserRole(h.em(), acme.tenant.id, 'web', 'lars', 'viewer');
+    expect((await h.api('/api/auth/login', { body: { code } })).status).toBe(401);
+    expect(await h.em().execute(`select count(*)::int as n from api_token where tenant_id = ? and user_id = 'lars'`, [acme.tenant.id])).toEqual([{ n: 0 }]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import type { Platform, Role } from './roles.ts';
@@ -28,13 +29,22 @@ export async function setUserRole(em: EntityManager, tenantId: string, platform:
 }
 
 /**
- * Removes a person from a tenant (admin CLI): their role row goes, so their web API tokens stop
- * working at once. False when there was no such person. Slack and Teams users who write again
- * are treated as first contact (default role).
+ * Removes a person from a tenant (admin CLI), in one transaction: their role row goes, and so
+ * do their web credentials for good — API tokens are revoked and unused login links deleted, so
+ * adding the person again later revives none of them. False when there was no such person.
+ * Slack and Teams users who write again are treated as first contact (default role).
  */
 export async function removeUser(em: EntityManager, tenantId: string, platform: Platform, externalUserId: string): Promise<boolean> {
-  const removed = await db(em).deleteFrom('tenant_user')
-    .where('tenant', '=', tenantId).where('platform', '=', platform).where('externalUserId', '=', externalUserId)
-    .executeTakeFirst();
-  return removed.numDeletedRows > 0n;
+  return em.transactional(async (tx) => {
+    const removed = await db(tx).deleteFrom('tenant_user')
+      .where('tenant', '=', tenantId).where('platform', '=', platform).where('externalUserId', '=', externalUserId)
+      .executeTakeFirst();
+    if (platform === 'web') {
+      await db(tx).updateTable('api_token').set({ revokedAt: sql<Date>`now()` })
+        .where('tenant', '=', tenantId).where('userId', '=', externalUserId).where('revokedAt', 'is', null).execute();
+      await db(tx).deleteFrom('web_login_code')
+        .where('tenant', '=', tenantId).where('userId', '=', externalUserId).where('usedAt', 'is', null).execute();
+    }
+    return removed.numDeletedRows > 0n;
+  });
 }
