@@ -274,6 +274,21 @@ describe('sessions', () => {
   });
 });
 
+describe('forged session cursors', () => {
+  it('a cursor whose date is none or whose id is no uuid is a 400 with the error shape, not a database error', async () => {
+    const forge = (parts: unknown) => Buffer.from(JSON.stringify(parts)).toString('base64url');
+    const id = '7d0c3f9e-8a4b-4c2d-9e1f-0a1b2c3d4e5f';
+    for (const parts of [['not-a-date', id], ['2026-02-30 10:00:00+00', id], ['0000-01-01 00:00:00+00', id], ['2026-03-02 10:00:00+16', id],
+      ['2026-03-02 10:00:00+00', 'not-a-uuid'], ['2026-03-02 10:00:00+00', id, 'extra'], { a: 1 }]) {
+      const res = await h.api(`/api/chat/sessions?cursor=${forge(parts)}`, { token: alice });
+      expect({ parts, status: res.status }).toEqual({ parts, status: 400 });
+      expect(await res.json()).toEqual({ error: { code: 'invalid_query', message: 'cursor is not a next_cursor of this API.' } });
+    }
+    const genuine = await h.api(`/api/chat/sessions?cursor=${forge(['2026-03-02 10:00:00.123456+00', id])}`, { token: alice });
+    expect(genuine.status).toBe(200);
+  });
+});
+
 describe('tenant without AI, CORS, OpenAPI', () => {
   it('answers with the not-configured message and reports it in /api/me', async () => {
     const me = await (await h.api('/api/me', { token: gus })).json();
