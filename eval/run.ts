@@ -1,31 +1,29 @@
 /**
  * `npm run eval -- --tenant <slug>`: runs the evaluation cases (eval/cases.yaml) against the
  * tenant's configured model on a throwaway copy of the demo data — a fresh database on the same
- * server, dropped afterwards — and prints per case the tools called with their arguments, the
- * plan proposed, tokens and latency, then the pass rate. Nothing is ever confirmed.
- * Exit code: 0 when the pass rate reaches --min-pass (default 0.9), 1 below it, 2 for bad usage.
+ * server (eval/sandbox.ts), dropped afterwards, also when interrupted (SIGINT, SIGTERM); sandboxes
+ * an earlier run could not drop are dropped once they are an hour old — and prints per case the
+ * tools called with their arguments, the plan proposed, tokens and latency, then the pass rate.
+ * Nothing is ever confirmed. Exit code: 0 when the pass rate reaches --min-pass (default 0.9),
+ * 1 below it, 2 for bad usage, 130 / 143 when interrupted.
  */
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { loadConfig } from '../core/config.ts';
 import { RenderBotError } from '../core/errors.ts';
 import { createConversations } from '../core/conversations/service.ts';
 import { openDatabase } from '../core/db/database.ts';
-import { ensureDatabase } from '../core/db/embedded.ts';
-import { createOrm, migrate, type Orm } from '../core/db/orm.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
 import { loadTenantAi, setTenantAi } from '../core/llm/settings.ts';
 import { createLogger } from '../core/logger.ts';
 import { seedDemo } from '../bot/seed/demo.ts';
-import { installQueue } from '../core/queue/queue.ts';
 import { getTenantBySlug } from '../core/tenancy/tenants.ts';
 import { defaultTools } from '../core/tools/index.ts';
 import { loadCases, type EvalCase } from './cases.ts';
 import { runEval } from './harness.ts';
 import { formatCase, formatSummary } from './report.ts';
+import { createSandbox, dropStaleSandboxes, type Sandbox } from './sandbox.ts';
 
 const usage = 'usage: npm run eval -- --tenant <slug> [--cases eval/cases.yaml] [--only id,id] [--json report.json] [--min-pass 0.9]';
 
@@ -70,7 +68,16 @@ const { tenant: slug, cases, json, minPass } = readFlags();
 const config = loadConfig();
 const log = createLogger(process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn');
 const db = await openDatabase(config, log, { poolMax: 2 });
-let sandbox: Awaited<ReturnType<typeof createSandbox>> | undefined;
+let sandbox: Sandbox | undefined;
+// Interrupted (Ctrl-C, a stopped CI job): the sandbox, which holds a copy of the tenant's encrypted AI key, is dropped first.
+for (const [signal, exitCode] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`${signal}: dropping the sandbox database${sandbox ? ` ${sandbox.name}` : ''} before exiting.\n`);
+    void (sandbox?.drop() ?? Promise.resolve())
+      .catch((err: unknown) => process.stderr.write(`Could not drop ${sandbox?.name}: ${err instanceof Error ? err.message : String(err)}\n`))
+      .finally(() => process.exit(exitCode));
+  });
+}
 let code: number;
 try {
   code = await evaluate();
@@ -93,16 +100,18 @@ async function evaluate(): Promise<number> {
     return 2;
   }
   const model = ai.settings.provider === 'azure' ? `azure ${ai.settings.deployment}` : `openai-compatible ${ai.settings.model}`;
-  process.stdout.write(`Evaluating ${model} (tenant ${tenant.slug}) on ${cases.length} cases, on a throwaway copy of the demo data…\n\n`);
+  for (const name of await dropStaleSandboxes(db.url, new Date())) process.stdout.write(`Dropped ${name}, a sandbox database left over by an earlier run.\n`);
+  sandbox = createSandbox(db.url, new Date());
+  process.stdout.write(`Evaluating ${model} (tenant ${tenant.slug}) on ${cases.length} cases, on a throwaway copy of the demo data (database ${sandbox.name})…\n\n`);
 
-  sandbox = await createSandbox(db.url);
-  const sem = sandbox.orm.em.fork();
+  const orm = await sandbox.open();
+  const sem = orm.em.fork();
   const demo = await seedDemo(sem, { slug: 'eval', name: tenant.name });
   await setTenantAi(sem, config.secretsKey, demo.tenant.id, ai.settings, ai.apiKey);
   const conversations = createConversations({
-    orm: sandbox.orm, log, tools: defaultTools, now: () => new Date(), models: createModelProvider(config.secretsKey, log), deliverers: new Map(),
+    orm, log, tools: defaultTools, now: () => new Date(), models: createModelProvider(config.secretsKey, log), deliverers: new Map(),
   });
-  const report = await runEval({ orm: sandbox.orm, tenantId: demo.tenant.id, respond: (turn, text) => conversations.respond(turn, text) }, cases, {
+  const report = await runEval({ orm, tenantId: demo.tenant.id, respond: (turn, text) => conversations.respond(turn, text) }, cases, {
     onCase: (r) => process.stdout.write(`${formatCase(r)}\n\n`),
   });
   process.stdout.write(`${formatSummary(report, model)}\n`);
@@ -110,33 +119,4 @@ async function evaluate(): Promise<number> {
   const good = report.passRate >= minPass;
   process.stdout.write(good ? `Good enough: at least ${minPass * 100} % passed.\n` : `Not good enough: below ${minPass * 100} %. Read the failures above before rolling the bot out.\n`);
   return good ? 0 : 1;
-}
-
-/** A fresh database next to `url` (same server), migrated and with the queue schema; `drop()` removes it. */
-async function createSandbox(url: string) {
-  const name = `rb_eval_${randomBytes(5).toString('hex')}`;
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  await ensureDatabase(admin.toString(), name);
-  const target = new URL(url);
-  target.pathname = `/${name}`;
-  const orm = await createOrm(target.toString(), { poolMax: 4 });
-  const drop = async () => {
-    await orm.close();
-    const c = new pg.Client({ connectionString: admin.toString() });
-    await c.connect();
-    try {
-      await c.query(`drop database if exists "${name}" with (force)`);
-    } finally {
-      await c.end();
-    }
-  };
-  try {
-    await migrate(orm);
-    await installQueue(target.toString());
-  } catch (err) {
-    await drop();
-    throw err;
-  }
-  return { url: target.toString(), orm, drop };
 }

@@ -18,6 +18,7 @@ import { Migration20261125001600_big_order_indexes } from './Migration2026112500
 import { Migration20261125001700_turn_started_by } from './Migration20261125001700_turn_started_by.ts';
 import { Migration20261125001800_notice_claims } from './Migration20261125001800_notice_claims.ts';
 import { Migration20261125001900_selection_steps } from './Migration20261125001900_selection_steps.ts';
+import { Migration20261125002000_role_source } from './Migration20261125002000_role_source.ts';
 import { Migration20261206000100_stored_requests } from './Migration20261206000100_stored_requests.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
@@ -42,5 +43,6 @@ export const migrationsList = [
   { name: 'Migration20261125001700_turn_started_by', class: Migration20261125001700_turn_started_by },
   { name: 'Migration20261125001800_notice_claims', class: Migration20261125001800_notice_claims },
   { name: 'Migration20261125001900_selection_steps', class: Migration20261125001900_selection_steps },
+  { name: 'Migration20261125002000_role_source', class: Migration20261125002000_role_source },
   { name: 'Migration20261206000100_stored_requests', class: Migration20261206000100_stored_requests },
 ];

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,4 +190,48 @@ describe('npm run eval', () => {
     await admin.end();
     h.llm.assertDone();
   });
+
+  it('interrupted with SIGINT, it drops its sandbox (which holds a copy of the AI key) and exits 130; sandboxes left over for an hour are dropped by the next run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'renderbot-eval-'));
+    writeFileSync(join(dir, 'cases.yaml'), 'cases:\n  - id: stats\n    request: How many renders failed this week?\n    expect: { plan: none }\n');
+    const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
+    await admin.connect();
+    const exists = async (name: string) => (await admin.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1;
+    const nowS = Math.floor(Date.now() / 1000);
+    const stale = `rb_eval_${nowS - 2 * 3600}_0a1b2c3d4e`;
+    const recent = `rb_eval_${nowS - 60}_5f6a7b8c9d`;
+    for (const name of [stale, recent]) await admin.query(`create database ${name}`);
+
+    let asked!: () => void;
+    const modelAsked = new Promise<void>((resolve) => { asked = resolve; });
+    h.llm.enqueue(() => { asked(); return { hang: true }; });
+    const { LOG_LEVEL: _level, ...env } = process.env;
+    const child = spawn(process.execPath, ['eval/run.ts', '--tenant', 'demo', '--cases', join(dir, 'cases.yaml')], {
+      env: { ...env, DATABASE_URL: h.db.url, SECRETS_KEY: h.secretsKey.toString('hex'), DATA_DIR: dir },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      await Promise.race([modelAsked, exited.then((code) => { throw new Error(`eval exited (${code}) before asking the model: ${stdout} ${stderr}`); })]);
+
+      const sandbox = /\(database (rb_eval_\d+_[0-9a-f]{10})\)/.exec(stdout)?.[1];
+      expect(sandbox).toBeDefined();
+      expect(await exists(sandbox!)).toBe(true);
+      expect(stdout).toContain(`Dropped ${stale}, a sandbox database left over by an earlier run.`);
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(stderr).toContain(`SIGINT: dropping the sandbox database ${sandbox}`);
+      expect(await exists(sandbox!)).toBe(false);
+      expect(await exists(stale)).toBe(false);
+      expect(await exists(recent)).toBe(true); // perhaps another run's, still going
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      for (const name of [stale, recent]) await admin.query(`drop database if exists ${name}`);
+      await admin.end();
+    }
+    h.llm.assertDone();
+  }, 60_000);
 });

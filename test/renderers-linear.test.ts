@@ -4,7 +4,7 @@ import { messageText } from '../adapters/slack/session.ts';
 import { cleanText } from '../adapters/teams/activity.ts';
 import { escapeCardText, renderAdaptiveCard, renderTeamsMessage } from '../adapters/teams/render.ts';
 import { turnResult } from '../adapters/web/present.ts';
-import { summaryMessage } from '../core/agent/window.ts';
+import { contextMessage, noteMessage, summaryMessage, workspaceMessage } from '../core/agent/data-messages.ts';
 import { parseCommand } from '../core/commands/grammar.ts';
 import type { Reply } from '../core/replies/reply.ts';
 import { renderText } from '../core/replies/text.ts';
@@ -68,6 +68,9 @@ const SUBJECTS: [string, (text: string) => unknown][] = [
   ['web turnResult', (t) => turnResult(t, [everywhere(t)], [], new Date(0))],
   ['commands parseCommand', (t) => [parseCommand(t), parseCommand(`search ${t}`), parseCommand(`order ${t}`), parseCommand(`link ${t}`)]],
   ['agent summaryMessage', summaryMessage],
+  ['agent contextMessage', contextMessage],
+  ['agent noteMessage', noteMessage],
+  ['agent workspaceMessage', workspaceMessage],
 ];
 
 /** Milliseconds of one call; a slow result is measured twice more (a busy machine), keeping the fastest. */

@@ -65,6 +65,15 @@ describe('a role change reaches existing tokens (issue 12 item 4)', () => {
     expect(await orders()).toBe(0);
     expect(await admin('user', 'remove', '--tenant', 'acme', '--platform', 'web', '--user', 'rita')).toMatchObject({ code: 2, stderr: expect.stringContaining('not a user of acme') });
   }, 60_000);
+
+  it('a removed user added again does not get their old tokens back: they stay 401 and are listed as revoked', async () => {
+    const remy = await h.token(acme.tenant.id, 'remy', 'operator');
+    expect((await h.api('/api/me', { token: remy })).status).toBe(200);
+    expect(await admin('user', 'remove', '--tenant', 'acme', '--platform', 'web', '--user', 'remy')).toMatchObject({ code: 0 });
+    expect(await admin('user', 'role', '--tenant', 'acme', '--platform', 'web', '--user', 'remy', '--role', 'operator')).toMatchObject({ code: 0 });
+    expect((await h.api('/api/me', { token: remy })).status).toBe(401);
+    expect((await admin('token', 'list', '--tenant', 'acme')).stdout).toMatch(/remy\s+operator\s+revoked/);
+  }, 60_000);
 });
 
 describe('untrusted text stays data (issue 12 item 6)', () => {

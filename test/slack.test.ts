@@ -7,15 +7,20 @@ import { proposeKugellagerOrder as proposeKugellagerOrder_, shown } from './supp
 import { PLACEHOLDER_TEXT, WORKING_STATUS } from '../adapters/slack/messages.ts';
 import { escapeMrkdwn } from '../adapters/slack/render.ts';
 import { lastNote, saidIn, systemText } from './support/prompt.ts';
+import { PERSON_FACTS_TTL_MS } from '../core/conversations/identify.ts';
+import { createOrder } from '../core/pipeline/orders.ts';
+import { setUserRole } from '../core/tenancy/users.ts';
 
 let h: SlackHarness;
 let acme: TenantFixture;
+/** How far the bot's clock runs ahead of the real one (cache lifetimes pass without sleeping). */
+let skew = 0;
 const alice: Who = { teamId: TEAM.teamId, userId: 'U0ALICE001', channel: 'C0RENDERS1' };
 const guest: Who = { teamId: TEAM.teamId, userId: 'U0GUEST001', channel: 'C0RENDERS1' };
 const bot = { botUserId: TEAM.botUserId };
 
 beforeAll(async () => {
-  h = await startSlackHarness();
+  h = await startSlackHarness({ now: () => new Date(Date.now() + skew) });
   h.slack.addTeam(TEAM);
   h.slack.addUser({ id: alice.userId, teamId: TEAM.teamId, name: 'alice', real_name: 'Alice Example' });
   h.slack.addUser({ id: guest.userId, teamId: TEAM.teamId, name: 'gast', is_restricted: true });
@@ -534,5 +539,55 @@ describe('App Home', () => {
     expect(text).toMatch(/Tokens this month \(\d{4}-\d{2}\)\*\\n[1-9][\d,]*/);
     expect(text).toContain('Model calls');
     expect(publish.token).toBe(TEAM.token);
+  });
+});
+
+describe('roles follow what Slack says about a person', () => {
+  it('a member who became a guest is a viewer once Slack is asked again: no confirm of a cancel_order, by button or typed; a role an admin set is kept', async () => {
+    const fritz: Who = { teamId: TEAM.teamId, userId: 'U0FRITZ001', channel: 'C0RENDERS1' };
+    const kim: Who = { teamId: TEAM.teamId, userId: 'U0KIM00001', channel: 'C0RENDERS1' };
+    h.slack.addUser({ id: fritz.userId, teamId: TEAM.teamId, name: 'fritz', real_name: 'Fritz Member' });
+    h.slack.addUser({ id: kim.userId, teamId: TEAM.teamId, name: 'kim', real_name: 'Kim Contractor' });
+    await setUserRole(h.em(), acme.tenant.id, 'slack', kim.userId, 'operator');
+    const draft = await createOrder(h.em(), acme.tenant.id, { products: { refs: ['ACME-KL-6204'] }, outputTypeName: 'WebP 1024x1024', submit: false, createdBy: 'seed', now: new Date() });
+    const roleOf = async (who: Who) => h.em().execute(`select role, role_source from tenant_user where tenant_id = ? and platform = 'slack' and external_user_id = ?`, [acme.tenant.id, who.userId]);
+    const statusOf = async (actionId: string) => h.em().execute(`select status from pending_action where id = ?`, [actionId]);
+
+    // Fritz, a member, asks to cancel the draft: an operator by default.
+    h.llm.enqueue({ toolCalls: [{ name: 'cancel_order', arguments: { order_id: draft.orderNumber } }] });
+    const ask = mentionEvent(fritz, `please drop order ${draft.orderNumber}`, bot);
+    await h.send.event(ask);
+    const { placeholder, update: card } = await h.answer((c) => c.body.thread_ts === ask.event.ts);
+    expect(shown(card)).toContain(`Cancel ${draft.orderNumber}`);
+    const buttons = (card.body.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).find((b) => b.type === 'actions')!;
+    const actionId = buttons.elements!.find((e) => e.action_id === 'renderbot.confirm')!.value;
+    const ts = String(placeholder.response!.ts);
+    const threadTs = String(ask.event.ts);
+    expect(await roleOf(fritz)).toEqual([{ role: 'operator', role_source: 'default' }]);
+
+    // Both become guests in Slack; the bot learns it once its answer about them is out of date.
+    h.slack.addUser({ id: fritz.userId, teamId: TEAM.teamId, name: 'fritz', real_name: 'Fritz Member', is_restricted: true });
+    h.slack.addUser({ id: kim.userId, teamId: TEAM.teamId, name: 'kim', real_name: 'Kim Contractor', is_ultra_restricted: true });
+    skew += PERSON_FACTS_TTL_MS;
+
+    const from = h.slack.calls.length;
+    await h.send.action(buttonClick(fritz, { actionId: 'renderbot.confirm', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl() }));
+    const refusal = await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === fritz.userId, { from });
+    expect(String(refusal.body.text)).toContain('Only operators and admins can confirm');
+    expect(await roleOf(fritz)).toEqual([{ role: 'viewer', role_source: 'default' }]);
+
+    const typed = h.slack.calls.length;
+    await h.send.event(mentionEvent(fritz, 'confirm', { ...bot, threadTs }));
+    const { update: answer } = await h.answer((c) => c.body.thread_ts === threadTs, { from: typed });
+    expect(shown(answer)).toContain('Only operators and admins can confirm');
+    expect(await statusOf(actionId)).toEqual([{ status: 'pending' }]);
+
+    // Kim's operator role was an admin's decision: kept although Slack calls her a guest.
+    const kept = h.slack.calls.length;
+    await h.send.action(buttonClick(kim, { actionId: 'renderbot.confirm', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl() }));
+    const decided = await h.slack.waitFor('chat.update', (c) => c.body.ts === ts, { from: kept });
+    expect(shown(decided)).toContain('Confirmed by Kim Contractor');
+    expect(await roleOf(kim)).toEqual([{ role: 'operator', role_source: 'admin' }]);
+    expect(await h.em().execute(`select status from render_order where id = ?`, [draft.orderId])).toEqual([{ status: 'cancelled' }]);
   });
 });

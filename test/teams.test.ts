@@ -13,9 +13,12 @@ import { createTeamsAdapter } from '../adapters/teams/adapter.ts';
 import { teamsSettings } from '../adapters/teams/config.ts';
 import { ConfigError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
+import { PERSON_FACTS_TTL_MS } from '../core/conversations/identify.ts';
 import { setTenantAi } from '../core/llm/settings.ts';
+import { createOrder } from '../core/pipeline/orders.ts';
 import { createLinkCode, linkWorkspace } from '../core/tenancy/links.ts';
 import { createTenant } from '../core/tenancy/tenants.ts';
+import { setUserRole } from '../core/tenancy/users.ts';
 import { startFakeConnector, type ConnectorCall, type FakeConnector } from './fakes/bot-connector.ts';
 import { startFakeLlm, type FakeLlm } from './fakes/llm-server.ts';
 import { silentLog } from './support/core.ts';
@@ -33,13 +36,15 @@ let http: Awaited<ReturnType<typeof startHttpServer>>;
 let base: string;
 let acme: TenantFixture;
 let seq = 0;
+/** How far the bot's clock runs ahead of the real one (cache lifetimes pass without sleeping). */
+let skew = 0;
 
 beforeAll(async () => {
   db = await createTestDatabase();
   llm = await startFakeLlm({ provider: 'azure' });
   connector = await startFakeConnector();
   const config = testConfig(db, { TEAMS_EMULATOR: '1' });
-  app = await createApp(config, silentLog, { worker: true });
+  app = await createApp(config, silentLog, { worker: true, now: () => new Date(Date.now() + skew) });
   const channel = (await createTeamsChannel(app))!;
   app.deliverers.set('teams', channel.deliverer);
   app.streamers.set('teams', channel.streamer!);
@@ -363,6 +368,46 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
     }
     expect(connector.calls.length).toBe(calls);
     expect(await count(`select count(*)::int as n from inbound_event where event_id like ?`, [`%${conv}%`])).toBe(0);
+  });
+});
+
+describe('Teams roles follow the roster', () => {
+  it('a member who became a guest is a viewer once the roster is read again: no confirm of a cancel_order, by card or typed; a role an admin set is kept', async () => {
+    const fritz = { id: '29:fritz-member', name: 'Fritz Member', aadObjectId: 'c1c2c3d4-0000-4000-8000-0000000000f1' };
+    const kim = { id: '29:kim-contractor', name: 'Kim Contractor', aadObjectId: 'c1c2c3d4-0000-4000-8000-0000000000f2' };
+    await setUserRole(app.db.orm.em.fork(), acme.tenant.id, 'teams', kim.aadObjectId, 'operator');
+    const draft = await createOrder(app.db.orm.em.fork(), acme.tenant.id, { products: { refs: ['ACME-KL-6204'] }, outputTypeName: 'WebP 1024x1024', submit: false, createdBy: 'seed', now: new Date() });
+    const roleOf = (userId: string) => app.db.orm.em.fork().execute(`select role, role_source from tenant_user where tenant_id = ? and platform = 'teams' and external_user_id = ?`, [acme.tenant.id, userId]);
+    const conv = `a:fritz-${++seq}`;
+
+    // Fritz, a member, asks to drop the draft: an operator by default.
+    llm.enqueue({ toolCalls: [{ name: 'cancel_order', arguments: { order_id: draft.orderNumber } }] });
+    await post(activity('personal-message', { conversationId: conv, from: fritz, text: `please drop order ${draft.orderNumber}` }));
+    const [proposal] = await connector.waitFor(1, inConversation(conv));
+    expect(contentOf(proposal!)).toContain(`Cancel ${draft.orderNumber}`);
+    const actionId = /"verb":"renderbot\.confirm","data":\{"actionId":"([0-9a-f-]{36})"\}/.exec(contentOf(proposal!))![1]!;
+    expect(await roleOf(fritz.aadObjectId)).toEqual([{ role: 'operator', role_source: 'default' }]);
+
+    // Both are guests in the roster now; the bot learns it once its answer about them is out of date.
+    connector.setMemberRole(fritz.id, 'guest');
+    connector.setMemberRole(kim.id, 'guest');
+    skew += PERSON_FACTS_TTL_MS;
+
+    const click = (from: Record<string, unknown>) => post(activity('invoke-card-action', {
+      conversationId: conv, replyToId: proposal!.id!, from,
+      value: { action: { type: 'Action.Execute', title: 'Confirm', verb: 'renderbot.confirm', data: { actionId } }, trigger: 'manual' },
+    }));
+    expect(JSON.stringify((await click(fritz)).body)).toMatch(/Only operators and admins can confirm/);
+    expect(await roleOf(fritz.aadObjectId)).toEqual([{ role: 'viewer', role_source: 'default' }]);
+    await post(activity('personal-message', { conversationId: conv, from: fritz, text: 'confirm' }));
+    const [, refusal] = await connector.waitFor(2, inConversation(conv));
+    expect(contentOf(refusal!)).toMatch(/Only operators and admins can confirm/);
+    expect(await count(`select count(*)::int as n from pending_action where id = ? and status = 'pending'`, [actionId])).toBe(1);
+
+    // Kim's operator role was an admin's decision: kept although the roster calls her a guest.
+    expect(JSON.stringify((await click(kim)).body)).toMatch(/Confirmed by Kim Contractor/);
+    expect(await roleOf(kim.aadObjectId)).toEqual([{ role: 'operator', role_source: 'admin' }]);
+    expect(await count(`select count(*)::int as n from render_order where id = ? and status = 'cancelled'`, [draft.orderId])).toBe(1);
   });
 });
 

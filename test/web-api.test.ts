@@ -7,6 +7,7 @@ import type { FakeLlmRequest } from './fakes/llm-server.ts';
 import { createApiToken, revokeApiToken, createLoginCode } from '../core/tenancy/tokens.ts';
 import { CONTEXT_LABEL } from '../core/agent/data-messages.ts';
 import { lastNote } from './support/prompt.ts';
+import { removeUser, setUserRole } from '../core/tenancy/users.ts';
 
 let h: WebHarness;
 let acme: TenantFixture;
@@ -98,6 +99,15 @@ describe('authentication', () => {
     expect(await (await h.api('/api/me', { token })).json()).toMatchObject({ user_id: 'linda', role: 'viewer', tenant: { slug: 'acme' }, ai: { configured: true, limit_reached: false } });
     expect((await h.api('/api/auth/login', { body: { code } })).status).toBe(401);
     expect((await h.api('/api/auth/login', { body: {} })).status).toBe(400);
+  });
+
+  it('a login link made before the user was removed signs nobody in, not even once they are added again', async () => {
+    const { code } = await createLoginCode(h.em(), { tenantId: acme.tenant.id, userId: 'lars', role: 'operator', now: new Date() });
+    expect(await removeUser(h.em(), acme.tenant.id, 'web', 'lars')).toBe(true);
+    expect((await h.api('/api/auth/login', { body: { code } })).status).toBe(401);
+    await setUserRole(h.em(), acme.tenant.id, 'web', 'lars', 'viewer');
+    expect((await h.api('/api/auth/login', { body: { code } })).status).toBe(401);
+    expect(await h.em().execute(`select count(*)::int as n from api_token where tenant_id = ? and user_id = 'lars'`, [acme.tenant.id])).toEqual([{ n: 0 }]);
   });
 });
 
@@ -266,6 +276,21 @@ describe('sessions', () => {
     expect(del.status).toBe(204);
     expect(await h.em().execute(`select count(*)::int as n from chat_message where session_id = ?`, [target])).toEqual([{ n: 0 }]);
     expect((await h.api(`/api/chat/sessions/${target}/messages`, { token: alice })).status).toBe(404);
+  });
+});
+
+describe('forged session cursors', () => {
+  it('a cursor whose date is none or whose id is no uuid is a 400 with the error shape, not a database error', async () => {
+    const forge = (parts: unknown) => Buffer.from(JSON.stringify(parts)).toString('base64url');
+    const id = '7d0c3f9e-8a4b-4c2d-9e1f-0a1b2c3d4e5f';
+    for (const parts of [['not-a-date', id], ['2026-02-30 10:00:00+00', id], ['0000-01-01 00:00:00+00', id], ['2026-03-02 10:00:00+16', id],
+      ['2026-03-02 10:00:00+00', 'not-a-uuid'], ['2026-03-02 10:00:00+00', id, 'extra'], { a: 1 }]) {
+      const res = await h.api(`/api/chat/sessions?cursor=${forge(parts)}`, { token: alice });
+      expect({ parts, status: res.status }).toEqual({ parts, status: 400 });
+      expect(await res.json()).toEqual({ error: { code: 'invalid_query', message: 'cursor is not a next_cursor of this API.' } });
+    }
+    const genuine = await h.api(`/api/chat/sessions?cursor=${forge(['2026-03-02 10:00:00.123456+00', id])}`, { token: alice });
+    expect(genuine.status).toBe(200);
   });
 });
 

@@ -237,4 +237,40 @@ describe('chat panel in Chromium', () => {
     await page.screenshot({ path: `${SHOTS}/web-panel-no-ai-narrow.png` });
     expect(problems).toEqual([]);
   });
+
+  it('a login link for someone else does not replace the signed-in person unasked: "Sign in as X instead of Y?"', async () => {
+    const { page, problems } = await openPage(420, 760);
+    await signIn(page, await h.token(acme.tenant.id, 'anna', 'operator'));
+    await page.getByText('Tenant acme').waitFor();
+    const stored = () => page.evaluate(() => sessionStorage.getItem('renderbot.token'));
+    const annaToken = await stored();
+    const linkFor = async (tenantId: string, userId: string) => (await createLoginCode(h.em(), { tenantId, userId, role: 'operator', now: new Date() })).code;
+    const question = page.getByRole('alertdialog');
+
+    // Declined: still Anna, with her token.
+    await page.goto('about:blank');
+    await page.goto(`${h.base}/chat#login=${await linkFor(globex.tenant.id, 'mallory')}`);
+    await question.getByText('Sign in as mallory (Tenant globex) instead of anna (Tenant acme)?').waitFor();
+    expect(new URL(page.url()).hash).toBe('');
+    await page.getByRole('button', { name: 'Stay signed in as anna' }).click();
+    await question.waitFor({ state: 'detached' });
+    expect(await stored()).toBe(annaToken);
+    expect(await page.locator('#rb-title').textContent()).toContain('Tenant acme');
+
+    // Accepted: now the other person.
+    await page.goto('about:blank');
+    await page.goto(`${h.base}/chat#login=${await linkFor(globex.tenant.id, 'mallory')}`);
+    await page.getByRole('button', { name: 'Sign in as mallory' }).click();
+    await page.getByText('AI not configured — ask your admin').waitFor();
+    expect(await page.locator('#rb-title').textContent()).toContain('Tenant globex');
+    const malloryToken = await stored();
+    expect(malloryToken).not.toBe(annaToken);
+
+    // A link for the person signed in already just renews the token.
+    await page.goto('about:blank');
+    await page.goto(`${h.base}/chat#login=${await linkFor(globex.tenant.id, 'mallory')}`);
+    await page.waitForFunction((before) => sessionStorage.getItem('renderbot.token') !== before, malloryToken);
+    expect(await question.count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
 });

@@ -5,7 +5,7 @@ import { UserInputError } from '../../core/errors.ts';
 import { HttpError, sendJson, type HttpRequest, type HttpResponse } from '../http.ts';
 import type { AuthedHandler, WebContext, WebRoute } from './adapter.ts';
 import { MAX_BODY_BYTES, searchParams } from './http.ts';
-import { apiMessage, apiSession, cursors, turnResult } from './present.ts';
+import { apiMessage, apiSession, sessionCursors, turnResult } from './present.ts';
 import { postMessageSchema, zodMessage, type PostMessage } from './schemas.ts';
 import { openEventStream, wantsEventStream } from './sse.ts';
 
@@ -100,13 +100,13 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
 
     { method: 'GET', path: '/api/chat/sessions', handle: authed(async (req, res, who) => {
       const limit = pageLimit(req, 20);
-      const cursor = cursors.decode(searchParams(req).get('cursor'));
-      const before = cursor && cursor.length === 2 && z.uuid().safeParse(cursor[1]).success ? { lastActiveAt: cursor[0]!, id: cursor[1]! } : undefined;
-      if (searchParams(req).get('cursor') && !before) throw new HttpError(400, 'invalid_query', 'cursor is not a next_cursor of this API.');
+      const cursor = searchParams(req).get('cursor');
+      const before = cursor ? sessionCursors.decode(cursor) : undefined;
+      if (cursor && !before) throw new HttpError(400, 'invalid_query', 'cursor is not a next_cursor of this API.');
       const rows = await ctx.intake.listSessions(owner(who), { limit: limit + 1, ...(before ? { before } : {}) });
       const page = rows.slice(0, limit);
       const tail = page.at(-1);
-      sendJson(res, 200, { sessions: page.map(apiSession), next_cursor: rows.length > limit && tail ? cursors.encode([tail.activeKey, tail.id]) : null });
+      sendJson(res, 200, { sessions: page.map(apiSession), next_cursor: rows.length > limit && tail ? sessionCursors.encode(tail) : null });
     }) },
 
     { method: 'GET', path: '/api/chat/sessions/:session_id/messages', handle: authed(async (req, res, who) => {

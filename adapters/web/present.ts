@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import type { SessionListItem, VisibleMessage } from '../../core/conversations/intake.ts';
 import { replySchema, replyText, type Reply } from '../../core/replies/reply.ts';
 import type { ApiMessage } from './schemas.ts';
@@ -38,8 +39,8 @@ export function apiSession(s: SessionListItem) {
   return { session_id: s.id, title: s.title, last_message: s.lastMessage, message_count: s.messageCount, created_at: iso(s.createdAt), last_active_at: iso(s.lastActiveAt) };
 }
 
-/** Opaque page cursors. */
-export const cursors = {
+/** Opaque page cursors: a list of strings, base64url JSON. */
+const cursors = {
   encode: (parts: string[]) => Buffer.from(JSON.stringify(parts)).toString('base64url'),
   decode(value: string | null): string[] | undefined {
     if (!value) return undefined;
@@ -49,5 +50,29 @@ export const cursors = {
     } catch {
       return undefined;
     }
+  },
+};
+
+/**
+ * PostgreSQL's text form of a timestamptz as session cursors carry it (`2026-03-02 10:00:00.123456+00`):
+ * years 1–9999, an offset PostgreSQL accepts (below ±16 hours).
+ */
+const PG_TIMESTAMPTZ = /^((?!0000)\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)([+-](?:0\d|1[0-5]))(?::([0-5]\d))?$/;
+const isoDateTime = z.iso.datetime({ offset: true });
+const sessionCursorSchema = z.tuple([
+  z.string().refine((s) => {
+    const m = PG_TIMESTAMPTZ.exec(s);
+    return m !== null && isoDateTime.safeParse(`${m[1]}T${m[2]}${m[3]}:${m[4] ?? '00'}`).success;
+  }),
+  z.uuid(),
+]);
+
+/** Session list cursors: the last session's activity time exactly as stored, and its id. */
+export const sessionCursors = {
+  encode: (s: { activeKey: string; id: string }) => cursors.encode([s.activeKey, s.id]),
+  /** Where the next page starts; undefined for anything this API did not make (damaged or forged: a date that is none, no uuid). */
+  decode(value: string): { lastActiveAt: string; id: string } | undefined {
+    const parsed = sessionCursorSchema.safeParse(cursors.decode(value));
+    return parsed.success ? { lastActiveAt: parsed.data[0], id: parsed.data[1] } : undefined;
   },
 };

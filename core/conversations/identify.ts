@@ -69,8 +69,9 @@ export function isGuestIn(workspace: Workspace, facts: PersonFacts): boolean {
 const tenantRef = (t: Pick<TenantRow, 'id' | 'slug' | 'name'>): TenantRef => ({ id: t.id, slug: t.slug, name: t.name });
 
 /**
- * Who is speaking, once for every platform: workspace → linked tenant, person → role (created
- * on first contact: operator for members, viewer for guests and external people; a role an
+ * Who is speaking, once for every platform: workspace → linked tenant, person → role (operator
+ * for members, viewer for guests and external people, derived again from every fresh platform
+ * answer, so a member who became a guest is a viewer within PERSON_FACTS_TTL_MS; a role an
  * admin set is kept), and one-time link codes. Links, roles and platform answers are cached
  * in this process (see `Freshness`, PERSON_FACTS_TTL_MS); misses never are.
  */

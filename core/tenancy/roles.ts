@@ -5,6 +5,14 @@ export const roles = ['viewer', 'operator', 'admin'] as const;
 export const roleSchema = z.enum(roles);
 export type Role = z.infer<typeof roleSchema>;
 
+/**
+ * Where a person's role comes from: `default` — derived from the platform (members operators;
+ * guests and people from another workspace viewers) and derived again whenever the platform's
+ * answer is refreshed; `admin` — set by an admin (`admin user role`, web tokens and login links), kept.
+ */
+export const roleSources = ['default', 'admin'] as const;
+export type RoleSource = (typeof roleSources)[number];
+
 /** Channels a person can talk through. */
 export const platforms = ['slack', 'teams', 'web', 'cli'] as const;
 export const platformSchema = z.enum(platforms);

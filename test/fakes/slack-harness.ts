@@ -59,8 +59,11 @@ export const TEAM: FakeTeam = { token: 'xoxb-1111-team1-fake', teamId: 'T0TEAM00
 /** The bot as `renderbot serve` runs it — real composition root, HTTP in, fake Slack and LLM out. */
 export type SlackHarness = Awaited<ReturnType<typeof startSlackHarness>>;
 
-/** `publicUrl`: serve on a port chosen up front and set PUBLIC_URL to it (render links, farm callbacks). */
-export async function startSlackHarness(opts: { oauth?: boolean; publicUrl?: boolean } = {}) {
+/**
+ * `publicUrl`: serve on a port chosen up front and set PUBLIC_URL to it (render links, farm
+ * callbacks). `now`: the bot's clock (cache lifetimes, timestamps it writes); the real one by default.
+ */
+export async function startSlackHarness(opts: { oauth?: boolean; publicUrl?: boolean; now?: () => Date } = {}) {
   const slack: FakeSlack = await startFakeSlack();
   const llm: FakeLlm = await startFakeLlm({ provider: 'azure' });
   const db: TestDatabase = await createTestDatabase();
@@ -74,7 +77,7 @@ export async function startSlackHarness(opts: { oauth?: boolean; publicUrl?: boo
       ? { SLACK_CLIENT_ID: '1111.2222', SLACK_CLIENT_SECRET: 'client-secret-fake', SLACK_STATE_SECRET: 'state-secret-fake' }
       : { SLACK_BOT_TOKEN: TEAM.token }),
   });
-  const app: App = await createApp(config, logs.logger, { worker: true, models: createModelProvider(config.secretsKey, logs.logger, { baseDelayMs: 5, timeoutMs: 5000 }) });
+  const app: App = await createApp(config, logs.logger, { worker: true, models: createModelProvider(config.secretsKey, logs.logger, { baseDelayMs: 5, timeoutMs: 5000 }), ...(opts.now ? { now: opts.now } : {}) });
   const channel = await createSlackChannel(app);
   if (!channel) throw new Error('Slack channel not created');
   app.deliverers.set('slack', channel.deliverer);

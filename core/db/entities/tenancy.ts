@@ -1,5 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { roles, platforms, linkPlatforms } from '../../tenancy/roles.ts';
+import { roles, platforms, linkPlatforms, roleSources } from '../../tenancy/roles.ts';
 
 /** Where a tenant's renders run: the built-in preview renderer or an HTTP render farm (core/renders/backends.ts). */
 export const rendererBackends = ['local', 'http'] as const;
@@ -54,7 +54,10 @@ export const PlatformLink = defineEntity({
 });
 export type PlatformLink = InferEntity<typeof PlatformLink>;
 
-/** A person of a tenant on one platform, with a role. */
+/**
+ * A person of a tenant on one platform, with a role: a `default` one follows what the platform
+ * says about the person (core/tenancy/users.ts ensureUser), an `admin` one is kept.
+ */
 export const TenantUser = defineEntity({
   name: 'TenantUser',
   tableName: 'tenant_user',
@@ -65,6 +68,7 @@ export const TenantUser = defineEntity({
     externalUserId: p.text(),
     displayName: p.text().nullable(),
     role: p.enum(roles),
+    roleSource: p.enum(roleSources).default('default'),
     createdAt: p.datetime().defaultRaw('now()'),
   },
   uniques: [{ properties: ['tenant', 'platform', 'externalUserId'] }],

@@ -8,6 +8,12 @@ const TOKEN_KEY = 'renderbot.token';
 /** A message in the list; `error` items are local notices, not stored anywhere. */
 type Item = Message & { key: string; error?: boolean };
 
+/** A login link for someone else than who is signed in, waiting for the person to choose (`current`: null when it could not be told). */
+type PendingSwitch = { token: string; next: Me; current: Me | null };
+
+const sameIdentity = (a: Me, b: Me) => a.user_id === b.user_id && a.tenant.slug === b.tenant.slug;
+const identity = (who: Me) => `${who.user_id} (${who.tenant.name})`;
+
 export type AppProps = { base: string; initiallyOpen: boolean; context: PageContext | undefined; events: EventTarget };
 
 const toItem = (m: Message): Item => ({ ...m, key: m.id });
@@ -20,6 +26,7 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
   const [open, setOpen] = useState(initiallyOpen);
   const [me, setMe] = useState<Me | null>(null);
   const [signInError, setSignInError] = useState<string | null>(null);
+  const [pendingSwitch, setPendingSwitch] = useState<PendingSwitch | null>(null);
   const [sessions, setSessions] = useState<Session[]>([]);
   const [sessionId, setSessionId] = useState<string | null>(null);
   const [items, setItems] = useState<Item[]>([]);
@@ -50,13 +57,35 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
     setToken(t);
   }, []);
 
-  // A one-time login link: /chat#login=<code>. The fragment never reaches server logs.
+  /** Signs in as another person: nothing of the previous one's conversations stays on screen. */
+  const switchAccount = useCallback((t: string) => {
+    setPendingSwitch(null);
+    setMe(null);
+    setItems([]);
+    setSessions([]);
+    setSessionId(null);
+    signIn(t);
+  }, [signIn]);
+
+  // A one-time login link: /chat#login=<code>. The fragment never reaches server logs. When
+  // someone is signed in already, a link for another person (anyone can send such a link) only
+  // switches once the person agrees.
   useEffect(() => {
     const m = /^#login=([\w-]+)$/.exec(location.hash);
     if (!m) return;
     history.replaceState(null, '', location.pathname + location.search);
-    login(base, m[1]!).then(signIn, (err: unknown) => setSignInError(err instanceof Error ? err.message : 'Sign-in failed.'));
-  }, [base, signIn]);
+    const current = sessionStorage.getItem(TOKEN_KEY);
+    const arrive = async () => {
+      const token = await login(base, m[1]!);
+      if (!current) return signIn(token);
+      const next = await createApi(base, token).me();
+      const now = await createApi(base, current).me().then((who) => who, (err: unknown) => (err instanceof ApiError && err.status === 401 ? 'signed out' : null));
+      if (now === 'signed out' || (now && sameIdentity(now, next))) return switchAccount(token);
+      setPendingSwitch({ token, next, current: now });
+      setOpen(true);
+    };
+    arrive().catch((err: unknown) => setSignInError(err instanceof Error ? err.message : 'Sign-in failed.'));
+  }, [base, signIn, switchAccount]);
 
   // The host page can open the panel, set the page's context or hand over a token.
   useEffect(() => {
@@ -231,6 +260,16 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
             </select>
             <button type="button" className="rb-btn" onClick={newConversation}>New conversation</button>
             <button type="button" className="rb-icon" aria-label="Delete conversation" disabled={!sessionId || busy} onClick={() => void removeSession()}><svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path fill="currentColor" d="M9 3h6l1 2h4v2H4V5h4l1-2zm-3 6h12l-1 12H7L6 9zm4 2v8h2v-8h-2zm4 0v8h2v-8h-2z" /></svg></button>
+          </div>
+        )}
+        {pendingSwitch && (
+          <div className="rb-switch" role="alertdialog" aria-labelledby="rb-switch-question">
+            <p id="rb-switch-question">Sign in as <strong>{identity(pendingSwitch.next)}</strong> instead of <strong>{pendingSwitch.current ? identity(pendingSwitch.current) : 'the person signed in now'}</strong>?</p>
+            <p className="rb-muted">Only switch if you opened this sign-in link yourself.</p>
+            <div className="rb-switch-actions">
+              <button type="button" className="rb-btn rb-btn-primary" onClick={() => switchAccount(pendingSwitch.token)}>Sign in as {pendingSwitch.next.user_id}</button>
+              <button type="button" className="rb-btn" onClick={() => setPendingSwitch(null)}>Stay signed in{pendingSwitch.current ? ` as ${pendingSwitch.current.user_id}` : ''}</button>
+            </div>
           </div>
         )}
         {aiOff && <p className="rb-banner" role="status">AI not configured — ask your admin to set up AI for {me.tenant.name}. Meanwhile these commands work: <code>help</code>, <code>orders</code>, <code>order SA-…</code>, <code>search …</code>, <code>stats</code>.</p>}
