@@ -116,6 +116,19 @@ describe('completion notices through Slack (render farm reporting job by job)', 
     expect(html).toContain(url(jobs[0]!));
     expect((await fetch(link!.replace(/sig=[0-9a-f]/, 'sig=x'))).status).toBe(403);
     expect((await fetch(link!.replace(order!.id, randomUUID()))).status).toBe(403);
+    expect(notice.body.metadata).toEqual({ event_type: 'renderbot_once', event_payload: { key: `notice:${order!.id}` } });
+    expect(h.slack.failures).toEqual([]);
+
+    // A process that posted the notice and died before recording it leaves the claim and no sent mark; the queue
+    // runs the job again (a later attempt): the notice found in the thread is not posted a second time.
+    await h.em().execute(`update render_order set notice_sent_at = null, notice_claim = 'job:crashed' where id = ?`, [order!.id]);
+    const tasks = createNoticeTasks({ orm: h.app.db.orm, log: h.logs.logger, deliverers: h.app.deliverers, renderLinks: h.app.renderLinks, now: () => new Date() });
+    const before = h.slack.calls.length;
+    await tasks[noticeTaskName]!({ tenantId: acme.tenant.id, orderId: order!.id }, { job: { id: 'crashed', attempts: 2 } } as never);
+    const again = h.slack.calls.slice(before);
+    expect(again.filter((c) => c.method === 'chat.postMessage')).toEqual([]);
+    expect(again.some((c) => c.method === 'conversations.replies' && c.body.ts === threadTs)).toBe(true);
+    expect(await h.em().execute(`select notice_sent_at is not null as sent, notice_claim from render_order where id = ?`, [order!.id])).toEqual([{ sent: true, notice_claim: null }]);
     expect(h.slack.failures).toEqual([]);
   });
 });

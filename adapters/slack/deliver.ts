@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { webApi } from '@slack/bolt';
 import type { Deliverer } from '../../core/conversations/delivery.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
@@ -44,14 +45,21 @@ export function createSlackDeliverer(deps: { client: webApi.WebClient; tokenFor:
       if (target.placeholderTs) await deps.client.chat.delete({ token, channel: target.channel, ts: target.placeholderTs });
       return undefined;
     }
-    const message = renderBlockKit(reply);
+    const message: TaggedMessage = { ...renderBlockKit(reply), ...(info.once ? { metadata: onceMetadata(info.once.key) } : {}) };
+    if (info.once?.mayHaveSent && target.threadTs) {
+      const sent = await findTagged(deps.client, token, target.channel, target.threadTs, info.once.key);
+      if (sent) {
+        deps.log.info({ channel: target.channel, ts: sent, key: info.once.key }, 'found the message an earlier attempt posted; not posting it again');
+        return { channel: target.channel, ts: sent };
+      }
+    }
     const earlierTs = typeof info.replace?.ts === 'string' ? info.replace.ts : undefined;
     const placeholderTs = earlierTs ?? (info.index === 0 ? target.placeholderTs : undefined);
     // A turn's answer that replaces its streamed message leaves the placeholder with nothing to show.
     if (info.index === 0 && earlierTs && target.placeholderTs && target.placeholderTs !== earlierTs) {
       await deps.client.chat.delete({ token, channel: target.channel, ts: target.placeholderTs }).catch((err: unknown) => deps.log.debug({ err }, 'placeholder already gone'));
     }
-    const send = (m: SlackMessage) => (placeholderTs ? replace(deps, token, target, placeholderTs, m) : post(deps.client, token, target, m));
+    const send = (m: TaggedMessage) => (placeholderTs ? replace(deps, token, target, placeholderTs, m) : post(deps.client, token, target, m));
     let ts: string | undefined;
     try {
       ts = await send(message);
@@ -59,7 +67,7 @@ export function createSlackDeliverer(deps: { client: webApi.WebClient; tokenFor:
       const code = slackErrorCode(err);
       if (code === 'invalid_blocks' || code === 'invalid_blocks_format') {
         deps.log.error({ err, channel: target.channel }, 'Slack rejected the blocks; sending text only');
-        ts = await send({ text: message.text, blocks: [] });
+        ts = await send({ ...message, blocks: [] });
       } else if (code && (NOT_IN_CHANNEL_ERRORS as readonly string[]).includes(code) && target.responseUrl) {
         await postToResponseUrl(target.responseUrl, { response_type: 'ephemeral', replace_original: false, text: `${INVITE_HINT}\n\n${message.text}` });
         return undefined;
@@ -73,17 +81,42 @@ export function createSlackDeliverer(deps: { client: webApi.WebClient; tokenFor:
   };
 }
 
-async function post(client: webApi.WebClient, token: string, target: SlackTarget, message: SlackMessage): Promise<string | undefined> {
+/** A message as posted: Block Kit plus, for a message posted once, its metadata. */
+type TaggedMessage = SlackMessage & { metadata?: ReturnType<typeof onceMetadata> };
+
+async function post(client: webApi.WebClient, token: string, target: SlackTarget, message: TaggedMessage): Promise<string | undefined> {
   const res = await client.chat.postMessage({
     token,
     channel: target.channel,
     ...(target.threadTs ? { thread_ts: target.threadTs } : {}),
     text: message.text,
     ...(message.blocks.length ? { blocks: message.blocks } : {}),
+    ...(message.metadata ? { metadata: message.metadata } : {}),
     unfurl_links: false,
     unfurl_media: false,
   });
   return res.ts;
+}
+
+/** The message metadata that names a message to be posted once (Slack keeps it with the message; people do not see it). */
+const ONCE_EVENT_TYPE = 'renderbot_once';
+const onceMetadata = (key: string) => ({ event_type: ONCE_EVENT_TYPE, event_payload: { key } });
+const onceTag = z.object({ event_type: z.literal(ONCE_EVENT_TYPE), event_payload: z.object({ key: z.string() }) });
+
+/** Threads longer than this many replies are not searched to the end (a notice is looked for among the latest). */
+const MAX_THREAD_PAGES = 5;
+
+/** The ts of the bot's message in the thread that carries `key` in its metadata, if any. */
+async function findTagged(client: webApi.WebClient, token: string, channel: string, threadTs: string, key: string): Promise<string | undefined> {
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_THREAD_PAGES; page++) {
+    const res = await client.conversations.replies({ token, channel, ts: threadTs, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) });
+    const found = res.messages?.find((m) => onceTag.safeParse(m.metadata).data?.event_payload.key === key);
+    if (found?.ts) return found.ts;
+    cursor = res.response_metadata?.next_cursor;
+    if (!res.has_more || !cursor) return undefined;
+  }
+  return undefined;
 }
 
 /**
@@ -91,7 +124,7 @@ async function post(client: webApi.WebClient, token: string, target: SlackTarget
  * (the caller retries with text only); any other failure — the placeholder was deleted, the
  * message can no longer be edited — posts the reply as a new message instead.
  */
-async function replace(deps: { client: webApi.WebClient; log: Logger }, token: string, target: SlackTarget, ts: string, message: SlackMessage): Promise<string | undefined> {
+async function replace(deps: { client: webApi.WebClient; log: Logger }, token: string, target: SlackTarget, ts: string, message: TaggedMessage): Promise<string | undefined> {
   try {
     await deps.client.chat.update({ token, channel: target.channel, ts, text: message.text, blocks: message.blocks });
     return ts;

@@ -18,6 +18,13 @@ export type DeliveryInfo = {
   replace?: SentMessage;
   /** This message was answered together with a later one: post nothing, only remove its "working on it" indicator. */
   merged?: boolean;
+  /**
+   * A message that must appear once (a completion notice): `key` names it, and a deliverer that
+   * can tags the message with it. With `mayHaveSent` (an earlier attempt may have posted it and
+   * died before recording so), it first looks for a message carrying `key` and returns that
+   * instead of posting again.
+   */
+  once?: { key: string; mayHaveSent: boolean };
 };
 
 /**

@@ -22,8 +22,10 @@ export type NoticeDeps = { orm: Orm; log: Logger; deliverers: ReadonlyMap<Platfo
  * job at a time; the same job may take its claim over when the queue runs it again after a
  * crash), brings the progress message to its final state, sends the notice, and then records it
  * (`notice_sent_at`) and queues it into the session's history in one transaction. A refused send
- * releases the claim and fails the job, so the queue's retry sends it; a notice is sent twice
- * only when a process dies between sending and recording.
+ * releases the claim and fails the job, so the queue's retry sends it. When a process dies
+ * between sending and recording, the queue runs the job again: the notice is named (`once`), so
+ * a platform that can tag messages (Slack: message metadata) finds the one already posted and
+ * does not post it again; elsewhere (Teams) the notice may then appear twice.
  */
 export function createNoticeTasks(deps: NoticeDeps): Record<string, Task> {
   const log = deps.log.child({ component: 'notices' });
@@ -64,7 +66,9 @@ export function createNoticeTasks(deps: NoticeDeps): Record<string, Task> {
       await syncProgressMessage(em, deliver, order, origin, { post: false, whileRendering: false })
         .catch((err: unknown) => log.warn({ err, orderId }, 'could not finish the progress message'));
       reply = await completionReply(em, tenantId, orderId, deps.renderLinks, deps.now());
-      await deliver(origin.delivery.target, reply, { sessionId: origin.sessionId });
+      // A run after the first may follow one that posted the notice and died before recording it.
+      const mayHaveSent = (helpers.job?.attempts ?? 1) > 1;
+      await deliver(origin.delivery.target, reply, { sessionId: origin.sessionId, once: { key: `notice:${orderId}`, mayHaveSent } });
     } catch (err) {
       await db(em).updateTable('render_order').set({ noticeClaim: null })
         .where('tenant', '=', tenantId).where('id', '=', orderId).where('noticeClaim', '=', claim).execute();

@@ -15,7 +15,7 @@ export type FakeUser = {
 };
 
 /** A message as the fake holds it now: posted by chat.postMessage, changed by chat.update, gone after chat.delete. */
-export type FakeMessage = { channel: string; ts: string; thread_ts?: string; text?: unknown; blocks?: unknown; streaming?: boolean };
+export type FakeMessage = { channel: string; ts: string; thread_ts?: string; text?: unknown; blocks?: unknown; streaming?: boolean; metadata?: unknown };
 
 /** An oauth.v2.access answer for a code. */
 export type FakeOAuthGrant = { code: string; team: FakeTeam; authedUser: string; scope: string };
@@ -55,7 +55,7 @@ const MAX_BLOCKS = 50;
 
 /**
  * Starts a fake Slack Web API on 127.0.0.1 (DESIGN §11): auth.test, chat.postMessage,
- * chat.update, chat.delete, chat.startStream/appendStream/stopStream, assistant.threads.setStatus, chat.postEphemeral, users.info, views.publish, oauth.v2.access, plus response_url
+ * chat.update, chat.delete, conversations.replies (with message metadata), chat.startStream/appendStream/stopStream, assistant.threads.setStatus, chat.postEphemeral, users.info, views.publish, oauth.v2.access, plus response_url
  * receivers. Posted messages are kept, so chat.update and chat.delete of an unknown message
  * fail with `message_not_found` like Slack's. Tokens are checked (Authorization: Bearer, or `token` in the body) like Slack does
  * (`invalid_auth`); answers are Slack-shaped (`ok`, `ts`, `error`), blocks are checked against
@@ -137,8 +137,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         if (!body.text && !body.blocks) return { ok: false, error: 'no_text' };
         const problem = blockProblems(body.blocks);
         if (problem) { failures.push(`chat.postMessage: ${problem}`); return { ok: false, error: 'invalid_blocks' }; }
+        const metadata = typeof body.metadata === 'string' ? JSON.parse(body.metadata) : body.metadata;
+        if (metadata !== undefined && (typeof metadata?.event_type !== 'string' || typeof metadata?.event_payload !== 'object')) return { ok: false, error: 'invalid_metadata_format' };
         const ts = nextTs();
-        messages.set(msgKey(body.channel, ts), { channel: String(body.channel), ts, ...(body.thread_ts ? { thread_ts: String(body.thread_ts) } : {}), text: body.text, ...(body.blocks ? { blocks: body.blocks } : {}) });
+        messages.set(msgKey(body.channel, ts), { channel: String(body.channel), ts, ...(body.thread_ts ? { thread_ts: String(body.thread_ts) } : {}), text: body.text, ...(body.blocks ? { blocks: body.blocks } : {}), ...(metadata ? { metadata } : {}) });
         return { ok: true, channel: body.channel, ts, message: { type: 'message', text: body.text, ts, bot_id: team.botId, user: team.botUserId, ...(body.thread_ts ? { thread_ts: body.thread_ts } : {}), ...(body.blocks ? { blocks: body.blocks } : {}) } };
       }
       case 'chat.update': {
@@ -179,6 +181,23 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         msg.text = `${String(msg.text ?? '')}${more.text}`;
         if (method === 'chat.stopStream') msg.streaming = false;
         return { ok: true, channel: body.channel, ts: body.ts };
+      }
+      case 'conversations.replies': {
+        // A thread, parent first, 'limit' per page with a cursor; metadata only with include_all_metadata, as Slack does.
+        if (!body.channel || !body.ts) return { ok: false, error: 'invalid_arguments' };
+        const thread = [...messages.values()].filter((m) => m.channel === String(body.channel) && (m.ts === String(body.ts) || m.thread_ts === String(body.ts)))
+          .sort((a, b) => a.ts.localeCompare(b.ts));
+        if (thread.length === 0) return { ok: false, error: 'thread_not_found' };
+        const limit = Math.min(Number(body.limit ?? 1000), 1000);
+        const start = body.cursor ? Number(Buffer.from(String(body.cursor), 'base64').toString()) : 0;
+        const page = thread.slice(start, start + limit);
+        const withMetadata = body.include_all_metadata === true || body.include_all_metadata === 'true';
+        const more = start + limit < thread.length;
+        return {
+          ok: true, has_more: more,
+          messages: page.map((m) => ({ type: 'message', ts: m.ts, ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}), text: m.text, bot_id: team.botId, ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}) })),
+          ...(more ? { response_metadata: { next_cursor: Buffer.from(String(start + limit)).toString('base64') } } : {}),
+        };
       }
       case 'chat.delete': {
         if (!messages.delete(msgKey(body.channel, body.ts))) return { ok: false, error: 'message_not_found' };
