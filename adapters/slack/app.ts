@@ -13,6 +13,7 @@ import { createInstallationStore } from './installations.ts';
 import { boltLogger } from './log.ts';
 import { registerMessageListeners, type SlackCore, type SlackIntake } from './messages.ts';
 import { oauthPages } from './oauth-pages.ts';
+import { createChannelPacer } from './pacer.ts';
 import { createSlackReceipt } from './receipt.ts';
 
 /** Bot scopes requested at install time; keep in sync with manifest/slack/manifest.yaml. */
@@ -78,7 +79,8 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   const log = deps.log.child({ component: 'slack' });
   const logger = boltLogger(log);
   const slackApiUrl = deps.settings.apiUrl ? deps.settings.apiUrl.replace(/\/?$/, '/') : undefined;
-  const clientOptions = { ...(slackApiUrl ? { slackApiUrl } : {}), retryConfig: { retries: 3, factor: 2, minTimeout: 500 } };
+  // A rate-limited call is rejected, not waited for inside the client (which would pause every workspace's calls): deliveries wait per channel (pacer.ts).
+  const clientOptions = { ...(slackApiUrl ? { slackApiUrl } : {}), retryConfig: { retries: 3, factor: 2, minTimeout: 500 }, rejectRateLimitedCalls: true };
   const store = createInstallationStore(deps.intake.installations);
   const s = deps.settings;
 
@@ -145,7 +147,7 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   return {
     mode,
     routes,
-    deliverer: createSlackDeliverer({ client: bolt.client, tokenFor, cardsPosted: deps.intake.cardsPosted, log }),
+    deliverer: createSlackDeliverer({ client: bolt.client, pacer: createChannelPacer({ log }), tokenFor, cardsPosted: deps.intake.cardsPosted, log }),
     streamer: createSlackStreamer({ client: bolt.client, tokenFor, log }),
     async start() {
       if (receiver instanceof SocketModeReceiver) await receiver.start();

@@ -3,6 +3,7 @@ import type { webApi } from '@slack/bolt';
 import type { Deliverer } from '../../core/conversations/delivery.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
 import type { Logger } from '../../core/logger.ts';
+import { rateLimitedFor, type ChannelPacer } from './pacer.ts';
 import type { Reply } from '../../core/replies/reply.ts';
 import { renderBlockKit, type SlackMessage } from './render.ts';
 import { slackTargetSchema, type SlackTarget } from './session.ts';
@@ -36,13 +37,15 @@ export async function postToResponseUrl(url: string, body: Record<string, unknow
  * where a pending confirm card went (for in-place updates), falls back to the slash command's
  * response_url when the bot is not in the channel, and to plain text when Slack rejects the blocks.
  */
-export function createSlackDeliverer(deps: { client: webApi.WebClient; tokenFor: TokenResolver; cardsPosted: Intake['cardsPosted']; log: Logger }): Deliverer {
+export function createSlackDeliverer(deps: { client: webApi.WebClient; pacer: ChannelPacer; tokenFor: TokenResolver; cardsPosted: Intake['cardsPosted']; log: Logger }): Deliverer {
   return async (rawTarget, reply: Reply, info) => {
     const target = slackTargetSchema.parse(rawTarget);
     const token = await deps.tokenFor(target);
+    const ch: Channel = { ...deps, key: `${target.teamId}:${target.channel}` };
     if (info.merged) {
       // Answered with a later message: its placeholder goes (a DM thread's status clears with that answer).
-      if (target.placeholderTs) await deps.client.chat.delete({ token, channel: target.channel, ts: target.placeholderTs });
+      const ts = target.placeholderTs;
+      if (ts) await ch.pacer.run(ch.key, () => deps.client.chat.delete({ token, channel: target.channel, ts }));
       return undefined;
     }
     const message: TaggedMessage = { ...renderBlockKit(reply), ...(info.once ? { metadata: onceMetadata(info.once.key) } : {}) };
@@ -56,10 +59,11 @@ export function createSlackDeliverer(deps: { client: webApi.WebClient; tokenFor:
     const earlierTs = typeof info.replace?.ts === 'string' ? info.replace.ts : undefined;
     const placeholderTs = earlierTs ?? (info.index === 0 ? target.placeholderTs : undefined);
     // A turn's answer that replaces its streamed message leaves the placeholder with nothing to show.
-    if (info.index === 0 && earlierTs && target.placeholderTs && target.placeholderTs !== earlierTs) {
-      await deps.client.chat.delete({ token, channel: target.channel, ts: target.placeholderTs }).catch((err: unknown) => deps.log.debug({ err }, 'placeholder already gone'));
+    const staleTs = info.index === 0 && earlierTs && target.placeholderTs !== earlierTs ? target.placeholderTs : undefined;
+    if (staleTs) {
+      await ch.pacer.run(ch.key, () => deps.client.chat.delete({ token, channel: target.channel, ts: staleTs })).catch((err: unknown) => deps.log.debug({ err }, 'placeholder already gone'));
     }
-    const send = (m: TaggedMessage) => (placeholderTs ? replace(deps, token, target, placeholderTs, m) : post(deps.client, token, target, m));
+    const send = (m: TaggedMessage) => (placeholderTs ? replace(ch, token, target, placeholderTs, m) : post(ch, token, target, m));
     let ts: string | undefined;
     try {
       ts = await send(message);
@@ -84,8 +88,11 @@ export function createSlackDeliverer(deps: { client: webApi.WebClient; tokenFor:
 /** A message as posted: Block Kit plus, for a message posted once, its metadata. */
 type TaggedMessage = SlackMessage & { metadata?: ReturnType<typeof onceMetadata> };
 
-async function post(client: webApi.WebClient, token: string, target: SlackTarget, message: TaggedMessage): Promise<string | undefined> {
-  const res = await client.chat.postMessage({
+/** The Web API client and the pacer of the channel a delivery writes into (`key`: team and channel). */
+type Channel = { client: webApi.WebClient; pacer: ChannelPacer; log: Logger; key: string };
+
+async function post(ch: Channel, token: string, target: SlackTarget, message: TaggedMessage): Promise<string | undefined> {
+  const res = await ch.pacer.run(ch.key, () => ch.client.chat.postMessage({
     token,
     channel: target.channel,
     ...(target.threadTs ? { thread_ts: target.threadTs } : {}),
@@ -94,7 +101,7 @@ async function post(client: webApi.WebClient, token: string, target: SlackTarget
     ...(message.metadata ? { metadata: message.metadata } : {}),
     unfurl_links: false,
     unfurl_media: false,
-  });
+  }));
   return res.ts;
 }
 
@@ -124,14 +131,15 @@ async function findTagged(client: webApi.WebClient, token: string, channel: stri
  * (the caller retries with text only); any other failure — the placeholder was deleted, the
  * message can no longer be edited — posts the reply as a new message instead.
  */
-async function replace(deps: { client: webApi.WebClient; log: Logger }, token: string, target: SlackTarget, ts: string, message: TaggedMessage): Promise<string | undefined> {
+async function replace(ch: Channel, token: string, target: SlackTarget, ts: string, message: TaggedMessage): Promise<string | undefined> {
   try {
-    await deps.client.chat.update({ token, channel: target.channel, ts, text: message.text, blocks: message.blocks });
+    // Edits of one message waiting on the channel's rate limit are coalesced: the newest is what it shows.
+    await ch.pacer.run(ch.key, () => ch.client.chat.update({ token, channel: target.channel, ts, text: message.text, blocks: message.blocks }), { coalesce: `update:${ts}` });
     return ts;
   } catch (err) {
     const code = slackErrorCode(err);
-    if (code === 'invalid_blocks' || code === 'invalid_blocks_format') throw err;
-    deps.log.warn({ err, channel: target.channel, ts }, 'could not replace the placeholder; posting the reply instead');
-    return post(deps.client, token, target, message);
+    if (code === 'invalid_blocks' || code === 'invalid_blocks_format' || rateLimitedFor(err) !== undefined) throw err;
+    ch.log.warn({ err, channel: target.channel, ts }, 'could not replace the placeholder; posting the reply instead');
+    return post(ch, token, target, message);
   }
 }

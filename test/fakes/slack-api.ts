@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 
 /** One request the fake received: a Web API method (or 'response_url'), its token and parsed body. */
-export type SlackCall = { method: string; token?: string; body: Record<string, unknown>; path: string; response?: Record<string, unknown> };
+export type SlackCall = { method: string; token?: string; body: Record<string, unknown>; path: string; response?: Record<string, unknown>; rateLimited?: boolean };
 
 /** A workspace the fake knows: its bot token and ids (answers auth.test). */
 export type FakeTeam = { token: string; teamId: string; teamName?: string; botUserId: string; botId: string; enterpriseId?: string };
@@ -37,6 +37,12 @@ export type FakeSlack = {
   setStreaming(enabled: boolean): void;
   /** chat.postMessage into `channel` fails with `error` (e.g. not_in_channel). */
   failChannel(channel: string, error: string): void;
+  /**
+   * The next `calls` writes into `channel` (chat.postMessage, chat.update, chat.delete) are over
+   * Slack's rate limit: HTTP 429 with `Retry-After: retryAfter` and `{ ok: false, error: 'ratelimited' }`,
+   * recorded with `rateLimited: true`; nothing is posted.
+   */
+  rateLimitChannel(channel: string, opts: { calls: number; retryAfter: number }): void;
   /** A fresh response_url served by the fake; posts to it are recorded as method 'response_url'. */
   responseUrl(): string;
   /** The messages the bot posted that still exist, in posting order, with their current text/blocks; optionally one thread's (or only top-level ones: `threadTs` null). */
@@ -69,6 +75,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const users = new Map<string, FakeUser>();
   const grants = new Map<string, FakeOAuthGrant>();
   const channelErrors = new Map<string, string>();
+  const rateLimits = new Map<string, { calls: number; retryAfter: number }>();
   let streaming = true;
   const messages = new Map<string, FakeMessage>();
   const msgKey = (channel: unknown, ts: unknown) => `${String(channel)}/${String(ts)}`;
@@ -246,6 +253,15 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     }
     const auth = String(req.headers.authorization ?? '');
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : typeof body.token === 'string' ? body.token : undefined;
+    const limited = rateLimits.get(String(body.channel ?? ''));
+    if (limited && limited.calls > 0 && ['chat.postMessage', 'chat.update', 'chat.delete'].includes(m[1]!)) {
+      limited.calls--;
+      const refusal = { ok: false, error: 'ratelimited' };
+      record({ method: m[1]!, body, path, response: refusal, rateLimited: true, ...(token ? { token } : {}) });
+      res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(limited.retryAfter) });
+      res.end(JSON.stringify(refusal));
+      return;
+    }
     const answer = api(m[1]!, token, body);
     const call: SlackCall = { method: m[1]!, body, path, response: answer, ...(token ? { token } : {}) };
     record(call);
@@ -261,6 +277,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     addUser: (u) => { users.set(u.id, u); },
     addGrant: (g) => { grants.set(g.code, g); },
     failChannel: (channel, error) => { channelErrors.set(channel, error); },
+    rateLimitChannel: (channel, o) => { rateLimits.set(channel, { ...o }); },
     setStreaming: (enabled) => { streaming = enabled; },
     responseUrl: () => `${url}/response/${++responseSeq}`,
     messages: (channel, threadTs) => [...messages.values()].filter((m) => m.channel === channel
