@@ -38,11 +38,12 @@ export type FakeSlack = {
   /** chat.postMessage into `channel` fails with `error` (e.g. not_in_channel). */
   failChannel(channel: string, error: string): void;
   /**
-   * The next `calls` writes into `channel` (chat.postMessage, chat.update, chat.delete) are over
-   * Slack's rate limit: HTTP 429 with `Retry-After: retryAfter` and `{ ok: false, error: 'ratelimited' }`,
-   * recorded with `rateLimited: true`; nothing is posted.
+   * Writes into `channel` (chat.postMessage, chat.update, chat.delete) over Slack's rate limit —
+   * the next `calls` of them, or those beyond `perSecond` in any second — get HTTP 429 with
+   * `Retry-After: retryAfter` and `{ ok: false, error: 'ratelimited' }`, recorded with
+   * `rateLimited: true`; nothing is posted.
    */
-  rateLimitChannel(channel: string, opts: { calls: number; retryAfter: number }): void;
+  rateLimitChannel(channel: string, opts: { calls: number; retryAfter: number } | { perSecond: number; retryAfter: number }): void;
   /** A fresh response_url served by the fake; posts to it are recorded as method 'response_url'. */
   responseUrl(): string;
   /** The messages the bot posted that still exist, in posting order, with their current text/blocks; optionally one thread's (or only top-level ones: `threadTs` null). */
@@ -75,7 +76,17 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const users = new Map<string, FakeUser>();
   const grants = new Map<string, FakeOAuthGrant>();
   const channelErrors = new Map<string, string>();
-  const rateLimits = new Map<string, { calls: number; retryAfter: number }>();
+  type Limit = { retryAfter: number; calls?: number; perSecond?: number; window: number[] };
+  const rateLimits = new Map<string, Limit>();
+  /** Whether a write is over the channel's limit now (and counts it against the limit when it is not). */
+  const overLimit = (l: Limit): boolean => {
+    if (l.calls !== undefined) return l.calls-- > 0;
+    const now = Date.now();
+    while (l.window.length && l.window[0]! <= now - 1000) l.window.shift();
+    if (l.window.length >= (l.perSecond ?? Infinity)) return true;
+    l.window.push(now);
+    return false;
+  };
   let streaming = true;
   const messages = new Map<string, FakeMessage>();
   const msgKey = (channel: unknown, ts: unknown) => `${String(channel)}/${String(ts)}`;
@@ -254,8 +265,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     const auth = String(req.headers.authorization ?? '');
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : typeof body.token === 'string' ? body.token : undefined;
     const limited = rateLimits.get(String(body.channel ?? ''));
-    if (limited && limited.calls > 0 && ['chat.postMessage', 'chat.update', 'chat.delete'].includes(m[1]!)) {
-      limited.calls--;
+    if (limited && ['chat.postMessage', 'chat.update', 'chat.delete'].includes(m[1]!) && overLimit(limited)) {
       const refusal = { ok: false, error: 'ratelimited' };
       record({ method: m[1]!, body, path, response: refusal, rateLimited: true, ...(token ? { token } : {}) });
       res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(limited.retryAfter) });
@@ -277,7 +287,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     addUser: (u) => { users.set(u.id, u); },
     addGrant: (g) => { grants.set(g.code, g); },
     failChannel: (channel, error) => { channelErrors.set(channel, error); },
-    rateLimitChannel: (channel, o) => { rateLimits.set(channel, { ...o }); },
+    rateLimitChannel: (channel, o) => { rateLimits.set(channel, { ...o, window: [] }); },
     setStreaming: (enabled) => { streaming = enabled; },
     responseUrl: () => `${url}/response/${++responseSeq}`,
     messages: (channel, threadTs) => [...messages.values()].filter((m) => m.channel === channel
