@@ -1,4 +1,4 @@
-import { App as BoltApp, defaultBodyLimit, HTTPReceiver, SocketModeReceiver, type Authorize, type Installation } from '@slack/bolt';
+import { App as BoltApp, defaultBodyLimit, HTTPReceiver, SocketModeReceiver, webApi, type Authorize, type Installation } from '@slack/bolt';
 import type { DatabaseAvailability } from '../../core/availability.ts';
 import type { Deliverer, Streamer } from '../../core/conversations/delivery.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
@@ -15,6 +15,7 @@ import { registerMessageListeners, type SlackCore, type SlackIntake } from './me
 import { oauthPages } from './oauth-pages.ts';
 import { createChannelPacer } from './pacer.ts';
 import { createSlackReceipt } from './receipt.ts';
+import { createTokenRotation } from './token-rotation.ts';
 
 /** Bot scopes requested at install time; keep in sync with manifest/slack/manifest.yaml. */
 export const BOT_SCOPES = ['commands', 'chat:write', 'app_mentions:read', 'channels:history', 'groups:history', 'im:history', 'im:write', 'users:read', 'assistant:write'];
@@ -81,7 +82,10 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   const slackApiUrl = deps.settings.apiUrl ? deps.settings.apiUrl.replace(/\/?$/, '/') : undefined;
   // A rate-limited call is rejected, not waited for inside the client (which would pause every workspace's calls): deliveries wait per channel (pacer.ts).
   const clientOptions = { ...(slackApiUrl ? { slackApiUrl } : {}), retryConfig: { retries: 3, factor: 2, minTimeout: 500 }, rejectRateLimitedCalls: true };
-  const store = createInstallationStore(deps.intake.installations);
+  const rotation = mode === 'oauth'
+    ? createTokenRotation({ client: new webApi.WebClient(undefined, { ...clientOptions, logger }), clientId: deps.settings.clientId!, clientSecret: deps.settings.clientSecret!, installations: deps.intake.installations, log })
+    : undefined;
+  const store = createInstallationStore(deps.intake.installations, rotation);
   const s = deps.settings;
 
   let receiver: HTTPReceiver | SocketModeReceiver;

@@ -5,11 +5,13 @@ import type { InstallationLookup, Intake } from '../../core/conversations/intake
  * Bolt/@slack/oauth installation store over the core's installation records
  * (`Intake.installations`): the whole installation — bot token, user token, refresh tokens — is
  * stored only encrypted under SECRETS_KEY. Org-wide (enterprise) installs are found for any
- * team of the enterprise.
+ * team of the enterprise. With `fresh`, found installations come with tokens that do not expire
+ * soon (token rotation).
  */
-export function createInstallationStore(records: Intake['installations']): InstallationStore & { find(q: InstallationLookup): Promise<Installation | undefined> } {
+export function createInstallationStore(records: Intake['installations'], fresh?: (q: InstallationLookup) => Promise<Installation | undefined>): InstallationStore & { find(q: InstallationLookup): Promise<Installation | undefined> } {
+  // With token rotation (token-rotation.ts), what Bolt and the deliverer get is refreshed before it expires.
   async function find(q: InstallationLookup): Promise<Installation | undefined> {
-    return (await records.find(q)) as Installation | undefined;
+    return fresh ? fresh(q) : (await records.find(q)) as Installation | undefined;
   }
 
   return {

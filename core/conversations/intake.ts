@@ -6,7 +6,7 @@ import { monthlyUsage, type MonthlyUsage } from '../agent/usage.ts';
 import type { Orm } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import type { Reply } from '../replies/reply.ts';
-import { deleteInstallation, findInstallation, saveInstallation, type InstallationLookup, type InstallationRecord } from '../tenancy/installations.ts';
+import { claimRefresh, deleteInstallation, findInstallation, refreshFailed, saveInstallation, saveRefreshed, type InstallationLookup, type InstallationRecord } from '../tenancy/installations.ts';
 import type { Platform } from '../tenancy/roles.ts';
 import { getTenantById } from '../tenancy/tenants.ts';
 import { redeemLoginCode, verifyApiToken, type TokenIdentity } from '../tenancy/tokens.ts';
@@ -123,6 +123,10 @@ export function createIntake(deps: { orm: Orm; log: Logger; now: () => Date; sec
       find: (q: InstallationLookup) => findInstallation(em(), deps.secretsKey, q),
       save: (rec: InstallationRecord) => saveInstallation(em(), deps.secretsKey, rec),
       remove: (q: InstallationLookup) => deleteInstallation(em(), q),
+      /** Token rotation across processes: claim the refresh, then store its result or its failure (see core/tenancy/installations.ts). */
+      claimRefresh: (q: InstallationLookup, owner: string, seconds: number) => claimRefresh(em(), q, owner, seconds),
+      saveRefreshed: (q: InstallationLookup, installation: unknown, owner: string) => saveRefreshed(em(), deps.secretsKey, q, installation, owner),
+      refreshFailed: (q: InstallationLookup, owner: string, error: string) => refreshFailed(em(), q, owner, error),
     },
   };
 }

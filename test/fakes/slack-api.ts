@@ -18,7 +18,11 @@ export type FakeUser = {
 export type FakeMessage = { channel: string; ts: string; thread_ts?: string; text?: unknown; blocks?: unknown; streaming?: boolean; metadata?: unknown };
 
 /** An oauth.v2.access answer for a code. */
-export type FakeOAuthGrant = { code: string; team: FakeTeam; authedUser: string; scope: string };
+export type FakeOAuthGrant = {
+  code: string; team: FakeTeam; authedUser: string; scope: string;
+  /** The app has token rotation on: the bot token expires (12 h) and comes with a refresh token Slack revokes once used. */
+  rotation?: boolean;
+};
 
 /** A running fake Slack Web API; see `startFakeSlack`. */
 export type FakeSlack = {
@@ -33,6 +37,8 @@ export type FakeSlack = {
   addTeam(team: FakeTeam): void;
   addUser(user: FakeUser): void;
   addGrant(grant: FakeOAuthGrant): void;
+  /** Revokes every refresh token issued so far (a refresh then answers invalid_refresh_token). */
+  revokeRefreshTokens(): void;
   /** Whether chat.startStream works (as in workspaces with AI app streaming); default true. */
   setStreaming(enabled: boolean): void;
   /** chat.postMessage into `channel` fails with `error` (e.g. not_in_channel). */
@@ -75,6 +81,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const teams = new Map<string, FakeTeam>();
   const users = new Map<string, FakeUser>();
   const grants = new Map<string, FakeOAuthGrant>();
+  const refreshTokens = new Map<string, FakeTeam>();
   const channelErrors = new Map<string, string>();
   type Limit = { retryAfter: number; calls?: number; perSecond?: number; window: number[] };
   const rateLimits = new Map<string, Limit>();
@@ -130,15 +137,28 @@ export async function startFakeSlack(): Promise<FakeSlack> {
 
   function api(method: string, token: string | undefined, body: Record<string, any>): Record<string, unknown> {
     if (method === 'oauth.v2.access') {
+      const installed = (team: FakeTeam, token: string, rotation: boolean, extra: Record<string, unknown> = {}) => {
+        teams.set(token, team);
+        const refresh = rotation ? `xoxe-1-${team.teamId}-${++seq}` : undefined;
+        if (refresh) refreshTokens.set(refresh, team);
+        return {
+          ok: true, app_id: 'A0RENDERBOT', token_type: 'bot', access_token: token, bot_user_id: team.botUserId,
+          team: { id: team.teamId, name: team.teamName ?? team.teamId },
+          enterprise: team.enterpriseId ? { id: team.enterpriseId, name: 'Enterprise' } : null, is_enterprise_install: false,
+          ...(refresh ? { refresh_token: refresh, expires_in: 43_200 } : {}), ...extra,
+        };
+      };
+      if (body.grant_type === 'refresh_token') {
+        const team = refreshTokens.get(String(body.refresh_token));
+        if (!team) return { ok: false, error: 'invalid_refresh_token' };
+        // A refresh token works once: Slack revokes it when it issues the next.
+        refreshTokens.delete(String(body.refresh_token));
+        return installed(team, `xoxb-rotated-${team.teamId}-${++seq}`, true);
+      }
       const grant = grants.get(String(body.code));
       if (!grant) return { ok: false, error: 'invalid_code' };
       grants.delete(grant.code);
-      teams.set(grant.team.token, grant.team);
-      return {
-        ok: true, app_id: 'A0RENDERBOT', authed_user: { id: grant.authedUser }, scope: grant.scope, token_type: 'bot',
-        access_token: grant.team.token, bot_user_id: grant.team.botUserId, team: { id: grant.team.teamId, name: grant.team.teamName ?? grant.team.teamId },
-        enterprise: grant.team.enterpriseId ? { id: grant.team.enterpriseId, name: 'Enterprise' } : null, is_enterprise_install: false,
-      };
+      return installed(grant.team, grant.team.token, grant.rotation === true, { authed_user: { id: grant.authedUser }, scope: grant.scope });
     }
     const team = token ? teams.get(token) : undefined;
     if (!team) {
@@ -286,6 +306,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     addTeam: (t) => { teams.set(t.token, t); },
     addUser: (u) => { users.set(u.id, u); },
     addGrant: (g) => { grants.set(g.code, g); },
+    revokeRefreshTokens: () => { refreshTokens.clear(); },
     failChannel: (channel, error) => { channelErrors.set(channel, error); },
     rateLimitChannel: (channel, o) => { rateLimits.set(channel, { ...o, window: [] }); },
     setStreaming: (enabled) => { streaming = enabled; },

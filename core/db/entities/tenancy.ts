@@ -148,6 +148,10 @@ export const SlackInstallation = defineEntity({
     installationEncrypted: p.text().lazy(),
     createdAt: p.datetime().defaultRaw('now()'),
     updatedAt: p.datetime().defaultRaw('now()'),
+    refreshClaim: p.text().nullable(),
+    refreshClaimUntil: p.datetime().nullable(),
+    refreshFailedAt: p.datetime().nullable(),
+    refreshError: p.text().nullable(),
   },
   indexes: [{ name: 'slack_installation_team_idx', properties: ['teamId'] }],
 });
