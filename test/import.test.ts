@@ -68,6 +68,30 @@ describe('parseCsv', () => {
     ]);
   });
 
+  it('malformed lines in the middle are each reported by their line; every row around and after them is kept', () => {
+    const text = [
+      'pim_id,name,category',
+      'A-1,One,Kugellager',
+      'A-2,"Two"x,Kugellager', // 3: text after a closing quote
+      'A-3,Three,Kugellager',
+      'A-4,Fo"ur,"Kugellager', // 5: a quote inside an unquoted field, then a quoted field opens
+      'A-5,"Fi',
+      've",Kugellager',
+      'A-6,"Six"y,"Kugel', // 8: text after a closing quote, and a quote left open on the same line
+      'A-7,Seven,Kugellager',
+      '',
+    ].join('\n');
+    const { records, problems } = parseCsv(text);
+    expect(problems.map((p) => [p.line, p.message])).toEqual([
+      [3, expect.stringContaining('after a closing quote')],
+      [5, expect.stringContaining('quote inside an unquoted field')],
+      [8, expect.stringContaining('after a closing quote')],
+    ]);
+    expect(records.map((r) => [r.line, r.fields[0], r.fields[1]])).toEqual([
+      [1, 'pim_id', 'name'], [2, 'A-1', 'One'], [4, 'A-3', 'Three'], [6, 'A-5', 'Fi\nve'], [9, 'A-7', 'Seven'],
+    ]);
+  });
+
   it('accepts LF and lone CR line ends and a missing final newline', () => {
     expect(parseCsv('a,b\rc,d\ne,f').records.map((r) => r.fields)).toEqual([['a', 'b'], ['c', 'd'], ['e', 'f']]);
   });

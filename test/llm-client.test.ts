@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, PlatformError, RenderBotError } from '../core/errors.ts';
 import { answerLimit, MAX_ANSWER_TOKENS } from '../core/llm/answer-limit.ts';
 import { createChatModel, toAssistantMessage, type ChatMessage, type ChatModelOptions, type ToolSpec } from '../core/llm/client.ts';
-import { backoffMs, defaultRetryPolicy, parseRetryAfterMs } from '../core/llm/retry.ts';
+import { LlmRateLimitedError, parseRetryAfterMs } from '../core/llm/retry.ts';
 import { aiSettingsSchema } from '../core/llm/settings.ts';
 import { createLogger } from '../core/logger.ts';
 import { startFakeLlm, type FakeLlm, type FakeLlmOptions } from './fakes/llm-server.ts';
@@ -28,7 +28,10 @@ function capturingLogger() {
   return { log: createLogger('debug', sink), text: () => lines.join('') };
 }
 
-const fast: ChatModelOptions = { baseDelayMs: 2, timeoutMs: 5_000 };
+const fast: ChatModelOptions = { timeoutMs: 5_000 };
+
+/** The retry count the `openai` client sends with each request: it made the retries, not a loop around it. */
+const retryCounts = (llm: FakeLlm) => llm.requests.map((r) => r.headers['x-stainless-retry-count']);
 
 const tools: ToolSpec[] = [
   {
@@ -149,13 +152,14 @@ describe('tool calls', () => {
 });
 
 describe('fault handling', () => {
-  it('429 with retry-after-ms waits and retries', async () => {
+  it('429 with retry-after-ms: the client waits that long and retries once', async () => {
     const llm = await fake({ provider: 'azure' });
-    llm.enqueue({ status: 429, headers: { 'retry-after-ms': '5' } }, { content: 'ok' });
+    llm.enqueue({ status: 429, headers: { 'retry-after-ms': '300' } }, { content: 'ok' });
     const started = Date.now();
-    expect((await createChatModel(llm.settings, llm.apiKey, { ...fast, baseDelayMs: 10_000 }).complete({ messages })).content).toBe('ok');
-    expect(Date.now() - started).toBeLessThan(2_000); // the header, not the 10 s backoff, decided the wait
+    expect((await createChatModel(llm.settings, llm.apiKey, fast).complete({ messages })).content).toBe('ok');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(llm.requests).toHaveLength(2);
+    expect(retryCounts(llm)).toEqual(['0', '1']);
     llm.assertDone();
   });
 
@@ -190,6 +194,30 @@ describe('fault handling', () => {
     llm.enqueue({ status: 500 }, { status: 503 }, { content: 'recovered' });
     expect((await createChatModel(llm.settings, llm.apiKey, fast).complete({ messages })).content).toBe('recovered');
     expect(llm.requests).toHaveLength(3);
+    expect(retryCounts(llm)).toEqual(['0', '1', '2']);
+    llm.assertDone();
+  });
+
+  it('a server saying x-should-retry: false is not retried', async () => {
+    const llm = await fake({ provider: 'openai' });
+    llm.enqueue({ status: 503, headers: { 'x-should-retry': 'false' } });
+    const err = await failure(createChatModel(llm.settings, llm.apiKey, fast).complete({ messages }));
+    expect(err.code).toBe('llm_unavailable');
+    expect(llm.requests).toHaveLength(1);
+    llm.assertDone();
+  });
+
+  it("rateLimits 'throw': a 429 is handed over at once with its retry-after; 5xx are still retried", async () => {
+    const llm = await fake({ provider: 'azure' });
+    const model = createChatModel(llm.settings, llm.apiKey, fast);
+    llm.enqueue({ status: 429, headers: { 'retry-after-ms': '250' } });
+    const err = await failure(model.complete({ messages, rateLimits: 'throw' }));
+    expect(err).toBeInstanceOf(LlmRateLimitedError);
+    expect((err as LlmRateLimitedError).retryAfterMs).toBe(250);
+    expect(llm.requests).toHaveLength(1);
+    llm.enqueue({ status: 502 }, { content: 'ok' });
+    expect((await model.complete({ messages, rateLimits: 'throw' })).content).toBe('ok');
+    expect(retryCounts(llm).slice(1)).toEqual(['0', '1']);
     llm.assertDone();
   });
 
@@ -281,23 +309,20 @@ describe('fault handling', () => {
     const llm = await fake({ provider: 'azure' });
     llm.enqueue({ status: 500 });
     const ctl = new AbortController();
-    const pending = createChatModel(llm.settings, llm.apiKey, { baseDelayMs: 60_000 }).complete({ messages, signal: ctl.signal });
+    const pending = createChatModel(llm.settings, llm.apiKey).complete({ messages, signal: ctl.signal });
     setTimeout(() => ctl.abort(), 50);
     const err = await failure(pending);
     expect(err.code).toBe('llm_aborted');
     expect(llm.requests).toHaveLength(1);
   });
 
-  it('parses retry-after forms and bounds the backoff', () => {
+  it('parses retry-after forms', () => {
     const now = Date.parse('2026-01-01T00:00:00Z');
     expect(parseRetryAfterMs(new Headers({ 'retry-after-ms': '5', 'retry-after': '9' }), now)).toBe(5);
     expect(parseRetryAfterMs(new Headers({ 'retry-after': '1.5' }), now)).toBe(1500);
     expect(parseRetryAfterMs(new Headers({ 'retry-after': 'Thu, 01 Jan 2026 00:00:07 GMT' }), now)).toBe(7000);
     expect(parseRetryAfterMs(new Headers({ 'retry-after': 'soon' }), now)).toBeUndefined();
     expect(parseRetryAfterMs(new Headers(), now)).toBeUndefined();
-    expect(backoffMs(1, defaultRetryPolicy, () => 0)).toBe(125);
-    expect(backoffMs(3, defaultRetryPolicy, () => 1)).toBe(1000);
-    expect(backoffMs(30, defaultRetryPolicy, () => 1)).toBe(defaultRetryPolicy.maxBackoffMs);
   });
 });
 
@@ -352,6 +377,16 @@ describe('streaming', () => {
     expect(result.content).toBe('complete answer');
     expect(llm.requests).toHaveLength(2);
     llm.assertDone();
+  });
+
+  it('a stream idle longer than the timeout is cut and asked again', async () => {
+    const llm = await fake({ provider: 'openai' });
+    llm.enqueue({ content: 'stalled answer', chunkDelayMs: 1_000 }, { content: 'prompt answer' });
+    const deltas: string[] = [];
+    const result = await createChatModel(llm.settings, llm.apiKey, { ...fast, timeoutMs: 150 }).complete({ messages, onText: (d) => deltas.push(d) });
+    expect(result.content).toBe('prompt answer');
+    expect(deltas.join('')).toBe('prompt answer');
+    expect(llm.requests).toHaveLength(2);
   });
 
   it('a stream cut after text was shown is not retried (it would repeat text)', async () => {

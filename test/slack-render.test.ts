@@ -169,6 +169,18 @@ describe('renderBlockKit content', () => {
     expect(b!.text!.text).toBe('*Done*\n*3 renders* queued, see <https://app.example/orders/1?a=1&amp;b=2|the order> or [x](javascript:alert(1))');
   });
 
+  it('turns markdown emphasis into Slack emphasis: *italic* → _italic_, **bold** → *bold*, never inside code', () => {
+    expect(toMrkdwn('*italic*')).toBe('_italic_');
+    expect(toMrkdwn('**bold**')).toBe('*bold*');
+    expect(toMrkdwn('`*code*`')).toBe('`*code*`');
+    expect(toMrkdwn('```\n*code* and **code**\n```')).toBe('```\n*code* and **code**\n```');
+    expect(toMrkdwn('**3 renders** are *queued*, __2__ are _done_; ***all*** of `*x*` (*see* [the *order*](https://app.example/o/1))'))
+      .toBe('*3 renders* are _queued_, *2* are _done_; *_all_* of `*x*` (_see_ <https://app.example/o/1|the _order_>)');
+    expect(toMrkdwn('**a *b* c** and *a **b** c*')).toBe('*a _b_ c* and _a *b* c_');
+    // Not emphasis: a list bullet, arithmetic, a star inside a word, an unclosed star.
+    expect(toMrkdwn('* item\n5 * 3 = 15, 2*3*4 = 24, *open')).toBe('* item\n5 * 3 = 15, 2*3*4 = 24, *open');
+  });
+
   it('leaves code spans and fenced code as written; a link label holds no [', () => {
     expect(toMrkdwn('run `**x**` and ``a ` b`` **now**\n```\n## **not** [a](https://x.example)\n```\n### **Done**'))
       .toBe('run `**x**` and ``a ` b`` *now*\n```\n## **not** [a](https://x.example)\n```\n*Done*');

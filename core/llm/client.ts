@@ -1,106 +1,114 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import { APIError, AzureOpenAI, OpenAI } from 'openai';
+import { APIError, AzureOpenAI, OpenAI, type ClientOptions } from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { PlatformError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { answerLimit, type AnswerLimit } from './answer-limit.ts';
 import type { ChatMessage, ChatModel, ChatRequest, ChatResult, ChatUsage, ToolSpec } from './messages.ts';
-import { decideOnFailure, defaultRetryPolicy, parseRetryAfterMs, LlmIncompleteResponseError, LlmRateLimitedError, LlmTimeoutError, unavailableError, type RetryPolicy } from './retry.ts';
+import { brokeOff, classifyFailure, finalRateLimits, parseRetryAfterMs, LlmIncompleteResponseError, LlmRateLimitedError, LlmTimeoutError, type RateLimitMode } from './retry.ts';
 import type { AiSettings } from './settings.ts';
 import { StreamAccumulator } from './stream.ts';
 
 export type { ChatMessage, ChatModel, ChatRequest, ChatResult, ChatToolCall, ChatUsage, JsonSchemaObject, ToolSpec, WireToolCall } from './messages.ts';
 export { chatMessageSchema, toAssistantMessage } from './messages.ts';
 
+/** Longest retry-after the `openai` client waits for; it backs off by itself beyond that. */
+const SDK_MAX_RETRY_AFTER_MS = 60_000;
+
 /** Tuning for `createChatModel`; all optional. */
 export type ChatModelOptions = {
-  /** Per attempt: total time for a plain call, idle time between chunks when streaming. Default 60 000. */
+  /** Per request: total time for a plain call; for a streamed one, time to the response and then between chunks. Default 60 000. */
   timeoutMs?: number;
-  /** Attempts including the first. Default 4. */
+  /** Requests per call including the first (the client's retries plus one). Default 4. */
   maxAttempts?: number;
-  /** First backoff step for 5xx/timeouts/connection errors (doubles, with jitter). Default 250. */
-  baseDelayMs?: number;
-  /** Longest retry-after we wait for; longer requests fail fast with `llm_rate_limited`. Default 30 000. */
+  /** Longest retry-after waited for (at most 60 000); longer requests fail fast with `llm_rate_limited`. Default 30 000. */
   maxRetryAfterMs?: number;
   /** Retries are logged at warn, final failures at warn/error; no prompt content is logged. */
   log?: Logger;
-  /** Waits between attempts (default: a real timer that stops when `signal` aborts). */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 };
 
-type Provider = { client: OpenAI; model: string; target: string; limit: AnswerLimit };
+type Provider = { clients: Record<RateLimitMode, OpenAI>; model: string; target: string; limit: AnswerLimit };
 
 /**
  * A ChatModel for one tenant's settings and decrypted key (AzureOpenAI or OpenAI-compatible).
- * The SDK's own retries are off; this module's policy applies instead:
- * 429 waits `retry-after-ms` / `retry-after` (fails fast with PlatformError `llm_rate_limited`
- * if that exceeds `maxRetryAfterMs`), 5xx / 408 / 409 / timeouts / connection errors back off
- * exponentially with jitter, and after `maxAttempts` the call fails with PlatformError
- * `llm_unavailable`. Final, unretried faults: Azure content filter → PlatformError
+ * Retries are the `openai` client's own (see core/llm/retry.ts): 429 waits `retry-after-ms` /
+ * `retry-after` (fails fast with PlatformError `llm_rate_limited` if that exceeds
+ * `maxRetryAfterMs`), 5xx / 408 / 409 / timeouts / connection errors back off with jitter, and
+ * after `maxAttempts` requests the call fails with PlatformError `llm_unavailable`. An answer that
+ * breaks off after its response began is asked again (up to `maxAttempts` times) unless text was
+ * already passed to `onText`. Final, unretried faults: Azure content filter → PlatformError
  * `llm_content_filter`; 401/403 → ConfigError `llm_auth`; 404 → ConfigError `llm_not_found`;
  * 429 `insufficient_quota` → ConfigError `llm_quota`; other 4xx → PlatformError `llm_rejected`;
  * caller abort → PlatformError `llm_aborted`. Error messages never contain the API key.
- * A streamed call that fails after text was already passed to `onText` is not retried.
  */
 export function createChatModel(settings: AiSettings, apiKey: string, opts: ChatModelOptions = {}): ChatModel {
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const policy: RetryPolicy = {
-    ...defaultRetryPolicy,
-    maxAttempts: Math.max(1, opts.maxAttempts ?? defaultRetryPolicy.maxAttempts),
-    baseDelayMs: opts.baseDelayMs ?? defaultRetryPolicy.baseDelayMs,
-    maxRetryAfterMs: opts.maxRetryAfterMs ?? defaultRetryPolicy.maxRetryAfterMs,
-  };
-  const sleep = opts.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, signal ? { signal } : {}));
-  const provider = createProvider(settings, apiKey, timeoutMs);
+  const maxAttempts = Math.max(1, opts.maxAttempts ?? 4);
+  const maxRetryAfterMs = Math.min(opts.maxRetryAfterMs ?? 30_000, SDK_MAX_RETRY_AFTER_MS);
   const log = opts.log;
+  const provider = createProvider(settings, apiKey, { timeoutMs, maxRetries: maxAttempts - 1, maxRetryAfterMs, log });
+  const failure = { apiKey, target: provider.target, maxRetryAfterMs };
 
   return {
     async complete(req: ChatRequest): Promise<ChatResult> {
+      const client = provider.clients[req.rateLimits ?? 'retry'];
       const body = buildBody(provider, req.messages, req.tools);
       for (let attempt = 1; ; attempt++) {
         if (req.signal?.aborted) throw aborted(req.signal.reason);
         const started = Date.now();
         const acc = req.onText ? new StreamAccumulator(safeOnText(req.onText, log)) : undefined;
         try {
-          const result = acc ? await streamAttempt(provider, body, acc, req.signal, timeoutMs) : await plainAttempt(provider, body, req.signal, timeoutMs);
+          const result = acc ? await streamAttempt(client, body, acc, req.signal, timeoutMs) : await plainAttempt(client, body, req.signal);
           log?.debug({ provider: settings.provider, attempt, ms: Date.now() - started, usage: result.usage, finishReason: result.finishReason }, 'llm call done');
           return result;
         } catch (err) {
           if (req.signal?.aborted) throw aborted(err);
-          if (req.rateLimits === 'throw' && err instanceof APIError && err.status === 429 && err.code !== 'insufficient_quota') {
-            throw new LlmRateLimitedError(parseRetryAfterMs(err.headers, Date.now()), err);
+          if (req.rateLimits === 'throw' && isRateLimit(err)) throw new LlmRateLimitedError(parseRetryAfterMs(err.headers), err);
+          if (brokeOff(err) && !acc?.emitted && attempt < maxAttempts) {
+            log?.warn({ provider: settings.provider, attempt, err }, 'llm answer broke off, asking again');
+            continue;
           }
-          const decision = decideOnFailure(err, { policy, attempt, apiKey, target: provider.target });
-          if (!decision.retry) {
-            log?.warn({ provider: settings.provider, attempt, code: decision.error.code, err }, 'llm call failed');
-            throw decision.error;
-          }
-          if (acc?.emitted || attempt >= policy.maxAttempts) {
-            log?.error({ provider: settings.provider, attempt, reason: decision.reason, err }, 'llm call failed, giving up');
-            throw unavailableError(err);
-          }
-          log?.warn({ provider: settings.provider, attempt, reason: decision.reason, status: decision.status, delayMs: decision.delayMs }, 'llm call failed, retrying');
-          try {
-            await sleep(decision.delayMs, req.signal);
-          } catch (sleepErr) {
-            throw aborted(sleepErr);
-          }
+          const error = classifyFailure(err, failure);
+          const level = error.code === 'llm_unavailable' ? 'error' : 'warn';
+          log?.[level]({ provider: settings.provider, attempt, code: error.code, err }, 'llm call failed');
+          throw error;
         }
       }
     },
   };
 }
 
-function createProvider(settings: AiSettings, apiKey: string, timeoutMs: number): Provider {
+/** A 429 that is not a used-up quota. */
+function isRateLimit(err: unknown): err is APIError {
+  return err instanceof APIError && err.status === 429 && err.code !== 'insufficient_quota';
+}
+
+type ClientTuning = { timeoutMs: number; maxRetries: number; maxRetryAfterMs: number; log: Logger | undefined };
+
+/** The provider's clients: one that waits out short rate limits, one that hands every 429 to the caller. */
+function createProvider(settings: AiSettings, apiKey: string, t: ClientTuning): Provider {
   // Explicit nulls keep OPENAI_* environment variables of the host from leaking into tenant calls.
-  const common = { apiKey, maxRetries: 0, timeout: timeoutMs, organization: null, project: null, logLevel: 'off' as const };
+  const common = { apiKey, maxRetries: t.maxRetries, timeout: t.timeoutMs, organization: null, project: null, ...sdkLogging(t.log) };
+  const modes: RateLimitMode[] = ['retry', 'throw'];
+  const each = (make: (fetch: typeof globalThis.fetch) => OpenAI) =>
+    Object.fromEntries(modes.map((mode) => [mode, make(finalRateLimits(mode, t.maxRetryAfterMs))])) as Record<RateLimitMode, OpenAI>;
   if (settings.provider === 'azure') {
     const baseURL = `${settings.endpoint.replace(/\/+$/, '')}/openai`;
-    const client = new AzureOpenAI({ ...common, baseURL, deployment: settings.deployment, apiVersion: settings.apiVersion });
-    return { client, model: settings.deployment, target: `deployment "${settings.deployment}"`, limit: answerLimit(settings) };
+    const clients = each((fetch) => new AzureOpenAI({ ...common, fetch, baseURL, deployment: settings.deployment, apiVersion: settings.apiVersion }));
+    return { clients, model: settings.deployment, target: `deployment "${settings.deployment}"`, limit: answerLimit(settings) };
   }
-  const client = new OpenAI({ ...common, adminAPIKey: null, baseURL: settings.baseUrl.replace(/\/+$/, '') });
-  return { client, model: settings.model, target: `model "${settings.model}"`, limit: answerLimit(settings) };
+  const baseURL = settings.baseUrl.replace(/\/+$/, '');
+  const clients = each((fetch) => new OpenAI({ ...common, fetch, adminAPIKey: null, baseURL }));
+  return { clients, model: settings.model, target: `model "${settings.model}"`, limit: answerLimit(settings) };
+}
+
+/**
+ * The client's request log, at info: each response and whether it is retried. Its retry lines
+ * go to `log` at warn, the rest at debug; its debug details (headers, bodies) are not asked for.
+ */
+function sdkLogging(log: Logger | undefined): Pick<ClientOptions, 'logLevel' | 'logger'> {
+  if (!log) return { logLevel: 'off' };
+  const line = (message: string) => (/ - retrying\b/.test(message) ? log.warn({ sdk: message }, 'llm request failed, retrying') : log.debug({ sdk: message }, 'llm request'));
+  return { logLevel: 'info', logger: { error: (m: string) => log.error({ sdk: m }, 'llm client'), warn: (m: string) => log.warn({ sdk: m }, 'llm client'), info: line, debug: () => {} } };
 }
 
 type Body = ChatCompletionCreateParamsNonStreaming;
@@ -135,31 +143,8 @@ function toWire(m: ChatMessage): ChatCompletionMessageParam {
   }
 }
 
-/** One attempt with its own time budget; `touch` restarts the budget (idle timeout for streams). */
-async function withAttemptTimeout<T>(signal: AbortSignal | undefined, timeoutMs: number, run: (signal: AbortSignal, touch: () => void) => Promise<T>): Promise<T> {
-  const ctl = new AbortController();
-  let timedOut = false;
-  let timer: NodeJS.Timeout | undefined;
-  const touch = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      timedOut = true;
-      ctl.abort(new LlmTimeoutError(timeoutMs));
-    }, timeoutMs);
-  };
-  touch();
-  try {
-    return await run(signal ? AbortSignal.any([signal, ctl.signal]) : ctl.signal, touch);
-  } catch (err) {
-    ctl.abort();
-    throw timedOut ? new LlmTimeoutError(timeoutMs) : err;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function plainAttempt(p: Provider, body: Body, signal: AbortSignal | undefined, timeoutMs: number): Promise<ChatResult> {
-  const res = await withAttemptTimeout(signal, timeoutMs, (s) => p.client.chat.completions.create(body, { signal: s }));
+async function plainAttempt(client: OpenAI, body: Body, signal: AbortSignal | undefined): Promise<ChatResult> {
+  const res = await client.chat.completions.create(body, signal ? { signal } : {});
   const choice = res.choices[0];
   if (!choice) throw new LlmIncompleteResponseError('The AI response had no choices.');
   const toolCalls = (choice.message.tool_calls ?? []).flatMap((c) => (c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : []));
@@ -168,14 +153,32 @@ async function plainAttempt(p: Provider, body: Body, signal: AbortSignal | undef
   return { content, toolCalls, usage, finishReason: choice.finish_reason ?? 'stop' };
 }
 
-async function streamAttempt(p: Provider, body: Body, acc: StreamAccumulator, signal: AbortSignal | undefined, timeoutMs: number): Promise<ChatResult> {
-  await withAttemptTimeout(signal, timeoutMs, async (s, touch) => {
-    const stream = await p.client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, { signal: s });
+/**
+ * A streamed call. The client's timeout ends when the response starts; from then on each chunk
+ * must come within `timeoutMs` (idle timeout), else the stream is cut with LlmTimeoutError.
+ */
+async function streamAttempt(client: OpenAI, body: Body, acc: StreamAccumulator, signal: AbortSignal | undefined, timeoutMs: number): Promise<ChatResult> {
+  const stream = await client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, signal ? { signal } : {});
+  let idle = false;
+  let timer: NodeJS.Timeout | undefined;
+  const touch = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      idle = true;
+      stream.controller.abort();
+    }, timeoutMs);
+  };
+  touch();
+  try {
     for await (const chunk of stream) {
       touch();
       acc.push(chunk);
     }
-  });
+  } catch (err) {
+    throw idle ? new LlmTimeoutError(timeoutMs) : err;
+  } finally {
+    clearTimeout(timer);
+  }
   const totals = acc.totals();
   return { ...totals, usage: totals.usage ?? estimateUsage(body, totals.content, totals.toolCalls) };
 }

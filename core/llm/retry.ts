@@ -1,21 +1,16 @@
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { APIConnectionError, APIError, APIUserAbortError, OpenAIError } from 'openai';
 import { ConfigError, PlatformError, RenderBotError } from '../errors.ts';
 
-/** Retry limits for one `complete` call. */
-export type RetryPolicy = {
-  /** Total attempts including the first (≥ 1). */
-  maxAttempts: number;
-  /** First backoff step; doubles per failed attempt, with jitter. */
-  baseDelayMs: number;
-  /** Ceiling for a computed backoff step. */
-  maxBackoffMs: number;
-  /** Longest server-requested wait (retry-after) we honour; longer requests fail fast. */
-  maxRetryAfterMs: number;
-};
+/**
+ * Retries are the `openai` client's own: it retries 408, 409, 429, 5xx, timeouts and connection
+ * errors with backoff, waiting `retry-after-ms` / `retry-after` when the server names a wait, and
+ * obeys an `x-should-retry` response header. This module adds what the client does not do:
+ * which 429s it must not wait out (`finalRateLimits`), which failures after a response began are
+ * worth asking again (`brokeOff`), and the RenderBot error each final failure becomes
+ * (`classifyFailure`).
+ */
 
-export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 250, maxBackoffMs: 8_000, maxRetryAfterMs: 30_000 };
-
-/** Raised internally when an attempt exceeded its time budget (total, or idle while streaming). */
+/** Raised when a streamed answer sent nothing for longer than the idle timeout. */
 export class LlmTimeoutError extends Error {
   constructor(ms: number) {
     super(`The AI service did not answer within ${ms} ms.`);
@@ -34,16 +29,17 @@ export class LlmRateLimitedError extends PlatformError {
   }
 }
 
-/** Raised internally when a 200 response was unusable (no choices, stream ended early). */
+/** Raised when a 200 response was unusable (no choices, stream ended early). */
 export class LlmIncompleteResponseError extends Error {}
 
-/** What to do after a failed attempt. */
-export type FailureDecision =
-  | { retry: true; delayMs: number; reason: string; status?: number }
-  | { retry: false; error: RenderBotError };
-
 /** Facts about the call that shape error messages; `apiKey` is only used for redaction. */
-export type FailureContext = { policy: RetryPolicy; attempt: number; apiKey: string; target: string; now?: number; random?: () => number };
+export type FailureContext = { apiKey: string; target: string; maxRetryAfterMs: number; now?: number };
+
+/**
+ * How a client treats a 429: `retry` lets the SDK wait out a retry-after of at most
+ * `maxRetryAfterMs`; `throw` hands every 429 to the caller at once. Quota errors are never retried.
+ */
+export type RateLimitMode = 'retry' | 'throw';
 
 const ADMIN_HINT = 'ask an admin to run: renderbot admin tenant ai …';
 
@@ -52,49 +48,64 @@ export function unavailableError(cause?: unknown): PlatformError {
   return new PlatformError('llm_unavailable', 'The AI service is unavailable right now, please try again in a minute.', { cause });
 }
 
-/** Maps an error of one attempt to retry-with-delay or a final RenderBotError (messages never hold the key). */
-export function decideOnFailure(err: unknown, ctx: FailureContext): FailureDecision {
-  const backoff = () => backoffMs(ctx.attempt, ctx.policy, ctx.random);
-  if (err instanceof RenderBotError) return { retry: false, error: err };
-  if (err instanceof LlmTimeoutError || err instanceof APIConnectionTimeoutError) return { retry: true, delayMs: backoff(), reason: 'timeout' };
-  if (err instanceof APIUserAbortError) return { retry: false, error: new PlatformError('llm_aborted', 'The AI request was cancelled.', { cause: err }) };
-  if (err instanceof APIConnectionError) return { retry: true, delayMs: backoff(), reason: 'connection' };
-  if (err instanceof LlmIncompleteResponseError) return { retry: true, delayMs: backoff(), reason: 'incomplete response' };
-  if (!(err instanceof APIError) || typeof err.status !== 'number') {
-    // Undici reports sockets closed mid-body as plain TypeErrors ("terminated"): transient.
-    return { retry: true, delayMs: backoff(), reason: 'transport' };
-  }
+/**
+ * A fetch for the SDK client that marks the 429s it must not retry with `x-should-retry: false`,
+ * which the client obeys: quota errors, waits longer than `maxRetryAfterMs`, and in `throw` mode
+ * every 429. Other responses pass through untouched.
+ */
+export function finalRateLimits(mode: RateLimitMode, maxRetryAfterMs: number, inner: typeof fetch = fetch): typeof fetch {
+  return async (input, init) => {
+    const res = await inner(input, init);
+    if (res.status !== 429) return res;
+    const text = await res.text();
+    const asked = parseRetryAfterMs(res.headers);
+    const final = mode === 'throw' || isQuotaBody(text) || (asked !== undefined && asked > maxRetryAfterMs);
+    const headers = new Headers(res.headers);
+    if (final) headers.set('x-should-retry', 'false');
+    return new Response(text, { status: res.status, statusText: res.statusText, headers });
+  };
+}
+
+/**
+ * True for a failure after the response began — a body or stream cut off, a stream idle too long
+ * or ending without an answer. The SDK does not retry these; asking again is safe as long as no
+ * text was shown yet. Errors the SDK raises itself come after its own retries and are final.
+ */
+export function brokeOff(err: unknown): boolean {
+  if (err instanceof LlmTimeoutError || err instanceof LlmIncompleteResponseError) return true;
+  // Undici reports sockets closed mid-body as plain TypeErrors ("terminated").
+  return !(err instanceof OpenAIError) && !(err instanceof RenderBotError);
+}
+
+/** The RenderBotError for a call that failed for good (messages never hold the key). */
+export function classifyFailure(err: unknown, ctx: FailureContext): RenderBotError {
+  if (err instanceof RenderBotError) return err;
+  if (err instanceof APIUserAbortError) return new PlatformError('llm_aborted', 'The AI request was cancelled.', { cause: err });
+  if (err instanceof APIConnectionError || !(err instanceof APIError) || typeof err.status !== 'number') return unavailableError(err);
   const status = err.status;
-  const code = typeof err.code === 'string' ? err.code : undefined;
   if (status === 429) {
-    if (code === 'insufficient_quota') {
-      return { retry: false, error: new ConfigError('llm_quota', "The tenant's AI account has no quota left; ask an admin to check the AI provider's billing and limits.", { cause: err }) };
+    if (err.code === 'insufficient_quota') {
+      return new ConfigError('llm_quota', "The tenant's AI account has no quota left; ask an admin to check the AI provider's billing and limits.", { cause: err });
     }
     const asked = parseRetryAfterMs(err.headers, ctx.now ?? Date.now());
-    if (asked !== undefined && asked > ctx.policy.maxRetryAfterMs) {
+    if (asked !== undefined && asked > ctx.maxRetryAfterMs) {
       const seconds = Math.ceil(asked / 1000);
-      return { retry: false, error: new PlatformError('llm_rate_limited', `The AI service is rate-limited for about ${seconds} s; please try again later.`, { cause: err }) };
+      return new PlatformError('llm_rate_limited', `The AI service is rate-limited for about ${seconds} s; please try again later.`, { cause: err });
     }
-    return { retry: true, delayMs: asked ?? backoff(), reason: 'rate limited', status };
+    return unavailableError(err);
   }
   if (status === 400 && isContentFilter(err)) {
-    return {
-      retry: false,
-      error: new PlatformError('llm_content_filter', "The AI service's content filter declined this request. Please rephrase your message and try again.", { cause: err }),
-    };
+    return new PlatformError('llm_content_filter', "The AI service's content filter declined this request. Please rephrase your message and try again.", { cause: err });
   }
   if (status === 401 || status === 403) {
-    return { retry: false, error: new ConfigError('llm_auth', `The tenant's AI key was rejected (HTTP ${status}) — ${ADMIN_HINT}`, { cause: err }) };
+    return new ConfigError('llm_auth', `The tenant's AI key was rejected (HTTP ${status}) — ${ADMIN_HINT}`, { cause: err });
   }
   if (status === 404) {
-    return { retry: false, error: new ConfigError('llm_not_found', `The AI ${ctx.target} was not found at the configured endpoint — ${ADMIN_HINT}`, { cause: err }) };
+    return new ConfigError('llm_not_found', `The AI ${ctx.target} was not found at the configured endpoint — ${ADMIN_HINT}`, { cause: err });
   }
-  if (status === 408 || status === 409 || status >= 500) return { retry: true, delayMs: backoff(), reason: `HTTP ${status}`, status };
+  if (status === 408 || status === 409 || status >= 500) return unavailableError(err);
   const detail = providerMessage(err, ctx.apiKey);
-  return {
-    retry: false,
-    error: new PlatformError('llm_rejected', `The AI service rejected the request (HTTP ${status})${detail ? `: ${detail}` : '.'}`, { cause: err }),
-  };
+  return new PlatformError('llm_rejected', `The AI service rejected the request (HTTP ${status})${detail ? `: ${detail}` : '.'}`, { cause: err });
 }
 
 /**
@@ -111,10 +122,14 @@ export function parseRetryAfterMs(headers: Headers | undefined, now: number = Da
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** Exponential backoff for failed attempt `attempt` (1-based) with "equal jitter": [d/2, d]. */
-export function backoffMs(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const step = Math.min(policy.maxBackoffMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(step / 2 + random() * (step / 2));
+/** Whether an error body says the account's quota is used up (not a passing rate limit). */
+function isQuotaBody(text: string): boolean {
+  try {
+    const body = JSON.parse(text) as { error?: { code?: unknown } } | null;
+    return body?.error?.code === 'insufficient_quota';
+  } catch {
+    return false;
+  }
 }
 
 function isContentFilter(err: APIError): boolean {

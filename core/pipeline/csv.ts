@@ -20,7 +20,10 @@ export type CsvParseResult = { records: CsvRecord[]; problems: CsvProblem[]; del
  * fine; line breaks inside quoted fields come back as `\n`). A leading UTF-8 BOM is ignored and
  * empty lines are skipped. Instead of stopping at the first problem, a malformed record is
  * reported with its starting line and parsing resumes on the line after the one where the
- * problem was found, so callers can report every bad row at once.
+ * problem was found, so callers can report every bad row at once. (csv-parse's own
+ * `skip_records_with_error` does not do this: it drops the broken record but goes on parsing
+ * inside it, so after a bad closing quote the rest of the file is read as one quoted field and
+ * lost, and it reports the line an error was found on, not the line the record starts on.)
  */
 export function parseCsv(text: string, delimiter?: CsvDelimiter): CsvParseResult {
   const src = (text.startsWith('\uFEFF') ? text.slice(1) : text).replace(/\r\n?/g, '\n');

@@ -77,7 +77,7 @@ export async function startSlackHarness(opts: { oauth?: boolean; publicUrl?: boo
       ? { SLACK_CLIENT_ID: '1111.2222', SLACK_CLIENT_SECRET: 'client-secret-fake', SLACK_STATE_SECRET: 'state-secret-fake' }
       : { SLACK_BOT_TOKEN: TEAM.token }),
   });
-  const app: App = await createApp(config, logs.logger, { worker: true, models: createModelProvider(config.secretsKey, logs.logger, { baseDelayMs: 5, timeoutMs: 5000 }), ...(opts.now ? { now: opts.now } : {}) });
+  const app: App = await createApp(config, logs.logger, { worker: true, models: createModelProvider(config.secretsKey, logs.logger, { timeoutMs: 5000 }), ...(opts.now ? { now: opts.now } : {}) });
   const channel = await createSlackChannel(app);
   if (!channel) throw new Error('Slack channel not created');
   app.deliverers.set('slack', channel.deliverer);

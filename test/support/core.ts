@@ -38,7 +38,7 @@ export async function createCoreHarness(opts: { maxRounds?: number } = {}) {
   };
   const agent: AgentDeps = {
     orm: db.orm, log: silentLog, tools: defaultTools, now: () => new Date(), queryPool: db.queryPool,
-    models: createModelProvider(secretsKey, silentLog, { baseDelayMs: 5, timeoutMs: 2000 }),
+    models: createModelProvider(secretsKey, silentLog, { timeoutMs: 2000 }),
     ...(opts.maxRounds ? { maxRounds: opts.maxRounds } : {}),
   };
   const conversations = createConversations({ ...agent, deliverers: new Map<Platform, Deliverer>([['cli', deliverer]]) });
