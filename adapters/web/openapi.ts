@@ -32,7 +32,7 @@ const error = (description: string, headers?: Record<string, unknown>) => ({ des
 
 /** Reusable error answers, all `{ error: { code, message } }`. */
 const responses = {
-  BadRequest: error('The body is not JSON (`invalid_json`), not valid (`invalid_body`, with the first problem) or a query parameter is wrong (`invalid_query`)'),
+  BadRequest: error('The body is not JSON (`invalid_json`), not valid (`invalid_body`, with the first problem), or a query parameter (`invalid_query`) or header (`invalid_header`) is wrong'),
   Unauthorized: error('The bearer token is missing, wrong or revoked (`unauthorized`)'),
   Forbidden: error('The role of the token may not do this (`forbidden`)'),
   NotFound: error('Unknown, or not the caller\'s (`not_found`); other tenants\' ids read as unknown'),
@@ -102,6 +102,7 @@ export function openApiDocument(): Record<string, unknown> {
             headers: { 'Idempotent-Replayed': { description: '`true` when this is the stored answer of an earlier request with the same Idempotency-Key', schema: { type: 'string', enum: ['true'] } } },
             content: { ...jsonOf('ChatResult'), 'text/event-stream': { schema: { type: 'string', description: STREAM }, 'x-events': { session: inline(sessionEventSchema), token: inline(tokenEventSchema), done: ref('schemas', 'ChatResult'), error: ref('schemas', 'Error') } } },
           },
+          409: error('The request with this Idempotency-Key was answered, but its answer is no longer kept (`idempotency_key_lost`)'),
           422: error('The Idempotency-Key was used with another body (`idempotency_key_reused`)'),
           ...shared(...bodied, 404, ...authed),
         },

@@ -61,7 +61,7 @@ export const meSchema = z.object({
 /** Every error the server answers: a stable machine `code` and a sentence for people. */
 export const errorSchema = z.object({
   error: z.object({
-    code: z.string().describe('invalid_json, invalid_body, invalid_query, bad_request, unauthorized, forbidden, not_found, method_not_allowed, body_too_large, unsupported_media_type, idempotency_key_reused, rate_limited, internal, unavailable, database_unavailable'),
+    code: z.string().describe('invalid_json, invalid_body, invalid_query, invalid_header, bad_request, unauthorized, forbidden, not_found, method_not_allowed, body_too_large, unsupported_media_type, idempotency_key_reused, idempotency_key_lost, rate_limited, internal, unavailable, database_unavailable'),
     message: z.string(),
   }),
 });
