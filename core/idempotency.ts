@@ -15,6 +15,9 @@ import type { Platform } from './tenancy/roles.ts';
 /** How long a key is remembered (24 hours). */
 export const IDEMPOTENCY_TTL_S = 86_400;
 
+/** A claim that queued no turn after this long is taken for abandoned (its process died half-way): a repeat takes it over. */
+export const ABANDONED_CLAIM_S = 60;
+
 /** Whose key it is: another user's (or tenant's, or platform's) same key is another key. */
 export type KeyOwner = { tenantId: string; platform: Platform; userId: string };
 
@@ -97,6 +100,14 @@ export async function releaseKey(em: EntityManager, owner: KeyOwner, key: string
   await em.execute(`delete from idempotency_key where ${where} and item_id is null`, ownerParams(owner, key));
 }
 
+/** Forgets a claim that queued no turn within ABANDONED_CLAIM_S; true when it did. */
+async function releaseAbandoned(em: EntityManager, owner: KeyOwner, key: string): Promise<boolean> {
+  const released = await rows(em, freshRow,
+    `delete from idempotency_key where ${where} and item_id is null and created_at < now() - make_interval(secs => ?) returning 1 as fresh`,
+    [...ownerParams(owner, key), ABANDONED_CLAIM_S]);
+  return released.length > 0;
+}
+
 /** Deletes keys older than IDEMPOTENCY_TTL_S. */
 export async function pruneKeys(em: EntityManager): Promise<number> {
   const pruned = await rows(em, freshRow, `delete from idempotency_key where created_at < now() - make_interval(secs => ?) returning 1 as fresh`, [IDEMPOTENCY_TTL_S]);
@@ -130,7 +141,7 @@ export function createIdempotency<R>(deps: {
     /**
      * Waits for the first request with this key (in any process): its stored answer, or its
      * turn's result once done (the caller answers and settles), `released` when it failed before
-     * queuing a turn (claim again), `lost` when its turn is done but neither the answer nor the
+     * queuing a turn or was abandoned (claim again), `lost` when its turn is done but neither the answer nor the
      * turn's result is stored any more. Undefined when `signal` aborts first.
      */
     async waitFor(owner: KeyOwner, key: string, signal: AbortSignal): Promise<KeyOutcome<R> | undefined> {
@@ -142,6 +153,8 @@ export function createIdempotency<R>(deps: {
           if (!(await deps.itemExists(state.itemId))) return { status: 'lost' };
           const result = await deps.result(state.itemId, { signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]) });
           if (result) return { status: 'done', sessionId: state.sessionId, result };
+        } else if (await releaseAbandoned(deps.em(), owner, key)) {
+          return { status: 'released' };
         } else {
           // Claimed; its turn is not queued yet.
           await new Promise((resolve) => setTimeout(resolve, 100));

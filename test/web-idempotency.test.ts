@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestFingerprint } from '../core/idempotency.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { readEvents, startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 
@@ -80,6 +81,18 @@ describe('Idempotency-Key on POST /api/chat/messages', () => {
     for (let i = 0; i < 2; i++) expect((await send('key-refused', body)).status).toBe(404);
     expect((await send('not a key', { message: 'hi' })).status).toBe(400);
     expect(await turnsFor('and this one?')).toBe(0);
+  });
+
+  it('a claim whose process died before it queued a turn is taken over by the repeat', async () => {
+    const body = { message: 'is anything stuck?' };
+    await h.em().execute(`insert into idempotency_key (tenant_id, platform, user_id, key, fingerprint, created_at) values (?, 'web', 'alice', 'key-abandoned', ?, now() - interval '2 minutes')`,
+      [acme.tenant.id, requestFingerprint(body)]);
+    h.llm.enqueue({ content: 'Nothing is stuck.' });
+    const res = await send('key-abandoned', body);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as ChatResult).response.content).toBe('Nothing is stuck.');
+    expect(await turnsFor('is anything stuck?')).toBe(1);
+    h.llm.assertDone();
   });
 
   it('holds across two processes on one database', async () => {
