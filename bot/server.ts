@@ -78,7 +78,8 @@ type Handler = (req: restify.Request, res: restify.Response, next: Next) => void
 
 /**
  * restify's body plugins for a route: limits checked up front where the headers tell (compressed
- * bodies, a declared length over the limit, a JSON route sent another type), then `bodyReader`
+ * bodies, a declared length over the limit, a JSON route sent a body of another type; a request
+ * without a body needs no type), then `bodyReader`
  * (which stops keeping bytes past `maxBytes`) and for JSON routes `jsonBodyParser`; their
  * errors become HttpErrors with this server's codes and messages.
  */
@@ -89,7 +90,7 @@ function bodyReaders(body: RouteBody): Handler[] {
     // restify would inflate gzip without counting the inflated bytes against the limit.
     if (encoding && encoding.toLowerCase() !== 'identity') return next(new HttpError(415, 'unsupported_media_type', 'Send the body without Content-Encoding.'));
     if (Number(req.headers['content-length'] ?? 0) > body.maxBytes) return next(tooLarge());
-    if (body.kind === 'json' && !isJson(req.getContentType())) return next(new HttpError(415, 'unsupported_media_type', 'Send the body as application/json.'));
+    if (body.kind === 'json' && hasBody(req) && !isJson(req.getContentType())) return next(new HttpError(415, 'unsupported_media_type', 'Send the body as application/json.'));
     next();
   };
   const translate = (handler: Handler): Handler => (req, res, next) => handler(req, res, (err) => {
@@ -119,6 +120,11 @@ function bodyReaders(body: RouteBody): Handler[] {
     next();
   };
   return [check, read, ...parse, dropRaw];
+}
+
+/** False for a request that carries no body at all (no Content-Length above 0, not chunked): it needs no content type. */
+function hasBody(req: restify.Request): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
 /** The content types restify's jsonBodyParser parses. */

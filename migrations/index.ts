@@ -20,6 +20,7 @@ import { Migration20261125001800_notice_claims } from './Migration20261125001800
 import { Migration20261125001900_selection_steps } from './Migration20261125001900_selection_steps.ts';
 import { Migration20261125002000_role_source } from './Migration20261125002000_role_source.ts';
 import { Migration20261206000100_stored_requests } from './Migration20261206000100_stored_requests.ts';
+import { Migration20261206000200_idempotency_keys } from './Migration20261206000200_idempotency_keys.ts';
 import { Migration20261206000300_slack_token_rotation } from './Migration20261206000300_slack_token_rotation.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
@@ -46,5 +47,6 @@ export const migrationsList = [
   { name: 'Migration20261125001900_selection_steps', class: Migration20261125001900_selection_steps },
   { name: 'Migration20261125002000_role_source', class: Migration20261125002000_role_source },
   { name: 'Migration20261206000100_stored_requests', class: Migration20261206000100_stored_requests },
+  { name: 'Migration20261206000200_idempotency_keys', class: Migration20261206000200_idempotency_keys },
   { name: 'Migration20261206000300_slack_token_rotation', class: Migration20261206000300_slack_token_rotation },
 ];

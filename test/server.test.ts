@@ -68,10 +68,13 @@ describe('HTTP server', () => {
     expect(await wrong.json()).toEqual({ error: { code: 'method_not_allowed', message: 'DELETE is not allowed on this path.' } });
   });
 
-  it('reads JSON bodies with restify: route params, parsed body, 400 invalid JSON, 413 too large (declared or chunked), 415 other types or compressed', async () => {
+  it('reads JSON bodies with restify: route params, parsed body, 400 invalid JSON, 413 too large (declared or chunked), 415 other types or compressed, no type needed without a body', async () => {
     const post = (body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) => fetch(`${base}/probe/json/a%20b`, { method: 'POST', headers, body });
     expect(await (await post('{"x":[1,"ü"]}')).json()).toEqual({ id: 'a b', body: { x: [1, 'ü'] } });
     expect(await (await post('', { 'content-type': 'application/json' })).json()).toEqual({ id: 'a b', body: null });
+    // No body at all needs no content type (e.g. a confirm).
+    const bare = await fetch(`${base}/probe/json/a%20b`, { method: 'POST' });
+    expect({ status: bare.status, body: await bare.json() }).toEqual({ status: 200, body: { id: 'a b', body: null } });
     const invalid = await post('{"x": ');
     expect(invalid.status).toBe(400);
     expect(await invalid.json()).toEqual({ error: { code: 'invalid_json', message: 'The body is not valid JSON.' } });

@@ -273,4 +273,33 @@ describe('chat panel in Chromium', () => {
     expect(await question.count()).toBe(0);
     expect(problems).toEqual([]);
   });
+
+  it('sends every message with an Idempotency-Key and, when the answer is lost on the way, sends it again with the same key: one turn', async () => {
+    const token = await h.token(acme.tenant.id, 'ida', 'operator');
+    const { page, problems } = await openPage();
+    await signIn(page, token);
+    const keys: string[] = [];
+    let cut = false;
+    await page.route('**/api/chat/messages', async (route) => {
+      keys.push((await route.request().headerValue('idempotency-key')) ?? '');
+      if (cut) return route.continue();
+      // The server answers the first attempt, but the connection breaks before the panel reads it.
+      cut = true;
+      await route.fetch();
+      await route.abort('connectionreset');
+    });
+    h.llm.enqueue({ content: 'All renderers are idle.' });
+    const calls = h.llm.requests.length;
+    const input = page.getByLabel('Message', { exact: true });
+    await input.fill('are the renderers idle?');
+    await input.press('Enter');
+    await page.locator('.rb-assistant', { hasText: 'All renderers are idle.' }).waitFor();
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toMatch(/^[!-~]{16,}$/);
+    expect(keys[1]).toBe(keys[0]);
+    expect(h.llm.requests.length - calls).toBe(1);
+    expect(await h.em().execute(`select count(*)::int as n from chat_message where role = 'user' and content = 'are the renderers idle?'`)).toEqual([{ n: 1 }]);
+    await page.context().close();
+    expect(problems).toEqual([]);
+  });
 });

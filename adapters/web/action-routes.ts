@@ -5,7 +5,8 @@ import { hasRole } from '../../core/tenancy/roles.ts';
 import { HttpError, sendJson, type RouteBody } from '../http.ts';
 import { throwIfLimited, type ApiHandler, type AuthedHandler, type WebContext, type WebRoute } from './adapter.ts';
 import { MAX_BODY_BYTES } from './http.ts';
-import { loginSchema, openApiDocument, zodMessage } from './schemas.ts';
+import { openApiDocument } from './openapi.ts';
+import { loginSchema, zodMessage } from './schemas.ts';
 
 /** Sign-in attempts per minute per client address. */
 export const LOGINS_PER_MINUTE = 30;

@@ -1,13 +1,10 @@
 import { z } from 'zod';
-import type { TurnContext } from '../../core/context.ts';
 import type { Owner, TokenIdentity } from '../../core/conversations/intake.ts';
-import { UserInputError } from '../../core/errors.ts';
-import { HttpError, sendJson, type HttpRequest, type HttpResponse } from '../http.ts';
+import { HttpError, sendJson, type HttpRequest } from '../http.ts';
 import type { AuthedHandler, WebContext, WebRoute } from './adapter.ts';
-import { MAX_BODY_BYTES, searchParams } from './http.ts';
-import { apiMessage, apiSession, sessionCursors, turnResult } from './present.ts';
-import { postMessageSchema, zodMessage, type PostMessage } from './schemas.ts';
-import { openEventStream, wantsEventStream } from './sse.ts';
+import { searchParams } from './http.ts';
+import { apiMessage, apiSession, sessionCursors } from './present.ts';
+import { sendMessageRoute } from './send-message.ts';
 
 /** Longest a long-poll for new messages may wait. */
 export const MAX_WAIT_S = 25;
@@ -32,71 +29,8 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
     return own;
   };
 
-  /** Validates the body, session and context, creating the session when needed — all before any model call. */
-  const prepare = async (req: HttpRequest, who: TokenIdentity): Promise<{ body: PostMessage; turn: TurnContext }> => {
-    const parsed = postMessageSchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw new HttpError(400, 'invalid_body', zodMessage(parsed.error));
-    const body = parsed.data;
-    if (body.session_id) await ownSession(who, body.session_id);
-    const context = body.context_type && body.context_type !== 'general' && body.context_id ? { type: body.context_type, id: body.context_id } : undefined;
-    if (context) {
-      try {
-        await ctx.intake.contextSummary(who.tenantId, context);
-      } catch (err) {
-        if (err instanceof UserInputError) throw notFound(`This ${context.type}`);
-        throw err;
-      }
-    }
-    const sessionId = body.session_id ?? await ctx.intake.openSession(owner(who));
-    if (body.context_type) await ctx.intake.setSessionContext(who.tenantId, sessionId, context);
-    return { body, turn: { tenantId: who.tenantId, userId: who.userId, role: who.role, sessionId, platform: 'web' } };
-  };
-
-  /**
-   * Queues the message into the session's inbox like every other platform (one turn per session
-   * at a time, across processes) and waits for its answer. The model's text streams to `onText`
-   * when this process runs the turn. A client that goes away leaves the turn running; its answer
-   * stays in the session.
-   */
-  const runTurn = async (res: HttpResponse, turn: TurnContext, text: string, onText?: (delta: string) => void) => {
-    const stop = new AbortController();
-    res.once('close', () => stop.abort());
-    let unstream = () => {};
-    try {
-      const submitted = await ctx.conversations.submit({ turn, text, delivery: { platform: 'web', target: {} } });
-      // Without an event id nothing is a redelivery; the check only narrows the type.
-      if (submitted.status !== 'queued') throw new HttpError(409, 'duplicate', 'This message was already sent.');
-      // Registered before the drain can stream: it first claims the session and reads the turn's state.
-      if (onText) unstream = ctx.streamTo(submitted.itemId, onText);
-      const done = await ctx.conversations.result(submitted.itemId, { signal: stop.signal });
-      if (!done) return undefined;
-      const stored = done.fromSeq ? await ctx.intake.sessionMessages(turn.sessionId, { after: Number(done.fromSeq) - 1, limit: 100 }) : [];
-      return { session_id: turn.sessionId, ...turnResult(text, done.replies, stored, ctx.now()) };
-    } finally {
-      unstream();
-    }
-  };
-
   return [
-    { method: 'POST', path: '/api/chat/messages', body: { kind: 'json', maxBytes: MAX_BODY_BYTES }, handle: authed(async (req, res, who) => {
-      const { body, turn } = await prepare(req, who);
-      if (!wantsEventStream(req.headers.accept)) {
-        const result = await runTurn(res, turn, body.message);
-        if (result) sendJson(res, 200, result);
-        return;
-      }
-      const stream = openEventStream(res);
-      try {
-        stream.send('session', { session_id: turn.sessionId });
-        const result = await runTurn(res, turn, body.message, (text) => stream.send('token', { text }));
-        if (result) stream.send('done', result);
-      } catch (err) {
-        ctx.log.error({ err }, 'streamed turn failed');
-        stream.send('error', { error: { code: 'internal', message: 'Internal error; it was logged.' } });
-      } finally {
-        stream.end();
-      }
-    }) },
+    sendMessageRoute(ctx, authed),
 
     { method: 'GET', path: '/api/chat/sessions', handle: authed(async (req, res, who) => {
       const limit = pageLimit(req, 20);

@@ -25,7 +25,8 @@ export function corsHeaders(req: IncomingMessage, allowedOrigins: readonly strin
   if (!origin || !allowedOrigins.includes(origin)) return origin ? { vary: 'Origin' } : {};
   return {
     'access-control-allow-origin': origin,
-    'access-control-allow-headers': 'authorization, content-type, accept',
+    'access-control-allow-headers': 'authorization, content-type, accept, idempotency-key',
+    'access-control-expose-headers': 'retry-after, idempotent-replayed',
     'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
     'access-control-max-age': '600',
     vary: 'Origin',

@@ -13,6 +13,7 @@ export type PostMessage = z.infer<typeof postMessageSchema>;
 /** `POST /api/auth/login` body: a one-time login-link code. */
 export const loginSchema = z.strictObject({ code: z.string().min(1).max(200) });
 
+/** A stored chat message as the API shows it. */
 export const messageSchema = z.object({
   id: z.string(),
   role: z.enum(['user', 'assistant']),
@@ -23,8 +24,10 @@ export const messageSchema = z.object({
 });
 export type ApiMessage = z.infer<typeof messageSchema>;
 
+/** `POST /api/chat/messages` answer (also the `done` event of the stream). */
 export const chatResponseSchema = z.object({ session_id: z.uuid(), message: messageSchema, response: messageSchema });
 
+/** A conversation in the caller's list. */
 export const sessionSchema = z.object({
   session_id: z.uuid(),
   title: z.string().nullable(),
@@ -33,9 +36,12 @@ export const sessionSchema = z.object({
   created_at: z.string(),
   last_active_at: z.string(),
 });
+/** A page of the caller's conversations. */
 export const sessionListSchema = z.object({ sessions: z.array(sessionSchema), next_cursor: z.string().nullable() });
+/** A page of a conversation's messages. */
 export const messageListSchema = z.object({ messages: z.array(messageSchema), next_cursor: z.string().nullable() });
 
+/** The outcome of a confirm or cancel. */
 export const decisionSchema = z.object({
   ok: z.boolean(),
   status: z.string().describe('done, cancelled, not_found, or the state that stopped it (executing, done, expired, …)'),
@@ -44,6 +50,7 @@ export const decisionSchema = z.object({
   session_id: z.uuid().nullable(),
 });
 
+/** `GET /api/me`: who the token is and whether the tenant can use AI now. */
 export const meSchema = z.object({
   user_id: z.string(),
   role: z.enum(['viewer', 'operator', 'admin']),
@@ -51,57 +58,27 @@ export const meSchema = z.object({
   ai: z.object({ configured: z.boolean(), limit_reached: z.boolean() }),
 });
 
-export const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+/** Every error the server answers: a stable machine `code` and a sentence for people. */
+export const errorSchema = z.object({
+  error: z.object({
+    code: z.string().describe('invalid_json, invalid_body, invalid_query, invalid_header, bad_request, unauthorized, forbidden, not_found, method_not_allowed, body_too_large, unsupported_media_type, idempotency_key_reused, idempotency_key_lost, rate_limited, internal, unavailable, database_unavailable'),
+    message: z.string(),
+  }),
+});
+
+/** `POST /api/auth/login` answer: a new API token. */
+export const tokenSchema = z.object({ token: z.string() });
+
+/** `POST /api/actions/{id}/confirm|cancel` body: none, or an empty JSON object. */
+export const decideSchema = z.looseObject({}).describe('Ignored; the body may be left out');
+
+/** The `session` event of a streamed answer: the conversation the message went to. */
+export const sessionEventSchema = z.object({ session_id: z.uuid() });
+
+/** A `token` event of a streamed answer: the next piece of the model's text. */
+export const tokenEventSchema = z.object({ text: z.string() });
 
 /** First zod issue as one line, e.g. `message: message must not be empty`. */
 export function zodMessage(err: z.ZodError): string {
   return err.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
-}
-
-const json = (schema: z.ZodType, io: 'input' | 'output' = 'output') => ({ 'application/json': { schema: z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) } });
-const err = (description: string) => ({ description, content: json(errorSchema) });
-const auth = { 401: err('Missing, wrong or revoked token'), 429: err('Rate limit of the token exceeded') };
-const sessionParam = { name: 'session_id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
-const paging = [
-  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100 } },
-  { name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'next_cursor of the previous page' },
-];
-
-/** The OpenAPI 3.1 document of the chat API, generated from the zod schemas above. */
-export function openApiDocument(serverUrl?: string): Record<string, unknown> {
-  return {
-    openapi: '3.1.0',
-    info: { title: 'RenderBot chat API', version: '1.0.0', description: 'Chat with the tenant\'s RenderBot agent. Authenticate with `Authorization: Bearer <token>` (renderbot admin token create).' },
-    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-    security: [{ bearer: [] }],
-    paths: {
-      '/api/chat/messages': { post: {
-        summary: 'Send a message; the answer is returned when the turn is done, or streamed with Accept: text/event-stream (events: session, token, done, error)',
-        requestBody: { required: true, content: json(postMessageSchema, 'input') },
-        responses: { 200: { description: 'The stored user message and the assistant response', content: { ...json(chatResponseSchema), 'text/event-stream': { schema: { type: 'string' } } } },
-          400: err('Invalid body (the zod message)'), 404: err('Unknown session, order or product'), ...auth },
-      } },
-      '/api/chat/sessions': { get: { summary: "The caller's conversations, newest first", parameters: paging, responses: { 200: { description: 'A page of sessions', content: json(sessionListSchema) }, ...auth } } },
-      '/api/chat/sessions/{session_id}/messages': { get: {
-        summary: 'A conversation, oldest first; pages backwards with cursor; `after` + `wait` (seconds, ≤ 25) long-polls for new messages (e.g. the follow-up after a confirm)',
-        parameters: [sessionParam, ...paging, { name: 'after', in: 'query', schema: { type: 'string' } }, { name: 'wait', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 25 } }],
-        responses: { 200: { description: 'A page of messages', content: json(messageListSchema) }, 404: err('Not found'), ...auth },
-      } },
-      '/api/chat/sessions/{session_id}': { delete: { summary: 'Delete a conversation and its messages', parameters: [sessionParam], responses: { 204: { description: 'Deleted' }, 404: err('Not found'), ...auth } } },
-      '/api/actions/{action_id}/confirm': { post: {
-        summary: 'Confirm a pending write action (exactly once; operators and admins). The model\'s follow-up arrives as a new message in the session.',
-        parameters: [{ name: 'action_id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
-        responses: { 200: { description: 'Executed', content: json(decisionSchema) }, 403: err('Role may not confirm'), 404: err('Not found'), 409: { description: 'Already decided or expired', content: json(decisionSchema) }, ...auth },
-      } },
-      '/api/actions/{action_id}/cancel': { post: {
-        summary: 'Cancel a pending write action',
-        parameters: [{ name: 'action_id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
-        responses: { 200: { description: 'Cancelled', content: json(decisionSchema) }, 403: err('Role may not cancel'), 404: err('Not found'), 409: { description: 'Already decided', content: json(decisionSchema) }, ...auth },
-      } },
-      '/api/me': { get: { summary: 'Who the token is, and whether the tenant can use AI now', responses: { 200: { description: 'Identity', content: json(meSchema) }, ...auth } } },
-      '/api/auth/login': { post: { summary: 'Exchange a one-time login-link code for a token', security: [], requestBody: { required: true, content: json(loginSchema, 'input') },
-        responses: { 200: { description: 'A new token', content: json(z.object({ token: z.string() })) }, 400: err('Invalid body'), 401: err('Unknown, used or expired code') } } },
-    },
-  };
 }

@@ -10,6 +10,7 @@ import { runAgentTurn, type AgentDeps, type TurnOptions } from '../agent/turn.ts
 import { parseCommand } from '../commands/grammar.ts';
 import { runCommand } from '../commands/run.ts';
 import { publicMessage } from '../errors.ts';
+import { createIdempotency, pruneKeys } from '../idempotency.ts';
 import { itemResult, pruneDoneItems, submitToSession, TURN_DONE_CHANNEL } from '../queue/session-inbox.ts';
 import { pruneHandledRequests } from '../queue/inbound-requests.ts';
 import type { Notifications } from '../queue/notifications.ts';
@@ -157,6 +158,8 @@ export function createConversations(deps: ConversationDeps) {
       // Platforms retry for minutes (Slack up to about 5, the Bot Framework less); a day is ample.
       const events = await pruneHandledRequests(deps.orm.em.fork(), 86_400);
       if (events) log.debug({ pruned: events }, 'forgot handled platform requests');
+      const keys = await pruneKeys(deps.orm.em.fork());
+      if (keys) log.debug({ pruned: keys }, 'forgot expired idempotency keys');
     },
     expire_actions: async () => {
       const n = await expireActions(deps.orm.em.fork());
@@ -164,8 +167,15 @@ export function createConversations(deps: ConversationDeps) {
     },
   };
 
+  /** Idempotency keys of requests that start turns (core/idempotency.ts): a retry gets the first request's answer. */
+  const idempotency = createIdempotency({
+    em: () => deps.orm.em.fork(),
+    result,
+    itemExists: async (itemId) => (await itemResult(deps.orm.em.fork(), itemId)) !== undefined,
+  });
+
   return {
-    respond, submit, result, confirm, cancel, drain, tasks,
+    respond, submit, result, confirm, cancel, drain, tasks, idempotency,
     /** Lets `submit` start a session's drain in this process at once (the turn runner's `wake`). */
     setLocalWake(wake: (sessionId: string) => void) { wakeLocal = wake; },
   };

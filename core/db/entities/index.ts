@@ -1,6 +1,7 @@
 import { AuditLog, PendingAction, ProductSelection } from './actions.ts';
 import { Material, OutputType, Product } from './catalogue.ts';
 import { ChatMessage, ChatSession, TokenUsage } from './chat.ts';
+import { IdempotencyKey } from './idempotency.ts';
 import { Order, OrderCounter, OrderItem, RenderCallback, RenderJob } from './orders.ts';
 import { InboundEvent, QueueWorker, RateLimit, TurnInbox } from './queue.ts';
 import { ApiToken, LinkCode, PlatformLink, SlackInstallation, Tenant, TenantUser, WebLoginCode } from './tenancy.ts';
@@ -8,6 +9,7 @@ import { ApiToken, LinkCode, PlatformLink, SlackInstallation, Tenant, TenantUser
 export * from './actions.ts';
 export * from './catalogue.ts';
 export * from './chat.ts';
+export * from './idempotency.ts';
 export * from './orders.ts';
 export * from './queue.ts';
 export * from './tenancy.ts';
@@ -24,4 +26,5 @@ export const allEntities = [
   ChatSession, ChatMessage, TokenUsage,
   PendingAction, ProductSelection, AuditLog,
   TurnInbox, InboundEvent, QueueWorker, RateLimit,
+  IdempotencyKey,
 ] as const;

@@ -161,7 +161,7 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
     setItems((xs) => [...xs, { key: tempKey, id: '', role: 'user', content: text, created_at: new Date().toISOString(), cursor: '' }]);
     try {
       const ctx = context && context.type !== 'general' && context.id ? { context_type: context.type, context_id: context.id } : {};
-      const result = await api.send({ message: text, ...(sessionId ? { session_id: sessionId } : {}), ...ctx }, setSessionId, (t) => setStreaming((s) => (s ?? '') + t));
+      const result = await api.send({ message: text, ...(sessionId ? { session_id: sessionId } : {}), ...ctx }, setSessionId, (t) => setStreaming((s) => (s ?? '') + t), () => setStreaming(''));
       setSessionId(result.session_id);
       setItems((xs) => [...xs.filter((x) => x.key !== tempKey), { ...result.message, key: result.message.id }, { ...result.response, key: result.response.id }]);
       void refreshSessions();

@@ -1,14 +1,17 @@
-import type { Reply } from '../../../../core/replies/reply.ts';
+import createClient from 'openapi-fetch';
+import type { components, paths } from './api-types.ts';
+import { readEventStream } from './sse.ts';
 
-export type { Reply };
+type Schemas = components['schemas'];
+/** The API's types, generated from its OpenAPI document (npm run build:api). */
+export type Reply = Schemas['Reply'];
 export type ReplyBlock = Reply['blocks'][number];
-
-/** Mirrors adapters/web/schemas.ts (the server's zod schemas are the source of truth). */
-export type Message = { id: string; role: 'user' | 'assistant'; content: string; created_at: string; cursor: string; reply?: Reply | null };
-export type ChatResult = { session_id: string; message: Message; response: Message };
-export type Session = { session_id: string; title: string | null; last_message: string | null; message_count: number; created_at: string; last_active_at: string };
-export type Me = { user_id: string; role: 'viewer' | 'operator' | 'admin'; tenant: { slug: string; name: string }; ai: { configured: boolean; limit_reached: boolean } };
-export type Decision = { ok: boolean; status: string; message: string; reply: Reply; session_id: string | null };
+export type Message = Schemas['Message'];
+export type ChatResult = Schemas['ChatResult'];
+export type Session = Schemas['Session'];
+export type Me = Schemas['Me'];
+export type Decision = Schemas['Decision'];
+export type SendMessage = Schemas['SendMessageRequest'];
 export type PageContext = { type: 'order' | 'product' | 'general'; id?: string };
 
 /** An API error with the server's code and message. */
@@ -22,61 +25,80 @@ export class ApiError extends Error {
   }
 }
 
-/** A client for the chat API at `base` with a bearer token (never cookies). */
+/** The error of a failed call, from the server's `{ error: { code, message } }` when it sent one. */
+function apiError(res: Response, body: unknown): ApiError {
+  const e = (body as Partial<Schemas['Error']> | undefined)?.error;
+  return e ? new ApiError(res.status, e.code, e.message) : new ApiError(res.status, 'http_error', `Request failed (${res.status}).`);
+}
+
+/** The data of a call, or its ApiError. */
+function ok<T>(r: { data?: T; error?: unknown; response: Response }): T {
+  if (r.error !== undefined || !r.response.ok) throw apiError(r.response, r.error);
+  return r.data as T;
+}
+
+/** A new idempotency key: the same one is sent again when a message is retried. */
+function newKey(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** How often a message is sent again (same Idempotency-Key) when the connection failed or the stream was cut. */
+const SEND_RETRIES = 2;
+
+/** A client for the chat API at `base` with a bearer token (never cookies), typed from the OpenAPI document. */
 export function createApi(base: string, token: string) {
-  const call = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
-    const res = await fetch(`${base}${path}`, {
-      ...init,
-      credentials: 'omit',
-      headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers },
-    });
-    if (res.status === 204) return undefined as T;
-    const body = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-    if (!res.ok && body.error) throw new ApiError(res.status, body.error.code, body.error.message);
-    if (!res.ok && res.status !== 409) throw new ApiError(res.status, 'http_error', `Request failed (${res.status}).`);
-    return body as T;
+  const client = createClient<paths>({ baseUrl: base, credentials: 'omit', headers: { authorization: `Bearer ${token}` } });
+
+  /** One attempt to send: streams the answer; resolves with the result, or undefined when the connection broke. */
+  const attempt = async (body: SendMessage, key: string, onSession: (id: string) => void, onToken: (text: string) => void): Promise<ChatResult | undefined> => {
+    let r;
+    try {
+      r = await client.POST('/api/chat/messages', { body, params: { header: { 'Idempotency-Key': key } }, headers: { accept: 'text/event-stream' }, parseAs: 'stream' });
+    } catch {
+      return undefined;
+    }
+    const stream = ok(r);
+    if (!stream) return undefined;
+    let result: ChatResult | undefined;
+    let failure: ApiError | undefined;
+    await readEventStream(stream, (e) => {
+      const data = JSON.parse(e.data) as unknown;
+      if (e.event === 'session') onSession((data as { session_id: string }).session_id);
+      else if (e.event === 'token') onToken((data as { text: string }).text);
+      else if (e.event === 'done') result = data as ChatResult;
+      else if (e.event === 'error') failure = apiError(new Response(null, { status: 500 }), data);
+      return result !== undefined || failure !== undefined;
+    }).catch(() => false);
+    if (failure) throw failure;
+    return result;
   };
+
   return {
-    me: () => call<Me>('/api/me'),
-    sessions: () => call<{ sessions: Session[]; next_cursor: string | null }>('/api/chat/sessions?limit=50'),
-    messages: (sessionId: string) => call<{ messages: Message[]; next_cursor: string | null }>(`/api/chat/sessions/${sessionId}/messages?limit=100`),
+    me: async () => ok(await client.GET('/api/me')),
+    sessions: async () => ok(await client.GET('/api/chat/sessions', { params: { query: { limit: 50 } } })),
+    messages: async (sessionId: string) => ok(await client.GET('/api/chat/sessions/{session_id}/messages', { params: { path: { session_id: sessionId }, query: { limit: 100 } } })),
     /** Waits (long-poll, ≤ 20 s) for messages newer than `cursor`. */
-    newMessages: (sessionId: string, cursor: string) => call<{ messages: Message[] }>(`/api/chat/sessions/${sessionId}/messages?after=${encodeURIComponent(cursor)}&wait=20`),
-    deleteSession: (sessionId: string) => call<void>(`/api/chat/sessions/${sessionId}`, { method: 'DELETE' }),
-    decide: (actionId: string, verb: 'confirm' | 'cancel') => call<Decision>(`/api/actions/${actionId}/${verb}`, { method: 'POST', body: '{}' }),
-    /** Sends a message and streams the answer: `onToken` per text delta, resolves with the final result. */
-    async send(body: { message: string; session_id?: string; context_type?: string; context_id?: string }, onSession: (id: string) => void, onToken: (text: string) => void): Promise<ChatResult> {
-      const res = await fetch(`${base}/api/chat/messages`, {
-        method: 'POST', credentials: 'omit',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'text/event-stream' },
-        body: JSON.stringify(body),
-      });
-      if (!res.ok || !res.body) {
-        const err = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-        throw new ApiError(res.status, err.error?.code ?? 'http_error', err.error?.message ?? `Request failed (${res.status}).`);
-      }
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += value;
-        let at: number;
-        while ((at = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, at);
-          buffer = buffer.slice(at + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (!event || data === undefined) continue;
-          const parsed = JSON.parse(data) as Record<string, unknown>;
-          if (event === 'session') onSession(String(parsed.session_id));
-          else if (event === 'token') onToken(String(parsed.text));
-          else if (event === 'done') return parsed as unknown as ChatResult;
-          else if (event === 'error') {
-            const e = parsed.error as { code: string; message: string };
-            throw new ApiError(500, e.code, e.message);
-          }
-        }
+    newMessages: async (sessionId: string, cursor: string) => ok(await client.GET('/api/chat/sessions/{session_id}/messages', { params: { path: { session_id: sessionId }, query: { after: cursor, wait: 20 } } })),
+    deleteSession: async (sessionId: string) => { ok(await client.DELETE('/api/chat/sessions/{session_id}', { params: { path: { session_id: sessionId } } })); },
+    /** Confirms or cancels; an action decided already (409) comes back as its Decision. */
+    async decide(actionId: string, verb: 'confirm' | 'cancel'): Promise<Decision> {
+      const path = verb === 'confirm' ? '/api/actions/{action_id}/confirm' as const : '/api/actions/{action_id}/cancel' as const;
+      const r = await client.POST(path, { params: { path: { action_id: actionId } } });
+      if (r.response.status === 409) return r.error as Decision;
+      return ok(r);
+    },
+    /**
+     * Sends a message and streams the answer: `onToken` per text delta, resolves with the final
+     * result. A broken connection is retried with the same Idempotency-Key, so the message is
+     * answered once; `onRetry` tells the caller to drop the partial text.
+     */
+    async send(body: SendMessage, onSession: (id: string) => void, onToken: (text: string) => void, onRetry: () => void = () => {}): Promise<ChatResult> {
+      const key = newKey();
+      for (let tries = 0; tries <= SEND_RETRIES; tries++) {
+        if (tries > 0) onRetry();
+        const result = await attempt(body, key, onSession, onToken);
+        if (result) return result;
       }
       throw new ApiError(502, 'stream_ended', 'The answer was cut off. Please try again.');
     },
@@ -86,8 +108,7 @@ export type Api = ReturnType<typeof createApi>;
 
 /** Exchanges a one-time login-link code for a token. */
 export async function login(base: string, code: string): Promise<string> {
-  const res = await fetch(`${base}/api/auth/login`, { method: 'POST', credentials: 'omit', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
-  const body = (await res.json()) as { token?: string; error?: { message: string } };
-  if (!res.ok || !body.token) throw new ApiError(res.status, 'login_failed', body.error?.message ?? 'Sign-in failed.');
-  return body.token;
+  const r = await createClient<paths>({ baseUrl: base, credentials: 'omit' }).POST('/api/auth/login', { body: { code } });
+  if (!r.data) throw new ApiError(r.response.status, 'login_failed', (r.error as Partial<Schemas['Error']> | undefined)?.error?.message ?? 'Sign-in failed.');
+  return r.data.token;
 }
