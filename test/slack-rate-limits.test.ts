@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createChannelPacer } from '../adapters/slack/pacer.ts';
+import { rateLimitedFor } from '../adapters/slack/deliver.ts';
+import { createChannelPacer } from '../core/pacer.ts';
 import { silentLog } from './support/core.ts';
 import { makeTenant } from './support/fixtures.ts';
 import type { FakeLlmRequest, FakeStep } from './fakes/llm-server.ts';
@@ -16,7 +17,7 @@ const rateLimited = (retryAfter: number) => Object.assign(new Error('rate limite
 
 describe('the channel pacer', () => {
   it('waits out one channel’s rate limit without holding up another, keeps order, and sends only the newest pending edit of a message', async () => {
-    const pacer = createChannelPacer({ log: silentLog });
+    const pacer = createChannelPacer({ log: silentLog, waitFor: rateLimitedFor });
     const sent: string[] = [];
     let limitedOnce = false;
     const write = (key: string, what: string) => async () => {
@@ -40,7 +41,7 @@ describe('the channel pacer', () => {
   });
 
   it('passes other failures on at once', async () => {
-    const pacer = createChannelPacer({ log: silentLog });
+    const pacer = createChannelPacer({ log: silentLog, waitFor: rateLimitedFor });
     await expect(pacer.run('A', async () => { throw new Error('channel_not_found'); })).rejects.toThrow('channel_not_found');
     expect(await pacer.run('A', async () => 'next')).toBe('next');
   });
@@ -88,7 +89,7 @@ describe('Slack replies under a channel rate limit', () => {
     const freeAnswers = writes.map((c, i) => (c.body.channel === free && JSON.stringify(c.body).includes('answer to') ? i : -1)).filter((i) => i >= 0);
     expect(freeAnswers).toHaveLength(3);
     expect(Math.max(...freeAnswers)).toBeLessThan(firstLimitedAnswer);
-    expect(h.logs.lines.some((l) => l.msg === 'Slack rate limit in this channel; waiting as told' && l.channel === `${TEAM.teamId}:${limited}`)).toBe(true);
+    expect(h.logs.lines.some((l) => l.msg === 'rate limit in this conversation; waiting as told' && l.channel === `${TEAM.teamId}:${limited}`)).toBe(true);
     expect(h.slack.failures).toEqual([]);
   }, 60_000);
 });

@@ -294,6 +294,23 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
     llm.assertDone();
   });
 
+  it('a reply the Bot Connector throttles (429 with Retry-After) or cannot take (502) is sent again after waiting as told, once; another conversation is not held up', async () => {
+    const throttled = `a:throttled-${++seq}`;
+    const other = `a:unthrottled-${++seq}`;
+    connector.refuse(throttled, { status: 429, retryAfter: 2 }, { status: 502 });
+    llm.enqueue({ content: 'Answer for the throttled chat.' }, { content: 'Answer for the other chat.' });
+    await post(activity('personal-message', { conversationId: throttled, text: 'first question' }));
+    await post(activity('personal-message', { conversationId: other, text: 'second question' }));
+    const [otherAnswer] = await connector.waitFor(1, inConversation(other));
+    const [answer] = await connector.waitFor(1, (c) => inConversation(throttled)(c) && c.refused === undefined);
+    const attempts = connector.calls.filter((c) => c.conversationId === throttled && c.activity.type === 'message');
+    expect(attempts.map((c) => c.refused ?? 200)).toEqual([429, 502, 200]);
+    expect(answer!.activity.text).toBe('Answer for the throttled chat.');
+    // The retry came after the Retry-After wait; the other conversation did not wait for it.
+    expect(connector.calls.indexOf(otherAnswer!)).toBeLessThan(connector.calls.indexOf(attempts[1]!));
+    expect(connector.messages().filter(inConversation(throttled))).toHaveLength(1);
+  });
+
   it('streams a long answer in a personal chat (typing updates in order, one final message); a channel gets one message', async () => {
     const long = 'Kugellager are ball bearings. Your catalogue has three of them: the 6204, the 6205 and the 6206 2RS. ' +
       'All three are made of bare steel and were last rendered as WebP at 1024x1024 for the spring catalogue.';

@@ -6,14 +6,14 @@ import { ConfigError, PlatformError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { HttpRequest, HttpResponse, HttpRoute } from '../http.ts';
 import { registerActionListeners } from './actions.ts';
-import { createSlackDeliverer, type TokenResolver } from './deliver.ts';
+import { createSlackDeliverer, rateLimitedFor, type TokenResolver } from './deliver.ts';
+import { createChannelPacer } from '../../core/pacer.ts';
 import { createSlackStreamer } from './stream.ts';
 import { registerHomeListener } from './home.ts';
 import { createInstallationStore } from './installations.ts';
 import { boltLogger } from './log.ts';
 import { registerMessageListeners, type SlackCore, type SlackIntake } from './messages.ts';
 import { oauthPages } from './oauth-pages.ts';
-import { createChannelPacer } from './pacer.ts';
 import { createSlackReceipt } from './receipt.ts';
 import { createTokenRotation } from './token-rotation.ts';
 
@@ -151,7 +151,7 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   return {
     mode,
     routes,
-    deliverer: createSlackDeliverer({ client: bolt.client, pacer: createChannelPacer({ log }), tokenFor, cardsPosted: deps.intake.cardsPosted, log }),
+    deliverer: createSlackDeliverer({ client: bolt.client, pacer: createChannelPacer({ log, waitFor: rateLimitedFor }), tokenFor, cardsPosted: deps.intake.cardsPosted, log }),
     streamer: createSlackStreamer({ client: bolt.client, tokenFor, log }),
     async start() {
       if (receiver instanceof SocketModeReceiver) await receiver.start();

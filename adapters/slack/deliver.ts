@@ -3,7 +3,7 @@ import type { webApi } from '@slack/bolt';
 import type { Deliverer } from '../../core/conversations/delivery.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
 import type { Logger } from '../../core/logger.ts';
-import { rateLimitedFor, type ChannelPacer } from './pacer.ts';
+import type { ChannelPacer } from '../../core/pacer.ts';
 import type { Reply } from '../../core/replies/reply.ts';
 import { renderBlockKit, type SlackMessage } from './render.ts';
 import { slackTargetSchema, type SlackTarget } from './session.ts';
@@ -104,6 +104,13 @@ async function post(ch: Channel, token: string, target: SlackTarget, message: Ta
   }));
   return res.ts;
 }
+
+/** Seconds Slack asked to wait, when `err` is the Web API client's rate-limit rejection (`rejectRateLimitedCalls`). */
+export function rateLimitedFor(err: unknown): number | undefined {
+  const limited = rateLimitedError.safeParse(err);
+  return limited.success ? limited.data.retryAfter : undefined;
+}
+const rateLimitedError = z.object({ code: z.literal('slack_webapi_rate_limited_error'), retryAfter: z.number().nonnegative() });
 
 /** The message metadata that names a message to be posted once (Slack keeps it with the message; people do not see it). */
 const ONCE_EVENT_TYPE = 'renderbot_once';

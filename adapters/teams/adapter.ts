@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Deliverer, Streamer } from '../../core/conversations/delivery.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -9,8 +10,13 @@ import { activityBody, isLoopbackAddress, isLoopbackUrl, MAX_ACTIVITY_BYTES, tra
 import { ConfigError } from '../../core/errors.ts';
 import { renderTeamsMessage } from './render.ts';
 import { createTeamsStreamer } from './stream.ts';
+import { throttledFor } from './throttling.ts';
+import { createChannelPacer } from '../../core/pacer.ts';
 import { teamsTargetSchema } from './target.ts';
 import { createBotFrameworkTransport, type TeamsTransport } from './transport.ts';
+
+/** The conversation a stored reference points to (the pacer's key). */
+const conversationKey = z.object({ conversation: z.object({ id: z.string() }) });
 
 /** Path Azure Bot Service posts activities to (the bot's messaging endpoint). */
 export const TEAMS_MESSAGES_PATH = '/api/messages';
@@ -57,6 +63,7 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     await transport.process(transportRequest(req, body), transportResponse(res), (turn) => handler.handle(turn));
   } };
 
+  const pacer = createChannelPacer({ log, waitFor: throttledFor });
   /** Edits an earlier message in place; a message that cannot be edited any more is posted anew. */
   const deliverer: Deliverer = async (target, reply, info) => {
     // A message answered together with a later one has nothing of its own to show (its typing indicator just ends).
@@ -68,16 +75,18 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
       ? { ...renderTeamsMessage(reply), ...streamInfo({ streamType: 'final', streamId }) }
       : renderTeamsMessage(reply);
     const earlier = typeof info.replace?.activityId === 'string' ? info.replace.activityId : undefined;
+    // Calls into one conversation wait out its throttling in order, without holding up others (core/pacer.ts).
+    const key = conversationKey.safeParse(conversationReference).data?.conversation.id ?? '';
     if (earlier) {
       try {
-        await transport.updateProactive(conversationReference, earlier, message);
+        await pacer.run(key, () => transport.updateProactive(conversationReference, earlier, message), { coalesce: `update:${earlier}` });
         log.debug({ sessionId: info.sessionId, activityId: earlier }, 'teams message updated');
         return { activityId: earlier };
       } catch (err) {
         log.warn({ err, activityId: earlier }, 'could not update the Teams message; posting it anew');
       }
     }
-    const { activityId } = await transport.sendProactive(conversationReference, message);
+    const { activityId } = await pacer.run(key, () => transport.sendProactive(conversationReference, message));
     await opts.intake.cardsPosted(tenantId, reply, { platform: 'teams', activityId: activityId ?? null, conversationReference });
     log.debug({ sessionId: info.sessionId, activityId }, 'teams reply sent');
     return activityId ? { activityId } : undefined;

@@ -14,6 +14,8 @@ export type ConnectorCall = {
   activity: Record<string, unknown>;
   /** Id the fake assigned (send/reply). */
   id?: string;
+  /** The status the fake refused this call with (see `refuse`). */
+  refused?: number;
 };
 
 /** A running fake connector; see `startFakeConnector`. */
@@ -23,6 +25,12 @@ export type FakeConnector = {
   readonly calls: ConnectorCall[];
   /** Calls that posted or updated a message (not typing, not roster reads). */
   messages(): ConnectorCall[];
+  /**
+   * The next messages posted or updated into `conversationId` (not typing indicators) are refused with these statuses, in order, as
+   * the Bot Connector does when throttling (429 with `Retry-After` seconds) or when Teams is
+   * unavailable (502, 503); recorded with `refused`.
+   */
+  refuse(conversationId: string, ...answers: { status: number; retryAfter?: number }[]): void;
   /** Teams `userRole` the roster returns for a user id (`from.id`); default 'user'. */
   setMemberRole(userId: string, role: 'user' | 'guest' | 'anonymous'): void;
   /** Resolves with the matching calls once at least `count` calls match (default: any message). */
@@ -30,7 +38,7 @@ export type FakeConnector = {
   close(): Promise<void>;
 };
 
-const isMessage = (c: ConnectorCall) => (c.kind === 'send' || c.kind === 'reply' || c.kind === 'update') && c.activity.type !== 'typing';
+const isMessage = (c: ConnectorCall) => (c.kind === 'send' || c.kind === 'reply' || c.kind === 'update') && c.activity.type !== 'typing' && c.refused === undefined;
 
 /**
  * A fake Bot Framework Connector on 127.0.0.1 (DESIGN §11): records
@@ -40,6 +48,7 @@ const isMessage = (c: ConnectorCall) => (c.kind === 'send' || c.kind === 'reply'
 export async function startFakeConnector(): Promise<FakeConnector> {
   const calls: ConnectorCall[] = [];
   const roles = new Map<string, string>();
+  const refusals = new Map<string, { status: number; retryAfter?: number }[]>();
   const waiters: { count: number; match: (c: ConnectorCall) => boolean; resolve: (c: ConnectorCall[]) => void }[] = [];
   let seq = 0;
   const notify = () => {
@@ -69,6 +78,13 @@ export async function startFakeConnector(): Promise<FakeConnector> {
       return send(200, { id: sub, name: `Member ${sub}`, aadObjectId: sub, userRole: roles.get(sub) ?? 'user', tenantId: 'fake' });
     }
     const activity = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+    const refusal = m[2] === 'activities' && activity.type === 'message' ? refusals.get(conversationId)?.shift() : undefined;
+    if (refusal) {
+      calls.push({ kind: req.method === 'PUT' ? 'update' : sub ? 'reply' : 'send', method: req.method ?? 'POST', path: url.pathname, conversationId, headers: req.headers, activity, refused: refusal.status });
+      res.writeHead(refusal.status, { 'content-type': 'application/json', ...(refusal.retryAfter !== undefined ? { 'retry-after': String(refusal.retryAfter) } : {}) });
+      res.end(JSON.stringify({ error: { code: refusal.status === 429 ? 'TooManyRequests' : 'ServiceError', message: refusal.status === 429 ? 'Too many requests' : 'Bad gateway' } }));
+      return;
+    }
     if (m[2] === 'activities' && req.method === 'POST') {
       const id = `1${String(Date.now()).slice(-9)}${String(++seq).padStart(3, '0')}`;
       calls.push({ kind: sub ? 'reply' : 'send', method: 'POST', path: url.pathname, conversationId, ...(sub ? { activityId: sub } : {}), headers: req.headers, activity, id });
@@ -89,6 +105,7 @@ export async function startFakeConnector(): Promise<FakeConnector> {
     calls,
     messages: () => calls.filter(isMessage),
     setMemberRole: (userId, role) => { roles.set(userId, role); },
+    refuse: (conversationId, ...answers) => { refusals.set(conversationId, [...(refusals.get(conversationId) ?? []), ...answers]); },
     waitFor(count, match = isMessage, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`fake connector: waited ${timeoutMs} ms for ${count} matching calls; have ${calls.filter(match).length}: ${JSON.stringify(calls.map((c) => `${c.kind} ${c.activity.type ?? ''}`))}`)), timeoutMs);

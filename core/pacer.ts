@@ -1,13 +1,13 @@
-import type { Logger } from '../../core/logger.ts';
+import type { Logger } from './logger.ts';
 
 /*
- * Slack rate-limits writes per channel (chat.postMessage about one a second, chat.update Tier 3)
- * and answers a call over the limit with HTTP 429 and `Retry-After`. The Web API client's own
- * handling pauses every request it sends — every workspace's and channel's — until the wait is
- * over, so RenderBot's client rejects rate-limited calls instead (`rejectRateLimitedCalls`), and
- * the calls into one channel go through a pacer: one at a time, in the order they were made,
- * waiting as Slack says without holding up any other channel. Edits of one message that pile up
- * while the channel waits are coalesced: only the newest is sent.
+ * Platforms rate-limit writes per conversation (Slack: chat.postMessage about one a second per
+ * channel; the Bot Connector throttles per conversation) and answer a call over the limit with
+ * HTTP 429 and `Retry-After`. A pacer runs the calls into one conversation one at a time, in the
+ * order they were made, waiting as the platform says without holding up any other conversation
+ * (a client-wide pause, as Slack's Web API client does by default, would stall every workspace).
+ * Edits of one message that pile up while the conversation waits are coalesced: only the newest
+ * is sent.
  */
 
 /** How long one call may wait out a channel's rate limit before it fails (the caller's retry takes over then). */
@@ -16,14 +16,7 @@ export const MAX_RATE_LIMIT_WAIT_MS = 5 * 60_000;
 type Waiter = { resolve(value: unknown): void; reject(err: unknown): void };
 type Entry = { call: () => Promise<unknown>; coalesce?: string; inFlight: boolean; waiters: Waiter[] };
 
-/** Seconds Slack asked to wait, when `err` is the Web API client's rate-limit rejection. */
-export function rateLimitedFor(err: unknown): number | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const e = err as { code?: unknown; retryAfter?: unknown };
-  return e.code === 'slack_webapi_rate_limited_error' && typeof e.retryAfter === 'number' ? e.retryAfter : undefined;
-}
-
-/** Runs Slack calls per channel key; see above. */
+/** Runs platform calls per conversation key; see above. */
 export type ChannelPacer = {
   /**
    * Runs `call` after the calls made earlier for `key` (e.g. team and channel), waiting out rate
@@ -33,7 +26,11 @@ export type ChannelPacer = {
   run<T>(key: string, call: () => Promise<T>, opts?: { coalesce?: string }): Promise<T>;
 };
 
-export function createChannelPacer(opts: { log: Logger; sleep?: (ms: number) => Promise<void> }): ChannelPacer {
+/**
+ * A pacer for one platform: `waitFor(err)` tells how many seconds the platform asked to wait when
+ * `err` is its rate-limit answer (undefined for any other failure, which is passed on at once).
+ */
+export function createChannelPacer(opts: { log: Logger; waitFor: (err: unknown) => number | undefined; sleep?: (ms: number) => Promise<void> }): ChannelPacer {
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const queues = new Map<string, Entry[]>();
 
@@ -44,9 +41,9 @@ export function createChannelPacer(opts: { log: Logger; sleep?: (ms: number) => 
       try {
         return await entry.call();
       } catch (err) {
-        const seconds = rateLimitedFor(err);
+        const seconds = opts.waitFor(err);
         if (seconds === undefined || waited + seconds * 1000 > MAX_RATE_LIMIT_WAIT_MS) throw err;
-        opts.log.info({ channel: key, retryAfterSeconds: seconds }, 'Slack rate limit in this channel; waiting as told');
+        opts.log.info({ channel: key, retryAfterSeconds: seconds }, 'rate limit in this conversation; waiting as told');
         entry.inFlight = false;
         waited += seconds * 1000;
         await sleep(seconds * 1000);
