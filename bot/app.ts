@@ -14,7 +14,7 @@ import { installQueue } from '../core/queue/queue.ts';
 import { startTurnRunner, type TurnRunner } from '../core/queue/turn-runner.ts';
 import { createRenderLinks, type RenderLinks } from '../core/renders/signing.ts';
 import { farmTimeoutTaskName } from '../core/renders/farm-timeouts.ts';
-import { createRenderTasks, type RenderTaskDeps } from '../core/renders/task.ts';
+import { createRenderTasks, foldTallyTaskName, type RenderTaskDeps } from '../core/renders/task.ts';
 import { startWorker, type Worker } from '../core/queue/worker.ts';
 import type { Platform } from '../core/tenancy/roles.ts';
 import { defaultTools } from '../core/tools/index.ts';
@@ -124,7 +124,7 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
       worker = await startWorker({
         url: db.url, tasks: { ...conversations.tasks, ...renderTasks, ...noticeTasks }, log, availability: db.availability, concurrency: config.RENDER_CONCURRENCY,
         deadAfterMs: config.WORKER_DEAD_AFTER_SECONDS * 1000,
-        crontab: [{ task: 'expire_actions', pattern: '* * * * *' }, { task: PRUNE_TURNS_TASK, pattern: '* * * * *' }, { task: farmTimeoutTaskName, pattern: '* * * * *' }],
+        crontab: [{ task: 'expire_actions', pattern: '* * * * *' }, { task: PRUNE_TURNS_TASK, pattern: '* * * * *' }, { task: farmTimeoutTaskName, pattern: '* * * * *' }, { task: foldTallyTaskName, pattern: '* * * * *' }],
       });
     },
     turnsInFlight: () => runner?.inFlight() ?? 0,

@@ -11,6 +11,7 @@ import type { JobStatus, OrderStatus } from '../core/pipeline/statuses.ts';
 import { checkMaterialsTool } from '../core/tools/check_materials.ts';
 import { getOrderStatusTool } from '../core/tools/get_order_status.ts';
 import { getRenderStatsTool } from '../core/tools/get_render_stats.ts';
+import { foldTally } from '../core/pipeline/tally.ts';
 import { listOrdersTool } from '../core/tools/list_orders.ts';
 import { searchProductsTool } from '../core/tools/search_products.ts';
 import type { Tool, ToolContext, ToolResult } from '../core/tools/tool.ts';
@@ -346,5 +347,36 @@ describe('check_materials', () => {
   it('treats another tenant\'s order as not found', async () => {
     await expect(call(checkMaterialsTool, acmeCtx, { order_id: orders.globex!.number })).rejects.toThrow(UserInputError);
     await expect(call(checkMaterialsTool, globexCtx, { order_id: orders.draft!.id })).rejects.toThrow(orders.draft!.id);
+  });
+});
+
+describe('render job tally', () => {
+  /** The same numbers counted from the jobs themselves. */
+  const counted = async (tenantId: string) => {
+    const byStatus = await db.orm.em.fork().execute(`select status, count(*)::int as n from render_job where tenant_id = ? group by status order by status`, [tenantId]);
+    const tallied = await db.orm.em.fork().execute(`select status, sum(jobs)::int as n from render_job_tally where tenant_id = ? group by status having sum(jobs) <> 0 order by status`, [tenantId]);
+    return { byStatus, tallied };
+  };
+
+  it('stays exact through inserts, status changes, retries, deletes and folding, whoever writes the jobs', async () => {
+    const em = db.orm.em.fork();
+    const before = await counted(acme.tenant.id);
+    expect(before.tallied).toEqual(before.byStatus);
+    // A retried job goes back to queued, one runs and completes, one fails, then an order's jobs go.
+    await em.execute(`update render_job set status = 'queued', started_at = null, finished_at = null, attempts = attempts + 1 where id = (select id from render_job where tenant_id = ? and status = 'failed' limit 1)`, [acme.tenant.id]);
+    await em.execute(`update render_job set status = 'completed', started_at = now() - interval '30 seconds', finished_at = now() where id = (select id from render_job where tenant_id = ? and status = 'queued' limit 1)`, [acme.tenant.id]);
+    await em.execute(`update render_job set attempts = attempts + 1 where tenant_id = ?`, [acme.tenant.id]);
+    const after = await counted(acme.tenant.id);
+    expect(after.tallied).toEqual(after.byStatus);
+    expect(await foldTally(em)).toBeGreaterThan(0);
+    expect((await counted(acme.tenant.id)).tallied).toEqual(after.byStatus);
+    const d = data<{ jobs: Record<string, number | boolean> }>(await call(getRenderStatsTool, acmeCtx, {}));
+    const direct = Object.fromEntries((after.byStatus as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+    expect(d.jobs).toMatchObject(direct);
+    // Deleting an order's jobs (cascade) counts too.
+    const [order] = await em.execute(`select order_id from render_job where tenant_id = ? limit 1`, [acme.tenant.id]) as { order_id: string }[];
+    await em.execute(`delete from render_job where order_id = ?`, [order!.order_id]);
+    const gone = await counted(acme.tenant.id);
+    expect(gone.tallied).toEqual(gone.byStatus);
   });
 });

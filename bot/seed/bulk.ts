@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { retallyTenant } from '../../core/pipeline/tally.ts';
 import { countRow, row } from '../../core/db/sql.ts';
 import type { EntityManager } from '../../core/db/orm.ts';
 import { UserInputError } from '../../core/errors.ts';
@@ -140,6 +141,8 @@ export async function seedBulk(em: EntityManager, tenantId: string, opts: BulkOp
            else 'completed' end as status) j
        where i.kind = 'r'`,
       [tenantId]);
+    // With triggers off (replica mode) the jobs were not tallied as they were written.
+    if (su?.rolsuper) await retallyTenant(tx, tenantId);
     await run(`analyze product, render_order, order_item, render_job`);
     const totals = await row(tx, z.object({ orders: z.coerce.number(), items: z.coerce.number(), jobs: z.coerce.number() }),
       `select count(*) as orders, coalesce(sum(size), 0) as items, coalesce(sum(size) filter (where kind = 'r'), 0) as jobs from bulk_orders`);

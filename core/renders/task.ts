@@ -5,6 +5,7 @@ import type { Orm } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import { getTenantRenderer, type TenantRenderer } from './backends.ts';
 import { postJobToFarm } from './farm.ts';
+import { foldTally } from '../pipeline/tally.ts';
 import { createFarmTimeoutTask, defaultFarmTimeoutMinutes, farmTimeoutTaskName, noteFarmContact } from './farm-timeouts.ts';
 import { claimJob, completeJob, deriveOrderStatus, failAttempt, loadJobSpec, type RenderJobSpec } from './jobs.ts';
 import { renderLocalTile } from './local.ts';
@@ -66,6 +67,9 @@ export function defaultBackendFor(deps: Pick<RenderTaskDeps, 'dataDir' | 'public
  * job that will finish later (core/renders/siblings.ts). A job a farm accepted stays running
  * until the farm calls back or its time to report back runs out.
  */
+/** The cron task that folds render job tallies (core/pipeline/tally.ts), every minute. */
+export const foldTallyTaskName = 'fold_render_tally';
+
 export function createRenderTasks(deps: RenderTaskDeps): Record<string, Task> {
   const log = deps.log.child({ component: 'renders' });
   const now = deps.now ?? (() => new Date());
@@ -104,5 +108,9 @@ export function createRenderTasks(deps: RenderTaskDeps): Record<string, Task> {
     }
   };
   const farmTimeouts = createFarmTimeoutTask({ orm: deps.orm, log: deps.log, maxAttempts, now, timeoutMinutes: deps.farmTimeoutMinutes ?? defaultFarmTimeoutMinutes });
-  return { [renderTaskName]: task, [farmTimeoutTaskName]: farmTimeouts };
+  const foldTallies: Task = async () => {
+    const folded = await foldTally(deps.orm.em.fork());
+    if (folded) log.debug({ folded }, 'folded render job tallies');
+  };
+  return { [renderTaskName]: task, [farmTimeoutTaskName]: farmTimeouts, [foldTallyTaskName]: foldTallies };
 }

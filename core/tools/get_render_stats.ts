@@ -1,12 +1,8 @@
 import { z } from 'zod';
 import { defineTool } from './tool.ts';
-import { getRenderStats, jobCountCap } from '../pipeline/stats.ts';
+import { getRenderStats } from '../pipeline/stats.ts';
 import { jobStatuses, orderStatuses } from '../pipeline/statuses.ts';
 
-/** A job count; a capped one reads "100,000+". */
-function jobCount(n: number): string {
-  return n > jobCountCap ? `${jobCountCap.toLocaleString('en-US')}+` : String(n);
-}
 
 function percent(ratio: number | null): string {
   return ratio === null ? '—' : `${(ratio * 100).toFixed(1)} %`;
@@ -17,9 +13,8 @@ export const getRenderStatsTool = defineTool({
   name: 'get_render_stats',
   kind: 'read',
   description:
-    'Render pipeline statistics: orders and render jobs by status (all time; job counts above 100000 are capped and ' +
-    'marked exact: false), and for the last 30 days the completed jobs per day and in total, the failure rate ' +
-    '(failed / finished jobs) and the average render time in seconds of recently completed jobs (among the latest 1000 finished).',
+    'Render pipeline statistics, exact: orders and render jobs by status (all time), and for the last 30 days the completed ' +
+    'jobs per day and in total, the failure rate (failed / finished jobs) and the average render time in seconds of the completed jobs.',
   parameters: z.object({}),
   async run(ctx) {
     const s = await getRenderStats(ctx.em, ctx.turn.tenantId, ctx.now());
@@ -62,7 +57,7 @@ export const getRenderStatsTool = defineTool({
           type: 'table',
           title: `Render jobs by status (${s.jobs.exact ? s.jobs.total : `more than ${s.jobs.total - 1}`} in total)`,
           columns: ['Status', 'Jobs'],
-          rows: jobStatuses.map((st) => [st, jobCount(s.jobs[st])]),
+          rows: jobStatuses.map((st) => [st, String(s.jobs[st])]),
           total: jobStatuses.length,
           truncated: false,
         },

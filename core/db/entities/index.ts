@@ -2,7 +2,7 @@ import { AuditLog, PendingAction, ProductSelection } from './actions.ts';
 import { Material, OutputType, Product } from './catalogue.ts';
 import { ChatMessage, ChatSession, TokenUsage } from './chat.ts';
 import { IdempotencyKey } from './idempotency.ts';
-import { Order, OrderCounter, OrderItem, RenderCallback, RenderJob } from './orders.ts';
+import { Order, OrderCounter, OrderItem, RenderCallback, RenderJob, RenderJobTally } from './orders.ts';
 import { InboundEvent, QueueWorker, RateLimit, TurnInbox } from './queue.ts';
 import { ApiToken, LinkCode, PlatformLink, SlackInstallation, Tenant, TenantUser, WebLoginCode } from './tenancy.ts';
 
@@ -22,7 +22,7 @@ export * from './tenancy.ts';
 export const allEntities = [
   Tenant, PlatformLink, TenantUser, LinkCode, ApiToken, WebLoginCode, SlackInstallation,
   Product, Material, OutputType,
-  Order, OrderCounter, OrderItem, RenderJob, RenderCallback,
+  Order, OrderCounter, OrderItem, RenderJob, RenderJobTally, RenderCallback,
   ChatSession, ChatMessage, TokenUsage,
   PendingAction, ProductSelection, AuditLog,
   TurnInbox, InboundEvent, QueueWorker, RateLimit,

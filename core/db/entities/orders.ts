@@ -93,8 +93,33 @@ export const RenderJob = defineEntity({
     { name: 'render_job_farm_contact_idx', properties: ['farmContactAt'], where: `status = 'running' and farm_contact_at is not null` },
     { name: 'render_job_order_item_idx', properties: ['orderItem'] },
   ],
+  // Statement triggers with transition tables keep render_job_tally exact (migration Migration20261206000400_render_job_tally).
+  triggers: (['insert', 'update', 'delete'] as const).map((event) => ({
+    name: `render_job_tally_${event}`, timing: 'after' as const, events: [event], forEach: 'statement' as const,
+    expression: `create trigger render_job_tally_${event} after ${event} on render_job referencing ${event === 'insert' ? 'new table as new_jobs' : event === 'delete' ? 'old table as old_jobs' : 'old table as old_jobs new table as new_jobs'} for each statement execute function render_job_tally()`,
+  })),
 });
 export type RenderJob = InferEntity<typeof RenderJob>;
+
+/**
+ * Deltas of a tenant's render job counts by status and UTC finishing day, with the render
+ * seconds of completed jobs; written by triggers on render_job, folded by core/pipeline/tally.ts.
+ */
+export const RenderJobTally = defineEntity({
+  name: 'RenderJobTally',
+  tableName: 'render_job_tally',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    tenant: p.manyToOne(Tenant).deleteRule('cascade'),
+    status: p.text(),
+    finishedDay: p.date().nullable(),
+    jobs: p.bigint('number'),
+    renderSeconds: p.double().default(0),
+    timed: p.bigint('number').defaultRaw('0'),
+  },
+  indexes: [{ name: 'render_job_tally_tenant_idx', properties: ['tenant', 'finishedDay'] }],
+});
+export type RenderJobTally = InferEntity<typeof RenderJobTally>;
 
 /** A render farm callback already applied, by job and status (makes callbacks idempotent). */
 export const RenderCallback = defineEntity({
