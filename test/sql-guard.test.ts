@@ -124,6 +124,22 @@ const hostile: [string, string, string][] = [
   ['function call on a function alias', `select g.row_to_json from generate_series(1, 3) g`, 'has no column "row_to_json"'],
   ['field of an expression', `select (row(1, 2)).f1`, 'field of an expression'],
   ['schema-qualified column', `select public.v_products.name from v_products`, 'not allowed'],
+  // memory: shapes PostgreSQL keeps in memory without limit
+  ['the issue\'s array_agg of lpad (2.4 GB)', `select array_length(array_agg(lpad('x',100000000,'y')),1) from generate_series(1,9)`, 'array_agg() is not allowed: it gathers the values of all rows'],
+  ['string_agg', `select category, string_agg(name, ', ') from v_products group by 1`, 'string_agg() is not allowed'],
+  ['jsonb_agg', `select jsonb_agg(p) from v_products p`, 'jsonb_agg() is not allowed'],
+  ['xmlagg', `select xmlagg(name) from v_products`, 'xmlagg() is not allowed'],
+  ['ARRAY of a subquery', `select cardinality(array(select g from generate_series(1, 100000000) g))`, 'ARRAY(SELECT …) gathers every row'],
+  ['recursive UNION (keeps every row to drop duplicates)', `with recursive t(i) as (select 1 union select i + 1 from t) select count(*) from t`, 'must use UNION ALL'],
+  ['SEARCH clause (a path per row)', `with recursive t(i) as (select 1 union all select i + 1 from t where i < 1000000) search depth first by i set path select count(*) from t`, 'SEARCH and CYCLE'],
+  ['CYCLE clause', `with recursive t(i) as (select 1 union all select i + 1 from t) cycle i set seen using path select count(*) from t`, 'SEARCH and CYCLE'],
+  ['NOT IN a subquery (a hash table of the whole subquery)', `select count(*) from generate_series(1, 10) x where x not in (select g from generate_series(1, 100000000) g where g * 0 = 0)`, 'write NOT EXISTS'],
+  ['EXISTS with a WITH of its own (hashed)', `select * from v_products p where exists (with i as (select product_id from v_order_items) select 1 from i where i.product_id = p.id)`, 'put the WITH at the top of the query'],
+  ['IN a subquery in the select list', `select id, id in (select product_id from v_order_items) as ordered from v_products`, 'allowed only as WHERE conditions joined with AND'],
+  ['IN a subquery in HAVING', `select category from v_products group by 1 having category in (select category from v_products)`, 'allowed only as WHERE conditions'],
+  ['EXISTS under OR', `select * from v_products p where p.category = 'x' or exists (select 1 from v_order_items i where i.product_id = p.id)`, 'EXISTS (SELECT …) is allowed only as a WHERE condition'],
+  ['EXCEPT (a hash table of one side)', `select g::text from generate_series(1, 100000000) g except select 'a'`, 'INTERSECT and EXCEPT are not supported'],
+  ['INTERSECT', `select pim_id from v_products intersect select pim_id from v_order_items`, 'INTERSECT and EXCEPT are not supported'],
 ];
 
 /** Analytics a tenant may reasonably ask for. */
@@ -135,7 +151,7 @@ const legitimate: [string, string][] = [
   ['window functions', `select pim_id, row_number() over (partition by category order by name) as rn, lag(name) over (order by name) from v_products`],
   ['CTE of selects', `with done as (select order_id, count(*) as n from v_render_jobs where status = 'completed' group by order_id) select o.order_number, coalesce(d.n, 0) from v_orders o left join done d on d.order_id = o.id`],
   ['recursive CTE', `with recursive n(i) as (select 1 union all select i + 1 from n where i < 5) select i from n`],
-  ['UNION / EXCEPT', `select name from v_materials union select material_name from v_products except select 'x'`],
+  ['UNION', `select name from v_materials union select material_name from v_products`],
   ['date_trunc and intervals', `select date_trunc('week', created_at) as week, count(*) from v_orders where created_at > now() - interval '30 days' group by 1 order by 1`],
   ['count filter', `select count(*) filter (where status = 'failed') as failed, count(*) as total from v_render_jobs`],
   ['subquery in WHERE / IN', `select * from v_products where id in (select product_id from v_order_items) and category = (select max(category) from v_products)`],
@@ -158,6 +174,13 @@ const legitimate: [string, string][] = [
     generate_series(1, 2) g, unnest(array['a']) with ordinality t`],
   ['implicit column names', `select q.lower, q.case, q.int4, q.coalesce from (select lower(name), case when true then 1 end, '1'::int, coalesce(name, '') from v_products) q`],
   ['nesting a person would write', `select ${'(select '.repeat(30)}1${')'.repeat(30)}`],
+  // shapes that stay bounded
+  ['NOT EXISTS and IN in WHERE', `select pim_id from v_products p where not exists (select 1 from v_order_items i where i.product_id = p.id)
+    and p.category in (select category from v_products where name like 'A%')`],
+  ['EXISTS without correlation, correlated inside a subquery, and over a WITH of the query', `with m as (select id from v_materials)
+    select (select count(*) from v_order_items i where exists (select 1 from v_products p where p.id = i.product_id)) as n
+    from v_orders o where exists (select 1 from m) and exists (select 1 from m where m.id = o.id)`],
+  ['a count instead of EXISTS in the select list', `select pim_id, (select count(*) from v_order_items i where i.product_id = p.id) > 0 as ordered from v_products p`],
 ];
 
 describe('guardSql', () => {
