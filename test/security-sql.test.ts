@@ -41,11 +41,12 @@ async function ask(token: string, message: string) {
 }
 
 describe('query_database cannot hurt the server (issue 12 item 2)', () => {
-  it('huge values are cut by PostgreSQL: the model is told, and neither it nor the stored tool message gets megabytes', async () => {
+  it('long values are cut by PostgreSQL: the model is told, and neither it nor the stored tool message gets them whole', async () => {
     const viewer = await h.token(acme.tenant.id, 'vera', 'viewer');
+    const pad = (column: string) => `rpad(${column}, 2000, '.') || rpad(${column}, 1000, '.')`; // 3,000 characters from pads the guard allows
     h.llm.enqueue(scriptQueries([
-      `select rpad('x', 1000000, 'y') as big from generate_series(1, 10)`, // 10 MB, the issue's attack scaled down
-      `select rpad(pim_id, 3000, '.') as a, rpad(name, 3000, '.') as b from v_products, generate_series(1, 20)`, // 100 wide rows
+      `select rpad('x', 2000, 'y') || rpad('x', 2000, 'y') as big from generate_series(1, 10)`,
+      `select ${pad('pim_id')} as a, ${pad('name')} as b from v_products, generate_series(1, 20)`, // 100 wide rows
     ]));
     const { session_id } = await ask(viewer, 'Show me big values');
     const [huge, wide] = toolMessages(h.llm.requests.at(-1)!).map((m) => ({ raw: m.content, data: JSON.parse(m.content) as { rows: string[][]; truncated: boolean; values_cut?: boolean; note?: string } }));

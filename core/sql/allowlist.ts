@@ -1,3 +1,5 @@
+import { MAX_PAD_CHARS } from './sizes.ts';
+
 /**
  * What guarded SQL (DESIGN §7) may name: the tenant-filtered views, functions, casts and parse-tree
  * node types. Everything not listed here is refused by `guardSql`.
@@ -29,7 +31,7 @@ export const VIEW_FOR_TABLE: Readonly<Record<string, string>> = {
  * pure functions of their arguments, no settings, catalogs, files, network, sleeping or SQL-from-text.
  * `coalesce`, `nullif`, `greatest` and `least` are syntax, not functions, and are always allowed.
  * `generate_series` and `unnest` are here for date spines and arrays; rows stream, so the statement
- * timeout bounds them.
+ * timeout bounds them. Each needs a size rule in sizes.ts (what it can build from its arguments).
  */
 export const FUNCTION_GROUPS = {
   aggregate: ['count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every',
@@ -66,6 +68,8 @@ export const DENIED_FUNCTIONS: readonly { test: RegExp; why: string }[] = [
   { test: /^pg_sleep/, why: 'sleeps on the server' },
   { test: /^(array_agg|string_agg|json_agg|jsonb_agg|json_object_agg|jsonb_object_agg|json_arrayagg|json_objectagg|xmlagg|range_agg|range_intersect_agg)/,
     why: 'gathers the values of all rows into one value, which can exhaust the server\'s memory; return the rows (GROUP BY …) or count them instead' },
+  { test: /^(repeat|array_fill|format)$/,
+    why: `builds values of any size; use lpad or rpad with a literal length of at most ${MAX_PAD_CHARS.toLocaleString('en-US')} characters` },
   { test: /^(pg_read_file|pg_read_binary_file|pg_ls_|pg_stat_file|pg_file_)/, why: 'reads the server file system' },
   { test: /^(lo_|loread$|lowrite$)/, why: 'accesses large objects on the server' },
   { test: /^dblink/, why: 'opens connections to other databases' },
