@@ -219,6 +219,12 @@ describe('query_database: what the database enforces on its own', () => {
     });
   });
 
+  it('stops a query whose sorts spill more than QUERY_TEMP_FILES to disk (the test database user may set temp_file_limit)', async () => {
+    const err = await failure(runGuardedQuery(db.queryPool, charlie.tenant.id,
+      `select count(*) from (select lpad(g::text, 2000, 'x') as p from generate_series(1, 1000000) g order by p) s`, { timeoutMs: 30_000 }));
+    expect(err.message).toMatch(/temporary file size exceeds temp_file_limit/);
+  });
+
   it('gives the query role no access to base tables and no writes, even past the guard', async () => {
     const attempt = (statements: string[]) => db.orm.em.fork().transactional(async (tx) => {
       for (const sql of statements) await tx.execute(sql);

@@ -1,10 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
+import { doubling } from './support/sql-attacks.ts';
 import { waitFor } from './support/renders.ts';
 import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import type { FakeLlmRequest, FakeStep } from './fakes/llm-server.ts';
 import { MAX_TOOL_MESSAGE_CHARS } from '../core/agent/messages.ts';
-import { RESULT_BYTES, VALUE_CHARS } from '../core/sql/runner.ts';
+import { createQueryPool } from '../core/sql/pool.ts';
+import { RESULT_BYTES, runGuardedQuery, VALUE_CHARS } from '../core/sql/runner.ts';
 
 /*
  * query_database cannot hurt the server (issue 12 item 2), as the attack: a viewer asks through
@@ -41,11 +44,12 @@ async function ask(token: string, message: string) {
 }
 
 describe('query_database cannot hurt the server (issue 12 item 2)', () => {
-  it('huge values are cut by PostgreSQL: the model is told, and neither it nor the stored tool message gets megabytes', async () => {
+  it('long values are cut by PostgreSQL: the model is told, and neither it nor the stored tool message gets them whole', async () => {
     const viewer = await h.token(acme.tenant.id, 'vera', 'viewer');
+    const pad = (column: string) => `rpad(${column}, 2000, '.') || rpad(${column}, 1000, '.')`; // 3,000 characters from pads the guard allows
     h.llm.enqueue(scriptQueries([
-      `select rpad('x', 1000000, 'y') as big from generate_series(1, 10)`, // 10 MB, the issue's attack scaled down
-      `select rpad(pim_id, 3000, '.') as a, rpad(name, 3000, '.') as b from v_products, generate_series(1, 20)`, // 100 wide rows
+      `select rpad('x', 2000, 'y') || rpad('x', 2000, 'y') as big from generate_series(1, 10)`,
+      `select ${pad('pim_id')} as a, ${pad('name')} as b from v_products, generate_series(1, 20)`, // 100 wide rows
     ]));
     const { session_id } = await ask(viewer, 'Show me big values');
     const [huge, wide] = toolMessages(h.llm.requests.at(-1)!).map((m) => ({ raw: m.content, data: JSON.parse(m.content) as { rows: string[][]; truncated: boolean; values_cut?: boolean; note?: string } }));
@@ -99,4 +103,68 @@ describe('query_database cannot hurt the server (issue 12 item 2)', () => {
     expect(results).toHaveLength(16);
     for (const r of results) expect(r).toMatch(/^Error: .*(longer than 3000 ms|busy)/);
   }, 120_000);
+});
+
+/** The backend's peak resident memory so far (VmHWM) in MB, read from /proc: the test runs on PostgreSQL's machine. */
+function backendPeakMb(pid: number, database: string): number {
+  const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  // Make sure the pid is that backend here, not a process of another PID namespace (PostgreSQL in a container).
+  if (!command.startsWith('postgres') || !command.includes(database)) {
+    throw new Error(`/proc/${pid} is not the PostgreSQL backend of ${database}; this test needs PostgreSQL on the same machine`);
+  }
+  const peak = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(peak?.[1]) / 1024;
+}
+
+/** Runs `sql` through the real guard and runner on a connection of its own; how it ended and that backend's peak memory. */
+async function runMeasured(url: string, tenantId: string, sql: string): Promise<{ outcome: string; peakMb: number }> {
+  const pool = createQueryPool(url, 1);
+  try {
+    const { pid } = (await pool.query('select pg_backend_pid() as pid')).rows[0] as { pid: number };
+    const outcome = await runGuardedQuery(pool, tenantId, sql).then(
+      (r) => `${r.rowCount} rows`,
+      (err: unknown) => (err instanceof Error ? err.message : String(err)),
+    );
+    return { outcome, peakMb: backendPeakMb(pid, new URL(url).pathname.slice(1)) };
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Peak memory of one PostgreSQL backend running a guarded query, in MB; an idle backend takes about 15. */
+const PEAK_MB = 200;
+
+describe('query_database cannot exhaust the database\'s memory', () => {
+  /*
+   * Each attack either comes back as a rejection that explains itself, or runs (or fails in
+   * PostgreSQL) while its backend stays below PEAK_MB. Sizes are scaled down from the issue's
+   * 2.4 GB so that, unguarded, they still took 100–630 MB each (PostgreSQL 15); guarded, about 20.
+   */
+  const attacks: [string, string, RegExp | 'runs'][] = [
+    ['the issue\'s array_agg of lpad, scaled down', `select array_length(array_agg(lpad('x', 25000000, 'y')), 1) from generate_series(1, 9)`, /array_agg\(\) is not allowed/],
+    ['|| doubling through 14 CTEs', doubling(`lpad('', 2000, 'x')`, 's || s', 14), /expressions once its CTEs and subqueries are inlined/],
+    ['x + x through 18 CTEs (the planner copies the expression)', doubling('1', 's + s', 18), /expressions once its CTEs and subqueries are inlined/],
+    ['NOT IN a subquery the planner thinks small', `select count(*) from generate_series(1, 10) x
+      where x not in (select g from (select generate_series(1, 2000000) g) s where g * 0 = 0 and g * 0 + 1 = 1)`, /write NOT EXISTS/],
+    ['a constant IN a subquery the planner thinks small', `select count(*) from generate_series(1, 10) x
+      where 0 in (select g from (select generate_series(1, 2000000) g) s where g * 0 = 0 and g * 0 + 1 = 1)`, /needs a column of this query on its left/],
+    ['recursive UNION', `with recursive t(i) as (select 1 union select i + 1 from t where i < 3000000) select count(*) from t`, /must use UNION ALL/],
+    ['EXCEPT of a side the planner thinks small', `select count(*) from (select lpad('', 300, 'x') || g from (select generate_series(1, 1000000) g) s
+      where g * 0 = 0 and g * 0 + 1 = 1 except select 'a') q`, /INTERSECT and EXCEPT are not supported/],
+    ['a regular expression that compiles to 85 MB and stays in the connection\'s cache', `select count(*) from v_products where name ~ '(a{0,255}){0,60}'`, /compiles to about 15,300 states/],
+    // Accepted, and bounded: numbers are capped by PostgreSQL, values by the guard, rows only cost time.
+    ['the largest numerics', `select length((10::numeric ^ 131000)::text || (10::numeric ^ 131000)::text || (10::numeric ^ 131000)::text)`, 'runs'],
+    ['a numeric too large to exist', `select length((10::numeric ^ 100000000)::text)`, 'runs'],
+    ['|| doubling within the budget', doubling(`lpad('', 2000, 'x')`, 's || s', 3), 'runs'],
+    ['100 columns of 2,000 characters over a million rows, sorted', `select count(*) from (select ${Array.from({ length: 100 }, (_, i) => `lpad(g::text, 2000, '${i % 10}') as c${i}`).join(', ')}
+      from generate_series(1, 1000000) g order by c1 desc) s`, 'runs'],
+    ['a billion generated rows, summed', `select sum(c) from generate_series(1, 1000) a, generate_series(1, 1000) b, generate_series(1, 1000) c`, 'runs'],
+  ];
+
+  it.each(attacks)('%s', async (_what, sql, expected) => {
+    const { outcome, peakMb } = await runMeasured(h.db.url, acme.tenant.id, sql);
+    if (expected === 'runs') expect(outcome).not.toMatch(/^Query rejected/);
+    else expect(outcome).toMatch(expected);
+    expect(peakMb, outcome).toBeLessThan(PEAK_MB);
+  }, 30_000);
 });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { ALLOWED_FUNCTIONS, SYNTAX_FUNCTIONS } from '../core/sql/allowlist.ts';
 import { guardSql, MAX_SQL_LENGTH } from '../core/sql/guard.ts';
+import { SIZED_FUNCTIONS } from '../core/sql/sizes.ts';
+import { doubling, joinedViews } from './support/sql-attacks.ts';
 
 /** [what it tries, SQL, a substring the rejection reason must contain] */
 const hostile: [string, string, string][] = [
@@ -124,6 +127,53 @@ const hostile: [string, string, string][] = [
   ['function call on a function alias', `select g.row_to_json from generate_series(1, 3) g`, 'has no column "row_to_json"'],
   ['field of an expression', `select (row(1, 2)).f1`, 'field of an expression'],
   ['schema-qualified column', `select public.v_products.name from v_products`, 'not allowed'],
+  // memory: values built from little SQL (PostgreSQL has no memory limit per connection)
+  ['the issue\'s array_agg of lpad (2.4 GB)', `select array_length(array_agg(lpad('x',100000000,'y')),1) from generate_series(1,9)`, 'array_agg() is not allowed: it gathers the values of all rows'],
+  ['string_agg', `select category, string_agg(name, ', ') from v_products group by 1`, 'string_agg() is not allowed'],
+  ['jsonb_agg', `select jsonb_agg(p) from v_products p`, 'jsonb_agg() is not allowed'],
+  ['xmlagg', `select xmlagg(name) from v_products`, 'xmlagg() is not allowed'],
+  ['lpad of 100 million characters', `select length(lpad('x', 100000000, 'y'))`, 'the limit is 2,000 characters'],
+  ['rpad just over the limit', `select rpad(name, 2001, '.') from v_products`, 'the limit is 2,000 characters'],
+  ['lpad with a computed length', `select lpad('x', g, 'y') from generate_series(1, 100000000) g`, 'lpad() needs its length as a number literal'],
+  ['repeat', `select length(repeat('x', 100000000))`, 'repeat() is not allowed: it builds values of any size'],
+  ['array_fill', `select array_fill(1, array[100000000])`, 'array_fill() is not allowed'],
+  ['format with a width', `select format('%100000000s', 'x')`, 'format() is not allowed'],
+  ['ARRAY of a subquery', `select cardinality(array(select g from generate_series(1, 100000000) g))`, 'ARRAY(SELECT …) gathers every row'],
+  ['|| doubling through 17 CTEs (256 MB, planned as 131,072 copies)', doubling(`lpad('', 2000, 'x')`, 's || s', 17), 'expressions once its CTEs and subqueries are inlined'],
+  ['|| doubling through 7 CTEs (256 kB made of 4 MB of intermediates)', doubling(`lpad('', 2000, 'x')`, 's || s', 7), 'could build about'],
+  ['x + x through 20 CTEs (the planner copies the expression a million times)', doubling('1', 's + s', 20), 'expressions once its CTEs and subqueries are inlined'],
+  ['recursive doubling', `with recursive t(s) as (select 'x' union all select s || s from t where length(s) < 1000000000) select max(length(s)) from t`, 'Column s of the recursive WITH t grows with every step'],
+  ['recursive appending', `with recursive t(n, s) as (select 1, 'x' union all select n + 1, s || 'x' from t where n < 1000000) select max(length(s)) from t`, 'Column s of the recursive WITH t grows'],
+  ['recursive array growth', `with recursive t(n, a) as (select 1, array[1] union all select n + 1, a || n from t where n < 1000000) select max(cardinality(a)) from t`, 'Column a of the recursive WITH t grows'],
+  ['recursive UNION (keeps every row to drop duplicates)', `with recursive t(i) as (select 1 union select i + 1 from t) select count(*) from t`, 'must use UNION ALL'],
+  ['SEARCH clause (a path per row)', `with recursive t(i) as (select 1 union all select i + 1 from t where i < 1000000) search depth first by i set path select count(*) from t`, 'SEARCH and CYCLE'],
+  ['CYCLE clause', `with recursive t(i) as (select 1 union all select i + 1 from t) cycle i set seen using path select count(*) from t`, 'SEARCH and CYCLE'],
+  ['nested replace (2,000 × 2,000 × 2,000 characters)', `select length(replace(replace(lpad('', 2000, 'a'), 'a', lpad('', 2000, 'a')), 'a', lpad('', 2000, 'a')))`, 'could build about'],
+  ['regexp_replace with a long replacement', `select length(regexp_replace(lpad('', 2000, 'a'), 'a', lpad('', 2000, 'b'), 'g'))`, 'could build about'],
+  ['regexp_replace repeating every stored character 300 times', `select regexp_replace(name, '(.)', '${'\\1'.repeat(300)}', 'g') from v_products`, 'could copy stored values'],
+  ['array_to_string with a long separator', `select length(array_to_string(array[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16], lpad('', 2000, 'x')))`, 'could build about'],
+  ['jsonb of numbers with huge exponents', `select jsonb_array_length('[${Array(40).fill('1e99999').join(',')}]'::jsonb)`, 'could build about'],
+  ['text cast to jsonb (numbers may hide exponents)', `select (name || name)::jsonb from v_products`, 'could copy stored values'],
+  ['char(10,000,000)', `select cast('x' as char(10000000))`, 'could build about'],
+  ['NOT IN a subquery (a hash table of the whole subquery)', `select count(*) from generate_series(1, 10) x where x not in (select g from generate_series(1, 100000000) g where g * 0 = 0)`, 'write NOT EXISTS'],
+  ['a constant IN a subquery (hashed: 230 MB for 2 million rows)', `select count(*) from v_products where 0 in (select g from generate_series(1, 100000000) g where g * 0 = 0)`, 'needs a column of this query on its left'],
+  ['a column of an outer query IN a subquery (hashed as well)', `select (select count(*) from v_products p where o.id in (select order_id from v_order_items)) from v_orders o`, 'needs a column of this query on its left'],
+  ['EXISTS with a WITH of its own (hashed)', `select * from v_products p where exists (with i as (select product_id from v_order_items) select 1 from i where i.product_id = p.id)`, 'put the WITH at the top of the query'],
+  ['IN a subquery in the select list', `select id, id in (select product_id from v_order_items) as ordered from v_products`, 'allowed only as WHERE conditions joined with AND'],
+  ['IN a subquery in HAVING', `select category from v_products group by 1 having category in (select category from v_products)`, 'allowed only as WHERE conditions'],
+  ['EXISTS under OR', `select * from v_products p where p.category = 'x' or exists (select 1 from v_order_items i where i.product_id = p.id)`, 'EXISTS (SELECT …) is allowed only as a WHERE condition'],
+  ['EXCEPT (a hash table of one side)', `select g::text from generate_series(1, 100000000) g except select 'a'`, 'INTERSECT and EXCEPT are not supported'],
+  ['INTERSECT', `select pim_id from v_products intersect select pim_id from v_order_items`, 'INTERSECT and EXCEPT are not supported'],
+  ['nested counted repetition (85 MB compiled, cached across queries)', `select count(*) from v_products where name ~ '(a{0,255}){0,60}'`, 'compiles to about 15,300 states'],
+  ['a pattern taken from the data', `select count(*) from v_products where name ~ category`, 'must be a string literal'],
+  ['patterns from a subquery', `select count(*) from v_products where name ~ any (select category from v_products)`, 'must be a string literal'],
+  ['patterns in an array', `select count(*) from v_products where name ~* any (array['x', '((a{0,16}){0,16}){0,16}'])`, 'compiles to about 4,'],
+  ['SIMILAR TO with nested counts', `select count(*) from v_products where name similar to '%(a{0,255}){0,60}%'`, 'SIMILAR TO compiles to about'],
+  ['regexp_replace with nested counts', `select regexp_replace(name, '(a{0,255}){0,60}', 'x') from v_products`, 'regexp_replace() compiles to about'],
+  ['substring FROM a computed pattern', `select substring(name from category) from v_products`, 'must be a string literal'],
+  ['jsonpath like_regex with nested counts', `select count(*) from v_products where attributes @? '$.tags[*] ? (@ like_regex "(a{0,255}){0,60}")'`, 'like_regex compiles to about'],
+  ['17 joined views (planning memory)', joinedViews(17), 'tables once views, CTEs and subqueries are expanded'],
+  ['22 sorted subqueries (each sort may hold work_mem)', `select ${Array.from({ length: 22 }, () => '(select g from generate_series(1, 2) g order by g limit 1)').join(' + ')}`, 'sort, hash, grouping or join steps'],
 ];
 
 /** Analytics a tenant may reasonably ask for. */
@@ -135,7 +185,7 @@ const legitimate: [string, string][] = [
   ['window functions', `select pim_id, row_number() over (partition by category order by name) as rn, lag(name) over (order by name) from v_products`],
   ['CTE of selects', `with done as (select order_id, count(*) as n from v_render_jobs where status = 'completed' group by order_id) select o.order_number, coalesce(d.n, 0) from v_orders o left join done d on d.order_id = o.id`],
   ['recursive CTE', `with recursive n(i) as (select 1 union all select i + 1 from n where i < 5) select i from n`],
-  ['UNION / EXCEPT', `select name from v_materials union select material_name from v_products except select 'x'`],
+  ['UNION', `select name from v_materials union select material_name from v_products`],
   ['date_trunc and intervals', `select date_trunc('week', created_at) as week, count(*) from v_orders where created_at > now() - interval '30 days' group by 1 order by 1`],
   ['count filter', `select count(*) filter (where status = 'failed') as failed, count(*) as total from v_render_jobs`],
   ['subquery in WHERE / IN', `select * from v_products where id in (select product_id from v_order_items) and category = (select max(category) from v_products)`],
@@ -158,6 +208,22 @@ const legitimate: [string, string][] = [
     generate_series(1, 2) g, unnest(array['a']) with ordinality t`],
   ['implicit column names', `select q.lower, q.case, q.int4, q.coalesce from (select lower(name), case when true then 1 end, '1'::int, coalesce(name, '') from v_products) q`],
   ['nesting a person would write', `select ${'(select '.repeat(30)}1${')'.repeat(30)}`],
+  // within the memory budget
+  ['a counting recursion', `with recursive n(i) as (select 1 union all select i + 1 from n where i < 1000) select max(i) from n`],
+  ['NOT EXISTS and IN in WHERE', `select pim_id from v_products p where not exists (select 1 from v_order_items i where i.product_id = p.id)
+    and p.category in (select category from v_products where name like 'A%')`],
+  ['EXISTS without correlation, correlated inside a subquery, and over a WITH of the query', `with m as (select id from v_materials)
+    select (select count(*) from v_order_items i where exists (select 1 from v_products p where p.id = i.product_id)) as n
+    from v_orders o where exists (select 1 from m) and exists (select 1 from m where m.id = o.id)`],
+  ['a count instead of EXISTS in the select list', `select pim_id, (select count(*) from v_order_items i where i.product_id = p.id) > 0 as ordered from v_products p`],
+  ['jsonb numbers, shares and averages', `select category, round(100.0 * count(*) filter (where j.status = 'failed') / nullif(count(*), 0), 1) as fail_pct,
+    avg((p.attributes->>'weight')::numeric) as weight from v_render_jobs j join v_products p on p.id = j.product_id group by 1`],
+  ['labels built from a few columns', `select p.pim_id, coalesce(upper(trim(p.material_name)), '') as m, lower(p.category) || ' / ' || lower(p.name) as label,
+    replace(p.name, ' ', '_'), regexp_replace(p.name, '\\s+', ' ', 'g'), rpad(p.pim_id, 20, '.') || to_char(p.created_at, 'YYYY-MM-DD') from v_products p`],
+  ['eight joined views', joinedViews(8)],
+  ['regular expressions of a usual size', `select name, substring(name from '[0-9]+') from v_products where name ~ '^[A-Z][a-z]+ (bearing|seal)$'
+    and pim_id ~* '^a-[0-9]{1,3}$' and name similar to '%(bearing|seal)%' and attributes @? '$.tags[*] ? (@ like_regex "^kl")'`],
+  ['a billion generated rows, counted (the timeout stops it)', `select count(*) from generate_series(1, 1000) a, generate_series(1, 1000) b, generate_series(1, 1000) c`],
 ];
 
 describe('guardSql', () => {
@@ -180,6 +246,11 @@ describe('guardSql', () => {
     const verdict = await guardSql('select soundex(name) from v_products');
     expect(verdict).toMatchObject({ ok: false });
     if (!verdict.ok) expect(verdict.reason).toMatch(/aggregate: count, sum.*date\/time: now, date_trunc/);
+  });
+
+  it('knows how large a value every allowed function can build', () => {
+    const unsized = [...ALLOWED_FUNCTIONS, ...SYNTAX_FUNCTIONS].filter((fn) => !SIZED_FUNCTIONS.has(fn));
+    expect(unsized).toEqual([]);
   });
 
   it('has enough cases to mean something', () => {

@@ -1,3 +1,5 @@
+import { MAX_PAD_CHARS } from './sizes.ts';
+
 /**
  * What guarded SQL (DESIGN §7) may name: the tenant-filtered views, functions, casts and parse-tree
  * node types. Everything not listed here is refused by `guardSql`.
@@ -28,10 +30,11 @@ export const VIEW_FOR_TABLE: Readonly<Record<string, string>> = {
  * Callable functions by group (names as PostgreSQL resolves them, lower case). Deliberately small:
  * pure functions of their arguments, no settings, catalogs, files, network, sleeping or SQL-from-text.
  * `coalesce`, `nullif`, `greatest` and `least` are syntax, not functions, and are always allowed.
- * `generate_series` and `unnest` are here for date spines and arrays; the statement timeout bounds them.
+ * `generate_series` and `unnest` are here for date spines and arrays; rows stream, so the statement
+ * timeout bounds them. Each needs a size rule in sizes.ts (what it can build from its arguments).
  */
 export const FUNCTION_GROUPS = {
-  aggregate: ['count', 'sum', 'avg', 'min', 'max', 'string_agg', 'array_agg', 'bool_and', 'bool_or', 'every',
+  aggregate: ['count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every',
     'percentile_cont', 'percentile_disc', 'mode', 'stddev', 'stddev_samp', 'stddev_pop', 'variance', 'var_samp', 'var_pop'],
   window: ['row_number', 'rank', 'dense_rank', 'percent_rank', 'cume_dist', 'ntile', 'lag', 'lead', 'first_value',
     'last_value', 'nth_value'],
@@ -63,6 +66,10 @@ export const SYNTAX_FUNCTIONS: ReadonlySet<string> = new Set([
 export const DENIED_FUNCTIONS: readonly { test: RegExp; why: string }[] = [
   { test: /^(set_config|current_setting)$/, why: 'reads or changes server settings; the tenant is applied automatically' },
   { test: /^pg_sleep/, why: 'sleeps on the server' },
+  { test: /^(array_agg|string_agg|json_agg|jsonb_agg|json_object_agg|jsonb_object_agg|json_arrayagg|json_objectagg|xmlagg|range_agg|range_intersect_agg)/,
+    why: 'gathers the values of all rows into one value, which can exhaust the server\'s memory; return the rows (GROUP BY …) or count them instead' },
+  { test: /^(repeat|array_fill|format)$/,
+    why: `builds values of any size; use lpad or rpad with a literal length of at most ${MAX_PAD_CHARS.toLocaleString('en-US')} characters` },
   { test: /^(pg_read_file|pg_read_binary_file|pg_ls_|pg_stat_file|pg_file_)/, why: 'reads the server file system' },
   { test: /^(lo_|loread$|lowrite$)/, why: 'accesses large objects on the server' },
   { test: /^dblink/, why: 'opens connections to other databases' },

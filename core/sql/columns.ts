@@ -160,7 +160,7 @@ export function outputColumns(select: Json, outer: NameScope): Columns {
  * real name, 1 a keyword such as `case`, 0 none → `?column?`). Unsure cases give no name, so a
  * reference to them is refused rather than possibly read as a function call.
  */
-function implicitName(value: unknown, scope: NameScope): string {
+export function implicitName(value: unknown, scope: NameScope): string {
   return figure(value, scope)[0];
 }
 

@@ -3,7 +3,9 @@ import {
   ALLOWED_FUNCTIONS, ALLOWED_TYPES, ALLOWED_VALUE_FUNCTIONS, CATALOG_TYPES, DENIED_FUNCTIONS, FUNCTION_GROUPS, PLAIN_NODES,
   STATEMENT_LABELS, SYNTAX_FUNCTIONS, VIEW_FOR_TABLE, VIEW_NAMES,
 } from './allowlist.ts';
+import { budgetProblem } from './budget.ts';
 import { emptyScope, isObject, names, selectScope, tagged, type NameScope } from './columns.ts';
+import { unboundedShape } from './shapes.ts';
 
 /** Longest SQL text the guard will look at, in characters. */
 export const MAX_SQL_LENGTH = 10_000;
@@ -34,9 +36,11 @@ export function loadSqlParser(): Promise<void> {
 
 /**
  * Decides whether `sql` is safe to run for a tenant (DESIGN §7): exactly one SELECT (UNION,
- * INTERSECT, EXCEPT, VALUES and WITH of SELECTs included) that reads only the tenant views or its
- * own CTEs, calls only allowlisted functions, casts only to plain types, and neither writes, locks,
- * nor selects INTO. The whole parse tree is walked, so nothing nested escapes. Pure: no database.
+ * VALUES and WITH of SELECTs included) that reads only the tenant views or its own CTEs, calls
+ * only allowlisted functions, casts only to plain types, and neither writes, locks, nor selects
+ * INTO. The whole parse tree is walked, so nothing nested escapes. It must also fit in memory:
+ * no shape PostgreSQL keeps in memory without limit (`unboundedShape`) and no more values,
+ * expressions, tables or sort/hash steps than `budgetProblem` allows. Pure: no database.
  * Rejection reasons are written for the model, to let it correct its query.
  */
 export async function guardSql(sql: string): Promise<GuardResult> {
@@ -71,6 +75,8 @@ export function guardSqlSync(sql: string): GuardResult {
       reject(`Only a single read-only SELECT is allowed; found ${label}.`);
     }
     visitSelect(inner, emptyScope);
+    const tooBig = unboundedShape(inner) ?? budgetProblem(inner);
+    if (tooBig) reject(tooBig);
   } catch (err) {
     if (err instanceof Rejection) return { ok: false, reason: err.message };
     throw err;

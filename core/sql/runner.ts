@@ -22,6 +22,19 @@ export const RESULT_BYTES = 44 * 1024;
 export const QUERY_ROLE = 'renderbot_query';
 /** Rows fetched per round trip from the cursor (each row is at most RESULT_BYTES plus one value). */
 const FETCH_ROWS = 10;
+/**
+ * Working memory of each sort, hash, grouping or materialising step of a guarded query before it
+ * spills to disk; hash tables get no more than that (hash_mem_multiplier 1). The guard allows at
+ * most MAX_STEPS such steps (budget.ts).
+ */
+export const QUERY_WORK_MEM = '1MB';
+/**
+ * Temporary files one guarded query may write when its sorts and hashes spill. PostgreSQL lets only
+ * a superuser, or a user granted SET on it (PostgreSQL ≥ 15), set temp_file_limit; otherwise the
+ * runner cannot and the statement timeout alone bounds them. (ALTER ROLE renderbot_query SET … does
+ * not help: role settings apply when a session logs in, not on SET ROLE.)
+ */
+export const QUERY_TEMP_FILES = '256MB';
 
 /** A guarded query's answer. `rows` are arrays in `columns` order, values as JSON (numbers, strings, objects). */
 export type QueryResult = {
@@ -46,6 +59,8 @@ const optionsSchema = z.object({
 /** One output row as [column, value] pairs: keeps column order and repeated names. */
 const cellsSchema = z.array(z.tuple([z.string(), z.unknown()])).nullable();
 const fetchedSchema = z.object({ cells: cellsSchema, cut: z.boolean(), bytes: z.coerce.number() });
+const roleSchema = z.object({ superuser: z.boolean(), parameterGrants: z.boolean() });
+const grantSchema = z.object({ granted: z.boolean() });
 
 /**
  * The model's statement wrapped so that PostgreSQL itself bounds what it sends: each value is cut
@@ -89,6 +104,15 @@ function wrap(statement: string, rowCap: number): string {
  * RESULT_BYTES; values are cut by PostgreSQL (see `wrap`). Everything is transaction-local, so
  * nothing survives on the pooled connection. Guard rejections and PostgreSQL errors (syntax,
  * timeout, permission) throw ModelBehaviourError with a short message and no stack or SQL echo.
+ *
+ * Memory: PostgreSQL has no limit per connection, so the guard proves a bound before the query
+ * runs: per row at most MAX_BUILT_BYTES of values plus MAX_STORED_COPIES copies of the largest
+ * stored text or jsonb value, at most MAX_EXPRESSIONS planned expressions, MAX_TABLES tables and
+ * MAX_STEPS sort/hash steps (budget.ts), nothing PostgreSQL keeps in memory without limit
+ * (shapes.ts) and only small regular expressions (regex.ts). The runner gives each step
+ * QUERY_WORK_MEM (hashes no more), turns JIT compilation off and, where the database user may,
+ * caps temporary files at QUERY_TEMP_FILES. One growth is left to the statement timeout: a hash
+ * join keeps in memory all rows of its hashed side that share one key.
  */
 export async function runGuardedQuery(pool: QueryPool, tenantId: string, sql: string, opts: RunOptions = {}): Promise<QueryResult> {
   const { rowCap, timeoutMs } = optionsSchema.parse(opts);
@@ -101,13 +125,16 @@ export async function runGuardedQuery(pool: QueryPool, tenantId: string, sql: st
   const client = await connect(pool);
   let broken: Error | undefined;
   try {
+    const limitTempFiles = await mayLimitTempFiles(pool, client);
     const deadline = Date.now() + timeoutMs;
     await client.query('begin read only');
     // The guard parses with standard_conforming_strings on; off, a backslash would escape the next quote and
     // text the guard saw inside a literal could run as SQL. search_path puts pg_catalog first, pg_temp last.
     await client.query(`select set_config('statement_timeout', $1, true), set_config('standard_conforming_strings', 'on', true),
-      set_config('search_path', 'pg_catalog, public, pg_temp', true), set_config('renderbot.tenant_id', $2, true)`,
-    [String(timeoutMs), tenantId]);
+      set_config('search_path', 'pg_catalog, public, pg_temp', true), set_config('renderbot.tenant_id', $2, true),
+      set_config('work_mem', $3, true), set_config('hash_mem_multiplier', '1', true), set_config('jit', 'off', true)
+      ${limitTempFiles ? `, set_config('temp_file_limit', $4, true)` : ''}`,
+    [String(timeoutMs), tenantId, QUERY_WORK_MEM, ...(limitTempFiles ? [QUERY_TEMP_FILES] : [])]);
     await client.query(`set local role ${QUERY_ROLE}`);
     await client.query(`declare renderbot_q no scroll cursor for ${main}`);
     const rows: [string, unknown][][] = [];
@@ -154,6 +181,30 @@ async function connect(pool: QueryPool): Promise<pg.PoolClient> {
   } catch (err) {
     throw new ModelBehaviourError('sql_busy', 'The database is busy with other queries right now; try again in a moment or ask for less.', { cause: err });
   }
+}
+
+const tempFileRights = new WeakMap<QueryPool, Promise<boolean>>();
+
+/**
+ * Whether the pool's database user may set temp_file_limit: a superuser may, others only when
+ * granted SET on it (PostgreSQL ≥ 15). Asked once per pool; a failed question is asked again.
+ */
+function mayLimitTempFiles(pool: QueryPool, client: pg.PoolClient): Promise<boolean> {
+  let known = tempFileRights.get(pool);
+  if (!known) {
+    known = askTempFileRights(client);
+    tempFileRights.set(pool, known);
+    known.catch(() => tempFileRights.delete(pool));
+  }
+  return known.catch(() => false);
+}
+
+async function askTempFileRights(client: pg.PoolClient): Promise<boolean> {
+  const role = roleSchema.parse((await client.query(`select current_setting('is_superuser') = 'on' as superuser,
+    current_setting('server_version_num')::int >= 150000 as "parameterGrants"`)).rows[0]);
+  if (role.superuser || !role.parameterGrants) return role.superuser;
+  // Its own statement: PostgreSQL 14 has no has_parameter_privilege and would refuse the whole query.
+  return grantSchema.parse((await client.query(`select has_parameter_privilege('temp_file_limit', 'SET') as granted`)).rows[0]).granted;
 }
 
 /** Defence in depth: the wrapped text must still parse as exactly one statement. */
