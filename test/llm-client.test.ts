@@ -394,7 +394,7 @@ describe('streaming', () => {
     llm.enqueue({ content: 'partial answer that breaks', cutAfterChunks: 3 }, { content: 'unused' });
     const deltas: string[] = [];
     const err = await failure(createChatModel(llm.settings, llm.apiKey, fast).complete({ messages, onText: (d) => deltas.push(d) }));
-    expect(err.code).toBe('llm_unavailable');
+    expect(err.code).toBe('llm_broke_off');
     expect(deltas.length).toBeGreaterThan(0);
     expect(llm.requests).toHaveLength(1);
   });

@@ -2,9 +2,10 @@ import { whenStored, type DatabaseAvailability } from '../availability.ts';
 import type { TurnContext } from '../context.ts';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { publicMessage, RenderBotError } from '../errors.ts';
-import type { ChatModel, ChatResult, ToolSpec } from '../llm/client.ts';
+import type { ChatModel, ChatResult, ChatUsage, ToolSpec } from '../llm/client.ts';
 import type { ModelGate } from '../llm/model-gate.ts';
-import { LlmRateLimitedError } from '../llm/retry.ts';
+import { billedUsage, LlmRateLimitedError } from '../llm/retry.ts';
+import { capAnswer } from '../llm/answer-limit.ts';
 import type { Logger } from '../logger.ts';
 import type { RenderLinks } from '../renders/signing.ts';
 import { confirmBlock } from '../actions/card.ts';
@@ -74,6 +75,8 @@ export type TurnInput = { kind: 'message'; text: string } | { kind: 'followup'; 
 const MAX_BLOCKS_SHOWN = 3;
 /** Read tools of one model response that run at once; the rest wait (DESIGN §4). */
 export const MAX_PARALLEL_TOOLS = 4;
+/** Tool calls of one model response that are answered by running them; the others are refused. */
+export const MAX_TOOL_CALLS_PER_RESPONSE = 16;
 
 /**
  * Runs one agent turn (DESIGN §4) and returns the reply to show. Every model response is stored
@@ -81,6 +84,10 @@ export const MAX_PARALLEL_TOOLS = 4;
  * interrupted turn resumes (`resumeFrom`) without asking the model again for a stored response
  * (its tool calls run again only when their results were not stored yet). Every path stores a consistent history
  * (each tool call answered) and ends with a user-facing reply — except an abort, which throws.
+ * A misbehaving model is bounded: at most MAX_TOOL_CALLS_PER_RESPONSE calls of a response run, a
+ * tool called wrongly (unknown, invalid arguments) in two responses in a row or `maxRounds` rounds
+ * end the turn with a sentence saying so, an answer is cut at MAX_ANSWER_CHARS, and a filtered or
+ * cut-off (`length`) response is said to be one; every response the provider billed is counted.
  */
 export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: TurnInput, opts: TurnOptions = {}): Promise<Reply> {
   const em = deps.orm.em.fork();
@@ -122,16 +129,24 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const shown: ReplyBlock[] = [];
   const maxRounds = deps.maxRounds ?? 8;
   const context = await turnContextSummary(em, turn.tenantId, sessionContext);
-  const step = { deps, turn, em, log, shown, offered, delivery: opts.delivery };
+  const step: Step = { deps, turn, em, log, shown, offered, delivery: opts.delivery, toldTools: false, ran: new Map() };
+  const spentOn = (usage: ChatUsage): ModelUsage => ({ promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, month: monthOf(deps.now()) });
 
   // Resuming: the calls of the last stored model response that have no stored result yet run now.
   const calledBefore = own.filter((m) => m.role === 'assistant' && m.toolCalls?.length);
   let round = calledBefore.length;
+  for (const call of calledBefore.flatMap((m) => m.toolCalls ?? [])) {
+    const result = own.find((m) => m.role === 'tool' && m.toolCallId === call.id);
+    if (result && !result.content.startsWith('Error:')) step.ran.set(call.name, (step.ran.get(call.name) ?? 0) + 1);
+  }
   const lastCalls = calledBefore.at(-1)?.toolCalls ?? [];
   const unanswered = lastCalls.filter((c) => !own.some((m) => m.role === 'tool' && m.toolCallId === c.id));
+  // Tools the previous response called wrongly (unknown, invalid arguments): a second time in a row ends the turn.
+  let invalidBefore = new Map<string, InvalidCall>();
   if (unanswered.length) {
-    const proposed = await answerCalls(step, unanswered, calledBefore.at(-1)?.content ?? '');
-    if (proposed) return proposed;
+    const answered = await answerCalls(step, unanswered, calledBefore.at(-1)?.content ?? '');
+    if (answered.proposed) return answered.proposed;
+    invalidBefore = answered.invalid;
   }
 
   let folded = setup.folded;
@@ -149,26 +164,68 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       log.warn({ err }, 'model call failed');
-      if (input.kind === 'followup') return reply(input.fallback);
-      return reply(publicMessage(err));
+      // Attempts the provider billed before the call failed still count.
+      const billed = billedUsage(err);
+      return reply(input.kind === 'followup' ? input.fallback : publicMessage(err), [], billed ? spentOn(billed) : undefined);
     }
-    const spent: ModelUsage = { promptTokens: result.usage.promptTokens, completionTokens: result.usage.completionTokens, month: monthOf(deps.now()) };
-    if (result.toolCalls.length === 0) return reply(result.content ?? '', shown.slice(-MAX_BLOCKS_SHOWN), spent);
+    const spent = spentOn(result.usage);
+    if (result.finishReason === 'content_filter') {
+      // Nothing of a filtered response is kept: its text is cut off and its tool calls never run.
+      log.warn({ round }, 'the AI provider filtered the model response');
+      return reply(input.kind === 'followup' ? input.fallback : CONTENT_FILTERED_TEXT, shown.slice(-MAX_BLOCKS_SHOWN), spent);
+    }
+    const content = capAnswer(result.content ?? '');
+    if (result.toolCalls.length === 0) return reply(answerText(content, result), shown.slice(-MAX_BLOCKS_SHOWN), spent);
 
     const calls: StoredToolCall[] = result.toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments }));
     const refused = refuseSharedCallIds(calls);
     if (refused) {
-      await storeRefused(em, turn, refused, result.content ?? '', spent);
+      await storeRefused(em, turn, refused, content, spent);
       continue;
     }
     // A response the model was paid for is kept through a database outage (stored when it is back), not asked for again.
     await whenStored(deps.availability, opts.signal,
-      () => appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: result.content ?? '', toolCalls: calls, usage: spent }),
+      () => appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content, toolCalls: calls, usage: spent }),
       { unsentOnly: true });
-    const proposed = await answerCalls(step, calls, result.content ?? '');
-    if (proposed) return proposed;
+    const answered = await answerCalls(step, calls, content);
+    if (answered.proposed) return answered.proposed;
+    const again = [...answered.invalid].find(([name]) => invalidBefore.has(name));
+    if (again) return reply(calledWronglyTwice(...again), shown.slice(-MAX_BLOCKS_SHOWN));
+    invalidBefore = answered.invalid;
   }
-  return reply(`I could not finish this within ${maxRounds} steps. Please narrow the request or ask again.`, shown.slice(-MAX_BLOCKS_SHOWN));
+  return reply(roundLimitText(maxRounds, step.ran), shown.slice(-MAX_BLOCKS_SHOWN));
+}
+
+/** The answer when the provider's content filter stopped the model's response (finish reason `content_filter`). */
+export const CONTENT_FILTERED_TEXT = "The AI service's content filter stopped this answer; please rephrase your message and try again.";
+/** Appended to an answer the model ended at its token bound (finish reason `length`). */
+export const LENGTH_NOTE = '… (the answer was cut off at the length limit)';
+/** The answer when the model reached its token bound before writing any text. */
+const LENGTH_EMPTY_TEXT = 'The answer was cut off at the length limit before any of it was written; please ask for less at once.';
+
+/** A final answer's text (`content`, already capped): marked when the model ended it at its token bound. */
+function answerText(content: string, result: ChatResult): string {
+  if (result.finishReason !== 'length') return content;
+  if (!content) return LENGTH_EMPTY_TEXT;
+  // An answer cut at MAX_ANSWER_CHARS already says so.
+  return content === result.content ? `${content}${LENGTH_NOTE}` : content;
+}
+
+/** The answer when the turn used its `maxRounds` model rounds: what ran so far, in one sentence. */
+function roundLimitText(maxRounds: number, ran: ReadonlyMap<string, number>): string {
+  const times = [...ran].map(([name, n]) => `${name} ${n === 1 ? 'once' : n === 2 ? 'twice' : `${n} times`}`);
+  const list = times.length > 1 ? `${times.slice(0, -1).join(', ')} and ${times.at(-1)}` : times[0];
+  return `I could not finish this within ${maxRounds} steps${list ? ` (so far I ran ${list})` : ''}; please narrow the request or ask again.`;
+}
+
+/** Why a tool call was answered with an error before it could run. */
+type InvalidCall = 'unknown' | 'arguments';
+
+/** The answer when the model called the tool `name` wrongly in two responses in a row, after being told what was wrong. */
+function calledWronglyTwice(name: string, why: InvalidCall): string {
+  return why === 'unknown'
+    ? `I stopped because I tried to use ${name}, a tool that does not exist, twice in a row; please rephrase the request.`
+    : `I stopped because I called ${name} with invalid arguments twice in a row; please rephrase the request or add details.`;
 }
 
 /**
@@ -185,7 +242,16 @@ async function storeRefused(em: EntityManager, turn: TurnContext, refused: Refus
   });
 }
 
-type Step = { deps: AgentDeps; turn: TurnContext; em: EntityManager; log: Logger; shown: ReplyBlock[]; offered: ToolRegistry; delivery?: Delivery | undefined };
+type Step = {
+  deps: AgentDeps; turn: TurnContext; em: EntityManager; log: Logger; shown: ReplyBlock[]; offered: ToolRegistry; delivery?: Delivery | undefined;
+  /** Whether a result of this turn already listed the tools that exist (said once). */
+  toldTools: boolean;
+  /** How often each tool ran successfully in this turn (for the answer at the round limit). */
+  ran: Map<string, number>;
+};
+
+/** What answering one response's tool calls came to: the confirmation reply when a plan was proposed, and the calls refused as invalid. */
+type Answered = { proposed: Reply | undefined; invalid: Map<string, InvalidCall> };
 
 /** One model call, under the tenant's concurrency cap; a 429 lowers the cap here and, for other processes, in the tenant row. */
 async function callModel(deps: AgentDeps, tenant: TenantRow, em: EntityManager, model: ChatModel, req: Parameters<ChatModel['complete']>[0], log: Logger): Promise<ChatResult> {
@@ -234,25 +300,45 @@ async function gatedCall(deps: AgentDeps, tenant: TenantRow, em: EntityManager, 
 }
 
 /**
- * Answers the tool calls of one model response: read calls run (at most MAX_PARALLEL_TOOLS at
- * once), write calls become one pending action. The action, every call's result and — when a
- * plan was proposed — the confirmation reply (`intro` plus the blocks shown and the confirm card)
- * are stored in one transaction, so a resumed turn finds all of them or none; returns that reply.
+ * Answers the tool calls of one model response: the first MAX_TOOL_CALLS_PER_RESPONSE are
+ * handled (the others are refused, so every call still gets its one result): read calls run (at
+ * most MAX_PARALLEL_TOOLS at once), write calls become one pending action; an unknown tool is
+ * answered with the names of the tools that exist (once a turn), invalid arguments with what is
+ * wrong. The action, every call's result and — when a plan was proposed — the confirmation reply
+ * (`intro` plus the blocks shown and the confirm card) are stored in one transaction, so a
+ * resumed turn finds all of them or none; returns that reply and the calls refused as invalid.
  */
-async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Promise<Reply | undefined> {
+async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Promise<Answered> {
   const { deps, turn, em, log, offered } = s;
   const answers = new Map<string, string>();
+  const invalid = new Map<string, InvalidCall>();
   const writes: WriteCall[] = [];
   const blocks: ReplyBlock[][] = [];
-  await mapLimit(calls, MAX_PARALLEL_TOOLS, async (call, index) => {
+  const handled = calls.slice(0, MAX_TOOL_CALLS_PER_RESPONSE);
+  for (const call of calls.slice(MAX_TOOL_CALLS_PER_RESPONSE)) {
+    answers.set(call.id, `Error: not run — too many tool calls in one response (${calls.length}; only the first ${MAX_TOOL_CALLS_PER_RESPONSE} are run). Make the calls still needed again, fewer at a time.`);
+  }
+  if (handled.length < calls.length) log.warn({ calls: calls.length }, 'the model made too many tool calls in one response');
+  await mapLimit(handled, MAX_PARALLEL_TOOLS, async (call, index) => {
     const tool = offered.get(call.name);
-    if (!tool) return void answers.set(call.id, `Error: unknown tool "${call.name}". Available tools: ${[...offered.keys()].join(', ')}.`);
+    if (!tool) {
+      invalid.set(call.name, 'unknown');
+      const answer = s.toldTools
+        ? `Error: unknown tool "${call.name}"; call only the tools you were given.`
+        : `Error: unknown tool "${call.name}". Available tools: ${[...offered.keys()].join(', ')}.`;
+      s.toldTools = true;
+      return void answers.set(call.id, answer);
+    }
     const parsed = parseToolArguments(tool.parameters, call.arguments);
-    if (!parsed.ok) return void answers.set(call.id, `Error: ${parsed.error}`);
+    if (!parsed.ok) {
+      invalid.set(call.name, 'arguments');
+      return void answers.set(call.id, `Error: ${parsed.error}`);
+    }
     if (needsApproval(tool)) return void writes.push({ call, tool, args: parsed.args });
     try {
       const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now, renderLinks: deps.renderLinks, queryPool: deps.queryPool }, parsed.args);
       answers.set(call.id, JSON.stringify(out.data));
+      s.ran.set(call.name, (s.ran.get(call.name) ?? 0) + 1);
       blocks[index] = out.blocks ?? [];
       await rememberOrderFromTool(em, turn.tenantId, turn.sessionId, call.name, out.data);
     } catch (err) {
@@ -263,7 +349,7 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
   // Blocks in the order the model asked for them, not the order the calls finished.
   s.shown.push(...blocks.flatMap((b) => b ?? []));
   const plan = await planWrites({ turn, em, log, now: deps.now }, writes.sort((a, b) => calls.indexOf(a.call) - calls.indexOf(b.call)), answers);
-  return em.transactional(async (tx) => {
+  const proposed = await em.transactional(async (tx) => {
     let confirm: ReplyBlock | undefined;
     if (plan.length) {
       const action = await createPendingAction(tx, turn, plan, deps.now(), s.delivery ? { delivery: s.delivery } : undefined);
@@ -283,4 +369,5 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
     await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply, tokenCount: estimateTokens(text) });
     return reply;
   });
+  return { proposed, invalid };
 }

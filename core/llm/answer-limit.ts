@@ -7,6 +7,23 @@ import type { AiSettings } from './settings.ts';
  */
 export const MAX_ANSWER_TOKENS = 4096;
 
+/** Most characters of an answer that are shown and stored, when a provider ignores the token bound. */
+export const MAX_ANSWER_CHARS = 40_000;
+
+/** The first `max` UTF-16 units of `text` (none when `max` ≤ 0), never ending in half a surrogate pair. */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  if (max <= 0) return '';
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
+  return text.slice(0, end);
+}
+
+/** An answer as it is shown and stored: cut at MAX_ANSWER_CHARS with a note saying so. */
+export function capAnswer(text: string): string {
+  if (text.length <= MAX_ANSWER_CHARS) return text;
+  return `${cutText(text, MAX_ANSWER_CHARS)}… (the answer was too long and was cut off after ${MAX_ANSWER_CHARS.toLocaleString('en')} characters)`;
+}
+
 /** The first Azure OpenAI api-version that accepts `max_completion_tokens`. */
 const AZURE_COMPLETION_TOKENS_SINCE = '2024-09-01';
 

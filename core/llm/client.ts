@@ -1,10 +1,14 @@
 import { APIError, AzureOpenAI, OpenAI, type ClientOptions } from 'openai';
+import { z } from 'zod';
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { PlatformError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { answerLimit, type AnswerLimit } from './answer-limit.ts';
 import type { ChatMessage, ChatModel, ChatRequest, ChatResult, ChatUsage, ToolSpec } from './messages.ts';
-import { brokeOff, classifyFailure, finalRateLimits, parseRetryAfterMs, LlmIncompleteResponseError, LlmRateLimitedError, LlmTimeoutError, type RateLimitMode } from './retry.ts';
+import {
+  addUsage, brokeOff, brokeOffError, classifyFailure, finalRateLimits, parseRetryAfterMs, withBilledUsage,
+  LlmIncompleteResponseError, LlmRateLimitedError, LlmTimeoutError, type RateLimitMode,
+} from './retry.ts';
 import type { AiSettings } from './settings.ts';
 import { StreamAccumulator } from './stream.ts';
 
@@ -34,8 +38,11 @@ type Provider = { clients: Record<RateLimitMode, OpenAI>; model: string; target:
  * `retry-after` (fails fast with PlatformError `llm_rate_limited` if that exceeds
  * `maxRetryAfterMs`), 5xx / 408 / 409 / timeouts / connection errors back off with jitter, and
  * after `maxAttempts` requests the call fails with PlatformError `llm_unavailable`. An answer that
- * breaks off after its response began is asked again (up to `maxAttempts` times) unless text was
- * already passed to `onText`. Final, unretried faults: Azure content filter → PlatformError
+ * breaks off after its response began, or a 200 that is no usable chat completion (an error body,
+ * not JSON, no choices), is asked again (up to `maxAttempts` times) unless text was already passed
+ * to `onText` — then it fails with PlatformError `llm_broke_off`; a 200 unusable every time ends in
+ * PlatformError `llm_unusable`. Tokens that failed attempts reported are added to the result's
+ * usage, or recorded on the final error (`billedUsage`). Final, unretried faults: Azure content filter → PlatformError
  * `llm_content_filter`; 401/403 → ConfigError `llm_auth`; 404 → ConfigError `llm_not_found`;
  * 429 `insufficient_quota` → ConfigError `llm_quota`; other 4xx → PlatformError `llm_rejected`;
  * caller abort → PlatformError `llm_aborted`. Error messages never contain the API key.
@@ -52,25 +59,29 @@ export function createChatModel(settings: AiSettings, apiKey: string, opts: Chat
     async complete(req: ChatRequest): Promise<ChatResult> {
       const client = provider.clients[req.rateLimits ?? 'retry'];
       const body = buildBody(provider, req.messages, req.tools);
+      // Tokens of failed attempts whose response said what they cost: counted with the call's outcome.
+      let billed: ChatUsage | undefined;
       for (let attempt = 1; ; attempt++) {
-        if (req.signal?.aborted) throw aborted(req.signal.reason);
+        if (req.signal?.aborted) throw withBilledUsage(aborted(req.signal.reason), billed);
         const started = Date.now();
         const acc = req.onText ? new StreamAccumulator(safeOnText(req.onText, log)) : undefined;
         try {
           const result = acc ? await streamAttempt(client, body, acc, req.signal, timeoutMs) : await plainAttempt(client, body, req.signal);
           log?.debug({ provider: settings.provider, attempt, ms: Date.now() - started, usage: result.usage, finishReason: result.finishReason }, 'llm call done');
-          return result;
+          return billed ? { ...result, usage: addUsage(billed, result.usage)! } : result;
         } catch (err) {
-          if (req.signal?.aborted) throw aborted(err);
-          if (req.rateLimits === 'throw' && isRateLimit(err)) throw new LlmRateLimitedError(parseRetryAfterMs(err.headers), err);
+          if (err instanceof LlmIncompleteResponseError) billed = addUsage(billed, err.usage);
+          if (req.signal?.aborted) throw withBilledUsage(aborted(err), billed);
+          if (req.rateLimits === 'throw' && isRateLimit(err)) throw withBilledUsage(new LlmRateLimitedError(parseRetryAfterMs(err.headers), err), billed);
           if (brokeOff(err) && !acc?.emitted && attempt < maxAttempts) {
             log?.warn({ provider: settings.provider, attempt, err }, 'llm answer broke off, asking again');
             continue;
           }
-          const error = classifyFailure(err, failure);
+          // Part of the answer was shown: asking again would show it twice.
+          const error = brokeOff(err) && acc?.emitted ? brokeOffError(err) : classifyFailure(err, failure);
           const level = error.code === 'llm_unavailable' ? 'error' : 'warn';
           log?.[level]({ provider: settings.provider, attempt, code: error.code, err }, 'llm call failed');
-          throw error;
+          throw withBilledUsage(error, billed);
         }
       }
     },
@@ -143,19 +154,43 @@ function toWire(m: ChatMessage): ChatCompletionMessageParam {
   }
 }
 
+/**
+ * The parts of a 200 response a plain call uses, checked: a compatible server may answer 200 with
+ * an error object, an HTML page or a half-filled completion. Fields not listed pass through.
+ */
+const completionSchema = z.object({
+  choices: z.array(z.object({
+    index: z.number().optional(),
+    message: z.object({
+      content: z.string().nullish(),
+      refusal: z.string().nullish(),
+      tool_calls: z.array(z.object({ id: z.string(), type: z.string(), function: z.object({ name: z.string(), arguments: z.string() }).optional() })).nullish(),
+    }),
+    finish_reason: z.string().nullish(),
+  })),
+  usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number() }).nullish(),
+});
+
+/** The reported usage of a 200 body that may be anything. */
+const reportedUsageSchema = z.object({ usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number() }) });
+
 async function plainAttempt(client: OpenAI, body: Body, signal: AbortSignal | undefined): Promise<ChatResult> {
-  const res = await client.chat.completions.create(body, signal ? { signal } : {});
-  const choice = res.choices[0];
-  if (!choice) throw new LlmIncompleteResponseError('The AI response had no choices.');
-  const toolCalls = (choice.message.tool_calls ?? []).flatMap((c) => (c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : []));
+  const raw: unknown = await client.chat.completions.create(body, signal ? { signal } : {});
+  const parsed = completionSchema.safeParse(raw);
+  const reported = reportedUsageSchema.safeParse(raw);
+  const usage = reported.success ? { promptTokens: reported.data.usage.prompt_tokens, completionTokens: reported.data.usage.completion_tokens } : undefined;
+  if (!parsed.success) throw new LlmIncompleteResponseError('The AI response was not a chat completion.', usage);
+  const choice = parsed.data.choices.find((c) => (c.index ?? 0) === 0);
+  if (!choice) throw new LlmIncompleteResponseError('The AI response had no choices.', usage);
+  const toolCalls = (choice.message.tool_calls ?? []).flatMap((c) => (c.type === 'function' && c.function ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : []));
   const content = choice.message.content || choice.message.refusal || null;
-  const usage = res.usage ? { promptTokens: res.usage.prompt_tokens, completionTokens: res.usage.completion_tokens } : estimateUsage(body, content, toolCalls);
-  return { content, toolCalls, usage, finishReason: choice.finish_reason ?? 'stop' };
+  return { content, toolCalls, usage: usage ?? estimateUsage(body, content, toolCalls), finishReason: choice.finish_reason ?? 'stop' };
 }
 
 /**
  * A streamed call. The client's timeout ends when the response starts; from then on each chunk
- * must come within `timeoutMs` (idle timeout), else the stream is cut with LlmTimeoutError.
+ * must come within `timeoutMs` (idle timeout), else the stream is cut with LlmTimeoutError. An
+ * answer longer than MAX_ANSWER_CHARS is not read further: it ends at 'length' (usage estimated).
  */
 async function streamAttempt(client: OpenAI, body: Body, acc: StreamAccumulator, signal: AbortSignal | undefined, timeoutMs: number): Promise<ChatResult> {
   const stream = await client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, signal ? { signal } : {});
@@ -173,6 +208,8 @@ async function streamAttempt(client: OpenAI, body: Body, acc: StreamAccumulator,
     for await (const chunk of stream) {
       touch();
       acc.push(chunk);
+      // A provider ignoring the token bound: stop reading (breaking out aborts the request).
+      if (acc.overflowed) break;
     }
   } catch (err) {
     throw idle ? new LlmTimeoutError(timeoutMs) : err;

@@ -1,5 +1,6 @@
 import { APIConnectionError, APIError, APIUserAbortError, OpenAIError } from 'openai';
 import { ConfigError, PlatformError, RenderBotError } from '../errors.ts';
+import type { ChatUsage } from './messages.ts';
 
 /**
  * Retries are the `openai` client's own: it retries 408, 409, 429, 5xx, timeouts and connection
@@ -29,8 +30,17 @@ export class LlmRateLimitedError extends PlatformError {
   }
 }
 
-/** Raised when a 200 response was unusable (no choices, stream ended early). */
-export class LlmIncompleteResponseError extends Error {}
+/**
+ * Raised when a 200 response was unusable (not a chat completion, no choices, stream ended
+ * early); `usage` is what it reported it cost, when it did.
+ */
+export class LlmIncompleteResponseError extends Error {
+  readonly usage: ChatUsage | undefined;
+  constructor(message: string, usage?: ChatUsage) {
+    super(message);
+    this.usage = usage;
+  }
+}
 
 /** Facts about the call that shape error messages; `apiKey` is only used for redaction. */
 export type FailureContext = { apiKey: string; target: string; maxRetryAfterMs: number; now?: number };
@@ -46,6 +56,35 @@ const ADMIN_HINT = 'ask an admin to run: renderbot admin tenant ai …';
 /** The error after the last attempt failed transiently. */
 export function unavailableError(cause?: unknown): PlatformError {
   return new PlatformError('llm_unavailable', 'The AI service is unavailable right now, please try again in a minute.', { cause });
+}
+
+/** The error after the last attempt answered with something that is not a usable chat completion. */
+export function unusableError(cause?: unknown): PlatformError {
+  return new PlatformError('llm_unusable', 'The AI service answered with something unusable; please try again in a minute.', { cause });
+}
+
+/** The error for an answer that broke off after part of it was shown (asking again would repeat that part). */
+export function brokeOffError(cause?: unknown): PlatformError {
+  return new PlatformError('llm_broke_off', 'The AI service stopped part-way through its answer; please ask again.', { cause });
+}
+
+const billed = new WeakMap<object, ChatUsage>();
+
+/** Records on a final call error the tokens its failed attempts were billed for. */
+export function withBilledUsage<E extends Error>(err: E, usage: ChatUsage | undefined): E {
+  if (usage) billed.set(err, usage);
+  return err;
+}
+
+/** The tokens a failed model call was billed for (attempts whose response reported usage), if any. */
+export function billedUsage(err: unknown): ChatUsage | undefined {
+  return typeof err === 'object' && err !== null ? billed.get(err) : undefined;
+}
+
+/** The sum of two usages, either of which may be missing. */
+export function addUsage(a: ChatUsage | undefined, b: ChatUsage | undefined): ChatUsage | undefined {
+  if (!a || !b) return a ?? b;
+  return { promptTokens: a.promptTokens + b.promptTokens, completionTokens: a.completionTokens + b.completionTokens };
 }
 
 /**
@@ -81,6 +120,8 @@ export function brokeOff(err: unknown): boolean {
 export function classifyFailure(err: unknown, ctx: FailureContext): RenderBotError {
   if (err instanceof RenderBotError) return err;
   if (err instanceof APIUserAbortError) return new PlatformError('llm_aborted', 'The AI request was cancelled.', { cause: err });
+  // A 200 whose body is not JSON fails to parse (SyntaxError) inside the client.
+  if (err instanceof LlmIncompleteResponseError || err instanceof SyntaxError) return unusableError(err);
   if (err instanceof APIConnectionError || !(err instanceof APIError) || typeof err.status !== 'number') return unavailableError(err);
   const status = err.status;
   if (status === 429) {

@@ -1,5 +1,6 @@
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { ChatToolCall, ChatUsage } from './messages.ts';
+import { cutText, MAX_ANSWER_CHARS } from './answer-limit.ts';
 import { LlmIncompleteResponseError } from './retry.ts';
 
 /** What a finished stream adds up to (usage undefined when the server sent no usage chunk). */
@@ -18,6 +19,7 @@ export class StreamAccumulator {
   #calls = new Map<number, ChatToolCall>();
   #usage: ChatUsage | undefined;
   #finishReason: string | undefined;
+  #written = 0;
   readonly #onText: (delta: string) => void;
 
   constructor(onText: (delta: string) => void) {
@@ -31,9 +33,14 @@ export class StreamAccumulator {
     if (!choice) return;
     const text = choice.delta.content ?? choice.delta.refusal;
     if (text) {
+      // Text beyond MAX_ANSWER_CHARS is kept (the agent cuts it with a note) but not shown while it streams.
+      const shown = cutText(text, MAX_ANSWER_CHARS - this.#content.length);
       this.#content += text;
-      this.emitted = true;
-      this.#onText(text);
+      this.#written += text.length;
+      if (shown) {
+        this.emitted = true;
+        this.#onText(shown);
+      }
     }
     for (const delta of choice.delta.tool_calls ?? []) {
       const call = this.#calls.get(delta.index) ?? { id: '', name: '', arguments: '' };
@@ -42,16 +49,26 @@ export class StreamAccumulator {
       // Some compatible servers repeat the full name on every delta; others split it.
       if (name && name !== call.name) call.name += name;
       call.arguments += delta.function?.arguments ?? '';
+      this.#written += delta.function?.arguments?.length ?? 0;
       this.#calls.set(delta.index, call);
     }
     if (choice.finish_reason) this.#finishReason = choice.finish_reason;
   }
 
-  /** The assembled answer; throws LlmIncompleteResponseError if the stream never finished. */
+  /**
+   * True once the answer (text and tool call arguments) is longer than MAX_ANSWER_CHARS: a provider
+   * ignoring the token bound. The caller stops reading; `totals` then ends the answer at 'length'.
+   */
+  get overflowed(): boolean {
+    return this.#written > MAX_ANSWER_CHARS;
+  }
+
+  /** The assembled answer; throws LlmIncompleteResponseError (with the usage the stream reported) if the stream never finished. */
   totals(): StreamTotals {
-    if (this.#finishReason === undefined) throw new LlmIncompleteResponseError('The AI stream ended without a finish reason.');
+    if (this.#finishReason === undefined && this.overflowed) this.#finishReason = 'length';
+    if (this.#finishReason === undefined) throw new LlmIncompleteResponseError('The AI stream ended without a finish reason.', this.#usage);
     const toolCalls = [...this.#calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);
-    if (toolCalls.some((c) => !c.id || !c.name)) throw new LlmIncompleteResponseError('The AI stream sent a tool call without id or name.');
+    if (toolCalls.some((c) => !c.id || !c.name)) throw new LlmIncompleteResponseError('The AI stream sent a tool call without id or name.', this.#usage);
     return { content: this.#content || null, toolCalls, usage: this.#usage, finishReason: this.#finishReason };
   }
 }

@@ -25,6 +25,8 @@ export type FakeReply = {
   chunkDelayMs?: number;
   /** Drop the connection mid-answer: after this many SSE chunks, or half-way through the JSON body. */
   cutAfterChunks?: number;
+  /** Streamed answers: send this many SSE chunks, then nothing more while the connection stays open (a stalled stream). */
+  stallAfterChunks?: number;
 };
 
 /** One scripted response, consumed by exactly one HTTP request. */
@@ -163,6 +165,11 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
     for (const [i, chunk] of streamChunks(meta, wire, req.body.stream_options?.include_usage === true).entries()) {
       if (res.destroyed) return;
       if (i === step.cutAfterChunks) return void res.destroy();
+      if (i === step.stallAfterChunks) {
+        hanging.add(res);
+        res.on('close', () => hanging.delete(res));
+        return;
+      }
       res.write(`data: ${JSON.stringify(chunk)}\n\n`);
       // Separate writes, so clients parse across reads.
       await new Promise((r) => (step.chunkDelayMs ? setTimeout(r, step.chunkDelayMs) : setImmediate(r)));
