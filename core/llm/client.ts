@@ -56,7 +56,7 @@ export function createChatModel(settings: AiSettings, apiKey: string, opts: Chat
 
   return {
     async complete(req: ChatRequest): Promise<ChatResult> {
-      const body = buildBody(provider, req.messages, req.tools);
+      const body = buildBody(provider, req.messages, req.tools, req.maxTokens);
       for (let attempt = 1; ; attempt++) {
         if (req.signal?.aborted) throw aborted(req.signal.reason);
         const started = Date.now();
@@ -105,9 +105,11 @@ function createProvider(settings: AiSettings, apiKey: string, timeoutMs: number)
 
 type Body = ChatCompletionCreateParamsNonStreaming;
 
-/** The request: the provider's model, the messages, the answer's token bound and, when given, the tools. */
-function buildBody(p: Provider, messages: ChatMessage[], tools: ToolSpec[] | undefined): Body {
-  const body: Body = { model: p.model, messages: messages.map(toWire), ...p.limit };
+/** The request: the provider's model, the messages, the answer's token bound (lowered to `maxTokens`) and, when given, the tools. */
+function buildBody(p: Provider, messages: ChatMessage[], tools: ToolSpec[] | undefined, maxTokens?: number): Body {
+  const limit = maxTokens === undefined ? p.limit : 'max_tokens' in p.limit
+    ? { max_tokens: Math.min(maxTokens, p.limit.max_tokens) } : { max_completion_tokens: Math.min(maxTokens, p.limit.max_completion_tokens) };
+  const body: Body = { model: p.model, messages: messages.map(toWire), ...limit };
   if (tools && tools.length > 0) {
     // parallel_tool_calls / tool_choice are only accepted together with tools.
     body.tools = tools.map((t): ChatCompletionTool => ({
