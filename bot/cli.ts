@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../core/logger.ts';
 import { seedDemo } from './seed/demo.ts';
 import { adminCommand, type WithApp } from './admin.ts';
 import { manifestCommand } from './manifest.ts';
+import { doctorCommand } from './doctor/command.ts';
 import { createApp, TURN_SHUTDOWN_GRACE_MS, type App, type AppOptions } from './app.ts';
 import { runChat } from './chat.ts';
 import { startHttpServer } from './server.ts';
@@ -19,7 +20,7 @@ const print = (line: string) => process.stdout.write(`${line}\n`);
 function setup(quiet: boolean): { config: Config; log: Logger } {
   const config = loadConfig();
   const level = process.env.LOG_LEVEL ? config.LOG_LEVEL : quiet ? 'warn' : config.LOG_LEVEL;
-  return { config, log: createLogger(level) };
+  return { config, log: createLogger(level, undefined, { format: config.LOG_FORMAT }) };
 }
 
 async function openApp(opts: AppOptions & { quiet?: boolean } = {}): Promise<App> {
@@ -94,6 +95,7 @@ export function buildProgram(): Command {
 
   program.addCommand(adminCommand(withApp));
   program.addCommand(manifestCommand());
+  program.addCommand(doctorCommand(() => setup(true), print));
 
   program.command('demo').description('demo data').command('seed').description('create a tenant with a realistic catalogue, orders and render jobs')
     .option('--tenant <slug>', 'tenant slug', 'demo')

@@ -3,8 +3,8 @@
  * authentication, the turn's outbound calls, proactive sends. Moving to the Microsoft 365 Agents SDK
  * (@microsoft/agents-hosting: same CloudAdapter/TurnContext shape) means rewriting this file.
  */
-import { CloudAdapter, ConfigurationBotFrameworkAuthentication, TeamsInfo, TurnContext, type Activity, type ConversationReference } from 'botbuilder';
-import { AuthenticationError } from 'botframework-connector';
+import { CloudAdapter, ConfigurationBotFrameworkAuthentication, ConfigurationServiceClientCredentialFactory, TeamsInfo, TurnContext, type Activity, type ConversationReference } from 'botbuilder';
+import { AppCredentials, AuthenticationConstants, AuthenticationError, GovernmentConstants } from 'botframework-connector';
 import type { Logger } from '../../core/logger.ts';
 import type { OutgoingMessage, StreamChunk, TeamsActivity } from './activity.ts';
 import type { ActiveTeamsSettings } from './config.ts';
@@ -105,6 +105,27 @@ export function createBotFrameworkTransport(settings: ActiveTeamsSettings, log: 
       });
     },
   };
+}
+
+/**
+ * Asks the configured cloud's login endpoint (`ToChannelFromBotLoginUrl`, public Azure unless set)
+ * for a Bot Framework token with the bot's credentials, as its first outbound call would. Resolves
+ * once a token came back; rejects with the login's error (a wrong secret, an unknown app id or
+ * tenant, an unreachable endpoint) otherwise.
+ */
+export async function fetchBotToken(settings: Extract<ActiveTeamsSettings, { mode: 'botframework' }>): Promise<void> {
+  const factory = new ConfigurationServiceClientCredentialFactory({
+    MicrosoftAppId: settings.appId,
+    MicrosoftAppType: settings.appType,
+    ...(settings.appPassword ? { MicrosoftAppPassword: settings.appPassword } : {}),
+    ...(settings.tenantId ? { MicrosoftAppTenantId: settings.tenantId } : {}),
+  });
+  const cloud = settings.cloud?.ChannelService === GovernmentConstants.ChannelService ? GovernmentConstants : AuthenticationConstants;
+  const loginUrl = settings.cloud?.ToChannelFromBotLoginUrl ?? cloud.ToChannelFromBotLoginUrl;
+  const scope = settings.cloud?.ToChannelFromBotOAuthScope ?? cloud.ToChannelFromBotOAuthScope;
+  const credentials = await factory.createCredentials(settings.appId, scope, loginUrl, true);
+  if (!(credentials instanceof AppCredentials)) throw new Error('botbuilder made no credentials that fetch tokens for these settings');
+  await credentials.getToken(true);
 }
 
 /**

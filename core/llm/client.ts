@@ -58,7 +58,7 @@ export function createChatModel(settings: AiSettings, apiKey: string, opts: Chat
   return {
     async complete(req: ChatRequest): Promise<ChatResult> {
       const client = provider.clients[req.rateLimits ?? 'retry'];
-      const body = buildBody(provider, req.messages, req.tools);
+      const body = buildBody(provider, req.messages, req.tools, req.maxTokens);
       // Tokens of failed attempts whose response said what they cost: counted with the call's outcome.
       let billed: ChatUsage | undefined;
       for (let attempt = 1; ; attempt++) {
@@ -124,9 +124,11 @@ function sdkLogging(log: Logger | undefined): Pick<ClientOptions, 'logLevel' | '
 
 type Body = ChatCompletionCreateParamsNonStreaming;
 
-/** The request: the provider's model, the messages, the answer's token bound and, when given, the tools. */
-function buildBody(p: Provider, messages: ChatMessage[], tools: ToolSpec[] | undefined): Body {
-  const body: Body = { model: p.model, messages: messages.map(toWire), ...p.limit };
+/** The request: the provider's model, the messages, the answer's token bound (lowered to `maxTokens`) and, when given, the tools. */
+function buildBody(p: Provider, messages: ChatMessage[], tools: ToolSpec[] | undefined, maxTokens?: number): Body {
+  const limit = maxTokens === undefined ? p.limit : 'max_tokens' in p.limit
+    ? { max_tokens: Math.min(maxTokens, p.limit.max_tokens) } : { max_completion_tokens: Math.min(maxTokens, p.limit.max_completion_tokens) };
+  const body: Body = { model: p.model, messages: messages.map(toWire), ...limit };
   if (tools && tools.length > 0) {
     // parallel_tool_calls / tool_choice are only accepted together with tools.
     body.tools = tools.map((t): ChatCompletionTool => ({

@@ -57,6 +57,8 @@ export type ChatRequest = {
    * `throw` ends the call at once with LlmRateLimitedError (quota errors stay final either way).
    */
   rateLimits?: 'retry' | 'throw';
+  /** Most tokens the answer may have, below the usual bound (`MAX_ANSWER_TOKENS`); e.g. 1 to see that the model answers at all. */
+  maxTokens?: number;
 };
 
 /** The model's answer. `content` is null when the model wrote no text (e.g. only tool calls). */
