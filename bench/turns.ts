@@ -8,9 +8,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import type { Deliverer } from '../core/conversations/delivery.ts';
+import type { Deliverer } from '../core/replies/delivery.ts';
 import { createConversations } from '../core/conversations/service.ts';
-import { resolveSession } from '../core/conversations/sessions.ts';
+import { resolveSession } from '../core/history/sessions.ts';
 import { createOrm, migrate } from '../core/db/orm.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
 import { setTenantAi } from '../core/llm/settings.ts';

@@ -1,11 +1,12 @@
 import type { Config } from '../core/config.ts';
 import { openDatabase, type Database } from '../core/db/database.ts';
-import type { Deliverer, Streamer } from '../core/conversations/delivery.ts';
+import type { Deliverer, Streamer } from '../core/replies/delivery.ts';
 import { createIntake, type Intake } from '../core/conversations/intake.ts';
 import { createConversations, PRUNE_TURNS_TASK, type Conversations } from '../core/conversations/service.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
 import { createModelGate, type ModelGate } from '../core/llm/model-gate.ts';
 import { createNoticeTasks } from '../core/notices/tasks.ts';
+import { scheduleNotices } from '../core/notices/schedule.ts';
 import type { Logger } from '../core/logger.ts';
 import { seedDemo } from './seed/demo.ts';
 import { enqueueWaitingJobs } from '../core/pipeline/orders.ts';
@@ -15,6 +16,7 @@ import { startTurnRunner, type TurnRunner } from '../core/queue/turn-runner.ts';
 import { createRenderLinks, type RenderLinks } from '../core/renders/signing.ts';
 import { farmTimeoutTaskName } from '../core/renders/farm-timeouts.ts';
 import { createRenderTasks, type RenderTaskDeps } from '../core/renders/task.ts';
+import type { OrderStatusListener } from '../core/renders/jobs.ts';
 import { startWorker, type Worker } from '../core/queue/worker.ts';
 import type { Platform } from '../core/tenancy/roles.ts';
 import { defaultTools } from '../core/tools/index.ts';
@@ -34,6 +36,8 @@ export type App = {
   deliverers: Map<Platform, Deliverer>;
   /** Live text streams by platform, for those channels that stream. */
   streamers: Map<Platform, Streamer>;
+  /** Told of every derived order status (render tasks, farm callbacks): core/notices queues the notices it calls for. */
+  onOrderStatus: OrderStatusListener;
   /** Signs and checks links to rendered files. */
   renderLinks: RenderLinks;
   /** Per-tenant caps on concurrent model calls in this process. */
@@ -107,7 +111,7 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   let runner: TurnRunner | undefined;
   let started = false;
   return {
-    config, log, db, tools, conversations, intake, deliverers, streamers, renderLinks, gate, notifications, now,
+    config, log, db, tools, conversations, intake, deliverers, streamers, onOrderStatus: scheduleNotices, renderLinks, gate, notifications, now,
     async start() {
       if (started || !opts.worker) return;
       started = true;
@@ -118,7 +122,7 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
         scope: { excludePlatforms: ['cli'] },
       });
       conversations.setLocalWake(runner.wake);
-      const renderTasks = createRenderTasks({ orm: db.orm, log, secretsKey: config.secretsKey, dataDir: config.dataDir, publicUrl: config.PUBLIC_URL, maxAttempts: config.RENDER_MAX_ATTEMPTS, farmTimeoutMinutes: config.RENDER_FARM_TIMEOUT_MINUTES, now,
+      const renderTasks = createRenderTasks({ orm: db.orm, log, secretsKey: config.secretsKey, dataDir: config.dataDir, publicUrl: config.PUBLIC_URL, maxAttempts: config.RENDER_MAX_ATTEMPTS, farmTimeoutMinutes: config.RENDER_FARM_TIMEOUT_MINUTES, now, onOrderStatus: scheduleNotices,
         ...(opts.renderBackends ? { backendFor: opts.renderBackends } : {}) });
       const noticeTasks = createNoticeTasks({ orm: db.orm, log, deliverers, renderLinks, now });
       worker = await startWorker({

@@ -1,4 +1,4 @@
-import type { Deliverer, Streamer } from '../core/conversations/delivery.ts';
+import type { Deliverer, Streamer } from '../core/replies/delivery.ts';
 import type { Platform } from '../core/tenancy/roles.ts';
 import type { App } from './app.ts';
 import type { Route } from './server.ts';

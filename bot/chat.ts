@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { Deliverer, Streamer } from '../core/conversations/delivery.ts';
+import type { Deliverer, Streamer } from '../core/replies/delivery.ts';
 import { pendingItems } from '../core/queue/session-inbox.ts';
 import { startTurnRunner } from '../core/queue/turn-runner.ts';
 import { getTenantBySlug } from '../core/tenancy/tenants.ts';

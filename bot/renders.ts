@@ -57,7 +57,7 @@ export function renderRoutes(app: App): Route[] {
       // The signature covers the body as sent.
       const answer = await handleFarmCallback(app.db.orm.em.fork(), app.config.secretsKey, req.rawBody?.toString('utf8') ?? '', {
         signature: header(req, signatureHeader), timestamp: header(req, timestampHeader),
-      }, app.now());
+      }, app.onOrderStatus, app.now());
       sendJson(res, answer.status, answer.body);
     } },
   ];

@@ -3,7 +3,7 @@ import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { waitFor } from './support/renders.ts';
 import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import type { FakeLlmRequest, FakeStep } from './fakes/llm-server.ts';
-import { MAX_TOOL_MESSAGE_CHARS } from '../core/agent/messages.ts';
+import { MAX_TOOL_MESSAGE_CHARS } from '../core/history/messages.ts';
 import { RESULT_BYTES, VALUE_CHARS } from '../core/sql/runner.ts';
 
 /*

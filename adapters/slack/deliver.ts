@@ -1,5 +1,5 @@
 import type { webApi } from '@slack/bolt';
-import type { Deliverer } from '../../core/conversations/delivery.ts';
+import type { Deliverer } from '../../core/replies/delivery.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Reply } from '../../core/replies/reply.ts';

@@ -1,5 +1,5 @@
 import type { TurnContext } from '../../core/context.ts';
-import type { Delivery } from '../../core/conversations/delivery.ts';
+import type { Delivery } from '../../core/replies/delivery.ts';
 import type { Freshness, Intake, Person, Speaker } from '../../core/conversations/intake.ts';
 import type { Conversations } from '../../core/conversations/service.ts';
 import type { Logger } from '../../core/logger.ts';

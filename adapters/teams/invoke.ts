@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { explainedDecision } from '../../core/actions/card.ts';
 import type { Decision } from '../../core/actions/plan.ts';
-import type { Delivery } from '../../core/conversations/delivery.ts';
+import type { Delivery } from '../../core/replies/delivery.ts';
 import type { Speaker } from '../../core/conversations/intake.ts';
 import { publicMessage } from '../../core/errors.ts';
 import { cardActionOf } from './activity.ts';

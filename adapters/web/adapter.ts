@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Deliverer, Streamer } from '../../core/conversations/delivery.ts';
+import type { Deliverer, Streamer } from '../../core/replies/delivery.ts';
 import type { Intake, TokenIdentity } from '../../core/conversations/intake.ts';
 import type { Conversations } from '../../core/conversations/service.ts';
 import type { Logger } from '../../core/logger.ts';

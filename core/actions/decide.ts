@@ -1,22 +1,20 @@
+import type { Actor } from '../context.ts';
 import type { Orm } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import { publicMessage } from '../errors.ts';
-import { hasRole, lowerRole, type Platform, type Role } from '../tenancy/roles.ts';
+import { hasRole, lowerRole } from '../tenancy/roles.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import { needsApproval, type ToolResult } from '../tools/tool.ts';
-import { appendMessage } from '../agent/messages.ts';
-import type { Delivery } from '../conversations/delivery.ts';
-import { rememberOrderFromTool } from '../conversations/context.ts';
-import { queueFollowUp } from '../conversations/followup.ts';
+import { appendMessage } from '../history/messages.ts';
+import type { Delivery } from '../replies/delivery.ts';
+import { rememberOrderFromTool } from '../history/context.ts';
+import { queueFollowUp } from '../history/followup.ts';
 import { orderIdsOf, watchOrders } from '../notices/origin.ts';
 import { writeAudit } from './audit.ts';
 import { confirmReply, deciderName } from './card.ts';
 import { actionOriginSchema, type ActionRow, type Decision } from './plan.ts';
 import { selectionsOf } from '../pipeline/selections.ts';
 import { claimAction, expireAction, findAction, finishAction } from './store.ts';
-
-/** The person clicking Confirm/Cancel, as resolved by the adapter; `name` is shown on the card. */
-export type Actor = { tenantId: string; userId: string; role: Role; platform: Platform; name?: string };
 
 export type DecideDeps = { orm: Orm; log: Logger; tools: ToolRegistry; now: () => Date };
 

@@ -9,9 +9,9 @@ import { textReply, type Reply } from '../replies/reply.ts';
 import { replySeconds, turnSeconds } from '../metrics.ts';
 import type { ConversationDeps } from './service.ts';
 import { turnJobSchema, turnTask, type TurnJob } from './turn-job.ts';
-import type { Delivery } from './delivery.ts';
-import { followUpJobSchema, followUpTask } from './followup.ts';
-import { historyNoteTask, writeHistoryNote } from './history-note.ts';
+import type { Delivery } from '../replies/delivery.ts';
+import { followUpJobSchema, followUpTask } from '../history/followup.ts';
+import { historyNoteTask, writeHistoryNote } from '../history/note.ts';
 
 /** Starts of one inbox item before the person is told to ask again (DESIGN §4). */
 export const MAX_TURN_ATTEMPTS = 3;

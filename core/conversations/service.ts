@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { Task } from 'graphile-worker';
-import type { TurnContext } from '../context.ts';
+import type { Actor, TurnContext } from '../context.ts';
 import { explainedDecision } from '../actions/card.ts';
-import { confirmAction, cancelAction, type Actor } from '../actions/decide.ts';
+import { confirmAction, cancelAction } from '../actions/decide.ts';
 import type { Decision } from '../actions/plan.ts';
 import { expireActions, latestPendingAction } from '../actions/store.ts';
 import { runAgentTurn, type AgentDeps, type TurnOptions } from '../agent/turn.ts';
@@ -16,7 +16,7 @@ import type { Notifications } from '../queue/notifications.ts';
 import type { SessionDrain } from '../queue/turn-runner.ts';
 import type { Platform } from '../tenancy/roles.ts';
 import { replySchema, type Reply } from '../replies/reply.ts';
-import type { Deliverer, Delivery, Streamer } from './delivery.ts';
+import type { Deliverer, Delivery, Streamer } from '../replies/delivery.ts';
 import { turnTask, type TurnJob } from './turn-job.ts';
 import { createSessionDrain } from './drain.ts';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { EntityManager } from '../db/orm.ts';
 import { db } from '../db/kysely.ts';
-import { deliverySchema } from '../conversations/delivery.ts';
+import { deliverySchema } from '../replies/delivery.ts';
 
 /** The conversation that confirmed an order: it hears about the order's progress and outcome. */
 export const noticeOriginSchema = z.object({ sessionId: z.uuid(), delivery: deliverySchema });

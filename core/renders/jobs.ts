@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { db } from '../db/kysely.ts';
 import { row } from '../db/sql.ts';
 import { jobStatuses, orderStatuses } from '../pipeline/statuses.ts';
-import { scheduleNotices } from '../notices/schedule.ts';
 import { currentJobParams, currentJobs } from '../pipeline/current-jobs.ts';
 import { storedRenderOverrides, type RenderOverrides } from '../pipeline/overrides.ts';
 import { ellipsize, oneLine } from '../replies/format.ts';
@@ -26,6 +25,15 @@ export type RenderJobSpec = {
   material: string | null;
   overrides: RenderOverrides;
 };
+
+/** An order's status as `deriveOrderStatus` found it (`previous`, with whom to notify) and left it (`next`). */
+export type OrderStatusChange = { tenantId: string; orderId: string; notify: unknown; previous: string; next: string | undefined };
+
+/**
+ * Told of every derived order status in the transaction that derived it; bot/app.ts passes
+ * core/notices' `scheduleNotices`, so the render pipeline knows nothing of notices.
+ */
+export type OrderStatusListener = (em: EntityManager, change: OrderStatusChange, now: Date) => Promise<void>;
 
 /**
  * Claims job `jobId` of `tenantId` for one attempt: queued → running, attempts+1, started_at.
@@ -97,10 +105,10 @@ export async function failAttempt(em: EntityManager, tenantId: string, jobId: st
  * Derives the order's status from the current job of each item (`currentJobs`), in one statement: all completed
  * → 'completed' (completed_at set); any failed and none queued/running → 'failed'; else
  * 'rendering'. Drafts and cancelled orders are left alone. Returns the status after the update.
- * Queues the progress update or completion notice the change calls for (core/notices).
+ * Tells `onStatus` about the change (the progress update or completion notice it calls for).
  * Call it in the transaction that changed the job.
  */
-export async function deriveOrderStatus(em: EntityManager, tenantId: string, orderId: string, now: Date): Promise<string | undefined> {
+export async function deriveOrderStatus(em: EntityManager, tenantId: string, orderId: string, now: Date, onStatus: OrderStatusListener): Promise<string | undefined> {
   // Lock the order first, in its own statement: jobs of one order finishing in parallel then
   // derive one after another, each seeing the others' committed job changes (READ COMMITTED
   // takes a new snapshot per statement), so the last one always sees every job finished.
@@ -121,7 +129,7 @@ export async function deriveOrderStatus(em: EntityManager, tenantId: string, ord
      where o.tenant_id = ? and o.id = ? and o.status in ('submitted', 'rendering', 'completed', 'failed')
      returning o.status`,
     [...currentJobParams(tenantId, orderId), tenantId, orderId, now.toISOString(), now.toISOString(), tenantId, orderId]);
-  if (before) await scheduleNotices(em, { tenantId, orderId, notify: before.notify, previous: before.status, next: derived?.status }, now);
+  if (before) await onStatus(em, { tenantId, orderId, notify: before.notify, previous: before.status, next: derived?.status }, now);
   return derived?.status;
 }
 

@@ -4,7 +4,7 @@ import type { EntityManager } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import type { ReplyBlock } from '../replies/reply.ts';
 import type { RenderLinks } from '../renders/signing.ts';
-import type { QueryPool } from '../sql/pool.ts';
+import type { QueryPool } from '../db/query-pool.ts';
 import { hasRole } from '../tenancy/roles.ts';
 
 /**

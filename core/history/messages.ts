@@ -4,7 +4,7 @@ import { db, type Row } from '../db/kysely.ts';
 import { pgArray } from '../db/sql.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { replySchema, type Reply } from '../replies/reply.ts';
-import { estimateTokens } from './tokens.ts';
+import { estimateTokens } from '../llm/tokens.ts';
 
 /** A tool call as the model made it (arguments are the raw JSON string). */
 export const storedToolCallSchema = z.object({ id: z.string(), name: z.string(), arguments: z.string() });
