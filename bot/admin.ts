@@ -12,12 +12,11 @@ import { platformSchema, roleSchema } from '../core/tenancy/roles.ts';
 import { rendererSettingsSchema, setTenantRenderer } from '../core/renders/backends.ts';
 import { createTenant, getTenantBySlug, listTenants, setTokenLimit } from '../core/tenancy/tenants.ts';
 import { removeUser, setUserRole } from '../core/tenancy/users.ts';
-import type { App } from './app.ts';
+import type { WithApp } from './app.ts';
 import { modelCapacity, setModelConcurrency } from '../core/llm/capacity.ts';
 import { tokenCommand } from './web.ts';
 
-/** Runs `fn` with an app opened for a one-shot command and closes it afterwards. */
-export type WithApp = (fn: (app: App, em: EntityManager) => Promise<void>) => Promise<void>;
+export type { WithApp };
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 const intArg = (name: string) => (v: string) => {
