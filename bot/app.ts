@@ -12,7 +12,7 @@ import { createNoticeTasks } from '../core/notices/tasks.ts';
 import { scheduleNotices } from '../core/notices/schedule.ts';
 import type { Logger } from '../core/logger.ts';
 import { seedDemo } from './seed/demo.ts';
-import { enqueueWaitingJobs } from '../core/pipeline/orders.ts';
+import { resumeSeededRenders } from '../core/pipeline/resume-renders.ts';
 import { createNotifications, type Notifications } from '../core/queue/notifications.ts';
 import { installQueue } from '../core/queue/queue.ts';
 import { createTurnRunner } from '../core/queue/turn-runner.ts';
@@ -94,8 +94,7 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
       const seeded = await db.orm.em.fork().transactional(async (em) => {
         const s = await seedDemo(em, { now: now() });
         // The demo's rendering orders go on rendering once a worker runs (its "running" jobs never ran anywhere).
-        await em.execute(`update render_job set status = 'queued', started_at = null where tenant_id = ? and status = 'running'`, [s.tenant.id]);
-        await enqueueWaitingJobs(em, s.tenant.id);
+        await resumeSeededRenders(em, s.tenant.id);
         return s;
       });
       log.info({ tenant: seeded.tenant.slug, products: seeded.products, orders: seeded.orders }, 'seeded demo tenant into the new embedded database');
