@@ -28,7 +28,7 @@ import { buildWindow, defaultWindowOptions, type WindowOptions } from './window.
 import { toolSpecs } from './specs.ts';
 import { parseToolArguments } from '../tools/schema.ts';
 import { commandHelpLine } from '../commands/help.ts';
-import { rememberOrderFromTool, turnContextSummary } from '../history/context.ts';
+import { rememberSubject, turnContextSummary } from '../history/context.ts';
 import { mapLimit } from './limit.ts';
 import { modelCallSeconds } from '../metrics.ts';
 
@@ -254,7 +254,7 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
       const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now, renderLinks: deps.renderLinks, queryPool: deps.queryPool }, parsed.args);
       answers.set(call.id, JSON.stringify(out.data));
       blocks[index] = out.blocks ?? [];
-      await rememberOrderFromTool(em, turn.tenantId, turn.sessionId, call.name, out.data);
+      await rememberSubject(em, turn.tenantId, turn.sessionId, out.effects?.subject);
     } catch (err) {
       if (!(err instanceof RenderBotError)) log.error({ err, tool: call.name }, 'tool failed');
       answers.set(call.id, `Error: ${publicMessage(err)}`);

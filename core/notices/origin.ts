@@ -19,8 +19,7 @@ export async function watchOrders(em: EntityManager, tenantId: string, orderIds:
   return Number(watched.numUpdatedRows);
 }
 
-/** Order ids named by tool results (`order_id` in their data). */
-export function orderIdsOf(results: { data: unknown }[]): string[] {
-  const ids = results.map((r) => (r.data as { order_id?: unknown } | null)?.order_id).filter((id): id is string => typeof id === 'string');
-  return [...new Set(ids)].filter((id) => z.uuid().safeParse(id).success);
+/** The distinct ids of orders tool calls wrote (their `effects.orders`). */
+export function orderIdsOf(orders: { id: string }[]): string[] {
+  return [...new Set(orders.map((o) => o.id))].filter((id) => z.uuid().safeParse(id).success);
 }
