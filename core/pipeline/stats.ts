@@ -43,6 +43,9 @@ function utcDay(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
 
+/** A row of `getRenderStats`'s query. */
+const getRenderStatsRow = z.object({ seconds: z.number().nullable() });
+
 /**
  * Orders and jobs by status, and the last 30 UTC days' completed jobs per day, failure rate and
  * mean render time, all of `tenantId`. Built for millions of jobs per tenant: every job query is
@@ -74,7 +77,7 @@ export async function getRenderStats(em: EntityManager, tenantId: string, now: D
       `select to_char(j.finished_at at time zone 'UTC', 'YYYY-MM-DD') as day, count(*) as n
        from render_job j where j.tenant_id = ? and j.status = 'failed' and j.finished_at >= ?::timestamptz and j.finished_at < ?::timestamptz
        group by 1`, [tenantId, ...range]),
-    row(em, z.object({ seconds: z.number().nullable() }),
+    row(em, getRenderStatsRow,
       `select avg(extract(epoch from x.finished_at - x.started_at))::float8 as seconds
        from (select j.finished_at, j.started_at, j.status from render_job j
              where j.tenant_id = ? and j.finished_at is not null and j.finished_at >= ?::timestamptz and j.finished_at < ?::timestamptz

@@ -35,6 +35,9 @@ export type OrderStatusChange = { tenantId: string; orderId: string; notify: unk
  */
 export type OrderStatusListener = (em: EntityManager, change: OrderStatusChange, now: Date) => Promise<void>;
 
+/** A row of `claimJob`'s query. */
+const claimJobRow = z.object({ attempts: z.number() });
+
 /**
  * Claims job `jobId` of `tenantId` for one attempt: queued → running, attempts+1, started_at.
  * With `reclaimRunning` (the queue retries a job whose previous attempt died mid-way) a job left
@@ -42,7 +45,7 @@ export type OrderStatusListener = (em: EntityManager, change: OrderStatusChange,
  * (done, failed, cancelled, or running elsewhere).
  */
 export async function claimJob(em: EntityManager, tenantId: string, jobId: string, opts: { reclaimRunning: boolean; now: Date }): Promise<number | null> {
-  const claimed = await row(em, z.object({ attempts: z.number() }),
+  const claimed = await row(em, claimJobRow,
     `update render_job j set status = 'running', attempts = j.attempts + 1, started_at = ?::timestamptz, finished_at = null
      from render_order o
      where j.id = ? and j.tenant_id = ? and o.id = j.order_id and o.status <> 'cancelled'
@@ -87,12 +90,15 @@ export async function failJob(em: EntityManager, tenantId: string, jobId: string
   return failed.numUpdatedRows > 0n;
 }
 
+/** A row of `failAttempt`'s query. */
+const failAttemptRow = z.object({ status: z.enum(jobStatuses) });
+
 /**
  * Records a failed attempt of a running job: back to 'queued' with the error when attempts
  * remain (the queue retries with backoff), else 'failed' with the reason.
  */
 export async function failAttempt(em: EntityManager, tenantId: string, jobId: string, reason: string, maxAttempts: number, now: Date): Promise<'retry' | 'failed' | 'gone'> {
-  const attempt = await row(em, z.object({ status: z.enum(jobStatuses) }),
+  const attempt = await row(em, failAttemptRow,
     `update render_job set status = case when attempts < ? then 'queued' else 'failed' end, error = ?,
             finished_at = case when attempts < ? then null else ?::timestamptz end
      where id = ? and tenant_id = ? and status = 'running' returning status`,
@@ -100,6 +106,9 @@ export async function failAttempt(em: EntityManager, tenantId: string, jobId: st
   if (!attempt) return 'gone';
   return attempt.status === 'queued' ? 'retry' : 'failed';
 }
+
+/** A row of `deriveOrderStatus`'s query. */
+const deriveOrderStatusRow = z.object({ status: z.enum(orderStatuses) });
 
 /**
  * Derives the order's status from the current job of each item (`currentJobs`), in one statement: all completed
@@ -114,7 +123,7 @@ export async function deriveOrderStatus(em: EntityManager, tenantId: string, ord
   // takes a new snapshot per statement), so the last one always sees every job finished.
   const before = await db(em).selectFrom('render_order').select(['status', 'notify']).where('tenant', '=', tenantId).where('id', '=', orderId)
     .forUpdate().executeTakeFirst();
-  const derived = await row(em, z.object({ status: z.enum(orderStatuses) }),
+  const derived = await row(em, deriveOrderStatusRow,
     // An open (queued/running) job is always its item's current job, so "still rendering" is one
     // index probe; the current jobs are only looked through once none is open (per order, once).
     `with ${currentJobs},
