@@ -8,9 +8,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import type { Deliverer } from '../core/conversations/delivery.ts';
+import type { Deliverer } from '../core/replies/delivery.ts';
+import { createSessionDrain } from '../core/conversations/drain.ts';
+import { createFinishedItems } from '../core/conversations/finished.ts';
 import { createConversations } from '../core/conversations/service.ts';
-import { resolveSession } from '../core/conversations/sessions.ts';
+import { resolveSession } from '../core/history/sessions.ts';
 import { createOrm, migrate } from '../core/db/orm.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
 import { setTenantAi } from '../core/llm/settings.ts';
@@ -44,10 +46,12 @@ try {
   const done = new Promise<void>((resolve) => { allDelivered = resolve; });
   const count = () => { if (++delivered === turns) allDelivered(); };
   const deliverer: Deliverer = async () => { count(); return undefined; };
-  const conversations = createConversations({
+  const core = {
     orm, log, tools: defaultTools, now: () => new Date(), models: createModelProvider(secretsKey, log),
-    deliverers: new Map<Platform, Deliverer>([['cli', deliverer]]),
-  });
+    deliverers: new Map<Platform, Deliverer>([['cli', deliverer]]), finished: createFinishedItems(),
+  };
+  // Queued first, drained later: the runner starts after all turns are in the inbox.
+  const conversations = createConversations(core);
 
   const queuedAt = performance.now();
   for (let i = 0; i < turns; i++) {
@@ -66,7 +70,7 @@ try {
     return released;
   };
   const start = performance.now();
-  const runner = startTurnRunner({ orm, log, drain: noop ? noopDrain : conversations.drain, concurrency, leaseMs: 30_000 });
+  const runner = startTurnRunner({ orm, log, drain: noop ? noopDrain : createSessionDrain(core), concurrency, leaseMs: 30_000 });
   await done;
   const seconds = (performance.now() - start) / 1000;
   console.log(`${noop ? 'noop handler' : 'agent turns'}: ${turns} in ${seconds.toFixed(2)} s = ${(turns / seconds).toFixed(0)}/s (TURN_CONCURRENCY=${concurrency})`);

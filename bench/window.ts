@@ -1,5 +1,5 @@
-import { appendMessage } from '../core/agent/messages.ts';
-import { estimateTokens } from '../core/agent/tokens.ts';
+import { appendMessage } from '../core/history/messages.ts';
+import { estimateTokens } from '../core/llm/tokens.ts';
 import { buildWindow } from '../core/agent/window.ts';
 import { systemPrompt } from '../core/agent/prompt.ts';
 import type { Orm } from '../core/db/orm.ts';

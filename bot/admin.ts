@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { monthlyUsage } from '../core/agent/usage.ts';
+import { monthlyUsage } from '../core/llm/usage.ts';
 import type { EntityManager } from '../core/db/orm.ts';
 import { UserInputError } from '../core/errors.ts';
 import { aiSettingsSchema, describeTenantAi, setTenantAi } from '../core/llm/settings.ts';
@@ -12,12 +12,11 @@ import { platformSchema, roleSchema } from '../core/tenancy/roles.ts';
 import { rendererSettingsSchema, setTenantRenderer } from '../core/renders/backends.ts';
 import { createTenant, getTenantBySlug, listTenants, setTokenLimit } from '../core/tenancy/tenants.ts';
 import { removeUser, setUserRole } from '../core/tenancy/users.ts';
-import type { App } from './app.ts';
+import type { WithApp } from './app.ts';
 import { modelCapacity, setModelConcurrency } from '../core/llm/capacity.ts';
 import { tokenCommand } from './web.ts';
 
-/** Runs `fn` with an app opened for a one-shot command and closes it afterwards. */
-export type WithApp = (fn: (app: App, em: EntityManager) => Promise<void>) => Promise<void>;
+export type { WithApp };
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 const intArg = (name: string) => (v: string) => {

@@ -1,20 +1,25 @@
 import type { Config } from '../core/config.ts';
 import { openDatabase, type Database } from '../core/db/database.ts';
-import type { Deliverer, Streamer } from '../core/conversations/delivery.ts';
+import type { EntityManager } from '../core/db/orm.ts';
+import type { Deliverer, Streamer } from '../core/replies/delivery.ts';
 import { createIntake, type Intake } from '../core/conversations/intake.ts';
+import { createSessionDrain } from '../core/conversations/drain.ts';
+import { createFinishedItems } from '../core/conversations/finished.ts';
 import { createConversations, PRUNE_TURNS_TASK, type Conversations } from '../core/conversations/service.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
 import { createModelGate, type ModelGate } from '../core/llm/model-gate.ts';
 import { createNoticeTasks } from '../core/notices/tasks.ts';
+import { scheduleNotices } from '../core/notices/schedule.ts';
 import type { Logger } from '../core/logger.ts';
 import { seedDemo } from './seed/demo.ts';
-import { enqueueWaitingJobs } from '../core/pipeline/orders.ts';
+import { resumeSeededRenders } from '../core/pipeline/resume-renders.ts';
 import { createNotifications, type Notifications } from '../core/queue/notifications.ts';
 import { installQueue } from '../core/queue/queue.ts';
-import { startTurnRunner, type TurnRunner } from '../core/queue/turn-runner.ts';
+import { createTurnRunner } from '../core/queue/turn-runner.ts';
 import { createRenderLinks, type RenderLinks } from '../core/renders/signing.ts';
 import { farmTimeoutTaskName } from '../core/renders/farm-timeouts.ts';
 import { createRenderTasks, foldTallyTaskName, type RenderTaskDeps } from '../core/renders/task.ts';
+import type { OrderStatusListener } from '../core/renders/jobs.ts';
 import { startWorker, type Worker } from '../core/queue/worker.ts';
 import type { Platform } from '../core/tenancy/roles.ts';
 import { defaultTools } from '../core/tools/index.ts';
@@ -34,6 +39,8 @@ export type App = {
   deliverers: Map<Platform, Deliverer>;
   /** Live text streams by platform, for those channels that stream. */
   streamers: Map<Platform, Streamer>;
+  /** Told of every derived order status (render tasks, farm callbacks): core/notices queues the notices it calls for. */
+  onOrderStatus: OrderStatusListener;
   /** Signs and checks links to rendered files. */
   renderLinks: RenderLinks;
   /** Per-tenant caps on concurrent model calls in this process. */
@@ -43,7 +50,7 @@ export type App = {
   now: () => Date;
   /**
    * Starts what this process runs of the queue (AppOptions.worker): the turn runner and the
-   * queue workers. Call it after every channel registered its deliverer, so a turn drained at
+   * queue workers; with AppOptions.chat, the turn runner of that terminal thread only. Call it after every channel registered its deliverer, so a turn drained at
    * start-up always finds where to answer.
    */
   start(): Promise<void>;
@@ -55,9 +62,14 @@ export type App = {
   close(): Promise<void>;
 };
 
+/** Runs `fn` with an app opened for a one-shot command and closes it afterwards. */
+export type WithApp = (fn: (app: App, em: EntityManager) => Promise<void>) => Promise<void>;
+
 export type AppOptions = {
   /** Run conversations and queue workers in this process (serve, worker). */
   worker?: boolean;
+  /** Drive only this terminal thread's session in this process (`renderbot chat`; servers leave terminal sessions alone). */
+  chat?: { key: string };
   /** Replaces the per-tenant model resolution (used by tests and benchmarks). */
   models?: ModelProvider;
   /** Replaces the render backends (used by tests and benchmarks, e.g. a no-op backend to measure the queue alone). */
@@ -82,8 +94,7 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
       const seeded = await db.orm.em.fork().transactional(async (em) => {
         const s = await seedDemo(em, { now: now() });
         // The demo's rendering orders go on rendering once a worker runs (its "running" jobs never ran anywhere).
-        await em.execute(`update render_job set status = 'queued', started_at = null where tenant_id = ? and status = 'running'`, [s.tenant.id]);
-        await enqueueWaitingJobs(em, s.tenant.id);
+        await resumeSeededRenders(em, s.tenant.id);
         return s;
       });
       log.info({ tenant: seeded.tenant.slug, products: seeded.products, orders: seeded.orders }, 'seeded demo tenant into the new embedded database');
@@ -98,27 +109,30 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   const renderLinks = createRenderLinks(config.secretsKey, config.PUBLIC_URL);
   const gate = createModelGate();
   const notifications = createNotifications(db.url, log.child({ component: 'notify' }), db.availability);
-  const conversations = createConversations({
-    orm: db.orm, log, tools, now, deliverers, streamers, renderLinks, gate, notifications, queryPool: db.queryPool, availability: db.availability,
-    models: opts.models ?? createModelProvider(config.secretsKey, log),
+  const core = {
+    orm: db.orm, log, tools, now, deliverers, streamers, renderLinks, gate, queryPool: db.queryPool, availability: db.availability,
+    models: opts.models ?? createModelProvider(config.secretsKey, log), finished: createFinishedItems(notifications),
+  };
+  // The runner exists before the conversations that wake it; it takes sessions once started.
+  const runner = createTurnRunner({
+    orm: db.orm, log, drain: createSessionDrain(core), availability: db.availability, leaseMs: config.TURN_LEASE_SECONDS * 1000,
+    ...(opts.chat
+      ? { concurrency: 1, scope: { thread: { platform: 'cli', key: opts.chat.key } } }
+      // Terminal conversations are driven by their terminal (bot/chat.ts).
+      : { concurrency: config.TURN_CONCURRENCY, notifications, scope: { excludePlatforms: ['cli'] } }),
   });
+  const conversations = createConversations({ ...core, wake: runner.wake });
   const intake = createIntake({ orm: db.orm, log: log.child({ component: 'intake' }), now, secretsKey: config.secretsKey });
   let worker: Worker | undefined;
-  let runner: TurnRunner | undefined;
   let started = false;
   return {
-    config, log, db, tools, conversations, intake, deliverers, streamers, renderLinks, gate, notifications, now,
+    config, log, db, tools, conversations, intake, deliverers, streamers, onOrderStatus: scheduleNotices, renderLinks, gate, notifications, now,
     async start() {
-      if (started || !opts.worker) return;
+      if (started || !(opts.worker || opts.chat)) return;
       started = true;
-      runner = startTurnRunner({
-        orm: db.orm, log, drain: conversations.drain, notifications, availability: db.availability, concurrency: config.TURN_CONCURRENCY,
-        leaseMs: config.TURN_LEASE_SECONDS * 1000,
-        // Terminal conversations are driven by their terminal (bot/chat.ts).
-        scope: { excludePlatforms: ['cli'] },
-      });
-      conversations.setLocalWake(runner.wake);
-      const renderTasks = createRenderTasks({ orm: db.orm, log, secretsKey: config.secretsKey, dataDir: config.dataDir, publicUrl: config.PUBLIC_URL, maxAttempts: config.RENDER_MAX_ATTEMPTS, farmTimeoutMinutes: config.RENDER_FARM_TIMEOUT_MINUTES, now,
+      runner.start();
+      if (!opts.worker) return;
+      const renderTasks = createRenderTasks({ orm: db.orm, log, secretsKey: config.secretsKey, dataDir: config.dataDir, publicUrl: config.PUBLIC_URL, maxAttempts: config.RENDER_MAX_ATTEMPTS, farmTimeoutMinutes: config.RENDER_FARM_TIMEOUT_MINUTES, now, onOrderStatus: scheduleNotices,
         ...(opts.renderBackends ? { backendFor: opts.renderBackends } : {}) });
       const noticeTasks = createNoticeTasks({ orm: db.orm, log, deliverers, renderLinks, now });
       worker = await startWorker({
@@ -127,12 +141,12 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
         crontab: [{ task: 'expire_actions', pattern: '* * * * *' }, { task: PRUNE_TURNS_TASK, pattern: '* * * * *' }, { task: farmTimeoutTaskName, pattern: '* * * * *' }, { task: foldTallyTaskName, pattern: '* * * * *' }],
       });
     },
-    turnsInFlight: () => runner?.inFlight() ?? 0,
+    turnsInFlight: () => runner.inFlight(),
     async stopTurns(graceMs = TURN_SHUTDOWN_GRACE_MS) {
-      await runner?.stop(graceMs);
+      await runner.stop(graceMs);
     },
     async close() {
-      await runner?.stop(TURN_SHUTDOWN_GRACE_MS);
+      await runner.stop(TURN_SHUTDOWN_GRACE_MS);
       await worker?.stop();
       await notifications.close();
       await db.close();

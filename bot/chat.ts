@@ -1,8 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { Deliverer, Streamer } from '../core/conversations/delivery.ts';
+import type { Deliverer, Streamer } from '../core/replies/delivery.ts';
 import { pendingItems } from '../core/queue/session-inbox.ts';
-import { startTurnRunner } from '../core/queue/turn-runner.ts';
 import { getTenantBySlug } from '../core/tenancy/tenants.ts';
 import { ensureUser } from '../core/tenancy/users.ts';
 import type { Reply } from '../core/replies/reply.ts';
@@ -11,18 +10,23 @@ import type { App } from './app.ts';
 
 export type ChatOptions = { tenant: string; user: string; session: string; input: Readable; output: Writable; interactive: boolean };
 
+/** The terminal thread a person's named conversation lives in; the app drives it (AppOptions.chat). */
+export function chatThreadKey(user: string, session: string): string {
+  return `cli:${user}:${session}`;
+}
+
 /**
  * The terminal chat: one line in, the replies out as readable text. Works interactively and
  * with piped scripts (lines run one after another; the process ends at end of input). Lines go
  * through the session inbox like every platform's messages; this process drives its own
- * thread's session (servers leave terminal sessions alone), so a confirmed plan's follow-up is
- * printed here too, before the next prompt.
+ * thread's session (servers leave terminal sessions alone; `app` is opened with AppOptions.chat
+ * for this thread), so a confirmed plan's follow-up is printed here too, before the next prompt.
  */
 export async function runChat(app: App, opts: ChatOptions): Promise<void> {
   const em = app.db.orm.em.fork();
   const tenant = await getTenantBySlug(em, opts.tenant);
   const role = await ensureUser(em, tenant.id, 'cli', opts.user, 'operator');
-  const key = `cli:${opts.user}:${opts.session}`;
+  const key = chatThreadKey(opts.user, opts.session);
   const write = (text: string) => opts.output.write(text.endsWith('\n') ? text : `${text}\n`);
   // The model's text is printed as it is written; the final reply then adds what was not streamed (tables, cards).
   let streamed = '';
@@ -36,11 +40,7 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
   };
   app.deliverers.set('cli', deliverer);
   app.streamers.set('cli', streamer);
-  const runner = startTurnRunner({
-    orm: app.db.orm, log: app.log, drain: app.conversations.drain, concurrency: 1,
-    leaseMs: app.config.TURN_LEASE_SECONDS * 1000, scope: { thread: { platform: 'cli', key } },
-  });
-  app.conversations.setLocalWake(runner.wake);
+  await app.start();
   try {
     if (opts.interactive) {
       write(`RenderBot — tenant ${tenant.name} (${tenant.slug}), you are ${opts.user} (${role}).`);
@@ -63,7 +63,7 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
     }
     rl.close();
   } finally {
-    await runner.stop();
+    await app.stopTurns();
   }
 }
 

@@ -9,7 +9,7 @@ import { adminCommand, type WithApp } from './admin.ts';
 import { manifestCommand } from './manifest.ts';
 import { doctorCommand } from './doctor/command.ts';
 import { createApp, TURN_SHUTDOWN_GRACE_MS, type App, type AppOptions } from './app.ts';
-import { runChat } from './chat.ts';
+import { chatThreadKey, runChat } from './chat.ts';
 import { startHttpServer } from './server.ts';
 import { renderRoutes } from './renders.ts';
 import { createChannels } from './channels.ts';
@@ -85,9 +85,10 @@ export function buildProgram(): Command {
     .option('--user <id>', 'your user id (default: your OS user name)')
     .option('--session <name>', 'conversation name; the same name continues a conversation', 'default')
     .action(async (o: { tenant: string; user?: string; session: string }) => {
-      const app = await openApp({ quiet: true });
+      const user = o.user ?? safeUserName();
+      const app = await openApp({ quiet: true, chat: { key: chatThreadKey(user, o.session) } });
       try {
-        await runChat(app, { tenant: o.tenant, user: o.user ?? safeUserName(), session: o.session, input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY) });
+        await runChat(app, { tenant: o.tenant, user, session: o.session, input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY) });
       } finally {
         await app.close();
       }

@@ -1,11 +1,7 @@
 import client from 'prom-client';
 import { processRegistry } from '../core/metrics.ts';
-import { z } from 'zod';
-import { row } from '../core/db/sql.ts';
+import { readQueueGauges, type QueueGauges } from '../core/queue/gauges.ts';
 import type { App } from './app.ts';
-
-/** The database gauges, read in one round trip. */
-const dbGauges = z.object({ queued: z.number(), running: z.number(), jobs: z.number(), actions: z.number() });
 
 /**
  * The /metrics text of a running app: the process registry (core/metrics.ts) plus gauges read
@@ -19,13 +15,9 @@ export function createAppMetrics(app: App): { text(): Promise<string>; contentTy
   gauge('renderbot_model_calls_in_flight', 'Model calls of this process under way.', () => app.gate.stats().inFlight);
   gauge('renderbot_model_calls_waiting', 'Model calls of this process waiting for their tenant\'s concurrency cap.', () => app.gate.stats().waiting);
   gauge('renderbot_tenants_throttled', 'Tenants whose model cap this process lowered after a 429.', () => app.gate.stats().throttledTenants);
-  let db: Promise<z.infer<typeof dbGauges> | undefined> | undefined;
+  let db: Promise<QueueGauges | undefined> | undefined;
   // One round trip per scrape for all database gauges (each gauge's collect awaits the same read).
-  const fromDb = () => (db ??= row(app.db.orm.em.fork(), dbGauges,
-    `select (select count(*)::int from turn_inbox where done_at is null and started_at is null) as queued,
-            (select count(*)::int from turn_inbox where done_at is null and started_at is not null) as running,
-            (select count(*)::int from graphile_worker.jobs where locked_at is null) as jobs,
-            (select count(*)::int from pending_action where status = 'pending') as actions`)
+  const fromDb = () => (db ??= readQueueGauges(app.db.orm.em.fork())
     .catch(() => undefined)
     .finally(() => setImmediate(() => { db = undefined; })));
   gauge('renderbot_turns_queued', 'Messages waiting in session inboxes (all processes).', async () => (await fromDb())?.queued ?? 0);

@@ -2,10 +2,10 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { sendJson, type HttpRequest } from '../adapters/http.ts';
-import { db } from '../core/db/kysely.ts';
 import { handleFarmCallback, signatureHeader, timestampHeader } from '../core/renders/farm.ts';
 import { localRenderPath, renderContentTypes } from '../core/renders/local.ts';
 import { getRenderResults } from '../core/renders/results.ts';
+import { findCompletedRender, findOrderTenant } from '../core/renders/files.ts';
 import { resultsPage, resultsPageHeaders } from './results-page.ts';
 import type { App } from './app.ts';
 import type { Route } from './server.ts';
@@ -29,11 +29,7 @@ export function renderRoutes(app: App): Route[] {
       const q = new URLSearchParams(req.getQuery());
       const check = app.renderLinks.verify(id, q.get('exp') ?? undefined, q.get('sig') ?? undefined);
       if (check !== 'ok') return sendJson(res, 403, { error: { code: check, message: check === 'expired' ? 'This link has expired; ask RenderBot for a fresh one.' : 'Invalid link signature.' } });
-      const job = z.uuid().safeParse(id).success
-        ? await db(app.db.orm.em.fork()).selectFrom('render_job as j')
-          .innerJoin('render_order as o', 'o.id', 'j.order').innerJoin('output_type as ot', 'ot.id', 'o.outputType')
-          .select(['j.tenant', 'ot.format']).where('j.id', '=', id).where('j.status', '=', 'completed').executeTakeFirst()
-        : undefined;
+      const job = z.uuid().safeParse(id).success ? await findCompletedRender(app.db.orm.em.fork(), id) : undefined;
       const file = job ? localRenderPath(app.config.dataDir, job.tenant, id, job.format) : undefined;
       const size = file ? await stat(file).then((s) => s.size, () => undefined) : undefined;
       if (!job || !file || size === undefined) return sendJson(res, 404, { error: { code: 'not_found', message: 'No such render.' } });
@@ -46,9 +42,9 @@ export function renderRoutes(app: App): Route[] {
       const check = app.renderLinks.verifyResults(id, q.get('exp') ?? undefined, q.get('sig') ?? undefined);
       if (check !== 'ok') return sendJson(res, 403, { error: { code: check, message: check === 'expired' ? 'This link has expired; ask RenderBot for a fresh one.' : 'Invalid link signature.' } });
       const em = app.db.orm.em.fork();
-      const order = z.uuid().safeParse(id).success ? await db(em).selectFrom('render_order').select('tenant').where('id', '=', id).executeTakeFirst() : undefined;
-      if (!order) return sendJson(res, 404, { error: { code: 'not_found', message: 'No such order.' } });
-      const results = await getRenderResults(em, order.tenant, id, app.renderLinks, app.now(), maxResultsPageItems);
+      const tenant = z.uuid().safeParse(id).success ? await findOrderTenant(em, id) : undefined;
+      if (!tenant) return sendJson(res, 404, { error: { code: 'not_found', message: 'No such order.' } });
+      const results = await getRenderResults(em, tenant, id, app.renderLinks, app.now(), maxResultsPageItems);
       const html = resultsPage(results);
       res.writeHead(200, { ...resultsPageHeaders, 'content-length': String(Buffer.byteLength(html)), 'cache-control': 'private, no-store' });
       res.end(html);
@@ -57,7 +53,7 @@ export function renderRoutes(app: App): Route[] {
       // The signature covers the body as sent.
       const answer = await handleFarmCallback(app.db.orm.em.fork(), app.config.secretsKey, req.rawBody?.toString('utf8') ?? '', {
         signature: header(req, signatureHeader), timestamp: header(req, timestampHeader),
-      }, app.now());
+      }, app.onOrderStatus, app.now());
       sendJson(res, answer.status, answer.body);
     } },
   ];

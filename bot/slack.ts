@@ -1,7 +1,7 @@
 import { createSlackAdapter, type SlackSettings } from '../adapters/slack/app.ts';
 import type { Config } from '../core/config.ts';
 import type { App } from './app.ts';
-import type { Channel } from './channels.ts';
+import type { Channel } from './channel.ts';
 
 /** The SLACK_* part of the configuration, or undefined when Slack is not configured at all. */
 export function slackSettings(config: Config): SlackSettings | undefined {

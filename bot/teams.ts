@@ -1,7 +1,7 @@
 import { createTeamsAdapter } from '../adapters/teams/adapter.ts';
 import { describeTeamsSettings, teamsSettings } from '../adapters/teams/config.ts';
 import type { App } from './app.ts';
-import type { Channel } from './channels.ts';
+import type { Channel } from './channel.ts';
 
 /**
  * The Teams channel, closed by default: with MicrosoftAppId set every request's token is

@@ -9,9 +9,8 @@ import type { Config } from '../core/config.ts';
 import { roleSchema, type Role } from '../core/tenancy/roles.ts';
 import { getTenantBySlug } from '../core/tenancy/tenants.ts';
 import { createApiToken, createLoginCode, listApiTokens, revokeApiToken } from '../core/tenancy/tokens.ts';
-import type { WithApp } from './admin.ts';
-import type { App } from './app.ts';
-import type { Channel } from './channels.ts';
+import type { App, WithApp } from './app.ts';
+import type { Channel } from './channel.ts';
 
 /** The built panel shipped in the tree (npm run build:panel). */
 export const PANEL_DIST = fileURLToPath(new URL('../adapters/web/panel/dist', import.meta.url));

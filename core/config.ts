@@ -75,7 +75,7 @@ export const envSchema = z.object({
     .pipe(z.array(z.url().refine((u) => new URL(u).origin === u, 'list origins like https://app.example.com (no path, no trailing slash)'))),
   /**
    * Connections of the pool that model-written SQL (query_database) runs on; other requests never
-   * wait for them (core/sql/pool.ts). Default 4.
+   * wait for them (core/db/query-pool.ts). Default 4.
    */
   QUERY_POOL_SIZE: z.coerce.number().int().min(1).max(32).default(4),
   /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { platformSchema, roleSchema } from './tenancy/roles.ts';
+import { platformSchema, roleSchema, type Platform, type Role } from './tenancy/roles.ts';
 
 /**
  * Who is speaking, for which tenant, in which session. Resolved by an adapter from the link
@@ -18,3 +18,6 @@ export const turnContextSchema = z.object({
   shared: z.boolean().optional(),
 });
 export type TurnContext = z.infer<typeof turnContextSchema>;
+
+/** The person clicking Confirm/Cancel, as resolved by the adapter; `name` is shown on the card. */
+export type Actor = { tenantId: string; userId: string; role: Role; platform: Platform; name?: string };

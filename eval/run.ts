@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config.ts';
 import { RenderBotError } from '../core/errors.ts';
+import { createFinishedItems } from '../core/conversations/finished.ts';
 import { createConversations } from '../core/conversations/service.ts';
 import { openDatabase } from '../core/db/database.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
@@ -109,7 +110,7 @@ async function evaluate(): Promise<number> {
   const demo = await seedDemo(sem, { slug: 'eval', name: tenant.name });
   await setTenantAi(sem, config.secretsKey, demo.tenant.id, ai.settings, ai.apiKey);
   const conversations = createConversations({
-    orm, log, tools: defaultTools, now: () => new Date(), models: createModelProvider(config.secretsKey, log), deliverers: new Map(),
+    orm, log, tools: defaultTools, now: () => new Date(), models: createModelProvider(config.secretsKey, log), deliverers: new Map(), finished: createFinishedItems(),
   });
   const report = await runEval({ orm, tenantId: demo.tenant.id, respond: (turn, text) => conversations.respond(turn, text) }, cases, {
     onCase: (r) => process.stdout.write(`${formatCase(r)}\n\n`),

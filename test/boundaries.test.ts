@@ -55,7 +55,7 @@ describe('module boundaries (STYLE §1)', () => {
     ].join('\n'))).toEqual([]);
     expect(check("import { resolveLink } from '../../core/tenancy/links.ts';")).toEqual([expect.stringMatching(/loads \.\.\/\.\.\/core\/tenancy\/links\.ts, which reaches the database \(core\/tenancy\/links\.ts → (core\/db\/|kysely)/)]);
     expect(check("import { ensureUser } from '../../core/tenancy/users.ts';")).toHaveLength(1);
-    expect(check("import { findActiveSession } from '../../core/conversations/sessions.ts';")).toHaveLength(1);
+    expect(check("import { findActiveSession } from '../../core/history/sessions.ts';")).toHaveLength(1);
     expect(check("import { setMessageRef } from '../../core/actions/store.ts';")).toHaveLength(1);
     expect(check("import { createIntake } from '../../core/conversations/intake.ts';")).toHaveLength(1);
     // A type-only import still loads the module when written `import { type X }` (verbatimModuleSyntax).

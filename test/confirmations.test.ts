@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { confirmAction, cancelAction, type Actor } from '../core/actions/decide.ts';
+import { confirmAction, cancelAction } from '../core/actions/decide.ts';
+import type { Actor } from '../core/context.ts';
 import { createPendingAction } from '../core/actions/store.ts';
 import { defaultTools } from '../core/tools/index.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';

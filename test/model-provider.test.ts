@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createModelProvider } from '../core/llm/provider.ts';
-import { encryptSecret } from '../core/llm/secrets.ts';
+import { encryptSecret } from '../core/secrets.ts';
 import type { StoredAi } from '../core/llm/settings.ts';
 import { silentLog } from './support/core.ts';
 

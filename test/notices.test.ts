@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Deliverer } from '../core/conversations/delivery.ts';
+import type { Deliverer } from '../core/replies/delivery.ts';
 import { z } from 'zod';
 import { row } from '../core/db/sql.ts';
 import { watchOrders } from '../core/notices/origin.ts';
-import { noticeTaskName, progressTaskName } from '../core/notices/schedule.ts';
+import { noticeTaskName, progressTaskName, scheduleNotices } from '../core/notices/schedule.ts';
 import { createNoticeTasks } from '../core/notices/tasks.ts';
 import { setTenantRenderer } from '../core/renders/backends.ts';
 import { deriveOrderStatus } from '../core/renders/jobs.ts';
@@ -158,7 +158,7 @@ describe('notice scheduling and exactly-once delivery (queue tasks against the d
       await tx.execute(`update render_job j set status = ?, result_url = ?, error = ?, finished_at = now() from product p
                         where p.id = j.product_id and j.order_id = ? and p.pim_id = ?`,
         [status, status === 'completed' ? `https://cdn.example.com/${pim}.png` : null, status === 'failed' ? 'farm exploded' : null, orderId, pim]);
-      await deriveOrderStatus(tx, acme.tenant.id, orderId, new Date());
+      await deriveOrderStatus(tx, acme.tenant.id, orderId, new Date(), scheduleNotices);
     });
   }
 
@@ -167,7 +167,7 @@ describe('notice scheduling and exactly-once delivery (queue tasks against the d
     await finishJob(order.orderId, 'ACME-KL-6204', 'completed');
     const [first] = await queueJobs(order.orderId);
     expect(first).toMatchObject({ task: progressTaskName, queue_name: null });
-    await db.orm.em.fork().transactional((tx) => deriveOrderStatus(tx, acme.tenant.id, order.orderId, new Date()));
+    await db.orm.em.fork().transactional((tx) => deriveOrderStatus(tx, acme.tenant.id, order.orderId, new Date(), scheduleNotices));
     const again = await queueJobs(order.orderId);
     expect(again).toHaveLength(1);
     expect(again[0]!.run_at).toEqual(first!.run_at);

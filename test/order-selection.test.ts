@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scheduleNotices } from '../core/notices/schedule.ts';
 import { makeTenant } from './support/fixtures.ts';
 import { createCoreHarness, texts, type CoreHarness } from './support/core.ts';
 import type { FakeLlmRequest, FakeStep } from './fakes/llm-server.ts';
@@ -299,8 +300,8 @@ describe('current jobs of an order', () => {
       ['CURRENT-KL-6204', 'completed', null], ['CURRENT-KL-6205', 'failed', 'newest failure'], ['CURRENT-KL-6206', 'queued', null], ['CURRENT-DI-20', 'not_dispatched', null],
     ]);
     await em.execute(`update render_job set status = 'failed', error = 'gave up', finished_at = now() where order_id = ? and status = 'queued'`, [created.orderId]);
-    expect(await em.transactional((tx) => deriveOrderStatus(tx, t.tenant.id, created.orderId, new Date()))).toBe('failed');
+    expect(await em.transactional((tx) => deriveOrderStatus(tx, t.tenant.id, created.orderId, new Date(), scheduleNotices))).toBe('failed');
     await em.execute(`delete from render_job where order_id = ? and status = 'failed'`, [created.orderId]);
-    expect(await em.transactional((tx) => deriveOrderStatus(tx, t.tenant.id, created.orderId, new Date()))).toBe('completed');
+    expect(await em.transactional((tx) => deriveOrderStatus(tx, t.tenant.id, created.orderId, new Date(), scheduleNotices))).toBe('completed');
   });
 });

@@ -7,7 +7,7 @@ import { countRow, idRow, row } from '../core/db/sql.ts';
 import { ModelBehaviourError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import { runGuardedQuery, QUERY_ROLE } from '../core/sql/runner.ts';
-import { createQueryPool } from '../core/sql/pool.ts';
+import { createQueryPool } from '../core/db/query-pool.ts';
 import { queryDatabaseTool } from '../core/tools/query_database.ts';
 import type { ToolContext } from '../core/tools/tool.ts';
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { scheduleNotices } from '../core/notices/schedule.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +31,7 @@ afterAll(async () => {
 
 /** Calls the render task as the queue would on attempt `attempt` of the queue job. */
 function runTask(backend: RenderBackend, job: { id: string; tenant_id: string }, attempt: number, maxAttempts = 3): Promise<void> {
-  const tasks = createRenderTasks({ orm: db.orm, log: silentLog, secretsKey, dataDir, maxAttempts, backendFor: () => backend });
+  const tasks = createRenderTasks({ onOrderStatus: scheduleNotices, orm: db.orm, log: silentLog, secretsKey, dataDir, maxAttempts, backendFor: () => backend });
   return tasks[renderTaskName]!({ renderJobId: job.id, tenantId: job.tenant_id }, { job: { attempts: attempt } } as unknown as JobHelpers) as Promise<void>;
 }
 const ok: RenderBackend = async (job) => ({ kind: 'done', resultUrl: `/renders/${job.jobId}` });
@@ -81,7 +82,7 @@ describe('two workers on one database', () => {
       await new Promise((r) => setTimeout(r, 5));
       return { kind: 'done', resultUrl: `/renders/${job.jobId}` };
     };
-    const tasks = createRenderTasks({ orm: db.orm, log: silentLog, secretsKey, dataDir, backendFor: () => backend });
+    const tasks = createRenderTasks({ onOrderStatus: scheduleNotices, orm: db.orm, log: silentLog, secretsKey, dataDir, backendFor: () => backend });
     const products = Array.from({ length: 40 }, (_, i) => ({ pimId: `MANY-${String(i).padStart(3, '0')}`, name: `Part ${i}`, category: 'Parts', materialName: null }));
     const many = await makeTenant(db.orm.em.fork(), 'many', { products });
     const order = await submitOrder(db.orm, many.tenant.id, products.map((p) => p.pimId), 'WebP 1024x1024');
@@ -102,7 +103,7 @@ describe('orders whose last jobs finish at the same moment', () => {
   it('all derive to completed: the completion that skips deriving always leaves it to a sibling that derives later', async () => {
     // Jobs finish in lockstep, so the last two jobs of an order often complete concurrently.
     const backend: RenderBackend = async (job) => ({ kind: 'done', resultUrl: `/renders/${job.jobId}` });
-    const tasks = createRenderTasks({ orm: db.orm, log: silentLog, secretsKey, dataDir, backendFor: () => backend });
+    const tasks = createRenderTasks({ onOrderStatus: scheduleNotices, orm: db.orm, log: silentLog, secretsKey, dataDir, backendFor: () => backend });
     const products = Array.from({ length: 60 }, (_, i) => ({ pimId: `RACE-${String(i).padStart(3, '0')}`, name: `Part ${i}`, category: 'Parts', materialName: null }));
     const race = await makeTenant(db.orm.em.fork(), 'race', { products });
     const orders = [];
@@ -139,7 +140,7 @@ describe('render jobs on a real worker', () => {
         running--;
       }
     };
-    const tasks = createRenderTasks({ orm: db.orm, log: silentLog, secretsKey, dataDir, maxAttempts: 2, backendFor: () => backend });
+    const tasks = createRenderTasks({ onOrderStatus: scheduleNotices, orm: db.orm, log: silentLog, secretsKey, dataDir, maxAttempts: 2, backendFor: () => backend });
     worker = await startWorker({ url: db.url, tasks, log: silentLog, concurrency: 2 });
     const products = ['ACME-KL-6204', 'ACME-KL-6205', 'ACME-KL-6206', 'ACME-ZR-100', 'ACME-DI-20'];
     const order = await submitOrder(db.orm, acme.tenant.id, products, 'WebP 1024x1024');

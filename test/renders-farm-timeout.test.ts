@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { scheduleNotices } from '../core/notices/schedule.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +32,7 @@ beforeAll(async () => {
   acme = await makeTenant(db.orm.em.fork(), 'acme');
   await setTenantRenderer(db.orm.em.fork(), secretsKey, acme.tenant.id, { backend: 'http', url: 'https://farm.example.com/jobs', secret: farmSecret });
   // A farm that accepts every job and never calls back on its own; 2 attempts, 30 min to report back.
-  tasks = createRenderTasks({
+  tasks = createRenderTasks({ onOrderStatus: scheduleNotices,
     orm: db.orm, log: silentLog, secretsKey, dataDir: mkdtempSync(join(tmpdir(), 'renderbot-farm-timeout-')),
     maxAttempts: 2, farmTimeoutMinutes: 30, now: () => clock, backendFor: () => async () => ({ kind: 'submitted' }),
   });
@@ -59,7 +60,7 @@ async function drainQueue(orderId: string): Promise<void> {
 async function callback(body: Record<string, unknown>) {
   const raw = JSON.stringify(body);
   const ts = String(Math.floor(clock.getTime() / 1000));
-  return handleFarmCallback(db.orm.em.fork(), secretsKey, raw, { timestamp: ts, signature: signFarmBody(farmSecret, ts, raw) }, clock);
+  return handleFarmCallback(db.orm.em.fork(), secretsKey, raw, { timestamp: ts, signature: signFarmBody(farmSecret, ts, raw) }, scheduleNotices, clock);
 }
 
 describe('farm jobs that never report back', () => {

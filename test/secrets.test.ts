@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, RenderBotError, UserInputError } from '../core/errors.ts';
-import { decryptSecret, encryptSecret } from '../core/llm/secrets.ts';
+import { decryptSecret, encryptSecret } from '../core/secrets.ts';
 import { aiSettingsSchema, describeTenantAi, loadTenantAi, setTenantAi, type AiSettings } from '../core/llm/settings.ts';
 import { createTenant } from '../core/tenancy/tenants.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';

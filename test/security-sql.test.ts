@@ -5,8 +5,8 @@ import { doubling } from './support/sql-attacks.ts';
 import { waitFor } from './support/renders.ts';
 import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import type { FakeLlmRequest, FakeStep } from './fakes/llm-server.ts';
-import { MAX_TOOL_MESSAGE_CHARS } from '../core/agent/messages.ts';
-import { createQueryPool } from '../core/sql/pool.ts';
+import { MAX_TOOL_MESSAGE_CHARS } from '../core/history/messages.ts';
+import { createQueryPool } from '../core/db/query-pool.ts';
 import { RESULT_BYTES, runGuardedQuery, VALUE_CHARS } from '../core/sql/runner.ts';
 
 /*

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveSession } from '../core/conversations/sessions.ts';
+import { resolveSession } from '../core/history/sessions.ts';
 import { nextGroup } from '../core/conversations/drain.ts';
 import { createNotifications } from '../core/queue/notifications.ts';
 import { finishItems, pendingItems, startItems, submitToSession, type InboxRow } from '../core/queue/session-inbox.ts';

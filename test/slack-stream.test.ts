@@ -3,7 +3,7 @@ import { webApi } from '@slack/bolt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeMrkdwn } from '../adapters/slack/render.ts';
 import { createSlackStreamer } from '../adapters/slack/stream.ts';
-import type { SentMessage } from '../core/conversations/delivery.ts';
+import type { SentMessage } from '../core/replies/delivery.ts';
 import { startFakeSlack, streamedText, type FakeSlack } from './fakes/slack-api.ts';
 import { TEAM } from './fakes/slack-harness.ts';
 import { silentLog } from './support/core.ts';

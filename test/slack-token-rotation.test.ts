@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createSlackChannel } from '../bot/slack.ts';
-import type { Deliverer } from '../core/conversations/delivery.ts';
+import type { Deliverer } from '../core/replies/delivery.ts';
 import { textReply } from '../core/replies/reply.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startSlackHarness, type SlackHarness } from './fakes/slack-harness.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAgentTurn } from '../core/agent/turn.ts';
-import { appendMessage } from '../core/agent/messages.ts';
+import { appendMessage } from '../core/history/messages.ts';
 import { GIVE_UP_TEXT, MAX_TURN_ATTEMPTS } from '../core/conversations/drain.ts';
 import { itemResult, submitToSession } from '../core/queue/session-inbox.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';

@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoreHarness, type CoreHarness } from './support/core.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { createOrder } from '../core/pipeline/orders.ts';
-import { contextSummary, getSessionContext, setSessionContext } from '../core/conversations/context.ts';
+import { contextSummary, getSessionContext, setSessionContext } from '../core/history/context.ts';
 import { importProductsCsv } from '../core/pipeline/import.ts';
 import { CONTEXT_LABEL, NOTE_LABEL, WORKSPACE_LABEL } from '../core/agent/data-messages.ts';
 import { ensureMaterial } from '../core/pipeline/catalogue.ts';
-import { listSessionMessages } from '../core/conversations/sessions.ts';
+import { listSessionMessages } from '../core/history/sessions.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
 import { dataMessages, systemText } from './support/prompt.ts';
 

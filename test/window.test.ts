@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendMessage } from '../core/agent/messages.ts';
+import { appendMessage } from '../core/history/messages.ts';
 import { buildWindow } from '../core/agent/window.ts';
 import { noteMessage } from '../core/agent/data-messages.ts';
 import { db as query } from '../core/db/kysely.ts';

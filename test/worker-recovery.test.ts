@@ -1,4 +1,5 @@
 import { fork } from 'node:child_process';
+import { scheduleNotices } from '../core/notices/schedule.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,7 +54,7 @@ describe('a queue worker killed mid-job', () => {
       if (job.product.pimId === 'ACME-DI-20') await new Promise((r) => setTimeout(r, 3 * deadAfterMs));
       return { kind: 'done', resultUrl: `/renders/${job.jobId}` };
     };
-    const tasks = createRenderTasks({ orm: db.orm, log: silentLog, secretsKey: randomBytes(32), dataDir: mkdtempSync(join(tmpdir(), 'renderbot-recovery-')), backendFor: () => backend });
+    const tasks = createRenderTasks({ onOrderStatus: scheduleNotices, orm: db.orm, log: silentLog, secretsKey: randomBytes(32), dataDir: mkdtempSync(join(tmpdir(), 'renderbot-recovery-')), backendFor: () => backend });
     const live: Worker[] = await Promise.all([1, 2].map(() => startWorker({ url: db.url, tasks, log: silentLog, concurrency: 2, deadAfterMs })));
     try {
       await waitForOrder(db.orm, crashed.orderId, 'completed', 20_000);

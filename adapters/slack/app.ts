@@ -1,6 +1,6 @@
 import { App as BoltApp, defaultBodyLimit, HTTPReceiver, SocketModeReceiver, webApi, type Authorize, type Installation } from '@slack/bolt';
 import type { DatabaseAvailability } from '../../core/availability.ts';
-import type { Deliverer, Streamer } from '../../core/conversations/delivery.ts';
+import type { Deliverer, Streamer } from '../../core/replies/delivery.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
 import { ConfigError, PlatformError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { webApi } from '@slack/bolt';
-import type { Deliverer } from '../../core/conversations/delivery.ts';
+import type { Deliverer } from '../../core/replies/delivery.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ChannelPacer } from '../../core/pacer.ts';

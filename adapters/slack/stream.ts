@@ -1,5 +1,5 @@
 import type { webApi } from '@slack/bolt';
-import type { Streamer } from '../../core/conversations/delivery.ts';
+import type { Streamer } from '../../core/replies/delivery.ts';
 import { defaultPacing, pacedTextStream } from '../../core/conversations/text-stream.ts';
 import type { Logger } from '../../core/logger.ts';
 import { textReply } from '../../core/replies/reply.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Deliverer, Streamer } from '../../core/conversations/delivery.ts';
+import type { Deliverer, Streamer } from '../../core/replies/delivery.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
 import type { Logger } from '../../core/logger.ts';
 import { describeTeamsSettings, teamsSettings, type ActiveTeamsSettings, type TeamsConfig } from './config.ts';

@@ -1,25 +1,14 @@
 import type { TurnContext } from '../../core/context.ts';
-import type { Delivery } from '../../core/conversations/delivery.ts';
-import type { Freshness, Intake, Person, Speaker } from '../../core/conversations/intake.ts';
-import type { Conversations } from '../../core/conversations/service.ts';
-import type { Logger } from '../../core/logger.ts';
+import type { Delivery } from '../../core/replies/delivery.ts';
+import type { Freshness, Person, Speaker } from '../../core/conversations/intake.ts';
 import { parseCommand } from '../../core/commands/grammar.ts';
 import { aadTenantOf, botWasAdded, cleanText, eventIdOf, isGuest, sessionKeyOf, userIdOf, type TeamsActivity } from './activity.ts';
 import { handleCardAction } from './invoke.ts';
 import { linkedText, textMessage, unlinkedText, welcomeText } from './texts.ts';
 import type { ConversationRef, InboundTurn, InvokeReply } from './transport.ts';
+import type { TeamsHandlerDeps, TeamsIntake } from './deps.ts';
 
-/** The intake calls the Teams turn logic uses. */
-export type TeamsIntake = Pick<Intake, 'tenantOf' | 'identify' | 'redeemLink' | 'sessionFor' | 'actionCard'>;
-
-/** What the Teams turn logic needs from the core. */
-export type TeamsHandlerDeps = {
-  conversations: Pick<Conversations, 'submit' | 'confirm' | 'cancel'>;
-  intake: TeamsIntake;
-  log: Logger;
-  /** Emulator mode: activities without an AAD tenant are treated as tenant `emulator`. */
-  emulator: boolean;
-};
+export type { TeamsHandlerDeps, TeamsIntake };
 
 /** The AAD tenant the Bot Framework Emulator's activities (which carry none) count as. */
 export const EMULATOR_AAD_TENANT = 'emulator';

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { explainedDecision } from '../../core/actions/card.ts';
 import type { Decision } from '../../core/actions/plan.ts';
-import type { Delivery } from '../../core/conversations/delivery.ts';
+import type { Delivery } from '../../core/replies/delivery.ts';
 import type { Speaker } from '../../core/conversations/intake.ts';
 import { publicMessage } from '../../core/errors.ts';
 import { cardActionOf } from './activity.ts';
-import type { TeamsHandlerDeps } from './handler.ts';
+import type { TeamsHandlerDeps } from './deps.ts';
 import { ADAPTIVE_CARD_CONTENT_TYPE, renderAdaptiveCard, renderTeamsMessage, VERBS, type AdaptiveCard } from './render.ts';
 import { unlinkedText } from './texts.ts';
 import type { InboundTurn, InvokeReply } from './transport.ts';

@@ -1,4 +1,4 @@
-import type { Streamer } from '../../core/conversations/delivery.ts';
+import type { Streamer } from '../../core/replies/delivery.ts';
 import { defaultPacing, pacedTextStream } from '../../core/conversations/text-stream.ts';
 import type { Logger } from '../../core/logger.ts';
 import { streamInfo } from './activity.ts';

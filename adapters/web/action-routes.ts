@@ -3,7 +3,7 @@ import type { Decision } from '../../core/actions/plan.ts';
 import type { TokenIdentity } from '../../core/conversations/intake.ts';
 import { hasRole } from '../../core/tenancy/roles.ts';
 import { HttpError, sendJson, type RouteBody } from '../http.ts';
-import { throwIfLimited, type ApiHandler, type AuthedHandler, type WebContext, type WebRoute } from './adapter.ts';
+import { throwIfLimited, type ApiHandler, type AuthedHandler, type WebContext, type WebRoute } from './routes-context.ts';
 import { MAX_BODY_BYTES } from './http.ts';
 import { openApiDocument } from './openapi.ts';
 import { loginSchema, zodMessage } from './schemas.ts';

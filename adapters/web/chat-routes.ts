@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Owner, TokenIdentity } from '../../core/conversations/intake.ts';
 import { HttpError, sendJson, type HttpRequest } from '../http.ts';
-import type { AuthedHandler, WebContext, WebRoute } from './adapter.ts';
+import type { AuthedHandler, WebContext, WebRoute } from './routes-context.ts';
 import { searchParams } from './http.ts';
 import { apiMessage, apiSession, sessionCursors } from './present.ts';
 import { sendMessageRoute } from './send-message.ts';

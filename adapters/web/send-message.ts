@@ -3,7 +3,7 @@ import type { TurnContext } from '../../core/context.ts';
 import type { Owner, TokenIdentity } from '../../core/conversations/intake.ts';
 import { UserInputError } from '../../core/errors.ts';
 import { HttpError, sendJson, type HttpRequest, type HttpResponse } from '../http.ts';
-import type { AuthedHandler, WebContext, WebRoute } from './adapter.ts';
+import type { AuthedHandler, WebContext, WebRoute } from './routes-context.ts';
 import { MAX_BODY_BYTES } from './http.ts';
 import { turnResult } from './present.ts';
 import { postMessageSchema, zodMessage, type PostMessage } from './schemas.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RenderBotError } from '../../core/errors.ts';
-import { decryptSecret } from '../../core/llm/secrets.ts';
+import { decryptSecret } from '../../core/secrets.ts';
 import { readTenantAi, type TenantAi } from '../../core/llm/settings.ts';
 import type { StoredInstallation, TenantSecrets } from '../../core/tenancy/stored-secrets.ts';
 import { fail, ok, skip, type CheckLine } from './report.ts';

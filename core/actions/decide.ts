@@ -1,13 +1,14 @@
+import type { Actor } from '../context.ts';
 import type { Orm } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import { publicMessage } from '../errors.ts';
-import { hasRole, lowerRole, type Platform, type Role } from '../tenancy/roles.ts';
+import { hasRole, lowerRole } from '../tenancy/roles.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
-import { needsApproval, type ToolResult } from '../tools/tool.ts';
-import { appendMessage } from '../agent/messages.ts';
-import type { Delivery } from '../conversations/delivery.ts';
-import { rememberOrderFromTool } from '../conversations/context.ts';
-import { queueFollowUp } from '../conversations/followup.ts';
+import { needsApproval, type ToolEffects, type ToolResult } from '../tools/tool.ts';
+import { appendMessage } from '../history/messages.ts';
+import type { Delivery } from '../replies/delivery.ts';
+import { rememberSubject } from '../history/context.ts';
+import { queueFollowUp } from '../history/followup.ts';
 import { orderIdsOf, watchOrders } from '../notices/origin.ts';
 import { writeAudit } from './audit.ts';
 import { confirmReply, deciderName } from './card.ts';
@@ -15,13 +16,10 @@ import { actionOriginSchema, type ActionRow, type Decision } from './plan.ts';
 import { selectionsOf } from '../pipeline/selections.ts';
 import { claimAction, expireAction, findAction, finishAction } from './store.ts';
 
-/** The person clicking Confirm/Cancel, as resolved by the adapter; `name` is shown on the card. */
-export type Actor = { tenantId: string; userId: string; role: Role; platform: Platform; name?: string };
-
 export type DecideDeps = { orm: Orm; log: Logger; tools: ToolRegistry; now: () => Date };
 
 /** A confirmed action's results, for the model's follow-up. */
-export type Executed = { action: ActionRow; results: { tool: string; summary: string; data: unknown }[] };
+export type Executed = { action: ActionRow; results: { tool: string; summary: string; data: unknown; effects?: ToolEffects }[] };
 
 /** Where the confirmer is, as far as the adapter knows. */
 export type ConfirmOptions = {
@@ -63,13 +61,13 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
         const selectionId = selections.get(step);
         const ctx = { turn, em: tx, log: deps.log, now: deps.now, ...(selectionId ? { frozen: { selectionId } } : {}) };
         const result: ToolResult = await tool.run(ctx, args);
-        results.push({ tool: call.tool, summary: result.summary ?? `${call.tool} done`, data: result.data });
+        results.push({ tool: call.tool, summary: result.summary ?? `${call.tool} done`, data: result.data, ...(result.effects ? { effects: result.effects } : {}) });
       }
       const origin = actionOriginSchema.safeParse(claimed.origin).data?.delivery ?? opts.delivery;
       // The conversation where it was asked hears back there when its renders finish (core/notices).
-      if (origin) await watchOrders(tx, actor.tenantId, orderIdsOf(results), { sessionId: claimed.sessionId, delivery: origin });
+      if (origin) await watchOrders(tx, actor.tenantId, orderIdsOf(results.flatMap((r) => r.effects?.orders ?? [])), { sessionId: claimed.sessionId, delivery: origin });
       // The order a plan created becomes what the conversation is about (context summaries).
-      for (const r of results) await rememberOrderFromTool(tx, actor.tenantId, claimed.sessionId, r.tool, r.data);
+      for (const r of results) await rememberSubject(tx, actor.tenantId, claimed.sessionId, r.effects?.subject);
       const outcome = results.map((r) => r.summary).join('; ');
       const row = await finishAction(tx, claimed.id, 'done', { outcome, results: results.map((r) => r.data) });
       await writeAudit(tx, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.confirm', target: claimed.id, outcome: 'done', detail: { plan: claimed.plan.map((c) => ({ tool: c.tool, args: c.args })), results: results.map((r) => r.data) } });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { planStepSchema, replySchema } from '../replies/reply.ts';
-import { deliverySchema } from '../conversations/delivery.ts';
+import { deliverySchema } from '../replies/delivery.ts';
 import { actionStatuses } from '../db/entities/actions.ts';
 
 /** One validated write call of a plan, with the preview step the user saw. */

@@ -1,8 +1,8 @@
 import type { TurnContext } from '../context.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { replyText, type Reply } from '../replies/reply.ts';
-import { appendMessage, turnMessages } from './messages.ts';
-import { estimateTokens } from './tokens.ts';
+import { appendMessage, turnMessages } from '../history/messages.ts';
+import { estimateTokens } from '../llm/tokens.ts';
 
 /**
  * Ends a turn that will not be finished (interrupted too often, or failed): every tool call it

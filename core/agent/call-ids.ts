@@ -1,4 +1,4 @@
-import type { StoredToolCall } from './messages.ts';
+import type { StoredToolCall } from '../history/messages.ts';
 
 /** A tool call of a refused model response, as it is stored, and the result that answers it. */
 export type RefusedCall = { call: StoredToolCall; answer: string };

@@ -1,6 +1,6 @@
 import type { PlanCall } from '../actions/plan.ts';
 import { publicMessage, RenderBotError } from '../errors.ts';
-import type { StoredToolCall } from './messages.ts';
+import type { StoredToolCall } from '../history/messages.ts';
 import type { Frozen, PlannedWrite, Prepared, ToolContext, WriteTool } from '../tools/tool.ts';
 
 /** A write call of one model response whose arguments already validated. */

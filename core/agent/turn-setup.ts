@@ -1,10 +1,10 @@
-import { sessionContextSchema, type SessionContext } from '../conversations/context.ts';
+import { sessionContextSchema, type SessionContext } from '../history/context.ts';
 import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import type { StoredAi } from '../llm/settings.ts';
 import type { FoldedHistory } from './window.ts';
 import type { TenantRow } from '../tenancy/tenants.ts';
-import { monthOf, toMonthlyUsage, type MonthlyUsage } from './usage.ts';
+import { monthOf, toMonthlyUsage, type MonthlyUsage } from '../llm/usage.ts';
 
 /** What a turn needs before it can ask the model: the tenant, its AI configuration and this month's usage, what the session is about and its running summary. */
 export type TurnSetup = { tenant: TenantRow; ai: StoredAi; usage: MonthlyUsage; sessionContext: SessionContext | undefined; folded: FoldedHistory | undefined };

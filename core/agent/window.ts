@@ -2,8 +2,8 @@ import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import type { ChatMessage } from '../llm/client.ts';
 import { noteMessage, summaryMessage } from './data-messages.ts';
-import { recentMessages, type MessageRow } from './messages.ts';
-import { estimateTokens, MESSAGE_OVERHEAD_TOKENS } from './tokens.ts';
+import { recentMessages, type MessageRow } from '../history/messages.ts';
+import { estimateTokens, MESSAGE_OVERHEAD_TOKENS } from '../llm/tokens.ts';
 
 /** Limits of the prompt window (DESIGN §3). */
 export type WindowOptions = {

@@ -7,27 +7,21 @@ import type { Lease, SessionDrain } from '../queue/turn-runner.ts';
 import { publicMessage, RenderBotError } from '../errors.ts';
 import { textReply, type Reply } from '../replies/reply.ts';
 import { replySeconds, turnSeconds } from '../metrics.ts';
-import type { ConversationDeps } from './service.ts';
+import { answerMessage } from './answer.ts';
+import type { ConversationDeps } from './deps.ts';
 import { turnJobSchema, turnTask, type TurnJob } from './turn-job.ts';
-import type { Delivery } from './delivery.ts';
-import { followUpJobSchema, followUpTask } from './followup.ts';
-import { historyNoteTask, writeHistoryNote } from './history-note.ts';
+import type { Delivery } from '../replies/delivery.ts';
+import { followUpJobSchema, followUpTask } from '../history/followup.ts';
+import { historyNoteTask, writeHistoryNote } from '../history/note.ts';
 
 /** Starts of one inbox item before the person is told to ask again (DESIGN §4). */
 export const MAX_TURN_ATTEMPTS = 3;
 export const GIVE_UP_TEXT = 'I could not finish this — please ask again.';
 export const FAILED_TEXT = 'Something went wrong while answering this; it was logged. Please ask again.';
 
-export type DrainDeps = ConversationDeps & {
-  /** Answers a message; throws (unlike `respond`) so that a failure is settled here. */
-  answer(turn: TurnJob['turn'], text: string, opts: TurnOptions): Promise<Reply[]>;
-  /** Told which items are done (callers waiting on them in this process). */
-  onFinished(ids: string[]): void;
-};
-
 /**
  * Runs a leased session's inbox (DESIGN §4), one item — or one run of merged messages — at a
- * time, in order: a person's message (a command or an agent turn), a confirmed plan's
+ * time, in order: a person's message (a command, a typed confirm/cancel or an agent turn: `answerMessage`), a confirmed plan's
  * follow-up, a note for the history. Each item is started (attempts counted), records how far
  * it got (where its messages begin, the streamed message, what was delivered) and is marked done
  * with its replies. A started item found again was cut off (crash, kill, lost lease): it resumes
@@ -35,7 +29,7 @@ export type DrainDeps = ConversationDeps & {
  * MAX_TURN_ATTEMPTS starts the person is told to ask again. An abort (shutdown) leaves the item
  * to the next lease holder.
  */
-export function createSessionDrain(deps: DrainDeps): SessionDrain {
+export function createSessionDrain(deps: ConversationDeps): SessionDrain {
   const log = deps.log.child({ component: 'drain' });
   const em = () => deps.orm.em.fork();
 
@@ -71,7 +65,7 @@ export function createSessionDrain(deps: DrainDeps): SessionDrain {
         if (outcome.finished) await writeHistoryNote(tx, first.payload);
         return outcome;
       });
-      deps.onFinished(ids);
+      deps.finished.emit(ids);
       return released || !finished ? released : undefined;
     }
     let replies: Reply[];
@@ -100,7 +94,7 @@ export function createSessionDrain(deps: DrainDeps): SessionDrain {
     }
     timer({ outcome });
     replySeconds.observe(Math.max(0, Date.now() - group.at(-1)!.createdMs) / 1000);
-    deps.onFinished(ids);
+    deps.finished.emit(ids);
     return released ? true : undefined;
   }
 
@@ -121,7 +115,7 @@ export function createSessionDrain(deps: DrainDeps): SessionDrain {
     if (!progress.fromSeq) await removeMergedPlaceholders(sessionId, jobs.slice(0, -1));
     const text = jobs.map((j) => j.text).join('\n\n');
     return answer(last.delivery, sessionId, ids, progress, lease, { streaming: fresh && !parseCommand(text), indexed: true },
-      (o) => deps.answer(last.turn, text, { ...resume, delivery: last.delivery, ...o }));
+      (o) => answerMessage(deps, last.turn, text, { ...resume, delivery: last.delivery, ...o }));
   }
 
   /**

@@ -1,5 +1,5 @@
-import type { Actor } from '../actions/decide.ts';
 import { createTtlCache, INTAKE_CACHE_TTL_MS } from '../cache.ts';
+import type { Actor } from '../context.ts';
 import type { Orm } from '../db/orm.ts';
 import { publicMessage, RenderBotError } from '../errors.ts';
 import type { Logger } from '../logger.ts';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { confirmReply } from '../actions/card.ts';
 import { findAction, setMessageRef } from '../actions/store.ts';
 import { claimReplays, markHandled, storeRequest, type StoredRequest } from '../queue/inbound-requests.ts';
-import { monthlyUsage, type MonthlyUsage } from '../agent/usage.ts';
+import { monthlyUsage, type MonthlyUsage } from '../llm/usage.ts';
 import type { Orm } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import type { Reply } from '../replies/reply.ts';
@@ -10,15 +10,15 @@ import { claimRefresh, deleteInstallation, findInstallation, refreshFailed, save
 import type { Platform } from '../tenancy/roles.ts';
 import { getTenantById } from '../tenancy/tenants.ts';
 import { redeemLoginCode, verifyApiToken, type TokenIdentity } from '../tenancy/tokens.ts';
-import { contextSummary, setSessionContext, type SessionContext } from './context.ts';
+import { contextSummary, setSessionContext, type SessionContext } from '../history/context.ts';
 import { createIdentity, type TenantRef } from './identify.ts';
-import { deleteSession, findActiveSession, findUserSession, listSessionMessages, listUserSessions, resolveSession } from './sessions.ts';
+import { deleteSession, findActiveSession, findUserSession, listSessionMessages, listUserSessions, resolveSession } from '../history/sessions.ts';
 
 export type { Freshness, LinkOutcome, Person, PersonFacts, Speaker, TenantRef, Workspace } from './identify.ts';
-export type { SessionListItem, VisibleMessage } from './sessions.ts';
-export type { SessionContext } from './context.ts';
+export type { SessionListItem, VisibleMessage } from '../history/sessions.ts';
+export type { SessionContext } from '../history/context.ts';
 export type { TokenIdentity } from '../tenancy/tokens.ts';
-export type { MonthlyUsage } from '../agent/usage.ts';
+export type { MonthlyUsage } from '../llm/usage.ts';
 export type { InstallationLookup, InstallationRecord } from '../tenancy/installations.ts';
 export type { StoredRequest } from '../queue/inbound-requests.ts';
 

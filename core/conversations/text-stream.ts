@@ -1,4 +1,4 @@
-import type { SentMessage, TextStream } from './delivery.ts';
+import type { SentMessage, TextStream } from '../replies/delivery.ts';
 
 export type StreamPacing = {
   /** Showing starts once this much text is there… */

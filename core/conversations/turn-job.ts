@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { turnContextSchema } from '../context.ts';
-import { deliverySchema } from './delivery.ts';
+import { deliverySchema } from '../replies/delivery.ts';
 
 /** Inbox task: a person's message to answer. */
 export const turnTask = 'turn';

@@ -4,7 +4,7 @@ import { createDatabaseAvailability, type DatabaseAvailability } from '../availa
 import type { Logger } from '../logger.ts';
 import { ensureDatabase, startEmbeddedCluster, type EmbeddedCluster } from './embedded.ts';
 import { createOrm, migrate, type Orm } from './orm.ts';
-import { createQueryPool, type QueryPool } from '../sql/pool.ts';
+import { createQueryPool, type QueryPool } from './query-pool.ts';
 
 /** An open database: the ORM plus the URL (graphile-worker connects with it too). */
 export type Database = {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { db, type Row } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { ConfigError, UserInputError } from '../errors.ts';
-import { decryptSecret, encryptSecret } from './secrets.ts';
+import { decryptSecret, encryptSecret } from '../secrets.ts';
 
 /** http(s) only; no userinfo, query or fragment, so nothing secret can hide in the stored URL. */
 const httpUrl = z

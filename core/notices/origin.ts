@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { EntityManager } from '../db/orm.ts';
 import { db } from '../db/kysely.ts';
-import { deliverySchema } from '../conversations/delivery.ts';
+import { deliverySchema } from '../replies/delivery.ts';
 
 /** The conversation that confirmed an order: it hears about the order's progress and outcome. */
 export const noticeOriginSchema = z.object({ sessionId: z.uuid(), delivery: deliverySchema });
@@ -19,8 +19,7 @@ export async function watchOrders(em: EntityManager, tenantId: string, orderIds:
   return Number(watched.numUpdatedRows);
 }
 
-/** Order ids named by tool results (`order_id` in their data). */
-export function orderIdsOf(results: { data: unknown }[]): string[] {
-  const ids = results.map((r) => (r.data as { order_id?: unknown } | null)?.order_id).filter((id): id is string => typeof id === 'string');
-  return [...new Set(ids)].filter((id) => z.uuid().safeParse(id).success);
+/** The distinct ids of orders tool calls wrote (their `effects.orders`). */
+export function orderIdsOf(orders: { id: string }[]): string[] {
+  return [...new Set(orders.map((o) => o.id))].filter((id) => z.uuid().safeParse(id).success);
 }

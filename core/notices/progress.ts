@@ -1,7 +1,7 @@
-import type { Deliverer, SentMessage } from '../conversations/delivery.ts';
+import type { Deliverer, SentMessage } from '../replies/delivery.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { db } from '../db/kysely.ts';
-import { sentMessageSchema } from '../conversations/delivery.ts';
+import { sentMessageSchema } from '../replies/delivery.ts';
 import { progressReply } from './compose.ts';
 import type { NoticeOrigin } from './origin.ts';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Task } from 'graphile-worker';
-import type { Deliverer } from '../conversations/delivery.ts';
-import { queueHistoryNote } from '../conversations/history-note.ts';
+import type { Deliverer } from '../replies/delivery.ts';
+import { queueHistoryNote } from '../history/note.ts';
 import type { Orm } from '../db/orm.ts';
 import { db } from '../db/kysely.ts';
 import type { Logger } from '../logger.ts';

@@ -11,13 +11,16 @@ export type CancelPlan = { order: OrderRow; queued: number; running: number };
 /** What `cancelOrder` did. */
 export type CancelResult = { orderId: string; orderNumber: string; previousStatus: OrderStatus; status: 'cancelled'; cancelledJobs: number; runningJobs: number };
 
+/** A row of `planCancel`'s query. */
+const planCancelRow = z.object({ queued: z.coerce.number(), running: z.coerce.number() });
+
 /** Validates a cancellation: only draft, submitted and rendering orders can be cancelled. */
 export async function planCancel(em: EntityManager, tenantId: string, ref: string, opts: { forUpdate?: boolean } = {}): Promise<CancelPlan> {
   const order = await resolveOrder(em, tenantId, ref, opts);
   if (!['draft', 'submitted', 'rendering'].includes(order.status)) {
     throw new UserInputError('invalid_status', `${order.orderNumber} is ${order.status} and can no longer be cancelled.`);
   }
-  const c = await row(em, z.object({ queued: z.coerce.number(), running: z.coerce.number() }),
+  const c = await row(em, planCancelRow,
     `select count(*) filter (where status = 'queued') as queued, count(*) filter (where status = 'running') as running
      from render_job where tenant_id = ? and order_id = ?`, [tenantId, order.id]);
   return { order, queued: c?.queued ?? 0, running: c?.running ?? 0 };

@@ -7,12 +7,15 @@ import type { EntityManager } from '../db/orm.ts';
 export type ProductInput = { pimId: string; name: string; category: string; materialName?: string | null; attributes?: Record<string, unknown> };
 export type OutputTypeInput = { name: string; format: 'webp' | 'png' | 'jpeg'; width: number; height: number };
 
+/** A row of `upsertProducts`'s query. */
+const upsertProductsRow = z.object({ n: z.number() });
+
 /** Inserts or updates products by (tenant, pim_id) in one statement; returns how many were written. */
 export async function upsertProducts(em: EntityManager, tenantId: string, products: ProductInput[]): Promise<number> {
   let written = 0;
   for (let i = 0; i < products.length; i += 1000) {
     const chunk = products.slice(i, i + 1000);
-    const upserted = await rows(em, z.object({ n: z.number() }),
+    const upserted = await rows(em, upsertProductsRow,
       `insert into product (tenant_id, pim_id, name, category, material_name, attributes)
        select ?, x.pim_id, x.name, x.category, x.material_name, coalesce(x.attributes, '{}'::jsonb)
        from jsonb_to_recordset(?::jsonb) as x(pim_id text, name text, category text, material_name text, attributes jsonb)

@@ -31,6 +31,15 @@ export type MaterialCheck = {
 /** Most problems listed in one check. */
 export const maxProblems = 50;
 
+/** A row of `checkMaterials`'s query. */
+const checkMaterialsRow = z.object({ effective: z.string().nullable(), known_name: z.string().nullable(), products: z.coerce.number() });
+
+/** A row of `checkMaterials`'s query. */
+const checkMaterialsRow2 = z.object({ product_id: z.string(), pim_id: z.string(), name: z.string(), effective: z.string().nullable() });
+
+/** A row of `checkMaterials`'s query. */
+const checkMaterialsRow3 = z.object({ name: z.string() });
+
 /**
  * Checks every product of an order (by number or id, UserInputError 'order_not_found' otherwise)
  * for a usable material: the order's override when set, else the product's material_name, which
@@ -46,7 +55,7 @@ export async function checkMaterials(em: EntityManager, tenantId: string, ref: s
      where i.tenant_id = ? and i.order_id = ?`;
   const params = [order.materialOverride, tenantId, order.id];
   // One pass groups the products by effective material; only the few groups are looked up in the library.
-  const groups = await rows(em, z.object({ effective: z.string().nullable(), known_name: z.string().nullable(), products: z.coerce.number() }),
+  const groups = await rows(em, checkMaterialsRow,
     `select g.effective, m.name as known_name, g.products
      from (select x.effective, count(*) as products ${items} group by x.effective) g
      left join material m on m.tenant_id = ? and lower(m.name) = lower(g.effective)`, [...params, tenantId]);
@@ -71,11 +80,11 @@ export async function checkMaterials(em: EntityManager, tenantId: string, ref: s
     use.products += n;
     uses.set(key, use);
   }
-  const problems = missing + unknown === 0 ? [] : await rows(em, z.object({ product_id: z.string(), pim_id: z.string(), name: z.string(), effective: z.string().nullable() }),
+  const problems = missing + unknown === 0 ? [] : await rows(em, checkMaterialsRow2,
     `select p.id as product_id, p.pim_id, p.name, x.effective ${items}
        and (x.effective is null or x.effective in (select jsonb_array_elements_text(?::jsonb)))
      order by p.pim_id limit ?`, [...params, JSON.stringify(unknownNames), maxProblems]);
-  const known = missing + unknown === 0 ? [] : (await rows(em, z.object({ name: z.string() }),
+  const known = missing + unknown === 0 ? [] : (await rows(em, checkMaterialsRow3,
     `select name from material where tenant_id = ? order by lower(name) limit 30`, [tenantId])).map((m) => m.name);
   return {
     order_number: order.orderNumber,

@@ -84,6 +84,9 @@ export function progressRatio(counts: JobCounts): number {
 /** A page of orders plus the number of all orders matching the filter. */
 export type OrderList = { total: number; orders: OrderSummary[] };
 
+/** A row of `listOrders`'s query. */
+const listOrdersRow = z.object({ total: z.coerce.number() });
+
 /**
  * The tenant's orders, newest first, optionally of one status, with item count, output type and
  * job counts. Items and jobs are reached through the tenant's orders only.
@@ -95,7 +98,7 @@ export async function listOrders(em: EntityManager, tenantId: string, opts: { st
     statusFilter = 'and o.status = ?';
     params.push(opts.status);
   }
-  const counted = row(em, z.object({ total: z.coerce.number() }), `select count(*) as total from render_order o where o.tenant_id = ? ${statusFilter}`, params);
+  const counted = row(em, listOrdersRow, `select count(*) as total from render_order o where o.tenant_id = ? ${statusFilter}`, params);
   const listed = rows(em, countColumnsRow.extend({
     id: z.string(), order_number: z.string(), status: z.enum(orderStatuses), output_type: z.string(), item_count: z.coerce.number(),
     created_at: timestamp, submitted_at: timestamp.nullable(), completed_at: timestamp.nullable(),
@@ -122,6 +125,9 @@ export async function listOrders(em: EntityManager, tenantId: string, opts: { st
   return { total: count?.total ?? 0, orders };
 }
 
+/** A row of `getOrderStatus`'s query. */
+const getOrderStatusRow = z.object({ pim_id: z.string(), product: z.string(), error: z.string().nullable(), attempts: z.number(), finished_at: timestamp.nullable() });
+
 /**
  * Status of one order of the tenant, by order number or id (UserInputError 'order_not_found'
  * otherwise): job counts, progress, timestamps, overrides and the latest failures (`opts.failures`
@@ -139,7 +145,7 @@ export async function getOrderStatus(em: EntityManager, tenantId: string, ref: s
               (select count(*) from order_item i where i.tenant_id = ? and i.order_id = ?) as item_count
        from cur j`,
       [...currentJobParams(tenantId, order.id), tenantId, order.id, tenantId, order.id, tenantId, order.id]),
-    rows(em, z.object({ pim_id: z.string(), product: z.string(), error: z.string().nullable(), attempts: z.number(), finished_at: timestamp.nullable() }),
+    rows(em, getOrderStatusRow,
       `with ${currentJobs}
        select p.pim_id, p.name as product, j.error, j.attempts, j.finished_at
        from cur j join product p on p.id = j.product_id

@@ -144,6 +144,9 @@ const pendingItems = `from order_item i
   where i.tenant_id = ? and i.order_id = ?
     and i.id not in (select j.order_item_id from render_job j where j.tenant_id = ? and j.order_id = ? and j.status <> 'failed')`;
 
+/** A row of `planDispatch`'s query. */
+const planDispatchRow = z.object({ items: z.coerce.number(), pending: z.coerce.number() });
+
 /**
  * Decides what `dispatchRenders` would do. Draft/submitted → one job per item. Failed, or
  * completed with failed renders → new jobs for exactly the items whose renders failed.
@@ -158,7 +161,7 @@ export async function planDispatch(em: EntityManager, tenantId: string, ref: str
   if (order.status === 'cancelled') {
     throw new UserInputError('invalid_status', `${n} is cancelled and cannot be dispatched. Create a new order instead.`);
   }
-  const counts = await row(em, z.object({ items: z.coerce.number(), pending: z.coerce.number() }),
+  const counts = await row(em, planDispatchRow,
     `select (select count(*) from order_item i where i.tenant_id = ? and i.order_id = ?) as items,
             (select count(*) ${pendingItems}) as pending`,
     [tenantId, order.id, tenantId, order.id, tenantId, order.id],
@@ -303,6 +306,9 @@ export function listSome(items: string[], max = 10, total = items.length): strin
 
 const uuidRegex = `'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'`;
 
+/** A row of `resolveProducts`'s query. */
+const resolveProductsRow = z.object({ ref: z.string(), id: z.string().nullable(), pim_id: z.string().nullable(), name: z.string().nullable() });
+
 /**
  * Resolves product uuids or PIM ids of `tenantId` in one query (a PIM id match wins over an
  * id match). Duplicates, also two refs to the same product, count once. Any unknown ref →
@@ -314,7 +320,7 @@ export async function resolveProducts(em: EntityManager, tenantId: string, refs:
   if (unique.length > maxOrderProducts) {
     throw new UserInputError('too_many_products', `An order can hold at most ${maxOrderProducts} products; ${unique.length} were given. Split it into several orders.`);
   }
-  const found = await rows(em, z.object({ ref: z.string(), id: z.string().nullable(), pim_id: z.string().nullable(), name: z.string().nullable() }),
+  const found = await rows(em, resolveProductsRow,
     `select r.ref, coalesce(a.id, b.id) as id, coalesce(a.pim_id, b.pim_id) as pim_id, coalesce(a.name, b.name) as name
      from jsonb_array_elements_text(?::jsonb) with ordinality as r(ref, ord)
      left join product a on a.tenant_id = ? and a.pim_id = r.ref

@@ -156,18 +156,24 @@ function decodeCursor(cursor: string, filter: ProductFilter): CursorKey {
   return { name: parsed[0] as string, pimId: parsed[1] as string };
 }
 
+/** A row of `listCategories`'s query. */
+const listCategoriesRow = z.object({ category: z.string(), products: z.coerce.number() });
+
 /** The tenant's categories with product counts, by name. */
 export async function listCategories(em: EntityManager, tenantId: string): Promise<CategoryCount[]> {
-  const counted = await rows(em, z.object({ category: z.string(), products: z.coerce.number() }),
+  const counted = await rows(em, listCategoriesRow,
     `select min(category) as category, count(*) as products from product
      where tenant_id = ? group by lower(category) order by lower(category)`,
     [tenantId]);
   return counted;
 }
 
+/** A row of `assertCategoryExists`'s query. */
+const assertCategoryExistsRow = z.object({ one: z.number() });
+
 /** Throws 'category_not_found' listing the known categories when `category` names none of the tenant's. */
 export async function assertCategoryExists(em: EntityManager, tenantId: string, category: string): Promise<void> {
-  const found = await row(em, z.object({ one: z.number() }),
+  const found = await row(em, assertCategoryExistsRow,
     `select 1 as one from product where tenant_id = ? and lower(category) = lower(?) limit 1`, [tenantId, category]);
   if (found) return;
   const known = (await listCategories(em, tenantId)).map((c) => c.category);

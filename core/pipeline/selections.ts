@@ -19,6 +19,12 @@ export type FrozenSelection = { selectionId: string; count: number; sample: { pi
 /** Hours an unattached selection (prepared, but its confirmation was never stored) is kept. */
 const looseHours = 1;
 
+/** A row of `freezeSelection`'s query. */
+const freezeSelectionRow = z.object({ id: z.string(), n: z.number() });
+
+/** A row of `freezeSelection`'s query. */
+const freezeSelectionRow2 = z.object({ pim_id: z.string(), name: z.string() });
+
 /**
  * Freezes every product of `tenantId` matching `filter` (at most `max`, else 'too_many_products';
  * none → 'product_not_found', an unknown category listing the known ones).
@@ -27,11 +33,11 @@ export async function freezeSelection(em: EntityManager, tenantId: string, filte
   const w = productWhere(tenantId, filter);
   const description = describeFilter(filter);
   const [frozen, sample] = await Promise.all([
-    row(em, z.object({ id: z.string(), n: z.number() }),
+    row(em, freezeSelectionRow,
       `with m as (select array_agg(x.id) as ids from (select p.id from product p where ${w.sql} limit ${Math.trunc(max) + 1}) x)
        insert into product_selection (tenant_id, ids) select ?, m.ids from m where cardinality(m.ids) between 1 and ?
        returning id, cardinality(ids) as n`, [...w.params, tenantId, max]),
-    rows(em, z.object({ pim_id: z.string(), name: z.string() }), `select p.pim_id, p.name from product p where ${w.sql} order by p.name, p.pim_id limit 5`, w.params),
+    rows(em, freezeSelectionRow2, `select p.pim_id, p.name from product p where ${w.sql} order by p.name, p.pim_id limit 5`, w.params),
   ]);
   if (!frozen) {
     const total = await countProducts(em, tenantId, filter);

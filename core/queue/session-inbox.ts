@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { sql, type RawBuilder } from 'kysely';
+import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { idRow, pgArray, rows } from '../db/sql.ts';
 
@@ -146,4 +148,13 @@ export async function itemResult(em: EntityManager, id: string): Promise<{ done:
 export async function pruneDoneItems(em: EntityManager, olderThanSeconds: number): Promise<number> {
   const pruned = await rows(em, oneRow, `delete from turn_inbox where done_at < now() - make_interval(secs => ?) returning 1 as one`, [olderThanSeconds]);
   return pruned.length;
+}
+
+/**
+ * The inbox items a turn answers record that its own messages come after `fromSeq`: an update
+ * for a CTE of the turn's first statement (core/history/messages.ts), so it costs no round trip.
+ */
+export function recordTurnStart(em: EntityManager, sessionId: string, inboxItems: readonly string[], fromSeq: RawBuilder<string>) {
+  return db(em).updateTable('turn_inbox').set({ progress: sql`progress || jsonb_build_object('fromSeq', ${fromSeq})` })
+    .where(sql<boolean>`id = any(${pgArray(inboxItems)}::bigint[])`).where('session', '=', sessionId).returning('id');
 }

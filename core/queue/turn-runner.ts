@@ -38,7 +38,7 @@ export type TurnRunner = {
   readonly owner: string;
   /** Sessions this process drives right now. */
   inFlight(): number;
-  /** Try to take `sessionId` now (after a local submit): no need to wait for the NOTIFY round trip. */
+  /** Try to take `sessionId` now (after a local submit): no need to wait for the NOTIFY round trip. Ignored until started. */
   wake(sessionId: string): void;
   /**
    * Stops taking sessions, lets the running ones finish for up to `graceMs`, then stops them and
@@ -74,6 +74,16 @@ type Drive = {
  * that no longer holds the lease.
  */
 export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
+  const runner = createTurnRunner(opts);
+  runner.start();
+  return runner;
+}
+
+/**
+ * A turn runner that takes no session until `start()`: made before the conversations that wake
+ * it, so `wake` is theirs from the start (bot/app.ts); started once the process runs turns.
+ */
+export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(): void } {
   const log = opts.log.child({ component: 'turns' });
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const running = new Map<string, Drive>();
@@ -85,6 +95,7 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
   const scope = opts.scope ?? {};
   /** Renew well before expiry; stop a drive once a renewal is this close to overdue. */
   const safety = Math.max(250, Math.round(opts.leaseMs / 6));
+  let started = false;
   let stopping = false;
   let stopped: Promise<void> | undefined;
   let polling = false;
@@ -240,13 +251,20 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
     }
   };
 
-  const unsubscribe = opts.notifications?.subscribe(TURN_CHANNEL, (sessionId) => void tryClaim(sessionId));
-  const pollTimer = setInterval(() => void poll(), opts.pollMs ?? 1000);
-  const renewTimer = setInterval(() => void renew(), Math.max(100, Math.round(opts.leaseMs / 3)));
-  pollTimer.unref();
-  renewTimer.unref();
-  schedulePoll();
-  log.debug({ owner, concurrency: opts.concurrency, leaseMs: opts.leaseMs }, 'turn runner started');
+  let unsubscribe: (() => void) | undefined;
+  let pollTimer: NodeJS.Timeout | undefined;
+  let renewTimer: NodeJS.Timeout | undefined;
+  const start = () => {
+    if (started || stopping) return;
+    started = true;
+    unsubscribe = opts.notifications?.subscribe(TURN_CHANNEL, (sessionId) => void tryClaim(sessionId));
+    pollTimer = setInterval(() => void poll(), opts.pollMs ?? 1000);
+    renewTimer = setInterval(() => void renew(), Math.max(100, Math.round(opts.leaseMs / 3)));
+    pollTimer.unref();
+    renewTimer.unref();
+    schedulePoll();
+    log.debug({ owner, concurrency: opts.concurrency, leaseMs: opts.leaseMs }, 'turn runner started');
+  };
 
   async function shutdown(graceMs: number): Promise<void> {
     stopping = true;
@@ -273,7 +291,8 @@ export function startTurnRunner(opts: TurnRunnerOptions): TurnRunner {
   return {
     owner,
     inFlight: () => running.size,
-    wake: (sessionId) => void tryClaim(sessionId),
+    start,
+    wake: (sessionId) => { if (started) void tryClaim(sessionId); },
     stop(graceMs = 8000) {
       stopped ??= shutdown(graceMs);
       return stopped;

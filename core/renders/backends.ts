@@ -3,7 +3,7 @@ import type { EntityManager } from '../db/orm.ts';
 import { db } from '../db/kysely.ts';
 import { rendererBackends } from '../db/entities/tenancy.ts';
 import { UserInputError } from '../errors.ts';
-import { decryptSecret, encryptSecret } from '../llm/secrets.ts';
+import { decryptSecret, encryptSecret } from '../secrets.ts';
 
 /** The render backends a tenant can choose. */
 export { rendererBackends };

@@ -4,7 +4,7 @@ import { db } from '../db/kysely.ts';
 import { pgArray } from '../db/sql.ts';
 import type { Logger } from '../logger.ts';
 import { renderJobSpec, renderQueueMaxAttempts, renderQueuePriority } from '../pipeline/orders.ts';
-import { deriveOrderStatus, failAttempt } from './jobs.ts';
+import { deriveOrderStatus, failAttempt, type OrderStatusListener } from './jobs.ts';
 
 /*
  * A farm that accepted a job and never reports back would leave it 'running' forever. The clock
@@ -36,9 +36,9 @@ export type FarmTimeoutResult = { retried: number; failed: number };
  * Fails the attempts of up to `batchSize` running jobs whose farm has been silent for
  * `timeoutMinutes`, on `em` (the caller's transaction): each goes back to 'queued' with the
  * reason and onto the queue again while attempts remain, else it is failed; then the status of
- * each affected order is derived. Jobs locked by a concurrent callback are skipped (next sweep).
+ * each affected order is derived (told to `onStatus`). Jobs locked by a concurrent callback are skipped (next sweep).
  */
-export async function failFarmTimeouts(em: EntityManager, opts: { timeoutMinutes: number; maxAttempts: number; now: Date }): Promise<FarmTimeoutResult & { more: boolean }> {
+export async function failFarmTimeouts(em: EntityManager, opts: { timeoutMinutes: number; maxAttempts: number; now: Date; onStatus: OrderStatusListener }): Promise<FarmTimeoutResult & { more: boolean }> {
   const cutoff = new Date(opts.now.getTime() - opts.timeoutMinutes * 60_000);
   const stale = await db(em).selectFrom('render_job').select(['id', 'tenant', 'order'])
     .where('status', '=', 'running').where('farmContactAt', 'is not', null).where('farmContactAt', '<', cutoff)
@@ -62,16 +62,16 @@ export async function failFarmTimeouts(em: EntityManager, opts: { timeoutMinutes
       [renderQueueMaxAttempts, renderQueuePriority, pgArray(retry)]);
   }
   const orders = [...new Map(stale.map((j) => [j.order, j.tenant])).entries()].sort(([a], [b]) => a.localeCompare(b));
-  for (const [orderId, tenantId] of orders) await deriveOrderStatus(em, tenantId, orderId, opts.now);
+  for (const [orderId, tenantId] of orders) await deriveOrderStatus(em, tenantId, orderId, opts.now, opts.onStatus);
   return { retried: retry.length, failed, more: stale.length === batchSize };
 }
 
 /** The cron task: sweeps in batches, one transaction each, until no timed-out farm job is left. */
-export function createFarmTimeoutTask(deps: { orm: Orm; log: Logger; timeoutMinutes: number; maxAttempts: number; now: () => Date }): Task {
+export function createFarmTimeoutTask(deps: { orm: Orm; log: Logger; timeoutMinutes: number; maxAttempts: number; now: () => Date; onStatus: OrderStatusListener }): Task {
   const log = deps.log.child({ component: 'renders' });
   return async () => {
     for (;;) {
-      const r = await deps.orm.em.fork().transactional((tx) => failFarmTimeouts(tx, { timeoutMinutes: deps.timeoutMinutes, maxAttempts: deps.maxAttempts, now: deps.now() }));
+      const r = await deps.orm.em.fork().transactional((tx) => failFarmTimeouts(tx, { timeoutMinutes: deps.timeoutMinutes, maxAttempts: deps.maxAttempts, now: deps.now(), onStatus: deps.onStatus }));
       if (r.retried || r.failed) log.warn({ retried: r.retried, failed: r.failed, timeoutMinutes: deps.timeoutMinutes }, 'render farm jobs timed out');
       if (!r.more) return;
     }

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { db } from '../db/kysely.ts';
 import { getTenantRenderer } from './backends.ts';
 import type { RenderJobSpec } from './jobs.ts';
-import { completeJob, deriveOrderStatus, failJob } from './jobs.ts';
+import { completeJob, deriveOrderStatus, failJob, type OrderStatusListener } from './jobs.ts';
 import { signFarmBody, verifyFarmSignature } from './signing.ts';
 
 /*
@@ -60,9 +60,10 @@ export type CallbackAnswer = { status: number; body: { ok: boolean; duplicate?: 
 /**
  * Handles a farm callback: the job's tenant secret verifies the signature (stale timestamps
  * rejected), each (job, status) is applied once, and the order status is derived again.
- * Out-of-order callbacks never move a finished job back. Runs in one transaction on `em`.
+ * Out-of-order callbacks never move a finished job back. Runs in one transaction on `em`;
+ * `onStatus` hears of the derived order status in it.
  */
-export async function handleFarmCallback(em: EntityManager, secretsKey: Buffer, raw: string, headers: { signature?: string; timestamp?: string }, now = new Date()): Promise<CallbackAnswer> {
+export async function handleFarmCallback(em: EntityManager, secretsKey: Buffer, raw: string, headers: { signature?: string; timestamp?: string }, onStatus: OrderStatusListener, now = new Date()): Promise<CallbackAnswer> {
   let json: unknown;
   try { json = JSON.parse(raw); } catch { return { status: 400, body: { ok: false, error: 'body is not JSON' } }; }
   const parsed = callbackSchema.safeParse(json);
@@ -89,7 +90,7 @@ export async function handleFarmCallback(em: EntityManager, secretsKey: Buffer, 
       await db(tx).updateTable('render_job').set({ status: 'running', startedAt: sql<Date>`coalesce(started_at, ${now})`, farmContactAt: now })
         .where('id', '=', cb.job_id).where('status', 'in', ['queued', 'running']).execute();
     }
-    await deriveOrderStatus(tx, job.tenant, job.order, now);
+    await deriveOrderStatus(tx, job.tenant, job.order, now, onStatus);
     return { status: 200, body: { ok: true } };
   });
 }

@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { db } from '../db/kysely.ts';
 import { row } from '../db/sql.ts';
 import { jobStatuses, orderStatuses } from '../pipeline/statuses.ts';
-import { scheduleNotices } from '../notices/schedule.ts';
 import { currentJobParams, currentJobs } from '../pipeline/current-jobs.ts';
 import { storedRenderOverrides, type RenderOverrides } from '../pipeline/overrides.ts';
 import { ellipsize, oneLine } from '../replies/format.ts';
@@ -27,6 +26,18 @@ export type RenderJobSpec = {
   overrides: RenderOverrides;
 };
 
+/** An order's status as `deriveOrderStatus` found it (`previous`, with whom to notify) and left it (`next`). */
+export type OrderStatusChange = { tenantId: string; orderId: string; notify: unknown; previous: string; next: string | undefined };
+
+/**
+ * Told of every derived order status in the transaction that derived it; bot/app.ts passes
+ * core/notices' `scheduleNotices`, so the render pipeline knows nothing of notices.
+ */
+export type OrderStatusListener = (em: EntityManager, change: OrderStatusChange, now: Date) => Promise<void>;
+
+/** A row of `claimJob`'s query. */
+const claimJobRow = z.object({ attempts: z.number() });
+
 /**
  * Claims job `jobId` of `tenantId` for one attempt: queued → running, attempts+1, started_at.
  * With `reclaimRunning` (the queue retries a job whose previous attempt died mid-way) a job left
@@ -34,7 +45,7 @@ export type RenderJobSpec = {
  * (done, failed, cancelled, or running elsewhere).
  */
 export async function claimJob(em: EntityManager, tenantId: string, jobId: string, opts: { reclaimRunning: boolean; now: Date }): Promise<number | null> {
-  const claimed = await row(em, z.object({ attempts: z.number() }),
+  const claimed = await row(em, claimJobRow,
     `update render_job j set status = 'running', attempts = j.attempts + 1, started_at = ?::timestamptz, finished_at = null
      from render_order o
      where j.id = ? and j.tenant_id = ? and o.id = j.order_id and o.status <> 'cancelled'
@@ -79,12 +90,15 @@ export async function failJob(em: EntityManager, tenantId: string, jobId: string
   return failed.numUpdatedRows > 0n;
 }
 
+/** A row of `failAttempt`'s query. */
+const failAttemptRow = z.object({ status: z.enum(jobStatuses) });
+
 /**
  * Records a failed attempt of a running job: back to 'queued' with the error when attempts
  * remain (the queue retries with backoff), else 'failed' with the reason.
  */
 export async function failAttempt(em: EntityManager, tenantId: string, jobId: string, reason: string, maxAttempts: number, now: Date): Promise<'retry' | 'failed' | 'gone'> {
-  const attempt = await row(em, z.object({ status: z.enum(jobStatuses) }),
+  const attempt = await row(em, failAttemptRow,
     `update render_job set status = case when attempts < ? then 'queued' else 'failed' end, error = ?,
             finished_at = case when attempts < ? then null else ?::timestamptz end
      where id = ? and tenant_id = ? and status = 'running' returning status`,
@@ -93,20 +107,23 @@ export async function failAttempt(em: EntityManager, tenantId: string, jobId: st
   return attempt.status === 'queued' ? 'retry' : 'failed';
 }
 
+/** A row of `deriveOrderStatus`'s query. */
+const deriveOrderStatusRow = z.object({ status: z.enum(orderStatuses) });
+
 /**
  * Derives the order's status from the current job of each item (`currentJobs`), in one statement: all completed
  * → 'completed' (completed_at set); any failed and none queued/running → 'failed'; else
  * 'rendering'. Drafts and cancelled orders are left alone. Returns the status after the update.
- * Queues the progress update or completion notice the change calls for (core/notices).
+ * Tells `onStatus` about the change (the progress update or completion notice it calls for).
  * Call it in the transaction that changed the job.
  */
-export async function deriveOrderStatus(em: EntityManager, tenantId: string, orderId: string, now: Date): Promise<string | undefined> {
+export async function deriveOrderStatus(em: EntityManager, tenantId: string, orderId: string, now: Date, onStatus: OrderStatusListener): Promise<string | undefined> {
   // Lock the order first, in its own statement: jobs of one order finishing in parallel then
   // derive one after another, each seeing the others' committed job changes (READ COMMITTED
   // takes a new snapshot per statement), so the last one always sees every job finished.
   const before = await db(em).selectFrom('render_order').select(['status', 'notify']).where('tenant', '=', tenantId).where('id', '=', orderId)
     .forUpdate().executeTakeFirst();
-  const derived = await row(em, z.object({ status: z.enum(orderStatuses) }),
+  const derived = await row(em, deriveOrderStatusRow,
     // An open (queued/running) job is always its item's current job, so "still rendering" is one
     // index probe; the current jobs are only looked through once none is open (per order, once).
     `with ${currentJobs},
@@ -121,7 +138,7 @@ export async function deriveOrderStatus(em: EntityManager, tenantId: string, ord
      where o.tenant_id = ? and o.id = ? and o.status in ('submitted', 'rendering', 'completed', 'failed')
      returning o.status`,
     [...currentJobParams(tenantId, orderId), tenantId, orderId, now.toISOString(), now.toISOString(), tenantId, orderId]);
-  if (before) await scheduleNotices(em, { tenantId, orderId, notify: before.notify, previous: before.status, next: derived?.status }, now);
+  if (before) await onStatus(em, { tenantId, orderId, notify: before.notify, previous: before.status, next: derived?.status }, now);
   return derived?.status;
 }
 

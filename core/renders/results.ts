@@ -32,6 +32,15 @@ export type RenderResults = {
   truncated: boolean;
 };
 
+/** A row of `getRenderResults`'s query. */
+const getRenderResultsRow = z.object({ items: z.coerce.number(), ...Object.fromEntries(jobStatuses.map((s) => [s, z.coerce.number()])) });
+
+/** A row of `getRenderResults`'s query. */
+const getRenderResultsRow2 = z.object({
+    pim_id: z.string(), name: z.string(), job_id: z.string().nullable(), status: z.enum(jobStatuses).nullable(), attempts: z.number().nullable(),
+    error: z.string().nullable(), result_url: z.string().nullable(), finished_at: timestamp.nullable(),
+  });
+
 /**
  * The render results of order `ref` of `tenantId`: the current job of each item (its one job
  * that is not failed, else its newest failed one), completed items first, at most `limit`. Local result paths are turned into signed
@@ -41,7 +50,7 @@ export async function getRenderResults(em: EntityManager, tenantId: string, ref:
   const order = await resolveOrder(em, tenantId, ref);
   // Current jobs (currentJobs), then items never dispatched — looked up only when the page has
   // room for them — and only the first `limit` by status and PIM id: a 50,000-item order sorts nothing wide.
-  const counts = await row(em, z.object({ items: z.coerce.number(), ...Object.fromEntries(jobStatuses.map((s) => [s, z.coerce.number()])) }),
+  const counts = await row(em, getRenderResultsRow,
     `with ${currentJobs}
      select (select count(*) from order_item i where i.tenant_id = ? and i.order_id = ?) as items,
             ${jobStatuses.map((s) => `count(*) filter (where status = '${s}') as ${s}`).join(', ')}
@@ -53,10 +62,7 @@ export async function getRenderResults(em: EntityManager, tenantId: string, ref:
        select i.product_id, null, null, null, null, null, null from order_item i
        where i.tenant_id = ? and i.order_id = ? and not exists (select 1 from render_job k where k.order_item_id = i.id)`
     : '';
-  const listed = await rows(em, z.object({
-    pim_id: z.string(), name: z.string(), job_id: z.string().nullable(), status: z.enum(jobStatuses).nullable(), attempts: z.number().nullable(),
-    error: z.string().nullable(), result_url: z.string().nullable(), finished_at: timestamp.nullable(),
-  }),
+  const listed = await rows(em, getRenderResultsRow2,
     `with ${currentJobs},
      l as (
        select j.product_id, j.id as job_id, j.status, j.attempts, j.error, j.result_url, j.finished_at from cur j

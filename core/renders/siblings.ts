@@ -2,6 +2,9 @@ import type { EntityManager } from '../db/orm.ts';
 import { z } from 'zod';
 import { row } from '../db/sql.ts';
 
+/** A row of `siblingWillDerive`'s query. */
+const siblingWillDeriveRow = z.object({ one: z.number() });
+
 /**
  * Whether a job finishing now may leave deriving its order's status to a sibling job, because
  * that sibling is certain to finish later and derive then, seeing this job finished: true when
@@ -15,7 +18,7 @@ import { row } from '../db/sql.ts';
  * watches (`notify`) always derive: deriving is what schedules their progress updates.
  */
 export async function siblingWillDerive(em: EntityManager, tenantId: string, orderId: string, jobId: string): Promise<boolean> {
-  const sibling = await row(em, z.object({ one: z.number() }),
+  const sibling = await row(em, siblingWillDeriveRow,
     `select 1 as one from render_job j where j.tenant_id = ? and j.order_id = ? and j.id <> ? and j.status in ('queued', 'running')
        and exists (select 1 from render_order o where o.tenant_id = j.tenant_id and o.id = j.order_id and o.status = 'rendering' and o.notify is null)
      limit 1 for share of j skip locked`,

@@ -7,7 +7,7 @@ import { getTenantRenderer, type TenantRenderer } from './backends.ts';
 import { postJobToFarm } from './farm.ts';
 import { foldTally } from '../pipeline/tally.ts';
 import { createFarmTimeoutTask, defaultFarmTimeoutMinutes, farmTimeoutTaskName, noteFarmContact } from './farm-timeouts.ts';
-import { claimJob, completeJob, deriveOrderStatus, failAttempt, loadJobSpec, type RenderJobSpec } from './jobs.ts';
+import { claimJob, completeJob, deriveOrderStatus, failAttempt, loadJobSpec, type OrderStatusListener, type RenderJobSpec } from './jobs.ts';
 import { renderLocalTile } from './local.ts';
 import { siblingWillDerive } from './siblings.ts';
 
@@ -36,6 +36,8 @@ export type RenderTaskDeps = {
   /** Minutes a farm has to report back on an accepted job (RENDER_FARM_TIMEOUT_MINUTES, default 30). */
   farmTimeoutMinutes?: number;
   now?: () => Date;
+  /** Told of every order status the tasks derive, in the deriving transaction (core/notices schedules its notices). */
+  onOrderStatus: OrderStatusListener;
   /** Replaces backend selection (tests inject failing or hanging backends). */
   backendFor?: (renderer: TenantRenderer) => RenderBackend;
 };
@@ -93,21 +95,21 @@ export function createRenderTasks(deps: RenderTaskDeps): Record<string, Task> {
       }
       await em.fork().transactional(async (tx) => {
         await completeJob(tx, tenantId, jobId, outcome.resultUrl, now());
-        if (!(await siblingWillDerive(tx, tenantId, spec.orderId, jobId))) await deriveOrderStatus(tx, tenantId, spec.orderId, now());
+        if (!(await siblingWillDerive(tx, tenantId, spec.orderId, jobId))) await deriveOrderStatus(tx, tenantId, spec.orderId, now(), deps.onOrderStatus);
       });
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       const result = await em.fork().transactional(async (tx) => {
         const r = await failAttempt(tx, tenantId, jobId, reason, maxAttempts, now());
         const job = await db(tx).selectFrom('render_job').select('order').where('id', '=', jobId).executeTakeFirst();
-        if (job) await deriveOrderStatus(tx, tenantId, job.order, now());
+        if (job) await deriveOrderStatus(tx, tenantId, job.order, now(), deps.onOrderStatus);
         return r;
       });
       log.warn({ jobId, attempt, maxAttempts, result, err: reason }, 'render attempt failed');
       if (result === 'retry') throw err;
     }
   };
-  const farmTimeouts = createFarmTimeoutTask({ orm: deps.orm, log: deps.log, maxAttempts, now, timeoutMinutes: deps.farmTimeoutMinutes ?? defaultFarmTimeoutMinutes });
+  const farmTimeouts = createFarmTimeoutTask({ orm: deps.orm, log: deps.log, maxAttempts, now, onStatus: deps.onOrderStatus, timeoutMinutes: deps.farmTimeoutMinutes ?? defaultFarmTimeoutMinutes });
   const foldTallies: Task = async () => {
     const folded = await foldTally(deps.orm.em.fork());
     if (folded) log.debug({ folded }, 'folded render job tallies');

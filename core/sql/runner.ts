@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseSync } from 'libpg-query';
 import type pg from 'pg';
-import type { QueryPool } from './pool.ts';
+import type { QueryPool } from '../db/query-pool.ts';
 import { ModelBehaviourError } from '../errors.ts';
 import { VIEW_NAMES } from './allowlist.ts';
 import { guardSql } from './guard.ts';

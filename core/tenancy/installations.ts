@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
-import { decryptSecret, encryptSecret } from '../llm/secrets.ts';
+import { decryptSecret, encryptSecret } from '../secrets.ts';
 
 // App installations live in table `slack_installation` (Slack is the only platform with
 // per-workspace OAuth installs so far); nothing here depends on a platform SDK.

@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { linkPlatforms, platforms, roles, roleSources } from '../enums.ts';
+
+export { linkPlatforms, platforms, roles, roleSources };
 
 /** Roles in increasing power: viewer (read tools), operator (confirms writes), admin (links, AI, usage). */
-export const roles = ['viewer', 'operator', 'admin'] as const;
 export const roleSchema = z.enum(roles);
 export type Role = z.infer<typeof roleSchema>;
 
@@ -10,16 +12,13 @@ export type Role = z.infer<typeof roleSchema>;
  * guests and people from another workspace viewers) and derived again whenever the platform's
  * answer is refreshed; `admin` — set by an admin (`admin user role`, web tokens and login links), kept.
  */
-export const roleSources = ['default', 'admin'] as const;
 export type RoleSource = (typeof roleSources)[number];
 
 /** Channels a person can talk through. */
-export const platforms = ['slack', 'teams', 'web', 'cli'] as const;
 export const platformSchema = z.enum(platforms);
 export type Platform = z.infer<typeof platformSchema>;
 
 /** Platforms whose workspaces are linked to tenants. */
-export const linkPlatforms = ['slack', 'teams'] as const;
 export type LinkPlatform = (typeof linkPlatforms)[number];
 
 /** True when `role` is at least `minimum`. */

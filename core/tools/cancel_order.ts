@@ -40,6 +40,7 @@ export const cancelOrderTool = defineTool({
         running_jobs: r.runningJobs,
       },
       blocks: [{ type: 'text', text: `${summary}${r.runningJobs > 0 ? `; ${renderJobs(r.runningJobs)} still running will finish` : ''}.` }],
+      effects: { orders: [{ id: r.orderId, number: r.orderNumber }] },
       summary,
     };
   },

@@ -116,6 +116,7 @@ export const createOrderTool = defineTool({
         ],
       }],
       summary,
+      effects: { orders: [{ id: created.orderId, number: created.orderNumber }], subject: { type: 'order', id: created.orderId } },
     };
   },
 });

@@ -66,6 +66,7 @@ export const dispatchRendersTool = defineTool({
         job_count: r.jobCount,
       },
       blocks: [{ type: 'text', text: `${summary}.` }],
+      effects: { orders: [{ id: r.orderId, number: r.orderNumber }] },
       summary,
     };
   },

@@ -48,6 +48,8 @@ export const getOrderStatusTool = defineTool({
       data,
       blocks,
       summary: `${o.order_number}: ${o.status}, ${o.jobs.completed + o.jobs.failed}/${o.total_jobs} jobs finished`,
+      // The conversation is about this order now (by the number it was asked by the model or a person as).
+      effects: { subject: { type: 'order', id: o.order_number } },
     };
   },
 });

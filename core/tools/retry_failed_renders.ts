@@ -44,6 +44,7 @@ export const retryFailedRendersTool = defineTool({
     return {
       data: { order_id: r.orderId, order_number: r.orderNumber, previous_status: r.previousStatus, status: r.status, job_count: r.jobCount },
       blocks: [{ type: 'text', text: `${summary}.` }],
+      effects: { orders: [{ id: r.orderId, number: r.orderNumber }] },
       summary,
     };
   },

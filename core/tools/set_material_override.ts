@@ -46,6 +46,7 @@ export const setMaterialOverrideTool = defineTool({
         material_override: r.materialOverride,
       },
       blocks: [{ type: 'text', text: `${summary}.` }],
+      effects: { orders: [{ id: r.orderId, number: r.orderNumber }] },
       summary,
     };
   },

@@ -48,6 +48,7 @@ export const setRenderOverridesTool = defineTool({
         render_overrides: r.renderOverrides,
       },
       blocks: [{ type: 'text', text: `${summary}.` }],
+      effects: { orders: [{ id: r.orderId, number: r.orderNumber }] },
       summary,
     };
   },

@@ -4,7 +4,8 @@ import type { EntityManager } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import type { ReplyBlock } from '../replies/reply.ts';
 import type { RenderLinks } from '../renders/signing.ts';
-import type { QueryPool } from '../sql/pool.ts';
+import type { QueryPool } from '../db/query-pool.ts';
+import type { SessionContext } from '../history/context.ts';
 import { hasRole } from '../tenancy/roles.ts';
 
 /**
@@ -27,9 +28,18 @@ export type ToolContext = {
   frozen?: Frozen;
 };
 
-/** A tool's answer: `data` goes back to the model as JSON; `blocks` are shown to the user. */
+/** What a call did that the core acts on (never shown to the model), typed instead of read out of `data`. */
+export type ToolEffects = {
+  /** Orders the call wrote: those now rendering report to the conversation where their plan was asked (core/notices). */
+  orders?: { id: string; number: string }[];
+  /** What the conversation is about from now on (the session context of later turns). */
+  subject?: SessionContext;
+};
+
+/** A tool's answer: `data` goes back to the model as JSON; `blocks` are shown to the user; `effects` are for the core. */
 export type ToolResult = {
   data: unknown;
+  effects?: ToolEffects;
   blocks?: ReplyBlock[];
   /** Short human summary for audit and follow-ups, e.g. "Created SA-2026-00161 with 12 jobs". */
   summary?: string;

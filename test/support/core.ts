@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import type { AgentDeps } from '../../core/agent/turn.ts';
+import { createSessionDrain } from '../../core/conversations/drain.ts';
+import { createFinishedItems } from '../../core/conversations/finished.ts';
 import { createConversations } from '../../core/conversations/service.ts';
-import type { Deliverer, Delivery } from '../../core/conversations/delivery.ts';
+import type { Deliverer, Delivery } from '../../core/replies/delivery.ts';
 import { startTurnRunner } from '../../core/queue/turn-runner.ts';
-import { resolveSession } from '../../core/conversations/sessions.ts';
+import { resolveSession } from '../../core/history/sessions.ts';
 import type { TurnContext } from '../../core/context.ts';
 import { createModelProvider } from '../../core/llm/provider.ts';
 import { setTenantAi } from '../../core/llm/settings.ts';
@@ -41,10 +43,10 @@ export async function createCoreHarness(opts: { maxRounds?: number } = {}) {
     models: createModelProvider(secretsKey, silentLog, { timeoutMs: 2000 }),
     ...(opts.maxRounds ? { maxRounds: opts.maxRounds } : {}),
   };
-  const conversations = createConversations({ ...agent, deliverers: new Map<Platform, Deliverer>([['cli', deliverer]]) });
+  const core = { ...agent, deliverers: new Map<Platform, Deliverer>([['cli', deliverer]]), finished: createFinishedItems() };
   // Drives the sessions' inboxes as `renderbot serve` does (queued messages, confirmed plans' follow-ups).
-  const runner = startTurnRunner({ orm: db.orm, log: silentLog, drain: conversations.drain, concurrency: 50, leaseMs: 30_000, pollMs: 100 });
-  conversations.setLocalWake(runner.wake);
+  const runner = startTurnRunner({ orm: db.orm, log: silentLog, drain: createSessionDrain(core), concurrency: 50, leaseMs: 30_000, pollMs: 100 });
+  const conversations = createConversations({ ...core, wake: runner.wake });
   return {
     db, llm, secretsKey, conversations, delivered,
     /** Where replies of this harness's turns go (the recording deliverer). */

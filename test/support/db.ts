@@ -8,7 +8,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { createOrm, migrate, type Orm } from '../../core/db/orm.ts';
 import { installQueue } from '../../core/queue/queue.ts';
-import { createQueryPool, type QueryPool } from '../../core/sql/pool.ts';
+import { createQueryPool, type QueryPool } from '../../core/db/query-pool.ts';
 
 /** A fresh, migrated database of its own for one test file, with the pool query_database runs on. */
 export type TestDatabase = { url: string; orm: Orm; queryPool: QueryPool; drop(): Promise<void> };

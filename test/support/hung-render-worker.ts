@@ -4,6 +4,7 @@
  * returns, so the test can SIGKILL the process mid-job. Reports its pool id once running.
  */
 import { mkdtempSync } from 'node:fs';
+import { scheduleNotices } from '../../core/notices/schedule.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -15,7 +16,7 @@ const [url, deadAfter] = process.argv.slice(2);
 if (!url || !deadAfter) throw new Error('usage: hung-render-worker.ts <database url> <dead after ms>');
 const log = pino({ level: 'silent' });
 const orm = await createOrm(url, { poolMax: 2 });
-const tasks = createRenderTasks({
+const tasks = createRenderTasks({ onOrderStatus: scheduleNotices,
   orm, log, secretsKey: Buffer.alloc(32), dataDir: mkdtempSync(join(tmpdir(), 'renderbot-hung-')),
   backendFor: () => (job) => {
     process.send?.({ type: 'started', jobId: job.jobId });

@@ -1,6 +1,6 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { Tenant } from './tenancy.ts';
-import { platforms } from '../../tenancy/roles.ts';
+import { platforms } from '../../enums.ts';
 
 /**
  * One conversation thread (DESIGN §3); `key` is platform-specific, unique among active sessions.

@@ -1,7 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { Material, OutputType, Product } from './catalogue.ts';
 import { Tenant } from './tenancy.ts';
-import { jobStatuses, orderStatuses } from '../../pipeline/statuses.ts';
+import { jobStatuses, orderStatuses } from '../../enums.ts';
 
 /** A render order (`SA-<year>-<5 digits>`, unique per tenant). Table `render_order`. */
 export const Order = defineEntity({

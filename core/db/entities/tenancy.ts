@@ -1,12 +1,12 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { roles, platforms, linkPlatforms, roleSources } from '../../tenancy/roles.ts';
+import { roles, platforms, linkPlatforms, roleSources } from '../../enums.ts';
 
 /** Where a tenant's renders run: the built-in preview renderer or an HTTP render farm (core/renders/backends.ts). */
 export const rendererBackends = ['local', 'http'] as const;
 
 /**
  * A manufacturer using the render SaaS. `aiKeyEncrypted` and `rendererSecretEncrypted` are
- * AES-256-GCM ciphertext (core/llm/secrets). A tenant's concurrent model calls are capped by
+ * AES-256-GCM ciphertext (core/secrets.ts). A tenant's concurrent model calls are capped by
  * `aiMaxConcurrency`, lowered to `aiThrottleCap` until `aiThrottledUntil` after a 429.
  */
 export const Tenant = defineEntity({

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { turnContextSchema, type TurnContext } from '../context.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { submitToSession } from '../queue/session-inbox.ts';
-import { deliverySchema, type Delivery } from './delivery.ts';
+import { deliverySchema, type Delivery } from '../replies/delivery.ts';
 
 /** Inbox task: the model's short follow-up after a confirmed plan, in the session where the plan was asked. */
 export const followUpTask = 'followup';

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from './errors.ts';
 
 const VERSION = 'v1';
 const ALGORITHM = 'aes-256-gcm';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { platformSchema } from '../tenancy/roles.ts';
-import type { Reply } from '../replies/reply.ts';
+import type { Reply } from './reply.ts';
 
 /** Where replies of a queued turn go: platform plus an adapter-defined target (channel, thread, conversation reference). */
 export const deliverySchema = z.object({ platform: platformSchema, target: z.record(z.string(), z.unknown()) });

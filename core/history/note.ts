@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { appendMessage } from '../agent/messages.ts';
+import { appendMessage } from './messages.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { submitToSession } from '../queue/session-inbox.ts';
 import { replySchema, replyText } from '../replies/reply.ts';

@@ -1,10 +1,10 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import { db, type Row } from '../db/kysely.ts';
-import { pgArray } from '../db/sql.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { replySchema, type Reply } from '../replies/reply.ts';
-import { estimateTokens } from './tokens.ts';
+import { estimateTokens } from '../llm/tokens.ts';
+import { recordTurnStart } from '../queue/session-inbox.ts';
 
 /** A tool call as the model made it (arguments are the raw JSON string). */
 export const storedToolCallSchema = z.object({ id: z.string(), name: z.string(), arguments: z.string() });
@@ -90,12 +90,6 @@ export async function appendMessage(em: EntityManager, m: NewMessage & { titleIf
   return toMessage(row);
 }
 
-/** The inbox items a turn answers (`turn_inbox`, DESIGN §4) record that its own messages come after `fromSeq`: a CTE of the turn's first statement. */
-function recordStart(em: EntityManager, sessionId: string, inboxItems: readonly string[], fromSeq: RawBuilder<string>) {
-  return db(em).updateTable('turn_inbox').set({ progress: sql`progress || jsonb_build_object('fromSeq', ${fromSeq})` })
-    .where(sql<boolean>`id = any(${pgArray(inboxItems)}::bigint[])`).where('session', '=', sessionId).returning('id');
-}
-
 /** A person's message that starts a turn: who, what, and what the conversation is about. */
 export type UserMessage = Pick<NewMessage, 'tenantId' | 'sessionId' | 'content' | 'contextType' | 'contextId'> & { userId: string };
 
@@ -111,7 +105,7 @@ export async function startTurnWithMessage(em: EntityManager, m: UserMessage, in
       tenant: m.tenantId, session: m.sessionId, userId: m.userId, role: 'user', content: m.content, tokenCount: estimateTokens(m.content),
       contextType: m.contextType ?? null, contextId: m.contextId ?? null,
     }).returning(sql<string>`seq::text`.as('fromSeq')))
-    .with('started', () => recordStart(em, m.sessionId, inboxItems, sql<string>`(select "fromSeq" from added)`))
+    .with('started', () => recordTurnStart(em, m.sessionId, inboxItems, sql<string>`(select "fromSeq" from added)`))
     .selectFrom('added').select('fromSeq').executeTakeFirstOrThrow();
   return row.fromSeq;
 }
@@ -124,7 +118,7 @@ export async function startTurnWithMessage(em: EntityManager, m: UserMessage, in
 export async function startTurn(em: EntityManager, sessionId: string, inboxItems: readonly string[]): Promise<string> {
   const newest = sql<string>`(select coalesce(max(seq), 0)::text from chat_message where session_id = ${sessionId})`;
   const row = await db(em)
-    .with('started', () => recordStart(em, sessionId, inboxItems, newest))
+    .with('started', () => recordTurnStart(em, sessionId, inboxItems, newest))
     .selectNoFrom(newest.as('fromSeq')).executeTakeFirstOrThrow();
   return row.fromSeq;
 }

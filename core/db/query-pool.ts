@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { createPgPool } from '../db/pool.ts';
+import { createPgPool } from './pool.ts';
 
 /** The connections model-written SQL (query_database) runs on; nothing else uses them. */
 export type QueryPool = pg.Pool;

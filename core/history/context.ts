@@ -73,13 +73,7 @@ export async function turnContextSummary(em: EntityManager, tenantId: string, ct
   }
 }
 
-/**
- * Remembers the order a thread is about after a tool named or created it (Slack, Teams, web):
- * `get_order_status` results carry `order_number`, `create_order` results `order_id`.
- */
-export async function rememberOrderFromTool(em: EntityManager, tenantId: string, sessionId: string, tool: string, data: unknown): Promise<void> {
-  if (tool !== 'get_order_status' && tool !== 'create_order') return;
-  const d = (data ?? {}) as { order_id?: unknown; order_number?: unknown };
-  const id = typeof d.order_id === 'string' ? d.order_id : typeof d.order_number === 'string' ? d.order_number : undefined;
-  if (id) await setSessionContext(em, tenantId, sessionId, { type: 'order', id });
+/** Remembers what a thread is about after a tool named or created it (a tool result's `effects.subject`); nothing when it names none. */
+export async function rememberSubject(em: EntityManager, tenantId: string, sessionId: string, subject: SessionContext | undefined): Promise<void> {
+  if (subject) await setSessionContext(em, tenantId, sessionId, subject);
 }
