@@ -33,7 +33,7 @@ export type App = {
   db: Database;
   tools: ToolRegistry;
   conversations: Conversations;
-  /** The inbound API adapters call besides `conversations`: identity, sessions, cards, web tokens (DESIGN §1). */
+  /** The inbound API adapters call besides `conversations`: identity, sessions, cards, web tokens (docs/design.md §1). */
   intake: Intake;
   /** Reply senders by platform; channels register theirs when they are created. */
   deliverers: Map<Platform, Deliverer>;

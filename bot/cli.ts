@@ -37,7 +37,7 @@ const withApp: WithApp = async (fn) => {
   }
 };
 
-/** The `renderbot` command line (DESIGN §9). */
+/** The `renderbot` command line (docs/design.md §9). */
 export function buildProgram(): Command {
   const program = new Command('renderbot')
     .description('RenderBot: drive the render pipeline from Teams, Slack, the web app or this terminal')

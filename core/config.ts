@@ -8,7 +8,7 @@ import { ConfigError } from './errors.ts';
 
 const optionalString = z.string().trim().min(1).optional().catch(undefined);
 
-/** Environment variables RenderBot reads (DESIGN §9). The only place that touches process.env. */
+/** Environment variables RenderBot reads (docs/design.md §9). The only place that touches process.env. */
 export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3978),
   DATABASE_URL: z.string().url().optional(),
@@ -44,7 +44,7 @@ export const envSchema = z.object({
    */
   TEAMS_EMULATOR: z.enum(['0', '1', 'true', 'false']).optional().transform((v) => v === '1' || v === 'true'),
   /**
-   * Conversations one process drives at once (DESIGN §4). A turn waiting on the model holds no
+   * Conversations one process drives at once (docs/design.md §4). A turn waiting on the model holds no
    * database connection and no queue slot, only memory (its prompt window and one HTTP request).
    * Default 1000.
    */
@@ -142,7 +142,7 @@ function validProxyList(list: string[]): boolean {
 
 /**
  * The most database connections one process holds whatever the number of turns in flight
- * (DESIGN §4): the main pool, model-written SQL, the rate-limit counters, one LISTEN connection,
+ * (docs/design.md §4): the main pool, model-written SQL, the rate-limit counters, one LISTEN connection,
  * and — where queue workers run — RENDER_CONCURRENCY plus 4 for graphile-worker.
  */
 export function connectionBudget(config: Pick<Config, 'DATABASE_POOL_SIZE' | 'QUERY_POOL_SIZE' | 'RENDER_CONCURRENCY'>, worker = true): number {

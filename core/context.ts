@@ -3,7 +3,7 @@ import { platformSchema, roleSchema, type Platform, type Role } from './tenancy/
 
 /**
  * Who is speaking, for which tenant, in which session. Resolved by an adapter from the link
- * tables; no core function takes a tenant id from user or model text (DESIGN §2).
+ * tables; no core function takes a tenant id from user or model text (docs/design.md §2).
  */
 export const turnContextSchema = z.object({
   tenantId: z.uuid(),

@@ -1,4 +1,4 @@
-/** Who is at fault for an error; decides how it is shown (STYLE §5). */
+/** Who is at fault for an error; decides how it is shown (docs/style.md §5). */
 export type Fault = 'user' | 'model' | 'config' | 'platform' | 'scope' | 'internal';
 
 /** Base error: a stable string code plus a message that tells the reader what to do. */

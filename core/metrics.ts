@@ -2,7 +2,7 @@ import client from 'prom-client';
 
 /*
  * Process-wide Prometheus metrics (prom-client). Never labelled with a tenant, user, session or
- * id: /metrics may be scraped without authentication (DESIGN §9, METRICS_TOKEN) and serves no
+ * id: /metrics may be scraped without authentication (docs/design.md §9, METRICS_TOKEN) and serves no
  * per-tenant data. bot/metrics.ts adds the gauges read from a running app and the database.
  */
 

@@ -3,7 +3,7 @@ import { Migration } from '@mikro-orm/migrations';
 /**
  * The initial RenderBot schema: tenancy, catalogue, orders and render jobs, chat history,
  * confirmations, audit, usage, inbound-event dedupe, and the tenant-filtered views that
- * query_database may read (DESIGN §7).
+ * query_database may read (docs/design.md §7).
  */
 export class Migration20261125000000_initial extends Migration {
   override name = 'Migration20261125000000_initial';

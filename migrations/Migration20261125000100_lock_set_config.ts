@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * Defence in depth for query_database (DESIGN §7): the query role must not be able to change
+ * Defence in depth for query_database (docs/design.md §7): the query role must not be able to change
  * renderbot.tenant_id itself, so set_config is no longer executable by PUBLIC in this database;
  * the application user keeps it (the guarded runner sets the tenant before switching role).
  * Revoking needs ownership of the function (superuser); without it the guard alone stops

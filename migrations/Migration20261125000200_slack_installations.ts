@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * Slack OAuth installations (multi-workspace mode, DESIGN §9): one row per workspace or
+ * Slack OAuth installations (multi-workspace mode, docs/design.md §9): one row per workspace or
  * enterprise-wide install. Tokens never sit in plaintext: `installation_encrypted` holds the
  * whole Bolt installation (bot and user tokens) as AES-256-GCM ciphertext under SECRETS_KEY.
  * The plain columns are only what lookups and operators need. The query_database role gets no

@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * Turns at the speed of the model (DESIGN §4): a session is driven by whoever holds its lease —
+ * Turns at the speed of the model (docs/design.md §4): a session is driven by whoever holds its lease —
  * a row (owner, expiry) renewed while its turns run — instead of an advisory lock held on a
  * connection. Inbox items are no longer removed before they run: they are started (attempts),
  * record how far the turn got (progress: where its messages begin, what was delivered), and are
@@ -28,7 +28,7 @@ export class Migration20261125001200_turn_leases extends Migration {
       add column ai_max_concurrency int not null default 256 check (ai_max_concurrency between 1 and 100000),
       add column ai_throttle_cap int,
       add column ai_throttled_until timestamptz`);
-    // Where the plan was asked: a confirmed plan's follow-up (and its orders' notices) go there (DESIGN §6).
+    // Where the plan was asked: a confirmed plan's follow-up (and its orders' notices) go there (docs/design.md §6).
     this.addSql(`alter table pending_action add column origin jsonb`);
   }
 

@@ -5,7 +5,7 @@ import { adapterViolations, createDbReach, tsFiles as files } from './support/bo
 
 const imports = (file: string) => [...readFileSync(file, 'utf8').matchAll(/from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] ?? m[2] ?? '');
 
-describe('module boundaries (STYLE §1)', () => {
+describe('module boundaries (docs/style.md §1)', () => {
   it('core/ imports no platform package and nothing above it', () => {
     const offenders = files('core').flatMap((f) =>
       imports(f)
@@ -15,7 +15,7 @@ describe('module boundaries (STYLE §1)', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('adapters run no SQL of their own (DESIGN §1: they call the core)', () => {
+  it('adapters run no SQL of their own (docs/design.md §1: they call the core)', () => {
     const offenders = files('adapters').filter((f) => !f.includes('/panel/')).flatMap((f) => {
       const text = readFileSync(f, 'utf8');
       return [
@@ -35,7 +35,7 @@ describe('module boundaries (STYLE §1)', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('adapters never touch the database: no core/db, no data modules, no orm / entity manager (DESIGN §1)', () => {
+  it('adapters never touch the database: no core/db, no data modules, no orm / entity manager (docs/design.md §1)', () => {
     const reach = createDbReach(process.cwd());
     const offenders = files('adapters').filter((f) => !f.includes('/panel/')).flatMap((f) => adapterViolations(f, readFileSync(f, 'utf8'), reach));
     expect(offenders).toEqual([]);

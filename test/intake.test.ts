@@ -47,7 +47,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe('identify: workspace → tenant, person → role (DESIGN §2)', () => {
+describe('identify: workspace → tenant, person → role (docs/design.md §2)', () => {
   it('an unlinked workspace identifies nobody and asks the platform nothing', async () => {
     const p = person('U1', { guest: false });
     expect(await intake.identify('slack', { id: fresh('T') }, p.person)).toBeUndefined();

@@ -10,7 +10,7 @@ function capture(output: LogOutput) {
   return { log, text: () => chunks.join('').replace(/\x1b\[[0-9;]*m/g, '') };
 }
 
-describe('log format (STYLE §6)', () => {
+describe('log format (docs/style.md §6)', () => {
   it('writes readable lines to a terminal, with secrets still redacted', () => {
     const { log, text } = capture({ isTTY: true });
     log.child({ component: 'slack' }).info({ token: 'xoxb-SECRET', port: 3978 }, 'RenderBot listening');

@@ -80,7 +80,7 @@ async function waitUntil(check: () => boolean, timeoutMs = 20_000): Promise<void
 
 const pending = async (sessionId: string) => (await db.orm.em.fork().execute(`select count(*)::int as n from turn_inbox where session_id = ? and done_at is null`, [sessionId]))[0];
 
-describe('session inbox driven by leases (DESIGN §4)', () => {
+describe('session inbox driven by leases (docs/design.md §4)', () => {
   it('runs each session’s items one at a time and in order, across two runners (processes), holding no connection while items wait', async () => {
     const sessions = await Promise.all([1, 2, 3, 4, 5].map((i) => newSession(`order${i}`)));
     const perSession = 12;
@@ -297,7 +297,7 @@ describe('fair and fenced', () => {
   });
 });
 
-describe('what one turn answers (DESIGN §4 merging)', () => {
+describe('what one turn answers (docs/design.md §4 merging)', () => {
   const item = (id: number, text: string, o: { userId?: string; role?: string; task?: string; started?: boolean } = {}): InboxRow => ({
     id: String(id), task: o.task ?? 'turn', attempts: o.started ? 1 : 0, started: o.started ?? false, progress: {}, createdMs: 0,
     payload: { text, delivery: { platform: 'web', target: {} }, turn: { tenantId: acme.tenant.id, userId: o.userId ?? 'alice', role: o.role ?? 'operator', sessionId: acme.tenant.id, platform: 'web' } },

@@ -18,7 +18,7 @@ afterAll(async () => {
 describe('durable turn queue', () => {
   it('answers two messages of one session in order, never concurrently', async () => {
     const turn = await h.turn(acme.tenant.id);
-    // From two people, so the waiting second message is not merged into the first (DESIGN §4).
+    // From two people, so the waiting second message is not merged into the first (docs/design.md §4).
     const other = { ...turn, userId: 'second-user' };
     const start = h.delivered.length;
     let firstDone = false;

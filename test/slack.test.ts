@@ -422,7 +422,7 @@ describe('the seed example through Slack', () => {
   });
 });
 
-describe('messages that arrive while a turn runs (DESIGN §4)', () => {
+describe('messages that arrive while a turn runs (docs/design.md §4)', () => {
   it('are answered together in the next turn, where the last was asked; the earlier placeholder is removed', async () => {
     let turnRunning!: () => void;
     const running = new Promise<void>((resolve) => { turnRunning = resolve; });

@@ -12,7 +12,7 @@ import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { submitOrder, waitFor } from './support/renders.ts';
 
 /*
- * Turns at the speed of the model (DESIGN §4, issue 11), through the web API of a full app: many
+ * Turns at the speed of the model (docs/design.md §4, issue 11), through the web API of a full app: many
  * turns waiting on a slow model at once, a render backlog beside them, one tenant flooding its
  * model while another is answered, and two processes driving one session.
  */
@@ -121,7 +121,7 @@ describe('turns waiting on the model', () => {
   }, 60_000);
 });
 
-describe('fair between tenants (DESIGN §4)', () => {
+describe('fair between tenants (docs/design.md §4)', () => {
   it('a flooding tenant waits in order at its cap while another tenant is answered; a 429 burst lowers its cap and nothing is lost', async () => {
     await setModelConcurrency(h.em(), acme.tenant.id, 2);
     let rateLimited = 0;
@@ -198,7 +198,7 @@ describe('one session, two processes', () => {
       const replies = await Promise.all(sent);
       expect(overlapped).toBe(false);
       expect(replies.every((r) => r.response.content.startsWith('answer to '))).toBe(true);
-      // Messages that piled up were answered together (DESIGN §4), so fewer model calls than messages; none was skipped.
+      // Messages that piled up were answered together (docs/design.md §4), so fewer model calls than messages; none was skipped.
       const texts = (await h.em().execute(`select content from chat_message where session_id = ? and role = 'user' order by seq`, [session])) as { content: string }[];
       expect(texts.map((t) => t.content).join('\n\n').split('\n\n').sort()).toEqual(['opening question', ...Array.from({ length: 6 }, (_, i) => `message ${i}`)].sort());
     } finally {

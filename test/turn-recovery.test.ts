@@ -17,7 +17,7 @@ import { startServe, type ServeProcess } from './support/serve.ts';
 import { waitFor } from './support/renders.ts';
 
 /*
- * No lost turns (DESIGN §4, issue 11): `renderbot serve` processes are killed or stopped while
+ * No lost turns (docs/design.md §4, issue 11): `renderbot serve` processes are killed or stopped while
  * turns wait on the model; another process on the same database answers each of them exactly
  * once, editing the "working on it" message that was already posted.
  */

@@ -8,7 +8,7 @@ import { createCoreHarness, texts, type CoreHarness } from './support/core.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 
 /*
- * Resuming a turn from what it stored (DESIGN §4 durability): the model is not asked again for a
+ * Resuming a turn from what it stored (docs/design.md §4 durability): the model is not asked again for a
  * stored response, a stored confirmation is the answer, and a turn cut off too often ends with a
  * clear message and a consistent history.
  */

@@ -20,7 +20,7 @@ import { createTokenRotation } from './token-rotation.ts';
 /** Bot scopes requested at install time; keep in sync with manifest/slack/manifest.yaml. */
 export const BOT_SCOPES = ['commands', 'chat:write', 'app_mentions:read', 'channels:history', 'groups:history', 'im:history', 'im:write', 'users:read', 'assistant:write'];
 
-/** Paths the adapter serves (DESIGN §9). */
+/** Paths the adapter serves (docs/design.md §9). */
 export const SLACK_PATHS = { events: '/slack/events', install: '/slack/install', redirect: '/slack/oauth_redirect' } as const;
 
 /**
@@ -41,7 +41,7 @@ export type SlackSettings = {
   publicUrl?: string;
 };
 
-/** What the adapter needs: its settings, and the core's conversations and intake (never a database handle, DESIGN §1). */
+/** What the adapter needs: its settings, and the core's conversations and intake (never a database handle, docs/design.md §1). */
 export type SlackAdapterDeps = {
   settings: SlackSettings;
   conversations: SlackCore;
@@ -71,7 +71,7 @@ export function slackMode(s: SlackSettings): SlackAdapter['mode'] {
 }
 
 /**
- * Builds the Slack adapter on Bolt (STYLE §2): a Bolt App whose HTTPReceiver request listener
+ * Builds the Slack adapter on Bolt (docs/style.md §2): a Bolt App whose HTTPReceiver request listener
  * is mounted as routes on the bot's server (signature check with the 5-minute window,
  * url_verification, ack-first with processBeforeResponse false), or a SocketModeReceiver.
  */

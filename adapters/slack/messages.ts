@@ -23,7 +23,7 @@ export type ListenerDeps = {
   replayable: boolean;
 };
 
-/** What an unlinked workspace is told instead of an answer (no LLM call, DESIGN §10). */
+/** What an unlinked workspace is told instead of an answer (no LLM call, docs/design.md §10). */
 export const UNLINKED_TEXT = 'This Slack workspace is not linked to a RenderBot tenant yet. An admin can create a one-time code with '
   + '`renderbot admin link code --tenant &lt;slug&gt;`; then type `/render link CODE` here (or mention me with `link CODE`).';
 

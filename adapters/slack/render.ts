@@ -40,8 +40,8 @@ export const CANCEL_ACTION_ID = 'renderbot.cancel';
 export type SlackMessage = { text: string; blocks: slack.KnownBlock[] };
 
 /**
- * Renders a reply as Block Kit (DESIGN §5). Pure. Every piece of user or product text is
- * escaped (`&`, `<`, `>`) so it cannot form mentions, links or `<!channel>` (DESIGN §10). The
+ * Renders a reply as Block Kit (docs/design.md §5). Pure. Every piece of user or product text is
+ * escaped (`&`, `<`, `>`) so it cannot form mentions, links or `<!channel>` (docs/design.md §10). The
  * result respects Slack's limits: at most 50 blocks (confirm cards are never cut), section texts
  * ≤ 3000 characters, ≤ 10 fields per section, header ≤ 150, `text` ≤ 4000 and never empty.
  */

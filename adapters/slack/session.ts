@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Session keys (DESIGN §3): a channel thread is `team:channel:thread_ts` (a top-level mention or
+ * Session keys (docs/design.md §3): a channel thread is `team:channel:thread_ts` (a top-level mention or
  * a slash command starts the thread), a direct message conversation is `team:dm:user`.
  */
 export function threadSessionKey(teamId: string, channel: string, threadTs: string): string {

@@ -1,6 +1,6 @@
 /**
  * The parts of a Bot Framework activity RenderBot reads (Teams flavour), as plain JSON. Kept
- * independent of botbuilder's types so the SDK stays behind transport.ts (DESIGN §10).
+ * independent of botbuilder's types so the SDK stays behind transport.ts (docs/design.md §10).
  */
 export type TeamsAccount = { id: string; name?: string; aadObjectId?: string; role?: string; userRole?: string };
 
@@ -59,7 +59,7 @@ export function userIdOf(a: TeamsActivity): string {
 }
 
 /**
- * Session key (DESIGN §3): `aadTenant:conversation.id`. A channel conversation id carries
+ * Session key (docs/design.md §3): `aadTenant:conversation.id`. A channel conversation id carries
  * `;messageid=<root>`, so one channel thread — and one 1:1 or group chat — is one session.
  */
 export function sessionKeyOf(aadTenant: string, a: TeamsActivity): string {
@@ -75,7 +75,7 @@ export function eventIdOf(aadTenant: string, a: TeamsActivity): string | undefin
 }
 
 /**
- * Guests and anonymous meeting participants are viewers (DESIGN §2). `memberRole` is Teams'
+ * Guests and anonymous meeting participants are viewers (docs/design.md §2). `memberRole` is Teams'
  * `userRole` from the member roster (TeamsInfo), when it could be fetched.
  */
 export function isGuest(a: TeamsActivity, memberRole?: string): boolean {

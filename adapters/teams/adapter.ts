@@ -25,7 +25,7 @@ export const TEAMS_MESSAGES_PATH = '/api/messages';
 export type TeamsAdapterOptions = {
   config: TeamsConfig;
   conversations: TeamsHandlerDeps['conversations'];
-  /** The core's intake (never a database handle, DESIGN §1). */
+  /** The core's intake (never a database handle, docs/design.md §1). */
   intake: TeamsIntake & Pick<Intake, 'cardsPosted'>;
   log: Logger;
   /** Replaces the Bot Framework transport (tests of the turn logic without botbuilder). */
@@ -42,7 +42,7 @@ export type TeamsAdapter = {
 };
 
 /**
- * Creates the Teams adapter (STYLE §2). Throws a ConfigError for inconsistent Microsoft* settings
+ * Creates the Teams adapter (docs/style.md §2). Throws a ConfigError for inconsistent Microsoft* settings
  * and when Teams is off; logs whether requests are authenticated or the bot runs in Emulator mode.
  */
 export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {

@@ -3,7 +3,7 @@ import type { Config } from '../../core/config.ts';
 import { ConfigError } from '../../core/errors.ts';
 
 /**
- * How the bot authenticates to and from the Bot Framework (DESIGN §9): `off` (no MicrosoftAppId,
+ * How the bot authenticates to and from the Bot Framework (docs/design.md §9): `off` (no MicrosoftAppId,
  * no TEAMS_EMULATOR — /api/messages does not exist), `emulator` (explicit, loopback only) or
  * `botframework` (every request's token validated).
  */

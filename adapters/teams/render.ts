@@ -5,7 +5,7 @@ import type { OutgoingMessage } from './activity.ts';
 
 /** Adaptive Card schema version Teams needs for Action.Execute and refresh (Universal Actions). */
 export const ADAPTIVE_CARD_VERSION = '1.5';
-/** Teams rejects messages above about 28 KB (DESIGN §10); the whole activity must stay below. */
+/** Teams rejects messages above about 28 KB (docs/design.md §10); the whole activity must stay below. */
 export const TEAMS_MESSAGE_MAX_BYTES = 28 * 1024;
 /** Budget for the card itself, leaving room for the envelope and the text fallback. */
 export const CARD_MAX_BYTES = 24 * 1024;

@@ -5,7 +5,7 @@ export function textMessage(text: string): OutgoingMessage {
   return { type: 'message', textFormat: 'markdown', text };
 }
 
-/** What an unlinked Microsoft 365 organisation is told (DESIGN §10: no LLM call, clear next step). */
+/** What an unlinked Microsoft 365 organisation is told (docs/design.md §10: no LLM call, clear next step). */
 export function unlinkedText(aadTenant: string): string {
   return [
     'This Microsoft Teams organisation is not linked to a RenderBot tenant yet, so I cannot answer here.',

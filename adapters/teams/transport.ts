@@ -1,5 +1,5 @@
 /**
- * The only file that imports botbuilder and its botframework-connector (DESIGN §10): request
+ * The only file that imports botbuilder and its botframework-connector (docs/design.md §10): request
  * authentication, the turn's outbound calls, proactive sends. Moving to the Microsoft 365 Agents SDK
  * (@microsoft/agents-hosting: same CloudAdapter/TurnContext shape) means rewriting this file.
  */

@@ -7,7 +7,7 @@ import { actionRoutes } from './action-routes.ts';
 import { panelRoutes } from './static.ts';
 
 /**
- * The web channel (DESIGN §1 `adapters/web`): the chat REST API with bearer API tokens, SSE
+ * The web channel (docs/design.md §1 `adapters/web`): the chat REST API with bearer API tokens, SSE
  * streaming, the OpenAPI document and the chat panel. Messages go through the session inbox like
  * every platform's (the HTTP call waits for the answer, streamed by `streamer` when this process
  * runs the turn); a confirm's follow-up or a notice is stored in the session and announced to

@@ -33,7 +33,7 @@ export type WebIntake = Pick<Intake, 'verifyToken' | 'redeemLogin' | 'overview' 
 
 export type WebAdapterDeps = {
   conversations: Pick<Conversations, 'submit' | 'result' | 'confirm' | 'cancel' | 'idempotency'>;
-  /** The core's intake (never a database handle, DESIGN §1). */
+  /** The core's intake (never a database handle, docs/design.md §1). */
   intake: WebIntake;
   log: Logger; now: () => Date; settings: WebSettings;
   /** Shared rate limits: `api` per token, `login` per client address. */

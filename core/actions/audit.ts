@@ -1,7 +1,7 @@
 import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 
-/** One audit entry: who did what to which target, with which outcome (DESIGN §6). */
+/** One audit entry: who did what to which target, with which outcome (docs/design.md §6). */
 export type AuditEntry = { tenantId: string; actor: string; action: string; target?: string; outcome: string; detail?: Record<string, unknown> };
 
 export async function writeAudit(em: EntityManager, e: AuditEntry): Promise<void> {

@@ -32,7 +32,7 @@ export const storedActionSchema = z.object({
   messageRef: z.record(z.string(), z.unknown()).nullable(),
 });
 
-/** A pending action (DESIGN §6). */
+/** A pending action (docs/design.md §6). */
 export type ActionRow = z.infer<typeof storedActionSchema> & {
   id: string;
   tenantId: string;

@@ -7,7 +7,7 @@ import type { Frozen } from '../tools/tool.ts';
 import { storedActionSchema, type ActionOrigin, type ActionResult, type ActionRow, type PlanCall } from './plan.ts';
 import { attachSelections, dropSelections, dropStaleSelections } from '../pipeline/selections.ts';
 
-/** Default time a confirmation stays open (DESIGN §6). */
+/** Default time a confirmation stays open (docs/design.md §6). */
 export const ACTION_TTL_MS = 15 * 60 * 1000;
 
 const columns = ['id', 'tenant', 'session', 'requestedBy', 'plan', 'preview', 'status', 'expiresAt', 'decidedBy', 'decidedByName',

@@ -10,7 +10,7 @@ export type WriteCall = { call: StoredToolCall; tool: WriteTool; args: Record<st
 export type PlannedCall = PlanCall & { frozen?: Frozen };
 
 /**
- * Turns the write calls of one model response into one plan (DESIGN §6): each call is
+ * Turns the write calls of one model response into one plan (docs/design.md §6): each call is
  * prepared (validated, names resolved, preview written, selections frozen). Tools with a `fold`
  * hook are prepared last; when their preparation fails the hook may fold them into calls planned
  * already (dispatch_renders for the order a create_order of the same response creates → that

@@ -10,7 +10,7 @@ import { monthOf, toMonthlyUsage, type MonthlyUsage } from '../llm/usage.ts';
 export type TurnSetup = { tenant: TenantRow; ai: StoredAi; usage: MonthlyUsage; sessionContext: SessionContext | undefined; folded: FoldedHistory | undefined };
 
 /**
- * Reads a turn's setup in one query (a turn's fixed cost is counted in round trips: DESIGN §4);
+ * Reads a turn's setup in one query (a turn's fixed cost is counted in round trips: docs/design.md §4);
  * undefined when the tenant is gone. The session is matched within the tenant only.
  */
 export async function loadTurnSetup(em: EntityManager, tenantId: string, sessionId: string, now: Date): Promise<TurnSetup | undefined> {

@@ -47,9 +47,9 @@ export type AgentDeps = {
   renderLinks?: RenderLinks;
   /** The pool model-written SQL runs on (query_database). */
   queryPool?: ToolContext['queryPool'];
-  /** Model rounds per turn before the agent gives up with a clear reply (DESIGN §4). */
+  /** Model rounds per turn before the agent gives up with a clear reply (docs/design.md §4). */
   maxRounds?: number;
-  /** Caps each tenant's concurrent model calls in this process (DESIGN §4); none = no cap. */
+  /** Caps each tenant's concurrent model calls in this process (docs/design.md §4); none = no cap. */
   gate?: ModelGate;
   /** Whether the database is reachable: a model's answer that arrives during an outage is stored once it is back. */
   availability?: DatabaseAvailability;
@@ -73,13 +73,13 @@ export type TurnOptions = {
 export type TurnInput = { kind: 'message'; text: string } | { kind: 'followup'; fallback: string };
 
 const MAX_BLOCKS_SHOWN = 3;
-/** Read tools of one model response that run at once; the rest wait (DESIGN §4). */
+/** Read tools of one model response that run at once; the rest wait (docs/design.md §4). */
 export const MAX_PARALLEL_TOOLS = 4;
 /** Tool calls of one model response that are answered by running them; the others are refused. */
 export const MAX_TOOL_CALLS_PER_RESPONSE = 16;
 
 /**
- * Runs one agent turn (DESIGN §4) and returns the reply to show. Every model response is stored
+ * Runs one agent turn (docs/design.md §4) and returns the reply to show. Every model response is stored
  * as it arrives, and the results of its tool calls together once they are all in, so an
  * interrupted turn resumes (`resumeFrom`) without asking the model again for a stored response
  * (its tool calls run again only when their results were not stored yet). Every path stores a consistent history

@@ -5,7 +5,7 @@ import { noteMessage, summaryMessage } from './data-messages.ts';
 import { recentMessages, type MessageRow } from '../history/messages.ts';
 import { estimateTokens, MESSAGE_OVERHEAD_TOKENS } from '../llm/tokens.ts';
 
-/** Limits of the prompt window (DESIGN §3). */
+/** Limits of the prompt window (docs/design.md §3). */
 export type WindowOptions = {
   /** Token budget for history messages (the system prompt is separate). */
   budgetTokens: number;

@@ -1,4 +1,4 @@
-/** The deterministic commands (DESIGN §8), one line each, shown by `help`. */
+/** The deterministic commands (docs/design.md §8), one line each, shown by `help`. */
 export const commandHelp: { usage: string; does: string }[] = [
   { usage: 'help', does: 'this list' },
   { usage: 'orders [status]', does: 'recent orders, optionally by status (draft, submitted, rendering, completed, failed, cancelled)' },

@@ -13,7 +13,7 @@ import { commandHelp } from './help.ts';
 export type CommandDeps = { em: EntityManager; log: Logger; tools: ToolRegistry; now: () => Date };
 
 /**
- * Runs a read or session command without any AI (DESIGN §8). `confirm`/`cancel` and `link`
+ * Runs a read or session command without any AI (docs/design.md §8). `confirm`/`cancel` and `link`
  * need more than a turn context and are handled by the conversation service and adapters.
  */
 export async function runCommand(deps: CommandDeps, turn: TurnContext, cmd: Exclude<Command, { name: 'confirm' | 'cancel' | 'link' }>): Promise<Reply> {

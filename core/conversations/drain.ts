@@ -14,13 +14,13 @@ import type { Delivery } from '../replies/delivery.ts';
 import { followUpJobSchema, followUpTask } from '../history/followup.ts';
 import { historyNoteTask, writeHistoryNote } from '../history/note.ts';
 
-/** Starts of one inbox item before the person is told to ask again (DESIGN §4). */
+/** Starts of one inbox item before the person is told to ask again (docs/design.md §4). */
 export const MAX_TURN_ATTEMPTS = 3;
 export const GIVE_UP_TEXT = 'I could not finish this — please ask again.';
 export const FAILED_TEXT = 'Something went wrong while answering this; it was logged. Please ask again.';
 
 /**
- * Runs a leased session's inbox (DESIGN §4), one item — or one run of merged messages — at a
+ * Runs a leased session's inbox (docs/design.md §4), one item — or one run of merged messages — at a
  * time, in order: a person's message (a command, a typed confirm/cancel or an agent turn: `answerMessage`), a confirmed plan's
  * follow-up, a note for the history. Each item is started (attempts counted), records how far
  * it got (where its messages begin, the streamed message, what was delivered) and is marked done
@@ -179,7 +179,7 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
 /**
  * The next unit of work: the items an interrupted attempt had started (they resume together),
  * else consecutive plain messages of one person (same user and role) answered as one turn
- * (DESIGN §4), else the first item alone (commands, other people's messages, follow-ups, notes).
+ * (docs/design.md §4), else the first item alone (commands, other people's messages, follow-ups, notes).
  */
 export function nextGroup(items: InboxRow[]): InboxRow[] {
   const first = items[0];

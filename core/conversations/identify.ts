@@ -61,7 +61,7 @@ export type LinkOutcome = { ok: true; tenant: TenantRef } | { ok: false; reason:
  */
 export type Freshness = { fresh?: boolean };
 
-/** The guest rule (DESIGN §2): guests and people from another workspace (Slack Connect) are viewers. */
+/** The guest rule (docs/design.md §2): guests and people from another workspace (Slack Connect) are viewers. */
 export function isGuestIn(workspace: Workspace, facts: PersonFacts): boolean {
   return facts.guest || Boolean(facts.homeWorkspace && facts.homeWorkspace !== workspace.id);
 }

@@ -22,7 +22,7 @@ export type { MonthlyUsage } from '../llm/usage.ts';
 export type { InstallationLookup, InstallationRecord } from '../tenancy/installations.ts';
 export type { StoredRequest } from '../queue/inbound-requests.ts';
 
-/** A conversation thread of a tenant on a platform (`key`: the adapter's thread key, DESIGN §3). */
+/** A conversation thread of a tenant on a platform (`key`: the adapter's thread key, docs/design.md §3). */
 export type Thread = { tenantId: string; platform: Platform; key: string };
 
 /** A person of a tenant on a platform (whose own sessions the web API lists). */
@@ -32,7 +32,7 @@ export type Owner = { tenantId: string; platform: Platform; userId: string };
 export type TenantOverview = { tenant: TenantRef & { aiProvider: string | null }; usage: MonthlyUsage };
 
 /**
- * The core's inbound API (DESIGN §1): everything an adapter needs besides starting turns and
+ * The core's inbound API (docs/design.md §1): everything an adapter needs besides starting turns and
  * deciding actions (`Conversations`) — who is speaking (tenant, role, guest rule, link codes),
  * which session a thread is, where a confirm card was posted, the web API's tokens and sessions,
  * context summaries and Slack app installations. Adapters hold no database handle; each call

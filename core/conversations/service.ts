@@ -24,7 +24,7 @@ const storedReplies = z.array(replySchema).catch([]);
 /** What `submit` did with a message. */
 export type Submitted = { status: 'queued'; itemId: string } | { status: 'duplicate' };
 
-/** The core's adapter contract (STYLE §2): start a turn, confirm/cancel, and the work behind them. */
+/** The core's adapter contract (docs/style.md §2): start a turn, confirm/cancel, and the work behind them. */
 export type Conversations = ReturnType<typeof createConversations>;
 
 export function createConversations(deps: ConversationDeps & {

@@ -6,7 +6,7 @@ import { UserInputError } from '../errors.ts';
 import { getOrderStatus } from '../pipeline/orders-read.ts';
 import { ellipsize } from '../replies/format.ts';
 
-/** What a conversation is about: an order or a product of the session's tenant (DESIGN §3, issue 7). */
+/** What a conversation is about: an order or a product of the session's tenant (docs/design.md §3, issue 7). */
 export const sessionContextSchema = z.object({ type: z.enum(['order', 'product']), id: z.string().min(1).max(200) });
 /** Stored in `chat_session.context` (jsonb); `{}` means no particular object. */
 export type SessionContext = z.infer<typeof sessionContextSchema>;

@@ -10,7 +10,7 @@ import { recordTurnStart } from '../queue/session-inbox.ts';
 export const storedToolCallSchema = z.object({ id: z.string(), name: z.string(), arguments: z.string() });
 export type StoredToolCall = z.infer<typeof storedToolCallSchema>;
 
-/** A chat_message (DESIGN §3): the seed fields plus tool-call fields and the rendered reply. */
+/** A chat_message (docs/design.md §3): the seed fields plus tool-call fields and the rendered reply. */
 export type MessageRow = Pick<Row<'chat_message'>, 'id' | 'seq' | 'role' | 'content' | 'userId' | 'toolCallId' | 'toolName' | 'tokenCount' | 'createdAt'> & {
   toolCalls: StoredToolCall[] | null;
   reply: Reply | null;
@@ -46,7 +46,7 @@ export type NewMessage = {
 /** The tokens one model call used, and the month (YYYY-MM-01) they count towards. */
 export type ModelUsage = { promptTokens: number; completionTokens: number; month: string };
 
-/** Characters a stored tool result keeps (DESIGN §10: about 64 KB); every later turn of the session reloads it. */
+/** Characters a stored tool result keeps (docs/design.md §10: about 64 KB); every later turn of the session reloads it. */
 export const MAX_TOOL_MESSAGE_CHARS = 64 * 1024;
 
 /** A tool result as stored: cut at MAX_TOOL_MESSAGE_CHARS with a note the model can read. */
@@ -96,7 +96,7 @@ export type UserMessage = Pick<NewMessage, 'tenantId' | 'sessionId' | 'content' 
 /**
  * Stores the message a turn answers and starts the turn — in one statement: the session is
  * touched (and titled by its first message), and the session inbox items the turn answers
- * (`turn_inbox`, DESIGN §4) record that the turn's own messages come after this one, so an
+ * (`turn_inbox`, docs/design.md §4) record that the turn's own messages come after this one, so an
  * interrupted attempt resumes after it instead of storing it twice. Returns its `seq` (as text).
  */
 export async function startTurnWithMessage(em: EntityManager, m: UserMessage, inboxItems: readonly string[]): Promise<string> {

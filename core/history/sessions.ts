@@ -3,7 +3,7 @@ import { db, type Row } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import type { Platform } from '../tenancy/roles.ts';
 
-/** A conversation (DESIGN §3) as the core hands it out. */
+/** A conversation (docs/design.md §3) as the core hands it out. */
 export type SessionRow = Pick<Row<'chat_session'>, 'id' | 'platform' | 'key' | 'title' | 'createdAt' | 'lastActiveAt'> & { tenantId: string };
 
 const sessionColumns = ['id', 'tenant as tenantId', 'platform', 'key', 'title', 'createdAt', 'lastActiveAt'] as const;
@@ -15,7 +15,7 @@ export async function findActiveSession(em: EntityManager, tenantId: string, pla
     .executeTakeFirst();
 }
 
-/** The active session for a platform thread key, created on first use (DESIGN §3). */
+/** The active session for a platform thread key, created on first use (docs/design.md §3). */
 export async function resolveSession(em: EntityManager, tenantId: string, platform: Platform, key: string, createdBy: string): Promise<SessionRow> {
   const found = await findActiveSession(em, tenantId, platform, key);
   if (found) return found;

@@ -6,7 +6,7 @@ import { UserInputError } from '../errors.ts';
 /** Largest per-process cap on a tenant's concurrent model calls. */
 export const MAX_MODEL_CONCURRENCY = 100_000;
 
-/** Sets how many model calls of the tenant one process makes at once (DESIGN §4). */
+/** Sets how many model calls of the tenant one process makes at once (docs/design.md §4). */
 export async function setModelConcurrency(em: EntityManager, tenantId: string, max: number): Promise<void> {
   if (!Number.isInteger(max) || max < 1 || max > MAX_MODEL_CONCURRENCY) {
     throw new UserInputError('bad_flag', `--max-concurrency must be a whole number from 1 to ${MAX_MODEL_CONCURRENCY.toLocaleString('en')}, got "${max}"`);

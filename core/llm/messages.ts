@@ -11,7 +11,7 @@ export type WireToolCall = z.infer<typeof wireToolCallSchema>;
 /**
  * One message of the prompt, mirroring the Chat Completions wire format so history rows can be
  * validated on load and sent as they are. Every `tool_calls[].id` of an assistant message must be
- * answered by exactly one `tool` message before the next non-tool message (DESIGN §10).
+ * answered by exactly one `tool` message before the next non-tool message (docs/design.md §10).
  */
 export const chatMessageSchema = z.discriminatedUnion('role', [
   z.object({ role: z.literal('system'), content: z.string() }),

@@ -1,5 +1,5 @@
 /**
- * Per-tenant cap on concurrent model calls in this process (DESIGN §4): over the cap, a tenant's
+ * Per-tenant cap on concurrent model calls in this process (docs/design.md §4): over the cap, a tenant's
  * calls wait in arrival order while other tenants' calls go on. A 429 from the tenant's provider
  * lowers that tenant's cap (to half of what was running, at least 1) and holds new calls back for
  * the retry-after, for a while (`cooldownMs`, at least the retry-after); then the configured cap

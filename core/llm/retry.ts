@@ -20,7 +20,7 @@ export class LlmTimeoutError extends Error {
 
 /**
  * A 429 handed to the caller instead of being waited out (ChatRequest `rateLimits: 'throw'`), so
- * that the caller can give its concurrency slot back while it waits (DESIGN §4).
+ * that the caller can give its concurrency slot back while it waits (docs/design.md §4).
  */
 export class LlmRateLimitedError extends PlatformError {
   readonly retryAfterMs: number | undefined;

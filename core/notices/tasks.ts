@@ -16,7 +16,7 @@ export type NoticeDeps = { orm: Orm; log: Logger; deliverers: ReadonlyMap<Platfo
 
 /**
  * The queue tasks that tell the confirming conversation about its order, with no database
- * transaction or lock open while a platform is called (STYLE §15). `order_progress` posts one
+ * transaction or lock open while a platform is called (docs/style.md §15). `order_progress` posts one
  * progress message and then edits it in place (core/notices/progress.ts keeps a late edit from
  * having the last word). `order_notice` claims the notice (`notice_claim`, compare-and-set: one
  * job at a time; the same job may take its claim over when the queue runs it again after a

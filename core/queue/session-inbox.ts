@@ -5,7 +5,7 @@ import type { EntityManager } from '../db/orm.ts';
 import { idRow, pgArray, rows } from '../db/sql.ts';
 
 /*
- * Per-session inbox (DESIGN §4). Work for a session — a person's message, a confirmed plan's
+ * Per-session inbox (docs/design.md §4). Work for a session — a person's message, a confirmed plan's
  * follow-up, a note for the history — waits in `turn_inbox` in arrival order. Whoever holds the
  * session's lease (session-lease.ts) runs the items one at a time: an item is started (attempts
  * counted), records how far it got (progress), and is marked done with its replies. Nothing is

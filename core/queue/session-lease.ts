@@ -4,7 +4,7 @@ import { idRow, pgArray, rows } from '../db/sql.ts';
 import { TURN_CHANNEL } from './session-inbox.ts';
 
 /*
- * Session leases (DESIGN §4): one process drives a session at a time — the one whose id is in
+ * Session leases (docs/design.md §4): one process drives a session at a time — the one whose id is in
  * `chat_session.lease_owner` while `lease_expires_at` is in the future. The holder renews the
  * lease while its turns run; nothing is held on a connection, so waiting on the model costs none.
  * A process that dies stops renewing, and once its leases expire any live process takes the

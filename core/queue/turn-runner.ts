@@ -61,7 +61,7 @@ type Drive = {
 };
 
 /**
- * Drives sessions by lease (DESIGN §4): takes a session when it is woken (NOTIFY from intake,
+ * Drives sessions by lease (docs/design.md §4): takes a session when it is woken (NOTIFY from intake,
  * `wake`) or finds it waiting (poll: new work nobody took, expired leases of dead processes),
  * runs its items with `drain`, and gives the lease up once the inbox is empty. Holds no database
  * connection while a turn waits: leases are rows, renewed for all sessions in one statement.

@@ -63,7 +63,7 @@ export type ReplyBlock = z.infer<typeof replyBlockSchema>;
 export type TableBlock = z.infer<typeof tableBlockSchema>;
 export type ConfirmBlock = z.infer<typeof confirmBlockSchema>;
 
-/** A platform-neutral reply (DESIGN §5): rendered by adapters to Adaptive Cards, Block Kit, HTML or text. */
+/** A platform-neutral reply (docs/design.md §5): rendered by adapters to Adaptive Cards, Block Kit, HTML or text. */
 export const replySchema = z.object({ blocks: z.array(replyBlockSchema) });
 export type Reply = z.infer<typeof replySchema>;
 

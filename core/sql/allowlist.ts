@@ -1,7 +1,7 @@
 import { MAX_PAD_CHARS } from './sizes.ts';
 
 /**
- * What guarded SQL (DESIGN §7) may name: the tenant-filtered views, functions, casts and parse-tree
+ * What guarded SQL (docs/design.md §7) may name: the tenant-filtered views, functions, casts and parse-tree
  * node types. Everything not listed here is refused by `guardSql`.
  */
 

@@ -35,7 +35,7 @@ export function loadSqlParser(): Promise<void> {
 }
 
 /**
- * Decides whether `sql` is safe to run for a tenant (DESIGN §7): exactly one SELECT (UNION,
+ * Decides whether `sql` is safe to run for a tenant (docs/design.md §7): exactly one SELECT (UNION,
  * VALUES and WITH of SELECTs included) that reads only the tenant views or its own CTEs, calls
  * only allowlisted functions, casts only to plain types, and neither writes, locks, nor selects
  * INTO. The whole parse tree is walked, so nothing nested escapes. It must also fit in memory:

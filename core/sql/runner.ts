@@ -94,7 +94,7 @@ function wrap(statement: string, rowCap: number): string {
 }
 
 /**
- * Runs model-written SQL for `tenantId` (DESIGN §7) on `pool`, the small pool kept for model SQL
+ * Runs model-written SQL for `tenantId` (docs/design.md §7) on `pool`, the small pool kept for model SQL
  * (so heavy queries wait for each other, never for the connections that serve other requests).
  * The guard must accept it first; then, on one connection in a transaction of its own: READ
  * ONLY, a statement timeout, a fixed search_path and standard_conforming_strings (as the guard

@@ -6,7 +6,7 @@ import { UserInputError } from '../errors.ts';
 import type { LinkPlatform } from './roles.ts';
 import { getTenantById, tenantColumns, type TenantRow } from './tenants.ts';
 
-/** Link codes live 15 minutes and work once (DESIGN §2). */
+/** Link codes live 15 minutes and work once (docs/design.md §2). */
 export const LINK_CODE_TTL_MS = 15 * 60 * 1000;
 const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 

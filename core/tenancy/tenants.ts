@@ -7,7 +7,7 @@ export const tenantSlugSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'u
 
 /**
  * A tenant as the core sees it (never its encrypted secrets). `aiMaxConcurrency` caps its
- * concurrent model calls per process (DESIGN §4); after a 429 the cap is `aiThrottleCap` until
+ * concurrent model calls per process (docs/design.md §4); after a 429 the cap is `aiThrottleCap` until
  * `aiThrottledUntil`.
  */
 export type TenantRow = Pick<Row<'tenant'>,

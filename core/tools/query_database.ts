@@ -15,7 +15,7 @@ const views = Object.entries(QUERY_VIEWS).map(([name, cols]) => `${name}(${cols.
 const functions = Object.entries(FUNCTION_GROUPS).map(([group, fns]) => `${group}: ${fns.join(', ')}`).join('; ');
 
 /**
- * Read-only SQL over the caller's own data (DESIGN §7): guarded, run as a role that reads only the
+ * Read-only SQL over the caller's own data (docs/design.md §7): guarded, run as a role that reads only the
  * tenant views, in a read-only transaction with a timeout and a row cap. Rejections come back to the
  * model as ModelBehaviourError with the reason, so it can rewrite the query.
  */

@@ -112,7 +112,7 @@ export function isToolEnabled(tool: Tool, turn: TurnContext): boolean {
 
 /**
  * Whether a call of `tool` becomes a confirmation instead of running. Every write tool, and only
- * they (DESIGN §6: write tools never run from the model) — so it is derived from `kind`, not a
+ * they (docs/design.md §6: write tools never run from the model) — so it is derived from `kind`, not a
  * per-tool flag that could switch a confirmation off. The agent loop asks this, never the kind.
  */
 export function needsApproval(tool: Tool): tool is WriteTool {

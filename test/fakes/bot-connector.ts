@@ -41,7 +41,7 @@ export type FakeConnector = {
 const isMessage = (c: ConnectorCall) => (c.kind === 'send' || c.kind === 'reply' || c.kind === 'update') && c.activity.type !== 'typing' && c.refused === undefined;
 
 /**
- * A fake Bot Framework Connector on 127.0.0.1 (DESIGN §11): records
+ * A fake Bot Framework Connector on 127.0.0.1 (docs/design.md §11): records
  * `POST /v3/conversations/{id}/activities[/{replyTo}]` and `PUT …/activities/{id}`, answers
  * `GET /v3/conversations/{id}/members/{user}` from a roster, and returns realistic `{ id }`s.
  */

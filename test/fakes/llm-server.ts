@@ -79,7 +79,7 @@ export type FakeLlm = {
 };
 
 /**
- * Starts a scripted OpenAI/Azure-compatible Chat Completions server on 127.0.0.1 (DESIGN §11).
+ * Starts a scripted OpenAI/Azure-compatible Chat Completions server on 127.0.0.1 (docs/design.md §11).
  * It checks each request like the real service: Azure path
  * `/openai/deployments/{deployment}/chat/completions`, `api-version` and `api-key` header; OpenAI
  * path `/v1/chat/completions`, `Authorization: Bearer`, `model`. A wrong key gets the provider's

@@ -67,7 +67,7 @@ export type FakeSlack = {
 const MAX_BLOCKS = 50;
 
 /**
- * Starts a fake Slack Web API on 127.0.0.1 (DESIGN §11): auth.test, chat.postMessage,
+ * Starts a fake Slack Web API on 127.0.0.1 (docs/design.md §11): auth.test, chat.postMessage,
  * chat.update, chat.delete, conversations.replies (with message metadata), chat.startStream/appendStream/stopStream, assistant.threads.setStatus, chat.postEphemeral, users.info, views.publish, oauth.v2.access, plus response_url
  * receivers. Posted messages are kept, so chat.update and chat.delete of an unknown message
  * fail with `message_not_found` like Slack's. Tokens are checked (Authorization: Bearer, or `token` in the body) like Slack does

@@ -39,7 +39,7 @@ export function importsOf(fileName: string, text: string): ModuleImport[] {
   return out;
 }
 
-/** Names that mean a database handle; an adapter has no business with any of them (DESIGN §1). */
+/** Names that mean a database handle; an adapter has no business with any of them (docs/design.md §1). */
 const DATABASE_NAMES = new Set(['orm', 'Orm', 'em', 'EntityManager', 'MikroORM', 'SqlEntityManager']);
 /** Packages that reach the database directly. */
 const DATABASE_PACKAGES = /^(@mikro-orm\/|pg$|pg\/|kysely)/;
@@ -76,7 +76,7 @@ export function createDbReach(root: string): (file: string) => string | undefine
 }
 
 /**
- * What an adapter file (repository-relative path, source text) does that DESIGN §1 forbids:
+ * What an adapter file (repository-relative path, source text) does that docs/design.md §1 forbids:
  * importing anything under core/db (also `import type`), loading a module that reaches the
  * database (core/tenancy's data functions, sessions, the action store, …: adapters get those
  * through the injected `Intake` / `Conversations`), importing a database package, or naming a

@@ -2,10 +2,10 @@ import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { ChatSession } from './chat.ts';
 import { Tenant } from './tenancy.ts';
 
-/** Lifecycle of a pending write action (DESIGN §6). */
+/** Lifecycle of a pending write action (docs/design.md §6). */
 export const actionStatuses = ['pending', 'executing', 'done', 'failed', 'cancelled', 'expired'] as const;
 
-/** A plan of write tool calls awaiting confirmation, and what became of it (DESIGN §6). */
+/** A plan of write tool calls awaiting confirmation, and what became of it (docs/design.md §6). */
 export const PendingAction = defineEntity({
   name: 'PendingAction',
   tableName: 'pending_action',

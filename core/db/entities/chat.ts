@@ -3,7 +3,7 @@ import { Tenant } from './tenancy.ts';
 import { platforms } from '../../enums.ts';
 
 /**
- * One conversation thread (DESIGN §3); `key` is platform-specific, unique among active sessions.
+ * One conversation thread (docs/design.md §3); `key` is platform-specific, unique among active sessions.
  * Whoever holds the lease (`leaseOwner` until `leaseExpiresAt`) drives its turns.
  */
 export const ChatSession = defineEntity({

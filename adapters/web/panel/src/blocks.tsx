@@ -10,7 +10,7 @@ const statusLabel: Record<ConfirmBlock['status'], string> = {
   pending: 'Waiting for confirmation', executing: 'Running…', done: 'Done', failed: 'Failed', cancelled: 'Cancelled', expired: 'Expired',
 };
 
-/** Renders one reply-model block (DESIGN §5) as HTML elements; all text goes through React, never innerHTML. */
+/** Renders one reply-model block (docs/design.md §5) as HTML elements; all text goes through React, never innerHTML. */
 export function Block({ block, onDecide, busy, canConfirm }: { block: ReplyBlock; onDecide: Decide; busy: boolean; canConfirm: boolean }) {
   switch (block.type) {
     case 'text':
