@@ -17,7 +17,9 @@ afterAll(async () => { await db.drop(); });
 /** Runs the real CLI in a child process against the test database. */
 const cli = (args: string[], stdin = '') => runCli(args, { DATABASE_URL: db.url, DATA_DIR: dataDir }, stdin);
 
-describe('renderbot CLI', () => {
+// Each test runs the real CLI several times, each a Node process of its own that opens the app: on a
+// busy machine that takes a while. A run that hangs is reported by runCli (60 s per run) with its command.
+describe('renderbot CLI', { timeout: 240_000 }, () => {
   it('creates, seeds and lists tenants', async () => {
     expect(await cli(['admin', 'tenant', 'create', '--slug', 'acme', '--name', 'ACME Lager AG'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Created tenant acme') });
     const seeded = await cli(['demo', 'seed', '--tenant', 'acme', '--products', '60']);
@@ -42,7 +44,7 @@ describe('renderbot CLI', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(message);
     }
-  }, 120_000);
+  });
 
   it('stores AI keys encrypted and never prints them', async () => {
     const r = await cli(['admin', 'tenant', 'ai', '--tenant', 'acme', '--provider', 'openai', '--base-url', 'https://llm.example/v1', '--model', 'gpt-4o-mini', '--api-key', 'sk-test-DO-NOT-PRINT']);
@@ -71,7 +73,7 @@ describe('renderbot CLI', () => {
     expect(await cli(['admin', 'tenant', 'renderer', '--tenant', 'acme', '--backend', 'local'])).toMatchObject({ code: 0, stdout: expect.stringContaining('local preview renderer') });
     const [after] = await db.orm.em.fork().execute(`select renderer_backend as b, renderer_secret_encrypted as k from tenant where slug = 'acme'`) as { b: string; k: string | null }[];
     expect(after).toEqual({ b: 'local', k: null });
-  }, 60_000);
+  });
 
   it('runs a piped chat script: commands, tables and a clear no-AI answer', async () => {
     const script = ['help', 'search Kugellager category:Kugellager', 'orders completed', 'Render all Kugellager products as WebP at 1024x1024', 'confirm', 'usage'].join('\n');
@@ -105,7 +107,7 @@ describe('renderbot CLI', () => {
       await db.orm.em.fork().execute(`update tenant set ai_provider = null, ai_settings = null, ai_key_encrypted = null where slug = 'acme'`);
       await llm.close();
     }
-  }, 60_000);
+  });
 
   it('imports a product CSV all or nothing, reporting bad rows by line', async () => {
     const bad = join(dataDir, 'bad.csv');
