@@ -224,6 +224,26 @@ describe('chat panel in Chromium', () => {
     h.llm.assertDone();
   });
 
+  it('shows an answer longer than any normal one as plain text: a pathological answer cannot stall the page', async () => {
+    const token = await h.token(acme.tenant.id, 'mallory', 'viewer');
+    const { page, problems } = await openPage();
+    await signIn(page, token);
+    // 36,000 characters of unclosed links: react-markdown takes many seconds on this, plain text none.
+    h.llm.enqueue({ content: '[x]('.repeat(9_000) });
+    const input = page.getByLabel('Message', { exact: true });
+    await input.fill('say something odd');
+    await input.press('Enter');
+    const plain = page.locator('.rb-assistant .rb-md pre.rb-plain').last();
+    await plain.waitFor({ timeout: 10_000 });
+    expect((await plain.textContent())?.length).toBe(36_000);
+    // The page still answers at once.
+    const started = Date.now();
+    expect(await page.evaluate(() => 1 + 1)).toBe(2);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(problems).toEqual([]);
+    h.llm.assertDone();
+  });
+
   it('shows a friendly state when the tenant has no AI configured (signed in by a login link)', async () => {
     const { code } = await createLoginCode(h.em(), { tenantId: globex.tenant.id, userId: 'gina', role: 'operator', now: new Date() });
     const { page, problems } = await openPage(420, 760);

@@ -32,9 +32,15 @@ const components: Components = {
  * mailto links survive (see `safeUrl`), and they open with rel="noopener noreferrer".
  */
 export function Markdown({ text }: { text: string }) {
+  // The markdown parser is not linear on every input (e.g. many unclosed `](`): a text longer than any
+  // normal answer is shown as plain text, so no answer can stall the page.
+  if (text.length > MAX_MARKDOWN_CHARS) return <div className="rb-md"><pre className="rb-plain">{text}</pre></div>;
   return (
     <div className="rb-md">
       <ReactMarkdown remarkPlugins={[remarkGfm, remarkBreaks]} urlTransform={safeUrl} components={components}>{text}</ReactMarkdown>
     </div>
   );
 }
+
+/** Longest text rendered as markdown (answers are cut at 40,000 characters by the agent; most are far shorter). */
+export const MAX_MARKDOWN_CHARS = 12_000;
