@@ -77,7 +77,7 @@ try {
   console.log(`  all waiting after ${allWaitingAfter.toFixed(1)} s (queued through the session inboxes)`);
   console.log(`  heap: ${mb(before.heapUsed)} → ${mb(during.heapUsed)} (${((during.heapUsed - before.heapUsed) / turns / 1024).toFixed(0)} KB per waiting turn${gc ? '' : '; run with --expose-gc for settled numbers'})`);
   console.log(`  RSS:  ${mb(before.rss)} → ${mb(during.rss)} (${((during.rss - before.rss) / turns / 1024).toFixed(0)} KB per waiting turn)`);
-  console.log(`  database connections held: ${rows[0]!.n} (budget ${connectionBudget(config)}: DATABASE_POOL_SIZE ${config.DATABASE_POOL_SIZE} + QUERY_POOL_SIZE ${config.QUERY_POOL_SIZE} + 2 rate limits + 1 LISTEN + RENDER_CONCURRENCY ${config.RENDER_CONCURRENCY} + 4 queue)`);
+  console.log(`  database connections held: ${rows[0]!.n} (budget ${connectionBudget(config)}: DATABASE_POOL_SIZE ${config.DATABASE_POOL_SIZE} + QUERY_POOL_SIZE ${config.QUERY_POOL_SIZE} + 2 rate limits + 2 intake + 1 LISTEN + RENDER_CONCURRENCY ${config.RENDER_CONCURRENCY} + 4 queue)`);
   console.log(`  released: all ${turns} answered and delivered in ${answered.toFixed(1)} s`);
   await app.close();
 } finally {

@@ -122,7 +122,7 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
       : { concurrency: config.TURN_CONCURRENCY, notifications, scope: { excludePlatforms: ['cli'] } }),
   });
   const conversations = createConversations({ ...core, wake: runner.wake });
-  const intake = createIntake({ orm: db.orm, log: log.child({ component: 'intake' }), now, secretsKey: config.secretsKey });
+  const intake = createIntake({ orm: db.orm, log: log.child({ component: 'intake' }), now, secretsKey: config.secretsKey, intakePool: db.intakePool });
   let worker: Worker | undefined;
   let started = false;
   return {

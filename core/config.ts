@@ -146,10 +146,12 @@ function validProxyList(list: string[]): boolean {
  * and — where queue workers run — RENDER_CONCURRENCY plus 4 for graphile-worker.
  */
 export function connectionBudget(config: Pick<Config, 'DATABASE_POOL_SIZE' | 'QUERY_POOL_SIZE' | 'RENDER_CONCURRENCY'>, worker = true): number {
-  return config.DATABASE_POOL_SIZE + config.QUERY_POOL_SIZE + RATE_LIMIT_CONNECTIONS + 1 + (worker ? config.RENDER_CONCURRENCY + QUEUE_EXTRA_CONNECTIONS : 0);
+  return config.DATABASE_POOL_SIZE + config.QUERY_POOL_SIZE + RATE_LIMIT_CONNECTIONS + INTAKE_CONNECTIONS + 1 + (worker ? config.RENDER_CONCURRENCY + QUEUE_EXTRA_CONNECTIONS : 0);
 }
 
 /** Connections of the rate-limit counters' pool (core/rate-limits.ts). */
 export const RATE_LIMIT_CONNECTIONS = 2;
+/** Connections that store platform requests before their acknowledgement (core/db/intake-pool.ts). */
+export const INTAKE_CONNECTIONS = 2;
 /** Connections graphile-worker needs beyond one per running job: LISTEN, fetching, completing, cron. */
 export const QUEUE_EXTRA_CONNECTIONS = 4;

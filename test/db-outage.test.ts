@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrm, migrate } from '../core/db/orm.ts';
 import { storeRequest } from '../core/queue/inbound-requests.ts';
+import { createIntakePool } from '../core/db/intake-pool.ts';
 import { loadConfig } from '../core/config.ts';
 import { setTenantAi } from '../core/llm/settings.ts';
 import { installQueue } from '../core/queue/queue.ts';
@@ -270,7 +271,9 @@ describe('stored requests', () => {
     // What a process leaves behind when it dies right after acknowledging: the stored copy, nothing else.
     const orm = await createOrm(databaseUrl);
     try {
-      expect(await storeRequest(orm.em.fork(), 'slack', envelope.event_id, { body: envelope }, 0)).toBe(true);
+      const pool = createIntakePool(databaseUrl);
+      expect(await storeRequest(pool, 'slack', envelope.event_id, { body: envelope }, 0)).toBe(true);
+      await pool.end();
       await until(() => answersIn(channel, 'r-1').length >= 1, 30_000, 'the replayed request to be answered');
       expect(answersIn(channel, 'r-1')).toHaveLength(1);
       const [row] = await orm.em.fork().execute(`select handled_at is not null as handled, request from inbound_event where platform = 'slack' and event_id = ?`, [envelope.event_id]);

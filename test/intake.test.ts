@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createIntakePool, type IntakePool } from '../core/db/intake-pool.ts';
 import { createPendingAction } from '../core/actions/store.ts';
 import { INTAKE_CACHE_TTL_MS } from '../core/cache.ts';
 import { createIntake, type Intake, type PersonFacts } from '../core/conversations/intake.ts';
@@ -14,6 +15,7 @@ import { makeTurn } from './support/fixtures.ts';
 
 let db: TestDatabase;
 let intake: Intake;
+let intakePool: IntakePool;
 let clock = Date.parse('2026-03-02T10:00:00Z');
 let acme: TenantRow;
 let globex: TenantRow;
@@ -39,11 +41,13 @@ function person(id: string, facts: PersonFacts | undefined | 'throws', extra: { 
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  intake = createIntake({ orm: db.orm, log: silentLog, now: () => new Date(clock), secretsKey: randomBytes(32) });
+  intakePool = createIntakePool(db.url);
+  intake = createIntake({ orm: db.orm, log: silentLog, now: () => new Date(clock), secretsKey: randomBytes(32), intakePool });
   acme = await createTenant(em(), { slug: 'acme', name: 'Acme GmbH' });
   globex = await createTenant(em(), { slug: 'globex', name: 'Globex' });
 });
 afterAll(async () => {
+  await intakePool?.end();
   await db?.drop();
 });
 

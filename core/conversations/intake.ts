@@ -3,6 +3,7 @@ import { confirmReply } from '../actions/card.ts';
 import { findAction, setMessageRef } from '../actions/store.ts';
 import { claimReplays, markHandled, storeRequest, type StoredRequest } from '../queue/inbound-requests.ts';
 import { monthlyUsage, type MonthlyUsage } from '../llm/usage.ts';
+import type { IntakePool } from '../db/intake-pool.ts';
 import type { Orm } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import type { Reply } from '../replies/reply.ts';
@@ -40,7 +41,7 @@ export type TenantOverview = { tenant: TenantRef & { aiProvider: string | null }
  */
 export type Intake = ReturnType<typeof createIntake>;
 
-export function createIntake(deps: { orm: Orm; log: Logger; now: () => Date; secretsKey: Buffer }) {
+export function createIntake(deps: { orm: Orm; log: Logger; now: () => Date; secretsKey: Buffer; intakePool: IntakePool }) {
   const em = () => deps.orm.em.fork();
   const identity = createIdentity(deps);
 
@@ -112,7 +113,7 @@ export function createIntake(deps: { orm: Orm; log: Logger; now: () => Date; sec
      * id came before (a retry or replay: the first copy is handled, or will be). A copy whose
      * handling did not finish is due for a replay after `replayAfterSeconds`.
      */
-    storeRequest: (platform: Platform, eventId: string, request: unknown, replayAfterSeconds: number) => storeRequest(em(), platform, eventId, request, replayAfterSeconds),
+    storeRequest: (platform: Platform, eventId: string, request: unknown, replayAfterSeconds: number) => storeRequest(deps.intakePool, platform, eventId, request, replayAfterSeconds),
     /** Marks a stored request handled without a queued turn (ignored, explained, answered directly). */
     requestHandled: (platform: Platform, eventId: string) => markHandled(em(), platform, eventId),
     /** Claims stored requests of `platform` whose handling did not finish, for a replay; each is due again after `retrySeconds`. */

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
+import { createIntakePool, type IntakePool } from './intake-pool.ts';
 import { createDatabaseAvailability, type DatabaseAvailability } from '../availability.ts';
 import type { Logger } from '../logger.ts';
 import { ensureDatabase, startEmbeddedCluster, type EmbeddedCluster } from './embedded.ts';
@@ -16,6 +17,8 @@ export type Database = {
   migrated: string[];
   /** The small pool model-written SQL runs on (QUERY_POOL_SIZE connections, opened on first use). */
   queryPool: QueryPool;
+  /** The connections platform requests are stored on before their acknowledgement (core/db/intake-pool.ts). */
+  intakePool: IntakePool;
   /** Whether the database can be reached now: errors are reported to it, it logs outages once and tells when the database is back. */
   availability: DatabaseAvailability;
   close(): Promise<void>;
@@ -39,6 +42,7 @@ export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'dataDi
     const migrated = await migrate(orm);
     if (migrated.length) log.info({ migrated }, 'applied migrations');
     const availability = createDatabaseAvailability({ ping: () => orm.em.fork().execute('select 1'), log });
+    const intakePool = createIntakePool(url, (err) => availability.report(err) || log.warn({ err: err.message }, 'intake pool connection dropped'));
     const queryPool = createQueryPool(url, config.QUERY_POOL_SIZE, (err) => availability.report(err) || log.warn({ err: err.message }, 'query pool connection dropped'));
     return {
       orm,
@@ -46,10 +50,12 @@ export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'dataDi
       created,
       migrated,
       queryPool,
+      intakePool,
       availability,
       async close() {
         availability.close();
         await queryPool.end();
+        await intakePool.end();
         await orm.close();
         if (cluster?.owned) await cluster.stop();
       },

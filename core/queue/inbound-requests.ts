@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { z } from 'zod';
 import type { EntityManager } from '../db/orm.ts';
 import { rows } from '../db/sql.ts';
@@ -20,14 +21,15 @@ const newRow = z.object({ fresh: z.literal(1) });
 /**
  * Stores a request before its acknowledgement; true when it is new, false when this event id was
  * received before (a retry or a replay: its first copy is handled, or will be). It becomes due
- * for a replay after `replayAfterSeconds` unless handled by then.
+ * for a replay after `replayAfterSeconds` unless handled by then. Runs on `pool` — the intake's
+ * own connections (core/db/intake-pool.ts), so an acknowledgement never waits behind turns.
  */
-export async function storeRequest(em: EntityManager, platform: string, eventId: string, request: unknown, replayAfterSeconds: number): Promise<boolean> {
-  const stored = await rows(em, newRow,
-    `insert into inbound_event (platform, event_id, request, replay_at) values (?, ?, ?::jsonb, now() + make_interval(secs => ?))
+export async function storeRequest(pool: Pick<pg.Pool, 'query'>, platform: string, eventId: string, request: unknown, replayAfterSeconds: number): Promise<boolean> {
+  const stored = await pool.query(
+    `insert into inbound_event (platform, event_id, request, replay_at) values ($1, $2, $3::jsonb, now() + make_interval(secs => $4))
      on conflict do nothing returning 1 as fresh`,
     [platform, eventId, JSON.stringify(request), replayAfterSeconds]);
-  return stored.length > 0;
+  return (stored.rowCount ?? 0) > 0;
 }
 
 /** Marks a stored request handled (its copy is dropped); no-op when it was handled already. */
