@@ -26,7 +26,7 @@ import { setTenantAi } from '../core/llm/settings.ts';
 import { installQueue } from '../core/queue/queue.ts';
 import { createTenant } from '../core/tenancy/tenants.ts';
 import { linkWorkspace } from '../core/tenancy/links.ts';
-import { startFakeLlm, type FakeLlmRequest } from '../test/fakes/llm-server.ts';
+import { echoStep, startFakeLlm } from '../test/fakes/llm-server.ts';
 import { startFakeSlack } from '../test/fakes/slack-api.ts';
 import { createSlackSender, mentionEvent, slashCommand, type SignedRequest } from '../test/fakes/slack-request.ts';
 import { startPrivateCluster } from '../test/support/private-cluster.ts';
@@ -57,7 +57,7 @@ const slack = await startFakeSlack();
 slack.addTeam(TEAM);
 slack.addUser({ id: USER, teamId: TEAM.teamId, name: 'bench' });
 const llm = await startFakeLlm({ provider: 'azure' });
-const echo = (req: FakeLlmRequest) => ({ delayMs: modelMs, content: `answer to ${String([...req.body.messages].reverse().find((m) => m.role === 'user')?.content).replace(/^<@\w+>\s*/, '')}` });
+const echo = echoStep(modelMs);
 llm.enqueue(...Array.from({ length: Math.ceil(rate * seconds) * 2 + storm + 200 }, () => echo));
 
 const url = await cluster.database('renderbot');

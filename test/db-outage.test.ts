@@ -12,7 +12,7 @@ import { setTenantAi } from '../core/llm/settings.ts';
 import { installQueue } from '../core/queue/queue.ts';
 import { linkWorkspace } from '../core/tenancy/links.ts';
 import { startFakeConnector, type FakeConnector } from './fakes/bot-connector.ts';
-import { startFakeLlm, type FakeLlm, type FakeLlmRequest, type FakeStep } from './fakes/llm-server.ts';
+import { echoStep, startFakeLlm, type FakeLlm, type FakeStep } from './fakes/llm-server.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack-api.ts';
 import { SIGNING_SECRET, TEAM } from './fakes/slack-harness.ts';
 import { createSlackSender, mentionEvent, slashCommand, type SignedRequest } from './fakes/slack-request.ts';
@@ -37,11 +37,6 @@ let databaseUrl: string;
 let connector: FakeConnector;
 const AAD = '9f8e7d6c-5b4a-4392-8170-6e5d4c3b2a19';
 
-/** Answers "answer to <the last user message>", as a model taking `delayMs` would. */
-const echo = (delayMs: number) => (req: FakeLlmRequest): FakeStep => ({
-  delayMs,
-  content: `answer to ${String([...req.body.messages].reverse().find((m) => m.role === 'user')?.content).replace(/^<@\w+>\s*/, '')}`,
-});
 
 beforeAll(async () => {
   cluster = await startPrivateCluster();
@@ -101,7 +96,7 @@ type Sent = { kind: 'command' | 'event'; question: string; channel: string; requ
 
 describe('database outage', () => {
   it('answers every acknowledged Slack request exactly once and refuses the rest visibly; readiness follows the database', async () => {
-    llm.enqueue(...Array.from({ length: 400 }, () => echo(200)));
+    llm.enqueue(...Array.from({ length: 400 }, () => echoStep(200)));
     const sent: Sent[] = [];
     const probes: { at: number; readyz: number; healthz: number }[] = [];
     let probing = true;
@@ -198,7 +193,7 @@ describe('database outage', () => {
     const held: FakeStep = async (req) => {
       if (++arrived === 50) allArrived();
       await released;
-      return echo(0)(req);
+      return echoStep()(req);
     };
     llm.enqueue(...Array.from({ length: 50 }, () => held));
     const before = Date.now();
@@ -241,7 +236,7 @@ const postActivity = (a: unknown) => fetch(`${bot.base}/api/messages`, { method:
 
 describe('database outage through Teams', () => {
   it('refuses an activity while the database is down (the Bot Framework redelivers it) and answers the redelivery once', async () => {
-    llm.enqueue(echo(0));
+    llm.enqueue(echoStep());
     const a = teamsMessage('t-1', 1);
     await cluster.crash();
     try {
@@ -265,7 +260,7 @@ describe('database outage through Teams', () => {
 
 describe('stored requests', () => {
   it('replays a request that was acknowledged but never handled (the process died after the acknowledgement)', async () => {
-    llm.enqueue(echo(0));
+    llm.enqueue(echoStep());
     const channel = 'C0REPLAY01';
     const envelope = mentionEvent({ teamId: TEAM.teamId, userId: 'U0ALICE001', channel }, 'r-1', { botUserId: TEAM.botUserId });
     // What a process leaves behind when it dies right after acknowledging: the stored copy, nothing else.
@@ -287,7 +282,7 @@ describe('stored requests', () => {
   });
 
   it('acknowledges a replayed slash command without posting anything again, and stores no verification token', async () => {
-    llm.enqueue(echo(0));
+    llm.enqueue(echoStep());
     const channel = 'C0REPLAY02';
     const command = slashCommand({ teamId: TEAM.teamId, userId: 'U0ALICE001', channel }, 'r-2', slack.responseUrl());
     const signed = sender.sign.command({ ...command, token: 'verification-token-fake' });

@@ -3,7 +3,7 @@ import { rateLimitedFor } from '../adapters/slack/deliver.ts';
 import { createChannelPacer } from '../core/pacer.ts';
 import { silentLog } from './support/core.ts';
 import { makeTenant } from './support/fixtures.ts';
-import type { FakeLlmRequest, FakeStep } from './fakes/llm-server.ts';
+import { echoStep } from './fakes/llm-server.ts';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
 import { mentionEvent } from './fakes/slack-request.ts';
 
@@ -60,7 +60,6 @@ describe('Slack replies under a channel rate limit', () => {
     await h?.close();
   });
 
-  const echo: FakeStep = (req: FakeLlmRequest) => ({ content: `answer to ${String([...req.body.messages].reverse().find((m) => m.role === 'user')?.content).replace(/^<@\w+>\s*/, '')}` });
   const answersIn = (channel: string, question: string) =>
     h.slack.messages(channel).filter((m) => JSON.stringify([m.text, m.blocks]).includes(`answer to ${question}`));
 
@@ -68,7 +67,7 @@ describe('Slack replies under a channel rate limit', () => {
     const limited = 'C0LIMITED1';
     const free = 'C0FREECHN1';
     h.slack.rateLimitChannel(limited, { calls: 4, retryAfter: 4 });
-    h.llm.enqueue(...Array.from({ length: 6 }, () => echo));
+    h.llm.enqueue(...Array.from({ length: 6 }, () => echoStep()));
     const asked: { channel: string; question: string }[] = [];
     for (const [i, channel] of [limited, free, limited, free, limited, free].entries()) {
       const question = `rl-${i}`;

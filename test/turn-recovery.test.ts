@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PLACEHOLDER_TEXT } from '../adapters/slack/messages.ts';
 import { setTenantAi } from '../core/llm/settings.ts';
 import { linkWorkspace } from '../core/tenancy/links.ts';
-import { startFakeLlm, type FakeLlm, type FakeLlmRequest, type FakeStep } from './fakes/llm-server.ts';
+import { echoStep, startFakeLlm, type FakeLlm, type FakeLlmRequest, type FakeStep } from './fakes/llm-server.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack-api.ts';
 import { SIGNING_SECRET, TEAM } from './fakes/slack-harness.ts';
 import { createSlackSender, mentionEvent } from './fakes/slack-request.ts';
@@ -68,7 +68,7 @@ function hanging(): { step: FakeStep; arrived: Promise<FakeLlmRequest> } {
 }
 
 /** The answer to a request: "answer to <its last user message>". */
-const echo: FakeStep = (req) => ({ content: `answer to ${String([...req.body.messages].reverse().find((m) => m.role === 'user')?.content).replace(/^<@\w+>\s*/, '')}` });
+const echo: FakeStep = echoStep();
 
 /** Sends a mention in a new channel thread and resolves with the thread and its "working on it" placeholder. */
 async function mention(to: ServeProcess, text: string) {

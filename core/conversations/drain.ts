@@ -36,14 +36,9 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
   return async (sessionId, lease) => {
     const { signal } = lease;
     while (!signal.aborted) {
-      try {
-        const released = await next(sessionId, lease);
-        if (released !== undefined) return released;
-      } catch (err) {
-        if (signal.aborted || !deps.availability?.report(err)) throw err;
-        // The database went away: wait until it is back, then go on from what was stored (a cut-off item resumes).
-        await deps.availability.whenUp(signal).catch(() => {});
-      }
+      // When the database goes away, the item is tried again once it is back, from what was stored (a cut-off item resumes).
+      const released = await whenStored(deps.availability, signal, () => next(sessionId, lease));
+      if (released !== undefined) return released;
     }
     return false;
   };

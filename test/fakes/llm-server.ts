@@ -260,3 +260,12 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
     },
   };
 }
+
+/**
+ * A step that answers "answer to <the request's last user message>" (a Slack mention's `<@BOT>`
+ * removed) after `delayMs`: lets a test or bench match each answer to what was asked.
+ */
+export const echoStep = (delayMs = 0) => (req: FakeLlmRequest): FakeStep => ({
+  ...(delayMs ? { delayMs } : {}),
+  content: `answer to ${String([...req.body.messages].reverse().find((m) => m.role === 'user')?.content).replace(/^<@\w+>\s*/, '')}`,
+});
