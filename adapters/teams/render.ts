@@ -45,6 +45,7 @@ const LIST_MARKER = /^([^\S\r\n\u2028\u2029]*)([-+]|\d+\.)(\s)/gm;
  */
 export function escapeCardText(value: string): string {
   return neutralizeFunctions(value
+    // eslint-disable-next-line no-control-regex -- removing control characters is the point
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
     // Only what the Adaptive Card markdown subset acts on: emphasis, links, list markers.
     .replace(/([\\*_[\]])/g, '\\$1')

@@ -41,7 +41,7 @@ export async function postJobToFarm(farm: { url: string; secret: string }, job: 
       signal: AbortSignal.timeout(farmRequestTimeoutMs),
     });
   } catch (err) {
-    throw new Error(`render farm unreachable: ${(err as Error).message}`);
+    throw new Error(`render farm unreachable: ${(err as Error).message}`, { cause: err });
   }
   await res.body?.cancel();
   if (!res.ok) throw new Error(`render farm answered HTTP ${res.status}`);

@@ -1,5 +1,4 @@
 import type { EntityManager } from '../db/orm.ts';
-import { sql } from 'kysely';
 import { z } from 'zod';
 import { db } from '../db/kysely.ts';
 import { row } from '../db/sql.ts';
