@@ -2,7 +2,7 @@
  * The parts of a Bot Framework activity RenderBot reads (Teams flavour), as plain JSON. Kept
  * independent of botbuilder's types so the SDK stays behind transport.ts (docs/design.md §10).
  */
-export type TeamsAccount = { id: string; name?: string; aadObjectId?: string; role?: string; userRole?: string };
+type TeamsAccount = { id: string; name?: string; aadObjectId?: string; role?: string; userRole?: string };
 
 export type TeamsActivity = {
   type: string;

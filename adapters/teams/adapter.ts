@@ -19,7 +19,7 @@ import { createBotFrameworkTransport, type TeamsTransport } from './transport.ts
 const conversationKey = z.object({ conversation: z.object({ id: z.string() }) });
 
 /** Path Azure Bot Service posts activities to (the bot's messaging endpoint). */
-export const TEAMS_MESSAGES_PATH = '/api/messages';
+const TEAMS_MESSAGES_PATH = '/api/messages';
 
 
 export type TeamsAdapterOptions = {

@@ -11,14 +11,14 @@ import type { TeamsHandlerDeps, TeamsIntake } from './deps.ts';
 export type { TeamsHandlerDeps, TeamsIntake };
 
 /** The AAD tenant the Bot Framework Emulator's activities (which carry none) count as. */
-export const EMULATOR_AAD_TENANT = 'emulator';
+const EMULATOR_AAD_TENANT = 'emulator';
 
 /**
  * The sender of an activity for the core's intake: guests and anonymous participants (by the
  * activity) are guests; otherwise the member roster (TeamsInfo) is asked, and when it cannot
  * answer the activity decides.
  */
-export function teamsPerson(turn: InboundTurn): Person {
+function teamsPerson(turn: InboundTurn): Person {
   const a = turn.activity;
   return {
     id: userIdOf(a), guest: isGuest(a), ...(a.from.name ? { name: a.from.name } : {}),

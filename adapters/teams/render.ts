@@ -4,21 +4,21 @@ import { renderText } from '../../core/replies/text.ts';
 import type { OutgoingMessage } from './activity.ts';
 
 /** Adaptive Card schema version Teams needs for Action.Execute and refresh (Universal Actions). */
-export const ADAPTIVE_CARD_VERSION = '1.5';
+const ADAPTIVE_CARD_VERSION = '1.5';
 /** Teams rejects messages above about 28 KB (docs/design.md §10); the whole activity must stay below. */
 export const TEAMS_MESSAGE_MAX_BYTES = 28 * 1024;
 /** Budget for the card itself, leaving room for the envelope and the text fallback. */
 export const CARD_MAX_BYTES = 24 * 1024;
 /** Longest plain-text fallback (card `fallbackText`, activity `summary`/`text`). */
-export const FALLBACK_TEXT_MAX = 2000;
+const FALLBACK_TEXT_MAX = 2000;
 /** Most table rows shown before "… and N more"; fewer when the card would exceed its budget. */
-export const CARD_TABLE_MAX_ROWS = 50;
+const CARD_TABLE_MAX_ROWS = 50;
 /** Sample rows shown per confirmation step (e.g. 5 of 60,000 products). */
-export const CONFIRM_SAMPLE_ROWS = 5;
+const CONFIRM_SAMPLE_ROWS = 5;
 /** Longest table cell / fact value shown. */
-export const CARD_CELL_MAX = 200;
+const CARD_CELL_MAX = 200;
 /** Longest text block shown. */
-export const CARD_TEXT_MAX = 6000;
+const CARD_TEXT_MAX = 6000;
 /** Content type of Adaptive Card attachments and of `adaptiveCard/action` responses. */
 export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
 
@@ -26,7 +26,7 @@ export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adapti
 export const VERBS = { confirm: 'renderbot.confirm', cancel: 'renderbot.cancel', refresh: 'renderbot.refresh' } as const;
 
 /** A JSON Adaptive Card element/card. */
-export type CardElement = Record<string, unknown>;
+type CardElement = Record<string, unknown>;
 /** An Adaptive Card 1.5 (`type: AdaptiveCard`). */
 export type AdaptiveCard = { type: 'AdaptiveCard'; $schema: string; version: string; body: CardElement[]; fallbackText?: string; refresh?: CardElement };
 
@@ -61,7 +61,7 @@ function inert(value: string, max: number = CARD_TEXT_MAX): string {
 }
 
 /** Model-written markdown keeps its formatting; only card text functions are neutralised. */
-export function neutralizeFunctions(value: string): string {
+function neutralizeFunctions(value: string): string {
   return value.replace(/\{\{/g, '{\u200b{');
 }
 

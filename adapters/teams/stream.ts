@@ -6,7 +6,7 @@ import { teamsTargetSchema } from './target.ts';
 import type { TeamsTransport } from './transport.ts';
 
 /** Teams accepts about one streaming update per second. */
-export const TEAMS_STREAM_MS = 1100;
+const TEAMS_STREAM_MS = 1100;
 
 /**
  * The Teams `Streamer`: in personal chats the text so far goes out as streaming typing

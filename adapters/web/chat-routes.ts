@@ -7,7 +7,7 @@ import { apiMessage, apiSession, sessionCursors } from './present.ts';
 import { sendMessageRoute } from './send-message.ts';
 
 /** Longest a long-poll for new messages may wait. */
-export const MAX_WAIT_S = 25;
+const MAX_WAIT_S = 25;
 
 const notFound = (what: string) => new HttpError(404, 'not_found', `${what} was not found.`);
 

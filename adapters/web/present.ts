@@ -13,7 +13,7 @@ export function apiMessage(m: VisibleMessage): ApiMessage {
 }
 
 /** One reply out of several (e.g. the decision card and the follow-up after a typed `confirm`). */
-export function mergeReplies(replies: Reply[]): Reply {
+function mergeReplies(replies: Reply[]): Reply {
   return { blocks: replies.flatMap((r) => r.blocks) };
 }
 

@@ -29,7 +29,7 @@ export type WebSettings = {
 };
 
 /** The intake calls the web API uses: tokens, sign-in links, the caller's sessions, context summaries. */
-export type WebIntake = Pick<Intake, 'verifyToken' | 'redeemLogin' | 'overview' | 'openSession' | 'ownSession' | 'listSessions' | 'sessionMessages' | 'deleteSession' | 'contextSummary' | 'setSessionContext'>;
+type WebIntake = Pick<Intake, 'verifyToken' | 'redeemLogin' | 'overview' | 'openSession' | 'ownSession' | 'listSessions' | 'sessionMessages' | 'deleteSession' | 'contextSummary' | 'setSessionContext'>;
 
 export type WebAdapterDeps = {
   conversations: Pick<Conversations, 'submit' | 'result' | 'confirm' | 'cancel' | 'idempotency'>;

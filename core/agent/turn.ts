@@ -197,9 +197,9 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
 }
 
 /** The answer when the provider's content filter stopped the model's response (finish reason `content_filter`). */
-export const CONTENT_FILTERED_TEXT = "The AI service's content filter stopped this answer; please rephrase your message and try again.";
+const CONTENT_FILTERED_TEXT = "The AI service's content filter stopped this answer; please rephrase your message and try again.";
 /** Appended to an answer the model ended at its token bound (finish reason `length`). */
-export const LENGTH_NOTE = '… (the answer was cut off at the length limit)';
+const LENGTH_NOTE = '… (the answer was cut off at the length limit)';
 /** The answer when the model reached its token bound before writing any text. */
 const LENGTH_EMPTY_TEXT = 'The answer was cut off at the length limit before any of it was written; please ask for less at once.';
 

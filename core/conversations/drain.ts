@@ -17,7 +17,7 @@ import { historyNoteTask, writeHistoryNote } from '../history/note.ts';
 /** Starts of one inbox item before the person is told to ask again (docs/design.md §4). */
 export const MAX_TURN_ATTEMPTS = 3;
 export const GIVE_UP_TEXT = 'I could not finish this — please ask again.';
-export const FAILED_TEXT = 'Something went wrong while answering this; it was logged. Please ask again.';
+const FAILED_TEXT = 'Something went wrong while answering this; it was logged. Please ask again.';
 
 /**
  * Runs a leased session's inbox (docs/design.md §4), one item — or one run of merged messages — at a

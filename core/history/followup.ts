@@ -8,7 +8,7 @@ import { deliverySchema, type Delivery } from '../replies/delivery.ts';
 export const followUpTask = 'followup';
 
 export const followUpJobSchema = z.object({ turn: turnContextSchema, fallback: z.string(), delivery: deliverySchema });
-export type FollowUpJob = z.infer<typeof followUpJobSchema>;
+type FollowUpJob = z.infer<typeof followUpJobSchema>;
 
 /**
  * Queues the follow-up of a confirmed plan into its session's inbox — in the confirming

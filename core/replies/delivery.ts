@@ -10,7 +10,7 @@ export type Delivery = z.infer<typeof deliverySchema>;
 export const sentMessageSchema = z.record(z.string(), z.unknown());
 export type SentMessage = z.infer<typeof sentMessageSchema>;
 
-export type DeliveryInfo = {
+type DeliveryInfo = {
   sessionId: string;
   /** The reply's position among the replies of one turn (0 = first); notices have none. */
   index?: number;
@@ -40,7 +40,7 @@ export type Deliverer = (target: Delivery['target'], reply: Reply, info: Deliver
 export type TextStream = { push(delta: string): void; end(): Promise<SentMessage | undefined> };
 
 /** What a streamer is told about the turn it streams. */
-export type StreamInfo = {
+type StreamInfo = {
   sessionId: string;
   /** The inbox items the streamed answer answers (a web request waits on one of them). */
   itemIds?: string[];

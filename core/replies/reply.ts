@@ -1,15 +1,15 @@
 import { z } from 'zod';
 
 /** Markdown subset: **bold**, _italic_, `code`, lists, links. */
-export const textBlockSchema = z.object({ type: z.literal('text'), text: z.string() });
+const textBlockSchema = z.object({ type: z.literal('text'), text: z.string() });
 
-export const factsBlockSchema = z.object({
+const factsBlockSchema = z.object({
   type: z.literal('facts'),
   title: z.string().optional(),
   facts: z.array(z.object({ label: z.string(), value: z.string() })),
 });
 
-export const tableBlockSchema = z.object({
+const tableBlockSchema = z.object({
   type: z.literal('table'),
   title: z.string().optional(),
   columns: z.array(z.string()),
@@ -19,9 +19,9 @@ export const tableBlockSchema = z.object({
   truncated: z.boolean(),
 });
 
-export const imageBlockSchema = z.object({ type: z.literal('image'), url: z.string(), alt: z.string() });
+const imageBlockSchema = z.object({ type: z.literal('image'), url: z.string(), alt: z.string() });
 
-export const progressBlockSchema = z.object({
+const progressBlockSchema = z.object({
   type: z.literal('progress'),
   orderNumber: z.string(),
   status: z.string(),
@@ -45,7 +45,7 @@ export type PlanStepView = z.infer<typeof planStepSchema>;
  * plan is titled by its step: renderers then show that step's details under the title instead
  * of repeating it as "1." (see `soleStep`).
  */
-export const confirmBlockSchema = z.object({
+const confirmBlockSchema = z.object({
   type: z.literal('confirm'),
   actionId: z.uuid(),
   title: z.string(),
@@ -56,7 +56,7 @@ export const confirmBlockSchema = z.object({
   outcome: z.string().optional(),
 });
 
-export const replyBlockSchema = z.discriminatedUnion('type', [
+const replyBlockSchema = z.discriminatedUnion('type', [
   textBlockSchema, factsBlockSchema, tableBlockSchema, imageBlockSchema, progressBlockSchema, confirmBlockSchema,
 ]);
 export type ReplyBlock = z.infer<typeof replyBlockSchema>;

@@ -2,7 +2,7 @@ import { alignedLines, andMore, countsText, ellipsize, hiddenRows, oneLine, perc
 import { soleStep, type PlanStepView, type Reply, type ReplyBlock, type TableBlock } from './reply.ts';
 
 /** Longest cell (or column name) shown in terminal tables before it is cut with an ellipsis. */
-export const TEXT_CELL_MAX = 48;
+const TEXT_CELL_MAX = 48;
 
 /** Renders a reply as plain text for terminals and fallbacks: aligned tables, facts, confirm steps. */
 export function renderText(reply: Reply): string {

@@ -5,7 +5,7 @@ import { orderIdParam } from './params.ts';
 import { defineTool } from './tool.ts';
 
 /** Thumbnails shown with a result table. */
-export const maxResultImages = 6;
+const maxResultImages = 6;
 
 /** Lists an order's render results: per-item status, signed links to finished renders, counts. */
 export const getRenderResultsTool = defineTool({

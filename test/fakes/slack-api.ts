@@ -8,17 +8,17 @@ export type SlackCall = { method: string; token?: string; body: Record<string, u
 export type FakeTeam = { token: string; teamId: string; teamName?: string; botUserId: string; botId: string; enterpriseId?: string };
 
 /** A user for users.info. */
-export type FakeUser = {
+type FakeUser = {
   id: string; teamId: string; name: string; real_name?: string; is_restricted?: boolean; is_ultra_restricted?: boolean; is_bot?: boolean;
   /** A Slack Connect user: visible to workspaces sharing a channel with `teamId` (users.info answers with their own team_id). */
   connect?: boolean;
 };
 
 /** A message as the fake holds it now: posted by chat.postMessage, changed by chat.update, gone after chat.delete. */
-export type FakeMessage = { channel: string; ts: string; thread_ts?: string; text?: unknown; blocks?: unknown; streaming?: boolean; metadata?: unknown };
+type FakeMessage = { channel: string; ts: string; thread_ts?: string; text?: unknown; blocks?: unknown; streaming?: boolean; metadata?: unknown };
 
 /** An oauth.v2.access answer for a code. */
-export type FakeOAuthGrant = {
+type FakeOAuthGrant = {
   code: string; team: FakeTeam; authedUser: string; scope: string;
   /** The app has token rotation on: the bot token expires (12 h) and comes with a refresh token Slack revokes once used. */
   rotation?: boolean;
