@@ -159,7 +159,7 @@ function groupImages(elements: CardElement[]): CardElement[] {
 }
 
 function build(reply: Reply, maxRows: number, fallbackText = ellipsize(renderText(reply), FALLBACK_TEXT_MAX), buttons = false): AdaptiveCard {
-  const body = [...groupImages(reply.blocks.flatMap((b) => renderBlock(b, maxRows))), ...(buttons ? suggestionActionSet(reply.suggestions) : [])];
+  const body = [...groupImages(reply.blocks.flatMap((b) => renderBlock(b, maxRows))), ...(buttons ? suggestionActionSet(reply.suggestions, neutralizeFunctions) : [])];
   const confirm = reply.blocks.find((b): b is ConfirmBlock => b.type === 'confirm' && (b.status === 'pending' || b.status === 'executing'));
   return {
     type: 'AdaptiveCard',

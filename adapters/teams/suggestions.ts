@@ -19,14 +19,18 @@ export function suggestedActions(suggestions: readonly string[]): NonNullable<Ou
   return { actions: suggestions.slice(0, MAX_TEAMS_SUGGESTIONS).map((text) => ({ type: 'imBack', title: text, value: text })) };
 }
 
-/** The card's buttons for `suggestions`: an ActionSet at the end of the card body (none without suggestions). */
-export function suggestionActionSet(suggestions: readonly string[] | undefined): Record<string, unknown>[] {
+/**
+ * The card's buttons for `suggestions`: an ActionSet at the end of the card body (none without
+ * suggestions). `inert` makes the text shown (title, the message's display text) inert card text;
+ * the text the bot receives is the suggestion as it is.
+ */
+export function suggestionActionSet(suggestions: readonly string[] | undefined, inert: (text: string) => string): Record<string, unknown>[] {
   if (!suggestions?.length) return [];
   return [{
     type: 'ActionSet',
     actions: suggestions.slice(0, MAX_TEAMS_SUGGESTIONS).map((text, i) => ({
-      type: 'Action.Submit', title: text,
-      data: { [SUGGESTION_DATA_KEY]: i, msteams: { type: 'messageBack', text, displayText: text } },
+      type: 'Action.Submit', title: inert(text),
+      data: { [SUGGESTION_DATA_KEY]: i, msteams: { type: 'messageBack', text, displayText: inert(text) } },
     })),
   }];
 }
