@@ -214,8 +214,7 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
     };
     void watch();
     return () => stop.abort();
-    // `items` is read once, where watching starts; new ones arrive through the watch itself.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `items` is read once, where watching starts (not a dependency); new ones arrive through the watch itself.
   }, [open, api, me, sessionId, putUnread]);
 
   const notice = (content: string) => setItems((xs) => [...xs, { key: `e${Date.now()}${Math.random()}`, id: '', role: 'assistant', content, created_at: new Date().toISOString(), cursor: '', error: true }]);
