@@ -4,6 +4,7 @@ import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harnes
 import type { SlackCall } from './fakes/slack-api.ts';
 import { dmEvent, mentionEvent, newTs, slackFixture, uniq, type Who } from './fakes/slack-request.ts';
 import { SUGGESTIONS_BLOCK_ID } from '../adapters/slack/suggestions-render.ts';
+import { LATEST_ORDERS } from '../core/tools/next-steps.ts';
 
 let h: SlackHarness;
 let acme: TenantFixture;
@@ -79,6 +80,24 @@ describe('Slack suggestions', () => {
     expect(buttonsOf(marked)).toEqual([]);
     expect(JSON.stringify(marked.body.blocks)).toContain(`<@${alice.userId}> asked: Render these 3 products`);
     h.llm.assertDone();
+    expect(h.slack.failures).toEqual([]);
+  });
+
+  it('a new AI app thread starts with prompts from the tenant\'s state (assistant_thread_started)', async () => {
+    const threadTs = newTs();
+    const from = h.slack.calls.length;
+    // As Slack sends it: the thread in the app's DM, and the channel the person was looking at as context.
+    const env = {
+      token: 'XXYYZZ', team_id: TEAM.teamId, api_app_id: 'A0RENDERBOT', type: 'event_callback', event_id: `Ev${uniq()}A`, event_time: Math.floor(Date.now() / 1000),
+      authorizations: [{ enterprise_id: null, team_id: TEAM.teamId, user_id: TEAM.botUserId, is_bot: true, is_enterprise_install: false }],
+      event: { type: 'assistant_thread_started', event_ts: newTs(),
+        assistant_thread: { user_id: alice.userId, context: { channel_id: alice.channel, team_id: TEAM.teamId, enterprise_id: null }, channel_id: 'D0ALICEDM1', thread_ts: threadTs } },
+    };
+    expect((await h.send.event(env)).status).toBe(200);
+    const prompts = await h.slack.waitFor('assistant.threads.setSuggestedPrompts', (c) => c.body.thread_ts === threadTs, { from });
+    expect(prompts.response).toMatchObject({ ok: true });
+    // No order yet in this tenant: the latest orders.
+    expect(prompts.body).toMatchObject({ channel_id: 'D0ALICEDM1', title: 'Where to start', prompts: [{ title: LATEST_ORDERS, message: LATEST_ORDERS }] });
     expect(h.slack.failures).toEqual([]);
   });
 

@@ -17,6 +17,8 @@ export const MAX_BUTTON_VALUE = 2000;
 /** assistant.threads.setSuggestedPrompts takes at most four prompts. */
 export const MAX_ASSISTANT_PROMPTS = 4;
 export const PROMPTS_TITLE = 'Next steps';
+/** The title of a new AI app thread's prompts (from the tenant's state). */
+export const STARTERS_TITLE = 'Where to start';
 
 const shorten = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 

@@ -2,7 +2,8 @@ import type { App as BoltApp, BlockButtonAction, types as slack } from '@slack/b
 import { escapeMrkdwn } from './mrkdwn.ts';
 import { handleIncoming, type ListenerDeps } from './messages.ts';
 import { dmSessionKey, isDmChannel, threadSessionKey } from './session.ts';
-import { SUGGESTION_ACTION_PREFIX, SUGGESTIONS_BLOCK_ID } from './suggestions-render.ts';
+import { assistantPrompts, STARTERS_TITLE, SUGGESTION_ACTION_PREFIX, SUGGESTIONS_BLOCK_ID } from './suggestions-render.ts';
+import { slackPerson, slackWorkspace } from './identity.ts';
 
 /**
  * A click on a suggestion button: acknowledged at once, then the button's text is submitted as
@@ -11,6 +12,20 @@ import { SUGGESTION_ACTION_PREFIX, SUGGESTIONS_BLOCK_ID } from './suggestions-re
  * retry sends it once. The buttons are then replaced by who chose what.
  */
 export function registerSuggestionListener(app: BoltApp, deps: ListenerDeps): void {
+  // A new AI app thread starts with suggestions from where the tenant stands (its latest order, this week's failures).
+  app.event('assistant_thread_started', async ({ event, body, context, client }) => {
+    const thread = event.assistant_thread;
+    const teamId = body.team_id ?? thread.context.team_id ?? context.teamId;
+    if (!teamId) return;
+    const who = await deps.intake.identify('slack', slackWorkspace(teamId, context.enterpriseId), slackPerson(client, thread.user_id));
+    // An unlinked workspace keeps the manifest's prompts; its first message gets the explanation.
+    if (!who) return;
+    const starters = await deps.conversations.starters(who.tenantId, who.role);
+    if (starters.length === 0) return;
+    await client.assistant.threads.setSuggestedPrompts({ channel_id: thread.channel_id, thread_ts: thread.thread_ts, title: STARTERS_TITLE, prompts: assistantPrompts(starters) })
+      .catch((err: unknown) => deps.log.warn({ err, channel: thread.channel_id }, 'could not set the thread\'s suggested prompts'));
+  });
+
   app.action<BlockButtonAction>(new RegExp(`^${SUGGESTION_ACTION_PREFIX.replaceAll('.', '\\.')}\\d+$`), async ({ ack, body, action, client, context }) => {
     await ack();
     const teamId = body.team?.id ?? body.user.team_id;
