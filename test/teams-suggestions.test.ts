@@ -11,6 +11,7 @@ import { cardSchemaProblems } from './support/adaptive-card.ts';
 import { silentLog } from './support/core.ts';
 import { createTestDatabase, type TestDatabase, testConfig } from './support/db.ts';
 import { makeTenant } from './support/fixtures.ts';
+import { LATEST_ORDERS } from '../core/tools/next-steps.ts';
 
 const AAD = '9f8e7d6c-5b4a-4392-8170-6e5d4c3b2a19';
 const fixture = (name: string) => JSON.parse(readFileSync(`test/fixtures/teams/${name}.json`, 'utf8')) as Record<string, unknown> & { conversation: Record<string, unknown>; from: Record<string, unknown>; channelData: Record<string, unknown> };
@@ -75,6 +76,18 @@ const userMessages = async (content: string) =>
   ((await app.db.orm.em.fork().execute(`select count(*)::int as n from chat_message where role = 'user' and content = ?`, [content])) as { n: number }[])[0]!.n;
 
 describe('Teams suggestions', () => {
+  it('installed in a personal chat: the welcome offers where to start, from the tenant\'s state', async () => {
+    const a = activity('conversation-update-bot-added', { conversationId: `a:1personal-welcome-${++seq}` });
+    a.conversation = { conversationType: 'personal', tenantId: AAD, id: a.conversation.id };
+    delete (a.channelData as { team?: unknown }).team;
+    a.channelData.eventType = undefined;
+    a.from = { id: '29:1Xq9bKc7TzR2mWvA0pLdE3fHsYgNuJiOkB4xV8cZ5aQ-anna', name: 'Anna Schmidt', aadObjectId: '6b2a1f0e-3c4d-4e5f-8a9b-0c1d2e3f4a5b' };
+    expect(await post(a)).toBe(200);
+    const [welcome] = await connector.waitFor(1, inConversation(a.conversation.id as string));
+    expect(welcome!.activity.text).toMatch(/I am \*\*RenderBot\*\*/);
+    expect(welcome!.activity.suggestedActions).toEqual({ actions: [{ type: 'imBack', title: LATEST_ORDERS, value: LATEST_ORDERS }] });
+  });
+
   it('in a personal chat: the answer carries suggestedActions (imBack) with the next steps', async () => {
     scriptSearch();
     const conv = `a:1personal-suggestions-${++seq}`;
