@@ -317,10 +317,10 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
 
   return (
     <div className="rb-root">
-      <button ref={launcherRef} type="button" className="rb-launcher" aria-label={unreadCount ? `Open RenderBot chat, ${unreadCount} unread` : 'Open RenderBot chat'}
+      <button ref={launcherRef} type="button" className="rb-launcher" aria-label="Open RenderBot chat" aria-describedby={unreadCount ? 'rb-unread' : undefined}
         aria-expanded={open} aria-controls="rb-panel" onClick={() => setOpen(true)} hidden={open}>
         <svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z" /></svg>
-        {unreadCount > 0 && <span className="rb-badge" aria-hidden="true">{badgeText(unreadCount)}</span>}
+        {unreadCount > 0 && <span id="rb-unread" className="rb-badge">{badgeText(unreadCount)}<span className="rb-visually-hidden"> unread</span></span>}
       </button>
       {open && <div className="rb-backdrop" onClick={close} aria-hidden="true" />}
       <aside id="rb-panel" ref={panelRef} className={`rb-panel${open ? ' rb-open' : ''}`} role="dialog" aria-modal="true" aria-labelledby="rb-title"
