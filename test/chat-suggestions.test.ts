@@ -25,11 +25,26 @@ afterAll(async () => {
 
 /** Runs the terminal chat in this process on `lines` (interactive: the greeting and its starters are printed); resolves with what it printed. */
 async function chat(lines: string[], o: { user: string; interactive: boolean }): Promise<string> {
-  const app: App = await createApp(config, silentLog, { worker: false, chat: { key: chatThreadKey(o.user, 'default') } });
+  const app: App = await createApp(config, silentLog, {
+    worker: false,
+    chat: { key: chatThreadKey(o.user, 'default') },
+  });
   let out = '';
-  const output = new Writable({ write(chunk, _enc, done) { out += String(chunk); done(); } });
+  const output = new Writable({
+    write(chunk, _enc, done) {
+      out += String(chunk);
+      done();
+    },
+  });
   try {
-    await runChat(app, { tenant: 'acme', user: o.user, session: 'default', input: Readable.from(lines.map((l) => `${l}\n`)), output, interactive: o.interactive });
+    await runChat(app, {
+      tenant: 'acme',
+      user: o.user,
+      session: 'default',
+      input: Readable.from(lines.map((l) => `${l}\n`)),
+      output,
+      interactive: o.interactive,
+    });
   } finally {
     await app.close();
   }
@@ -37,7 +52,7 @@ async function chat(lines: string[], o: { user: string; interactive: boolean }):
 }
 
 describe('terminal suggestions', () => {
-  it('starts with the tenant\'s suggestions, lists an answer\'s next steps by number, and typing the number sends that text', async () => {
+  it("starts with the tenant's suggestions, lists an answer's next steps by number, and typing the number sends that text", async () => {
     const acme = await makeTenant(db.orm.em.fork(), 'acme');
     await setTenantAi(db.orm.em.fork(), config.secretsKey, acme.tenant.id, llm.settings, llm.apiKey);
     llm.enqueue(

@@ -9,15 +9,26 @@ import { cardSchemaProblems } from './support/adaptive-card.ts';
 // Suggestion text may one day quote names tenants wrote: every renderer keeps it inert.
 const hostile = '<!channel> *Render* {{DATE(2026-01-01)}} [x](javascript:alert(1))';
 const long = `Show the results of ${'Rillenkugellager '.repeat(8)}`;
-const reply: Reply = { blocks: [{ type: 'text', text: 'Three Kugellager products match.' }], suggestions: ['Render these 3 products', hostile, long] };
+const reply: Reply = {
+  blocks: [{ type: 'text', text: 'Three Kugellager products match.' }],
+  suggestions: ['Render these 3 products', hostile, long],
+};
 
 describe('suggestion renderers (pure)', () => {
   it('Slack: one actions block of plain-text buttons (never mrkdwn), texts cut to 75 with the full text as value; none when omitted', () => {
     const { blocks, text } = renderBlockKit(reply);
-    const actions = blocks.at(-1) as { type: string; block_id: string; elements: { action_id: string; text: { type: string; text: string; emoji: boolean }; value: string }[] };
+    const actions = blocks.at(-1) as {
+      type: string;
+      block_id: string;
+      elements: { action_id: string; text: { type: string; text: string; emoji: boolean }; value: string }[];
+    };
     expect(actions.type).toBe('actions');
     expect(actions.block_id).toBe(SUGGESTIONS_BLOCK_ID);
-    expect(actions.elements.map((e) => e.action_id)).toEqual(['renderbot.suggest.0', 'renderbot.suggest.1', 'renderbot.suggest.2']);
+    expect(actions.elements.map((e) => e.action_id)).toEqual([
+      'renderbot.suggest.0',
+      'renderbot.suggest.1',
+      'renderbot.suggest.2',
+    ]);
     expect(actions.elements.every((e) => e.text.type === 'plain_text' && !e.text.emoji)).toBe(true);
     expect(actions.elements[1]!.text.text).toBe(hostile);
     expect(actions.elements[2]!.text.text).toHaveLength(MAX_BUTTON_TEXT);
@@ -31,10 +42,14 @@ describe('suggestion renderers (pure)', () => {
   it('Teams: imBack suggested actions in a personal chat; a valid card with Action.Submit buttons elsewhere, card functions inert in what is shown', () => {
     const personal = renderTeamsMessage(reply, { scope: 'personal' });
     expect(personal.text).toBe('Three Kugellager products match.');
-    expect(personal.suggestedActions?.actions.map((a) => [a.type, a.value])).toEqual(reply.suggestions!.map((s) => ['imBack', s]));
+    expect(personal.suggestedActions?.actions.map((a) => [a.type, a.value])).toEqual(
+      reply.suggestions!.map((s) => ['imBack', s]),
+    );
     const shared = renderTeamsMessage(reply, { scope: 'shared' });
     expect(shared.suggestedActions).toBeUndefined();
-    const card = shared.attachments![0]!.content as { body: { type: string; actions?: { title: string; data: { msteams: { text: string; displayText: string } } }[] }[] };
+    const card = shared.attachments![0]!.content as {
+      body: { type: string; actions?: { title: string; data: { msteams: { text: string; displayText: string } } }[] }[];
+    };
     expect(cardSchemaProblems(card)).toEqual([]);
     const set = card.body.at(-1)!;
     expect(set.type).toBe('ActionSet');
@@ -46,7 +61,9 @@ describe('suggestion renderers (pure)', () => {
   });
 
   it('terminal: a numbered list apart from the answer text (fallbacks never carry it)', () => {
-    expect(renderSuggestions(['Render these 3 products', 'line\nbreak'])).toBe('Next steps (type the number to send it):\n  1. Render these 3 products\n  2. line break');
+    expect(renderSuggestions(['Render these 3 products', 'line\nbreak'])).toBe(
+      'Next steps (type the number to send it):\n  1. Render these 3 products\n  2. line break',
+    );
     expect(renderText(reply)).toBe('Three Kugellager products match.');
   });
 });

@@ -20,9 +20,14 @@ async function openPage(): Promise<{ page: Page; problems: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const problems: string[] = [];
-  page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); void d.dismiss(); });
+  page.on('dialog', (d) => {
+    problems.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
   return { page, problems };
 }
 
@@ -38,10 +43,12 @@ async function signIn(page: Page, token: string) {
  * clicked (served by the browser's router on the bot's origin; only the panel's files come from the server).
  */
 async function openHostPage(page: Page, token: string) {
-  await page.route('**/host-page', (route) => route.fulfill({
-    contentType: 'text/html',
-    body: '<!doctype html><html><body><h1>Orders</h1><div id="renderbot-chat"></div><script type="module" src="/chat/panel.js"></script></body></html>',
-  }));
+  await page.route('**/host-page', (route) =>
+    route.fulfill({
+      contentType: 'text/html',
+      body: '<!doctype html><html><body><h1>Orders</h1><div id="renderbot-chat"></div><script type="module" src="/chat/panel.js"></script></body></html>',
+    }),
+  );
   await page.goto(`${h.base}/host-page`);
   await page.locator('.rb-launcher').click();
   await page.getByLabel('API token').fill(token);
@@ -50,7 +57,13 @@ async function openHostPage(page: Page, token: string) {
 }
 
 const userMessages = async (content: string) =>
-  ((await h.em().execute(`select count(*)::int as n from chat_message where role = 'user' and content = ?`, [content])) as { n: number }[])[0]!.n;
+  (
+    (await h
+      .em()
+      .execute(`select count(*)::int as n from chat_message where role = 'user' and content = ?`, [content])) as {
+      n: number;
+    }[]
+  )[0]!.n;
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -59,7 +72,15 @@ beforeAll(async () => {
   await h.enableAi(acme.tenant.id);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--headless',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 });
 afterAll(async () => {
@@ -68,7 +89,7 @@ afterAll(async () => {
 });
 
 describe('suggestion chips and the unread badge in Chromium', () => {
-  it('starts with the tenant\'s suggestions, offers next steps as chips, and a double click sends the text once', async () => {
+  it("starts with the tenant's suggestions, offers next steps as chips, and a double click sends the text once", async () => {
     const token = await h.token(acme.tenant.id, 'alice', 'operator');
     const { page, problems } = await openPage();
     await signIn(page, token);
@@ -110,8 +131,13 @@ describe('suggestion chips and the unread badge in Chromium', () => {
 
     // The answer is held until the panel is closed.
     let release!: () => void;
-    const held = new Promise<void>((resolve) => { release = resolve; });
-    h.llm.enqueue(async () => { await held; return { content: 'All renderers are idle.' }; });
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    h.llm.enqueue(async () => {
+      await held;
+      return { content: 'All renderers are idle.' };
+    });
     const input = page.getByLabel('Message', { exact: true });
     await input.fill('are the renderers idle?');
     await input.press('Enter');
@@ -129,9 +155,18 @@ describe('suggestion chips and the unread badge in Chromium', () => {
     // A reload keeps it; what arrives in the conversation meanwhile (here an answer to the same person elsewhere) adds to it.
     await page.reload();
     await badge.filter({ hasText: '1' }).waitFor();
-    const sessions = (await (await h.api('/api/chat/sessions', { token })).json()) as { sessions: { session_id: string }[] };
+    const sessions = (await (await h.api('/api/chat/sessions', { token })).json()) as {
+      sessions: { session_id: string }[];
+    };
     h.llm.enqueue({ content: 'Nothing is queued either.' });
-    expect((await h.api('/api/chat/messages', { token, body: { message: 'and the queue?', session_id: sessions.sessions[0]!.session_id } })).status).toBe(200);
+    expect(
+      (
+        await h.api('/api/chat/messages', {
+          token,
+          body: { message: 'and the queue?', session_id: sessions.sessions[0]!.session_id },
+        })
+      ).status,
+    ).toBe(200);
     await badge.filter({ hasText: '2' }).waitFor();
 
     // Opening the conversation shows both answers and clears the badge, also after another reload.

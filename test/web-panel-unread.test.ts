@@ -14,12 +14,20 @@ describe('panel unread count', () => {
   });
 
   it('compares cursors as numbers, not strings', () => {
-    expect(withArrived({ sessionId: 's1', after: '9', ids: [] }, 's1', [msg('a3', 'assistant', '10')]).after).toBe('10');
-    expect(withArrived({ sessionId: 's1', after: '10', ids: [] }, 's1', [msg('a3', 'assistant', '9')]).after).toBe('10');
+    expect(withArrived({ sessionId: 's1', after: '9', ids: [] }, 's1', [msg('a3', 'assistant', '10')]).after).toBe(
+      '10',
+    );
+    expect(withArrived({ sessionId: 's1', after: '10', ids: [] }, 's1', [msg('a3', 'assistant', '9')]).after).toBe(
+      '10',
+    );
   });
 
   it('another conversation starts a new count', () => {
-    expect(withArrived({ sessionId: 's1', after: '10', ids: ['a1'] }, 's2', [msg('b1', 'assistant', '3')])).toEqual({ sessionId: 's2', after: '3', ids: ['b1'] });
+    expect(withArrived({ sessionId: 's1', after: '10', ids: ['a1'] }, 's2', [msg('b1', 'assistant', '3')])).toEqual({
+      sessionId: 's2',
+      after: '3',
+      ids: ['b1'],
+    });
   });
 
   it('shows 99+ beyond 99', () => {

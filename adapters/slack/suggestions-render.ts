@@ -13,9 +13,9 @@ export const SUGGESTION_ACTION_PREFIX = 'renderbot.suggest.';
 export const SUGGESTIONS_BLOCK_ID = 'renderbot.suggestions';
 /** Block Kit: a button's text is at most 75 characters, its value at most 2,000. */
 export const MAX_BUTTON_TEXT = 75;
-export const MAX_BUTTON_VALUE = 2000;
+const MAX_BUTTON_VALUE = 2000;
 /** assistant.threads.setSuggestedPrompts takes at most four prompts. */
-export const MAX_ASSISTANT_PROMPTS = 4;
+const MAX_ASSISTANT_PROMPTS = 4;
 export const PROMPTS_TITLE = 'Next steps';
 /** The title of a new AI app thread's prompts (from the tenant's state). */
 export const STARTERS_TITLE = 'Where to start';
@@ -25,13 +25,18 @@ const shorten = (text: string, max: number) => (text.length <= max ? text : `${t
 /** The buttons block for `suggestions` (plain text: never parsed as mrkdwn, no emoji codes). Pure. */
 export function suggestionButtons(suggestions: readonly string[] | undefined): slack.KnownBlock[] {
   if (!suggestions?.length) return [];
-  return [{
-    type: 'actions', block_id: SUGGESTIONS_BLOCK_ID,
-    elements: suggestions.map((text, i) => ({
-      type: 'button', action_id: `${SUGGESTION_ACTION_PREFIX}${i}`,
-      text: { type: 'plain_text', text: shorten(text, MAX_BUTTON_TEXT), emoji: false }, value: text.slice(0, MAX_BUTTON_VALUE),
-    })),
-  }];
+  return [
+    {
+      type: 'actions',
+      block_id: SUGGESTIONS_BLOCK_ID,
+      elements: suggestions.map((text, i) => ({
+        type: 'button',
+        action_id: `${SUGGESTION_ACTION_PREFIX}${i}`,
+        text: { type: 'plain_text', text: shorten(text, MAX_BUTTON_TEXT), emoji: false },
+        value: text.slice(0, MAX_BUTTON_VALUE),
+      })),
+    },
+  ];
 }
 
 /** The prompts of an AI app thread for `suggestions` (the title shown is the message sent). Pure. */
@@ -40,4 +45,5 @@ export function assistantPrompts(suggestions: readonly string[]): { title: strin
 }
 
 /** Whether replies in `target` go to an AI app thread (a thread of the app's DM), where prompts replace buttons. */
-export const isAssistantThread = (target: { channel: string; threadTs?: string | undefined }) => isDmChannel(target.channel) && Boolean(target.threadTs);
+export const isAssistantThread = (target: { channel: string; threadTs?: string | undefined }) =>
+  isDmChannel(target.channel) && Boolean(target.threadTs);

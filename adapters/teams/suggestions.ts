@@ -10,13 +10,15 @@ import { SUGGESTION_DATA_KEY, type OutgoingMessage } from './activity.ts';
  */
 
 /** Teams shows at most three suggested actions. */
-export const MAX_TEAMS_SUGGESTIONS = 3;
+const MAX_TEAMS_SUGGESTIONS = 3;
 
 /** Where a reply goes: a one-on-one chat with the bot, or a channel or group chat. */
 export type TeamsScope = 'personal' | 'shared';
 
 export function suggestedActions(suggestions: readonly string[]): NonNullable<OutgoingMessage['suggestedActions']> {
-  return { actions: suggestions.slice(0, MAX_TEAMS_SUGGESTIONS).map((text) => ({ type: 'imBack', title: text, value: text })) };
+  return {
+    actions: suggestions.slice(0, MAX_TEAMS_SUGGESTIONS).map((text) => ({ type: 'imBack', title: text, value: text })),
+  };
 }
 
 /**
@@ -24,15 +26,21 @@ export function suggestedActions(suggestions: readonly string[]): NonNullable<Ou
  * suggestions). `inert` makes the text shown (title, the message's display text) inert card text;
  * the text the bot receives is the suggestion as it is.
  */
-export function suggestionActionSet(suggestions: readonly string[] | undefined, inert: (text: string) => string): Record<string, unknown>[] {
+export function suggestionActionSet(
+  suggestions: readonly string[] | undefined,
+  inert: (text: string) => string,
+): Record<string, unknown>[] {
   if (!suggestions?.length) return [];
-  return [{
-    type: 'ActionSet',
-    actions: suggestions.slice(0, MAX_TEAMS_SUGGESTIONS).map((text, i) => ({
-      type: 'Action.Submit', title: inert(text),
-      data: { [SUGGESTION_DATA_KEY]: i, msteams: { type: 'messageBack', text, displayText: inert(text) } },
-    })),
-  }];
+  return [
+    {
+      type: 'ActionSet',
+      actions: suggestions.slice(0, MAX_TEAMS_SUGGESTIONS).map((text, i) => ({
+        type: 'Action.Submit',
+        title: inert(text),
+        data: { [SUGGESTION_DATA_KEY]: i, msteams: { type: 'messageBack', text, displayText: inert(text) } },
+      })),
+    },
+  ];
 }
 
 /** The scope of a stored conversation reference (personal chats carry `conversationType: personal`). */

@@ -17,21 +17,35 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 const plural = (n: number, one: string, many: string) => `${fmt(n)} ${n === 1 ? one : many}`;
 
 /** Writes after which the order renders: the person will want to watch it. */
-const RENDERING_WRITES = new Set(['create_order', 'dispatch_renders', 'retry_failed_renders', 'set_material_override', 'set_render_overrides']);
+const RENDERING_WRITES = new Set([
+  'create_order',
+  'dispatch_renders',
+  'retry_failed_renders',
+  'set_material_override',
+  'set_render_overrides',
+]);
 
-export const progressOf = (order: string) => `Show progress of ${order}`;
-export const resultsOf = (order: string) => `Show the results of ${order}`;
-export const retryOf = (order: string, failed: number) => `Retry the ${plural(failed, 'failed render', 'failed renders')} of ${order}`;
-export const renderThese = (products: number) => `Render ${products === 1 ? 'this product' : `these ${fmt(products)} products`}`;
+const progressOf = (order: string) => `Show progress of ${order}`;
+const resultsOf = (order: string) => `Show the results of ${order}`;
+const retryOf = (order: string, failed: number) =>
+  `Retry the ${plural(failed, 'failed render', 'failed renders')} of ${order}`;
+const renderThese = (products: number) =>
+  `Render ${products === 1 ? 'this product' : `these ${fmt(products)} products`}`;
 export const LATEST_ORDERS = 'Show my latest orders';
-export const failedThisWeek = (jobs: number) => `Show the ${plural(jobs, 'render', 'renders')} that failed this week`;
+const failedThisWeek = (jobs: number) => `Show the ${plural(jobs, 'render', 'renders')} that failed this week`;
 
 /** What reads naturally after one order as it stands: its failures retried, its results, or its progress. */
-function afterOrder(order: { number: string; status: string; failedJobs: number }, role: Role, watching: boolean): string[] {
+function afterOrder(
+  order: { number: string; status: string; failedJobs: number },
+  role: Role,
+  watching: boolean,
+): string[] {
   const steps: string[] = [];
-  if (order.failedJobs > 0 && hasRole(role, 'operator') && order.status !== 'cancelled') steps.push(retryOf(order.number, order.failedJobs));
+  if (order.failedJobs > 0 && hasRole(role, 'operator') && order.status !== 'cancelled')
+    steps.push(retryOf(order.number, order.failedJobs));
   if (order.status === 'completed' || order.status === 'failed') steps.push(resultsOf(order.number));
-  else if (!watching && (order.status === 'rendering' || order.status === 'submitted')) steps.push(progressOf(order.number));
+  else if (!watching && (order.status === 'rendering' || order.status === 'submitted'))
+    steps.push(progressOf(order.number));
   return steps;
 }
 

@@ -17,7 +17,11 @@ export function loadUnread(who: Me): Unread | null {
   try {
     const v = JSON.parse(localStorage.getItem(keyOf(who)) ?? 'null') as Partial<Unread> | null;
     return v && typeof v.sessionId === 'string' && typeof v.after === 'string' && Array.isArray(v.ids)
-      ? { sessionId: v.sessionId, after: v.after, ids: v.ids.filter((id): id is string => typeof id === 'string').slice(-MAX_IDS) }
+      ? {
+          sessionId: v.sessionId,
+          after: v.after,
+          ids: v.ids.filter((id): id is string => typeof id === 'string').slice(-MAX_IDS),
+        }
       : null;
   } catch {
     return null;
@@ -34,7 +38,11 @@ export function saveUnread(who: Me, unread: Unread | null): void {
 }
 
 /** `unread` with the assistant messages of `messages` added (the conversation is `sessionId`). */
-export function withArrived(unread: Unread | null, sessionId: string, messages: readonly { id: string; role: string; cursor: string }[]): Unread {
+export function withArrived(
+  unread: Unread | null,
+  sessionId: string,
+  messages: readonly { id: string; role: string; cursor: string }[],
+): Unread {
   const base = unread?.sessionId === sessionId ? unread : { sessionId, after: '0', ids: [] };
   const ids = [...base.ids];
   for (const m of messages) if (m.role === 'assistant' && m.id && !ids.includes(m.id)) ids.push(m.id);
