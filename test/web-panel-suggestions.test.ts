@@ -95,7 +95,7 @@ describe('suggestion chips and the unread badge in Chromium', () => {
     await signIn(page, token);
     const chips = page.getByRole('group', { name: 'Suggested next steps' }).getByRole('button');
     // A new conversation starts from the tenant's state (no orders yet).
-    expect(await chips.allTextContents()).toEqual([LATEST_ORDERS]);
+    await expect.poll(() => chips.allTextContents()).toEqual([LATEST_ORDERS]);
 
     h.llm.enqueue(
       { toolCalls: [{ name: 'search_products', arguments: { category: 'Kugellager', query: null, limit: 25 } }] },
