@@ -108,7 +108,7 @@ try {
       phase = { samples: new Map(), isReply: bot.isReply };
       const current = phase;
       results.push(await measureBot({
-        bot, pid: target.pid, load: { rate, count, seconds, drainSeconds }, dbUrl: db.url, answered: 'replied',
+        bot, pid: target.pid, base: target.base, load: { rate, count, seconds, drainSeconds }, dbUrl: db.url, answered: 'replied',
         send: (i, sample) => {
           const tag = makeTag(bot.letter, i);
           current.samples.set(tag, sample);
