@@ -83,9 +83,11 @@ export async function measureBot(opts: {
   }
   const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? `; its process used ${((cpuAfter - cpuBefore) / summary.sent).toFixed(1)} ms CPU per request` : '';
   if (statementsBefore && statementsAfter) {
-    const per = [...statementsAfter].map(([pool, n]) => [pool, (n - (statementsBefore.get(pool) ?? 0)) / summary.sent] as const).filter(([, n]) => n > 0);
+    // Per answered request: a request refused or lost costs less than a turn.
+    const answered = Math.max(1, summary.sent - summary.lost);
+    const per = [...statementsAfter].map(([pool, n]) => [pool, (n - (statementsBefore.get(pool) ?? 0)) / answered] as const).filter(([, n]) => n > 0);
     const total = per.reduce((sum, [, n]) => sum + n, 0);
-    console.log(`  ${bot.name}: ${total.toFixed(2)} SQL statements per request (${per.map(([pool, n]) => `${pool} ${n.toFixed(2)}`).join(', ')}; polls and renewals included)`);
+    console.log(`  ${bot.name}: ${total.toFixed(2)} SQL statements per ${opts.answered} request (${per.map(([pool, n]) => `${pool} ${n.toFixed(2)}`).join(', ')}; polls and renewals included)`);
   }
   console.log(`  ${bot.name}: ${summary.sent} sent in ${summary.sendSeconds.toFixed(1)} s (send slip p99 ${ms(summary.slipP99)}), ${summary.sent - summary.lost} ${opts.answered}, drained in ${summary.drainSeconds.toFixed(1)} s${cpu}`);
   return summary;
