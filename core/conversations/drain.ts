@@ -36,11 +36,13 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
   return async (sessionId, lease, pending) => {
     const { signal } = lease;
     while (!signal.aborted) {
-      // The items the claim read serve the first item only; a retry or the next item reads them again.
-      const read = pending;
-      pending = undefined;
       // When the database goes away, the item is tried again once it is back, from what was stored (a cut-off item resumes).
-      const released = await whenStored(deps.availability, signal, () => next(sessionId, lease, read));
+      const released = await whenStored(deps.availability, signal, () => {
+        // The items the claim read serve the first try only; a retry or the next item reads them again.
+        const read = pending;
+        pending = undefined;
+        return next(sessionId, lease, read);
+      });
       if (released !== undefined) return released;
     }
     return false;

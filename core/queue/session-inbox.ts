@@ -92,7 +92,7 @@ export const claimedItemsSql = {
        select i.* from turn_inbox i join claimed c on i.session_id = c.id where i.done_at is null order by i.id limit ${PENDING_LIMIT}
      ), started as (
        update turn_inbox i set attempts = i.attempts + 1, started_at = now(), started_by = ?
-       where i.id = (select id from waiting) and (select count(*) from waiting) = 1 and i.done_at is null
+       where i.id = (select min(id) from waiting having count(*) = 1) and i.done_at is null
        returning i.id, i.attempts
      )`,
   items: `coalesce((select json_agg(json_build_object(
