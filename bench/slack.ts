@@ -6,7 +6,9 @@
  * full agent turn through the durable queue, the scripted LLM fake answering instantly). Prints
  * p50/p99 time-to-ack (the slash command's HTTP response) and time-to-reply (the fake Slack Web
  * API receiving the answer, matched by a tag in the text), lost and duplicated replies, and the
- * targets: ack p99 ≤ 1.5 × bare Bolt's, every reply within 2 s, nothing lost or duplicated.
+ * targets: ack p99 ≤ 1.5 × bare Bolt's, every reply within 2 s, nothing lost or duplicated; and
+ * each bot process's CPU ms per request and RenderBot's SQL statements per answered request (its
+ * renderbot_db_statements_total on /metrics, by pool; polls and lease renewals included).
  * Database: a fresh one on DATABASE_URL's server, else an embedded PostgreSQL in a temporary
  * directory; dropped afterwards. Prints numbers; asserts nothing.
  *
@@ -108,7 +110,7 @@ try {
       phase = { samples: new Map(), isReply: bot.isReply };
       const current = phase;
       results.push(await measureBot({
-        bot, pid: target.pid, load: { rate, count, seconds, drainSeconds }, dbUrl: db.url, answered: 'replied',
+        bot, pid: target.pid, base: target.base, load: { rate, count, seconds, drainSeconds }, dbUrl: db.url, answered: 'replied',
         send: (i, sample) => {
           const tag = makeTag(bot.letter, i);
           current.samples.set(tag, sample);

@@ -75,6 +75,8 @@ export type AppOptions = {
   /** Replaces the render backends (used by tests and benchmarks, e.g. a no-op backend to measure the queue alone). */
   renderBackends?: RenderTaskDeps['backendFor'];
   now?: () => Date;
+  /** How often the turn runner looks for sessions nobody drives (missed wake-ups, expired leases); 1 s by default. */
+  turnPollMs?: number;
 };
 
 /** How long a stopping process lets its turns finish before handing them back (the whole shutdown stays within 10 s). */
@@ -116,6 +118,7 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   // The runner exists before the conversations that wake it; it takes sessions once started.
   const runner = createTurnRunner({
     orm: db.orm, log, drain: createSessionDrain(core), availability: db.availability, leaseMs: config.TURN_LEASE_SECONDS * 1000,
+    ...(opts.turnPollMs ? { pollMs: opts.turnPollMs } : {}),
     ...(opts.chat
       ? { concurrency: 1, scope: { thread: { platform: 'cli', key: opts.chat.key } } }
       // Terminal conversations are driven by their terminal (bot/chat.ts).

@@ -13,6 +13,22 @@ function cpuMs(pid: number): number | undefined {
   }
 }
 
+/**
+ * Statements the bot has sent to PostgreSQL so far, per pool, from its /metrics
+ * (`renderbot_db_statements_total`, core/db/statements.ts); undefined for a bot without it.
+ */
+async function statements(base: string): Promise<Map<string, number> | undefined> {
+  try {
+    const res = await fetch(`${base}/metrics`);
+    if (!res.ok) return undefined;
+    const counts = new Map<string, number>();
+    for (const m of (await res.text()).matchAll(/^renderbot_db_statements_total\{pool="(\w+)"\} (\d+)$/gm)) counts.set(m[1]!, Number(m[2]));
+    return counts.size ? counts : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Requests sent (not measured) before each bot's measured phase. */
 export const WARMUP = 20;
 
@@ -38,6 +54,8 @@ export async function measureBot(opts: {
   bot: { name: string; kind: string };
   /** The bot's process: its CPU time per request is printed (the cost of a turn, whatever the machine's load). */
   pid?: number;
+  /** The bot's HTTP base: its statements per request are printed when it serves renderbot_db_statements_total on /metrics. */
+  base?: string;
   load: { rate: number; count: number; seconds: number; drainSeconds: number };
   dbUrl: string;
   /** How the log line calls an answered request ("replied", "answered"). */
@@ -46,6 +64,7 @@ export async function measureBot(opts: {
   stop(): void;
 }): Promise<Summary> {
   const { bot, load } = opts;
+  const statementsBefore = opts.base ? await statements(opts.base) : undefined;
   const cpuBefore = opts.pid ? cpuMs(opts.pid) : undefined;
   const run = await openLoop({ rate: load.rate, count: load.count, seconds: load.seconds, send: opts.send });
   const drainStart = performance.now();
@@ -53,6 +72,7 @@ export async function measureBot(opts: {
   await drain(() => replied() === run.samples.length, replied, { maxMs: load.drainSeconds * 1000, idleMs: 60_000 });
   const drained = (performance.now() - drainStart) / 1000;
   const cpuAfter = opts.pid ? cpuMs(opts.pid) : undefined;
+  const statementsAfter = statementsBefore && opts.base ? await statements(opts.base) : undefined;
   await new Promise((r) => setTimeout(r, 1000)); // late duplicates
   opts.stop();
   const summary = summarize(bot.name, run, drained);
@@ -62,6 +82,13 @@ export async function measureBot(opts: {
     console.log(`  ${bot.name}: of ${summary.lost} without a reply after the drain, turns still queued: ${q.waiting} waiting in inboxes, ${q.running} drain jobs running, ${q.failed} failed`);
   }
   const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? `; its process used ${((cpuAfter - cpuBefore) / summary.sent).toFixed(1)} ms CPU per request` : '';
+  if (statementsBefore && statementsAfter) {
+    // Per answered request: a request refused or lost costs less than a turn.
+    const answered = Math.max(1, summary.sent - summary.lost);
+    const per = [...statementsAfter].map(([pool, n]) => [pool, (n - (statementsBefore.get(pool) ?? 0)) / answered] as const).filter(([, n]) => n > 0);
+    const total = per.reduce((sum, [, n]) => sum + n, 0);
+    console.log(`  ${bot.name}: ${total.toFixed(2)} SQL statements per ${opts.answered} request (${per.map(([pool, n]) => `${pool} ${n.toFixed(2)}`).join(', ')}; polls and renewals included)`);
+  }
   console.log(`  ${bot.name}: ${summary.sent} sent in ${summary.sendSeconds.toFixed(1)} s (send slip p99 ${ms(summary.slipP99)}), ${summary.sent - summary.lost} ${opts.answered}, drained in ${summary.drainSeconds.toFixed(1)} s${cpu}`);
   return summary;
 }

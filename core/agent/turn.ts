@@ -26,7 +26,7 @@ import { estimateTokens } from '../llm/tokens.ts';
 import { monthOf } from '../llm/usage.ts';
 import { loadTurnSetup } from './turn-setup.ts';
 import type { StoredAi } from '../llm/settings.ts';
-import { buildWindow, defaultWindowOptions, type WindowOptions } from './window.ts';
+import { buildWindow, defaultWindowOptions, windowRead, type WindowOptions } from './window.ts';
 import { toolSpecs } from './specs.ts';
 import { parseToolArguments } from '../tools/schema.ts';
 import { commandHelpLine } from '../commands/help.ts';
@@ -107,12 +107,16 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   };
 
   // What the conversation is about (an order, a product) is stored with each user message too (seed schema).
-  const fromSeq = opts.resumeFrom ?? (input.kind === 'message'
+  // A new message's statement also reads the first round's history window (`read`): one round trip less.
+  const windowOptions = deps.window ?? defaultWindowOptions;
+  const started = opts.resumeFrom === undefined && input.kind === 'message'
     ? await startTurnWithMessage(em, {
       tenantId: turn.tenantId, sessionId: turn.sessionId, userId: turn.userId, content: input.text,
       contextType: sessionContext?.type ?? null, contextId: sessionContext?.id ?? null,
-    }, opts.inboxItems ?? [])
-    : await startTurn(em, turn.sessionId, opts.inboxItems ?? []));
+    }, opts.inboxItems ?? [], setup.folded && windowRead(windowOptions, setup.folded))
+    : undefined;
+  let read = started?.recent;
+  const fromSeq = opts.resumeFrom ?? started?.fromSeq ?? await startTurn(em, turn.sessionId, opts.inboxItems ?? []);
   const own = opts.resumeFrom ? await turnMessages(em, turn.sessionId, fromSeq) : [];
   const answered = own.findLast((m) => m.role === 'assistant' && !m.toolCalls?.length);
   if (answered) return answered.reply ?? { blocks: answered.content ? [{ type: 'text', text: answered.content }] : [] };
@@ -155,8 +159,9 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
 
   let folded = setup.folded;
   for (; round < maxRounds; round++) {
-    const window = await buildWindow(em, turn.sessionId, deps.window ?? defaultWindowOptions, folded);
+    const window = await buildWindow(em, turn.sessionId, windowOptions, folded, read);
     folded = window.folded;
+    read = undefined;
     const system = systemPrompt({ turn, now: deps.now() });
     let result: ChatResult;
     try {

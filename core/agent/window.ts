@@ -2,7 +2,7 @@ import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import type { ChatMessage } from '../llm/client.ts';
 import { noteMessage, summaryMessage } from './data-messages.ts';
-import { recentMessages, type MessageRow } from '../history/messages.ts';
+import { recentMessages, type MessageRow, type RecentRead } from '../history/messages.ts';
 import { estimateTokens, MESSAGE_OVERHEAD_TOKENS } from '../llm/tokens.ts';
 
 /** Limits of the prompt window (docs/design.md §3). */
@@ -43,10 +43,11 @@ type Unit = { rows: MessageRow[]; messages: HistoryMessage[]; tokens: number };
  * its results. Units that fall out are folded into the session's running summary (persisted,
  * so each message is folded once).
  */
-export async function buildWindow(em: EntityManager, sessionId: string, opts: WindowOptions = defaultWindowOptions, known?: FoldedHistory): Promise<HistoryWindow> {
+export async function buildWindow(em: EntityManager, sessionId: string, opts: WindowOptions = defaultWindowOptions, known?: FoldedHistory, read?: MessageRow[]): Promise<HistoryWindow> {
   // `known`: the session's summary as the caller read it (turn setup, or the previous round's window) — one query less.
   const session = known ?? await db(em).selectFrom('chat_session').select(['summary', 'summaryUpto']).where('id', '=', sessionId).executeTakeFirstOrThrow();
-  const rows = await recentMessages(em, sessionId, session.summaryUpto, opts.maxMessages * 3);
+  // `read`: the messages `windowRead(opts, known)` names, as the turn's first statement read them — another query less.
+  const rows = known && read ? read : await recentMessages(em, sessionId, session.summaryUpto, opts.maxMessages * 3);
   const lastUser = rows.findLastIndex((r) => r.role === 'user');
   const currentFrom = lastUser >= 0 ? rows[lastUser]!.seq : Infinity;
   const units = groupUnits(rows, opts, currentFrom);
@@ -75,6 +76,11 @@ export async function buildWindow(em: EntityManager, sessionId: string, opts: Wi
     summary, messages: summary ? [summaryMessage(summary), ...messages] : messages, tokens: tokens + (summary ? estimateTokens(summary) : 0),
     folded: { summary, summaryUpto },
   };
+}
+
+/** The messages `buildWindow` reads for a session folded up to `folded`: a turn reads them with its first statement (`startTurnWithMessage`). */
+export function windowRead(opts: WindowOptions, folded: FoldedHistory): RecentRead {
+  return { afterSeq: folded.summaryUpto, limit: opts.maxMessages * 3 };
 }
 
 function groupUnits(rows: MessageRow[], opts: WindowOptions, currentFrom: number): Unit[] {

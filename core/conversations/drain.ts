@@ -2,7 +2,7 @@ import { abandonTurn } from '../agent/abandon.ts';
 import { whenStored } from '../availability.ts';
 import { runAgentTurn, type TurnOptions } from '../agent/turn.ts';
 import { parseCommand } from '../commands/grammar.ts';
-import { finishItems, pendingItems, readProgress, saveProgress, startItems, type InboxRow, type ItemProgress } from '../queue/session-inbox.ts';
+import { finishItems, pendingItems, readProgress, saveProgress, startItems, type ClaimedItems, type InboxRow, type ItemProgress } from '../queue/session-inbox.ts';
 import type { Lease, SessionDrain } from '../queue/turn-runner.ts';
 import { publicMessage, RenderBotError } from '../errors.ts';
 import { textReply, type Reply } from '../replies/reply.ts';
@@ -33,25 +33,31 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
   const log = deps.log.child({ component: 'drain' });
   const em = () => deps.orm.em.fork();
 
-  return async (sessionId, lease) => {
+  return async (sessionId, lease, pending) => {
     const { signal } = lease;
     while (!signal.aborted) {
       // When the database goes away, the item is tried again once it is back, from what was stored (a cut-off item resumes).
-      const released = await whenStored(deps.availability, signal, () => next(sessionId, lease));
+      const released = await whenStored(deps.availability, signal, () => {
+        // The items the claim read serve the first try only; a retry or the next item reads them again.
+        const read = pending;
+        pending = undefined;
+        return next(sessionId, lease, read);
+      });
       if (released !== undefined) return released;
     }
     return false;
   };
 
   /** Runs the next item (or merged run); resolves whether the lease was given up, or undefined to go on with the next. */
-  async function next(sessionId: string, lease: Lease): Promise<boolean | undefined> {
+  async function next(sessionId: string, lease: Lease, read?: ClaimedItems): Promise<boolean | undefined> {
     const { signal } = lease;
     const fence = { sessionId, owner: lease.owner };
-    const items = await pendingItems(em(), sessionId);
+    const items = read?.items ?? await pendingItems(em(), sessionId);
     const group = nextGroup(items);
     if (group.length === 0) return false;
     const ids = group.map((i) => i.id);
-    const attempts = await startItems(em(), ids, lease.owner);
+    // The claim started the session's sole item already (claimSession).
+    const attempts = ids.length === 1 && read?.startedId === ids[0] ? group[0]!.attempts : await startItems(em(), ids, lease.owner);
     const first = group[0]!;
     if (first.task === historyNoteTask) {
       // Written and marked done together: a note is never written twice.

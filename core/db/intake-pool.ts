@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { INTAKE_CONNECTIONS } from '../config.ts';
 import { createPgPool } from './pool.ts';
+import { countingClient } from './statements.ts';
 
 /** The connections that store platform requests before they are acknowledged; nothing else uses them. */
 export type IntakePool = pg.Pool;
@@ -14,5 +15,5 @@ const WAIT_MS = 1_500;
  * acknowledgement must not queue behind them.
  */
 export function createIntakePool(url: string, onError?: (err: Error) => void): IntakePool {
-  return createPgPool(url, INTAKE_CONNECTIONS, onError, { connectionTimeoutMillis: WAIT_MS, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
+  return createPgPool(url, INTAKE_CONNECTIONS, onError, { Client: countingClient('intake'), connectionTimeoutMillis: WAIT_MS, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
 }

@@ -4,6 +4,7 @@ import { migrationsList } from '../../migrations/index.ts';
 import { allEntities } from './entities/index.ts';
 import type { Logger } from '../logger.ts';
 import { PostgresNamingStrategy } from './naming.ts';
+import { countingClient } from './statements.ts';
 
 export type { EntityManager };
 export type Orm = MikroORM;
@@ -22,6 +23,8 @@ export function ormOptions(url: string, opts: { poolMax?: number } = {}): Option
     extensions: [Migrator],
     migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
     pool: { min: 0, max: opts.poolMax ?? 10 },
+    // Merged into node-postgres's pool options: its clients count their statements (renderbot_db_statements_total).
+    driverOptions: { Client: countingClient('orm') },
     debug: false,
     allowGlobalContext: false,
     discovery: { warnWhenNoEntities: false },

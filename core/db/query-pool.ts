@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { createPgPool } from './pool.ts';
+import { countingClient } from './statements.ts';
 
 /** The connections model-written SQL (query_database) runs on; nothing else uses them. */
 export type QueryPool = pg.Pool;
@@ -14,5 +15,5 @@ const WAIT_MS = 15_000;
  * few connections and never take the ones that serve intake, tokens and other tenants' turns.
  */
 export function createQueryPool(url: string, size = DEFAULT_QUERY_POOL_SIZE, onError?: (err: Error) => void): QueryPool {
-  return createPgPool(url, size, onError, { connectionTimeoutMillis: WAIT_MS, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
+  return createPgPool(url, size, onError, { Client: countingClient('query'), connectionTimeoutMillis: WAIT_MS, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
 }

@@ -5,6 +5,8 @@ import type { EntityManager } from '../db/orm.ts';
 import { replySchema, type Reply } from '../replies/reply.ts';
 import { estimateTokens } from '../llm/tokens.ts';
 import { recordTurnStart } from '../queue/session-inbox.ts';
+import { messageRoles } from '../db/entities/chat.ts';
+import { timestamp } from '../db/sql.ts';
 
 /** A tool call as the model made it (arguments are the raw JSON string). */
 export const storedToolCallSchema = z.object({ id: z.string(), name: z.string(), arguments: z.string() });
@@ -93,21 +95,42 @@ export async function appendMessage(em: EntityManager, m: NewMessage & { titleIf
 /** A person's message that starts a turn: who, what, and what the conversation is about. */
 export type UserMessage = Pick<NewMessage, 'tenantId' | 'sessionId' | 'content' | 'contextType' | 'contextId'> & { userId: string };
 
+/** A chat_message as a JSON object with `columns`' names, for statements that return messages next to other results. */
+const messageJson = sql<unknown>`json_build_object('id', id, 'seq', seq, 'role', role, 'content', content, 'userId', user_id, 'toolCalls', tool_calls,
+  'toolCallId', tool_call_id, 'toolName', tool_name, 'tokenCount', token_count, 'reply', reply, 'createdAt', created_at)`;
+const messageJsonSchema = z.object({
+  id: z.string(), seq: z.number(), role: z.enum(messageRoles), content: z.string(), userId: z.string().nullable(), toolCalls: z.unknown(),
+  toolCallId: z.string().nullable(), toolName: z.string().nullable(), tokenCount: z.number(), reply: z.unknown(), createdAt: timestamp,
+});
+const messagesJsonSchema = z.array(messageJsonSchema);
+
+/** Which of a session's messages a turn's first model call reads (its history window, core/agent/window.ts): the newest `limit` after `afterSeq`. */
+export type RecentRead = { afterSeq: number; limit: number };
+
 /**
  * Stores the message a turn answers and starts the turn — in one statement: the session is
  * touched (and titled by its first message), and the session inbox items the turn answers
  * (`turn_inbox`, docs/design.md §4) record that the turn's own messages come after this one, so an
- * interrupted attempt resumes after it instead of storing it twice. Returns its `seq` (as text).
+ * interrupted attempt resumes after it instead of storing it twice. Returns its `seq` (as text)
+ * and, when `recent` is given, what `recentMessages` would return right after it (the message
+ * included), read by the same statement so the first model call costs no further round trip.
  */
-export async function startTurnWithMessage(em: EntityManager, m: UserMessage, inboxItems: readonly string[]): Promise<string> {
+export async function startTurnWithMessage(em: EntityManager, m: UserMessage, inboxItems: readonly string[], recent?: RecentRead): Promise<{ fromSeq: string; recent?: MessageRow[] }> {
+  // The statement's reads do not see the row it inserts: `earlier` holds the messages before it.
+  const earlier = recent && recent.limit > 1
+    ? sql<unknown>`(select coalesce(json_agg(h.m order by h.seq), '[]'::json) from (
+        select seq, ${messageJson} as m from chat_message where session_id = ${m.sessionId} and seq > ${recent.afterSeq} order by seq desc limit ${recent.limit - 1}) h)`
+    : sql<unknown>`'[]'::json`;
   const row = await touchSession(em, { sessionId: m.sessionId, titleIfUnset: m.content })
     .with('added', (q) => q.insertInto('chat_message').values({
       tenant: m.tenantId, session: m.sessionId, userId: m.userId, role: 'user', content: m.content, tokenCount: estimateTokens(m.content),
       contextType: m.contextType ?? null, contextId: m.contextId ?? null,
-    }).returning(sql<string>`seq::text`.as('fromSeq')))
+    }).returning([sql<string>`seq::text`.as('fromSeq'), messageJson.as('message')]))
     .with('started', () => recordTurnStart(em, m.sessionId, inboxItems, sql<string>`(select "fromSeq" from added)`))
-    .selectFrom('added').select('fromSeq').executeTakeFirstOrThrow();
-  return row.fromSeq;
+    .selectFrom('added').select(['fromSeq', 'message', earlier.as('earlier')]).executeTakeFirstOrThrow();
+  if (!recent) return { fromSeq: row.fromSeq };
+  const read = [...messagesJsonSchema.parse(row.earlier), messageJsonSchema.parse(row.message)];
+  return { fromSeq: row.fromSeq, recent: read.slice(-recent.limit).map(toMessage) };
 }
 
 /**

@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import { db, type Row } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
-import type { Platform } from '../tenancy/roles.ts';
+import { z } from 'zod';
+import { row, timestamp } from '../db/sql.ts';
+import { platformSchema, type Platform } from '../tenancy/roles.ts';
 
 /** A conversation (docs/design.md §3) as the core hands it out. */
 export type SessionRow = Pick<Row<'chat_session'>, 'id' | 'platform' | 'key' | 'title' | 'createdAt' | 'lastActiveAt'> & { tenantId: string };
@@ -15,14 +17,30 @@ export async function findActiveSession(em: EntityManager, tenantId: string, pla
     .executeTakeFirst();
 }
 
-/** The active session for a platform thread key, created on first use (docs/design.md §3). */
+const sessionRow = z.object({
+  id: z.string(), tenantId: z.string(), platform: platformSchema, key: z.string(), title: z.string().nullable(),
+  createdAt: timestamp, lastActiveAt: timestamp,
+});
+const sessionSql = `id, tenant_id as "tenantId", platform, key, title, created_at as "createdAt", last_active_at as "lastActiveAt"`;
+
+/**
+ * The active session for a platform thread key, created on first use (docs/design.md §3), in one
+ * statement: the insert's result, or (its key taken) the session the statement's snapshot saw.
+ * Only a session created by another transaction after that snapshot is read again.
+ */
 export async function resolveSession(em: EntityManager, tenantId: string, platform: Platform, key: string, createdBy: string): Promise<SessionRow> {
-  const found = await findActiveSession(em, tenantId, platform, key);
-  if (found) return found;
-  const created = await db(em).insertInto('chat_session').values({ tenant: tenantId, platform, key, createdBy })
-    .onConflict((oc) => oc.columns(['tenant', 'platform', 'key']).where('archivedAt', 'is', null).doNothing())
-    .returning(sessionColumns).executeTakeFirst();
-  return created ?? (await findActiveSession(em, tenantId, platform, key))!;
+  const found = await row(em, sessionRow,
+    `with created as (
+       insert into chat_session (tenant_id, platform, key, created_by) values (?, ?, ?, ?)
+       on conflict (tenant_id, platform, key) where archived_at is null do nothing
+       returning ${sessionSql}
+     )
+     select * from created
+     union all
+     select ${sessionSql} from chat_session where tenant_id = ? and platform = ? and key = ? and archived_at is null
+     limit 1`,
+    [tenantId, platform, key, createdBy, tenantId, platform, key]);
+  return found ?? (await findActiveSession(em, tenantId, platform, key))!;
 }
 
 /**

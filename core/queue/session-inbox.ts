@@ -76,8 +76,38 @@ export async function submitToSession(em: EntityManager, to: { tenantId: string;
   return added[0]?.id;
 }
 
+/** How many pending items a drain reads at once. */
+const PENDING_LIMIT = 50;
+
+/**
+ * For a lease claim's statement (session-lease.ts), so taking a session costs one round trip:
+ * CTEs on the CTE `claimed` (column `id`, at most one session) that read its pending items and,
+ * when exactly one is pending, start it for `owner` (`?`, the statement's next parameter) as
+ * `startItems` would — the drain starts that item first anyway, and the attempt is counted before
+ * anything runs. `items` is the JSON array of the items (`inboxRowsSchema`) as the drain reads them,
+ * `startedId` the id of the item it started (or null).
+ */
+export const claimedItemsSql = {
+  ctes: `waiting as (
+       select i.* from turn_inbox i join claimed c on i.session_id = c.id where i.done_at is null order by i.id limit ${PENDING_LIMIT}
+     ), started as (
+       update turn_inbox i set attempts = i.attempts + 1, started_at = now(), started_by = ?
+       where i.id = (select min(id) from waiting having count(*) = 1) and i.done_at is null
+       returning i.id, i.attempts
+     )`,
+  items: `coalesce((select json_agg(json_build_object(
+       'id', w.id::text, 'task', w.task, 'payload', w.payload, 'attempts', coalesce(st.attempts, w.attempts),
+       'started', st.id is not null or w.started_at is not null, 'progress', w.progress,
+       'createdMs', (extract(epoch from w.created_at) * 1000)::float8) order by w.id)
+     from waiting w left join started st on st.id = w.id), '[]'::json)`,
+  startedId: `(select id::text from started)`,
+};
+export const inboxRowsSchema = z.array(itemRowSchema);
+/** A session's pending items as a lease claim read them, and the one it started (`startedId`), if any. */
+export type ClaimedItems = { items: InboxRow[]; startedId: string | null };
+
 /** The session's items that are not done, oldest first. */
-export async function pendingItems(em: EntityManager, sessionId: string, limit = 50): Promise<InboxRow[]> {
+export async function pendingItems(em: EntityManager, sessionId: string, limit = PENDING_LIMIT): Promise<InboxRow[]> {
   return rows(em, itemRowSchema,
     `select i.id::text as id, i.task, i.payload, i.attempts, i.started_at is not null as started, i.progress,
             (extract(epoch from i.created_at) * 1000)::float8 as "createdMs"

@@ -4,7 +4,7 @@ import type { Orm } from '../db/orm.ts';
 import type { DatabaseAvailability } from '../availability.ts';
 import type { Logger } from '../logger.ts';
 import type { Notifications } from './notifications.ts';
-import { TURN_CHANNEL } from './session-inbox.ts';
+import { TURN_CHANNEL, type ClaimedItems } from './session-inbox.ts';
 import { claimSession, claimWaiting, handBack, releaseLeases, releaseSession, renewLeases, type Claimed, type LeaseScope } from './session-lease.ts';
 
 /** The lease a drain works under: who holds it, and a signal that aborts when it may be lost or the process stops. */
@@ -13,8 +13,9 @@ export type Lease = { owner: string; signal: AbortSignal };
 /**
  * Runs a leased session's pending items until none is left; must stop soon after `lease.signal`
  * aborts. Resolves true when it gave the lease up itself (with its last item, see `finishItems`).
+ * `pending`: the items as the claim read them and the one it started (claimSession), instead of reading them again.
  */
-export type SessionDrain = (sessionId: string, lease: Lease) => Promise<boolean | void>;
+export type SessionDrain = (sessionId: string, lease: Lease, pending?: ClaimedItems) => Promise<boolean | void>;
 
 export type TurnRunnerOptions = {
   orm: Orm;
@@ -114,8 +115,10 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
     entry.done = (async () => {
       let released = false;
       try {
+        let pending = c.pending;
         for (;;) {
-          const releasedByDrain = await opts.drain(c.id, { owner, signal: entry.abort.signal });
+          const releasedByDrain = await opts.drain(c.id, { owner, signal: entry.abort.signal }, pending);
+          pending = undefined;
           // Checked first: a renewal racing the drain's own release may have aborted the drive meanwhile.
           if (releasedByDrain === true) {
             released = true;
@@ -171,7 +174,8 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
       claiming.delete(sessionId);
     }
     if (!claimed) return;
-    if (stopping) await releaseLeases(em(), owner, [sessionId]);
+    // The claim may have started the session's item: handed back, that start is not an attempt.
+    if (stopping) await handBack(em(), owner, [sessionId]);
     else drive(claimed, at);
   };
 

@@ -3,6 +3,7 @@ import { Logger as WorkerLogger, parseCronItems, run, type Runner, type Task, ty
 import type { DatabaseAvailability } from '../availability.ts';
 import type { Logger } from '../logger.ts';
 import { createPgPool } from '../db/pool.ts';
+import { countingClient } from '../db/statements.ts';
 import { QUEUE_EXTRA_CONNECTIONS } from '../config.ts';
 import { forgetWorker, heartbeat, livenessTimings, sweepDeadWorkers } from './liveness.ts';
 
@@ -43,7 +44,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const concurrency = opts.concurrency ?? 4;
   const deadAfterMs = opts.deadAfterMs ?? defaultWorkerDeadAfterMs;
   // One client per running job; LISTEN, fetching, completing and cron need a few more.
-  const pgPool = createPgPool(opts.url, concurrency + QUEUE_EXTRA_CONNECTIONS, (err) => opts.availability?.report(err) || log.warn({ err: err.message }, 'queue connection dropped'));
+  const pgPool = createPgPool(opts.url, concurrency + QUEUE_EXTRA_CONNECTIONS, (err) => opts.availability?.report(err) || log.warn({ err: err.message }, 'queue connection dropped'), { Client: countingClient('queue') });
   const events: WorkerEvents = new EventEmitter();
   let id: string | undefined;
   // Emitted synchronously inside run(), before the pool's workers ask for their first job.

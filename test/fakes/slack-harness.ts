@@ -63,7 +63,7 @@ export type SlackHarness = Awaited<ReturnType<typeof startSlackHarness>>;
  * `publicUrl`: serve on a port chosen up front and set PUBLIC_URL to it (render links, farm
  * callbacks). `now`: the bot's clock (cache lifetimes, timestamps it writes); the real one by default.
  */
-export async function startSlackHarness(opts: { oauth?: boolean; publicUrl?: boolean; now?: () => Date } = {}) {
+export async function startSlackHarness(opts: { oauth?: boolean; publicUrl?: boolean; now?: () => Date; env?: Record<string, string>; turnPollMs?: number } = {}) {
   const slack: FakeSlack = await startFakeSlack();
   const llm: FakeLlm = await startFakeLlm({ provider: 'azure' });
   const db: TestDatabase = await createTestDatabase();
@@ -71,13 +71,14 @@ export async function startSlackHarness(opts: { oauth?: boolean; publicUrl?: boo
   const port = opts.publicUrl ? await freePort() : 0;
   const config = testConfig(db, {
     ...(opts.publicUrl ? { PUBLIC_URL: `http://127.0.0.1:${port}` } : {}),
+    ...opts.env,
     SECRETS_KEY: randomBytes(32).toString('hex'),
     SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl,
     ...(opts.oauth
       ? { SLACK_CLIENT_ID: '1111.2222', SLACK_CLIENT_SECRET: 'client-secret-fake', SLACK_STATE_SECRET: 'state-secret-fake' }
       : { SLACK_BOT_TOKEN: TEAM.token }),
   });
-  const app: App = await createApp(config, logs.logger, { worker: true, models: createModelProvider(config.secretsKey, logs.logger, { timeoutMs: 5000 }), ...(opts.now ? { now: opts.now } : {}) });
+  const app: App = await createApp(config, logs.logger, { worker: true, models: createModelProvider(config.secretsKey, logs.logger, { timeoutMs: 5000 }), ...(opts.now ? { now: opts.now } : {}), ...(opts.turnPollMs ? { turnPollMs: opts.turnPollMs } : {}) });
   const channel = await createSlackChannel(app);
   if (!channel) throw new Error('Slack channel not created');
   app.deliverers.set('slack', channel.deliverer);
