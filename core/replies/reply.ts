@@ -63,8 +63,26 @@ export type ReplyBlock = z.infer<typeof replyBlockSchema>;
 export type TableBlock = z.infer<typeof tableBlockSchema>;
 export type ConfirmBlock = z.infer<typeof confirmBlockSchema>;
 
+/**
+ * A record an agent answer used (docs/design.md §12), taken from its tools' typed effects, never
+ * from the model's text: an order (with its signed results page when links can be served), or
+ * the count behind a number ("3,074 products in Kugellager").
+ */
+export const sourceSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('order'), number: z.string(), url: z.string().optional() }),
+  z.object({ kind: z.literal('count'), count: z.number().int().nonnegative(), what: z.string() }),
+]);
+export type Source = z.infer<typeof sourceSchema>;
+
+/**
+ * Marks a reply as an agent answer (docs/design.md §12): AI-generated, with feedback buttons that
+ * carry `id` (its assistant message) and the records it used. Command output and notices have none.
+ */
+export const answerMetaSchema = z.object({ id: z.uuid(), sources: z.array(sourceSchema) });
+export type AnswerMeta = z.infer<typeof answerMetaSchema>;
+
 /** A platform-neutral reply (docs/design.md §5): rendered by adapters to Adaptive Cards, Block Kit, HTML or text. */
-export const replySchema = z.object({ blocks: z.array(replyBlockSchema) });
+export const replySchema = z.object({ blocks: z.array(replyBlockSchema), answer: answerMetaSchema.optional() });
 export type Reply = z.infer<typeof replySchema>;
 
 /** The only step of a confirm card when the card is titled by it (shown without numbering), else undefined. */

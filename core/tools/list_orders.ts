@@ -49,6 +49,7 @@ export const listOrdersTool = defineTool({
           truncated: total > orders.length,
         }],
       summary: `Listed ${orders.length} of ${total} ${label}`,
+      effects: { cites: { orders: orders.map((o) => ({ id: o.id, number: o.order_number })), counts: [{ count: total, what: label }] } },
     };
   },
 });

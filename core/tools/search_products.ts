@@ -54,6 +54,8 @@ export const searchProductsTool = defineTool({
           truncated,
         }],
       summary: `Found ${count.toLowerCase()} products ${what}${truncated ? `, showing ${r.products.length}${page}` : ''}`,
+      // An inexact count ("more than 100,000") is not a number to cite.
+      ...(r.total_exact ? { effects: { cites: { counts: [{ count: r.total, what: `product${r.total === 1 ? '' : 's'} ${what}` }] } } } : {}),
     };
   },
 });
