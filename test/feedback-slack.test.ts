@@ -74,7 +74,7 @@ describe('Slack: an agent answer is labelled, cites its records and takes feedba
     from = h.slack.calls.length;
     await h.send.action(feedbackClick(alice, { value: down, messageTs, threadTs: String(ask.event.ts), responseUrl: h.slack.responseUrl() }));
     expect((await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === alice.userId, { from })).body.text).toBe(FEEDBACK_THANKS.down);
-    expect((await feedbackRows(answerId)).map((r: { rating: string }) => r.rating)).toEqual(['down']);
+    expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['down']);
   });
 
   it("refuses another tenant's answer id and changes nothing", async () => {

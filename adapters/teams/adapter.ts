@@ -26,7 +26,7 @@ export type TeamsAdapterOptions = {
   config: TeamsConfig;
   conversations: TeamsHandlerDeps['conversations'];
   /** The core's intake (never a database handle, docs/design.md §1). */
-  intake: TeamsIntake & Pick<Intake, 'cardsPosted'>;
+  intake: TeamsIntake & Pick<Intake, 'cardsPosted' | 'answerPosted'>;
   log: Logger;
   /** Replaces the Bot Framework transport (tests of the turn logic without botbuilder). */
   transport?: TeamsTransport;
@@ -71,9 +71,12 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     const { tenantId, conversationReference } = teamsTargetSchema.parse(target);
     const streamId = typeof info.replace?.streamId === 'string' ? info.replace.streamId : undefined;
     // The final message of a streamed reply closes the stream (personal chats).
-    const message = streamId
-      ? { ...renderTeamsMessage(reply), ...streamInfo({ streamType: 'final', streamId }) }
-      : renderTeamsMessage(reply);
+    const rendered = renderTeamsMessage(reply);
+    const final = streamId ? streamInfo({ streamType: 'final', streamId }) : undefined;
+    // An answer's AI label and feedback loop stay on the message that closes its stream.
+    const message = final
+      ? { ...rendered, entities: [...final.entities, ...(rendered.entities ?? [])], channelData: { ...rendered.channelData, ...final.channelData } }
+      : rendered;
     const earlier = typeof info.replace?.activityId === 'string' ? info.replace.activityId : undefined;
     // Calls into one conversation wait out its throttling in order, without holding up others (core/pacer.ts).
     const key = conversationKey.safeParse(conversationReference).data?.conversation.id ?? '';
@@ -88,6 +91,8 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     }
     const { activityId } = await pacer.run(key, () => transport.sendProactive(conversationReference, message));
     await opts.intake.cardsPosted(tenantId, reply, { platform: 'teams', activityId: activityId ?? null, conversationReference });
+    // Teams' feedback names the activity it was given on: remember which answer that is.
+    if (reply.answer && activityId) await opts.intake.answerPosted({ tenantId, platform: 'teams', conversation: key, messageRef: activityId, answerId: reply.answer.id });
     log.debug({ sessionId: info.sessionId, activityId }, 'teams reply sent');
     return activityId ? { activityId } : undefined;
   };

@@ -2,6 +2,7 @@ import { soleStep, type ConfirmBlock, type PlanStepView, type Reply, type ReplyB
 import { andMore, ellipsize, hiddenRows, percent, progressBar, sampleTable } from '../../core/replies/format.ts';
 import { renderText } from '../../core/replies/text.ts';
 import type { OutgoingMessage } from './activity.ts';
+import { answerActivityParts } from './answer.ts';
 
 /** Adaptive Card schema version Teams needs for Action.Execute and refresh (Universal Actions). */
 export const ADAPTIVE_CARD_VERSION = '1.5';
@@ -197,13 +198,19 @@ export function renderAdaptiveCard(reply: Reply): AdaptiveCard {
  */
 export function renderTeamsMessage(reply: Reply): OutgoingMessage {
   const plain = renderText(reply);
+  const extras = reply.answer ? answerActivityParts(reply.answer, escapeCardText) : undefined;
+  const labelled = extras ? { entities: [extras.entity], channelData: extras.channelData } : {};
   if (reply.blocks.every((b) => b.type === 'text')) {
-    return { type: 'message', textFormat: 'markdown', text: neutralizeFunctions(ellipsize(plain, CARD_TEXT_MAX)) || '(empty reply)' };
+    const text = neutralizeFunctions(ellipsize(plain, CARD_TEXT_MAX)) || '(empty reply)';
+    return { type: 'message', textFormat: 'markdown', text: extras?.sourcesLine ? `${text}\n\n${extras.sourcesLine}` : text, ...labelled };
   }
   const fallback = ellipsize(plain, FALLBACK_TEXT_MAX);
   return {
     type: 'message',
     summary: ellipsize(fallback.split('\n')[0] ?? '', 200),
+    // The citations' `[n]` markers must stand in the message text; the card carries the answer.
+    ...(extras?.sourcesLine ? { textFormat: 'markdown' as const, text: extras.sourcesLine } : {}),
     attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: renderAdaptiveCard(reply) }],
+    ...labelled,
   };
 }
