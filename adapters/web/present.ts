@@ -14,7 +14,9 @@ export function apiMessage(m: VisibleMessage): ApiMessage {
 
 /** One reply out of several (e.g. the decision card and the follow-up after a typed `confirm`). */
 export function mergeReplies(replies: Reply[]): Reply {
-  return { blocks: replies.flatMap((r) => r.blocks) };
+  // An agent answer (with feedback buttons and sources) is a turn's last reply.
+  const answer = replies.findLast((r) => r.answer)?.answer;
+  return { blocks: replies.flatMap((r) => r.blocks), ...(answer ? { answer } : {}) };
 }
 
 /**
