@@ -81,6 +81,9 @@ export function createApi(base: string, token: string) {
     /** Waits (long-poll, ≤ 20 s) for messages newer than `cursor`. */
     newMessages: async (sessionId: string, cursor: string) => ok(await client.GET('/api/chat/sessions/{session_id}/messages', { params: { path: { session_id: sessionId }, query: { after: cursor, wait: 20 } } })),
     deleteSession: async (sessionId: string) => { ok(await client.DELETE('/api/chat/sessions/{session_id}', { params: { path: { session_id: sessionId } } })); },
+    /** 👍/👎 (with an optional reason) on an agent answer; sending again replaces it. */
+    feedback: async (answerId: string, rating: 'up' | 'down', reason?: string) =>
+      ok(await client.PUT('/api/chat/answers/{answer_id}/feedback', { params: { path: { answer_id: answerId } }, body: { rating, ...(reason?.trim() ? { reason: reason.trim() } : {}) } })),
     /** Confirms or cancels; an action decided already (409) comes back as its Decision. */
     async decide(actionId: string, verb: 'confirm' | 'cancel'): Promise<Decision> {
       const path = verb === 'confirm' ? '/api/actions/{action_id}/confirm' as const : '/api/actions/{action_id}/cancel' as const;
