@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Deliverer, Streamer } from '../../core/replies/delivery.ts';
+import type { Reply } from '../../core/replies/reply.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
 import type { Logger } from '../../core/logger.ts';
 import { describeTeamsSettings, teamsSettings, type ActiveTeamsSettings, type TeamsConfig } from './config.ts';
@@ -64,6 +65,10 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
   } };
 
   const pacer = createChannelPacer({ log, waitFor: throttledFor });
+  /** Teams' feedback names the activity it was given on: remember which agent answer that activity shows. */
+  const answerPosted = async (tenantId: string, conversation: string, reply: Reply, activityId: string | undefined) => {
+    if (reply.answer && activityId) await opts.intake.answerPosted({ tenantId, platform: 'teams', conversation, messageRef: activityId, answerId: reply.answer.id });
+  };
   /** Edits an earlier message in place; a message that cannot be edited any more is posted anew. */
   const deliverer: Deliverer = async (target, reply, info) => {
     // A message answered together with a later one has nothing of its own to show (its typing indicator just ends).
@@ -84,6 +89,7 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
       try {
         await pacer.run(key, () => transport.updateProactive(conversationReference, earlier, message), { coalesce: `update:${earlier}` });
         log.debug({ sessionId: info.sessionId, activityId: earlier }, 'teams message updated');
+        await answerPosted(tenantId, key, reply, earlier);
         return { activityId: earlier };
       } catch (err) {
         log.warn({ err, activityId: earlier }, 'could not update the Teams message; posting it anew');
@@ -91,8 +97,7 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     }
     const { activityId } = await pacer.run(key, () => transport.sendProactive(conversationReference, message));
     await opts.intake.cardsPosted(tenantId, reply, { platform: 'teams', activityId: activityId ?? null, conversationReference });
-    // Teams' feedback names the activity it was given on: remember which answer that is.
-    if (reply.answer && activityId) await opts.intake.answerPosted({ tenantId, platform: 'teams', conversation: key, messageRef: activityId, answerId: reply.answer.id });
+    await answerPosted(tenantId, key, reply, activityId);
     log.debug({ sessionId: info.sessionId, activityId }, 'teams reply sent');
     return activityId ? { activityId } : undefined;
   };
