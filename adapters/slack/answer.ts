@@ -4,8 +4,6 @@ import { escapeMrkdwn } from './mrkdwn.ts';
 
 /** Action id of an agent answer's 👍/👎 (`feedback_buttons`); each button's value is `<rating>:<answer id>`. */
 export const FEEDBACK_ACTION_ID = 'renderbot.feedback';
-/** Blocks `answerBlocks` adds to an agent answer: the label-and-sources context line and the feedback buttons. */
-export const ANSWER_BLOCKS = 2;
 /** Slack's cap on a context block's mrkdwn text. */
 const MAX_CONTEXT_TEXT = 3000;
 
