@@ -66,6 +66,16 @@ describe('web: agent answers are labelled with their sources and take feedback',
     expect(await rows(answer.id)).toHaveLength(2);
   });
 
+  it('cites the counts behind pipeline statistics', async () => {
+    h.llm.enqueue({ toolCalls: [{ name: 'get_render_stats', arguments: {} }] }, { content: 'Nothing failed in the last 30 days.' });
+    const res = await h.api('/api/chat/messages', { token: alice, body: { message: 'how many renders failed this month?' } });
+    const { response } = (await res.json()) as ChatResult;
+    expect(response.reply!.answer!.sources).toEqual([
+      { kind: 'count', count: 0, what: 'render jobs completed in the last 30 days' },
+      { kind: 'count', count: 0, what: 'render jobs failed in the last 30 days' },
+    ]);
+  });
+
   it('command output is no agent answer: it has no feedback id', async () => {
     const res = await h.api('/api/chat/messages', { token: alice, body: { message: 'help' } });
     const { response } = (await res.json()) as ChatResult;
