@@ -14,6 +14,9 @@ import { removeUser, setUserRole } from '../core/tenancy/users.ts';
 import type { WithApp } from './app.ts';
 import { modelCapacity, setModelConcurrency } from '../core/llm/capacity.ts';
 import { tokenCommand } from './web.ts';
+import { feedbackCommand } from './feedback-admin.ts';
+import { feedbackCounts } from '../core/history/feedback.ts';
+import { monthOf } from '../core/llm/usage.ts';
 
 export type { WithApp };
 
@@ -30,7 +33,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   throw new UserInputError('bad_flag', `${what}: ${issue?.path.length ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ` : ''}${issue?.message ?? 'invalid'}`);
 }
 
-/** `renderbot admin …`: tenants, AI settings, limits, imports, usage, links, roles. */
+/** `renderbot admin …`: tenants, AI settings, limits, imports, usage, feedback, links, roles. */
 export function adminCommand(withApp: WithApp): Command {
   const admin = new Command('admin').description('administer tenants, AI settings, links and users');
 
@@ -103,6 +106,8 @@ export function adminCommand(withApp: WithApp): Command {
         ? `${c.throttled.cap} at once per process (lowered from ${c.maxConcurrency} after the AI provider answered 429, until ${c.throttled.until.toISOString()})`
         : `${c.maxConcurrency} at once per process`;
       print(`model calls: ${cap}; turns: ${c.running} being answered, ${c.waiting} waiting`);
+      const f = await feedbackCounts(em, { tenantId: t.id, since: new Date(`${monthOf(app.now())}T00:00:00Z`) });
+      print(`feedback this month: ${f.up} 👍, ${f.down} 👎 (list them with: renderbot admin feedback --tenant ${t.slug})`);
     }));
 
   const link = admin.command('link').description('link Slack workspaces and Teams tenants');
@@ -143,5 +148,6 @@ export function adminCommand(withApp: WithApp): Command {
       print(`Removed ${o.user} on ${o.platform} from ${t.slug}`);
     }));
   admin.addCommand(tokenCommand(withApp));
+  admin.addCommand(feedbackCommand(withApp));
   return admin;
 }

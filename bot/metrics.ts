@@ -2,6 +2,7 @@ import client from 'prom-client';
 import { processRegistry } from '../core/metrics.ts';
 import { readQueueGauges, type QueueGauges } from '../core/queue/gauges.ts';
 import type { App } from './app.ts';
+import { feedbackCounts } from '../core/history/feedback.ts';
 
 /**
  * The /metrics text of a running app: the process registry (core/metrics.ts) plus gauges read
@@ -24,6 +25,13 @@ export function createAppMetrics(app: App): { text(): Promise<string>; contentTy
   gauge('renderbot_turns_running', 'Messages being answered (all processes).', async () => (await fromDb())?.running ?? 0);
   gauge('renderbot_queue_jobs_waiting', 'Queue jobs (renders, notices) not yet picked up.', async () => (await fromDb())?.jobs ?? 0);
   gauge('renderbot_pending_actions', 'Confirmations waiting for a click.', async () => (await fromDb())?.actions ?? 0);
+  new client.Gauge({ name: 'renderbot_answer_feedback', help: "People's 👍 (rating=up) and 👎 (rating=down) on agent answers, all tenants (renderbot admin feedback lists them).",
+    labelNames: ['rating'], registers: [registry], async collect() {
+      const counts = await feedbackCounts(app.db.orm.em.fork(), 'all').catch(() => undefined);
+      if (!counts) return;
+      this.set({ rating: 'up' }, counts.up);
+      this.set({ rating: 'down' }, counts.down);
+    } });
   gauge('renderbot_db_up', 'Whether the database answered this scrape.', async () => ((await fromDb()) ? 1 : 0));
   const merged = client.Registry.merge([processRegistry, registry]);
   return { text: () => merged.metrics(), contentType: merged.contentType };

@@ -6,6 +6,9 @@
  * tools called with their arguments, the plan proposed, tokens and latency, then the pass rate.
  * Nothing is ever confirmed. Exit code: 0 when the pass rate reaches --min-pass (default 0.9),
  * 1 below it, 2 for bad usage, 130 / 143 when interrupted.
+ *
+ * `npm run eval -- --from-feedback --tenant <slug> [--since 30d] [--out file.yaml]` runs nothing:
+ * it writes the tenant's 👎 turns as draft cases (eval/from-feedback.ts) for a person to complete.
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -22,24 +25,31 @@ import { seedDemo } from '../bot/seed/demo.ts';
 import { getTenantBySlug } from '../core/tenancy/tenants.ts';
 import { defaultTools } from '../core/tools/index.ts';
 import { loadCases, type EvalCase } from './cases.ts';
+import { draftCasesFromFeedback } from './from-feedback.ts';
+import { listFeedback } from '../core/history/feedback.ts';
+import { sinceDate } from '../core/history/since.ts';
 import { runEval } from './harness.ts';
 import { formatCase, formatSummary } from './report.ts';
 import { createSandbox, dropStaleSandboxes, type Sandbox } from './sandbox.ts';
 
-const usage = 'usage: npm run eval -- --tenant <slug> [--cases eval/cases.yaml] [--only id,id] [--json report.json] [--min-pass 0.9]';
+const usage = 'usage: npm run eval -- --tenant <slug> [--cases eval/cases.yaml] [--only id,id] [--json report.json] [--min-pass 0.9]\n       npm run eval -- --from-feedback --tenant <slug> [--since 30d] [--out eval/feedback-<slug>.yaml]';
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`${message}\n`);
   process.exit(code);
 }
 
-/** The command line, checked: the tenant, the cases to run, where to write JSON, the pass threshold. */
-function readFlags(): { tenant: string; cases: EvalCase[]; json?: string; minPass: number } {
+/** `--from-feedback`: where the draft cases of which tenant's 👎 since when go. */
+type FromFeedback = { tenant: string; since: string; out: string };
+
+/** The command line, checked: the tenant, the cases to run, where to write JSON, the pass threshold — or what to draft from feedback. */
+function readFlags(): { tenant: string; cases: EvalCase[]; json?: string; minPass: number; fromFeedback?: undefined } | { fromFeedback: FromFeedback } {
   let values;
   try {
     values = parseArgs({ options: {
       tenant: { type: 'string' }, cases: { type: 'string', default: fileURLToPath(new URL('./cases.yaml', import.meta.url)) },
       only: { type: 'string' }, json: { type: 'string' }, 'min-pass': { type: 'string', default: '0.9' }, help: { type: 'boolean' },
+      'from-feedback': { type: 'boolean' }, since: { type: 'string', default: '30d' }, out: { type: 'string' },
     } }).values;
   } catch (err) {
     fail(`${err instanceof Error ? err.message : String(err)}\n${usage}`);
@@ -49,6 +59,7 @@ function readFlags(): { tenant: string; cases: EvalCase[]; json?: string; minPas
     process.exit(0);
   }
   if (!values.tenant) fail(`--tenant is required.\n${usage}`);
+  if (values['from-feedback']) return { fromFeedback: { tenant: values.tenant, since: values.since, out: values.out ?? `eval/feedback-${values.tenant}.yaml` } };
   const minPass = Number(values['min-pass']);
   if (!(minPass >= 0 && minPass <= 1)) fail('--min-pass must be a number between 0 and 1, e.g. 0.9');
   let cases: EvalCase[];
@@ -65,10 +76,24 @@ function readFlags(): { tenant: string; cases: EvalCase[]; json?: string; minPas
   return { tenant: values.tenant, cases, minPass, ...(values.json ? { json: values.json } : {}) };
 }
 
-const { tenant: slug, cases, json, minPass } = readFlags();
+const flags = readFlags();
 const config = loadConfig();
 const log = createLogger(process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn');
 const db = await openDatabase(config, log, { poolMax: 2 });
+if (flags.fromFeedback) {
+  let code = 0;
+  try {
+    await writeDraftCases(flags.fromFeedback);
+  } catch (err) {
+    if (!(err instanceof RenderBotError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    code = 2;
+  } finally {
+    await db.close();
+  }
+  process.exit(code);
+}
+const { tenant: slug, cases, json, minPass } = flags;
 let sandbox: Sandbox | undefined;
 // Interrupted (Ctrl-C, a stopped CI job): the sandbox, which holds a copy of the tenant's encrypted AI key, is dropped first.
 for (const [signal, exitCode] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
@@ -120,4 +145,18 @@ async function evaluate(): Promise<number> {
   const good = report.passRate >= minPass;
   process.stdout.write(good ? `Good enough: at least ${minPass * 100} % passed.\n` : `Not good enough: below ${minPass * 100} %. Read the failures above before rolling the bot out.\n`);
   return good ? 0 : 1;
+}
+
+/** Writes the tenant's 👎 turns since `since` as draft cases to `out`; says how many, or that there were none. */
+async function writeDraftCases(o: FromFeedback): Promise<void> {
+  const em = db.orm.em.fork();
+  const tenant = await getTenantBySlug(em, o.tenant);
+  const since = sinceDate(o.since, new Date());
+  const { yaml, count } = draftCasesFromFeedback(await listFeedback(em, tenant.id, { since, negative: true, limit: 500 }));
+  if (count === 0) {
+    process.stdout.write(`No 👎 feedback with a request for ${tenant.slug} since ${since.toISOString().slice(0, 10)}; nothing written.\n`);
+    return;
+  }
+  writeFileSync(o.out, yaml);
+  process.stdout.write(`Wrote ${count} draft case${count === 1 ? '' : 's'} from 👎 feedback of ${tenant.slug} to ${o.out}. Complete each case's expect, then add them to eval/cases.yaml.\n`);
 }

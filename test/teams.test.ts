@@ -337,15 +337,17 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
       if (i > 0) expect(t.length).toBeGreaterThan(texts[i - 1]!.length);
     }
     expect(final!.activity.text).toBe(long);
-    expect(final!.activity.channelData).toEqual({ streamType: 'final', streamId });
+    // The final message closes the stream and keeps the answer's feedback loop (docs/design.md §12).
+    expect(final!.activity.channelData).toEqual({ streamType: 'final', streamId, feedbackLoop: { type: 'custom' } });
 
     const channel = newThread();
     llm.enqueue({ content: long, chunkDelayMs: 700 });
     await post(activity('channel-mention', { conversationId: channel, text: '<at>RenderBot</at> tell me about our Kugellager' }));
     const [answer] = await connector.waitFor(1, inConversation(channel));
     expect(answer!.activity.text).toBe(long);
-    expect(answer!.activity.entities).toBeUndefined();
-    expect(connector.calls.filter((c) => c.conversationId === channel && Array.isArray(c.activity.entities))).toEqual([]);
+    // A channel message is not streamed: no stream info, only the answer's AI label (docs/design.md §12).
+    expect((answer!.activity.entities as { type: string }[]).map((e) => e.type)).toEqual(['https://schema.org/Message']);
+    expect(connector.calls.filter((c) => c.conversationId === channel && JSON.stringify(c.activity.entities ?? []).includes('streaminfo'))).toEqual([]);
     llm.assertDone();
   });
 

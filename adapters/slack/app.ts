@@ -6,6 +6,7 @@ import { ConfigError, PlatformError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { HttpRequest, HttpResponse, HttpRoute } from '../http.ts';
 import { registerActionListeners } from './actions.ts';
+import { registerFeedbackListener } from './feedback.ts';
 import { createSlackDeliverer, rateLimitedFor, type TokenResolver } from './deliver.ts';
 import { createChannelPacer } from '../../core/pacer.ts';
 import { createSlackStreamer } from './stream.ts';
@@ -128,6 +129,7 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   const listenerDeps = { conversations: deps.conversations, intake: deps.intake, log, replayable: mode !== 'socket' };
   registerMessageListeners(bolt, listenerDeps);
   registerActionListeners(bolt, listenerDeps);
+  registerFeedbackListener(bolt, listenerDeps);
   registerHomeListener(bolt, listenerDeps);
   registerSuggestionListener(bolt, listenerDeps);
 

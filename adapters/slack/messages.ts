@@ -10,7 +10,7 @@ import { escapeMrkdwn, renderBlockKit } from './render.ts';
 import { dmSessionKey, isDmChannel, messageText, slashSessionKey, threadSessionKey, type SlackTarget } from './session.ts';
 
 /** The core calls the Slack listeners use. */
-export type SlackCore = Pick<Conversations, 'submit' | 'respond' | 'confirm' | 'cancel' | 'starters'>;
+export type SlackCore = Pick<Conversations, 'submit' | 'respond' | 'confirm' | 'cancel' | 'starters' | 'feedback'>;
 
 /** The intake calls the Slack listeners use (who is speaking, sessions, link codes, the home tab). */
 export type SlackIntake = Pick<Intake, 'tenantOf' | 'identify' | 'redeemLink' | 'sessionFor' | 'overview' | 'requestHandled'>;

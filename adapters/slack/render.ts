@@ -4,6 +4,7 @@ import { alignedLines, andMore, countsText, ellipsize, hiddenRows, oneLine, perc
 import { renderText } from '../../core/replies/text.ts';
 import { escapeMrkdwn, toMrkdwn } from './mrkdwn.ts';
 import { suggestionButtons } from './suggestions-render.ts';
+import { answerBlocks } from './answer.ts';
 
 export { escapeMrkdwn, toMrkdwn } from './mrkdwn.ts';
 
@@ -56,7 +57,9 @@ export function renderBlockKit(reply: Reply, opts: { suggestions?: 'buttons' | '
   }));
   // Next steps are buttons under the answer, unless the thread shows them as its suggested prompts.
   if (opts.suggestions !== 'omit') groups.push({ essential: true, blocks: suggestionButtons(reply.suggestions) });
-  return { text: fallbackText(reply), blocks: fitBlocks(groups) };
+  // An agent answer's label, sources and feedback buttons come last and are never cut.
+  const extras = reply.answer ? answerBlocks(reply.answer) : [];
+  return { text: fallbackText(reply), blocks: [...fitBlocks(groups, MAX_BLOCKS - extras.length), ...extras] };
 }
 
 /** The notification/fallback text: the plain-text rendering, escaped and capped. */
@@ -193,11 +196,11 @@ function cell(value: string): string {
 }
 
 /** Keeps every essential group (confirm cards); cuts other blocks with a note where they were cut, when over 50. */
-function fitBlocks(groups: { essential: boolean; blocks: slack.KnownBlock[] }[]): slack.KnownBlock[] {
+function fitBlocks(groups: { essential: boolean; blocks: slack.KnownBlock[] }[], max: number = MAX_BLOCKS): slack.KnownBlock[] {
   const total = groups.reduce((n, g) => n + g.blocks.length, 0);
-  if (total <= MAX_BLOCKS) return groups.flatMap((g) => g.blocks);
+  if (total <= max) return groups.flatMap((g) => g.blocks);
   const reserved = groups.filter((g) => g.essential).reduce((n, g) => n + g.blocks.length, 0);
-  let budget = MAX_BLOCKS - 1 - reserved;
+  let budget = max - 1 - reserved;
   let dropped = 0;
   let noteAt = -1;
   const out: slack.KnownBlock[] = [];
@@ -214,7 +217,7 @@ function fitBlocks(groups: { essential: boolean; blocks: slack.KnownBlock[] }[])
   }
   const note: slack.KnownBlock = { type: 'context', elements: [{ type: 'mrkdwn', text: `… ${dropped} more block${dropped === 1 ? '' : 's'} not shown (Slack shows at most ${MAX_BLOCKS}). Ask for a narrower result.` }] };
   out.splice(noteAt < 0 ? out.length : noteAt, 0, note);
-  return out.slice(0, MAX_BLOCKS);
+  return out.slice(0, max);
 }
 
 function section(text: string): slack.SectionBlock {

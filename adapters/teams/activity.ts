@@ -1,3 +1,5 @@
+import type { AiMessageEntity, FeedbackLoop } from './answer.ts';
+
 /**
  * The parts of a Bot Framework activity RenderBot reads (Teams flavour), as plain JSON. Kept
  * independent of botbuilder's types so the SDK stays behind transport.ts (docs/design.md §10).
@@ -30,8 +32,8 @@ export type OutgoingMessage = {
   textFormat?: 'plain' | 'markdown';
   summary?: string;
   attachments?: { contentType: string; content: unknown }[];
-  entities?: StreamInfo[];
-  channelData?: StreamChannelData;
+  entities?: (StreamInfo | AiMessageEntity)[];
+  channelData?: Partial<StreamChannelData> & Partial<FeedbackLoop>;
   /** Buttons above the compose box (personal chats); a click sends its value as the person's message. */
   suggestedActions?: { actions: { type: 'imBack'; title: string; value: string }[] };
 };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { scopeOf } from './suggestions.ts';
 import type { Deliverer, Streamer } from '../../core/replies/delivery.ts';
+import type { Reply } from '../../core/replies/reply.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
 import type { Logger } from '../../core/logger.ts';
 import { describeTeamsSettings, teamsSettings, type ActiveTeamsSettings, type TeamsConfig } from './config.ts';
@@ -27,7 +28,7 @@ export type TeamsAdapterOptions = {
   config: TeamsConfig;
   conversations: TeamsHandlerDeps['conversations'];
   /** The core's intake (never a database handle, docs/design.md §1). */
-  intake: TeamsIntake & Pick<Intake, 'cardsPosted'>;
+  intake: TeamsIntake & Pick<Intake, 'cardsPosted' | 'answerPosted'>;
   log: Logger;
   /** Replaces the Bot Framework transport (tests of the turn logic without botbuilder). */
   transport?: TeamsTransport;
@@ -65,6 +66,10 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
   } };
 
   const pacer = createChannelPacer({ log, waitFor: throttledFor });
+  /** Teams' feedback names the activity it was given on: remember which agent answer that activity shows. */
+  const answerPosted = async (tenantId: string, conversation: string, reply: Reply, activityId: string | undefined) => {
+    if (reply.answer && activityId) await opts.intake.answerPosted({ tenantId, platform: 'teams', conversation, messageRef: activityId, answerId: reply.answer.id });
+  };
   /** Edits an earlier message in place; a message that cannot be edited any more is posted anew. */
   const deliverer: Deliverer = async (target, reply, info) => {
     // A message answered together with a later one has nothing of its own to show (its typing indicator just ends).
@@ -73,9 +78,12 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     const streamId = typeof info.replace?.streamId === 'string' ? info.replace.streamId : undefined;
     // The final message of a streamed reply closes the stream (personal chats).
     const scope = scopeOf(conversationReference);
-    const message = streamId
-      ? { ...renderTeamsMessage(reply, { scope }), ...streamInfo({ streamType: 'final', streamId }) }
-      : renderTeamsMessage(reply, { scope });
+    const rendered = renderTeamsMessage(reply, { scope });
+    const final = streamId ? streamInfo({ streamType: 'final', streamId }) : undefined;
+    // An answer's AI label and feedback loop stay on the message that closes its stream.
+    const message = final
+      ? { ...rendered, entities: [...final.entities, ...(rendered.entities ?? [])], channelData: { ...rendered.channelData, ...final.channelData } }
+      : rendered;
     const earlier = typeof info.replace?.activityId === 'string' ? info.replace.activityId : undefined;
     // Calls into one conversation wait out its throttling in order, without holding up others (core/pacer.ts).
     const key = conversationKey.safeParse(conversationReference).data?.conversation.id ?? '';
@@ -83,6 +91,7 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
       try {
         await pacer.run(key, () => transport.updateProactive(conversationReference, earlier, message), { coalesce: `update:${earlier}` });
         log.debug({ sessionId: info.sessionId, activityId: earlier }, 'teams message updated');
+        await answerPosted(tenantId, key, reply, earlier);
         return { activityId: earlier };
       } catch (err) {
         log.warn({ err, activityId: earlier }, 'could not update the Teams message; posting it anew');
@@ -90,6 +99,7 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     }
     const { activityId } = await pacer.run(key, () => transport.sendProactive(conversationReference, message));
     await opts.intake.cardsPosted(tenantId, reply, { platform: 'teams', activityId: activityId ?? null, conversationReference });
+    await answerPosted(tenantId, key, reply, activityId);
     log.debug({ sessionId: info.sessionId, activityId }, 'teams reply sent');
     return activityId ? { activityId } : undefined;
   };

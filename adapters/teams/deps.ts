@@ -3,11 +3,11 @@ import type { Conversations } from '../../core/conversations/service.ts';
 import type { Logger } from '../../core/logger.ts';
 
 /** The intake calls the Teams turn logic uses. */
-export type TeamsIntake = Pick<Intake, 'tenantOf' | 'identify' | 'redeemLink' | 'sessionFor' | 'actionCard'>;
+export type TeamsIntake = Pick<Intake, 'tenantOf' | 'identify' | 'redeemLink' | 'sessionFor' | 'actionCard' | 'postedAnswer'>;
 
 /** What the Teams turn logic needs from the core. */
 export type TeamsHandlerDeps = {
-  conversations: Pick<Conversations, 'submit' | 'confirm' | 'cancel' | 'starters'>;
+  conversations: Pick<Conversations, 'submit' | 'confirm' | 'cancel' | 'starters' | 'feedback'>;
   intake: TeamsIntake;
   log: Logger;
   /** Emulator mode: activities without an AAD tenant are treated as tenant `emulator`. */

@@ -5,6 +5,7 @@ import type { Freshness, Person, Speaker } from '../../core/conversations/intake
 import { parseCommand } from '../../core/commands/grammar.ts';
 import { aadTenantOf, botWasAdded, cleanText, eventIdOf, isGuest, sessionKeyOf, userIdOf, type TeamsActivity } from './activity.ts';
 import { handleCardAction } from './invoke.ts';
+import { handleFeedbackForm, handleFeedbackSubmit } from './feedback.ts';
 import { linkedText, textMessage, unlinkedText, welcomeText } from './texts.ts';
 import type { ConversationRef, InboundTurn, InvokeReply } from './transport.ts';
 import type { TeamsHandlerDeps, TeamsIntake } from './deps.ts';
@@ -101,8 +102,11 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
       case 'conversationUpdate':
         return onConversationUpdate(turn);
       case 'invoke': {
-        if (a.name !== 'adaptiveCard/action') return { status: 501, body: { error: `invoke ${a.name ?? ''} is not supported` } };
         const aad = aadOf(a);
+        // The feedback loop of agent answers (👍/👎 under the message): the form, then its submission.
+        if (a.name === 'message/fetchTask') return handleFeedbackForm(turn);
+        if (a.name === 'message/submitAction') return handleFeedbackSubmit(deps, turn, aad ? () => speaker(turn, aad, { fresh: true }) : async () => undefined);
+        if (a.name !== 'adaptiveCard/action') return { status: 501, body: { error: `invoke ${a.name ?? ''} is not supported` } };
         return handleCardAction(deps, turn, {
           aadTenant: aad,
           speaker: aad ? () => speaker(turn, aad, { fresh: true }) : async () => undefined,

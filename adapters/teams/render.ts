@@ -3,6 +3,7 @@ import { andMore, ellipsize, hiddenRows, percent, progressBar, sampleTable } fro
 import { renderText } from '../../core/replies/text.ts';
 import type { OutgoingMessage } from './activity.ts';
 import { suggestedActions, suggestionActionSet, type TeamsScope } from './suggestions.ts';
+import { answerActivityParts } from './answer.ts';
 
 /** Adaptive Card schema version Teams needs for Action.Execute and refresh (Universal Actions). */
 const ADAPTIVE_CARD_VERSION = '1.5';
@@ -203,14 +204,20 @@ export function renderTeamsMessage(reply: Reply, opts: { scope?: TeamsScope } = 
   // Next steps: suggested actions in a personal chat; elsewhere card buttons, so the reply is a card.
   const personal = opts.scope === 'personal';
   const next = personal && suggestions.length ? { suggestedActions: suggestedActions(suggestions) } : {};
+  const extras = reply.answer ? answerActivityParts(reply.answer, escapeCardText) : undefined;
+  const labelled = extras ? { entities: [extras.entity], channelData: extras.channelData } : {};
   if (reply.blocks.every((b) => b.type === 'text') && (personal || !suggestions.length)) {
-    return { type: 'message', textFormat: 'markdown', text: neutralizeFunctions(ellipsize(plain, CARD_TEXT_MAX)) || '(empty reply)', ...next };
+    const text = neutralizeFunctions(ellipsize(plain, CARD_TEXT_MAX)) || '(empty reply)';
+    return { type: 'message', textFormat: 'markdown', text: extras?.sourcesLine ? `${text}\n\n${extras.sourcesLine}` : text, ...labelled, ...next };
   }
   const fallback = ellipsize(plain, FALLBACK_TEXT_MAX);
   return {
     type: 'message',
     summary: ellipsize(fallback.split('\n')[0] ?? '', 200),
+    // The citations' `[n]` markers must stand in the message text; the card carries the answer.
+    ...(extras?.sourcesLine ? { textFormat: 'markdown' as const, text: extras.sourcesLine } : {}),
     attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: renderAdaptiveCard(reply, { suggestionButtons: !personal }) }],
+    ...labelled,
     ...next,
   };
 }

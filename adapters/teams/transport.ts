@@ -8,6 +8,21 @@ import { AppCredentials, AuthenticationConstants, AuthenticationError, Governmen
 import type { Logger } from '../../core/logger.ts';
 import type { OutgoingMessage, StreamChunk, TeamsActivity } from './activity.ts';
 import type { ActiveTeamsSettings } from './config.ts';
+import { createRequire } from 'node:module';
+
+/**
+ * botframework-connector serializes an activity's entities through a mapper that knows only
+ * `type`, `text` and `mentioned`, and drops every other field: the AI label entity (`@type`,
+ * `additionalType`, `citation`, docs/design.md §12) would reach Teams empty. Entities are open in
+ * the Activity protocol, so the serializer is told to pass their other fields on unchanged.
+ */
+function keepEntityFields(): void {
+  const mappers: unknown = createRequire(import.meta.url)('botframework-connector/lib/connectorApi/models/mappers.js');
+  const entity = (mappers as { Entity?: { type?: { name?: string; additionalProperties?: unknown } } }).Entity?.type;
+  if (entity?.name !== 'Composite') throw new Error('botframework-connector changed its Entity mapper; check keepEntityFields');
+  entity.additionalProperties ??= { type: { name: 'Object' } };
+}
+keepEntityFields();
 
 /** A request with a parsed JSON body, as CloudAdapter wants it. */
 export type TransportRequest = { method: string; headers: Record<string, string | string[] | undefined>; body: Record<string, unknown> };

@@ -6,7 +6,7 @@ import { HttpError, sendJson, type RouteBody } from '../http.ts';
 import { throwIfLimited, type ApiHandler, type AuthedHandler, type WebContext, type WebRoute } from './routes-context.ts';
 import { MAX_BODY_BYTES } from './http.ts';
 import { openApiDocument } from './openapi.ts';
-import { loginSchema, zodMessage } from './schemas.ts';
+import { feedbackRequestSchema, loginSchema, zodMessage } from './schemas.ts';
 
 /** Sign-in attempts per minute per client address. */
 export const LOGINS_PER_MINUTE = 30;
@@ -21,7 +21,7 @@ function decisionStatus(d: Decision, who: TokenIdentity, verb: 'confirm' | 'canc
   return 409;
 }
 
-/** `/api/actions/*` (confirm, cancel), `/api/me`, `/api/auth/login` and `/api/openapi.json`. */
+/** `/api/actions/*` (confirm, cancel), answer feedback, `/api/me`, `/api/auth/login` and `/api/openapi.json`. */
 export function actionRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRoute['handle'], api: (h: ApiHandler) => WebRoute['handle']): WebRoute[] {
   const decide = (verb: 'confirm' | 'cancel'): WebRoute['handle'] => authed(async (req, res, who) => {
     const actionId = req.params.action_id ?? '';
@@ -37,6 +37,15 @@ export function actionRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebR
   });
 
   return [
+    { method: 'PUT', path: '/api/chat/answers/:answer_id/feedback', body: jsonBody, handle: authed(async (req, res, who) => {
+      const answerId = req.params.answer_id ?? '';
+      const parsed = feedbackRequestSchema.safeParse(req.body ?? {});
+      if (!parsed.success) throw new HttpError(400, 'invalid_body', zodMessage(parsed.error));
+      const actor = { tenantId: who.tenantId, userId: who.userId, role: who.role, platform: 'web' as const };
+      const reason = parsed.data.reason?.trim() || undefined;
+      if (!await ctx.conversations.feedback(actor, { answerId, rating: parsed.data.rating, reason })) throw new HttpError(404, 'not_found', 'This answer was not found.');
+      sendJson(res, 200, { answer_id: answerId, rating: parsed.data.rating, reason: reason ?? null });
+    }) },
     { method: 'POST', path: '/api/actions/:action_id/confirm', body: jsonBody, handle: decide('confirm') },
     { method: 'POST', path: '/api/actions/:action_id/cancel', body: jsonBody, handle: decide('cancel') },
     { method: 'GET', path: '/api/me', handle: authed(async (req, res, who) => {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { replySchema } from '../../core/replies/reply.ts';
 import {
   chatResponseSchema, decideSchema, decisionSchema, errorSchema, loginSchema, meSchema, messageListSchema, messageSchema,
-  postMessageSchema, sessionEventSchema, sessionListSchema, sessionSchema, tokenEventSchema, tokenSchema,
+  feedbackRequestSchema, feedbackSchema, postMessageSchema, sessionEventSchema, sessionListSchema, sessionSchema, tokenEventSchema, tokenSchema,
 } from './schemas.ts';
 
 /** Where a component lives in the document. */
@@ -10,8 +10,8 @@ const ref = (kind: 'schemas' | 'responses' | 'parameters' | 'headers', name: str
 
 /** Named zod schemas, emitted once under components/schemas and referenced from there. */
 const outputs = { Reply: replySchema, Message: messageSchema, ChatResult: chatResponseSchema, Session: sessionSchema, SessionList: sessionListSchema,
-  MessageList: messageListSchema, Decision: decisionSchema, Me: meSchema, Token: tokenSchema, Error: errorSchema };
-const inputs = { SendMessageRequest: postMessageSchema, LoginRequest: loginSchema, DecideRequest: decideSchema };
+  MessageList: messageListSchema, Decision: decisionSchema, Feedback: feedbackSchema, Me: meSchema, Token: tokenSchema, Error: errorSchema };
+const inputs = { SendMessageRequest: postMessageSchema, LoginRequest: loginSchema, DecideRequest: decideSchema, FeedbackRequest: feedbackRequestSchema };
 
 /** JSON Schemas (2020-12) of a set of named zod schemas, referring to each other through components/schemas. */
 function componentSchemas(named: Record<string, z.ZodType>, io: 'input' | 'output'): Record<string, unknown> {
@@ -124,6 +124,13 @@ export function openApiDocument(): Record<string, unknown> {
         operationId: 'deleteSession', tags: ['chat'], summary: 'Delete a conversation and its messages',
         parameters: [ref('parameters', 'SessionId')],
         responses: { 204: { description: 'Deleted' }, ...shared(404, ...authed) },
+      } },
+      '/api/chat/answers/{answer_id}/feedback': { put: {
+        operationId: 'giveFeedback', tags: ['chat'], summary: '👍 or 👎 on an agent answer, with an optional reason',
+        description: 'An agent answer is a reply with `answer` (its `id` is the answer id). One rating per person and answer: sending again replaces it.',
+        parameters: [{ name: 'answer_id', in: 'path', required: true, description: 'The `answer.id` of an agent reply', schema: { type: 'string', format: 'uuid' } }],
+        requestBody: { required: true, content: jsonOf('FeedbackRequest') },
+        responses: { 200: { description: 'Stored', content: jsonOf('Feedback') }, ...shared(...bodied, 404, ...authed) },
       } },
       '/api/actions/{action_id}/confirm': { post: decide('confirm', 'Confirm a pending write action (exactly once; operators and admins); the model\'s follow-up arrives as a new message in the session') },
       '/api/actions/{action_id}/cancel': { post: decide('cancel', 'Cancel a pending write action') },

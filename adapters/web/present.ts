@@ -14,9 +14,11 @@ export function apiMessage(m: VisibleMessage): ApiMessage {
 
 /** One reply out of several (e.g. the decision card and the follow-up after a typed `confirm`). */
 function mergeReplies(replies: Reply[]): Reply {
-  // The next steps are the last reply's: they follow from where the turn ended.
+  // An agent answer (with feedback buttons and sources) is a turn's last reply; so are the next
+  // steps, which follow from where the turn ended.
+  const answer = replies.findLast((r) => r.answer)?.answer;
   const suggestions = replies.at(-1)?.suggestions;
-  return { blocks: replies.flatMap((r) => r.blocks), ...(suggestions?.length ? { suggestions } : {}) };
+  return { blocks: replies.flatMap((r) => r.blocks), ...(answer ? { answer } : {}), ...(suggestions?.length ? { suggestions } : {}) };
 }
 
 /**

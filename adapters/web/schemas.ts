@@ -71,6 +71,15 @@ export const errorSchema = z.object({
 /** `POST /api/auth/login` answer: a new API token. */
 export const tokenSchema = z.object({ token: z.string() });
 
+/** `PUT /api/chat/answers/{answer_id}/feedback`: 👍 (`up`) or 👎 (`down`) and an optional reason. */
+export const feedbackRequestSchema = z.strictObject({
+  rating: z.enum(['up', 'down']).describe('up = 👍, down = 👎'),
+  reason: z.string().max(2000).optional().describe('What was good or went wrong (optional, at most 2,000 characters)'),
+});
+
+/** The feedback as stored: the caller's one rating of this answer (a later one replaced an earlier one). */
+export const feedbackSchema = z.object({ answer_id: z.uuid(), rating: z.enum(['up', 'down']), reason: z.string().nullable() });
+
 /** `POST /api/actions/{id}/confirm|cancel` body: none, or an empty JSON object. */
 export const decideSchema = z.looseObject({}).describe('Ignored; the body may be left out');
 

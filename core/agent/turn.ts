@@ -15,8 +15,11 @@ import type { Reply, ReplyBlock } from '../replies/reply.ts';
 import type { TenantRow } from '../tenancy/tenants.ts';
 import { recordThrottle } from '../llm/capacity.ts';
 import { offeredTools, type ToolRegistry } from '../tools/registry.ts';
-import { needsApproval, type ToolContext } from '../tools/tool.ts';
+import { needsApproval, type ToolCites, type ToolContext } from '../tools/tool.ts';
 import { nextSteps, type DoneCall } from '../tools/next-steps.ts';
+import { randomUUID } from 'node:crypto';
+import { answerSources } from './answer-sources.ts';
+import { storedModelName } from '../llm/settings.ts';
 import { appendMessage, startTurn, startTurnWithMessage, turnMessages, type ModelUsage, type StoredToolCall } from '../history/messages.ts';
 import { planWrites, type WriteCall } from './plan-writes.ts';
 import { refuseSharedCallIds, type RefusedCall } from './call-ids.ts';
@@ -98,13 +101,21 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const { tenant, usage, sessionContext } = setup;
   // What this turn's tools did (and a follow-up's confirmed steps): the answer's next steps are built from it.
   const done: DoneCall[] = input.kind === 'followup' ? [...(input.done ?? [])] : [];
-  const reply = async (text: string, blocks: ReplyBlock[] = [], spent?: ModelUsage): Promise<Reply> => {
+  // What the turn's tool calls read, cited under its answer (docs/design.md §12).
+  const cited: ToolCites[] = [];
+  /** Stores and returns the turn's final reply; an agent answer (`agent`) gets an id for its feedback buttons and its sources. */
+  const reply = async (text: string, blocks: ReplyBlock[] = [], spent?: ModelUsage, agent = false): Promise<Reply> => {
+    const id = agent ? randomUUID() : undefined;
     const suggestions = nextSteps(done, turn.role);
-    const r: Reply = { blocks: [...(text ? [{ type: 'text' as const, text }] : []), ...blocks], ...(suggestions.length ? { suggestions } : {}) };
+    const r: Reply = { blocks: [...(text ? [{ type: 'text' as const, text }] : []), ...blocks],
+      ...(id ? { answer: { id, sources: answerSources(cited, deps.renderLinks, deps.now()) } } : {}),
+      ...(suggestions.length ? { suggestions } : {}) };
     await whenStored(deps.availability, opts.signal, () => appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply: r,
-      tokenCount: estimateTokens(text), ...(spent ? { usage: spent } : {}) }), { unsentOnly: true });
+      tokenCount: estimateTokens(text), ...(spent ? { usage: spent } : {}), ...(id ? { id, model: storedModelName(setup.ai) } : {}) }), { unsentOnly: true });
     return r;
   };
+  /** The reply of a turn the model took part in: an agent answer. */
+  const answer = (text: string, blocks: ReplyBlock[], spent?: ModelUsage) => reply(text, blocks, spent, true);
 
   // What the conversation is about (an order, a product) is stored with each user message too (seed schema).
   // A new message's statement also reads the first round's history window (`read`): one round trip less.
@@ -137,7 +148,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const shown: ReplyBlock[] = [];
   const maxRounds = deps.maxRounds ?? 8;
   const context = await turnContextSummary(em, turn.tenantId, sessionContext);
-  const step: Step = { deps, turn, em, log, shown, offered, delivery: opts.delivery, toldTools: false, ran: new Map(), done };
+  const step: Step = { deps, turn, em, log, shown, offered, delivery: opts.delivery, toldTools: false, ran: new Map(), done, cited };
   const spentOn = (usage: ChatUsage): ModelUsage => ({ promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, month: monthOf(deps.now()) });
 
   // Resuming: the calls of the last stored model response that have no stored result yet run now.
@@ -181,10 +192,10 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     if (result.finishReason === 'content_filter') {
       // Nothing of a filtered response is kept: its text is cut off and its tool calls never run.
       log.warn({ round }, 'the AI provider filtered the model response');
-      return reply(input.kind === 'followup' ? input.fallback : CONTENT_FILTERED_TEXT, shown.slice(-MAX_BLOCKS_SHOWN), spent);
+      return answer(input.kind === 'followup' ? input.fallback : CONTENT_FILTERED_TEXT, shown.slice(-MAX_BLOCKS_SHOWN), spent);
     }
     const content = capAnswer(result.content ?? '');
-    if (result.toolCalls.length === 0) return reply(answerText(content, result), shown.slice(-MAX_BLOCKS_SHOWN), spent);
+    if (result.toolCalls.length === 0) return answer(answerText(content, result), shown.slice(-MAX_BLOCKS_SHOWN), spent);
 
     const calls: StoredToolCall[] = result.toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments }));
     const refused = refuseSharedCallIds(calls);
@@ -199,10 +210,10 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     const answered = await answerCalls(step, calls, content);
     if (answered.proposed) return answered.proposed;
     const again = [...answered.invalid].find(([name]) => invalidBefore.has(name));
-    if (again) return reply(calledWronglyTwice(...again), shown.slice(-MAX_BLOCKS_SHOWN));
+    if (again) return answer(calledWronglyTwice(...again), shown.slice(-MAX_BLOCKS_SHOWN));
     invalidBefore = answered.invalid;
   }
-  return reply(roundLimitText(maxRounds, step.ran), shown.slice(-MAX_BLOCKS_SHOWN));
+  return answer(roundLimitText(maxRounds, step.ran), shown.slice(-MAX_BLOCKS_SHOWN));
 }
 
 /** The answer when the provider's content filter stopped the model's response (finish reason `content_filter`). */
@@ -259,6 +270,8 @@ type Step = {
   ran: Map<string, number>;
   /** The calls that ran, with their effects, in the order they finished (for the next steps). */
   done: DoneCall[];
+  /** What the turn's tool calls read (`effects.cites`), in the order they were called. */
+  cited: ToolCites[];
 };
 
 /** What answering one response's tool calls came to: the confirmation reply when a plan was proposed, and the calls refused as invalid. */
@@ -325,6 +338,7 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
   const invalid = new Map<string, InvalidCall>();
   const writes: WriteCall[] = [];
   const blocks: ReplyBlock[][] = [];
+  const cites: (ToolCites | undefined)[] = [];
   const handled = calls.slice(0, MAX_TOOL_CALLS_PER_RESPONSE);
   for (const call of calls.slice(MAX_TOOL_CALLS_PER_RESPONSE)) {
     answers.set(call.id, `Error: not run — too many tool calls in one response (${calls.length}; only the first ${MAX_TOOL_CALLS_PER_RESPONSE} are run). Make the calls still needed again, fewer at a time.`);
@@ -352,6 +366,7 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
       s.ran.set(call.name, (s.ran.get(call.name) ?? 0) + 1);
       s.done.push({ tool: call.name, effects: out.effects });
       blocks[index] = out.blocks ?? [];
+      cites[index] = out.effects?.cites;
       await rememberSubject(em, turn.tenantId, turn.sessionId, out.effects?.subject);
     } catch (err) {
       if (!(err instanceof RenderBotError)) log.error({ err, tool: call.name }, 'tool failed');
@@ -360,6 +375,7 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
   });
   // Blocks in the order the model asked for them, not the order the calls finished.
   s.shown.push(...blocks.flatMap((b) => b ?? []));
+  s.cited.push(...cites.filter((c) => c !== undefined));
   const plan = await planWrites({ turn, em, log, now: deps.now }, writes.sort((a, b) => calls.indexOf(a.call) - calls.indexOf(b.call)), answers);
   const proposed = await em.transactional(async (tx) => {
     let confirm: ReplyBlock | undefined;

@@ -1,3 +1,4 @@
+import { postedAnswer, rememberAnswerPost, type AnswerPosted } from '../history/feedback.ts';
 import { randomUUID } from 'node:crypto';
 import { confirmReply } from '../actions/card.ts';
 import { findAction, setMessageRef } from '../actions/store.ts';
@@ -83,6 +84,10 @@ export function createIntake(deps: { orm: Orm; log: Logger; now: () => Date; sec
     sessionFor,
     cardsPosted,
     actionCard,
+    /** Remembers where an agent answer was posted (Teams: its feedback names the activity, not the answer). */
+    answerPosted: (p: AnswerPosted) => rememberAnswerPost(em(), p),
+    /** The agent answer posted as `messageRef` in a conversation of the tenant; undefined when none (or another tenant's). */
+    postedAnswer: (q: Omit<AnswerPosted, 'answerId'>) => postedAnswer(em(), q),
     overview,
 
     /** A new session of its own for one person (web chat: every conversation is one). */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Task } from 'graphile-worker';
 import type { Actor, TurnContext } from '../context.ts';
+import { recordFeedback, type FeedbackRating } from '../history/feedback.ts';
 import { confirmAction, cancelAction } from '../actions/decide.ts';
 import type { Decision } from '../actions/plan.ts';
 import { expireActions } from '../actions/store.ts';
@@ -100,6 +101,18 @@ export function createConversations(deps: ConversationDeps & {
     return startersFrom(await tenantGlance(deps.orm.em.fork(), tenantId, deps.now()), role);
   }
 
+  /**
+   * A person's 👍/👎 (and optional reason) on an agent answer of their own tenant (docs/design.md
+   * §12): stored once per person and answer, a second click replacing the first. False for an
+   * answer id that is malformed, unknown or another tenant's (indistinguishable), and nothing changes.
+   */
+  async function feedback(actor: Actor, given: { answerId: string; rating: FeedbackRating; reason?: string | undefined }): Promise<boolean> {
+    if (!z.uuid().safeParse(given.answerId).success) return false;
+    const saved = await recordFeedback(deps.orm.em.fork(), { tenantId: actor.tenantId, platform: actor.platform, userId: actor.userId, ...given });
+    log.info({ answerId: given.answerId, rating: given.rating, platform: actor.platform, saved }, 'answer feedback');
+    return saved;
+  }
+
   /** graphile-worker cron tasks of the conversation side. */
   const tasks: Record<string, Task> = {
     [PRUNE_TURNS_TASK]: async () => {
@@ -125,6 +138,6 @@ export function createConversations(deps: ConversationDeps & {
   });
 
   return {
-    respond, submit, result, confirm, cancel, starters, tasks, idempotency,
+    respond, submit, result, confirm, cancel, starters, feedback, tasks, idempotency,
   };
 }

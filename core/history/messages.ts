@@ -29,6 +29,10 @@ function toMessage({ toolCalls, reply, ...row }: Pick<Row<'chat_message'>, (type
 }
 
 export type NewMessage = {
+  /** Given by the caller when a reply must carry the message's id (an agent answer's feedback buttons); else generated. */
+  id?: string;
+  /** The model that wrote an agent answer. */
+  model?: string | null;
   tenantId: string;
   sessionId: string;
   userId?: string | null;
@@ -84,6 +88,7 @@ export async function appendMessage(em: EntityManager, m: NewMessage & { titleIf
         requests: eb('token_usage.requests', '+', 1),
       }))).returning('month'))
     .insertInto('chat_message').values({
+      ...(m.id ? { id: m.id } : {}), model: m.model ?? null,
       tenant: m.tenantId, session: m.sessionId, userId: m.userId ?? null, role: m.role, content, contextType: m.contextType ?? null,
       contextId: m.contextId ?? null, tokenCount: m.tokenCount ?? 0, promptTokens, completionTokens,
       toolCalls: m.toolCalls ?? null, toolCallId: m.toolCallId ?? null, toolName: m.toolName ?? null, reply: m.reply ?? null,

@@ -63,6 +63,13 @@ export async function setTenantAi(em: EntityManager, key: Buffer, tenantId: stri
 /** A tenant's AI configuration as its row stores it (the key encrypted). */
 export type StoredAi = Pick<Row<'tenant'>, 'aiProvider' | 'aiSettings' | 'aiKeyEncrypted'>;
 
+/** The model (OpenAI) or deployment (Azure) a stored configuration asks, or null when there is none or it no longer validates. */
+export function storedModelName(ai: StoredAi): string | null {
+  const parsed = aiSettingsSchema.safeParse(ai.aiSettings);
+  if (!parsed.success) return null;
+  return parsed.data.provider === 'azure' ? parsed.data.deployment : parsed.data.model;
+}
+
 /**
  * Loads and decrypts a tenant's AI configuration; `undefined` when the tenant has none (or does
  * not exist). See `readTenantAi` for invalid settings and keys.

@@ -24,6 +24,8 @@ type RenderResultItem = {
 
 /** Results of one order: counts over the latest job per item, and the first items. */
 export type RenderResults = {
+  /** The order's id (for citing its results page; not shown to the model). */
+  order_id: string;
   order_number: string;
   status: OrderStatus;
   item_count: number;
@@ -72,6 +74,7 @@ export async function getRenderResults(em: EntityManager, tenantId: string, ref:
      order by case l.status when 'completed' then 0 when 'failed' then 1 when 'running' then 2 when 'queued' then 3 else 4 end, p.pim_id
      limit ?`, [...currentJobParams(tenantId, order.id), ...(undispatched ? [tenantId, order.id] : []), limit]);
   return {
+    order_id: order.id,
     order_number: order.orderNumber,
     status: order.status,
     item_count: c('items'),

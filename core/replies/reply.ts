@@ -73,9 +73,29 @@ export const MAX_SUGGESTIONS = 3;
  */
 export const suggestionSchema = z.string().min(1).max(200);
 
+/**
+ * A record an agent answer used (docs/design.md §12), taken from its tools' typed effects, never
+ * from the model's text: an order (with its signed results page when links can be served), or
+ * the count behind a number ("3,074 products in Kugellager").
+ */
+export const sourceSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('order'), number: z.string(), url: z.string().optional() }),
+  z.object({ kind: z.literal('count'), count: z.number().int().nonnegative(), what: z.string() }),
+]);
+export type Source = z.infer<typeof sourceSchema>;
+
+/**
+ * Marks a reply as an agent answer (docs/design.md §12): AI-generated, with feedback buttons that
+ * carry `id` (its assistant message) and the records it used. Command output and notices have none.
+ */
+export const answerMetaSchema = z.object({ id: z.uuid(), sources: z.array(sourceSchema) });
+export type AnswerMeta = z.infer<typeof answerMetaSchema>;
+
 /** A platform-neutral reply (docs/design.md §5): rendered by adapters to Adaptive Cards, Block Kit, HTML or text. */
 export const replySchema = z.object({
   blocks: z.array(replyBlockSchema),
+  /** Marks an agent answer: its id (feedback) and the records it used (sources). */
+  answer: answerMetaSchema.optional(),
   /** Next steps offered under the reply; each platform renders them in its own function, apart from the blocks. */
   suggestions: z.array(suggestionSchema).max(MAX_SUGGESTIONS).optional(),
 });

@@ -31,9 +31,10 @@ export const getRenderResultsTool = defineTool({
     for (const i of r.items.filter((x) => x.url !== null).slice(0, maxResultImages)) {
       blocks.push({ type: 'image', url: i.url!, alt: `${i.product} (${i.pim_id})` });
     }
+    const { order_id: orderId, ...data } = r;
     return {
-      data: r, blocks, summary: `${r.order_number}: ${c.completed}/${r.item_count} renders completed, ${c.failed} failed`,
-      effects: { order: { number: r.order_number, status: r.status, failedJobs: c.failed } },
+      data, blocks, summary: `${r.order_number}: ${c.completed}/${r.item_count} renders completed, ${c.failed} failed`,
+      effects: { order: { number: r.order_number, status: r.status, failedJobs: c.failed }, cites: { orders: [{ id: orderId, number: r.order_number }] } },
     };
   },
 });

@@ -62,6 +62,11 @@ export const getRenderStatsTool = defineTool({
           truncated: false,
         },
       ],
+      // The numbers an answer about the pipeline is most likely built on.
+      effects: { cites: { counts: [
+        { count: w.completed, what: `render jobs completed in the last ${w.days} days` },
+        { count: w.failed, what: `render jobs failed in the last ${w.days} days` },
+      ] } },
       summary: `${s.orders.total} orders, ${s.jobs.exact ? s.jobs.total : `over ${s.jobs.total - 1}`} jobs; ${w.completed} completed in the last ${w.days} days`,
     };
   },

@@ -49,8 +49,11 @@ export const listOrdersTool = defineTool({
           truncated: total > orders.length,
         }],
       summary: `Listed ${orders.length} of ${total} ${label}`,
-      // The newest order listed is the natural next one to look at.
-      ...(orders[0] ? { effects: { order: { number: orders[0].order_number, status: orders[0].status, failedJobs: orders[0].jobs.failed } } } : {}),
+      effects: {
+        // The newest order listed is the natural next one to look at.
+        ...(orders[0] ? { order: { number: orders[0].order_number, status: orders[0].status, failedJobs: orders[0].jobs.failed } } : {}),
+        cites: { orders: orders.map((o) => ({ id: o.id, number: o.order_number })), counts: [{ count: total, what: label }] },
+      },
     };
   },
 });

@@ -54,7 +54,11 @@ export const searchProductsTool = defineTool({
           truncated,
         }],
       summary: `Found ${count.toLowerCase()} products ${what}${truncated ? `, showing ${r.products.length}${page}` : ''}`,
-      effects: { found: { products: r.total } },
+      effects: {
+        found: { products: r.total },
+        // An inexact count ("more than 100,000") is not a number to cite.
+        ...(r.total_exact ? { cites: { counts: [{ count: r.total, what: `product${r.total === 1 ? '' : 's'} ${what}` }] } } : {}),
+      },
     };
   },
 });

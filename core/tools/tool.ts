@@ -38,7 +38,12 @@ export type ToolEffects = {
   found?: { products: number };
   /** An order the call read, as it stands: the next step may be its results or a retry of its failures. */
   order?: { number: string; status: string; failedJobs: number };
+  /** The records the call read, cited under the answer (docs/design.md §12); never taken from the model's text. */
+  cites?: ToolCites;
 };
+
+/** Orders a call read (cited with their results pages) and the counts it reported ("3,074 products in Kugellager"). */
+export type ToolCites = { orders?: { id: string; number: string }[]; counts?: { count: number; what: string }[] };
 
 /** A tool's answer: `data` goes back to the model as JSON; `blocks` are shown to the user; `effects` are for the core. */
 export type ToolResult = {

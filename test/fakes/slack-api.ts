@@ -135,6 +135,31 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         if (e.type === 'button' && (String(e.text?.text ?? '').length > 75 || String(e.value ?? '').length > 2000)) return 'button text > 75 or value > 2000';
       }
       if (b.type === 'context' && (!Array.isArray(b.elements) || b.elements.length > 10)) return 'context elements';
+      if (b.type === 'context_actions') {
+        const problem = contextActionsProblem(b);
+        if (problem) return problem;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * A context_actions block as Slack's Block Kit reference states it: 1–5 elements, each a
+   * feedback_buttons (positive and negative button, plain_text ≤ 75, value ≤ 2000) or an
+   * icon_button; block_id ≤ 255.
+   */
+  function contextActionsProblem(b: Record<string, any>): string | undefined {
+    if (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > 5) return 'context_actions elements';
+    if (b.block_id !== undefined && String(b.block_id).length > 255) return 'block_id > 255';
+    for (const e of b.elements as Record<string, any>[]) {
+      if (e.type === 'icon_button') continue;
+      if (e.type !== 'feedback_buttons') return `context_actions element ${String(e.type)}`;
+      if (e.action_id !== undefined && String(e.action_id).length > 255) return 'action_id > 255';
+      for (const button of [e.positive_button, e.negative_button]) {
+        if (!button || button.text?.type !== 'plain_text' || !button.text.text || String(button.text.text).length > 75) return 'feedback button text';
+        if (typeof button.value !== 'string' || button.value.length > 2000) return 'feedback button value';
+        if (button.accessibility_label !== undefined && String(button.accessibility_label).length > 75) return 'feedback button accessibility_label';
+      }
     }
     return undefined;
   }

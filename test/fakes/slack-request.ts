@@ -127,6 +127,15 @@ export function buttonClick(who: Who, o: { actionId: 'renderbot.confirm' | 'rend
   return p;
 }
 
+/** A block_actions payload for a click on an agent answer's 👍/👎 (`feedback_buttons` in a `context_actions` block). */
+export function feedbackClick(who: Who, o: { value: string; messageTs: string; threadTs?: string; responseUrl: string }) {
+  const p = buttonClick(who, { actionId: 'renderbot.confirm', value: o.value, messageTs: o.messageTs, responseUrl: o.responseUrl, ...(o.threadTs ? { threadTs: o.threadTs } : {}) });
+  const answerId = o.value.slice(o.value.indexOf(':') + 1);
+  p.actions[0] = { type: 'feedback_buttons', action_id: 'renderbot.feedback', block_id: `renderbot.feedback.${answerId}`, value: o.value, action_ts: newTs(),
+    text: { type: 'plain_text', text: o.value.startsWith('up:') ? '👍' : '👎', emoji: true } };
+  return p;
+}
+
 /** An app_home_opened envelope. */
 export function homeOpened(who: Who) {
   const env = slackFixture('app_home_opened');

@@ -66,6 +66,8 @@ export const ChatMessage = defineEntity({
     toolCallId: p.text().nullable(),
     toolName: p.text().nullable(),
     reply: p.json<unknown>().nullable(),
+    /** The model that wrote an agent answer (docs/design.md §12). */
+    model: p.text().nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
   },
   indexes: [

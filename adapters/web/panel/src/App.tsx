@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { ApiError, createApi, login, type Me, type Message, type PageContext, type Reply, type Session } from './api.ts';
+import { AnswerFooter } from './answer.tsx';
 import { Block } from './blocks.tsx';
 import { Markdown } from './markdown.tsx';
 import { Suggestions } from './suggestions.tsx';
@@ -365,6 +366,7 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
                   <span className="rb-avatar" aria-hidden="true">{m.role === 'user' ? 'You' : 'RB'}</span>
                   <div className="rb-bubble">
                     {m.reply ? m.reply.blocks.map((b, i) => <Block key={i} block={b} onDecide={(id, v) => void decide(id, v)} busy={deciding} canConfirm={canConfirm} />) : <Markdown text={m.content} />}
+                    {m.reply?.answer && <AnswerFooter answer={m.reply.answer} api={api} onError={notice} />}
                     <time className="rb-time" dateTime={m.created_at}>{time(m.created_at)}</time>
                   </div>
                 </div>

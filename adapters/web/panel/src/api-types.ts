@@ -78,6 +78,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/chat/answers/{answer_id}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * 👍 or 👎 on an agent answer, with an optional reason
+         * @description An agent answer is a reply with `answer` (its `id` is the answer id). One rating per person and answer: sending again replaces it.
+         */
+        put: operations["giveFeedback"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/actions/{action_id}/confirm": {
         parameters: {
             query?: never;
@@ -206,7 +226,21 @@ export interface components {
                 status: "pending" | "executing" | "done" | "failed" | "cancelled" | "expired";
                 outcome?: string;
             })[];
-            suggestions?: string[];
+            answer?: {
+                /** Format: uuid */
+                id: string;
+                sources: ({
+                    /** @constant */
+                    kind: "order";
+                    number: string;
+                    url?: string;
+                } | {
+                    /** @constant */
+                    kind: "count";
+                    count: number;
+                    what: string;
+                })[];
+            };
         };
         Message: {
             id: string;
@@ -216,7 +250,7 @@ export interface components {
             created_at: string;
             /** @description Position for ?before= / ?after= paging */
             cursor: string;
-            /** @description The reply model (tables, facts, confirm cards) for assistant messages, with up to 3 suggested next messages (`suggestions`) */
+            /** @description The reply model (tables, facts, confirm cards) for assistant messages */
             reply?: components["schemas"]["Reply"] | null;
         };
         ChatResult: {
@@ -250,6 +284,13 @@ export interface components {
             reply: components["schemas"]["Reply"];
             session_id: string | null;
         };
+        Feedback: {
+            /** Format: uuid */
+            answer_id: string;
+            /** @enum {string} */
+            rating: "up" | "down";
+            reason: string | null;
+        };
         Me: {
             user_id: string;
             /** @enum {string} */
@@ -262,8 +303,6 @@ export interface components {
                 configured: boolean;
                 limit_reached: boolean;
             };
-            /** @description Where a new conversation can start, from the tenant's state (its latest order, this week's failures); sending one is sending that text as a message */
-            suggestions: string[];
         };
         Token: {
             token: string;
@@ -297,6 +336,15 @@ export interface components {
         /** @description Ignored; the body may be left out */
         DecideRequest: {
             [key: string]: unknown;
+        };
+        FeedbackRequest: {
+            /**
+             * @description up = 👍, down = 👎
+             * @enum {string}
+             */
+            rating: "up" | "down";
+            /** @description What was good or went wrong (optional, at most 2,000 characters) */
+            reason?: string;
         };
     };
     responses: {
@@ -546,6 +594,41 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    giveFeedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The `answer.id` of an agent reply */
+                answer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackRequest"];
+            };
+        };
+        responses: {
+            /** @description Stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feedback"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

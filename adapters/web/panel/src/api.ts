@@ -83,6 +83,9 @@ export function createApi(base: string, token: string) {
       params: { path: { session_id: sessionId }, query: { after: cursor, wait: 20 } }, ...(signal ? { signal } : {}),
     })),
     deleteSession: async (sessionId: string) => { ok(await client.DELETE('/api/chat/sessions/{session_id}', { params: { path: { session_id: sessionId } } })); },
+    /** 👍/👎 (with an optional reason) on an agent answer; sending again replaces it. */
+    feedback: async (answerId: string, rating: 'up' | 'down', reason?: string) =>
+      ok(await client.PUT('/api/chat/answers/{answer_id}/feedback', { params: { path: { answer_id: answerId } }, body: { rating, ...(reason?.trim() ? { reason: reason.trim() } : {}) } })),
     /** Confirms or cancels; an action decided already (409) comes back as its Decision. */
     async decide(actionId: string, verb: 'confirm' | 'cancel'): Promise<Decision> {
       const path = verb === 'confirm' ? '/api/actions/{action_id}/confirm' as const : '/api/actions/{action_id}/cancel' as const;

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTenant, makeTurn, type TenantFixture } from './support/fixtures.ts';
+import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
+import { feedbackClick, mentionEvent, type Who } from './fakes/slack-request.ts';
+import { createOrder } from '../core/pipeline/orders.ts';
+import { appendMessage } from '../core/history/messages.ts';
+import { FEEDBACK_THANKS } from '../adapters/slack/feedback.ts';
+import { randomUUID } from 'node:crypto';
+
+let h: SlackHarness;
+let acme: TenantFixture;
+let globex: TenantFixture;
+const alice: Who = { teamId: TEAM.teamId, userId: 'U0ALICE001', channel: 'C0RENDERS1' };
+const bot = { botUserId: TEAM.botUserId };
+
+beforeAll(async () => {
+  h = await startSlackHarness({ publicUrl: true });
+  h.slack.addTeam(TEAM);
+  h.slack.addUser({ id: alice.userId, teamId: TEAM.teamId, name: 'alice', real_name: 'Alice Example' });
+  acme = await makeTenant(h.em(), 'acme');
+  globex = await makeTenant(h.em(), 'globex', { prefix: 'GLOBEX' });
+  await h.link(acme.tenant.id, TEAM.teamId);
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+type Block = { type: string; block_id?: string; elements?: Record<string, any>[] };
+const feedbackRows = (answerId: string) => h.em().execute(
+  `select platform, user_id, rating, reason, model, request, answer, tools, prompt_tokens, completion_tokens, latency_ms from answer_feedback where message_id = ?`, [answerId]);
+
+describe('Slack: an agent answer is labelled, cites its records and takes feedback', () => {
+  it('shows the AI label with the order and count it used, and 👍/👎 that store one row per person (a second click replaces the first)', async () => {
+    const order = await createOrder(h.em(), acme.tenant.id, { products: { refs: ['ACME-KL-6204'] }, outputTypeName: 'WebP 1024x1024', submit: false, createdBy: 'seed', now: new Date() });
+    h.llm.enqueue(
+      { toolCalls: [{ name: 'get_order_status', arguments: { order_id: order.orderNumber } }, { name: 'search_products', arguments: { category: 'Kugellager', query: null, limit: 5 } }], usage: { promptTokens: 300, completionTokens: 20 } },
+      { content: `Order ${order.orderNumber} is a draft; there are 3 Kugellager products.`, usage: { promptTokens: 400, completionTokens: 30 } },
+    );
+    const ask = mentionEvent(alice, `how is ${order.orderNumber} doing?`, bot);
+    expect((await h.send.event(ask)).status).toBe(200);
+    const { update } = await h.answer((c) => c.body.thread_ts === ask.event.ts);
+    const blocks = update.body.blocks as Block[];
+
+    // The label and sources: a context line, orders linked to their signed results pages.
+    const label = blocks.at(-2)!;
+    expect(label.type).toBe('context');
+    const line = String(label.elements![0]!.text);
+    expect(line).toContain('AI-generated');
+    expect(line).toMatch(new RegExp(`Sources: <${h.base}/orders/${order.orderId}/results\\?exp=\\d+&sig=[0-9a-f]{64}\\|${order.orderNumber}> · \\d+ products in category "?Kugellager`));
+
+    // The feedback buttons, valid Block Kit (the fake Slack checks context_actions as documented).
+    const actions = blocks.at(-1)!;
+    expect(actions.type).toBe('context_actions');
+    const buttons = actions.elements![0]!;
+    expect(buttons).toMatchObject({ type: 'feedback_buttons', action_id: 'renderbot.feedback' });
+    const up = String(buttons.positive_button.value);
+    const down = String(buttons.negative_button.value);
+    const answerId = up.slice(3);
+    expect(up).toBe(`up:${answerId}`);
+    expect(down).toBe(`down:${answerId}`);
+    expect(h.slack.failures).toEqual([]);
+
+    const messageTs = String(update.body.ts);
+    let from = h.slack.calls.length;
+    await h.send.action(feedbackClick(alice, { value: up, messageTs, threadTs: String(ask.event.ts), responseUrl: h.slack.responseUrl() }));
+    const thanks = await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === alice.userId, { from });
+    expect(thanks.body.text).toBe(FEEDBACK_THANKS.up);
+    expect(await feedbackRows(answerId)).toEqual([{
+      platform: 'slack', user_id: alice.userId, rating: 'up', reason: null, model: 'gpt-4o',
+      request: `how is ${order.orderNumber} doing?`, answer: `Order ${order.orderNumber} is a draft; there are 3 Kugellager products.`,
+      tools: ['get_order_status', 'search_products'], prompt_tokens: 700, completion_tokens: 50, latency_ms: expect.any(Number),
+    }]);
+
+    from = h.slack.calls.length;
+    await h.send.action(feedbackClick(alice, { value: down, messageTs, threadTs: String(ask.event.ts), responseUrl: h.slack.responseUrl() }));
+    expect((await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === alice.userId, { from })).body.text).toBe(FEEDBACK_THANKS.down);
+    expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['down']);
+  });
+
+  it("refuses another tenant's answer id and changes nothing", async () => {
+    const turn = await makeTurn(h.em(), globex.tenant.id);
+    const foreign = randomUUID();
+    await appendMessage(h.em(), { id: foreign, tenantId: globex.tenant.id, sessionId: turn.sessionId, role: 'assistant', content: 'a globex answer',
+      reply: { blocks: [{ type: 'text', text: 'a globex answer' }], answer: { id: foreign, sources: [] } } });
+    const from = h.slack.calls.length;
+    await h.send.action(feedbackClick(alice, { value: `down:${foreign}`, messageTs: '1764058000.000500', responseUrl: h.slack.responseUrl() }));
+    expect((await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === alice.userId, { from })).body.text).toBe(FEEDBACK_THANKS.notFound);
+    expect(await feedbackRows(foreign)).toEqual([]);
+  });
+});
