@@ -6,7 +6,7 @@ import { suggestedActions, suggestionActionSet, type TeamsScope } from './sugges
 import { answerActivityParts } from './answer.ts';
 
 /** Adaptive Card schema version Teams needs for Action.Execute and refresh (Universal Actions). */
-const ADAPTIVE_CARD_VERSION = '1.5';
+export const ADAPTIVE_CARD_VERSION = '1.5';
 /** Teams rejects messages above about 28 KB (docs/design.md §10); the whole activity must stay below. */
 export const TEAMS_MESSAGE_MAX_BYTES = 28 * 1024;
 /** Budget for the card itself, leaving room for the envelope and the text fallback. */

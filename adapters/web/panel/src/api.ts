@@ -109,7 +109,7 @@ export function createApi(base: string, token: string) {
     },
   };
 }
-type Api = ReturnType<typeof createApi>;
+export type Api = ReturnType<typeof createApi>;
 
 /** Exchanges a one-time login-link code for a token. */
 export async function login(base: string, code: string): Promise<string> {
