@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { Deliverer, Streamer } from '../../core/replies/delivery.ts';
-import type { Intake } from '../../core/conversations/intake.ts';
 import type { Logger } from '../../core/logger.ts';
 import { describeTeamsSettings, teamsSettings, type ActiveTeamsSettings, type TeamsConfig } from './config.ts';
 import { streamInfo } from './activity.ts';
@@ -26,7 +25,7 @@ export type TeamsAdapterOptions = {
   config: TeamsConfig;
   conversations: TeamsHandlerDeps['conversations'];
   /** The core's intake (never a database handle, docs/design.md §1). */
-  intake: TeamsIntake & Pick<Intake, 'cardsPosted'>;
+  intake: TeamsIntake;
   log: Logger;
   /** Replaces the Bot Framework transport (tests of the turn logic without botbuilder). */
   transport?: TeamsTransport;
@@ -87,7 +86,6 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
       }
     }
     const { activityId } = await pacer.run(key, () => transport.sendProactive(conversationReference, message));
-    await opts.intake.cardsPosted(tenantId, reply, { platform: 'teams', activityId: activityId ?? null, conversationReference });
     log.debug({ sessionId: info.sessionId, activityId }, 'teams reply sent');
     return activityId ? { activityId } : undefined;
   };

@@ -11,11 +11,11 @@ import { attachSelections, dropSelections, dropStaleSelections } from '../pipeli
 export const ACTION_TTL_MS = 15 * 60 * 1000;
 
 const columns = ['id', 'tenant', 'session', 'requestedBy', 'plan', 'preview', 'status', 'expiresAt', 'decidedBy', 'decidedByName',
-  'decidedAt', 'result', 'messageRef', 'origin', 'createdAt'] as const;
+  'decidedAt', 'result', 'origin', 'createdAt'] as const;
 
 /** An action as the core uses it, its stored JSON checked. */
-function toAction({ tenant, session, plan, preview, result, messageRef, ...row }: Pick<Row<'pending_action'>, (typeof columns)[number]>): ActionRow {
-  return { ...row, tenantId: tenant, sessionId: session, ...storedActionSchema.parse({ plan, preview, result, messageRef }) };
+function toAction({ tenant, session, plan, preview, result, ...row }: Pick<Row<'pending_action'>, (typeof columns)[number]>): ActionRow {
+  return { ...row, tenantId: tenant, sessionId: session, ...storedActionSchema.parse({ plan, preview, result }) };
 }
 
 /**
@@ -83,9 +83,4 @@ export async function expireActions(em: EntityManager): Promise<number> {
 export async function expireAction(em: EntityManager, actionId: string): Promise<void> {
   await db(em).updateTable('pending_action').set({ status: 'expired' })
     .where('id', '=', actionId).where('status', '=', 'pending').where('expiresAt', '<=', sql<Date>`now()`).execute();
-}
-
-/** Remembers where the confirm card was posted, for in-place updates. */
-export async function setMessageRef(em: EntityManager, tenantId: string, actionId: string, ref: Record<string, unknown>): Promise<void> {
-  await db(em).updateTable('pending_action').set({ messageRef: ref }).where('id', '=', actionId).where('tenant', '=', tenantId).execute();
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { confirmReply } from '../actions/card.ts';
-import { findAction, setMessageRef } from '../actions/store.ts';
+import { findAction } from '../actions/store.ts';
 import { claimReplays, markHandled, storeRequest, type StoredRequest } from '../queue/inbound-requests.ts';
 import { monthlyUsage, type MonthlyUsage } from '../llm/usage.ts';
 import type { IntakePool } from '../db/intake-pool.ts';
@@ -55,16 +55,6 @@ export function createIntake(deps: { orm: Orm; log: Logger; now: () => Date; sec
     return (await resolveSession(em(), thread.tenantId, thread.platform, thread.key, userId)).id;
   }
 
-  /**
-   * Remembers where the pending confirm cards of a reply were posted (Slack ts, Teams activity),
-   * for in-place updates; returns their action ids.
-   */
-  async function cardsPosted(tenantId: string, reply: Reply, ref: Record<string, unknown>): Promise<string[]> {
-    const ids = reply.blocks.flatMap((b) => (b.type === 'confirm' && b.status === 'pending' ? [b.actionId] : []));
-    for (const id of ids) await setMessageRef(em(), tenantId, id, ref);
-    return ids;
-  }
-
   /** The confirm card of an action in its current state (a refresh), or undefined for unknown and other tenants' ids alike. */
   async function actionCard(tenantId: string, actionId: string): Promise<Reply | undefined> {
     const row = await findAction(em(), tenantId, actionId);
@@ -81,7 +71,6 @@ export function createIntake(deps: { orm: Orm; log: Logger; now: () => Date; sec
   return {
     ...identity,
     sessionFor,
-    cardsPosted,
     actionCard,
     overview,
 
