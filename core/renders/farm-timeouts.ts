@@ -1,9 +1,10 @@
 import type { Task } from 'graphile-worker';
+import { sql } from 'kysely';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { db } from '../db/kysely.ts';
 import { pgArray } from '../db/sql.ts';
 import type { Logger } from '../logger.ts';
-import { renderJobSpec, renderQueueMaxAttempts, renderQueuePriority } from '../pipeline/orders.ts';
+import { renderJobSpec } from '../pipeline/orders.ts';
 import { deriveOrderStatus, failAttempt, type OrderStatusListener } from './jobs.ts';
 
 /*
@@ -55,11 +56,9 @@ export async function failFarmTimeouts(em: EntityManager, opts: { timeoutMinutes
   if (stale.length === 0) return { retried: 0, failed: 0, more: false };
   await db(em).updateTable('render_job').set({ farmContactAt: null }).where('id', 'in', stale.map((j) => j.id)).execute();
   if (retry.length > 0) {
-    await em.execute(
-      `select graphile_worker.add_jobs(array(
+    await sql`select graphile_worker.add_jobs(array(
          select ${renderJobSpec}
-         from render_job where id = any(?::uuid[])))`,
-      [renderQueueMaxAttempts, renderQueuePriority, pgArray(retry)]);
+         from render_job where id = any(${pgArray(retry)}::uuid[])))`.execute(db(em));
   }
   const orders = [...new Map(stale.map((j) => [j.order, j.tenant])).entries()].sort(([a], [b]) => a.localeCompare(b));
   for (const [orderId, tenantId] of orders) await deriveOrderStatus(em, tenantId, orderId, opts.now, opts.onStatus);

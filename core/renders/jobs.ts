@@ -2,9 +2,9 @@ import type { EntityManager } from '../db/orm.ts';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { db } from '../db/kysely.ts';
-import { row } from '../db/sql.ts';
+import { row, sqlRow } from '../db/sql.ts';
 import { jobStatuses, orderStatuses } from '../pipeline/statuses.ts';
-import { currentJobParams, currentJobs } from '../pipeline/current-jobs.ts';
+import { currentJobs } from '../pipeline/current-jobs.ts';
 import { storedRenderOverrides, type RenderOverrides } from '../pipeline/overrides.ts';
 import { ellipsize, oneLine } from '../replies/format.ts';
 
@@ -123,21 +123,21 @@ export async function deriveOrderStatus(em: EntityManager, tenantId: string, ord
   // takes a new snapshot per statement), so the last one always sees every job finished.
   const before = await db(em).selectFrom('render_order').select(['status', 'notify']).where('tenant', '=', tenantId).where('id', '=', orderId)
     .forUpdate().executeTakeFirst();
-  const derived = await row(em, deriveOrderStatusRow,
+  const at = now.toISOString();
+  const derived = await sqlRow(em, deriveOrderStatusRow,
     // An open (queued/running) job is always its item's current job, so "still rendering" is one
     // index probe; the current jobs are only looked through once none is open (per order, once).
-    `with ${currentJobs},
+    sql`with ${currentJobs(tenantId, orderId)},
      d as (
-       select case when exists (select 1 from render_job j where j.tenant_id = ? and j.order_id = ? and j.status in ('queued', 'running')) then 'rendering'
+       select case when exists (select 1 from render_job j where j.tenant_id = ${tenantId} and j.order_id = ${orderId} and j.status in ('queued', 'running')) then 'rendering'
                    when exists (select 1 from cur where status = 'failed') then 'failed'
                    else 'completed' end as next)
      update render_order o set status = d.next,
-            completed_at = case when d.next = 'completed' then coalesce(o.completed_at, ?::timestamptz) else null end,
-            updated_at = ?::timestamptz
+            completed_at = case when d.next = 'completed' then coalesce(o.completed_at, ${at}::timestamptz) else null end,
+            updated_at = ${at}::timestamptz
      from d
-     where o.tenant_id = ? and o.id = ? and o.status in ('submitted', 'rendering', 'completed', 'failed')
-     returning o.status`,
-    [...currentJobParams(tenantId, orderId), tenantId, orderId, now.toISOString(), now.toISOString(), tenantId, orderId]);
+     where o.tenant_id = ${tenantId} and o.id = ${orderId} and o.status in ('submitted', 'rendering', 'completed', 'failed')
+     returning o.status`);
   if (before) await onStatus(em, { tenantId, orderId, notify: before.notify, previous: before.status, next: derived?.status }, now);
   return derived?.status;
 }
