@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { z } from 'zod';
+import { isUuid } from '../db/sql.ts';
 import { db, type Row } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import type { TurnContext } from '../context.ts';
@@ -40,7 +40,7 @@ export async function createPendingAction(em: EntityManager, turn: TurnContext, 
 
 /** An action of the tenant, or undefined (also for another tenant's id: indistinguishable). */
 export async function findAction(em: EntityManager, tenantId: string, actionId: string): Promise<ActionRow | undefined> {
-  if (!z.uuid().safeParse(actionId).success) return undefined;
+  if (!isUuid(actionId)) return undefined;
   const row = await db(em).selectFrom('pending_action').select(columns).where('id', '=', actionId).where('tenant', '=', tenantId).executeTakeFirst();
   return row && toAction(row);
 }
@@ -55,7 +55,7 @@ export async function latestPendingAction(em: EntityManager, tenantId: string, s
 
 /** Atomic compare-and-set pending → `to`; returns the row only for the one caller that won. */
 export async function claimAction(em: EntityManager, tenantId: string, actionId: string, to: 'executing' | 'cancelled', decidedBy: { id: string; name?: string }): Promise<ActionRow | undefined> {
-  if (!z.uuid().safeParse(actionId).success) return undefined;
+  if (!isUuid(actionId)) return undefined;
   const row = await db(em).updateTable('pending_action')
     .set({ status: to, decidedBy: decidedBy.id, decidedByName: decidedBy.name ?? null, decidedAt: sql<Date>`now()` })
     .where('id', '=', actionId).where('tenant', '=', tenantId).where('status', '=', 'pending').where('expiresAt', '>', sql<Date>`now()`)

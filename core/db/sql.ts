@@ -39,6 +39,13 @@ export async function sqlRow<S extends z.ZodType>(em: EntityManager, schema: S, 
   return (await sqlRows(em, schema, query))[0];
 }
 
+const uuidSchema = z.uuid();
+
+/** Whether `value` is a UUID: checked before it meets a uuid column, which would refuse it with an error. */
+export function isUuid(value: unknown): boolean {
+  return uuidSchema.safeParse(value).success;
+}
+
 /** A row with one count `n` (PostgreSQL returns bigint counts as text). */
 export const countRow = z.object({ n: z.coerce.number() });
 

@@ -72,6 +72,9 @@ export async function loadTenantAi(em: EntityManager, key: Buffer, tenantId: str
   return row ? readTenantAi(key, row) : undefined;
 }
 
+/** Stored settings as read back: any object; `aiSettingsSchema` checks its fields. */
+const storedSettingsObject = z.record(z.string(), z.unknown());
+
 /**
  * Validates and decrypts a stored AI configuration; `undefined` when there is none. Stored
  * settings that no longer validate throw ConfigError `ai_settings_invalid`; a key that cannot be
@@ -79,7 +82,7 @@ export async function loadTenantAi(em: EntityManager, key: Buffer, tenantId: str
  */
 export function readTenantAi(key: Buffer, row: StoredAi): TenantAi | undefined {
   if (!row.aiProvider || row.aiSettings == null || !row.aiKeyEncrypted) return undefined;
-  const stored = z.record(z.string(), z.unknown()).safeParse(row.aiSettings);
+  const stored = storedSettingsObject.safeParse(row.aiSettings);
   const parsed = aiSettingsSchema.safeParse({ ...(stored.success ? stored.data : {}), provider: row.aiProvider });
   if (!parsed.success) {
     throw new ConfigError('ai_settings_invalid', "The tenant's stored AI settings are invalid; ask an admin to run: renderbot admin tenant ai …");

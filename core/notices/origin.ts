@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isUuid } from '../db/sql.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { db } from '../db/kysely.ts';
 import { deliverySchema } from '../replies/delivery.ts';
@@ -21,5 +22,5 @@ export async function watchOrders(em: EntityManager, tenantId: string, orderIds:
 
 /** The distinct ids of orders tool calls wrote (their `effects.orders`). */
 export function orderIdsOf(orders: { id: string }[]): string[] {
-  return [...new Set(orders.map((o) => o.id))].filter((id) => z.uuid().safeParse(id).success);
+  return [...new Set(orders.map((o) => o.id))].filter((id) => isUuid(id));
 }
