@@ -190,6 +190,20 @@ export function renderAdaptiveCard(reply: Reply): AdaptiveCard {
 }
 
 /**
+ * Cuts a text message (with its "…") until the activity fits `TEAMS_MESSAGE_MAX_BYTES`: text of
+ * `CARD_TEXT_MAX` characters can still be larger, as JSON writes a control character in 6 bytes.
+ * A card message needs no cut: the card keeps to `CARD_MAX_BYTES` and its summary to 200 characters.
+ */
+function withinMessageBytes(message: OutgoingMessage & { text: string }): OutgoingMessage {
+  let fitted = message;
+  for (let over = bytes(fitted) - TEAMS_MESSAGE_MAX_BYTES; over > 0; over = bytes(fitted) - TEAMS_MESSAGE_MAX_BYTES) {
+    // A character costs at most 6 bytes, so this always cuts, and never more than needed at once.
+    fitted = { ...fitted, text: ellipsize(fitted.text, fitted.text.length - Math.ceil(over / 6) - 1) };
+  }
+  return fitted;
+}
+
+/**
  * The Teams message for a reply. Text-only replies are plain markdown messages. Anything else is
  * a card; its plain-text fallback goes into the card's `fallbackText` and the activity's
  * `summary` (notifications, clients without cards) — not into `text`, which Teams would show
@@ -198,7 +212,7 @@ export function renderAdaptiveCard(reply: Reply): AdaptiveCard {
 export function renderTeamsMessage(reply: Reply): OutgoingMessage {
   const plain = renderText(reply);
   if (reply.blocks.every((b) => b.type === 'text')) {
-    return { type: 'message', textFormat: 'markdown', text: neutralizeFunctions(ellipsize(plain, CARD_TEXT_MAX)) || '(empty reply)' };
+    return withinMessageBytes({ type: 'message', textFormat: 'markdown', text: neutralizeFunctions(ellipsize(plain, CARD_TEXT_MAX)) || '(empty reply)' });
   }
   const fallback = ellipsize(plain, FALLBACK_TEXT_MAX);
   return {
