@@ -11,6 +11,8 @@ import { setUserRole } from '../core/tenancy/users.ts';
 import { silentLog } from './support/core.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTurn } from './support/fixtures.ts';
+import { z } from 'zod';
+import { rows } from './support/rows.ts';
 
 let db: TestDatabase;
 let intake: Intake;
@@ -76,7 +78,7 @@ describe('identify: workspace → tenant, person → role (docs/design.md §2)',
       expect(who).toMatchObject({ tenantId: acme.id, tenant: { id: acme.id, slug: 'acme', name: 'Acme GmbH' }, userId: p.person.id, platform: 'slack' });
     }
     expect(cases[5]![1].asked.n).toBe(0); // a guest by the event is never looked up
-    const [row] = (await em().execute(`select display_name from tenant_user where tenant_id = ? and external_user_id = ?`, [acme.id, cases[0]![1].person.id])) as { display_name: string }[];
+    const [row] = await rows(em(), z.object({ display_name: z.string() }), `select display_name from tenant_user where tenant_id = ? and external_user_id = ?`, [acme.id, cases[0]![1].person.id]);
     expect(row!.display_name).toBe('Dana');
   });
 

@@ -47,13 +47,6 @@ export async function contextSummary(em: EntityManager, tenantId: string, ctx: S
   return `product ${quote(p.pimId)} ${quote(p.name)} (id ${p.id}) — category ${quote(p.category)}, material ${p.materialName ? quote(p.materialName) : 'none'}, in ${p.orders ?? 0} orders.`;
 }
 
-/** The object a session is about, if any (validated; anything else reads as none). */
-export async function getSessionContext(em: EntityManager, tenantId: string, sessionId: string): Promise<SessionContext | undefined> {
-  const row = await db(em).selectFrom('chat_session').select('context').where('id', '=', sessionId).where('tenant', '=', tenantId).executeTakeFirst();
-  const parsed = sessionContextSchema.safeParse(row?.context);
-  return parsed.success ? parsed.data : undefined;
-}
-
 /** Sets (or with `undefined`, clears) what a session is about. */
 export async function setSessionContext(em: EntityManager, tenantId: string, sessionId: string, ctx: SessionContext | undefined): Promise<void> {
   await db(em).updateTable('chat_session').set({ context: ctx ?? {} }).where('id', '=', sessionId).where('tenant', '=', tenantId).execute();
