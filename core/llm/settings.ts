@@ -1,8 +1,11 @@
 import { z } from 'zod';
-import { db, type Row } from '../db/kysely.ts';
+import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { ConfigError, UserInputError } from '../errors.ts';
 import { decryptSecret, encryptSecret } from '../secrets.ts';
+import { storeTenantAi, type StoredAi } from '../tenancy/tenants.ts';
+
+export type { StoredAi };
 
 /** http(s) only; no userinfo, query or fragment, so nothing secret can hide in the stored URL. */
 const httpUrl = z
@@ -54,14 +57,10 @@ export async function setTenantAi(em: EntityManager, key: Buffer, tenantId: stri
   }
   const trimmedKey = apiKey.trim();
   if (!trimmedKey) throw new UserInputError('ai_settings_invalid', 'The AI API key must not be empty.');
-  const row = await db(em).updateTable('tenant')
-    .set({ aiProvider: parsed.data.provider, aiSettings: parsed.data, aiKeyEncrypted: encryptSecret(key, trimmedKey) })
-    .where('id', '=', tenantId).returning('id').executeTakeFirst();
-  if (!row) throw new UserInputError('tenant_not_found', 'No such tenant. List them with: renderbot admin tenant list');
+  const stored = await storeTenantAi(em, tenantId, { aiProvider: parsed.data.provider, aiSettings: parsed.data, aiKeyEncrypted: encryptSecret(key, trimmedKey) });
+  if (!stored) throw new UserInputError('tenant_not_found', 'No such tenant. List them with: renderbot admin tenant list');
 }
 
-/** A tenant's AI configuration as its row stores it (the key encrypted). */
-export type StoredAi = Pick<Row<'tenant'>, 'aiProvider' | 'aiSettings' | 'aiKeyEncrypted'>;
 
 /**
  * Loads and decrypts a tenant's AI configuration; `undefined` when the tenant has none (or does
