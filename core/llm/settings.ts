@@ -37,8 +37,6 @@ export const openAiSettingsSchema = z.strictObject({
  */
 export const aiSettingsSchema = z.discriminatedUnion('provider', [azureAiSettingsSchema, openAiSettingsSchema]);
 
-export type AzureAiSettings = z.infer<typeof azureAiSettingsSchema>;
-export type OpenAiSettings = z.infer<typeof openAiSettingsSchema>;
 /** Provider settings without the key; see `aiSettingsSchema`. */
 export type AiSettings = z.infer<typeof aiSettingsSchema>;
 /** Decrypted settings plus key; only `core/llm` should hold this. */

@@ -1,14 +1,9 @@
 import { z } from 'zod';
 import type { EntityManager } from '../db/orm.ts';
 import { db } from '../db/kysely.ts';
-import { rendererBackends } from '../db/entities/tenancy.ts';
 import { UserInputError } from '../errors.ts';
 import { decryptSecret, encryptSecret } from '../secrets.ts';
 import { storeTenantRenderer } from '../tenancy/tenants.ts';
-
-/** The render backends a tenant can choose. */
-export { rendererBackends };
-export type RendererBackend = (typeof rendererBackends)[number];
 
 /**
  * A tenant's renderer as the worker needs it; the farm secret only in decrypted form here.
