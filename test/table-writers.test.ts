@@ -33,10 +33,8 @@ const writers: Record<string, readonly string[]> = {
   order_counter: ['core/pipeline/'],
   order_item: ['core/pipeline/'],
   render_job_tally: ['core/pipeline/'],
-  // Status: derived in one statement with the current jobs when a job finishes.
-  render_order: ['core/pipeline/', 'core/renders/jobs.ts'],
-  // Claim, finish, farm contact and timeouts of a running job.
-  render_job: ['core/pipeline/', 'core/renders/'],
+  render_order: ['core/pipeline/'],
+  render_job: ['core/pipeline/'],
   render_callback: ['core/renders/'],
 };
 

@@ -5,6 +5,7 @@ import { db } from '../db/kysely.ts';
 import { pgArray } from '../db/sql.ts';
 import type { Logger } from '../logger.ts';
 import { renderJobSpec } from '../pipeline/orders.ts';
+import { clearFarmContact, noteFarmContact } from '../pipeline/render-job-states.ts';
 import { deriveOrderStatus, failAttempt, type OrderStatusListener } from './jobs.ts';
 
 /*
@@ -25,10 +26,7 @@ export function farmTimeoutReason(timeoutMinutes: number): string {
   return `render farm did not report back within ${timeoutMinutes} min`;
 }
 
-/** Starts (or restarts) the farm's time to report back on job `jobId`'s running attempt. */
-export async function noteFarmContact(em: EntityManager, jobId: string, now: Date): Promise<void> {
-  await db(em).updateTable('render_job').set({ farmContactAt: now }).where('id', '=', jobId).where('status', '=', 'running').execute();
-}
+export { noteFarmContact };
 
 /** What one sweep did. */
 export type FarmTimeoutResult = { retried: number; failed: number };
@@ -54,7 +52,7 @@ export async function failFarmTimeouts(em: EntityManager, opts: { timeoutMinutes
     else if (r === 'failed') failed++;
   }
   if (stale.length === 0) return { retried: 0, failed: 0, more: false };
-  await db(em).updateTable('render_job').set({ farmContactAt: null }).where('id', 'in', stale.map((j) => j.id)).execute();
+  await clearFarmContact(em, stale.map((j) => j.id));
   if (retry.length > 0) {
     await sql`select graphile_worker.add_jobs(array(
          select ${renderJobSpec}
