@@ -3,6 +3,8 @@ import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { createCoreHarness, texts, type CoreHarness } from './support/core.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
 import { lastNote } from './support/prompt.ts';
+import { z } from 'zod';
+import { rows } from './support/rows.ts';
 
 let h: CoreHarness;
 let acme: TenantFixture;
@@ -56,9 +58,9 @@ describe('the seed example end to end', () => {
     await h.deliveredCount(start + 1);
     const followUp = h.delivered[start]!;
 
-    const [order] = await em.execute(`select id, order_number, status from render_order where tenant_id = ?`, [acme.tenant.id]) as { id: string; order_number: string; status: string }[];
+    const [order] = await rows(em, z.object({ id: z.string(), order_number: z.string(), status: z.string() }), `select id, order_number, status from render_order where tenant_id = ?`, [acme.tenant.id]);
     expect(order).toMatchObject({ status: 'rendering', order_number: expect.stringMatching(/^SA-\d{4}-\d{5}$/) });
-    const jobs = await em.execute(`select j.status, p.category from render_job j join product p on p.id = j.product_id where j.order_id = ?`, [order!.id]) as { status: string; category: string }[];
+    const jobs = await rows(em, z.object({ status: z.string(), category: z.string() }), `select j.status, p.category from render_job j join product p on p.id = j.product_id where j.order_id = ?`, [order!.id]);
     expect(jobs).toHaveLength(3);
     expect(jobs.every((j) => j.status === 'queued' && j.category === 'Kugellager')).toBe(true);
     expect(texts([followUp.reply])).toContain(order!.order_number);

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { createCoreHarness, texts, type CoreHarness } from './support/core.ts';
+import { z } from 'zod';
+import { rows } from './support/rows.ts';
 
 let h: CoreHarness;
 let acme: TenantFixture;
@@ -92,7 +94,7 @@ describe('LLM faults', () => {
     expect(reply).toMatch(/key was rejected|admin/i);
     const stored = JSON.stringify(await h.em().execute(`select * from chat_message`));
     expect(stored).not.toContain(h.llm.apiKey);
-    const [tenant] = await h.em().execute(`select ai_key_encrypted from tenant where id = ?`, [acme.tenant.id]) as { ai_key_encrypted: string }[];
+    const [tenant] = await rows(h.em(), z.object({ ai_key_encrypted: z.string() }), `select ai_key_encrypted from tenant where id = ?`, [acme.tenant.id]);
     expect(tenant!.ai_key_encrypted).not.toContain(h.llm.apiKey);
     h.llm.assertDone();
   });

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeLlm } from './fakes/llm-server.ts';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
+import { z } from 'zod';
+import { countOf, rows } from './support/rows.ts';
 
 let db: TestDatabase;
 let dataDir: string;
@@ -50,7 +52,7 @@ describe('renderbot CLI', { timeout: 240_000 }, () => {
     const r = await cli(['admin', 'tenant', 'ai', '--tenant', 'acme', '--provider', 'openai', '--base-url', 'https://llm.example/v1', '--model', 'gpt-4o-mini', '--api-key', 'sk-test-DO-NOT-PRINT']);
     expect(r).toMatchObject({ code: 0, stdout: expect.stringContaining('OpenAI-compatible API at https://llm.example/v1') });
     expect(r.stdout + r.stderr).not.toContain('sk-test-DO-NOT-PRINT');
-    const [row] = await db.orm.em.fork().execute(`select ai_settings::text as s, ai_key_encrypted as k from tenant where slug = 'acme'`) as { s: string; k: string }[];
+    const [row] = await rows(db.orm.em.fork(), z.object({ s: z.string(), k: z.string() }), `select ai_settings::text as s, ai_key_encrypted as k from tenant where slug = 'acme'`);
     expect(row!.s + row!.k).not.toContain('sk-test-DO-NOT-PRINT');
     await db.orm.em.fork().execute(`update tenant set ai_provider = null, ai_settings = null, ai_key_encrypted = null where slug = 'acme'`);
   });
@@ -59,7 +61,7 @@ describe('renderbot CLI', { timeout: 240_000 }, () => {
     const r = await cli(['admin', 'tenant', 'renderer', '--tenant', 'acme', '--backend', 'http', '--url', 'https://farm.example.com/jobs', '--secret', 'farm-secret-DO-NOT-PRINT']);
     expect(r).toMatchObject({ code: 0, stdout: expect.stringContaining('render farm at https://farm.example.com/jobs') });
     expect(r.stdout + r.stderr).not.toContain('farm-secret-DO-NOT-PRINT');
-    const [row] = await db.orm.em.fork().execute(`select renderer_backend as b, renderer_url as u, renderer_secret_encrypted as k from tenant where slug = 'acme'`) as { b: string; u: string; k: string }[];
+    const [row] = await rows(db.orm.em.fork(), z.object({ b: z.string(), u: z.string(), k: z.string() }), `select renderer_backend as b, renderer_url as u, renderer_secret_encrypted as k from tenant where slug = 'acme'`);
     expect(row).toMatchObject({ b: 'http', u: 'https://farm.example.com/jobs', k: expect.stringMatching(/^v1:/) });
     for (const [args, message] of [
       [['--backend', 'http', '--url', 'http://farm.example.com/jobs', '--secret', 'long-enough-secret'], /https/],
@@ -71,7 +73,7 @@ describe('renderbot CLI', { timeout: 240_000 }, () => {
       expect(bad.stderr).toMatch(message);
     }
     expect(await cli(['admin', 'tenant', 'renderer', '--tenant', 'acme', '--backend', 'local'])).toMatchObject({ code: 0, stdout: expect.stringContaining('local preview renderer') });
-    const [after] = await db.orm.em.fork().execute(`select renderer_backend as b, renderer_secret_encrypted as k from tenant where slug = 'acme'`) as { b: string; k: string | null }[];
+    const [after] = await rows(db.orm.em.fork(), z.object({ b: z.string(), k: z.string().nullable() }), `select renderer_backend as b, renderer_secret_encrypted as k from tenant where slug = 'acme'`);
     expect(after).toEqual({ b: 'local', k: null });
   });
 
@@ -115,7 +117,7 @@ describe('renderbot CLI', { timeout: 240_000 }, () => {
     const refused = await cli(['admin', 'import', 'products', '--tenant', 'acme', bad]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/line 3/);
-    const count = async () => ((await db.orm.em.fork().execute(`select count(*)::int as n from product where pim_id like 'IMP-%'`)) as { n: number }[])[0]!.n;
+    const count = async () => countOf(db.orm.em.fork(), `select count(*)::int as n from product where pim_id like 'IMP-%'`);
     expect(await count()).toBe(0);
     const ansi = join(dataDir, 'excel-ansi.csv');
     writeFileSync(ansi, Buffer.from('pim_id;name;category\r\nIMP-1;Nadelh\u00fclse HK 2016;Nadellager\r\n', 'latin1'));

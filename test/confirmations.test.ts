@@ -6,6 +6,7 @@ import { defaultTools } from '../core/tools/index.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { createCoreHarness, silentLog, type CoreHarness } from './support/core.ts';
 import type { TurnContext } from '../core/context.ts';
+import { countOf } from './support/rows.ts';
 
 let h: CoreHarness;
 let acme: TenantFixture;
@@ -29,7 +30,7 @@ async function proposeOrder(t: TenantFixture, turn: TurnContext) {
   const step = await tool.prepare({ turn, em: h.em(), log: silentLog, now: () => new Date() }, tool.parameters.parse(args));
   return createPendingAction(h.em(), turn, [{ toolCallId: 'call_1', tool: 'create_order', args, step }], new Date());
 }
-const orderCount = async (t: TenantFixture) => ((await h.em().execute(`select count(*)::int as n from render_order where tenant_id = ?`, [t.tenant.id])) as { n: number }[])[0]!.n;
+const orderCount = async (t: TenantFixture) => countOf(h.em(), `select count(*)::int as n from render_order where tenant_id = ?`, [t.tenant.id]);
 
 describe('confirmations', () => {
   it('two concurrent confirms execute the plan exactly once', async () => {

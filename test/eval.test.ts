@@ -11,6 +11,8 @@ import { seedDemo } from '../bot/seed/demo.ts';
 import { loadCases, parseCases } from '../eval/cases.ts';
 import { runEval, type EvalReport } from '../eval/harness.ts';
 import { formatCase, formatSummary } from '../eval/report.ts';
+import { z } from 'zod';
+import { rows } from './support/rows.ts';
 
 let h: CoreHarness;
 let demoId: string;
@@ -22,8 +24,8 @@ beforeAll(async () => {
 });
 afterAll(async () => { await h.close(); });
 
-const orderOf = async (status: string) => ((await h.em().execute(
-  `select order_number from render_order where tenant_id = ? and status = ? order by order_number limit 1`, [demoId, status])) as { order_number: string }[])[0]!.order_number;
+const orderOf = async (status: string) => ((await rows(h.em(), z.object({ order_number: z.string() }),
+  `select order_number from render_order where tenant_id = ? and status = ? order by order_number limit 1`, [demoId, status])))[0]!.order_number;
 const lastMessage = (req: FakeLlmRequest) => String(req.body.messages.at(-1)?.content);
 
 describe('the evaluation cases', () => {

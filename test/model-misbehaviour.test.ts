@@ -8,6 +8,7 @@ import { defineTool } from '../core/tools/tool.ts';
 import type { FakeLlmRequest, FakeStep } from './fakes/llm-server.ts';
 import { createCoreHarness, silentLog, texts, type CoreHarness } from './support/core.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
+import { rows } from './support/rows.ts';
 
 /*
  * A misbehaving model or provider (issue "What production does to a bot", item 4): every case
@@ -61,20 +62,23 @@ const say = async (text: string, o: { deps?: AgentDeps; onText?: (d: string) => 
 /** Continues the conversation of `turn` with another message. */
 const sayAgain = async (turn: Awaited<ReturnType<CoreHarness['turn']>>, text: string) => texts([await runAgentTurn(deps(), turn, { kind: 'message', text })]);
 
-type Row = { role: string; content: string; tool_calls: { id: string }[] | null; tool_call_id: string | null; prompt_tokens: number; completion_tokens: number };
+const storedRow = z.object({
+  role: z.string(), content: z.string(), tool_calls: z.array(z.object({ id: z.string() }).loose()).nullable(), tool_call_id: z.string().nullable(),
+  prompt_tokens: z.number(), completion_tokens: z.number(),
+});
 const stored = async (sessionId: string) =>
-  (await h.em().execute(`select role, content, tool_calls, tool_call_id, prompt_tokens, completion_tokens from chat_message where session_id = ? order by seq`, [sessionId])) as Row[];
+  rows(h.em(), storedRow, `select role, content, tool_calls, tool_call_id, prompt_tokens, completion_tokens from chat_message where session_id = ? order by seq`, [sessionId]);
 
 /** Every tool call in the stored history has exactly one answer. */
-function consistent(rows: Row[]): boolean {
+function consistent(rows: z.infer<typeof storedRow>[]): boolean {
   const calls = rows.flatMap((r) => r.tool_calls ?? []).map((c) => c.id);
   const answers = rows.filter((r) => r.role === 'tool').map((r) => r.tool_call_id);
   return calls.length === answers.length && calls.every((id) => answers.filter((a) => a === id).length === 1);
 }
 
 const usage = async () => {
-  const rows = (await h.em().execute(`select coalesce(sum(prompt_tokens), 0)::int as p, coalesce(sum(completion_tokens), 0)::int as c, coalesce(sum(requests), 0)::int as r from token_usage where tenant_id = ?`, [acme.tenant.id])) as { p: number; c: number; r: number }[];
-  return rows[0]!;
+  const [usage] = await rows(h.em(), z.object({ p: z.number(), c: z.number(), r: z.number() }), `select coalesce(sum(prompt_tokens), 0)::int as p, coalesce(sum(completion_tokens), 0)::int as c, coalesce(sum(requests), 0)::int as r from token_usage where tenant_id = ?`, [acme.tenant.id]);
+  return usage!;
 };
 const toolAnswers = (req: FakeLlmRequest) => req.body.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
 /** The request the fake received `back` requests ago (1 = the last). */

@@ -20,6 +20,7 @@ import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, makeTurn, type TenantFixture } from './support/fixtures.ts';
 import { submitOrder, waitFor } from './support/renders.ts';
 import { isCard, shown, toolResult } from './support/slack-flows.ts';
+import { rows } from './support/rows.ts';
 
 const farmSecret = 'acme-farm-secret-0123456789';
 const alice: Who = { teamId: TEAM.teamId, userId: 'U0ALICE001', channel: 'C0RENDERS1' };
@@ -59,7 +60,7 @@ describe('completion notices through Slack (render farm reporting job by job)', 
     h.llm.enqueue({ content: 'Done: the renders are on their way.' });
     await h.send.action(buttonClick(alice, { actionId: 'renderbot.confirm', value: actionId, messageTs: String(card.response!.ts), threadTs, responseUrl: h.slack.responseUrl() }));
     await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === threadTs && String(c.body.text).startsWith('Done:'));
-    const [order] = (await h.em().execute(`select id, order_number from render_order where tenant_id = ?`, [acme.tenant.id])) as { id: string; order_number: string }[];
+    const [order] = await rows(h.em(), z.object({ id: z.string(), order_number: z.string() }), `select id, order_number from render_order where tenant_id = ?`, [acme.tenant.id]);
     const inThread = (c: SlackCall) => c.body.channel === alice.channel && c.body.thread_ts === threadTs;
     const isProgress = (c: SlackCall) => shown(c).includes(`${order!.order_number}* · `);
 
@@ -96,14 +97,14 @@ describe('completion notices through Slack (render farm reporting job by job)', 
     const posts = h.slack.calls.filter((c) => c.method === 'chat.postMessage' && inThread(c));
     expect(posts.filter((c) => String(c.body.text).includes('finished with failures'))).toHaveLength(1);
     expect(posts.filter(isProgress)).toHaveLength(1);
-    const [row] = (await h.em().execute(`select notice_sent_at, status from render_order where id = ?`, [order!.id])) as { notice_sent_at: string | null; status: string }[];
+    const [row] = await rows(h.em(), z.object({ notice_sent_at: z.string().nullable(), status: z.string() }), `select notice_sent_at, status from render_order where id = ?`, [order!.id]);
     expect(row).toMatchObject({ status: 'failed', notice_sent_at: expect.anything() });
     // The notice becomes part of the conversation (between turns, via the session's inbox), so the model knows about it next turn.
     const noticeInHistory = await waitFor(async () => {
-      const rows = (await h.em().execute(
+      const found = await rows(h.em(), z.object({ content: z.string() }),
         `select m.content from chat_message m join chat_session s on s.id = m.session_id where s.key like ? and m.role = 'assistant' and m.content like '%finished with failures%'`,
-        [`%:${threadTs}`])) as { content: string }[];
-      return rows.length ? rows : undefined;
+        [`%:${threadTs}`]);
+      return found.length ? found : undefined;
     }, 'the notice in the session history');
     expect(noticeInHistory).toHaveLength(1);
 
@@ -144,8 +145,8 @@ describe('notice scheduling and exactly-once delivery (queue tasks against the d
     await db?.drop();
   });
 
-  const queueJobs = async (orderId: string) => (await db.orm.em.fork().execute(
-    `select task_identifier as task, key, queue_name, run_at from graphile_worker.jobs where key like ? order by id`, [`%:${orderId}`])) as { task: string; key: string; queue_name: string; run_at: string }[];
+  const queueJobs = async (orderId: string) => (await rows(db.orm.em.fork(), z.object({ task: z.string(), key: z.string(), queue_name: z.string().nullable(), run_at: z.string() }),
+    `select task_identifier as task, key, queue_name, run_at from graphile_worker.jobs where key like ? order by id`, [`%:${orderId}`]));
 
   async function watchedOrder() {
     const turn = await makeTurn(db.orm.em.fork(), acme.tenant.id);

@@ -13,14 +13,17 @@ import { deriveOrderStatus } from '../core/renders/jobs.ts';
 import { getRenderResults } from '../core/renders/results.ts';
 import type { ConfirmBlock, Reply } from '../core/replies/reply.ts';
 import { lastNote } from './support/prompt.ts';
+import { z } from 'zod';
+import { rows as readRows } from './support/rows.ts';
 
 let h: CoreHarness;
 
 beforeAll(async () => { h = await createCoreHarness(); });
 afterAll(async () => { await h.close(); });
 
-type Row = Record<string, unknown>;
-const rows = async (sql: string, params: unknown[] = []) => (await h.em().execute(sql, params)) as Row[];
+/** Any row: these tests compare whole rows with toEqual/toMatchObject. */
+const anyRow = z.record(z.string(), z.unknown());
+const rows = async (sql: string, params: unknown[] = []) => readRows(h.em(), anyRow, sql, params);
 const one = async (sql: string, params: unknown[] = []) => (await rows(sql, params))[0]!;
 
 /** The latest tool message answering a call named `name`, as the model received it. */
@@ -178,7 +181,7 @@ describe('what is confirmed is what runs', () => {
   it('refuses a response whose create_order calls share one tool-call id: nothing is planned, the model is told once, and its corrected calls each run what they previewed', async () => {
     const { t, turn } = await aiTenant('sameid');
     let told: Record<string, unknown>[] = [];
-    let meanwhile: Row = {};
+    let meanwhile: Record<string, unknown> = {};
     h.llm.enqueue(
       { content: 'Please confirm both orders:', toolCalls: [{ ...filterCall('Kugellager'), id: 'call_same' }, { ...filterCall('Dichtungen'), id: 'call_same' }] },
       async (req) => {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
 import type { EntityManager } from '../core/db/orm.ts';
 import { UserInputError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
@@ -17,6 +16,8 @@ import { searchProductsTool } from '../core/tools/search_products.ts';
 import type { Tool, ToolContext, ToolResult } from '../core/tools/tool.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, makeTurn, type TenantFixture } from './support/fixtures.ts';
+import { z } from 'zod';
+import { rows } from './support/rows.ts';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 const log = createLogger('silent');
@@ -374,7 +375,7 @@ describe('render job tally', () => {
     const direct = Object.fromEntries((after.byStatus as { status: string; n: number }[]).map((r) => [r.status, r.n]));
     expect(d.jobs).toMatchObject(direct);
     // Deleting an order's jobs (cascade) counts too.
-    const [order] = await em.execute(`select order_id from render_job where tenant_id = ? limit 1`, [acme.tenant.id]) as { order_id: string }[];
+    const [order] = await rows(em, z.object({ order_id: z.string() }), `select order_id from render_job where tenant_id = ? limit 1`, [acme.tenant.id]);
     await em.execute(`delete from render_job where order_id = ?`, [order!.order_id]);
     const gone = await counted(acme.tenant.id);
     expect(gone.tallied).toEqual(gone.byStatus);

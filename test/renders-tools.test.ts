@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TurnContext } from '../core/context.ts';
 import { RenderBotError, UserInputError } from '../core/errors.ts';
@@ -15,6 +15,7 @@ import { silentLog } from './support/core.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, makeTurn, type TenantFixture } from './support/fixtures.ts';
 import { jobsOf, submitOrder } from './support/renders.ts';
+import { rows } from './support/rows.ts';
 
 let db: TestDatabase;
 let acme: TenantFixture;
@@ -53,8 +54,8 @@ async function expectUserError(p: Promise<unknown>, code: string, fragment?: Reg
   expect((err as RenderBotError).code).toBe(code);
   if (fragment) expect((err as Error).message).toMatch(fragment);
 }
-async function sql<T extends object>(text: string, params: unknown[] = []): Promise<T[]> {
-  return (await db.orm.em.fork().execute(text, params)) as T[];
+async function sql(text: string, params: unknown[] = []): Promise<unknown[]> {
+  return db.orm.em.fork().execute(text, params);
 }
 /** Finishes jobs of an order by hand (no worker runs in this file): pim id → completed | failed. */
 async function finish(orderId: string, outcome: Record<string, 'completed' | 'failed'>, orderStatus: string) {
@@ -66,7 +67,7 @@ async function finish(orderId: string, outcome: Record<string, 'completed' | 'fa
   }
   await sql(`update render_order set status = ? where id = ?`, [orderStatus, orderId]);
 }
-const queueJobs = async (orderId: string) => (await sql<{ n: string }>(
+const queueJobs = async (orderId: string) => (await rows(db.orm.em.fork(), z.object({ n: z.string() }),
   `select count(*) as n from graphile_worker.jobs where task_identifier = 'render_job' and key in (select id::text from render_job where order_id = ?)`, [orderId]))[0]!.n;
 
 describe('the three render tools are registered', () => {
@@ -81,7 +82,7 @@ describe('get_render_results', () => {
   it('lists per-item status with fresh signed links (local) or farm URLs, counts, a table and image blocks; other tenants see nothing', async () => {
     const order = await submitOrder(db.orm, acme.tenant.id, ['ACME-KL-6204', 'ACME-KL-6205', 'ACME-DI-20'], 'WebP 1024x1024');
     expect(await queueJobs(order.orderId)).toBe('3'); // one queue job per render job, added with the order
-    const [qj] = await sql<{ key: string; priority: number; max_attempts: number; payload: { renderJobId: string; tenantId: string } }>(
+    const [qj] = await rows(db.orm.em.fork(), z.object({ key: z.string(), priority: z.number(), max_attempts: z.number(), payload: z.object({ renderJobId: z.string(), tenantId: z.string() }) }),
       `select j.key, j.priority, j.max_attempts, j.payload from graphile_worker._private_jobs j where j.key = (select min(id::text) from render_job where order_id = ?)`, [order.orderId]);
     expect(qj).toMatchObject({ priority: 10, max_attempts: 25, payload: { renderJobId: qj!.key, tenantId: acme.tenant.id } });
     await finish(order.orderId, { 'ACME-KL-6204': 'completed', 'ACME-KL-6205': 'completed', 'ACME-DI-20': 'failed' }, 'failed');
@@ -110,7 +111,7 @@ describe('cancel_order', () => {
 
     await expectUserError(prepare(cancelOrderTool, globexTurn, { order_id: order.orderNumber }), 'order_not_found');
     await expectUserError(run(cancelOrderTool, globexTurn, { order_id: order.orderId }), 'order_not_found');
-    expect((await sql<{ status: string }>(`select status from render_order where id = ?`, [order.orderId]))[0]!.status).toBe('rendering');
+    expect((await rows(db.orm.em.fork(), z.object({ status: z.string() }), `select status from render_order where id = ?`, [order.orderId]))[0]!.status).toBe('rendering');
 
     const step = await prepare(cancelOrderTool, acmeTurn, { order_id: order.orderNumber });
     expect(step.details.join('\n')).toMatch(/2 render jobs not started yet will be dropped[\s\S]*1 render job already running will finish/);

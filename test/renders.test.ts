@@ -11,6 +11,8 @@ import { silentLog } from './support/core.ts';
 import { createTestDatabase, type TestDatabase, testConfig } from './support/db.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { jobsOf, submitOrder, waitForOrder } from './support/renders.ts';
+import { z } from 'zod';
+import { rows } from './support/rows.ts';
 
 let db: TestDatabase;
 let app: App;
@@ -47,7 +49,7 @@ describe('local backend through the real worker', () => {
       const meta = await sharp(file).metadata();
       expect([meta.format, meta.width, meta.height]).toEqual(['webp', 1024, 1024]);
     }
-    const [row] = (await db.orm.em.fork().execute(`select completed_at from render_order where id = ?`, [order.orderId])) as { completed_at: string | null }[];
+    const [row] = await rows(db.orm.em.fork(), z.object({ completed_at: z.string().nullable() }), `select completed_at from render_order where id = ?`, [order.orderId]);
     expect(row!.completed_at).not.toBeNull();
   });
 

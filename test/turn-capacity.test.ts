@@ -10,6 +10,8 @@ import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import { runCli } from './support/cli.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { submitOrder, waitFor } from './support/renders.ts';
+import { z } from 'zod';
+import { countOf, rows } from './support/rows.ts';
 
 /*
  * Turns at the speed of the model (docs/design.md §4, issue 11), through the web API of a full app: many
@@ -110,9 +112,9 @@ describe('turns waiting on the model', () => {
   it('a render backlog of thousands of jobs does not hold a conversation back', async () => {
     await upsertProducts(h.em(), acme.tenant.id, Array.from({ length: 3000 }, (_, i) => ({ pimId: `BULK-${i}`, name: `Bulk bearing ${i}`, category: 'Kugellager' })));
     await submitOrder(h.app.db.orm, acme.tenant.id, Array.from({ length: 3000 }, (_, i) => `BULK-${i}`), 'WebP 1024x1024');
-    const queuedJobs = async () => ((await h.em().execute(`select count(*)::int as n from render_job where tenant_id = ? and status = 'queued'`, [acme.tenant.id])) as { n: number }[])[0]!.n;
+    const queuedJobs = async () => countOf(h.em(), `select count(*)::int as n from render_job where tenant_id = ? and status = 'queued'`, [acme.tenant.id]);
     // The render workers are busy (their jobs never finish) and thousands wait behind them.
-    await waitFor(async () => ((await h.em().execute(`select count(*)::int as n from render_job where tenant_id = ? and status = 'running'`, [acme.tenant.id])) as { n: number }[])[0]!.n >= h.config.RENDER_CONCURRENCY ? true : undefined, 'render workers busy');
+    await waitFor(async () => (await countOf(h.em(), `select count(*)::int as n from render_job where tenant_id = ? and status = 'running'`, [acme.tenant.id])) >= h.config.RENDER_CONCURRENCY ? true : undefined, 'render workers busy');
     h.llm.enqueue({ content: 'Renders are on their way.' });
     const reply = await ask(acmeToken, 'how are the renders doing?');
     expect(reply.response.content).toBe('Renders are on their way.');
@@ -159,7 +161,7 @@ describe('fair between tenants (docs/design.md §4)', () => {
     expect(rateLimited).toBe(2);
     // The 429s lowered acme's cap to 1 (half of what ran) for a while: its calls then ran one at a time.
     expect(mostAfterLimit).toBe(1);
-    const [tenantRow] = (await h.em().execute(`select ai_throttle_cap, ai_throttled_until > now() as lowered from tenant where id = ?`, [acme.tenant.id])) as { ai_throttle_cap: number; lowered: boolean }[];
+    const [tenantRow] = await rows(h.em(), z.object({ ai_throttle_cap: z.number(), lowered: z.boolean() }), `select ai_throttle_cap, ai_throttled_until > now() as lowered from tenant where id = ?`, [acme.tenant.id]);
     expect(tenantRow).toEqual({ ai_throttle_cap: 1, lowered: true });
     const usage = await runCli(['admin', 'usage', '--tenant', 'acme'], { DATABASE_URL: h.db.url, DATA_DIR: h.config.dataDir });
     expect(usage.code).toBe(0);
@@ -199,7 +201,7 @@ describe('one session, two processes', () => {
       expect(overlapped).toBe(false);
       expect(replies.every((r) => r.response.content.startsWith('answer to '))).toBe(true);
       // Messages that piled up were answered together (docs/design.md §4), so fewer model calls than messages; none was skipped.
-      const texts = (await h.em().execute(`select content from chat_message where session_id = ? and role = 'user' order by seq`, [session])) as { content: string }[];
+      const texts = await rows(h.em(), z.object({ content: z.string() }), `select content from chat_message where session_id = ? and role = 'user' order by seq`, [session]);
       expect(texts.map((t) => t.content).join('\n\n').split('\n\n').sort()).toEqual(['opening question', ...Array.from({ length: 6 }, (_, i) => `message ${i}`)].sort());
     } finally {
       await second.close();

@@ -15,6 +15,7 @@ import { createTestDatabase, testConfig, type TestDatabase } from './support/db.
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startServe, type ServeProcess } from './support/serve.ts';
 import { waitFor } from './support/renders.ts';
+import { countOf } from './support/rows.ts';
 
 /*
  * No lost turns (docs/design.md §4, issue 11): `renderbot serve` processes are killed or stopped while
@@ -80,6 +81,7 @@ async function mention(to: ServeProcess, text: string) {
 }
 
 const rows = (sql: string, params: unknown[] = []) => db.orm.em.fork().execute(sql, params);
+const undone = () => countOf(db.orm.em.fork(), `select count(*)::int as n from turn_inbox where done_at is null`);
 
 describe('a process killed while its turns wait on the model', () => {
   it('SIGKILL: a second process takes the sessions over once their leases expire and answers each turn exactly once, in place', async () => {
@@ -107,7 +109,7 @@ describe('a process killed while its turns wait on the model', () => {
       where s.key like ? group by m.role order by m.role`, [`${TEAM.teamId}:C0RECOV%`]);
     expect(counts).toEqual([{ role: 'assistant', n: 3 }, { role: 'user', n: 3 }]);
     // Marked done right after their delivery (another process's commit: nothing to await but the row).
-    await waitFor(async () => ((await rows(`select count(*)::int as n from turn_inbox where done_at is null`)) as { n: number }[])[0]!.n === 0 || undefined, 'the answered turns to be marked done');
+    await waitFor(async () => (await undone()) === 0 || undefined, 'the answered turns to be marked done');
     llm.assertDone();
     expect(slack.failures).toEqual([]);
   }, 90_000);
@@ -124,7 +126,7 @@ describe('a process killed while its turns wait on the model', () => {
     llm.enqueue((req) => { resumed = req; return { content: 'There are no orders yet.' }; });
     await serve();
     await slack.waitFor('chat.update', (c) => c.body.ts === t.placeholderTs && c.body.text === 'There are no orders yet.', { timeoutMs: 30_000 });
-    await waitFor(async () => ((await rows(`select count(*)::int as n from turn_inbox where done_at is null`)) as { n: number }[])[0]!.n === 0 || undefined, 'the answered turn to be marked done');
+    await waitFor(async () => (await undone()) === 0 || undefined, 'the answered turn to be marked done');
     // The resumed request carries the stored first round: the tool call and its result.
     const messages = resumed!.body.messages;
     const call = messages.find((m) => m.role === 'assistant' && Array.isArray(m.tool_calls)) as { tool_calls: { id: string; function: { name: string } }[] } | undefined;
@@ -157,7 +159,7 @@ describe('graceful shutdown and start-up', () => {
       await slack.waitFor('chat.update', (c) => c.body.ts === t.placeholderTs && c.body.text === `answer to ${t.text}`, { timeoutMs: 30_000 });
       expect(slack.messages(t.channel, t.threadTs).map((m) => m.text)).toEqual([`answer to ${t.text}`]);
     }
-    await waitFor(async () => ((await rows(`select count(*)::int as n from turn_inbox where done_at is null`)) as { n: number }[])[0]!.n === 0 || undefined, 'the answered turns to be marked done');
+    await waitFor(async () => (await undone()) === 0 || undefined, 'the answered turns to be marked done');
     llm.assertDone();
   }, 90_000);
 

@@ -6,6 +6,8 @@ import { itemResult, submitToSession } from '../core/queue/session-inbox.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
 import { createCoreHarness, texts, type CoreHarness } from './support/core.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
+import { z } from 'zod';
+import { countOf, rows } from './support/rows.ts';
 
 /*
  * Resuming a turn from what it stored (docs/design.md §4 durability): the model is not asked again for a
@@ -41,7 +43,7 @@ async function inboxItem(turn: { tenantId: string; sessionId: string }): Promise
     },
   };
 }
-const count = async (sql: string, params: unknown[]) => ((await h.em().execute(sql, params)) as { n: number }[])[0]!.n;
+const count = async (sql: string, params: unknown[]) => countOf(h.em(), sql, params);
 
 describe('a resumed turn', () => {
   it('whose confirmation was stored answers with it: no model call, no second plan', async () => {
@@ -98,9 +100,9 @@ describe('a message cut off too often', () => {
       [turn.tenantId, turn.sessionId, JSON.stringify({ turn, text: 'count everything', delivery: h.delivery }), MAX_TURN_ATTEMPTS, JSON.stringify({ fromSeq: String(user.seq) })]);
     await h.deliveredCount(start + 1);
     expect(texts([h.delivered[start]!.reply])).toBe(GIVE_UP_TEXT);
-    const rows = (await h.em().execute(`select role, content, tool_call_id from chat_message where session_id = ? order by seq`, [turn.sessionId])) as { role: string; content: string; tool_call_id: string | null }[];
-    expect(rows.map((r) => [r.role, r.tool_call_id])).toEqual([['user', null], ['assistant', null], ['tool', 'call_lost'], ['assistant', null]]);
-    expect(rows.at(-1)!.content).toBe(GIVE_UP_TEXT);
+    const stored = await rows(h.em(), z.object({ role: z.string(), content: z.string(), tool_call_id: z.string().nullable() }), `select role, content, tool_call_id from chat_message where session_id = ? order by seq`, [turn.sessionId]);
+    expect(stored.map((r) => [r.role, r.tool_call_id])).toEqual([['user', null], ['assistant', null], ['tool', 'call_lost'], ['assistant', null]]);
+    expect(stored.at(-1)!.content).toBe(GIVE_UP_TEXT);
     // The session goes on: the next message reaches the model with a consistent history.
     h.llm.enqueue({ content: 'Here you go.' });
     await h.conversations.submit({ turn, text: 'try again please', delivery: h.delivery });

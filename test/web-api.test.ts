@@ -9,6 +9,8 @@ import { createApiToken, revokeApiToken, createLoginCode } from '../core/tenancy
 import { CONTEXT_LABEL } from '../core/agent/data-messages.ts';
 import { lastNote } from './support/prompt.ts';
 import { removeUser, setUserRole } from '../core/tenancy/users.ts';
+import { z } from 'zod';
+import { rows } from './support/rows.ts';
 
 let h: WebHarness;
 let acme: TenantFixture;
@@ -150,7 +152,7 @@ describe('POST /api/chat/messages', () => {
     const ok = (await (first.status === 200 ? first : second).json()) as { ok: boolean; status: string; reply: { blocks: { type: string; status?: string }[] } };
     expect(ok).toMatchObject({ ok: true, status: 'done' });
     expect(ok.reply.blocks.find((b) => b.type === 'confirm')?.status).toBe('done');
-    const orders = (await h.em().execute(`select order_number from render_order where tenant_id = ?`, [acme.tenant.id])) as { order_number: string }[];
+    const orders = await rows(h.em(), z.object({ order_number: z.string() }), `select order_number from render_order where tenant_id = ?`, [acme.tenant.id]);
     expect(orders).toHaveLength(1);
     expect((await h.em().execute(`select count(*)::int as n from render_job j join render_order o on o.id = j.order_id where o.tenant_id = ?`, [acme.tenant.id]))).toEqual([{ n: 3 }]);
 
@@ -190,7 +192,7 @@ describe('POST /api/chat/messages', () => {
   });
 
   it('passes the order summary as the context data message for context_type order; unknown or foreign ids → 404 without a model call', async () => {
-    const [order] = (await h.em().execute(`select id, order_number from render_order where tenant_id = ?`, [acme.tenant.id])) as { id: string; order_number: string }[];
+    const [order] = await rows(h.em(), z.object({ id: z.string(), order_number: z.string() }), `select id, order_number from render_order where tenant_id = ?`, [acme.tenant.id]);
     h.llm.enqueue({ content: 'It is rendering: 0 of 3 jobs finished.' });
     const r = await send(alice, { message: "what's the status?", context_type: 'order', context_id: order!.order_number });
     const context = contextOf(h.llm.requests.at(-1)!);
@@ -238,8 +240,8 @@ describe('sessions', () => {
       all.push(...page.sessions.map((s) => s.session_id));
       cursor = page.next_cursor;
     }
-    const rows = (await h.em().execute(`select id from chat_session where tenant_id = ? and platform = 'web' and created_by = 'alice' order by last_active_at desc`, [acme.tenant.id])) as { id: string }[];
-    expect(all).toEqual(rows.map((r) => r.id));
+    const stored = await rows(h.em(), z.object({ id: z.string() }), `select id from chat_session where tenant_id = ? and platform = 'web' and created_by = 'alice' order by last_active_at desc`, [acme.tenant.id]);
+    expect(all).toEqual(stored.map((r) => r.id));
     expect(((await (await h.api('/api/chat/sessions', { token: bob })).json()) as { sessions: unknown[] }).sessions).toHaveLength(0);
 
     const target = all[0]!;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestFingerprint } from '../core/idempotency.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { readEvents, startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
+import { countOf } from './support/rows.ts';
 
 let h: WebHarness;
 let acme: TenantFixture;
@@ -23,7 +24,7 @@ const send = (key: string, body: Record<string, unknown>, o: { token?: string; h
   (o.harness ?? h).api('/api/chat/messages', { token: o.token ?? alice, body, headers: { 'idempotency-key': key, ...o.headers } });
 
 /** How many user messages with `text` are stored (one per turn started). */
-const turnsFor = async (text: string) => ((await h.em().execute(`select count(*)::int as n from chat_message where role = 'user' and content = ?`, [text])) as { n: number }[])[0]!.n;
+const turnsFor = async (text: string) => countOf(h.em(), `select count(*)::int as n from chat_message where role = 'user' and content = ?`, [text]);
 
 describe('Idempotency-Key on POST /api/chat/messages', () => {
   it('a repeat with the same key and body returns the first answer and starts no second turn', async () => {

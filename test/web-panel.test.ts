@@ -10,6 +10,8 @@ import { upsertProducts } from '../core/pipeline/catalogue.ts';
 import { seedCategoryProducts } from '../bot/seed/bulk.ts';
 import { createLoginCode } from '../core/tenancy/tokens.ts';
 import { lastNote } from './support/prompt.ts';
+import { z } from 'zod';
+import { rows } from './support/rows.ts';
 
 /** Debian's chromium (`.ci/run` installs it); override with CHROMIUM_PATH. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -99,7 +101,7 @@ describe('chat panel in Chromium', () => {
     });
     await confirm.click();
     await page.locator('.rb-confirm-status', { hasText: 'Done' }).waitFor();
-    const [order] = (await h.em().execute(`select order_number from render_order where tenant_id = ?`, [acme.tenant.id])) as { order_number: string }[];
+    const [order] = await rows(h.em(), z.object({ order_number: z.string() }), `select order_number from render_order where tenant_id = ?`, [acme.tenant.id]);
     await page.locator('.rb-assistant strong', { hasText: order!.order_number }).first().waitFor();
     expect(await page.getByRole('button', { name: 'Confirm' }).count()).toBe(0);
     await page.screenshot({ path: `${SHOTS}/web-panel-done.png` });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { createLogger } from '../core/logger.ts';
 import type { TurnContext } from '../core/context.ts';
 import type { EntityManager } from '../core/db/orm.ts';
@@ -14,6 +14,7 @@ import { setRenderOverridesTool } from '../core/tools/set_render_overrides.ts';
 import type { Tool, ToolContext, ToolResult, WriteTool } from '../core/tools/tool.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, makeTurn, type TenantFixture } from './support/fixtures.ts';
+import { rows } from './support/rows.ts';
 
 let db: TestDatabase;
 let acme: TenantFixture;
@@ -52,11 +53,11 @@ async function run<S extends z.ZodObject>(tool: Tool<S>, turn: TurnContext, raw:
   const args = t.parameters.parse(raw);
   return db.orm.em.fork().transactional(async (em) => t.run(ctxFor(turn, em), args));
 }
-async function sql<T extends object>(text: string, params: unknown[] = []): Promise<T[]> {
-  return (await db.orm.em.fork().execute(text, params)) as T[];
+async function sql(text: string, params: unknown[] = []): Promise<unknown[]> {
+  return db.orm.em.fork().execute(text, params);
 }
 async function rowCounts(tenantId: string) {
-  const [r] = await sql<{ orders: string; items: string; jobs: string; counters: string }>(
+  const [r] = await rows(db.orm.em.fork(), z.object({ orders: z.string(), items: z.string(), jobs: z.string(), counters: z.string() }),
     `select (select count(*) from render_order where tenant_id = ?) as orders,
             (select count(*) from order_item where tenant_id = ?) as items,
             (select count(*) from render_job where tenant_id = ?) as jobs,
@@ -65,7 +66,7 @@ async function rowCounts(tenantId: string) {
   return r;
 }
 async function orderRow(id: string) {
-  const [r] = await sql<{ status: string; submitted_at: string | null; material_override_id: string | null; render_overrides: Record<string, unknown>; tenant_id: string }>(
+  const [r] = await rows(db.orm.em.fork(), z.object({ status: z.string(), submitted_at: z.string().nullable(), material_override_id: z.string().nullable(), render_overrides: z.record(z.string(), z.unknown()), tenant_id: z.string() }),
     `select status, submitted_at, material_override_id, render_overrides, tenant_id from render_order where id = ?`, [id]);
   return r!;
 }
@@ -92,7 +93,7 @@ describe('create_order', () => {
     const order = await orderRow(d.order_id as string);
     expect(order).toMatchObject({ status: 'rendering', tenant_id: acme.tenant.id, material_override_id: null });
     expect(order.submitted_at).not.toBeNull();
-    const jobs = await sql<{ status: string; tenant_id: string; product_id: string }>(
+    const jobs = await rows(db.orm.em.fork(), z.object({ status: z.string(), tenant_id: z.string(), product_id: z.string() }),
       `select j.status, j.tenant_id, j.product_id from render_job j join order_item i on i.id = j.order_item_id where j.order_id = ?`, [d.order_id]);
     expect(jobs).toHaveLength(3);
     expect(jobs.every((j) => j.status === 'queued' && j.tenant_id === acme.tenant.id)).toBe(true);
@@ -224,7 +225,7 @@ describe('dispatch_renders', () => {
     expect(step.details.join('\n')).toContain('1 render job will be queued again for the 1 of 3 products whose renders failed');
     const r = data(await run(dispatchRendersTool, acmeTurn, { order_id: o.order_number }));
     expect(r).toMatchObject({ mode: 'retry', job_count: 1, status: 'rendering' });
-    const queued = await sql<{ product_id: string }>(`select product_id from render_job where order_id = ? and status = 'queued'`, [o.order_id]);
+    const queued = await rows(db.orm.em.fork(), z.object({ product_id: z.string() }), `select product_id from render_job where order_id = ? and status = 'queued'`, [o.order_id]);
     expect(queued.map((q) => q.product_id)).toEqual([acme.productIds['ACME-KL-6205']]);
 
     await sql(`update render_job set status = 'completed' where order_id = ? and status = 'queued'`, [o.order_id]);

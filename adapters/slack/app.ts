@@ -47,7 +47,7 @@ export type SlackSettings = {
 export type SlackAdapterDeps = {
   settings: SlackSettings;
   conversations: SlackCore;
-  intake: SlackIntake & Pick<Intake, 'cardsPosted' | 'installations' | 'storeRequest' | 'dueRequests'>;
+  intake: SlackIntake & Pick<Intake, 'installations' | 'storeRequest' | 'dueRequests'>;
   /** Whether the database is reachable: outages are refused and logged once, not per request. */
   availability: DatabaseAvailability;
   log: Logger;
@@ -155,7 +155,7 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   return {
     mode,
     routes,
-    deliverer: createSlackDeliverer({ client: bolt.client, pacer: createChannelPacer({ log, waitFor: rateLimitedFor }), tokenFor, cardsPosted: deps.intake.cardsPosted, log }),
+    deliverer: createSlackDeliverer({ client: bolt.client, pacer: createChannelPacer({ log, waitFor: rateLimitedFor }), tokenFor, log }),
     streamer: createSlackStreamer({ client: bolt.client, tokenFor, log }),
     async start() {
       if (receiver instanceof SocketModeReceiver) await receiver.start();

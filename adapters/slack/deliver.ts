@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { webApi } from '@slack/bolt';
 import type { Deliverer } from '../../core/replies/delivery.ts';
-import type { Intake } from '../../core/conversations/intake.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ChannelPacer } from '../../core/pacer.ts';
 import type { Reply } from '../../core/replies/reply.ts';
@@ -38,7 +37,7 @@ export async function postToResponseUrl(url: string, body: Record<string, unknow
  * where a pending confirm card went (for in-place updates), falls back to the slash command's
  * response_url when the bot is not in the channel, and to plain text when Slack rejects the blocks.
  */
-export function createSlackDeliverer(deps: { client: webApi.WebClient; pacer: ChannelPacer; tokenFor: TokenResolver; cardsPosted: Intake['cardsPosted']; log: Logger }): Deliverer {
+export function createSlackDeliverer(deps: { client: webApi.WebClient; pacer: ChannelPacer; tokenFor: TokenResolver; log: Logger }): Deliverer {
   return async (rawTarget, reply: Reply, info) => {
     const target = slackTargetSchema.parse(rawTarget);
     const token = await deps.tokenFor(target);
@@ -83,8 +82,7 @@ export function createSlackDeliverer(deps: { client: webApi.WebClient; pacer: Ch
       }
     }
     if (prompts && ts) await offerPrompts(ch, token, target, ts, reply, prompts);
-    const cards = ts ? await deps.cardsPosted(target.tenantId, reply, { platform: 'slack', teamId: target.teamId, channel: target.channel, ts, threadTs: target.threadTs }) : [];
-    deps.log.debug({ channel: target.channel, ts, threadTs: target.threadTs, replaced: ts !== undefined && ts === placeholderTs, cards }, 'slack reply posted');
+    deps.log.debug({ channel: target.channel, ts, threadTs: target.threadTs, replaced: ts !== undefined && ts === placeholderTs }, 'slack reply posted');
     return ts ? { channel: target.channel, ts } : undefined;
   };
 }

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { scopeOf } from './suggestions.ts';
 import type { Deliverer, Streamer } from '../../core/replies/delivery.ts';
-import type { Reply } from '../../core/replies/reply.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
+import type { Reply } from '../../core/replies/reply.ts';
 import type { Logger } from '../../core/logger.ts';
 import { describeTeamsSettings, teamsSettings, type ActiveTeamsSettings, type TeamsConfig } from './config.ts';
 import { streamInfo } from './activity.ts';
@@ -28,7 +28,7 @@ export type TeamsAdapterOptions = {
   config: TeamsConfig;
   conversations: TeamsHandlerDeps['conversations'];
   /** The core's intake (never a database handle, docs/design.md §1). */
-  intake: TeamsIntake & Pick<Intake, 'cardsPosted' | 'answerPosted'>;
+  intake: TeamsIntake & Pick<Intake, 'answerPosted'>;
   log: Logger;
   /** Replaces the Bot Framework transport (tests of the turn logic without botbuilder). */
   transport?: TeamsTransport;
@@ -98,7 +98,6 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
       }
     }
     const { activityId } = await pacer.run(key, () => transport.sendProactive(conversationReference, message));
-    await opts.intake.cardsPosted(tenantId, reply, { platform: 'teams', activityId: activityId ?? null, conversationReference });
     await answerPosted(tenantId, key, reply, activityId);
     log.debug({ sessionId: info.sessionId, activityId }, 'teams reply sent');
     return activityId ? { activityId } : undefined;

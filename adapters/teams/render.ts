@@ -193,6 +193,20 @@ export function renderAdaptiveCard(reply: Reply, opts: { suggestionButtons?: boo
 }
 
 /**
+ * Cuts a text message (with its "…") until the activity fits `TEAMS_MESSAGE_MAX_BYTES`: text of
+ * `CARD_TEXT_MAX` characters can still be larger, as JSON writes a control character in 6 bytes.
+ * A card message needs no cut: the card keeps to `CARD_MAX_BYTES` and its summary to 200 characters.
+ */
+function withinMessageBytes(message: OutgoingMessage & { text: string }): OutgoingMessage {
+  let fitted = message;
+  for (let over = bytes(fitted) - TEAMS_MESSAGE_MAX_BYTES; over > 0; over = bytes(fitted) - TEAMS_MESSAGE_MAX_BYTES) {
+    // A character costs at most 6 bytes, so this always cuts, and never more than needed at once.
+    fitted = { ...fitted, text: ellipsize(fitted.text, fitted.text.length - Math.ceil(over / 6) - 1) };
+  }
+  return fitted;
+}
+
+/**
  * The Teams message for a reply. Text-only replies are plain markdown messages. Anything else is
  * a card; its plain-text fallback goes into the card's `fallbackText` and the activity's
  * `summary` (notifications, clients without cards) — not into `text`, which Teams would show
@@ -208,7 +222,7 @@ export function renderTeamsMessage(reply: Reply, opts: { scope?: TeamsScope } = 
   const labelled = extras ? { entities: [extras.entity], channelData: extras.channelData } : {};
   if (reply.blocks.every((b) => b.type === 'text') && (personal || !suggestions.length)) {
     const text = neutralizeFunctions(ellipsize(plain, CARD_TEXT_MAX)) || '(empty reply)';
-    return { type: 'message', textFormat: 'markdown', text: extras?.sourcesLine ? `${text}\n\n${extras.sourcesLine}` : text, ...labelled, ...next };
+    return withinMessageBytes({ type: 'message', textFormat: 'markdown', text: extras?.sourcesLine ? `${text}\n\n${extras.sourcesLine}` : text, ...labelled, ...next });
   }
   const fallback = ellipsize(plain, FALLBACK_TEXT_MAX);
   return {

@@ -28,8 +28,6 @@ export const storedActionSchema = z.object({
   plan: z.array(planCallSchema),
   preview: z.object({ title: z.string() }),
   result: actionResultSchema.nullable(),
-  /** Where the confirm card was posted (Slack ts, Teams activity id, …), for in-place updates. */
-  messageRef: z.record(z.string(), z.unknown()).nullable(),
 });
 
 /** A pending action (docs/design.md §6). */

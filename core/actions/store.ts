@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { z } from 'zod';
+import { isUuid } from '../db/sql.ts';
 import { db, type Row } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import type { TurnContext } from '../context.ts';
@@ -11,11 +11,11 @@ import { attachSelections, dropSelections, dropStaleSelections } from '../pipeli
 const ACTION_TTL_MS = 15 * 60 * 1000;
 
 const columns = ['id', 'tenant', 'session', 'requestedBy', 'plan', 'preview', 'status', 'expiresAt', 'decidedBy', 'decidedByName',
-  'decidedAt', 'result', 'messageRef', 'origin', 'createdAt'] as const;
+  'decidedAt', 'result', 'origin', 'createdAt'] as const;
 
 /** An action as the core uses it, its stored JSON checked. */
-function toAction({ tenant, session, plan, preview, result, messageRef, ...row }: Pick<Row<'pending_action'>, (typeof columns)[number]>): ActionRow {
-  return { ...row, tenantId: tenant, sessionId: session, ...storedActionSchema.parse({ plan, preview, result, messageRef }) };
+function toAction({ tenant, session, plan, preview, result, ...row }: Pick<Row<'pending_action'>, (typeof columns)[number]>): ActionRow {
+  return { ...row, tenantId: tenant, sessionId: session, ...storedActionSchema.parse({ plan, preview, result }) };
 }
 
 /**
@@ -40,7 +40,7 @@ export async function createPendingAction(em: EntityManager, turn: TurnContext, 
 
 /** An action of the tenant, or undefined (also for another tenant's id: indistinguishable). */
 export async function findAction(em: EntityManager, tenantId: string, actionId: string): Promise<ActionRow | undefined> {
-  if (!z.uuid().safeParse(actionId).success) return undefined;
+  if (!isUuid(actionId)) return undefined;
   const row = await db(em).selectFrom('pending_action').select(columns).where('id', '=', actionId).where('tenant', '=', tenantId).executeTakeFirst();
   return row && toAction(row);
 }
@@ -55,7 +55,7 @@ export async function latestPendingAction(em: EntityManager, tenantId: string, s
 
 /** Atomic compare-and-set pending → `to`; returns the row only for the one caller that won. */
 export async function claimAction(em: EntityManager, tenantId: string, actionId: string, to: 'executing' | 'cancelled', decidedBy: { id: string; name?: string }): Promise<ActionRow | undefined> {
-  if (!z.uuid().safeParse(actionId).success) return undefined;
+  if (!isUuid(actionId)) return undefined;
   const row = await db(em).updateTable('pending_action')
     .set({ status: to, decidedBy: decidedBy.id, decidedByName: decidedBy.name ?? null, decidedAt: sql<Date>`now()` })
     .where('id', '=', actionId).where('tenant', '=', tenantId).where('status', '=', 'pending').where('expiresAt', '>', sql<Date>`now()`)
@@ -83,9 +83,4 @@ export async function expireActions(em: EntityManager): Promise<number> {
 export async function expireAction(em: EntityManager, actionId: string): Promise<void> {
   await db(em).updateTable('pending_action').set({ status: 'expired' })
     .where('id', '=', actionId).where('status', '=', 'pending').where('expiresAt', '<=', sql<Date>`now()`).execute();
-}
-
-/** Remembers where the confirm card was posted, for in-place updates. */
-export async function setMessageRef(em: EntityManager, tenantId: string, actionId: string, ref: Record<string, unknown>): Promise<void> {
-  await db(em).updateTable('pending_action').set({ messageRef: ref }).where('id', '=', actionId).where('tenant', '=', tenantId).execute();
 }

@@ -3,6 +3,7 @@ import type { EntityManager } from '../db/orm.ts';
 import type { ChatMessage } from '../llm/client.ts';
 import { noteMessage, summaryMessage } from './data-messages.ts';
 import { recentMessages, type MessageRow, type RecentRead } from '../history/messages.ts';
+import { saveSessionSummary } from '../history/sessions.ts';
 import { estimateTokens, MESSAGE_OVERHEAD_TOKENS } from '../llm/tokens.ts';
 
 /** Limits of the prompt window (docs/design.md §3). */
@@ -69,7 +70,7 @@ export async function buildWindow(em: EntityManager, sessionId: string, opts: Wi
   if (folded.length) {
     summary = foldIntoSummary(summary, folded.flatMap((u) => u.rows), opts.summaryTokens);
     summaryUpto = folded.at(-1)!.rows.at(-1)!.seq;
-    await db(em).updateTable('chat_session').set({ summary, summaryUpto }).where('id', '=', sessionId).execute();
+    await saveSessionSummary(em, sessionId, { summary, summaryUpto });
   }
   const messages = kept.flatMap((u) => u.messages);
   return {

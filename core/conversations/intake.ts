@@ -1,7 +1,7 @@
 import { postedAnswer, rememberAnswerPost, type AnswerPosted } from '../history/feedback.ts';
 import { randomUUID } from 'node:crypto';
 import { confirmReply } from '../actions/card.ts';
-import { findAction, setMessageRef } from '../actions/store.ts';
+import { findAction } from '../actions/store.ts';
 import { claimReplays, markHandled, storeRequest, type StoredRequest } from '../queue/inbound-requests.ts';
 import { monthlyUsage, type MonthlyUsage } from '../llm/usage.ts';
 import type { IntakePool } from '../db/intake-pool.ts';
@@ -16,7 +16,7 @@ import { contextSummary, setSessionContext, type SessionContext } from '../histo
 import { createIdentity, type TenantRef } from './identify.ts';
 import { deleteSession, findActiveSession, findUserSession, listSessionMessages, listUserSessions, resolveSession } from '../history/sessions.ts';
 
-export type { Freshness,  Person, PersonFacts, Speaker,  Workspace } from './identify.ts';
+export type { Freshness, Person, PersonFacts, Speaker, TenantRef, Workspace } from './identify.ts';
 export type { SessionListItem, VisibleMessage } from '../history/sessions.ts';
 export type { SessionContext } from '../history/context.ts';
 export type { TokenIdentity } from '../tenancy/tokens.ts';
@@ -56,16 +56,6 @@ export function createIntake(deps: { orm: Orm; log: Logger; now: () => Date; sec
     return (await resolveSession(em(), thread.tenantId, thread.platform, thread.key, userId)).id;
   }
 
-  /**
-   * Remembers where the pending confirm cards of a reply were posted (Slack ts, Teams activity),
-   * for in-place updates; returns their action ids.
-   */
-  async function cardsPosted(tenantId: string, reply: Reply, ref: Record<string, unknown>): Promise<string[]> {
-    const ids = reply.blocks.flatMap((b) => (b.type === 'confirm' && b.status === 'pending' ? [b.actionId] : []));
-    for (const id of ids) await setMessageRef(em(), tenantId, id, ref);
-    return ids;
-  }
-
   /** The confirm card of an action in its current state (a refresh), or undefined for unknown and other tenants' ids alike. */
   async function actionCard(tenantId: string, actionId: string): Promise<Reply | undefined> {
     const row = await findAction(em(), tenantId, actionId);
@@ -82,7 +72,6 @@ export function createIntake(deps: { orm: Orm; log: Logger; now: () => Date; sec
   return {
     ...identity,
     sessionFor,
-    cardsPosted,
     actionCard,
     /** Remembers where an agent answer was posted (Teams: its feedback names the activity, not the answer). */
     answerPosted: (p: AnswerPosted) => rememberAnswerPost(em(), p),

@@ -1,4 +1,6 @@
+import type { RawBuilder } from 'kysely';
 import { z } from 'zod';
+import { db } from './kysely.ts';
 import type { EntityManager } from './orm.ts';
 
 /*
@@ -20,6 +22,28 @@ export async function rows<S extends z.ZodType>(em: EntityManager, schema: S, sq
 /** Like `rows`, for statements that return at most one row. */
 export async function row<S extends z.ZodType>(em: EntityManager, schema: S, sql: string, params: unknown[] = []): Promise<z.output<S> | undefined> {
   return (await rows(em, schema, sql, params))[0];
+}
+
+/**
+ * Like `rows`, for SQL written with Kysely's `sql` tag: each value sits where it is used and
+ * fragments (`sql` values too) carry their own, so reordering or reusing a fragment cannot bind
+ * the wrong value. Rows come back as the driver returns them (snake_case, bigint as text), like `rows`.
+ */
+export async function sqlRows<S extends z.ZodType>(em: EntityManager, schema: S, query: RawBuilder<unknown>): Promise<z.output<S>[]> {
+  const result = await query.execute(db(em));
+  return result.rows.map((r) => schema.parse(r));
+}
+
+/** Like `sqlRows`, for statements that return at most one row. */
+export async function sqlRow<S extends z.ZodType>(em: EntityManager, schema: S, query: RawBuilder<unknown>): Promise<z.output<S> | undefined> {
+  return (await sqlRows(em, schema, query))[0];
+}
+
+const uuidSchema = z.uuid();
+
+/** Whether `value` is a UUID: checked before it meets a uuid column, which would refuse it with an error. */
+export function isUuid(value: unknown): boolean {
+  return uuidSchema.safeParse(value).success;
 }
 
 /** A row with one count `n` (PostgreSQL returns bigint counts as text). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isUuid } from '../db/sql.ts';
 import { sql } from 'kysely';
 import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
@@ -35,7 +36,7 @@ export async function contextSummary(em: EntityManager, tenantId: string, ctx: S
       `${o.material_override ? `; material override ${quote(o.material_override)}` : ''}; created ${o.created_at}` +
       `${o.completed_at ? `, completed ${o.completed_at}` : ''}. Use get_order_status for details.`;
   }
-  const byId = z.uuid().safeParse(ctx.id).success;
+  const byId = isUuid(ctx.id);
   const p = await db(em).selectFrom('product as p')
     .select((eb) => ['p.id', 'p.pimId', 'p.name', 'p.category', 'p.materialName',
       eb.selectFrom('order_item as i').select(sql<number>`count(distinct i.order_id)::int`.as('n'))
@@ -44,13 +45,6 @@ export async function contextSummary(em: EntityManager, tenantId: string, ctx: S
     .executeTakeFirst();
   if (!p) throw new UserInputError('context_not_found', `No product ${ctx.id} was found.`);
   return `product ${quote(p.pimId)} ${quote(p.name)} (id ${p.id}) — category ${quote(p.category)}, material ${p.materialName ? quote(p.materialName) : 'none'}, in ${p.orders ?? 0} orders.`;
-}
-
-/** The object a session is about, if any (validated; anything else reads as none). */
-export async function getSessionContext(em: EntityManager, tenantId: string, sessionId: string): Promise<SessionContext | undefined> {
-  const row = await db(em).selectFrom('chat_session').select('context').where('id', '=', sessionId).where('tenant', '=', tenantId).executeTakeFirst();
-  const parsed = sessionContextSchema.safeParse(row?.context);
-  return parsed.success ? parsed.data : undefined;
 }
 
 /** Sets (or with `undefined`, clears) what a session is about. */

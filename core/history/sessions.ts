@@ -122,3 +122,8 @@ export async function listSessionMessages(em: EntityManager, sessionId: string, 
   const rows = await visible.$if(page.before !== undefined, (q) => q.where('seq', '<', page.before!)).orderBy('seq', 'desc').limit(page.limit).execute();
   return rows.reverse();
 }
+
+/** Stores a session's running summary and the last message folded into it (core/agent/window.ts folds). */
+export async function saveSessionSummary(em: EntityManager, sessionId: string, folded: { summary: string | null; summaryUpto: number }): Promise<void> {
+  await db(em).updateTable('chat_session').set({ summary: folded.summary, summaryUpto: folded.summaryUpto }).where('id', '=', sessionId).execute();
+}

@@ -2,6 +2,7 @@ import { sql, type ExpressionBuilder } from 'kysely';
 import type { EntityManager } from '../db/orm.ts';
 import { db, type Database } from '../db/kysely.ts';
 import { UserInputError } from '../errors.ts';
+import { setTenantModelConcurrency, setTenantThrottle } from '../tenancy/tenants.ts';
 
 /** Largest per-process cap on a tenant's concurrent model calls. */
 const MAX_MODEL_CONCURRENCY = 100_000;
@@ -11,12 +12,12 @@ export async function setModelConcurrency(em: EntityManager, tenantId: string, m
   if (!Number.isInteger(max) || max < 1 || max > MAX_MODEL_CONCURRENCY) {
     throw new UserInputError('bad_flag', `--max-concurrency must be a whole number from 1 to ${MAX_MODEL_CONCURRENCY.toLocaleString('en')}, got "${max}"`);
   }
-  await db(em).updateTable('tenant').set({ aiMaxConcurrency: max }).where('id', '=', tenantId).execute();
+  await setTenantModelConcurrency(em, tenantId, max);
 }
 
 /** Records the tenant's lowered model cap after its provider answered 429, valid until `until`. */
 export async function recordThrottle(em: EntityManager, tenantId: string, cap: number, until: Date): Promise<void> {
-  await db(em).updateTable('tenant').set({ aiThrottleCap: cap, aiThrottledUntil: until }).where('id', '=', tenantId).execute();
+  await setTenantThrottle(em, tenantId, cap, until);
 }
 
 /** A tenant's model cap now and its conversations' turns, across all processes. */

@@ -6,7 +6,6 @@ const wireToolCallSchema = z.object({
   type: z.literal('function'),
   function: z.object({ name: z.string().min(1), arguments: z.string() }),
 });
-type WireToolCall = z.infer<typeof wireToolCallSchema>;
 
 /**
  * One message of the prompt, mirroring the Chat Completions wire format so history rows can be

@@ -1,8 +1,11 @@
 import { z } from 'zod';
-import { db, type Row } from '../db/kysely.ts';
+import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { ConfigError, UserInputError } from '../errors.ts';
 import { decryptSecret, encryptSecret } from '../secrets.ts';
+import { storeTenantAi, type StoredAi } from '../tenancy/tenants.ts';
+
+export type { StoredAi };
 
 /** http(s) only; no userinfo, query or fragment, so nothing secret can hide in the stored URL. */
 const httpUrl = z
@@ -34,8 +37,6 @@ const openAiSettingsSchema = z.strictObject({
  */
 export const aiSettingsSchema = z.discriminatedUnion('provider', [azureAiSettingsSchema, openAiSettingsSchema]);
 
-type AzureAiSettings = z.infer<typeof azureAiSettingsSchema>;
-type OpenAiSettings = z.infer<typeof openAiSettingsSchema>;
 /** Provider settings without the key; see `aiSettingsSchema`. */
 export type AiSettings = z.infer<typeof aiSettingsSchema>;
 /** Decrypted settings plus key; only `core/llm` should hold this. */
@@ -54,14 +55,10 @@ export async function setTenantAi(em: EntityManager, key: Buffer, tenantId: stri
   }
   const trimmedKey = apiKey.trim();
   if (!trimmedKey) throw new UserInputError('ai_settings_invalid', 'The AI API key must not be empty.');
-  const row = await db(em).updateTable('tenant')
-    .set({ aiProvider: parsed.data.provider, aiSettings: parsed.data, aiKeyEncrypted: encryptSecret(key, trimmedKey) })
-    .where('id', '=', tenantId).returning('id').executeTakeFirst();
-  if (!row) throw new UserInputError('tenant_not_found', 'No such tenant. List them with: renderbot admin tenant list');
+  const stored = await storeTenantAi(em, tenantId, { aiProvider: parsed.data.provider, aiSettings: parsed.data, aiKeyEncrypted: encryptSecret(key, trimmedKey) });
+  if (!stored) throw new UserInputError('tenant_not_found', 'No such tenant. List them with: renderbot admin tenant list');
 }
 
-/** A tenant's AI configuration as its row stores it (the key encrypted). */
-export type StoredAi = Pick<Row<'tenant'>, 'aiProvider' | 'aiSettings' | 'aiKeyEncrypted'>;
 
 /** The model (OpenAI) or deployment (Azure) a stored configuration asks, or null when there is none or it no longer validates. */
 export function storedModelName(ai: StoredAi): string | null {
@@ -79,6 +76,9 @@ export async function loadTenantAi(em: EntityManager, key: Buffer, tenantId: str
   return row ? readTenantAi(key, row) : undefined;
 }
 
+/** Stored settings as read back: any object; `aiSettingsSchema` checks its fields. */
+const storedSettingsObject = z.record(z.string(), z.unknown());
+
 /**
  * Validates and decrypts a stored AI configuration; `undefined` when there is none. Stored
  * settings that no longer validate throw ConfigError `ai_settings_invalid`; a key that cannot be
@@ -86,7 +86,7 @@ export async function loadTenantAi(em: EntityManager, key: Buffer, tenantId: str
  */
 export function readTenantAi(key: Buffer, row: StoredAi): TenantAi | undefined {
   if (!row.aiProvider || row.aiSettings == null || !row.aiKeyEncrypted) return undefined;
-  const stored = z.record(z.string(), z.unknown()).safeParse(row.aiSettings);
+  const stored = storedSettingsObject.safeParse(row.aiSettings);
   const parsed = aiSettingsSchema.safeParse({ ...(stored.success ? stored.data : {}), provider: row.aiProvider });
   if (!parsed.success) {
     throw new ConfigError('ai_settings_invalid', "The tenant's stored AI settings are invalid; ask an admin to run: renderbot admin tenant ai …");

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { isUuid } from '../db/sql.ts';
 import type { EntityManager } from '../db/orm.ts';
-import { db } from '../db/kysely.ts';
+import { pointOrderNotices } from '../pipeline/order-notices.ts';
 import { deliverySchema } from '../replies/delivery.ts';
 
 /** The conversation that confirmed an order: it hears about the order's progress and outcome. */
@@ -13,13 +14,10 @@ export type NoticeOrigin = z.infer<typeof noticeOriginSchema>;
  */
 export async function watchOrders(em: EntityManager, tenantId: string, orderIds: string[], origin: NoticeOrigin): Promise<number> {
   if (orderIds.length === 0) return 0;
-  const watched = await db(em).updateTable('render_order')
-    .set((eb) => ({ notify: origin, progressMessage: null, noticeSentAt: null, noticeClaim: null, progressSeq: eb('progressSeq', '+', 1) }))
-    .where('tenant', '=', tenantId).where('id', 'in', orderIds).where('status', '=', 'rendering').executeTakeFirst();
-  return Number(watched.numUpdatedRows);
+  return pointOrderNotices(em, tenantId, orderIds, origin);
 }
 
 /** The distinct ids of orders tool calls wrote (their `effects.orders`). */
 export function orderIdsOf(orders: { id: string }[]): string[] {
-  return [...new Set(orders.map((o) => o.id))].filter((id) => z.uuid().safeParse(id).success);
+  return [...new Set(orders.map((o) => o.id))].filter((id) => isUuid(id));
 }

@@ -1,6 +1,6 @@
 import type { Deliverer, SentMessage } from '../replies/delivery.ts';
 import type { EntityManager } from '../db/orm.ts';
-import { db } from '../db/kysely.ts';
+import { claimProgressSeq, recordProgressMessage } from '../pipeline/order-notices.ts';
 import { sentMessageSchema } from '../replies/delivery.ts';
 import { progressReply } from './compose.ts';
 import type { NoticeOrigin } from './origin.ts';
@@ -28,10 +28,7 @@ export type ProgressSync = {
 export async function syncProgressMessage(em: EntityManager, deliver: Deliverer, order: { tenantId: string; orderId: string }, origin: NoticeOrigin, opts: ProgressSync): Promise<boolean> {
   let mine: SentMessage | undefined;
   for (let round = 0; round < maxProgressRounds; round++) {
-    const claim = await db(em).updateTable('render_order').set((eb) => ({ progressSeq: eb('progressSeq', '+', 1) }))
-      .where('tenant', '=', order.tenantId).where('id', '=', order.orderId).where('notify', 'is not', null)
-      .$if(opts.whileRendering && round === 0, (q) => q.where('status', '=', 'rendering'))
-      .returning(['progressSeq', 'progressMessage']).executeTakeFirst();
+    const claim = await claimProgressSeq(em, order, { whileRendering: opts.whileRendering && round === 0 });
     if (!claim) return true;
     // A message this writer posted in an earlier round that was not recorded is still its own to edit.
     const replace = sentMessageSchema.nullable().parse(claim.progressMessage) ?? mine;
@@ -39,10 +36,7 @@ export async function syncProgressMessage(em: EntityManager, deliver: Deliverer,
     const reply = await progressReply(em, order.tenantId, order.orderId);
     const sent = await deliver(origin.delivery.target, reply, { sessionId: origin.sessionId, ...(replace ? { replace } : {}) });
     mine = sent ?? replace;
-    const recorded = await db(em).updateTable('render_order').set((eb) => ({ progressMessage: sent ?? eb.ref('progressMessage') }))
-      .where('tenant', '=', order.tenantId).where('id', '=', order.orderId).where('progressSeq', '=', claim.progressSeq)
-      .executeTakeFirst();
-    if (recorded.numUpdatedRows > 0n) return true;
+    if (await recordProgressMessage(em, order, claim.progressSeq, sent)) return true;
   }
   return false;
 }

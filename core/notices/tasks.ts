@@ -4,6 +4,7 @@ import type { Deliverer } from '../replies/delivery.ts';
 import { queueHistoryNote } from '../history/note.ts';
 import type { Orm } from '../db/orm.ts';
 import { db } from '../db/kysely.ts';
+import { claimCompletionNotice, markCompletionNoticeSent, releaseCompletionNotice } from '../pipeline/order-notices.ts';
 import type { Logger } from '../logger.ts';
 import type { RenderLinks } from '../renders/signing.ts';
 import type { Platform } from '../tenancy/roles.ts';
@@ -52,11 +53,7 @@ export function createNoticeTasks(deps: NoticeDeps): Record<string, Task> {
     // A run without a queue job (tests, tools) gets a claim of its own.
     const claim = helpers.job?.id ? `job:${helpers.job.id}` : `run:${randomUUID()}`;
     const em = deps.orm.em.fork();
-    const claimed = await db(em).updateTable('render_order').set({ noticeClaim: claim })
-      .where('tenant', '=', tenantId).where('id', '=', orderId).where('noticeSentAt', 'is', null).where('notify', 'is not', null)
-      .where('status', 'in', ['completed', 'failed'])
-      .where((eb) => eb.or([eb('noticeClaim', 'is', null), eb('noticeClaim', '=', claim)]))
-      .returning('notify').executeTakeFirst();
+    const claimed = await claimCompletionNotice(em, order, claim);
     if (!claimed) return;
     let origin: NoticeOrigin;
     let reply: Awaited<ReturnType<typeof completionReply>>;
@@ -70,13 +67,11 @@ export function createNoticeTasks(deps: NoticeDeps): Record<string, Task> {
       const mayHaveSent = (helpers.job?.attempts ?? 1) > 1;
       await deliver(origin.delivery.target, reply, { sessionId: origin.sessionId, once: { key: `notice:${orderId}`, mayHaveSent } });
     } catch (err) {
-      await db(em).updateTable('render_order').set({ noticeClaim: null })
-        .where('tenant', '=', tenantId).where('id', '=', orderId).where('noticeClaim', '=', claim).execute();
+      await releaseCompletionNotice(em, order, claim);
       throw err;
     }
     await deps.orm.em.fork().transactional(async (tx) => {
-      await db(tx).updateTable('render_order').set({ noticeSentAt: deps.now(), noticeClaim: null })
-        .where('tenant', '=', tenantId).where('id', '=', orderId).where('noticeClaim', '=', claim).execute();
+      await markCompletionNoticeSent(tx, order, claim, deps.now());
       await queueHistoryNote(tx, { tenantId, sessionId: origin.sessionId, reply });
     });
     log.info({ orderId, sessionId: origin.sessionId, platform: origin.delivery.platform }, 'completion notice sent');

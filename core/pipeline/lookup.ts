@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { isUuid } from '../db/sql.ts';
 import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { UserInputError } from '../errors.ts';
@@ -29,7 +29,7 @@ const orderNumberPattern = /^SA-\d{4}-\d{5}$/i;
  */
 export async function resolveOrder(em: EntityManager, tenantId: string, ref: string, opts: { forUpdate?: boolean } = {}): Promise<OrderRow> {
   const trimmed = ref.trim();
-  const byId = z.uuid().safeParse(trimmed).success;
+  const byId = isUuid(trimmed);
   if (!byId && !orderNumberPattern.test(trimmed)) {
     throw new UserInputError('order_not_found', `"${trimmed}" is not an order number (like SA-2026-00160) or order id.`);
   }

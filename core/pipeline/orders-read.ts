@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { row, rows, timestamp } from '../db/sql.ts';
+import { sql } from 'kysely';
+import { sqlRow, sqlRows, timestamp } from '../db/sql.ts';
 import type { EntityManager } from '../db/orm.ts';
-import { currentJobParams, currentJobs } from './current-jobs.ts';
+import { currentJobs } from './current-jobs.ts';
 import { resolveOrder } from './lookup.ts';
 import { jobStatuses, orderStatuses, type JobStatus, type OrderStatus } from './statuses.ts';
 
@@ -86,30 +87,26 @@ export type OrderList = { total: number; orders: OrderSummary[] };
 
 /** A row of `listOrders`'s query. */
 const listOrdersRow = z.object({ total: z.coerce.number() });
+/** An order of `listOrders`'s page. */
+const listedOrderRow = countColumnsRow.extend({
+  id: z.string(), order_number: z.string(), status: z.enum(orderStatuses), output_type: z.string(), item_count: z.coerce.number(),
+  created_at: timestamp, submitted_at: timestamp.nullable(), completed_at: timestamp.nullable(),
+});
 
 /**
  * The tenant's orders, newest first, optionally of one status, with item count, output type and
  * job counts. Items and jobs are reached through the tenant's orders only.
  */
 export async function listOrders(em: EntityManager, tenantId: string, opts: { status?: OrderStatus; limit: number }): Promise<OrderList> {
-  const params: unknown[] = [tenantId];
-  let statusFilter = '';
-  if (opts.status) {
-    statusFilter = 'and o.status = ?';
-    params.push(opts.status);
-  }
-  const counted = row(em, listOrdersRow, `select count(*) as total from render_order o where o.tenant_id = ? ${statusFilter}`, params);
-  const listed = rows(em, countColumnsRow.extend({
-    id: z.string(), order_number: z.string(), status: z.enum(orderStatuses), output_type: z.string(), item_count: z.coerce.number(),
-    created_at: timestamp, submitted_at: timestamp.nullable(), completed_at: timestamp.nullable(),
-  }),
-    `select o.id, o.order_number, o.status, ot.name as output_type, o.created_at, o.submitted_at, o.completed_at,
+  const statusFilter = opts.status ? sql`and o.status = ${opts.status}` : sql``;
+  const counted = sqlRow(em, listOrdersRow, sql`select count(*) as total from render_order o where o.tenant_id = ${tenantId} ${statusFilter}`);
+  const listed = sqlRows(em, listedOrderRow,
+    sql`select o.id, o.order_number, o.status, ot.name as output_type, o.created_at, o.submitted_at, o.completed_at,
             (select count(*) from order_item i where i.order_id = o.id) as item_count, jc.*
-     from (select * from render_order o where o.tenant_id = ? ${statusFilter} order by o.created_at desc, o.order_number desc limit ?) o
+     from (select * from render_order o where o.tenant_id = ${tenantId} ${statusFilter} order by o.created_at desc, o.order_number desc limit ${Math.max(1, Math.trunc(opts.limit))}) o
      join output_type ot on ot.id = o.output_type_id
-     cross join lateral (select ${countColumns} from render_job j where j.order_id = o.id) jc
-     order by o.created_at desc, o.order_number desc`,
-    [...params, Math.max(1, Math.trunc(opts.limit))]);
+     cross join lateral (select ${sql.raw(countColumns)} from render_job j where j.order_id = o.id) jc
+     order by o.created_at desc, o.order_number desc`);
   const [page, count] = await Promise.all([listed, counted]);
   const orders = page.map((r) => ({
     id: r.id,
@@ -126,6 +123,8 @@ export async function listOrders(em: EntityManager, tenantId: string, opts: { st
 }
 
 /** A row of `getOrderStatus`'s query. */
+/** A count row of `getOrderStatus`'s query. */
+const orderStatusCountsRow = countColumnsRow.extend({ item_count: z.coerce.number(), first_started_at: timestamp.nullable(), last_finished_at: timestamp.nullable() });
 const getOrderStatusRow = z.object({ pim_id: z.string(), product: z.string(), error: z.string().nullable(), attempts: z.number(), finished_at: timestamp.nullable() });
 
 /**
@@ -137,21 +136,19 @@ export async function getOrderStatus(em: EntityManager, tenantId: string, ref: s
   const order = await resolveOrder(em, tenantId, ref);
   const [counts, failures] = await Promise.all([
     // Counts are over each item's current job, so a failed render that was retried counts once, as its retry.
-    row(em, countColumnsRow.extend({ item_count: z.coerce.number(), first_started_at: timestamp.nullable(), last_finished_at: timestamp.nullable() }),
-      `with ${currentJobs}
-       select ${countColumns},
-              (select min(started_at) from render_job where tenant_id = ? and order_id = ?) as first_started_at,
-              (select max(finished_at) from render_job where tenant_id = ? and order_id = ?) as last_finished_at,
-              (select count(*) from order_item i where i.tenant_id = ? and i.order_id = ?) as item_count
-       from cur j`,
-      [...currentJobParams(tenantId, order.id), tenantId, order.id, tenantId, order.id, tenantId, order.id]),
-    rows(em, getOrderStatusRow,
-      `with ${currentJobs}
+    sqlRow(em, orderStatusCountsRow,
+      sql`with ${currentJobs(tenantId, order.id)}
+       select ${sql.raw(countColumns)},
+              (select min(started_at) from render_job where tenant_id = ${tenantId} and order_id = ${order.id}) as first_started_at,
+              (select max(finished_at) from render_job where tenant_id = ${tenantId} and order_id = ${order.id}) as last_finished_at,
+              (select count(*) from order_item i where i.tenant_id = ${tenantId} and i.order_id = ${order.id}) as item_count
+       from cur j`),
+    sqlRows(em, getOrderStatusRow,
+      sql`with ${currentJobs(tenantId, order.id)}
        select p.pim_id, p.name as product, j.error, j.attempts, j.finished_at
        from cur j join product p on p.id = j.product_id
        where j.status = 'failed'
-       order by j.finished_at desc nulls last, p.pim_id limit ?`,
-      [...currentJobParams(tenantId, order.id), opts.failures ?? 5]),
+       order by j.finished_at desc nulls last, p.pim_id limit ${opts.failures ?? 5}`),
   ]);
   const jobs = jobCounts(counts);
   return {

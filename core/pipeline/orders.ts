@@ -1,8 +1,8 @@
 import type { EntityManager } from '../db/orm.ts';
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { z } from 'zod';
 import { db } from '../db/kysely.ts';
-import { countRow, row, rows } from '../db/sql.ts';
+import { countRow, rows, sqlRow } from '../db/sql.ts';
 import { UserInputError } from '../errors.ts';
 import { resolveOrder, type OrderRow } from './lookup.ts';
 import { nextOrderNumber } from './order-numbers.ts';
@@ -112,15 +112,13 @@ export async function createOrder(em: EntityManager, tenantId: string, input: Cr
   }).returning('id').executeTakeFirstOrThrow();
   // The products come from SQL (a frozen selection) or one JSON parameter — never one parameter per product.
   const source = selectionId ? selectionIds(tenantId, selectionId)
-    : { sql: `select x::uuid as id from jsonb_array_elements_text(?::jsonb) as t(x)`, params: [JSON.stringify(plan.products.ids)] };
-  const items = await row(em, countRow,
-    `with ins as (
+    : sql`select x::uuid as id from jsonb_array_elements_text(${JSON.stringify(plan.products.ids)}::jsonb) as t(x)`;
+  const items = await sqlRow(em, countRow,
+    sql`with ins as (
        insert into order_item (tenant_id, order_id, product_id)
-       select p.tenant_id, ?, p.id from (${source.sql}) x join product p on p.id = x.id and p.tenant_id = ?
+       select p.tenant_id, ${orderId}, p.id from (${source}) x join product p on p.id = x.id and p.tenant_id = ${tenantId}
        returning 1)
-     select count(*) as n from ins`,
-    [orderId, ...source.params, tenantId],
-  );
+     select count(*) as n from ins`);
   const itemCount = items?.n ?? 0;
   const missingProducts = plan.products.count - itemCount;
   if (missingProducts > 0 && (!selectionId || itemCount === 0)) {
@@ -137,12 +135,14 @@ export type DispatchPlan = { order: OrderRow; mode: 'first' | 'retry'; itemCount
 /** What `dispatchRenders` did; `status` is always 'rendering'. */
 export type DispatchResult = { orderId: string; orderNumber: string; previousStatus: OrderStatus; status: OrderStatus; mode: 'first' | 'retry'; jobCount: number };
 
-// Items that still need a render: no job yet, or every job they had failed. Parameters:
-// tenant, order, tenant, order. The uncorrelated NOT IN is evaluated once (a hashed subplan),
-// so inserting jobs from this query never rescans render_job per item.
-const pendingItems = `from order_item i
-  where i.tenant_id = ? and i.order_id = ?
-    and i.id not in (select j.order_item_id from render_job j where j.tenant_id = ? and j.order_id = ? and j.status <> 'failed')`;
+// Items that still need a render: no job yet, or every job they had failed (a FROM clause over
+// order_item `i`). The uncorrelated NOT IN is evaluated once (a hashed subplan), so inserting
+// jobs from this query never rescans render_job per item.
+function pendingItems(tenantId: string, orderId: string): RawBuilder<unknown> {
+  return sql`from order_item i
+  where i.tenant_id = ${tenantId} and i.order_id = ${orderId}
+    and i.id not in (select j.order_item_id from render_job j where j.tenant_id = ${tenantId} and j.order_id = ${orderId} and j.status <> 'failed')`;
+}
 
 /** A row of `planDispatch`'s query. */
 const planDispatchRow = z.object({ items: z.coerce.number(), pending: z.coerce.number() });
@@ -161,11 +161,9 @@ export async function planDispatch(em: EntityManager, tenantId: string, ref: str
   if (order.status === 'cancelled') {
     throw new UserInputError('invalid_status', `${n} is cancelled and cannot be dispatched. Create a new order instead.`);
   }
-  const counts = await row(em, planDispatchRow,
-    `select (select count(*) from order_item i where i.tenant_id = ? and i.order_id = ?) as items,
-            (select count(*) ${pendingItems}) as pending`,
-    [tenantId, order.id, tenantId, order.id, tenantId, order.id],
-  );
+  const counts = await sqlRow(em, planDispatchRow,
+    sql`select (select count(*) from order_item i where i.tenant_id = ${tenantId} and i.order_id = ${order.id}) as items,
+            (select count(*) ${pendingItems(tenantId, order.id)}) as pending`);
   const itemCount = counts?.items ?? 0;
   const jobCount = counts?.pending ?? 0;
   const mode = order.status === 'draft' || order.status === 'submitted' ? 'first' : 'retry';
@@ -190,16 +188,14 @@ async function queueJobs(em: EntityManager, tenantId: string, orderId: string, n
   // One queue job per render job, added in the same statement (and so the same transaction):
   // a job exists on the queue exactly when its row commits. Job key = render job id. Priority
   // 10 (after the turns' default 0) so a big order does not hold chat replies back.
-  const jobs = await row(em, countRow,
-    `with ins as (
+  const jobs = await sqlRow(em, countRow,
+    sql`with ins as (
        insert into render_job (tenant_id, order_id, order_item_id, product_id, status, queued_at)
-       select i.tenant_id, i.order_id, i.id, i.product_id, 'queued', ?::timestamptz ${pendingItems}
+       select i.tenant_id, i.order_id, i.id, i.product_id, 'queued', ${at}::timestamptz ${pendingItems(tenantId, orderId)}
        returning id, tenant_id)
      select count(*) as n from graphile_worker.add_jobs(coalesce((
        select array_agg(${renderJobSpec})
-       from ins), '{}'))`,
-    [at, tenantId, orderId, tenantId, orderId, renderQueueMaxAttempts, renderQueuePriority],
-  );
+       from ins), '{}'))`);
   await em.execute(
     `update render_order set status = 'rendering', submitted_at = coalesce(submitted_at, ?::timestamptz), completed_at = null, updated_at = ?::timestamptz,
             progress_message = null, notice_sent_at = null, notice_claim = null, progress_seq = progress_seq + 1
@@ -214,20 +210,12 @@ async function queueJobs(em: EntityManager, tenantId: string, orderId: string, n
  * already waiting there is not doubled); for jobs written without the queue, e.g. seeded data.
  */
 export async function enqueueWaitingJobs(em: EntityManager, tenantId: string): Promise<number> {
-  const added = await row(em, countRow,
-    `select count(*) as n from graphile_worker.add_jobs(coalesce((
+  const added = await sqlRow(em, countRow,
+    sql`select count(*) as n from graphile_worker.add_jobs(coalesce((
        select array_agg(${renderJobSpec})
-       from render_job where tenant_id = ? and status = 'queued'), '{}'))`,
-    [renderQueueMaxAttempts, renderQueuePriority, tenantId]);
+       from render_job where tenant_id = ${tenantId} and status = 'queued'), '{}'))`);
   return added?.n ?? 0;
 }
-
-/**
- * A graphile-worker job spec for the render job in the row at hand (columns `id`, `tenant_id`):
- * job key = render job id, so a job already waiting is not doubled. Parameters: max attempts
- * (`renderQueueMaxAttempts`), priority (`renderQueuePriority`).
- */
-export const renderJobSpec = `row('render_job', json_build_object('renderJobId', id, 'tenantId', tenant_id), null, null, ?, id::text, ?, null)::graphile_worker.job_spec`;
 
 /**
  * The queue's own attempt ceiling for render jobs. The render task counts attempts on the
@@ -237,6 +225,13 @@ export const renderJobSpec = `row('render_job', json_build_object('renderJobId',
 export const renderQueueMaxAttempts = 25;
 /** Queue priority of render jobs: graphile-worker runs lower numbers first; turns use 0. */
 export const renderQueuePriority = 10;
+
+/**
+ * A graphile-worker job spec for the render job in the row at hand (columns `id`, `tenant_id`):
+ * job key = render job id, so a job already waiting is not doubled; with the render queue's
+ * attempt ceiling and priority.
+ */
+export const renderJobSpec: RawBuilder<unknown> = sql`row('render_job', json_build_object('renderJobId', id, 'tenantId', tenant_id), null, null, ${renderQueueMaxAttempts}, id::text, ${renderQueuePriority}, null)::graphile_worker.job_spec`;
 
 /** A material override change: `material` null means "clear the override". */
 export type MaterialOverridePlan = { order: OrderRow; material: MaterialRef | null };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { countRow, row, rows } from '../db/sql.ts';
+import { sql, type RawBuilder } from 'kysely';
+import { countRow, row, rows, sqlRow, sqlRows } from '../db/sql.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { UserInputError } from '../errors.ts';
 
@@ -41,7 +42,7 @@ export const countCap = 100_000;
 const collectAll = 5_000;
 /** Most words of a text query that are matched. */
 const maxTerms = 8;
-const columns = 'p.id, p.pim_id, p.name, p.category, p.material_name';
+const columns = sql.raw('p.id, p.pim_id, p.name, p.category, p.material_name');
 
 /** Escapes LIKE wildcards so user text matches literally (the default escape character is `\`). */
 function escapeLike(text: string): string {
@@ -53,26 +54,16 @@ function searchTerms(text: string | undefined): string[] {
   return (text ?? '').toLowerCase().split(/\s+/).filter((t) => t.length > 0).slice(0, maxTerms);
 }
 
-/** The filter as SQL over `product p` (parameterised), and whether it has text terms. */
-export function productWhere(tenantId: string, filter: ProductFilter): { sql: string; params: unknown[]; text: boolean } {
-  const where = ['p.tenant_id = ?'];
-  const params: unknown[] = [tenantId];
+/** The filter as an SQL condition over `product p` (its values bound in place), and whether it has text terms. */
+export function productWhere(tenantId: string, filter: ProductFilter): { sql: RawBuilder<unknown>; text: boolean } {
+  const where = [sql`p.tenant_id = ${tenantId}`];
   const category = filter.category?.trim();
-  if (category) {
-    where.push('lower(p.category) = lower(?)');
-    params.push(category);
-  }
+  if (category) where.push(sql`lower(p.category) = lower(${category})`);
   const material = filter.material?.trim();
-  if (material) {
-    where.push('lower(p.material_name) = lower(?)');
-    params.push(material);
-  }
+  if (material) where.push(sql`lower(p.material_name) = lower(${material})`);
   const terms = searchTerms(filter.query).map((t) => `%${escapeLike(t)}%`);
-  for (const t of terms) {
-    where.push('p.search_text like ?');
-    params.push(t);
-  }
-  return { sql: where.join(' and '), params, text: terms.length > 0 };
+  for (const t of terms) where.push(sql`p.search_text like ${t}`);
+  return { sql: sql.join(where, sql` and `), text: terms.length > 0 };
 }
 
 /** The filter in words for people, e.g. `in category Kugellager with material Steel-Bare matching "6204"`. */
@@ -88,8 +79,8 @@ export function describeFilter(filter: ProductFilter): string {
 /** Counts the filter's matches, up to `cap` + 1. */
 export async function countProducts(em: EntityManager, tenantId: string, filter: ProductFilter, cap = countCap): Promise<number> {
   const w = productWhere(tenantId, filter);
-  return (await row(em, countRow,
-    `select count(*) as n from (select 1 from product p where ${w.sql} limit ${Math.trunc(cap) + 1}) x`, w.params))?.n ?? 0;
+  return (await sqlRow(em, countRow,
+    sql`select count(*) as n from (select 1 from product p where ${w.sql} limit ${sql.lit(Math.trunc(cap) + 1)}) x`))?.n ?? 0;
 }
 
 /**
@@ -108,16 +99,15 @@ export async function searchProducts(em: EntityManager, tenantId: string, search
     if (search.category?.trim()) await assertCategoryExists(em, tenantId, search.category.trim());
     return { total, total_exact: true, products: [], next_cursor: null };
   }
-  const keyset = after ? ' and (p.name, p.pim_id) > (?, ?)' : '';
-  const params = [...w.params, ...(after ? [after.name, after.pimId] : []), limit + 1];
+  const keyset = after ? sql` and (p.name, p.pim_id) > (${after.name}, ${after.pimId})` : sql``;
   // Few text matches: collect them all (trigram index) and sort. Many: walk the name index,
   // where matches are dense enough that the page fills quickly.
   const hits = limit === 0 ? [] : w.text && total <= collectAll
-    ? await rows(em, productHitRow,
-      `with m as materialized (select ${columns} from product p where ${w.sql})
-       select * from m p where true${keyset} order by p.name, p.pim_id limit ?`, params)
-    : await rows(em, productHitRow,
-      `select ${columns} from product p where ${w.sql}${keyset} order by p.name, p.pim_id limit ?`, params);
+    ? await sqlRows(em, productHitRow,
+      sql`with m as materialized (select ${columns} from product p where ${w.sql})
+       select * from m p where true${keyset} order by p.name, p.pim_id limit ${limit + 1}`)
+    : await sqlRows(em, productHitRow,
+      sql`select ${columns} from product p where ${w.sql}${keyset} order by p.name, p.pim_id limit ${limit + 1}`);
   const products = hits.slice(0, limit);
   const last = products.at(-1);
   return {

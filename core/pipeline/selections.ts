@@ -1,8 +1,8 @@
 import type { EntityManager } from '../db/orm.ts';
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { z } from 'zod';
 import { db } from '../db/kysely.ts';
-import { row, rows } from '../db/sql.ts';
+import { sqlRow, sqlRows } from '../db/sql.ts';
 import { UserInputError } from '../errors.ts';
 import { assertCategoryExists, countProducts, describeFilter, productWhere, type ProductFilter } from './products.ts';
 
@@ -33,11 +33,11 @@ export async function freezeSelection(em: EntityManager, tenantId: string, filte
   const w = productWhere(tenantId, filter);
   const description = describeFilter(filter);
   const [frozen, sample] = await Promise.all([
-    row(em, freezeSelectionRow,
-      `with m as (select array_agg(x.id) as ids from (select p.id from product p where ${w.sql} limit ${Math.trunc(max) + 1}) x)
-       insert into product_selection (tenant_id, ids) select ?, m.ids from m where cardinality(m.ids) between 1 and ?
-       returning id, cardinality(ids) as n`, [...w.params, tenantId, max]),
-    rows(em, freezeSelectionRow2, `select p.pim_id, p.name from product p where ${w.sql} order by p.name, p.pim_id limit 5`, w.params),
+    sqlRow(em, freezeSelectionRow,
+      sql`with m as (select array_agg(x.id) as ids from (select p.id from product p where ${w.sql} limit ${sql.lit(Math.trunc(max) + 1)}) x)
+       insert into product_selection (tenant_id, ids) select ${tenantId}, m.ids from m where cardinality(m.ids) between 1 and ${max}
+       returning id, cardinality(ids) as n`),
+    sqlRows(em, freezeSelectionRow2, sql`select p.pim_id, p.name from product p where ${w.sql} order by p.name, p.pim_id limit 5`),
   ]);
   if (!frozen) {
     const total = await countProducts(em, tenantId, filter);
@@ -53,14 +53,11 @@ export async function freezeSelection(em: EntityManager, tenantId: string, filte
 }
 
 /**
- * SQL (and its parameters) selecting the product ids of selection `selectionId` of `tenantId`
- * as column `id` — only once it is attached to a confirmation — for set-based inserts.
+ * SQL selecting the product ids of selection `selectionId` of `tenantId` as column `id` — only
+ * once it is attached to a confirmation — for set-based inserts.
  */
-export function selectionIds(tenantId: string, selectionId: string): { sql: string; params: unknown[] } {
-  return {
-    sql: `select unnest(s.ids) as id from product_selection s where s.id = ? and s.tenant_id = ? and s.action_id is not null`,
-    params: [selectionId, tenantId],
-  };
+export function selectionIds(tenantId: string, selectionId: string): RawBuilder<unknown> {
+  return sql`select unnest(s.ids) as id from product_selection s where s.id = ${selectionId} and s.tenant_id = ${tenantId} and s.action_id is not null`;
 }
 
 /** How many products selection `selectionId` of `tenantId` froze (0 when it does not exist). */

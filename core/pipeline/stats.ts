@@ -40,6 +40,9 @@ function utcDay(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
 
+/** A row of `getRenderStats`'s order count. */
+const ordersByStatusRow = countRow.extend({ status: z.enum(orderStatuses) });
+
 /**
  * Orders and jobs by status, and the last 30 UTC days' completed jobs per day, failure rate and
  * mean render time, all of `tenantId`, exact at millions of jobs: job numbers come from the
@@ -52,7 +55,7 @@ export async function getRenderStats(em: EntityManager, tenantId: string, now: D
   const from = new Date(today - (statsWindowDays - 1) * dayMs);
 
   const [orderRows, jobRows, dayRows] = await Promise.all([
-    rows(em, countRow.extend({ status: z.enum(orderStatuses) }),
+    rows(em, ordersByStatusRow,
       `select status, count(*) as n from render_order where tenant_id = ? group by status`, [tenantId]),
     tallyByStatus(em, tenantId),
     tallyByDay(em, tenantId, utcDay(from), utcDay(new Date(today))),

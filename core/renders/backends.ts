@@ -1,13 +1,9 @@
 import { z } from 'zod';
 import type { EntityManager } from '../db/orm.ts';
 import { db } from '../db/kysely.ts';
-import { rendererBackends } from '../db/entities/tenancy.ts';
 import { UserInputError } from '../errors.ts';
 import { decryptSecret, encryptSecret } from '../secrets.ts';
-
-/** The render backends a tenant can choose. */
-;
-type RendererBackend = (typeof rendererBackends)[number];
+import { storeTenantRenderer } from '../tenancy/tenants.ts';
 
 /**
  * A tenant's renderer as the worker needs it; the farm secret only in decrypted form here.
@@ -32,14 +28,13 @@ export type RendererSettings = z.input<typeof rendererSettingsSchema>;
 /** Stores the tenant's renderer; the farm secret is encrypted with `secretsKey`. */
 export async function setTenantRenderer(em: EntityManager, secretsKey: Buffer, tenantId: string, settings: RendererSettings): Promise<void> {
   if (settings.backend === 'local') {
-    await db(em).updateTable('tenant').set({ rendererBackend: 'local', rendererUrl: null, rendererSecretEncrypted: null, rendererPrivateNetwork: false })
-      .where('id', '=', tenantId).execute();
+    await storeTenantRenderer(em, tenantId, { rendererBackend: 'local', rendererUrl: null, rendererSecretEncrypted: null, rendererPrivateNetwork: false });
     return;
   }
-  await db(em).updateTable('tenant').set({
+  await storeTenantRenderer(em, tenantId, {
     rendererBackend: 'http', rendererUrl: settings.url, rendererSecretEncrypted: encryptSecret(secretsKey, settings.secret),
     rendererPrivateNetwork: settings.privateNetwork ?? false,
-  }).where('id', '=', tenantId).execute();
+  });
 }
 
 /** The tenant's renderer with its secret decrypted (for the worker and the callback route). */

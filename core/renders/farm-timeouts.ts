@@ -1,9 +1,11 @@
 import type { Task } from 'graphile-worker';
+import { sql } from 'kysely';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { db } from '../db/kysely.ts';
 import { pgArray } from '../db/sql.ts';
 import type { Logger } from '../logger.ts';
-import { renderJobSpec, renderQueueMaxAttempts, renderQueuePriority } from '../pipeline/orders.ts';
+import { renderJobSpec } from '../pipeline/orders.ts';
+import { clearFarmContact, noteFarmContact } from '../pipeline/render-job-states.ts';
 import { deriveOrderStatus, failAttempt, type OrderStatusListener } from './jobs.ts';
 
 /*
@@ -24,10 +26,7 @@ function farmTimeoutReason(timeoutMinutes: number): string {
   return `render farm did not report back within ${timeoutMinutes} min`;
 }
 
-/** Starts (or restarts) the farm's time to report back on job `jobId`'s running attempt. */
-export async function noteFarmContact(em: EntityManager, jobId: string, now: Date): Promise<void> {
-  await db(em).updateTable('render_job').set({ farmContactAt: now }).where('id', '=', jobId).where('status', '=', 'running').execute();
-}
+export { noteFarmContact };
 
 /** What one sweep did. */
 type FarmTimeoutResult = { retried: number; failed: number };
@@ -53,13 +52,11 @@ async function failFarmTimeouts(em: EntityManager, opts: { timeoutMinutes: numbe
     else if (r === 'failed') failed++;
   }
   if (stale.length === 0) return { retried: 0, failed: 0, more: false };
-  await db(em).updateTable('render_job').set({ farmContactAt: null }).where('id', 'in', stale.map((j) => j.id)).execute();
+  await clearFarmContact(em, stale.map((j) => j.id));
   if (retry.length > 0) {
-    await em.execute(
-      `select graphile_worker.add_jobs(array(
+    await sql`select graphile_worker.add_jobs(array(
          select ${renderJobSpec}
-         from render_job where id = any(?::uuid[])))`,
-      [renderQueueMaxAttempts, renderQueuePriority, pgArray(retry)]);
+         from render_job where id = any(${pgArray(retry)}::uuid[])))`.execute(db(em));
   }
   const orders = [...new Map(stale.map((j) => [j.order, j.tenant])).entries()].sort(([a], [b]) => a.localeCompare(b));
   for (const [orderId, tenantId] of orders) await deriveOrderStatus(em, tenantId, orderId, opts.now, opts.onStatus);

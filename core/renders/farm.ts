@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { EntityManager } from '../db/orm.ts';
-import { sql } from 'kysely';
 import { db } from '../db/kysely.ts';
 import { getTenantRenderer } from './backends.ts';
 import type { RenderJobSpec } from './jobs.ts';
 import { completeJob, deriveOrderStatus, failJob, type OrderStatusListener } from './jobs.ts';
+import { markFarmRunning } from '../pipeline/render-job-states.ts';
 import { signFarmBody, verifyFarmSignature } from './signing.ts';
 
 /*
@@ -87,8 +87,7 @@ export async function handleFarmCallback(em: EntityManager, secretsKey: Buffer, 
     else if (cb.status === 'failed') await failJob(tx, job.tenant, cb.job_id, cb.error ?? 'the render farm reported a failure', now);
     else {
       // 'running' restarts the farm's time to report back (core/renders/farm-timeouts.ts).
-      await db(tx).updateTable('render_job').set({ status: 'running', startedAt: sql<Date>`coalesce(started_at, ${now})`, farmContactAt: now })
-        .where('id', '=', cb.job_id).where('status', 'in', ['queued', 'running']).execute();
+      await markFarmRunning(tx, cb.job_id, now);
     }
     await deriveOrderStatus(tx, job.tenant, job.order, now, onStatus);
     return { status: 200, body: { ok: true } };

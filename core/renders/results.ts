@@ -1,9 +1,10 @@
 import type { EntityManager } from '../db/orm.ts';
 import { z } from 'zod';
-import { row, rows, timestamp } from '../db/sql.ts';
+import { sql } from 'kysely';
+import { sqlRow, sqlRows, timestamp } from '../db/sql.ts';
 import { resolveOrder } from '../pipeline/lookup.ts';
 import { toIso, type JobCounts } from '../pipeline/orders-read.ts';
-import { currentJobParams, currentJobs } from '../pipeline/current-jobs.ts';
+import { currentJobs } from '../pipeline/current-jobs.ts';
 import { jobStatuses, type JobStatus, type OrderStatus } from '../pipeline/statuses.ts';
 import type { RenderLinks } from './signing.ts';
 
@@ -34,6 +35,9 @@ export type RenderResults = {
   truncated: boolean;
 };
 
+/** One count column per job status over `cur` (statuses are our own constants, not input). */
+const statusCounts = sql.raw(jobStatuses.map((s) => `count(*) filter (where status = '${s}') as ${s}`).join(', '));
+
 /** A row of `getRenderResults`'s query. */
 const getRenderResultsRow = z.object({ items: z.coerce.number(), ...Object.fromEntries(jobStatuses.map((s) => [s, z.coerce.number()])) });
 
@@ -52,27 +56,27 @@ export async function getRenderResults(em: EntityManager, tenantId: string, ref:
   const order = await resolveOrder(em, tenantId, ref);
   // Current jobs (currentJobs), then items never dispatched — looked up only when the page has
   // room for them — and only the first `limit` by status and PIM id: a 50,000-item order sorts nothing wide.
-  const counts = await row(em, getRenderResultsRow,
-    `with ${currentJobs}
-     select (select count(*) from order_item i where i.tenant_id = ? and i.order_id = ?) as items,
-            ${jobStatuses.map((s) => `count(*) filter (where status = '${s}') as ${s}`).join(', ')}
-     from cur`, [...currentJobParams(tenantId, order.id), tenantId, order.id]);
+  const counts = await sqlRow(em, getRenderResultsRow,
+    sql`with ${currentJobs(tenantId, order.id)}
+     select (select count(*) from order_item i where i.tenant_id = ${tenantId} and i.order_id = ${order.id}) as items,
+            ${statusCounts}
+     from cur`);
   const c = (k: JobStatus | 'items') => (counts as Record<string, number> | undefined)?.[k] ?? 0;
   const dispatched = jobStatuses.reduce((sum, s) => sum + c(s), 0);
   const undispatched = dispatched < limit && c('items') > dispatched
-    ? `union all
+    ? sql`union all
        select i.product_id, null, null, null, null, null, null from order_item i
-       where i.tenant_id = ? and i.order_id = ? and not exists (select 1 from render_job k where k.order_item_id = i.id)`
-    : '';
-  const listed = await rows(em, getRenderResultsRow2,
-    `with ${currentJobs},
+       where i.tenant_id = ${tenantId} and i.order_id = ${order.id} and not exists (select 1 from render_job k where k.order_item_id = i.id)`
+    : sql``;
+  const listed = await sqlRows(em, getRenderResultsRow2,
+    sql`with ${currentJobs(tenantId, order.id)},
      l as (
        select j.product_id, j.id as job_id, j.status, j.attempts, j.error, j.result_url, j.finished_at from cur j
        ${undispatched})
      select p.pim_id, p.name, l.job_id, l.status, l.attempts, l.error, l.result_url, l.finished_at
      from l join product p on p.id = l.product_id
      order by case l.status when 'completed' then 0 when 'failed' then 1 when 'running' then 2 when 'queued' then 3 else 4 end, p.pim_id
-     limit ?`, [...currentJobParams(tenantId, order.id), ...(undispatched ? [tenantId, order.id] : []), limit]);
+     limit ${limit}`);
   return {
     order_id: order.id,
     order_number: order.orderNumber,

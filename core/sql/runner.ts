@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isUuid } from '../db/sql.ts';
 import { parseSync } from 'libpg-query';
 import type pg from 'pg';
 import type { QueryPool } from '../db/query-pool.ts';
@@ -116,7 +117,7 @@ function wrap(statement: string, rowCap: number): string {
  */
 export async function runGuardedQuery(pool: QueryPool, tenantId: string, sql: string, opts: RunOptions = {}): Promise<QueryResult> {
   const { rowCap, timeoutMs } = optionsSchema.parse(opts);
-  if (!z.uuid().safeParse(tenantId).success) throw new Error('runGuardedQuery: tenantId must be a UUID');
+  if (!isUuid(tenantId)) throw new Error('runGuardedQuery: tenantId must be a UUID');
   const verdict = await guardSql(sql);
   if (!verdict.ok) throw new ModelBehaviourError('sql_rejected', `Query rejected: ${verdict.reason}`);
   const main = wrap(verdict.statement, rowCap);

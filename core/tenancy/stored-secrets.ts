@@ -1,6 +1,6 @@
 import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
-import type { StoredAi } from '../llm/settings.ts';
+import type { StoredAi } from './tenants.ts';
 
 /** A tenant's encrypted secrets and the settings that go with them, as stored. */
 export type TenantSecrets = StoredAi & {

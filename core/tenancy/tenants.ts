@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { db, type Row } from '../db/kysely.ts';
+import type { Updateable } from 'kysely';
+import { db, type Database, type Row } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { UserInputError } from '../errors.ts';
 
@@ -45,4 +46,34 @@ export async function listTenants(em: EntityManager): Promise<TenantRow[]> {
 /** Sets a tenant's monthly token limit (null: none). */
 export async function setTokenLimit(em: EntityManager, tenantId: string, limit: number | null): Promise<void> {
   await db(em).updateTable('tenant').set({ monthlyTokenLimit: limit }).where('id', '=', tenantId).execute();
+}
+
+/*
+ * The tenant row is written here only. Its AI and renderer columns are validated (and their
+ * secrets encrypted) by core/llm and core/renders, which store them through these functions.
+ */
+
+/** Sets how many model calls of the tenant one process makes at once (validated by core/llm/capacity.ts). */
+export async function setTenantModelConcurrency(em: EntityManager, tenantId: string, max: number): Promise<void> {
+  await db(em).updateTable('tenant').set({ aiMaxConcurrency: max }).where('id', '=', tenantId).execute();
+}
+
+/** Records the tenant's lowered model cap after its provider answered 429, valid until `until`. */
+export async function setTenantThrottle(em: EntityManager, tenantId: string, cap: number, until: Date): Promise<void> {
+  await db(em).updateTable('tenant').set({ aiThrottleCap: cap, aiThrottledUntil: until }).where('id', '=', tenantId).execute();
+}
+
+/** A tenant's AI configuration as its row stores it (the key encrypted). */
+export type StoredAi = Pick<Row<'tenant'>, 'aiProvider' | 'aiSettings' | 'aiKeyEncrypted'>;
+
+/** Stores a validated AI configuration (the key already encrypted); false for an unknown tenant. */
+export async function storeTenantAi(em: EntityManager, tenantId: string, ai: StoredAi): Promise<boolean> {
+  const row = await db(em).updateTable('tenant').set(ai).where('id', '=', tenantId).returning('id').executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Stores a validated renderer (the farm secret already encrypted). */
+export async function storeTenantRenderer(em: EntityManager, tenantId: string,
+  renderer: Required<Pick<Updateable<Database['tenant']>, 'rendererBackend' | 'rendererUrl' | 'rendererSecretEncrypted' | 'rendererPrivateNetwork'>>): Promise<void> {
+  await db(em).updateTable('tenant').set(renderer).where('id', '=', tenantId).execute();
 }

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, normalize, relative, resolve } from 'node:path';
+import { dirname, join, normalize, resolve } from 'node:path';
 import ts from 'typescript';
 
 /** A module a file imports; `typeOnly` for `import type` / `export type` (erased before run time). */
@@ -101,6 +101,3 @@ export function adapterViolations(file: string, text: string, reachesDb: (file: 
   visit(parse(file, text));
   return [...new Set(out)];
 }
-
-/** A path relative to `root`, with forward slashes. */
-const repoPath = (root: string, abs: string) => relative(root, abs).split('\\').join('/');

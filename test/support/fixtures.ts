@@ -4,6 +4,8 @@ import { createTenant, type TenantRow } from '../../core/tenancy/tenants.ts';
 import type { TurnContext } from '../../core/context.ts';
 import type { Role } from '../../core/tenancy/roles.ts';
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { rows } from './rows.ts';
 
 /** A small tenant catalogue for tests: products, two materials, two output types. */
 export type TenantFixture = { tenant: TenantRow; productIds: Record<string, string>; materialIds: Record<string, string>; outputTypeIds: Record<string, string> };
@@ -21,8 +23,8 @@ export async function makeTenant(em: EntityManager, slug: string, opts: { prefix
   const tenant = await createTenant(em, { slug, name: opts.name ?? `Tenant ${slug}` });
   const products = opts.products ?? defaultProducts(opts.prefix ?? slug.toUpperCase());
   await upsertProducts(em, tenant.id, products);
-  const rows = (await em.execute(`select id, pim_id from product where tenant_id = ?`, [tenant.id])) as { id: string; pim_id: string }[];
-  const productIds = Object.fromEntries(rows.map((r) => [r.pim_id, r.id]));
+  const stored = await rows(em, z.object({ id: z.string(), pim_id: z.string() }), `select id, pim_id from product where tenant_id = ?`, [tenant.id]);
+  const productIds = Object.fromEntries(stored.map((r) => [r.pim_id, r.id]));
   const materialIds = {
     'Steel-Bare': await ensureMaterial(em, tenant.id, 'Steel-Bare', 'Bare steel, brushed'),
     'NBR-Black': await ensureMaterial(em, tenant.id, 'NBR-Black', 'Black nitrile rubber'),

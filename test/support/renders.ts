@@ -1,6 +1,8 @@
 import type { EntityManager } from '../../core/db/orm.ts';
 import { createOrder } from '../../core/pipeline/orders.ts';
 import type { Orm } from '../../core/db/orm.ts';
+import { z } from 'zod';
+import { rows } from './rows.ts';
 
 /**
  * Polls `check` until it returns a value other than undefined, at most `timeoutMs`; for state
@@ -18,7 +20,7 @@ export async function waitFor<T>(check: () => Promise<T | undefined>, what: stri
 
 /** Status of an order. */
 export async function orderStatus(orm: Orm, orderId: string): Promise<string> {
-  const [row] = (await orm.em.fork().execute(`select status from render_order where id = ?`, [orderId])) as { status: string }[];
+  const [row] = await rows(orm.em.fork(), z.object({ status: z.string() }), `select status from render_order where id = ?`, [orderId]);
   return row!.status;
 }
 
@@ -29,11 +31,9 @@ export function waitForOrder(orm: Orm, orderId: string, status: string, timeoutM
 
 /** Jobs of an order, by PIM id. */
 export async function jobsOf(em: EntityManager, orderId: string) {
-  return (await em.execute(
+  return (await rows(em, z.object({ id: z.string(), tenant_id: z.string(), pim_id: z.string(), status: z.string(), attempts: z.number(), error: z.string().nullable(), result_url: z.string().nullable(), started_at: z.string().nullable(), finished_at: z.string().nullable() }),
     `select j.id, j.tenant_id, p.pim_id, j.status, j.attempts, j.error, j.result_url, j.started_at, j.finished_at
-     from render_job j join product p on p.id = j.product_id where j.order_id = ? order by p.pim_id, j.queued_at`, [orderId])) as {
-    id: string; tenant_id: string; pim_id: string; status: string; attempts: number; error: string | null; result_url: string | null; started_at: string | null; finished_at: string | null;
-  }[];
+     from render_job j join product p on p.id = j.product_id where j.order_id = ? order by p.pim_id, j.queued_at`, [orderId]));
 }
 
 /** Creates and submits an order (one transaction, as a confirmation would). */

@@ -14,7 +14,7 @@ export const PendingAction = defineEntity({
     tenant: p.manyToOne(Tenant).deleteRule('cascade'),
     session: p.manyToOne(ChatSession).deleteRule('cascade'),
     requestedBy: p.text(),
-    /** Checked by core/actions/plan.ts `storedActionSchema` when read, like `preview`, `result` and `messageRef`. */
+    /** Checked by core/actions/plan.ts `storedActionSchema` when read, like `preview` and `result`. */
     plan: p.json<unknown>(),
     preview: p.json<unknown>(),
     status: p.enum(actionStatuses),
@@ -23,7 +23,6 @@ export const PendingAction = defineEntity({
     decidedByName: p.text().nullable(),
     decidedAt: p.datetime().nullable(),
     result: p.json<unknown>().nullable(),
-    messageRef: p.json<unknown>().nullable(),
     /** Where the plan was asked: its follow-up and its orders' notices go there. */
     origin: p.json<unknown>().nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
