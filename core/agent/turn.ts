@@ -15,7 +15,8 @@ import type { Reply, ReplyBlock } from '../replies/reply.ts';
 import type { TenantRow } from '../tenancy/tenants.ts';
 import { recordThrottle } from '../llm/capacity.ts';
 import { offeredTools, type ToolRegistry } from '../tools/registry.ts';
-import { needsApproval, type ToolContext } from '../tools/tool.ts';
+import { needsApproval, stepTitleOf, type ToolContext } from '../tools/tool.ts';
+import { stepLine, type TurnStep } from '../replies/steps.ts';
 import { appendMessage, startTurn, startTurnWithMessage, turnMessages, type ModelUsage, type StoredToolCall } from '../history/messages.ts';
 import { planWrites, type WriteCall } from './plan-writes.ts';
 import { refuseSharedCallIds, type RefusedCall } from './call-ids.ts';
@@ -59,6 +60,8 @@ export type AgentDeps = {
 export type TurnOptions = {
   /** Receives the model's text as it streams (tool calls complete first). */
   onText?: (delta: string) => void;
+  /** Receives each tool call's step as it starts and ends (docs/design.md §12); must not throw or wait. */
+  onStep?: (step: TurnStep) => void;
   /** Where the answer goes; a plan proposed in this turn remembers it (its follow-up and notices go there). */
   delivery?: Delivery;
   /** Stops the turn (shutdown, lost lease): the model call aborts and the turn throws instead of answering. */
@@ -95,8 +98,9 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const setup = await loadTurnSetup(em, turn.tenantId, turn.sessionId, deps.now());
   if (!setup) throw new RenderBotError('tenant_missing', 'The tenant of this conversation no longer exists.', 'scope');
   const { tenant, usage, sessionContext } = setup;
+  let step: Step | undefined;
   const reply = async (text: string, blocks: ReplyBlock[] = [], spent?: ModelUsage): Promise<Reply> => {
-    const r: Reply = { blocks: [...(text ? [{ type: 'text' as const, text }] : []), ...blocks] };
+    const r: Reply = { blocks: [...(text ? [{ type: 'text' as const, text }] : []), ...blocks], ...stepsOf(step) };
     await whenStored(deps.availability, opts.signal, () => appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply: r,
       tokenCount: estimateTokens(text), ...(spent ? { usage: spent } : {}) }), { unsentOnly: true });
     return r;
@@ -129,7 +133,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const shown: ReplyBlock[] = [];
   const maxRounds = deps.maxRounds ?? 8;
   const context = await turnContextSummary(em, turn.tenantId, sessionContext);
-  const step: Step = { deps, turn, em, log, shown, offered, delivery: opts.delivery, toldTools: false, ran: new Map() };
+  step = { deps, turn, em, log, shown, offered, delivery: opts.delivery, toldTools: false, ran: new Map(), steps: new Map(), onStep: opts.onStep };
   const spentOn = (usage: ChatUsage): ModelUsage => ({ promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, month: monthOf(deps.now()) });
 
   // Resuming: the calls of the last stored model response that have no stored result yet run now.
@@ -248,7 +252,25 @@ type Step = {
   toldTools: boolean;
   /** How often each tool ran successfully in this turn (for the answer at the round limit). */
   ran: Map<string, number>;
+  /** The turn's steps by tool call id, newest state each, in the order they started (stored with the reply). */
+  steps: Map<string, TurnStep>;
+  onStep?: ((step: TurnStep) => void) | undefined;
 };
+
+/** Records a step's new state and tells the stream; a failing listener never fails the turn. */
+function emitStep(s: Step, step: TurnStep): void {
+  s.steps.set(step.id, step);
+  try {
+    s.onStep?.(step);
+  } catch (err) {
+    s.log.warn({ err }, 'could not show a step');
+  }
+}
+
+/** The reply's `steps` field: the turn's steps, or nothing when no tool ran. */
+function stepsOf(s: Step | undefined): Pick<Reply, 'steps'> {
+  return s?.steps.size ? { steps: [...s.steps.values()] } : {};
+}
 
 /** What answering one response's tool calls came to: the confirmation reply when a plan was proposed, and the calls refused as invalid. */
 type Answered = { proposed: Reply | undefined; invalid: Map<string, InvalidCall> };
@@ -334,21 +356,34 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
       invalid.set(call.name, 'arguments');
       return void answers.set(call.id, `Error: ${parsed.error}`);
     }
+    const running: TurnStep = { id: call.id, title: stepLine(stepTitleOf(tool, parsed.args)), state: 'running' };
+    emitStep(s, running);
     if (needsApproval(tool)) return void writes.push({ call, tool, args: parsed.args });
     try {
       const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now, renderLinks: deps.renderLinks, queryPool: deps.queryPool }, parsed.args);
+      emitStep(s, { ...running, state: 'done', ...(out.outcome ? { result: stepLine(out.outcome) } : {}) });
       answers.set(call.id, JSON.stringify(out.data));
       s.ran.set(call.name, (s.ran.get(call.name) ?? 0) + 1);
       blocks[index] = out.blocks ?? [];
       await rememberSubject(em, turn.tenantId, turn.sessionId, out.effects?.subject);
     } catch (err) {
       if (!(err instanceof RenderBotError)) log.error({ err, tool: call.name }, 'tool failed');
+      emitStep(s, { ...running, state: 'failed', result: stepLine(publicMessage(err)) });
       answers.set(call.id, `Error: ${publicMessage(err)}`);
     }
   });
   // Blocks in the order the model asked for them, not the order the calls finished.
   s.shown.push(...blocks.flatMap((b) => b ?? []));
   const plan = await planWrites({ turn, em, log, now: deps.now }, writes.sort((a, b) => calls.indexOf(a.call) - calls.indexOf(b.call)), answers);
+  for (const w of writes) {
+    const planned = plan.some((p) => p.toolCallId === w.call.id);
+    const answer = answers.get(w.call.id) ?? '';
+    const running = s.steps.get(w.call.id);
+    if (!running) continue;
+    emitStep(s, planned || !answer.startsWith('Error:')
+      ? { ...running, state: 'done', result: planned ? 'needs your confirmation' : 'combined into one confirmation' }
+      : { ...running, state: 'failed', result: stepLine(answer.slice('Error:'.length)) });
+  }
   const proposed = await em.transactional(async (tx) => {
     let confirm: ReplyBlock | undefined;
     if (plan.length) {
@@ -365,7 +400,7 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
     if (!confirm) return undefined;
     // The confirmation is the turn's answer, stored with its action: a resumed turn finds it answered.
     const text = intro.trim() || 'Please review and confirm:';
-    const reply: Reply = { blocks: [{ type: 'text', text }, ...s.shown.slice(-MAX_BLOCKS_SHOWN + 1), confirm] };
+    const reply: Reply = { blocks: [{ type: 'text', text }, ...s.shown.slice(-MAX_BLOCKS_SHOWN + 1), confirm], ...stepsOf(s) };
     await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply, tokenCount: estimateTokens(text) });
     return reply;
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { turnStepSchema } from './steps.ts';
 
 /** Markdown subset: **bold**, _italic_, `code`, lists, links. */
 const textBlockSchema = z.object({ type: z.literal('text'), text: z.string() });
@@ -63,8 +64,11 @@ export type ReplyBlock = z.infer<typeof replyBlockSchema>;
 export type TableBlock = z.infer<typeof tableBlockSchema>;
 export type ConfirmBlock = z.infer<typeof confirmBlockSchema>;
 
-/** A platform-neutral reply (docs/design.md §5): rendered by adapters to Adaptive Cards, Block Kit, HTML or text. */
-export const replySchema = z.object({ blocks: z.array(replyBlockSchema) });
+/**
+ * A platform-neutral reply (docs/design.md §5): rendered by adapters to Adaptive Cards, Block Kit, HTML or text.
+ * `steps` are the tool calls of the agent turn that made it (docs/design.md §12), stored with it so a reloaded conversation shows them.
+ */
+export const replySchema = z.object({ blocks: z.array(replyBlockSchema), steps: z.array(turnStepSchema).optional() });
 export type Reply = z.infer<typeof replySchema>;
 
 /** The only step of a confirm card when the card is titled by it (shown without numbering), else undefined. */

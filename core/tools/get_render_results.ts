@@ -3,6 +3,7 @@ import { getRenderResults } from '../renders/results.ts';
 import type { ReplyBlock } from '../replies/reply.ts';
 import { orderIdParam } from './params.ts';
 import { defineTool } from './tool.ts';
+import { stepLine } from '../replies/steps.ts';
 
 /** Thumbnails shown with a result table. */
 const maxResultImages = 6;
@@ -17,6 +18,7 @@ export const getRenderResultsTool = defineTool({
   parameters: z.object({
     order_id: orderIdParam,
   }),
+  stepTitle: (args) => `Collecting render results of ${stepLine(args.order_id, 64)}…`,
   async run(ctx, args) {
     const r = await getRenderResults(ctx.em, ctx.turn.tenantId, args.order_id, ctx.renderLinks, ctx.now());
     const c = r.counts;
@@ -31,6 +33,6 @@ export const getRenderResultsTool = defineTool({
     for (const i of r.items.filter((x) => x.url !== null).slice(0, maxResultImages)) {
       blocks.push({ type: 'image', url: i.url!, alt: `${i.product} (${i.pim_id})` });
     }
-    return { data: r, blocks, summary: `${r.order_number}: ${c.completed}/${r.item_count} renders completed, ${c.failed} failed` };
+    return { data: r, blocks, outcome: `${c.completed} completed, ${c.failed} failed`, summary: `${r.order_number}: ${c.completed}/${r.item_count} renders completed, ${c.failed} failed` };
   },
 });
