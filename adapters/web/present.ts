@@ -14,7 +14,8 @@ export function apiMessage(m: VisibleMessage): ApiMessage {
 
 /** One reply out of several (e.g. the decision card and the follow-up after a typed `confirm`). */
 function mergeReplies(replies: Reply[]): Reply {
-  return { blocks: replies.flatMap((r) => r.blocks) };
+  const steps = replies.flatMap((r) => r.steps ?? []);
+  return { blocks: replies.flatMap((r) => r.blocks), ...(steps.length ? { steps } : {}) };
 }
 
 /**
