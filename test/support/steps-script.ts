@@ -19,7 +19,7 @@ export function threeToolTurn(answer = 'Found 3 ball bearings; no orders yet.'):
 }
 
 /** The steps `threeToolTurn` ends with, in the order the model called the tools. */
-export const threeToolSteps = [
+export const threeToolSteps: { id: string; title: string; state: 'done' | 'failed'; result: string }[] = [
   { id: 'call_search', title: 'Searching Kugellager products…', state: 'done', result: '3 found' },
   { id: 'call_orders', title: 'Listing orders…', state: 'done', result: '0 found' },
   { id: 'call_status', title: 'Looking up SA-2026-09999…', state: 'failed', result: 'No order SA-2026-09999 was found.' },
