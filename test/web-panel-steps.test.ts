@@ -49,7 +49,7 @@ describe('steps in the chat panel (docs/design.md §12)', () => {
       'perhaps a typo? Nothing matches the odd search either. Shall I prepare an order that renders the three bearings as WebP at 1024x1024?';
     h.llm.enqueue(
       // A fourth call whose title carries tenant-typed text that looks like HTML: shown as text.
-      { toolCalls: [...calls!.toolCalls!, { id: 'call_xss', name: 'search_products', arguments: { query: XSS } }] },
+      { toolCalls: [...calls.toolCalls!, { id: 'call_xss', name: 'search_products', arguments: { query: XSS } }] },
       { content: answer, chunkDelayMs: 250 },
     );
     const input = page.getByLabel('Message', { exact: true });

@@ -49,7 +49,8 @@ export function createSlackStreamer(deps: { client: webApi.WebClient; tokenFor: 
       mode = 'native';
       ts = stream.ts;
       pacing.intervalMs = SLACK_APPEND_MS;
-      info.onMessage?.({ channel: target.channel, ts: stream.ts! });
+      // Marked as streaming: should this attempt die before stopping it, the answer that replaces it stops it first.
+      info.onMessage?.({ channel: target.channel, ts: stream.ts!, streaming: true });
     };
     /** Edit mode: the steps and the text so far in the placeholder, or in one message of its own. */
     const edit = async (token: string, writing: boolean) => {

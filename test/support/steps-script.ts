@@ -1,11 +1,11 @@
-import type { FakeStep } from '../fakes/llm-server.ts';
+import type { FakeReply } from '../fakes/llm-server.ts';
 
 /**
  * A scripted model turn that calls three read tools in one response — a search that finds the
  * three Kugellager products of the test catalogue, the latest orders, and the status of an order
  * that does not exist (a failing step) — then answers. `makeTenant` catalogues fit it.
  */
-export function threeToolTurn(answer = 'Found 3 ball bearings; no orders yet.'): FakeStep[] {
+export function threeToolTurn(answer = 'Found 3 ball bearings; no orders yet.'): [FakeReply, FakeReply] {
   return [
     {
       toolCalls: [
