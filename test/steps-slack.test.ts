@@ -39,7 +39,15 @@ describe('steps in Slack (docs/design.md §12)', () => {
     const start = await h.slack.waitFor('chat.startStream', (c) => c.body.thread_ts === env.event.ts, { from });
     expect(start.body).toMatchObject({ task_display_mode: 'plan', recipient_team_id: TEAM.teamId, recipient_user_id: alice.userId });
     const streamTs = start.response!.ts as string;
-    await h.slack.waitFor('chat.update', (c) => c.body.ts === streamTs, { from });
+    const final = await h.slack.waitFor('chat.update', (c) => c.body.ts === streamTs, { from });
+    // The answer replaces the streamed plan and keeps the steps, small, above itself.
+    const [context] = final.body.blocks as { type: string; elements?: { text: string }[] }[];
+    expect(context!.type).toBe('context');
+    expect(context!.elements![0]!.text.split('\n')).toEqual([
+      '✓ Searching Kugellager products… — _3 found_',
+      '✓ Listing orders… — _0 found_',
+      '✗ Looking up SA-2026-09999… — _No order SA-2026-09999 was found._',
+    ]);
 
     const calls = streamCalls(from, streamTs);
     const tasks = tasksOf(calls);

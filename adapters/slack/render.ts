@@ -3,6 +3,7 @@ import { soleStep, type ConfirmBlock, type PlanStepView, type Reply, type ReplyB
 import { alignedLines, andMore, countsText, ellipsize, hiddenRows, oneLine, percent, progressBar } from '../../core/replies/format.ts';
 import { renderText } from '../../core/replies/text.ts';
 import { escapeMrkdwn, toMrkdwn } from './mrkdwn.ts';
+import { stepsMrkdwn } from './steps.ts';
 
 export { escapeMrkdwn, toMrkdwn } from './mrkdwn.ts';
 
@@ -53,7 +54,14 @@ export function renderBlockKit(reply: Reply): SlackMessage {
     essential: b.type === 'confirm',
     blocks: (b.type === 'table' && i === last && nativeTable(b)) || renderBlock(b),
   }));
-  return { text: fallbackText(reply), blocks: fitBlocks(groups) };
+  // What the turn did stays on its answer, small, above it (the streamed plan is replaced by the answer).
+  const steps = reply.steps?.length ? [{ essential: false, blocks: [stepsContext(reply.steps)] }] : [];
+  return { text: fallbackText(reply), blocks: fitBlocks([...steps, ...groups]) };
+}
+
+/** A reply's steps as one context block (docs/design.md §12), escaped; within a context element's 3,000 characters. */
+function stepsContext(steps: NonNullable<Reply['steps']>): slack.KnownBlock {
+  return { type: 'context', elements: [{ type: 'mrkdwn', text: cut(stepsMrkdwn(steps), MAX_SECTION_TEXT) }] };
 }
 
 /** The notification/fallback text: the plain-text rendering, escaped and capped. */

@@ -1,6 +1,6 @@
 import type { webApi } from '@slack/bolt';
 import type { TurnStep } from '../../core/replies/steps.ts';
-import { escapeMrkdwn } from './render.ts';
+import { escapeMrkdwn } from './mrkdwn.ts';
 
 /** A `task_update` chunk of a Slack message stream (chat.startStream / appendStream). */
 export type TaskUpdateChunk = { type: 'task_update'; id: string; title: string; status: 'in_progress' | 'complete' | 'error'; output?: string };
