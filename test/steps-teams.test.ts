@@ -90,6 +90,27 @@ describe('steps in Teams (docs/design.md §12)', () => {
     llm.assertDone();
   });
 
+  it('a channel gets the steps in one message, updated in place, which the answer then replaces', async () => {
+    const a = JSON.parse(readFileSync('test/fixtures/teams/channel-mention.json', 'utf8')) as Record<string, unknown> & { conversation: Record<string, unknown> };
+    const conv = `19:steps${++seq}@thread.tacv2;messageid=18641${String(seq).padStart(8, '0')}`;
+    a.serviceUrl = connector.url;
+    a.id = `18641${String(++seq).padStart(8, '0')}`;
+    a.text = '<at>RenderBot</at> ball bearings and my orders?';
+    a.conversation.id = conv;
+    llm.enqueue(...threeToolTurn('Three ball bearings; no orders.'));
+    const res = await fetch(`http://127.0.0.1:${http.port}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(a) });
+    expect(res.status).toBeLessThan(300);
+    const [card] = await connector.waitFor(1, isFinal(conv));
+    const answer = await connector.waitFor(1, (c) => c.kind === 'update' && c.activityId === card!.id && JSON.stringify(c.activity).includes('Three ball bearings; no orders.'));
+    const edits = connector.calls.filter((c) => c.kind === 'update' && c.activityId === card!.id && c !== answer[0]);
+    const lastSteps = String((edits.at(-1) ?? card)!.activity.text);
+    for (const step of threeToolSteps) expect(lastSteps).toContain(escapeCardText(stepText(step)));
+    // No streaming in channels, and nothing but this one message.
+    expect(connector.calls.filter((c) => c.conversationId === conv && Array.isArray(c.activity.entities))).toEqual([]);
+    expect(connector.calls.filter((c) => isFinal(conv)(c) && c.kind !== 'update')).toHaveLength(1);
+    llm.assertDone();
+  });
+
   it('tenant text in a step is escaped: no markdown from a category name', async () => {
     const conv = `a:steps-escape-${++seq}`;
     llm.enqueue({ toolCalls: [{ id: 'call_md', name: 'search_products', arguments: { category: '**[click](https://evil.example)**' } }] }, { content: 'No such category.' });

@@ -80,6 +80,8 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     if (earlier) {
       try {
         await pacer.run(key, () => transport.updateProactive(conversationReference, earlier, message), { coalesce: `update:${earlier}` });
+        // A confirm card that took the place of an earlier message (a channel's steps card) is found there later.
+        await opts.intake.cardsPosted(tenantId, reply, { platform: 'teams', activityId: earlier, conversationReference });
         log.debug({ sessionId: info.sessionId, activityId: earlier }, 'teams message updated');
         return { activityId: earlier };
       } catch (err) {
@@ -92,5 +94,5 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     return activityId ? { activityId } : undefined;
   };
 
-  return { settings, route, deliverer, streamer: createTeamsStreamer({ transport, log }) };
+  return { settings, route, deliverer, streamer: createTeamsStreamer({ transport, log, pacer }) };
 }
