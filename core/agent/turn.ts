@@ -98,9 +98,10 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const setup = await loadTurnSetup(em, turn.tenantId, turn.sessionId, deps.now());
   if (!setup) throw new RenderBotError('tenant_missing', 'The tenant of this conversation no longer exists.', 'scope');
   const { tenant, usage, sessionContext } = setup;
-  let step: Step | undefined;
+  // The turn's steps (docs/design.md §12), stored with whichever reply ends it.
+  const steps = new Map<string, TurnStep>();
   const reply = async (text: string, blocks: ReplyBlock[] = [], spent?: ModelUsage): Promise<Reply> => {
-    const r: Reply = { blocks: [...(text ? [{ type: 'text' as const, text }] : []), ...blocks], ...stepsOf(step) };
+    const r: Reply = { blocks: [...(text ? [{ type: 'text' as const, text }] : []), ...blocks], ...stepsOf(steps) };
     await whenStored(deps.availability, opts.signal, () => appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply: r,
       tokenCount: estimateTokens(text), ...(spent ? { usage: spent } : {}) }), { unsentOnly: true });
     return r;
@@ -133,7 +134,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const shown: ReplyBlock[] = [];
   const maxRounds = deps.maxRounds ?? 8;
   const context = await turnContextSummary(em, turn.tenantId, sessionContext);
-  step = { deps, turn, em, log, shown, offered, delivery: opts.delivery, toldTools: false, ran: new Map(), steps: new Map(), onStep: opts.onStep };
+  const step: Step = { deps, turn, em, log, shown, offered, delivery: opts.delivery, toldTools: false, ran: new Map(), steps, onStep: opts.onStep };
   const spentOn = (usage: ChatUsage): ModelUsage => ({ promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, month: monthOf(deps.now()) });
 
   // Resuming: the calls of the last stored model response that have no stored result yet run now.
@@ -268,8 +269,8 @@ function emitStep(s: Step, step: TurnStep): void {
 }
 
 /** The reply's `steps` field: the turn's steps, or nothing when no tool ran. */
-function stepsOf(s: Step | undefined): Pick<Reply, 'steps'> {
-  return s?.steps.size ? { steps: [...s.steps.values()] } : {};
+function stepsOf(steps: ReadonlyMap<string, TurnStep>): Pick<Reply, 'steps'> {
+  return steps.size ? { steps: [...steps.values()] } : {};
 }
 
 /** What answering one response's tool calls came to: the confirmation reply when a plan was proposed, and the calls refused as invalid. */
@@ -400,7 +401,7 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
     if (!confirm) return undefined;
     // The confirmation is the turn's answer, stored with its action: a resumed turn finds it answered.
     const text = intro.trim() || 'Please review and confirm:';
-    const reply: Reply = { blocks: [{ type: 'text', text }, ...s.shown.slice(-MAX_BLOCKS_SHOWN + 1), confirm], ...stepsOf(s) };
+    const reply: Reply = { blocks: [{ type: 'text', text }, ...s.shown.slice(-MAX_BLOCKS_SHOWN + 1), confirm], ...stepsOf(s.steps) };
     await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply, tokenCount: estimateTokens(text) });
     return reply;
   });

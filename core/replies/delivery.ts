@@ -44,7 +44,7 @@ export type Deliverer = (target: Delivery['target'], reply: Reply, info: Deliver
 export type TextStream = { push(delta: string): void; step(step: TurnStep): void; end(): Promise<SentMessage | undefined> };
 
 /** What a streamer is told about the turn it streams. */
-type StreamInfo = {
+export type StreamInfo = {
   sessionId: string;
   /** The inbox items the streamed answer answers (a web request waits on one of them). */
   itemIds?: string[];
