@@ -27,7 +27,9 @@ for (let t = 0; t < turns; t++) {
   const stream = pacedTextStream({
     pacing: defaultPacing,
     write: async () => {},
-    writeSteps: async (changed) => { shown += changed.length; },
+    writeSteps: async (changed) => {
+      shown += changed.length;
+    },
     finish: async () => undefined,
     onError: () => {},
   });
@@ -40,4 +42,6 @@ for (let t = 0; t < turns; t++) {
 }
 const perTurnMs = (performance.now() - started) / turns;
 console.log(`bench:steps: ${turns} turns of 3 tool calls (6 step updates each, ${shown} written after coalescing)`);
-console.log(`  step path per turn: ${(perTurnMs * 1000).toFixed(1)} µs — ${((perTurnMs / modelMs) * 100).toFixed(4)} % of one ${modelMs} ms model call; model calls added: 0`);
+console.log(
+  `  step path per turn: ${(perTurnMs * 1000).toFixed(1)} µs — ${((perTurnMs / modelMs) * 100).toFixed(4)} % of one ${modelMs} ms model call; model calls added: 0`,
+);

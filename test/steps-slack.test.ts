@@ -21,15 +21,26 @@ afterAll(async () => {
   await h?.close();
 });
 
-const streamCalls = (from: number, ts?: string) => h.slack.calls.slice(from)
-  .filter((c) => c.method.startsWith('chat.') && c.method.endsWith('Stream') && (!ts || c.body.ts === ts || c.response?.ts === ts));
+const streamCalls = (from: number, ts?: string) =>
+  h.slack.calls
+    .slice(from)
+    .filter(
+      (c) =>
+        c.method.startsWith('chat.') &&
+        c.method.endsWith('Stream') &&
+        (!ts || c.body.ts === ts || c.response?.ts === ts),
+    );
 /** The task_update chunks as Slack would show them: status and output per task. */
-const tasksOf = (calls: SlackCall[]) => calls.flatMap(streamedTasks).map((t) => ({ id: t.id, title: t.title, status: t.status, ...(t.output ? { output: t.output } : {}) }));
+const tasksOf = (calls: SlackCall[]) =>
+  calls
+    .flatMap(streamedTasks)
+    .map((t) => ({ id: t.id, title: t.title, status: t.status, ...(t.output ? { output: t.output } : {}) }));
 const slackStatus = { done: 'complete', failed: 'error' } as const;
 
 describe('steps in Slack (docs/design.md §12)', () => {
   it('in a channel thread the answer stream carries the steps as task_update chunks of a plan, then the text', async () => {
-    const answer = 'Found 3 ball bearings in the catalogue; there are no orders yet, and SA-2026-09999 does not exist. ' +
+    const answer =
+      'Found 3 ball bearings in the catalogue; there are no orders yet, and SA-2026-09999 does not exist. ' +
       'Shall I render the three Kugellager products as WebP for you?';
     const [first, last] = threeToolTurn(answer);
     h.llm.enqueue(first!, { ...last!, chunkDelayMs: 300 });
@@ -37,7 +48,11 @@ describe('steps in Slack (docs/design.md §12)', () => {
     const from = h.slack.calls.length;
     await h.send.event(env);
     const start = await h.slack.waitFor('chat.startStream', (c) => c.body.thread_ts === env.event.ts, { from });
-    expect(start.body).toMatchObject({ task_display_mode: 'plan', recipient_team_id: TEAM.teamId, recipient_user_id: alice.userId });
+    expect(start.body).toMatchObject({
+      task_display_mode: 'plan',
+      recipient_team_id: TEAM.teamId,
+      recipient_user_id: alice.userId,
+    });
     const streamTs = start.response!.ts as string;
     const final = await h.slack.waitFor('chat.update', (c) => c.body.ts === streamTs, { from });
     // The answer replaces the streamed plan and keeps the steps, small, above itself.
@@ -75,10 +90,16 @@ describe('steps in Slack (docs/design.md §12)', () => {
       const threadTs = newTs();
       const from = h.slack.calls.length;
       await h.send.event(dmEvent(dm, 'ball bearings and my orders?', { threadTs }));
-      await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === threadTs && String(c.body.text).startsWith('Three ball bearings; no orders.'), { from });
+      await h.slack.waitFor(
+        'chat.postMessage',
+        (c) => c.body.thread_ts === threadTs && String(c.body.text).startsWith('Three ball bearings; no orders.'),
+        { from },
+      );
       const refused = h.slack.callsOf('chat.startStream', (c) => c.body.thread_ts === threadTs);
       expect(refused.map((c) => c.response?.error)).toEqual(['invalid_chunks']);
-      const statuses = h.slack.calls.slice(from).filter((c) => c.method === 'assistant.threads.setStatus' && c.body.loading_messages !== undefined);
+      const statuses = h.slack.calls
+        .slice(from)
+        .filter((c) => c.method === 'assistant.threads.setStatus' && c.body.loading_messages !== undefined);
       const shown = statuses.flatMap((c) => c.body.loading_messages as string[]);
       for (const step of threeToolSteps) expect(shown).toContain(step.title);
       // Nothing streamed, no placeholder: the answer is posted once.
@@ -96,7 +117,15 @@ describe('steps in Slack (docs/design.md §12)', () => {
     h.slack.setTaskChunks(false);
     try {
       h.llm.enqueue(
-        { toolCalls: [{ id: 'call_evil', name: 'search_products', arguments: { category: '<!channel> & <https://evil.example|Lager>' } }] },
+        {
+          toolCalls: [
+            {
+              id: 'call_evil',
+              name: 'search_products',
+              arguments: { category: '<!channel> & <https://evil.example|Lager>' },
+            },
+          ],
+        },
         { content: 'No such category.' },
       );
       const env = mentionEvent(alice, 'what is in that category?', bot);
@@ -104,7 +133,11 @@ describe('steps in Slack (docs/design.md §12)', () => {
       await h.send.event(env);
       const placeholder = await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === env.event.ts, { from });
       const ts = placeholder.response!.ts as string;
-      const final = await h.slack.waitFor('chat.update', (c) => c.body.ts === ts && !String(c.body.text).includes('Searching'), { from });
+      const final = await h.slack.waitFor(
+        'chat.update',
+        (c) => c.body.ts === ts && !String(c.body.text).includes('Searching'),
+        { from },
+      );
       const edits = h.slack.callsOf('chat.update', (c) => c.body.ts === ts && c !== final);
       const lines = edits.map((c) => String(c.body.text));
       expect(lines[0]).toContain('Searching &lt;!channel&gt; &amp; &lt;https://evil.example|Lager&gt; products…');

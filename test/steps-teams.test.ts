@@ -49,23 +49,35 @@ afterAll(async () => {
 
 /** A personal-chat message from the fixture, pointed at the fake connector. */
 async function ask(conversationId: string, text: string) {
-  const a = JSON.parse(readFileSync('test/fixtures/teams/personal-message.json', 'utf8')) as Record<string, unknown> & { conversation: Record<string, unknown> };
+  const a = JSON.parse(readFileSync('test/fixtures/teams/personal-message.json', 'utf8')) as Record<string, unknown> & {
+    conversation: Record<string, unknown>;
+  };
   a.serviceUrl = connector.url;
   a.id = `18641${String(++seq).padStart(8, '0')}`;
   a.text = text;
   a.conversation.id = conversationId;
-  const res = await fetch(`http://127.0.0.1:${http.port}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(a) });
+  const res = await fetch(`http://127.0.0.1:${http.port}/api/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(a),
+  });
   expect(res.status).toBeLessThan(300);
 }
 
-const streamCalls = (conv: string) => connector.calls.filter((c) => c.conversationId === conv && (c.activity.channelData as { streamType?: string } | undefined)?.streamType);
-const info = (c: ConnectorCall) => c.activity.channelData as { streamType: string; streamSequence?: number; streamId?: string };
-const isFinal = (conv: string) => (c: ConnectorCall) => c.conversationId === conv && c.activity.type === 'message' && c.refused === undefined;
+const streamCalls = (conv: string) =>
+  connector.calls.filter(
+    (c) => c.conversationId === conv && (c.activity.channelData as { streamType?: string } | undefined)?.streamType,
+  );
+const info = (c: ConnectorCall) =>
+  c.activity.channelData as { streamType: string; streamSequence?: number; streamId?: string };
+const isFinal = (conv: string) => (c: ConnectorCall) =>
+  c.conversationId === conv && c.activity.type === 'message' && c.refused === undefined;
 
 describe('steps in Teams (docs/design.md §12)', () => {
   it('a personal chat gets the steps as informative updates of the answer’s stream, before its text; the final message closes that stream', async () => {
     const conv = `a:steps-personal-${++seq}`;
-    const answer = 'Kugellager: 6204, 6205 and 6206 2RS are in the catalogue, all three in steel. There are no orders yet, ' +
+    const answer =
+      'Kugellager: 6204, 6205 and 6206 2RS are in the catalogue, all three in steel. There are no orders yet, ' +
       'and SA-2026-09999 does not exist. Say the word and I will prepare an order that renders all three as WebP.';
     const [first, last] = threeToolTurn(answer);
     llm.enqueue(first!, { ...last!, chunkDelayMs: 400 });
@@ -91,17 +103,30 @@ describe('steps in Teams (docs/design.md §12)', () => {
   });
 
   it('a channel gets the steps in one message, updated in place, which the answer then replaces', async () => {
-    const a = JSON.parse(readFileSync('test/fixtures/teams/channel-mention.json', 'utf8')) as Record<string, unknown> & { conversation: Record<string, unknown> };
+    const a = JSON.parse(readFileSync('test/fixtures/teams/channel-mention.json', 'utf8')) as Record<
+      string,
+      unknown
+    > & { conversation: Record<string, unknown> };
     const conv = `19:steps${++seq}@thread.tacv2;messageid=18641${String(seq).padStart(8, '0')}`;
     a.serviceUrl = connector.url;
     a.id = `18641${String(++seq).padStart(8, '0')}`;
     a.text = '<at>RenderBot</at> ball bearings and my orders?';
     a.conversation.id = conv;
     llm.enqueue(...threeToolTurn('Three ball bearings; no orders.'));
-    const res = await fetch(`http://127.0.0.1:${http.port}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(a) });
+    const res = await fetch(`http://127.0.0.1:${http.port}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(a),
+    });
     expect(res.status).toBeLessThan(300);
     const [card] = await connector.waitFor(1, isFinal(conv));
-    const answer = await connector.waitFor(1, (c) => c.kind === 'update' && c.activityId === card!.id && JSON.stringify(c.activity).includes('Three ball bearings; no orders.'));
+    const answer = await connector.waitFor(
+      1,
+      (c) =>
+        c.kind === 'update' &&
+        c.activityId === card!.id &&
+        JSON.stringify(c.activity).includes('Three ball bearings; no orders.'),
+    );
     const edits = connector.calls.filter((c) => c.kind === 'update' && c.activityId === card!.id && c !== answer[0]);
     const lastSteps = String((edits.at(-1) ?? card)!.activity.text);
     for (const step of threeToolSteps) expect(lastSteps).toContain(escapeCardText(stepText(step)));
@@ -113,10 +138,19 @@ describe('steps in Teams (docs/design.md §12)', () => {
 
   it('tenant text in a step is escaped: no markdown from a category name', async () => {
     const conv = `a:steps-escape-${++seq}`;
-    llm.enqueue({ toolCalls: [{ id: 'call_md', name: 'search_products', arguments: { category: '**[click](https://evil.example)**' } }] }, { content: 'No such category.' });
+    llm.enqueue(
+      {
+        toolCalls: [
+          { id: 'call_md', name: 'search_products', arguments: { category: '**[click](https://evil.example)**' } },
+        ],
+      },
+      { content: 'No such category.' },
+    );
     await ask(conv, 'what is in that category?');
     await connector.waitFor(1, isFinal(conv));
-    const informative = streamCalls(conv).filter((c) => info(c).streamType === 'informative').map((c) => String(c.activity.text));
+    const informative = streamCalls(conv)
+      .filter((c) => info(c).streamType === 'informative')
+      .map((c) => String(c.activity.text));
     expect(informative[0]).toContain('Searching \\*\\*\\[click\\](https://evil.example)\\*\\* products…');
     expect(informative.join('\n')).not.toContain('**[click]');
     llm.assertDone();

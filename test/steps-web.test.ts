@@ -13,7 +13,9 @@ beforeAll(async () => {
   await h.enableAi(acme.tenant.id);
   alice = await h.token(acme.tenant.id, 'alice', 'operator');
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 
 type Step = { id: string; title: string; state: string; result?: string };
 type Msg = { role: string; content: string; reply: { steps?: Step[] } | null };
@@ -21,7 +23,11 @@ type Msg = { role: string; content: string; reply: { steps?: Step[] } | null };
 describe('steps on the web (docs/design.md §12)', () => {
   it('streams a step event as each tool call starts and ends, before the text, and returns them in the reply', async () => {
     h.llm.enqueue(...threeToolTurn());
-    const res = await h.api('/api/chat/messages', { token: alice, body: { message: 'ball bearings and my orders?' }, headers: { accept: 'text/event-stream' } });
+    const res = await h.api('/api/chat/messages', {
+      token: alice,
+      body: { message: 'ball bearings and my orders?' },
+      headers: { accept: 'text/event-stream' },
+    });
     const events = await readEvents(res);
     const steps = events.filter((e) => e.event === 'step').map((e) => e.data as Step);
     // Each call: running first, then its end state; calls run in parallel, so only the per-call order is fixed.
@@ -45,7 +51,9 @@ describe('steps on the web (docs/design.md §12)', () => {
     h.llm.enqueue({ content: 'You are welcome.' });
     await h.api('/api/chat/messages', { token: alice, body: { message: 'thanks', session_id: sessionId } });
 
-    const page = (await (await h.api(`/api/chat/sessions/${sessionId}/messages`, { token: alice })).json()) as { messages: Msg[] };
+    const page = (await (await h.api(`/api/chat/sessions/${sessionId}/messages`, { token: alice })).json()) as {
+      messages: Msg[];
+    };
     const answers = page.messages.filter((m) => m.role === 'assistant');
     expect(answers.map((m) => m.content)).toEqual(['Here is what I found.', 'You are welcome.']);
     expect(answers[0]!.reply?.steps).toEqual(threeToolSteps);

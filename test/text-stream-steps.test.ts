@@ -5,11 +5,18 @@ import type { TurnStep } from '../core/replies/steps.ts';
 /** A write the test lets finish when it wants: the stream must not start the next one before. */
 function gate() {
   let open: () => void = () => {};
-  const opened = new Promise<void>((resolve) => { open = resolve; });
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
   return { opened, open };
 }
 
-const step = (id: string, state: TurnStep['state'], result?: string): TurnStep => ({ id, title: `Step ${id}…`, state, ...(result ? { result } : {}) });
+const step = (id: string, state: TurnStep['state'], result?: string): TurnStep => ({
+  id,
+  title: `Step ${id}…`,
+  state,
+  ...(result ? { result } : {}),
+});
 
 describe('pacedTextStream with steps (docs/design.md §12)', () => {
   it('writes steps at once, one write at a time, coalescing updates that arrive meanwhile to their newest state', async () => {
@@ -24,7 +31,9 @@ describe('pacedTextStream with steps (docs/design.md §12)', () => {
         if (++calls === 1) await first.opened;
       },
       finish: async () => ({ ts: 'stream' }),
-      onError: (err) => { throw err; },
+      onError: (err) => {
+        throw err;
+      },
     });
     stream.step(step('a', 'running'));
     // While the first write is under way, a and b change twice: one write follows, with their newest states.
@@ -42,7 +51,12 @@ describe('pacedTextStream with steps (docs/design.md §12)', () => {
   });
 
   it('without writeSteps steps are not shown, and a stream that showed nothing returns nothing', async () => {
-    const stream = pacedTextStream({ pacing: defaultPacing, write: async () => {}, finish: async () => ({ ts: 'x' }), onError: () => {} });
+    const stream = pacedTextStream({
+      pacing: defaultPacing,
+      write: async () => {},
+      finish: async () => ({ ts: 'x' }),
+      onError: () => {},
+    });
     stream.step(step('a', 'running'));
     expect(await stream.end()).toBeUndefined();
   });
@@ -52,8 +66,12 @@ describe('pacedTextStream with steps (docs/design.md §12)', () => {
     let texts = 0;
     const stream = pacedTextStream({
       pacing: { startChars: 1, startMs: 0, intervalMs: 0 },
-      write: async () => { texts++; },
-      writeSteps: async () => { throw new Error('refused'); },
+      write: async () => {
+        texts++;
+      },
+      writeSteps: async () => {
+        throw new Error('refused');
+      },
       finish: async () => undefined,
       onError: (err) => errors.push(err),
     });

@@ -24,7 +24,15 @@ beforeAll(async () => {
   await h.enableAi(acme.tenant.id);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--headless',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 });
 afterAll(async () => {
@@ -38,14 +46,18 @@ describe('steps in the chat panel (docs/design.md §12)', () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
     const problems: string[] = [];
-    page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); void d.dismiss(); });
+    page.on('dialog', (d) => {
+      problems.push(`dialog: ${d.message()}`);
+      void d.dismiss();
+    });
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
     await page.goto(`${h.base}/chat`);
     await page.getByLabel('API token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
 
     const [calls] = threeToolTurn();
-    const answer = 'The catalogue has three Kugellager: 6204, 6205 and 6206 2RS. You have no orders yet, and SA-2026-09999 does not exist — ' +
+    const answer =
+      'The catalogue has three Kugellager: 6204, 6205 and 6206 2RS. You have no orders yet, and SA-2026-09999 does not exist — ' +
       'perhaps a typo? Nothing matches the odd search either. Shall I prepare an order that renders the three bearings as WebP at 1024x1024?';
     h.llm.enqueue(
       // A fourth call whose title carries tenant-typed text that looks like HTML: shown as text.
@@ -69,14 +81,20 @@ describe('steps in the chat panel (docs/design.md §12)', () => {
       '✗Looking up SA-2026-09999… — No order SA-2026-09999 was found.',
       `Searching products matching “${XSS}”… — 0 found`,
     ];
-    const answered = page.locator('.rb-assistant:not(.rb-streaming)', { hasText: 'The catalogue has three Kugellager' });
+    const answered = page.locator('.rb-assistant:not(.rb-streaming)', {
+      hasText: 'The catalogue has three Kugellager',
+    });
     await answered.waitFor();
     const shown = await answered.locator('.rb-step').allTextContents();
     for (const line of lines) expect(shown.some((s) => s.includes(line))).toBe(true);
     expect(await page.locator('#renderbot-chat img').count()).toBe(0);
 
     // After a reload the stored answer shows its steps again.
-    const [session] = (await h.em().execute(`select id from chat_session where tenant_id = ? order by created_at desc limit 1`, [acme.tenant.id])) as { id: string }[];
+    const [session] = (await h
+      .em()
+      .execute(`select id from chat_session where tenant_id = ? order by created_at desc limit 1`, [
+        acme.tenant.id,
+      ])) as { id: string }[];
     await page.reload();
     await page.locator('#rb-session').selectOption(session!.id);
     const reloaded = page.locator('.rb-assistant', { hasText: 'The catalogue has three Kugellager' });

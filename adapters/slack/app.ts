@@ -10,6 +10,7 @@ import { createSlackDeliverer, rateLimitedFor, type TokenResolver } from './deli
 import { createChannelPacer } from '../../core/pacer.ts';
 import { createSlackStreamer } from './stream.ts';
 import { registerHomeListener } from './home.ts';
+import { registerSuggestionListener } from './suggestions.ts';
 import { createInstallationStore } from './installations.ts';
 import { boltLogger } from './log.ts';
 import { registerMessageListeners, type SlackCore, type SlackIntake } from './messages.ts';
@@ -128,6 +129,7 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   registerMessageListeners(bolt, listenerDeps);
   registerActionListeners(bolt, listenerDeps);
   registerHomeListener(bolt, listenerDeps);
+  registerSuggestionListener(bolt, listenerDeps);
 
   const routes: HttpRoute[] = [];
   const receipt = createSlackReceipt({ signingSecret: s.signingSecret ?? '', intake: deps.intake, availability: deps.availability, log });

@@ -4,6 +4,7 @@ import { alignedLines, andMore, countsText, ellipsize, hiddenRows, oneLine, perc
 import { renderText } from '../../core/replies/text.ts';
 import { escapeMrkdwn, toMrkdwn } from './mrkdwn.ts';
 import { stepsMrkdwn } from './steps.ts';
+import { suggestionButtons } from './suggestions-render.ts';
 
 export { escapeMrkdwn, toMrkdwn } from './mrkdwn.ts';
 
@@ -46,7 +47,7 @@ export type SlackMessage = { text: string; blocks: slack.KnownBlock[] };
  * result respects Slack's limits: at most 50 blocks (confirm cards are never cut), section texts
  * ≤ 3000 characters, ≤ 10 fields per section, header ≤ 150, `text` ≤ 4000 and never empty.
  */
-export function renderBlockKit(reply: Reply): SlackMessage {
+export function renderBlockKit(reply: Reply, opts: { suggestions?: 'buttons' | 'omit' } = {}): SlackMessage {
   // Slack shows a table block at the bottom of the message and allows one: only a table that is
   // the reply's last block can be one without changing the reply's order.
   const last = reply.blocks.length - 1;
@@ -54,6 +55,8 @@ export function renderBlockKit(reply: Reply): SlackMessage {
     essential: b.type === 'confirm',
     blocks: (b.type === 'table' && i === last && nativeTable(b)) || renderBlock(b),
   }));
+  // Next steps are buttons under the answer, unless the thread shows them as its suggested prompts.
+  if (opts.suggestions !== 'omit') groups.push({ essential: true, blocks: suggestionButtons(reply.suggestions) });
   // What the turn did stays on its answer, small, above it (the streamed plan is replaced by the answer).
   const steps = reply.steps?.length ? [{ essential: false, blocks: [stepsContext(reply.steps)] }] : [];
   return { text: fallbackText(reply), blocks: fitBlocks([...steps, ...groups]) };

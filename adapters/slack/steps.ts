@@ -3,7 +3,13 @@ import type { TurnStep } from '../../core/replies/steps.ts';
 import { escapeMrkdwn } from './mrkdwn.ts';
 
 /** A `task_update` chunk of a Slack message stream (chat.startStream / appendStream). */
-export type TaskUpdateChunk = { type: 'task_update'; id: string; title: string; status: 'in_progress' | 'complete' | 'error'; output?: string };
+export type TaskUpdateChunk = {
+  type: 'task_update';
+  id: string;
+  title: string;
+  status: 'in_progress' | 'complete' | 'error';
+  output?: string;
+};
 
 const STATUS = { running: 'in_progress', done: 'complete', failed: 'error' } as const;
 /** Slack shows task output up to 256 characters; step lines are shorter already (STEP_TEXT_MAX). */
@@ -16,7 +22,10 @@ const TASK_TEXT_MAX = 256;
  */
 export function taskChunk(step: TurnStep): TaskUpdateChunk {
   return {
-    type: 'task_update', id: step.id, title: escapeMrkdwn(step.title).slice(0, TASK_TEXT_MAX), status: STATUS[step.state],
+    type: 'task_update',
+    id: step.id,
+    title: escapeMrkdwn(step.title).slice(0, TASK_TEXT_MAX),
+    status: STATUS[step.state],
     ...(step.result ? { output: escapeMrkdwn(step.result).slice(0, TASK_TEXT_MAX) } : {}),
   };
 }
@@ -37,7 +46,12 @@ const MARK = { running: '◌', done: '✓', failed: '✗' } as const;
 export function stepsMrkdwn(steps: readonly TurnStep[]): string {
   // A context element holds 3,000 characters: the newest steps, with a count of the earlier ones.
   const earlier = steps.length > STEP_LINES_MAX ? [`… ${steps.length - STEP_LINES_MAX} earlier steps`] : [];
-  return [...earlier, ...steps.slice(-STEP_LINES_MAX).map((s) => `${MARK[s.state]} ${escapeMrkdwn(s.title)}${s.result ? ` — _${escapeMrkdwn(s.result)}_` : ''}`)].join('\n');
+  return [
+    ...earlier,
+    ...steps
+      .slice(-STEP_LINES_MAX)
+      .map((s) => `${MARK[s.state]} ${escapeMrkdwn(s.title)}${s.result ? ` — _${escapeMrkdwn(s.result)}_` : ''}`),
+  ].join('\n');
 }
 
 const STEP_LINES_MAX = 10;
@@ -51,7 +65,14 @@ export function refusedStreaming(err: unknown): boolean {
   return typeof code === 'string' && REFUSALS.has(code);
 }
 
-const REFUSALS = new Set(['invalid_chunks', 'invalid_arguments', 'unknown_method', 'feature_not_enabled', 'not_allowed_token_type', 'method_deprecated']);
+const REFUSALS = new Set([
+  'invalid_chunks',
+  'invalid_arguments',
+  'unknown_method',
+  'feature_not_enabled',
+  'not_allowed_token_type',
+  'method_deprecated',
+]);
 
 /** The client's chat stream helper, typed as this adapter uses it. */
 export type NativeStream = ReturnType<webApi.WebClient['chatStream']>;

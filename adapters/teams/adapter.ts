@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { scopeOf } from './suggestions.ts';
 import type { Deliverer, Streamer } from '../../core/replies/delivery.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -71,9 +72,10 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     const { tenantId, conversationReference } = teamsTargetSchema.parse(target);
     const streamId = typeof info.replace?.streamId === 'string' ? info.replace.streamId : undefined;
     // The final message of a streamed reply closes the stream (personal chats).
+    const scope = scopeOf(conversationReference);
     const message = streamId
-      ? { ...renderTeamsMessage(reply), ...streamInfo({ streamType: 'final', streamId }) }
-      : renderTeamsMessage(reply);
+      ? { ...renderTeamsMessage(reply, { scope }), ...streamInfo({ streamType: 'final', streamId }) }
+      : renderTeamsMessage(reply, { scope });
     const earlier = typeof info.replace?.activityId === 'string' ? info.replace.activityId : undefined;
     // Calls into one conversation wait out its throttling in order, without holding up others (core/pacer.ts).
     const key = conversationKey.safeParse(conversationReference).data?.conversation.id ?? '';

@@ -1,4 +1,5 @@
 import type { TurnContext } from '../../core/context.ts';
+import { suggestedActions } from './suggestions.ts';
 import type { Delivery } from '../../core/replies/delivery.ts';
 import type { Freshness, Person, Speaker } from '../../core/conversations/intake.ts';
 import { parseCommand } from '../../core/commands/grammar.ts';
@@ -85,7 +86,10 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
     const aad = aadOf(a);
     if (!aad) return;
     const linked = await deps.intake.tenantOf('teams', { id: aad }, { fresh: true });
-    await turn.send(textMessage(welcomeText(Boolean(linked), aad)));
+    // In a personal chat the welcome offers where to start, from the tenant's state (the person's role decides which).
+    const who = linked && a.conversation.conversationType === 'personal' ? await speaker(turn, aad) : undefined;
+    const starters = who ? await deps.conversations.starters(who.tenantId, who.role) : [];
+    await turn.send({ ...textMessage(welcomeText(Boolean(linked), aad)), ...(starters.length ? { suggestedActions: suggestedActions(starters) } : {}) });
   }
 
   /** Runs one authenticated activity; returns the invoke answer for invokes. */

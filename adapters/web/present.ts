@@ -15,7 +15,9 @@ export function apiMessage(m: VisibleMessage): ApiMessage {
 /** One reply out of several (e.g. the decision card and the follow-up after a typed `confirm`). */
 function mergeReplies(replies: Reply[]): Reply {
   const steps = replies.flatMap((r) => r.steps ?? []);
-  return { blocks: replies.flatMap((r) => r.blocks), ...(steps.length ? { steps } : {}) };
+  // The next steps are the last reply's: they follow from where the turn ended.
+  const suggestions = replies.at(-1)?.suggestions;
+  return { blocks: replies.flatMap((r) => r.blocks), ...(steps.length ? { steps } : {}), ...(suggestions?.length ? { suggestions } : {}) };
 }
 
 /**

@@ -17,6 +17,7 @@ import { recordThrottle } from '../llm/capacity.ts';
 import { offeredTools, type ToolRegistry } from '../tools/registry.ts';
 import { needsApproval, stepTitleOf, type ToolContext } from '../tools/tool.ts';
 import { stepLine, type TurnStep } from '../replies/steps.ts';
+import { nextSteps, type DoneCall } from '../tools/next-steps.ts';
 import { appendMessage, startTurn, startTurnWithMessage, turnMessages, type ModelUsage, type StoredToolCall } from '../history/messages.ts';
 import { planWrites, type WriteCall } from './plan-writes.ts';
 import { refuseSharedCallIds, type RefusedCall } from './call-ids.ts';
@@ -72,8 +73,8 @@ export type TurnOptions = {
   inboxItems?: readonly string[];
 };
 
-/** A user's message, or the follow-up after a confirmed action (its note is already stored). */
-export type TurnInput = { kind: 'message'; text: string } | { kind: 'followup'; fallback: string };
+/** A user's message, or the follow-up after a confirmed action (its note is already stored; `done` are the steps the confirmation ran). */
+export type TurnInput = { kind: 'message'; text: string } | { kind: 'followup'; fallback: string; done?: DoneCall[] };
 
 const MAX_BLOCKS_SHOWN = 3;
 /** Read tools of one model response that run at once; the rest wait (docs/design.md §4). */
@@ -100,8 +101,11 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const { tenant, usage, sessionContext } = setup;
   // The turn's steps (docs/design.md §12), stored with whichever reply ends it.
   const steps = new Map<string, TurnStep>();
+  // What this turn's tools did (and a follow-up's confirmed steps): the answer's next steps are built from it.
+  const done: DoneCall[] = input.kind === 'followup' ? [...(input.done ?? [])] : [];
   const reply = async (text: string, blocks: ReplyBlock[] = [], spent?: ModelUsage): Promise<Reply> => {
-    const r: Reply = { blocks: [...(text ? [{ type: 'text' as const, text }] : []), ...blocks], ...stepsOf(steps) };
+    const suggestions = nextSteps(done, turn.role);
+    const r: Reply = { blocks: [...(text ? [{ type: 'text' as const, text }] : []), ...blocks], ...stepsOf(steps), ...(suggestions.length ? { suggestions } : {}) };
     await whenStored(deps.availability, opts.signal, () => appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply: r,
       tokenCount: estimateTokens(text), ...(spent ? { usage: spent } : {}) }), { unsentOnly: true });
     return r;
@@ -134,7 +138,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const shown: ReplyBlock[] = [];
   const maxRounds = deps.maxRounds ?? 8;
   const context = await turnContextSummary(em, turn.tenantId, sessionContext);
-  const step: Step = { deps, turn, em, log, shown, offered, delivery: opts.delivery, toldTools: false, ran: new Map(), steps, onStep: opts.onStep };
+  const step: Step = { deps, turn, em, log, shown, offered, delivery: opts.delivery, toldTools: false, ran: new Map(), done, steps, onStep: opts.onStep };
   const spentOn = (usage: ChatUsage): ModelUsage => ({ promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, month: monthOf(deps.now()) });
 
   // Resuming: the calls of the last stored model response that have no stored result yet run now.
@@ -256,6 +260,8 @@ type Step = {
   /** The turn's steps by tool call id, newest state each, in the order they started (stored with the reply). */
   steps: Map<string, TurnStep>;
   onStep?: ((step: TurnStep) => void) | undefined;
+  /** The calls that ran, with their effects, in the order they finished (for the next steps). */
+  done: DoneCall[];
 };
 
 /** Records a step's new state and tells the stream; a failing listener never fails the turn. */
@@ -365,6 +371,7 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
       emitStep(s, { ...running, state: 'done', ...(out.outcome ? { result: stepLine(out.outcome) } : {}) });
       answers.set(call.id, JSON.stringify(out.data));
       s.ran.set(call.name, (s.ran.get(call.name) ?? 0) + 1);
+      s.done.push({ tool: call.name, effects: out.effects });
       blocks[index] = out.blocks ?? [];
       await rememberSubject(em, turn.tenantId, turn.sessionId, out.effects?.subject);
     } catch (err) {

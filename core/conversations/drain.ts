@@ -102,7 +102,7 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
     if (group[0]!.task === followUpTask) {
       const job = followUpJobSchema.parse(group[0]!.payload);
       return answer(job.delivery, sessionId, ids, progress, lease, { streaming: fresh, indexed: false },
-        async (o) => [await runAgentTurn(deps, job.turn, { kind: 'followup', fallback: job.fallback }, { ...resume, delivery: job.delivery, ...o })]);
+        async (o) => [await runAgentTurn(deps, job.turn, { kind: 'followup', fallback: job.fallback, done: job.done ?? [] }, { ...resume, delivery: job.delivery, ...o })]);
     }
     if (group[0]!.task !== turnTask) throw new Error(`no handler for inbox task ${group[0]!.task}`);
     const jobs = group.map((i) => turnJobSchema.parse(i.payload));

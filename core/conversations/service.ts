@@ -14,6 +14,9 @@ import type { Delivery } from '../replies/delivery.ts';
 import { answerMessage } from './answer.ts';
 import type { ConversationDeps } from './deps.ts';
 import { turnTask, type TurnJob } from './turn-job.ts';
+import { tenantGlance } from '../pipeline/glance.ts';
+import { startersFrom } from '../tools/next-steps.ts';
+import type { Role } from '../tenancy/roles.ts';
 
 /** The cron task that deletes inbox items done long ago. */
 export const PRUNE_TURNS_TASK = 'prune_turns';
@@ -92,6 +95,11 @@ export function createConversations(deps: ConversationDeps & {
     return cancelAction(deps, actor, actionId);
   }
 
+  /** The suggestions a new conversation starts with, from where the tenant stands (one query; docs/design.md §12). */
+  async function starters(tenantId: string, role: Role): Promise<string[]> {
+    return startersFrom(await tenantGlance(deps.orm.em.fork(), tenantId, deps.now()), role);
+  }
+
   /** graphile-worker cron tasks of the conversation side. */
   const tasks: Record<string, Task> = {
     [PRUNE_TURNS_TASK]: async () => {
@@ -117,6 +125,6 @@ export function createConversations(deps: ConversationDeps & {
   });
 
   return {
-    respond, submit, result, confirm, cancel, tasks, idempotency,
+    respond, submit, result, confirm, cancel, starters, tasks, idempotency,
   };
 }

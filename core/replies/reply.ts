@@ -64,11 +64,24 @@ export type ReplyBlock = z.infer<typeof replyBlockSchema>;
 export type TableBlock = z.infer<typeof tableBlockSchema>;
 export type ConfirmBlock = z.infer<typeof confirmBlockSchema>;
 
+/** Follow-ups offered under an answer (docs/design.md §12): at most this many. */
+export const MAX_SUGGESTIONS = 3;
+
 /**
- * A platform-neutral reply (docs/design.md §5): rendered by adapters to Adaptive Cards, Block Kit, HTML or text.
- * `steps` are the tool calls of the agent turn that made it (docs/design.md §12), stored with it so a reloaded conversation shows them.
+ * A suggested next message: plain text that a click sends as the person's message. Built by code
+ * from what the turn did (core/agent/suggestions.ts), but it may quote tenant names: data, escaped
+ * by every renderer.
  */
-export const replySchema = z.object({ blocks: z.array(replyBlockSchema), steps: z.array(turnStepSchema).optional() });
+export const suggestionSchema = z.string().min(1).max(200);
+
+/** A platform-neutral reply (docs/design.md §5): rendered by adapters to Adaptive Cards, Block Kit, HTML or text. */
+export const replySchema = z.object({
+  blocks: z.array(replyBlockSchema),
+  /** The tool calls of the agent turn that made it (docs/design.md §12), stored with it so a reloaded conversation shows them. */
+  steps: z.array(turnStepSchema).optional(),
+  /** Next steps offered under the reply; each platform renders them in its own function, apart from the blocks. */
+  suggestions: z.array(suggestionSchema).max(MAX_SUGGESTIONS).optional(),
+});
 export type Reply = z.infer<typeof replySchema>;
 
 /** The only step of a confirm card when the card is titled by it (shown without numbering), else undefined. */

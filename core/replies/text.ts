@@ -9,6 +9,12 @@ export function renderText(reply: Reply): string {
   return reply.blocks.map(renderBlock).filter((s) => s.length > 0).join('\n\n');
 }
 
+/** Next steps (docs/design.md §12) as a numbered list for terminals: typing a number sends that line. */
+export function renderSuggestions(suggestions: readonly string[]): string {
+  if (suggestions.length === 0) return '';
+  return ['Next steps (type the number to send it):', ...suggestions.map((s, i) => `  ${i + 1}. ${oneLine(s)}`)].join('\n');
+}
+
 function renderBlock(block: ReplyBlock): string {
   switch (block.type) {
     case 'text':

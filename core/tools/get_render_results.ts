@@ -33,6 +33,9 @@ export const getRenderResultsTool = defineTool({
     for (const i of r.items.filter((x) => x.url !== null).slice(0, maxResultImages)) {
       blocks.push({ type: 'image', url: i.url!, alt: `${i.product} (${i.pim_id})` });
     }
-    return { data: r, blocks, outcome: `${c.completed} completed, ${c.failed} failed`, summary: `${r.order_number}: ${c.completed}/${r.item_count} renders completed, ${c.failed} failed` };
+    return {
+      data: r, blocks, outcome: `${c.completed} completed, ${c.failed} failed`, summary: `${r.order_number}: ${c.completed}/${r.item_count} renders completed, ${c.failed} failed`,
+      effects: { order: { number: r.order_number, status: r.status, failedJobs: c.failed } },
+    };
   },
 });

@@ -61,6 +61,7 @@ export const searchProductsTool = defineTool({
         }],
       outcome: `${count.toLowerCase()} found`,
       summary: `Found ${count.toLowerCase()} products ${what}${truncated ? `, showing ${r.products.length}${page}` : ''}`,
+      effects: { found: { products: r.total } },
     };
   },
 });

@@ -34,6 +34,10 @@ export type ToolEffects = {
   orders?: { id: string; number: string }[];
   /** What the conversation is about from now on (the session context of later turns). */
   subject?: SessionContext;
+  /** Products a search found (all matches, not one page): the next step may be to render them. */
+  found?: { products: number };
+  /** An order the call read, as it stands: the next step may be its results or a retry of its failures. */
+  order?: { number: string; status: string; failedJobs: number };
 };
 
 /** A tool's answer: `data` goes back to the model as JSON; `blocks` are shown to the user; `effects` are for the core. */

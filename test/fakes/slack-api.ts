@@ -74,7 +74,7 @@ const MAX_BLOCKS = 50;
 
 /**
  * Starts a fake Slack Web API on 127.0.0.1 (docs/design.md §11): auth.test, chat.postMessage,
- * chat.update, chat.delete, conversations.replies (with message metadata), chat.startStream/appendStream/stopStream, assistant.threads.setStatus, chat.postEphemeral, users.info, views.publish, oauth.v2.access, plus response_url
+ * chat.update, chat.delete, conversations.replies (with message metadata), chat.startStream/appendStream/stopStream, assistant.threads.setStatus, assistant.threads.setSuggestedPrompts, chat.postEphemeral, users.info, views.publish, oauth.v2.access, plus response_url
  * receivers. Posted messages are kept, so chat.update and chat.delete of an unknown message
  * fail with `message_not_found` like Slack's. Tokens are checked (Authorization: Bearer, or `token` in the body) like Slack does
  * (`invalid_auth`); answers are Slack-shaped (`ok`, `ts`, `error`), blocks are checked against
@@ -137,6 +137,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       }
       if (b.type === 'header' && String(b.text?.text).length > 150) return 'header > 150';
       if (b.type === 'actions' && (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > 25)) return 'actions elements';
+      if (b.type === 'actions' && new Set(b.elements.map((e: Record<string, unknown>) => e.action_id)).size !== b.elements.length) return 'duplicate action_id in a block';
+      for (const e of b.type === 'actions' ? b.elements : []) {
+        if (e.type === 'button' && (String(e.text?.text ?? '').length > 75 || String(e.value ?? '').length > 2000)) return 'button text > 75 or value > 2000';
+      }
       if (b.type === 'context' && (!Array.isArray(b.elements) || b.elements.length > 10)) return 'context elements';
     }
     return undefined;
@@ -207,6 +211,18 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         const loading = body.loading_messages;
         if (loading !== undefined && (!Array.isArray(loading) || loading.length > 10 || loading.some((m) => typeof m !== 'string'))) {
           failures.push(`assistant.threads.setStatus: bad loading_messages ${JSON.stringify(loading)}`);
+          return { ok: false, error: 'invalid_arguments' };
+        }
+        return { ok: true };
+      }
+      case 'assistant.threads.setSuggestedPrompts': {
+        // Up to four prompts, each a title and the message it sends; only threads of the app's DM are assistant threads.
+        if (!body.channel_id) return { ok: false, error: 'channel_not_found' };
+        if (!String(body.channel_id).startsWith('D') || !body.thread_ts) return { ok: false, error: 'invalid_thread_ts' };
+        const prompts = typeof body.prompts === 'string' ? JSON.parse(body.prompts) : body.prompts;
+        if (!Array.isArray(prompts) || prompts.length === 0 || prompts.length > 4
+          || !prompts.every((p: Record<string, unknown>) => typeof p?.title === 'string' && p.title && typeof p?.message === 'string' && p.message)) {
+          failures.push('assistant.threads.setSuggestedPrompts: prompts must be 1..4 objects with title and message');
           return { ok: false, error: 'invalid_arguments' };
         }
         return { ok: true };

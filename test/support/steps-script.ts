@@ -22,5 +22,10 @@ export function threeToolTurn(answer = 'Found 3 ball bearings; no orders yet.'):
 export const threeToolSteps: { id: string; title: string; state: 'done' | 'failed'; result: string }[] = [
   { id: 'call_search', title: 'Searching Kugellager products…', state: 'done', result: '3 found' },
   { id: 'call_orders', title: 'Listing orders…', state: 'done', result: '0 found' },
-  { id: 'call_status', title: 'Looking up SA-2026-09999…', state: 'failed', result: 'No order SA-2026-09999 was found.' },
+  {
+    id: 'call_status',
+    title: 'Looking up SA-2026-09999…',
+    state: 'failed',
+    result: 'No order SA-2026-09999 was found.',
+  },
 ];

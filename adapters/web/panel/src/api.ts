@@ -81,8 +81,10 @@ export function createApi(base: string, token: string) {
     me: async () => ok(await client.GET('/api/me')),
     sessions: async () => ok(await client.GET('/api/chat/sessions', { params: { query: { limit: 50 } } })),
     messages: async (sessionId: string) => ok(await client.GET('/api/chat/sessions/{session_id}/messages', { params: { path: { session_id: sessionId }, query: { limit: 100 } } })),
-    /** Waits (long-poll, ≤ 20 s) for messages newer than `cursor`. */
-    newMessages: async (sessionId: string, cursor: string) => ok(await client.GET('/api/chat/sessions/{session_id}/messages', { params: { path: { session_id: sessionId }, query: { after: cursor, wait: 20 } } })),
+    /** Waits (long-poll, ≤ 20 s) for messages newer than `cursor`; `signal` gives up waiting. */
+    newMessages: async (sessionId: string, cursor: string, signal?: AbortSignal) => ok(await client.GET('/api/chat/sessions/{session_id}/messages', {
+      params: { path: { session_id: sessionId }, query: { after: cursor, wait: 20 } }, ...(signal ? { signal } : {}),
+    })),
     deleteSession: async (sessionId: string) => { ok(await client.DELETE('/api/chat/sessions/{session_id}', { params: { path: { session_id: sessionId } } })); },
     /** Confirms or cancels; an action decided already (409) comes back as its Decision. */
     async decide(actionId: string, verb: 'confirm' | 'cancel'): Promise<Decision> {

@@ -9,8 +9,13 @@ export function Steps({ steps }: { steps: readonly Step[] }) {
     <ol className="rb-steps" aria-label="Steps">
       {steps.map((s) => (
         <li key={s.id} className={`rb-step rb-step-${s.state}`}>
-          <span className="rb-step-mark" aria-label={LABEL[s.state]}>{MARK[s.state]}</span>
-          <span><span className="rb-step-title">{s.title}</span>{s.result && <span className="rb-step-result"> — {s.result}</span>}</span>
+          <span className="rb-step-mark" aria-label={LABEL[s.state]}>
+            {MARK[s.state]}
+          </span>
+          <span>
+            <span className="rb-step-title">{s.title}</span>
+            {s.result && <span className="rb-step-result"> — {s.result}</span>}
+          </span>
         </li>
       ))}
     </ol>
