@@ -1,8 +1,7 @@
 import { z } from 'zod';
 
 /** A step's state: `running` while its tool works, then `done` or `failed`. */
-export const stepStateSchema = z.enum(['running', 'done', 'failed']);
-export type StepState = z.infer<typeof stepStateSchema>;
+const stepStateSchema = z.enum(['running', 'done', 'failed']);
 
 /**
  * One step of a turn as people see it (docs/design.md §12 Steps): a tool call with a plain title
@@ -19,7 +18,7 @@ export const turnStepSchema = z.object({
 export type TurnStep = z.infer<typeof turnStepSchema>;
 
 /** Longest title and result line, in characters: tenant text is cut with an ellipsis, so a step stays one line on every platform. */
-export const STEP_TEXT_MAX = 120;
+const STEP_TEXT_MAX = 120;
 
 /** `text` on one line and at most `max` characters (newlines and tabs become spaces; cut with `…`). */
 export function stepLine(text: string, max = STEP_TEXT_MAX): string {
