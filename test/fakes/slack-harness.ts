@@ -98,7 +98,9 @@ export async function startSlackHarness(opts: { oauth?: boolean; publicUrl?: boo
       const placeholder = await slack.waitFor('chat.postMessage', (c) => c.body.text === PLACEHOLDER_TEXT && where(c), opts);
       const ts = placeholder.response?.ts;
       // A turn that streamed (its text, or the steps of its tool calls) is answered in the streamed message instead.
-      const streamed = (t: unknown) => slack.callsOf('chat.startStream', (s) => s.response?.ts === t && s.body.channel === placeholder.body.channel && where(s)).length > 0;
+      const after = slack.calls.indexOf(placeholder);
+      const streamed = (t: unknown) =>
+        slack.callsOf('chat.startStream', (s) => s.response?.ts === t && s.body.channel === placeholder.body.channel && where(s) && slack.calls.indexOf(s) > after).length > 0;
       const update = await slack.waitFor('chat.update', (c) => (c.body.ts === ts || streamed(c.body.ts)) && c.body.channel === placeholder.body.channel, opts);
       return { placeholder, update };
     },
