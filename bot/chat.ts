@@ -6,6 +6,7 @@ import { getTenantBySlug } from '../core/tenancy/tenants.ts';
 import { ensureUser } from '../core/tenancy/users.ts';
 import type { Reply } from '../core/replies/reply.ts';
 import { renderSuggestions, renderText } from '../core/replies/text.ts';
+import { stepText, type TurnStep } from '../core/replies/steps.ts';
 import type { App } from './app.ts';
 
 export type ChatOptions = { tenant: string; user: string; session: string; input: Readable; output: Writable; interactive: boolean };
@@ -30,7 +31,14 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
   const write = (text: string) => opts.output.write(text.endsWith('\n') ? text : `${text}\n`);
   // The model's text is printed as it is written; the final reply then adds what was not streamed (tables, cards).
   let streamed = '';
-  const streamer: Streamer = () => ({ push: (delta) => { streamed += delta; opts.output.write(delta); }, end: async () => undefined });
+  // One line per step, when it ends; after text the model wrote before calling its tools, on a line of its own.
+  const step = (s: TurnStep) => {
+    if (s.state === 'running') return;
+    if (streamed && !streamed.endsWith('\n')) opts.output.write('\n');
+    streamed = '';
+    write(terminalSafe(stepText(s)));
+  };
+  const streamer: Streamer = () => ({ push: (delta) => { streamed += delta; opts.output.write(delta); }, step, end: async () => undefined });
   // The next steps last shown: typing one's number sends it.
   let offered: readonly string[] = [];
   const offer = (suggestions: readonly string[] | undefined) => {
@@ -89,6 +97,12 @@ async function settled(app: App, sessionId: string): Promise<void> {
     if (!next) return;
     await app.conversations.result(next.id, { pollMs: 250 });
   }
+}
+
+/** Tenant text in a step is data: control characters (terminal escape sequences) are dropped. */
+function terminalSafe(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
 }
 
 /** The reply without the text blocks that were already printed while streaming. */

@@ -54,11 +54,13 @@ describe('completion notices through Slack (render farm reporting job by job)', 
     await h.send.command(slashCommand(alice, 'Render all Kugellager products as WebP at 1024x1024', h.slack.responseUrl()));
     const root = await h.slack.waitFor('chat.postMessage', (c) => String(c.body.text).includes('asked: Render all Kugellager'));
     const threadTs = String(root.response!.ts);
-    const card = await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === threadTs && isCard(c));
+    // The card replaces the message that streamed the turn's steps in the thread.
+    const stream = await h.slack.waitFor('chat.startStream', (c) => c.body.thread_ts === threadTs);
+    const card = await h.slack.waitFor('chat.update', (c) => c.body.ts === stream.response!.ts && isCard(c));
     const buttons = (card.body.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).flatMap((b) => b.elements ?? []);
     const actionId = buttons.find((e) => e.action_id === 'renderbot.confirm')!.value;
     h.llm.enqueue({ content: 'Done: the renders are on their way.' });
-    await h.send.action(buttonClick(alice, { actionId: 'renderbot.confirm', value: actionId, messageTs: String(card.response!.ts), threadTs, responseUrl: h.slack.responseUrl() }));
+    await h.send.action(buttonClick(alice, { actionId: 'renderbot.confirm', value: actionId, messageTs: String(card.body.ts), threadTs, responseUrl: h.slack.responseUrl() }));
     await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === threadTs && String(c.body.text).startsWith('Done:'));
     const [order] = await rows(h.em(), z.object({ id: z.string(), order_number: z.string() }), `select id, order_number from render_order where tenant_id = ?`, [acme.tenant.id]);
     const inThread = (c: SlackCall) => c.body.channel === alice.channel && c.body.thread_ts === threadTs;

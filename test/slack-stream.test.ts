@@ -38,12 +38,13 @@ describe('Slack streamer', () => {
     const sent = await onMessage;
     // Reported while the stream is still open: an interrupted turn's answer can replace it.
     const start = slack.callsOf('chat.startStream', (c) => c.body.thread_ts === t.threadTs)[0]!;
-    expect(sent).toEqual({ channel: t.channel, ts: start.response!.ts });
+    // Marked as still streaming: a later attempt's answer stops the stream before replacing it.
+    expect(sent).toEqual({ channel: t.channel, ts: start.response!.ts, streaming: true });
     expect(slack.messages(t.channel, t.threadTs)[0]).toMatchObject({ ts: sent.ts, streaming: true });
     expect(start.body).toMatchObject({ recipient_team_id: TEAM.teamId, recipient_user_id: t.userId });
 
     stream.push(' and <@U0BOSS0001> should know.');
-    expect(await stream.end()).toEqual(sent);
+    expect(await stream.end()).toEqual({ channel: t.channel, ts: sent.ts });
     const calls = slack.calls.slice(from).filter((c) => c.method.endsWith('Stream'));
     expect(calls.map((c) => c.method)).toEqual(['chat.startStream', 'chat.appendStream', 'chat.stopStream']);
     // The helper's wire format: markdown in chunks.

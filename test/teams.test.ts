@@ -175,7 +175,10 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
     const started = Date.now();
     expect((await post(mention)).status).toBe(200);
     expect(Date.now() - started).toBeLessThan(5000);
-    const [proposal] = await connector.waitFor(1, inConversation(conv));
+    // The step is shown in a message of its own, which the confirm card then takes the place of (updated in place).
+    const [steps] = await connector.waitFor(1, inConversation(conv));
+    expect(steps!.activity.text).toContain('Preparing the order…');
+    const [proposal] = await connector.waitFor(1, (c) => c.kind === 'update' && c.activityId === steps!.id && cardOf(c) !== undefined);
     // The core saw the text without the mention.
     const lastUser = llm.requests.at(-1)!.body.messages.filter((m) => m.role === 'user').at(-1);
     expect(lastUser?.content).toBe('Render all Kugellager products as WebP at 1024x1024');
@@ -216,7 +219,7 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
     // The claim commits right after the send.
     await vi.waitFor(async () => expect(await count(`select count(*)::int as n from render_order where id = ? and status = 'completed' and notice_sent_at is not null`, [orders[0]!.id])).toBe(1));
     // Everyone sees the decided card: the original message was updated in place.
-    const [update] = await connector.waitFor(1, (c) => c.kind === 'update' && c.activityId === proposal!.id);
+    const [update] = await connector.waitFor(1, (c) => c.kind === 'update' && c.activityId === proposal!.id && contentOf(c).includes('Confirmed by'));
     expect(JSON.stringify(update!.activity)).toContain('Confirmed by Anna Schmidt');
 
     const again = await post(click({ id: '29:other-operator', name: 'Bernd Keller', aadObjectId: 'a1b2c3d4-0000-4000-8000-000000000002' }));

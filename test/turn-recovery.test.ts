@@ -125,7 +125,9 @@ describe('a process killed while its turns wait on the model', () => {
     let resumed: FakeLlmRequest | undefined;
     llm.enqueue((req) => { resumed = req; return { content: 'There are no orders yet.' }; });
     await serve();
-    await slack.waitFor('chat.update', (c) => c.body.ts === t.placeholderTs && c.body.text === 'There are no orders yet.', { timeoutMs: 30_000 });
+    // The first attempt streamed its step into the thread: the answer replaces that message (its stream stopped first) and the placeholder goes.
+    const streamed = await slack.waitFor('chat.startStream', (c) => c.body.thread_ts === t.threadTs);
+    await slack.waitFor('chat.update', (c) => c.body.ts === streamed.response!.ts && c.body.text === 'There are no orders yet.', { timeoutMs: 30_000 });
     await waitFor(async () => (await undone()) === 0 || undefined, 'the answered turn to be marked done');
     // The resumed request carries the stored first round: the tool call and its result.
     const messages = resumed!.body.messages;

@@ -65,6 +65,10 @@ export function createSlackDeliverer(deps: { client: webApi.WebClient; pacer: Ch
     if (staleTs) {
       await ch.pacer.run(ch.key, () => deps.client.chat.delete({ token, channel: target.channel, ts: staleTs })).catch((err: unknown) => deps.log.debug({ err }, 'placeholder already gone'));
     }
+    // A message an interrupted attempt was still streaming into (its steps, its text) cannot be edited until its stream is stopped.
+    if (earlierTs && info.replace?.streaming === true) {
+      await deps.client.chat.stopStream({ token, channel: target.channel, ts: earlierTs }).catch((err: unknown) => deps.log.debug({ err }, 'the earlier stream was stopped already'));
+    }
     const send = (m: TaggedMessage) => (placeholderTs ? replace(ch, token, target, placeholderTs, m) : post(ch, token, target, m));
     let ts: string | undefined;
     try {

@@ -3,6 +3,7 @@ import { soleStep, type ConfirmBlock, type PlanStepView, type Reply, type ReplyB
 import { alignedLines, andMore, countsText, ellipsize, hiddenRows, oneLine, percent, progressBar } from '../../core/replies/format.ts';
 import { renderText } from '../../core/replies/text.ts';
 import { escapeMrkdwn, toMrkdwn } from './mrkdwn.ts';
+import { stepsMrkdwn } from './steps.ts';
 import { suggestionButtons } from './suggestions-render.ts';
 import { answerBlocks } from './answer.ts';
 
@@ -57,9 +58,16 @@ export function renderBlockKit(reply: Reply, opts: { suggestions?: 'buttons' | '
   }));
   // Next steps are buttons under the answer, unless the thread shows them as its suggested prompts.
   if (opts.suggestions !== 'omit') groups.push({ essential: true, blocks: suggestionButtons(reply.suggestions) });
+  // What the turn did stays on its answer, small, above it (the streamed plan is replaced by the answer).
+  const steps = reply.steps?.length ? [{ essential: false, blocks: [stepsContext(reply.steps)] }] : [];
   // An agent answer's label, sources and feedback buttons come last and are never cut.
   const extras = reply.answer ? answerBlocks(reply.answer) : [];
-  return { text: fallbackText(reply), blocks: [...fitBlocks(groups, MAX_BLOCKS - extras.length), ...extras] };
+  return { text: fallbackText(reply), blocks: [...fitBlocks([...steps, ...groups], MAX_BLOCKS - extras.length), ...extras] };
+}
+
+/** A reply's steps as one context block (docs/design.md §12), escaped; within a context element's 3,000 characters. */
+function stepsContext(steps: NonNullable<Reply['steps']>): slack.KnownBlock {
+  return { type: 'context', elements: [{ type: 'mrkdwn', text: cut(stepsMrkdwn(steps), MAX_SECTION_TEXT) }] };
 }
 
 /** The notification/fallback text: the plain-text rendering, escaped and capped. */

@@ -103,5 +103,5 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     return activityId ? { activityId } : undefined;
   };
 
-  return { settings, route, deliverer, streamer: createTeamsStreamer({ transport, log }) };
+  return { settings, route, deliverer, streamer: createTeamsStreamer({ transport, log, pacer }) };
 }

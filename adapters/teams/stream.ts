@@ -1,41 +1,102 @@
-import type { Streamer } from '../../core/replies/delivery.ts';
+import type { StreamInfo, Streamer, TextStream } from '../../core/replies/delivery.ts';
 import { defaultPacing, pacedTextStream } from '../../core/conversations/text-stream.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { ChannelPacer } from '../../core/pacer.ts';
+import { textReply } from '../../core/replies/reply.ts';
+import { stepText, type TurnStep } from '../../core/replies/steps.ts';
 import { streamInfo } from './activity.ts';
+import { escapeCardText, renderTeamsMessage } from './render.ts';
 import { teamsTargetSchema } from './target.ts';
 import type { TeamsTransport } from './transport.ts';
 
 /** Teams accepts about one streaming update per second. */
 const TEAMS_STREAM_MS = 1100;
+/** Teams refuses informative updates over 1,000 characters. */
+const TEAMS_INFORMATIVE_MAX = 1000;
 
 /**
  * The Teams `Streamer`: in personal chats the text so far goes out as streaming typing
  * activities (`streaminfo` entity, increasing `streamSequence`, the first answer's id as
  * `streamId`), paced; the deliverer then sends the final message that closes the stream.
- * Channels and group chats do not stream: they get the single final message.
+ * Steps (docs/design.md §12) go out before the text as informative updates of the same stream
+ * (`streamType: "informative"`, one line per step, escaped); once the text streams, it replaces
+ * them. Channels and group chats do not stream text: their steps go into one card, posted with
+ * the first step and updated in place through the conversation's `pacer` (edits coalesced), which
+ * the final message then replaces.
  */
-export function createTeamsStreamer(deps: { transport: TeamsTransport; log: Logger }): Streamer {
+export function createTeamsStreamer(deps: { transport: TeamsTransport; log: Logger; pacer: ChannelPacer; now?: () => number }): Streamer {
+  const now = deps.now ?? Date.now;
   return (rawTarget, info) => {
     const { conversationReference } = teamsTargetSchema.parse(rawTarget);
-    const conversation = conversationReference.conversation as { conversationType?: string } | undefined;
-    if (conversation?.conversationType !== 'personal') return undefined;
+    const conversation = conversationReference.conversation as { conversationType?: string; id?: string } | undefined;
+    if (conversation?.conversationType !== 'personal') return stepsCard(deps, conversationReference, conversation?.id ?? '', info.onMessage);
     let sequence = 0;
     let streamId: string | undefined;
+    let textStarted = false;
+    let lastSent = 0;
+    const steps = new Map<string, TurnStep>();
+
+    const send = async (streamType: 'informative' | 'streaming', text: string) => {
+      // Informative updates are not paced by the text stream: keep Teams' one update a second here.
+      const wait = lastSent + TEAMS_STREAM_MS - now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      sequence += 1;
+      const { activityId } = await deps.transport.sendProactive(conversationReference, {
+        type: 'typing', text,
+        ...streamInfo({ streamType, streamSequence: sequence, ...(streamId ? { streamId } : {}) }),
+      });
+      lastSent = now();
+      if (!streamId && activityId) {
+        streamId = activityId;
+        info.onMessage?.({ streamId });
+      }
+    };
+
     return pacedTextStream({
       pacing: { ...defaultPacing, intervalMs: TEAMS_STREAM_MS },
       write: async (text) => {
-        sequence += 1;
-        const { activityId } = await deps.transport.sendProactive(conversationReference, {
-          type: 'typing', text,
-          ...streamInfo({ streamType: 'streaming', streamSequence: sequence, ...(streamId ? { streamId } : {}) }),
-        });
-        if (!streamId && activityId) {
-          streamId = activityId;
-          info.onMessage?.({ streamId });
-        }
+        textStarted = true;
+        await send('streaming', text);
+      },
+      writeSteps: async (changed) => {
+        for (const step of changed) steps.set(step.id, step);
+        // Streamed text replaces the informative update; steps after it are not shown live.
+        if (textStarted) return;
+        await send('informative', informativeText([...steps.values()]));
       },
       finish: async () => (streamId ? { streamId } : undefined),
       onError: (err) => deps.log.warn({ err }, 'streaming to Teams failed; the reply is sent when it is complete'),
     });
   };
+}
+
+/** A channel's or group chat's steps in one card: posted with the first step, updated in place after. */
+function stepsCard(deps: { transport: TeamsTransport; log: Logger; pacer: ChannelPacer }, reference: Record<string, unknown>, key: string, onMessage: StreamInfo['onMessage']): TextStream {
+  const steps = new Map<string, TurnStep>();
+  let activityId: string | undefined;
+  return pacedTextStream({
+    pacing: defaultPacing,
+    // Channels get the answer as one final message.
+    write: async () => {},
+    writeSteps: async (changed) => {
+      for (const step of changed) steps.set(step.id, step);
+      const message = renderTeamsMessage(textReply([...steps.values()].map((s) => escapeCardText(stepText(s))).join('\n\n')));
+      if (activityId) {
+        const id = activityId;
+        await deps.pacer.run(key, () => deps.transport.updateProactive(reference, id, message), { coalesce: `update:${id}` });
+        return;
+      }
+      activityId = (await deps.pacer.run(key, () => deps.transport.sendProactive(reference, message))).activityId;
+      if (activityId) onMessage?.({ activityId });
+    },
+    finish: async () => (activityId ? { activityId } : undefined),
+    onError: (err) => deps.log.warn({ err }, 'could not show the steps in Teams; the reply is sent when it is complete'),
+  });
+}
+
+/** The steps as an informative update: one escaped line each, the newest kept within Teams' 1,000 characters. */
+function informativeText(steps: readonly TurnStep[]): string {
+  const lines = steps.map((s) => escapeCardText(stepText(s)));
+  while (lines.length > 1 && lines.join('\n').length > TEAMS_INFORMATIVE_MAX) lines.shift();
+  return lines.join('\n').slice(0, TEAMS_INFORMATIVE_MAX);
 }

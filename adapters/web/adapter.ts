@@ -1,7 +1,7 @@
 import type { Deliverer, Streamer } from '../../core/replies/delivery.ts';
 import { HttpError } from '../http.ts';
 import { bearer, corsHeaders, createClientAddress, handlePreflight } from './http.ts';
-import { throwIfLimited, type ApiHandler, type AuthedHandler, type WebAdapterDeps, type WebContext, type WebRoute } from './routes-context.ts';
+import { throwIfLimited, type ApiHandler, type AuthedHandler, type TurnListener, type WebAdapterDeps, type WebContext, type WebRoute } from './routes-context.ts';
 import { chatRoutes } from './chat-routes.ts';
 import { actionRoutes } from './action-routes.ts';
 import { panelRoutes } from './static.ts';
@@ -18,7 +18,7 @@ export type { WebSettings } from './routes-context.ts';
 export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; deliverer: Deliverer; streamer: Streamer } {
   const log = deps.log.child({ component: 'web' });
   const waiters = new Map<string, Set<() => void>>();
-  const live = new Map<string, (delta: string) => void>();
+  const live = new Map<string, TurnListener>();
 
   const ctx: WebContext = {
     ...deps,
@@ -39,8 +39,8 @@ export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; de
         set.add(done);
       });
     },
-    streamTo(itemId, onText) {
-      live.set(itemId, onText);
+    streamTo(itemId, listener) {
+      live.set(itemId, listener);
       return () => { live.delete(itemId); };
     },
   };
@@ -68,11 +68,15 @@ export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; de
     return undefined;
   };
 
-  /** Streams a turn's text to the request waiting for it in this process (SSE), if any; the request then sends it on. */
+  /** Streams a turn's text and steps to the request waiting for it in this process (SSE), if any; the request then sends them on. */
   const streamer: Streamer = (_target, info) => {
-    // Merged messages are answered by one turn: each waiting request gets its text.
+    // Merged messages are answered by one turn: each waiting request gets its text and steps.
     const listeners = (info.itemIds ?? []).flatMap((id) => live.get(id) ?? []);
-    return listeners.length ? { push: (delta) => { for (const l of listeners) l(delta); }, end: async () => undefined } : undefined;
+    return listeners.length ? {
+      push: (delta) => { for (const l of listeners) l.onText(delta); },
+      step: (step) => { for (const l of listeners) l.onStep(step); },
+      end: async () => undefined,
+    } : undefined;
   };
 
   const routes = [...chatRoutes(ctx, authed), ...actionRoutes(ctx, authed, api)];

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { replySchema } from '../../core/replies/reply.ts';
 import {
   chatResponseSchema, decideSchema, decisionSchema, errorSchema, loginSchema, meSchema, messageListSchema, messageSchema,
-  feedbackRequestSchema, feedbackSchema, postMessageSchema, sessionEventSchema, sessionListSchema, sessionSchema, tokenEventSchema, tokenSchema,
+  feedbackRequestSchema, feedbackSchema, postMessageSchema, sessionEventSchema, sessionListSchema, sessionSchema, tokenEventSchema, tokenSchema, stepEventSchema,
 } from './schemas.ts';
 
 /** Where a component lives in the document. */
@@ -73,6 +73,8 @@ const decide = (verb: 'confirm' | 'cancel', summary: string) => ({
 const STREAM = [
   'With `Accept: text/event-stream` the answer streams as server-sent events, in this order:',
   '`session` (`{ session_id }`: the conversation, sent first), `token` (`{ text }`: the next piece of the model\'s text, any number),',
+  '`step` (`{ id, title, state, result? }`: a tool call\'s step as it starts (`running`) and ends (`done` or `failed`, with one line of result), any number, interleaved with `token`;',
+  'the same steps are in the final reply\'s `steps`),',
   'then `done` (ChatResult, the same JSON as without streaming) or `error` (Error, when the turn failed). Each event\'s `data` is one JSON value;',
   'lines starting with `:` are keep-alive comments. The `x-events` of this media type name each event\'s schema.',
 ].join(' ');
@@ -100,7 +102,7 @@ export function openApiDocument(): Record<string, unknown> {
           200: {
             description: 'The stored user message and the assistant response',
             headers: { 'Idempotent-Replayed': { description: '`true` when this is the stored answer of an earlier request with the same Idempotency-Key', schema: { type: 'string', enum: ['true'] } } },
-            content: { ...jsonOf('ChatResult'), 'text/event-stream': { schema: { type: 'string', description: STREAM }, 'x-events': { session: inline(sessionEventSchema), token: inline(tokenEventSchema), done: ref('schemas', 'ChatResult'), error: ref('schemas', 'Error') } } },
+            content: { ...jsonOf('ChatResult'), 'text/event-stream': { schema: { type: 'string', description: STREAM }, 'x-events': { session: inline(sessionEventSchema), token: inline(tokenEventSchema), step: inline(stepEventSchema), done: ref('schemas', 'ChatResult'), error: ref('schemas', 'Error') } } },
           },
           409: error('The request with this Idempotency-Key was answered, but its answer is no longer kept (`idempotency_key_lost`)'),
           422: error('The Idempotency-Key was used with another body (`idempotency_key_reused`)'),

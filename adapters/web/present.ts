@@ -15,10 +15,16 @@ export function apiMessage(m: VisibleMessage): ApiMessage {
 /** One reply out of several (e.g. the decision card and the follow-up after a typed `confirm`). */
 function mergeReplies(replies: Reply[]): Reply {
   // An agent answer (with feedback buttons and sources) is a turn's last reply; so are the next
-  // steps, which follow from where the turn ended.
+  // steps, which follow from where the turn ended. The turn's steps are all its replies'.
   const answer = replies.findLast((r) => r.answer)?.answer;
+  const steps = replies.flatMap((r) => r.steps ?? []);
   const suggestions = replies.at(-1)?.suggestions;
-  return { blocks: replies.flatMap((r) => r.blocks), ...(answer ? { answer } : {}), ...(suggestions?.length ? { suggestions } : {}) };
+  return {
+    blocks: replies.flatMap((r) => r.blocks),
+    ...(answer ? { answer } : {}),
+    ...(steps.length ? { steps } : {}),
+    ...(suggestions?.length ? { suggestions } : {}),
+  };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Intake, TokenIdentity } from '../../core/conversations/intake.ts';
 import type { Conversations } from '../../core/conversations/service.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { TurnStep } from '../../core/replies/steps.ts';
 import type { RateLimit, RateVerdict } from '../../core/rate-limits.ts';
 import { HttpError, type HttpRequest, type HttpResponse, type HttpRoute } from '../http.ts';
 
@@ -40,6 +41,9 @@ export type WebAdapterDeps = {
   limits: { api: RateLimit; login: RateLimit };
 };
 
+/** Receives a streamed turn: the model's text as it is written and each step's newest state. */
+export type TurnListener = { onText(delta: string): void; onStep(step: TurnStep): void };
+
 /** What a route handler gets: the authenticated caller plus shared helpers. */
 export type WebContext = WebAdapterDeps & {
   cors(req: IncomingMessage): Record<string, string>;
@@ -47,8 +51,8 @@ export type WebContext = WebAdapterDeps & {
   clientAddress(req: IncomingMessage): string;
   /** Resolves on the next delivery (e.g. a confirm's follow-up) to the session, or after `ms`. */
   waitForDelivery(sessionId: string, ms: number): Promise<void>;
-  /** Sends the model's text of the turn answering inbox item `itemId`, when this process runs it, to `onText` until the returned function is called. */
-  streamTo(itemId: string, onText: (delta: string) => void): () => void;
+  /** Sends the model's text and the steps of the turn answering inbox item `itemId`, when this process runs it, to `listener` until the returned function is called. */
+  streamTo(itemId: string, listener: TurnListener): () => void;
 };
 
 /** An API handler: errors it throws (HttpError, RenderBotError) are answered by the server, with the CORS headers. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_SUGGESTIONS, replySchema, suggestionSchema } from '../../core/replies/reply.ts';
+import { turnStepSchema } from '../../core/replies/steps.ts';
 
 /** `POST /api/chat/messages` body. */
 export const postMessageSchema = z.strictObject({
@@ -85,6 +86,9 @@ export const decideSchema = z.looseObject({}).describe('Ignored; the body may be
 
 /** The `session` event of a streamed answer: the conversation the message went to. */
 export const sessionEventSchema = z.object({ session_id: z.uuid() });
+
+/** A `step` event of a streamed answer: a tool call's step, newest state (docs/design.md §12). */
+export const stepEventSchema = turnStepSchema;
 
 /** A `token` event of a streamed answer: the next piece of the model's text. */
 export const tokenEventSchema = z.object({ text: z.string() });

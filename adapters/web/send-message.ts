@@ -2,8 +2,9 @@ import { z } from 'zod';
 import type { TurnContext } from '../../core/context.ts';
 import type { Owner, TokenIdentity } from '../../core/conversations/intake.ts';
 import { UserInputError } from '../../core/errors.ts';
+import type { TurnStep } from '../../core/replies/steps.ts';
 import { HttpError, sendJson, type HttpRequest, type HttpResponse } from '../http.ts';
-import type { AuthedHandler, WebContext, WebRoute } from './routes-context.ts';
+import type { AuthedHandler, TurnListener, WebContext, WebRoute } from './routes-context.ts';
 import { MAX_BODY_BYTES } from './http.ts';
 import { turnResult } from './present.ts';
 import { postMessageSchema, zodMessage, type PostMessage } from './schemas.ts';
@@ -74,8 +75,8 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
    * stored for its retries; otherwise a client that goes away leaves the turn running and its
    * answer in the session.
    */
-  const waitForAnswer = async (itemId: string, sessionId: string, text: string, opts: { signal?: AbortSignal; onText?: (delta: string) => void }) => {
-    const unstream = opts.onText ? ctx.streamTo(itemId, opts.onText) : () => {};
+  const waitForAnswer = async (itemId: string, sessionId: string, text: string, opts: { signal?: AbortSignal; listener?: TurnListener | undefined }) => {
+    const unstream = opts.listener ? ctx.streamTo(itemId, opts.listener) : () => {};
     try {
       const done = await ctx.conversations.result(itemId, opts.signal ? { signal: opts.signal } : {});
       return done ? answer(sessionId, text, done) : undefined;
@@ -84,12 +85,12 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
     }
   };
 
-  /** How the answer goes out: JSON, or server-sent events (`session`, `token`…, then `done`). */
+  /** How the answer goes out: JSON, or server-sent events (`session`, `token` and `step`…, then `done`). */
   const output = (req: HttpRequest, res: HttpResponse) => {
     if (!wantsEventStream(req.headers.accept)) {
       return {
         started: (_sessionId: string) => {},
-        onText: undefined,
+        listener: undefined,
         finish: (result: unknown, replayed: boolean) => sendJson(res, 200, result, replayed ? { 'idempotent-replayed': 'true' } : {}),
         fail: (err: unknown) => { throw err; },
       };
@@ -98,7 +99,10 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
     const open = (replayed: boolean) => (stream ??= openEventStream(res, replayed ? { 'idempotent-replayed': 'true' } : {}));
     return {
       started: (sessionId: string) => open(false).send('session', { session_id: sessionId }),
-      onText: (text: string) => stream?.send('token', { text }),
+      listener: {
+        onText: (text: string) => stream?.send('token', { text }),
+        onStep: (step: TurnStep) => stream?.send('step', step),
+      } satisfies TurnListener,
       finish: (result: unknown, replayed: boolean) => {
         const s = open(replayed);
         if (replayed) s.send('session', { session_id: (result as ChatResult).session_id });
@@ -128,7 +132,7 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
     try {
       out.started(turn.sessionId);
       const itemId = await queue(turn, body.message);
-      const result = await waitForAnswer(itemId, turn.sessionId, body.message, { signal: closed(res), ...(out.onText ? { onText: out.onText } : {}) });
+      const result = await waitForAnswer(itemId, turn.sessionId, body.message, { signal: closed(res), listener: out.listener });
       if (result) out.finish(result, false);
     } catch (err) {
       out.fail(err);
@@ -164,7 +168,7 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
     }
     try {
       out.started(turn.sessionId);
-      const result = await waitForAnswer(itemId, turn.sessionId, body.message, out.onText ? { onText: out.onText } : {});
+      const result = await waitForAnswer(itemId, turn.sessionId, body.message, { listener: out.listener });
       if (!result) return;
       const response = await keys.settle(me, key, result);
       if (!signal.aborted) out.finish(response, false);

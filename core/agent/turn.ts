@@ -15,7 +15,8 @@ import type { Reply, ReplyBlock } from '../replies/reply.ts';
 import type { TenantRow } from '../tenancy/tenants.ts';
 import { recordThrottle } from '../llm/capacity.ts';
 import { offeredTools, type ToolRegistry } from '../tools/registry.ts';
-import { needsApproval, type ToolCites, type ToolContext } from '../tools/tool.ts';
+import { needsApproval, stepTitleOf, type ToolCites, type ToolContext } from '../tools/tool.ts';
+import { stepLine, type TurnStep } from '../replies/steps.ts';
 import { nextSteps, type DoneCall } from '../tools/next-steps.ts';
 import { randomUUID } from 'node:crypto';
 import { answerSources } from './answer-sources.ts';
@@ -63,6 +64,8 @@ export type AgentDeps = {
 export type TurnOptions = {
   /** Receives the model's text as it streams (tool calls complete first). */
   onText?: (delta: string) => void;
+  /** Receives each tool call's step as it starts and ends (docs/design.md §12); must not throw or wait. */
+  onStep?: (step: TurnStep) => void;
   /** Where the answer goes; a plan proposed in this turn remembers it (its follow-up and notices go there). */
   delivery?: Delivery;
   /** Stops the turn (shutdown, lost lease): the model call aborts and the turn throws instead of answering. */
@@ -99,6 +102,8 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const setup = await loadTurnSetup(em, turn.tenantId, turn.sessionId, deps.now());
   if (!setup) throw new RenderBotError('tenant_missing', 'The tenant of this conversation no longer exists.', 'scope');
   const { tenant, usage, sessionContext } = setup;
+  // The turn's steps (docs/design.md §12), stored with whichever reply ends it.
+  const steps = new Map<string, TurnStep>();
   // What this turn's tools did (and a follow-up's confirmed steps): the answer's next steps are built from it.
   const done: DoneCall[] = input.kind === 'followup' ? [...(input.done ?? [])] : [];
   // What the turn's tool calls read, cited under its answer (docs/design.md §12).
@@ -109,6 +114,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     const suggestions = nextSteps(done, turn.role);
     const r: Reply = { blocks: [...(text ? [{ type: 'text' as const, text }] : []), ...blocks],
       ...(id ? { answer: { id, sources: answerSources(cited, deps.renderLinks, deps.now()) } } : {}),
+      ...stepsOf(steps),
       ...(suggestions.length ? { suggestions } : {}) };
     await whenStored(deps.availability, opts.signal, () => appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply: r,
       tokenCount: estimateTokens(text), ...(spent ? { usage: spent } : {}), ...(id ? { id, model: storedModelName(setup.ai) } : {}) }), { unsentOnly: true });
@@ -148,7 +154,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const shown: ReplyBlock[] = [];
   const maxRounds = deps.maxRounds ?? 8;
   const context = await turnContextSummary(em, turn.tenantId, sessionContext);
-  const step: Step = { deps, turn, em, log, shown, offered, delivery: opts.delivery, toldTools: false, ran: new Map(), done, cited };
+  const step: Step = { deps, turn, em, log, shown, offered, delivery: opts.delivery, toldTools: false, ran: new Map(), done, cited, steps, onStep: opts.onStep };
   const spentOn = (usage: ChatUsage): ModelUsage => ({ promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, month: monthOf(deps.now()) });
 
   // Resuming: the calls of the last stored model response that have no stored result yet run now.
@@ -268,11 +274,29 @@ type Step = {
   toldTools: boolean;
   /** How often each tool ran successfully in this turn (for the answer at the round limit). */
   ran: Map<string, number>;
+  /** The turn's steps by tool call id, newest state each, in the order they started (stored with the reply). */
+  steps: Map<string, TurnStep>;
+  onStep?: ((step: TurnStep) => void) | undefined;
   /** The calls that ran, with their effects, in the order they finished (for the next steps). */
   done: DoneCall[];
   /** What the turn's tool calls read (`effects.cites`), in the order they were called. */
   cited: ToolCites[];
 };
+
+/** Records a step's new state and tells the stream; a failing listener never fails the turn. */
+function emitStep(s: Step, step: TurnStep): void {
+  s.steps.set(step.id, step);
+  try {
+    s.onStep?.(step);
+  } catch (err) {
+    s.log.warn({ err }, 'could not show a step');
+  }
+}
+
+/** The reply's `steps` field: the turn's steps, or nothing when no tool ran. */
+function stepsOf(steps: ReadonlyMap<string, TurnStep>): Pick<Reply, 'steps'> {
+  return steps.size ? { steps: [...steps.values()] } : {};
+}
 
 /** What answering one response's tool calls came to: the confirmation reply when a plan was proposed, and the calls refused as invalid. */
 type Answered = { proposed: Reply | undefined; invalid: Map<string, InvalidCall> };
@@ -359,9 +383,12 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
       invalid.set(call.name, 'arguments');
       return void answers.set(call.id, `Error: ${parsed.error}`);
     }
+    const running: TurnStep = { id: call.id, title: stepLine(stepTitleOf(tool, parsed.args)), state: 'running' };
+    emitStep(s, running);
     if (needsApproval(tool)) return void writes.push({ call, tool, args: parsed.args });
     try {
       const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now, renderLinks: deps.renderLinks, queryPool: deps.queryPool }, parsed.args);
+      emitStep(s, { ...running, state: 'done', ...(out.outcome ? { result: stepLine(out.outcome) } : {}) });
       answers.set(call.id, JSON.stringify(out.data));
       s.ran.set(call.name, (s.ran.get(call.name) ?? 0) + 1);
       s.done.push({ tool: call.name, effects: out.effects });
@@ -370,6 +397,7 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
       await rememberSubject(em, turn.tenantId, turn.sessionId, out.effects?.subject);
     } catch (err) {
       if (!(err instanceof RenderBotError)) log.error({ err, tool: call.name }, 'tool failed');
+      emitStep(s, { ...running, state: 'failed', result: stepLine(publicMessage(err)) });
       answers.set(call.id, `Error: ${publicMessage(err)}`);
     }
   });
@@ -377,6 +405,15 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
   s.shown.push(...blocks.flatMap((b) => b ?? []));
   s.cited.push(...cites.filter((c) => c !== undefined));
   const plan = await planWrites({ turn, em, log, now: deps.now }, writes.sort((a, b) => calls.indexOf(a.call) - calls.indexOf(b.call)), answers);
+  for (const w of writes) {
+    const planned = plan.some((p) => p.toolCallId === w.call.id);
+    const answer = answers.get(w.call.id) ?? '';
+    const running = s.steps.get(w.call.id);
+    if (!running) continue;
+    emitStep(s, planned || !answer.startsWith('Error:')
+      ? { ...running, state: 'done', result: planned ? 'needs your confirmation' : 'combined into one confirmation' }
+      : { ...running, state: 'failed', result: stepLine(answer.slice('Error:'.length)) });
+  }
   const proposed = await em.transactional(async (tx) => {
     let confirm: ReplyBlock | undefined;
     if (plan.length) {
@@ -393,7 +430,7 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
     if (!confirm) return undefined;
     // The confirmation is the turn's answer, stored with its action: a resumed turn finds it answered.
     const text = intro.trim() || 'Please review and confirm:';
-    const reply: Reply = { blocks: [{ type: 'text', text }, ...s.shown.slice(-MAX_BLOCKS_SHOWN + 1), confirm] };
+    const reply: Reply = { blocks: [{ type: 'text', text }, ...s.shown.slice(-MAX_BLOCKS_SHOWN + 1), confirm], ...stepsOf(s.steps) };
     await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply, tokenCount: estimateTokens(text) });
     return reply;
   });

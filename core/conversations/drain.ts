@@ -125,7 +125,7 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
    * are not sent again. `indexed` replies are a turn's (the first replaces its placeholder).
    */
   async function answer(delivery: Delivery, sessionId: string, ids: string[], progress: ItemProgress, lease: Lease, how: { streaming: boolean; indexed: boolean },
-    produce: (o: Pick<TurnOptions, 'onText'>) => Promise<Reply[]>): Promise<Reply[]> {
+    produce: (o: Pick<TurnOptions, 'onText' | 'onStep'>) => Promise<Reply[]>): Promise<Reply[]> {
     const deliverer = deps.deliverers.get(delivery.platform);
     if (!deliverer) throw new Error(`no deliverer for ${delivery.platform}`);
     const onMessage = (stream: Record<string, unknown>) => void saveProgress(em(), ids, { stream })
@@ -133,7 +133,7 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
     const stream = how.streaming ? deps.streamers?.get(delivery.platform)?.(delivery.target, { sessionId, itemIds: ids, onMessage }) : undefined;
     let replies: Reply[];
     try {
-      replies = await produce(stream ? { onText: stream.push } : {});
+      replies = await produce(stream ? { onText: stream.push, onStep: stream.step } : {});
     } finally {
       progress = { ...progress, ...(await stream?.end().then((m) => (m ? { stream: m } : {}))) };
     }

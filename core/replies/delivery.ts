@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { platformSchema } from '../tenancy/roles.ts';
 import type { Reply } from './reply.ts';
+import type { TurnStep } from './steps.ts';
 
 /** Where replies of a queued turn go: platform plus an adapter-defined target (channel, thread, conversation reference). */
 export const deliverySchema = z.object({ platform: platformSchema, target: z.record(z.string(), z.unknown()) });
@@ -34,13 +35,16 @@ type DeliveryInfo = {
 export type Deliverer = (target: Delivery['target'], reply: Reply, info: DeliveryInfo) => Promise<SentMessage | undefined>;
 
 /**
- * Shows a reply's text while the model writes it. `end` waits for pending writes and returns
- * the message showing the text (the final reply replaces it), or undefined if nothing was shown.
+ * Shows a reply's text while the model writes it, and the turn's steps while its tools work
+ * (docs/design.md §12): `step` is called with a step's newest state (running, then done or
+ * failed) and never waits — the stream shows it when it can, coalescing updates of one step.
+ * `end` waits for pending writes and returns the message showing the text or steps (the final
+ * reply replaces it), or undefined if nothing was shown.
  */
-export type TextStream = { push(delta: string): void; end(): Promise<SentMessage | undefined> };
+export type TextStream = { push(delta: string): void; step(step: TurnStep): void; end(): Promise<SentMessage | undefined> };
 
 /** What a streamer is told about the turn it streams. */
-type StreamInfo = {
+export type StreamInfo = {
   sessionId: string;
   /** The inbox items the streamed answer answers (a web request waits on one of them). */
   itemIds?: string[];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { turnStepSchema } from './steps.ts';
 
 /** Markdown subset: **bold**, _italic_, `code`, lists, links. */
 const textBlockSchema = z.object({ type: z.literal('text'), text: z.string() });
@@ -96,6 +97,8 @@ export const replySchema = z.object({
   blocks: z.array(replyBlockSchema),
   /** Marks an agent answer: its id (feedback) and the records it used (sources). */
   answer: answerMetaSchema.optional(),
+  /** The tool calls of the agent turn that made it (docs/design.md §12), stored with it so a reloaded conversation shows them. */
+  steps: z.array(turnStepSchema).optional(),
   /** Next steps offered under the reply; each platform renders them in its own function, apart from the blocks. */
   suggestions: z.array(suggestionSchema).max(MAX_SUGGESTIONS).optional(),
 });

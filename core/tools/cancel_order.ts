@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cancelOrder, planCancel } from '../pipeline/cancel.ts';
 import { orderIdParam, renderJobs } from './params.ts';
+import { stepLine } from '../replies/steps.ts';
 import { defineTool } from './tool.ts';
 
 /** Cancels an order that has not finished; queued renders are dropped, running ones finish. */
@@ -14,6 +15,7 @@ export const cancelOrderTool = defineTool({
   parameters: z.object({
     order_id: orderIdParam,
   }),
+  stepTitle: (args) => `Preparing to cancel ${stepLine(args.order_id, 64)}…`,
   async prepare(ctx, args) {
     const plan = await planCancel(ctx.em, ctx.turn.tenantId, args.order_id);
     const n = plan.order.orderNumber;

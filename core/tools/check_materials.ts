@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from './tool.ts';
+import { stepLine } from '../replies/steps.ts';
 import { orderIdParam } from './params.ts';
 import { checkMaterials } from '../pipeline/materials.ts';
 import type { ReplyBlock } from '../replies/reply.ts';
@@ -17,6 +18,7 @@ export const checkMaterialsTool = defineTool({
   parameters: z.object({
     order_id: orderIdParam,
   }),
+  stepTitle: (args) => `Checking materials of ${stepLine(args.order_id, 64)}…`,
   async run(ctx, args) {
     const c = await checkMaterials(ctx.em, ctx.turn.tenantId, args.order_id);
     const blocks: ReplyBlock[] = [{
@@ -48,6 +50,7 @@ export const checkMaterialsTool = defineTool({
         problems: c.problems.map(({ product_id: _id, ...p }) => p),
       },
       blocks,
+      outcome: problemCount === 0 ? 'no problems' : `${problemCount} problem${problemCount === 1 ? '' : 's'}`,
       summary: problemCount === 0
         ? `${c.order_number}: all ${c.counts.products} products have a known material`
         : `${c.order_number}: ${c.counts.missing} without material, ${c.counts.unknown} with an unknown material`,

@@ -80,6 +80,7 @@ export const createOrderTool = defineTool({
     'use this for "all …" requests; the confirmation shows the exact count). By default the order is submitted at once: one render job per ' +
     'product is queued. Needs the user\'s confirmation before it runs.',
   parameters,
+  stepTitle: () => 'Preparing the order…',
   async prepare(ctx, args) {
     const plan = await planCreateOrder(ctx.em, ctx.turn.tenantId, planInput(args));
     // A filter's products are frozen now: confirming orders exactly what the preview counted.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RenderBotError } from '../errors.ts';
 import { dispatchRenders, planDispatch } from '../pipeline/orders.ts';
+import { stepLine } from '../replies/steps.ts';
 import { defineTool } from './tool.ts';
 import { orderIdParam, renderJobs } from './params.ts';
 
@@ -18,6 +19,7 @@ export const dispatchRendersTool = defineTool({
   parameters: z.object({
     order_id: orderIdParam,
   }),
+  stepTitle: (args) => `Preparing to render ${stepLine(args.order_id, 64)}…`,
   async prepare(ctx, args) {
     const plan = await planDispatch(ctx.em, ctx.turn.tenantId, args.order_id);
     const n = plan.order.orderNumber;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from './tool.ts';
+import { stepLine } from '../replies/steps.ts';
 import { orderIdParam } from './params.ts';
 import { getOrderStatus } from '../pipeline/orders-read.ts';
 import type { ReplyBlock } from '../replies/reply.ts';
@@ -15,6 +16,7 @@ export const getOrderStatusTool = defineTool({
   parameters: z.object({
     order_id: orderIdParam,
   }),
+  stepTitle: (args) => `Looking up ${stepLine(args.order_id, 64)}…`,
   async run(ctx, args) {
     const o = await getOrderStatus(ctx.em, ctx.turn.tenantId, args.order_id);
     const facts = [
@@ -47,6 +49,7 @@ export const getOrderStatusTool = defineTool({
     return {
       data,
       blocks,
+      outcome: `${o.status}, ${o.jobs.completed + o.jobs.failed}/${o.total_jobs} jobs finished`,
       summary: `${o.order_number}: ${o.status}, ${o.jobs.completed + o.jobs.failed}/${o.total_jobs} jobs finished`,
       // The conversation is about this order now (by the number it was asked by the model or a person as).
       effects: {

@@ -3,6 +3,7 @@ import { getRenderResults } from '../renders/results.ts';
 import type { ReplyBlock } from '../replies/reply.ts';
 import { orderIdParam } from './params.ts';
 import { defineTool } from './tool.ts';
+import { stepLine } from '../replies/steps.ts';
 
 /** Thumbnails shown with a result table. */
 const maxResultImages = 6;
@@ -17,6 +18,7 @@ export const getRenderResultsTool = defineTool({
   parameters: z.object({
     order_id: orderIdParam,
   }),
+  stepTitle: (args) => `Collecting render results of ${stepLine(args.order_id, 64)}…`,
   async run(ctx, args) {
     const r = await getRenderResults(ctx.em, ctx.turn.tenantId, args.order_id, ctx.renderLinks, ctx.now());
     const c = r.counts;
@@ -33,7 +35,7 @@ export const getRenderResultsTool = defineTool({
     }
     const { order_id: orderId, ...data } = r;
     return {
-      data, blocks, summary: `${r.order_number}: ${c.completed}/${r.item_count} renders completed, ${c.failed} failed`,
+      data, blocks, outcome: `${c.completed} completed, ${c.failed} failed`, summary: `${r.order_number}: ${c.completed}/${r.item_count} renders completed, ${c.failed} failed`,
       effects: { order: { number: r.order_number, status: r.status, failedJobs: c.failed }, cites: { orders: [{ id: orderId, number: r.order_number }] } },
     };
   },

@@ -16,6 +16,7 @@ export const getRenderStatsTool = defineTool({
     'Render pipeline statistics, exact: orders and render jobs by status (all time), and for the last 30 days the completed ' +
     'jobs per day and in total, the failure rate (failed / finished jobs) and the average render time in seconds of the completed jobs.',
   parameters: z.object({}),
+  stepTitle: () => 'Counting orders and render jobs…',
   async run(ctx) {
     const s = await getRenderStats(ctx.em, ctx.turn.tenantId, ctx.now());
     const w = s.window;
@@ -62,6 +63,7 @@ export const getRenderStatsTool = defineTool({
           truncated: false,
         },
       ],
+      outcome: `${s.orders.total} orders, ${w.completed} renders in ${w.days} days`,
       // The numbers an answer about the pipeline is most likely built on.
       effects: { cites: { counts: [
         { count: w.completed, what: `render jobs completed in the last ${w.days} days` },

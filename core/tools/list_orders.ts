@@ -16,6 +16,7 @@ export const listOrdersTool = defineTool({
       .describe('Only orders with this status: draft, submitted, rendering, completed, failed or cancelled. Omit for all.'),
     limit: z.number().int().min(1).max(50).default(10).describe('How many orders to return, 1..50 (default 10).'),
   }),
+  stepTitle: (args) => `Listing ${args.status ? `${args.status} ` : ''}orders…`,
   async run(ctx, args) {
     const { total, orders } = await listOrders(ctx.em, ctx.turn.tenantId, { status: args.status, limit: args.limit });
     const label = args.status ? `${args.status} orders` : 'orders';
@@ -48,6 +49,7 @@ export const listOrdersTool = defineTool({
           total,
           truncated: total > orders.length,
         }],
+      outcome: `${total} found`,
       summary: `Listed ${orders.length} of ${total} ${label}`,
       effects: {
         // The newest order listed is the natural next one to look at.

@@ -38,6 +38,7 @@ export const queryDatabaseTool = defineTool({
     sql: z.string().min(1).max(10_000)
       .describe('One PostgreSQL SELECT over the v_* views, e.g. "select status, count(*) from v_orders group by status order by 2 desc".'),
   }),
+  stepTitle: () => 'Querying the database…',
   async run(ctx, args) {
     ctx.log.debug({ sql: args.sql }, 'query_database');
     if (!ctx.queryPool) throw new ConfigError('query_unavailable', 'query_database is not available here.');
@@ -60,6 +61,7 @@ export const queryDatabaseTool = defineTool({
         ...(result.valuesCut ? { values_cut: true } : {}),
       },
       blocks,
+      outcome: `${result.rowCount} row${result.rowCount === 1 ? '' : 's'}`,
       summary: `query_database returned ${result.rowCount} row${result.rowCount === 1 ? '' : 's'}${more}`,
     };
   },

@@ -3,6 +3,7 @@ import { UserInputError } from '../errors.ts';
 import { dispatchRenders, planDispatch, type DispatchPlan } from '../pipeline/orders.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { orderIdParam, renderJobs } from './params.ts';
+import { stepLine } from '../replies/steps.ts';
 import { defineTool } from './tool.ts';
 
 /** dispatch_renders' plan, limited to re-dispatching failed renders. */
@@ -25,6 +26,7 @@ export const retryFailedRendersTool = defineTool({
   parameters: z.object({
     order_id: orderIdParam,
   }),
+  stepTitle: (args) => `Preparing to retry failed renders of ${stepLine(args.order_id, 64)}…`,
   async prepare(ctx, args) {
     const plan = await planRetry(ctx.em, ctx.turn.tenantId, args.order_id);
     const n = plan.order.orderNumber;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from './tool.ts';
+import { quoted, stepLine } from '../replies/steps.ts';
 import { countCap, describeFilter, searchProducts } from '../pipeline/products.ts';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -25,6 +26,11 @@ export const searchProductsTool = defineTool({
     cursor: z.string().trim().min(1).max(1000).optional()
       .describe('next_cursor of the previous page of this same search; omit for the first page.'),
   }),
+  stepTitle: (args) => {
+    const what = [args.category, args.material].filter(Boolean).join(' ');
+    const query = args.query ? ` matching ${quoted(args.query)}` : '';
+    return `Searching ${what ? `${stepLine(what, 60)} ` : ''}products${query}${args.cursor ? ' (next page)' : ''}…`;
+  },
   async run(ctx, args) {
     const filter = { query: args.query, category: args.category, material: args.material };
     const r = await searchProducts(ctx.em, ctx.turn.tenantId, { ...filter, limit: args.limit, cursor: args.cursor });
@@ -53,6 +59,7 @@ export const searchProductsTool = defineTool({
           total: r.total,
           truncated,
         }],
+      outcome: `${count.toLowerCase()} found`,
       summary: `Found ${count.toLowerCase()} products ${what}${truncated ? `, showing ${r.products.length}${page}` : ''}`,
       effects: {
         found: { products: r.total },

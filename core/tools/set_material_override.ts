@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { noMaterialOverride, planMaterialOverride, setMaterialOverride } from '../pipeline/orders.ts';
+import { stepLine } from '../replies/steps.ts';
 import { defineTool } from './tool.ts';
 import { orderIdParam } from './params.ts';
 
@@ -19,6 +20,7 @@ export const setMaterialOverrideTool = defineTool({
     material_name: z.string().min(1)
       .describe(`Name of one of the tenant's materials, or "${noMaterialOverride}" to clear the override`),
   }),
+  stepTitle: (args) => `Preparing a material override for ${stepLine(args.order_id, 64)}…`,
   async prepare(ctx, args) {
     const { order, material } = await planMaterialOverride(ctx.em, ctx.turn.tenantId, args.order_id, args.material_name);
     const n = order.orderNumber;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { planRenderOverrides, setRenderOverrides } from '../pipeline/orders.ts';
 import { describeOverrides, renderOverrideKeys, renderOverridesSchema } from '../pipeline/overrides.ts';
+import { stepLine } from '../replies/steps.ts';
 import { defineTool } from './tool.ts';
 import { orderIdParam } from './params.ts';
 
@@ -21,6 +22,7 @@ export const setRenderOverridesTool = defineTool({
     clear: z.array(z.enum(renderOverrideKeys)).optional()
       .describe('Override keys to remove (back to the output type\'s defaults), applied before overrides'),
   }),
+  stepTitle: (args) => `Preparing render settings for ${stepLine(args.order_id, 64)}…`,
   async prepare(ctx, args) {
     const plan = await planRenderOverrides(ctx.em, ctx.turn.tenantId, args.order_id, args.overrides, args.clear ?? []);
     const n = plan.order.orderNumber;

@@ -48,6 +48,8 @@ export type ToolCites = { orders?: { id: string; number: string }[]; counts?: { 
 /** A tool's answer: `data` goes back to the model as JSON; `blocks` are shown to the user; `effects` are for the core. */
 export type ToolResult = {
   data: unknown;
+  /** The step's one line of result people see (docs/design.md §12), e.g. "3,074 found"; made by code from what the call found. */
+  outcome?: string;
   effects?: ToolEffects;
   blocks?: ReplyBlock[];
   /** Short human summary for audit and follow-ups, e.g. "Created SA-2026-00161 with 12 jobs". */
@@ -81,6 +83,12 @@ type Base<S extends z.ZodObject> = {
    * always, write tools only for operators and admins (a viewer's model never sees them).
    */
   isEnabled?(turn: TurnContext): boolean;
+  /**
+   * The title of the step people see while a call runs (docs/design.md §12), made from its
+   * arguments by code, never by the model, e.g. "Searching Kugellager products…". Tenant text in
+   * it is plain data (each platform escapes it). Default: see `stepTitleOf`.
+   */
+  stepTitle?(args: z.infer<S>): string;
 };
 
 /** A read tool runs as soon as the model calls it. */
@@ -111,6 +119,13 @@ export type Tool<S extends z.ZodObject = z.ZodObject> = ReadTool<S> | WriteTool<
 /** Keeps the inferred argument type when declaring a tool. */
 export function defineTool<S extends z.ZodObject>(tool: Tool<S>): Tool<S> {
   return tool;
+}
+
+/** A call's step title: the tool's `stepTitle` hook, or "Looking up orders…"-style words from its name ("Preparing …" for a write). */
+export function stepTitleOf(tool: Tool, args: Record<string, unknown>): string {
+  if (tool.stepTitle) return tool.stepTitle(args);
+  const words = tool.name.replaceAll('_', ' ');
+  return tool.kind === 'write' ? `Preparing ${words}…` : `Running ${words}…`;
 }
 
 /** The `isEnabled` hook, or its default: reads for everyone, writes from operators up. */

@@ -60,6 +60,34 @@ export async function startFakeConnector(): Promise<FakeConnector> {
       }
     }
   };
+  /** Open streams by id: the last sequence number and whether response text has started. */
+  const streams = new Map<string, { sequence: number; streaming: boolean }>();
+  let pendingStreamStart: { sequence: number; streaming: boolean } | undefined;
+  /**
+   * Teams' streaming rules for a typing activity with stream info: sequence numbers start at 1 and
+   * go up by one per stream, informative updates (at most 1,000 characters) only before the
+   * response text streams, a final message closes the stream. Returns what Teams would refuse.
+   */
+  const checkStream = (activity: Record<string, unknown>): string | undefined => {
+    const info = activity.channelData as { streamType?: string; streamSequence?: number; streamId?: string } | undefined;
+    if (!info?.streamType) return undefined;
+    if (info.streamType === 'final') {
+      if (!info.streamId || !streams.has(info.streamId)) return 'final message for an unknown stream';
+      streams.delete(info.streamId);
+      return undefined;
+    }
+    if (activity.type !== 'typing') return 'stream updates are typing activities';
+    if (info.streamType === 'informative' && String(activity.text ?? '').length > 1000) return 'informative update over 1000 characters';
+    const stream = info.streamId ? streams.get(info.streamId) : { sequence: 0, streaming: false };
+    if (!stream) return 'unknown streamId';
+    if (info.streamSequence !== stream.sequence + 1) return `streamSequence ${info.streamSequence} after ${stream.sequence}`;
+    if (info.streamType === 'informative' && stream.streaming) return 'informative update after the response started streaming';
+    stream.sequence += 1;
+    if (info.streamType === 'streaming') stream.streaming = true;
+    if (!info.streamId) pendingStreamStart = stream;
+    return undefined;
+  };
+
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -85,9 +113,17 @@ export async function startFakeConnector(): Promise<FakeConnector> {
       res.end(JSON.stringify({ error: { code: refusal.status === 429 ? 'TooManyRequests' : 'ServiceError', message: refusal.status === 429 ? 'Too many requests' : 'Bad gateway' } }));
       return;
     }
+    const streamProblem = m[2] === 'activities' && req.method === 'POST' ? checkStream(activity) : undefined;
+    if (streamProblem) {
+      calls.push({ kind: sub ? 'reply' : 'send', method: 'POST', path: url.pathname, conversationId, headers: req.headers, activity, refused: 400 });
+      return send(400, { error: { code: 'BadArgument', message: streamProblem } });
+    }
     if (m[2] === 'activities' && req.method === 'POST') {
       const id = `1${String(Date.now()).slice(-9)}${String(++seq).padStart(3, '0')}`;
       calls.push({ kind: sub ? 'reply' : 'send', method: 'POST', path: url.pathname, conversationId, ...(sub ? { activityId: sub } : {}), headers: req.headers, activity, id });
+      // A stream's first update: its id is the stream's id from now on.
+      if (pendingStreamStart) streams.set(id, pendingStreamStart);
+      pendingStreamStart = undefined;
       send(200, { id });
       return notify();
     }

@@ -13,7 +13,7 @@ export type FakeLlmOptions =
 type FakeToolCall = { name: string; arguments: object | string; id?: string };
 
 /** A successful answer: text and/or tool calls. Usage defaults to ≈ JSON length / 4. */
-type FakeReply = {
+export type FakeReply = {
   content?: string;
   toolCalls?: FakeToolCall[];
   usage?: { promptTokens?: number; completionTokens?: number };

@@ -15,7 +15,11 @@ type FakeUser = {
 };
 
 /** A message as the fake holds it now: posted by chat.postMessage, changed by chat.update, gone after chat.delete. */
-type FakeMessage = { channel: string; ts: string; thread_ts?: string; text?: unknown; blocks?: unknown; streaming?: boolean; metadata?: unknown };
+type FakeMessage = {
+  channel: string; ts: string; thread_ts?: string; text?: unknown; blocks?: unknown; streaming?: boolean; metadata?: unknown;
+  /** A streamed message's tasks by id, newest state (task_update chunks), and its display mode. */
+  tasks?: Map<string, Record<string, unknown>>; taskDisplayMode?: string;
+};
 
 /** An oauth.v2.access answer for a code. */
 type FakeOAuthGrant = {
@@ -41,6 +45,8 @@ export type FakeSlack = {
   revokeRefreshTokens(): void;
   /** Whether chat.startStream works (as in workspaces with AI app streaming); default true. */
   setStreaming(enabled: boolean): void;
+  /** Whether streams take `task_update` / `plan_update` chunks; refused, a call carrying one fails with `invalid_chunks` and changes nothing. Default true. */
+  setTaskChunks(enabled: boolean): void;
   /** chat.postMessage into `channel` fails with `error` (e.g. not_in_channel). */
   failChannel(channel: string, error: string): void;
   /**
@@ -95,6 +101,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     return false;
   };
   let streaming = true;
+  let taskChunks = true;
   const messages = new Map<string, FakeMessage>();
   const msgKey = (channel: unknown, ts: unknown) => `${String(channel)}/${String(ts)}`;
   const waiters: { method: string; where: (c: SlackCall) => boolean; from: number; resolve: (c: SlackCall) => void }[] = [];
@@ -226,6 +233,11 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         // Only threads of the app's DM are assistant threads.
         if (!String(body.channel_id ?? '').startsWith('D') || !body.thread_ts) return { ok: false, error: 'invalid_thread' };
         if (typeof body.status !== 'string') return { ok: false, error: 'invalid_arguments' };
+        const loading = body.loading_messages;
+        if (loading !== undefined && (!Array.isArray(loading) || loading.length > 10 || loading.some((m) => typeof m !== 'string'))) {
+          failures.push(`assistant.threads.setStatus: bad loading_messages ${JSON.stringify(loading)}`);
+          return { ok: false, error: 'invalid_arguments' };
+        }
         return { ok: true };
       }
       case 'assistant.threads.setSuggestedPrompts': {
@@ -244,10 +256,15 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         if (!streaming) return { ok: false, error: 'feature_not_enabled' };
         if (!body.channel || !body.thread_ts) return { ok: false, error: 'invalid_arguments' };
         if (!String(body.channel).startsWith('D') && (!body.recipient_user_id || !body.recipient_team_id)) { failures.push('chat.startStream: recipient missing outside a DM'); return { ok: false, error: 'invalid_arguments' }; }
-        const start = streamedMarkdown(body, true);
+        if (body.task_display_mode !== undefined && body.task_display_mode !== 'plan' && body.task_display_mode !== 'timeline') return { ok: false, error: 'invalid_arguments' };
+        const start = streamedMarkdown(body, true, taskChunks);
+        if ('refused' in start) return { ok: false, error: 'invalid_chunks' };
         if ('problem' in start) { failures.push(`chat.startStream: ${start.problem}`); return { ok: false, error: 'invalid_arguments' }; }
         const ts = nextTs();
-        messages.set(msgKey(body.channel, ts), { channel: String(body.channel), ts, thread_ts: String(body.thread_ts), text: start.text, streaming: true });
+        messages.set(msgKey(body.channel, ts), {
+          channel: String(body.channel), ts, thread_ts: String(body.thread_ts), text: start.text, streaming: true,
+          tasks: new Map(start.tasks.map((t) => [String(t.id), t])), taskDisplayMode: typeof body.task_display_mode === 'string' ? body.task_display_mode : 'timeline',
+        });
         return { ok: true, channel: body.channel, ts };
       }
       case 'chat.appendStream':
@@ -255,9 +272,11 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         const msg = messages.get(msgKey(body.channel, body.ts));
         if (!msg) return { ok: false, error: 'message_not_found' };
         if (!msg.streaming) { failures.push(`${method}: stream already stopped`); return { ok: false, error: 'message_not_in_streaming_state' }; }
-        const more = streamedMarkdown(body, method === 'chat.appendStream');
+        const more = streamedMarkdown(body, method === 'chat.appendStream', taskChunks);
+        if ('refused' in more) return { ok: false, error: 'invalid_chunks' };
         if ('problem' in more) { failures.push(`${method}: ${more.problem}`); return { ok: false, error: 'invalid_arguments' }; }
         msg.text = `${String(msg.text ?? '')}${more.text}`;
+        for (const t of more.tasks) (msg.tasks ??= new Map()).set(String(t.id), t);
         if (method === 'chat.stopStream') msg.streaming = false;
         return { ok: true, channel: body.channel, ts: body.ts };
       }
@@ -351,6 +370,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     failChannel: (channel, error) => { channelErrors.set(channel, error); },
     rateLimitChannel: (channel, o) => { rateLimits.set(channel, { ...o, window: [] }); },
     setStreaming: (enabled) => { streaming = enabled; },
+    setTaskChunks: (enabled) => { taskChunks = enabled; },
     responseUrl: () => `${url}/response/${++responseSeq}`,
     messages: (channel, threadTs) => [...messages.values()].filter((m) => m.channel === channel
       && (threadTs === undefined || (threadTs === null ? m.thread_ts === undefined : m.thread_ts === threadTs))),
@@ -415,30 +435,57 @@ function tableProblem(block: Record<string, any>): string | undefined {
 }
 
 /** Form bodies (how @slack/web-api sends) with JSON-encoded values decoded, or JSON bodies. */
+const TASK_STATUSES = new Set(['pending', 'in_progress', 'complete', 'error']);
+
+/** What is wrong with a `task_update` chunk (id, title, status required; details and output at most 256 characters), if anything. */
+function taskProblem(c: Record<string, unknown>): string | undefined {
+  if (typeof c.id !== 'string' || !c.id) return 'task_update without id';
+  if (typeof c.title !== 'string' || !c.title) return 'task_update without title';
+  if (!TASK_STATUSES.has(String(c.status))) return `task_update status ${JSON.stringify(c.status)}`;
+  for (const k of ['details', 'output'] as const) {
+    if (c[k] !== undefined && (typeof c[k] !== 'string' || c[k].length > 256)) return `task_update ${k} not a string of at most 256 characters`;
+  }
+  if (Object.keys(c).some((k) => !['type', 'id', 'title', 'status', 'details', 'output', 'sources'].includes(k))) return 'task_update: unknown field';
+  return undefined;
+}
+
 /**
- * The text a streaming call adds: `markdown_text`, or the `markdown_text` chunks of `chunks` (how
- * the Web API client's chatStream helper sends it). Slack wants one of the two, not both; `required`
- * for chat.startStream and chat.appendStream. RenderBot sends no other chunk types.
+ * The text and tasks a streaming call adds: `markdown_text`, or the chunks of `chunks` (how the
+ * Web API client's chatStream helper sends it): `markdown_text`, `task_update` and `plan_update`.
+ * Slack wants one of the two, not both; `required` for chat.startStream and chat.appendStream.
+ * Without `tasksAllowed` (a workspace that refuses them) a call with a task or plan chunk is `refused`.
  */
-function streamedMarkdown(body: Record<string, unknown>, required: boolean): { text: string } | { problem: string } {
+function streamedMarkdown(body: Record<string, unknown>, required: boolean, tasksAllowed = true): { text: string; tasks: Record<string, unknown>[] } | { problem: string } | { refused: true } {
   const { markdown_text: markdown, chunks } = body;
   if (markdown !== undefined && chunks !== undefined) return { problem: 'both markdown_text and chunks' };
-  if (markdown !== undefined) return typeof markdown === 'string' ? { text: markdown } : { problem: 'markdown_text is not a string' };
-  if (chunks === undefined) return required ? { problem: 'markdown_text or chunks required' } : { text: '' };
+  if (markdown !== undefined) return typeof markdown === 'string' ? { text: markdown, tasks: [] } : { problem: 'markdown_text is not a string' };
+  if (chunks === undefined) return required ? { problem: 'markdown_text or chunks required' } : { text: '', tasks: [] };
   if (!Array.isArray(chunks)) return { problem: 'chunks is not an array' };
   let text = '';
+  const tasks: Record<string, unknown>[] = [];
   for (const c of chunks as Record<string, unknown>[]) {
-    if (c?.type !== 'markdown_text' || typeof c.text !== 'string') return { problem: `unexpected chunk ${JSON.stringify(c)}` };
-    text += c.text;
+    if ((c?.type === 'task_update' || c?.type === 'plan_update') && !tasksAllowed) return { refused: true };
+    if (c?.type === 'markdown_text' && typeof c.text === 'string') text += c.text;
+    else if (c?.type === 'task_update') {
+      const problem = taskProblem(c);
+      if (problem) return { problem };
+      tasks.push(c);
+    } else if (c?.type !== 'plan_update' || typeof c.title !== 'string') return { problem: `unexpected chunk ${JSON.stringify(c)}` };
   }
   if (required && chunks.length === 0) return { problem: 'chunks is empty' };
-  return { text };
+  return { text, tasks };
 }
 
 /** The text a chat.startStream / appendStream / stopStream call carried (see `streamedMarkdown`). */
 export function streamedText(call: SlackCall): string {
   const r = streamedMarkdown(call.body, false);
   return 'text' in r ? r.text : '';
+}
+
+/** The `task_update` chunks a streaming call carried, in order. */
+export function streamedTasks(call: SlackCall): Record<string, unknown>[] {
+  const r = streamedMarkdown(call.body, false);
+  return 'tasks' in r ? r.tasks : [];
 }
 
 function parseBody(raw: string, contentType: string): Record<string, unknown> {

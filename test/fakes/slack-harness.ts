@@ -98,7 +98,11 @@ export async function startSlackHarness(opts: { oauth?: boolean; publicUrl?: boo
     async answer(where: (c: SlackCall) => boolean, opts: { from?: number } = {}): Promise<{ placeholder: SlackCall; update: SlackCall }> {
       const placeholder = await slack.waitFor('chat.postMessage', (c) => c.body.text === PLACEHOLDER_TEXT && where(c), opts);
       const ts = placeholder.response?.ts;
-      const update = await slack.waitFor('chat.update', (c) => c.body.ts === ts && c.body.channel === placeholder.body.channel, opts);
+      // A turn that streamed (its text, or the steps of its tool calls) is answered in the streamed message instead.
+      const after = slack.calls.indexOf(placeholder);
+      const streamed = (t: unknown) =>
+        slack.callsOf('chat.startStream', (s) => s.response?.ts === t && s.body.channel === placeholder.body.channel && where(s) && slack.calls.indexOf(s) > after).length > 0;
+      const update = await slack.waitFor('chat.update', (c) => (c.body.ts === ts || streamed(c.body.ts)) && c.body.channel === placeholder.body.channel, opts);
       return { placeholder, update };
     },
     /** Links a Slack team to a tenant and gives the tenant the fake LLM. */

@@ -27,10 +27,10 @@ export async function proposeKugellagerOrder(h: SlackHarness, who: Who, bot: { b
   );
   const env = mentionEvent(who, 'Render all Kugellager products as WebP at 1024x1024', bot);
   expect((await h.send.event(env)).status).toBe(200);
-  // The card is the turn's first reply: it replaces the "Working on it…" placeholder in place.
+  // The card is the turn's first reply: it replaces the message that streamed the steps (the "Working on it…" placeholder is removed).
   const { placeholder, update: card } = await h.answer((c) => c.body.thread_ts === env.event.ts);
   expect(isCard(card)).toBe(true);
   const actions = (card.body.blocks as { type: string; elements?: { action_id: string; value: string; style?: string }[] }[]).find((b) => b.type === 'actions')!;
   const actionId = actions.elements!.find((e) => e.action_id === 'renderbot.confirm')!.value;
-  return { env, card, actionId, ts: String(placeholder.response!.ts), threadTs: env.event.ts as string, actions };
+  return { env, card, actionId, ts: String(card.body.ts), placeholderTs: String(placeholder.response!.ts), threadTs: env.event.ts as string, actions };
 }

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
-import { ApiError, createApi, login, type Me, type Message, type PageContext, type Reply, type Session } from './api.ts';
+import { ApiError, createApi, login, type Me, type Message, type PageContext, type Reply, type Session, type Step } from './api.ts';
 import { AnswerFooter } from './answer.tsx';
+import { Steps } from './steps.tsx';
 import { Block } from './blocks.tsx';
 import { Markdown } from './markdown.tsx';
 import { Suggestions } from './suggestions.tsx';
@@ -37,6 +38,7 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
   const [sessionId, setSessionId] = useState<string | null>(null);
   const [items, setItems] = useState<Item[]>([]);
   const [streaming, setStreaming] = useState<string | null>(null);
+  const [steps, setSteps] = useState<Step[]>([]);
   const [busy, setBusy] = useState(false);
   const [deciding, setDeciding] = useState(false);
   const [draft, setDraft] = useState('');
@@ -153,7 +155,7 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
 
   useEffect(() => {
     listRef.current?.scrollTo({ top: listRef.current.scrollHeight });
-  }, [items, streaming]);
+  }, [items, streaming, steps]);
 
   const close = useCallback(() => setOpen(false), []);
 
@@ -228,11 +230,13 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
     if (given === undefined) setDraft('');
     setBusy(true);
     setStreaming('');
+    setSteps([]);
     const tempKey = `u${Date.now()}`;
     setItems((xs) => [...xs, { key: tempKey, id: '', role: 'user', content: text, created_at: new Date().toISOString(), cursor: '' }]);
     try {
       const ctx = context && context.type !== 'general' && context.id ? { context_type: context.type, context_id: context.id } : {};
-      const result = await api.send({ message: text, ...(sessionId ? { session_id: sessionId } : {}), ...ctx }, setSessionId, (t) => setStreaming((s) => (s ?? '') + t), () => setStreaming(''));
+      const result = await api.send({ message: text, ...(sessionId ? { session_id: sessionId } : {}), ...ctx }, setSessionId, (t) => setStreaming((s) => (s ?? '') + t), () => { setStreaming(''); setSteps([]); },
+        (step) => setSteps((xs) => (xs.some((x) => x.id === step.id) ? xs.map((x) => (x.id === step.id ? step : x)) : [...xs, step])));
       setSessionId(result.session_id);
       const stored = [result.message.id, result.response.id];
       setItems((xs) => [...xs.filter((x) => x.key !== tempKey && !stored.includes(x.id)), { ...result.message, key: result.message.id }, { ...result.response, key: result.response.id }]);
@@ -245,6 +249,7 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
     } finally {
       sendingRef.current = false;
       setStreaming(null);
+      setSteps([]);
       setBusy(false);
     }
   };
@@ -258,7 +263,7 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
       if (card) {
         // Update the card in place.
         setItems((xs) => xs.map((x) => x.reply?.blocks.some((b) => b.type === 'confirm' && b.actionId === actionId)
-          ? { ...x, reply: { blocks: x.reply.blocks.map((b) => (b.type === 'confirm' && b.actionId === actionId ? card : b)) } satisfies Reply }
+          ? { ...x, reply: { ...x.reply, blocks: x.reply.blocks.map((b) => (b.type === 'confirm' && b.actionId === actionId ? card : b)) } satisfies Reply }
           : x));
       }
       if (!d.ok) notice(d.message);
@@ -365,6 +370,7 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
                 <div key={m.key} className={`rb-msg rb-${m.role}${m.error ? ' rb-error' : ''}`}>
                   <span className="rb-avatar" aria-hidden="true">{m.role === 'user' ? 'You' : 'RB'}</span>
                   <div className="rb-bubble">
+                    {m.reply?.steps && <Steps steps={m.reply.steps} />}
                     {m.reply ? m.reply.blocks.map((b, i) => <Block key={i} block={b} onDecide={(id, v) => void decide(id, v)} busy={deciding} canConfirm={canConfirm} />) : <Markdown text={m.content} />}
                     {m.reply?.answer && <AnswerFooter answer={m.reply.answer} api={api} onError={notice} />}
                     <time className="rb-time" dateTime={m.created_at}>{time(m.created_at)}</time>
@@ -372,7 +378,10 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
                 </div>
               ))}
               {busy && streaming && (
-                <div className="rb-msg rb-assistant rb-streaming"><span className="rb-avatar" aria-hidden="true">RB</span><div className="rb-bubble"><Markdown text={streaming} /></div></div>
+                <div className="rb-msg rb-assistant rb-streaming"><span className="rb-avatar" aria-hidden="true">RB</span><div className="rb-bubble">{steps.length > 0 && <Steps steps={steps} />}<Markdown text={streaming} /></div></div>
+              )}
+              {busy && !streaming && steps.length > 0 && (
+                <div className="rb-msg rb-assistant rb-streaming"><span className="rb-avatar" aria-hidden="true">RB</span><div className="rb-bubble"><Steps steps={steps} /></div></div>
               )}
               {busy && !streaming && (
                 <div className="rb-msg rb-assistant"><span className="rb-avatar" aria-hidden="true">RB</span>

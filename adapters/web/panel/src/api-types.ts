@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Send a message; answered when the turn is done, or streamed
-         * @description Send an `Idempotency-Key` to retry safely: a repeat with the same key and body within 24 hours returns the first request's answer (waiting for it while it runs) and starts no second turn; the same key with another body is refused with 422. Keys are per user. With `Accept: text/event-stream` the answer streams as server-sent events, in this order: `session` (`{ session_id }`: the conversation, sent first), `token` (`{ text }`: the next piece of the model's text, any number), then `done` (ChatResult, the same JSON as without streaming) or `error` (Error, when the turn failed). Each event's `data` is one JSON value; lines starting with `:` are keep-alive comments. The `x-events` of this media type name each event's schema.
+         * @description Send an `Idempotency-Key` to retry safely: a repeat with the same key and body within 24 hours returns the first request's answer (waiting for it while it runs) and starts no second turn; the same key with another body is refused with 422. Keys are per user. With `Accept: text/event-stream` the answer streams as server-sent events, in this order: `session` (`{ session_id }`: the conversation, sent first), `token` (`{ text }`: the next piece of the model's text, any number), `step` (`{ id, title, state, result? }`: a tool call's step as it starts (`running`) and ends (`done` or `failed`, with one line of result), any number, interleaved with `token`; the same steps are in the final reply's `steps`), then `done` (ChatResult, the same JSON as without streaming) or `error` (Error, when the turn failed). Each event's `data` is one JSON value; lines starting with `:` are keep-alive comments. The `x-events` of this media type name each event's schema.
          */
         post: operations["sendMessage"];
         delete?: never;
@@ -241,6 +241,13 @@ export interface components {
                     what: string;
                 })[];
             };
+            steps?: {
+                id: string;
+                title: string;
+                /** @enum {string} */
+                state: "running" | "done" | "failed";
+                result?: string;
+            }[];
             suggestions?: string[];
         };
         Message: {

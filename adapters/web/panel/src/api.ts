@@ -6,6 +6,8 @@ type Schemas = components['schemas'];
 /** The API's types, generated from its OpenAPI document (npm run build:api). */
 export type Reply = Schemas['Reply'];
 export type ReplyBlock = Reply['blocks'][number];
+/** A tool call's step while the agent works (the `step` event; also in a stored reply's `steps`). */
+export type Step = NonNullable<Reply['steps']>[number];
 export type Message = Schemas['Message'];
 export type ChatResult = Schemas['ChatResult'];
 export type Session = Schemas['Session'];
@@ -51,7 +53,7 @@ export function createApi(base: string, token: string) {
   const client = createClient<paths>({ baseUrl: base, credentials: 'omit', headers: { authorization: `Bearer ${token}` } });
 
   /** One attempt to send: streams the answer; resolves with the result, or undefined when the connection broke. */
-  const attempt = async (body: SendMessage, key: string, onSession: (id: string) => void, onToken: (text: string) => void): Promise<ChatResult | undefined> => {
+  const attempt = async (body: SendMessage, key: string, onSession: (id: string) => void, onToken: (text: string) => void, onStep: (step: Step) => void): Promise<ChatResult | undefined> => {
     let r;
     try {
       r = await client.POST('/api/chat/messages', { body, params: { header: { 'Idempotency-Key': key } }, headers: { accept: 'text/event-stream' }, parseAs: 'stream' });
@@ -66,6 +68,7 @@ export function createApi(base: string, token: string) {
       const data = JSON.parse(e.data) as unknown;
       if (e.event === 'session') onSession((data as { session_id: string }).session_id);
       else if (e.event === 'token') onToken((data as { text: string }).text);
+      else if (e.event === 'step') onStep(data as Step);
       else if (e.event === 'done') result = data as ChatResult;
       else if (e.event === 'error') failure = apiError(new Response(null, { status: 500 }), data);
       return result !== undefined || failure !== undefined;
@@ -96,13 +99,14 @@ export function createApi(base: string, token: string) {
     /**
      * Sends a message and streams the answer: `onToken` per text delta, resolves with the final
      * result. A broken connection is retried with the same Idempotency-Key, so the message is
-     * answered once; `onRetry` tells the caller to drop the partial text.
+     * answered once; `onRetry` tells the caller to drop the partial text and steps. `onStep`
+     * gets each step's newest state while the agent's tools run.
      */
-    async send(body: SendMessage, onSession: (id: string) => void, onToken: (text: string) => void, onRetry: () => void = () => {}): Promise<ChatResult> {
+    async send(body: SendMessage, onSession: (id: string) => void, onToken: (text: string) => void, onRetry: () => void = () => {}, onStep: (step: Step) => void = () => {}): Promise<ChatResult> {
       const key = newKey();
       for (let tries = 0; tries <= SEND_RETRIES; tries++) {
         if (tries > 0) onRetry();
-        const result = await attempt(body, key, onSession, onToken);
+        const result = await attempt(body, key, onSession, onToken, onStep);
         if (result) return result;
       }
       throw new ApiError(502, 'stream_ended', 'The answer was cut off. Please try again.');
