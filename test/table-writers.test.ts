@@ -19,6 +19,8 @@ const writers: Record<string, readonly string[]> = {
   chat_session: ['core/history/', 'core/queue/session-lease.ts', 'core/queue/session-inbox.ts'],
   chat_message: ['core/history/'],
   token_usage: ['core/history/'],
+  answer_feedback: ['core/history/'],
+  answer_post: ['core/history/'],
   turn_inbox: ['core/queue/'],
   inbound_event: ['core/queue/'],
   queue_worker: ['core/queue/'],
