@@ -14,6 +14,7 @@ import type { Delivery } from '../replies/delivery.ts';
 import { answerMessage } from './answer.ts';
 import type { ConversationDeps } from './deps.ts';
 import { turnTask, type TurnJob } from './turn-job.ts';
+import { stopSession, type StopOutcome } from './stop.ts';
 
 /** The cron task that deletes inbox items done long ago. */
 export const PRUNE_TURNS_TASK = 'prune_turns';
@@ -92,6 +93,15 @@ export function createConversations(deps: ConversationDeps & {
     return cancelAction(deps, actor, actionId);
   }
 
+  /**
+   * Stops what the session is answering (a Stop button, the platform's stop, the word `stop`):
+   * handled on arrival, not queued behind the turn it stops; the stopped turn says "Stopped by
+   * <name>" where its answer would have gone. Refused with one sentence for a viewer who did not ask.
+   */
+  async function stop(actor: Actor, sessionId: string): Promise<StopOutcome> {
+    return stopSession(deps.orm.em.fork(), actor, sessionId);
+  }
+
   /** graphile-worker cron tasks of the conversation side. */
   const tasks: Record<string, Task> = {
     [PRUNE_TURNS_TASK]: async () => {
@@ -117,6 +127,6 @@ export function createConversations(deps: ConversationDeps & {
   });
 
   return {
-    respond, submit, result, confirm, cancel, tasks, idempotency,
+    respond, submit, result, confirm, cancel, stop, tasks, idempotency,
   };
 }
