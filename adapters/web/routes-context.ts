@@ -32,7 +32,7 @@ export type WebSettings = {
 export type WebIntake = Pick<Intake, 'verifyToken' | 'redeemLogin' | 'overview' | 'openSession' | 'ownSession' | 'listSessions' | 'sessionMessages' | 'deleteSession' | 'contextSummary' | 'setSessionContext'>;
 
 export type WebAdapterDeps = {
-  conversations: Pick<Conversations, 'submit' | 'result' | 'confirm' | 'cancel' | 'idempotency'>;
+  conversations: Pick<Conversations, 'submit' | 'result' | 'confirm' | 'cancel' | 'stop' | 'idempotency'>;
   /** The core's intake (never a database handle, docs/design.md §1). */
   intake: WebIntake;
   log: Logger; now: () => Date; settings: WebSettings;

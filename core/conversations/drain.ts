@@ -14,7 +14,7 @@ import type { Delivery } from '../replies/delivery.ts';
 import { followUpJobSchema, followUpTask } from '../history/followup.ts';
 import { historyNoteTask, writeHistoryNote } from '../history/note.ts';
 import { stoppedBy } from '../queue/turn-stops.ts';
-import { stoppedText } from './stop.ts';
+import { stoppedText } from './stop-texts.ts';
 
 /** Starts of one inbox item before the person is told to ask again (docs/design.md §4). */
 export const MAX_TURN_ATTEMPTS = 3;

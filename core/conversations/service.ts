@@ -14,7 +14,8 @@ import type { Delivery } from '../replies/delivery.ts';
 import { answerMessage } from './answer.ts';
 import type { ConversationDeps } from './deps.ts';
 import { turnTask, type TurnJob } from './turn-job.ts';
-import { stopSession, type StopOutcome } from './stop.ts';
+import { stopSession } from './stop.ts';
+import type { StopOutcome } from './stop-texts.ts';
 
 /** The cron task that deletes inbox items done long ago. */
 export const PRUNE_TURNS_TASK = 'prune_turns';

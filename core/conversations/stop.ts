@@ -2,15 +2,9 @@ import type { Actor } from '../context.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { requestStop } from '../queue/turn-stops.ts';
 import { hasRole } from '../tenancy/roles.ts';
+import { NOTHING_TO_STOP_TEXT, STOP_REFUSED_TEXT, type StopOutcome } from './stop-texts.ts';
 
-/** What a stop request came to, with the one sentence the person who asked is told (none when the stopped turn says it). */
-export type StopOutcome =
-  | { status: 'stopping' }
-  | { status: 'idle'; text: string }
-  | { status: 'refused'; text: string };
-
-export const NOTHING_TO_STOP_TEXT = 'Nothing is running in this conversation.';
-export const STOP_REFUSED_TEXT = 'Only the person who asked, or an operator, can stop this.';
+export { STOPPING_TEXT, stoppedText, type StopOutcome } from './stop-texts.ts';
 
 /**
  * Asks the turn(s) running or waiting in `sessionId` to stop (docs/design.md §12): stored and
@@ -25,15 +19,4 @@ export async function stopSession(em: EntityManager, actor: Actor, sessionId: st
   if (done.stopped > 0) return { status: 'stopping' };
   if (done.refused > 0) return { status: 'refused', text: STOP_REFUSED_TEXT };
   return { status: 'idle', text: NOTHING_TO_STOP_TEXT };
-}
-
-/**
- * The note a stopped turn ends with where its answer would have gone: "Stopped by <name>.", after
- * what a confirmed plan already did when a follow-up was stopped (a committed write stays and is
- * reported). The model sees it without the name: a display name is data, not the agent's words.
- */
-export function stoppedText(name: string, job: { kind: 'message' } | { kind: 'followup'; fallback: string }): { text: string; history: string } {
-  const who = name || 'someone';
-  const before = job.kind === 'followup' && job.fallback ? `${job.fallback}\n\n` : '';
-  return { text: `${before}Stopped by ${who}.`, history: `${before}(Stopped by a person in this conversation before the answer was finished.)` };
 }

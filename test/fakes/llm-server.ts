@@ -74,6 +74,10 @@ export type FakeLlm = {
   discardPending(): number;
   /** Throws if steps remain unused or any failure was recorded. */
   assertDone(): void;
+  /** Requests held by `{ hang: true }` whose connection the client closed (an aborted request), in order: request number and when (performance.now()). */
+  readonly clientClosed: readonly { request: number; at: number }[];
+  /** Resolves when the client has closed `count` held requests in all (default: one more than now). */
+  whenClientClosed(count?: number): Promise<void>;
   /** Stops the server, cutting hanging requests. */
   close(): Promise<void>;
 };
@@ -96,6 +100,9 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
   const requests: FakeLlmRequest[] = [];
   const failures: string[] = [];
   const hanging = new Set<ServerResponse>();
+  const clientClosed: { request: number; at: number }[] = [];
+  const closeWaiters = new Set<{ count: number; resolve: () => void }>();
+  let shuttingDown = false;
   let seq = 0;
   const seqOf = new WeakMap<ServerResponse, number>();
 
@@ -189,7 +196,13 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
     }
     if ('hang' in step) {
       hanging.add(res);
-      res.on('close', () => hanging.delete(res));
+      res.on('close', () => {
+        hanging.delete(res);
+        // The client gave up on the request (an AbortSignal through the openai client closes the connection).
+        if (shuttingDown) return;
+        clientClosed.push({ request: seqOf.get(res) ?? 0, at: performance.now() });
+        for (const w of closeWaiters) if (clientClosed.length >= w.count) { closeWaiters.delete(w); w.resolve(); }
+      });
       return;
     }
     if ('disconnect' in step) {
@@ -245,6 +258,11 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
     enqueue(...more) {
       steps.push(...more);
     },
+    clientClosed,
+    whenClientClosed(count = clientClosed.length + 1) {
+      if (clientClosed.length >= count) return Promise.resolve();
+      return new Promise<void>((resolve) => { closeWaiters.add({ count, resolve }); });
+    },
     discardPending() {
       return steps.splice(0).length;
     },
@@ -254,6 +272,7 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
       if (problems.length > 0) throw new Error(`fake LLM: ${problems.join('; ')}`);
     },
     async close() {
+      shuttingDown = true;
       for (const res of hanging) res.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
