@@ -10,6 +10,7 @@ import { createSlackDeliverer, rateLimitedFor, type TokenResolver } from './deli
 import { createChannelPacer } from '../../core/pacer.ts';
 import { createSlackStreamer } from './stream.ts';
 import { registerHomeListener } from './home.ts';
+import { registerStopListeners } from './stop.ts';
 import { createInstallationStore } from './installations.ts';
 import { boltLogger } from './log.ts';
 import { registerMessageListeners, type SlackCore, type SlackIntake } from './messages.ts';
@@ -127,6 +128,7 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   const listenerDeps = { conversations: deps.conversations, intake: deps.intake, log, replayable: mode !== 'socket' };
   registerMessageListeners(bolt, listenerDeps);
   registerActionListeners(bolt, listenerDeps);
+  registerStopListeners(bolt, listenerDeps);
   registerHomeListener(bolt, listenerDeps);
 
   const routes: HttpRoute[] = [];
