@@ -14,7 +14,7 @@ import type { Delivery } from '../replies/delivery.ts';
 import { answerMessage } from './answer.ts';
 import type { ConversationDeps } from './deps.ts';
 import { turnTask, type TurnJob } from './turn-job.ts';
-import { stopSession } from './stop.ts';
+import { stopSession, stopStreamed } from './stop.ts';
 import type { StopOutcome } from './stop-texts.ts';
 
 /** The cron task that deletes inbox items done long ago. */
@@ -103,6 +103,11 @@ export function createConversations(deps: ConversationDeps & {
     return stopSession(deps.orm.em.fork(), actor, sessionId);
   }
 
+  /** A platform stopped the stream of items `itemIds` on the person's behalf (Teams' Stop on a streaming message): they stop too. */
+  async function streamStopped(at: { tenantId: string; sessionId: string; itemIds: readonly string[] }): Promise<void> {
+    await stopStreamed(deps.orm.em.fork(), at);
+  }
+
   /** graphile-worker cron tasks of the conversation side. */
   const tasks: Record<string, Task> = {
     [PRUNE_TURNS_TASK]: async () => {
@@ -128,6 +133,6 @@ export function createConversations(deps: ConversationDeps & {
   });
 
   return {
-    respond, submit, result, confirm, cancel, stop, tasks, idempotency,
+    respond, submit, result, confirm, cancel, stop, streamStopped, tasks, idempotency,
   };
 }

@@ -19,7 +19,6 @@ export const STOP_REFUSED_TEXT = 'Only the person who asked, or an operator, can
  * reported). The model sees it without the name: a display name is data, not the agent's words.
  */
 export function stoppedText(name: string, job: { kind: 'message' } | { kind: 'followup'; fallback: string }): { text: string; history: string } {
-  const who = name || 'someone';
   const before = job.kind === 'followup' && job.fallback ? `${job.fallback}\n\n` : '';
-  return { text: `${before}Stopped by ${who}.`, history: `${before}(Stopped by a person in this conversation before the answer was finished.)` };
+  return { text: `${before}${name ? `Stopped by ${name}.` : 'Stopped.'}`, history: `${before}(Stopped by a person in this conversation before the answer was finished.)` };
 }

@@ -20,3 +20,12 @@ export async function stopSession(em: EntityManager, actor: Actor, sessionId: st
   if (done.refused > 0) return { status: 'refused', text: STOP_REFUSED_TEXT };
   return { status: 'idle', text: NOTHING_TO_STOP_TEXT };
 }
+
+/**
+ * The platform's own stop of a streamed answer (Teams refuses the next streaming call once the
+ * person pressed Stop; only the person in that personal chat sees the button): stops exactly the
+ * items that were streaming, with no name to show ("Stopped.").
+ */
+export async function stopStreamed(em: EntityManager, at: { tenantId: string; sessionId: string; itemIds: readonly string[] }): Promise<void> {
+  await requestStop(em, at, { userId: '', anyone: true, name: '' });
+}

@@ -20,15 +20,16 @@ const stoppedByRow = z.object({ stoppedBy: z.string() });
 
 /**
  * Marks the session's unfinished requests (messages and follow-ups, not history notes) that
- * `by` may stop — those `by.userId` asked, or all of them when `by.anyone` — as stopped by
+ * `by` may stop — those `by.userId` asked, or all of them when `by.anyone`; only `at.itemIds` when given — as stopped by
  * `by.name`, and NOTIFYs each at commit; one statement. Tenant-checked: another tenant's session
  * has no items here. Items already stopped are left as they are.
  */
-export async function requestStop(em: EntityManager, at: { tenantId: string; sessionId: string }, by: { userId: string; anyone: boolean; name: string }): Promise<StopRequested> {
+export async function requestStop(em: EntityManager, at: { tenantId: string; sessionId: string; itemIds?: readonly string[] }, by: { userId: string; anyone: boolean; name: string }): Promise<StopRequested> {
   const [row] = await rows(em, stopRow,
     `with target as (
        select id, session_id, (payload->'turn'->>'userId' = ?::text or ?::boolean) as may from turn_inbox
        where tenant_id = ? and session_id = ? and done_at is null and stop_requested_at is null and payload->'turn' is not null
+         and (?::bigint[] is null or id = any(?::bigint[]))
      ), stopped as (
        update turn_inbox i set stop_requested_at = now(), stopped_by = ? from target t where i.id = t.id and t.may
        returning i.id, i.session_id
@@ -37,7 +38,7 @@ export async function requestStop(em: EntityManager, at: { tenantId: string; ses
      )
      select (select count(*)::int from stopped) as stopped, (select count(*)::int from target where not may) as refused,
             (select count(*)::int from notified) as notified`,
-    [by.userId, by.anyone, at.tenantId, at.sessionId, by.name]);
+    [by.userId, by.anyone, at.tenantId, at.sessionId, at.itemIds ? pgArray(at.itemIds) : null, at.itemIds ? pgArray(at.itemIds) : null, by.name]);
   return { stopped: row?.stopped ?? 0, refused: row?.refused ?? 0 };
 }
 
