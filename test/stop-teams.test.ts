@@ -54,6 +54,17 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** A click on a card's Stop action (Action.Execute, verb renderbot.stop) in the conversation. */
+function stopClick(conversationId: string, sessionId: string, from?: Record<string, unknown>) {
+  const a = fixture('invoke-card-action');
+  a.serviceUrl = connector.url;
+  a.id = `17643${String(++seq).padStart(8, '0')}`;
+  a.conversation.id = conversationId;
+  if (from) a.from = { ...a.from, ...from };
+  a.value = { action: { type: 'Action.Execute', title: 'Stop', verb: 'renderbot.stop', data: { sessionId } }, trigger: 'manual' };
+  return a;
+}
+
 function personalMessage(conversationId: string, text: string) {
   const a = fixture('personal-message');
   a.serviceUrl = connector.url;
@@ -97,6 +108,30 @@ describe('Stop from Teams', () => {
     await post(personalMessage(conv, 'how many?'));
     await connector.waitFor(2, (c) => c.conversationId === conv && c.activity.type === 'message' && c.refused === undefined);
     expect(posted(conv)).toEqual(['Stopped.', 'Three Kugellager.']);
+    llm.assertDone();
+  });
+
+  it('the Stop action of a card (Action.Execute) stops the turn; a guest who did not ask is refused', async () => {
+    const conv = `a:personal-stop-${++seq}`;
+    const hold = held();
+    llm.enqueue(hold.step);
+    await post(personalMessage(conv, 'what is rendering?'));
+    await hold.arrived;
+    const [session] = (await app.db.orm.em.fork().execute(`select id from chat_session where key = ?`, [`${AAD}:${conv}`])) as { id: string }[];
+    const before = llm.clientClosed.length;
+
+    connector.setMemberRole('29:guest-user', 'guest');
+    const refused = await fetch(`${base}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(stopClick(conv, session!.id, { id: '29:guest-user', name: 'Gast', aadObjectId: 'b1b2c3d4-0000-4000-8000-00000000000a' })) });
+    expect(JSON.stringify(await refused.json())).toContain('Only the person who asked, or an operator, can stop this.');
+    expect(llm.clientClosed.length).toBe(before);
+
+    const closed = llm.whenClientClosed();
+    const res = await fetch(`${base}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(stopClick(conv, session!.id)) });
+    expect(await res.json()).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive' });
+    await closed;
+    const [stopped] = await connector.waitFor(1, (c) => c.conversationId === conv && c.activity.type === 'message' && c.refused === undefined);
+    expect(String(stopped!.activity.text)).toMatch(/^Stopped by /);
     llm.assertDone();
   });
 
