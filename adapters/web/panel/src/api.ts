@@ -80,6 +80,8 @@ export function createApi(base: string, token: string) {
     messages: async (sessionId: string) => ok(await client.GET('/api/chat/sessions/{session_id}/messages', { params: { path: { session_id: sessionId }, query: { limit: 100 } } })),
     /** Waits (long-poll, ≤ 20 s) for messages newer than `cursor`. */
     newMessages: async (sessionId: string, cursor: string) => ok(await client.GET('/api/chat/sessions/{session_id}/messages', { params: { path: { session_id: sessionId }, query: { after: cursor, wait: 20 } } })),
+    /** Stops the answer being worked on in the session; the waiting send then resolves with "Stopped by …". */
+    stop: async (sessionId: string) => ok(await client.POST('/api/chat/sessions/{session_id}/stop', { params: { path: { session_id: sessionId } } })),
     deleteSession: async (sessionId: string) => { ok(await client.DELETE('/api/chat/sessions/{session_id}', { params: { path: { session_id: sessionId } } })); },
     /** Confirms or cancels; an action decided already (409) comes back as its Decision. */
     async decide(actionId: string, verb: 'confirm' | 'cancel'): Promise<Decision> {
