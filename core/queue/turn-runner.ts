@@ -5,7 +5,7 @@ import type { DatabaseAvailability } from '../availability.ts';
 import type { Logger } from '../logger.ts';
 import type { Notifications } from './notifications.ts';
 import { TURN_CHANNEL } from './session-inbox.ts';
-import { parseStopNotice, STOP_CHANNEL } from './turn-stops.ts';
+import { parseStopNotice, STOP_CHANNEL, stoppedItems } from './turn-stops.ts';
 import { claimSession, claimWaiting, handBack, releaseLeases, releaseSession, renewLeases, type Claimed, type LeaseScope } from './session-lease.ts';
 
 /** The lease a drain works under: who holds it, and a signal that aborts when it may be lost or the process stops. */
@@ -274,12 +274,29 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
   };
 
   /** A stop request for an item (NOTIFY, turn-stops.ts): aborts it if this process runs it. */
-  const onStop = (payload: string) => {
-    const notice = parseStopNotice(payload);
-    const entry = notice && running.get(notice.sessionId);
-    if (!notice || !entry) return;
+  const stopItem = (notice: { sessionId: string; itemId: string }) => {
+    const entry = running.get(notice.sessionId);
+    if (!entry || entry.stopped.has(notice.itemId)) return;
     entry.stopped.add(notice.itemId);
     if (entry.current?.ids.has(notice.itemId)) entry.current.stop.abort(new Error('stopped'));
+  };
+  const onStop = (payload: string) => {
+    const notice = parseStopNotice(payload);
+    if (notice) stopItem(notice);
+  };
+  let checkingStops = false;
+  /** With the poll: stop requests whose NOTIFY was missed (LISTEN reconnecting, no notifications) are read from the rows. */
+  const checkStops = async () => {
+    const busy = [...running].filter(([, e]) => e.current && !e.current.stop.signal.aborted).map(([id]) => id);
+    if (busy.length === 0 || checkingStops) return;
+    checkingStops = true;
+    try {
+      for (const s of await stoppedItems(em(), busy)) stopItem({ sessionId: s.sessionId, itemId: s.id });
+    } catch (err) {
+      if (!opts.availability?.report(err)) log.warn({ err }, 'could not look for stop requests');
+    } finally {
+      checkingStops = false;
+    }
   };
 
   let unsubscribe: (() => void) | undefined;
@@ -291,7 +308,7 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
     started = true;
     unsubscribe = opts.notifications?.subscribe(TURN_CHANNEL, (sessionId) => void tryClaim(sessionId));
     unsubscribeStops = (opts.stops ?? opts.notifications)?.subscribe(STOP_CHANNEL, onStop);
-    pollTimer = setInterval(() => void poll(), opts.pollMs ?? 1000);
+    pollTimer = setInterval(() => { void poll(); void checkStops(); }, opts.pollMs ?? 1000);
     renewTimer = setInterval(() => void renew(), Math.max(100, Math.round(opts.leaseMs / 3)));
     pollTimer.unref();
     renewTimer.unref();

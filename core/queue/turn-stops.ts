@@ -42,6 +42,15 @@ export async function requestStop(em: EntityManager, at: { tenantId: string; ses
   return { stopped: row?.stopped ?? 0, refused: row?.refused ?? 0 };
 }
 
+const stoppedItemRow = z.object({ sessionId: z.string(), id: z.string() });
+
+/** Unfinished items of these sessions whose stop was asked for (for a runner that may have missed the NOTIFY). */
+export async function stoppedItems(em: EntityManager, sessionIds: readonly string[]): Promise<{ sessionId: string; id: string }[]> {
+  return rows(em, stoppedItemRow,
+    `select session_id::text as "sessionId", id::text as id from turn_inbox
+     where session_id = any(?::uuid[]) and done_at is null and stop_requested_at is not null`, [pgArray(sessionIds)]);
+}
+
 /** Who stopped one of these items, when one was stopped. */
 export async function stoppedBy(em: EntityManager, ids: readonly string[]): Promise<string | undefined> {
   const [row] = await rows(em, stoppedByRow,
