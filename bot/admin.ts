@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { monthlyUsage } from '../core/llm/usage.ts';
-import type { EntityManager } from '../core/db/orm.ts';
 import { UserInputError } from '../core/errors.ts';
 import { aiSettingsSchema, describeTenantAi, setTenantAi } from '../core/llm/settings.ts';
 import { decodeCsvFile } from '../core/pipeline/csv.ts';

@@ -6,7 +6,7 @@ import { isStopRequest } from '../core/commands/grammar.ts';
 import { getTenantBySlug } from '../core/tenancy/tenants.ts';
 import { ensureUser } from '../core/tenancy/users.ts';
 import type { Reply } from '../core/replies/reply.ts';
-import { renderText } from '../core/replies/text.ts';
+import { renderSuggestions, renderText } from '../core/replies/text.ts';
 import type { App } from './app.ts';
 
 export type ChatOptions = {
@@ -38,11 +38,18 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
   // The model's text is printed as it is written; the final reply then adds what was not streamed (tables, cards).
   let streamed = '';
   const streamer: Streamer = () => ({ push: (delta) => { streamed += delta; opts.output.write(delta); }, end: async () => undefined });
+  // The next steps last shown: typing one's number sends it.
+  let offered: readonly string[] = [];
+  const offer = (suggestions: readonly string[] | undefined) => {
+    offered = suggestions ?? [];
+    if (offered.length) write(`${renderSuggestions(offered)}\n`);
+  };
   const deliverer: Deliverer = async (_target, reply) => {
     if (streamed) opts.output.write('\n');
     const rest = streamed ? withoutStreamedText(reply, streamed) : reply;
     streamed = '';
     if (rest.blocks.length) write(`${renderText(rest)}\n`);
+    offer(reply.suggestions);
     return undefined;
   };
   app.deliverers.set('cli', deliverer);
@@ -52,6 +59,7 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
     if (opts.interactive) {
       write(`RenderBot — tenant ${tenant.name} (${tenant.slug}), you are ${opts.user} (${role}).`);
       write(tenant.aiProvider ? 'Ask in plain words, or type "help". Ctrl-D quits.' : 'AI is not configured for this tenant; the commands work — type "help". Ctrl-D quits.');
+      offer(await app.conversations.starters(tenant.id, role));
     }
     const rl = createInterface({ input: opts.input, terminal: false });
     const interrupts = opts.interrupts ?? process;
@@ -74,13 +82,15 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
     const prompt = () => opts.interactive && opts.output.write('you> ');
     prompt();
     for await (const raw of rl) {
-      const line = raw.trim();
+      const typed = raw.trim();
+      const line = pick(typed, offered);
       if (!line || line.startsWith('#')) { prompt(); continue; }
       if (line === 'exit' || line === 'quit') break;
       // Re-resolved per line, so "new" and "forget" take effect on the next message.
       const sessionId = await app.intake.sessionFor({ tenantId: tenant.id, platform: 'cli', key }, opts.user, { create: true });
       const turn = { tenantId: tenant.id, userId: opts.user, role, sessionId, platform: 'cli' as const };
-      if (!opts.interactive) write(`> ${line}`);
+      if (!opts.interactive || line !== typed) write(`> ${line}`);
+      offered = [];
       if (isStopRequest(line)) {
         // Lines run one at a time, so nothing of this terminal runs now; a follow-up may be waiting.
         const outcome = await app.conversations.stop({ tenantId: tenant.id, userId: opts.user, role, platform: 'cli', name: opts.user }, sessionId);
@@ -104,6 +114,11 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
   } finally {
     await app.stopTurns();
   }
+}
+
+/** The suggestion whose number was typed (1-based), else the line as typed. */
+function pick(line: string, offered: readonly string[]): string {
+  return /^\d$/.test(line) ? (offered[Number(line) - 1] ?? line) : line;
 }
 
 /** Resolves once the session's inbox is empty: the line's answer and whatever it queued (a follow-up) were printed. */

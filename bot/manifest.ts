@@ -10,7 +10,7 @@ import { buildAppPackage } from '../adapters/teams/app-package.ts';
 const slackManifestPath = fileURLToPath(new URL('../manifest/slack/manifest.yaml', import.meta.url));
 
 /** The Slack app manifest with every request URL pointing at `baseUrl` (https, no path). */
-export function slackManifest(baseUrl: string): string {
+function slackManifest(baseUrl: string): string {
   const url = z.url({ protocol: /^https$/ }).safeParse(baseUrl.replace(/\/+$/, ''));
   if (!url.success || new URL(url.data).pathname !== '/') {
     throw new UserInputError('bad_flag', `--url must be the bot's public https base URL, like https://bot.example.com (got "${baseUrl}")`);

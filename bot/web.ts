@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
 import { createWebAdapter, type WebSettings } from '../adapters/web/adapter.ts';
 import { LOGINS_PER_MINUTE } from '../adapters/web/action-routes.ts';
 import { createRateLimits } from '../core/rate-limits.ts';

@@ -27,13 +27,13 @@ function* chain(err: unknown, depth = 0): Generator<{ code?: unknown; message?: 
  * True when the statement never reached the server (it refused the connection or is starting
  * up): running it again once the database is back cannot do anything twice.
  */
-export function neverReachedDatabase(err: unknown): boolean {
+function neverReachedDatabase(err: unknown): boolean {
   for (const e of chain(err)) if (typeof e.code === 'string' && UNREACHABLE_CODES.has(e.code)) return true;
   return false;
 }
 
 /** True when `err` says the database is out of reach (never reached, or the connection was lost mid-way). */
-export function isDatabaseUnavailable(err: unknown): boolean {
+function isDatabaseUnavailable(err: unknown): boolean {
   if (neverReachedDatabase(err)) return true;
   for (const e of chain(err)) {
     if (typeof e.code === 'string' && LOST_CODES.has(e.code)) return true;

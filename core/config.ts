@@ -9,7 +9,7 @@ import { ConfigError } from './errors.ts';
 const optionalString = z.string().trim().min(1).optional().catch(undefined);
 
 /** Environment variables RenderBot reads (docs/design.md §9). The only place that touches process.env. */
-export const envSchema = z.object({
+const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3978),
   DATABASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default('./.data'),
@@ -90,7 +90,7 @@ export const envSchema = z.object({
   WEB_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
 });
 
-export type Env = z.infer<typeof envSchema>;
+type Env = z.infer<typeof envSchema>;
 
 /** Typed, validated configuration. `secretsKey` is 32 raw bytes for AES-256-GCM. */
 export type Config = Omit<Env, 'SECRETS_KEY'> & { dataDir: string; secretsKey: Buffer };
@@ -112,7 +112,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
  * SECRETS_KEY is 32 bytes as base64 or 64 hex chars. Without it, a key is generated once into
  * DATA_DIR/secrets.key (mode 0600), which suits the embedded single-machine default.
  */
-export function resolveSecretsKey(value: string | undefined, dataDir: string): Buffer {
+function resolveSecretsKey(value: string | undefined, dataDir: string): Buffer {
   if (value) return decodeKey(value, 'SECRETS_KEY');
   const file = join(dataDir, 'secrets.key');
   if (existsSync(file)) return decodeKey(readFileSync(file, 'utf8').trim(), file);

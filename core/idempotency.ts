@@ -13,10 +13,10 @@ import type { Platform } from './tenancy/roles.ts';
  */
 
 /** How long a key is remembered (24 hours). */
-export const IDEMPOTENCY_TTL_S = 86_400;
+const IDEMPOTENCY_TTL_S = 86_400;
 
 /** A claim that queued no turn after this long is taken for abandoned (its process died half-way): a repeat takes it over. */
-export const ABANDONED_CLAIM_S = 60;
+const ABANDONED_CLAIM_S = 60;
 
 /** Whose key it is: another user's (or tenant's, or platform's) same key is another key. */
 export type KeyOwner = { tenantId: string; platform: Platform; userId: string };
@@ -56,7 +56,7 @@ async function readKey(em: EntityManager, owner: KeyOwner, key: string) {
  * Claims `key` for `request` in one statement: new (also when the old claim expired), or what is
  * stored under it. Concurrent claims of one key: exactly one is new.
  */
-export async function claimKey(em: EntityManager, owner: KeyOwner, key: string, request: unknown): Promise<Claim> {
+async function claimKey(em: EntityManager, owner: KeyOwner, key: string, request: unknown): Promise<Claim> {
   const fingerprint = requestFingerprint(request);
   for (;;) {
     const fresh = await rows(em, freshRow,
@@ -76,13 +76,13 @@ export async function claimKey(em: EntityManager, owner: KeyOwner, key: string, 
 }
 
 /** What is stored under a key now; undefined when it was released. */
-export async function keyState(em: EntityManager, owner: KeyOwner, key: string): Promise<ClaimedKey | undefined> {
+async function keyState(em: EntityManager, owner: KeyOwner, key: string): Promise<ClaimedKey | undefined> {
   const stored = await readKey(em, owner, key);
   return stored ? { itemId: stored.itemId, sessionId: stored.sessionId, response: stored.response } : undefined;
 }
 
 /** Records the turn a claimed key started. */
-export async function attachTurn(em: EntityManager, owner: KeyOwner, key: string, turn: { itemId: string; sessionId: string }): Promise<void> {
+async function attachTurn(em: EntityManager, owner: KeyOwner, key: string, turn: { itemId: string; sessionId: string }): Promise<void> {
   await em.execute(`update idempotency_key set item_id = ?, session_id = ? where ${where}`, [turn.itemId, turn.sessionId, ...ownerParams(owner, key)]);
 }
 
@@ -90,13 +90,13 @@ export async function attachTurn(em: EntityManager, owner: KeyOwner, key: string
  * Stores the answer of a key's request unless one is stored already, and returns the stored one:
  * whoever settles first decides what every repeat gets.
  */
-export async function settleKey(em: EntityManager, owner: KeyOwner, key: string, response: unknown): Promise<unknown> {
+async function settleKey(em: EntityManager, owner: KeyOwner, key: string, response: unknown): Promise<unknown> {
   await em.execute(`update idempotency_key set response = ?::jsonb where ${where} and response is null`, [JSON.stringify(response), ...ownerParams(owner, key)]);
   return (await readKey(em, owner, key))?.response ?? response;
 }
 
 /** Forgets a claim whose request failed before it queued a turn, so a retry does the work. */
-export async function releaseKey(em: EntityManager, owner: KeyOwner, key: string): Promise<void> {
+async function releaseKey(em: EntityManager, owner: KeyOwner, key: string): Promise<void> {
   await em.execute(`delete from idempotency_key where ${where} and item_id is null`, ownerParams(owner, key));
 }
 
@@ -122,7 +122,7 @@ export type KeyOutcome<R> =
   | { status: 'lost' };
 
 /** Keyed requests for an adapter: claim, record, settle, release — and wait for the first request of a key. */
-export type Idempotency<R> = ReturnType<typeof createIdempotency<R>>;
+type Idempotency<R> = ReturnType<typeof createIdempotency<R>>;
 
 /**
  * The idempotency API over a database; `result` waits for a queued item's result (the

@@ -4,7 +4,7 @@ import pretty from 'pino-pretty';
 export type { Logger };
 
 /** Paths whose values are never written to logs (tenant keys, platform tokens, auth headers). */
-export const redactPaths = [
+const redactPaths = [
   'apiKey', '*.apiKey', '*.*.apiKey', 'api_key', '*.api_key',
   'token', '*.token', 'botToken', '*.botToken', 'password', '*.password',
   'headers.authorization', '*.headers.authorization', 'headers["api-key"]', '*.headers["api-key"]',
@@ -13,7 +13,7 @@ export const redactPaths = [
 ];
 
 /** How log lines are written: one JSON object a line, or readable lines for a person at a terminal. */
-export type LogFormat = 'json' | 'pretty';
+type LogFormat = 'json' | 'pretty';
 
 /** Where and how `createLogger` writes; every field optional. */
 export type LogOutput = {

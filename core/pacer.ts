@@ -11,7 +11,7 @@ import type { Logger } from './logger.ts';
  */
 
 /** How long one call may wait out a channel's rate limit before it fails (the caller's retry takes over then). */
-export const MAX_RATE_LIMIT_WAIT_MS = 5 * 60_000;
+const MAX_RATE_LIMIT_WAIT_MS = 5 * 60_000;
 
 type Waiter = { resolve(value: unknown): void; reject(err: unknown): void };
 type Entry = { call: () => Promise<unknown>; coalesce?: string; inFlight: boolean; waiters: Waiter[] };

@@ -7,7 +7,7 @@ import { roleSchema } from '../core/tenancy/roles.ts';
 const planSchema = z.union([z.literal('none'), z.array(z.string().min(1)).min(1)]);
 
 /** What a good answer to a case does; every given check must hold. */
-export const expectationSchema = z.strictObject({
+const expectationSchema = z.strictObject({
   /** Tools that must each be called at least once (reads run; writes must end in the plan). */
   tools: z.array(z.string().min(1)).optional(),
   /** At least one of these tools must be called. */
@@ -29,7 +29,7 @@ export type Expectation = z.infer<typeof expectationSchema>;
  * One realistic request, asked in a fresh conversation. `{order:<status>}` in the request or
  * the expected arguments stands for an order number of the sandbox in that status.
  */
-export const evalCaseSchema = z.strictObject({
+const evalCaseSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'ids are lower-case words joined by -'),
   request: z.string().min(1),
   lang: z.enum(['de', 'en']).optional(),
@@ -41,7 +41,7 @@ export const evalCaseSchema = z.strictObject({
 });
 export type EvalCase = z.infer<typeof evalCaseSchema>;
 
-export const casesFileSchema = z.strictObject({ cases: z.array(evalCaseSchema).min(1) });
+const casesFileSchema = z.strictObject({ cases: z.array(evalCaseSchema).min(1) });
 
 /** Parses a cases file (YAML, see eval/cases.yaml); throws one readable error naming the problem. */
 export function parseCases(text: string, source = 'cases'): EvalCase[] {
@@ -49,7 +49,7 @@ export function parseCases(text: string, source = 'cases'): EvalCase[] {
   try {
     raw = parse(text);
   } catch (err) {
-    throw new Error(`${source}: not valid YAML — ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    throw new Error(`${source}: not valid YAML — ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, { cause: err });
   }
   const parsed = casesFileSchema.safeParse(raw);
   if (!parsed.success) {

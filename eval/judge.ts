@@ -47,7 +47,7 @@ export function judge(expect: Expectation, observed: Observed): string[] {
  * by element (each expected element in some actual one), strings case- and space-insensitively,
  * numbers also as their text; null means absent.
  */
-export function contains(actual: unknown, expected: unknown): boolean {
+function contains(actual: unknown, expected: unknown): boolean {
   if (expected === null) return actual === null || actual === undefined;
   if (Array.isArray(expected)) return Array.isArray(actual) && expected.every((e) => actual.some((a) => contains(a, e)));
   if (typeof expected === 'object') {

@@ -9,7 +9,7 @@ import { installQueue } from '../core/queue/queue.ts';
 const SANDBOX_NAME = /^rb_eval_(\d{1,12})_[0-9a-f]{10}$/;
 
 /** A sandbox older than this is left over from a run that could not drop it (killed, crashed) and is dropped by the next run. */
-export const STALE_SANDBOX_MS = 60 * 60 * 1000;
+const STALE_SANDBOX_MS = 60 * 60 * 1000;
 
 /** A throwaway database for one evaluation run; `drop()` may be called at any stage, more than once. */
 export type Sandbox = {

@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, type LogOutput } from '../core/logger.ts';
@@ -7,7 +8,7 @@ function capture(output: LogOutput) {
   const chunks: string[] = [];
   const sink = new Writable({ write(chunk, _enc, done) { chunks.push(String(chunk)); done(); } });
   const log = createLogger('info', sink, output);
-  return { log, text: () => chunks.join('').replace(/\x1b\[[0-9;]*m/g, '') };
+  return { log, text: () => stripVTControlCharacters(chunks.join('')) };
 }
 
 describe('log format (docs/style.md §6)', () => {

@@ -130,7 +130,7 @@ describe('orders by selection', () => {
   });
 
   it('refuses a filter that matches nothing or names an unknown category, before any confirmation', async () => {
-    const { t, turn } = await aiTenant('nomatch');
+    const { turn } = await aiTenant('nomatch');
     let answers: string[] = [];
     h.llm.enqueue(
       { toolCalls: [filterCall('Schrauben'), { ...filterCall('Kugellager'), arguments: { ...filterCall('Kugellager').arguments, product_filter: { category: 'Kugellager', query: 'nonexistent', material: null } } }] },

@@ -36,13 +36,31 @@ describe('Stop in the terminal chat', () => {
   it('Ctrl-C stops the running turn; the next line is answered', async () => {
     const input = new PassThrough();
     let out = '';
-    const output = new Writable({ write(chunk, _enc, done) { out += String(chunk); done(); } });
+    const output = new Writable({
+      write(chunk, _enc, done) {
+        out += String(chunk);
+        done();
+      },
+    });
     const interrupts = new EventEmitter();
     let arrive!: (req: FakeLlmRequest) => void;
-    const arrived = new Promise<FakeLlmRequest>((r) => { arrive = r; });
-    llm.enqueue((req) => { arrive(req); return { hang: true }; });
+    const arrived = new Promise<FakeLlmRequest>((r) => {
+      arrive = r;
+    });
+    llm.enqueue((req) => {
+      arrive(req);
+      return { hang: true };
+    });
 
-    const chat = runChat(app, { tenant: 'acme', user: 'pia', session: 'default', input, output, interactive: false, interrupts });
+    const chat = runChat(app, {
+      tenant: 'acme',
+      user: 'pia',
+      session: 'default',
+      input,
+      output,
+      interactive: false,
+      interrupts,
+    });
     input.write('which orders failed this week?\n');
     await arrived;
     const closed = llm.whenClientClosed();

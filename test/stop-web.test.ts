@@ -20,14 +20,28 @@ let aliceFront: string;
 let bob: string;
 let gus: string;
 
-type Msg = { id: string; role: string; content: string; cursor: string; reply: { blocks: { type: string; text?: string; actionId?: string; status?: string }[] } | null };
+type Msg = {
+  id: string;
+  role: string;
+  content: string;
+  cursor: string;
+  reply: { blocks: { type: string; text?: string; actionId?: string; status?: string }[] } | null;
+};
 type ChatResult = { session_id: string; message: Msg; response: Msg };
 
 /** A model step that holds its request open until the client closes it, and says when it arrived. */
 function held(): { step: FakeStep; arrived: Promise<FakeLlmRequest> } {
   let arrive!: (req: FakeLlmRequest) => void;
-  const arrived = new Promise<FakeLlmRequest>((r) => { arrive = r; });
-  return { step: (req) => { arrive(req); return { hang: true }; }, arrived };
+  const arrived = new Promise<FakeLlmRequest>((r) => {
+    arrive = r;
+  });
+  return {
+    step: (req) => {
+      arrive(req);
+      return { hang: true };
+    },
+    arrived,
+  };
 }
 
 beforeAll(async () => {
@@ -53,7 +67,9 @@ async function send(on: WebHarness, token: string, body: Record<string, unknown>
 }
 
 async function messages(sessionId: string, after?: string): Promise<Msg[]> {
-  const res = await h.api(`/api/chat/sessions/${sessionId}/messages${after ? `?after=${after}&wait=20` : ''}`, { token: alice });
+  const res = await h.api(`/api/chat/sessions/${sessionId}/messages${after ? `?after=${after}&wait=20` : ''}`, {
+    token: alice,
+  });
   return ((await res.json()) as { messages: Msg[] }).messages;
 }
 
@@ -77,7 +93,8 @@ describe('Stop through the web API', () => {
     const all = await messages(sessionId);
     const after = all.slice(all.findIndex((m) => m.id === stopped.message.id));
     expect(after.map((m) => [m.role, m.reply?.blocks.map((b) => b.text).join('') ?? m.content])).toEqual([
-      ['user', 'Which orders failed this week?'], ['assistant', 'Stopped by alice.'],
+      ['user', 'Which orders failed this week?'],
+      ['assistant', 'Stopped by alice.'],
     ]);
 
     // The session's next message runs normally; the model hears of the stop without a name.
@@ -104,7 +121,7 @@ describe('Stop through the web API', () => {
     h.llm.assertDone();
   });
 
-  it('nothing running: idle; another tenant\'s or another person\'s session: 404 and nothing stops', async () => {
+  it("nothing running: idle; another tenant's or another person's session: 404 and nothing stops", async () => {
     const { session_id: sessionId } = await send(h, alice, { message: 'help' });
     const idle = await h.api(`/api/chat/sessions/${sessionId}/stop`, { token: alice, method: 'POST' });
     expect(await idle.json()).toEqual({ status: 'idle', message: 'Nothing is running in this conversation.' });
@@ -143,7 +160,20 @@ describe('Stop through the web API', () => {
   });
 
   it('a stop after a committed write reports the write and offers no confirmation', async () => {
-    h.llm.enqueue({ toolCalls: [{ name: 'create_order', arguments: { product_ids: Object.values(acme.productIds).slice(0, 2), output_type_name: 'WebP 1024x1024', submit: false, material_override: null, render_overrides: null } }] });
+    h.llm.enqueue({
+      toolCalls: [
+        {
+          name: 'create_order',
+          arguments: {
+            product_ids: Object.values(acme.productIds).slice(0, 2),
+            output_type_name: 'WebP 1024x1024',
+            submit: false,
+            material_override: null,
+            render_overrides: null,
+          },
+        },
+      ],
+    });
     const r = await send(h, alice, { message: 'Order renders of two products as WebP 1024x1024' });
     const card = r.response.reply!.blocks.find((b) => b.type === 'confirm')!;
     const before = (await messages(r.session_id)).at(-1)!.cursor;
@@ -157,15 +187,28 @@ describe('Stop through the web API', () => {
     await h.api(`/api/chat/sessions/${r.session_id}/stop`, { token: alice, method: 'POST' });
     await closed;
 
-    const [order] = (await h.em().execute(`select order_number from render_order where tenant_id = ?`, [acme.tenant.id])) as { order_number: string }[];
+    const [order] = (await h
+      .em()
+      .execute(`select order_number from render_order where tenant_id = ?`, [acme.tenant.id])) as {
+      order_number: string;
+    }[];
     let said: Msg[] = [];
-    for (let polls = 0; polls < 3 && !said.some((m) => m.content.includes('Stopped')); polls++) said = await messages(r.session_id, before);
-    const note = said.find((m) => m.role === 'assistant' && m.reply?.blocks.some((b) => b.text?.includes('Stopped by alice.')));
+    for (let polls = 0; polls < 3 && !said.some((m) => m.content.includes('Stopped')); polls++)
+      said = await messages(r.session_id, before);
+    const note = said.find(
+      (m) => m.role === 'assistant' && m.reply?.blocks.some((b) => b.text?.includes('Stopped by alice.')),
+    );
     // The committed write is reported with the stop …
     expect(note?.reply?.blocks.map((b) => b.text).join('')).toContain(order!.order_number);
     // … and nothing asks for a confirmation afterwards.
     expect(said.flatMap((m) => m.reply?.blocks ?? []).filter((b) => b.type === 'confirm')).toEqual([]);
-    expect(await h.em().execute(`select count(*)::int as n from pending_action where tenant_id = ? and status = 'pending'`, [acme.tenant.id])).toEqual([{ n: 0 }]);
+    expect(
+      await h
+        .em()
+        .execute(`select count(*)::int as n from pending_action where tenant_id = ? and status = 'pending'`, [
+          acme.tenant.id,
+        ]),
+    ).toEqual([{ n: 0 }]);
     h.llm.assertDone();
   });
 });

@@ -209,7 +209,11 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
     expect(orders).toHaveLength(1);
     expect(await count(`select count(*)::int as n from render_job where order_id = ?`, [orders[0]!.id])).toBe(kugellager.length);
     const [followUp] = await connector.waitFor(2, inConversation(conv)).then((c) => c.slice(1));
-    expect(followUp!.activity.text).toBe(`Done: order ${orders[0]!.number} is rendering.`);
+    // In a channel the follow-up is a card: its next step ("Show progress of …") is a button on it.
+    expect(cardOf(followUp!)?.body).toEqual([
+      expect.objectContaining({ type: 'TextBlock', text: `Done: order ${orders[0]!.number} is rendering.` }),
+      expect.objectContaining({ type: 'ActionSet', actions: [expect.objectContaining({ type: 'Action.Submit', title: `Show progress of ${orders[0]!.number}` })] }),
+    ]);
     // The local renderer finishes the order; the conversation gets exactly one completion card.
     const isNotice = (c: ConnectorCall) => inConversation(conv)(c) && contentOf(c).includes(`${orders[0]!.number}** is done`);
     const [notice] = await connector.waitFor(1, isNotice);

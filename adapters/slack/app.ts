@@ -11,6 +11,7 @@ import { createChannelPacer } from '../../core/pacer.ts';
 import { createSlackStreamer } from './stream.ts';
 import { registerHomeListener } from './home.ts';
 import { registerStopListeners } from './stop.ts';
+import { registerSuggestionListener } from './suggestions.ts';
 import { createInstallationStore } from './installations.ts';
 import { boltLogger } from './log.ts';
 import { registerMessageListeners, type SlackCore, type SlackIntake } from './messages.ts';
@@ -130,6 +131,7 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   registerActionListeners(bolt, listenerDeps);
   registerStopListeners(bolt, listenerDeps);
   registerHomeListener(bolt, listenerDeps);
+  registerSuggestionListener(bolt, listenerDeps);
 
   const routes: HttpRoute[] = [];
   const receipt = createSlackReceipt({ signingSecret: s.signingSecret ?? '', intake: deps.intake, availability: deps.availability, log });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { fetchFailure } from '../../core/fetch-failure.ts';
 
 /** Slack's public Web API, used when SLACK_API_URL is unset. */
-export const SLACK_API_DEFAULT = 'https://slack.com/api/';
+const SLACK_API_DEFAULT = 'https://slack.com/api/';
 
 const authTestAnswer = z.object({ ok: z.boolean(), error: z.string().optional(), team: z.string().optional(), team_id: z.string().optional() });
 

@@ -6,6 +6,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { ChannelPacer } from '../../core/pacer.ts';
 import type { Reply } from '../../core/replies/reply.ts';
 import { renderBlockKit, type SlackMessage } from './render.ts';
+import { assistantPrompts, isAssistantThread, PROMPTS_TITLE } from './suggestions-render.ts';
 import { slackTargetSchema, type SlackTarget } from './session.ts';
 
 /** Slack error codes meaning "the bot cannot post in this conversation". */
@@ -48,7 +49,9 @@ export function createSlackDeliverer(deps: { client: webApi.WebClient; pacer: Ch
       if (ts) await ch.pacer.run(ch.key, () => deps.client.chat.delete({ token, channel: target.channel, ts }));
       return undefined;
     }
-    const message: TaggedMessage = { ...renderBlockKit(reply), ...(info.once ? { metadata: onceMetadata(info.once.key) } : {}) };
+    // In an AI app thread the next steps become the thread's suggested prompts instead of buttons.
+    const prompts = isAssistantThread(target) && reply.suggestions?.length ? reply.suggestions : undefined;
+    const message: TaggedMessage = { ...renderBlockKit(reply, { suggestions: prompts ? 'omit' : 'buttons' }), ...(info.once ? { metadata: onceMetadata(info.once.key) } : {}) };
     if (info.once?.mayHaveSent && target.threadTs) {
       const sent = await findTagged(deps.client, token, target.channel, target.threadTs, info.once.key);
       if (sent) {
@@ -79,10 +82,28 @@ export function createSlackDeliverer(deps: { client: webApi.WebClient; pacer: Ch
         throw err;
       }
     }
+    if (prompts && ts) await offerPrompts(ch, token, target, ts, reply, prompts);
     const cards = ts ? await deps.cardsPosted(target.tenantId, reply, { platform: 'slack', teamId: target.teamId, channel: target.channel, ts, threadTs: target.threadTs }) : [];
     deps.log.debug({ channel: target.channel, ts, threadTs: target.threadTs, replaced: ts !== undefined && ts === placeholderTs, cards }, 'slack reply posted');
     return ts ? { channel: target.channel, ts } : undefined;
   };
+}
+
+/**
+ * Sets the AI app thread's suggested prompts to the answer's next steps. Where Slack refuses
+ * (not an assistant thread after all, no assistant:write), the answer gets them as buttons instead.
+ */
+async function offerPrompts(ch: Channel, token: string, target: SlackTarget, ts: string, reply: Reply, prompts: readonly string[]): Promise<void> {
+  try {
+    await ch.pacer.run(ch.key, () => ch.client.assistant.threads.setSuggestedPrompts({
+      token, channel_id: target.channel, thread_ts: target.threadTs!, title: PROMPTS_TITLE, prompts: assistantPrompts(prompts),
+    }));
+  } catch (err) {
+    ch.log.debug({ err, channel: target.channel }, 'no suggested prompts in this thread; adding buttons to the answer');
+    const withButtons = renderBlockKit(reply);
+    await ch.pacer.run(ch.key, () => ch.client.chat.update({ token, channel: target.channel, ts, text: withButtons.text, blocks: withButtons.blocks }), { coalesce: `update:${ts}` })
+      .catch((e: unknown) => ch.log.warn({ err: e, channel: target.channel }, 'could not add the suggestion buttons'));
+  }
 }
 
 /** A message as posted: Block Kit plus, for a message posted once, its metadata. */

@@ -11,7 +11,7 @@ import { placeholderBlocks, stopFromSlack } from './stop.ts';
 import { dmSessionKey, isDmChannel, messageText, slashSessionKey, threadSessionKey, type SlackTarget } from './session.ts';
 
 /** The core calls the Slack listeners use. */
-export type SlackCore = Pick<Conversations, 'submit' | 'respond' | 'confirm' | 'cancel' | 'stop'>;
+export type SlackCore = Pick<Conversations, 'submit' | 'respond' | 'confirm' | 'cancel' | 'stop' | 'starters'>;
 
 /** The intake calls the Slack listeners use (who is speaking, sessions, link codes, the home tab). */
 export type SlackIntake = Pick<Intake, 'tenantOf' | 'identify' | 'redeemLink' | 'sessionFor' | 'overview' | 'requestHandled'>;
@@ -31,8 +31,8 @@ export const UNLINKED_TEXT = 'This Slack workspace is not linked to a RenderBot 
 /** What stands in the thread (or DM) while a queued turn runs; the first reply replaces it. */
 export const PLACEHOLDER_TEXT = '_Working on it…_';
 
-/** A message from a person, normalised from an app_mention, a thread reply, a DM or a slash command. */
-type Incoming = {
+/** A message from a person, normalised from an app_mention, a thread reply, a DM, a slash command or a suggestion click. */
+export type Incoming = {
   teamId: string;
   enterpriseId?: string;
   userId: string;
@@ -148,7 +148,7 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
   });
 }
 
-async function handleIncoming(deps: ListenerDeps, inc: Incoming): Promise<void> {
+export async function handleIncoming(deps: ListenerDeps, inc: Incoming): Promise<void> {
   const workspace = slackWorkspace(inc.teamId, inc.enterpriseId);
   const person = slackPerson(inc.client, inc.userId);
   if (inc.continueOnly) {

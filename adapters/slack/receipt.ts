@@ -16,12 +16,12 @@ import type { HttpRequest, HttpResponse } from '../http.ts';
  */
 
 /** What a person sees when their slash command could not be taken. */
-export const NOT_TAKEN_TEXT = 'RenderBot could not take that command just now (its database is unavailable). Please try again in a minute.';
+const NOT_TAKEN_TEXT = 'RenderBot could not take that command just now (its database is unavailable). Please try again in a minute.';
 
 /** How long a stored request's first handling may take before it is replayed. */
-export const REPLAY_AFTER_SECONDS = 15;
+const REPLAY_AFTER_SECONDS = 15;
 /** Replays of one request before it is given up (and logged). */
-export const MAX_REPLAYS = 5;
+const MAX_REPLAYS = 5;
 /** How often to look for requests due for a replay. */
 const REPLAY_EVERY_MS = 2000;
 

@@ -3,6 +3,7 @@ import { soleStep, type ConfirmBlock, type PlanStepView, type Reply, type ReplyB
 import { alignedLines, andMore, countsText, ellipsize, hiddenRows, oneLine, percent, progressBar } from '../../core/replies/format.ts';
 import { renderText } from '../../core/replies/text.ts';
 import { escapeMrkdwn, toMrkdwn } from './mrkdwn.ts';
+import { suggestionButtons } from './suggestions-render.ts';
 
 export { escapeMrkdwn, toMrkdwn } from './mrkdwn.ts';
 
@@ -10,16 +11,16 @@ export { escapeMrkdwn, toMrkdwn } from './mrkdwn.ts';
 export const MAX_BLOCKS = 50;
 export const MAX_SECTION_TEXT = 3000;
 export const MAX_FIELDS = 10;
-export const MAX_FIELD_TEXT = 2000;
+const MAX_FIELD_TEXT = 2000;
 export const MAX_HEADER_TEXT = 150;
-export const MAX_CONTEXT_TEXT = 3000;
-export const MAX_ALT_TEXT = 2000;
+const MAX_CONTEXT_TEXT = 3000;
+const MAX_ALT_TEXT = 2000;
 /** chat.update rejects longer `text`; chat.postMessage would truncate — one cap for both. */
 export const MAX_MESSAGE_TEXT = 4000;
 /** Table rows shown before "… and N more". */
-export const MAX_TABLE_ROWS = 40;
+const MAX_TABLE_ROWS = 40;
 /** Longest table cell in the monospace rendering. */
-export const MAX_TABLE_CELL = 40;
+const MAX_TABLE_CELL = 40;
 /**
  * Slack's `table` block (https://docs.slack.dev/reference/block-kit/blocks/table-block): at most
  * 100 rows including the header, 20 cells a row, non-empty `raw_text` cells, one table per
@@ -30,7 +31,7 @@ export const MAX_NATIVE_TABLE_COLUMNS = 20;
 /** Characters over all cells of one table block (Slack's cap for tables in a message). */
 export const MAX_NATIVE_TABLE_CHARS = 10_000;
 /** Longest cell in a table block (Slack publishes no cap; product names are ≤ 300). */
-export const MAX_NATIVE_TABLE_CELL = 300;
+const MAX_NATIVE_TABLE_CELL = 300;
 
 /** Action ids of the confirm card's buttons; the button value is the pending action id. */
 export const CONFIRM_ACTION_ID = 'renderbot.confirm';
@@ -45,7 +46,7 @@ export type SlackMessage = { text: string; blocks: slack.KnownBlock[] };
  * result respects Slack's limits: at most 50 blocks (confirm cards are never cut), section texts
  * ≤ 3000 characters, ≤ 10 fields per section, header ≤ 150, `text` ≤ 4000 and never empty.
  */
-export function renderBlockKit(reply: Reply): SlackMessage {
+export function renderBlockKit(reply: Reply, opts: { suggestions?: 'buttons' | 'omit' } = {}): SlackMessage {
   // Slack shows a table block at the bottom of the message and allows one: only a table that is
   // the reply's last block can be one without changing the reply's order.
   const last = reply.blocks.length - 1;
@@ -53,6 +54,8 @@ export function renderBlockKit(reply: Reply): SlackMessage {
     essential: b.type === 'confirm',
     blocks: (b.type === 'table' && i === last && nativeTable(b)) || renderBlock(b),
   }));
+  // Next steps are buttons under the answer, unless the thread shows them as its suggested prompts.
+  if (opts.suggestions !== 'omit') groups.push({ essential: true, blocks: suggestionButtons(reply.suggestions) });
   return { text: fallbackText(reply), blocks: fitBlocks(groups) };
 }
 
@@ -241,7 +244,7 @@ export function splitText(text: string, max: number): string[] {
 }
 
 /** Cuts to `max` characters with an ellipsis, never inside an escape sequence. */
-export function cut(text: string, max: number): string {
+function cut(text: string, max: number): string {
   return ellipsize(text, max, (head) => {
     const amp = head.lastIndexOf('&');
     return amp >= 0 && amp > head.length - 6 && !head.slice(amp).includes(';') ? head.slice(0, amp) : head;

@@ -8,8 +8,8 @@ import { escapeMrkdwn, renderBlockKit } from './render.ts';
 import { slackTargetSchema, type SlackTarget } from './session.ts';
 
 /** chat.update is rate-limited (about one edit per second per message); native appends are cheap. */
-export const SLACK_EDIT_MS = 1200;
-export const SLACK_APPEND_MS = 400;
+const SLACK_EDIT_MS = 1200;
+const SLACK_APPEND_MS = 400;
 /** What follows text that is still being written, in edit mode. */
 const WRITING = ' …';
 

@@ -19,7 +19,7 @@ import { slackErrorCode } from './deliver.ts';
  */
 
 /** Refresh a token this long before it expires (Bolt's own threshold is 2 hours; this is earlier, so Bolt never races us). */
-export const REFRESH_BEFORE_MS = 3 * 60 * 60 * 1000;
+const REFRESH_BEFORE_MS = 3 * 60 * 60 * 1000;
 /** How long a refresh claim holds (a process that died while refreshing is taken over after it). */
 const CLAIM_SECONDS = 30;
 /** How long to wait for another process's refresh, looking every `WAIT_STEP_MS`. */

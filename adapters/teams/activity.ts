@@ -2,7 +2,7 @@
  * The parts of a Bot Framework activity RenderBot reads (Teams flavour), as plain JSON. Kept
  * independent of botbuilder's types so the SDK stays behind transport.ts (docs/design.md §10).
  */
-export type TeamsAccount = { id: string; name?: string; aadObjectId?: string; role?: string; userRole?: string };
+type TeamsAccount = { id: string; name?: string; aadObjectId?: string; role?: string; userRole?: string };
 
 export type TeamsActivity = {
   type: string;
@@ -32,6 +32,8 @@ export type OutgoingMessage = {
   attachments?: { contentType: string; content: unknown }[];
   entities?: StreamInfo[];
   channelData?: StreamChannelData;
+  /** Buttons above the compose box (personal chats); a click sends its value as the person's message. */
+  suggestedActions?: { actions: { type: 'imBack'; title: string; value: string }[] };
 };
 
 /** Teams streaming (personal chats): typing activities carry the text so far, the final message closes the stream. */
@@ -71,8 +73,14 @@ export function sessionKeyOf(aadTenant: string, a: TeamsActivity): string {
  * activity includes the conversation.
  */
 export function eventIdOf(aadTenant: string, a: TeamsActivity): string | undefined {
+  // A suggestion clicked on a card: one message per card, suggestion and person, however often it is clicked.
+  const suggestion = (a.value as Record<string, unknown> | undefined)?.[SUGGESTION_DATA_KEY];
+  if (typeof suggestion === 'number' && a.replyToId) return `${aadTenant}:${a.conversation.id}:suggest:${a.replyToId}:${suggestion}:${userIdOf(a)}`;
   return a.id ? `${aadTenant}:${a.conversation.id}:${a.id}` : undefined;
 }
+
+/** The key of a suggestion button's data (Action.Submit): its index, sent back as the message activity's `value`. */
+export const SUGGESTION_DATA_KEY = 'renderbotSuggestion';
 
 /**
  * Guests and anonymous meeting participants are viewers (docs/design.md §2). `memberRole` is Teams'

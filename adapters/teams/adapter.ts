@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { scopeOf } from './suggestions.ts';
 import type { Deliverer, StreamInfo, Streamer } from '../../core/replies/delivery.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -19,7 +20,7 @@ import { createBotFrameworkTransport, type TeamsTransport } from './transport.ts
 const conversationKey = z.object({ conversation: z.object({ id: z.string() }) });
 
 /** Path Azure Bot Service posts activities to (the bot's messaging endpoint). */
-export const TEAMS_MESSAGES_PATH = '/api/messages';
+const TEAMS_MESSAGES_PATH = '/api/messages';
 
 
 export type TeamsAdapterOptions = {
@@ -72,9 +73,10 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     // A stream the person stopped takes no final message: the reply (the stopped note) is a message of its own.
     const streamId = typeof info.replace?.streamId === 'string' && info.replace.stopped !== true ? info.replace.streamId : undefined;
     // The final message of a streamed reply closes the stream (personal chats).
+    const scope = scopeOf(conversationReference);
     const message = streamId
-      ? { ...renderTeamsMessage(reply), ...streamInfo({ streamType: 'final', streamId }) }
-      : renderTeamsMessage(reply);
+      ? { ...renderTeamsMessage(reply, { scope }), ...streamInfo({ streamType: 'final', streamId }) }
+      : renderTeamsMessage(reply, { scope });
     const earlier = typeof info.replace?.activityId === 'string' ? info.replace.activityId : undefined;
     // Calls into one conversation wait out its throttling in order, without holding up others (core/pacer.ts).
     const key = conversationKey.safeParse(conversationReference).data?.conversation.id ?? '';

@@ -6,10 +6,10 @@ import { z } from 'zod';
 import { UserInputError } from '../../core/errors.ts';
 
 /** The committed manifest template (schema version supported by @microsoft/app-manifest). */
-export const MANIFEST_TEMPLATE_PATH = fileURLToPath(new URL('../../manifest/teams/manifest.json', import.meta.url));
+const MANIFEST_TEMPLATE_PATH = fileURLToPath(new URL('../../manifest/teams/manifest.json', import.meta.url));
 /** Icon sizes Teams requires. */
-export const COLOR_ICON_SIZE = 192;
-export const OUTLINE_ICON_SIZE = 32;
+const COLOR_ICON_SIZE = 192;
+const OUTLINE_ICON_SIZE = 32;
 
 const ACCENT = '#3a5ba0';
 
@@ -23,7 +23,7 @@ function markSvg(size: number, background?: string): string {
 }
 
 /** 192×192 full-colour icon: white mark on the accent colour, opaque RGBA PNG. */
-export async function colorIcon(): Promise<Buffer> {
+async function colorIcon(): Promise<Buffer> {
   return sharp(Buffer.from(markSvg(COLOR_ICON_SIZE, ACCENT))).ensureAlpha().png().toBuffer();
 }
 
@@ -31,7 +31,7 @@ export async function colorIcon(): Promise<Buffer> {
  * 32×32 outline icon as Teams requires it: white on a transparent background. Anti-aliased edges
  * vary only in alpha; every pixel's colour is white (fully transparent ones included).
  */
-export async function outlineIcon(): Promise<Buffer> {
+async function outlineIcon(): Promise<Buffer> {
   const { data, info } = await sharp(Buffer.from(markSvg(OUTLINE_ICON_SIZE))).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   for (let i = 0; i < data.length; i += 4) data.fill(0xff, i, i + 3);
   return sharp(data, { raw: { width: info.width, height: info.height, channels: 4 } }).png().toBuffer();

@@ -16,9 +16,9 @@ export type TeamsSettings =
 export type ActiveTeamsSettings = Exclude<TeamsSettings, { mode: 'off' }>;
 
 /** botbuilder's settings for the Bot Framework endpoints of another cloud; all of them or none. */
-export const cloudEndpointKeys = ['ChannelService', 'ToChannelFromBotLoginUrl', 'ToChannelFromBotOAuthScope', 'ToBotFromChannelTokenIssuer',
+const cloudEndpointKeys = ['ChannelService', 'ToChannelFromBotLoginUrl', 'ToChannelFromBotOAuthScope', 'ToBotFromChannelTokenIssuer',
   'ToBotFromChannelOpenIdMetadataUrl', 'ToBotFromEmulatorOpenIdMetadataUrl', 'OAuthUrl'] as const;
-export type CloudEndpoints = Partial<Record<typeof cloudEndpointKeys[number], string>>;
+type CloudEndpoints = Partial<Record<typeof cloudEndpointKeys[number], string>>;
 export type TeamsConfig = Pick<Config, 'MicrosoftAppId' | 'MicrosoftAppPassword' | 'MicrosoftAppType' | 'MicrosoftAppTenantId' | typeof cloudEndpointKeys[number]>
   & Partial<Pick<Config, 'TEAMS_EMULATOR'>>;
 

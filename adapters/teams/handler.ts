@@ -1,4 +1,5 @@
 import type { TurnContext } from '../../core/context.ts';
+import { suggestedActions } from './suggestions.ts';
 import type { Delivery } from '../../core/replies/delivery.ts';
 import type { Freshness, Person, Speaker } from '../../core/conversations/intake.ts';
 import { isStopRequest, parseCommand } from '../../core/commands/grammar.ts';
@@ -11,14 +12,14 @@ import type { TeamsHandlerDeps, TeamsIntake } from './deps.ts';
 export type { TeamsHandlerDeps, TeamsIntake };
 
 /** The AAD tenant the Bot Framework Emulator's activities (which carry none) count as. */
-export const EMULATOR_AAD_TENANT = 'emulator';
+const EMULATOR_AAD_TENANT = 'emulator';
 
 /**
  * The sender of an activity for the core's intake: guests and anonymous participants (by the
  * activity) are guests; otherwise the member roster (TeamsInfo) is asked, and when it cannot
  * answer the activity decides.
  */
-export function teamsPerson(turn: InboundTurn): Person {
+function teamsPerson(turn: InboundTurn): Person {
   const a = turn.activity;
   return {
     id: userIdOf(a), guest: isGuest(a), ...(a.from.name ? { name: a.from.name } : {}),
@@ -92,7 +93,10 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
     const aad = aadOf(a);
     if (!aad) return;
     const linked = await deps.intake.tenantOf('teams', { id: aad }, { fresh: true });
-    await turn.send(textMessage(welcomeText(Boolean(linked), aad)));
+    // In a personal chat the welcome offers where to start, from the tenant's state (the person's role decides which).
+    const who = linked && a.conversation.conversationType === 'personal' ? await speaker(turn, aad) : undefined;
+    const starters = who ? await deps.conversations.starters(who.tenantId, who.role) : [];
+    await turn.send({ ...textMessage(welcomeText(Boolean(linked), aad)), ...(starters.length ? { suggestedActions: suggestedActions(starters) } : {}) });
   }
 
   /** Runs one authenticated activity; returns the invoke answer for invokes. */

@@ -13,7 +13,7 @@ import { STOPPING_TEXT } from '../../core/conversations/stop-texts.ts';
 import type { InboundTurn, InvokeReply } from './transport.ts';
 
 /** The `adaptiveCard/action` answer: HTTP 200 with a card that replaces the clicked one. */
-export function cardResponse(card: AdaptiveCard): InvokeReply {
+function cardResponse(card: AdaptiveCard): InvokeReply {
   return { status: 200, body: { statusCode: 200, type: ADAPTIVE_CARD_CONTENT_TYPE, value: card } };
 }
 

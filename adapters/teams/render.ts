@@ -2,23 +2,24 @@ import { soleStep, type ConfirmBlock, type PlanStepView, type Reply, type ReplyB
 import { andMore, ellipsize, hiddenRows, percent, progressBar, sampleTable } from '../../core/replies/format.ts';
 import { renderText } from '../../core/replies/text.ts';
 import type { OutgoingMessage } from './activity.ts';
+import { suggestedActions, suggestionActionSet, type TeamsScope } from './suggestions.ts';
 
 /** Adaptive Card schema version Teams needs for Action.Execute and refresh (Universal Actions). */
-export const ADAPTIVE_CARD_VERSION = '1.5';
+const ADAPTIVE_CARD_VERSION = '1.5';
 /** Teams rejects messages above about 28 KB (docs/design.md §10); the whole activity must stay below. */
 export const TEAMS_MESSAGE_MAX_BYTES = 28 * 1024;
 /** Budget for the card itself, leaving room for the envelope and the text fallback. */
 export const CARD_MAX_BYTES = 24 * 1024;
 /** Longest plain-text fallback (card `fallbackText`, activity `summary`/`text`). */
-export const FALLBACK_TEXT_MAX = 2000;
+const FALLBACK_TEXT_MAX = 2000;
 /** Most table rows shown before "… and N more"; fewer when the card would exceed its budget. */
-export const CARD_TABLE_MAX_ROWS = 50;
+const CARD_TABLE_MAX_ROWS = 50;
 /** Sample rows shown per confirmation step (e.g. 5 of 60,000 products). */
-export const CONFIRM_SAMPLE_ROWS = 5;
+const CONFIRM_SAMPLE_ROWS = 5;
 /** Longest table cell / fact value shown. */
-export const CARD_CELL_MAX = 200;
+const CARD_CELL_MAX = 200;
 /** Longest text block shown. */
-export const CARD_TEXT_MAX = 6000;
+const CARD_TEXT_MAX = 6000;
 /** Content type of Adaptive Card attachments and of `adaptiveCard/action` responses. */
 export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
 
@@ -45,6 +46,7 @@ const LIST_MARKER = /^([^\S\r\n\u2028\u2029]*)([-+]|\d+\.)(\s)/gm;
  */
 export function escapeCardText(value: string): string {
   return neutralizeFunctions(value
+    // eslint-disable-next-line no-control-regex -- removing control characters is the point
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
     // Only what the Adaptive Card markdown subset acts on: emphasis, links, list markers.
     .replace(/([\\*_[\]])/g, '\\$1')
@@ -60,7 +62,7 @@ function inert(value: string, max: number = CARD_TEXT_MAX): string {
 }
 
 /** Model-written markdown keeps its formatting; only card text functions are neutralised. */
-export function neutralizeFunctions(value: string): string {
+function neutralizeFunctions(value: string): string {
   return value.replace(/\{\{/g, '{\u200b{');
 }
 
@@ -156,8 +158,8 @@ function groupImages(elements: CardElement[]): CardElement[] {
   return out;
 }
 
-function build(reply: Reply, maxRows: number, fallbackText = ellipsize(renderText(reply), FALLBACK_TEXT_MAX)): AdaptiveCard {
-  const body = groupImages(reply.blocks.flatMap((b) => renderBlock(b, maxRows)));
+function build(reply: Reply, maxRows: number, fallbackText = ellipsize(renderText(reply), FALLBACK_TEXT_MAX), buttons = false): AdaptiveCard {
+  const body = [...groupImages(reply.blocks.flatMap((b) => renderBlock(b, maxRows))), ...(buttons ? suggestionActionSet(reply.suggestions, neutralizeFunctions) : [])];
   const confirm = reply.blocks.find((b): b is ConfirmBlock => b.type === 'confirm' && (b.status === 'pending' || b.status === 'executing'));
   return {
     type: 'AdaptiveCard',
@@ -175,12 +177,12 @@ function build(reply: Reply, maxRows: number, fallbackText = ellipsize(renderTex
  * Renders a reply as an Adaptive Card 1.5 (pure). Tables are cut to fit `CARD_MAX_BYTES` with
  * "… and N more"; a card that still does not fit becomes its truncated plain text.
  */
-export function renderAdaptiveCard(reply: Reply): AdaptiveCard {
+export function renderAdaptiveCard(reply: Reply, opts: { suggestionButtons?: boolean } = {}): AdaptiveCard {
   const plain = renderText(reply);
   const fallbackText = ellipsize(plain, FALLBACK_TEXT_MAX);
   const longest = Math.max(0, ...reply.blocks.map((b) => (b.type === 'table' ? b.rows.length : 0)));
   for (let rows = Math.min(longest, CARD_TABLE_MAX_ROWS); ; rows = Math.floor(rows / 2)) {
-    const card = build(reply, rows, fallbackText);
+    const card = build(reply, rows, fallbackText, opts.suggestionButtons);
     if (bytes(card) <= CARD_MAX_BYTES) return card;
     if (rows === 0) break;
   }
@@ -195,15 +197,20 @@ export function renderAdaptiveCard(reply: Reply): AdaptiveCard {
  * `summary` (notifications, clients without cards) — not into `text`, which Teams would show
  * above the card as a duplicate.
  */
-export function renderTeamsMessage(reply: Reply): OutgoingMessage {
+export function renderTeamsMessage(reply: Reply, opts: { scope?: TeamsScope } = {}): OutgoingMessage {
   const plain = renderText(reply);
-  if (reply.blocks.every((b) => b.type === 'text')) {
-    return { type: 'message', textFormat: 'markdown', text: neutralizeFunctions(ellipsize(plain, CARD_TEXT_MAX)) || '(empty reply)' };
+  const suggestions = reply.suggestions ?? [];
+  // Next steps: suggested actions in a personal chat; elsewhere card buttons, so the reply is a card.
+  const personal = opts.scope === 'personal';
+  const next = personal && suggestions.length ? { suggestedActions: suggestedActions(suggestions) } : {};
+  if (reply.blocks.every((b) => b.type === 'text') && (personal || !suggestions.length)) {
+    return { type: 'message', textFormat: 'markdown', text: neutralizeFunctions(ellipsize(plain, CARD_TEXT_MAX)) || '(empty reply)', ...next };
   }
   const fallback = ellipsize(plain, FALLBACK_TEXT_MAX);
   return {
     type: 'message',
     summary: ellipsize(fallback.split('\n')[0] ?? '', 200),
-    attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: renderAdaptiveCard(reply) }],
+    attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: renderAdaptiveCard(reply, { suggestionButtons: !personal }) }],
+    ...next,
   };
 }

@@ -7,7 +7,7 @@ import { teamsTargetSchema } from './target.ts';
 import type { TeamsTransport } from './transport.ts';
 
 /** Teams accepts about one streaming update per second. */
-export const TEAMS_STREAM_MS = 1100;
+const TEAMS_STREAM_MS = 1100;
 
 /** What botbuilder's connector client throws for a refused call, as far as it matters here. */
 const connectorErrorSchema = z.object({

@@ -46,6 +46,7 @@ export function actionRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebR
       sendJson(res, 200, {
         user_id: who.userId, role: who.role, tenant: { slug: tenant.slug, name: tenant.name },
         ai: { configured: tenant.aiProvider !== null, limit_reached: usage.limit !== null && usage.totalTokens >= usage.limit },
+        suggestions: await ctx.conversations.starters(who.tenantId, who.role),
       });
     }) },
     { method: 'POST', path: '/api/auth/login', body: jsonBody, handle: api(async (req, res) => {

@@ -1,5 +1,5 @@
 import type { Deliverer, Streamer } from '../../core/replies/delivery.ts';
-import { HttpError, type HttpRequest, type HttpResponse } from '../http.ts';
+import { HttpError } from '../http.ts';
 import { bearer, corsHeaders, createClientAddress, handlePreflight } from './http.ts';
 import { throwIfLimited, type ApiHandler, type AuthedHandler, type WebAdapterDeps, type WebContext, type WebRoute } from './routes-context.ts';
 import { chatRoutes } from './chat-routes.ts';

@@ -9,7 +9,7 @@ import { STOPPING_TEXT } from '../../core/conversations/stop-texts.ts';
 import { sendMessageRoute } from './send-message.ts';
 
 /** Longest a long-poll for new messages may wait. */
-export const MAX_WAIT_S = 25;
+const MAX_WAIT_S = 25;
 
 const notFound = (what: string) => new HttpError(404, 'not_found', `${what} was not found.`);
 

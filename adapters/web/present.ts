@@ -13,8 +13,10 @@ export function apiMessage(m: VisibleMessage): ApiMessage {
 }
 
 /** One reply out of several (e.g. the decision card and the follow-up after a typed `confirm`). */
-export function mergeReplies(replies: Reply[]): Reply {
-  return { blocks: replies.flatMap((r) => r.blocks) };
+function mergeReplies(replies: Reply[]): Reply {
+  // The next steps are the last reply's: they follow from where the turn ended.
+  const suggestions = replies.at(-1)?.suggestions;
+  return { blocks: replies.flatMap((r) => r.blocks), ...(suggestions?.length ? { suggestions } : {}) };
 }
 
 /**

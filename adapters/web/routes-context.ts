@@ -29,10 +29,10 @@ export type WebSettings = {
 };
 
 /** The intake calls the web API uses: tokens, sign-in links, the caller's sessions, context summaries. */
-export type WebIntake = Pick<Intake, 'verifyToken' | 'redeemLogin' | 'overview' | 'openSession' | 'ownSession' | 'listSessions' | 'sessionMessages' | 'deleteSession' | 'contextSummary' | 'setSessionContext'>;
+type WebIntake = Pick<Intake, 'verifyToken' | 'redeemLogin' | 'overview' | 'openSession' | 'ownSession' | 'listSessions' | 'sessionMessages' | 'deleteSession' | 'contextSummary' | 'setSessionContext'>;
 
 export type WebAdapterDeps = {
-  conversations: Pick<Conversations, 'submit' | 'result' | 'confirm' | 'cancel' | 'stop' | 'idempotency'>;
+  conversations: Pick<Conversations, 'submit' | 'result' | 'confirm' | 'cancel' | 'stop' | 'idempotency' | 'starters'>;
   /** The core's intake (never a database handle, docs/design.md §1). */
   intake: WebIntake;
   log: Logger; now: () => Date; settings: WebSettings;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { replySchema } from '../../core/replies/reply.ts';
+import { MAX_SUGGESTIONS, replySchema, suggestionSchema } from '../../core/replies/reply.ts';
 
 /** `POST /api/chat/messages` body. */
 export const postMessageSchema = z.strictObject({
@@ -20,7 +20,7 @@ export const messageSchema = z.object({
   content: z.string(),
   created_at: z.string(),
   cursor: z.string().describe('Position for ?before= / ?after= paging'),
-  reply: replySchema.nullable().optional().describe('The reply model (tables, facts, confirm cards) for assistant messages'),
+  reply: replySchema.nullable().optional().describe('The reply model (tables, facts, confirm cards) for assistant messages, with up to 3 suggested next messages (`suggestions`)'),
 });
 export type ApiMessage = z.infer<typeof messageSchema>;
 
@@ -62,6 +62,8 @@ export const meSchema = z.object({
   role: z.enum(['viewer', 'operator', 'admin']),
   tenant: z.object({ slug: z.string(), name: z.string() }),
   ai: z.object({ configured: z.boolean(), limit_reached: z.boolean() }),
+  suggestions: z.array(suggestionSchema).max(MAX_SUGGESTIONS)
+    .describe('Where a new conversation can start, from the tenant\'s state (its latest order, this week\'s failures); sending one is sending that text as a message'),
 });
 
 /** Every error the server answers: a stable machine `code` and a sentence for people. */

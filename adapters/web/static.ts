@@ -13,7 +13,7 @@ const types: Record<string, string> = {
  * script, no eval), API calls to this server only, images also over https (render previews),
  * framing only by the configured embed origins.
  */
-export function panelCsp(allowedOrigins: readonly string[]): string {
+function panelCsp(allowedOrigins: readonly string[]): string {
   return [
     "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' https: data:", "connect-src 'self'",
     "font-src 'self'", "base-uri 'none'", "form-action 'none'", `frame-ancestors ${allowedOrigins.length ? allowedOrigins.join(' ') : "'none'"}`,

@@ -1,5 +1,5 @@
 /** How one doctor check came out; only `fail` makes `renderbot doctor` exit 1. */
-export type CheckStatus = 'ok' | 'fail' | 'warn' | 'skip';
+type CheckStatus = 'ok' | 'fail' | 'warn' | 'skip';
 
 /** One line of the doctor's report: what was checked and, unless ok, what is wrong and how to fix it. */
 export type CheckLine = { status: CheckStatus; what: string; detail?: string; fix?: string };
@@ -31,7 +31,7 @@ export function formatLine(line: CheckLine, secrets: readonly string[] = []): st
 }
 
 /** `text` with every secret (6 characters or more) replaced by `[redacted]`. */
-export function scrub(text: string, secrets: readonly string[]): string {
+function scrub(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of [...secrets].filter((s) => s.length >= 6).sort((a, b) => b.length - a.length)) out = out.replaceAll(s, '[redacted]');
   return out;

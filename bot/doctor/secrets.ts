@@ -6,7 +6,7 @@ import type { StoredInstallation, TenantSecrets } from '../../core/tenancy/store
 import { fail, ok, skip, type CheckLine } from './report.ts';
 
 /** Why a stored secret is of no use here. */
-export type Unusable = { unusable: 'undecryptable' | 'invalid' };
+type Unusable = { unusable: 'undecryptable' | 'invalid' };
 
 /** A tenant with its secrets decrypted where possible. */
 export type OpenTenant = {

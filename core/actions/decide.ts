@@ -81,7 +81,8 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
       if (origin) {
         // The follow-up speaks in the requester's conversation, as them, with no more than an operator's tools.
         const turn = { tenantId: actor.tenantId, userId: claimed.requestedBy, role: lowerRole(actor.role, 'operator'), sessionId: claimed.sessionId, platform: origin.platform };
-        await queueFollowUp(tx, turn, outcome || 'Done.', origin);
+        // Its next steps follow from the orders the steps wrote (core/tools/next-steps.ts).
+        await queueFollowUp(tx, turn, outcome || 'Done.', origin, results.map((r) => ({ tool: r.tool, ...(r.effects?.orders ? { effects: { orders: r.effects.orders } } : {}) })));
       }
       return row;
     });

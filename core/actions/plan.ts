@@ -12,15 +12,15 @@ export const planCallSchema = z.object({
 });
 export type PlanCall = z.infer<typeof planCallSchema>;
 
-export { actionStatuses };
-export type ActionStatus = (typeof actionStatuses)[number];
+;
+type ActionStatus = (typeof actionStatuses)[number];
 
 /** Where a plan was asked: its follow-up and its orders' notices go there, whoever confirms it. */
 export const actionOriginSchema = z.object({ delivery: deliverySchema });
 export type ActionOrigin = z.infer<typeof actionOriginSchema>;
 
 /** What a decided action came to: the outcome in words, each step's data, or the error. */
-export const actionResultSchema = z.object({ outcome: z.string(), results: z.array(z.unknown()).optional(), error: z.string().optional() });
+const actionResultSchema = z.object({ outcome: z.string(), results: z.array(z.unknown()).optional(), error: z.string().optional() });
 export type ActionResult = z.infer<typeof actionResultSchema>;
 
 /** The JSON a pending_action row stores, checked when it is read back. */
@@ -50,7 +50,7 @@ export type ActionRow = z.infer<typeof storedActionSchema> & {
 };
 
 /** What a decision returns to the adapter: the outcome, the card to show in place, and whether it changed anything. */
-export const decisionSchema = z.object({
+const decisionSchema = z.object({
   ok: z.boolean(),
   status: z.enum([...actionStatuses, 'not_found']),
   message: z.string(),

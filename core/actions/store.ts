@@ -8,7 +8,7 @@ import { storedActionSchema, type ActionOrigin, type ActionResult, type ActionRo
 import { attachSelections, dropSelections, dropStaleSelections } from '../pipeline/selections.ts';
 
 /** Default time a confirmation stays open (docs/design.md §6). */
-export const ACTION_TTL_MS = 15 * 60 * 1000;
+const ACTION_TTL_MS = 15 * 60 * 1000;
 
 const columns = ['id', 'tenant', 'session', 'requestedBy', 'plan', 'preview', 'status', 'expiresAt', 'decidedBy', 'decidedByName',
   'decidedAt', 'result', 'messageRef', 'origin', 'createdAt'] as const;

@@ -16,6 +16,7 @@ import type { TenantRow } from '../tenancy/tenants.ts';
 import { recordThrottle } from '../llm/capacity.ts';
 import { offeredTools, type ToolRegistry } from '../tools/registry.ts';
 import { needsApproval, type ToolContext } from '../tools/tool.ts';
+import { nextSteps, type DoneCall } from '../tools/next-steps.ts';
 import { appendMessage, startTurn, startTurnWithMessage, turnMessages, type ModelUsage, type StoredToolCall } from '../history/messages.ts';
 import { planWrites, type WriteCall } from './plan-writes.ts';
 import { refuseSharedCallIds, type RefusedCall } from './call-ids.ts';
@@ -69,8 +70,8 @@ export type TurnOptions = {
   inboxItems?: readonly string[];
 };
 
-/** A user's message, or the follow-up after a confirmed action (its note is already stored). */
-export type TurnInput = { kind: 'message'; text: string } | { kind: 'followup'; fallback: string };
+/** A user's message, or the follow-up after a confirmed action (its note is already stored; `done` are the steps the confirmation ran). */
+export type TurnInput = { kind: 'message'; text: string } | { kind: 'followup'; fallback: string; done?: DoneCall[] };
 
 const MAX_BLOCKS_SHOWN = 3;
 /** Read tools of one model response that run at once; the rest wait (docs/design.md §4). */
@@ -95,8 +96,11 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const setup = await loadTurnSetup(em, turn.tenantId, turn.sessionId, deps.now());
   if (!setup) throw new RenderBotError('tenant_missing', 'The tenant of this conversation no longer exists.', 'scope');
   const { tenant, usage, sessionContext } = setup;
+  // What this turn's tools did (and a follow-up's confirmed steps): the answer's next steps are built from it.
+  const done: DoneCall[] = input.kind === 'followup' ? [...(input.done ?? [])] : [];
   const reply = async (text: string, blocks: ReplyBlock[] = [], spent?: ModelUsage): Promise<Reply> => {
-    const r: Reply = { blocks: [...(text ? [{ type: 'text' as const, text }] : []), ...blocks] };
+    const suggestions = nextSteps(done, turn.role);
+    const r: Reply = { blocks: [...(text ? [{ type: 'text' as const, text }] : []), ...blocks], ...(suggestions.length ? { suggestions } : {}) };
     await whenStored(deps.availability, opts.signal, () => appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply: r,
       tokenCount: estimateTokens(text), ...(spent ? { usage: spent } : {}) }), { unsentOnly: true });
     return r;
@@ -129,7 +133,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const shown: ReplyBlock[] = [];
   const maxRounds = deps.maxRounds ?? 8;
   const context = await turnContextSummary(em, turn.tenantId, sessionContext);
-  const step: Step = { deps, turn, em, log, shown, offered, delivery: opts.delivery, signal: opts.signal, toldTools: false, ran: new Map() };
+  const step: Step = { deps, turn, em, log, shown, offered, delivery: opts.delivery, signal: opts.signal, toldTools: false, ran: new Map(), done };
   const spentOn = (usage: ChatUsage): ModelUsage => ({ promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, month: monthOf(deps.now()) });
 
   // Resuming: the calls of the last stored model response that have no stored result yet run now.
@@ -199,9 +203,9 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
 }
 
 /** The answer when the provider's content filter stopped the model's response (finish reason `content_filter`). */
-export const CONTENT_FILTERED_TEXT = "The AI service's content filter stopped this answer; please rephrase your message and try again.";
+const CONTENT_FILTERED_TEXT = "The AI service's content filter stopped this answer; please rephrase your message and try again.";
 /** Appended to an answer the model ended at its token bound (finish reason `length`). */
-export const LENGTH_NOTE = '… (the answer was cut off at the length limit)';
+const LENGTH_NOTE = '… (the answer was cut off at the length limit)';
 /** The answer when the model reached its token bound before writing any text. */
 const LENGTH_EMPTY_TEXT = 'The answer was cut off at the length limit before any of it was written; please ask for less at once.';
 
@@ -252,6 +256,8 @@ type Step = {
   toldTools: boolean;
   /** How often each tool ran successfully in this turn (for the answer at the round limit). */
   ran: Map<string, number>;
+  /** The calls that ran, with their effects, in the order they finished (for the next steps). */
+  done: DoneCall[];
 };
 
 /** What answering one response's tool calls came to: the confirmation reply when a plan was proposed, and the calls refused as invalid. */
@@ -343,6 +349,7 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
       const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now, renderLinks: deps.renderLinks, queryPool: deps.queryPool }, parsed.args);
       answers.set(call.id, JSON.stringify(out.data));
       s.ran.set(call.name, (s.ran.get(call.name) ?? 0) + 1);
+      s.done.push({ tool: call.name, effects: out.effects });
       blocks[index] = out.blocks ?? [];
       await rememberSubject(em, turn.tenantId, turn.sessionId, out.effects?.subject);
     } catch (err) {

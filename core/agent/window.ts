@@ -22,7 +22,7 @@ export type WindowOptions = {
 export const defaultWindowOptions: WindowOptions = { budgetTokens: 3000, maxMessages: 50, toolResultChars: 1200, currentToolResultChars: 48_000, summaryTokens: 600 };
 
 /** A message of the history as the model sees it: never a system message (the system prompt holds only RenderBot's own text). */
-export type HistoryMessage = Exclude<ChatMessage, { role: 'system' }>;
+type HistoryMessage = Exclude<ChatMessage, { role: 'system' }>;
 
 /**
  * The history part of a prompt: a summary of folded turns plus the newest messages verbatim.
@@ -123,7 +123,7 @@ function toChatMessage(row: MessageRow, toolResultChars: number): HistoryMessage
 }
 
 /** Extractive summary: one line per folded user/assistant message, newest kept when over the cap. */
-export function foldIntoSummary(previous: string | null, rows: MessageRow[], capTokens: number): string {
+function foldIntoSummary(previous: string | null, rows: MessageRow[], capTokens: number): string {
   const lines = previous ? previous.split('\n') : [];
   for (const row of rows) {
     if (row.role === 'user') lines.push(`- User: ${clip(row.content, 200)}`);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { orderStatusSchema } from '../pipeline/statuses.ts';
 
 /** A deterministic command (docs/design.md §8); anything else is free text for the agent. */
-export const commandSchema = z.discriminatedUnion('name', [
+const commandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('help') }),
   z.object({ name: z.literal('orders'), status: orderStatusSchema.optional() }),
   z.object({ name: z.literal('order'), ref: z.string() }),

@@ -69,7 +69,7 @@ const sharedByDefault: ReadonlySet<Platform> = new Set(['slack', 'teams']);
  * `new` and `forget` end everyone's conversation, pending confirmations included: in a shared
  * conversation only operators and admins may; in a personal one, its owner (the only person in it).
  */
-export function mayResetConversation(turn: TurnContext): boolean {
+function mayResetConversation(turn: TurnContext): boolean {
   const shared = turn.shared ?? sharedByDefault.has(turn.platform);
   return !shared || hasRole(turn.role, 'operator');
 }

@@ -19,7 +19,7 @@ import { stoppedText } from './stop-texts.ts';
 /** Starts of one inbox item before the person is told to ask again (docs/design.md §4). */
 export const MAX_TURN_ATTEMPTS = 3;
 export const GIVE_UP_TEXT = 'I could not finish this — please ask again.';
-export const FAILED_TEXT = 'Something went wrong while answering this; it was logged. Please ask again.';
+const FAILED_TEXT = 'Something went wrong while answering this; it was logged. Please ask again.';
 
 /**
  * Runs a leased session's inbox (docs/design.md §4), one item — or one run of merged messages — at a
@@ -119,7 +119,7 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
     if (group[0]!.task === followUpTask) {
       const job = followUpJobSchema.parse(group[0]!.payload);
       return answer(job.delivery, sessionId, ids, progress, lease, { streaming: fresh, indexed: false },
-        async (o) => [await runAgentTurn(deps, job.turn, { kind: 'followup', fallback: job.fallback }, { ...resume, delivery: job.delivery, ...o })]);
+        async (o) => [await runAgentTurn(deps, job.turn, { kind: 'followup', fallback: job.fallback, done: job.done ?? [] }, { ...resume, delivery: job.delivery, ...o })]);
     }
     if (group[0]!.task !== turnTask) throw new Error(`no handler for inbox task ${group[0]!.task}`);
     const jobs = group.map((i) => turnJobSchema.parse(i.payload));

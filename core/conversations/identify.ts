@@ -62,7 +62,7 @@ export type LinkOutcome = { ok: true; tenant: TenantRef } | { ok: false; reason:
 export type Freshness = { fresh?: boolean };
 
 /** The guest rule (docs/design.md §2): guests and people from another workspace (Slack Connect) are viewers. */
-export function isGuestIn(workspace: Workspace, facts: PersonFacts): boolean {
+function isGuestIn(workspace: Workspace, facts: PersonFacts): boolean {
   return facts.guest || Boolean(facts.homeWorkspace && facts.homeWorkspace !== workspace.id);
 }
 

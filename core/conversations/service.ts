@@ -16,6 +16,9 @@ import type { ConversationDeps } from './deps.ts';
 import { turnTask, type TurnJob } from './turn-job.ts';
 import { stopSession, stopStreamed } from './stop.ts';
 import type { StopOutcome } from './stop-texts.ts';
+import { tenantGlance } from '../pipeline/glance.ts';
+import { startersFrom } from '../tools/next-steps.ts';
+import type { Role } from '../tenancy/roles.ts';
 
 /** The cron task that deletes inbox items done long ago. */
 export const PRUNE_TURNS_TASK = 'prune_turns';
@@ -108,6 +111,11 @@ export function createConversations(deps: ConversationDeps & {
     await stopStreamed(deps.orm.em.fork(), at);
   }
 
+  /** The suggestions a new conversation starts with, from where the tenant stands (one query; docs/design.md §12). */
+  async function starters(tenantId: string, role: Role): Promise<string[]> {
+    return startersFrom(await tenantGlance(deps.orm.em.fork(), tenantId, deps.now()), role);
+  }
+
   /** graphile-worker cron tasks of the conversation side. */
   const tasks: Record<string, Task> = {
     [PRUNE_TURNS_TASK]: async () => {
@@ -133,6 +141,6 @@ export function createConversations(deps: ConversationDeps & {
   });
 
   return {
-    respond, submit, result, confirm, cancel, stop, streamStopped, tasks, idempotency,
+    respond, submit, result, confirm, cancel, stop, streamStopped, starters, tasks, idempotency,
   };
 }

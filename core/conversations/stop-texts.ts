@@ -4,9 +4,7 @@
 
 /** What a stop request came to, with the one sentence the person who asked is told (none when the stopped turn says it). */
 export type StopOutcome =
-  | { status: 'stopping' }
-  | { status: 'idle'; text: string }
-  | { status: 'refused'; text: string };
+  { status: 'stopping' } | { status: 'idle'; text: string } | { status: 'refused'; text: string };
 
 /** Said to the person who stopped a turn, where the platform needs an answer to the stop itself. */
 export const STOPPING_TEXT = 'Stopping.';
@@ -18,7 +16,13 @@ export const STOP_REFUSED_TEXT = 'Only the person who asked, or an operator, can
  * what a confirmed plan already did when a follow-up was stopped (a committed write stays and is
  * reported). The model sees it without the name: a display name is data, not the agent's words.
  */
-export function stoppedText(name: string, job: { kind: 'message' } | { kind: 'followup'; fallback: string }): { text: string; history: string } {
+export function stoppedText(
+  name: string,
+  job: { kind: 'message' } | { kind: 'followup'; fallback: string },
+): { text: string; history: string } {
   const before = job.kind === 'followup' && job.fallback ? `${job.fallback}\n\n` : '';
-  return { text: `${before}${name ? `Stopped by ${name}.` : 'Stopped.'}`, history: `${before}(Stopped by a person in this conversation before the answer was finished.)` };
+  return {
+    text: `${before}${name ? `Stopped by ${name}.` : 'Stopped.'}`,
+    history: `${before}(Stopped by a person in this conversation before the answer was finished.)`,
+  };
 }

@@ -124,7 +124,7 @@ export async function ensureDatabase(adminUrl: string, name: string): Promise<bo
 }
 
 /** Asks the OS for a free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const srv = createServer();
     srv.unref();
@@ -157,7 +157,7 @@ function ensureWritableByPostgres(dir: string): void {
  * above the cluster's (the cluster directory itself is handed to it). Otherwise initdb fails with
  * a bare "Permission denied"; this says which directory and what to do, before anything starts.
  */
-export function assertReachableByPostgres(dir: string): void {
+function assertReachableByPostgres(dir: string): void {
   let uid: number;
   let groups: number[];
   try {

@@ -5,7 +5,7 @@ import { createPgPool } from './pool.ts';
 export type QueryPool = pg.Pool;
 
 /** Connections in the query pool unless QUERY_POOL_SIZE says otherwise. */
-export const DEFAULT_QUERY_POOL_SIZE = 4;
+const DEFAULT_QUERY_POOL_SIZE = 4;
 /** How long a query waits for a free connection of the pool before the model hears "busy". */
 const WAIT_MS = 15_000;
 

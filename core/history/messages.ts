@@ -50,7 +50,7 @@ export type ModelUsage = { promptTokens: number; completionTokens: number; month
 export const MAX_TOOL_MESSAGE_CHARS = 64 * 1024;
 
 /** A tool result as stored: cut at MAX_TOOL_MESSAGE_CHARS with a note the model can read. */
-export function capToolContent(content: string): string {
+function capToolContent(content: string): string {
   if (content.length <= MAX_TOOL_MESSAGE_CHARS) return content;
   return `${content.slice(0, MAX_TOOL_MESSAGE_CHARS)}… [truncated: the tool result had ${content.length} characters; only the first ${MAX_TOOL_MESSAGE_CHARS} were kept. Ask for less.]`;
 }

@@ -7,7 +7,7 @@ import { replySchema, replyText } from '../replies/reply.ts';
 /** Inbox task that writes a message the bot sent on its own (e.g. a completion notice) into the session's history. */
 export const historyNoteTask = 'history_note';
 
-export const historyNoteSchema = z.object({ tenantId: z.uuid(), sessionId: z.uuid(), reply: replySchema });
+const historyNoteSchema = z.object({ tenantId: z.uuid(), sessionId: z.uuid(), reply: replySchema });
 export type HistoryNote = z.infer<typeof historyNoteSchema>;
 
 /**

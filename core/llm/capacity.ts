@@ -4,7 +4,7 @@ import { db, type Database } from '../db/kysely.ts';
 import { UserInputError } from '../errors.ts';
 
 /** Largest per-process cap on a tenant's concurrent model calls. */
-export const MAX_MODEL_CONCURRENCY = 100_000;
+const MAX_MODEL_CONCURRENCY = 100_000;
 
 /** Sets how many model calls of the tenant one process makes at once (docs/design.md §4). */
 export async function setModelConcurrency(em: EntityManager, tenantId: string, max: number): Promise<void> {

@@ -12,8 +12,8 @@ import {
 import type { AiSettings } from './settings.ts';
 import { StreamAccumulator } from './stream.ts';
 
-export type { ChatMessage, ChatModel, ChatRequest, ChatResult, ChatToolCall, ChatUsage, JsonSchemaObject, ToolSpec, WireToolCall } from './messages.ts';
-export { chatMessageSchema, toAssistantMessage } from './messages.ts';
+export type { ChatMessage, ChatModel,  ChatResult,  ChatUsage,  ToolSpec,  } from './messages.ts';
+export {  toAssistantMessage } from './messages.ts';
 
 /** Longest retry-after the `openai` client waits for; it backs off by itself beyond that. */
 const SDK_MAX_RETRY_AFTER_MS = 60_000;

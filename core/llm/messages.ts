@@ -1,19 +1,19 @@
 import { z } from 'zod';
 
 /** A tool call as it appears on an assistant message (Chat Completions wire format). */
-export const wireToolCallSchema = z.object({
+const wireToolCallSchema = z.object({
   id: z.string().min(1),
   type: z.literal('function'),
   function: z.object({ name: z.string().min(1), arguments: z.string() }),
 });
-export type WireToolCall = z.infer<typeof wireToolCallSchema>;
+type WireToolCall = z.infer<typeof wireToolCallSchema>;
 
 /**
  * One message of the prompt, mirroring the Chat Completions wire format so history rows can be
  * validated on load and sent as they are. Every `tool_calls[].id` of an assistant message must be
  * answered by exactly one `tool` message before the next non-tool message (docs/design.md §10).
  */
-export const chatMessageSchema = z.discriminatedUnion('role', [
+const chatMessageSchema = z.discriminatedUnion('role', [
   z.object({ role: z.literal('system'), content: z.string() }),
   z.object({ role: z.literal('user'), content: z.string() }),
   z.object({
@@ -26,7 +26,7 @@ export const chatMessageSchema = z.discriminatedUnion('role', [
 export type ChatMessage = z.infer<typeof chatMessageSchema>;
 
 /** A JSON Schema object (root `type: 'object'`), e.g. from `z.toJSONSchema(params)`. */
-export type JsonSchemaObject = Record<string, unknown>;
+type JsonSchemaObject = Record<string, unknown>;
 
 /**
  * A function the model may call. Sent with `strict: true`, so `parameters` must follow the

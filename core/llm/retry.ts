@@ -54,12 +54,12 @@ export type RateLimitMode = 'retry' | 'throw';
 const ADMIN_HINT = 'ask an admin to run: renderbot admin tenant ai …';
 
 /** The error after the last attempt failed transiently. */
-export function unavailableError(cause?: unknown): PlatformError {
+function unavailableError(cause?: unknown): PlatformError {
   return new PlatformError('llm_unavailable', 'The AI service is unavailable right now, please try again in a minute.', { cause });
 }
 
 /** The error after the last attempt answered with something that is not a usable chat completion. */
-export function unusableError(cause?: unknown): PlatformError {
+function unusableError(cause?: unknown): PlatformError {
   return new PlatformError('llm_unusable', 'The AI service answered with something unusable; please try again in a minute.', { cause });
 }
 
@@ -187,6 +187,6 @@ function providerMessage(err: APIError, apiKey: string): string {
 }
 
 /** Replaces every occurrence of `secret` (if non-trivial) in `text`. */
-export function redactSecret(text: string, secret: string): string {
+function redactSecret(text: string, secret: string): string {
   return secret.length >= 4 ? text.split(secret).join('[redacted]') : text;
 }

@@ -14,7 +14,7 @@ const httpUrl = z
 const name = z.string().trim().regex(/^[A-Za-z0-9._:/-]{1,128}$/, 'use letters, digits, dots, dashes, underscores, colons or slashes');
 
 /** Azure OpenAI: `https://<resource>.openai.azure.com`, a deployment name and an api-version. */
-export const azureAiSettingsSchema = z.strictObject({
+const azureAiSettingsSchema = z.strictObject({
   provider: z.literal('azure'),
   endpoint: httpUrl.describe('Resource endpoint, e.g. https://my-resource.openai.azure.com'),
   deployment: name.describe('Deployment name, e.g. gpt-4o'),
@@ -22,7 +22,7 @@ export const azureAiSettingsSchema = z.strictObject({
 });
 
 /** Any OpenAI-compatible Chat Completions API: base URL (ending in /v1 for OpenAI itself) and a model. */
-export const openAiSettingsSchema = z.strictObject({
+const openAiSettingsSchema = z.strictObject({
   provider: z.literal('openai'),
   baseUrl: httpUrl.describe('API base URL, e.g. https://api.openai.com/v1'),
   model: name.describe('Model name, e.g. gpt-4o-mini'),
@@ -34,8 +34,8 @@ export const openAiSettingsSchema = z.strictObject({
  */
 export const aiSettingsSchema = z.discriminatedUnion('provider', [azureAiSettingsSchema, openAiSettingsSchema]);
 
-export type AzureAiSettings = z.infer<typeof azureAiSettingsSchema>;
-export type OpenAiSettings = z.infer<typeof openAiSettingsSchema>;
+type AzureAiSettings = z.infer<typeof azureAiSettingsSchema>;
+type OpenAiSettings = z.infer<typeof openAiSettingsSchema>;
 /** Provider settings without the key; see `aiSettingsSchema`. */
 export type AiSettings = z.infer<typeof aiSettingsSchema>;
 /** Decrypted settings plus key; only `core/llm` should hold this. */

@@ -5,9 +5,9 @@ import { getRenderResults } from '../renders/results.ts';
 import type { RenderLinks } from '../renders/signing.ts';
 
 /** Thumbnails a completion notice shows at most. */
-export const maxThumbnails = 6;
+const maxThumbnails = 6;
 /** Failed items a completion notice lists at most. */
-export const maxListedFailures = 10;
+const maxListedFailures = 10;
 
 /** The order's progress as one message, kept up to date in place while it renders. */
 export async function progressReply(em: EntityManager, tenantId: string, orderId: string): Promise<Reply> {
@@ -70,7 +70,7 @@ export async function completionReply(em: EntityManager, tenantId: string, order
 }
 
 /** `42 s`, `3 min 5 s`, `2 h 4 min`. */
-export function formatDuration(ms: number): string {
+function formatDuration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;

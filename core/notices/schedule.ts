@@ -8,7 +8,7 @@ export const progressTaskName = 'order_progress';
 /** Queue task that posts an order's completion notice. */
 export const noticeTaskName = 'order_notice';
 /** The progress message is edited at most this often. */
-export const progressIntervalMs = 3000;
+const progressIntervalMs = 3000;
 
 export const noticeJobSchema = z.object({ tenantId: z.uuid(), orderId: z.uuid() });
 

@@ -2,7 +2,7 @@ import { CsvError, parse } from 'csv-parse/sync';
 import { UserInputError } from '../errors.ts';
 
 /** One CSV record and the physical line (1-based) it starts on. */
-export type CsvRecord = { line: number; fields: string[] };
+type CsvRecord = { line: number; fields: string[] };
 
 /** A syntax problem at a physical line (1-based). */
 export type CsvProblem = { line: number; message: string };

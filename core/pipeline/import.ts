@@ -5,14 +5,14 @@ import { upsertProducts, type ProductInput } from './catalogue.ts';
 import { parseCsv, type CsvProblem } from './csv.ts';
 
 /** Required header of a product CSV; `material_name` may follow as a fourth column. */
-export const productCsvColumns = ['pim_id', 'name', 'category'] as const;
-export const productCsvOptionalColumn = 'material_name' as const;
+const productCsvColumns = ['pim_id', 'name', 'category'] as const;
+const productCsvOptionalColumn = 'material_name' as const;
 
 /** Longest accepted value per column (characters, after trimming). */
-export const productCsvLimits = { pim_id: 100, name: 300, category: 100, material_name: 100 } as const;
+const productCsvLimits = { pim_id: 100, name: 300, category: 100, material_name: 100 } as const;
 
 /** At most this many problems are listed in the error message (the total is always given). */
-export const maxListedProblems = 20;
+const maxListedProblems = 20;
 
 /** Outcome of an import: rows that created a product vs. rows that updated an existing one. */
 export type ImportResult = { inserted: number; updated: number };
@@ -47,7 +47,7 @@ export async function importProductsCsv(em: EntityManager, tenantId: string, csv
  * Parses and checks a product CSV without touching the database; returns the products or
  * throws 'csv_invalid' listing every problem with its line number.
  */
-export function validateProductCsv(csvText: string): ProductInput[] {
+function validateProductCsv(csvText: string): ProductInput[] {
   const { records, problems, delimiter } = parseCsv(csvText);
   const header = records[0];
   if (!header || header.line !== 1) {

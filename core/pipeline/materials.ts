@@ -5,13 +5,13 @@ import { resolveOrder } from './lookup.ts';
 import type { OrderStatus } from './statuses.ts';
 
 /** Why a product of an order cannot be rendered with a known material. */
-export type MaterialProblemKind = 'missing_material' | 'unknown_material';
+type MaterialProblemKind = 'missing_material' | 'unknown_material';
 
 /** One product with a material problem. */
-export type MaterialProblem = { product_id: string; pim_id: string; name: string; problem: MaterialProblemKind; material: string | null };
+type MaterialProblem = { product_id: string; pim_id: string; name: string; problem: MaterialProblemKind; material: string | null };
 
 /** How many of an order's products use an effective material. */
-export type MaterialUse = { material: string; known: boolean; products: number };
+type MaterialUse = { material: string; known: boolean; products: number };
 
 /** The result of checking an order's materials. */
 export type MaterialCheck = {
@@ -29,7 +29,7 @@ export type MaterialCheck = {
 };
 
 /** Most problems listed in one check. */
-export const maxProblems = 50;
+const maxProblems = 50;
 
 /** A row of `checkMaterials`'s query. */
 const checkMaterialsRow = z.object({ effective: z.string().nullable(), known_name: z.string().nullable(), products: z.coerce.number() });

@@ -15,6 +15,6 @@ export async function nextOrderNumber(em: EntityManager, tenantId: string, now: 
 }
 
 /** Formats a year and sequence value as an order number (`SA-<year>-<5 digits>`). */
-export function formatOrderNumber(year: number, value: number): string {
+function formatOrderNumber(year: number, value: number): string {
   return `SA-${year}-${String(value).padStart(5, '0')}`;
 }

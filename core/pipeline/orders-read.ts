@@ -9,7 +9,7 @@ import { jobStatuses, orderStatuses, type JobStatus, type OrderStatus } from './
 export type JobCounts = Record<JobStatus, number>;
 
 /** An order as lists show it. Timestamps are ISO 8601 UTC strings. */
-export type OrderSummary = {
+type OrderSummary = {
   id: string;
   order_number: string;
   status: OrderStatus;
@@ -22,7 +22,7 @@ export type OrderSummary = {
 };
 
 /** A failed render job of an order, newest first. */
-export type JobFailure = { pim_id: string; product: string; error: string | null; attempts: number; finished_at: string | null };
+type JobFailure = { pim_id: string; product: string; error: string | null; attempts: number; finished_at: string | null };
 
 /** Everything get_order_status reports about one order. */
 export type OrderStatusView = {
@@ -76,7 +76,7 @@ export function totalJobs(counts: JobCounts): number {
 }
 
 /** Share of finished jobs, 0..1, rounded to 3 decimals. */
-export function progressRatio(counts: JobCounts): number {
+function progressRatio(counts: JobCounts): number {
   const total = totalJobs(counts);
   return total === 0 ? 0 : Math.round(((counts.completed + counts.failed) / total) * 1000) / 1000;
 }

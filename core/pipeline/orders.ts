@@ -25,14 +25,14 @@ export const maxOrderProducts = 100_000;
 export const noMaterialOverride = 'none';
 
 /** An output type of the tenant, as previews show it. */
-export type OutputTypeRef = { id: string; name: string; format: string; width: number; height: number };
+type OutputTypeRef = { id: string; name: string; format: string; width: number; height: number };
 /** A material of the tenant. */
-export type MaterialRef = { id: string; name: string };
+type MaterialRef = { id: string; name: string };
 /**
  * Resolved products of an order: how many, the first few for previews (in request order, or by
  * name for a filter), and either their ids (explicit refs) or the frozen selection holding them.
  */
-export type ResolvedProducts = {
+type ResolvedProducts = {
   count: number;
   sample: { pimId: string; name: string }[];
   ids?: string[];
@@ -44,7 +44,7 @@ export type ResolvedProducts = {
  * product matching a filter (frozen into a selection when planned), or a selection frozen
  * earlier (products deleted since are left out and counted).
  */
-export type ProductSource = { refs: string[] } | { filter: ProductFilter } | { selectionId: string };
+type ProductSource = { refs: string[] } | { filter: ProductFilter } | { selectionId: string };
 
 /** What `createOrder` needs; the tenant is a separate argument and never part of the input. */
 export type CreateOrderInput = {
@@ -299,7 +299,7 @@ function isNoMaterial(name: string | null | undefined): boolean {
 }
 
 /** A list for messages: at most `max` items, then "and N more" (`total` when items is only a prefix). */
-export function listSome(items: string[], max = 10, total = items.length): string {
+function listSome(items: string[], max = 10, total = items.length): string {
   const shown = items.slice(0, max);
   return total > shown.length ? `${shown.join(', ')} and ${total - shown.length} more` : shown.join(', ');
 }
@@ -314,7 +314,7 @@ const resolveProductsRow = z.object({ ref: z.string(), id: z.string().nullable()
  * id match). Duplicates, also two refs to the same product, count once. Any unknown ref →
  * 'product_not_found' naming them; another tenant's product counts as unknown.
  */
-export async function resolveProducts(em: EntityManager, tenantId: string, refs: string[]): Promise<ResolvedProducts> {
+async function resolveProducts(em: EntityManager, tenantId: string, refs: string[]): Promise<ResolvedProducts> {
   const unique = [...new Set(refs.map((r) => r.trim()).filter((r) => r !== ''))];
   if (unique.length === 0) throw new UserInputError('product_not_found', 'No products were given; pass product ids or PIM ids from search_products.');
   if (unique.length > maxOrderProducts) {
@@ -344,7 +344,7 @@ export async function resolveProducts(em: EntityManager, tenantId: string, refs:
 }
 
 /** Finds an output type of `tenantId` by name (case-insensitive); the error lists the available ones. */
-export async function resolveOutputType(em: EntityManager, tenantId: string, name: string): Promise<OutputTypeRef> {
+async function resolveOutputType(em: EntityManager, tenantId: string, name: string): Promise<OutputTypeRef> {
   const found = await db(em).selectFrom('output_type').select(['id', 'name', 'format', 'width', 'height'])
     .where('tenant', '=', tenantId).where(sql<string>`lower(name)`, '=', sql<string>`lower(${name.trim()})`).executeTakeFirst();
   if (found) return found;
@@ -354,7 +354,7 @@ export async function resolveOutputType(em: EntityManager, tenantId: string, nam
 }
 
 /** Finds a material of `tenantId` by name (case-insensitive); the error lists the available ones. */
-export async function resolveMaterial(em: EntityManager, tenantId: string, name: string): Promise<MaterialRef> {
+async function resolveMaterial(em: EntityManager, tenantId: string, name: string): Promise<MaterialRef> {
   const found = await db(em).selectFrom('material').select(['id', 'name'])
     .where('tenant', '=', tenantId).where(sql<string>`lower(name)`, '=', sql<string>`lower(${name.trim()})`).executeTakeFirst();
   if (found) return found;

@@ -7,7 +7,7 @@ export const renderOverrideKeys = ['width', 'height', 'background', 'camera_angl
 export type RenderOverrideKey = (typeof renderOverrideKeys)[number];
 
 /** Camera angles the renderer supports. */
-export const cameraAngles = ['front', 'side', 'top', 'iso', 'three-quarter'] as const;
+const cameraAngles = ['front', 'side', 'top', 'iso', 'three-quarter'] as const;
 
 const backgroundPattern = /^(transparent|white|black|#[0-9a-fA-F]{6})$/;
 

@@ -23,7 +23,7 @@ export type ProductSearch = ProductFilter & {
 
 /** A product as search results show it. */
 const productHitRow = z.object({ id: z.string(), pim_id: z.string(), name: z.string(), category: z.string(), material_name: z.string().nullable() });
-export type ProductHit = z.infer<typeof productHitRow>;
+type ProductHit = z.infer<typeof productHitRow>;
 
 /**
  * One page of matches plus their number. Counting stops after `countCap` matches: beyond it
@@ -33,7 +33,7 @@ export type ProductHit = z.infer<typeof productHitRow>;
 export type ProductSearchResult = { total: number; total_exact: boolean; products: ProductHit[]; next_cursor: string | null };
 
 /** A category of the tenant's catalogue with its product count. */
-export type CategoryCount = { category: string; products: number };
+type CategoryCount = { category: string; products: number };
 
 /** Matches counted exactly up to this many. */
 export const countCap = 100_000;
@@ -44,12 +44,12 @@ const maxTerms = 8;
 const columns = 'p.id, p.pim_id, p.name, p.category, p.material_name';
 
 /** Escapes LIKE wildcards so user text matches literally (the default escape character is `\`). */
-export function escapeLike(text: string): string {
+function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 /** Splits free text into lower-case search terms (at most 8). */
-export function searchTerms(text: string | undefined): string[] {
+function searchTerms(text: string | undefined): string[] {
   return (text ?? '').toLowerCase().split(/\s+/).filter((t) => t.length > 0).slice(0, maxTerms);
 }
 
@@ -160,7 +160,7 @@ function decodeCursor(cursor: string, filter: ProductFilter): CursorKey {
 const listCategoriesRow = z.object({ category: z.string(), products: z.coerce.number() });
 
 /** The tenant's categories with product counts, by name. */
-export async function listCategories(em: EntityManager, tenantId: string): Promise<CategoryCount[]> {
+async function listCategories(em: EntityManager, tenantId: string): Promise<CategoryCount[]> {
   const counted = await rows(em, listCategoriesRow,
     `select min(category) as category, count(*) as products from product
      where tenant_id = ? group by lower(category) order by lower(category)`,

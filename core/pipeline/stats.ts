@@ -6,10 +6,10 @@ import { totalJobs, type JobCounts } from './orders-read.ts';
 import { tallyByDay, tallyByStatus } from './tally.ts';
 
 /** Number of UTC calendar days (ending today) that the throughput window covers. */
-export const statsWindowDays = 30;
+const statsWindowDays = 30;
 
 /** Completed and failed jobs of one UTC day. */
-export type DayThroughput = { day: string; completed: number; failed: number };
+type DayThroughput = { day: string; completed: number; failed: number };
 
 
 /** A tenant's render pipeline in numbers. */

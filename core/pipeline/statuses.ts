@@ -8,5 +8,5 @@ export const orderStatusSchema = z.enum(orderStatuses);
 export type OrderStatus = z.infer<typeof orderStatusSchema>;
 
 /** Render job lifecycle. */
-export const jobStatusSchema = z.enum(jobStatuses);
+const jobStatusSchema = z.enum(jobStatuses);
 export type JobStatus = z.infer<typeof jobStatusSchema>;

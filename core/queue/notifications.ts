@@ -3,7 +3,7 @@ import type { DatabaseAvailability } from '../availability.ts';
 import type { Logger } from '../logger.ts';
 
 /** A handler for one channel's payloads. */
-export type NotificationHandler = (payload: string) => void;
+type NotificationHandler = (payload: string) => void;
 
 /** PostgreSQL LISTEN on one connection for the whole process; see `createNotifications`. */
 export type Notifications = {

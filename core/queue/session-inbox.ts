@@ -27,7 +27,7 @@ export type InboxItem = { task: string; payload: unknown };
 export type InboundEvent = { platform: string; eventId: string };
 
 /** How far a started item got: where its messages begin, what it streamed and delivered. */
-export const itemProgressSchema = z.object({
+const itemProgressSchema = z.object({
   /** The turn's own messages have a larger `seq` (for a message turn: its stored user message). */
   fromSeq: z.string().optional(),
   /** The message the answer was streamed into (the final reply replaces it). */

@@ -24,8 +24,14 @@ const stoppedByRow = z.object({ stoppedBy: z.string() });
  * `by.name`, and NOTIFYs each at commit; one statement. Tenant-checked: another tenant's session
  * has no items here. Items already stopped are left as they are.
  */
-export async function requestStop(em: EntityManager, at: { tenantId: string; sessionId: string; itemIds?: readonly string[] }, by: { userId: string; anyone: boolean; name: string }): Promise<StopRequested> {
-  const [row] = await rows(em, stopRow,
+export async function requestStop(
+  em: EntityManager,
+  at: { tenantId: string; sessionId: string; itemIds?: readonly string[] },
+  by: { userId: string; anyone: boolean; name: string },
+): Promise<StopRequested> {
+  const [row] = await rows(
+    em,
+    stopRow,
     `with target as (
        select id, session_id, (payload->'turn'->>'userId' = ?::text or ?::boolean) as may from turn_inbox
        where tenant_id = ? and session_id = ? and done_at is null and stop_requested_at is null and payload->'turn' is not null
@@ -38,23 +44,43 @@ export async function requestStop(em: EntityManager, at: { tenantId: string; ses
      )
      select (select count(*)::int from stopped) as stopped, (select count(*)::int from target where not may) as refused,
             (select count(*)::int from notified) as notified`,
-    [by.userId, by.anyone, at.tenantId, at.sessionId, at.itemIds ? pgArray(at.itemIds) : null, at.itemIds ? pgArray(at.itemIds) : null, by.name]);
+    [
+      by.userId,
+      by.anyone,
+      at.tenantId,
+      at.sessionId,
+      at.itemIds ? pgArray(at.itemIds) : null,
+      at.itemIds ? pgArray(at.itemIds) : null,
+      by.name,
+    ],
+  );
   return { stopped: row?.stopped ?? 0, refused: row?.refused ?? 0 };
 }
 
 const stoppedItemRow = z.object({ sessionId: z.string(), id: z.string() });
 
 /** Unfinished items of these sessions whose stop was asked for (for a runner that may have missed the NOTIFY). */
-export async function stoppedItems(em: EntityManager, sessionIds: readonly string[]): Promise<{ sessionId: string; id: string }[]> {
-  return rows(em, stoppedItemRow,
+export async function stoppedItems(
+  em: EntityManager,
+  sessionIds: readonly string[],
+): Promise<{ sessionId: string; id: string }[]> {
+  return rows(
+    em,
+    stoppedItemRow,
     `select session_id::text as "sessionId", id::text as id from turn_inbox
-     where session_id = any(?::uuid[]) and done_at is null and stop_requested_at is not null`, [pgArray(sessionIds)]);
+     where session_id = any(?::uuid[]) and done_at is null and stop_requested_at is not null`,
+    [pgArray(sessionIds)],
+  );
 }
 
 /** Who stopped one of these items, when one was stopped. */
 export async function stoppedBy(em: EntityManager, ids: readonly string[]): Promise<string | undefined> {
-  const [row] = await rows(em, stoppedByRow,
-    `select stopped_by as "stoppedBy" from turn_inbox where id = any(?::bigint[]) and stop_requested_at is not null and stopped_by is not null limit 1`, [pgArray(ids)]);
+  const [row] = await rows(
+    em,
+    stoppedByRow,
+    `select stopped_by as "stoppedBy" from turn_inbox where id = any(?::bigint[]) and stop_requested_at is not null and stopped_by is not null limit 1`,
+    [pgArray(ids)],
+  );
   return row?.stoppedBy;
 }
 

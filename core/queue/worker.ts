@@ -14,7 +14,7 @@ export type Worker = {
 };
 
 /** Default of WORKER_DEAD_AFTER_SECONDS: a worker silent this long is presumed dead and its jobs released. */
-export const defaultWorkerDeadAfterMs = 120_000;
+const defaultWorkerDeadAfterMs = 120_000;
 
 export type WorkerOptions = {
   url: string;

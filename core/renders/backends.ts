@@ -6,8 +6,8 @@ import { UserInputError } from '../errors.ts';
 import { decryptSecret, encryptSecret } from '../secrets.ts';
 
 /** The render backends a tenant can choose. */
-export { rendererBackends };
-export type RendererBackend = (typeof rendererBackends)[number];
+;
+type RendererBackend = (typeof rendererBackends)[number];
 
 /**
  * A tenant's renderer as the worker needs it; the farm secret only in decrypted form here.

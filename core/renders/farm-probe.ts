@@ -3,7 +3,7 @@ import { signatureHeader, timestampHeader } from './farm.ts';
 import { signFarmBody } from './signing.ts';
 
 /** The body of a probe: no `job_id`, so a farm never takes it for a job (docs/render-farm.md §3). */
-export const farmProbeBody = JSON.stringify({ probe: true });
+const farmProbeBody = JSON.stringify({ probe: true });
 
 /** What a farm made of a probe: its HTTP status, or why no answer came. */
 export type FarmProbe = { answered: true; status: number } | { answered: false; reason: string };

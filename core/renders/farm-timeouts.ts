@@ -20,7 +20,7 @@ export const defaultFarmTimeoutMinutes = 30;
 const batchSize = 200;
 
 /** The error a timed-out attempt records. */
-export function farmTimeoutReason(timeoutMinutes: number): string {
+function farmTimeoutReason(timeoutMinutes: number): string {
   return `render farm did not report back within ${timeoutMinutes} min`;
 }
 
@@ -30,7 +30,7 @@ export async function noteFarmContact(em: EntityManager, jobId: string, now: Dat
 }
 
 /** What one sweep did. */
-export type FarmTimeoutResult = { retried: number; failed: number };
+type FarmTimeoutResult = { retried: number; failed: number };
 
 /**
  * Fails the attempts of up to `batchSize` running jobs whose farm has been silent for
@@ -38,7 +38,7 @@ export type FarmTimeoutResult = { retried: number; failed: number };
  * reason and onto the queue again while attempts remain, else it is failed; then the status of
  * each affected order is derived (told to `onStatus`). Jobs locked by a concurrent callback are skipped (next sweep).
  */
-export async function failFarmTimeouts(em: EntityManager, opts: { timeoutMinutes: number; maxAttempts: number; now: Date; onStatus: OrderStatusListener }): Promise<FarmTimeoutResult & { more: boolean }> {
+async function failFarmTimeouts(em: EntityManager, opts: { timeoutMinutes: number; maxAttempts: number; now: Date; onStatus: OrderStatusListener }): Promise<FarmTimeoutResult & { more: boolean }> {
   const cutoff = new Date(opts.now.getTime() - opts.timeoutMinutes * 60_000);
   const stale = await db(em).selectFrom('render_job').select(['id', 'tenant', 'order'])
     .where('status', '=', 'running').where('farmContactAt', 'is not', null).where('farmContactAt', '<', cutoff)

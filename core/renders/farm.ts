@@ -18,7 +18,7 @@ export const signatureHeader = 'x-renderbot-signature';
 /** Header carrying unix seconds; part of the signed text. */
 export const timestampHeader = 'x-renderbot-timestamp';
 /** How long a farm may take to accept a job. */
-export const farmRequestTimeoutMs = 15_000;
+const farmRequestTimeoutMs = 15_000;
 
 /** Posts `job` to the farm at `url`; resolves once the farm accepted it (2xx), else throws with the reason. */
 export async function postJobToFarm(farm: { url: string; secret: string }, job: RenderJobSpec, callbackUrl: string, now = new Date()): Promise<void> {
@@ -41,7 +41,7 @@ export async function postJobToFarm(farm: { url: string; secret: string }, job: 
       signal: AbortSignal.timeout(farmRequestTimeoutMs),
     });
   } catch (err) {
-    throw new Error(`render farm unreachable: ${(err as Error).message}`);
+    throw new Error(`render farm unreachable: ${(err as Error).message}`, { cause: err });
   }
   await res.body?.cancel();
   if (!res.ok) throw new Error(`render farm answered HTTP ${res.status}`);
@@ -100,7 +100,7 @@ export async function handleFarmCallback(em: EntityManager, secretsKey: Buffer, 
  * for a tenant whose farm is on a private network). Result URLs become links people click and
  * images their chat clients fetch, so `javascript:`, `data:`, `file:` and the like never pass.
  */
-export function resultUrlProblem(url: string, privateNetwork: boolean): string | undefined {
+function resultUrlProblem(url: string, privateNetwork: boolean): string | undefined {
   const protocol = new URL(url).protocol;
   if (protocol === 'https:' || (protocol === 'http:' && privateNetwork)) return undefined;
   if (protocol === 'http:') return 'result_url must use https: (http: only for a farm configured with --private-network)';

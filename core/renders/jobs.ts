@@ -1,5 +1,4 @@
 import type { EntityManager } from '../db/orm.ts';
-import { sql } from 'kysely';
 import { z } from 'zod';
 import { db } from '../db/kysely.ts';
 import { row } from '../db/sql.ts';
@@ -27,7 +26,7 @@ export type RenderJobSpec = {
 };
 
 /** An order's status as `deriveOrderStatus` found it (`previous`, with whom to notify) and left it (`next`). */
-export type OrderStatusChange = { tenantId: string; orderId: string; notify: unknown; previous: string; next: string | undefined };
+type OrderStatusChange = { tenantId: string; orderId: string; notify: unknown; previous: string; next: string | undefined };
 
 /**
  * Told of every derived order status in the transaction that derived it; bot/app.ts passes

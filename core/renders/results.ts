@@ -8,10 +8,10 @@ import { jobStatuses, type JobStatus, type OrderStatus } from '../pipeline/statu
 import type { RenderLinks } from './signing.ts';
 
 /** Most items get_render_results lists. */
-export const maxResultItems = 50;
+const maxResultItems = 50;
 
 /** One item of an order with its latest render job. */
-export type RenderResultItem = {
+type RenderResultItem = {
   pim_id: string;
   product: string;
   status: JobStatus | 'not_dispatched';
@@ -90,7 +90,7 @@ export async function getRenderResults(em: EntityManager, tenantId: string, ref:
 }
 
 /** A stored result as a link: local renders (`/renders/<id>`) get a fresh signature; farm URLs stay as they are. */
-export function resultLink(resultUrl: string | null, jobId: string, links: RenderLinks | undefined, now: Date): string | null {
+function resultLink(resultUrl: string | null, jobId: string, links: RenderLinks | undefined, now: Date): string | null {
   if (!resultUrl) return null;
   if (resultUrl.startsWith('/renders/')) return links ? links.signedRenderUrl(jobId, undefined, now) : null;
   return resultUrl;

@@ -1,9 +1,9 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
 /** Default lifetime of a signed render link: 7 days. */
-export const renderLinkTtlSeconds = 7 * 24 * 3600;
+const renderLinkTtlSeconds = 7 * 24 * 3600;
 /** Farm requests and callbacks older (or newer) than this are rejected. */
-export const signatureToleranceSeconds = 5 * 60;
+const signatureToleranceSeconds = 5 * 60;
 
 /** Makes and checks expiring links to rendered files; the key never leaves this object. */
 export type RenderLinks = {
@@ -16,7 +16,7 @@ export type RenderLinks = {
   verifyResults(orderId: string, exp: string | undefined, sig: string | undefined, now?: Date): LinkCheck;
 };
 
-export type LinkCheck = 'ok' | 'expired' | 'bad_signature';
+type LinkCheck = 'ok' | 'expired' | 'bad_signature';
 
 /**
  * Render links signed with a key derived (HKDF) from `secretsKey`, so they survive restarts and

@@ -14,13 +14,13 @@ import { siblingWillDerive } from './siblings.ts';
 /** Name of the queue task that runs one render job. */
 export const renderTaskName = 'render_job';
 /** Attempts per render job unless RENDER_MAX_ATTEMPTS says otherwise. */
-export const defaultRenderMaxAttempts = 3;
+const defaultRenderMaxAttempts = 3;
 
 /** Payload of a `render_job` queue job. */
-export const renderJobPayloadSchema = z.object({ renderJobId: z.uuid(), tenantId: z.uuid() });
+const renderJobPayloadSchema = z.object({ renderJobId: z.uuid(), tenantId: z.uuid() });
 
 /** What a backend did: the result is ready, or a farm accepted the job and will call back. */
-export type RenderOutcome = { kind: 'done'; resultUrl: string } | { kind: 'submitted' };
+type RenderOutcome = { kind: 'done'; resultUrl: string } | { kind: 'submitted' };
 /** Renders one job; throws to fail the attempt. */
 export type RenderBackend = (job: RenderJobSpec) => Promise<RenderOutcome>;
 
@@ -43,7 +43,7 @@ export type RenderTaskDeps = {
 };
 
 /** The backend for a tenant's renderer: the built-in tile renderer, or the tenant's render farm. */
-export function defaultBackendFor(deps: Pick<RenderTaskDeps, 'dataDir' | 'publicUrl'>): (renderer: TenantRenderer) => RenderBackend {
+function defaultBackendFor(deps: Pick<RenderTaskDeps, 'dataDir' | 'publicUrl'>): (renderer: TenantRenderer) => RenderBackend {
   return (renderer) => {
     if (renderer.backend === 'local') {
       return async (job) => {

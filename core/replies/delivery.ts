@@ -10,7 +10,7 @@ export type Delivery = z.infer<typeof deliverySchema>;
 export const sentMessageSchema = z.record(z.string(), z.unknown());
 export type SentMessage = z.infer<typeof sentMessageSchema>;
 
-export type DeliveryInfo = {
+type DeliveryInfo = {
   sessionId: string;
   /** The reply's position among the replies of one turn (0 = first); notices have none. */
   index?: number;

@@ -35,7 +35,7 @@ export function sampleTable(sample: NonNullable<PlanStepView['sample']>): TableB
 }
 
 /** Width in characters of progress bars. */
-export const PROGRESS_BAR_WIDTH = 20;
+const PROGRESS_BAR_WIDTH = 20;
 
 /** A text progress bar for a 0..1 ratio, e.g. `█████░░░░░` (the characters are the caller's choice). */
 export function progressBar(ratio: number, chars: { full: string; empty: string } = { full: '█', empty: '░' }, width = PROGRESS_BAR_WIDTH): string {

@@ -1,15 +1,15 @@
 import { z } from 'zod';
 
 /** Markdown subset: **bold**, _italic_, `code`, lists, links. */
-export const textBlockSchema = z.object({ type: z.literal('text'), text: z.string() });
+const textBlockSchema = z.object({ type: z.literal('text'), text: z.string() });
 
-export const factsBlockSchema = z.object({
+const factsBlockSchema = z.object({
   type: z.literal('facts'),
   title: z.string().optional(),
   facts: z.array(z.object({ label: z.string(), value: z.string() })),
 });
 
-export const tableBlockSchema = z.object({
+const tableBlockSchema = z.object({
   type: z.literal('table'),
   title: z.string().optional(),
   columns: z.array(z.string()),
@@ -19,9 +19,9 @@ export const tableBlockSchema = z.object({
   truncated: z.boolean(),
 });
 
-export const imageBlockSchema = z.object({ type: z.literal('image'), url: z.string(), alt: z.string() });
+const imageBlockSchema = z.object({ type: z.literal('image'), url: z.string(), alt: z.string() });
 
-export const progressBlockSchema = z.object({
+const progressBlockSchema = z.object({
   type: z.literal('progress'),
   orderNumber: z.string(),
   status: z.string(),
@@ -45,7 +45,7 @@ export type PlanStepView = z.infer<typeof planStepSchema>;
  * plan is titled by its step: renderers then show that step's details under the title instead
  * of repeating it as "1." (see `soleStep`).
  */
-export const confirmBlockSchema = z.object({
+const confirmBlockSchema = z.object({
   type: z.literal('confirm'),
   actionId: z.uuid(),
   title: z.string(),
@@ -56,15 +56,29 @@ export const confirmBlockSchema = z.object({
   outcome: z.string().optional(),
 });
 
-export const replyBlockSchema = z.discriminatedUnion('type', [
+const replyBlockSchema = z.discriminatedUnion('type', [
   textBlockSchema, factsBlockSchema, tableBlockSchema, imageBlockSchema, progressBlockSchema, confirmBlockSchema,
 ]);
 export type ReplyBlock = z.infer<typeof replyBlockSchema>;
 export type TableBlock = z.infer<typeof tableBlockSchema>;
 export type ConfirmBlock = z.infer<typeof confirmBlockSchema>;
 
+/** Follow-ups offered under an answer (docs/design.md §12): at most this many. */
+export const MAX_SUGGESTIONS = 3;
+
+/**
+ * A suggested next message: plain text that a click sends as the person's message. Built by code
+ * from what the turn did (core/agent/suggestions.ts), but it may quote tenant names: data, escaped
+ * by every renderer.
+ */
+export const suggestionSchema = z.string().min(1).max(200);
+
 /** A platform-neutral reply (docs/design.md §5): rendered by adapters to Adaptive Cards, Block Kit, HTML or text. */
-export const replySchema = z.object({ blocks: z.array(replyBlockSchema) });
+export const replySchema = z.object({
+  blocks: z.array(replyBlockSchema),
+  /** Next steps offered under the reply; each platform renders them in its own function, apart from the blocks. */
+  suggestions: z.array(suggestionSchema).max(MAX_SUGGESTIONS).optional(),
+});
 export type Reply = z.infer<typeof replySchema>;
 
 /** The only step of a confirm card when the card is titled by it (shown without numbering), else undefined. */

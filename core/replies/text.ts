@@ -2,11 +2,17 @@ import { alignedLines, andMore, countsText, ellipsize, hiddenRows, oneLine, perc
 import { soleStep, type PlanStepView, type Reply, type ReplyBlock, type TableBlock } from './reply.ts';
 
 /** Longest cell (or column name) shown in terminal tables before it is cut with an ellipsis. */
-export const TEXT_CELL_MAX = 48;
+const TEXT_CELL_MAX = 48;
 
 /** Renders a reply as plain text for terminals and fallbacks: aligned tables, facts, confirm steps. */
 export function renderText(reply: Reply): string {
   return reply.blocks.map(renderBlock).filter((s) => s.length > 0).join('\n\n');
+}
+
+/** Next steps (docs/design.md §12) as a numbered list for terminals: typing a number sends that line. */
+export function renderSuggestions(suggestions: readonly string[]): string {
+  if (suggestions.length === 0) return '';
+  return ['Next steps (type the number to send it):', ...suggestions.map((s, i) => `  ${i + 1}. ${oneLine(s)}`)].join('\n');
 }
 
 function renderBlock(block: ReplyBlock): string {

@@ -15,15 +15,15 @@ import {
  */
 
 /** Bytes of values one row of a query may build, besides copies of stored values. */
-export const MAX_BUILT_BYTES = 2 * 1024 * 1024;
+const MAX_BUILT_BYTES = 2 * 1024 * 1024;
 /** Copies of the largest stored text or jsonb value one row of a query may build. */
-export const MAX_STORED_COPIES = 256;
+const MAX_STORED_COPIES = 256;
 /** Expression nodes a query may expand to once its CTEs and subqueries are inlined (planning memory). */
-export const MAX_EXPRESSIONS = 20_000;
+const MAX_EXPRESSIONS = 20_000;
 /** Tables a query may read once views, CTEs and subqueries are expanded; a view counts as VIEW_TABLES. */
-export const MAX_TABLES = 64;
+const MAX_TABLES = 64;
 /** Sort, hash, grouping and materialising steps a query may plan; each may use work_mem (runner.ts). */
-export const MAX_STEPS = 64;
+const MAX_STEPS = 64;
 /** Tables behind one view, counted generously (v_orders joins three and counts items in a fourth). */
 const VIEW_TABLES = 4;
 /** Expression nodes one view adds when PostgreSQL expands it. */

@@ -10,7 +10,7 @@ import { QUERY_VIEWS } from './allowlist.ts';
 type Json = { [key: string]: unknown };
 
 /** Output column names of a relation in a query. */
-export type Columns = ReadonlySet<string>;
+type Columns = ReadonlySet<string>;
 
 /** What a point in the query can see: CTEs by name, and FROM items (of this and enclosing SELECTs) by alias. */
 export type NameScope = { ctes: ReadonlyMap<string, Columns>; relations: ReadonlyMap<string, Columns> };
@@ -125,7 +125,7 @@ function functionColumns(rangeFunction: Json, aliasName: unknown): string[] {
  * The names of a SELECT's output columns as PostgreSQL derives them: aliases, column names,
  * function names, `*` expanded over its FROM items; `?column?` where PostgreSQL has no name.
  */
-export function outputColumns(select: Json, outer: NameScope): Columns {
+function outputColumns(select: Json, outer: NameScope): Columns {
   const larg = select.larg;
   if (isObject(larg)) return outputColumns(larg, outer);
   if (Array.isArray(select.valuesLists)) {

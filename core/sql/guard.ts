@@ -10,7 +10,7 @@ import { unboundedShape } from './shapes.ts';
 /** Longest SQL text the guard will look at, in characters. */
 export const MAX_SQL_LENGTH = 10_000;
 /** Deepest parse tree the guard walks (about 40 levels of nested subqueries or parentheses). */
-export const MAX_TREE_DEPTH = 300;
+const MAX_TREE_DEPTH = 300;
 
 /**
  * The guard's verdict. When accepted, `statement` is the single statement's own text (without a
@@ -49,7 +49,7 @@ export async function guardSql(sql: string): Promise<GuardResult> {
 }
 
 /** `guardSql` without the await; `loadSqlParser()` must have completed first. */
-export function guardSqlSync(sql: string): GuardResult {
+function guardSqlSync(sql: string): GuardResult {
   if (sql.length > MAX_SQL_LENGTH) {
     return { ok: false, reason: `The query is ${sql.length} characters long; the limit is ${MAX_SQL_LENGTH}. Write a shorter query.` };
   }

@@ -8,7 +8,7 @@
 import { isObject, tagged } from './columns.ts';
 
 /** Atoms a pattern may compile to, counting each once per copy its {m,n} repetitions make (about 2 MB compiled). */
-export const MAX_REGEX_ATOMS = 500;
+const MAX_REGEX_ATOMS = 500;
 
 /** Operators whose right operand PostgreSQL compiles as a regular expression. */
 const REGEX_OPERATORS: ReadonlySet<string> = new Set(['~', '~*', '!~', '!~*']);
@@ -55,7 +55,7 @@ function stringLiteral(value: unknown): string | undefined {
  * Why `pattern`, used as a regular expression by `where` (an operator or function name), is
  * refused: it is not a literal, or it compiles to more than MAX_REGEX_ATOMS atoms. Undefined if fine.
  */
-export function regexProblem(pattern: string | undefined, where: string): string | undefined {
+function regexProblem(pattern: string | undefined, where: string): string | undefined {
   if (pattern === undefined) {
     return `The regular expression of ${where} must be a string literal, so that its size is known before PostgreSQL compiles it.`;
   }
@@ -70,7 +70,7 @@ export function regexProblem(pattern: string | undefined, where: string): string
  * character, bracket expression or escape counts once for each copy the {m}, {m,} or {m,n} around
  * it make (m, or n, or m + 1). `*`, `+` and `?` loop instead of copying.
  */
-export function regexAtoms(pattern: string): number {
+function regexAtoms(pattern: string): number {
   const groups: { total: number; last: number }[] = [{ total: 0, last: 0 }];
   const top = () => groups[groups.length - 1]!;
   const atom = (weight: number) => { top().total += weight; top().last = weight; };

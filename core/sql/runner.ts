@@ -27,14 +27,14 @@ const FETCH_ROWS = 10;
  * spills to disk; hash tables get no more than that (hash_mem_multiplier 1). The guard allows at
  * most MAX_STEPS such steps (budget.ts).
  */
-export const QUERY_WORK_MEM = '1MB';
+const QUERY_WORK_MEM = '1MB';
 /**
  * Temporary files one guarded query may write when its sorts and hashes spill. PostgreSQL lets only
  * a superuser, or a user granted SET on it (PostgreSQL ≥ 15), set temp_file_limit; otherwise the
  * runner cannot and the statement timeout alone bounds them. (ALTER ROLE renderbot_query SET … does
  * not help: role settings apply when a session logs in, not on SET ROLE.)
  */
-export const QUERY_TEMP_FILES = '256MB';
+const QUERY_TEMP_FILES = '256MB';
 
 /** A guarded query's answer. `rows` are arrays in `columns` order, values as JSON (numbers, strings, objects). */
 export type QueryResult = {

@@ -56,7 +56,7 @@ export function scaled(size: Size, k: number): Size {
 }
 
 /** The bound of a product; S² is more than any budget, so two stored parts multiply to Infinity. */
-export function times(a: Size, b: Size): Size {
+function times(a: Size, b: Size): Size {
   return { stored: a.stored && b.stored ? Infinity : mul(a.stored, b.fixed) + mul(b.stored, a.fixed), fixed: mul(a.fixed, b.fixed) };
 }
 

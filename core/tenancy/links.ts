@@ -7,7 +7,7 @@ import type { LinkPlatform } from './roles.ts';
 import { getTenantById, tenantColumns, type TenantRow } from './tenants.ts';
 
 /** Link codes live 15 minutes and work once (docs/design.md §2). */
-export const LINK_CODE_TTL_MS = 15 * 60 * 1000;
+const LINK_CODE_TTL_MS = 15 * 60 * 1000;
 const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 
 const hash = (code: string) => createHash('sha256').update(code.trim().toUpperCase().replace(/[\s-]/g, '')).digest('hex');

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { linkPlatforms, platforms, roles, roleSources } from '../enums.ts';
 
-export { linkPlatforms, platforms, roles, roleSources };
+;
 
 /** Roles in increasing power: viewer (read tools), operator (confirms writes), admin (links, AI, usage). */
 export const roleSchema = z.enum(roles);
@@ -12,7 +12,7 @@ export type Role = z.infer<typeof roleSchema>;
  * guests and people from another workspace viewers) and derived again whenever the platform's
  * answer is refreshed; `admin` — set by an admin (`admin user role`, web tokens and login links), kept.
  */
-export type RoleSource = (typeof roleSources)[number];
+type RoleSource = (typeof roleSources)[number];
 
 /** Channels a person can talk through. */
 export const platformSchema = z.enum(platforms);

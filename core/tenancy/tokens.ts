@@ -18,13 +18,13 @@ export type ApiTokenRow = { id: string; tenantId: string; userId: string; role: 
 const TOKEN_PREFIX = 'rbt_';
 const LOGIN_PREFIX = 'rbl_';
 /** Login links are valid this long and only once. */
-export const LOGIN_LINK_TTL_MS = 15 * 60_000;
+const LOGIN_LINK_TTL_MS = 15 * 60_000;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const secret = (prefix: string) => prefix + randomBytes(32).toString('base64url');
 
 /** Web user ids are the SaaS's own ids: printable, no spaces or colons (colons separate session key parts). */
-export function checkWebUserId(userId: string): string {
+function checkWebUserId(userId: string): string {
   if (!/^[A-Za-z0-9._@+-]{1,128}$/.test(userId)) throw new UserInputError('bad_user_id', `User id "${userId}" is invalid: use 1–128 letters, digits or . _ @ + -`);
   return userId;
 }

@@ -49,7 +49,7 @@ export const getOrderStatusTool = defineTool({
       blocks,
       summary: `${o.order_number}: ${o.status}, ${o.jobs.completed + o.jobs.failed}/${o.total_jobs} jobs finished`,
       // The conversation is about this order now (by the number it was asked by the model or a person as).
-      effects: { subject: { type: 'order', id: o.order_number } },
+      effects: { subject: { type: 'order', id: o.order_number }, order: { number: o.order_number, status: o.status, failedJobs: o.jobs.failed } },
     };
   },
 });

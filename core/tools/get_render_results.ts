@@ -5,7 +5,7 @@ import { orderIdParam } from './params.ts';
 import { defineTool } from './tool.ts';
 
 /** Thumbnails shown with a result table. */
-export const maxResultImages = 6;
+const maxResultImages = 6;
 
 /** Lists an order's render results: per-item status, signed links to finished renders, counts. */
 export const getRenderResultsTool = defineTool({
@@ -31,6 +31,9 @@ export const getRenderResultsTool = defineTool({
     for (const i of r.items.filter((x) => x.url !== null).slice(0, maxResultImages)) {
       blocks.push({ type: 'image', url: i.url!, alt: `${i.product} (${i.pim_id})` });
     }
-    return { data: r, blocks, summary: `${r.order_number}: ${c.completed}/${r.item_count} renders completed, ${c.failed} failed` };
+    return {
+      data: r, blocks, summary: `${r.order_number}: ${c.completed}/${r.item_count} renders completed, ${c.failed} failed`,
+      effects: { order: { number: r.order_number, status: r.status, failedJobs: c.failed } },
+    };
   },
 });

@@ -49,6 +49,8 @@ export const listOrdersTool = defineTool({
           truncated: total > orders.length,
         }],
       summary: `Listed ${orders.length} of ${total} ${label}`,
+      // The newest order listed is the natural next one to look at.
+      ...(orders[0] ? { effects: { order: { number: orders[0].order_number, status: orders[0].status, failedJobs: orders[0].jobs.failed } } } : {}),
     };
   },
 });

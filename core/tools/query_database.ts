@@ -7,7 +7,7 @@ import type { ReplyBlock } from '../replies/reply.ts';
 import { ellipsize } from '../replies/format.ts';
 
 /** Rows shown in the reply table; the model still receives up to the full row cap. */
-export const DISPLAY_ROWS = 20;
+const DISPLAY_ROWS = 20;
 /** Longest cell text shown in the reply table. */
 const MAX_CELL = 200;
 

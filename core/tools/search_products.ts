@@ -54,6 +54,7 @@ export const searchProductsTool = defineTool({
           truncated,
         }],
       summary: `Found ${count.toLowerCase()} products ${what}${truncated ? `, showing ${r.products.length}${page}` : ''}`,
+      effects: { found: { products: r.total } },
     };
   },
 });

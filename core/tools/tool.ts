@@ -34,6 +34,10 @@ export type ToolEffects = {
   orders?: { id: string; number: string }[];
   /** What the conversation is about from now on (the session context of later turns). */
   subject?: SessionContext;
+  /** Products a search found (all matches, not one page): the next step may be to render them. */
+  found?: { products: number };
+  /** An order the call read, as it stands: the next step may be its results or a retry of its failures. */
+  order?: { number: string; status: string; failedJobs: number };
 };
 
 /** A tool's answer: `data` goes back to the model as JSON; `blocks` are shown to the user; `effects` are for the core. */
@@ -46,7 +50,7 @@ export type ToolResult = {
 };
 
 /** A few example rows of what a step affects (e.g. 5 of `total` 60,000 products), shown as a small table. */
-export type StepSample = { columns: string[]; rows: string[][]; total: number };
+type StepSample = { columns: string[]; rows: string[][]; total: number };
 
 /** A step of a confirmation preview: what will happen, with every argument spelled out. */
 export type PlanStep = { title: string; details: string[]; sample?: StepSample };
@@ -61,7 +65,7 @@ export type PlannedWrite = { toolCallId: string; tool: WriteTool; args: Record<s
  * What a write call whose preparation failed becomes instead: calls already planned in the same
  * response get new arguments (and are prepared again), and `answer` goes back to the model.
  */
-export type Fold = { into: { toolCallId: string; args: Record<string, unknown> }[]; answer: string };
+type Fold = { into: { toolCallId: string; args: Record<string, unknown> }[]; answer: string };
 
 type Base<S extends z.ZodObject> = {
   name: string;
@@ -75,7 +79,7 @@ type Base<S extends z.ZodObject> = {
 };
 
 /** A read tool runs as soon as the model calls it. */
-export type ReadTool<S extends z.ZodObject = z.ZodObject> = Base<S> & {
+type ReadTool<S extends z.ZodObject = z.ZodObject> = Base<S> & {
   kind: 'read';
   run(ctx: ToolContext, args: z.infer<S>): Promise<ToolResult>;
 };

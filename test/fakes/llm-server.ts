@@ -10,10 +10,10 @@ export type FakeLlmOptions =
   | { provider: 'openai'; model?: string; apiKey?: string };
 
 /** A tool call the model should make; a string `arguments` is sent as is (e.g. malformed JSON). */
-export type FakeToolCall = { name: string; arguments: object | string; id?: string };
+type FakeToolCall = { name: string; arguments: object | string; id?: string };
 
 /** A successful answer: text and/or tool calls. Usage defaults to ≈ JSON length / 4. */
-export type FakeReply = {
+type FakeReply = {
   content?: string;
   toolCalls?: FakeToolCall[];
   usage?: { promptTokens?: number; completionTokens?: number };
@@ -39,7 +39,7 @@ export type FakeStep =
   | ((req: FakeLlmRequest) => FakeStep | Promise<FakeStep>);
 
 /** The request body as received (fields are only guaranteed when the request was valid). */
-export type FakeChatBody = {
+type FakeChatBody = {
   model?: string;
   messages: Record<string, unknown>[];
   tools?: { type: string; function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean } }[];

@@ -53,7 +53,7 @@ export function completionJson(meta: Meta, r: WireReply): Record<string, unknown
 }
 
 /** Splits `text` into at most `n` non-empty pieces on code-point boundaries. */
-export function pieces(text: string, n = 3): string[] {
+function pieces(text: string, n = 3): string[] {
   const chars = Array.from(text);
   if (chars.length === 0) return [];
   const size = Math.ceil(chars.length / n);

@@ -8,17 +8,17 @@ export type SlackCall = { method: string; token?: string; body: Record<string, u
 export type FakeTeam = { token: string; teamId: string; teamName?: string; botUserId: string; botId: string; enterpriseId?: string };
 
 /** A user for users.info. */
-export type FakeUser = {
+type FakeUser = {
   id: string; teamId: string; name: string; real_name?: string; is_restricted?: boolean; is_ultra_restricted?: boolean; is_bot?: boolean;
   /** A Slack Connect user: visible to workspaces sharing a channel with `teamId` (users.info answers with their own team_id). */
   connect?: boolean;
 };
 
 /** A message as the fake holds it now: posted by chat.postMessage, changed by chat.update, gone after chat.delete. */
-export type FakeMessage = { channel: string; ts: string; thread_ts?: string; text?: unknown; blocks?: unknown; streaming?: boolean; metadata?: unknown };
+type FakeMessage = { channel: string; ts: string; thread_ts?: string; text?: unknown; blocks?: unknown; streaming?: boolean; metadata?: unknown };
 
 /** An oauth.v2.access answer for a code. */
-export type FakeOAuthGrant = {
+type FakeOAuthGrant = {
   code: string; team: FakeTeam; authedUser: string; scope: string;
   /** The app has token rotation on: the bot token expires (12 h) and comes with a refresh token Slack revokes once used. */
   rotation?: boolean;
@@ -68,7 +68,7 @@ const MAX_BLOCKS = 50;
 
 /**
  * Starts a fake Slack Web API on 127.0.0.1 (docs/design.md §11): auth.test, chat.postMessage,
- * chat.update, chat.delete, conversations.replies (with message metadata), chat.startStream/appendStream/stopStream, assistant.threads.setStatus, chat.postEphemeral, users.info, views.publish, oauth.v2.access, plus response_url
+ * chat.update, chat.delete, conversations.replies (with message metadata), chat.startStream/appendStream/stopStream, assistant.threads.setStatus, assistant.threads.setSuggestedPrompts, chat.postEphemeral, users.info, views.publish, oauth.v2.access, plus response_url
  * receivers. Posted messages are kept, so chat.update and chat.delete of an unknown message
  * fail with `message_not_found` like Slack's. Tokens are checked (Authorization: Bearer, or `token` in the body) like Slack does
  * (`invalid_auth`); answers are Slack-shaped (`ok`, `ts`, `error`), blocks are checked against
@@ -130,6 +130,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       }
       if (b.type === 'header' && String(b.text?.text).length > 150) return 'header > 150';
       if (b.type === 'actions' && (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > 25)) return 'actions elements';
+      if (b.type === 'actions' && new Set(b.elements.map((e: Record<string, unknown>) => e.action_id)).size !== b.elements.length) return 'duplicate action_id in a block';
+      for (const e of b.type === 'actions' ? b.elements : []) {
+        if (e.type === 'button' && (String(e.text?.text ?? '').length > 75 || String(e.value ?? '').length > 2000)) return 'button text > 75 or value > 2000';
+      }
       if (b.type === 'context' && (!Array.isArray(b.elements) || b.elements.length > 10)) return 'context elements';
     }
     return undefined;
@@ -197,6 +201,18 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         // Only threads of the app's DM are assistant threads.
         if (!String(body.channel_id ?? '').startsWith('D') || !body.thread_ts) return { ok: false, error: 'invalid_thread' };
         if (typeof body.status !== 'string') return { ok: false, error: 'invalid_arguments' };
+        return { ok: true };
+      }
+      case 'assistant.threads.setSuggestedPrompts': {
+        // Up to four prompts, each a title and the message it sends; only threads of the app's DM are assistant threads.
+        if (!body.channel_id) return { ok: false, error: 'channel_not_found' };
+        if (!String(body.channel_id).startsWith('D') || !body.thread_ts) return { ok: false, error: 'invalid_thread_ts' };
+        const prompts = typeof body.prompts === 'string' ? JSON.parse(body.prompts) : body.prompts;
+        if (!Array.isArray(prompts) || prompts.length === 0 || prompts.length > 4
+          || !prompts.every((p: Record<string, unknown>) => typeof p?.title === 'string' && p.title && typeof p?.message === 'string' && p.message)) {
+          failures.push('assistant.threads.setSuggestedPrompts: prompts must be 1..4 objects with title and message');
+          return { ok: false, error: 'invalid_arguments' };
+        }
         return { ok: true };
       }
       case 'chat.startStream': {

@@ -14,10 +14,10 @@ import { startFakeSlack, type FakeSlack, type FakeTeam, type SlackCall } from '.
 import { createSlackSender } from './slack-request.ts';
 
 /** A parsed log line. */
-export type LogLine = { level: number; msg: string; component?: string; [key: string]: unknown };
+type LogLine = { level: number; msg: string; component?: string; [key: string]: unknown };
 
 /** A pino logger that keeps every line in memory, with a waiter for lines (no sleeps). */
-export function captureLogs() {
+function captureLogs() {
   const lines: LogLine[] = [];
   const waiters: { where: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
   const logger = pino({ level: 'debug', base: undefined }, {

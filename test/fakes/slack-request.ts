@@ -10,7 +10,7 @@ export function slackFixture<T = Record<string, any>>(name: string): T {
 }
 
 /** Slack's v0 request signature: HMAC-SHA256 over `v0:timestamp:body`. */
-export function slackSignature(secret: string, timestamp: number, body: string): string {
+function slackSignature(secret: string, timestamp: number, body: string): string {
   return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 }
 
@@ -21,7 +21,7 @@ export type SignOptions = { secret?: string; timestamp?: number; retryNum?: numb
 export type SignedRequest = { body: string; headers: Record<string, string> };
 
 /** Signs a raw body with the given content type. */
-export function signRequest(secret: string, body: string, contentType: string, opts: SignOptions = {}): SignedRequest {
+function signRequest(secret: string, body: string, contentType: string, opts: SignOptions = {}): SignedRequest {
   const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
   const headers: Record<string, string> = {
     'content-type': contentType,
@@ -58,7 +58,7 @@ export function createSlackSender(baseUrl: string, signingSecret: string) {
 
 let counter = 0;
 /** A unique Slack-looking id/ts suffix for a test. */
-export const uniq = () => String(++counter).padStart(6, '0');
+const uniq = () => String(++counter).padStart(6, '0');
 /** A message ts like Slack's. */
 export const newTs = () => `${Math.floor(Date.now() / 1000)}.${uniq()}`;
 

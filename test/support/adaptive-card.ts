@@ -7,7 +7,7 @@ import type * as AdaptiveCards from 'adaptivecards';
 const require = createRequire(import.meta.url);
 
 /** The vendored official Adaptive Cards 1.5 schema (see test/fixtures/schemas/README.md). */
-export const ADAPTIVE_CARD_SCHEMA_PATH = new URL('../fixtures/schemas/adaptive-card-1.5.json', import.meta.url);
+const ADAPTIVE_CARD_SCHEMA_PATH = new URL('../fixtures/schemas/adaptive-card-1.5.json', import.meta.url);
 
 const ajv = new Ajv({ strict: false, allErrors: true });
 addFormats.default(ajv);

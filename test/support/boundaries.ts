@@ -3,7 +3,7 @@ import { dirname, join, normalize, relative, resolve } from 'node:path';
 import ts from 'typescript';
 
 /** A module a file imports; `typeOnly` for `import type` / `export type` (erased before run time). */
-export type ModuleImport = { specifier: string; typeOnly: boolean };
+type ModuleImport = { specifier: string; typeOnly: boolean };
 
 /** The `.ts` files under `dir`, recursively. */
 export function tsFiles(dir: string): string[] {
@@ -21,7 +21,7 @@ const parse = (fileName: string, text: string) => ts.createSourceFile(fileName, 
  * `import()` calls and `import('…')` types. `import { type A } from` still loads its module at run
  * time (verbatimModuleSyntax, Node's type stripping), so only `import type` counts as type-only.
  */
-export function importsOf(fileName: string, text: string): ModuleImport[] {
+function importsOf(fileName: string, text: string): ModuleImport[] {
   const out: ModuleImport[] = [];
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
@@ -103,4 +103,4 @@ export function adapterViolations(file: string, text: string, reachesDb: (file: 
 }
 
 /** A path relative to `root`, with forward slashes. */
-export const repoPath = (root: string, abs: string) => relative(root, abs).split('\\').join('/');
+const repoPath = (root: string, abs: string) => relative(root, abs).split('\\').join('/');

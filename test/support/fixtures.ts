@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 /** A small tenant catalogue for tests: products, two materials, two output types. */
 export type TenantFixture = { tenant: TenantRow; productIds: Record<string, string>; materialIds: Record<string, string>; outputTypeIds: Record<string, string> };
 
-export const defaultProducts = (prefix: string): ProductInput[] => [
+const defaultProducts = (prefix: string): ProductInput[] => [
   { pimId: `${prefix}-KL-6204`, name: `${prefix} Rillenkugellager 6204`, category: 'Kugellager', materialName: 'Steel-Bare' },
   { pimId: `${prefix}-KL-6205`, name: `${prefix} Rillenkugellager 6205`, category: 'Kugellager', materialName: 'Steel-Bare' },
   { pimId: `${prefix}-KL-6206`, name: `${prefix} Rillenkugellager 6206 2RS`, category: 'Kugellager', materialName: 'Unobtainium' },

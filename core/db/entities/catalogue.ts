@@ -42,7 +42,7 @@ export const Material = defineEntity({
 export type Material = InferEntity<typeof Material>;
 
 /** Image formats an output type can have. */
-export const outputFormats = ['webp', 'png', 'jpeg'] as const;
+const outputFormats = ['webp', 'png', 'jpeg'] as const;
 
 /** An output type such as "WebP 1024x1024"; names are unique per tenant, ignoring case. */
 export const OutputType = defineEntity({

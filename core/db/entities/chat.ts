@@ -42,7 +42,7 @@ export type ChatSession = InferEntity<typeof ChatSession>;
  * results): it quotes tenant data, so the model gets it as a delimited user-role data message
  * (`noteMessage`), never as a system message, and people's history views leave it out.
  */
-export const messageRoles = ['user', 'assistant', 'tool', 'system'] as const;
+const messageRoles = ['user', 'assistant', 'tool', 'system'] as const;
 
 /** One message of a session: user text, a model response (with its tool calls) or a tool result. */
 export const ChatMessage = defineEntity({

@@ -2,6 +2,8 @@ import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent }
 import { ApiError, createApi, login, type Me, type Message, type PageContext, type Reply, type Session } from './api.ts';
 import { Block } from './blocks.tsx';
 import { Markdown } from './markdown.tsx';
+import { Suggestions } from './suggestions.tsx';
+import { badgeText, loadUnread, saveUnread, withArrived, type Unread } from './unread.ts';
 
 const TOKEN_KEY = 'renderbot.token';
 
@@ -18,6 +20,9 @@ export type AppProps = { base: string; initiallyOpen: boolean; context: PageCont
 
 const toItem = (m: Message): Item => ({ ...m, key: m.id });
 const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+/** The newest stored cursor of `items` (numeric strings), or undefined. */
+const lastCursor = (xs: readonly { cursor: string }[]) => xs.reduce<string | undefined>((c, x) => (x.cursor && (!c || BigInt(x.cursor) > BigInt(c)) ? x.cursor : c), undefined);
+const later = (a: string | undefined, b: string | undefined) => (!a ? b : !b ? a : BigInt(a) >= BigInt(b) ? a : b);
 const FOCUSABLE = 'button:not([disabled]), select:not([disabled]), textarea:not([disabled]), input:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])';
 
 /** The slide-out chat panel: sign-in, sessions, streamed answers, confirm cards. */
@@ -35,6 +40,22 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
   const [deciding, setDeciding] = useState(false);
   const [draft, setDraft] = useState('');
   const [context, setContext] = useState<PageContext | undefined>(initialContext);
+  const [unread, setUnread] = useState<Unread | null>(null);
+  // Read synchronously by handlers and the watcher (state would be one render late).
+  const meRef = useRef<Me | null>(null);
+  const unreadRef = useRef<Unread | null>(null);
+  const openRef = useRef(open);
+  const sessionRef = useRef<string | null>(null);
+  const sendingRef = useRef(false);
+  openRef.current = open;
+  sessionRef.current = sessionId;
+  /** Changes the unread record and keeps it in this browser's storage (it survives a reload). */
+  const putUnread = useCallback((f: (u: Unread | null) => Unread | null) => {
+    const next = f(unreadRef.current);
+    unreadRef.current = next;
+    setUnread(next);
+    if (meRef.current) saveUnread(meRef.current, next);
+  }, []);
   const api = useMemo(() => (token ? createApi(base, token) : null), [base, token]);
   const panelRef = useRef<HTMLElement>(null);
   const launcherRef = useRef<HTMLButtonElement>(null);
@@ -45,6 +66,9 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
     sessionStorage.removeItem(TOKEN_KEY);
     setToken(null);
     setMe(null);
+    meRef.current = null;
+    unreadRef.current = null;
+    setUnread(null);
     setItems([]);
     setSessions([]);
     setSessionId(null);
@@ -61,6 +85,9 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
   const switchAccount = useCallback((t: string) => {
     setPendingSwitch(null);
     setMe(null);
+    meRef.current = null;
+    unreadRef.current = null;
+    setUnread(null);
     setItems([]);
     setSessions([]);
     setSessionId(null);
@@ -108,7 +135,13 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
 
   useEffect(() => {
     if (!api) return;
-    api.me().then((who) => { setMe(who); return refreshSessions(); }).catch((err: unknown) => {
+    api.me().then((who) => {
+      meRef.current = who;
+      unreadRef.current = loadUnread(who);
+      setUnread(unreadRef.current);
+      setMe(who);
+      return refreshSessions();
+    }).catch((err: unknown) => {
       if (err instanceof ApiError && err.status === 401) signOut('That token was not accepted. Check it, or ask your admin for a new one.');
     });
   }, [api, refreshSessions, signOut]);
@@ -143,18 +176,55 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
     return () => document.removeEventListener('keydown', onKey);
   }, [open, close]);
 
-  const selectSession = async (id: string) => {
+  const selectSession = useCallback(async (id: string) => {
     if (!api) return;
     setSessionId(id || null);
     setItems(id ? (await api.messages(id)).messages.map(toItem) : []);
-  };
+  }, [api]);
+
+  // Opening the panel shows the conversation: its unread answers are read now (and shown, when they are in another one).
+  useEffect(() => {
+    if (!open || !me) return;
+    const u = unreadRef.current;
+    if (!u || u.ids.length === 0) return;
+    putUnread((x) => (x ? { ...x, ids: [] } : x));
+    if (u.sessionId !== sessionRef.current) void selectSession(u.sessionId);
+  }, [open, me, putUnread, selectSession]);
+
+  // While the panel is closed, the conversation is watched (long-poll): answers and completion notices count on the badge.
+  useEffect(() => {
+    const watched = sessionId ?? unreadRef.current?.sessionId;
+    if (open || !api || !me || !watched) return;
+    const stop = new AbortController();
+    const seen = unreadRef.current?.sessionId === watched ? unreadRef.current.after : undefined;
+    let after = later(watched === sessionId ? lastCursor(items) : undefined, seen) ?? '0';
+    const watch = async () => {
+      while (!stop.signal.aborted) {
+        try {
+          const fresh = (await api.newMessages(watched, after, stop.signal)).messages;
+          if (stop.signal.aborted || fresh.length === 0) continue;
+          after = lastCursor(fresh) ?? after;
+          putUnread((u) => withArrived(u, watched, fresh));
+          if (sessionRef.current === watched) setItems((xs) => [...xs, ...fresh.filter((m) => !xs.some((x) => x.id === m.id)).map(toItem)]);
+        } catch {
+          if (stop.signal.aborted) return;
+          await new Promise((r) => setTimeout(r, 5000));
+        }
+      }
+    };
+    void watch();
+    return () => stop.abort();
+    // `items` is read once, where watching starts (not a dependency); new ones arrive through the watch itself.
+  }, [open, api, me, sessionId, putUnread]);
 
   const notice = (content: string) => setItems((xs) => [...xs, { key: `e${Date.now()}${Math.random()}`, id: '', role: 'assistant', content, created_at: new Date().toISOString(), cursor: '', error: true }]);
 
-  const send = async () => {
-    const text = draft.trim();
-    if (!api || !text || busy) return;
-    setDraft('');
+  /** Sends the draft, or `given` (a clicked suggestion) — once, however often it is clicked while a message is on its way. */
+  const send = async (given?: string) => {
+    const text = (given ?? draft).trim();
+    if (!api || !text || busy || sendingRef.current) return;
+    sendingRef.current = true;
+    if (given === undefined) setDraft('');
     setBusy(true);
     setStreaming('');
     const tempKey = `u${Date.now()}`;
@@ -163,12 +233,16 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
       const ctx = context && context.type !== 'general' && context.id ? { context_type: context.type, context_id: context.id } : {};
       const result = await api.send({ message: text, ...(sessionId ? { session_id: sessionId } : {}), ...ctx }, setSessionId, (t) => setStreaming((s) => (s ?? '') + t), () => setStreaming(''));
       setSessionId(result.session_id);
-      setItems((xs) => [...xs.filter((x) => x.key !== tempKey), { ...result.message, key: result.message.id }, { ...result.response, key: result.response.id }]);
+      const stored = [result.message.id, result.response.id];
+      setItems((xs) => [...xs.filter((x) => x.key !== tempKey && !stored.includes(x.id)), { ...result.message, key: result.message.id }, { ...result.response, key: result.response.id }]);
+      // Answered while the panel was closed: the launcher counts it.
+      if (!openRef.current) putUnread((u) => withArrived(u, result.session_id, [result.response]));
       void refreshSessions();
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) return signOut('Your token is no longer valid. Sign in again.');
       notice(err instanceof Error ? err.message : 'Sending failed. Please try again.');
     } finally {
+      sendingRef.current = false;
       setStreaming(null);
       setBusy(false);
     }
@@ -245,14 +319,19 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
   };
 
   const canConfirm = me ? me.role !== 'viewer' : false;
+  const unreadCount = unread?.ids.length ?? 0;
+  const lastItem = items.at(-1);
+  // The next steps of the newest answer; a new conversation starts with the tenant's.
+  const suggestions = items.length === 0 ? (me?.suggestions ?? []) : lastItem?.role === 'assistant' && !lastItem.error ? (lastItem.reply?.suggestions ?? []) : [];
   const aiOff = me && !me.ai.configured;
   const limit = me && me.ai.configured && me.ai.limit_reached;
 
   return (
     <div className="rb-root">
-      <button ref={launcherRef} type="button" className="rb-launcher" aria-label="Open RenderBot chat" aria-expanded={open} aria-controls="rb-panel"
-        onClick={() => setOpen(true)} hidden={open}>
+      <button ref={launcherRef} type="button" className="rb-launcher" aria-label="Open RenderBot chat" aria-describedby={unreadCount ? 'rb-unread' : undefined}
+        aria-expanded={open} aria-controls="rb-panel" onClick={() => setOpen(true)} hidden={open}>
         <svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z" /></svg>
+        {unreadCount > 0 && <span id="rb-unread" className="rb-badge">{badgeText(unreadCount)}<span className="rb-visually-hidden"> unread</span></span>}
       </button>
       {open && <div className="rb-backdrop" onClick={close} aria-hidden="true" />}
       <aside id="rb-panel" ref={panelRef} className={`rb-panel${open ? ' rb-open' : ''}`} role="dialog" aria-modal="true" aria-labelledby="rb-title"
@@ -308,6 +387,7 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
                 <div className="rb-msg rb-assistant"><span className="rb-avatar" aria-hidden="true">RB</span>
                   <div className="rb-bubble rb-typing" role="status" aria-label="RenderBot is typing"><span /><span /><span /></div></div>
               )}
+              {!busy && <Suggestions items={suggestions} disabled={busy} onPick={(text) => void send(text)} />}
             </div>
             <form className="rb-composer" onSubmit={(e) => { e.preventDefault(); void send(); }}>
               <label className="rb-visually-hidden" htmlFor="rb-input">Message</label>

@@ -226,6 +226,7 @@ export interface components {
                 status: "pending" | "executing" | "done" | "failed" | "cancelled" | "expired";
                 outcome?: string;
             })[];
+            suggestions?: string[];
         };
         Message: {
             id: string;
@@ -235,7 +236,7 @@ export interface components {
             created_at: string;
             /** @description Position for ?before= / ?after= paging */
             cursor: string;
-            /** @description The reply model (tables, facts, confirm cards) for assistant messages */
+            /** @description The reply model (tables, facts, confirm cards) for assistant messages, with up to 3 suggested next messages (`suggestions`) */
             reply?: components["schemas"]["Reply"] | null;
         };
         ChatResult: {
@@ -289,6 +290,8 @@ export interface components {
                 configured: boolean;
                 limit_reached: boolean;
             };
+            /** @description Where a new conversation can start, from the tenant's state (its latest order, this week's failures); sending one is sending that text as a message */
+            suggestions: string[];
         };
         Token: {
             token: string;

@@ -78,8 +78,10 @@ export function createApi(base: string, token: string) {
     me: async () => ok(await client.GET('/api/me')),
     sessions: async () => ok(await client.GET('/api/chat/sessions', { params: { query: { limit: 50 } } })),
     messages: async (sessionId: string) => ok(await client.GET('/api/chat/sessions/{session_id}/messages', { params: { path: { session_id: sessionId }, query: { limit: 100 } } })),
-    /** Waits (long-poll, ≤ 20 s) for messages newer than `cursor`. */
-    newMessages: async (sessionId: string, cursor: string) => ok(await client.GET('/api/chat/sessions/{session_id}/messages', { params: { path: { session_id: sessionId }, query: { after: cursor, wait: 20 } } })),
+    /** Waits (long-poll, ≤ 20 s) for messages newer than `cursor`; `signal` gives up waiting. */
+    newMessages: async (sessionId: string, cursor: string, signal?: AbortSignal) => ok(await client.GET('/api/chat/sessions/{session_id}/messages', {
+      params: { path: { session_id: sessionId }, query: { after: cursor, wait: 20 } }, ...(signal ? { signal } : {}),
+    })),
     /** Stops the answer being worked on in the session; the waiting send then resolves with "Stopped by …". */
     stop: async (sessionId: string) => ok(await client.POST('/api/chat/sessions/{session_id}/stop', { params: { path: { session_id: sessionId } } })),
     deleteSession: async (sessionId: string) => { ok(await client.DELETE('/api/chat/sessions/{session_id}', { params: { path: { session_id: sessionId } } })); },
@@ -106,7 +108,7 @@ export function createApi(base: string, token: string) {
     },
   };
 }
-export type Api = ReturnType<typeof createApi>;
+type Api = ReturnType<typeof createApi>;
 
 /** Exchanges a one-time login-link code for a token. */
 export async function login(base: string, code: string): Promise<string> {

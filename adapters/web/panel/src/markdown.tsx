@@ -5,7 +5,7 @@ import remarkGfm from 'remark-gfm';
 const SAFE_PROTOCOLS = new Set(['http:', 'https:', 'mailto:']);
 
 /** Keeps absolute http(s) and mailto URLs; anything else (javascript:, data:, relative, malformed) is dropped. */
-export const safeUrl: UrlTransform = (url) => {
+const safeUrl: UrlTransform = (url) => {
   try {
     return SAFE_PROTOCOLS.has(new URL(url).protocol) ? url : null;
   } catch {
@@ -43,4 +43,4 @@ export function Markdown({ text }: { text: string }) {
 }
 
 /** Longest text rendered as markdown (answers are cut at 40,000 characters by the agent; most are far shorter). */
-export const MAX_MARKDOWN_CHARS = 12_000;
+const MAX_MARKDOWN_CHARS = 12_000;
