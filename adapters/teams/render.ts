@@ -27,7 +27,7 @@ export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adapti
 export const VERBS = { confirm: 'renderbot.confirm', cancel: 'renderbot.cancel', refresh: 'renderbot.refresh' } as const;
 
 /** A JSON Adaptive Card element/card. */
-export type CardElement = Record<string, unknown>;
+type CardElement = Record<string, unknown>;
 /** An Adaptive Card 1.5 (`type: AdaptiveCard`). */
 export type AdaptiveCard = { type: 'AdaptiveCard'; $schema: string; version: string; body: CardElement[]; fallbackText?: string; refresh?: CardElement };
 
