@@ -120,7 +120,7 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
     orm: db.orm, log, drain: createSessionDrain(core), availability: db.availability, leaseMs: config.TURN_LEASE_SECONDS * 1000,
     ...(opts.turnPollMs ? { pollMs: opts.turnPollMs } : {}),
     ...(opts.chat
-      ? { concurrency: 1, scope: { thread: { platform: 'cli', key: opts.chat.key } } }
+      ? { concurrency: 1, scope: { thread: { platform: 'cli', key: opts.chat.key } }, stops: notifications }
       // Terminal conversations are driven by their terminal (bot/chat.ts).
       : { concurrency: config.TURN_CONCURRENCY, notifications, scope: { excludePlatforms: ['cli'] } }),
   });

@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Deliverer, Streamer } from '../core/replies/delivery.ts';
 import { pendingItems } from '../core/queue/session-inbox.ts';
+import { isStopRequest } from '../core/commands/grammar.ts';
 import { getTenantBySlug } from '../core/tenancy/tenants.ts';
 import { ensureUser } from '../core/tenancy/users.ts';
 import type { Reply } from '../core/replies/reply.ts';
@@ -9,7 +10,11 @@ import { renderSuggestions, renderText } from '../core/replies/text.ts';
 import { stepText, type TurnStep } from '../core/replies/steps.ts';
 import type { App } from './app.ts';
 
-export type ChatOptions = { tenant: string; user: string; session: string; input: Readable; output: Writable; interactive: boolean };
+export type ChatOptions = {
+  tenant: string; user: string; session: string; input: Readable; output: Writable; interactive: boolean;
+  /** Where Ctrl-C arrives (`SIGINT`); default the process. */
+  interrupts?: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
+};
 
 /** The terminal thread a person's named conversation lives in; the app drives it (AppOptions.chat). */
 export function chatThreadKey(user: string, session: string): string {
@@ -22,6 +27,8 @@ export function chatThreadKey(user: string, session: string): string {
  * through the session inbox like every platform's messages; this process drives its own
  * thread's session (servers leave terminal sessions alone; `app` is opened with AppOptions.chat
  * for this thread), so a confirmed plan's follow-up is printed here too, before the next prompt.
+ * Ctrl-C while a turn runs stops it (docs/design.md §12: "Stopped by …" is printed where the
+ * answer would have been); a second Ctrl-C, or one while nothing runs, quits.
  */
 export async function runChat(app: App, opts: ChatOptions): Promise<void> {
   const em = app.db.orm.em.fork();
@@ -63,6 +70,23 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
       offer(await app.conversations.starters(tenant.id, role));
     }
     const rl = createInterface({ input: opts.input, terminal: false });
+    const interrupts = opts.interrupts ?? process;
+    let running: string | undefined;
+    let stopping = false;
+    const onInterrupt = () => {
+      if (!running || stopping) {
+        interrupts.off('SIGINT', onInterrupt);
+        rl.close();
+        // Quit now, as a terminal program does on Ctrl-C; a turn still running is left to its lease.
+        if (interrupts === process) process.exit(130);
+        return;
+      }
+      stopping = true;
+      write('\nStopping… (Ctrl-C again quits)');
+      app.conversations.stop({ tenantId: tenant.id, userId: opts.user, role, platform: 'cli', name: opts.user }, running)
+        .catch((err: unknown) => write(`Could not stop: ${err instanceof Error ? err.message : String(err)}`));
+    };
+    interrupts.on('SIGINT', onInterrupt);
     const prompt = () => opts.interactive && opts.output.write('you> ');
     prompt();
     for await (const raw of rl) {
@@ -75,10 +99,25 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
       const turn = { tenantId: tenant.id, userId: opts.user, role, sessionId, platform: 'cli' as const };
       if (!opts.interactive || line !== typed) write(`> ${line}`);
       offered = [];
+      if (isStopRequest(line)) {
+        // Lines run one at a time, so nothing of this terminal runs now; a follow-up may be waiting.
+        const outcome = await app.conversations.stop({ tenantId: tenant.id, userId: opts.user, role, platform: 'cli', name: opts.user }, sessionId);
+        if (outcome.status !== 'stopping') write(outcome.text);
+        await settled(app, sessionId);
+        prompt();
+        continue;
+      }
       await app.conversations.submit({ turn, text: line, delivery: { platform: 'cli', target: {} } });
-      await settled(app, sessionId);
+      running = sessionId;
+      try {
+        await settled(app, sessionId);
+      } finally {
+        running = undefined;
+        stopping = false;
+      }
       prompt();
     }
+    interrupts.off('SIGINT', onInterrupt);
     rl.close();
   } finally {
     await app.stopTurns();

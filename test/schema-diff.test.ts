@@ -34,6 +34,8 @@ function turnInbox(change: Record<string, unknown> = {}, indexes?: unknown[]) {
     progress: p.json<Record<string, unknown>>().defaultRaw(`'{}'::jsonb`),
     doneAt: p.datetime().nullable(),
     result: p.json<unknown>().nullable(),
+    stopRequestedAt: p.datetime().nullable(),
+    stoppedBy: p.text().nullable(),
   };
   for (const [key, value] of Object.entries(change)) {
     if (value === undefined) delete properties[key];

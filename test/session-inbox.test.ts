@@ -299,7 +299,7 @@ describe('fair and fenced', () => {
 
 describe('what one turn answers (docs/design.md §4 merging)', () => {
   const item = (id: number, text: string, o: { userId?: string; role?: string; task?: string; started?: boolean } = {}): InboxRow => ({
-    id: String(id), task: o.task ?? 'turn', attempts: o.started ? 1 : 0, started: o.started ?? false, progress: {}, createdMs: 0,
+    id: String(id), task: o.task ?? 'turn', attempts: o.started ? 1 : 0, started: o.started ?? false, progress: {}, createdMs: 0, stoppedBy: null,
     payload: { text, delivery: { platform: 'web', target: {} }, turn: { tenantId: acme.tenant.id, userId: o.userId ?? 'alice', role: o.role ?? 'operator', sessionId: acme.tenant.id, platform: 'web' } },
   });
   it('merges consecutive plain messages of one person; commands, other people and other tasks end the run', () => {

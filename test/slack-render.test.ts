@@ -268,7 +268,7 @@ describe('Slack app manifest', () => {
     const yml = readFileSync(new URL('../manifest/slack/manifest.yaml', import.meta.url), 'utf8');
     const bot = /\n {4}bot:\n((?: {6}(?:- .+|#.*)\n)+)/.exec(yml)![1]!;
     expect(bot.split('\n').filter((l) => l.trim().startsWith('- ')).map((l) => l.trim().slice(2)).sort()).toEqual([...BOT_SCOPES].sort());
-    for (const event of ['app_mention', 'message.channels', 'message.groups', 'message.im', 'app_home_opened']) expect(yml).toContain(`      - ${event}\n`);
+    for (const event of ['app_mention', 'message.channels', 'message.groups', 'message.im', 'app_home_opened', 'agent_session_stopped']) expect(yml).toContain(`      - ${event}\n`);
     expect(yml.match(/https:\/\/YOUR_HOST\/\S+/g)!.every((u) => /\/slack\/(events|oauth_redirect)$/.test(u))).toBe(true);
     expect(yml).toContain('command: /render');
   });

@@ -60,6 +60,7 @@ describe('authentication', () => {
     ['GET', '/api/chat/sessions'],
     ['GET', '/api/chat/sessions/00000000-0000-4000-8000-000000000000/messages'],
     ['DELETE', '/api/chat/sessions/00000000-0000-4000-8000-000000000000'],
+    ['POST', '/api/chat/sessions/00000000-0000-4000-8000-000000000000/stop'],
     ['POST', '/api/actions/00000000-0000-4000-8000-000000000000/confirm', {}],
     ['POST', '/api/actions/00000000-0000-4000-8000-000000000000/cancel', {}],
     ['GET', '/api/me'],
@@ -322,7 +323,7 @@ describe('tenant without AI, CORS, OpenAPI', () => {
     const doc = apiDocument as unknown as { openapi: string; paths: Record<string, Record<string, { operationId: string }>>; components: { schemas: Record<string, { properties: Record<string, unknown> }> } };
     expect(doc.openapi).toBe('3.1.0');
     const ids = Object.values(doc.paths).flatMap((item) => Object.values(item).map((op) => op.operationId));
-    expect(ids).toEqual(['sendMessage', 'listSessions', 'getSessionMessages', 'deleteSession', 'giveFeedback', 'confirmAction', 'cancelAction', 'getMe', 'login']);
+    expect(ids).toEqual(['sendMessage', 'listSessions', 'getSessionMessages', 'stopSession', 'deleteSession', 'giveFeedback', 'confirmAction', 'cancelAction', 'getMe', 'login']);
     expect(Object.keys(doc.components.schemas.SendMessageRequest!.properties)).toEqual(['message', 'session_id', 'context_type', 'context_id']);
   });
 });

@@ -324,4 +324,28 @@ describe('chat panel in Chromium', () => {
     await page.context().close();
     expect(problems).toEqual([]);
   });
+
+  it('Stop, while an answer is being worked on, aborts the model request and shows "Stopped by …"; the next message is answered', async () => {
+    const token = await h.token(acme.tenant.id, 'stella', 'operator');
+    const { page, problems } = await openPage(1280, 800);
+    await signIn(page, token);
+    let arrive!: () => void;
+    const arrived = new Promise<void>((r) => { arrive = r; });
+    h.llm.enqueue(() => { arrive(); return { hang: true }; });
+    const input = page.getByLabel('Message', { exact: true });
+    await input.fill('which renders failed this week?');
+    await input.press('Enter');
+    await arrived;
+    const closed = h.llm.whenClientClosed();
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    await closed;
+    await page.locator('.rb-assistant', { hasText: 'Stopped by stella.' }).waitFor();
+    await page.screenshot({ path: `${SHOTS}/panel-stopped.png` });
+    h.llm.enqueue({ content: 'None failed this week.' });
+    await input.fill('and last week?');
+    await input.press('Enter');
+    await page.locator('.rb-assistant', { hasText: 'None failed this week.' }).waitFor();
+    await page.context().close();
+    expect(problems).toEqual([]);
+  });
 });

@@ -11,6 +11,7 @@ import { createSlackDeliverer, rateLimitedFor, type TokenResolver } from './deli
 import { createChannelPacer } from '../../core/pacer.ts';
 import { createSlackStreamer } from './stream.ts';
 import { registerHomeListener } from './home.ts';
+import { registerStopListeners } from './stop.ts';
 import { registerSuggestionListener } from './suggestions.ts';
 import { createInstallationStore } from './installations.ts';
 import { boltLogger } from './log.ts';
@@ -130,6 +131,7 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   registerMessageListeners(bolt, listenerDeps);
   registerActionListeners(bolt, listenerDeps);
   registerFeedbackListener(bolt, listenerDeps);
+  registerStopListeners(bolt, listenerDeps);
   registerHomeListener(bolt, listenerDeps);
   registerSuggestionListener(bolt, listenerDeps);
 

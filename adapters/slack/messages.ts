@@ -2,15 +2,16 @@ import type { App as BoltApp, webApi } from '@slack/bolt';
 import type { Intake, Speaker, Workspace } from '../../core/conversations/intake.ts';
 import type { Conversations } from '../../core/conversations/service.ts';
 import type { Logger } from '../../core/logger.ts';
-import { parseCommand } from '../../core/commands/grammar.ts';
+import { isStopRequest, parseCommand } from '../../core/commands/grammar.ts';
 import { INVITE_HINT, NOT_IN_CHANNEL_ERRORS, slackErrorCode } from './deliver.ts';
 import { slackPerson, slackWorkspace } from './identity.ts';
 import { receiptKey } from './receipt.ts';
 import { escapeMrkdwn, renderBlockKit } from './render.ts';
+import { placeholderBlocks, stopFromSlack } from './stop.ts';
 import { dmSessionKey, isDmChannel, messageText, slashSessionKey, threadSessionKey, type SlackTarget } from './session.ts';
 
 /** The core calls the Slack listeners use. */
-export type SlackCore = Pick<Conversations, 'submit' | 'respond' | 'confirm' | 'cancel' | 'starters' | 'feedback'>;
+export type SlackCore = Pick<Conversations, 'submit' | 'respond' | 'confirm' | 'cancel' | 'stop' | 'starters' | 'feedback'>;
 
 /** The intake calls the Slack listeners use (who is speaking, sessions, link codes, the home tab). */
 export type SlackIntake = Pick<Intake, 'tenantOf' | 'identify' | 'redeemLink' | 'sessionFor' | 'overview' | 'requestHandled'>;
@@ -186,9 +187,14 @@ async function submitTurn(deps: ListenerDeps, inc: Incoming, who: Speaker, sessi
     if (inc.ownThread && deps.replayable) await settlePlaceholder(deps, inc, inc.threadTs!);
     throw err;
   }
+  if (isStopRequest(inc.text)) {
+    // Handled on arrival: queued, it would wait behind the very turn it stops.
+    await stopFromSlack(deps, inc.client, who, session, { channel: inc.channel, userId: inc.userId, threadTs: inc.threadTs, quiet: Boolean(inc.retryNum) });
+    return settle(deps, inc.eventId, 'stop');
+  }
   // Slack retries an event it thinks we missed; the first delivery already showed that we are working on it.
   const statusShown = inc.placeholder && !inc.retryNum && isDmThread(inc) ? await setStatus(deps, inc, WORKING_STATUS) : false;
-  const placeholderTs = inc.placeholder && !inc.retryNum && !statusShown ? await postPlaceholder(deps, inc) : undefined;
+  const placeholderTs = inc.placeholder && !inc.retryNum && !statusShown ? await postPlaceholder(deps, inc, session) : undefined;
   const target: SlackTarget = {
     teamId: inc.teamId, tenantId, channel: inc.channel, userId: inc.userId,
     ...(inc.enterpriseId ? { enterpriseId: inc.enterpriseId } : {}),
@@ -235,11 +241,11 @@ async function setStatus(deps: ListenerDeps, inc: Incoming, status: string): Pro
   }
 }
 
-/** Posts the "working on it" placeholder where the answer will go; undefined when Slack refused (the answer is then posted normally). */
-async function postPlaceholder(deps: ListenerDeps, inc: Incoming): Promise<string | undefined> {
+/** Posts the "working on it" placeholder, with a Stop button, where the answer will go; undefined when Slack refused (the answer is then posted normally). */
+async function postPlaceholder(deps: ListenerDeps, inc: Incoming, sessionId: string): Promise<string | undefined> {
   try {
     const res = await inc.client.chat.postMessage({
-      channel: inc.channel, text: PLACEHOLDER_TEXT, ...(inc.threadTs ? { thread_ts: inc.threadTs } : {}), unfurl_links: false, unfurl_media: false,
+      channel: inc.channel, text: PLACEHOLDER_TEXT, blocks: placeholderBlocks(PLACEHOLDER_TEXT, sessionId), ...(inc.threadTs ? { thread_ts: inc.threadTs } : {}), unfurl_links: false, unfurl_media: false,
     });
     return res.ts;
   } catch (err) {

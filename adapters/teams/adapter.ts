@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { scopeOf } from './suggestions.ts';
-import type { Deliverer, Streamer } from '../../core/replies/delivery.ts';
+import type { Deliverer, StreamInfo, Streamer } from '../../core/replies/delivery.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
 import type { Reply } from '../../core/replies/reply.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -11,7 +11,7 @@ import { HttpError, type HttpRoute } from '../http.ts';
 import { activityBody, isLoopbackAddress, isLoopbackUrl, MAX_ACTIVITY_BYTES, transportRequest, transportResponse } from './http.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { renderTeamsMessage } from './render.ts';
-import { createTeamsStreamer } from './stream.ts';
+import { createTeamsStreamer, isStreamStopped } from './stream.ts';
 import { throttledFor } from './throttling.ts';
 import { createChannelPacer } from '../../core/pacer.ts';
 import { teamsTargetSchema } from './target.ts';
@@ -75,7 +75,8 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     // A message answered together with a later one has nothing of its own to show (its typing indicator just ends).
     if (info.merged) return undefined;
     const { tenantId, conversationReference } = teamsTargetSchema.parse(target);
-    const streamId = typeof info.replace?.streamId === 'string' ? info.replace.streamId : undefined;
+    // A stream the person stopped takes no final message: the reply (the stopped note) is a message of its own.
+    const streamId = typeof info.replace?.streamId === 'string' && info.replace.stopped !== true ? info.replace.streamId : undefined;
     // The final message of a streamed reply closes the stream (personal chats).
     const scope = scopeOf(conversationReference);
     const rendered = renderTeamsMessage(reply, { scope });
@@ -97,11 +98,22 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
         log.warn({ err, activityId: earlier }, 'could not update the Teams message; posting it anew');
       }
     }
-    const { activityId } = await pacer.run(key, () => transport.sendProactive(conversationReference, message));
+    const send = (m: typeof message) => pacer.run(key, () => transport.sendProactive(conversationReference, m));
+    const { activityId } = await send(message).catch((err: unknown) => {
+      // The person stopped the stream meanwhile: Teams takes no final message for it, so the reply stands on its own.
+      if (streamId && isStreamStopped(err)) return send(renderTeamsMessage(reply, { scope }));
+      throw err;
+    });
     await answerPosted(tenantId, key, reply, activityId);
     log.debug({ sessionId: info.sessionId, activityId }, 'teams reply sent');
     return activityId ? { activityId } : undefined;
   };
 
-  return { settings, route, deliverer, streamer: createTeamsStreamer({ transport, log, pacer }) };
+  const onStopped = (target: unknown, info: StreamInfo) => {
+    const { tenantId } = teamsTargetSchema.parse(target);
+    if (!info.itemIds?.length) return;
+    opts.conversations.streamStopped({ tenantId, sessionId: info.sessionId, itemIds: info.itemIds })
+      .catch((err: unknown) => log.warn({ err, sessionId: info.sessionId }, 'could not stop the turn whose stream was stopped'));
+  };
+  return { settings, route, deliverer, streamer: createTeamsStreamer({ transport, log, pacer, onStopped }) };
 }

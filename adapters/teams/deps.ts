@@ -7,7 +7,7 @@ export type TeamsIntake = Pick<Intake, 'tenantOf' | 'identify' | 'redeemLink' | 
 
 /** What the Teams turn logic needs from the core. */
 export type TeamsHandlerDeps = {
-  conversations: Pick<Conversations, 'submit' | 'confirm' | 'cancel' | 'starters' | 'feedback'>;
+  conversations: Pick<Conversations, 'submit' | 'confirm' | 'cancel' | 'stop' | 'streamStopped' | 'starters' | 'feedback'>;
   intake: TeamsIntake;
   log: Logger;
   /** Emulator mode: activities without an AAD tenant are treated as tenant `emulator`. */

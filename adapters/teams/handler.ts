@@ -2,7 +2,7 @@ import type { TurnContext } from '../../core/context.ts';
 import { suggestedActions } from './suggestions.ts';
 import type { Delivery } from '../../core/replies/delivery.ts';
 import type { Freshness, Person, Speaker } from '../../core/conversations/intake.ts';
-import { parseCommand } from '../../core/commands/grammar.ts';
+import { isStopRequest, parseCommand } from '../../core/commands/grammar.ts';
 import { aadTenantOf, botWasAdded, cleanText, eventIdOf, isGuest, sessionKeyOf, userIdOf, type TeamsActivity } from './activity.ts';
 import { handleCardAction } from './invoke.ts';
 import { handleFeedbackForm, handleFeedbackSubmit } from './feedback.ts';
@@ -73,6 +73,13 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
     const sessionId = await deps.intake.sessionFor({ tenantId: who.tenantId, platform: 'teams', key: sessionKeyOf(aad, a) }, who.userId, { create: true });
     const ctx: TurnContext = { tenantId: who.tenantId, userId: who.userId, role: who.role, sessionId, platform: 'teams', shared: a.conversation.conversationType !== 'personal' };
     const delivery: Delivery = { platform: 'teams', target: { tenantId: who.tenantId, conversationReference: deliveryRef(turn.reference) } };
+    if (isStopRequest(text)) {
+      // Handled on arrival: queued, it would wait behind the very turn it stops; the stopped turn says so itself.
+      const outcome = await deps.conversations.stop(who, sessionId);
+      log.info({ sessionId, status: outcome.status }, 'stop asked for');
+      if (outcome.status !== 'stopping') await turn.send(textMessage(outcome.text));
+      return;
+    }
     const eventId = eventIdOf(aad, a);
     const { status } = await deps.conversations.submit({ turn: ctx, text, delivery, ...(eventId ? { eventId } : {}) });
     log.debug({ sessionId, status }, 'teams message');

@@ -8,6 +8,8 @@ import { cardActionOf } from './activity.ts';
 import type { TeamsHandlerDeps } from './deps.ts';
 import { ADAPTIVE_CARD_CONTENT_TYPE, renderAdaptiveCard, renderTeamsMessage, VERBS, type AdaptiveCard } from './render.ts';
 import { unlinkedText } from './texts.ts';
+import { STOP_VERB } from './stop-action.ts';
+import { STOPPING_TEXT } from '../../core/conversations/stop-texts.ts';
 import type { InboundTurn, InvokeReply } from './transport.ts';
 
 /** The `adaptiveCard/action` answer: HTTP 200 with a card that replaces the clicked one. */
@@ -18,7 +20,7 @@ function cardResponse(card: AdaptiveCard): InvokeReply {
 const textCard = (text: string) => renderAdaptiveCard({ blocks: [{ type: 'text', text }] });
 
 /**
- * Answers an `adaptiveCard/action` invoke (Confirm / Cancel / refresh). Always a card, never an
+ * Answers an `adaptiveCard/action` invoke (Confirm / Cancel / refresh / Stop). Always a card, never an
  * empty response (Teams retries those): unlinked, unknown, refused and failed clicks get a card
  * saying why, and nothing changes.
  */
@@ -32,6 +34,13 @@ export async function handleCardAction(
     if (!action) return cardResponse(textCard('This button is not supported.'));
     const who = await ctx.speaker();
     if (!who) return cardResponse(textCard(ctx.aadTenant ? unlinkedText(ctx.aadTenant) : 'I cannot tell which organisation this click comes from.'));
+    if (action.verb === STOP_VERB) {
+      // Stop on a "working on it" card: the session id comes back from our own card; the core checks tenant, asker and role.
+      const sessionId = typeof action.data.sessionId === 'string' && z.uuid().safeParse(action.data.sessionId).success ? action.data.sessionId : undefined;
+      const outcome = sessionId ? await deps.conversations.stop(who, sessionId) : { status: 'idle' as const, text: 'Nothing is running in this conversation.' };
+      deps.log.info({ sessionId, status: outcome.status }, 'teams stop clicked');
+      return cardResponse(textCard(outcome.status === 'stopping' ? STOPPING_TEXT : outcome.text));
+    }
     const actionId = typeof action.data.actionId === 'string' ? action.data.actionId : '';
     const known = Object.values(VERBS).some((v) => v === action.verb);
     if (known && !z.uuid().safeParse(actionId).success) return cardResponse(textCard('This confirmation was not found.'));

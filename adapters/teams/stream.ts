@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { StreamInfo, Streamer, TextStream } from '../../core/replies/delivery.ts';
 import { defaultPacing, pacedTextStream } from '../../core/conversations/text-stream.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -14,6 +15,26 @@ const TEAMS_STREAM_MS = 1100;
 /** Teams refuses informative updates over 1,000 characters. */
 const TEAMS_INFORMATIVE_MAX = 1000;
 
+/** What botbuilder's connector client throws for a refused call, as far as it matters here. */
+const connectorErrorSchema = z.object({
+  statusCode: z.number().optional(),
+  code: z.string().optional(),
+  message: z.string().optional(),
+  response: z.object({ status: z.number().optional(), bodyAsText: z.string().optional() }).loose().optional(),
+}).loose();
+
+/**
+ * Whether the Bot Connector refused a streaming call because the person pressed Stop on the
+ * streaming message (403, error code ContentStreamNotAllowed): the stream is over for good.
+ */
+export function isStreamStopped(err: unknown): boolean {
+  const e = connectorErrorSchema.safeParse(err);
+  if (!e.success) return false;
+  const status = e.data.statusCode ?? e.data.response?.status;
+  const said = [e.data.code, e.data.message, e.data.response?.bodyAsText].join(' ');
+  return status === 403 && said.includes('ContentStreamNotAllowed');
+}
+
 /**
  * The Teams `Streamer`: in personal chats the text so far goes out as streaming typing
  * activities (`streaminfo` entity, increasing `streamSequence`, the first answer's id as
@@ -22,9 +43,18 @@ const TEAMS_INFORMATIVE_MAX = 1000;
  * (`streamType: "informative"`, one line per step, escaped); once the text streams, it replaces
  * them. Channels and group chats do not stream text: their steps go into one card, posted with
  * the first step and updated in place through the conversation's `pacer` (edits coalesced), which
- * the final message then replaces.
+ * the final message then replaces. When the person presses Stop on the streaming message, the next
+ * streaming call is refused (`isStreamStopped`): nothing more is streamed, `onStopped` stops the
+ * turn (docs/design.md §12), and the stream ends marked `stopped`, so the deliverer posts the
+ * stopped note as a message of its own.
  */
-export function createTeamsStreamer(deps: { transport: TeamsTransport; log: Logger; pacer: ChannelPacer; now?: () => number }): Streamer {
+export function createTeamsStreamer(deps: {
+  transport: TeamsTransport;
+  log: Logger;
+  pacer: ChannelPacer;
+  now?: () => number;
+  onStopped?: (target: unknown, info: StreamInfo) => void;
+}): Streamer {
   const now = deps.now ?? Date.now;
   return (rawTarget, info) => {
     const { conversationReference } = teamsTargetSchema.parse(rawTarget);
@@ -34,17 +64,28 @@ export function createTeamsStreamer(deps: { transport: TeamsTransport; log: Logg
     let streamId: string | undefined;
     let textStarted = false;
     let lastSent = 0;
+    let stopped = false;
     const steps = new Map<string, TurnStep>();
 
     const send = async (streamType: 'informative' | 'streaming', text: string) => {
+      if (stopped) return;
       // Informative updates are not paced by the text stream: keep Teams' one update a second here.
       const wait = lastSent + TEAMS_STREAM_MS - now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       sequence += 1;
-      const { activityId } = await deps.transport.sendProactive(conversationReference, {
-        type: 'typing', text,
-        ...streamInfo({ streamType, streamSequence: sequence, ...(streamId ? { streamId } : {}) }),
-      });
+      let activityId: string | undefined;
+      try {
+        ({ activityId } = await deps.transport.sendProactive(conversationReference, {
+          type: 'typing', text,
+          ...streamInfo({ streamType, streamSequence: sequence, ...(streamId ? { streamId } : {}) }),
+        }));
+      } catch (err) {
+        if (!isStreamStopped(err)) throw err;
+        stopped = true;
+        deps.log.info({ sessionId: info.sessionId }, 'the person stopped the streamed answer in Teams');
+        deps.onStopped?.(rawTarget, info);
+        return;
+      }
       lastSent = now();
       if (!streamId && activityId) {
         streamId = activityId;
@@ -64,7 +105,7 @@ export function createTeamsStreamer(deps: { transport: TeamsTransport; log: Logg
         if (textStarted) return;
         await send('informative', informativeText([...steps.values()]));
       },
-      finish: async () => (streamId ? { streamId } : undefined),
+      finish: async () => (streamId ? { streamId, ...(stopped ? { stopped: true } : {}) } : undefined),
       onError: (err) => deps.log.warn({ err }, 'streaming to Teams failed; the reply is sent when it is complete'),
     });
   };

@@ -4,6 +4,8 @@ import { HttpError, sendJson, type HttpRequest } from '../http.ts';
 import type { AuthedHandler, WebContext, WebRoute } from './routes-context.ts';
 import { searchParams } from './http.ts';
 import { apiMessage, apiSession, sessionCursors } from './present.ts';
+import { stopResultSchema } from './schemas.ts';
+import { STOPPING_TEXT } from '../../core/conversations/stop-texts.ts';
 import { sendMessageRoute } from './send-message.ts';
 
 /** Longest a long-poll for new messages may wait. */
@@ -72,6 +74,13 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
       const page = after !== undefined ? rows.slice(0, limit) : rows.slice(more ? 1 : 0);
       const next = after !== undefined ? null : more ? page[0]?.seq : undefined;
       sendJson(res, 200, { messages: page.map(apiMessage), next_cursor: next ? String(next) : null });
+    }) },
+
+    { method: 'POST', path: '/api/chat/sessions/:session_id/stop', handle: authed(async (req, res, who) => {
+      const sessionId = await ownSession(who, req.params.session_id ?? '');
+      const outcome = await ctx.conversations.stop({ tenantId: who.tenantId, userId: who.userId, role: who.role, platform: 'web' }, sessionId);
+      if (outcome.status === 'refused') throw new HttpError(403, 'forbidden', outcome.text);
+      sendJson(res, 200, stopResultSchema.parse({ status: outcome.status, message: outcome.status === 'stopping' ? STOPPING_TEXT : outcome.text }));
     }) },
 
     { method: 'DELETE', path: '/api/chat/sessions/:session_id', handle: authed(async (req, res, who) => {

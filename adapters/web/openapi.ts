@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { replySchema } from '../../core/replies/reply.ts';
 import {
   chatResponseSchema, decideSchema, decisionSchema, errorSchema, loginSchema, meSchema, messageListSchema, messageSchema,
-  feedbackRequestSchema, feedbackSchema, postMessageSchema, sessionEventSchema, sessionListSchema, sessionSchema, tokenEventSchema, tokenSchema, stepEventSchema,
+  feedbackRequestSchema, feedbackSchema, postMessageSchema, sessionEventSchema, sessionListSchema, sessionSchema, stopResultSchema, tokenEventSchema, tokenSchema, stepEventSchema,
 } from './schemas.ts';
 
 /** Where a component lives in the document. */
@@ -10,7 +10,7 @@ const ref = (kind: 'schemas' | 'responses' | 'parameters' | 'headers', name: str
 
 /** Named zod schemas, emitted once under components/schemas and referenced from there. */
 const outputs = { Reply: replySchema, Message: messageSchema, ChatResult: chatResponseSchema, Session: sessionSchema, SessionList: sessionListSchema,
-  MessageList: messageListSchema, Decision: decisionSchema, Feedback: feedbackSchema, Me: meSchema, Token: tokenSchema, Error: errorSchema };
+  MessageList: messageListSchema, StopResult: stopResultSchema, Decision: decisionSchema, Feedback: feedbackSchema, Me: meSchema, Token: tokenSchema, Error: errorSchema };
 const inputs = { SendMessageRequest: postMessageSchema, LoginRequest: loginSchema, DecideRequest: decideSchema, FeedbackRequest: feedbackRequestSchema };
 
 /** JSON Schemas (2020-12) of a set of named zod schemas, referring to each other through components/schemas. */
@@ -121,6 +121,12 @@ export function openApiDocument(): Record<string, unknown> {
           { name: 'after', in: 'query', description: 'Only messages after this message cursor', schema: { type: 'string', pattern: '^\\d{1,18}$' } },
           { name: 'wait', in: 'query', description: 'With `after`: wait up to this many seconds for a new message', schema: { type: 'integer', minimum: 0, maximum: 25 } }],
         responses: { 200: { description: 'A page of messages', content: jsonOf('MessageList') }, ...shared(400, 404, ...authed) },
+      } },
+      '/api/chat/sessions/{session_id}/stop': { post: {
+        operationId: 'stopSession', tags: ['chat'], summary: 'Stop the answer being worked on in a conversation',
+        description: 'Aborts the model call in flight and the tool loop at its next step, whichever server runs the turn; a write already confirmed stays done and is reported, and no confirmation is offered. The stopped turn\'s request is answered with "Stopped by …"; the next message is answered normally. Sending the message `stop` does the same.',
+        parameters: [ref('parameters', 'SessionId')],
+        responses: { 200: { description: 'Stopping, or nothing was running', content: jsonOf('StopResult') }, ...shared(403, 404, ...authed) },
       } },
       '/api/chat/sessions/{session_id}': { delete: {
         operationId: 'deleteSession', tags: ['chat'], summary: 'Delete a conversation and its messages',

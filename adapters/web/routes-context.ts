@@ -33,7 +33,7 @@ export type WebSettings = {
 type WebIntake = Pick<Intake, 'verifyToken' | 'redeemLogin' | 'overview' | 'openSession' | 'ownSession' | 'listSessions' | 'sessionMessages' | 'deleteSession' | 'contextSummary' | 'setSessionContext'>;
 
 export type WebAdapterDeps = {
-  conversations: Pick<Conversations, 'submit' | 'result' | 'confirm' | 'cancel' | 'feedback' | 'idempotency' | 'starters'>;
+  conversations: Pick<Conversations, 'submit' | 'result' | 'confirm' | 'cancel' | 'feedback' | 'stop' | 'idempotency' | 'starters'>;
   /** The core's intake (never a database handle, docs/design.md §1). */
   intake: WebIntake;
   log: Logger; now: () => Date; settings: WebSettings;

@@ -51,6 +51,12 @@ export const decisionSchema = z.object({
   session_id: z.uuid().nullable(),
 });
 
+/** `POST /api/chat/sessions/{id}/stop`: whether a turn was asked to stop. */
+export const stopResultSchema = z.object({
+  status: z.enum(['stopping', 'idle']).describe('stopping: the running answer stops and ends with "Stopped by …" where it would have appeared; idle: nothing was running'),
+  message: z.string(),
+});
+
 /** `GET /api/me`: who the token is and whether the tenant can use AI now. */
 export const meSchema = z.object({
   user_id: z.string(),

@@ -9,6 +9,9 @@ import { MAX_BODY_BYTES } from './http.ts';
 import { turnResult } from './present.ts';
 import { postMessageSchema, zodMessage, type PostMessage } from './schemas.ts';
 import { openEventStream, wantsEventStream } from './sse.ts';
+import { isStopRequest } from '../../core/commands/grammar.ts';
+import { STOPPING_TEXT } from '../../core/conversations/stop-texts.ts';
+import { textReply } from '../../core/replies/reply.ts';
 
 /** The `Idempotency-Key` header's value: 1–255 visible ASCII characters. */
 const idempotencyKeySchema = z.string().regex(/^[!-~]{1,255}$/);
@@ -125,6 +128,15 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
     return stop.signal;
   };
 
+  /** The message `stop` in a conversation: handled on arrival (never queued behind the turn it stops), answered at once. */
+  const stop = async (req: HttpRequest, res: HttpResponse, who: TokenIdentity, body: PostMessage, sessionId: string) => {
+    if (!(await ctx.intake.ownSession(owner(who), sessionId))) throw notFound('This conversation');
+    const outcome = await ctx.conversations.stop({ tenantId: who.tenantId, userId: who.userId, role: who.role, platform: 'web' }, sessionId);
+    const out = output(req, res);
+    out.started(sessionId);
+    out.finish({ session_id: sessionId, ...turnResult(body.message, [textReply(outcome.status === 'stopping' ? STOPPING_TEXT : outcome.text)], [], ctx.now()) }, false);
+  };
+
   /** A message without an Idempotency-Key. */
   const plain = async (req: HttpRequest, res: HttpResponse, who: TokenIdentity, body: PostMessage) => {
     const out = output(req, res);
@@ -183,6 +195,7 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
       const parsed = postMessageSchema.safeParse(req.body ?? {});
       if (!parsed.success) throw new HttpError(400, 'invalid_body', zodMessage(parsed.error));
       const key = idempotencyKey(req);
+      if (parsed.data.session_id && isStopRequest(parsed.data.message)) return stop(req, res, who, parsed.data, parsed.data.session_id);
       await (key ? keyed(req, res, who, parsed.data, key) : plain(req, res, who, parsed.data));
     }),
   };

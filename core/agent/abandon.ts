@@ -7,9 +7,10 @@ import { estimateTokens } from '../llm/tokens.ts';
 /**
  * Ends a turn that will not be finished (interrupted too often, or failed): every tool call it
  * stored without a result gets one — a model call with an unanswered tool call fails for good —
- * and `reply` becomes its answer in the history. One transaction.
+ * and `reply` becomes its answer in the history (`history` is the text the model sees of it, by
+ * default the reply's). One transaction.
  */
-export async function abandonTurn(em: EntityManager, turn: TurnContext, fromSeq: string | undefined, reply: Reply): Promise<void> {
+export async function abandonTurn(em: EntityManager, turn: TurnContext, fromSeq: string | undefined, reply: Reply, history = replyText(reply)): Promise<void> {
   await em.transactional(async (tx) => {
     if (fromSeq !== undefined) {
       const own = await turnMessages(tx, turn.sessionId, fromSeq);
@@ -19,7 +20,6 @@ export async function abandonTurn(em: EntityManager, turn: TurnContext, fromSeq:
         await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'tool', toolCallId: call.id, toolName: call.name, content: 'Error: the turn was interrupted before this ran.' });
       }
     }
-    const text = replyText(reply);
-    await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply, tokenCount: estimateTokens(text) });
+    await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: history, reply, tokenCount: estimateTokens(history) });
   });
 }

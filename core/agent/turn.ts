@@ -154,7 +154,7 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const shown: ReplyBlock[] = [];
   const maxRounds = deps.maxRounds ?? 8;
   const context = await turnContextSummary(em, turn.tenantId, sessionContext);
-  const step: Step = { deps, turn, em, log, shown, offered, delivery: opts.delivery, toldTools: false, ran: new Map(), done, cited, steps, onStep: opts.onStep };
+  const step: Step = { deps, turn, em, log, shown, offered, delivery: opts.delivery, signal: opts.signal, toldTools: false, ran: new Map(), done, cited, steps, onStep: opts.onStep };
   const spentOn = (usage: ChatUsage): ModelUsage => ({ promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, month: monthOf(deps.now()) });
 
   // Resuming: the calls of the last stored model response that have no stored result yet run now.
@@ -176,6 +176,8 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
 
   let folded = setup.folded;
   for (; round < maxRounds; round++) {
+    // A stop (docs/design.md §12) ends the tool loop at the next step; the drain says so.
+    opts.signal?.throwIfAborted();
     const window = await buildWindow(em, turn.sessionId, windowOptions, folded, read);
     folded = window.folded;
     read = undefined;
@@ -270,6 +272,8 @@ async function storeRefused(em: EntityManager, turn: TurnContext, refused: Refus
 
 type Step = {
   deps: AgentDeps; turn: TurnContext; em: EntityManager; log: Logger; shown: ReplyBlock[]; offered: ToolRegistry; delivery?: Delivery | undefined;
+  /** Aborts on shutdown, a lost lease or a stop: no plan is proposed after it. */
+  signal?: AbortSignal | undefined;
   /** Whether a result of this turn already listed the tools that exist (said once). */
   toldTools: boolean;
   /** How often each tool ran successfully in this turn (for the answer at the round limit). */
@@ -401,6 +405,8 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
       answers.set(call.id, `Error: ${publicMessage(err)}`);
     }
   });
+  // Stopped while the reads ran: no confirmation is offered (the drain closes the open calls).
+  s.signal?.throwIfAborted();
   // Blocks in the order the model asked for them, not the order the calls finished.
   s.shown.push(...blocks.flatMap((b) => b ?? []));
   s.cited.push(...cites.filter((c) => c !== undefined));

@@ -14,6 +14,7 @@ const commandSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('forget') }),
   z.object({ name: z.literal('confirm'), actionId: z.string().optional() }),
   z.object({ name: z.literal('cancel'), actionId: z.string().optional() }),
+  z.object({ name: z.literal('stop') }),
 ]);
 export type Command = z.infer<typeof commandSchema>;
 
@@ -32,8 +33,8 @@ export function parseCommand(text: string): Command | undefined {
   switch (word.toLowerCase()) {
     case 'help': case '?':
       return rest.length ? undefined : { name: 'help' };
-    case 'stats': case 'usage': case 'new': case 'forget':
-      return rest.length ? undefined : { name: word.toLowerCase() as 'stats' | 'usage' | 'new' | 'forget' };
+    case 'stats': case 'usage': case 'new': case 'forget': case 'stop':
+      return rest.length ? undefined : { name: word.toLowerCase() as 'stats' | 'usage' | 'new' | 'forget' | 'stop' };
     case 'orders': {
       if (!arg) return { name: 'orders' };
       const status = orderStatusSchema.safeParse(arg.toLowerCase());
@@ -57,4 +58,12 @@ export function parseCommand(text: string): Command | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * Whether a message is the word `stop` (docs/design.md §12): adapters hand it to
+ * `conversations.stop` on arrival instead of queuing it behind the turn it stops.
+ */
+export function isStopRequest(text: string): boolean {
+  return parseCommand(text)?.name === 'stop';
 }

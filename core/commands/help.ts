@@ -10,6 +10,7 @@ export const commandHelp: { usage: string; does: string }[] = [
   { usage: 'new', does: 'start a fresh conversation in this thread' },
   { usage: 'forget', does: 'delete this conversation and its history' },
   { usage: 'confirm / cancel', does: 'decide the latest pending confirmation' },
+  { usage: 'stop', does: 'stop the answer being worked on in this conversation' },
 ];
 
 /** One-line summary of the commands for messages like "AI not configured". */

@@ -16,7 +16,7 @@ export type CommandDeps = { em: EntityManager; log: Logger; tools: ToolRegistry;
  * Runs a read or session command without any AI (docs/design.md §8). `confirm`/`cancel` and `link`
  * need more than a turn context and are handled by the conversation service and adapters.
  */
-export async function runCommand(deps: CommandDeps, turn: TurnContext, cmd: Exclude<Command, { name: 'confirm' | 'cancel' | 'link' }>): Promise<Reply> {
+export async function runCommand(deps: CommandDeps, turn: TurnContext, cmd: Exclude<Command, { name: 'confirm' | 'cancel' | 'link' | 'stop' }>): Promise<Reply> {
   const viaTool = async (tool: string, args: Record<string, unknown>): Promise<Reply> => {
     const t = deps.tools.get(tool);
     if (!t || t.kind !== 'read') throw new Error(`missing read tool ${tool}`);

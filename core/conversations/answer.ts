@@ -5,7 +5,8 @@ import { latestPendingAction } from '../actions/store.ts';
 import { runAgentTurn, type AgentDeps, type TurnOptions } from '../agent/turn.ts';
 import { parseCommand } from '../commands/grammar.ts';
 import { runCommand } from '../commands/run.ts';
-import type { Reply } from '../replies/reply.ts';
+import { textReply, type Reply } from '../replies/reply.ts';
+import { NOTHING_TO_STOP_TEXT } from './stop-texts.ts';
 
 /**
  * Answers one message now: a command, a typed confirm/cancel, or an agent turn. Throws what
@@ -23,6 +24,8 @@ export async function answerMessage(deps: AgentDeps, turn: TurnContext, text: st
       : await confirmAction(deps, actor, action.id, { ...(opts.delivery ? { delivery: opts.delivery } : {}), sessionId: turn.sessionId });
     return [explainedDecision(decision)];
   }
+  // Adapters stop on arrival (conversations.stop); a `stop` answered in its turn comes after what it meant to stop.
+  if (cmd?.name === 'stop') return [textReply(NOTHING_TO_STOP_TEXT)];
   if (cmd?.name === 'link') return [{ blocks: [{ type: 'text', text: 'This workspace is already linked. Link codes are only needed for workspaces that are not linked yet.' }] }];
   if (cmd) return [await runCommand({ em, log: deps.log.child({ component: 'conversations' }), tools: deps.tools, now: deps.now }, turn, cmd)];
   return [await runAgentTurn(deps, turn, { kind: 'message', text }, opts)];

@@ -13,6 +13,8 @@ import { turnJobSchema, turnTask, type TurnJob } from './turn-job.ts';
 import type { Delivery } from '../replies/delivery.ts';
 import { followUpJobSchema, followUpTask } from '../history/followup.ts';
 import { historyNoteTask, writeHistoryNote } from '../history/note.ts';
+import { stoppedBy } from '../queue/turn-stops.ts';
+import { stoppedText } from './stop-texts.ts';
 
 /** Starts of one inbox item before the person is told to ask again (docs/design.md §4). */
 export const MAX_TURN_ATTEMPTS = 3;
@@ -72,11 +74,25 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
     let replies: Reply[];
     let outcome = 'answered';
     const timer = turnSeconds.startTimer();
+    // Made before the items are read again or run: a stop signalled from now on reaches this turn.
+    const stop = lease.stopSignal?.(ids) ?? signal;
+    const stoppedAlready = group.map((i) => i.stoppedBy).find((by) => by !== null) ?? undefined;
     try {
       if (attempts > MAX_TURN_ATTEMPTS) outcome = 'gave_up';
-      replies = attempts > MAX_TURN_ATTEMPTS ? await settle(sessionId, group, GIVE_UP_TEXT) : await run(sessionId, group, attempts, lease);
+      if (stoppedAlready !== undefined) {
+        outcome = 'stopped';
+        replies = await settle(sessionId, group, (job) => stoppedText(stoppedAlready, job));
+      } else {
+        replies = attempts > MAX_TURN_ATTEMPTS ? await settle(sessionId, group, GIVE_UP_TEXT) : await run(sessionId, group, attempts, lease, stop);
+      }
     } catch (err) {
       if (signal.aborted) return false;
+      if (stop.aborted) {
+        // Stopped (docs/design.md §12): the open calls are closed and the stop is said where the answer would have gone.
+        outcome = 'stopped';
+        const by = await stoppedBy(em(), ids) ?? '';
+        replies = await settle(sessionId, group, (job) => stoppedText(by, job));
+      } else {
       // Not the turn's fault: the drain waits for the database and resumes the item.
       if (deps.availability?.report(err)) throw err;
       outcome = 'failed';
@@ -86,6 +102,7 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
         log.warn({ err: settleErr, sessionId }, 'could not tell the person that their message failed');
         return [];
       });
+      }
     }
     // The replies are out: marking them done waits out a database outage rather than answer twice.
     const { finished, released } = await whenStored(deps.availability, signal, () => finishItems(em(), ids, replies, fence));
@@ -99,10 +116,10 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
     return released ? true : undefined;
   }
 
-  async function run(sessionId: string, group: InboxRow[], attempts: number, lease: Lease): Promise<Reply[]> {
+  async function run(sessionId: string, group: InboxRow[], attempts: number, lease: Lease, stop: AbortSignal): Promise<Reply[]> {
     const ids = group.map((i) => i.id);
     const progress = group.at(-1)!.progress;
-    const resume = { signal: lease.signal, inboxItems: ids, ...(progress.fromSeq ? { resumeFrom: progress.fromSeq } : {}) };
+    const resume = { signal: stop, inboxItems: ids, ...(progress.fromSeq ? { resumeFrom: progress.fromSeq } : {}) };
     // Stream a first try only: a resumed one edits what was streamed (or posted) before.
     const fresh = attempts === 1 && !progress.stream && !progress.fromSeq;
     if (group[0]!.task === followUpTask) {
@@ -153,14 +170,15 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
   }
 
   /** Ends an item without an answer: its open tool calls are closed, and the person is told `text` where the answer would have gone. */
-  async function settle(sessionId: string, group: InboxRow[], text: string): Promise<Reply[]> {
+  async function settle(sessionId: string, group: InboxRow[], say: string | ((job: SettledJob) => { text: string; history: string })): Promise<Reply[]> {
     const last = group.at(-1)!;
     const job = last.task === followUpTask ? followUpJobSchema.safeParse(last.payload) : turnJobSchema.safeParse(last.payload);
     if (!job.success) return [];
     // How far the attempt got is read again: it may have stored its start or streamed since the item was read.
     const progress = await readProgress(em(), last.id);
-    const reply = textReply(text);
-    await abandonTurn(em(), job.data.turn, progress.fromSeq, reply);
+    const said = typeof say === 'string' ? { text: say, history: say } : say(last.task === followUpTask ? { kind: 'followup', fallback: 'fallback' in job.data ? job.data.fallback : '' } : { kind: 'message' });
+    const reply = textReply(said.text);
+    await abandonTurn(em(), job.data.turn, progress.fromSeq, reply, said.history);
     const deliverer = deps.deliverers.get(job.data.delivery.platform);
     await deliverer?.(job.data.delivery.target, reply, {
       sessionId, ...(last.task === turnTask ? { index: 0 } : {}), ...(progress.stream ? { replace: progress.stream } : {}),
@@ -168,7 +186,10 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
     return [reply];
   }
 
-  /** Messages answered together with a later one only have their "working on it" indicator removed. */
+  /** What a settled item was: a person's message, or a confirmed plan's follow-up (with what the confirmation did). */
+type SettledJob = { kind: 'message' } | { kind: 'followup'; fallback: string };
+
+/** Messages answered together with a later one only have their "working on it" indicator removed. */
   async function removeMergedPlaceholders(sessionId: string, merged: TurnJob[]): Promise<void> {
     for (const job of merged) {
       await deps.deliverers.get(job.delivery.platform)?.(job.delivery.target, { blocks: [] }, { sessionId, index: 0, merged: true })
@@ -191,7 +212,8 @@ export function nextGroup(items: InboxRow[]): InboxRow[] {
   }
   if (first.task !== turnTask) return [first];
   const plain = (i: InboxRow) => {
-    const job = i.task === turnTask ? turnJobSchema.safeParse(i.payload) : undefined;
+    // A stopped message is settled alone, never merged into a turn that runs.
+    const job = i.task === turnTask && i.stoppedBy === null ? turnJobSchema.safeParse(i.payload) : undefined;
     return job?.success && !parseCommand(job.data.text) ? job.data : undefined;
   };
   const head = plain(first);

@@ -15,6 +15,8 @@ import type { Delivery } from '../replies/delivery.ts';
 import { answerMessage } from './answer.ts';
 import type { ConversationDeps } from './deps.ts';
 import { turnTask, type TurnJob } from './turn-job.ts';
+import { stopSession, stopStreamed } from './stop.ts';
+import type { StopOutcome } from './stop-texts.ts';
 import { tenantGlance } from '../pipeline/glance.ts';
 import { startersFrom } from '../tools/next-steps.ts';
 import type { Role } from '../tenancy/roles.ts';
@@ -96,6 +98,20 @@ export function createConversations(deps: ConversationDeps & {
     return cancelAction(deps, actor, actionId);
   }
 
+  /**
+   * Stops what the session is answering (a Stop button, the platform's stop, the word `stop`):
+   * handled on arrival, not queued behind the turn it stops; the stopped turn says "Stopped by
+   * <name>" where its answer would have gone. Refused with one sentence for a viewer who did not ask.
+   */
+  async function stop(actor: Actor, sessionId: string): Promise<StopOutcome> {
+    return stopSession(deps.orm.em.fork(), actor, sessionId);
+  }
+
+  /** A platform stopped the stream of items `itemIds` on the person's behalf (Teams' Stop on a streaming message): they stop too. */
+  async function streamStopped(at: { tenantId: string; sessionId: string; itemIds: readonly string[] }): Promise<void> {
+    await stopStreamed(deps.orm.em.fork(), at);
+  }
+
   /** The suggestions a new conversation starts with, from where the tenant stands (one query; docs/design.md §12). */
   async function starters(tenantId: string, role: Role): Promise<string[]> {
     return startersFrom(await tenantGlance(deps.orm.em.fork(), tenantId, deps.now()), role);
@@ -138,6 +154,6 @@ export function createConversations(deps: ConversationDeps & {
   });
 
   return {
-    respond, submit, result, confirm, cancel, starters, feedback, tasks, idempotency,
+    respond, submit, result, confirm, cancel, stop, streamStopped, starters, feedback, tasks, idempotency,
   };
 }

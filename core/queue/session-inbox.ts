@@ -46,6 +46,8 @@ const itemRowSchema = z.object({
   progress: itemProgressSchema,
   /** When it entered the inbox (ms since the epoch, the database's clock). */
   createdMs: z.coerce.number(),
+  /** Who stopped it (turn-stops.ts); null when nobody did. */
+  stoppedBy: z.string().nullable(),
 });
 /** A pending item as the drain sees it; `attempts` counts how often it was started. */
 export type InboxRow = z.infer<typeof itemRowSchema>;
@@ -110,7 +112,8 @@ export type ClaimedItems = { items: InboxRow[]; startedId: string | null };
 export async function pendingItems(em: EntityManager, sessionId: string, limit = PENDING_LIMIT): Promise<InboxRow[]> {
   return rows(em, itemRowSchema,
     `select i.id::text as id, i.task, i.payload, i.attempts, i.started_at is not null as started, i.progress,
-            (extract(epoch from i.created_at) * 1000)::float8 as "createdMs"
+            (extract(epoch from i.created_at) * 1000)::float8 as "createdMs",
+            case when i.stop_requested_at is not null then coalesce(i.stopped_by, '') end as "stoppedBy"
      from turn_inbox i where i.session_id = ? and i.done_at is null order by i.id limit ?`, [sessionId, limit]);
 }
 

@@ -5,10 +5,20 @@ import type { DatabaseAvailability } from '../availability.ts';
 import type { Logger } from '../logger.ts';
 import type { Notifications } from './notifications.ts';
 import { TURN_CHANNEL, type ClaimedItems } from './session-inbox.ts';
+import { parseStopNotice, STOP_CHANNEL, stoppedItems } from './turn-stops.ts';
 import { claimSession, claimWaiting, handBack, releaseLeases, releaseSession, renewLeases, type Claimed, type LeaseScope } from './session-lease.ts';
 
 /** The lease a drain works under: who holds it, and a signal that aborts when it may be lost or the process stops. */
-export type Lease = { owner: string; signal: AbortSignal };
+export type Lease = {
+  owner: string;
+  signal: AbortSignal;
+  /**
+   * A signal for running inbox items `itemIds`: aborts with `signal`, and when a stop of one of
+   * them is requested (turn-stops.ts, by NOTIFY — also one that arrived before this call).
+   * Without (a drain run by hand), only `signal` stops a turn.
+   */
+  stopSignal?: (itemIds: readonly string[]) => AbortSignal;
+};
 
 /**
  * Runs a leased session's pending items until none is left; must stop soon after `lease.signal`
@@ -27,6 +37,8 @@ export type TurnRunnerOptions = {
   leaseMs: number;
   /** Wake-ups from other processes' intake; without, the runner only polls (and takes `wake` calls). */
   notifications?: Notifications;
+  /** Where stop requests arrive (STOP_CHANNEL); default `notifications`. A runner that is not woken by NOTIFY (the terminal's) still heeds stops. */
+  stops?: Notifications;
   /** How often to look for sessions nobody drives (new work missed, leases of dead processes). Default 1 s. */
   pollMs?: number;
   scope?: LeaseScope;
@@ -59,6 +71,10 @@ type Drive = {
   heldUntil: number;
   /** Woken for while it ran: look for new work again after letting go. */
   dirty: boolean;
+  /** The items running now and what aborts them on a stop request. */
+  current?: { ids: ReadonlySet<string>; stop: AbortController };
+  /** Items whose stop was signalled to this drive (also before they ran). */
+  stopped: Set<string>;
 };
 
 /**
@@ -108,7 +124,13 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
   const fullTenants = () => [...perTenant].filter(([t, n]) => n >= (capOf.get(t) ?? 1) + TENANT_SLACK).map(([t]) => t);
 
   const drive = (c: Claimed, claimedAt: number) => {
-    const entry: Drive = { abort: new AbortController(), done: Promise.resolve(), tenantId: c.tenantId, heldUntil: claimedAt + opts.leaseMs - safety, dirty: false };
+    const entry: Drive = { abort: new AbortController(), done: Promise.resolve(), tenantId: c.tenantId, heldUntil: claimedAt + opts.leaseMs - safety, dirty: false, stopped: new Set() };
+    const stopSignal = (itemIds: readonly string[]) => {
+      const stop = new AbortController();
+      entry.current = { ids: new Set(itemIds), stop };
+      if (itemIds.some((id) => entry.stopped.has(id))) stop.abort(new Error('stopped'));
+      return AbortSignal.any([entry.abort.signal, stop.signal]);
+    };
     capOf.set(c.tenantId, c.cap);
     perTenant.set(c.tenantId, (perTenant.get(c.tenantId) ?? 0) + 1);
     running.set(c.id, entry);
@@ -117,7 +139,7 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
       try {
         let pending = c.pending;
         for (;;) {
-          const releasedByDrain = await opts.drain(c.id, { owner, signal: entry.abort.signal }, pending);
+          const releasedByDrain = await opts.drain(c.id, { owner, signal: entry.abort.signal, stopSignal }, pending);
           pending = undefined;
           // Checked first: a renewal racing the drain's own release may have aborted the drive meanwhile.
           if (releasedByDrain === true) {
@@ -255,14 +277,42 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
     }
   };
 
+  /** A stop request for an item (NOTIFY, turn-stops.ts): aborts it if this process runs it. */
+  const stopItem = (notice: { sessionId: string; itemId: string }) => {
+    const entry = running.get(notice.sessionId);
+    if (!entry || entry.stopped.has(notice.itemId)) return;
+    entry.stopped.add(notice.itemId);
+    if (entry.current?.ids.has(notice.itemId)) entry.current.stop.abort(new Error('stopped'));
+  };
+  const onStop = (payload: string) => {
+    const notice = parseStopNotice(payload);
+    if (notice) stopItem(notice);
+  };
+  let checkingStops = false;
+  /** With the poll: stop requests whose NOTIFY was missed (LISTEN reconnecting, no notifications) are read from the rows. */
+  const checkStops = async () => {
+    const busy = [...running].filter(([, e]) => e.current && !e.current.stop.signal.aborted).map(([id]) => id);
+    if (busy.length === 0 || checkingStops) return;
+    checkingStops = true;
+    try {
+      for (const s of await stoppedItems(em(), busy)) stopItem({ sessionId: s.sessionId, itemId: s.id });
+    } catch (err) {
+      if (!opts.availability?.report(err)) log.warn({ err }, 'could not look for stop requests');
+    } finally {
+      checkingStops = false;
+    }
+  };
+
   let unsubscribe: (() => void) | undefined;
+  let unsubscribeStops: (() => void) | undefined;
   let pollTimer: NodeJS.Timeout | undefined;
   let renewTimer: NodeJS.Timeout | undefined;
   const start = () => {
     if (started || stopping) return;
     started = true;
     unsubscribe = opts.notifications?.subscribe(TURN_CHANNEL, (sessionId) => void tryClaim(sessionId));
-    pollTimer = setInterval(() => void poll(), opts.pollMs ?? 1000);
+    unsubscribeStops = (opts.stops ?? opts.notifications)?.subscribe(STOP_CHANNEL, onStop);
+    pollTimer = setInterval(() => { void poll(); void checkStops(); }, opts.pollMs ?? 1000);
     renewTimer = setInterval(() => void renew(), Math.max(100, Math.round(opts.leaseMs / 3)));
     pollTimer.unref();
     renewTimer.unref();
@@ -273,6 +323,7 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
   async function shutdown(graceMs: number): Promise<void> {
     stopping = true;
     unsubscribe?.();
+    unsubscribeStops?.();
     clearInterval(pollTimer);
     const settled = (ms: number) => {
       let timer: NodeJS.Timeout | undefined;

@@ -31,6 +31,12 @@ export type FakeConnector = {
    * unavailable (502, 503); recorded with `refused`.
    */
   refuse(conversationId: string, ...answers: { status: number; retryAfter?: number }[]): void;
+  /**
+   * The person presses Stop on the streaming message in `conversationId`: from now on every
+   * streaming call into it (typing or final with a `streamType`) is refused with 403 and error
+   * code ContentStreamNotAllowed, as Teams does; recorded with `refused`.
+   */
+  stopStream(conversationId: string): void;
   /** Teams `userRole` the roster returns for a user id (`from.id`); default 'user'. */
   setMemberRole(userId: string, role: 'user' | 'guest' | 'anonymous'): void;
   /** Resolves with the matching calls once at least `count` calls match (default: any message). */
@@ -49,6 +55,7 @@ export async function startFakeConnector(): Promise<FakeConnector> {
   const calls: ConnectorCall[] = [];
   const roles = new Map<string, string>();
   const refusals = new Map<string, { status: number; retryAfter?: number }[]>();
+  const stoppedStreams = new Set<string>();
   const waiters: { count: number; match: (c: ConnectorCall) => boolean; resolve: (c: ConnectorCall[]) => void }[] = [];
   let seq = 0;
   const notify = () => {
@@ -106,6 +113,11 @@ export async function startFakeConnector(): Promise<FakeConnector> {
       return send(200, { id: sub, name: `Member ${sub}`, aadObjectId: sub, userRole: roles.get(sub) ?? 'user', tenantId: 'fake' });
     }
     const activity = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+    const channelData = activity.channelData as { streamType?: unknown } | undefined;
+    if (m[2] === 'activities' && stoppedStreams.has(conversationId) && typeof channelData?.streamType === 'string') {
+      calls.push({ kind: req.method === 'PUT' ? 'update' : sub ? 'reply' : 'send', method: req.method ?? 'POST', path: url.pathname, conversationId, headers: req.headers, activity, refused: 403 });
+      return send(403, { error: { code: 'ContentStreamNotAllowed', message: 'Content stream was cancelled by user.' } });
+    }
     const refusal = m[2] === 'activities' && activity.type === 'message' ? refusals.get(conversationId)?.shift() : undefined;
     if (refusal) {
       calls.push({ kind: req.method === 'PUT' ? 'update' : sub ? 'reply' : 'send', method: req.method ?? 'POST', path: url.pathname, conversationId, headers: req.headers, activity, refused: refusal.status });
@@ -141,6 +153,7 @@ export async function startFakeConnector(): Promise<FakeConnector> {
     calls,
     messages: () => calls.filter(isMessage),
     setMemberRole: (userId, role) => { roles.set(userId, role); },
+    stopStream: (conversationId) => { stoppedStreams.add(conversationId); },
     refuse: (conversationId, ...answers) => { refusals.set(conversationId, [...(refusals.get(conversationId) ?? []), ...answers]); },
     waitFor(count, match = isMessage, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {

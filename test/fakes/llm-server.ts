@@ -74,6 +74,10 @@ export type FakeLlm = {
   discardPending(): number;
   /** Throws if steps remain unused or any failure was recorded. */
   assertDone(): void;
+  /** Requests held by `{ hang: true }` or stalled (`stallAfterChunks`) whose connection the client closed (an aborted request), in order: request number and when (performance.now()). */
+  readonly clientClosed: readonly { request: number; at: number }[];
+  /** Resolves when the client has closed `count` held requests in all (default: one more than now). */
+  whenClientClosed(count?: number): Promise<void>;
   /** Stops the server, cutting hanging requests. */
   close(): Promise<void>;
 };
@@ -96,9 +100,23 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
   const requests: FakeLlmRequest[] = [];
   const failures: string[] = [];
   const hanging = new Set<ServerResponse>();
+  const clientClosed: { request: number; at: number }[] = [];
+  const closeWaiters = new Set<{ count: number; resolve: () => void }>();
+  let shuttingDown = false;
   let seq = 0;
   const seqOf = new WeakMap<ServerResponse, number>();
 
+  /** Keeps a request open until the client closes it (recorded in `clientClosed`) or the fake stops. */
+  const holdOpen = (res: ServerResponse) => {
+    hanging.add(res);
+    res.on('close', () => {
+      hanging.delete(res);
+      // The client gave up on the request (an AbortSignal through the openai client closes the connection).
+      if (shuttingDown) return;
+      clientClosed.push({ request: seqOf.get(res) ?? 0, at: performance.now() });
+      for (const w of closeWaiters) if (clientClosed.length >= w.count) { closeWaiters.delete(w); w.resolve(); }
+    });
+  };
   const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     if (res.destroyed || res.headersSent) return;
     res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_fake_${seqOf.get(res)}`, ...headers });
@@ -165,11 +183,7 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
     for (const [i, chunk] of streamChunks(meta, wire, req.body.stream_options?.include_usage === true).entries()) {
       if (res.destroyed) return;
       if (i === step.cutAfterChunks) return void res.destroy();
-      if (i === step.stallAfterChunks) {
-        hanging.add(res);
-        res.on('close', () => hanging.delete(res));
-        return;
-      }
+      if (i === step.stallAfterChunks) return holdOpen(res);
       res.write(`data: ${JSON.stringify(chunk)}\n\n`);
       // Separate writes, so clients parse across reads.
       await new Promise((r) => (step.chunkDelayMs ? setTimeout(r, step.chunkDelayMs) : setImmediate(r)));
@@ -187,11 +201,7 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
       }
       return run(req, res, next);
     }
-    if ('hang' in step) {
-      hanging.add(res);
-      res.on('close', () => hanging.delete(res));
-      return;
-    }
+    if ('hang' in step) return holdOpen(res);
     if ('disconnect' in step) {
       res.socket?.destroy();
       return;
@@ -245,6 +255,11 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
     enqueue(...more) {
       steps.push(...more);
     },
+    clientClosed,
+    whenClientClosed(count = clientClosed.length + 1) {
+      if (clientClosed.length >= count) return Promise.resolve();
+      return new Promise<void>((resolve) => { closeWaiters.add({ count, resolve }); });
+    },
     discardPending() {
       return steps.splice(0).length;
     },
@@ -254,6 +269,7 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
       if (problems.length > 0) throw new Error(`fake LLM: ${problems.join('; ')}`);
     },
     async close() {
+      shuttingDown = true;
       for (const res of hanging) res.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));

@@ -104,6 +104,20 @@ export function threadReplyEvent(who: Who, text: string, o: { threadTs: string; 
   return env;
 }
 
+/**
+ * An `agent_session_stopped` envelope: a person clicked the native stop button of an agent
+ * session (its event as Slack's reference shows it: channel, user, thread_ts, the stopped
+ * streams' timestamps, event_ts), in the Events API envelope of app_mention.json.
+ */
+export function agentSessionStoppedEvent(who: Who, o: { threadTs: string; streamingTs?: string[]; eventId?: string }) {
+  const env = slackFixture('app_mention');
+  const ts = newTs();
+  Object.assign(env, { team_id: who.teamId, context_team_id: who.teamId, event_id: o.eventId ?? `Ev${uniq()}S`, event_time: Math.floor(Date.now() / 1000) });
+  env.authorizations[0].team_id = who.teamId;
+  env.event = { type: 'agent_session_stopped', channel: who.channel, user: who.userId, thread_ts: o.threadTs, streaming_message_ts: o.streamingTs ?? [], event_ts: ts };
+  return env;
+}
+
 /** Slash command fields (slash_command.json). */
 export function slashCommand(who: Who, text: string, responseUrl: string): Record<string, string> {
   const f = slackFixture<Record<string, string>>('slash_command');
@@ -111,7 +125,7 @@ export function slashCommand(who: Who, text: string, responseUrl: string): Recor
 }
 
 /** A block_actions payload (block_actions.json) for a button click on a posted card. */
-export function buttonClick(who: Who, o: { actionId: 'renderbot.confirm' | 'renderbot.cancel'; value: string; messageTs: string; threadTs?: string; responseUrl: string; blocks?: unknown[] }) {
+export function buttonClick(who: Who, o: { actionId: 'renderbot.confirm' | 'renderbot.cancel' | 'renderbot.stop'; value: string; messageTs: string; threadTs?: string; responseUrl: string; blocks?: unknown[] }) {
   const p = slackFixture('block_actions');
   p.user = { id: who.userId, username: who.userId.toLowerCase(), name: who.userId.toLowerCase(), team_id: who.teamId };
   p.team = { id: who.teamId, domain: who.teamId.toLowerCase() };

@@ -24,6 +24,9 @@ export const TurnInbox = defineEntity({
     progress: p.json<Record<string, unknown>>().defaultRaw(`'{}'::jsonb`),
     doneAt: p.datetime().nullable(),
     result: p.json<unknown>().nullable(),
+    /** A stop was asked for (core/queue/turn-stops.ts): the item ends with "Stopped by <stoppedBy>". */
+    stopRequestedAt: p.datetime().nullable(),
+    stoppedBy: p.text().nullable(),
   },
   indexes: [
     { name: 'turn_inbox_pending_idx', properties: ['session', 'id'], where: 'done_at is null' },

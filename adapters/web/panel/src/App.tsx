@@ -254,6 +254,17 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
     }
   };
 
+  /** Stop: the answer in progress ends with "Stopped by …" (the pending send resolves with it). */
+  const stop = async () => {
+    if (!api || !sessionId) return;
+    try {
+      const r = await api.stop(sessionId);
+      if (r.status === 'idle') notice(r.message);
+    } catch (err) {
+      notice(err instanceof Error ? err.message : 'Stopping failed. Please try again.');
+    }
+  };
+
   const decide = async (actionId: string, verb: 'confirm' | 'cancel') => {
     if (!api || deciding) return;
     setDeciding(true);
@@ -394,7 +405,9 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
               <textarea id="rb-input" ref={inputRef} rows={2} value={draft} placeholder="Message RenderBot… (Enter sends, Shift+Enter for a new line)"
                 onChange={(e) => setDraft(e.target.value)}
                 onKeyDown={(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) { e.preventDefault(); void send(); } }} />
-              <button type="submit" className="rb-btn rb-btn-primary" disabled={busy || !draft.trim()}>Send</button>
+              {busy && sessionId
+                ? <button type="button" className="rb-btn" onClick={() => void stop()}>Stop</button>
+                : <button type="submit" className="rb-btn rb-btn-primary" disabled={busy || !draft.trim()}>Send</button>}
             </form>
           </>
         )}

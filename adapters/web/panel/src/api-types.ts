@@ -61,6 +61,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/chat/sessions/{session_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop the answer being worked on in a conversation
+         * @description Aborts the model call in flight and the tool loop at its next step, whichever server runs the turn; a write already confirmed stays done and is reported, and no confirmation is offered. The stopped turn's request is answered with "Stopped by …"; the next message is answered normally. Sending the message `stop` does the same.
+         */
+        post: operations["stopSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/chat/sessions/{session_id}": {
         parameters: {
             query?: never;
@@ -283,6 +303,14 @@ export interface components {
         MessageList: {
             messages: components["schemas"]["Message"][];
             next_cursor: string | null;
+        };
+        StopResult: {
+            /**
+             * @description stopping: the running answer stops and ends with "Stopped by …" where it would have appeared; idle: nothing was running
+             * @enum {string}
+             */
+            status: "stopping" | "idle";
+            message: string;
         };
         Decision: {
             ok: boolean;
@@ -578,6 +606,34 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    stopSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Stopping, or nothing was running */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StopResult"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

@@ -85,6 +85,8 @@ export function createApi(base: string, token: string) {
     newMessages: async (sessionId: string, cursor: string, signal?: AbortSignal) => ok(await client.GET('/api/chat/sessions/{session_id}/messages', {
       params: { path: { session_id: sessionId }, query: { after: cursor, wait: 20 } }, ...(signal ? { signal } : {}),
     })),
+    /** Stops the answer being worked on in the session; the waiting send then resolves with "Stopped by …". */
+    stop: async (sessionId: string) => ok(await client.POST('/api/chat/sessions/{session_id}/stop', { params: { path: { session_id: sessionId } } })),
     deleteSession: async (sessionId: string) => { ok(await client.DELETE('/api/chat/sessions/{session_id}', { params: { path: { session_id: sessionId } } })); },
     /** 👍/👎 (with an optional reason) on an agent answer; sending again replaces it. */
     feedback: async (answerId: string, rating: 'up' | 'down', reason?: string) =>
