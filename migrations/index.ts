@@ -22,6 +22,7 @@ import { Migration20261125002000_role_source } from './Migration20261125002000_r
 import { Migration20261206000100_stored_requests } from './Migration20261206000100_stored_requests.ts';
 import { Migration20261206000200_idempotency_keys } from './Migration20261206000200_idempotency_keys.ts';
 import { Migration20261206000300_slack_token_rotation } from './Migration20261206000300_slack_token_rotation.ts';
+import { Migration20261206001000_uploaded_files } from './Migration20261206001000_uploaded_files.ts';
 import { Migration20261206000400_render_job_tally } from './Migration20261206000400_render_job_tally.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
@@ -51,4 +52,5 @@ export const migrationsList = [
   { name: 'Migration20261206000200_idempotency_keys', class: Migration20261206000200_idempotency_keys },
   { name: 'Migration20261206000300_slack_token_rotation', class: Migration20261206000300_slack_token_rotation },
   { name: 'Migration20261206000400_render_job_tally', class: Migration20261206000400_render_job_tally },
+  { name: 'Migration20261206001000_uploaded_files', class: Migration20261206001000_uploaded_files },
 ];

@@ -53,6 +53,25 @@ export async function freezeSelection(em: EntityManager, tenantId: string, filte
 }
 
 /**
+ * Freezes the products of `tenantId` named by a list of PIM ids given as SQL (`list.sql`
+ * selecting columns `pim_id` and `n`, its order; e.g. an uploaded file's ids), in list order,
+ * with one INSERT … SELECT. Ids that are no products are left out (the caller reports them);
+ * none left → 'product_not_found'.
+ */
+export async function freezePimIds(em: EntityManager, tenantId: string, list: { sql: string; params: unknown[] }, description: string, max: number): Promise<FrozenSelection> {
+  const [frozen, sample] = await Promise.all([
+    row(em, freezeSelectionRow,
+      `with m as (select array_agg(p.id order by x.n) as ids from (${list.sql}) x join product p on p.tenant_id = ? and p.pim_id = x.pim_id)
+       insert into product_selection (tenant_id, ids) select ?, m.ids from m where cardinality(m.ids) between 1 and ?
+       returning id, cardinality(ids) as n`, [...list.params, tenantId, tenantId, max]),
+    rows(em, freezeSelectionRow2,
+      `select p.pim_id, p.name from (${list.sql}) x join product p on p.tenant_id = ? and p.pim_id = x.pim_id order by x.n limit 5`, [...list.params, tenantId]),
+  ]);
+  if (!frozen) throw new UserInputError('product_not_found', `None of the ids ${description} are products of this workspace; nothing to order.`);
+  return { selectionId: frozen.id, count: frozen.n, sample: sample.map((r) => ({ pimId: r.pim_id, name: r.name })), description };
+}
+
+/**
  * SQL (and its parameters) selecting the product ids of selection `selectionId` of `tenantId`
  * as column `id` — only once it is attached to a confirmation — for set-based inserts.
  */

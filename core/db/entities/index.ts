@@ -1,6 +1,7 @@
 import { AuditLog, PendingAction, ProductSelection } from './actions.ts';
 import { Material, OutputType, Product } from './catalogue.ts';
 import { ChatMessage, ChatSession, TokenUsage } from './chat.ts';
+import { UploadedFile } from './files.ts';
 import { IdempotencyKey } from './idempotency.ts';
 import { Order, OrderCounter, OrderItem, RenderCallback, RenderJob, RenderJobTally } from './orders.ts';
 import { InboundEvent, QueueWorker, RateLimit, TurnInbox } from './queue.ts';
@@ -9,6 +10,7 @@ import { ApiToken, LinkCode, PlatformLink, SlackInstallation, Tenant, TenantUser
 export * from './actions.ts';
 export * from './catalogue.ts';
 export * from './chat.ts';
+export * from './files.ts';
 export * from './idempotency.ts';
 export * from './orders.ts';
 export * from './queue.ts';
@@ -27,4 +29,5 @@ export const allEntities = [
   PendingAction, ProductSelection, AuditLog,
   TurnInbox, InboundEvent, QueueWorker, RateLimit,
   IdempotencyKey,
+  UploadedFile,
 ] as const;

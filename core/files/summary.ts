@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+/** What parsing and matching found in a file, as stored in `uploaded_file.summary`. */
+export const fileSummarySchema = z.object({
+  name: z.string(),
+  kind: z.enum(['csv', 'xlsx']),
+  rows: z.number(),
+  column: z.string(),
+  ids: z.number(),
+  matched: z.number(),
+  unknown: z.number(),
+  unknownSample: z.array(z.string()),
+  duplicates: z.number(),
+  duplicateSample: z.array(z.string()),
+  blank: z.number(),
+});
+export type FileSummary = z.infer<typeof fileSummarySchema>;
+
+/** A parsed upload: its summary and its distinct product ids in file order. */
+export type ParsedFile = { summary: FileSummary; pimIds: string[] };
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+const list = (sample: string[], total: number) => `${sample.join(', ')}${total > sample.length ? ', …' : ''}`;
+
+/**
+ * The summary in one line, e.g. "products.xlsx: 1,200 rows, column Artikelnummer, 1,187 match
+ * products, 13 unknown: KL-9999, …" (plus duplicates and blank cells when there are any).
+ */
+export function describeFile(s: FileSummary): string {
+  const parts = [`${s.name}: ${fmt(s.rows)} rows`, `column ${s.column}`, `${fmt(s.matched)} match products`];
+  parts.push(s.unknown > 0 ? `${fmt(s.unknown)} unknown: ${list(s.unknownSample, s.unknown)}` : 'none unknown');
+  if (s.duplicates > 0) parts.push(`${fmt(s.duplicates)} duplicate ids counted once: ${list(s.duplicateSample, s.duplicates)}`);
+  if (s.blank > 0) parts.push(`${fmt(s.blank)} rows without an id`);
+  return parts.join(', ');
+}
