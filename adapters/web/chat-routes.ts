@@ -5,6 +5,7 @@ import type { AuthedHandler, WebContext, WebRoute } from './routes-context.ts';
 import { searchParams } from './http.ts';
 import { apiMessage, apiSession, sessionCursors } from './present.ts';
 import { sendMessageRoute } from './send-message.ts';
+import { uploadRoute } from './upload-route.ts';
 
 /** Longest a long-poll for new messages may wait. */
 const MAX_WAIT_S = 25;
@@ -31,6 +32,7 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
 
   return [
     sendMessageRoute(ctx, authed),
+    uploadRoute(ctx, authed),
 
     { method: 'GET', path: '/api/chat/sessions', handle: authed(async (req, res, who) => {
       const limit = pageLimit(req, 20);
