@@ -27,7 +27,7 @@ const list = (sample: string[], total: number) => `${sample.join(', ')}${total >
  * products, 13 unknown: KL-9999, …" (plus duplicates and blank cells when there are any).
  */
 export function describeFile(s: FileSummary): string {
-  const parts = [`${s.name}: ${fmt(s.rows)} rows`, `column ${s.column}`, `${fmt(s.matched)} match products`];
+  const parts = [`${s.name}: ${fmt(s.rows)} row${s.rows === 1 ? '' : 's'}`, `column ${s.column}`, `${fmt(s.matched)} match products`];
   parts.push(s.unknown > 0 ? `${fmt(s.unknown)} unknown: ${list(s.unknownSample, s.unknown)}` : 'none unknown');
   if (s.duplicates > 0) parts.push(`${fmt(s.duplicates)} duplicate ids counted once: ${list(s.duplicateSample, s.duplicates)}`);
   if (s.blank > 0) parts.push(`${fmt(s.blank)} rows without an id`);
