@@ -23,6 +23,7 @@ import { Migration20261206000100_stored_requests } from './Migration202612060001
 import { Migration20261206000200_idempotency_keys } from './Migration20261206000200_idempotency_keys.ts';
 import { Migration20261206000300_slack_token_rotation } from './Migration20261206000300_slack_token_rotation.ts';
 import { Migration20261206001000_uploaded_files } from './Migration20261206001000_uploaded_files.ts';
+import { Migration20261206001010_file_materials } from './Migration20261206001010_file_materials.ts';
 import { Migration20261206000400_render_job_tally } from './Migration20261206000400_render_job_tally.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
@@ -53,4 +54,5 @@ export const migrationsList = [
   { name: 'Migration20261206000300_slack_token_rotation', class: Migration20261206000300_slack_token_rotation },
   { name: 'Migration20261206000400_render_job_tally', class: Migration20261206000400_render_job_tally },
   { name: 'Migration20261206001000_uploaded_files', class: Migration20261206001000_uploaded_files },
+  { name: 'Migration20261206001010_file_materials', class: Migration20261206001010_file_materials },
 ];

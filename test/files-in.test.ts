@@ -85,6 +85,26 @@ describe('a spreadsheet becomes one order (web)', () => {
     expect(await count(`select count(*) as n from render_order where tenant_id = ?`, [acme.tenant.id])).toBe(1);
   });
 
+  it('a material column sets per-product materials: valid names in the confirmation and on the order items, unknown names left as the product’s own', async () => {
+    const csv = Buffer.from('Artikelnummer;Material\nACME-KL-6204;nbr-black\nACME-ZR-100;Gold-Plated\nACME-DI-20;\n', 'utf8');
+    const res = await upload(alice, 'mat.csv', csv);
+    const up = (await res.json()) as { file_id: string; summary: string };
+    expect(up.summary).toBe('mat.csv: 3 rows, column Artikelnummer, 3 match products, none unknown, material column Material (2 with a material; unknown materials: Gold-Plated)');
+    h.llm.enqueue({ toolCalls: [{ name: 'create_order', arguments: {
+      product_ids: null, product_filter: null, product_file: up.file_id, output_type_name: 'WebP 1024x1024', submit: false, material_override: null, render_overrides: null,
+    } }] });
+    const sent = await h.api('/api/chat/messages', { token: alice, body: { message: 'Draft an order of these', files: [up.file_id] } });
+    const r = (await sent.json()) as { response: { reply: { blocks: { type: string; actionId?: string; steps?: { details: string[] }[] }[] } } };
+    const confirm = r.response.reply.blocks.find((b) => b.type === 'confirm')!;
+    expect(confirm.steps![0]!.details).toContain("Material: per product from column Material (2 ids name one; unknown names, left as the product's own material: Gold-Plated); else the product's own");
+    h.llm.enqueue({ content: 'Draft saved.' });
+    expect((await h.api(`/api/actions/${confirm.actionId}/confirm`, { token: alice, body: {} })).status).toBe(200);
+    const items = (await h.em().execute(
+      `select p.pim_id, m.name as material from order_item i join product p on p.id = i.product_id left join material m on m.id = i.material_id
+        join render_order o on o.id = i.order_id where o.tenant_id = ? and o.status = 'draft' order by 1`, [acme.tenant.id])) as { pim_id: string; material: string | null }[];
+    expect(items).toEqual([{ pim_id: 'ACME-DI-20', material: null }, { pim_id: 'ACME-KL-6204', material: 'NBR-Black' }, { pim_id: 'ACME-ZR-100', material: null }]);
+  });
+
   it('a CSV with ; and a BOM and no known header: the id column is found by its values', async () => {
     const csv = Buffer.from('\uFEFFNr;Code;Name\n1;ACME-ZR-100;x\n2;ACME-KL-6206;y\n3;NOPE;z\n', 'utf8');
     const res = await upload(alice, 'liste.csv', csv);

@@ -10,6 +10,9 @@ const ID_HEADERS = new Set([
   'articleid', 'productid', 'produktid', 'productnumber', 'produktnummer', 'itemnumber', 'itemno', 'partnumber', 'teilenummer',
 ]);
 
+/** Header names of a material column. */
+const MATERIAL_HEADERS = new Set(['material', 'materialname', 'werkstoff', 'materialnamen']);
+
 /** Values per column sampled when no header names the id column. */
 const SAMPLE_PER_COLUMN = 500;
 /** Columns tried by their values (a PIM export rarely puts ids further right). */
@@ -50,4 +53,10 @@ export async function findIdColumn(em: EntityManager, tenantId: string, name: st
     throw refused('no_id_column', `No column of ${name} holds this workspace's product ids; name the column "PIM-ID", "Artikelnummer" or "SKU" and send it again.`);
   }
   return best.col;
+}
+
+/** The material column by its header (`Material`, `Werkstoff`, …), if there is one (never the id column). */
+export function findMaterialColumn(table: Table, idColumn: number): number | undefined {
+  const i = table.header.findIndex((h, c) => c !== idColumn && MATERIAL_HEADERS.has(normalise(h)));
+  return i >= 0 ? i : undefined;
 }

@@ -36,3 +36,14 @@ export async function unknownFileIds(em: EntityManager, tenantId: string, fileId
     [...list.params, tenantId]);
   return { count: r?.n ?? 0, sample: r?.sample ?? [] };
 }
+
+const namesRow = z.object({ names: z.array(z.string()).nullable() });
+
+/** The distinct names of `names` (non-empty) that are no material of the tenant (case-insensitive), at most UNKNOWN_SAMPLE. */
+export async function unknownMaterials(em: EntityManager, tenantId: string, names: readonly string[]): Promise<string[]> {
+  const r = await row(em, namesRow,
+    `select (array_agg(distinct v order by v))[1:${UNKNOWN_SAMPLE}] as names from unnest(?::text[]) as v
+      where v <> '' and not exists (select 1 from material m where m.tenant_id = ? and lower(m.name) = lower(v))`,
+    [pgArray(names), tenantId]);
+  return r?.names ?? [];
+}

@@ -1,8 +1,8 @@
 import type { EntityManager } from '../db/orm.ts';
-import { findIdColumn } from './columns.ts';
+import { findIdColumn, findMaterialColumn } from './columns.ts';
 import { readCsv } from './csv.ts';
 import { MAX_FILE_BYTES, maxFileWords, refused } from './limits.ts';
-import { matchPimIds, UNKNOWN_SAMPLE } from './match.ts';
+import { matchPimIds, UNKNOWN_SAMPLE, unknownMaterials } from './match.ts';
 import { sniffFile } from './sniff.ts';
 import type { ParsedFile } from './summary.ts';
 import { readXlsx } from './xlsx.ts';
@@ -17,6 +17,9 @@ export async function parseUpload(em: EntityManager, tenantId: string, name: str
   const kind = sniffFile(name, bytes);
   const table = kind === 'xlsx' ? readXlsx(name, bytes) : readCsv(name, bytes);
   const col = await findIdColumn(em, tenantId, name, table);
+  const matCol = findMaterialColumn(table, col);
+  // Each distinct id's material: the first non-empty one named for it.
+  const materialOf = new Map<string, string>();
   const seen = new Set<string>();
   const duplicateSet = new Set<string>();
   let duplicates = 0;
@@ -25,16 +28,25 @@ export async function parseUpload(em: EntityManager, tenantId: string, name: str
     const id = r[col] ?? '';
     if (!id) { blank++; continue; }
     if (seen.has(id)) { duplicates++; duplicateSet.add(id); } else seen.add(id);
+    const material = matCol === undefined ? '' : r[matCol] ?? '';
+    if (material && !materialOf.has(id)) materialOf.set(id, material);
   }
   const pimIds = [...seen];
   if (pimIds.length === 0) throw refused('empty', `The column ${table.header[col]} of ${name} is empty.`);
   const m = await matchPimIds(em, tenantId, pimIds);
+  const materials = matCol === undefined ? undefined : pimIds.map((id) => materialOf.get(id) ?? '');
+  const materialSummary = materials ? {
+    materialColumn: table.header[matCol!] || `column ${matCol! + 1}`,
+    withMaterial: materialOf.size,
+    unknownMaterials: await unknownMaterials(em, tenantId, [...new Set(materialOf.values())]),
+  } : {};
   return {
     pimIds,
+    ...(materials ? { materials } : {}),
     summary: {
       name, kind, rows: table.rows.length, column: table.header[col] || `column ${col + 1}`, ids: pimIds.length,
       matched: m.matched, unknown: m.unknown, unknownSample: m.unknownSample,
-      duplicates, duplicateSample: [...duplicateSet].slice(0, UNKNOWN_SAMPLE), blank,
+      duplicates, duplicateSample: [...duplicateSet].slice(0, UNKNOWN_SAMPLE), blank, ...materialSummary,
     },
   };
 }

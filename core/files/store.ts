@@ -19,10 +19,12 @@ const fileRow = z.object({ id: z.string(), name: z.string(), summary: fileSummar
 /** Stores a parsed upload with its bytes, kept until `expiresAt`; the new file's id. */
 export async function storeFile(em: EntityManager, who: Uploader, file: { name: string; kind: FileKind; bytes: Uint8Array; parsed: ParsedFile; expiresAt: Date }): Promise<string> {
   const r = await row(em, idRow,
-    `insert into uploaded_file (tenant_id, platform, uploaded_by, name, kind, size_bytes, content, summary, pim_ids, expires_at)
-     select ?, ?, ?, ?, ?, ?, ?, ?::jsonb, array(select jsonb_array_elements_text(?::jsonb)), ? returning id`,
+    `insert into uploaded_file (tenant_id, platform, uploaded_by, name, kind, size_bytes, content, summary, pim_ids, materials, expires_at)
+     select ?, ?, ?, ?, ?, ?, ?, ?::jsonb, array(select jsonb_array_elements_text(?::jsonb)),
+            case when ?::jsonb is null then null else array(select jsonb_array_elements_text(?::jsonb)) end, ? returning id`,
     [who.tenantId, who.platform, who.userId, file.name, file.kind, file.bytes.byteLength, Buffer.from(file.bytes),
-      JSON.stringify(file.parsed.summary), JSON.stringify(file.parsed.pimIds), file.expiresAt]);
+      JSON.stringify(file.parsed.summary), JSON.stringify(file.parsed.pimIds),
+      file.parsed.materials ? JSON.stringify(file.parsed.materials) : null, file.parsed.materials ? JSON.stringify(file.parsed.materials) : null, file.expiresAt]);
   if (!r) throw new Error('uploaded_file insert returned nothing');
   return r.id;
 }
@@ -38,11 +40,12 @@ export async function findFile(em: EntityManager, tenantId: string, fileId: stri
 
 /**
  * SQL (and its parameters) selecting file `fileId`'s distinct product ids as column `pim_id`,
- * in file order, for set-based inserts (core/pipeline/selections.ts `freezePimIds`).
+ * their position `n` and the material named for each (`material`, '' for none), for set-based
+ * inserts (core/pipeline/selections.ts `freezePimIds`).
  */
 export function filePimIds(tenantId: string, fileId: string): { sql: string; params: unknown[] } {
   return {
-    sql: `select x.pim_id, x.n from uploaded_file f, unnest(f.pim_ids) with ordinality as x(pim_id, n)
+    sql: `select x.pim_id, x.n, coalesce(f.materials[x.n], '') as material from uploaded_file f, unnest(f.pim_ids) with ordinality as x(pim_id, n)
            where f.id = ? and f.tenant_id = ? and f.expires_at > now()`,
     params: [fileId, tenantId],
   };

@@ -116,11 +116,11 @@ export async function createOrder(em: EntityManager, tenantId: string, input: Cr
   }).returning('id').executeTakeFirstOrThrow();
   // The products come from SQL (a frozen selection) or one JSON parameter — never one parameter per product.
   const source = selectionId ? selectionIds(tenantId, selectionId)
-    : { sql: `select x::uuid as id from jsonb_array_elements_text(?::jsonb) as t(x)`, params: [JSON.stringify(plan.products.ids)] };
+    : { sql: `select x::uuid as id, null::uuid as material_id from jsonb_array_elements_text(?::jsonb) as t(x)`, params: [JSON.stringify(plan.products.ids)] };
   const items = await row(em, countRow,
     `with ins as (
-       insert into order_item (tenant_id, order_id, product_id)
-       select p.tenant_id, ?, p.id from (${source.sql}) x join product p on p.id = x.id and p.tenant_id = ?
+       insert into order_item (tenant_id, order_id, product_id, material_id)
+       select p.tenant_id, ?, p.id, x.material_id from (${source.sql}) x join product p on p.id = x.id and p.tenant_id = ?
        returning 1)
      select count(*) as n from ins`,
     [orderId, ...source.params, tenantId],

@@ -54,15 +54,19 @@ export async function freezeSelection(em: EntityManager, tenantId: string, filte
 
 /**
  * Freezes the products of `tenantId` named by a list of PIM ids given as SQL (`list.sql`
- * selecting columns `pim_id` and `n`, its order; e.g. an uploaded file's ids), in list order,
- * with one INSERT … SELECT. Ids that are no products are left out (the caller reports them);
- * none left → 'product_not_found'.
+ * selecting columns `pim_id`, `n` (its order) and `material` (a material name or ''); e.g. an
+ * uploaded file's ids), in list order, with one INSERT … SELECT. Named materials of the tenant
+ * (case-insensitive) are frozen beside the ids; unknown names leave the product's own. Ids that
+ * are no products are left out (the caller reports them); none left → 'product_not_found'.
  */
 export async function freezePimIds(em: EntityManager, tenantId: string, list: { sql: string; params: unknown[] }, description: string, max: number): Promise<FrozenSelection> {
   const [frozen, sample] = await Promise.all([
     row(em, freezeSelectionRow,
-      `with m as (select array_agg(p.id order by x.n) as ids from (${list.sql}) x join product p on p.tenant_id = ? and p.pim_id = x.pim_id)
-       insert into product_selection (tenant_id, ids) select ?, m.ids from m where cardinality(m.ids) between 1 and ?
+      `with m as (select array_agg(p.id order by x.n) as ids,
+                         case when bool_or(mt.id is not null) then array_agg(mt.id order by x.n) end as material_ids
+                    from (${list.sql}) x join product p on p.tenant_id = ? and p.pim_id = x.pim_id
+                    left join material mt on mt.tenant_id = p.tenant_id and lower(mt.name) = lower(x.material))
+       insert into product_selection (tenant_id, ids, material_ids) select ?, m.ids, m.material_ids from m where cardinality(m.ids) between 1 and ?
        returning id, cardinality(ids) as n`, [...list.params, tenantId, tenantId, max]),
     rows(em, freezeSelectionRow2,
       `select p.pim_id, p.name from (${list.sql}) x join product p on p.tenant_id = ? and p.pim_id = x.pim_id order by x.n limit 5`, [...list.params, tenantId]),
@@ -73,11 +77,14 @@ export async function freezePimIds(em: EntityManager, tenantId: string, list: { 
 
 /**
  * SQL (and its parameters) selecting the product ids of selection `selectionId` of `tenantId`
- * as column `id` — only once it is attached to a confirmation — for set-based inserts.
+ * as column `id`, with their frozen material as `material_id` (null: the product's own) — only
+ * once it is attached to a confirmation — for set-based inserts.
  */
 export function selectionIds(tenantId: string, selectionId: string): { sql: string; params: unknown[] } {
   return {
-    sql: `select unnest(s.ids) as id from product_selection s where s.id = ? and s.tenant_id = ? and s.action_id is not null`,
+    // Multi-argument unnest pads a shorter (or null) array with nulls.
+    sql: `select u.id, u.material_id from product_selection s, unnest(s.ids, s.material_ids) as u(id, material_id)
+           where s.id = ? and s.tenant_id = ? and s.action_id is not null`,
     params: [selectionId, tenantId],
   };
 }

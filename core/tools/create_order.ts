@@ -102,6 +102,11 @@ export const createOrderTool = defineTool({
         step.title = step.title.replace(` from ${file.name}`, ` from ${file.name} (${ids})`);
         step.details = [...(step.details ?? []), `Not found (left out): ${ids}`];
       }
+      const mat = file.summary;
+      if (mat.materialColumn) {
+        const unknown = mat.unknownMaterials?.length ? `; unknown names, left as the product's own material: ${mat.unknownMaterials.join(', ')}` : '';
+        step.details = step.details.map((d) => (d.startsWith('Material: product materials') ? `Material: per product from column ${mat.materialColumn} (${fmt(mat.withMaterial ?? 0)} ids name one${unknown}); else the product's own` : d));
+      }
       if (file.summary.duplicates > 0) step.details = [...(step.details ?? []), `Duplicates in the file, counted once: ${fmt(file.summary.duplicates)}`];
     }
     return { ...step, ...(selectionId ? { frozen: { selectionId } } : {}) };

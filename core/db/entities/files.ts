@@ -17,6 +17,8 @@ export const UploadedFile = defineEntity({
     summary: p.json<Record<string, unknown>>(),
     /** The file's distinct product ids, in file order. */
     pimIds: p.array().columnType('text[]'),
+    /** The material named for each of `pimIds` ('' for none); null when the file has no material column. */
+    materials: p.array().columnType('text[]').nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
     expiresAt: p.datetime(),
   },
