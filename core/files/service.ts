@@ -21,7 +21,6 @@ export type Files = ReturnType<typeof createFiles>;
 /** A file name as kept: its last path segment, control characters removed, cut at MAX_NAME_CHARS. */
 function cleanName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
-  // eslint-disable-next-line no-control-regex
   const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, MAX_NAME_CHARS);
   return clean || 'file';
 }
