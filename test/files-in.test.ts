@@ -105,6 +105,23 @@ describe('a spreadsheet becomes one order (web)', () => {
     expect(items).toEqual([{ pim_id: 'ACME-DI-20', material: null }, { pim_id: 'ACME-KL-6204', material: 'NBR-Black' }, { pim_id: 'ACME-ZR-100', material: null }]);
   });
 
+  it('create_order with another tenant’s file id: the model is told the file was not found; nothing is frozen', async () => {
+    const res = await upload(alice, 'acme-only.csv', Buffer.from('SKU\nACME-ZR-100\n'));
+    const { file_id } = (await res.json()) as { file_id: string };
+    let told = '';
+    h.llm.enqueue(
+      { toolCalls: [{ name: 'create_order', arguments: {
+        product_ids: null, product_filter: null, product_file: file_id, output_type_name: 'WebP 1024x1024', submit: true, material_override: null, render_overrides: null,
+      } }] },
+      (req) => { told = String(req.body.messages.at(-1)?.content); return { content: 'That file is not available.' }; },
+    );
+    const before = await count(`select count(*) as n from product_selection`, []);
+    const sent = await h.api('/api/chat/messages', { token: gus, body: { message: 'Order the products of that file' } });
+    expect(sent.status).toBe(200);
+    expect(told).toContain('That file was not found');
+    expect(await count(`select count(*) as n from product_selection`, [])).toBe(before);
+  });
+
   it('a CSV with ; and a BOM and no known header: the id column is found by its values', async () => {
     const csv = Buffer.from('\uFEFFNr;Code;Name\n1;ACME-ZR-100;x\n2;ACME-KL-6206;y\n3;NOPE;z\n', 'utf8');
     const res = await upload(alice, 'liste.csv', csv);
