@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as XLSX from '@e965/xlsx';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
-import { buttonClick, dmEvent, uniq, type Who } from './fakes/slack-request.ts';
+import { buttonClick, dmEvent, type Who } from './fakes/slack-request.ts';
 import { isCard } from './support/slack-flows.ts';
 import { NOTE_LABEL } from '../core/agent/data-messages.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
@@ -39,11 +39,12 @@ function fileShare(who: Who, file: { id: string; name: string; url: string }, te
   return env;
 }
 
+let fileSeq = 0;
 const noteOf = (req: FakeLlmRequest) => String(req.body.messages.find((m) => m.role === 'user' && String(m.content).startsWith(NOTE_LABEL))?.content);
 
 describe('Slack: a spreadsheet shared in a DM', () => {
   it('is downloaded with the bot token from Slack’s file host → one confirmation naming the count and unknown ids → confirm → one order with exactly those products', async () => {
-    const id = `F${uniq()}`;
+    const id = `F0FILE${++fileSeq}`;
     const url = h.slack.addFile(TEAM, { id, name: 'products.xlsx', bytes: workbook([['PIM-ID'], ['ACME-KL-6204'], ['ACME-ZR-100'], ['KL-9999']]) });
     let note = '';
     h.llm.enqueue((req) => {
