@@ -44,8 +44,9 @@ await migrate(orm);
 await installQueue(url);
 
 const em = () => orm.em.fork();
-const tenantId = (await row(em(), idRow, `select id from tenant where slug = 'bench-files'`))?.id
-  ?? (await createTenant(em(), { slug: 'bench-files', name: 'Bench Files AG' })).id;
+const tenantId =
+  (await row(em(), idRow, `select id from tenant where slug = 'bench-files'`))?.id ??
+  (await createTenant(em(), { slug: 'bench-files', name: 'Bench Files AG' })).id;
 await seedCategoryProducts(em(), tenantId, { category: 'Kugellager', count: KNOWN, prefix: 'BF' });
 await ensureOutputType(em(), tenantId, { name: 'WebP 1024x1024', format: 'webp', width: 1024, height: 1024 });
 
@@ -57,17 +58,29 @@ XLSX.utils.book_append_sheet(book, XLSX.utils.aoa_to_sheet(table), 'Artikel');
 const xlsx = XLSX.write(book, { type: 'buffer', bookType: 'xlsx', compression: true }) as Buffer;
 
 const mb = (n: number) => (n / 1024 / 1024).toFixed(0);
-const session = await row(em(), idRow, `insert into chat_session (tenant_id, platform, key) values (?, 'cli', 'bench:' || gen_random_uuid()) returning id`, [tenantId]);
+const session = await row(
+  em(),
+  idRow,
+  `insert into chat_session (tenant_id, platform, key) values (?, 'cli', 'bench:' || gen_random_uuid()) returning id`,
+  [tenantId],
+);
 const turn = { tenantId, userId: 'bench', role: 'operator' as const, sessionId: session!.id, platform: 'cli' as const };
 const create = defaultTools.get('create_order')!;
 if (!needsApproval(create)) throw new Error('create_order must need approval');
 
-console.log(`bench:files — ${ROWS.toLocaleString('en-US')} rows (${KNOWN.toLocaleString('en-US')} known). Targets: parse + match < 5 s, RSS growth < 300 MB`);
-for (const [name, bytes] of [['products.csv', csv], ['products.xlsx', xlsx]] as const) {
+console.log(
+  `bench:files — ${ROWS.toLocaleString('en-US')} rows (${KNOWN.toLocaleString('en-US')} known). Targets: parse + match < 5 s, RSS growth < 300 MB`,
+);
+for (const [name, bytes] of [
+  ['products.csv', csv],
+  ['products.xlsx', xlsx],
+] as const) {
   global.gc?.();
   const rss0 = process.memoryUsage().rss;
   let peak = rss0;
-  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
   let t0 = performance.now();
   const parsed = await parseUpload(em(), tenantId, name, bytes);
   const parseMs = performance.now() - t0;
@@ -75,22 +88,45 @@ for (const [name, bytes] of [['products.csv', csv], ['products.xlsx', xlsx]] as 
   // The sampler cannot run while parsing blocks the thread: the process's peak RSS since start
   // (which may have been set earlier, by generating the files) bounds the growth from above.
   peak = Math.max(peak, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024);
-  const fileId = await storeFile(em(), { tenantId, platform: 'cli', userId: 'bench' }, {
-    name, kind: sniffFile(name, bytes), bytes, parsed, expiresAt: new Date(Date.now() + 3_600_000) });
+  const fileId = await storeFile(
+    em(),
+    { tenantId, platform: 'cli', userId: 'bench' },
+    {
+      name,
+      kind: sniffFile(name, bytes),
+      bytes,
+      parsed,
+      expiresAt: new Date(Date.now() + 3_600_000),
+    },
+  );
   const args = create.parameters.parse({ product_file: fileId, output_type_name: 'WebP 1024x1024' });
   t0 = performance.now();
   const { frozen, ...step } = await create.prepare({ turn, em: em(), log, now: () => new Date() }, args);
   const prepareMs = performance.now() - t0;
-  const action = await createPendingAction(em(), turn, [{ toolCallId: 'bench', tool: 'create_order', args, step, ...(frozen ? { frozen } : {}) }], new Date());
+  const action = await createPendingAction(
+    em(),
+    turn,
+    [{ toolCallId: 'bench', tool: 'create_order', args, step, ...(frozen ? { frozen } : {}) }],
+    new Date(),
+  );
   t0 = performance.now();
-  const decision = await confirmAction({ orm, log, tools: defaultTools, now: () => new Date() }, { ...turn }, action.id);
+  const decision = await confirmAction(
+    { orm, log, tools: defaultTools, now: () => new Date() },
+    { ...turn },
+    action.id,
+  );
   const confirmMs = performance.now() - t0;
   const jobs = (decision.executed?.results[0]?.data as { job_count?: number } | undefined)?.job_count ?? 0;
-  console.log(`${name.padEnd(14)} ${mb(bytes.byteLength).padStart(3)} MB  parse+match ${(parseMs / 1000).toFixed(2)} s (target < 5 s)  ` +
-    `RSS growth ≤ ${mb(peak - rss0)} MB (target < 300 MB)  matched ${parsed.summary.matched.toLocaleString('en-US')}, unknown ${parsed.summary.unknown.toLocaleString('en-US')}  ` +
-    `prepare ${(prepareMs / 1000).toFixed(2)} s  confirm → order ${(confirmMs / 1000).toFixed(2)} s (${jobs.toLocaleString('en-US')} jobs)`);
+  console.log(
+    `${name.padEnd(14)} ${mb(bytes.byteLength).padStart(3)} MB  parse+match ${(parseMs / 1000).toFixed(2)} s (target < 5 s)  ` +
+      `RSS growth ≤ ${mb(peak - rss0)} MB (target < 300 MB)  matched ${parsed.summary.matched.toLocaleString('en-US')}, unknown ${parsed.summary.unknown.toLocaleString('en-US')}  ` +
+      `prepare ${(prepareMs / 1000).toFixed(2)} s  confirm → order ${(confirmMs / 1000).toFixed(2)} s (${jobs.toLocaleString('en-US')} jobs)`,
+  );
   // The bench runs no worker: the order's queued render jobs go with it.
-  await em().execute(`delete from graphile_worker._private_jobs where key in (select id::text from render_job where tenant_id = ?)`, [tenantId]);
+  await em().execute(
+    `delete from graphile_worker._private_jobs where key in (select id::text from render_job where tenant_id = ?)`,
+    [tenantId],
+  );
   await em().execute(`delete from render_order where tenant_id = ?`, [tenantId]);
 }
 await orm.close();

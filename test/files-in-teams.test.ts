@@ -77,12 +77,17 @@ function activity(name: string, conversationId: string, extra: Record<string, un
 }
 
 async function post(body: unknown) {
-  const res = await fetch(`${base}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}/api/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
 }
 
-const inConversation = (id: string) => (c: ConnectorCall) => c.conversationId === id && (c.kind === 'send' || c.kind === 'reply') && c.activity.type === 'message';
+const inConversation = (id: string) => (c: ConnectorCall) =>
+  c.conversationId === id && (c.kind === 'send' || c.kind === 'reply') && c.activity.type === 'message';
 
 /** A workbook hosted at a download URL, as the attachment Teams sends for a file in a personal chat. */
 function fileAttachment(name: string, rows: string[][]) {
@@ -94,7 +99,12 @@ function fileAttachment(name: string, rows: string[][]) {
     contentType: FILE_DOWNLOAD_INFO,
     contentUrl: `https://contoso-my.sharepoint.com${path}`,
     name,
-    content: { downloadUrl: `${sharepointUrl}${path}`, uniqueId: '1150D938-8870-4044-9F2C-5BBDEBA70C9D', fileType: 'xlsx', etag: '123' },
+    content: {
+      downloadUrl: `${sharepointUrl}${path}`,
+      uniqueId: '1150D938-8870-4044-9F2C-5BBDEBA70C9D',
+      fileType: 'xlsx',
+      etag: '123',
+    },
   };
 }
 
@@ -103,29 +113,68 @@ describe('Teams: files', () => {
     const conv = `a:personal-files-${++seq}`;
     let note = '';
     llm.enqueue((req) => {
-      note = String(req.body.messages.find((m) => m.role === 'user' && String(m.content).startsWith(NOTE_LABEL))?.content);
+      note = String(
+        req.body.messages.find((m) => m.role === 'user' && String(m.content).startsWith(NOTE_LABEL))?.content,
+      );
       const fileId = /product_file "([0-9a-f-]{36})"/.exec(note)?.[1];
-      return { toolCalls: [{ name: 'create_order', arguments: {
-        product_ids: null, product_filter: null, product_file: fileId, output_type_name: 'WebP 1024x1024', submit: true, material_override: null, render_overrides: null,
-      } }] };
+      return {
+        toolCalls: [
+          {
+            name: 'create_order',
+            arguments: {
+              product_ids: null,
+              product_filter: null,
+              product_file: fileId,
+              output_type_name: 'WebP 1024x1024',
+              submit: true,
+              material_override: null,
+              render_overrides: null,
+            },
+          },
+        ],
+      };
     });
-    const a = activity('personal-message', conv, { text: '', attachments: [fileAttachment('products.xlsx', [['Artikelnummer'], ['ACME-DI-20'], ['ACME-KL-6205'], ['KL-9999'], ['KL-9998']])] });
+    const a = activity('personal-message', conv, {
+      text: '',
+      attachments: [
+        fileAttachment('products.xlsx', [
+          ['Artikelnummer'],
+          ['ACME-DI-20'],
+          ['ACME-KL-6205'],
+          ['KL-9999'],
+          ['KL-9998'],
+        ]),
+      ],
+    });
     expect((await post(a)).status).toBe(200);
     const [proposal] = await connector.waitFor(1, inConversation(conv));
-    expect(note).toContain('products.xlsx: 4 rows, column Artikelnummer, 2 match products, 2 unknown: KL-9999, KL-9998');
+    expect(note).toContain(
+      'products.xlsx: 4 rows, column Artikelnummer, 2 match products, 2 unknown: KL-9999, KL-9998',
+    );
     expect(downloads.at(-1)?.authorization).toBeUndefined();
     const card = JSON.stringify(proposal!.activity);
-    expect(card).toContain('Create order for 2 products from products.xlsx (2 ids not found: KL-9999, KL-9998) and start rendering');
+    expect(card).toContain(
+      'Create order for 2 products from products.xlsx (2 ids not found: KL-9999, KL-9998) and start rendering',
+    );
     const actionId = /"verb":"renderbot\.confirm","data":\{"actionId":"([0-9a-f-]{36})"\}/.exec(card)![1]!;
 
     llm.enqueue({ content: 'Done.' });
-    const res = await post(activity('invoke-card-action', conv, {
-      replyToId: proposal!.id!, value: { action: { type: 'Action.Execute', title: 'Confirm', verb: 'renderbot.confirm', data: { actionId } }, trigger: 'manual' },
-    }));
+    const res = await post(
+      activity('invoke-card-action', conv, {
+        replyToId: proposal!.id!,
+        value: {
+          action: { type: 'Action.Execute', title: 'Confirm', verb: 'renderbot.confirm', data: { actionId } },
+          trigger: 'manual',
+        },
+      }),
+    );
     expect(res.status).toBe(200);
-    const items = (await app.db.orm.em.fork().execute(
-      `select p.pim_id from order_item i join product p on p.id = i.product_id join render_order o on o.id = i.order_id where o.tenant_id = ? order by 1`,
-      [acme.tenant.id])) as { pim_id: string }[];
+    const items = (await app.db.orm.em
+      .fork()
+      .execute(
+        `select p.pim_id from order_item i join product p on p.id = i.product_id join render_order o on o.id = i.order_id where o.tenant_id = ? order by 1`,
+        [acme.tenant.id],
+      )) as { pim_id: string }[];
     expect(items.map((i) => i.pim_id)).toEqual(['ACME-DI-20', 'ACME-KL-6205']);
   });
 
@@ -133,7 +182,13 @@ describe('Teams: files', () => {
     const conv = `19:c0ffee42a1b2c3d4e5f6a7b8c9d0e1f2@thread.tacv2;messageid=17642${++seq}`;
     const requests = llm.requests.length;
     const a = activity('channel-mention', conv, {
-      attachments: [{ contentType: 'reference', contentUrl: 'https://contoso.sharepoint.com/sites/Renders/Shared%20Documents/products.xlsx', name: 'products.xlsx' }],
+      attachments: [
+        {
+          contentType: 'reference',
+          contentUrl: 'https://contoso.sharepoint.com/sites/Renders/Shared%20Documents/products.xlsx',
+          name: 'products.xlsx',
+        },
+      ],
     });
     expect((await post(a)).status).toBe(200);
     const [reply] = await connector.waitFor(1, inConversation(conv));
@@ -145,9 +200,20 @@ describe('Teams: files', () => {
     const conv = `a:personal-files-${++seq}`;
     const path = `/personal/anna/bad-${seq}.csv`;
     hosted.set(path, Buffer.from('<html><body>not a sheet</body></html>'));
-    const a = activity('personal-message', conv, { text: '', attachments: [{ contentType: FILE_DOWNLOAD_INFO, name: 'bad.csv', content: { downloadUrl: `${sharepointUrl}${path}`, fileType: 'csv' } }] });
+    const a = activity('personal-message', conv, {
+      text: '',
+      attachments: [
+        {
+          contentType: FILE_DOWNLOAD_INFO,
+          name: 'bad.csv',
+          content: { downloadUrl: `${sharepointUrl}${path}`, fileType: 'csv' },
+        },
+      ],
+    });
     expect((await post(a)).status).toBe(200);
     const [reply] = await connector.waitFor(1, inConversation(conv));
-    expect(reply!.activity.text).toBe('bad.csv is an HTML or XML page, not a spreadsheet; export it from your PIM as .xlsx or .csv.');
+    expect(reply!.activity.text).toBe(
+      'bad.csv is an HTML or XML page, not a spreadsheet; export it from your PIM as .xlsx or .csv.',
+    );
   });
 });

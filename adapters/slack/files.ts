@@ -9,7 +9,11 @@ export const MAX_FILES_PER_MESSAGE = 5;
 const DOWNLOAD_TIMEOUT_MS = 30_000;
 
 /** A file of a Slack `message`/`app_mention` event, as far as RenderBot reads it. */
-const slackFileSchema = z.object({ id: z.string(), name: z.string().nullish(), url_private_download: z.string().nullish() });
+const slackFileSchema = z.object({
+  id: z.string(),
+  name: z.string().nullish(),
+  url_private_download: z.string().nullish(),
+});
 export type SlackFile = z.infer<typeof slackFileSchema>;
 
 /** The files of an event (`files` of a file_share message); anything unreadable is left out. */
@@ -30,8 +34,11 @@ export function slackFileOrigin(apiUrl?: string): string {
   return apiUrl ? new URL(apiUrl).origin : `https://${SLACK_FILE_HOST}`;
 }
 
-const cannotRead = (name: string) => new UserInputError('file_download',
-  `I could not download ${name} from Slack; check that RenderBot has the files:read permission, or upload it in the web panel.`);
+const cannotRead = (name: string) =>
+  new UserInputError(
+    'file_download',
+    `I could not download ${name} from Slack; check that RenderBot has the files:read permission, or upload it in the web panel.`,
+  );
 
 /**
  * Downloads a shared file with the bot token, only from `origin` (slackFileOrigin): a URL on any
@@ -39,7 +46,11 @@ const cannotRead = (name: string) => new UserInputError('file_download',
  * travel with them). Slack answers a request without a valid token with a sign-in page or a
  * redirect, never the file, so both are refusals. At most MAX_FILE_BYTES are read.
  */
-export async function downloadSlackFile(file: SlackFile, token: string, origin: string): Promise<{ name: string; bytes: Uint8Array }> {
+export async function downloadSlackFile(
+  file: SlackFile,
+  token: string,
+  origin: string,
+): Promise<{ name: string; bytes: Uint8Array }> {
   const name = file.name || 'the file';
   let url: URL;
   try {
@@ -48,15 +59,23 @@ export async function downloadSlackFile(file: SlackFile, token: string, origin: 
     throw cannotRead(name);
   }
   if (url.origin !== origin) throw cannotRead(name);
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, redirect: 'manual', signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) })
-    .catch(() => { throw cannotRead(name); });
+  const res = await fetch(url, {
+    headers: { authorization: `Bearer ${token}` },
+    redirect: 'manual',
+    signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS),
+  }).catch(() => {
+    throw cannotRead(name);
+  });
   if (res.status !== 200 || (res.headers.get('content-type') ?? '').toLowerCase().startsWith('text/html')) {
     await res.body?.cancel();
     throw cannotRead(name);
   }
   if (Number(res.headers.get('content-length') ?? 0) > MAX_FILE_BYTES) {
     await res.body?.cancel();
-    throw new UserInputError('file_too_large', `${name} is larger than ${maxFileWords}; split it or leave out columns other than the ids.`);
+    throw new UserInputError(
+      'file_too_large',
+      `${name} is larger than ${maxFileWords}; split it or leave out columns other than the ids.`,
+    );
   }
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -64,7 +83,10 @@ export async function downloadSlackFile(file: SlackFile, token: string, origin: 
     size += chunk.byteLength;
     if (size > MAX_FILE_BYTES) {
       await res.body?.cancel().catch(() => {});
-      throw new UserInputError('file_too_large', `${name} is larger than ${maxFileWords}; split it or leave out columns other than the ids.`);
+      throw new UserInputError(
+        'file_too_large',
+        `${name} is larger than ${maxFileWords}; split it or leave out columns other than the ids.`,
+      );
     }
     chunks.push(chunk);
   }

@@ -10,7 +10,8 @@ const MAX_FILES = 5;
 const DOWNLOAD_TIMEOUT_MS = 30_000;
 
 /** What a channel or group chat is told when someone shares a file there: the bytes never reach a bot. */
-export const CHANNEL_FILE_TEXT = 'I can only read files sent to me in a personal chat. Open a chat with me and attach the CSV or XLSX there, or upload it in the web panel.';
+export const CHANNEL_FILE_TEXT =
+  'I can only read files sent to me in a personal chat. Open a chat with me and attach the CSV or XLSX there, or upload it in the web panel.';
 
 const downloadInfoSchema = z.object({
   contentType: z.literal(FILE_DOWNLOAD_INFO),
@@ -23,19 +24,34 @@ export type TeamsFile = { name: string; downloadUrl: string };
 
 /** The files of a message (download info attachments), at most MAX_FILES. */
 export function teamsFiles(a: TeamsActivity): TeamsFile[] {
-  return (a.attachments ?? []).flatMap((att) => {
-    const p = downloadInfoSchema.safeParse(att);
-    return p.success ? [{ name: p.data.name || 'the file', downloadUrl: p.data.content.downloadUrl }] : [];
-  }).slice(0, MAX_FILES);
+  return (a.attachments ?? [])
+    .flatMap((att) => {
+      const p = downloadInfoSchema.safeParse(att);
+      return p.success ? [{ name: p.data.name || 'the file', downloadUrl: p.data.content.downloadUrl }] : [];
+    })
+    .slice(0, MAX_FILES);
 }
 
 /** Whether a message shares a file in any form (download info, or a file reference as channels send it). */
 export function sharesFile(a: TeamsActivity): boolean {
-  return (a.attachments ?? []).some((att) => att.contentType === FILE_DOWNLOAD_INFO || att.contentType === 'reference' || att.contentType === 'application/vnd.microsoft.teams.file.info');
+  return (a.attachments ?? []).some(
+    (att) =>
+      att.contentType === FILE_DOWNLOAD_INFO ||
+      att.contentType === 'reference' ||
+      att.contentType === 'application/vnd.microsoft.teams.file.info',
+  );
 }
 
-const cannotRead = (name: string) => new UserInputError('file_download', `I could not download ${name} from Teams; send it again, or upload it in the web panel.`);
-const tooLarge = (name: string) => new UserInputError('file_too_large', `${name} is larger than ${maxFileWords}; split it or leave out columns other than the ids.`);
+const cannotRead = (name: string) =>
+  new UserInputError(
+    'file_download',
+    `I could not download ${name} from Teams; send it again, or upload it in the web panel.`,
+  );
+const tooLarge = (name: string) =>
+  new UserInputError(
+    'file_too_large',
+    `${name} is larger than ${maxFileWords}; split it or leave out columns other than the ids.`,
+  );
 
 /**
  * Downloads a personal-chat file from its pre-authorised `downloadUrl` (no credentials are sent),
@@ -49,7 +65,9 @@ export async function downloadTeamsFile(file: TeamsFile): Promise<Uint8Array> {
     throw cannotRead(file.name);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw cannotRead(file.name);
-  const res = await fetch(url, { signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) }).catch(() => { throw cannotRead(file.name); });
+  const res = await fetch(url, { signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) }).catch(() => {
+    throw cannotRead(file.name);
+  });
   if (res.status !== 200) {
     await res.body?.cancel();
     throw cannotRead(file.name);

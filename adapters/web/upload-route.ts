@@ -14,29 +14,53 @@ type Part = { name: string; bytes: Buffer };
 function readFilePart(req: HttpRequest): Promise<Part> {
   const type = req.headers['content-type'];
   if (!type || !type.toLowerCase().startsWith('multipart/form-data')) {
-    return Promise.reject(new HttpError(415, 'unsupported_media_type', 'Send the file as multipart/form-data with a part named "file".'));
+    return Promise.reject(
+      new HttpError(415, 'unsupported_media_type', 'Send the file as multipart/form-data with a part named "file".'),
+    );
   }
   return new Promise((resolve, reject) => {
     let part: Part | undefined;
     let tooLarge = false;
     let failed = false;
-    const fail = (err: HttpError) => { if (!failed) { failed = true; reject(err); } };
+    const fail = (err: HttpError) => {
+      if (!failed) {
+        failed = true;
+        reject(err);
+      }
+    };
     let bb: BusboyInstance;
     try {
-      bb = new Busboy({ headers: { ...req.headers, 'content-type': type }, limits: { files: 1, fileSize: MAX_FILE_BYTES, fields: 0, parts: 2 } });
+      bb = new Busboy({
+        headers: { ...req.headers, 'content-type': type },
+        limits: { files: 1, fileSize: MAX_FILE_BYTES, fields: 0, parts: 2 },
+      });
     } catch {
       fail(new HttpError(400, 'invalid_body', 'The multipart body has no boundary.'));
       return;
     }
     bb.on('file', (field, stream, filename) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => { if (!tooLarge) chunks.push(c); });
-      stream.on('limit', () => { tooLarge = true; chunks.length = 0; });
-      stream.on('end', () => { if (field === 'file' && !tooLarge) part = { name: filename || 'upload', bytes: Buffer.concat(chunks) }; });
+      stream.on('data', (c: Buffer) => {
+        if (!tooLarge) chunks.push(c);
+      });
+      stream.on('limit', () => {
+        tooLarge = true;
+        chunks.length = 0;
+      });
+      stream.on('end', () => {
+        if (field === 'file' && !tooLarge) part = { name: filename || 'upload', bytes: Buffer.concat(chunks) };
+      });
     });
     bb.on('error', () => fail(new HttpError(400, 'invalid_body', 'The multipart body could not be read.')));
     bb.on('finish', () => {
-      if (tooLarge) fail(new HttpError(413, 'file_too_large', `The file is larger than ${maxFileWords}; split it or leave out columns other than the ids.`));
+      if (tooLarge)
+        fail(
+          new HttpError(
+            413,
+            'file_too_large',
+            `The file is larger than ${maxFileWords}; split it or leave out columns other than the ids.`,
+          ),
+        );
       else if (!part) fail(new HttpError(400, 'invalid_body', 'The body has no file part named "file".'));
       else if (!failed) resolve(part);
     });
@@ -51,10 +75,15 @@ function readFilePart(req: HttpRequest): Promise<Part> {
  */
 export function uploadRoute(ctx: WebContext, authed: (h: AuthedHandler) => WebRoute['handle']): WebRoute {
   return {
-    method: 'POST', path: '/api/chat/files',
+    method: 'POST',
+    path: '/api/chat/files',
     handle: authed(async (req, res, who: TokenIdentity) => {
       const part = await readFilePart(req);
-      const stored = await ctx.files.upload({ tenantId: who.tenantId, platform: 'web', userId: who.userId }, part.name, part.bytes);
+      const stored = await ctx.files.upload(
+        { tenantId: who.tenantId, platform: 'web', userId: who.userId },
+        part.name,
+        part.bytes,
+      );
       sendJson(res, 201, { file_id: stored.fileId, name: stored.summary.name, summary: stored.text });
     }),
   };

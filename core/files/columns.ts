@@ -6,8 +6,26 @@ import type { Table } from './table.ts';
 
 /** Header names of a product id column, compared lower-case without spaces or punctuation. */
 const ID_HEADERS = new Set([
-  'pimid', 'pim', 'pimnummer', 'pimnumber', 'artikelnummer', 'artikelnr', 'artnr', 'artikel', 'sku', 'articlenumber', 'articleno',
-  'articleid', 'productid', 'produktid', 'productnumber', 'produktnummer', 'itemnumber', 'itemno', 'partnumber', 'teilenummer',
+  'pimid',
+  'pim',
+  'pimnummer',
+  'pimnumber',
+  'artikelnummer',
+  'artikelnr',
+  'artnr',
+  'artikel',
+  'sku',
+  'articlenumber',
+  'articleno',
+  'articleid',
+  'productid',
+  'produktid',
+  'productnumber',
+  'produktnummer',
+  'itemnumber',
+  'itemno',
+  'partnumber',
+  'teilenummer',
 ]);
 
 /** Header names of a material column. */
@@ -40,17 +58,26 @@ export async function findIdColumn(em: EntityManager, tenantId: string, name: st
       if (v) seen.add(v);
       if (seen.size >= SAMPLE_PER_COLUMN) break;
     }
-    for (const v of seen) { cols.push(c); values.push(v); }
+    for (const v of seen) {
+      cols.push(c);
+      values.push(v);
+    }
   }
-  const hits = await rows(em, hitsRow,
+  const hits = await rows(
+    em,
+    hitsRow,
     `select x.col, count(p.id) as n
        from unnest(?::int[], ?::text[]) as x(col, v)
        join product p on p.tenant_id = ? and p.pim_id = x.v
       group by x.col order by n desc, x.col limit 1`,
-    [`{${cols.join(',')}}`, pgArray(values), tenantId]);
+    [`{${cols.join(',')}}`, pgArray(values), tenantId],
+  );
   const best = hits[0];
   if (!best || best.n === 0) {
-    throw refused('no_id_column', `No column of ${name} holds this workspace's product ids; name the column "PIM-ID", "Artikelnummer" or "SKU" and send it again.`);
+    throw refused(
+      'no_id_column',
+      `No column of ${name} holds this workspace's product ids; name the column "PIM-ID", "Artikelnummer" or "SKU" and send it again.`,
+    );
   }
   return best.col;
 }

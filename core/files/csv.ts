@@ -11,7 +11,10 @@ export function readCsv(name: string, bytes: Uint8Array): Table {
   try {
     text = decodeCsvFile(bytes);
   } catch {
-    throw refused('encoding', `${name} is not UTF-8 text; in Excel save it as "CSV UTF-8 (comma delimited)" and send it again.`);
+    throw refused(
+      'encoding',
+      `${name} is not UTF-8 text; in Excel save it as "CSV UTF-8 (comma delimited)" and send it again.`,
+    );
   }
   const parsed = parseCsv(text);
   const first = parsed.problems[0];
@@ -19,7 +22,10 @@ export function readCsv(name: string, bytes: Uint8Array): Table {
   const [header, ...rest] = parsed.records;
   if (!header || rest.length === 0) throw refused('empty', `${name} has no data rows under its header.`);
   if (rest.length > MAX_FILE_ROWS) {
-    throw refused('too_many_rows', `${name} has ${rest.length.toLocaleString('en-US')} rows; at most ${MAX_FILE_ROWS.toLocaleString('en-US')} fit in one order, so split the file.`);
+    throw refused(
+      'too_many_rows',
+      `${name} has ${rest.length.toLocaleString('en-US')} rows; at most ${MAX_FILE_ROWS.toLocaleString('en-US')} fit in one order, so split the file.`,
+    );
   }
   return { header: header.fields.map((f) => f.trim()), rows: rest.map((r) => r.fields.map((f) => f.trim())) };
 }

@@ -12,8 +12,17 @@ import { readXlsx } from './xlsx.ts';
  * id column and matches its distinct ids against the tenant's products. Every refusal is a
  * UserInputError with one sentence naming the problem; nothing is written.
  */
-export async function parseUpload(em: EntityManager, tenantId: string, name: string, bytes: Uint8Array): Promise<ParsedFile> {
-  if (bytes.byteLength > MAX_FILE_BYTES) throw refused('too_large', `${name} is larger than ${maxFileWords}; split it or leave out columns other than the ids.`);
+export async function parseUpload(
+  em: EntityManager,
+  tenantId: string,
+  name: string,
+  bytes: Uint8Array,
+): Promise<ParsedFile> {
+  if (bytes.byteLength > MAX_FILE_BYTES)
+    throw refused(
+      'too_large',
+      `${name} is larger than ${maxFileWords}; split it or leave out columns other than the ids.`,
+    );
   const kind = sniffFile(name, bytes);
   const table = kind === 'xlsx' ? readXlsx(name, bytes) : readCsv(name, bytes);
   const col = await findIdColumn(em, tenantId, name, table);
@@ -26,27 +35,44 @@ export async function parseUpload(em: EntityManager, tenantId: string, name: str
   let blank = 0;
   for (const r of table.rows) {
     const id = r[col] ?? '';
-    if (!id) { blank++; continue; }
-    if (seen.has(id)) { duplicates++; duplicateSet.add(id); } else seen.add(id);
-    const material = matCol === undefined ? '' : r[matCol] ?? '';
+    if (!id) {
+      blank++;
+      continue;
+    }
+    if (seen.has(id)) {
+      duplicates++;
+      duplicateSet.add(id);
+    } else seen.add(id);
+    const material = matCol === undefined ? '' : (r[matCol] ?? '');
     if (material && !materialOf.has(id)) materialOf.set(id, material);
   }
   const pimIds = [...seen];
   if (pimIds.length === 0) throw refused('empty', `The column ${table.header[col]} of ${name} is empty.`);
   const m = await matchPimIds(em, tenantId, pimIds);
   const materials = matCol === undefined ? undefined : pimIds.map((id) => materialOf.get(id) ?? '');
-  const materialSummary = materials ? {
-    materialColumn: table.header[matCol!] || `column ${matCol! + 1}`,
-    withMaterial: materialOf.size,
-    unknownMaterials: await unknownMaterials(em, tenantId, [...new Set(materialOf.values())]),
-  } : {};
+  const materialSummary = materials
+    ? {
+        materialColumn: table.header[matCol!] || `column ${matCol! + 1}`,
+        withMaterial: materialOf.size,
+        unknownMaterials: await unknownMaterials(em, tenantId, [...new Set(materialOf.values())]),
+      }
+    : {};
   return {
     pimIds,
     ...(materials ? { materials } : {}),
     summary: {
-      name, kind, rows: table.rows.length, column: table.header[col] || `column ${col + 1}`, ids: pimIds.length,
-      matched: m.matched, unknown: m.unknown, unknownSample: m.unknownSample,
-      duplicates, duplicateSample: [...duplicateSet].slice(0, UNKNOWN_SAMPLE), blank, ...materialSummary,
+      name,
+      kind,
+      rows: table.rows.length,
+      column: table.header[col] || `column ${col + 1}`,
+      ids: pimIds.length,
+      matched: m.matched,
+      unknown: m.unknown,
+      unknownSample: m.unknownSample,
+      duplicates,
+      duplicateSample: [...duplicateSet].slice(0, UNKNOWN_SAMPLE),
+      blank,
+      ...materialSummary,
     },
   };
 }

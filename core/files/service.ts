@@ -21,7 +21,10 @@ export type Files = ReturnType<typeof createFiles>;
 /** A file name as kept: its last path segment, control characters removed, cut at MAX_NAME_CHARS. */
 function cleanName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
-  const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, MAX_NAME_CHARS);
+  const clean = base
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim()
+    .slice(0, MAX_NAME_CHARS);
   return clean || 'file';
 }
 
@@ -52,7 +55,9 @@ export function createFiles(deps: { em: () => EntityManager; log: Logger; now: (
     for (const id of fileIds) files.push(await findFile(em, turn.tenantId, id));
     for (const f of files) {
       await appendMessage(em, {
-        tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'system',
+        tenantId: turn.tenantId,
+        sessionId: turn.sessionId,
+        role: 'system',
         content: `The user attached a file (file id ${f.id}). ${describeFile(f.summary)}. To order its products call create_order with product_file "${f.id}".`,
       });
     }

@@ -25,17 +25,27 @@ export function sniffFile(name: string, bytes: Uint8Array): FileKind {
   if (bytes.length === 0) throw refused('empty', `${name} is empty.`);
   if (startsWith(bytes, ZIP)) return 'xlsx';
   if (startsWith(bytes, CFB)) {
-    throw refused('encrypted', `${name} is a password-protected or old-format (.xls) workbook; save it without a password as .xlsx or CSV UTF-8 and send it again.`);
+    throw refused(
+      'encrypted',
+      `${name} is a password-protected or old-format (.xls) workbook; save it without a password as .xlsx or CSV UTF-8 and send it again.`,
+    );
   }
   for (const [what, sig] of BINARY) {
-    if (startsWith(bytes, sig)) throw refused('binary', `${name} is ${what}, not a spreadsheet; send an .xlsx or .csv file.`);
+    if (startsWith(bytes, sig))
+      throw refused('binary', `${name} is ${what}, not a spreadsheet; send an .xlsx or .csv file.`);
   }
   const head = bytes.subarray(0, 8192);
-  if (head.includes(0)) throw refused('binary', `${name} is a binary file, not a spreadsheet; send an .xlsx or .csv file.`);
+  if (head.includes(0))
+    throw refused('binary', `${name} is a binary file, not a spreadsheet; send an .xlsx or .csv file.`);
   let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
   while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++;
   const first = head[i];
-  if (first === 0x3c) throw refused('markup', `${name} is an HTML or XML page, not a spreadsheet; export it from your PIM as .xlsx or .csv.`);
-  if (first === 0x7b || first === 0x5b) throw refused('json', `${name} is JSON, not a spreadsheet; export it from your PIM as .xlsx or .csv.`);
+  if (first === 0x3c)
+    throw refused(
+      'markup',
+      `${name} is an HTML or XML page, not a spreadsheet; export it from your PIM as .xlsx or .csv.`,
+    );
+  if (first === 0x7b || first === 0x5b)
+    throw refused('json', `${name} is JSON, not a spreadsheet; export it from your PIM as .xlsx or .csv.`);
   return 'csv';
 }

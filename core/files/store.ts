@@ -17,24 +17,55 @@ const idRow = z.object({ id: z.string() });
 const fileRow = z.object({ id: z.string(), name: z.string(), summary: fileSummarySchema });
 
 /** Stores a parsed upload with its bytes, kept until `expiresAt`; the new file's id. */
-export async function storeFile(em: EntityManager, who: Uploader, file: { name: string; kind: FileKind; bytes: Uint8Array; parsed: ParsedFile; expiresAt: Date }): Promise<string> {
-  const r = await row(em, idRow,
+export async function storeFile(
+  em: EntityManager,
+  who: Uploader,
+  file: { name: string; kind: FileKind; bytes: Uint8Array; parsed: ParsedFile; expiresAt: Date },
+): Promise<string> {
+  const r = await row(
+    em,
+    idRow,
     `insert into uploaded_file (tenant_id, platform, uploaded_by, name, kind, size_bytes, content, summary, pim_ids, materials, expires_at)
      select ?, ?, ?, ?, ?, ?, ?, ?::jsonb, array(select jsonb_array_elements_text(?::jsonb)),
             case when ?::jsonb is null then null else array(select jsonb_array_elements_text(?::jsonb)) end, ? returning id`,
-    [who.tenantId, who.platform, who.userId, file.name, file.kind, file.bytes.byteLength, Buffer.from(file.bytes),
-      JSON.stringify(file.parsed.summary), JSON.stringify(file.parsed.pimIds),
-      file.parsed.materials ? JSON.stringify(file.parsed.materials) : null, file.parsed.materials ? JSON.stringify(file.parsed.materials) : null, file.expiresAt]);
+    [
+      who.tenantId,
+      who.platform,
+      who.userId,
+      file.name,
+      file.kind,
+      file.bytes.byteLength,
+      Buffer.from(file.bytes),
+      JSON.stringify(file.parsed.summary),
+      JSON.stringify(file.parsed.pimIds),
+      file.parsed.materials ? JSON.stringify(file.parsed.materials) : null,
+      file.parsed.materials ? JSON.stringify(file.parsed.materials) : null,
+      file.expiresAt,
+    ],
+  );
   if (!r) throw new Error('uploaded_file insert returned nothing');
   return r.id;
 }
 
 /** A file of tenant `tenantId` that has not expired: its id, name and summary; else UserInputError 'file_not_found'. */
-export async function findFile(em: EntityManager, tenantId: string, fileId: string): Promise<{ id: string; name: string; summary: FileSummary }> {
+export async function findFile(
+  em: EntityManager,
+  tenantId: string,
+  fileId: string,
+): Promise<{ id: string; name: string; summary: FileSummary }> {
   const found = z.uuid().safeParse(fileId).success
-    ? await row(em, fileRow, `select id, name, summary from uploaded_file where id = ? and tenant_id = ? and expires_at > now()`, [fileId, tenantId])
+    ? await row(
+        em,
+        fileRow,
+        `select id, name, summary from uploaded_file where id = ? and tenant_id = ? and expires_at > now()`,
+        [fileId, tenantId],
+      )
     : undefined;
-  if (!found) throw new UserInputError('file_not_found', 'That file was not found (files are kept for a limited time); send it again.');
+  if (!found)
+    throw new UserInputError(
+      'file_not_found',
+      'That file was not found (files are kept for a limited time); send it again.',
+    );
   return found;
 }
 
@@ -53,6 +84,10 @@ export function filePimIds(tenantId: string, fileId: string): { sql: string; par
 
 /** Deletes files past their expiry; how many. */
 export async function deleteExpiredFiles(em: EntityManager): Promise<number> {
-  const r = await row(em, countRow, `with d as (delete from uploaded_file where expires_at <= now() returning 1) select count(*) as n from d`);
+  const r = await row(
+    em,
+    countRow,
+    `with d as (delete from uploaded_file where expires_at <= now() returning 1) select count(*) as n from d`,
+  );
   return r?.n ?? 0;
 }

@@ -31,12 +31,19 @@ const list = (sample: string[], total: number) => `${sample.join(', ')}${total >
  * products, 13 unknown: KL-9999, …" (plus duplicates and blank cells when there are any).
  */
 export function describeFile(s: FileSummary): string {
-  const parts = [`${s.name}: ${fmt(s.rows)} row${s.rows === 1 ? '' : 's'}`, `column ${s.column}`, `${fmt(s.matched)} match products`];
+  const parts = [
+    `${s.name}: ${fmt(s.rows)} row${s.rows === 1 ? '' : 's'}`,
+    `column ${s.column}`,
+    `${fmt(s.matched)} match products`,
+  ];
   parts.push(s.unknown > 0 ? `${fmt(s.unknown)} unknown: ${list(s.unknownSample, s.unknown)}` : 'none unknown');
-  if (s.duplicates > 0) parts.push(`${fmt(s.duplicates)} duplicate ids counted once: ${list(s.duplicateSample, s.duplicates)}`);
+  if (s.duplicates > 0)
+    parts.push(`${fmt(s.duplicates)} duplicate ids counted once: ${list(s.duplicateSample, s.duplicates)}`);
   if (s.blank > 0) parts.push(`${fmt(s.blank)} rows without an id`);
   if (s.materialColumn) {
-    parts.push(`material column ${s.materialColumn} (${fmt(s.withMaterial ?? 0)} with a material${s.unknownMaterials?.length ? `; unknown materials: ${s.unknownMaterials.join(', ')}` : ''})`);
+    parts.push(
+      `material column ${s.materialColumn} (${fmt(s.withMaterial ?? 0)} with a material${s.unknownMaterials?.length ? `; unknown materials: ${s.unknownMaterials.join(', ')}` : ''})`,
+    );
   }
   return parts.join(', ');
 }

@@ -12,7 +12,10 @@ function centralDirectory(b: Buffer): ZipEntry[] | undefined {
   // The end record is within the last 22 + 65,535 (comment) bytes.
   let end = -1;
   for (let i = b.length - 22; i >= Math.max(0, b.length - 22 - 65_535); i--) {
-    if (b.readUInt32LE(i) === EOCD) { end = i; break; }
+    if (b.readUInt32LE(i) === EOCD) {
+      end = i;
+      break;
+    }
   }
   if (end < 0) return undefined;
   const count = b.readUInt16LE(end + 10);
@@ -42,16 +45,25 @@ function centralDirectory(b: Buffer): ZipEntry[] | undefined {
 export function checkXlsxContainer(name: string, bytes: Uint8Array): void {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const entries = centralDirectory(b);
-  if (!entries || entries.length === 0) throw refused('corrupt', `${name} is not a readable .xlsx workbook (its zip container is damaged).`);
-  if (entries.some((e) => e.encrypted)) throw refused('encrypted', `${name} is encrypted; save it without a password and send it again.`);
+  if (!entries || entries.length === 0)
+    throw refused('corrupt', `${name} is not a readable .xlsx workbook (its zip container is damaged).`);
+  if (entries.some((e) => e.encrypted))
+    throw refused('encrypted', `${name} is encrypted; save it without a password and send it again.`);
   if (entries.some((e) => /(^|\/)vbaProject\.bin$/i.test(e.name))) {
-    throw refused('macros', `${name} contains macros, which are not accepted; save it as a plain .xlsx workbook (without macros) and send it again.`);
+    throw refused(
+      'macros',
+      `${name} contains macros, which are not accepted; save it as a plain .xlsx workbook (without macros) and send it again.`,
+    );
   }
   if (!entries.some((e) => e.name === 'xl/workbook.xml' || e.name === 'xl/workbook.bin')) {
     throw refused('not_workbook', `${name} is a zip archive, not an .xlsx workbook; send an .xlsx or .csv file.`);
   }
   const limit = Math.min(MAX_UNPACKED_BYTES, MAX_UNPACK_RATIO * bytes.byteLength);
-  const bomb = () => refused('zip_bomb', `${name} unpacks to far more than its size (over ${Math.round(limit / 1024 / 1024)} MB), which looks like a zip bomb; it was not opened.`);
+  const bomb = () =>
+    refused(
+      'zip_bomb',
+      `${name} unpacks to far more than its size (over ${Math.round(limit / 1024 / 1024)} MB), which looks like a zip bomb; it was not opened.`,
+    );
   if (entries.reduce((sum, e) => sum + e.unpacked, 0) > limit) throw bomb();
   let inflated = 0;
   let over = false;
@@ -59,14 +71,18 @@ export function checkXlsxContainer(name: string, bytes: Uint8Array): void {
     file.ondata = (err, data) => {
       if (err || over) return;
       inflated += data.length;
-      if (inflated > limit) { over = true; file.terminate(); }
+      if (inflated > limit) {
+        over = true;
+        file.terminate();
+      }
     };
     file.start();
   });
   unzip.register(UnzipInflate);
   try {
     // Pushed in chunks so a bomb is stopped after at most one chunk's worth of output.
-    for (let i = 0; i < bytes.byteLength && !over; i += 64 * 1024) unzip.push(bytes.subarray(i, i + 64 * 1024), i + 64 * 1024 >= bytes.byteLength);
+    for (let i = 0; i < bytes.byteLength && !over; i += 64 * 1024)
+      unzip.push(bytes.subarray(i, i + 64 * 1024), i + 64 * 1024 >= bytes.byteLength);
   } catch {
     if (!over) throw refused('corrupt', `${name} is not a readable .xlsx workbook (its zip container is damaged).`);
   }

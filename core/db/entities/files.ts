@@ -23,7 +23,10 @@ export const UploadedFile = defineEntity({
     expiresAt: p.datetime(),
   },
   indexes: [
-    { name: 'uploaded_file_tenant_created_idx', columns: [{ name: 'tenant_id' }, { name: 'created_at', sort: 'desc' }] },
+    {
+      name: 'uploaded_file_tenant_created_idx',
+      columns: [{ name: 'tenant_id' }, { name: 'created_at', sort: 'desc' }],
+    },
     { name: 'uploaded_file_expires_idx', properties: ['expiresAt'] },
   ],
 });
