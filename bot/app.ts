@@ -6,6 +6,7 @@ import { createIntake, type Intake } from '../core/conversations/intake.ts';
 import { createSessionDrain } from '../core/conversations/drain.ts';
 import { createFinishedItems } from '../core/conversations/finished.ts';
 import { createConversations, PRUNE_TURNS_TASK, type Conversations } from '../core/conversations/service.ts';
+import { createFiles, DELETE_EXPIRED_FILES_TASK, type Files } from '../core/files/service.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
 import { createModelGate, type ModelGate } from '../core/llm/model-gate.ts';
 import { createNoticeTasks } from '../core/notices/tasks.ts';
@@ -33,6 +34,8 @@ export type App = {
   db: Database;
   tools: ToolRegistry;
   conversations: Conversations;
+  /** Uploaded files (core/files): adapters hand it bytes, capped at MAX_FILE_BYTES. */
+  files: Files;
   /** The inbound API adapters call besides `conversations`: identity, sessions, cards, web tokens (docs/design.md §1). */
   intake: Intake;
   /** Reply senders by platform; channels register theirs when they are created. */
@@ -124,12 +127,13 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
       // Terminal conversations are driven by their terminal (bot/chat.ts).
       : { concurrency: config.TURN_CONCURRENCY, notifications, scope: { excludePlatforms: ['cli'] } }),
   });
-  const conversations = createConversations({ ...core, wake: runner.wake });
+  const files = createFiles({ em: () => db.orm.em.fork(), log, now, retentionDays: config.FILE_RETENTION_DAYS });
+  const conversations = createConversations({ ...core, wake: runner.wake, files });
   const intake = createIntake({ orm: db.orm, log: log.child({ component: 'intake' }), now, secretsKey: config.secretsKey, intakePool: db.intakePool });
   let worker: Worker | undefined;
   let started = false;
   return {
-    config, log, db, tools, conversations, intake, deliverers, streamers, onOrderStatus: scheduleNotices, renderLinks, gate, notifications, now,
+    config, log, db, tools, conversations, intake, files, deliverers, streamers, onOrderStatus: scheduleNotices, renderLinks, gate, notifications, now,
     async start() {
       if (started || !(opts.worker || opts.chat)) return;
       started = true;
@@ -139,9 +143,10 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
         ...(opts.renderBackends ? { backendFor: opts.renderBackends } : {}) });
       const noticeTasks = createNoticeTasks({ orm: db.orm, log, deliverers, renderLinks, now });
       worker = await startWorker({
-        url: db.url, tasks: { ...conversations.tasks, ...renderTasks, ...noticeTasks }, log, availability: db.availability, concurrency: config.RENDER_CONCURRENCY,
+        url: db.url, tasks: { ...conversations.tasks, ...files.tasks, ...renderTasks, ...noticeTasks }, log, availability: db.availability, concurrency: config.RENDER_CONCURRENCY,
         deadAfterMs: config.WORKER_DEAD_AFTER_SECONDS * 1000,
-        crontab: [{ task: 'expire_actions', pattern: '* * * * *' }, { task: PRUNE_TURNS_TASK, pattern: '* * * * *' }, { task: farmTimeoutTaskName, pattern: '* * * * *' }, { task: foldTallyTaskName, pattern: '* * * * *' }],
+        crontab: [{ task: 'expire_actions', pattern: '* * * * *' }, { task: PRUNE_TURNS_TASK, pattern: '* * * * *' }, { task: farmTimeoutTaskName, pattern: '* * * * *' }, { task: foldTallyTaskName, pattern: '* * * * *' },
+          { task: DELETE_EXPIRED_FILES_TASK, pattern: '17 * * * *' }],
       });
     },
     turnsInFlight: () => runner.inFlight(),

@@ -1,4 +1,8 @@
+import { open } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
+import { UserInputError } from '../core/errors.ts';
+import { MAX_FILE_BYTES, maxFileWords } from '../core/files/limits.ts';
 import type { Readable, Writable } from 'node:stream';
 import type { Deliverer, Streamer } from '../core/replies/delivery.ts';
 import { pendingItems } from '../core/queue/session-inbox.ts';
@@ -87,6 +91,8 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
         .catch((err: unknown) => write(`Could not stop: ${err instanceof Error ? err.message : String(err)}`));
     };
     interrupts.on('SIGINT', onInterrupt);
+    // Files attached with `attach <path>`, carried by the next message.
+    let attached: string[] = [];
     const prompt = () => opts.interactive && opts.output.write('you> ');
     prompt();
     for await (const raw of rl) {
@@ -107,7 +113,15 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
         prompt();
         continue;
       }
-      await app.conversations.submit({ turn, text: line, delivery: { platform: 'cli', target: {} } });
+      const attach = /^attach\s+(.+)$/i.exec(line);
+      if (attach) {
+        const fileId = await attachFile(app, { tenantId: tenant.id, platform: 'cli', userId: opts.user }, attach[1]!.trim(), write);
+        if (fileId) attached.push(fileId);
+        prompt();
+        continue;
+      }
+      await app.conversations.submit({ turn, text: line, delivery: { platform: 'cli', target: {} }, ...(attached.length ? { files: attached } : {}) });
+      attached = [];
       running = sessionId;
       try {
         await settled(app, sessionId);
@@ -127,6 +141,35 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
 /** The suggestion whose number was typed (1-based), else the line as typed. */
 function pick(line: string, offered: readonly string[]): string {
   return /^\d$/.test(line) ? (offered[Number(line) - 1] ?? line) : line;
+}
+
+/**
+ * `attach <path>`: reads a file from the terminal user's own disk (at most MAX_FILE_BYTES, checked
+ * before reading) and hands it to core/files; prints its summary or the sentence why it cannot be
+ * used. The file's id, or undefined.
+ */
+async function attachFile(app: App, who: { tenantId: string; platform: 'cli'; userId: string }, path: string, write: (text: string) => void): Promise<string | undefined> {
+  const name = basename(path);
+  let bytes: Buffer;
+  try {
+    const file = await open(path, 'r');
+    try {
+      const { size, isFile } = await file.stat().then((st) => ({ size: st.size, isFile: st.isFile() }));
+      if (!isFile) throw new UserInputError('file_not_found', `${path} is not a file.`);
+      if (size > MAX_FILE_BYTES) throw new UserInputError('file_too_large', `${name} is larger than ${maxFileWords}; split it or leave out columns other than the ids.`);
+      bytes = await file.readFile();
+    } finally {
+      await file.close();
+    }
+    const stored = await app.files.upload(who, name, bytes);
+    write(`Attached ${stored.text}. Your next message carries it.`);
+    return stored.fileId;
+  } catch (err) {
+    if (err instanceof UserInputError) write(err.message);
+    else if (err instanceof Error && 'code' in err && (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR')) write(`${path} cannot be read (${err.code === 'ENOENT' ? 'no such file' : 'not permitted'}).`);
+    else throw err;
+    return undefined;
+  }
 }
 
 /** Resolves once the session's inbox is empty: the line's answer and whatever it queued (a follow-up) were printed. */

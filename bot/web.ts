@@ -28,7 +28,7 @@ export async function createWebChannel(app: App, settings: WebSettings = webSett
     apiPerMinute: settings.rateLimitPerMinute, loginsPerMinute: settings.loginsPerMinute ?? LOGINS_PER_MINUTE,
     onError: (err) => app.log.warn({ err: err.message }, 'rate limit counters unavailable'),
   });
-  const adapter = createWebAdapter({ intake: app.intake, conversations: app.conversations, log: app.log, now: app.now, settings, limits });
+  const adapter = createWebAdapter({ intake: app.intake, conversations: app.conversations, files: app.files, log: app.log, now: app.now, settings, limits });
   return { platform: 'web', routes: adapter.routes, deliverer: adapter.deliverer, streamer: adapter.streamer, stop: () => limits.close() };
 }
 

@@ -86,6 +86,8 @@ const envSchema = z.object({
     .refine((list) => !list || validProxyList(list), 'list addresses, CIDR subnets or loopback, linklocal, uniquelocal'),
   /** When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: optionalString,
+  /** Days an uploaded file (core/files) is kept before the hourly cleanup deletes it. */
+  FILE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Chat API requests per token and minute. */
   WEB_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
 });

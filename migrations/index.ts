@@ -22,6 +22,8 @@ import { Migration20261125002000_role_source } from './Migration20261125002000_r
 import { Migration20261206000100_stored_requests } from './Migration20261206000100_stored_requests.ts';
 import { Migration20261206000200_idempotency_keys } from './Migration20261206000200_idempotency_keys.ts';
 import { Migration20261206000300_slack_token_rotation } from './Migration20261206000300_slack_token_rotation.ts';
+import { Migration20261206001000_uploaded_files } from './Migration20261206001000_uploaded_files.ts';
+import { Migration20261206001010_file_materials } from './Migration20261206001010_file_materials.ts';
 import { Migration20261206000400_render_job_tally } from './Migration20261206000400_render_job_tally.ts';
 import { Migration20261206004000_turn_stop } from './Migration20261206004000_turn_stop.ts';
 import { Migration20261206005000_answer_feedback } from './Migration20261206005000_answer_feedback.ts';
@@ -54,6 +56,8 @@ export const migrationsList = [
   { name: 'Migration20261206000200_idempotency_keys', class: Migration20261206000200_idempotency_keys },
   { name: 'Migration20261206000300_slack_token_rotation', class: Migration20261206000300_slack_token_rotation },
   { name: 'Migration20261206000400_render_job_tally', class: Migration20261206000400_render_job_tally },
+  { name: 'Migration20261206001000_uploaded_files', class: Migration20261206001000_uploaded_files },
+  { name: 'Migration20261206001010_file_materials', class: Migration20261206001010_file_materials },
   { name: 'Migration20261206004000_turn_stop', class: Migration20261206004000_turn_stop },
   { name: 'Migration20261206005000_answer_feedback', class: Migration20261206005000_answer_feedback },
   { name: 'Migration20261206007000_drop_message_ref', class: Migration20261206007000_drop_message_ref },

@@ -38,6 +38,7 @@ const writers: Record<string, readonly string[]> = {
   render_order: ['core/pipeline/'],
   render_job: ['core/pipeline/'],
   render_callback: ['core/renders/'],
+  uploaded_file: ['core/files/'],
 };
 
 const tables = Object.keys(writers).join('|');

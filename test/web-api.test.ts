@@ -323,8 +323,8 @@ describe('tenant without AI, CORS, OpenAPI', () => {
     const doc = apiDocument as unknown as { openapi: string; paths: Record<string, Record<string, { operationId: string }>>; components: { schemas: Record<string, { properties: Record<string, unknown> }> } };
     expect(doc.openapi).toBe('3.1.0');
     const ids = Object.values(doc.paths).flatMap((item) => Object.values(item).map((op) => op.operationId));
-    expect(ids).toEqual(['sendMessage', 'listSessions', 'getSessionMessages', 'stopSession', 'deleteSession', 'giveFeedback', 'confirmAction', 'cancelAction', 'getMe', 'login']);
-    expect(Object.keys(doc.components.schemas.SendMessageRequest!.properties)).toEqual(['message', 'session_id', 'context_type', 'context_id']);
+    expect(ids).toEqual(['sendMessage', 'uploadFile', 'listSessions', 'getSessionMessages', 'stopSession', 'deleteSession', 'giveFeedback', 'confirmAction', 'cancelAction', 'getMe', 'login']);
+    expect(Object.keys(doc.components.schemas.SendMessageRequest!.properties)).toEqual(['message', 'session_id', 'context_type', 'context_id', 'files']);
   });
 });
 

@@ -16,12 +16,14 @@ import { registerSuggestionListener } from './suggestions.ts';
 import { createInstallationStore } from './installations.ts';
 import { boltLogger } from './log.ts';
 import { registerMessageListeners, type SlackCore, type SlackIntake } from './messages.ts';
+import { slackFileOrigin } from './files.ts';
+import type { Files } from '../../core/files/service.ts';
 import { oauthPages } from './oauth-pages.ts';
 import { createSlackReceipt } from './receipt.ts';
 import { createTokenRotation } from './token-rotation.ts';
 
 /** Bot scopes requested at install time; keep in sync with manifest/slack/manifest.yaml. */
-export const BOT_SCOPES = ['commands', 'chat:write', 'app_mentions:read', 'channels:history', 'groups:history', 'im:history', 'im:write', 'users:read', 'assistant:write'];
+export const BOT_SCOPES = ['commands', 'chat:write', 'app_mentions:read', 'channels:history', 'groups:history', 'im:history', 'im:write', 'users:read', 'assistant:write', 'files:read'];
 
 /** Paths the adapter serves (docs/design.md §9). */
 export const SLACK_PATHS = { events: '/slack/events', install: '/slack/install', redirect: '/slack/oauth_redirect' } as const;
@@ -52,6 +54,8 @@ export type SlackAdapterDeps = {
   /** Whether the database is reachable: outages are refused and logged once, not per request. */
   availability: DatabaseAvailability;
   log: Logger;
+  /** Uploaded files (core/files): file shares are downloaded and handed over. */
+  files?: Pick<Files, 'upload'>;
 };
 
 /** The running adapter: HTTP routes to mount, the reply deliverer, lifecycle. */
@@ -127,7 +131,10 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
     }
     : async () => s.botToken!;
 
-  const listenerDeps = { conversations: deps.conversations, intake: deps.intake, log, replayable: mode !== 'socket' };
+  const listenerDeps = {
+    conversations: deps.conversations, intake: deps.intake, log, replayable: mode !== 'socket',
+    ...(deps.files ? { files: deps.files, fileOrigin: slackFileOrigin(deps.settings.apiUrl) } : {}),
+  };
   registerMessageListeners(bolt, listenerDeps);
   registerActionListeners(bolt, listenerDeps);
   registerFeedbackListener(bolt, listenerDeps);

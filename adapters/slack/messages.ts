@@ -1,6 +1,8 @@
 import type { App as BoltApp, webApi } from '@slack/bolt';
 import type { Intake, Speaker, Workspace } from '../../core/conversations/intake.ts';
 import type { Conversations } from '../../core/conversations/service.ts';
+import { UserInputError } from '../../core/errors.ts';
+import type { Files } from '../../core/files/service.ts';
 import type { Logger } from '../../core/logger.ts';
 import { isStopRequest, parseCommand } from '../../core/commands/grammar.ts';
 import { INVITE_HINT, NOT_IN_CHANNEL_ERRORS, slackErrorCode } from './deliver.ts';
@@ -8,6 +10,7 @@ import { slackPerson, slackWorkspace } from './identity.ts';
 import { receiptKey } from './receipt.ts';
 import { escapeMrkdwn, renderBlockKit } from './render.ts';
 import { placeholderBlocks, stopFromSlack } from './stop.ts';
+import { downloadSlackFile, eventFiles, MAX_FILES_PER_MESSAGE, type SlackFile } from './files.ts';
 import { dmSessionKey, isDmChannel, messageText, slashSessionKey, threadSessionKey, type SlackTarget } from './session.ts';
 
 /** The core calls the Slack listeners use. */
@@ -22,6 +25,10 @@ export type ListenerDeps = {
   log: Logger;
   /** Requests that start turns were stored before their acknowledgement and are replayed when their handling fails (HTTP, not Socket Mode). */
   replayable: boolean;
+  /** Uploaded files (core/files); without, shared files are answered with how to send them in the web panel. */
+  files?: Pick<Files, 'upload'>;
+  /** The only origin files are downloaded from with the bot token (files.ts `slackFileOrigin`). */
+  fileOrigin?: string;
 };
 
 /** What an unlinked workspace is told instead of an answer (no LLM call, docs/design.md §10). */
@@ -53,6 +60,9 @@ export type Incoming = {
   client: webApi.WebClient;
   /** Answers outside the queue (unlinked, link codes): ephemeral, DM text or response_url. */
   answer(text: string): Promise<void>;
+  /** Files shared with the message (a file_share message or a mention with files) and the bot token to download them with. */
+  files?: SlackFile[];
+  botToken?: string;
 };
 
 /**
@@ -74,12 +84,13 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
       sessionKey: threadSessionKey(teamId, event.channel, threadTs),
       text: messageText(event.text, context.botUserId), eventId: body.event_id, retryNum: context.retryNum, placeholder: true, client,
       answer: async (text) => { await client.chat.postEphemeral({ channel: event.channel, user: event.user!, thread_ts: threadTs, text }); },
+      ...withFiles(event, context.botToken),
     });
   });
 
   app.event('message', async ({ event, body, context, client }) => {
-    // Only plain messages people send; edits, joins, broadcasts and bot posts carry a subtype or bot_id.
-    if (event.subtype !== undefined || ('bot_id' in event && event.bot_id)) return settle(deps, body.event_id, 'ignored', receiptKey(body) !== undefined);
+    // Only plain messages and file shares people send; edits, joins, broadcasts and bot posts carry another subtype or bot_id.
+    if ((event.subtype !== undefined && event.subtype !== 'file_share') || ('bot_id' in event && event.bot_id)) return settle(deps, body.event_id, 'ignored', receiptKey(body) !== undefined);
     const teamId = body.team_id ?? context.teamId;
     if (!teamId || !event.user || event.user === context.botUserId) return settle(deps, body.event_id, 'ignored', receiptKey(body) !== undefined);
     const user = event.user;
@@ -90,6 +101,7 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
         sessionKey: event.thread_ts ? threadSessionKey(teamId, event.channel, event.thread_ts) : dmSessionKey(teamId, user),
         text: messageText(event.text ?? '', context.botUserId), eventId: body.event_id, retryNum: context.retryNum, placeholder: true, client,
         answer: async (text) => { await client.chat.postMessage({ channel: event.channel, text, ...(event.thread_ts ? { thread_ts: event.thread_ts } : {}) }); },
+        ...withFiles(event, context.botToken),
       });
     }
     const threadTs = event.thread_ts;
@@ -103,6 +115,7 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
       text: messageText(event.text ?? '', context.botUserId), eventId: body.event_id, retryNum: context.retryNum,
       continueOnly: true, placeholder: true, client,
       answer: async () => {},
+      ...withFiles(event, context.botToken),
     });
   });
 
@@ -153,13 +166,13 @@ export async function handleIncoming(deps: ListenerDeps, inc: Incoming): Promise
   const person = slackPerson(inc.client, inc.userId);
   if (inc.continueOnly) {
     // Thread chatter the bot is not part of stays silent: no explanation, no users.info, no session.
-    const tenant = inc.text ? await deps.intake.tenantOf('slack', workspace) : undefined;
+    const tenant = inc.text || inc.files?.length ? await deps.intake.tenantOf('slack', workspace) : undefined;
     const sessionId = tenant ? await deps.intake.sessionFor({ tenantId: tenant.id, platform: 'slack', key: inc.sessionKey }, inc.userId, { create: false }) : undefined;
     const who = sessionId ? await deps.intake.identify('slack', workspace, person) : undefined;
     if (!who || !sessionId) return settle(deps, inc.eventId, 'no_session');
     return submitTurn(deps, inc, who, sessionId);
   }
-  const text = inc.text || 'help';
+  const text = inc.text || (inc.files?.length ? 'I attached a file.' : 'help');
   const who = await deps.intake.identify('slack', workspace, person);
   if (!who) {
     // A retry of an event we already answered must not repeat the explanation (or a link attempt).
@@ -192,6 +205,11 @@ async function submitTurn(deps: ListenerDeps, inc: Incoming, who: Speaker, sessi
     await stopFromSlack(deps, inc.client, who, session, { channel: inc.channel, userId: inc.userId, threadTs: inc.threadTs, quiet: Boolean(inc.retryNum) });
     return settle(deps, inc.eventId, 'stop');
   }
+  let fileIds: string[] | undefined;
+  if (inc.files?.length) {
+    fileIds = await uploadFiles(deps, inc, who);
+    if (!fileIds) return;
+  }
   // Slack retries an event it thinks we missed; the first delivery already showed that we are working on it.
   const statusShown = inc.placeholder && !inc.retryNum && isDmThread(inc) ? await setStatus(deps, inc, WORKING_STATUS) : false;
   const placeholderTs = inc.placeholder && !inc.retryNum && !statusShown ? await postPlaceholder(deps, inc, session) : undefined;
@@ -206,7 +224,7 @@ async function submitTurn(deps: ListenerDeps, inc: Incoming, who: Speaker, sessi
   try {
     ({ status } = await deps.conversations.submit({
       turn: { tenantId, userId: inc.userId, role, sessionId: session, platform: 'slack', shared: !isDmChannel(inc.channel) },
-      text: inc.text, delivery: { platform: 'slack', target }, eventId: inc.eventId,
+      text: inc.text || 'I attached a file.', delivery: { platform: 'slack', target }, eventId: inc.eventId, ...(fileIds ? { files: fileIds } : {}),
     }));
   } catch (err) {
     if (placeholderTs) await settlePlaceholder(deps, inc, placeholderTs, deps.replayable ? undefined : 'I couldn’t take that message just now. Please send it again.');
@@ -219,6 +237,37 @@ async function submitTurn(deps: ListenerDeps, inc: Incoming, who: Speaker, sessi
     if (placeholderTs) await settlePlaceholder(deps, inc, placeholderTs);
   }
   await settle(deps, inc.eventId, status);
+}
+
+/** The files of an event and the bot token, for `Incoming`. */
+function withFiles(event: unknown, botToken: string | undefined): Pick<Incoming, 'files' | 'botToken'> {
+  const files = eventFiles(event);
+  return files.length ? { files: files.slice(0, MAX_FILES_PER_MESSAGE), ...(botToken ? { botToken } : {}) } : {};
+}
+
+/**
+ * Downloads the message's files from Slack (files.ts) and hands them to core/files; their ids,
+ * or undefined when one could not be used — then its one sentence was posted where the message
+ * was (not again for a Slack retry) and the event is settled.
+ */
+async function uploadFiles(deps: ListenerDeps, inc: Incoming, who: Speaker): Promise<string[] | undefined> {
+  const ids: string[] = [];
+  try {
+    if (!deps.files || !deps.fileOrigin || !inc.botToken) throw new UserInputError('files_unsupported', 'Files cannot be read here; upload them in the web panel.');
+    for (const f of inc.files ?? []) {
+      const file = await downloadSlackFile(f, inc.botToken, deps.fileOrigin);
+      ids.push((await deps.files.upload({ tenantId: who.tenantId, platform: 'slack', userId: inc.userId }, file.name, file.bytes)).fileId);
+    }
+    return ids;
+  } catch (err) {
+    if (!(err instanceof UserInputError)) throw err;
+    if (!inc.retryNum) {
+      await inc.client.chat.postMessage({ channel: inc.channel, text: escapeMrkdwn(err.message), ...(inc.threadTs ? { thread_ts: inc.threadTs } : {}) })
+        .catch((e: unknown) => deps.log.warn({ err: e, channel: inc.channel }, 'could not say why a file was refused'));
+    }
+    await settle(deps, inc.eventId, 'file_refused');
+    return undefined;
+  }
 }
 
 /** The assistant thread status while a turn runs; Slack clears it when the bot replies in the thread. */

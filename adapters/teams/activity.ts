@@ -23,6 +23,8 @@ export type TeamsActivity = {
   channelData?: { tenant?: { id?: string }; team?: { id?: string; name?: string }; channel?: { id?: string }; eventType?: string };
   membersAdded?: TeamsAccount[];
   value?: unknown;
+  /** Files and cards sent with a message (teams/files.ts reads file download info from them). */
+  attachments?: { contentType: string; contentUrl?: string; name?: string; content?: unknown }[];
 };
 
 /** An outgoing message activity: text and/or Adaptive Card attachments. */

@@ -32,6 +32,8 @@ export type TeamsAdapterOptions = {
   log: Logger;
   /** Replaces the Bot Framework transport (tests of the turn logic without botbuilder). */
   transport?: TeamsTransport;
+  /** Uploaded files (core/files): personal-chat files are handed over. */
+  files?: TeamsHandlerDeps['files'];
 };
 
 /** The Teams adapter: the /api/messages route and the proactive reply sender. */
@@ -55,7 +57,7 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
   else log.info(describeTeamsSettings(settings));
   const emulator = settings.mode === 'emulator';
   const transport = opts.transport ?? createBotFrameworkTransport(settings, log);
-  const handler = createTeamsHandler({ intake: opts.intake, conversations: opts.conversations, log, emulator });
+  const handler = createTeamsHandler({ intake: opts.intake, conversations: opts.conversations, log, emulator, ...(opts.files ? { files: opts.files } : {}) });
 
   const route: HttpRoute = { method: 'POST', path: TEAMS_MESSAGES_PATH, body: { kind: 'json', maxBytes: MAX_ACTIVITY_BYTES }, handle: async (req, res) => {
     // Unauthenticated Emulator mode answers this machine only, and only calls back to it (no SSRF through serviceUrl).

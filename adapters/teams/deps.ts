@@ -1,5 +1,6 @@
 import type { Intake } from '../../core/conversations/intake.ts';
 import type { Conversations } from '../../core/conversations/service.ts';
+import type { Files } from '../../core/files/service.ts';
 import type { Logger } from '../../core/logger.ts';
 
 /** The intake calls the Teams turn logic uses. */
@@ -12,4 +13,6 @@ export type TeamsHandlerDeps = {
   log: Logger;
   /** Emulator mode: activities without an AAD tenant are treated as tenant `emulator`. */
   emulator: boolean;
+  /** Uploaded files (core/files): personal-chat files are downloaded and handed over; without, they are answered with the web panel. */
+  files?: Pick<Files, 'upload'>;
 };

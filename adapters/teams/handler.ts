@@ -9,6 +9,8 @@ import { handleFeedbackForm, handleFeedbackSubmit } from './feedback.ts';
 import { linkedText, textMessage, unlinkedText, welcomeText } from './texts.ts';
 import type { ConversationRef, InboundTurn, InvokeReply } from './transport.ts';
 import type { TeamsHandlerDeps, TeamsIntake } from './deps.ts';
+import { CHANNEL_FILE_TEXT, downloadTeamsFile, sharesFile, teamsFiles } from './files.ts';
+import { UserInputError } from '../../core/errors.ts';
 
 export type { TeamsHandlerDeps, TeamsIntake };
 
@@ -57,7 +59,8 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
       await turn.send(textMessage('I cannot tell which Microsoft 365 organisation this message comes from, so I cannot answer it.'));
       return;
     }
-    const text = cleanText(turn.textWithoutMention || a.text || '') || 'help';
+    const files = a.conversation.conversationType === 'personal' ? teamsFiles(a) : [];
+    const text = cleanText(turn.textWithoutMention || a.text || '') || (files.length ? 'I attached a file.' : 'help');
     const who = await speaker(turn, aad);
     if (!who) {
       const cmd = parseCommand(text);
@@ -68,6 +71,23 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
       }
       log.info({ aadTenant: aad }, 'message from an unlinked teams organisation');
       await turn.send(textMessage(unlinkedText(aad)));
+      return;
+    }
+    if (a.conversation.conversationType !== 'personal' && sharesFile(a)) {
+      // In channels and group chats the file's bytes never reach a bot: say where it works instead of ignoring it.
+      await turn.send(textMessage(CHANNEL_FILE_TEXT));
+      return;
+    }
+    const fileIds: string[] = [];
+    try {
+      if (files.length && !deps.files) throw new UserInputError('files_unsupported', 'Files cannot be read here; upload them in the web panel.');
+      for (const f of files) {
+        const bytes = await downloadTeamsFile(f);
+        fileIds.push((await deps.files!.upload({ tenantId: who.tenantId, platform: 'teams', userId: who.userId }, f.name, bytes)).fileId);
+      }
+    } catch (err) {
+      if (!(err instanceof UserInputError)) throw err;
+      await turn.send(textMessage(err.message));
       return;
     }
     const sessionId = await deps.intake.sessionFor({ tenantId: who.tenantId, platform: 'teams', key: sessionKeyOf(aad, a) }, who.userId, { create: true });
@@ -81,7 +101,7 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
       return;
     }
     const eventId = eventIdOf(aad, a);
-    const { status } = await deps.conversations.submit({ turn: ctx, text, delivery, ...(eventId ? { eventId } : {}) });
+    const { status } = await deps.conversations.submit({ turn: ctx, text, delivery, ...(eventId ? { eventId } : {}), ...(fileIds.length ? { files: fileIds } : {}) });
     log.debug({ sessionId, status }, 'teams message');
     if (status === 'queued') {
       await turn.send({ type: 'typing' }).catch((err: unknown) => log.warn({ err }, 'could not send the typing indicator'));

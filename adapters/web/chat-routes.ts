@@ -7,6 +7,7 @@ import { apiMessage, apiSession, sessionCursors } from './present.ts';
 import { stopResultSchema } from './schemas.ts';
 import { STOPPING_TEXT } from '../../core/conversations/stop-texts.ts';
 import { sendMessageRoute } from './send-message.ts';
+import { uploadRoute } from './upload-route.ts';
 
 /** Longest a long-poll for new messages may wait. */
 const MAX_WAIT_S = 25;
@@ -33,6 +34,7 @@ export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRou
 
   return [
     sendMessageRoute(ctx, authed),
+    uploadRoute(ctx, authed),
 
     { method: 'GET', path: '/api/chat/sessions', handle: authed(async (req, res, who) => {
       const limit = pageLimit(req, 20);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { replySchema } from '../../core/replies/reply.ts';
 import {
-  chatResponseSchema, decideSchema, decisionSchema, errorSchema, loginSchema, meSchema, messageListSchema, messageSchema,
+  chatResponseSchema, uploadResponseSchema, decideSchema, decisionSchema, errorSchema, loginSchema, meSchema, messageListSchema, messageSchema,
   feedbackRequestSchema, feedbackSchema, postMessageSchema, sessionEventSchema, sessionListSchema, sessionSchema, stopResultSchema, tokenEventSchema, tokenSchema, stepEventSchema,
 } from './schemas.ts';
 
@@ -9,7 +9,7 @@ import {
 const ref = (kind: 'schemas' | 'responses' | 'parameters' | 'headers', name: string) => ({ $ref: `#/components/${kind}/${name}` });
 
 /** Named zod schemas, emitted once under components/schemas and referenced from there. */
-const outputs = { Reply: replySchema, Message: messageSchema, ChatResult: chatResponseSchema, Session: sessionSchema, SessionList: sessionListSchema,
+const outputs = { Upload: uploadResponseSchema, Reply: replySchema, Message: messageSchema, ChatResult: chatResponseSchema, Session: sessionSchema, SessionList: sessionListSchema,
   MessageList: messageListSchema, StopResult: stopResultSchema, Decision: decisionSchema, Feedback: feedbackSchema, Me: meSchema, Token: tokenSchema, Error: errorSchema };
 const inputs = { SendMessageRequest: postMessageSchema, LoginRequest: loginSchema, DecideRequest: decideSchema, FeedbackRequest: feedbackRequestSchema };
 
@@ -108,6 +108,15 @@ export function openApiDocument(): Record<string, unknown> {
           422: error('The Idempotency-Key was used with another body (`idempotency_key_reused`)'),
           ...shared(...bodied, 404, ...authed),
         },
+      } },
+      '/api/chat/files': { post: {
+        operationId: 'uploadFile', tags: ['chat'],
+        summary: 'Upload a CSV or XLSX of product ids to attach to a message',
+        description: 'One part named `file`, at most 20 MB and 100,000 rows (CSV: UTF-8, `,` or `;`; XLSX: the first sheet). The id column is found by its header ' +
+          '(PIM-ID, Artikelnummer, SKU, …) or by its values. A file that cannot be used is refused with one sentence (400, 413). Send the returned `file_id` in `files` ' +
+          "of the next message; files are kept for FILE_RETENTION_DAYS and only the uploader's tenant can use them.",
+        requestBody: { required: true, content: { 'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } } } },
+        responses: { 201: { description: 'The file was stored', content: jsonOf('Upload') }, ...shared(...bodied, ...authed) },
       } },
       '/api/chat/sessions': { get: {
         operationId: 'listSessions', tags: ['chat'], summary: "The caller's conversations, newest first",

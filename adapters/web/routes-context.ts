@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Intake, TokenIdentity } from '../../core/conversations/intake.ts';
 import type { Conversations } from '../../core/conversations/service.ts';
+import type { Files } from '../../core/files/service.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { TurnStep } from '../../core/replies/steps.ts';
 import type { RateLimit, RateVerdict } from '../../core/rate-limits.ts';
@@ -36,6 +37,8 @@ export type WebAdapterDeps = {
   conversations: Pick<Conversations, 'submit' | 'result' | 'confirm' | 'cancel' | 'feedback' | 'stop' | 'idempotency' | 'starters'>;
   /** The core's intake (never a database handle, docs/design.md §1). */
   intake: WebIntake;
+  /** Uploaded files (core/files): `POST /api/chat/files` hands them their bytes. */
+  files: Pick<Files, 'upload'>;
   log: Logger; now: () => Date; settings: WebSettings;
   /** Shared rate limits: `api` per token, `login` per client address. */
   limits: { api: RateLimit; login: RateLimit };

@@ -8,6 +8,8 @@ export const postMessageSchema = z.strictObject({
   session_id: z.uuid('session_id must be a UUID').optional().describe('Continue this conversation; omit to start a new one'),
   context_type: z.enum(['order', 'product', 'general']).optional().describe('What the page the user is on shows'),
   context_id: z.string().trim().min(1).max(200).optional().describe('Order number or id, product PIM id or id'),
+  files: z.array(z.uuid('files must be file ids from POST /api/chat/files')).min(1).max(10).optional()
+    .describe('Ids of files uploaded with POST /api/chat/files to attach to this message (the model sees their summaries)'),
 }).refine((b) => !b.context_type || b.context_type === 'general' || b.context_id, { message: 'context_id is required for context_type order or product', path: ['context_id'] });
 export type PostMessage = z.infer<typeof postMessageSchema>;
 
@@ -103,3 +105,10 @@ export const tokenEventSchema = z.object({ text: z.string() });
 export function zodMessage(err: z.ZodError): string {
   return err.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
 }
+
+/** `POST /api/chat/files` answer: the stored file's id (for `files` of a message), its name and what was found in it. */
+export const uploadResponseSchema = z.object({
+  file_id: z.uuid(),
+  name: z.string(),
+  summary: z.string().describe('Rows, the id column, how many ids match products and the first unknown ones'),
+});

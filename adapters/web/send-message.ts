@@ -59,8 +59,15 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
   };
 
   /** Queues the message; its inbox item id. */
-  const queue = async (turn: TurnContext, text: string): Promise<string> => {
-    const submitted = await ctx.conversations.submit({ turn, text, delivery: { platform: 'web', target: {} } });
+  const queue = async (turn: TurnContext, text: string, files?: string[]): Promise<string> => {
+    let submitted;
+    try {
+      submitted = await ctx.conversations.submit({ turn, text, delivery: { platform: 'web', target: {} }, ...(files ? { files } : {}) });
+    } catch (err) {
+      // Other tenants' files, like their sessions, are not found.
+      if (err instanceof UserInputError && err.code === 'file_not_found') throw notFound('This file');
+      throw err;
+    }
     // Without an event id nothing is a redelivery; the check only narrows the type.
     if (submitted.status !== 'queued') throw new Error('a web message was taken for a redelivery');
     return submitted.itemId;
@@ -143,7 +150,7 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
     const turn = await prepare(body, who);
     try {
       out.started(turn.sessionId);
-      const itemId = await queue(turn, body.message);
+      const itemId = await queue(turn, body.message, body.files);
       const result = await waitForAnswer(itemId, turn.sessionId, body.message, { signal: closed(res), listener: out.listener });
       if (result) out.finish(result, false);
     } catch (err) {
@@ -172,7 +179,7 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
     let itemId: string;
     try {
       turn = await prepare(body, who);
-      itemId = await queue(turn, body.message);
+      itemId = await queue(turn, body.message, body.files);
       await keys.attach(me, key, { itemId, sessionId: turn.sessionId });
     } catch (err) {
       await keys.release(me, key);

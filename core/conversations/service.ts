@@ -6,7 +6,7 @@ import { confirmAction, cancelAction } from '../actions/decide.ts';
 import type { Decision } from '../actions/plan.ts';
 import { expireActions } from '../actions/store.ts';
 import type { TurnOptions } from '../agent/turn.ts';
-import { publicMessage } from '../errors.ts';
+import { publicMessage, UserInputError } from '../errors.ts';
 import { createIdempotency, pruneKeys } from '../idempotency.ts';
 import { itemResult, pruneDoneItems, submitToSession } from '../queue/session-inbox.ts';
 import { pruneHandledRequests } from '../queue/inbound-requests.ts';
@@ -14,6 +14,7 @@ import { replySchema, type Reply } from '../replies/reply.ts';
 import type { Delivery } from '../replies/delivery.ts';
 import { answerMessage } from './answer.ts';
 import type { ConversationDeps } from './deps.ts';
+import type { Files } from '../files/service.ts';
 import { turnTask, type TurnJob } from './turn-job.ts';
 import { stopSession, stopStreamed } from './stop.ts';
 import type { StopOutcome } from './stop-texts.ts';
@@ -36,6 +37,8 @@ export type Conversations = ReturnType<typeof createConversations>;
 export function createConversations(deps: ConversationDeps & {
   /** Starts a session's drain in this process at once after a submit (the turn runner's `wake`); without, the runner's NOTIFY or poll finds it. */
   wake?: (sessionId: string) => void;
+  /** Notes attached files in the session with the message (core/files); without, `files` are refused. */
+  files?: Pick<Files, 'attach'>;
 }) {
   const log = deps.log.child({ component: 'conversations' });
 
@@ -57,12 +60,25 @@ export function createConversations(deps: ConversationDeps & {
   /**
    * Queues a message durably into its session's inbox and wakes a lease holder. `eventId` (the
    * platform's event/activity id) is recorded in the same statement, so a redelivered event is
-   * recognised as handled — also after its turn ran.
+   * recognised as handled — also after its turn ran. `files` (ids of uploads of the turn's tenant)
+   * are noted in the session in the same transaction; one that is not the tenant's, unknown or
+   * expired throws UserInputError 'file_not_found' and nothing is queued.
    */
-  async function submit(input: { turn: TurnContext; text: string; delivery: Delivery; eventId?: string }): Promise<Submitted> {
+  async function submit(input: { turn: TurnContext; text: string; delivery: Delivery; eventId?: string; files?: readonly string[] }): Promise<Submitted> {
     const item = { task: turnTask, payload: { turn: input.turn, text: input.text, delivery: input.delivery } satisfies TurnJob };
     const event = input.eventId ? { platform: input.turn.platform, eventId: input.eventId } : undefined;
-    const itemId = await submitToSession(deps.orm.em.fork(), input.turn, item, event);
+    const fileIds = input.files ?? [];
+    let itemId: string | undefined;
+    if (fileIds.length === 0) {
+      itemId = await submitToSession(deps.orm.em.fork(), input.turn, item, event);
+    } else {
+      const files = deps.files;
+      if (!files) throw new UserInputError('files_unsupported', 'Files cannot be attached here.');
+      itemId = await deps.orm.em.fork().transactional(async (tx) => {
+        await files.attach(tx, input.turn, fileIds);
+        return submitToSession(tx, input.turn, item, event);
+      });
+    }
     if (!itemId) return { status: 'duplicate' };
     deps.wake?.(input.turn.sessionId);
     return { status: 'queued', itemId };

@@ -7,7 +7,7 @@ import { UserInputError } from '../errors.ts';
 import { resolveOrder, type OrderRow } from './lookup.ts';
 import { nextOrderNumber } from './order-numbers.ts';
 import type { ProductFilter } from './products.ts';
-import { freezeSelection, selectionIds, selectionSize } from './selections.ts';
+import { freezePimIds, freezeSelection, selectionIds, selectionSize } from './selections.ts';
 import {
   mergeRenderOverrides, parseRenderOverrides, storedRenderOverrides, type RenderOverrideKey, type RenderOverrides,
 } from './overrides.ts';
@@ -41,10 +41,11 @@ type ResolvedProducts = {
 
 /**
  * Which products an order holds: uuids or PIM ids of the tenant (duplicates ignored), every
- * product matching a filter (frozen into a selection when planned), or a selection frozen
+ * product matching a filter or named by a list of PIM ids given as SQL (an uploaded file's; both
+ * frozen into a selection when planned, the list's unknown ids left out), or a selection frozen
  * earlier (products deleted since are left out and counted).
  */
-type ProductSource = { refs: string[] } | { filter: ProductFilter } | { selectionId: string };
+export type ProductSource = { refs: string[] } | { filter: ProductFilter } | { list: RawBuilder<unknown>; description: string } | { selectionId: string };
 
 /** What `createOrder` needs; the tenant is a separate argument and never part of the input. */
 export type CreateOrderInput = {
@@ -88,6 +89,9 @@ export async function planCreateOrder(em: EntityManager, tenantId: string, input
   } else if ('filter' in src) {
     const f = await freezeSelection(em, tenantId, src.filter, maxOrderProducts);
     products = { count: f.count, sample: f.sample, selection: { selectionId: f.selectionId, description: f.description } };
+  } else if ('list' in src) {
+    const f = await freezePimIds(em, tenantId, src.list, src.description, maxOrderProducts);
+    products = { count: f.count, sample: f.sample, selection: { selectionId: f.selectionId, description: f.description } };
   } else {
     products = { count: await selectionSize(em, tenantId, src.selectionId), sample: [], selection: { selectionId: src.selectionId, description: 'frozen' } };
   }
@@ -101,7 +105,7 @@ export async function planCreateOrder(em: EntityManager, tenantId: string, input
  * frozen selection, products deleted since are left out and counted (none left → nothing).
  */
 export async function createOrder(em: EntityManager, tenantId: string, input: CreateOrderInput): Promise<CreatedOrder> {
-  if ('filter' in input.products) throw new Error('createOrder takes refs or a frozen selection; freeze a filter with planCreateOrder first');
+  if ('filter' in input.products || 'list' in input.products) throw new Error('createOrder takes refs or a frozen selection; freeze a filter or list with planCreateOrder first');
   const plan = await planCreateOrder(em, tenantId, input);
   const selectionId = plan.products.selection?.selectionId;
   if (selectionId && plan.products.count === 0) throw new UserInputError('product_not_found', 'The confirmed selection holds no products; nothing was created.');
@@ -112,11 +116,11 @@ export async function createOrder(em: EntityManager, tenantId: string, input: Cr
   }).returning('id').executeTakeFirstOrThrow();
   // The products come from SQL (a frozen selection) or one JSON parameter — never one parameter per product.
   const source = selectionId ? selectionIds(tenantId, selectionId)
-    : sql`select x::uuid as id from jsonb_array_elements_text(${JSON.stringify(plan.products.ids)}::jsonb) as t(x)`;
+    : sql`select x::uuid as id, null::uuid as material_id from jsonb_array_elements_text(${JSON.stringify(plan.products.ids)}::jsonb) as t(x)`;
   const items = await sqlRow(em, countRow,
     sql`with ins as (
-       insert into order_item (tenant_id, order_id, product_id)
-       select p.tenant_id, ${orderId}, p.id from (${source}) x join product p on p.id = x.id and p.tenant_id = ${tenantId}
+       insert into order_item (tenant_id, order_id, product_id, material_id)
+       select p.tenant_id, ${orderId}, p.id, x.material_id from (${source}) x join product p on p.id = x.id and p.tenant_id = ${tenantId}
        returning 1)
      select count(*) as n from ins`);
   const itemCount = items?.n ?? 0;

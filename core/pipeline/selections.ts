@@ -53,11 +53,37 @@ export async function freezeSelection(em: EntityManager, tenantId: string, filte
 }
 
 /**
- * SQL selecting the product ids of selection `selectionId` of `tenantId` as column `id` — only
- * once it is attached to a confirmation — for set-based inserts.
+ * Freezes the products of `tenantId` named by a list of PIM ids given as SQL (`list` selecting
+ * columns `pim_id`, `n` (its order) and `material` (a material name or ''); e.g. an uploaded
+ * file's ids), in list order, with one INSERT … SELECT. Named materials of the tenant
+ * (case-insensitive) are frozen beside the ids; unknown names leave the product's own. Ids that
+ * are no products are left out (the caller reports them); none left → 'product_not_found'.
+ */
+export async function freezePimIds(em: EntityManager, tenantId: string, list: RawBuilder<unknown>, description: string, max: number): Promise<FrozenSelection> {
+  const [frozen, sample] = await Promise.all([
+    sqlRow(em, freezeSelectionRow,
+      sql`with m as (select array_agg(p.id order by x.n) as ids,
+                         case when bool_or(mt.id is not null) then array_agg(mt.id order by x.n) end as material_ids
+                    from (${list}) x join product p on p.tenant_id = ${tenantId} and p.pim_id = x.pim_id
+                    left join material mt on mt.tenant_id = p.tenant_id and lower(mt.name) = lower(x.material))
+       insert into product_selection (tenant_id, ids, material_ids) select ${tenantId}, m.ids, m.material_ids from m where cardinality(m.ids) between 1 and ${max}
+       returning id, cardinality(ids) as n`),
+    sqlRows(em, freezeSelectionRow2,
+      sql`select p.pim_id, p.name from (${list}) x join product p on p.tenant_id = ${tenantId} and p.pim_id = x.pim_id order by x.n limit 5`),
+  ]);
+  if (!frozen) throw new UserInputError('product_not_found', `None of the ids ${description} are products of this workspace; nothing to order.`);
+  return { selectionId: frozen.id, count: frozen.n, sample: sample.map((r) => ({ pimId: r.pim_id, name: r.name })), description };
+}
+
+/**
+ * SQL selecting the product ids of selection `selectionId` of `tenantId` as column `id`, with
+ * their frozen material as `material_id` (null: the product's own) — only once it is attached to
+ * a confirmation — for set-based inserts.
  */
 export function selectionIds(tenantId: string, selectionId: string): RawBuilder<unknown> {
-  return sql`select unnest(s.ids) as id from product_selection s where s.id = ${selectionId} and s.tenant_id = ${tenantId} and s.action_id is not null`;
+  // Multi-argument unnest pads a shorter (or null) array with nulls.
+  return sql`select u.id, u.material_id from product_selection s, unnest(s.ids, s.material_ids) as u(id, material_id)
+           where s.id = ${selectionId} and s.tenant_id = ${tenantId} and s.action_id is not null`;
 }
 
 /** How many products selection `selectionId` of `tenantId` froze (0 when it does not exist). */

@@ -40,8 +40,10 @@ export async function loadJobSpec(em: EntityManager, tenantId: string, jobId: st
     .innerJoin('render_order as o', 'o.id', 'j.order')
     .innerJoin('product as p', 'p.id', 'j.product')
     .innerJoin('output_type as ot', 'ot.id', 'o.outputType')
+    .innerJoin('order_item as i', 'i.id', 'j.orderItem')
     .leftJoin('material as m', 'm.id', 'o.materialOverride')
-    .select(['o.id as orderId', 'o.orderNumber', 'p.pimId', 'p.name', 'p.category', 'p.materialName', 'm.name as override',
+    .leftJoin('material as im', 'im.id', 'i.material')
+    .select(['o.id as orderId', 'o.orderNumber', 'p.pimId', 'p.name', 'p.category', 'p.materialName', 'm.name as override', 'im.name as itemMaterial',
       'ot.name as outputType', 'ot.format', 'ot.width', 'ot.height', 'o.renderOverrides'])
     .where('j.id', '=', jobId).where('j.tenant', '=', tenantId)
     .executeTakeFirst();
@@ -50,7 +52,8 @@ export async function loadJobSpec(em: EntityManager, tenantId: string, jobId: st
     jobId, tenantId, orderId: r.orderId, orderNumber: r.orderNumber,
     product: { pimId: r.pimId, name: r.name, category: r.category },
     outputType: { name: r.outputType, format: r.format, width: r.width, height: r.height },
-    material: r.override ?? r.materialName,
+    // The order's override, else the item's material (from an uploaded file), else the product's own.
+    material: r.override ?? r.itemMaterial ?? r.materialName,
     overrides: storedRenderOverrides(r.renderOverrides),
   };
 }

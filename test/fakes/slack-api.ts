@@ -41,6 +41,13 @@ export type FakeSlack = {
   addTeam(team: FakeTeam): void;
   addUser(user: FakeUser): void;
   addGrant(grant: FakeOAuthGrant): void;
+  /**
+   * Hosts a file shared in `team`'s workspace; returns its `url_private_download`. Like Slack's
+   * file host, it serves the bytes only to a request carrying that team's bot token as
+   * `Authorization: Bearer`; others are redirected (302) to the sign-in page, an HTML page.
+   * Every request is recorded as method 'file_download' with the token it carried.
+   */
+  addFile(team: FakeTeam, file: { id: string; name: string; bytes: Uint8Array }): string;
   /** Revokes every refresh token issued so far (a refresh then answers invalid_refresh_token). */
   revokeRefreshTokens(): void;
   /** Whether chat.startStream works (as in workspaces with AI app streaming); default true. */
@@ -324,12 +331,31 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     }
   }
 
+  /** Files shared in workspaces, by path, with the bot token that may read them. */
+  const hosted = new Map<string, { token: string; bytes: Uint8Array }>();
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const body = parseBody(raw, String(req.headers['content-type'] ?? ''));
+    if (path.startsWith('/files-pri/') || path === '/signin') {
+      const auth = String(req.headers.authorization ?? '');
+      const token = auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
+      record({ method: 'file_download', body: {}, path, ...(token ? { token } : {}) });
+      const file = hosted.get(path);
+      if (path === '/signin' || !file) {
+        res.writeHead(path === '/signin' ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
+        res.end('<!DOCTYPE html><html><body>Sign in to Slack</body></html>');
+      } else if (token !== file.token) {
+        res.writeHead(302, { location: `/signin?redir=${encodeURIComponent(path)}` });
+        res.end();
+      } else {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.bytes.byteLength) });
+        res.end(Buffer.from(file.bytes));
+      }
+      return;
+    }
     if (path.startsWith('/response/')) {
       record({ method: 'response_url', body, path });
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -366,6 +392,11 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     addTeam: (t) => { teams.set(t.token, t); },
     addUser: (u) => { users.set(u.id, u); },
     addGrant: (g) => { grants.set(g.code, g); },
+    addFile: (team, file) => {
+      const path = `/files-pri/${team.teamId}-${file.id}/download/${encodeURIComponent(file.name)}`;
+      hosted.set(path, { token: team.token, bytes: file.bytes });
+      return `${url}${path}`;
+    },
     revokeRefreshTokens: () => { refreshTokens.clear(); },
     failChannel: (channel, error) => { channelErrors.set(channel, error); },
     rateLimitChannel: (channel, o) => { rateLimits.set(channel, { ...o, window: [] }); },

@@ -46,6 +46,8 @@ export const ProductSelection = defineEntity({
     /** The position of the step in its action's plan (0-based). */
     step: p.integer().nullable(),
     ids: p.array().columnType('uuid[]'),
+    /** Per-product materials aligned with `ids` (null: the product's own); null when the source named none. */
+    materialIds: p.array().columnType('uuid[]').nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
   },
   uniques: [{ name: 'product_selection_action_step_key', properties: ['action', 'step'] }],

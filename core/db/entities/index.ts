@@ -2,6 +2,7 @@ import { AuditLog, PendingAction, ProductSelection } from './actions.ts';
 import { Material, OutputType, Product } from './catalogue.ts';
 import { ChatMessage, ChatSession, TokenUsage } from './chat.ts';
 import { AnswerFeedback, AnswerPost } from './feedback.ts';
+import { UploadedFile } from './files.ts';
 import { IdempotencyKey } from './idempotency.ts';
 import { Order, OrderCounter, OrderItem, RenderCallback, RenderJob, RenderJobTally } from './orders.ts';
 import { InboundEvent, QueueWorker, RateLimit, TurnInbox } from './queue.ts';
@@ -11,6 +12,7 @@ export * from './actions.ts';
 export * from './catalogue.ts';
 export * from './chat.ts';
 export * from './feedback.ts';
+export * from './files.ts';
 export * from './idempotency.ts';
 export * from './orders.ts';
 export * from './queue.ts';
@@ -29,5 +31,5 @@ export const allEntities = [
   PendingAction, ProductSelection, AuditLog,
   TurnInbox, InboundEvent, QueueWorker, RateLimit,
   IdempotencyKey,
-  AnswerFeedback, AnswerPost,
+  AnswerFeedback, AnswerPost, UploadedFile,
 ] as const;

@@ -60,6 +60,8 @@ export const OrderItem = defineEntity({
     tenant: p.manyToOne(Tenant).deleteRule('cascade'),
     order: p.manyToOne(Order).deleteRule('cascade'),
     product: p.manyToOne(Product).deleteRule('no action'),
+    /** The material this product renders with (from an uploaded file), unless the order overrides it. */
+    material: p.manyToOne(Material).nullable().deleteRule('set null'),
   },
   uniques: [{ properties: ['order', 'product'] }],
   indexes: [{ name: 'order_item_product_idx', properties: ['product'] }],

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
-import { ApiError, createApi, login, type Me, type Message, type PageContext, type Reply, type Session, type Step } from './api.ts';
+import { ApiError, createApi, login, type Me, type Message, type PageContext, type Reply, type Session, type Step, type Upload } from './api.ts';
 import { AnswerFooter } from './answer.tsx';
 import { Steps } from './steps.tsx';
 import { Block } from './blocks.tsx';
@@ -42,6 +42,10 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
   const [busy, setBusy] = useState(false);
   const [deciding, setDeciding] = useState(false);
   const [draft, setDraft] = useState('');
+  /** Files uploaded for the next message (POST /api/chat/files), shown as chips above the composer. */
+  const [attachments, setAttachments] = useState<Upload[]>([]);
+  const [uploading, setUploading] = useState(false);
+  const [dragging, setDragging] = useState(false);
   const [context, setContext] = useState<PageContext | undefined>(initialContext);
   const [unread, setUnread] = useState<Unread | null>(null);
   // Read synchronously by handlers and the watcher (state would be one render late).
@@ -63,6 +67,7 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
   const panelRef = useRef<HTMLElement>(null);
   const launcherRef = useRef<HTMLButtonElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
+  const fileRef = useRef<HTMLInputElement>(null);
   const listRef = useRef<HTMLDivElement>(null);
 
   const signOut = useCallback((message: string | null) => {
@@ -222,12 +227,32 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
 
   const notice = (content: string) => setItems((xs) => [...xs, { key: `e${Date.now()}${Math.random()}`, id: '', role: 'assistant', content, created_at: new Date().toISOString(), cursor: '', error: true }]);
 
-  /** Sends the draft, or `given` (a clicked suggestion) — once, however often it is clicked while a message is on its way. */
+  const attach = async (files: FileList | File[] | null) => {
+    if (!api || !files) return;
+    for (const file of Array.from(files)) {
+      setUploading(true);
+      try {
+        const up = await api.upload(file);
+        setAttachments((xs) => [...xs, up]);
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) return signOut('Your token is no longer valid. Sign in again.');
+        notice(err instanceof Error ? err.message : `${file.name} could not be uploaded.`);
+      } finally {
+        setUploading(false);
+      }
+    }
+  };
+
+  /** Sends the draft with the attached files, or `given` (a clicked suggestion) — once, however often it is clicked while a message is on its way. */
   const send = async (given?: string) => {
-    const text = (given ?? draft).trim();
-    if (!api || !text || busy || sendingRef.current) return;
+    const files = given === undefined ? attachments.map((a) => a.file_id) : [];
+    const text = (given ?? draft).trim() || (files.length ? 'I attached a file.' : '');
+    if (!api || !text || busy || uploading || sendingRef.current) return;
     sendingRef.current = true;
-    if (given === undefined) setDraft('');
+    if (given === undefined) {
+      setDraft('');
+      setAttachments([]);
+    }
     setBusy(true);
     setStreaming('');
     setSteps([]);
@@ -235,7 +260,7 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
     setItems((xs) => [...xs, { key: tempKey, id: '', role: 'user', content: text, created_at: new Date().toISOString(), cursor: '' }]);
     try {
       const ctx = context && context.type !== 'general' && context.id ? { context_type: context.type, context_id: context.id } : {};
-      const result = await api.send({ message: text, ...(sessionId ? { session_id: sessionId } : {}), ...ctx }, setSessionId, (t) => setStreaming((s) => (s ?? '') + t), () => { setStreaming(''); setSteps([]); },
+      const result = await api.send({ message: text, ...(sessionId ? { session_id: sessionId } : {}), ...ctx, ...(files.length ? { files } : {}) }, setSessionId, (t) => setStreaming((s) => (s ?? '') + t), () => { setStreaming(''); setSteps([]); },
         (step) => setSteps((xs) => (xs.some((x) => x.id === step.id) ? xs.map((x) => (x.id === step.id ? step : x)) : [...xs, step])));
       setSessionId(result.session_id);
       const stored = [result.message.id, result.response.id];
@@ -400,14 +425,32 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
               )}
               {!busy && <Suggestions items={suggestions} disabled={busy} onPick={(text) => void send(text)} />}
             </div>
-            <form className="rb-composer" onSubmit={(e) => { e.preventDefault(); void send(); }}>
+            {attachments.length > 0 && (
+              <ul className="rb-attachments" aria-label="Attached files">
+                {attachments.map((a) => (
+                  <li key={a.file_id} className="rb-attachment" title={a.summary}>
+                    <span>{a.summary}</span>
+                    <button type="button" className="rb-btn" aria-label={`Remove ${a.name}`} onClick={() => setAttachments((xs) => xs.filter((x) => x.file_id !== a.file_id))}>×</button>
+                  </li>
+                ))}
+              </ul>
+            )}
+            <form className={`rb-composer${dragging ? ' rb-dragging' : ''}`} onSubmit={(e) => { e.preventDefault(); void send(); }}
+              onDragOver={(e) => { if (e.dataTransfer.types.includes('Files')) { e.preventDefault(); setDragging(true); } }}
+              onDragLeave={() => setDragging(false)}
+              onDrop={(e) => { e.preventDefault(); setDragging(false); void attach(e.dataTransfer.files); }}>
+              <label className="rb-visually-hidden" htmlFor="rb-file">Attach a CSV or XLSX file</label>
+              <input id="rb-file" ref={fileRef} type="file" className="rb-visually-hidden" accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                onChange={(e) => { void attach(e.target.files); e.target.value = ''; }} />
+              <button type="button" className="rb-btn" aria-label="Attach a file" title="Attach a CSV or XLSX of product ids (or drop it here)" disabled={busy || uploading}
+                onClick={() => fileRef.current?.click()}>{uploading ? '…' : '📎'}</button>
               <label className="rb-visually-hidden" htmlFor="rb-input">Message</label>
               <textarea id="rb-input" ref={inputRef} rows={2} value={draft} placeholder="Message RenderBot… (Enter sends, Shift+Enter for a new line)"
                 onChange={(e) => setDraft(e.target.value)}
                 onKeyDown={(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) { e.preventDefault(); void send(); } }} />
               {busy && sessionId
                 ? <button type="button" className="rb-btn" onClick={() => void stop()}>Stop</button>
-                : <button type="submit" className="rb-btn rb-btn-primary" disabled={busy || !draft.trim()}>Send</button>}
+                : <button type="submit" className="rb-btn rb-btn-primary" disabled={busy || uploading || (!draft.trim() && attachments.length === 0)}>Send</button>}
             </form>
           </>
         )}

@@ -24,6 +24,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/chat/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a CSV or XLSX of product ids to attach to a message
+         * @description One part named `file`, at most 20 MB and 100,000 rows (CSV: UTF-8, `,` or `;`; XLSX: the first sheet). The id column is found by its header (PIM-ID, Artikelnummer, SKU, …) or by its values. A file that cannot be used is refused with one sentence (400, 413). Send the returned `file_id` in `files` of the next message; files are kept for FILE_RETENTION_DAYS and only the uploader's tenant can use them.
+         */
+        post: operations["uploadFile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/chat/sessions": {
         parameters: {
             query?: never;
@@ -190,6 +210,13 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Upload: {
+            /** Format: uuid */
+            file_id: string;
+            name: string;
+            /** @description Rows, the id column, how many ids match products and the first unknown ones */
+            summary: string;
+        };
         Reply: {
             blocks: ({
                 /** @constant */
@@ -367,6 +394,8 @@ export interface components {
             context_type?: "order" | "product" | "general";
             /** @description Order number or id, product PIM id or id */
             context_id?: string;
+            /** @description Ids of files uploaded with POST /api/chat/files to attach to this message (the model sees their summaries) */
+            files?: string[];
         };
         LoginRequest: {
             code: string;
@@ -540,6 +569,40 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    uploadFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The file was stored */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Upload"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

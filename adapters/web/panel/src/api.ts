@@ -14,6 +14,7 @@ export type Session = Schemas['Session'];
 export type Me = Schemas['Me'];
 export type Decision = Schemas['Decision'];
 export type SendMessage = Schemas['SendMessageRequest'];
+export type Upload = Schemas['Upload'];
 export type PageContext = { type: 'order' | 'product' | 'general'; id?: string };
 
 /** An API error with the server's code and message. */
@@ -78,6 +79,20 @@ export function createApi(base: string, token: string) {
   };
 
   return {
+    /** Uploads a CSV or XLSX (multipart); its id for `files` of the next message, or the server's one sentence as an ApiError. */
+    async upload(file: File): Promise<Upload> {
+      const form = new FormData();
+      form.append('file', file, file.name);
+      let res: Response;
+      try {
+        res = await fetch(`${base}/api/chat/files`, { method: 'POST', body: form, credentials: 'omit', headers: { authorization: `Bearer ${token}` } });
+      } catch {
+        throw new ApiError(0, 'network', `${file.name} could not be sent. Please try again.`);
+      }
+      const body = (await res.json().catch(() => undefined)) as unknown;
+      if (!res.ok) throw apiError(res, body);
+      return body as Upload;
+    },
     me: async () => ok(await client.GET('/api/me')),
     sessions: async () => ok(await client.GET('/api/chat/sessions', { params: { query: { limit: 50 } } })),
     messages: async (sessionId: string) => ok(await client.GET('/api/chat/sessions/{session_id}/messages', { params: { path: { session_id: sessionId }, query: { limit: 100 } } })),

@@ -1,0 +1,74 @@
+import type { Logger } from 'pino';
+import type { Task } from 'graphile-worker';
+import type { TurnContext } from '../context.ts';
+import type { EntityManager } from '../db/orm.ts';
+import { appendMessage } from '../history/messages.ts';
+import { MAX_NAME_CHARS } from './limits.ts';
+import { parseUpload } from './parse.ts';
+import { sniffFile } from './sniff.ts';
+import { deleteExpiredFiles, findFile, storeFile, type Uploader } from './store.ts';
+import { describeFile, type FileSummary } from './summary.ts';
+
+/** The cron task that deletes files past FILE_RETENTION_DAYS. */
+export const DELETE_EXPIRED_FILES_TASK = 'delete_expired_files';
+
+/** A stored upload: its id, summary and the summary in one line. */
+export type StoredUpload = { fileId: string; summary: FileSummary; text: string };
+
+/** Uploaded files (docs/design.md §12): what adapters hand bytes to, and what turns attach. */
+export type Files = ReturnType<typeof createFiles>;
+
+/** A file name as kept: its last path segment, control characters removed, cut at MAX_NAME_CHARS. */
+function cleanName(name: string): string {
+  const base = name.split(/[\\/]/).pop() ?? '';
+  const clean = base
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim()
+    .slice(0, MAX_NAME_CHARS);
+  return clean || 'file';
+}
+
+export function createFiles(deps: { em: () => EntityManager; log: Logger; now: () => Date; retentionDays: number }) {
+  const log = deps.log.child({ component: 'files' });
+
+  /**
+   * Parses, matches and stores a file `who` uploaded. A bad file throws UserInputError with one
+   * sentence (nothing stored). The bytes must already be capped by the adapter (MAX_FILE_BYTES).
+   */
+  async function upload(who: Uploader, rawName: string, bytes: Uint8Array): Promise<StoredUpload> {
+    const name = cleanName(rawName);
+    const em = deps.em();
+    const parsed = await parseUpload(em, who.tenantId, name, bytes);
+    const expiresAt = new Date(deps.now().getTime() + deps.retentionDays * 86_400_000);
+    const fileId = await storeFile(em, who, { name, kind: sniffFile(name, bytes), bytes, parsed, expiresAt });
+    log.info({ tenantId: who.tenantId, fileId, rows: parsed.summary.rows, ids: parsed.summary.ids }, 'file stored');
+    return { fileId, summary: parsed.summary, text: describeFile(parsed.summary) };
+  }
+
+  /**
+   * Notes files of the turn's tenant in its session's history (a stored note, which reaches the
+   * model as a delimited data message), on `em` (the caller's transaction). A file of another
+   * tenant, unknown or expired → UserInputError 'file_not_found' before anything is written.
+   */
+  async function attach(em: EntityManager, turn: TurnContext, fileIds: readonly string[]): Promise<void> {
+    const files = [];
+    for (const id of fileIds) files.push(await findFile(em, turn.tenantId, id));
+    for (const f of files) {
+      await appendMessage(em, {
+        tenantId: turn.tenantId,
+        sessionId: turn.sessionId,
+        role: 'system',
+        content: `The user attached a file (file id ${f.id}). ${describeFile(f.summary)}. To order its products call create_order with product_file "${f.id}".`,
+      });
+    }
+  }
+
+  const tasks: Record<string, Task> = {
+    [DELETE_EXPIRED_FILES_TASK]: async () => {
+      const n = await deleteExpiredFiles(deps.em());
+      if (n) log.info({ deleted: n }, 'deleted expired files');
+    },
+  };
+
+  return { upload, attach, tasks };
+}

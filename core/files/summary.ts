@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+/** What parsing and matching found in a file, as stored in `uploaded_file.summary`. */
+export const fileSummarySchema = z.object({
+  name: z.string(),
+  kind: z.enum(['csv', 'xlsx']),
+  rows: z.number(),
+  column: z.string(),
+  ids: z.number(),
+  matched: z.number(),
+  unknown: z.number(),
+  unknownSample: z.array(z.string()),
+  duplicates: z.number(),
+  duplicateSample: z.array(z.string()),
+  blank: z.number(),
+  /** The material column's header, when the file has one; how many ids name a material; names that are no material of the tenant. */
+  materialColumn: z.string().optional(),
+  withMaterial: z.number().optional(),
+  unknownMaterials: z.array(z.string()).optional(),
+});
+export type FileSummary = z.infer<typeof fileSummarySchema>;
+
+/** A parsed upload: its summary and its distinct product ids in file order. */
+export type ParsedFile = { summary: FileSummary; pimIds: string[]; materials?: string[] };
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+const list = (sample: string[], total: number) => `${sample.join(', ')}${total > sample.length ? ', …' : ''}`;
+
+/**
+ * The summary in one line, e.g. "products.xlsx: 1,200 rows, column Artikelnummer, 1,187 match
+ * products, 13 unknown: KL-9999, …" (plus duplicates and blank cells when there are any).
+ */
+export function describeFile(s: FileSummary): string {
+  const parts = [
+    `${s.name}: ${fmt(s.rows)} row${s.rows === 1 ? '' : 's'}`,
+    `column ${s.column}`,
+    `${fmt(s.matched)} match products`,
+  ];
+  parts.push(s.unknown > 0 ? `${fmt(s.unknown)} unknown: ${list(s.unknownSample, s.unknown)}` : 'none unknown');
+  if (s.duplicates > 0)
+    parts.push(`${fmt(s.duplicates)} duplicate ids counted once: ${list(s.duplicateSample, s.duplicates)}`);
+  if (s.blank > 0) parts.push(`${fmt(s.blank)} rows without an id`);
+  if (s.materialColumn) {
+    parts.push(
+      `material column ${s.materialColumn} (${fmt(s.withMaterial ?? 0)} with a material${s.unknownMaterials?.length ? `; unknown materials: ${s.unknownMaterials.join(', ')}` : ''})`,
+    );
+  }
+  return parts.join(', ');
+}
