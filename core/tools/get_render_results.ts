@@ -28,9 +28,11 @@ export const getRenderResultsTool = defineTool({
       total: r.item_count,
       truncated: r.truncated,
     }];
-    for (const i of r.items.filter((x) => x.url !== null).slice(0, maxResultImages)) {
-      blocks.push({ type: 'image', url: i.url!, alt: `${i.product} (${i.pim_id})` });
+    // Thumbnails, not the full-size files; their links are for people, not the model.
+    for (const i of r.items.filter((x) => x.thumbnail !== null).slice(0, maxResultImages)) {
+      blocks.push({ type: 'image', url: i.thumbnail!, alt: `${i.product} (${i.pim_id})` });
     }
-    return { data: r, blocks, summary: `${r.order_number}: ${c.completed}/${r.item_count} renders completed, ${c.failed} failed` };
+    const data = { ...r, items: r.items.map(({ thumbnail: _, ...i }) => i) };
+    return { data, blocks, summary: `${r.order_number}: ${c.completed}/${r.item_count} renders completed, ${c.failed} failed` };
   },
 });
