@@ -21,6 +21,20 @@ export const tableBlockSchema = z.object({
 
 export const imageBlockSchema = z.object({ type: z.literal('image'), url: z.string(), alt: z.string() });
 
+/**
+ * A file for the reader (an order's results export): `url` is a signed download link that
+ * expires at `expiresAt`. Adapters that can attach files upload it from that link's content
+ * (core/exports/links.ts) and otherwise show the link.
+ */
+export const fileBlockSchema = z.object({
+  type: z.literal('file'),
+  name: z.string(),
+  /** One line on what the file holds, e.g. "1,200 items: PIM id, name, material, status, result URL, error". */
+  description: z.string(),
+  url: z.string(),
+  expiresAt: z.string(),
+});
+
 export const progressBlockSchema = z.object({
   type: z.literal('progress'),
   orderNumber: z.string(),
@@ -57,11 +71,12 @@ export const confirmBlockSchema = z.object({
 });
 
 export const replyBlockSchema = z.discriminatedUnion('type', [
-  textBlockSchema, factsBlockSchema, tableBlockSchema, imageBlockSchema, progressBlockSchema, confirmBlockSchema,
+  textBlockSchema, factsBlockSchema, tableBlockSchema, imageBlockSchema, fileBlockSchema, progressBlockSchema, confirmBlockSchema,
 ]);
 export type ReplyBlock = z.infer<typeof replyBlockSchema>;
 export type TableBlock = z.infer<typeof tableBlockSchema>;
 export type ConfirmBlock = z.infer<typeof confirmBlockSchema>;
+export type FileBlock = z.infer<typeof fileBlockSchema>;
 
 /** A platform-neutral reply (docs/design.md §5): rendered by adapters to Adaptive Cards, Block Kit, HTML or text. */
 export const replySchema = z.object({ blocks: z.array(replyBlockSchema) });

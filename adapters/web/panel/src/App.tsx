@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { ApiError, createApi, login, type Me, type Message, type PageContext, type Reply, type Session } from './api.ts';
-import { Block } from './blocks.tsx';
+import { Blocks } from './blocks.tsx';
 import { Markdown } from './markdown.tsx';
 
 const TOKEN_KEY = 'renderbot.token';
@@ -285,7 +285,7 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
                 <div key={m.key} className={`rb-msg rb-${m.role}${m.error ? ' rb-error' : ''}`}>
                   <span className="rb-avatar" aria-hidden="true">{m.role === 'user' ? 'You' : 'RB'}</span>
                   <div className="rb-bubble">
-                    {m.reply ? m.reply.blocks.map((b, i) => <Block key={i} block={b} onDecide={(id, v) => void decide(id, v)} busy={deciding} canConfirm={canConfirm} />) : <Markdown text={m.content} />}
+                    {m.reply ? <Blocks blocks={m.reply.blocks} onDecide={(id, v) => void decide(id, v)} busy={deciding} canConfirm={canConfirm} /> : <Markdown text={m.content} />}
                     <time className="rb-time" dateTime={m.created_at}>{time(m.created_at)}</time>
                   </div>
                 </div>
