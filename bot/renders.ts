@@ -5,11 +5,11 @@ import { sendJson, type HttpRequest } from '../adapters/http.ts';
 import { handleFarmCallback, signatureHeader, timestampHeader } from '../core/renders/farm.ts';
 import { localRenderPath, renderContentTypes } from '../core/renders/local.ts';
 import { getRenderResults } from '../core/renders/results.ts';
-import { findCompletedRender, findOrderRef, findOrderTenant } from '../core/renders/files.ts';
+import { findCompletedRender, findOrderTenant } from '../core/renders/files.ts';
 import { ensureThumbnail } from '../core/renders/thumbnails.ts';
-import type { ExportFormat, LinkCheck } from '../core/renders/signing.ts';
-import { writeResultsCsv } from '../core/exports/csv.ts';
-import { writeResultsZip } from '../core/exports/zip.ts';
+import { exportFormats, type ExportFormat, type LinkCheck } from '../core/renders/signing.ts';
+import { writeExport } from '../core/exports/files.ts';
+import { exportFileName, resolveExportLink } from '../core/exports/links.ts';
 import { resultsPage, resultsPageHeaders } from './results-page.ts';
 import type { App } from './app.ts';
 import type { Route } from './server.ts';
@@ -68,27 +68,24 @@ export function renderRoutes(app: App): Route[] {
       res.writeHead(200, { 'content-type': 'image/webp', 'content-length': String(size), 'cache-control': 'private, max-age=86400' });
       await new Promise<void>((resolve, reject) => createReadStream(file).on('error', reject).pipe(res).on('finish', resolve));
     } },
-    ...(['csv', 'zip'] as const).map((format): Route => ({ method: 'GET', path: `/orders/:id/export.${format}`, handle: async (req, res) => {
-      const id = req.params.id ?? '';
-      const q = new URLSearchParams(req.getQuery());
+    ...exportFormats.map((format): Route => ({ method: 'GET', path: `/orders/:id/export.${format}`, handle: async (req, res) => {
       const em = app.db.orm.em.fork();
-      const order = z.uuid().safeParse(id).success ? await findOrderRef(em, id) : undefined;
-      const check = order ? app.renderLinks.verifyExport(order.tenant, id, format, q.get('exp') ?? undefined, q.get('sig') ?? undefined) : 'bad_signature';
-      if (check !== 'ok') return refuse(res, check);
+      const link = await resolveExportLink(em, app.renderLinks, req.getPath(), new URLSearchParams(req.getQuery()), app.now());
+      if (!link.ok) return refuse(res, link.check);
+      const { ref } = link;
       res.writeHead(200, {
         'content-type': exportContentTypes[format],
-        'content-disposition': `attachment; filename="${order!.orderNumber}-results.${format}"`,
+        'content-disposition': `attachment; filename="${exportFileName(ref.orderNumber, format)}"`,
         'cache-control': 'private, no-store',
         'x-content-type-options': 'nosniff',
       });
       // Streamed from the database and the files as the client reads; no transaction is open meanwhile.
       try {
-        if (format === 'csv') await writeResultsCsv(em, order!.tenant, id, app.renderLinks, app.now(), res);
-        else await writeResultsZip(em, app.config.dataDir, order!.tenant, id, app.renderLinks, app.now(), res);
+        await writeExport(em, app.config.dataDir, app.renderLinks, ref, app.now(), res);
         res.end();
       } catch (err) {
-        // Headers are gone: a cut-off body is all a client can be told (the ZIP or CSV is incomplete, never wrong).
-        app.log.warn({ err, orderId: id, format }, 'export cut off');
+        // Headers are gone: a cut-off body is all a client can be told (the file is incomplete, never wrong).
+        app.log.warn({ err, orderId: ref.orderId, format }, 'export cut off');
         res.destroy();
       }
     } })),
