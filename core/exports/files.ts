@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { EntityManager } from '../db/orm.ts';
 import type { RenderLinks } from '../renders/signing.ts';
 import { writeResultsCsv } from './csv.ts';
-import type { ExportRef } from './links.ts';
+import { resolveExportUrl, type ExportRef } from './links.ts';
 import type { ByteSink } from './sink.ts';
 import { writeResultsZip } from './zip.ts';
 
@@ -36,4 +36,19 @@ export async function exportToFile(em: EntityManager, dataDir: string, links: Re
     await remove();
     throw err;
   }
+}
+
+/**
+ * Turns a file block's signed link into a file of the export, for adapters that upload files:
+ * undefined when the link is not a valid export link of `tenantId` (then they show the link).
+ */
+export type FileExporter = (tenantId: string, url: string) => Promise<ExportFile | undefined>;
+
+/** The FileExporter over the app's database, data directory and link key; no transaction is held while it writes. */
+export function createFileExporter(em: () => EntityManager, dataDir: string, links: RenderLinks, now: () => Date): FileExporter {
+  return async (tenantId, url) => {
+    const link = await resolveExportUrl(em(), links, url, now());
+    if (!link.ok || link.ref.tenantId !== tenantId) return undefined;
+    return exportToFile(em(), dataDir, links, link.ref, now());
+  };
 }
