@@ -29,7 +29,7 @@ export type OutgoingMessage = {
   text?: string;
   textFormat?: 'plain' | 'markdown';
   summary?: string;
-  attachments?: { contentType: string; content: unknown }[];
+  attachments?: { contentType: string; content: unknown; name?: string; contentUrl?: string }[];
   entities?: StreamInfo[];
   channelData?: StreamChannelData;
 };

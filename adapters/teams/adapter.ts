@@ -13,6 +13,8 @@ import { createTeamsStreamer } from './stream.ts';
 import { throttledFor } from './throttling.ts';
 import { createChannelPacer } from '../../core/pacer.ts';
 import { teamsTargetSchema } from './target.ts';
+import { consentCards, isPersonalChat } from './files.ts';
+import type { FileExporter } from '../../core/exports/files.ts';
 import { createBotFrameworkTransport, type TeamsTransport } from './transport.ts';
 
 /** The conversation a stored reference points to (the pacer's key). */
@@ -30,6 +32,8 @@ export type TeamsAdapterOptions = {
   log: Logger;
   /** Replaces the Bot Framework transport (tests of the turn logic without botbuilder). */
   transport?: TeamsTransport;
+  /** Makes exported files for the file consent flow of personal chats; without it files are shared as links. */
+  exportFile?: FileExporter;
 };
 
 /** The Teams adapter: the /api/messages route and the proactive reply sender. */
@@ -53,7 +57,7 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
   else log.info(describeTeamsSettings(settings));
   const emulator = settings.mode === 'emulator';
   const transport = opts.transport ?? createBotFrameworkTransport(settings, log);
-  const handler = createTeamsHandler({ intake: opts.intake, conversations: opts.conversations, log, emulator });
+  const handler = createTeamsHandler({ intake: opts.intake, conversations: opts.conversations, log, emulator, ...(opts.exportFile ? { exportFile: opts.exportFile } : {}) });
 
   const route: HttpRoute = { method: 'POST', path: TEAMS_MESSAGES_PATH, body: { kind: 'json', maxBytes: MAX_ACTIVITY_BYTES }, handle: async (req, res) => {
     // Unauthenticated Emulator mode answers this machine only, and only calls back to it (no SSRF through serviceUrl).
@@ -69,11 +73,15 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     // A message answered together with a later one has nothing of its own to show (its typing indicator just ends).
     if (info.merged) return undefined;
     const { tenantId, conversationReference } = teamsTargetSchema.parse(target);
+    // Personal chats get files through consent cards (sent after the reply); channels and group chats keep the links.
+    const exportFile = opts.exportFile;
+    const { reply: shown, cards } = exportFile && isPersonalChat(conversationReference) && reply.blocks.some((b) => b.type === 'file')
+      ? await consentCards({ exportFile, log }, tenantId, reply) : { reply, cards: [] };
     const streamId = typeof info.replace?.streamId === 'string' ? info.replace.streamId : undefined;
     // The final message of a streamed reply closes the stream (personal chats).
     const message = streamId
-      ? { ...renderTeamsMessage(reply), ...streamInfo({ streamType: 'final', streamId }) }
-      : renderTeamsMessage(reply);
+      ? { ...renderTeamsMessage(shown), ...streamInfo({ streamType: 'final', streamId }) }
+      : renderTeamsMessage(shown);
     const earlier = typeof info.replace?.activityId === 'string' ? info.replace.activityId : undefined;
     // Calls into one conversation wait out its throttling in order, without holding up others (core/pacer.ts).
     const key = conversationKey.safeParse(conversationReference).data?.conversation.id ?? '';
@@ -87,6 +95,7 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
       }
     }
     const { activityId } = await pacer.run(key, () => transport.sendProactive(conversationReference, message));
+    for (const card of cards) await pacer.run(key, () => transport.sendProactive(conversationReference, card));
     await opts.intake.cardsPosted(tenantId, reply, { platform: 'teams', activityId: activityId ?? null, conversationReference });
     log.debug({ sessionId: info.sessionId, activityId }, 'teams reply sent');
     return activityId ? { activityId } : undefined;

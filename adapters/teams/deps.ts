@@ -1,6 +1,7 @@
 import type { Intake } from '../../core/conversations/intake.ts';
 import type { Conversations } from '../../core/conversations/service.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { FileExporter } from '../../core/exports/files.ts';
 
 /** The intake calls the Teams turn logic uses. */
 export type TeamsIntake = Pick<Intake, 'tenantOf' | 'identify' | 'redeemLink' | 'sessionFor' | 'actionCard'>;
@@ -12,4 +13,6 @@ export type TeamsHandlerDeps = {
   log: Logger;
   /** Emulator mode: activities without an AAD tenant are treated as tenant `emulator`. */
   emulator: boolean;
+  /** Makes the file a consent card offered, once accepted (adapters/teams/files.ts). */
+  exportFile?: FileExporter;
 };

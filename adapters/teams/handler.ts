@@ -4,6 +4,7 @@ import type { Freshness, Person, Speaker } from '../../core/conversations/intake
 import { parseCommand } from '../../core/commands/grammar.ts';
 import { aadTenantOf, botWasAdded, cleanText, eventIdOf, isGuest, sessionKeyOf, userIdOf, type TeamsActivity } from './activity.ts';
 import { handleCardAction } from './invoke.ts';
+import { handleFileConsent } from './files.ts';
 import { linkedText, textMessage, unlinkedText, welcomeText } from './texts.ts';
 import type { ConversationRef, InboundTurn, InvokeReply } from './transport.ts';
 import type { TeamsHandlerDeps, TeamsIntake } from './deps.ts';
@@ -97,6 +98,12 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
       case 'conversationUpdate':
         return onConversationUpdate(turn);
       case 'invoke': {
+        if (a.name === 'fileConsent/invoke' && deps.exportFile) {
+          // The file goes only to someone of the tenant the link was made for (files.ts checks the link against it).
+          const aad = aadOf(a);
+          const who = aad ? await speaker(turn, aad, { fresh: true }) : undefined;
+          return handleFileConsent({ exportFile: deps.exportFile, log }, a.value, who?.tenantId, (m) => turn.send(m));
+        }
         if (a.name !== 'adaptiveCard/action') return { status: 501, body: { error: `invoke ${a.name ?? ''} is not supported` } };
         const aad = aadOf(a);
         return handleCardAction(deps, turn, {
