@@ -3,6 +3,8 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../bot/app.ts';
 import { startHttpServer } from '../bot/server.ts';
+import { renderAdaptiveCard } from '../adapters/teams/render.ts';
+import { completionReply } from '../core/notices/compose.ts';
 import { createTeamsChannel } from '../bot/teams.ts';
 import { setTenantAi } from '../core/llm/settings.ts';
 import { linkWorkspace } from '../core/tenancy/links.ts';
@@ -141,4 +143,19 @@ describe('results out on Teams', () => {
     expect(text).toContain('link valid until');
     expect(connector.calls.filter((c) => c.conversationId === thread && attachmentsOf(c).some((a) => a.contentType.includes('file.consent')))).toEqual([]);
   }, 60_000);
+});
+
+describe('thumbnails on Teams', () => {
+  it('the completion notice shows the order\'s thumbnails as one ImageSet of signed WebP thumbnail URLs, valid against the card schema', async () => {
+    const o = await finishedLocalOrder(app.db.orm.em.fork(), app.config.dataDir, acme.tenant.id, acme.outputTypeIds['WebP 1024x1024']!, 'ACME-', (p) => Buffer.from(p));
+    const reply = await completionReply(app.db.orm.em.fork(), acme.tenant.id, o.orderId, app.renderLinks, new Date());
+    const card = renderAdaptiveCard(reply);
+    expect(cardSchemaProblems(card)).toEqual([]);
+    expect(cardObjectModelProblems(card)).toEqual([]);
+    const sets = (card.body as { type: string; images?: { url: string }[] }[]).filter((e) => e.type === 'ImageSet');
+    expect(sets).toHaveLength(1);
+    const urls = sets[0]!.images!.map((i) => i.url);
+    expect(urls).toHaveLength(5); // all five products of the order, at most six
+    for (const url of urls) expect(url).toMatch(/^https:\/\/bot\.example\.com\/renders\/[0-9a-f-]{36}\/thumb\?exp=\d+&sig=[0-9a-f]{64}$/);
+  });
 });
