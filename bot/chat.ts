@@ -1,3 +1,5 @@
+import { rename } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Deliverer, Streamer } from '../core/replies/delivery.ts';
@@ -31,8 +33,9 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
   // The model's text is printed as it is written; the final reply then adds what was not streamed (tables, cards).
   let streamed = '';
   const streamer: Streamer = () => ({ push: (delta) => { streamed += delta; opts.output.write(delta); }, end: async () => undefined });
-  const deliverer: Deliverer = async (_target, reply) => {
+  const deliverer: Deliverer = async (_target, received) => {
     if (streamed) opts.output.write('\n');
+    const reply = await filesWritten(app, tenant.id, received);
     const rest = streamed ? withoutStreamedText(reply, streamed) : reply;
     streamed = '';
     if (rest.blocks.length) write(`${renderText(rest)}\n`);
@@ -65,6 +68,25 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
   } finally {
     await app.stopTurns();
   }
+}
+
+/**
+ * The terminal gets files as local files: each file block's export is written to
+ * DATA_DIR/exports/<file name> (replacing an earlier one of that name) and the block becomes a line
+ * naming the path. A link that does not resolve stays a link.
+ */
+async function filesWritten(app: App, tenantId: string, reply: Reply): Promise<Reply> {
+  if (!reply.blocks.some((b) => b.type === 'file')) return reply;
+  const blocks: Reply['blocks'] = [];
+  for (const b of reply.blocks) {
+    const file = b.type === 'file' ? await app.exportFile(tenantId, b.url).catch(() => undefined) : undefined;
+    if (b.type !== 'file' || !file) { blocks.push(b); continue; }
+    // The name is the bot's own (order number and format), never a path a person typed.
+    const path = join(app.config.dataDir, 'exports', basename(b.name));
+    await rename(file.path, path);
+    blocks.push({ type: 'text', text: `📎 ${b.name} (${b.description}) written to ${path}` });
+  }
+  return { blocks };
 }
 
 /** Resolves once the session's inbox is empty: the line's answer and whatever it queued (a follow-up) were printed. */
