@@ -36,7 +36,7 @@ describe('terminal chat', { timeout: 240_000 }, () => {
     expect(r.code).toBe(0);
     const path = join(dataDir, 'exports', `${order!.order_number}-results.csv`);
     expect(r.stdout).toContain(`${order!.order_number}-results.csv (${order!.items} items: PIM id, name, material, status, result URL, error) written to ${path}`);
-    const lines = readFileSync(path, 'utf8').trim().split('\r\n');
+    const lines = readFileSync(path, 'utf8').trimEnd().split('\r\n'); // trimEnd: trim() would drop the BOM too
     expect(lines[0]).toBe('\uFEFF"PIM ID","Name","Material","Status","Result URL","Error"');
     expect(lines).toHaveLength(order!.items + 1);
   });
