@@ -66,7 +66,7 @@ try {
   const sampler = setInterval(() => { peak = Math.max(peak, rss()); }, 20);
   const out = join(dataDir, 'export.zip');
   const started = performance.now();
-  const sink = createWriteStream(out);
+  const sink = createWriteStream(out, { highWaterMark: 1024 * 1024 });
   const result = await writeResultsZip(em, dataDir, tenant.id, order!.id, createRenderLinks(randomBytes(32), 'https://bot.example.com'), new Date(), sink);
   await new Promise<void>((resolve, reject) => sink.end((err?: Error | null) => (err ? reject(err) : resolve())));
   const seconds = (performance.now() - started) / 1000;

@@ -13,8 +13,9 @@ import { drained, type ByteSink } from './sink.ts';
 export const maxZipImages = 65_534;
 /** ... and at most 4 GiB: offsets are 32-bit. */
 export const maxZipBytes = 0xffff_ffff;
-/** Bytes read from an image file at a time. */
+/** Bytes read from a large image file at a time; files up to `wholeFileBytes` are read at once. */
 const readChunkBytes = 256 * 1024;
+const wholeFileBytes = 4 * 1024 * 1024;
 
 /**
  * Writes the rendered images of order `orderId` of `tenantId` as a ZIP to `out`: one stored
@@ -47,11 +48,17 @@ export async function writeResultsZip(em: EntityManager, dataDir: string, tenant
       try {
         const entry = new ZipPassThrough(zipEntryName(item.pim_id, item.format));
         zip.add(entry);
-        for await (const chunk of file.createReadStream({ highWaterMark: readChunkBytes, autoClose: false })) {
-          entry.push(chunk as Buffer);
-          await flushed();
+        const { size } = await file.stat();
+        if (size <= wholeFileBytes) {
+          // A typical render is read in one call: a stream per small file costs more than the bytes.
+          entry.push(await file.readFile(), true);
+        } else {
+          for await (const chunk of file.createReadStream({ highWaterMark: readChunkBytes, autoClose: false })) {
+            entry.push(chunk as Buffer);
+            await flushed();
+          }
+          entry.push(new Uint8Array(0), true);
         }
-        entry.push(new Uint8Array(0), true);
         images += 1;
       } finally {
         await file.close();
