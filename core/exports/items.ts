@@ -32,21 +32,25 @@ const exportItemRow = z.object({
 export async function* exportItems(em: EntityManager, tenantId: string, orderId: string, batchSize = exportBatchSize): AsyncGenerator<ExportItem[]> {
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
+    // The page of items comes first, straight off the (order, product) unique index; only its rows are joined.
     const batch = await rows(em, exportItemRow,
-      `select i.product_id, p.pim_id, p.name, coalesce(m.name, p.material_name) as material,
+      `with page as (
+         select i.id, i.product_id from order_item i
+         where i.order_id = ? and i.tenant_id = ? and i.product_id > ?
+         order by i.order_id, i.product_id
+         limit ?)
+       select i.product_id, p.pim_id, p.name, coalesce(m.name, p.material_name) as material,
               j.id as job_id, j.status, j.error, j.result_url, ot.format
-       from order_item i
-       join render_order o on o.id = i.order_id and o.tenant_id = i.tenant_id
+       from page i
+       join render_order o on o.id = ? and o.tenant_id = ?
        join output_type ot on ot.id = o.output_type_id
        join product p on p.id = i.product_id
        left join material m on m.id = o.material_override_id
        left join lateral (
          select k.id, k.status, k.error, k.result_url from render_job k
-         where k.order_item_id = i.id and k.tenant_id = i.tenant_id
+         where k.order_item_id = i.id and k.tenant_id = ?
          order by (k.status = 'failed'), k.queued_at desc limit 1) j on true
-       where i.tenant_id = ? and i.order_id = ? and i.product_id > ?
-       order by i.product_id
-       limit ?`, [tenantId, orderId, after, batchSize]);
+       order by i.product_id`, [orderId, tenantId, after, batchSize, orderId, tenantId, tenantId]);
     if (batch.length) yield batch;
     if (batch.length < batchSize) return;
     after = batch[batch.length - 1]!.product_id;
