@@ -18,6 +18,7 @@ import { createNotifications, type Notifications } from '../core/queue/notificat
 import { installQueue } from '../core/queue/queue.ts';
 import { createTurnRunner } from '../core/queue/turn-runner.ts';
 import { createRenderLinks, type RenderLinks } from '../core/renders/signing.ts';
+import { createFileExporter, type FileExporter } from '../core/exports/files.ts';
 import { farmTimeoutTaskName } from '../core/renders/farm-timeouts.ts';
 import { createRenderTasks, foldTallyTaskName, type RenderTaskDeps } from '../core/renders/task.ts';
 import type { OrderStatusListener } from '../core/renders/jobs.ts';
@@ -46,6 +47,8 @@ export type App = {
   onOrderStatus: OrderStatusListener;
   /** Signs and checks links to rendered files. */
   renderLinks: RenderLinks;
+  /** Writes the export a file block links to into a file, for channels that upload files (core/exports). */
+  exportFile: FileExporter;
   /** Per-tenant caps on concurrent model calls in this process. */
   gate: ModelGate;
   /** LISTEN/NOTIFY wake-ups of this process (one connection, opened on first use). */
@@ -134,6 +137,7 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   let started = false;
   return {
     config, log, db, tools, conversations, intake, files, deliverers, streamers, onOrderStatus: scheduleNotices, renderLinks, gate, notifications, now,
+    exportFile: createFileExporter(() => db.orm.em.fork(), config.dataDir, renderLinks, now),
     async start() {
       if (started || !(opts.worker || opts.chat)) return;
       started = true;

@@ -1,5 +1,5 @@
-import { open } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { open, rename } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { UserInputError } from '../core/errors.ts';
 import { MAX_FILE_BYTES, maxFileWords } from '../core/files/limits.ts';
@@ -56,8 +56,9 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
     offered = suggestions ?? [];
     if (offered.length) write(`${renderSuggestions(offered)}\n`);
   };
-  const deliverer: Deliverer = async (_target, reply) => {
+  const deliverer: Deliverer = async (_target, received) => {
     if (streamed) opts.output.write('\n');
+    const reply = await filesWritten(app, tenant.id, received);
     const rest = streamed ? withoutStreamedText(reply, streamed) : reply;
     streamed = '';
     if (rest.blocks.length) write(`${renderText(rest)}\n`);
@@ -170,6 +171,25 @@ async function attachFile(app: App, who: { tenantId: string; platform: 'cli'; us
     else throw err;
     return undefined;
   }
+}
+
+/**
+ * The terminal gets files as local files: each file block's export is written to
+ * DATA_DIR/exports/<file name> (replacing an earlier one of that name) and the block becomes a line
+ * naming the path. A link that does not resolve stays a link.
+ */
+async function filesWritten(app: App, tenantId: string, reply: Reply): Promise<Reply> {
+  if (!reply.blocks.some((b) => b.type === 'file')) return reply;
+  const blocks: Reply['blocks'] = [];
+  for (const b of reply.blocks) {
+    const file = b.type === 'file' ? await app.exportFile(tenantId, b.url).catch(() => undefined) : undefined;
+    if (b.type !== 'file' || !file) { blocks.push(b); continue; }
+    // The name is the bot's own (order number and format), never a path a person typed.
+    const path = join(app.config.dataDir, 'exports', basename(b.name));
+    await rename(file.path, path);
+    blocks.push({ type: 'text', text: `📎 ${b.name} (${b.description}) written to ${path}` });
+  }
+  return { ...reply, blocks };
 }
 
 /** Resolves once the session's inbox is empty: the line's answer and whatever it queued (a follow-up) were printed. */

@@ -21,7 +21,7 @@ export function slackSettings(config: Config): SlackSettings | undefined {
 export async function createSlackChannel(app: App): Promise<Channel | undefined> {
   const settings = slackSettings(app.config);
   if (!settings) return undefined;
-  const adapter = createSlackAdapter({ settings, conversations: app.conversations, intake: app.intake, availability: app.db.availability, log: app.log, files: app.files });
+  const adapter = createSlackAdapter({ settings, conversations: app.conversations, intake: app.intake, availability: app.db.availability, log: app.log, files: app.files, exportFile: app.exportFile });
   app.log.info({ component: 'slack', mode: adapter.mode }, 'Slack channel enabled');
   return { platform: 'slack', routes: adapter.routes, deliverer: adapter.deliverer, streamer: adapter.streamer, start: adapter.start, stop: adapter.stop };
 }

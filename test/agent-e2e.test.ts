@@ -71,7 +71,7 @@ describe('the seed example end to end', () => {
     const first = h.llm.requests[0]!;
     expect(first.path).toBe('/openai/deployments/gpt-4o/chat/completions');
     expect(first.body.tools?.map((t) => t.function.name).sort()).toEqual([
-      'cancel_order', 'check_materials', 'create_order', 'dispatch_renders', 'get_order_status', 'get_render_results', 'get_render_stats',
+      'cancel_order', 'check_materials', 'create_order', 'dispatch_renders', 'export_results', 'get_order_status', 'get_render_results', 'get_render_stats',
       'list_orders', 'query_database', 'retry_failed_renders', 'search_products', 'set_material_override', 'set_render_overrides',
     ]);
     expect(first.body.tools?.every((t) => t.function.strict === true)).toBe(true);

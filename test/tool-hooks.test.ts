@@ -30,7 +30,7 @@ describe('isEnabled', () => {
       { content: 'You cannot create orders; ask an operator.' },
     );
     const replies = await h.conversations.respond(turn, 'Render ACME-KL-6204 as WebP');
-    expect(offeredNames(at)).toEqual(['check_materials', 'get_order_status', 'get_render_results', 'get_render_stats', 'list_orders', 'query_database', 'search_products']);
+    expect(offeredNames(at)).toEqual(['check_materials', 'export_results', 'get_order_status', 'get_render_results', 'get_render_stats', 'list_orders', 'query_database', 'search_products']);
     expect(toolAnswers(at + 1)[0]).toMatch(/^Error: unknown tool "create_order"/);
     const system = String(h.llm.requests[at]!.body.messages[0]!.content);
     expect(system).toContain('This user is a viewer');

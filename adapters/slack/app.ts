@@ -21,9 +21,10 @@ import type { Files } from '../../core/files/service.ts';
 import { oauthPages } from './oauth-pages.ts';
 import { createSlackReceipt } from './receipt.ts';
 import { createTokenRotation } from './token-rotation.ts';
+import type { FileExporter } from '../../core/exports/files.ts';
 
 /** Bot scopes requested at install time; keep in sync with manifest/slack/manifest.yaml. */
-export const BOT_SCOPES = ['commands', 'chat:write', 'app_mentions:read', 'channels:history', 'groups:history', 'im:history', 'im:write', 'users:read', 'assistant:write', 'files:read'];
+export const BOT_SCOPES = ['commands', 'chat:write', 'app_mentions:read', 'channels:history', 'groups:history', 'im:history', 'im:write', 'users:read', 'assistant:write', 'files:read', 'files:write'];
 
 /** Paths the adapter serves (docs/design.md §9). */
 export const SLACK_PATHS = { events: '/slack/events', install: '/slack/install', redirect: '/slack/oauth_redirect' } as const;
@@ -56,6 +57,8 @@ export type SlackAdapterDeps = {
   log: Logger;
   /** Uploaded files (core/files): file shares are downloaded and handed over. */
   files?: Pick<Files, 'upload'>;
+  /** Makes exported files for upload; without it files are shared as links. */
+  exportFile?: FileExporter;
 };
 
 /** The running adapter: HTTP routes to mount, the reply deliverer, lifecycle. */
@@ -164,7 +167,8 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   return {
     mode,
     routes,
-    deliverer: createSlackDeliverer({ client: bolt.client, pacer: createChannelPacer({ log, waitFor: rateLimitedFor }), tokenFor, log }),
+    deliverer: createSlackDeliverer({ client: bolt.client, pacer: createChannelPacer({ log, waitFor: rateLimitedFor }), tokenFor, log,
+      ...(deps.exportFile ? { exportFile: deps.exportFile } : {}) }),
     streamer: createSlackStreamer({ client: bolt.client, tokenFor, log }),
     async start() {
       if (receiver instanceof SocketModeReceiver) await receiver.start();

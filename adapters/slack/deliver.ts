@@ -4,6 +4,8 @@ import type { Deliverer } from '../../core/replies/delivery.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ChannelPacer } from '../../core/pacer.ts';
 import type { Reply } from '../../core/replies/reply.ts';
+import type { FileExporter } from '../../core/exports/files.ts';
+import { attachFiles } from './uploads.ts';
 import { renderBlockKit, type SlackMessage } from './render.ts';
 import { assistantPrompts, isAssistantThread, PROMPTS_TITLE } from './suggestions-render.ts';
 import { slackTargetSchema, type SlackTarget } from './session.ts';
@@ -37,7 +39,11 @@ export async function postToResponseUrl(url: string, body: Record<string, unknow
  * where a pending confirm card went (for in-place updates), falls back to the slash command's
  * response_url when the bot is not in the channel, and to plain text when Slack rejects the blocks.
  */
-export function createSlackDeliverer(deps: { client: webApi.WebClient; pacer: ChannelPacer; tokenFor: TokenResolver; log: Logger }): Deliverer {
+export function createSlackDeliverer(deps: {
+  client: webApi.WebClient; pacer: ChannelPacer; tokenFor: TokenResolver; log: Logger;
+  /** Makes the files of file blocks for upload (adapters/slack/uploads.ts); without it, files are shared as links. */
+  exportFile?: FileExporter;
+}): Deliverer {
   return async (rawTarget, reply: Reply, info) => {
     const target = slackTargetSchema.parse(rawTarget);
     const token = await deps.tokenFor(target);
@@ -48,9 +54,12 @@ export function createSlackDeliverer(deps: { client: webApi.WebClient; pacer: Ch
       if (ts) await ch.pacer.run(ch.key, () => deps.client.chat.delete({ token, channel: target.channel, ts }));
       return undefined;
     }
+    // Files go up first (no transaction is open here); the message then says they are attached, or keeps their links.
+    const exportFile = deps.exportFile;
+    const shown = exportFile && reply.blocks.some((b) => b.type === 'file') ? await attachFiles({ client: deps.client, exportFile, log: deps.log }, token, target, reply) : reply;
     // In an AI app thread the next steps become the thread's suggested prompts instead of buttons.
     const prompts = isAssistantThread(target) && reply.suggestions?.length ? reply.suggestions : undefined;
-    const message: TaggedMessage = { ...renderBlockKit(reply, { suggestions: prompts ? 'omit' : 'buttons' }), ...(info.once ? { metadata: onceMetadata(info.once.key) } : {}) };
+    const message: TaggedMessage = { ...renderBlockKit(shown, { suggestions: prompts ? 'omit' : 'buttons' }), ...(info.once ? { metadata: onceMetadata(info.once.key) } : {}) };
     if (info.once?.mayHaveSent && target.threadTs) {
       const sent = await findTagged(deps.client, token, target.channel, target.threadTs, info.once.key);
       if (sent) {

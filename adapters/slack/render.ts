@@ -1,6 +1,6 @@
 import type { types as slack } from '@slack/bolt';
 import { soleStep, type ConfirmBlock, type PlanStepView, type Reply, type ReplyBlock, type TableBlock } from '../../core/replies/reply.ts';
-import { alignedLines, andMore, countsText, ellipsize, hiddenRows, oneLine, percent, progressBar } from '../../core/replies/format.ts';
+import { alignedLines, andMore, countsText, ellipsize, hiddenRows, linkExpiry, oneLine, percent, progressBar } from '../../core/replies/format.ts';
 import { renderText } from '../../core/replies/text.ts';
 import { escapeMrkdwn, toMrkdwn } from './mrkdwn.ts';
 import { stepsMrkdwn } from './steps.ts';
@@ -96,6 +96,12 @@ function renderBlock(block: ReplyBlock): slack.KnownBlock[] {
       return /^https?:\/\//i.test(block.url)
         ? [{ type: 'image', image_url: block.url, alt_text: cut(block.alt || 'image', MAX_ALT_TEXT) }]
         : [section(escapeMrkdwn(`${block.alt}: ${block.url}`))];
+    case 'file': {
+      // Shown as a link where the file was not uploaded (too large, or delivered outside a thread).
+      const name = escapeMrkdwn(block.name);
+      const link = /^https?:\/\//i.test(block.url) ? `<${block.url.replaceAll('|', '%7C')}|${name}>` : `*${name}*`;
+      return [section(cut(`📎 ${link}\n${escapeMrkdwn(block.description)} · link valid until ${linkExpiry(block.expiresAt)}`, MAX_SECTION_TEXT))];
+    }
     case 'progress':
       return [section(cut(`*${escapeMrkdwn(block.orderNumber)}* · ${escapeMrkdwn(block.status)}\n\`${progressBar(block.ratio)}\` ${percent(block.ratio)} (${escapeMrkdwn(countsText(block.counts) || 'no jobs')})`, MAX_SECTION_TEXT))];
     case 'confirm':

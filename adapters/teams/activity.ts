@@ -33,7 +33,7 @@ export type OutgoingMessage = {
   text?: string;
   textFormat?: 'plain' | 'markdown';
   summary?: string;
-  attachments?: { contentType: string; content: unknown }[];
+  attachments?: { contentType: string; content: unknown; name?: string; contentUrl?: string }[];
   entities?: (StreamInfo | AiMessageEntity)[];
   channelData?: Partial<StreamChannelData> & Partial<FeedbackLoop>;
   /** Buttons above the compose box (personal chats); a click sends its value as the person's message. */

@@ -15,6 +15,8 @@ import { createTeamsStreamer, isStreamStopped } from './stream.ts';
 import { throttledFor } from './throttling.ts';
 import { createChannelPacer } from '../../core/pacer.ts';
 import { teamsTargetSchema } from './target.ts';
+import { consentCards, isPersonalChat } from './file-consent.ts';
+import type { FileExporter } from '../../core/exports/files.ts';
 import { createBotFrameworkTransport, type TeamsTransport } from './transport.ts';
 
 /** The conversation a stored reference points to (the pacer's key). */
@@ -34,6 +36,8 @@ export type TeamsAdapterOptions = {
   transport?: TeamsTransport;
   /** Uploaded files (core/files): personal-chat files are handed over. */
   files?: TeamsHandlerDeps['files'];
+  /** Makes exported files for the file consent flow of personal chats; without it files are shared as links. */
+  exportFile?: FileExporter;
 };
 
 /** The Teams adapter: the /api/messages route and the proactive reply sender. */
@@ -57,7 +61,7 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
   else log.info(describeTeamsSettings(settings));
   const emulator = settings.mode === 'emulator';
   const transport = opts.transport ?? createBotFrameworkTransport(settings, log);
-  const handler = createTeamsHandler({ intake: opts.intake, conversations: opts.conversations, log, emulator, ...(opts.files ? { files: opts.files } : {}) });
+  const handler = createTeamsHandler({ intake: opts.intake, conversations: opts.conversations, log, emulator, ...(opts.files ? { files: opts.files } : {}), ...(opts.exportFile ? { exportFile: opts.exportFile } : {}) });
 
   const route: HttpRoute = { method: 'POST', path: TEAMS_MESSAGES_PATH, body: { kind: 'json', maxBytes: MAX_ACTIVITY_BYTES }, handle: async (req, res) => {
     // Unauthenticated Emulator mode answers this machine only, and only calls back to it (no SSRF through serviceUrl).
@@ -77,11 +81,15 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     // A message answered together with a later one has nothing of its own to show (its typing indicator just ends).
     if (info.merged) return undefined;
     const { tenantId, conversationReference } = teamsTargetSchema.parse(target);
+    // Personal chats get files through consent cards (sent after the reply); channels and group chats keep the links.
+    const exportFile = opts.exportFile;
+    const { reply: shown, cards } = exportFile && isPersonalChat(conversationReference) && reply.blocks.some((b) => b.type === 'file')
+      ? await consentCards({ exportFile, log }, tenantId, reply) : { reply, cards: [] };
     // A stream the person stopped takes no final message: the reply (the stopped note) is a message of its own.
     const streamId = typeof info.replace?.streamId === 'string' && info.replace.stopped !== true ? info.replace.streamId : undefined;
     // The final message of a streamed reply closes the stream (personal chats).
     const scope = scopeOf(conversationReference);
-    const rendered = renderTeamsMessage(reply, { scope });
+    const rendered = renderTeamsMessage(shown, { scope });
     const final = streamId ? streamInfo({ streamType: 'final', streamId }) : undefined;
     // An answer's AI label and feedback loop stay on the message that closes its stream.
     const message = final
@@ -103,9 +111,10 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     const send = (m: typeof message) => pacer.run(key, () => transport.sendProactive(conversationReference, m));
     const { activityId } = await send(message).catch((err: unknown) => {
       // The person stopped the stream meanwhile: Teams takes no final message for it, so the reply stands on its own.
-      if (streamId && isStreamStopped(err)) return send(renderTeamsMessage(reply, { scope }));
+      if (streamId && isStreamStopped(err)) return send(renderTeamsMessage(shown, { scope }));
       throw err;
     });
+    for (const card of cards) await pacer.run(key, () => transport.sendProactive(conversationReference, card));
     await answerPosted(tenantId, key, reply, activityId);
     log.debug({ sessionId: info.sessionId, activityId }, 'teams reply sent');
     return activityId ? { activityId } : undefined;

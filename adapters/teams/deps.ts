@@ -2,6 +2,7 @@ import type { Intake } from '../../core/conversations/intake.ts';
 import type { Conversations } from '../../core/conversations/service.ts';
 import type { Files } from '../../core/files/service.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { FileExporter } from '../../core/exports/files.ts';
 
 /** The intake calls the Teams turn logic uses. */
 export type TeamsIntake = Pick<Intake, 'tenantOf' | 'identify' | 'redeemLink' | 'sessionFor' | 'actionCard' | 'postedAnswer'>;
@@ -15,4 +16,6 @@ export type TeamsHandlerDeps = {
   emulator: boolean;
   /** Uploaded files (core/files): personal-chat files are downloaded and handed over; without, they are answered with the web panel. */
   files?: Pick<Files, 'upload'>;
+  /** Makes the file a consent card offered, once accepted (adapters/teams/file-consent.ts). */
+  exportFile?: FileExporter;
 };

@@ -6,6 +6,7 @@ import { isStopRequest, parseCommand } from '../../core/commands/grammar.ts';
 import { aadTenantOf, botWasAdded, cleanText, eventIdOf, isGuest, sessionKeyOf, userIdOf, type TeamsActivity } from './activity.ts';
 import { handleCardAction } from './invoke.ts';
 import { handleFeedbackForm, handleFeedbackSubmit } from './feedback.ts';
+import { handleFileConsent } from './file-consent.ts';
 import { linkedText, textMessage, unlinkedText, welcomeText } from './texts.ts';
 import type { ConversationRef, InboundTurn, InvokeReply } from './transport.ts';
 import type { TeamsHandlerDeps, TeamsIntake } from './deps.ts';
@@ -129,6 +130,12 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
       case 'conversationUpdate':
         return onConversationUpdate(turn);
       case 'invoke': {
+        if (a.name === 'fileConsent/invoke' && deps.exportFile) {
+          // The file goes only to someone of the tenant the link was made for (files.ts checks the link against it).
+          const aad = aadOf(a);
+          const who = aad ? await speaker(turn, aad, { fresh: true }) : undefined;
+          return handleFileConsent({ exportFile: deps.exportFile, log }, a.value, who?.tenantId, (m) => turn.send(m));
+        }
         const aad = aadOf(a);
         // The feedback loop of agent answers (👍/👎 under the message): the form, then its submission.
         if (a.name === 'message/fetchTask') return handleFeedbackForm(turn);

@@ -1,5 +1,5 @@
 import { soleStep, type ConfirmBlock, type PlanStepView, type Reply, type ReplyBlock, type TableBlock } from '../../core/replies/reply.ts';
-import { andMore, ellipsize, hiddenRows, percent, progressBar, sampleTable } from '../../core/replies/format.ts';
+import { andMore, ellipsize, hiddenRows, linkExpiry, percent, progressBar, sampleTable } from '../../core/replies/format.ts';
 import { renderText } from '../../core/replies/text.ts';
 import type { OutgoingMessage } from './activity.ts';
 import { suggestedActions, suggestionActionSet, type TeamsScope } from './suggestions.ts';
@@ -133,6 +133,15 @@ function renderBlock(block: ReplyBlock, maxRows: number): CardElement[] {
       return /^https:\/\/[^\s]+$/i.test(block.url)
         ? [{ type: 'Image', url: block.url, altText: ellipsize(block.alt, CARD_CELL_MAX) }]
         : [textBlock(inert(`${block.alt}: ${block.url}`))];
+    case 'file': {
+      // A channel or group chat gets the signed link (a bot cannot send files there); personal chats get a consent card instead.
+      const name = inert(block.name, CARD_CELL_MAX);
+      const link = /^https:\/\/[^\s()]+$/i.test(block.url) ? `[📎 ${name}](${block.url})` : `📎 ${name}`;
+      return [
+        textBlock(link, { weight: 'Bolder' }),
+        textBlock(`${inert(block.description, CARD_CELL_MAX)} · link valid until ${linkExpiry(block.expiresAt)}`, { isSubtle: true, spacing: 'Small' }),
+      ];
+    }
     case 'progress': {
       const counts = Object.entries(block.counts).filter(([, n]) => n > 0);
       return [

@@ -61,8 +61,8 @@ export async function completionReply(em: EntityManager, tenantId: string, order
       total: counts.failed, truncated: counts.failed > failures.length,
     });
   }
-  const thumbnails = results.items.filter((i) => i.status === 'completed' && i.url && /^https?:\/\//i.test(i.url)).slice(0, maxThumbnails);
-  for (const t of thumbnails) blocks.push({ type: 'image', url: t.url!, alt: `${t.pim_id} ${t.product}` });
+  const thumbnails = results.items.filter((i) => i.status === 'completed' && i.thumbnail && /^https?:\/\//i.test(i.thumbnail)).slice(0, maxThumbnails);
+  for (const t of thumbnails) blocks.push({ type: 'image', url: t.thumbnail!, alt: `${t.pim_id} ${t.product}` });
   const all = links.signedResultsUrl(orderId, undefined, now);
   const more = counts.failed ? ` Say “retry failed renders of ${n}” to try the failed ones again.` : '';
   blocks.push({ type: 'text', text: /^https?:\/\//i.test(all) ? `[All results of ${n}](${all})${more}` : `Ask me for the render results of ${n} to get the links.${more}` });

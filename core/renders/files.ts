@@ -14,3 +14,8 @@ export async function findOrderTenant(em: EntityManager, orderId: string): Promi
   const order = await db(em).selectFrom('render_order').select('tenant').where('id', '=', orderId).executeTakeFirst();
   return order?.tenant;
 }
+
+/** The tenant and number of an order (signed export links name the order only); undefined when there is none. */
+export async function findOrderRef(em: EntityManager, orderId: string): Promise<{ tenant: string; orderNumber: string } | undefined> {
+  return db(em).selectFrom('render_order').select(['tenant', 'orderNumber']).where('id', '=', orderId).executeTakeFirst();
+}

@@ -8,6 +8,7 @@ import { ellipsize } from '../replies/format.ts';
 export const renderContentTypes = { webp: 'image/webp', png: 'image/png', jpeg: 'image/jpeg' } as const;
 /** A file extension a local render may have. */
 export type RenderFormat = keyof typeof renderContentTypes;
+export const renderFormats = ['webp', 'png', 'jpeg'] as const satisfies readonly RenderFormat[];
 
 /** Where the local backend stores job `jobId` of `tenantId` (under DATA_DIR/renders). */
 export function localRenderPath(dataDir: string, tenantId: string, jobId: string, format: RenderFormat): string {

@@ -20,6 +20,8 @@ type RenderResultItem = {
   error: string | null;
   /** A fresh signed link (local renders) or the farm's URL; null until completed. */
   url: string | null;
+  /** For pictures in chat: a signed small WebP (local renders) or the farm's URL; null until completed. Not for the model. */
+  thumbnail: string | null;
   finished_at: string | null;
 };
 
@@ -90,6 +92,7 @@ export async function getRenderResults(em: EntityManager, tenantId: string, ref:
       attempts: r.attempts ?? 0,
       error: r.status === 'failed' ? r.error : null,
       url: r.status === 'completed' && r.job_id ? resultLink(r.result_url, r.job_id, links, now) : null,
+      thumbnail: r.status === 'completed' && r.job_id ? thumbnailLink(r.result_url, tenantId, r.job_id, links, now) : null,
       finished_at: toIso(r.finished_at),
     })),
     truncated: c('items') > listed.length,
@@ -97,8 +100,15 @@ export async function getRenderResults(em: EntityManager, tenantId: string, ref:
 }
 
 /** A stored result as a link: local renders (`/renders/<id>`) get a fresh signature; farm URLs stay as they are. */
-function resultLink(resultUrl: string | null, jobId: string, links: RenderLinks | undefined, now: Date): string | null {
+export function resultLink(resultUrl: string | null, jobId: string, links: RenderLinks | undefined, now: Date): string | null {
   if (!resultUrl) return null;
   if (resultUrl.startsWith('/renders/')) return links ? links.signedRenderUrl(jobId, undefined, now) : null;
+  return resultUrl;
+}
+
+/** A stored result as a picture for chat: local renders get a signed thumbnail link; farm URLs (never fetched by the bot) stay as they are. */
+export function thumbnailLink(resultUrl: string | null, tenantId: string, jobId: string, links: RenderLinks | undefined, now: Date): string | null {
+  if (!resultUrl) return null;
+  if (resultUrl.startsWith('/renders/')) return links ? links.signedThumbUrl(tenantId, jobId, undefined, now) : null;
   return resultUrl;
 }

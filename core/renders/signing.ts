@@ -1,7 +1,12 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
 /** Default lifetime of a signed render link: 7 days. */
-const renderLinkTtlSeconds = 7 * 24 * 3600;
+export const renderLinkTtlSeconds = 7 * 24 * 3600;
+/** Lifetime of a signed export download link (docs/design.md §12): 24 hours. */
+export const exportLinkTtlSeconds = 24 * 3600;
+/** Formats an order's results export in (core/exports). */
+export const exportFormats = ['csv', 'zip'] as const;
+export type ExportFormat = (typeof exportFormats)[number];
 /** Farm requests and callbacks older (or newer) than this are rejected. */
 const signatureToleranceSeconds = 5 * 60;
 
@@ -14,9 +19,15 @@ export type RenderLinks = {
   /** `[base]/orders/<orderId>/results?exp=…&sig=…`: the page with all results of an order. */
   signedResultsUrl(orderId: string, ttlSeconds?: number, now?: Date): string;
   verifyResults(orderId: string, exp: string | undefined, sig: string | undefined, now?: Date): LinkCheck;
+  /** `[base]/renders/<jobId>/thumb?exp=…&sig=…`: a small WebP of a local render of `tenantId`. */
+  signedThumbUrl(tenantId: string, jobId: string, ttlSeconds?: number, now?: Date): string;
+  verifyThumb(tenantId: string, jobId: string, exp: string | undefined, sig: string | undefined, now?: Date): LinkCheck;
+  /** `[base]/orders/<orderId>/export.<format>?exp=…&sig=…`: the order's results as a file (24 h by default). */
+  signedExportUrl(tenantId: string, orderId: string, format: ExportFormat, ttlSeconds?: number, now?: Date): string;
+  verifyExport(tenantId: string, orderId: string, format: ExportFormat, exp: string | undefined, sig: string | undefined, now?: Date): LinkCheck;
 };
 
-type LinkCheck = 'ok' | 'expired' | 'bad_signature';
+export type LinkCheck = 'ok' | 'expired' | 'bad_signature';
 
 /**
  * Render links signed with a key derived (HKDF) from `secretsKey`, so they survive restarts and
@@ -26,6 +37,7 @@ export function createRenderLinks(secretsKey: Buffer, baseUrl?: string): RenderL
   const base = baseUrl ? baseUrl.replace(/\/+$/, '') : '';
   const key = Buffer.from(hkdfSync('sha256', secretsKey, Buffer.alloc(0), 'renderbot render links v1', 32));
   // Render links sign the bare job id; results pages sign `results:<orderId>`, so neither passes for the other.
+  // Thumbnails and exports also sign the tenant: the route checks it against the row's tenant.
   const mac = (subject: string, exp: number) => createHmac('sha256', key).update(`${subject}.${exp}`).digest('hex');
   const sign = (subject: string, ttlSeconds: number, now: Date) => {
     const exp = Math.floor(now.getTime() / 1000) + ttlSeconds;
@@ -42,6 +54,12 @@ export function createRenderLinks(secretsKey: Buffer, baseUrl?: string): RenderL
     signedResultsUrl: (orderId, ttlSeconds = renderLinkTtlSeconds, now = new Date()) =>
       `${base}/orders/${encodeURIComponent(orderId)}/results?${sign(`results:${orderId}`, ttlSeconds, now)}`,
     verifyResults: (orderId, exp, sig, now = new Date()) => check(`results:${orderId}`, exp, sig, now),
+    signedThumbUrl: (tenantId, jobId, ttlSeconds = renderLinkTtlSeconds, now = new Date()) =>
+      `${base}/renders/${encodeURIComponent(jobId)}/thumb?${sign(`thumb:${tenantId}:${jobId}`, ttlSeconds, now)}`,
+    verifyThumb: (tenantId, jobId, exp, sig, now = new Date()) => check(`thumb:${tenantId}:${jobId}`, exp, sig, now),
+    signedExportUrl: (tenantId, orderId, format, ttlSeconds = exportLinkTtlSeconds, now = new Date()) =>
+      `${base}/orders/${encodeURIComponent(orderId)}/export.${format}?${sign(`export:${format}:${tenantId}:${orderId}`, ttlSeconds, now)}`,
+    verifyExport: (tenantId, orderId, format, exp, sig, now = new Date()) => check(`export:${format}:${tenantId}:${orderId}`, exp, sig, now),
   };
 }
 

@@ -66,3 +66,9 @@ export function alignedLines(columns: string[], rows: string[][], rule?: string)
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   return [line(columns), ...(rule ? [widths.map((w) => rule.repeat(w)).join('  ')] : []), ...rows.map(line)];
 }
+
+/** When a file link stops working, for people: `2026-12-07 05:00 UTC`. */
+export function linkExpiry(expiresAt: string): string {
+  const d = new Date(expiresAt);
+  return Number.isNaN(d.getTime()) ? expiresAt : `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}

@@ -22,6 +22,20 @@ const tableBlockSchema = z.object({
 
 const imageBlockSchema = z.object({ type: z.literal('image'), url: z.string(), alt: z.string() });
 
+/**
+ * A file for the reader (an order's results export): `url` is a signed download link that
+ * expires at `expiresAt`. Adapters that can attach files upload it from that link's content
+ * (core/exports/links.ts) and otherwise show the link.
+ */
+export const fileBlockSchema = z.object({
+  type: z.literal('file'),
+  name: z.string(),
+  /** One line on what the file holds, e.g. "1,200 items: PIM id, name, material, status, result URL, error". */
+  description: z.string(),
+  url: z.string(),
+  expiresAt: z.string(),
+});
+
 const progressBlockSchema = z.object({
   type: z.literal('progress'),
   orderNumber: z.string(),
@@ -58,11 +72,12 @@ const confirmBlockSchema = z.object({
 });
 
 const replyBlockSchema = z.discriminatedUnion('type', [
-  textBlockSchema, factsBlockSchema, tableBlockSchema, imageBlockSchema, progressBlockSchema, confirmBlockSchema,
+  textBlockSchema, factsBlockSchema, tableBlockSchema, imageBlockSchema, fileBlockSchema, progressBlockSchema, confirmBlockSchema,
 ]);
 export type ReplyBlock = z.infer<typeof replyBlockSchema>;
 export type TableBlock = z.infer<typeof tableBlockSchema>;
 export type ConfirmBlock = z.infer<typeof confirmBlockSchema>;
+export type FileBlock = z.infer<typeof fileBlockSchema>;
 
 /** Follow-ups offered under an answer (docs/design.md §12): at most this many. */
 export const MAX_SUGGESTIONS = 3;

@@ -1,4 +1,4 @@
-import { alignedLines, andMore, countsText, ellipsize, hiddenRows, oneLine, percent, progressBar, sampleTable } from './format.ts';
+import { alignedLines, andMore, countsText, ellipsize, hiddenRows, linkExpiry, oneLine, percent, progressBar, sampleTable } from './format.ts';
 import { soleStep, type PlanStepView, type Reply, type ReplyBlock, type TableBlock } from './reply.ts';
 
 /** Longest cell (or column name) shown in terminal tables before it is cut with an ellipsis. */
@@ -29,6 +29,8 @@ function renderBlock(block: ReplyBlock): string {
       return renderTable(block);
     case 'image':
       return `[image] ${block.alt}: ${block.url}`;
+    case 'file':
+      return `[file] ${block.name} (${block.description}): ${block.url} (valid until ${linkExpiry(block.expiresAt)})`;
     case 'progress':
       return `${block.orderNumber} ${block.status} [${progressBar(block.ratio, { full: '#', empty: '.' })}] ${percent(block.ratio)} (${countsText(block.counts) || 'no jobs'})`;
     case 'confirm': {

@@ -30,10 +30,12 @@ export const getRenderResultsTool = defineTool({
       total: r.item_count,
       truncated: r.truncated,
     }];
-    for (const i of r.items.filter((x) => x.url !== null).slice(0, maxResultImages)) {
-      blocks.push({ type: 'image', url: i.url!, alt: `${i.product} (${i.pim_id})` });
+    // Thumbnails, not the full-size files; their links are for people, not the model.
+    for (const i of r.items.filter((x) => x.thumbnail !== null).slice(0, maxResultImages)) {
+      blocks.push({ type: 'image', url: i.thumbnail!, alt: `${i.product} (${i.pim_id})` });
     }
-    const { order_id: orderId, ...data } = r;
+    const { order_id: orderId, ...rest } = r;
+    const data = { ...rest, items: rest.items.map(({ thumbnail: _, ...i }) => i) };
     return {
       data, blocks, outcome: `${c.completed} completed, ${c.failed} failed`, summary: `${r.order_number}: ${c.completed}/${r.item_count} renders completed, ${c.failed} failed`,
       effects: { order: { number: r.order_number, status: r.status, failedJobs: c.failed }, cites: { orders: [{ id: orderId, number: r.order_number }] } },

@@ -2,6 +2,7 @@ import { cancelOrderTool } from './cancel_order.ts';
 import { checkMaterialsTool } from './check_materials.ts';
 import { createOrderTool } from './create_order.ts';
 import { dispatchRendersTool } from './dispatch_renders.ts';
+import { exportResultsTool } from './export_results.ts';
 import { getOrderStatusTool } from './get_order_status.ts';
 import { getRenderResultsTool } from './get_render_results.ts';
 import { getRenderStatsTool } from './get_render_stats.ts';
@@ -14,9 +15,9 @@ import { setRenderOverridesTool } from './set_render_overrides.ts';
 import { toolRegistry } from './registry.ts';
 import type { Tool } from './tool.ts';
 
-/** The thirteen agent tools (six reads plus query_database, six writes behind confirmation). */
+/** The fourteen agent tools (seven reads plus query_database, six writes behind confirmation). */
 export const allTools: readonly Tool[] = [
-  listOrdersTool, searchProductsTool, getOrderStatusTool, getRenderResultsTool, getRenderStatsTool, checkMaterialsTool, queryDatabaseTool,
+  listOrdersTool, searchProductsTool, getOrderStatusTool, getRenderResultsTool, getRenderStatsTool, checkMaterialsTool, exportResultsTool, queryDatabaseTool,
   createOrderTool, dispatchRendersTool, setMaterialOverrideTool, setRenderOverridesTool, cancelOrderTool, retryFailedRendersTool,
 ] as readonly Tool[];
 

@@ -18,6 +18,12 @@ export type ConnectorCall = {
   refused?: number;
 };
 
+/**
+ * An upload session in the user's OneDrive, as Teams hands one to the bot in a file consent
+ * accept (`uploadInfo.uploadUrl`): the bot PUTs the bytes with `Content-Range: bytes 0-(n-1)/n`.
+ */
+export type FakeUpload = { id: string; name: string; uploadUrl: string; contentUrl: string; bytes?: Buffer; contentRange?: string; authorization?: string };
+
 /** A running fake connector; see `startFakeConnector`. */
 export type FakeConnector = {
   /** Use as the activities' `serviceUrl`. */
@@ -37,6 +43,10 @@ export type FakeConnector = {
    * code ContentStreamNotAllowed, as Teams does; recorded with `refused`.
    */
   stopStream(conversationId: string): void;
+  /** Opens a fake OneDrive upload session for a file named `name` (what a consent accept carries). */
+  uploadSession(name: string): FakeUpload;
+  /** The upload sessions, with the bytes PUT to them. */
+  uploads(): FakeUpload[];
   /** Teams `userRole` the roster returns for a user id (`from.id`); default 'user'. */
   setMemberRole(userId: string, role: 'user' | 'guest' | 'anonymous'): void;
   /** Resolves with the matching calls once at least `count` calls match (default: any message). */
@@ -95,11 +105,26 @@ export async function startFakeConnector(): Promise<FakeConnector> {
     return undefined;
   };
 
+  const uploads = new Map<string, FakeUpload>();
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://x');
+    const session = /^\/onedrive\/upload\/([\w-]+)$/.exec(url.pathname);
+    if (session) {
+      // A OneDrive upload session: one PUT of the whole file with its Content-Range; 201 and the driveItem when complete.
+      const up = uploads.get(session[1]!);
+      const bytes = Buffer.concat(chunks);
+      const range = String(req.headers['content-range'] ?? '');
+      const whole = `bytes 0-${bytes.length - 1}/${bytes.length}`;
+      if (!up || req.method !== 'PUT' || up.bytes) { res.writeHead(404, { 'content-type': 'application/json' }); res.end(JSON.stringify({ error: { code: 'itemNotFound', message: 'The upload session was not found.' } })); return; }
+      if (range !== whole) { res.writeHead(400, { 'content-type': 'application/json' }); res.end(JSON.stringify({ error: { code: 'invalidRange', message: `Content-Range ${range} does not match ${bytes.length} bytes.` } })); return; }
+      Object.assign(up, { bytes, contentRange: range, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: up.id, name: up.name, size: bytes.length, file: {} }));
+      return;
+    }
+    const raw = Buffer.concat(chunks).toString('utf8');
     const m = /^\/v3\/conversations\/([^/]+)\/(activities|members)(?:\/([^/]+))?$/.exec(url.pathname);
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -152,6 +177,13 @@ export async function startFakeConnector(): Promise<FakeConnector> {
     url: `http://127.0.0.1:${port}/`,
     calls,
     messages: () => calls.filter(isMessage),
+    uploadSession(name) {
+      const id = `up-${++seq}`;
+      const up: FakeUpload = { id, name, uploadUrl: `http://127.0.0.1:${port}/onedrive/upload/${id}`, contentUrl: `https://contoso.sharepoint.com/personal/u/Documents/Applications/${encodeURIComponent(name)}` };
+      uploads.set(id, up);
+      return up;
+    },
+    uploads: () => [...uploads.values()],
     setMemberRole: (userId, role) => { roles.set(userId, role); },
     stopStream: (conversationId) => { stoppedStreams.add(conversationId); },
     refuse: (conversationId, ...answers) => { refusals.set(conversationId, [...(refusals.get(conversationId) ?? []), ...answers]); },

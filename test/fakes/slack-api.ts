@@ -21,6 +21,12 @@ type FakeMessage = {
   tasks?: Map<string, Record<string, unknown>>; taskDisplayMode?: string;
 };
 
+/**
+ * A file uploaded the files.uploadV2 way: reserved by files.getUploadURLExternal (name, length),
+ * its bytes POSTed to the upload URL, then shared by files.completeUploadExternal.
+ */
+export type FakeFile = { id: string; filename: string; length: number; bytes?: Buffer; title?: string; channel?: string; threadTs?: string; completed: boolean };
+
 /** An oauth.v2.access answer for a code. */
 type FakeOAuthGrant = {
   code: string; team: FakeTeam; authedUser: string; scope: string;
@@ -67,6 +73,8 @@ export type FakeSlack = {
   responseUrl(): string;
   /** The messages the bot posted that still exist, in posting order, with their current text/blocks; optionally one thread's (or only top-level ones: `threadTs` null). */
   messages(channel: string, threadTs?: string | null): FakeMessage[];
+  /** Files reserved with files.getUploadURLExternal, in order, with what was uploaded and where they were shared. */
+  files(): FakeFile[];
   /** Calls of `method` (optionally filtered). */
   callsOf(method: string, where?: (c: SlackCall) => boolean): SlackCall[];
   /**
@@ -81,6 +89,7 @@ const MAX_BLOCKS = 50;
 
 /**
  * Starts a fake Slack Web API on 127.0.0.1 (docs/design.md §11): auth.test, chat.postMessage,
+ * files.getUploadURLExternal + upload URL + files.completeUploadExternal (see `FakeFile`),
  * chat.update, chat.delete, conversations.replies (with message metadata), chat.startStream/appendStream/stopStream, assistant.threads.setStatus, assistant.threads.setSuggestedPrompts, chat.postEphemeral, users.info, views.publish, oauth.v2.access, plus response_url
  * receivers. Posted messages are kept, so chat.update and chat.delete of an unknown message
  * fail with `message_not_found` like Slack's. Tokens are checked (Authorization: Bearer, or `token` in the body) like Slack does
@@ -110,6 +119,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   let streaming = true;
   let taskChunks = true;
   const messages = new Map<string, FakeMessage>();
+  const files = new Map<string, FakeFile>();
+  let baseUrl = '';
   const msgKey = (channel: unknown, ts: unknown) => `${String(channel)}/${String(ts)}`;
   const waiters: { method: string; where: (c: SlackCall) => boolean; from: number; resolve: (c: SlackCall) => void }[] = [];
   let seq = 0;
@@ -319,6 +330,31 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         return { ok: true, user: { id: u.id, team_id: u.teamId, name: u.name, real_name: u.real_name ?? u.name, deleted: false, is_bot: Boolean(u.is_bot),
           is_admin: false, is_owner: false, is_restricted: Boolean(u.is_restricted), is_ultra_restricted: Boolean(u.is_ultra_restricted), profile: { real_name: u.real_name ?? u.name, display_name: u.name } } };
       }
+      case 'files.getUploadURLExternal': {
+        const length = Number(body.length);
+        if (typeof body.filename !== 'string' || !body.filename || !Number.isInteger(length) || length <= 0) {
+          failures.push(`files.getUploadURLExternal: bad arguments ${JSON.stringify({ filename: body.filename, length: body.length })}`);
+          return { ok: false, error: 'invalid_arguments' };
+        }
+        const id = `F${String(++seq).padStart(9, '0')}`;
+        files.set(id, { id, filename: body.filename, length, completed: false });
+        return { ok: true, upload_url: `${baseUrl}/upload/v1/${id}`, file_id: id };
+      }
+      case 'files.completeUploadExternal': {
+        const list = typeof body.files === 'string' ? safeJson(body.files) : body.files;
+        if (!Array.isArray(list) || list.length === 0) return { ok: false, error: 'invalid_arguments' };
+        const found = list.map((f: { id?: unknown }) => files.get(String(f?.id)));
+        // A file id that was never reserved, or whose bytes never arrived, is not found.
+        if (found.some((f) => !f || !f.bytes || f.completed)) return { ok: false, error: 'file_not_found' };
+        const channelError = body.channel_id ? channelErrors.get(String(body.channel_id)) : undefined;
+        if (channelError) return { ok: false, error: channelError };
+        if (body.thread_ts && !body.channel_id) return { ok: false, error: 'invalid_arguments' };
+        found.forEach((f, i) => Object.assign(f!, {
+          completed: true, title: (list[i] as { title?: string }).title, channel: body.channel_id ? String(body.channel_id) : undefined,
+          threadTs: body.thread_ts ? String(body.thread_ts) : undefined,
+        }));
+        return { ok: true, files: found.map((f) => ({ id: f!.id, name: f!.filename, title: f!.title ?? f!.filename, size: f!.length })) };
+      }
       case 'views.publish': {
         const view = typeof body.view === 'string' ? JSON.parse(body.view) : body.view;
         const problem = blockProblems(view?.blocks);
@@ -336,8 +372,22 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const upload = /^\/upload\/v1\/(F\d+)$/.exec(path);
+    if (upload) {
+      // Slack's upload URL: raw bytes (or multipart) in a POST, no token; 200 "OK - <bytes>" when taken.
+      const file = files.get(upload[1]!);
+      const bytes = Buffer.concat(chunks);
+      const auth = req.headers.authorization;
+      record({ method: 'upload', body: { file_id: upload[1], bytes: bytes.length }, path, ...(auth ? { token: auth } : {}) });
+      if (!file || req.method !== 'POST' || file.completed) { res.writeHead(404, { 'content-type': 'text/plain' }); res.end('Not Found'); return; }
+      if (bytes.length !== file.length) failures.push(`upload ${file.id}: ${bytes.length} bytes, reserved ${file.length}`);
+      file.bytes = bytes;
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`OK - ${bytes.length}`);
+      return;
+    }
+    const raw = Buffer.concat(chunks).toString('utf8');
     const body = parseBody(raw, String(req.headers['content-type'] ?? ''));
     if (path.startsWith('/files-pri/') || path === '/signin') {
       const auth = String(req.headers.authorization ?? '');
@@ -386,6 +436,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = url;
 
   return {
     url, apiUrl: `${url}/api/`, calls, failures,
@@ -405,6 +456,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     responseUrl: () => `${url}/response/${++responseSeq}`,
     messages: (channel, threadTs) => [...messages.values()].filter((m) => m.channel === channel
       && (threadTs === undefined || (threadTs === null ? m.thread_ts === undefined : m.thread_ts === threadTs))),
+    files: () => [...files.values()],
     callsOf: (method, where = () => true) => calls.filter((c) => c.method === method && where(c)),
     waitFor(method, where = () => true, opts = {}) {
       const from = opts.from ?? 0;

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent }
 import { ApiError, createApi, login, type Me, type Message, type PageContext, type Reply, type Session, type Step, type Upload } from './api.ts';
 import { AnswerFooter } from './answer.tsx';
 import { Steps } from './steps.tsx';
-import { Block } from './blocks.tsx';
+import { Blocks } from './blocks.tsx';
 import { Markdown } from './markdown.tsx';
 import { Suggestions } from './suggestions.tsx';
 import { badgeText, loadUnread, saveUnread, withArrived, type Unread } from './unread.ts';
@@ -407,7 +407,7 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
                   <span className="rb-avatar" aria-hidden="true">{m.role === 'user' ? 'You' : 'RB'}</span>
                   <div className="rb-bubble">
                     {m.reply?.steps && <Steps steps={m.reply.steps} />}
-                    {m.reply ? m.reply.blocks.map((b, i) => <Block key={i} block={b} onDecide={(id, v) => void decide(id, v)} busy={deciding} canConfirm={canConfirm} />) : <Markdown text={m.content} />}
+                    {m.reply ? <Blocks blocks={m.reply.blocks} onDecide={(id, v) => void decide(id, v)} busy={deciding} canConfirm={canConfirm} /> : <Markdown text={m.content} />}
                     {m.reply?.answer && <AnswerFooter answer={m.reply.answer} api={api} onError={notice} />}
                     <time className="rb-time" dateTime={m.created_at}>{time(m.created_at)}</time>
                   </div>

@@ -245,6 +245,13 @@ export interface components {
                 alt: string;
             } | {
                 /** @constant */
+                type: "file";
+                name: string;
+                description: string;
+                url: string;
+                expiresAt: string;
+            } | {
+                /** @constant */
                 type: "progress";
                 orderNumber: string;
                 status: string;

@@ -10,6 +10,23 @@ const statusLabel: Record<ConfirmBlock['status'], string> = {
   pending: 'Waiting for confirmation', executing: 'Running…', done: 'Done', failed: 'Failed', cancelled: 'Cancelled', expired: 'Expired',
 };
 
+/** A reply's blocks in order; consecutive images (thumbnails of an order) form one grid. */
+export function Blocks({ blocks, ...rest }: { blocks: ReplyBlock[]; onDecide: Decide; busy: boolean; canConfirm: boolean }) {
+  const groups: ReplyBlock[][] = [];
+  for (const b of blocks) {
+    const last = groups.at(-1);
+    if (b.type === 'image' && last?.[0]?.type === 'image') last.push(b);
+    else groups.push([b]);
+  }
+  return (
+    <>
+      {groups.map((g, i) => (g.length > 1
+        ? <div key={i} className="rb-gallery">{g.map((b, j) => <Block key={j} block={b} {...rest} />)}</div>
+        : <Block key={i} block={g[0]!} {...rest} />))}
+    </>
+  );
+}
+
 /** Renders one reply-model block (docs/design.md §5) as HTML elements; all text goes through React, never innerHTML. */
 export function Block({ block, onDecide, busy, canConfirm }: { block: ReplyBlock; onDecide: Decide; busy: boolean; canConfirm: boolean }) {
   switch (block.type) {
@@ -35,6 +52,16 @@ export function Block({ block, onDecide, busy, canConfirm }: { block: ReplyBlock
       );
     case 'image':
       return /^https?:\/\//i.test(block.url) ? <img className="rb-image" src={block.url} alt={block.alt} loading="lazy" /> : null;
+    case 'file': {
+      // Our own signed links only: absolute http(s) or a path on this server (never protocol-relative).
+      const linkable = /^https?:\/\//i.test(block.url) || /^\/[^/\\]/.test(block.url);
+      return (
+        <p className="rb-file">
+          📎 {linkable ? <a href={block.url} download={block.name}>{block.name}</a> : block.name}{' '}
+          <span className="rb-muted">{block.description} · link valid until {new Date(block.expiresAt).toISOString().slice(0, 16).replace('T', ' ')} UTC</span>
+        </p>
+      );
+    }
     case 'progress': {
       const pct = Math.round(block.ratio * 100);
       return (
