@@ -13,6 +13,7 @@ import type { Reply } from '../core/replies/reply.ts';
 import { renderSuggestions, renderText } from '../core/replies/text.ts';
 import { stepText, type TurnStep } from '../core/replies/steps.ts';
 import type { App } from './app.ts';
+import { withoutControlCharacters } from '../core/control-characters.ts';
 
 export type ChatOptions = {
   tenant: string; user: string; session: string; input: Readable; output: Writable; interactive: boolean;
@@ -47,7 +48,7 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
     if (s.state === 'running') return;
     if (streamed && !streamed.endsWith('\n')) opts.output.write('\n');
     streamed = '';
-    write(terminalSafe(stepText(s)));
+    write(withoutControlCharacters(stepText(s)));
   };
   const streamer: Streamer = () => ({ push: (delta) => { streamed += delta; opts.output.write(delta); }, step, end: async () => undefined });
   // The next steps last shown: typing one's number sends it.
@@ -199,12 +200,6 @@ async function settled(app: App, sessionId: string): Promise<void> {
     if (!next) return;
     await app.conversations.result(next.id, { pollMs: 250 });
   }
-}
-
-/** Tenant text in a step is data: control characters (terminal escape sequences) are dropped. */
-function terminalSafe(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
 }
 
 /** The reply without the text blocks that were already printed while streaming. */

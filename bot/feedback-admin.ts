@@ -4,14 +4,15 @@ import { sinceDate } from '../core/history/since.ts';
 import { ellipsize, oneLine } from '../core/replies/format.ts';
 import { getTenantBySlug } from '../core/tenancy/tenants.ts';
 import type { WithApp } from './app.ts';
+import { withoutControlCharacters } from '../core/control-characters.ts';
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
 /** Tenant-written text for a terminal: one line, control characters (escape sequences) dropped, cut. */
-const shown = (text: string, max: number) => ellipsize(oneLine(text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')).trim(), max);
+const shown = (text: string, max: number) => ellipsize(oneLine(withoutControlCharacters(text, ' ')).trim(), max);
 
 /** One feedback entry as a few readable lines. */
-export function formatFeedback(f: FeedbackRow): string[] {
+function formatFeedback(f: FeedbackRow): string[] {
   const when = f.updated_at.toISOString().slice(0, 16).replace('T', ' ');
   const latency = f.latency_ms === null ? '' : `  ${(f.latency_ms / 1000).toFixed(1)} s`;
   return [

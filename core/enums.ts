@@ -7,7 +7,11 @@
 /** Roles in increasing power: viewer (read tools), operator (confirms writes), admin (links, AI, usage). */
 export const roles = ['viewer', 'operator', 'admin'] as const;
 
-/** Where a person's role comes from (see core/tenancy/roles.ts). */
+/**
+ * Where a person's role comes from: `default` — derived from the platform (members operators;
+ * guests and people from another workspace viewers) and derived again whenever the platform's
+ * answer is refreshed; `admin` — set by an admin (`admin user role`, web tokens and login links), kept.
+ */
 export const roleSources = ['default', 'admin'] as const;
 
 /** Channels a person can talk through. */

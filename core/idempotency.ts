@@ -121,8 +121,6 @@ export type KeyOutcome<R> =
   | { status: 'released' }
   | { status: 'lost' };
 
-/** Keyed requests for an adapter: claim, record, settle, release — and wait for the first request of a key. */
-type Idempotency<R> = ReturnType<typeof createIdempotency<R>>;
 
 /**
  * The idempotency API over a database; `result` waits for a queued item's result (the

@@ -6,6 +6,7 @@ import { createOrder } from '../core/pipeline/orders.ts';
 import { appendMessage } from '../core/history/messages.ts';
 import { FEEDBACK_THANKS } from '../adapters/slack/feedback.ts';
 import { randomUUID } from 'node:crypto';
+import type { LooseJson } from './support/loose-json.ts';
 
 let h: SlackHarness;
 let acme: TenantFixture;
@@ -25,7 +26,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-type Block = { type: string; block_id?: string; elements?: Record<string, any>[] };
+type Block = { type: string; block_id?: string; elements?: LooseJson[] };
 const feedbackRows = (answerId: string) => h.em().execute(
   `select platform, user_id, rating, reason, model, request, answer, tools, prompt_tokens, completion_tokens, latency_ms from answer_feedback where message_id = ?`, [answerId]);
 

@@ -13,10 +13,11 @@ import { cardSchemaProblems } from './support/adaptive-card.ts';
 import { silentLog } from './support/core.ts';
 import { createTestDatabase, type TestDatabase, testConfig } from './support/db.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
+import type { LooseJson } from './support/loose-json.ts';
 
 const AAD = '9f8e7d6c-5b4a-4392-8170-6e5d4c3b2a19';
 const FOREIGN_AAD = '22222222-3333-4444-8555-666666666666';
-type Activity = Record<string, any>;
+type Activity = LooseJson;
 const fixture = (name: string): Activity => JSON.parse(readFileSync(`test/fixtures/teams/${name}.json`, 'utf8'));
 
 let db: TestDatabase;
@@ -56,7 +57,7 @@ afterAll(async () => {
 async function post(body: unknown) {
   const res = await fetch(`${base}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
+  return { status: res.status, body: text ? (JSON.parse(text) as LooseJson) : undefined };
 }
 
 /** The AI-generated message entity as Microsoft's "Bot messages with AI-generated content" describes it. */

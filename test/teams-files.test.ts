@@ -15,6 +15,7 @@ import { silentLog } from './support/core.ts';
 import { createTestDatabase, type TestDatabase, testConfig } from './support/db.ts';
 import { finishedLocalOrder } from './support/exports.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
+import type { LooseJson } from './support/loose-json.ts';
 
 /*
  * Results out on Teams (issue 18 item 3): a personal chat gets the file through the file consent
@@ -79,7 +80,7 @@ async function post(body: unknown) {
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
 }
 const inConversation = (id: string) => (c: ConnectorCall) => c.conversationId === id && (c.kind === 'send' || c.kind === 'reply') && c.activity.type === 'message';
-type Attachment = { contentType: string; name?: string; contentUrl?: string; content: Record<string, any> };
+type Attachment = { contentType: string; name?: string; contentUrl?: string; content: LooseJson };
 const attachmentsOf = (c: ConnectorCall) => (c.activity.attachments as Attachment[] | undefined) ?? [];
 
 describe('results out on Teams', () => {

@@ -8,7 +8,7 @@ export const FEEDBACK_ACTION_ID = 'renderbot.feedback';
 const MAX_CONTEXT_TEXT = 3000;
 
 /** The value a feedback button carries and the rating and answer id it stands for. */
-export function feedbackValue(rating: 'up' | 'down', answerId: string): string {
+function feedbackValue(rating: 'up' | 'down', answerId: string): string {
   return `${rating}:${answerId}`;
 }
 

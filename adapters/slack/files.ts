@@ -3,7 +3,7 @@ import { MAX_FILE_BYTES, maxFileWords } from '../../core/files/limits.ts';
 import { UserInputError } from '../../core/errors.ts';
 
 /** Slack's file host: `url_private_download` of a file shared in a workspace points here. */
-export const SLACK_FILE_HOST = 'files.slack.com';
+const SLACK_FILE_HOST = 'files.slack.com';
 /** Files of one message RenderBot reads (Slack allows up to 10 per message). */
 export const MAX_FILES_PER_MESSAGE = 5;
 const DOWNLOAD_TIMEOUT_MS = 30_000;

@@ -11,7 +11,7 @@ import type { SlackTarget } from './session.ts';
  * upload that large ties up a worker for minutes, so beyond 100 MB the reply keeps the signed
  * 24-hour download link instead.
  */
-export const SLACK_UPLOAD_MAX_BYTES = 100 * 1024 * 1024;
+const SLACK_UPLOAD_MAX_BYTES = 100 * 1024 * 1024;
 
 type Deps = { client: webApi.WebClient; exportFile: FileExporter; log: Logger };
 

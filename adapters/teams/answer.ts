@@ -2,13 +2,13 @@ import type { AnswerMeta, Source } from '../../core/replies/reply.ts';
 import { ellipsize } from '../../core/replies/format.ts';
 
 /** Teams shows at most this many citations on a message; the rest are left out. */
-export const MAX_CITATIONS = 20;
+const MAX_CITATIONS = 20;
 /** Lengths Teams allows for a citation's name and abstract. */
-export const CITATION_NAME_MAX = 80;
-export const CITATION_ABSTRACT_MAX = 160;
+const CITATION_NAME_MAX = 80;
+const CITATION_ABSTRACT_MAX = 160;
 
 /** A citation of the AI entity: `[n]` in the message text points to it. */
-export type Citation = {
+type Citation = {
   '@type': 'Claim';
   position: number;
   appearance: { '@type': 'DigitalDocument'; name: string; abstract: string; url?: string };

@@ -6,7 +6,7 @@ import { ADAPTIVE_CARD_CONTENT_TYPE, ADAPTIVE_CARD_VERSION, type AdaptiveCard } 
 import type { InboundTurn, InvokeReply } from './transport.ts';
 
 /** Id of the feedback form's reason input; Teams returns the form's values as JSON text in `actionValue.feedback`. */
-export const FEEDBACK_REASON_INPUT = 'reason';
+const FEEDBACK_REASON_INPUT = 'reason';
 /** Longest `feedback` text read (the form caps its input at 2,000 characters). */
 const MAX_FEEDBACK_JSON = 16_000;
 
@@ -24,7 +24,7 @@ const formValues = z.object({ [FEEDBACK_REASON_INPUT]: z.string().optional(), fe
  * The feedback form (`message/fetchTask` answer, a task module): "What went wrong?" on 👎, "What
  * was good?" on 👍, one optional text input and a Send button.
  */
-export function feedbackForm(reaction: 'like' | 'dislike'): InvokeReply {
+function feedbackForm(reaction: 'like' | 'dislike'): InvokeReply {
   const question = reaction === 'dislike' ? 'What went wrong?' : 'What was good about this answer?';
   const card: AdaptiveCard = {
     type: 'AdaptiveCard', $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', version: ADAPTIVE_CARD_VERSION,

@@ -13,10 +13,10 @@ import { textMessage } from './texts.ts';
  * user's OneDrive upload session, whose fragments must stay under 60 MiB. Larger files keep their
  * signed 24-hour download link.
  */
-export const TEAMS_UPLOAD_MAX_BYTES = 50 * 1024 * 1024;
+const TEAMS_UPLOAD_MAX_BYTES = 50 * 1024 * 1024;
 
-export const FILE_CONSENT_CONTENT_TYPE = 'application/vnd.microsoft.teams.card.file.consent';
-export const FILE_INFO_CONTENT_TYPE = 'application/vnd.microsoft.teams.card.file.info';
+const FILE_CONSENT_CONTENT_TYPE = 'application/vnd.microsoft.teams.card.file.consent';
+const FILE_INFO_CONTENT_TYPE = 'application/vnd.microsoft.teams.card.file.info';
 
 /** What a consent card carries back to the bot on accept or decline: the signed export link. */
 const consentContext = z.object({ url: z.string().min(1), name: z.string().min(1) });

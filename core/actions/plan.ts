@@ -12,7 +12,6 @@ export const planCallSchema = z.object({
 });
 export type PlanCall = z.infer<typeof planCallSchema>;
 
-;
 type ActionStatus = (typeof actionStatuses)[number];
 
 /** Where a plan was asked: its follow-up and its orders' notices go there, whoever confirms it. */

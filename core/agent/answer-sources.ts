@@ -3,8 +3,8 @@ import type { Source } from '../replies/reply.ts';
 import type { ToolCites } from '../tools/tool.ts';
 
 /** Orders and counts cited under one answer at most; the rest are left out (the answer names them). */
-export const MAX_CITED_ORDERS = 8;
-export const MAX_CITED_COUNTS = 4;
+const MAX_CITED_ORDERS = 8;
+const MAX_CITED_COUNTS = 4;
 
 /**
  * The sources of an answer from what its tool calls read (`effects.cites`), in the order they

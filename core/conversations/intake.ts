@@ -16,7 +16,7 @@ import { contextSummary, setSessionContext, type SessionContext } from '../histo
 import { createIdentity, type TenantRef } from './identify.ts';
 import { deleteSession, findActiveSession, findUserSession, listSessionMessages, listUserSessions, resolveSession } from '../history/sessions.ts';
 
-export type { Freshness, Person, PersonFacts, Speaker, TenantRef, Workspace } from './identify.ts';
+export type { Freshness, Person, PersonFacts, Speaker,  Workspace } from './identify.ts';
 export type { SessionListItem, VisibleMessage } from '../history/sessions.ts';
 export type { SessionContext } from '../history/context.ts';
 export type { TokenIdentity } from '../tenancy/tokens.ts';

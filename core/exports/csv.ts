@@ -11,7 +11,7 @@ export const resultsCsvColumns = ['PIM ID', 'Name', 'Material', 'Status', 'Resul
 const formulaStart = /^[=+\-@\t\r]/;
 
 /** A cell that a spreadsheet shows as text: formula starts get a leading single quote; then quoted RFC 4180-style. */
-export function csvCell(value: string): string {
+function csvCell(value: string): string {
   const text = formulaStart.test(value) ? `'${value}` : value;
   return `"${text.replaceAll('"', '""')}"`;
 }

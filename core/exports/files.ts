@@ -16,13 +16,13 @@ export async function writeExport(em: EntityManager, dataDir: string, links: Ren
 }
 
 /** An export written to a file of its own, for platforms that need the size before the bytes; `remove` deletes it. */
-export type ExportFile = { path: string; size: number; remove(): Promise<void> };
+type ExportFile = { path: string; size: number; remove(): Promise<void> };
 
 /**
  * Writes the export to a new file under DATA_DIR/exports/tmp (a name the bot makes, never one a
  * person gives) for an upload; the caller removes it when the upload is done.
  */
-export async function exportToFile(em: EntityManager, dataDir: string, links: RenderLinks, ref: ExportRef, now: Date): Promise<ExportFile> {
+async function exportToFile(em: EntityManager, dataDir: string, links: RenderLinks, ref: ExportRef, now: Date): Promise<ExportFile> {
   const dir = join(dataDir, 'exports', 'tmp');
   await mkdir(dir, { recursive: true });
   const path = join(dir, `${randomUUID()}.${ref.format}`);

@@ -5,7 +5,7 @@ import { jobStatuses } from '../pipeline/statuses.ts';
 import { renderFormats } from '../renders/local.ts';
 
 /** Items read per statement: a 100,000-item order is 100 short index range scans, never one big result in memory. */
-export const exportBatchSize = 1000;
+const exportBatchSize = 1000;
 
 /** One item of an order as exported: its product and its current render job (if dispatched). */
 export type ExportItem = z.infer<typeof exportItemRow>;

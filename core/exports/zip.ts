@@ -12,7 +12,7 @@ import { drained, type ByteSink } from './sink.ts';
 /** A ZIP without Zip64 (fflate writes none) holds at most 65,535 entries; one is results.csv. */
 export const maxZipImages = 65_534;
 /** ... and at most 4 GiB: offsets are 32-bit. */
-export const maxZipBytes = 0xffff_ffff;
+const maxZipBytes = 0xffff_ffff;
 /** Bytes read from a large image file at a time; files up to `wholeFileBytes` are read at once. */
 const readChunkBytes = 256 * 1024;
 const wholeFileBytes = 4 * 1024 * 1024;

@@ -8,6 +8,7 @@ import { parseUpload } from './parse.ts';
 import { sniffFile } from './sniff.ts';
 import { deleteExpiredFiles, findFile, storeFile, type Uploader } from './store.ts';
 import { describeFile, type FileSummary } from './summary.ts';
+import { withoutControlCharacters } from '../control-characters.ts';
 
 /** The cron task that deletes files past FILE_RETENTION_DAYS. */
 export const DELETE_EXPIRED_FILES_TASK = 'delete_expired_files';
@@ -21,8 +22,7 @@ export type Files = ReturnType<typeof createFiles>;
 /** A file name as kept: its last path segment, control characters removed, cut at MAX_NAME_CHARS. */
 function cleanName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
-  const clean = base
-    .replace(/[\u0000-\u001f\u007f]/g, '')
+  const clean = withoutControlCharacters(base)
     .trim()
     .slice(0, MAX_NAME_CHARS);
   return clean || 'file';

@@ -4,11 +4,10 @@ import { row, rows, timestamp } from '../db/sql.ts';
 import { feedbackRatings } from '../db/entities/feedback.ts';
 import type { Platform } from '../tenancy/roles.ts';
 
-export { feedbackRatings };
 export type FeedbackRating = (typeof feedbackRatings)[number];
 
 /** Longest reason kept; longer ones are cut (a reason is tenant-written data, never parsed). */
-export const MAX_FEEDBACK_REASON = 2000;
+const MAX_FEEDBACK_REASON = 2000;
 
 /** One person's 👍/👎 on one agent answer; `reason` is what they wrote, if anything. */
 export type FeedbackInput = { tenantId: string; platform: Platform; userId: string; answerId: string; rating: FeedbackRating; reason?: string | undefined };

@@ -226,9 +226,9 @@ export async function enqueueWaitingJobs(em: EntityManager, tenantId: string): P
  * render job itself and stops at RENDER_MAX_ATTEMPTS (default 3) by finishing the job as
  * failed; this ceiling only bounds retries of attempts that died without recording anything.
  */
-export const renderQueueMaxAttempts = 25;
+const renderQueueMaxAttempts = 25;
 /** Queue priority of render jobs: graphile-worker runs lower numbers first; turns use 0. */
-export const renderQueuePriority = 10;
+const renderQueuePriority = 10;
 
 /**
  * A graphile-worker job spec for the render job in the row at hand (columns `id`, `tenant_id`):

@@ -107,7 +107,7 @@ export function resultLink(resultUrl: string | null, jobId: string, links: Rende
 }
 
 /** A stored result as a picture for chat: local renders get a signed thumbnail link; farm URLs (never fetched by the bot) stay as they are. */
-export function thumbnailLink(resultUrl: string | null, tenantId: string, jobId: string, links: RenderLinks | undefined, now: Date): string | null {
+function thumbnailLink(resultUrl: string | null, tenantId: string, jobId: string, links: RenderLinks | undefined, now: Date): string | null {
   if (!resultUrl) return null;
   if (resultUrl.startsWith('/renders/')) return links ? links.signedThumbUrl(tenantId, jobId, undefined, now) : null;
   return resultUrl;

@@ -1,7 +1,7 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
 /** Default lifetime of a signed render link: 7 days. */
-export const renderLinkTtlSeconds = 7 * 24 * 3600;
+const renderLinkTtlSeconds = 7 * 24 * 3600;
 /** Lifetime of a signed export download link (docs/design.md §12): 24 hours. */
 export const exportLinkTtlSeconds = 24 * 3600;
 /** Formats an order's results export in (core/exports). */

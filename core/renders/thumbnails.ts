@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { localRenderPath, type RenderFormat } from './local.ts';
 
 /** Longest side of a thumbnail in pixels: six of them side by side stay small in a chat message. */
-export const thumbnailSize = 256;
+const thumbnailSize = 256;
 const thumbnailQuality = 70;
 
 /** Where the thumbnail of local render `jobId` of `tenantId` is cached (under DATA_DIR/thumbs). */

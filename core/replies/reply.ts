@@ -27,7 +27,7 @@ const imageBlockSchema = z.object({ type: z.literal('image'), url: z.string(), a
  * expires at `expiresAt`. Adapters that can attach files upload it from that link's content
  * (core/exports/links.ts) and otherwise show the link.
  */
-export const fileBlockSchema = z.object({
+const fileBlockSchema = z.object({
   type: z.literal('file'),
   name: z.string(),
   /** One line on what the file holds, e.g. "1,200 items: PIM id, name, material, status, result URL, error". */
@@ -94,7 +94,7 @@ export const suggestionSchema = z.string().min(1).max(200);
  * from the model's text: an order (with its signed results page when links can be served), or
  * the count behind a number ("3,074 products in Kugellager").
  */
-export const sourceSchema = z.discriminatedUnion('kind', [
+const sourceSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('order'), number: z.string(), url: z.string().optional() }),
   z.object({ kind: z.literal('count'), count: z.number().int().nonnegative(), what: z.string() }),
 ]);
@@ -104,7 +104,7 @@ export type Source = z.infer<typeof sourceSchema>;
  * Marks a reply as an agent answer (docs/design.md §12): AI-generated, with feedback buttons that
  * carry `id` (its assistant message) and the records it used. Command output and notices have none.
  */
-export const answerMetaSchema = z.object({ id: z.uuid(), sources: z.array(sourceSchema) });
+const answerMetaSchema = z.object({ id: z.uuid(), sources: z.array(sourceSchema) });
 export type AnswerMeta = z.infer<typeof answerMetaSchema>;
 
 /** A platform-neutral reply (docs/design.md §5): rendered by adapters to Adaptive Cards, Block Kit, HTML or text. */

@@ -1,18 +1,10 @@
 import { z } from 'zod';
-import { linkPlatforms, platforms, roles, roleSources } from '../enums.ts';
-
-;
+import { linkPlatforms, platforms, roles } from '../enums.ts';
 
 /** Roles in increasing power: viewer (read tools), operator (confirms writes), admin (links, AI, usage). */
 export const roleSchema = z.enum(roles);
 export type Role = z.infer<typeof roleSchema>;
 
-/**
- * Where a person's role comes from: `default` — derived from the platform (members operators;
- * guests and people from another workspace viewers) and derived again whenever the platform's
- * answer is refreshed; `admin` — set by an admin (`admin user role`, web tokens and login links), kept.
- */
-type RoleSource = (typeof roleSources)[number];
 
 /** Channels a person can talk through. */
 export const platformSchema = z.enum(platforms);

@@ -22,7 +22,7 @@ export type ConnectorCall = {
  * An upload session in the user's OneDrive, as Teams hands one to the bot in a file consent
  * accept (`uploadInfo.uploadUrl`): the bot PUTs the bytes with `Content-Range: bytes 0-(n-1)/n`.
  */
-export type FakeUpload = { id: string; name: string; uploadUrl: string; contentUrl: string; bytes?: Buffer; contentRange?: string; authorization?: string };
+type FakeUpload = { id: string; name: string; uploadUrl: string; contentUrl: string; bytes?: Buffer; contentRange?: string; authorization?: string };
 
 /** A running fake connector; see `startFakeConnector`. */
 export type FakeConnector = {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { LooseJson } from '../support/loose-json.ts';
 
 /** One request the fake received: a Web API method (or 'response_url'), its token and parsed body. */
 export type SlackCall = { method: string; token?: string; body: Record<string, unknown>; path: string; response?: Record<string, unknown>; rateLimited?: boolean };
@@ -25,7 +26,7 @@ type FakeMessage = {
  * A file uploaded the files.uploadV2 way: reserved by files.getUploadURLExternal (name, length),
  * its bytes POSTed to the upload URL, then shared by files.completeUploadExternal.
  */
-export type FakeFile = { id: string; filename: string; length: number; bytes?: Buffer; title?: string; channel?: string; threadTs?: string; completed: boolean };
+type FakeFile = { id: string; filename: string; length: number; bytes?: Buffer; title?: string; channel?: string; threadTs?: string; completed: boolean };
 
 /** An oauth.v2.access answer for a code. */
 type FakeOAuthGrant = {
@@ -143,7 +144,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     if (!Array.isArray(blocks)) return 'blocks is not an array';
     if (blocks.length > MAX_BLOCKS) return `${blocks.length} blocks > ${MAX_BLOCKS}`;
     if (blocks.filter((b) => (b as { type?: unknown })?.type === 'table').length > 1) return 'more than one table block';
-    for (const b of blocks as Record<string, any>[]) {
+    for (const b of blocks as LooseJson[]) {
       if (b.type === 'table') {
         const problem = tableProblem(b);
         if (problem) return problem;
@@ -173,10 +174,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
    * feedback_buttons (positive and negative button, plain_text ≤ 75, value ≤ 2000) or an
    * icon_button; block_id ≤ 255.
    */
-  function contextActionsProblem(b: Record<string, any>): string | undefined {
+  function contextActionsProblem(b: LooseJson): string | undefined {
     if (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > 5) return 'context_actions elements';
     if (b.block_id !== undefined && String(b.block_id).length > 255) return 'block_id > 255';
-    for (const e of b.elements as Record<string, any>[]) {
+    for (const e of b.elements as LooseJson[]) {
       if (e.type === 'icon_button') continue;
       if (e.type !== 'feedback_buttons') return `context_actions element ${String(e.type)}`;
       if (e.action_id !== undefined && String(e.action_id).length > 255) return 'action_id > 255';
@@ -189,7 +190,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     return undefined;
   }
 
-  function api(method: string, token: string | undefined, body: Record<string, any>): Record<string, unknown> {
+  function api(method: string, token: string | undefined, body: LooseJson): Record<string, unknown> {
     if (method === 'oauth.v2.access') {
       const installed = (team: FakeTeam, token: string, rotation: boolean, extra: Record<string, unknown> = {}) => {
         teams.set(token, team);
@@ -485,13 +486,13 @@ const TABLE_MAX_CHARS = 10_000;
  * at most 20 `column_settings` of `align` left|center|right and boolean `is_wrapped`; at most
  * 10,000 characters over all cells.
  */
-function tableProblem(block: Record<string, any>): string | undefined {
+function tableProblem(block: LooseJson): string | undefined {
   const rows: unknown = block.rows;
   if (!Array.isArray(rows) || rows.length === 0 || rows.length > TABLE_MAX_ROWS) return `table rows: 1–${TABLE_MAX_ROWS} required`;
   let chars = 0;
   for (const row of rows as unknown[]) {
     if (!Array.isArray(row) || row.length === 0 || row.length > TABLE_MAX_CELLS) return `table row: 1–${TABLE_MAX_CELLS} cells required`;
-    for (const cell of row as Record<string, any>[]) {
+    for (const cell of row as LooseJson[]) {
       if (cell?.type === 'raw_text' || cell?.type === 'raw_number') {
         if (typeof cell.text !== 'string' || cell.text.length === 0) return `table cell: ${cell.type} needs a non-empty text`;
         if (cell.type === 'raw_number' && typeof cell.value !== 'number') return 'table cell: raw_number needs a numeric value';

@@ -1,11 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { LooseJson } from '../support/loose-json.ts';
 
 const fixtureDir = join(import.meta.dirname, '..', 'fixtures', 'slack');
 
 /** A payload fixture from test/fixtures/slack (a fresh copy each time). */
-export function slackFixture<T = Record<string, any>>(name: string): T {
+export function slackFixture<T = LooseJson>(name: string): T {
   return JSON.parse(readFileSync(join(fixtureDir, `${name}.json`), 'utf8')) as T;
 }
 

@@ -2,7 +2,7 @@ import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { roles, platforms, linkPlatforms, roleSources } from '../../enums.ts';
 
 /** Where a tenant's renders run: the built-in preview renderer or an HTTP render farm (core/renders/backends.ts). */
-export const rendererBackends = ['local', 'http'] as const;
+const rendererBackends = ['local', 'http'] as const;
 
 /**
  * A manufacturer using the render SaaS. `aiKeyEncrypted` and `rendererSecretEncrypted` are

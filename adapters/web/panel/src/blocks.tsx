@@ -28,7 +28,7 @@ export function Blocks({ blocks, ...rest }: { blocks: ReplyBlock[]; onDecide: De
 }
 
 /** Renders one reply-model block (docs/design.md §5) as HTML elements; all text goes through React, never innerHTML. */
-export function Block({ block, onDecide, busy, canConfirm }: { block: ReplyBlock; onDecide: Decide; busy: boolean; canConfirm: boolean }) {
+function Block({ block, onDecide, busy, canConfirm }: { block: ReplyBlock; onDecide: Decide; busy: boolean; canConfirm: boolean }) {
   switch (block.type) {
     case 'text':
       return <Markdown text={block.text} />;
