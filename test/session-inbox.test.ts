@@ -5,7 +5,7 @@ import { nextGroup } from '../core/conversations/drain.ts';
 import { createNotifications } from '../core/queue/notifications.ts';
 import { finishItems, pendingItems, startItems, submitToSession, type InboxRow } from '../core/queue/session-inbox.ts';
 import { claimSession } from '../core/queue/session-lease.ts';
-import { startTurnRunner, TENANT_SLACK, type SessionDrain, type TurnRunner } from '../core/queue/turn-runner.ts';
+import { startTurnRunner, TENANT_HEADROOM, type SessionDrain, type TurnRunner } from '../core/queue/turn-runner.ts';
 import pg from 'pg';
 import { z } from 'zod';
 import { row } from '../core/db/sql.ts';
@@ -257,15 +257,15 @@ describe('fair and fenced', () => {
     }, { concurrency: 40, notify: false });
     try {
       // The quiet tenant's one session is driven while the flood's wait for their share.
-      await waitUntil(() => (active.get('quiet') ?? 0) === 1 && (active.get('flood') ?? 0) === 2 + TENANT_SLACK);
-      expect(r.runner.inFlight()).toBe(1 + 2 + TENANT_SLACK);
+      await waitUntil(() => (active.get('quiet') ?? 0) === 1 && (active.get('flood') ?? 0) === 2 + TENANT_HEADROOM);
+      expect(r.runner.inFlight()).toBe(1 + 2 + TENANT_HEADROOM);
       release();
       await rec.done;
     } finally {
       release();
       await r.stop();
     }
-    expect(mostFlood).toBe(2 + TENANT_SLACK);
+    expect(mostFlood).toBe(2 + TENANT_HEADROOM);
     expect(rec.ran).toHaveLength(31);
   });
 

@@ -100,7 +100,8 @@ export const claimedItemsSql = {
   items: `coalesce((select json_agg(json_build_object(
        'id', w.id::text, 'task', w.task, 'payload', w.payload, 'attempts', coalesce(st.attempts, w.attempts),
        'started', st.id is not null or w.started_at is not null, 'progress', w.progress,
-       'createdMs', (extract(epoch from w.created_at) * 1000)::float8) order by w.id)
+       'createdMs', (extract(epoch from w.created_at) * 1000)::float8,
+       'stoppedBy', case when w.stop_requested_at is not null then coalesce(w.stopped_by, '') end) order by w.id)
      from waiting w left join started st on st.id = w.id), '[]'::json)`,
   startedId: `(select id::text from started)`,
 };

@@ -66,12 +66,12 @@ export async function claimSession(em: EntityManager, sessionId: string, owner: 
  * Takes the leases of up to `limit` sessions that have pending items and no live holder (new
  * work that nobody took, or sessions of a process that died), fairly between tenants: each
  * tenant's sessions are ranked by their oldest waiting item and taken round-robin by rank, and
- * no tenant gets more than its model cap plus `slack` sessions in this process (`running`
+ * no tenant gets more than its model cap plus `headroom` sessions in this process (`running`
  * counts those it already has). Sessions another process takes at the same moment are skipped
  * (the UPDATE checks the lease again).
  */
 export async function claimWaiting(em: EntityManager, owner: string, leaseMs: number, limit: number, scope: LeaseScope = {},
-  share: { running: Record<string, number>; slack: number } = { running: {}, slack: 0 }): Promise<Claimed[]> {
+  share: { running: Record<string, number>; headroom: number } = { running: {}, headroom: 0 }): Promise<Claimed[]> {
   if (limit <= 0) return [];
   const s = scopeSql(scope, []);
   return rows(em, claimedRow,
@@ -89,7 +89,7 @@ export async function claimWaiting(em: EntityManager, owner: string, leaseMs: nu
      update chat_session s set ${lease} from candidates c, tenant t
      where s.id = c.id and t.id = s.tenant_id and ${free}
      returning s.id, s.tenant_id as "tenantId", t.ai_max_concurrency as cap`,
-    [...s.params, share.slack, JSON.stringify(share.running), limit, owner, leaseMs]);
+    [...s.params, share.headroom, JSON.stringify(share.running), limit, owner, leaseMs]);
 }
 
 const releasedRow = z.object({ released: z.boolean() });

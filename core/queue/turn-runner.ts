@@ -61,7 +61,7 @@ export type TurnRunner = {
 };
 
 /** Sessions of one tenant a process drives beyond that tenant's model cap (turns between model calls). */
-export const TENANT_SLACK = 16;
+export const TENANT_HEADROOM = 16;
 
 type Drive = {
   abort: AbortController;
@@ -84,7 +84,7 @@ type Drive = {
  * connection while a turn waits: leases are rows, renewed for all sessions in one statement.
  *
  * At most `concurrency` sessions run at once, and at most a tenant's model cap plus
- * TENANT_SLACK of one tenant, so a flooding tenant cannot take every slot; the rest wait in the
+ * TENANT_HEADROOM of one tenant, so a flooding tenant cannot take every slot; the rest wait in the
  * database for this or another process. A drive stops (its signal aborts) when its lease may be
  * gone — taken over by another process, or not renewed in time because the database was out of
  * reach — so a session is never driven twice; the inbox refuses to mark items done for a process
@@ -121,7 +121,7 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
   let backlog = false;
 
   const room = () => opts.concurrency - running.size - claiming.size;
-  const fullTenants = () => [...perTenant].filter(([t, n]) => n >= (capOf.get(t) ?? 1) + TENANT_SLACK).map(([t]) => t);
+  const fullTenants = () => [...perTenant].filter(([t, n]) => n >= (capOf.get(t) ?? 1) + TENANT_HEADROOM).map(([t]) => t);
 
   const drive = (c: Claimed, claimedAt: number) => {
     const entry: Drive = { abort: new AbortController(), done: Promise.resolve(), tenantId: c.tenantId, heldUntil: claimedAt + opts.leaseMs - safety, dirty: false, stopped: new Set() };
@@ -215,7 +215,7 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
         if (limit <= 0) backlog = true;
         if (stopping || limit <= 0) break;
         const at = Date.now();
-        const claimed = await claimWaiting(em(), owner, opts.leaseMs, limit, scope, { running: Object.fromEntries(perTenant), slack: TENANT_SLACK });
+        const claimed = await claimWaiting(em(), owner, opts.leaseMs, limit, scope, { running: Object.fromEntries(perTenant), headroom: TENANT_HEADROOM });
         const extra: string[] = [];
         for (const c of claimed) {
           const own = running.get(c.id);
