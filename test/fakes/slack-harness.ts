@@ -102,7 +102,9 @@ export async function startSlackHarness(opts: { oauth?: boolean; publicUrl?: boo
       const after = slack.calls.indexOf(placeholder);
       const streamed = (t: unknown) =>
         slack.callsOf('chat.startStream', (s) => s.response?.ts === t && s.body.channel === placeholder.body.channel && where(s) && slack.calls.indexOf(s) > after).length > 0;
-      const update = await slack.waitFor('chat.update', (c) => (c.body.ts === ts || streamed(c.body.ts)) && c.body.channel === placeholder.body.channel, opts);
+      // Edits that show the steps or the text so far end in a lone "…" (adapters/slack/stream.ts); the answer does not.
+      const interim = (c: SlackCall) => /(^|\s)…$/.test(String(c.body.text ?? ''));
+      const update = await slack.waitFor('chat.update', (c) => (c.body.ts === ts || streamed(c.body.ts)) && c.body.channel === placeholder.body.channel && !interim(c), opts);
       return { placeholder, update };
     },
     /** Links a Slack team to a tenant and gives the tenant the fake LLM. */
