@@ -1,26 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createApp, type App } from '../bot/app.ts';
+import { type App } from '../bot/app.ts';
 import { startHttpServer } from '../bot/server.ts';
-import { createTeamsChannel } from '../bot/teams.ts';
-import { setTenantAi } from '../core/llm/settings.ts';
 import { createOrder } from '../core/pipeline/orders.ts';
 import { linkWorkspace } from '../core/tenancy/links.ts';
-import { startFakeConnector, type ConnectorCall, type FakeConnector } from './fakes/bot-connector.ts';
-import { startFakeLlm, type FakeLlm } from './fakes/llm-server.ts';
+import { type ConnectorCall, type FakeConnector } from './fakes/bot-connector.ts';
+import { type FakeLlm } from './fakes/llm-server.ts';
 import { cardSchemaProblems } from './support/adaptive-card.ts';
-import { silentLog } from './support/core.ts';
-import { createTestDatabase, type TestDatabase, testConfig } from './support/db.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import type { LooseJson } from './support/loose-json.ts';
+import { startTeamsApp, type TeamsTestApp } from './support/teams-app.ts';
 
-const AAD = '9f8e7d6c-5b4a-4392-8170-6e5d4c3b2a19';
 const FOREIGN_AAD = '22222222-3333-4444-8555-666666666666';
 type Activity = LooseJson;
 const fixture = (name: string): Activity => JSON.parse(readFileSync(`test/fixtures/teams/${name}.json`, 'utf8'));
 
-let db: TestDatabase;
 let app: App;
 let llm: FakeLlm;
 let connector: FakeConnector;
@@ -28,31 +23,15 @@ let http: Awaited<ReturnType<typeof startHttpServer>>;
 let base: string;
 let acme: TenantFixture;
 
+let h: TeamsTestApp;
 beforeAll(async () => {
-  db = await createTestDatabase();
-  llm = await startFakeLlm({ provider: 'azure' });
-  connector = await startFakeConnector();
-  const config = testConfig(db, { TEAMS_EMULATOR: '1', PUBLIC_URL: 'https://renderbot.example.com' });
-  app = await createApp(config, silentLog, { worker: true });
-  const channel = (await createTeamsChannel(app))!;
-  app.deliverers.set('teams', channel.deliverer);
-  app.streamers.set('teams', channel.streamer!);
-  await app.start();
-  http = await startHttpServer(app, 0, channel.routes);
-  base = `http://127.0.0.1:${http.port}`;
+  h = await startTeamsApp({ PUBLIC_URL: 'https://renderbot.example.com' });
+  ({ app, llm, connector, http, base, acme } = h);
   const em = app.db.orm.em.fork();
-  acme = await makeTenant(em, 'acme');
   await makeTenant(em, 'globex', { prefix: 'GLOBEX' }).then((g) => linkWorkspace(em, g.tenant.id, 'teams', FOREIGN_AAD));
-  await linkWorkspace(em, acme.tenant.id, 'teams', AAD);
-  await setTenantAi(em, config.secretsKey, acme.tenant.id, llm.settings, llm.apiKey);
+  base = `http://127.0.0.1:${http.port}`;
 });
-afterAll(async () => {
-  await http?.close();
-  await app?.close();
-  await connector?.close();
-  await llm?.close();
-  await db?.drop();
-});
+afterAll(() => h?.close());
 
 async function post(body: unknown) {
   const res = await fetch(`${base}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './support/chromium.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import { NOTE_LABEL } from '../core/agent/data-messages.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
 
-/** Debian's chromium (`.ci/run` installs it); override with CHROMIUM_PATH. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 let h: WebHarness;
 let acme: TenantFixture;
@@ -16,18 +15,7 @@ beforeAll(async () => {
   h = await startWebHarness();
   acme = await makeTenant(h.em(), 'acme');
   await h.enableAi(acme.tenant.id);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--headless',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -3,20 +3,16 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as XLSX from '@e965/xlsx';
-import { createApp, type App } from '../bot/app.ts';
+import { type App } from '../bot/app.ts';
 import { startHttpServer } from '../bot/server.ts';
-import { createTeamsChannel } from '../bot/teams.ts';
 import { CHANNEL_FILE_TEXT, FILE_DOWNLOAD_INFO } from '../adapters/teams/files.ts';
 import { NOTE_LABEL } from '../core/agent/data-messages.ts';
-import { setTenantAi } from '../core/llm/settings.ts';
-import { linkWorkspace } from '../core/tenancy/links.ts';
-import { startFakeConnector, type ConnectorCall, type FakeConnector } from './fakes/bot-connector.ts';
-import { startFakeLlm, type FakeLlm } from './fakes/llm-server.ts';
-import { silentLog } from './support/core.ts';
-import { createTestDatabase, type TestDatabase, testConfig } from './support/db.ts';
-import { makeTenant, type TenantFixture } from './support/fixtures.ts';
+import { type ConnectorCall, type FakeConnector } from './fakes/bot-connector.ts';
+import { type FakeLlm } from './fakes/llm-server.ts';
+import { type TestDatabase } from './support/db.ts';
+import { type TenantFixture } from './support/fixtures.ts';
+import { startTeamsApp, type TeamsTestApp } from './support/teams-app.ts';
 
-const AAD = '9f8e7d6c-5b4a-4392-8170-6e5d4c3b2a19';
 type Activity = Record<string, unknown> & { conversation: Record<string, unknown> };
 const fixture = (name: string) => JSON.parse(readFileSync(`test/fixtures/teams/${name}.json`, 'utf8')) as Activity;
 
@@ -34,18 +30,10 @@ const hosted = new Map<string, Uint8Array>();
 const downloads: IncomingHttpHeaders[] = [];
 let seq = 0;
 
+let h: TeamsTestApp;
 beforeAll(async () => {
-  db = await createTestDatabase();
-  llm = await startFakeLlm({ provider: 'azure' });
-  connector = await startFakeConnector();
-  const config = testConfig(db, { TEAMS_EMULATOR: '1' });
-  app = await createApp(config, silentLog, { worker: true });
-  const channel = (await createTeamsChannel(app))!;
-  app.deliverers.set('teams', channel.deliverer);
-  app.streamers.set('teams', channel.streamer!);
-  await app.start();
-  http = await startHttpServer(app, 0, channel.routes);
-  base = `http://127.0.0.1:${http.port}`;
+  h = await startTeamsApp();
+  ({ db, app, llm, connector, http, base, acme } = h);
   sharepoint = createServer((req, res) => {
     downloads.push(req.headers);
     const bytes = hosted.get(req.url ?? '');
@@ -54,10 +42,6 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => sharepoint.listen(0, '127.0.0.1', resolve));
   sharepointUrl = `http://127.0.0.1:${(sharepoint.address() as AddressInfo).port}`;
-  const em = app.db.orm.em.fork();
-  acme = await makeTenant(em, 'acme');
-  await linkWorkspace(em, acme.tenant.id, 'teams', AAD);
-  await setTenantAi(em, config.secretsKey, acme.tenant.id, llm.settings, llm.apiKey);
 });
 afterAll(async () => {
   await http?.close();

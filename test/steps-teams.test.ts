@@ -1,51 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../bot/app.ts';
 import { startHttpServer } from '../bot/server.ts';
-import { createTeamsChannel } from '../bot/teams.ts';
-import { setTenantAi } from '../core/llm/settings.ts';
 import { stepText } from '../core/replies/steps.ts';
 import { escapeCardText } from '../adapters/teams/render.ts';
-import { linkWorkspace } from '../core/tenancy/links.ts';
-import { startFakeConnector, type ConnectorCall, type FakeConnector } from './fakes/bot-connector.ts';
-import { startFakeLlm, type FakeLlm } from './fakes/llm-server.ts';
-import { silentLog } from './support/core.ts';
-import { createTestDatabase, type TestDatabase, testConfig } from './support/db.ts';
-import { makeTenant } from './support/fixtures.ts';
+import { type ConnectorCall, type FakeConnector } from './fakes/bot-connector.ts';
+import { type FakeLlm } from './fakes/llm-server.ts';
 import { threeToolSteps, threeToolTurn } from './support/steps-script.ts';
+import { startTeamsApp, type TeamsTestApp } from './support/teams-app.ts';
 
-const AAD = '9f8e7d6c-5b4a-4392-8170-6e5d4c3b2a19';
 
-let db: TestDatabase;
-let app: App;
 let llm: FakeLlm;
 let connector: FakeConnector;
 let http: Awaited<ReturnType<typeof startHttpServer>>;
 let seq = 0;
 
+let h: TeamsTestApp;
 beforeAll(async () => {
-  db = await createTestDatabase();
-  llm = await startFakeLlm({ provider: 'azure' });
-  connector = await startFakeConnector();
-  const config = testConfig(db, { TEAMS_EMULATOR: '1' });
-  app = await createApp(config, silentLog, { worker: true });
-  const channel = (await createTeamsChannel(app))!;
-  app.deliverers.set('teams', channel.deliverer);
-  app.streamers.set('teams', channel.streamer!);
-  await app.start();
-  http = await startHttpServer(app, 0, channel.routes);
-  const em = app.db.orm.em.fork();
-  const acme = await makeTenant(em, 'acme');
-  await linkWorkspace(em, acme.tenant.id, 'teams', AAD);
-  await setTenantAi(em, config.secretsKey, acme.tenant.id, llm.settings, llm.apiKey);
+  h = await startTeamsApp();
+  ({ llm, connector, http } = h);
 });
-afterAll(async () => {
-  await http?.close();
-  await app?.close();
-  await connector?.close();
-  await llm?.close();
-  await db?.drop();
-});
+afterAll(() => h?.close());
 
 /** A personal-chat message from the fixture, pointed at the fake connector. */
 async function ask(conversationId: string, text: string) {

@@ -1,32 +1,27 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../bot/app.ts';
+import { type App } from '../bot/app.ts';
 import { startHttpServer } from '../bot/server.ts';
 import { renderAdaptiveCard } from '../adapters/teams/render.ts';
 import { completionReply } from '../core/notices/compose.ts';
-import { createTeamsChannel } from '../bot/teams.ts';
-import { setTenantAi } from '../core/llm/settings.ts';
 import { linkWorkspace } from '../core/tenancy/links.ts';
-import { startFakeConnector, type ConnectorCall, type FakeConnector } from './fakes/bot-connector.ts';
-import { startFakeLlm, type FakeLlm } from './fakes/llm-server.ts';
+import { type ConnectorCall, type FakeConnector } from './fakes/bot-connector.ts';
+import { type FakeLlm } from './fakes/llm-server.ts';
 import { cardObjectModelProblems, cardSchemaProblems } from './support/adaptive-card.ts';
-import { silentLog } from './support/core.ts';
-import { createTestDatabase, type TestDatabase, testConfig } from './support/db.ts';
 import { finishedLocalOrder } from './support/exports.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import type { LooseJson } from './support/loose-json.ts';
+import { startTeamsApp, type TeamsTestApp } from './support/teams-app.ts';
 
 /*
  * Results out on Teams (issue 18 item 3): a personal chat gets the file through the file consent
  * card (accept → PUT to the OneDrive upload URL → file info card); a channel gets a signed link.
  */
 
-const AAD = '9f8e7d6c-5b4a-4392-8170-6e5d4c3b2a19';
 const OTHER_AAD = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 const fixture = (name: string) => JSON.parse(readFileSync(`test/fixtures/teams/${name}.json`, 'utf8')) as Record<string, unknown> & { conversation: Record<string, unknown>; from: Record<string, unknown>; channelData: Record<string, unknown> };
 
-let db: TestDatabase;
 let app: App;
 let llm: FakeLlm;
 let connector: FakeConnector;
@@ -35,32 +30,16 @@ let base: string;
 let acme: TenantFixture;
 let seq = 0;
 
+let h: TeamsTestApp;
 beforeAll(async () => {
-  db = await createTestDatabase();
-  llm = await startFakeLlm({ provider: 'azure' });
-  connector = await startFakeConnector();
-  const config = testConfig(db, { TEAMS_EMULATOR: '1', PUBLIC_URL: 'https://bot.example.com' });
-  app = await createApp(config, silentLog, { worker: true });
-  const channel = (await createTeamsChannel(app))!;
-  app.deliverers.set('teams', channel.deliverer);
-  app.streamers.set('teams', channel.streamer!);
-  await app.start();
-  http = await startHttpServer(app, 0, channel.routes);
-  base = `http://127.0.0.1:${http.port}`;
+  h = await startTeamsApp({ PUBLIC_URL: 'https://bot.example.com' });
+  ({ app, llm, connector, http, base, acme } = h);
   const em = app.db.orm.em.fork();
-  acme = await makeTenant(em, 'acme');
-  await linkWorkspace(em, acme.tenant.id, 'teams', AAD);
-  await setTenantAi(em, config.secretsKey, acme.tenant.id, llm.settings, llm.apiKey);
+  base = `http://127.0.0.1:${http.port}`;
   const globex = await makeTenant(em, 'globex');
   await linkWorkspace(em, globex.tenant.id, 'teams', OTHER_AAD);
 });
-afterAll(async () => {
-  await http?.close();
-  await app?.close();
-  await connector?.close();
-  await llm?.close();
-  await db?.drop();
-});
+afterAll(() => h?.close());
 
 function activity(name: string, o: { text?: string; conversationId: string; aad?: string; type?: string; invoke?: string; value?: unknown }) {
   const a = fixture(name);

@@ -2,13 +2,12 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './support/chromium.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import { threeToolTurn } from './support/steps-script.ts';
 
-/** Debian's chromium (`.ci/run` installs it); override with CHROMIUM_PATH. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Screenshots go to docs/screenshots only when asked (UPDATE_SCREENSHOTS=1), so a test run leaves the tree as it was. */
 const SHOTS = process.env.UPDATE_SCREENSHOTS ? 'docs/screenshots' : mkdtempSync(join(tmpdir(), 'renderbot-shots-'));
 const XSS = '<img src=x onerror=alert(1)>';
@@ -22,18 +21,7 @@ beforeAll(async () => {
   h = await startWebHarness();
   acme = await makeTenant(h.em(), 'acme');
   await h.enableAi(acme.tenant.id);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--headless',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './support/chromium.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
@@ -13,8 +14,6 @@ import { lastNote } from './support/prompt.ts';
 import { z } from 'zod';
 import { rows } from './support/rows.ts';
 
-/** Debian's chromium (`.ci/run` installs it); override with CHROMIUM_PATH. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Screenshots go to docs/screenshots only when asked (UPDATE_SCREENSHOTS=1), so a test run leaves the tree as it was. */
 const SHOTS = process.env.UPDATE_SCREENSHOTS ? 'docs/screenshots' : mkdtempSync(join(tmpdir(), 'renderbot-shots-'));
 const XSS = '<img src=x onerror=alert(1)>';
@@ -55,10 +54,7 @@ beforeAll(async () => {
   globex = await makeTenant(h.em(), 'globex');
   await upsertProducts(h.em(), acme.tenant.id, [{ pimId: 'ACME-XSS-1', name: XSS, category: 'Kugellager', materialName: null }]);
   await h.enableAi(acme.tenant.id);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
