@@ -44,7 +44,8 @@ module.exports = {
     },
     {
       name: 'adapters-no-db',
-      comment: 'Adapters never touch the database: nothing under core/db (test/boundaries.test.ts checks what they reach through others).',
+      comment:
+        'Adapters never touch the database: nothing under core/db (test/boundaries.test.ts checks what they reach through others).',
       severity: 'error',
       from: { path: '^adapters/' },
       to: { path: '^core/db/' },

@@ -54,7 +54,11 @@ export class HttpError extends Error {
 }
 
 /** Headers on every JSON answer: conversation data is never cached, content never sniffed. */
-const jsonHeaders = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' } as const;
+const jsonHeaders = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+} as const;
 
 /** Answers with a JSON body (through restify, so the server knows the response was sent). */
 export function sendJson(res: HttpResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

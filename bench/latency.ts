@@ -23,14 +23,35 @@ import { createSlackSender, slashCommand, type Who } from '../test/fakes/slack-r
 import { startTarget, type Target } from './support/child.ts';
 import { createBenchDatabase, setUpBenchTenant } from './support/db.ts';
 import { makeTag, startSlowLlm, tagOf } from './support/llm.ts';
-import { benchSettings, botColumns, latencyColumns, ms, observePush, outcomeColumns, printTable, type Sample, type Summary } from './support/load.ts';
+import {
+  benchSettings,
+  botColumns,
+  latencyColumns,
+  ms,
+  observePush,
+  outcomeColumns,
+  printTable,
+  type Sample,
+  type Summary,
+} from './support/load.ts';
 import { measureBot, warmUp, WARMUP } from './support/measure.ts';
 
 const SIGNING_SECRET = 'bench-signing-secret-0123456789ab';
-const TEAM = { token: 'xoxb-bench-0001-fake', teamId: 'T0BENCH001', teamName: 'Bench GmbH', botUserId: 'U0BOTBENCH', botId: 'B0BOTBENCH' };
+const TEAM = {
+  token: 'xoxb-bench-0001-fake',
+  teamId: 'T0BENCH001',
+  teamName: 'Bench GmbH',
+  botUserId: 'U0BOTBENCH',
+  botId: 'B0BOTBENCH',
+};
 const WHO: Who = { teamId: TEAM.teamId, userId: 'U0BENCHUSR', channel: 'C0BENCH001' };
-type Activity = Record<string, unknown> & { conversation: Record<string, unknown>; channelData: { tenant: { id: string } } };
-const FIXTURE = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'test', 'fixtures', 'teams', 'channel-mention.json'), 'utf8')) as Activity;
+type Activity = Record<string, unknown> & {
+  conversation: Record<string, unknown>;
+  channelData: { tenant: { id: string } };
+};
+const FIXTURE = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', 'test', 'fixtures', 'teams', 'channel-mention.json'), 'utf8'),
+) as Activity;
 const AAD = FIXTURE.channelData.tenant.id;
 const THREAD = String(FIXTURE.conversation.id).split(';')[0]!;
 
@@ -38,8 +59,13 @@ const { rate, seconds, drainSeconds, count } = benchSettings({ BENCH_RATE: '50',
 const modelMs = Number(process.env.BENCH_MODEL_MS ?? 3000);
 const platforms = (process.env.BENCH_PLATFORMS ?? 'slack,teams,web').split(',').map((p) => p.trim());
 const onlyBots = process.env.BENCH_BOTS?.split(',').map((b) => b.trim());
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
-console.log(`bench:latency: model ${modelMs} ms per call; ${rate} messages/s for ${seconds} s (${count} per bot) on ${platforms.join(', ')}; load average ${load()}`);
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+console.log(
+  `bench:latency: model ${modelMs} ms per call; ${rate} messages/s for ${seconds} s (${count} per bot) on ${platforms.join(', ')}; load average ${load()}`,
+);
 
 const slack = await startFakeSlack();
 slack.addTeam(TEAM);
@@ -51,13 +77,24 @@ const secretsKey = randomBytes(32);
 const dataDir = mkdtempSync(join(tmpdir(), 'renderbot-bench-'));
 
 try {
-  const { token } = await setUpBenchTenant(db.url, secretsKey, llm, [['slack', TEAM.teamId], ['teams', AAD.toLowerCase()]]);
+  const { token } = await setUpBenchTenant(db.url, secretsKey, llm, [
+    ['slack', TEAM.teamId],
+    ['teams', AAD.toLowerCase()],
+  ]);
   const settings = llm.settings as { baseUrl: string; model: string };
   const env = {
-    DATABASE_URL: db.url, SECRETS_KEY: secretsKey.toString('hex'), DATA_DIR: dataDir, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
-    SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: TEAM.token, SLACK_API_URL: slack.apiUrl, TEAMS_EMULATOR: '1',
+    DATABASE_URL: db.url,
+    SECRETS_KEY: secretsKey.toString('hex'),
+    DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_BOT_TOKEN: TEAM.token,
+    SLACK_API_URL: slack.apiUrl,
+    TEAMS_EMULATOR: '1',
     WEB_RATE_LIMIT_PER_MINUTE: '1000000',
-    LLM_BASE_URL: settings.baseUrl, LLM_API_KEY: llm.apiKey, LLM_MODEL: settings.model,
+    LLM_BASE_URL: settings.baseUrl,
+    LLM_API_KEY: llm.apiKey,
+    LLM_MODEL: settings.model,
   };
 
   /** Which samples the fakes' calls belong to: Slack by tag, Teams by conversation id. */
@@ -85,7 +122,9 @@ try {
       const send = createSlackSender(target.base, SIGNING_SECRET);
       return async (tag, sample) => {
         slackSamples!.set(tag, sample);
-        const res = await send.command(slashCommand(WHO, `how are the renders of this week doing ${tag}`, slack.responseUrl()));
+        const res = await send.command(
+          slashCommand(WHO, `how are the renders of this week doing ${tag}`, slack.responseUrl()),
+        );
         await res.arrayBuffer();
         return res.status;
       };
@@ -93,17 +132,27 @@ try {
     teams: (target) => async (tag, sample) => {
       const id = `1764${randomBytes(5).readUIntBE(0, 5).toString().padStart(13, '0')}`;
       const a = structuredClone(FIXTURE);
-      Object.assign(a, { id, serviceUrl: connector.url, timestamp: new Date().toISOString(), text: `<at>RenderBot</at> how are the renders doing ${tag}` });
+      Object.assign(a, {
+        id,
+        serviceUrl: connector.url,
+        timestamp: new Date().toISOString(),
+        text: `<at>RenderBot</at> how are the renders doing ${tag}`,
+      });
       a.conversation.id = `${THREAD};messageid=${id}`;
       delete a.attachments;
       teamsSamples!.set(String(a.conversation.id), sample);
-      const res = await fetch(`${target.base}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(a) });
+      const res = await fetch(`${target.base}/api/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(a),
+      });
       await res.arrayBuffer();
       return res.status;
     },
     web: (target) => async (tag, sample) => {
       const res = await fetch(`${target.base}/api/chat/messages`, {
-        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ message: `how are the renders doing ${tag}` }),
       });
       const body = (await res.json().catch(() => ({}))) as { response?: { content?: string } };
@@ -130,7 +179,12 @@ try {
     ].filter((b) => !onlyBots?.length || onlyBots.includes(b.role));
     const results: Summary[] = [];
     for (const bot of bots) {
-      const target = await startTarget(bot.name, join(import.meta.dirname, 'support', 'latency-targets.ts'), bot.kind, env);
+      const target = await startTarget(
+        bot.name,
+        join(import.meta.dirname, 'support', 'latency-targets.ts'),
+        bot.kind,
+        env,
+      );
       try {
         const sender = senders[platform]!(target);
         slackSamples = new Map();
@@ -138,27 +192,50 @@ try {
         await warmUp((i, sample) => sender(makeTag('W', i), sample).catch(() => 0));
         slackSamples = new Map();
         teamsSamples = new Map();
-        results.push(await measureBot({
-          bot, pid: target.pid, load: { rate, count, seconds, drainSeconds }, dbUrl: db.url, answered: 'answered',
-          send: (i, sample) => sender(makeTag(bot.letter, i), sample).catch(() => 0),
-          stop: () => { slackSamples = undefined; teamsSamples = undefined; },
-        }));
+        results.push(
+          await measureBot({
+            bot,
+            pid: target.pid,
+            load: { rate, count, seconds, drainSeconds },
+            dbUrl: db.url,
+            answered: 'answered',
+            send: (i, sample) => sender(makeTag(bot.letter, i), sample).catch(() => 0),
+            stop: () => {
+              slackSamples = undefined;
+              teamsSamples = undefined;
+            },
+          }),
+        );
       } finally {
         await target.stop();
       }
     }
     console.log(`\n${platform} (load average ${load()}):`);
-    printTable(results, [...botColumns, ...latencyColumns('reply', (s) => s.reply, ['p50', 'p99', 'max']), ...latencyColumns('ack', (s) => s.http, ['p50', 'p99']), ...outcomeColumns]);
-    const [reference, renderBot] = [results[bots.findIndex((b) => b.role === 'reference')], results[bots.findIndex((b) => b.role === 'renderbot')]];
+    printTable(results, [
+      ...botColumns,
+      ...latencyColumns('reply', (s) => s.reply, ['p50', 'p99', 'max']),
+      ...latencyColumns('ack', (s) => s.http, ['p50', 'p99']),
+      ...outcomeColumns,
+    ]);
+    const [reference, renderBot] = [
+      results[bots.findIndex((b) => b.role === 'reference')],
+      results[bots.findIndex((b) => b.role === 'renderbot')],
+    ];
     if (reference && renderBot) {
-      console.log(`target reply p99 ≤ 1.25 × reference's: ${ms(renderBot.reply.p99)} vs ${ms(1.25 * reference.reply.p99)} → ${verdict(renderBot.reply.p99 <= 1.25 * reference.reply.p99)}`);
-      console.log(`target nothing lost or duplicated: lost ${renderBot.lost}, duplicated ${renderBot.duplicated} → ${verdict(renderBot.lost === 0 && renderBot.duplicated === 0)}`);
+      console.log(
+        `target reply p99 ≤ 1.25 × reference's: ${ms(renderBot.reply.p99)} vs ${ms(1.25 * reference.reply.p99)} → ${verdict(renderBot.reply.p99 <= 1.25 * reference.reply.p99)}`,
+      );
+      console.log(
+        `target nothing lost or duplicated: lost ${renderBot.lost}, duplicated ${renderBot.duplicated} → ${verdict(renderBot.lost === 0 && renderBot.duplicated === 0)}`,
+      );
       // The web API answers in its HTTP response, so there the "ack" is the reply.
-      if (platform !== 'web') console.log(`target ack p99 < 500 ms: ${ms(renderBot.http.p99)} → ${verdict(renderBot.http.p99 < 500)}`);
+      if (platform !== 'web')
+        console.log(`target ack p99 < 500 ms: ${ms(renderBot.http.p99)} → ${verdict(renderBot.http.p99 < 500)}`);
     }
   }
   const problems = [...slack.failures, ...llm.failures];
-  if (problems.length) console.log(`fake problems (${problems.length}): ${[...new Set(problems)].slice(0, 5).join('; ')}`);
+  if (problems.length)
+    console.log(`fake problems (${problems.length}): ${[...new Set(problems)].slice(0, 5).join('; ')}`);
 } finally {
   await llm.close();
   await connector.close();

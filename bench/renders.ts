@@ -27,7 +27,8 @@ import { sampleActivity } from './support/pg-sampler.ts';
 
 const num = (name: string, fallback: number) => {
   const v = process.env[name] ? Number(process.env[name]) : fallback;
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} must be a positive whole number, got "${process.env[name]}"`);
+  if (!Number.isInteger(v) || v <= 0)
+    throw new Error(`${name} must be a positive whole number, got "${process.env[name]}"`);
   return v;
 };
 const JOBS = num('BENCH_JOBS', 10_000);
@@ -37,10 +38,18 @@ const CONCURRENCY = num('BENCH_CONCURRENCY', 4);
 const STALL_SECONDS = num('BENCH_STALL_SECONDS', 60);
 const SAMPLE = process.env.BENCH_SAMPLE === '1';
 const OUTPUT_TYPE = 'WebP 256x256';
-const phases = (process.env.BENCH_PHASES ?? 'local,noop').split(',').map((p) => p.trim()).filter((p) => p === 'local' || p === 'noop');
+const phases = (process.env.BENCH_PHASES ?? 'local,noop')
+  .split(',')
+  .map((p) => p.trim())
+  .filter((p) => p === 'local' || p === 'noop');
 
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
-console.log(`bench:renders: ${JOBS.toLocaleString('en')} jobs in orders of ${ORDER_SIZE} at 256×256, ${WORKERS} worker processes × RENDER_CONCURRENCY ${CONCURRENCY}; load average ${load()}`);
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+console.log(
+  `bench:renders: ${JOBS.toLocaleString('en')} jobs in orders of ${ORDER_SIZE} at 256×256, ${WORKERS} worker processes × RENDER_CONCURRENCY ${CONCURRENCY}; load average ${load()}`,
+);
 
 const db = await createBenchDatabase(process.env.DATABASE_URL);
 const dataDir = mkdtempSync(join(tmpdir(), 'renderbot-bench-renders-'));
@@ -55,14 +64,27 @@ try {
     results.push(await runPhase(orm, tenantId, phase, i * JOBS));
   }
   console.log('');
-  console.log('backend  jobs      jobs/s  queue p50  queue p95  render p50  render p95  peak RSS per worker   exactly once  orders completed');
+  console.log(
+    'backend  jobs      jobs/s  queue p50  queue p95  render p50  render p95  peak RSS per worker   exactly once  orders completed',
+  );
   for (const r of results) {
-    console.log([
-      r.phase.padEnd(7), String(r.jobs).padStart(5), r.jobsPerSecond.toFixed(0).padStart(9),
-      secs(r.queue.p50).padStart(9), secs(r.queue.p95).padStart(9), ms(r.render.p50).padStart(10), ms(r.render.p95).padStart(10),
-      r.peakRssMb.map((m) => `${m.toFixed(0)} MB`).join(', ').padStart(20), (r.exactlyOnce ? 'yes' : 'NO').padStart(12),
-      `${r.ordersCompleted}/${r.orders}`.padStart(16),
-    ].join('  '));
+    console.log(
+      [
+        r.phase.padEnd(7),
+        String(r.jobs).padStart(5),
+        r.jobsPerSecond.toFixed(0).padStart(9),
+        secs(r.queue.p50).padStart(9),
+        secs(r.queue.p95).padStart(9),
+        ms(r.render.p50).padStart(10),
+        ms(r.render.p95).padStart(10),
+        r.peakRssMb
+          .map((m) => `${m.toFixed(0)} MB`)
+          .join(', ')
+          .padStart(20),
+        (r.exactlyOnce ? 'yes' : 'NO').padStart(12),
+        `${r.ordersCompleted}/${r.orders}`.padStart(16),
+      ].join('  '),
+    );
   }
   for (const r of results.filter((x) => x.problems.length)) console.log(`${r.phase}: ${r.problems.join('; ')}`);
   console.log(`load average after: ${load()}`);
@@ -74,31 +96,60 @@ try {
 process.exit(0);
 
 type PhaseResult = {
-  phase: string; jobs: number; orders: number; ordersCompleted: number; jobsPerSecond: number;
-  queue: { p50: number; p95: number }; render: { p50: number; p95: number };
-  peakRssMb: number[]; exactlyOnce: boolean; problems: string[];
+  phase: string;
+  jobs: number;
+  orders: number;
+  ordersCompleted: number;
+  jobsPerSecond: number;
+  queue: { p50: number; p95: number };
+  render: { p50: number; p95: number };
+  peakRssMb: number[];
+  exactlyOnce: boolean;
+  problems: string[];
 };
 
 /** Starts the workers, submits the orders (one transaction each, as confirmations do), waits until every job finished. */
 async function runPhase(orm: Orm, tenantId: string, phase: 'local' | 'noop', offset: number): Promise<PhaseResult> {
   const env = {
-    DATABASE_URL: db.url, DATA_DIR: join(dataDir, phase), SECRETS_KEY: secretsKey,
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', RENDER_CONCURRENCY: String(CONCURRENCY),
+    DATABASE_URL: db.url,
+    DATA_DIR: join(dataDir, phase),
+    SECRETS_KEY: secretsKey,
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
+    RENDER_CONCURRENCY: String(CONCURRENCY),
   };
   const workers: Target[] = [];
   try {
-    for (let w = 0; w < WORKERS; w++) workers.push(await startTarget(`${phase} worker ${w + 1}`, join(import.meta.dirname, 'support', 'render-workers.ts'), phase, env));
+    for (let w = 0; w < WORKERS; w++)
+      workers.push(
+        await startTarget(
+          `${phase} worker ${w + 1}`,
+          join(import.meta.dirname, 'support', 'render-workers.ts'),
+          phase,
+          env,
+        ),
+      );
     const t0 = performance.now();
     const orderIds: string[] = [];
     for (let i = 0; i < JOBS; i += ORDER_SIZE) {
       const refs = Array.from({ length: Math.min(ORDER_SIZE, JOBS - i) }, (_, k) => pimId(offset + i + k));
-      const order = await orm.em.fork().transactional((tx) => createOrder(tx, tenantId, { products: { refs }, outputTypeName: OUTPUT_TYPE, submit: true, createdBy: 'bench', now: new Date() }));
+      const order = await orm.em.fork().transactional((tx) =>
+        createOrder(tx, tenantId, {
+          products: { refs },
+          outputTypeName: OUTPUT_TYPE,
+          submit: true,
+          createdBy: 'bench',
+          now: new Date(),
+        }),
+      );
       orderIds.push(order.orderId);
     }
-    console.log(`${phase}: ${orderIds.length} orders submitted in ${((performance.now() - t0) / 1000).toFixed(1)} s; load average ${load()}`);
+    console.log(
+      `${phase}: ${orderIds.length} orders submitted in ${((performance.now() - t0) / 1000).toFixed(1)} s; load average ${load()}`,
+    );
     const sampler = SAMPLE ? await sampleActivity(db.url) : undefined;
     await waitUntilFinished(orm, phase, orderIds);
-    for (const a of (await sampler?.stop())?.slice(0, 8) ?? []) console.log(`  ${(100 * a.share).toFixed(1).padStart(5)} %  ${a.state.padEnd(24)} ${a.statement}`);
+    for (const a of (await sampler?.stop())?.slice(0, 8) ?? [])
+      console.log(`  ${(100 * a.share).toFixed(1).padStart(5)} %  ${a.state.padEnd(24)} ${a.statement}`);
     const peakRssMb = workers.map((w) => peakRss(w.pid));
     console.log(`${phase}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s; load average ${load()}`);
     return { ...(await phaseNumbers(orm, phase, orderIds)), peakRssMb };
@@ -112,19 +163,44 @@ async function waitUntilFinished(orm: Orm, phase: string, orderIds: string[]): P
   let lastChange = performance.now();
   let lastPrint = performance.now();
   for (;;) {
-    const waiting = await row(orm.em.fork(), z.object({ open: z.coerce.number() }), `select count(*) as open from render_job where order_id = any(?::uuid[]) and status in ('queued', 'running')`, [`{${orderIds.join(',')}}`]);
+    const waiting = await row(
+      orm.em.fork(),
+      z.object({ open: z.coerce.number() }),
+      `select count(*) as open from render_job where order_id = any(?::uuid[]) and status in ('queued', 'running')`,
+      [`{${orderIds.join(',')}}`],
+    );
     const open = waiting?.open ?? 0;
     if (open === 0) return;
-    if (open !== last) { last = open; lastChange = performance.now(); }
-    if (performance.now() - lastChange > STALL_SECONDS * 1000) throw new Error(`${phase}: ${open} jobs still open and no progress for ${STALL_SECONDS} s`);
-    if (performance.now() - lastPrint > 10_000) { console.log(`${phase}: ${open} jobs open; load average ${load()}`); lastPrint = performance.now(); }
+    if (open !== last) {
+      last = open;
+      lastChange = performance.now();
+    }
+    if (performance.now() - lastChange > STALL_SECONDS * 1000)
+      throw new Error(`${phase}: ${open} jobs still open and no progress for ${STALL_SECONDS} s`);
+    if (performance.now() - lastPrint > 10_000) {
+      console.log(`${phase}: ${open} jobs open; load average ${load()}`);
+      lastPrint = performance.now();
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
-async function phaseNumbers(orm: Orm, phase: 'local' | 'noop', orderIds: string[]): Promise<Omit<PhaseResult, 'peakRssMb'>> {
+async function phaseNumbers(
+  orm: Orm,
+  phase: 'local' | 'noop',
+  orderIds: string[],
+): Promise<Omit<PhaseResult, 'peakRssMb'>> {
   const ids = `{${orderIds.join(',')}}`;
-  const j = (await row(orm.em.fork(), z.object(Object.fromEntries(['jobs', 'completed', 'attempts', 'not_once', 'span', 'q50', 'q95', 'r50', 'r95'].map((k) => [k, z.coerce.number()]))),
+  const j = (await row(
+    orm.em.fork(),
+    z.object(
+      Object.fromEntries(
+        ['jobs', 'completed', 'attempts', 'not_once', 'span', 'q50', 'q95', 'r50', 'r95'].map((k) => [
+          k,
+          z.coerce.number(),
+        ]),
+      ),
+    ),
     `select count(*) as jobs, count(*) filter (where status = 'completed') as completed, coalesce(sum(attempts), 0) as attempts,
             count(*) filter (where attempts <> 1) as not_once,
             extract(epoch from max(finished_at) - min(started_at)) as span,
@@ -132,23 +208,40 @@ async function phaseNumbers(orm: Orm, phase: 'local' | 'noop', orderIds: string[
             extract(epoch from percentile_cont(0.95) within group (order by started_at - queued_at)) as q95,
             extract(epoch from percentile_cont(0.5) within group (order by finished_at - started_at)) as r50,
             extract(epoch from percentile_cont(0.95) within group (order by finished_at - started_at)) as r95
-     from render_job where order_id = any(?::uuid[])`, [ids]))!;
-  const o = (await row(orm.em.fork(), z.object({ completed: z.coerce.number() }), `select count(*) filter (where status = 'completed') as completed from render_order where id = any(?::uuid[])`, [ids]))!;
-  const q = (await row(orm.em.fork(), z.object({ left: z.coerce.number() }), `select count(*) as left from graphile_worker.jobs where task_identifier = 'render_job'`))!;
+     from render_job where order_id = any(?::uuid[])`,
+    [ids],
+  ))!;
+  const o = (await row(
+    orm.em.fork(),
+    z.object({ completed: z.coerce.number() }),
+    `select count(*) filter (where status = 'completed') as completed from render_order where id = any(?::uuid[])`,
+    [ids],
+  ))!;
+  const q = (await row(
+    orm.em.fork(),
+    z.object({ left: z.coerce.number() }),
+    `select count(*) as left from graphile_worker.jobs where task_identifier = 'render_job'`,
+  ))!;
   const jobs = Number(j.jobs);
   const problems: string[] = [];
   if (Number(j.completed) !== jobs) problems.push(`${jobs - Number(j.completed)} jobs not completed`);
-  if (Number(j.not_once) > 0) problems.push(`${j.not_once} jobs took more than one attempt (${j.attempts} attempts in all)`);
+  if (Number(j.not_once) > 0)
+    problems.push(`${j.not_once} jobs took more than one attempt (${j.attempts} attempts in all)`);
   if (Number(q.left) > 0) problems.push(`${q.left} render_job queue jobs left`);
   if (phase === 'local') {
     const files = countFiles(join(dataDir, phase, 'renders'));
     if (files !== jobs) problems.push(`${files} files rendered for ${jobs} jobs`);
   }
   return {
-    phase, jobs, orders: orderIds.length, ordersCompleted: Number(o.completed),
+    phase,
+    jobs,
+    orders: orderIds.length,
+    ordersCompleted: Number(o.completed),
     jobsPerSecond: jobs / Number(j.span),
-    queue: { p50: Number(j.q50), p95: Number(j.q95) }, render: { p50: Number(j.r50), p95: Number(j.r95) },
-    exactlyOnce: problems.length === 0 && Number(j.completed) === jobs, problems,
+    queue: { p50: Number(j.q50), p95: Number(j.q95) },
+    render: { p50: Number(j.r50), p95: Number(j.r95) },
+    exactlyOnce: problems.length === 0 && Number(j.completed) === jobs,
+    problems,
   };
 }
 
@@ -156,10 +249,16 @@ async function phaseNumbers(orm: Orm, phase: 'local' | 'noop', orderIds: string[
 async function seedTenant(orm: Orm, n: number): Promise<string> {
   return orm.em.fork().transactional(async (em) => {
     const tenant = await createTenant(em, { slug: 'bench', name: 'Bench Renders AG' });
-    await upsertProducts(em, tenant.id, Array.from({ length: n }, (_, i) => ({
-      pimId: pimId(i), name: `Rillenkugellager ${6000 + (i % 900)} Variante ${i}`, category: ['Kugellager', 'Rollenlager', 'Dichtungen'][i % 3]!,
-      materialName: ['Steel-Bare', 'NBR-Black', 'Brass'][i % 3]!,
-    })));
+    await upsertProducts(
+      em,
+      tenant.id,
+      Array.from({ length: n }, (_, i) => ({
+        pimId: pimId(i),
+        name: `Rillenkugellager ${6000 + (i % 900)} Variante ${i}`,
+        category: ['Kugellager', 'Rollenlager', 'Dichtungen'][i % 3]!,
+        materialName: ['Steel-Bare', 'NBR-Black', 'Brass'][i % 3]!,
+      })),
+    );
     await ensureOutputType(em, tenant.id, { name: OUTPUT_TYPE, format: 'webp', width: 256, height: 256 });
     return tenant.id;
   });

@@ -38,7 +38,13 @@ const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
  * another conversation keeps calling read tools. Then times the tools people use on such an
  * order, and deletes the orders again (with their queue jobs) so the bench database stays as seeded.
  */
-export async function benchSelection(orm: Orm, turn: TurnContext, log: Logger, category: string, runs = 10): Promise<SelectionBench> {
+export async function benchSelection(
+  orm: Orm,
+  turn: TurnContext,
+  log: Logger,
+  category: string,
+  runs = 10,
+): Promise<SelectionBench> {
   const now = () => new Date();
   const create = defaultTools.get('create_order')!;
   if (!needsApproval(create)) throw new Error('create_order must need approval');
@@ -50,7 +56,12 @@ export async function benchSelection(orm: Orm, turn: TurnContext, log: Logger, c
     let t0 = performance.now();
     const { frozen, ...step } = await create.prepare({ turn, em: orm.em.fork(), log, now }, args);
     const prepareMs = performance.now() - t0;
-    const action = await createPendingAction(orm.em.fork(), turn, [{ toolCallId: 'bench', tool: 'create_order', args, step, ...(frozen ? { frozen } : {}) }], now());
+    const action = await createPendingAction(
+      orm.em.fork(),
+      turn,
+      [{ toolCallId: 'bench', tool: 'create_order', args, step, ...(frozen ? { frozen } : {}) }],
+      now(),
+    );
     t0 = performance.now();
     const decision = await confirmAction({ orm, log, tools: defaultTools, now }, actor, action.id);
     const confirmMs = performance.now() - t0;
@@ -58,10 +69,13 @@ export async function benchSelection(orm: Orm, turn: TurnContext, log: Logger, c
     const created = decision.executed.results[0]!.data as { order_id: string; order_number: string };
     return { ...created, prepareMs, confirmMs };
   };
-  const remove = (orderId: string) => orm.em.fork().transactional(async (tx) => {
-    await tx.execute(`select count(graphile_worker.remove_job(id::text)) from render_job where order_id = ?`, [orderId]);
-    await tx.execute(`delete from render_order where id = ?`, [orderId]);
-  });
+  const remove = (orderId: string) =>
+    orm.em.fork().transactional(async (tx) => {
+      await tx.execute(`select count(graphile_worker.remove_job(id::text)) from render_job where order_id = ?`, [
+        orderId,
+      ]);
+      await tx.execute(`delete from render_order where id = ?`, [orderId]);
+    });
 
   // Alone first, then while another conversation keeps calling read tools.
   const alone = await order();
@@ -69,7 +83,11 @@ export async function benchSelection(orm: Orm, turn: TurnContext, log: Logger, c
   const others: number[] = [];
   let confirming = true;
   const reader = (async () => {
-    const reads = [['search_products', { category: 'Kugellager', limit: 25 }], ['list_orders', {}], ['get_render_stats', {}]] as const;
+    const reads = [
+      ['search_products', { category: 'Kugellager', limit: 25 }],
+      ['list_orders', {}],
+      ['get_render_stats', {}],
+    ] as const;
     for (let i = 0; confirming; i++) {
       const [name, a] = reads[i % reads.length]!;
       const tool = defaultTools.get(name)!;
@@ -78,13 +96,18 @@ export async function benchSelection(orm: Orm, turn: TurnContext, log: Logger, c
       others.push(performance.now() - r0);
     }
   })();
-  const created = await order().finally(() => { confirming = false; });
+  const created = await order().finally(() => {
+    confirming = false;
+  });
   await reader;
   const em = orm.em.fork();
-  const counts = (await row(em, z.object({ items: z.coerce.number(), jobs: z.coerce.number(), queue: z.coerce.number() }),
+  const counts = (await row(
+    em,
+    z.object({ items: z.coerce.number(), jobs: z.coerce.number(), queue: z.coerce.number() }),
     `select (select count(*) from order_item where order_id = ?) as items, (select count(*) from render_job where order_id = ?) as jobs,
             (select count(*) from graphile_worker.jobs q join render_job j on q.key = j.id::text where j.order_id = ?) as queue`,
-    [created.order_id, created.order_id, created.order_id]))!;
+    [created.order_id, created.order_id, created.order_id],
+  ))!;
 
   const onOrder: SelectionBench['onOrder'] = [];
   const time = async (name: string, f: () => Promise<unknown>) => {
@@ -101,7 +124,10 @@ export async function benchSelection(orm: Orm, turn: TurnContext, log: Logger, c
     const tool = defaultTools.get(name)!;
     await time(name, () => tool.run({ turn, em: orm.em.fork(), log, now }, tool.parameters.parse(ref)));
   }
-  for (const [name, a] of [['set_material_override', { ...ref, material_name: 'Steel-Bare' }], ['set_render_overrides', { ...ref, overrides: { quality: 85 } }]] as const) {
+  for (const [name, a] of [
+    ['set_material_override', { ...ref, material_name: 'Steel-Bare' }],
+    ['set_render_overrides', { ...ref, overrides: { quality: 85 } }],
+  ] as const) {
     const tool = defaultTools.get(name)!;
     if (!needsApproval(tool)) continue;
     const parsed = tool.parameters.parse(a);
@@ -110,12 +136,19 @@ export async function benchSelection(orm: Orm, turn: TurnContext, log: Logger, c
       await orm.em.fork().transactional((tx) => tool.run({ turn, em: tx, log, now }, parsed));
     });
   }
-  await time('results page', async () => resultsPage(await getRenderResults(orm.em.fork(), turn.tenantId, created.order_number, undefined, now(), 1000)));
+  await time('results page', async () =>
+    resultsPage(await getRenderResults(orm.em.fork(), turn.tenantId, created.order_number, undefined, now(), 1000)),
+  );
 
   await remove(created.order_id);
   return {
-    category, products: Number(counts.items), prepareMs: alone.prepareMs, confirmMs: alone.confirmMs, confirmWithReadsMs: created.confirmMs,
+    category,
+    products: Number(counts.items),
+    prepareMs: alone.prepareMs,
+    confirmMs: alone.confirmMs,
+    confirmWithReadsMs: created.confirmMs,
     order: { items: Number(counts.items), jobs: Number(counts.jobs), queueJobs: Number(counts.queue) },
-    others: sorted(others), onOrder,
+    others: sorted(others),
+    onOrder,
   };
 }

@@ -26,14 +26,34 @@ import { createBenchDatabase, setUpBenchTenant } from './support/db.ts';
 import { measureBot, selectedBots, warmUp, WARMUP } from './support/measure.ts';
 import { startTarget, type Target } from './support/child.ts';
 import { makeTag, startInstantLlm, tagOf } from './support/llm.ts';
-import { benchSettings, botColumns, latencyColumns, ms, observePush, outcomeColumns, printTable, type Sample, type Summary } from './support/load.ts';
+import {
+  benchSettings,
+  botColumns,
+  latencyColumns,
+  ms,
+  observePush,
+  outcomeColumns,
+  printTable,
+  type Sample,
+  type Summary,
+} from './support/load.ts';
 
 const SIGNING_SECRET = 'bench-signing-secret-0123456789ab';
-const TEAM = { token: 'xoxb-bench-0001-fake', teamId: 'T0BENCH001', teamName: 'Bench GmbH', botUserId: 'U0BOTBENCH', botId: 'B0BOTBENCH' };
+const TEAM = {
+  token: 'xoxb-bench-0001-fake',
+  teamId: 'T0BENCH001',
+  teamName: 'Bench GmbH',
+  botUserId: 'U0BOTBENCH',
+  botId: 'B0BOTBENCH',
+};
 const WHO: Who = { teamId: TEAM.teamId, userId: 'U0BENCHUSR', channel: 'C0BENCH001' };
 
 const { rate, seconds, drainSeconds, count } = benchSettings();
-console.log(`bench:slack: ${rate} slash commands/s for ${seconds} s (${count} per bot), open loop; drain ≤ ${drainSeconds} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `bench:slack: ${rate} slash commands/s for ${seconds} s (${count} per bot), open loop; drain ≤ ${drainSeconds} s; load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 
 const slack = await startFakeSlack();
 slack.addTeam(TEAM);
@@ -55,10 +75,11 @@ try {
   const streamed = new Map<string, string>();
   const messageText = (call: SlackCall): { ts: string; text: string } | undefined => {
     const ts = String(call.body.ts ?? call.response?.ts ?? '');
-    if (call.method === 'chat.postMessage' || call.method === 'chat.update') return { ts, text: String(call.body.text ?? '') };
+    if (call.method === 'chat.postMessage' || call.method === 'chat.update')
+      return { ts, text: String(call.body.text ?? '') };
     if (call.method === 'response_url') return { ts: call.path, text: String(call.body.text ?? '') };
     if (!call.method.endsWith('Stream') || call.response?.ok !== true) return undefined;
-    const text = (call.method === 'chat.startStream' ? '' : streamed.get(ts) ?? '') + streamedText(call);
+    const text = (call.method === 'chat.startStream' ? '' : (streamed.get(ts) ?? '')) + streamedText(call);
     streamed.set(ts, text);
     return { ts, text };
   };
@@ -79,8 +100,12 @@ try {
   });
 
   const env = {
-    SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: TEAM.token, SLACK_API_URL: slack.apiUrl,
-    DATABASE_URL: db.url, SECRETS_KEY: secretsKey.toString('hex'), DATA_DIR: dataDir,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_BOT_TOKEN: TEAM.token,
+    SLACK_API_URL: slack.apiUrl,
+    DATABASE_URL: db.url,
+    SECRETS_KEY: secretsKey.toString('hex'),
+    DATA_DIR: dataDir,
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
     // BENCH_WORKER_PROCESSES=n: RenderBot as `renderbot serve --no-worker` plus n `renderbot worker` processes.
     BENCH_WORKER_PROCESSES: process.env.BENCH_WORKER_PROCESSES ?? '0',
@@ -89,54 +114,96 @@ try {
   const bots: { name: string; kind: string; letter: string; isReply(c: SlackCall): boolean }[] = [
     { name: 'bare Bolt (ack+say)', kind: 'bolt', letter: 'B', isReply: echoed },
     { name: 'Chat SDK echo', kind: 'chatsdk', letter: 'C', isReply: echoed },
-    { name: 'RenderBot (agent turn)', kind: 'renderbot', letter: 'R', isReply: (c) => c.method !== 'chat.postMessage' || c.body.thread_ts !== undefined },
+    {
+      name: 'RenderBot (agent turn)',
+      kind: 'renderbot',
+      letter: 'R',
+      isReply: (c) => c.method !== 'chat.postMessage' || c.body.thread_ts !== undefined,
+    },
   ];
   const chosen = selectedBots(bots);
   const results: Summary[] = [];
   for (const bot of chosen) {
-    const target: Target = await startTarget(bot.name, join(import.meta.dirname, 'support', 'slack-targets.ts'), bot.kind, env);
+    const target: Target = await startTarget(
+      bot.name,
+      join(import.meta.dirname, 'support', 'slack-targets.ts'),
+      bot.kind,
+      env,
+    );
     try {
       const send = createSlackSender(target.base, SIGNING_SECRET);
       const fire = async (tag: string) => {
-        const res = await send.command(slashCommand(WHO, `how are the renders of this week doing ${tag}`, slack.responseUrl()));
+        const res = await send.command(
+          slashCommand(WHO, `how are the renders of this week doing ${tag}`, slack.responseUrl()),
+        );
         await res.arrayBuffer();
         return res.status;
       };
       // Warm-up caches: auth.test, users.info.
       const warming: Phase = { samples: new Map(), isReply: bot.isReply };
       phase = warming;
-      await warmUp((i, sample) => { const tag = makeTag('W', i); warming.samples.set(tag, sample); return fire(tag).catch(() => 0); });
+      await warmUp((i, sample) => {
+        const tag = makeTag('W', i);
+        warming.samples.set(tag, sample);
+        return fire(tag).catch(() => 0);
+      });
 
       phase = { samples: new Map(), isReply: bot.isReply };
       const current = phase;
-      results.push(await measureBot({
-        bot, pid: target.pid, base: target.base, load: { rate, count, seconds, drainSeconds }, dbUrl: db.url, answered: 'replied',
-        send: (i, sample) => {
-          const tag = makeTag(bot.letter, i);
-          current.samples.set(tag, sample);
-          return fire(tag).catch(() => 0);
-        },
-        stop: () => { phase = undefined; },
-      }));
+      results.push(
+        await measureBot({
+          bot,
+          pid: target.pid,
+          base: target.base,
+          load: { rate, count, seconds, drainSeconds },
+          dbUrl: db.url,
+          answered: 'replied',
+          send: (i, sample) => {
+            const tag = makeTag(bot.letter, i);
+            current.samples.set(tag, sample);
+            return fire(tag).catch(() => 0);
+          },
+          stop: () => {
+            phase = undefined;
+          },
+        }),
+      );
     } finally {
       await target.stop();
     }
   }
 
   console.log('');
-  printTable(results, [...botColumns, ...latencyColumns('ack', (s) => s.http, ['p50', 'p99', 'max']), ...latencyColumns('reply', (s) => s.reply, ['p50', 'p99', 'max']), ...outcomeColumns]);
+  printTable(results, [
+    ...botColumns,
+    ...latencyColumns('ack', (s) => s.http, ['p50', 'p99', 'max']),
+    ...latencyColumns('reply', (s) => s.reply, ['p50', 'p99', 'max']),
+    ...outcomeColumns,
+  ]);
   const byName = (kind: string) => results[chosen.findIndex((b) => b.kind === kind)];
   const [bolt, renderBot] = [byName('bolt'), byName('renderbot')];
   const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
-  console.log(`\nload average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; the echo bots' reply times are for scale, not a target`);
+  console.log(
+    `\nload average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; the echo bots' reply times are for scale, not a target`,
+  );
   if (renderBot) {
     // Issue 11: the bot keeps up with an instant model — every reply within 2 s, nothing lost.
-    console.log(`target every reply within 2 s: reply max ${ms(renderBot.reply.max)} → ${verdict(renderBot.lost === 0 && renderBot.reply.max <= 2000)}`);
-    console.log(`target nothing lost or duplicated: lost ${renderBot.lost}, duplicated ${renderBot.duplicated}, HTTP errors ${renderBot.httpErrors} → ${verdict(renderBot.lost === 0 && renderBot.duplicated === 0 && renderBot.httpErrors === 0)}`);
+    console.log(
+      `target every reply within 2 s: reply max ${ms(renderBot.reply.max)} → ${verdict(renderBot.lost === 0 && renderBot.reply.max <= 2000)}`,
+    );
+    console.log(
+      `target nothing lost or duplicated: lost ${renderBot.lost}, duplicated ${renderBot.duplicated}, HTTP errors ${renderBot.httpErrors} → ${verdict(renderBot.lost === 0 && renderBot.duplicated === 0 && renderBot.httpErrors === 0)}`,
+    );
   }
-  if (bolt && renderBot) console.log(`target ack p99 ≤ 1.5 × bare Bolt's: ${ms(renderBot.http.p99)} vs ${ms(1.5 * bolt.http.p99)} → ${verdict(renderBot.http.p99 <= 1.5 * bolt.http.p99)}`);
+  if (bolt && renderBot)
+    console.log(
+      `target ack p99 ≤ 1.5 × bare Bolt's: ${ms(renderBot.http.p99)} vs ${ms(1.5 * bolt.http.p99)} → ${verdict(renderBot.http.p99 <= 1.5 * bolt.http.p99)}`,
+    );
   const problems = [...slack.failures, ...llm.failures];
-  if (problems.length) console.log(`fake problems (${problems.length}): ${[...new Set(problems)].slice(0, 5).join('; ')}`);
+  if (problems.length)
+    console.log(`fake problems (${problems.length}): ${[...new Set(problems)].slice(0, 5).join('; ')}`);
 } finally {
   await llm.close();
   await slack.close();

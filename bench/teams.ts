@@ -25,15 +25,34 @@ import { createBenchDatabase, setUpBenchTenant } from './support/db.ts';
 import { measureBot, selectedBots, warmUp, WARMUP } from './support/measure.ts';
 import { startTarget, type Target } from './support/child.ts';
 import { makeTag, startInstantLlm } from './support/llm.ts';
-import { benchSettings, botColumns, latencyColumns, ms, observePush, outcomeColumns, printTable, type Sample, type Summary } from './support/load.ts';
+import {
+  benchSettings,
+  botColumns,
+  latencyColumns,
+  ms,
+  observePush,
+  outcomeColumns,
+  printTable,
+  type Sample,
+  type Summary,
+} from './support/load.ts';
 
-type Activity = Record<string, unknown> & { conversation: Record<string, unknown>; channelData: { tenant: { id: string } } };
-const FIXTURE = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'test', 'fixtures', 'teams', 'channel-mention.json'), 'utf8')) as Activity;
+type Activity = Record<string, unknown> & {
+  conversation: Record<string, unknown>;
+  channelData: { tenant: { id: string } };
+};
+const FIXTURE = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', 'test', 'fixtures', 'teams', 'channel-mention.json'), 'utf8'),
+) as Activity;
 const AAD = FIXTURE.channelData.tenant.id;
 const THREAD = String(FIXTURE.conversation.id).split(';')[0]!;
 
 const { rate, seconds, drainSeconds, count } = benchSettings();
-console.log(`bench:teams: ${rate} activities/s for ${seconds} s (${count} per bot), open loop; drain ≤ ${drainSeconds} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `bench:teams: ${rate} activities/s for ${seconds} s (${count} per bot), open loop; drain ≤ ${drainSeconds} s; load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 
 const connector = await startFakeConnector();
 const llm = await startInstantLlm(count + WARMUP + 100);
@@ -69,8 +88,11 @@ try {
   });
 
   const env = {
-    DATABASE_URL: db.url, SECRETS_KEY: secretsKey.toString('hex'), DATA_DIR: dataDir,
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', TEAMS_EMULATOR: '1',
+    DATABASE_URL: db.url,
+    SECRETS_KEY: secretsKey.toString('hex'),
+    DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
+    TEAMS_EMULATOR: '1',
     // BENCH_WORKER_PROCESSES=n: RenderBot as `renderbot serve --no-worker` plus n `renderbot worker` processes.
     BENCH_WORKER_PROCESSES: process.env.BENCH_WORKER_PROCESSES ?? '0',
   };
@@ -81,13 +103,22 @@ try {
   const chosen = selectedBots(bots);
   const results: Summary[] = [];
   for (const bot of chosen) {
-    const target: Target = await startTarget(bot.name, join(import.meta.dirname, 'support', 'teams-targets.ts'), bot.kind, env);
+    const target: Target = await startTarget(
+      bot.name,
+      join(import.meta.dirname, 'support', 'teams-targets.ts'),
+      bot.kind,
+      env,
+    );
     try {
       const post = async (tag: string, sample: Sample, map: Map<string, Sample>) => {
         const id = `1764${randomBytes(5).readUIntBE(0, 5).toString().padStart(13, '0')}`;
         const activity = mention(id, `how are the renders of this week doing ${tag}`);
         map.set(String(activity.conversation.id), sample);
-        const res = await fetch(`${target.base}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+        const res = await fetch(`${target.base}/api/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(activity),
+        });
         await res.arrayBuffer();
         return res.status;
       };
@@ -98,11 +129,19 @@ try {
 
       samples = new Map();
       const current = samples;
-      results.push(await measureBot({
-        bot, pid: target.pid, load: { rate, count, seconds, drainSeconds }, dbUrl: db.url, answered: 'answered',
-        send: (i, sample) => post(makeTag(bot.letter, i), sample, current).catch(() => 0),
-        stop: () => { samples = undefined; },
-      }));
+      results.push(
+        await measureBot({
+          bot,
+          pid: target.pid,
+          load: { rate, count, seconds, drainSeconds },
+          dbUrl: db.url,
+          answered: 'answered',
+          send: (i, sample) => post(makeTag(bot.letter, i), sample, current).catch(() => 0),
+          stop: () => {
+            samples = undefined;
+          },
+        }),
+      );
     } finally {
       await target.stop();
     }
@@ -110,21 +149,34 @@ try {
 
   console.log('');
   printTable(results, [
-    ...botColumns, ...latencyColumns('http', (s) => s.http, ['p50', 'p99', 'max']), ...latencyColumns('1st activity', (s) => s.first, ['p50', 'p99']), ...latencyColumns('answer', (s) => s.reply, ['p50', 'p99', 'max']), ...outcomeColumns,
+    ...botColumns,
+    ...latencyColumns('http', (s) => s.http, ['p50', 'p99', 'max']),
+    ...latencyColumns('1st activity', (s) => s.first, ['p50', 'p99']),
+    ...latencyColumns('answer', (s) => s.reply, ['p50', 'p99', 'max']),
+    ...outcomeColumns,
   ]);
   const echo = results[chosen.findIndex((b) => b.kind === 'echo')];
   const renderBot = results[chosen.findIndex((b) => b.kind === 'renderbot')];
   if (echo && renderBot) {
     const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
     console.log('');
-    console.log(`target HTTP p99 ≤ 1.5 × echo's: ${ms(renderBot.http.p99)} vs ${ms(1.5 * echo.http.p99)} → ${verdict(renderBot.http.p99 <= 1.5 * echo.http.p99)}`);
-    console.log(`target first-reply (answer) p99 ≤ 2 × echo's: ${ms(renderBot.reply.p99)} vs ${ms(2 * echo.reply.p99)} → ${verdict(renderBot.lost === 0 && renderBot.reply.p99 <= 2 * echo.reply.p99)}`);
-    console.log(`  (counting RenderBot's typing indicator as its first reply: ${ms(renderBot.first.p99)} → ${verdict(renderBot.first.p99 <= 2 * echo.reply.p99)})`);
-    console.log(`target zero lost/duplicated answers: lost ${renderBot.lost}, duplicated ${renderBot.duplicated}, HTTP errors ${renderBot.httpErrors} → ${verdict(renderBot.lost === 0 && renderBot.duplicated === 0)}`);
+    console.log(
+      `target HTTP p99 ≤ 1.5 × echo's: ${ms(renderBot.http.p99)} vs ${ms(1.5 * echo.http.p99)} → ${verdict(renderBot.http.p99 <= 1.5 * echo.http.p99)}`,
+    );
+    console.log(
+      `target first-reply (answer) p99 ≤ 2 × echo's: ${ms(renderBot.reply.p99)} vs ${ms(2 * echo.reply.p99)} → ${verdict(renderBot.lost === 0 && renderBot.reply.p99 <= 2 * echo.reply.p99)}`,
+    );
+    console.log(
+      `  (counting RenderBot's typing indicator as its first reply: ${ms(renderBot.first.p99)} → ${verdict(renderBot.first.p99 <= 2 * echo.reply.p99)})`,
+    );
+    console.log(
+      `target zero lost/duplicated answers: lost ${renderBot.lost}, duplicated ${renderBot.duplicated}, HTTP errors ${renderBot.httpErrors} → ${verdict(renderBot.lost === 0 && renderBot.duplicated === 0)}`,
+    );
   } else {
     console.log('targets: not evaluated (BENCH_BOTS left out a bot)');
   }
-  if (llm.failures.length) console.log(`fake LLM problems (${llm.failures.length}): ${[...new Set(llm.failures)].slice(0, 5).join('; ')}`);
+  if (llm.failures.length)
+    console.log(`fake LLM problems (${llm.failures.length}): ${[...new Set(llm.failures)].slice(0, 5).join('; ')}`);
 } finally {
   await llm.close();
   await connector.close();

@@ -43,12 +43,24 @@ try {
 
   let delivered = 0;
   let allDelivered: () => void = () => {};
-  const done = new Promise<void>((resolve) => { allDelivered = resolve; });
-  const count = () => { if (++delivered === turns) allDelivered(); };
-  const deliverer: Deliverer = async () => { count(); return undefined; };
+  const done = new Promise<void>((resolve) => {
+    allDelivered = resolve;
+  });
+  const count = () => {
+    if (++delivered === turns) allDelivered();
+  };
+  const deliverer: Deliverer = async () => {
+    count();
+    return undefined;
+  };
   const core = {
-    orm, log, tools: defaultTools, now: () => new Date(), models: createModelProvider(secretsKey, log),
-    deliverers: new Map<Platform, Deliverer>([['cli', deliverer]]), finished: createFinishedItems(),
+    orm,
+    log,
+    tools: defaultTools,
+    now: () => new Date(),
+    models: createModelProvider(secretsKey, log),
+    deliverers: new Map<Platform, Deliverer>([['cli', deliverer]]),
+    finished: createFinishedItems(),
   };
   // Queued first, drained later: the runner starts after all turns are in the inbox.
   const conversations = createConversations(core);
@@ -58,22 +70,37 @@ try {
     const session = await resolveSession(orm.em.fork(), tenant.id, 'cli', `bench:${i}`, 'bench');
     await conversations.submit({
       turn: { tenantId: tenant.id, userId: 'bench', role: 'operator', sessionId: session.id, platform: 'cli' },
-      text: `how are the renders doing ${makeTag('T', i)}`, delivery: { platform: 'cli', target: {} }, eventId: `bench-${i}`,
+      text: `how are the renders doing ${makeTag('T', i)}`,
+      delivery: { platform: 'cli', target: {} },
+      eventId: `bench-${i}`,
     });
   }
   console.log(`queued ${turns} turns in ${((performance.now() - queuedAt) / 1000).toFixed(1)} s`);
 
   const noopDrain: SessionDrain = async (sessionId, lease) => {
     const items = await pendingItems(orm.em.fork(), sessionId);
-    const { released } = await finishItems(orm.em.fork(), items.map((i) => i.id), [], { sessionId, owner: lease.owner });
+    const { released } = await finishItems(
+      orm.em.fork(),
+      items.map((i) => i.id),
+      [],
+      { sessionId, owner: lease.owner },
+    );
     for (const _ of items) count();
     return released;
   };
   const start = performance.now();
-  const runner = startTurnRunner({ orm, log, drain: noop ? noopDrain : createSessionDrain(core), concurrency, leaseMs: 30_000 });
+  const runner = startTurnRunner({
+    orm,
+    log,
+    drain: noop ? noopDrain : createSessionDrain(core),
+    concurrency,
+    leaseMs: 30_000,
+  });
   await done;
   const seconds = (performance.now() - start) / 1000;
-  console.log(`${noop ? 'noop handler' : 'agent turns'}: ${turns} in ${seconds.toFixed(2)} s = ${(turns / seconds).toFixed(0)}/s (TURN_CONCURRENCY=${concurrency})`);
+  console.log(
+    `${noop ? 'noop handler' : 'agent turns'}: ${turns} in ${seconds.toFixed(2)} s = ${(turns / seconds).toFixed(0)}/s (TURN_CONCURRENCY=${concurrency})`,
+  );
   await runner.stop();
   await orm.close();
 } finally {

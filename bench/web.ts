@@ -51,7 +51,11 @@ const url = new URL(adminUrl);
 url.pathname = '/renderbot_bench_web';
 
 const app = await createApp({ ...base, DATABASE_URL: url.toString() }, log, { worker: true, models });
-const channel = await createWebChannel(app, { allowedOrigins: [], rateLimitPerMinute: 1_000_000, panelDir: PANEL_DIST });
+const channel = await createWebChannel(app, {
+  allowedOrigins: [],
+  rateLimitPerMinute: 1_000_000,
+  panelDir: PANEL_DIST,
+});
 app.deliverers.set('web', channel.deliverer);
 if (channel.streamer) app.streamers.set('web', channel.streamer);
 await app.start();
@@ -60,9 +64,17 @@ const origin = `http://127.0.0.1:${http.port}`;
 
 const em = app.db.orm.em.fork();
 const tenant = await createTenant(em, { slug: 'bench-web', name: 'Bench Web' });
-await upsertProducts(em, tenant.id, [{ pimId: 'B-1', name: 'Bench bearing', category: 'Kugellager', materialName: null }]);
+await upsertProducts(em, tenant.id, [
+  { pimId: 'B-1', name: 'Bench bearing', category: 'Kugellager', materialName: null },
+]);
 await em.execute(`update tenant set ai_provider = 'openai', ai_settings = '{}'::jsonb where id = ?`, [tenant.id]); // "configured" for /api/me; the model is injected
-const tokens = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => createApiToken(app.db.orm.em.fork(), { tenantId: tenant.id, userId: `client${i}`, role: 'operator' }).then((t) => t.token)));
+const tokens = await Promise.all(
+  Array.from({ length: CLIENTS }, (_, i) =>
+    createApiToken(app.db.orm.em.fork(), { tenantId: tenant.id, userId: `client${i}`, role: 'operator' }).then(
+      (t) => t.token,
+    ),
+  ),
+);
 
 type Sample = { ms: number; ttftMs?: number; ok: boolean };
 
@@ -75,8 +87,15 @@ async function client(token: string, streaming: boolean, until: number, samples:
     try {
       const res = await fetch(`${origin}/api/chat/messages`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(streaming ? { accept: 'text/event-stream' } : {}) },
-        body: JSON.stringify({ message: `how are my orders doing? (${turns})`, ...(session ? { session_id: session } : {}) }),
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          ...(streaming ? { accept: 'text/event-stream' } : {}),
+        },
+        body: JSON.stringify({
+          message: `how are my orders doing? (${turns})`,
+          ...(session ? { session_id: session } : {}),
+        }),
       });
       let result: { session_id?: string; response?: { content: string } } | undefined;
       if (streaming && res.ok && res.body) {
@@ -88,7 +107,7 @@ async function client(token: string, streaming: boolean, until: number, samples:
         const done = /event: done\ndata: (.*)\n/.exec(buf)?.[1];
         result = done ? JSON.parse(done) : undefined;
       } else {
-        result = res.ok ? await res.json() as typeof result : (await res.body?.cancel(), undefined);
+        result = res.ok ? ((await res.json()) as typeof result) : (await res.body?.cancel(), undefined);
       }
       const ok = res.ok && result?.response?.content === ANSWER;
       samples.push({ ms: performance.now() - t0, ...(ttft !== undefined ? { ttftMs: ttft } : {}), ok });
@@ -113,19 +132,30 @@ async function phase(name: string, streaming: boolean): Promise<void> {
   const elapsed = (performance.now() - start) / 1000;
   const ok = samples.filter((s) => s.ok);
   const ms = ok.map((s) => s.ms);
-  console.log(`${name.padEnd(10)} ${samples.length} turns in ${elapsed.toFixed(1)} s = ${(samples.length / elapsed).toFixed(0)} turns/s; ` +
-    `errors ${samples.length - ok.length}; latency p50 ${fmt(pct(ms, 50))}  p95 ${fmt(pct(ms, 95))}  p99 ${fmt(pct(ms, 99))}`);
+  console.log(
+    `${name.padEnd(10)} ${samples.length} turns in ${elapsed.toFixed(1)} s = ${(samples.length / elapsed).toFixed(0)} turns/s; ` +
+      `errors ${samples.length - ok.length}; latency p50 ${fmt(pct(ms, 50))}  p95 ${fmt(pct(ms, 95))}  p99 ${fmt(pct(ms, 99))}`,
+  );
   const ttft = ok.flatMap((s) => (s.ttftMs === undefined ? [] : [s.ttftMs]));
-  if (streaming) console.log(`${''.padEnd(10)} time to first token p50 ${fmt(pct(ttft, 50))}  p95 ${fmt(pct(ttft, 95))}  p99 ${fmt(pct(ttft, 99))}`);
+  if (streaming)
+    console.log(
+      `${''.padEnd(10)} time to first token p50 ${fmt(pct(ttft, 50))}  p95 ${fmt(pct(ttft, 95))}  p99 ${fmt(pct(ttft, 99))}`,
+    );
 }
 
-console.log(`bench:web — ${CLIENTS} concurrent clients × ${SECONDS} s per phase, instant model, DB pool 10, one Node process`);
+console.log(
+  `bench:web — ${CLIENTS} concurrent clients × ${SECONDS} s per phase, instant model, DB pool 10, one Node process`,
+);
 try {
   // Warm-up (not reported): JIT, connection pools, PostgreSQL plans.
   await Promise.all(tokens.map((t, i) => client(t, i % 2 === 0, performance.now() + 3000, [])));
   await phase('JSON', false);
   await phase('SSE', true);
-  const [rows] = (await app.db.orm.em.fork().execute(`select count(*)::int as sessions, (select count(*)::int from chat_message) as messages from chat_session`)) as { sessions: number; messages: number }[];
+  const [rows] = (await app.db.orm.em
+    .fork()
+    .execute(
+      `select count(*)::int as sessions, (select count(*)::int from chat_message) as messages from chat_session`,
+    )) as { sessions: number; messages: number }[];
   console.log(`stored: ${rows?.sessions} sessions, ${rows?.messages} messages`);
 } finally {
   await http.close();

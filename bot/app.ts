@@ -105,7 +105,10 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
         await resumeSeededRenders(em, s.tenant.id);
         return s;
       });
-      log.info({ tenant: seeded.tenant.slug, products: seeded.products, orders: seeded.orders }, 'seeded demo tenant into the new embedded database');
+      log.info(
+        { tenant: seeded.tenant.slug, products: seeded.products, orders: seeded.orders },
+        'seeded demo tenant into the new embedded database',
+      );
     }
   } catch (err) {
     await db.close();
@@ -118,39 +121,91 @@ export async function createApp(config: Config, log: Logger, opts: AppOptions = 
   const gate = createModelGate();
   const notifications = createNotifications(db.url, log.child({ component: 'notify' }), db.availability);
   const core = {
-    orm: db.orm, log, tools, now, deliverers, streamers, renderLinks, gate, queryPool: db.queryPool, availability: db.availability,
-    models: opts.models ?? createModelProvider(config.secretsKey, log), finished: createFinishedItems(notifications),
+    orm: db.orm,
+    log,
+    tools,
+    now,
+    deliverers,
+    streamers,
+    renderLinks,
+    gate,
+    queryPool: db.queryPool,
+    availability: db.availability,
+    models: opts.models ?? createModelProvider(config.secretsKey, log),
+    finished: createFinishedItems(notifications),
   };
   // The runner exists before the conversations that wake it; it takes sessions once started.
   const runner = createTurnRunner({
-    orm: db.orm, log, drain: createSessionDrain(core), availability: db.availability, leaseMs: config.TURN_LEASE_SECONDS * 1000,
+    orm: db.orm,
+    log,
+    drain: createSessionDrain(core),
+    availability: db.availability,
+    leaseMs: config.TURN_LEASE_SECONDS * 1000,
     ...(opts.turnPollMs ? { pollMs: opts.turnPollMs } : {}),
     ...(opts.chat
       ? { concurrency: 1, scope: { thread: { platform: 'cli', key: opts.chat.key } }, stops: notifications }
-      // Terminal conversations are driven by their terminal (bot/chat.ts).
-      : { concurrency: config.TURN_CONCURRENCY, notifications, scope: { excludePlatforms: ['cli'] } }),
+      : // Terminal conversations are driven by their terminal (bot/chat.ts).
+        { concurrency: config.TURN_CONCURRENCY, notifications, scope: { excludePlatforms: ['cli'] } }),
   });
   const files = createFiles({ em: () => db.orm.em.fork(), log, now, retentionDays: config.FILE_RETENTION_DAYS });
   const conversations = createConversations({ ...core, wake: runner.wake, files });
-  const intake = createIntake({ orm: db.orm, log: log.child({ component: 'intake' }), now, secretsKey: config.secretsKey, intakePool: db.intakePool });
+  const intake = createIntake({
+    orm: db.orm,
+    log: log.child({ component: 'intake' }),
+    now,
+    secretsKey: config.secretsKey,
+    intakePool: db.intakePool,
+  });
   let worker: Worker | undefined;
   let started = false;
   return {
-    config, log, db, tools, conversations, intake, files, deliverers, streamers, onOrderStatus: scheduleNotices, renderLinks, gate, notifications, now,
+    config,
+    log,
+    db,
+    tools,
+    conversations,
+    intake,
+    files,
+    deliverers,
+    streamers,
+    onOrderStatus: scheduleNotices,
+    renderLinks,
+    gate,
+    notifications,
+    now,
     exportFile: createFileExporter(() => db.orm.em.fork(), config.dataDir, renderLinks, now),
     async start() {
       if (started || !(opts.worker || opts.chat)) return;
       started = true;
       runner.start();
       if (!opts.worker) return;
-      const renderTasks = createRenderTasks({ orm: db.orm, log, secretsKey: config.secretsKey, dataDir: config.dataDir, publicUrl: config.PUBLIC_URL, maxAttempts: config.RENDER_MAX_ATTEMPTS, farmTimeoutMinutes: config.RENDER_FARM_TIMEOUT_MINUTES, now, onOrderStatus: scheduleNotices,
-        ...(opts.renderBackends ? { backendFor: opts.renderBackends } : {}) });
+      const renderTasks = createRenderTasks({
+        orm: db.orm,
+        log,
+        secretsKey: config.secretsKey,
+        dataDir: config.dataDir,
+        publicUrl: config.PUBLIC_URL,
+        maxAttempts: config.RENDER_MAX_ATTEMPTS,
+        farmTimeoutMinutes: config.RENDER_FARM_TIMEOUT_MINUTES,
+        now,
+        onOrderStatus: scheduleNotices,
+        ...(opts.renderBackends ? { backendFor: opts.renderBackends } : {}),
+      });
       const noticeTasks = createNoticeTasks({ orm: db.orm, log, deliverers, renderLinks, now });
       worker = await startWorker({
-        url: db.url, tasks: { ...conversations.tasks, ...files.tasks, ...renderTasks, ...noticeTasks }, log, availability: db.availability, concurrency: config.RENDER_CONCURRENCY,
+        url: db.url,
+        tasks: { ...conversations.tasks, ...files.tasks, ...renderTasks, ...noticeTasks },
+        log,
+        availability: db.availability,
+        concurrency: config.RENDER_CONCURRENCY,
         deadAfterMs: config.WORKER_DEAD_AFTER_SECONDS * 1000,
-        crontab: [{ task: 'expire_actions', pattern: '* * * * *' }, { task: PRUNE_TURNS_TASK, pattern: '* * * * *' }, { task: farmTimeoutTaskName, pattern: '* * * * *' }, { task: foldTallyTaskName, pattern: '* * * * *' },
-          { task: DELETE_EXPIRED_FILES_TASK, pattern: '17 * * * *' }],
+        crontab: [
+          { task: 'expire_actions', pattern: '* * * * *' },
+          { task: PRUNE_TURNS_TASK, pattern: '* * * * *' },
+          { task: farmTimeoutTaskName, pattern: '* * * * *' },
+          { task: foldTallyTaskName, pattern: '* * * * *' },
+          { task: DELETE_EXPIRED_FILES_TASK, pattern: '17 * * * *' },
+        ],
       });
     },
     turnsInFlight: () => runner.inFlight(),

@@ -16,7 +16,12 @@ import type { App } from './app.ts';
 import { withoutControlCharacters } from '../core/control-characters.ts';
 
 export type ChatOptions = {
-  tenant: string; user: string; session: string; input: Readable; output: Writable; interactive: boolean;
+  tenant: string;
+  user: string;
+  session: string;
+  input: Readable;
+  output: Writable;
+  interactive: boolean;
   /** Where Ctrl-C arrives (`SIGINT`); default the process. */
   interrupts?: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
 };
@@ -50,7 +55,14 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
     streamed = '';
     write(withoutControlCharacters(stepText(s)));
   };
-  const streamer: Streamer = () => ({ push: (delta) => { streamed += delta; opts.output.write(delta); }, step, end: async () => undefined });
+  const streamer: Streamer = () => ({
+    push: (delta) => {
+      streamed += delta;
+      opts.output.write(delta);
+    },
+    step,
+    end: async () => undefined,
+  });
   // The next steps last shown: typing one's number sends it.
   let offered: readonly string[] = [];
   const offer = (suggestions: readonly string[] | undefined) => {
@@ -72,7 +84,11 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
   try {
     if (opts.interactive) {
       write(`RenderBot — tenant ${tenant.name} (${tenant.slug}), you are ${opts.user} (${role}).`);
-      write(tenant.aiProvider ? 'Ask in plain words, or type "help". Ctrl-D quits.' : 'AI is not configured for this tenant; the commands work — type "help". Ctrl-D quits.');
+      write(
+        tenant.aiProvider
+          ? 'Ask in plain words, or type "help". Ctrl-D quits.'
+          : 'AI is not configured for this tenant; the commands work — type "help". Ctrl-D quits.',
+      );
       offer(await app.conversations.starters(tenant.id, role));
     }
     const rl = createInterface({ input: opts.input, terminal: false });
@@ -89,7 +105,8 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
       }
       stopping = true;
       write('\nStopping… (Ctrl-C again quits)');
-      app.conversations.stop({ tenantId: tenant.id, userId: opts.user, role, platform: 'cli', name: opts.user }, running)
+      app.conversations
+        .stop({ tenantId: tenant.id, userId: opts.user, role, platform: 'cli', name: opts.user }, running)
         .catch((err: unknown) => write(`Could not stop: ${err instanceof Error ? err.message : String(err)}`));
     };
     interrupts.on('SIGINT', onInterrupt);
@@ -100,16 +117,24 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
     for await (const raw of rl) {
       const typed = raw.trim();
       const line = pick(typed, offered);
-      if (!line || line.startsWith('#')) { prompt(); continue; }
+      if (!line || line.startsWith('#')) {
+        prompt();
+        continue;
+      }
       if (line === 'exit' || line === 'quit') break;
       // Re-resolved per line, so "new" and "forget" take effect on the next message.
-      const sessionId = await app.intake.sessionFor({ tenantId: tenant.id, platform: 'cli', key }, opts.user, { create: true });
+      const sessionId = await app.intake.sessionFor({ tenantId: tenant.id, platform: 'cli', key }, opts.user, {
+        create: true,
+      });
       const turn = { tenantId: tenant.id, userId: opts.user, role, sessionId, platform: 'cli' as const };
       if (!opts.interactive || line !== typed) write(`> ${line}`);
       offered = [];
       if (isStopRequest(line)) {
         // Lines run one at a time, so nothing of this terminal runs now; a follow-up may be waiting.
-        const outcome = await app.conversations.stop({ tenantId: tenant.id, userId: opts.user, role, platform: 'cli', name: opts.user }, sessionId);
+        const outcome = await app.conversations.stop(
+          { tenantId: tenant.id, userId: opts.user, role, platform: 'cli', name: opts.user },
+          sessionId,
+        );
         if (outcome.status !== 'stopping') write(outcome.text);
         await settled(app, sessionId);
         prompt();
@@ -117,12 +142,22 @@ export async function runChat(app: App, opts: ChatOptions): Promise<void> {
       }
       const attach = /^attach\s+(.+)$/i.exec(line);
       if (attach) {
-        const fileId = await attachFile(app, { tenantId: tenant.id, platform: 'cli', userId: opts.user }, attach[1]!.trim(), write);
+        const fileId = await attachFile(
+          app,
+          { tenantId: tenant.id, platform: 'cli', userId: opts.user },
+          attach[1]!.trim(),
+          write,
+        );
         if (fileId) attached.push(fileId);
         prompt();
         continue;
       }
-      await app.conversations.submit({ turn, text: line, delivery: { platform: 'cli', target: {} }, ...(attached.length ? { files: attached } : {}) });
+      await app.conversations.submit({
+        turn,
+        text: line,
+        delivery: { platform: 'cli', target: {} },
+        ...(attached.length ? { files: attached } : {}),
+      });
       attached = [];
       running = sessionId;
       try {
@@ -150,7 +185,12 @@ function pick(line: string, offered: readonly string[]): string {
  * before reading) and hands it to core/files; prints its summary or the sentence why it cannot be
  * used. The file's id, or undefined.
  */
-async function attachFile(app: App, who: { tenantId: string; platform: 'cli'; userId: string }, path: string, write: (text: string) => void): Promise<string | undefined> {
+async function attachFile(
+  app: App,
+  who: { tenantId: string; platform: 'cli'; userId: string },
+  path: string,
+  write: (text: string) => void,
+): Promise<string | undefined> {
   const name = basename(path);
   let bytes: Buffer;
   try {
@@ -158,7 +198,11 @@ async function attachFile(app: App, who: { tenantId: string; platform: 'cli'; us
     try {
       const { size, isFile } = await file.stat().then((st) => ({ size: st.size, isFile: st.isFile() }));
       if (!isFile) throw new UserInputError('file_not_found', `${path} is not a file.`);
-      if (size > MAX_FILE_BYTES) throw new UserInputError('file_too_large', `${name} is larger than ${maxFileWords}; split it or leave out columns other than the ids.`);
+      if (size > MAX_FILE_BYTES)
+        throw new UserInputError(
+          'file_too_large',
+          `${name} is larger than ${maxFileWords}; split it or leave out columns other than the ids.`,
+        );
       bytes = await file.readFile();
     } finally {
       await file.close();
@@ -168,7 +212,12 @@ async function attachFile(app: App, who: { tenantId: string; platform: 'cli'; us
     return stored.fileId;
   } catch (err) {
     if (err instanceof UserInputError) write(err.message);
-    else if (err instanceof Error && 'code' in err && (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR')) write(`${path} cannot be read (${err.code === 'ENOENT' ? 'no such file' : 'not permitted'}).`);
+    else if (
+      err instanceof Error &&
+      'code' in err &&
+      (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR')
+    )
+      write(`${path} cannot be read (${err.code === 'ENOENT' ? 'no such file' : 'not permitted'}).`);
     else throw err;
     return undefined;
   }
@@ -184,7 +233,10 @@ async function filesWritten(app: App, tenantId: string, reply: Reply): Promise<R
   const blocks: Reply['blocks'] = [];
   for (const b of reply.blocks) {
     const file = b.type === 'file' ? await app.exportFile(tenantId, b.url).catch(() => undefined) : undefined;
-    if (b.type !== 'file' || !file) { blocks.push(b); continue; }
+    if (b.type !== 'file' || !file) {
+      blocks.push(b);
+      continue;
+    }
     // The name is the bot's own (order number and format), never a path a person typed.
     const path = join(app.config.dataDir, 'exports', basename(b.name));
     await rename(file.path, path);

@@ -16,7 +16,6 @@ import { createChannels } from './channels.ts';
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
-
 function setup(quiet: boolean): { config: Config; log: Logger } {
   const config = loadConfig();
   const level = process.env.LOG_LEVEL ? config.LOG_LEVEL : quiet ? 'warn' : config.LOG_LEVEL;
@@ -43,17 +42,30 @@ export function buildProgram(): Command {
     .description('RenderBot: drive the render pipeline from Teams, Slack, the web app or this terminal')
     .showHelpAfterError(false);
 
-  program.command('serve').description('run the bot: HTTP endpoints, queue workers, migrations (npm start)')
-    .option('--no-worker', 'HTTP endpoints only; `renderbot worker` processes run the queue (keeps request handling off the turns\' CPU)')
+  program
+    .command('serve')
+    .description('run the bot: HTTP endpoints, queue workers, migrations (npm start)')
+    .option(
+      '--no-worker',
+      "HTTP endpoints only; `renderbot worker` processes run the queue (keeps request handling off the turns' CPU)",
+    )
     .action(async (o: { worker: boolean }) => {
       const app = await openApp({ worker: o.worker, quiet: false });
       const channels = await createChannels(app);
       // Queue work starts once every channel can deliver (a turn drained at start-up must find its platform).
       await app.start();
-      const http = await startHttpServer(app, app.config.PORT, [...channels.flatMap((c) => c.routes), ...renderRoutes(app)]);
+      const http = await startHttpServer(app, app.config.PORT, [
+        ...channels.flatMap((c) => c.routes),
+        ...renderRoutes(app),
+      ]);
       for (const c of channels) await c.start?.();
-      app.log.info({ port: http.port }, `RenderBot listening on http://localhost:${http.port} (healthz, readyz, metrics)`);
-      print(`RenderBot is running on http://localhost:${http.port}. Chat in a terminal with: npm run renderbot -- chat --tenant demo`);
+      app.log.info(
+        { port: http.port },
+        `RenderBot listening on http://localhost:${http.port} (healthz, readyz, metrics)`,
+      );
+      print(
+        `RenderBot is running on http://localhost:${http.port}. Chat in a terminal with: npm run renderbot -- chat --tenant demo`,
+      );
       await shutdownSignal();
       // Within 10 s: turns in flight finish or go back to other processes while HTTP stops taking requests.
       await Promise.all([app.stopTurns(), http.close(TURN_SHUTDOWN_GRACE_MS)]);
@@ -61,7 +73,9 @@ export function buildProgram(): Command {
       await app.close();
     });
 
-  program.command('worker').description('run queue workers only (scale out against one database)')
+  program
+    .command('worker')
+    .description('run queue workers only (scale out against one database)')
     .action(async () => {
       const app = await openApp({ worker: true, quiet: false });
       // Queued turns and notices are answered from here: the platforms' senders, without their HTTP routes.
@@ -75,12 +89,18 @@ export function buildProgram(): Command {
       await app.close();
     });
 
-  program.command('migrate').description('apply database migrations and exit')
-    .action(() => withApp(async (app) => {
-      print(app.db.migrated.length ? `Applied: ${app.db.migrated.join(', ')}` : 'Database is up to date.');
-    }));
+  program
+    .command('migrate')
+    .description('apply database migrations and exit')
+    .action(() =>
+      withApp(async (app) => {
+        print(app.db.migrated.length ? `Applied: ${app.db.migrated.join(', ')}` : 'Database is up to date.');
+      }),
+    );
 
-  program.command('chat').description('chat with the agent in this terminal (reads stdin; pipe a script of lines to automate)')
+  program
+    .command('chat')
+    .description('chat with the agent in this terminal (reads stdin; pipe a script of lines to automate)')
     .requiredOption('--tenant <slug>', 'tenant to act for')
     .option('--user <id>', 'your user id (default: your OS user name)')
     .option('--session <name>', 'conversation name; the same name continues a conversation', 'default')
@@ -88,7 +108,14 @@ export function buildProgram(): Command {
       const user = o.user ?? safeUserName();
       const app = await openApp({ quiet: true, chat: { key: chatThreadKey(user, o.session) } });
       try {
-        await runChat(app, { tenant: o.tenant, user, session: o.session, input: process.stdin, output: process.stdout, interactive: Boolean(process.stdin.isTTY) });
+        await runChat(app, {
+          tenant: o.tenant,
+          user,
+          session: o.session,
+          input: process.stdin,
+          output: process.stdout,
+          interactive: Boolean(process.stdin.isTTY),
+        });
       } finally {
         await app.close();
       }
@@ -98,18 +125,36 @@ export function buildProgram(): Command {
   program.addCommand(manifestCommand());
   program.addCommand(doctorCommand(() => setup(true), print));
 
-  program.command('demo').description('demo data').command('seed').description('create a tenant with a realistic catalogue, orders and render jobs')
+  program
+    .command('demo')
+    .description('demo data')
+    .command('seed')
+    .description('create a tenant with a realistic catalogue, orders and render jobs')
     .option('--tenant <slug>', 'tenant slug', 'demo')
-    .option('--products <n>', 'number of products', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new UserInputError('bad_flag', `--products must be a whole number from 1 to 1000000, got "${v}"`);
-      return n;
-    }, 240)
-    .action((o: { tenant: string; products: number }) => withApp(async (app) => {
-      const s = await app.db.orm.em.fork().transactional((em) => seedDemo(em, { slug: o.tenant, products: o.products, now: app.now() }));
-      print(`${s.created ? 'Created' : 'Updated'} tenant ${s.tenant.slug}: ${s.products} products, ${s.orders} orders, ${s.jobs} render jobs`);
-    }));
-  applyToAll(program, (c) => c.exitOverride().configureOutput({ outputError: (str, write) => write(`${str.trim().split('\n')[0]}\n`) }));
+    .option(
+      '--products <n>',
+      'number of products',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 1_000_000)
+          throw new UserInputError('bad_flag', `--products must be a whole number from 1 to 1000000, got "${v}"`);
+        return n;
+      },
+      240,
+    )
+    .action((o: { tenant: string; products: number }) =>
+      withApp(async (app) => {
+        const s = await app.db.orm.em
+          .fork()
+          .transactional((em) => seedDemo(em, { slug: o.tenant, products: o.products, now: app.now() }));
+        print(
+          `${s.created ? 'Created' : 'Updated'} tenant ${s.tenant.slug}: ${s.products} products, ${s.orders} orders, ${s.jobs} render jobs`,
+        );
+      }),
+    );
+  applyToAll(program, (c) =>
+    c.exitOverride().configureOutput({ outputError: (str, write) => write(`${str.trim().split('\n')[0]}\n`) }),
+  );
   return program;
 }
 
@@ -134,7 +179,11 @@ function shutdownSignal(): Promise<void> {
 }
 
 function safeUserName(): string {
-  try { return userInfo().username || 'cli'; } catch { return 'cli'; }
+  try {
+    return userInfo().username || 'cli';
+  } catch {
+    return 'cli';
+  }
 }
 
 /** Runs the CLI; exit codes: 0 ok, 1 unexpected failure, 2 bad usage or input (a one-line message). */

@@ -26,18 +26,26 @@ function formatFeedback(f: FeedbackRow): string[] {
 
 /** `renderbot admin feedback --tenant <slug> [--since 7d] [--negative]`: what people said about the agent's answers, newest first. */
 export function feedbackCommand(withApp: WithApp): Command {
-  return new Command('feedback').description("list people's 👍/👎 on agent answers, newest first")
-    .requiredOption('--tenant <slug>').option('--since <span>', 'how far back: 7d, 36h, 2w or a date like 2026-12-01', '7d')
+  return new Command('feedback')
+    .description("list people's 👍/👎 on agent answers, newest first")
+    .requiredOption('--tenant <slug>')
+    .option('--since <span>', 'how far back: 7d, 36h, 2w or a date like 2026-12-01', '7d')
     .option('--negative', 'only 👎')
-    .action((o: { tenant: string; since: string; negative?: boolean }) => withApp(async (app, em) => {
-      const t = await getTenantBySlug(em, o.tenant);
-      const since = sinceDate(o.since, app.now());
-      const rows = await listFeedback(em, t.id, { since, negative: o.negative === true });
-      if (rows.length === 0) {
-        print(`No ${o.negative ? 'negative ' : ''}feedback for ${t.slug} since ${since.toISOString().slice(0, 16).replace('T', ' ')}.`);
-        return;
-      }
-      print(`${rows.length} ${o.negative ? 'negative ' : ''}feedback entr${rows.length === 1 ? 'y' : 'ies'} for ${t.slug} since ${since.toISOString().slice(0, 16).replace('T', ' ')}:`);
-      for (const f of rows) for (const line of formatFeedback(f)) print(line);
-    }));
+    .action((o: { tenant: string; since: string; negative?: boolean }) =>
+      withApp(async (app, em) => {
+        const t = await getTenantBySlug(em, o.tenant);
+        const since = sinceDate(o.since, app.now());
+        const rows = await listFeedback(em, t.id, { since, negative: o.negative === true });
+        if (rows.length === 0) {
+          print(
+            `No ${o.negative ? 'negative ' : ''}feedback for ${t.slug} since ${since.toISOString().slice(0, 16).replace('T', ' ')}.`,
+          );
+          return;
+        }
+        print(
+          `${rows.length} ${o.negative ? 'negative ' : ''}feedback entr${rows.length === 1 ? 'y' : 'ies'} for ${t.slug} since ${since.toISOString().slice(0, 16).replace('T', ' ')}:`,
+        );
+        for (const f of rows) for (const line of formatFeedback(f)) print(line);
+      }),
+    );
 }

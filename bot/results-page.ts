@@ -14,14 +14,24 @@ export const resultsPageHeaders = htmlPageHeaders(css, { imgSrc: "'self' https: 
 /** The "all results" page of an order (linked from completion notices): counts, a thumbnail grid, failures with reasons. */
 export function resultsPage(r: RenderResults): string {
   const c = r.counts;
-  const counts = [`${c.completed} completed`, c.failed ? `${c.failed} failed` : '', c.running ? `${c.running} running` : '', c.queued ? `${c.queued} queued` : '']
-    .filter(Boolean).join(' · ');
-  const items = r.items.map((i) => {
-    const url = i.url ? safeLinkUrl(i.url) : undefined;
-    const image = url ? `<a href="${escapeHtml(url)}"><img src="${escapeHtml(url)}" alt="${escapeHtml(`${i.pim_id} ${i.product}`)}" loading="lazy"></a>` : `<div class="none">${escapeHtml(i.status)}</div>`;
-    const error = i.error ? `<p class="error">${escapeHtml(i.error)}</p>` : '';
-    return `<figure class="${escapeHtml(i.status)}">${image}<figcaption><b>${escapeHtml(i.pim_id)}</b> ${escapeHtml(i.product)}${error}</figcaption></figure>`;
-  }).join('\n');
+  const counts = [
+    `${c.completed} completed`,
+    c.failed ? `${c.failed} failed` : '',
+    c.running ? `${c.running} running` : '',
+    c.queued ? `${c.queued} queued` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  const items = r.items
+    .map((i) => {
+      const url = i.url ? safeLinkUrl(i.url) : undefined;
+      const image = url
+        ? `<a href="${escapeHtml(url)}"><img src="${escapeHtml(url)}" alt="${escapeHtml(`${i.pim_id} ${i.product}`)}" loading="lazy"></a>`
+        : `<div class="none">${escapeHtml(i.status)}</div>`;
+      const error = i.error ? `<p class="error">${escapeHtml(i.error)}</p>` : '';
+      return `<figure class="${escapeHtml(i.status)}">${image}<figcaption><b>${escapeHtml(i.pim_id)}</b> ${escapeHtml(i.product)}${error}</figcaption></figure>`;
+    })
+    .join('\n');
   const more = r.truncated ? `<p>Showing ${r.items.length} of ${r.item_count} items.</p>` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -1,6 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import restify from 'restify';
-import { HttpError, sendError, sendJson, type HttpRequest, type HttpResponse, type HttpRoute, type RouteBody } from '../adapters/http.ts';
+import {
+  HttpError,
+  sendError,
+  sendJson,
+  type HttpRequest,
+  type HttpResponse,
+  type HttpRoute,
+  type RouteBody,
+} from '../adapters/http.ts';
 import { RenderBotError } from '../core/errors.ts';
 import type { DatabaseAvailability } from '../core/availability.ts';
 import type { Logger } from '../core/logger.ts';
@@ -27,17 +35,28 @@ export async function startHttpServer(app: App, port: number, routes: Route[] = 
   const metrics = createAppMetrics(app);
   const all: Route[] = [
     { method: 'GET', path: '/healthz', handle: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
-    { method: 'GET', path: '/readyz', handle: async (_req, res) => {
-      if (await app.db.availability.check()) sendJson(res, 200, { status: 'ready' });
-      else sendJson(res, 503, { status: 'database unavailable' });
-    } },
-    { method: 'GET', path: '/metrics', handle: async (req, res) => {
-      if (!metricsAllowed(req, app.config.METRICS_TOKEN)) {
-        res.sendRaw(401, 'Send METRICS_TOKEN as "Authorization: Bearer <token>".\n', { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer' });
-        return;
-      }
-      res.sendRaw(200, await metrics.text(), { 'content-type': metrics.contentType });
-    } },
+    {
+      method: 'GET',
+      path: '/readyz',
+      handle: async (_req, res) => {
+        if (await app.db.availability.check()) sendJson(res, 200, { status: 'ready' });
+        else sendJson(res, 503, { status: 'database unavailable' });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/metrics',
+      handle: async (req, res) => {
+        if (!metricsAllowed(req, app.config.METRICS_TOKEN)) {
+          res.sendRaw(401, 'Send METRICS_TOKEN as "Authorization: Bearer <token>".\n', {
+            'content-type': 'text/plain; charset=utf-8',
+            'www-authenticate': 'Bearer',
+          });
+          return;
+        }
+        res.sendRaw(200, await metrics.text(), { 'content-type': metrics.contentType });
+      },
+    },
     ...routes,
   ];
   const log = app.log.child({ component: 'http' });
@@ -62,14 +81,15 @@ export async function startHttpServer(app: App, port: number, routes: Route[] = 
   const address = server.address();
   return {
     port: address.port,
-    close: (graceMs = 5000) => new Promise<void>((resolve) => {
-      // Stops listening at once; requests still open after the grace time (long-polls, waiting answers) are cut.
-      const force = setTimeout(() => server.server.closeAllConnections(), graceMs);
-      server.close(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    }),
+    close: (graceMs = 5000) =>
+      new Promise<void>((resolve) => {
+        // Stops listening at once; requests still open after the grace time (long-polls, waiting answers) are cut.
+        const force = setTimeout(() => server.server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
   };
 }
 
@@ -88,20 +108,27 @@ function bodyReaders(body: RouteBody): Handler[] {
   const check: Handler = (req, _res, next) => {
     const encoding = req.headers['content-encoding'];
     // restify would inflate gzip without counting the inflated bytes against the limit.
-    if (encoding && encoding.toLowerCase() !== 'identity') return next(new HttpError(415, 'unsupported_media_type', 'Send the body without Content-Encoding.'));
+    if (encoding && encoding.toLowerCase() !== 'identity')
+      return next(new HttpError(415, 'unsupported_media_type', 'Send the body without Content-Encoding.'));
     if (Number(req.headers['content-length'] ?? 0) > body.maxBytes) return next(tooLarge());
-    if (body.kind === 'json' && hasBody(req) && !isJson(req.getContentType())) return next(new HttpError(415, 'unsupported_media_type', 'Send the body as application/json.'));
+    if (body.kind === 'json' && hasBody(req) && !isJson(req.getContentType()))
+      return next(new HttpError(415, 'unsupported_media_type', 'Send the body as application/json.'));
     next();
   };
-  const translate = (handler: Handler): Handler => (req, res, next) => handler(req, res, (err) => {
-    if (!(err instanceof Error)) return next(err);
-    if (err.name === 'PayloadTooLargeError' || err.name === 'RequestEntityTooLargeError') return next(tooLarge());
-    if (err.name === 'InvalidContentError') return next(new HttpError(400, 'invalid_json', 'The body is not valid JSON.'));
-    // Other refusals of the readers (e.g. a Content-MD5 that does not match) are the client's.
-    const status = (err as { statusCode?: unknown }).statusCode;
-    if (typeof status === 'number' && status >= 400 && status < 500) return next(new HttpError(status, 'bad_request', 'The body could not be read as sent.'));
-    next(err);
-  });
+  const translate =
+    (handler: Handler): Handler =>
+    (req, res, next) =>
+      handler(req, res, (err) => {
+        if (!(err instanceof Error)) return next(err);
+        if (err.name === 'PayloadTooLargeError' || err.name === 'RequestEntityTooLargeError') return next(tooLarge());
+        if (err.name === 'InvalidContentError')
+          return next(new HttpError(400, 'invalid_json', 'The body is not valid JSON.'));
+        // Other refusals of the readers (e.g. a Content-MD5 that does not match) are the client's.
+        const status = (err as { statusCode?: unknown }).statusCode;
+        if (typeof status === 'number' && status >= 400 && status < 500)
+          return next(new HttpError(status, 'bad_request', 'The body could not be read as sent.'));
+        next(err);
+      });
   const read = translate(restify.plugins.bodyReader({ maxBodySize: body.maxBytes }) as Handler);
   if (body.kind === 'raw') {
     const keepRaw: Handler = (req, _res, next) => {
@@ -142,14 +169,25 @@ function problemOf(err: unknown, method = 'This method'): HttpError {
   }
   const name = err instanceof Error ? err.name : '';
   if (name === 'ResourceNotFoundError') return new HttpError(404, 'not_found', 'Nothing is served at this path.');
-  if (name === 'MethodNotAllowedError') return new HttpError(405, 'method_not_allowed', `${method} is not allowed on this path.`);
+  if (name === 'MethodNotAllowedError')
+    return new HttpError(405, 'method_not_allowed', `${method} is not allowed on this path.`);
   return new HttpError(500, 'internal', 'Internal error; it was logged.');
 }
 
 /** A request that failed because the database is out of reach: retry later (the outage itself is logged once). */
-const databaseUnavailable = new HttpError(503, 'database_unavailable', 'The database is unavailable right now; try again shortly.');
+const databaseUnavailable = new HttpError(
+  503,
+  'database_unavailable',
+  'The database is unavailable right now; try again shortly.',
+);
 
-function answerError(log: Logger, availability: DatabaseAvailability, req: restify.Request, res: HttpResponse, err: unknown): void {
+function answerError(
+  log: Logger,
+  availability: DatabaseAvailability,
+  req: restify.Request,
+  res: HttpResponse,
+  err: unknown,
+): void {
   const outage = !(err instanceof HttpError) && availability.report(err);
   const problem = outage ? databaseUnavailable : problemOf(err, req.method);
   if (problem.status >= 500 && !outage) log.error({ err, method: req.method, path: req.getPath() }, 'request failed');

@@ -15,7 +15,14 @@ export async function createTeamsChannel(app: App): Promise<Channel | undefined>
     app.log.info(describeTeamsSettings(settings));
     return undefined;
   }
-  const adapter = createTeamsAdapter({ config: app.config, intake: app.intake, conversations: app.conversations, log: app.log, files: app.files, exportFile: app.exportFile });
+  const adapter = createTeamsAdapter({
+    config: app.config,
+    intake: app.intake,
+    conversations: app.conversations,
+    log: app.log,
+    files: app.files,
+    exportFile: app.exportFile,
+  });
   return {
     platform: 'teams',
     routes: [adapter.route],

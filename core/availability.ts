@@ -9,10 +9,24 @@ import type { Logger } from './logger.ts';
  */
 
 /** Error codes of a server that is gone or not yet back (node's socket errors, PostgreSQL's 57P0x/08xxx). */
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P03', '08001', '08004']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P03',
+  '08001',
+  '08004',
+]);
 const LOST_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '08000', '08003', '08006']);
 /** node-postgres reports a dropped connection by message only. */
-const LOST_MESSAGES = ['Connection terminated', 'Client has encountered a connection error', 'timeout exceeded when trying to connect', 'Connection ended unexpectedly'];
+const LOST_MESSAGES = [
+  'Connection terminated',
+  'Client has encountered a connection error',
+  'timeout exceeded when trying to connect',
+  'Connection ended unexpectedly',
+];
 
 /** The errors an error stands for: itself, its causes and (AggregateError: one per address tried) its members. Bounded. */
 function* chain(err: unknown, depth = 0): Generator<{ code?: unknown; message?: unknown }> {
@@ -63,7 +77,11 @@ export type DatabaseAvailability = {
  * A monitor over `ping` (one cheap statement): after a reported outage it pings every `retryMs`
  * until the database answers, then wakes everyone waiting in `whenUp`.
  */
-export function createDatabaseAvailability(opts: { ping: () => Promise<unknown>; log: Logger; retryMs?: number }): DatabaseAvailability {
+export function createDatabaseAvailability(opts: {
+  ping: () => Promise<unknown>;
+  log: Logger;
+  retryMs?: number;
+}): DatabaseAvailability {
   const log = opts.log.child({ component: 'database' });
   const retryMs = opts.retryMs ?? 1000;
   let up = true;
@@ -76,7 +94,10 @@ export function createDatabaseAvailability(opts: { ping: () => Promise<unknown>;
     if (!up) return;
     up = false;
     lostAt = Date.now();
-    log.error({ err: err instanceof Error ? err.message : String(err) }, 'database unreachable: requests are refused and turns wait until it is back');
+    log.error(
+      { err: err instanceof Error ? err.message : String(err) },
+      'database unreachable: requests are refused and turns wait until it is back',
+    );
     schedule();
   };
   const back = () => {
@@ -113,7 +134,9 @@ export function createDatabaseAvailability(opts: { ping: () => Promise<unknown>;
   };
 
   return {
-    get up() { return up; },
+    get up() {
+      return up;
+    },
     report,
     check,
     whenUp(signal) {
@@ -145,12 +168,18 @@ export function createDatabaseAvailability(opts: { ping: () => Promise<unknown>;
  * until `signal` aborts. With `unsentOnly`, only a write that never reached the server is run
  * again (for statements that must not run twice); otherwise the write must be safe to repeat.
  */
-export async function whenStored<T>(availability: DatabaseAvailability | undefined, signal: AbortSignal | undefined, write: () => Promise<T>, opts: { unsentOnly?: boolean } = {}): Promise<T> {
+export async function whenStored<T>(
+  availability: DatabaseAvailability | undefined,
+  signal: AbortSignal | undefined,
+  write: () => Promise<T>,
+  opts: { unsentOnly?: boolean } = {},
+): Promise<T> {
   for (;;) {
     try {
       return await write();
     } catch (err) {
-      const retry = availability && !signal?.aborted && (opts.unsentOnly ? neverReachedDatabase(err) : isDatabaseUnavailable(err));
+      const retry =
+        availability && !signal?.aborted && (opts.unsentOnly ? neverReachedDatabase(err) : isDatabaseUnavailable(err));
       if (!retry) throw err;
       availability.report(err);
       await availability.whenUp(signal);

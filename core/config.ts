@@ -42,7 +42,10 @@ const envSchema = z.object({
    * so only loopback callers and loopback serviceUrls are accepted. Without it and without
    * MicrosoftAppId, Teams is off (/api/messages answers 404).
    */
-  TEAMS_EMULATOR: z.enum(['0', '1', 'true', 'false']).optional().transform((v) => v === '1' || v === 'true'),
+  TEAMS_EMULATOR: z
+    .enum(['0', '1', 'true', 'false'])
+    .optional()
+    .transform((v) => v === '1' || v === 'true'),
   /**
    * Conversations one process drives at once (docs/design.md §4). A turn waiting on the model holds no
    * database connection and no queue slot, only memory (its prompt window and one HTTP request).
@@ -61,7 +64,12 @@ const envSchema = z.object({
    * longest database outage a worker should ride out: a worker cut off that long may see its
    * job run twice. Default 120.
    */
-  WORKER_DEAD_AFTER_SECONDS: z.coerce.number().int().min(10).max(4 * 3600).default(120),
+  WORKER_DEAD_AFTER_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(4 * 3600)
+    .default(120),
   /** Attempts per render job, the first included; failed attempts retry with exponential backoff. Default 3. */
   RENDER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
   /**
@@ -69,10 +77,32 @@ const envSchema = z.object({
    * the clock once); then the attempt fails with "render farm did not report back within … min"
    * and is posted again while attempts remain. Checked every minute. Default 30.
    */
-  RENDER_FARM_TIMEOUT_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(30),
+  RENDER_FARM_TIMEOUT_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(30),
   /** Comma-separated origins of pages that embed the web chat panel (CORS). */
-  WEB_ALLOWED_ORIGINS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .pipe(z.array(z.url().refine((u) => new URL(u).origin === u, 'list origins like https://app.example.com (no path, no trailing slash)'))),
+  WEB_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .url()
+          .refine(
+            (u) => new URL(u).origin === u,
+            'list origins like https://app.example.com (no path, no trailing slash)',
+          ),
+      ),
+    ),
   /**
    * Connections of the pool that model-written SQL (query_database) runs on; other requests never
    * wait for them (core/db/query-pool.ts). Default 4.
@@ -82,8 +112,19 @@ const envSchema = z.object({
    * Comma-separated proxies (addresses, CIDR subnets, or loopback / linklocal / uniquelocal) whose
    * X-Forwarded-For is believed for the client address (sign-in rate limit); unset: none.
    */
-  TRUST_PROXY: z.string().optional().transform((v) => v?.split(',').map((s) => s.trim()).filter(Boolean))
-    .refine((list) => !list || validProxyList(list), 'list addresses, CIDR subnets or loopback, linklocal, uniquelocal'),
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((v) =>
+      v
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (list) => !list || validProxyList(list),
+      'list addresses, CIDR subnets or loopback, linklocal, uniquelocal',
+    ),
   /** When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: optionalString,
   /** Days an uploaded file (core/files) is kept before the hourly cleanup deletes it. */
@@ -103,7 +144,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = issue?.path.join('.') ?? 'environment';
-    throw new ConfigError('config_invalid', `Environment variable ${name} is invalid: ${issue?.message ?? 'unknown problem'}`);
+    throw new ConfigError(
+      'config_invalid',
+      `Environment variable ${name} is invalid: ${issue?.message ?? 'unknown problem'}`,
+    );
   }
   const { SECRETS_KEY, ...rest } = parsed.data;
   const dataDir = resolve(rest.DATA_DIR);
@@ -147,8 +191,18 @@ function validProxyList(list: string[]): boolean {
  * (docs/design.md §4): the main pool, model-written SQL, the rate-limit counters, one LISTEN connection,
  * and — where queue workers run — RENDER_CONCURRENCY plus 4 for graphile-worker.
  */
-export function connectionBudget(config: Pick<Config, 'DATABASE_POOL_SIZE' | 'QUERY_POOL_SIZE' | 'RENDER_CONCURRENCY'>, worker = true): number {
-  return config.DATABASE_POOL_SIZE + config.QUERY_POOL_SIZE + RATE_LIMIT_CONNECTIONS + INTAKE_CONNECTIONS + 1 + (worker ? config.RENDER_CONCURRENCY + QUEUE_EXTRA_CONNECTIONS : 0);
+export function connectionBudget(
+  config: Pick<Config, 'DATABASE_POOL_SIZE' | 'QUERY_POOL_SIZE' | 'RENDER_CONCURRENCY'>,
+  worker = true,
+): number {
+  return (
+    config.DATABASE_POOL_SIZE +
+    config.QUERY_POOL_SIZE +
+    RATE_LIMIT_CONNECTIONS +
+    INTAKE_CONNECTIONS +
+    1 +
+    (worker ? config.RENDER_CONCURRENCY + QUEUE_EXTRA_CONNECTIONS : 0)
+  );
 }
 
 /** Connections of the rate-limit counters' pool (core/rate-limits.ts). */

@@ -23,8 +23,17 @@ export function safeLinkUrl(url: string): string | undefined {
 export function htmlPageHeaders(css: string, opts: { imgSrc?: string } = {}): Record<string, string> {
   const styleHash = createHash('sha256').update(css).digest('base64');
   const csp = [
-    "default-src 'none'", `style-src 'sha256-${styleHash}'`, `img-src ${opts.imgSrc ?? "'none'"}`,
-    "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+    "default-src 'none'",
+    `style-src 'sha256-${styleHash}'`,
+    `img-src ${opts.imgSrc ?? "'none'"}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
   ].join('; ');
-  return { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+  return {
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy': csp,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+  };
 }

@@ -28,13 +28,21 @@ export type ClaimedKey = { itemId: string | null; sessionId: string | null; resp
 export type Claim = { status: 'new' } | { status: 'reused' } | { status: 'existing'; key: ClaimedKey };
 
 const freshRow = z.object({ fresh: z.literal(1) });
-const keyRow = z.object({ fingerprint: z.string(), itemId: z.string().nullable(), sessionId: z.string().nullable(), response: z.unknown() });
+const keyRow = z.object({
+  fingerprint: z.string(),
+  itemId: z.string().nullable(),
+  sessionId: z.string().nullable(),
+  response: z.unknown(),
+});
 
 /** JSON with object keys sorted, so equal requests have equal fingerprints. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }
@@ -49,7 +57,12 @@ const ownerParams = (owner: KeyOwner, key: string) => [owner.tenantId, owner.pla
 
 /** The stored key, if any (also an expired one until it is pruned). */
 async function readKey(em: EntityManager, owner: KeyOwner, key: string) {
-  return row(em, keyRow, `select fingerprint, item_id::text as "itemId", session_id::text as "sessionId", response from idempotency_key where ${where}`, ownerParams(owner, key));
+  return row(
+    em,
+    keyRow,
+    `select fingerprint, item_id::text as "itemId", session_id::text as "sessionId", response from idempotency_key where ${where}`,
+    ownerParams(owner, key),
+  );
 }
 
 /**
@@ -59,19 +72,25 @@ async function readKey(em: EntityManager, owner: KeyOwner, key: string) {
 async function claimKey(em: EntityManager, owner: KeyOwner, key: string, request: unknown): Promise<Claim> {
   const fingerprint = requestFingerprint(request);
   for (;;) {
-    const fresh = await rows(em, freshRow,
+    const fresh = await rows(
+      em,
+      freshRow,
       `insert into idempotency_key (tenant_id, platform, user_id, key, fingerprint) values (?, ?, ?, ?, ?)
        on conflict (tenant_id, platform, user_id, key) do update
          set fingerprint = excluded.fingerprint, item_id = null, session_id = null, response = null, created_at = now()
          where idempotency_key.created_at < now() - make_interval(secs => ?)
        returning 1 as fresh`,
-      [...ownerParams(owner, key), fingerprint, IDEMPOTENCY_TTL_S]);
+      [...ownerParams(owner, key), fingerprint, IDEMPOTENCY_TTL_S],
+    );
     if (fresh.length) return { status: 'new' };
     const stored = await readKey(em, owner, key);
     // Released between the two statements: claim again.
     if (!stored) continue;
     if (stored.fingerprint !== fingerprint) return { status: 'reused' };
-    return { status: 'existing', key: { itemId: stored.itemId, sessionId: stored.sessionId, response: stored.response } };
+    return {
+      status: 'existing',
+      key: { itemId: stored.itemId, sessionId: stored.sessionId, response: stored.response },
+    };
   }
 }
 
@@ -82,8 +101,17 @@ async function keyState(em: EntityManager, owner: KeyOwner, key: string): Promis
 }
 
 /** Records the turn a claimed key started. */
-async function attachTurn(em: EntityManager, owner: KeyOwner, key: string, turn: { itemId: string; sessionId: string }): Promise<void> {
-  await em.execute(`update idempotency_key set item_id = ?, session_id = ? where ${where}`, [turn.itemId, turn.sessionId, ...ownerParams(owner, key)]);
+async function attachTurn(
+  em: EntityManager,
+  owner: KeyOwner,
+  key: string,
+  turn: { itemId: string; sessionId: string },
+): Promise<void> {
+  await em.execute(`update idempotency_key set item_id = ?, session_id = ? where ${where}`, [
+    turn.itemId,
+    turn.sessionId,
+    ...ownerParams(owner, key),
+  ]);
 }
 
 /**
@@ -91,7 +119,10 @@ async function attachTurn(em: EntityManager, owner: KeyOwner, key: string, turn:
  * whoever settles first decides what every repeat gets.
  */
 async function settleKey(em: EntityManager, owner: KeyOwner, key: string, response: unknown): Promise<unknown> {
-  await em.execute(`update idempotency_key set response = ?::jsonb where ${where} and response is null`, [JSON.stringify(response), ...ownerParams(owner, key)]);
+  await em.execute(`update idempotency_key set response = ?::jsonb where ${where} and response is null`, [
+    JSON.stringify(response),
+    ...ownerParams(owner, key),
+  ]);
   return (await readKey(em, owner, key))?.response ?? response;
 }
 
@@ -102,15 +133,23 @@ async function releaseKey(em: EntityManager, owner: KeyOwner, key: string): Prom
 
 /** Forgets a claim that queued no turn within ABANDONED_CLAIM_S; true when it did. */
 async function releaseAbandoned(em: EntityManager, owner: KeyOwner, key: string): Promise<boolean> {
-  const released = await rows(em, freshRow,
+  const released = await rows(
+    em,
+    freshRow,
     `delete from idempotency_key where ${where} and item_id is null and created_at < now() - make_interval(secs => ?) returning 1 as fresh`,
-    [...ownerParams(owner, key), ABANDONED_CLAIM_S]);
+    [...ownerParams(owner, key), ABANDONED_CLAIM_S],
+  );
   return released.length > 0;
 }
 
 /** Deletes keys older than IDEMPOTENCY_TTL_S. */
 export async function pruneKeys(em: EntityManager): Promise<number> {
-  const pruned = await rows(em, freshRow, `delete from idempotency_key where created_at < now() - make_interval(secs => ?) returning 1 as fresh`, [IDEMPOTENCY_TTL_S]);
+  const pruned = await rows(
+    em,
+    freshRow,
+    `delete from idempotency_key where created_at < now() - make_interval(secs => ?) returning 1 as fresh`,
+    [IDEMPOTENCY_TTL_S],
+  );
   return pruned.length;
 }
 
@@ -120,7 +159,6 @@ export type KeyOutcome<R> =
   | { status: 'done'; sessionId: string; result: R }
   | { status: 'released' }
   | { status: 'lost' };
-
 
 /**
  * The idempotency API over a database; `result` waits for a queued item's result (the
@@ -133,7 +171,8 @@ export function createIdempotency<R>(deps: {
 }) {
   return {
     claim: (owner: KeyOwner, key: string, request: unknown) => claimKey(deps.em(), owner, key, request),
-    attach: (owner: KeyOwner, key: string, turn: { itemId: string; sessionId: string }) => attachTurn(deps.em(), owner, key, turn),
+    attach: (owner: KeyOwner, key: string, turn: { itemId: string; sessionId: string }) =>
+      attachTurn(deps.em(), owner, key, turn),
     settle: (owner: KeyOwner, key: string, response: unknown) => settleKey(deps.em(), owner, key, response),
     release: (owner: KeyOwner, key: string) => releaseKey(deps.em(), owner, key),
     /**
@@ -146,10 +185,13 @@ export function createIdempotency<R>(deps: {
       while (!signal.aborted) {
         const state = await keyState(deps.em(), owner, key);
         if (!state) return { status: 'released' };
-        if (state.response !== null && state.response !== undefined) return { status: 'answered', response: state.response };
+        if (state.response !== null && state.response !== undefined)
+          return { status: 'answered', response: state.response };
         if (state.itemId && state.sessionId) {
           if (!(await deps.itemExists(state.itemId))) return { status: 'lost' };
-          const result = await deps.result(state.itemId, { signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]) });
+          const result = await deps.result(state.itemId, {
+            signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]),
+          });
           if (result) return { status: 'done', sessionId: state.sessionId, result };
         } else if (await releaseAbandoned(deps.em(), owner, key)) {
           return { status: 'released' };

@@ -5,11 +5,30 @@ export type { Logger };
 
 /** Paths whose values are never written to logs (tenant keys, platform tokens, auth headers). */
 const redactPaths = [
-  'apiKey', '*.apiKey', '*.*.apiKey', 'api_key', '*.api_key',
-  'token', '*.token', 'botToken', '*.botToken', 'password', '*.password',
-  'headers.authorization', '*.headers.authorization', 'headers["api-key"]', '*.headers["api-key"]',
-  'secretsKey', '*.secretsKey', 'SECRETS_KEY', 'MicrosoftAppPassword', 'SLACK_BOT_TOKEN', 'SLACK_CLIENT_SECRET',
-  'SLACK_SIGNING_SECRET', 'SLACK_STATE_SECRET', 'SLACK_APP_TOKEN',
+  'apiKey',
+  '*.apiKey',
+  '*.*.apiKey',
+  'api_key',
+  '*.api_key',
+  'token',
+  '*.token',
+  'botToken',
+  '*.botToken',
+  'password',
+  '*.password',
+  'headers.authorization',
+  '*.headers.authorization',
+  'headers["api-key"]',
+  '*.headers["api-key"]',
+  'secretsKey',
+  '*.secretsKey',
+  'SECRETS_KEY',
+  'MicrosoftAppPassword',
+  'SLACK_BOT_TOKEN',
+  'SLACK_CLIENT_SECRET',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_STATE_SECRET',
+  'SLACK_APP_TOKEN',
 ];
 
 /** How log lines are written: one JSON object a line, or readable lines for a person at a terminal. */
@@ -28,12 +47,19 @@ export type LogOutput = {
  * (default stderr), as JSON or — on a terminal, or with `format: 'pretty'` — as readable lines,
  * coloured on a terminal. Redaction applies to both: pretty lines are made from the redacted JSON.
  */
-export function createLogger(level: string = 'info', destination?: pino.DestinationStream, output: LogOutput = {}): Logger {
+export function createLogger(
+  level: string = 'info',
+  destination?: pino.DestinationStream,
+  output: LogOutput = {},
+): Logger {
   const options = { level, base: undefined, redact: { paths: redactPaths, censor: '[redacted]' } };
   const isTTY = output.isTTY ?? (destination ? false : Boolean(process.stderr.isTTY));
   if ((output.format ?? (isTTY ? 'pretty' : 'json')) === 'pretty') {
     // A stream in this thread, not a worker transport: lines written just before process.exit are not lost.
-    return pino(options, pretty({ destination: destination ?? 2, colorize: isTTY, sync: true, translateTime: 'SYS:HH:MM:ss.l' }));
+    return pino(
+      options,
+      pretty({ destination: destination ?? 2, colorize: isTTY, sync: true, translateTime: 'SYS:HH:MM:ss.l' }),
+    );
   }
   return pino(options, destination ?? pino.destination(2));
 }

@@ -30,7 +30,11 @@ export type ChannelPacer = {
  * A pacer for one platform: `waitFor(err)` tells how many seconds the platform asked to wait when
  * `err` is its rate-limit answer (undefined for any other failure, which is passed on at once).
  */
-export function createChannelPacer(opts: { log: Logger; waitFor: (err: unknown) => number | undefined; sleep?: (ms: number) => Promise<void> }): ChannelPacer {
+export function createChannelPacer(opts: {
+  log: Logger;
+  waitFor: (err: unknown) => number | undefined;
+  sleep?: (ms: number) => Promise<void>;
+}): ChannelPacer {
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const queues = new Map<string, Entry[]>();
 
@@ -79,7 +83,12 @@ export function createChannelPacer(opts: { log: Logger; waitFor: (err: unknown) 
           pending.call = call;
           pending.waiters.push({ resolve, reject });
         } else {
-          queue.push({ call, ...(o.coalesce ? { coalesce: o.coalesce } : {}), inFlight: false, waiters: [{ resolve, reject }] });
+          queue.push({
+            call,
+            ...(o.coalesce ? { coalesce: o.coalesce } : {}),
+            inFlight: false,
+            waiters: [{ resolve, reject }],
+          });
         }
       });
       if (idle) void drain(key, queue);

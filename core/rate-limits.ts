@@ -21,22 +21,41 @@ const TABLE = 'rate_limit';
  * key (client address), each in fixed one-minute windows. Uses a pool of two connections of its
  * own. When the counters cannot be read the request is refused (`unavailable`), never waved through.
  */
-export function createRateLimits(url: string, opts: { apiPerMinute: number; loginsPerMinute: number; onError?: (err: Error) => void }): RateLimits {
-  const pool = createPgPool(url, RATE_LIMIT_CONNECTIONS, opts.onError, { connectionTimeoutMillis: 5_000, allowExitOnIdle: true });
+export function createRateLimits(
+  url: string,
+  opts: { apiPerMinute: number; loginsPerMinute: number; onError?: (err: Error) => void },
+): RateLimits {
+  const pool = createPgPool(url, RATE_LIMIT_CONNECTIONS, opts.onError, {
+    connectionTimeoutMillis: 5_000,
+    allowExitOnIdle: true,
+  });
   const limiter = (keyPrefix: string, points: number): RateLimit => {
-    const store = new RateLimiterPostgres({ storeClient: pool, storeType: 'pool', tableName: TABLE, tableCreated: true, keyPrefix, points, duration: 60 });
+    const store = new RateLimiterPostgres({
+      storeClient: pool,
+      storeType: 'pool',
+      tableName: TABLE,
+      tableCreated: true,
+      keyPrefix,
+      points,
+      duration: 60,
+    });
     return {
       async take(key) {
         try {
           await store.consume(key);
           return { ok: true };
         } catch (res) {
-          if (res instanceof RateLimiterRes) return { ok: false, retryAfterS: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) };
+          if (res instanceof RateLimiterRes)
+            return { ok: false, retryAfterS: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) };
           opts.onError?.(res instanceof Error ? res : new Error(String(res)));
           return { ok: false, retryAfterS: 5, unavailable: true };
         }
       },
     };
   };
-  return { api: limiter('api', opts.apiPerMinute), login: limiter('login', opts.loginsPerMinute), close: () => pool.end() };
+  return {
+    api: limiter('api', opts.apiPerMinute),
+    login: limiter('login', opts.loginsPerMinute),
+    close: () => pool.end(),
+  };
 }

@@ -30,7 +30,13 @@ export function decryptSecret(key: Buffer, blob: string): string {
   assertKey(key);
   const parts = blob.split(':');
   const [version, ivB64, tagB64, dataB64] = parts;
-  if (parts.length !== 4 || version !== VERSION || ivB64 === undefined || tagB64 === undefined || dataB64 === undefined) {
+  if (
+    parts.length !== 4 ||
+    version !== VERSION ||
+    ivB64 === undefined ||
+    tagB64 === undefined ||
+    dataB64 === undefined
+  ) {
     throw undecryptable('it is not in the expected format (v1:iv:tag:ciphertext)');
   }
   const iv = Buffer.from(ivB64, 'base64');
@@ -50,7 +56,10 @@ export function decryptSecret(key: Buffer, blob: string): string {
 
 function assertKey(key: Buffer): void {
   if (key.length !== KEY_BYTES) {
-    throw new ConfigError('config_invalid', `The secrets key must be ${KEY_BYTES} bytes (SECRETS_KEY as base64 or 64 hex characters).`);
+    throw new ConfigError(
+      'config_invalid',
+      `The secrets key must be ${KEY_BYTES} bytes (SECRETS_KEY as base64 or 64 hex characters).`,
+    );
   }
 }
 

@@ -49,7 +49,9 @@ export function parseCases(text: string, source = 'cases'): EvalCase[] {
   try {
     raw = parse(text);
   } catch (err) {
-    throw new Error(`${source}: not valid YAML — ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, { cause: err });
+    throw new Error(`${source}: not valid YAML — ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, {
+      cause: err,
+    });
   }
   const parsed = casesFileSchema.safeParse(raw);
   if (!parsed.success) {

@@ -9,7 +9,10 @@ const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1
 export function formatCase(r: CaseResult): string {
   const head = `${r.pass ? 'PASS' : 'FAIL'}  ${r.id}  (${[r.lang, r.role].filter(Boolean).join(', ')})  ${secs(r.latencyMs)}  ${fmt(r.tokens.prompt)} + ${fmt(r.tokens.completion)} tokens`;
   const calls = r.calls.length
-    ? r.calls.map((c) => `      ${c.tool} ${clip(JSON.stringify(dropNulls(c.args)), 160)} → ${c.outcome.replace(/_/g, ' ')}${c.error ? `: ${clip(c.error, 120)}` : ''}`)
+    ? r.calls.map(
+        (c) =>
+          `      ${c.tool} ${clip(JSON.stringify(dropNulls(c.args)), 160)} → ${c.outcome.replace(/_/g, ' ')}${c.error ? `: ${clip(c.error, 120)}` : ''}`,
+      )
     : ['      (no tool calls)'];
   return [
     head,
@@ -28,6 +31,13 @@ export function formatSummary(report: EvalReport, model?: string): string {
   return [
     `${model ? `${model}: ` : ''}passed ${report.passed} of ${report.total} cases (${rate} %)`,
     `tokens: ${fmt(report.tokens.prompt)} prompt + ${fmt(report.tokens.completion)} completion · latency per case: p50 ${secs(report.latencyMs.p50)}, p95 ${secs(report.latencyMs.p95)}`,
-    ...(report.passed < report.total ? [`failed: ${report.cases.filter((c) => !c.pass).map((c) => c.id).join(', ')}`] : []),
+    ...(report.passed < report.total
+      ? [
+          `failed: ${report.cases
+            .filter((c) => !c.pass)
+            .map((c) => c.id)
+            .join(', ')}`,
+        ]
+      : []),
   ].join('\n');
 }

@@ -32,7 +32,8 @@ import { runEval } from './harness.ts';
 import { formatCase, formatSummary } from './report.ts';
 import { createSandbox, dropStaleSandboxes, type Sandbox } from './sandbox.ts';
 
-const usage = 'usage: npm run eval -- --tenant <slug> [--cases eval/cases.yaml] [--only id,id] [--json report.json] [--min-pass 0.9]\n       npm run eval -- --from-feedback --tenant <slug> [--since 30d] [--out eval/feedback-<slug>.yaml]';
+const usage =
+  'usage: npm run eval -- --tenant <slug> [--cases eval/cases.yaml] [--only id,id] [--json report.json] [--min-pass 0.9]\n       npm run eval -- --from-feedback --tenant <slug> [--since 30d] [--out eval/feedback-<slug>.yaml]';
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`${message}\n`);
@@ -43,14 +44,24 @@ function fail(message: string, code = 2): never {
 type FromFeedback = { tenant: string; since: string; out: string };
 
 /** The command line, checked: the tenant, the cases to run, where to write JSON, the pass threshold — or what to draft from feedback. */
-function readFlags(): { tenant: string; cases: EvalCase[]; json?: string; minPass: number; fromFeedback?: undefined } | { fromFeedback: FromFeedback } {
+function readFlags():
+  | { tenant: string; cases: EvalCase[]; json?: string; minPass: number; fromFeedback?: undefined }
+  | { fromFeedback: FromFeedback } {
   let values;
   try {
-    values = parseArgs({ options: {
-      tenant: { type: 'string' }, cases: { type: 'string', default: fileURLToPath(new URL('./cases.yaml', import.meta.url)) },
-      only: { type: 'string' }, json: { type: 'string' }, 'min-pass': { type: 'string', default: '0.9' }, help: { type: 'boolean' },
-      'from-feedback': { type: 'boolean' }, since: { type: 'string', default: '30d' }, out: { type: 'string' },
-    } }).values;
+    values = parseArgs({
+      options: {
+        tenant: { type: 'string' },
+        cases: { type: 'string', default: fileURLToPath(new URL('./cases.yaml', import.meta.url)) },
+        only: { type: 'string' },
+        json: { type: 'string' },
+        'min-pass': { type: 'string', default: '0.9' },
+        help: { type: 'boolean' },
+        'from-feedback': { type: 'boolean' },
+        since: { type: 'string', default: '30d' },
+        out: { type: 'string' },
+      },
+    }).values;
   } catch (err) {
     fail(`${err instanceof Error ? err.message : String(err)}\n${usage}`);
   }
@@ -59,7 +70,14 @@ function readFlags(): { tenant: string; cases: EvalCase[]; json?: string; minPas
     process.exit(0);
   }
   if (!values.tenant) fail(`--tenant is required.\n${usage}`);
-  if (values['from-feedback']) return { fromFeedback: { tenant: values.tenant, since: values.since, out: values.out ?? `eval/feedback-${values.tenant}.yaml` } };
+  if (values['from-feedback'])
+    return {
+      fromFeedback: {
+        tenant: values.tenant,
+        since: values.since,
+        out: values.out ?? `eval/feedback-${values.tenant}.yaml`,
+      },
+    };
   const minPass = Number(values['min-pass']);
   if (!(minPass >= 0 && minPass <= 1)) fail('--min-pass must be a number between 0 and 1, e.g. 0.9');
   let cases: EvalCase[];
@@ -96,11 +114,18 @@ if (flags.fromFeedback) {
 const { tenant: slug, cases, json, minPass } = flags;
 let sandbox: Sandbox | undefined;
 // Interrupted (Ctrl-C, a stopped CI job): the sandbox, which holds a copy of the tenant's encrypted AI key, is dropped first.
-for (const [signal, exitCode] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+for (const [signal, exitCode] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   process.once(signal, () => {
-    process.stderr.write(`${signal}: dropping the sandbox database${sandbox ? ` ${sandbox.name}` : ''} before exiting.\n`);
+    process.stderr.write(
+      `${signal}: dropping the sandbox database${sandbox ? ` ${sandbox.name}` : ''} before exiting.\n`,
+    );
     void (sandbox?.drop() ?? Promise.resolve())
-      .catch((err: unknown) => process.stderr.write(`Could not drop ${sandbox?.name}: ${err instanceof Error ? err.message : String(err)}\n`))
+      .catch((err: unknown) =>
+        process.stderr.write(`Could not drop ${sandbox?.name}: ${err instanceof Error ? err.message : String(err)}\n`),
+      )
       .finally(() => process.exit(exitCode));
   });
 }
@@ -122,28 +147,48 @@ async function evaluate(): Promise<number> {
   const tenant = await getTenantBySlug(em, slug);
   const ai = await loadTenantAi(em, config.secretsKey, tenant.id);
   if (!ai) {
-    process.stderr.write(`${tenant.name} has no AI configured; set it with: npm run renderbot -- admin tenant ai --tenant ${tenant.slug} …\n`);
+    process.stderr.write(
+      `${tenant.name} has no AI configured; set it with: npm run renderbot -- admin tenant ai --tenant ${tenant.slug} …\n`,
+    );
     return 2;
   }
-  const model = ai.settings.provider === 'azure' ? `azure ${ai.settings.deployment}` : `openai-compatible ${ai.settings.model}`;
-  for (const name of await dropStaleSandboxes(db.url, new Date())) process.stdout.write(`Dropped ${name}, a sandbox database left over by an earlier run.\n`);
+  const model =
+    ai.settings.provider === 'azure' ? `azure ${ai.settings.deployment}` : `openai-compatible ${ai.settings.model}`;
+  for (const name of await dropStaleSandboxes(db.url, new Date()))
+    process.stdout.write(`Dropped ${name}, a sandbox database left over by an earlier run.\n`);
   sandbox = createSandbox(db.url, new Date());
-  process.stdout.write(`Evaluating ${model} (tenant ${tenant.slug}) on ${cases.length} cases, on a throwaway copy of the demo data (database ${sandbox.name})…\n\n`);
+  process.stdout.write(
+    `Evaluating ${model} (tenant ${tenant.slug}) on ${cases.length} cases, on a throwaway copy of the demo data (database ${sandbox.name})…\n\n`,
+  );
 
   const orm = await sandbox.open();
   const sem = orm.em.fork();
   const demo = await seedDemo(sem, { slug: 'eval', name: tenant.name });
   await setTenantAi(sem, config.secretsKey, demo.tenant.id, ai.settings, ai.apiKey);
   const conversations = createConversations({
-    orm, log, tools: defaultTools, now: () => new Date(), models: createModelProvider(config.secretsKey, log), deliverers: new Map(), finished: createFinishedItems(),
+    orm,
+    log,
+    tools: defaultTools,
+    now: () => new Date(),
+    models: createModelProvider(config.secretsKey, log),
+    deliverers: new Map(),
+    finished: createFinishedItems(),
   });
-  const report = await runEval({ orm, tenantId: demo.tenant.id, respond: (turn, text) => conversations.respond(turn, text) }, cases, {
-    onCase: (r) => process.stdout.write(`${formatCase(r)}\n\n`),
-  });
+  const report = await runEval(
+    { orm, tenantId: demo.tenant.id, respond: (turn, text) => conversations.respond(turn, text) },
+    cases,
+    {
+      onCase: (r) => process.stdout.write(`${formatCase(r)}\n\n`),
+    },
+  );
   process.stdout.write(`${formatSummary(report, model)}\n`);
   if (json) writeFileSync(json, JSON.stringify({ model, tenant: tenant.slug, ...report }, null, 2));
   const good = report.passRate >= minPass;
-  process.stdout.write(good ? `Good enough: at least ${minPass * 100} % passed.\n` : `Not good enough: below ${minPass * 100} %. Read the failures above before rolling the bot out.\n`);
+  process.stdout.write(
+    good
+      ? `Good enough: at least ${minPass * 100} % passed.\n`
+      : `Not good enough: below ${minPass * 100} %. Read the failures above before rolling the bot out.\n`,
+  );
   return good ? 0 : 1;
 }
 
@@ -152,11 +197,17 @@ async function writeDraftCases(o: FromFeedback): Promise<void> {
   const em = db.orm.em.fork();
   const tenant = await getTenantBySlug(em, o.tenant);
   const since = sinceDate(o.since, new Date());
-  const { yaml, count } = draftCasesFromFeedback(await listFeedback(em, tenant.id, { since, negative: true, limit: 500 }));
+  const { yaml, count } = draftCasesFromFeedback(
+    await listFeedback(em, tenant.id, { since, negative: true, limit: 500 }),
+  );
   if (count === 0) {
-    process.stdout.write(`No 👎 feedback with a request for ${tenant.slug} since ${since.toISOString().slice(0, 10)}; nothing written.\n`);
+    process.stdout.write(
+      `No 👎 feedback with a request for ${tenant.slug} since ${since.toISOString().slice(0, 10)}; nothing written.\n`,
+    );
     return;
   }
   writeFileSync(o.out, yaml);
-  process.stdout.write(`Wrote ${count} draft case${count === 1 ? '' : 's'} from 👎 feedback of ${tenant.slug} to ${o.out}. Complete each case's expect, then add them to eval/cases.yaml.\n`);
+  process.stdout.write(
+    `Wrote ${count} draft case${count === 1 ? '' : 's'} from 👎 feedback of ${tenant.slug} to ${o.out}. Complete each case's expect, then add them to eval/cases.yaml.\n`,
+  );
 }

@@ -78,10 +78,13 @@ export function createSandbox(url: string, now: Date): Sandbox {
 export async function dropStaleSandboxes(url: string, now: Date): Promise<string[]> {
   return withAdmin(url, async (c) => {
     const { rows } = await c.query(`select datname from pg_database where datname like 'rb\\_eval\\_%'`);
-    const stale = databaseNamesSchema.parse(rows).map((r) => r.datname).filter((name) => {
-      const created = SANDBOX_NAME.exec(name)?.[1];
-      return created !== undefined && Number(created) * 1000 < now.getTime() - STALE_SANDBOX_MS;
-    });
+    const stale = databaseNamesSchema
+      .parse(rows)
+      .map((r) => r.datname)
+      .filter((name) => {
+        const created = SANDBOX_NAME.exec(name)?.[1];
+        return created !== undefined && Number(created) * 1000 < now.getTime() - STALE_SANDBOX_MS;
+      });
     for (const name of stale) await dropDatabase(c, name);
     return stale;
   });

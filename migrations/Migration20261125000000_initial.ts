@@ -142,7 +142,9 @@ export class Migration20261125000000_initial extends Migration {
     )`);
     this.addSql(`create index render_job_order_status_idx on render_job (order_id, status)`);
     this.addSql(`create index render_job_tenant_status_idx on render_job (tenant_id, status)`);
-    this.addSql(`create index render_job_tenant_finished_idx on render_job (tenant_id, finished_at) where finished_at is not null`);
+    this.addSql(
+      `create index render_job_tenant_finished_idx on render_job (tenant_id, finished_at) where finished_at is not null`,
+    );
 
     this.addSql(`create table chat_session (
       id uuid primary key default gen_random_uuid(),
@@ -158,7 +160,9 @@ export class Migration20261125000000_initial extends Migration {
       last_active_at timestamptz not null default now(),
       archived_at timestamptz
     )`);
-    this.addSql(`create unique index chat_session_active_key_uq on chat_session (tenant_id, platform, key) where archived_at is null`);
+    this.addSql(
+      `create unique index chat_session_active_key_uq on chat_session (tenant_id, platform, key) where archived_at is null`,
+    );
     this.addSql(`create index chat_session_tenant_active_idx on chat_session (tenant_id, last_active_at desc)`);
 
     this.addSql(`create table chat_message (
@@ -278,9 +282,23 @@ export class Migration20261125000000_initial extends Migration {
       this.addSql(`drop view if exists ${view}`);
     }
     for (const table of [
-      'inbound_event', 'token_usage', 'audit_log', 'pending_action', 'chat_message', 'chat_session', 'render_job',
-      'order_item', 'render_order', 'order_counter', 'product', 'output_type', 'material', 'link_code', 'tenant_user',
-      'platform_link', 'tenant',
+      'inbound_event',
+      'token_usage',
+      'audit_log',
+      'pending_action',
+      'chat_message',
+      'chat_session',
+      'render_job',
+      'order_item',
+      'render_order',
+      'order_counter',
+      'product',
+      'output_type',
+      'material',
+      'link_code',
+      'tenant_user',
+      'platform_link',
+      'tenant',
     ]) {
       this.addSql(`drop table if exists ${table} cascade`);
     }

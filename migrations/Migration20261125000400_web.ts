@@ -30,7 +30,9 @@ export class Migration20261125000400_web extends Migration {
       used_at timestamptz,
       created_at timestamptz not null default now()
     )`);
-    this.addSql(`create index chat_session_web_user_idx on chat_session (tenant_id, created_by, last_active_at desc) where platform = 'web'`);
+    this.addSql(
+      `create index chat_session_web_user_idx on chat_session (tenant_id, created_by, last_active_at desc) where platform = 'web'`,
+    );
   }
 
   override async down(): Promise<void> {

@@ -9,11 +9,15 @@ export class Migration20261125000500_stats_index extends Migration {
 
   override async up(): Promise<void> {
     this.addSql(`drop index if exists render_job_tenant_finished_idx`);
-    this.addSql(`create index render_job_tenant_finished_idx on render_job (tenant_id, finished_at) include (status, started_at) where finished_at is not null`);
+    this.addSql(
+      `create index render_job_tenant_finished_idx on render_job (tenant_id, finished_at) include (status, started_at) where finished_at is not null`,
+    );
   }
 
   override async down(): Promise<void> {
     this.addSql(`drop index if exists render_job_tenant_finished_idx`);
-    this.addSql(`create index render_job_tenant_finished_idx on render_job (tenant_id, finished_at) where finished_at is not null`);
+    this.addSql(
+      `create index render_job_tenant_finished_idx on render_job (tenant_id, finished_at) where finished_at is not null`,
+    );
   }
 }

@@ -10,7 +10,9 @@ export class Migration20261125000900_farm_contact extends Migration {
 
   override async up(): Promise<void> {
     this.addSql(`alter table render_job add column farm_contact_at timestamptz`);
-    this.addSql(`create index render_job_farm_contact_idx on render_job (farm_contact_at) where status = 'running' and farm_contact_at is not null`);
+    this.addSql(
+      `create index render_job_farm_contact_idx on render_job (farm_contact_at) where status = 'running' and farm_contact_at is not null`,
+    );
   }
 
   override async down(): Promise<void> {

@@ -16,6 +16,8 @@ export class Migration20261125001000_order_notices extends Migration {
   }
 
   override async down(): Promise<void> {
-    this.addSql(`alter table render_order drop column notify, drop column progress_message, drop column notice_sent_at`);
+    this.addSql(
+      `alter table render_order drop column notify, drop column progress_message, drop column notice_sent_at`,
+    );
   }
 }

@@ -34,11 +34,15 @@ export class Migration20261125001200_turn_leases extends Migration {
 
   override async down(): Promise<void> {
     this.addSql(`alter table pending_action drop column origin`);
-    this.addSql(`alter table tenant drop column ai_max_concurrency, drop column ai_throttle_cap, drop column ai_throttled_until`);
+    this.addSql(
+      `alter table tenant drop column ai_max_concurrency, drop column ai_throttle_cap, drop column ai_throttled_until`,
+    );
     this.addSql(`drop index if exists turn_inbox_pending_idx`);
     this.addSql(`drop index if exists turn_inbox_done_idx`);
     this.addSql(`delete from turn_inbox where done_at is not null`);
-    this.addSql(`alter table turn_inbox drop column attempts, drop column started_at, drop column progress, drop column done_at, drop column result`);
+    this.addSql(
+      `alter table turn_inbox drop column attempts, drop column started_at, drop column progress, drop column done_at, drop column result`,
+    );
     this.addSql(`create index turn_inbox_session_idx on turn_inbox (session_id, id)`);
     this.addSql(`create index turn_inbox_created_idx on turn_inbox (created_at)`);
     this.addSql(`alter table chat_session drop column lease_owner, drop column lease_expires_at`);

@@ -25,8 +25,12 @@ export class Migration20261125001900_selection_steps extends Migration {
 
   override async down(): Promise<void> {
     this.addSql(`alter table product_selection add column tool_call_id text`);
-    this.addSql(`update product_selection s set tool_call_id = a.plan->s.step->>'toolCallId' from pending_action a where a.id = s.action_id`);
-    this.addSql(`alter table product_selection drop constraint product_selection_step_check, drop constraint product_selection_action_step_key, drop column step`);
+    this.addSql(
+      `update product_selection s set tool_call_id = a.plan->s.step->>'toolCallId' from pending_action a where a.id = s.action_id`,
+    );
+    this.addSql(
+      `alter table product_selection drop constraint product_selection_step_check, drop constraint product_selection_action_step_key, drop column step`,
+    );
     this.addSql(`create index product_selection_action_idx on product_selection (action_id)`);
   }
 }

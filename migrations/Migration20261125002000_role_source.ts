@@ -14,7 +14,9 @@ export class Migration20261125002000_role_source extends Migration {
   override async up(): Promise<void> {
     this.addSql(`alter table tenant_user
       add column role_source text not null default 'admin' check (role_source in ('default', 'admin'))`);
-    this.addSql(`update tenant_user set role_source = 'default' where role = 'operator' and platform in ('slack', 'teams', 'cli')`);
+    this.addSql(
+      `update tenant_user set role_source = 'default' where role = 'operator' and platform in ('slack', 'teams', 'cli')`,
+    );
     this.addSql(`alter table tenant_user alter column role_source set default 'default'`);
   }
 

@@ -16,11 +16,15 @@ export class Migration20261206000100_stored_requests extends Migration {
       add column replay_at timestamptz,
       add column replays integer not null default 0`);
     this.addSql(`update inbound_event set handled_at = received_at`);
-    this.addSql(`create index inbound_event_unhandled_idx on inbound_event (platform, replay_at) where handled_at is null`);
+    this.addSql(
+      `create index inbound_event_unhandled_idx on inbound_event (platform, replay_at) where handled_at is null`,
+    );
   }
 
   override async down(): Promise<void> {
     this.addSql(`drop index inbound_event_unhandled_idx`);
-    this.addSql(`alter table inbound_event drop column request, drop column handled_at, drop column replay_at, drop column replays`);
+    this.addSql(
+      `alter table inbound_event drop column request, drop column handled_at, drop column replay_at, drop column replays`,
+    );
   }
 }

@@ -18,6 +18,8 @@ export class Migration20261206000300_slack_token_rotation extends Migration {
   }
 
   override async down(): Promise<void> {
-    this.addSql(`alter table slack_installation drop column refresh_claim, drop column refresh_claim_until, drop column refresh_failed_at, drop column refresh_error`);
+    this.addSql(
+      `alter table slack_installation drop column refresh_claim, drop column refresh_claim_until, drop column refresh_failed_at, drop column refresh_error`,
+    );
   }
 }

@@ -56,9 +56,15 @@ export class Migration20261206000400_render_job_tally extends Migration {
         end if;
         return null;
       end $$`);
-    this.addSql(`create trigger render_job_tally_insert after insert on render_job referencing new table as new_jobs for each statement execute function render_job_tally()`);
-    this.addSql(`create trigger render_job_tally_update after update on render_job referencing old table as old_jobs new table as new_jobs for each statement execute function render_job_tally()`);
-    this.addSql(`create trigger render_job_tally_delete after delete on render_job referencing old table as old_jobs for each statement execute function render_job_tally()`);
+    this.addSql(
+      `create trigger render_job_tally_insert after insert on render_job referencing new table as new_jobs for each statement execute function render_job_tally()`,
+    );
+    this.addSql(
+      `create trigger render_job_tally_update after update on render_job referencing old table as old_jobs new table as new_jobs for each statement execute function render_job_tally()`,
+    );
+    this.addSql(
+      `create trigger render_job_tally_delete after delete on render_job referencing old table as old_jobs for each statement execute function render_job_tally()`,
+    );
     this.addSql(`insert into render_job_tally (tenant_id, status, finished_day, jobs, render_seconds, timed)
       select tenant_id, status, (finished_at at time zone 'UTC')::date, count(*),
              coalesce(sum(extract(epoch from finished_at - started_at)) filter (where status = 'completed' and started_at is not null and finished_at is not null), 0),

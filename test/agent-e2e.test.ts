@@ -15,12 +15,17 @@ beforeAll(async () => {
   await makeTenant(h.em(), 'globex');
   await h.enableAi(acme.tenant.id);
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 
 /** The JSON the agent sent back for the latest tool call named `name`. */
 function toolResult(req: FakeLlmRequest, name: string): unknown {
   const msgs = req.body.messages;
-  const call = [...msgs].reverse().flatMap((m) => (m.tool_calls as { id: string; function: { name: string } }[] | undefined) ?? []).find((c) => c.function.name === name);
+  const call = [...msgs]
+    .reverse()
+    .flatMap((m) => (m.tool_calls as { id: string; function: { name: string } }[] | undefined) ?? [])
+    .find((c) => c.function.name === name);
   const answer = msgs.find((m) => m.role === 'tool' && m.tool_call_id === call?.id);
   return JSON.parse(String(answer?.content));
 }
@@ -32,18 +37,33 @@ describe('the seed example end to end', () => {
       { toolCalls: [{ name: 'search_products', arguments: { category: 'Kugellager', query: null, limit: 200 } }] },
       (req) => {
         const found = toolResult(req, 'search_products') as { total: number; products: { id: string }[] };
-        return { toolCalls: [
-          { name: 'create_order', arguments: { product_ids: found.products.map((p) => p.id), output_type_name: 'WebP 1024x1024', submit: true, material_override: null, render_overrides: null } },
-          { name: 'dispatch_renders', arguments: { order_id: 'the new order' } },
-        ] };
+        return {
+          toolCalls: [
+            {
+              name: 'create_order',
+              arguments: {
+                product_ids: found.products.map((p) => p.id),
+                output_type_name: 'WebP 1024x1024',
+                submit: true,
+                material_override: null,
+                render_overrides: null,
+              },
+            },
+            { name: 'dispatch_renders', arguments: { order_id: 'the new order' } },
+          ],
+        };
       },
     );
-    const [proposal] = await h.conversations.respond(turn, 'Render all Kugellager products as WebP at 1024x1024', { delivery: h.delivery });
+    const [proposal] = await h.conversations.respond(turn, 'Render all Kugellager products as WebP at 1024x1024', {
+      delivery: h.delivery,
+    });
     const confirm = proposal!.blocks.find((b) => b.type === 'confirm');
     expect(confirm).toMatchObject({ status: 'pending', steps: [{ title: expect.stringMatching(/3 products/) }] });
     expect(JSON.stringify(confirm)).toContain('WebP 1024x1024');
     const em = h.em();
-    expect(await em.execute(`select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id])).toEqual([{ n: 0 }]);
+    expect(
+      await em.execute(`select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id]),
+    ).toEqual([{ n: 0 }]);
 
     h.llm.enqueue((req) => {
       const note = lastNote(req);
@@ -53,26 +73,53 @@ describe('the seed example end to end', () => {
     const start = h.delivered.length;
     const replies = await h.conversations.respond(turn, 'confirm', { delivery: h.delivery });
     expect(replies).toHaveLength(1);
-    expect(replies[0]!.blocks.find((b) => b.type === 'confirm')).toMatchObject({ status: 'done', outcome: expect.stringContaining('alice') });
+    expect(replies[0]!.blocks.find((b) => b.type === 'confirm')).toMatchObject({
+      status: 'done',
+      outcome: expect.stringContaining('alice'),
+    });
     // The follow-up was queued with the decision and is answered in the session where the plan was asked.
     await h.deliveredCount(start + 1);
     const followUp = h.delivered[start]!;
 
-    const [order] = await rows(em, z.object({ id: z.string(), order_number: z.string(), status: z.string() }), `select id, order_number, status from render_order where tenant_id = ?`, [acme.tenant.id]);
+    const [order] = await rows(
+      em,
+      z.object({ id: z.string(), order_number: z.string(), status: z.string() }),
+      `select id, order_number, status from render_order where tenant_id = ?`,
+      [acme.tenant.id],
+    );
     expect(order).toMatchObject({ status: 'rendering', order_number: expect.stringMatching(/^SA-\d{4}-\d{5}$/) });
-    const jobs = await rows(em, z.object({ status: z.string(), category: z.string() }), `select j.status, p.category from render_job j join product p on p.id = j.product_id where j.order_id = ?`, [order!.id]);
+    const jobs = await rows(
+      em,
+      z.object({ status: z.string(), category: z.string() }),
+      `select j.status, p.category from render_job j join product p on p.id = j.product_id where j.order_id = ?`,
+      [order!.id],
+    );
     expect(jobs).toHaveLength(3);
     expect(jobs.every((j) => j.status === 'queued' && j.category === 'Kugellager')).toBe(true);
     expect(texts([followUp.reply])).toContain(order!.order_number);
     expect(followUp.target).toEqual(h.delivery.target);
-    expect(await em.execute(`select action, outcome from audit_log where tenant_id = ?`, [acme.tenant.id])).toContainEqual({ action: 'action.confirm', outcome: 'done' });
+    expect(
+      await em.execute(`select action, outcome from audit_log where tenant_id = ?`, [acme.tenant.id]),
+    ).toContainEqual({ action: 'action.confirm', outcome: 'done' });
 
     // The model saw strict tool schemas on the Azure path, and every tool call was answered.
     const first = h.llm.requests[0]!;
     expect(first.path).toBe('/openai/deployments/gpt-4o/chat/completions');
     expect(first.body.tools?.map((t) => t.function.name).sort()).toEqual([
-      'cancel_order', 'check_materials', 'create_order', 'dispatch_renders', 'export_results', 'get_order_status', 'get_render_results', 'get_render_stats',
-      'list_orders', 'query_database', 'retry_failed_renders', 'search_products', 'set_material_override', 'set_render_overrides',
+      'cancel_order',
+      'check_materials',
+      'create_order',
+      'dispatch_renders',
+      'export_results',
+      'get_order_status',
+      'get_render_results',
+      'get_render_stats',
+      'list_orders',
+      'query_database',
+      'retry_failed_renders',
+      'search_products',
+      'set_material_override',
+      'set_render_overrides',
     ]);
     expect(first.body.tools?.every((t) => t.function.strict === true)).toBe(true);
     h.llm.assertDone();
@@ -82,7 +129,10 @@ describe('the seed example end to end', () => {
 describe('streaming', () => {
   it('passes the final text to onText as it streams, and the reply holds the same text', async () => {
     const turn = await h.turn(acme.tenant.id);
-    h.llm.enqueue({ toolCalls: [{ name: 'list_orders', arguments: { status: null, limit: null } }] }, { content: 'There are no orders yet, but you can create one.' });
+    h.llm.enqueue(
+      { toolCalls: [{ name: 'list_orders', arguments: { status: null, limit: null } }] },
+      { content: 'There are no orders yet, but you can create one.' },
+    );
     const deltas: string[] = [];
     const replies = await h.conversations.respond(turn, 'any orders?', { onText: (d) => deltas.push(d) });
     expect(deltas.length).toBeGreaterThan(1);
@@ -98,14 +148,19 @@ describe('tool call handling', () => {
     const turn = await h.turn(acme.tenant.id);
     let seen: Record<string, unknown>[] = [];
     h.llm.enqueue(
-      { toolCalls: [
-        { name: 'search_products', arguments: { query: 'Kugel', category: null, limit: 'lots' } },
-        { name: 'launch_rockets', arguments: {} },
-        { name: 'get_order_status', arguments: { order_id: 'SA-2026-99999' } },
-        { name: 'list_orders', arguments: '{"status": "completed", ' },
-        { name: 'search_products', arguments: { query: 'Wellendichtring', category: null, limit: null } },
-      ] },
-      (req) => { seen = req.body.messages.filter((m) => m.role === 'tool'); return { content: 'Found one Wellendichtring.' }; },
+      {
+        toolCalls: [
+          { name: 'search_products', arguments: { query: 'Kugel', category: null, limit: 'lots' } },
+          { name: 'launch_rockets', arguments: {} },
+          { name: 'get_order_status', arguments: { order_id: 'SA-2026-99999' } },
+          { name: 'list_orders', arguments: '{"status": "completed", ' },
+          { name: 'search_products', arguments: { query: 'Wellendichtring', category: null, limit: null } },
+        ],
+      },
+      (req) => {
+        seen = req.body.messages.filter((m) => m.role === 'tool');
+        return { content: 'Found one Wellendichtring.' };
+      },
     );
     const replies = await h.conversations.respond(turn, 'find sealing rings');
     expect(texts(replies)).toBe('Found one Wellendichtring.');
@@ -125,8 +180,13 @@ describe('tool call handling', () => {
       const t = await makeTenant(capped.em(), 'loop');
       await capped.enableAi(t.tenant.id);
       const turn = await capped.turn(t.tenant.id);
-      capped.llm.enqueue({ toolCalls: [{ name: 'list_orders', arguments: { status: null, limit: null } }] }, { toolCalls: [{ name: 'list_orders', arguments: { status: null, limit: null } }] });
-      expect(texts(await capped.conversations.respond(turn, 'loop forever'))).toMatch(/could not finish this within 2 steps/);
+      capped.llm.enqueue(
+        { toolCalls: [{ name: 'list_orders', arguments: { status: null, limit: null } }] },
+        { toolCalls: [{ name: 'list_orders', arguments: { status: null, limit: null } }] },
+      );
+      expect(texts(await capped.conversations.respond(turn, 'loop forever'))).toMatch(
+        /could not finish this within 2 steps/,
+      );
       capped.llm.assertDone();
     } finally {
       await capped.close();

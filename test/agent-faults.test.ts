@@ -14,11 +14,16 @@ beforeAll(async () => {
   plain = await makeTenant(h.em(), 'plain');
   await h.enableAi(acme.tenant.id);
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 
 const messages = async (sessionId: string) =>
-  (await h.em().execute(`select role, content, tool_calls, tool_call_id from chat_message where session_id = ? order by seq`, [sessionId])) as
-    { role: string; content: string; tool_calls: { id: string }[] | null; tool_call_id: string | null }[];
+  (await h
+    .em()
+    .execute(`select role, content, tool_calls, tool_call_id from chat_message where session_id = ? order by seq`, [
+      sessionId,
+    ])) as { role: string; content: string; tool_calls: { id: string }[] | null; tool_call_id: string | null }[];
 
 /** Every tool call in the stored history has exactly one answer. */
 function consistent(rows: Awaited<ReturnType<typeof messages>>): boolean {
@@ -30,7 +35,9 @@ function consistent(rows: Awaited<ReturnType<typeof messages>>): boolean {
 describe('tenant without AI', () => {
   it('explains how to configure AI, and the commands still work', async () => {
     const turn = await h.turn(plain.tenant.id);
-    expect(texts(await h.conversations.respond(turn, 'render everything please'))).toMatch(/AI is not configured for Tenant plain.*renderbot admin tenant ai --tenant plain/);
+    expect(texts(await h.conversations.respond(turn, 'render everything please'))).toMatch(
+      /AI is not configured for Tenant plain.*renderbot admin tenant ai --tenant plain/,
+    );
     const [search] = await h.conversations.respond(turn, 'search Rillenkugellager');
     expect(JSON.stringify(search)).toContain('PLAIN-KL-6204');
     expect(h.llm.requests).toHaveLength(0);
@@ -46,7 +53,9 @@ describe('monthly token limit', () => {
     h.llm.enqueue({ content: 'Hello!', usage: { promptTokens: 40, completionTokens: 20 } });
     expect(texts(await h.conversations.respond(turn, 'hi'))).toBe('Hello!');
     const calls = h.llm.requests.length;
-    expect(texts(await h.conversations.respond(turn, 'hi again'))).toMatch(/used its monthly AI allowance \(60 of 50 tokens\)/);
+    expect(texts(await h.conversations.respond(turn, 'hi again'))).toMatch(
+      /used its monthly AI allowance \(60 of 50 tokens\)/,
+    );
     expect(h.llm.requests).toHaveLength(calls);
     const [usage] = await h.conversations.respond(turn, 'usage');
     expect(JSON.stringify(usage)).toContain('120% used');
@@ -66,7 +75,10 @@ describe('LLM faults', () => {
     const turn = await h.turn(acme.tenant.id);
     h.llm.enqueue(
       { toolCalls: [{ name: 'list_orders', arguments: { status: null, limit: null } }] },
-      { status: 500 }, { status: 502 }, { status: 503 }, { status: 500 },
+      { status: 500 },
+      { status: 502 },
+      { status: 503 },
+      { status: 500 },
     );
     expect(texts(await h.conversations.respond(turn, 'what are my orders?'))).toMatch(/AI service is unavailable/);
     expect(consistent(await messages(turn.sessionId))).toBe(true);
@@ -88,13 +100,21 @@ describe('LLM faults', () => {
 
   it('never shows the tenant API key in replies or stored messages', async () => {
     const turn = await h.turn(acme.tenant.id);
-    h.llm.enqueue({ status: 401, body: { error: { code: '401', message: 'Access denied due to invalid subscription key.' } } });
+    h.llm.enqueue({
+      status: 401,
+      body: { error: { code: '401', message: 'Access denied due to invalid subscription key.' } },
+    });
     const reply = JSON.stringify(await h.conversations.respond(turn, 'hi'));
     expect(reply).not.toContain(h.llm.apiKey);
     expect(reply).toMatch(/key was rejected|admin/i);
     const stored = JSON.stringify(await h.em().execute(`select * from chat_message`));
     expect(stored).not.toContain(h.llm.apiKey);
-    const [tenant] = await rows(h.em(), z.object({ ai_key_encrypted: z.string() }), `select ai_key_encrypted from tenant where id = ?`, [acme.tenant.id]);
+    const [tenant] = await rows(
+      h.em(),
+      z.object({ ai_key_encrypted: z.string() }),
+      `select ai_key_encrypted from tenant where id = ?`,
+      [acme.tenant.id],
+    );
     expect(tenant!.ai_key_encrypted).not.toContain(h.llm.apiKey);
     h.llm.assertDone();
   });

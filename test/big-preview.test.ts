@@ -5,7 +5,9 @@ import { renderText } from '../core/replies/text.ts';
 import type { ConfirmBlock, Reply } from '../core/replies/reply.ts';
 import { bigConfirm } from './support/previews.ts';
 
-const reply: Reply = { blocks: [{ type: 'text', text: 'There are 60,000 Kugellager products. Please confirm:' }, bigConfirm()] };
+const reply: Reply = {
+  blocks: [{ type: 'text', text: 'There are 60,000 Kugellager products. Please confirm:' }, bigConfirm()],
+};
 const bytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
 
 describe('the confirmation of a 60,000-product order', () => {
@@ -58,7 +60,14 @@ describe('the confirmation of a 60,000-product order', () => {
   });
 
   it('keeps numbering for plans of several steps', () => {
-    const two: ConfirmBlock = { ...bigConfirm(), title: 'Please confirm these 2 changes', steps: [bigConfirm().steps[0]!, { title: 'Set material of SA-2026-00160 to Steel-Bare', details: ['Order: SA-2026-00160 (draft)'] }] };
+    const two: ConfirmBlock = {
+      ...bigConfirm(),
+      title: 'Please confirm these 2 changes',
+      steps: [
+        bigConfirm().steps[0]!,
+        { title: 'Set material of SA-2026-00160 to Steel-Bare', details: ['Order: SA-2026-00160 (draft)'] },
+      ],
+    };
     const r: Reply = { blocks: [two] };
     expect(JSON.stringify(renderBlockKit(r))).toContain('*1. Create order for 60,000 products');
     expect(JSON.stringify(renderAdaptiveCard(r))).toContain('2. Set material of SA-2026-00160');

@@ -6,7 +6,10 @@ describe('createTtlCache', () => {
     let now = 0;
     let loads = 0;
     const cache = createTtlCache<string>({ ttlMs: 100, max: 2, now: () => now });
-    const load = (v: string | undefined) => async () => { loads++; return v; };
+    const load = (v: string | undefined) => async () => {
+      loads++;
+      return v;
+    };
     expect(await cache.getOrLoad('a', load('A1'))).toBe('A1');
     now = 99;
     expect(await cache.getOrLoad('a', load('A2'))).toBe('A1');

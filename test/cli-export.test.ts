@@ -27,15 +27,41 @@ describe('terminal chat', { timeout: 240_000 }, () => {
   it('export_results writes the CSV under DATA_DIR/exports and prints its path', async () => {
     expect((await cli(['admin', 'tenant', 'create', '--slug', 'acme', '--name', 'ACME Lager AG'])).code).toBe(0);
     expect((await cli(['demo', 'seed', '--tenant', 'acme', '--products', '20'])).code).toBe(0);
-    expect((await cli(['admin', 'tenant', 'ai', '--tenant', 'acme', '--provider', 'openai', '--base-url', (llm.settings as { baseUrl: string }).baseUrl,
-      '--model', (llm.settings as { model: string }).model, '--api-key', 'sk-cli-export-test'])).code).toBe(0);
-    const [order] = (await db.orm.em.fork().execute(`select o.order_number, count(i.id)::int as items from render_order o join tenant t on t.id = o.tenant_id
-      join order_item i on i.order_id = o.id where t.slug = 'acme' group by o.order_number order by o.order_number limit 1`)) as { order_number: string; items: number }[];
-    llm.enqueue({ toolCalls: [{ name: 'export_results', arguments: { order_id: order!.order_number, format: 'csv' } }] }, { content: 'Done.' });
+    expect(
+      (
+        await cli([
+          'admin',
+          'tenant',
+          'ai',
+          '--tenant',
+          'acme',
+          '--provider',
+          'openai',
+          '--base-url',
+          (llm.settings as { baseUrl: string }).baseUrl,
+          '--model',
+          (llm.settings as { model: string }).model,
+          '--api-key',
+          'sk-cli-export-test',
+        ])
+      ).code,
+    ).toBe(0);
+    const [order] = (await db.orm.em.fork()
+      .execute(`select o.order_number, count(i.id)::int as items from render_order o join tenant t on t.id = o.tenant_id
+      join order_item i on i.order_id = o.id where t.slug = 'acme' group by o.order_number order by o.order_number limit 1`)) as {
+      order_number: string;
+      items: number;
+    }[];
+    llm.enqueue(
+      { toolCalls: [{ name: 'export_results', arguments: { order_id: order!.order_number, format: 'csv' } }] },
+      { content: 'Done.' },
+    );
     const r = await cli(['chat', '--tenant', 'acme', '--user', 'pia'], `results of ${order!.order_number} as csv`);
     expect(r.code).toBe(0);
     const path = join(dataDir, 'exports', `${order!.order_number}-results.csv`);
-    expect(r.stdout).toContain(`${order!.order_number}-results.csv (${order!.items} items: PIM id, name, material, status, result URL, error) written to ${path}`);
+    expect(r.stdout).toContain(
+      `${order!.order_number}-results.csv (${order!.items} items: PIM id, name, material, status, result URL, error) written to ${path}`,
+    );
     const lines = readFileSync(path, 'utf8').trimEnd().split('\r\n'); // trimEnd: trim() would drop the BOM too
     expect(lines[0]).toBe('\uFEFF"PIM ID","Name","Material","Status","Result URL","Error"');
     expect(lines).toHaveLength(order!.items + 1);

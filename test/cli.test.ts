@@ -14,7 +14,9 @@ beforeAll(async () => {
   db = await createTestDatabase();
   dataDir = mkdtempSync(join(tmpdir(), 'renderbot-cli-'));
 });
-afterAll(async () => { await db.drop(); });
+afterAll(async () => {
+  await db.drop();
+});
 
 /** Runs the real CLI in a child process against the test database. */
 const cli = (args: string[], stdin = '') => runCli(args, { DATABASE_URL: db.url, DATA_DIR: dataDir }, stdin);
@@ -23,9 +25,15 @@ const cli = (args: string[], stdin = '') => runCli(args, { DATABASE_URL: db.url,
 // busy machine that takes a while. A run that hangs is reported by runCli (60 s per run) with its command.
 describe('renderbot CLI', { timeout: 240_000 }, () => {
   it('creates, seeds and lists tenants', async () => {
-    expect(await cli(['admin', 'tenant', 'create', '--slug', 'acme', '--name', 'ACME Lager AG'])).toMatchObject({ code: 0, stdout: expect.stringContaining('Created tenant acme') });
+    expect(await cli(['admin', 'tenant', 'create', '--slug', 'acme', '--name', 'ACME Lager AG'])).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('Created tenant acme'),
+    });
     const seeded = await cli(['demo', 'seed', '--tenant', 'acme', '--products', '60']);
-    expect(seeded).toMatchObject({ code: 0, stdout: expect.stringMatching(/acme: 60 products, \d+ orders, \d+ render jobs/) });
+    expect(seeded).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/acme: 60 products, \d+ orders, \d+ render jobs/),
+    });
     expect((await cli(['admin', 'tenant', 'list'])).stdout).toMatch(/acme\s+ACME Lager AG\s+AI: not configured/);
   });
 
@@ -33,9 +41,29 @@ describe('renderbot CLI', { timeout: 240_000 }, () => {
     const cases: [string[], RegExp][] = [
       [['admin', 'tenant', 'create', '--slug', 'x'], /required option '--name <name>'/],
       [['admin', 'tenant', 'create', '--slug', 'Bad Slug', '--name', 'n'], /lowercase letters/],
-      [['admin', 'tenant', 'limit', '--tenant', 'acme', '--monthly-tokens', 'lots'], /--monthly-tokens must be a whole number/],
+      [
+        ['admin', 'tenant', 'limit', '--tenant', 'acme', '--monthly-tokens', 'lots'],
+        /--monthly-tokens must be a whole number/,
+      ],
       [['admin', 'tenant', 'ai', '--tenant', 'acme', '--provider', 'azure', '--api-key', 'k'], /--endpoint/],
-      [['admin', 'tenant', 'ai', '--tenant', 'nope', '--provider', 'openai', '--base-url', 'https://llm.example/v1', '--model', 'm', '--api-key', 'k'], /No tenant with slug "nope"/],
+      [
+        [
+          'admin',
+          'tenant',
+          'ai',
+          '--tenant',
+          'nope',
+          '--provider',
+          'openai',
+          '--base-url',
+          'https://llm.example/v1',
+          '--model',
+          'm',
+          '--api-key',
+          'k',
+        ],
+        /No tenant with slug "nope"/,
+      ],
       [['admin', 'link', 'teams', '--tenant', 'acme', '--aad-tenant', 'not-a-guid'], /--aad-tenant.*GUID/],
       [['demo', 'seed', '--products', 'many'], /--products must be a whole number/],
       [['admin', 'frobnicate'], /unknown command 'frobnicate'/],
@@ -49,19 +77,61 @@ describe('renderbot CLI', { timeout: 240_000 }, () => {
   });
 
   it('stores AI keys encrypted and never prints them', async () => {
-    const r = await cli(['admin', 'tenant', 'ai', '--tenant', 'acme', '--provider', 'openai', '--base-url', 'https://llm.example/v1', '--model', 'gpt-4o-mini', '--api-key', 'sk-test-DO-NOT-PRINT']);
-    expect(r).toMatchObject({ code: 0, stdout: expect.stringContaining('OpenAI-compatible API at https://llm.example/v1') });
+    const r = await cli([
+      'admin',
+      'tenant',
+      'ai',
+      '--tenant',
+      'acme',
+      '--provider',
+      'openai',
+      '--base-url',
+      'https://llm.example/v1',
+      '--model',
+      'gpt-4o-mini',
+      '--api-key',
+      'sk-test-DO-NOT-PRINT',
+    ]);
+    expect(r).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('OpenAI-compatible API at https://llm.example/v1'),
+    });
     expect(r.stdout + r.stderr).not.toContain('sk-test-DO-NOT-PRINT');
-    const [row] = await rows(db.orm.em.fork(), z.object({ s: z.string(), k: z.string() }), `select ai_settings::text as s, ai_key_encrypted as k from tenant where slug = 'acme'`);
+    const [row] = await rows(
+      db.orm.em.fork(),
+      z.object({ s: z.string(), k: z.string() }),
+      `select ai_settings::text as s, ai_key_encrypted as k from tenant where slug = 'acme'`,
+    );
     expect(row!.s + row!.k).not.toContain('sk-test-DO-NOT-PRINT');
-    await db.orm.em.fork().execute(`update tenant set ai_provider = null, ai_settings = null, ai_key_encrypted = null where slug = 'acme'`);
+    await db.orm.em
+      .fork()
+      .execute(`update tenant set ai_provider = null, ai_settings = null, ai_key_encrypted = null where slug = 'acme'`);
   });
 
   it('sets the render backend per tenant; the farm secret is stored encrypted and never printed; bad settings exit 2', async () => {
-    const r = await cli(['admin', 'tenant', 'renderer', '--tenant', 'acme', '--backend', 'http', '--url', 'https://farm.example.com/jobs', '--secret', 'farm-secret-DO-NOT-PRINT']);
-    expect(r).toMatchObject({ code: 0, stdout: expect.stringContaining('render farm at https://farm.example.com/jobs') });
+    const r = await cli([
+      'admin',
+      'tenant',
+      'renderer',
+      '--tenant',
+      'acme',
+      '--backend',
+      'http',
+      '--url',
+      'https://farm.example.com/jobs',
+      '--secret',
+      'farm-secret-DO-NOT-PRINT',
+    ]);
+    expect(r).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('render farm at https://farm.example.com/jobs'),
+    });
     expect(r.stdout + r.stderr).not.toContain('farm-secret-DO-NOT-PRINT');
-    const [row] = await rows(db.orm.em.fork(), z.object({ b: z.string(), u: z.string(), k: z.string() }), `select renderer_backend as b, renderer_url as u, renderer_secret_encrypted as k from tenant where slug = 'acme'`);
+    const [row] = await rows(
+      db.orm.em.fork(),
+      z.object({ b: z.string(), u: z.string(), k: z.string() }),
+      `select renderer_backend as b, renderer_url as u, renderer_secret_encrypted as k from tenant where slug = 'acme'`,
+    );
     expect(row).toMatchObject({ b: 'http', u: 'https://farm.example.com/jobs', k: expect.stringMatching(/^v1:/) });
     for (const [args, message] of [
       [['--backend', 'http', '--url', 'http://farm.example.com/jobs', '--secret', 'long-enough-secret'], /https/],
@@ -72,13 +142,27 @@ describe('renderbot CLI', { timeout: 240_000 }, () => {
       expect({ args, code: bad.code }).toEqual({ args, code: 2 });
       expect(bad.stderr).toMatch(message);
     }
-    expect(await cli(['admin', 'tenant', 'renderer', '--tenant', 'acme', '--backend', 'local'])).toMatchObject({ code: 0, stdout: expect.stringContaining('local preview renderer') });
-    const [after] = await rows(db.orm.em.fork(), z.object({ b: z.string(), k: z.string().nullable() }), `select renderer_backend as b, renderer_secret_encrypted as k from tenant where slug = 'acme'`);
+    expect(await cli(['admin', 'tenant', 'renderer', '--tenant', 'acme', '--backend', 'local'])).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('local preview renderer'),
+    });
+    const [after] = await rows(
+      db.orm.em.fork(),
+      z.object({ b: z.string(), k: z.string().nullable() }),
+      `select renderer_backend as b, renderer_secret_encrypted as k from tenant where slug = 'acme'`,
+    );
     expect(after).toEqual({ b: 'local', k: null });
   });
 
   it('runs a piped chat script: commands, tables and a clear no-AI answer', async () => {
-    const script = ['help', 'search Kugellager category:Kugellager', 'orders completed', 'Render all Kugellager products as WebP at 1024x1024', 'confirm', 'usage'].join('\n');
+    const script = [
+      'help',
+      'search Kugellager category:Kugellager',
+      'orders completed',
+      'Render all Kugellager products as WebP at 1024x1024',
+      'confirm',
+      'usage',
+    ].join('\n');
     const r = await cli(['chat', '--tenant', 'acme', '--user', 'pia'], script);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('> search Kugellager category:Kugellager');
@@ -92,10 +176,24 @@ describe('renderbot CLI', { timeout: 240_000 }, () => {
   it('streams the model’s answer to the terminal as it is written, and prints it once', async () => {
     const llm = await startFakeLlm({ provider: 'openai', apiKey: 'sk-cli-stream-test' });
     try {
-      const set = await cli(['admin', 'tenant', 'ai', '--tenant', 'acme', '--provider', 'openai', '--base-url', (llm.settings as { baseUrl: string }).baseUrl,
-        '--model', (llm.settings as { model: string }).model, '--api-key', 'sk-cli-stream-test']);
+      const set = await cli([
+        'admin',
+        'tenant',
+        'ai',
+        '--tenant',
+        'acme',
+        '--provider',
+        'openai',
+        '--base-url',
+        (llm.settings as { baseUrl: string }).baseUrl,
+        '--model',
+        (llm.settings as { model: string }).model,
+        '--api-key',
+        'sk-cli-stream-test',
+      ]);
       expect(set.code).toBe(0);
-      const answer = 'Kugellager (ball bearings) are rolling bearings that use balls to keep the races apart. ' +
+      const answer =
+        'Kugellager (ball bearings) are rolling bearings that use balls to keep the races apart. ' +
         'ACME has three of them in the catalogue: 6204, 6205 and 6206 2RS, all rendered in steel.';
       llm.enqueue({ content: answer, chunkDelayMs: 250 });
       const r = await cli(['chat', '--tenant', 'acme', '--user', 'pia'], 'what are Kugellager?');
@@ -106,26 +204,43 @@ describe('renderbot CLI', { timeout: 240_000 }, () => {
       expect(firstAnswerRead).not.toContain(answer.slice(-20));
       llm.assertDone();
     } finally {
-      await db.orm.em.fork().execute(`update tenant set ai_provider = null, ai_settings = null, ai_key_encrypted = null where slug = 'acme'`);
+      await db.orm.em
+        .fork()
+        .execute(
+          `update tenant set ai_provider = null, ai_settings = null, ai_key_encrypted = null where slug = 'acme'`,
+        );
       await llm.close();
     }
   });
 
   it('imports a product CSV all or nothing, reporting bad rows by line', async () => {
     const bad = join(dataDir, 'bad.csv');
-    writeFileSync(bad, 'pim_id,name,category\nIMP-1,Nadellager NK 20/16,Nadellager\nIMP-2,,Nadellager\n"IMP-3,Broken\n');
+    writeFileSync(
+      bad,
+      'pim_id,name,category\nIMP-1,Nadellager NK 20/16,Nadellager\nIMP-2,,Nadellager\n"IMP-3,Broken\n',
+    );
     const refused = await cli(['admin', 'import', 'products', '--tenant', 'acme', bad]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/line 3/);
-    const count = async () => countOf(db.orm.em.fork(), `select count(*)::int as n from product where pim_id like 'IMP-%'`);
+    const count = async () =>
+      countOf(db.orm.em.fork(), `select count(*)::int as n from product where pim_id like 'IMP-%'`);
     expect(await count()).toBe(0);
     const ansi = join(dataDir, 'excel-ansi.csv');
     writeFileSync(ansi, Buffer.from('pim_id;name;category\r\nIMP-1;Nadelh\u00fclse HK 2016;Nadellager\r\n', 'latin1'));
-    expect(await cli(['admin', 'import', 'products', '--tenant', 'acme', ansi])).toMatchObject({ code: 2, stderr: expect.stringContaining('not UTF-8') });
+    expect(await cli(['admin', 'import', 'products', '--tenant', 'acme', ansi])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('not UTF-8'),
+    });
     expect(await count()).toBe(0);
     const good = join(dataDir, 'good.csv');
-    writeFileSync(good, 'pim_id;name;category\r\nIMP-1;Nadellager NK 20/16;Nadellager\r\nIMP-2;"Nadelhülse HK 2016, offen";Nadellager\r\n');
-    expect(await cli(['admin', 'import', 'products', '--tenant', 'acme', good])).toMatchObject({ code: 0, stdout: expect.stringContaining('2 new, 0 updated') });
+    writeFileSync(
+      good,
+      'pim_id;name;category\r\nIMP-1;Nadellager NK 20/16;Nadellager\r\nIMP-2;"Nadelhülse HK 2016, offen";Nadellager\r\n',
+    );
+    expect(await cli(['admin', 'import', 'products', '--tenant', 'acme', good])).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('2 new, 0 updated'),
+    });
     expect(await count()).toBe(2);
   });
 
@@ -135,7 +250,10 @@ describe('renderbot CLI', { timeout: 240_000 }, () => {
     expect(r.stdout).toContain('request_url: https://bot.example.com/slack/events');
     expect(r.stdout).toContain('command: /render');
     expect(r.stdout).not.toContain('YOUR_HOST');
-    expect(await cli(['manifest', 'slack', '--url', 'http://bot.example.com'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--url must be the bot's public https base URL/) });
+    expect(await cli(['manifest', 'slack', '--url', 'http://bot.example.com'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--url must be the bot's public https base URL/),
+    });
   });
 
   it('applies migrations idempotently', async () => {

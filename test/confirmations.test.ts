@@ -12,25 +12,38 @@ let h: CoreHarness;
 let acme: TenantFixture;
 let globex: TenantFixture;
 const deps = () => ({ orm: h.db.orm, log: silentLog, tools: defaultTools, now: () => new Date() });
-const actor = (t: TenantFixture, userId: string, role: Actor['role'] = 'operator'): Actor => ({ tenantId: t.tenant.id, userId, role, platform: 'cli' });
+const actor = (t: TenantFixture, userId: string, role: Actor['role'] = 'operator'): Actor => ({
+  tenantId: t.tenant.id,
+  userId,
+  role,
+  platform: 'cli',
+});
 
 beforeAll(async () => {
   h = await createCoreHarness();
   acme = await makeTenant(h.em(), 'acme');
   globex = await makeTenant(h.em(), 'globex');
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 
 /** A pending create_order action for the tenant's Kugellager products, as the agent would store it. */
 async function proposeOrder(t: TenantFixture, turn: TurnContext) {
-  const ids = Object.entries(t.productIds).filter(([pim]) => pim.includes('-KL-')).map(([, id]) => id);
+  const ids = Object.entries(t.productIds)
+    .filter(([pim]) => pim.includes('-KL-'))
+    .map(([, id]) => id);
   const args = { product_ids: ids, output_type_name: 'WebP 1024x1024', submit: true };
   const tool = defaultTools.get('create_order')!;
   if (tool.kind !== 'write') throw new Error('create_order must be a write tool');
-  const step = await tool.prepare({ turn, em: h.em(), log: silentLog, now: () => new Date() }, tool.parameters.parse(args));
+  const step = await tool.prepare(
+    { turn, em: h.em(), log: silentLog, now: () => new Date() },
+    tool.parameters.parse(args),
+  );
   return createPendingAction(h.em(), turn, [{ toolCallId: 'call_1', tool: 'create_order', args, step }], new Date());
 }
-const orderCount = async (t: TenantFixture) => countOf(h.em(), `select count(*)::int as n from render_order where tenant_id = ?`, [t.tenant.id]);
+const orderCount = async (t: TenantFixture) =>
+  countOf(h.em(), `select count(*)::int as n from render_order where tenant_id = ?`, [t.tenant.id]);
 
 describe('confirmations', () => {
   it('two concurrent confirms execute the plan exactly once', async () => {
@@ -46,7 +59,11 @@ describe('confirmations', () => {
     expect(results.filter((r) => !r.ok).every((r) => /already (confirmed|running)/.test(r.message))).toBe(true);
     expect(await orderCount(acme)).toBe(before + 1);
     const again = await confirmAction(deps(), actor(acme, 'alice'), action.id);
-    expect(again).toMatchObject({ ok: false, status: 'done', message: expect.stringMatching(/already confirmed by (alice|bob|carol)/) });
+    expect(again).toMatchObject({
+      ok: false,
+      status: 'done',
+      message: expect.stringMatching(/already confirmed by (alice|bob|carol)/),
+    });
     expect(await orderCount(acme)).toBe(before + 1);
   });
 
@@ -54,7 +71,11 @@ describe('confirmations', () => {
     const turn = await h.turn(acme.tenant.id);
     const action = await proposeOrder(acme, turn);
     const refused = await confirmAction(deps(), actor(acme, 'victor', 'viewer'), action.id);
-    expect(refused).toMatchObject({ ok: false, status: 'pending', message: expect.stringMatching(/Only operators and admins/) });
+    expect(refused).toMatchObject({
+      ok: false,
+      status: 'pending',
+      message: expect.stringMatching(/Only operators and admins/),
+    });
     expect((await confirmAction(deps(), actor(acme, 'olga'), action.id)).ok).toBe(true);
   });
 
@@ -74,15 +95,24 @@ describe('confirmations', () => {
   it('a cancelled action cannot be confirmed', async () => {
     const turn = await h.turn(acme.tenant.id);
     const action = await proposeOrder(acme, turn);
-    expect((await cancelAction(deps(), actor(acme, 'alice'), action.id))).toMatchObject({ ok: true, status: 'cancelled' });
+    expect(await cancelAction(deps(), actor(acme, 'alice'), action.id)).toMatchObject({
+      ok: true,
+      status: 'cancelled',
+    });
     const late = await confirmAction(deps(), actor(acme, 'bob'), action.id);
-    expect(late).toMatchObject({ ok: false, status: 'cancelled', message: expect.stringMatching(/cancelled by alice/) });
+    expect(late).toMatchObject({
+      ok: false,
+      status: 'cancelled',
+      message: expect.stringMatching(/cancelled by alice/),
+    });
   });
 
   it('an expired action cannot be confirmed and is marked expired', async () => {
     const turn = await h.turn(acme.tenant.id);
     const action = await proposeOrder(acme, turn);
-    await h.em().execute(`update pending_action set expires_at = now() - interval '1 second' where id = ?`, [action.id]);
+    await h
+      .em()
+      .execute(`update pending_action set expires_at = now() - interval '1 second' where id = ?`, [action.id]);
     const before = await orderCount(acme);
     const late = await confirmAction(deps(), actor(acme, 'alice'), action.id);
     expect(late).toMatchObject({ ok: false, status: 'expired', message: expect.stringMatching(/expired/) });
@@ -94,13 +124,23 @@ describe('confirmations', () => {
     const turn = await h.turn(acme.tenant.id);
     const action = await proposeOrder(acme, turn);
     // The output type disappears between the preview and the click.
-    await h.em().execute(`update output_type set name = 'Retired' where tenant_id = ? and name = 'WebP 1024x1024'`, [acme.tenant.id]);
+    await h
+      .em()
+      .execute(`update output_type set name = 'Retired' where tenant_id = ? and name = 'WebP 1024x1024'`, [
+        acme.tenant.id,
+      ]);
     const before = await orderCount(acme);
     const failed = await confirmAction(deps(), actor(acme, 'alice'), action.id);
-    await h.em().execute(`update output_type set name = 'WebP 1024x1024' where tenant_id = ? and name = 'Retired'`, [acme.tenant.id]);
+    await h
+      .em()
+      .execute(`update output_type set name = 'WebP 1024x1024' where tenant_id = ? and name = 'Retired'`, [
+        acme.tenant.id,
+      ]);
     expect(failed).toMatchObject({ ok: false, status: 'failed', message: expect.stringMatching(/WebP 1024x1024/) });
     expect(await orderCount(acme)).toBe(before);
-    expect(await h.em().execute(`select outcome from audit_log where target = ?`, [action.id])).toEqual([{ outcome: 'failed' }]);
+    expect(await h.em().execute(`select outcome from audit_log where target = ?`, [action.id])).toEqual([
+      { outcome: 'failed' },
+    ]);
   });
 
   it('typed "confirm" with nothing pending says so', async () => {

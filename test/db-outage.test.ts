@@ -37,7 +37,6 @@ let databaseUrl: string;
 let connector: FakeConnector;
 const AAD = '9f8e7d6c-5b4a-4392-8170-6e5d4c3b2a19';
 
-
 beforeAll(async () => {
   cluster = await startPrivateCluster();
   const url = await cluster.database('renderbot');
@@ -49,8 +48,12 @@ beforeAll(async () => {
   connector = await startFakeConnector();
   const env = {
     TEAMS_EMULATOR: '1',
-    DATABASE_URL: url, SECRETS_KEY: randomBytes(32).toString('hex'), DATA_DIR: mkdtempSync(join(tmpdir(), 'renderbot-outage-')),
-    SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl, SLACK_BOT_TOKEN: TEAM.token,
+    DATABASE_URL: url,
+    SECRETS_KEY: randomBytes(32).toString('hex'),
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'renderbot-outage-')),
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    SLACK_BOT_TOKEN: TEAM.token,
   };
   const orm = await createOrm(url);
   await migrate(orm);
@@ -86,13 +89,31 @@ async function until(check: () => boolean, timeoutMs: number, what: string): Pro
 }
 
 /** The bot's JSON log lines so far. */
-const logLines = (since = 0) => bot.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string; time: number })
-  .filter((l) => l.time >= since);
+const logLines = (since = 0) =>
+  bot
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { level: number; msg: string; time: number })
+    .filter((l) => l.time >= since);
 
 /** GET a probe endpoint; 0 when the request itself failed (the process would be gone). */
-const probe = (path: string) => fetch(`${bot.base}${path}`).then((r) => r.status, () => 0);
+const probe = (path: string) =>
+  fetch(`${bot.base}${path}`).then(
+    (r) => r.status,
+    () => 0,
+  );
 
-type Sent = { kind: 'command' | 'event'; question: string; channel: string; request: SignedRequest; status: number; body: string; retries: number; at: number };
+type Sent = {
+  kind: 'command' | 'event';
+  question: string;
+  channel: string;
+  request: SignedRequest;
+  status: number;
+  body: string;
+  retries: number;
+  at: number;
+};
 
 describe('database outage', () => {
   it('answers every acknowledged Slack request exactly once and refuses the rest visibly; readiness follows the database', async () => {
@@ -113,9 +134,10 @@ describe('database outage', () => {
       const channel = `C0OUT${String(n).padStart(4, '0')}`;
       const who = { teamId: TEAM.teamId, userId: 'U0ALICE001', channel };
       const kind = n % 2 === 0 ? 'command' : 'event';
-      const request = kind === 'command'
-        ? sender.sign.command(slashCommand(who, question, slack.responseUrl()))
-        : sender.sign.event(mentionEvent(who, question, { botUserId: TEAM.botUserId }));
+      const request =
+        kind === 'command'
+          ? sender.sign.command(slashCommand(who, question, slack.responseUrl()))
+          : sender.sign.event(mentionEvent(who, question, { botUserId: TEAM.botUserId }));
       const at = Date.now();
       const res = await sender.send(request);
       sent.push({ kind, question, channel, request, status: res.status, body: await res.text(), retries: 0, at });
@@ -146,7 +168,14 @@ describe('database outage', () => {
     for (const s of sent.filter((x) => x.kind === 'event' && x.status >= 300)) {
       while (s.status >= 300 && s.retries < 3) {
         s.retries++;
-        const retry = { ...s.request, headers: { ...s.request.headers, 'x-slack-retry-num': String(s.retries), 'x-slack-retry-reason': 'http_error' } };
+        const retry = {
+          ...s.request,
+          headers: {
+            ...s.request.headers,
+            'x-slack-retry-num': String(s.retries),
+            'x-slack-retry-reason': 'http_error',
+          },
+        };
         const res = await sender.send(retry);
         s.status = res.status;
         s.body = await res.text();
@@ -155,7 +184,11 @@ describe('database outage', () => {
 
     const refused = (s: Sent) => s.kind === 'command' && /try again/i.test(s.body);
     const taken = sent.filter((s) => s.status === 200 && !refused(s));
-    await until(() => taken.every((s) => answersIn(s.channel, s.question).length >= 1), 90_000, 'every taken request to be answered');
+    await until(
+      () => taken.every((s) => answersIn(s.channel, s.question).length >= 1),
+      90_000,
+      'every taken request to be answered',
+    );
     probing = false;
     await prober;
     llm.discardPending();
@@ -166,7 +199,10 @@ describe('database outage', () => {
       if (refused(s)) expect(answersIn(s.channel, s.question), `refused ${s.question}`).toHaveLength(0);
       else expect(answersIn(s.channel, s.question), `answers to ${s.question}`).toHaveLength(1);
     }
-    expect(sent.some((s) => s.kind === 'event' && s.retries > 0) || sent.some(refused), 'the outage refused something').toBe(true);
+    expect(
+      sent.some((s) => s.kind === 'event' && s.retries > 0) || sent.some(refused),
+      'the outage refused something',
+    ).toBe(true);
     // Taken both before the outage and after it (directly or as Slack's retry of a refused event); how many depends on how fast the cluster restarts.
     expect(taken.some((s) => s.at < crashedAt)).toBe(true);
     expect(taken.some((s) => s.retries > 0 || s.at > restartedAt)).toBe(true);
@@ -183,16 +219,22 @@ describe('database outage', () => {
     const lines = logLines(started);
     expect(lines.filter((l) => l.msg.startsWith('database unreachable'))).toHaveLength(1);
     expect(lines.filter((l) => l.msg === 'database is back')).toHaveLength(1);
-    expect(lines.filter((l) => l.level >= 40 && !l.msg.startsWith('database unreachable')).map((l) => l.msg)).toEqual([]);
+    expect(lines.filter((l) => l.level >= 40 && !l.msg.startsWith('database unreachable')).map((l) => l.msg)).toEqual(
+      [],
+    );
     expect(slack.failures).toEqual([]);
   }, 180_000);
 
   it('finishes turns that were waiting on the model when the database went away, once it is back, without asking the model again', async () => {
     let release!: () => void;
-    const released = new Promise<void>((r) => { release = r; });
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
     let arrived = 0;
     let allArrived!: () => void;
-    const waiting = new Promise<void>((r) => { allArrived = r; });
+    const waiting = new Promise<void>((r) => {
+      allArrived = r;
+    });
     const held: FakeStep = async (req) => {
       if (++arrived === 50) allArrived();
       await released;
@@ -205,7 +247,9 @@ describe('database outage', () => {
     for (let n = 0; n < 50; n++) {
       const question = `w-${n}`;
       const channel = `C0WAIT${String(n).padStart(3, '0')}`;
-      const res = await sender.event(mentionEvent({ teamId: TEAM.teamId, userId: 'U0ALICE001', channel }, question, { botUserId: TEAM.botUserId }));
+      const res = await sender.event(
+        mentionEvent({ teamId: TEAM.teamId, userId: 'U0ALICE001', channel }, question, { botUserId: TEAM.botUserId }),
+      );
       expect(res.status).toBe(200);
       asked.push({ channel, question });
     }
@@ -215,12 +259,18 @@ describe('database outage', () => {
     release();
     await new Promise((r) => setTimeout(r, 8000));
     await cluster.restart();
-    await until(() => asked.every((a) => answersIn(a.channel, a.question).length >= 1), 60_000, 'the 50 waiting turns to be answered');
+    await until(
+      () => asked.every((a) => answersIn(a.channel, a.question).length >= 1),
+      60_000,
+      'the 50 waiting turns to be answered',
+    );
     for (const a of asked) expect(answersIn(a.channel, a.question), a.question).toHaveLength(1);
     expect(llm.requests.length - requestsBefore, 'the model was asked once per turn').toBe(50);
     const lines = logLines(before);
     expect(lines.filter((l) => l.msg.startsWith('database unreachable'))).toHaveLength(1);
-    expect(lines.filter((l) => l.level >= 40 && !l.msg.startsWith('database unreachable')).map((l) => l.msg)).toEqual([]);
+    expect(lines.filter((l) => l.level >= 40 && !l.msg.startsWith('database unreachable')).map((l) => l.msg)).toEqual(
+      [],
+    );
     expect(bot.child.exitCode).toBeNull();
     expect(slack.failures).toEqual([]);
   }, 120_000);
@@ -228,14 +278,22 @@ describe('database outage', () => {
 
 /** A Teams personal-chat message for the fake connector, with its own conversation. */
 function teamsMessage(text: string, n: number) {
-  const a = JSON.parse(readFileSync('test/fixtures/teams/personal-message.json', 'utf8')) as Record<string, unknown> & { conversation: Record<string, unknown>; channelData: Record<string, unknown> };
+  const a = JSON.parse(readFileSync('test/fixtures/teams/personal-message.json', 'utf8')) as Record<string, unknown> & {
+    conversation: Record<string, unknown>;
+    channelData: Record<string, unknown>;
+  };
   Object.assign(a, { serviceUrl: connector.url, id: `1764200${String(n).padStart(6, '0')}`, text });
   a.conversation.id = `a:1outage${n}`;
   a.conversation.tenantId = AAD;
   a.channelData.tenant = { id: AAD };
   return a;
 }
-const postActivity = (a: unknown) => fetch(`${bot.base}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(a) }).then((r) => r.status);
+const postActivity = (a: unknown) =>
+  fetch(`${bot.base}/api/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(a),
+  }).then((r) => r.status);
 
 describe('database outage through Teams', () => {
   it('refuses an activity while the database is down (the Bot Framework redelivers it) and answers the redelivery once', async () => {
@@ -254,10 +312,17 @@ describe('database outage through Teams', () => {
       if (status !== 200) await new Promise((r) => setTimeout(r, 500));
     }
     expect(status).toBe(200);
-    const answers = await connector.waitFor(1, (c) => c.conversationId === 'a:1outage1' && JSON.stringify(c.activity).includes('answer to t-1'));
+    const answers = await connector.waitFor(
+      1,
+      (c) => c.conversationId === 'a:1outage1' && JSON.stringify(c.activity).includes('answer to t-1'),
+    );
     expect(await postActivity(a), 'a later redelivery').toBe(200);
     expect(answers).toHaveLength(1);
-    expect(connector.messages().filter((c) => c.conversationId === 'a:1outage1' && JSON.stringify(c.activity).includes('answer to t-1'))).toHaveLength(1);
+    expect(
+      connector
+        .messages()
+        .filter((c) => c.conversationId === 'a:1outage1' && JSON.stringify(c.activity).includes('answer to t-1')),
+    ).toHaveLength(1);
   }, 60_000);
 });
 
@@ -265,7 +330,9 @@ describe('stored requests', () => {
   it('replays a request that was acknowledged but never handled (the process died after the acknowledgement)', async () => {
     llm.enqueue(echoStep());
     const channel = 'C0REPLAY01';
-    const envelope = mentionEvent({ teamId: TEAM.teamId, userId: 'U0ALICE001', channel }, 'r-1', { botUserId: TEAM.botUserId });
+    const envelope = mentionEvent({ teamId: TEAM.teamId, userId: 'U0ALICE001', channel }, 'r-1', {
+      botUserId: TEAM.botUserId,
+    });
     // What a process leaves behind when it dies right after acknowledging: the stored copy, nothing else.
     const orm = await createOrm(databaseUrl);
     try {
@@ -274,7 +341,12 @@ describe('stored requests', () => {
       await pool.end();
       await until(() => answersIn(channel, 'r-1').length >= 1, 30_000, 'the replayed request to be answered');
       expect(answersIn(channel, 'r-1')).toHaveLength(1);
-      const [row] = await orm.em.fork().execute(`select handled_at is not null as handled, request from inbound_event where platform = 'slack' and event_id = ?`, [envelope.event_id]);
+      const [row] = await orm.em
+        .fork()
+        .execute(
+          `select handled_at is not null as handled, request from inbound_event where platform = 'slack' and event_id = ?`,
+          [envelope.event_id],
+        );
       expect(row).toMatchObject({ handled: true, request: null });
       // Slack's own retry of it, much later, finds it handled.
       expect((await sender.event(envelope, { retryNum: 1, retryReason: 'http_timeout' })).status).toBe(200);
@@ -298,7 +370,9 @@ describe('stored requests', () => {
     expect(await replay.text()).toBe('');
     const orm = await createOrm(databaseUrl);
     try {
-      const stored = await orm.em.fork().execute(`select count(*)::int as n from inbound_event where request::text like '%verification-token-fake%'`);
+      const stored = await orm.em
+        .fork()
+        .execute(`select count(*)::int as n from inbound_event where request::text like '%verification-token-fake%'`);
       expect(stored).toEqual([{ n: 0 }]);
     } finally {
       await orm.close();

@@ -6,22 +6,35 @@ import { createTenant, getTenantBySlug } from '../core/tenancy/tenants.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 
 let h: TestDatabase;
-beforeAll(async () => { h = await createTestDatabase(); });
-afterAll(async () => { await h.drop(); });
+beforeAll(async () => {
+  h = await createTestDatabase();
+});
+afterAll(async () => {
+  await h.drop();
+});
 
 describe('typed database access', () => {
   it('Kysely typed from the entities speaks camelCase both ways and returns JS values (Date, number for bigint, parsed JSON)', async () => {
     const em = h.orm.em.fork();
     const t = await createTenant(em, { slug: 'typed', name: 'Typed' });
-    await db(em).updateTable('tenant').set({ monthlyTokenLimit: 5_000_000_000, aiThrottledUntil: new Date('2030-01-02T03:04:05Z') }).where('id', '=', t.id).execute();
+    await db(em)
+      .updateTable('tenant')
+      .set({ monthlyTokenLimit: 5_000_000_000, aiThrottledUntil: new Date('2030-01-02T03:04:05Z') })
+      .where('id', '=', t.id)
+      .execute();
     const read = await getTenantBySlug(em, 'typed');
     expect(read.monthlyTokenLimit).toBe(5_000_000_000);
     expect(read.aiThrottledUntil).toEqual(new Date('2030-01-02T03:04:05Z'));
     expect(read.createdAt).toBeInstanceOf(Date);
-    const [raw] = (await em.execute(`select monthly_token_limit, ai_throttled_until from tenant where id = ?`, [t.id])) as Record<string, unknown>[];
+    const [raw] = (await em.execute(`select monthly_token_limit, ai_throttled_until from tenant where id = ?`, [
+      t.id,
+    ])) as Record<string, unknown>[];
     expect(raw).toMatchObject({ monthly_token_limit: '5000000000' });
-    const session = await db(em).insertInto('chat_session').values({ tenant: t.id, platform: 'web', key: 'k', context: { type: 'order', id: 'SA-2026-00001' } })
-      .returning(['context', 'summaryUpto']).executeTakeFirstOrThrow();
+    const session = await db(em)
+      .insertInto('chat_session')
+      .values({ tenant: t.id, platform: 'web', key: 'k', context: { type: 'order', id: 'SA-2026-00001' } })
+      .returning(['context', 'summaryUpto'])
+      .executeTakeFirstOrThrow();
     expect(session).toEqual({ context: { type: 'order', id: 'SA-2026-00001' }, summaryUpto: 0 });
   });
 

@@ -25,27 +25,54 @@ beforeAll(async () => {
   em = db.orm.em.fork();
   first = await seedDemo(em, { now: NOW });
 });
-afterAll(async () => { await db.drop(); });
+afterAll(async () => {
+  await db.drop();
+});
 
 describe('seedDemo', () => {
   it('creates the demo tenant with a realistic catalogue, materials and output types', async () => {
     expect(first).toMatchObject({ created: true, tenant: { slug: 'demo' } });
     expect(first.products).toBeGreaterThanOrEqual(200);
     const t = first.tenant.id;
-    const categories = await rows<{ category: string; n: string }>(`select category, count(*) as n from product where tenant_id = ? group by 1`, [t]);
+    const categories = await rows<{ category: string; n: string }>(
+      `select category, count(*) as n from product where tenant_id = ? group by 1`,
+      [t],
+    );
     const byCategory = Object.fromEntries(categories.map((c) => [c.category, Number(c.n)]));
     expect(byCategory.Kugellager).toBeGreaterThanOrEqual(30);
-    for (const c of ['Rollenlager', 'Dichtungen', 'Linearführungen', 'Zahnräder', 'Wellen', 'Kupplungen']) expect(byCategory[c]).toBeGreaterThan(0);
-    const names = (await rows<{ name: string }>(`select name from material where tenant_id = ?`, [t])).map((m) => m.name);
-    expect(names).toEqual(expect.arrayContaining(['Steel-Bare', 'Steel-Zinc', 'Brass-Polished', 'NBR-Black', 'Aluminium-Anodized', 'POM-White']));
-    const outputs = (await rows<{ name: string }>(`select name from output_type where tenant_id = ?`, [t])).map((o) => o.name);
-    expect(outputs).toEqual(expect.arrayContaining(['WebP 1024x1024', 'PNG 2048x2048', 'JPEG 800x800', 'WebP 512x512']));
+    for (const c of ['Rollenlager', 'Dichtungen', 'Linearführungen', 'Zahnräder', 'Wellen', 'Kupplungen'])
+      expect(byCategory[c]).toBeGreaterThan(0);
+    const names = (await rows<{ name: string }>(`select name from material where tenant_id = ?`, [t])).map(
+      (m) => m.name,
+    );
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'Steel-Bare',
+        'Steel-Zinc',
+        'Brass-Polished',
+        'NBR-Black',
+        'Aluminium-Anodized',
+        'POM-White',
+      ]),
+    );
+    const outputs = (await rows<{ name: string }>(`select name from output_type where tenant_id = ?`, [t])).map(
+      (o) => o.name,
+    );
+    expect(outputs).toEqual(
+      expect.arrayContaining(['WebP 1024x1024', 'PNG 2048x2048', 'JPEG 800x800', 'WebP 512x512']),
+    );
     const rill = await searchProducts(em, t, { query: 'Rillenkugellager 6204-2RS', limit: 5 });
-    expect(rill.products[0]).toMatchObject({ pim_id: 'KL-6204-2RS', name: 'Rillenkugellager 6204-2RS', category: 'Kugellager' });
+    expect(rill.products[0]).toMatchObject({
+      pim_id: 'KL-6204-2RS',
+      name: 'Rillenkugellager 6204-2RS',
+      category: 'Kugellager',
+    });
     const [problems] = await rows<{ missing: string; unknown: string }>(
       `select count(*) filter (where p.material_name is null) as missing,
               count(*) filter (where p.material_name is not null and m.id is null) as unknown
-       from product p left join material m on m.tenant_id = p.tenant_id and lower(m.name) = lower(p.material_name) where p.tenant_id = ?`, [t]);
+       from product p left join material m on m.tenant_id = p.tenant_id and lower(m.name) = lower(p.material_name) where p.tenant_id = ?`,
+      [t],
+    );
     expect(Number(problems!.missing)).toBeGreaterThan(0);
     expect(Number(problems!.unknown)).toBeGreaterThan(0);
   });
@@ -57,7 +84,9 @@ describe('seedDemo', () => {
 
   it('creates orders in every status with unique SA numbers over the last ~60 days', async () => {
     const orders = await rows<{ order_number: string; status: string; created_at: string }>(
-      `select order_number, status, created_at from render_order where tenant_id = ?`, [first.tenant.id]);
+      `select order_number, status, created_at from render_order where tenant_id = ?`,
+      [first.tenant.id],
+    );
     expect(orders.length).toBe(first.orders);
     expect(new Set(orders.map((o) => o.status))).toEqual(new Set(orderStatuses));
     for (const o of orders) expect(o.order_number).toMatch(/^SA-\d{4}-\d{5}$/);
@@ -65,12 +94,27 @@ describe('seedDemo', () => {
     const ages = orders.map((o) => (NOW.getTime() - new Date(o.created_at).getTime()) / 86_400_000);
     expect(Math.min(...ages)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...ages)).toBeLessThanOrEqual(61);
-    const [counter] = await rows<{ n: number }>(`select sum(last_value)::int as n from order_counter where tenant_id = ?`, [first.tenant.id]);
+    const [counter] = await rows<{ n: number }>(
+      `select sum(last_value)::int as n from order_counter where tenant_id = ?`,
+      [first.tenant.id],
+    );
     expect(counter!.n).toBe(orders.length);
   });
 
   it('gives every order jobs consistent with its status', async () => {
-    const stats = await rows<{ status: string; items: string; jobs: string; queued: string; running: string; completed: string; failed: string; failed_without_error: string; bad_times: string; completed_at: string | null; last_finished: string | null }>(
+    const stats = await rows<{
+      status: string;
+      items: string;
+      jobs: string;
+      queued: string;
+      running: string;
+      completed: string;
+      failed: string;
+      failed_without_error: string;
+      bad_times: string;
+      completed_at: string | null;
+      last_finished: string | null;
+    }>(
       `select o.status, o.completed_at,
               (select count(*) from order_item i where i.order_id = o.id) as items, count(j.id) as jobs,
               count(*) filter (where j.status = 'queued') as queued, count(*) filter (where j.status = 'running') as running,
@@ -82,15 +126,22 @@ describe('seedDemo', () => {
                 or (j.status = 'queued' and (j.started_at is not null or j.finished_at is not null))) as bad_times,
               max(j.finished_at) as last_finished
        from render_order o left join render_job j on j.order_id = o.id
-       where o.tenant_id = ? group by o.id`, [NOW.toISOString(), NOW.toISOString(), first.tenant.id]);
+       where o.tenant_id = ? group by o.id`,
+      [NOW.toISOString(), NOW.toISOString(), first.tenant.id],
+    );
     for (const o of stats) {
       const n = (k: keyof typeof o) => Number(o[k]);
       expect(n('items')).toBeGreaterThan(0);
       expect(n('bad_times')).toBe(0);
       expect(n('failed_without_error')).toBe(0);
       switch (o.status) {
-        case 'draft': case 'cancelled': expect(n('jobs')).toBe(0); break;
-        case 'submitted': expect(n('queued')).toBe(n('items')); break;
+        case 'draft':
+        case 'cancelled':
+          expect(n('jobs')).toBe(0);
+          break;
+        case 'submitted':
+          expect(n('queued')).toBe(n('items'));
+          break;
         case 'completed':
           expect(n('completed')).toBe(n('items'));
           expect(new Date(o.completed_at!).getTime()).toBe(new Date(o.last_finished!).getTime());
@@ -110,7 +161,10 @@ describe('seedDemo', () => {
   });
 
   it('leaves a draft for check_materials to complain about', async () => {
-    const drafts = await rows<{ order_number: string }>(`select order_number from render_order where tenant_id = ? and status = 'draft'`, [first.tenant.id]);
+    const drafts = await rows<{ order_number: string }>(
+      `select order_number from render_order where tenant_id = ? and status = 'draft'`,
+      [first.tenant.id],
+    );
     const checks = await Promise.all(drafts.map((d) => checkMaterials(em, first.tenant.id, d.order_number)));
     expect(checks.some((c) => c.counts.missing > 0 && c.counts.unknown > 0)).toBe(true);
   });
@@ -118,7 +172,10 @@ describe('seedDemo', () => {
   it('is idempotent: a second run adds nothing', async () => {
     const again = await seedDemo(em, { now: new Date(NOW.getTime() + 86_400_000) });
     expect(again).toEqual({ ...first, created: false });
-    const [dupes] = await rows<{ n: string }>(`select count(*) - count(distinct pim_id) as n from product where tenant_id = ?`, [first.tenant.id]);
+    const [dupes] = await rows<{ n: string }>(
+      `select count(*) - count(distinct pim_id) as n from product where tenant_id = ?`,
+      [first.tenant.id],
+    );
     expect(Number(dupes!.n)).toBe(0);
   });
 });
@@ -130,13 +187,22 @@ describe('seedBulk', () => {
     const summary = await seedBulk(em, tenant.id, { products: 3000, jobs: 20_000, now: NOW });
     expect(summary).toMatchObject({ products: 3000, jobs: 20_000 });
     const t = tenant.id;
-    const [c] = await rows<{ products: string; jobs: string; items: string; orders: string; numbers: string; kl: string; orphan: string }>(
+    const [c] = await rows<{
+      products: string;
+      jobs: string;
+      items: string;
+      orders: string;
+      numbers: string;
+      kl: string;
+      orphan: string;
+    }>(
       `select (select count(*) from product where tenant_id = ?) as products, (select count(*) from render_job where tenant_id = ?) as jobs,
               (select count(*) from order_item where tenant_id = ?) as items, (select count(*) from render_order where tenant_id = ?) as orders,
               (select count(distinct order_number) from render_order where tenant_id = ?) as numbers,
               (select count(*) from product where tenant_id = ? and category = 'Kugellager') as kl,
               (select count(*) from render_job j left join order_item i on i.id = j.order_item_id where j.tenant_id = ? and (i.id is null or i.order_id <> j.order_id or i.product_id <> j.product_id)) as orphan`,
-      [t, t, t, t, t, t, t]);
+      [t, t, t, t, t, t, t],
+    );
     expect(Number(c!.products)).toBe(3000);
     expect(Number(c!.jobs)).toBe(20_000);
     expect(Number(c!.items)).toBe(summary.items);
@@ -147,12 +213,18 @@ describe('seedBulk', () => {
     expect(Number(c!.orphan)).toBe(0);
     const next = await nextOrderNumber(em, t, NOW);
     expect(next > before).toBe(true);
-    const [taken] = await rows<{ n: string }>(`select count(*) as n from render_order where tenant_id = ? and order_number >= ?`, [t, next]);
+    const [taken] = await rows<{ n: string }>(
+      `select count(*) as n from render_order where tenant_id = ? and order_number >= ?`,
+      [t, next],
+    );
     expect(Number(taken!.n)).toBe(0);
     const stats = await getRenderStats(em, t, NOW);
     expect(stats.jobs.total).toBe(20_000);
     expect(stats.window.completed).toBeGreaterThan(0);
-    expect(new Set(Object.keys(stats.orders).filter((k) => k !== 'total' && stats.orders[k as keyof typeof stats.orders] > 0)))
-      .toEqual(new Set(orderStatuses));
+    expect(
+      new Set(
+        Object.keys(stats.orders).filter((k) => k !== 'total' && stats.orders[k as keyof typeof stats.orders] > 0),
+      ),
+    ).toEqual(new Set(orderStatuses));
   });
 });

@@ -32,7 +32,7 @@ let acme: TenantFixture;
 let globex: TenantFixture;
 
 const hostile = [
-  { pimId: 'EV-1', name: '=HYPERLINK("https://evil.example/x","click")', materialName: '+cmd|\' /C calc\'!A0' },
+  { pimId: 'EV-1', name: '=HYPERLINK("https://evil.example/x","click")', materialName: "+cmd|' /C calc'!A0" },
   { pimId: 'EV-2', name: '-2+3', materialName: '@SUM(A1:A9)' },
   { pimId: 'EV-3', name: '\tTabbed', materialName: '\rReturned' },
   { pimId: 'EV-4', name: 'Plain "quoted", name; with separators', materialName: null },
@@ -62,8 +62,15 @@ const tile = (pimId: string) => Buffer.from(`image of ${pimId}`);
 
 describe('export as CSV', () => {
   it('lists every item with status, signed result link and error; cells a spreadsheet would run as formulas are neutralised', async () => {
-    const o = await finishedLocalOrder(db.orm.em.fork(), app.config.dataDir, acme.tenant.id, acme.outputTypeIds['WebP 1024x1024']!, 'EV', tile,
-      { 'EV-2': '=cmd|"/C calc"!A0 mesh missing' });
+    const o = await finishedLocalOrder(
+      db.orm.em.fork(),
+      app.config.dataDir,
+      acme.tenant.id,
+      acme.outputTypeIds['WebP 1024x1024']!,
+      'EV',
+      tile,
+      { 'EV-2': '=cmd|"/C calc"!A0 mesh missing' },
+    );
     const res = await fetch(app.renderLinks.signedExportUrl(acme.tenant.id, o.orderId, 'csv'));
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
@@ -73,9 +80,14 @@ describe('export as CSV', () => {
     const table = parse(text.slice(1), { relax_quotes: false }) as string[][];
     const byId = Object.fromEntries(table.slice(1).map((r) => [r[0], r]));
     expect(table).toHaveLength(6);
-    expect(byId['EV-1']!.slice(0, 4)).toEqual(['EV-1', '\'=HYPERLINK("https://evil.example/x","click")', '\'+cmd|\' /C calc\'!A0', 'completed']);
-    expect(byId['EV-2']!).toEqual(['EV-2', '\'-2+3', '\'@SUM(A1:A9)', 'failed', '', '\'=cmd|"/C calc"!A0 mesh missing']);
-    expect(byId['EV-3']!.slice(1, 3)).toEqual(['\'\tTabbed', '\'\rReturned']);
+    expect(byId['EV-1']!.slice(0, 4)).toEqual([
+      'EV-1',
+      '\'=HYPERLINK("https://evil.example/x","click")',
+      "'+cmd|' /C calc'!A0",
+      'completed',
+    ]);
+    expect(byId['EV-2']!).toEqual(['EV-2', "'-2+3", "'@SUM(A1:A9)", 'failed', '', '\'=cmd|"/C calc"!A0 mesh missing']);
+    expect(byId['EV-3']!.slice(1, 3)).toEqual(["'\tTabbed", "'\rReturned"]);
     expect(byId['EV-4']!.slice(1, 3)).toEqual(['Plain "quoted", name; with separators', '']);
     // No cell of the file starts a formula.
     expect(table.flat().filter((c) => /^[=+\-@\t\r]/.test(c))).toEqual([]);
@@ -88,21 +100,38 @@ describe('export as CSV', () => {
   });
 
   it('refuses links that expired, were signed for another tenant, tampered with or name no order', async () => {
-    const o = await finishedLocalOrder(db.orm.em.fork(), app.config.dataDir, acme.tenant.id, acme.outputTypeIds['WebP 1024x1024']!, 'EV', tile);
+    const o = await finishedLocalOrder(
+      db.orm.em.fork(),
+      app.config.dataDir,
+      acme.tenant.id,
+      acme.outputTypeIds['WebP 1024x1024']!,
+      'EV',
+      tile,
+    );
     const refusal = async (url: string) => {
       const res = await fetch(url);
       return { status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code };
     };
     const dayAgo = new Date(Date.now() - 24 * 3600 * 1000 - 1000);
-    expect(await refusal(app.renderLinks.signedExportUrl(acme.tenant.id, o.orderId, 'csv', undefined, dayAgo))).toEqual({ status: 403, code: 'expired' });
-    expect(await refusal(app.renderLinks.signedExportUrl(acme.tenant.id, o.orderId, 'zip', undefined, dayAgo))).toEqual({ status: 403, code: 'expired' });
+    expect(await refusal(app.renderLinks.signedExportUrl(acme.tenant.id, o.orderId, 'csv', undefined, dayAgo))).toEqual(
+      { status: 403, code: 'expired' },
+    );
+    expect(await refusal(app.renderLinks.signedExportUrl(acme.tenant.id, o.orderId, 'zip', undefined, dayAgo))).toEqual(
+      { status: 403, code: 'expired' },
+    );
     // Another tenant's link, pointed at acme's order: signed, but not for this order's tenant.
-    expect(await refusal(app.renderLinks.signedExportUrl(globex.tenant.id, o.orderId, 'csv'))).toEqual({ status: 403, code: 'bad_signature' });
+    expect(await refusal(app.renderLinks.signedExportUrl(globex.tenant.id, o.orderId, 'csv'))).toEqual({
+      status: 403,
+      code: 'bad_signature',
+    });
     const good = app.renderLinks.signedExportUrl(acme.tenant.id, o.orderId, 'csv');
     expect(await refusal(good.replace('export.csv', 'export.zip'))).toEqual({ status: 403, code: 'bad_signature' });
     expect(await refusal(good.replace(/sig=[0-9a-f]/, 'sig=0'))).toMatchObject({ status: 403 });
     expect(await refusal(good.replace(o.orderId, randomUUID()))).toEqual({ status: 403, code: 'bad_signature' });
-    expect(await refusal(good.replace(/exp=\d+/, `exp=${Math.floor(Date.now() / 1000) + 7 * 24 * 3600}`))).toEqual({ status: 403, code: 'bad_signature' });
+    expect(await refusal(good.replace(/exp=\d+/, `exp=${Math.floor(Date.now() / 1000) + 7 * 24 * 3600}`))).toEqual({
+      status: 403,
+      code: 'bad_signature',
+    });
     expect((await fetch(good)).status).toBe(200);
   });
 });
@@ -111,19 +140,33 @@ describe('export as ZIP', () => {
   it('a 2,000-image order streams as a ZIP of stored entries named by PIM id plus results.csv, with bounded memory', async () => {
     const em = db.orm.em.fork();
     const count = 2000;
-    await em.execute(`insert into product (tenant_id, pim_id, name, category) select ?, 'BULK-' || lpad(i::text, 5, '0'), 'Bulk ' || i, 'Bulk' from generate_series(1, ?) i`,
-      [globex.tenant.id, count]);
+    await em.execute(
+      `insert into product (tenant_id, pim_id, name, category) select ?, 'BULK-' || lpad(i::text, 5, '0'), 'Bulk ' || i, 'Bulk' from generate_series(1, ?) i`,
+      [globex.tenant.id, count],
+    );
     const bytes = 64 * 1024;
     // Incompressible bytes, as rendered images are; the first bytes say whose image it is.
     const noise = randomBytes(bytes);
     const imageOf = (pimId: string) => Buffer.concat([Buffer.from(pimId), noise.subarray(pimId.length)]);
-    const o = await finishedLocalOrder(em, app.config.dataDir, globex.tenant.id, globex.outputTypeIds['PNG 2048x2048']!, 'BULK-', imageOf, { 'BULK-00007': 'mesh missing' });
+    const o = await finishedLocalOrder(
+      em,
+      app.config.dataDir,
+      globex.tenant.id,
+      globex.outputTypeIds['PNG 2048x2048']!,
+      'BULK-',
+      imageOf,
+      { 'BULK-00007': 'mesh missing' },
+    );
 
     const res = await fetch(app.renderLinks.signedExportUrl(globex.tenant.id, o.orderId, 'zip'));
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/zip');
     // Live memory (after a collection, so garbage not yet collected does not count), sampled every 250 chunks.
-    const live = () => { gc(); const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; };
+    const live = () => {
+      gc();
+      const m = process.memoryUsage();
+      return m.heapUsed + m.arrayBuffers;
+    };
     const before = live();
     let peak = 0;
     let chunks = 0;
@@ -164,8 +207,17 @@ describe('export as ZIP', () => {
 
 describe('thumbnails', () => {
   it('serves a small WebP of a local render behind a tenant-signed, expiring link, made once and cached', async () => {
-    const png = await sharp({ create: { width: 1024, height: 768, channels: 3, background: '#3366cc' } }).png().toBuffer();
-    const o = await finishedLocalOrder(db.orm.em.fork(), app.config.dataDir, acme.tenant.id, acme.outputTypeIds['PNG 2048x2048']!, 'EV-1', () => png);
+    const png = await sharp({ create: { width: 1024, height: 768, channels: 3, background: '#3366cc' } })
+      .png()
+      .toBuffer();
+    const o = await finishedLocalOrder(
+      db.orm.em.fork(),
+      app.config.dataDir,
+      acme.tenant.id,
+      acme.outputTypeIds['PNG 2048x2048']!,
+      'EV-1',
+      () => png,
+    );
     const job = o.jobs[0]!;
     const url = app.renderLinks.signedThumbUrl(acme.tenant.id, job.id);
     const res = await fetch(url);

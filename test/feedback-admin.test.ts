@@ -24,13 +24,39 @@ const answers: Record<string, string> = {};
 async function storeTurn(t: TenantFixture, request: string, tool: string, answer: string): Promise<string> {
   const em = app.db.orm.em.fork();
   const turn = await makeTurn(em, t.tenant.id);
-  await startTurnWithMessage(em, { tenantId: t.tenant.id, sessionId: turn.sessionId, userId: 'alice', content: request }, []);
+  await startTurnWithMessage(
+    em,
+    { tenantId: t.tenant.id, sessionId: turn.sessionId, userId: 'alice', content: request },
+    [],
+  );
   const usage = { promptTokens: 100, completionTokens: 10, month: '2026-12-01' };
-  await appendMessage(em, { tenantId: t.tenant.id, sessionId: turn.sessionId, role: 'assistant', content: '', toolCalls: [{ id: 'call_1', name: tool, arguments: '{}' }], usage });
-  await appendMessage(em, { tenantId: t.tenant.id, sessionId: turn.sessionId, role: 'tool', toolCallId: 'call_1', toolName: tool, content: '{"ok":true}' });
+  await appendMessage(em, {
+    tenantId: t.tenant.id,
+    sessionId: turn.sessionId,
+    role: 'assistant',
+    content: '',
+    toolCalls: [{ id: 'call_1', name: tool, arguments: '{}' }],
+    usage,
+  });
+  await appendMessage(em, {
+    tenantId: t.tenant.id,
+    sessionId: turn.sessionId,
+    role: 'tool',
+    toolCallId: 'call_1',
+    toolName: tool,
+    content: '{"ok":true}',
+  });
   const id = randomUUID();
-  await appendMessage(em, { id, model: 'gpt-4o', tenantId: t.tenant.id, sessionId: turn.sessionId, role: 'assistant', content: answer, usage,
-    reply: { blocks: [{ type: 'text', text: answer }], answer: { id, sources: [] } } });
+  await appendMessage(em, {
+    id,
+    model: 'gpt-4o',
+    tenantId: t.tenant.id,
+    sessionId: turn.sessionId,
+    role: 'assistant',
+    content: answer,
+    usage,
+    reply: { blocks: [{ type: 'text', text: answer }], answer: { id, sources: [] } },
+  });
   return id;
 }
 
@@ -41,13 +67,27 @@ beforeAll(async () => {
   const em = app.db.orm.em.fork();
   acme = await makeTenant(em, 'acme');
   const globex = await makeTenant(em, 'globex', { prefix: 'GLOBEX' });
-  answers.bad = await storeTurn(acme, 'Wie viele Renders sind diese Woche fehlgeschlagen?', 'list_orders', 'Es gibt 3 Aufträge.');
+  answers.bad = await storeTurn(
+    acme,
+    'Wie viele Renders sind diese Woche fehlgeschlagen?',
+    'list_orders',
+    'Es gibt 3 Aufträge.',
+  );
   answers.good = await storeTurn(acme, 'Status von SA-2026-00160?', 'get_order_status', 'SA-2026-00160 rendert noch.');
   answers.foreign = await storeTurn(globex, 'globex question', 'search_products', 'globex answer');
   const web = (userId: string, tenantId: string) => ({ tenantId, platform: 'web' as const, userId });
-  expect(await recordFeedback(em, { ...web('alice', acme.tenant.id), answerId: answers.bad!, rating: 'down', reason: 'Counted orders, not failed renders.\u001b[31m' })).toBe(true);
+  expect(
+    await recordFeedback(em, {
+      ...web('alice', acme.tenant.id),
+      answerId: answers.bad!,
+      rating: 'down',
+      reason: 'Counted orders, not failed renders.\u001b[31m',
+    }),
+  ).toBe(true);
   expect(await recordFeedback(em, { ...web('bob', acme.tenant.id), answerId: answers.good!, rating: 'up' })).toBe(true);
-  expect(await recordFeedback(em, { ...web('gus', globex.tenant.id), answerId: answers.foreign!, rating: 'down' })).toBe(true);
+  expect(
+    await recordFeedback(em, { ...web('gus', globex.tenant.id), answerId: answers.foreign!, rating: 'down' }),
+  ).toBe(true);
 });
 afterAll(async () => {
   await app?.close();
@@ -59,7 +99,9 @@ const cli = (args: string[]) => runCli(args, { DATABASE_URL: db.url, DATA_DIR: d
 /** Runs `node eval/run.ts …` (what `npm run eval --` runs) against the test database. */
 function evalRun(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['eval/run.ts', ...args], { env: { ...process.env, DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'warn' } });
+    const child = spawn(process.execPath, ['eval/run.ts', ...args], {
+      env: { ...process.env, DATABASE_URL: db.url, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -70,7 +112,7 @@ function evalRun(args: string[]): Promise<{ code: number; stdout: string; stderr
 }
 
 describe('feedback reaches someone', { timeout: 180_000 }, () => {
-  it('admin feedback lists the tenant\'s feedback (only 👎 with --negative), without terminal escapes; admin usage counts it', async () => {
+  it("admin feedback lists the tenant's feedback (only 👎 with --negative), without terminal escapes; admin usage counts it", async () => {
     const all = await cli(['admin', 'feedback', '--tenant', 'acme', '--since', '7d']);
     expect(all.code).toBe(0);
     expect(all.stdout).toMatch(/^2 feedback entries for acme since/);
@@ -101,14 +143,21 @@ describe('feedback reaches someone', { timeout: 180_000 }, () => {
     const out = join(dataDir, 'drafts.yaml');
     const run = await evalRun(['--from-feedback', '--tenant', 'acme', '--out', out]);
     expect(run.stderr).toBe('');
-    expect(run).toMatchObject({ code: 0, stdout: expect.stringContaining(`Wrote 1 draft case from 👎 feedback of acme to ${out}`) });
+    expect(run).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining(`Wrote 1 draft case from 👎 feedback of acme to ${out}`),
+    });
     const cases = parseCases(readFileSync(out, 'utf8'), out);
-    expect(cases).toEqual([{
-      id: `feedback-${answers.bad!.slice(0, 8)}`,
-      request: 'Wie viele Renders sind diese Woche fehlgeschlagen?',
-      role: 'operator',
-      note: expect.stringMatching(/^👎 on web \(\d{4}-\d{2}-\d{2}, model gpt-4o\): "Counted orders, not failed renders\.\u001b\[31m"\. The answer called list_orders and said: "Es gibt 3 Aufträge\."$/),
-      expect: {},
-    }]);
+    expect(cases).toEqual([
+      {
+        id: `feedback-${answers.bad!.slice(0, 8)}`,
+        request: 'Wie viele Renders sind diese Woche fehlgeschlagen?',
+        role: 'operator',
+        note: expect.stringMatching(
+          /^👎 on web \(\d{4}-\d{2}-\d{2}, model gpt-4o\): "Counted orders, not failed renders\.\u001b\[31m"\. The answer called list_orders and said: "Es gibt 3 Aufträge\."$/,
+        ),
+        expect: {},
+      },
+    ]);
   });
 });

@@ -27,15 +27,35 @@ afterAll(async () => {
 });
 
 type Block = { type: string; block_id?: string; elements?: LooseJson[] };
-const feedbackRows = (answerId: string) => h.em().execute(
-  `select platform, user_id, rating, reason, model, request, answer, tools, prompt_tokens, completion_tokens, latency_ms from answer_feedback where message_id = ?`, [answerId]);
+const feedbackRows = (answerId: string) =>
+  h
+    .em()
+    .execute(
+      `select platform, user_id, rating, reason, model, request, answer, tools, prompt_tokens, completion_tokens, latency_ms from answer_feedback where message_id = ?`,
+      [answerId],
+    );
 
 describe('Slack: an agent answer is labelled, cites its records and takes feedback', () => {
   it('shows the AI label with the order and count it used, and 👍/👎 that store one row per person (a second click replaces the first)', async () => {
-    const order = await createOrder(h.em(), acme.tenant.id, { products: { refs: ['ACME-KL-6204'] }, outputTypeName: 'WebP 1024x1024', submit: false, createdBy: 'seed', now: new Date() });
+    const order = await createOrder(h.em(), acme.tenant.id, {
+      products: { refs: ['ACME-KL-6204'] },
+      outputTypeName: 'WebP 1024x1024',
+      submit: false,
+      createdBy: 'seed',
+      now: new Date(),
+    });
     h.llm.enqueue(
-      { toolCalls: [{ name: 'get_order_status', arguments: { order_id: order.orderNumber } }, { name: 'search_products', arguments: { category: 'Kugellager', query: null, limit: 5 } }], usage: { promptTokens: 300, completionTokens: 20 } },
-      { content: `Order ${order.orderNumber} is a draft; there are 3 Kugellager products.`, usage: { promptTokens: 400, completionTokens: 30 } },
+      {
+        toolCalls: [
+          { name: 'get_order_status', arguments: { order_id: order.orderNumber } },
+          { name: 'search_products', arguments: { category: 'Kugellager', query: null, limit: 5 } },
+        ],
+        usage: { promptTokens: 300, completionTokens: 20 },
+      },
+      {
+        content: `Order ${order.orderNumber} is a draft; there are 3 Kugellager products.`,
+        usage: { promptTokens: 400, completionTokens: 30 },
+      },
     );
     const ask = mentionEvent(alice, `how is ${order.orderNumber} doing?`, bot);
     expect((await h.send.event(ask)).status).toBe(200);
@@ -47,7 +67,11 @@ describe('Slack: an agent answer is labelled, cites its records and takes feedba
     expect(label.type).toBe('context');
     const line = String(label.elements![0]!.text);
     expect(line).toContain('AI-generated');
-    expect(line).toMatch(new RegExp(`Sources: <${h.base}/orders/${order.orderId}/results\\?exp=\\d+&sig=[0-9a-f]{64}\\|${order.orderNumber}> · \\d+ products in category "?Kugellager`));
+    expect(line).toMatch(
+      new RegExp(
+        `Sources: <${h.base}/orders/${order.orderId}/results\\?exp=\\d+&sig=[0-9a-f]{64}\\|${order.orderNumber}> · \\d+ products in category "?Kugellager`,
+      ),
+    );
 
     // The feedback buttons, valid Block Kit (the fake Slack checks context_actions as documented).
     const actions = blocks.at(-1)!;
@@ -63,29 +87,69 @@ describe('Slack: an agent answer is labelled, cites its records and takes feedba
 
     const messageTs = String(update.body.ts);
     let from = h.slack.calls.length;
-    await h.send.action(feedbackClick(alice, { value: up, messageTs, threadTs: String(ask.event.ts), responseUrl: h.slack.responseUrl() }));
+    await h.send.action(
+      feedbackClick(alice, {
+        value: up,
+        messageTs,
+        threadTs: String(ask.event.ts),
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
     const thanks = await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === alice.userId, { from });
     expect(thanks.body.text).toBe(FEEDBACK_THANKS.up);
-    expect(await feedbackRows(answerId)).toEqual([{
-      platform: 'slack', user_id: alice.userId, rating: 'up', reason: null, model: 'gpt-4o',
-      request: `how is ${order.orderNumber} doing?`, answer: `Order ${order.orderNumber} is a draft; there are 3 Kugellager products.`,
-      tools: ['get_order_status', 'search_products'], prompt_tokens: 700, completion_tokens: 50, latency_ms: expect.any(Number),
-    }]);
+    expect(await feedbackRows(answerId)).toEqual([
+      {
+        platform: 'slack',
+        user_id: alice.userId,
+        rating: 'up',
+        reason: null,
+        model: 'gpt-4o',
+        request: `how is ${order.orderNumber} doing?`,
+        answer: `Order ${order.orderNumber} is a draft; there are 3 Kugellager products.`,
+        tools: ['get_order_status', 'search_products'],
+        prompt_tokens: 700,
+        completion_tokens: 50,
+        latency_ms: expect.any(Number),
+      },
+    ]);
 
     from = h.slack.calls.length;
-    await h.send.action(feedbackClick(alice, { value: down, messageTs, threadTs: String(ask.event.ts), responseUrl: h.slack.responseUrl() }));
-    expect((await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === alice.userId, { from })).body.text).toBe(FEEDBACK_THANKS.down);
+    await h.send.action(
+      feedbackClick(alice, {
+        value: down,
+        messageTs,
+        threadTs: String(ask.event.ts),
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
+    expect((await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === alice.userId, { from })).body.text).toBe(
+      FEEDBACK_THANKS.down,
+    );
     expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['down']);
   });
 
   it("refuses another tenant's answer id and changes nothing", async () => {
     const turn = await makeTurn(h.em(), globex.tenant.id);
     const foreign = randomUUID();
-    await appendMessage(h.em(), { id: foreign, tenantId: globex.tenant.id, sessionId: turn.sessionId, role: 'assistant', content: 'a globex answer',
-      reply: { blocks: [{ type: 'text', text: 'a globex answer' }], answer: { id: foreign, sources: [] } } });
+    await appendMessage(h.em(), {
+      id: foreign,
+      tenantId: globex.tenant.id,
+      sessionId: turn.sessionId,
+      role: 'assistant',
+      content: 'a globex answer',
+      reply: { blocks: [{ type: 'text', text: 'a globex answer' }], answer: { id: foreign, sources: [] } },
+    });
     const from = h.slack.calls.length;
-    await h.send.action(feedbackClick(alice, { value: `down:${foreign}`, messageTs: '1764058000.000500', responseUrl: h.slack.responseUrl() }));
-    expect((await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === alice.userId, { from })).body.text).toBe(FEEDBACK_THANKS.notFound);
+    await h.send.action(
+      feedbackClick(alice, {
+        value: `down:${foreign}`,
+        messageTs: '1764058000.000500',
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
+    expect((await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === alice.userId, { from })).body.text).toBe(
+      FEEDBACK_THANKS.notFound,
+    );
     expect(await feedbackRows(foreign)).toEqual([]);
   });
 });

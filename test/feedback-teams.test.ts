@@ -28,13 +28,19 @@ beforeAll(async () => {
   h = await startTeamsApp({ PUBLIC_URL: 'https://renderbot.example.com' });
   ({ app, llm, connector, http, base, acme } = h);
   const em = app.db.orm.em.fork();
-  await makeTenant(em, 'globex', { prefix: 'GLOBEX' }).then((g) => linkWorkspace(em, g.tenant.id, 'teams', FOREIGN_AAD));
+  await makeTenant(em, 'globex', { prefix: 'GLOBEX' }).then((g) =>
+    linkWorkspace(em, g.tenant.id, 'teams', FOREIGN_AAD),
+  );
   base = `http://127.0.0.1:${http.port}`;
 });
 afterAll(() => h?.close());
 
 async function post(body: unknown) {
-  const res = await fetch(`${base}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}/api/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as LooseJson) : undefined };
 }
@@ -46,21 +52,36 @@ const aiEntity = z.strictObject({
   '@context': z.literal('https://schema.org'),
   '@id': z.literal(''),
   additionalType: z.tuple([z.literal('AIGeneratedContent')]),
-  citation: z.array(z.strictObject({
-    '@type': z.literal('Claim'),
-    position: z.number().int().min(1),
-    appearance: z.strictObject({
-      '@type': z.literal('DigitalDocument'), name: z.string().min(1).max(80), abstract: z.string().min(1).max(160), url: z.url().optional(),
-    }),
-  })).max(20),
+  citation: z
+    .array(
+      z.strictObject({
+        '@type': z.literal('Claim'),
+        position: z.number().int().min(1),
+        appearance: z.strictObject({
+          '@type': z.literal('DigitalDocument'),
+          name: z.string().min(1).max(80),
+          abstract: z.string().min(1).max(160),
+          url: z.url().optional(),
+        }),
+      }),
+    )
+    .max(20),
 });
 
-const feedbackRows = (answerId: string) => app.db.orm.em.fork().execute(
-  `select platform, rating, reason, tools from answer_feedback where message_id = ?`, [answerId]);
+const feedbackRows = (answerId: string) =>
+  app.db.orm.em
+    .fork()
+    .execute(`select platform, rating, reason, tools from answer_feedback where message_id = ?`, [answerId]);
 
 describe('Teams: an agent answer is labelled, cites its records and takes feedback', () => {
   it('carries the AIGeneratedContent entity with citations and the feedback loop; the form asks what went wrong; a second submission replaces the first', async () => {
-    const order = await createOrder(app.db.orm.em.fork(), acme.tenant.id, { products: { refs: ['ACME-KL-6204'] }, outputTypeName: 'WebP 1024x1024', submit: false, createdBy: 'seed', now: new Date() });
+    const order = await createOrder(app.db.orm.em.fork(), acme.tenant.id, {
+      products: { refs: ['ACME-KL-6204'] },
+      outputTypeName: 'WebP 1024x1024',
+      submit: false,
+      createdBy: 'seed',
+      now: new Date(),
+    });
     llm.enqueue(
       { toolCalls: [{ name: 'get_order_status', arguments: { order_id: order.orderNumber } }] },
       { content: `Order ${order.orderNumber} is still a draft.` },
@@ -71,17 +92,33 @@ describe('Teams: an agent answer is labelled, cites its records and takes feedba
     ask.conversation.id = `19:c0ffee42a1b2c3d4e5f6a7b8c9d0e1f2@thread.tacv2;messageid=${ask.id}`;
     ask.text = `<at>RenderBot</at> how is ${order.orderNumber}?`;
     expect((await post(ask)).status).toBe(200);
-    const isAnswer = (c: ConnectorCall) => c.conversationId === ask.conversation.id && (c.kind === 'send' || c.kind === 'reply' || c.kind === 'update')
-      && c.activity.type === 'message' && JSON.stringify(c.activity).includes('still a draft');
+    const isAnswer = (c: ConnectorCall) =>
+      c.conversationId === ask.conversation.id &&
+      (c.kind === 'send' || c.kind === 'reply' || c.kind === 'update') &&
+      c.activity.type === 'message' &&
+      JSON.stringify(c.activity).includes('still a draft');
     const [answer] = await connector.waitFor(1, isAnswer);
     const a = answer!.activity;
 
-    const entity = aiEntity.parse((a.entities as unknown[]).find((e) => (e as { type?: string }).type === 'https://schema.org/Message'));
-    expect(entity.citation).toEqual([{
-      '@type': 'Claim', position: 1,
-      appearance: { '@type': 'DigitalDocument', name: `Order ${order.orderNumber}`, abstract: expect.stringContaining(order.orderNumber),
-        url: expect.stringMatching(new RegExp(`^https://renderbot\\.example\\.com/orders/${order.orderId}/results\\?exp=\\d+&sig=[0-9a-f]{64}$`)) },
-    }]);
+    const entity = aiEntity.parse(
+      (a.entities as unknown[]).find((e) => (e as { type?: string }).type === 'https://schema.org/Message'),
+    );
+    expect(entity.citation).toEqual([
+      {
+        '@type': 'Claim',
+        position: 1,
+        appearance: {
+          '@type': 'DigitalDocument',
+          name: `Order ${order.orderNumber}`,
+          abstract: expect.stringContaining(order.orderNumber),
+          url: expect.stringMatching(
+            new RegExp(
+              `^https://renderbot\\.example\\.com/orders/${order.orderId}/results\\?exp=\\d+&sig=[0-9a-f]{64}$`,
+            ),
+          ),
+        },
+      },
+    ]);
     expect(String(a.text)).toContain(`Sources: Order ${order.orderNumber} [1]`);
     expect(a.channelData).toMatchObject({ feedbackLoop: { type: 'custom' } });
     expect((a.channelData as Record<string, unknown>).feedbackLoopEnabled).toBeUndefined();
@@ -89,7 +126,11 @@ describe('Teams: an agent answer is labelled, cites its records and takes feedba
 
     // 👎: Teams asks for the form, then submits it.
     const fetch = fixture('invoke-feedback-fetch-task');
-    Object.assign(fetch, { serviceUrl: connector.url, replyToId: activityId, conversation: { ...fetch.conversation, id: ask.conversation.id } });
+    Object.assign(fetch, {
+      serviceUrl: connector.url,
+      replyToId: activityId,
+      conversation: { ...fetch.conversation, id: ask.conversation.id },
+    });
     const form = await post(fetch);
     expect(form.status).toBe(200);
     expect(form.body?.task?.type).toBe('continue');
@@ -98,24 +139,52 @@ describe('Teams: an agent answer is labelled, cites its records and takes feedba
     expect(JSON.stringify(card)).toContain('What went wrong?');
 
     const submit = fixture('invoke-feedback-submit');
-    Object.assign(submit, { serviceUrl: connector.url, replyToId: activityId, conversation: { ...submit.conversation, id: ask.conversation.id } });
+    Object.assign(submit, {
+      serviceUrl: connector.url,
+      replyToId: activityId,
+      conversation: { ...submit.conversation, id: ask.conversation.id },
+    });
     expect((await post(submit)).status).toBe(200);
-    const answerId = (await app.db.orm.em.fork().execute(`select message_id from answer_post where message_ref = ?`, [activityId]))[0]!.message_id as string;
-    expect(await feedbackRows(answerId)).toEqual([{ platform: 'teams', rating: 'down', reason: 'It looked up the wrong order.', tools: ['get_order_status'] }]);
+    const answerId = (
+      await app.db.orm.em.fork().execute(`select message_id from answer_post where message_ref = ?`, [activityId])
+    )[0]!.message_id as string;
+    expect(await feedbackRows(answerId)).toEqual([
+      { platform: 'teams', rating: 'down', reason: 'It looked up the wrong order.', tools: ['get_order_status'] },
+    ]);
 
     // 👍 later: the same person's row is replaced.
     const like = fixture('invoke-feedback-submit');
-    Object.assign(like, { id: 'f:like', serviceUrl: connector.url, replyToId: activityId, conversation: { ...like.conversation, id: ask.conversation.id },
-      value: { actionName: 'feedback', actionValue: { reaction: 'like', feedback: '{"feedbackText":"Right answer."}' } } });
+    Object.assign(like, {
+      id: 'f:like',
+      serviceUrl: connector.url,
+      replyToId: activityId,
+      conversation: { ...like.conversation, id: ask.conversation.id },
+      value: {
+        actionName: 'feedback',
+        actionValue: { reaction: 'like', feedback: '{"feedbackText":"Right answer."}' },
+      },
+    });
     expect((await post(like)).status).toBe(200);
-    expect(await feedbackRows(answerId)).toEqual([{ platform: 'teams', rating: 'up', reason: 'Right answer.', tools: ['get_order_status'] }]);
+    expect(await feedbackRows(answerId)).toEqual([
+      { platform: 'teams', rating: 'up', reason: 'Right answer.', tools: ['get_order_status'] },
+    ]);
 
     // The same activity from another organisation (another tenant) stores nothing.
     const foreign = fixture('invoke-feedback-submit');
-    Object.assign(foreign, { id: 'f:foreign', serviceUrl: connector.url, replyToId: activityId, conversation: { ...foreign.conversation, id: ask.conversation.id, tenantId: FOREIGN_AAD },
-      channelData: { ...foreign.channelData, tenant: { id: FOREIGN_AAD } }, from: { ...foreign.from, id: '29:globex-user', aadObjectId: 'c1c2c3c4-0000-4000-8000-00000000000b' } });
+    Object.assign(foreign, {
+      id: 'f:foreign',
+      serviceUrl: connector.url,
+      replyToId: activityId,
+      conversation: { ...foreign.conversation, id: ask.conversation.id, tenantId: FOREIGN_AAD },
+      channelData: { ...foreign.channelData, tenant: { id: FOREIGN_AAD } },
+      from: { ...foreign.from, id: '29:globex-user', aadObjectId: 'c1c2c3c4-0000-4000-8000-00000000000b' },
+    });
     expect((await post(foreign)).status).toBe(200);
-    expect((await feedbackRows(answerId))).toHaveLength(1);
-    expect(await app.db.orm.em.fork().execute(`select count(*)::int as n from answer_feedback where user_id like '%globex%'`)).toEqual([{ n: 0 }]);
+    expect(await feedbackRows(answerId)).toHaveLength(1);
+    expect(
+      await app.db.orm.em
+        .fork()
+        .execute(`select count(*)::int as n from answer_feedback where user_id like '%globex%'`),
+    ).toEqual([{ n: 0 }]);
   });
 });

@@ -21,14 +21,26 @@ beforeAll(async () => {
   bob = await h.token(acme.tenant.id, 'bob', 'viewer');
   gus = await h.token(globex.tenant.id, 'gus', 'operator');
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 
-const feedback = (token: string, answerId: string, body: unknown) => h.api(`/api/chat/answers/${answerId}/feedback`, { token, method: 'PUT', body });
-const rows = (answerId: string) => h.em().execute(`select user_id, rating, reason from answer_feedback where message_id = ? order by user_id`, [answerId]);
+const feedback = (token: string, answerId: string, body: unknown) =>
+  h.api(`/api/chat/answers/${answerId}/feedback`, { token, method: 'PUT', body });
+const rows = (answerId: string) =>
+  h
+    .em()
+    .execute(`select user_id, rating, reason from answer_feedback where message_id = ? order by user_id`, [answerId]);
 
 describe('web: agent answers are labelled with their sources and take feedback', () => {
   it('an answer carries its id and sources; 👍/👎 with a reason are stored per person, a second one replaces the first', async () => {
-    const order = await createOrder(h.em(), acme.tenant.id, { products: { refs: ['ACME-KL-6204'] }, outputTypeName: 'WebP 1024x1024', submit: false, createdBy: 'seed', now: new Date() });
+    const order = await createOrder(h.em(), acme.tenant.id, {
+      products: { refs: ['ACME-KL-6204'] },
+      outputTypeName: 'WebP 1024x1024',
+      submit: false,
+      createdBy: 'seed',
+      now: new Date(),
+    });
     h.llm.enqueue(
       { toolCalls: [{ name: 'list_orders', arguments: { status: null, limit: 10 } }] },
       { content: `Your newest order is ${order.orderNumber}.` },
@@ -39,13 +51,21 @@ describe('web: agent answers are labelled with their sources and take feedback',
     const answer = response.reply!.answer!;
     expect(answer.id).toBe(response.id);
     expect(answer.sources).toEqual([
-      { kind: 'order', number: order.orderNumber, url: expect.stringMatching(new RegExp(`^https://renderbot\\.example\\.com/orders/${order.orderId}/results\\?exp=\\d+&sig=[0-9a-f]{64}$`)) },
+      {
+        kind: 'order',
+        number: order.orderNumber,
+        url: expect.stringMatching(
+          new RegExp(`^https://renderbot\\.example\\.com/orders/${order.orderId}/results\\?exp=\\d+&sig=[0-9a-f]{64}$`),
+        ),
+      },
       { kind: 'count', count: 1, what: 'orders' },
     ]);
 
     // The stored conversation shows the same answer after a reload.
     const history = await h.api(`/api/chat/sessions/${sessionId}/messages`, { token: alice });
-    const stored = ((await history.json()) as { messages: { id: string; reply: Reply | null }[] }).messages.find((m) => m.id === answer.id);
+    const stored = ((await history.json()) as { messages: { id: string; reply: Reply | null }[] }).messages.find(
+      (m) => m.id === answer.id,
+    );
     expect(stored?.reply?.answer?.id).toBe(answer.id);
 
     const down = await feedback(alice, answer.id, { rating: 'down', reason: '  It ignored the drafts.  ' });
@@ -53,7 +73,10 @@ describe('web: agent answers are labelled with their sources and take feedback',
     expect(await down.json()).toEqual({ answer_id: answer.id, rating: 'down', reason: 'It ignored the drafts.' });
     expect((await feedback(bob, answer.id, { rating: 'up' })).status).toBe(200);
     expect((await feedback(alice, answer.id, { rating: 'up' })).status).toBe(200);
-    expect(await rows(answer.id)).toEqual([{ user_id: 'alice', rating: 'up', reason: null }, { user_id: 'bob', rating: 'up', reason: null }]);
+    expect(await rows(answer.id)).toEqual([
+      { user_id: 'alice', rating: 'up', reason: null },
+      { user_id: 'bob', rating: 'up', reason: null },
+    ]);
 
     // Another tenant's token cannot see or rate it; malformed input is one clear sentence.
     const foreign = await feedback(gus, answer.id, { rating: 'down' });
@@ -67,8 +90,14 @@ describe('web: agent answers are labelled with their sources and take feedback',
   });
 
   it('cites the counts behind pipeline statistics', async () => {
-    h.llm.enqueue({ toolCalls: [{ name: 'get_render_stats', arguments: {} }] }, { content: 'Nothing failed in the last 30 days.' });
-    const res = await h.api('/api/chat/messages', { token: alice, body: { message: 'how many renders failed this month?' } });
+    h.llm.enqueue(
+      { toolCalls: [{ name: 'get_render_stats', arguments: {} }] },
+      { content: 'Nothing failed in the last 30 days.' },
+    );
+    const res = await h.api('/api/chat/messages', {
+      token: alice,
+      body: { message: 'how many renders failed this month?' },
+    });
     const { response } = (await res.json()) as ChatResult;
     expect(response.reply!.answer!.sources).toEqual([
       { kind: 'count', count: 0, what: 'render jobs completed in the last 30 days' },

@@ -6,7 +6,6 @@ import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import { NOTE_LABEL } from '../core/agent/data-messages.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
 
-
 let h: WebHarness;
 let acme: TenantFixture;
 let browser: Browser;
@@ -58,13 +57,11 @@ const orderFromFile = (req: FakeLlmRequest) => {
 describe('chat panel: files', () => {
   it('the attach button uploads a CSV, shows its summary, and the next message carries it to a confirmation', async () => {
     const { page, problems } = await signedIn();
-    await page
-      .locator('#rb-file')
-      .setInputFiles({
-        name: 'ids.csv',
-        mimeType: 'text/csv',
-        buffer: Buffer.from('SKU\nACME-KL-6204\nACME-KL-6205\nNOPE-1\n'),
-      });
+    await page.locator('#rb-file').setInputFiles({
+      name: 'ids.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('SKU\nACME-KL-6204\nACME-KL-6205\nNOPE-1\n'),
+    });
     await page
       .locator('.rb-attachment', { hasText: 'ids.csv: 3 rows, column SKU, 2 match products, 1 unknown: NOPE-1' })
       .waitFor();

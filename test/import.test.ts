@@ -16,19 +16,26 @@ beforeAll(async () => {
     globex = await makeTenant(em, 'globex');
   });
 });
-afterAll(async () => { await db?.drop(); });
+afterAll(async () => {
+  await db?.drop();
+});
 
 /** Imports in one transaction, as a caller would. */
 function importCsv(tenantId: string, csv: string) {
   return db.orm.em.fork().transactional((em) => importProductsCsv(em, tenantId, csv));
 }
 async function products(tenantId: string) {
-  return (await db.orm.em.fork().execute(
-    `select pim_id, name, category, material_name from product where tenant_id = ? order by pim_id`, [tenantId])) as
-    { pim_id: string; name: string; category: string; material_name: string | null }[];
+  return (await db.orm.em
+    .fork()
+    .execute(`select pim_id, name, category, material_name from product where tenant_id = ? order by pim_id`, [
+      tenantId,
+    ])) as { pim_id: string; name: string; category: string; material_name: string | null }[];
 }
 async function csvError(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(UserInputError);
   expect((err as RenderBotError).code).toBe('csv_invalid');
   return (err as Error).message;
@@ -50,7 +57,10 @@ describe('parseCsv', () => {
 
   it('reports malformed records with their starting line and keeps parsing', () => {
     const { records, problems } = parseCsv('a,b\nx"y,1\n"ok",2\n"bad"tail,3\n"open,4\nnever closed');
-    expect(records).toEqual([{ line: 1, fields: ['a', 'b'] }, { line: 3, fields: ['ok', '2'] }]);
+    expect(records).toEqual([
+      { line: 1, fields: ['a', 'b'] },
+      { line: 3, fields: ['ok', '2'] },
+    ]);
     expect(problems.map((p) => p.line)).toEqual([2, 4, 5]);
     expect(problems[0]!.message).toContain('quote inside an unquoted field');
     expect(problems[1]!.message).toContain('after a closing quote');
@@ -88,20 +98,32 @@ describe('parseCsv', () => {
       [8, expect.stringContaining('after a closing quote')],
     ]);
     expect(records.map((r) => [r.line, r.fields[0], r.fields[1]])).toEqual([
-      [1, 'pim_id', 'name'], [2, 'A-1', 'One'], [4, 'A-3', 'Three'], [6, 'A-5', 'Fi\nve'], [9, 'A-7', 'Seven'],
+      [1, 'pim_id', 'name'],
+      [2, 'A-1', 'One'],
+      [4, 'A-3', 'Three'],
+      [6, 'A-5', 'Fi\nve'],
+      [9, 'A-7', 'Seven'],
     ]);
   });
 
   it('accepts LF and lone CR line ends and a missing final newline', () => {
-    expect(parseCsv('a,b\rc,d\ne,f').records.map((r) => r.fields)).toEqual([['a', 'b'], ['c', 'd'], ['e', 'f']]);
+    expect(parseCsv('a,b\rc,d\ne,f').records.map((r) => r.fields)).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+      ['e', 'f'],
+    ]);
   });
 
   it('detects semicolons from the header line (German Excel) and keeps commas inside fields', () => {
-    const { records, problems, delimiter } = parseCsv('pim_id;name;category\r\nA-1;Lager 6204, neu;Kugellager\r\nA-2;"Ring; 30x42";Dichtungen\r\n');
+    const { records, problems, delimiter } = parseCsv(
+      'pim_id;name;category\r\nA-1;Lager 6204, neu;Kugellager\r\nA-2;"Ring; 30x42";Dichtungen\r\n',
+    );
     expect(problems).toEqual([]);
     expect(delimiter).toBe(';');
     expect(records.map((r) => r.fields)).toEqual([
-      ['pim_id', 'name', 'category'], ['A-1', 'Lager 6204, neu', 'Kugellager'], ['A-2', 'Ring; 30x42', 'Dichtungen'],
+      ['pim_id', 'name', 'category'],
+      ['A-1', 'Lager 6204, neu', 'Kugellager'],
+      ['A-2', 'Ring; 30x42', 'Dichtungen'],
     ]);
     expect(detectDelimiter('pim_id,name,category')).toBe(',');
     expect(detectDelimiter('pim_id;name;category')).toBe(';');
@@ -120,24 +142,32 @@ describe('decodeCsvFile', () => {
 
 describe('importProductsCsv', () => {
   it('upserts a good file and counts inserted vs. updated rows', async () => {
-    const csv = [
-      'pim_id,name,category,material_name',
-      'ACME-KL-6204,"Rillenkugellager 6204, neu",Kugellager,Steel-Bare',
-      'ACME-NEW-1,"Lager ""Spezial""",Kugellager,',
-      'ACME-NEW-2,Dichtring 30x42,Dichtungen,NBR-Black',
-    ].join('\r\n') + '\r\n';
+    const csv =
+      [
+        'pim_id,name,category,material_name',
+        'ACME-KL-6204,"Rillenkugellager 6204, neu",Kugellager,Steel-Bare',
+        'ACME-NEW-1,"Lager ""Spezial""",Kugellager,',
+        'ACME-NEW-2,Dichtring 30x42,Dichtungen,NBR-Black',
+      ].join('\r\n') + '\r\n';
     const before = (await products(acme.tenant.id)).length;
     expect(await importCsv(acme.tenant.id, csv)).toEqual({ inserted: 2, updated: 1 });
     const rows = await products(acme.tenant.id);
     expect(rows).toHaveLength(before + 2);
-    expect(rows.find((r) => r.pim_id === 'ACME-KL-6204')).toMatchObject({ name: 'Rillenkugellager 6204, neu', material_name: 'Steel-Bare' });
+    expect(rows.find((r) => r.pim_id === 'ACME-KL-6204')).toMatchObject({
+      name: 'Rillenkugellager 6204, neu',
+      material_name: 'Steel-Bare',
+    });
     expect(rows.find((r) => r.pim_id === 'ACME-NEW-1')).toMatchObject({ name: 'Lager "Spezial"', material_name: null });
-    expect(rows.find((r) => r.pim_id === 'ACME-NEW-2')).toMatchObject({ category: 'Dichtungen', material_name: 'NBR-Black' });
+    expect(rows.find((r) => r.pim_id === 'ACME-NEW-2')).toMatchObject({
+      category: 'Dichtungen',
+      material_name: 'NBR-Black',
+    });
   });
 
-  it('accepts the three-column header with a BOM, keeps materials, and touches only the caller\'s tenant', async () => {
+  it("accepts the three-column header with a BOM, keeps materials, and touches only the caller's tenant", async () => {
     const acmeBefore = await products(acme.tenant.id);
-    const csv = '\uFEFFpim_id,name,category\nACME-KL-6205,Umbenannt,Kugellager\nACME-NEW-3,"Mehrzeilig\nName",Sonstiges\n';
+    const csv =
+      '\uFEFFpim_id,name,category\nACME-KL-6205,Umbenannt,Kugellager\nACME-NEW-3,"Mehrzeilig\nName",Sonstiges\n';
     expect(await importCsv(globex.tenant.id, csv)).toEqual({ inserted: 2, updated: 0 });
     expect(await products(acme.tenant.id)).toEqual(acmeBefore);
     expect(await importCsv(acme.tenant.id, csv)).toEqual({ inserted: 1, updated: 1 });
@@ -182,21 +212,32 @@ describe('importProductsCsv', () => {
   });
 
   it('refuses a header that is not pim_id,name,category[,material_name]', async () => {
-    for (const header of ['name,pim_id,category', 'pim_id,name', 'pim_id,name,category,colour', 'PIM_ID,name,category']) {
+    for (const header of [
+      'name,pim_id,category',
+      'pim_id,name',
+      'pim_id,name,category,colour',
+      'PIM_ID,name,category',
+    ]) {
       const message = await csvError(importCsv(acme.tenant.id, `${header}\nA,B,C\n`));
-      expect(message).toContain('line 1: the header must be "pim_id,name,category" (optionally followed by ",material_name"; or the same with ";")');
+      expect(message).toContain(
+        'line 1: the header must be "pim_id,name,category" (optionally followed by ",material_name"; or the same with ";")',
+      );
     }
-    expect(await csvError(importCsv(acme.tenant.id, 'pim_id;category;name\nA;B;C\n'))).toContain('not "pim_id;category;name"');
+    expect(await csvError(importCsv(acme.tenant.id, 'pim_id;category;name\nA;B;C\n'))).toContain(
+      'not "pim_id;category;name"',
+    );
     expect(await csvError(importCsv(acme.tenant.id, ''))).toContain('line 1: the file must start with the header');
   });
 
   it('imports a semicolon-separated file (German Excel) with quoted line breaks and reports its bad rows by line', async () => {
-    const csv = [
-      '\uFEFFpim_id;name;category;material_name', // 1
-      'ACME-SEMI-1;"Lager 6204, neu";Kugellager;Steel-Bare', // 2
-      'ACME-SEMI-2;"Ring ""30x42""\r\nzweite Zeile";Dichtungen;', // 3-4
-    ].join('\r\n') + '\r\n';
-    const broken = csv + 'ACME-SEMI-3;nur zwei\r\n"ACME-SEMI-4;"x";Dichtungen;\r\nACME-SEMI-5;"offen\r\n;Dichtungen;\r\n';
+    const csv =
+      [
+        '\uFEFFpim_id;name;category;material_name', // 1
+        'ACME-SEMI-1;"Lager 6204, neu";Kugellager;Steel-Bare', // 2
+        'ACME-SEMI-2;"Ring ""30x42""\r\nzweite Zeile";Dichtungen;', // 3-4
+      ].join('\r\n') + '\r\n';
+    const broken =
+      csv + 'ACME-SEMI-3;nur zwei\r\n"ACME-SEMI-4;"x";Dichtungen;\r\nACME-SEMI-5;"offen\r\n;Dichtungen;\r\n';
     const before = await products(acme.tenant.id);
     const message = await csvError(importCsv(acme.tenant.id, broken));
     expect(message).toContain('3 problems; nothing was changed');
@@ -207,8 +248,15 @@ describe('importProductsCsv', () => {
 
     expect(await importCsv(acme.tenant.id, csv)).toEqual({ inserted: 2, updated: 0 });
     const rows = await products(acme.tenant.id);
-    expect(rows.find((r) => r.pim_id === 'ACME-SEMI-1')).toMatchObject({ name: 'Lager 6204, neu', material_name: 'Steel-Bare' });
-    expect(rows.find((r) => r.pim_id === 'ACME-SEMI-2')).toMatchObject({ name: 'Ring "30x42"\nzweite Zeile', category: 'Dichtungen', material_name: null });
+    expect(rows.find((r) => r.pim_id === 'ACME-SEMI-1')).toMatchObject({
+      name: 'Lager 6204, neu',
+      material_name: 'Steel-Bare',
+    });
+    expect(rows.find((r) => r.pim_id === 'ACME-SEMI-2')).toMatchObject({
+      name: 'Ring "30x42"\nzweite Zeile',
+      category: 'Dichtungen',
+      material_name: null,
+    });
   });
 
   it('imports nothing and reports nothing for a header-only file', async () => {

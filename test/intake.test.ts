@@ -30,7 +30,8 @@ function person(id: string, facts: PersonFacts | undefined | 'throws', extra: { 
   return {
     asked,
     person: {
-      id, ...extra,
+      id,
+      ...extra,
       lookup: async () => {
         asked.n++;
         if (facts === 'throws') throw new Error('users.info: ratelimited');
@@ -43,7 +44,13 @@ function person(id: string, facts: PersonFacts | undefined | 'throws', extra: { 
 beforeAll(async () => {
   db = await createTestDatabase();
   intakePool = createIntakePool(db.url);
-  intake = createIntake({ orm: db.orm, log: silentLog, now: () => new Date(clock), secretsKey: randomBytes(32), intakePool });
+  intake = createIntake({
+    orm: db.orm,
+    log: silentLog,
+    now: () => new Date(clock),
+    secretsKey: randomBytes(32),
+    intakePool,
+  });
   acme = await createTenant(em(), { slug: 'acme', name: 'Acme GmbH' });
   globex = await createTenant(em(), { slug: 'globex', name: 'Globex' });
 });
@@ -75,10 +82,20 @@ describe('identify: workspace → tenant, person → role (docs/design.md §2)',
     for (const [label, p, role] of cases) {
       const who = await intake.identify('slack', { id: team }, p.person, { fresh: true });
       expect({ label, role: who?.role }).toEqual({ label, role });
-      expect(who).toMatchObject({ tenantId: acme.id, tenant: { id: acme.id, slug: 'acme', name: 'Acme GmbH' }, userId: p.person.id, platform: 'slack' });
+      expect(who).toMatchObject({
+        tenantId: acme.id,
+        tenant: { id: acme.id, slug: 'acme', name: 'Acme GmbH' },
+        userId: p.person.id,
+        platform: 'slack',
+      });
     }
     expect(cases[5]![1].asked.n).toBe(0); // a guest by the event is never looked up
-    const [row] = await rows(em(), z.object({ display_name: z.string() }), `select display_name from tenant_user where tenant_id = ? and external_user_id = ?`, [acme.id, cases[0]![1].person.id]);
+    const [row] = await rows(
+      em(),
+      z.object({ display_name: z.string() }),
+      `select display_name from tenant_user where tenant_id = ? and external_user_id = ?`,
+      [acme.id, cases[0]![1].person.id],
+    );
     expect(row!.display_name).toBe('Dana');
   });
 
@@ -87,7 +104,9 @@ describe('identify: workspace → tenant, person → role (docs/design.md §2)',
     await linkWorkspace(em(), globex.id, 'slack', org);
     const user = fresh('U');
     await setUserRole(em(), globex.id, 'slack', user, 'admin');
-    const who = await intake.identify('slack', { id: fresh('T'), orgId: org }, person(user, { guest: true }).person, { fresh: true });
+    const who = await intake.identify('slack', { id: fresh('T'), orgId: org }, person(user, { guest: true }).person, {
+      fresh: true,
+    });
     expect(who).toMatchObject({ tenantId: globex.id, role: 'admin' });
   });
 
@@ -114,14 +133,31 @@ describe('redeemLink', () => {
     const { code } = await createLinkCode(em(), globex.id, new Date());
     const guest = await intake.redeemLink(code, 'teams', { id: team }, person(fresh('U'), { guest: true }).person);
     expect(guest).toMatchObject({ ok: false, reason: 'guest' });
-    const external = await intake.redeemLink(code, 'slack', { id: team }, person(fresh('U'), { guest: false, homeWorkspace: 'T0ELSEWHERE' }).person);
+    const external = await intake.redeemLink(
+      code,
+      'slack',
+      { id: team },
+      person(fresh('U'), { guest: false, homeWorkspace: 'T0ELSEWHERE' }).person,
+    );
     expect(external).toMatchObject({ ok: false, reason: 'guest' });
     expect(await intake.tenantOf('teams', { id: team })).toBeUndefined();
     const member = person(fresh('U'), { guest: false, homeWorkspace: team }).person;
-    expect(await intake.redeemLink(code, 'teams', { id: team }, member)).toEqual({ ok: true, tenant: { id: globex.id, slug: 'globex', name: 'Globex' } });
+    expect(await intake.redeemLink(code, 'teams', { id: team }, member)).toEqual({
+      ok: true,
+      tenant: { id: globex.id, slug: 'globex', name: 'Globex' },
+    });
     expect(await intake.tenantOf('teams', { id: team })).toEqual({ id: globex.id, slug: 'globex', name: 'Globex' });
-    const again = await intake.redeemLink(code, 'teams', { id: fresh('T') }, person(fresh('U'), { guest: false }).person);
-    expect(again).toMatchObject({ ok: false, reason: 'refused', message: expect.stringMatching(/unknown, already used or expired/) });
+    const again = await intake.redeemLink(
+      code,
+      'teams',
+      { id: fresh('T') },
+      person(fresh('U'), { guest: false }).person,
+    );
+    expect(again).toMatchObject({
+      ok: false,
+      reason: 'refused',
+      message: expect.stringMatching(/unknown, already used or expired/),
+    });
   });
 });
 
@@ -136,9 +172,16 @@ describe('sessions and cards', () => {
 
   it('actionCard shows a pending action’s card to its own tenant only', async () => {
     const turn = await makeTurn(em(), acme.id);
-    const action = await createPendingAction(em(), turn, [{ toolCallId: 'c1', tool: 'cancel_order', args: {}, step: { title: 'Cancel order', details: [] } }], new Date());
+    const action = await createPendingAction(
+      em(),
+      turn,
+      [{ toolCallId: 'c1', tool: 'cancel_order', args: {}, step: { title: 'Cancel order', details: [] } }],
+      new Date(),
+    );
     const card = (await intake.actionCard(acme.id, action.id))!;
-    expect(card.blocks).toContainEqual(expect.objectContaining({ type: 'confirm', actionId: action.id, status: 'pending' }));
+    expect(card.blocks).toContainEqual(
+      expect.objectContaining({ type: 'confirm', actionId: action.id, status: 'pending' }),
+    );
     expect(await intake.actionCard(globex.id, action.id)).toBeUndefined();
   });
 });

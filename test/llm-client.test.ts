@@ -3,7 +3,13 @@ import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, PlatformError, RenderBotError } from '../core/errors.ts';
 import { answerLimit, MAX_ANSWER_TOKENS } from '../core/llm/answer-limit.ts';
-import { createChatModel, toAssistantMessage, type ChatMessage, type ChatModelOptions, type ToolSpec } from '../core/llm/client.ts';
+import {
+  createChatModel,
+  toAssistantMessage,
+  type ChatMessage,
+  type ChatModelOptions,
+  type ToolSpec,
+} from '../core/llm/client.ts';
 import { LlmRateLimitedError, parseRetryAfterMs } from '../core/llm/retry.ts';
 import { aiSettingsSchema } from '../core/llm/settings.ts';
 import { createLogger } from '../core/logger.ts';
@@ -24,7 +30,12 @@ afterEach(async () => {
 /** A logger whose output is kept, to check that no key is ever logged. */
 function capturingLogger() {
   const lines: string[] = [];
-  const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done(); } });
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
   return { log: createLogger('debug', sink), text: () => lines.join('') };
 }
 
@@ -37,9 +48,23 @@ const tools: ToolSpec[] = [
   {
     name: 'search_products',
     description: 'Search the catalogue',
-    parameters: { type: 'object', properties: { text: { type: 'string' }, category: { type: ['string', 'null'] } }, required: ['text', 'category'], additionalProperties: false },
+    parameters: {
+      type: 'object',
+      properties: { text: { type: 'string' }, category: { type: ['string', 'null'] } },
+      required: ['text', 'category'],
+      additionalProperties: false,
+    },
   },
-  { name: 'get_order', description: 'One order', parameters: { type: 'object', properties: { number: { type: 'string' } }, required: ['number'], additionalProperties: false } },
+  {
+    name: 'get_order',
+    description: 'One order',
+    parameters: {
+      type: 'object',
+      properties: { number: { type: 'string' } },
+      required: ['number'],
+      additionalProperties: false,
+    },
+  },
 ];
 const messages: ChatMessage[] = [
   { role: 'system', content: 'You are RenderBot.' },
@@ -47,7 +72,10 @@ const messages: ChatMessage[] = [
 ];
 
 async function failure(p: Promise<unknown>): Promise<RenderBotError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(RenderBotError);
   return err as RenderBotError;
 }
@@ -63,7 +91,12 @@ describe('request shape', () => {
     expect(aiSettingsSchema.parse(llm.settings)).toEqual(llm.settings);
     llm.enqueue({ content: 'Hello there', usage: { promptTokens: 12, completionTokens: 3 } });
     const result = await createChatModel(llm.settings, llm.apiKey, fast).complete({ messages, tools });
-    expect(result).toEqual({ content: 'Hello there', toolCalls: [], usage: { promptTokens: 12, completionTokens: 3 }, finishReason: 'stop' });
+    expect(result).toEqual({
+      content: 'Hello there',
+      toolCalls: [],
+      usage: { promptTokens: 12, completionTokens: 3 },
+      finishReason: 'stop',
+    });
     const [req] = llm.requests;
     expect(req?.path).toBe('/openai/deployments/gpt-4o/chat/completions');
     expect(req?.query).toEqual({ 'api-version': '2024-10-21' });
@@ -102,10 +135,16 @@ describe('request shape', () => {
   it('bounds the answer with the field the provider understands', () => {
     const azure = { provider: 'azure', endpoint: 'https://r.openai.azure.com', deployment: 'gpt-4o' } as const;
     expect(answerLimit({ ...azure, apiVersion: '2024-10-21' })).toEqual({ max_completion_tokens: MAX_ANSWER_TOKENS });
-    expect(answerLimit({ ...azure, apiVersion: '2025-04-01-preview' })).toEqual({ max_completion_tokens: MAX_ANSWER_TOKENS });
+    expect(answerLimit({ ...azure, apiVersion: '2025-04-01-preview' })).toEqual({
+      max_completion_tokens: MAX_ANSWER_TOKENS,
+    });
     expect(answerLimit({ ...azure, apiVersion: '2024-06-01' })).toEqual({ max_tokens: MAX_ANSWER_TOKENS });
-    expect(answerLimit({ provider: 'openai', baseUrl: 'https://api.openai.com/v1', model: 'gpt-5' })).toEqual({ max_completion_tokens: MAX_ANSWER_TOKENS });
-    expect(answerLimit({ provider: 'openai', baseUrl: 'http://localhost:11434/v1', model: 'llama3' })).toEqual({ max_tokens: MAX_ANSWER_TOKENS });
+    expect(answerLimit({ provider: 'openai', baseUrl: 'https://api.openai.com/v1', model: 'gpt-5' })).toEqual({
+      max_completion_tokens: MAX_ANSWER_TOKENS,
+    });
+    expect(answerLimit({ provider: 'openai', baseUrl: 'http://localhost:11434/v1', model: 'llama3' })).toEqual({
+      max_tokens: MAX_ANSWER_TOKENS,
+    });
   });
 
   it('without tools sends neither tools, tool_choice nor parallel_tool_calls', async () => {
@@ -183,7 +222,17 @@ describe('fault handling', () => {
 
   it('429 insufficient_quota is a configuration problem, not retried', async () => {
     const llm = await fake({ provider: 'openai' });
-    llm.enqueue({ status: 429, body: { error: { message: 'You exceeded your current quota', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } } });
+    llm.enqueue({
+      status: 429,
+      body: {
+        error: {
+          message: 'You exceeded your current quota',
+          type: 'insufficient_quota',
+          param: null,
+          code: 'insufficient_quota',
+        },
+      },
+    });
     const err = await failure(createChatModel(llm.settings, llm.apiKey, fast).complete({ messages }));
     expect([err.code, err.fault]).toEqual(['llm_quota', 'config']);
     expect(llm.requests).toHaveLength(1);
@@ -232,7 +281,9 @@ describe('fault handling', () => {
     const llm = await fake({ provider: 'azure', apiKey: SECRET });
     const logs = capturingLogger();
     llm.enqueue({ status: 500 }, { status: 500 }, { status: 502 });
-    const err = await failure(createChatModel(llm.settings, llm.apiKey, { ...fast, maxAttempts: 3, log: logs.log }).complete({ messages }));
+    const err = await failure(
+      createChatModel(llm.settings, llm.apiKey, { ...fast, maxAttempts: 3, log: logs.log }).complete({ messages }),
+    );
     expect(err).toBeInstanceOf(PlatformError);
     expect(err.code).toBe('llm_unavailable');
     expect(err.message).toBe('The AI service is unavailable right now, please try again in a minute.');
@@ -247,7 +298,9 @@ describe('fault handling', () => {
     const llm = await fake({ provider: 'azure' });
     llm.enqueue({ hang: true }, { hang: true });
     const started = Date.now();
-    const err = await failure(createChatModel(llm.settings, llm.apiKey, { ...fast, timeoutMs: 100, maxAttempts: 2 }).complete({ messages }));
+    const err = await failure(
+      createChatModel(llm.settings, llm.apiKey, { ...fast, timeoutMs: 100, maxAttempts: 2 }).complete({ messages }),
+    );
     expect(err.code).toBe('llm_unavailable');
     expect(llm.requests).toHaveLength(2);
     expect(Date.now() - started).toBeLessThan(3_000);
@@ -257,7 +310,9 @@ describe('fault handling', () => {
   it('a slow answer times out and the retry succeeds', async () => {
     const llm = await fake({ provider: 'openai' });
     llm.enqueue({ content: 'late', delayMs: 500 }, { content: 'on time' });
-    expect((await createChatModel(llm.settings, llm.apiKey, { ...fast, timeoutMs: 100 }).complete({ messages })).content).toBe('on time');
+    expect(
+      (await createChatModel(llm.settings, llm.apiKey, { ...fast, timeoutMs: 100 }).complete({ messages })).content,
+    ).toBe('on time');
     expect(llm.requests).toHaveLength(2);
   });
 
@@ -272,18 +327,23 @@ describe('fault handling', () => {
     llm.assertDone();
   });
 
-  it.each(['azure', 'openai'] as const)('%s: a rejected key is ConfigError llm_auth, never retried, key never shown', async (provider) => {
-    const llm = await fake({ provider, apiKey: 'the-right-key' });
-    const logs = capturingLogger();
-    const err = await failure(createChatModel(llm.settings, SECRET, { ...fast, log: logs.log }).complete({ messages }));
-    expect(err).toBeInstanceOf(ConfigError);
-    expect(err.code).toBe('llm_auth');
-    expect(err.message).toContain('renderbot admin tenant ai');
-    expect(llm.requests).toHaveLength(1);
-    expectNoSecret(err, SECRET);
-    expect(logs.text()).not.toContain(SECRET);
-    llm.assertDone();
-  });
+  it.each(['azure', 'openai'] as const)(
+    '%s: a rejected key is ConfigError llm_auth, never retried, key never shown',
+    async (provider) => {
+      const llm = await fake({ provider, apiKey: 'the-right-key' });
+      const logs = capturingLogger();
+      const err = await failure(
+        createChatModel(llm.settings, SECRET, { ...fast, log: logs.log }).complete({ messages }),
+      );
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.code).toBe('llm_auth');
+      expect(err.message).toContain('renderbot admin tenant ai');
+      expect(llm.requests).toHaveLength(1);
+      expectNoSecret(err, SECRET);
+      expect(logs.text()).not.toContain(SECRET);
+      llm.assertDone();
+    },
+  );
 
   it('an unknown deployment is ConfigError llm_not_found', async () => {
     const llm = await fake({ provider: 'azure' });
@@ -297,7 +357,10 @@ describe('fault handling', () => {
 
   it('other 4xx are PlatformError llm_rejected without retry, key redacted', async () => {
     const llm = await fake({ provider: 'openai', apiKey: SECRET });
-    llm.enqueue({ status: 422, body: { error: { message: `bad thing near ${SECRET}`, type: 'invalid_request_error', param: null, code: null } } });
+    llm.enqueue({
+      status: 422,
+      body: { error: { message: `bad thing near ${SECRET}`, type: 'invalid_request_error', param: null, code: null } },
+    });
     const err = await failure(createChatModel(llm.settings, llm.apiKey, fast).complete({ messages }));
     expect(err.code).toBe('llm_rejected');
     expect(err.message).toContain('HTTP 422');
@@ -327,22 +390,25 @@ describe('fault handling', () => {
 });
 
 describe('streaming', () => {
-  it.each(['azure', 'openai'] as const)('%s: text deltas arrive in order and the result equals the non-streaming one', async (provider) => {
-    const llm = await fake({ provider });
-    const text = 'Bearing 6204 has 3 render jobs: 2 done, 1 queued. ✓';
-    llm.enqueue({ content: text }, { content: text });
-    const model = createChatModel(llm.settings, llm.apiKey, fast);
-    const plain = await model.complete({ messages, tools });
-    const deltas: string[] = [];
-    const streamed = await model.complete({ messages, tools, onText: (d) => deltas.push(d) });
-    expect(deltas.length).toBeGreaterThan(1);
-    expect(deltas.join('')).toBe(text);
-    expect(streamed).toEqual(plain);
-    const body = llm.requests[1]?.body;
-    expect(body?.stream).toBe(true);
-    expect(body?.stream_options).toEqual({ include_usage: true });
-    llm.assertDone();
-  });
+  it.each(['azure', 'openai'] as const)(
+    '%s: text deltas arrive in order and the result equals the non-streaming one',
+    async (provider) => {
+      const llm = await fake({ provider });
+      const text = 'Bearing 6204 has 3 render jobs: 2 done, 1 queued. ✓';
+      llm.enqueue({ content: text }, { content: text });
+      const model = createChatModel(llm.settings, llm.apiKey, fast);
+      const plain = await model.complete({ messages, tools });
+      const deltas: string[] = [];
+      const streamed = await model.complete({ messages, tools, onText: (d) => deltas.push(d) });
+      expect(deltas.length).toBeGreaterThan(1);
+      expect(deltas.join('')).toBe(text);
+      expect(streamed).toEqual(plain);
+      const body = llm.requests[1]?.body;
+      expect(body?.stream).toBe(true);
+      expect(body?.stream_options).toEqual({ include_usage: true });
+      llm.assertDone();
+    },
+  );
 
   it('assembles streamed parallel tool calls by index', async () => {
     const llm = await fake({ provider: 'azure' });
@@ -372,7 +438,10 @@ describe('streaming', () => {
     const llm = await fake({ provider: 'azure' });
     llm.enqueue({ content: 'complete answer', cutAfterChunks: 2 }, { content: 'complete answer' });
     const deltas: string[] = [];
-    const result = await createChatModel(llm.settings, llm.apiKey, fast).complete({ messages, onText: (d) => deltas.push(d) });
+    const result = await createChatModel(llm.settings, llm.apiKey, fast).complete({
+      messages,
+      onText: (d) => deltas.push(d),
+    });
     expect(deltas.join('')).toBe('complete answer');
     expect(result.content).toBe('complete answer');
     expect(llm.requests).toHaveLength(2);
@@ -383,7 +452,10 @@ describe('streaming', () => {
     const llm = await fake({ provider: 'openai' });
     llm.enqueue({ content: 'stalled answer', chunkDelayMs: 1_000 }, { content: 'prompt answer' });
     const deltas: string[] = [];
-    const result = await createChatModel(llm.settings, llm.apiKey, { ...fast, timeoutMs: 150 }).complete({ messages, onText: (d) => deltas.push(d) });
+    const result = await createChatModel(llm.settings, llm.apiKey, { ...fast, timeoutMs: 150 }).complete({
+      messages,
+      onText: (d) => deltas.push(d),
+    });
     expect(result.content).toBe('prompt answer');
     expect(deltas.join('')).toBe('prompt answer');
     expect(llm.requests).toHaveLength(2);
@@ -393,7 +465,9 @@ describe('streaming', () => {
     const llm = await fake({ provider: 'azure' });
     llm.enqueue({ content: 'partial answer that breaks', cutAfterChunks: 3 }, { content: 'unused' });
     const deltas: string[] = [];
-    const err = await failure(createChatModel(llm.settings, llm.apiKey, fast).complete({ messages, onText: (d) => deltas.push(d) }));
+    const err = await failure(
+      createChatModel(llm.settings, llm.apiKey, fast).complete({ messages, onText: (d) => deltas.push(d) }),
+    );
     expect(err.code).toBe('llm_broke_off');
     expect(deltas.length).toBeGreaterThan(0);
     expect(llm.requests).toHaveLength(1);
@@ -409,7 +483,12 @@ describe('streaming', () => {
   it('a failing onText callback does not break the call', async () => {
     const llm = await fake({ provider: 'openai' });
     llm.enqueue({ content: 'still fine' });
-    const result = await createChatModel(llm.settings, llm.apiKey, fast).complete({ messages, onText: () => { throw new Error('ui gone'); } });
+    const result = await createChatModel(llm.settings, llm.apiKey, fast).complete({
+      messages,
+      onText: () => {
+        throw new Error('ui gone');
+      },
+    });
     expect(result.content).toBe('still fine');
   });
 });
@@ -420,7 +499,11 @@ describe('the fake server', () => {
     llm.enqueue({ content: 'never used' });
     const bad: ChatMessage[] = [
       ...messages,
-      { role: 'assistant', content: null, tool_calls: [{ id: 'call_a', type: 'function', function: { name: 'get_order', arguments: '{}' } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'call_a', type: 'function', function: { name: 'get_order', arguments: '{}' } }],
+      },
       { role: 'user', content: 'and?' },
     ];
     const err = await failure(createChatModel(llm.settings, llm.apiKey, fast).complete({ messages: bad }));
@@ -432,7 +515,11 @@ describe('the fake server', () => {
 
   it('rejects tool schemas that strict mode would refuse', async () => {
     const llm = await fake({ provider: 'azure' });
-    const loose: ToolSpec = { name: 'search', description: 'x', parameters: { type: 'object', properties: { text: { type: 'string' } }, additionalProperties: false } };
+    const loose: ToolSpec = {
+      name: 'search',
+      description: 'x',
+      parameters: { type: 'object', properties: { text: { type: 'string' } }, additionalProperties: false },
+    };
     const err = await failure(createChatModel(llm.settings, llm.apiKey, fast).complete({ messages, tools: [loose] }));
     expect(err.code).toBe('llm_rejected');
     expect(llm.failures[0]).toMatch(/'required' is required .* Missing 'text'/);
@@ -440,9 +527,12 @@ describe('the fake server', () => {
 
   it('rejects an answer bound that is not a positive integer', async () => {
     const llm = await fake({ provider: 'openai' });
-    const send = (body: Record<string, unknown>) => fetch(`${llm.url}/v1/chat/completions`, {
-      method: 'POST', headers: { authorization: `Bearer ${llm.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages, ...body }),
-    });
+    const send = (body: Record<string, unknown>) =>
+      fetch(`${llm.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${llm.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages, ...body }),
+      });
     expect((await send({ max_tokens: '4096' })).status).toBe(400);
     expect((await send({ max_completion_tokens: 0 })).status).toBe(400);
     expect(llm.failures).toEqual([
@@ -453,14 +543,18 @@ describe('the fake server', () => {
 
   it('answers unexpected requests with 500 and reports them', async () => {
     const llm = await fake({ provider: 'azure' });
-    const err = await failure(createChatModel(llm.settings, llm.apiKey, { ...fast, maxAttempts: 1 }).complete({ messages }));
+    const err = await failure(
+      createChatModel(llm.settings, llm.apiKey, { ...fast, maxAttempts: 1 }).complete({ messages }),
+    );
     expect(err.code).toBe('llm_unavailable');
     expect(() => llm.assertDone()).toThrow(/no scripted step left/);
   });
 
   it('records a throwing step function as a failure', async () => {
     const llm = await fake({ provider: 'openai' });
-    llm.enqueue(() => { throw new Error('expected a tool result'); });
+    llm.enqueue(() => {
+      throw new Error('expected a tool result');
+    });
     await failure(createChatModel(llm.settings, llm.apiKey, { ...fast, maxAttempts: 1 }).complete({ messages }));
     expect(() => llm.assertDone()).toThrow(/expected a tool result/);
   });

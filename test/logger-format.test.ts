@@ -6,7 +6,12 @@ import { createLogger, type LogOutput } from '../core/logger.ts';
 /** A logger writing into a string, as `createLogger` builds it for `output`. */
 function capture(output: LogOutput) {
   const chunks: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, done) { chunks.push(String(chunk)); done(); } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      chunks.push(String(chunk));
+      done();
+    },
+  });
   const log = createLogger('info', sink, output);
   return { log, text: () => stripVTControlCharacters(chunks.join('')) };
 }

@@ -5,8 +5,16 @@ import { createModelGate } from '../core/llm/model-gate.ts';
 function call(log: string[], name: string) {
   let finish!: () => void;
   let started!: () => void;
-  const startedP = new Promise<void>((r) => { started = r; });
-  const fn = () => { log.push(name); started(); return new Promise<string>((r) => { finish = () => r(name); }); };
+  const startedP = new Promise<void>((r) => {
+    started = r;
+  });
+  const fn = () => {
+    log.push(name);
+    started();
+    return new Promise<string>((r) => {
+      finish = () => r(name);
+    });
+  };
   return { fn, started: startedP, finish: () => finish() };
 }
 

@@ -28,7 +28,10 @@ let lookupStarted = () => {};
 
 const lookupParams = z.object({ n: z.number().int().describe('Which item') });
 const lookup = defineTool({
-  name: 'lookup', description: 'Looks an item up', kind: 'read', parameters: lookupParams,
+  name: 'lookup',
+  description: 'Looks an item up',
+  kind: 'read',
+  parameters: lookupParams,
   run: async (_ctx, args) => {
     lookups.running++;
     lookups.ran++;
@@ -49,25 +52,44 @@ beforeAll(async () => {
   acme = await makeTenant(h.em(), 'acme');
   await h.enableAi(acme.tenant.id);
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 
 const deps = (o: Partial<AgentDeps> = {}): AgentDeps => ({
-  ...h.agentDeps({ tools }), models: createModelProvider(h.secretsKey, silentLog, { timeoutMs: IDLE_TIMEOUT_MS }), ...o,
+  ...h.agentDeps({ tools }),
+  models: createModelProvider(h.secretsKey, silentLog, { timeoutMs: IDLE_TIMEOUT_MS }),
+  ...o,
 });
 const say = async (text: string, o: { deps?: AgentDeps; onText?: (d: string) => void } = {}) => {
   const turn = await h.turn(acme.tenant.id);
-  const reply = await runAgentTurn(o.deps ?? deps(), turn, { kind: 'message', text }, o.onText ? { onText: o.onText } : {});
+  const reply = await runAgentTurn(
+    o.deps ?? deps(),
+    turn,
+    { kind: 'message', text },
+    o.onText ? { onText: o.onText } : {},
+  );
   return { turn, reply, text: texts([reply]) };
 };
 /** Continues the conversation of `turn` with another message. */
-const sayAgain = async (turn: Awaited<ReturnType<CoreHarness['turn']>>, text: string) => texts([await runAgentTurn(deps(), turn, { kind: 'message', text })]);
+const sayAgain = async (turn: Awaited<ReturnType<CoreHarness['turn']>>, text: string) =>
+  texts([await runAgentTurn(deps(), turn, { kind: 'message', text })]);
 
 const storedRow = z.object({
-  role: z.string(), content: z.string(), tool_calls: z.array(z.object({ id: z.string() }).loose()).nullable(), tool_call_id: z.string().nullable(),
-  prompt_tokens: z.number(), completion_tokens: z.number(),
+  role: z.string(),
+  content: z.string(),
+  tool_calls: z.array(z.object({ id: z.string() }).loose()).nullable(),
+  tool_call_id: z.string().nullable(),
+  prompt_tokens: z.number(),
+  completion_tokens: z.number(),
 });
 const stored = async (sessionId: string) =>
-  rows(h.em(), storedRow, `select role, content, tool_calls, tool_call_id, prompt_tokens, completion_tokens from chat_message where session_id = ? order by seq`, [sessionId]);
+  rows(
+    h.em(),
+    storedRow,
+    `select role, content, tool_calls, tool_call_id, prompt_tokens, completion_tokens from chat_message where session_id = ? order by seq`,
+    [sessionId],
+  );
 
 /** Every tool call in the stored history has exactly one answer. */
 function consistent(rows: z.infer<typeof storedRow>[]): boolean {
@@ -77,10 +99,16 @@ function consistent(rows: z.infer<typeof storedRow>[]): boolean {
 }
 
 const usage = async () => {
-  const [usage] = await rows(h.em(), z.object({ p: z.number(), c: z.number(), r: z.number() }), `select coalesce(sum(prompt_tokens), 0)::int as p, coalesce(sum(completion_tokens), 0)::int as c, coalesce(sum(requests), 0)::int as r from token_usage where tenant_id = ?`, [acme.tenant.id]);
+  const [usage] = await rows(
+    h.em(),
+    z.object({ p: z.number(), c: z.number(), r: z.number() }),
+    `select coalesce(sum(prompt_tokens), 0)::int as p, coalesce(sum(completion_tokens), 0)::int as c, coalesce(sum(requests), 0)::int as r from token_usage where tenant_id = ?`,
+    [acme.tenant.id],
+  );
   return usage!;
 };
-const toolAnswers = (req: FakeLlmRequest) => req.body.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
+const toolAnswers = (req: FakeLlmRequest) =>
+  req.body.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
 /** The request the fake received `back` requests ago (1 = the last). */
 const request = (back: number) => h.llm.requests.at(-back)!;
 /** A request answered 200 with `body`, as is. */
@@ -89,7 +117,11 @@ const call = (n: unknown) => ({ name: 'lookup', arguments: { n } });
 
 describe('tool arguments the model gets wrong', () => {
   it('arguments that are not JSON: the model is told, corrects itself, and the turn answers', async () => {
-    h.llm.enqueue({ toolCalls: [{ name: 'lookup', arguments: '{"n": 1,' }] }, { toolCalls: [call(1)] }, { content: 'Item 1 found.' });
+    h.llm.enqueue(
+      { toolCalls: [{ name: 'lookup', arguments: '{"n": 1,' }] },
+      { toolCalls: [call(1)] },
+      { content: 'Item 1 found.' },
+    );
     const { turn, text } = await say('look up 1');
     expect(text).toBe('Item 1 found.');
     expect(toolAnswers(request(2))).toEqual([expect.stringMatching(/^Error: The arguments were not valid JSON/)]);
@@ -101,7 +133,9 @@ describe('tool arguments the model gets wrong', () => {
   it('arguments that break the schema twice in a row end the turn with a clear answer instead of looping', async () => {
     h.llm.enqueue({ toolCalls: [call('one')] }, { toolCalls: [call('still one')] }, { content: 'never asked' });
     const { turn, text } = await say('look up one');
-    expect(text).toBe('I stopped because I called lookup with invalid arguments twice in a row; please rephrase the request or add details.');
+    expect(text).toBe(
+      'I stopped because I called lookup with invalid arguments twice in a row; please rephrase the request or add details.',
+    );
     expect(toolAnswers(request(1))).toEqual([expect.stringMatching(/^Error: Invalid arguments — n: /)]);
     expect(h.llm.discardPending()).toBe(1);
     expect(consistent(await stored(turn.sessionId))).toBe(true);
@@ -113,7 +147,15 @@ describe('tool arguments the model gets wrong', () => {
 
 describe('an unknown tool', () => {
   it('is answered with the names of the tools that exist, once', async () => {
-    h.llm.enqueue({ toolCalls: [{ name: 'launch_rockets', arguments: {} }, { name: 'fly', arguments: { to: 'moon' } }] }, { content: 'I cannot do that.' });
+    h.llm.enqueue(
+      {
+        toolCalls: [
+          { name: 'launch_rockets', arguments: {} },
+          { name: 'fly', arguments: { to: 'moon' } },
+        ],
+      },
+      { content: 'I cannot do that.' },
+    );
     const { text } = await say('launch');
     expect(text).toBe('I cannot do that.');
     const [first, second] = toolAnswers(request(1));
@@ -127,10 +169,19 @@ describe('an unknown tool', () => {
 describe('64 tool calls in one response', () => {
   it(`run at most ${MAX_TOOL_CALLS_PER_RESPONSE}, ${MAX_PARALLEL_TOOLS} at once; every call gets one result`, async () => {
     let release!: () => void;
-    releaseLookups = new Promise((r) => { release = r; });
-    const allBusy = new Promise<void>((r) => { lookupStarted = () => { if (lookups.running === MAX_PARALLEL_TOOLS) r(); }; });
+    releaseLookups = new Promise((r) => {
+      release = r;
+    });
+    const allBusy = new Promise<void>((r) => {
+      lookupStarted = () => {
+        if (lookups.running === MAX_PARALLEL_TOOLS) r();
+      };
+    });
     Object.assign(lookups, { running: 0, peak: 0, ran: 0 });
-    h.llm.enqueue({ toolCalls: Array.from({ length: 64 }, (_, i) => call(i)) }, { content: 'Looked up the first ones.' });
+    h.llm.enqueue(
+      { toolCalls: Array.from({ length: 64 }, (_, i) => call(i)) },
+      { content: 'Looked up the first ones.' },
+    );
     const done = say('look up everything');
     await allBusy;
     release();
@@ -140,7 +191,11 @@ describe('64 tool calls in one response', () => {
     const answers = toolAnswers(request(1));
     expect(answers).toHaveLength(64);
     expect(answers.slice(0, MAX_TOOL_CALLS_PER_RESPONSE).every((a) => a.startsWith('{"item":'))).toBe(true);
-    expect(answers.slice(MAX_TOOL_CALLS_PER_RESPONSE)).toEqual(Array(64 - MAX_TOOL_CALLS_PER_RESPONSE).fill(expect.stringMatching(/^Error: not run — too many tool calls in one response/)));
+    expect(answers.slice(MAX_TOOL_CALLS_PER_RESPONSE)).toEqual(
+      Array(64 - MAX_TOOL_CALLS_PER_RESPONSE).fill(
+        expect.stringMatching(/^Error: not run — too many tool calls in one response/),
+      ),
+    );
     expect(consistent(await stored(turn.sessionId))).toBe(true);
     h.llm.assertDone();
   });
@@ -150,7 +205,9 @@ describe('a tool loop that never ends', () => {
   it('ends at the round limit with an answer saying what was done', async () => {
     h.llm.enqueue({ toolCalls: [call(1)] }, { toolCalls: [call(2), call(3)] }, { toolCalls: [call(4)] });
     const { turn, text } = await say('loop', { deps: deps({ maxRounds: 3 }) });
-    expect(text).toBe('I could not finish this within 3 steps (so far I ran lookup 4 times); please narrow the request or ask again.');
+    expect(text).toBe(
+      'I could not finish this within 3 steps (so far I ran lookup 4 times); please narrow the request or ask again.',
+    );
     expect(consistent(await stored(turn.sessionId))).toBe(true);
     h.llm.assertDone();
   });
@@ -240,10 +297,16 @@ describe('a 200 response that is not a chat completion', () => {
   });
 
   it('with a body that is not JSON: asked again, never a crash', async () => {
-    h.llm.enqueue(ok200('<html>Bad gateway</html>'), ok200('<html>Bad gateway</html>', { 'content-type': 'text/html' }), { content: 'Recovered.' });
+    h.llm.enqueue(
+      ok200('<html>Bad gateway</html>'),
+      ok200('<html>Bad gateway</html>', { 'content-type': 'text/html' }),
+      { content: 'Recovered.' },
+    );
     expect((await say('hello')).text).toBe('Recovered.');
     h.llm.enqueue(...Array.from({ length: 4 }, () => ok200('{"choices": [')));
-    expect((await say('hello')).text).toBe('The AI service answered with something unusable; please try again in a minute.');
+    expect((await say('hello')).text).toBe(
+      'The AI service answered with something unusable; please try again in a minute.',
+    );
     h.llm.assertDone();
   });
 
@@ -264,9 +327,15 @@ describe('finish reasons', () => {
 
   it('"content_filter" in a 200 response: a clear refusal, the session stays usable, the tokens count', async () => {
     const before = await usage();
-    h.llm.enqueue({ content: 'Here is how to', finishReason: 'content_filter', usage: { promptTokens: 70, completionTokens: 4 } });
+    h.llm.enqueue({
+      content: 'Here is how to',
+      finishReason: 'content_filter',
+      usage: { promptTokens: 70, completionTokens: 4 },
+    });
     const { turn, text } = await say('something the filter dislikes');
-    expect(text).toBe("The AI service's content filter stopped this answer; please rephrase your message and try again.");
+    expect(text).toBe(
+      "The AI service's content filter stopped this answer; please rephrase your message and try again.",
+    );
     expect(await usage()).toEqual({ p: before.p + 70, c: before.c + 4, r: before.r + 1 });
     h.llm.enqueue({ content: 'Sure.' });
     expect(await sayAgain(turn, 'something else')).toBe('Sure.');
@@ -288,7 +357,18 @@ describe('finish reasons', () => {
 describe('usage', () => {
   /** A 200 without choices that still reports usage: the provider billed it. */
   const billedButEmpty = (promptTokens: number, completionTokens: number) =>
-    ok200({ id: 'chatcmpl-x', object: 'chat.completion', created: 0, model: 'gpt-4o', choices: [], usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } });
+    ok200({
+      id: 'chatcmpl-x',
+      object: 'chat.completion',
+      created: 0,
+      model: 'gpt-4o',
+      choices: [],
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+      },
+    });
 
   it('counts every billed response of a turn: tool rounds, a failed attempt that carried usage, and the answer', async () => {
     const before = await usage();
@@ -307,7 +387,12 @@ describe('usage', () => {
 
   it('counts the billed attempts of a call that failed in the end, with its reply', async () => {
     const before = await usage();
-    h.llm.enqueue(billedButEmpty(50, 1), billedButEmpty(50, 1), ok200({ error: { message: 'x' } }), billedButEmpty(50, 1));
+    h.llm.enqueue(
+      billedButEmpty(50, 1),
+      billedButEmpty(50, 1),
+      ok200({ error: { message: 'x' } }),
+      billedButEmpty(50, 1),
+    );
     const { text } = await say('hello');
     expect(text).toMatch(/answered with something unusable/);
     expect(await usage()).toEqual({ p: before.p + 150, c: before.c + 3, r: before.r + 1 });

@@ -12,7 +12,11 @@ import { silentLog } from './support/core.ts';
  */
 const secretsKey = randomBytes(32);
 const settings = { baseUrl: 'https://llm.example.test/v1', model: 'gpt-4o-mini' };
-const stored = (apiKey: string, model = settings.model): StoredAi => ({ aiProvider: 'openai', aiSettings: { ...settings, model }, aiKeyEncrypted: encryptSecret(secretsKey, apiKey) });
+const stored = (apiKey: string, model = settings.model): StoredAi => ({
+  aiProvider: 'openai',
+  aiSettings: { ...settings, model },
+  aiKeyEncrypted: encryptSecret(secretsKey, apiKey),
+});
 
 describe('model provider', () => {
   it('reuses the model of one stored configuration; a new key, a new setting or a long idle time make a new one', () => {

@@ -30,11 +30,22 @@ let clock = at(0);
 beforeAll(async () => {
   db = await createTestDatabase();
   acme = await makeTenant(db.orm.em.fork(), 'acme');
-  await setTenantRenderer(db.orm.em.fork(), secretsKey, acme.tenant.id, { backend: 'http', url: 'https://farm.example.com/jobs', secret: farmSecret });
+  await setTenantRenderer(db.orm.em.fork(), secretsKey, acme.tenant.id, {
+    backend: 'http',
+    url: 'https://farm.example.com/jobs',
+    secret: farmSecret,
+  });
   // A farm that accepts every job and never calls back on its own; 2 attempts, 30 min to report back.
-  tasks = createRenderTasks({ onOrderStatus: scheduleNotices,
-    orm: db.orm, log: silentLog, secretsKey, dataDir: mkdtempSync(join(tmpdir(), 'renderbot-farm-timeout-')),
-    maxAttempts: 2, farmTimeoutMinutes: 30, now: () => clock, backendFor: () => async () => ({ kind: 'submitted' }),
+  tasks = createRenderTasks({
+    onOrderStatus: scheduleNotices,
+    orm: db.orm,
+    log: silentLog,
+    secretsKey,
+    dataDir: mkdtempSync(join(tmpdir(), 'renderbot-farm-timeout-')),
+    maxAttempts: 2,
+    farmTimeoutMinutes: 30,
+    now: () => clock,
+    backendFor: () => async () => ({ kind: 'submitted' }),
   });
 });
 afterAll(async () => {
@@ -43,43 +54,68 @@ afterAll(async () => {
 
 const helpers = (attempts: number) => ({ job: { attempts } }) as unknown as JobHelpers;
 /** One queue attempt of the render task for `job`, as a worker would run it. */
-const runAttempt = (job: { id: string }) => tasks[renderTaskName]!({ renderJobId: job.id, tenantId: acme.tenant.id }, helpers(1));
+const runAttempt = (job: { id: string }) =>
+  tasks[renderTaskName]!({ renderJobId: job.id, tenantId: acme.tenant.id }, helpers(1));
 /** One run of the cron task. */
 const sweep = () => tasks[farmTimeoutTaskName]!({}, helpers(1));
 /** Render jobs of the order that are waiting on the queue, by render job id. */
 async function queued(orderId: string): Promise<string[]> {
-  const rows = await db.orm.em.fork().execute<{ key: string }[]>(
-    `select q.key from graphile_worker.jobs q join render_job j on j.id::text = q.key where j.order_id = ? order by q.key`, [orderId]);
+  const rows = await db.orm.em
+    .fork()
+    .execute<{ key: string }[]>(
+      `select q.key from graphile_worker.jobs q join render_job j on j.id::text = q.key where j.order_id = ? order by q.key`,
+      [orderId],
+    );
   return rows.map((r) => r.key);
 }
 /** Takes the order's jobs off the queue, as the queue does once their attempt ran. */
 async function drainQueue(orderId: string): Promise<void> {
-  await db.orm.em.fork().execute(`select graphile_worker.remove_job(id::text) from render_job where order_id = ?`, [orderId]);
+  await db.orm.em
+    .fork()
+    .execute(`select graphile_worker.remove_job(id::text) from render_job where order_id = ?`, [orderId]);
 }
 /** A signed farm callback at the current clock. */
 async function callback(body: Record<string, unknown>) {
   const raw = JSON.stringify(body);
   const ts = String(Math.floor(clock.getTime() / 1000));
-  return handleFarmCallback(db.orm.em.fork(), secretsKey, raw, { timestamp: ts, signature: signFarmBody(farmSecret, ts, raw) }, scheduleNotices, clock);
+  return handleFarmCallback(
+    db.orm.em.fork(),
+    secretsKey,
+    raw,
+    { timestamp: ts, signature: signFarmBody(farmSecret, ts, raw) },
+    scheduleNotices,
+    clock,
+  );
 }
 
 describe('farm jobs that never report back', () => {
   it('fail their attempt after RENDER_FARM_TIMEOUT_MINUTES, go back on the queue while attempts remain, then fail; the order is derived', async () => {
-    const order = await submitOrder(db.orm, acme.tenant.id, ['ACME-DI-20', 'ACME-KL-6204', 'ACME-KL-6205'], 'WebP 1024x1024');
+    const order = await submitOrder(
+      db.orm,
+      acme.tenant.id,
+      ['ACME-DI-20', 'ACME-KL-6204', 'ACME-KL-6205'],
+      'WebP 1024x1024',
+    );
     const [di, a, b] = await jobsOf(db.orm.em.fork(), order.orderId);
     await drainQueue(order.orderId);
     for (const job of [di!, a!, b!]) await runAttempt(job);
     // A job running on a worker right now (no farm holds it) is never the sweep's business.
     const other = await submitOrder(db.orm, acme.tenant.id, ['ACME-ZR-100'], 'WebP 1024x1024');
     const [busy] = await jobsOf(db.orm.em.fork(), other.orderId);
-    await db.orm.em.fork().transactional((tx) => claimJob(tx, acme.tenant.id, busy!.id, { reclaimRunning: false, now: at(0) }));
+    await db.orm.em
+      .fork()
+      .transactional((tx) => claimJob(tx, acme.tenant.id, busy!.id, { reclaimRunning: false, now: at(0) }));
 
     clock = at(20);
     expect(await callback({ job_id: di!.id, status: 'running' })).toMatchObject({ status: 200 });
 
     clock = at(29);
     await sweep();
-    expect((await jobsOf(db.orm.em.fork(), order.orderId)).map((j) => j.status)).toEqual(['running', 'running', 'running']);
+    expect((await jobsOf(db.orm.em.fork(), order.orderId)).map((j) => j.status)).toEqual([
+      'running',
+      'running',
+      'running',
+    ]);
 
     clock = at(31);
     await sweep();
@@ -95,7 +131,9 @@ describe('farm jobs that never report back', () => {
     await drainQueue(order.orderId);
     for (const job of [a!, b!]) await runAttempt(job);
     clock = at(40);
-    expect(await callback({ job_id: di!.id, status: 'completed', result_url: 'https://farm.example.com/r/di.webp' })).toMatchObject({ status: 200 });
+    expect(
+      await callback({ job_id: di!.id, status: 'completed', result_url: 'https://farm.example.com/r/di.webp' }),
+    ).toMatchObject({ status: 200 });
 
     clock = at(62);
     await sweep();
@@ -106,10 +144,16 @@ describe('farm jobs that never report back', () => {
     ]);
     expect(await queued(order.orderId)).toEqual([]);
     expect(await orderStatus(db.orm, order.orderId)).toBe('failed');
-    expect((await jobsOf(db.orm.em.fork(), other.orderId))[0]).toMatchObject({ status: 'running', attempts: 1, error: null });
+    expect((await jobsOf(db.orm.em.fork(), other.orderId))[0]).toMatchObject({
+      status: 'running',
+      attempts: 1,
+      error: null,
+    });
 
     // A farm that reports after all changes nothing on a failed job.
-    expect(await callback({ job_id: a!.id, status: 'completed', result_url: 'https://farm.example.com/r/a.webp' })).toMatchObject({ status: 200 });
+    expect(
+      await callback({ job_id: a!.id, status: 'completed', result_url: 'https://farm.example.com/r/a.webp' }),
+    ).toMatchObject({ status: 200 });
     expect((await jobsOf(db.orm.em.fork(), order.orderId))[1]).toMatchObject({ status: 'failed', error: reason });
   });
 });

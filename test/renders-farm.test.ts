@@ -43,7 +43,11 @@ beforeAll(async () => {
   acme = await makeTenant(em, 'acme');
   globex = await makeTenant(em, 'globex');
   await setTenantRenderer(em, config.secretsKey, acme.tenant.id, { backend: 'http', url: farmUrl, secret: acmeSecret });
-  await setTenantRenderer(em, config.secretsKey, globex.tenant.id, { backend: 'http', url: farmUrl, secret: globexSecret });
+  await setTenantRenderer(em, config.secretsKey, globex.tenant.id, {
+    backend: 'http',
+    url: farmUrl,
+    secret: globexSecret,
+  });
   app = await createApp(config, silentLog, { worker: true });
   await app.start();
   http = await startHttpServer(app, port, renderRoutes(app));
@@ -56,18 +60,24 @@ afterAll(async () => {
 });
 
 /** Sends a farm callback, signed with `secret` at `timestamp` unless told otherwise. */
-async function callback(body: Record<string, unknown>, o: { secret?: string; timestamp?: number; signature?: string | null } = {}) {
+async function callback(
+  body: Record<string, unknown>,
+  o: { secret?: string; timestamp?: number; signature?: string | null } = {},
+) {
   const raw = JSON.stringify(body);
   const ts = String(o.timestamp ?? Math.floor(Date.now() / 1000));
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-renderbot-timestamp': ts };
-  if (o.signature !== null) headers['x-renderbot-signature'] = o.signature ?? signFarmBody(o.secret ?? acmeSecret, ts, raw);
+  if (o.signature !== null)
+    headers['x-renderbot-signature'] = o.signature ?? signFarmBody(o.secret ?? acmeSecret, ts, raw);
   const res = await fetch(`${base}/render/callback`, { method: 'POST', headers, body: raw });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 describe('http backend (render farm connector)', () => {
   it('posts signed jobs to the farm; signed callbacks complete them; bad, stale, foreign and replayed callbacks change nothing', async () => {
-    const order = await submitOrder(db.orm, acme.tenant.id, ['ACME-KL-6204', 'ACME-DI-20'], 'WebP 1024x1024', { background: 'black' });
+    const order = await submitOrder(db.orm, acme.tenant.id, ['ACME-KL-6204', 'ACME-DI-20'], 'WebP 1024x1024', {
+      background: 'black',
+    });
     await waitFor(async () => (received.length >= 2 ? true : undefined), 'two farm requests');
     const jobs = await jobsOf(db.orm.em.fork(), order.orderId);
     expect(jobs.map((j) => j.status)).toEqual(['running', 'running']);
@@ -75,9 +85,17 @@ describe('http backend (render farm connector)', () => {
     for (const r of received) {
       const ts = r.headers['x-renderbot-timestamp'] as string;
       expect(verifyFarmSignature(acmeSecret, ts, r.headers['x-renderbot-signature'] as string, r.body)).toBe('ok');
-      expect(verifyFarmSignature(globexSecret, ts, r.headers['x-renderbot-signature'] as string, r.body)).toBe('bad_signature');
+      expect(verifyFarmSignature(globexSecret, ts, r.headers['x-renderbot-signature'] as string, r.body)).toBe(
+        'bad_signature',
+      );
     }
-    const sent = received.map((r) => JSON.parse(r.body) as Record<string, unknown>).sort((x, y) => String((x.product as { pim_id: string }).pim_id).localeCompare(String((y.product as { pim_id: string }).pim_id)));
+    const sent = received
+      .map((r) => JSON.parse(r.body) as Record<string, unknown>)
+      .sort((x, y) =>
+        String((x.product as { pim_id: string }).pim_id).localeCompare(
+          String((y.product as { pim_id: string }).pim_id),
+        ),
+      );
     expect(sent[0]).toEqual({
       job_id: jobs[0]!.id,
       order_number: order.orderNumber,
@@ -104,12 +122,19 @@ describe('http backend (render farm connector)', () => {
     expect(await callback(done)).toEqual({ status: 200, body: { ok: true } });
     expect(await callback(done)).toEqual({ status: 200, body: { ok: true, duplicate: true } });
     expect((await callback({ job_id: di!.id, status: 'failed', error: 'late failure' })).status).toBe(200);
-    expect((await jobsOf(db.orm.em.fork(), order.orderId))[0]).toMatchObject({ status: 'completed', result_url: done.result_url, error: null });
+    expect((await jobsOf(db.orm.em.fork(), order.orderId))[0]).toMatchObject({
+      status: 'completed',
+      result_url: done.result_url,
+      error: null,
+    });
     expect(await orderStatus(db.orm, order.orderId)).toBe('rendering');
 
     // The other job fails at the farm: the order ends failed with the reason.
     expect((await callback({ job_id: kl!.id, status: 'failed', error: 'mesh missing' })).status).toBe(200);
-    expect((await jobsOf(db.orm.em.fork(), order.orderId))[1]).toMatchObject({ status: 'failed', error: 'mesh missing' });
+    expect((await jobsOf(db.orm.em.fork(), order.orderId))[1]).toMatchObject({
+      status: 'failed',
+      error: 'mesh missing',
+    });
     expect(await orderStatus(db.orm, order.orderId)).toBe('failed');
   });
 
@@ -122,7 +147,10 @@ describe('http backend (render farm connector)', () => {
     expect((await callback(done)).status).toBe(401); // acme's secret is not globex's
     expect((await callback(done, { secret: globexSecret })).status).toBe(200);
     expect((await callback({ job_id: job!.id, status: 'running' }, { secret: globexSecret })).status).toBe(200);
-    expect((await jobsOf(db.orm.em.fork(), order.orderId))[0]).toMatchObject({ status: 'completed', result_url: done.result_url });
+    expect((await jobsOf(db.orm.em.fork(), order.orderId))[0]).toMatchObject({
+      status: 'completed',
+      result_url: done.result_url,
+    });
     expect(await orderStatus(db.orm, order.orderId)).toBe('completed');
   });
 });

@@ -43,20 +43,37 @@ describe('local backend through the real worker', () => {
     expect(order.jobCount).toBe(2);
     await waitForOrder(db.orm, order.orderId, 'completed');
     const jobs = await jobsOf(db.orm.em.fork(), order.orderId);
-    expect(jobs.map((j) => [j.status, j.attempts, j.result_url])).toEqual(jobs.map((j) => ['completed', 1, `/renders/${j.id}`]));
+    expect(jobs.map((j) => [j.status, j.attempts, j.result_url])).toEqual(
+      jobs.map((j) => ['completed', 1, `/renders/${j.id}`]),
+    );
     for (const j of jobs) {
       const file = localRenderPath(app.config.dataDir, acme.tenant.id, j.id, 'webp');
       const meta = await sharp(file).metadata();
       expect([meta.format, meta.width, meta.height]).toEqual(['webp', 1024, 1024]);
     }
-    const [row] = await rows(db.orm.em.fork(), z.object({ completed_at: z.string().nullable() }), `select completed_at from render_order where id = ?`, [order.orderId]);
+    const [row] = await rows(
+      db.orm.em.fork(),
+      z.object({ completed_at: z.string().nullable() }),
+      `select completed_at from render_order where id = ?`,
+      [order.orderId],
+    );
     expect(row!.completed_at).not.toBeNull();
   });
 
   it('honours render overrides (size, background) for PNG and JPEG outputs', async () => {
-    const png = await submitOrder(db.orm, acme.tenant.id, ['ACME-ZR-100'], 'PNG 2048x2048', { width: 320, height: 240, background: 'transparent' });
-    const jpeg = await submitOrder(db.orm, acme.tenant.id, ['ACME-KL-6205'], 'JPEG 300x200', { background: '#1A2B3C', quality: 40 });
-    await Promise.all([waitForOrder(db.orm, png.orderId, 'completed'), waitForOrder(db.orm, jpeg.orderId, 'completed')]);
+    const png = await submitOrder(db.orm, acme.tenant.id, ['ACME-ZR-100'], 'PNG 2048x2048', {
+      width: 320,
+      height: 240,
+      background: 'transparent',
+    });
+    const jpeg = await submitOrder(db.orm, acme.tenant.id, ['ACME-KL-6205'], 'JPEG 300x200', {
+      background: '#1A2B3C',
+      quality: 40,
+    });
+    await Promise.all([
+      waitForOrder(db.orm, png.orderId, 'completed'),
+      waitForOrder(db.orm, jpeg.orderId, 'completed'),
+    ]);
     const [pj] = await jobsOf(db.orm.em.fork(), png.orderId);
     const pngMeta = await sharp(localRenderPath(app.config.dataDir, acme.tenant.id, pj!.id, 'png')).metadata();
     expect([pngMeta.format, pngMeta.width, pngMeta.height, pngMeta.hasAlpha]).toEqual(['png', 320, 240, true]);
@@ -65,7 +82,10 @@ describe('local backend through the real worker', () => {
     const jpegMeta = await sharp(jpegFile).metadata();
     expect([jpegMeta.format, jpegMeta.width, jpegMeta.height]).toEqual(['jpeg', 300, 200]);
     // The background override is visible in the corner pixel.
-    const { data } = await sharp(jpegFile).extract({ left: 1, top: 1, width: 1, height: 1 }).raw().toBuffer({ resolveWithObject: true });
+    const { data } = await sharp(jpegFile)
+      .extract({ left: 1, top: 1, width: 1, height: 1 })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     expect(Math.abs(data[0]! - 0x1a) + Math.abs(data[1]! - 0x2b) + Math.abs(data[2]! - 0x3c)).toBeLessThan(24);
   });
 });
@@ -109,7 +129,9 @@ describe('GET /renders/:id', () => {
     const foreign = createRenderLinks(Buffer.alloc(32, 7)).signedRenderUrl(job!.id);
     expect((await fetch(`${base}${foreign}`)).status).toBe(403);
     // Validly signed but unknown ids → 404.
-    expect((await fetch(`${base}${app.renderLinks.signedRenderUrl('00000000-0000-4000-8000-000000000000')}`)).status).toBe(404);
+    expect(
+      (await fetch(`${base}${app.renderLinks.signedRenderUrl('00000000-0000-4000-8000-000000000000')}`)).status,
+    ).toBe(404);
     expect((await fetch(`${base}${app.renderLinks.signedRenderUrl('not-a-uuid')}`)).status).toBe(404);
     expect(existsSync(localRenderPath(app.config.dataDir, acme.tenant.id, job!.id, 'webp'))).toBe(true);
   });

@@ -30,7 +30,12 @@ beforeAll(async () => {
   slack = await startFakeSlack();
   slack.addTeam(TEAM);
   llm = await startFakeLlm({ provider: 'azure' });
-  const env = { SECRETS_KEY: randomBytes(32).toString('hex'), SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl, SLACK_BOT_TOKEN: TEAM.token };
+  const env = {
+    SECRETS_KEY: randomBytes(32).toString('hex'),
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    SLACK_BOT_TOKEN: TEAM.token,
+  };
   const config = testConfig(db, env);
   // `renderbot serve --no-worker`: HTTP intake only …
   intake = await createApp(config, silentLog, { worker: false });
@@ -41,7 +46,13 @@ beforeAll(async () => {
   await setTenantAi(intake.db.orm.em.fork(), config.secretsKey, acme.tenant.id, llm.settings, llm.apiKey);
   // … and `renderbot worker` as a process of its own against the same database.
   worker = spawn(process.execPath, ['bot/cli.ts', 'worker'], {
-    env: { ...process.env, ...env, DATABASE_URL: db.url, DATA_DIR: mkdtempSync(join(tmpdir(), 'renderbot-worker-')), LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      ...env,
+      DATABASE_URL: db.url,
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'renderbot-worker-')),
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
 });
@@ -62,10 +73,19 @@ describe('scale-out: HTTP intake and a separate `renderbot worker` process', () 
   it('the worker process answers a turn the intake queued, in the Slack thread, replacing the placeholder', async () => {
     llm.enqueue({ content: 'Answered by the worker process.' });
     const send = createSlackSender(`http://127.0.0.1:${http.port}`, SIGNING_SECRET);
-    const env = mentionEvent({ teamId: TEAM.teamId, userId: 'U0ALICE001', channel: 'C0RENDERS1' }, 'who answers this?', { botUserId: TEAM.botUserId });
+    const env = mentionEvent(
+      { teamId: TEAM.teamId, userId: 'U0ALICE001', channel: 'C0RENDERS1' },
+      'who answers this?',
+      { botUserId: TEAM.botUserId },
+    );
     expect((await send.event(env)).status).toBe(200);
-    const placeholder = await slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === env.event.ts && c.body.text === PLACEHOLDER_TEXT);
-    const answer = await slack.waitFor('chat.update', (c) => c.body.ts === placeholder.response!.ts, { timeoutMs: 60_000 });
+    const placeholder = await slack.waitFor(
+      'chat.postMessage',
+      (c) => c.body.thread_ts === env.event.ts && c.body.text === PLACEHOLDER_TEXT,
+    );
+    const answer = await slack.waitFor('chat.update', (c) => c.body.ts === placeholder.response!.ts, {
+      timeoutMs: 60_000,
+    });
     expect(answer.body.text).toBe('Answered by the worker process.');
     expect(answer.token).toBe(TEAM.token);
     llm.assertDone();

@@ -6,8 +6,12 @@ import { ormOptions } from '../core/db/orm.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 
 let db: TestDatabase;
-beforeAll(async () => { db = await createTestDatabase(); });
-afterAll(async () => { await db.drop(); });
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db.drop();
+});
 
 /** What MikroORM would change to make the migrated database match `entities`. */
 async function schemaDiff(entities: readonly unknown[]): Promise<string> {
@@ -65,19 +69,45 @@ describe('entities and migrations', () => {
 
   it.each([
     ['a column the entity lacks', turnInbox({ result: undefined }), 'alter table "turn_inbox" drop column "result"'],
-    ['a column the migrations lack', turnInbox({ owner: p.text().nullable() }), 'alter table "turn_inbox" add "owner" text null'],
-    ['a check constraint', turnInbox({ task: p.text().check(`task <> ''`) }), 'add constraint "turn_inbox_task_check" check'],
-    ['nullability', turnInbox({ task: p.text().nullable() }), 'alter table "turn_inbox" alter column "task" drop not null'],
+    [
+      'a column the migrations lack',
+      turnInbox({ owner: p.text().nullable() }),
+      'alter table "turn_inbox" add "owner" text null',
+    ],
+    [
+      'a check constraint',
+      turnInbox({ task: p.text().check(`task <> ''`) }),
+      'add constraint "turn_inbox_task_check" check',
+    ],
+    [
+      'nullability',
+      turnInbox({ task: p.text().nullable() }),
+      'alter table "turn_inbox" alter column "task" drop not null',
+    ],
     ['a type', turnInbox({ task: p.string() }), 'alter table "turn_inbox" alter column "task" type varchar(255)'],
-    ['a default', turnInbox({ attempts: p.integer().default(1) }), 'alter table "turn_inbox" alter column "attempts" set default 1'],
-    ['a foreign key rule', turnInbox({ session: p.manyToOne(ChatSession) }), 'drop constraint "turn_inbox_session_id_fkey"'],
-    ['a partial index predicate', turnInbox({}, [
-      { name: 'turn_inbox_pending_idx', properties: ['session', 'id'], where: 'done_at is null' },
-      { name: 'turn_inbox_done_idx', properties: ['doneAt'], where: 'done_at is null' },
-    ]), 'create index "turn_inbox_done_idx" on "turn_inbox" ("done_at") where done_at is null'],
-    ['a missing index', turnInbox({}, [
-      { name: 'turn_inbox_pending_idx', properties: ['session', 'id'], where: 'done_at is null' },
-    ]), 'drop index "turn_inbox_done_idx"'],
+    [
+      'a default',
+      turnInbox({ attempts: p.integer().default(1) }),
+      'alter table "turn_inbox" alter column "attempts" set default 1',
+    ],
+    [
+      'a foreign key rule',
+      turnInbox({ session: p.manyToOne(ChatSession) }),
+      'drop constraint "turn_inbox_session_id_fkey"',
+    ],
+    [
+      'a partial index predicate',
+      turnInbox({}, [
+        { name: 'turn_inbox_pending_idx', properties: ['session', 'id'], where: 'done_at is null' },
+        { name: 'turn_inbox_done_idx', properties: ['doneAt'], where: 'done_at is null' },
+      ]),
+      'create index "turn_inbox_done_idx" on "turn_inbox" ("done_at") where done_at is null',
+    ],
+    [
+      'a missing index',
+      turnInbox({}, [{ name: 'turn_inbox_pending_idx', properties: ['session', 'id'], where: 'done_at is null' }]),
+      'drop index "turn_inbox_done_idx"',
+    ],
   ])('catch an entity that disagrees with the migrations on %s', async (_what, entity, expected) => {
     expect(await schemaDiff(withTurnInbox(entity))).toContain(expected);
   });

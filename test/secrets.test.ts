@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, RenderBotError, UserInputError } from '../core/errors.ts';
 import { decryptSecret, encryptSecret } from '../core/secrets.ts';
-import { aiSettingsSchema, describeTenantAi, loadTenantAi, setTenantAi, type AiSettings } from '../core/llm/settings.ts';
+import {
+  aiSettingsSchema,
+  describeTenantAi,
+  loadTenantAi,
+  setTenantAi,
+  type AiSettings,
+} from '../core/llm/settings.ts';
 import { createTenant } from '../core/tenancy/tenants.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 
@@ -37,7 +43,11 @@ describe('secrets', () => {
       buf[0] = (buf[0] ?? 0) ^ 1;
       return buf.toString('base64');
     };
-    for (const blob of [[v, iv, tag, flip(data)], [v, iv, flip(tag), data], [v, flip(iv), tag, data]].map((p) => p.join(':'))) {
+    for (const blob of [
+      [v, iv, tag, flip(data)],
+      [v, iv, flip(tag), data],
+      [v, flip(iv), tag, data],
+    ].map((p) => p.join(':'))) {
       const err = thrown(() => decryptSecret(key, blob));
       expect(err).toBeInstanceOf(ConfigError);
       expect(err.code).toBe('secret_undecryptable');
@@ -50,7 +60,14 @@ describe('secrets', () => {
     const err = thrown(() => decryptSecret(other, blob));
     expect(err.code).toBe('secret_undecryptable');
     expect(err.message).toContain('SECRETS_KEY probably changed');
-    for (const secret of [blob, ...blob.split(':').slice(1), other.toString('base64'), other.toString('hex'), key.toString('base64'), apiKey]) {
+    for (const secret of [
+      blob,
+      ...blob.split(':').slice(1),
+      other.toString('base64'),
+      other.toString('hex'),
+      key.toString('base64'),
+      apiKey,
+    ]) {
       expect(err.message).not.toContain(secret);
     }
   });
@@ -65,10 +82,19 @@ describe('secrets', () => {
 
 describe('tenant AI settings', () => {
   let db: TestDatabase;
-  beforeAll(async () => { db = await createTestDatabase(); });
-  afterAll(async () => { await db.drop(); });
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
 
-  const azure: AiSettings = { provider: 'azure', endpoint: 'https://acme.openai.azure.com', deployment: 'gpt-4o', apiVersion: '2024-10-21' };
+  const azure: AiSettings = {
+    provider: 'azure',
+    endpoint: 'https://acme.openai.azure.com',
+    deployment: 'gpt-4o',
+    apiVersion: '2024-10-21',
+  };
   const openai: AiSettings = { provider: 'openai', baseUrl: 'https://api.openai.com/v1', model: 'gpt-4o-mini' };
 
   it('stores the key only encrypted: no column of the row contains it', async () => {
@@ -102,7 +128,10 @@ describe('tenant AI settings', () => {
     const em = db.orm.em.fork();
     const tenant = await createTenant(em, { slug: 'secrets-c', name: 'C' });
     await setTenantAi(em, key, tenant.id, openai, apiKey);
-    const err = await loadTenantAi(em, randomBytes(32), tenant.id).then(() => undefined, (e: unknown) => e);
+    const err = await loadTenantAi(em, randomBytes(32), tenant.id).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).code).toBe('secret_undecryptable');
   });
@@ -120,17 +149,24 @@ describe('tenant AI settings', () => {
     ];
     for (const settings of bad) {
       expect(aiSettingsSchema.safeParse(settings).success).toBe(false);
-      const err = await setTenantAi(em, key, tenant.id, settings as AiSettings, apiKey).then(() => undefined, (e: unknown) => e);
+      const err = await setTenantAi(em, key, tenant.id, settings as AiSettings, apiKey).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(UserInputError);
       expect((err as UserInputError).message).not.toContain(apiKey);
     }
     await expect(setTenantAi(em, key, tenant.id, azure, '   ')).rejects.toBeInstanceOf(UserInputError);
-    await expect(setTenantAi(em, key, '00000000-0000-4000-8000-000000000000', azure, apiKey)).rejects.toMatchObject({ code: 'tenant_not_found' });
+    await expect(setTenantAi(em, key, '00000000-0000-4000-8000-000000000000', azure, apiKey)).rejects.toMatchObject({
+      code: 'tenant_not_found',
+    });
     expect(await loadTenantAi(em, key, tenant.id)).toBeUndefined();
   });
 
   it('describeTenantAi summarises without the key', () => {
-    expect(describeTenantAi(azure)).toBe('Azure OpenAI at https://acme.openai.azure.com, deployment gpt-4o, api-version 2024-10-21');
+    expect(describeTenantAi(azure)).toBe(
+      'Azure OpenAI at https://acme.openai.azure.com, deployment gpt-4o, api-version 2024-10-21',
+    );
     expect(describeTenantAi(openai)).toBe('OpenAI-compatible API at https://api.openai.com/v1, model gpt-4o-mini');
   });
 });

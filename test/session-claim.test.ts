@@ -24,16 +24,22 @@ afterAll(async () => {
   await db.drop();
 });
 
-const submit = (sessionId: string, n: number) => submitToSession(em(), { tenantId: acme.tenant.id, sessionId }, { task: 'test', payload: { n } });
+const submit = (sessionId: string, n: number) =>
+  submitToSession(em(), { tenantId: acme.tenant.id, sessionId }, { task: 'test', payload: { n } });
 const itemState = async (sessionId: string) =>
-  em().execute<{ attempts: number; startedBy: string | null }[]>(`select attempts, started_by as "startedBy" from turn_inbox where session_id = ? order by id`, [sessionId]);
+  em().execute<{ attempts: number; startedBy: string | null }[]>(
+    `select attempts, started_by as "startedBy" from turn_inbox where session_id = ? order by id`,
+    [sessionId],
+  );
 
 describe('session find-or-create', () => {
   it('creates a thread’s session once, finds it again, keeps tenants apart and opens a fresh one after `new`', async () => {
     const created = await resolveSession(em(), acme.tenant.id, 'slack', 'T1:C1:1.0', 'U1');
     expect(created).toMatchObject({ tenantId: acme.tenant.id, platform: 'slack', key: 'T1:C1:1.0', title: null });
     expect(created.createdAt).toBeInstanceOf(Date);
-    const again = await Promise.all([1, 2, 3].map(() => resolveSession(em(), acme.tenant.id, 'slack', 'T1:C1:1.0', 'U2')));
+    const again = await Promise.all(
+      [1, 2, 3].map(() => resolveSession(em(), acme.tenant.id, 'slack', 'T1:C1:1.0', 'U2')),
+    );
     expect(again.map((s) => s.id)).toEqual([created.id, created.id, created.id]);
     const other = await resolveSession(em(), globex.tenant.id, 'slack', 'T1:C1:1.0', 'U1');
     expect(other.id).not.toBe(created.id);
@@ -44,7 +50,9 @@ describe('session find-or-create', () => {
   });
 
   it('many first messages of one new thread at once make one session', async () => {
-    const found = await Promise.all(Array.from({ length: 8 }, () => resolveSession(em(), acme.tenant.id, 'web', 'web:U1:race', 'U1')));
+    const found = await Promise.all(
+      Array.from({ length: 8 }, () => resolveSession(em(), acme.tenant.id, 'web', 'web:U1:race', 'U1')),
+    );
     expect(new Set(found.map((s) => s.id)).size).toBe(1);
   });
 });
@@ -54,7 +62,10 @@ describe('lease claim with the pending items', () => {
     const session = (await resolveSession(em(), acme.tenant.id, 'web', 'web:U1:one', 'U1')).id;
     const id = (await submit(session, 1))!;
     const claimed = await claimSession(em(), session, 'holder', 60_000);
-    expect(claimed?.pending).toMatchObject({ startedId: id, items: [{ id, task: 'test', payload: { n: 1 }, attempts: 1, started: true }] });
+    expect(claimed?.pending).toMatchObject({
+      startedId: id,
+      items: [{ id, task: 'test', payload: { n: 1 }, attempts: 1, started: true }],
+    });
     expect(await itemState(session)).toEqual([{ attempts: 1, startedBy: 'holder' }]);
     // Handed back (a stopping process), the claim's start is not counted as an attempt.
     await handBack(em(), 'holder', [session]);
@@ -66,8 +77,14 @@ describe('lease claim with the pending items', () => {
     const ids = [(await submit(session, 1))!, (await submit(session, 2))!];
     const claimed = await claimSession(em(), session, 'holder', 60_000);
     expect(claimed?.pending?.startedId).toBeNull();
-    expect(claimed?.pending?.items.map((i) => [i.id, i.started, i.attempts])).toEqual([[ids[0], false, 0], [ids[1], false, 0]]);
-    expect(await itemState(session)).toEqual([{ attempts: 0, startedBy: null }, { attempts: 0, startedBy: null }]);
+    expect(claimed?.pending?.items.map((i) => [i.id, i.started, i.attempts])).toEqual([
+      [ids[0], false, 0],
+      [ids[1], false, 0],
+    ]);
+    expect(await itemState(session)).toEqual([
+      { attempts: 0, startedBy: null },
+      { attempts: 0, startedBy: null },
+    ]);
     expect(claimed?.pending?.items).toEqual(await pendingItems(em(), session));
   });
 

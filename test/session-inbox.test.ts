@@ -30,27 +30,36 @@ type Ran = { session: string; n: number; start: number; end: number; owner: stri
  * A drain that runs one item at a time like the real one (start, work, finish) and records when
  * each ran and in which runner; resolves `done` after `total` items.
  */
-function recorder(total: number, work: (n: number, signal: AbortSignal) => Promise<void> = async () => { await sleep(Math.random() * 8); }) {
+function recorder(
+  total: number,
+  work: (n: number, signal: AbortSignal) => Promise<void> = async () => {
+    await sleep(Math.random() * 8);
+  },
+) {
   const ran: Ran[] = [];
   let finish: () => void = () => {};
-  const done = new Promise<void>((resolve) => { finish = resolve; });
-  const drainFor = (owner: () => string): SessionDrain => async (sessionId, lease) => {
-    const { signal } = lease;
-    while (!signal.aborted) {
-      const [item] = await pendingItems(db.orm.em.fork(), sessionId, 1);
-      if (!item) return;
-      await startItems(db.orm.em.fork(), [item.id], lease.owner);
-      const { n } = item.payload as { n: number };
-      const start = performance.now();
-      await work(n, signal);
-      if (signal.aborted) return;
-      ran.push({ session: sessionId, n, start, end: performance.now(), owner: owner() });
-      const { released } = await finishItems(db.orm.em.fork(), [item.id], [], { sessionId, owner: lease.owner });
-      if (ran.length >= total) finish();
-      // The last item's finish gave the lease up: the session is no longer this runner's.
-      if (released) return true;
-    }
-  };
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const drainFor =
+    (owner: () => string): SessionDrain =>
+    async (sessionId, lease) => {
+      const { signal } = lease;
+      while (!signal.aborted) {
+        const [item] = await pendingItems(db.orm.em.fork(), sessionId, 1);
+        if (!item) return;
+        await startItems(db.orm.em.fork(), [item.id], lease.owner);
+        const { n } = item.payload as { n: number };
+        const start = performance.now();
+        await work(n, signal);
+        if (signal.aborted) return;
+        ran.push({ session: sessionId, n, start, end: performance.now(), owner: owner() });
+        const { released } = await finishItems(db.orm.em.fork(), [item.id], [], { sessionId, owner: lease.owner });
+        if (ran.length >= total) finish();
+        // The last item's finish gave the lease up: the session is no longer this runner's.
+        if (released) return true;
+      }
+    };
   return { ran, done, drainFor };
 }
 
@@ -59,14 +68,33 @@ async function newSession(key: string): Promise<string> {
 }
 
 const submit = (sessionId: string, n: number, eventId?: string) =>
-  submitToSession(db.orm.em.fork(), { tenantId: acme.tenant.id, sessionId }, { task: 'step', payload: { session: sessionId, n } }, eventId ? { platform: 'web', eventId } : undefined);
+  submitToSession(
+    db.orm.em.fork(),
+    { tenantId: acme.tenant.id, sessionId },
+    { task: 'step', payload: { session: sessionId, n } },
+    eventId ? { platform: 'web', eventId } : undefined,
+  );
 
 const runners: TurnRunner[] = [];
 function runner(drain: SessionDrain, o: { leaseMs?: number; concurrency?: number; notify?: boolean } = {}) {
   const notifications = o.notify === false ? undefined : createNotifications(db.url, silentLog);
-  const r = startTurnRunner({ orm: db.orm, log: silentLog, drain, concurrency: o.concurrency ?? 50, leaseMs: o.leaseMs ?? 30_000, pollMs: 200, ...(notifications ? { notifications } : {}) });
+  const r = startTurnRunner({
+    orm: db.orm,
+    log: silentLog,
+    drain,
+    concurrency: o.concurrency ?? 50,
+    leaseMs: o.leaseMs ?? 30_000,
+    pollMs: 200,
+    ...(notifications ? { notifications } : {}),
+  });
   runners.push(r);
-  return { runner: r, stop: async (graceMs?: number) => { await r.stop(graceMs); await notifications?.close(); } };
+  return {
+    runner: r,
+    stop: async (graceMs?: number) => {
+      await r.stop(graceMs);
+      await notifications?.close();
+    },
+  };
 }
 
 /** Waits until `check()` holds, looking every 10 ms (in-process state that has no event of its own). */
@@ -78,7 +106,12 @@ async function waitUntil(check: () => boolean, timeoutMs = 20_000): Promise<void
   }
 }
 
-const pending = async (sessionId: string) => (await db.orm.em.fork().execute(`select count(*)::int as n from turn_inbox where session_id = ? and done_at is null`, [sessionId]))[0];
+const pending = async (sessionId: string) =>
+  (
+    await db.orm.em
+      .fork()
+      .execute(`select count(*)::int as n from turn_inbox where session_id = ? and done_at is null`, [sessionId])
+  )[0];
 
 describe('session inbox driven by leases (docs/design.md §4)', () => {
   it('runs each session’s items one at a time and in order, across two runners (processes), holding no connection while items wait', async () => {
@@ -106,11 +139,17 @@ describe('session inbox driven by leases (docs/design.md §4)', () => {
       for (let i = 1; i < mine.length; i++) expect(mine[i]!.start).toBeGreaterThanOrEqual(mine[i - 1]!.end);
     }
     // Different sessions did run side by side, and both processes drove some.
-    const overlaps = rec.ran.some((x) => rec.ran.some((y) => x.session !== y.session && x.start < y.end && y.start < x.end));
+    const overlaps = rec.ran.some((x) =>
+      rec.ran.some((y) => x.session !== y.session && x.start < y.end && y.start < x.end),
+    );
     expect(overlaps).toBe(true);
     expect(new Set(rec.ran.map((r) => r.owner)).size).toBe(2);
-    expect(await db.orm.em.fork().execute(`select count(*)::int as n from turn_inbox where done_at is null`)).toEqual([{ n: 0 }]);
-    expect(await db.orm.em.fork().execute(`select count(*)::int as n from chat_session where lease_owner is not null`)).toEqual([{ n: 0 }]);
+    expect(await db.orm.em.fork().execute(`select count(*)::int as n from turn_inbox where done_at is null`)).toEqual([
+      { n: 0 },
+    ]);
+    expect(
+      await db.orm.em.fork().execute(`select count(*)::int as n from chat_session where lease_owner is not null`),
+    ).toEqual([{ n: 0 }]);
   });
 
   it('queues a platform event exactly once, also when its redeliveries race', async () => {
@@ -126,19 +165,38 @@ describe('session inbox driven by leases (docs/design.md §4)', () => {
       await r.stop();
     }
     expect(rec.ran.map((x) => x.n)).toEqual([0]);
-    expect(await db.orm.em.fork().execute(`select count(*)::int as n from turn_inbox where session_id = ?`, [session])).toEqual([{ n: 1 }]);
+    expect(
+      await db.orm.em.fork().execute(`select count(*)::int as n from turn_inbox where session_id = ?`, [session]),
+    ).toEqual([{ n: 1 }]);
   });
 
   it('finishing the last pending item gives the lease up in the same statement; with more pending, or for another holder, it does not', async () => {
     const session = await newSession('release');
     const first = (await submit(session, 1))!;
     const second = (await submit(session, 2))!;
-    const leaseOwner = async () => (await row(db.orm.em.fork(), z.object({ owner: z.string().nullable() }), 'select lease_owner as owner from chat_session where id = ?', [session]))?.owner;
+    const leaseOwner = async () =>
+      (
+        await row(
+          db.orm.em.fork(),
+          z.object({ owner: z.string().nullable() }),
+          'select lease_owner as owner from chat_session where id = ?',
+          [session],
+        )
+      )?.owner;
     expect(await claimSession(db.orm.em.fork(), session, 'holder', 60_000)).toBeDefined();
-    expect(await finishItems(db.orm.em.fork(), [first], [], { sessionId: session, owner: 'someone-else' })).toEqual({ finished: 0, released: false });
-    expect(await finishItems(db.orm.em.fork(), [first], [], { sessionId: session, owner: 'holder' })).toEqual({ finished: 1, released: false });
+    expect(await finishItems(db.orm.em.fork(), [first], [], { sessionId: session, owner: 'someone-else' })).toEqual({
+      finished: 0,
+      released: false,
+    });
+    expect(await finishItems(db.orm.em.fork(), [first], [], { sessionId: session, owner: 'holder' })).toEqual({
+      finished: 1,
+      released: false,
+    });
     expect(await leaseOwner()).toBe('holder');
-    expect(await finishItems(db.orm.em.fork(), [second], [], { sessionId: session, owner: 'holder' })).toEqual({ finished: 1, released: true });
+    expect(await finishItems(db.orm.em.fork(), [second], [], { sessionId: session, owner: 'holder' })).toEqual({
+      finished: 1,
+      released: true,
+    });
     expect(await leaseOwner()).toBeNull();
   });
 
@@ -147,18 +205,26 @@ describe('session inbox driven by leases (docs/design.md §4)', () => {
     await submit(session, 0);
     await submit(session, 1);
     // A process took the session and started item 0, then died (no renewal, no release).
-    expect(await claimSession(db.orm.em.fork(), session, 'dead-process', 600)).toMatchObject({ id: session, tenantId: acme.tenant.id });
+    expect(await claimSession(db.orm.em.fork(), session, 'dead-process', 600)).toMatchObject({
+      id: session,
+      tenantId: acme.tenant.id,
+    });
     const [first] = await pendingItems(db.orm.em.fork(), session, 1);
     await startItems(db.orm.em.fork(), [first!.id], 'dead-process');
     const rec = recorder(2);
-    const r = runner(rec.drainFor(() => 'live'), { notify: false });
+    const r = runner(
+      rec.drainFor(() => 'live'),
+      { notify: false },
+    );
     try {
       await rec.done;
     } finally {
       await r.stop();
     }
     expect(rec.ran.map((x) => x.n)).toEqual([0, 1]);
-    const rows = await db.orm.em.fork().execute(`select attempts from turn_inbox where session_id = ? order by id`, [session]);
+    const rows = await db.orm.em
+      .fork()
+      .execute(`select attempts from turn_inbox where session_id = ? order by id`, [session]);
     expect(rows).toEqual([{ attempts: 2 }, { attempts: 1 }]);
   });
 
@@ -166,7 +232,9 @@ describe('session inbox driven by leases (docs/design.md §4)', () => {
     const session = await newSession('handback');
     for (let n = 0; n < 3; n++) await submit(session, n);
     let release!: () => void;
-    const stuck = new Promise<void>((r) => { release = r; });
+    const stuck = new Promise<void>((r) => {
+      release = r;
+    });
     const first = recorder(3, async (n, signal) => {
       // Item 1 waits "on the model" until aborted.
       if (n === 1) await Promise.race([stuck, new Promise((r) => signal.addEventListener('abort', r, { once: true }))]);
@@ -178,8 +246,14 @@ describe('session inbox driven by leases (docs/design.md §4)', () => {
     expect(first.ran.map((x) => x.n)).toEqual([0]);
     expect(await pending(session)).toEqual({ n: 2 });
     // Handed back: no lease, and item 1's start did not count as an attempt.
-    expect(await db.orm.em.fork().execute(`select lease_owner from chat_session where id = ?`, [session])).toEqual([{ lease_owner: null }]);
-    expect(await db.orm.em.fork().execute(`select attempts from turn_inbox where session_id = ? and done_at is null order by id`, [session])).toEqual([{ attempts: 0 }, { attempts: 0 }]);
+    expect(await db.orm.em.fork().execute(`select lease_owner from chat_session where id = ?`, [session])).toEqual([
+      { lease_owner: null },
+    ]);
+    expect(
+      await db.orm.em
+        .fork()
+        .execute(`select attempts from turn_inbox where session_id = ? and done_at is null order by id`, [session]),
+    ).toEqual([{ attempts: 0 }, { attempts: 0 }]);
     const second = recorder(2);
     const b = runner(second.drainFor(() => 'b'));
     try {
@@ -194,19 +268,31 @@ describe('session inbox driven by leases (docs/design.md §4)', () => {
     const session = await newSession('stolen');
     await submit(session, 0);
     let abortSeen!: () => void;
-    const aborted = new Promise<void>((resolve) => { abortSeen = resolve; });
+    const aborted = new Promise<void>((resolve) => {
+      abortSeen = resolve;
+    });
     const rec = recorder(1, async (_n, signal) => {
       await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
       abortSeen();
     });
-    const a = runner(rec.drainFor(() => 'a'), { leaseMs: 600, notify: false });
+    const a = runner(
+      rec.drainFor(() => 'a'),
+      { leaseMs: 600, notify: false },
+    );
     await waitUntil(() => a.runner.inFlight() > 0);
     // Another process takes the session over, as it would after an expiry.
-    await db.orm.em.fork().execute(`update chat_session set lease_owner = 'thief', lease_expires_at = now() + interval '1 minute' where id = ?`, [session]);
+    await db.orm.em
+      .fork()
+      .execute(
+        `update chat_session set lease_owner = 'thief', lease_expires_at = now() + interval '1 minute' where id = ?`,
+        [session],
+      );
     await aborted;
     await a.stop();
     expect(rec.ran).toEqual([]);
-    expect(await db.orm.em.fork().execute(`select lease_owner from chat_session where id = ?`, [session])).toEqual([{ lease_owner: 'thief' }]);
+    expect(await db.orm.em.fork().execute(`select lease_owner from chat_session where id = ?`, [session])).toEqual([
+      { lease_owner: 'thief' },
+    ]);
   });
 
   it('drives at most TURN_CONCURRENCY sessions at once in one process; the rest wait and are taken as slots free up', async () => {
@@ -219,7 +305,10 @@ describe('session inbox driven by leases (docs/design.md §4)', () => {
       await sleep(30);
       running -= 1;
     });
-    const r = runner(rec.drainFor(() => 'a'), { concurrency: 2 });
+    const r = runner(
+      rec.drainFor(() => 'a'),
+      { concurrency: 2 },
+    );
     try {
       for (const s of sessions) await submit(s, 0);
       await rec.done;
@@ -237,24 +326,45 @@ describe('fair and fenced', () => {
     const flood = await makeTenant(em, 'flood');
     const quiet = await makeTenant(em, 'quiet');
     await em.execute(`update tenant set ai_max_concurrency = 2 where id = ?`, [flood.tenant.id]);
-    const session = async (t: TenantFixture, key: string) => (await resolveSession(db.orm.em.fork(), t.tenant.id, 'web', `fair:${key}:${Math.random()}`, 'alice')).id;
+    const session = async (t: TenantFixture, key: string) =>
+      (await resolveSession(db.orm.em.fork(), t.tenant.id, 'web', `fair:${key}:${Math.random()}`, 'alice')).id;
     const floodSessions = [];
     for (let i = 0; i < 30; i++) floodSessions.push(await session(flood, `f${i}`));
     const quietSession = await session(quiet, 'q');
-    for (const s of floodSessions) await submitToSession(db.orm.em.fork(), { tenantId: flood.tenant.id, sessionId: s }, { task: 'step', payload: { n: 0 } });
-    await submitToSession(db.orm.em.fork(), { tenantId: quiet.tenant.id, sessionId: quietSession }, { task: 'step', payload: { n: 0 } });
+    for (const s of floodSessions)
+      await submitToSession(
+        db.orm.em.fork(),
+        { tenantId: flood.tenant.id, sessionId: s },
+        { task: 'step', payload: { n: 0 } },
+      );
+    await submitToSession(
+      db.orm.em.fork(),
+      { tenantId: quiet.tenant.id, sessionId: quietSession },
+      { task: 'step', payload: { n: 0 } },
+    );
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     const active = new Map<string, number>();
     let mostFlood = 0;
     const tenantOf = (id: string) => (id === quietSession ? 'quiet' : 'flood');
-    const rec = recorder(31, async () => { await gate; });
-    const r = runner(async (sessionId, lease) => {
-      const t = tenantOf(sessionId);
-      active.set(t, (active.get(t) ?? 0) + 1);
-      mostFlood = Math.max(mostFlood, active.get('flood') ?? 0);
-      try { await rec.drainFor(() => 'a')(sessionId, lease); } finally { active.set(t, active.get(t)! - 1); }
-    }, { concurrency: 40, notify: false });
+    const rec = recorder(31, async () => {
+      await gate;
+    });
+    const r = runner(
+      async (sessionId, lease) => {
+        const t = tenantOf(sessionId);
+        active.set(t, (active.get(t) ?? 0) + 1);
+        mostFlood = Math.max(mostFlood, active.get('flood') ?? 0);
+        try {
+          await rec.drainFor(() => 'a')(sessionId, lease);
+        } finally {
+          active.set(t, active.get(t)! - 1);
+        }
+      },
+      { concurrency: 40, notify: false },
+    );
     try {
       // The quiet tenant's one session is driven while the flood's wait for their share.
       await waitUntil(() => (active.get('quiet') ?? 0) === 1 && (active.get('flood') ?? 0) === 2 + TENANT_HEADROOM);
@@ -273,12 +383,17 @@ describe('fair and fenced', () => {
     const session = await newSession('unrenewed');
     await submit(session, 0);
     let stopSeen!: () => void;
-    const stopped = new Promise<void>((resolve) => { stopSeen = resolve; });
+    const stopped = new Promise<void>((resolve) => {
+      stopSeen = resolve;
+    });
     const rec = recorder(1, async (_n, signal) => {
       await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
       stopSeen();
     });
-    const r = runner(rec.drainFor(() => 'a'), { leaseMs: 900, notify: false });
+    const r = runner(
+      rec.drainFor(() => 'a'),
+      { leaseMs: 900, notify: false },
+    );
     await waitUntil(() => r.runner.inFlight() > 0);
     // Another connection holds the session row: renewals wait on it, as they would on an unreachable database.
     const blocker = new pg.Client({ connectionString: db.url });
@@ -298,19 +413,44 @@ describe('fair and fenced', () => {
 });
 
 describe('what one turn answers (docs/design.md §4 merging)', () => {
-  const item = (id: number, text: string, o: { userId?: string; role?: string; task?: string; started?: boolean } = {}): InboxRow => ({
-    id: String(id), task: o.task ?? 'turn', attempts: o.started ? 1 : 0, started: o.started ?? false, progress: {}, createdMs: 0, stoppedBy: null,
-    payload: { text, delivery: { platform: 'web', target: {} }, turn: { tenantId: acme.tenant.id, userId: o.userId ?? 'alice', role: o.role ?? 'operator', sessionId: acme.tenant.id, platform: 'web' } },
+  const item = (
+    id: number,
+    text: string,
+    o: { userId?: string; role?: string; task?: string; started?: boolean } = {},
+  ): InboxRow => ({
+    id: String(id),
+    task: o.task ?? 'turn',
+    attempts: o.started ? 1 : 0,
+    started: o.started ?? false,
+    progress: {},
+    createdMs: 0,
+    stoppedBy: null,
+    payload: {
+      text,
+      delivery: { platform: 'web', target: {} },
+      turn: {
+        tenantId: acme.tenant.id,
+        userId: o.userId ?? 'alice',
+        role: o.role ?? 'operator',
+        sessionId: acme.tenant.id,
+        platform: 'web',
+      },
+    },
   });
   it('merges consecutive plain messages of one person; commands, other people and other tasks end the run', () => {
-    expect(nextGroup([item(1, 'a'), item(2, 'b'), item(3, 'orders'), item(4, 'c')]).map((i) => i.id)).toEqual(['1', '2']);
+    expect(nextGroup([item(1, 'a'), item(2, 'b'), item(3, 'orders'), item(4, 'c')]).map((i) => i.id)).toEqual([
+      '1',
+      '2',
+    ]);
     expect(nextGroup([item(1, 'a'), item(2, 'b', { userId: 'bob' })]).map((i) => i.id)).toEqual(['1']);
     expect(nextGroup([item(1, 'a'), item(2, 'b', { role: 'viewer' })]).map((i) => i.id)).toEqual(['1']);
     expect(nextGroup([item(1, 'confirm'), item(2, 'b')]).map((i) => i.id)).toEqual(['1']);
     expect(nextGroup([item(1, 'a'), item(2, 'x', { task: 'history_note' })]).map((i) => i.id)).toEqual(['1']);
   });
   it('resumes exactly the items an interrupted attempt had started, even when more arrived since', () => {
-    expect(nextGroup([item(1, 'a', { started: true }), item(2, 'b', { started: true }), item(3, 'c')]).map((i) => i.id)).toEqual(['1', '2']);
+    expect(
+      nextGroup([item(1, 'a', { started: true }), item(2, 'b', { started: true }), item(3, 'c')]).map((i) => i.id),
+    ).toEqual(['1', '2']);
     expect(nextGroup([])).toEqual([]);
   });
 });

@@ -8,8 +8,20 @@ import type { FakeTeam, SlackCall } from './fakes/slack-api.ts';
 let h: SlackHarness;
 let beta: TenantFixture;
 let gamma: TenantFixture;
-const T7: FakeTeam = { token: 'xoxb-7777-oauth-installed-fake', teamId: 'T0TEAM0007', teamName: 'Beta AG', botUserId: 'U0BOT00007', botId: 'B0BOT00007' };
-const T8: FakeTeam = { token: 'xoxb-8888-other-workspace-fake', teamId: 'T0TEAM0008', teamName: 'Gamma SA', botUserId: 'U0BOT00008', botId: 'B0BOT00008' };
+const T7: FakeTeam = {
+  token: 'xoxb-7777-oauth-installed-fake',
+  teamId: 'T0TEAM0007',
+  teamName: 'Beta AG',
+  botUserId: 'U0BOT00007',
+  botId: 'B0BOT00007',
+};
+const T8: FakeTeam = {
+  token: 'xoxb-8888-other-workspace-fake',
+  teamId: 'T0TEAM0008',
+  teamName: 'Gamma SA',
+  botUserId: 'U0BOT00008',
+  botId: 'B0BOT00008',
+};
 const bob: Who = { teamId: T7.teamId, userId: 'U0BOB00007', channel: 'C0BETA0001' };
 const eve: Who = { teamId: T8.teamId, userId: 'U0EVE00008', channel: 'C0GAMMA001' };
 
@@ -28,10 +40,17 @@ const shown = (c: SlackCall) => JSON.stringify({ text: c.body.text, blocks: c.bo
 
 /** The browser side of "Add to Slack": /slack/install, then Slack's redirect back with code and state. */
 async function install(team: FakeTeam, code: string): Promise<Response> {
-  h.slack.addGrant({ code, team, authedUser: 'U0INSTALLER', scope: 'commands,chat:write,app_mentions:read,channels:history,groups:history,im:history,im:write,users:read' });
+  h.slack.addGrant({
+    code,
+    team,
+    authedUser: 'U0INSTALLER',
+    scope: 'commands,chat:write,app_mentions:read,channels:history,groups:history,im:history,im:write,users:read',
+  });
   const start = await fetch(`${h.base}/slack/install`, { redirect: 'manual' });
   const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
-  return fetch(`${h.base}/slack/oauth_redirect?code=${code}&state=${encodeURIComponent(state)}`, { headers: { cookie: `slack-app-oauth-state=${state}` } });
+  return fetch(`${h.base}/slack/oauth_redirect?code=${code}&state=${encodeURIComponent(state)}`, {
+    headers: { cookie: `slack-app-oauth-state=${state}` },
+  });
 }
 
 describe('Slack OAuth install', () => {
@@ -41,7 +60,17 @@ describe('Slack OAuth install', () => {
     const location = new URL(res.headers.get('location')!);
     expect(`${location.origin}${location.pathname}`).toBe('https://slack.com/oauth/v2/authorize');
     expect(location.searchParams.get('client_id')).toBe('1111.2222');
-    expect(location.searchParams.get('scope')!.split(',')).toEqual(expect.arrayContaining(['commands', 'chat:write', 'app_mentions:read', 'channels:history', 'groups:history', 'im:history', 'users:read']));
+    expect(location.searchParams.get('scope')!.split(',')).toEqual(
+      expect.arrayContaining([
+        'commands',
+        'chat:write',
+        'app_mentions:read',
+        'channels:history',
+        'groups:history',
+        'im:history',
+        'users:read',
+      ]),
+    );
     const state = location.searchParams.get('state')!;
     expect(state.length).toBeGreaterThan(20);
     expect(res.headers.get('set-cookie')).toContain(`slack-app-oauth-state=${state}`);
@@ -57,7 +86,13 @@ describe('Slack OAuth install', () => {
     expect(h.slack.callsOf('auth.test').some((c) => c.token === T7.token)).toBe(true);
     const rows = (await h.em().execute(`select * from slack_installation`)) as Record<string, unknown>[];
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ team_id: T7.teamId, team_name: 'Beta AG', bot_user_id: T7.botUserId, bot_id: T7.botId, is_enterprise_install: false });
+    expect(rows[0]).toMatchObject({
+      team_id: T7.teamId,
+      team_name: 'Beta AG',
+      bot_user_id: T7.botUserId,
+      bot_id: T7.botId,
+      is_enterprise_install: false,
+    });
     expect(String(rows[0]!.installation_encrypted)).toMatch(/^v1:/);
     expect(JSON.stringify(rows)).not.toContain(T7.token);
     expect(JSON.stringify(rows)).not.toContain('7777');
@@ -105,7 +140,11 @@ describe('an installed workspace', () => {
     await h.send.command(slashCommand(bob, `link ${code}`, url));
     const answer = await h.slack.waitFor('response_url', (c) => c.path === new URL(url).pathname);
     expect(String(answer.body.text)).toContain('Linked this workspace to *Tenant beta*');
-    expect(await h.em().execute(`select tenant_id from platform_link where platform = 'slack' and external_id = ?`, [T7.teamId])).toEqual([{ tenant_id: beta.tenant.id }]);
+    expect(
+      await h
+        .em()
+        .execute(`select tenant_id from platform_link where platform = 'slack' and external_id = ?`, [T7.teamId]),
+    ).toEqual([{ tenant_id: beta.tenant.id }]);
 
     const url2 = h.slack.responseUrl();
     await h.send.command(slashCommand({ ...bob, teamId: 'T0TEAM0007' }, `link ${code}`, url2));
@@ -122,12 +161,16 @@ describe('an installed workspace', () => {
     expect(placeholder.token).toBe(T7.token);
     expect(update.token).toBe(T7.token);
     expect(update.body.text).toContain('Beta has no failed orders.');
-    expect(h.slack.callsOf('users.info', (c) => c.body.user === bob.userId).every((c) => c.token === T7.token)).toBe(true);
+    expect(h.slack.callsOf('users.info', (c) => c.body.user === bob.userId).every((c) => c.token === T7.token)).toBe(
+      true,
+    );
     h.llm.assertDone();
   });
 
   it('events of a team that never installed the app are acked and dropped', async () => {
-    const stranger = mentionEvent({ teamId: 'T0NOINSTAL', userId: 'U0STRANGER', channel: 'C0X' }, 'hello', { botUserId: 'U0BOTX' });
+    const stranger = mentionEvent({ teamId: 'T0NOINSTAL', userId: 'U0STRANGER', channel: 'C0X' }, 'hello', {
+      botUserId: 'U0BOTX',
+    });
     const before = h.slack.calls.length;
     expect((await h.send.event(stranger)).status).toBe(200);
     await h.logs.waitFor((l) => String(l.msg).includes('Authorization of incoming event did not succeed'));
@@ -138,19 +181,44 @@ describe('an installed workspace', () => {
     expect((await install(T8, 'code-T8')).status).toBe(200);
     await h.link(gamma.tenant.id, T8.teamId);
     h.slack.addUser({ id: 'U0BOB00007', teamId: T7.teamId, name: 'bob' });
-    const ids = Object.entries(beta.productIds).filter(([pim]) => pim.includes('-KL-')).map(([, id]) => id);
-    h.llm.enqueue({ toolCalls: [{ name: 'create_order', arguments: { product_ids: ids, output_type_name: 'WebP 1024x1024', submit: true, material_override: null, render_overrides: null } }] });
+    const ids = Object.entries(beta.productIds)
+      .filter(([pim]) => pim.includes('-KL-'))
+      .map(([, id]) => id);
+    h.llm.enqueue({
+      toolCalls: [
+        {
+          name: 'create_order',
+          arguments: {
+            product_ids: ids,
+            output_type_name: 'WebP 1024x1024',
+            submit: true,
+            material_override: null,
+            render_overrides: null,
+          },
+        },
+      ],
+    });
     const env = mentionEvent(bob, 'render the Kugellager as WebP', { botUserId: T7.botUserId });
     await h.send.event(env);
     const { update: card } = await h.answer((c) => c.body.thread_ts === env.event.ts);
     expect(shown(card)).toContain('renderbot.confirm');
     const actionId = /"value":"([0-9a-f-]{36})"/.exec(shown(card).replace(/\\"/g, '"'))![1]!;
     const from = h.slack.calls.length;
-    await h.send.action(buttonClick(eve, { actionId: 'renderbot.confirm', value: actionId, messageTs: String(card.body.ts), threadTs: env.event.ts, responseUrl: h.slack.responseUrl() }));
+    await h.send.action(
+      buttonClick(eve, {
+        actionId: 'renderbot.confirm',
+        value: actionId,
+        messageTs: String(card.body.ts),
+        threadTs: env.event.ts,
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
     const refusal = await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === eve.userId, { from });
     expect(refusal.token).toBe(T8.token);
     expect(String(refusal.body.text)).toContain('not found');
-    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([{ status: 'pending' }]);
+    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([
+      { status: 'pending' },
+    ]);
     expect(h.slack.calls.slice(from).filter((c) => c.method === 'chat.update')).toHaveLength(0);
     h.llm.assertDone();
   });

@@ -13,7 +13,8 @@ import { mentionEvent } from './fakes/slack-request.ts';
  * handling would pause every call of every workspace.
  */
 
-const rateLimited = (retryAfter: number) => Object.assign(new Error('rate limited'), { code: 'slack_webapi_rate_limited_error', retryAfter });
+const rateLimited = (retryAfter: number) =>
+  Object.assign(new Error('rate limited'), { code: 'slack_webapi_rate_limited_error', retryAfter });
 
 describe('the channel pacer', () => {
   it('waits out one channel’s rate limit without holding up another, keeps order, and sends only the newest pending edit of a message', async () => {
@@ -42,7 +43,11 @@ describe('the channel pacer', () => {
 
   it('passes other failures on at once', async () => {
     const pacer = createChannelPacer({ log: silentLog, waitFor: rateLimitedFor });
-    await expect(pacer.run('A', async () => { throw new Error('channel_not_found'); })).rejects.toThrow('channel_not_found');
+    await expect(
+      pacer.run('A', async () => {
+        throw new Error('channel_not_found');
+      }),
+    ).rejects.toThrow('channel_not_found');
     expect(await pacer.run('A', async () => 'next')).toBe('next');
   });
 });
@@ -71,12 +76,17 @@ describe('Slack replies under a channel rate limit', () => {
     const asked: { channel: string; question: string }[] = [];
     for (const [i, channel] of [limited, free, limited, free, limited, free].entries()) {
       const question = `rl-${i}`;
-      const res = await h.send.event(mentionEvent({ teamId: TEAM.teamId, userId: 'U0ALICE001', channel }, question, { botUserId: TEAM.botUserId }));
+      const res = await h.send.event(
+        mentionEvent({ teamId: TEAM.teamId, userId: 'U0ALICE001', channel }, question, { botUserId: TEAM.botUserId }),
+      );
       expect(res.status).toBe(200);
       asked.push({ channel, question });
     }
     for (const a of asked) {
-      await h.logs.waitFor((l) => l.msg === 'slack reply posted' && l.channel === a.channel && answersIn(a.channel, a.question).length > 0, 30_000);
+      await h.logs.waitFor(
+        (l) => l.msg === 'slack reply posted' && l.channel === a.channel && answersIn(a.channel, a.question).length > 0,
+        30_000,
+      );
     }
     for (const a of asked) expect(answersIn(a.channel, a.question), a.question).toHaveLength(1);
 
@@ -84,11 +94,20 @@ describe('Slack replies under a channel rate limit', () => {
     const writes = h.slack.calls.filter((c) => ['chat.postMessage', 'chat.update'].includes(c.method));
     const refusedAt = writes.map((c, i) => (c.rateLimited ? i : -1)).filter((i) => i >= 0);
     expect(refusedAt).toHaveLength(4);
-    const firstLimitedAnswer = writes.findIndex((c) => !c.rateLimited && c.body.channel === limited && JSON.stringify(c.body).includes('answer to'));
-    const freeAnswers = writes.map((c, i) => (c.body.channel === free && JSON.stringify(c.body).includes('answer to') ? i : -1)).filter((i) => i >= 0);
+    const firstLimitedAnswer = writes.findIndex(
+      (c) => !c.rateLimited && c.body.channel === limited && JSON.stringify(c.body).includes('answer to'),
+    );
+    const freeAnswers = writes
+      .map((c, i) => (c.body.channel === free && JSON.stringify(c.body).includes('answer to') ? i : -1))
+      .filter((i) => i >= 0);
     expect(freeAnswers).toHaveLength(3);
     expect(Math.max(...freeAnswers)).toBeLessThan(firstLimitedAnswer);
-    expect(h.logs.lines.some((l) => l.msg === 'rate limit in this conversation; waiting as told' && l.channel === `${TEAM.teamId}:${limited}`)).toBe(true);
+    expect(
+      h.logs.lines.some(
+        (l) =>
+          l.msg === 'rate limit in this conversation; waiting as told' && l.channel === `${TEAM.teamId}:${limited}`,
+      ),
+    ).toBe(true);
     expect(h.slack.failures).toEqual([]);
   }, 60_000);
 });

@@ -23,7 +23,12 @@ describe('Slack streamer', () => {
 
   let seq = 0;
   const target = (extra: Record<string, unknown> = {}) => ({
-    teamId: TEAM.teamId, tenantId: randomUUID(), channel: 'C0STREAM01', userId: 'U0ALICE001', threadTs: `1700000000.${String(++seq).padStart(6, '0')}`, ...extra,
+    teamId: TEAM.teamId,
+    tenantId: randomUUID(),
+    channel: 'C0STREAM01',
+    userId: 'U0ALICE001',
+    threadTs: `1700000000.${String(++seq).padStart(6, '0')}`,
+    ...extra,
   });
   const streamer = () => createSlackStreamer({ client, tokenFor: async () => TEAM.token, log: silentLog });
   const first = 'Three orders are rendering: <!channel> look at <https://evil.example|this> & ';
@@ -32,7 +37,9 @@ describe('Slack streamer', () => {
     const t = target();
     const from = slack.calls.length;
     let reported: (m: SentMessage) => void = () => {};
-    const onMessage = new Promise<SentMessage>((resolve) => { reported = resolve; });
+    const onMessage = new Promise<SentMessage>((resolve) => {
+      reported = resolve;
+    });
     const stream = streamer()(t, { sessionId: randomUUID(), onMessage: (m) => reported(m) })!;
     stream.push(first.padEnd(200, '.'));
     const sent = await onMessage;
@@ -51,14 +58,20 @@ describe('Slack streamer', () => {
     expect(calls[0]!.body.chunks).toEqual([{ type: 'markdown_text', text: escapeMrkdwn(first.padEnd(200, '.')) }]);
     const full = `${first.padEnd(200, '.')} and <@U0BOSS0001> should know.`;
     expect(calls.map(streamedText).join('')).toBe(escapeMrkdwn(full));
-    expect(slack.messages(t.channel, t.threadTs)).toEqual([expect.objectContaining({ text: escapeMrkdwn(full), streaming: false })]);
+    expect(slack.messages(t.channel, t.threadTs)).toEqual([
+      expect.objectContaining({ text: escapeMrkdwn(full), streaming: false }),
+    ]);
     expect(slack.failures).toEqual([]);
   });
 
   it('where streaming is unavailable it edits the placeholder instead, and reports nothing new', async () => {
     slack.setStreaming(false);
     try {
-      const placeholder = await client.chat.postMessage({ token: TEAM.token, channel: 'C0STREAM01', text: 'working on it…' });
+      const placeholder = await client.chat.postMessage({
+        token: TEAM.token,
+        channel: 'C0STREAM01',
+        text: 'working on it…',
+      });
       const t = target({ placeholderTs: placeholder.ts });
       const reported: SentMessage[] = [];
       const stream = streamer()(t, { sessionId: randomUUID(), onMessage: (m) => reported.push(m) })!;

@@ -15,9 +15,17 @@ import type { FakeTeam } from './fakes/slack-api.ts';
 
 let h: SlackHarness;
 let acme: TenantFixture;
-const T9: FakeTeam = { token: 'xoxb-9999-rotating-fake', teamId: 'T0TEAM0009', teamName: 'Rotor KG', botUserId: 'U0BOT00009', botId: 'B0BOT00009' };
+const T9: FakeTeam = {
+  token: 'xoxb-9999-rotating-fake',
+  teamId: 'T0TEAM0009',
+  teamName: 'Rotor KG',
+  botUserId: 'U0BOT00009',
+  botId: 'B0BOT00009',
+};
 /** The bot part of a stored installation with token rotation. */
-const rotatingBot = z.object({ bot: z.object({ token: z.string(), refreshToken: z.string(), expiresAt: z.number() }).loose() }).loose();
+const rotatingBot = z
+  .object({ bot: z.object({ token: z.string(), refreshToken: z.string(), expiresAt: z.number() }).loose() })
+  .loose();
 
 beforeAll(async () => {
   h = await startSlackHarness({ oauth: true });
@@ -31,7 +39,9 @@ async function install(code: string): Promise<void> {
   h.slack.addGrant({ code, team: T9, authedUser: 'U0INSTALLER', scope: 'commands,chat:write', rotation: true });
   const start = await fetch(`${h.base}/slack/install`, { redirect: 'manual' });
   const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
-  const done = await fetch(`${h.base}/slack/oauth_redirect?code=${code}&state=${encodeURIComponent(state)}`, { headers: { cookie: `slack-app-oauth-state=${state}` } });
+  const done = await fetch(`${h.base}/slack/oauth_redirect?code=${code}&state=${encodeURIComponent(state)}`, {
+    headers: { cookie: `slack-app-oauth-state=${state}` },
+  });
   expect(done.status).toBe(200);
 }
 
@@ -39,7 +49,14 @@ async function install(code: string): Promise<void> {
 async function expiresIn(secondsLeft: number) {
   const stored = rotatingBot.parse(await h.app.intake.installations.find({ teamId: T9.teamId }));
   const aged = { ...stored, bot: { ...stored.bot, expiresAt: Math.floor(Date.now() / 1000) + secondsLeft } };
-  await h.app.intake.installations.save({ teamId: T9.teamId, teamName: T9.teamName, botUserId: T9.botUserId, botId: T9.botId, installedBy: 'U0INSTALLER', secret: aged });
+  await h.app.intake.installations.save({
+    teamId: T9.teamId,
+    teamName: T9.teamName,
+    botUserId: T9.botUserId,
+    botId: T9.botId,
+    installedBy: 'U0INSTALLER',
+    secret: aged,
+  });
   return aged;
 }
 
@@ -57,7 +74,11 @@ describe('Slack token rotation', () => {
     const before = refreshes().length;
     const old = await expiresIn(60);
 
-    const sent = await Promise.all(deliverers.flatMap((deliver, i) => [0, 1].map((j) => deliver(target(`C0ROT${i}${j}`), textReply(`hello ${i}.${j}`), { sessionId: 'rotation' }))));
+    const sent = await Promise.all(
+      deliverers.flatMap((deliver, i) =>
+        [0, 1].map((j) => deliver(target(`C0ROT${i}${j}`), textReply(`hello ${i}.${j}`), { sessionId: 'rotation' })),
+      ),
+    );
     expect(sent.every((m) => typeof m?.ts === 'string')).toBe(true);
     expect(refreshes().length - before).toBe(1);
     const stored = rotatingBot.parse(await h.app.intake.installations.find({ teamId: T9.teamId }));
@@ -78,16 +99,28 @@ describe('Slack token rotation', () => {
     await expiresIn(60);
     h.slack.revokeRefreshTokens();
     const before = refreshes().length;
-    await expect(deliver(target('C0ROTFAIL1'), textReply('hello'), { sessionId: 'rotation' })).rejects.toMatchObject({ code: 'slack_token_refresh_failed' });
-    await expect(deliver(target('C0ROTFAIL2'), textReply('hello'), { sessionId: 'rotation' })).rejects.toThrow(/install the app again/);
+    await expect(deliver(target('C0ROTFAIL1'), textReply('hello'), { sessionId: 'rotation' })).rejects.toMatchObject({
+      code: 'slack_token_refresh_failed',
+    });
+    await expect(deliver(target('C0ROTFAIL2'), textReply('hello'), { sessionId: 'rotation' })).rejects.toThrow(
+      /install the app again/,
+    );
     expect(refreshes().length - before).toBe(1);
     expect(h.logs.lines.filter((l) => String(l.msg).startsWith('Slack refused to refresh'))).toHaveLength(1);
-    expect(await h.em().execute(`select refresh_error, refresh_failed_at is not null as failed from slack_installation where team_id = ?`, [T9.teamId]))
-      .toEqual([{ refresh_error: 'invalid_refresh_token', failed: true }]);
+    expect(
+      await h
+        .em()
+        .execute(
+          `select refresh_error, refresh_failed_at is not null as failed from slack_installation where team_id = ?`,
+          [T9.teamId],
+        ),
+    ).toEqual([{ refresh_error: 'invalid_refresh_token', failed: true }]);
     // Nothing secret is logged or stored in the clear.
     expect(JSON.stringify(h.logs.lines)).not.toMatch(/xoxe-1-|xoxb-rotated/);
 
     await install('code-T9-again');
-    expect(await deliver(target('C0ROTBACK1'), textReply('back'), { sessionId: 'rotation' })).toMatchObject({ channel: 'C0ROTBACK1' });
+    expect(await deliver(target('C0ROTBACK1'), textReply('back'), { sessionId: 'rotation' })).toMatchObject({
+      channel: 'C0ROTBACK1',
+    });
   });
 });

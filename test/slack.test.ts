@@ -2,7 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
 import { streamedText } from './fakes/slack-api.ts';
-import { buttonClick, dmEvent, homeOpened, mentionEvent, newTs, slackFixture, slashCommand, threadReplyEvent, type Who } from './fakes/slack-request.ts';
+import {
+  buttonClick,
+  dmEvent,
+  homeOpened,
+  mentionEvent,
+  newTs,
+  slackFixture,
+  slashCommand,
+  threadReplyEvent,
+  type Who,
+} from './fakes/slack-request.ts';
 import { proposeKugellagerOrder as proposeKugellagerOrder_, shown } from './support/slack-flows.ts';
 import { PLACEHOLDER_TEXT, WORKING_STATUS } from '../adapters/slack/messages.ts';
 import { escapeMrkdwn } from '../adapters/slack/render.ts';
@@ -33,7 +43,8 @@ afterAll(async () => {
   await h?.close();
 });
 
-const orderCount = async () => countOf(h.em(), `select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id]);
+const orderCount = async () =>
+  countOf(h.em(), `select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id]);
 const proposeKugellagerOrder = (who: Who) => proposeKugellagerOrder_(h, who, bot);
 
 describe('Slack request verification', () => {
@@ -47,9 +58,15 @@ describe('Slack request verification', () => {
     const before = h.slack.calls.length;
     const bad = await h.send.event(mentionEvent(alice, 'hello', bot), { secret: 'not-the-secret' });
     expect(bad.status).toBe(401);
-    const stale = await h.send.event(mentionEvent(alice, 'hello', bot), { timestamp: Math.floor(Date.now() / 1000) - 10 * 60 });
+    const stale = await h.send.event(mentionEvent(alice, 'hello', bot), {
+      timestamp: Math.floor(Date.now() / 1000) - 10 * 60,
+    });
     expect(stale.status).toBe(401);
-    const unsignedCommand = await fetch(`${h.base}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'command=%2Frender&text=help' });
+    const unsignedCommand = await fetch(`${h.base}/slack/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'command=%2Frender&text=help',
+    });
     expect(unsignedCommand.status).toBe(401);
     expect(h.slack.calls.length).toBe(before);
     expect(h.llm.requests.length).toBe(0);
@@ -81,7 +98,9 @@ describe('/render', () => {
     const url = h.slack.responseUrl();
     const cmd = slashCommand(alice, 'what are Kugellager?', url);
     await h.send.command(cmd);
-    const root = await h.slack.waitFor('chat.postMessage', (c) => String(c.body.text).includes('asked: what are Kugellager?'));
+    const root = await h.slack.waitFor('chat.postMessage', (c) =>
+      String(c.body.text).includes('asked: what are Kugellager?'),
+    );
     expect(root.body.thread_ts).toBeUndefined();
     const reply = await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === root.response!.ts);
     expect(reply.body.text).toContain('Kugellager are ball bearings.');
@@ -118,10 +137,19 @@ describe('mentions and DMs', () => {
     await h.logs.waitFor((l) => l.msg === 'slack reply posted' && l.ts === ts && l.replaced === true);
     // No extra message for the first reply: the thread holds just the answer, in the placeholder's place.
     expect(h.slack.callsOf('chat.postMessage', (c) => c.body.thread_ts === env.event.ts)).toHaveLength(1);
-    expect(h.slack.messages(alice.channel, env.event.ts)).toEqual([expect.objectContaining({ ts, text: update.body.text })]);
-    const lastUser = h.llm.requests.at(-1)!.body.messages.filter((m) => m.role === 'user').at(-1);
+    expect(h.slack.messages(alice.channel, env.event.ts)).toEqual([
+      expect.objectContaining({ ts, text: update.body.text }),
+    ]);
+    const lastUser = h.llm.requests
+      .at(-1)!
+      .body.messages.filter((m) => m.role === 'user')
+      .at(-1);
     expect(lastUser?.content).toBe('what can you do?');
-    const session = await h.em().execute(`select key from chat_session where platform = 'slack' and key = ?`, [`${TEAM.teamId}:${alice.channel}:${env.event.ts}`]);
+    const session = await h
+      .em()
+      .execute(`select key from chat_session where platform = 'slack' and key = ?`, [
+        `${TEAM.teamId}:${alice.channel}:${env.event.ts}`,
+      ]);
     expect(session).toHaveLength(1);
     h.llm.assertDone();
   });
@@ -132,7 +160,9 @@ describe('mentions and DMs', () => {
     expect((await h.send.event(env)).status).toBe(200);
     expect(await h.logs.outcome(env.event_id)).toBe('queued');
     expect((await h.send.event(env, { retryNum: 1, retryReason: 'http_timeout' })).status).toBe(200);
-    await h.logs.waitFor((l) => l.msg === 'slack event done' && l.eventId === env.event_id && l.outcome === 'duplicate');
+    await h.logs.waitFor(
+      (l) => l.msg === 'slack event done' && l.eventId === env.event_id && l.outcome === 'duplicate',
+    );
     const { placeholder } = await h.answer((c) => c.body.thread_ts === env.event.ts);
     await h.logs.waitFor((l) => l.msg === 'slack reply posted' && l.ts === placeholder.response!.ts);
     expect(h.slack.callsOf('chat.postMessage', (c) => c.body.thread_ts === env.event.ts)).toHaveLength(1);
@@ -148,13 +178,19 @@ describe('mentions and DMs', () => {
     const from = h.slack.calls.length;
     expect((await h.send.event(env)).status).toBe(200);
     expect((await h.send.event(env)).status).toBe(200);
-    await h.logs.waitFor((l) => l.msg === 'slack event done' && l.eventId === env.event_id && l.outcome === 'duplicate');
+    await h.logs.waitFor(
+      (l) => l.msg === 'slack event done' && l.eventId === env.event_id && l.outcome === 'duplicate',
+    );
     await h.logs.waitFor((l) => l.msg === 'slack event done' && l.eventId === env.event_id && l.outcome === 'queued');
     const answered = await h.logs.waitFor((l) => l.msg === 'slack reply posted' && l.threadTs === env.event.ts);
-    const placeholders = h.slack.callsOf('chat.postMessage', (c) => c.body.thread_ts === env.event.ts).map((c) => c.response!.ts);
+    const placeholders = h.slack
+      .callsOf('chat.postMessage', (c) => c.body.thread_ts === env.event.ts)
+      .map((c) => c.response!.ts);
     expect(placeholders).toEqual([answered.ts]);
     expect(h.slack.calls.slice(from).filter((c) => c.method === 'chat.delete')).toEqual([]);
-    expect(h.slack.messages(alice.channel, env.event.ts)).toEqual([expect.objectContaining({ ts: answered.ts, text: 'Still only once.' })]);
+    expect(h.slack.messages(alice.channel, env.event.ts)).toEqual([
+      expect.objectContaining({ ts: answered.ts, text: 'Still only once.' }),
+    ]);
     h.llm.assertDone();
   });
 
@@ -169,12 +205,15 @@ describe('mentions and DMs', () => {
     expect(update.body).toMatchObject({ channel: dm.channel, ts: placeholder.response!.ts });
     expect(String(update.body.text)).toContain('All renders are fine.');
     expect(h.slack.callsOf('chat.postMessage', (c) => c.body.channel === dm.channel)).toHaveLength(1);
-    expect(await h.em().execute(`select key from chat_session where key = ?`, [`${TEAM.teamId}:dm:${alice.userId}`])).toHaveLength(1);
+    expect(
+      await h.em().execute(`select key from chat_session where key = ?`, [`${TEAM.teamId}:dm:${alice.userId}`]),
+    ).toHaveLength(1);
     h.llm.assertDone();
   });
 
   it('a DM thread (Slack’s AI app view) is its own session: the thread status shows while the answer streams into the thread', async () => {
-    const long = 'Three orders are rendering right now: SA-2026-00158, SA-2026-00159 and SA-2026-00160. ' +
+    const long =
+      'Three orders are rendering right now: SA-2026-00158, SA-2026-00159 and SA-2026-00160. ' +
       'The oldest started forty minutes ago and is nearly done; the newest has 12 of 40 renders finished so far.';
     h.llm.enqueue({ content: long, chunkDelayMs: 400 });
     const dm = { ...alice, channel: 'D0ALICEDM1' };
@@ -187,9 +226,13 @@ describe('mentions and DMs', () => {
     const final = await h.slack.waitFor('chat.update', (c) => c.body.ts === start.response!.ts, { from });
     expect(final.body.text).toBe(long);
     // No placeholder: the status stands in for it.
-    expect(h.slack.callsOf('chat.postMessage', (c) => c.body.channel === dm.channel && c.body.thread_ts === threadTs)).toEqual([]);
+    expect(
+      h.slack.callsOf('chat.postMessage', (c) => c.body.channel === dm.channel && c.body.thread_ts === threadTs),
+    ).toEqual([]);
     expect(h.slack.messages(dm.channel, threadTs).map((m) => m.text)).toEqual([long]);
-    expect(await h.em().execute(`select key from chat_session where key = ?`, [`${TEAM.teamId}:${dm.channel}:${threadTs}`])).toHaveLength(1);
+    expect(
+      await h.em().execute(`select key from chat_session where key = ?`, [`${TEAM.teamId}:${dm.channel}:${threadTs}`]),
+    ).toHaveLength(1);
     h.llm.assertDone();
     expect(h.slack.failures).toEqual([]);
   });
@@ -216,29 +259,44 @@ describe('thread replies without a mention', () => {
     return env.event.ts as string;
   }
 
-  it.each(['channel', 'group'] as const)('continue the thread’s conversation (%s) and are answered in the thread', async (channelType) => {
-    const who = { ...alice, channel: channelType === 'channel' ? 'C0RENDERS1' : 'G0PRIVATE1' };
-    const threadTs = await startThread(who, 'which Kugellager products do we have?', 'There are 12 Kugellager products.');
-    h.llm.enqueue({ content: 'Two of them failed.' });
-    const from = h.slack.calls.length;
-    const reply = threadReplyEvent(who, 'and how many of them failed?', { threadTs, channelType });
-    expect((await h.send.event(reply)).status).toBe(200);
-    const { placeholder, update } = await h.answer((c) => c.body.thread_ts === threadTs, { from });
-    expect(placeholder.body.channel).toBe(who.channel);
-    expect(update.body.text).toContain('Two of them failed.');
-    expect(await h.logs.outcome(reply.event_id)).toBe('queued');
-    // Same session: the model saw the first question and answer before the new one.
-    const msgs = h.llm.requests.at(-1)!.body.messages.map((m) => `${m.role}: ${String(m.content)}`);
-    const first = msgs.indexOf('user: which Kugellager products do we have?');
-    expect(first).toBeGreaterThanOrEqual(0);
-    expect(msgs.indexOf('assistant: There are 12 Kugellager products.')).toBeGreaterThan(first);
-    expect(msgs.at(-1)).toBe('user: and how many of them failed?');
-    expect(await h.em().execute(`select id from chat_session where key = ?`, [`${TEAM.teamId}:${who.channel}:${threadTs}`])).toHaveLength(1);
-    h.llm.assertDone();
-  });
+  it.each(['channel', 'group'] as const)(
+    'continue the thread’s conversation (%s) and are answered in the thread',
+    async (channelType) => {
+      const who = { ...alice, channel: channelType === 'channel' ? 'C0RENDERS1' : 'G0PRIVATE1' };
+      const threadTs = await startThread(
+        who,
+        'which Kugellager products do we have?',
+        'There are 12 Kugellager products.',
+      );
+      h.llm.enqueue({ content: 'Two of them failed.' });
+      const from = h.slack.calls.length;
+      const reply = threadReplyEvent(who, 'and how many of them failed?', { threadTs, channelType });
+      expect((await h.send.event(reply)).status).toBe(200);
+      const { placeholder, update } = await h.answer((c) => c.body.thread_ts === threadTs, { from });
+      expect(placeholder.body.channel).toBe(who.channel);
+      expect(update.body.text).toContain('Two of them failed.');
+      expect(await h.logs.outcome(reply.event_id)).toBe('queued');
+      // Same session: the model saw the first question and answer before the new one.
+      const msgs = h.llm.requests.at(-1)!.body.messages.map((m) => `${m.role}: ${String(m.content)}`);
+      const first = msgs.indexOf('user: which Kugellager products do we have?');
+      expect(first).toBeGreaterThanOrEqual(0);
+      expect(msgs.indexOf('assistant: There are 12 Kugellager products.')).toBeGreaterThan(first);
+      expect(msgs.at(-1)).toBe('user: and how many of them failed?');
+      expect(
+        await h
+          .em()
+          .execute(`select id from chat_session where key = ?`, [`${TEAM.teamId}:${who.channel}:${threadTs}`]),
+      ).toHaveLength(1);
+      h.llm.assertDone();
+    },
+  );
 
   it('after `new` in the thread, continue the fresh conversation: the model no longer sees the earlier messages', async () => {
-    const threadTs = await startThread(alice, 'which Kugellager products do we have?', 'There are 12 Kugellager products.');
+    const threadTs = await startThread(
+      alice,
+      'which Kugellager products do we have?',
+      'There are 12 Kugellager products.',
+    );
     const from = h.slack.calls.length;
     await h.send.event(mentionEvent(alice, 'new', { ...bot, threadTs }));
     const started = await h.answer((c) => c.body.thread_ts === threadTs, { from });
@@ -250,25 +308,48 @@ describe('thread replies without a mention', () => {
     const { update } = await h.answer((c) => c.body.thread_ts === threadTs, { from: from2 });
     expect(update.body.text).toBe('Which products do you mean?');
     expect(saidIn(h.llm.requests.at(-1)!)).toEqual(['how many of them failed?']);
-    expect(await h.em().execute(`select count(*)::int as n, count(archived_at)::int as archived from chat_session where key = ?`, [`${TEAM.teamId}:${alice.channel}:${threadTs}`]))
-      .toEqual([{ n: 2, archived: 1 }]);
+    expect(
+      await h
+        .em()
+        .execute(`select count(*)::int as n, count(archived_at)::int as archived from chat_session where key = ?`, [
+          `${TEAM.teamId}:${alice.channel}:${threadTs}`,
+        ]),
+    ).toEqual([{ n: 2, archived: 1 }]);
     h.llm.assertDone();
   });
 
-  it('a viewer cannot `forget` or `new` a shared thread; everyone\'s history and pending confirmations stay (issue 12 item 5)', async () => {
+  it("a viewer cannot `forget` or `new` a shared thread; everyone's history and pending confirmations stay (issue 12 item 5)", async () => {
     const { actionId, threadTs } = await proposeKugellagerOrder(alice);
     const key = `${TEAM.teamId}:${alice.channel}:${threadTs}`;
-    const before = await h.em().execute(`select count(*)::int as n from chat_message m join chat_session s on s.id = m.session_id where s.key = ?`, [key]);
+    const before = await h
+      .em()
+      .execute(
+        `select count(*)::int as n from chat_message m join chat_session s on s.id = m.session_id where s.key = ?`,
+        [key],
+      );
     for (const command of ['forget', 'new']) {
       const from = h.slack.calls.length;
       await h.send.event(mentionEvent(guest, command, { ...bot, threadTs }));
       const { update } = await h.answer((c) => c.body.thread_ts === threadTs, { from });
       expect(update.body.text).toContain(`only operators and admins can use \`${command}\` here`);
     }
-    expect(await h.em().execute(`select count(*)::int as n, count(archived_at)::int as archived from chat_session where key = ?`, [key])).toEqual([{ n: 1, archived: 0 }]);
-    const after = await h.em().execute(`select count(*)::int as n from chat_message m join chat_session s on s.id = m.session_id where s.key = ?`, [key]);
+    expect(
+      await h
+        .em()
+        .execute(`select count(*)::int as n, count(archived_at)::int as archived from chat_session where key = ?`, [
+          key,
+        ]),
+    ).toEqual([{ n: 1, archived: 0 }]);
+    const after = await h
+      .em()
+      .execute(
+        `select count(*)::int as n from chat_message m join chat_session s on s.id = m.session_id where s.key = ?`,
+        [key],
+      );
     expect(after[0]!.n).toBeGreaterThanOrEqual(before[0]!.n);
-    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([{ status: 'pending' }]);
+    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([
+      { status: 'pending' },
+    ]);
   });
 
   it('in a direct message, its owner may `forget` even as a viewer', async () => {
@@ -276,12 +357,18 @@ describe('thread replies without a mention', () => {
     h.llm.enqueue({ content: 'Hello guest.' });
     const first = h.slack.calls.length;
     await h.send.event(dmEvent(dm, 'hello'));
-    expect(String((await h.answer((c) => c.body.channel === dm.channel, { from: first })).update.body.text)).toContain('Hello guest.');
+    expect(String((await h.answer((c) => c.body.channel === dm.channel, { from: first })).update.body.text)).toContain(
+      'Hello guest.',
+    );
     const from = h.slack.calls.length;
     await h.send.event(dmEvent(dm, 'forget'));
     const { update } = await h.answer((c) => c.body.channel === dm.channel, { from });
     expect(update.body.text).toContain('Forgot this conversation');
-    expect(await h.em().execute(`select count(*)::int as n from chat_session where key = ?`, [`${TEAM.teamId}:dm:${guest.userId}`])).toEqual([{ n: 0 }]);
+    expect(
+      await h
+        .em()
+        .execute(`select count(*)::int as n from chat_session where key = ?`, [`${TEAM.teamId}:dm:${guest.userId}`]),
+    ).toEqual([{ n: 0 }]);
   });
 
   it('in a thread the bot has no conversation in are ignored: nothing posted, queued or asked', async () => {
@@ -294,8 +381,18 @@ describe('thread replies without a mention', () => {
     expect(h.slack.calls.slice(from)).toEqual([]);
     expect(h.llm.requests.length).toBe(requests);
     // Stored before the acknowledgement like every message that may concern the bot; its copy is dropped once handled.
-    expect(await h.em().execute(`select handled_at is not null as handled, request from inbound_event where event_id = ?`, [reply.event_id])).toEqual([{ handled: true, request: null }]);
-    expect(await h.em().execute(`select id from chat_session where key = ?`, [`${TEAM.teamId}:${alice.channel}:${threadTs}`])).toEqual([]);
+    expect(
+      await h
+        .em()
+        .execute(`select handled_at is not null as handled, request from inbound_event where event_id = ?`, [
+          reply.event_id,
+        ]),
+    ).toEqual([{ handled: true, request: null }]);
+    expect(
+      await h
+        .em()
+        .execute(`select id from chat_session where key = ?`, [`${TEAM.teamId}:${alice.channel}:${threadTs}`]),
+    ).toEqual([]);
   });
 
   it('a reply that mentions the bot (message and app_mention events) is answered exactly once', async () => {
@@ -316,7 +413,9 @@ describe('thread replies without a mention', () => {
     expect(h.slack.calls.slice(from).filter((c) => c.method === 'chat.postMessage')).toHaveLength(1);
     expect(h.slack.calls.slice(from).filter((c) => c.method === 'chat.update')).toHaveLength(1);
     expect(h.llm.requests.length).toBe(requests + 1);
-    expect(await h.em().execute(`select event_id from inbound_event where event_id = ?`, [asMessage.event_id])).toEqual([]);
+    expect(await h.em().execute(`select event_id from inbound_event where event_id = ?`, [asMessage.event_id])).toEqual(
+      [],
+    );
     h.llm.assertDone();
   });
 });
@@ -336,9 +435,20 @@ describe('the seed example through Slack', () => {
 
     h.llm.enqueue((req) => {
       const note = lastNote(req);
-      return { content: `Done: order ${/SA-\d{4}-\d{5}/.exec(note)?.[0]} was created and its renders were dispatched.` };
+      return {
+        content: `Done: order ${/SA-\d{4}-\d{5}/.exec(note)?.[0]} was created and its renders were dispatched.`,
+      };
     });
-    const click = h.send.sign.action(buttonClick(alice, { actionId: 'renderbot.confirm', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl(), blocks: card.body.blocks as unknown[] }));
+    const click = h.send.sign.action(
+      buttonClick(alice, {
+        actionId: 'renderbot.confirm',
+        value: actionId,
+        messageTs: ts,
+        threadTs,
+        responseUrl: h.slack.responseUrl(),
+        blocks: card.body.blocks as unknown[],
+      }),
+    );
     const clicked = h.slack.calls.length;
     expect((await h.send.send(click)).status).toBe(200);
     const update = await h.slack.waitFor('chat.update', (c) => c.body.ts === ts, { from: clicked });
@@ -346,8 +456,16 @@ describe('the seed example through Slack', () => {
     expect(shown(update)).toContain('Confirmed by Alice Example');
     expect(shown(update)).not.toContain('renderbot.confirm');
     expect(await orderCount()).toBe(1);
-    const [order] = await rows(h.em(), z.object({ order_number: z.string() }), `select order_number from render_order where tenant_id = ?`, [acme.tenant.id]);
-    const followUp = await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === threadTs && String(c.body.text).startsWith('Done:'));
+    const [order] = await rows(
+      h.em(),
+      z.object({ order_number: z.string() }),
+      `select order_number from render_order where tenant_id = ?`,
+      [acme.tenant.id],
+    );
+    const followUp = await h.slack.waitFor(
+      'chat.postMessage',
+      (c) => c.body.thread_ts === threadTs && String(c.body.text).startsWith('Done:'),
+    );
     expect(followUp.body.text).toContain(order!.order_number);
     // The confirmed results reach the follow-up as a data message, not a system message; the confirmer's display name (text from Slack) is in neither (issue 12 item 6).
     const [system, note] = [systemText(h.llm.requests.at(-1)!), lastNote(h.llm.requests.at(-1)!)];
@@ -357,13 +475,23 @@ describe('the seed example through Slack', () => {
 
     // A second click (another person) and a replay of the identical signed request change nothing.
     const from = h.slack.calls.length;
-    await h.send.action(buttonClick(alice, { actionId: 'renderbot.confirm', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl() }));
+    await h.send.action(
+      buttonClick(alice, {
+        actionId: 'renderbot.confirm',
+        value: actionId,
+        messageTs: ts,
+        threadTs,
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
     const second = await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === alice.userId, { from });
     expect(String(second.body.text)).toMatch(/already confirmed.*will not run again/);
     expect(second.body.thread_ts).toBe(threadTs);
     const from2 = h.slack.calls.length;
     await h.send.send(click);
-    await h.slack.waitFor('chat.postEphemeral', (c) => String(c.body.text).includes('already confirmed'), { from: from2 });
+    await h.slack.waitFor('chat.postEphemeral', (c) => String(c.body.text).includes('already confirmed'), {
+      from: from2,
+    });
     expect(h.slack.calls.slice(clicked).filter((c) => c.method === 'chat.update' && c.body.ts === ts)).toHaveLength(1);
     expect(await orderCount()).toBe(1);
     h.llm.assertDone();
@@ -372,15 +500,41 @@ describe('the seed example through Slack', () => {
 
   it('a Slack Connect user from another organisation is a viewer: cannot confirm (issue 12 item 6)', async () => {
     const outsider: Who = { teamId: TEAM.teamId, userId: 'U0OUTSIDE1', channel: 'C0RENDERS1' };
-    h.slack.addUser({ id: outsider.userId, teamId: 'T0OTHERORG', name: 'outsider', real_name: 'Olga Outside', connect: true });
+    h.slack.addUser({
+      id: outsider.userId,
+      teamId: 'T0OTHERORG',
+      name: 'outsider',
+      real_name: 'Olga Outside',
+      connect: true,
+    });
     const { actionId, ts, threadTs } = await proposeKugellagerOrder(alice);
     const from = h.slack.calls.length;
-    await h.send.action(buttonClick(outsider, { actionId: 'renderbot.confirm', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl() }));
+    await h.send.action(
+      buttonClick(outsider, {
+        actionId: 'renderbot.confirm',
+        value: actionId,
+        messageTs: ts,
+        threadTs,
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
     const refusal = await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === outsider.userId, { from });
     expect(String(refusal.body.text)).toContain('Only operators and admins can confirm');
-    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([{ status: 'pending' }]);
-    expect(await h.em().execute(`select role from tenant_user where external_user_id = ?`, [outsider.userId])).toEqual([{ role: 'viewer' }]);
-    await h.send.action(buttonClick(alice, { actionId: 'renderbot.cancel', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl() }));
+    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([
+      { status: 'pending' },
+    ]);
+    expect(await h.em().execute(`select role from tenant_user where external_user_id = ?`, [outsider.userId])).toEqual([
+      { role: 'viewer' },
+    ]);
+    await h.send.action(
+      buttonClick(alice, {
+        actionId: 'renderbot.cancel',
+        value: actionId,
+        messageTs: ts,
+        threadTs,
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
     await h.slack.waitFor('chat.update', (c) => c.body.ts === ts, { from });
   });
 
@@ -388,15 +542,35 @@ describe('the seed example through Slack', () => {
     const before = await orderCount();
     const { actionId, ts, threadTs } = await proposeKugellagerOrder(alice);
     const from = h.slack.calls.length;
-    await h.send.action(buttonClick(guest, { actionId: 'renderbot.confirm', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl() }));
+    await h.send.action(
+      buttonClick(guest, {
+        actionId: 'renderbot.confirm',
+        value: actionId,
+        messageTs: ts,
+        threadTs,
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
     const refusal = await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === guest.userId, { from });
     expect(String(refusal.body.text)).toContain('Only operators and admins can confirm');
     expect(h.slack.calls.slice(from).filter((c) => c.method === 'chat.update' && c.body.ts === ts)).toHaveLength(0);
-    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([{ status: 'pending' }]);
-    expect(await h.em().execute(`select role from tenant_user where external_user_id = ?`, [guest.userId])).toEqual([{ role: 'viewer' }]);
+    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([
+      { status: 'pending' },
+    ]);
+    expect(await h.em().execute(`select role from tenant_user where external_user_id = ?`, [guest.userId])).toEqual([
+      { role: 'viewer' },
+    ]);
 
     const cancelled = h.slack.calls.length;
-    await h.send.action(buttonClick(alice, { actionId: 'renderbot.cancel', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl() }));
+    await h.send.action(
+      buttonClick(alice, {
+        actionId: 'renderbot.cancel',
+        value: actionId,
+        messageTs: ts,
+        threadTs,
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
     const update = await h.slack.waitFor('chat.update', (c) => c.body.ts === ts, { from: cancelled });
     expect(shown(update)).toContain('Cancelled by Alice Example');
     expect(await orderCount()).toBe(before);
@@ -411,12 +585,20 @@ describe('the seed example through Slack', () => {
     await h.send.event(mentionEvent(alice, 'confirm', { ...bot, threadTs }));
     const { placeholder, update } = await h.answer((c) => c.body.thread_ts === threadTs, { from });
     expect(shown(update)).toContain('Confirmed by');
-    const followUp = await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === threadTs && String(c.body.text).startsWith('Done:'), { from });
+    const followUp = await h.slack.waitFor(
+      'chat.postMessage',
+      (c) => c.body.thread_ts === threadTs && String(c.body.text).startsWith('Done:'),
+      { from },
+    );
     expect(followUp.response!.ts).not.toBe(placeholder.response!.ts);
     // (The order's completion notice may follow in the thread once its renders finish.)
-    const turnPosts = h.slack.calls.slice(from).filter((c) => c.method === 'chat.postMessage' && !/^(✅|⚠️)/.test(String(c.body.text)));
+    const turnPosts = h.slack.calls
+      .slice(from)
+      .filter((c) => c.method === 'chat.postMessage' && !/^(✅|⚠️)/.test(String(c.body.text)));
     expect(turnPosts.map((c) => c.body.text)).toEqual(['_Working on it…_', followUp.body.text]);
-    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([{ status: 'done' }]);
+    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([
+      { status: 'done' },
+    ]);
     expect(await orderCount()).toBe(before + 1);
     h.llm.assertDone();
   });
@@ -425,11 +607,19 @@ describe('the seed example through Slack', () => {
 describe('messages that arrive while a turn runs (docs/design.md §4)', () => {
   it('are answered together in the next turn, where the last was asked; the earlier placeholder is removed', async () => {
     let turnRunning!: () => void;
-    const running = new Promise<void>((resolve) => { turnRunning = resolve; });
+    const running = new Promise<void>((resolve) => {
+      turnRunning = resolve;
+    });
     let merged: unknown;
     h.llm.enqueue(
-      () => { turnRunning(); return { content: 'Three orders are rendering.', delayMs: 600 }; },
-      (req) => { merged = req.body.messages.filter((m) => m.role === 'user').at(-1)?.content; return { content: 'SA-2026-00160 first, then the others.' }; },
+      () => {
+        turnRunning();
+        return { content: 'Three orders are rendering.', delayMs: 600 };
+      },
+      (req) => {
+        merged = req.body.messages.filter((m) => m.role === 'user').at(-1)?.content;
+        return { content: 'SA-2026-00160 first, then the others.' };
+      },
     );
     const first = mentionEvent(alice, 'which orders are rendering?', bot);
     const threadTs = first.event.ts as string;
@@ -437,26 +627,38 @@ describe('messages that arrive while a turn runs (docs/design.md §4)', () => {
     await running;
     const from = h.slack.calls.length;
     // Slack delivers events as separate requests in no guaranteed order; the second is sent once the first was taken (its placeholder is up).
-    const calls = () => h.slack.callsOf('chat.postMessage', (c) => c.body.thread_ts === threadTs && c.body.text === PLACEHOLDER_TEXT).slice(1);
+    const calls = () =>
+      h.slack
+        .callsOf('chat.postMessage', (c) => c.body.thread_ts === threadTs && c.body.text === PLACEHOLDER_TEXT)
+        .slice(1);
     const placeholders: string[] = [];
     for (const [i, text] of ['and which one finishes first?', 'please sort them by deadline'].entries()) {
       await h.send.event(mentionEvent(alice, text, { ...bot, threadTs }));
-      await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === threadTs && c.body.text === PLACEHOLDER_TEXT && calls().length > i, { from });
+      await h.slack.waitFor(
+        'chat.postMessage',
+        (c) => c.body.thread_ts === threadTs && c.body.text === PLACEHOLDER_TEXT && calls().length > i,
+        { from },
+      );
       placeholders.push(calls()[i]!.response!.ts as string);
     }
     const answer = await h.slack.waitFor('chat.update', (c) => c.body.ts === placeholders[1], { from });
     expect(answer.body.text).toBe('SA-2026-00160 first, then the others.');
     expect(merged).toBe('and which one finishes first?\n\nplease sort them by deadline');
     expect(h.slack.callsOf('chat.delete', (c) => c.body.ts === placeholders[0])).toHaveLength(1);
-    expect(h.slack.messages(alice.channel, threadTs).map((m) => m.text)).toEqual(['Three orders are rendering.', 'SA-2026-00160 first, then the others.']);
+    expect(h.slack.messages(alice.channel, threadTs).map((m) => m.text)).toEqual([
+      'Three orders are rendering.',
+      'SA-2026-00160 first, then the others.',
+    ]);
     h.llm.assertDone();
   });
 });
 
 describe('streaming replies', () => {
-  const long = 'Kugellager are ball bearings. Your catalogue has three of them: the 6204, the 6205 and the 6206 2RS. ' +
+  const long =
+    'Kugellager are ball bearings. Your catalogue has three of them: the 6204, the 6205 and the 6206 2RS. ' +
     'All three are made of bare steel and were last rendered as WebP at 1024x1024 for the spring catalogue.';
-  const streamCalls = (from: number) => h.slack.calls.slice(from).filter((c) => c.method.startsWith('chat.') && c.method.endsWith('Stream'));
+  const streamCalls = (from: number) =>
+    h.slack.calls.slice(from).filter((c) => c.method.startsWith('chat.') && c.method.endsWith('Stream'));
 
   it('in a thread: Slack message streaming in order, the placeholder removed, the final reply replaces the streamed message', async () => {
     h.llm.enqueue({ content: long, chunkDelayMs: 400 });
@@ -465,11 +667,19 @@ describe('streaming replies', () => {
     expect((await h.send.event(env)).status).toBe(200);
     const placeholder = await h.slack.waitFor('chat.postMessage', (c) => c.body.thread_ts === env.event.ts, { from });
     const start = await h.slack.waitFor('chat.startStream', (c) => c.body.thread_ts === env.event.ts, { from });
-    expect(start.body).toMatchObject({ channel: alice.channel, recipient_team_id: TEAM.teamId, recipient_user_id: alice.userId });
+    expect(start.body).toMatchObject({
+      channel: alice.channel,
+      recipient_team_id: TEAM.teamId,
+      recipient_user_id: alice.userId,
+    });
     const streamTs = start.response!.ts;
     const final = await h.slack.waitFor('chat.update', (c) => c.body.ts === streamTs, { from });
     const calls = streamCalls(from);
-    expect(calls.map((c) => c.method)).toEqual(['chat.startStream', ...calls.slice(1, -1).map(() => 'chat.appendStream'), 'chat.stopStream']);
+    expect(calls.map((c) => c.method)).toEqual([
+      'chat.startStream',
+      ...calls.slice(1, -1).map(() => 'chat.appendStream'),
+      'chat.stopStream',
+    ]);
     expect(calls.map(streamedText).join('')).toBe(long);
     expect(final.body.text).toBe(long);
     expect(h.slack.callsOf('chat.delete', (c) => c.body.ts === placeholder.response!.ts)).toHaveLength(1);
@@ -549,9 +759,22 @@ describe('roles follow what Slack says about a person', () => {
     h.slack.addUser({ id: fritz.userId, teamId: TEAM.teamId, name: 'fritz', real_name: 'Fritz Member' });
     h.slack.addUser({ id: kim.userId, teamId: TEAM.teamId, name: 'kim', real_name: 'Kim Contractor' });
     await setUserRole(h.em(), acme.tenant.id, 'slack', kim.userId, 'operator');
-    const draft = await createOrder(h.em(), acme.tenant.id, { products: { refs: ['ACME-KL-6204'] }, outputTypeName: 'WebP 1024x1024', submit: false, createdBy: 'seed', now: new Date() });
-    const roleOf = async (who: Who) => h.em().execute(`select role, role_source from tenant_user where tenant_id = ? and platform = 'slack' and external_user_id = ?`, [acme.tenant.id, who.userId]);
-    const statusOf = async (actionId: string) => h.em().execute(`select status from pending_action where id = ?`, [actionId]);
+    const draft = await createOrder(h.em(), acme.tenant.id, {
+      products: { refs: ['ACME-KL-6204'] },
+      outputTypeName: 'WebP 1024x1024',
+      submit: false,
+      createdBy: 'seed',
+      now: new Date(),
+    });
+    const roleOf = async (who: Who) =>
+      h
+        .em()
+        .execute(
+          `select role, role_source from tenant_user where tenant_id = ? and platform = 'slack' and external_user_id = ?`,
+          [acme.tenant.id, who.userId],
+        );
+    const statusOf = async (actionId: string) =>
+      h.em().execute(`select status from pending_action where id = ?`, [actionId]);
 
     // Fritz, a member, asks to cancel the draft: an operator by default.
     h.llm.enqueue({ toolCalls: [{ name: 'cancel_order', arguments: { order_id: draft.orderNumber } }] });
@@ -559,19 +782,41 @@ describe('roles follow what Slack says about a person', () => {
     await h.send.event(ask);
     const { placeholder, update: card } = await h.answer((c) => c.body.thread_ts === ask.event.ts);
     expect(shown(card)).toContain(`Cancel ${draft.orderNumber}`);
-    const buttons = (card.body.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).find((b) => b.type === 'actions')!;
+    const buttons = (card.body.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]).find(
+      (b) => b.type === 'actions',
+    )!;
     const actionId = buttons.elements!.find((e) => e.action_id === 'renderbot.confirm')!.value;
     const ts = String(placeholder.response!.ts);
     const threadTs = String(ask.event.ts);
     expect(await roleOf(fritz)).toEqual([{ role: 'operator', role_source: 'default' }]);
 
     // Both become guests in Slack; the bot learns it once its answer about them is out of date.
-    h.slack.addUser({ id: fritz.userId, teamId: TEAM.teamId, name: 'fritz', real_name: 'Fritz Member', is_restricted: true });
-    h.slack.addUser({ id: kim.userId, teamId: TEAM.teamId, name: 'kim', real_name: 'Kim Contractor', is_ultra_restricted: true });
+    h.slack.addUser({
+      id: fritz.userId,
+      teamId: TEAM.teamId,
+      name: 'fritz',
+      real_name: 'Fritz Member',
+      is_restricted: true,
+    });
+    h.slack.addUser({
+      id: kim.userId,
+      teamId: TEAM.teamId,
+      name: 'kim',
+      real_name: 'Kim Contractor',
+      is_ultra_restricted: true,
+    });
     skew += PERSON_FACTS_TTL_MS;
 
     const from = h.slack.calls.length;
-    await h.send.action(buttonClick(fritz, { actionId: 'renderbot.confirm', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl() }));
+    await h.send.action(
+      buttonClick(fritz, {
+        actionId: 'renderbot.confirm',
+        value: actionId,
+        messageTs: ts,
+        threadTs,
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
     const refusal = await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === fritz.userId, { from });
     expect(String(refusal.body.text)).toContain('Only operators and admins can confirm');
     expect(await roleOf(fritz)).toEqual([{ role: 'viewer', role_source: 'default' }]);
@@ -584,10 +829,20 @@ describe('roles follow what Slack says about a person', () => {
 
     // Kim's operator role was an admin's decision: kept although Slack calls her a guest.
     const kept = h.slack.calls.length;
-    await h.send.action(buttonClick(kim, { actionId: 'renderbot.confirm', value: actionId, messageTs: ts, threadTs, responseUrl: h.slack.responseUrl() }));
+    await h.send.action(
+      buttonClick(kim, {
+        actionId: 'renderbot.confirm',
+        value: actionId,
+        messageTs: ts,
+        threadTs,
+        responseUrl: h.slack.responseUrl(),
+      }),
+    );
     const decided = await h.slack.waitFor('chat.update', (c) => c.body.ts === ts, { from: kept });
     expect(shown(decided)).toContain('Confirmed by Kim Contractor');
     expect(await roleOf(kim)).toEqual([{ role: 'operator', role_source: 'admin' }]);
-    expect(await h.em().execute(`select status from render_order where id = ?`, [draft.orderId])).toEqual([{ status: 'cancelled' }]);
+    expect(await h.em().execute(`select status from render_order where id = ?`, [draft.orderId])).toEqual([
+      { status: 'cancelled' },
+    ]);
   });
 });

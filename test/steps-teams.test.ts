@@ -8,7 +8,6 @@ import { type FakeLlm } from './fakes/llm-server.ts';
 import { threeToolSteps, threeToolTurn } from './support/steps-script.ts';
 import { startTeamsApp, type TeamsTestApp } from './support/teams-app.ts';
 
-
 let llm: FakeLlm;
 let connector: FakeConnector;
 let http: Awaited<ReturnType<typeof startHttpServer>>;
@@ -106,7 +105,8 @@ describe('steps in Teams (docs/design.md §12)', () => {
     for (const step of threeToolSteps) expect(lastSteps).toContain(escapeCardText(stepText(step)));
     // No streaming in channels, and nothing but this one message.
     const streamed = (c: (typeof connector.calls)[number]) =>
-      Array.isArray(c.activity.entities) && c.activity.entities.some((e: { type?: unknown }) => e.type === 'streaminfo');
+      Array.isArray(c.activity.entities) &&
+      c.activity.entities.some((e: { type?: unknown }) => e.type === 'streaminfo');
     expect(connector.calls.filter((c) => c.conversationId === conv && streamed(c))).toEqual([]);
     expect(connector.calls.filter((c) => isFinal(conv)(c) && c.kind !== 'update')).toHaveLength(1);
     llm.assertDone();

@@ -50,8 +50,12 @@ const writes = new RegExp(
 
 /** Every write in the application's code, as `table file`; the demo and bench seeds write what they seed. */
 function allWrites(): { table: string; file: string }[] {
-  const files = ['core', 'adapters', 'bot'].flatMap((d) => tsFiles(d)).filter((f) => !f.startsWith('bot/seed/') && !f.includes('/panel/'));
-  return files.flatMap((file) => [...readFileSync(file, 'utf8').matchAll(writes)].map((m) => ({ table: (m[1] ?? m[2]!).toLowerCase(), file })));
+  const files = ['core', 'adapters', 'bot']
+    .flatMap((d) => tsFiles(d))
+    .filter((f) => !f.startsWith('bot/seed/') && !f.includes('/panel/'));
+  return files.flatMap((file) =>
+    [...readFileSync(file, 'utf8').matchAll(writes)].map((m) => ({ table: (m[1] ?? m[2]!).toLowerCase(), file })),
+  );
 }
 
 describe('one writer per table (docs/ARCHITECTURE.md)', () => {
@@ -61,7 +65,9 @@ describe('one writer per table (docs/ARCHITECTURE.md)', () => {
 
   it('no table is written outside the folders named for it', () => {
     const found = allWrites();
-    const outside = found.filter((w) => !writers[w.table]!.some((p) => w.file.startsWith(p))).map((w) => `${w.table}: ${w.file}`);
+    const outside = found
+      .filter((w) => !writers[w.table]!.some((p) => w.file.startsWith(p)))
+      .map((w) => `${w.table}: ${w.file}`);
     expect(outside).toEqual([]);
     // The scan sees the writes it guards: the owners' own.
     expect(found).toContainEqual({ table: 'tenant', file: 'core/tenancy/tenants.ts' });

@@ -13,12 +13,25 @@ const require = createRequire(import.meta.url);
 const { AppManifestUtils } = require('@microsoft/app-manifest') as {
   AppManifestUtils: { validateAgainstSchema(manifest: unknown, schema?: unknown): Promise<string[]> };
 };
-const template = JSON.parse(readFileSync('manifest/teams/manifest.json', 'utf8')) as { manifestVersion: string; $schema: string };
-const officialSchema = () => JSON.parse(readFileSync(require.resolve(`@microsoft/app-manifest/build/json-schemas/teams/v${template.manifestVersion}/MicrosoftTeams.schema.json`), 'utf8')) as unknown;
+const template = JSON.parse(readFileSync('manifest/teams/manifest.json', 'utf8')) as {
+  manifestVersion: string;
+  $schema: string;
+};
+const officialSchema = () =>
+  JSON.parse(
+    readFileSync(
+      require.resolve(
+        `@microsoft/app-manifest/build/json-schemas/teams/v${template.manifestVersion}/MicrosoftTeams.schema.json`,
+      ),
+      'utf8',
+    ),
+  ) as unknown;
 const appId = '0d5c1f5e-7a5b-4d8e-9c2a-6f3e1b2a4c5d';
 
 /** An icon's size, channel count and its distinct RGBA pixels (hex), decoded by sharp. */
-async function pixels(png: Uint8Array): Promise<{ width: number; height: number; channels: number; rgba: Set<string> }> {
+async function pixels(
+  png: Uint8Array,
+): Promise<{ width: number; height: number; channels: number; rgba: Set<string> }> {
   const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
   const rgba = new Set<string>();
   for (let i = 0; i < data.length; i += info.channels) rgba.add(data.subarray(i, i + 4).toString('hex'));
@@ -27,8 +40,14 @@ async function pixels(png: Uint8Array): Promise<{ width: number; height: number;
 
 describe('Teams app package', () => {
   it('uses the newest manifest schema @microsoft/app-manifest ships', () => {
-    const dir = require.resolve('@microsoft/app-manifest/package.json').replace(/package\.json$/, 'build/json-schemas/teams');
-    const versions = execFileSync('ls', [dir]).toString().split('\n').filter((v) => /^v\d+\.\d+$/.test(v)).map((v) => v.slice(1));
+    const dir = require
+      .resolve('@microsoft/app-manifest/package.json')
+      .replace(/package\.json$/, 'build/json-schemas/teams');
+    const versions = execFileSync('ls', [dir])
+      .toString()
+      .split('\n')
+      .filter((v) => /^v\d+\.\d+$/.test(v))
+      .map((v) => v.slice(1));
     const newest = versions.sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1])).at(-1);
     expect(template.manifestVersion).toBe(newest);
     expect(template.$schema).toContain(`/v${newest}/MicrosoftTeams.schema.json`);
@@ -38,11 +57,25 @@ describe('Teams app package', () => {
     for (const manifest of [buildManifest({ appId }), buildManifest({ appId, host: 'renderbot.contoso.com' })]) {
       expect(await AppManifestUtils.validateAgainstSchema(manifest, officialSchema())).toEqual([]);
     }
-    const m = buildManifest({ appId, host: 'renderbot.contoso.com' }) as { id: string; bots: { botId: string; scopes: string[]; commandLists: { commands: { title: string }[] }[] }[]; validDomains: string[] };
+    const m = buildManifest({ appId, host: 'renderbot.contoso.com' }) as {
+      id: string;
+      bots: { botId: string; scopes: string[]; commandLists: { commands: { title: string }[] }[] }[];
+      validDomains: string[];
+    };
     expect(m.id).toBe(appId);
     expect(m.bots[0]!.botId).toBe(appId);
     expect(m.bots[0]!.scopes.sort()).toEqual(['groupChat', 'personal', 'team']);
-    expect(m.bots[0]!.commandLists[0]!.commands.map((c) => c.title)).toEqual(['help', 'orders', 'order', 'search', 'stats', 'usage', 'link', 'new', 'forget']);
+    expect(m.bots[0]!.commandLists[0]!.commands.map((c) => c.title)).toEqual([
+      'help',
+      'orders',
+      'order',
+      'search',
+      'stats',
+      'usage',
+      'link',
+      'new',
+      'forget',
+    ]);
     expect(m.validDomains).toEqual(['renderbot.contoso.com']);
   });
 
@@ -56,20 +89,43 @@ describe('Teams app package', () => {
     const write = process.stdout.write;
     process.stdout.write = (() => true) as typeof process.stdout.write;
     try {
-      await buildProgram().parseAsync(['node', 'renderbot', 'manifest', 'teams', '--app-id', appId, '--out', out, '--host', 'renderbot.contoso.com']);
+      await buildProgram().parseAsync([
+        'node',
+        'renderbot',
+        'manifest',
+        'teams',
+        '--app-id',
+        appId,
+        '--out',
+        out,
+        '--host',
+        'renderbot.contoso.com',
+      ]);
     } finally {
       process.stdout.write = write;
     }
     const entries = unzipSync(readFileSync(out));
     expect(Object.keys(entries).sort()).toEqual(['color.png', 'manifest.json', 'outline.png']);
     expect(await sharp(entries['color.png']!).metadata()).toMatchObject({ format: 'png', width: 192, height: 192 });
-    expect(await sharp(entries['outline.png']!).metadata()).toMatchObject({ format: 'png', width: 32, height: 32, hasAlpha: true });
-    const manifest = JSON.parse(strFromU8(entries['manifest.json']!)) as { id: string; icons: { color: string; outline: string } };
+    expect(await sharp(entries['outline.png']!).metadata()).toMatchObject({
+      format: 'png',
+      width: 32,
+      height: 32,
+      hasAlpha: true,
+    });
+    const manifest = JSON.parse(strFromU8(entries['manifest.json']!)) as {
+      id: string;
+      icons: { color: string; outline: string };
+    };
     expect(manifest.id).toBe(appId);
     expect(manifest.icons).toEqual({ color: 'color.png', outline: 'outline.png' });
     expect(await AppManifestUtils.validateAgainstSchema(manifest, officialSchema())).toEqual([]);
     let listing = '';
-    try { listing = execFileSync('unzip', ['-t', out]).toString(); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
+    try {
+      listing = execFileSync('unzip', ['-t', out]).toString();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
     if (listing) expect(listing).toMatch(/No errors detected/);
   });
 

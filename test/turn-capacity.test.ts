@@ -26,7 +26,9 @@ let globex: TenantFixture;
 let acmeToken: string;
 let globexToken: string;
 let releaseRenders!: () => void;
-const renderGate = new Promise<void>((r) => { releaseRenders = r; });
+const renderGate = new Promise<void>((r) => {
+  releaseRenders = r;
+});
 /** Render jobs wait until the test ends: a backlog that only moves RENDER_CONCURRENCY jobs at a time. */
 const stuckBackend: RenderBackend = async () => {
   await renderGate;
@@ -50,17 +52,29 @@ afterAll(async () => {
 });
 
 const ask = async (token: string, message: string, sessionId?: string) => {
-  const res = await h.api('/api/chat/messages', { token, body: { message, ...(sessionId ? { session_id: sessionId } : {}) } });
+  const res = await h.api('/api/chat/messages', {
+    token,
+    body: { message, ...(sessionId ? { session_id: sessionId } : {}) },
+  });
   expect(res.status).toBe(200);
   return (await res.json()) as { session_id: string; response: { content: string } };
 };
-const lastUser = (req: FakeLlmRequest) => String([...req.body.messages].reverse().find((m) => m.role === 'user')?.content);
+const lastUser = (req: FakeLlmRequest) =>
+  String([...req.body.messages].reverse().find((m) => m.role === 'user')?.content);
 
 /** Steps that hold every request until `open()`; `inFlight`/`most` count the requests held at once. */
 function heldSteps(answer: (req: FakeLlmRequest) => FakeStep) {
   let open!: () => void;
-  const opened = new Promise<void>((r) => { open = r; });
-  const state = { inFlight: 0, most: 0, open, reached: (n: number) => waitFor(async () => (state.inFlight >= n ? true : undefined), `${n} model calls waiting`, 60_000) };
+  const opened = new Promise<void>((r) => {
+    open = r;
+  });
+  const state = {
+    inFlight: 0,
+    most: 0,
+    open,
+    reached: (n: number) =>
+      waitFor(async () => (state.inFlight >= n ? true : undefined), `${n} model calls waiting`, 60_000),
+  };
   const step: FakeStep = async (req) => {
     state.inFlight += 1;
     state.most = Math.max(state.most, state.inFlight);
@@ -80,13 +94,22 @@ function sampleConnections(url: string) {
     await client.connect();
     const db = new URL(url).pathname.slice(1);
     while (!stop) {
-      const { rows } = await client.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`, [db]);
+      const { rows } = await client.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`,
+        [db],
+      );
       most = Math.max(most, rows[0]!.n);
       await new Promise((r) => setTimeout(r, 20));
     }
     await client.end();
   })();
-  return { async stop() { stop = true; await done; return most; } };
+  return {
+    async stop() {
+      stop = true;
+      await done;
+      return most;
+    },
+  };
 }
 
 describe('turns waiting on the model', () => {
@@ -101,7 +124,9 @@ describe('turns waiting on the model', () => {
     held.state.open();
     const replies = await answers;
     const most = await sampler.stop();
-    expect(replies.map((r) => r.response.content)).toEqual(Array.from({ length: 300 }, (_, i) => `answer to question ${i}`));
+    expect(replies.map((r) => r.response.content)).toEqual(
+      Array.from({ length: 300 }, (_, i) => `answer to question ${i}`),
+    );
     expect(held.state.most).toBe(300);
     expect(most).toBeLessThanOrEqual(connectionBudget(h.config));
     expect(connectionBudget(h.config)).toBeLessThan(40);
@@ -110,11 +135,35 @@ describe('turns waiting on the model', () => {
   }, 120_000);
 
   it('a render backlog of thousands of jobs does not hold a conversation back', async () => {
-    await upsertProducts(h.em(), acme.tenant.id, Array.from({ length: 3000 }, (_, i) => ({ pimId: `BULK-${i}`, name: `Bulk bearing ${i}`, category: 'Kugellager' })));
-    await submitOrder(h.app.db.orm, acme.tenant.id, Array.from({ length: 3000 }, (_, i) => `BULK-${i}`), 'WebP 1024x1024');
-    const queuedJobs = async () => countOf(h.em(), `select count(*)::int as n from render_job where tenant_id = ? and status = 'queued'`, [acme.tenant.id]);
+    await upsertProducts(
+      h.em(),
+      acme.tenant.id,
+      Array.from({ length: 3000 }, (_, i) => ({
+        pimId: `BULK-${i}`,
+        name: `Bulk bearing ${i}`,
+        category: 'Kugellager',
+      })),
+    );
+    await submitOrder(
+      h.app.db.orm,
+      acme.tenant.id,
+      Array.from({ length: 3000 }, (_, i) => `BULK-${i}`),
+      'WebP 1024x1024',
+    );
+    const queuedJobs = async () =>
+      countOf(h.em(), `select count(*)::int as n from render_job where tenant_id = ? and status = 'queued'`, [
+        acme.tenant.id,
+      ]);
     // The render workers are busy (their jobs never finish) and thousands wait behind them.
-    await waitFor(async () => (await countOf(h.em(), `select count(*)::int as n from render_job where tenant_id = ? and status = 'running'`, [acme.tenant.id])) >= h.config.RENDER_CONCURRENCY ? true : undefined, 'render workers busy');
+    await waitFor(
+      async () =>
+        (await countOf(h.em(), `select count(*)::int as n from render_job where tenant_id = ? and status = 'running'`, [
+          acme.tenant.id,
+        ])) >= h.config.RENDER_CONCURRENCY
+          ? true
+          : undefined,
+      'render workers busy',
+    );
     h.llm.enqueue({ content: 'Renders are on their way.' });
     const reply = await ask(acmeToken, 'how are the renders doing?');
     expect(reply.response.content).toBe('Renders are on their way.');
@@ -130,7 +179,11 @@ describe('fair between tenants (docs/design.md §4)', () => {
     // acme's provider: the first two calls are held, then answer 429 (retry-after-ms 300) once each; all later calls answer.
     const held = heldSteps(() => {
       rateLimited += 1;
-      return { status: 429, headers: { 'retry-after-ms': '300' }, body: { error: { code: '429', message: 'Rate limit is exceeded. Try again in 1 second.' } } };
+      return {
+        status: 429,
+        headers: { 'retry-after-ms': '300' },
+        body: { error: { code: '429', message: 'Rate limit is exceeded. Try again in 1 second.' } },
+      };
     });
     h.llm.enqueue(held.step, held.step);
     let afterLimit = 0;
@@ -147,7 +200,10 @@ describe('fair between tenants (docs/design.md §4)', () => {
     const flood = Promise.all(Array.from({ length: 10 }, (_, i) => ask(acmeToken, `flood ${i}`)));
     await held.state.reached(2);
     // acme's other 8 turns wait for its cap, in order; globex is answered meanwhile.
-    await waitFor(async () => (h.app.gate.tenant(acme.tenant.id).waiting === 8 ? true : undefined), 'acme turns waiting for the cap');
+    await waitFor(
+      async () => (h.app.gate.tenant(acme.tenant.id).waiting === 8 ? true : undefined),
+      'acme turns waiting for the cap',
+    );
     const globexAnswer: FakeStep = (req) => ({ content: `globex: ${lastUser(req)}` });
     other.enqueue(globexAnswer, globexAnswer, globexAnswer);
     const globexReplies = await Promise.all([1, 2, 3].map((i) => ask(globexToken, `globex question ${i}`)));
@@ -157,21 +213,38 @@ describe('fair between tenants (docs/design.md §4)', () => {
 
     held.state.open();
     const replies = await flood;
-    expect(replies.map((r) => r.response.content).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `acme: flood ${i}`).sort());
+    expect(replies.map((r) => r.response.content).sort()).toEqual(
+      Array.from({ length: 10 }, (_, i) => `acme: flood ${i}`).sort(),
+    );
     expect(rateLimited).toBe(2);
     // The 429s lowered acme's cap to 1 (half of what ran) for a while: its calls then ran one at a time.
     expect(mostAfterLimit).toBe(1);
-    const [tenantRow] = await rows(h.em(), z.object({ ai_throttle_cap: z.number(), lowered: z.boolean() }), `select ai_throttle_cap, ai_throttled_until > now() as lowered from tenant where id = ?`, [acme.tenant.id]);
+    const [tenantRow] = await rows(
+      h.em(),
+      z.object({ ai_throttle_cap: z.number(), lowered: z.boolean() }),
+      `select ai_throttle_cap, ai_throttled_until > now() as lowered from tenant where id = ?`,
+      [acme.tenant.id],
+    );
     expect(tenantRow).toEqual({ ai_throttle_cap: 1, lowered: true });
-    const usage = await runCli(['admin', 'usage', '--tenant', 'acme'], { DATABASE_URL: h.db.url, DATA_DIR: h.config.dataDir });
+    const usage = await runCli(['admin', 'usage', '--tenant', 'acme'], {
+      DATABASE_URL: h.db.url,
+      DATA_DIR: h.config.dataDir,
+    });
     expect(usage.code).toBe(0);
-    expect(usage.stdout).toMatch(/model calls: 1 at once per process \(lowered from 2 after the AI provider answered 429, until \S+\); turns: 0 being answered, 0 waiting/);
+    expect(usage.stdout).toMatch(
+      /model calls: 1 at once per process \(lowered from 2 after the AI provider answered 429, until \S+\); turns: 0 being answered, 0 waiting/,
+    );
     const metrics = await (await h.api('/metrics')).text();
     expect(metrics).toMatch(/^renderbot_tenants_throttled 1$/m);
     expect(metrics).not.toContain(acme.tenant.id);
     h.llm.assertDone();
     other.assertDone();
-    await h.em().execute(`update tenant set ai_throttle_cap = null, ai_throttled_until = null, ai_max_concurrency = 256 where id = ?`, [acme.tenant.id]);
+    await h
+      .em()
+      .execute(
+        `update tenant set ai_throttle_cap = null, ai_throttled_until = null, ai_max_concurrency = 256 where id = ?`,
+        [acme.tenant.id],
+      );
   }, 120_000);
 });
 
@@ -194,15 +267,30 @@ describe('one session, two processes', () => {
       h.llm.enqueue(step);
       const session = (await ask(acmeToken, 'opening question')).session_id;
       const secondToken = await second.token(acme.tenant.id, 'alice', 'operator');
-      const sent = Array.from({ length: 6 }, (_, i) => (i % 2 === 0
-        ? ask(acmeToken, `message ${i}`, session)
-        : second.api('/api/chat/messages', { token: secondToken, body: { message: `message ${i}`, session_id: session } }).then((r) => r.json() as Promise<{ response: { content: string } }>)));
+      const sent = Array.from({ length: 6 }, (_, i) =>
+        i % 2 === 0
+          ? ask(acmeToken, `message ${i}`, session)
+          : second
+              .api('/api/chat/messages', { token: secondToken, body: { message: `message ${i}`, session_id: session } })
+              .then((r) => r.json() as Promise<{ response: { content: string } }>),
+      );
       const replies = await Promise.all(sent);
       expect(overlapped).toBe(false);
       expect(replies.every((r) => r.response.content.startsWith('answer to '))).toBe(true);
       // Messages that piled up were answered together (docs/design.md §4), so fewer model calls than messages; none was skipped.
-      const texts = await rows(h.em(), z.object({ content: z.string() }), `select content from chat_message where session_id = ? and role = 'user' order by seq`, [session]);
-      expect(texts.map((t) => t.content).join('\n\n').split('\n\n').sort()).toEqual(['opening question', ...Array.from({ length: 6 }, (_, i) => `message ${i}`)].sort());
+      const texts = await rows(
+        h.em(),
+        z.object({ content: z.string() }),
+        `select content from chat_message where session_id = ? and role = 'user' order by seq`,
+        [session],
+      );
+      expect(
+        texts
+          .map((t) => t.content)
+          .join('\n\n')
+          .split('\n\n')
+          .sort(),
+      ).toEqual(['opening question', ...Array.from({ length: 6 }, (_, i) => `message ${i}`)].sort());
     } finally {
       await second.close();
     }

@@ -31,7 +31,12 @@ afterAll(async () => {
 /** Statements sent so far on the pools a turn uses (the ORM's and the intake's). */
 async function turnPoolStatements(): Promise<Record<string, number>> {
   const counted = (await dbStatements.get()).values;
-  return Object.fromEntries(['orm', 'intake'].map((pool) => [pool, counted.filter((v) => v.labels.pool === pool).reduce((n, v) => n + v.value, 0)]));
+  return Object.fromEntries(
+    ['orm', 'intake'].map((pool) => [
+      pool,
+      counted.filter((v) => v.labels.pool === pool).reduce((n, v) => n + v.value, 0),
+    ]),
+  );
 }
 
 /** Sends `/render <question>` and resolves with the answer posted into the thread it started. */
@@ -47,7 +52,9 @@ describe('the cost of a Slack agent turn', () => {
   it(`takes ${TURN_STATEMENTS} SQL statements from the signed request to the item done and the lease given up`, async () => {
     // A first turn fills the caches a workspace's first message fills (who is speaking, the tenant's model client).
     expect(await ask('how are the renders of this week doing?', 'All 12 rendered.')).toContain('All 12 rendered.');
-    const [first] = await h.em().execute<{ id: string }[]>(`select id::text as id from turn_inbox order by id desc limit 1`);
+    const [first] = await h
+      .em()
+      .execute<{ id: string }[]>(`select id::text as id from turn_inbox order by id desc limit 1`);
     await h.app.conversations.result(first!.id);
 
     const before = await turnPoolStatements();
@@ -59,9 +66,17 @@ describe('the cost of a Slack agent turn', () => {
     const used = Object.fromEntries(Object.entries(after).map(([pool, n]) => [pool, n - (before[pool] ?? 0)]));
     const total = Object.values(used).reduce((a, b) => a + b, 0);
     expect({ total, used }).toMatchObject({ total: TURN_STATEMENTS });
-    const [item] = await h.em().execute<{ done: boolean; attempts: number }[]>(`select done_at is not null as done, attempts from turn_inbox order by id desc limit 1`);
+    const [item] = await h
+      .em()
+      .execute<{ done: boolean; attempts: number }[]>(
+        `select done_at is not null as done, attempts from turn_inbox order by id desc limit 1`,
+      );
     expect(item).toEqual({ done: true, attempts: 1 });
-    const [session] = await h.em().execute<{ owner: string | null }[]>(`select s.lease_owner as owner from chat_session s join turn_inbox i on i.session_id = s.id order by i.id desc limit 1`);
+    const [session] = await h
+      .em()
+      .execute<{ owner: string | null }[]>(
+        `select s.lease_owner as owner from chat_session s join turn_inbox i on i.session_id = s.id order by i.id desc limit 1`,
+      );
     expect(session!.owner).toBeNull();
     h.llm.assertDone();
   });

@@ -38,8 +38,13 @@ beforeAll(async () => {
   llm = await startFakeLlm({ provider: 'azure' });
   const secretsKey = randomBytes(32).toString('hex');
   env = {
-    DATABASE_URL: db.url, SECRETS_KEY: secretsKey, DATA_DIR: mkdtempSync(join(tmpdir(), 'renderbot-recovery-')),
-    SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl, SLACK_BOT_TOKEN: TEAM.token, TURN_LEASE_SECONDS: '5',
+    DATABASE_URL: db.url,
+    SECRETS_KEY: secretsKey,
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'renderbot-recovery-')),
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    SLACK_BOT_TOKEN: TEAM.token,
+    TURN_LEASE_SECONDS: '5',
   };
   const config = testConfig(db, env);
   acme = await makeTenant(db.orm.em.fork(), 'acme');
@@ -64,8 +69,16 @@ async function serve(): Promise<ServeProcess> {
 /** A step that answers nothing until the connection is cut, and tells when its request arrived. */
 function hanging(): { step: FakeStep; arrived: Promise<FakeLlmRequest> } {
   let arrive!: (r: FakeLlmRequest) => void;
-  const arrived = new Promise<FakeLlmRequest>((r) => { arrive = r; });
-  return { step: (req) => { arrive(req); return { hang: true }; }, arrived };
+  const arrived = new Promise<FakeLlmRequest>((r) => {
+    arrive = r;
+  });
+  return {
+    step: (req) => {
+      arrive(req);
+      return { hang: true };
+    },
+    arrived,
+  };
 }
 
 /** The answer to a request: "answer to <its last user message>". */
@@ -76,8 +89,16 @@ async function mention(to: ServeProcess, text: string) {
   const who = { teamId: TEAM.teamId, userId: 'U0ALICE001', channel: `C0RECOV${String(++channelSeq).padStart(3, '0')}` };
   const event = mentionEvent(who, text, { botUserId: TEAM.botUserId });
   expect((await createSlackSender(to.base, SIGNING_SECRET).event(event)).status).toBe(200);
-  const placeholder = await slack.waitFor('chat.postMessage', (c) => c.body.channel === who.channel && c.body.text === PLACEHOLDER_TEXT);
-  return { channel: who.channel, threadTs: String(event.event.ts), placeholderTs: String(placeholder.response!.ts), text };
+  const placeholder = await slack.waitFor(
+    'chat.postMessage',
+    (c) => c.body.channel === who.channel && c.body.text === PLACEHOLDER_TEXT,
+  );
+  return {
+    channel: who.channel,
+    threadTs: String(event.event.ts),
+    placeholderTs: String(placeholder.response!.ts),
+    text,
+  };
 }
 
 const rows = (sql: string, params: unknown[] = []) => db.orm.em.fork().execute(sql, params);
@@ -89,7 +110,8 @@ describe('a process killed while its turns wait on the model', () => {
     llm.enqueue(...waits.map((w) => w.step));
     const first = await serve();
     const threads = [];
-    for (const text of ['how many renders failed today', 'which orders are rendering', 'what does SA-2026-00160 cost']) threads.push(await mention(first, text));
+    for (const text of ['how many renders failed today', 'which orders are rendering', 'what does SA-2026-00160 cost'])
+      threads.push(await mention(first, text));
     await Promise.all(waits.map((w) => w.arrived));
     const killed = await first.kill('SIGKILL');
     expect(killed.signal).toBe('SIGKILL');
@@ -98,16 +120,26 @@ describe('a process killed while its turns wait on the model', () => {
     llm.enqueue(echo, echo, echo);
     await serve();
     for (const t of threads) {
-      const answer = await slack.waitFor('chat.update', (c) => c.body.ts === t.placeholderTs && c.body.text === `answer to ${t.text}`, { timeoutMs: 30_000 });
+      const answer = await slack.waitFor(
+        'chat.update',
+        (c) => c.body.ts === t.placeholderTs && c.body.text === `answer to ${t.text}`,
+        { timeoutMs: 30_000 },
+      );
       expect(answer.body.channel).toBe(t.channel);
       // One message in the thread: the placeholder, now the answer.
       expect(slack.messages(t.channel, t.threadTs).map((m) => m.text)).toEqual([`answer to ${t.text}`]);
     }
     expect(slack.callsOf('chat.postMessage').length).toBe(postsBefore);
     // Each message was stored once and answered once.
-    const counts = await rows(`select m.role, count(*)::int as n from chat_message m join chat_session s on s.id = m.session_id
-      where s.key like ? group by m.role order by m.role`, [`${TEAM.teamId}:C0RECOV%`]);
-    expect(counts).toEqual([{ role: 'assistant', n: 3 }, { role: 'user', n: 3 }]);
+    const counts = await rows(
+      `select m.role, count(*)::int as n from chat_message m join chat_session s on s.id = m.session_id
+      where s.key like ? group by m.role order by m.role`,
+      [`${TEAM.teamId}:C0RECOV%`],
+    );
+    expect(counts).toEqual([
+      { role: 'assistant', n: 3 },
+      { role: 'user', n: 3 },
+    ]);
     // Marked done right after their delivery (another process's commit: nothing to await but the row).
     await waitFor(async () => (await undone()) === 0 || undefined, 'the answered turns to be marked done');
     llm.assertDone();
@@ -123,15 +155,23 @@ describe('a process killed while its turns wait on the model', () => {
     await first.kill('SIGKILL');
 
     let resumed: FakeLlmRequest | undefined;
-    llm.enqueue((req) => { resumed = req; return { content: 'There are no orders yet.' }; });
+    llm.enqueue((req) => {
+      resumed = req;
+      return { content: 'There are no orders yet.' };
+    });
     await serve();
     // The first attempt streamed its step into the thread: the answer replaces that message (its stream stopped first) and the placeholder goes.
     const streamed = await slack.waitFor('chat.startStream', (c) => c.body.thread_ts === t.threadTs);
-    await slack.waitFor('chat.update', (c) => c.body.ts === streamed.response!.ts && c.body.text === 'There are no orders yet.', { timeoutMs: 30_000 });
+    await slack.waitFor(
+      'chat.update',
+      (c) => c.body.ts === streamed.response!.ts && c.body.text === 'There are no orders yet.',
+      { timeoutMs: 30_000 },
+    );
     await waitFor(async () => (await undone()) === 0 || undefined, 'the answered turn to be marked done');
     // The resumed request carries the stored first round: the tool call and its result.
     const messages = resumed!.body.messages;
-    const call = messages.find((m) => m.role === 'assistant' && Array.isArray(m.tool_calls)) as { tool_calls: { id: string; function: { name: string } }[] } | undefined;
+    const call = messages.find((m) => m.role === 'assistant' && Array.isArray(m.tool_calls)) as
+      { tool_calls: { id: string; function: { name: string } }[] } | undefined;
     expect(call?.tool_calls.map((c) => c.function.name)).toEqual(['list_orders']);
     expect(messages.some((m) => m.role === 'tool' && m.tool_call_id === call!.tool_calls[0]!.id)).toBe(true);
     expect(slack.messages(t.channel, t.threadTs).map((m) => m.text)).toEqual(['There are no orders yet.']);
@@ -148,17 +188,33 @@ describe('graceful shutdown and start-up', () => {
     await Promise.all(waits.map((w) => w.arrived));
     first.child.kill('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
-    const ended = await Promise.race([first.exited, new Promise<'too slow'>((r) => { timer = setTimeout(() => r('too slow'), 10_000); })]);
+    const ended = await Promise.race([
+      first.exited,
+      new Promise<'too slow'>((r) => {
+        timer = setTimeout(() => r('too slow'), 10_000);
+      }),
+    ]);
     clearTimeout(timer);
     expect(ended).toEqual({ code: 0, signal: null });
     // Handed back: no lease, and the interrupted start does not count as an attempt.
     expect(await rows(`select count(*)::int as n from chat_session where lease_owner is not null`)).toEqual([{ n: 0 }]);
-    expect(await rows(`select attempts, started_at is not null as started from turn_inbox where done_at is null order by id`)).toEqual([{ attempts: 0, started: true }, { attempts: 0, started: true }]);
+    expect(
+      await rows(
+        `select attempts, started_at is not null as started from turn_inbox where done_at is null order by id`,
+      ),
+    ).toEqual([
+      { attempts: 0, started: true },
+      { attempts: 0, started: true },
+    ]);
 
     llm.enqueue(echo, echo);
     await serve();
     for (const t of threads) {
-      await slack.waitFor('chat.update', (c) => c.body.ts === t.placeholderTs && c.body.text === `answer to ${t.text}`, { timeoutMs: 30_000 });
+      await slack.waitFor(
+        'chat.update',
+        (c) => c.body.ts === t.placeholderTs && c.body.text === `answer to ${t.text}`,
+        { timeoutMs: 30_000 },
+      );
       expect(slack.messages(t.channel, t.threadTs).map((m) => m.text)).toEqual([`answer to ${t.text}`]);
     }
     await waitFor(async () => (await undone()) === 0 || undefined, 'the answered turns to be marked done');
@@ -186,10 +242,17 @@ describe('graceful shutdown and start-up', () => {
 /** Runs `renderbot serve`, expecting it to end on its own (SIGKILLed after 30 s, which fails the exit-code check: a hang, not slowness). */
 function runUntilExit(e: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bot/cli.ts', 'serve'], { env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...e }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bot/cli.ts', 'serve'], {
+      env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...e },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
-    child.stdout.on('data', (d) => { output += d; });
-    child.stderr.on('data', (d) => { output += d; });
+    child.stdout.on('data', (d) => {
+      output += d;
+    });
+    child.stderr.on('data', (d) => {
+      output += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.once('exit', (code) => {
       clearTimeout(timer);

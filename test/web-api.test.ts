@@ -21,17 +21,28 @@ let vera: string; // acme viewer
 let gus: string; // globex operator
 let revoked: string;
 
-type Msg = { id: string; role: string; content: string; created_at: string; cursor: string; reply: { blocks: { type: string; [k: string]: unknown }[] } | null };
+type Msg = {
+  id: string;
+  role: string;
+  content: string;
+  created_at: string;
+  cursor: string;
+  reply: { blocks: { type: string; [k: string]: unknown }[] } | null;
+};
 type ChatResult = { session_id: string; message: Msg; response: Msg };
 
 function toolResult(req: FakeLlmRequest, name: string): unknown {
   const msgs = req.body.messages;
-  const call = [...msgs].reverse().flatMap((m) => (m.tool_calls as { id: string; function: { name: string } }[] | undefined) ?? []).find((c) => c.function.name === name);
+  const call = [...msgs]
+    .reverse()
+    .flatMap((m) => (m.tool_calls as { id: string; function: { name: string } }[] | undefined) ?? [])
+    .find((c) => c.function.name === name);
   return JSON.parse(String(msgs.find((m) => m.role === 'tool' && m.tool_call_id === call?.id)?.content));
 }
 const systemOf = (req: FakeLlmRequest) => String(req.body.messages[0]?.content);
 /** The data message saying what the conversation is about, if the request had one. */
-const contextOf = (req: FakeLlmRequest) => String(req.body.messages.find((m) => m.role === 'user' && String(m.content).startsWith(CONTEXT_LABEL))?.content);
+const contextOf = (req: FakeLlmRequest) =>
+  String(req.body.messages.find((m) => m.role === 'user' && String(m.content).startsWith(CONTEXT_LABEL))?.content);
 
 beforeAll(async () => {
   h = await startWebHarness();
@@ -46,7 +57,9 @@ beforeAll(async () => {
   await revokeApiToken(h.em(), acme.tenant.id, r.id);
   revoked = r.token;
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 
 async function send(token: string, body: Record<string, unknown>): Promise<ChatResult> {
   const res = await h.api('/api/chat/messages', { token, body });
@@ -65,14 +78,17 @@ describe('authentication', () => {
     ['POST', '/api/actions/00000000-0000-4000-8000-000000000000/cancel', {}],
     ['GET', '/api/me'],
   ];
-  it.each(endpoints)('%s %s answers 401 JSON without, with a wrong and with a revoked token', async (method, path, body) => {
-    for (const token of [undefined, 'rbt_wrong', 'not-even-a-token', revoked]) {
-      const res = await h.api(path, { method, ...(token ? { token } : {}), ...(body !== undefined ? { body } : {}) });
-      expect(res.status).toBe(401);
-      expect(await res.json()).toMatchObject({ error: { code: 'unauthorized', message: expect.any(String) } });
-    }
-    expect(h.llm.requests).toHaveLength(0);
-  });
+  it.each(endpoints)(
+    '%s %s answers 401 JSON without, with a wrong and with a revoked token',
+    async (method, path, body) => {
+      for (const token of [undefined, 'rbt_wrong', 'not-even-a-token', revoked]) {
+        const res = await h.api(path, { method, ...(token ? { token } : {}), ...(body !== undefined ? { body } : {}) });
+        expect(res.status).toBe(401);
+        expect(await res.json()).toMatchObject({ error: { code: 'unauthorized', message: expect.any(String) } });
+      }
+      expect(h.llm.requests).toHaveLength(0);
+    },
+  );
 
   it('never reads cookies: a cookie alone is 401', async () => {
     const res = await h.api('/api/chat/sessions', { headers: { cookie: `token=${alice}` } });
@@ -80,22 +96,41 @@ describe('authentication', () => {
   });
 
   it('a one-time login link mints a token exactly once', async () => {
-    const { code } = await createLoginCode(h.em(), { tenantId: acme.tenant.id, userId: 'linda', role: 'viewer', now: new Date() });
+    const { code } = await createLoginCode(h.em(), {
+      tenantId: acme.tenant.id,
+      userId: 'linda',
+      role: 'viewer',
+      now: new Date(),
+    });
     const first = await h.api('/api/auth/login', { body: { code } });
     expect(first.status).toBe(200);
     const { token } = (await first.json()) as { token: string };
-    expect(await (await h.api('/api/me', { token })).json()).toMatchObject({ user_id: 'linda', role: 'viewer', tenant: { slug: 'acme' }, ai: { configured: true, limit_reached: false } });
+    expect(await (await h.api('/api/me', { token })).json()).toMatchObject({
+      user_id: 'linda',
+      role: 'viewer',
+      tenant: { slug: 'acme' },
+      ai: { configured: true, limit_reached: false },
+    });
     expect((await h.api('/api/auth/login', { body: { code } })).status).toBe(401);
     expect((await h.api('/api/auth/login', { body: {} })).status).toBe(400);
   });
 
   it('a login link made before the user was removed signs nobody in, not even once they are added again', async () => {
-    const { code } = await createLoginCode(h.em(), { tenantId: acme.tenant.id, userId: 'lars', role: 'operator', now: new Date() });
+    const { code } = await createLoginCode(h.em(), {
+      tenantId: acme.tenant.id,
+      userId: 'lars',
+      role: 'operator',
+      now: new Date(),
+    });
     expect(await removeUser(h.em(), acme.tenant.id, 'web', 'lars')).toBe(true);
     expect((await h.api('/api/auth/login', { body: { code } })).status).toBe(401);
     await setUserRole(h.em(), acme.tenant.id, 'web', 'lars', 'viewer');
     expect((await h.api('/api/auth/login', { body: { code } })).status).toBe(401);
-    expect(await h.em().execute(`select count(*)::int as n from api_token where tenant_id = ? and user_id = 'lars'`, [acme.tenant.id])).toEqual([{ n: 0 }]);
+    expect(
+      await h
+        .em()
+        .execute(`select count(*)::int as n from api_token where tenant_id = ? and user_id = 'lars'`, [acme.tenant.id]),
+    ).toEqual([{ n: 0 }]);
   });
 });
 
@@ -124,15 +159,33 @@ describe('POST /api/chat/messages', () => {
       { toolCalls: [{ name: 'search_products', arguments: { category: 'Kugellager', query: null, limit: 200 } }] },
       (req) => {
         const found = toolResult(req, 'search_products') as { products: { id: string }[] };
-        return { toolCalls: [{ name: 'create_order', arguments: { product_ids: found.products.map((p) => p.id), output_type_name: 'WebP 1024x1024', submit: true, material_override: null, render_overrides: null } }] };
+        return {
+          toolCalls: [
+            {
+              name: 'create_order',
+              arguments: {
+                product_ids: found.products.map((p) => p.id),
+                output_type_name: 'WebP 1024x1024',
+                submit: true,
+                material_override: null,
+                render_overrides: null,
+              },
+            },
+          ],
+        };
       },
     );
     const r = await send(alice, { message: 'Render all Kugellager products as WebP at 1024x1024' });
     expect(r.message).toMatchObject({ role: 'user', content: 'Render all Kugellager products as WebP at 1024x1024' });
     expect(r.response.role).toBe('assistant');
-    const confirm = r.response.reply!.blocks.find((b) => b.type === 'confirm') as unknown as { actionId: string; status: string };
+    const confirm = r.response.reply!.blocks.find((b) => b.type === 'confirm') as unknown as {
+      actionId: string;
+      status: string;
+    };
     expect(confirm.status).toBe('pending');
-    expect(await h.em().execute(`select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id])).toEqual([{ n: 0 }]);
+    expect(
+      await h.em().execute(`select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id]),
+    ).toEqual([{ n: 0 }]);
 
     // Others can't see or decide it: another tenant → 404, a viewer → 403.
     expect((await h.api(`/api/actions/${confirm.actionId}/confirm`, { token: gus, body: {} })).status).toBe(404);
@@ -142,7 +195,9 @@ describe('POST /api/chat/messages', () => {
       const number = /SA-\d{4}-\d{5}/.exec(lastNote(req))?.[0];
       return { content: `Done: order ${number} was created and its renders were dispatched.` };
     });
-    const before = (await (await h.api(`/api/chat/sessions/${r.session_id}/messages`, { token: alice })).json()) as { messages: Msg[] };
+    const before = (await (await h.api(`/api/chat/sessions/${r.session_id}/messages`, { token: alice })).json()) as {
+      messages: Msg[];
+    };
     const lastCursor = before.messages.at(-1)!.cursor;
     const [first, second] = await Promise.all([
       h.api(`/api/actions/${confirm.actionId}/confirm`, { token: alice, body: {} }),
@@ -150,15 +205,33 @@ describe('POST /api/chat/messages', () => {
     ]);
     const statuses = [first.status, second.status].sort();
     expect(statuses).toEqual([200, 409]);
-    const ok = (await (first.status === 200 ? first : second).json()) as { ok: boolean; status: string; reply: { blocks: { type: string; status?: string }[] } };
+    const ok = (await (first.status === 200 ? first : second).json()) as {
+      ok: boolean;
+      status: string;
+      reply: { blocks: { type: string; status?: string }[] };
+    };
     expect(ok).toMatchObject({ ok: true, status: 'done' });
     expect(ok.reply.blocks.find((b) => b.type === 'confirm')?.status).toBe('done');
-    const orders = await rows(h.em(), z.object({ order_number: z.string() }), `select order_number from render_order where tenant_id = ?`, [acme.tenant.id]);
+    const orders = await rows(
+      h.em(),
+      z.object({ order_number: z.string() }),
+      `select order_number from render_order where tenant_id = ?`,
+      [acme.tenant.id],
+    );
     expect(orders).toHaveLength(1);
-    expect((await h.em().execute(`select count(*)::int as n from render_job j join render_order o on o.id = j.order_id where o.tenant_id = ?`, [acme.tenant.id]))).toEqual([{ n: 3 }]);
+    expect(
+      await h
+        .em()
+        .execute(
+          `select count(*)::int as n from render_job j join render_order o on o.id = j.order_id where o.tenant_id = ?`,
+          [acme.tenant.id],
+        ),
+    ).toEqual([{ n: 3 }]);
 
     // The follow-up is written by the worker; a long-poll returns it as soon as it is delivered.
-    const poll = await h.api(`/api/chat/sessions/${r.session_id}/messages?after=${lastCursor}&wait=20`, { token: alice });
+    const poll = await h.api(`/api/chat/sessions/${r.session_id}/messages?after=${lastCursor}&wait=20`, {
+      token: alice,
+    });
     const fresh = (await poll.json()) as { messages: Msg[] };
     expect(fresh.messages.map((m) => m.content).join('\n')).toContain(orders[0]!.order_number);
     // A replay changes nothing.
@@ -166,7 +239,9 @@ describe('POST /api/chat/messages', () => {
     // The renders finish; the completion notice arrives in the same session (long-poll until it is there).
     let notice: Msg | undefined;
     for (let after = fresh.messages.at(-1)!.cursor, polls = 0; !notice && polls < 3; polls++) {
-      const next = (await (await h.api(`/api/chat/sessions/${r.session_id}/messages?after=${after}&wait=20`, { token: alice })).json()) as { messages: Msg[] };
+      const next = (await (
+        await h.api(`/api/chat/sessions/${r.session_id}/messages?after=${after}&wait=20`, { token: alice })
+      ).json()) as { messages: Msg[] };
       notice = next.messages.find((m) => m.content.includes(`${orders[0]!.order_number}** is done`));
       after = next.messages.at(-1)?.cursor ?? after;
     }
@@ -178,7 +253,11 @@ describe('POST /api/chat/messages', () => {
     const text = 'There are no open orders right now, but I can create one.';
     h.llm.enqueue({ content: text }, { content: text });
     const plain = await send(alice, { message: 'any orders?' });
-    const res = await h.api('/api/chat/messages', { token: alice, body: { message: 'any orders?' }, headers: { accept: 'text/event-stream' } });
+    const res = await h.api('/api/chat/messages', {
+      token: alice,
+      body: { message: 'any orders?' },
+      headers: { accept: 'text/event-stream' },
+    });
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const events = await readEvents(res);
     expect(events[0]).toMatchObject({ event: 'session', data: { session_id: expect.any(String) } });
@@ -193,9 +272,18 @@ describe('POST /api/chat/messages', () => {
   });
 
   it('passes the order summary as the context data message for context_type order; unknown or foreign ids → 404 without a model call', async () => {
-    const [order] = await rows(h.em(), z.object({ id: z.string(), order_number: z.string() }), `select id, order_number from render_order where tenant_id = ?`, [acme.tenant.id]);
+    const [order] = await rows(
+      h.em(),
+      z.object({ id: z.string(), order_number: z.string() }),
+      `select id, order_number from render_order where tenant_id = ?`,
+      [acme.tenant.id],
+    );
     h.llm.enqueue({ content: 'It is rendering: 0 of 3 jobs finished.' });
-    const r = await send(alice, { message: "what's the status?", context_type: 'order', context_id: order!.order_number });
+    const r = await send(alice, {
+      message: "what's the status?",
+      context_type: 'order',
+      context_id: order!.order_number,
+    });
     const context = contextOf(h.llm.requests.at(-1)!);
     expect(context).toContain(`<context>\norder ${order!.order_number}`);
     expect(systemOf(h.llm.requests.at(-1)!)).not.toContain(order!.order_number);
@@ -208,13 +296,19 @@ describe('POST /api/chat/messages', () => {
 
     h.llm.enqueue({ content: 'A ball bearing.' });
     await send(alice, { message: 'what is this?', context_type: 'product', context_id: 'ACME-KL-6204' });
-    expect(contextOf(h.llm.requests.at(-1)!)).toMatch(/<context>\nproduct "ACME-KL-6204" "ACME Rillenkugellager 6204".*category "Kugellager"/);
+    expect(contextOf(h.llm.requests.at(-1)!)).toMatch(
+      /<context>\nproduct "ACME-KL-6204" "ACME Rillenkugellager 6204".*category "Kugellager"/,
+    );
 
     const calls = h.llm.requests.length;
     const globexProduct = Object.values(globex.productIds)[0]!;
     for (const body of [
       { message: 'status?', context_type: 'order', context_id: 'SA-2026-99999' },
-      { message: 'status?', context_type: 'order', context_id: order!.id.replace(/^./, (c) => (c === 'a' ? 'b' : 'a')) },
+      {
+        message: 'status?',
+        context_type: 'order',
+        context_id: order!.id.replace(/^./, (c) => (c === 'a' ? 'b' : 'a')),
+      },
       { message: 'what is this?', context_type: 'product', context_id: globexProduct },
     ]) {
       const res = await h.api('/api/chat/messages', { token: alice, body });
@@ -222,44 +316,77 @@ describe('POST /api/chat/messages', () => {
       expect(await res.json()).toMatchObject({ error: { code: 'not_found' } });
     }
     // The order is invisible to another tenant too.
-    expect((await h.api('/api/chat/messages', { token: gus, body: { message: 'status?', context_type: 'order', context_id: order!.id } })).status).toBe(404);
+    expect(
+      (
+        await h.api('/api/chat/messages', {
+          token: gus,
+          body: { message: 'status?', context_type: 'order', context_id: order!.id },
+        })
+      ).status,
+    ).toBe(404);
     expect(h.llm.requests.length).toBe(calls);
     h.llm.assertDone();
   });
 });
 
 describe('sessions', () => {
-  it('lists only the caller\'s sessions, newest first, paginated; another user or tenant gets 404; delete removes messages', async () => {
-    const mine = (await (await h.api('/api/chat/sessions?limit=2', { token: alice })).json()) as { sessions: { session_id: string; title: string; message_count: number; last_message: string }[]; next_cursor: string | null };
+  it("lists only the caller's sessions, newest first, paginated; another user or tenant gets 404; delete removes messages", async () => {
+    const mine = (await (await h.api('/api/chat/sessions?limit=2', { token: alice })).json()) as {
+      sessions: { session_id: string; title: string; message_count: number; last_message: string }[];
+      next_cursor: string | null;
+    };
     expect(mine.sessions).toHaveLength(2);
     expect(mine.next_cursor).toEqual(expect.any(String));
-    expect(mine.sessions[0]).toMatchObject({ title: 'what is this?', message_count: 2, last_message: 'A ball bearing.' });
+    expect(mine.sessions[0]).toMatchObject({
+      title: 'what is this?',
+      message_count: 2,
+      last_message: 'A ball bearing.',
+    });
     const all: string[] = mine.sessions.map((s) => s.session_id);
     let cursor = mine.next_cursor;
     while (cursor) {
-      const page = (await (await h.api(`/api/chat/sessions?limit=2&cursor=${cursor}`, { token: alice })).json()) as { sessions: { session_id: string }[]; next_cursor: string | null };
+      const page = (await (await h.api(`/api/chat/sessions?limit=2&cursor=${cursor}`, { token: alice })).json()) as {
+        sessions: { session_id: string }[];
+        next_cursor: string | null;
+      };
       all.push(...page.sessions.map((s) => s.session_id));
       cursor = page.next_cursor;
     }
-    const stored = await rows(h.em(), z.object({ id: z.string() }), `select id from chat_session where tenant_id = ? and platform = 'web' and created_by = 'alice' order by last_active_at desc`, [acme.tenant.id]);
+    const stored = await rows(
+      h.em(),
+      z.object({ id: z.string() }),
+      `select id from chat_session where tenant_id = ? and platform = 'web' and created_by = 'alice' order by last_active_at desc`,
+      [acme.tenant.id],
+    );
     expect(all).toEqual(stored.map((r) => r.id));
-    expect(((await (await h.api('/api/chat/sessions', { token: bob })).json()) as { sessions: unknown[] }).sessions).toHaveLength(0);
+    expect(
+      ((await (await h.api('/api/chat/sessions', { token: bob })).json()) as { sessions: unknown[] }).sessions,
+    ).toHaveLength(0);
 
     const target = all[0]!;
     for (const token of [bob, gus]) {
       expect((await h.api(`/api/chat/sessions/${target}/messages`, { token })).status).toBe(404);
       expect((await h.api(`/api/chat/sessions/${target}`, { token, method: 'DELETE' })).status).toBe(404);
-      expect((await h.api('/api/chat/messages', { token, body: { message: 'hi', session_id: target } })).status).toBe(404);
+      expect((await h.api('/api/chat/messages', { token, body: { message: 'hi', session_id: target } })).status).toBe(
+        404,
+      );
     }
-    const msgs = (await (await h.api(`/api/chat/sessions/${target}/messages?limit=1`, { token: alice })).json()) as { messages: Msg[]; next_cursor: string };
+    const msgs = (await (await h.api(`/api/chat/sessions/${target}/messages?limit=1`, { token: alice })).json()) as {
+      messages: Msg[];
+      next_cursor: string;
+    };
     expect(msgs.messages).toHaveLength(1);
     expect(msgs.messages[0]!.role).toBe('assistant');
-    const older = (await (await h.api(`/api/chat/sessions/${target}/messages?limit=1&cursor=${msgs.next_cursor}`, { token: alice })).json()) as { messages: Msg[]; next_cursor: string | null };
+    const older = (await (
+      await h.api(`/api/chat/sessions/${target}/messages?limit=1&cursor=${msgs.next_cursor}`, { token: alice })
+    ).json()) as { messages: Msg[]; next_cursor: string | null };
     expect(older).toMatchObject({ messages: [{ role: 'user', content: 'what is this?' }], next_cursor: null });
 
     const del = await h.api(`/api/chat/sessions/${target}`, { token: alice, method: 'DELETE' });
     expect(del.status).toBe(204);
-    expect(await h.em().execute(`select count(*)::int as n from chat_message where session_id = ?`, [target])).toEqual([{ n: 0 }]);
+    expect(await h.em().execute(`select count(*)::int as n from chat_message where session_id = ?`, [target])).toEqual([
+      { n: 0 },
+    ]);
     expect((await h.api(`/api/chat/sessions/${target}/messages`, { token: alice })).status).toBe(404);
   });
 });
@@ -268,13 +395,24 @@ describe('forged session cursors', () => {
   it('a cursor whose date is none or whose id is no uuid is a 400 with the error shape, not a database error', async () => {
     const forge = (parts: unknown) => Buffer.from(JSON.stringify(parts)).toString('base64url');
     const id = '7d0c3f9e-8a4b-4c2d-9e1f-0a1b2c3d4e5f';
-    for (const parts of [['not-a-date', id], ['2026-02-30 10:00:00+00', id], ['0000-01-01 00:00:00+00', id], ['2026-03-02 10:00:00+16', id],
-      ['2026-03-02 10:00:00+00', 'not-a-uuid'], ['2026-03-02 10:00:00+00', id, 'extra'], { a: 1 }]) {
+    for (const parts of [
+      ['not-a-date', id],
+      ['2026-02-30 10:00:00+00', id],
+      ['0000-01-01 00:00:00+00', id],
+      ['2026-03-02 10:00:00+16', id],
+      ['2026-03-02 10:00:00+00', 'not-a-uuid'],
+      ['2026-03-02 10:00:00+00', id, 'extra'],
+      { a: 1 },
+    ]) {
       const res = await h.api(`/api/chat/sessions?cursor=${forge(parts)}`, { token: alice });
       expect({ parts, status: res.status }).toEqual({ parts, status: 400 });
-      expect(await res.json()).toEqual({ error: { code: 'invalid_query', message: 'cursor is not a next_cursor of this API.' } });
+      expect(await res.json()).toEqual({
+        error: { code: 'invalid_query', message: 'cursor is not a next_cursor of this API.' },
+      });
     }
-    const genuine = await h.api(`/api/chat/sessions?cursor=${forge(['2026-03-02 10:00:00.123456+00', id])}`, { token: alice });
+    const genuine = await h.api(`/api/chat/sessions?cursor=${forge(['2026-03-02 10:00:00.123456+00', id])}`, {
+      token: alice,
+    });
     expect(genuine.status).toBe(200);
   });
 });
@@ -292,7 +430,9 @@ describe('tenant without AI, CORS, OpenAPI', () => {
     await h.enableAi(t.tenant.id);
     await h.em().execute(`update tenant set monthly_token_limit = 0 where id = ?`, [t.tenant.id]);
     const token = await h.token(t.tenant.id, 'carl', 'viewer');
-    expect(await (await h.api('/api/me', { token })).json()).toMatchObject({ ai: { configured: true, limit_reached: true } });
+    expect(await (await h.api('/api/me', { token })).json()).toMatchObject({
+      ai: { configured: true, limit_reached: true },
+    });
     const calls = h.llm.requests.length;
     expect((await send(token, { message: 'hello' })).response.content).toMatch(/monthly AI allowance/);
     expect(h.llm.requests.length).toBe(calls);
@@ -306,13 +446,24 @@ describe('tenant without AI, CORS, OpenAPI', () => {
   });
 
   it('answers CORS preflights for the API: allowed origins 204 with the allowed headers, others 403', async () => {
-    const preflight = (origin: string) => fetch(`${h.base}/api/chat/messages`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } });
+    const preflight = (origin: string) =>
+      fetch(`${h.base}/api/chat/messages`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type',
+        },
+      });
     const ok = await preflight('https://saas.example');
     expect(ok.status).toBe(204);
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://saas.example');
     expect(ok.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
     expect((await preflight('https://evil.example')).status).toBe(403);
-    const path = await fetch(`${h.base}/api/actions/00000000-0000-4000-8000-000000000000/confirm`, { method: 'OPTIONS', headers: { origin: 'https://saas.example', 'access-control-request-method': 'POST' } });
+    const path = await fetch(`${h.base}/api/actions/00000000-0000-4000-8000-000000000000/confirm`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://saas.example', 'access-control-request-method': 'POST' },
+    });
     expect(path.status).toBe(204);
   });
 
@@ -320,11 +471,33 @@ describe('tenant without AI, CORS, OpenAPI', () => {
     const served = await fetch(`${h.base}/api/openapi.json`);
     expect(served.status).toBe(200);
     expect(await served.text()).toBe(JSON.stringify(JSON.parse(readFileSync(OPENAPI_FILE, 'utf8'))));
-    const doc = apiDocument as unknown as { openapi: string; paths: Record<string, Record<string, { operationId: string }>>; components: { schemas: Record<string, { properties: Record<string, unknown> }> } };
+    const doc = apiDocument as unknown as {
+      openapi: string;
+      paths: Record<string, Record<string, { operationId: string }>>;
+      components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+    };
     expect(doc.openapi).toBe('3.1.0');
     const ids = Object.values(doc.paths).flatMap((item) => Object.values(item).map((op) => op.operationId));
-    expect(ids).toEqual(['sendMessage', 'uploadFile', 'listSessions', 'getSessionMessages', 'stopSession', 'deleteSession', 'giveFeedback', 'confirmAction', 'cancelAction', 'getMe', 'login']);
-    expect(Object.keys(doc.components.schemas.SendMessageRequest!.properties)).toEqual(['message', 'session_id', 'context_type', 'context_id', 'files']);
+    expect(ids).toEqual([
+      'sendMessage',
+      'uploadFile',
+      'listSessions',
+      'getSessionMessages',
+      'stopSession',
+      'deleteSession',
+      'giveFeedback',
+      'confirmAction',
+      'cancelAction',
+      'getMe',
+      'login',
+    ]);
+    expect(Object.keys(doc.components.schemas.SendMessageRequest!.properties)).toEqual([
+      'message',
+      'session_id',
+      'context_type',
+      'context_id',
+      'files',
+    ]);
   });
 });
 
@@ -341,7 +514,9 @@ describe('rate limits', () => {
       expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(await res.json()).toMatchObject({ error: { code: 'rate_limited' } });
       // Another token is unaffected.
-      expect((await limited.api('/api/me', { token: await limited.token(t.tenant.id, 'w', 'viewer') })).status).toBe(200);
+      expect((await limited.api('/api/me', { token: await limited.token(t.tenant.id, 'w', 'viewer') })).status).toBe(
+        200,
+      );
     } finally {
       await limited.close();
     }

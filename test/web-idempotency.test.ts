@@ -9,7 +9,11 @@ let acme: TenantFixture;
 let alice: string; // acme operator
 let bob: string; // acme operator, another user
 
-type ChatResult = { session_id: string; message: { id: string; content: string }; response: { id: string; content: string; reply: { blocks: { type: string; actionId?: string }[] } | null } };
+type ChatResult = {
+  session_id: string;
+  message: { id: string; content: string };
+  response: { id: string; content: string; reply: { blocks: { type: string; actionId?: string }[] } | null };
+};
 
 beforeAll(async () => {
   h = await startWebHarness();
@@ -18,13 +22,24 @@ beforeAll(async () => {
   alice = await h.token(acme.tenant.id, 'alice', 'operator');
   bob = await h.token(acme.tenant.id, 'bob', 'operator');
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 
-const send = (key: string, body: Record<string, unknown>, o: { token?: string; harness?: WebHarness; headers?: Record<string, string> } = {}) =>
-  (o.harness ?? h).api('/api/chat/messages', { token: o.token ?? alice, body, headers: { 'idempotency-key': key, ...o.headers } });
+const send = (
+  key: string,
+  body: Record<string, unknown>,
+  o: { token?: string; harness?: WebHarness; headers?: Record<string, string> } = {},
+) =>
+  (o.harness ?? h).api('/api/chat/messages', {
+    token: o.token ?? alice,
+    body,
+    headers: { 'idempotency-key': key, ...o.headers },
+  });
 
 /** How many user messages with `text` are stored (one per turn started). */
-const turnsFor = async (text: string) => countOf(h.em(), `select count(*)::int as n from chat_message where role = 'user' and content = ?`, [text]);
+const turnsFor = async (text: string) =>
+  countOf(h.em(), `select count(*)::int as n from chat_message where role = 'user' and content = ?`, [text]);
 
 describe('Idempotency-Key on POST /api/chat/messages', () => {
   it('a repeat with the same key and body returns the first answer and starts no second turn', async () => {
@@ -47,11 +62,13 @@ describe('Idempotency-Key on POST /api/chat/messages', () => {
     const calls = h.llm.requests.length;
     const body = { message: 'how many open orders?' };
     const [a, b, c, streamed] = await Promise.all([
-      send('key-concurrent', body), send('key-concurrent', body), send('key-concurrent', body),
+      send('key-concurrent', body),
+      send('key-concurrent', body),
+      send('key-concurrent', body),
       send('key-concurrent', body, { headers: { accept: 'text/event-stream' } }),
     ]);
     expect([a.status, b.status, c.status, streamed.status]).toEqual([200, 200, 200, 200]);
-    const [ja, jb, jc] = await Promise.all([a.json(), b.json(), c.json()]) as ChatResult[];
+    const [ja, jb, jc] = (await Promise.all([a.json(), b.json(), c.json()])) as ChatResult[];
     expect(jb).toEqual(ja);
     expect(jc).toEqual(ja);
     const events = await readEvents(streamed);
@@ -63,7 +80,7 @@ describe('Idempotency-Key on POST /api/chat/messages', () => {
     h.llm.assertDone();
   });
 
-  it('the same key with another body is refused with 422; another user\'s same key is another key', async () => {
+  it("the same key with another body is refused with 422; another user's same key is another key", async () => {
     h.llm.enqueue({ content: 'Hello Alice.' }, { content: 'Hello Bob.' });
     expect((await send('key-shared', { message: 'hello' })).status).toBe(200);
     const other = await send('key-shared', { message: 'hello again' });
@@ -86,8 +103,12 @@ describe('Idempotency-Key on POST /api/chat/messages', () => {
 
   it('a claim whose process died before it queued a turn is taken over by the repeat', async () => {
     const body = { message: 'is anything stuck?' };
-    await h.em().execute(`insert into idempotency_key (tenant_id, platform, user_id, key, fingerprint, created_at) values (?, 'web', 'alice', 'key-abandoned', ?, now() - interval '2 minutes')`,
-      [acme.tenant.id, requestFingerprint(body)]);
+    await h
+      .em()
+      .execute(
+        `insert into idempotency_key (tenant_id, platform, user_id, key, fingerprint, created_at) values (?, 'web', 'alice', 'key-abandoned', ?, now() - interval '2 minutes')`,
+        [acme.tenant.id, requestFingerprint(body)],
+      );
     h.llm.enqueue({ content: 'Nothing is stuck.' });
     const res = await send('key-abandoned', body);
     expect(res.status).toBe(200);
@@ -102,7 +123,10 @@ describe('Idempotency-Key on POST /api/chat/messages', () => {
       h.llm.enqueue({ content: 'Two renderers are idle.', delayMs: 300 });
       const calls = h.llm.requests.length;
       const body = { message: 'are renderers idle?' };
-      const [here, there] = await Promise.all([send('key-processes', body), send('key-processes', body, { harness: other })]);
+      const [here, there] = await Promise.all([
+        send('key-processes', body),
+        send('key-processes', body, { harness: other }),
+      ]);
       expect([here.status, there.status]).toEqual([200, 200]);
       expect(await there.json()).toEqual(await here.json());
       expect(h.llm.requests.length - calls).toBe(1);
@@ -118,7 +142,20 @@ describe('Idempotency-Key on POST /api/chat/messages', () => {
 describe('confirm and cancel without a body', () => {
   it('a confirm card is confirmed with an empty POST (no content type): 200, not 415', async () => {
     h.llm.enqueue(
-      { toolCalls: [{ name: 'create_order', arguments: { product_ids: Object.values(acme.productIds).slice(0, 1), output_type_name: 'WebP 1024x1024', submit: true, material_override: null, render_overrides: null } }] },
+      {
+        toolCalls: [
+          {
+            name: 'create_order',
+            arguments: {
+              product_ids: Object.values(acme.productIds).slice(0, 1),
+              output_type_name: 'WebP 1024x1024',
+              submit: true,
+              material_override: null,
+              render_overrides: null,
+            },
+          },
+        ],
+      },
       { content: 'The order was created.' },
     );
     const r = (await (await send('key-confirm', { message: 'render one product' })).json()) as ChatResult;

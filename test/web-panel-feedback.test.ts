@@ -29,14 +29,22 @@ afterAll(async () => {
 
 describe('chat panel: AI label, sources and thumbs', { timeout: 90_000 }, () => {
   it('labels the answer with its order (linked) and count, sends 👎 with a reason, then 👍 replaces it', async () => {
-    const order = await createOrder(h.em(), acme.tenant.id, { products: { refs: ['ACME-KL-6204'] }, outputTypeName: 'WebP 1024x1024', submit: false, createdBy: 'seed', now: new Date() });
+    const order = await createOrder(h.em(), acme.tenant.id, {
+      products: { refs: ['ACME-KL-6204'] },
+      outputTypeName: 'WebP 1024x1024',
+      submit: false,
+      createdBy: 'seed',
+      now: new Date(),
+    });
     const token = await h.token(acme.tenant.id, 'alice', 'operator');
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
     const problems: string[] = [];
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
+    });
     await page.goto(`${h.base}/chat`);
     await page.getByLabel('API token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -44,17 +52,29 @@ describe('chat panel: AI label, sources and thumbs', { timeout: 90_000 }, () => 
     await input.waitFor();
 
     h.llm.enqueue(
-      { toolCalls: [{ name: 'get_order_status', arguments: { order_id: order.orderNumber } }, { name: 'search_products', arguments: { category: 'Kugellager', query: null, limit: 5 } }] },
-      { content: `Order **${order.orderNumber}** is still a draft with 1 product; there are 3 Kugellager products in the catalogue.` },
+      {
+        toolCalls: [
+          { name: 'get_order_status', arguments: { order_id: order.orderNumber } },
+          { name: 'search_products', arguments: { category: 'Kugellager', query: null, limit: 5 } },
+        ],
+      },
+      {
+        content: `Order **${order.orderNumber}** is still a draft with 1 product; there are 3 Kugellager products in the catalogue.`,
+      },
     );
     await input.fill(`How is ${order.orderNumber} doing?`);
     await input.press('Enter');
     const label = page.locator('.rb-ai-label');
     await label.waitFor();
-    expect(await label.textContent()).toMatch(new RegExp(`AI-generated.*Sources: ${order.orderNumber} · 3 products in category Kugellager`));
-    expect(await label.getByRole('link', { name: order.orderNumber }).getAttribute('href')).toMatch(new RegExp(`/orders/${order.orderId}/results\\?exp=\\d+&sig=[0-9a-f]{64}$`));
+    expect(await label.textContent()).toMatch(
+      new RegExp(`AI-generated.*Sources: ${order.orderNumber} · 3 products in category Kugellager`),
+    );
+    expect(await label.getByRole('link', { name: order.orderNumber }).getAttribute('href')).toMatch(
+      new RegExp(`/orders/${order.orderId}/results\\?exp=\\d+&sig=[0-9a-f]{64}$`),
+    );
 
-    const rows = () => h.em().execute(`select user_id, rating, reason from answer_feedback where tenant_id = ?`, [acme.tenant.id]);
+    const rows = () =>
+      h.em().execute(`select user_id, rating, reason from answer_feedback where tenant_id = ?`, [acme.tenant.id]);
     await page.getByRole('button', { name: 'Not helpful' }).click();
     const reason = page.getByLabel('What went wrong? (optional)');
     await reason.waitFor();
@@ -63,7 +83,9 @@ describe('chat panel: AI label, sources and thumbs', { timeout: 90_000 }, () => 
     await page.screenshot({ path: `${SHOTS}/web-panel-feedback.png` });
     await page.getByRole('button', { name: 'Send feedback' }).click();
     await page.getByRole('status').filter({ hasText: 'Thanks' }).waitFor();
-    expect(await rows()).toEqual([{ user_id: 'alice', rating: 'down', reason: 'It should have listed the failed renders.' }]);
+    expect(await rows()).toEqual([
+      { user_id: 'alice', rating: 'down', reason: 'It should have listed the failed renders.' },
+    ]);
     expect(await page.getByRole('button', { name: 'Not helpful' }).getAttribute('aria-pressed')).toBe('true');
 
     await page.getByRole('button', { name: 'Helpful', exact: true }).click();

@@ -25,7 +25,10 @@ let browser: Browser;
 
 function toolResult(req: FakeLlmRequest, name: string): unknown {
   const msgs = req.body.messages;
-  const call = [...msgs].reverse().flatMap((m) => (m.tool_calls as { id: string; function: { name: string } }[] | undefined) ?? []).find((c) => c.function.name === name);
+  const call = [...msgs]
+    .reverse()
+    .flatMap((m) => (m.tool_calls as { id: string; function: { name: string } }[] | undefined) ?? [])
+    .find((c) => c.function.name === name);
   return JSON.parse(String(msgs.find((m) => m.role === 'tool' && m.tool_call_id === call?.id)?.content));
 }
 
@@ -34,9 +37,14 @@ async function openPage(width = 1280, height = 800): Promise<{ page: Page; probl
   const context = await browser.newContext({ viewport: { width, height } });
   const page = await context.newPage();
   const problems: string[] = [];
-  page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); void d.dismiss(); });
+  page.on('dialog', (d) => {
+    problems.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
   return { page, problems };
 }
 
@@ -52,7 +60,9 @@ beforeAll(async () => {
   h = await startWebHarness();
   acme = await makeTenant(h.em(), 'acme');
   globex = await makeTenant(h.em(), 'globex');
-  await upsertProducts(h.em(), acme.tenant.id, [{ pimId: 'ACME-XSS-1', name: XSS, category: 'Kugellager', materialName: null }]);
+  await upsertProducts(h.em(), acme.tenant.id, [
+    { pimId: 'ACME-XSS-1', name: XSS, category: 'Kugellager', materialName: null },
+  ]);
   await h.enableAi(acme.tenant.id);
   browser = await launchChromium();
 });
@@ -80,7 +90,21 @@ describe('chat panel in Chromium', () => {
       (req) => {
         const found = toolResult(req, 'search_products') as { products: { id: string; name: string }[] };
         const ids = found.products.filter((p) => p.name !== XSS).map((p) => p.id);
-        return { content: 'I found 3 Kugellager products. Please confirm the order:', toolCalls: [{ name: 'create_order', arguments: { product_ids: ids, output_type_name: 'WebP 1024x1024', submit: true, material_override: null, render_overrides: null } }] };
+        return {
+          content: 'I found 3 Kugellager products. Please confirm the order:',
+          toolCalls: [
+            {
+              name: 'create_order',
+              arguments: {
+                product_ids: ids,
+                output_type_name: 'WebP 1024x1024',
+                submit: true,
+                material_override: null,
+                render_overrides: null,
+              },
+            },
+          ],
+        };
       },
     );
     const input = page.getByLabel('Message', { exact: true });
@@ -97,11 +121,18 @@ describe('chat panel in Chromium', () => {
     });
     await confirm.click();
     await page.locator('.rb-confirm-status', { hasText: 'Done' }).waitFor();
-    const [order] = await rows(h.em(), z.object({ order_number: z.string() }), `select order_number from render_order where tenant_id = ?`, [acme.tenant.id]);
+    const [order] = await rows(
+      h.em(),
+      z.object({ order_number: z.string() }),
+      `select order_number from render_order where tenant_id = ?`,
+      [acme.tenant.id],
+    );
     await page.locator('.rb-assistant strong', { hasText: order!.order_number }).first().waitFor();
     expect(await page.getByRole('button', { name: 'Confirm' }).count()).toBe(0);
     await page.screenshot({ path: `${SHOTS}/web-panel-done.png` });
-    expect(await h.em().execute(`select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id])).toEqual([{ n: 1 }]);
+    expect(
+      await h.em().execute(`select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id]),
+    ).toEqual([{ n: 1 }]);
 
     // Keyboard: Escape closes and returns focus to the launcher; the launcher reopens with focus in the panel.
     await page.keyboard.press('Escape');
@@ -115,8 +146,10 @@ describe('chat panel in Chromium', () => {
     const sessionId = await page.locator('#rb-session').inputValue();
     // The renders finish on their own; wait (long-poll, as the panel does) until the completion notice is in the session.
     for (let cursor = '0'; ;) {
-      const res = await fetch(`${h.base}/api/chat/sessions/${sessionId}/messages?after=${cursor}&wait=20`, { headers: { authorization: `Bearer ${token}` } });
-      const { messages } = await res.json() as { messages: { content: string; cursor: string }[] };
+      const res = await fetch(`${h.base}/api/chat/sessions/${sessionId}/messages?after=${cursor}&wait=20`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const { messages } = (await res.json()) as { messages: { content: string; cursor: string }[] };
       if (messages.some((m) => m.content.includes(order!.order_number) && m.content.includes('is done'))) break;
       cursor = messages.at(-1)?.cursor ?? cursor;
     }
@@ -129,38 +162,71 @@ describe('chat panel in Chromium', () => {
     await page.getByRole('button', { name: 'Delete conversation' }).click();
     await page.locator(`#rb-session option[value="${sessionId}"]`).waitFor({ state: 'detached' });
     expect(await page.locator('.rb-msg').count()).toBe(0);
-    expect(await h.em().execute(`select count(*)::int as n from chat_session where id = ?`, [sessionId])).toEqual([{ n: 0 }]);
+    expect(await h.em().execute(`select count(*)::int as n from chat_session where id = ?`, [sessionId])).toEqual([
+      { n: 0 },
+    ]);
     expect(problems).toEqual([]);
     h.llm.assertDone();
   });
 
   it('shows a 60,000-product confirmation compactly in the 384 px panel: one titled step, ids never wrap, tables scroll sideways', async () => {
     const bulk = await makeTenant(h.em(), 'bulk', { products: [] });
-    await seedCategoryProducts(h.em(), bulk.tenant.id, { category: 'Kugellager', count: 60_000, prefix: 'BULK-KL-6204-2RS-C3', stem: 'Rillenkugellager 6204-2RS C3 Ausführung ' });
+    await seedCategoryProducts(h.em(), bulk.tenant.id, {
+      category: 'Kugellager',
+      count: 60_000,
+      prefix: 'BULK-KL-6204-2RS-C3',
+      stem: 'Rillenkugellager 6204-2RS C3 Ausführung ',
+    });
     await h.enableAi(bulk.tenant.id);
     const { page, problems } = await openPage();
     await signIn(page, await h.token(bulk.tenant.id, 'olga', 'operator'));
     h.llm.enqueue(
-      { toolCalls: [{ name: 'search_products', arguments: { category: 'Kugellager', query: null, material: null, limit: 10, cursor: null } }] },
-      { content: 'There are 60,000 Kugellager products. Please confirm the order:', toolCalls: [{ name: 'create_order', arguments: {
-        product_ids: null, product_filter: { category: 'Kugellager', query: null, material: null }, output_type_name: 'WebP 1024x1024', submit: true, material_override: null, render_overrides: null } }] },
+      {
+        toolCalls: [
+          {
+            name: 'search_products',
+            arguments: { category: 'Kugellager', query: null, material: null, limit: 10, cursor: null },
+          },
+        ],
+      },
+      {
+        content: 'There are 60,000 Kugellager products. Please confirm the order:',
+        toolCalls: [
+          {
+            name: 'create_order',
+            arguments: {
+              product_ids: null,
+              product_filter: { category: 'Kugellager', query: null, material: null },
+              output_type_name: 'WebP 1024x1024',
+              submit: true,
+              material_override: null,
+              render_overrides: null,
+            },
+          },
+        ],
+      },
     );
     const input = page.getByLabel('Message', { exact: true });
     await input.fill('Render all Kugellager products as WebP at 1024x1024');
     await input.press('Enter');
     await page.getByRole('button', { name: 'Confirm' }).waitFor();
     const card = page.locator('.rb-confirm');
-    expect(await card.locator('h4').textContent()).toBe('Create order for 60,000 products in category Kugellager and start rendering');
+    expect(await card.locator('h4').textContent()).toBe(
+      'Create order for 60,000 products in category Kugellager and start rendering',
+    );
     expect(await card.locator('ol').count()).toBe(0);
     await card.getByText('… and 59,995 more').waitFor();
     // Every PIM id (first column: 10 search rows, 5 sample rows) is laid out on one line.
-    const lines = await page.evaluate(`[...document.querySelectorAll('#renderbot-chat .rb-table td:first-child')].map((td) => {
+    const lines =
+      await page.evaluate(`[...document.querySelectorAll('#renderbot-chat .rb-table td:first-child')].map((td) => {
       const range = document.createRange();
       range.selectNodeContents(td);
       return range.getClientRects().length;
     })`);
     expect(lines).toEqual(Array(15).fill(1));
-    const scrolls = await page.evaluate(`[...document.querySelectorAll('#renderbot-chat .rb-table-wrap')].map((w) => w.scrollWidth > w.clientWidth)`);
+    const scrolls = await page.evaluate(
+      `[...document.querySelectorAll('#renderbot-chat .rb-table-wrap')].map((w) => w.scrollWidth > w.clientWidth)`,
+    );
     expect(scrolls).toContain(true);
     await page.screenshot({ path: `${SHOTS}/web-panel-confirm-60k.png` });
     expect(problems).toEqual([]);
@@ -206,13 +272,22 @@ describe('chat panel in Chromium', () => {
     await input.press('Enter');
     const md = page.locator('.rb-assistant .rb-md').last();
     await md.locator('.rb-table td strong', { hasText: 'SA-2026-00001' }).waitFor();
-    const links = await md.locator('a').evaluateAll((as) => as.map((a) => ({ text: a.textContent, href: a.getAttribute('href'), target: a.getAttribute('target'), rel: a.getAttribute('rel') })));
+    const links = await md.locator('a').evaluateAll((as) =>
+      as.map((a) => ({
+        text: a.textContent,
+        href: a.getAttribute('href'),
+        target: a.getAttribute('target'),
+        rel: a.getAttribute('rel'),
+      })),
+    );
     expect(links).toEqual([
       { text: 'the docs', href: 'https://docs.example.com/render?x=1', target: '_blank', rel: 'noopener noreferrer' },
       { text: 'tracker', href: 'https://evil.example/p.gif', target: '_blank', rel: 'noopener noreferrer' },
     ]);
     expect(await md.locator('p').first().textContent()).toContain('Click here or there and read the docs.');
-    expect(await md.textContent()).toContain('Raw: <img src=x onerror=alert(3)> <a href="javascript:alert(4)">html link</a>');
+    expect(await md.textContent()).toContain(
+      'Raw: <img src=x onerror=alert(3)> <a href="javascript:alert(4)">html link</a>',
+    );
     expect(await page.locator('#renderbot-chat img').count()).toBe(0);
     expect(await md.locator('br').count()).toBeGreaterThan(0);
     expect(await md.locator('.rb-table del', { hasText: 'queued' }).count()).toBe(1);
@@ -243,7 +318,12 @@ describe('chat panel in Chromium', () => {
   });
 
   it('shows a friendly state when the tenant has no AI configured (signed in by a login link)', async () => {
-    const { code } = await createLoginCode(h.em(), { tenantId: globex.tenant.id, userId: 'gina', role: 'operator', now: new Date() });
+    const { code } = await createLoginCode(h.em(), {
+      tenantId: globex.tenant.id,
+      userId: 'gina',
+      role: 'operator',
+      now: new Date(),
+    });
     const { page, problems } = await openPage(420, 760);
     await page.goto(`${h.base}/chat#login=${code}`);
     await page.getByText('AI not configured — ask your admin').waitFor();
@@ -262,7 +342,8 @@ describe('chat panel in Chromium', () => {
     await page.getByText('Tenant acme').waitFor();
     const stored = () => page.evaluate(() => sessionStorage.getItem('renderbot.token'));
     const annaToken = await stored();
-    const linkFor = async (tenantId: string, userId: string) => (await createLoginCode(h.em(), { tenantId, userId, role: 'operator', now: new Date() })).code;
+    const linkFor = async (tenantId: string, userId: string) =>
+      (await createLoginCode(h.em(), { tenantId, userId, role: 'operator', now: new Date() })).code;
     const question = page.getByRole('alertdialog');
 
     // Declined: still Anna, with her token.
@@ -316,7 +397,13 @@ describe('chat panel in Chromium', () => {
     expect(keys[0]).toMatch(/^[!-~]{16,}$/);
     expect(keys[1]).toBe(keys[0]);
     expect(h.llm.requests.length - calls).toBe(1);
-    expect(await h.em().execute(`select count(*)::int as n from chat_message where role = 'user' and content = 'are the renderers idle?'`)).toEqual([{ n: 1 }]);
+    expect(
+      await h
+        .em()
+        .execute(
+          `select count(*)::int as n from chat_message where role = 'user' and content = 'are the renderers idle?'`,
+        ),
+    ).toEqual([{ n: 1 }]);
     await page.context().close();
     expect(problems).toEqual([]);
   });
@@ -326,8 +413,13 @@ describe('chat panel in Chromium', () => {
     const { page, problems } = await openPage(1280, 800);
     await signIn(page, token);
     let arrive!: () => void;
-    const arrived = new Promise<void>((r) => { arrive = r; });
-    h.llm.enqueue(() => { arrive(); return { hang: true }; });
+    const arrived = new Promise<void>((r) => {
+      arrive = r;
+    });
+    h.llm.enqueue(() => {
+      arrive();
+      return { hang: true };
+    });
     const input = page.getByLabel('Message', { exact: true });
     await input.fill('which renders failed this week?');
     await input.press('Enter');

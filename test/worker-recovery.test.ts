@@ -32,11 +32,17 @@ describe('a queue worker killed mid-job', () => {
     const [crashedJob] = await jobsOf(db.orm.em.fork(), crashed.orderId);
 
     // Worker 1, a process of its own, claims the job and is killed with SIGKILL while rendering it.
-    const child = fork(join(import.meta.dirname, 'support', 'hung-render-worker.ts'), [db.url, String(deadAfterMs)], { execPath: process.execPath, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(join(import.meta.dirname, 'support', 'hung-render-worker.ts'), [db.url, String(deadAfterMs)], {
+      execPath: process.execPath,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const messages: ChildMessage[] = [];
     await new Promise<void>((resolve, reject) => {
-      child.on('message', (m: ChildMessage) => { messages.push(m); if (m.type === 'started') resolve(); });
+      child.on('message', (m: ChildMessage) => {
+        messages.push(m);
+        if (m.type === 'started') resolve();
+      });
       void exited.then(() => reject(new Error('the worker process exited before it started the job')));
     });
     const ready = messages.find((m): m is Extract<ChildMessage, { type: 'ready' }> => m.type === 'ready');
@@ -54,8 +60,17 @@ describe('a queue worker killed mid-job', () => {
       if (job.product.pimId === 'ACME-DI-20') await new Promise((r) => setTimeout(r, 3 * deadAfterMs));
       return { kind: 'done', resultUrl: `/renders/${job.jobId}` };
     };
-    const tasks = createRenderTasks({ onOrderStatus: scheduleNotices, orm: db.orm, log: silentLog, secretsKey: randomBytes(32), dataDir: mkdtempSync(join(tmpdir(), 'renderbot-recovery-')), backendFor: () => backend });
-    const live: Worker[] = await Promise.all([1, 2].map(() => startWorker({ url: db.url, tasks, log: silentLog, concurrency: 2, deadAfterMs })));
+    const tasks = createRenderTasks({
+      onOrderStatus: scheduleNotices,
+      orm: db.orm,
+      log: silentLog,
+      secretsKey: randomBytes(32),
+      dataDir: mkdtempSync(join(tmpdir(), 'renderbot-recovery-')),
+      backendFor: () => backend,
+    });
+    const live: Worker[] = await Promise.all(
+      [1, 2].map(() => startWorker({ url: db.url, tasks, log: silentLog, concurrency: 2, deadAfterMs })),
+    );
     try {
       await waitForOrder(db.orm, crashed.orderId, 'completed', 20_000);
       const recoveredAfterMs = Date.now() - killedAt;

@@ -23,31 +23,52 @@ export function registerActionListeners(app: BoltApp, deps: ListenerDeps): void 
   });
 }
 
-async function decide(deps: ListenerDeps, verb: 'confirm' | 'cancel', body: BlockButtonAction, action: ButtonAction, client: webApi.WebClient): Promise<void> {
+async function decide(
+  deps: ListenerDeps,
+  verb: 'confirm' | 'cancel',
+  body: BlockButtonAction,
+  action: ButtonAction,
+  client: webApi.WebClient,
+): Promise<void> {
   const teamId = body.team?.id ?? body.user.team_id;
   const enterpriseId = body.enterprise?.id;
   const userId = body.user.id;
   const channel = body.channel?.id;
   const messageTs = body.message?.ts ?? body.container?.message_ts;
-  const threadTs = (body.message?.thread_ts as string | undefined) ?? (channel && !isDmChannel(channel) ? messageTs : undefined);
+  const threadTs =
+    (body.message?.thread_ts as string | undefined) ?? (channel && !isDmChannel(channel) ? messageTs : undefined);
   const tell = async (text: string) => {
     try {
       if (!channel) throw new Error('no channel');
       await client.chat.postEphemeral({ channel, user: userId, text, ...(threadTs ? { thread_ts: threadTs } : {}) });
     } catch (err) {
       deps.log.warn({ err }, 'chat.postEphemeral failed; answering via response_url');
-      if (body.response_url) await postToResponseUrl(body.response_url, { response_type: 'ephemeral', replace_original: false, text });
+      if (body.response_url)
+        await postToResponseUrl(body.response_url, { response_type: 'ephemeral', replace_original: false, text });
     }
   };
   if (!teamId || !channel) return tell('This button cannot be used here.');
   // A decision looks the link and the role up afresh (never from the intake cache).
-  const who = await deps.intake.identify('slack', slackWorkspace(teamId, enterpriseId), slackPerson(client, userId), { fresh: true });
+  const who = await deps.intake.identify('slack', slackWorkspace(teamId, enterpriseId), slackPerson(client, userId), {
+    fresh: true,
+  });
   if (!who) return tell('This confirmation was not found. This workspace is not linked to a RenderBot tenant.');
-  const target: SlackTarget = { teamId, tenantId: who.tenantId, channel, userId, ...(enterpriseId ? { enterpriseId } : {}), ...(threadTs ? { threadTs } : {}) };
-  const decision: Decision = verb === 'confirm'
-    ? await deps.conversations.confirm(who, action.value ?? '', { platform: 'slack', target })
-    : await deps.conversations.cancel(who, action.value ?? '');
-  deps.log.info({ verb, actionId: action.value, status: decision.status, ok: decision.ok, teamId, userId }, 'confirm card clicked');
+  const target: SlackTarget = {
+    teamId,
+    tenantId: who.tenantId,
+    channel,
+    userId,
+    ...(enterpriseId ? { enterpriseId } : {}),
+    ...(threadTs ? { threadTs } : {}),
+  };
+  const decision: Decision =
+    verb === 'confirm'
+      ? await deps.conversations.confirm(who, action.value ?? '', { platform: 'slack', target })
+      : await deps.conversations.cancel(who, action.value ?? '');
+  deps.log.info(
+    { verb, actionId: action.value, status: decision.status, ok: decision.ok, teamId, userId },
+    'confirm card clicked',
+  );
   // Redraw the card when the click decided it, or when it turned out to be expired; other refusals leave it as is.
   if (decision.status !== 'not_found' && (decision.ok || decision.status === 'expired')) {
     const card = renderBlockKit(decision.reply);

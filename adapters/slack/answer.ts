@@ -33,12 +33,22 @@ export function answerBlocks(answer: AnswerMeta): slack.KnownBlock[] {
     {
       type: 'context_actions',
       block_id: `renderbot.feedback.${answer.id}`,
-      elements: [{
-        type: 'feedback_buttons',
-        action_id: FEEDBACK_ACTION_ID,
-        positive_button: { text: { type: 'plain_text', text: '👍' }, value: feedbackValue('up', answer.id), accessibility_label: 'This answer was helpful' },
-        negative_button: { text: { type: 'plain_text', text: '👎' }, value: feedbackValue('down', answer.id), accessibility_label: 'This answer was not helpful' },
-      }],
+      elements: [
+        {
+          type: 'feedback_buttons',
+          action_id: FEEDBACK_ACTION_ID,
+          positive_button: {
+            text: { type: 'plain_text', text: '👍' },
+            value: feedbackValue('up', answer.id),
+            accessibility_label: 'This answer was helpful',
+          },
+          negative_button: {
+            text: { type: 'plain_text', text: '👎' },
+            value: feedbackValue('down', answer.id),
+            accessibility_label: 'This answer was not helpful',
+          },
+        },
+      ],
     },
   ];
 }

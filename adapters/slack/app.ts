@@ -1,4 +1,12 @@
-import { App as BoltApp, defaultBodyLimit, HTTPReceiver, SocketModeReceiver, webApi, type Authorize, type Installation } from '@slack/bolt';
+import {
+  App as BoltApp,
+  defaultBodyLimit,
+  HTTPReceiver,
+  SocketModeReceiver,
+  webApi,
+  type Authorize,
+  type Installation,
+} from '@slack/bolt';
 import type { DatabaseAvailability } from '../../core/availability.ts';
 import type { Deliverer, Streamer } from '../../core/replies/delivery.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
@@ -24,10 +32,26 @@ import { createTokenRotation } from './token-rotation.ts';
 import type { FileExporter } from '../../core/exports/files.ts';
 
 /** Bot scopes requested at install time; keep in sync with manifest/slack/manifest.yaml. */
-export const BOT_SCOPES = ['commands', 'chat:write', 'app_mentions:read', 'channels:history', 'groups:history', 'im:history', 'im:write', 'users:read', 'assistant:write', 'files:read', 'files:write'];
+export const BOT_SCOPES = [
+  'commands',
+  'chat:write',
+  'app_mentions:read',
+  'channels:history',
+  'groups:history',
+  'im:history',
+  'im:write',
+  'users:read',
+  'assistant:write',
+  'files:read',
+  'files:write',
+];
 
 /** Paths the adapter serves (docs/design.md §9). */
-export const SLACK_PATHS = { events: '/slack/events', install: '/slack/install', redirect: '/slack/oauth_redirect' } as const;
+export const SLACK_PATHS = {
+  events: '/slack/events',
+  install: '/slack/install',
+  redirect: '/slack/oauth_redirect',
+} as const;
 
 /**
  * Slack settings, from SLACK_* variables. Modes: single workspace (signingSecret + botToken),
@@ -62,21 +86,38 @@ export type SlackAdapterDeps = {
 };
 
 /** The running adapter: HTTP routes to mount, the reply deliverer, lifecycle. */
-export type SlackAdapter = { mode: 'single' | 'oauth' | 'socket'; routes: HttpRoute[]; deliverer: Deliverer; streamer: Streamer; start(): Promise<void>; stop(): Promise<void> };
+export type SlackAdapter = {
+  mode: 'single' | 'oauth' | 'socket';
+  routes: HttpRoute[];
+  deliverer: Deliverer;
+  streamer: Streamer;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+};
 
 /** Which mode the settings select, or a ConfigError naming what is missing. */
 export function slackMode(s: SlackSettings): SlackAdapter['mode'] {
   if (s.appToken) {
-    if (!s.botToken) throw new ConfigError('config_invalid', 'SLACK_APP_TOKEN (Socket Mode) also needs SLACK_BOT_TOKEN.');
+    if (!s.botToken)
+      throw new ConfigError('config_invalid', 'SLACK_APP_TOKEN (Socket Mode) also needs SLACK_BOT_TOKEN.');
     return 'socket';
   }
-  if (!s.signingSecret) throw new ConfigError('config_invalid', 'Slack needs SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode).');
+  if (!s.signingSecret)
+    throw new ConfigError('config_invalid', 'Slack needs SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode).');
   if (s.clientId || s.clientSecret || s.stateSecret) {
     const missing = (['clientId', 'clientSecret', 'stateSecret'] as const).filter((k) => !s[k]);
-    if (missing.length) throw new ConfigError('config_invalid', `Slack OAuth needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET; missing: ${missing.map((k) => `SLACK_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`).join(', ')}.`);
+    if (missing.length)
+      throw new ConfigError(
+        'config_invalid',
+        `Slack OAuth needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET; missing: ${missing.map((k) => `SLACK_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`).join(', ')}.`,
+      );
     return 'oauth';
   }
-  if (!s.botToken) throw new ConfigError('config_invalid', 'Slack needs SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID/SLACK_CLIENT_SECRET/SLACK_STATE_SECRET (OAuth).');
+  if (!s.botToken)
+    throw new ConfigError(
+      'config_invalid',
+      'Slack needs SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID/SLACK_CLIENT_SECRET/SLACK_STATE_SECRET (OAuth).',
+    );
   return 'single';
 }
 
@@ -91,10 +132,21 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   const logger = boltLogger(log);
   const slackApiUrl = deps.settings.apiUrl ? deps.settings.apiUrl.replace(/\/?$/, '/') : undefined;
   // A rate-limited call is rejected, not waited for inside the client (which would pause every workspace's calls): deliveries wait per channel (pacer.ts).
-  const clientOptions = { ...(slackApiUrl ? { slackApiUrl } : {}), retryConfig: { retries: 3, factor: 2, minTimeout: 500 }, rejectRateLimitedCalls: true };
-  const rotation = mode === 'oauth'
-    ? createTokenRotation({ client: new webApi.WebClient(undefined, { ...clientOptions, logger }), clientId: deps.settings.clientId!, clientSecret: deps.settings.clientSecret!, installations: deps.intake.installations, log })
-    : undefined;
+  const clientOptions = {
+    ...(slackApiUrl ? { slackApiUrl } : {}),
+    retryConfig: { retries: 3, factor: 2, minTimeout: 500 },
+    rejectRateLimitedCalls: true,
+  };
+  const rotation =
+    mode === 'oauth'
+      ? createTokenRotation({
+          client: new webApi.WebClient(undefined, { ...clientOptions, logger }),
+          clientId: deps.settings.clientId!,
+          clientSecret: deps.settings.clientSecret!,
+          installations: deps.intake.installations,
+          log,
+        })
+      : undefined;
   const store = createInstallationStore(deps.intake.installations, rotation);
   const s = deps.settings;
 
@@ -107,35 +159,58 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
       endpoints: SLACK_PATHS.events,
       processBeforeResponse: false,
       logger,
-      ...(mode === 'oauth' ? {
-        clientId: s.clientId!, clientSecret: s.clientSecret!, stateSecret: s.stateSecret!, scopes: BOT_SCOPES, installationStore: store,
-        ...(s.publicUrl ? { redirectUri: `${s.publicUrl.replace(/\/$/, '')}${SLACK_PATHS.redirect}` } : {}),
-        installerOptions: {
-          directInstall: true, installPath: SLACK_PATHS.install, redirectUriPath: SLACK_PATHS.redirect, clientOptions,
-          callbackOptions: oauthPages(log),
-        },
-      } : {}),
+      ...(mode === 'oauth'
+        ? {
+            clientId: s.clientId!,
+            clientSecret: s.clientSecret!,
+            stateSecret: s.stateSecret!,
+            scopes: BOT_SCOPES,
+            installationStore: store,
+            ...(s.publicUrl ? { redirectUri: `${s.publicUrl.replace(/\/$/, '')}${SLACK_PATHS.redirect}` } : {}),
+            installerOptions: {
+              directInstall: true,
+              installPath: SLACK_PATHS.install,
+              redirectUriPath: SLACK_PATHS.redirect,
+              clientOptions,
+              callbackOptions: oauthPages(log),
+            },
+          }
+        : {}),
     });
   }
 
   const authorize = mode === 'oauth' ? undefined : singleTokenAuthorize(s.botToken!, () => bolt.client);
   // Own-bot and other bot messages are filtered by the listeners (and logged), not by Bolt's ignoreSelf.
-  const bolt: BoltApp = new BoltApp({ receiver, logger, clientOptions, ignoreSelf: false, ...(authorize ? { authorize } : {}) });
+  const bolt: BoltApp = new BoltApp({
+    receiver,
+    logger,
+    clientOptions,
+    ignoreSelf: false,
+    ...(authorize ? { authorize } : {}),
+  });
   bolt.error(async (err) => {
     // A request cut short by a database outage was stored first and is replayed (receipt.ts); the outage is logged once.
     if (!deps.availability.report(err.original ?? err)) log.error({ err }, 'Slack listener failed');
   });
 
-  const tokenFor: TokenResolver = mode === 'oauth'
-    ? async (t) => {
-      const inst: Installation | undefined = await store.find(t);
-      if (!inst?.bot?.token) throw new PlatformError('slack_not_installed', `RenderBot is not installed in Slack team ${t.teamId}; install it via ${SLACK_PATHS.install}.`);
-      return inst.bot.token;
-    }
-    : async () => s.botToken!;
+  const tokenFor: TokenResolver =
+    mode === 'oauth'
+      ? async (t) => {
+          const inst: Installation | undefined = await store.find(t);
+          if (!inst?.bot?.token)
+            throw new PlatformError(
+              'slack_not_installed',
+              `RenderBot is not installed in Slack team ${t.teamId}; install it via ${SLACK_PATHS.install}.`,
+            );
+          return inst.bot.token;
+        }
+      : async () => s.botToken!;
 
   const listenerDeps = {
-    conversations: deps.conversations, intake: deps.intake, log, replayable: mode !== 'socket',
+    conversations: deps.conversations,
+    intake: deps.intake,
+    log,
+    replayable: mode !== 'socket',
     ...(deps.files ? { files: deps.files, fileOrigin: slackFileOrigin(deps.settings.apiUrl) } : {}),
   };
   registerMessageListeners(bolt, listenerDeps);
@@ -146,29 +221,49 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   registerSuggestionListener(bolt, listenerDeps);
 
   const routes: HttpRoute[] = [];
-  const receipt = createSlackReceipt({ signingSecret: s.signingSecret ?? '', intake: deps.intake, availability: deps.availability, log });
+  const receipt = createSlackReceipt({
+    signingSecret: s.signingSecret ?? '',
+    intake: deps.intake,
+    availability: deps.availability,
+    log,
+  });
   let stopReplays: (() => void) | undefined;
   if (receiver instanceof HTTPReceiver) {
     const listener = receiver.requestListener;
     // Bolt checks the signature over `req.rawBody` (the server read it; Bolt takes a request that carries it as already buffered).
-    const handle = (req: HttpRequest, res: HttpResponse) => new Promise<void>((resolve) => {
-      res.once('close', () => resolve());
-      try {
-        listener(req, res);
-      } catch (err) {
-        log.warn({ err, url: req.url }, 'unhandled Slack request');
-        if (!res.headersSent) res.sendRaw(404, '');
-      }
+    const handle = (req: HttpRequest, res: HttpResponse) =>
+      new Promise<void>((resolve) => {
+        res.once('close', () => resolve());
+        try {
+          listener(req, res);
+        } catch (err) {
+          log.warn({ err, url: req.url }, 'unhandled Slack request');
+          if (!res.headersSent) res.sendRaw(404, '');
+        }
+      });
+    routes.push({
+      method: 'POST',
+      path: SLACK_PATHS.events,
+      body: { kind: 'raw', maxBytes: defaultBodyLimit },
+      handle: (req, res) => receipt.receive(req, res, handle),
     });
-    routes.push({ method: 'POST', path: SLACK_PATHS.events, body: { kind: 'raw', maxBytes: defaultBodyLimit }, handle: (req, res) => receipt.receive(req, res, handle) });
-    if (mode === 'oauth') routes.push({ method: 'GET', path: SLACK_PATHS.install, handle }, { method: 'GET', path: SLACK_PATHS.redirect, handle });
+    if (mode === 'oauth')
+      routes.push(
+        { method: 'GET', path: SLACK_PATHS.install, handle },
+        { method: 'GET', path: SLACK_PATHS.redirect, handle },
+      );
   }
 
   return {
     mode,
     routes,
-    deliverer: createSlackDeliverer({ client: bolt.client, pacer: createChannelPacer({ log, waitFor: rateLimitedFor }), tokenFor, log,
-      ...(deps.exportFile ? { exportFile: deps.exportFile } : {}) }),
+    deliverer: createSlackDeliverer({
+      client: bolt.client,
+      pacer: createChannelPacer({ log, waitFor: rateLimitedFor }),
+      tokenFor,
+      log,
+      ...(deps.exportFile ? { exportFile: deps.exportFile } : {}),
+    }),
     streamer: createSlackStreamer({ client: bolt.client, tokenFor, log }),
     async start() {
       if (receiver instanceof SocketModeReceiver) await receiver.start();
@@ -188,7 +283,9 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
 function singleTokenAuthorize(botToken: string, client: () => BoltApp['client']): Authorize<boolean> {
   let ids: Promise<{ botId?: string; botUserId?: string; teamId?: string }> | undefined;
   return async () => {
-    ids ??= client().auth.test({ token: botToken }).then((r) => ({ botId: r.bot_id, botUserId: r.user_id, teamId: r.team_id }));
+    ids ??= client()
+      .auth.test({ token: botToken })
+      .then((r) => ({ botId: r.bot_id, botUserId: r.user_id, teamId: r.team_id }));
     try {
       const { botId, botUserId } = await ids;
       return { botToken, botId, botUserId };

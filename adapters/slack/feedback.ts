@@ -26,15 +26,26 @@ export function registerFeedbackListener(app: BoltApp, deps: ListenerDeps): void
     const tell = async (text: string) => {
       try {
         if (!channel) throw new Error('no channel');
-        await client.chat.postEphemeral({ channel, user: body.user.id, text, ...(threadTs ? { thread_ts: threadTs } : {}) });
+        await client.chat.postEphemeral({
+          channel,
+          user: body.user.id,
+          text,
+          ...(threadTs ? { thread_ts: threadTs } : {}),
+        });
       } catch (err) {
         deps.log.warn({ err }, 'chat.postEphemeral failed; answering via response_url');
-        if (body.response_url) await postToResponseUrl(body.response_url, { response_type: 'ephemeral', replace_original: false, text });
+        if (body.response_url)
+          await postToResponseUrl(body.response_url, { response_type: 'ephemeral', replace_original: false, text });
       }
     };
     const given = parseFeedbackValue(action.value);
     if (!teamId || !given) return tell(FEEDBACK_THANKS.notFound);
-    const who = await deps.intake.identify('slack', slackWorkspace(teamId, body.enterprise?.id), slackPerson(client, body.user.id), { fresh: true });
+    const who = await deps.intake.identify(
+      'slack',
+      slackWorkspace(teamId, body.enterprise?.id),
+      slackPerson(client, body.user.id),
+      { fresh: true },
+    );
     const saved = who ? await deps.conversations.feedback(who, given) : false;
     await tell(saved ? FEEDBACK_THANKS[given.rating] : FEEDBACK_THANKS.notFound);
   });

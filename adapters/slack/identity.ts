@@ -18,7 +18,11 @@ export function slackPerson(client: webApi.WebClient, userId: string): Person {
     lookup: async () => {
       const u = (await client.users.info({ user: userId })).user;
       const name = u?.real_name || u?.name || undefined;
-      return { guest: Boolean(u?.is_restricted || u?.is_ultra_restricted), ...(u?.team_id ? { homeWorkspace: u.team_id } : {}), ...(name ? { name } : {}) };
+      return {
+        guest: Boolean(u?.is_restricted || u?.is_ultra_restricted),
+        ...(u?.team_id ? { homeWorkspace: u.team_id } : {}),
+        ...(name ? { name } : {}),
+      };
     },
   };
 }

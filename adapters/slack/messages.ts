@@ -11,13 +11,26 @@ import { receiptKey } from './receipt.ts';
 import { escapeMrkdwn, renderBlockKit } from './render.ts';
 import { placeholderBlocks, stopFromSlack } from './stop.ts';
 import { downloadSlackFile, eventFiles, MAX_FILES_PER_MESSAGE, type SlackFile } from './files.ts';
-import { dmSessionKey, isDmChannel, messageText, slashSessionKey, threadSessionKey, type SlackTarget } from './session.ts';
+import {
+  dmSessionKey,
+  isDmChannel,
+  messageText,
+  slashSessionKey,
+  threadSessionKey,
+  type SlackTarget,
+} from './session.ts';
 
 /** The core calls the Slack listeners use. */
-export type SlackCore = Pick<Conversations, 'submit' | 'respond' | 'confirm' | 'cancel' | 'stop' | 'starters' | 'feedback'>;
+export type SlackCore = Pick<
+  Conversations,
+  'submit' | 'respond' | 'confirm' | 'cancel' | 'stop' | 'starters' | 'feedback'
+>;
 
 /** The intake calls the Slack listeners use (who is speaking, sessions, link codes, the home tab). */
-export type SlackIntake = Pick<Intake, 'tenantOf' | 'identify' | 'redeemLink' | 'sessionFor' | 'overview' | 'requestHandled'>;
+export type SlackIntake = Pick<
+  Intake,
+  'tenantOf' | 'identify' | 'redeemLink' | 'sessionFor' | 'overview' | 'requestHandled'
+>;
 
 export type ListenerDeps = {
   conversations: SlackCore;
@@ -32,8 +45,9 @@ export type ListenerDeps = {
 };
 
 /** What an unlinked workspace is told instead of an answer (no LLM call, docs/design.md §10). */
-export const UNLINKED_TEXT = 'This Slack workspace is not linked to a RenderBot tenant yet. An admin can create a one-time code with '
-  + '`renderbot admin link code --tenant &lt;slug&gt;`; then type `/render link CODE` here (or mention me with `link CODE`).';
+export const UNLINKED_TEXT =
+  'This Slack workspace is not linked to a RenderBot tenant yet. An admin can create a one-time code with ' +
+  '`renderbot admin link code --tenant &lt;slug&gt;`; then type `/render link CODE` here (or mention me with `link CODE`).';
 
 /** What stands in the thread (or DM) while a queued turn runs; the first reply replaces it. */
 export const PLACEHOLDER_TEXT = '_Working on it…_';
@@ -75,45 +89,84 @@ export type Incoming = {
  */
 export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void {
   app.event('app_mention', async ({ event, body, context, client }) => {
-    if (event.bot_id || event.subtype || !event.user || event.user === context.botUserId) return settle(deps, body.event_id, 'ignored', receiptKey(body) !== undefined);
+    if (event.bot_id || event.subtype || !event.user || event.user === context.botUserId)
+      return settle(deps, body.event_id, 'ignored', receiptKey(body) !== undefined);
     const teamId = body.team_id ?? event.team ?? context.teamId;
     if (!teamId) return settle(deps, body.event_id, 'ignored', receiptKey(body) !== undefined);
     const threadTs = event.thread_ts ?? event.ts;
     await handleIncoming(deps, {
-      teamId, enterpriseId: context.enterpriseId, userId: event.user, channel: event.channel, threadTs,
+      teamId,
+      enterpriseId: context.enterpriseId,
+      userId: event.user,
+      channel: event.channel,
+      threadTs,
       sessionKey: threadSessionKey(teamId, event.channel, threadTs),
-      text: messageText(event.text, context.botUserId), eventId: body.event_id, retryNum: context.retryNum, placeholder: true, client,
-      answer: async (text) => { await client.chat.postEphemeral({ channel: event.channel, user: event.user!, thread_ts: threadTs, text }); },
+      text: messageText(event.text, context.botUserId),
+      eventId: body.event_id,
+      retryNum: context.retryNum,
+      placeholder: true,
+      client,
+      answer: async (text) => {
+        await client.chat.postEphemeral({ channel: event.channel, user: event.user!, thread_ts: threadTs, text });
+      },
       ...withFiles(event, context.botToken),
     });
   });
 
   app.event('message', async ({ event, body, context, client }) => {
     // Only plain messages and file shares people send; edits, joins, broadcasts and bot posts carry another subtype or bot_id.
-    if ((event.subtype !== undefined && event.subtype !== 'file_share') || ('bot_id' in event && event.bot_id)) return settle(deps, body.event_id, 'ignored', receiptKey(body) !== undefined);
+    if ((event.subtype !== undefined && event.subtype !== 'file_share') || ('bot_id' in event && event.bot_id))
+      return settle(deps, body.event_id, 'ignored', receiptKey(body) !== undefined);
     const teamId = body.team_id ?? context.teamId;
-    if (!teamId || !event.user || event.user === context.botUserId) return settle(deps, body.event_id, 'ignored', receiptKey(body) !== undefined);
+    if (!teamId || !event.user || event.user === context.botUserId)
+      return settle(deps, body.event_id, 'ignored', receiptKey(body) !== undefined);
     const user = event.user;
     if (event.channel_type === 'im') {
       // A thread in the DM (every conversation in Slack's AI app view is one) is a session of its own.
       return handleIncoming(deps, {
-        teamId, enterpriseId: context.enterpriseId, userId: user, channel: event.channel, threadTs: event.thread_ts,
-        sessionKey: event.thread_ts ? threadSessionKey(teamId, event.channel, event.thread_ts) : dmSessionKey(teamId, user),
-        text: messageText(event.text ?? '', context.botUserId), eventId: body.event_id, retryNum: context.retryNum, placeholder: true, client,
-        answer: async (text) => { await client.chat.postMessage({ channel: event.channel, text, ...(event.thread_ts ? { thread_ts: event.thread_ts } : {}) }); },
+        teamId,
+        enterpriseId: context.enterpriseId,
+        userId: user,
+        channel: event.channel,
+        threadTs: event.thread_ts,
+        sessionKey: event.thread_ts
+          ? threadSessionKey(teamId, event.channel, event.thread_ts)
+          : dmSessionKey(teamId, user),
+        text: messageText(event.text ?? '', context.botUserId),
+        eventId: body.event_id,
+        retryNum: context.retryNum,
+        placeholder: true,
+        client,
+        answer: async (text) => {
+          await client.chat.postMessage({
+            channel: event.channel,
+            text,
+            ...(event.thread_ts ? { thread_ts: event.thread_ts } : {}),
+          });
+        },
         ...withFiles(event, context.botToken),
       });
     }
     const threadTs = event.thread_ts;
-    if ((event.channel_type !== 'channel' && event.channel_type !== 'group') || !threadTs) return settle(deps, body.event_id, 'ignored', receiptKey(body) !== undefined);
+    if ((event.channel_type !== 'channel' && event.channel_type !== 'group') || !threadTs)
+      return settle(deps, body.event_id, 'ignored', receiptKey(body) !== undefined);
     // A reply that mentions the bot also arrives as app_mention and is answered there (never twice);
     // without the bot's own user id we cannot tell, so such replies are left alone.
-    if (!context.botUserId || (event.text ?? '').includes(`<@${context.botUserId}>`)) return settle(deps, body.event_id, 'mention', receiptKey(body) !== undefined);
+    if (!context.botUserId || (event.text ?? '').includes(`<@${context.botUserId}>`))
+      return settle(deps, body.event_id, 'mention', receiptKey(body) !== undefined);
     await handleIncoming(deps, {
-      teamId, enterpriseId: context.enterpriseId, userId: user, channel: event.channel, threadTs,
+      teamId,
+      enterpriseId: context.enterpriseId,
+      userId: user,
+      channel: event.channel,
+      threadTs,
       sessionKey: threadSessionKey(teamId, event.channel, threadTs),
-      text: messageText(event.text ?? '', context.botUserId), eventId: body.event_id, retryNum: context.retryNum,
-      continueOnly: true, placeholder: true, client,
+      text: messageText(event.text ?? '', context.botUserId),
+      eventId: body.event_id,
+      retryNum: context.retryNum,
+      continueOnly: true,
+      placeholder: true,
+      client,
       answer: async () => {},
       ...withFiles(event, context.botToken),
     });
@@ -122,27 +175,49 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
   app.command('/render', async ({ command, ack, respond, client, context }) => {
     await ack();
     const text = messageText(command.text) || 'help';
-    const ephemeral = async (t: string) => { await respond({ response_type: 'ephemeral', text: t }); };
+    const ephemeral = async (t: string) => {
+      await respond({ response_type: 'ephemeral', text: t });
+    };
     const cmd = parseCommand(text);
     const workspace = slackWorkspace(command.team_id, command.enterprise_id);
     const who = await deps.intake.identify('slack', workspace, slackPerson(client, command.user_id));
     if (!who) {
-      await ephemeral(cmd?.name === 'link' ? await link(deps, client, workspace, command.user_id, cmd.code) : UNLINKED_TEXT);
+      await ephemeral(
+        cmd?.name === 'link' ? await link(deps, client, workspace, command.user_id, cmd.code) : UNLINKED_TEXT,
+      );
       return settle(deps, command.trigger_id, cmd?.name === 'link' ? 'link' : 'unlinked');
     }
     if (cmd) {
       // Deterministic commands answer at once, privately, through response_url (works in any channel).
-      const thread = { tenantId: who.tenantId, platform: 'slack' as const, key: slashSessionKey(command.team_id, command.channel_id, command.user_id) };
+      const thread = {
+        tenantId: who.tenantId,
+        platform: 'slack' as const,
+        key: slashSessionKey(command.team_id, command.channel_id, command.user_id),
+      };
       const sessionId = await deps.intake.sessionFor(thread, command.user_id, { create: true });
       // The slash-command session is the person's own (one per user and channel).
-      const replies = await deps.conversations.respond({ tenantId: who.tenantId, userId: command.user_id, role: who.role, sessionId, platform: 'slack', shared: false }, text);
+      const replies = await deps.conversations.respond(
+        {
+          tenantId: who.tenantId,
+          userId: command.user_id,
+          role: who.role,
+          sessionId,
+          platform: 'slack',
+          shared: false,
+        },
+        text,
+      );
       for (const reply of replies) await respond({ response_type: 'ephemeral', ...renderBlockKit(reply) });
       return settle(deps, command.trigger_id, 'answered');
     }
     // Free text starts a thread on the bot's own message; the answer follows in that thread.
     let rootTs: string | undefined;
     try {
-      const root = await client.chat.postMessage({ channel: command.channel_id, text: `<@${command.user_id}> asked: ${escapeMrkdwn(text)}\n_I’ll answer in this thread._`, unfurl_links: false });
+      const root = await client.chat.postMessage({
+        channel: command.channel_id,
+        text: `<@${command.user_id}> asked: ${escapeMrkdwn(text)}\n_I’ll answer in this thread._`,
+        unfurl_links: false,
+      });
       rootTs = root.ts;
     } catch (err) {
       const code = slackErrorCode(err);
@@ -153,11 +228,24 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
       throw err;
     }
     if (!rootTs) return settle(deps, command.trigger_id, 'no_thread');
-    await submitTurn(deps, {
-      teamId: command.team_id, enterpriseId: command.enterprise_id ?? context.enterpriseId, userId: command.user_id, channel: command.channel_id,
-      threadTs: rootTs, ownThread: true, sessionKey: threadSessionKey(command.team_id, command.channel_id, rootTs), text, eventId: command.trigger_id,
-      responseUrl: command.response_url, client, answer: ephemeral,
-    }, who);
+    await submitTurn(
+      deps,
+      {
+        teamId: command.team_id,
+        enterpriseId: command.enterprise_id ?? context.enterpriseId,
+        userId: command.user_id,
+        channel: command.channel_id,
+        threadTs: rootTs,
+        ownThread: true,
+        sessionKey: threadSessionKey(command.team_id, command.channel_id, rootTs),
+        text,
+        eventId: command.trigger_id,
+        responseUrl: command.response_url,
+        client,
+        answer: ephemeral,
+      },
+      who,
+    );
   });
 }
 
@@ -167,7 +255,11 @@ export async function handleIncoming(deps: ListenerDeps, inc: Incoming): Promise
   if (inc.continueOnly) {
     // Thread chatter the bot is not part of stays silent: no explanation, no users.info, no session.
     const tenant = inc.text || inc.files?.length ? await deps.intake.tenantOf('slack', workspace) : undefined;
-    const sessionId = tenant ? await deps.intake.sessionFor({ tenantId: tenant.id, platform: 'slack', key: inc.sessionKey }, inc.userId, { create: false }) : undefined;
+    const sessionId = tenant
+      ? await deps.intake.sessionFor({ tenantId: tenant.id, platform: 'slack', key: inc.sessionKey }, inc.userId, {
+          create: false,
+        })
+      : undefined;
     const who = sessionId ? await deps.intake.identify('slack', workspace, person) : undefined;
     if (!who || !sessionId) return settle(deps, inc.eventId, 'no_session');
     return submitTurn(deps, inc, who, sessionId);
@@ -178,7 +270,9 @@ export async function handleIncoming(deps: ListenerDeps, inc: Incoming): Promise
     // A retry of an event we already answered must not repeat the explanation (or a link attempt).
     if (inc.retryNum) return settle(deps, inc.eventId, 'unlinked_retry');
     const cmd = parseCommand(text);
-    await inc.answer(cmd?.name === 'link' ? await link(deps, inc.client, workspace, inc.userId, cmd.code) : UNLINKED_TEXT);
+    await inc.answer(
+      cmd?.name === 'link' ? await link(deps, inc.client, workspace, inc.userId, cmd.code) : UNLINKED_TEXT,
+    );
     return settle(deps, inc.eventId, cmd?.name === 'link' ? 'link' : 'unlinked');
   }
   await submitTurn(deps, { ...inc, text }, who);
@@ -195,14 +289,23 @@ async function submitTurn(deps: ListenerDeps, inc: Incoming, who: Speaker, sessi
   const { tenantId, role } = who;
   let session: string;
   try {
-    session = sessionId ?? await deps.intake.sessionFor({ tenantId, platform: 'slack', key: inc.sessionKey }, inc.userId, { create: true });
+    session =
+      sessionId ??
+      (await deps.intake.sessionFor({ tenantId, platform: 'slack', key: inc.sessionKey }, inc.userId, {
+        create: true,
+      }));
   } catch (err) {
     if (inc.ownThread && deps.replayable) await settlePlaceholder(deps, inc, inc.threadTs!);
     throw err;
   }
   if (isStopRequest(inc.text)) {
     // Handled on arrival: queued, it would wait behind the very turn it stops.
-    await stopFromSlack(deps, inc.client, who, session, { channel: inc.channel, userId: inc.userId, threadTs: inc.threadTs, quiet: Boolean(inc.retryNum) });
+    await stopFromSlack(deps, inc.client, who, session, {
+      channel: inc.channel,
+      userId: inc.userId,
+      threadTs: inc.threadTs,
+      quiet: Boolean(inc.retryNum),
+    });
     return settle(deps, inc.eventId, 'stop');
   }
   let fileIds: string[] | undefined;
@@ -211,10 +314,15 @@ async function submitTurn(deps: ListenerDeps, inc: Incoming, who: Speaker, sessi
     if (!fileIds) return;
   }
   // Slack retries an event it thinks we missed; the first delivery already showed that we are working on it.
-  const statusShown = inc.placeholder && !inc.retryNum && isDmThread(inc) ? await setStatus(deps, inc, WORKING_STATUS) : false;
-  const placeholderTs = inc.placeholder && !inc.retryNum && !statusShown ? await postPlaceholder(deps, inc, session) : undefined;
+  const statusShown =
+    inc.placeholder && !inc.retryNum && isDmThread(inc) ? await setStatus(deps, inc, WORKING_STATUS) : false;
+  const placeholderTs =
+    inc.placeholder && !inc.retryNum && !statusShown ? await postPlaceholder(deps, inc, session) : undefined;
   const target: SlackTarget = {
-    teamId: inc.teamId, tenantId, channel: inc.channel, userId: inc.userId,
+    teamId: inc.teamId,
+    tenantId,
+    channel: inc.channel,
+    userId: inc.userId,
     ...(inc.enterpriseId ? { enterpriseId: inc.enterpriseId } : {}),
     ...(inc.threadTs ? { threadTs: inc.threadTs } : {}),
     ...(inc.responseUrl ? { responseUrl: inc.responseUrl } : {}),
@@ -223,11 +331,27 @@ async function submitTurn(deps: ListenerDeps, inc: Incoming, who: Speaker, sessi
   let status: 'queued' | 'duplicate';
   try {
     ({ status } = await deps.conversations.submit({
-      turn: { tenantId, userId: inc.userId, role, sessionId: session, platform: 'slack', shared: !isDmChannel(inc.channel) },
-      text: inc.text || 'I attached a file.', delivery: { platform: 'slack', target }, eventId: inc.eventId, ...(fileIds ? { files: fileIds } : {}),
+      turn: {
+        tenantId,
+        userId: inc.userId,
+        role,
+        sessionId: session,
+        platform: 'slack',
+        shared: !isDmChannel(inc.channel),
+      },
+      text: inc.text || 'I attached a file.',
+      delivery: { platform: 'slack', target },
+      eventId: inc.eventId,
+      ...(fileIds ? { files: fileIds } : {}),
     }));
   } catch (err) {
-    if (placeholderTs) await settlePlaceholder(deps, inc, placeholderTs, deps.replayable ? undefined : 'I couldn’t take that message just now. Please send it again.');
+    if (placeholderTs)
+      await settlePlaceholder(
+        deps,
+        inc,
+        placeholderTs,
+        deps.replayable ? undefined : 'I couldn’t take that message just now. Please send it again.',
+      );
     if (inc.ownThread && deps.replayable) await settlePlaceholder(deps, inc, inc.threadTs!);
     if (statusShown) await setStatus(deps, inc, '');
     throw err;
@@ -253,16 +377,30 @@ function withFiles(event: unknown, botToken: string | undefined): Pick<Incoming,
 async function uploadFiles(deps: ListenerDeps, inc: Incoming, who: Speaker): Promise<string[] | undefined> {
   const ids: string[] = [];
   try {
-    if (!deps.files || !deps.fileOrigin || !inc.botToken) throw new UserInputError('files_unsupported', 'Files cannot be read here; upload them in the web panel.');
+    if (!deps.files || !deps.fileOrigin || !inc.botToken)
+      throw new UserInputError('files_unsupported', 'Files cannot be read here; upload them in the web panel.');
     for (const f of inc.files ?? []) {
       const file = await downloadSlackFile(f, inc.botToken, deps.fileOrigin);
-      ids.push((await deps.files.upload({ tenantId: who.tenantId, platform: 'slack', userId: inc.userId }, file.name, file.bytes)).fileId);
+      ids.push(
+        (
+          await deps.files.upload(
+            { tenantId: who.tenantId, platform: 'slack', userId: inc.userId },
+            file.name,
+            file.bytes,
+          )
+        ).fileId,
+      );
     }
     return ids;
   } catch (err) {
     if (!(err instanceof UserInputError)) throw err;
     if (!inc.retryNum) {
-      await inc.client.chat.postMessage({ channel: inc.channel, text: escapeMrkdwn(err.message), ...(inc.threadTs ? { thread_ts: inc.threadTs } : {}) })
+      await inc.client.chat
+        .postMessage({
+          channel: inc.channel,
+          text: escapeMrkdwn(err.message),
+          ...(inc.threadTs ? { thread_ts: inc.threadTs } : {}),
+        })
         .catch((e: unknown) => deps.log.warn({ err: e, channel: inc.channel }, 'could not say why a file was refused'));
     }
     await settle(deps, inc.eventId, 'file_refused');
@@ -294,7 +432,12 @@ async function setStatus(deps: ListenerDeps, inc: Incoming, status: string): Pro
 async function postPlaceholder(deps: ListenerDeps, inc: Incoming, sessionId: string): Promise<string | undefined> {
   try {
     const res = await inc.client.chat.postMessage({
-      channel: inc.channel, text: PLACEHOLDER_TEXT, blocks: placeholderBlocks(PLACEHOLDER_TEXT, sessionId), ...(inc.threadTs ? { thread_ts: inc.threadTs } : {}), unfurl_links: false, unfurl_media: false,
+      channel: inc.channel,
+      text: PLACEHOLDER_TEXT,
+      blocks: placeholderBlocks(PLACEHOLDER_TEXT, sessionId),
+      ...(inc.threadTs ? { thread_ts: inc.threadTs } : {}),
+      unfurl_links: false,
+      unfurl_media: false,
     });
     return res.ts;
   } catch (err) {
@@ -324,9 +467,17 @@ async function settle(deps: ListenerDeps, eventId: string, outcome: string, stor
 }
 
 /** `link CODE` from an unlinked workspace: redeems the one-time code (guests may not link). */
-async function link(deps: ListenerDeps, client: webApi.WebClient, workspace: Workspace, userId: string, code: string): Promise<string> {
+async function link(
+  deps: ListenerDeps,
+  client: webApi.WebClient,
+  workspace: Workspace,
+  userId: string,
+  code: string,
+): Promise<string> {
   const outcome = await deps.intake.redeemLink(code, 'slack', workspace, slackPerson(client, userId));
-  if (outcome.ok) return `Linked this workspace to *${escapeMrkdwn(outcome.tenant.name)}*. Try \`/render help\`, or mention me with a question.`;
-  if (outcome.reason === 'guest') return 'Guests cannot link a workspace. Ask a full member of this workspace to run `/render link CODE`.';
+  if (outcome.ok)
+    return `Linked this workspace to *${escapeMrkdwn(outcome.tenant.name)}*. Try \`/render help\`, or mention me with a question.`;
+  if (outcome.reason === 'guest')
+    return 'Guests cannot link a workspace. Ask a full member of this workspace to run `/render link CODE`.';
   return escapeMrkdwn(outcome.message);
 }

@@ -151,7 +151,9 @@ function convertInline(text: string, nest = BOLD | ITALIC): string {
 function opensItalic(text: string, i: number): boolean {
   const prev = text[i - 1];
   const next = text[i + 1];
-  return prev !== '*' && !(prev !== undefined && WORD.test(prev)) && next !== undefined && next !== '*' && !SPACE.test(next);
+  return (
+    prev !== '*' && !(prev !== undefined && WORD.test(prev)) && next !== undefined && next !== '*' && !SPACE.test(next)
+  );
 }
 
 /**
@@ -164,7 +166,12 @@ function italicClosers(text: string): Int32Array {
   for (let j = text.length - 1; j > 0; j--) {
     const prev = text[j - 1]!;
     const after = text[j + 1];
-    const closes = text[j] === '*' && prev !== '*' && !SPACE.test(prev) && after !== '*' && !(after !== undefined && WORD.test(after));
+    const closes =
+      text[j] === '*' &&
+      prev !== '*' &&
+      !SPACE.test(prev) &&
+      after !== '*' &&
+      !(after !== undefined && WORD.test(after));
     next[j] = closes ? j : next[j + 1]!;
   }
   return next;

@@ -16,7 +16,8 @@ import type { HttpRequest, HttpResponse } from '../http.ts';
  */
 
 /** What a person sees when their slash command could not be taken. */
-const NOT_TAKEN_TEXT = 'RenderBot could not take that command just now (its database is unavailable). Please try again in a minute.';
+const NOT_TAKEN_TEXT =
+  'RenderBot could not take that command just now (its database is unavailable). Please try again in a minute.';
 
 /** How long a stored request's first handling may take before it is replayed. */
 const REPLAY_AFTER_SECONDS = 15;
@@ -32,8 +33,12 @@ const eventBodySchema = z.object({
   event_id: z.string().min(1).max(256),
   authorizations: z.array(z.object({ user_id: z.string().optional() })).optional(),
   event: z.object({
-    type: z.string(), subtype: z.string().optional(), bot_id: z.string().optional(), channel_type: z.string().optional(),
-    thread_ts: z.string().optional(), text: z.string().optional(),
+    type: z.string(),
+    subtype: z.string().optional(),
+    bot_id: z.string().optional(),
+    channel_type: z.string().optional(),
+    thread_ts: z.string().optional(),
+    text: z.string().optional(),
   }),
 });
 const commandBodySchema = z.object({ command: z.string(), trigger_id: z.string().min(1).max(256) });
@@ -57,7 +62,9 @@ export function receiptKey(body: unknown): string | undefined {
   if (event.channel_type === 'im') return envelope.data.event_id;
   const botUser = envelope.data.authorizations?.[0]?.user_id;
   const mentionsBot = botUser !== undefined && (event.text ?? '').includes(`<@${botUser}>`);
-  return (event.channel_type === 'channel' || event.channel_type === 'group') && event.thread_ts && !mentionsBot ? envelope.data.event_id : undefined;
+  return (event.channel_type === 'channel' || event.channel_type === 'group') && event.thread_ts && !mentionsBot
+    ? envelope.data.event_id
+    : undefined;
 }
 
 export type SlackReceiptDeps = {
@@ -94,11 +101,19 @@ function withoutToken(body: Record<string, unknown>): Record<string, unknown> {
 export function createSlackReceipt(deps: SlackReceiptDeps) {
   const log = deps.log;
 
-  async function receive(req: HttpRequest, res: HttpResponse, bolt: (req: HttpRequest, res: HttpResponse) => Promise<void>): Promise<void> {
+  async function receive(
+    req: HttpRequest,
+    res: HttpResponse,
+    bolt: (req: HttpRequest, res: HttpResponse) => Promise<void>,
+  ): Promise<void> {
     const raw = req.rawBody?.toString('utf8') ?? '';
     const signed = isValidSlackRequest({
-      signingSecret: deps.signingSecret, body: raw,
-      headers: { 'x-slack-signature': String(req.headers['x-slack-signature'] ?? ''), 'x-slack-request-timestamp': Number(req.headers['x-slack-request-timestamp']) },
+      signingSecret: deps.signingSecret,
+      body: raw,
+      headers: {
+        'x-slack-signature': String(req.headers['x-slack-signature'] ?? ''),
+        'x-slack-request-timestamp': Number(req.headers['x-slack-request-timestamp']),
+      },
     });
     // Unsigned and malformed requests are Bolt's to refuse; nothing of theirs is stored.
     const body = signed ? parseBody(req, raw) : undefined;
@@ -107,10 +122,21 @@ export function createSlackReceipt(deps: SlackReceiptDeps) {
     const retry = Number(req.headers['x-slack-retry-num']);
     let fresh: boolean;
     try {
-      fresh = await deps.intake.storeRequest('slack', key, { body: withoutToken(body as Record<string, unknown>), ...(Number.isInteger(retry) ? { retryNum: retry } : {}) }, REPLAY_AFTER_SECONDS);
+      fresh = await deps.intake.storeRequest(
+        'slack',
+        key,
+        {
+          body: withoutToken(body as Record<string, unknown>),
+          ...(Number.isInteger(retry) ? { retryNum: retry } : {}),
+        },
+        REPLAY_AFTER_SECONDS,
+      );
     } catch (err) {
       if (!deps.availability.report(err)) log.error({ err, key }, 'could not store a Slack request; refusing it');
-      if (commandBodySchema.safeParse(body).success) res.sendRaw(200, JSON.stringify({ response_type: 'ephemeral', text: NOT_TAKEN_TEXT }), { 'content-type': 'application/json; charset=utf-8' });
+      if (commandBodySchema.safeParse(body).success)
+        res.sendRaw(200, JSON.stringify({ response_type: 'ephemeral', text: NOT_TAKEN_TEXT }), {
+          'content-type': 'application/json; charset=utf-8',
+        });
       else res.sendRaw(503, '', { 'retry-after': '60' });
       return;
     }
@@ -132,13 +158,26 @@ export function createSlackReceipt(deps: SlackReceiptDeps) {
         for (const due of await deps.intake.dueRequests('slack', 20, REPLAY_AFTER_SECONDS * 2)) {
           const stored = storedSchema.safeParse(due.request);
           if (!stored.success || due.replays >= MAX_REPLAYS) {
-            log.error({ key: due.eventId, replays: due.replays }, 'giving up on a Slack request that could not be handled');
+            log.error(
+              { key: due.eventId, replays: due.replays },
+              'giving up on a Slack request that could not be handled',
+            );
             await deps.intake.requestHandled('slack', due.eventId);
             continue;
           }
-          log.info({ key: due.eventId, replays: due.replays }, 'replaying a Slack request whose handling did not finish');
-          await app.processEvent({ body: stored.data.body, ack: async () => {}, ...(stored.data.retryNum !== undefined ? { retryNum: stored.data.retryNum } : {}) })
-            .catch((err: unknown) => { if (!deps.availability.report(err)) log.error({ err, key: due.eventId }, 'replayed Slack request failed'); });
+          log.info(
+            { key: due.eventId, replays: due.replays },
+            'replaying a Slack request whose handling did not finish',
+          );
+          await app
+            .processEvent({
+              body: stored.data.body,
+              ack: async () => {},
+              ...(stored.data.retryNum !== undefined ? { retryNum: stored.data.retryNum } : {}),
+            })
+            .catch((err: unknown) => {
+              if (!deps.availability.report(err)) log.error({ err, key: due.eventId }, 'replayed Slack request failed');
+            });
         }
       } catch (err) {
         if (!deps.availability.report(err)) log.error({ err }, 'could not look for Slack requests to replay');

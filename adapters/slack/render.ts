@@ -1,6 +1,23 @@
 import type { types as slack } from '@slack/bolt';
-import { soleStep, type ConfirmBlock, type PlanStepView, type Reply, type ReplyBlock, type TableBlock } from '../../core/replies/reply.ts';
-import { alignedLines, andMore, countsText, ellipsize, hiddenRows, linkExpiry, oneLine, percent, progressBar } from '../../core/replies/format.ts';
+import {
+  soleStep,
+  type ConfirmBlock,
+  type PlanStepView,
+  type Reply,
+  type ReplyBlock,
+  type TableBlock,
+} from '../../core/replies/reply.ts';
+import {
+  alignedLines,
+  andMore,
+  countsText,
+  ellipsize,
+  hiddenRows,
+  linkExpiry,
+  oneLine,
+  percent,
+  progressBar,
+} from '../../core/replies/format.ts';
 import { renderText } from '../../core/replies/text.ts';
 import { escapeMrkdwn, toMrkdwn } from './mrkdwn.ts';
 import { stepsMrkdwn } from './steps.ts';
@@ -62,7 +79,10 @@ export function renderBlockKit(reply: Reply, opts: { suggestions?: 'buttons' | '
   const steps = reply.steps?.length ? [{ essential: false, blocks: [stepsContext(reply.steps)] }] : [];
   // An agent answer's label, sources and feedback buttons come last and are never cut.
   const extras = reply.answer ? answerBlocks(reply.answer) : [];
-  return { text: fallbackText(reply), blocks: [...fitBlocks([...steps, ...groups], MAX_BLOCKS - extras.length), ...extras] };
+  return {
+    text: fallbackText(reply),
+    blocks: [...fitBlocks([...steps, ...groups], MAX_BLOCKS - extras.length), ...extras],
+  };
 }
 
 /** A reply's steps as one context block (docs/design.md §12), escaped; within a context element's 3,000 characters. */
@@ -83,10 +103,15 @@ function renderBlock(block: ReplyBlock): slack.KnownBlock[] {
       return splitText(toMrkdwn(block.text), MAX_SECTION_TEXT).map(section);
     case 'facts': {
       const title = block.title ? [section(`*${escapeMrkdwn(block.title)}*`)] : [];
-      const fields = block.facts.map((f) => cut(`*${escapeMrkdwn(f.label)}*\n${escapeMrkdwn(f.value) || ' '}`, MAX_FIELD_TEXT));
+      const fields = block.facts.map((f) =>
+        cut(`*${escapeMrkdwn(f.label)}*\n${escapeMrkdwn(f.value) || ' '}`, MAX_FIELD_TEXT),
+      );
       const chunks: slack.KnownBlock[] = [];
       for (let i = 0; i < fields.length; i += MAX_FIELDS) {
-        chunks.push({ type: 'section', fields: fields.slice(i, i + MAX_FIELDS).map((text) => ({ type: 'mrkdwn', text })) });
+        chunks.push({
+          type: 'section',
+          fields: fields.slice(i, i + MAX_FIELDS).map((text) => ({ type: 'mrkdwn', text })),
+        });
       }
       return [...title, ...chunks];
     }
@@ -100,10 +125,24 @@ function renderBlock(block: ReplyBlock): slack.KnownBlock[] {
       // Shown as a link where the file was not uploaded (too large, or delivered outside a thread).
       const name = escapeMrkdwn(block.name);
       const link = /^https?:\/\//i.test(block.url) ? `<${block.url.replaceAll('|', '%7C')}|${name}>` : `*${name}*`;
-      return [section(cut(`📎 ${link}\n${escapeMrkdwn(block.description)} · link valid until ${linkExpiry(block.expiresAt)}`, MAX_SECTION_TEXT))];
+      return [
+        section(
+          cut(
+            `📎 ${link}\n${escapeMrkdwn(block.description)} · link valid until ${linkExpiry(block.expiresAt)}`,
+            MAX_SECTION_TEXT,
+          ),
+        ),
+      ];
     }
     case 'progress':
-      return [section(cut(`*${escapeMrkdwn(block.orderNumber)}* · ${escapeMrkdwn(block.status)}\n\`${progressBar(block.ratio)}\` ${percent(block.ratio)} (${escapeMrkdwn(countsText(block.counts) || 'no jobs')})`, MAX_SECTION_TEXT))];
+      return [
+        section(
+          cut(
+            `*${escapeMrkdwn(block.orderNumber)}* · ${escapeMrkdwn(block.status)}\n\`${progressBar(block.ratio)}\` ${percent(block.ratio)} (${escapeMrkdwn(countsText(block.counts) || 'no jobs')})`,
+            MAX_SECTION_TEXT,
+          ),
+        ),
+      ];
     case 'confirm':
       return renderConfirm(block);
   }
@@ -111,37 +150,94 @@ function renderBlock(block: ReplyBlock): slack.KnownBlock[] {
 
 /** Header, the exact steps, then buttons (pending) or the outcome line (resolved). */
 function renderConfirm(block: ConfirmBlock): slack.KnownBlock[] {
-  const header: slack.KnownBlock = { type: 'header', text: { type: 'plain_text', text: cut(block.title, MAX_HEADER_TEXT), emoji: false } };
+  const header: slack.KnownBlock = {
+    type: 'header',
+    text: { type: 'plain_text', text: cut(block.title, MAX_HEADER_TEXT), emoji: false },
+  };
   // A one-step plan is titled by its step: its details go right under the header, unnumbered.
   const only = soleStep(block);
   const stepText = only
     ? [...only.details.map((d) => `• ${escapeMrkdwn(d)}`), ...sampleText(only.sample)].join('\n')
-    : block.steps.map((s, i) => [`*${i + 1}. ${escapeMrkdwn(s.title)}*`, ...s.details.map((d) => `• ${escapeMrkdwn(d)}`), ...sampleText(s.sample)].join('\n')).join('\n\n');
+    : block.steps
+        .map((s, i) =>
+          [
+            `*${i + 1}. ${escapeMrkdwn(s.title)}*`,
+            ...s.details.map((d) => `• ${escapeMrkdwn(d)}`),
+            ...sampleText(s.sample),
+          ].join('\n'),
+        )
+        .join('\n\n');
   // Steps share sections (not one each) so a long plan cannot push the buttons past 50 blocks.
-  const steps = splitText(stepText || '_No steps._', MAX_SECTION_TEXT).slice(0, 10).map(section);
+  const steps = splitText(stepText || '_No steps._', MAX_SECTION_TEXT)
+    .slice(0, 10)
+    .map(section);
   if (block.status === 'pending') {
     const expires = Math.floor(new Date(block.expiresAt).getTime() / 1000);
     const fallback = `${block.expiresAt.slice(0, 16).replace('T', ' ')} UTC`;
     return [
-      header, ...steps,
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `Nothing changes until someone confirms. Expires <!date^${expires}^{date_short_pretty} at {time}|${fallback}>.` }] },
-      { type: 'actions', block_id: `renderbot.confirm.${block.actionId}`, elements: [
-        { type: 'button', action_id: CONFIRM_ACTION_ID, text: { type: 'plain_text', text: 'Confirm' }, style: 'primary', value: block.actionId },
-        { type: 'button', action_id: CANCEL_ACTION_ID, text: { type: 'plain_text', text: 'Cancel' }, style: 'danger', value: block.actionId },
-      ] },
+      header,
+      ...steps,
+      {
+        type: 'context',
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: `Nothing changes until someone confirms. Expires <!date^${expires}^{date_short_pretty} at {time}|${fallback}>.`,
+          },
+        ],
+      },
+      {
+        type: 'actions',
+        block_id: `renderbot.confirm.${block.actionId}`,
+        elements: [
+          {
+            type: 'button',
+            action_id: CONFIRM_ACTION_ID,
+            text: { type: 'plain_text', text: 'Confirm' },
+            style: 'primary',
+            value: block.actionId,
+          },
+          {
+            type: 'button',
+            action_id: CANCEL_ACTION_ID,
+            text: { type: 'plain_text', text: 'Cancel' },
+            style: 'danger',
+            value: block.actionId,
+          },
+        ],
+      },
     ];
   }
-  const icon = { executing: ':hourglass_flowing_sand:', done: ':white_check_mark:', failed: ':x:', cancelled: ':no_entry_sign:', expired: ':alarm_clock:' }[block.status];
+  const icon = {
+    executing: ':hourglass_flowing_sand:',
+    done: ':white_check_mark:',
+    failed: ':x:',
+    cancelled: ':no_entry_sign:',
+    expired: ':alarm_clock:',
+  }[block.status];
   const outcome = escapeMrkdwn(block.outcome ?? block.status).replace(/\bby ([UW][A-Z0-9]{6,})\b/g, 'by <@$1>');
-  return [header, ...steps, { type: 'context', elements: [{ type: 'mrkdwn', text: cut(`${icon} ${outcome}`, MAX_CONTEXT_TEXT) }] }];
+  return [
+    header,
+    ...steps,
+    { type: 'context', elements: [{ type: 'mrkdwn', text: cut(`${icon} ${outcome}`, MAX_CONTEXT_TEXT) }] },
+  ];
 }
 
 /** A step's sample (a few rows of many) as a small monospace block plus "… and N more". */
 function sampleText(sample: PlanStepView['sample']): string[] {
   if (!sample || sample.rows.length === 0) return [];
   const more = sample.total - sample.rows.length;
-  return ['```' + alignedLines(sample.columns.map(cell), sample.rows.map((r) => r.map(cell))).map(escapeMrkdwn).join('\n') + '```',
-    ...(more > 0 ? [`_${andMore(more)}_`] : [])];
+  return [
+    '```' +
+      alignedLines(
+        sample.columns.map(cell),
+        sample.rows.map((r) => r.map(cell)),
+      )
+        .map(escapeMrkdwn)
+        .join('\n') +
+      '```',
+    ...(more > 0 ? [`_${andMore(more)}_`] : []),
+  ];
 }
 
 /**
@@ -165,12 +261,25 @@ function nativeTable(block: TableBlock): slack.KnownBlock[] | undefined {
   }
   const shown = rows.length - 1;
   if (shown === 0 && block.rows.length > 0) return undefined;
-  const numeric = block.columns.map((_, i) => shown > 0 && rows.slice(1).every((r) => /^[-+]?[\d.,  ]*\d%?$/.test(r[i]!.text)));
+  const numeric = block.columns.map(
+    (_, i) => shown > 0 && rows.slice(1).every((r) => /^[-+]?[\d.,  ]*\d%?$/.test(r[i]!.text)),
+  );
   const total = Math.max(block.total, block.rows.length);
   return [
     ...(block.title ? [section(`*${escapeMrkdwn(block.title)}*`)] : []),
-    ...(total > shown ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `First ${shown} of ${total} rows:` }] } satisfies slack.ContextBlock] : []),
-    { type: 'table', rows, column_settings: numeric.map((n) => (n ? { is_wrapped: true, align: 'right' as const } : { is_wrapped: true })) },
+    ...(total > shown
+      ? [
+          {
+            type: 'context',
+            elements: [{ type: 'mrkdwn', text: `First ${shown} of ${total} rows:` }],
+          } satisfies slack.ContextBlock,
+        ]
+      : []),
+    {
+      type: 'table',
+      rows,
+      column_settings: numeric.map((n) => (n ? { is_wrapped: true, align: 'right' as const } : { is_wrapped: true })),
+    },
   ];
 }
 
@@ -210,7 +319,10 @@ function cell(value: string): string {
 }
 
 /** Keeps every essential group (confirm cards); cuts other blocks with a note where they were cut, when over 50. */
-function fitBlocks(groups: { essential: boolean; blocks: slack.KnownBlock[] }[], max: number = MAX_BLOCKS): slack.KnownBlock[] {
+function fitBlocks(
+  groups: { essential: boolean; blocks: slack.KnownBlock[] }[],
+  max: number = MAX_BLOCKS,
+): slack.KnownBlock[] {
   const total = groups.reduce((n, g) => n + g.blocks.length, 0);
   if (total <= max) return groups.flatMap((g) => g.blocks);
   const reserved = groups.filter((g) => g.essential).reduce((n, g) => n + g.blocks.length, 0);
@@ -229,7 +341,15 @@ function fitBlocks(groups: { essential: boolean; blocks: slack.KnownBlock[] }[],
     dropped += g.blocks.length - take;
     budget -= take;
   }
-  const note: slack.KnownBlock = { type: 'context', elements: [{ type: 'mrkdwn', text: `… ${dropped} more block${dropped === 1 ? '' : 's'} not shown (Slack shows at most ${MAX_BLOCKS}). Ask for a narrower result.` }] };
+  const note: slack.KnownBlock = {
+    type: 'context',
+    elements: [
+      {
+        type: 'mrkdwn',
+        text: `… ${dropped} more block${dropped === 1 ? '' : 's'} not shown (Slack shows at most ${MAX_BLOCKS}). Ask for a narrower result.`,
+      },
+    ],
+  };
   out.splice(noteAt < 0 ? out.length : noteAt, 0, note);
   return out.slice(0, max);
 }

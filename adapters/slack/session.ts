@@ -60,10 +60,14 @@ export function messageText(text: string, botUserId?: string): string {
   if (botUserId) t = t.replaceAll(`<@${botUserId}>`, ' ');
   else t = t.replace(/^\s*<@[UW][A-Z0-9]+>/, ' ');
   return t
-    .replace(MENTION, (_m, sigil: string, id: string, label?: string) => (sigil === '#' ? `#${label || id}` : `@${label || id}`))
+    .replace(MENTION, (_m, sigil: string, id: string, label?: string) =>
+      sigil === '#' ? `#${label || id}` : `@${label || id}`,
+    )
     .replace(LABELLED_LINK, '$2 ($1)')
     .replace(LINK, '$1')
-    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
     .replace(/[ \t]+/g, ' ')
     .trim();
 }

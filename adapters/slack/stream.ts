@@ -6,7 +6,14 @@ import { textReply } from '../../core/replies/reply.ts';
 import type { TokenResolver } from './deliver.ts';
 import { escapeMrkdwn, renderBlockKit } from './render.ts';
 import { slackTargetSchema, type SlackTarget } from './session.ts';
-import { loadingMessages, refusedStreaming, stepsMrkdwn, taskChunk, type NativeStream, type TaskUpdateChunk } from './steps.ts';
+import {
+  loadingMessages,
+  refusedStreaming,
+  stepsMrkdwn,
+  taskChunk,
+  type NativeStream,
+  type TaskUpdateChunk,
+} from './steps.ts';
 import type { TurnStep } from '../../core/replies/steps.ts';
 
 /** chat.update is rate-limited (about one edit per second per message); native appends are cheap. */
@@ -30,7 +37,11 @@ const WRITING = ' …';
  * they are shown as the thread's status (`assistant.threads.setStatus` with `loading_messages`,
  * in assistant threads), else as lines above the text in the edited placeholder.
  */
-export function createSlackStreamer(deps: { client: webApi.WebClient; tokenFor: TokenResolver; log: Logger }): Streamer {
+export function createSlackStreamer(deps: {
+  client: webApi.WebClient;
+  tokenFor: TokenResolver;
+  log: Logger;
+}): Streamer {
   return (rawTarget, info) => {
     const target = slackTargetSchema.parse(rawTarget);
     const { client } = deps;
@@ -57,12 +68,22 @@ export function createSlackStreamer(deps: { client: webApi.WebClient; tokenFor: 
       mode = 'edit';
       const lines = tasks === 'edit' && steps.size ? `${stepsMrkdwn([...steps.values()])}\n\n` : '';
       const message = renderBlockKit(textReply(`${text}${writing ? WRITING : ''}`));
-      const blocks = lines ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: lines.trim() }] }, ...message.blocks] : message.blocks;
+      const blocks = lines
+        ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: lines.trim() }] }, ...message.blocks]
+        : message.blocks;
       const fallback = `${lines}${message.text}`;
       ts ??= target.placeholderTs;
       if (ts) await client.chat.update({ token, channel: target.channel, ts, text: fallback, blocks });
       else {
-        ts = (await client.chat.postMessage({ token, channel: target.channel, ...(target.threadTs ? { thread_ts: target.threadTs } : {}), text: fallback, blocks })).ts;
+        ts = (
+          await client.chat.postMessage({
+            token,
+            channel: target.channel,
+            ...(target.threadTs ? { thread_ts: target.threadTs } : {}),
+            text: fallback,
+            blocks,
+          })
+        ).ts;
         if (ts) info.onMessage?.({ channel: target.channel, ts });
       }
     };
@@ -92,7 +113,13 @@ export function createSlackStreamer(deps: { client: webApi.WebClient; tokenFor: 
       }
       if (tasks === 'status') {
         try {
-          await client.assistant.threads.setStatus({ token, channel_id: target.channel, thread_ts: target.threadTs!, status: STATUS_TEXT, loading_messages: loadingMessages([...steps.values()]) });
+          await client.assistant.threads.setStatus({
+            token,
+            channel_id: target.channel,
+            thread_ts: target.threadTs!,
+            status: STATUS_TEXT,
+            loading_messages: loadingMessages([...steps.values()]),
+          });
           return;
         } catch (err) {
           deps.log.debug({ err, channel: target.channel }, 'no thread status here; showing steps in the placeholder');
@@ -125,11 +152,17 @@ export function createSlackStreamer(deps: { client: webApi.WebClient; tokenFor: 
         if (!ts) return undefined;
         if (mode === 'native') {
           const token = await deps.tokenFor(target);
-          await native!.stop({ token }).catch((err: unknown) => deps.log.warn({ err }, 'could not stop the Slack stream'));
+          await native!
+            .stop({ token })
+            .catch((err: unknown) => deps.log.warn({ err }, 'could not stop the Slack stream'));
         }
         return { channel: target.channel, ts };
       },
-      onError: (err) => deps.log.warn({ err, channel: target.channel }, 'streaming to Slack failed; the reply is posted when it is complete'),
+      onError: (err) =>
+        deps.log.warn(
+          { err, channel: target.channel },
+          'streaming to Slack failed; the reply is posted when it is complete',
+        ),
     });
   };
 }
@@ -148,10 +181,19 @@ function isAssistantThread(target: SlackTarget): boolean {
  * (see `refusedStreaming`). The core already paces the writes, so the helper's buffer is one
  * character: every write is sent at once, and the stream's message exists after the first.
  */
-async function startNative(client: webApi.WebClient, token: string, target: SlackTarget, first: { markdown_text: string } | { chunks: TaskUpdateChunk[] }): Promise<NativeStream | undefined> {
+async function startNative(
+  client: webApi.WebClient,
+  token: string,
+  target: SlackTarget,
+  first: { markdown_text: string } | { chunks: TaskUpdateChunk[] },
+): Promise<NativeStream | undefined> {
   if (!target.threadTs || ('markdown_text' in first && !first.markdown_text)) return undefined;
   const stream = client.chatStream({
-    channel: target.channel, thread_ts: target.threadTs, recipient_team_id: target.teamId, recipient_user_id: target.userId, buffer_size: 1,
+    channel: target.channel,
+    thread_ts: target.threadTs,
+    recipient_team_id: target.teamId,
+    recipient_user_id: target.userId,
+    buffer_size: 1,
     task_display_mode: 'plan',
   });
   await stream.append({ token, ...first });

@@ -27,7 +27,11 @@ const WAIT_MS = 20_000;
 const WAIT_STEP_MS = 200;
 
 const rotating = z.object({ bot: z.object({ refreshToken: z.string().min(1), expiresAt: z.number() }) });
-const refreshAnswer = z.object({ access_token: z.string().min(1), refresh_token: z.string().min(1), expires_in: z.number().positive() });
+const refreshAnswer = z.object({
+  access_token: z.string().min(1),
+  refresh_token: z.string().min(1),
+  expires_in: z.number().positive(),
+});
 
 export type TokenRotationDeps = {
   client: webApi.WebClient;
@@ -43,7 +47,9 @@ export type TokenRotationDeps = {
  * bot token expires within REFRESH_BEFORE_MS (by this process, or by another one it waits for).
  * Installations without rotation are returned as stored.
  */
-export function createTokenRotation(deps: TokenRotationDeps): (q: InstallationLookup) => Promise<Installation | undefined> {
+export function createTokenRotation(
+  deps: TokenRotationDeps,
+): (q: InstallationLookup) => Promise<Installation | undefined> {
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const now = deps.now ?? Date.now;
   const expiring = (inst: unknown) => {
@@ -56,23 +62,40 @@ export function createTokenRotation(deps: TokenRotationDeps): (q: InstallationLo
     const { bot } = rotating.parse(inst);
     let answer: z.infer<typeof refreshAnswer>;
     try {
-      answer = refreshAnswer.parse(await deps.client.oauth.v2.access({
-        client_id: deps.clientId, client_secret: deps.clientSecret, grant_type: 'refresh_token', refresh_token: bot.refreshToken,
-      }));
+      answer = refreshAnswer.parse(
+        await deps.client.oauth.v2.access({
+          client_id: deps.clientId,
+          client_secret: deps.clientSecret,
+          grant_type: 'refresh_token',
+          refresh_token: bot.refreshToken,
+        }),
+      );
     } catch (err) {
       const code = slackErrorCode(err) ?? 'refresh_failed';
       // Only a refusal is final; a network fault or a 5xx leaves the claim to run out, and the next use tries again.
       if (slackErrorCode(err)) {
         await deps.installations.refreshFailed(q, owner, code);
-        deps.log.error({ teamId: q.teamId, enterpriseId: q.enterpriseId, error: code }, 'Slack refused to refresh this workspace’s token: RenderBot cannot act there until an admin installs the app again (/slack/install)');
+        deps.log.error(
+          { teamId: q.teamId, enterpriseId: q.enterpriseId, error: code },
+          'Slack refused to refresh this workspace’s token: RenderBot cannot act there until an admin installs the app again (/slack/install)',
+        );
       }
       throw refusal(q, code);
     }
     const updated: Installation = {
       ...inst,
-      bot: { ...inst.bot!, token: answer.access_token, refreshToken: answer.refresh_token, expiresAt: Math.floor(now() / 1000) + answer.expires_in },
+      bot: {
+        ...inst.bot!,
+        token: answer.access_token,
+        refreshToken: answer.refresh_token,
+        expiresAt: Math.floor(now() / 1000) + answer.expires_in,
+      },
     };
-    if (!(await deps.installations.saveRefreshed(q, updated, owner))) deps.log.warn({ teamId: q.teamId }, 'lost the token refresh claim while refreshing; the refreshed token is used once and not stored');
+    if (!(await deps.installations.saveRefreshed(q, updated, owner)))
+      deps.log.warn(
+        { teamId: q.teamId },
+        'lost the token refresh claim while refreshing; the refreshed token is used once and not stored',
+      );
     else deps.log.info({ teamId: q.teamId, enterpriseId: q.enterpriseId }, 'refreshed the Slack bot token');
     return updated;
   }
@@ -82,7 +105,7 @@ export function createTokenRotation(deps: TokenRotationDeps): (q: InstallationLo
   return async (q) => {
     const inst = await find(q);
     if (!inst || !expiring(inst)) return inst;
-    const key = `${q.enterpriseId ?? ''}:${q.isEnterpriseInstall ? '' : q.teamId ?? ''}`;
+    const key = `${q.enterpriseId ?? ''}:${q.isEnterpriseInstall ? '' : (q.teamId ?? '')}`;
     let shared = inFlight.get(key);
     if (!shared) {
       shared = refreshed(q).finally(() => inFlight.delete(key));
@@ -108,7 +131,11 @@ export function createTokenRotation(deps: TokenRotationDeps): (q: InstallationLo
         }
         return refresh(q, inst);
       }
-      if (now() > deadline) throw new PlatformError('slack_token_refresh_slow', `The Slack token of team ${q.teamId ?? q.enterpriseId ?? '?'} is being refreshed by another process; try again shortly.`);
+      if (now() > deadline)
+        throw new PlatformError(
+          'slack_token_refresh_slow',
+          `The Slack token of team ${q.teamId ?? q.enterpriseId ?? '?'} is being refreshed by another process; try again shortly.`,
+        );
       await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
       inst = await find(q);
       if (!inst || !expiring(inst)) return inst;
@@ -117,6 +144,8 @@ export function createTokenRotation(deps: TokenRotationDeps): (q: InstallationLo
 }
 
 function refusal(q: InstallationLookup, code: string): PlatformError {
-  return new PlatformError('slack_token_refresh_failed',
-    `Slack refused to refresh RenderBot's token for team ${q.teamId ?? q.enterpriseId ?? '?'} (${code}). An admin of that workspace must install the app again via /slack/install.`);
+  return new PlatformError(
+    'slack_token_refresh_failed',
+    `Slack refused to refresh RenderBot's token for team ${q.teamId ?? q.enterpriseId ?? '?'} (${code}). An admin of that workspace must install the app again via /slack/install.`,
+  );
 }

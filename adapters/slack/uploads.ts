@@ -39,7 +39,8 @@ async function attachFile(deps: Deps, token: string, target: SlackTarget, block:
   try {
     if (file.size > SLACK_UPLOAD_MAX_BYTES) return block;
     const slot = await deps.client.files.getUploadURLExternal({ token, filename: block.name, length: file.size });
-    if (!slot.upload_url || !slot.file_id) throw new Error('files.getUploadURLExternal answered without upload_url or file_id');
+    if (!slot.upload_url || !slot.file_id)
+      throw new Error('files.getUploadURLExternal answered without upload_url or file_id');
     const res = await fetch(slot.upload_url, {
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(file.size) },
@@ -49,7 +50,10 @@ async function attachFile(deps: Deps, token: string, target: SlackTarget, block:
     await res.body?.cancel();
     if (!res.ok) throw new Error(`Slack's upload URL answered HTTP ${res.status}`);
     await deps.client.files.completeUploadExternal({
-      token, files: [{ id: slot.file_id, title: block.name }], channel_id: target.channel, ...(target.threadTs ? { thread_ts: target.threadTs } : {}),
+      token,
+      files: [{ id: slot.file_id, title: block.name }],
+      channel_id: target.channel,
+      ...(target.threadTs ? { thread_ts: target.threadTs } : {}),
     });
     return { type: 'text', text: `📎 **${block.name}** (${block.description}) is attached to this conversation.` };
   } catch (err) {

@@ -20,7 +20,12 @@ export type TeamsActivity = {
   conversation: { id: string; conversationType?: string; tenantId?: string; isGroup?: boolean; name?: string };
   replyToId?: string;
   entities?: { type: string; mentioned?: { id: string; name?: string }; text?: string }[];
-  channelData?: { tenant?: { id?: string }; team?: { id?: string; name?: string }; channel?: { id?: string }; eventType?: string };
+  channelData?: {
+    tenant?: { id?: string };
+    team?: { id?: string; name?: string };
+    channel?: { id?: string };
+    eventType?: string;
+  };
   membersAdded?: TeamsAccount[];
   value?: unknown;
   /** Files and cards sent with a message (teams/files.ts reads file download info from them). */
@@ -41,7 +46,12 @@ export type OutgoingMessage = {
 };
 
 /** Teams streaming (personal chats): typing activities carry the text so far, the final message closes the stream. */
-export type StreamInfo = { type: 'streaminfo'; streamType: 'informative' | 'streaming' | 'final'; streamSequence?: number; streamId?: string };
+export type StreamInfo = {
+  type: 'streaminfo';
+  streamType: 'informative' | 'streaming' | 'final';
+  streamSequence?: number;
+  streamId?: string;
+};
 
 /** The same stream info in channelData, which botbuilder's serializer passes on whole (it strips unknown entity fields). */
 export type StreamChannelData = Omit<StreamInfo, 'type'>;
@@ -79,7 +89,8 @@ export function sessionKeyOf(aadTenant: string, a: TeamsActivity): string {
 export function eventIdOf(aadTenant: string, a: TeamsActivity): string | undefined {
   // A suggestion clicked on a card: one message per card, suggestion and person, however often it is clicked.
   const suggestion = (a.value as Record<string, unknown> | undefined)?.[SUGGESTION_DATA_KEY];
-  if (typeof suggestion === 'number' && a.replyToId) return `${aadTenant}:${a.conversation.id}:suggest:${a.replyToId}:${suggestion}:${userIdOf(a)}`;
+  if (typeof suggestion === 'number' && a.replyToId)
+    return `${aadTenant}:${a.conversation.id}:suggest:${a.replyToId}:${suggestion}:${userIdOf(a)}`;
   return a.id ? `${aadTenant}:${a.conversation.id}:${a.id}` : undefined;
 }
 
@@ -115,6 +126,9 @@ export function cardActionOf(a: TeamsActivity): { verb: string; data: Record<str
   if (a.type !== 'invoke' || a.name !== 'adaptiveCard/action') return undefined;
   const action = (a.value as { action?: { type?: string; verb?: unknown; data?: unknown } } | undefined)?.action;
   if (!action || typeof action.verb !== 'string') return undefined;
-  const data = action.data && typeof action.data === 'object' && !Array.isArray(action.data) ? (action.data as Record<string, unknown>) : {};
+  const data =
+    action.data && typeof action.data === 'object' && !Array.isArray(action.data)
+      ? (action.data as Record<string, unknown>)
+      : {};
   return { verb: action.verb, data };
 }

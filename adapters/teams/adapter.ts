@@ -8,7 +8,14 @@ import { describeTeamsSettings, teamsSettings, type ActiveTeamsSettings, type Te
 import { streamInfo } from './activity.ts';
 import { createTeamsHandler, type TeamsHandlerDeps, type TeamsIntake } from './handler.ts';
 import { HttpError, type HttpRoute } from '../http.ts';
-import { activityBody, isLoopbackAddress, isLoopbackUrl, MAX_ACTIVITY_BYTES, transportRequest, transportResponse } from './http.ts';
+import {
+  activityBody,
+  isLoopbackAddress,
+  isLoopbackUrl,
+  MAX_ACTIVITY_BYTES,
+  transportRequest,
+  transportResponse,
+} from './http.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { renderTeamsMessage } from './render.ts';
 import { createTeamsStreamer, isStreamStopped } from './stream.ts';
@@ -24,7 +31,6 @@ const conversationKey = z.object({ conversation: z.object({ id: z.string() }) })
 
 /** Path Azure Bot Service posts activities to (the bot's messaging endpoint). */
 const TEAMS_MESSAGES_PATH = '/api/messages';
-
 
 export type TeamsAdapterOptions = {
   config: TeamsConfig;
@@ -61,20 +67,41 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
   else log.info(describeTeamsSettings(settings));
   const emulator = settings.mode === 'emulator';
   const transport = opts.transport ?? createBotFrameworkTransport(settings, log);
-  const handler = createTeamsHandler({ intake: opts.intake, conversations: opts.conversations, log, emulator, ...(opts.files ? { files: opts.files } : {}), ...(opts.exportFile ? { exportFile: opts.exportFile } : {}) });
+  const handler = createTeamsHandler({
+    intake: opts.intake,
+    conversations: opts.conversations,
+    log,
+    emulator,
+    ...(opts.files ? { files: opts.files } : {}),
+    ...(opts.exportFile ? { exportFile: opts.exportFile } : {}),
+  });
 
-  const route: HttpRoute = { method: 'POST', path: TEAMS_MESSAGES_PATH, body: { kind: 'json', maxBytes: MAX_ACTIVITY_BYTES }, handle: async (req, res) => {
-    // Unauthenticated Emulator mode answers this machine only, and only calls back to it (no SSRF through serviceUrl).
-    if (emulator && !isLoopbackAddress(req.socket.remoteAddress)) throw new HttpError(403, 'forbidden', 'Emulator mode accepts requests from this machine only.');
-    const body = activityBody(req.body);
-    if (emulator && !isLoopbackUrl(String(body.serviceUrl))) throw new HttpError(403, 'forbidden', 'Emulator mode replies to a serviceUrl on this machine only.');
-    await transport.process(transportRequest(req, body), transportResponse(res), (turn) => handler.handle(turn));
-  } };
+  const route: HttpRoute = {
+    method: 'POST',
+    path: TEAMS_MESSAGES_PATH,
+    body: { kind: 'json', maxBytes: MAX_ACTIVITY_BYTES },
+    handle: async (req, res) => {
+      // Unauthenticated Emulator mode answers this machine only, and only calls back to it (no SSRF through serviceUrl).
+      if (emulator && !isLoopbackAddress(req.socket.remoteAddress))
+        throw new HttpError(403, 'forbidden', 'Emulator mode accepts requests from this machine only.');
+      const body = activityBody(req.body);
+      if (emulator && !isLoopbackUrl(String(body.serviceUrl)))
+        throw new HttpError(403, 'forbidden', 'Emulator mode replies to a serviceUrl on this machine only.');
+      await transport.process(transportRequest(req, body), transportResponse(res), (turn) => handler.handle(turn));
+    },
+  };
 
   const pacer = createChannelPacer({ log, waitFor: throttledFor });
   /** Teams' feedback names the activity it was given on: remember which agent answer that activity shows. */
   const answerPosted = async (tenantId: string, conversation: string, reply: Reply, activityId: string | undefined) => {
-    if (reply.answer && activityId) await opts.intake.answerPosted({ tenantId, platform: 'teams', conversation, messageRef: activityId, answerId: reply.answer.id });
+    if (reply.answer && activityId)
+      await opts.intake.answerPosted({
+        tenantId,
+        platform: 'teams',
+        conversation,
+        messageRef: activityId,
+        answerId: reply.answer.id,
+      });
   };
   /** Edits an earlier message in place; a message that cannot be edited any more is posted anew. */
   const deliverer: Deliverer = async (target, reply, info) => {
@@ -83,24 +110,33 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     const { tenantId, conversationReference } = teamsTargetSchema.parse(target);
     // Personal chats get files through consent cards (sent after the reply); channels and group chats keep the links.
     const exportFile = opts.exportFile;
-    const { reply: shown, cards } = exportFile && isPersonalChat(conversationReference) && reply.blocks.some((b) => b.type === 'file')
-      ? await consentCards({ exportFile, log }, tenantId, reply) : { reply, cards: [] };
+    const { reply: shown, cards } =
+      exportFile && isPersonalChat(conversationReference) && reply.blocks.some((b) => b.type === 'file')
+        ? await consentCards({ exportFile, log }, tenantId, reply)
+        : { reply, cards: [] };
     // A stream the person stopped takes no final message: the reply (the stopped note) is a message of its own.
-    const streamId = typeof info.replace?.streamId === 'string' && info.replace.stopped !== true ? info.replace.streamId : undefined;
+    const streamId =
+      typeof info.replace?.streamId === 'string' && info.replace.stopped !== true ? info.replace.streamId : undefined;
     // The final message of a streamed reply closes the stream (personal chats).
     const scope = scopeOf(conversationReference);
     const rendered = renderTeamsMessage(shown, { scope });
     const final = streamId ? streamInfo({ streamType: 'final', streamId }) : undefined;
     // An answer's AI label and feedback loop stay on the message that closes its stream.
     const message = final
-      ? { ...rendered, entities: [...final.entities, ...(rendered.entities ?? [])], channelData: { ...rendered.channelData, ...final.channelData } }
+      ? {
+          ...rendered,
+          entities: [...final.entities, ...(rendered.entities ?? [])],
+          channelData: { ...rendered.channelData, ...final.channelData },
+        }
       : rendered;
     const earlier = typeof info.replace?.activityId === 'string' ? info.replace.activityId : undefined;
     // Calls into one conversation wait out its throttling in order, without holding up others (core/pacer.ts).
     const key = conversationKey.safeParse(conversationReference).data?.conversation.id ?? '';
     if (earlier) {
       try {
-        await pacer.run(key, () => transport.updateProactive(conversationReference, earlier, message), { coalesce: `update:${earlier}` });
+        await pacer.run(key, () => transport.updateProactive(conversationReference, earlier, message), {
+          coalesce: `update:${earlier}`,
+        });
         log.debug({ sessionId: info.sessionId, activityId: earlier }, 'teams message updated');
         await answerPosted(tenantId, key, reply, earlier);
         return { activityId: earlier };
@@ -123,8 +159,11 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
   const onStopped = (target: unknown, info: StreamInfo) => {
     const { tenantId } = teamsTargetSchema.parse(target);
     if (!info.itemIds?.length) return;
-    opts.conversations.streamStopped({ tenantId, sessionId: info.sessionId, itemIds: info.itemIds })
-      .catch((err: unknown) => log.warn({ err, sessionId: info.sessionId }, 'could not stop the turn whose stream was stopped'));
+    opts.conversations
+      .streamStopped({ tenantId, sessionId: info.sessionId, itemIds: info.itemIds })
+      .catch((err: unknown) =>
+        log.warn({ err, sessionId: info.sessionId }, 'could not stop the turn whose stream was stopped'),
+      );
   };
   return { settings, route, deliverer, streamer: createTeamsStreamer({ transport, log, pacer, onStopped }) };
 }

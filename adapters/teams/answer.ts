@@ -33,16 +33,33 @@ export type FeedbackLoop = { feedbackLoop: { type: 'custom' } };
  * them (`[1]`, `[2]`; source names, which are tenant data, through `escape`), and the feedback
  * loop (👍/👎 under the message). Pure.
  */
-export function answerActivityParts(answer: AnswerMeta, escape: (text: string) => string): { entity: AiMessageEntity; sourcesLine: string | undefined; channelData: FeedbackLoop } {
+export function answerActivityParts(
+  answer: AnswerMeta,
+  escape: (text: string) => string,
+): { entity: AiMessageEntity; sourcesLine: string | undefined; channelData: FeedbackLoop } {
   const cited = answer.sources.slice(0, MAX_CITATIONS);
   const citation = cited.map((s, i): Citation => ({
-    '@type': 'Claim', position: i + 1,
-    appearance: { '@type': 'DigitalDocument', name: ellipsize(citationName(s), CITATION_NAME_MAX), abstract: ellipsize(citationAbstract(s), CITATION_ABSTRACT_MAX),
-      ...(s.kind === 'order' && s.url && /^https?:\/\//.test(s.url) ? { url: s.url } : {}) },
+    '@type': 'Claim',
+    position: i + 1,
+    appearance: {
+      '@type': 'DigitalDocument',
+      name: ellipsize(citationName(s), CITATION_NAME_MAX),
+      abstract: ellipsize(citationAbstract(s), CITATION_ABSTRACT_MAX),
+      ...(s.kind === 'order' && s.url && /^https?:\/\//.test(s.url) ? { url: s.url } : {}),
+    },
   }));
-  const sourcesLine = cited.length ? `Sources: ${cited.map((s, i) => `${escape(citationName(s))} [${i + 1}]`).join(' · ')}` : undefined;
+  const sourcesLine = cited.length
+    ? `Sources: ${cited.map((s, i) => `${escape(citationName(s))} [${i + 1}]`).join(' · ')}`
+    : undefined;
   return {
-    entity: { type: 'https://schema.org/Message', '@type': 'Message', '@context': 'https://schema.org', '@id': '', additionalType: ['AIGeneratedContent'], citation },
+    entity: {
+      type: 'https://schema.org/Message',
+      '@type': 'Message',
+      '@context': 'https://schema.org',
+      '@id': '',
+      additionalType: ['AIGeneratedContent'],
+      citation,
+    },
     sourcesLine,
     channelData: { feedbackLoop: { type: 'custom' } },
   };
@@ -53,5 +70,7 @@ function citationName(s: Source): string {
 }
 
 function citationAbstract(s: Source): string {
-  return s.kind === 'order' ? `The render results page of order ${s.number}.` : `The count RenderBot read from the catalogue: ${s.count.toLocaleString('en-US')} ${s.what}.`;
+  return s.kind === 'order'
+    ? `The render results page of order ${s.number}.`
+    : `The count RenderBot read from the catalogue: ${s.count.toLocaleString('en-US')} ${s.what}.`;
 }

@@ -5,11 +5,17 @@ import type { Logger } from '../../core/logger.ts';
 import type { FileExporter } from '../../core/exports/files.ts';
 
 /** The intake calls the Teams turn logic uses. */
-export type TeamsIntake = Pick<Intake, 'tenantOf' | 'identify' | 'redeemLink' | 'sessionFor' | 'actionCard' | 'postedAnswer'>;
+export type TeamsIntake = Pick<
+  Intake,
+  'tenantOf' | 'identify' | 'redeemLink' | 'sessionFor' | 'actionCard' | 'postedAnswer'
+>;
 
 /** What the Teams turn logic needs from the core. */
 export type TeamsHandlerDeps = {
-  conversations: Pick<Conversations, 'submit' | 'confirm' | 'cancel' | 'stop' | 'streamStopped' | 'starters' | 'feedback'>;
+  conversations: Pick<
+    Conversations,
+    'submit' | 'confirm' | 'cancel' | 'stop' | 'streamStopped' | 'starters' | 'feedback'
+  >;
   intake: TeamsIntake;
   log: Logger;
   /** Emulator mode: activities without an AAD tenant are treated as tenant `emulator`. */

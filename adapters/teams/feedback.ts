@@ -11,11 +11,17 @@ const FEEDBACK_REASON_INPUT = 'reason';
 const MAX_FEEDBACK_JSON = 16_000;
 
 /** `message/fetchTask` of a custom feedback loop: which button was pressed. */
-const fetchTaskValue = z.object({ actionName: z.literal('feedback').optional(), actionValue: z.object({ reaction: z.enum(['like', 'dislike']) }) });
+const fetchTaskValue = z.object({
+  actionName: z.literal('feedback').optional(),
+  actionValue: z.object({ reaction: z.enum(['like', 'dislike']) }),
+});
 /** `message/submitAction` with `actionName: "feedback"`: the reaction and the form's values as JSON text. */
 const submitValue = z.object({
   actionName: z.literal('feedback'),
-  actionValue: z.object({ reaction: z.enum(['like', 'dislike']), feedback: z.union([z.string(), z.record(z.string(), z.unknown())]).optional() }),
+  actionValue: z.object({
+    reaction: z.enum(['like', 'dislike']),
+    feedback: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+  }),
 });
 /** Inputs of the form: ours (`reason`) or Teams' default form (`feedbackText`). */
 const formValues = z.object({ [FEEDBACK_REASON_INPUT]: z.string().optional(), feedbackText: z.string().optional() });
@@ -27,14 +33,33 @@ const formValues = z.object({ [FEEDBACK_REASON_INPUT]: z.string().optional(), fe
 function feedbackForm(reaction: 'like' | 'dislike'): InvokeReply {
   const question = reaction === 'dislike' ? 'What went wrong?' : 'What was good about this answer?';
   const card: AdaptiveCard = {
-    type: 'AdaptiveCard', $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', version: ADAPTIVE_CARD_VERSION,
+    type: 'AdaptiveCard',
+    $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+    version: ADAPTIVE_CARD_VERSION,
     body: [
       { type: 'TextBlock', text: question, wrap: true, weight: 'Bolder' },
-      { type: 'Input.Text', id: FEEDBACK_REASON_INPUT, isMultiline: true, maxLength: 2000, placeholder: 'Optional — your workspace admin will read it.' },
+      {
+        type: 'Input.Text',
+        id: FEEDBACK_REASON_INPUT,
+        isMultiline: true,
+        maxLength: 2000,
+        placeholder: 'Optional — your workspace admin will read it.',
+      },
       { type: 'ActionSet', actions: [{ type: 'Action.Submit', title: 'Send feedback' }] },
     ],
   };
-  return { status: 200, body: { task: { type: 'continue', value: { title: reaction === 'dislike' ? 'What went wrong?' : 'Feedback', card: { contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: card } } } } };
+  return {
+    status: 200,
+    body: {
+      task: {
+        type: 'continue',
+        value: {
+          title: reaction === 'dislike' ? 'What went wrong?' : 'Feedback',
+          card: { contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: card },
+        },
+      },
+    },
+  };
 }
 
 /** Answers `message/fetchTask` (a feedback button of a custom feedback loop) with the form. */
@@ -65,17 +90,33 @@ function reasonOf(feedback: string | Record<string, unknown> | undefined): strin
  * (an activity of another tenant, or not an answer, stores nothing); a second submission replaces
  * the first. Always answered 200 — Teams shows its own confirmation; nothing about other tenants leaks.
  */
-export async function handleFeedbackSubmit(deps: TeamsHandlerDeps, turn: InboundTurn, speaker: () => Promise<Speaker | undefined>): Promise<InvokeReply> {
+export async function handleFeedbackSubmit(
+  deps: TeamsHandlerDeps,
+  turn: InboundTurn,
+  speaker: () => Promise<Speaker | undefined>,
+): Promise<InvokeReply> {
   const a = turn.activity;
   try {
     const parsed = submitValue.safeParse(a.value);
     if (!parsed.success || !a.replyToId) return { status: 400, body: { error: 'This is not a feedback submission.' } };
     const who = await speaker();
-    const answerId = who && await deps.intake.postedAnswer({ tenantId: who.tenantId, platform: 'teams', conversation: a.conversation.id, messageRef: a.replyToId });
+    const answerId =
+      who &&
+      (await deps.intake.postedAnswer({
+        tenantId: who.tenantId,
+        platform: 'teams',
+        conversation: a.conversation.id,
+        messageRef: a.replyToId,
+      }));
     const { reaction, feedback } = parsed.data.actionValue;
-    const saved = who && answerId
-      ? await deps.conversations.feedback(who, { answerId, rating: reaction === 'like' ? 'up' : 'down', reason: reasonOf(feedback) })
-      : false;
+    const saved =
+      who && answerId
+        ? await deps.conversations.feedback(who, {
+            answerId,
+            rating: reaction === 'like' ? 'up' : 'down',
+            reason: reasonOf(feedback),
+          })
+        : false;
     deps.log.info({ saved, reaction }, 'teams feedback');
     return { status: 200, body: {} };
   } catch (err) {

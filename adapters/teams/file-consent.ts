@@ -26,7 +26,16 @@ const fileConsentValue = z.object({
   type: z.literal('fileUpload'),
   action: z.enum(['accept', 'decline']),
   context: consentContext,
-  uploadInfo: z.object({ name: z.string(), uploadUrl: z.url(), contentUrl: z.string(), uniqueId: z.string(), fileType: z.string() }).partial().optional(),
+  uploadInfo: z
+    .object({
+      name: z.string(),
+      uploadUrl: z.url(),
+      contentUrl: z.string(),
+      uniqueId: z.string(),
+      fileType: z.string(),
+    })
+    .partial()
+    .optional(),
 });
 
 /** Whether a stored conversation reference is a personal chat (the only place a bot can send files in Teams). */
@@ -40,21 +49,52 @@ export function isPersonalChat(reference: Record<string, unknown>): boolean {
  * that do not resolve to an export of the tenant, keep their link. The size comes from making the
  * file once; it is made again when the user accepts (the link may be used later).
  */
-export async function consentCards(deps: { exportFile: FileExporter; log: Logger }, tenantId: string, reply: Reply): Promise<{ reply: Reply; cards: OutgoingMessage[] }> {
+export async function consentCards(
+  deps: { exportFile: FileExporter; log: Logger },
+  tenantId: string,
+  reply: Reply,
+): Promise<{ reply: Reply; cards: OutgoingMessage[] }> {
   const blocks: ReplyBlock[] = [];
   const cards: OutgoingMessage[] = [];
   for (const block of reply.blocks) {
-    if (block.type !== 'file') { blocks.push(block); continue; }
+    if (block.type !== 'file') {
+      blocks.push(block);
+      continue;
+    }
     const size = await sizeOf(deps, tenantId, block);
-    if (size === undefined || size > TEAMS_UPLOAD_MAX_BYTES) { blocks.push(block); continue; }
+    if (size === undefined || size > TEAMS_UPLOAD_MAX_BYTES) {
+      blocks.push(block);
+      continue;
+    }
     const context = { url: block.url, name: block.name };
-    cards.push({ type: 'message', attachments: [{ contentType: FILE_CONSENT_CONTENT_TYPE, name: block.name, content: { description: block.description, sizeInBytes: size, acceptContext: context, declineContext: context } }] });
-    blocks.push({ type: 'text', text: `📎 **${block.name}** (${block.description}): allow the file below and it is saved to your OneDrive.` });
+    cards.push({
+      type: 'message',
+      attachments: [
+        {
+          contentType: FILE_CONSENT_CONTENT_TYPE,
+          name: block.name,
+          content: {
+            description: block.description,
+            sizeInBytes: size,
+            acceptContext: context,
+            declineContext: context,
+          },
+        },
+      ],
+    });
+    blocks.push({
+      type: 'text',
+      text: `📎 **${block.name}** (${block.description}): allow the file below and it is saved to your OneDrive.`,
+    });
   }
   return { reply: { ...reply, blocks }, cards };
 }
 
-async function sizeOf(deps: { exportFile: FileExporter; log: Logger }, tenantId: string, block: FileBlock): Promise<number | undefined> {
+async function sizeOf(
+  deps: { exportFile: FileExporter; log: Logger },
+  tenantId: string,
+  block: FileBlock,
+): Promise<number | undefined> {
   try {
     const file = await deps.exportFile(tenantId, block.url);
     if (!file) return undefined;
@@ -86,9 +126,18 @@ export async function handleFileConsent(
     await send(textMessage(`OK, I did not send ${context.name}.`));
     return ok;
   }
-  const file = tenantId ? await deps.exportFile(tenantId, context.url).catch((err: unknown) => { deps.log.error({ err }, 'could not make the accepted file'); return undefined; }) : undefined;
+  const file = tenantId
+    ? await deps.exportFile(tenantId, context.url).catch((err: unknown) => {
+        deps.log.error({ err }, 'could not make the accepted file');
+        return undefined;
+      })
+    : undefined;
   if (!file || !uploadInfo?.uploadUrl) {
-    await send(textMessage(`I cannot send ${context.name} any more: its link expired or is not for your organisation. Ask me for the export again.`));
+    await send(
+      textMessage(
+        `I cannot send ${context.name} any more: its link expired or is not for your organisation. Ask me for the export again.`,
+      ),
+    );
     return ok;
   }
   try {
@@ -100,10 +149,17 @@ export async function handleFileConsent(
     });
     await res.body?.cancel();
     if (!res.ok) throw new Error(`the upload URL answered HTTP ${res.status}`);
-    await send({ type: 'message', attachments: [{
-      contentType: FILE_INFO_CONTENT_TYPE, name: uploadInfo.name ?? context.name, contentUrl: uploadInfo.contentUrl ?? '',
-      content: { uniqueId: uploadInfo.uniqueId ?? '', fileType: uploadInfo.fileType ?? '' },
-    }] });
+    await send({
+      type: 'message',
+      attachments: [
+        {
+          contentType: FILE_INFO_CONTENT_TYPE,
+          name: uploadInfo.name ?? context.name,
+          contentUrl: uploadInfo.contentUrl ?? '',
+          content: { uniqueId: uploadInfo.uniqueId ?? '', fileType: uploadInfo.fileType ?? '' },
+        },
+      ],
+    });
   } catch (err) {
     deps.log.error({ err }, 'file upload to OneDrive failed');
     await send(textMessage(`Uploading ${context.name} failed; ask me for the export again to get a download link.`));

@@ -3,7 +3,16 @@ import { suggestedActions } from './suggestions.ts';
 import type { Delivery } from '../../core/replies/delivery.ts';
 import type { Freshness, Person, Speaker } from '../../core/conversations/intake.ts';
 import { isStopRequest, parseCommand } from '../../core/commands/grammar.ts';
-import { aadTenantOf, botWasAdded, cleanText, eventIdOf, isGuest, sessionKeyOf, userIdOf, type TeamsActivity } from './activity.ts';
+import {
+  aadTenantOf,
+  botWasAdded,
+  cleanText,
+  eventIdOf,
+  isGuest,
+  sessionKeyOf,
+  userIdOf,
+  type TeamsActivity,
+} from './activity.ts';
 import { handleCardAction } from './invoke.ts';
 import { handleFeedbackForm, handleFeedbackSubmit } from './feedback.ts';
 import { handleFileConsent } from './file-consent.ts';
@@ -26,7 +35,9 @@ const EMULATOR_AAD_TENANT = 'emulator';
 function teamsPerson(turn: InboundTurn): Person {
   const a = turn.activity;
   return {
-    id: userIdOf(a), guest: isGuest(a), ...(a.from.name ? { name: a.from.name } : {}),
+    id: userIdOf(a),
+    guest: isGuest(a),
+    ...(a.from.name ? { name: a.from.name } : {}),
     lookup: async () => {
       const memberRole = await turn.memberRole();
       return memberRole === undefined ? undefined : { guest: isGuest(a, memberRole) };
@@ -57,7 +68,9 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
     const a = turn.activity;
     const aad = aadOf(a);
     if (!aad) {
-      await turn.send(textMessage('I cannot tell which Microsoft 365 organisation this message comes from, so I cannot answer it.'));
+      await turn.send(
+        textMessage('I cannot tell which Microsoft 365 organisation this message comes from, so I cannot answer it.'),
+      );
       return;
     }
     const files = a.conversation.conversationType === 'personal' ? teamsFiles(a) : [];
@@ -67,7 +80,9 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
       const cmd = parseCommand(text);
       if (cmd?.name === 'link') {
         const outcome = await deps.intake.redeemLink(cmd.code, 'teams', { id: aad }, teamsPerson(turn));
-        await turn.send(textMessage(outcome.ok ? linkedText(outcome.tenant.name, outcome.tenant.slug) : outcome.message));
+        await turn.send(
+          textMessage(outcome.ok ? linkedText(outcome.tenant.name, outcome.tenant.slug) : outcome.message),
+        );
         return;
       }
       log.info({ aadTenant: aad }, 'message from an unlinked teams organisation');
@@ -81,19 +96,37 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
     }
     const fileIds: string[] = [];
     try {
-      if (files.length && !deps.files) throw new UserInputError('files_unsupported', 'Files cannot be read here; upload them in the web panel.');
+      if (files.length && !deps.files)
+        throw new UserInputError('files_unsupported', 'Files cannot be read here; upload them in the web panel.');
       for (const f of files) {
         const bytes = await downloadTeamsFile(f);
-        fileIds.push((await deps.files!.upload({ tenantId: who.tenantId, platform: 'teams', userId: who.userId }, f.name, bytes)).fileId);
+        fileIds.push(
+          (await deps.files!.upload({ tenantId: who.tenantId, platform: 'teams', userId: who.userId }, f.name, bytes))
+            .fileId,
+        );
       }
     } catch (err) {
       if (!(err instanceof UserInputError)) throw err;
       await turn.send(textMessage(err.message));
       return;
     }
-    const sessionId = await deps.intake.sessionFor({ tenantId: who.tenantId, platform: 'teams', key: sessionKeyOf(aad, a) }, who.userId, { create: true });
-    const ctx: TurnContext = { tenantId: who.tenantId, userId: who.userId, role: who.role, sessionId, platform: 'teams', shared: a.conversation.conversationType !== 'personal' };
-    const delivery: Delivery = { platform: 'teams', target: { tenantId: who.tenantId, conversationReference: deliveryRef(turn.reference) } };
+    const sessionId = await deps.intake.sessionFor(
+      { tenantId: who.tenantId, platform: 'teams', key: sessionKeyOf(aad, a) },
+      who.userId,
+      { create: true },
+    );
+    const ctx: TurnContext = {
+      tenantId: who.tenantId,
+      userId: who.userId,
+      role: who.role,
+      sessionId,
+      platform: 'teams',
+      shared: a.conversation.conversationType !== 'personal',
+    };
+    const delivery: Delivery = {
+      platform: 'teams',
+      target: { tenantId: who.tenantId, conversationReference: deliveryRef(turn.reference) },
+    };
     if (isStopRequest(text)) {
       // Handled on arrival: queued, it would wait behind the very turn it stops; the stopped turn says so itself.
       const outcome = await deps.conversations.stop(who, sessionId);
@@ -102,10 +135,18 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
       return;
     }
     const eventId = eventIdOf(aad, a);
-    const { status } = await deps.conversations.submit({ turn: ctx, text, delivery, ...(eventId ? { eventId } : {}), ...(fileIds.length ? { files: fileIds } : {}) });
+    const { status } = await deps.conversations.submit({
+      turn: ctx,
+      text,
+      delivery,
+      ...(eventId ? { eventId } : {}),
+      ...(fileIds.length ? { files: fileIds } : {}),
+    });
     log.debug({ sessionId, status }, 'teams message');
     if (status === 'queued') {
-      await turn.send({ type: 'typing' }).catch((err: unknown) => log.warn({ err }, 'could not send the typing indicator'));
+      await turn
+        .send({ type: 'typing' })
+        .catch((err: unknown) => log.warn({ err }, 'could not send the typing indicator'));
     }
   }
 
@@ -118,7 +159,10 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
     // In a personal chat the welcome offers where to start, from the tenant's state (the person's role decides which).
     const who = linked && a.conversation.conversationType === 'personal' ? await speaker(turn, aad) : undefined;
     const starters = who ? await deps.conversations.starters(who.tenantId, who.role) : [];
-    await turn.send({ ...textMessage(welcomeText(Boolean(linked), aad)), ...(starters.length ? { suggestedActions: suggestedActions(starters) } : {}) });
+    await turn.send({
+      ...textMessage(welcomeText(Boolean(linked), aad)),
+      ...(starters.length ? { suggestedActions: suggestedActions(starters) } : {}),
+    });
   }
 
   /** Runs one authenticated activity; returns the invoke answer for invokes. */
@@ -139,12 +183,21 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
         const aad = aadOf(a);
         // The feedback loop of agent answers (👍/👎 under the message): the form, then its submission.
         if (a.name === 'message/fetchTask') return handleFeedbackForm(turn);
-        if (a.name === 'message/submitAction') return handleFeedbackSubmit(deps, turn, aad ? () => speaker(turn, aad, { fresh: true }) : async () => undefined);
-        if (a.name !== 'adaptiveCard/action') return { status: 501, body: { error: `invoke ${a.name ?? ''} is not supported` } };
+        if (a.name === 'message/submitAction')
+          return handleFeedbackSubmit(
+            deps,
+            turn,
+            aad ? () => speaker(turn, aad, { fresh: true }) : async () => undefined,
+          );
+        if (a.name !== 'adaptiveCard/action')
+          return { status: 501, body: { error: `invoke ${a.name ?? ''} is not supported` } };
         return handleCardAction(deps, turn, {
           aadTenant: aad,
           speaker: aad ? () => speaker(turn, aad, { fresh: true }) : async () => undefined,
-          delivery: (tenantId) => ({ platform: 'teams', target: { tenantId, conversationReference: deliveryRef(turn.reference) } }),
+          delivery: (tenantId) => ({
+            platform: 'teams',
+            target: { tenantId, conversationReference: deliveryRef(turn.reference) },
+          }),
         });
       }
       default:

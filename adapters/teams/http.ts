@@ -21,7 +21,8 @@ const activityShape = z.object({
  * generic 400 before botbuilder (which would answer 500 with its internals).
  */
 export function activityBody(body: unknown): Record<string, unknown> {
-  if (!activityShape.safeParse(body).success) throw new HttpError(400, 'bad_request', 'Body is not a valid Bot Framework activity');
+  if (!activityShape.safeParse(body).success)
+    throw new HttpError(400, 'bad_request', 'Body is not a valid Bot Framework activity');
   return body as Record<string, unknown>;
 }
 
@@ -45,7 +46,9 @@ export function isLoopbackUrl(raw: string): boolean {
 
 /** What replaces CloudAdapter's own error bodies. */
 const genericProblems: Record<number, [code: string, message: string]> = {
-  400: ['bad_request', 'Bad request'], 401: ['unauthorized', 'Unauthorized'], 403: ['forbidden', 'Forbidden'],
+  400: ['bad_request', 'Bad request'],
+  401: ['unauthorized', 'Unauthorized'],
+  403: ['forbidden', 'Forbidden'],
 };
 
 /** The request CloudAdapter expects, from Node's request and the parsed body. */
@@ -64,8 +67,12 @@ export function transportResponse(res: HttpResponse): TransportResponse {
   let payload: string | undefined;
   return {
     socket: res.socket,
-    status(code) { status = code; },
-    header(name, value) { headers[name.toLowerCase()] = String(value); },
+    status(code) {
+      status = code;
+    },
+    header(name, value) {
+      headers[name.toLowerCase()] = String(value);
+    },
     send(body) {
       if (body === undefined || body === null) return;
       if (typeof body === 'string' || Buffer.isBuffer(body)) {

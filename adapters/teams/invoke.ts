@@ -6,7 +6,13 @@ import type { Speaker } from '../../core/conversations/intake.ts';
 import { publicMessage } from '../../core/errors.ts';
 import { cardActionOf } from './activity.ts';
 import type { TeamsHandlerDeps } from './deps.ts';
-import { ADAPTIVE_CARD_CONTENT_TYPE, renderAdaptiveCard, renderTeamsMessage, VERBS, type AdaptiveCard } from './render.ts';
+import {
+  ADAPTIVE_CARD_CONTENT_TYPE,
+  renderAdaptiveCard,
+  renderTeamsMessage,
+  VERBS,
+  type AdaptiveCard,
+} from './render.ts';
 import { unlinkedText } from './texts.ts';
 import { STOP_VERB } from './stop-action.ts';
 import { STOPPING_TEXT } from '../../core/conversations/stop-texts.ts';
@@ -27,27 +33,48 @@ const textCard = (text: string) => renderAdaptiveCard({ blocks: [{ type: 'text',
 export async function handleCardAction(
   deps: TeamsHandlerDeps,
   turn: InboundTurn,
-  ctx: { aadTenant: string | undefined; speaker: () => Promise<Speaker | undefined>; delivery: (tenantId: string) => Delivery },
+  ctx: {
+    aadTenant: string | undefined;
+    speaker: () => Promise<Speaker | undefined>;
+    delivery: (tenantId: string) => Delivery;
+  },
 ): Promise<InvokeReply> {
   try {
     const action = cardActionOf(turn.activity);
     if (!action) return cardResponse(textCard('This button is not supported.'));
     const who = await ctx.speaker();
-    if (!who) return cardResponse(textCard(ctx.aadTenant ? unlinkedText(ctx.aadTenant) : 'I cannot tell which organisation this click comes from.'));
+    if (!who)
+      return cardResponse(
+        textCard(
+          ctx.aadTenant ? unlinkedText(ctx.aadTenant) : 'I cannot tell which organisation this click comes from.',
+        ),
+      );
     if (action.verb === STOP_VERB) {
       // Stop on a "working on it" card: the session id comes back from our own card; the core checks tenant, asker and role.
-      const sessionId = typeof action.data.sessionId === 'string' && z.uuid().safeParse(action.data.sessionId).success ? action.data.sessionId : undefined;
-      const outcome = sessionId ? await deps.conversations.stop(who, sessionId) : { status: 'idle' as const, text: 'Nothing is running in this conversation.' };
+      const sessionId =
+        typeof action.data.sessionId === 'string' && z.uuid().safeParse(action.data.sessionId).success
+          ? action.data.sessionId
+          : undefined;
+      const outcome = sessionId
+        ? await deps.conversations.stop(who, sessionId)
+        : { status: 'idle' as const, text: 'Nothing is running in this conversation.' };
       deps.log.info({ sessionId, status: outcome.status }, 'teams stop clicked');
       return cardResponse(textCard(outcome.status === 'stopping' ? STOPPING_TEXT : outcome.text));
     }
     const actionId = typeof action.data.actionId === 'string' ? action.data.actionId : '';
     const known = Object.values(VERBS).some((v) => v === action.verb);
-    if (known && !z.uuid().safeParse(actionId).success) return cardResponse(textCard('This confirmation was not found.'));
+    if (known && !z.uuid().safeParse(actionId).success)
+      return cardResponse(textCard('This confirmation was not found.'));
     let decision: Decision;
     switch (action.verb) {
       case VERBS.refresh:
-        return cardResponse(renderAdaptiveCard(await deps.intake.actionCard(who.tenantId, actionId) ?? { blocks: [{ type: 'text', text: 'This confirmation was not found.' }] }));
+        return cardResponse(
+          renderAdaptiveCard(
+            (await deps.intake.actionCard(who.tenantId, actionId)) ?? {
+              blocks: [{ type: 'text', text: 'This confirmation was not found.' }],
+            },
+          ),
+        );
       case VERBS.confirm:
         decision = await deps.conversations.confirm(who, actionId, ctx.delivery(who.tenantId));
         break;
@@ -63,7 +90,9 @@ export async function handleCardAction(
     if (decision.ok && turn.activity.replyToId) {
       // Everyone else sees the decided card too, not only the clicker (the invoke answer is per user).
       const resolved = renderTeamsMessage({ blocks: reply.blocks.filter((b) => b.type === 'confirm') });
-      await turn.update(turn.activity.replyToId, resolved).catch((err: unknown) => deps.log.warn({ err, actionId }, 'could not update the confirm card'));
+      await turn
+        .update(turn.activity.replyToId, resolved)
+        .catch((err: unknown) => deps.log.warn({ err, actionId }, 'could not update the confirm card'));
     }
     return cardResponse(renderAdaptiveCard(reply));
   } catch (err) {

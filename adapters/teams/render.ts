@@ -1,5 +1,20 @@
-import { soleStep, type ConfirmBlock, type PlanStepView, type Reply, type ReplyBlock, type TableBlock } from '../../core/replies/reply.ts';
-import { andMore, ellipsize, hiddenRows, linkExpiry, percent, progressBar, sampleTable } from '../../core/replies/format.ts';
+import {
+  soleStep,
+  type ConfirmBlock,
+  type PlanStepView,
+  type Reply,
+  type ReplyBlock,
+  type TableBlock,
+} from '../../core/replies/reply.ts';
+import {
+  andMore,
+  ellipsize,
+  hiddenRows,
+  linkExpiry,
+  percent,
+  progressBar,
+  sampleTable,
+} from '../../core/replies/format.ts';
 import { renderText } from '../../core/replies/text.ts';
 import type { OutgoingMessage } from './activity.ts';
 import { suggestedActions, suggestionActionSet, type TeamsScope } from './suggestions.ts';
@@ -25,12 +40,23 @@ const CARD_TEXT_MAX = 6000;
 export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
 
 /** Verbs of RenderBot's Action.Execute buttons; an Action.Execute without a verb never reaches the bot. */
-export const VERBS = { confirm: 'renderbot.confirm', cancel: 'renderbot.cancel', refresh: 'renderbot.refresh' } as const;
+export const VERBS = {
+  confirm: 'renderbot.confirm',
+  cancel: 'renderbot.cancel',
+  refresh: 'renderbot.refresh',
+} as const;
 
 /** A JSON Adaptive Card element/card. */
 type CardElement = Record<string, unknown>;
 /** An Adaptive Card 1.5 (`type: AdaptiveCard`). */
-export type AdaptiveCard = { type: 'AdaptiveCard'; $schema: string; version: string; body: CardElement[]; fallbackText?: string; refresh?: CardElement };
+export type AdaptiveCard = {
+  type: 'AdaptiveCard';
+  $schema: string;
+  version: string;
+  body: CardElement[];
+  fallbackText?: string;
+  refresh?: CardElement;
+};
 
 const bytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
 
@@ -46,12 +72,14 @@ const LIST_MARKER = /^([^\S\r\n\u2028\u2029]*)([-+]|\d+\.)(\s)/gm;
  * Adaptive Card `{{DATE()}}`/`{{TIME()}}` functions are escaped, control characters dropped.
  */
 export function escapeCardText(value: string): string {
-  return neutralizeFunctions(value
-    // eslint-disable-next-line no-control-regex -- removing control characters is the point
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
-    // Only what the Adaptive Card markdown subset acts on: emphasis, links, list markers.
-    .replace(/([\\*_[\]])/g, '\\$1')
-    .replace(LIST_MARKER, '$1\\$2$3'));
+  return neutralizeFunctions(
+    value
+      // eslint-disable-next-line no-control-regex -- removing control characters is the point
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
+      // Only what the Adaptive Card markdown subset acts on: emphasis, links, list markers.
+      .replace(/([\\*_[\]])/g, '\\$1')
+      .replace(LIST_MARKER, '$1\\$2$3'),
+  );
 }
 
 /**
@@ -67,12 +95,23 @@ function neutralizeFunctions(value: string): string {
   return value.replace(/\{\{/g, '{\u200b{');
 }
 
-
-const textBlock = (text: string, extra: CardElement = {}): CardElement => ({ type: 'TextBlock', text, wrap: true, ...extra });
+const textBlock = (text: string, extra: CardElement = {}): CardElement => ({
+  type: 'TextBlock',
+  text,
+  wrap: true,
+  ...extra,
+});
 
 function renderTable(block: TableBlock, maxRows: number): CardElement[] {
   const shown = block.rows.slice(0, maxRows);
-  const header = { type: 'TableRow', style: 'accent', cells: block.columns.map((c) => ({ type: 'TableCell', items: [textBlock(inert(c, CARD_CELL_MAX), { weight: 'Bolder' })] })) };
+  const header = {
+    type: 'TableRow',
+    style: 'accent',
+    cells: block.columns.map((c) => ({
+      type: 'TableCell',
+      items: [textBlock(inert(c, CARD_CELL_MAX), { weight: 'Bolder' })],
+    })),
+  };
   const rows = shown.map((r) => ({
     type: 'TableRow',
     cells: block.columns.map((_, i) => ({ type: 'TableCell', items: [textBlock(inert(r[i] ?? '', CARD_CELL_MAX))] })),
@@ -80,7 +119,13 @@ function renderTable(block: TableBlock, maxRows: number): CardElement[] {
   const out: CardElement[] = [];
   if (block.title) out.push(textBlock(inert(block.title), { weight: 'Bolder' }));
   if (block.columns.length > 0) {
-    out.push({ type: 'Table', columns: block.columns.map(() => ({ type: 'TableColumnDefinition', width: 1 })), rows: [header, ...rows], firstRowAsHeader: true, showGridLines: true });
+    out.push({
+      type: 'Table',
+      columns: block.columns.map(() => ({ type: 'TableColumnDefinition', width: 1 })),
+      rows: [header, ...rows],
+      firstRowAsHeader: true,
+      showGridLines: true,
+    });
   }
   const more = hiddenRows(block, shown.length);
   if (more > 0) out.push(textBlock(andMore(more), { isSubtle: true, spacing: 'Small' }));
@@ -90,7 +135,8 @@ function renderTable(block: TableBlock, maxRows: number): CardElement[] {
 function renderConfirm(block: ConfirmBlock): CardElement {
   const items: CardElement[] = [textBlock(inert(block.title), { weight: 'Bolder', size: 'Medium' })];
   const details = (s: PlanStepView) => {
-    if (s.details.length) items.push(textBlock(s.details.map((d) => `- ${inert(d, CARD_CELL_MAX * 2)}`).join('\r'), { spacing: 'None' }));
+    if (s.details.length)
+      items.push(textBlock(s.details.map((d) => `- ${inert(d, CARD_CELL_MAX * 2)}`).join('\r'), { spacing: 'None' }));
     if (s.sample && s.sample.rows.length) {
       items.push(...renderTable(sampleTable(s.sample), CONFIRM_SAMPLE_ROWS));
     }
@@ -98,17 +144,35 @@ function renderConfirm(block: ConfirmBlock): CardElement {
   // A one-step plan is titled by its step: its details go right under the title, unnumbered.
   const only = soleStep(block);
   if (only) details(only);
-  else block.steps.forEach((s, i) => {
-    items.push(textBlock(`${i + 1}. ${inert(s.title)}`, { weight: 'Bolder', spacing: 'Small' }));
-    details(s);
-  });
+  else
+    block.steps.forEach((s, i) => {
+      items.push(textBlock(`${i + 1}. ${inert(s.title)}`, { weight: 'Bolder', spacing: 'Small' }));
+      details(s);
+    });
   if (block.status === 'pending') {
-    items.push(textBlock(`Waiting for confirmation; expires ${block.expiresAt.slice(0, 16).replace('T', ' ')} UTC.`, { isSubtle: true, size: 'Small' }));
+    items.push(
+      textBlock(`Waiting for confirmation; expires ${block.expiresAt.slice(0, 16).replace('T', ' ')} UTC.`, {
+        isSubtle: true,
+        size: 'Small',
+      }),
+    );
     items.push({
       type: 'ActionSet',
       actions: [
-        { type: 'Action.Execute', title: 'Confirm', verb: VERBS.confirm, data: { actionId: block.actionId }, style: 'positive' },
-        { type: 'Action.Execute', title: 'Cancel', verb: VERBS.cancel, data: { actionId: block.actionId }, style: 'destructive' },
+        {
+          type: 'Action.Execute',
+          title: 'Confirm',
+          verb: VERBS.confirm,
+          data: { actionId: block.actionId },
+          style: 'positive',
+        },
+        {
+          type: 'Action.Execute',
+          title: 'Cancel',
+          verb: VERBS.cancel,
+          data: { actionId: block.actionId },
+          style: 'destructive',
+        },
       ],
     });
   } else {
@@ -125,7 +189,13 @@ function renderBlock(block: ReplyBlock, maxRows: number): CardElement[] {
     case 'facts':
       return [
         ...(block.title ? [textBlock(inert(block.title), { weight: 'Bolder' })] : []),
-        { type: 'FactSet', facts: block.facts.map((f) => ({ title: inert(f.label, CARD_CELL_MAX), value: inert(f.value, CARD_CELL_MAX) })) },
+        {
+          type: 'FactSet',
+          facts: block.facts.map((f) => ({
+            title: inert(f.label, CARD_CELL_MAX),
+            value: inert(f.value, CARD_CELL_MAX),
+          })),
+        },
       ];
     case 'table':
       return renderTable(block, maxRows);
@@ -139,15 +209,25 @@ function renderBlock(block: ReplyBlock, maxRows: number): CardElement[] {
       const link = /^https:\/\/[^\s()]+$/i.test(block.url) ? `[📎 ${name}](${block.url})` : `📎 ${name}`;
       return [
         textBlock(link, { weight: 'Bolder' }),
-        textBlock(`${inert(block.description, CARD_CELL_MAX)} · link valid until ${linkExpiry(block.expiresAt)}`, { isSubtle: true, spacing: 'Small' }),
+        textBlock(`${inert(block.description, CARD_CELL_MAX)} · link valid until ${linkExpiry(block.expiresAt)}`, {
+          isSubtle: true,
+          spacing: 'Small',
+        }),
       ];
     }
     case 'progress': {
       const counts = Object.entries(block.counts).filter(([, n]) => n > 0);
       return [
-        textBlock(`${inert(block.orderNumber, CARD_CELL_MAX)} — ${inert(block.status, CARD_CELL_MAX)}`, { weight: 'Bolder' }),
-        textBlock(`${progressBar(block.ratio)} ${percent(block.ratio)} of ${block.total} jobs`, { fontType: 'Monospace', spacing: 'Small' }),
-        ...(counts.length ? [{ type: 'FactSet', facts: counts.map(([s, n]) => ({ title: inert(s, CARD_CELL_MAX), value: String(n) })) }] : []),
+        textBlock(`${inert(block.orderNumber, CARD_CELL_MAX)} — ${inert(block.status, CARD_CELL_MAX)}`, {
+          weight: 'Bolder',
+        }),
+        textBlock(`${progressBar(block.ratio)} ${percent(block.ratio)} of ${block.total} jobs`, {
+          fontType: 'Monospace',
+          spacing: 'Small',
+        }),
+        ...(counts.length
+          ? [{ type: 'FactSet', facts: counts.map(([s, n]) => ({ title: inert(s, CARD_CELL_MAX), value: String(n) })) }]
+          : []),
       ];
     }
     case 'confirm':
@@ -168,9 +248,19 @@ function groupImages(elements: CardElement[]): CardElement[] {
   return out;
 }
 
-function build(reply: Reply, maxRows: number, fallbackText = ellipsize(renderText(reply), FALLBACK_TEXT_MAX), buttons = false): AdaptiveCard {
-  const body = [...groupImages(reply.blocks.flatMap((b) => renderBlock(b, maxRows))), ...(buttons ? suggestionActionSet(reply.suggestions, neutralizeFunctions) : [])];
-  const confirm = reply.blocks.find((b): b is ConfirmBlock => b.type === 'confirm' && (b.status === 'pending' || b.status === 'executing'));
+function build(
+  reply: Reply,
+  maxRows: number,
+  fallbackText = ellipsize(renderText(reply), FALLBACK_TEXT_MAX),
+  buttons = false,
+): AdaptiveCard {
+  const body = [
+    ...groupImages(reply.blocks.flatMap((b) => renderBlock(b, maxRows))),
+    ...(buttons ? suggestionActionSet(reply.suggestions, neutralizeFunctions) : []),
+  ];
+  const confirm = reply.blocks.find(
+    (b): b is ConfirmBlock => b.type === 'confirm' && (b.status === 'pending' || b.status === 'executing'),
+  );
   return {
     type: 'AdaptiveCard',
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
@@ -179,7 +269,18 @@ function build(reply: Reply, maxRows: number, fallbackText = ellipsize(renderTex
     fallbackText,
     // No userIds: Teams refreshes automatically for everyone in conversations of up to 60 people
     // and offers "Refresh card" in larger ones.
-    ...(confirm ? { refresh: { action: { type: 'Action.Execute', title: 'Refresh', verb: VERBS.refresh, data: { actionId: confirm.actionId } } } } : {}),
+    ...(confirm
+      ? {
+          refresh: {
+            action: {
+              type: 'Action.Execute',
+              title: 'Refresh',
+              verb: VERBS.refresh,
+              data: { actionId: confirm.actionId },
+            },
+          },
+        }
+      : {}),
   };
 }
 
@@ -198,7 +299,18 @@ export function renderAdaptiveCard(reply: Reply, opts: { suggestionButtons?: boo
   }
   const text = ellipsize(plain, CARD_TEXT_MAX);
   const confirm = reply.blocks.filter((b): b is ConfirmBlock => b.type === 'confirm');
-  return build({ blocks: [{ type: 'text', text: `${inert(text, 3000)}\n\n(The full answer was too large for a Teams card.)` }, ...confirm.map((c) => ({ ...c, steps: c.steps.slice(0, 5).map((s) => ({ title: s.title, details: s.details.slice(0, 5) })) }))] }, 0);
+  return build(
+    {
+      blocks: [
+        { type: 'text', text: `${inert(text, 3000)}\n\n(The full answer was too large for a Teams card.)` },
+        ...confirm.map((c) => ({
+          ...c,
+          steps: c.steps.slice(0, 5).map((s) => ({ title: s.title, details: s.details.slice(0, 5) })),
+        })),
+      ],
+    },
+    0,
+  );
 }
 
 /**
@@ -231,7 +343,13 @@ export function renderTeamsMessage(reply: Reply, opts: { scope?: TeamsScope } = 
   const labelled = extras ? { entities: [extras.entity], channelData: extras.channelData } : {};
   if (reply.blocks.every((b) => b.type === 'text') && (personal || !suggestions.length)) {
     const text = neutralizeFunctions(ellipsize(plain, CARD_TEXT_MAX)) || '(empty reply)';
-    return withinMessageBytes({ type: 'message', textFormat: 'markdown', text: extras?.sourcesLine ? `${text}\n\n${extras.sourcesLine}` : text, ...labelled, ...next });
+    return withinMessageBytes({
+      type: 'message',
+      textFormat: 'markdown',
+      text: extras?.sourcesLine ? `${text}\n\n${extras.sourcesLine}` : text,
+      ...labelled,
+      ...next,
+    });
   }
   const fallback = ellipsize(plain, FALLBACK_TEXT_MAX);
   return {
@@ -239,7 +357,9 @@ export function renderTeamsMessage(reply: Reply, opts: { scope?: TeamsScope } = 
     summary: ellipsize(fallback.split('\n')[0] ?? '', 200),
     // The citations' `[n]` markers must stand in the message text; the card carries the answer.
     ...(extras?.sourcesLine ? { textFormat: 'markdown' as const, text: extras.sourcesLine } : {}),
-    attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: renderAdaptiveCard(reply, { suggestionButtons: !personal }) }],
+    attachments: [
+      { contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: renderAdaptiveCard(reply, { suggestionButtons: !personal }) },
+    ],
     ...labelled,
     ...next,
   };

@@ -16,12 +16,14 @@ const TEAMS_STREAM_MS = 1100;
 const TEAMS_INFORMATIVE_MAX = 1000;
 
 /** What botbuilder's connector client throws for a refused call, as far as it matters here. */
-const connectorErrorSchema = z.object({
-  statusCode: z.number().optional(),
-  code: z.string().optional(),
-  message: z.string().optional(),
-  response: z.object({ status: z.number().optional(), bodyAsText: z.string().optional() }).loose().optional(),
-}).loose();
+const connectorErrorSchema = z
+  .object({
+    statusCode: z.number().optional(),
+    code: z.string().optional(),
+    message: z.string().optional(),
+    response: z.object({ status: z.number().optional(), bodyAsText: z.string().optional() }).loose().optional(),
+  })
+  .loose();
 
 /**
  * Whether the Bot Connector refused a streaming call because the person pressed Stop on the
@@ -59,7 +61,8 @@ export function createTeamsStreamer(deps: {
   return (rawTarget, info) => {
     const { conversationReference } = teamsTargetSchema.parse(rawTarget);
     const conversation = conversationReference.conversation as { conversationType?: string; id?: string } | undefined;
-    if (conversation?.conversationType !== 'personal') return stepsCard(deps, conversationReference, conversation?.id ?? '', info.onMessage);
+    if (conversation?.conversationType !== 'personal')
+      return stepsCard(deps, conversationReference, conversation?.id ?? '', info.onMessage);
     let sequence = 0;
     let streamId: string | undefined;
     let textStarted = false;
@@ -76,7 +79,8 @@ export function createTeamsStreamer(deps: {
       let activityId: string | undefined;
       try {
         ({ activityId } = await deps.transport.sendProactive(conversationReference, {
-          type: 'typing', text,
+          type: 'typing',
+          text,
           ...streamInfo({ streamType, streamSequence: sequence, ...(streamId ? { streamId } : {}) }),
         }));
       } catch (err) {
@@ -112,7 +116,12 @@ export function createTeamsStreamer(deps: {
 }
 
 /** A channel's or group chat's steps in one card: posted with the first step, updated in place after. */
-function stepsCard(deps: { transport: TeamsTransport; log: Logger; pacer: ChannelPacer }, reference: Record<string, unknown>, key: string, onMessage: StreamInfo['onMessage']): TextStream {
+function stepsCard(
+  deps: { transport: TeamsTransport; log: Logger; pacer: ChannelPacer },
+  reference: Record<string, unknown>,
+  key: string,
+  onMessage: StreamInfo['onMessage'],
+): TextStream {
   const steps = new Map<string, TurnStep>();
   let activityId: string | undefined;
   return pacedTextStream({
@@ -121,17 +130,22 @@ function stepsCard(deps: { transport: TeamsTransport; log: Logger; pacer: Channe
     write: async () => {},
     writeSteps: async (changed) => {
       for (const step of changed) steps.set(step.id, step);
-      const message = renderTeamsMessage(textReply([...steps.values()].map((s) => escapeCardText(stepText(s))).join('\n\n')));
+      const message = renderTeamsMessage(
+        textReply([...steps.values()].map((s) => escapeCardText(stepText(s))).join('\n\n')),
+      );
       if (activityId) {
         const id = activityId;
-        await deps.pacer.run(key, () => deps.transport.updateProactive(reference, id, message), { coalesce: `update:${id}` });
+        await deps.pacer.run(key, () => deps.transport.updateProactive(reference, id, message), {
+          coalesce: `update:${id}`,
+        });
         return;
       }
       activityId = (await deps.pacer.run(key, () => deps.transport.sendProactive(reference, message))).activityId;
       if (activityId) onMessage?.({ activityId });
     },
     finish: async () => (activityId ? { activityId } : undefined),
-    onError: (err) => deps.log.warn({ err }, 'could not show the steps in Teams; the reply is sent when it is complete'),
+    onError: (err) =>
+      deps.log.warn({ err }, 'could not show the steps in Teams; the reply is sent when it is complete'),
   });
 }
 

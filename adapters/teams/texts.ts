@@ -17,7 +17,8 @@ export function unlinkedText(aadTenant: string): string {
 
 /** Sent when RenderBot is added to a team, group chat or personal scope. */
 export function welcomeText(linked: boolean, aadTenant: string): string {
-  const intro = 'Hi, I am **RenderBot**. Mention me with a question about your render pipeline (for example `@RenderBot render all Kugellager products as WebP at 1024x1024`) or a command: `help`, `orders`, `order SA-2026-00160`, `search <text>`, `stats`, `usage`, `new`. Changes always ask for a confirmation first.';
+  const intro =
+    'Hi, I am **RenderBot**. Mention me with a question about your render pipeline (for example `@RenderBot render all Kugellager products as WebP at 1024x1024`) or a command: `help`, `orders`, `order SA-2026-00160`, `search <text>`, `stats`, `usage`, `new`. Changes always ask for a confirmation first.';
   return linked ? intro : `${intro}\n\n${unlinkedText(aadTenant)}`;
 }
 

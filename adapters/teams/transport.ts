@@ -3,8 +3,21 @@
  * authentication, the turn's outbound calls, proactive sends. Moving to the Microsoft 365 Agents SDK
  * (@microsoft/agents-hosting: same CloudAdapter/TurnContext shape) means rewriting this file.
  */
-import { CloudAdapter, ConfigurationBotFrameworkAuthentication, ConfigurationServiceClientCredentialFactory, TeamsInfo, TurnContext, type Activity, type ConversationReference } from 'botbuilder';
-import { AppCredentials, AuthenticationConstants, AuthenticationError, GovernmentConstants } from 'botframework-connector';
+import {
+  CloudAdapter,
+  ConfigurationBotFrameworkAuthentication,
+  ConfigurationServiceClientCredentialFactory,
+  TeamsInfo,
+  TurnContext,
+  type Activity,
+  type ConversationReference,
+} from 'botbuilder';
+import {
+  AppCredentials,
+  AuthenticationConstants,
+  AuthenticationError,
+  GovernmentConstants,
+} from 'botframework-connector';
 import type { Logger } from '../../core/logger.ts';
 import type { OutgoingMessage, StreamChunk, TeamsActivity } from './activity.ts';
 import type { ActiveTeamsSettings } from './config.ts';
@@ -19,15 +32,26 @@ import { createRequire } from 'node:module';
 function keepEntityFields(): void {
   const mappers: unknown = createRequire(import.meta.url)('botframework-connector/lib/connectorApi/models/mappers.js');
   const entity = (mappers as { Entity?: { type?: { name?: string; additionalProperties?: unknown } } }).Entity?.type;
-  if (entity?.name !== 'Composite') throw new Error('botframework-connector changed its Entity mapper; check keepEntityFields');
+  if (entity?.name !== 'Composite')
+    throw new Error('botframework-connector changed its Entity mapper; check keepEntityFields');
   entity.additionalProperties ??= { type: { name: 'Object' } };
 }
 keepEntityFields();
 
 /** A request with a parsed JSON body, as CloudAdapter wants it. */
-export type TransportRequest = { method: string; headers: Record<string, string | string[] | undefined>; body: Record<string, unknown> };
+export type TransportRequest = {
+  method: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Record<string, unknown>;
+};
 /** The response surface CloudAdapter writes to. */
-export type TransportResponse = { socket: unknown; status(code: number): void; header(name: string, value: unknown): void; send(body?: unknown): void; end(): void };
+export type TransportResponse = {
+  socket: unknown;
+  status(code: number): void;
+  header(name: string, value: unknown): void;
+  send(body?: unknown): void;
+  end(): void;
+};
 
 /** A conversation reference, stored as JSON in queued deliveries and action message refs. */
 export type ConversationRef = Record<string, unknown>;
@@ -51,7 +75,11 @@ export type InboundTurn = {
 
 export type TeamsTransport = {
   /** Authenticates the request (401 on a missing/invalid token unless in Emulator mode) and runs `logic`. */
-  process(req: TransportRequest, res: TransportResponse, logic: (turn: InboundTurn) => Promise<InvokeReply | void>): Promise<void>;
+  process(
+    req: TransportRequest,
+    res: TransportResponse,
+    logic: (turn: InboundTurn) => Promise<InvokeReply | void>,
+  ): Promise<void>;
   /** Sends a message into a stored conversation, outside any request (replies of queued turns). */
   sendProactive(reference: ConversationRef, message: OutgoingMessage | StreamChunk): Promise<{ activityId?: string }>;
   /** Updates a message sent earlier into a stored conversation. */
@@ -60,15 +88,16 @@ export type TeamsTransport = {
 
 /** A Bot Framework transport over botbuilder's CloudAdapter and ConfigurationBotFrameworkAuthentication. */
 export function createBotFrameworkTransport(settings: ActiveTeamsSettings, log: Logger): TeamsTransport {
-  const auth = settings.mode === 'emulator'
-    ? new StrictAuthentication({})
-    : new StrictAuthentication({
-      MicrosoftAppId: settings.appId,
-      MicrosoftAppType: settings.appType,
-      ...(settings.appPassword ? { MicrosoftAppPassword: settings.appPassword } : {}),
-      ...(settings.tenantId ? { MicrosoftAppTenantId: settings.tenantId } : {}),
-      ...settings.cloud,
-    });
+  const auth =
+    settings.mode === 'emulator'
+      ? new StrictAuthentication({})
+      : new StrictAuthentication({
+          MicrosoftAppId: settings.appId,
+          MicrosoftAppType: settings.appType,
+          ...(settings.appPassword ? { MicrosoftAppPassword: settings.appPassword } : {}),
+          ...(settings.tenantId ? { MicrosoftAppTenantId: settings.tenantId } : {}),
+          ...settings.cloud,
+        });
   const adapter = new CloudAdapter(auth);
   const appId = settings.mode === 'emulator' ? '' : settings.appId;
   adapter.onTurnError = async (_context, error) => {
@@ -82,7 +111,7 @@ export function createBotFrameworkTransport(settings: ActiveTeamsSettings, log: 
     return {
       activity,
       reference: TurnContext.getConversationReference(ctx.activity) as ConversationRef,
-      textWithoutMention: activity.type === 'message' ? TurnContext.removeRecipientMention(ctx.activity) ?? '' : '',
+      textWithoutMention: activity.type === 'message' ? (TurnContext.removeRecipientMention(ctx.activity) ?? '') : '',
       async send(message) {
         return (await ctx.sendActivity(message as Partial<Activity>))?.id;
       },
@@ -135,11 +164,15 @@ export async function fetchBotToken(settings: Extract<ActiveTeamsSettings, { mod
     ...(settings.appPassword ? { MicrosoftAppPassword: settings.appPassword } : {}),
     ...(settings.tenantId ? { MicrosoftAppTenantId: settings.tenantId } : {}),
   });
-  const cloud = settings.cloud?.ChannelService === GovernmentConstants.ChannelService ? GovernmentConstants : AuthenticationConstants;
+  const cloud =
+    settings.cloud?.ChannelService === GovernmentConstants.ChannelService
+      ? GovernmentConstants
+      : AuthenticationConstants;
   const loginUrl = settings.cloud?.ToChannelFromBotLoginUrl ?? cloud.ToChannelFromBotLoginUrl;
   const scope = settings.cloud?.ToChannelFromBotOAuthScope ?? cloud.ToChannelFromBotOAuthScope;
   const credentials = await factory.createCredentials(settings.appId, scope, loginUrl, true);
-  if (!(credentials instanceof AppCredentials)) throw new Error('botbuilder made no credentials that fetch tokens for these settings');
+  if (!(credentials instanceof AppCredentials))
+    throw new Error('botbuilder made no credentials that fetch tokens for these settings');
   await credentials.getToken(true);
 }
 
@@ -149,7 +182,9 @@ export async function fetchBotToken(settings: Extract<ActiveTeamsSettings, { mod
  * Every failed token check is an authentication failure: 401.
  */
 class StrictAuthentication extends ConfigurationBotFrameworkAuthentication {
-  override async authenticateRequest(...args: Parameters<ConfigurationBotFrameworkAuthentication['authenticateRequest']>) {
+  override async authenticateRequest(
+    ...args: Parameters<ConfigurationBotFrameworkAuthentication['authenticateRequest']>
+  ) {
     try {
       return await super.authenticateRequest(...args);
     } catch (err) {

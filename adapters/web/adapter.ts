@@ -1,7 +1,15 @@
 import type { Deliverer, Streamer } from '../../core/replies/delivery.ts';
 import { HttpError } from '../http.ts';
 import { bearer, corsHeaders, createClientAddress, handlePreflight } from './http.ts';
-import { throwIfLimited, type ApiHandler, type AuthedHandler, type TurnListener, type WebAdapterDeps, type WebContext, type WebRoute } from './routes-context.ts';
+import {
+  throwIfLimited,
+  type ApiHandler,
+  type AuthedHandler,
+  type TurnListener,
+  type WebAdapterDeps,
+  type WebContext,
+  type WebRoute,
+} from './routes-context.ts';
 import { chatRoutes } from './chat-routes.ts';
 import { actionRoutes } from './action-routes.ts';
 import { panelRoutes } from './static.ts';
@@ -15,7 +23,11 @@ import { panelRoutes } from './static.ts';
  */
 export type { WebSettings } from './routes-context.ts';
 
-export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; deliverer: Deliverer; streamer: Streamer } {
+export function createWebAdapter(deps: WebAdapterDeps): {
+  routes: WebRoute[];
+  deliverer: Deliverer;
+  streamer: Streamer;
+} {
   const log = deps.log.child({ component: 'web' });
   const waiters = new Map<string, Set<() => void>>();
   const live = new Map<string, TurnListener>();
@@ -41,25 +53,40 @@ export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; de
     },
     streamTo(itemId, listener) {
       live.set(itemId, listener);
-      return () => { live.delete(itemId); };
+      return () => {
+        live.delete(itemId);
+      };
     },
   };
 
   /** Wraps an API handler: the CORS headers go on every answer, also the server's error answers. */
-  const api = (fn: ApiHandler): WebRoute['handle'] => async (req, res) => {
-    for (const [name, value] of Object.entries(ctx.cors(req))) res.setHeader(name, value);
-    await fn(req, res);
-  };
+  const api =
+    (fn: ApiHandler): WebRoute['handle'] =>
+    async (req, res) => {
+      for (const [name, value] of Object.entries(ctx.cors(req))) res.setHeader(name, value);
+      await fn(req, res);
+    };
 
   /** Wraps a handler: CORS headers, bearer auth (401), per-token rate limit (429). */
-  const authed = (handler: AuthedHandler) => api(async (req, res) => {
-    const token = bearer(req);
-    if (!token) throw new HttpError(401, 'unauthorized', 'Send your API token as "Authorization: Bearer <token>" (renderbot admin token create).');
-    const who = await deps.intake.verifyToken(token);
-    if (!who) throw new HttpError(401, 'unauthorized', 'This API token is not valid or was revoked. Ask an admin for a new one.');
-    throwIfLimited(await deps.limits.api.take(who.tokenId), 'Too many requests with this token');
-    await handler(req, res, who);
-  });
+  const authed = (handler: AuthedHandler) =>
+    api(async (req, res) => {
+      const token = bearer(req);
+      if (!token)
+        throw new HttpError(
+          401,
+          'unauthorized',
+          'Send your API token as "Authorization: Bearer <token>" (renderbot admin token create).',
+        );
+      const who = await deps.intake.verifyToken(token);
+      if (!who)
+        throw new HttpError(
+          401,
+          'unauthorized',
+          'This API token is not valid or was revoked. Ask an admin for a new one.',
+        );
+      throwIfLimited(await deps.limits.api.take(who.tokenId), 'Too many requests with this token');
+      await handler(req, res, who);
+    });
 
   const deliverer: Deliverer = async (_target, _reply, info) => {
     // The core already stored the reply in chat_message; wake clients waiting for it.
@@ -72,17 +99,25 @@ export function createWebAdapter(deps: WebAdapterDeps): { routes: WebRoute[]; de
   const streamer: Streamer = (_target, info) => {
     // Merged messages are answered by one turn: each waiting request gets its text and steps.
     const listeners = (info.itemIds ?? []).flatMap((id) => live.get(id) ?? []);
-    return listeners.length ? {
-      push: (delta) => { for (const l of listeners) l.onText(delta); },
-      step: (step) => { for (const l of listeners) l.onStep(step); },
-      end: async () => undefined,
-    } : undefined;
+    return listeners.length
+      ? {
+          push: (delta) => {
+            for (const l of listeners) l.onText(delta);
+          },
+          step: (step) => {
+            for (const l of listeners) l.onStep(step);
+          },
+          end: async () => undefined,
+        }
+      : undefined;
   };
 
   const routes = [...chatRoutes(ctx, authed), ...actionRoutes(ctx, authed, api)];
   // Browsers send a CORS preflight before cross-origin API calls from pages that embed the panel.
   const preflights: WebRoute[] = [...new Set(routes.map((r) => r.path))].map((path) => ({
-    method: 'OPTIONS', path, handle: (req, res) => handlePreflight(req, res, deps.settings.allowedOrigins),
+    method: 'OPTIONS',
+    path,
+    handle: (req, res) => handlePreflight(req, res, deps.settings.allowedOrigins),
   }));
   return { routes: [...routes, ...preflights, ...panelRoutes(ctx)], deliverer, streamer };
 }

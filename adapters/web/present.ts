@@ -9,7 +9,14 @@ const iso = (v: string | Date) => new Date(v).toISOString();
 /** A stored message as the API shows it. */
 export function apiMessage(m: VisibleMessage): ApiMessage {
   const reply = m.reply ? replySchema.safeParse(m.reply) : undefined;
-  return { id: m.id, role: m.role, content: m.content, created_at: iso(m.createdAt), cursor: String(m.seq), reply: reply?.success ? reply.data : null };
+  return {
+    id: m.id,
+    role: m.role,
+    content: m.content,
+    created_at: iso(m.createdAt),
+    cursor: String(m.seq),
+    reply: reply?.success ? reply.data : null,
+  };
 }
 
 /** One reply out of several (e.g. the decision card and the follow-up after a typed `confirm`). */
@@ -33,20 +40,41 @@ function mergeReplies(replies: Reply[]): Reply {
  * follows it). Commands (help, orders …) are answered without history rows; they get ids of
  * their own and no cursor position.
  */
-export function turnResult(text: string, replies: Reply[], stored: VisibleMessage[], now: Date): { message: ApiMessage; response: ApiMessage } {
+export function turnResult(
+  text: string,
+  replies: Reply[],
+  stored: VisibleMessage[],
+  now: Date,
+): { message: ApiMessage; response: ApiMessage } {
   const user = stored[0]?.role === 'user' ? stored[0] : undefined;
   const assistant = user ? stored.find((m) => m.role === 'assistant') : undefined;
   const reply = mergeReplies(replies);
-  const message: ApiMessage = user ? apiMessage(user) : { id: randomUUID(), role: 'user', content: text, created_at: now.toISOString(), cursor: '', reply: null };
+  const message: ApiMessage = user
+    ? apiMessage(user)
+    : { id: randomUUID(), role: 'user', content: text, created_at: now.toISOString(), cursor: '', reply: null };
   const response: ApiMessage = assistant
     ? { ...apiMessage(assistant), content: replyText(reply), reply }
-    : { id: randomUUID(), role: 'assistant', content: replyText(reply), created_at: now.toISOString(), cursor: '', reply };
+    : {
+        id: randomUUID(),
+        role: 'assistant',
+        content: replyText(reply),
+        created_at: now.toISOString(),
+        cursor: '',
+        reply,
+      };
   return { message, response };
 }
 
 /** A session in the list. */
 export function apiSession(s: SessionListItem) {
-  return { session_id: s.id, title: s.title, last_message: s.lastMessage, message_count: s.messageCount, created_at: iso(s.createdAt), last_active_at: iso(s.lastActiveAt) };
+  return {
+    session_id: s.id,
+    title: s.title,
+    last_message: s.lastMessage,
+    message_count: s.messageCount,
+    created_at: iso(s.createdAt),
+    last_active_at: iso(s.lastActiveAt),
+  };
 }
 
 /** Opaque page cursors: a list of strings, base64url JSON. */
@@ -67,7 +95,8 @@ const cursors = {
  * PostgreSQL's text form of a timestamptz as session cursors carry it (`2026-03-02 10:00:00.123456+00`):
  * years 1–9999, an offset PostgreSQL accepts (below ±16 hours).
  */
-const PG_TIMESTAMPTZ = /^((?!0000)\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)([+-](?:0\d|1[0-5]))(?::([0-5]\d))?$/;
+const PG_TIMESTAMPTZ =
+  /^((?!0000)\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)([+-](?:0\d|1[0-5]))(?::([0-5]\d))?$/;
 const isoDateTime = z.iso.datetime({ offset: true });
 const sessionCursorSchema = z.tuple([
   z.string().refine((s) => {

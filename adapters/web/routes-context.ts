@@ -31,15 +31,32 @@ export type WebSettings = {
 };
 
 /** The intake calls the web API uses: tokens, sign-in links, the caller's sessions, context summaries. */
-type WebIntake = Pick<Intake, 'verifyToken' | 'redeemLogin' | 'overview' | 'openSession' | 'ownSession' | 'listSessions' | 'sessionMessages' | 'deleteSession' | 'contextSummary' | 'setSessionContext'>;
+type WebIntake = Pick<
+  Intake,
+  | 'verifyToken'
+  | 'redeemLogin'
+  | 'overview'
+  | 'openSession'
+  | 'ownSession'
+  | 'listSessions'
+  | 'sessionMessages'
+  | 'deleteSession'
+  | 'contextSummary'
+  | 'setSessionContext'
+>;
 
 export type WebAdapterDeps = {
-  conversations: Pick<Conversations, 'submit' | 'result' | 'confirm' | 'cancel' | 'feedback' | 'stop' | 'idempotency' | 'starters'>;
+  conversations: Pick<
+    Conversations,
+    'submit' | 'result' | 'confirm' | 'cancel' | 'feedback' | 'stop' | 'idempotency' | 'starters'
+  >;
   /** The core's intake (never a database handle, docs/design.md §1). */
   intake: WebIntake;
   /** Uploaded files (core/files): `POST /api/chat/files` hands them their bytes. */
   files: Pick<Files, 'upload'>;
-  log: Logger; now: () => Date; settings: WebSettings;
+  log: Logger;
+  now: () => Date;
+  settings: WebSettings;
   /** Shared rate limits: `api` per token, `login` per client address. */
   limits: { api: RateLimit; login: RateLimit };
 };
@@ -68,6 +85,12 @@ export type AuthedHandler = (req: HttpRequest, res: HttpResponse, who: TokenIden
 export function throwIfLimited(rate: RateVerdict, what: string): void {
   if (rate.ok) return;
   const headers = { 'retry-after': String(rate.retryAfterS) };
-  if (rate.unavailable) throw new HttpError(503, 'unavailable', `The service cannot check its rate limits right now; retry in ${rate.retryAfterS} s.`, headers);
+  if (rate.unavailable)
+    throw new HttpError(
+      503,
+      'unavailable',
+      `The service cannot check its rate limits right now; retry in ${rate.retryAfterS} s.`,
+      headers,
+    );
   throw new HttpError(429, 'rate_limited', `${what}; retry in ${rate.retryAfterS} s.`, headers);
 }

@@ -3,14 +3,33 @@ import { MAX_SUGGESTIONS, replySchema, suggestionSchema } from '../../core/repli
 import { turnStepSchema } from '../../core/replies/steps.ts';
 
 /** `POST /api/chat/messages` body. */
-export const postMessageSchema = z.strictObject({
-  message: z.string().trim().min(1, 'message must not be empty').max(8000, 'message must be at most 8000 characters').describe('What the user typed'),
-  session_id: z.uuid('session_id must be a UUID').optional().describe('Continue this conversation; omit to start a new one'),
-  context_type: z.enum(['order', 'product', 'general']).optional().describe('What the page the user is on shows'),
-  context_id: z.string().trim().min(1).max(200).optional().describe('Order number or id, product PIM id or id'),
-  files: z.array(z.uuid('files must be file ids from POST /api/chat/files')).min(1).max(10).optional()
-    .describe('Ids of files uploaded with POST /api/chat/files to attach to this message (the model sees their summaries)'),
-}).refine((b) => !b.context_type || b.context_type === 'general' || b.context_id, { message: 'context_id is required for context_type order or product', path: ['context_id'] });
+export const postMessageSchema = z
+  .strictObject({
+    message: z
+      .string()
+      .trim()
+      .min(1, 'message must not be empty')
+      .max(8000, 'message must be at most 8000 characters')
+      .describe('What the user typed'),
+    session_id: z
+      .uuid('session_id must be a UUID')
+      .optional()
+      .describe('Continue this conversation; omit to start a new one'),
+    context_type: z.enum(['order', 'product', 'general']).optional().describe('What the page the user is on shows'),
+    context_id: z.string().trim().min(1).max(200).optional().describe('Order number or id, product PIM id or id'),
+    files: z
+      .array(z.uuid('files must be file ids from POST /api/chat/files'))
+      .min(1)
+      .max(10)
+      .optional()
+      .describe(
+        'Ids of files uploaded with POST /api/chat/files to attach to this message (the model sees their summaries)',
+      ),
+  })
+  .refine((b) => !b.context_type || b.context_type === 'general' || b.context_id, {
+    message: 'context_id is required for context_type order or product',
+    path: ['context_id'],
+  });
 export type PostMessage = z.infer<typeof postMessageSchema>;
 
 /** `POST /api/auth/login` body: a one-time login-link code. */
@@ -23,7 +42,12 @@ export const messageSchema = z.object({
   content: z.string(),
   created_at: z.string(),
   cursor: z.string().describe('Position for ?before= / ?after= paging'),
-  reply: replySchema.nullable().optional().describe('The reply model (tables, facts, confirm cards) for assistant messages, with up to 3 suggested next messages (`suggestions`)'),
+  reply: replySchema
+    .nullable()
+    .optional()
+    .describe(
+      'The reply model (tables, facts, confirm cards) for assistant messages, with up to 3 suggested next messages (`suggestions`)',
+    ),
 });
 export type ApiMessage = z.infer<typeof messageSchema>;
 
@@ -55,7 +79,11 @@ export const decisionSchema = z.object({
 
 /** `POST /api/chat/sessions/{id}/stop`: whether a turn was asked to stop. */
 export const stopResultSchema = z.object({
-  status: z.enum(['stopping', 'idle']).describe('stopping: the running answer stops and ends with "Stopped by …" where it would have appeared; idle: nothing was running'),
+  status: z
+    .enum(['stopping', 'idle'])
+    .describe(
+      'stopping: the running answer stops and ends with "Stopped by …" where it would have appeared; idle: nothing was running',
+    ),
   message: z.string(),
 });
 
@@ -65,14 +93,22 @@ export const meSchema = z.object({
   role: z.enum(['viewer', 'operator', 'admin']),
   tenant: z.object({ slug: z.string(), name: z.string() }),
   ai: z.object({ configured: z.boolean(), limit_reached: z.boolean() }),
-  suggestions: z.array(suggestionSchema).max(MAX_SUGGESTIONS)
-    .describe('Where a new conversation can start, from the tenant\'s state (its latest order, this week\'s failures); sending one is sending that text as a message'),
+  suggestions: z
+    .array(suggestionSchema)
+    .max(MAX_SUGGESTIONS)
+    .describe(
+      "Where a new conversation can start, from the tenant's state (its latest order, this week's failures); sending one is sending that text as a message",
+    ),
 });
 
 /** Every error the server answers: a stable machine `code` and a sentence for people. */
 export const errorSchema = z.object({
   error: z.object({
-    code: z.string().describe('invalid_json, invalid_body, invalid_query, invalid_header, bad_request, unauthorized, forbidden, not_found, method_not_allowed, body_too_large, unsupported_media_type, idempotency_key_reused, idempotency_key_lost, rate_limited, internal, unavailable, database_unavailable'),
+    code: z
+      .string()
+      .describe(
+        'invalid_json, invalid_body, invalid_query, invalid_header, bad_request, unauthorized, forbidden, not_found, method_not_allowed, body_too_large, unsupported_media_type, idempotency_key_reused, idempotency_key_lost, rate_limited, internal, unavailable, database_unavailable',
+      ),
     message: z.string(),
   }),
 });
@@ -87,7 +123,11 @@ export const feedbackRequestSchema = z.strictObject({
 });
 
 /** The feedback as stored: the caller's one rating of this answer (a later one replaced an earlier one). */
-export const feedbackSchema = z.object({ answer_id: z.uuid(), rating: z.enum(['up', 'down']), reason: z.string().nullable() });
+export const feedbackSchema = z.object({
+  answer_id: z.uuid(),
+  rating: z.enum(['up', 'down']),
+  reason: z.string().nullable(),
+});
 
 /** `POST /api/actions/{id}/confirm|cancel` body: none, or an empty JSON object. */
 export const decideSchema = z.looseObject({}).describe('Ignored; the body may be left out');

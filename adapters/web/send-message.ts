@@ -21,7 +21,12 @@ function idempotencyKey(req: HttpRequest): string | undefined {
   const raw = req.headers['idempotency-key'];
   if (raw === undefined) return undefined;
   const parsed = idempotencyKeySchema.safeParse(raw);
-  if (!parsed.success) throw new HttpError(400, 'invalid_header', 'Idempotency-Key must be 1 to 255 visible ASCII characters (e.g. a UUID).');
+  if (!parsed.success)
+    throw new HttpError(
+      400,
+      'invalid_header',
+      'Idempotency-Key must be 1 to 255 visible ASCII characters (e.g. a UUID).',
+    );
   return parsed.data;
 }
 
@@ -43,8 +48,12 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
   /** Checks the session and context, creating the session when needed — all before any model call. */
   const prepare = async (body: PostMessage, who: TokenIdentity): Promise<TurnContext> => {
     // Other people's, other tenants' and unknown sessions alike are not found.
-    if (body.session_id && !(await ctx.intake.ownSession(owner(who), body.session_id))) throw notFound('This conversation');
-    const context = body.context_type && body.context_type !== 'general' && body.context_id ? { type: body.context_type, id: body.context_id } : undefined;
+    if (body.session_id && !(await ctx.intake.ownSession(owner(who), body.session_id)))
+      throw notFound('This conversation');
+    const context =
+      body.context_type && body.context_type !== 'general' && body.context_id
+        ? { type: body.context_type, id: body.context_id }
+        : undefined;
     if (context) {
       try {
         await ctx.intake.contextSummary(who.tenantId, context);
@@ -53,7 +62,7 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
         throw err;
       }
     }
-    const sessionId = body.session_id ?? await ctx.intake.openSession(owner(who));
+    const sessionId = body.session_id ?? (await ctx.intake.openSession(owner(who)));
     if (body.context_type) await ctx.intake.setSessionContext(who.tenantId, sessionId, context);
     return { tenantId: who.tenantId, userId: who.userId, role: who.role, sessionId, platform: 'web' };
   };
@@ -62,7 +71,12 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
   const queue = async (turn: TurnContext, text: string, files?: string[]): Promise<string> => {
     let submitted;
     try {
-      submitted = await ctx.conversations.submit({ turn, text, delivery: { platform: 'web', target: {} }, ...(files ? { files } : {}) });
+      submitted = await ctx.conversations.submit({
+        turn,
+        text,
+        delivery: { platform: 'web', target: {} },
+        ...(files ? { files } : {}),
+      });
     } catch (err) {
       // Other tenants' files, like their sessions, are not found.
       if (err instanceof UserInputError && err.code === 'file_not_found') throw notFound('This file');
@@ -74,8 +88,14 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
   };
 
   /** The API answer of a finished turn: the stored user message and the response. */
-  const answer = async (sessionId: string, text: string, done: { replies: Parameters<typeof turnResult>[1]; fromSeq?: string }): Promise<ChatResult> => {
-    const stored = done.fromSeq ? await ctx.intake.sessionMessages(sessionId, { after: Number(done.fromSeq) - 1, limit: 100 }) : [];
+  const answer = async (
+    sessionId: string,
+    text: string,
+    done: { replies: Parameters<typeof turnResult>[1]; fromSeq?: string },
+  ): Promise<ChatResult> => {
+    const stored = done.fromSeq
+      ? await ctx.intake.sessionMessages(sessionId, { after: Number(done.fromSeq) - 1, limit: 100 })
+      : [];
     return { session_id: sessionId, ...turnResult(text, done.replies, stored, ctx.now()) };
   };
 
@@ -85,7 +105,12 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
    * stored for its retries; otherwise a client that goes away leaves the turn running and its
    * answer in the session.
    */
-  const waitForAnswer = async (itemId: string, sessionId: string, text: string, opts: { signal?: AbortSignal; listener?: TurnListener | undefined }) => {
+  const waitForAnswer = async (
+    itemId: string,
+    sessionId: string,
+    text: string,
+    opts: { signal?: AbortSignal; listener?: TurnListener | undefined },
+  ) => {
     const unstream = opts.listener ? ctx.streamTo(itemId, opts.listener) : () => {};
     try {
       const done = await ctx.conversations.result(itemId, opts.signal ? { signal: opts.signal } : {});
@@ -101,12 +126,16 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
       return {
         started: (_sessionId: string) => {},
         listener: undefined,
-        finish: (result: unknown, replayed: boolean) => sendJson(res, 200, result, replayed ? { 'idempotent-replayed': 'true' } : {}),
-        fail: (err: unknown) => { throw err; },
+        finish: (result: unknown, replayed: boolean) =>
+          sendJson(res, 200, result, replayed ? { 'idempotent-replayed': 'true' } : {}),
+        fail: (err: unknown) => {
+          throw err;
+        },
       };
     }
     let stream: ReturnType<typeof openEventStream> | undefined;
-    const open = (replayed: boolean) => (stream ??= openEventStream(res, replayed ? { 'idempotent-replayed': 'true' } : {}));
+    const open = (replayed: boolean) =>
+      (stream ??= openEventStream(res, replayed ? { 'idempotent-replayed': 'true' } : {}));
     return {
       started: (sessionId: string) => open(false).send('session', { session_id: sessionId }),
       listener: {
@@ -136,12 +165,32 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
   };
 
   /** The message `stop` in a conversation: handled on arrival (never queued behind the turn it stops), answered at once. */
-  const stop = async (req: HttpRequest, res: HttpResponse, who: TokenIdentity, body: PostMessage, sessionId: string) => {
+  const stop = async (
+    req: HttpRequest,
+    res: HttpResponse,
+    who: TokenIdentity,
+    body: PostMessage,
+    sessionId: string,
+  ) => {
     if (!(await ctx.intake.ownSession(owner(who), sessionId))) throw notFound('This conversation');
-    const outcome = await ctx.conversations.stop({ tenantId: who.tenantId, userId: who.userId, role: who.role, platform: 'web' }, sessionId);
+    const outcome = await ctx.conversations.stop(
+      { tenantId: who.tenantId, userId: who.userId, role: who.role, platform: 'web' },
+      sessionId,
+    );
     const out = output(req, res);
     out.started(sessionId);
-    out.finish({ session_id: sessionId, ...turnResult(body.message, [textReply(outcome.status === 'stopping' ? STOPPING_TEXT : outcome.text)], [], ctx.now()) }, false);
+    out.finish(
+      {
+        session_id: sessionId,
+        ...turnResult(
+          body.message,
+          [textReply(outcome.status === 'stopping' ? STOPPING_TEXT : outcome.text)],
+          [],
+          ctx.now(),
+        ),
+      },
+      false,
+    );
   };
 
   /** A message without an Idempotency-Key. */
@@ -151,7 +200,10 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
     try {
       out.started(turn.sessionId);
       const itemId = await queue(turn, body.message, body.files);
-      const result = await waitForAnswer(itemId, turn.sessionId, body.message, { signal: closed(res), listener: out.listener });
+      const result = await waitForAnswer(itemId, turn.sessionId, body.message, {
+        signal: closed(res),
+        listener: out.listener,
+      });
       if (result) out.finish(result, false);
     } catch (err) {
       out.fail(err);
@@ -165,13 +217,26 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
     const me = owner(who);
     for (;;) {
       const claim = await keys.claim(me, key, body);
-      if (claim.status === 'reused') throw new HttpError(422, 'idempotency_key_reused', 'This Idempotency-Key was sent with another request; use a new key for a new message.');
+      if (claim.status === 'reused')
+        throw new HttpError(
+          422,
+          'idempotency_key_reused',
+          'This Idempotency-Key was sent with another request; use a new key for a new message.',
+        );
       if (claim.status === 'new') break;
       const outcome = await keys.waitFor(me, key, signal);
       if (!outcome) return;
       if (outcome.status === 'released') continue;
-      if (outcome.status === 'lost') throw new HttpError(409, 'idempotency_key_lost', 'The request with this Idempotency-Key was answered, but its answer is no longer kept; its messages are in the conversation.');
-      const response = outcome.status === 'answered' ? outcome.response : await keys.settle(me, key, await answer(outcome.sessionId, body.message, outcome.result));
+      if (outcome.status === 'lost')
+        throw new HttpError(
+          409,
+          'idempotency_key_lost',
+          'The request with this Idempotency-Key was answered, but its answer is no longer kept; its messages are in the conversation.',
+        );
+      const response =
+        outcome.status === 'answered'
+          ? outcome.response
+          : await keys.settle(me, key, await answer(outcome.sessionId, body.message, outcome.result));
       out.finish(response, true);
       return;
     }
@@ -197,12 +262,15 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
   };
 
   return {
-    method: 'POST', path: '/api/chat/messages', body: { kind: 'json', maxBytes: MAX_BODY_BYTES },
+    method: 'POST',
+    path: '/api/chat/messages',
+    body: { kind: 'json', maxBytes: MAX_BODY_BYTES },
     handle: authed(async (req, res, who) => {
       const parsed = postMessageSchema.safeParse(req.body ?? {});
       if (!parsed.success) throw new HttpError(400, 'invalid_body', zodMessage(parsed.error));
       const key = idempotencyKey(req);
-      if (parsed.data.session_id && isStopRequest(parsed.data.message)) return stop(req, res, who, parsed.data, parsed.data.session_id);
+      if (parsed.data.session_id && isStopRequest(parsed.data.message))
+        return stop(req, res, who, parsed.data, parsed.data.session_id);
       await (key ? keyed(req, res, who, parsed.data, key) : plain(req, res, who, parsed.data));
     }),
   };

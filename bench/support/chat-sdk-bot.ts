@@ -25,7 +25,14 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
 export async function startChatSdkBot(userName: string, answer: (text: string) => Promise<string>) {
   const bot = new Chat({
     userName,
-    adapters: { slack: createSlackAdapter({ botToken: env('SLACK_BOT_TOKEN'), signingSecret: env('SLACK_SIGNING_SECRET'), apiUrl: env('SLACK_API_URL'), logger: new ConsoleLogger('error') }) },
+    adapters: {
+      slack: createSlackAdapter({
+        botToken: env('SLACK_BOT_TOKEN'),
+        signingSecret: env('SLACK_SIGNING_SECRET'),
+        apiUrl: env('SLACK_API_URL'),
+        logger: new ConsoleLogger('error'),
+      }),
+    },
     // @chat-adapter/state-memory 4.41.0 pins chat 4.41.0 (its own copy); the types differ only by that copy.
     state: createMemoryState() as unknown as StateAdapter,
     logger: new ConsoleLogger('error'),
@@ -39,12 +46,15 @@ export async function startChatSdkBot(userName: string, answer: (text: string) =
     void (async () => {
       const body = await readBody(req);
       const headers = new Headers();
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+      for (const [k, v] of Object.entries(req.headers))
+        if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
       const request = new Request(`http://127.0.0.1${req.url ?? '/'}`, { method: req.method ?? 'POST', headers, body });
       const response = await bot.webhooks.slack(request, {
         waitUntil: (task: Promise<unknown>) => {
           pending.add(task);
-          void task.catch((err: unknown) => console.error('chat sdk task failed', err)).finally(() => pending.delete(task));
+          void task
+            .catch((err: unknown) => console.error('chat sdk task failed', err))
+            .finally(() => pending.delete(task));
         },
       });
       res.writeHead(response.status, Object.fromEntries(response.headers));

@@ -10,11 +10,21 @@ type Ready = { type: 'ready'; port: number } | { type: 'failed'; error: string }
  * environment but PATH and HOME), waits for it to report its HTTP port, and stops it on request
  * (a `stop` message, then SIGKILL of that pid after 20 s).
  */
-export async function startTarget(name: string, file: string, kind: string, env: Record<string, string>): Promise<Target> {
+export async function startTarget(
+  name: string,
+  file: string,
+  kind: string,
+  env: Record<string, string>,
+): Promise<Target> {
   const child: ChildProcess = fork(file, [kind], {
     execPath: process.execPath,
     // BENCH_CHILD_NODE_OPTIONS (e.g. --cpu-prof) reaches the bots under test only.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...(process.env.BENCH_CHILD_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_CHILD_NODE_OPTIONS } : {}), ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      ...(process.env.BENCH_CHILD_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_CHILD_NODE_OPTIONS } : {}),
+      ...env,
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -25,10 +35,16 @@ export async function startTarget(name: string, file: string, kind: string, env:
       if (m.type === 'ready') resolve(m.port);
       else reject(new Error(`${name}: ${m.error}`));
     });
-    void exited.then(() => { clearTimeout(timer); reject(new Error(`${name}: exited before it was ready`)); });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`${name}: exited before it was ready`));
+    });
   });
   return {
-    name, port, base: `http://127.0.0.1:${port}`, pid: child.pid!,
+    name,
+    port,
+    base: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.send({ type: 'stop' });
@@ -45,12 +61,18 @@ export async function serveTarget(start: () => Promise<{ port: number; close(): 
   try {
     running = await start();
   } catch (err) {
-    process.send?.({ type: 'failed', error: err instanceof Error ? err.stack ?? err.message : String(err) } satisfies Ready);
+    process.send?.({
+      type: 'failed',
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    } satisfies Ready);
     process.exit(1);
   }
   process.on('message', (m: { type?: string }) => {
     if (m.type !== 'stop') return;
-    running.close().catch((err: unknown) => console.error('close failed', err)).finally(() => process.exit(0));
+    running
+      .close()
+      .catch((err: unknown) => console.error('close failed', err))
+      .finally(() => process.exit(0));
   });
   process.on('disconnect', () => process.exit(0));
   process.send?.({ type: 'ready', port: running.port } satisfies Ready);

@@ -55,7 +55,12 @@ export async function createBenchDatabase(databaseUrl: string | undefined): Prom
  * Migrates a bench database and creates the tenant `bench` whose model is `llm` and whose Slack
  * workspace / Teams organisation are `links`; returns its id and an operator's web API token.
  */
-export async function setUpBenchTenant(url: string, secretsKey: Buffer, llm: { settings: AiSettings; apiKey: string }, links: ['slack' | 'teams', string][]): Promise<{ tenantId: string; token: string }> {
+export async function setUpBenchTenant(
+  url: string,
+  secretsKey: Buffer,
+  llm: { settings: AiSettings; apiKey: string },
+  links: ['slack' | 'teams', string][],
+): Promise<{ tenantId: string; token: string }> {
   const orm = await createOrm(url, { poolMax: 2 });
   try {
     await migrate(orm);

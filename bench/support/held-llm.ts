@@ -10,7 +10,9 @@ const turns = Number(process.env.BENCH_TURNS ?? 1000);
 const llm = await startFakeLlm({ provider: 'openai' });
 let waiting = 0;
 let open!: () => void;
-const opened = new Promise<void>((r) => { open = r; });
+const opened = new Promise<void>((r) => {
+  open = r;
+});
 for (let i = 0; i < turns; i++) {
   llm.enqueue(async () => {
     if (++waiting === turns) process.send?.({ type: 'waiting', n: waiting });

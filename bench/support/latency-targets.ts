@@ -33,7 +33,9 @@ const startChatSdk = () => startChatSdkBot('llmbot', createAsker());
 async function startBotbuilder() {
   const ask = createAsker();
   const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication({}));
-  adapter.onTurnError = async (_context, error) => { console.error('botbuilder turn failed', error); };
+  adapter.onTurnError = async (_context, error) => {
+    console.error('botbuilder turn failed', error);
+  };
   const bot = new ActivityHandler();
   bot.onMessage(async (context, next) => {
     await context.sendActivity(await ask(context.activity.text ?? ''));
@@ -45,7 +47,10 @@ async function startBotbuilder() {
     await adapter.process(req, res, (context) => bot.run(context));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.address() as AddressInfo).port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** A chat endpoint that asks the model for each message and answers with its text. */
@@ -64,11 +69,19 @@ async function startWeb() {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.address() as AddressInfo).port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 const kind = process.argv[2];
-const starters: Record<string, () => Promise<{ port: number; close(): Promise<void> }>> = { renderbot: startRenderBot, chatsdk: startChatSdk, botbuilder: startBotbuilder, web: startWeb };
+const starters: Record<string, () => Promise<{ port: number; close(): Promise<void> }>> = {
+  renderbot: startRenderBot,
+  chatsdk: startChatSdk,
+  botbuilder: startBotbuilder,
+  web: startWeb,
+};
 const start = kind ? starters[kind] : undefined;
 if (!start) throw new Error(`unknown target "${kind}" (renderbot | chatsdk | botbuilder | web)`);
 await serveTarget(start);

@@ -3,10 +3,16 @@
  * 30), BENCH_DRAIN_SECONDS (how long to wait for outstanding replies after the last send, default
  * 120; the wait also ends after 60 s without a new reply).
  */
-export function benchSettings(env: Record<string, string | undefined> = process.env): { rate: number; seconds: number; drainSeconds: number; count: number } {
+export function benchSettings(env: Record<string, string | undefined> = process.env): {
+  rate: number;
+  seconds: number;
+  drainSeconds: number;
+  count: number;
+} {
   const num = (name: string, fallback: number, max: number) => {
     const v = env[name] === undefined || env[name] === '' ? fallback : Number(env[name]);
-    if (!Number.isFinite(v) || v <= 0 || v > max) throw new Error(`${name} must be a number in (0, ${max}], got "${env[name]}"`);
+    if (!Number.isFinite(v) || v <= 0 || v > max)
+      throw new Error(`${name} must be a number in (0, ${max}], got "${env[name]}"`);
     return v;
   };
   const rate = num('BENCH_RATE', 200, 2000);
@@ -34,7 +40,12 @@ export type Sample = {
  * (bounded to `count` requests and `seconds` + 5 s of wall time). `send` resolves with the HTTP
  * status once the response body was read; it must not throw (errors count as status 0).
  */
-export async function openLoop(opts: { rate: number; count: number; seconds: number; send(i: number, sample: Sample): Promise<number> }): Promise<{ samples: Sample[]; slipP99: number; sendSeconds: number }> {
+export async function openLoop(opts: {
+  rate: number;
+  count: number;
+  seconds: number;
+  send(i: number, sample: Sample): Promise<number>;
+}): Promise<{ samples: Sample[]; slipP99: number; sendSeconds: number }> {
   const samples: Sample[] = [];
   const inflight: Promise<void>[] = [];
   const start = performance.now() + 20;
@@ -47,10 +58,18 @@ export async function openLoop(opts: { rate: number; count: number; seconds: num
       while (next < opts.count && start + next * interval <= now && now < deadline) {
         const sample: Sample = { due: start + next * interval, sentAt: performance.now(), replies: 0 };
         samples.push(sample);
-        inflight.push(opts.send(next, sample).then(
-          (status) => { sample.status = status; sample.httpAt = performance.now(); },
-          () => { sample.status = 0; sample.httpAt = performance.now(); },
-        ));
+        inflight.push(
+          opts.send(next, sample).then(
+            (status) => {
+              sample.status = status;
+              sample.httpAt = performance.now();
+            },
+            () => {
+              sample.status = 0;
+              sample.httpAt = performance.now();
+            },
+          ),
+        );
         next++;
       }
       if (next >= opts.count || performance.now() >= deadline) return resolve();
@@ -60,18 +79,32 @@ export async function openLoop(opts: { rate: number; count: number; seconds: num
   });
   const sendSeconds = (performance.now() - start) / 1000;
   await Promise.all(inflight);
-  return { samples, slipP99: percentile(samples.map((s) => s.sentAt - s.due), 99), sendSeconds };
+  return {
+    samples,
+    slipP99: percentile(
+      samples.map((s) => s.sentAt - s.due),
+      99,
+    ),
+    sendSeconds,
+  };
 }
 
 /** Waits until `done()` or until nothing new happened for `idleMs`, at most `maxMs`. */
-export async function drain(done: () => boolean, progress: () => number, opts: { maxMs: number; idleMs: number }): Promise<void> {
+export async function drain(
+  done: () => boolean,
+  progress: () => number,
+  opts: { maxMs: number; idleMs: number },
+): Promise<void> {
   const end = performance.now() + opts.maxMs;
   let last = progress();
   let lastChange = performance.now();
   while (!done() && performance.now() < end && performance.now() - lastChange < opts.idleMs) {
     await new Promise((r) => setTimeout(r, 50));
     const p = progress();
-    if (p !== last) { last = p; lastChange = performance.now(); }
+    if (p !== last) {
+      last = p;
+      lastChange = performance.now();
+    }
   }
 }
 
@@ -97,7 +130,11 @@ export type Summary = {
   drainSeconds: number;
 };
 
-export function summarize(name: string, run: { samples: Sample[]; slipP99: number; sendSeconds: number }, drainSeconds: number): Summary {
+export function summarize(
+  name: string,
+  run: { samples: Sample[]; slipP99: number; sendSeconds: number },
+  drainSeconds: number,
+): Summary {
   const s = run.samples;
   const http = s.filter((x) => x.httpAt !== undefined).map((x) => x.httpAt! - x.sentAt);
   const replies = s.filter((x) => x.replyAt !== undefined).map((x) => x.replyAt! - x.sentAt);
@@ -117,20 +154,27 @@ export function summarize(name: string, run: { samples: Sample[]; slipP99: numbe
   };
 }
 
-export const ms = (v: number) => (Number.isNaN(v) ? '—' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`);
+export const ms = (v: number) =>
+  Number.isNaN(v) ? '—' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`;
 
 /** Prints a fixed-width table; `columns` pick and label the values. */
 /** A column of a results table: its heading and how a bot's summary shows in it. */
 export type Column = [string, (s: Summary) => string];
 
 /** Which bot, and how many requests it got. */
-export const botColumns: Column[] = [['bot', (s) => s.name], ['sent', (s) => String(s.sent)]];
+export const botColumns: Column[] = [
+  ['bot', (s) => s.name],
+  ['sent', (s) => String(s.sent)],
+];
 
 /** One latency's statistics `keys` (of p50, p99, max), headed `<label> <key>`. */
-export function latencyColumns<K extends 'p50' | 'p99' | 'max'>(label: string, of: (s: Summary) => Record<K, number>, keys: readonly K[]): Column[] {
+export function latencyColumns<K extends 'p50' | 'p99' | 'max'>(
+  label: string,
+  of: (s: Summary) => Record<K, number>,
+  keys: readonly K[],
+): Column[] {
   return keys.map((k): Column => [`${label} ${k}`, (s) => ms(of(s)[k])]);
 }
-
 
 /** Requests that failed, answers that never came and answers that came twice. */
 export const outcomeColumns: Column[] = [
@@ -142,7 +186,8 @@ export const outcomeColumns: Column[] = [
 export function printTable(rows: Summary[], columns: Column[]): void {
   const cells = [columns.map(([h]) => h), ...rows.map((r) => columns.map(([, f]) => f(r)))];
   const widths = columns.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
-  for (const row of cells) console.log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+  for (const row of cells)
+    console.log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
 }
 
 /** Makes `list.push` report each pushed item with its arrival time (observes the fakes' call logs without changing them). */

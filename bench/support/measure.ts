@@ -22,7 +22,8 @@ async function statements(base: string): Promise<Map<string, number> | undefined
     const res = await fetch(`${base}/metrics`);
     if (!res.ok) return undefined;
     const counts = new Map<string, number>();
-    for (const m of (await res.text()).matchAll(/^renderbot_db_statements_total\{pool="(\w+)"\} (\d+)$/gm)) counts.set(m[1]!, Number(m[2]));
+    for (const m of (await res.text()).matchAll(/^renderbot_db_statements_total\{pool="(\w+)"\} (\d+)$/gm))
+      counts.set(m[1]!, Number(m[2]));
     return counts.size ? counts : undefined;
   } catch {
     return undefined;
@@ -34,14 +35,20 @@ export const WARMUP = 20;
 
 /** The bots BENCH_BOTS names (comma-separated kinds), or all of them. */
 export function selectedBots<B extends { kind: string }>(bots: B[]): B[] {
-  const only = process.env.BENCH_BOTS?.split(',').map((b) => b.trim()).filter(Boolean);
+  const only = process.env.BENCH_BOTS?.split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
   return bots.filter((b) => !only?.length || only.includes(b.kind));
 }
 
 /** Warm-up, not measured: WARMUP requests at 20/s, then wait until each got its reply (connections, JIT, caches). */
 export async function warmUp(send: (i: number, sample: Sample) => Promise<number>): Promise<void> {
   const warm = await openLoop({ rate: 20, count: WARMUP, seconds: 5, send });
-  await drain(() => warm.samples.every((s) => s.replies > 0), () => 0, { maxMs: 30_000, idleMs: 30_000 });
+  await drain(
+    () => warm.samples.every((s) => s.replies > 0),
+    () => 0,
+    { maxMs: 30_000, idleMs: 30_000 },
+  );
 }
 
 /**
@@ -79,16 +86,27 @@ export async function measureBot(opts: {
   if (process.env.BENCH_DUMP) writeFileSync(`${process.env.BENCH_DUMP}.${bot.kind}.json`, JSON.stringify(run.samples));
   if (bot.kind === 'renderbot' && summary.lost > 0) {
     const q = await queueState(opts.dbUrl);
-    console.log(`  ${bot.name}: of ${summary.lost} without a reply after the drain, turns still queued: ${q.waiting} waiting in inboxes, ${q.running} drain jobs running, ${q.failed} failed`);
+    console.log(
+      `  ${bot.name}: of ${summary.lost} without a reply after the drain, turns still queued: ${q.waiting} waiting in inboxes, ${q.running} drain jobs running, ${q.failed} failed`,
+    );
   }
-  const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? `; its process used ${((cpuAfter - cpuBefore) / summary.sent).toFixed(1)} ms CPU per request` : '';
+  const cpu =
+    cpuBefore !== undefined && cpuAfter !== undefined
+      ? `; its process used ${((cpuAfter - cpuBefore) / summary.sent).toFixed(1)} ms CPU per request`
+      : '';
   if (statementsBefore && statementsAfter) {
     // Per answered request: a request refused or lost costs less than a turn.
     const answered = Math.max(1, summary.sent - summary.lost);
-    const per = [...statementsAfter].map(([pool, n]) => [pool, (n - (statementsBefore.get(pool) ?? 0)) / answered] as const).filter(([, n]) => n > 0);
+    const per = [...statementsAfter]
+      .map(([pool, n]) => [pool, (n - (statementsBefore.get(pool) ?? 0)) / answered] as const)
+      .filter(([, n]) => n > 0);
     const total = per.reduce((sum, [, n]) => sum + n, 0);
-    console.log(`  ${bot.name}: ${total.toFixed(2)} SQL statements per ${opts.answered} request (${per.map(([pool, n]) => `${pool} ${n.toFixed(2)}`).join(', ')}; polls and renewals included)`);
+    console.log(
+      `  ${bot.name}: ${total.toFixed(2)} SQL statements per ${opts.answered} request (${per.map(([pool, n]) => `${pool} ${n.toFixed(2)}`).join(', ')}; polls and renewals included)`,
+    );
   }
-  console.log(`  ${bot.name}: ${summary.sent} sent in ${summary.sendSeconds.toFixed(1)} s (send slip p99 ${ms(summary.slipP99)}), ${summary.sent - summary.lost} ${opts.answered}, drained in ${summary.drainSeconds.toFixed(1)} s${cpu}`);
+  console.log(
+    `  ${bot.name}: ${summary.sent} sent in ${summary.sendSeconds.toFixed(1)} s (send slip p99 ${ms(summary.slipP99)}), ${summary.sent - summary.lost} ${opts.answered}, drained in ${summary.drainSeconds.toFixed(1)} s${cpu}`,
+  );
   return summary;
 }

@@ -18,7 +18,8 @@ export async function sampleActivity(url: string, intervalMs = 20): Promise<{ st
     while (running) {
       const { rows } = await client.query<{ what: string; statement: string }>(
         `select coalesce(wait_event_type || ':' || wait_event, state) as what, left(regexp_replace(query, '\\s+', ' ', 'g'), 70) as statement
-         from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`);
+         from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`,
+      );
       for (const r of rows) {
         const key = `${r.what}\t${r.statement}`;
         counts.set(key, (counts.get(key) ?? 0) + 1);
@@ -32,10 +33,12 @@ export async function sampleActivity(url: string, intervalMs = 20): Promise<{ st
       running = false;
       await loop;
       await client.end();
-      return [...counts].sort((a, b) => b[1] - a[1]).map(([key, n]) => {
-        const [state, statement] = key.split('\t') as [string, string];
-        return { share: n / Math.max(1, total), state, statement };
-      });
+      return [...counts]
+        .sort((a, b) => b[1] - a[1])
+        .map(([key, n]) => {
+          const [state, statement] = key.split('\t') as [string, string];
+          return { share: n / Math.max(1, total), state, statement };
+        });
     },
   };
 }

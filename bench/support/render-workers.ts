@@ -16,7 +16,10 @@ const kind = process.argv[2];
 if (kind !== 'local' && kind !== 'noop') throw new Error(`unknown backend "${kind}" (local | noop)`);
 await serveTarget(async () => {
   const config = loadConfig();
-  const app = await createApp(config, createLogger(config.LOG_LEVEL), { worker: true, ...(kind === 'noop' ? { renderBackends: () => noop } : {}) });
+  const app = await createApp(config, createLogger(config.LOG_LEVEL), {
+    worker: true,
+    ...(kind === 'noop' ? { renderBackends: () => noop } : {}),
+  });
   await app.start();
   return { port: 0, close: () => app.close() };
 });

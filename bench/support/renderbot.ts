@@ -17,14 +17,30 @@ export async function startRenderBot(): Promise<{ port: number; close(): Promise
   const app = await createApp(config, createLogger(config.LOG_LEVEL), { worker: workerProcesses === 0 });
   const channels = await createChannels(app);
   await app.start();
-  const http = await startHttpServer(app, 0, channels.flatMap((c) => c.routes));
+  const http = await startHttpServer(
+    app,
+    0,
+    channels.flatMap((c) => c.routes),
+  );
   for (const c of channels) await c.start?.();
   const workers: ChildProcess[] = Array.from({ length: workerProcesses }, () =>
-    spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bot', 'cli.ts'), 'worker'], { env: process.env, stdio: ['ignore', 'inherit', 'inherit'] }));
+    spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bot', 'cli.ts'), 'worker'], {
+      env: process.env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    }),
+  );
   return {
     port: http.port,
     async close() {
-      await Promise.all(workers.map((w) => new Promise((r) => { w.once('exit', r); w.kill('SIGTERM'); })));
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise((r) => {
+              w.once('exit', r);
+              w.kill('SIGTERM');
+            }),
+        ),
+      );
       for (const c of channels) await c.stop();
       await http.close();
       await app.close();

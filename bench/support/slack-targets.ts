@@ -11,8 +11,18 @@ import { startRenderBot } from './renderbot.ts';
 
 /** A bare Bolt app: HTTPReceiver on its own port; the handler only acks and says the text back. */
 async function startBolt() {
-  const receiver = new HTTPReceiver({ signingSecret: env('SLACK_SIGNING_SECRET'), endpoints: '/slack/events', processBeforeResponse: false, logLevel: LogLevel.ERROR });
-  const app = new BoltApp({ receiver, token: env('SLACK_BOT_TOKEN'), logLevel: LogLevel.ERROR, clientOptions: { slackApiUrl: env('SLACK_API_URL') } });
+  const receiver = new HTTPReceiver({
+    signingSecret: env('SLACK_SIGNING_SECRET'),
+    endpoints: '/slack/events',
+    processBeforeResponse: false,
+    logLevel: LogLevel.ERROR,
+  });
+  const app = new BoltApp({
+    receiver,
+    token: env('SLACK_BOT_TOKEN'),
+    logLevel: LogLevel.ERROR,
+    clientOptions: { slackApiUrl: env('SLACK_API_URL') },
+  });
   app.command('/render', async ({ command, ack, say }) => {
     await ack();
     await say(`echo ${command.text}`);
@@ -25,7 +35,11 @@ async function startBolt() {
 const startChatSdk = () => startChatSdkBot('echobot', async (text) => `echo ${text}`);
 
 const kind = process.argv[2];
-const starters: Record<string, () => Promise<{ port: number; close(): Promise<void> }>> = { renderbot: startRenderBot, bolt: startBolt, chatsdk: startChatSdk };
+const starters: Record<string, () => Promise<{ port: number; close(): Promise<void> }>> = {
+  renderbot: startRenderBot,
+  bolt: startBolt,
+  chatsdk: startChatSdk,
+};
 const start = kind ? starters[kind] : undefined;
 if (!start) throw new Error(`unknown target "${kind}" (renderbot | bolt | chatsdk)`);
 await serveTarget(start);

@@ -23,7 +23,9 @@ class EchoBot extends ActivityHandler {
 /** CloudAdapter + EchoBot on restify, as in the samples (POST /api/messages). */
 async function startEcho() {
   const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication({}));
-  adapter.onTurnError = async (_context, error) => { console.error('echo bot turn failed', error); };
+  adapter.onTurnError = async (_context, error) => {
+    console.error('echo bot turn failed', error);
+  };
   const bot = new EchoBot();
   const server = restify.createServer({ name: 'echo', handleUncaughtExceptions: false });
   server.use(restify.plugins.bodyParser());
@@ -31,11 +33,17 @@ async function startEcho() {
     await adapter.process(req, res, (context) => bot.run(context));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.address() as AddressInfo).port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 const kind = process.argv[2];
-const starters: Record<string, () => Promise<{ port: number; close(): Promise<void> }>> = { renderbot: startRenderBot, echo: startEcho };
+const starters: Record<string, () => Promise<{ port: number; close(): Promise<void> }>> = {
+  renderbot: startRenderBot,
+  echo: startEcho,
+};
 const start = kind ? starters[kind] : undefined;
 if (!start) throw new Error(`unknown target "${kind}" (renderbot | echo)`);
 await serveTarget(start);

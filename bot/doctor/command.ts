@@ -12,7 +12,9 @@ import { runDoctor } from './run.ts';
  */
 export function doctorCommand(setup: () => { config: Config; log: Logger }, print: (line: string) => void): Command {
   return new Command('doctor')
-    .description('check a deployment: database, SECRETS_KEY, Slack and Teams credentials, models, render farms, PUBLIC_URL (safe next to a running serve)')
+    .description(
+      'check a deployment: database, SECRETS_KEY, Slack and Teams credentials, models, render farms, PUBLIC_URL (safe next to a running serve)',
+    )
     .action(async () => {
       let loaded: { config: Config; log: Logger };
       try {

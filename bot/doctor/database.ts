@@ -21,19 +21,45 @@ const MIGRATED = 'database migrations';
  * or without it the embedded cluster in DATA_DIR/pg, which is joined when it runs and started
  * (and stopped again by `close`) when it does not — never created.
  */
-export async function checkDatabase(config: Pick<Config, 'DATABASE_URL' | 'dataDir'>, log: Logger, timeoutMs: number): Promise<DatabaseCheck> {
+export async function checkDatabase(
+  config: Pick<Config, 'DATABASE_URL' | 'dataDir'>,
+  log: Logger,
+  timeoutMs: number,
+): Promise<DatabaseCheck> {
   let cluster: EmbeddedCluster | undefined;
-  const close = async () => { if (cluster?.owned) await cluster.stop(); };
+  const close = async () => {
+    if (cluster?.owned) await cluster.stop();
+  };
   let url = config.DATABASE_URL;
   if (!url) {
     const dir = join(config.dataDir, 'pg');
     if (!existsSync(join(dir, 'PG_VERSION'))) {
-      return { close, lines: [fail(WHAT, `DATABASE_URL is not set and there is no embedded database in ${dir}`, 'set DATABASE_URL, or run renderbot migrate to create the embedded one'), skip(MIGRATED, 'no database')] };
+      return {
+        close,
+        lines: [
+          fail(
+            WHAT,
+            `DATABASE_URL is not set and there is no embedded database in ${dir}`,
+            'set DATABASE_URL, or run renderbot migrate to create the embedded one',
+          ),
+          skip(MIGRATED, 'no database'),
+        ],
+      };
     }
     try {
       cluster = await withTimeout(startEmbeddedCluster(dir, log.child({ component: 'postgres' })), EMBEDDED_START_MS);
     } catch (err) {
-      return { close, lines: [fail(WHAT, `the embedded PostgreSQL in ${dir} does not start: ${reasonOf(err)}`, 'look at its log in that folder, or set DATABASE_URL'), skip(MIGRATED, 'no database')] };
+      return {
+        close,
+        lines: [
+          fail(
+            WHAT,
+            `the embedded PostgreSQL in ${dir} does not start: ${reasonOf(err)}`,
+            'look at its log in that folder, or set DATABASE_URL',
+          ),
+          skip(MIGRATED, 'no database'),
+        ],
+      };
     }
     url = cluster.url('renderbot');
   }
@@ -47,15 +73,33 @@ export async function checkDatabase(config: Pick<Config, 'DATABASE_URL' | 'dataD
       const res = await client.query<{ v: string }>(`select current_setting('server_version') as v`);
       version = res.rows[0]?.v.split(' ')[0] ?? '?';
     } catch (err) {
-      return { close, lines: [unreachable(where, err, Boolean(config.DATABASE_URL)), skip(MIGRATED, 'the database is not reachable')] };
+      return {
+        close,
+        lines: [unreachable(where, err, Boolean(config.DATABASE_URL)), skip(MIGRATED, 'the database is not reachable')],
+      };
     }
     const pending = await pendingMigrations(client);
     const lines = [ok(`${WHAT} reachable`, `PostgreSQL ${version} at ${where}`)];
     if (pending.length === 0) return { close, url, lines: [...lines, ok(`${MIGRATED} applied`, 'none pending')] };
     const names = pending.length === 1 ? pending[0]! : `${pending[0]} … ${pending.at(-1)}`;
-    return { close, lines: [...lines, fail(MIGRATED, `${pending.length} pending (${names})`, 'run renderbot migrate (serve applies them too when it starts)')] };
+    return {
+      close,
+      lines: [
+        ...lines,
+        fail(
+          MIGRATED,
+          `${pending.length} pending (${names})`,
+          'run renderbot migrate (serve applies them too when it starts)',
+        ),
+      ],
+    };
   } catch (err) {
-    return { close, lines: [fail(WHAT, `reading it failed: ${reasonOf(err)}`, 'check that DATABASE_URL points at RenderBot\'s database')] };
+    return {
+      close,
+      lines: [
+        fail(WHAT, `reading it failed: ${reasonOf(err)}`, "check that DATABASE_URL points at RenderBot's database"),
+      ],
+    };
   } finally {
     await client.end().catch(() => {});
   }
@@ -69,7 +113,19 @@ function describeUrl(url: string): string {
 
 function unreachable(where: string, err: unknown, external: boolean): CheckLine {
   const code = (err as { code?: unknown }).code;
-  if (code === '28P01' || code === '28000') return fail(WHAT, `${where} refused the login`, 'check the user and password in DATABASE_URL');
-  if (code === '3D000') return fail(WHAT, `${where} does not exist`, external ? 'create that database, or fix the name in DATABASE_URL' : 'run renderbot migrate');
-  return fail(WHAT, `${where} is not reachable: ${reasonOf(err)}`, external ? 'check DATABASE_URL and that PostgreSQL runs and accepts connections from here' : 'check the embedded PostgreSQL in DATA_DIR/pg');
+  if (code === '28P01' || code === '28000')
+    return fail(WHAT, `${where} refused the login`, 'check the user and password in DATABASE_URL');
+  if (code === '3D000')
+    return fail(
+      WHAT,
+      `${where} does not exist`,
+      external ? 'create that database, or fix the name in DATABASE_URL' : 'run renderbot migrate',
+    );
+  return fail(
+    WHAT,
+    `${where} is not reachable: ${reasonOf(err)}`,
+    external
+      ? 'check DATABASE_URL and that PostgreSQL runs and accepts connections from here'
+      : 'check the embedded PostgreSQL in DATA_DIR/pg',
+  );
 }

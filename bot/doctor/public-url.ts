@@ -8,17 +8,29 @@ import { fail, ok, skip, warn, type CheckLine } from './report.ts';
  * warning (run doctor again while `serve` runs); when the bot answers here but not through
  * PUBLIC_URL, it fails (DNS, TLS or the proxy).
  */
-export async function checkPublicUrl(config: Pick<Config, 'PUBLIC_URL' | 'PORT'>, timeoutMs: number): Promise<CheckLine> {
-  if (!config.PUBLIC_URL) return skip('public URL', 'PUBLIC_URL not set (needed for Slack OAuth, Teams, render-farm callbacks and links)');
+export async function checkPublicUrl(
+  config: Pick<Config, 'PUBLIC_URL' | 'PORT'>,
+  timeoutMs: number,
+): Promise<CheckLine> {
+  if (!config.PUBLIC_URL)
+    return skip('public URL', 'PUBLIC_URL not set (needed for Slack OAuth, Teams, render-farm callbacks and links)');
   const url = `${config.PUBLIC_URL.replace(/\/+$/, '')}/healthz`;
   const what = `public URL ${url}`;
   const publicAnswer = await get(url, timeoutMs);
   if (publicAnswer === 'ok') return ok(`${what} answers`);
   const local = await get(`http://127.0.0.1:${config.PORT}/healthz`, timeoutMs);
   if (local === 'ok') {
-    return fail(what, `not reachable (${publicAnswer}) while the bot answers on port ${config.PORT} here`, `check DNS, TLS and the proxy that forwards PUBLIC_URL to port ${config.PORT}`);
+    return fail(
+      what,
+      `not reachable (${publicAnswer}) while the bot answers on port ${config.PORT} here`,
+      `check DNS, TLS and the proxy that forwards PUBLIC_URL to port ${config.PORT}`,
+    );
   }
-  return warn(what, `not reachable (${publicAnswer})`, 'start the bot (npm start) and run renderbot doctor again while it runs: doctor can run next to serve');
+  return warn(
+    what,
+    `not reachable (${publicAnswer})`,
+    'start the bot (npm start) and run renderbot doctor again while it runs: doctor can run next to serve',
+  );
 }
 
 /** 'ok' for a 2xx answer, else what happened. */

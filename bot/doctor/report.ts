@@ -10,9 +10,19 @@ export const CHECK_TIMEOUT_MS = 10_000;
 /** A check that passed; `detail` says what was found (a workspace name, a version). */
 export const ok = (what: string, detail?: string): CheckLine => ({ status: 'ok', what, ...(detail ? { detail } : {}) });
 /** A check that failed: the problem and the fix. */
-export const fail = (what: string, problem: string, fix: string): CheckLine => ({ status: 'fail', what, detail: problem, fix });
+export const fail = (what: string, problem: string, fix: string): CheckLine => ({
+  status: 'fail',
+  what,
+  detail: problem,
+  fix,
+});
 /** A problem that may be expected where doctor runs (e.g. the bot is not running); does not fail the run. */
-export const warn = (what: string, problem: string, fix: string): CheckLine => ({ status: 'warn', what, detail: problem, fix });
+export const warn = (what: string, problem: string, fix: string): CheckLine => ({
+  status: 'warn',
+  what,
+  detail: problem,
+  fix,
+});
 /** A check that did not apply, with the reason. */
 export const skip = (what: string, reason: string): CheckLine => ({ status: 'skip', what, detail: reason });
 
@@ -24,16 +34,18 @@ const LABEL: Record<CheckStatus, string> = { ok: 'ok  ', fail: 'FAIL', warn: 'wa
  * library or a server put into a message.
  */
 export function formatLine(line: CheckLine, secrets: readonly string[] = []): string {
-  const text = line.status === 'ok'
-    ? `${LABEL.ok} ${line.what}${line.detail ? ` (${line.detail})` : ''}`
-    : `${LABEL[line.status]} ${line.what}: ${(line.detail ?? '').replace(/\.$/, '')}${line.fix ? ` — ${line.fix}` : ''}`;
+  const text =
+    line.status === 'ok'
+      ? `${LABEL.ok} ${line.what}${line.detail ? ` (${line.detail})` : ''}`
+      : `${LABEL[line.status]} ${line.what}: ${(line.detail ?? '').replace(/\.$/, '')}${line.fix ? ` — ${line.fix}` : ''}`;
   return scrub(text.replace(/\s*[\r\n]+\s*/g, ' '), secrets);
 }
 
 /** `text` with every secret (6 characters or more) replaced by `[redacted]`. */
 function scrub(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const s of [...secrets].filter((s) => s.length >= 6).sort((a, b) => b.length - a.length)) out = out.replaceAll(s, '[redacted]');
+  for (const s of [...secrets].filter((s) => s.length >= 6).sort((a, b) => b.length - a.length))
+    out = out.replaceAll(s, '[redacted]');
   return out;
 }
 
@@ -61,6 +73,9 @@ export function reasonOf(err: unknown): string {
     e = e.cause;
   }
   const message = err instanceof Error ? err.message : String(err);
-  const first = message.split(/\n|(?<=\.)\s/)[0]!.trim().replace(/\.$/, '');
+  const first = message
+    .split(/\n|(?<=\.)\s/)[0]!
+    .trim()
+    .replace(/\.$/, '');
   return first.length > 200 ? `${first.slice(0, 199)}…` : first;
 }

@@ -35,18 +35,32 @@ export async function runDoctor(config: Config, log: Logger, timeoutMs = CHECK_T
         await orm.close();
       }
     } catch (err) {
-      return { error: fail('stored secrets', `reading them failed: ${reasonOf(err)}`, 'check the database (see above)') };
+      return {
+        error: fail('stored secrets', `reading them failed: ${reasonOf(err)}`, 'check the database (see above)'),
+      };
     }
   });
-  const opened = async () => { const s = await stored; return 'error' in s ? undefined : s; };
+  const opened = async () => {
+    const s = await stored;
+    return 'error' in s ? undefined : s;
+  };
 
   const [db, secrets, slack, teams, models, farms, publicUrl] = await Promise.all([
     database,
     stored.then((s) => ('error' in s ? s.error : s.line)),
-    guard('Slack', checkSlack(config, async () => (await opened())?.installations ?? { unavailable: NOT_READY }, timeoutMs)),
+    guard(
+      'Slack',
+      checkSlack(config, async () => (await opened())?.installations ?? { unavailable: NOT_READY }, timeoutMs),
+    ),
     guard('Teams', checkTeams(config, timeoutMs)),
-    guard('models', opened().then((s) => (s ? checkModels(s.tenants, quiet, timeoutMs) : [skip('models', NOT_READY)]))),
-    guard('render farms', opened().then((s) => (s ? checkFarms(s.tenants, timeoutMs) : [skip('render farms', NOT_READY)]))),
+    guard(
+      'models',
+      opened().then((s) => (s ? checkModels(s.tenants, quiet, timeoutMs) : [skip('models', NOT_READY)])),
+    ),
+    guard(
+      'render farms',
+      opened().then((s) => (s ? checkFarms(s.tenants, timeoutMs) : [skip('render farms', NOT_READY)])),
+    ),
     guard('public URL', checkPublicUrl(config, timeoutMs)),
   ]);
   await db.close();
@@ -70,8 +84,15 @@ async function guard(what: string, check: Promise<CheckLine | CheckLine[]>): Pro
 function configSecrets(config: Config): string[] {
   const password = config.DATABASE_URL ? decodeURIComponent(new URL(config.DATABASE_URL).password) : '';
   return [
-    config.secretsKey.toString('base64'), config.secretsKey.toString('hex'), password,
-    config.SLACK_BOT_TOKEN, config.SLACK_SIGNING_SECRET, config.SLACK_CLIENT_SECRET, config.SLACK_STATE_SECRET, config.SLACK_APP_TOKEN,
-    config.MicrosoftAppPassword, config.METRICS_TOKEN,
+    config.secretsKey.toString('base64'),
+    config.secretsKey.toString('hex'),
+    password,
+    config.SLACK_BOT_TOKEN,
+    config.SLACK_SIGNING_SECRET,
+    config.SLACK_CLIENT_SECRET,
+    config.SLACK_STATE_SECRET,
+    config.SLACK_APP_TOKEN,
+    config.MicrosoftAppPassword,
+    config.METRICS_TOKEN,
   ].filter((s): s is string => Boolean(s));
 }

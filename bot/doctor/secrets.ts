@@ -19,16 +19,27 @@ export type OpenTenant = {
 export type OpenInstallation = { label: string; botToken: string | Unusable | undefined };
 
 /** What `openSecrets` found: the line about SECRETS_KEY, the decrypted values, and every plain secret (for scrubbing output). */
-export type OpenSecrets = { line: CheckLine; tenants: OpenTenant[]; installations: OpenInstallation[]; plain: string[] };
+export type OpenSecrets = {
+  line: CheckLine;
+  tenants: OpenTenant[];
+  installations: OpenInstallation[];
+  plain: string[];
+};
 
-const installationSecret = z.object({ bot: z.object({ token: z.string().optional() }).optional(), user: z.object({ token: z.string().optional() }).optional() });
+const installationSecret = z.object({
+  bot: z.object({ token: z.string().optional() }).optional(),
+  user: z.object({ token: z.string().optional() }).optional(),
+});
 
 /**
  * Decrypts every stored secret with `secretsKey` — tenants' AI keys and farm secrets, Slack
  * installations — and says in one line whether SECRETS_KEY opens them all, naming those it
  * does not open.
  */
-export function openSecrets(secretsKey: Buffer, stored: { tenants: TenantSecrets[]; installations: StoredInstallation[] }): OpenSecrets {
+export function openSecrets(
+  secretsKey: Buffer,
+  stored: { tenants: TenantSecrets[]; installations: StoredInstallation[] },
+): OpenSecrets {
   const plain: string[] = [];
   const failed: string[] = [];
   let total = 0;
@@ -47,15 +58,21 @@ export function openSecrets(secretsKey: Buffer, stored: { tenants: TenantSecrets
   const tenants = stored.tenants.map((t): OpenTenant => {
     const ai = t.aiKeyEncrypted ? open(`AI key of tenant ${t.slug}`, () => readTenantAi(secretsKey, t)) : undefined;
     if (ai && !('unusable' in ai)) plain.push(ai.apiKey);
-    const farm = t.rendererBackend === 'http' && t.rendererUrl && t.rendererSecretEncrypted
-      ? open(`render-farm secret of tenant ${t.slug}`, () => ({ url: t.rendererUrl!, secret: decryptSecret(secretsKey, t.rendererSecretEncrypted!) }))
-      : undefined;
+    const farm =
+      t.rendererBackend === 'http' && t.rendererUrl && t.rendererSecretEncrypted
+        ? open(`render-farm secret of tenant ${t.slug}`, () => ({
+            url: t.rendererUrl!,
+            secret: decryptSecret(secretsKey, t.rendererSecretEncrypted!),
+          }))
+        : undefined;
     if (farm && !('unusable' in farm)) plain.push(farm.secret);
     return { slug: t.slug, ai, farm };
   });
   const installations = stored.installations.map((i): OpenInstallation => {
     const label = `Slack workspace ${i.teamName ? `${i.teamName} ` : ''}(${(i.isEnterpriseInstall ? i.enterpriseId : i.teamId) ?? '?'})`;
-    const secret = open(`Slack installation of ${label}`, () => installationSecret.parse(JSON.parse(decryptSecret(secretsKey, i.installationEncrypted))));
+    const secret = open(`Slack installation of ${label}`, () =>
+      installationSecret.parse(JSON.parse(decryptSecret(secretsKey, i.installationEncrypted))),
+    );
     if ('unusable' in secret) return { label, botToken: secret };
     plain.push(...[secret.bot?.token, secret.user?.token].filter((s): s is string => Boolean(s)));
     return { label, botToken: secret.bot?.token };
@@ -67,7 +84,11 @@ function keyLine(total: number, failed: string[]): CheckLine {
   const what = 'SECRETS_KEY';
   if (total === 0) return skip(what, 'no secrets stored yet');
   if (failed.length === 0) return ok(`${what} decrypts the stored secrets`, `${total} of ${total}`);
-  const named = failed.length > 3 ? `${failed.slice(0, 3).join(', ')} and ${failed.length - 3} more` : failed.join(', ');
-  return fail(what, `cannot decrypt ${failed.length} of ${total} stored secrets (${named})`,
-    'set SECRETS_KEY (or DATA_DIR/secrets.key) back to the key they were stored with, or store them again: renderbot admin tenant ai / renderer …, reinstall Slack via /slack/install');
+  const named =
+    failed.length > 3 ? `${failed.slice(0, 3).join(', ')} and ${failed.length - 3} more` : failed.join(', ');
+  return fail(
+    what,
+    `cannot decrypt ${failed.length} of ${total} stored secrets (${named})`,
+    'set SECRETS_KEY (or DATA_DIR/secrets.key) back to the key they were stored with, or store them again: renderbot admin tenant ai / renderer …, reinstall Slack via /slack/install',
+  );
 }

@@ -15,15 +15,19 @@ export async function checkTeams(config: Config, timeoutMs: number): Promise<Che
     return fail('Teams configuration', reasonOf(err), 'set the variables it names');
   }
   if (settings.mode === 'off') return skip('Teams', 'not configured (MicrosoftAppId unset)');
-  if (settings.mode === 'emulator') return skip('Teams', 'Bot Framework Emulator mode (TEAMS_EMULATOR=1) has no credentials to check');
+  if (settings.mode === 'emulator')
+    return skip('Teams', 'Bot Framework Emulator mode (TEAMS_EMULATOR=1) has no credentials to check');
   const what = `Teams app ${settings.appId}`;
   try {
     await withTimeout(fetchBotToken(settings), timeoutMs);
     return ok(`${what} gets a Bot Framework token`, settings.appType);
   } catch (err) {
-    return fail(what, `no Bot Framework token: ${reasonOf(err)}`,
+    return fail(
+      what,
+      `no Bot Framework token: ${reasonOf(err)}`,
       settings.appType === 'UserAssignedMSI'
         ? 'check that the managed identity is assigned to this host and MicrosoftAppId is its client id'
-        : 'check MicrosoftAppPassword (a current client secret of the app registration), MicrosoftAppType, MicrosoftAppTenantId and, for another cloud, ToChannelFromBotLoginUrl');
+        : 'check MicrosoftAppPassword (a current client secret of the app registration), MicrosoftAppType, MicrosoftAppTenantId and, for another cloud, ToChannelFromBotLoginUrl',
+    );
   }
 }

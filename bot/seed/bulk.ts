@@ -55,12 +55,17 @@ export async function seedBulk(em: EntityManager, tenantId: string, opts: BulkOp
   const [pP, pO, pI, pJ] = Array.from({ length: 4 }, () => randomUUID().slice(0, 24));
   return em.transactional(async (tx) => {
     const run = (sql: string, params: unknown[] = []) => tx.execute(sql, params);
-    for (const [name, description] of Object.entries(demoMaterials)) await ensureMaterial(tx, tenantId, name, description);
+    for (const [name, description] of Object.entries(demoMaterials))
+      await ensureMaterial(tx, tenantId, name, description);
     const outputTypeIds: string[] = [];
     for (const o of demoOutputTypes) outputTypeIds.push(await ensureOutputType(tx, tenantId, o));
     await run(`select setseed(0.42)`);
     await run(`set local work_mem = '256MB'`);
-    const su = await row(tx, z.object({ rolsuper: z.boolean() }), `select rolsuper from pg_roles where rolname = current_user`);
+    const su = await row(
+      tx,
+      z.object({ rolsuper: z.boolean() }),
+      `select rolsuper from pg_roles where rolname = current_user`,
+    );
     if (su?.rolsuper) await run(`set local session_replication_role = replica`);
 
     await run(
@@ -70,11 +75,16 @@ export async function seedBulk(em: EntityManager, tenantId: string, opts: BulkOp
        from generate_series(1, ?) g join ${categoryMix} on ${hash('g', 1000)} >= c.lo and ${hash('g', 1000)} < c.hi
        cross join lateral (select (c.base + ${hash('g', 1_000_003)} % c.spread)::text as num) x
        on conflict (tenant_id, pim_id) do nothing`,
-      [tenantId, productCount]);
-    await run(`create temp table bulk_products on commit drop as
-      select row_number() over (order by id) as rn, id from product where tenant_id = ?`, [tenantId]);
+      [tenantId, productCount],
+    );
+    await run(
+      `create temp table bulk_products on commit drop as
+      select row_number() over (order by id) as rn, id from product where tenant_id = ?`,
+      [tenantId],
+    );
     const nprod = (await row(tx, countRow, `select count(*) as n from bulk_products`))?.n ?? 0;
-    if (nprod < 180) throw new UserInputError('bulk_too_small', 'seedBulk needs at least 180 products (the largest order size).');
+    if (nprod < 180)
+      throw new UserInputError('bulk_too_small', 'seedBulk needs at least 180 products (the largest order size).');
 
     // Orders with jobs (kind 'r', oldest first by n) and ~1 % drafts/cancelled without jobs (kind 'd').
     const estimated = Math.ceil(jobCount / 100) + 10;
@@ -99,15 +109,29 @@ export async function seedBulk(em: EntityManager, tenantId: string, opts: BulkOp
               'SA-' || b.year || '-' || lpad((coalesce(oc.last_value, 0) + row_number() over (partition by b.year order by b.created_at, b.n))::text, 5, '0') as order_number
        from dated b left join order_counter oc on oc.tenant_id = ? and oc.year = b.year
        order by b.n`,
-      [estimated, jobCount, jobCount, now, days, now, days, Math.max(3, Math.floor(estimated / 100)), JSON.stringify(outputTypeIds), tenantId]);
+      [
+        estimated,
+        jobCount,
+        jobCount,
+        now,
+        days,
+        now,
+        days,
+        Math.max(3, Math.floor(estimated / 100)),
+        JSON.stringify(outputTypeIds),
+        tenantId,
+      ],
+    );
     await run(`analyze bulk_products, bulk_orders`);
     const over = await row(tx, countRow, `select count(*) as n from bulk_orders where length(order_number) > 14`);
-    if ((over?.n ?? 0) > 0) throw new UserInputError('bulk_too_large', 'More than 99,999 orders in one year; raise `days` or lower `jobs`.');
+    if ((over?.n ?? 0) > 0)
+      throw new UserInputError('bulk_too_large', 'More than 99,999 orders in one year; raise `days` or lower `jobs`.');
     await run(
       `insert into order_counter (tenant_id, year, last_value)
        select ?, substr(order_number, 4, 4)::int, max(substr(order_number, 9)::int) from bulk_orders group by 2
        on conflict (tenant_id, year) do update set last_value = greatest(order_counter.last_value, excluded.last_value)`,
-      [tenantId]);
+      [tenantId],
+    );
     // completed_at: an upper bound of the jobs' finish times (start offset + last slot + longest render).
     await run(
       `insert into render_order (id, tenant_id, order_number, status, output_type_id, render_overrides, created_by, origin,
@@ -116,14 +140,18 @@ export async function seedBulk(em: EntityManager, tenantId: string, opts: BulkOp
          coalesce(submitted_at, created_at), submitted_at,
          case when status = 'completed' then submitted_at + make_interval(secs => 65 + size * 30 + 240) end
        from bulk_orders order by id`,
-      [tenantId]);
+      [tenantId],
+    );
 
     // Items are generated once into a temp table (no WAL) and read by both inserts.
     await run(`create temp table bulk_items on commit drop as
       select ${seqId(pI!, 'o.n * 1000 + k')} as id, o.id as order_id, p.id as product_id, o.kind, o.status, o.submitted_at, o.order_number, k
       from bulk_orders o cross join lateral generate_series(0, o.size - 1) k
       join bulk_products p on p.rn = 1 + (${hash('o.n', nprod)} + k) % ${nprod}`);
-    await run(`insert into order_item (id, tenant_id, order_id, product_id) select id, ?, order_id, product_id from bulk_items`, [tenantId]);
+    await run(
+      `insert into order_item (id, tenant_id, order_id, product_id) select id, ?, order_id, product_id from bulk_items`,
+      [tenantId],
+    );
     await run(
       `insert into render_job (id, tenant_id, order_id, order_item_id, product_id, status, attempts, error, result_url, queued_at, started_at, finished_at)
        select ${seqId(pJ!, 'row_number() over ()')}, ?, i.order_id, i.id, i.product_id, j.status,
@@ -140,13 +168,23 @@ export async function seedBulk(em: EntityManager, tenantId: string, opts: BulkOp
            when i.status = 'failed' and random() < 0.2 then 'failed'
            else 'completed' end as status) j
        where i.kind = 'r'`,
-      [tenantId]);
+      [tenantId],
+    );
     // With triggers off (replica mode) the jobs were not tallied as they were written.
     if (su?.rolsuper) await retallyTenant(tx, tenantId);
     await run(`analyze product, render_order, order_item, render_job`);
-    const totals = await row(tx, z.object({ orders: z.coerce.number(), items: z.coerce.number(), jobs: z.coerce.number() }),
-      `select count(*) as orders, coalesce(sum(size), 0) as items, coalesce(sum(size) filter (where kind = 'r'), 0) as jobs from bulk_orders`);
-    return { products: nprod, orders: totals?.orders ?? 0, items: totals?.items ?? 0, jobs: totals?.jobs ?? 0, ms: Date.now() - started };
+    const totals = await row(
+      tx,
+      z.object({ orders: z.coerce.number(), items: z.coerce.number(), jobs: z.coerce.number() }),
+      `select count(*) as orders, coalesce(sum(size), 0) as items, coalesce(sum(size) filter (where kind = 'r'), 0) as jobs from bulk_orders`,
+    );
+    return {
+      products: nprod,
+      orders: totals?.orders ?? 0,
+      items: totals?.items ?? 0,
+      jobs: totals?.jobs ?? 0,
+      ms: Date.now() - started,
+    };
   });
 }
 
@@ -159,13 +197,23 @@ export type CategorySeed = { category: string; count: number; prefix: string; st
  * Returns how many were inserted.
  */
 export async function seedCategoryProducts(em: EntityManager, tenantId: string, seed: CategorySeed): Promise<number> {
-  const inserted = await row(em, countRow,
+  const inserted = await row(
+    em,
+    countRow,
     `with ins as (
        insert into product (tenant_id, pim_id, name, category, material_name)
        select ?, ? || '-' || lpad(g::text, 7, '0'), ? || lpad(g::text, 7, '0'), ?, ?
        from generate_series(1, ?) g
        on conflict (tenant_id, pim_id) do nothing returning 1)
      select count(*) as n from ins`,
-    [tenantId, seed.prefix, seed.stem ?? `${seed.category} `, seed.category, seed.material === undefined ? 'Steel-Bare' : seed.material, seed.count]);
+    [
+      tenantId,
+      seed.prefix,
+      seed.stem ?? `${seed.category} `,
+      seed.category,
+      seed.material === undefined ? 'Steel-Bare' : seed.material,
+      seed.count,
+    ],
+  );
   return inserted?.n ?? 0;
 }

@@ -3,7 +3,10 @@ import type { ActionRow, Decision } from './plan.ts';
 
 /** The confirm card of an action in its current state (pending, or resolved with who/when/outcome). */
 export function confirmBlock(row: ActionRow): ConfirmBlock {
-  const decided = row.decidedBy && row.decidedAt ? ` by ${deciderName(row)} at ${row.decidedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
+  const decided =
+    row.decidedBy && row.decidedAt
+      ? ` by ${deciderName(row)} at ${row.decidedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`
+      : '';
   const outcomes: Record<ActionRow['status'], string | undefined> = {
     pending: undefined,
     executing: `Running${decided}…`,

@@ -19,7 +19,10 @@ import { claimAction, expireAction, findAction, finishAction } from './store.ts'
 export type DecideDeps = { orm: Orm; log: Logger; tools: ToolRegistry; now: () => Date };
 
 /** A confirmed action's results, for the model's follow-up. */
-export type Executed = { action: ActionRow; results: { tool: string; summary: string; data: unknown; effects?: ToolEffects }[] };
+export type Executed = {
+  action: ActionRow;
+  results: { tool: string; summary: string; data: unknown; effects?: ToolEffects }[];
+};
 
 /** Where the confirmer is, as far as the adapter knows. */
 export type ConfirmOptions = {
@@ -37,18 +40,32 @@ export type ConfirmOptions = {
  * of orders it sets rendering, go to the conversation where the plan was asked (its origin;
  * `opts.delivery` for actions that remember none).
  */
-export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: string, opts: ConfirmOptions = {}): Promise<Decision & { executed?: Executed }> {
+export async function confirmAction(
+  deps: DecideDeps,
+  actor: Actor,
+  actionId: string,
+  opts: ConfirmOptions = {},
+): Promise<Decision & { executed?: Executed }> {
   const em = deps.orm.em.fork();
   if (!hasRole(actor.role, 'operator')) {
     const row = await findAction(em, actor.tenantId, actionId);
     if (!row) return notFound();
-    await writeAudit(em, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.confirm', target: actionId, outcome: 'refused_role' });
+    await writeAudit(em, {
+      tenantId: actor.tenantId,
+      actor: actor.userId,
+      action: 'action.confirm',
+      target: actionId,
+      outcome: 'refused_role',
+    });
     return refusal(row, 'Only operators and admins can confirm changes. Ask an operator of your team to confirm it.');
   }
   let results: Executed['results'] = [];
   try {
     const done = await em.transactional(async (tx) => {
-      const claimed = await claimAction(tx, actor.tenantId, actionId, 'executing', { id: actor.userId, name: actor.name });
+      const claimed = await claimAction(tx, actor.tenantId, actionId, 'executing', {
+        id: actor.userId,
+        name: actor.name,
+      });
       if (!claimed) return undefined;
       results = [];
       const selections = await selectionsOf(tx, actor.tenantId, claimed.id);
@@ -56,50 +73,119 @@ export async function confirmAction(deps: DecideDeps, actor: Actor, actionId: st
         const tool = deps.tools.get(call.tool);
         if (!tool || !needsApproval(tool)) throw new Error(`plan names unknown write tool ${call.tool}`);
         const args = tool.parameters.parse(call.args);
-        const turn = { tenantId: actor.tenantId, userId: actor.userId, role: actor.role, sessionId: claimed.sessionId, platform: actor.platform };
+        const turn = {
+          tenantId: actor.tenantId,
+          userId: actor.userId,
+          role: actor.role,
+          sessionId: claimed.sessionId,
+          platform: actor.platform,
+        };
         // Each step runs with what its own preview froze: selections are keyed by step, not by the model's call id.
         const selectionId = selections.get(step);
         const ctx = { turn, em: tx, log: deps.log, now: deps.now, ...(selectionId ? { frozen: { selectionId } } : {}) };
         const result: ToolResult = await tool.run(ctx, args);
-        results.push({ tool: call.tool, summary: result.summary ?? `${call.tool} done`, data: result.data, ...(result.effects ? { effects: result.effects } : {}) });
+        results.push({
+          tool: call.tool,
+          summary: result.summary ?? `${call.tool} done`,
+          data: result.data,
+          ...(result.effects ? { effects: result.effects } : {}),
+        });
       }
       const origin = actionOriginSchema.safeParse(claimed.origin).data?.delivery ?? opts.delivery;
       // The conversation where it was asked hears back there when its renders finish (core/notices).
-      if (origin) await watchOrders(tx, actor.tenantId, orderIdsOf(results.flatMap((r) => r.effects?.orders ?? [])), { sessionId: claimed.sessionId, delivery: origin });
+      if (origin)
+        await watchOrders(tx, actor.tenantId, orderIdsOf(results.flatMap((r) => r.effects?.orders ?? [])), {
+          sessionId: claimed.sessionId,
+          delivery: origin,
+        });
       // The order a plan created becomes what the conversation is about (context summaries).
       for (const r of results) await rememberSubject(tx, actor.tenantId, claimed.sessionId, r.effects?.subject);
       const outcome = results.map((r) => r.summary).join('; ');
       const row = await finishAction(tx, claimed.id, 'done', { outcome, results: results.map((r) => r.data) });
-      await writeAudit(tx, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.confirm', target: claimed.id, outcome: 'done', detail: { plan: claimed.plan.map((c) => ({ tool: c.tool, args: c.args })), results: results.map((r) => r.data) } });
+      await writeAudit(tx, {
+        tenantId: actor.tenantId,
+        actor: actor.userId,
+        action: 'action.confirm',
+        target: claimed.id,
+        outcome: 'done',
+        detail: {
+          plan: claimed.plan.map((c) => ({ tool: c.tool, args: c.args })),
+          results: results.map((r) => r.data),
+        },
+      });
       // A note for later turns (a `system` row: written by RenderBot, not a person). Its results quote names tenants
       // wrote, so the model sees it only as a delimited data message (window.ts), never as a system message; people never see it.
       await appendMessage(tx, {
-        tenantId: actor.tenantId, sessionId: claimed.sessionId, userId: actor.userId, role: 'system',
+        tenantId: actor.tenantId,
+        sessionId: claimed.sessionId,
+        userId: actor.userId,
+        role: 'system',
         // The platform user id, not a display name (text others chose).
         content: `The user ${actor.userId} confirmed action ${claimed.id}. Results: ${results.map((r) => `${r.tool}: ${JSON.stringify(r.data)}`).join(' | ')}`,
       });
       if (origin) {
         // The follow-up speaks in the requester's conversation, as them, with no more than an operator's tools.
-        const turn = { tenantId: actor.tenantId, userId: claimed.requestedBy, role: lowerRole(actor.role, 'operator'), sessionId: claimed.sessionId, platform: origin.platform };
+        const turn = {
+          tenantId: actor.tenantId,
+          userId: claimed.requestedBy,
+          role: lowerRole(actor.role, 'operator'),
+          sessionId: claimed.sessionId,
+          platform: origin.platform,
+        };
         // Its next steps follow from the orders the steps wrote (core/tools/next-steps.ts).
-        await queueFollowUp(tx, turn, outcome || 'Done.', origin, results.map((r) => ({ tool: r.tool, ...(r.effects?.orders ? { effects: { orders: r.effects.orders } } : {}) })));
+        await queueFollowUp(
+          tx,
+          turn,
+          outcome || 'Done.',
+          origin,
+          results.map((r) => ({
+            tool: r.tool,
+            ...(r.effects?.orders ? { effects: { orders: r.effects.orders } } : {}),
+          })),
+        );
       }
       return row;
     });
     if (done) {
       const elsewhere = opts.sessionId !== undefined && opts.sessionId !== done.sessionId;
-      const message = elsewhere ? `Confirmed — the result is in ${done.requestedBy}'s conversation.` : done.result?.outcome ?? 'Done.';
-      return { ok: true, status: 'done', message, reply: confirmReply(done), sessionId: done.sessionId, executed: { action: done, results } };
+      const message = elsewhere
+        ? `Confirmed — the result is in ${done.requestedBy}'s conversation.`
+        : (done.result?.outcome ?? 'Done.');
+      return {
+        ok: true,
+        status: 'done',
+        message,
+        reply: confirmReply(done),
+        sessionId: done.sessionId,
+        executed: { action: done, results },
+      };
     }
   } catch (err) {
     deps.log.warn({ err, actionId }, 'confirmed action failed');
     const failed = await em.transactional(async (tx) => {
-      const claimed = await claimAction(tx, actor.tenantId, actionId, 'executing', { id: actor.userId, name: actor.name });
+      const claimed = await claimAction(tx, actor.tenantId, actionId, 'executing', {
+        id: actor.userId,
+        name: actor.name,
+      });
       if (!claimed) return undefined;
-      await writeAudit(tx, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.confirm', target: actionId, outcome: 'failed', detail: { error: publicMessage(err) } });
+      await writeAudit(tx, {
+        tenantId: actor.tenantId,
+        actor: actor.userId,
+        action: 'action.confirm',
+        target: actionId,
+        outcome: 'failed',
+        detail: { error: publicMessage(err) },
+      });
       return finishAction(tx, claimed.id, 'failed', { outcome: 'failed', error: publicMessage(err) });
     });
-    if (failed) return { ok: false, status: 'failed', message: `It failed: ${publicMessage(err)} Nothing was changed.`, reply: confirmReply(failed), sessionId: failed.sessionId };
+    if (failed)
+      return {
+        ok: false,
+        status: 'failed',
+        message: `It failed: ${publicMessage(err)} Nothing was changed.`,
+        reply: confirmReply(failed),
+        sessionId: failed.sessionId,
+      };
   }
   return explain(deps, actor, actionId, 'confirm');
 }
@@ -113,16 +199,38 @@ export async function cancelAction(deps: DecideDeps, actor: Actor, actionId: str
     return refusal(row, 'Only operators, admins or the person who asked can cancel this.');
   }
   const cancelled = await em.transactional(async (tx) => {
-    const claimed = await claimAction(tx, actor.tenantId, actionId, 'cancelled', { id: actor.userId, name: actor.name });
-    if (claimed) await writeAudit(tx, { tenantId: actor.tenantId, actor: actor.userId, action: 'action.cancel', target: actionId, outcome: 'cancelled' });
+    const claimed = await claimAction(tx, actor.tenantId, actionId, 'cancelled', {
+      id: actor.userId,
+      name: actor.name,
+    });
+    if (claimed)
+      await writeAudit(tx, {
+        tenantId: actor.tenantId,
+        actor: actor.userId,
+        action: 'action.cancel',
+        target: actionId,
+        outcome: 'cancelled',
+      });
     return claimed;
   });
-  if (cancelled) return { ok: true, status: 'cancelled', message: 'Cancelled. Nothing was changed.', reply: confirmReply(cancelled), sessionId: cancelled.sessionId };
+  if (cancelled)
+    return {
+      ok: true,
+      status: 'cancelled',
+      message: 'Cancelled. Nothing was changed.',
+      reply: confirmReply(cancelled),
+      sessionId: cancelled.sessionId,
+    };
   return explain(deps, actor, actionId, 'cancel');
 }
 
 /** Why a decision changed nothing: unknown, already decided, running, or expired. */
-async function explain(deps: DecideDeps, actor: Actor, actionId: string, verb: 'confirm' | 'cancel'): Promise<Decision> {
+async function explain(
+  deps: DecideDeps,
+  actor: Actor,
+  actionId: string,
+  verb: 'confirm' | 'cancel',
+): Promise<Decision> {
   const em = deps.orm.em.fork();
   let row = await findAction(em, actor.tenantId, actionId);
   if (!row) return notFound();
@@ -131,7 +239,13 @@ async function explain(deps: DecideDeps, actor: Actor, actionId: string, verb: '
     await expireAction(em, row.id);
     row = (await findAction(em, actor.tenantId, actionId))!;
   }
-  await writeAudit(em, { tenantId: actor.tenantId, actor: actor.userId, action: `action.${verb}`, target: actionId, outcome: `rejected_${row.status}` });
+  await writeAudit(em, {
+    tenantId: actor.tenantId,
+    actor: actor.userId,
+    action: `action.${verb}`,
+    target: actionId,
+    outcome: `rejected_${row.status}`,
+  });
   const by = row.decidedBy ? ` by ${deciderName(row)}` : '';
   const messages: Record<ActionRow['status'], string> = {
     pending: 'This confirmation is still open; please try again.',
@@ -149,5 +263,10 @@ function refusal(row: ActionRow, message: string): Decision {
 }
 
 function notFound(): Decision {
-  return { ok: false, status: 'not_found', message: 'This confirmation was not found. It may belong to another workspace or have been removed.', reply: { blocks: [{ type: 'text', text: 'This confirmation was not found.' }] } };
+  return {
+    ok: false,
+    status: 'not_found',
+    message: 'This confirmation was not found. It may belong to another workspace or have been removed.',
+    reply: { blocks: [{ type: 'text', text: 'This confirmation was not found.' }] },
+  };
 }

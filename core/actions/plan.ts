@@ -19,7 +19,11 @@ export const actionOriginSchema = z.object({ delivery: deliverySchema });
 export type ActionOrigin = z.infer<typeof actionOriginSchema>;
 
 /** What a decided action came to: the outcome in words, each step's data, or the error. */
-const actionResultSchema = z.object({ outcome: z.string(), results: z.array(z.unknown()).optional(), error: z.string().optional() });
+const actionResultSchema = z.object({
+  outcome: z.string(),
+  results: z.array(z.unknown()).optional(),
+  error: z.string().optional(),
+});
 export type ActionResult = z.infer<typeof actionResultSchema>;
 
 /** The JSON a pending_action row stores, checked when it is read back. */

@@ -10,16 +10,36 @@ import { estimateTokens } from '../llm/tokens.ts';
  * and `reply` becomes its answer in the history (`history` is the text the model sees of it, by
  * default the reply's). One transaction.
  */
-export async function abandonTurn(em: EntityManager, turn: TurnContext, fromSeq: string | undefined, reply: Reply, history = replyText(reply)): Promise<void> {
+export async function abandonTurn(
+  em: EntityManager,
+  turn: TurnContext,
+  fromSeq: string | undefined,
+  reply: Reply,
+  history = replyText(reply),
+): Promise<void> {
   await em.transactional(async (tx) => {
     if (fromSeq !== undefined) {
       const own = await turnMessages(tx, turn.sessionId, fromSeq);
       const answered = new Set(own.filter((m) => m.role === 'tool').map((m) => m.toolCallId));
       for (const call of own.flatMap((m) => m.toolCalls ?? [])) {
         if (answered.has(call.id)) continue;
-        await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'tool', toolCallId: call.id, toolName: call.name, content: 'Error: the turn was interrupted before this ran.' });
+        await appendMessage(tx, {
+          tenantId: turn.tenantId,
+          sessionId: turn.sessionId,
+          role: 'tool',
+          toolCallId: call.id,
+          toolName: call.name,
+          content: 'Error: the turn was interrupted before this ran.',
+        });
       }
     }
-    await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: history, reply, tokenCount: estimateTokens(history) });
+    await appendMessage(tx, {
+      tenantId: turn.tenantId,
+      sessionId: turn.sessionId,
+      role: 'assistant',
+      content: history,
+      reply,
+      tokenCount: estimateTokens(history),
+    });
   });
 }

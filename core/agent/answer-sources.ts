@@ -20,8 +20,12 @@ export function answerSources(cites: readonly ToolCites[], links: RenderLinks | 
   }
   return [
     ...[...orders.values()].slice(0, MAX_CITED_ORDERS).map((o): Source => ({
-      kind: 'order', number: o.number, ...(links ? { url: links.signedResultsUrl(o.id, undefined, now) } : {}),
+      kind: 'order',
+      number: o.number,
+      ...(links ? { url: links.signedResultsUrl(o.id, undefined, now) } : {}),
     })),
-    ...[...counts.values()].slice(0, MAX_CITED_COUNTS).map((n): Source => ({ kind: 'count', count: n.count, what: n.what })),
+    ...[...counts.values()]
+      .slice(0, MAX_CITED_COUNTS)
+      .map((n): Source => ({ kind: 'count', count: n.count, what: n.what })),
   ];
 }

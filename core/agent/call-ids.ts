@@ -28,8 +28,12 @@ export function refuseSharedCallIds(calls: readonly StoredToolCall[]): RefusedCa
     return { ...c, id: `${c.id}-${k}` };
   });
   const which = shared.map(([id, n]) => `${n} calls share the id ${JSON.stringify(id)}`).join(', ');
-  const explained = `Error: not run. The tool calls of this response must each have their own id, but ${which}. ` +
+  const explained =
+    `Error: not run. The tool calls of this response must each have their own id, but ${which}. ` +
     'None of the calls of this response ran and nothing awaits confirmation: make the calls again, each with a unique id.';
   const first = stored[0]!.id;
-  return stored.map((call, i) => ({ call, answer: i === 0 ? explained : `Error: not run; see the result of ${first}.` }));
+  return stored.map((call, i) => ({
+    call,
+    answer: i === 0 ? explained : `Error: not run; see the result of ${first}.`,
+  }));
 }

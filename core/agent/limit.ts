@@ -2,7 +2,11 @@
  * Runs `fn` over `items` with at most `limit` calls in flight at once; resolves when all are done
  * (rejects with the first failure, after the running calls settled).
  */
-export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) {

@@ -17,7 +17,11 @@ export type PlannedCall = PlanCall & { frozen?: Frozen };
  * create_order submits). Calls that fail preparation and do not fold get their error as their
  * answer and stay out of the plan.
  */
-export async function planWrites(ctx: ToolContext, writes: WriteCall[], answers: Map<string, string>): Promise<PlannedCall[]> {
+export async function planWrites(
+  ctx: ToolContext,
+  writes: WriteCall[],
+  answers: Map<string, string>,
+): Promise<PlannedCall[]> {
   const ordered = [...writes.filter((w) => !w.tool.fold), ...writes.filter((w) => w.tool.fold)];
   const plan: PlannedCall[] = [];
   const tools = new Map<string, WriteTool>();
@@ -26,7 +30,17 @@ export async function planWrites(ctx: ToolContext, writes: WriteCall[], answers:
       plan.push(planned(w.call.id, w.tool.name, w.args, await w.tool.prepare(ctx, w.args)));
       tools.set(w.call.id, w.tool);
     } catch (err) {
-      const fold = w.tool.fold?.(ctx, w.args, err, plan.map((p): PlannedWrite => ({ toolCallId: p.toolCallId, tool: tools.get(p.toolCallId)!, args: p.args, step: p.step })));
+      const fold = w.tool.fold?.(
+        ctx,
+        w.args,
+        err,
+        plan.map((p): PlannedWrite => ({
+          toolCallId: p.toolCallId,
+          tool: tools.get(p.toolCallId)!,
+          args: p.args,
+          step: p.step,
+        })),
+      );
       if (fold) {
         await refold(ctx, plan, tools, fold.into);
         answers.set(w.call.id, fold.answer);
@@ -45,7 +59,12 @@ function planned(toolCallId: string, tool: string, args: Record<string, unknown>
 }
 
 /** Gives planned calls their folded arguments and prepares them again (new preview, new frozen state). */
-async function refold(ctx: ToolContext, plan: PlannedCall[], tools: Map<string, WriteTool>, into: { toolCallId: string; args: Record<string, unknown> }[]): Promise<void> {
+async function refold(
+  ctx: ToolContext,
+  plan: PlannedCall[],
+  tools: Map<string, WriteTool>,
+  into: { toolCallId: string; args: Record<string, unknown> }[],
+): Promise<void> {
   for (const change of into) {
     const at = plan.findIndex((p) => p.toolCallId === change.toolCallId);
     const tool = tools.get(change.toolCallId);

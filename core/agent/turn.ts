@@ -21,7 +21,14 @@ import { nextSteps, type DoneCall } from '../tools/next-steps.ts';
 import { randomUUID } from 'node:crypto';
 import { answerSources } from './answer-sources.ts';
 import { storedModelName } from '../llm/settings.ts';
-import { appendMessage, startTurn, startTurnWithMessage, turnMessages, type ModelUsage, type StoredToolCall } from '../history/messages.ts';
+import {
+  appendMessage,
+  startTurn,
+  startTurnWithMessage,
+  turnMessages,
+  type ModelUsage,
+  type StoredToolCall,
+} from '../history/messages.ts';
 import { planWrites, type WriteCall } from './plan-writes.ts';
 import { refuseSharedCallIds, type RefusedCall } from './call-ids.ts';
 import { systemPrompt } from './prompt.ts';
@@ -96,7 +103,12 @@ export const MAX_TOOL_CALLS_PER_RESPONSE = 16;
  * end the turn with a sentence saying so, an answer is cut at MAX_ANSWER_CHARS, and a filtered or
  * cut-off (`length`) response is said to be one; every response the provider billed is counted.
  */
-export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: TurnInput, opts: TurnOptions = {}): Promise<Reply> {
+export async function runAgentTurn(
+  deps: AgentDeps,
+  turn: TurnContext,
+  input: TurnInput,
+  opts: TurnOptions = {},
+): Promise<Reply> {
   const em = deps.orm.em.fork();
   const log = deps.log.child({ component: 'agent', sessionId: turn.sessionId });
   const setup = await loadTurnSetup(em, turn.tenantId, turn.sessionId, deps.now());
@@ -112,12 +124,28 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const reply = async (text: string, blocks: ReplyBlock[] = [], spent?: ModelUsage, agent = false): Promise<Reply> => {
     const id = agent ? randomUUID() : undefined;
     const suggestions = nextSteps(done, turn.role);
-    const r: Reply = { blocks: [...(text ? [{ type: 'text' as const, text }] : []), ...blocks],
+    const r: Reply = {
+      blocks: [...(text ? [{ type: 'text' as const, text }] : []), ...blocks],
       ...(id ? { answer: { id, sources: answerSources(cited, deps.renderLinks, deps.now()) } } : {}),
       ...stepsOf(steps),
-      ...(suggestions.length ? { suggestions } : {}) };
-    await whenStored(deps.availability, opts.signal, () => appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply: r,
-      tokenCount: estimateTokens(text), ...(spent ? { usage: spent } : {}), ...(id ? { id, model: storedModelName(setup.ai) } : {}) }), { unsentOnly: true });
+      ...(suggestions.length ? { suggestions } : {}),
+    };
+    await whenStored(
+      deps.availability,
+      opts.signal,
+      () =>
+        appendMessage(em, {
+          tenantId: turn.tenantId,
+          sessionId: turn.sessionId,
+          role: 'assistant',
+          content: text,
+          reply: r,
+          tokenCount: estimateTokens(text),
+          ...(spent ? { usage: spent } : {}),
+          ...(id ? { id, model: storedModelName(setup.ai) } : {}),
+        }),
+      { unsentOnly: true },
+    );
     return r;
   };
   /** The reply of a turn the model took part in: an agent answer. */
@@ -126,14 +154,24 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   // What the conversation is about (an order, a product) is stored with each user message too (seed schema).
   // A new message's statement also reads the first round's history window (`read`): one round trip less.
   const windowOptions = deps.window ?? defaultWindowOptions;
-  const started = opts.resumeFrom === undefined && input.kind === 'message'
-    ? await startTurnWithMessage(em, {
-      tenantId: turn.tenantId, sessionId: turn.sessionId, userId: turn.userId, content: input.text,
-      contextType: sessionContext?.type ?? null, contextId: sessionContext?.id ?? null,
-    }, opts.inboxItems ?? [], setup.folded && windowRead(windowOptions, setup.folded))
-    : undefined;
+  const started =
+    opts.resumeFrom === undefined && input.kind === 'message'
+      ? await startTurnWithMessage(
+          em,
+          {
+            tenantId: turn.tenantId,
+            sessionId: turn.sessionId,
+            userId: turn.userId,
+            content: input.text,
+            contextType: sessionContext?.type ?? null,
+            contextId: sessionContext?.id ?? null,
+          },
+          opts.inboxItems ?? [],
+          setup.folded && windowRead(windowOptions, setup.folded),
+        )
+      : undefined;
   let read = started?.recent;
-  const fromSeq = opts.resumeFrom ?? started?.fromSeq ?? await startTurn(em, turn.sessionId, opts.inboxItems ?? []);
+  const fromSeq = opts.resumeFrom ?? started?.fromSeq ?? (await startTurn(em, turn.sessionId, opts.inboxItems ?? []));
   const own = opts.resumeFrom ? await turnMessages(em, turn.sessionId, fromSeq) : [];
   const answered = own.findLast((m) => m.role === 'assistant' && !m.toolCalls?.length);
   if (answered) return answered.reply ?? { blocks: answered.content ? [{ type: 'text', text: answered.content }] : [] };
@@ -141,11 +179,15 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const model = deps.models(setup.ai);
   if (!model) {
     if (input.kind === 'followup') return reply(input.fallback);
-    return reply(`AI is not configured for ${tenant.name} yet — ask an admin to run \`renderbot admin tenant ai --tenant ${tenant.slug} …\`. Meanwhile the commands work: ${commandHelpLine}.`);
+    return reply(
+      `AI is not configured for ${tenant.name} yet — ask an admin to run \`renderbot admin tenant ai --tenant ${tenant.slug} …\`. Meanwhile the commands work: ${commandHelpLine}.`,
+    );
   }
   if (usage.limit !== null && usage.totalTokens >= usage.limit) {
     if (input.kind === 'followup') return reply(input.fallback);
-    return reply(`${tenant.name} has used its monthly AI allowance (${usage.totalTokens.toLocaleString('en')} of ${usage.limit.toLocaleString('en')} tokens); it renews on the 1st. Commands still work: ${commandHelpLine}.`);
+    return reply(
+      `${tenant.name} has used its monthly AI allowance (${usage.totalTokens.toLocaleString('en')} of ${usage.limit.toLocaleString('en')} tokens); it renews on the 1st. Commands still work: ${commandHelpLine}.`,
+    );
   }
 
   // A tool not offered to this caller is unknown to it, also when the model calls it anyway.
@@ -154,8 +196,27 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
   const shown: ReplyBlock[] = [];
   const maxRounds = deps.maxRounds ?? 8;
   const context = await turnContextSummary(em, turn.tenantId, sessionContext);
-  const step: Step = { deps, turn, em, log, shown, offered, delivery: opts.delivery, signal: opts.signal, toldTools: false, ran: new Map(), done, cited, steps, onStep: opts.onStep };
-  const spentOn = (usage: ChatUsage): ModelUsage => ({ promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, month: monthOf(deps.now()) });
+  const step: Step = {
+    deps,
+    turn,
+    em,
+    log,
+    shown,
+    offered,
+    delivery: opts.delivery,
+    signal: opts.signal,
+    toldTools: false,
+    ran: new Map(),
+    done,
+    cited,
+    steps,
+    onStep: opts.onStep,
+  };
+  const spentOn = (usage: ChatUsage): ModelUsage => ({
+    promptTokens: usage.promptTokens,
+    completionTokens: usage.completionTokens,
+    month: monthOf(deps.now()),
+  });
 
   // Resuming: the calls of the last stored model response that have no stored result yet run now.
   const calledBefore = own.filter((m) => m.role === 'assistant' && m.toolCalls?.length);
@@ -184,26 +245,49 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
     const system = systemPrompt({ turn, now: deps.now() });
     let result: ChatResult;
     try {
-      result = await callModel(deps, tenant, em, model, {
-        // The workspace's name and what the conversation is about are tenant data: data messages after the system prompt, never inside it.
-        messages: [{ role: 'system', content: system }, workspaceMessage(tenant.name), ...(context ? [contextMessage(context)] : []), ...window.messages], tools: specs,
-        ...(opts.onText ? { onText: opts.onText } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
-      }, log);
+      result = await callModel(
+        deps,
+        tenant,
+        em,
+        model,
+        {
+          // The workspace's name and what the conversation is about are tenant data: data messages after the system prompt, never inside it.
+          messages: [
+            { role: 'system', content: system },
+            workspaceMessage(tenant.name),
+            ...(context ? [contextMessage(context)] : []),
+            ...window.messages,
+          ],
+          tools: specs,
+          ...(opts.onText ? { onText: opts.onText } : {}),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        },
+        log,
+      );
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       log.warn({ err }, 'model call failed');
       // Attempts the provider billed before the call failed still count.
       const billed = billedUsage(err);
-      return reply(input.kind === 'followup' ? input.fallback : publicMessage(err), [], billed ? spentOn(billed) : undefined);
+      return reply(
+        input.kind === 'followup' ? input.fallback : publicMessage(err),
+        [],
+        billed ? spentOn(billed) : undefined,
+      );
     }
     const spent = spentOn(result.usage);
     if (result.finishReason === 'content_filter') {
       // Nothing of a filtered response is kept: its text is cut off and its tool calls never run.
       log.warn({ round }, 'the AI provider filtered the model response');
-      return answer(input.kind === 'followup' ? input.fallback : CONTENT_FILTERED_TEXT, shown.slice(-MAX_BLOCKS_SHOWN), spent);
+      return answer(
+        input.kind === 'followup' ? input.fallback : CONTENT_FILTERED_TEXT,
+        shown.slice(-MAX_BLOCKS_SHOWN),
+        spent,
+      );
     }
     const content = capAnswer(result.content ?? '');
-    if (result.toolCalls.length === 0) return answer(answerText(content, result), shown.slice(-MAX_BLOCKS_SHOWN), spent);
+    if (result.toolCalls.length === 0)
+      return answer(answerText(content, result), shown.slice(-MAX_BLOCKS_SHOWN), spent);
 
     const calls: StoredToolCall[] = result.toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments }));
     const refused = refuseSharedCallIds(calls);
@@ -212,9 +296,20 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
       continue;
     }
     // A response the model was paid for is kept through a database outage (stored when it is back), not asked for again.
-    await whenStored(deps.availability, opts.signal,
-      () => appendMessage(em, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content, toolCalls: calls, usage: spent }),
-      { unsentOnly: true });
+    await whenStored(
+      deps.availability,
+      opts.signal,
+      () =>
+        appendMessage(em, {
+          tenantId: turn.tenantId,
+          sessionId: turn.sessionId,
+          role: 'assistant',
+          content,
+          toolCalls: calls,
+          usage: spent,
+        }),
+      { unsentOnly: true },
+    );
     const answered = await answerCalls(step, calls, content);
     if (answered.proposed) return answered.proposed;
     const again = [...answered.invalid].find(([name]) => invalidBefore.has(name));
@@ -225,11 +320,13 @@ export async function runAgentTurn(deps: AgentDeps, turn: TurnContext, input: Tu
 }
 
 /** The answer when the provider's content filter stopped the model's response (finish reason `content_filter`). */
-const CONTENT_FILTERED_TEXT = "The AI service's content filter stopped this answer; please rephrase your message and try again.";
+const CONTENT_FILTERED_TEXT =
+  "The AI service's content filter stopped this answer; please rephrase your message and try again.";
 /** Appended to an answer the model ended at its token bound (finish reason `length`). */
 const LENGTH_NOTE = '… (the answer was cut off at the length limit)';
 /** The answer when the model reached its token bound before writing any text. */
-const LENGTH_EMPTY_TEXT = 'The answer was cut off at the length limit before any of it was written; please ask for less at once.';
+const LENGTH_EMPTY_TEXT =
+  'The answer was cut off at the length limit before any of it was written; please ask for less at once.';
 
 /** A final answer's text (`content`, already capped): marked when the model ended it at its token bound. */
 function answerText(content: string, result: ChatResult): string {
@@ -261,17 +358,44 @@ function calledWronglyTwice(name: string, why: InvalidCall): string {
  * transaction: none of its calls runs (also not when the turn resumes), and the next round asks
  * the model again with its mistake explained.
  */
-async function storeRefused(em: EntityManager, turn: TurnContext, refused: RefusedCall[], content: string, spent: ModelUsage): Promise<void> {
+async function storeRefused(
+  em: EntityManager,
+  turn: TurnContext,
+  refused: RefusedCall[],
+  content: string,
+  spent: ModelUsage,
+): Promise<void> {
   await em.transactional(async (tx) => {
-    await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content, toolCalls: refused.map((r) => r.call), usage: spent });
+    await appendMessage(tx, {
+      tenantId: turn.tenantId,
+      sessionId: turn.sessionId,
+      role: 'assistant',
+      content,
+      toolCalls: refused.map((r) => r.call),
+      usage: spent,
+    });
     for (const { call, answer } of refused) {
-      await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'tool', toolCallId: call.id, toolName: call.name, content: answer, tokenCount: estimateTokens(answer) });
+      await appendMessage(tx, {
+        tenantId: turn.tenantId,
+        sessionId: turn.sessionId,
+        role: 'tool',
+        toolCallId: call.id,
+        toolName: call.name,
+        content: answer,
+        tokenCount: estimateTokens(answer),
+      });
     }
   });
 }
 
 type Step = {
-  deps: AgentDeps; turn: TurnContext; em: EntityManager; log: Logger; shown: ReplyBlock[]; offered: ToolRegistry; delivery?: Delivery | undefined;
+  deps: AgentDeps;
+  turn: TurnContext;
+  em: EntityManager;
+  log: Logger;
+  shown: ReplyBlock[];
+  offered: ToolRegistry;
+  delivery?: Delivery | undefined;
   /** Aborts on shutdown, a lost lease or a stop: no plan is proposed after it. */
   signal?: AbortSignal | undefined;
   /** Whether a result of this turn already listed the tools that exist (said once). */
@@ -306,7 +430,14 @@ function stepsOf(steps: ReadonlyMap<string, TurnStep>): Pick<Reply, 'steps'> {
 type Answered = { proposed: Reply | undefined; invalid: Map<string, InvalidCall> };
 
 /** One model call, under the tenant's concurrency cap; a 429 lowers the cap here and, for other processes, in the tenant row. */
-async function callModel(deps: AgentDeps, tenant: TenantRow, em: EntityManager, model: ChatModel, req: Parameters<ChatModel['complete']>[0], log: Logger): Promise<ChatResult> {
+async function callModel(
+  deps: AgentDeps,
+  tenant: TenantRow,
+  em: EntityManager,
+  model: ChatModel,
+  req: Parameters<ChatModel['complete']>[0],
+  log: Logger,
+): Promise<ChatResult> {
   const timer = modelCallSeconds.startTimer();
   try {
     const result = await gatedCall(deps, tenant, em, model, req, log);
@@ -326,27 +457,44 @@ const RATE_LIMITED_ATTEMPTS = 4;
  * for a while (here and, through the tenant row, in other processes) and the call queues again
  * behind the retry-after, instead of every waiting turn hammering the provider.
  */
-async function gatedCall(deps: AgentDeps, tenant: TenantRow, em: EntityManager, model: ChatModel, req: Parameters<ChatModel['complete']>[0], log: Logger): Promise<ChatResult> {
+async function gatedCall(
+  deps: AgentDeps,
+  tenant: TenantRow,
+  em: EntityManager,
+  model: ChatModel,
+  req: Parameters<ChatModel['complete']>[0],
+  log: Logger,
+): Promise<ChatResult> {
   const gate = deps.gate;
   if (!gate) return model.complete(req);
-  if (tenant.aiThrottledUntil && tenant.aiThrottleCap) gate.lowered(tenant.id, tenant.aiThrottleCap, tenant.aiThrottledUntil);
+  if (tenant.aiThrottledUntil && tenant.aiThrottleCap)
+    gate.lowered(tenant.id, tenant.aiThrottleCap, tenant.aiThrottledUntil);
   for (let attempt = 1; ; attempt++) {
     let lowered: ReturnType<ModelGate['rateLimited']> | undefined;
     try {
-      return await gate.run(tenant.id, tenant.aiMaxConcurrency, async () => {
-        try {
-          return await model.complete({ ...req, rateLimits: 'throw' });
-        } catch (err) {
-          // Lowered while this call still holds its slot, so no waiting call slips in at the old cap.
-          if (err instanceof LlmRateLimitedError) lowered = gate.rateLimited(tenant.id, err.retryAfterMs);
-          throw err;
-        }
-      }, req.signal);
+      return await gate.run(
+        tenant.id,
+        tenant.aiMaxConcurrency,
+        async () => {
+          try {
+            return await model.complete({ ...req, rateLimits: 'throw' });
+          } catch (err) {
+            // Lowered while this call still holds its slot, so no waiting call slips in at the old cap.
+            if (err instanceof LlmRateLimitedError) lowered = gate.rateLimited(tenant.id, err.retryAfterMs);
+            throw err;
+          }
+        },
+        req.signal,
+      );
     } catch (err) {
       if (!(err instanceof LlmRateLimitedError) || !lowered || attempt >= RATE_LIMITED_ATTEMPTS) throw err;
-      log.warn({ cap: lowered.cap, until: lowered.until, retryAfterMs: err.retryAfterMs }, 'the AI provider rate-limited this tenant; lowering its concurrent model calls');
-      await recordThrottle(em.fork(), tenant.id, lowered.cap, lowered.until)
-        .catch((e: unknown) => log.warn({ err: e }, 'could not record the lowered model cap'));
+      log.warn(
+        { cap: lowered.cap, until: lowered.until, retryAfterMs: err.retryAfterMs },
+        'the AI provider rate-limited this tenant; lowering its concurrent model calls',
+      );
+      await recordThrottle(em.fork(), tenant.id, lowered.cap, lowered.until).catch((e: unknown) =>
+        log.warn({ err: e }, 'could not record the lowered model cap'),
+      );
     }
   }
 }
@@ -369,9 +517,13 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
   const cites: (ToolCites | undefined)[] = [];
   const handled = calls.slice(0, MAX_TOOL_CALLS_PER_RESPONSE);
   for (const call of calls.slice(MAX_TOOL_CALLS_PER_RESPONSE)) {
-    answers.set(call.id, `Error: not run — too many tool calls in one response (${calls.length}; only the first ${MAX_TOOL_CALLS_PER_RESPONSE} are run). Make the calls still needed again, fewer at a time.`);
+    answers.set(
+      call.id,
+      `Error: not run — too many tool calls in one response (${calls.length}; only the first ${MAX_TOOL_CALLS_PER_RESPONSE} are run). Make the calls still needed again, fewer at a time.`,
+    );
   }
-  if (handled.length < calls.length) log.warn({ calls: calls.length }, 'the model made too many tool calls in one response');
+  if (handled.length < calls.length)
+    log.warn({ calls: calls.length }, 'the model made too many tool calls in one response');
   await mapLimit(handled, MAX_PARALLEL_TOOLS, async (call, index) => {
     const tool = offered.get(call.name);
     if (!tool) {
@@ -391,7 +543,10 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
     emitStep(s, running);
     if (needsApproval(tool)) return void writes.push({ call, tool, args: parsed.args });
     try {
-      const out = await tool.run({ turn, em: deps.orm.em.fork(), log, now: deps.now, renderLinks: deps.renderLinks, queryPool: deps.queryPool }, parsed.args);
+      const out = await tool.run(
+        { turn, em: deps.orm.em.fork(), log, now: deps.now, renderLinks: deps.renderLinks, queryPool: deps.queryPool },
+        parsed.args,
+      );
       emitStep(s, { ...running, state: 'done', ...(out.outcome ? { result: stepLine(out.outcome) } : {}) });
       answers.set(call.id, JSON.stringify(out.data));
       s.ran.set(call.name, (s.ran.get(call.name) ?? 0) + 1);
@@ -410,34 +565,68 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
   // Blocks in the order the model asked for them, not the order the calls finished.
   s.shown.push(...blocks.flatMap((b) => b ?? []));
   s.cited.push(...cites.filter((c) => c !== undefined));
-  const plan = await planWrites({ turn, em, log, now: deps.now }, writes.sort((a, b) => calls.indexOf(a.call) - calls.indexOf(b.call)), answers);
+  const plan = await planWrites(
+    { turn, em, log, now: deps.now },
+    writes.sort((a, b) => calls.indexOf(a.call) - calls.indexOf(b.call)),
+    answers,
+  );
   for (const w of writes) {
     const planned = plan.some((p) => p.toolCallId === w.call.id);
     const answer = answers.get(w.call.id) ?? '';
     const running = s.steps.get(w.call.id);
     if (!running) continue;
-    emitStep(s, planned || !answer.startsWith('Error:')
-      ? { ...running, state: 'done', result: planned ? 'needs your confirmation' : 'combined into one confirmation' }
-      : { ...running, state: 'failed', result: stepLine(answer.slice('Error:'.length)) });
+    emitStep(
+      s,
+      planned || !answer.startsWith('Error:')
+        ? { ...running, state: 'done', result: planned ? 'needs your confirmation' : 'combined into one confirmation' }
+        : { ...running, state: 'failed', result: stepLine(answer.slice('Error:'.length)) },
+    );
   }
   const proposed = await em.transactional(async (tx) => {
     let confirm: ReplyBlock | undefined;
     if (plan.length) {
-      const action = await createPendingAction(tx, turn, plan, deps.now(), s.delivery ? { delivery: s.delivery } : undefined);
+      const action = await createPendingAction(
+        tx,
+        turn,
+        plan,
+        deps.now(),
+        s.delivery ? { delivery: s.delivery } : undefined,
+      );
       for (const p of plan) {
-        answers.set(p.toolCallId, `Awaiting user confirmation (action ${action.id}); not executed yet. Do not call it again — the user will confirm or cancel.`);
+        answers.set(
+          p.toolCallId,
+          `Awaiting user confirmation (action ${action.id}); not executed yet. Do not call it again — the user will confirm or cancel.`,
+        );
       }
       confirm = confirmBlock(action);
     }
     for (const call of calls) {
       const content = answers.get(call.id) ?? 'Error: no result';
-      await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'tool', toolCallId: call.id, toolName: call.name, content, tokenCount: estimateTokens(content) });
+      await appendMessage(tx, {
+        tenantId: turn.tenantId,
+        sessionId: turn.sessionId,
+        role: 'tool',
+        toolCallId: call.id,
+        toolName: call.name,
+        content,
+        tokenCount: estimateTokens(content),
+      });
     }
     if (!confirm) return undefined;
     // The confirmation is the turn's answer, stored with its action: a resumed turn finds it answered.
     const text = intro.trim() || 'Please review and confirm:';
-    const reply: Reply = { blocks: [{ type: 'text', text }, ...s.shown.slice(-MAX_BLOCKS_SHOWN + 1), confirm], ...stepsOf(s.steps) };
-    await appendMessage(tx, { tenantId: turn.tenantId, sessionId: turn.sessionId, role: 'assistant', content: text, reply, tokenCount: estimateTokens(text) });
+    const reply: Reply = {
+      blocks: [{ type: 'text', text }, ...s.shown.slice(-MAX_BLOCKS_SHOWN + 1), confirm],
+      ...stepsOf(s.steps),
+    };
+    await appendMessage(tx, {
+      tenantId: turn.tenantId,
+      sessionId: turn.sessionId,
+      role: 'assistant',
+      content: text,
+      reply,
+      tokenCount: estimateTokens(text),
+    });
     return reply;
   });
   return { proposed, invalid };

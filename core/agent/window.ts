@@ -20,7 +20,13 @@ export type WindowOptions = {
   summaryTokens: number;
 };
 
-export const defaultWindowOptions: WindowOptions = { budgetTokens: 3000, maxMessages: 50, toolResultChars: 1200, currentToolResultChars: 48_000, summaryTokens: 600 };
+export const defaultWindowOptions: WindowOptions = {
+  budgetTokens: 3000,
+  maxMessages: 50,
+  toolResultChars: 1200,
+  currentToolResultChars: 48_000,
+  summaryTokens: 600,
+};
 
 /** A message of the history as the model sees it: never a system message (the system prompt holds only RenderBot's own text). */
 type HistoryMessage = Exclude<ChatMessage, { role: 'system' }>;
@@ -30,7 +36,12 @@ type HistoryMessage = Exclude<ChatMessage, { role: 'system' }>;
  * `messages` starts with the summary as a delimited data message (`summaryMessage` in data-messages.ts) when there is one;
  * stored notes (`system` rows) are delimited data messages too (`noteMessage`).
  */
-export type HistoryWindow = { summary: string | null; messages: HistoryMessage[]; tokens: number; folded: FoldedHistory };
+export type HistoryWindow = {
+  summary: string | null;
+  messages: HistoryMessage[];
+  tokens: number;
+  folded: FoldedHistory;
+};
 
 /** How far a session's history is folded into its running summary (`chat_session.summary`, `summary_upto`). */
 export type FoldedHistory = { summary: string | null; summaryUpto: number };
@@ -44,9 +55,21 @@ type Unit = { rows: MessageRow[]; messages: HistoryMessage[]; tokens: number };
  * its results. Units that fall out are folded into the session's running summary (persisted,
  * so each message is folded once).
  */
-export async function buildWindow(em: EntityManager, sessionId: string, opts: WindowOptions = defaultWindowOptions, known?: FoldedHistory, read?: MessageRow[]): Promise<HistoryWindow> {
+export async function buildWindow(
+  em: EntityManager,
+  sessionId: string,
+  opts: WindowOptions = defaultWindowOptions,
+  known?: FoldedHistory,
+  read?: MessageRow[],
+): Promise<HistoryWindow> {
   // `known`: the session's summary as the caller read it (turn setup, or the previous round's window) — one query less.
-  const session = known ?? await db(em).selectFrom('chat_session').select(['summary', 'summaryUpto']).where('id', '=', sessionId).executeTakeFirstOrThrow();
+  const session =
+    known ??
+    (await db(em)
+      .selectFrom('chat_session')
+      .select(['summary', 'summaryUpto'])
+      .where('id', '=', sessionId)
+      .executeTakeFirstOrThrow());
   // `read`: the messages `windowRead(opts, known)` names, as the turn's first statement read them — another query less.
   const rows = known && read ? read : await recentMessages(em, sessionId, session.summaryUpto, opts.maxMessages * 3);
   const lastUser = rows.findLastIndex((r) => r.role === 'user');
@@ -68,13 +91,19 @@ export async function buildWindow(em: EntityManager, sessionId: string, opts: Wi
   let summary = session.summary;
   let summaryUpto = session.summaryUpto;
   if (folded.length) {
-    summary = foldIntoSummary(summary, folded.flatMap((u) => u.rows), opts.summaryTokens);
+    summary = foldIntoSummary(
+      summary,
+      folded.flatMap((u) => u.rows),
+      opts.summaryTokens,
+    );
     summaryUpto = folded.at(-1)!.rows.at(-1)!.seq;
     await saveSessionSummary(em, sessionId, { summary, summaryUpto });
   }
   const messages = kept.flatMap((u) => u.messages);
   return {
-    summary, messages: summary ? [summaryMessage(summary), ...messages] : messages, tokens: tokens + (summary ? estimateTokens(summary) : 0),
+    summary,
+    messages: summary ? [summaryMessage(summary), ...messages] : messages,
+    tokens: tokens + (summary ? estimateTokens(summary) : 0),
     folded: { summary, summaryUpto },
   };
 }
@@ -91,7 +120,10 @@ function groupUnits(rows: MessageRow[], opts: WindowOptions, currentFrom: number
     const tokens = estimateTokens(JSON.stringify(message)) + MESSAGE_OVERHEAD_TOKENS;
     // A tool result joins its call's unit even when a message was written in between (a
     // completion notice from a web turn's other process): the call and its results stay adjacent.
-    const owner = row.role === 'tool' ? units.findLast((u) => u.rows[0]?.toolCalls?.some((c) => c.id === row.toolCallId)) : undefined;
+    const owner =
+      row.role === 'tool'
+        ? units.findLast((u) => u.rows[0]?.toolCalls?.some((c) => c.id === row.toolCallId))
+        : undefined;
     if (owner) {
       owner.rows.push(row);
       owner.messages.push(message);
@@ -112,14 +144,23 @@ function groupUnits(rows: MessageRow[], opts: WindowOptions, currentFrom: number
 function toChatMessage(row: MessageRow, toolResultChars: number): HistoryMessage {
   switch (row.role) {
     case 'tool': {
-      const content = row.content.length > toolResultChars
-        ? `${row.content.slice(0, toolResultChars)}… [truncated ${row.content.length - toolResultChars} characters]`
-        : row.content;
+      const content =
+        row.content.length > toolResultChars
+          ? `${row.content.slice(0, toolResultChars)}… [truncated ${row.content.length - toolResultChars} characters]`
+          : row.content;
       return { role: 'tool', tool_call_id: row.toolCallId ?? '', content };
     }
     case 'assistant':
       return row.toolCalls?.length
-        ? { role: 'assistant', content: row.content || null, tool_calls: row.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) }
+        ? {
+            role: 'assistant',
+            content: row.content || null,
+            tool_calls: row.toolCalls.map((c) => ({
+              id: c.id,
+              type: 'function' as const,
+              function: { name: c.name, arguments: c.arguments },
+            })),
+          }
         : { role: 'assistant', content: row.content };
     case 'system':
       // A note RenderBot stored (a confirmed action's results) quotes tenant data: a data message, never a system message.
@@ -135,7 +176,8 @@ function foldIntoSummary(previous: string | null, rows: MessageRow[], capTokens:
   for (const row of rows) {
     if (row.role === 'user') lines.push(`- User: ${clip(row.content, 200)}`);
     else if (row.role === 'assistant' && row.content) lines.push(`- Assistant: ${clip(row.content, 200)}`);
-    else if (row.role === 'assistant' && row.toolCalls?.length) lines.push(`- Assistant used: ${row.toolCalls.map((c) => `${c.name}(${clip(c.arguments, 80)})`).join(', ')}`);
+    else if (row.role === 'assistant' && row.toolCalls?.length)
+      lines.push(`- Assistant used: ${row.toolCalls.map((c) => `${c.name}(${clip(c.arguments, 80)})`).join(', ')}`);
     else if (row.role === 'system') lines.push(`- Note: ${clip(row.content, 200)}`);
   }
   while (lines.length > 1 && estimateTokens(lines.join('\n')) > capTokens) lines.shift();

@@ -31,9 +31,14 @@ export function parseCommand(text: string): Command | undefined {
   // How many words follow, counted up to two: no command takes more.
   const rest = arg ? arg.split(/\s+/, 2) : [];
   switch (word.toLowerCase()) {
-    case 'help': case '?':
+    case 'help':
+    case '?':
       return rest.length ? undefined : { name: 'help' };
-    case 'stats': case 'usage': case 'new': case 'forget': case 'stop':
+    case 'stats':
+    case 'usage':
+    case 'new':
+    case 'forget':
+    case 'stop':
       return rest.length ? undefined : { name: word.toLowerCase() as 'stats' | 'usage' | 'new' | 'forget' | 'stop' };
     case 'orders': {
       if (!arg) return { name: 'orders' };
@@ -51,7 +56,8 @@ export function parseCommand(text: string): Command | undefined {
     }
     case 'link':
       return /^[A-Z0-9]{4}-?[A-Z0-9]{4}$/i.test(arg) ? { name: 'link', code: arg } : undefined;
-    case 'confirm': case 'cancel': {
+    case 'confirm':
+    case 'cancel': {
       if (rest.length > 1) return undefined;
       return { name: word.toLowerCase() as 'confirm' | 'cancel', ...(arg ? { actionId: arg } : {}) };
     }

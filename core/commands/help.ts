@@ -1,7 +1,10 @@
 /** The deterministic commands (docs/design.md §8), one line each, shown by `help`. */
 export const commandHelp: { usage: string; does: string }[] = [
   { usage: 'help', does: 'this list' },
-  { usage: 'orders [status]', does: 'recent orders, optionally by status (draft, submitted, rendering, completed, failed, cancelled)' },
+  {
+    usage: 'orders [status]',
+    does: 'recent orders, optionally by status (draft, submitted, rendering, completed, failed, cancelled)',
+  },
   { usage: 'order SA-2026-00160', does: 'status and progress of one order' },
   { usage: 'search <text> [category:<c>]', does: 'find products by name, PIM id or category' },
   { usage: 'stats', does: 'render statistics of the last 30 days' },
@@ -14,4 +17,7 @@ export const commandHelp: { usage: string; does: string }[] = [
 ];
 
 /** One-line summary of the commands for messages like "AI not configured". */
-export const commandHelpLine = commandHelp.slice(1, 6).map((c) => `\`${c.usage}\``).join(', ');
+export const commandHelpLine = commandHelp
+  .slice(1, 6)
+  .map((c) => `\`${c.usage}\``)
+  .join(', ');

@@ -2,7 +2,16 @@ import { abandonTurn } from '../agent/abandon.ts';
 import { whenStored } from '../availability.ts';
 import { runAgentTurn, type TurnOptions } from '../agent/turn.ts';
 import { parseCommand } from '../commands/grammar.ts';
-import { finishItems, pendingItems, readProgress, saveProgress, startItems, type ClaimedItems, type InboxRow, type ItemProgress } from '../queue/session-inbox.ts';
+import {
+  finishItems,
+  pendingItems,
+  readProgress,
+  saveProgress,
+  startItems,
+  type ClaimedItems,
+  type InboxRow,
+  type ItemProgress,
+} from '../queue/session-inbox.ts';
 import type { Lease, SessionDrain } from '../queue/turn-runner.ts';
 import { publicMessage, RenderBotError } from '../errors.ts';
 import { textReply, type Reply } from '../replies/reply.ts';
@@ -54,12 +63,13 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
   async function next(sessionId: string, lease: Lease, read?: ClaimedItems): Promise<boolean | undefined> {
     const { signal } = lease;
     const fence = { sessionId, owner: lease.owner };
-    const items = read?.items ?? await pendingItems(em(), sessionId);
+    const items = read?.items ?? (await pendingItems(em(), sessionId));
     const group = nextGroup(items);
     if (group.length === 0) return false;
     const ids = group.map((i) => i.id);
     // The claim started the session's sole item already (claimSession).
-    const attempts = ids.length === 1 && read?.startedId === ids[0] ? group[0]!.attempts : await startItems(em(), ids, lease.owner);
+    const attempts =
+      ids.length === 1 && read?.startedId === ids[0] ? group[0]!.attempts : await startItems(em(), ids, lease.owner);
     const first = group[0]!;
     if (first.task === historyNoteTask) {
       // Written and marked done together: a note is never written twice.
@@ -83,29 +93,34 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
         outcome = 'stopped';
         replies = await settle(sessionId, group, (job) => stoppedText(stoppedAlready, job));
       } else {
-        replies = attempts > MAX_TURN_ATTEMPTS ? await settle(sessionId, group, GIVE_UP_TEXT) : await run(sessionId, group, attempts, lease, stop);
+        replies =
+          attempts > MAX_TURN_ATTEMPTS
+            ? await settle(sessionId, group, GIVE_UP_TEXT)
+            : await run(sessionId, group, attempts, lease, stop);
       }
     } catch (err) {
       if (signal.aborted) return false;
       if (stop.aborted) {
         // Stopped (docs/design.md §12): the open calls are closed and the stop is said where the answer would have gone.
         outcome = 'stopped';
-        const by = await stoppedBy(em(), ids) ?? '';
+        const by = (await stoppedBy(em(), ids)) ?? '';
         replies = await settle(sessionId, group, (job) => stoppedText(by, job));
       } else {
-      // Not the turn's fault: the drain waits for the database and resumes the item.
-      if (deps.availability?.report(err)) throw err;
-      outcome = 'failed';
-      log.error({ err, sessionId, task: first.task, items: ids }, 'queued turn failed');
-      const text = err instanceof RenderBotError && err.fault !== 'internal' ? publicMessage(err) : FAILED_TEXT;
-      replies = await settle(sessionId, group, text).catch((settleErr: unknown) => {
-        log.warn({ err: settleErr, sessionId }, 'could not tell the person that their message failed');
-        return [];
-      });
+        // Not the turn's fault: the drain waits for the database and resumes the item.
+        if (deps.availability?.report(err)) throw err;
+        outcome = 'failed';
+        log.error({ err, sessionId, task: first.task, items: ids }, 'queued turn failed');
+        const text = err instanceof RenderBotError && err.fault !== 'internal' ? publicMessage(err) : FAILED_TEXT;
+        replies = await settle(sessionId, group, text).catch((settleErr: unknown) => {
+          log.warn({ err: settleErr, sessionId }, 'could not tell the person that their message failed');
+          return [];
+        });
       }
     }
     // The replies are out: marking them done waits out a database outage rather than answer twice.
-    const { finished, released } = await whenStored(deps.availability, signal, () => finishItems(em(), ids, replies, fence));
+    const { finished, released } = await whenStored(deps.availability, signal, () =>
+      finishItems(em(), ids, replies, fence),
+    );
     if (!finished) {
       log.warn({ sessionId, items: ids }, 'this process no longer holds the session; leaving the items to the holder');
       return false;
@@ -116,7 +131,13 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
     return released ? true : undefined;
   }
 
-  async function run(sessionId: string, group: InboxRow[], attempts: number, lease: Lease, stop: AbortSignal): Promise<Reply[]> {
+  async function run(
+    sessionId: string,
+    group: InboxRow[],
+    attempts: number,
+    lease: Lease,
+    stop: AbortSignal,
+  ): Promise<Reply[]> {
     const ids = group.map((i) => i.id);
     const progress = group.at(-1)!.progress;
     const resume = { signal: stop, inboxItems: ids, ...(progress.fromSeq ? { resumeFrom: progress.fromSeq } : {}) };
@@ -124,16 +145,29 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
     const fresh = attempts === 1 && !progress.stream && !progress.fromSeq;
     if (group[0]!.task === followUpTask) {
       const job = followUpJobSchema.parse(group[0]!.payload);
-      return answer(job.delivery, sessionId, ids, progress, lease, { streaming: fresh, indexed: false },
-        async (o) => [await runAgentTurn(deps, job.turn, { kind: 'followup', fallback: job.fallback, done: job.done ?? [] }, { ...resume, delivery: job.delivery, ...o })]);
+      return answer(job.delivery, sessionId, ids, progress, lease, { streaming: fresh, indexed: false }, async (o) => [
+        await runAgentTurn(
+          deps,
+          job.turn,
+          { kind: 'followup', fallback: job.fallback, done: job.done ?? [] },
+          { ...resume, delivery: job.delivery, ...o },
+        ),
+      ]);
     }
     if (group[0]!.task !== turnTask) throw new Error(`no handler for inbox task ${group[0]!.task}`);
     const jobs = group.map((i) => turnJobSchema.parse(i.payload));
     const last = jobs.at(-1)!;
     if (!progress.fromSeq) await removeMergedPlaceholders(sessionId, jobs.slice(0, -1));
     const text = jobs.map((j) => j.text).join('\n\n');
-    return answer(last.delivery, sessionId, ids, progress, lease, { streaming: fresh && !parseCommand(text), indexed: true },
-      (o) => answerMessage(deps, last.turn, text, { ...resume, delivery: last.delivery, ...o }));
+    return answer(
+      last.delivery,
+      sessionId,
+      ids,
+      progress,
+      lease,
+      { streaming: fresh && !parseCommand(text), indexed: true },
+      (o) => answerMessage(deps, last.turn, text, { ...resume, delivery: last.delivery, ...o }),
+    );
   }
 
   /**
@@ -141,13 +175,25 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
    * in order: the last one replaces the streamed message; replies an earlier attempt delivered
    * are not sent again. `indexed` replies are a turn's (the first replaces its placeholder).
    */
-  async function answer(delivery: Delivery, sessionId: string, ids: string[], progress: ItemProgress, lease: Lease, how: { streaming: boolean; indexed: boolean },
-    produce: (o: Pick<TurnOptions, 'onText' | 'onStep'>) => Promise<Reply[]>): Promise<Reply[]> {
+  async function answer(
+    delivery: Delivery,
+    sessionId: string,
+    ids: string[],
+    progress: ItemProgress,
+    lease: Lease,
+    how: { streaming: boolean; indexed: boolean },
+    produce: (o: Pick<TurnOptions, 'onText' | 'onStep'>) => Promise<Reply[]>,
+  ): Promise<Reply[]> {
     const deliverer = deps.deliverers.get(delivery.platform);
     if (!deliverer) throw new Error(`no deliverer for ${delivery.platform}`);
-    const onMessage = (stream: Record<string, unknown>) => void saveProgress(em(), ids, { stream })
-      .catch((err: unknown) => deps.availability?.report(err) || log.warn({ err, sessionId }, 'could not record the streamed message'));
-    const stream = how.streaming ? deps.streamers?.get(delivery.platform)?.(delivery.target, { sessionId, itemIds: ids, onMessage }) : undefined;
+    const onMessage = (stream: Record<string, unknown>) =>
+      void saveProgress(em(), ids, { stream }).catch(
+        (err: unknown) =>
+          deps.availability?.report(err) || log.warn({ err, sessionId }, 'could not record the streamed message'),
+      );
+    const stream = how.streaming
+      ? deps.streamers?.get(delivery.platform)?.(delivery.target, { sessionId, itemIds: ids, onMessage })
+      : undefined;
     let replies: Reply[];
     try {
       replies = await produce(stream ? { onText: stream.push, onStep: stream.step } : {});
@@ -161,7 +207,9 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
       if (lease.signal.aborted) throw lease.signal.reason;
       const isLast = i === replies.length - 1;
       const message = await deliverer(delivery.target, reply, {
-        sessionId, ...(how.indexed ? { index: i } : {}), ...(isLast && progress.stream ? { replace: progress.stream } : {}),
+        sessionId,
+        ...(how.indexed ? { index: i } : {}),
+        ...(isLast && progress.stream ? { replace: progress.stream } : {}),
       });
       sent[i] = message ?? null;
       if (!isLast) await saveProgress(em(), ids, { sent });
@@ -170,29 +218,44 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
   }
 
   /** Ends an item without an answer: its open tool calls are closed, and the person is told `text` where the answer would have gone. */
-  async function settle(sessionId: string, group: InboxRow[], say: string | ((job: SettledJob) => { text: string; history: string })): Promise<Reply[]> {
+  async function settle(
+    sessionId: string,
+    group: InboxRow[],
+    say: string | ((job: SettledJob) => { text: string; history: string }),
+  ): Promise<Reply[]> {
     const last = group.at(-1)!;
-    const job = last.task === followUpTask ? followUpJobSchema.safeParse(last.payload) : turnJobSchema.safeParse(last.payload);
+    const job =
+      last.task === followUpTask ? followUpJobSchema.safeParse(last.payload) : turnJobSchema.safeParse(last.payload);
     if (!job.success) return [];
     // How far the attempt got is read again: it may have stored its start or streamed since the item was read.
     const progress = await readProgress(em(), last.id);
-    const said = typeof say === 'string' ? { text: say, history: say } : say(last.task === followUpTask ? { kind: 'followup', fallback: 'fallback' in job.data ? job.data.fallback : '' } : { kind: 'message' });
+    const said =
+      typeof say === 'string'
+        ? { text: say, history: say }
+        : say(
+            last.task === followUpTask
+              ? { kind: 'followup', fallback: 'fallback' in job.data ? job.data.fallback : '' }
+              : { kind: 'message' },
+          );
     const reply = textReply(said.text);
     await abandonTurn(em(), job.data.turn, progress.fromSeq, reply, said.history);
     const deliverer = deps.deliverers.get(job.data.delivery.platform);
     await deliverer?.(job.data.delivery.target, reply, {
-      sessionId, ...(last.task === turnTask ? { index: 0 } : {}), ...(progress.stream ? { replace: progress.stream } : {}),
+      sessionId,
+      ...(last.task === turnTask ? { index: 0 } : {}),
+      ...(progress.stream ? { replace: progress.stream } : {}),
     });
     return [reply];
   }
 
   /** What a settled item was: a person's message, or a confirmed plan's follow-up (with what the confirmation did). */
-type SettledJob = { kind: 'message' } | { kind: 'followup'; fallback: string };
+  type SettledJob = { kind: 'message' } | { kind: 'followup'; fallback: string };
 
-/** Messages answered together with a later one only have their "working on it" indicator removed. */
+  /** Messages answered together with a later one only have their "working on it" indicator removed. */
   async function removeMergedPlaceholders(sessionId: string, merged: TurnJob[]): Promise<void> {
     for (const job of merged) {
-      await deps.deliverers.get(job.delivery.platform)?.(job.delivery.target, { blocks: [] }, { sessionId, index: 0, merged: true })
+      await deps.deliverers
+        .get(job.delivery.platform)?.(job.delivery.target, { blocks: [] }, { sessionId, index: 0, merged: true })
         .catch((err: unknown) => log.warn({ err, sessionId }, 'could not settle a merged message'));
     }
   }

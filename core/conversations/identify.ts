@@ -78,44 +78,81 @@ const tenantRef = (t: Pick<TenantRow, 'id' | 'slug' | 'name'>): TenantRef => ({ 
 export function createIdentity(deps: { orm: Orm; log: Logger; now: () => Date }) {
   const clock = () => deps.now().getTime();
   const tenants = createTtlCache<TenantRef>({ ttlMs: INTAKE_CACHE_TTL_MS, max: CACHE_MAX, now: clock });
-  const roles = createTtlCache<{ role: Role; name?: string }>({ ttlMs: INTAKE_CACHE_TTL_MS, max: CACHE_MAX, now: clock });
+  const roles = createTtlCache<{ role: Role; name?: string }>({
+    ttlMs: INTAKE_CACHE_TTL_MS,
+    max: CACHE_MAX,
+    now: clock,
+  });
   const facts = createTtlCache<PersonFacts>({ ttlMs: PERSON_FACTS_TTL_MS, max: CACHE_MAX, now: clock });
   const workspaceKey = (platform: LinkPlatform, w: Workspace) => `${platform}:${w.id}:${w.orgId ?? ''}`;
 
   /** The tenant a workspace is linked to (its own link, else its organisation's), if any. */
-  async function tenantOf(platform: LinkPlatform, workspace: Workspace, opts: Freshness = {}): Promise<TenantRef | undefined> {
+  async function tenantOf(
+    platform: LinkPlatform,
+    workspace: Workspace,
+    opts: Freshness = {},
+  ): Promise<TenantRef | undefined> {
     const load = async () => {
       const em = deps.orm.em.fork();
-      const row = (await resolveLink(em, platform, workspace.id)) ?? (workspace.orgId ? await resolveLink(em, platform, workspace.orgId) : undefined);
+      const row =
+        (await resolveLink(em, platform, workspace.id)) ??
+        (workspace.orgId ? await resolveLink(em, platform, workspace.orgId) : undefined);
       return row ? tenantRef(row) : undefined;
     };
     return opts.fresh ? load() : tenants.getOrLoad(workspaceKey(platform, workspace), load);
   }
 
   /** Whether the person counts as a guest, and their name, from the event and (cached) the platform's answer. */
-  async function judge(platform: LinkPlatform, workspace: Workspace, person: Person): Promise<{ guest: boolean; name?: string }> {
+  async function judge(
+    platform: LinkPlatform,
+    workspace: Workspace,
+    person: Person,
+  ): Promise<{ guest: boolean; name?: string }> {
     const named = (name: string | undefined) => (name ? { name } : {});
     if (person.guest === true || !person.lookup) return { guest: person.guest ?? true, ...named(person.name) };
     const lookup = person.lookup;
-    const known = await facts.getOrLoad(`${platform}:${workspace.id}:${person.id}`, () => lookup().catch((err: unknown) => {
-      deps.log.warn({ err, platform, workspace: workspace.id, userId: person.id }, 'could not look the person up');
-      return undefined;
-    }));
+    const known = await facts.getOrLoad(`${platform}:${workspace.id}:${person.id}`, () =>
+      lookup().catch((err: unknown) => {
+        deps.log.warn({ err, platform, workspace: workspace.id, userId: person.id }, 'could not look the person up');
+        return undefined;
+      }),
+    );
     if (!known) return { guest: person.guest ?? true, ...named(person.name) };
     return { guest: isGuestIn(workspace, known), ...named(known.name ?? person.name) };
   }
 
   /** The speaker in a linked workspace, or undefined when the workspace is not linked (then nothing else is looked up). */
-  async function identify(platform: LinkPlatform, workspace: Workspace, person: Person, opts: Freshness = {}): Promise<Speaker | undefined> {
+  async function identify(
+    platform: LinkPlatform,
+    workspace: Workspace,
+    person: Person,
+    opts: Freshness = {},
+  ): Promise<Speaker | undefined> {
     const tenant = await tenantOf(platform, workspace, opts);
     if (!tenant) return undefined;
     const load = async () => {
       const j = await judge(platform, workspace, person);
-      const role = await ensureUser(deps.orm.em.fork(), tenant.id, platform, person.id, j.guest ? 'viewer' : 'operator', j.name);
+      const role = await ensureUser(
+        deps.orm.em.fork(),
+        tenant.id,
+        platform,
+        person.id,
+        j.guest ? 'viewer' : 'operator',
+        j.name,
+      );
       return { role, ...(j.name ? { name: j.name } : {}) };
     };
-    const who = opts.fresh ? await load() : (await roles.getOrLoad(`${platform}:${tenant.id}:${workspace.id}:${person.id}`, load))!;
-    return { tenant, tenantId: tenant.id, userId: person.id, role: who.role, platform, ...(who.name ? { name: who.name } : {}) };
+    const who = opts.fresh
+      ? await load()
+      : (await roles.getOrLoad(`${platform}:${tenant.id}:${workspace.id}:${person.id}`, load))!;
+    return {
+      tenant,
+      tenantId: tenant.id,
+      userId: person.id,
+      role: who.role,
+      platform,
+      ...(who.name ? { name: who.name } : {}),
+    };
   }
 
   /**
@@ -123,17 +160,30 @@ export function createIdentity(deps: { orm: Orm; log: Logger; now: () => Date })
    * the workspace. Guests and external people may not link; a workspace linked to another
    * tenant is not moved.
    */
-  async function redeemLink(code: string, platform: LinkPlatform, workspace: Workspace, person: Person): Promise<LinkOutcome> {
+  async function redeemLink(
+    code: string,
+    platform: LinkPlatform,
+    workspace: Workspace,
+    person: Person,
+  ): Promise<LinkOutcome> {
     if ((await judge(platform, workspace, person)).guest) {
-      return { ok: false, reason: 'guest', message: 'Guests cannot link a workspace. Ask a full member of this workspace to send the link code.' };
+      return {
+        ok: false,
+        reason: 'guest',
+        message: 'Guests cannot link a workspace. Ask a full member of this workspace to send the link code.',
+      };
     }
     try {
       const row = await redeemLinkCode(deps.orm.em.fork(), code, platform, workspace.id, person.id);
       tenants.delete(workspaceKey(platform, workspace));
-      deps.log.info({ platform, workspace: workspace.id, tenant: row.slug, by: person.id }, 'workspace linked with a code');
+      deps.log.info(
+        { platform, workspace: workspace.id, tenant: row.slug, by: person.id },
+        'workspace linked with a code',
+      );
       return { ok: true, tenant: tenantRef(row) };
     } catch (err) {
-      if (!(err instanceof RenderBotError && err.fault === 'user')) deps.log.error({ err, platform, workspace: workspace.id }, 'link code redemption failed');
+      if (!(err instanceof RenderBotError && err.fault === 'user'))
+        deps.log.error({ err, platform, workspace: workspace.id }, 'link code redemption failed');
       return { ok: false, reason: 'refused', message: publicMessage(err) };
     }
   }

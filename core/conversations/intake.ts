@@ -8,15 +8,31 @@ import type { IntakePool } from '../db/intake-pool.ts';
 import type { Orm } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import type { Reply } from '../replies/reply.ts';
-import { claimRefresh, deleteInstallation, findInstallation, refreshFailed, saveInstallation, saveRefreshed, type InstallationLookup, type InstallationRecord } from '../tenancy/installations.ts';
+import {
+  claimRefresh,
+  deleteInstallation,
+  findInstallation,
+  refreshFailed,
+  saveInstallation,
+  saveRefreshed,
+  type InstallationLookup,
+  type InstallationRecord,
+} from '../tenancy/installations.ts';
 import type { Platform } from '../tenancy/roles.ts';
 import { getTenantById } from '../tenancy/tenants.ts';
 import { redeemLoginCode, verifyApiToken, type TokenIdentity } from '../tenancy/tokens.ts';
 import { contextSummary, setSessionContext, type SessionContext } from '../history/context.ts';
 import { createIdentity, type TenantRef } from './identify.ts';
-import { deleteSession, findActiveSession, findUserSession, listSessionMessages, listUserSessions, resolveSession } from '../history/sessions.ts';
+import {
+  deleteSession,
+  findActiveSession,
+  findUserSession,
+  listSessionMessages,
+  listUserSessions,
+  resolveSession,
+} from '../history/sessions.ts';
 
-export type { Freshness, Person, PersonFacts, Speaker,  Workspace } from './identify.ts';
+export type { Freshness, Person, PersonFacts, Speaker, Workspace } from './identify.ts';
 export type { SessionListItem, VisibleMessage } from '../history/sessions.ts';
 export type { SessionContext } from '../history/context.ts';
 export type { TokenIdentity } from '../tenancy/tokens.ts';
@@ -42,7 +58,13 @@ export type TenantOverview = { tenant: TenantRef & { aiProvider: string | null }
  */
 export type Intake = ReturnType<typeof createIntake>;
 
-export function createIntake(deps: { orm: Orm; log: Logger; now: () => Date; secretsKey: Buffer; intakePool: IntakePool }) {
+export function createIntake(deps: {
+  orm: Orm;
+  log: Logger;
+  now: () => Date;
+  secretsKey: Buffer;
+  intakePool: IntakePool;
+}) {
   const em = () => deps.orm.em.fork();
   const identity = createIdentity(deps);
 
@@ -50,7 +72,11 @@ export function createIntake(deps: { orm: Orm; log: Logger; now: () => Date; sec
    * The thread's active session id; with `create`, opened on first use by `userId` (a web
    * session key is made unique here when the adapter passes none).
    */
-  async function sessionFor<C extends boolean>(thread: Thread, userId: string, opts: { create: C }): Promise<C extends true ? string : string | undefined>;
+  async function sessionFor<C extends boolean>(
+    thread: Thread,
+    userId: string,
+    opts: { create: C },
+  ): Promise<C extends true ? string : string | undefined>;
   async function sessionFor(thread: Thread, userId: string, opts: { create: boolean }): Promise<string | undefined> {
     if (!opts.create) return (await findActiveSession(em(), thread.tenantId, thread.platform, thread.key))?.id;
     return (await resolveSession(em(), thread.tenantId, thread.platform, thread.key, userId)).id;
@@ -66,7 +92,10 @@ export function createIntake(deps: { orm: Orm; log: Logger; now: () => Date; sec
     const e = em();
     const t = await getTenantById(e, tenantId);
     if (!t) return undefined;
-    return { tenant: { id: t.id, slug: t.slug, name: t.name, aiProvider: t.aiProvider }, usage: await monthlyUsage(e, tenantId, deps.now()) };
+    return {
+      tenant: { id: t.id, slug: t.slug, name: t.name, aiProvider: t.aiProvider },
+      usage: await monthlyUsage(e, tenantId, deps.now()),
+    };
   }
 
   return {
@@ -80,19 +109,32 @@ export function createIntake(deps: { orm: Orm; log: Logger; now: () => Date; sec
     overview,
 
     /** A new session of its own for one person (web chat: every conversation is one). */
-    openSession: (owner: Owner) => sessionFor({ tenantId: owner.tenantId, platform: owner.platform, key: `${owner.platform}:${owner.userId}:${randomUUID()}` }, owner.userId, { create: true }),
+    openSession: (owner: Owner) =>
+      sessionFor(
+        {
+          tenantId: owner.tenantId,
+          platform: owner.platform,
+          key: `${owner.platform}:${owner.userId}:${randomUUID()}`,
+        },
+        owner.userId,
+        { create: true },
+      ),
     /** A person's own active session; undefined for other people's, other tenants' or unknown ids alike. */
-    ownSession: async (owner: Owner, sessionId: string) => (await findUserSession(em(), owner.tenantId, owner.platform, owner.userId, sessionId))?.id,
+    ownSession: async (owner: Owner, sessionId: string) =>
+      (await findUserSession(em(), owner.tenantId, owner.platform, owner.userId, sessionId))?.id,
     /** A person's active sessions, newest activity first (`before`: the previous page's last `active_key` and id). */
-    listSessions: (owner: Owner, page: { limit: number; before?: { lastActiveAt: string; id: string } }) => listUserSessions(em(), owner.tenantId, owner.platform, owner.userId, page),
+    listSessions: (owner: Owner, page: { limit: number; before?: { lastActiveAt: string; id: string } }) =>
+      listUserSessions(em(), owner.tenantId, owner.platform, owner.userId, page),
     /** A page of a session's visible messages, oldest first (call with a session `ownSession` returned). */
-    sessionMessages: (sessionId: string, page: { limit: number; before?: number; after?: number }) => listSessionMessages(em(), sessionId, page),
+    sessionMessages: (sessionId: string, page: { limit: number; before?: number; after?: number }) =>
+      listSessionMessages(em(), sessionId, page),
     /** Deletes a session with its messages and pending actions; false when not found. */
     deleteSession: (tenantId: string, sessionId: string) => deleteSession(em(), tenantId, sessionId),
     /** A live summary of an order or product of the tenant; UserInputError `context_not_found` for unknown and other tenants' ids alike. */
     contextSummary: (tenantId: string, ctx: SessionContext) => contextSummary(em(), tenantId, ctx),
     /** Sets (or with undefined, clears) what a session is about. */
-    setSessionContext: (tenantId: string, sessionId: string, ctx: SessionContext | undefined) => setSessionContext(em(), tenantId, sessionId, ctx),
+    setSessionContext: (tenantId: string, sessionId: string, ctx: SessionContext | undefined) =>
+      setSessionContext(em(), tenantId, sessionId, ctx),
 
     /** The identity of a web API token with the person's current role; undefined when unknown, revoked or the person was removed. */
     verifyToken: (token: string): Promise<TokenIdentity | undefined> => verifyApiToken(em(), token),
@@ -107,11 +149,13 @@ export function createIntake(deps: { orm: Orm; log: Logger; now: () => Date; sec
      * id came before (a retry or replay: the first copy is handled, or will be). A copy whose
      * handling did not finish is due for a replay after `replayAfterSeconds`.
      */
-    storeRequest: (platform: Platform, eventId: string, request: unknown, replayAfterSeconds: number) => storeRequest(deps.intakePool, platform, eventId, request, replayAfterSeconds),
+    storeRequest: (platform: Platform, eventId: string, request: unknown, replayAfterSeconds: number) =>
+      storeRequest(deps.intakePool, platform, eventId, request, replayAfterSeconds),
     /** Marks a stored request handled without a queued turn (ignored, explained, answered directly). */
     requestHandled: (platform: Platform, eventId: string) => markHandled(em(), platform, eventId),
     /** Claims stored requests of `platform` whose handling did not finish, for a replay; each is due again after `retrySeconds`. */
-    dueRequests: (platform: Platform, limit: number, retrySeconds: number): Promise<StoredRequest[]> => claimReplays(em(), platform, limit, retrySeconds),
+    dueRequests: (platform: Platform, limit: number, retrySeconds: number): Promise<StoredRequest[]> =>
+      claimReplays(em(), platform, limit, retrySeconds),
 
     /** Slack OAuth installations, stored encrypted under SECRETS_KEY (the Bolt installation store's backing). */
     installations: {
@@ -120,7 +164,8 @@ export function createIntake(deps: { orm: Orm; log: Logger; now: () => Date; sec
       remove: (q: InstallationLookup) => deleteInstallation(em(), q),
       /** Token rotation across processes: claim the refresh, then store its result or its failure (see core/tenancy/installations.ts). */
       claimRefresh: (q: InstallationLookup, owner: string, seconds: number) => claimRefresh(em(), q, owner, seconds),
-      saveRefreshed: (q: InstallationLookup, installation: unknown, owner: string) => saveRefreshed(em(), deps.secretsKey, q, installation, owner),
+      saveRefreshed: (q: InstallationLookup, installation: unknown, owner: string) =>
+        saveRefreshed(em(), deps.secretsKey, q, installation, owner),
       refreshFailed: (q: InstallationLookup, owner: string, error: string) => refreshFailed(em(), q, owner, error),
     },
   };

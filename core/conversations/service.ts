@@ -34,12 +34,14 @@ export type Submitted = { status: 'queued'; itemId: string } | { status: 'duplic
 /** The core's adapter contract (docs/style.md §2): start a turn, confirm/cancel, and the work behind them. */
 export type Conversations = ReturnType<typeof createConversations>;
 
-export function createConversations(deps: ConversationDeps & {
-  /** Starts a session's drain in this process at once after a submit (the turn runner's `wake`); without, the runner's NOTIFY or poll finds it. */
-  wake?: (sessionId: string) => void;
-  /** Notes attached files in the session with the message (core/files); without, `files` are refused. */
-  files?: Pick<Files, 'attach'>;
-}) {
+export function createConversations(
+  deps: ConversationDeps & {
+    /** Starts a session's drain in this process at once after a submit (the turn runner's `wake`); without, the runner's NOTIFY or poll finds it. */
+    wake?: (sessionId: string) => void;
+    /** Notes attached files in the session with the message (core/files); without, `files` are refused. */
+    files?: Pick<Files, 'attach'>;
+  },
+) {
   const log = deps.log.child({ component: 'conversations' });
 
   /**
@@ -64,8 +66,17 @@ export function createConversations(deps: ConversationDeps & {
    * are noted in the session in the same transaction; one that is not the tenant's, unknown or
    * expired throws UserInputError 'file_not_found' and nothing is queued.
    */
-  async function submit(input: { turn: TurnContext; text: string; delivery: Delivery; eventId?: string; files?: readonly string[] }): Promise<Submitted> {
-    const item = { task: turnTask, payload: { turn: input.turn, text: input.text, delivery: input.delivery } satisfies TurnJob };
+  async function submit(input: {
+    turn: TurnContext;
+    text: string;
+    delivery: Delivery;
+    eventId?: string;
+    files?: readonly string[];
+  }): Promise<Submitted> {
+    const item = {
+      task: turnTask,
+      payload: { turn: input.turn, text: input.text, delivery: input.delivery } satisfies TurnJob,
+    };
     const event = input.eventId ? { platform: input.turn.platform, eventId: input.eventId } : undefined;
     const fileIds = input.files ?? [];
     let itemId: string | undefined;
@@ -90,7 +101,10 @@ export function createConversations(deps: ConversationDeps & {
    * `signal` aborts first. Woken by this process's drain, by NOTIFY from others, and polls every
    * `pollMs` in case a notification was missed.
    */
-  async function result(itemId: string, opts: { signal?: AbortSignal; pollMs?: number } = {}): Promise<{ replies: Reply[]; fromSeq?: string } | undefined> {
+  async function result(
+    itemId: string,
+    opts: { signal?: AbortSignal; pollMs?: number } = {},
+  ): Promise<{ replies: Reply[]; fromSeq?: string } | undefined> {
     const read = async () => {
       const r = await itemResult(deps.orm.em.fork(), itemId);
       if (!r?.done) return undefined;
@@ -138,9 +152,17 @@ export function createConversations(deps: ConversationDeps & {
    * §12): stored once per person and answer, a second click replacing the first. False for an
    * answer id that is malformed, unknown or another tenant's (indistinguishable), and nothing changes.
    */
-  async function feedback(actor: Actor, given: { answerId: string; rating: FeedbackRating; reason?: string | undefined }): Promise<boolean> {
+  async function feedback(
+    actor: Actor,
+    given: { answerId: string; rating: FeedbackRating; reason?: string | undefined },
+  ): Promise<boolean> {
     if (!z.uuid().safeParse(given.answerId).success) return false;
-    const saved = await recordFeedback(deps.orm.em.fork(), { tenantId: actor.tenantId, platform: actor.platform, userId: actor.userId, ...given });
+    const saved = await recordFeedback(deps.orm.em.fork(), {
+      tenantId: actor.tenantId,
+      platform: actor.platform,
+      userId: actor.userId,
+      ...given,
+    });
     log.info({ answerId: given.answerId, rating: given.rating, platform: actor.platform, saved }, 'answer feedback');
     return saved;
   }
@@ -170,6 +192,16 @@ export function createConversations(deps: ConversationDeps & {
   });
 
   return {
-    respond, submit, result, confirm, cancel, stop, streamStopped, starters, feedback, tasks, idempotency,
+    respond,
+    submit,
+    result,
+    confirm,
+    cancel,
+    stop,
+    streamStopped,
+    starters,
+    feedback,
+    tasks,
+    idempotency,
   };
 }

@@ -47,12 +47,14 @@ export function pacedTextStream(opts: {
   const flush = () => {
     timer = undefined;
     started = true;
-    writing = writing.then(async () => {
-      if (broken || shown === text.length) return;
-      const next = text;
-      await opts.write(next);
-      shown = next.length;
-    }).catch(fail);
+    writing = writing
+      .then(async () => {
+        if (broken || shown === text.length) return;
+        const next = text;
+        await opts.write(next);
+        shown = next.length;
+      })
+      .catch(fail);
   };
   const schedule = (ms: number) => {
     if (!timer) timer = setTimeout(flush, ms);
@@ -75,14 +77,16 @@ export function pacedTextStream(opts: {
       pendingSteps.set(step.id, step);
       if (stepsQueued) return;
       stepsQueued = true;
-      writing = writing.then(async () => {
-        stepsQueued = false;
-        const changed = [...pendingSteps.values()];
-        pendingSteps.clear();
-        if (broken || changed.length === 0) return;
-        await writeSteps(changed);
-        stepsShown = true;
-      }).catch(fail);
+      writing = writing
+        .then(async () => {
+          stepsQueued = false;
+          const changed = [...pendingSteps.values()];
+          pendingSteps.clear();
+          if (broken || changed.length === 0) return;
+          await writeSteps(changed);
+          stepsShown = true;
+        })
+        .catch(fail);
     },
     async end() {
       if (timer) clearTimeout(timer);

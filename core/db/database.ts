@@ -28,7 +28,11 @@ export type Database = {
  * Opens `DATABASE_URL`, or with none the embedded PostgreSQL 18 cluster in DATA_DIR/pg
  * (started or joined), and applies pending migrations.
  */
-export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'dataDir'> & Partial<Pick<Config, 'QUERY_POOL_SIZE'>>, log: Logger, opts: { poolMax?: number } = {}): Promise<Database> {
+export async function openDatabase(
+  config: Pick<Config, 'DATABASE_URL' | 'dataDir'> & Partial<Pick<Config, 'QUERY_POOL_SIZE'>>,
+  log: Logger,
+  opts: { poolMax?: number } = {},
+): Promise<Database> {
   let cluster: EmbeddedCluster | undefined;
   let url = config.DATABASE_URL;
   let created = false;
@@ -42,8 +46,15 @@ export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'dataDi
     const migrated = await migrate(orm);
     if (migrated.length) log.info({ migrated }, 'applied migrations');
     const availability = createDatabaseAvailability({ ping: () => orm.em.fork().execute('select 1'), log });
-    const intakePool = createIntakePool(url, (err) => availability.report(err) || log.warn({ err: err.message }, 'intake pool connection dropped'));
-    const queryPool = createQueryPool(url, config.QUERY_POOL_SIZE, (err) => availability.report(err) || log.warn({ err: err.message }, 'query pool connection dropped'));
+    const intakePool = createIntakePool(
+      url,
+      (err) => availability.report(err) || log.warn({ err: err.message }, 'intake pool connection dropped'),
+    );
+    const queryPool = createQueryPool(
+      url,
+      config.QUERY_POOL_SIZE,
+      (err) => availability.report(err) || log.warn({ err: err.message }, 'query pool connection dropped'),
+    );
     return {
       orm,
       url,

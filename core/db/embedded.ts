@@ -131,7 +131,9 @@ function freePort(): Promise<number> {
     srv.on('error', reject);
     srv.listen(0, '127.0.0.1', () => {
       const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+      srv.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -176,7 +178,9 @@ function assertReachableByPostgres(dir: string): void {
     if (d === dirname(d)) break;
   }
   if (blocked.length === 0) return;
-  throw new ConfigError('data_dir_unreachable',
+  throw new ConfigError(
+    'data_dir_unreachable',
     `DATA_DIR ${dirname(resolve(dir))} cannot hold the embedded database: run as root, PostgreSQL runs as the "${USER}" user, and that user cannot enter ${blocked.reverse().join(', ')}. ` +
-    `Use a DATA_DIR it can reach (e.g. DATA_DIR=/var/lib/renderbot), run RenderBot as another user, or set DATABASE_URL to a PostgreSQL server.`);
+      `Use a DATA_DIR it can reach (e.g. DATA_DIR=/var/lib/renderbot), run RenderBot as another user, or set DATABASE_URL to a PostgreSQL server.`,
+  );
 }

@@ -15,5 +15,10 @@ const WAIT_MS = 1_500;
  * acknowledgement must not queue behind them.
  */
 export function createIntakePool(url: string, onError?: (err: Error) => void): IntakePool {
-  return createPgPool(url, INTAKE_CONNECTIONS, onError, { Client: countingClient('intake'), connectionTimeoutMillis: WAIT_MS, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
+  return createPgPool(url, INTAKE_CONNECTIONS, onError, {
+    Client: countingClient('intake'),
+    connectionTimeoutMillis: WAIT_MS,
+    idleTimeoutMillis: 30_000,
+    allowExitOnIdle: true,
+  });
 }

@@ -13,8 +13,12 @@ const nameRow = z.object({ name: z.string() });
  * migration pending, and nothing is created to find that out.
  */
 export async function pendingMigrations(client: Queryable): Promise<string[]> {
-  const [table] = (await client.query(`select to_regclass('mikro_orm_migrations') is not null as present`)).rows.map((r) => tableRow.parse(r));
+  const [table] = (await client.query(`select to_regclass('mikro_orm_migrations') is not null as present`)).rows.map(
+    (r) => tableRow.parse(r),
+  );
   if (!table?.present) return migrationsList.map((m) => m.name);
-  const applied = new Set((await client.query('select name from mikro_orm_migrations')).rows.map((r) => nameRow.parse(r).name));
+  const applied = new Set(
+    (await client.query('select name from mikro_orm_migrations')).rows.map((r) => nameRow.parse(r).name),
+  );
   return migrationsList.map((m) => m.name).filter((name) => !applied.has(name));
 }

@@ -14,6 +14,15 @@ const WAIT_MS = 15_000;
  * A small pool of its own for model SQL (docs/design.md §7): heavy queries of one tenant queue for these
  * few connections and never take the ones that serve intake, tokens and other tenants' turns.
  */
-export function createQueryPool(url: string, size = DEFAULT_QUERY_POOL_SIZE, onError?: (err: Error) => void): QueryPool {
-  return createPgPool(url, size, onError, { Client: countingClient('query'), connectionTimeoutMillis: WAIT_MS, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
+export function createQueryPool(
+  url: string,
+  size = DEFAULT_QUERY_POOL_SIZE,
+  onError?: (err: Error) => void,
+): QueryPool {
+  return createPgPool(url, size, onError, {
+    Client: countingClient('query'),
+    connectionTimeoutMillis: WAIT_MS,
+    idleTimeoutMillis: 30_000,
+    allowExitOnIdle: true,
+  });
 }

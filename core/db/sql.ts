@@ -14,13 +14,23 @@ import type { EntityManager } from './orm.ts';
  * parses. Pass a schema made once (a module constant), not one built per call: building a zod
  * schema costs more than parsing a row with it.
  */
-export async function rows<S extends z.ZodType>(em: EntityManager, schema: S, sql: string, params: unknown[] = []): Promise<z.output<S>[]> {
+export async function rows<S extends z.ZodType>(
+  em: EntityManager,
+  schema: S,
+  sql: string,
+  params: unknown[] = [],
+): Promise<z.output<S>[]> {
   const result: unknown[] = await em.execute(sql, params);
   return result.map((r) => schema.parse(r));
 }
 
 /** Like `rows`, for statements that return at most one row. */
-export async function row<S extends z.ZodType>(em: EntityManager, schema: S, sql: string, params: unknown[] = []): Promise<z.output<S> | undefined> {
+export async function row<S extends z.ZodType>(
+  em: EntityManager,
+  schema: S,
+  sql: string,
+  params: unknown[] = [],
+): Promise<z.output<S> | undefined> {
   return (await rows(em, schema, sql, params))[0];
 }
 
@@ -29,13 +39,21 @@ export async function row<S extends z.ZodType>(em: EntityManager, schema: S, sql
  * fragments (`sql` values too) carry their own, so reordering or reusing a fragment cannot bind
  * the wrong value. Rows come back as the driver returns them (snake_case, bigint as text), like `rows`.
  */
-export async function sqlRows<S extends z.ZodType>(em: EntityManager, schema: S, query: RawBuilder<unknown>): Promise<z.output<S>[]> {
+export async function sqlRows<S extends z.ZodType>(
+  em: EntityManager,
+  schema: S,
+  query: RawBuilder<unknown>,
+): Promise<z.output<S>[]> {
   const result = await query.execute(db(em));
   return result.rows.map((r) => schema.parse(r));
 }
 
 /** Like `sqlRows`, for statements that return at most one row. */
-export async function sqlRow<S extends z.ZodType>(em: EntityManager, schema: S, query: RawBuilder<unknown>): Promise<z.output<S> | undefined> {
+export async function sqlRow<S extends z.ZodType>(
+  em: EntityManager,
+  schema: S,
+  query: RawBuilder<unknown>,
+): Promise<z.output<S> | undefined> {
   return (await sqlRows(em, schema, query))[0];
 }
 
@@ -62,4 +80,3 @@ export const timestamp = z.union([z.date(), z.string()]).transform((v) => new Da
 export function pgArray(values: readonly (string | number)[]): string {
   return `{${values.map((v) => `"${String(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`;
 }
-

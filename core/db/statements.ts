@@ -11,8 +11,10 @@ export type StatementPool = 'orm' | 'intake' | 'query' | 'queue';
  * one Slack turn's share, so a turn's round trips cannot grow unnoticed.
  */
 export const dbStatements = new client.Counter({
-  name: 'renderbot_db_statements_total', help: 'Statements sent to PostgreSQL, by connection pool.',
-  labelNames: ['pool'] as const, registers: [processRegistry],
+  name: 'renderbot_db_statements_total',
+  help: 'Statements sent to PostgreSQL, by connection pool.',
+  labelNames: ['pool'] as const,
+  registers: [processRegistry],
 });
 
 /**

@@ -25,9 +25,12 @@ export function csvLine(cells: readonly string[]): string {
 export function resultsCsvLine(item: ExportItem, links: RenderLinks | undefined, now: Date): string {
   const completed = item.status === 'completed' && item.job_id;
   return csvLine([
-    item.pim_id, item.name, item.material ?? '', item.status ?? 'not_dispatched',
+    item.pim_id,
+    item.name,
+    item.material ?? '',
+    item.status ?? 'not_dispatched',
     (completed ? resultLink(item.result_url, item.job_id!, links, now) : null) ?? '',
-    item.status === 'failed' ? item.error ?? '' : '',
+    item.status === 'failed' ? (item.error ?? '') : '',
   ]);
 }
 
@@ -36,7 +39,14 @@ export function resultsCsvLine(item: ExportItem, links: RenderLinks | undefined,
  * programs read umlauts right) to `out`, batch by batch, waiting for the sink to drain.
  * Returns the number of items written.
  */
-export async function writeResultsCsv(em: EntityManager, tenantId: string, orderId: string, links: RenderLinks | undefined, now: Date, out: ByteSink): Promise<number> {
+export async function writeResultsCsv(
+  em: EntityManager,
+  tenantId: string,
+  orderId: string,
+  links: RenderLinks | undefined,
+  now: Date,
+  out: ByteSink,
+): Promise<number> {
   await writeTo(out, `\uFEFF${csvLine(resultsCsvColumns)}`);
   let n = 0;
   for await (const batch of exportItems(em, tenantId, orderId)) {

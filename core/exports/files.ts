@@ -10,7 +10,14 @@ import type { ByteSink } from './sink.ts';
 import { writeResultsZip } from './zip.ts';
 
 /** Writes the export `ref` names to `out` (CSV or ZIP), streaming. */
-export async function writeExport(em: EntityManager, dataDir: string, links: RenderLinks, ref: ExportRef, now: Date, out: ByteSink): Promise<void> {
+export async function writeExport(
+  em: EntityManager,
+  dataDir: string,
+  links: RenderLinks,
+  ref: ExportRef,
+  now: Date,
+  out: ByteSink,
+): Promise<void> {
   if (ref.format === 'csv') await writeResultsCsv(em, ref.tenantId, ref.orderId, links, now, out);
   else await writeResultsZip(em, dataDir, ref.tenantId, ref.orderId, links, now, out);
 }
@@ -22,7 +29,13 @@ type ExportFile = { path: string; size: number; remove(): Promise<void> };
  * Writes the export to a new file under DATA_DIR/exports/tmp (a name the bot makes, never one a
  * person gives) for an upload; the caller removes it when the upload is done.
  */
-async function exportToFile(em: EntityManager, dataDir: string, links: RenderLinks, ref: ExportRef, now: Date): Promise<ExportFile> {
+async function exportToFile(
+  em: EntityManager,
+  dataDir: string,
+  links: RenderLinks,
+  ref: ExportRef,
+  now: Date,
+): Promise<ExportFile> {
   const dir = join(dataDir, 'exports', 'tmp');
   await mkdir(dir, { recursive: true });
   const path = join(dir, `${randomUUID()}.${ref.format}`);
@@ -45,7 +58,12 @@ async function exportToFile(em: EntityManager, dataDir: string, links: RenderLin
 export type FileExporter = (tenantId: string, url: string) => Promise<ExportFile | undefined>;
 
 /** The FileExporter over the app's database, data directory and link key; no transaction is held while it writes. */
-export function createFileExporter(em: () => EntityManager, dataDir: string, links: RenderLinks, now: () => Date): FileExporter {
+export function createFileExporter(
+  em: () => EntityManager,
+  dataDir: string,
+  links: RenderLinks,
+  now: () => Date,
+): FileExporter {
   return async (tenantId, url) => {
     const link = await resolveExportUrl(em(), links, url, now());
     if (!link.ok || link.ref.tenantId !== tenantId) return undefined;

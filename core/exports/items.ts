@@ -29,11 +29,18 @@ const exportItemRow = z.object({
  * else its newest failed one (as core/pipeline/current-jobs.ts). Each batch is its own statement,
  * so no connection or transaction is held while the caller writes what it got.
  */
-export async function* exportItems(em: EntityManager, tenantId: string, orderId: string, batchSize = exportBatchSize): AsyncGenerator<ExportItem[]> {
+export async function* exportItems(
+  em: EntityManager,
+  tenantId: string,
+  orderId: string,
+  batchSize = exportBatchSize,
+): AsyncGenerator<ExportItem[]> {
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
     // The page of items comes first, straight off the (order, product) unique index; only its rows are joined.
-    const batch = await rows(em, exportItemRow,
+    const batch = await rows(
+      em,
+      exportItemRow,
       `with page as (
          select i.id, i.product_id from order_item i
          where i.order_id = ? and i.tenant_id = ? and i.product_id > ?
@@ -50,7 +57,9 @@ export async function* exportItems(em: EntityManager, tenantId: string, orderId:
          select k.id, k.status, k.error, k.result_url from render_job k
          where k.order_item_id = i.id and k.tenant_id = ?
          order by (k.status = 'failed'), k.queued_at desc limit 1) j on true
-       order by i.product_id`, [orderId, tenantId, after, batchSize, orderId, tenantId, tenantId]);
+       order by i.product_id`,
+      [orderId, tenantId, after, batchSize, orderId, tenantId, tenantId],
+    );
     if (batch.length) yield batch;
     if (batch.length < batchSize) return;
     after = batch[batch.length - 1]!.product_id;

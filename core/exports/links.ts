@@ -19,14 +19,26 @@ export function exportFileName(orderNumber: string, format: ExportFormat): strin
  * Unknown orders are refused like bad signatures, so a link never tells whether an order exists.
  * Used by the download route and by adapters that upload the file instead of linking it.
  */
-export async function resolveExportLink(em: EntityManager, links: RenderLinks, path: string, query: URLSearchParams, now: Date):
-  Promise<{ ok: true; ref: ExportRef } | { ok: false; check: Exclude<LinkCheck, 'ok'> }> {
+export async function resolveExportLink(
+  em: EntityManager,
+  links: RenderLinks,
+  path: string,
+  query: URLSearchParams,
+  now: Date,
+): Promise<{ ok: true; ref: ExportRef } | { ok: false; check: Exclude<LinkCheck, 'ok'> }> {
   const m = exportPath.exec(path);
   const orderId = m ? decodeURIComponent(m[1]!) : '';
   const format = exportFormats.find((f) => f === m?.[2]);
   const order = format && z.uuid().safeParse(orderId).success ? await findOrderRef(em, orderId) : undefined;
   if (!order || !format) return { ok: false, check: 'bad_signature' };
-  const check = links.verifyExport(order.tenant, orderId, format, query.get('exp') ?? undefined, query.get('sig') ?? undefined, now);
+  const check = links.verifyExport(
+    order.tenant,
+    orderId,
+    format,
+    query.get('exp') ?? undefined,
+    query.get('sig') ?? undefined,
+    now,
+  );
   if (check !== 'ok') return { ok: false, check };
   return { ok: true, ref: { tenantId: order.tenant, orderId, orderNumber: order.orderNumber, format } };
 }

@@ -13,10 +13,23 @@ export async function writeTo(out: ByteSink, chunk: string | Uint8Array): Promis
 export async function drained(out: ByteSink): Promise<void> {
   if (!out.writableNeedDrain) return;
   await new Promise<void>((resolve, reject) => {
-    const off = () => { out.off('drain', done); out.off('error', fail); out.off('close', closed); };
-    const done = () => { off(); resolve(); };
-    const fail = (err: Error) => { off(); reject(err); };
-    const closed = () => { off(); reject(new Error('the export\'s destination closed')); };
+    const off = () => {
+      out.off('drain', done);
+      out.off('error', fail);
+      out.off('close', closed);
+    };
+    const done = () => {
+      off();
+      resolve();
+    };
+    const fail = (err: Error) => {
+      off();
+      reject(err);
+    };
+    const closed = () => {
+      off();
+      reject(new Error("the export's destination closed"));
+    };
     out.once('drain', done);
     out.once('error', fail);
     out.once('close', closed);

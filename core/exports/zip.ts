@@ -24,17 +24,31 @@ const wholeFileBytes = 4 * 1024 * 1024;
  * them). Streams file by file and waits for `out` to drain, so memory stays flat whatever the
  * order's size (the central directory, a few dozen bytes per entry, is all that grows).
  */
-export async function writeResultsZip(em: EntityManager, dataDir: string, tenantId: string, orderId: string, links: RenderLinks | undefined, now: Date, out: ByteSink):
-  Promise<{ images: number; items: number; bytes: number }> {
+export async function writeResultsZip(
+  em: EntityManager,
+  dataDir: string,
+  tenantId: string,
+  orderId: string,
+  links: RenderLinks | undefined,
+  now: Date,
+  out: ByteSink,
+): Promise<{ images: number; items: number; bytes: number }> {
   let bytes = 0;
   let failed: Error | undefined;
   const zip = new Zip((err, chunk) => {
     if (err) failed ??= err;
-    else { bytes += chunk.length; out.write(chunk); }
+    else {
+      bytes += chunk.length;
+      out.write(chunk);
+    }
   });
   const flushed = async () => {
     if (failed) throw failed;
-    if (bytes > maxZipBytes) throw new UserInputError('export_too_large', 'The images of this order are more than 4 GB together, too many for one ZIP; ask for the CSV with links instead.');
+    if (bytes > maxZipBytes)
+      throw new UserInputError(
+        'export_too_large',
+        'The images of this order are more than 4 GB together, too many for one ZIP; ask for the CSV with links instead.',
+      );
     await drained(out);
   };
 
@@ -42,8 +56,14 @@ export async function writeResultsZip(em: EntityManager, dataDir: string, tenant
   for await (const batch of exportItems(em, tenantId, orderId)) {
     for (const item of batch) {
       if (!isLocalResult(item)) continue;
-      if (images >= maxZipImages) throw new UserInputError('export_too_large', `A ZIP holds at most ${maxZipImages.toLocaleString('en')} images; ask for the CSV with links instead.`);
-      const file = await open(localRenderPath(dataDir, tenantId, item.job_id!, item.format), 'r').catch(() => undefined);
+      if (images >= maxZipImages)
+        throw new UserInputError(
+          'export_too_large',
+          `A ZIP holds at most ${maxZipImages.toLocaleString('en')} images; ask for the CSV with links instead.`,
+        );
+      const file = await open(localRenderPath(dataDir, tenantId, item.job_id!, item.format), 'r').catch(
+        () => undefined,
+      );
       if (!file) continue; // gone from disk: results.csv still lists the item
       try {
         const entry = new ZipPassThrough(zipEntryName(item.pim_id, item.format));
@@ -92,7 +112,10 @@ function isLocalResult(item: ExportItem): boolean {
  * with a short hash of the real id appended, so two ids never meet in one name.
  */
 export function zipEntryName(pimId: string, format: string): string {
-  const safe = pimId.replace(/[^A-Za-z0-9._ -]/g, '_').replace(/^[. ]+/, '_').slice(0, 120);
+  const safe = pimId
+    .replace(/[^A-Za-z0-9._ -]/g, '_')
+    .replace(/^[. ]+/, '_')
+    .slice(0, 120);
   if (safe === pimId && safe.length > 0) return `${safe}.${format}`;
   return `${safe}~${createHash('sha256').update(pimId).digest('hex').slice(0, 8)}.${format}`;
 }

@@ -22,9 +22,7 @@ export type Files = ReturnType<typeof createFiles>;
 /** A file name as kept: its last path segment, control characters removed, cut at MAX_NAME_CHARS. */
 function cleanName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
-  const clean = withoutControlCharacters(base)
-    .trim()
-    .slice(0, MAX_NAME_CHARS);
+  const clean = withoutControlCharacters(base).trim().slice(0, MAX_NAME_CHARS);
   return clean || 'file';
 }
 

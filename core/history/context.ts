@@ -30,26 +30,54 @@ export async function contextSummary(em: EntityManager, tenantId: string, ctx: S
       if (err instanceof UserInputError) throw new UserInputError('context_not_found', `No order ${ctx.id} was found.`);
       throw err;
     }
-    const jobs = Object.entries(o.jobs).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ') || 'none';
-    return `order ${o.order_number} (id ${o.id}) — status ${o.status}, output ${quote(o.output_type)}, ${o.item_count} products; ` +
+    const jobs =
+      Object.entries(o.jobs)
+        .filter(([, n]) => n > 0)
+        .map(([s, n]) => `${n} ${s}`)
+        .join(', ') || 'none';
+    return (
+      `order ${o.order_number} (id ${o.id}) — status ${o.status}, output ${quote(o.output_type)}, ${o.item_count} products; ` +
       `render jobs: ${jobs} (${Math.round(o.progress * 100)}% finished)` +
       `${o.material_override ? `; material override ${quote(o.material_override)}` : ''}; created ${o.created_at}` +
-      `${o.completed_at ? `, completed ${o.completed_at}` : ''}. Use get_order_status for details.`;
+      `${o.completed_at ? `, completed ${o.completed_at}` : ''}. Use get_order_status for details.`
+    );
   }
   const byId = isUuid(ctx.id);
-  const p = await db(em).selectFrom('product as p')
-    .select((eb) => ['p.id', 'p.pimId', 'p.name', 'p.category', 'p.materialName',
-      eb.selectFrom('order_item as i').select(sql<number>`count(distinct i.order_id)::int`.as('n'))
-        .whereRef('i.tenant', '=', 'p.tenant').whereRef('i.product', '=', 'p.id').as('orders')])
-    .where('p.tenant', '=', tenantId).where(byId ? 'p.id' : 'p.pimId', '=', ctx.id)
+  const p = await db(em)
+    .selectFrom('product as p')
+    .select((eb) => [
+      'p.id',
+      'p.pimId',
+      'p.name',
+      'p.category',
+      'p.materialName',
+      eb
+        .selectFrom('order_item as i')
+        .select(sql<number>`count(distinct i.order_id)::int`.as('n'))
+        .whereRef('i.tenant', '=', 'p.tenant')
+        .whereRef('i.product', '=', 'p.id')
+        .as('orders'),
+    ])
+    .where('p.tenant', '=', tenantId)
+    .where(byId ? 'p.id' : 'p.pimId', '=', ctx.id)
     .executeTakeFirst();
   if (!p) throw new UserInputError('context_not_found', `No product ${ctx.id} was found.`);
   return `product ${quote(p.pimId)} ${quote(p.name)} (id ${p.id}) — category ${quote(p.category)}, material ${p.materialName ? quote(p.materialName) : 'none'}, in ${p.orders ?? 0} orders.`;
 }
 
 /** Sets (or with `undefined`, clears) what a session is about. */
-export async function setSessionContext(em: EntityManager, tenantId: string, sessionId: string, ctx: SessionContext | undefined): Promise<void> {
-  await db(em).updateTable('chat_session').set({ context: ctx ?? {} }).where('id', '=', sessionId).where('tenant', '=', tenantId).execute();
+export async function setSessionContext(
+  em: EntityManager,
+  tenantId: string,
+  sessionId: string,
+  ctx: SessionContext | undefined,
+): Promise<void> {
+  await db(em)
+    .updateTable('chat_session')
+    .set({ context: ctx ?? {} })
+    .where('id', '=', sessionId)
+    .where('tenant', '=', tenantId)
+    .execute();
 }
 
 /**
@@ -57,7 +85,11 @@ export async function setSessionContext(em: EntityManager, tenantId: string, ses
  * system prompt): the session's object, freshly summarised; null when the session is about
  * nothing in particular or the object is gone (e.g. deleted since).
  */
-export async function turnContextSummary(em: EntityManager, tenantId: string, ctx: SessionContext | undefined): Promise<string | null> {
+export async function turnContextSummary(
+  em: EntityManager,
+  tenantId: string,
+  ctx: SessionContext | undefined,
+): Promise<string | null> {
   if (!ctx) return null;
   try {
     return await contextSummary(em, tenantId, ctx);
@@ -68,6 +100,11 @@ export async function turnContextSummary(em: EntityManager, tenantId: string, ct
 }
 
 /** Remembers what a thread is about after a tool named or created it (a tool result's `effects.subject`); nothing when it names none. */
-export async function rememberSubject(em: EntityManager, tenantId: string, sessionId: string, subject: SessionContext | undefined): Promise<void> {
+export async function rememberSubject(
+  em: EntityManager,
+  tenantId: string,
+  sessionId: string,
+  subject: SessionContext | undefined,
+): Promise<void> {
   if (subject) await setSessionContext(em, tenantId, sessionId, subject);
 }

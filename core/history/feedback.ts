@@ -10,7 +10,14 @@ export type FeedbackRating = (typeof feedbackRatings)[number];
 const MAX_FEEDBACK_REASON = 2000;
 
 /** One person's 👍/👎 on one agent answer; `reason` is what they wrote, if anything. */
-export type FeedbackInput = { tenantId: string; platform: Platform; userId: string; answerId: string; rating: FeedbackRating; reason?: string | undefined };
+export type FeedbackInput = {
+  tenantId: string;
+  platform: Platform;
+  userId: string;
+  answerId: string;
+  rating: FeedbackRating;
+  reason?: string | undefined;
+};
 
 /**
  * Stores a person's feedback on an agent answer of their tenant — one statement: a first click
@@ -21,7 +28,10 @@ export type FeedbackInput = { tenantId: string; platform: Platform; userId: stri
  */
 export async function recordFeedback(em: EntityManager, f: FeedbackInput): Promise<boolean> {
   const reason = f.reason?.trim().slice(0, MAX_FEEDBACK_REASON) || null;
-  const saved = await row(em, z.object({ id: z.string() }), `
+  const saved = await row(
+    em,
+    z.object({ id: z.string() }),
+    `
     with answer as (
       select m.id, m.tenant_id, m.session_id, m.seq, m.model, m.content, m.created_at
       from chat_message m
@@ -44,51 +54,93 @@ export async function recordFeedback(em: EntityManager, f: FeedbackInput): Promi
       (select (extract(epoch from a.created_at - created_at) * 1000)::int from request)
     from answer a, turn
     on conflict (message_id, platform, user_id) do update set rating = excluded.rating, reason = excluded.reason, updated_at = now()
-    returning f.id`, [f.answerId, f.tenantId, f.platform, f.userId, f.rating, reason]);
+    returning f.id`,
+    [f.answerId, f.tenantId, f.platform, f.userId, f.rating, reason],
+  );
   return saved !== undefined;
 }
 
 const feedbackRow = z.object({
-  answer_id: z.string(), session_id: z.string(), platform: z.string(), user_id: z.string(), rating: z.enum(feedbackRatings),
-  reason: z.string().nullable(), model: z.string().nullable(), request: z.string().nullable(), answer: z.string(),
-  tools: z.array(z.string()), prompt_tokens: z.number(), completion_tokens: z.number(), latency_ms: z.number().nullable(), updated_at: timestamp,
+  answer_id: z.string(),
+  session_id: z.string(),
+  platform: z.string(),
+  user_id: z.string(),
+  rating: z.enum(feedbackRatings),
+  reason: z.string().nullable(),
+  model: z.string().nullable(),
+  request: z.string().nullable(),
+  answer: z.string(),
+  tools: z.array(z.string()),
+  prompt_tokens: z.number(),
+  completion_tokens: z.number(),
+  latency_ms: z.number().nullable(),
+  updated_at: timestamp,
 });
 export type FeedbackRow = z.infer<typeof feedbackRow>;
 
 /** A tenant's feedback given since `since`, newest first; with `negative`, only 👎. */
-export async function listFeedback(em: EntityManager, tenantId: string, opts: { since: Date; negative?: boolean; limit?: number }): Promise<FeedbackRow[]> {
-  return rows(em, feedbackRow, `
+export async function listFeedback(
+  em: EntityManager,
+  tenantId: string,
+  opts: { since: Date; negative?: boolean; limit?: number },
+): Promise<FeedbackRow[]> {
+  return rows(
+    em,
+    feedbackRow,
+    `
     select message_id as answer_id, session_id, platform, user_id, rating, reason, model, request, answer, tools,
            prompt_tokens, completion_tokens, latency_ms, updated_at
     from answer_feedback
     where tenant_id = ? and updated_at >= ? ${opts.negative ? `and rating = 'down'` : ''}
-    order by updated_at desc limit ?`, [tenantId, opts.since, opts.limit ?? 200]);
+    order by updated_at desc limit ?`,
+    [tenantId, opts.since, opts.limit ?? 200],
+  );
 }
 
 /** Counts of 👍 and 👎: of one tenant since `since`, or (no tenant) of all tenants ever (the /metrics totals). */
-export async function feedbackCounts(em: EntityManager, scope: { tenantId: string; since: Date } | 'all'): Promise<{ up: number; down: number }> {
-  const counted = await row(em, z.object({ up: z.coerce.number(), down: z.coerce.number() }), `
+export async function feedbackCounts(
+  em: EntityManager,
+  scope: { tenantId: string; since: Date } | 'all',
+): Promise<{ up: number; down: number }> {
+  const counted = await row(
+    em,
+    z.object({ up: z.coerce.number(), down: z.coerce.number() }),
+    `
     select count(*) filter (where rating = 'up') as up, count(*) filter (where rating = 'down') as down
     from answer_feedback ${scope === 'all' ? '' : 'where tenant_id = ? and updated_at >= ?'}`,
-  scope === 'all' ? [] : [scope.tenantId, scope.since]);
+    scope === 'all' ? [] : [scope.tenantId, scope.since],
+  );
   return counted ?? { up: 0, down: 0 };
 }
 
 /** Where an agent answer was posted on a platform whose feedback names the message (Teams activity), remembered once. */
-export type AnswerPosted = { tenantId: string; platform: Platform; conversation: string; messageRef: string; answerId: string };
+export type AnswerPosted = {
+  tenantId: string;
+  platform: Platform;
+  conversation: string;
+  messageRef: string;
+  answerId: string;
+};
 
 /** Remembers where an answer was posted (one statement; a repeat changes nothing). */
 export async function rememberAnswerPost(em: EntityManager, p: AnswerPosted): Promise<void> {
-  await em.execute(`
+  await em.execute(
+    `
     insert into answer_post (tenant_id, platform, conversation, message_ref, message_id)
     select ?, ?, ?, ?, m.id from chat_message m where m.id = ? and m.tenant_id = ?
-    on conflict do nothing`, [p.tenantId, p.platform, p.conversation, p.messageRef, p.answerId, p.tenantId]);
+    on conflict do nothing`,
+    [p.tenantId, p.platform, p.conversation, p.messageRef, p.answerId, p.tenantId],
+  );
 }
 
 /** The answer posted as `messageRef` in a conversation of the tenant, or undefined. */
 export async function postedAnswer(em: EntityManager, q: Omit<AnswerPosted, 'answerId'>): Promise<string | undefined> {
-  const found = await row(em, z.object({ message_id: z.string() }), `
+  const found = await row(
+    em,
+    z.object({ message_id: z.string() }),
+    `
     select message_id from answer_post where tenant_id = ? and platform = ? and conversation = ? and message_ref = ?`,
-  [q.tenantId, q.platform, q.conversation, q.messageRef]);
+    [q.tenantId, q.platform, q.conversation, q.messageRef],
+  );
   return found?.message_id;
 }

@@ -8,9 +8,17 @@ import { deliverySchema, type Delivery } from '../replies/delivery.ts';
 export const followUpTask = 'followup';
 
 /** A confirmed step as the follow-up's next steps need it: the tool and the orders it wrote. */
-const doneStepSchema = z.object({ tool: z.string(), effects: z.object({ orders: z.array(z.object({ id: z.string(), number: z.string() })).optional() }).optional() });
+const doneStepSchema = z.object({
+  tool: z.string(),
+  effects: z.object({ orders: z.array(z.object({ id: z.string(), number: z.string() })).optional() }).optional(),
+});
 
-export const followUpJobSchema = z.object({ turn: turnContextSchema, fallback: z.string(), delivery: deliverySchema, done: z.array(doneStepSchema).optional() });
+export const followUpJobSchema = z.object({
+  turn: turnContextSchema,
+  fallback: z.string(),
+  delivery: deliverySchema,
+  done: z.array(doneStepSchema).optional(),
+});
 type FollowUpJob = z.infer<typeof followUpJobSchema>;
 
 /**
@@ -18,6 +26,15 @@ type FollowUpJob = z.infer<typeof followUpJobSchema>;
  * transaction, so it exists exactly when the decision commits and runs once, after whatever
  * that session is answering now. `fallback` is said when the model cannot be asked.
  */
-export async function queueFollowUp(em: EntityManager, turn: TurnContext, fallback: string, delivery: Delivery, done: FollowUpJob['done'] = []): Promise<void> {
-  await submitToSession(em, turn, { task: followUpTask, payload: { turn, fallback, delivery, done } satisfies FollowUpJob });
+export async function queueFollowUp(
+  em: EntityManager,
+  turn: TurnContext,
+  fallback: string,
+  delivery: Delivery,
+  done: FollowUpJob['done'] = [],
+): Promise<void> {
+  await submitToSession(em, turn, {
+    task: followUpTask,
+    payload: { turn, fallback, delivery, done } satisfies FollowUpJob,
+  });
 }

@@ -15,11 +15,21 @@ export type HistoryNote = z.infer<typeof historyNoteSchema>;
  * two turns of the session and never splits one turn's tool calls from their results.
  */
 export async function queueHistoryNote(em: EntityManager, note: HistoryNote): Promise<void> {
-  await submitToSession(em, { tenantId: note.tenantId, sessionId: note.sessionId }, { task: historyNoteTask, payload: note });
+  await submitToSession(
+    em,
+    { tenantId: note.tenantId, sessionId: note.sessionId },
+    { task: historyNoteTask, payload: note },
+  );
 }
 
 /** The inbox handler: the note becomes an assistant message the model sees in later turns. */
 export async function writeHistoryNote(em: EntityManager, payload: unknown): Promise<void> {
   const note = historyNoteSchema.parse(payload);
-  await appendMessage(em, { tenantId: note.tenantId, sessionId: note.sessionId, role: 'assistant', content: replyText(note.reply), reply: note.reply });
+  await appendMessage(em, {
+    tenantId: note.tenantId,
+    sessionId: note.sessionId,
+    role: 'assistant',
+    content: replyText(note.reply),
+    reply: note.reply,
+  });
 }

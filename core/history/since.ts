@@ -13,5 +13,8 @@ export function sinceDate(value: string, now: Date): Date {
     const date = new Date(`${value.trim()}T00:00:00Z`);
     if (!Number.isNaN(date.getTime())) return date;
   }
-  throw new UserInputError('bad_flag', `--since must be a span like 7d, 36h or 2w, or a date like 2026-12-01; got "${value}".`);
+  throw new UserInputError(
+    'bad_flag',
+    `--since must be a span like 7d, 36h or 2w, or a date like 2026-12-01; got "${value}".`,
+  );
 }

@@ -39,8 +39,9 @@ export type AnswerLimit = { max_completion_tokens: number } | { max_tokens: numb
  * `max_tokens`), else `max_tokens`, which every OpenAI-compatible server accepts.
  */
 export function answerLimit(settings: AiSettings): AnswerLimit {
-  const completionTokens = settings.provider === 'azure'
-    ? settings.apiVersion.slice(0, AZURE_COMPLETION_TOKENS_SINCE.length) >= AZURE_COMPLETION_TOKENS_SINCE
-    : OPENAI_HOSTS.has(new URL(settings.baseUrl).hostname);
+  const completionTokens =
+    settings.provider === 'azure'
+      ? settings.apiVersion.slice(0, AZURE_COMPLETION_TOKENS_SINCE.length) >= AZURE_COMPLETION_TOKENS_SINCE
+      : OPENAI_HOSTS.has(new URL(settings.baseUrl).hostname);
   return completionTokens ? { max_completion_tokens: MAX_ANSWER_TOKENS } : { max_tokens: MAX_ANSWER_TOKENS };
 }

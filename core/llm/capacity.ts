@@ -10,7 +10,10 @@ const MAX_MODEL_CONCURRENCY = 100_000;
 /** Sets how many model calls of the tenant one process makes at once (docs/design.md §4). */
 export async function setModelConcurrency(em: EntityManager, tenantId: string, max: number): Promise<void> {
   if (!Number.isInteger(max) || max < 1 || max > MAX_MODEL_CONCURRENCY) {
-    throw new UserInputError('bad_flag', `--max-concurrency must be a whole number from 1 to ${MAX_MODEL_CONCURRENCY.toLocaleString('en')}, got "${max}"`);
+    throw new UserInputError(
+      'bad_flag',
+      `--max-concurrency must be a whole number from 1 to ${MAX_MODEL_CONCURRENCY.toLocaleString('en')}, got "${max}"`,
+    );
   }
   await setTenantModelConcurrency(em, tenantId, max);
 }
@@ -33,16 +36,30 @@ export type ModelCapacity = {
 };
 
 export async function modelCapacity(em: EntityManager, tenantId: string, now: Date): Promise<ModelCapacity> {
-  const turns = (started: boolean) => (eb: ExpressionBuilder<Database, 'tenant'>) => eb.selectFrom('turn_inbox as i')
-    .select(sql<number>`count(*)::int`.as('n'))
-    .whereRef('i.tenant', '=', 'tenant.id').where('i.doneAt', 'is', null).where('i.startedAt', started ? 'is not' : 'is', null);
-  const row = await db(em).selectFrom('tenant')
-    .select((eb) => ['aiMaxConcurrency', 'aiThrottleCap', 'aiThrottledUntil', turns(true)(eb).as('running'), turns(false)(eb).as('waiting')])
-    .where('id', '=', tenantId).executeTakeFirst();
+  const turns = (started: boolean) => (eb: ExpressionBuilder<Database, 'tenant'>) =>
+    eb
+      .selectFrom('turn_inbox as i')
+      .select(sql<number>`count(*)::int`.as('n'))
+      .whereRef('i.tenant', '=', 'tenant.id')
+      .where('i.doneAt', 'is', null)
+      .where('i.startedAt', started ? 'is not' : 'is', null);
+  const row = await db(em)
+    .selectFrom('tenant')
+    .select((eb) => [
+      'aiMaxConcurrency',
+      'aiThrottleCap',
+      'aiThrottledUntil',
+      turns(true)(eb).as('running'),
+      turns(false)(eb).as('waiting'),
+    ])
+    .where('id', '=', tenantId)
+    .executeTakeFirst();
   if (!row) throw new UserInputError('tenant_not_found', 'No such tenant.');
   const { aiThrottleCap: cap, aiThrottledUntil: until } = row;
   return {
-    maxConcurrency: row.aiMaxConcurrency, running: row.running ?? 0, waiting: row.waiting ?? 0,
+    maxConcurrency: row.aiMaxConcurrency,
+    running: row.running ?? 0,
+    waiting: row.waiting ?? 0,
     ...(cap !== null && until && until > now ? { throttled: { cap, until } } : {}),
   };
 }

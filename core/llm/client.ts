@@ -1,13 +1,26 @@
 import { APIError, AzureOpenAI, OpenAI, type ClientOptions } from 'openai';
 import { z } from 'zod';
-import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
+import type {
+  ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+} from 'openai/resources/chat/completions';
 import { PlatformError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { answerLimit, type AnswerLimit } from './answer-limit.ts';
 import type { ChatMessage, ChatModel, ChatRequest, ChatResult, ChatUsage, ToolSpec } from './messages.ts';
 import {
-  addUsage, brokeOff, brokeOffError, classifyFailure, finalRateLimits, parseRetryAfterMs, withBilledUsage,
-  LlmIncompleteResponseError, LlmRateLimitedError, LlmTimeoutError, type RateLimitMode,
+  addUsage,
+  brokeOff,
+  brokeOffError,
+  classifyFailure,
+  finalRateLimits,
+  parseRetryAfterMs,
+  withBilledUsage,
+  LlmIncompleteResponseError,
+  LlmRateLimitedError,
+  LlmTimeoutError,
+  type RateLimitMode,
 } from './retry.ts';
 import type { AiSettings } from './settings.ts';
 import { StreamAccumulator } from './stream.ts';
@@ -66,13 +79,25 @@ export function createChatModel(settings: AiSettings, apiKey: string, opts: Chat
         const started = Date.now();
         const acc = req.onText ? new StreamAccumulator(safeOnText(req.onText, log)) : undefined;
         try {
-          const result = acc ? await streamAttempt(client, body, acc, req.signal, timeoutMs) : await plainAttempt(client, body, req.signal);
-          log?.debug({ provider: settings.provider, attempt, ms: Date.now() - started, usage: result.usage, finishReason: result.finishReason }, 'llm call done');
+          const result = acc
+            ? await streamAttempt(client, body, acc, req.signal, timeoutMs)
+            : await plainAttempt(client, body, req.signal);
+          log?.debug(
+            {
+              provider: settings.provider,
+              attempt,
+              ms: Date.now() - started,
+              usage: result.usage,
+              finishReason: result.finishReason,
+            },
+            'llm call done',
+          );
           return billed ? { ...result, usage: addUsage(billed, result.usage)! } : result;
         } catch (err) {
           if (err instanceof LlmIncompleteResponseError) billed = addUsage(billed, err.usage);
           if (req.signal?.aborted) throw withBilledUsage(aborted(err), billed);
-          if (req.rateLimits === 'throw' && isRateLimit(err)) throw withBilledUsage(new LlmRateLimitedError(parseRetryAfterMs(err.headers), err), billed);
+          if (req.rateLimits === 'throw' && isRateLimit(err))
+            throw withBilledUsage(new LlmRateLimitedError(parseRetryAfterMs(err.headers), err), billed);
           if (brokeOff(err) && !acc?.emitted && attempt < maxAttempts) {
             log?.warn({ provider: settings.provider, attempt, err }, 'llm answer broke off, asking again');
             continue;
@@ -98,14 +123,38 @@ type ClientTuning = { timeoutMs: number; maxRetries: number; maxRetryAfterMs: nu
 /** The provider's clients: one that waits out short rate limits, one that hands every 429 to the caller. */
 function createProvider(settings: AiSettings, apiKey: string, t: ClientTuning): Provider {
   // Explicit nulls keep OPENAI_* environment variables of the host from leaking into tenant calls.
-  const common = { apiKey, maxRetries: t.maxRetries, timeout: t.timeoutMs, organization: null, project: null, ...sdkLogging(t.log) };
+  const common = {
+    apiKey,
+    maxRetries: t.maxRetries,
+    timeout: t.timeoutMs,
+    organization: null,
+    project: null,
+    ...sdkLogging(t.log),
+  };
   const modes: RateLimitMode[] = ['retry', 'throw'];
   const each = (make: (fetch: typeof globalThis.fetch) => OpenAI) =>
-    Object.fromEntries(modes.map((mode) => [mode, make(finalRateLimits(mode, t.maxRetryAfterMs))])) as Record<RateLimitMode, OpenAI>;
+    Object.fromEntries(modes.map((mode) => [mode, make(finalRateLimits(mode, t.maxRetryAfterMs))])) as Record<
+      RateLimitMode,
+      OpenAI
+    >;
   if (settings.provider === 'azure') {
     const baseURL = `${settings.endpoint.replace(/\/+$/, '')}/openai`;
-    const clients = each((fetch) => new AzureOpenAI({ ...common, fetch, baseURL, deployment: settings.deployment, apiVersion: settings.apiVersion }));
-    return { clients, model: settings.deployment, target: `deployment "${settings.deployment}"`, limit: answerLimit(settings) };
+    const clients = each(
+      (fetch) =>
+        new AzureOpenAI({
+          ...common,
+          fetch,
+          baseURL,
+          deployment: settings.deployment,
+          apiVersion: settings.apiVersion,
+        }),
+    );
+    return {
+      clients,
+      model: settings.deployment,
+      target: `deployment "${settings.deployment}"`,
+      limit: answerLimit(settings),
+    };
   }
   const baseURL = settings.baseUrl.replace(/\/+$/, '');
   const clients = each((fetch) => new OpenAI({ ...common, fetch, adminAPIKey: null, baseURL }));
@@ -118,16 +167,31 @@ function createProvider(settings: AiSettings, apiKey: string, t: ClientTuning): 
  */
 function sdkLogging(log: Logger | undefined): Pick<ClientOptions, 'logLevel' | 'logger'> {
   if (!log) return { logLevel: 'off' };
-  const line = (message: string) => (/ - retrying\b/.test(message) ? log.warn({ sdk: message }, 'llm request failed, retrying') : log.debug({ sdk: message }, 'llm request'));
-  return { logLevel: 'info', logger: { error: (m: string) => log.error({ sdk: m }, 'llm client'), warn: (m: string) => log.warn({ sdk: m }, 'llm client'), info: line, debug: () => {} } };
+  const line = (message: string) =>
+    / - retrying\b/.test(message)
+      ? log.warn({ sdk: message }, 'llm request failed, retrying')
+      : log.debug({ sdk: message }, 'llm request');
+  return {
+    logLevel: 'info',
+    logger: {
+      error: (m: string) => log.error({ sdk: m }, 'llm client'),
+      warn: (m: string) => log.warn({ sdk: m }, 'llm client'),
+      info: line,
+      debug: () => {},
+    },
+  };
 }
 
 type Body = ChatCompletionCreateParamsNonStreaming;
 
 /** The request: the provider's model, the messages, the answer's token bound (lowered to `maxTokens`) and, when given, the tools. */
 function buildBody(p: Provider, messages: ChatMessage[], tools: ToolSpec[] | undefined, maxTokens?: number): Body {
-  const limit = maxTokens === undefined ? p.limit : 'max_tokens' in p.limit
-    ? { max_tokens: Math.min(maxTokens, p.limit.max_tokens) } : { max_completion_tokens: Math.min(maxTokens, p.limit.max_completion_tokens) };
+  const limit =
+    maxTokens === undefined
+      ? p.limit
+      : 'max_tokens' in p.limit
+        ? { max_tokens: Math.min(maxTokens, p.limit.max_tokens) }
+        : { max_completion_tokens: Math.min(maxTokens, p.limit.max_completion_tokens) };
   const body: Body = { model: p.model, messages: messages.map(toWire), ...limit };
   if (tools && tools.length > 0) {
     // parallel_tool_calls / tool_choice are only accepted together with tools.
@@ -151,7 +215,15 @@ function toWire(m: ChatMessage): ChatCompletionMessageParam {
       return { role: 'tool', tool_call_id: m.tool_call_id, content: m.content };
     case 'assistant':
       return m.tool_calls && m.tool_calls.length > 0
-        ? { role: 'assistant', content: m.content, tool_calls: m.tool_calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.function.name, arguments: c.function.arguments } })) }
+        ? {
+            role: 'assistant',
+            content: m.content,
+            tool_calls: m.tool_calls.map((c) => ({
+              id: c.id,
+              type: 'function',
+              function: { name: c.function.name, arguments: c.function.arguments },
+            })),
+          }
         : { role: 'assistant', content: m.content ?? '' };
   }
 }
@@ -161,15 +233,25 @@ function toWire(m: ChatMessage): ChatCompletionMessageParam {
  * an error object, an HTML page or a half-filled completion. Fields not listed pass through.
  */
 const completionSchema = z.object({
-  choices: z.array(z.object({
-    index: z.number().optional(),
-    message: z.object({
-      content: z.string().nullish(),
-      refusal: z.string().nullish(),
-      tool_calls: z.array(z.object({ id: z.string(), type: z.string(), function: z.object({ name: z.string(), arguments: z.string() }).optional() })).nullish(),
+  choices: z.array(
+    z.object({
+      index: z.number().optional(),
+      message: z.object({
+        content: z.string().nullish(),
+        refusal: z.string().nullish(),
+        tool_calls: z
+          .array(
+            z.object({
+              id: z.string(),
+              type: z.string(),
+              function: z.object({ name: z.string(), arguments: z.string() }).optional(),
+            }),
+          )
+          .nullish(),
+      }),
+      finish_reason: z.string().nullish(),
     }),
-    finish_reason: z.string().nullish(),
-  })),
+  ),
   usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number() }).nullish(),
 });
 
@@ -180,13 +262,22 @@ async function plainAttempt(client: OpenAI, body: Body, signal: AbortSignal | un
   const raw: unknown = await client.chat.completions.create(body, signal ? { signal } : {});
   const parsed = completionSchema.safeParse(raw);
   const reported = reportedUsageSchema.safeParse(raw);
-  const usage = reported.success ? { promptTokens: reported.data.usage.prompt_tokens, completionTokens: reported.data.usage.completion_tokens } : undefined;
+  const usage = reported.success
+    ? { promptTokens: reported.data.usage.prompt_tokens, completionTokens: reported.data.usage.completion_tokens }
+    : undefined;
   if (!parsed.success) throw new LlmIncompleteResponseError('The AI response was not a chat completion.', usage);
   const choice = parsed.data.choices.find((c) => (c.index ?? 0) === 0);
   if (!choice) throw new LlmIncompleteResponseError('The AI response had no choices.', usage);
-  const toolCalls = (choice.message.tool_calls ?? []).flatMap((c) => (c.type === 'function' && c.function ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : []));
+  const toolCalls = (choice.message.tool_calls ?? []).flatMap((c) =>
+    c.type === 'function' && c.function ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : [],
+  );
   const content = choice.message.content || choice.message.refusal || null;
-  return { content, toolCalls, usage: usage ?? estimateUsage(body, content, toolCalls), finishReason: choice.finish_reason ?? 'stop' };
+  return {
+    content,
+    toolCalls,
+    usage: usage ?? estimateUsage(body, content, toolCalls),
+    finishReason: choice.finish_reason ?? 'stop',
+  };
 }
 
 /**
@@ -194,8 +285,17 @@ async function plainAttempt(client: OpenAI, body: Body, signal: AbortSignal | un
  * must come within `timeoutMs` (idle timeout), else the stream is cut with LlmTimeoutError. An
  * answer longer than MAX_ANSWER_CHARS is not read further: it ends at 'length' (usage estimated).
  */
-async function streamAttempt(client: OpenAI, body: Body, acc: StreamAccumulator, signal: AbortSignal | undefined, timeoutMs: number): Promise<ChatResult> {
-  const stream = await client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, signal ? { signal } : {});
+async function streamAttempt(
+  client: OpenAI,
+  body: Body,
+  acc: StreamAccumulator,
+  signal: AbortSignal | undefined,
+  timeoutMs: number,
+): Promise<ChatResult> {
+  const stream = await client.chat.completions.create(
+    { ...body, stream: true, stream_options: { include_usage: true } },
+    signal ? { signal } : {},
+  );
   let idle = false;
   let timer: NodeJS.Timeout | undefined;
   const touch = () => {
@@ -223,7 +323,11 @@ async function streamAttempt(client: OpenAI, body: Body, acc: StreamAccumulator,
 }
 
 /** Fallback when a compatible server reports no usage: ≈ 4 characters per token. */
-function estimateUsage(body: Body, content: string | null, toolCalls: { name: string; arguments: string }[]): ChatUsage {
+function estimateUsage(
+  body: Body,
+  content: string | null,
+  toolCalls: { name: string; arguments: string }[],
+): ChatUsage {
   const prompt = JSON.stringify({ messages: body.messages, tools: body.tools ?? [] }).length;
   const completion = (content?.length ?? 0) + toolCalls.reduce((n, c) => n + c.name.length + c.arguments.length, 0);
   return { promptTokens: Math.ceil(prompt / 4), completionTokens: Math.ceil(completion / 4) };

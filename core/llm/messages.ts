@@ -83,6 +83,10 @@ export function toAssistantMessage(result: ChatResult): ChatMessage {
   return {
     role: 'assistant',
     content: result.content,
-    tool_calls: result.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
+    tool_calls: result.toolCalls.map((c) => ({
+      id: c.id,
+      type: 'function',
+      function: { name: c.name, arguments: c.arguments },
+    })),
   };
 }

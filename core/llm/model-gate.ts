@@ -19,7 +19,16 @@ export type ModelGate = {
 };
 
 type Waiter = { resolve: () => void; reject: (err: unknown) => void; signal?: AbortSignal; onAbort?: () => void };
-type TenantState = { active: number; queue: Waiter[]; cap: number; lowCap?: number; lowUntil: number; pausedUntil: number; timer?: NodeJS.Timeout; timerAt?: number };
+type TenantState = {
+  active: number;
+  queue: Waiter[];
+  cap: number;
+  lowCap?: number;
+  lowUntil: number;
+  pausedUntil: number;
+  timer?: NodeJS.Timeout;
+  timerAt?: number;
+};
 
 export type ModelGateOptions = { now?: () => number; cooldownMs?: number };
 
@@ -37,7 +46,8 @@ export function createModelGate(opts: ModelGateOptions = {}): ModelGate {
     if (cap !== undefined) s.cap = cap;
     return s;
   };
-  const effectiveCap = (s: TenantState) => (s.lowCap !== undefined && s.lowUntil > now() ? Math.min(s.lowCap, s.cap) : s.cap);
+  const effectiveCap = (s: TenantState) =>
+    s.lowCap !== undefined && s.lowUntil > now() ? Math.min(s.lowCap, s.cap) : s.cap;
 
   const pump = (tenantId: string, s: TenantState) => {
     const t = now();
@@ -56,11 +66,14 @@ export function createModelGate(opts: ModelGateOptions = {}): ModelGate {
     if (s.timer && s.timerAt !== undefined && s.timerAt <= at) return;
     if (s.timer) clearTimeout(s.timer);
     s.timerAt = at;
-    s.timer = setTimeout(() => {
-      s.timer = undefined;
-      s.timerAt = undefined;
-      pump(tenantId, s);
-    }, Math.max(1, at - now()));
+    s.timer = setTimeout(
+      () => {
+        s.timer = undefined;
+        s.timerAt = undefined;
+        pump(tenantId, s);
+      },
+      Math.max(1, at - now()),
+    );
     s.timer.unref();
   };
 

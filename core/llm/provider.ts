@@ -14,7 +14,11 @@ const MODEL_IDLE_MS = 10 * 60_000;
  * set, so a changed key or setting is a new configuration and never finds an old client; models
  * unused for MODEL_IDLE_MS are dropped.
  */
-export function createModelProvider(secretsKey: Buffer, log: Logger, { now = Date.now, ...modelOpts }: Omit<ChatModelOptions, 'log'> & { now?: () => number } = {}) {
+export function createModelProvider(
+  secretsKey: Buffer,
+  log: Logger,
+  { now = Date.now, ...modelOpts }: Omit<ChatModelOptions, 'log'> & { now?: () => number } = {},
+) {
   /** Least recently used first (an entry is moved to the end when used). */
   const models = new Map<string, { model: ChatModel; usedAt: number }>();
   const dropIdle = (at: number) => {
@@ -36,7 +40,10 @@ export function createModelProvider(secretsKey: Buffer, log: Logger, { now = Dat
     }
     const tenantAi = readTenantAi(secretsKey, ai);
     if (!tenantAi) return undefined;
-    const model = createChatModel(tenantAi.settings, tenantAi.apiKey, { ...modelOpts, log: log.child({ component: 'llm' }) });
+    const model = createChatModel(tenantAi.settings, tenantAi.apiKey, {
+      ...modelOpts,
+      log: log.child({ component: 'llm' }),
+    });
     models.set(key, { model, usedAt: at });
     return model;
   };

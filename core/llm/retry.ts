@@ -55,17 +55,27 @@ const ADMIN_HINT = 'ask an admin to run: renderbot admin tenant ai …';
 
 /** The error after the last attempt failed transiently. */
 function unavailableError(cause?: unknown): PlatformError {
-  return new PlatformError('llm_unavailable', 'The AI service is unavailable right now, please try again in a minute.', { cause });
+  return new PlatformError(
+    'llm_unavailable',
+    'The AI service is unavailable right now, please try again in a minute.',
+    { cause },
+  );
 }
 
 /** The error after the last attempt answered with something that is not a usable chat completion. */
 function unusableError(cause?: unknown): PlatformError {
-  return new PlatformError('llm_unusable', 'The AI service answered with something unusable; please try again in a minute.', { cause });
+  return new PlatformError(
+    'llm_unusable',
+    'The AI service answered with something unusable; please try again in a minute.',
+    { cause },
+  );
 }
 
 /** The error for an answer that broke off after part of it was shown (asking again would repeat that part). */
 export function brokeOffError(cause?: unknown): PlatformError {
-  return new PlatformError('llm_broke_off', 'The AI service stopped part-way through its answer; please ask again.', { cause });
+  return new PlatformError('llm_broke_off', 'The AI service stopped part-way through its answer; please ask again.', {
+    cause,
+  });
 }
 
 const billed = new WeakMap<object, ChatUsage>();
@@ -92,7 +102,11 @@ export function addUsage(a: ChatUsage | undefined, b: ChatUsage | undefined): Ch
  * which the client obeys: quota errors, waits longer than `maxRetryAfterMs`, and in `throw` mode
  * every 429. Other responses pass through untouched.
  */
-export function finalRateLimits(mode: RateLimitMode, maxRetryAfterMs: number, inner: typeof fetch = fetch): typeof fetch {
+export function finalRateLimits(
+  mode: RateLimitMode,
+  maxRetryAfterMs: number,
+  inner: typeof fetch = fetch,
+): typeof fetch {
   return async (input, init) => {
     const res = await inner(input, init);
     if (res.status !== 429) return res;
@@ -119,34 +133,58 @@ export function brokeOff(err: unknown): boolean {
 /** The RenderBotError for a call that failed for good (messages never hold the key). */
 export function classifyFailure(err: unknown, ctx: FailureContext): RenderBotError {
   if (err instanceof RenderBotError) return err;
-  if (err instanceof APIUserAbortError) return new PlatformError('llm_aborted', 'The AI request was cancelled.', { cause: err });
+  if (err instanceof APIUserAbortError)
+    return new PlatformError('llm_aborted', 'The AI request was cancelled.', { cause: err });
   // A 200 whose body is not JSON fails to parse (SyntaxError) inside the client.
   if (err instanceof LlmIncompleteResponseError || err instanceof SyntaxError) return unusableError(err);
-  if (err instanceof APIConnectionError || !(err instanceof APIError) || typeof err.status !== 'number') return unavailableError(err);
+  if (err instanceof APIConnectionError || !(err instanceof APIError) || typeof err.status !== 'number')
+    return unavailableError(err);
   const status = err.status;
   if (status === 429) {
     if (err.code === 'insufficient_quota') {
-      return new ConfigError('llm_quota', "The tenant's AI account has no quota left; ask an admin to check the AI provider's billing and limits.", { cause: err });
+      return new ConfigError(
+        'llm_quota',
+        "The tenant's AI account has no quota left; ask an admin to check the AI provider's billing and limits.",
+        { cause: err },
+      );
     }
     const asked = parseRetryAfterMs(err.headers, ctx.now ?? Date.now());
     if (asked !== undefined && asked > ctx.maxRetryAfterMs) {
       const seconds = Math.ceil(asked / 1000);
-      return new PlatformError('llm_rate_limited', `The AI service is rate-limited for about ${seconds} s; please try again later.`, { cause: err });
+      return new PlatformError(
+        'llm_rate_limited',
+        `The AI service is rate-limited for about ${seconds} s; please try again later.`,
+        { cause: err },
+      );
     }
     return unavailableError(err);
   }
   if (status === 400 && isContentFilter(err)) {
-    return new PlatformError('llm_content_filter', "The AI service's content filter declined this request. Please rephrase your message and try again.", { cause: err });
+    return new PlatformError(
+      'llm_content_filter',
+      "The AI service's content filter declined this request. Please rephrase your message and try again.",
+      { cause: err },
+    );
   }
   if (status === 401 || status === 403) {
-    return new ConfigError('llm_auth', `The tenant's AI key was rejected (HTTP ${status}) — ${ADMIN_HINT}`, { cause: err });
+    return new ConfigError('llm_auth', `The tenant's AI key was rejected (HTTP ${status}) — ${ADMIN_HINT}`, {
+      cause: err,
+    });
   }
   if (status === 404) {
-    return new ConfigError('llm_not_found', `The AI ${ctx.target} was not found at the configured endpoint — ${ADMIN_HINT}`, { cause: err });
+    return new ConfigError(
+      'llm_not_found',
+      `The AI ${ctx.target} was not found at the configured endpoint — ${ADMIN_HINT}`,
+      { cause: err },
+    );
   }
   if (status === 408 || status === 409 || status >= 500) return unavailableError(err);
   const detail = providerMessage(err, ctx.apiKey);
-  return new PlatformError('llm_rejected', `The AI service rejected the request (HTTP ${status})${detail ? `: ${detail}` : '.'}`, { cause: err });
+  return new PlatformError(
+    'llm_rejected',
+    `The AI service rejected the request (HTTP ${status})${detail ? `: ${detail}` : '.'}`,
+    { cause: err },
+  );
 }
 
 /**

@@ -4,7 +4,12 @@ import { cutText, MAX_ANSWER_CHARS } from './answer-limit.ts';
 import { LlmIncompleteResponseError } from './retry.ts';
 
 /** What a finished stream adds up to (usage undefined when the server sent no usage chunk). */
-export type StreamTotals = { content: string | null; toolCalls: ChatToolCall[]; usage: ChatUsage | undefined; finishReason: string };
+export type StreamTotals = {
+  content: string | null;
+  toolCalls: ChatToolCall[];
+  usage: ChatUsage | undefined;
+  finishReason: string;
+};
 
 /**
  * Folds `chat.completion.chunk`s into one answer: text deltas are concatenated (and passed to
@@ -28,7 +33,8 @@ export class StreamAccumulator {
 
   /** Adds one chunk. */
   push(chunk: ChatCompletionChunk): void {
-    if (chunk.usage) this.#usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
+    if (chunk.usage)
+      this.#usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
     const choice = chunk.choices.find((c) => c.index === 0);
     if (!choice) return;
     const text = choice.delta.content ?? choice.delta.refusal;
@@ -66,9 +72,11 @@ export class StreamAccumulator {
   /** The assembled answer; throws LlmIncompleteResponseError (with the usage the stream reported) if the stream never finished. */
   totals(): StreamTotals {
     if (this.#finishReason === undefined && this.overflowed) this.#finishReason = 'length';
-    if (this.#finishReason === undefined) throw new LlmIncompleteResponseError('The AI stream ended without a finish reason.', this.#usage);
+    if (this.#finishReason === undefined)
+      throw new LlmIncompleteResponseError('The AI stream ended without a finish reason.', this.#usage);
     const toolCalls = [...this.#calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);
-    if (toolCalls.some((c) => !c.id || !c.name)) throw new LlmIncompleteResponseError('The AI stream sent a tool call without id or name.', this.#usage);
+    if (toolCalls.some((c) => !c.id || !c.name))
+      throw new LlmIncompleteResponseError('The AI stream sent a tool call without id or name.', this.#usage);
     return { content: this.#content || null, toolCalls, usage: this.#usage, finishReason: this.#finishReason };
   }
 }

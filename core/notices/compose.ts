@@ -15,11 +15,16 @@ export async function progressReply(em: EntityManager, tenantId: string, orderId
   const { counts } = r;
   const finished = counts.completed + counts.failed;
   return {
-    blocks: [{
-      type: 'progress', orderNumber: r.order_number, status: r.status, total: r.item_count,
-      counts: { completed: counts.completed, failed: counts.failed, running: counts.running, queued: counts.queued },
-      ratio: r.item_count ? Math.min(1, finished / r.item_count) : 1,
-    }],
+    blocks: [
+      {
+        type: 'progress',
+        orderNumber: r.order_number,
+        status: r.status,
+        total: r.item_count,
+        counts: { completed: counts.completed, failed: counts.failed, running: counts.running, queued: counts.queued },
+        ratio: r.item_count ? Math.min(1, finished / r.item_count) : 1,
+      },
+    ],
   };
 }
 
@@ -28,7 +33,13 @@ export async function progressReply(em: EntityManager, tenantId: string, orderId
  * their reasons, up to six thumbnails and a link to all results. Images and the link need
  * absolute URLs (PUBLIC_URL): chat platforms fetch them from outside.
  */
-export async function completionReply(em: EntityManager, tenantId: string, orderId: string, links: RenderLinks, now: Date): Promise<Reply> {
+export async function completionReply(
+  em: EntityManager,
+  tenantId: string,
+  orderId: string,
+  links: RenderLinks,
+  now: Date,
+): Promise<Reply> {
   const [results, status] = await Promise.all([
     getRenderResults(em, tenantId, orderId, links, now),
     getOrderStatus(em, tenantId, orderId, { failures: maxListedFailures }),
@@ -39,9 +50,10 @@ export async function completionReply(em: EntityManager, tenantId: string, order
   const started = status.submitted_at ?? status.first_started_at;
   const ended = status.completed_at ?? status.last_finished_at;
   const duration = started && ended ? formatDuration(Date.parse(ended) - Date.parse(started)) : undefined;
-  const headline = counts.failed === 0
-    ? `✅ **${n}** is done: all ${counts.completed} renders completed${duration ? ` in ${duration}` : ''}.`
-    : `⚠️ **${n}** finished with failures: ${counts.completed} of ${results.item_count} renders completed, ${counts.failed} failed${duration ? ` (${duration})` : ''}.`;
+  const headline =
+    counts.failed === 0
+      ? `✅ **${n}** is done: all ${counts.completed} renders completed${duration ? ` in ${duration}` : ''}.`
+      : `⚠️ **${n}** finished with failures: ${counts.completed} of ${results.item_count} renders completed, ${counts.failed} failed${duration ? ` (${duration})` : ''}.`;
   const blocks: ReplyBlock[] = [
     { type: 'text', text: headline },
     {
@@ -56,16 +68,26 @@ export async function completionReply(em: EntityManager, tenantId: string, order
   ];
   if (failures.length) {
     blocks.push({
-      type: 'table', title: 'Failed renders', columns: ['PIM id', 'Product', 'Reason'],
+      type: 'table',
+      title: 'Failed renders',
+      columns: ['PIM id', 'Product', 'Reason'],
       rows: failures.map((f) => [f.pim_id, f.product, f.error ?? 'unknown error']),
-      total: counts.failed, truncated: counts.failed > failures.length,
+      total: counts.failed,
+      truncated: counts.failed > failures.length,
     });
   }
-  const thumbnails = results.items.filter((i) => i.status === 'completed' && i.thumbnail && /^https?:\/\//i.test(i.thumbnail)).slice(0, maxThumbnails);
+  const thumbnails = results.items
+    .filter((i) => i.status === 'completed' && i.thumbnail && /^https?:\/\//i.test(i.thumbnail))
+    .slice(0, maxThumbnails);
   for (const t of thumbnails) blocks.push({ type: 'image', url: t.thumbnail!, alt: `${t.pim_id} ${t.product}` });
   const all = links.signedResultsUrl(orderId, undefined, now);
   const more = counts.failed ? ` Say “retry failed renders of ${n}” to try the failed ones again.` : '';
-  blocks.push({ type: 'text', text: /^https?:\/\//i.test(all) ? `[All results of ${n}](${all})${more}` : `Ask me for the render results of ${n} to get the links.${more}` });
+  blocks.push({
+    type: 'text',
+    text: /^https?:\/\//i.test(all)
+      ? `[All results of ${n}](${all})${more}`
+      : `Ask me for the render results of ${n} to get the links.${more}`,
+  });
   return { blocks };
 }
 

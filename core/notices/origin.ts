@@ -12,7 +12,12 @@ export type NoticeOrigin = z.infer<typeof noticeOriginSchema>;
  * Points the notices of the tenant's orders in `orderIds` that are now rendering at `origin`,
  * with a fresh progress message and notice. Call it in the transaction that dispatched them.
  */
-export async function watchOrders(em: EntityManager, tenantId: string, orderIds: string[], origin: NoticeOrigin): Promise<number> {
+export async function watchOrders(
+  em: EntityManager,
+  tenantId: string,
+  orderIds: string[],
+  origin: NoticeOrigin,
+): Promise<number> {
   if (orderIds.length === 0) return 0;
   return pointOrderNotices(em, tenantId, orderIds, origin);
 }

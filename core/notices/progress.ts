@@ -25,7 +25,13 @@ export type ProgressSync = {
  * is always followed by a fresh one. The notice's own claim also forces an in-flight first post
  * to show the final state. Returns false when the rounds ran out (others kept writing).
  */
-export async function syncProgressMessage(em: EntityManager, deliver: Deliverer, order: { tenantId: string; orderId: string }, origin: NoticeOrigin, opts: ProgressSync): Promise<boolean> {
+export async function syncProgressMessage(
+  em: EntityManager,
+  deliver: Deliverer,
+  order: { tenantId: string; orderId: string },
+  origin: NoticeOrigin,
+  opts: ProgressSync,
+): Promise<boolean> {
   let mine: SentMessage | undefined;
   for (let round = 0; round < maxProgressRounds; round++) {
     const claim = await claimProgressSeq(em, order, { whileRendering: opts.whileRendering && round === 0 });
@@ -34,7 +40,10 @@ export async function syncProgressMessage(em: EntityManager, deliver: Deliverer,
     const replace = sentMessageSchema.nullable().parse(claim.progressMessage) ?? mine;
     if (!replace && !opts.post) return true;
     const reply = await progressReply(em, order.tenantId, order.orderId);
-    const sent = await deliver(origin.delivery.target, reply, { sessionId: origin.sessionId, ...(replace ? { replace } : {}) });
+    const sent = await deliver(origin.delivery.target, reply, {
+      sessionId: origin.sessionId,
+      ...(replace ? { replace } : {}),
+    });
     mine = sent ?? replace;
     if (await recordProgressMessage(em, order, claim.progressSeq, sent)) return true;
   }

@@ -13,7 +13,13 @@ import { noticeOriginSchema, type NoticeOrigin } from './origin.ts';
 import { syncProgressMessage } from './progress.ts';
 import { noticeJobSchema, noticeTaskName, progressTaskName } from './schedule.ts';
 
-export type NoticeDeps = { orm: Orm; log: Logger; deliverers: ReadonlyMap<Platform, Deliverer>; renderLinks: RenderLinks; now: () => Date };
+export type NoticeDeps = {
+  orm: Orm;
+  log: Logger;
+  deliverers: ReadonlyMap<Platform, Deliverer>;
+  renderLinks: RenderLinks;
+  now: () => Date;
+};
 
 /**
  * The queue tasks that tell the confirming conversation about its order, with no database
@@ -39,11 +45,19 @@ export function createNoticeTasks(deps: NoticeDeps): Record<string, Task> {
   const progress: Task = async (payload) => {
     const order = noticeJobSchema.parse(payload);
     const em = deps.orm.em.fork();
-    const row = await db(em).selectFrom('render_order').select('notify')
-      .where('tenant', '=', order.tenantId).where('id', '=', order.orderId).where('status', '=', 'rendering').executeTakeFirst();
+    const row = await db(em)
+      .selectFrom('render_order')
+      .select('notify')
+      .where('tenant', '=', order.tenantId)
+      .where('id', '=', order.orderId)
+      .where('status', '=', 'rendering')
+      .executeTakeFirst();
     const origin = noticeOriginSchema.safeParse(row?.notify);
     if (!origin.success) return;
-    const done = await syncProgressMessage(em, delivererOf(origin.data), order, origin.data, { post: true, whileRendering: true });
+    const done = await syncProgressMessage(em, delivererOf(origin.data), order, origin.data, {
+      post: true,
+      whileRendering: true,
+    });
     if (!done) log.debug({ orderId: order.orderId }, 'progress message changed by others meanwhile; left to them');
   };
 
@@ -60,12 +74,16 @@ export function createNoticeTasks(deps: NoticeDeps): Record<string, Task> {
     try {
       origin = noticeOriginSchema.parse(claimed.notify);
       const deliver = delivererOf(origin);
-      await syncProgressMessage(em, deliver, order, origin, { post: false, whileRendering: false })
-        .catch((err: unknown) => log.warn({ err, orderId }, 'could not finish the progress message'));
+      await syncProgressMessage(em, deliver, order, origin, { post: false, whileRendering: false }).catch(
+        (err: unknown) => log.warn({ err, orderId }, 'could not finish the progress message'),
+      );
       reply = await completionReply(em, tenantId, orderId, deps.renderLinks, deps.now());
       // A run after the first may follow one that posted the notice and died before recording it.
       const mayHaveSent = (helpers.job?.attempts ?? 1) > 1;
-      await deliver(origin.delivery.target, reply, { sessionId: origin.sessionId, once: { key: `notice:${orderId}`, mayHaveSent } });
+      await deliver(origin.delivery.target, reply, {
+        sessionId: origin.sessionId,
+        once: { key: `notice:${orderId}`, mayHaveSent },
+      });
     } catch (err) {
       await releaseCompletionNotice(em, order, claim);
       throw err;

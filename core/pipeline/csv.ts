@@ -83,8 +83,10 @@ export function decodeCsvFile(bytes: Uint8Array): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new UserInputError('csv_encoding',
-      'The CSV is not UTF-8 text (nothing was changed). In Excel save it as "CSV UTF-8 (comma delimited)"; semicolon-separated files are fine too.');
+    throw new UserInputError(
+      'csv_encoding',
+      'The CSV is not UTF-8 text (nothing was changed). In Excel save it as "CSV UTF-8 (comma delimited)"; semicolon-separated files are fine too.',
+    );
   }
 }
 

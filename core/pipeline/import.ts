@@ -33,7 +33,9 @@ export type ImportResult = { inserted: number; updated: number };
 export async function importProductsCsv(em: EntityManager, tenantId: string, csvText: string): Promise<ImportResult> {
   const products = validateProductCsv(csvText);
   if (products.length === 0) return { inserted: 0, updated: 0 };
-  const existing = await row(em, countRow,
+  const existing = await row(
+    em,
+    countRow,
     `select count(*) as n from product
      where tenant_id = ? and pim_id in (select jsonb_array_elements_text(?::jsonb))`,
     [tenantId, JSON.stringify(products.map((p) => p.pimId))],
@@ -52,16 +54,22 @@ function validateProductCsv(csvText: string): ProductInput[] {
   const header = records[0];
   if (!header || header.line !== 1) {
     const first = problems.find((p) => p.line === 1);
-    throw csvError([{ line: 1, message: first?.message ?? `the file must start with the header "${productCsvColumns.join(',')}"` }]);
+    throw csvError([
+      { line: 1, message: first?.message ?? `the file must start with the header "${productCsvColumns.join(',')}"` },
+    ]);
   }
   const names = header.fields.map((f) => f.trim());
   const withMaterial = names.length === 4 && names[3] === productCsvOptionalColumn;
-  const expected: (keyof typeof productCsvLimits)[] = withMaterial ? [...productCsvColumns, productCsvOptionalColumn] : [...productCsvColumns];
+  const expected: (keyof typeof productCsvLimits)[] = withMaterial
+    ? [...productCsvColumns, productCsvOptionalColumn]
+    : [...productCsvColumns];
   if (names.join(',') !== expected.join(',')) {
-    throw csvError([{
-      line: 1,
-      message: `the header must be "${productCsvColumns.join(',')}" (optionally followed by ",${productCsvOptionalColumn}"; or the same with ";"), not "${names.join(delimiter)}"`,
-    }]);
+    throw csvError([
+      {
+        line: 1,
+        message: `the header must be "${productCsvColumns.join(',')}" (optionally followed by ",${productCsvOptionalColumn}"; or the same with ";"), not "${names.join(delimiter)}"`,
+      },
+    ]);
   }
 
   const all: CsvProblem[] = [...problems];
@@ -70,7 +78,10 @@ function validateProductCsv(csvText: string): ProductInput[] {
   for (const { line, fields } of records.slice(1)) {
     if (fields.length !== expected.length) {
       const what = fields.length < expected.length ? 'too few' : 'too many';
-      all.push({ line, message: `${what} columns: expected ${expected.length} (${expected.join(',')}), found ${fields.length}` });
+      all.push({
+        line,
+        message: `${what} columns: expected ${expected.length} (${expected.join(',')}), found ${fields.length}`,
+      });
       continue;
     }
     const values = fields.map((f) => f.trim());
@@ -102,5 +113,8 @@ function csvError(problems: CsvProblem[]): UserInputError {
   const listed = sorted.slice(0, maxListedProblems).map((p) => `line ${p.line}: ${p.message}`);
   const more = sorted.length > maxListedProblems ? `\n…and ${sorted.length - maxListedProblems} more problems.` : '';
   const count = sorted.length === 1 ? '1 problem' : `${sorted.length} problems`;
-  return new UserInputError('csv_invalid', `The CSV was not imported (${count}; nothing was changed):\n${listed.join('\n')}${more}`);
+  return new UserInputError(
+    'csv_invalid',
+    `The CSV was not imported (${count}; nothing was changed):\n${listed.join('\n')}${more}`,
+  );
 }

@@ -27,17 +27,39 @@ const orderNumberPattern = /^SA-\d{4}-\d{5}$/i;
  * Finds an order of `tenantId` by order number (case-insensitive) or id. Another tenant's order
  * is indistinguishable from a missing one.
  */
-export async function resolveOrder(em: EntityManager, tenantId: string, ref: string, opts: { forUpdate?: boolean } = {}): Promise<OrderRow> {
+export async function resolveOrder(
+  em: EntityManager,
+  tenantId: string,
+  ref: string,
+  opts: { forUpdate?: boolean } = {},
+): Promise<OrderRow> {
   const trimmed = ref.trim();
   const byId = isUuid(trimmed);
   if (!byId && !orderNumberPattern.test(trimmed)) {
-    throw new UserInputError('order_not_found', `"${trimmed}" is not an order number (like SA-2026-00160) or order id.`);
+    throw new UserInputError(
+      'order_not_found',
+      `"${trimmed}" is not an order number (like SA-2026-00160) or order id.`,
+    );
   }
-  const row = await db(em).selectFrom('render_order as o')
+  const row = await db(em)
+    .selectFrom('render_order as o')
     .innerJoin('output_type as ot', 'ot.id', 'o.outputType')
     .leftJoin('material as m', 'm.id', 'o.materialOverride')
-    .select(['o.id', 'o.orderNumber', 'o.status', 'o.outputType as outputTypeId', 'ot.name as outputType', 'o.materialOverride as materialOverrideId',
-      'm.name as materialOverride', 'o.renderOverrides', 'o.notes', 'o.createdBy', 'o.createdAt', 'o.submittedAt', 'o.completedAt'])
+    .select([
+      'o.id',
+      'o.orderNumber',
+      'o.status',
+      'o.outputType as outputTypeId',
+      'ot.name as outputType',
+      'o.materialOverride as materialOverrideId',
+      'm.name as materialOverride',
+      'o.renderOverrides',
+      'o.notes',
+      'o.createdBy',
+      'o.createdAt',
+      'o.submittedAt',
+      'o.completedAt',
+    ])
     .where('o.tenant', '=', tenantId)
     .where((eb) => (byId ? eb('o.id', '=', trimmed) : eb('o.orderNumber', '=', trimmed.toUpperCase())))
     .$if(opts.forUpdate === true, (q) => q.forUpdate('o'))

@@ -8,7 +8,13 @@ import type { OrderStatus } from './statuses.ts';
 type MaterialProblemKind = 'missing_material' | 'unknown_material';
 
 /** One product with a material problem. */
-type MaterialProblem = { product_id: string; pim_id: string; name: string; problem: MaterialProblemKind; material: string | null };
+type MaterialProblem = {
+  product_id: string;
+  pim_id: string;
+  name: string;
+  problem: MaterialProblemKind;
+  material: string | null;
+};
 
 /** How many of an order's products use an effective material. */
 type MaterialUse = { material: string; known: boolean; products: number };
@@ -32,10 +38,19 @@ export type MaterialCheck = {
 const maxProblems = 50;
 
 /** A row of `checkMaterials`'s query. */
-const checkMaterialsRow = z.object({ effective: z.string().nullable(), known_name: z.string().nullable(), products: z.coerce.number() });
+const checkMaterialsRow = z.object({
+  effective: z.string().nullable(),
+  known_name: z.string().nullable(),
+  products: z.coerce.number(),
+});
 
 /** A row of `checkMaterials`'s query. */
-const checkMaterialsRow2 = z.object({ product_id: z.string(), pim_id: z.string(), name: z.string(), effective: z.string().nullable() });
+const checkMaterialsRow2 = z.object({
+  product_id: z.string(),
+  pim_id: z.string(),
+  name: z.string(),
+  effective: z.string().nullable(),
+});
 
 /** A row of `checkMaterials`'s query. */
 const checkMaterialsRow3 = z.object({ name: z.string() });
@@ -55,10 +70,14 @@ export async function checkMaterials(em: EntityManager, tenantId: string, ref: s
      where i.tenant_id = ? and i.order_id = ?`;
   const params = [order.materialOverride, tenantId, order.id];
   // One pass groups the products by effective material; only the few groups are looked up in the library.
-  const groups = await rows(em, checkMaterialsRow,
+  const groups = await rows(
+    em,
+    checkMaterialsRow,
     `select g.effective, m.name as known_name, g.products
      from (select x.effective, count(*) as products ${items} group by x.effective) g
-     left join material m on m.tenant_id = ? and lower(m.name) = lower(g.effective)`, [...params, tenantId]);
+     left join material m on m.tenant_id = ? and lower(m.name) = lower(g.effective)`,
+    [...params, tenantId],
+  );
   let products = 0;
   let missing = 0;
   let unknown = 0;
@@ -80,12 +99,28 @@ export async function checkMaterials(em: EntityManager, tenantId: string, ref: s
     use.products += n;
     uses.set(key, use);
   }
-  const problems = missing + unknown === 0 ? [] : await rows(em, checkMaterialsRow2,
-    `select p.id as product_id, p.pim_id, p.name, x.effective ${items}
+  const problems =
+    missing + unknown === 0
+      ? []
+      : await rows(
+          em,
+          checkMaterialsRow2,
+          `select p.id as product_id, p.pim_id, p.name, x.effective ${items}
        and (x.effective is null or x.effective in (select jsonb_array_elements_text(?::jsonb)))
-     order by p.pim_id limit ?`, [...params, JSON.stringify(unknownNames), maxProblems]);
-  const known = missing + unknown === 0 ? [] : (await rows(em, checkMaterialsRow3,
-    `select name from material where tenant_id = ? order by lower(name) limit 30`, [tenantId])).map((m) => m.name);
+     order by p.pim_id limit ?`,
+          [...params, JSON.stringify(unknownNames), maxProblems],
+        );
+  const known =
+    missing + unknown === 0
+      ? []
+      : (
+          await rows(
+            em,
+            checkMaterialsRow3,
+            `select name from material where tenant_id = ? order by lower(name) limit 30`,
+            [tenantId],
+          )
+        ).map((m) => m.name);
   return {
     order_number: order.orderNumber,
     status: order.status,
@@ -93,8 +128,11 @@ export async function checkMaterials(em: EntityManager, tenantId: string, ref: s
     counts: { products, ok: products - missing - unknown, missing, unknown },
     materials: [...uses.values()].sort((a, b) => b.products - a.products || a.material.localeCompare(b.material)),
     problems: problems.map((p) => ({
-      product_id: p.product_id, pim_id: p.pim_id, name: p.name,
-      problem: p.effective === null ? 'missing_material' as const : 'unknown_material' as const, material: p.effective,
+      product_id: p.product_id,
+      pim_id: p.pim_id,
+      name: p.name,
+      problem: p.effective === null ? ('missing_material' as const) : ('unknown_material' as const),
+      material: p.effective,
     })),
     known_materials: known,
   };

@@ -8,9 +8,14 @@ import type { EntityManager } from '../db/orm.ts';
  */
 export async function nextOrderNumber(em: EntityManager, tenantId: string, now: Date): Promise<string> {
   const year = now.getUTCFullYear();
-  const row = await db(em).insertInto('order_counter').values({ tenant: tenantId, year, lastValue: 1 })
-    .onConflict((oc) => oc.columns(['tenant', 'year']).doUpdateSet((eb) => ({ lastValue: eb('order_counter.lastValue', '+', 1) })))
-    .returning('lastValue').executeTakeFirstOrThrow();
+  const row = await db(em)
+    .insertInto('order_counter')
+    .values({ tenant: tenantId, year, lastValue: 1 })
+    .onConflict((oc) =>
+      oc.columns(['tenant', 'year']).doUpdateSet((eb) => ({ lastValue: eb('order_counter.lastValue', '+', 1) })),
+    )
+    .returning('lastValue')
+    .executeTakeFirstOrThrow();
   return formatOrderNumber(year, row.lastValue);
 }
 

@@ -14,9 +14,16 @@ const derivedStatusRow = z.object({ status: z.enum(orderStatuses) });
  * else 'rendering'. Drafts and cancelled orders are left alone (undefined). core/renders calls it
  * when a job changed (`deriveOrderStatus`), with the order locked.
  */
-export async function setStatusFromJobs(em: EntityManager, tenantId: string, orderId: string, now: Date): Promise<OrderStatus | undefined> {
+export async function setStatusFromJobs(
+  em: EntityManager,
+  tenantId: string,
+  orderId: string,
+  now: Date,
+): Promise<OrderStatus | undefined> {
   const at = now.toISOString();
-  const derived = await sqlRow(em, derivedStatusRow,
+  const derived = await sqlRow(
+    em,
+    derivedStatusRow,
     // An open (queued/running) job is always its item's current job, so "still rendering" is one
     // index probe; the current jobs are only looked through once none is open (per order, once).
     sql`with ${currentJobs(tenantId, orderId)},
@@ -29,6 +36,7 @@ export async function setStatusFromJobs(em: EntityManager, tenantId: string, ord
             updated_at = ${at}::timestamptz
      from d
      where o.tenant_id = ${tenantId} and o.id = ${orderId} and o.status in ('submitted', 'rendering', 'completed', 'failed')
-     returning o.status`);
+     returning o.status`,
+  );
   return derived?.status;
 }

@@ -23,7 +23,13 @@ type OrderSummary = {
 };
 
 /** A failed render job of an order, newest first. */
-type JobFailure = { pim_id: string; product: string; error: string | null; attempts: number; finished_at: string | null };
+type JobFailure = {
+  pim_id: string;
+  product: string;
+  error: string | null;
+  attempts: number;
+  finished_at: string | null;
+};
 
 /** Everything get_order_status reports about one order. */
 export type OrderStatusView = {
@@ -57,7 +63,12 @@ export function toIso(value: string | Date | null | undefined): string | null {
 }
 
 /** Job counts by status as SQL `countColumns` returns them (bigint text). */
-const countColumnsRow = z.object({ queued: z.coerce.number(), running: z.coerce.number(), completed: z.coerce.number(), failed: z.coerce.number() });
+const countColumnsRow = z.object({
+  queued: z.coerce.number(),
+  running: z.coerce.number(),
+  completed: z.coerce.number(),
+  failed: z.coerce.number(),
+});
 type CountColumns = z.infer<typeof countColumnsRow>;
 
 const countColumns = jobStatuses.map((s) => `count(*) filter (where j.status = '${s}') as ${s}`).join(', ');
@@ -89,24 +100,41 @@ export type OrderList = { total: number; orders: OrderSummary[] };
 const listOrdersRow = z.object({ total: z.coerce.number() });
 /** An order of `listOrders`'s page. */
 const listedOrderRow = countColumnsRow.extend({
-  id: z.string(), order_number: z.string(), status: z.enum(orderStatuses), output_type: z.string(), item_count: z.coerce.number(),
-  created_at: timestamp, submitted_at: timestamp.nullable(), completed_at: timestamp.nullable(),
+  id: z.string(),
+  order_number: z.string(),
+  status: z.enum(orderStatuses),
+  output_type: z.string(),
+  item_count: z.coerce.number(),
+  created_at: timestamp,
+  submitted_at: timestamp.nullable(),
+  completed_at: timestamp.nullable(),
 });
 
 /**
  * The tenant's orders, newest first, optionally of one status, with item count, output type and
  * job counts. Items and jobs are reached through the tenant's orders only.
  */
-export async function listOrders(em: EntityManager, tenantId: string, opts: { status?: OrderStatus; limit: number }): Promise<OrderList> {
+export async function listOrders(
+  em: EntityManager,
+  tenantId: string,
+  opts: { status?: OrderStatus; limit: number },
+): Promise<OrderList> {
   const statusFilter = opts.status ? sql`and o.status = ${opts.status}` : sql``;
-  const counted = sqlRow(em, listOrdersRow, sql`select count(*) as total from render_order o where o.tenant_id = ${tenantId} ${statusFilter}`);
-  const listed = sqlRows(em, listedOrderRow,
+  const counted = sqlRow(
+    em,
+    listOrdersRow,
+    sql`select count(*) as total from render_order o where o.tenant_id = ${tenantId} ${statusFilter}`,
+  );
+  const listed = sqlRows(
+    em,
+    listedOrderRow,
     sql`select o.id, o.order_number, o.status, ot.name as output_type, o.created_at, o.submitted_at, o.completed_at,
             (select count(*) from order_item i where i.order_id = o.id) as item_count, jc.*
      from (select * from render_order o where o.tenant_id = ${tenantId} ${statusFilter} order by o.created_at desc, o.order_number desc limit ${Math.max(1, Math.trunc(opts.limit))}) o
      join output_type ot on ot.id = o.output_type_id
      cross join lateral (select ${sql.raw(countColumns)} from render_job j where j.order_id = o.id) jc
-     order by o.created_at desc, o.order_number desc`);
+     order by o.created_at desc, o.order_number desc`,
+  );
   const [page, count] = await Promise.all([listed, counted]);
   const orders = page.map((r) => ({
     id: r.id,
@@ -124,31 +152,52 @@ export async function listOrders(em: EntityManager, tenantId: string, opts: { st
 
 /** A row of `getOrderStatus`'s query. */
 /** A count row of `getOrderStatus`'s query. */
-const orderStatusCountsRow = countColumnsRow.extend({ item_count: z.coerce.number(), first_started_at: timestamp.nullable(), last_finished_at: timestamp.nullable() });
-const getOrderStatusRow = z.object({ pim_id: z.string(), product: z.string(), error: z.string().nullable(), attempts: z.number(), finished_at: timestamp.nullable() });
+const orderStatusCountsRow = countColumnsRow.extend({
+  item_count: z.coerce.number(),
+  first_started_at: timestamp.nullable(),
+  last_finished_at: timestamp.nullable(),
+});
+const getOrderStatusRow = z.object({
+  pim_id: z.string(),
+  product: z.string(),
+  error: z.string().nullable(),
+  attempts: z.number(),
+  finished_at: timestamp.nullable(),
+});
 
 /**
  * Status of one order of the tenant, by order number or id (UserInputError 'order_not_found'
  * otherwise): job counts, progress, timestamps, overrides and the latest failures (`opts.failures`
  * of them, default 5).
  */
-export async function getOrderStatus(em: EntityManager, tenantId: string, ref: string, opts: { failures?: number } = {}): Promise<OrderStatusView> {
+export async function getOrderStatus(
+  em: EntityManager,
+  tenantId: string,
+  ref: string,
+  opts: { failures?: number } = {},
+): Promise<OrderStatusView> {
   const order = await resolveOrder(em, tenantId, ref);
   const [counts, failures] = await Promise.all([
     // Counts are over each item's current job, so a failed render that was retried counts once, as its retry.
-    sqlRow(em, orderStatusCountsRow,
+    sqlRow(
+      em,
+      orderStatusCountsRow,
       sql`with ${currentJobs(tenantId, order.id)}
        select ${sql.raw(countColumns)},
               (select min(started_at) from render_job where tenant_id = ${tenantId} and order_id = ${order.id}) as first_started_at,
               (select max(finished_at) from render_job where tenant_id = ${tenantId} and order_id = ${order.id}) as last_finished_at,
               (select count(*) from order_item i where i.tenant_id = ${tenantId} and i.order_id = ${order.id}) as item_count
-       from cur j`),
-    sqlRows(em, getOrderStatusRow,
+       from cur j`,
+    ),
+    sqlRows(
+      em,
+      getOrderStatusRow,
       sql`with ${currentJobs(tenantId, order.id)}
        select p.pim_id, p.name as product, j.error, j.attempts, j.finished_at
        from cur j join product p on p.id = j.product_id
        where j.status = 'failed'
-       order by j.finished_at desc nulls last, p.pim_id limit ${opts.failures ?? 5}`),
+       order by j.finished_at desc nulls last, p.pim_id limit ${opts.failures ?? 5}`,
+    ),
   ]);
   const jobs = jobCounts(counts);
   return {

@@ -23,7 +23,13 @@ export type ProductSearch = ProductFilter & {
 };
 
 /** A product as search results show it. */
-const productHitRow = z.object({ id: z.string(), pim_id: z.string(), name: z.string(), category: z.string(), material_name: z.string().nullable() });
+const productHitRow = z.object({
+  id: z.string(),
+  pim_id: z.string(),
+  name: z.string(),
+  category: z.string(),
+  material_name: z.string().nullable(),
+});
 type ProductHit = z.infer<typeof productHitRow>;
 
 /**
@@ -31,7 +37,12 @@ type ProductHit = z.infer<typeof productHitRow>;
  * `total` is `countCap + 1` and `total_exact` is false. `next_cursor` fetches the next page in
  * the same order (name, then PIM id); null on the last page.
  */
-export type ProductSearchResult = { total: number; total_exact: boolean; products: ProductHit[]; next_cursor: string | null };
+export type ProductSearchResult = {
+  total: number;
+  total_exact: boolean;
+  products: ProductHit[];
+  next_cursor: string | null;
+};
 
 /** A category of the tenant's catalogue with its product count. */
 type CategoryCount = { category: string; products: number };
@@ -51,7 +62,11 @@ function escapeLike(text: string): string {
 
 /** Splits free text into lower-case search terms (at most 8). */
 function searchTerms(text: string | undefined): string[] {
-  return (text ?? '').toLowerCase().split(/\s+/).filter((t) => t.length > 0).slice(0, maxTerms);
+  return (text ?? '')
+    .toLowerCase()
+    .split(/\s+/)
+    .filter((t) => t.length > 0)
+    .slice(0, maxTerms);
 }
 
 /** The filter as an SQL condition over `product p` (its values bound in place), and whether it has text terms. */
@@ -77,10 +92,22 @@ export function describeFilter(filter: ProductFilter): string {
 }
 
 /** Counts the filter's matches, up to `cap` + 1. */
-export async function countProducts(em: EntityManager, tenantId: string, filter: ProductFilter, cap = countCap): Promise<number> {
+export async function countProducts(
+  em: EntityManager,
+  tenantId: string,
+  filter: ProductFilter,
+  cap = countCap,
+): Promise<number> {
   const w = productWhere(tenantId, filter);
-  return (await sqlRow(em, countRow,
-    sql`select count(*) as n from (select 1 from product p where ${w.sql} limit ${sql.lit(Math.trunc(cap) + 1)}) x`))?.n ?? 0;
+  return (
+    (
+      await sqlRow(
+        em,
+        countRow,
+        sql`select count(*) as n from (select 1 from product p where ${w.sql} limit ${sql.lit(Math.trunc(cap) + 1)}) x`,
+      )
+    )?.n ?? 0
+  );
 }
 
 /**
@@ -90,7 +117,11 @@ export async function countProducts(em: EntityManager, tenantId: string, filter:
  * continue after the previous page's last product (keyset), so no product is skipped or repeated.
  * An unknown category is a UserInputError listing the known ones; no matches is a real answer.
  */
-export async function searchProducts(em: EntityManager, tenantId: string, search: ProductSearch): Promise<ProductSearchResult> {
+export async function searchProducts(
+  em: EntityManager,
+  tenantId: string,
+  search: ProductSearch,
+): Promise<ProductSearchResult> {
   const w = productWhere(tenantId, search);
   const after = search.cursor ? decodeCursor(search.cursor, search) : undefined;
   const limit = Math.max(0, Math.trunc(search.limit));
@@ -102,12 +133,21 @@ export async function searchProducts(em: EntityManager, tenantId: string, search
   const keyset = after ? sql` and (p.name, p.pim_id) > (${after.name}, ${after.pimId})` : sql``;
   // Few text matches: collect them all (trigram index) and sort. Many: walk the name index,
   // where matches are dense enough that the page fills quickly.
-  const hits = limit === 0 ? [] : w.text && total <= collectAll
-    ? await sqlRows(em, productHitRow,
-      sql`with m as materialized (select ${columns} from product p where ${w.sql})
-       select * from m p where true${keyset} order by p.name, p.pim_id limit ${limit + 1}`)
-    : await sqlRows(em, productHitRow,
-      sql`select ${columns} from product p where ${w.sql}${keyset} order by p.name, p.pim_id limit ${limit + 1}`);
+  const hits =
+    limit === 0
+      ? []
+      : w.text && total <= collectAll
+        ? await sqlRows(
+            em,
+            productHitRow,
+            sql`with m as materialized (select ${columns} from product p where ${w.sql})
+       select * from m p where true${keyset} order by p.name, p.pim_id limit ${limit + 1}`,
+          )
+        : await sqlRows(
+            em,
+            productHitRow,
+            sql`select ${columns} from product p where ${w.sql}${keyset} order by p.name, p.pim_id limit ${limit + 1}`,
+          );
   const products = hits.slice(0, limit);
   const last = products.at(-1);
   return {
@@ -122,7 +162,11 @@ type CursorKey = { name: string; pimId: string };
 
 /** A short fingerprint of the criteria, so a cursor only continues the search it came from. */
 function fingerprint(filter: ProductFilter): string {
-  const norm = [filter.query ? searchTerms(filter.query).join(' ') : '', filter.category?.trim().toLowerCase() ?? '', filter.material?.trim().toLowerCase() ?? ''];
+  const norm = [
+    filter.query ? searchTerms(filter.query).join(' ') : '',
+    filter.category?.trim().toLowerCase() ?? '',
+    filter.material?.trim().toLowerCase() ?? '',
+  ];
   return createHash('sha256').update(JSON.stringify(norm)).digest('base64url').slice(0, 8);
 }
 
@@ -138,10 +182,16 @@ function decodeCursor(cursor: string, filter: ProductFilter): CursorKey {
     parsed = undefined;
   }
   if (!Array.isArray(parsed) || parsed.length !== 3 || !parsed.every((x) => typeof x === 'string')) {
-    throw new UserInputError('invalid_cursor', 'That cursor is not valid. Use next_cursor exactly as the previous search_products result gave it, or search again without a cursor.');
+    throw new UserInputError(
+      'invalid_cursor',
+      'That cursor is not valid. Use next_cursor exactly as the previous search_products result gave it, or search again without a cursor.',
+    );
   }
   if (parsed[2] !== fingerprint(filter)) {
-    throw new UserInputError('invalid_cursor', 'That cursor belongs to a search with other criteria. Repeat the same query, category and material with it, or search again without a cursor.');
+    throw new UserInputError(
+      'invalid_cursor',
+      'That cursor belongs to a search with other criteria. Repeat the same query, category and material with it, or search again without a cursor.',
+    );
   }
   return { name: parsed[0] as string, pimId: parsed[1] as string };
 }
@@ -151,10 +201,13 @@ const listCategoriesRow = z.object({ category: z.string(), products: z.coerce.nu
 
 /** The tenant's categories with product counts, by name. */
 async function listCategories(em: EntityManager, tenantId: string): Promise<CategoryCount[]> {
-  const counted = await rows(em, listCategoriesRow,
+  const counted = await rows(
+    em,
+    listCategoriesRow,
     `select min(category) as category, count(*) as products from product
      where tenant_id = ? group by lower(category) order by lower(category)`,
-    [tenantId]);
+    [tenantId],
+  );
   return counted;
 }
 
@@ -163,10 +216,15 @@ const assertCategoryExistsRow = z.object({ one: z.number() });
 
 /** Throws 'category_not_found' listing the known categories when `category` names none of the tenant's. */
 export async function assertCategoryExists(em: EntityManager, tenantId: string, category: string): Promise<void> {
-  const found = await row(em, assertCategoryExistsRow,
-    `select 1 as one from product where tenant_id = ? and lower(category) = lower(?) limit 1`, [tenantId, category]);
+  const found = await row(
+    em,
+    assertCategoryExistsRow,
+    `select 1 as one from product where tenant_id = ? and lower(category) = lower(?) limit 1`,
+    [tenantId, category],
+  );
   if (found) return;
   const known = (await listCategories(em, tenantId)).map((c) => c.category);
-  const hint = known.length > 0 ? ` Known categories: ${known.slice(0, 30).join(', ')}.` : ' The catalogue has no products yet.';
+  const hint =
+    known.length > 0 ? ` Known categories: ${known.slice(0, 30).join(', ')}.` : ' The catalogue has no products yet.';
   throw new UserInputError('category_not_found', `No category "${category}" was found.${hint}`);
 }

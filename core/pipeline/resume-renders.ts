@@ -7,6 +7,9 @@ import { enqueueWaitingJobs } from './orders.ts';
  * queue jobs were added.
  */
 export async function resumeSeededRenders(em: EntityManager, tenantId: string): Promise<number> {
-  await em.execute(`update render_job set status = 'queued', started_at = null where tenant_id = ? and status = 'running'`, [tenantId]);
+  await em.execute(
+    `update render_job set status = 'queued', started_at = null where tenant_id = ? and status = 'running'`,
+    [tenantId],
+  );
   return enqueueWaitingJobs(em, tenantId);
 }

@@ -11,7 +11,6 @@ const statsWindowDays = 30;
 /** Completed and failed jobs of one UTC day. */
 type DayThroughput = { day: string; completed: number; failed: number };
 
-
 /** A tenant's render pipeline in numbers. */
 export type RenderStats = {
   orders: Record<OrderStatus, number> & { total: number };
@@ -55,8 +54,9 @@ export async function getRenderStats(em: EntityManager, tenantId: string, now: D
   const from = new Date(today - (statsWindowDays - 1) * dayMs);
 
   const [orderRows, jobRows, dayRows] = await Promise.all([
-    rows(em, ordersByStatusRow,
-      `select status, count(*) as n from render_order where tenant_id = ? group by status`, [tenantId]),
+    rows(em, ordersByStatusRow, `select status, count(*) as n from render_order where tenant_id = ? group by status`, [
+      tenantId,
+    ]),
     tallyByStatus(em, tenantId),
     tallyByDay(em, tenantId, utcDay(from), utcDay(new Date(today))),
   ]);

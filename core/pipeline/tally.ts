@@ -11,12 +11,23 @@ import { jobStatuses } from './statuses.ts';
  */
 
 const statusRow = z.object({ status: z.enum(jobStatuses), n: z.coerce.number() });
-const dayRow = z.object({ day: z.string(), completed: z.coerce.number(), failed: z.coerce.number(), seconds: z.coerce.number(), timed: z.coerce.number() });
+const dayRow = z.object({
+  day: z.string(),
+  completed: z.coerce.number(),
+  failed: z.coerce.number(),
+  seconds: z.coerce.number(),
+  timed: z.coerce.number(),
+});
 const foldedRow = z.object({ n: z.coerce.number() });
 
 /** All-time job counts of a tenant by status (statuses without jobs are missing). */
 export async function tallyByStatus(em: EntityManager, tenantId: string): Promise<z.infer<typeof statusRow>[]> {
-  return rows(em, statusRow, `select status, sum(jobs) as n from render_job_tally where tenant_id = ? group by status`, [tenantId]);
+  return rows(
+    em,
+    statusRow,
+    `select status, sum(jobs) as n from render_job_tally where tenant_id = ? group by status`,
+    [tenantId],
+  );
 }
 
 /**
@@ -24,14 +35,23 @@ export async function tallyByStatus(em: EntityManager, tenantId: string): Promis
  * finished jobs are missing), with the render seconds and count of the completed ones that have a
  * start time.
  */
-export async function tallyByDay(em: EntityManager, tenantId: string, from: string, to: string): Promise<z.infer<typeof dayRow>[]> {
-  return rows(em, dayRow,
+export async function tallyByDay(
+  em: EntityManager,
+  tenantId: string,
+  from: string,
+  to: string,
+): Promise<z.infer<typeof dayRow>[]> {
+  return rows(
+    em,
+    dayRow,
     `select to_char(finished_day, 'YYYY-MM-DD') as day,
             coalesce(sum(jobs) filter (where status = 'completed'), 0) as completed,
             coalesce(sum(jobs) filter (where status = 'failed'), 0) as failed,
             coalesce(sum(render_seconds), 0) as seconds, coalesce(sum(timed), 0) as timed
      from render_job_tally where tenant_id = ? and finished_day between ?::date and ?::date
-     group by finished_day`, [tenantId, from, to]);
+     group by finished_day`,
+    [tenantId, from, to],
+  );
 }
 
 /**
@@ -40,7 +60,9 @@ export async function tallyByDay(em: EntityManager, tenantId: string, from: stri
  * they are, and keys that add up to nothing go. Returns how many delta rows it folded.
  */
 export async function foldTally(em: EntityManager): Promise<number> {
-  const [row] = await rows(em, foldedRow,
+  const [row] = await rows(
+    em,
+    foldedRow,
     `with crowded as (
        select tenant_id, status, finished_day from render_job_tally group by tenant_id, status, finished_day having count(*) > 1
      ), gone as (
@@ -54,7 +76,8 @@ export async function foldTally(em: EntityManager): Promise<number> {
        having sum(jobs) <> 0 or sum(timed) <> 0
        returning 1
      )
-     select (select count(*) from gone) as n`);
+     select (select count(*) from gone) as n`,
+  );
   return row?.n ?? 0;
 }
 
@@ -69,5 +92,7 @@ export async function retallyTenant(em: EntityManager, tenantId: string): Promis
      select tenant_id, status, (finished_at at time zone 'UTC')::date, count(*),
             coalesce(sum(extract(epoch from finished_at - started_at)) filter (where status = 'completed' and started_at is not null and finished_at is not null), 0),
             count(*) filter (where status = 'completed' and started_at is not null and finished_at is not null)
-     from render_job where tenant_id = ? and (select count(*) from gone) >= 0 group by 1, 2, 3`, [tenantId, tenantId]);
+     from render_job where tenant_id = ? and (select count(*) from gone) >= 0 group by 1, 2, 3`,
+    [tenantId, tenantId],
+  );
 }

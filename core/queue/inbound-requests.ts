@@ -24,37 +24,59 @@ const newRow = z.object({ fresh: z.literal(1) });
  * for a replay after `replayAfterSeconds` unless handled by then. Runs on `pool` — the intake's
  * own connections (core/db/intake-pool.ts), so an acknowledgement never waits behind turns.
  */
-export async function storeRequest(pool: Pick<pg.Pool, 'query'>, platform: string, eventId: string, request: unknown, replayAfterSeconds: number): Promise<boolean> {
+export async function storeRequest(
+  pool: Pick<pg.Pool, 'query'>,
+  platform: string,
+  eventId: string,
+  request: unknown,
+  replayAfterSeconds: number,
+): Promise<boolean> {
   const stored = await pool.query(
     `insert into inbound_event (platform, event_id, request, replay_at) values ($1, $2, $3::jsonb, now() + make_interval(secs => $4))
      on conflict do nothing returning 1 as fresh`,
-    [platform, eventId, JSON.stringify(request), replayAfterSeconds]);
+    [platform, eventId, JSON.stringify(request), replayAfterSeconds],
+  );
   return (stored.rowCount ?? 0) > 0;
 }
 
 /** Marks a stored request handled (its copy is dropped); no-op when it was handled already. */
 export async function markHandled(em: EntityManager, platform: string, eventId: string): Promise<void> {
-  await em.execute(`update inbound_event set handled_at = now(), request = null where platform = ? and event_id = ? and handled_at is null`, [platform, eventId]);
+  await em.execute(
+    `update inbound_event set handled_at = now(), request = null where platform = ? and event_id = ? and handled_at is null`,
+    [platform, eventId],
+  );
 }
 
 /**
  * Claims up to `limit` unhandled requests of `platform` that are due for a replay (skipping
  * those another process claims right now) and makes each due again only after `retrySeconds`.
  */
-export async function claimReplays(em: EntityManager, platform: string, limit: number, retrySeconds: number): Promise<StoredRequest[]> {
-  return rows(em, storedRow,
+export async function claimReplays(
+  em: EntityManager,
+  platform: string,
+  limit: number,
+  retrySeconds: number,
+): Promise<StoredRequest[]> {
+  return rows(
+    em,
+    storedRow,
     `update inbound_event e set replay_at = now() + make_interval(secs => ?), replays = e.replays + 1
      from (select platform, event_id from inbound_event
            where platform = ? and handled_at is null and replay_at <= now()
            order by replay_at limit ? for update skip locked) due
      where e.platform = due.platform and e.event_id = due.event_id
      returning e.event_id as "eventId", e.request, e.replays - 1 as replays`,
-    [retrySeconds, platform, limit]);
+    [retrySeconds, platform, limit],
+  );
 }
 
 /** Forgets handled requests older than `olderThanSeconds` (a retry after that long is not expected). */
 export async function pruneHandledRequests(em: EntityManager, olderThanSeconds: number): Promise<number> {
-  const pruned = await rows(em, newRow,
-    `delete from inbound_event where handled_at < now() - make_interval(secs => ?) returning 1 as fresh`, [olderThanSeconds]);
+  const pruned = await rows(
+    em,
+    newRow,
+    `delete from inbound_event where handled_at < now() - make_interval(secs => ?) returning 1 as fresh`,
+    [olderThanSeconds],
+  );
   return pruned.length;
 }

@@ -14,7 +14,10 @@ import type pg from 'pg';
 
 /** How often a pool writes its heartbeat and how often it sweeps, as fractions of `deadAfterMs`. */
 export function livenessTimings(deadAfterMs: number): { heartbeatMs: number; sweepMs: number } {
-  return { heartbeatMs: Math.max(200, Math.round(deadAfterMs / 6)), sweepMs: Math.max(500, Math.round(deadAfterMs / 4)) };
+  return {
+    heartbeatMs: Math.max(200, Math.round(deadAfterMs / 6)),
+    sweepMs: Math.max(500, Math.round(deadAfterMs / 4)),
+  };
 }
 
 /** Records that pool `workerId` (graphile-worker's pool id, the jobs' `locked_by`) is alive now. */
@@ -22,7 +25,8 @@ export async function heartbeat(pool: pg.Pool, workerId: string): Promise<void> 
   await pool.query(
     `insert into queue_worker (id, host, pid) values ($1, $2, $3)
      on conflict (id) do update set last_seen_at = now()`,
-    [workerId, hostname(), process.pid]);
+    [workerId, hostname(), process.pid],
+  );
 }
 
 /** Removes pool `workerId` after it shut down cleanly (graphile-worker released its locks itself). */
@@ -45,22 +49,33 @@ export async function sweepDeadWorkers(pool: pg.Pool, deadAfterMs: number): Prom
   const client = await pool.connect();
   try {
     await client.query('begin');
-    const { rows: [lock] } = await client.query<{ ok: boolean }>(`select pg_try_advisory_xact_lock(hashtext('renderbot.queue_worker.sweep')) as ok`);
+    const {
+      rows: [lock],
+    } = await client.query<{ ok: boolean }>(
+      `select pg_try_advisory_xact_lock(hashtext('renderbot.queue_worker.sweep')) as ok`,
+    );
     if (!lock?.ok) {
       await client.query('rollback');
       return { deadWorkers: [], releasedJobs: 0 };
     }
     const { rows: dead } = await client.query<{ id: string }>(
-      `select id from queue_worker where last_seen_at < now() - make_interval(secs => $1::float8 / 1000) for update`, [deadAfterMs]);
+      `select id from queue_worker where last_seen_at < now() - make_interval(secs => $1::float8 / 1000) for update`,
+      [deadAfterMs],
+    );
     const ids = dead.map((d) => d.id);
     let releasedJobs = 0;
     if (ids.length > 0) {
-      const { rows: jobs } = await client.query<{ id: string }>(`select id from graphile_worker.jobs where locked_by = any($1::text[])`, [ids]);
+      const { rows: jobs } = await client.query<{ id: string }>(
+        `select id from graphile_worker.jobs where locked_by = any($1::text[])`,
+        [ids],
+      );
       await client.query(`select graphile_worker.force_unlock_workers($1::text[])`, [ids]);
       // The same backoff graphile-worker applies to a failed attempt: exp(min(attempts, 10)) seconds.
       await client.query(
         `select graphile_worker.reschedule_jobs(array[j.id], run_at => greatest(j.run_at, now()) + exp(least(j.attempts, 10)) * interval '1 second')
-         from graphile_worker.jobs j where j.id = any($1::bigint[])`, [jobs.map((j) => j.id)]);
+         from graphile_worker.jobs j where j.id = any($1::bigint[])`,
+        [jobs.map((j) => j.id)],
+      );
       await client.query(`delete from queue_worker where id = any($1::text[])`, [ids]);
       releasedJobs = jobs.length;
     }

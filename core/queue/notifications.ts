@@ -42,7 +42,8 @@ export function createNotifications(url: string, log: Logger, availability?: Dat
       });
       const lost = (reason: Error) => {
         if (client !== c && client !== undefined) return;
-        if (!closed && !availability?.report(reason)) log.warn({ why: reason.message }, 'notification connection dropped; reconnecting');
+        if (!closed && !availability?.report(reason))
+          log.warn({ why: reason.message }, 'notification connection dropped; reconnecting');
         client = undefined;
         c.end().catch(() => {});
         scheduleReconnect();
@@ -59,11 +60,14 @@ export function createNotifications(url: string, log: Logger, availability?: Dat
         client = c;
         backoffMs = 250;
       } catch (err) {
-        if (!availability?.report(err)) log.warn({ err: (err as Error).message }, 'could not listen for notifications; retrying');
+        if (!availability?.report(err))
+          log.warn({ err: (err as Error).message }, 'could not listen for notifications; retrying');
         await c.end().catch(() => {});
         scheduleReconnect();
       }
-    })().finally(() => { connecting = undefined; });
+    })().finally(() => {
+      connecting = undefined;
+    });
     return connecting;
   };
 
@@ -84,10 +88,15 @@ export function createNotifications(url: string, log: Logger, availability?: Dat
       set.add(handler);
       handlers.set(channel, set);
       if (isNew) {
-        if (client) client.query(`listen ${quote(channel)}`).catch((err: Error) => log.warn({ err: err.message, channel }, 'listen failed'));
+        if (client)
+          client
+            .query(`listen ${quote(channel)}`)
+            .catch((err: Error) => log.warn({ err: err.message, channel }, 'listen failed'));
         else void connect();
       }
-      return () => { set.delete(handler); };
+      return () => {
+        set.delete(handler);
+      };
     },
     async close() {
       closed = true;

@@ -26,9 +26,21 @@ export type EnqueueOptions = {
  * exactly when the rows written with it commit. No named queues: graphile-worker locks every
  * named-queue row on each fetch, so serial work per session goes through session-inbox.ts.
  */
-export async function enqueue(em: EntityManager, task: string, payload: unknown, opts: EnqueueOptions = {}): Promise<void> {
+export async function enqueue(
+  em: EntityManager,
+  task: string,
+  payload: unknown,
+  opts: EnqueueOptions = {},
+): Promise<void> {
   await em.execute(
     `select graphile_worker.add_job(?, ?::json, run_at => ?::timestamptz, max_attempts => ?, job_key => ?, job_key_mode => ?)`,
-    [task, JSON.stringify(payload), opts.runAt?.toISOString() ?? null, opts.maxAttempts ?? null, opts.jobKey ?? null, opts.jobKeyMode ?? null],
+    [
+      task,
+      JSON.stringify(payload),
+      opts.runAt?.toISOString() ?? null,
+      opts.maxAttempts ?? null,
+      opts.jobKey ?? null,
+      opts.jobKeyMode ?? null,
+    ],
   );
 }

@@ -59,8 +59,15 @@ export type InboxRow = z.infer<typeof itemRowSchema>;
  * and the event is marked handled with it. Returns the item's id, or undefined for an event
  * handled already.
  */
-export async function submitToSession(em: EntityManager, to: { tenantId: string; sessionId: string }, item: InboxItem, event?: InboundEvent): Promise<string | undefined> {
-  const added = await rows(em, idRow,
+export async function submitToSession(
+  em: EntityManager,
+  to: { tenantId: string; sessionId: string },
+  item: InboxItem,
+  event?: InboundEvent,
+): Promise<string | undefined> {
+  const added = await rows(
+    em,
+    idRow,
     `with fresh as (
        insert into inbound_event (platform, event_id, tenant_id, handled_at) select ?::text, ?::text, ?::uuid, now() where ?::boolean
        on conflict (platform, event_id) do update set handled_at = now(), tenant_id = excluded.tenant_id, request = null
@@ -72,8 +79,17 @@ export async function submitToSession(em: EntityManager, to: { tenantId: string;
        returning id, session_id
      )
      select id::text, pg_notify('${TURN_CHANNEL}', session_id::text) from item`,
-    [event?.platform ?? null, event?.eventId ?? null, to.tenantId, Boolean(event),
-      to.tenantId, to.sessionId, item.task, JSON.stringify(item.payload), Boolean(event)],
+    [
+      event?.platform ?? null,
+      event?.eventId ?? null,
+      to.tenantId,
+      Boolean(event),
+      to.tenantId,
+      to.sessionId,
+      item.task,
+      JSON.stringify(item.payload),
+      Boolean(event),
+    ],
   );
   return added[0]?.id;
 }
@@ -111,11 +127,15 @@ export type ClaimedItems = { items: InboxRow[]; startedId: string | null };
 
 /** The session's items that are not done, oldest first. */
 export async function pendingItems(em: EntityManager, sessionId: string, limit = PENDING_LIMIT): Promise<InboxRow[]> {
-  return rows(em, itemRowSchema,
+  return rows(
+    em,
+    itemRowSchema,
     `select i.id::text as id, i.task, i.payload, i.attempts, i.started_at is not null as started, i.progress,
             (extract(epoch from i.created_at) * 1000)::float8 as "createdMs",
             case when i.stop_requested_at is not null then coalesce(i.stopped_by, '') end as "stoppedBy"
-     from turn_inbox i where i.session_id = ? and i.done_at is null order by i.id limit ?`, [sessionId, limit]);
+     from turn_inbox i where i.session_id = ? and i.done_at is null order by i.id limit ?`,
+    [sessionId, limit],
+  );
 }
 
 /** Marks items started by lease holder `owner` (one more attempt each); returns the highest attempt count among them. */
@@ -127,8 +147,12 @@ const resultRow = z.object({ done: z.boolean(), result: z.unknown(), progress: z
 const oneRow = z.object({ one: z.number() });
 
 export async function startItems(em: EntityManager, ids: string[], owner: string): Promise<number> {
-  const started = await rows(em, attemptsRow,
-    `update turn_inbox set attempts = attempts + 1, started_at = now(), started_by = ? where id = any(?::bigint[]) and done_at is null returning attempts`, [owner, pgArray(ids)]);
+  const started = await rows(
+    em,
+    attemptsRow,
+    `update turn_inbox set attempts = attempts + 1, started_at = now(), started_by = ? where id = any(?::bigint[]) and done_at is null returning attempts`,
+    [owner, pgArray(ids)],
+  );
   return Math.max(0, ...started.map((r) => r.attempts));
 }
 
@@ -140,7 +164,10 @@ export async function readProgress(em: EntityManager, id: string): Promise<ItemP
 
 /** Merges `patch` into the items' progress (in the caller's transaction, if any). */
 export async function saveProgress(em: EntityManager, ids: string[], patch: ItemProgress): Promise<void> {
-  await em.execute(`update turn_inbox set progress = progress || ?::jsonb where id = any(?::bigint[])`, [JSON.stringify(patch), pgArray(ids)]);
+  await em.execute(`update turn_inbox set progress = progress || ?::jsonb where id = any(?::bigint[])`, [
+    JSON.stringify(patch),
+    pgArray(ids),
+  ]);
 }
 
 /**
@@ -151,8 +178,15 @@ export async function saveProgress(em: EntityManager, ids: string[], patch: Item
  * session costs no extra round trip; an item added meanwhile wakes lease holders by NOTIFY).
  * Returns how many items it marked and whether it released the lease.
  */
-export async function finishItems(em: EntityManager, ids: string[], result: unknown, lease: { sessionId: string; owner: string }): Promise<{ finished: number; released: boolean }> {
-  const [row] = await rows(em, finishedRow,
+export async function finishItems(
+  em: EntityManager,
+  ids: string[],
+  result: unknown,
+  lease: { sessionId: string; owner: string },
+): Promise<{ finished: number; released: boolean }> {
+  const [row] = await rows(
+    em,
+    finishedRow,
     `with done as (
        update turn_inbox set done_at = now(), result = ?::jsonb
        where id = any(?::bigint[]) and done_at is null
@@ -167,20 +201,41 @@ export async function finishItems(em: EntityManager, ids: string[], result: unkn
        returning s.id
      )
      select (select count(*)::int from done) as finished, (select count(*) from notified) as notified, exists (select 1 from released) as released`,
-    [JSON.stringify(result ?? null), pgArray(ids), lease.sessionId, lease.owner, lease.sessionId, lease.owner, pgArray(ids)]);
+    [
+      JSON.stringify(result ?? null),
+      pgArray(ids),
+      lease.sessionId,
+      lease.owner,
+      lease.sessionId,
+      lease.owner,
+      pgArray(ids),
+    ],
+  );
   return { finished: row?.finished ?? 0, released: row?.released ?? false };
 }
 
 /** An item's state for a caller waiting on it: done or not, its replies and progress; undefined when unknown. */
-export async function itemResult(em: EntityManager, id: string): Promise<{ done: boolean; result: unknown; progress: ItemProgress } | undefined> {
-  const [row] = await rows(em, resultRow,
-    `select done_at is not null as done, result, progress from turn_inbox where id = ?`, [id]);
+export async function itemResult(
+  em: EntityManager,
+  id: string,
+): Promise<{ done: boolean; result: unknown; progress: ItemProgress } | undefined> {
+  const [row] = await rows(
+    em,
+    resultRow,
+    `select done_at is not null as done, result, progress from turn_inbox where id = ?`,
+    [id],
+  );
   return row ? { ...row, progress: storedProgress.parse(row.progress) } : undefined;
 }
 
 /** Deletes done items older than `olderThanSeconds` (their callers stopped waiting long ago). */
 export async function pruneDoneItems(em: EntityManager, olderThanSeconds: number): Promise<number> {
-  const pruned = await rows(em, oneRow, `delete from turn_inbox where done_at < now() - make_interval(secs => ?) returning 1 as one`, [olderThanSeconds]);
+  const pruned = await rows(
+    em,
+    oneRow,
+    `delete from turn_inbox where done_at < now() - make_interval(secs => ?) returning 1 as one`,
+    [olderThanSeconds],
+  );
   return pruned.length;
 }
 
@@ -188,7 +243,16 @@ export async function pruneDoneItems(em: EntityManager, olderThanSeconds: number
  * The inbox items a turn answers record that its own messages come after `fromSeq`: an update
  * for a CTE of the turn's first statement (core/history/messages.ts), so it costs no round trip.
  */
-export function recordTurnStart(em: EntityManager, sessionId: string, inboxItems: readonly string[], fromSeq: RawBuilder<string>) {
-  return db(em).updateTable('turn_inbox').set({ progress: sql`progress || jsonb_build_object('fromSeq', ${fromSeq})` })
-    .where(sql<boolean>`id = any(${pgArray(inboxItems)}::bigint[])`).where('session', '=', sessionId).returning('id');
+export function recordTurnStart(
+  em: EntityManager,
+  sessionId: string,
+  inboxItems: readonly string[],
+  fromSeq: RawBuilder<string>,
+) {
+  return db(em)
+    .updateTable('turn_inbox')
+    .set({ progress: sql`progress || jsonb_build_object('fromSeq', ${fromSeq})` })
+    .where(sql<boolean>`id = any(${pgArray(inboxItems)}::bigint[])`)
+    .where('session', '=', sessionId)
+    .returning('id');
 }

@@ -17,7 +17,8 @@ export type LeaseScope = { excludePlatforms?: readonly string[]; thread?: { plat
 /** A session a runner took: its tenant and that tenant's model cap (the runner keeps each tenant's share bounded). */
 const claimedRow = z.object({ id: z.string(), tenantId: z.string(), cap: z.number() });
 /** `pending`: the session's pending items as the claim read them (claimSession) and the one it started, if any. */
-const claimedWithItemsRow = claimedRow.extend({ items: inboxRowsSchema, startedId: z.string().nullable() })
+const claimedWithItemsRow = claimedRow
+  .extend({ items: inboxRowsSchema, startedId: z.string().nullable() })
   .transform(({ items, startedId, ...c }) => ({ ...c, pending: { items, startedId } }));
 export type Claimed = z.output<typeof claimedRow> & { pending?: ClaimedItems };
 
@@ -49,16 +50,26 @@ function scopeSql(scope: LeaseScope, excludeTenants: readonly string[]): { sql: 
  * statement it reads the session's pending items and, when only one is pending, starts it
  * (session-inbox.ts `claimedItemsSql`): a woken session's turn begins without further round trips.
  */
-export async function claimSession(em: EntityManager, sessionId: string, owner: string, leaseMs: number, scope: LeaseScope = {}, excludeTenants: readonly string[] = []): Promise<Claimed | undefined> {
+export async function claimSession(
+  em: EntityManager,
+  sessionId: string,
+  owner: string,
+  leaseMs: number,
+  scope: LeaseScope = {},
+  excludeTenants: readonly string[] = [],
+): Promise<Claimed | undefined> {
   const s = scopeSql(scope, excludeTenants);
-  const [row] = await rows(em, claimedWithItemsRow,
+  const [row] = await rows(
+    em,
+    claimedWithItemsRow,
     `with claimed as (
        update chat_session s set ${lease} from tenant t
        where s.id = ? and t.id = s.tenant_id and ${free} and ${pending}${s.sql}
        returning s.id, s.tenant_id as "tenantId", t.ai_max_concurrency as cap
      ), ${claimedItemsSql.ctes}
      select c.id, c."tenantId", c.cap, ${claimedItemsSql.items} as items, ${claimedItemsSql.startedId} as "startedId" from claimed c`,
-    [owner, leaseMs, sessionId, ...s.params, owner]);
+    [owner, leaseMs, sessionId, ...s.params, owner],
+  );
   return row;
 }
 
@@ -70,11 +81,19 @@ export async function claimSession(em: EntityManager, sessionId: string, owner: 
  * counts those it already has). Sessions another process takes at the same moment are skipped
  * (the UPDATE checks the lease again).
  */
-export async function claimWaiting(em: EntityManager, owner: string, leaseMs: number, limit: number, scope: LeaseScope = {},
-  share: { running: Record<string, number>; headroom: number } = { running: {}, headroom: 0 }): Promise<Claimed[]> {
+export async function claimWaiting(
+  em: EntityManager,
+  owner: string,
+  leaseMs: number,
+  limit: number,
+  scope: LeaseScope = {},
+  share: { running: Record<string, number>; headroom: number } = { running: {}, headroom: 0 },
+): Promise<Claimed[]> {
   if (limit <= 0) return [];
   const s = scopeSql(scope, []);
-  return rows(em, claimedRow,
+  return rows(
+    em,
+    claimedRow,
     `with waiting as (
        select session_id, min(id) as first_id from turn_inbox where done_at is null group by session_id
      ), ranked as (
@@ -89,18 +108,27 @@ export async function claimWaiting(em: EntityManager, owner: string, leaseMs: nu
      update chat_session s set ${lease} from candidates c, tenant t
      where s.id = c.id and t.id = s.tenant_id and ${free}
      returning s.id, s.tenant_id as "tenantId", t.ai_max_concurrency as cap`,
-    [...s.params, share.headroom, JSON.stringify(share.running), limit, owner, leaseMs]);
+    [...s.params, share.headroom, JSON.stringify(share.running), limit, owner, leaseMs],
+  );
 }
 
 const releasedRow = z.object({ released: z.boolean() });
 
 /** Extends the leases `owner` still holds among `sessionIds`; returns those it still holds. */
-export async function renewLeases(em: EntityManager, owner: string, sessionIds: string[], leaseMs: number): Promise<Set<string>> {
+export async function renewLeases(
+  em: EntityManager,
+  owner: string,
+  sessionIds: string[],
+  leaseMs: number,
+): Promise<Set<string>> {
   if (sessionIds.length === 0) return new Set();
-  const renewed = await rows(em, idRow,
+  const renewed = await rows(
+    em,
+    idRow,
     `update chat_session set lease_expires_at = now() + make_interval(secs => ?::float8 / 1000)
      where lease_owner = ? and id = any(?::uuid[]) returning id`,
-    [leaseMs, owner, pgArray(sessionIds)]);
+    [leaseMs, owner, pgArray(sessionIds)],
+  );
   return new Set(renewed.map((r) => r.id));
 }
 
@@ -110,13 +138,16 @@ export async function renewLeases(em: EntityManager, owner: string, sessionIds: 
  * also when the lease is not this owner's any more (nothing left to drain here).
  */
 export async function releaseSession(em: EntityManager, sessionId: string, owner: string): Promise<boolean> {
-  const [row] = await rows(em, releasedRow,
+  const [row] = await rows(
+    em,
+    releasedRow,
     `with released as (
        update chat_session s set lease_owner = null, lease_expires_at = null
        where s.id = ? and s.lease_owner = ? and not ${pending} returning s.id
      )
      select exists (select 1 from released) or not exists (select 1 from chat_session where id = ? and lease_owner = ?) as released`,
-    [sessionId, owner, sessionId, owner]);
+    [sessionId, owner, sessionId, owner],
+  );
   return row?.released ?? true;
 }
 
@@ -126,7 +157,8 @@ export async function releaseLeases(em: EntityManager, owner: string, sessionIds
   await em.execute(
     `with released as (update chat_session set lease_owner = null, lease_expires_at = null where lease_owner = ? and id = any(?::uuid[]) returning id)
      select pg_notify('${TURN_CHANNEL}', id::text) from released`,
-    [owner, pgArray(sessionIds)]);
+    [owner, pgArray(sessionIds)],
+  );
 }
 
 /**
@@ -139,7 +171,9 @@ export async function handBack(em: EntityManager, owner: string, sessionIds: str
   await em.transactional(async (tx) => {
     await tx.execute(
       `update turn_inbox set attempts = greatest(attempts - 1, 0), started_by = null
-       where session_id = any(?::uuid[]) and done_at is null and started_by = ?`, [pgArray(sessionIds), owner]);
+       where session_id = any(?::uuid[]) and done_at is null and started_by = ?`,
+      [pgArray(sessionIds), owner],
+    );
     await releaseLeases(tx, owner, sessionIds);
   });
 }

@@ -6,7 +6,16 @@ import type { Logger } from '../logger.ts';
 import type { Notifications } from './notifications.ts';
 import { TURN_CHANNEL, type ClaimedItems } from './session-inbox.ts';
 import { parseStopNotice, STOP_CHANNEL, stoppedItems } from './turn-stops.ts';
-import { claimSession, claimWaiting, handBack, releaseLeases, releaseSession, renewLeases, type Claimed, type LeaseScope } from './session-lease.ts';
+import {
+  claimSession,
+  claimWaiting,
+  handBack,
+  releaseLeases,
+  releaseSession,
+  renewLeases,
+  type Claimed,
+  type LeaseScope,
+} from './session-lease.ts';
 
 /** The lease a drain works under: who holds it, and a signal that aborts when it may be lost or the process stops. */
 export type Lease = {
@@ -121,10 +130,18 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
   let backlog = false;
 
   const room = () => opts.concurrency - running.size - claiming.size;
-  const fullTenants = () => [...perTenant].filter(([t, n]) => n >= (capOf.get(t) ?? 1) + TENANT_HEADROOM).map(([t]) => t);
+  const fullTenants = () =>
+    [...perTenant].filter(([t, n]) => n >= (capOf.get(t) ?? 1) + TENANT_HEADROOM).map(([t]) => t);
 
   const drive = (c: Claimed, claimedAt: number) => {
-    const entry: Drive = { abort: new AbortController(), done: Promise.resolve(), tenantId: c.tenantId, heldUntil: claimedAt + opts.leaseMs - safety, dirty: false, stopped: new Set() };
+    const entry: Drive = {
+      abort: new AbortController(),
+      done: Promise.resolve(),
+      tenantId: c.tenantId,
+      heldUntil: claimedAt + opts.leaseMs - safety,
+      dirty: false,
+      stopped: new Set(),
+    };
     const stopSignal = (itemIds: readonly string[]) => {
       const stop = new AbortController();
       entry.current = { ids: new Set(itemIds), stop };
@@ -155,7 +172,8 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
       } catch (err) {
         if (entry.abort.signal.aborted) return;
         // Let go at once (the attempt counts): another try soon, a clear answer after three.
-        if (!opts.availability?.report(err)) log.error({ err, sessionId: c.id }, 'session drain failed; releasing it for another try');
+        if (!opts.availability?.report(err))
+          log.error({ err, sessionId: c.id }, 'session drain failed; releasing it for another try');
         await releaseLeases(em(), owner, [c.id]).catch(() => {});
       } finally {
         running.delete(c.id);
@@ -191,7 +209,8 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
       // Not taken: perhaps its tenant's share is full here; look again when a drive ends.
       if (!claimed && full.length) backlog = true;
     } catch (err) {
-      if (!opts.availability?.report(err)) log.warn({ err, sessionId }, 'could not claim a session; polling will retry');
+      if (!opts.availability?.report(err))
+        log.warn({ err, sessionId }, 'could not claim a session; polling will retry');
     } finally {
       claiming.delete(sessionId);
     }
@@ -215,7 +234,10 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
         if (limit <= 0) backlog = true;
         if (stopping || limit <= 0) break;
         const at = Date.now();
-        const claimed = await claimWaiting(em(), owner, opts.leaseMs, limit, scope, { running: Object.fromEntries(perTenant), headroom: TENANT_HEADROOM });
+        const claimed = await claimWaiting(em(), owner, opts.leaseMs, limit, scope, {
+          running: Object.fromEntries(perTenant),
+          headroom: TENANT_HEADROOM,
+        });
         const extra: string[] = [];
         for (const c of claimed) {
           const own = running.get(c.id);
@@ -261,12 +283,20 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
     renewing = true;
     const at = Date.now();
     try {
-      const held = await renewLeases(em(), owner, entries.map(([id]) => id), opts.leaseMs);
+      const held = await renewLeases(
+        em(),
+        owner,
+        entries.map(([id]) => id),
+        opts.leaseMs,
+      );
       for (const [id, entry] of entries) {
         if (held.has(id)) entry.heldUntil = at + opts.leaseMs - safety;
         // Compared by entry: a session released and taken again meanwhile is a new drive, not a lost one.
         else if (running.get(id) === entry && !entry.abort.signal.aborted) {
-          log.warn({ sessionId: id }, 'lost the lease of a running session (another process took it over); stopping it here');
+          log.warn(
+            { sessionId: id },
+            'lost the lease of a running session (another process took it over); stopping it here',
+          );
           entry.abort.abort(new Error('lease lost'));
         }
       }
@@ -312,7 +342,10 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
     started = true;
     unsubscribe = opts.notifications?.subscribe(TURN_CHANNEL, (sessionId) => void tryClaim(sessionId));
     unsubscribeStops = (opts.stops ?? opts.notifications)?.subscribe(STOP_CHANNEL, onStop);
-    pollTimer = setInterval(() => { void poll(); void checkStops(); }, opts.pollMs ?? 1000);
+    pollTimer = setInterval(() => {
+      void poll();
+      void checkStops();
+    }, opts.pollMs ?? 1000);
     renewTimer = setInterval(() => void renew(), Math.max(100, Math.round(opts.leaseMs / 3)));
     pollTimer.unref();
     renewTimer.unref();
@@ -329,7 +362,9 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
       let timer: NodeJS.Timeout | undefined;
       return Promise.race([
         Promise.allSettled([...running.values()].map((r) => r.done)).then(() => true),
-        new Promise<boolean>((r) => { timer = setTimeout(() => r(false), ms); }),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(false), ms);
+        }),
       ]).finally(() => clearTimeout(timer));
     };
     if (!(await settled(graceMs))) {
@@ -338,7 +373,9 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
       for (const r of running.values()) r.abort.abort(new Error('shutting down'));
       // Tools and platform calls may not heed the abort: give them a moment, not forever.
       await settled(1500);
-      await handBack(em(), owner, left).catch((err: unknown) => log.warn({ err }, 'could not hand sessions back; their leases run out instead'));
+      await handBack(em(), owner, left).catch((err: unknown) =>
+        log.warn({ err }, 'could not hand sessions back; their leases run out instead'),
+      );
     }
     clearInterval(renewTimer);
   }
@@ -347,7 +384,9 @@ export function createTurnRunner(opts: TurnRunnerOptions): TurnRunner & { start(
     owner,
     inFlight: () => running.size,
     start,
-    wake: (sessionId) => { if (started) void tryClaim(sessionId); },
+    wake: (sessionId) => {
+      if (started) void tryClaim(sessionId);
+    },
     stop(graceMs = 8000) {
       stopped ??= shutdown(graceMs);
       return stopped;

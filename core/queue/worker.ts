@@ -1,5 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { Logger as WorkerLogger, parseCronItems, run, type Runner, type Task, type WorkerEvents } from 'graphile-worker';
+import {
+  Logger as WorkerLogger,
+  parseCronItems,
+  run,
+  type Runner,
+  type Task,
+  type WorkerEvents,
+} from 'graphile-worker';
 import type { DatabaseAvailability } from '../availability.ts';
 import type { Logger } from '../logger.ts';
 import { createPgPool } from '../db/pool.ts';
@@ -44,11 +51,18 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const concurrency = opts.concurrency ?? 4;
   const deadAfterMs = opts.deadAfterMs ?? defaultWorkerDeadAfterMs;
   // One client per running job; LISTEN, fetching, completing and cron need a few more.
-  const pgPool = createPgPool(opts.url, concurrency + QUEUE_EXTRA_CONNECTIONS, (err) => opts.availability?.report(err) || log.warn({ err: err.message }, 'queue connection dropped'), { Client: countingClient('queue') });
+  const pgPool = createPgPool(
+    opts.url,
+    concurrency + QUEUE_EXTRA_CONNECTIONS,
+    (err) => opts.availability?.report(err) || log.warn({ err: err.message }, 'queue connection dropped'),
+    { Client: countingClient('queue') },
+  );
   const events: WorkerEvents = new EventEmitter();
   let id: string | undefined;
   // Emitted synchronously inside run(), before the pool's workers ask for their first job.
-  events.once('pool:create', ({ workerPool }) => { id = workerPool.id; });
+  events.once('pool:create', ({ workerPool }) => {
+    id = workerPool.id;
+  });
   const runner: Runner = await run({
     pgPool,
     concurrency,
@@ -57,15 +71,29 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     logger,
     events,
     taskList: opts.tasks,
-    parsedCronItems: parseCronItems((opts.crontab ?? []).map((c) => ({ task: c.task, match: c.pattern, identifier: c.task, options: { backfillPeriod: 0 } }))),
+    parsedCronItems: parseCronItems(
+      (opts.crontab ?? []).map((c) => ({
+        task: c.task,
+        match: c.pattern,
+        identifier: c.task,
+        options: { backfillPeriod: 0 },
+      })),
+    ),
   });
   if (!id) throw new Error('graphile-worker did not report its pool id');
   const workerId = id;
   const { heartbeatMs, sweepMs } = livenessTimings(deadAfterMs);
-  const beat = () => heartbeat(pgPool, workerId).catch((err: Error) => opts.availability?.report(err) || log.warn({ err: err.message }, 'queue heartbeat failed'));
-  const sweep = () => sweepDeadWorkers(pgPool, deadAfterMs).then(
-    (r) => { if (r.deadWorkers.length) log.warn(r, 'released the jobs of queue workers that stopped sending heartbeats'); },
-    (err: Error) => opts.availability?.report(err) || log.warn({ err: err.message }, 'dead worker sweep failed'));
+  const beat = () =>
+    heartbeat(pgPool, workerId).catch(
+      (err: Error) => opts.availability?.report(err) || log.warn({ err: err.message }, 'queue heartbeat failed'),
+    );
+  const sweep = () =>
+    sweepDeadWorkers(pgPool, deadAfterMs).then(
+      (r) => {
+        if (r.deadWorkers.length) log.warn(r, 'released the jobs of queue workers that stopped sending heartbeats');
+      },
+      (err: Error) => opts.availability?.report(err) || log.warn({ err: err.message }, 'dead worker sweep failed'),
+    );
   await beat();
   const heartbeatTimer = setInterval(beat, heartbeatMs);
   // Jitter keeps the sweeps of workers started together apart.
@@ -76,7 +104,9 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
       clearInterval(heartbeatTimer);
       clearInterval(sweepTimer);
       await runner.stop();
-      await forgetWorker(pgPool, workerId).catch((err: Error) => log.warn({ err: err.message }, 'could not deregister the queue worker'));
+      await forgetWorker(pgPool, workerId).catch((err: Error) =>
+        log.warn({ err: err.message }, 'could not deregister the queue worker'),
+      );
       await pgPool.end();
     },
   };

@@ -13,12 +13,20 @@ export type FarmProbe = { answered: true; status: number } | { answered: false; 
  * status (any status: whether it means "reachable" is the caller's call). A connection error or
  * no answer within `timeoutMs` is `answered: false` with the reason; never throws.
  */
-export async function probeFarm(farm: { url: string; secret: string }, timeoutMs: number, now = new Date()): Promise<FarmProbe> {
+export async function probeFarm(
+  farm: { url: string; secret: string },
+  timeoutMs: number,
+  now = new Date(),
+): Promise<FarmProbe> {
   const timestamp = String(Math.floor(now.getTime() / 1000));
   try {
     const res = await fetch(farm.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', [signatureHeader]: signFarmBody(farm.secret, timestamp, farmProbeBody), [timestampHeader]: timestamp },
+      headers: {
+        'content-type': 'application/json',
+        [signatureHeader]: signFarmBody(farm.secret, timestamp, farmProbeBody),
+        [timestampHeader]: timestamp,
+      },
       body: farmProbeBody,
       signal: AbortSignal.timeout(timeoutMs),
       redirect: 'manual',

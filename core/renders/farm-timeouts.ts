@@ -37,11 +37,21 @@ type FarmTimeoutResult = { retried: number; failed: number };
  * reason and onto the queue again while attempts remain, else it is failed; then the status of
  * each affected order is derived (told to `onStatus`). Jobs locked by a concurrent callback are skipped (next sweep).
  */
-async function failFarmTimeouts(em: EntityManager, opts: { timeoutMinutes: number; maxAttempts: number; now: Date; onStatus: OrderStatusListener }): Promise<FarmTimeoutResult & { more: boolean }> {
+async function failFarmTimeouts(
+  em: EntityManager,
+  opts: { timeoutMinutes: number; maxAttempts: number; now: Date; onStatus: OrderStatusListener },
+): Promise<FarmTimeoutResult & { more: boolean }> {
   const cutoff = new Date(opts.now.getTime() - opts.timeoutMinutes * 60_000);
-  const stale = await db(em).selectFrom('render_job').select(['id', 'tenant', 'order'])
-    .where('status', '=', 'running').where('farmContactAt', 'is not', null).where('farmContactAt', '<', cutoff)
-    .orderBy('farmContactAt').limit(batchSize).forUpdate().skipLocked()
+  const stale = await db(em)
+    .selectFrom('render_job')
+    .select(['id', 'tenant', 'order'])
+    .where('status', '=', 'running')
+    .where('farmContactAt', 'is not', null)
+    .where('farmContactAt', '<', cutoff)
+    .orderBy('farmContactAt')
+    .limit(batchSize)
+    .forUpdate()
+    .skipLocked()
     .execute();
   const reason = farmTimeoutReason(opts.timeoutMinutes);
   const retry: string[] = [];
@@ -52,7 +62,10 @@ async function failFarmTimeouts(em: EntityManager, opts: { timeoutMinutes: numbe
     else if (r === 'failed') failed++;
   }
   if (stale.length === 0) return { retried: 0, failed: 0, more: false };
-  await clearFarmContact(em, stale.map((j) => j.id));
+  await clearFarmContact(
+    em,
+    stale.map((j) => j.id),
+  );
   if (retry.length > 0) {
     await sql`select graphile_worker.add_jobs(array(
          select ${renderJobSpec}
@@ -64,12 +77,30 @@ async function failFarmTimeouts(em: EntityManager, opts: { timeoutMinutes: numbe
 }
 
 /** The cron task: sweeps in batches, one transaction each, until no timed-out farm job is left. */
-export function createFarmTimeoutTask(deps: { orm: Orm; log: Logger; timeoutMinutes: number; maxAttempts: number; now: () => Date; onStatus: OrderStatusListener }): Task {
+export function createFarmTimeoutTask(deps: {
+  orm: Orm;
+  log: Logger;
+  timeoutMinutes: number;
+  maxAttempts: number;
+  now: () => Date;
+  onStatus: OrderStatusListener;
+}): Task {
   const log = deps.log.child({ component: 'renders' });
   return async () => {
     for (;;) {
-      const r = await deps.orm.em.fork().transactional((tx) => failFarmTimeouts(tx, { timeoutMinutes: deps.timeoutMinutes, maxAttempts: deps.maxAttempts, now: deps.now(), onStatus: deps.onStatus }));
-      if (r.retried || r.failed) log.warn({ retried: r.retried, failed: r.failed, timeoutMinutes: deps.timeoutMinutes }, 'render farm jobs timed out');
+      const r = await deps.orm.em.fork().transactional((tx) =>
+        failFarmTimeouts(tx, {
+          timeoutMinutes: deps.timeoutMinutes,
+          maxAttempts: deps.maxAttempts,
+          now: deps.now(),
+          onStatus: deps.onStatus,
+        }),
+      );
+      if (r.retried || r.failed)
+        log.warn(
+          { retried: r.retried, failed: r.failed, timeoutMinutes: deps.timeoutMinutes },
+          'render farm jobs timed out',
+        );
       if (!r.more) return;
     }
   };

@@ -25,7 +25,13 @@ export type RenderJobSpec = {
 };
 
 /** An order's status as `deriveOrderStatus` found it (`previous`, with whom to notify) and left it (`next`). */
-type OrderStatusChange = { tenantId: string; orderId: string; notify: unknown; previous: string; next: string | undefined };
+type OrderStatusChange = {
+  tenantId: string;
+  orderId: string;
+  notify: unknown;
+  previous: string;
+  next: string | undefined;
+};
 
 /**
  * Told of every derived order status in the transaction that derived it; bot/app.ts passes
@@ -33,23 +39,44 @@ type OrderStatusChange = { tenantId: string; orderId: string; notify: unknown; p
  */
 export type OrderStatusListener = (em: EntityManager, change: OrderStatusChange, now: Date) => Promise<void>;
 
-
 /** Loads what a backend needs for job `jobId` of `tenantId`; undefined when it does not exist. */
-export async function loadJobSpec(em: EntityManager, tenantId: string, jobId: string): Promise<RenderJobSpec | undefined> {
-  const r = await db(em).selectFrom('render_job as j')
+export async function loadJobSpec(
+  em: EntityManager,
+  tenantId: string,
+  jobId: string,
+): Promise<RenderJobSpec | undefined> {
+  const r = await db(em)
+    .selectFrom('render_job as j')
     .innerJoin('render_order as o', 'o.id', 'j.order')
     .innerJoin('product as p', 'p.id', 'j.product')
     .innerJoin('output_type as ot', 'ot.id', 'o.outputType')
     .innerJoin('order_item as i', 'i.id', 'j.orderItem')
     .leftJoin('material as m', 'm.id', 'o.materialOverride')
     .leftJoin('material as im', 'im.id', 'i.material')
-    .select(['o.id as orderId', 'o.orderNumber', 'p.pimId', 'p.name', 'p.category', 'p.materialName', 'm.name as override', 'im.name as itemMaterial',
-      'ot.name as outputType', 'ot.format', 'ot.width', 'ot.height', 'o.renderOverrides'])
-    .where('j.id', '=', jobId).where('j.tenant', '=', tenantId)
+    .select([
+      'o.id as orderId',
+      'o.orderNumber',
+      'p.pimId',
+      'p.name',
+      'p.category',
+      'p.materialName',
+      'm.name as override',
+      'im.name as itemMaterial',
+      'ot.name as outputType',
+      'ot.format',
+      'ot.width',
+      'ot.height',
+      'o.renderOverrides',
+    ])
+    .where('j.id', '=', jobId)
+    .where('j.tenant', '=', tenantId)
     .executeTakeFirst();
   if (!r) return undefined;
   return {
-    jobId, tenantId, orderId: r.orderId, orderNumber: r.orderNumber,
+    jobId,
+    tenantId,
+    orderId: r.orderId,
+    orderNumber: r.orderNumber,
     product: { pimId: r.pimId, name: r.name, category: r.category },
     outputType: { name: r.outputType, format: r.format, width: r.width, height: r.height },
     // The order's override, else the item's material (from an uploaded file), else the product's own.
@@ -58,9 +85,6 @@ export async function loadJobSpec(em: EntityManager, tenantId: string, jobId: st
   };
 }
 
-
-
-
 /**
  * Derives the order's status from the current job of each item (`setStatusFromJobs`, one statement): all completed
  * → 'completed' (completed_at set); any failed and none queued/running → 'failed'; else
@@ -68,14 +92,25 @@ export async function loadJobSpec(em: EntityManager, tenantId: string, jobId: st
  * Tells `onStatus` about the change (the progress update or completion notice it calls for).
  * Call it in the transaction that changed the job.
  */
-export async function deriveOrderStatus(em: EntityManager, tenantId: string, orderId: string, now: Date, onStatus: OrderStatusListener): Promise<string | undefined> {
+export async function deriveOrderStatus(
+  em: EntityManager,
+  tenantId: string,
+  orderId: string,
+  now: Date,
+  onStatus: OrderStatusListener,
+): Promise<string | undefined> {
   // Lock the order first, in its own statement: jobs of one order finishing in parallel then
   // derive one after another, each seeing the others' committed job changes (READ COMMITTED
   // takes a new snapshot per statement), so the last one always sees every job finished.
-  const before = await db(em).selectFrom('render_order').select(['status', 'notify']).where('tenant', '=', tenantId).where('id', '=', orderId)
-    .forUpdate().executeTakeFirst();
+  const before = await db(em)
+    .selectFrom('render_order')
+    .select(['status', 'notify'])
+    .where('tenant', '=', tenantId)
+    .where('id', '=', orderId)
+    .forUpdate()
+    .executeTakeFirst();
   const derived = await setStatusFromJobs(em, tenantId, orderId, now);
-  if (before) await onStatus(em, { tenantId, orderId, notify: before.notify, previous: before.status, next: derived }, now);
+  if (before)
+    await onStatus(em, { tenantId, orderId, notify: before.notify, previous: before.status, next: derived }, now);
   return derived;
 }
-

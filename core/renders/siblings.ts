@@ -17,11 +17,19 @@ const siblingWillDeriveRow = z.object({ one: z.number() });
  * serialised every completion of an order (bench:renders, BENCH_SAMPLE=1). Orders a conversation
  * watches (`notify`) always derive: deriving is what schedules their progress updates.
  */
-export async function siblingWillDerive(em: EntityManager, tenantId: string, orderId: string, jobId: string): Promise<boolean> {
-  const sibling = await row(em, siblingWillDeriveRow,
+export async function siblingWillDerive(
+  em: EntityManager,
+  tenantId: string,
+  orderId: string,
+  jobId: string,
+): Promise<boolean> {
+  const sibling = await row(
+    em,
+    siblingWillDeriveRow,
     `select 1 as one from render_job j where j.tenant_id = ? and j.order_id = ? and j.id <> ? and j.status in ('queued', 'running')
        and exists (select 1 from render_order o where o.tenant_id = j.tenant_id and o.id = j.order_id and o.status = 'rendering' and o.notify is null)
      limit 1 for share of j skip locked`,
-    [tenantId, orderId, jobId]);
+    [tenantId, orderId, jobId],
+  );
   return sibling !== undefined;
 }

@@ -24,7 +24,14 @@ export type RenderLinks = {
   verifyThumb(tenantId: string, jobId: string, exp: string | undefined, sig: string | undefined, now?: Date): LinkCheck;
   /** `[base]/orders/<orderId>/export.<format>?exp=…&sig=…`: the order's results as a file (24 h by default). */
   signedExportUrl(tenantId: string, orderId: string, format: ExportFormat, ttlSeconds?: number, now?: Date): string;
-  verifyExport(tenantId: string, orderId: string, format: ExportFormat, exp: string | undefined, sig: string | undefined, now?: Date): LinkCheck;
+  verifyExport(
+    tenantId: string,
+    orderId: string,
+    format: ExportFormat,
+    exp: string | undefined,
+    sig: string | undefined,
+    now?: Date,
+  ): LinkCheck;
 };
 
 export type LinkCheck = 'ok' | 'expired' | 'bad_signature';
@@ -49,7 +56,8 @@ export function createRenderLinks(secretsKey: Buffer, baseUrl?: string): RenderL
     return Number(exp) * 1000 < now.getTime() ? 'expired' : 'ok';
   };
   return {
-    signedRenderUrl: (jobId, ttlSeconds = renderLinkTtlSeconds, now = new Date()) => `${base}/renders/${encodeURIComponent(jobId)}?${sign(jobId, ttlSeconds, now)}`,
+    signedRenderUrl: (jobId, ttlSeconds = renderLinkTtlSeconds, now = new Date()) =>
+      `${base}/renders/${encodeURIComponent(jobId)}?${sign(jobId, ttlSeconds, now)}`,
     verify: (jobId, exp, sig, now = new Date()) => check(jobId, exp, sig, now),
     signedResultsUrl: (orderId, ttlSeconds = renderLinkTtlSeconds, now = new Date()) =>
       `${base}/orders/${encodeURIComponent(orderId)}/results?${sign(`results:${orderId}`, ttlSeconds, now)}`,
@@ -59,7 +67,8 @@ export function createRenderLinks(secretsKey: Buffer, baseUrl?: string): RenderL
     verifyThumb: (tenantId, jobId, exp, sig, now = new Date()) => check(`thumb:${tenantId}:${jobId}`, exp, sig, now),
     signedExportUrl: (tenantId, orderId, format, ttlSeconds = exportLinkTtlSeconds, now = new Date()) =>
       `${base}/orders/${encodeURIComponent(orderId)}/export.${format}?${sign(`export:${format}:${tenantId}:${orderId}`, ttlSeconds, now)}`,
-    verifyExport: (tenantId, orderId, format, exp, sig, now = new Date()) => check(`export:${format}:${tenantId}:${orderId}`, exp, sig, now),
+    verifyExport: (tenantId, orderId, format, exp, sig, now = new Date()) =>
+      check(`export:${format}:${tenantId}:${orderId}`, exp, sig, now),
   };
 }
 
@@ -72,8 +81,13 @@ export function signFarmBody(secret: string, timestamp: string, body: string): s
  * Checks a farm signature header against `body` and its timestamp header (unix seconds, at most
  * `signatureToleranceSeconds` away from `now`). Returns why it fails, or 'ok'.
  */
-export function verifyFarmSignature(secret: string, timestamp: string | undefined, signature: string | undefined, body: string, now = new Date()):
-  'ok' | 'missing' | 'stale' | 'bad_signature' {
+export function verifyFarmSignature(
+  secret: string,
+  timestamp: string | undefined,
+  signature: string | undefined,
+  body: string,
+  now = new Date(),
+): 'ok' | 'missing' | 'stale' | 'bad_signature' {
   if (!timestamp || !signature) return 'missing';
   if (!/^\d{1,12}$/.test(timestamp)) return 'bad_signature';
   if (Math.abs(now.getTime() / 1000 - Number(timestamp)) > signatureToleranceSeconds) return 'stale';

@@ -6,8 +6,21 @@ import type { Logger } from '../logger.ts';
 import { getTenantRenderer, type TenantRenderer } from './backends.ts';
 import { postJobToFarm } from './farm.ts';
 import { foldTally } from '../pipeline/tally.ts';
-import { createFarmTimeoutTask, defaultFarmTimeoutMinutes, farmTimeoutTaskName, noteFarmContact } from './farm-timeouts.ts';
-import { claimJob, completeJob, deriveOrderStatus, failAttempt, loadJobSpec, type OrderStatusListener, type RenderJobSpec } from './jobs.ts';
+import {
+  createFarmTimeoutTask,
+  defaultFarmTimeoutMinutes,
+  farmTimeoutTaskName,
+  noteFarmContact,
+} from './farm-timeouts.ts';
+import {
+  claimJob,
+  completeJob,
+  deriveOrderStatus,
+  failAttempt,
+  loadJobSpec,
+  type OrderStatusListener,
+  type RenderJobSpec,
+} from './jobs.ts';
 import { renderLocalTile } from './local.ts';
 import { siblingWillDerive } from './siblings.ts';
 
@@ -43,7 +56,9 @@ export type RenderTaskDeps = {
 };
 
 /** The backend for a tenant's renderer: the built-in tile renderer, or the tenant's render farm. */
-function defaultBackendFor(deps: Pick<RenderTaskDeps, 'dataDir' | 'publicUrl'>): (renderer: TenantRenderer) => RenderBackend {
+function defaultBackendFor(
+  deps: Pick<RenderTaskDeps, 'dataDir' | 'publicUrl'>,
+): (renderer: TenantRenderer) => RenderBackend {
   return (renderer) => {
     if (renderer.backend === 'local') {
       return async (job) => {
@@ -80,13 +95,18 @@ export function createRenderTasks(deps: RenderTaskDeps): Record<string, Task> {
   const task: Task = async (payload, helpers) => {
     const { renderJobId: jobId, tenantId } = renderJobPayloadSchema.parse(payload);
     const em = deps.orm.em.fork();
-    const attempt = await em.transactional((tx) => claimJob(tx, tenantId, jobId, { reclaimRunning: helpers.job.attempts > 1, now: now() }));
+    const attempt = await em.transactional((tx) =>
+      claimJob(tx, tenantId, jobId, { reclaimRunning: helpers.job.attempts > 1, now: now() }),
+    );
     if (attempt === null) {
       log.debug({ jobId }, 'render job not claimable (finished, cancelled or running elsewhere)');
       return;
     }
     try {
-      const [spec, renderer] = await Promise.all([loadJobSpec(em, tenantId, jobId), getTenantRenderer(em, deps.secretsKey, tenantId)]);
+      const [spec, renderer] = await Promise.all([
+        loadJobSpec(em, tenantId, jobId),
+        getTenantRenderer(em, deps.secretsKey, tenantId),
+      ]);
       if (!spec) return;
       const outcome = await backendFor(renderer)(spec);
       if (outcome.kind === 'submitted') {
@@ -95,7 +115,8 @@ export function createRenderTasks(deps: RenderTaskDeps): Record<string, Task> {
       }
       await em.fork().transactional(async (tx) => {
         await completeJob(tx, tenantId, jobId, outcome.resultUrl, now());
-        if (!(await siblingWillDerive(tx, tenantId, spec.orderId, jobId))) await deriveOrderStatus(tx, tenantId, spec.orderId, now(), deps.onOrderStatus);
+        if (!(await siblingWillDerive(tx, tenantId, spec.orderId, jobId)))
+          await deriveOrderStatus(tx, tenantId, spec.orderId, now(), deps.onOrderStatus);
       });
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
@@ -109,7 +130,14 @@ export function createRenderTasks(deps: RenderTaskDeps): Record<string, Task> {
       if (result === 'retry') throw err;
     }
   };
-  const farmTimeouts = createFarmTimeoutTask({ orm: deps.orm, log: deps.log, maxAttempts, now, onStatus: deps.onOrderStatus, timeoutMinutes: deps.farmTimeoutMinutes ?? defaultFarmTimeoutMinutes });
+  const farmTimeouts = createFarmTimeoutTask({
+    orm: deps.orm,
+    log: deps.log,
+    maxAttempts,
+    now,
+    onStatus: deps.onOrderStatus,
+    timeoutMinutes: deps.farmTimeoutMinutes ?? defaultFarmTimeoutMinutes,
+  });
   const foldTallies: Task = async () => {
     const folded = await foldTally(deps.orm.em.fork());
     if (folded) log.debug({ folded }, 'folded render job tallies');

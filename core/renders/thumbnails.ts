@@ -18,7 +18,12 @@ export function thumbnailPath(dataDir: string, tenantId: string, jobId: string):
  * asked for and kept (temp file + rename, so concurrent first requests each write whole files and
  * one wins). Undefined when the render's file is gone.
  */
-export async function ensureThumbnail(dataDir: string, tenantId: string, jobId: string, format: RenderFormat): Promise<string | undefined> {
+export async function ensureThumbnail(
+  dataDir: string,
+  tenantId: string,
+  jobId: string,
+  format: RenderFormat,
+): Promise<string | undefined> {
   const file = thumbnailPath(dataDir, tenantId, jobId);
   if (await exists(file)) return file;
   const source = localRenderPath(dataDir, tenantId, jobId, format);
@@ -26,7 +31,10 @@ export async function ensureThumbnail(dataDir: string, tenantId: string, jobId: 
   await mkdir(dirname(file), { recursive: true });
   const tmp = `${file}.${randomUUID()}.tmp`;
   try {
-    await sharp(source).resize(thumbnailSize, thumbnailSize, { fit: 'inside', withoutEnlargement: true }).webp({ quality: thumbnailQuality }).toFile(tmp);
+    await sharp(source)
+      .resize(thumbnailSize, thumbnailSize, { fit: 'inside', withoutEnlargement: true })
+      .webp({ quality: thumbnailQuality })
+      .toFile(tmp);
     await rename(tmp, file);
   } finally {
     await rm(tmp, { force: true });
@@ -35,5 +43,8 @@ export async function ensureThumbnail(dataDir: string, tenantId: string, jobId: 
 }
 
 async function exists(file: string): Promise<boolean> {
-  return stat(file).then((s) => s.isFile(), () => false);
+  return stat(file).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }

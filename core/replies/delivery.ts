@@ -32,7 +32,11 @@ type DeliveryInfo = {
  * Sends a reply to a platform target and returns what it posted, when the platform can edit it
  * later. Adapters register one per platform.
  */
-export type Deliverer = (target: Delivery['target'], reply: Reply, info: DeliveryInfo) => Promise<SentMessage | undefined>;
+export type Deliverer = (
+  target: Delivery['target'],
+  reply: Reply,
+  info: DeliveryInfo,
+) => Promise<SentMessage | undefined>;
 
 /**
  * Shows a reply's text while the model writes it, and the turn's steps while its tools work
@@ -41,7 +45,11 @@ export type Deliverer = (target: Delivery['target'], reply: Reply, info: Deliver
  * `end` waits for pending writes and returns the message showing the text or steps (the final
  * reply replaces it), or undefined if nothing was shown.
  */
-export type TextStream = { push(delta: string): void; step(step: TurnStep): void; end(): Promise<SentMessage | undefined> };
+export type TextStream = {
+  push(delta: string): void;
+  step(step: TurnStep): void;
+  end(): Promise<SentMessage | undefined>;
+};
 
 /** What a streamer is told about the turn it streams. */
 export type StreamInfo = {

@@ -31,14 +31,24 @@ export function hiddenRows(block: Pick<TableBlock, 'total' | 'rows'>, shown: num
 
 /** A confirmation step's sample (e.g. 5 of 60,000 products) as a table block. */
 export function sampleTable(sample: NonNullable<PlanStepView['sample']>): TableBlock {
-  return { type: 'table', columns: sample.columns, rows: sample.rows, total: sample.total, truncated: sample.total > sample.rows.length };
+  return {
+    type: 'table',
+    columns: sample.columns,
+    rows: sample.rows,
+    total: sample.total,
+    truncated: sample.total > sample.rows.length,
+  };
 }
 
 /** Width in characters of progress bars. */
 const PROGRESS_BAR_WIDTH = 20;
 
 /** A text progress bar for a 0..1 ratio, e.g. `█████░░░░░` (the characters are the caller's choice). */
-export function progressBar(ratio: number, chars: { full: string; empty: string } = { full: '█', empty: '░' }, width = PROGRESS_BAR_WIDTH): string {
+export function progressBar(
+  ratio: number,
+  chars: { full: string; empty: string } = { full: '█', empty: '░' },
+  width = PROGRESS_BAR_WIDTH,
+): string {
   const filled = Math.round(Math.min(1, Math.max(0, ratio)) * width);
   return `${chars.full.repeat(filled)}${chars.empty.repeat(width - filled)}`;
 }
@@ -50,7 +60,10 @@ export function percent(ratio: number): string {
 
 /** The non-zero counts of a progress block, e.g. `1 completed, 2 queued` (empty when there are none). */
 export function countsText(counts: Record<string, number>): string {
-  return Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ');
+  return Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s}`)
+    .join(', ');
 }
 
 /**
@@ -63,7 +76,11 @@ export function alignedLines(columns: string[], rows: string[][], rule?: string)
   for (const r of rows) {
     for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, (r[i] ?? '').length);
   }
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(columns), ...(rule ? [widths.map((w) => rule.repeat(w)).join('  ')] : []), ...rows.map(line)];
 }
 

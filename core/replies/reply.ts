@@ -51,7 +51,9 @@ export const planStepSchema = z.object({
   title: z.string(),
   details: z.array(z.string()),
   /** E.g. 5 of the 60,000 products an order will hold; the count is in `details`. */
-  sample: z.object({ columns: z.array(z.string()), rows: z.array(z.array(z.string())), total: z.number().int().nonnegative() }).optional(),
+  sample: z
+    .object({ columns: z.array(z.string()), rows: z.array(z.array(z.string())), total: z.number().int().nonnegative() })
+    .optional(),
 });
 export type PlanStepView = z.infer<typeof planStepSchema>;
 
@@ -72,7 +74,13 @@ const confirmBlockSchema = z.object({
 });
 
 const replyBlockSchema = z.discriminatedUnion('type', [
-  textBlockSchema, factsBlockSchema, tableBlockSchema, imageBlockSchema, fileBlockSchema, progressBlockSchema, confirmBlockSchema,
+  textBlockSchema,
+  factsBlockSchema,
+  tableBlockSchema,
+  imageBlockSchema,
+  fileBlockSchema,
+  progressBlockSchema,
+  confirmBlockSchema,
 ]);
 export type ReplyBlock = z.infer<typeof replyBlockSchema>;
 export type TableBlock = z.infer<typeof tableBlockSchema>;
@@ -132,5 +140,8 @@ export function textReply(text: string): Reply {
 
 /** The plain text of a reply's text blocks, used for history and fallbacks. */
 export function replyText(reply: Reply): string {
-  return reply.blocks.filter((b) => b.type === 'text').map((b) => b.text).join('\n\n');
+  return reply.blocks
+    .filter((b) => b.type === 'text')
+    .map((b) => b.text)
+    .join('\n\n');
 }

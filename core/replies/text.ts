@@ -1,4 +1,15 @@
-import { alignedLines, andMore, countsText, ellipsize, hiddenRows, linkExpiry, oneLine, percent, progressBar, sampleTable } from './format.ts';
+import {
+  alignedLines,
+  andMore,
+  countsText,
+  ellipsize,
+  hiddenRows,
+  linkExpiry,
+  oneLine,
+  percent,
+  progressBar,
+  sampleTable,
+} from './format.ts';
 import { soleStep, type PlanStepView, type Reply, type ReplyBlock, type TableBlock } from './reply.ts';
 
 /** Longest cell (or column name) shown in terminal tables before it is cut with an ellipsis. */
@@ -6,13 +17,18 @@ const TEXT_CELL_MAX = 48;
 
 /** Renders a reply as plain text for terminals and fallbacks: aligned tables, facts, confirm steps. */
 export function renderText(reply: Reply): string {
-  return reply.blocks.map(renderBlock).filter((s) => s.length > 0).join('\n\n');
+  return reply.blocks
+    .map(renderBlock)
+    .filter((s) => s.length > 0)
+    .join('\n\n');
 }
 
 /** Next steps (docs/design.md §12) as a numbered list for terminals: typing a number sends that line. */
 export function renderSuggestions(suggestions: readonly string[]): string {
   if (suggestions.length === 0) return '';
-  return ['Next steps (type the number to send it):', ...suggestions.map((s, i) => `  ${i + 1}. ${oneLine(s)}`)].join('\n');
+  return ['Next steps (type the number to send it):', ...suggestions.map((s, i) => `  ${i + 1}. ${oneLine(s)}`)].join(
+    '\n',
+  );
 }
 
 function renderBlock(block: ReplyBlock): string {
@@ -21,7 +37,10 @@ function renderBlock(block: ReplyBlock): string {
       return block.text;
     case 'facts': {
       // Labels are padded to the longest, up to a cell's width: a long label is not repeated in every line's padding.
-      const width = Math.min(TEXT_CELL_MAX, block.facts.reduce((w, f) => Math.max(w, f.label.length), 0));
+      const width = Math.min(
+        TEXT_CELL_MAX,
+        block.facts.reduce((w, f) => Math.max(w, f.label.length), 0),
+      );
       const lines = block.facts.map((f) => `${f.label.padEnd(width)}  ${f.value}`);
       return [block.title, ...lines].filter(Boolean).join('\n');
     }
@@ -37,10 +56,15 @@ function renderBlock(block: ReplyBlock): string {
       const only = soleStep(block);
       const steps = only
         ? [...only.details.map((d) => `  - ${d}`), ...sampleLines(only.sample, '  ')]
-        : block.steps.flatMap((s, i) => [`  ${i + 1}. ${s.title}`, ...s.details.map((d) => `     - ${d}`), ...sampleLines(s.sample, '     ')]);
-      const footer = block.status === 'pending'
-        ? `Type "confirm" to run this or "cancel" to drop it (expires ${block.expiresAt}).`
-        : `Status: ${block.status}${block.outcome ? ` — ${block.outcome}` : ''}`;
+        : block.steps.flatMap((s, i) => [
+            `  ${i + 1}. ${s.title}`,
+            ...s.details.map((d) => `     - ${d}`),
+            ...sampleLines(s.sample, '     '),
+          ]);
+      const footer =
+        block.status === 'pending'
+          ? `Type "confirm" to run this or "cancel" to drop it (expires ${block.expiresAt}).`
+          : `Status: ${block.status}${block.outcome ? ` — ${block.outcome}` : ''}`;
       return [`${block.title}`, ...steps, footer].join('\n');
     }
   }
@@ -49,13 +73,19 @@ function renderBlock(block: ReplyBlock): string {
 /** A step's sample as an indented aligned table, with "… and N more". */
 function sampleLines(sample: PlanStepView['sample'], indent: string): string[] {
   if (!sample || sample.rows.length === 0) return [];
-  return renderTable(sampleTable(sample)).split('\n').map((l) => `${indent}${l}`);
+  return renderTable(sampleTable(sample))
+    .split('\n')
+    .map((l) => `${indent}${l}`);
 }
 
 const cell = (value: string) => ellipsize(oneLine(value), TEXT_CELL_MAX);
 
 function renderTable(block: TableBlock): string {
-  const out = alignedLines(block.columns.map(cell), block.rows.map((r) => r.map(cell)), '-');
+  const out = alignedLines(
+    block.columns.map(cell),
+    block.rows.map((r) => r.map(cell)),
+    '-',
+  );
   if (block.title) out.unshift(block.title);
   const more = hiddenRows(block, block.rows.length);
   if (more > 0) out.push(andMore(more));

@@ -3,8 +3,22 @@ import { emptyScope, implicitName, isObject, names, tagged } from './columns.ts'
 import { callPatternProblem, operatorPatternProblem } from './regex.ts';
 import { ARRAY_SUBQUERY, refersTo } from './shapes.ts';
 import {
-  atMost, callValue, castValue, largest, literalSize, NUMERIC_BYTES, numberLiteral, operatorValue, plus, scaled, sized,
-  SMALL_BYTES, zero, type Arg, type Size, type Value,
+  atMost,
+  callValue,
+  castValue,
+  largest,
+  literalSize,
+  NUMERIC_BYTES,
+  numberLiteral,
+  operatorValue,
+  plus,
+  scaled,
+  sized,
+  SMALL_BYTES,
+  zero,
+  type Arg,
+  type Size,
+  type Value,
 } from './sizes.ts';
 
 /*
@@ -44,7 +58,9 @@ type Level = { items: [string, Rel][]; outputs?: [string, Cost][]; uses: number 
 type Scope = { ctes: ReadonlyMap<string, () => Rel>; levels: Level[] };
 
 class Refusal extends Error {}
-const refuse = (reason: string): never => { throw new Refusal(reason); };
+const refuse = (reason: string): never => {
+  throw new Refusal(reason);
+};
 
 const none: Totals = { built: zero, nodes: 0, tables: 0, steps: 0 };
 const smallValue: Value = { size: sized(SMALL_BYTES), kind: 'other' };
@@ -99,17 +115,23 @@ export function budgetProblem(select: Json): string | undefined {
 function overBudget(total: Totals): string | undefined {
   const { built, nodes, tables, steps } = total;
   if (nodes > MAX_EXPRESSIONS) {
-    return `This query expands to about ${count(nodes)} expressions once its CTEs and subqueries are inlined (the limit is `
-      + `${count(MAX_EXPRESSIONS)}); a computed column used twice in the next CTE doubles at every level. Use each computed column once per level or use fewer levels.`;
+    return (
+      `This query expands to about ${count(nodes)} expressions once its CTEs and subqueries are inlined (the limit is ` +
+      `${count(MAX_EXPRESSIONS)}); a computed column used twice in the next CTE doubles at every level. Use each computed column once per level or use fewer levels.`
+    );
   }
   if (built.fixed > MAX_BUILT_BYTES) {
-    return `One row of this query could build about ${mb(built.fixed)} of values (the limit is ${mb(MAX_BUILT_BYTES)}): long lpad/rpad, `
-      + 'concatenations that double through CTEs, replace() or regexp_replace() with long replacements, casts of text to numeric or jsonb, '
-      + 'or many computed columns. Build shorter values; answers cut values at 2,000 characters anyway.';
+    return (
+      `One row of this query could build about ${mb(built.fixed)} of values (the limit is ${mb(MAX_BUILT_BYTES)}): long lpad/rpad, ` +
+      'concatenations that double through CTEs, replace() or regexp_replace() with long replacements, casts of text to numeric or jsonb, ' +
+      'or many computed columns. Build shorter values; answers cut values at 2,000 characters anyway.'
+    );
   }
   if (built.stored > MAX_STORED_COPIES) {
-    return `One row of this query could copy stored values ${copies(built.stored)} (the limit is ${MAX_STORED_COPIES}): concatenations `
-      + 'or replacements that multiply stored text, or a computed column reused through several CTEs. Compute each value once and keep it short.';
+    return (
+      `One row of this query could copy stored values ${copies(built.stored)} (the limit is ${MAX_STORED_COPIES}): concatenations ` +
+      'or replacements that multiply stored text, or a computed column reused through several CTEs. Compute each value once and keep it short.'
+    );
   }
   if (tables > MAX_TABLES) {
     return `This query reads about ${tables} tables once views, CTEs and subqueries are expanded (the limit is ${MAX_TABLES}; each view counts as ${VIEW_TABLES}). Join fewer views.`;
@@ -135,12 +157,26 @@ function selectRel(select: Json, outer: Scope): Rel {
   const columns = targets(list(select.targetList), inner, level);
   level.outputs = columns;
   const groups = list(select.groupClause);
-  const clauses = [select.whereClause, select.havingClause, select.limitCount, select.limitOffset, ...groups,
-    ...list(select.sortClause), ...list(select.distinctClause), ...list(select.windowClause)].map((e) => expr(e, inner));
+  const clauses = [
+    select.whereClause,
+    select.havingClause,
+    select.limitCount,
+    select.limitOffset,
+    ...groups,
+    ...list(select.sortClause),
+    ...list(select.distinctClause),
+    ...list(select.windowClause),
+  ].map((e) => expr(e, inner));
   // One sort or hash per grouping (ROLLUP and CUBE group several ways), DISTINCT, ORDER BY and window.
-  const groupings = groups.reduce((k: number, g) => k + (tagged(g)?.[0] === 'GroupingSet' ? list(tagged(g)![1].content).length : 0), groups.length ? 1 : 0);
-  const steps = groupings + (list(select.distinctClause).length ? 1 : 0) + (list(select.sortClause).length ? 1 : 0)
-    + list(select.windowClause).length;
+  const groupings = groups.reduce(
+    (k: number, g) => k + (tagged(g)?.[0] === 'GroupingSet' ? list(tagged(g)![1].content).length : 0),
+    groups.length ? 1 : 0,
+  );
+  const steps =
+    groupings +
+    (list(select.distinctClause).length ? 1 : 0) +
+    (list(select.sortClause).length ? 1 : 0) +
+    list(select.windowClause).length;
   return { columns, own: add(...from, ...clauses, { ...none, steps }) };
 }
 
@@ -185,7 +221,8 @@ function withCtes(withClause: unknown, outer: Scope): ReadonlyMap<string, () => 
     let busy = false;
     ctes.set(name, (): Rel => {
       if (rel) return rel;
-      if (busy) return refuse(`WITH ${name} refers to itself; only a recursive WITH (UNION ALL of a start and a step) may.`);
+      if (busy)
+        return refuse(`WITH ${name} refers to itself; only a recursive WITH (UNION ALL of a start and a step) may.`);
       busy = true;
       rel = cteRel(cte, name, { ctes: visible, levels: outer.levels }, recursive ? ctes : undefined);
       return rel;
@@ -218,21 +255,29 @@ function recursion(query: Json, name: string, listed: string[], scope: Scope, sh
     const grown = step.columns.map(([, c], i) => !atMost(c.value.size, previous[i]?.size ?? zero));
     if (!grown.includes(true)) {
       const columns = columnNames.map((n, i): [string, Cost] => [n, read(previous[i] ?? smallValue)]);
-      const work = add(start.own, step.own, ...start.columns.map(([, c]) => c), ...step.columns.map(([, c]) => c), { ...none, steps: 1 });
+      const work = add(start.own, step.own, ...start.columns.map(([, c]) => c), ...step.columns.map(([, c]) => c), {
+        ...none,
+        steps: 1,
+      });
       const rel: Rel = { columns, own: work };
       shared.set(name, () => rel);
       return rel;
     }
     if (round > 0) {
       const column = columnNames[grown.indexOf(true)] ?? '?';
-      refuse(`Column ${column} of the recursive WITH ${name} grows with every step (as with s || 'x' or arrays built up step by step), `
-        + 'so its size has no limit; let the recursion count or compare, and build text outside it.');
+      refuse(
+        `Column ${column} of the recursive WITH ${name} grows with every step (as with s || 'x' or arrays built up step by step), ` +
+          'so its size has no limit; let the recursion count or compare, and build text outside it.',
+      );
     }
     current = previous.map((value, i) => {
       const next = step.columns[i]?.[1].value;
       if (!grown[i] || !next) return value;
       const size = largest(value.size, next.size);
-      return { size: { stored: size.stored, fixed: Math.max(size.fixed, NUMERIC_BYTES) }, kind: value.kind === next.kind ? value.kind : 'other' };
+      return {
+        size: { stored: size.stored, fixed: Math.max(size.fixed, NUMERIC_BYTES) },
+        kind: value.kind === next.kind ? value.kind : 'other',
+      };
     });
   }
 }
@@ -246,7 +291,9 @@ function fromItem(item: unknown, scope: Scope, level: Level): Totals {
   const [type, n] = tagged(item) ?? ['', {}];
   const alias = isObject(n.alias) ? n.alias : undefined;
   const columnNames = names(alias?.colnames);
-  const push = (name: string, rel: Rel) => { level.items.push([name, columnNames.length ? renamed(rel, columnNames) : rel]); };
+  const push = (name: string, rel: Rel) => {
+    level.items.push([name, columnNames.length ? renamed(rel, columnNames) : rel]);
+  };
   switch (type) {
     case 'RangeVar': {
       const name = String(n.relname);
@@ -262,7 +309,8 @@ function fromItem(item: unknown, scope: Scope, level: Level): Totals {
       push(String(alias?.aliasname ?? ''), rel);
       return add(rel.own, ...rel.columns.map(([, c]) => c), { ...none, steps: 1 });
     }
-    case 'RangeFunction': return functionScan(n, scope, push, alias);
+    case 'RangeFunction':
+      return functionScan(n, scope, push, alias);
     case 'JoinExpr': {
       const before = level.items.length;
       const sides = [fromItem(n.larg, scope, level), fromItem(n.rarg, scope, level)];
@@ -272,13 +320,17 @@ function fromItem(item: unknown, scope: Scope, level: Level): Totals {
       }
       return add(...sides, quals, { ...none, steps: 2 });
     }
-    default: return none;
+    default:
+      return none;
   }
 }
 
 /** Set-returning functions with named output columns (others give one column). */
 const RECORD_COLUMNS: Readonly<Record<string, readonly string[]>> = {
-  jsonb_each: ['key', 'value'], jsonb_each_text: ['key', 'value'], jsonb_array_elements: ['value'], jsonb_array_elements_text: ['value'],
+  jsonb_each: ['key', 'value'],
+  jsonb_each_text: ['key', 'value'],
+  jsonb_array_elements: ['value'],
+  jsonb_array_elements_text: ['value'],
 };
 
 function functionScan(n: Json, scope: Scope, push: (name: string, rel: Rel) => void, alias: Json | undefined): Totals {
@@ -290,7 +342,9 @@ function functionScan(n: Json, scope: Scope, push: (name: string, rel: Rel) => v
     const cost = expr({ [call[0]]: call[1] }, scope);
     costs.push(cost);
     const fn = names(call[1].funcname).at(-1) ?? '';
-    const named = RECORD_COLUMNS[fn] ?? [calls.length === 1 && alias?.aliasname !== undefined ? String(alias.aliasname) : fn];
+    const named = RECORD_COLUMNS[fn] ?? [
+      calls.length === 1 && alias?.aliasname !== undefined ? String(alias.aliasname) : fn,
+    ];
     for (const column of named) columns.push([column, read(cost.value)]);
   }
   if (n.ordinality === true) columns.push(['ordinality', read({ size: sized(SMALL_BYTES), kind: 'integer' })]);
@@ -306,7 +360,8 @@ function viewRel(view: string): Rel {
   const declared: readonly string[] = (QUERY_VIEWS as Record<string, readonly string[]>)[view] ?? [];
   const columns = declared.map((spec): [string, Cost] => {
     const name = spec.split(' ')[0]!;
-    if (FIXED_COLUMN.test(name)) return [name, read({ size: sized(SMALL_BYTES), kind: INTEGER_COLUMN.test(name) ? 'integer' : 'other' })];
+    if (FIXED_COLUMN.test(name))
+      return [name, read({ size: sized(SMALL_BYTES), kind: INTEGER_COLUMN.test(name) ? 'integer' : 'other' })];
     return [name, read({ size: sized(0, 1), kind: spec.includes('(jsonb)') ? 'json' : 'other' })];
   });
   return { columns, own: { built: zero, nodes: VIEW_EXPRESSIONS, tables: VIEW_TABLES, steps: 1 } };
@@ -320,7 +375,9 @@ function targets(items: unknown[], scope: Scope, level: Level): [string, Cost][]
     const fields = ref?.[0] === 'ColumnRef' ? list(ref[1].fields) : [];
     if (fields.length && tagged(fields.at(-1))?.[0] === 'A_Star') {
       const qualifier = names(fields.slice(0, -1)).at(-1);
-      return level.items.filter(([name]) => qualifier === undefined || name === qualifier).flatMap(([, rel]) => rel.columns);
+      return level.items
+        .filter(([name]) => qualifier === undefined || name === qualifier)
+        .flatMap(([, rel]) => rel.columns);
     }
     const name = target.name !== undefined ? String(target.name) : implicitName(target.val, emptyScope);
     return [[name, expr(target.val, scope)]];
@@ -366,7 +423,9 @@ function wholeRow(rels: Rel[]): Cost {
 
 /** A name that resolves nowhere (PostgreSQL will say so); bounded by the largest column in sight. */
 function anyColumn(scope: Scope): Cost {
-  const all = scope.levels.flatMap((l) => [...l.items.flatMap(([, r]) => r.columns), ...(l.outputs ?? [])]).map(([, c]) => c);
+  const all = scope.levels
+    .flatMap((l) => [...l.items.flatMap(([, r]) => r.columns), ...(l.outputs ?? [])])
+    .map(([, c]) => c);
   return all.length ? largestCost(all) : read(smallValue);
 }
 
@@ -389,9 +448,20 @@ function constValue(n: Json): Value {
   return { size: sized(n.isnull === true ? 0 : 1), kind: 'other' };
 }
 
-const PREDICATE_KINDS: ReadonlySet<string> = new Set(['AEXPR_OP_ANY', 'AEXPR_OP_ALL', 'AEXPR_DISTINCT', 'AEXPR_NOT_DISTINCT',
-  'AEXPR_IN', 'AEXPR_LIKE', 'AEXPR_ILIKE', 'AEXPR_SIMILAR', 'AEXPR_BETWEEN', 'AEXPR_NOT_BETWEEN', 'AEXPR_BETWEEN_SYM',
-  'AEXPR_NOT_BETWEEN_SYM']);
+const PREDICATE_KINDS: ReadonlySet<string> = new Set([
+  'AEXPR_OP_ANY',
+  'AEXPR_OP_ALL',
+  'AEXPR_DISTINCT',
+  'AEXPR_NOT_DISTINCT',
+  'AEXPR_IN',
+  'AEXPR_LIKE',
+  'AEXPR_ILIKE',
+  'AEXPR_SIMILAR',
+  'AEXPR_BETWEEN',
+  'AEXPR_NOT_BETWEEN',
+  'AEXPR_BETWEEN_SYM',
+  'AEXPR_NOT_BETWEEN_SYM',
+]);
 
 /** An expression's cost. Anything not listed costs what its parts cost plus their sum as its value. */
 function expr(value: unknown, scope: Scope): Cost {
@@ -408,15 +478,24 @@ function expr(value: unknown, scope: Scope): Cost {
   const [type, n] = t;
   const sub = (key: string): Cost[] => (n[key] === undefined ? [] : [expr(n[key], scope)]);
   switch (type) {
-    case 'A_Const': return node([], constValue(n));
-    case 'ColumnRef': return columnRef(n, scope);
-    case 'FuncCall': return call(n, scope);
+    case 'A_Const':
+      return node([], constValue(n));
+    case 'ColumnRef':
+      return columnRef(n, scope);
+    case 'FuncCall':
+      return call(n, scope);
     case 'TypeCast': {
       const arg = expr(n.arg, scope);
       const typeName = isObject(n.typeName) ? n.typeName : {};
       const target = names(typeName.names).at(-1) ?? '';
-      const typmods = list(typeName.typmods).map((m) => { const l = literalOf(m); return l === undefined ? undefined : Number(l); });
-      const cast = castValue(target, typmods, list(typeName.arrayBounds).length > 0, { value: arg.value, literal: literalOf(n.arg) });
+      const typmods = list(typeName.typmods).map((m) => {
+        const l = literalOf(m);
+        return l === undefined ? undefined : Number(l);
+      });
+      const cast = castValue(target, typmods, list(typeName.arrayBounds).length > 0, {
+        value: arg.value,
+        literal: literalOf(n.arg),
+      });
       return node([arg], cast);
     }
     case 'A_Expr': {
@@ -426,27 +505,40 @@ function expr(value: unknown, scope: Scope): Cost {
       const kind = String(n.kind);
       const op = names(n.name).at(-1) ?? '';
       // SIMILAR TO compiles the pattern of its similar_to_escape() call, checked there.
-      const pattern = kind === 'AEXPR_OP' || kind === 'AEXPR_OP_ANY' || kind === 'AEXPR_OP_ALL' ? operatorPatternProblem(op, n.rexpr) : undefined;
+      const pattern =
+        kind === 'AEXPR_OP' || kind === 'AEXPR_OP_ANY' || kind === 'AEXPR_OP_ALL'
+          ? operatorPatternProblem(op, n.rexpr)
+          : undefined;
       if (pattern) refuse(pattern);
       if (kind === 'AEXPR_NULLIF') return node(parts, left?.value ?? right.value);
       if (PREDICATE_KINDS.has(kind)) return node(parts, smallValue);
       return node(parts, operatorValue(op, left?.value, right.value));
     }
-    case 'BoolExpr': case 'NullTest': case 'BooleanTest': case 'SQLValueFunction':
+    case 'BoolExpr':
+    case 'NullTest':
+    case 'BooleanTest':
+    case 'SQLValueFunction':
       return node([...sub('args'), ...sub('arg')], smallValue);
-    case 'GroupingFunc': return node(sub('args'), { size: sized(SMALL_BYTES), kind: 'integer' });
+    case 'GroupingFunc':
+      return node(sub('args'), { size: sized(SMALL_BYTES), kind: 'integer' });
     case 'CaseExpr': {
       const whens = list(n.args).map((w) => tagged(w)?.[1] ?? {});
       const conditions = whens.map((w) => expr(w.expr, scope));
       const results = [...whens.map((w) => expr(w.result, scope)), ...sub('defresult')];
-      return node([...sub('arg'), ...conditions, ...results], largestCost(results.length ? results : [read(smallValue)]).value);
+      return node(
+        [...sub('arg'), ...conditions, ...results],
+        largestCost(results.length ? results : [read(smallValue)]).value,
+      );
     }
-    case 'CoalesceExpr': case 'MinMaxExpr': {
+    case 'CoalesceExpr':
+    case 'MinMaxExpr': {
       const args = list(n.args).map((a) => expr(a, scope));
       return node(args, largestCost(args.length ? args : [read(smallValue)]).value);
     }
-    case 'SubLink': return subLink(n, scope);
-    case 'A_ArrayExpr': case 'RowExpr': {
+    case 'SubLink':
+      return subLink(n, scope);
+    case 'A_ArrayExpr':
+    case 'RowExpr': {
       const items = list(n.elements ?? n.args).map((a) => expr(a, scope));
       const size = plus(scaled(plus(...items.map((i) => i.value.size)), 2), sized(8 * items.length + 32));
       return node(items, { size, kind: 'other' });
@@ -455,16 +547,28 @@ function expr(value: unknown, scope: Scope): Cost {
       const arg = expr(n.arg, scope);
       return node([arg, expr(n.indirection, scope)], arg.value);
     }
-    case 'A_Indices': return node([...sub('lidx'), ...sub('uidx')], smallValue);
-    case 'CollateClause': case 'NamedArgExpr': case 'ResTarget': {
+    case 'A_Indices':
+      return node([...sub('lidx'), ...sub('uidx')], smallValue);
+    case 'CollateClause':
+    case 'NamedArgExpr':
+    case 'ResTarget': {
       const arg = expr(n.arg ?? n.val, scope);
       return { ...arg, nodes: arg.nodes + 1 };
     }
-    case 'SortBy': return expr(n.node, scope);
-    case 'List': return expr(n.items, scope);
-    case 'GroupingSet': return expr(n.content, scope);
-    case 'WindowDef': return node([...sub('partitionClause'), ...sub('orderClause'), ...sub('startOffset'), ...sub('endOffset')], smallValue);
-    case 'String': case 'A_Star': return { ...none, value: smallValue };
+    case 'SortBy':
+      return expr(n.node, scope);
+    case 'List':
+      return expr(n.items, scope);
+    case 'GroupingSet':
+      return expr(n.content, scope);
+    case 'WindowDef':
+      return node(
+        [...sub('partitionClause'), ...sub('orderClause'), ...sub('startOffset'), ...sub('endOffset')],
+        smallValue,
+      );
+    case 'String':
+    case 'A_Star':
+      return { ...none, value: smallValue };
     default: {
       const parts = Object.values(n).map((v) => expr(v, scope));
       return node(parts, { size: plus(...parts.map((p) => p.value.size)), kind: 'other' });
@@ -475,14 +579,20 @@ function expr(value: unknown, scope: Scope): Cost {
 function call(n: Json, scope: Scope): Cost {
   const name = names(n.funcname).at(-1) ?? '';
   // concat_ws(sep, VARIADIC array) repeats the separator per element, which the size rules do not see.
-  if (n.func_variadic === true) refuse(`VARIADIC arguments are not supported; pass the values to ${name}() one by one.`);
+  if (n.func_variadic === true)
+    refuse(`VARIADIC arguments are not supported; pass the values to ${name}() one by one.`);
   const argNodes = list(n.args).map((a) => (tagged(a)?.[0] === 'NamedArgExpr' ? tagged(a)![1].arg : a));
   const args = argNodes.map((a) => expr(a, scope));
   const order = list(n.agg_order).map((s) => expr(s, scope));
-  const extras = [...(n.agg_filter === undefined ? [] : [expr(n.agg_filter, scope)]), ...(n.over === undefined ? [] : [expr(n.over, scope)])];
+  const extras = [
+    ...(n.agg_filter === undefined ? [] : [expr(n.agg_filter, scope)]),
+    ...(n.over === undefined ? [] : [expr(n.over, scope)]),
+  ];
   // percentile_disc and mode return one of the values they order (WITHIN GROUP (ORDER BY x)).
-  const ruleArgs: Arg[] = [...args.map((a, i) => ({ value: a.value, literal: literalOf(argNodes[i]) })),
-    ...(n.agg_within_group === true ? order.map((o) => ({ value: o.value })) : [])];
+  const ruleArgs: Arg[] = [
+    ...args.map((a, i) => ({ value: a.value, literal: literalOf(argNodes[i]) })),
+    ...(n.agg_within_group === true ? order.map((o) => ({ value: o.value })) : []),
+  ];
   const numbered = args[1]?.value.kind === 'integer' || args[1]?.value.kind === 'number';
   const pattern = callPatternProblem(name, argNodes, numbered);
   if (pattern) refuse(pattern);
@@ -508,9 +618,10 @@ function subLink(n: Json, scope: Scope): Cost {
   const test = n.testexpr === undefined ? [] : [expr(n.testexpr, scope)];
   // x IN (SELECT …) becomes a join only when x is a column of this query; `0 IN (SELECT …)` is hashed.
   if (n.subLinkType === 'ANY_SUBLINK' && (here?.uses ?? 0) === usesBefore) refuse(IN_WITHOUT_COLUMN);
-  const value = n.subLinkType === 'EXPR_SUBLINK' ? rel.columns[0]?.[1].value ?? smallValue : smallValue;
+  const value = n.subLinkType === 'EXPR_SUBLINK' ? (rel.columns[0]?.[1].value ?? smallValue) : smallValue;
   return node([rel.own, ...rel.columns.map(([, c]) => c), ...test], value, 1);
 }
 
-const IN_WITHOUT_COLUMN = 'IN (SELECT …) needs a column of this query on its left, as in id IN (SELECT …); otherwise PostgreSQL may hold '
-  + 'the whole subquery result in memory. To test a constant, write EXISTS (SELECT 1 FROM … WHERE … = constant).';
+const IN_WITHOUT_COLUMN =
+  'IN (SELECT …) needs a column of this query on its left, as in id IN (SELECT …); otherwise PostgreSQL may hold ' +
+  'the whole subquery result in memory. To test a constant, write EXISTS (SELECT 1 FROM … WHERE … = constant).';

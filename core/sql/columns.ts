@@ -17,12 +17,16 @@ export type NameScope = { ctes: ReadonlyMap<string, Columns>; relations: Readonl
 
 export const emptyScope: NameScope = { ctes: new Map(), relations: new Map() };
 
-const viewColumns: ReadonlyMap<string, Columns> = new Map(Object.entries(QUERY_VIEWS)
-  .map(([view, cols]) => [view, new Set(cols.map((c) => c.split(' ')[0]!))]));
+const viewColumns: ReadonlyMap<string, Columns> = new Map(
+  Object.entries(QUERY_VIEWS).map(([view, cols]) => [view, new Set(cols.map((c) => c.split(' ')[0]!))]),
+);
 
 /** Set-returning functions with named output columns (others return one column named after the function or alias). */
 const recordFunctions: Readonly<Record<string, readonly string[]>> = {
-  jsonb_each: ['key', 'value'], jsonb_each_text: ['key', 'value'], jsonb_array_elements: ['value'], jsonb_array_elements_text: ['value'],
+  jsonb_each: ['key', 'value'],
+  jsonb_each_text: ['key', 'value'],
+  jsonb_array_elements: ['value'],
+  jsonb_array_elements_text: ['value'],
 };
 
 /** `{ SelectStmt: {...} }` → ['SelectStmt', {...}]. */
@@ -66,7 +70,11 @@ export function selectScope(select: Json, outer: NameScope): { inner: NameScope;
       perCte.push(seen);
       const query = tagged(cte.ctequery);
       const listed = names(cte.aliascolnames);
-      const cols = listed.length ? new Set(listed) : query?.[0] === 'SelectStmt' ? outputColumns(query[1], seen) : new Set<string>();
+      const cols = listed.length
+        ? new Set(listed)
+        : query?.[0] === 'SelectStmt'
+          ? outputColumns(query[1], seen)
+          : new Set<string>();
       ctes.set(String(cte.ctename), cols);
     }
   }
@@ -88,11 +96,15 @@ function fromRelations(items: unknown, scope: NameScope): Map<string, Columns> {
     let cols: Columns = new Set();
     if (type === 'RangeVar') {
       const rel = String(n.relname);
-      cols = listed.length ? new Set(listed) : scope.ctes.get(rel) ?? viewColumns.get(rel) ?? new Set();
+      cols = listed.length ? new Set(listed) : (scope.ctes.get(rel) ?? viewColumns.get(rel) ?? new Set());
       found.set(String(alias?.aliasname ?? rel), cols);
     } else if (type === 'RangeSubselect') {
       const sub = tagged(n.subquery);
-      cols = listed.length ? new Set(listed) : sub?.[0] === 'SelectStmt' ? outputColumns(sub[1], { ctes: scope.ctes, relations: new Map([...scope.relations, ...found]) }) : new Set();
+      cols = listed.length
+        ? new Set(listed)
+        : sub?.[0] === 'SelectStmt'
+          ? outputColumns(sub[1], { ctes: scope.ctes, relations: new Map([...scope.relations, ...found]) })
+          : new Set();
       if (alias?.aliasname !== undefined) found.set(String(alias.aliasname), cols);
     } else if (type === 'RangeFunction') {
       cols = new Set(listed.length ? listed : functionColumns(n, alias?.aliasname));
@@ -174,7 +186,8 @@ function figure(value: unknown, scope: NameScope): [string, number] {
       const last = names(n.fields).at(-1);
       return last ? [last, 2] : none;
     }
-    case 'FuncCall': return [names(n.funcname).at(-1) || '?column?', 2];
+    case 'FuncCall':
+      return [names(n.funcname).at(-1) || '?column?', 2];
     case 'TypeCast': {
       const inner = figure(n.arg, scope);
       const typeName = names(isObject(n.typeName) ? n.typeName.names : []).at(-1);
@@ -193,10 +206,15 @@ function figure(value: unknown, scope: NameScope): [string, number] {
       const inner = figure(n.defresult, scope);
       return inner[1] > 1 ? inner : ['case', 1];
     }
-    case 'CoalesceExpr': return ['coalesce', 1];
-    case 'MinMaxExpr': return [n.op === 'IS_LEAST' ? 'least' : 'greatest', 1];
-    case 'A_ArrayExpr': return ['array', 1];
-    case 'RowExpr': return ['row', 1];
-    default: return none;
+    case 'CoalesceExpr':
+      return ['coalesce', 1];
+    case 'MinMaxExpr':
+      return [n.op === 'IS_LEAST' ? 'least' : 'greatest', 1];
+    case 'A_ArrayExpr':
+      return ['array', 1];
+    case 'RowExpr':
+      return ['row', 1];
+    default:
+      return none;
   }
 }

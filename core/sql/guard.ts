@@ -1,7 +1,16 @@
 import { loadModule, parseSync } from 'libpg-query';
 import {
-  ALLOWED_FUNCTIONS, ALLOWED_TYPES, ALLOWED_VALUE_FUNCTIONS, CATALOG_TYPES, DENIED_FUNCTIONS, FUNCTION_GROUPS, PLAIN_NODES,
-  STATEMENT_LABELS, SYNTAX_FUNCTIONS, VIEW_FOR_TABLE, VIEW_NAMES,
+  ALLOWED_FUNCTIONS,
+  ALLOWED_TYPES,
+  ALLOWED_VALUE_FUNCTIONS,
+  CATALOG_TYPES,
+  DENIED_FUNCTIONS,
+  FUNCTION_GROUPS,
+  PLAIN_NODES,
+  STATEMENT_LABELS,
+  SYNTAX_FUNCTIONS,
+  VIEW_FOR_TABLE,
+  VIEW_NAMES,
 } from './allowlist.ts';
 import { budgetProblem } from './budget.ts';
 import { emptyScope, isObject, names, selectScope, tagged, type NameScope } from './columns.ts';
@@ -24,7 +33,9 @@ type Scope = NameScope;
 /** Thrown inside the walk to stop at the first problem; never escapes this module. */
 class Rejection extends Error {}
 
-const reject = (reason: string): never => { throw new Rejection(reason); };
+const reject = (reason: string): never => {
+  throw new Rejection(reason);
+};
 
 let loading: Promise<void> | undefined;
 
@@ -51,7 +62,10 @@ export async function guardSql(sql: string): Promise<GuardResult> {
 /** `guardSql` without the await; `loadSqlParser()` must have completed first. */
 function guardSqlSync(sql: string): GuardResult {
   if (sql.length > MAX_SQL_LENGTH) {
-    return { ok: false, reason: `The query is ${sql.length} characters long; the limit is ${MAX_SQL_LENGTH}. Write a shorter query.` };
+    return {
+      ok: false,
+      reason: `The query is ${sql.length} characters long; the limit is ${MAX_SQL_LENGTH}. Write a shorter query.`,
+    };
   }
   let parsed: { stmts?: { stmt?: Json; stmt_location?: number; stmt_len?: number }[] };
   try {
@@ -65,7 +79,10 @@ function guardSqlSync(sql: string): GuardResult {
   const stmts = parsed.stmts ?? [];
   if (stmts.length === 0) return { ok: false, reason: 'The query is empty. Send one SELECT statement.' };
   if (stmts.length > 1) {
-    return { ok: false, reason: `Found ${stmts.length} statements; send exactly one SELECT statement (no semicolon-separated batches).` };
+    return {
+      ok: false,
+      reason: `Found ${stmts.length} statements; send exactly one SELECT statement (no semicolon-separated batches).`,
+    };
   }
   const [entry] = stmts as [{ stmt?: Json; stmt_location?: number; stmt_len?: number }];
   try {
@@ -88,7 +105,8 @@ function guardSqlSync(sql: string): GuardResult {
   return { ok: true, statement: bytes.subarray(start, end).toString('utf8').trim() };
 }
 
-const tooDeep = 'The query is nested too deeply (more than about 40 levels of subqueries or parentheses). Flatten it with WITH or joins.';
+const tooDeep =
+  'The query is nested too deeply (more than about 40 levels of subqueries or parentheses). Flatten it with WITH or joins.';
 
 /** Nesting depth of a parse tree, counted without recursion (a hostile tree must not overflow the stack). */
 function treeDepth(root: unknown): number {
@@ -126,23 +144,41 @@ function visitFields(obj: Json, scope: Scope): void {
 
 function visitNode(type: string, inner: Json, scope: Scope): void {
   switch (type) {
-    case 'SelectStmt': return visitSelect(inner, scope);
-    case 'RangeVar': return checkRelation(inner, scope);
-    case 'FuncCall': checkFunction(inner); break;
-    case 'TypeName': return checkType(inner, scope);
-    case 'A_Expr': checkOperator(inner); break;
+    case 'SelectStmt':
+      return visitSelect(inner, scope);
+    case 'RangeVar':
+      return checkRelation(inner, scope);
+    case 'FuncCall':
+      checkFunction(inner);
+      break;
+    case 'TypeName':
+      return checkType(inner, scope);
+    case 'A_Expr':
+      checkOperator(inner);
+      break;
     case 'SQLValueFunction':
       if (!ALLOWED_VALUE_FUNCTIONS.has(String(inner.op))) {
-        reject('Session information (CURRENT_USER, CURRENT_ROLE, SESSION_USER, CURRENT_SCHEMA, CURRENT_CATALOG) is not available.');
+        reject(
+          'Session information (CURRENT_USER, CURRENT_ROLE, SESSION_USER, CURRENT_SCHEMA, CURRENT_CATALOG) is not available.',
+        );
       }
       return;
-    case 'CommonTableExpr': return; // visited with its WITH clause in visitSelect
-    case 'ColumnRef': return checkColumnRef(inner, scope);
-    case 'A_Indirection': checkFieldSelection(inner, scope); break;
-    case 'ParamRef': return reject('Parameters such as $1 are not supported; write literal values into the query.');
-    case 'ColumnDef': return reject('Column definition lists (AS t(a int)) are not supported; call only allowlisted functions in FROM.');
+    case 'CommonTableExpr':
+      return; // visited with its WITH clause in visitSelect
+    case 'ColumnRef':
+      return checkColumnRef(inner, scope);
+    case 'A_Indirection':
+      checkFieldSelection(inner, scope);
+      break;
+    case 'ParamRef':
+      return reject('Parameters such as $1 are not supported; write literal values into the query.');
+    case 'ColumnDef':
+      return reject(
+        'Column definition lists (AS t(a int)) are not supported; call only allowlisted functions in FROM.',
+      );
     default:
-      if (type.endsWith('Stmt')) reject(`Only SELECT is allowed, also inside subqueries; found ${STATEMENT_LABELS[type] ?? type}.`);
+      if (type.endsWith('Stmt'))
+        reject(`Only SELECT is allowed, also inside subqueries; found ${STATEMENT_LABELS[type] ?? type}.`);
       if (!PLAIN_NODES.has(type)) reject(`The SQL construct ${type} is not supported; use plain SELECT syntax.`);
   }
   visitFields(inner, scope);
@@ -152,16 +188,22 @@ function visitNode(type: string, inner: Json, scope: Scope): void {
 function visitSelect(select: Json, outer: Scope): void {
   if (select.intoClause) reject('SELECT … INTO creates a table; remove the INTO clause.');
   if (Array.isArray(select.lockingClause) && select.lockingClause.length > 0) {
-    reject('Locking clauses (FOR UPDATE / FOR NO KEY UPDATE / FOR SHARE / FOR KEY SHARE) are not allowed in a read-only query.');
+    reject(
+      'Locking clauses (FOR UPDATE / FOR NO KEY UPDATE / FOR SHARE / FOR KEY SHARE) are not allowed in a read-only query.',
+    );
   }
   const { inner, cteScope } = selectScope(select, outer);
   const withClause = select.withClause;
   if (isObject(withClause)) {
-    const ctes = (Array.isArray(withClause.ctes) ? withClause.ctes : []).map((c) => tagged(c)?.[1] ?? reject('Malformed WITH clause.'));
+    const ctes = (Array.isArray(withClause.ctes) ? withClause.ctes : []).map(
+      (c) => tagged(c)?.[1] ?? reject('Malformed WITH clause.'),
+    );
     ctes.forEach((cte, i) => {
       const [kind, query] = tagged(cte.ctequery) ?? reject('Malformed WITH clause.');
       if (kind !== 'SelectStmt') {
-        reject(`WITH ${String(cte.ctename)} AS (…) must contain a SELECT; data-modifying WITH (${STATEMENT_LABELS[kind] ?? kind}) is not allowed.`);
+        reject(
+          `WITH ${String(cte.ctename)} AS (…) must contain a SELECT; data-modifying WITH (${STATEMENT_LABELS[kind] ?? kind}) is not allowed.`,
+        );
       }
       // A non-recursive CTE sees only the CTEs before it; anything else of that name is a real relation.
       visitSelect(query, cteScope(i));
@@ -180,7 +222,8 @@ function visitSelect(select: Json, outer: Scope): void {
 function checkColumnRef(ref: Json, scope: Scope): void {
   const fields = Array.isArray(ref.fields) ? ref.fields : [];
   if (fields.length <= 1) return;
-  if (fields.length > 2) reject(`Qualified names with schemas (${names(fields).join('.')}) are not allowed; write alias.column.`);
+  if (fields.length > 2)
+    reject(`Qualified names with schemas (${names(fields).join('.')}) are not allowed; write alias.column.`);
   const [qualifier, column] = names(fields) as [string, string];
   if (tagged(fields[1])?.[0] === 'A_Star') return;
   checkColumnOf(qualifier, column, scope);
@@ -188,11 +231,14 @@ function checkColumnRef(ref: Json, scope: Scope): void {
 
 /** `(q).column` is the same as q.column; fields of other expressions are refused. */
 function checkFieldSelection(expr: Json, scope: Scope): void {
-  const fields = (Array.isArray(expr.indirection) ? expr.indirection : []).map((i) => tagged(i)).filter((t) => t?.[0] === 'String');
+  const fields = (Array.isArray(expr.indirection) ? expr.indirection : [])
+    .map((i) => tagged(i))
+    .filter((t) => t?.[0] === 'String');
   if (fields.length === 0) return;
   const arg = tagged(expr.arg);
   const argFields = arg?.[0] === 'ColumnRef' ? names(arg[1].fields) : [];
-  if (argFields.length !== 1 || fields.length !== 1) reject('Selecting a field of an expression ((expr).field) is not supported; select the column as alias.column.');
+  if (argFields.length !== 1 || fields.length !== 1)
+    reject('Selecting a field of an expression ((expr).field) is not supported; select the column as alias.column.');
   checkColumnOf(argFields[0]!, String(fields[0]![1].sval), scope);
 }
 
@@ -201,8 +247,10 @@ function checkColumnOf(qualifier: string, column: string, scope: Scope): void {
   if (!columns) reject(`"${qualifier}.${column}": there is no table or alias "${qualifier}" in the FROM clause here.`);
   if (!columns!.has(column)) {
     const known = [...columns!].filter((c) => c !== '?column?');
-    reject(`"${qualifier}.${column}": ${qualifier} has no column "${column}" (function calls written as ${qualifier}.${column} are not allowed). `
-      + `Its columns: ${known.length ? known.join(', ') : 'none with a name'}; give computed columns an alias with AS.`);
+    reject(
+      `"${qualifier}.${column}": ${qualifier} has no column "${column}" (function calls written as ${qualifier}.${column} are not allowed). ` +
+        `Its columns: ${known.length ? known.join(', ') : 'none with a name'}; give computed columns an alias with AS.`,
+    );
   }
 }
 
@@ -224,7 +272,9 @@ function checkRelation(rel: Json, scope: Scope): void {
     reject(`System catalogs (${name}) are not available; query only the views ${viewList()}.`);
   }
   const view = VIEW_FOR_TABLE[name];
-  reject(`Relation "${name}" is not available${view ? `; use the view ${view} instead` : ''}. Only these views can be queried: ${viewList()}.`);
+  reject(
+    `Relation "${name}" is not available${view ? `; use the view ${view} instead` : ''}. Only these views can be queried: ${viewList()}.`,
+  );
 }
 
 function checkFunction(call: Json): void {
@@ -232,14 +282,21 @@ function checkFunction(call: Json): void {
   const name = parts.at(-1) ?? '';
   if (parts.length > 1) {
     const syntax = parts.length === 2 && parts[0] === 'pg_catalog' && SYNTAX_FUNCTIONS.has(name);
-    if (!syntax) reject(`Schema-qualified function names (${parts.join('.')}) are not allowed; call functions by their bare name.`);
+    if (!syntax)
+      reject(
+        `Schema-qualified function names (${parts.join('.')}) are not allowed; call functions by their bare name.`,
+      );
     return;
   }
   const denied = DENIED_FUNCTIONS.find((d) => d.test.test(name));
   if (denied) reject(`Function ${name}() is not allowed: it ${denied.why}.`);
   if (!ALLOWED_FUNCTIONS.has(name)) {
-    const groups = Object.entries(FUNCTION_GROUPS).map(([group, fns]) => `${group}: ${fns.join(', ')}`).join('; ');
-    reject(`Function ${name}() is not on the allowlist. Allowed functions — ${groups}; plus coalesce, nullif, greatest, least, CASE and operators.`);
+    const groups = Object.entries(FUNCTION_GROUPS)
+      .map(([group, fns]) => `${group}: ${fns.join(', ')}`)
+      .join('; ');
+    reject(
+      `Function ${name}() is not on the allowlist. Allowed functions — ${groups}; plus coalesce, nullif, greatest, least, CASE and operators.`,
+    );
   }
 }
 
@@ -248,17 +305,22 @@ function checkType(typeName: Json, scope: Scope): void {
   const name = parts.at(-1) ?? '';
   const qualifiedOk = parts.length === 1 || (parts.length === 2 && parts[0] === 'pg_catalog');
   if (CATALOG_TYPES.test(name)) {
-    reject(`Casts to ${name} are not allowed: they look up system catalogs. Cast only to plain types such as text, int, numeric, date, timestamptz, jsonb.`);
+    reject(
+      `Casts to ${name} are not allowed: they look up system catalogs. Cast only to plain types such as text, int, numeric, date, timestamptz, jsonb.`,
+    );
   }
   if (!qualifiedOk || !ALLOWED_TYPES.has(name) || typeName.setof === true || typeName.pct_type === true) {
-    reject(`Type ${parts.join('.')} is not allowed; cast only to ${[...ALLOWED_TYPES].join(', ')} (or arrays of them).`);
+    reject(
+      `Type ${parts.join('.')} is not allowed; cast only to ${[...ALLOWED_TYPES].join(', ')} (or arrays of them).`,
+    );
   }
   if (typeName.typmods !== undefined) walk(typeName.typmods, scope);
 }
 
 function checkOperator(expr: Json): void {
   const parts = names(expr.name);
-  if (parts.length > 1) reject(`Schema-qualified operators (OPERATOR(${parts.join('.')})) are not allowed; write the plain operator.`);
+  if (parts.length > 1)
+    reject(`Schema-qualified operators (OPERATOR(${parts.join('.')})) are not allowed; write the plain operator.`);
 }
 
 function viewList(): string {

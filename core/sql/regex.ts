@@ -30,7 +30,9 @@ export function operatorPatternProblem(op: string, right: unknown): string | und
     return undefined;
   }
   const path = stringLiteral(right);
-  return (op === '@?' || op === '@@') && path !== undefined && /like_regex/i.test(path) ? regexProblem(path, 'like_regex') : undefined;
+  return (op === '@?' || op === '@@') && path !== undefined && /like_regex/i.test(path)
+    ? regexProblem(path, 'like_regex')
+    : undefined;
 }
 
 /**
@@ -61,8 +63,10 @@ function regexProblem(pattern: string | undefined, where: string): string | unde
   }
   const atoms = regexAtoms(pattern);
   if (atoms <= MAX_REGEX_ATOMS) return undefined;
-  return `The regular expression of ${where} compiles to about ${atoms.toLocaleString('en-US')} states (the limit is ${MAX_REGEX_ATOMS}): `
-    + 'counted repetitions such as {0,255} inside other repetitions multiply. Use a shorter pattern, or LIKE.';
+  return (
+    `The regular expression of ${where} compiles to about ${atoms.toLocaleString('en-US')} states (the limit is ${MAX_REGEX_ATOMS}): ` +
+    'counted repetitions such as {0,255} inside other repetitions multiply. Use a shorter pattern, or LIKE.'
+  );
 }
 
 /**
@@ -73,7 +77,10 @@ function regexProblem(pattern: string | undefined, where: string): string | unde
 function regexAtoms(pattern: string): number {
   const groups: { total: number; last: number }[] = [{ total: 0, last: 0 }];
   const top = () => groups[groups.length - 1]!;
-  const atom = (weight: number) => { top().total += weight; top().last = weight; };
+  const atom = (weight: number) => {
+    top().total += weight;
+    top().last = weight;
+  };
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
     if (c === '\\') {

@@ -115,7 +115,12 @@ function wrap(statement: string, rowCap: number): string {
  * caps temporary files at QUERY_TEMP_FILES. One growth is left to the statement timeout: a hash
  * join keeps in memory all rows of its hashed side that share one key.
  */
-export async function runGuardedQuery(pool: QueryPool, tenantId: string, sql: string, opts: RunOptions = {}): Promise<QueryResult> {
+export async function runGuardedQuery(
+  pool: QueryPool,
+  tenantId: string,
+  sql: string,
+  opts: RunOptions = {},
+): Promise<QueryResult> {
   const { rowCap, timeoutMs } = optionsSchema.parse(opts);
   if (!isUuid(tenantId)) throw new Error('runGuardedQuery: tenantId must be a UUID');
   const verdict = await guardSql(sql);
@@ -131,11 +136,13 @@ export async function runGuardedQuery(pool: QueryPool, tenantId: string, sql: st
     await client.query('begin read only');
     // The guard parses with standard_conforming_strings on; off, a backslash would escape the next quote and
     // text the guard saw inside a literal could run as SQL. search_path puts pg_catalog first, pg_temp last.
-    await client.query(`select set_config('statement_timeout', $1, true), set_config('standard_conforming_strings', 'on', true),
+    await client.query(
+      `select set_config('statement_timeout', $1, true), set_config('standard_conforming_strings', 'on', true),
       set_config('search_path', 'pg_catalog, public, pg_temp', true), set_config('renderbot.tenant_id', $2, true),
       set_config('work_mem', $3, true), set_config('hash_mem_multiplier', '1', true), set_config('jit', 'off', true)
       ${limitTempFiles ? `, set_config('temp_file_limit', $4, true)` : ''}`,
-    [String(timeoutMs), tenantId, QUERY_WORK_MEM, ...(limitTempFiles ? [QUERY_TEMP_FILES] : [])]);
+      [String(timeoutMs), tenantId, QUERY_WORK_MEM, ...(limitTempFiles ? [QUERY_TEMP_FILES] : [])],
+    );
     await client.query(`set local role ${QUERY_ROLE}`);
     await client.query(`declare renderbot_q no scroll cursor for ${main}`);
     const rows: [string, unknown][][] = [];
@@ -144,9 +151,12 @@ export async function runGuardedQuery(pool: QueryPool, tenantId: string, sql: st
     let valuesCut = false;
     read: for (;;) {
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' });
+      if (remaining <= 0)
+        throw Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' });
       // Each fetch may use only what is left of the timeout: the limit holds for the whole read.
-      const results = await client.query(`set local statement_timeout = ${Math.ceil(remaining)}; fetch ${FETCH_ROWS} from renderbot_q`) as unknown as pg.QueryResult[];
+      const results = (await client.query(
+        `set local statement_timeout = ${Math.ceil(remaining)}; fetch ${FETCH_ROWS} from renderbot_q`,
+      )) as unknown as pg.QueryResult[];
       const batch = results.at(-1)!.rows.map((r) => fetchedSchema.parse(r));
       for (const row of batch) {
         if (rows.length === rowCap || (rows.length > 0 && bytes + row.bytes > RESULT_BYTES)) {
@@ -168,7 +178,9 @@ export async function runGuardedQuery(pool: QueryPool, tenantId: string, sql: st
       valuesCut,
     };
   } catch (err) {
-    await client.query('rollback').catch((e: unknown) => { broken = e instanceof Error ? e : new Error(String(e)); });
+    await client.query('rollback').catch((e: unknown) => {
+      broken = e instanceof Error ? e : new Error(String(e));
+    });
     throw err instanceof ModelBehaviourError ? err : toModelError(err, timeoutMs);
   } finally {
     client.release(broken);
@@ -180,7 +192,11 @@ async function connect(pool: QueryPool): Promise<pg.PoolClient> {
   try {
     return await pool.connect();
   } catch (err) {
-    throw new ModelBehaviourError('sql_busy', 'The database is busy with other queries right now; try again in a moment or ask for less.', { cause: err });
+    throw new ModelBehaviourError(
+      'sql_busy',
+      'The database is busy with other queries right now; try again in a moment or ask for less.',
+      { cause: err },
+    );
   }
 }
 
@@ -201,17 +217,24 @@ function mayLimitTempFiles(pool: QueryPool, client: pg.PoolClient): Promise<bool
 }
 
 async function askTempFileRights(client: pg.PoolClient): Promise<boolean> {
-  const role = roleSchema.parse((await client.query(`select current_setting('is_superuser') = 'on' as superuser,
-    current_setting('server_version_num')::int >= 150000 as "parameterGrants"`)).rows[0]);
+  const role = roleSchema.parse(
+    (
+      await client.query(`select current_setting('is_superuser') = 'on' as superuser,
+    current_setting('server_version_num')::int >= 150000 as "parameterGrants"`)
+    ).rows[0],
+  );
   if (role.superuser || !role.parameterGrants) return role.superuser;
   // Its own statement: PostgreSQL 14 has no has_parameter_privilege and would refuse the whole query.
-  return grantSchema.parse((await client.query(`select has_parameter_privilege('temp_file_limit', 'SET') as granted`)).rows[0]).granted;
+  return grantSchema.parse(
+    (await client.query(`select has_parameter_privilege('temp_file_limit', 'SET') as granted`)).rows[0],
+  ).granted;
 }
 
 /** Defence in depth: the wrapped text must still parse as exactly one statement. */
 function assertSingleStatement(sql: string): void {
   const parsed = parseSync(sql) as { stmts?: unknown[] };
-  if (parsed.stmts?.length !== 1) throw new ModelBehaviourError('sql_rejected', 'Query rejected: send exactly one SELECT statement.');
+  if (parsed.stmts?.length !== 1)
+    throw new ModelBehaviourError('sql_rejected', 'Query rejected: send exactly one SELECT statement.');
 }
 
 const pgErrorSchema = z.object({ code: z.string().optional(), message: z.string(), hint: z.string().nullish() });
@@ -222,12 +245,18 @@ function toModelError(err: unknown, timeoutMs: number): ModelBehaviourError {
   if (!parsed.success) return new ModelBehaviourError('sql_error', 'The query failed.', { cause: err });
   const { code, message, hint } = parsed.data;
   if (code === '57014') {
-    return new ModelBehaviourError('sql_timeout',
-      `The query ran longer than ${timeoutMs} ms and was cancelled. Simplify it: filter earlier, aggregate, or avoid cross joins.`, { cause: err });
+    return new ModelBehaviourError(
+      'sql_timeout',
+      `The query ran longer than ${timeoutMs} ms and was cancelled. Simplify it: filter earlier, aggregate, or avoid cross joins.`,
+      { cause: err },
+    );
   }
   if (code === '42501') {
-    return new ModelBehaviourError('sql_rejected',
-      `Permission denied: only the views ${[...VIEW_NAMES].join(', ')} can be read.`, { cause: err });
+    return new ModelBehaviourError(
+      'sql_rejected',
+      `Permission denied: only the views ${[...VIEW_NAMES].join(', ')} can be read.`,
+      { cause: err },
+    );
   }
   const first = message.split('\n')[0] ?? '';
   const text = hint ? `${first}. Hint: ${hint}` : first;

@@ -12,16 +12,25 @@ type Json = { [key: string]: unknown };
 type Position = 'condition' | 'negated' | 'elsewhere';
 
 /** Why ARRAY(SELECT …) is refused; budget.ts refuses it too, in case it is reached first. */
-export const ARRAY_SUBQUERY = 'ARRAY(SELECT …) gathers every row of the subquery into one value, which can exhaust the server\'s memory; select the rows instead, or count them.';
-const SET_OPERATION = 'INTERSECT and EXCEPT are not supported because PostgreSQL may hold one side entirely in memory; write them as WHERE EXISTS (…) or WHERE NOT EXISTS (…).';
-const PATH_CLAUSE = 'SEARCH and CYCLE clauses keep the whole path in every row, which grows without limit; count the depth in a column and stop at a maximum depth instead.';
-const NOT_IN = 'NOT IN (SELECT …) can make PostgreSQL hold the whole subquery result in memory; write NOT EXISTS (SELECT 1 FROM … WHERE …) instead.';
-const IN_ELSEWHERE = 'IN (SELECT …) and = ANY (SELECT …) are allowed only as WHERE conditions joined with AND, because elsewhere PostgreSQL may hold the whole subquery result in memory; use a LEFT JOIN or (SELECT count(*) FROM … WHERE …) > 0 instead.';
-const EXISTS_WITH = 'EXISTS (WITH … SELECT …) can make PostgreSQL hold the whole subquery result in memory; put the WITH at the top of the query and select from it in EXISTS.';
-const EXISTS_ELSEWHERE = 'EXISTS (SELECT …) is allowed only as a WHERE condition joined with AND (or NOT EXISTS there), because elsewhere PostgreSQL may hold the whole subquery result in memory; use (SELECT count(*) FROM … WHERE …) > 0 instead.';
+export const ARRAY_SUBQUERY =
+  "ARRAY(SELECT …) gathers every row of the subquery into one value, which can exhaust the server's memory; select the rows instead, or count them.";
+const SET_OPERATION =
+  'INTERSECT and EXCEPT are not supported because PostgreSQL may hold one side entirely in memory; write them as WHERE EXISTS (…) or WHERE NOT EXISTS (…).';
+const PATH_CLAUSE =
+  'SEARCH and CYCLE clauses keep the whole path in every row, which grows without limit; count the depth in a column and stop at a maximum depth instead.';
+const NOT_IN =
+  'NOT IN (SELECT …) can make PostgreSQL hold the whole subquery result in memory; write NOT EXISTS (SELECT 1 FROM … WHERE …) instead.';
+const IN_ELSEWHERE =
+  'IN (SELECT …) and = ANY (SELECT …) are allowed only as WHERE conditions joined with AND, because elsewhere PostgreSQL may hold the whole subquery result in memory; use a LEFT JOIN or (SELECT count(*) FROM … WHERE …) > 0 instead.';
+const EXISTS_WITH =
+  'EXISTS (WITH … SELECT …) can make PostgreSQL hold the whole subquery result in memory; put the WITH at the top of the query and select from it in EXISTS.';
+const EXISTS_ELSEWHERE =
+  'EXISTS (SELECT …) is allowed only as a WHERE condition joined with AND (or NOT EXISTS there), because elsewhere PostgreSQL may hold the whole subquery result in memory; use (SELECT count(*) FROM … WHERE …) > 0 instead.';
 
 class Refusal extends Error {}
-const refuse = (reason: string): never => { throw new Refusal(reason); };
+const refuse = (reason: string): never => {
+  throw new Refusal(reason);
+};
 
 /**
  * Refuses what PostgreSQL would keep in memory without limit: ARRAY(subquery); INTERSECT and
@@ -57,8 +66,15 @@ function visitSelect(select: Json): void {
     const cte = tagged(item)?.[1] ?? {};
     if (cte.search_clause !== undefined || cte.cycle_clause !== undefined) refuse(PATH_CLAUSE);
     const query = tagged(cte.ctequery)?.[1] ?? {};
-    if (withClause?.recursive === true && query.op === 'SETOP_UNION' && query.all !== true && refersTo(query.rarg, String(cte.ctename))) {
-      refuse(`The recursive WITH ${String(cte.ctename)} must use UNION ALL: UNION keeps every row it produces in memory to drop duplicates; stop the recursion with a WHERE condition instead.`);
+    if (
+      withClause?.recursive === true &&
+      query.op === 'SETOP_UNION' &&
+      query.all !== true &&
+      refersTo(query.rarg, String(cte.ctename))
+    ) {
+      refuse(
+        `The recursive WITH ${String(cte.ctename)} must use UNION ALL: UNION keeps every row it produces in memory to drop duplicates; stop the recursion with a WHERE condition instead.`,
+      );
     }
     visit(cte.ctequery, 'elsewhere');
   }
@@ -91,7 +107,9 @@ function visit(value: unknown, position: Position): void {
 
 function visitSubLink(link: Json, position: Position): void {
   switch (link.subLinkType) {
-    case 'ARRAY_SUBLINK': refuse(ARRAY_SUBQUERY); break;
+    case 'ARRAY_SUBLINK':
+      refuse(ARRAY_SUBQUERY);
+      break;
     case 'ANY_SUBLINK':
       if (position === 'negated') refuse(NOT_IN);
       if (position === 'elsewhere') refuse(IN_ELSEWHERE);

@@ -57,7 +57,10 @@ export function scaled(size: Size, k: number): Size {
 
 /** The bound of a product; S² is more than any budget, so two stored parts multiply to Infinity. */
 function times(a: Size, b: Size): Size {
-  return { stored: a.stored && b.stored ? Infinity : mul(a.stored, b.fixed) + mul(b.stored, a.fixed), fixed: mul(a.fixed, b.fixed) };
+  return {
+    stored: a.stored && b.stored ? Infinity : mul(a.stored, b.fixed) + mul(b.stored, a.fixed),
+    fixed: mul(a.fixed, b.fixed),
+  };
 }
 
 /** True when `a` is no larger than `b` whatever S is. */
@@ -79,7 +82,8 @@ const isNumber = (value: Value): boolean => value.kind === 'integer' || value.ki
 const allNumbers = (args: Arg[]): boolean => args.length > 0 && args.every((a) => isNumber(a.value));
 const allIntegers = (args: Arg[]): boolean => args.length > 0 && args.every((a) => a.value.kind === 'integer');
 /** The kind of a value picked from the arguments (min, max, lag …). */
-const pickedKind = (args: Arg[]): Value['kind'] => (allIntegers(args) ? 'integer' : allNumbers(args) ? 'number' : 'other');
+const pickedKind = (args: Arg[]): Value['kind'] =>
+  allIntegers(args) ? 'integer' : allNumbers(args) ? 'number' : 'other';
 const sizes = (args: Arg[]): Size[] => args.map((a) => a.value.size);
 
 /**
@@ -124,7 +128,8 @@ const jsonPart: Rule = (args) => ({ size: largest(...sizes(args)), kind: 'json' 
 function pad(args: Arg[], name: string): Value | string {
   const length = integer(args[1]);
   const limit = MAX_PAD_CHARS.toLocaleString('en-US');
-  if (length === undefined) return `${name}() needs its length as a number literal (at most ${limit}), so the size of the value is known before it runs.`;
+  if (length === undefined)
+    return `${name}() needs its length as a number literal (at most ${limit}), so the size of the value is known before it runs.`;
   if (length > MAX_PAD_CHARS) {
     return `${name}(…, ${length}, …) would build a ${length.toLocaleString('en-US')}-character value; the limit is ${limit} characters (answers cut longer values anyway).`;
   }
@@ -179,37 +184,113 @@ function concatWs(args: Arg[]): Value {
 /** How large each allowed function's result can be, from its arguments' bounds. */
 const FUNCTIONS: Readonly<Record<string, Rule>> = {
   // aggregates and window functions
-  count: fixedInteger, sum: (a) => num(plus(...sizes(a), sized(32))), avg: (a) => num(plus(...sizes(a), sized(64))),
-  min: part, max: part, bool_and: fixedOther, bool_or: fixedOther, every: fixedOther,
-  percentile_cont: fixedNumber, percentile_disc: part, mode: part,
-  stddev: spread, stddev_samp: spread, stddev_pop: spread, variance: spread, var_samp: spread, var_pop: spread,
-  row_number: fixedInteger, rank: fixedInteger, dense_rank: fixedInteger, percent_rank: fixedNumber, cume_dist: fixedNumber,
-  ntile: fixedInteger, lag: part, lead: part, first_value: part, last_value: part, nth_value: part,
+  count: fixedInteger,
+  sum: (a) => num(plus(...sizes(a), sized(32))),
+  avg: (a) => num(plus(...sizes(a), sized(64))),
+  min: part,
+  max: part,
+  bool_and: fixedOther,
+  bool_or: fixedOther,
+  every: fixedOther,
+  percentile_cont: fixedNumber,
+  percentile_disc: part,
+  mode: part,
+  stddev: spread,
+  stddev_samp: spread,
+  stddev_pop: spread,
+  variance: spread,
+  var_samp: spread,
+  var_pop: spread,
+  row_number: fixedInteger,
+  rank: fixedInteger,
+  dense_rank: fixedInteger,
+  percent_rank: fixedNumber,
+  cume_dist: fixedNumber,
+  ntile: fixedInteger,
+  lag: part,
+  lead: part,
+  first_value: part,
+  last_value: part,
+  nth_value: part,
   // date/time
-  now: fixedOther, date_trunc: fixedOther, date_part: fixedNumber, extract: fixedNumber, age: fixedOther, to_char: toChar,
-  to_date: fixedOther, to_timestamp: fixedOther, make_date: fixedOther, make_time: fixedOther, make_timestamp: fixedOther,
-  make_timestamptz: fixedOther, make_interval: fixedOther, justify_days: fixedOther, justify_hours: fixedOther,
-  justify_interval: fixedOther, date_bin: fixedOther, isfinite: fixedOther, timezone: fixedOther,
+  now: fixedOther,
+  date_trunc: fixedOther,
+  date_part: fixedNumber,
+  extract: fixedNumber,
+  age: fixedOther,
+  to_char: toChar,
+  to_date: fixedOther,
+  to_timestamp: fixedOther,
+  make_date: fixedOther,
+  make_time: fixedOther,
+  make_timestamp: fixedOther,
+  make_timestamptz: fixedOther,
+  make_interval: fixedOther,
+  justify_days: fixedOther,
+  justify_hours: fixedOther,
+  justify_interval: fixedOther,
+  date_bin: fixedOther,
+  isfinite: fixedOther,
+  timezone: fixedOther,
   generate_series: (a) => ({ size: numeric(plus(...sizes(a))), kind: pickedKind(a) }),
   // string
-  lower: (a) => text(scaled(textSize(a[0]), 3)), upper: (a) => text(scaled(textSize(a[0]), 3)),
+  lower: (a) => text(scaled(textSize(a[0]), 3)),
+  upper: (a) => text(scaled(textSize(a[0]), 3)),
   initcap: (a) => text(scaled(textSize(a[0]), 3)),
-  length: fixedInteger, char_length: fixedInteger, character_length: fixedInteger, position: fixedInteger, strpos: fixedInteger,
-  starts_with: fixedOther, substr: part, substring: part, trim: part, btrim: part, ltrim: part, rtrim: part, left: part,
-  right: part, split_part: part, reverse: part, replace, regexp_replace: regexpReplace, lpad: pad, rpad: pad,
-  concat: (a) => text(plus(...a.map(textSize))), concat_ws: concatWs,
-  to_number: () => num(sized(NUMERIC_BYTES)), similar_to_escape: (a) => text(plus(scaled(textSize(a[0]), 2), sized(8))),
+  length: fixedInteger,
+  char_length: fixedInteger,
+  character_length: fixedInteger,
+  position: fixedInteger,
+  strpos: fixedInteger,
+  starts_with: fixedOther,
+  substr: part,
+  substring: part,
+  trim: part,
+  btrim: part,
+  ltrim: part,
+  rtrim: part,
+  left: part,
+  right: part,
+  split_part: part,
+  reverse: part,
+  replace,
+  regexp_replace: regexpReplace,
+  lpad: pad,
+  rpad: pad,
+  concat: (a) => text(plus(...a.map(textSize))),
+  concat_ws: concatWs,
+  to_number: () => num(sized(NUMERIC_BYTES)),
+  similar_to_escape: (a) => text(plus(scaled(textSize(a[0]), 2), sized(8))),
   // math
-  round, trunc: round, floor: (a) => num(plus(...sizes(a), sized(8))), ceil: (a) => num(plus(...sizes(a), sized(8))),
-  ceiling: (a) => num(plus(...sizes(a), sized(8))), abs: (a) => num(plus(...sizes(a), sized(8))), sign: fixedNumber,
-  power, sqrt: (a) => num(plus(...sizes(a), sized(1032))), ln: (a) => num(plus(...sizes(a), sized(1032))),
-  log: (a) => num(plus(...sizes(a), sized(1032))), exp: () => num(sized(NUMERIC_BYTES)),
-  mod: (a) => (allIntegers(a) ? count : num(plus(...sizes(a), sized(8)))), div: (a) => num(plus(...sizes(a), sized(8))),
+  round,
+  trunc: round,
+  floor: (a) => num(plus(...sizes(a), sized(8))),
+  ceil: (a) => num(plus(...sizes(a), sized(8))),
+  ceiling: (a) => num(plus(...sizes(a), sized(8))),
+  abs: (a) => num(plus(...sizes(a), sized(8))),
+  sign: fixedNumber,
+  power,
+  sqrt: (a) => num(plus(...sizes(a), sized(1032))),
+  ln: (a) => num(plus(...sizes(a), sized(1032))),
+  log: (a) => num(plus(...sizes(a), sized(1032))),
+  exp: () => num(sized(NUMERIC_BYTES)),
+  mod: (a) => (allIntegers(a) ? count : num(plus(...sizes(a), sized(8)))),
+  div: (a) => num(plus(...sizes(a), sized(8))),
   width_bucket: fixedInteger,
   // jsonb and arrays
-  jsonb_extract_path: jsonPart, jsonb_extract_path_text: part, jsonb_array_length: fixedInteger, jsonb_typeof: fixedOther,
-  jsonb_object_keys: part, jsonb_array_elements: jsonPart, jsonb_array_elements_text: part, jsonb_each: jsonPart,
-  jsonb_each_text: part, array_length: fixedInteger, cardinality: fixedInteger, array_to_string: arrayToString, unnest: part,
+  jsonb_extract_path: jsonPart,
+  jsonb_extract_path_text: part,
+  jsonb_array_length: fixedInteger,
+  jsonb_typeof: fixedOther,
+  jsonb_object_keys: part,
+  jsonb_array_elements: jsonPart,
+  jsonb_array_elements_text: part,
+  jsonb_each: jsonPart,
+  jsonb_each_text: part,
+  array_length: fixedInteger,
+  cardinality: fixedInteger,
+  array_to_string: arrayToString,
+  unnest: part,
 };
 
 /** Names the size rules know; every allowlisted function must be one of them. */
@@ -222,39 +303,96 @@ export function callValue(name: string, args: Arg[]): Value | string {
   return rule(args, name);
 }
 
-const PREDICATES: ReadonlySet<string> = new Set(['=', '<>', '!=', '<', '>', '<=', '>=', '~', '~*', '!~', '!~*', '~~', '~~*',
-  '!~~', '!~~*', '@>', '<@', '?', '?|', '?&', '&&', '@@', '@?', '<%', '%>', '<<%', '%>>', '<->', '<<->', '<->>', '<<<->', '<->>>']);
+const PREDICATES: ReadonlySet<string> = new Set([
+  '=',
+  '<>',
+  '!=',
+  '<',
+  '>',
+  '<=',
+  '>=',
+  '~',
+  '~*',
+  '!~',
+  '!~*',
+  '~~',
+  '~~*',
+  '!~~',
+  '!~~*',
+  '@>',
+  '<@',
+  '?',
+  '?|',
+  '?&',
+  '&&',
+  '@@',
+  '@?',
+  '<%',
+  '%>',
+  '<<%',
+  '%>>',
+  '<->',
+  '<<->',
+  '<->>',
+  '<<<->',
+  '<->>>',
+]);
 const JSON_PICKS: ReadonlySet<string> = new Set(['->', '->>', '#>', '#>>', '#-']);
 
 /** The bound of `left op right` (`left` is undefined for a prefix operator such as unary minus). */
 export function operatorValue(op: string, left: Value | undefined, right: Value): Value {
   const integers = right.kind === 'integer' && (left === undefined || left.kind === 'integer');
   const numbers = isNumber(right) && (left === undefined || isNumber(left));
-  const arithmetic = (extra: number): Value => (integers ? count
-    : { size: numeric(plus(left?.size ?? zero, right.size, sized(extra))), kind: numbers ? 'number' : 'other' });
+  const arithmetic = (extra: number): Value =>
+    integers
+      ? count
+      : { size: numeric(plus(left?.size ?? zero, right.size, sized(extra))), kind: numbers ? 'number' : 'other' };
   if (!left) {
     if (op === '|/' || op === '||/') return num(plus(right.size, sized(1032)));
     if (op === '-' || op === '+' || op === '@') return arithmetic(8);
     return { size: plus(right.size, sized(8)), kind: 'other' }; // ~ on a bit string keeps its length
   }
   if (PREDICATES.has(op)) return small;
-  if (JSON_PICKS.has(op)) return { size: left.size, kind: op === '->' || op === '#>' || op === '#-' ? 'json' : 'other' };
+  if (JSON_PICKS.has(op))
+    return { size: left.size, kind: op === '->' || op === '#>' || op === '#-' ? 'json' : 'other' };
   switch (op) {
-    case '||': return text(plus(left.size, right.size, sized(8)));
-    case '+': case '*': case '%': return arithmetic(8);
-    case '/': return arithmetic(1032);
-    case '^': return integers ? smallNumber : num(sized(NUMERIC_BYTES)); // integer ^ integer is a float8
+    case '||':
+      return text(plus(left.size, right.size, sized(8)));
+    case '+':
+    case '*':
+    case '%':
+      return arithmetic(8);
+    case '/':
+      return arithmetic(1032);
+    case '^':
+      return integers ? smallNumber : num(sized(NUMERIC_BYTES)); // integer ^ integer is a float8
     // number minus number, or jsonb minus a key, index or path (never longer than the jsonb)
-    case '-': return integers ? count : {
-      size: { stored: left.size.stored + right.size.stored, fixed: Math.min(left.size.fixed + right.size.fixed + 8, Math.max(left.size.fixed, NUMERIC_BYTES)) },
-      kind: numbers ? 'number' : 'other',
-    };
-    default: return text(plus(left.size, right.size, sized(8)));
+    case '-':
+      return integers
+        ? count
+        : {
+            size: {
+              stored: left.size.stored + right.size.stored,
+              fixed: Math.min(left.size.fixed + right.size.fixed + 8, Math.max(left.size.fixed, NUMERIC_BYTES)),
+            },
+            kind: numbers ? 'number' : 'other',
+          };
+    default:
+      return text(plus(left.size, right.size, sized(8)));
   }
 }
 
-const FIXED_TYPES: ReadonlySet<string> = new Set(['bool', 'boolean', 'date', 'time', 'timetz', 'timestamp', 'timestamptz',
-  'interval', 'uuid']);
+const FIXED_TYPES: ReadonlySet<string> = new Set([
+  'bool',
+  'boolean',
+  'date',
+  'time',
+  'timetz',
+  'timestamp',
+  'timestamptz',
+  'interval',
+  'uuid',
+]);
 const INTEGER_TYPES: ReadonlySet<string> = new Set(['int2', 'int4', 'int8', 'smallint', 'integer', 'int', 'bigint']);
 const FLOAT_TYPES: ReadonlySet<string> = new Set(['float4', 'float8', 'real']);
 
@@ -275,15 +413,18 @@ export function castValue(type: string, typmods: (number | undefined)[], isArray
   if (FLOAT_TYPES.has(type)) return smallNumber;
   const [modifier] = typmods;
   switch (type) {
-    case 'numeric': case 'decimal':
+    case 'numeric':
+    case 'decimal':
       if (modifier !== undefined) return num(sized(modifier + 8));
       if (kind === 'integer' || kind === 'number') return num(plus(largest(size, sized(FLOAT_DIGITS)), sized(8)));
       return num(arg.literal !== undefined ? literalSize(arg.literal) : sized(NUMERIC_BYTES));
-    case 'json': case 'jsonb':
+    case 'json':
+    case 'jsonb':
       if (arg.literal !== undefined) return { size: literalSize(arg.literal), kind: 'json' };
       if (kind !== 'other') return { size: plus(size, sized(8)), kind: 'json' };
       return { size: plus(scaled(size, JSON_GROWTH), sized(8)), kind: 'json' };
-    case 'char': case 'bpchar':
+    case 'char':
+    case 'bpchar':
       // char(n) pads to n characters; bare bpchar keeps the text, bare char is char(1).
       if (modifier !== undefined) return text(sized(CHAR_BYTES * modifier));
       return type === 'char' ? text(sized(CHAR_BYTES)) : { size, kind };

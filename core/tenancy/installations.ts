@@ -33,18 +33,37 @@ function installKey(q: InstallationLookup): string {
 
 /** Stores (or replaces) an installation; the installation object is encrypted under `secretsKey`. */
 export async function saveInstallation(em: EntityManager, secretsKey: Buffer, rec: InstallationRecord): Promise<void> {
-  await db(em).insertInto('slack_installation').values({
-    installKey: installKey(rec), teamId: rec.teamId ?? null, teamName: rec.teamName ?? null, enterpriseId: rec.enterpriseId ?? null,
-    isEnterpriseInstall: rec.isEnterpriseInstall === true, appId: rec.appId ?? null, botUserId: rec.botUserId ?? null,
-    botId: rec.botId ?? null, installedBy: rec.installedBy ?? null,
-    installationEncrypted: encryptSecret(secretsKey, JSON.stringify(rec.secret)),
-  }).onConflict((oc) => oc.column('installKey').doUpdateSet((eb) => ({
-    teamName: eb.ref('excluded.teamName'), appId: eb.ref('excluded.appId'), botUserId: eb.ref('excluded.botUserId'),
-    botId: eb.ref('excluded.botId'), installedBy: eb.ref('excluded.installedBy'),
-    installationEncrypted: eb.ref('excluded.installationEncrypted'), updatedAt: sql<Date>`now()`,
-    // A new install brings new tokens: an earlier refresh failure no longer applies.
-    refreshFailedAt: null, refreshError: null, refreshClaim: null, refreshClaimUntil: null,
-  }))).execute();
+  await db(em)
+    .insertInto('slack_installation')
+    .values({
+      installKey: installKey(rec),
+      teamId: rec.teamId ?? null,
+      teamName: rec.teamName ?? null,
+      enterpriseId: rec.enterpriseId ?? null,
+      isEnterpriseInstall: rec.isEnterpriseInstall === true,
+      appId: rec.appId ?? null,
+      botUserId: rec.botUserId ?? null,
+      botId: rec.botId ?? null,
+      installedBy: rec.installedBy ?? null,
+      installationEncrypted: encryptSecret(secretsKey, JSON.stringify(rec.secret)),
+    })
+    .onConflict((oc) =>
+      oc.column('installKey').doUpdateSet((eb) => ({
+        teamName: eb.ref('excluded.teamName'),
+        appId: eb.ref('excluded.appId'),
+        botUserId: eb.ref('excluded.botUserId'),
+        botId: eb.ref('excluded.botId'),
+        installedBy: eb.ref('excluded.installedBy'),
+        installationEncrypted: eb.ref('excluded.installationEncrypted'),
+        updatedAt: sql<Date>`now()`,
+        // A new install brings new tokens: an earlier refresh failure no longer applies.
+        refreshFailedAt: null,
+        refreshError: null,
+        refreshClaim: null,
+        refreshClaimUntil: null,
+      })),
+    )
+    .execute();
 }
 
 /** Where a stored installation's token refresh stands: failed (Slack's error code), or free to refresh. */
@@ -56,31 +75,77 @@ export type RefreshState = { failed?: string };
  * until the app is installed again. No transaction stays open: the caller refreshes, then calls
  * `saveRefreshed` or `refreshFailed`.
  */
-export async function claimRefresh(em: EntityManager, q: InstallationLookup, owner: string, seconds: number): Promise<boolean | RefreshState> {
-  const claimed = await db(em).updateTable('slack_installation')
+export async function claimRefresh(
+  em: EntityManager,
+  q: InstallationLookup,
+  owner: string,
+  seconds: number,
+): Promise<boolean | RefreshState> {
+  const claimed = await db(em)
+    .updateTable('slack_installation')
     .set({ refreshClaim: owner, refreshClaimUntil: sql<Date>`now() + make_interval(secs => ${seconds})` })
-    .where('installKey', '=', installKey(q)).where('refreshFailedAt', 'is', null)
-    .where((eb) => eb.or([eb('refreshClaim', 'is', null), eb('refreshClaimUntil', '<', sql<Date>`now()`), eb('refreshClaim', '=', owner)]))
-    .returning('id').executeTakeFirst();
+    .where('installKey', '=', installKey(q))
+    .where('refreshFailedAt', 'is', null)
+    .where((eb) =>
+      eb.or([
+        eb('refreshClaim', 'is', null),
+        eb('refreshClaimUntil', '<', sql<Date>`now()`),
+        eb('refreshClaim', '=', owner),
+      ]),
+    )
+    .returning('id')
+    .executeTakeFirst();
   if (claimed) return true;
-  const row = await db(em).selectFrom('slack_installation').select('refreshError').where('installKey', '=', installKey(q))
-    .where('refreshFailedAt', 'is not', null).executeTakeFirst();
+  const row = await db(em)
+    .selectFrom('slack_installation')
+    .select('refreshError')
+    .where('installKey', '=', installKey(q))
+    .where('refreshFailedAt', 'is not', null)
+    .executeTakeFirst();
   return row ? { failed: row.refreshError ?? 'refresh_failed' } : false;
 }
 
 /** Stores the refreshed installation and ends `owner`'s claim; false when the claim was lost meanwhile (nothing stored). */
-export async function saveRefreshed(em: EntityManager, secretsKey: Buffer, q: InstallationLookup, installation: unknown, owner: string): Promise<boolean> {
-  const saved = await db(em).updateTable('slack_installation')
-    .set({ installationEncrypted: encryptSecret(secretsKey, JSON.stringify(installation)), updatedAt: sql<Date>`now()`, refreshClaim: null, refreshClaimUntil: null })
-    .where('installKey', '=', installKey(q)).where('refreshClaim', '=', owner).returning('id').executeTakeFirst();
+export async function saveRefreshed(
+  em: EntityManager,
+  secretsKey: Buffer,
+  q: InstallationLookup,
+  installation: unknown,
+  owner: string,
+): Promise<boolean> {
+  const saved = await db(em)
+    .updateTable('slack_installation')
+    .set({
+      installationEncrypted: encryptSecret(secretsKey, JSON.stringify(installation)),
+      updatedAt: sql<Date>`now()`,
+      refreshClaim: null,
+      refreshClaimUntil: null,
+    })
+    .where('installKey', '=', installKey(q))
+    .where('refreshClaim', '=', owner)
+    .returning('id')
+    .executeTakeFirst();
   return Boolean(saved);
 }
 
 /** Records that Slack refused a refresh (`error`: its error code, never a token) and ends `owner`'s claim. */
-export async function refreshFailed(em: EntityManager, q: InstallationLookup, owner: string, error: string): Promise<void> {
-  await db(em).updateTable('slack_installation')
-    .set({ refreshFailedAt: sql<Date>`now()`, refreshError: error.slice(0, 200), refreshClaim: null, refreshClaimUntil: null })
-    .where('installKey', '=', installKey(q)).where('refreshClaim', '=', owner).execute();
+export async function refreshFailed(
+  em: EntityManager,
+  q: InstallationLookup,
+  owner: string,
+  error: string,
+): Promise<void> {
+  await db(em)
+    .updateTable('slack_installation')
+    .set({
+      refreshFailedAt: sql<Date>`now()`,
+      refreshError: error.slice(0, 200),
+      refreshClaim: null,
+      refreshClaimUntil: null,
+    })
+    .where('installKey', '=', installKey(q))
+    .where('refreshClaim', '=', owner)
+    .execute();
 }
 
 /**
@@ -90,7 +155,11 @@ export async function refreshFailed(em: EntityManager, q: InstallationLookup, ow
 export async function findInstallation(em: EntityManager, secretsKey: Buffer, q: InstallationLookup): Promise<unknown> {
   const keys = [installKey(q), ...(q.enterpriseId ? [`E:${q.enterpriseId}`] : [])];
   for (const key of keys) {
-    const row = await db(em).selectFrom('slack_installation').select('installationEncrypted').where('installKey', '=', key).executeTakeFirst();
+    const row = await db(em)
+      .selectFrom('slack_installation')
+      .select('installationEncrypted')
+      .where('installKey', '=', key)
+      .executeTakeFirst();
     if (row) return JSON.parse(decryptSecret(secretsKey, row.installationEncrypted)) as unknown;
   }
   return undefined;

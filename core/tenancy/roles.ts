@@ -5,7 +5,6 @@ import { linkPlatforms, platforms, roles } from '../enums.ts';
 export const roleSchema = z.enum(roles);
 export type Role = z.infer<typeof roleSchema>;
 
-
 /** Channels a person can talk through. */
 export const platformSchema = z.enum(platforms);
 export type Platform = z.infer<typeof platformSchema>;

@@ -11,15 +11,35 @@ export type TenantSecrets = StoredAi & {
 };
 
 /** A Slack app installation's ids and its encrypted installation object, as stored. */
-export type StoredInstallation = { teamId: string | null; teamName: string | null; enterpriseId: string | null; isEnterpriseInstall: boolean; installationEncrypted: string };
+export type StoredInstallation = {
+  teamId: string | null;
+  teamName: string | null;
+  enterpriseId: string | null;
+  isEnterpriseInstall: boolean;
+  installationEncrypted: string;
+};
 
 /** Every stored secret, still encrypted: each tenant's AI key and farm secret, each app installation; by slug and team. */
-export async function listStoredSecrets(em: EntityManager): Promise<{ tenants: TenantSecrets[]; installations: StoredInstallation[] }> {
-  const tenants = await db(em).selectFrom('tenant')
-    .select(['slug', 'aiProvider', 'aiSettings', 'aiKeyEncrypted', 'rendererBackend', 'rendererUrl', 'rendererSecretEncrypted'])
-    .orderBy('slug').execute();
-  const installations = await db(em).selectFrom('slack_installation')
+export async function listStoredSecrets(
+  em: EntityManager,
+): Promise<{ tenants: TenantSecrets[]; installations: StoredInstallation[] }> {
+  const tenants = await db(em)
+    .selectFrom('tenant')
+    .select([
+      'slug',
+      'aiProvider',
+      'aiSettings',
+      'aiKeyEncrypted',
+      'rendererBackend',
+      'rendererUrl',
+      'rendererSecretEncrypted',
+    ])
+    .orderBy('slug')
+    .execute();
+  const installations = await db(em)
+    .selectFrom('slack_installation')
     .select(['teamId', 'teamName', 'enterpriseId', 'isEnterpriseInstall', 'installationEncrypted'])
-    .orderBy('installKey').execute();
+    .orderBy('installKey')
+    .execute();
   return { tenants, installations };
 }

@@ -11,19 +11,47 @@ const tenantSlugSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'use 2–
  * concurrent model calls per process (docs/design.md §4); after a 429 the cap is `aiThrottleCap` until
  * `aiThrottledUntil`.
  */
-export type TenantRow = Pick<Row<'tenant'>,
-  'id' | 'slug' | 'name' | 'aiProvider' | 'monthlyTokenLimit' | 'createdAt' | 'aiMaxConcurrency' | 'aiThrottleCap' | 'aiThrottledUntil'>;
+export type TenantRow = Pick<
+  Row<'tenant'>,
+  | 'id'
+  | 'slug'
+  | 'name'
+  | 'aiProvider'
+  | 'monthlyTokenLimit'
+  | 'createdAt'
+  | 'aiMaxConcurrency'
+  | 'aiThrottleCap'
+  | 'aiThrottledUntil'
+>;
 
 /** The columns of a `TenantRow`, for selects and `returning`. */
-export const tenantColumns = ['id', 'slug', 'name', 'aiProvider', 'monthlyTokenLimit', 'createdAt', 'aiMaxConcurrency', 'aiThrottleCap', 'aiThrottledUntil'] as const;
+export const tenantColumns = [
+  'id',
+  'slug',
+  'name',
+  'aiProvider',
+  'monthlyTokenLimit',
+  'createdAt',
+  'aiMaxConcurrency',
+  'aiThrottleCap',
+  'aiThrottledUntil',
+] as const;
 
 /** Creates a tenant; a duplicate slug is a clear user error. */
 export async function createTenant(em: EntityManager, input: { slug: string; name: string }): Promise<TenantRow> {
   const parsed = tenantSlugSchema.safeParse(input.slug);
-  if (!parsed.success) throw new UserInputError('tenant_slug_invalid', `Tenant slug "${input.slug}" is invalid: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new UserInputError(
+      'tenant_slug_invalid',
+      `Tenant slug "${input.slug}" is invalid: ${parsed.error.issues[0]?.message}`,
+    );
   const slug = parsed.data;
-  const row = await db(em).insertInto('tenant').values({ slug, name: input.name })
-    .onConflict((oc) => oc.column('slug').doNothing()).returning(tenantColumns).executeTakeFirst();
+  const row = await db(em)
+    .insertInto('tenant')
+    .values({ slug, name: input.name })
+    .onConflict((oc) => oc.column('slug').doNothing())
+    .returning(tenantColumns)
+    .executeTakeFirst();
   if (!row) throw new UserInputError('tenant_exists', `A tenant with slug "${slug}" already exists.`);
   return row;
 }
@@ -31,7 +59,11 @@ export async function createTenant(em: EntityManager, input: { slug: string; nam
 /** Finds a tenant by slug or throws a user error naming it. */
 export async function getTenantBySlug(em: EntityManager, slug: string): Promise<TenantRow> {
   const row = await db(em).selectFrom('tenant').select(tenantColumns).where('slug', '=', slug).executeTakeFirst();
-  if (!row) throw new UserInputError('tenant_not_found', `No tenant with slug "${slug}". List them with: renderbot admin tenant list`);
+  if (!row)
+    throw new UserInputError(
+      'tenant_not_found',
+      `No tenant with slug "${slug}". List them with: renderbot admin tenant list`,
+    );
   return row;
 }
 
@@ -60,7 +92,11 @@ export async function setTenantModelConcurrency(em: EntityManager, tenantId: str
 
 /** Records the tenant's lowered model cap after its provider answered 429, valid until `until`. */
 export async function setTenantThrottle(em: EntityManager, tenantId: string, cap: number, until: Date): Promise<void> {
-  await db(em).updateTable('tenant').set({ aiThrottleCap: cap, aiThrottledUntil: until }).where('id', '=', tenantId).execute();
+  await db(em)
+    .updateTable('tenant')
+    .set({ aiThrottleCap: cap, aiThrottledUntil: until })
+    .where('id', '=', tenantId)
+    .execute();
 }
 
 /** A tenant's AI configuration as its row stores it (the key encrypted). */
@@ -73,7 +109,15 @@ export async function storeTenantAi(em: EntityManager, tenantId: string, ai: Sto
 }
 
 /** Stores a validated renderer (the farm secret already encrypted). */
-export async function storeTenantRenderer(em: EntityManager, tenantId: string,
-  renderer: Required<Pick<Updateable<Database['tenant']>, 'rendererBackend' | 'rendererUrl' | 'rendererSecretEncrypted' | 'rendererPrivateNetwork'>>): Promise<void> {
+export async function storeTenantRenderer(
+  em: EntityManager,
+  tenantId: string,
+  renderer: Required<
+    Pick<
+      Updateable<Database['tenant']>,
+      'rendererBackend' | 'rendererUrl' | 'rendererSecretEncrypted' | 'rendererPrivateNetwork'
+    >
+  >,
+): Promise<void> {
   await db(em).updateTable('tenant').set(renderer).where('id', '=', tenantId).execute();
 }

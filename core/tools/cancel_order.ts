@@ -11,7 +11,7 @@ export const cancelOrderTool = defineTool({
   description:
     'Cancel a draft, submitted or rendering order: renders not started yet are dropped (marked failed "cancelled"), ' +
     'renders already running finish but the order stays cancelled. Completed, failed or cancelled orders cannot be ' +
-    'cancelled. Needs the user\'s confirmation before it runs.',
+    "cancelled. Needs the user's confirmation before it runs.",
   parameters: z.object({
     order_id: orderIdParam,
   }),
@@ -24,7 +24,9 @@ export const cancelOrderTool = defineTool({
       details: [
         `Order: ${n} (${plan.order.status}, output type ${plan.order.outputType})`,
         `${renderJobs(plan.queued)} not started yet will be dropped`,
-        plan.running > 0 ? `${renderJobs(plan.running)} already running will finish; their results stay available` : 'No render jobs are running',
+        plan.running > 0
+          ? `${renderJobs(plan.running)} already running will finish; their results stay available`
+          : 'No render jobs are running',
         `Status: ${plan.order.status} → cancelled (cannot be undone)`,
       ],
     };
@@ -41,7 +43,12 @@ export const cancelOrderTool = defineTool({
         cancelled_jobs: r.cancelledJobs,
         running_jobs: r.runningJobs,
       },
-      blocks: [{ type: 'text', text: `${summary}${r.runningJobs > 0 ? `; ${renderJobs(r.runningJobs)} still running will finish` : ''}.` }],
+      blocks: [
+        {
+          type: 'text',
+          text: `${summary}${r.runningJobs > 0 ? `; ${renderJobs(r.runningJobs)} still running will finish` : ''}.`,
+        },
+      ],
       effects: { orders: [{ id: r.orderId, number: r.orderNumber }] },
       summary,
     };

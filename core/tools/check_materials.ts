@@ -12,8 +12,8 @@ export const checkMaterialsTool = defineTool({
   name: 'check_materials',
   kind: 'read',
   description:
-    'Check an order before rendering: for each of its products the effective material (the order\'s material override ' +
-    'if set, else the product\'s own material) must exist in the material library. Reports products with no material ' +
+    "Check an order before rendering: for each of its products the effective material (the order's material override " +
+    "if set, else the product's own material) must exist in the material library. Reports products with no material " +
     'and products whose material is unknown, plus the known material names; setting a material override on the order (set_material_override) fixes both.',
   parameters: z.object({
     order_id: orderIdParam,
@@ -21,17 +21,19 @@ export const checkMaterialsTool = defineTool({
   stepTitle: (args) => `Checking materials of ${stepLine(args.order_id, 64)}…`,
   async run(ctx, args) {
     const c = await checkMaterials(ctx.em, ctx.turn.tenantId, args.order_id);
-    const blocks: ReplyBlock[] = [{
-      type: 'facts',
-      title: `Materials of ${c.order_number}`,
-      facts: [
-        { label: 'Material override', value: c.material_override ?? '—' },
-        { label: 'Products', value: String(c.counts.products) },
-        { label: 'OK', value: String(c.counts.ok) },
-        { label: 'Without material', value: String(c.counts.missing) },
-        { label: 'Unknown material', value: String(c.counts.unknown) },
-      ],
-    }];
+    const blocks: ReplyBlock[] = [
+      {
+        type: 'facts',
+        title: `Materials of ${c.order_number}`,
+        facts: [
+          { label: 'Material override', value: c.material_override ?? '—' },
+          { label: 'Products', value: String(c.counts.products) },
+          { label: 'OK', value: String(c.counts.ok) },
+          { label: 'Without material', value: String(c.counts.missing) },
+          { label: 'Unknown material', value: String(c.counts.unknown) },
+        ],
+      },
+    ];
     const problemCount = c.counts.missing + c.counts.unknown;
     if (problemCount > 0) {
       blocks.push({
@@ -51,9 +53,10 @@ export const checkMaterialsTool = defineTool({
       },
       blocks,
       outcome: problemCount === 0 ? 'no problems' : `${problemCount} problem${problemCount === 1 ? '' : 's'}`,
-      summary: problemCount === 0
-        ? `${c.order_number}: all ${c.counts.products} products have a known material`
-        : `${c.order_number}: ${c.counts.missing} without material, ${c.counts.unknown} with an unknown material`,
+      summary:
+        problemCount === 0
+          ? `${c.order_number}: all ${c.counts.products} products have a known material`
+          : `${c.order_number}: ${c.counts.missing} without material, ${c.counts.unknown} with an unknown material`,
     };
   },
 });

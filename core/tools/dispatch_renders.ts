@@ -15,7 +15,7 @@ export const dispatchRendersTool = defineTool({
   description:
     'Queue render jobs for an existing order: a draft gets one job per product; a failed order has only its failed ' +
     'renders queued again. Refused for orders that are rendering or cancelled. create_order already dispatches by ' +
-    'default, so use this for drafts and retries. Needs the user\'s confirmation before it runs.',
+    "default, so use this for drafts and retries. Needs the user's confirmation before it runs.",
   parameters: z.object({
     order_id: orderIdParam,
   }),
@@ -25,21 +25,21 @@ export const dispatchRendersTool = defineTool({
     const n = plan.order.orderNumber;
     return plan.mode === 'first'
       ? {
-        title: `Start rendering ${n}`,
-        details: [
-          `Order: ${n} (${plan.order.status}, output type ${plan.order.outputType})`,
-          `${renderJobs(plan.jobCount)} will be queued, one per product`,
-          `Status: ${plan.order.status} → rendering`,
-        ],
-      }
+          title: `Start rendering ${n}`,
+          details: [
+            `Order: ${n} (${plan.order.status}, output type ${plan.order.outputType})`,
+            `${renderJobs(plan.jobCount)} will be queued, one per product`,
+            `Status: ${plan.order.status} → rendering`,
+          ],
+        }
       : {
-        title: `Re-dispatch failed renders of ${n}`,
-        details: [
-          `Order: ${n} (${plan.order.status}, output type ${plan.order.outputType})`,
-          `${renderJobs(plan.jobCount)} will be queued again for the ${plan.jobCount} of ${plan.itemCount} products whose renders failed`,
-          `Status: ${plan.order.status} → rendering`,
-        ],
-      };
+          title: `Re-dispatch failed renders of ${n}`,
+          details: [
+            `Order: ${n} (${plan.order.status}, output type ${plan.order.outputType})`,
+            `${renderJobs(plan.jobCount)} will be queued again for the ${plan.jobCount} of ${plan.itemCount} products whose renders failed`,
+            `Status: ${plan.order.status} → rendering`,
+          ],
+        };
   },
   // A dispatch for the order a create_order of the same response creates (it has no number
   // yet, so it is not found) folds into that create_order, which then submits: create & submit.
@@ -55,9 +55,10 @@ export const dispatchRendersTool = defineTool({
   },
   async run(ctx, args) {
     const r = await dispatchRenders(ctx.em, ctx.turn.tenantId, args.order_id, ctx.now());
-    const summary = r.mode === 'first'
-      ? `Dispatched ${r.orderNumber} with ${renderJobs(r.jobCount)}`
-      : `Re-dispatched ${renderJobs(r.jobCount)} of ${r.orderNumber}`;
+    const summary =
+      r.mode === 'first'
+        ? `Dispatched ${r.orderNumber} with ${renderJobs(r.jobCount)}`
+        : `Re-dispatched ${renderJobs(r.jobCount)} of ${r.orderNumber}`;
     return {
       data: {
         order_id: r.orderId,

@@ -26,28 +26,54 @@ export const exportResultsTool = defineTool({
   }),
   async run(ctx, args) {
     const links = ctx.renderLinks;
-    if (!links) throw new UserInputError('export_unavailable', 'Files cannot be handed out here: this deployment serves no download links.');
+    if (!links)
+      throw new UserInputError(
+        'export_unavailable',
+        'Files cannot be handed out here: this deployment serves no download links.',
+      );
     const now = ctx.now();
     const order = await resolveOrder(ctx.em, ctx.turn.tenantId, args.order_id);
     const r = await getRenderResults(ctx.em, ctx.turn.tenantId, order.id, undefined, now, 1);
     const completed = r.counts.completed;
     if (args.format === 'zip' && completed === 0) {
-      throw new UserInputError('export_empty', `${r.order_number} has no finished renders yet, so there are no images to zip; the CSV lists every item's status.`);
+      throw new UserInputError(
+        'export_empty',
+        `${r.order_number} has no finished renders yet, so there are no images to zip; the CSV lists every item's status.`,
+      );
     }
     if (args.format === 'zip' && completed > maxZipImages) {
-      throw new UserInputError('export_too_large', `${r.order_number} has ${completed.toLocaleString('en')} images; a ZIP holds at most ${maxZipImages.toLocaleString('en')}. Ask for the CSV with links instead.`);
+      throw new UserInputError(
+        'export_too_large',
+        `${r.order_number} has ${completed.toLocaleString('en')} images; a ZIP holds at most ${maxZipImages.toLocaleString('en')}. Ask for the CSV with links instead.`,
+      );
     }
     const name = exportFileName(r.order_number, args.format);
     const expiresAt = new Date(now.getTime() + exportLinkTtlSeconds * 1000).toISOString();
-    const description = args.format === 'csv'
-      ? `${r.item_count.toLocaleString('en')} items: PIM id, name, material, status, result URL, error`
-      : `${completed.toLocaleString('en')} rendered images named by PIM id, and results.csv`;
+    const description =
+      args.format === 'csv'
+        ? `${r.item_count.toLocaleString('en')} items: PIM id, name, material, status, result URL, error`
+        : `${completed.toLocaleString('en')} rendered images named by PIM id, and results.csv`;
     return {
-      data: { order_number: r.order_number, format: args.format, file_name: name, items: r.item_count, completed, failed: r.counts.failed, expires_at: expiresAt,
-        delivered: 'attached to your reply (or linked there); do not repeat a link' },
-      blocks: [{ type: 'file', name, description, url: links.signedExportUrl(ctx.turn.tenantId, order.id, args.format, exportLinkTtlSeconds, now), expiresAt }],
+      data: {
+        order_number: r.order_number,
+        format: args.format,
+        file_name: name,
+        items: r.item_count,
+        completed,
+        failed: r.counts.failed,
+        expires_at: expiresAt,
+        delivered: 'attached to your reply (or linked there); do not repeat a link',
+      },
+      blocks: [
+        {
+          type: 'file',
+          name,
+          description,
+          url: links.signedExportUrl(ctx.turn.tenantId, order.id, args.format, exportLinkTtlSeconds, now),
+          expiresAt,
+        },
+      ],
       summary: `Exported ${r.order_number} as ${args.format.toUpperCase()}`,
     };
   },
 });
-

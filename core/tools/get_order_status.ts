@@ -23,17 +23,28 @@ export const getOrderStatusTool = defineTool({
       { label: 'Status', value: o.status },
       { label: 'Output type', value: o.output_type },
       { label: 'Items', value: String(o.item_count) },
-      { label: 'Jobs', value: `${o.jobs.completed} completed, ${o.jobs.failed} failed, ${o.jobs.running} running, ${o.jobs.queued} queued` },
+      {
+        label: 'Jobs',
+        value: `${o.jobs.completed} completed, ${o.jobs.failed} failed, ${o.jobs.running} running, ${o.jobs.queued} queued`,
+      },
       { label: 'Material override', value: o.material_override ?? '—' },
       { label: 'Created', value: o.created_at },
     ];
-    if (Object.keys(o.render_overrides).length > 0) facts.push({ label: 'Render overrides', value: JSON.stringify(o.render_overrides) });
+    if (Object.keys(o.render_overrides).length > 0)
+      facts.push({ label: 'Render overrides', value: JSON.stringify(o.render_overrides) });
     if (o.submitted_at) facts.push({ label: 'Submitted', value: o.submitted_at });
     if (o.completed_at) facts.push({ label: 'Completed', value: o.completed_at });
     else if (o.last_finished_at) facts.push({ label: 'Last job finished', value: o.last_finished_at });
     const blocks: ReplyBlock[] = [
       { type: 'facts', title: `Order ${o.order_number}`, facts },
-      { type: 'progress', orderNumber: o.order_number, status: o.status, total: o.total_jobs, counts: o.jobs, ratio: o.progress },
+      {
+        type: 'progress',
+        orderNumber: o.order_number,
+        status: o.status,
+        total: o.total_jobs,
+        counts: o.jobs,
+        ratio: o.progress,
+      },
     ];
     if (o.failures.length > 0) {
       blocks.push({

@@ -3,7 +3,6 @@ import { defineTool } from './tool.ts';
 import { getRenderStats } from '../pipeline/stats.ts';
 import { jobStatuses, orderStatuses } from '../pipeline/statuses.ts';
 
-
 function percent(ratio: number | null): string {
   return ratio === null ? '—' : `${(ratio * 100).toFixed(1)} %`;
 }
@@ -65,10 +64,14 @@ export const getRenderStatsTool = defineTool({
       ],
       outcome: `${s.orders.total} orders, ${w.completed} renders in ${w.days} days`,
       // The numbers an answer about the pipeline is most likely built on.
-      effects: { cites: { counts: [
-        { count: w.completed, what: `render jobs completed in the last ${w.days} days` },
-        { count: w.failed, what: `render jobs failed in the last ${w.days} days` },
-      ] } },
+      effects: {
+        cites: {
+          counts: [
+            { count: w.completed, what: `render jobs completed in the last ${w.days} days` },
+            { count: w.failed, what: `render jobs failed in the last ${w.days} days` },
+          ],
+        },
+      },
       summary: `${s.orders.total} orders, ${s.jobs.exact ? s.jobs.total : `over ${s.jobs.total - 1}`} jobs; ${w.completed} completed in the last ${w.days} days`,
     };
   },

@@ -17,8 +17,20 @@ import type { Tool } from './tool.ts';
 
 /** The fourteen agent tools (seven reads plus query_database, six writes behind confirmation). */
 export const allTools: readonly Tool[] = [
-  listOrdersTool, searchProductsTool, getOrderStatusTool, getRenderResultsTool, getRenderStatsTool, checkMaterialsTool, exportResultsTool, queryDatabaseTool,
-  createOrderTool, dispatchRendersTool, setMaterialOverrideTool, setRenderOverridesTool, cancelOrderTool, retryFailedRendersTool,
+  listOrdersTool,
+  searchProductsTool,
+  getOrderStatusTool,
+  getRenderResultsTool,
+  getRenderStatsTool,
+  checkMaterialsTool,
+  exportResultsTool,
+  queryDatabaseTool,
+  createOrderTool,
+  dispatchRendersTool,
+  setMaterialOverrideTool,
+  setRenderOverridesTool,
+  cancelOrderTool,
+  retryFailedRendersTool,
 ] as readonly Tool[];
 
 /** The default registry of all tools. */

@@ -12,8 +12,11 @@ export const listOrdersTool = defineTool({
     'Filter by status to answer questions like "which orders are still rendering" or "what failed". ' +
     'For one order in detail (failures, progress, overrides) use get_order_status with its order number.',
   parameters: z.object({
-    status: orderStatusSchema.optional()
-      .describe('Only orders with this status: draft, submitted, rendering, completed, failed or cancelled. Omit for all.'),
+    status: orderStatusSchema
+      .optional()
+      .describe(
+        'Only orders with this status: draft, submitted, rendering, completed, failed or cancelled. Omit for all.',
+      ),
     limit: z.number().int().min(1).max(50).default(10).describe('How many orders to return, 1..50 (default 10).'),
   }),
   stepTitle: (args) => `Listing ${args.status ? `${args.status} ` : ''}orders…`,
@@ -35,26 +38,38 @@ export const listOrdersTool = defineTool({
           completed_at: o.completed_at,
         })),
       },
-      blocks: orders.length === 0
-        ? [{ type: 'text', text: `No ${label} found.` }]
-        : [{
-          type: 'table',
-          title: args.status ? `Latest ${label}` : 'Latest orders',
-          columns: ['Order', 'Status', 'Output type', 'Items', 'Done', 'Failed', 'Created'],
-          rows: orders.map((o) => [
-            o.order_number, o.status, o.output_type, String(o.item_count),
-            `${o.jobs.completed}/${o.jobs.queued + o.jobs.running + o.jobs.completed + o.jobs.failed}`,
-            String(o.jobs.failed), o.created_at.slice(0, 10),
-          ]),
-          total,
-          truncated: total > orders.length,
-        }],
+      blocks:
+        orders.length === 0
+          ? [{ type: 'text', text: `No ${label} found.` }]
+          : [
+              {
+                type: 'table',
+                title: args.status ? `Latest ${label}` : 'Latest orders',
+                columns: ['Order', 'Status', 'Output type', 'Items', 'Done', 'Failed', 'Created'],
+                rows: orders.map((o) => [
+                  o.order_number,
+                  o.status,
+                  o.output_type,
+                  String(o.item_count),
+                  `${o.jobs.completed}/${o.jobs.queued + o.jobs.running + o.jobs.completed + o.jobs.failed}`,
+                  String(o.jobs.failed),
+                  o.created_at.slice(0, 10),
+                ]),
+                total,
+                truncated: total > orders.length,
+              },
+            ],
       outcome: `${total} found`,
       summary: `Listed ${orders.length} of ${total} ${label}`,
       effects: {
         // The newest order listed is the natural next one to look at.
-        ...(orders[0] ? { order: { number: orders[0].order_number, status: orders[0].status, failedJobs: orders[0].jobs.failed } } : {}),
-        cites: { orders: orders.map((o) => ({ id: o.id, number: o.order_number })), counts: [{ count: total, what: label }] },
+        ...(orders[0]
+          ? { order: { number: orders[0].order_number, status: orders[0].status, failedJobs: orders[0].jobs.failed } }
+          : {}),
+        cites: {
+          orders: orders.map((o) => ({ id: o.id, number: o.order_number })),
+          counts: [{ count: total, what: label }],
+        },
       },
     };
   },

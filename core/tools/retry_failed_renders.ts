@@ -7,10 +7,18 @@ import { stepLine } from '../replies/steps.ts';
 import { defineTool } from './tool.ts';
 
 /** dispatch_renders' plan, limited to re-dispatching failed renders. */
-async function planRetry(em: EntityManager, tenantId: string, ref: string, opts: { forUpdate?: boolean } = {}): Promise<DispatchPlan> {
+async function planRetry(
+  em: EntityManager,
+  tenantId: string,
+  ref: string,
+  opts: { forUpdate?: boolean } = {},
+): Promise<DispatchPlan> {
   const plan = await planDispatch(em, tenantId, ref, opts);
   if (plan.mode !== 'retry') {
-    throw new UserInputError('nothing_to_dispatch', `${plan.order.orderNumber} is a ${plan.order.status} order that was never dispatched; start it with dispatch_renders.`);
+    throw new UserInputError(
+      'nothing_to_dispatch',
+      `${plan.order.orderNumber} is a ${plan.order.status} order that was never dispatched; start it with dispatch_renders.`,
+    );
   }
   return plan;
 }
@@ -22,7 +30,7 @@ export const retryFailedRendersTool = defineTool({
   description:
     'Render the failed products of a finished order again: one new render job per product whose render failed; the ' +
     'order goes back to rendering. Refused while the order is still rendering, for cancelled orders and when nothing ' +
-    'failed. Needs the user\'s confirmation before it runs.',
+    "failed. Needs the user's confirmation before it runs.",
   parameters: z.object({
     order_id: orderIdParam,
   }),
@@ -44,7 +52,13 @@ export const retryFailedRendersTool = defineTool({
     const r = await dispatchRenders(ctx.em, ctx.turn.tenantId, args.order_id, ctx.now());
     const summary = `Re-queued ${renderJobs(r.jobCount)} of ${r.orderNumber}`;
     return {
-      data: { order_id: r.orderId, order_number: r.orderNumber, previous_status: r.previousStatus, status: r.status, job_count: r.jobCount },
+      data: {
+        order_id: r.orderId,
+        order_number: r.orderNumber,
+        previous_status: r.previousStatus,
+        status: r.status,
+        job_count: r.jobCount,
+      },
       blocks: [{ type: 'text', text: `${summary}.` }],
       effects: { orders: [{ id: r.orderId, number: r.orderNumber }] },
       summary,

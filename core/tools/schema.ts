@@ -40,7 +40,9 @@ function nullableOptionals(node: unknown): void {
 
 function acceptsNull(schema: JsonSchema): boolean {
   const types = Array.isArray(schema.type) ? schema.type : [schema.type];
-  return types.includes('null') || (Array.isArray(schema.anyOf) && schema.anyOf.some((s) => isSchema(s) && acceptsNull(s)));
+  return (
+    types.includes('null') || (Array.isArray(schema.anyOf) && schema.anyOf.some((s) => isSchema(s) && acceptsNull(s)))
+  );
 }
 
 function isSchema(value: unknown): value is JsonSchema {
@@ -51,14 +53,20 @@ function isSchema(value: unknown): value is JsonSchema {
 export function dropNulls(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(dropNulls);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, dropNulls(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== null)
+        .map(([k, v]) => [k, dropNulls(v)]),
+    );
   }
   return value;
 }
 
 /** Parses a model's raw argument string against a tool schema; returns a readable error instead of throwing. */
-export function parseToolArguments<S extends z.ZodObject>(schema: S, raw: string):
-  { ok: true; args: z.infer<S> } | { ok: false; error: string } {
+export function parseToolArguments<S extends z.ZodObject>(
+  schema: S,
+  raw: string,
+): { ok: true; args: z.infer<S> } | { ok: false; error: string } {
   let json: unknown;
   try {
     json = raw.trim() === '' ? {} : JSON.parse(raw);

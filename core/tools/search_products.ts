@@ -16,14 +16,35 @@ export const searchProductsTool = defineTool({
     'and next_cursor when more pages exist: pass it back with the same criteria to get the next page. ' +
     'To render or order ALL matching products, do not collect ids page by page: call create_order with product_filter (same criteria) instead.',
   parameters: z.object({
-    query: z.string().trim().max(200).optional()
-      .describe('Free text: words that must all occur in the PIM id, name or category, e.g. "Rillenkugellager 6204". Omit to list a whole category.'),
-    category: z.string().trim().min(1).max(100).optional()
+    query: z
+      .string()
+      .trim()
+      .max(200)
+      .optional()
+      .describe(
+        'Free text: words that must all occur in the PIM id, name or category, e.g. "Rillenkugellager 6204". Omit to list a whole category.',
+      ),
+    category: z
+      .string()
+      .trim()
+      .min(1)
+      .max(100)
+      .optional()
       .describe('Exact category name, case-insensitive, e.g. "Kugellager" or "Dichtungen".'),
-    material: z.string().trim().min(1).max(100).optional()
+    material: z
+      .string()
+      .trim()
+      .min(1)
+      .max(100)
+      .optional()
       .describe('Exact material name of the products, case-insensitive, e.g. "Steel-Bare".'),
     limit: z.number().int().min(1).max(200).default(25).describe('Products per page, 1..200 (default 25).'),
-    cursor: z.string().trim().min(1).max(1000).optional()
+    cursor: z
+      .string()
+      .trim()
+      .min(1)
+      .max(1000)
+      .optional()
       .describe('next_cursor of the previous page of this same search; omit for the first page.'),
   }),
   stepTitle: (args) => {
@@ -46,25 +67,38 @@ export const searchProductsTool = defineTool({
         returned: r.products.length,
         next_cursor: r.next_cursor,
         truncated,
-        ...(r.total_exact ? {} : { note: `More than ${countCap} products match; narrow the search or use product_filter in create_order.` }),
-        products: r.products.map((p) => ({ id: p.id, pim_id: p.pim_id, name: p.name, category: p.category, material: p.material_name })),
+        ...(r.total_exact
+          ? {}
+          : { note: `More than ${countCap} products match; narrow the search or use product_filter in create_order.` }),
+        products: r.products.map((p) => ({
+          id: p.id,
+          pim_id: p.pim_id,
+          name: p.name,
+          category: p.category,
+          material: p.material_name,
+        })),
       },
-      blocks: r.total === 0
-        ? [{ type: 'text', text: `No products ${what}.` }]
-        : [{
-          type: 'table',
-          title: `${count} product${r.total === 1 ? '' : 's'} ${what}${page}`,
-          columns: ['PIM ID', 'Name', 'Category', 'Material'],
-          rows: r.products.map((p) => [p.pim_id, p.name, p.category, p.material_name ?? '—']),
-          total: r.total,
-          truncated,
-        }],
+      blocks:
+        r.total === 0
+          ? [{ type: 'text', text: `No products ${what}.` }]
+          : [
+              {
+                type: 'table',
+                title: `${count} product${r.total === 1 ? '' : 's'} ${what}${page}`,
+                columns: ['PIM ID', 'Name', 'Category', 'Material'],
+                rows: r.products.map((p) => [p.pim_id, p.name, p.category, p.material_name ?? '—']),
+                total: r.total,
+                truncated,
+              },
+            ],
       outcome: `${count.toLowerCase()} found`,
       summary: `Found ${count.toLowerCase()} products ${what}${truncated ? `, showing ${r.products.length}${page}` : ''}`,
       effects: {
         found: { products: r.total },
         // An inexact count ("more than 100,000") is not a number to cite.
-        ...(r.total_exact ? { cites: { counts: [{ count: r.total, what: `product${r.total === 1 ? '' : 's'} ${what}` }] } } : {}),
+        ...(r.total_exact
+          ? { cites: { counts: [{ count: r.total, what: `product${r.total === 1 ? '' : 's'} ${what}` }] } }
+          : {}),
       },
     };
   },

@@ -14,15 +14,22 @@ export const setMaterialOverrideTool = defineTool({
   description:
     'Set the material that every product of an order is rendered with (e.g. "Steel-Bare"), or pass "none" to clear ' +
     'the override so each product uses its own material. Not possible once an order is completed or cancelled; while ' +
-    'rendering it affects renders that have not started. Needs the user\'s confirmation before it runs.',
+    "rendering it affects renders that have not started. Needs the user's confirmation before it runs.",
   parameters: z.object({
     order_id: orderIdParam,
-    material_name: z.string().min(1)
+    material_name: z
+      .string()
+      .min(1)
       .describe(`Name of one of the tenant's materials, or "${noMaterialOverride}" to clear the override`),
   }),
   stepTitle: (args) => `Preparing a material override for ${stepLine(args.order_id, 64)}…`,
   async prepare(ctx, args) {
-    const { order, material } = await planMaterialOverride(ctx.em, ctx.turn.tenantId, args.order_id, args.material_name);
+    const { order, material } = await planMaterialOverride(
+      ctx.em,
+      ctx.turn.tenantId,
+      args.order_id,
+      args.material_name,
+    );
     const n = order.orderNumber;
     const from = order.materialOverride ?? 'product materials';
     return {

@@ -14,13 +14,15 @@ export const setRenderOverridesTool = defineTool({
   kind: 'write',
   description:
     'Change render settings of an order (width, height, background, camera_angle, quality, shadow, padding). Given ' +
-    'keys are merged into the order\'s existing overrides; list keys in clear to remove them. Not possible once an ' +
-    'order is completed or cancelled. Needs the user\'s confirmation before it runs.',
+    "keys are merged into the order's existing overrides; list keys in clear to remove them. Not possible once an " +
+    "order is completed or cancelled. Needs the user's confirmation before it runs.",
   parameters: z.object({
     order_id: orderIdParam,
     overrides: renderOverridesSchema.describe('Render overrides to set; keys not given stay as they are'),
-    clear: z.array(z.enum(renderOverrideKeys)).optional()
-      .describe('Override keys to remove (back to the output type\'s defaults), applied before overrides'),
+    clear: z
+      .array(z.enum(renderOverrideKeys))
+      .optional()
+      .describe("Override keys to remove (back to the output type's defaults), applied before overrides"),
   }),
   stepTitle: (args) => `Preparing render settings for ${stepLine(args.order_id, 64)}…`,
   async prepare(ctx, args) {

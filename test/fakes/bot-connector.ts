@@ -22,7 +22,15 @@ export type ConnectorCall = {
  * An upload session in the user's OneDrive, as Teams hands one to the bot in a file consent
  * accept (`uploadInfo.uploadUrl`): the bot PUTs the bytes with `Content-Range: bytes 0-(n-1)/n`.
  */
-type FakeUpload = { id: string; name: string; uploadUrl: string; contentUrl: string; bytes?: Buffer; contentRange?: string; authorization?: string };
+type FakeUpload = {
+  id: string;
+  name: string;
+  uploadUrl: string;
+  contentUrl: string;
+  bytes?: Buffer;
+  contentRange?: string;
+  authorization?: string;
+};
 
 /** A running fake connector; see `startFakeConnector`. */
 export type FakeConnector = {
@@ -54,7 +62,10 @@ export type FakeConnector = {
   close(): Promise<void>;
 };
 
-const isMessage = (c: ConnectorCall) => (c.kind === 'send' || c.kind === 'reply' || c.kind === 'update') && c.activity.type !== 'typing' && c.refused === undefined;
+const isMessage = (c: ConnectorCall) =>
+  (c.kind === 'send' || c.kind === 'reply' || c.kind === 'update') &&
+  c.activity.type !== 'typing' &&
+  c.refused === undefined;
 
 /**
  * A fake Bot Framework Connector on 127.0.0.1 (docs/design.md §11): records
@@ -86,7 +97,8 @@ export async function startFakeConnector(): Promise<FakeConnector> {
    * response text streams, a final message closes the stream. Returns what Teams would refuse.
    */
   const checkStream = (activity: Record<string, unknown>): string | undefined => {
-    const info = activity.channelData as { streamType?: string; streamSequence?: number; streamId?: string } | undefined;
+    const info = activity.channelData as
+      { streamType?: string; streamSequence?: number; streamId?: string } | undefined;
     if (!info?.streamType) return undefined;
     if (info.streamType === 'final') {
       if (!info.streamId || !streams.has(info.streamId)) return 'final message for an unknown stream';
@@ -94,11 +106,14 @@ export async function startFakeConnector(): Promise<FakeConnector> {
       return undefined;
     }
     if (activity.type !== 'typing') return 'stream updates are typing activities';
-    if (info.streamType === 'informative' && String(activity.text ?? '').length > 1000) return 'informative update over 1000 characters';
+    if (info.streamType === 'informative' && String(activity.text ?? '').length > 1000)
+      return 'informative update over 1000 characters';
     const stream = info.streamId ? streams.get(info.streamId) : { sequence: 0, streaming: false };
     if (!stream) return 'unknown streamId';
-    if (info.streamSequence !== stream.sequence + 1) return `streamSequence ${info.streamSequence} after ${stream.sequence}`;
-    if (info.streamType === 'informative' && stream.streaming) return 'informative update after the response started streaming';
+    if (info.streamSequence !== stream.sequence + 1)
+      return `streamSequence ${info.streamSequence} after ${stream.sequence}`;
+    if (info.streamType === 'informative' && stream.streaming)
+      return 'informative update after the response started streaming';
     stream.sequence += 1;
     if (info.streamType === 'streaming') stream.streaming = true;
     if (!info.streamId) pendingStreamStart = stream;
@@ -117,9 +132,25 @@ export async function startFakeConnector(): Promise<FakeConnector> {
       const bytes = Buffer.concat(chunks);
       const range = String(req.headers['content-range'] ?? '');
       const whole = `bytes 0-${bytes.length - 1}/${bytes.length}`;
-      if (!up || req.method !== 'PUT' || up.bytes) { res.writeHead(404, { 'content-type': 'application/json' }); res.end(JSON.stringify({ error: { code: 'itemNotFound', message: 'The upload session was not found.' } })); return; }
-      if (range !== whole) { res.writeHead(400, { 'content-type': 'application/json' }); res.end(JSON.stringify({ error: { code: 'invalidRange', message: `Content-Range ${range} does not match ${bytes.length} bytes.` } })); return; }
-      Object.assign(up, { bytes, contentRange: range, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+      if (!up || req.method !== 'PUT' || up.bytes) {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'itemNotFound', message: 'The upload session was not found.' } }));
+        return;
+      }
+      if (range !== whole) {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            error: { code: 'invalidRange', message: `Content-Range ${range} does not match ${bytes.length} bytes.` },
+          }),
+        );
+        return;
+      }
+      Object.assign(up, {
+        bytes,
+        contentRange: range,
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+      });
       res.writeHead(201, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ id: up.id, name: up.name, size: bytes.length, file: {} }));
       return;
@@ -134,30 +165,90 @@ export async function startFakeConnector(): Promise<FakeConnector> {
     const conversationId = decodeURIComponent(m[1]!);
     const sub = m[3] ? decodeURIComponent(m[3]) : undefined;
     if (m[2] === 'members' && req.method === 'GET' && sub) {
-      calls.push({ kind: 'member', method: 'GET', path: url.pathname, conversationId, activityId: sub, headers: req.headers, activity: {} });
-      return send(200, { id: sub, name: `Member ${sub}`, aadObjectId: sub, userRole: roles.get(sub) ?? 'user', tenantId: 'fake' });
+      calls.push({
+        kind: 'member',
+        method: 'GET',
+        path: url.pathname,
+        conversationId,
+        activityId: sub,
+        headers: req.headers,
+        activity: {},
+      });
+      return send(200, {
+        id: sub,
+        name: `Member ${sub}`,
+        aadObjectId: sub,
+        userRole: roles.get(sub) ?? 'user',
+        tenantId: 'fake',
+      });
     }
     const activity = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
     const channelData = activity.channelData as { streamType?: unknown } | undefined;
     if (m[2] === 'activities' && stoppedStreams.has(conversationId) && typeof channelData?.streamType === 'string') {
-      calls.push({ kind: req.method === 'PUT' ? 'update' : sub ? 'reply' : 'send', method: req.method ?? 'POST', path: url.pathname, conversationId, headers: req.headers, activity, refused: 403 });
-      return send(403, { error: { code: 'ContentStreamNotAllowed', message: 'Content stream was cancelled by user.' } });
+      calls.push({
+        kind: req.method === 'PUT' ? 'update' : sub ? 'reply' : 'send',
+        method: req.method ?? 'POST',
+        path: url.pathname,
+        conversationId,
+        headers: req.headers,
+        activity,
+        refused: 403,
+      });
+      return send(403, {
+        error: { code: 'ContentStreamNotAllowed', message: 'Content stream was cancelled by user.' },
+      });
     }
-    const refusal = m[2] === 'activities' && activity.type === 'message' ? refusals.get(conversationId)?.shift() : undefined;
+    const refusal =
+      m[2] === 'activities' && activity.type === 'message' ? refusals.get(conversationId)?.shift() : undefined;
     if (refusal) {
-      calls.push({ kind: req.method === 'PUT' ? 'update' : sub ? 'reply' : 'send', method: req.method ?? 'POST', path: url.pathname, conversationId, headers: req.headers, activity, refused: refusal.status });
-      res.writeHead(refusal.status, { 'content-type': 'application/json', ...(refusal.retryAfter !== undefined ? { 'retry-after': String(refusal.retryAfter) } : {}) });
-      res.end(JSON.stringify({ error: { code: refusal.status === 429 ? 'TooManyRequests' : 'ServiceError', message: refusal.status === 429 ? 'Too many requests' : 'Bad gateway' } }));
+      calls.push({
+        kind: req.method === 'PUT' ? 'update' : sub ? 'reply' : 'send',
+        method: req.method ?? 'POST',
+        path: url.pathname,
+        conversationId,
+        headers: req.headers,
+        activity,
+        refused: refusal.status,
+      });
+      res.writeHead(refusal.status, {
+        'content-type': 'application/json',
+        ...(refusal.retryAfter !== undefined ? { 'retry-after': String(refusal.retryAfter) } : {}),
+      });
+      res.end(
+        JSON.stringify({
+          error: {
+            code: refusal.status === 429 ? 'TooManyRequests' : 'ServiceError',
+            message: refusal.status === 429 ? 'Too many requests' : 'Bad gateway',
+          },
+        }),
+      );
       return;
     }
     const streamProblem = m[2] === 'activities' && req.method === 'POST' ? checkStream(activity) : undefined;
     if (streamProblem) {
-      calls.push({ kind: sub ? 'reply' : 'send', method: 'POST', path: url.pathname, conversationId, headers: req.headers, activity, refused: 400 });
+      calls.push({
+        kind: sub ? 'reply' : 'send',
+        method: 'POST',
+        path: url.pathname,
+        conversationId,
+        headers: req.headers,
+        activity,
+        refused: 400,
+      });
       return send(400, { error: { code: 'BadArgument', message: streamProblem } });
     }
     if (m[2] === 'activities' && req.method === 'POST') {
       const id = `1${String(Date.now()).slice(-9)}${String(++seq).padStart(3, '0')}`;
-      calls.push({ kind: sub ? 'reply' : 'send', method: 'POST', path: url.pathname, conversationId, ...(sub ? { activityId: sub } : {}), headers: req.headers, activity, id });
+      calls.push({
+        kind: sub ? 'reply' : 'send',
+        method: 'POST',
+        path: url.pathname,
+        conversationId,
+        ...(sub ? { activityId: sub } : {}),
+        headers: req.headers,
+        activity,
+        id,
+      });
       // A stream's first update: its id is the stream's id from now on.
       if (pendingStreamStart) streams.set(id, pendingStreamStart);
       pendingStreamStart = undefined;
@@ -165,7 +256,16 @@ export async function startFakeConnector(): Promise<FakeConnector> {
       return notify();
     }
     if (m[2] === 'activities' && req.method === 'PUT' && sub) {
-      calls.push({ kind: 'update', method: 'PUT', path: url.pathname, conversationId, activityId: sub, headers: req.headers, activity, id: sub });
+      calls.push({
+        kind: 'update',
+        method: 'PUT',
+        path: url.pathname,
+        conversationId,
+        activityId: sub,
+        headers: req.headers,
+        activity,
+        id: sub,
+      });
       send(200, { id: sub });
       return notify();
     }
@@ -179,21 +279,51 @@ export async function startFakeConnector(): Promise<FakeConnector> {
     messages: () => calls.filter(isMessage),
     uploadSession(name) {
       const id = `up-${++seq}`;
-      const up: FakeUpload = { id, name, uploadUrl: `http://127.0.0.1:${port}/onedrive/upload/${id}`, contentUrl: `https://contoso.sharepoint.com/personal/u/Documents/Applications/${encodeURIComponent(name)}` };
+      const up: FakeUpload = {
+        id,
+        name,
+        uploadUrl: `http://127.0.0.1:${port}/onedrive/upload/${id}`,
+        contentUrl: `https://contoso.sharepoint.com/personal/u/Documents/Applications/${encodeURIComponent(name)}`,
+      };
       uploads.set(id, up);
       return up;
     },
     uploads: () => [...uploads.values()],
-    setMemberRole: (userId, role) => { roles.set(userId, role); },
-    stopStream: (conversationId) => { stoppedStreams.add(conversationId); },
-    refuse: (conversationId, ...answers) => { refusals.set(conversationId, [...(refusals.get(conversationId) ?? []), ...answers]); },
+    setMemberRole: (userId, role) => {
+      roles.set(userId, role);
+    },
+    stopStream: (conversationId) => {
+      stoppedStreams.add(conversationId);
+    },
+    refuse: (conversationId, ...answers) => {
+      refusals.set(conversationId, [...(refusals.get(conversationId) ?? []), ...answers]);
+    },
     waitFor(count, match = isMessage, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`fake connector: waited ${timeoutMs} ms for ${count} matching calls; have ${calls.filter(match).length}: ${JSON.stringify(calls.map((c) => `${c.kind} ${c.activity.type ?? ''}`))}`)), timeoutMs);
-        waiters.push({ count, match, resolve: (found) => { clearTimeout(timer); resolve(found); } });
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `fake connector: waited ${timeoutMs} ms for ${count} matching calls; have ${calls.filter(match).length}: ${JSON.stringify(calls.map((c) => `${c.kind} ${c.activity.type ?? ''}`))}`,
+              ),
+            ),
+          timeoutMs,
+        );
+        waiters.push({
+          count,
+          match,
+          resolve: (found) => {
+            clearTimeout(timer);
+            resolve(found);
+          },
+        });
         notify();
       });
     },
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -2,7 +2,15 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import type { AiSettings } from '../../core/llm/settings.ts';
 import { checkChatBody } from './llm-validate.ts';
-import { completionJson, contentFilterBody, errorBody, maskKey, streamChunks, type FakeProvider, type WireReply } from './llm-wire.ts';
+import {
+  completionJson,
+  contentFilterBody,
+  errorBody,
+  maskKey,
+  streamChunks,
+  type FakeProvider,
+  type WireReply,
+} from './llm-wire.ts';
 
 /** How to start the fake; unset fields get test defaults (gpt-4o, 2024-10-21, gpt-4o-mini, test-key). */
 export type FakeLlmOptions =
@@ -42,7 +50,10 @@ export type FakeStep =
 type FakeChatBody = {
   model?: string;
   messages: Record<string, unknown>[];
-  tools?: { type: string; function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean } }[];
+  tools?: {
+    type: string;
+    function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean };
+  }[];
   tool_choice?: unknown;
   parallel_tool_calls?: boolean;
   max_tokens?: number;
@@ -53,7 +64,13 @@ type FakeChatBody = {
 };
 
 /** A request the fake received. */
-export type FakeLlmRequest = { method: string; path: string; query: Record<string, string>; headers: IncomingHttpHeaders; body: FakeChatBody };
+export type FakeLlmRequest = {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: IncomingHttpHeaders;
+  body: FakeChatBody;
+};
 
 /** A running fake; see `startFakeLlm`. */
 export type FakeLlm = {
@@ -114,12 +131,20 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
       // The client gave up on the request (an AbortSignal through the openai client closes the connection).
       if (shuttingDown) return;
       clientClosed.push({ request: seqOf.get(res) ?? 0, at: performance.now() });
-      for (const w of closeWaiters) if (clientClosed.length >= w.count) { closeWaiters.delete(w); w.resolve(); }
+      for (const w of closeWaiters)
+        if (clientClosed.length >= w.count) {
+          closeWaiters.delete(w);
+          w.resolve();
+        }
     });
   };
   const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     if (res.destroyed || res.headersSent) return;
-    res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_fake_${seqOf.get(res)}`, ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'x-request-id': `req_fake_${seqOf.get(res)}`,
+      ...headers,
+    });
     res.end(typeof body === 'string' ? body : JSON.stringify(body));
   };
   const fail = (res: ServerResponse, status: number, problem: string, body?: unknown) => {
@@ -129,14 +154,19 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
 
   /** Route and auth; returns true when the response was already sent. */
   const rejectRoute = (req: FakeLlmRequest, res: ServerResponse): boolean => {
-    const expectedPath = provider === 'azure' ? `/openai/deployments/${model}/chat/completions` : '/v1/chat/completions';
+    const expectedPath =
+      provider === 'azure' ? `/openai/deployments/${model}/chat/completions` : '/v1/chat/completions';
     if (req.method !== 'POST' || req.path !== expectedPath) {
       fail(res, 404, `unexpected ${req.method} ${req.path} (expected POST ${expectedPath})`);
       return true;
     }
-    const presented = provider === 'azure' ? req.headers['api-key'] : /^Bearer (.*)$/.exec(req.headers.authorization ?? '')?.[1];
+    const presented =
+      provider === 'azure' ? req.headers['api-key'] : /^Bearer (.*)$/.exec(req.headers.authorization ?? '')?.[1];
     if (presented !== apiKey) {
-      const message = provider === 'openai' ? `Incorrect API key provided: ${maskKey(String(presented ?? ''))}. You can find your API key at https://platform.openai.com/account/api-keys.` : undefined;
+      const message =
+        provider === 'openai'
+          ? `Incorrect API key provided: ${maskKey(String(presented ?? ''))}. You can find your API key at https://platform.openai.com/account/api-keys.`
+          : undefined;
       sendJson(res, 401, errorBody(provider, 401, message));
       return true;
     }
@@ -145,7 +175,16 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
       return true;
     }
     if (provider === 'openai' && req.body.model !== model) {
-      fail(res, 404, `model ${JSON.stringify(req.body.model)} (expected ${model})`, errorBody(provider, 404, `The model \`${String(req.body.model)}\` does not exist or you do not have access to it.`));
+      fail(
+        res,
+        404,
+        `model ${JSON.stringify(req.body.model)} (expected ${model})`,
+        errorBody(
+          provider,
+          404,
+          `The model \`${String(req.body.model)}\` does not exist or you do not have access to it.`,
+        ),
+      );
       return true;
     }
     return false;
@@ -160,13 +199,16 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
       arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments),
     }));
     const content = step.content ?? null;
-    const completionChars = (content?.length ?? 0) + toolCalls.reduce((n, c) => n + c.name.length + c.arguments.length, 0);
+    const completionChars =
+      (content?.length ?? 0) + toolCalls.reduce((n, c) => n + c.name.length + c.arguments.length, 0);
     const wire: WireReply = {
       content,
       toolCalls,
       finishReason: step.finishReason ?? (toolCalls.length > 0 ? 'tool_calls' : 'stop'),
       usage: {
-        promptTokens: step.usage?.promptTokens ?? Math.ceil(JSON.stringify({ messages: req.body.messages, tools: req.body.tools ?? [] }).length / 4),
+        promptTokens:
+          step.usage?.promptTokens ??
+          Math.ceil(JSON.stringify({ messages: req.body.messages, tools: req.body.tools ?? [] }).length / 4),
         completionTokens: step.usage?.completionTokens ?? Math.max(1, Math.ceil(completionChars / 4)),
       },
     };
@@ -179,7 +221,11 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
       return;
     }
     if (res.destroyed) return;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': `req_fake_${n}` });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-request-id': `req_fake_${n}`,
+    });
     for (const [i, chunk] of streamChunks(meta, wire, req.body.stream_options?.include_usage === true).entries()) {
       if (res.destroyed) return;
       if (i === step.cutAfterChunks) return void res.destroy();
@@ -207,7 +253,8 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
       return;
     }
     if ('contentFilter' in step) return sendJson(res, 400, contentFilterBody());
-    if ('status' in step) return sendJson(res, step.status, step.body ?? errorBody(provider, step.status), step.headers);
+    if ('status' in step)
+      return sendJson(res, step.status, step.body ?? errorBody(provider, step.status), step.headers);
     return reply(req, res, step);
   };
 
@@ -224,24 +271,37 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
     } catch {
       parsed = text;
     }
-    const req: FakeLlmRequest = { method: raw.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams), headers: raw.headers, body: parsed as FakeChatBody };
+    const req: FakeLlmRequest = {
+      method: raw.method ?? '',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: raw.headers,
+      body: parsed as FakeChatBody,
+    };
     requests.push(req);
     if (typeof parsed !== 'object' || parsed === null) return fail(res, 400, 'body is not JSON');
     if (rejectRoute(req, res)) return;
     const problem = checkChatBody(parsed);
-    if (problem) return fail(res, 400, problem, { error: { message: problem, type: 'invalid_request_error', param: null, code: null } });
+    if (problem)
+      return fail(res, 400, problem, {
+        error: { message: problem, type: 'invalid_request_error', param: null, code: null },
+      });
     const step = steps.shift();
     if (!step) return fail(res, 500, `unexpected request: no scripted step left (fake LLM)`);
     await run(req, res, step);
   };
 
   const server = createServer((raw, res) => {
-    handle(raw, res).catch((err: unknown) => fail(res, 500, `fake LLM crashed: ${err instanceof Error ? err.stack : String(err)}`));
+    handle(raw, res).catch((err: unknown) =>
+      fail(res, 500, `fake LLM crashed: ${err instanceof Error ? err.stack : String(err)}`),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const settings: AiSettings =
-    provider === 'azure' ? { provider: 'azure', endpoint: url, deployment: model, apiVersion } : { provider: 'openai', baseUrl: `${url}/v1`, model };
+    provider === 'azure'
+      ? { provider: 'azure', endpoint: url, deployment: model, apiVersion }
+      : { provider: 'openai', baseUrl: `${url}/v1`, model };
 
   return {
     settings,
@@ -258,7 +318,9 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
     clientClosed,
     whenClientClosed(count = clientClosed.length + 1) {
       if (clientClosed.length >= count) return Promise.resolve();
-      return new Promise<void>((resolve) => { closeWaiters.add({ count, resolve }); });
+      return new Promise<void>((resolve) => {
+        closeWaiters.add({ count, resolve });
+      });
     },
     discardPending() {
       return steps.splice(0).length;
@@ -281,7 +343,9 @@ export async function startFakeLlm(opts: FakeLlmOptions): Promise<FakeLlm> {
  * A step that answers "answer to <the request's last user message>" (a Slack mention's `<@BOT>`
  * removed) after `delayMs`: lets a test or bench match each answer to what was asked.
  */
-export const echoStep = (delayMs = 0) => (req: FakeLlmRequest): FakeStep => ({
-  ...(delayMs ? { delayMs } : {}),
-  content: `answer to ${String([...req.body.messages].reverse().find((m) => m.role === 'user')?.content).replace(/^<@\w+>\s*/, '')}`,
-});
+export const echoStep =
+  (delayMs = 0) =>
+  (req: FakeLlmRequest): FakeStep => ({
+    ...(delayMs ? { delayMs } : {}),
+    content: `answer to ${String([...req.body.messages].reverse().find((m) => m.role === 'user')?.content).replace(/^<@\w+>\s*/, '')}`,
+  });

@@ -24,7 +24,11 @@ const safeFilter = {
 };
 
 function usageJson(u: WireReply['usage']) {
-  return { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.promptTokens + u.completionTokens };
+  return {
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
+    total_tokens: u.promptTokens + u.completionTokens,
+  };
 }
 
 function toolCallsJson(r: WireReply) {
@@ -71,23 +75,46 @@ export function streamChunks(meta: Meta, r: WireReply, includeUsage: boolean): R
   const chunk = (delta: Record<string, unknown>, finish: string | null = null): Record<string, unknown> => {
     const choice: Record<string, unknown> = { index: 0, delta, logprobs: null, finish_reason: finish };
     if (meta.provider === 'azure') choice.content_filter_results = finish ? {} : safeFilter;
-    const out: Record<string, unknown> = { id: meta.id, object: 'chat.completion.chunk', created: meta.created, model: meta.model, system_fingerprint: 'fp_fake', choices: [choice] };
+    const out: Record<string, unknown> = {
+      id: meta.id,
+      object: 'chat.completion.chunk',
+      created: meta.created,
+      model: meta.model,
+      system_fingerprint: 'fp_fake',
+      choices: [choice],
+    };
     if (includeUsage) out.usage = null;
     return out;
   };
   const out: Record<string, unknown>[] = [];
   if (meta.provider === 'azure') {
-    out.push({ choices: [], created: 0, id: '', model: '', object: '', prompt_filter_results: [{ prompt_index: 0, content_filter_results: safeFilter }] });
+    out.push({
+      choices: [],
+      created: 0,
+      id: '',
+      model: '',
+      object: '',
+      prompt_filter_results: [{ prompt_index: 0, content_filter_results: safeFilter }],
+    });
   }
   out.push(chunk({ role: 'assistant', content: r.toolCalls.length > 0 && !r.content ? null : '', refusal: null }));
   for (const piece of pieces(r.content ?? '')) out.push(chunk({ content: piece }));
   r.toolCalls.forEach((c, index) => {
     out.push(chunk({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }] }));
-    for (const piece of pieces(c.arguments)) out.push(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }));
+    for (const piece of pieces(c.arguments))
+      out.push(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }));
   });
   out.push(chunk({}, r.finishReason));
   if (includeUsage) {
-    out.push({ id: meta.id, object: 'chat.completion.chunk', created: meta.created, model: meta.model, system_fingerprint: 'fp_fake', choices: [], usage: usageJson(r.usage) });
+    out.push({
+      id: meta.id,
+      object: 'chat.completion.chunk',
+      created: meta.created,
+      model: meta.model,
+      system_fingerprint: 'fp_fake',
+      choices: [],
+      usage: usageJson(r.usage),
+    });
   }
   return out;
 }
@@ -103,7 +130,10 @@ export function contentFilterBody(): Record<string, unknown> {
       param: 'prompt',
       code: 'content_filter',
       status: 400,
-      innererror: { code: 'ResponsibleAIPolicyViolation', content_filter_result: { ...safeFilter, violence: { filtered: true, severity: 'medium' } } },
+      innererror: {
+        code: 'ResponsibleAIPolicyViolation',
+        content_filter_result: { ...safeFilter, violence: { filtered: true, severity: 'medium' } },
+      },
     },
   };
 }
@@ -127,7 +157,16 @@ export function errorBody(provider: FakeProvider, status: number, message?: stri
     429: ['requests', 'rate_limit_exceeded'],
   };
   const [type, code] = types[status] ?? ['server_error', null];
-  return { error: { message: message ?? (status >= 500 ? 'The server had an error while processing your request. Sorry about that!' : `HTTP ${status}`), type, param: null, code } };
+  return {
+    error: {
+      message:
+        message ??
+        (status >= 500 ? 'The server had an error while processing your request. Sorry about that!' : `HTTP ${status}`),
+      type,
+      param: null,
+      code,
+    },
+  };
 }
 
 /** How OpenAI echoes a wrong key in its 401 message: first and last few characters only. */

@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { signFarmBody } from '../../core/renders/signing.ts';
 
 /** A render job as RenderBot posts it to a farm (docs/render-farm.md). */
-export type FarmJob = { job_id: string; order_number: string; product: { pim_id: string; name: string; category: string }; callback_url: string; [key: string]: unknown };
+export type FarmJob = {
+  job_id: string;
+  order_number: string;
+  product: { pim_id: string; name: string; category: string };
+  callback_url: string;
+  [key: string]: unknown;
+};
 
 /**
  * A fake render farm on 127.0.0.1 speaking the documented wire contract: it accepts every job
@@ -21,13 +27,17 @@ export async function startFakeFarm() {
       received.push({ headers: req.headers, body, job: JSON.parse(body) as FarmJob });
       res.writeHead(202, { 'content-type': 'application/json' });
       res.end('{"accepted":true}');
-      for (const w of waiters.filter((w) => received.length >= w.count)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+      for (const w of waiters.filter((w) => received.length >= w.count)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jobs`;
   return {
-    url, received,
+    url,
+    received,
     /** Resolves once `count` jobs arrived in total; returns them. */
     async jobs(count: number): Promise<FarmJob[]> {
       if (received.length < count) await new Promise<void>((resolve) => waiters.push({ count, resolve }));
@@ -38,8 +48,13 @@ export async function startFakeFarm() {
       const raw = JSON.stringify(body);
       const ts = String(Math.floor(Date.now() / 1000));
       const res = await fetch(`${botBase}/render/callback`, {
-        method: 'POST', body: raw,
-        headers: { 'content-type': 'application/json', 'x-renderbot-timestamp': ts, 'x-renderbot-signature': signFarmBody(secret, ts, raw) },
+        method: 'POST',
+        body: raw,
+        headers: {
+          'content-type': 'application/json',
+          'x-renderbot-timestamp': ts,
+          'x-renderbot-signature': signFarmBody(secret, ts, raw),
+        },
       });
       await res.arrayBuffer();
       return res.status;

@@ -3,34 +3,73 @@ import type { AddressInfo } from 'node:net';
 import type { LooseJson } from '../support/loose-json.ts';
 
 /** One request the fake received: a Web API method (or 'response_url'), its token and parsed body. */
-export type SlackCall = { method: string; token?: string; body: Record<string, unknown>; path: string; response?: Record<string, unknown>; rateLimited?: boolean };
+export type SlackCall = {
+  method: string;
+  token?: string;
+  body: Record<string, unknown>;
+  path: string;
+  response?: Record<string, unknown>;
+  rateLimited?: boolean;
+};
 
 /** A workspace the fake knows: its bot token and ids (answers auth.test). */
-export type FakeTeam = { token: string; teamId: string; teamName?: string; botUserId: string; botId: string; enterpriseId?: string };
+export type FakeTeam = {
+  token: string;
+  teamId: string;
+  teamName?: string;
+  botUserId: string;
+  botId: string;
+  enterpriseId?: string;
+};
 
 /** A user for users.info. */
 type FakeUser = {
-  id: string; teamId: string; name: string; real_name?: string; is_restricted?: boolean; is_ultra_restricted?: boolean; is_bot?: boolean;
+  id: string;
+  teamId: string;
+  name: string;
+  real_name?: string;
+  is_restricted?: boolean;
+  is_ultra_restricted?: boolean;
+  is_bot?: boolean;
   /** A Slack Connect user: visible to workspaces sharing a channel with `teamId` (users.info answers with their own team_id). */
   connect?: boolean;
 };
 
 /** A message as the fake holds it now: posted by chat.postMessage, changed by chat.update, gone after chat.delete. */
 type FakeMessage = {
-  channel: string; ts: string; thread_ts?: string; text?: unknown; blocks?: unknown; streaming?: boolean; metadata?: unknown;
+  channel: string;
+  ts: string;
+  thread_ts?: string;
+  text?: unknown;
+  blocks?: unknown;
+  streaming?: boolean;
+  metadata?: unknown;
   /** A streamed message's tasks by id, newest state (task_update chunks), and its display mode. */
-  tasks?: Map<string, Record<string, unknown>>; taskDisplayMode?: string;
+  tasks?: Map<string, Record<string, unknown>>;
+  taskDisplayMode?: string;
 };
 
 /**
  * A file uploaded the files.uploadV2 way: reserved by files.getUploadURLExternal (name, length),
  * its bytes POSTed to the upload URL, then shared by files.completeUploadExternal.
  */
-type FakeFile = { id: string; filename: string; length: number; bytes?: Buffer; title?: string; channel?: string; threadTs?: string; completed: boolean };
+type FakeFile = {
+  id: string;
+  filename: string;
+  length: number;
+  bytes?: Buffer;
+  title?: string;
+  channel?: string;
+  threadTs?: string;
+  completed: boolean;
+};
 
 /** An oauth.v2.access answer for a code. */
 type FakeOAuthGrant = {
-  code: string; team: FakeTeam; authedUser: string; scope: string;
+  code: string;
+  team: FakeTeam;
+  authedUser: string;
+  scope: string;
   /** The app has token rotation on: the bot token expires (12 h) and comes with a refresh token Slack revokes once used. */
   rotation?: boolean;
 };
@@ -69,7 +108,10 @@ export type FakeSlack = {
    * `Retry-After: retryAfter` and `{ ok: false, error: 'ratelimited' }`, recorded with
    * `rateLimited: true`; nothing is posted.
    */
-  rateLimitChannel(channel: string, opts: { calls: number; retryAfter: number } | { perSecond: number; retryAfter: number }): void;
+  rateLimitChannel(
+    channel: string,
+    opts: { calls: number; retryAfter: number } | { perSecond: number; retryAfter: number },
+  ): void;
   /** A fresh response_url served by the fake; posts to it are recorded as method 'response_url'. */
   responseUrl(): string;
   /** The messages the bot posted that still exist, in posting order, with their current text/blocks; optionally one thread's (or only top-level ones: `threadTs` null). */
@@ -82,7 +124,11 @@ export type FakeSlack = {
    * Resolves with the first call (at index ≥ `from`, default 0) matching `method` and `where`,
    * already received or future. Rejects after `timeoutMs` (default 15 s) listing what arrived.
    */
-  waitFor(method: string, where?: (c: SlackCall) => boolean, opts?: { from?: number; timeoutMs?: number }): Promise<SlackCall>;
+  waitFor(
+    method: string,
+    where?: (c: SlackCall) => boolean,
+    opts?: { from?: number; timeoutMs?: number },
+  ): Promise<SlackCall>;
   close(): Promise<void>;
 };
 
@@ -123,7 +169,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const files = new Map<string, FakeFile>();
   let baseUrl = '';
   const msgKey = (channel: unknown, ts: unknown) => `${String(channel)}/${String(ts)}`;
-  const waiters: { method: string; where: (c: SlackCall) => boolean; from: number; resolve: (c: SlackCall) => void }[] = [];
+  const waiters: { method: string; where: (c: SlackCall) => boolean; from: number; resolve: (c: SlackCall) => void }[] =
+    [];
   let seq = 0;
   let responseSeq = 0;
   const nextTs = () => `${Math.floor(Date.now() / 1000)}.${String(++seq).padStart(6, '0')}`;
@@ -143,7 +190,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     if (blocks === undefined) return undefined;
     if (!Array.isArray(blocks)) return 'blocks is not an array';
     if (blocks.length > MAX_BLOCKS) return `${blocks.length} blocks > ${MAX_BLOCKS}`;
-    if (blocks.filter((b) => (b as { type?: unknown })?.type === 'table').length > 1) return 'more than one table block';
+    if (blocks.filter((b) => (b as { type?: unknown })?.type === 'table').length > 1)
+      return 'more than one table block';
     for (const b of blocks as LooseJson[]) {
       if (b.type === 'table') {
         const problem = tableProblem(b);
@@ -155,10 +203,16 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         if (!b.text && !b.fields) return 'section without text or fields';
       }
       if (b.type === 'header' && String(b.text?.text).length > 150) return 'header > 150';
-      if (b.type === 'actions' && (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > 25)) return 'actions elements';
-      if (b.type === 'actions' && new Set(b.elements.map((e: Record<string, unknown>) => e.action_id)).size !== b.elements.length) return 'duplicate action_id in a block';
+      if (b.type === 'actions' && (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > 25))
+        return 'actions elements';
+      if (
+        b.type === 'actions' &&
+        new Set(b.elements.map((e: Record<string, unknown>) => e.action_id)).size !== b.elements.length
+      )
+        return 'duplicate action_id in a block';
       for (const e of b.type === 'actions' ? b.elements : []) {
-        if (e.type === 'button' && (String(e.text?.text ?? '').length > 75 || String(e.value ?? '').length > 2000)) return 'button text > 75 or value > 2000';
+        if (e.type === 'button' && (String(e.text?.text ?? '').length > 75 || String(e.value ?? '').length > 2000))
+          return 'button text > 75 or value > 2000';
       }
       if (b.type === 'context' && (!Array.isArray(b.elements) || b.elements.length > 10)) return 'context elements';
       if (b.type === 'context_actions') {
@@ -175,16 +229,19 @@ export async function startFakeSlack(): Promise<FakeSlack> {
    * icon_button; block_id ≤ 255.
    */
   function contextActionsProblem(b: LooseJson): string | undefined {
-    if (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > 5) return 'context_actions elements';
+    if (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > 5)
+      return 'context_actions elements';
     if (b.block_id !== undefined && String(b.block_id).length > 255) return 'block_id > 255';
     for (const e of b.elements as LooseJson[]) {
       if (e.type === 'icon_button') continue;
       if (e.type !== 'feedback_buttons') return `context_actions element ${String(e.type)}`;
       if (e.action_id !== undefined && String(e.action_id).length > 255) return 'action_id > 255';
       for (const button of [e.positive_button, e.negative_button]) {
-        if (!button || button.text?.type !== 'plain_text' || !button.text.text || String(button.text.text).length > 75) return 'feedback button text';
+        if (!button || button.text?.type !== 'plain_text' || !button.text.text || String(button.text.text).length > 75)
+          return 'feedback button text';
         if (typeof button.value !== 'string' || button.value.length > 2000) return 'feedback button value';
-        if (button.accessibility_label !== undefined && String(button.accessibility_label).length > 75) return 'feedback button accessibility_label';
+        if (button.accessibility_label !== undefined && String(button.accessibility_label).length > 75)
+          return 'feedback button accessibility_label';
       }
     }
     return undefined;
@@ -197,10 +254,16 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         const refresh = rotation ? `xoxe-1-${team.teamId}-${++seq}` : undefined;
         if (refresh) refreshTokens.set(refresh, team);
         return {
-          ok: true, app_id: 'A0RENDERBOT', token_type: 'bot', access_token: token, bot_user_id: team.botUserId,
+          ok: true,
+          app_id: 'A0RENDERBOT',
+          token_type: 'bot',
+          access_token: token,
+          bot_user_id: team.botUserId,
           team: { id: team.teamId, name: team.teamName ?? team.teamId },
-          enterprise: team.enterpriseId ? { id: team.enterpriseId, name: 'Enterprise' } : null, is_enterprise_install: false,
-          ...(refresh ? { refresh_token: refresh, expires_in: 43_200 } : {}), ...extra,
+          enterprise: team.enterpriseId ? { id: team.enterpriseId, name: 'Enterprise' } : null,
+          is_enterprise_install: false,
+          ...(refresh ? { refresh_token: refresh, expires_in: 43_200 } : {}),
+          ...extra,
         };
       };
       if (body.grant_type === 'refresh_token') {
@@ -213,7 +276,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       const grant = grants.get(String(body.code));
       if (!grant) return { ok: false, error: 'invalid_code' };
       grants.delete(grant.code);
-      return installed(grant.team, grant.team.token, grant.rotation === true, { authed_user: { id: grant.authedUser }, scope: grant.scope });
+      return installed(grant.team, grant.team.token, grant.rotation === true, {
+        authed_user: { id: grant.authedUser },
+        scope: grant.scope,
+      });
     }
     const team = token ? teams.get(token) : undefined;
     if (!team) {
@@ -222,38 +288,93 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     }
     switch (method) {
       case 'auth.test':
-        return { ok: true, url: `https://${team.teamId.toLowerCase()}.slack.com/`, team: team.teamName ?? team.teamId, user: 'renderbot', team_id: team.teamId, user_id: team.botUserId, bot_id: team.botId, is_enterprise_install: false };
+        return {
+          ok: true,
+          url: `https://${team.teamId.toLowerCase()}.slack.com/`,
+          team: team.teamName ?? team.teamId,
+          user: 'renderbot',
+          team_id: team.teamId,
+          user_id: team.botUserId,
+          bot_id: team.botId,
+          is_enterprise_install: false,
+        };
       case 'chat.postMessage': {
         if (!body.channel) return { ok: false, error: 'channel_not_found' };
         const err = channelErrors.get(String(body.channel));
         if (err) return { ok: false, error: err };
         if (!body.text && !body.blocks) return { ok: false, error: 'no_text' };
         const problem = blockProblems(body.blocks);
-        if (problem) { failures.push(`chat.postMessage: ${problem}`); return { ok: false, error: 'invalid_blocks' }; }
+        if (problem) {
+          failures.push(`chat.postMessage: ${problem}`);
+          return { ok: false, error: 'invalid_blocks' };
+        }
         const metadata = typeof body.metadata === 'string' ? JSON.parse(body.metadata) : body.metadata;
-        if (metadata !== undefined && (typeof metadata?.event_type !== 'string' || typeof metadata?.event_payload !== 'object')) return { ok: false, error: 'invalid_metadata_format' };
+        if (
+          metadata !== undefined &&
+          (typeof metadata?.event_type !== 'string' || typeof metadata?.event_payload !== 'object')
+        )
+          return { ok: false, error: 'invalid_metadata_format' };
         const ts = nextTs();
-        messages.set(msgKey(body.channel, ts), { channel: String(body.channel), ts, ...(body.thread_ts ? { thread_ts: String(body.thread_ts) } : {}), text: body.text, ...(body.blocks ? { blocks: body.blocks } : {}), ...(metadata ? { metadata } : {}) });
-        return { ok: true, channel: body.channel, ts, message: { type: 'message', text: body.text, ts, bot_id: team.botId, user: team.botUserId, ...(body.thread_ts ? { thread_ts: body.thread_ts } : {}), ...(body.blocks ? { blocks: body.blocks } : {}) } };
+        messages.set(msgKey(body.channel, ts), {
+          channel: String(body.channel),
+          ts,
+          ...(body.thread_ts ? { thread_ts: String(body.thread_ts) } : {}),
+          text: body.text,
+          ...(body.blocks ? { blocks: body.blocks } : {}),
+          ...(metadata ? { metadata } : {}),
+        });
+        return {
+          ok: true,
+          channel: body.channel,
+          ts,
+          message: {
+            type: 'message',
+            text: body.text,
+            ts,
+            bot_id: team.botId,
+            user: team.botUserId,
+            ...(body.thread_ts ? { thread_ts: body.thread_ts } : {}),
+            ...(body.blocks ? { blocks: body.blocks } : {}),
+          },
+        };
       }
       case 'chat.update': {
         if (!body.channel || !body.ts) return { ok: false, error: 'message_not_found' };
-        if (String(body.text ?? '').length > 4000) { failures.push('chat.update: text > 4000'); return { ok: false, error: 'msg_too_long' }; }
+        if (String(body.text ?? '').length > 4000) {
+          failures.push('chat.update: text > 4000');
+          return { ok: false, error: 'msg_too_long' };
+        }
         const problem = blockProblems(body.blocks);
-        if (problem) { failures.push(`chat.update: ${problem}`); return { ok: false, error: 'invalid_blocks' }; }
+        if (problem) {
+          failures.push(`chat.update: ${problem}`);
+          return { ok: false, error: 'invalid_blocks' };
+        }
         const msg = messages.get(msgKey(body.channel, body.ts));
         if (!msg) return { ok: false, error: 'message_not_found' };
-        if (msg.streaming) { failures.push('chat.update: message is still streaming'); return { ok: false, error: 'cant_update_message' }; }
+        if (msg.streaming) {
+          failures.push('chat.update: message is still streaming');
+          return { ok: false, error: 'cant_update_message' };
+        }
         msg.text = body.text;
         if (body.blocks !== undefined) msg.blocks = body.blocks;
-        return { ok: true, channel: body.channel, ts: body.ts, text: body.text, message: { text: body.text, blocks: body.blocks } };
+        return {
+          ok: true,
+          channel: body.channel,
+          ts: body.ts,
+          text: body.text,
+          message: { text: body.text, blocks: body.blocks },
+        };
       }
       case 'assistant.threads.setStatus': {
         // Only threads of the app's DM are assistant threads.
-        if (!String(body.channel_id ?? '').startsWith('D') || !body.thread_ts) return { ok: false, error: 'invalid_thread' };
+        if (!String(body.channel_id ?? '').startsWith('D') || !body.thread_ts)
+          return { ok: false, error: 'invalid_thread' };
         if (typeof body.status !== 'string') return { ok: false, error: 'invalid_arguments' };
         const loading = body.loading_messages;
-        if (loading !== undefined && (!Array.isArray(loading) || loading.length > 10 || loading.some((m) => typeof m !== 'string'))) {
+        if (
+          loading !== undefined &&
+          (!Array.isArray(loading) || loading.length > 10 || loading.some((m) => typeof m !== 'string'))
+        ) {
           failures.push(`assistant.threads.setStatus: bad loading_messages ${JSON.stringify(loading)}`);
           return { ok: false, error: 'invalid_arguments' };
         }
@@ -262,10 +383,18 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       case 'assistant.threads.setSuggestedPrompts': {
         // Up to four prompts, each a title and the message it sends; only threads of the app's DM are assistant threads.
         if (!body.channel_id) return { ok: false, error: 'channel_not_found' };
-        if (!String(body.channel_id).startsWith('D') || !body.thread_ts) return { ok: false, error: 'invalid_thread_ts' };
+        if (!String(body.channel_id).startsWith('D') || !body.thread_ts)
+          return { ok: false, error: 'invalid_thread_ts' };
         const prompts = typeof body.prompts === 'string' ? JSON.parse(body.prompts) : body.prompts;
-        if (!Array.isArray(prompts) || prompts.length === 0 || prompts.length > 4
-          || !prompts.every((p: Record<string, unknown>) => typeof p?.title === 'string' && p.title && typeof p?.message === 'string' && p.message)) {
+        if (
+          !Array.isArray(prompts) ||
+          prompts.length === 0 ||
+          prompts.length > 4 ||
+          !prompts.every(
+            (p: Record<string, unknown>) =>
+              typeof p?.title === 'string' && p.title && typeof p?.message === 'string' && p.message,
+          )
+        ) {
           failures.push('assistant.threads.setSuggestedPrompts: prompts must be 1..4 objects with title and message');
           return { ok: false, error: 'invalid_arguments' };
         }
@@ -274,15 +403,31 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       case 'chat.startStream': {
         if (!streaming) return { ok: false, error: 'feature_not_enabled' };
         if (!body.channel || !body.thread_ts) return { ok: false, error: 'invalid_arguments' };
-        if (!String(body.channel).startsWith('D') && (!body.recipient_user_id || !body.recipient_team_id)) { failures.push('chat.startStream: recipient missing outside a DM'); return { ok: false, error: 'invalid_arguments' }; }
-        if (body.task_display_mode !== undefined && body.task_display_mode !== 'plan' && body.task_display_mode !== 'timeline') return { ok: false, error: 'invalid_arguments' };
+        if (!String(body.channel).startsWith('D') && (!body.recipient_user_id || !body.recipient_team_id)) {
+          failures.push('chat.startStream: recipient missing outside a DM');
+          return { ok: false, error: 'invalid_arguments' };
+        }
+        if (
+          body.task_display_mode !== undefined &&
+          body.task_display_mode !== 'plan' &&
+          body.task_display_mode !== 'timeline'
+        )
+          return { ok: false, error: 'invalid_arguments' };
         const start = streamedMarkdown(body, true, taskChunks);
         if ('refused' in start) return { ok: false, error: 'invalid_chunks' };
-        if ('problem' in start) { failures.push(`chat.startStream: ${start.problem}`); return { ok: false, error: 'invalid_arguments' }; }
+        if ('problem' in start) {
+          failures.push(`chat.startStream: ${start.problem}`);
+          return { ok: false, error: 'invalid_arguments' };
+        }
         const ts = nextTs();
         messages.set(msgKey(body.channel, ts), {
-          channel: String(body.channel), ts, thread_ts: String(body.thread_ts), text: start.text, streaming: true,
-          tasks: new Map(start.tasks.map((t) => [String(t.id), t])), taskDisplayMode: typeof body.task_display_mode === 'string' ? body.task_display_mode : 'timeline',
+          channel: String(body.channel),
+          ts,
+          thread_ts: String(body.thread_ts),
+          text: start.text,
+          streaming: true,
+          tasks: new Map(start.tasks.map((t) => [String(t.id), t])),
+          taskDisplayMode: typeof body.task_display_mode === 'string' ? body.task_display_mode : 'timeline',
         });
         return { ok: true, channel: body.channel, ts };
       }
@@ -290,10 +435,16 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       case 'chat.stopStream': {
         const msg = messages.get(msgKey(body.channel, body.ts));
         if (!msg) return { ok: false, error: 'message_not_found' };
-        if (!msg.streaming) { failures.push(`${method}: stream already stopped`); return { ok: false, error: 'message_not_in_streaming_state' }; }
+        if (!msg.streaming) {
+          failures.push(`${method}: stream already stopped`);
+          return { ok: false, error: 'message_not_in_streaming_state' };
+        }
         const more = streamedMarkdown(body, method === 'chat.appendStream', taskChunks);
         if ('refused' in more) return { ok: false, error: 'invalid_chunks' };
-        if ('problem' in more) { failures.push(`${method}: ${more.problem}`); return { ok: false, error: 'invalid_arguments' }; }
+        if ('problem' in more) {
+          failures.push(`${method}: ${more.problem}`);
+          return { ok: false, error: 'invalid_arguments' };
+        }
         msg.text = `${String(msg.text ?? '')}${more.text}`;
         for (const t of more.tasks) (msg.tasks ??= new Map()).set(String(t.id), t);
         if (method === 'chat.stopStream') msg.streaming = false;
@@ -302,7 +453,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       case 'conversations.replies': {
         // A thread, parent first, 'limit' per page with a cursor; metadata only with include_all_metadata, as Slack does.
         if (!body.channel || !body.ts) return { ok: false, error: 'invalid_arguments' };
-        const thread = [...messages.values()].filter((m) => m.channel === String(body.channel) && (m.ts === String(body.ts) || m.thread_ts === String(body.ts)))
+        const thread = [...messages.values()]
+          .filter(
+            (m) => m.channel === String(body.channel) && (m.ts === String(body.ts) || m.thread_ts === String(body.ts)),
+          )
           .sort((a, b) => a.ts.localeCompare(b.ts));
         if (thread.length === 0) return { ok: false, error: 'thread_not_found' };
         const limit = Math.min(Number(body.limit ?? 1000), 1000);
@@ -311,9 +465,19 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         const withMetadata = body.include_all_metadata === true || body.include_all_metadata === 'true';
         const more = start + limit < thread.length;
         return {
-          ok: true, has_more: more,
-          messages: page.map((m) => ({ type: 'message', ts: m.ts, ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}), text: m.text, bot_id: team.botId, ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}) })),
-          ...(more ? { response_metadata: { next_cursor: Buffer.from(String(start + limit)).toString('base64') } } : {}),
+          ok: true,
+          has_more: more,
+          messages: page.map((m) => ({
+            type: 'message',
+            ts: m.ts,
+            ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}),
+            text: m.text,
+            bot_id: team.botId,
+            ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}),
+          })),
+          ...(more
+            ? { response_metadata: { next_cursor: Buffer.from(String(start + limit)).toString('base64') } }
+            : {}),
         };
       }
       case 'chat.delete': {
@@ -328,13 +492,29 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       case 'users.info': {
         const u = users.get(String(body.user));
         if (!u || (u.teamId !== team.teamId && !u.connect)) return { ok: false, error: 'user_not_found' };
-        return { ok: true, user: { id: u.id, team_id: u.teamId, name: u.name, real_name: u.real_name ?? u.name, deleted: false, is_bot: Boolean(u.is_bot),
-          is_admin: false, is_owner: false, is_restricted: Boolean(u.is_restricted), is_ultra_restricted: Boolean(u.is_ultra_restricted), profile: { real_name: u.real_name ?? u.name, display_name: u.name } } };
+        return {
+          ok: true,
+          user: {
+            id: u.id,
+            team_id: u.teamId,
+            name: u.name,
+            real_name: u.real_name ?? u.name,
+            deleted: false,
+            is_bot: Boolean(u.is_bot),
+            is_admin: false,
+            is_owner: false,
+            is_restricted: Boolean(u.is_restricted),
+            is_ultra_restricted: Boolean(u.is_ultra_restricted),
+            profile: { real_name: u.real_name ?? u.name, display_name: u.name },
+          },
+        };
       }
       case 'files.getUploadURLExternal': {
         const length = Number(body.length);
         if (typeof body.filename !== 'string' || !body.filename || !Number.isInteger(length) || length <= 0) {
-          failures.push(`files.getUploadURLExternal: bad arguments ${JSON.stringify({ filename: body.filename, length: body.length })}`);
+          failures.push(
+            `files.getUploadURLExternal: bad arguments ${JSON.stringify({ filename: body.filename, length: body.length })}`,
+          );
           return { ok: false, error: 'invalid_arguments' };
         }
         const id = `F${String(++seq).padStart(9, '0')}`;
@@ -350,16 +530,26 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         const channelError = body.channel_id ? channelErrors.get(String(body.channel_id)) : undefined;
         if (channelError) return { ok: false, error: channelError };
         if (body.thread_ts && !body.channel_id) return { ok: false, error: 'invalid_arguments' };
-        found.forEach((f, i) => Object.assign(f!, {
-          completed: true, title: (list[i] as { title?: string }).title, channel: body.channel_id ? String(body.channel_id) : undefined,
-          threadTs: body.thread_ts ? String(body.thread_ts) : undefined,
-        }));
-        return { ok: true, files: found.map((f) => ({ id: f!.id, name: f!.filename, title: f!.title ?? f!.filename, size: f!.length })) };
+        found.forEach((f, i) =>
+          Object.assign(f!, {
+            completed: true,
+            title: (list[i] as { title?: string }).title,
+            channel: body.channel_id ? String(body.channel_id) : undefined,
+            threadTs: body.thread_ts ? String(body.thread_ts) : undefined,
+          }),
+        );
+        return {
+          ok: true,
+          files: found.map((f) => ({ id: f!.id, name: f!.filename, title: f!.title ?? f!.filename, size: f!.length })),
+        };
       }
       case 'views.publish': {
         const view = typeof body.view === 'string' ? JSON.parse(body.view) : body.view;
         const problem = blockProblems(view?.blocks);
-        if (!body.user_id || view?.type !== 'home' || problem) { failures.push(`views.publish: ${problem ?? 'bad view'}`); return { ok: false, error: 'invalid_arguments' }; }
+        if (!body.user_id || view?.type !== 'home' || problem) {
+          failures.push(`views.publish: ${problem ?? 'bad view'}`);
+          return { ok: false, error: 'invalid_arguments' };
+        }
         return { ok: true, view: { id: `V${++seq}`, team_id: team.teamId, type: 'home', blocks: view.blocks } };
       }
       default:
@@ -380,9 +570,19 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       const file = files.get(upload[1]!);
       const bytes = Buffer.concat(chunks);
       const auth = req.headers.authorization;
-      record({ method: 'upload', body: { file_id: upload[1], bytes: bytes.length }, path, ...(auth ? { token: auth } : {}) });
-      if (!file || req.method !== 'POST' || file.completed) { res.writeHead(404, { 'content-type': 'text/plain' }); res.end('Not Found'); return; }
-      if (bytes.length !== file.length) failures.push(`upload ${file.id}: ${bytes.length} bytes, reserved ${file.length}`);
+      record({
+        method: 'upload',
+        body: { file_id: upload[1], bytes: bytes.length },
+        path,
+        ...(auth ? { token: auth } : {}),
+      });
+      if (!file || req.method !== 'POST' || file.completed) {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('Not Found');
+        return;
+      }
+      if (bytes.length !== file.length)
+        failures.push(`upload ${file.id}: ${bytes.length} bytes, reserved ${file.length}`);
       file.bytes = bytes;
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(`OK - ${bytes.length}`);
@@ -402,7 +602,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         res.writeHead(302, { location: `/signin?redir=${encodeURIComponent(path)}` });
         res.end();
       } else {
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.bytes.byteLength) });
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-length': String(file.bytes.byteLength),
+        });
         res.end(Buffer.from(file.bytes));
       }
       return;
@@ -425,7 +628,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     if (limited && ['chat.postMessage', 'chat.update', 'chat.delete'].includes(m[1]!) && overLimit(limited)) {
       const refusal = { ok: false, error: 'ratelimited' };
       record({ method: m[1]!, body, path, response: refusal, rateLimited: true, ...(token ? { token } : {}) });
-      res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(limited.retryAfter) });
+      res.writeHead(429, {
+        'content-type': 'application/json; charset=utf-8',
+        'retry-after': String(limited.retryAfter),
+      });
       res.end(JSON.stringify(refusal));
       return;
     }
@@ -440,23 +646,46 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   baseUrl = url;
 
   return {
-    url, apiUrl: `${url}/api/`, calls, failures,
-    addTeam: (t) => { teams.set(t.token, t); },
-    addUser: (u) => { users.set(u.id, u); },
-    addGrant: (g) => { grants.set(g.code, g); },
+    url,
+    apiUrl: `${url}/api/`,
+    calls,
+    failures,
+    addTeam: (t) => {
+      teams.set(t.token, t);
+    },
+    addUser: (u) => {
+      users.set(u.id, u);
+    },
+    addGrant: (g) => {
+      grants.set(g.code, g);
+    },
     addFile: (team, file) => {
       const path = `/files-pri/${team.teamId}-${file.id}/download/${encodeURIComponent(file.name)}`;
       hosted.set(path, { token: team.token, bytes: file.bytes });
       return `${url}${path}`;
     },
-    revokeRefreshTokens: () => { refreshTokens.clear(); },
-    failChannel: (channel, error) => { channelErrors.set(channel, error); },
-    rateLimitChannel: (channel, o) => { rateLimits.set(channel, { ...o, window: [] }); },
-    setStreaming: (enabled) => { streaming = enabled; },
-    setTaskChunks: (enabled) => { taskChunks = enabled; },
+    revokeRefreshTokens: () => {
+      refreshTokens.clear();
+    },
+    failChannel: (channel, error) => {
+      channelErrors.set(channel, error);
+    },
+    rateLimitChannel: (channel, o) => {
+      rateLimits.set(channel, { ...o, window: [] });
+    },
+    setStreaming: (enabled) => {
+      streaming = enabled;
+    },
+    setTaskChunks: (enabled) => {
+      taskChunks = enabled;
+    },
     responseUrl: () => `${url}/response/${++responseSeq}`,
-    messages: (channel, threadTs) => [...messages.values()].filter((m) => m.channel === channel
-      && (threadTs === undefined || (threadTs === null ? m.thread_ts === undefined : m.thread_ts === threadTs))),
+    messages: (channel, threadTs) =>
+      [...messages.values()].filter(
+        (m) =>
+          m.channel === channel &&
+          (threadTs === undefined || (threadTs === null ? m.thread_ts === undefined : m.thread_ts === threadTs)),
+      ),
     files: () => [...files.values()],
     callsOf: (method, where = () => true) => calls.filter((c) => c.method === method && where(c)),
     waitFor(method, where = () => true, opts = {}) {
@@ -464,15 +693,36 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       const found = calls.find((c, i) => i >= from && c.method === method && where(c));
       if (found) return Promise.resolve(found);
       return new Promise<SlackCall>((resolve, reject) => {
-        const waiter = { method, where, from, resolve: (c: SlackCall) => { clearTimeout(timer); resolve(c); } };
+        const waiter = {
+          method,
+          where,
+          from,
+          resolve: (c: SlackCall) => {
+            clearTimeout(timer);
+            resolve(c);
+          },
+        };
         const timer = setTimeout(() => {
           waiters.splice(waiters.indexOf(waiter), 1);
-          reject(new Error(`fake Slack: no matching ${method} call; received: ${calls.slice(from).map((c) => c.method).join(', ') || 'nothing'}; failures: ${failures.join('; ') || 'none'}`));
+          reject(
+            new Error(
+              `fake Slack: no matching ${method} call; received: ${
+                calls
+                  .slice(from)
+                  .map((c) => c.method)
+                  .join(', ') || 'nothing'
+              }; failures: ${failures.join('; ') || 'none'}`,
+            ),
+          );
         }, opts.timeoutMs ?? 15_000);
         waiters.push(waiter);
       });
     },
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -488,14 +738,18 @@ const TABLE_MAX_CHARS = 10_000;
  */
 function tableProblem(block: LooseJson): string | undefined {
   const rows: unknown = block.rows;
-  if (!Array.isArray(rows) || rows.length === 0 || rows.length > TABLE_MAX_ROWS) return `table rows: 1–${TABLE_MAX_ROWS} required`;
+  if (!Array.isArray(rows) || rows.length === 0 || rows.length > TABLE_MAX_ROWS)
+    return `table rows: 1–${TABLE_MAX_ROWS} required`;
   let chars = 0;
   for (const row of rows as unknown[]) {
-    if (!Array.isArray(row) || row.length === 0 || row.length > TABLE_MAX_CELLS) return `table row: 1–${TABLE_MAX_CELLS} cells required`;
+    if (!Array.isArray(row) || row.length === 0 || row.length > TABLE_MAX_CELLS)
+      return `table row: 1–${TABLE_MAX_CELLS} cells required`;
     for (const cell of row as LooseJson[]) {
       if (cell?.type === 'raw_text' || cell?.type === 'raw_number') {
-        if (typeof cell.text !== 'string' || cell.text.length === 0) return `table cell: ${cell.type} needs a non-empty text`;
-        if (cell.type === 'raw_number' && typeof cell.value !== 'number') return 'table cell: raw_number needs a numeric value';
+        if (typeof cell.text !== 'string' || cell.text.length === 0)
+          return `table cell: ${cell.type} needs a non-empty text`;
+        if (cell.type === 'raw_number' && typeof cell.value !== 'number')
+          return 'table cell: raw_number needs a numeric value';
         chars += cell.text.length;
       } else if (cell?.type === 'rich_text') {
         if (!Array.isArray(cell.elements)) return 'table cell: rich_text needs elements';
@@ -507,12 +761,16 @@ function tableProblem(block: LooseJson): string | undefined {
   if (chars > TABLE_MAX_CHARS) return `table cells: ${chars} characters > ${TABLE_MAX_CHARS}`;
   const settings: unknown = block.column_settings;
   if (settings !== undefined) {
-    if (!Array.isArray(settings) || settings.length > TABLE_MAX_CELLS) return `table column_settings: at most ${TABLE_MAX_CELLS}`;
+    if (!Array.isArray(settings) || settings.length > TABLE_MAX_CELLS)
+      return `table column_settings: at most ${TABLE_MAX_CELLS}`;
     for (const c of settings as (Record<string, unknown> | null)[]) {
       if (c === null) continue;
-      if (c.align !== undefined && !['left', 'center', 'right'].includes(String(c.align))) return `table column_settings: bad align ${String(c.align)}`;
-      if (c.is_wrapped !== undefined && typeof c.is_wrapped !== 'boolean') return 'table column_settings: is_wrapped must be a boolean';
-      if (Object.keys(c).some((k) => k !== 'align' && k !== 'is_wrapped')) return 'table column_settings: unknown field';
+      if (c.align !== undefined && !['left', 'center', 'right'].includes(String(c.align)))
+        return `table column_settings: bad align ${String(c.align)}`;
+      if (c.is_wrapped !== undefined && typeof c.is_wrapped !== 'boolean')
+        return 'table column_settings: is_wrapped must be a boolean';
+      if (Object.keys(c).some((k) => k !== 'align' && k !== 'is_wrapped'))
+        return 'table column_settings: unknown field';
     }
   }
   return undefined;
@@ -527,9 +785,11 @@ function taskProblem(c: Record<string, unknown>): string | undefined {
   if (typeof c.title !== 'string' || !c.title) return 'task_update without title';
   if (!TASK_STATUSES.has(String(c.status))) return `task_update status ${JSON.stringify(c.status)}`;
   for (const k of ['details', 'output'] as const) {
-    if (c[k] !== undefined && (typeof c[k] !== 'string' || c[k].length > 256)) return `task_update ${k} not a string of at most 256 characters`;
+    if (c[k] !== undefined && (typeof c[k] !== 'string' || c[k].length > 256))
+      return `task_update ${k} not a string of at most 256 characters`;
   }
-  if (Object.keys(c).some((k) => !['type', 'id', 'title', 'status', 'details', 'output', 'sources'].includes(k))) return 'task_update: unknown field';
+  if (Object.keys(c).some((k) => !['type', 'id', 'title', 'status', 'details', 'output', 'sources'].includes(k)))
+    return 'task_update: unknown field';
   return undefined;
 }
 
@@ -539,10 +799,15 @@ function taskProblem(c: Record<string, unknown>): string | undefined {
  * Slack wants one of the two, not both; `required` for chat.startStream and chat.appendStream.
  * Without `tasksAllowed` (a workspace that refuses them) a call with a task or plan chunk is `refused`.
  */
-function streamedMarkdown(body: Record<string, unknown>, required: boolean, tasksAllowed = true): { text: string; tasks: Record<string, unknown>[] } | { problem: string } | { refused: true } {
+function streamedMarkdown(
+  body: Record<string, unknown>,
+  required: boolean,
+  tasksAllowed = true,
+): { text: string; tasks: Record<string, unknown>[] } | { problem: string } | { refused: true } {
   const { markdown_text: markdown, chunks } = body;
   if (markdown !== undefined && chunks !== undefined) return { problem: 'both markdown_text and chunks' };
-  if (markdown !== undefined) return typeof markdown === 'string' ? { text: markdown, tasks: [] } : { problem: 'markdown_text is not a string' };
+  if (markdown !== undefined)
+    return typeof markdown === 'string' ? { text: markdown, tasks: [] } : { problem: 'markdown_text is not a string' };
   if (chunks === undefined) return required ? { problem: 'markdown_text or chunks required' } : { text: '', tasks: [] };
   if (!Array.isArray(chunks)) return { problem: 'chunks is not an array' };
   let text = '';
@@ -554,7 +819,8 @@ function streamedMarkdown(body: Record<string, unknown>, required: boolean, task
       const problem = taskProblem(c);
       if (problem) return { problem };
       tasks.push(c);
-    } else if (c?.type !== 'plan_update' || typeof c.title !== 'string') return { problem: `unexpected chunk ${JSON.stringify(c)}` };
+    } else if (c?.type !== 'plan_update' || typeof c.title !== 'string')
+      return { problem: `unexpected chunk ${JSON.stringify(c)}` };
   }
   if (required && chunks.length === 0) return { problem: 'chunks is empty' };
   return { text, tasks };

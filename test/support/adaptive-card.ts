@@ -13,7 +13,9 @@ const ajv = new Ajv({ strict: false, allErrors: true });
 addFormats.default(ajv);
 ajv.addMetaSchema(require('ajv/dist/refs/json-schema-draft-06.json'));
 // The published schema declares draft-06 but names its id the draft-04 way ("id"); Ajv 8 wants "$id".
-const { id: schemaId, ...cardSchema } = JSON.parse(readFileSync(ADAPTIVE_CARD_SCHEMA_PATH, 'utf8')) as { id: string } & Record<string, unknown>;
+const { id: schemaId, ...cardSchema } = JSON.parse(readFileSync(ADAPTIVE_CARD_SCHEMA_PATH, 'utf8')) as {
+  id: string;
+} & Record<string, unknown>;
 const validateSchema = ajv.compile({ $id: schemaId, ...cardSchema });
 
 /** JSON-schema errors of `card` against Adaptive Cards 1.5 (empty when valid), as "path: message". */

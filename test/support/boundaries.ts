@@ -14,7 +14,8 @@ export function tsFiles(dir: string): string[] {
   });
 }
 
-const parse = (fileName: string, text: string) => ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+const parse = (fileName: string, text: string) =>
+  ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
 
 /**
  * Every module a source imports, from TypeScript's own parser: static imports and re-exports,
@@ -28,9 +29,18 @@ function importsOf(fileName: string, text: string): ModuleImport[] {
       out.push({ specifier: node.moduleSpecifier.text, typeOnly: node.importClause?.isTypeOnly === true });
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       out.push({ specifier: node.moduleSpecifier.text, typeOnly: node.isTypeOnly });
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) {
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteral(node.arguments[0])
+    ) {
       out.push({ specifier: node.arguments[0].text, typeOnly: false });
-    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+    } else if (
+      ts.isImportTypeNode(node) &&
+      ts.isLiteralTypeNode(node.argument) &&
+      ts.isStringLiteral(node.argument.literal)
+    ) {
       out.push({ specifier: node.argument.literal.text, typeOnly: true });
     }
     ts.forEachChild(node, visit);
@@ -63,10 +73,16 @@ export function createDbReach(root: string): (file: string) => string | undefine
       const text = existsSync(abs) ? readFileSync(abs, 'utf8') : '';
       for (const imp of importsOf(file, text)) {
         if (imp.typeOnly) continue;
-        if (DATABASE_PACKAGES.test(imp.specifier)) { why = `${file} → ${imp.specifier}`; break; }
+        if (DATABASE_PACKAGES.test(imp.specifier)) {
+          why = `${file} → ${imp.specifier}`;
+          break;
+        }
         if (!imp.specifier.startsWith('.')) continue;
         const next = reach(target(file, imp.specifier));
-        if (next) { why = `${file} → ${next}`; break; }
+        if (next) {
+          why = `${file} → ${next}`;
+          break;
+        }
       }
     }
     memo.set(file, why);
@@ -82,7 +98,11 @@ export function createDbReach(root: string): (file: string) => string | undefine
  * through the injected `Intake` / `Conversations`), importing a database package, or naming a
  * database handle (`orm`, `em`, `EntityManager`) in code — comments and strings do not count.
  */
-export function adapterViolations(file: string, text: string, reachesDb: (file: string) => string | undefined): string[] {
+export function adapterViolations(
+  file: string,
+  text: string,
+  reachesDb: (file: string) => string | undefined,
+): string[] {
   const out: string[] = [];
   for (const imp of importsOf(file, text)) {
     if (DATABASE_PACKAGES.test(imp.specifier)) out.push(`${file}: imports ${imp.specifier}`);
@@ -95,7 +115,8 @@ export function adapterViolations(file: string, text: string, reachesDb: (file: 
     }
   }
   const visit = (node: ts.Node): void => {
-    if (ts.isIdentifier(node) && DATABASE_NAMES.has(node.text)) out.push(`${file}: names a database handle (${node.text})`);
+    if (ts.isIdentifier(node) && DATABASE_NAMES.has(node.text))
+      out.push(`${file}: names a database handle (${node.text})`);
     ts.forEachChild(node, visit);
   };
   visit(parse(file, text));

@@ -39,26 +39,46 @@ export async function createCoreHarness(opts: { maxRounds?: number } = {}) {
     return undefined;
   };
   const agent: AgentDeps = {
-    orm: db.orm, log: silentLog, tools: defaultTools, now: () => new Date(), queryPool: db.queryPool,
+    orm: db.orm,
+    log: silentLog,
+    tools: defaultTools,
+    now: () => new Date(),
+    queryPool: db.queryPool,
     models: createModelProvider(secretsKey, silentLog, { timeoutMs: 2000 }),
     ...(opts.maxRounds ? { maxRounds: opts.maxRounds } : {}),
   };
-  const core = { ...agent, deliverers: new Map<Platform, Deliverer>([['cli', deliverer]]), finished: createFinishedItems() };
+  const core = {
+    ...agent,
+    deliverers: new Map<Platform, Deliverer>([['cli', deliverer]]),
+    finished: createFinishedItems(),
+  };
   // Drives the sessions' inboxes as `renderbot serve` does (queued messages, confirmed plans' follow-ups).
-  const runner = startTurnRunner({ orm: db.orm, log: silentLog, drain: createSessionDrain(core), concurrency: 50, leaseMs: 30_000, pollMs: 100 });
+  const runner = startTurnRunner({
+    orm: db.orm,
+    log: silentLog,
+    drain: createSessionDrain(core),
+    concurrency: 50,
+    leaseMs: 30_000,
+    pollMs: 100,
+  });
   const conversations = createConversations({ ...core, wake: runner.wake });
   return {
-    db, llm, secretsKey, conversations, delivered,
+    db,
+    llm,
+    secretsKey,
+    conversations,
+    delivered,
     /** Where replies of this harness's turns go (the recording deliverer). */
     delivery,
     em: () => db.orm.em.fork(),
     /** The agent's dependencies as this harness's conversations use them, for calling `runAgentTurn` directly (`tools` to offer others). */
     agentDeps: (o: Partial<Pick<AgentDeps, 'tools'>> = {}): AgentDeps => ({ ...agent, ...o }),
     /** Resolves once `count` replies in total were delivered. */
-    deliveredCount: (count: number) => new Promise<void>((resolve) => {
-      if (delivered.length >= count) resolve();
-      else waiters.push({ count, resolve });
-    }),
+    deliveredCount: (count: number) =>
+      new Promise<void>((resolve) => {
+        if (delivered.length >= count) resolve();
+        else waiters.push({ count, resolve });
+      }),
     async enableAi(tenantId: string) {
       await setTenantAi(db.orm.em.fork(), secretsKey, tenantId, llm.settings, llm.apiKey);
     },
@@ -66,7 +86,13 @@ export async function createCoreHarness(opts: { maxRounds?: number } = {}) {
       const em = db.orm.em.fork();
       const userId = o.userId ?? 'alice';
       const role = o.role ?? (await ensureUser(em, tenantId, 'cli', userId, 'operator'));
-      const session = await resolveSession(em, tenantId, 'cli', o.key ?? `test:${userId}:${randomBytes(4).toString('hex')}`, userId);
+      const session = await resolveSession(
+        em,
+        tenantId,
+        'cli',
+        o.key ?? `test:${userId}:${randomBytes(4).toString('hex')}`,
+        userId,
+      );
       return { tenantId, userId, role, sessionId: session.id, platform: 'cli' };
     },
     async close() {
@@ -78,4 +104,5 @@ export async function createCoreHarness(opts: { maxRounds?: number } = {}) {
 }
 
 /** Text of all text blocks of replies. */
-export const texts = (replies: Reply[]) => replies.flatMap((r) => r.blocks.filter((b) => b.type === 'text').map((b) => b.text)).join('\n');
+export const texts = (replies: Reply[]) =>
+  replies.flatMap((r) => r.blocks.filter((b) => b.type === 'text').map((b) => b.text)).join('\n');

@@ -16,8 +16,12 @@ const [url, deadAfter] = process.argv.slice(2);
 if (!url || !deadAfter) throw new Error('usage: hung-render-worker.ts <database url> <dead after ms>');
 const log = pino({ level: 'silent' });
 const orm = await createOrm(url, { poolMax: 2 });
-const tasks = createRenderTasks({ onOrderStatus: scheduleNotices,
-  orm, log, secretsKey: Buffer.alloc(32), dataDir: mkdtempSync(join(tmpdir(), 'renderbot-hung-')),
+const tasks = createRenderTasks({
+  onOrderStatus: scheduleNotices,
+  orm,
+  log,
+  secretsKey: Buffer.alloc(32),
+  dataDir: mkdtempSync(join(tmpdir(), 'renderbot-hung-')),
   backendFor: () => (job) => {
     process.send?.({ type: 'started', jobId: job.jobId });
     return new Promise<never>(() => {});

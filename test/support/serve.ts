@@ -25,7 +25,9 @@ export function startServe(env: Record<string, string>, command: 'serve' | 'work
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
       out += String(d);
@@ -33,7 +35,11 @@ export function startServe(env: Record<string, string>, command: 'serve' | 'work
       if (port || (command === 'worker' && out.includes('worker running'))) {
         const p = Number(port ?? 0);
         resolve({
-          child, port: p, base: `http://127.0.0.1:${p}`, output: () => out, exited,
+          child,
+          port: p,
+          base: `http://127.0.0.1:${p}`,
+          output: () => out,
+          exited,
           async kill(signal = 'SIGKILL') {
             if (child.exitCode === null && child.signalCode === null) child.kill(signal);
             return exited;
@@ -43,6 +49,8 @@ export function startServe(env: Record<string, string>, command: 'serve' | 'work
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    void exited.then(({ code, signal }) => reject(new Error(`renderbot ${command} exited (${code ?? signal}) before it was ready:\n${out.slice(-2000)}`)));
+    void exited.then(({ code, signal }) =>
+      reject(new Error(`renderbot ${command} exited (${code ?? signal}) before it was ready:\n${out.slice(-2000)}`)),
+    );
   });
 }

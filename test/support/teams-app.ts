@@ -46,7 +46,14 @@ export async function startTeamsApp(env: Record<string, string> = {}): Promise<T
   await linkWorkspace(em, acme.tenant.id, 'teams', TEAMS_AAD);
   await setTenantAi(em, config.secretsKey, acme.tenant.id, llm.settings, llm.apiKey);
   return {
-    db, app, config, llm, connector, http, base: `http://127.0.0.1:${http.port}`, acme,
+    db,
+    app,
+    config,
+    llm,
+    connector,
+    http,
+    base: `http://127.0.0.1:${http.port}`,
+    acme,
     async close() {
       await http.close();
       await app.close();

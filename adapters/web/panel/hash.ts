@@ -9,15 +9,26 @@ export const PANEL_ROOT = fileURLToPath(new URL('.', import.meta.url));
 export const BUILD_HASH_FILE = join(PANEL_ROOT, 'dist', 'build-hash.json');
 
 function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)],
+  );
 }
 
 /** SHA-256 over the panel sources (src/, index.html, vite and tsconfig files), in a stable order. */
 export function panelSourceHash(): string {
-  const inputs = [...files(join(PANEL_ROOT, 'src')), join(PANEL_ROOT, 'index.html'), join(PANEL_ROOT, 'vite.config.ts'), join(PANEL_ROOT, 'tsconfig.json')]
-    .map((f) => relative(PANEL_ROOT, f).split('\\').join('/')).sort();
+  const inputs = [
+    ...files(join(PANEL_ROOT, 'src')),
+    join(PANEL_ROOT, 'index.html'),
+    join(PANEL_ROOT, 'vite.config.ts'),
+    join(PANEL_ROOT, 'tsconfig.json'),
+  ]
+    .map((f) => relative(PANEL_ROOT, f).split('\\').join('/'))
+    .sort();
   const h = createHash('sha256');
-  for (const f of inputs) h.update(`${f}\0`).update(readFileSync(join(PANEL_ROOT, f))).update('\0');
+  for (const f of inputs)
+    h.update(`${f}\0`)
+      .update(readFileSync(join(PANEL_ROOT, f)))
+      .update('\0');
   return h.digest('hex');
 }
 

@@ -27,7 +27,12 @@ export const PendingAction = defineEntity({
     origin: p.json<unknown>().nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
   },
-  indexes: [{ name: 'pending_action_session_idx', columns: [{ name: 'tenant_id' }, { name: 'session_id' }, { name: 'created_at', sort: 'desc' }] }],
+  indexes: [
+    {
+      name: 'pending_action_session_idx',
+      columns: [{ name: 'tenant_id' }, { name: 'session_id' }, { name: 'created_at', sort: 'desc' }],
+    },
+  ],
 });
 export type PendingAction = InferEntity<typeof PendingAction>;
 
@@ -70,6 +75,8 @@ export const AuditLog = defineEntity({
     detail: p.json<unknown>().nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
   },
-  indexes: [{ name: 'audit_log_tenant_created_idx', columns: [{ name: 'tenant_id' }, { name: 'created_at', sort: 'desc' }] }],
+  indexes: [
+    { name: 'audit_log_tenant_created_idx', columns: [{ name: 'tenant_id' }, { name: 'created_at', sort: 'desc' }] },
+  ],
 });
 export type AuditLog = InferEntity<typeof AuditLog>;

@@ -19,9 +19,15 @@ export const Product = defineEntity({
   },
   uniques: [{ properties: ['tenant', 'pimId'] }],
   indexes: [
-    { name: 'product_tenant_category_idx', expression: 'create index product_tenant_category_idx on product (tenant_id, lower(category), name)' },
+    {
+      name: 'product_tenant_category_idx',
+      expression: 'create index product_tenant_category_idx on product (tenant_id, lower(category), name)',
+    },
     { name: 'product_tenant_name_idx', properties: ['tenant', 'name'] },
-    { name: 'product_search_trgm_gist', expression: 'create index product_search_trgm_gist on product using gist (search_text gist_trgm_ops)' },
+    {
+      name: 'product_search_trgm_gist',
+      expression: 'create index product_search_trgm_gist on product using gist (search_text gist_trgm_ops)',
+    },
   ],
 });
 export type Product = InferEntity<typeof Product>;
@@ -37,7 +43,12 @@ export const Material = defineEntity({
     description: p.text().nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
   },
-  uniques: [{ name: 'material_tenant_name_uq', expression: 'create unique index material_tenant_name_uq on material (tenant_id, lower(name))' }],
+  uniques: [
+    {
+      name: 'material_tenant_name_uq',
+      expression: 'create unique index material_tenant_name_uq on material (tenant_id, lower(name))',
+    },
+  ],
 });
 export type Material = InferEntity<typeof Material>;
 
@@ -57,6 +68,11 @@ export const OutputType = defineEntity({
     height: p.integer().check('height >= 16 and height <= 16384'),
     createdAt: p.datetime().defaultRaw('now()'),
   },
-  uniques: [{ name: 'output_type_tenant_name_uq', expression: 'create unique index output_type_tenant_name_uq on output_type (tenant_id, lower(name))' }],
+  uniques: [
+    {
+      name: 'output_type_tenant_name_uq',
+      expression: 'create unique index output_type_tenant_name_uq on output_type (tenant_id, lower(name))',
+    },
+  ],
 });
 export type OutputType = InferEntity<typeof OutputType>;

@@ -25,9 +25,14 @@ export const ChatSession = defineEntity({
     leaseOwner: p.text().nullable(),
     leaseExpiresAt: p.datetime().nullable(),
   },
-  uniques: [{ name: 'chat_session_active_key_uq', properties: ['tenant', 'platform', 'key'], where: 'archived_at is null' }],
+  uniques: [
+    { name: 'chat_session_active_key_uq', properties: ['tenant', 'platform', 'key'], where: 'archived_at is null' },
+  ],
   indexes: [
-    { name: 'chat_session_tenant_active_idx', columns: [{ name: 'tenant_id' }, { name: 'last_active_at', sort: 'desc' }] },
+    {
+      name: 'chat_session_tenant_active_idx',
+      columns: [{ name: 'tenant_id' }, { name: 'last_active_at', sort: 'desc' }],
+    },
     {
       name: 'chat_session_web_user_idx',
       columns: [{ name: 'tenant_id' }, { name: 'created_by' }, { name: 'last_active_at', sort: 'desc' }],

@@ -33,7 +33,12 @@ export const AnswerFeedback = defineEntity({
     updatedAt: p.datetime().defaultRaw('now()'),
   },
   uniques: [{ name: 'answer_feedback_person_uq', properties: ['message', 'platform', 'userId'] }],
-  indexes: [{ name: 'answer_feedback_tenant_updated_idx', columns: [{ name: 'tenant_id' }, { name: 'updated_at', sort: 'desc' }] }],
+  indexes: [
+    {
+      name: 'answer_feedback_tenant_updated_idx',
+      columns: [{ name: 'tenant_id' }, { name: 'updated_at', sort: 'desc' }],
+    },
+  ],
 });
 export type AnswerFeedback = InferEntity<typeof AnswerFeedback>;
 

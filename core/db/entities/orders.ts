@@ -33,7 +33,10 @@ export const Order = defineEntity({
   },
   uniques: [{ properties: ['tenant', 'orderNumber'] }],
   indexes: [
-    { name: 'render_order_tenant_status_idx', columns: [{ name: 'tenant_id' }, { name: 'status' }, { name: 'created_at', sort: 'desc' }] },
+    {
+      name: 'render_order_tenant_status_idx',
+      columns: [{ name: 'tenant_id' }, { name: 'status' }, { name: 'created_at', sort: 'desc' }],
+    },
     { name: 'render_order_tenant_created_idx', columns: [{ name: 'tenant_id' }, { name: 'created_at', sort: 'desc' }] },
   ],
 });
@@ -91,13 +94,25 @@ export const RenderJob = defineEntity({
   indexes: [
     { name: 'render_job_order_status_idx', properties: ['order', 'status'] },
     { name: 'render_job_tenant_status_idx', properties: ['tenant', 'status'] },
-    { name: 'render_job_tenant_finished_idx', properties: ['tenant', 'finishedAt'], include: ['status', 'startedAt'], where: 'finished_at is not null' },
-    { name: 'render_job_farm_contact_idx', properties: ['farmContactAt'], where: `status = 'running' and farm_contact_at is not null` },
+    {
+      name: 'render_job_tenant_finished_idx',
+      properties: ['tenant', 'finishedAt'],
+      include: ['status', 'startedAt'],
+      where: 'finished_at is not null',
+    },
+    {
+      name: 'render_job_farm_contact_idx',
+      properties: ['farmContactAt'],
+      where: `status = 'running' and farm_contact_at is not null`,
+    },
     { name: 'render_job_order_item_idx', properties: ['orderItem'] },
   ],
   // Statement triggers with transition tables keep render_job_tally exact (migration Migration20261206000400_render_job_tally).
   triggers: (['insert', 'update', 'delete'] as const).map((event) => ({
-    name: `render_job_tally_${event}`, timing: 'after' as const, events: [event], forEach: 'statement' as const,
+    name: `render_job_tally_${event}`,
+    timing: 'after' as const,
+    events: [event],
+    forEach: 'statement' as const,
     expression: `create trigger render_job_tally_${event} after ${event} on render_job referencing ${event === 'insert' ? 'new table as new_jobs' : event === 'delete' ? 'old table as old_jobs' : 'old table as old_jobs new table as new_jobs'} for each statement execute function render_job_tally()`,
   })),
 });

@@ -27,14 +27,16 @@ export const Tenant = defineEntity({
     rendererSecretEncrypted: p.text().nullable().lazy(),
     rendererPrivateNetwork: p.boolean().default(false),
     aiMaxConcurrency: p.integer().default(256).check('ai_max_concurrency >= 1 and ai_max_concurrency <= 100000'),
-    
+
     aiThrottleCap: p.integer().nullable(),
     aiThrottledUntil: p.datetime().nullable(),
   },
-  checks: [{
-    name: 'tenant_renderer_http_check',
-    expression: `renderer_backend <> 'http' or (renderer_url is not null and renderer_secret_encrypted is not null)`,
-  }],
+  checks: [
+    {
+      name: 'tenant_renderer_http_check',
+      expression: `renderer_backend <> 'http' or (renderer_url is not null and renderer_secret_encrypted is not null)`,
+    },
+  ],
 });
 export type Tenant = InferEntity<typeof Tenant>;
 

@@ -1,5 +1,16 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
-import { ApiError, createApi, login, type Me, type Message, type PageContext, type Reply, type Session, type Step, type Upload } from './api.ts';
+import {
+  ApiError,
+  createApi,
+  login,
+  type Me,
+  type Message,
+  type PageContext,
+  type Reply,
+  type Session,
+  type Step,
+  type Upload,
+} from './api.ts';
 import { AnswerFooter } from './answer.tsx';
 import { Steps } from './steps.tsx';
 import { Blocks } from './blocks.tsx';
@@ -23,9 +34,11 @@ export type AppProps = { base: string; initiallyOpen: boolean; context: PageCont
 const toItem = (m: Message): Item => ({ ...m, key: m.id });
 const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 /** The newest stored cursor of `items` (numeric strings), or undefined. */
-const lastCursor = (xs: readonly { cursor: string }[]) => xs.reduce<string | undefined>((c, x) => (x.cursor && (!c || BigInt(x.cursor) > BigInt(c)) ? x.cursor : c), undefined);
+const lastCursor = (xs: readonly { cursor: string }[]) =>
+  xs.reduce<string | undefined>((c, x) => (x.cursor && (!c || BigInt(x.cursor) > BigInt(c)) ? x.cursor : c), undefined);
 const later = (a: string | undefined, b: string | undefined) => (!a ? b : !b ? a : BigInt(a) >= BigInt(b) ? a : b);
-const FOCUSABLE = 'button:not([disabled]), select:not([disabled]), textarea:not([disabled]), input:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])';
+const FOCUSABLE =
+  'button:not([disabled]), select:not([disabled]), textarea:not([disabled]), input:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])';
 
 /** The slide-out chat panel: sign-in, sessions, streamed answers, confirm cards. */
 export function App({ base, initiallyOpen, context: initialContext, events }: AppProps) {
@@ -90,17 +103,20 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
   }, []);
 
   /** Signs in as another person: nothing of the previous one's conversations stays on screen. */
-  const switchAccount = useCallback((t: string) => {
-    setPendingSwitch(null);
-    setMe(null);
-    meRef.current = null;
-    unreadRef.current = null;
-    setUnread(null);
-    setItems([]);
-    setSessions([]);
-    setSessionId(null);
-    signIn(t);
-  }, [signIn]);
+  const switchAccount = useCallback(
+    (t: string) => {
+      setPendingSwitch(null);
+      setMe(null);
+      meRef.current = null;
+      unreadRef.current = null;
+      setUnread(null);
+      setItems([]);
+      setSessions([]);
+      setSessionId(null);
+      signIn(t);
+    },
+    [signIn],
+  );
 
   // A one-time login link: /chat#login=<code>. The fragment never reaches server logs. When
   // someone is signed in already, a link for another person (anyone can send such a link) only
@@ -114,7 +130,12 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
       const token = await login(base, m[1]!);
       if (!current) return signIn(token);
       const next = await createApi(base, token).me();
-      const now = await createApi(base, current).me().then((who) => who, (err: unknown) => (err instanceof ApiError && err.status === 401 ? 'signed out' : null));
+      const now = await createApi(base, current)
+        .me()
+        .then(
+          (who) => who,
+          (err: unknown) => (err instanceof ApiError && err.status === 401 ? 'signed out' : null),
+        );
       if (now === 'signed out' || (now && sameIdentity(now, next))) return switchAccount(token);
       setPendingSwitch({ token, next, current: now });
       setOpen(true);
@@ -143,15 +164,19 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
 
   useEffect(() => {
     if (!api) return;
-    api.me().then((who) => {
-      meRef.current = who;
-      unreadRef.current = loadUnread(who);
-      setUnread(unreadRef.current);
-      setMe(who);
-      return refreshSessions();
-    }).catch((err: unknown) => {
-      if (err instanceof ApiError && err.status === 401) signOut('That token was not accepted. Check it, or ask your admin for a new one.');
-    });
+    api
+      .me()
+      .then((who) => {
+        meRef.current = who;
+        unreadRef.current = loadUnread(who);
+        setUnread(unreadRef.current);
+        setMe(who);
+        return refreshSessions();
+      })
+      .catch((err: unknown) => {
+        if (err instanceof ApiError && err.status === 401)
+          signOut('That token was not accepted. Check it, or ask your admin for a new one.');
+      });
   }, [api, refreshSessions, signOut]);
 
   useEffect(() => {
@@ -184,11 +209,14 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
     return () => document.removeEventListener('keydown', onKey);
   }, [open, close]);
 
-  const selectSession = useCallback(async (id: string) => {
-    if (!api) return;
-    setSessionId(id || null);
-    setItems(id ? (await api.messages(id)).messages.map(toItem) : []);
-  }, [api]);
+  const selectSession = useCallback(
+    async (id: string) => {
+      if (!api) return;
+      setSessionId(id || null);
+      setItems(id ? (await api.messages(id)).messages.map(toItem) : []);
+    },
+    [api],
+  );
 
   // Opening the panel shows the conversation: its unread answers are read now (and shown, when they are in another one).
   useEffect(() => {
@@ -213,7 +241,8 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
           if (stop.signal.aborted || fresh.length === 0) continue;
           after = lastCursor(fresh) ?? after;
           putUnread((u) => withArrived(u, watched, fresh));
-          if (sessionRef.current === watched) setItems((xs) => [...xs, ...fresh.filter((m) => !xs.some((x) => x.id === m.id)).map(toItem)]);
+          if (sessionRef.current === watched)
+            setItems((xs) => [...xs, ...fresh.filter((m) => !xs.some((x) => x.id === m.id)).map(toItem)]);
         } catch {
           if (stop.signal.aborted) return;
           await new Promise((r) => setTimeout(r, 5000));
@@ -225,7 +254,19 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
     // `items` is read once, where watching starts (not a dependency); new ones arrive through the watch itself.
   }, [open, api, me, sessionId, putUnread]);
 
-  const notice = (content: string) => setItems((xs) => [...xs, { key: `e${Date.now()}${Math.random()}`, id: '', role: 'assistant', content, created_at: new Date().toISOString(), cursor: '', error: true }]);
+  const notice = (content: string) =>
+    setItems((xs) => [
+      ...xs,
+      {
+        key: `e${Date.now()}${Math.random()}`,
+        id: '',
+        role: 'assistant',
+        content,
+        created_at: new Date().toISOString(),
+        cursor: '',
+        error: true,
+      },
+    ]);
 
   const attach = async (files: FileList | File[] | null) => {
     if (!api || !files) return;
@@ -235,7 +276,8 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
         const up = await api.upload(file);
         setAttachments((xs) => [...xs, up]);
       } catch (err) {
-        if (err instanceof ApiError && err.status === 401) return signOut('Your token is no longer valid. Sign in again.');
+        if (err instanceof ApiError && err.status === 401)
+          return signOut('Your token is no longer valid. Sign in again.');
         notice(err instanceof Error ? err.message : `${file.name} could not be uploaded.`);
       } finally {
         setUploading(false);
@@ -257,19 +299,41 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
     setStreaming('');
     setSteps([]);
     const tempKey = `u${Date.now()}`;
-    setItems((xs) => [...xs, { key: tempKey, id: '', role: 'user', content: text, created_at: new Date().toISOString(), cursor: '' }]);
+    setItems((xs) => [
+      ...xs,
+      { key: tempKey, id: '', role: 'user', content: text, created_at: new Date().toISOString(), cursor: '' },
+    ]);
     try {
-      const ctx = context && context.type !== 'general' && context.id ? { context_type: context.type, context_id: context.id } : {};
-      const result = await api.send({ message: text, ...(sessionId ? { session_id: sessionId } : {}), ...ctx, ...(files.length ? { files } : {}) }, setSessionId, (t) => setStreaming((s) => (s ?? '') + t), () => { setStreaming(''); setSteps([]); },
-        (step) => setSteps((xs) => (xs.some((x) => x.id === step.id) ? xs.map((x) => (x.id === step.id ? step : x)) : [...xs, step])));
+      const ctx =
+        context && context.type !== 'general' && context.id
+          ? { context_type: context.type, context_id: context.id }
+          : {};
+      const result = await api.send(
+        { message: text, ...(sessionId ? { session_id: sessionId } : {}), ...ctx, ...(files.length ? { files } : {}) },
+        setSessionId,
+        (t) => setStreaming((s) => (s ?? '') + t),
+        () => {
+          setStreaming('');
+          setSteps([]);
+        },
+        (step) =>
+          setSteps((xs) =>
+            xs.some((x) => x.id === step.id) ? xs.map((x) => (x.id === step.id ? step : x)) : [...xs, step],
+          ),
+      );
       setSessionId(result.session_id);
       const stored = [result.message.id, result.response.id];
-      setItems((xs) => [...xs.filter((x) => x.key !== tempKey && !stored.includes(x.id)), { ...result.message, key: result.message.id }, { ...result.response, key: result.response.id }]);
+      setItems((xs) => [
+        ...xs.filter((x) => x.key !== tempKey && !stored.includes(x.id)),
+        { ...result.message, key: result.message.id },
+        { ...result.response, key: result.response.id },
+      ]);
       // Answered while the panel was closed: the launcher counts it.
       if (!openRef.current) putUnread((u) => withArrived(u, result.session_id, [result.response]));
       void refreshSessions();
     } catch (err) {
-      if (err instanceof ApiError && err.status === 401) return signOut('Your token is no longer valid. Sign in again.');
+      if (err instanceof ApiError && err.status === 401)
+        return signOut('Your token is no longer valid. Sign in again.');
       notice(err instanceof Error ? err.message : 'Sending failed. Please try again.');
     } finally {
       sendingRef.current = false;
@@ -298,9 +362,19 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
       const card = d.reply.blocks.find((b) => b.type === 'confirm');
       if (card) {
         // Update the card in place.
-        setItems((xs) => xs.map((x) => x.reply?.blocks.some((b) => b.type === 'confirm' && b.actionId === actionId)
-          ? { ...x, reply: { ...x.reply, blocks: x.reply.blocks.map((b) => (b.type === 'confirm' && b.actionId === actionId ? card : b)) } satisfies Reply }
-          : x));
+        setItems((xs) =>
+          xs.map((x) =>
+            x.reply?.blocks.some((b) => b.type === 'confirm' && b.actionId === actionId)
+              ? {
+                  ...x,
+                  reply: {
+                    ...x.reply,
+                    blocks: x.reply.blocks.map((b) => (b.type === 'confirm' && b.actionId === actionId ? card : b)),
+                  } satisfies Reply,
+                }
+              : x,
+          ),
+        );
       }
       if (!d.ok) notice(d.message);
       if (verb === 'confirm' && d.ok && sessionId) {
@@ -353,75 +427,198 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
   const unreadCount = unread?.ids.length ?? 0;
   const lastItem = items.at(-1);
   // The next steps of the newest answer; a new conversation starts with the tenant's.
-  const suggestions = items.length === 0 ? (me?.suggestions ?? []) : lastItem?.role === 'assistant' && !lastItem.error ? (lastItem.reply?.suggestions ?? []) : [];
+  const suggestions =
+    items.length === 0
+      ? (me?.suggestions ?? [])
+      : lastItem?.role === 'assistant' && !lastItem.error
+        ? (lastItem.reply?.suggestions ?? [])
+        : [];
   const aiOff = me && !me.ai.configured;
   const limit = me && me.ai.configured && me.ai.limit_reached;
 
   return (
     <div className="rb-root">
-      <button ref={launcherRef} type="button" className="rb-launcher" aria-label="Open RenderBot chat" aria-describedby={unreadCount ? 'rb-unread' : undefined}
-        aria-expanded={open} aria-controls="rb-panel" onClick={() => setOpen(true)} hidden={open}>
-        <svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z" /></svg>
-        {unreadCount > 0 && <span id="rb-unread" className="rb-badge">{badgeText(unreadCount)}<span className="rb-visually-hidden"> unread</span></span>}
+      <button
+        ref={launcherRef}
+        type="button"
+        className="rb-launcher"
+        aria-label="Open RenderBot chat"
+        aria-describedby={unreadCount ? 'rb-unread' : undefined}
+        aria-expanded={open}
+        aria-controls="rb-panel"
+        onClick={() => setOpen(true)}
+        hidden={open}
+      >
+        <svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true">
+          <path
+            fill="currentColor"
+            d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"
+          />
+        </svg>
+        {unreadCount > 0 && (
+          <span id="rb-unread" className="rb-badge">
+            {badgeText(unreadCount)}
+            <span className="rb-visually-hidden"> unread</span>
+          </span>
+        )}
       </button>
       {open && <div className="rb-backdrop" onClick={close} aria-hidden="true" />}
-      <aside id="rb-panel" ref={panelRef} className={`rb-panel${open ? ' rb-open' : ''}`} role="dialog" aria-modal="true" aria-labelledby="rb-title"
-        aria-hidden={!open} inert={!open} onKeyDown={onPanelKey}>
+      <aside
+        id="rb-panel"
+        ref={panelRef}
+        className={`rb-panel${open ? ' rb-open' : ''}`}
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby="rb-title"
+        aria-hidden={!open}
+        inert={!open}
+        onKeyDown={onPanelKey}
+      >
         <header className="rb-header">
           <h2 id="rb-title">RenderBot{me && <span className="rb-muted"> · {me.tenant.name}</span>}</h2>
-          <button type="button" className="rb-icon" aria-label="Close chat" onClick={close}>×</button>
+          <button type="button" className="rb-icon" aria-label="Close chat" onClick={close}>
+            ×
+          </button>
         </header>
         {api && me && (
           <div className="rb-toolbar">
-            <label className="rb-visually-hidden" htmlFor="rb-session">Conversation</label>
+            <label className="rb-visually-hidden" htmlFor="rb-session">
+              Conversation
+            </label>
             <select id="rb-session" value={sessionId ?? ''} onChange={(e) => void selectSession(e.target.value)}>
               <option value="">New conversation</option>
-              {sessionId && !sessions.some((s) => s.session_id === sessionId) && <option value={sessionId}>Current conversation</option>}
-              {sessions.map((s) => <option key={s.session_id} value={s.session_id}>{s.title ?? 'Untitled'} · {time(s.last_active_at)}</option>)}
+              {sessionId && !sessions.some((s) => s.session_id === sessionId) && (
+                <option value={sessionId}>Current conversation</option>
+              )}
+              {sessions.map((s) => (
+                <option key={s.session_id} value={s.session_id}>
+                  {s.title ?? 'Untitled'} · {time(s.last_active_at)}
+                </option>
+              ))}
             </select>
-            <button type="button" className="rb-btn" onClick={newConversation}>New conversation</button>
-            <button type="button" className="rb-icon" aria-label="Delete conversation" disabled={!sessionId || busy} onClick={() => void removeSession()}><svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path fill="currentColor" d="M9 3h6l1 2h4v2H4V5h4l1-2zm-3 6h12l-1 12H7L6 9zm4 2v8h2v-8h-2zm4 0v8h2v-8h-2z" /></svg></button>
+            <button type="button" className="rb-btn" onClick={newConversation}>
+              New conversation
+            </button>
+            <button
+              type="button"
+              className="rb-icon"
+              aria-label="Delete conversation"
+              disabled={!sessionId || busy}
+              onClick={() => void removeSession()}
+            >
+              <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">
+                <path
+                  fill="currentColor"
+                  d="M9 3h6l1 2h4v2H4V5h4l1-2zm-3 6h12l-1 12H7L6 9zm4 2v8h2v-8h-2zm4 0v8h2v-8h-2z"
+                />
+              </svg>
+            </button>
           </div>
         )}
         {pendingSwitch && (
           <div className="rb-switch" role="alertdialog" aria-labelledby="rb-switch-question">
-            <p id="rb-switch-question">Sign in as <strong>{identity(pendingSwitch.next)}</strong> instead of <strong>{pendingSwitch.current ? identity(pendingSwitch.current) : 'the person signed in now'}</strong>?</p>
+            <p id="rb-switch-question">
+              Sign in as <strong>{identity(pendingSwitch.next)}</strong> instead of{' '}
+              <strong>{pendingSwitch.current ? identity(pendingSwitch.current) : 'the person signed in now'}</strong>?
+            </p>
             <p className="rb-muted">Only switch if you opened this sign-in link yourself.</p>
             <div className="rb-switch-actions">
-              <button type="button" className="rb-btn rb-btn-primary" onClick={() => switchAccount(pendingSwitch.token)}>Sign in as {pendingSwitch.next.user_id}</button>
-              <button type="button" className="rb-btn" onClick={() => setPendingSwitch(null)}>Stay signed in{pendingSwitch.current ? ` as ${pendingSwitch.current.user_id}` : ''}</button>
+              <button
+                type="button"
+                className="rb-btn rb-btn-primary"
+                onClick={() => switchAccount(pendingSwitch.token)}
+              >
+                Sign in as {pendingSwitch.next.user_id}
+              </button>
+              <button type="button" className="rb-btn" onClick={() => setPendingSwitch(null)}>
+                Stay signed in{pendingSwitch.current ? ` as ${pendingSwitch.current.user_id}` : ''}
+              </button>
             </div>
           </div>
         )}
-        {aiOff && <p className="rb-banner" role="status">AI not configured — ask your admin to set up AI for {me.tenant.name}. Meanwhile these commands work: <code>help</code>, <code>orders</code>, <code>order SA-…</code>, <code>search …</code>, <code>stats</code>.</p>}
-        {limit && <p className="rb-banner" role="status">{me.tenant.name} has used this month's AI allowance — it renews on the 1st. Commands such as <code>orders</code> and <code>stats</code> still work.</p>}
-        {context && context.type !== 'general' && context.id && api && <p className="rb-context rb-muted">About this {context.type}: {context.id}</p>}
+        {aiOff && (
+          <p className="rb-banner" role="status">
+            AI not configured — ask your admin to set up AI for {me.tenant.name}. Meanwhile these commands work:{' '}
+            <code>help</code>, <code>orders</code>, <code>order SA-…</code>, <code>search …</code>, <code>stats</code>.
+          </p>
+        )}
+        {limit && (
+          <p className="rb-banner" role="status">
+            {me.tenant.name} has used this month's AI allowance — it renews on the 1st. Commands such as{' '}
+            <code>orders</code> and <code>stats</code> still work.
+          </p>
+        )}
+        {context && context.type !== 'general' && context.id && api && (
+          <p className="rb-context rb-muted">
+            About this {context.type}: {context.id}
+          </p>
+        )}
         {!api ? (
           <SignIn error={signInError} onToken={signIn} />
         ) : (
           <>
             <div className="rb-messages" ref={listRef} role="log" aria-live="polite" aria-label="Messages">
-              {items.length === 0 && !busy && <p className="rb-empty rb-muted">Ask about products, orders and renders — e.g. “Render all Kugellager products as WebP at 1024x1024”.</p>}
+              {items.length === 0 && !busy && (
+                <p className="rb-empty rb-muted">
+                  Ask about products, orders and renders — e.g. “Render all Kugellager products as WebP at 1024x1024”.
+                </p>
+              )}
               {items.map((m) => (
                 <div key={m.key} className={`rb-msg rb-${m.role}${m.error ? ' rb-error' : ''}`}>
-                  <span className="rb-avatar" aria-hidden="true">{m.role === 'user' ? 'You' : 'RB'}</span>
+                  <span className="rb-avatar" aria-hidden="true">
+                    {m.role === 'user' ? 'You' : 'RB'}
+                  </span>
                   <div className="rb-bubble">
                     {m.reply?.steps && <Steps steps={m.reply.steps} />}
-                    {m.reply ? <Blocks blocks={m.reply.blocks} onDecide={(id, v) => void decide(id, v)} busy={deciding} canConfirm={canConfirm} /> : <Markdown text={m.content} />}
+                    {m.reply ? (
+                      <Blocks
+                        blocks={m.reply.blocks}
+                        onDecide={(id, v) => void decide(id, v)}
+                        busy={deciding}
+                        canConfirm={canConfirm}
+                      />
+                    ) : (
+                      <Markdown text={m.content} />
+                    )}
                     {m.reply?.answer && <AnswerFooter answer={m.reply.answer} api={api} onError={notice} />}
-                    <time className="rb-time" dateTime={m.created_at}>{time(m.created_at)}</time>
+                    <time className="rb-time" dateTime={m.created_at}>
+                      {time(m.created_at)}
+                    </time>
                   </div>
                 </div>
               ))}
               {busy && streaming && (
-                <div className="rb-msg rb-assistant rb-streaming"><span className="rb-avatar" aria-hidden="true">RB</span><div className="rb-bubble">{steps.length > 0 && <Steps steps={steps} />}<Markdown text={streaming} /></div></div>
+                <div className="rb-msg rb-assistant rb-streaming">
+                  <span className="rb-avatar" aria-hidden="true">
+                    RB
+                  </span>
+                  <div className="rb-bubble">
+                    {steps.length > 0 && <Steps steps={steps} />}
+                    <Markdown text={streaming} />
+                  </div>
+                </div>
               )}
               {busy && !streaming && steps.length > 0 && (
-                <div className="rb-msg rb-assistant rb-streaming"><span className="rb-avatar" aria-hidden="true">RB</span><div className="rb-bubble"><Steps steps={steps} /></div></div>
+                <div className="rb-msg rb-assistant rb-streaming">
+                  <span className="rb-avatar" aria-hidden="true">
+                    RB
+                  </span>
+                  <div className="rb-bubble">
+                    <Steps steps={steps} />
+                  </div>
+                </div>
               )}
               {busy && !streaming && (
-                <div className="rb-msg rb-assistant"><span className="rb-avatar" aria-hidden="true">RB</span>
-                  <div className="rb-bubble rb-typing" role="status" aria-label="RenderBot is typing"><span /><span /><span /></div></div>
+                <div className="rb-msg rb-assistant">
+                  <span className="rb-avatar" aria-hidden="true">
+                    RB
+                  </span>
+                  <div className="rb-bubble rb-typing" role="status" aria-label="RenderBot is typing">
+                    <span />
+                    <span />
+                    <span />
+                  </div>
+                </div>
               )}
               {!busy && <Suggestions items={suggestions} disabled={busy} onPick={(text) => void send(text)} />}
             </div>
@@ -430,27 +627,91 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
                 {attachments.map((a) => (
                   <li key={a.file_id} className="rb-attachment" title={a.summary}>
                     <span>{a.summary}</span>
-                    <button type="button" className="rb-btn" aria-label={`Remove ${a.name}`} onClick={() => setAttachments((xs) => xs.filter((x) => x.file_id !== a.file_id))}>×</button>
+                    <button
+                      type="button"
+                      className="rb-btn"
+                      aria-label={`Remove ${a.name}`}
+                      onClick={() => setAttachments((xs) => xs.filter((x) => x.file_id !== a.file_id))}
+                    >
+                      ×
+                    </button>
                   </li>
                 ))}
               </ul>
             )}
-            <form className={`rb-composer${dragging ? ' rb-dragging' : ''}`} onSubmit={(e) => { e.preventDefault(); void send(); }}
-              onDragOver={(e) => { if (e.dataTransfer.types.includes('Files')) { e.preventDefault(); setDragging(true); } }}
+            <form
+              className={`rb-composer${dragging ? ' rb-dragging' : ''}`}
+              onSubmit={(e) => {
+                e.preventDefault();
+                void send();
+              }}
+              onDragOver={(e) => {
+                if (e.dataTransfer.types.includes('Files')) {
+                  e.preventDefault();
+                  setDragging(true);
+                }
+              }}
               onDragLeave={() => setDragging(false)}
-              onDrop={(e) => { e.preventDefault(); setDragging(false); void attach(e.dataTransfer.files); }}>
-              <label className="rb-visually-hidden" htmlFor="rb-file">Attach a CSV or XLSX file</label>
-              <input id="rb-file" ref={fileRef} type="file" className="rb-visually-hidden" accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                onChange={(e) => { void attach(e.target.files); e.target.value = ''; }} />
-              <button type="button" className="rb-btn" aria-label="Attach a file" title="Attach a CSV or XLSX of product ids (or drop it here)" disabled={busy || uploading}
-                onClick={() => fileRef.current?.click()}>{uploading ? '…' : '📎'}</button>
-              <label className="rb-visually-hidden" htmlFor="rb-input">Message</label>
-              <textarea id="rb-input" ref={inputRef} rows={2} value={draft} placeholder="Message RenderBot… (Enter sends, Shift+Enter for a new line)"
+              onDrop={(e) => {
+                e.preventDefault();
+                setDragging(false);
+                void attach(e.dataTransfer.files);
+              }}
+            >
+              <label className="rb-visually-hidden" htmlFor="rb-file">
+                Attach a CSV or XLSX file
+              </label>
+              <input
+                id="rb-file"
+                ref={fileRef}
+                type="file"
+                className="rb-visually-hidden"
+                accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                onChange={(e) => {
+                  void attach(e.target.files);
+                  e.target.value = '';
+                }}
+              />
+              <button
+                type="button"
+                className="rb-btn"
+                aria-label="Attach a file"
+                title="Attach a CSV or XLSX of product ids (or drop it here)"
+                disabled={busy || uploading}
+                onClick={() => fileRef.current?.click()}
+              >
+                {uploading ? '…' : '📎'}
+              </button>
+              <label className="rb-visually-hidden" htmlFor="rb-input">
+                Message
+              </label>
+              <textarea
+                id="rb-input"
+                ref={inputRef}
+                rows={2}
+                value={draft}
+                placeholder="Message RenderBot… (Enter sends, Shift+Enter for a new line)"
                 onChange={(e) => setDraft(e.target.value)}
-                onKeyDown={(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) { e.preventDefault(); void send(); } }} />
-              {busy && sessionId
-                ? <button type="button" className="rb-btn" onClick={() => void stop()}>Stop</button>
-                : <button type="submit" className="rb-btn rb-btn-primary" disabled={busy || uploading || (!draft.trim() && attachments.length === 0)}>Send</button>}
+                onKeyDown={(e) => {
+                  if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+                    e.preventDefault();
+                    void send();
+                  }
+                }}
+              />
+              {busy && sessionId ? (
+                <button type="button" className="rb-btn" onClick={() => void stop()}>
+                  Stop
+                </button>
+              ) : (
+                <button
+                  type="submit"
+                  className="rb-btn rb-btn-primary"
+                  disabled={busy || uploading || (!draft.trim() && attachments.length === 0)}
+                >
+                  Send
+                </button>
+              )}
             </form>
           </>
         )}
@@ -462,12 +723,33 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
 function SignIn({ error, onToken }: { error: string | null; onToken: (token: string) => void }) {
   const [value, setValue] = useState('');
   return (
-    <form className="rb-signin" onSubmit={(e) => { e.preventDefault(); if (value.trim()) onToken(value.trim()); }}>
-      <p>Sign in with the API token your admin gave you (<code>renderbot admin token create</code>), or open a sign-in link.</p>
+    <form
+      className="rb-signin"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (value.trim()) onToken(value.trim());
+      }}
+    >
+      <p>
+        Sign in with the API token your admin gave you (<code>renderbot admin token create</code>), or open a sign-in
+        link.
+      </p>
       <label htmlFor="rb-token">API token</label>
-      <input id="rb-token" type="password" autoComplete="off" value={value} onChange={(e) => setValue(e.target.value)} />
-      {error && <p className="rb-error-text" role="alert">{error}</p>}
-      <button type="submit" className="rb-btn rb-btn-primary" disabled={!value.trim()}>Sign in</button>
+      <input
+        id="rb-token"
+        type="password"
+        autoComplete="off"
+        value={value}
+        onChange={(e) => setValue(e.target.value)}
+      />
+      {error && (
+        <p className="rb-error-text" role="alert">
+          {error}
+        </p>
+      )}
+      <button type="submit" className="rb-btn rb-btn-primary" disabled={!value.trim()}>
+        Sign in
+      </button>
     </form>
   );
 }

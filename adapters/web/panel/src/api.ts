@@ -31,7 +31,9 @@ export class ApiError extends Error {
 /** The error of a failed call, from the server's `{ error: { code, message } }` when it sent one. */
 function apiError(res: Response, body: unknown): ApiError {
   const e = (body as Partial<Schemas['Error']> | undefined)?.error;
-  return e ? new ApiError(res.status, e.code, e.message) : new ApiError(res.status, 'http_error', `Request failed (${res.status}).`);
+  return e
+    ? new ApiError(res.status, e.code, e.message)
+    : new ApiError(res.status, 'http_error', `Request failed (${res.status}).`);
 }
 
 /** The data of a call, or its ApiError. */
@@ -51,13 +53,28 @@ const SEND_RETRIES = 2;
 
 /** A client for the chat API at `base` with a bearer token (never cookies), typed from the OpenAPI document. */
 export function createApi(base: string, token: string) {
-  const client = createClient<paths>({ baseUrl: base, credentials: 'omit', headers: { authorization: `Bearer ${token}` } });
+  const client = createClient<paths>({
+    baseUrl: base,
+    credentials: 'omit',
+    headers: { authorization: `Bearer ${token}` },
+  });
 
   /** One attempt to send: streams the answer; resolves with the result, or undefined when the connection broke. */
-  const attempt = async (body: SendMessage, key: string, onSession: (id: string) => void, onToken: (text: string) => void, onStep: (step: Step) => void): Promise<ChatResult | undefined> => {
+  const attempt = async (
+    body: SendMessage,
+    key: string,
+    onSession: (id: string) => void,
+    onToken: (text: string) => void,
+    onStep: (step: Step) => void,
+  ): Promise<ChatResult | undefined> => {
     let r;
     try {
-      r = await client.POST('/api/chat/messages', { body, params: { header: { 'Idempotency-Key': key } }, headers: { accept: 'text/event-stream' }, parseAs: 'stream' });
+      r = await client.POST('/api/chat/messages', {
+        body,
+        params: { header: { 'Idempotency-Key': key } },
+        headers: { accept: 'text/event-stream' },
+        parseAs: 'stream',
+      });
     } catch {
       return undefined;
     }
@@ -85,7 +102,12 @@ export function createApi(base: string, token: string) {
       form.append('file', file, file.name);
       let res: Response;
       try {
-        res = await fetch(`${base}/api/chat/files`, { method: 'POST', body: form, credentials: 'omit', headers: { authorization: `Bearer ${token}` } });
+        res = await fetch(`${base}/api/chat/files`, {
+          method: 'POST',
+          body: form,
+          credentials: 'omit',
+          headers: { authorization: `Bearer ${token}` },
+        });
       } catch {
         throw new ApiError(0, 'network', `${file.name} could not be sent. Please try again.`);
       }
@@ -95,20 +117,40 @@ export function createApi(base: string, token: string) {
     },
     me: async () => ok(await client.GET('/api/me')),
     sessions: async () => ok(await client.GET('/api/chat/sessions', { params: { query: { limit: 50 } } })),
-    messages: async (sessionId: string) => ok(await client.GET('/api/chat/sessions/{session_id}/messages', { params: { path: { session_id: sessionId }, query: { limit: 100 } } })),
+    messages: async (sessionId: string) =>
+      ok(
+        await client.GET('/api/chat/sessions/{session_id}/messages', {
+          params: { path: { session_id: sessionId }, query: { limit: 100 } },
+        }),
+      ),
     /** Waits (long-poll, ≤ 20 s) for messages newer than `cursor`; `signal` gives up waiting. */
-    newMessages: async (sessionId: string, cursor: string, signal?: AbortSignal) => ok(await client.GET('/api/chat/sessions/{session_id}/messages', {
-      params: { path: { session_id: sessionId }, query: { after: cursor, wait: 20 } }, ...(signal ? { signal } : {}),
-    })),
+    newMessages: async (sessionId: string, cursor: string, signal?: AbortSignal) =>
+      ok(
+        await client.GET('/api/chat/sessions/{session_id}/messages', {
+          params: { path: { session_id: sessionId }, query: { after: cursor, wait: 20 } },
+          ...(signal ? { signal } : {}),
+        }),
+      ),
     /** Stops the answer being worked on in the session; the waiting send then resolves with "Stopped by …". */
-    stop: async (sessionId: string) => ok(await client.POST('/api/chat/sessions/{session_id}/stop', { params: { path: { session_id: sessionId } } })),
-    deleteSession: async (sessionId: string) => { ok(await client.DELETE('/api/chat/sessions/{session_id}', { params: { path: { session_id: sessionId } } })); },
+    stop: async (sessionId: string) =>
+      ok(await client.POST('/api/chat/sessions/{session_id}/stop', { params: { path: { session_id: sessionId } } })),
+    deleteSession: async (sessionId: string) => {
+      ok(await client.DELETE('/api/chat/sessions/{session_id}', { params: { path: { session_id: sessionId } } }));
+    },
     /** 👍/👎 (with an optional reason) on an agent answer; sending again replaces it. */
     feedback: async (answerId: string, rating: 'up' | 'down', reason?: string) =>
-      ok(await client.PUT('/api/chat/answers/{answer_id}/feedback', { params: { path: { answer_id: answerId } }, body: { rating, ...(reason?.trim() ? { reason: reason.trim() } : {}) } })),
+      ok(
+        await client.PUT('/api/chat/answers/{answer_id}/feedback', {
+          params: { path: { answer_id: answerId } },
+          body: { rating, ...(reason?.trim() ? { reason: reason.trim() } : {}) },
+        }),
+      ),
     /** Confirms or cancels; an action decided already (409) comes back as its Decision. */
     async decide(actionId: string, verb: 'confirm' | 'cancel'): Promise<Decision> {
-      const path = verb === 'confirm' ? '/api/actions/{action_id}/confirm' as const : '/api/actions/{action_id}/cancel' as const;
+      const path =
+        verb === 'confirm'
+          ? ('/api/actions/{action_id}/confirm' as const)
+          : ('/api/actions/{action_id}/cancel' as const);
       const r = await client.POST(path, { params: { path: { action_id: actionId } } });
       if (r.response.status === 409) return r.error as Decision;
       return ok(r);
@@ -119,7 +161,13 @@ export function createApi(base: string, token: string) {
      * answered once; `onRetry` tells the caller to drop the partial text and steps. `onStep`
      * gets each step's newest state while the agent's tools run.
      */
-    async send(body: SendMessage, onSession: (id: string) => void, onToken: (text: string) => void, onRetry: () => void = () => {}, onStep: (step: Step) => void = () => {}): Promise<ChatResult> {
+    async send(
+      body: SendMessage,
+      onSession: (id: string) => void,
+      onToken: (text: string) => void,
+      onRetry: () => void = () => {},
+      onStep: (step: Step) => void = () => {},
+    ): Promise<ChatResult> {
       const key = newKey();
       for (let tries = 0; tries <= SEND_RETRIES; tries++) {
         if (tries > 0) onRetry();
@@ -134,7 +182,14 @@ export type Api = ReturnType<typeof createApi>;
 
 /** Exchanges a one-time login-link code for a token. */
 export async function login(base: string, code: string): Promise<string> {
-  const r = await createClient<paths>({ baseUrl: base, credentials: 'omit' }).POST('/api/auth/login', { body: { code } });
-  if (!r.data) throw new ApiError(r.response.status, 'login_failed', (r.error as Partial<Schemas['Error']> | undefined)?.error?.message ?? 'Sign-in failed.');
+  const r = await createClient<paths>({ baseUrl: base, credentials: 'omit' }).POST('/api/auth/login', {
+    body: { code },
+  });
+  if (!r.data)
+    throw new ApiError(
+      r.response.status,
+      'login_failed',
+      (r.error as Partial<Schemas['Error']> | undefined)?.error?.message ?? 'Sign-in failed.',
+    );
   return r.data.token;
 }

@@ -24,7 +24,8 @@ if (!document.querySelector('link[data-renderbot-css], link[href$="/chat/panel.c
   document.head.append(css);
 }
 const type = mount.dataset.contextType;
-const context: PageContext | undefined = type === 'order' || type === 'product' ? { type, id: mount.dataset.contextId ?? '' } : undefined;
+const context: PageContext | undefined =
+  type === 'order' || type === 'product' ? { type, id: mount.dataset.contextId ?? '' } : undefined;
 const events = new EventTarget();
 
 /** The embed API for the SaaS's own pages. */
@@ -35,4 +36,6 @@ const api = {
 };
 (window as unknown as { RenderBotChat: typeof api }).RenderBotChat = api;
 
-createRoot(mount).render(<App base={base} initiallyOpen={mount.dataset.open === 'true'} context={context} events={events} />);
+createRoot(mount).render(
+  <App base={base} initiallyOpen={mount.dataset.open === 'true'} context={context} events={events} />,
+);

@@ -15,12 +15,28 @@ const safeUrl: UrlTransform = (url) => {
 
 /** Links open in a new tab without access to this window; a link whose URL was dropped is plain text. */
 const components: Components = {
-  a: ({ href, children }) => (href ? <a href={href} target="_blank" rel="noopener noreferrer">{children}</a> : <span>{children}</span>),
+  a: ({ href, children }) =>
+    href ? (
+      <a href={href} target="_blank" rel="noopener noreferrer">
+        {children}
+      </a>
+    ) : (
+      <span>{children}</span>
+    ),
   // Markdown images would load any URL the model or a product name wrote: show them as links instead.
-  img: ({ src, alt }) => (typeof src === 'string' && src !== ''
-    ? <a href={src} target="_blank" rel="noopener noreferrer">{alt || src}</a>
-    : <span>{alt}</span>),
-  table: ({ children }) => <div className="rb-table-wrap"><table className="rb-table">{children}</table></div>,
+  img: ({ src, alt }) =>
+    typeof src === 'string' && src !== '' ? (
+      <a href={src} target="_blank" rel="noopener noreferrer">
+        {alt || src}
+      </a>
+    ) : (
+      <span>{alt}</span>
+    ),
+  table: ({ children }) => (
+    <div className="rb-table-wrap">
+      <table className="rb-table">{children}</table>
+    </div>
+  ),
   th: ({ children }) => <th scope="col">{children}</th>,
   td: ({ children }) => <td>{children}</td>,
 };
@@ -34,10 +50,17 @@ const components: Components = {
 export function Markdown({ text }: { text: string }) {
   // The markdown parser is not linear on every input (e.g. many unclosed `](`): a text longer than any
   // normal answer is shown as plain text, so no answer can stall the page.
-  if (text.length > MAX_MARKDOWN_CHARS) return <div className="rb-md"><pre className="rb-plain">{text}</pre></div>;
+  if (text.length > MAX_MARKDOWN_CHARS)
+    return (
+      <div className="rb-md">
+        <pre className="rb-plain">{text}</pre>
+      </div>
+    );
   return (
     <div className="rb-md">
-      <ReactMarkdown remarkPlugins={[remarkGfm, remarkBreaks]} urlTransform={safeUrl} components={components}>{text}</ReactMarkdown>
+      <ReactMarkdown remarkPlugins={[remarkGfm, remarkBreaks]} urlTransform={safeUrl} components={components}>
+        {text}
+      </ReactMarkdown>
     </div>
   );
 }

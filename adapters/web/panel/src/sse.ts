@@ -9,7 +9,10 @@ export type StreamEvent = { event: string; data: string };
  * `onEvent`; stops early when `onEvent` returns true. Resolves true when stopped, false when the
  * stream ended first.
  */
-export async function readEventStream(body: ReadableStream<Uint8Array>, onEvent: (e: StreamEvent) => boolean | void): Promise<boolean> {
+export async function readEventStream(
+  body: ReadableStream<Uint8Array>,
+  onEvent: (e: StreamEvent) => boolean | void,
+): Promise<boolean> {
   // TextDecoderStream takes any BufferSource; the DOM typings make its writable side reject a Uint8Array stream.
   const decoder = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
   const reader = body.pipeThrough(decoder).pipeThrough(new EventSourceParserStream()).getReader();
