@@ -7,6 +7,8 @@ import { type ConnectorCall, type FakeConnector } from './fakes/bot-connector.ts
 import { type FakeLlm } from './fakes/llm-server.ts';
 import { threeToolSteps, threeToolTurn } from './support/steps-script.ts';
 import { startTeamsApp, type TeamsTestApp } from './support/teams-app.ts';
+import { cardSchemaProblems } from './support/adaptive-card.ts';
+import type { LooseJson } from './support/loose-json.ts';
 
 let llm: FakeLlm;
 let connector: FakeConnector;
@@ -101,8 +103,19 @@ describe('steps in Teams (docs/design.md §12)', () => {
         JSON.stringify(c.activity).includes('Three ball bearings; no orders.'),
     );
     const edits = connector.calls.filter((c) => c.kind === 'update' && c.activityId === card!.id && c !== answer[0]);
-    const lastSteps = String((edits.at(-1) ?? card)!.activity.text);
-    for (const step of threeToolSteps) expect(lastSteps).toContain(escapeCardText(stepText(step)));
+    const shown = (edits.at(-1) ?? card)!.activity;
+    const lastSteps = JSON.stringify(shown.attachments);
+    for (const step of threeToolSteps)
+      expect(lastSteps).toContain(JSON.stringify(escapeCardText(stepText(step))).slice(1, -1));
+    // The card carries a Stop action for this turn's session (docs/design.md §12), valid for Teams.
+    const content = (shown.attachments as { content: LooseJson }[])[0]!.content;
+    expect(content.body.at(-1)).toEqual({
+      type: 'ActionSet',
+      actions: [
+        { type: 'Action.Execute', title: 'Stop', verb: 'renderbot.stop', data: { sessionId: expect.any(String) } },
+      ],
+    });
+    expect(cardSchemaProblems(content)).toEqual([]);
     // No streaming in channels, and nothing but this one message.
     const streamed = (c: (typeof connector.calls)[number]) =>
       Array.isArray(c.activity.entities) &&

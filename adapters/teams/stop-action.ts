@@ -5,3 +5,11 @@
  * session id is ours, not typed by the person.
  */
 export const STOP_VERB = 'renderbot.stop';
+
+/** The Stop action of the card that shows a running turn's steps in a channel or group chat. */
+export function stopActionSet(sessionId: string): Record<string, unknown> {
+  return {
+    type: 'ActionSet',
+    actions: [{ type: 'Action.Execute', title: 'Stop', verb: STOP_VERB, data: { sessionId } }],
+  };
+}

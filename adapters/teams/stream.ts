@@ -6,7 +6,9 @@ import type { ChannelPacer } from '../../core/pacer.ts';
 import { textReply } from '../../core/replies/reply.ts';
 import { stepText, type TurnStep } from '../../core/replies/steps.ts';
 import { streamInfo } from './activity.ts';
-import { escapeCardText, renderTeamsMessage } from './render.ts';
+import { ADAPTIVE_CARD_CONTENT_TYPE, escapeCardText, renderAdaptiveCard } from './render.ts';
+import { stopActionSet } from './stop-action.ts';
+import type { OutgoingMessage } from './activity.ts';
 import { teamsTargetSchema } from './target.ts';
 import type { TeamsTransport } from './transport.ts';
 
@@ -62,7 +64,7 @@ export function createTeamsStreamer(deps: {
     const { conversationReference } = teamsTargetSchema.parse(rawTarget);
     const conversation = conversationReference.conversation as { conversationType?: string; id?: string } | undefined;
     if (conversation?.conversationType !== 'personal')
-      return stepsCard(deps, conversationReference, conversation?.id ?? '', info.onMessage);
+      return stepsCard(deps, conversationReference, conversation?.id ?? '', info);
     let sequence = 0;
     let streamId: string | undefined;
     let textStarted = false;
@@ -120,7 +122,7 @@ function stepsCard(
   deps: { transport: TeamsTransport; log: Logger; pacer: ChannelPacer },
   reference: Record<string, unknown>,
   key: string,
-  onMessage: StreamInfo['onMessage'],
+  info: StreamInfo,
 ): TextStream {
   const steps = new Map<string, TurnStep>();
   let activityId: string | undefined;
@@ -130,9 +132,7 @@ function stepsCard(
     write: async () => {},
     writeSteps: async (changed) => {
       for (const step of changed) steps.set(step.id, step);
-      const message = renderTeamsMessage(
-        textReply([...steps.values()].map((s) => escapeCardText(stepText(s))).join('\n\n')),
-      );
+      const message = stepsMessage([...steps.values()], info.sessionId);
       if (activityId) {
         const id = activityId;
         await deps.pacer.run(key, () => deps.transport.updateProactive(reference, id, message), {
@@ -141,12 +141,27 @@ function stepsCard(
         return;
       }
       activityId = (await deps.pacer.run(key, () => deps.transport.sendProactive(reference, message))).activityId;
-      if (activityId) onMessage?.({ activityId });
+      if (activityId) info.onMessage?.({ activityId });
     },
     finish: async () => (activityId ? { activityId } : undefined),
     onError: (err) =>
       deps.log.warn({ err }, 'could not show the steps in Teams; the reply is sent when it is complete'),
   });
+}
+
+/**
+ * A channel's steps card: one escaped line per step and a Stop action (docs/design.md §12); the
+ * answer, or the stopped note, replaces the whole card.
+ */
+function stepsMessage(steps: readonly TurnStep[], sessionId: string): OutgoingMessage {
+  const card = renderAdaptiveCard(textReply(steps.map((s) => escapeCardText(stepText(s))).join('\n\n')));
+  return {
+    type: 'message',
+    summary: 'RenderBot is working on it…',
+    attachments: [
+      { contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: { ...card, body: [...card.body, stopActionSet(sessionId)] } },
+    ],
+  };
 }
 
 /** The steps as an informative update: one escaped line each, the newest kept within Teams' 1,000 characters. */
