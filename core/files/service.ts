@@ -5,7 +5,6 @@ import type { EntityManager } from '../db/orm.ts';
 import { appendMessage } from '../history/messages.ts';
 import { MAX_NAME_CHARS } from './limits.ts';
 import { parseUpload } from './parse.ts';
-import { sniffFile } from './sniff.ts';
 import { deleteExpiredFiles, findFile, findFileContent, storeFile, type Uploader } from './store.ts';
 import { describeFile, type FileSummary } from './summary.ts';
 import { withoutControlCharacters } from '../control-characters.ts';
@@ -37,10 +36,9 @@ async function parseAndStore(
   file: { name: string; bytes: Uint8Array; expiresAt: Date; sheet?: string },
 ): Promise<StoredUpload> {
   const parsed = await parseUpload(em, who.tenantId, file.name, file.bytes, file.sheet);
-  const kind = sniffFile(file.name, file.bytes);
   const fileId = await storeFile(em, who, {
     name: file.name,
-    kind,
+    kind: parsed.summary.kind,
     bytes: file.bytes,
     parsed,
     expiresAt: file.expiresAt,

@@ -5,9 +5,10 @@ import { checkXlsxContainer } from './zip-check.ts';
 
 /**
  * Reads the first sheet of an uploaded XLSX (or the sheet named `sheet`, case-insensitive as in
- * Excel) into a table, after `checkXlsxContainer`. Formulas are never evaluated: a cell reads as its cached value, as
- * Excel last displayed it. Dense mode keeps 100,000 rows small. More than MAX_FILE_ROWS data rows,
- * an empty sheet or an unknown sheet name → one sentence.
+ * Excel) into a table with the workbook's sheet names, after `checkXlsxContainer`. Formulas are
+ * never evaluated: a cell reads as its cached value, as Excel last displayed it. Dense mode keeps
+ * 100,000 rows small. More than MAX_FILE_ROWS data rows, an empty sheet or an unknown sheet name →
+ * one sentence.
  */
 export function readXlsx(name: string, bytes: Uint8Array, sheet?: string): Table {
   checkXlsxContainer(name, bytes);
