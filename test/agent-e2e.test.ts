@@ -116,6 +116,7 @@ describe('the seed example end to end', () => {
       'get_render_stats',
       'list_orders',
       'query_database',
+      'read_file_sheet',
       'retry_failed_renders',
       'search_products',
       'set_material_override',

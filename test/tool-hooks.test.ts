@@ -55,6 +55,7 @@ describe('isEnabled', () => {
       'get_render_stats',
       'list_orders',
       'query_database',
+      'read_file_sheet',
       'search_products',
     ]);
     expect(toolAnswers(at + 1)[0]).toMatch(/^Error: unknown tool "create_order"/);

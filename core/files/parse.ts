@@ -4,19 +4,21 @@ import { readCsv } from './csv.ts';
 import { MAX_FILE_BYTES, maxFileWords, refused } from './limits.ts';
 import { matchPimIds, UNKNOWN_SAMPLE, unknownMaterials } from './match.ts';
 import { sniffFile } from './sniff.ts';
-import type { ParsedFile } from './summary.ts';
+import { sheetSummary, type ParsedFile } from './summary.ts';
 import { readXlsx } from './xlsx.ts';
 
 /**
- * Parses an uploaded file of tenant `tenantId` (type from its bytes, then CSV or XLSX), finds the
- * id column and matches its distinct ids against the tenant's products. Every refusal is a
- * UserInputError with one sentence naming the problem; nothing is written.
+ * Parses an uploaded file of tenant `tenantId` (type from its bytes, then CSV or XLSX: its first
+ * sheet, or the one named `sheet`), finds the id column and matches its distinct ids against the
+ * tenant's products. Every refusal is a UserInputError with one sentence naming the problem;
+ * nothing is written.
  */
 export async function parseUpload(
   em: EntityManager,
   tenantId: string,
   name: string,
   bytes: Uint8Array,
+  sheet?: string,
 ): Promise<ParsedFile> {
   if (bytes.byteLength > MAX_FILE_BYTES)
     throw refused(
@@ -24,7 +26,9 @@ export async function parseUpload(
       `${name} is larger than ${maxFileWords}; split it or leave out columns other than the ids.`,
     );
   const kind = sniffFile(name, bytes);
-  const table = kind === 'xlsx' ? readXlsx(name, bytes) : readCsv(name, bytes);
+  if (kind === 'csv' && sheet !== undefined)
+    throw refused('no_sheet', `${name} is a CSV file, which has no sheets; it is read whole.`);
+  const table = kind === 'xlsx' ? readXlsx(name, bytes, sheet) : readCsv(name, bytes);
   const col = await findIdColumn(em, tenantId, name, table);
   const matCol = findMaterialColumn(table, col);
   // Each distinct id's material: the first non-empty one named for it.
@@ -73,6 +77,7 @@ export async function parseUpload(
       duplicateSample: [...duplicateSet].slice(0, UNKNOWN_SAMPLE),
       blank,
       ...materialSummary,
+      ...sheetSummary(table.sheet),
     },
   };
 }

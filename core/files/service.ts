@@ -5,8 +5,7 @@ import type { EntityManager } from '../db/orm.ts';
 import { appendMessage } from '../history/messages.ts';
 import { MAX_NAME_CHARS } from './limits.ts';
 import { parseUpload } from './parse.ts';
-import { sniffFile } from './sniff.ts';
-import { deleteExpiredFiles, findFile, storeFile, type Uploader } from './store.ts';
+import { deleteExpiredFiles, findFile, findFileContent, storeFile, type Uploader } from './store.ts';
 import { describeFile, type FileSummary } from './summary.ts';
 import { withoutControlCharacters } from '../control-characters.ts';
 
@@ -26,6 +25,48 @@ function cleanName(name: string): string {
   return clean || 'file';
 }
 
+/**
+ * Parses, matches and stores `bytes` as a new file of `who` kept until `expiresAt` (one sheet of
+ * a workbook: the first, or `sheet`). The one path every stored file takes: same limits, detection,
+ * matching and refusals (UserInputError with one sentence, nothing stored).
+ */
+async function parseAndStore(
+  em: EntityManager,
+  who: Uploader,
+  file: { name: string; bytes: Uint8Array; expiresAt: Date; sheet?: string },
+): Promise<StoredUpload> {
+  const parsed = await parseUpload(em, who.tenantId, file.name, file.bytes, file.sheet);
+  const fileId = await storeFile(em, who, {
+    name: file.name,
+    kind: parsed.summary.kind,
+    bytes: file.bytes,
+    parsed,
+    expiresAt: file.expiresAt,
+  });
+  return { fileId, summary: parsed.summary, text: describeFile(parsed.summary) };
+}
+
+/**
+ * Reads sheet `sheet` of stored file `fileId` (of `who`'s tenant, not expired; else the same
+ * 'file_not_found' as everywhere) and stores it as a new file, kept as long as the workbook it
+ * came from. An unknown sheet name → one sentence listing the workbook's sheets.
+ */
+export async function readFileSheet(
+  em: EntityManager,
+  who: Uploader,
+  fileId: string,
+  sheet: string,
+): Promise<StoredUpload> {
+  const file = await findFileContent(em, who.tenantId, fileId);
+  return parseAndStore(em, who, { name: file.name, bytes: file.content, expiresAt: file.expiresAt, sheet });
+}
+
+/** For a workbook of several sheets: how the model reads another one. */
+const otherSheetsHint = (s: FileSummary) =>
+  (s.sheets?.length ?? 0) > 1
+    ? ' If the user names another of its sheets, call read_file_sheet with this file id and that sheet.'
+    : '';
+
 export function createFiles(deps: { em: () => EntityManager; log: Logger; now: () => Date; retentionDays: number }) {
   const log = deps.log.child({ component: 'files' });
 
@@ -35,12 +76,11 @@ export function createFiles(deps: { em: () => EntityManager; log: Logger; now: (
    */
   async function upload(who: Uploader, rawName: string, bytes: Uint8Array): Promise<StoredUpload> {
     const name = cleanName(rawName);
-    const em = deps.em();
-    const parsed = await parseUpload(em, who.tenantId, name, bytes);
     const expiresAt = new Date(deps.now().getTime() + deps.retentionDays * 86_400_000);
-    const fileId = await storeFile(em, who, { name, kind: sniffFile(name, bytes), bytes, parsed, expiresAt });
-    log.info({ tenantId: who.tenantId, fileId, rows: parsed.summary.rows, ids: parsed.summary.ids }, 'file stored');
-    return { fileId, summary: parsed.summary, text: describeFile(parsed.summary) };
+    const stored = await parseAndStore(deps.em(), who, { name, bytes, expiresAt });
+    const { rows, ids } = stored.summary;
+    log.info({ tenantId: who.tenantId, fileId: stored.fileId, rows, ids }, 'file stored');
+    return stored;
   }
 
   /**
@@ -56,7 +96,7 @@ export function createFiles(deps: { em: () => EntityManager; log: Logger; now: (
         tenantId: turn.tenantId,
         sessionId: turn.sessionId,
         role: 'system',
-        content: `The user attached a file (file id ${f.id}). ${describeFile(f.summary)}. To order its products call create_order with product_file "${f.id}".`,
+        content: `The user attached a file (file id ${f.id}). ${describeFile(f.summary)}. To order its products call create_order with product_file "${f.id}".${otherSheetsHint(f.summary)}`,
       });
     }
   }

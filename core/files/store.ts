@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { z } from 'zod';
 import type { EntityManager } from '../db/orm.ts';
-import { countRow, row } from '../db/sql.ts';
+import { countRow, row, timestamp } from '../db/sql.ts';
 import { UserInputError } from '../errors.ts';
 import type { FileKind } from './sniff.ts';
 import { fileSummarySchema, type FileSummary, type ParsedFile } from './summary.ts';
@@ -16,6 +16,7 @@ export type Uploader = { tenantId: string; platform: string; userId: string };
 
 const idRow = z.object({ id: z.string() });
 const fileRow = z.object({ id: z.string(), name: z.string(), summary: fileSummarySchema });
+const contentRow = z.object({ name: z.string(), content: z.instanceof(Uint8Array), expires_at: timestamp });
 
 /** Stores a parsed upload with its bytes, kept until `expiresAt`; the new file's id. */
 export async function storeFile(
@@ -48,6 +49,9 @@ export async function storeFile(
   return r.id;
 }
 
+const fileNotFound = () =>
+  new UserInputError('file_not_found', 'That file was not found (files are kept for a limited time); send it again.');
+
 /** A file of tenant `tenantId` that has not expired: its id, name and summary; else UserInputError 'file_not_found'. */
 export async function findFile(
   em: EntityManager,
@@ -62,12 +66,26 @@ export async function findFile(
         [fileId, tenantId],
       )
     : undefined;
-  if (!found)
-    throw new UserInputError(
-      'file_not_found',
-      'That file was not found (files are kept for a limited time); send it again.',
-    );
+  if (!found) throw fileNotFound();
   return found;
+}
+
+/** Like `findFile`, for reading the file again: its name, bytes and expiry. */
+export async function findFileContent(
+  em: EntityManager,
+  tenantId: string,
+  fileId: string,
+): Promise<{ name: string; content: Uint8Array; expiresAt: Date }> {
+  const found = z.uuid().safeParse(fileId).success
+    ? await row(
+        em,
+        contentRow,
+        `select name, content, expires_at from uploaded_file where id = ? and tenant_id = ? and expires_at > now()`,
+        [fileId, tenantId],
+      )
+    : undefined;
+  if (!found) throw fileNotFound();
+  return { name: found.name, content: found.content, expiresAt: found.expires_at };
 }
 
 /**

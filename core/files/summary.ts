@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { listSheets, MAX_LISTED_SHEETS } from './limits.ts';
 
 /** What parsing and matching found in a file, as stored in `uploaded_file.summary`. */
 export const fileSummarySchema = z.object({
@@ -17,22 +18,38 @@ export const fileSummarySchema = z.object({
   materialColumn: z.string().optional(),
   withMaterial: z.number().optional(),
   unknownMaterials: z.array(z.string()).optional(),
+  /** An XLSX's sheet that was read, and the workbook's sheet names in order (the first MAX_LISTED_SHEETS + 2). */
+  sheet: z.string().optional(),
+  sheets: z.array(z.string()).optional(),
 });
 export type FileSummary = z.infer<typeof fileSummarySchema>;
 
 /** A parsed upload: its summary and its distinct product ids in file order. */
 export type ParsedFile = { summary: FileSummary; pimIds: string[]; materials?: string[] };
 
+/**
+ * The summary's sheet fields for a table read from a workbook's sheet. Enough names are kept that
+ * the other sheets, listed, still end in "…" when there are more than MAX_LISTED_SHEETS of them.
+ */
+export function sheetSummary(
+  sheet: { name: string; names: string[] } | undefined,
+): Pick<FileSummary, 'sheet' | 'sheets'> {
+  return sheet ? { sheet: sheet.name, sheets: sheet.names.slice(0, MAX_LISTED_SHEETS + 2) } : {};
+}
+
 const fmt = (n: number) => n.toLocaleString('en-US');
 const list = (sample: string[], total: number) => `${sample.join(', ')}${total > sample.length ? ', …' : ''}`;
 
 /**
  * The summary in one line, e.g. "products.xlsx: 1,200 rows, column Artikelnummer, 1,187 match
- * products, 13 unknown: KL-9999, …" (plus duplicates and blank cells when there are any).
+ * products, 13 unknown: KL-9999, …" (plus duplicates and blank cells when there are any). A
+ * workbook of several sheets names them: "products.xlsx (sheet Export; also: Lager, Archiv): …".
  */
 export function describeFile(s: FileSummary): string {
+  const others = (s.sheets ?? []).filter((n) => n !== s.sheet);
+  const sheets = s.sheet && others.length > 0 ? ` (sheet ${s.sheet}; also: ${listSheets(others)})` : '';
   const parts = [
-    `${s.name}: ${fmt(s.rows)} row${s.rows === 1 ? '' : 's'}`,
+    `${s.name}${sheets}: ${fmt(s.rows)} row${s.rows === 1 ? '' : 's'}`,
     `column ${s.column}`,
     `${fmt(s.matched)} match products`,
   ];

@@ -1,13 +1,14 @@
 import * as XLSX from '@e965/xlsx';
-import { MAX_FILE_ROWS, refused } from './limits.ts';
+import { listSheets, MAX_FILE_ROWS, refused } from './limits.ts';
 import type { Table } from './table.ts';
 import { checkXlsxContainer } from './zip-check.ts';
 
 /**
- * Reads the first sheet of an uploaded XLSX (or the sheet named `sheet`) into a table, after
- * `checkXlsxContainer`. Formulas are never evaluated: a cell reads as its cached value, as
- * Excel last displayed it. Dense mode keeps 100,000 rows small. More than MAX_FILE_ROWS data rows,
- * an empty sheet or an unknown sheet name → one sentence.
+ * Reads the first sheet of an uploaded XLSX (or the sheet named `sheet`, case-insensitive as in
+ * Excel) into a table with the workbook's sheet names, after `checkXlsxContainer`. Formulas are
+ * never evaluated: a cell reads as its cached value, as Excel last displayed it. Dense mode keeps
+ * 100,000 rows small. More than MAX_FILE_ROWS data rows, an empty sheet or an unknown sheet name →
+ * one sentence.
  */
 export function readXlsx(name: string, bytes: Uint8Array, sheet?: string): Table {
   checkXlsxContainer(name, bytes);
@@ -29,13 +30,15 @@ export function readXlsx(name: string, bytes: Uint8Array, sheet?: string): Table
       `${name} could not be read as an .xlsx workbook; open it in Excel, save it again and resend it.`,
     );
   }
-  const sheetName = sheet ?? book.SheetNames[0];
+  // SheetJS picks the named sheet case-insensitively and keys it by its own spelling.
+  const sheetName =
+    sheet === undefined ? book.SheetNames[0] : book.SheetNames.find((n) => n.toLowerCase() === sheet.toLowerCase());
   const ws = sheetName === undefined ? undefined : book.Sheets[sheetName];
-  if (!ws) {
+  if (!ws || sheetName === undefined) {
     throw refused(
       'no_sheet',
-      sheet
-        ? `${name} has no sheet named ${sheet}; its sheets are ${book.SheetNames.join(', ')}.`
+      sheet !== undefined
+        ? `${name} has no sheet named ${sheet}; its sheets are ${listSheets(book.SheetNames)}.`
         : `${name} has no sheets.`,
     );
   }
@@ -57,6 +60,6 @@ export function readXlsx(name: string, bytes: Uint8Array, sheet?: string): Table
   const grid = XLSX.utils.sheet_to_json<unknown[]>(ws, { header: 1, raw: false, defval: '', blankrows: false });
   const [header, ...rows] = grid.map((r) => r.map((c) => String(c ?? '').trim()));
   if (!header || rows.length === 0)
-    throw refused('empty', `${name} has no data rows under its header${sheetName ? ` (sheet ${sheetName})` : ''}.`);
-  return { header, rows };
+    throw refused('empty', `${name} has no data rows under its header (sheet ${sheetName}).`);
+  return { header, rows, sheet: { name: sheetName, names: book.SheetNames } };
 }

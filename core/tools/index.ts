@@ -8,6 +8,7 @@ import { getRenderResultsTool } from './get_render_results.ts';
 import { getRenderStatsTool } from './get_render_stats.ts';
 import { listOrdersTool } from './list_orders.ts';
 import { queryDatabaseTool } from './query_database.ts';
+import { readFileSheetTool } from './read_file_sheet.ts';
 import { retryFailedRendersTool } from './retry_failed_renders.ts';
 import { searchProductsTool } from './search_products.ts';
 import { setMaterialOverrideTool } from './set_material_override.ts';
@@ -15,7 +16,7 @@ import { setRenderOverridesTool } from './set_render_overrides.ts';
 import { toolRegistry } from './registry.ts';
 import type { Tool } from './tool.ts';
 
-/** The fourteen agent tools (seven reads plus query_database, six writes behind confirmation). */
+/** The fifteen agent tools (eight reads plus query_database, six writes behind confirmation). */
 export const allTools: readonly Tool[] = [
   listOrdersTool,
   searchProductsTool,
@@ -24,6 +25,7 @@ export const allTools: readonly Tool[] = [
   getRenderStatsTool,
   checkMaterialsTool,
   exportResultsTool,
+  readFileSheetTool,
   queryDatabaseTool,
   createOrderTool,
   dispatchRendersTool,
