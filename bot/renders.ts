@@ -37,16 +37,7 @@ export function renderRoutes(app: App): Route[] {
         const id = req.params.id ?? '';
         const q = new URLSearchParams(req.getQuery());
         const check = app.renderLinks.verify(id, q.get('exp') ?? undefined, q.get('sig') ?? undefined);
-        if (check !== 'ok')
-          return sendJson(res, 403, {
-            error: {
-              code: check,
-              message:
-                check === 'expired'
-                  ? 'This link has expired; ask RenderBot for a fresh one.'
-                  : 'Invalid link signature.',
-            },
-          });
+        if (check !== 'ok') return refuse(res, check);
         const job = z.uuid().safeParse(id).success ? await findCompletedRender(app.db.orm.em.fork(), id) : undefined;
         const file = job ? localRenderPath(app.config.dataDir, job.tenant, id, job.format) : undefined;
         const size = file
@@ -74,16 +65,7 @@ export function renderRoutes(app: App): Route[] {
         const id = req.params.id ?? '';
         const q = new URLSearchParams(req.getQuery());
         const check = app.renderLinks.verifyResults(id, q.get('exp') ?? undefined, q.get('sig') ?? undefined);
-        if (check !== 'ok')
-          return sendJson(res, 403, {
-            error: {
-              code: check,
-              message:
-                check === 'expired'
-                  ? 'This link has expired; ask RenderBot for a fresh one.'
-                  : 'Invalid link signature.',
-            },
-          });
+        if (check !== 'ok') return refuse(res, check);
         const em = app.db.orm.em.fork();
         const tenant = z.uuid().safeParse(id).success ? await findOrderTenant(em, id) : undefined;
         if (!tenant) return sendJson(res, 404, { error: { code: 'not_found', message: 'No such order.' } });
@@ -184,6 +166,7 @@ export function renderRoutes(app: App): Route[] {
 
 const exportContentTypes: Record<ExportFormat, string> = { csv: 'text/csv; charset=utf-8', zip: 'application/zip' };
 
+/** A signed link that did not verify: 403 saying whether it expired or was tampered with. */
 function refuse(res: Parameters<Route['handle']>[1], check: Exclude<LinkCheck, 'ok'>): void {
   sendJson(res, 403, {
     error: {
