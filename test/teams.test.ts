@@ -232,10 +232,15 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     // The step is shown in a message of its own, which the confirm card then takes the place of (updated in place).
     const [steps] = await connector.waitFor(1, inConversation(conv));
-    expect(steps!.activity.text).toContain('Preparing the order…');
+    expect(JSON.stringify(steps!.activity)).toContain('Preparing the order…');
+    // The steps card carries a Stop action; the confirm card that replaces it does not.
     const [proposal] = await connector.waitFor(
       1,
-      (c) => c.kind === 'update' && c.activityId === steps!.id && cardOf(c) !== undefined,
+      (c) =>
+        c.kind === 'update' &&
+        c.activityId === steps!.id &&
+        cardOf(c) !== undefined &&
+        !JSON.stringify(c.activity).includes('renderbot.stop'),
     );
     // The core saw the text without the mention.
     const lastUser = llm.requests

@@ -28,7 +28,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-describe('steps in the chat panel (docs/design.md §12)', () => {
+describe('steps in the chat panel (docs/design.md §12)', { timeout: 90_000 }, () => {
   it('shows a step list above the streamed text while the agent works, keeps it on the answer, and shows it again after a reload', async () => {
     const token = await h.token(acme.tenant.id, 'sam', 'operator');
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });

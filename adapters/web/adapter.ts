@@ -97,19 +97,19 @@ export function createWebAdapter(deps: WebAdapterDeps): {
 
   /** Streams a turn's text and steps to the request waiting for it in this process (SSE), if any; the request then sends them on. */
   const streamer: Streamer = (_target, info) => {
-    // Merged messages are answered by one turn: each waiting request gets its text and steps.
-    const listeners = (info.itemIds ?? []).flatMap((id) => live.get(id) ?? []);
-    return listeners.length
-      ? {
-          push: (delta) => {
-            for (const l of listeners) l.onText(delta);
-          },
-          step: (step) => {
-            for (const l of listeners) l.onStep(step);
-          },
-          end: async () => undefined,
-        }
-      : undefined;
+    // Merged messages are answered by one turn: each waiting request gets its text and steps. The
+    // requests are looked up at each write, not once: a turn can start (another process's NOTIFY,
+    // a fast claim) before the request that queued it has begun to listen.
+    const listeners = () => (info.itemIds ?? []).flatMap((id) => live.get(id) ?? []);
+    return {
+      push: (delta) => {
+        for (const l of listeners()) l.onText(delta);
+      },
+      step: (step) => {
+        for (const l of listeners()) l.onStep(step);
+      },
+      end: async () => undefined,
+    };
   };
 
   const routes = [...chatRoutes(ctx, authed), ...actionRoutes(ctx, authed, api)];
