@@ -81,28 +81,7 @@ function Block({
       return (
         <section className="rb-card" aria-label={block.title ?? 'Table'}>
           {block.title && <h4>{block.title}</h4>}
-          <div className="rb-table-wrap">
-            <table className="rb-table">
-              <thead>
-                <tr>
-                  {block.columns.map((c, i) => (
-                    <th key={i} scope="col">
-                      {c}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {block.rows.map((r, i) => (
-                  <tr key={i}>
-                    {r.map((c, j) => (
-                      <td key={j}>{c}</td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={block.columns} rows={block.rows} />
           {block.truncated && (
             <p className="rb-muted">
               Showing {block.rows.length} of {block.total}.
@@ -176,28 +155,7 @@ function StepBody({ step }: { step: Step }) {
       )}
       {sample && sample.rows.length > 0 && (
         <div className="rb-sample">
-          <div className="rb-table-wrap">
-            <table className="rb-table">
-              <thead>
-                <tr>
-                  {sample.columns.map((c, i) => (
-                    <th key={i} scope="col">
-                      {c}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {sample.rows.map((r, i) => (
-                  <tr key={i}>
-                    {r.map((c, j) => (
-                      <td key={j}>{c}</td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={sample.columns} rows={sample.rows} />
           {more > 0 && <p className="rb-muted">… and {more.toLocaleString('en-US')} more</p>}
         </div>
       )}
@@ -258,5 +216,33 @@ function ConfirmCard({
         </div>
       )}
     </section>
+  );
+}
+
+/** Columns and rows as a scrollable table (a table block, a confirm card's sample). */
+function DataTable({ columns, rows }: { columns: readonly string[]; rows: readonly (readonly string[])[] }) {
+  return (
+    <div className="rb-table-wrap">
+      <table className="rb-table">
+        <thead>
+          <tr>
+            {columns.map((c, i) => (
+              <th key={i} scope="col">
+                {c}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r, i) => (
+            <tr key={i}>
+              {r.map((c, j) => (
+                <td key={j}>{c}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
