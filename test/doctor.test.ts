@@ -223,8 +223,14 @@ describe('renderbot doctor', () => {
       );
       expect(r.lines).toContain('skip SECRETS_KEY: the database is not ready (see above)');
       // Reading only: doctor created nothing in it.
-      const tables = await admin.query(`select count(*)::int as n from pg_tables where schemaname = 'public'`);
-      expect(tables.rows[0]).toEqual({ n: 0 });
+      const fresh = new pg.Client({ connectionString: url.toString() });
+      await fresh.connect();
+      try {
+        const tables = await fresh.query(`select count(*)::int as n from pg_tables where schemaname = 'public'`);
+        expect(tables.rows[0]).toEqual({ n: 0 });
+      } finally {
+        await fresh.end();
+      }
     } finally {
       await admin.query(`drop database if exists ${name} with (force)`);
       await admin.end();
