@@ -24,9 +24,16 @@ const LOST_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02'
 const LOST_MESSAGES = [
   'Connection terminated',
   'Client has encountered a connection error',
-  'timeout exceeded when trying to connect',
   'Connection ended unexpectedly',
 ];
+/**
+ * pg-pool's answer when every connection of a pool is busy for longer than the pool's wait limit
+ * (a connect that times out says "Connection terminated due to connection timeout" instead): the
+ * database is up but this process asks more of it than its pool allows. The statement never left.
+ */
+const POOL_BUSY_MESSAGE = 'timeout exceeded when trying to connect';
+/** How often at most a busy pool is logged: one line for a burst, not one per refused request. */
+const BUSY_LOG_EVERY_MS = 10_000;
 
 /** The errors an error stands for: itself, its causes and (AggregateError: one per address tried) its members. Bounded. */
 function* chain(err: unknown, depth = 0): Generator<{ code?: unknown; message?: unknown }> {
@@ -43,6 +50,11 @@ function* chain(err: unknown, depth = 0): Generator<{ code?: unknown; message?: 
  */
 function neverReachedDatabase(err: unknown): boolean {
   for (const e of chain(err)) if (typeof e.code === 'string' && UNREACHABLE_CODES.has(e.code)) return true;
+  return poolBusy(err);
+}
+
+function poolBusy(err: unknown): boolean {
+  for (const e of chain(err)) if (e.message === POOL_BUSY_MESSAGE) return true;
   return false;
 }
 
@@ -61,8 +73,9 @@ export type DatabaseAvailability = {
   /** Whether the database answered the last time anyone looked. */
   readonly up: boolean;
   /**
-   * Tells the monitor about a failure; true when it means the database is out of reach — the
-   * monitor logged (once per outage) what the caller need not log again.
+   * Tells the monitor about a failure; true when it means the database is out of reach or this
+   * process's pool is saturated — the monitor logged (once per outage, at most once per 10 s for a
+   * busy pool) what the caller need not log again. Only an outage marks the database down.
    */
   report(err: unknown): boolean;
   /** Asks the database now (readiness); a failure starts an outage, a success after one ends it. */
@@ -116,7 +129,21 @@ export function createDatabaseAvailability(opts: {
     }, retryMs);
     timer.unref();
   };
+  let busySince = 0;
+  let busyCount = 0;
+  const busy = () => {
+    busyCount += 1;
+    const now = Date.now();
+    if (now - busySince < BUSY_LOG_EVERY_MS) return;
+    log.warn({ waited: busyCount }, 'database pool busy: statements waited longer than their limit for a connection');
+    busySince = now;
+    busyCount = 0;
+  };
   const report = (err: unknown): boolean => {
+    if (poolBusy(err)) {
+      busy();
+      return true;
+    }
     if (!isDatabaseUnavailable(err)) return false;
     lost(err);
     return true;
