@@ -2,12 +2,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { queueState } from './db.ts';
 import { drain, ms, openLoop, summarize, type Sample, type Summary } from './load.ts';
 
-/** CPU time (user + system, ms) a process has used so far, from /proc; undefined where there is none. */
-function cpuMs(pid: number): number | undefined {
+/** CPU time (ms) a process has used so far in user and in system (kernel) mode, from /proc; undefined where there is none. */
+function cpuMs(pid: number): { user: number; system: number } | undefined {
   try {
     // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name): utime and stime in clock ticks (100/s).
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
   } catch {
     return undefined;
   }
@@ -90,9 +90,11 @@ export async function measureBot(opts: {
       `  ${bot.name}: of ${summary.lost} without a reply after the drain, turns still queued: ${q.waiting} waiting in inboxes, ${q.running} drain jobs running, ${q.failed} failed`,
     );
   }
+  const per = (ms: number) => (ms / summary.sent).toFixed(1);
+  // System time is mostly the kernel's side of the sockets (loopback TCP to PostgreSQL and the fakes).
   const cpu =
     cpuBefore !== undefined && cpuAfter !== undefined
-      ? `; its process used ${((cpuAfter - cpuBefore) / summary.sent).toFixed(1)} ms CPU per request`
+      ? `; its process used ${per(cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system)} ms CPU per request (user ${per(cpuAfter.user - cpuBefore.user)}, system ${per(cpuAfter.system - cpuBefore.system)})`
       : '';
   if (statementsBefore && statementsAfter) {
     // Per answered request: a request refused or lost costs less than a turn.
