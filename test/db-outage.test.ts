@@ -339,7 +339,7 @@ describe('stored requests', () => {
       const pool = createIntakePool(databaseUrl);
       expect(await storeRequest(pool, 'slack', envelope.event_id, { body: envelope }, 0)).toBe(true);
       await pool.end();
-      await until(() => answersIn(channel, 'r-1').length >= 1, 30_000, 'the replayed request to be answered');
+      await until(() => answersIn(channel, 'r-1').length >= 1, 75_000, 'the replayed request to be answered');
       expect(answersIn(channel, 'r-1')).toHaveLength(1);
       const [row] = await orm.em
         .fork()
@@ -354,7 +354,7 @@ describe('stored requests', () => {
     } finally {
       await orm.close();
     }
-  });
+  }, 90_000);
 
   it('acknowledges a replayed slash command without posting anything again, and stores no verification token', async () => {
     llm.enqueue(echoStep());

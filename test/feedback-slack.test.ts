@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeTenant, makeTurn, type TenantFixture } from './support/fixtures.ts';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
 import { feedbackClick, mentionEvent, type Who } from './fakes/slack-request.ts';
@@ -7,6 +7,7 @@ import { appendMessage } from '../core/history/messages.ts';
 import { FEEDBACK_THANKS } from '../adapters/slack/feedback.ts';
 import { randomUUID } from 'node:crypto';
 import type { LooseJson } from './support/loose-json.ts';
+import { storeRequest } from '../core/queue/inbound-requests.ts';
 
 let h: SlackHarness;
 let acme: TenantFixture;
@@ -152,4 +153,50 @@ describe('Slack: an agent answer is labelled, cites its records and takes feedba
     );
     expect(await feedbackRows(foreign)).toEqual([]);
   });
+
+  it('a click is stored before it is acknowledged: one left unhandled (the process died after acknowledging it) is replayed and recorded once', async () => {
+    const turn = await makeTurn(h.em(), acme.tenant.id);
+    const answerId = randomUUID();
+    await appendMessage(h.em(), {
+      id: answerId,
+      tenantId: acme.tenant.id,
+      sessionId: turn.sessionId,
+      role: 'assistant',
+      content: 'an acme answer',
+      reply: { blocks: [{ type: 'text', text: 'an acme answer' }], answer: { id: answerId, sources: [] } },
+    });
+    const stored = (triggerId: string) =>
+      h
+        .em()
+        .execute(
+          `select handled_at is not null as handled, request is null as dropped from inbound_event where platform = 'slack' and event_id = ?`,
+          [triggerId],
+        );
+
+    // A live click: stored under its trigger id, marked handled once its listener finished.
+    const live = feedbackClick(alice, {
+      value: `up:${answerId}`,
+      messageTs: '1764058000.000600',
+      responseUrl: h.slack.responseUrl(),
+    });
+    expect((await h.send.action(live)).status).toBe(200);
+    await vi.waitFor(async () => expect(await stored(live.trigger_id)).toEqual([{ handled: true, dropped: true }]), {
+      timeout: 30_000,
+      interval: 100,
+    });
+    expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['up']);
+
+    // What a process leaves behind when it dies right after acknowledging a click: the stored copy only.
+    const orphan = feedbackClick(alice, {
+      value: `down:${answerId}`,
+      messageTs: '1764058000.000600',
+      responseUrl: h.slack.responseUrl(),
+    });
+    expect(await storeRequest(h.app.db.intakePool, 'slack', orphan.trigger_id, { body: orphan }, 0)).toBe(true);
+    await vi.waitFor(async () => expect(await stored(orphan.trigger_id)).toEqual([{ handled: true, dropped: true }]), {
+      timeout: 30_000,
+      interval: 100,
+    });
+    expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['down']);
+  }, 90_000);
 });

@@ -229,6 +229,7 @@ export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   });
   let stopReplays: (() => void) | undefined;
   if (receiver instanceof HTTPReceiver) {
+    receipt.markClicksHandled(bolt);
     const listener = receiver.requestListener;
     // Bolt checks the signature over `req.rawBody` (the server read it; Bolt takes a request that carries it as already buffered).
     const handle = (req: HttpRequest, res: HttpResponse) =>

@@ -6,7 +6,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { HttpRequest, HttpResponse } from '../http.ts';
 
 /*
- * A Slack request that may start work — a message to the bot, a slash command — is stored
+ * A Slack request that may start work — a message to the bot, a slash command, a button click — is stored
  * before Slack gets its acknowledgement, so nothing acknowledged is lost: when the database is
  * out of reach the request is refused in a way Slack retries (events: 503) or the person sees
  * (slash commands, which Slack never retries: an ephemeral "try again"); when its handling stops
@@ -42,17 +42,21 @@ const eventBodySchema = z.object({
   }),
 });
 const commandBodySchema = z.object({ command: z.string(), trigger_id: z.string().min(1).max(256) });
+/** A click on a button of ours (confirm, cancel, Stop, 👍/👎, a suggestion): Slack gives each its own trigger id. */
+const clickBodySchema = z.object({ type: z.literal('block_actions'), trigger_id: z.string().min(1).max(256) });
 
 /**
  * The id a request is stored under — the event id of a message people send to the bot, the
- * trigger id of a slash command (the ids the listeners queue turns with) — or undefined for
- * requests handled as they come: button clicks (decided at once), the home tab, events the
- * listeners ignore (bot posts, edits, channel messages outside threads, replies that mention the
- * bot, which come again as app_mention).
+ * trigger id of a slash command (the ids the listeners queue turns with) or of a button click
+ * (marked handled once its listener finished: `markClicksHandled`) — or undefined for requests
+ * that start nothing: the home tab, events the listeners ignore (bot posts, edits, channel
+ * messages outside threads, replies that mention the bot, which come again as app_mention).
  */
 export function receiptKey(body: unknown): string | undefined {
   const command = commandBodySchema.safeParse(body);
   if (command.success) return command.data.trigger_id;
+  const click = clickBodySchema.safeParse(body);
+  if (click.success) return click.data.trigger_id;
   const envelope = eventBodySchema.safeParse(body);
   if (!envelope.success) return undefined;
   const { event } = envelope.data;
@@ -148,6 +152,20 @@ export function createSlackReceipt(deps: SlackReceiptDeps) {
     return bolt(req, res);
   }
 
+  /**
+   * A click's listener decides at once (confirm and cancel exactly once, feedback replacing an
+   * earlier click, a suggestion queued under its own id, a stop): once it has finished, its stored
+   * copy is marked handled. A listener cut short by a database outage throws, so the click stays
+   * due and is replayed once the database is back.
+   */
+  function markClicksHandled(app: BoltApp): void {
+    app.use(async ({ body, next }) => {
+      const click = clickBodySchema.safeParse(body);
+      await next();
+      if (click.success) await deps.intake.requestHandled('slack', click.data.trigger_id);
+    });
+  }
+
   /** Replays stored requests whose handling did not finish, through Bolt's listeners (no HTTP response to send). */
   function startReplays(app: BoltApp): () => void {
     let running = false;
@@ -190,5 +208,5 @@ export function createSlackReceipt(deps: SlackReceiptDeps) {
     return () => clearInterval(timer);
   }
 
-  return { receive, startReplays };
+  return { receive, markClicksHandled, startReplays };
 }

@@ -136,6 +136,8 @@ export async function startSlackHarness(
   if (channel.streamer) app.streamers.set('slack', channel.streamer);
   await app.start();
   const http = await startHttpServer(app, port, [...channel.routes, ...renderRoutes(app)]);
+  // As `renderbot serve` does: the channel starts (its stored-request replays) once the server listens.
+  await channel.start?.();
   const base = `http://127.0.0.1:${http.port}`;
   return {
     slack,
