@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TurnContext } from '../../core/context.ts';
+import type { TurnScope } from '../../core/turn-scope.ts';
 import type { Owner, TokenIdentity } from '../../core/conversations/intake.ts';
 import { UserInputError } from '../../core/errors.ts';
 import type { TurnStep } from '../../core/replies/steps.ts';
@@ -46,7 +46,7 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
   const keys = ctx.conversations.idempotency;
 
   /** Checks the session and context, creating the session when needed — all before any model call. */
-  const prepare = async (body: PostMessage, who: TokenIdentity): Promise<TurnContext> => {
+  const prepare = async (body: PostMessage, who: TokenIdentity): Promise<TurnScope> => {
     // Other people's, other tenants' and unknown sessions alike are not found.
     if (body.session_id && !(await ctx.intake.ownSession(owner(who), body.session_id)))
       throw notFound('This conversation');
@@ -68,7 +68,7 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
   };
 
   /** Queues the message; its inbox item id. */
-  const queue = async (turn: TurnContext, text: string, files?: string[]): Promise<string> => {
+  const queue = async (turn: TurnScope, text: string, files?: string[]): Promise<string> => {
     let submitted;
     try {
       submitted = await ctx.conversations.submit({
@@ -240,7 +240,7 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
       out.finish(response, true);
       return;
     }
-    let turn: TurnContext;
+    let turn: TurnScope;
     let itemId: string;
     try {
       turn = await prepare(body, who);

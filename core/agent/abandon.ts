@@ -1,4 +1,4 @@
-import type { TurnContext } from '../context.ts';
+import type { TurnScope } from '../turn-scope.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { replyText, type Reply } from '../replies/reply.ts';
 import { appendMessage, turnMessages } from '../history/messages.ts';
@@ -12,7 +12,7 @@ import { estimateTokens } from '../llm/tokens.ts';
  */
 export async function abandonTurn(
   em: EntityManager,
-  turn: TurnContext,
+  turn: TurnScope,
   fromSeq: string | undefined,
   reply: Reply,
   history = replyText(reply),

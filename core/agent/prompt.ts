@@ -1,4 +1,4 @@
-import type { TurnContext } from '../context.ts';
+import type { TurnScope } from '../turn-scope.ts';
 import { hasRole } from '../tenancy/roles.ts';
 import { CONTEXT_LABEL, NOTE_LABEL, SUMMARY_LABEL, WORKSPACE_LABEL } from './data-messages.ts';
 
@@ -7,7 +7,7 @@ import { CONTEXT_LABEL, NOTE_LABEL, SUMMARY_LABEL, WORKSPACE_LABEL } from './dat
  * its data (the tenant's name is the tenant's own text: it follows as `workspaceMessage`).
  */
 export type PromptFacts = {
-  turn: TurnContext;
+  turn: TurnScope;
   now: Date;
 };
 

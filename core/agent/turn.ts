@@ -1,5 +1,5 @@
 import { whenStored, type DatabaseAvailability } from '../availability.ts';
-import type { TurnContext } from '../context.ts';
+import type { TurnScope } from '../turn-scope.ts';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { publicMessage, RenderBotError } from '../errors.ts';
 import type { ChatModel, ChatResult, ChatUsage, ToolSpec } from '../llm/client.ts';
@@ -105,7 +105,7 @@ export const MAX_TOOL_CALLS_PER_RESPONSE = 16;
  */
 export async function runAgentTurn(
   deps: AgentDeps,
-  turn: TurnContext,
+  turn: TurnScope,
   input: TurnInput,
   opts: TurnOptions = {},
 ): Promise<Reply> {
@@ -360,7 +360,7 @@ function calledWronglyTwice(name: string, why: InvalidCall): string {
  */
 async function storeRefused(
   em: EntityManager,
-  turn: TurnContext,
+  turn: TurnScope,
   refused: RefusedCall[],
   content: string,
   spent: ModelUsage,
@@ -390,7 +390,7 @@ async function storeRefused(
 
 type Step = {
   deps: AgentDeps;
-  turn: TurnContext;
+  turn: TurnScope;
   em: EntityManager;
   log: Logger;
   shown: ReplyBlock[];

@@ -1,4 +1,4 @@
-import type { Actor, TurnContext } from '../context.ts';
+import type { Actor, TurnScope } from '../turn-scope.ts';
 import { explainedDecision } from '../actions/card.ts';
 import { cancelAction, confirmAction } from '../actions/decide.ts';
 import { latestPendingAction } from '../actions/store.ts';
@@ -14,7 +14,7 @@ import { NOTHING_TO_STOP_TEXT } from './stop-texts.ts';
  */
 export async function answerMessage(
   deps: AgentDeps,
-  turn: TurnContext,
+  turn: TurnScope,
   text: string,
   opts: TurnOptions = {},
 ): Promise<Reply[]> {

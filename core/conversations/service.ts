@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Task } from 'graphile-worker';
-import type { Actor, TurnContext } from '../context.ts';
+import type { Actor, TurnScope } from '../turn-scope.ts';
 import { recordFeedback, type FeedbackRating } from '../history/feedback.ts';
 import { confirmAction, cancelAction } from '../actions/decide.ts';
 import type { Decision } from '../actions/plan.ts';
@@ -49,7 +49,7 @@ export function createConversations(
    * through `opts.signal` does): for deterministic commands answered directly (Slack's `/render
    * <command>`) and for tests.
    */
-  async function respond(turn: TurnContext, text: string, opts: TurnOptions = {}): Promise<Reply[]> {
+  async function respond(turn: TurnScope, text: string, opts: TurnOptions = {}): Promise<Reply[]> {
     try {
       return await answerMessage(deps, turn, text, opts);
     } catch (err) {
@@ -67,7 +67,7 @@ export function createConversations(
    * expired throws UserInputError 'file_not_found' and nothing is queued.
    */
   async function submit(input: {
-    turn: TurnContext;
+    turn: TurnScope;
     text: string;
     delivery: Delivery;
     eventId?: string;

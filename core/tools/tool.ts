@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { TurnContext } from '../context.ts';
+import type { TurnScope } from '../turn-scope.ts';
 import type { EntityManager } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import type { ReplyBlock } from '../replies/reply.ts';
@@ -16,7 +16,7 @@ export type Frozen = { selectionId: string };
 
 /** What a tool may use. `em` is a fork bound to the current transaction (for writes). */
 export type ToolContext = {
-  turn: TurnContext;
+  turn: TurnScope;
   em: EntityManager;
   log: Logger;
   now: () => Date;
@@ -82,7 +82,7 @@ type Base<S extends z.ZodObject> = {
    * Whether the model is offered this tool in a turn of `turn`'s caller. Default: read tools
    * always, write tools only for operators and admins (a viewer's model never sees them).
    */
-  isEnabled?(turn: TurnContext): boolean;
+  isEnabled?(turn: TurnScope): boolean;
   /**
    * The title of the step people see while a call runs (docs/design.md §12), made from its
    * arguments by code, never by the model, e.g. "Searching Kugellager products…". Tenant text in
@@ -129,7 +129,7 @@ export function stepTitleOf(tool: Tool, args: Record<string, unknown>): string {
 }
 
 /** The `isEnabled` hook, or its default: reads for everyone, writes from operators up. */
-export function isToolEnabled(tool: Tool, turn: TurnContext): boolean {
+export function isToolEnabled(tool: Tool, turn: TurnScope): boolean {
   if (tool.isEnabled) return tool.isEnabled(turn);
   return tool.kind === 'read' || hasRole(turn.role, 'operator');
 }
