@@ -41,8 +41,8 @@ type WebIntake = Pick<
   | 'listSessions'
   | 'sessionMessages'
   | 'deleteSession'
-  | 'contextSummary'
-  | 'setSessionContext'
+  | 'subjectSummary'
+  | 'setSessionSubject'
 >;
 
 export type WebAdapterDeps = {

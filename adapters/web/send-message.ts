@@ -45,25 +45,25 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
   const owner = (who: TokenIdentity): Owner => ({ tenantId: who.tenantId, platform: 'web', userId: who.userId });
   const keys = ctx.conversations.idempotency;
 
-  /** Checks the session and context, creating the session when needed — all before any model call. */
+  /** Checks the session and its subject, creating the session when needed — all before any model call. */
   const prepare = async (body: PostMessage, who: TokenIdentity): Promise<TurnScope> => {
     // Other people's, other tenants' and unknown sessions alike are not found.
     if (body.session_id && !(await ctx.intake.ownSession(owner(who), body.session_id)))
       throw notFound('This conversation');
-    const context =
+    const subject =
       body.context_type && body.context_type !== 'general' && body.context_id
         ? { type: body.context_type, id: body.context_id }
         : undefined;
-    if (context) {
+    if (subject) {
       try {
-        await ctx.intake.contextSummary(who.tenantId, context);
+        await ctx.intake.subjectSummary(who.tenantId, subject);
       } catch (err) {
-        if (err instanceof UserInputError) throw notFound(`This ${context.type}`);
+        if (err instanceof UserInputError) throw notFound(`This ${subject.type}`);
         throw err;
       }
     }
     const sessionId = body.session_id ?? (await ctx.intake.openSession(owner(who)));
-    if (body.context_type) await ctx.intake.setSessionContext(who.tenantId, sessionId, context);
+    if (body.context_type) await ctx.intake.setSessionSubject(who.tenantId, sessionId, subject);
     return { tenantId: who.tenantId, userId: who.userId, role: who.role, sessionId, platform: 'web' };
   };
 

@@ -32,7 +32,7 @@ import {
 import { planWrites, type WriteCall } from './plan-writes.ts';
 import { refuseSharedCallIds, type RefusedCall } from './call-ids.ts';
 import { systemPrompt } from './prompt.ts';
-import { contextMessage, workspaceMessage } from './data-messages.ts';
+import { subjectMessage, workspaceMessage } from './data-messages.ts';
 import { estimateTokens } from '../llm/tokens.ts';
 import { monthOf } from '../llm/usage.ts';
 import { loadTurnSetup } from './turn-setup.ts';
@@ -41,7 +41,7 @@ import { buildWindow, defaultWindowOptions, windowRead, type WindowOptions } fro
 import { toolSpecs } from './specs.ts';
 import { parseToolArguments } from '../tools/schema.ts';
 import { commandHelpLine } from '../commands/help.ts';
-import { rememberSubject, turnContextSummary } from '../history/context.ts';
+import { rememberSubject, turnSubjectSummary } from '../history/subject.ts';
 import { mapLimit } from './limit.ts';
 import { modelCallSeconds } from '../metrics.ts';
 
@@ -113,7 +113,7 @@ export async function runAgentTurn(
   const log = deps.log.child({ component: 'agent', sessionId: turn.sessionId });
   const setup = await loadTurnSetup(em, turn.tenantId, turn.sessionId, deps.now());
   if (!setup) throw new RenderBotError('tenant_missing', 'The tenant of this conversation no longer exists.', 'scope');
-  const { tenant, usage, sessionContext } = setup;
+  const { tenant, usage, sessionSubject } = setup;
   // The turn's steps (docs/design.md §12), stored with whichever reply ends it.
   const steps = new Map<string, TurnStep>();
   // What this turn's tools did (and a follow-up's confirmed steps): the answer's next steps are built from it.
@@ -163,8 +163,8 @@ export async function runAgentTurn(
             sessionId: turn.sessionId,
             userId: turn.userId,
             content: input.text,
-            contextType: sessionContext?.type ?? null,
-            contextId: sessionContext?.id ?? null,
+            contextType: sessionSubject?.type ?? null,
+            contextId: sessionSubject?.id ?? null,
           },
           opts.inboxItems ?? [],
           setup.folded && windowRead(windowOptions, setup.folded),
@@ -195,7 +195,7 @@ export async function runAgentTurn(
   const specs: ToolSpec[] = toolSpecs(offered);
   const shown: ReplyBlock[] = [];
   const maxRounds = deps.maxRounds ?? 8;
-  const context = await turnContextSummary(em, turn.tenantId, sessionContext);
+  const subjectNow = await turnSubjectSummary(em, turn.tenantId, sessionSubject);
   const step: Step = {
     deps,
     turn,
@@ -255,7 +255,7 @@ export async function runAgentTurn(
           messages: [
             { role: 'system', content: system },
             workspaceMessage(tenant.name),
-            ...(context ? [contextMessage(context)] : []),
+            ...(subjectNow ? [subjectMessage(subjectNow)] : []),
             ...window.messages,
           ],
           tools: specs,

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { ReplyBlock } from '../replies/reply.ts';
 import type { RenderLinks } from '../renders/signing.ts';
 import type { QueryPool } from '../db/query-pool.ts';
-import type { SessionContext } from '../history/context.ts';
+import type { SessionSubject } from '../history/subject.ts';
 import { hasRole } from '../tenancy/roles.ts';
 
 /**
@@ -32,8 +32,8 @@ export type ToolContext = {
 export type ToolEffects = {
   /** Orders the call wrote: those now rendering report to the conversation where their plan was asked (core/notices). */
   orders?: { id: string; number: string }[];
-  /** What the conversation is about from now on (the session context of later turns). */
-  subject?: SessionContext;
+  /** What the conversation is about from now on (the session subject of later turns). */
+  subject?: SessionSubject;
   /** Products a search found (all matches, not one page): the next step may be to render them. */
   found?: { products: number };
   /** An order the call read, as it stands: the next step may be its results or a retry of its failures. */
