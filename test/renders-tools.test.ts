@@ -9,7 +9,7 @@ import { cancelOrderTool } from '../core/tools/cancel_order.ts';
 import { getRenderResultsTool } from '../core/tools/get_render_results.ts';
 import { defaultTools } from '../core/tools/index.ts';
 import { retryFailedRendersTool } from '../core/tools/retry_failed_renders.ts';
-import type { Tool, ToolContext, ToolResult, WriteTool } from '../core/tools/tool.ts';
+import type { Tool, ToolDeps, ToolResult, WriteTool } from '../core/tools/tool.ts';
 import type { EntityManager } from '../core/db/orm.ts';
 import { silentLog } from './support/core.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
@@ -35,7 +35,7 @@ afterAll(async () => {
   await db.drop();
 });
 
-const ctxFor = (turn: TurnScope, em: EntityManager): ToolContext => ({
+const ctxFor = (turn: TurnScope, em: EntityManager): ToolDeps => ({
   turn,
   em,
   log: silentLog,

@@ -11,7 +11,7 @@ import { createOrderTool } from '../core/tools/create_order.ts';
 import { dispatchRendersTool } from '../core/tools/dispatch_renders.ts';
 import { setMaterialOverrideTool } from '../core/tools/set_material_override.ts';
 import { setRenderOverridesTool } from '../core/tools/set_render_overrides.ts';
-import type { Tool, ToolContext, ToolResult, WriteTool } from '../core/tools/tool.ts';
+import type { Tool, ToolDeps, ToolResult, WriteTool } from '../core/tools/tool.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, makeTurn, type TenantFixture } from './support/fixtures.ts';
 import { rows } from './support/rows.ts';
@@ -41,7 +41,7 @@ function asWrite<S extends z.ZodObject>(tool: Tool<S>): WriteTool<S> {
   if (tool.kind !== 'write') throw new Error(`${tool.name} is not a write tool`);
   return tool;
 }
-function ctxFor(turn: TurnScope, em: EntityManager): ToolContext {
+function ctxFor(turn: TurnScope, em: EntityManager): ToolDeps {
   return { turn, em, log, now: () => now };
 }
 /** Like the confirmation module: validate raw args with the tool's schema, then prepare. */

@@ -1,7 +1,7 @@
 import type { PlanCall } from '../actions/plan.ts';
 import { publicMessage, RenderBotError } from '../errors.ts';
 import type { StoredToolCall } from '../history/messages.ts';
-import type { Frozen, PlannedWrite, Prepared, ToolContext, WriteTool } from '../tools/tool.ts';
+import type { Frozen, PlannedWrite, Prepared, ToolDeps, WriteTool } from '../tools/tool.ts';
 
 /** A write call of one model response whose arguments already validated. */
 export type WriteCall = { call: StoredToolCall; tool: WriteTool; args: Record<string, unknown> };
@@ -18,7 +18,7 @@ export type PlannedCall = PlanCall & { frozen?: Frozen };
  * answer and stay out of the plan.
  */
 export async function planWrites(
-  ctx: ToolContext,
+  ctx: ToolDeps,
   writes: WriteCall[],
   answers: Map<string, string>,
 ): Promise<PlannedCall[]> {
@@ -60,7 +60,7 @@ function planned(toolCallId: string, tool: string, args: Record<string, unknown>
 
 /** Gives planned calls their folded arguments and prepares them again (new preview, new frozen state). */
 async function refold(
-  ctx: ToolContext,
+  ctx: ToolDeps,
   plan: PlannedCall[],
   tools: Map<string, WriteTool>,
   into: { toolCallId: string; args: Record<string, unknown> }[],

@@ -15,7 +15,7 @@ import type { Reply, ReplyBlock } from '../replies/reply.ts';
 import type { TenantRow } from '../tenancy/tenants.ts';
 import { recordThrottle } from '../llm/capacity.ts';
 import { offeredTools, type ToolRegistry } from '../tools/registry.ts';
-import { needsApproval, stepTitleOf, type ToolCites, type ToolContext } from '../tools/tool.ts';
+import { needsApproval, stepTitleOf, type ToolCites, type ToolDeps } from '../tools/tool.ts';
 import { stepLine, type TurnStep } from '../replies/steps.ts';
 import { nextSteps, type DoneCall } from '../tools/next-steps.ts';
 import { randomUUID } from 'node:crypto';
@@ -58,7 +58,7 @@ export type AgentDeps = {
   /** Signs links to rendered files for read tools (get_render_results). */
   renderLinks?: RenderLinks;
   /** The pool model-written SQL runs on (query_database). */
-  queryPool?: ToolContext['queryPool'];
+  queryPool?: ToolDeps['queryPool'];
   /** Model rounds per turn before the agent gives up with a clear reply (docs/design.md §4). */
   maxRounds?: number;
   /** Caps each tenant's concurrent model calls in this process (docs/design.md §4); none = no cap. */

@@ -15,7 +15,7 @@ import { hasRole } from '../tenancy/roles.ts';
 export type Frozen = { selectionId: string };
 
 /** What a tool may use. `em` is a fork bound to the current transaction (for writes). */
-export type ToolContext = {
+export type ToolDeps = {
   turn: TurnScope;
   em: EntityManager;
   log: Logger;
@@ -94,7 +94,7 @@ type Base<S extends z.ZodObject> = {
 /** A read tool runs as soon as the model calls it. */
 type ReadTool<S extends z.ZodObject = z.ZodObject> = Base<S> & {
   kind: 'read';
-  run(ctx: ToolContext, args: z.infer<S>): Promise<ToolResult>;
+  run(ctx: ToolDeps, args: z.infer<S>): Promise<ToolResult>;
 };
 
 /**
@@ -104,14 +104,14 @@ type ReadTool<S extends z.ZodObject = z.ZodObject> = Base<S> & {
  */
 export type WriteTool<S extends z.ZodObject = z.ZodObject> = Base<S> & {
   kind: 'write';
-  prepare(ctx: ToolContext, args: z.infer<S>): Promise<Prepared>;
-  run(ctx: ToolContext, args: z.infer<S>): Promise<ToolResult>;
+  prepare(ctx: ToolDeps, args: z.infer<S>): Promise<Prepared>;
+  run(ctx: ToolDeps, args: z.infer<S>): Promise<ToolResult>;
   /**
    * Plan folding: called when `prepare` threw `error`, with the calls of the same response
    * planned so far (tools with this hook are prepared after the others). Returns how the call
    * folds into them, or undefined to report the error to the model.
    */
-  fold?(ctx: ToolContext, args: z.infer<S>, error: unknown, planned: readonly PlannedWrite[]): Fold | undefined;
+  fold?(ctx: ToolDeps, args: z.infer<S>, error: unknown, planned: readonly PlannedWrite[]): Fold | undefined;
 };
 
 export type Tool<S extends z.ZodObject = z.ZodObject> = ReadTool<S> | WriteTool<S>;
