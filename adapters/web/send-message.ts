@@ -4,7 +4,7 @@ import type { Owner, TokenIdentity } from '../../core/conversations/intake.ts';
 import { UserInputError } from '../../core/errors.ts';
 import type { TurnStep } from '../../core/replies/steps.ts';
 import { HttpError, sendJson, type HttpRequest, type HttpResponse } from '../http.ts';
-import type { AuthedHandler, TurnListener, WebContext, WebRoute } from './routes-context.ts';
+import type { AuthedHandler, TurnListener, WebRouteDeps, WebRoute } from './route-deps.ts';
 import { MAX_BODY_BYTES } from './http.ts';
 import { turnResult } from './present.ts';
 import { postMessageSchema, zodMessage, type PostMessage } from './schemas.ts';
@@ -41,7 +41,7 @@ const notFound = (what: string) => new HttpError(404, 'not_found', `${what} was 
  * result, as JSON or as server-sent events. With an `Idempotency-Key` a repeat of the same
  * request gets the first one's answer (waiting for it while it runs) and starts no second turn.
  */
-export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => WebRoute['handle']): WebRoute {
+export function sendMessageRoute(ctx: WebRouteDeps, authed: (h: AuthedHandler) => WebRoute['handle']): WebRoute {
   const owner = (who: TokenIdentity): Owner => ({ tenantId: who.tenantId, platform: 'web', userId: who.userId });
   const keys = ctx.conversations.idempotency;
 
