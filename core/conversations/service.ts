@@ -12,7 +12,7 @@ import { itemResult, pruneDoneItems, submitToSession } from '../queue/session-in
 import { pruneHandledRequests } from '../queue/inbound-requests.ts';
 import { replySchema, type Reply } from '../replies/reply.ts';
 import type { Delivery } from '../replies/delivery.ts';
-import { answerMessage } from './answer.ts';
+import { handleMessage } from './handle-message.ts';
 import type { ConversationDeps } from './deps.ts';
 import type { Files } from '../files/service.ts';
 import { turnTask, type TurnJob } from './turn-job.ts';
@@ -45,13 +45,13 @@ export function createConversations(
   const log = deps.log.child({ component: 'conversations' });
 
   /**
-   * Answers one message now, like the drain (`answerMessage`), but never throws for user-facing problems (an abort
+   * Handles one message now, like the drain (`handleMessage`), but never throws for user-facing problems (an abort
    * through `opts.signal` does): for deterministic commands answered directly (Slack's `/render
    * <command>`) and for tests.
    */
   async function respond(turn: TurnScope, text: string, opts: TurnOptions = {}): Promise<Reply[]> {
     try {
-      return await answerMessage(deps, turn, text, opts);
+      return await handleMessage(deps, turn, text, opts);
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       log.error({ err, sessionId: turn.sessionId }, 'turn failed');

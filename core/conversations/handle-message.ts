@@ -9,10 +9,10 @@ import { textReply, type Reply } from '../replies/reply.ts';
 import { NOTHING_TO_STOP_TEXT } from './stop-texts.ts';
 
 /**
- * Answers one message now: a command, a typed confirm/cancel, or an agent turn. Throws what
+ * Handles one message now: a command, a typed confirm/cancel, or an agent turn. Throws what
  * went wrong (the drain settles it: history closed, the person told).
  */
-export async function answerMessage(
+export async function handleMessage(
   deps: AgentDeps,
   turn: TurnScope,
   text: string,
