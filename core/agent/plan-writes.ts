@@ -15,12 +15,12 @@ export type PlannedCall = PlanCall & { frozen?: Frozen };
  * hook are prepared last; when their preparation fails the hook may fold them into calls planned
  * already (dispatch_renders for the order a create_order of the same response creates → that
  * create_order submits). Calls that fail preparation and do not fold get their error as their
- * answer and stay out of the plan.
+ * result and stay out of the plan.
  */
 export async function planWrites(
   ctx: ToolDeps,
   writes: WriteCall[],
-  answers: Map<string, string>,
+  results: Map<string, string>,
 ): Promise<PlannedCall[]> {
   const ordered = [...writes.filter((w) => !w.tool.fold), ...writes.filter((w) => w.tool.fold)];
   const plan: PlannedCall[] = [];
@@ -43,11 +43,11 @@ export async function planWrites(
       );
       if (fold) {
         await refold(ctx, plan, tools, fold.into);
-        answers.set(w.call.id, fold.answer);
+        results.set(w.call.id, fold.result);
         continue;
       }
       if (!(err instanceof RenderBotError)) ctx.log.error({ err, tool: w.tool.name }, 'write preparation failed');
-      answers.set(w.call.id, `Error: ${publicMessage(err)}`);
+      results.set(w.call.id, `Error: ${publicMessage(err)}`);
     }
   }
   return plan;

@@ -45,7 +45,7 @@ export type ToolEffects = {
 /** Orders a call read (cited with their results pages) and the counts it reported ("3,074 products in Kugellager"). */
 export type ToolCites = { orders?: { id: string; number: string }[]; counts?: { count: number; what: string }[] };
 
-/** A tool's answer: `data` goes back to the model as JSON; `blocks` are shown to the user; `effects` are for the core. */
+/** A tool's result: `data` goes back to the model as JSON; `blocks` are shown to the user; `effects` are for the core. */
 export type ToolResult = {
   data: unknown;
   /** The step's one line of result people see (docs/design.md §12), e.g. "3,074 found"; made by code from what the call found. */
@@ -70,9 +70,9 @@ export type PlannedWrite = { toolCallId: string; tool: WriteTool; args: Record<s
 
 /**
  * What a write call whose preparation failed becomes instead: calls already planned in the same
- * response get new arguments (and are prepared again), and `answer` goes back to the model.
+ * response get new arguments (and are prepared again), and `result` goes back to the model.
  */
-type Fold = { into: { toolCallId: string; args: Record<string, unknown> }[]; answer: string };
+type Fold = { into: { toolCallId: string; args: Record<string, unknown> }[]; result: string };
 
 type Base<S extends z.ZodObject> = {
   name: string;
