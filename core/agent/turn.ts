@@ -5,7 +5,7 @@ import { publicMessage, RenderBotError } from '../errors.ts';
 import type { ChatModel, ChatResult, ChatUsage, ToolSpec } from '../llm/client.ts';
 import type { ModelGate } from '../llm/model-gate.ts';
 import { billedUsage, LlmRateLimitedError } from '../llm/retry.ts';
-import { capAnswer } from '../llm/answer-limit.ts';
+import { capOutput } from '../llm/output-limit.ts';
 import type { Logger } from '../logger.ts';
 import type { RenderLinks } from '../renders/signing.ts';
 import { confirmBlock } from '../actions/card.ts';
@@ -100,7 +100,7 @@ export const MAX_TOOL_CALLS_PER_RESPONSE = 16;
  * (each tool call given its result) and ends with a user-facing reply — except an abort, which throws.
  * A misbehaving model is bounded: at most MAX_TOOL_CALLS_PER_RESPONSE calls of a response run, a
  * tool called wrongly (unknown, invalid arguments) in two responses in a row or `maxRounds` rounds
- * end the turn with a sentence saying so, an answer is cut at MAX_ANSWER_CHARS, and a filtered or
+ * end the turn with a sentence saying so, an answer is cut at MAX_OUTPUT_CHARS, and a filtered or
  * cut-off (`length`) response is said to be one; every response the provider billed is counted.
  */
 export async function runAgentTurn(
@@ -285,7 +285,7 @@ export async function runAgentTurn(
         spent,
       );
     }
-    const content = capAnswer(result.content ?? '');
+    const content = capOutput(result.content ?? '');
     if (result.toolCalls.length === 0)
       return answer(answerText(content, result), shown.slice(-MAX_BLOCKS_SHOWN), spent);
 
@@ -332,7 +332,7 @@ const LENGTH_EMPTY_TEXT =
 function answerText(content: string, result: ChatResult): string {
   if (result.finishReason !== 'length') return content;
   if (!content) return LENGTH_EMPTY_TEXT;
-  // An answer cut at MAX_ANSWER_CHARS already says so.
+  // An answer cut at MAX_OUTPUT_CHARS already says so.
   return content === result.content ? `${content}${LENGTH_NOTE}` : content;
 }
 
