@@ -30,7 +30,7 @@ function idempotencyKey(req: HttpRequest): string | undefined {
   return parsed.data;
 }
 
-/** The API's answer to a message (the `done` event of a stream). */
+/** The API's response to a message (the `done` event of a stream). */
 type ChatResult = ReturnType<typeof turnResult> & { session_id: string };
 
 const notFound = (what: string) => new HttpError(404, 'not_found', `${what} was not found.`);
@@ -39,7 +39,7 @@ const notFound = (what: string) => new HttpError(404, 'not_found', `${what} was 
  * `POST /api/chat/messages`: queues the message into the session's inbox like every other
  * platform (one turn per session at a time, across processes) and answers with the turn's
  * result, as JSON or as server-sent events. With an `Idempotency-Key` a repeat of the same
- * request gets the first one's answer (waiting for it while it runs) and starts no second turn.
+ * request gets the first one's response (waiting for it while it runs) and starts no second turn.
  */
 export function sendMessageRoute(ctx: WebRouteDeps, authed: (h: AuthedHandler) => WebRoute['handle']): WebRoute {
   const owner = (who: TokenIdentity): Owner => ({ tenantId: who.tenantId, platform: 'web', userId: who.userId });
@@ -87,8 +87,8 @@ export function sendMessageRoute(ctx: WebRouteDeps, authed: (h: AuthedHandler) =
     return submitted.itemId;
   };
 
-  /** The API answer of a finished turn: the stored user message and the response. */
-  const answer = async (
+  /** The API response to a finished turn: the stored user message and the turn's replies. */
+  const chatResult = async (
     sessionId: string,
     text: string,
     done: { replies: Parameters<typeof turnResult>[1]; fromSeq?: string },
@@ -100,12 +100,12 @@ export function sendMessageRoute(ctx: WebRouteDeps, authed: (h: AuthedHandler) =
   };
 
   /**
-   * Waits for the item's answer; the model's text streams to `onText` when this process runs the
-   * turn. Without `signal` (keyed requests) it waits even when the client left, so the answer is
+   * Waits for the item's result; the model's text streams to `onText` when this process runs the
+   * turn. Without `signal` (keyed requests) it waits even when the client left, so the response is
    * stored for its retries; otherwise a client that goes away leaves the turn running and its
-   * answer in the session.
+   * replies in the session.
    */
-  const waitForAnswer = async (
+  const waitForResult = async (
     itemId: string,
     sessionId: string,
     text: string,
@@ -114,13 +114,13 @@ export function sendMessageRoute(ctx: WebRouteDeps, authed: (h: AuthedHandler) =
     const unstream = opts.listener ? ctx.streamTo(itemId, opts.listener) : () => {};
     try {
       const done = await ctx.conversations.result(itemId, opts.signal ? { signal: opts.signal } : {});
-      return done ? answer(sessionId, text, done) : undefined;
+      return done ? chatResult(sessionId, text, done) : undefined;
     } finally {
       unstream();
     }
   };
 
-  /** How the answer goes out: JSON, or server-sent events (`session`, `token` and `step`…, then `done`). */
+  /** How the response goes out: JSON, or server-sent events (`session`, `token` and `step`…, then `done`). */
   const output = (req: HttpRequest, res: HttpResponse) => {
     if (!wantsEventStream(req.headers.accept)) {
       return {
@@ -200,7 +200,7 @@ export function sendMessageRoute(ctx: WebRouteDeps, authed: (h: AuthedHandler) =
     try {
       out.started(turn.sessionId);
       const itemId = await queue(turn, body.message, body.files);
-      const result = await waitForAnswer(itemId, turn.sessionId, body.message, {
+      const result = await waitForResult(itemId, turn.sessionId, body.message, {
         signal: closed(res),
         listener: out.listener,
       });
@@ -210,7 +210,7 @@ export function sendMessageRoute(ctx: WebRouteDeps, authed: (h: AuthedHandler) =
     }
   };
 
-  /** A message with an Idempotency-Key: the first request does the work and stores the answer; repeats get it. */
+  /** A message with an Idempotency-Key: the first request does the work and stores the response; repeats get it. */
   const keyed = async (req: HttpRequest, res: HttpResponse, who: TokenIdentity, body: PostMessage, key: string) => {
     const out = output(req, res);
     const signal = closed(res);
@@ -234,9 +234,9 @@ export function sendMessageRoute(ctx: WebRouteDeps, authed: (h: AuthedHandler) =
           'The request with this Idempotency-Key was answered, but its answer is no longer kept; its messages are in the conversation.',
         );
       const response =
-        outcome.status === 'answered'
+        outcome.status === 'stored'
           ? outcome.response
-          : await keys.settle(me, key, await answer(outcome.sessionId, body.message, outcome.result));
+          : await keys.settle(me, key, await chatResult(outcome.sessionId, body.message, outcome.result));
       out.finish(response, true);
       return;
     }
@@ -252,7 +252,7 @@ export function sendMessageRoute(ctx: WebRouteDeps, authed: (h: AuthedHandler) =
     }
     try {
       out.started(turn.sessionId);
-      const result = await waitForAnswer(itemId, turn.sessionId, body.message, { listener: out.listener });
+      const result = await waitForResult(itemId, turn.sessionId, body.message, { listener: out.listener });
       if (!result) return;
       const response = await keys.settle(me, key, result);
       if (!signal.aborted) out.finish(response, false);
