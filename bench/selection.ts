@@ -1,4 +1,4 @@
-import type { TurnContext } from '../core/context.ts';
+import type { TurnScope } from '../core/turn-scope.ts';
 import { confirmAction } from '../core/actions/decide.ts';
 import { createPendingAction } from '../core/actions/store.ts';
 import type { Orm } from '../core/db/orm.ts';
@@ -40,7 +40,7 @@ const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
  */
 export async function benchSelection(
   orm: Orm,
-  turn: TurnContext,
+  turn: TurnScope,
   log: Logger,
   category: string,
   runs = 10,

@@ -16,7 +16,7 @@ import { createLogger } from '../core/logger.ts';
 import { seedBulk } from '../bot/seed/bulk.ts';
 import { createTenant } from '../core/tenancy/tenants.ts';
 import { defaultTools } from '../core/tools/index.ts';
-import type { TurnContext } from '../core/context.ts';
+import type { TurnScope } from '../core/turn-scope.ts';
 import { benchGuard } from './guard.ts';
 import { benchWindow } from './window.ts';
 import { benchSelection } from './selection.ts';
@@ -41,7 +41,7 @@ await installQueue(url); // confirming an order queues its render jobs
 const em = orm.em.fork();
 
 const tenantId = await ensureBenchTenant(em);
-const turn: TurnContext = {
+const turn: TurnScope = {
   tenantId,
   userId: 'bench',
   role: 'operator',

@@ -147,7 +147,7 @@ export function renderRoutes(app: App): Route[] {
       body: { kind: 'raw', maxBytes: maxCallbackBytes },
       handle: async (req, res) => {
         // The signature covers the body as sent.
-        const answer = await handleFarmCallback(
+        const response = await handleFarmCallback(
           app.db.orm.em.fork(),
           app.config.secretsKey,
           req.rawBody?.toString('utf8') ?? '',
@@ -158,7 +158,7 @@ export function renderRoutes(app: App): Route[] {
           app.onOrderStatus,
           app.now(),
         );
-        sendJson(res, answer.status, answer.body);
+        sendJson(res, response.status, response.body);
       },
     },
   ];

@@ -7,8 +7,8 @@ import type { Platform } from './tenancy/roles.ts';
 /*
  * Idempotency keys of requests that start turns (the chat API's `Idempotency-Key`): the first
  * request with a key claims it with a fingerprint of its body, records the turn it queued and,
- * once answered, the answer. A repeat with the same key and body — in any process, within
- * IDEMPOTENCY_TTL_S — finds the claim and gets that answer instead of starting a second turn;
+ * once answered, the response. A repeat with the same key and body — in any process, within
+ * IDEMPOTENCY_TTL_S — finds the claim and gets that response instead of starting a second turn;
  * the same key with another body is a mistake of the client. Keys are per user.
  */
 
@@ -21,7 +21,7 @@ const ABANDONED_CLAIM_S = 60;
 /** Whose key it is: another user's (or tenant's, or platform's) same key is another key. */
 export type KeyOwner = { tenantId: string; platform: Platform; userId: string };
 
-/** A claimed key as stored: the turn it started (once queued) and its answer (once answered). */
+/** A claimed key as stored: the turn it started (once queued) and its response (once answered). */
 export type ClaimedKey = { itemId: string | null; sessionId: string | null; response: unknown };
 
 /** What `claim` found: the key is new (the caller does the work), was used for another request, or is this request's. */
@@ -115,7 +115,7 @@ async function attachTurn(
 }
 
 /**
- * Stores the answer of a key's request unless one is stored already, and returns the stored one:
+ * Stores the response of a key's request unless one is stored already, and returns the stored one:
  * whoever settles first decides what every repeat gets.
  */
 async function settleKey(em: EntityManager, owner: KeyOwner, key: string, response: unknown): Promise<unknown> {
@@ -153,9 +153,9 @@ export async function pruneKeys(em: EntityManager): Promise<number> {
   return pruned.length;
 }
 
-/** How a repeated request ends: with the stored answer, with its turn's result (to answer and settle), or without. */
+/** How a repeated request ends: with the stored response, with its turn's result (to respond with and settle), or without. */
 export type KeyOutcome<R> =
-  | { status: 'answered'; response: unknown }
+  | { status: 'stored'; response: unknown }
   | { status: 'done'; sessionId: string; result: R }
   | { status: 'released' }
   | { status: 'lost' };
@@ -176,9 +176,9 @@ export function createIdempotency<R>(deps: {
     settle: (owner: KeyOwner, key: string, response: unknown) => settleKey(deps.em(), owner, key, response),
     release: (owner: KeyOwner, key: string) => releaseKey(deps.em(), owner, key),
     /**
-     * Waits for the first request with this key (in any process): its stored answer, or its
-     * turn's result once done (the caller answers and settles), `released` when it failed before
-     * queuing a turn or was abandoned (claim again), `lost` when its turn is done but neither the answer nor the
+     * Waits for the first request with this key (in any process): its stored response, or its
+     * turn's result once done (the caller responds and settles), `released` when it failed before
+     * queuing a turn or was abandoned (claim again), `lost` when its turn is done but neither the response nor the
      * turn's result is stored any more. Undefined when `signal` aborts first.
      */
     async waitFor(owner: KeyOwner, key: string, signal: AbortSignal): Promise<KeyOutcome<R> | undefined> {
@@ -186,7 +186,7 @@ export function createIdempotency<R>(deps: {
         const state = await keyState(deps.em(), owner, key);
         if (!state) return { status: 'released' };
         if (state.response !== null && state.response !== undefined)
-          return { status: 'answered', response: state.response };
+          return { status: 'stored', response: state.response };
         if (state.itemId && state.sessionId) {
           if (!(await deps.itemExists(state.itemId))) return { status: 'lost' };
           const result = await deps.result(state.itemId, {

@@ -28,7 +28,7 @@ export type ChannelPacer = {
 
 /**
  * A pacer for one platform: `waitFor(err)` tells how many seconds the platform asked to wait when
- * `err` is its rate-limit answer (undefined for any other failure, which is passed on at once).
+ * `err` is its rate-limit response (undefined for any other failure, which is passed on at once).
  */
 export function createChannelPacer(opts: {
   log: Logger;

@@ -2,7 +2,7 @@ import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { createPgPool } from './db/pool.ts';
 import { RATE_LIMIT_CONNECTIONS } from './config.ts';
 
-/** The answer of a limit: go on, or wait `retryAfterS` seconds. `unavailable`: the counters could not be read. */
+/** The verdict of a limit: go on, or wait `retryAfterS` seconds. `unavailable`: the counters could not be read. */
 export type RateVerdict = { ok: true } | { ok: false; retryAfterS: number; unavailable?: boolean };
 
 /** A rate limit: each `take` counts one request of `key`. */

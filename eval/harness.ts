@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { TurnContext } from '../core/context.ts';
+import type { TurnScope } from '../core/turn-scope.ts';
 import type { EntityManager, Orm } from '../core/db/orm.ts';
 import { z } from 'zod';
 import { db } from '../core/db/kysely.ts';
@@ -18,7 +18,7 @@ export type EvalTarget = {
   orm: Orm;
   tenantId: string;
   /** Answers one message in a conversation, as the adapters' `Conversations.respond` does. */
-  respond: (turn: TurnContext, text: string) => Promise<Reply[]>;
+  respond: (turn: TurnScope, text: string) => Promise<Reply[]>;
 };
 
 /** The result of one case: what the model did, whether it was good, and what it cost. */
@@ -88,7 +88,7 @@ export async function runEval(
       `eval:${c.id}:${randomBytes(4).toString('hex')}`,
       userId,
     );
-    const turn: TurnContext = {
+    const turn: TurnScope = {
       tenantId: target.tenantId,
       userId,
       role: c.role,

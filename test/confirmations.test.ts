@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { confirmAction, cancelAction } from '../core/actions/decide.ts';
-import type { Actor } from '../core/context.ts';
+import type { Actor } from '../core/turn-scope.ts';
 import { createPendingAction } from '../core/actions/store.ts';
 import { defaultTools } from '../core/tools/index.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { createCoreHarness, silentLog, type CoreHarness } from './support/core.ts';
-import type { TurnContext } from '../core/context.ts';
+import type { TurnScope } from '../core/turn-scope.ts';
 import { countOf } from './support/rows.ts';
 
 let h: CoreHarness;
@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 /** A pending create_order action for the tenant's Kugellager products, as the agent would store it. */
-async function proposeOrder(t: TenantFixture, turn: TurnContext) {
+async function proposeOrder(t: TenantFixture, turn: TurnScope) {
   const ids = Object.entries(t.productIds)
     .filter(([pim]) => pim.includes('-KL-'))
     .map(([, id]) => id);

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, PlatformError, RenderBotError } from '../core/errors.ts';
-import { answerLimit, MAX_ANSWER_TOKENS } from '../core/llm/answer-limit.ts';
+import { outputLimit, MAX_OUTPUT_TOKENS } from '../core/llm/output-limit.ts';
 import {
   createChatModel,
   toAssistantMessage,
@@ -108,7 +108,7 @@ describe('request shape', () => {
     expect(req?.body.tool_choice).toBe('auto');
     expect(req?.body.parallel_tool_calls).toBe(true);
     expect(req?.body.stream).toBeUndefined();
-    expect(req?.body.max_completion_tokens).toBe(MAX_ANSWER_TOKENS);
+    expect(req?.body.max_completion_tokens).toBe(MAX_OUTPUT_TOKENS);
     expect(req?.body.max_tokens).toBeUndefined();
     llm.assertDone();
   });
@@ -127,23 +127,23 @@ describe('request shape', () => {
     expect(req?.headers['api-key']).toBeUndefined();
     expect(req?.body.model).toBe('gpt-4o-mini');
     expect(req?.body.tools?.every((t) => t.function.strict === true)).toBe(true);
-    expect(req?.body.max_tokens).toBe(MAX_ANSWER_TOKENS);
+    expect(req?.body.max_tokens).toBe(MAX_OUTPUT_TOKENS);
     expect(req?.body.max_completion_tokens).toBeUndefined();
     llm.assertDone();
   });
 
   it('bounds the answer with the field the provider understands', () => {
     const azure = { provider: 'azure', endpoint: 'https://r.openai.azure.com', deployment: 'gpt-4o' } as const;
-    expect(answerLimit({ ...azure, apiVersion: '2024-10-21' })).toEqual({ max_completion_tokens: MAX_ANSWER_TOKENS });
-    expect(answerLimit({ ...azure, apiVersion: '2025-04-01-preview' })).toEqual({
-      max_completion_tokens: MAX_ANSWER_TOKENS,
+    expect(outputLimit({ ...azure, apiVersion: '2024-10-21' })).toEqual({ max_completion_tokens: MAX_OUTPUT_TOKENS });
+    expect(outputLimit({ ...azure, apiVersion: '2025-04-01-preview' })).toEqual({
+      max_completion_tokens: MAX_OUTPUT_TOKENS,
     });
-    expect(answerLimit({ ...azure, apiVersion: '2024-06-01' })).toEqual({ max_tokens: MAX_ANSWER_TOKENS });
-    expect(answerLimit({ provider: 'openai', baseUrl: 'https://api.openai.com/v1', model: 'gpt-5' })).toEqual({
-      max_completion_tokens: MAX_ANSWER_TOKENS,
+    expect(outputLimit({ ...azure, apiVersion: '2024-06-01' })).toEqual({ max_tokens: MAX_OUTPUT_TOKENS });
+    expect(outputLimit({ provider: 'openai', baseUrl: 'https://api.openai.com/v1', model: 'gpt-5' })).toEqual({
+      max_completion_tokens: MAX_OUTPUT_TOKENS,
     });
-    expect(answerLimit({ provider: 'openai', baseUrl: 'http://localhost:11434/v1', model: 'llama3' })).toEqual({
-      max_tokens: MAX_ANSWER_TOKENS,
+    expect(outputLimit({ provider: 'openai', baseUrl: 'http://localhost:11434/v1', model: 'llama3' })).toEqual({
+      max_tokens: MAX_OUTPUT_TOKENS,
     });
   });
 

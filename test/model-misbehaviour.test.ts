@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { MAX_PARALLEL_TOOLS, MAX_TOOL_CALLS_PER_RESPONSE, runAgentTurn, type AgentDeps } from '../core/agent/turn.ts';
-import { MAX_ANSWER_CHARS } from '../core/llm/answer-limit.ts';
+import { MAX_OUTPUT_CHARS } from '../core/llm/output-limit.ts';
 import { createModelProvider } from '../core/llm/provider.ts';
 import { toolRegistry } from '../core/tools/registry.ts';
 import { defineTool } from '../core/tools/tool.ts';
@@ -214,12 +214,12 @@ describe('a tool loop that never ends', () => {
 });
 
 describe('a 2 MB answer', () => {
-  it(`is cut at ${MAX_ANSWER_CHARS} characters with a note, before it is stored or shown`, async () => {
+  it(`is cut at ${MAX_OUTPUT_CHARS} characters with a note, before it is stored or shown`, async () => {
     const huge = 'x'.repeat(2 * 1024 * 1024);
     h.llm.enqueue({ content: huge });
     const { turn, text } = await say('write a lot');
-    expect(text.length).toBeLessThan(MAX_ANSWER_CHARS + 200);
-    expect(text.startsWith('x'.repeat(MAX_ANSWER_CHARS))).toBe(true);
+    expect(text.length).toBeLessThan(MAX_OUTPUT_CHARS + 200);
+    expect(text.startsWith('x'.repeat(MAX_OUTPUT_CHARS))).toBe(true);
     expect(text).toMatch(/\(the answer was too long and was cut off after 40,000 characters\)$/);
     const answer = (await stored(turn.sessionId)).at(-1)!;
     expect(answer.content).toBe(text);
@@ -230,7 +230,7 @@ describe('a 2 MB answer', () => {
     const deltas: string[] = [];
     h.llm.enqueue({ content: 'y'.repeat(2 * 1024 * 1024) });
     const { text } = await say('write a lot', { onText: (d) => deltas.push(d) });
-    expect(deltas.join('')).toBe('y'.repeat(MAX_ANSWER_CHARS));
+    expect(deltas.join('')).toBe('y'.repeat(MAX_OUTPUT_CHARS));
     expect(text).toMatch(/cut off after 40,000 characters\)$/);
     h.llm.assertDone();
   });

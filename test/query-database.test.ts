@@ -9,15 +9,15 @@ import { createLogger } from '../core/logger.ts';
 import { runGuardedQuery, QUERY_ROLE } from '../core/sql/runner.ts';
 import { createQueryPool } from '../core/db/query-pool.ts';
 import { queryDatabaseTool } from '../core/tools/query_database.ts';
-import type { ToolContext } from '../core/tools/tool.ts';
+import type { ToolDeps } from '../core/tools/tool.ts';
 
 let db: TestDatabase;
 let alpha: TenantFixture;
 let bravo: TenantFixture;
 let charlie: TenantFixture;
-let ctxA: ToolContext;
-let ctxB: ToolContext;
-let ctxC: ToolContext;
+let ctxA: ToolDeps;
+let ctxB: ToolDeps;
+let ctxC: ToolDeps;
 
 /** An order with one item and one render job per product, inserted directly. */
 async function makeOrder(
@@ -49,7 +49,7 @@ async function makeOrder(
   return number;
 }
 
-async function ctxFor(em: EntityManager, t: TenantFixture): Promise<ToolContext> {
+async function ctxFor(em: EntityManager, t: TenantFixture): Promise<ToolDeps> {
   return {
     turn: await makeTurn(em, t.tenant.id),
     em: db.orm.em.fork(),
@@ -59,7 +59,7 @@ async function ctxFor(em: EntityManager, t: TenantFixture): Promise<ToolContext>
   };
 }
 
-const run = (ctx: ToolContext, sql: string) => queryDatabaseTool.run(ctx, { sql });
+const run = (ctx: ToolDeps, sql: string) => queryDatabaseTool.run(ctx, { sql });
 
 /** The error a call throws, for asserting its code and message. */
 async function failure(promise: Promise<unknown>): Promise<ModelBehaviourError> {

@@ -13,7 +13,7 @@ import { getRenderStatsTool } from '../core/tools/get_render_stats.ts';
 import { foldTally } from '../core/pipeline/tally.ts';
 import { listOrdersTool } from '../core/tools/list_orders.ts';
 import { searchProductsTool } from '../core/tools/search_products.ts';
-import type { Tool, ToolContext, ToolResult } from '../core/tools/tool.ts';
+import type { Tool, ToolDeps, ToolResult } from '../core/tools/tool.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, makeTurn, type TenantFixture } from './support/fixtures.ts';
 import { z } from 'zod';
@@ -26,8 +26,8 @@ let db: TestDatabase;
 let em: EntityManager;
 let acme: TenantFixture;
 let globex: TenantFixture;
-let acmeCtx: ToolContext;
-let globexCtx: ToolContext;
+let acmeCtx: ToolDeps;
+let globexCtx: ToolDeps;
 const orders: Record<string, { id: string; number: string }> = {};
 
 type JobSpec = { pim: string; status: JobStatus; seconds?: number; finished?: string; error?: string };
@@ -100,7 +100,7 @@ async function makeOrder(
 /** Validates raw arguments like the agent does, then runs the tool. */
 async function call<S extends z.ZodObject>(
   tool: Tool<S>,
-  ctx: ToolContext,
+  ctx: ToolDeps,
   raw: Record<string, unknown>,
 ): Promise<ToolResult> {
   return tool.run(ctx, tool.parameters.parse(raw));
@@ -345,7 +345,7 @@ describe('searchProducts on a large catalogue', () => {
   });
 
   it('gives the model next_cursor before the products, and the table says which page it is', async () => {
-    const ctx: ToolContext = { turn: await makeTurn(em, big), em, log, now: () => NOW };
+    const ctx: ToolDeps = { turn: await makeTurn(em, big), em, log, now: () => NOW };
     const r = await call(searchProductsTool, ctx, { category: 'zahnräder' });
     expect(r.data).toMatchObject({
       total: 1500,

@@ -4,7 +4,7 @@ import { messageText } from '../adapters/slack/session.ts';
 import { cleanText } from '../adapters/teams/activity.ts';
 import { escapeCardText, renderAdaptiveCard, renderTeamsMessage } from '../adapters/teams/render.ts';
 import { turnResult } from '../adapters/web/present.ts';
-import { contextMessage, noteMessage, summaryMessage, workspaceMessage } from '../core/agent/data-messages.ts';
+import { subjectMessage, noteMessage, summaryMessage, workspaceMessage } from '../core/agent/data-messages.ts';
 import { parseCommand } from '../core/commands/grammar.ts';
 import type { Reply } from '../core/replies/reply.ts';
 import { renderText } from '../core/replies/text.ts';
@@ -162,7 +162,7 @@ const SUBJECTS: [string, (text: string) => unknown][] = [
     (t) => [parseCommand(t), parseCommand(`search ${t}`), parseCommand(`order ${t}`), parseCommand(`link ${t}`)],
   ],
   ['agent summaryMessage', summaryMessage],
-  ['agent contextMessage', contextMessage],
+  ['agent subjectMessage', subjectMessage],
   ['agent noteMessage', noteMessage],
   ['agent workspaceMessage', workspaceMessage],
 ];

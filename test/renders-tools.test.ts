@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TurnContext } from '../core/context.ts';
+import type { TurnScope } from '../core/turn-scope.ts';
 import { RenderBotError, UserInputError } from '../core/errors.ts';
 import { createOrder } from '../core/pipeline/orders.ts';
 import { createRenderLinks } from '../core/renders/signing.ts';
@@ -9,7 +9,7 @@ import { cancelOrderTool } from '../core/tools/cancel_order.ts';
 import { getRenderResultsTool } from '../core/tools/get_render_results.ts';
 import { defaultTools } from '../core/tools/index.ts';
 import { retryFailedRendersTool } from '../core/tools/retry_failed_renders.ts';
-import type { Tool, ToolContext, ToolResult, WriteTool } from '../core/tools/tool.ts';
+import type { Tool, ToolDeps, ToolResult, WriteTool } from '../core/tools/tool.ts';
 import type { EntityManager } from '../core/db/orm.ts';
 import { silentLog } from './support/core.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
@@ -19,8 +19,8 @@ import { rows } from './support/rows.ts';
 
 let db: TestDatabase;
 let acme: TenantFixture;
-let acmeTurn: TurnContext;
-let globexTurn: TurnContext;
+let acmeTurn: TurnScope;
+let globexTurn: TurnScope;
 const links = createRenderLinks(randomBytes(32), 'https://bot.example.com');
 
 beforeAll(async () => {
@@ -35,21 +35,21 @@ afterAll(async () => {
   await db.drop();
 });
 
-const ctxFor = (turn: TurnContext, em: EntityManager): ToolContext => ({
+const ctxFor = (turn: TurnScope, em: EntityManager): ToolDeps => ({
   turn,
   em,
   log: silentLog,
   now: () => new Date(),
   renderLinks: links,
 });
-async function read<S extends z.ZodObject>(tool: Tool<S>, turn: TurnContext, raw: unknown): Promise<ToolResult> {
+async function read<S extends z.ZodObject>(tool: Tool<S>, turn: TurnScope, raw: unknown): Promise<ToolResult> {
   return tool.run(ctxFor(turn, db.orm.em.fork()), tool.parameters.parse(raw));
 }
-async function prepare<S extends z.ZodObject>(tool: Tool<S>, turn: TurnContext, raw: unknown) {
+async function prepare<S extends z.ZodObject>(tool: Tool<S>, turn: TurnScope, raw: unknown) {
   const t = tool as unknown as WriteTool;
   return t.prepare(ctxFor(turn, db.orm.em.fork()), t.parameters.parse(raw));
 }
-async function run<S extends z.ZodObject>(tool: Tool<S>, turn: TurnContext, raw: unknown): Promise<ToolResult> {
+async function run<S extends z.ZodObject>(tool: Tool<S>, turn: TurnScope, raw: unknown): Promise<ToolResult> {
   const t = tool as unknown as WriteTool;
   const args = t.parameters.parse(raw);
   return db.orm.em.fork().transactional((em) => t.run(ctxFor(turn, em), args));

@@ -6,7 +6,7 @@ import { apiDocument } from './fixtures/web/contract.ts';
 import { readEvents, startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
 import { createApiToken, revokeApiToken, createLoginCode } from '../core/tenancy/tokens.ts';
-import { CONTEXT_LABEL } from '../core/agent/data-messages.ts';
+import { SUBJECT_LABEL } from '../core/agent/data-messages.ts';
 import { lastNote } from './support/prompt.ts';
 import { removeUser, setUserRole } from '../core/tenancy/users.ts';
 import { z } from 'zod';
@@ -42,7 +42,7 @@ function toolResult(req: FakeLlmRequest, name: string): unknown {
 const systemOf = (req: FakeLlmRequest) => String(req.body.messages[0]?.content);
 /** The data message saying what the conversation is about, if the request had one. */
 const contextOf = (req: FakeLlmRequest) =>
-  String(req.body.messages.find((m) => m.role === 'user' && String(m.content).startsWith(CONTEXT_LABEL))?.content);
+  String(req.body.messages.find((m) => m.role === 'user' && String(m.content).startsWith(SUBJECT_LABEL))?.content);
 
 beforeAll(async () => {
   h = await startWebHarness();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createLogger } from '../core/logger.ts';
-import type { TurnContext } from '../core/context.ts';
+import type { TurnScope } from '../core/turn-scope.ts';
 import type { EntityManager } from '../core/db/orm.ts';
 import { RenderBotError, UserInputError } from '../core/errors.ts';
 import { upsertProducts } from '../core/pipeline/catalogue.ts';
@@ -11,7 +11,7 @@ import { createOrderTool } from '../core/tools/create_order.ts';
 import { dispatchRendersTool } from '../core/tools/dispatch_renders.ts';
 import { setMaterialOverrideTool } from '../core/tools/set_material_override.ts';
 import { setRenderOverridesTool } from '../core/tools/set_render_overrides.ts';
-import type { Tool, ToolContext, ToolResult, WriteTool } from '../core/tools/tool.ts';
+import type { Tool, ToolDeps, ToolResult, WriteTool } from '../core/tools/tool.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, makeTurn, type TenantFixture } from './support/fixtures.ts';
 import { rows } from './support/rows.ts';
@@ -19,8 +19,8 @@ import { rows } from './support/rows.ts';
 let db: TestDatabase;
 let acme: TenantFixture;
 let globex: TenantFixture;
-let acmeTurn: TurnContext;
-let globexTurn: TurnContext;
+let acmeTurn: TurnScope;
+let globexTurn: TurnScope;
 const now = new Date('2026-11-26T10:00:00Z');
 const log = createLogger('silent');
 
@@ -41,16 +41,16 @@ function asWrite<S extends z.ZodObject>(tool: Tool<S>): WriteTool<S> {
   if (tool.kind !== 'write') throw new Error(`${tool.name} is not a write tool`);
   return tool;
 }
-function ctxFor(turn: TurnContext, em: EntityManager): ToolContext {
+function ctxFor(turn: TurnScope, em: EntityManager): ToolDeps {
   return { turn, em, log, now: () => now };
 }
 /** Like the confirmation module: validate raw args with the tool's schema, then prepare. */
-async function prepare<S extends z.ZodObject>(tool: Tool<S>, turn: TurnContext, raw: unknown) {
+async function prepare<S extends z.ZodObject>(tool: Tool<S>, turn: TurnScope, raw: unknown) {
   const t = asWrite(tool);
   return t.prepare(ctxFor(turn, db.orm.em.fork()), t.parameters.parse(raw));
 }
 /** Like the confirmation module: run inside one transaction. */
-async function run<S extends z.ZodObject>(tool: Tool<S>, turn: TurnContext, raw: unknown): Promise<ToolResult> {
+async function run<S extends z.ZodObject>(tool: Tool<S>, turn: TurnScope, raw: unknown): Promise<ToolResult> {
   const t = asWrite(tool);
   const args = t.parameters.parse(raw);
   return db.orm.em.fork().transactional(async (em) => t.run(ctxFor(turn, em), args));

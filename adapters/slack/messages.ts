@@ -72,8 +72,8 @@ export type Incoming = {
   /** Post a "working on it" placeholder where the answer will go (not for slash commands: they post their own thread root). */
   placeholder?: boolean;
   client: webApi.WebClient;
-  /** Answers outside the queue (unlinked, link codes): ephemeral, DM text or response_url. */
-  answer(text: string): Promise<void>;
+  /** Replies outside the queue (unlinked, link codes): ephemeral, DM text or response_url. */
+  replyDirectly(text: string): Promise<void>;
   /** Files shared with the message (a file_share message or a mention with files) and the bot token to download them with. */
   files?: SlackFile[];
   botToken?: string;
@@ -106,7 +106,7 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
       retryNum: context.retryNum,
       placeholder: true,
       client,
-      answer: async (text) => {
+      replyDirectly: async (text) => {
         await client.chat.postEphemeral({ channel: event.channel, user: event.user!, thread_ts: threadTs, text });
       },
       ...withFiles(event, context.botToken),
@@ -137,7 +137,7 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
         retryNum: context.retryNum,
         placeholder: true,
         client,
-        answer: async (text) => {
+        replyDirectly: async (text) => {
           await client.chat.postMessage({
             channel: event.channel,
             text,
@@ -167,7 +167,7 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
       continueOnly: true,
       placeholder: true,
       client,
-      answer: async () => {},
+      replyDirectly: async () => {},
       ...withFiles(event, context.botToken),
     });
   });
@@ -242,7 +242,7 @@ export function registerMessageListeners(app: BoltApp, deps: ListenerDeps): void
         eventId: command.trigger_id,
         responseUrl: command.response_url,
         client,
-        answer: ephemeral,
+        replyDirectly: ephemeral,
       },
       who,
     );
@@ -270,7 +270,7 @@ export async function handleIncoming(deps: ListenerDeps, inc: Incoming): Promise
     // A retry of an event we already answered must not repeat the explanation (or a link attempt).
     if (inc.retryNum) return settle(deps, inc.eventId, 'unlinked_retry');
     const cmd = parseCommand(text);
-    await inc.answer(
+    await inc.replyDirectly(
       cmd?.name === 'link' ? await link(deps, inc.client, workspace, inc.userId, cmd.code) : UNLINKED_TEXT,
     );
     return settle(deps, inc.eventId, cmd?.name === 'link' ? 'link' : 'unlinked');

@@ -67,7 +67,7 @@ export function registerSuggestionListener(app: BoltApp, deps: ListenerDeps): vo
         eventId: `suggest:${teamId}:${channel}:${messageTs}:${action.action_id}:${userId}`,
         placeholder: true,
         client,
-        answer: async (t) => {
+        replyDirectly: async (t) => {
           await client.chat.postEphemeral({
             channel,
             user: userId,

@@ -27,7 +27,7 @@ const WAIT_MS = 20_000;
 const WAIT_STEP_MS = 200;
 
 const rotating = z.object({ bot: z.object({ refreshToken: z.string().min(1), expiresAt: z.number() }) });
-const refreshAnswer = z.object({
+const refreshResponse = z.object({
   access_token: z.string().min(1),
   refresh_token: z.string().min(1),
   expires_in: z.number().positive(),
@@ -60,9 +60,9 @@ export function createTokenRotation(
 
   async function refresh(q: InstallationLookup, inst: Installation): Promise<Installation> {
     const { bot } = rotating.parse(inst);
-    let answer: z.infer<typeof refreshAnswer>;
+    let tokens: z.infer<typeof refreshResponse>;
     try {
-      answer = refreshAnswer.parse(
+      tokens = refreshResponse.parse(
         await deps.client.oauth.v2.access({
           client_id: deps.clientId,
           client_secret: deps.clientSecret,
@@ -86,9 +86,9 @@ export function createTokenRotation(
       ...inst,
       bot: {
         ...inst.bot!,
-        token: answer.access_token,
-        refreshToken: answer.refresh_token,
-        expiresAt: Math.floor(now() / 1000) + answer.expires_in,
+        token: tokens.access_token,
+        refreshToken: tokens.refresh_token,
+        expiresAt: Math.floor(now() / 1000) + tokens.expires_in,
       },
     };
     if (!(await deps.installations.saveRefreshed(q, updated, owner)))

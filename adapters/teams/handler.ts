@@ -1,4 +1,4 @@
-import type { TurnContext } from '../../core/context.ts';
+import type { TurnScope } from '../../core/turn-scope.ts';
 import { suggestedActions } from './suggestions.ts';
 import type { Delivery } from '../../core/replies/delivery.ts';
 import type { Freshness, Person, Speaker } from '../../core/conversations/intake.ts';
@@ -115,7 +115,7 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
       who.userId,
       { create: true },
     );
-    const ctx: TurnContext = {
+    const scope: TurnScope = {
       tenantId: who.tenantId,
       userId: who.userId,
       role: who.role,
@@ -136,7 +136,7 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
     }
     const eventId = eventIdOf(aad, a);
     const { status } = await deps.conversations.submit({
-      turn: ctx,
+      turn: scope,
       text,
       delivery,
       ...(eventId ? { eventId } : {}),

@@ -18,7 +18,7 @@ import { STOP_VERB } from './stop-action.ts';
 import { STOPPING_TEXT } from '../../core/conversations/stop-texts.ts';
 import type { InboundTurn, InvokeReply } from './transport.ts';
 
-/** The `adaptiveCard/action` answer: HTTP 200 with a card that replaces the clicked one. */
+/** The `adaptiveCard/action` response: HTTP 200 with a card that replaces the clicked one. */
 function cardResponse(card: AdaptiveCard): InvokeReply {
   return { status: 200, body: { statusCode: 200, type: ADAPTIVE_CARD_CONTENT_TYPE, value: card } };
 }
@@ -88,7 +88,7 @@ export async function handleCardAction(
     // The resolved card, with the reason on top when nothing changed.
     const reply = decision.ok ? decision.reply : explainedDecision(decision);
     if (decision.ok && turn.activity.replyToId) {
-      // Everyone else sees the decided card too, not only the clicker (the invoke answer is per user).
+      // Everyone else sees the decided card too, not only the clicker (the invoke response is per user).
       const resolved = renderTeamsMessage({ blocks: reply.blocks.filter((b) => b.type === 'confirm') });
       await turn
         .update(turn.activity.replyToId, resolved)

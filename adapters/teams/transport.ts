@@ -56,7 +56,7 @@ export type TransportResponse = {
 /** A conversation reference, stored as JSON in queued deliveries and action message refs. */
 export type ConversationRef = Record<string, unknown>;
 
-/** The synchronous answer to an invoke activity; Teams retries invokes that get none. */
+/** The synchronous response to an invoke activity; Teams retries invokes that get none. */
 export type InvokeReply = { status: number; body: unknown };
 
 /** One authenticated inbound activity with the calls its handler may make. */
@@ -132,8 +132,8 @@ export function createBotFrameworkTransport(settings: ActiveTeamsSettings, log: 
   return {
     async process(req, res, logic) {
       await adapter.process(req, res, async (ctx) => {
-        const answer = await logic(inbound(ctx));
-        if (answer) await ctx.sendActivity({ type: 'invokeResponse', value: answer });
+        const response = await logic(inbound(ctx));
+        if (response) await ctx.sendActivity({ type: 'invokeResponse', value: response });
       });
     },
     async sendProactive(reference, message) {

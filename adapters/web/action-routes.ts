@@ -3,13 +3,7 @@ import type { Decision } from '../../core/actions/plan.ts';
 import type { TokenIdentity } from '../../core/conversations/intake.ts';
 import { hasRole } from '../../core/tenancy/roles.ts';
 import { HttpError, sendJson, type RouteBody } from '../http.ts';
-import {
-  throwIfLimited,
-  type ApiHandler,
-  type AuthedHandler,
-  type WebContext,
-  type WebRoute,
-} from './routes-context.ts';
+import { throwIfLimited, type ApiHandler, type AuthedHandler, type WebRouteDeps, type WebRoute } from './route-deps.ts';
 import { MAX_BODY_BYTES } from './http.ts';
 import { openApiDocument } from './openapi.ts';
 import { feedbackRequestSchema, loginSchema, zodMessage } from './schemas.ts';
@@ -29,7 +23,7 @@ function decisionStatus(d: Decision, who: TokenIdentity, verb: 'confirm' | 'canc
 
 /** `/api/actions/*` (confirm, cancel), answer feedback, `/api/me`, `/api/auth/login` and `/api/openapi.json`. */
 export function actionRoutes(
-  ctx: WebContext,
+  ctx: WebRouteDeps,
   authed: (h: AuthedHandler) => WebRoute['handle'],
   api: (h: ApiHandler) => WebRoute['handle'],
 ): WebRoute[] {

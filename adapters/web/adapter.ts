@@ -7,9 +7,9 @@ import {
   type AuthedHandler,
   type TurnListener,
   type WebAdapterDeps,
-  type WebContext,
+  type WebRouteDeps,
   type WebRoute,
-} from './routes-context.ts';
+} from './route-deps.ts';
 import { chatRoutes } from './chat-routes.ts';
 import { actionRoutes } from './action-routes.ts';
 import { panelRoutes } from './static.ts';
@@ -21,7 +21,7 @@ import { panelRoutes } from './static.ts';
  * runs the turn); a confirm's follow-up or a notice is stored in the session and announced to
  * long-polling clients by the `deliverer`.
  */
-export type { WebSettings } from './routes-context.ts';
+export type { WebSettings } from './route-deps.ts';
 
 export function createWebAdapter(deps: WebAdapterDeps): {
   routes: WebRoute[];
@@ -32,7 +32,7 @@ export function createWebAdapter(deps: WebAdapterDeps): {
   const waiters = new Map<string, Set<() => void>>();
   const live = new Map<string, TurnListener>();
 
-  const ctx: WebContext = {
+  const ctx: WebRouteDeps = {
     ...deps,
     log,
     cors: (req) => corsHeaders(req, deps.settings.allowedOrigins),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Owner, TokenIdentity } from '../../core/conversations/intake.ts';
 import { HttpError, sendJson, type HttpRequest } from '../http.ts';
-import type { AuthedHandler, WebContext, WebRoute } from './routes-context.ts';
+import type { AuthedHandler, WebRouteDeps, WebRoute } from './route-deps.ts';
 import { searchParams } from './http.ts';
 import { apiMessage, apiSession, sessionCursors } from './present.ts';
 import { stopResultSchema } from './schemas.ts';
@@ -24,7 +24,7 @@ function pageLimit(req: HttpRequest, fallback: number): number {
 }
 
 /** `/api/chat/*`: send messages (JSON or SSE), list, read and delete the caller's sessions. */
-export function chatRoutes(ctx: WebContext, authed: (h: AuthedHandler) => WebRoute['handle']): WebRoute[] {
+export function chatRoutes(ctx: WebRouteDeps, authed: (h: AuthedHandler) => WebRoute['handle']): WebRoute[] {
   const owner = (who: TokenIdentity): Owner => ({ tenantId: who.tenantId, platform: 'web', userId: who.userId });
   /** The caller's own session id; 404 for other people's, other tenants' and unknown ids alike. */
   const ownSession = async (who: TokenIdentity, sessionId: string): Promise<string> => {

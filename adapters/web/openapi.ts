@@ -76,7 +76,7 @@ const error = (description: string, headers?: Record<string, unknown>) => ({
   content: jsonOf('Error'),
 });
 
-/** Reusable error answers, all `{ error: { code, message } }`. */
+/** Reusable error responses, all `{ error: { code, message } }`. */
 const responses = {
   BadRequest: error(
     'The body is not JSON (`invalid_json`), not valid (`invalid_body`, with the first problem), or a query parameter (`invalid_query`) or header (`invalid_header`) is wrong',
@@ -98,9 +98,9 @@ const responses = {
   ),
 };
 
-type Status = keyof typeof answers;
+type Status = keyof typeof errorResponses;
 /** Status code → reusable response, for the statuses every operation shares. */
-const answers = {
+const errorResponses = {
   400: ref('responses', 'BadRequest'),
   401: ref('responses', 'Unauthorized'),
   403: ref('responses', 'Forbidden'),
@@ -111,7 +111,7 @@ const answers = {
   500: ref('responses', 'InternalError'),
   503: ref('responses', 'ServiceUnavailable'),
 } as const;
-const shared = (...statuses: Status[]) => Object.fromEntries(statuses.map((s) => [s, answers[s]]));
+const shared = (...statuses: Status[]) => Object.fromEntries(statuses.map((s) => [s, errorResponses[s]]));
 /** Statuses of every authenticated operation. */
 const authed: Status[] = [401, 429, 500, 503];
 /** Statuses of the body readers of JSON routes. */

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { TurnContext } from '../../core/context.ts';
+import type { TurnScope } from '../../core/turn-scope.ts';
 import type { Owner, TokenIdentity } from '../../core/conversations/intake.ts';
 import { UserInputError } from '../../core/errors.ts';
 import type { TurnStep } from '../../core/replies/steps.ts';
 import { HttpError, sendJson, type HttpRequest, type HttpResponse } from '../http.ts';
-import type { AuthedHandler, TurnListener, WebContext, WebRoute } from './routes-context.ts';
+import type { AuthedHandler, TurnListener, WebRouteDeps, WebRoute } from './route-deps.ts';
 import { MAX_BODY_BYTES } from './http.ts';
 import { turnResult } from './present.ts';
 import { postMessageSchema, zodMessage, type PostMessage } from './schemas.ts';
@@ -30,7 +30,7 @@ function idempotencyKey(req: HttpRequest): string | undefined {
   return parsed.data;
 }
 
-/** The API's answer to a message (the `done` event of a stream). */
+/** The API's response to a message (the `done` event of a stream). */
 type ChatResult = ReturnType<typeof turnResult> & { session_id: string };
 
 const notFound = (what: string) => new HttpError(404, 'not_found', `${what} was not found.`);
@@ -39,36 +39,36 @@ const notFound = (what: string) => new HttpError(404, 'not_found', `${what} was 
  * `POST /api/chat/messages`: queues the message into the session's inbox like every other
  * platform (one turn per session at a time, across processes) and answers with the turn's
  * result, as JSON or as server-sent events. With an `Idempotency-Key` a repeat of the same
- * request gets the first one's answer (waiting for it while it runs) and starts no second turn.
+ * request gets the first one's response (waiting for it while it runs) and starts no second turn.
  */
-export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => WebRoute['handle']): WebRoute {
+export function sendMessageRoute(ctx: WebRouteDeps, authed: (h: AuthedHandler) => WebRoute['handle']): WebRoute {
   const owner = (who: TokenIdentity): Owner => ({ tenantId: who.tenantId, platform: 'web', userId: who.userId });
   const keys = ctx.conversations.idempotency;
 
-  /** Checks the session and context, creating the session when needed — all before any model call. */
-  const prepare = async (body: PostMessage, who: TokenIdentity): Promise<TurnContext> => {
+  /** Checks the session and its subject, creating the session when needed — all before any model call. */
+  const prepare = async (body: PostMessage, who: TokenIdentity): Promise<TurnScope> => {
     // Other people's, other tenants' and unknown sessions alike are not found.
     if (body.session_id && !(await ctx.intake.ownSession(owner(who), body.session_id)))
       throw notFound('This conversation');
-    const context =
+    const subject =
       body.context_type && body.context_type !== 'general' && body.context_id
         ? { type: body.context_type, id: body.context_id }
         : undefined;
-    if (context) {
+    if (subject) {
       try {
-        await ctx.intake.contextSummary(who.tenantId, context);
+        await ctx.intake.subjectSummary(who.tenantId, subject);
       } catch (err) {
-        if (err instanceof UserInputError) throw notFound(`This ${context.type}`);
+        if (err instanceof UserInputError) throw notFound(`This ${subject.type}`);
         throw err;
       }
     }
     const sessionId = body.session_id ?? (await ctx.intake.openSession(owner(who)));
-    if (body.context_type) await ctx.intake.setSessionContext(who.tenantId, sessionId, context);
+    if (body.context_type) await ctx.intake.setSessionSubject(who.tenantId, sessionId, subject);
     return { tenantId: who.tenantId, userId: who.userId, role: who.role, sessionId, platform: 'web' };
   };
 
   /** Queues the message; its inbox item id. */
-  const queue = async (turn: TurnContext, text: string, files?: string[]): Promise<string> => {
+  const queue = async (turn: TurnScope, text: string, files?: string[]): Promise<string> => {
     let submitted;
     try {
       submitted = await ctx.conversations.submit({
@@ -87,8 +87,8 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
     return submitted.itemId;
   };
 
-  /** The API answer of a finished turn: the stored user message and the response. */
-  const answer = async (
+  /** The API response to a finished turn: the stored user message and the turn's replies. */
+  const chatResult = async (
     sessionId: string,
     text: string,
     done: { replies: Parameters<typeof turnResult>[1]; fromSeq?: string },
@@ -100,12 +100,12 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
   };
 
   /**
-   * Waits for the item's answer; the model's text streams to `onText` when this process runs the
-   * turn. Without `signal` (keyed requests) it waits even when the client left, so the answer is
+   * Waits for the item's result; the model's text streams to `onText` when this process runs the
+   * turn. Without `signal` (keyed requests) it waits even when the client left, so the response is
    * stored for its retries; otherwise a client that goes away leaves the turn running and its
-   * answer in the session.
+   * replies in the session.
    */
-  const waitForAnswer = async (
+  const waitForResult = async (
     itemId: string,
     sessionId: string,
     text: string,
@@ -114,13 +114,13 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
     const unstream = opts.listener ? ctx.streamTo(itemId, opts.listener) : () => {};
     try {
       const done = await ctx.conversations.result(itemId, opts.signal ? { signal: opts.signal } : {});
-      return done ? answer(sessionId, text, done) : undefined;
+      return done ? chatResult(sessionId, text, done) : undefined;
     } finally {
       unstream();
     }
   };
 
-  /** How the answer goes out: JSON, or server-sent events (`session`, `token` and `step`…, then `done`). */
+  /** How the response goes out: JSON, or server-sent events (`session`, `token` and `step`…, then `done`). */
   const output = (req: HttpRequest, res: HttpResponse) => {
     if (!wantsEventStream(req.headers.accept)) {
       return {
@@ -200,7 +200,7 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
     try {
       out.started(turn.sessionId);
       const itemId = await queue(turn, body.message, body.files);
-      const result = await waitForAnswer(itemId, turn.sessionId, body.message, {
+      const result = await waitForResult(itemId, turn.sessionId, body.message, {
         signal: closed(res),
         listener: out.listener,
       });
@@ -210,7 +210,7 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
     }
   };
 
-  /** A message with an Idempotency-Key: the first request does the work and stores the answer; repeats get it. */
+  /** A message with an Idempotency-Key: the first request does the work and stores the response; repeats get it. */
   const keyed = async (req: HttpRequest, res: HttpResponse, who: TokenIdentity, body: PostMessage, key: string) => {
     const out = output(req, res);
     const signal = closed(res);
@@ -234,13 +234,13 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
           'The request with this Idempotency-Key was answered, but its answer is no longer kept; its messages are in the conversation.',
         );
       const response =
-        outcome.status === 'answered'
+        outcome.status === 'stored'
           ? outcome.response
-          : await keys.settle(me, key, await answer(outcome.sessionId, body.message, outcome.result));
+          : await keys.settle(me, key, await chatResult(outcome.sessionId, body.message, outcome.result));
       out.finish(response, true);
       return;
     }
-    let turn: TurnContext;
+    let turn: TurnScope;
     let itemId: string;
     try {
       turn = await prepare(body, who);
@@ -252,7 +252,7 @@ export function sendMessageRoute(ctx: WebContext, authed: (h: AuthedHandler) => 
     }
     try {
       out.started(turn.sessionId);
-      const result = await waitForAnswer(itemId, turn.sessionId, body.message, { listener: out.listener });
+      const result = await waitForResult(itemId, turn.sessionId, body.message, { listener: out.listener });
       if (!result) return;
       const response = await keys.settle(me, key, result);
       if (!signal.aborted) out.finish(response, false);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import type { WebContext, WebRoute } from './routes-context.ts';
+import type { WebRouteDeps, WebRoute } from './route-deps.ts';
 
 const types: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -36,7 +36,7 @@ function panelCsp(allowedOrigins: readonly string[]): string {
  * `GET /chat` (the panel page) and `/chat/<file>` for every file of the built panel
  * (`npm run build:panel`), read once at startup. Without a build, /chat explains how to make one.
  */
-export function panelRoutes(ctx: WebContext): WebRoute[] {
+export function panelRoutes(ctx: WebRouteDeps): WebRoute[] {
   const dir = ctx.settings.panelDir;
   const csp = panelCsp(ctx.settings.allowedOrigins);
   const security = {

@@ -2,7 +2,7 @@ import { Busboy, type BusboyInstance } from '@fastify/busboy';
 import type { TokenIdentity } from '../../core/conversations/intake.ts';
 import { MAX_FILE_BYTES, maxFileWords } from '../../core/files/limits.ts';
 import { HttpError, sendJson, type HttpRequest } from '../http.ts';
-import type { AuthedHandler, WebContext, WebRoute } from './routes-context.ts';
+import type { AuthedHandler, WebRouteDeps, WebRoute } from './route-deps.ts';
 
 /** The uploaded file of a multipart body: its name and bytes. */
 type Part = { name: string; bytes: Buffer };
@@ -73,7 +73,7 @@ function readFilePart(req: HttpRequest): Promise<Part> {
  * parsed and stored for the caller's tenant; the answer is its id (for `files` of the next
  * message) and its summary. A bad file is a 400 with one sentence.
  */
-export function uploadRoute(ctx: WebContext, authed: (h: AuthedHandler) => WebRoute['handle']): WebRoute {
+export function uploadRoute(ctx: WebRouteDeps, authed: (h: AuthedHandler) => WebRoute['handle']): WebRoute {
   return {
     method: 'POST',
     path: '/api/chat/files',

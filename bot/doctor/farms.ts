@@ -18,7 +18,7 @@ export async function checkFarms(tenants: OpenTenant[], timeoutMs: number): Prom
       const setAgain = `renderbot admin tenant renderer --tenant ${t.slug} --backend http --url … --secret …`;
       const where = safeUrl(farm.url);
       const probe = await probeFarm(farm, timeoutMs);
-      if (!probe.answered)
+      if (!probe.responded)
         return fail(
           what,
           `${where} is not reachable: ${probe.reason}`,

@@ -16,24 +16,24 @@ export async function checkPublicUrl(
     return skip('public URL', 'PUBLIC_URL not set (needed for Slack OAuth, Teams, render-farm callbacks and links)');
   const url = `${config.PUBLIC_URL.replace(/\/+$/, '')}/healthz`;
   const what = `public URL ${url}`;
-  const publicAnswer = await get(url, timeoutMs);
-  if (publicAnswer === 'ok') return ok(`${what} answers`);
+  const publicStatus = await get(url, timeoutMs);
+  if (publicStatus === 'ok') return ok(`${what} answers`);
   const local = await get(`http://127.0.0.1:${config.PORT}/healthz`, timeoutMs);
   if (local === 'ok') {
     return fail(
       what,
-      `not reachable (${publicAnswer}) while the bot answers on port ${config.PORT} here`,
+      `not reachable (${publicStatus}) while the bot answers on port ${config.PORT} here`,
       `check DNS, TLS and the proxy that forwards PUBLIC_URL to port ${config.PORT}`,
     );
   }
   return warn(
     what,
-    `not reachable (${publicAnswer})`,
+    `not reachable (${publicStatus})`,
     'start the bot (npm start) and run renderbot doctor again while it runs: doctor can run next to serve',
   );
 }
 
-/** 'ok' for a 2xx answer, else what happened. */
+/** 'ok' for a 2xx response, else what happened. */
 async function get(url: string, timeoutMs: number): Promise<string> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });

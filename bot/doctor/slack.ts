@@ -67,18 +67,18 @@ const TOKEN_ERRORS = new Set([
 ]);
 
 /** The line for one token; `named`: `what` already names the workspace. */
-function verdict(what: string, answer: SlackAuthTest, tokenFix: string, named = false): CheckLine {
-  if (answer.ok)
+function verdict(what: string, result: SlackAuthTest, tokenFix: string, named = false): CheckLine {
+  if (result.ok)
     return named
       ? ok(`${what} works`)
       : ok(
           `${what} works`,
-          `workspace ${[answer.team, answer.teamId && `(${answer.teamId})`].filter(Boolean).join(' ') || 'unknown'}`,
+          `workspace ${[result.team, result.teamId && `(${result.teamId})`].filter(Boolean).join(' ') || 'unknown'}`,
         );
-  if (TOKEN_ERRORS.has(answer.error)) return fail(what, `Slack answers ${answer.error}`, tokenFix);
+  if (TOKEN_ERRORS.has(result.error)) return fail(what, `Slack answers ${result.error}`, tokenFix);
   return fail(
     what,
-    `Slack's API did not answer: ${answer.error}`,
+    `Slack's API did not answer: ${result.error}`,
     'check outbound HTTPS to Slack (or SLACK_API_URL) from here',
   );
 }

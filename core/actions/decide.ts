@@ -1,4 +1,4 @@
-import type { Actor } from '../context.ts';
+import type { Actor } from '../turn-scope.ts';
 import type { Orm } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import { publicMessage } from '../errors.ts';
@@ -7,7 +7,7 @@ import type { ToolRegistry } from '../tools/registry.ts';
 import { needsApproval, type ToolEffects, type ToolResult } from '../tools/tool.ts';
 import { appendMessage } from '../history/messages.ts';
 import type { Delivery } from '../replies/delivery.ts';
-import { rememberSubject } from '../history/context.ts';
+import { rememberSubject } from '../history/subject.ts';
 import { queueFollowUp } from '../history/followup.ts';
 import { orderIdsOf, watchOrders } from '../notices/origin.ts';
 import { writeAudit } from './audit.ts';
@@ -98,7 +98,7 @@ export async function confirmAction(
           sessionId: claimed.sessionId,
           delivery: origin,
         });
-      // The order a plan created becomes what the conversation is about (context summaries).
+      // The order a plan created becomes what the conversation is about (subject summaries).
       for (const r of results) await rememberSubject(tx, actor.tenantId, claimed.sessionId, r.effects?.subject);
       const outcome = results.map((r) => r.summary).join('; ');
       const row = await finishAction(tx, claimed.id, 'done', { outcome, results: results.map((r) => r.data) });

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { isUuid } from '../db/sql.ts';
 import { db, type Row } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
-import type { TurnContext } from '../context.ts';
+import type { TurnScope } from '../turn-scope.ts';
 import type { Frozen } from '../tools/tool.ts';
 import { storedActionSchema, type ActionOrigin, type ActionResult, type ActionRow, type PlanCall } from './plan.ts';
 import { attachSelections, dropSelections, dropStaleSelections } from '../pipeline/selections.ts';
@@ -47,7 +47,7 @@ function toAction({
  */
 export async function createPendingAction(
   em: EntityManager,
-  turn: TurnContext,
+  turn: TurnScope,
   calls: (PlanCall & { frozen?: Frozen })[],
   now: Date,
   origin?: ActionOrigin,

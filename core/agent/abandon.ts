@@ -1,4 +1,4 @@
-import type { TurnContext } from '../context.ts';
+import type { TurnScope } from '../turn-scope.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { replyText, type Reply } from '../replies/reply.ts';
 import { appendMessage, turnMessages } from '../history/messages.ts';
@@ -6,13 +6,13 @@ import { estimateTokens } from '../llm/tokens.ts';
 
 /**
  * Ends a turn that will not be finished (interrupted too often, or failed): every tool call it
- * stored without a result gets one — a model call with an unanswered tool call fails for good —
- * and `reply` becomes its answer in the history (`history` is the text the model sees of it, by
+ * stored without a result gets one — a model call with a tool call without result fails for good —
+ * and `reply` becomes its final reply in the history (`history` is the text the model sees of it, by
  * default the reply's). One transaction.
  */
 export async function abandonTurn(
   em: EntityManager,
-  turn: TurnContext,
+  turn: TurnScope,
   fromSeq: string | undefined,
   reply: Reply,
   history = replyText(reply),
@@ -20,9 +20,9 @@ export async function abandonTurn(
   await em.transactional(async (tx) => {
     if (fromSeq !== undefined) {
       const own = await turnMessages(tx, turn.sessionId, fromSeq);
-      const answered = new Set(own.filter((m) => m.role === 'tool').map((m) => m.toolCallId));
+      const withResult = new Set(own.filter((m) => m.role === 'tool').map((m) => m.toolCallId));
       for (const call of own.flatMap((m) => m.toolCalls ?? [])) {
-        if (answered.has(call.id)) continue;
+        if (withResult.has(call.id)) continue;
         await appendMessage(tx, {
           tenantId: turn.tenantId,
           sessionId: turn.sessionId,

@@ -1,13 +1,13 @@
 import type { StoredToolCall } from '../history/messages.ts';
 
-/** A tool call of a refused model response, as it is stored, and the result that answers it. */
-export type RefusedCall = { call: StoredToolCall; answer: string };
+/** A tool call of a refused model response, as it is stored, and the result it gets. */
+export type RefusedCall = { call: StoredToolCall; result: string };
 
 /**
  * Checks that the tool calls of one model response have distinct ids; undefined when they do.
  * When some share an id, nothing of the response may run (results, plans and what a plan froze
  * are told apart by call): returns every call with repeated ids made distinct (so the stored
- * history stays valid for the provider), the first answered with what went wrong — said once —
+ * history stays valid for the provider), the first given what went wrong as its result — said once —
  * and the others pointing to it.
  */
 export function refuseSharedCallIds(calls: readonly StoredToolCall[]): RefusedCall[] | undefined {
@@ -34,6 +34,6 @@ export function refuseSharedCallIds(calls: readonly StoredToolCall[]): RefusedCa
   const first = stored[0]!.id;
   return stored.map((call, i) => ({
     call,
-    answer: i === 0 ? explained : `Error: not run; see the result of ${first}.`,
+    result: i === 0 ? explained : `Error: not run; see the result of ${first}.`,
   }));
 }

@@ -17,7 +17,7 @@ export const WORKSPACE_LABEL = '[Workspace]';
 export const SUMMARY_LABEL = '[Earlier in this conversation]';
 
 /** Marks the summary of the order or product the conversation is about. */
-export const CONTEXT_LABEL = '[What this conversation is about]';
+export const SUBJECT_LABEL = '[What this conversation is about]';
 
 /** Marks a note RenderBot stored in the history, e.g. that an action was confirmed and what its steps returned. */
 export const NOTE_LABEL = '[Conversation note]';
@@ -42,8 +42,8 @@ export function summaryMessage(summary: string): DataMessage {
 }
 
 /** What the conversation is about (an order or product, as summarised now) as a delimited user-role data message (<context> tags). */
-export function contextMessage(context: string): DataMessage {
-  return quoted(CONTEXT_LABEL, 'The order or product the user is looking at, as it is now', 'context', context);
+export function subjectMessage(summary: string): DataMessage {
+  return quoted(SUBJECT_LABEL, 'The order or product the user is looking at, as it is now', 'context', summary);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { PlanCall } from '../actions/plan.ts';
 import { publicMessage, RenderBotError } from '../errors.ts';
 import type { StoredToolCall } from '../history/messages.ts';
-import type { Frozen, PlannedWrite, Prepared, ToolContext, WriteTool } from '../tools/tool.ts';
+import type { Frozen, PlannedWrite, Prepared, ToolDeps, WriteTool } from '../tools/tool.ts';
 
 /** A write call of one model response whose arguments already validated. */
 export type WriteCall = { call: StoredToolCall; tool: WriteTool; args: Record<string, unknown> };
@@ -15,12 +15,12 @@ export type PlannedCall = PlanCall & { frozen?: Frozen };
  * hook are prepared last; when their preparation fails the hook may fold them into calls planned
  * already (dispatch_renders for the order a create_order of the same response creates → that
  * create_order submits). Calls that fail preparation and do not fold get their error as their
- * answer and stay out of the plan.
+ * result and stay out of the plan.
  */
 export async function planWrites(
-  ctx: ToolContext,
+  ctx: ToolDeps,
   writes: WriteCall[],
-  answers: Map<string, string>,
+  results: Map<string, string>,
 ): Promise<PlannedCall[]> {
   const ordered = [...writes.filter((w) => !w.tool.fold), ...writes.filter((w) => w.tool.fold)];
   const plan: PlannedCall[] = [];
@@ -43,11 +43,11 @@ export async function planWrites(
       );
       if (fold) {
         await refold(ctx, plan, tools, fold.into);
-        answers.set(w.call.id, fold.answer);
+        results.set(w.call.id, fold.result);
         continue;
       }
       if (!(err instanceof RenderBotError)) ctx.log.error({ err, tool: w.tool.name }, 'write preparation failed');
-      answers.set(w.call.id, `Error: ${publicMessage(err)}`);
+      results.set(w.call.id, `Error: ${publicMessage(err)}`);
     }
   }
   return plan;
@@ -60,7 +60,7 @@ function planned(toolCallId: string, tool: string, args: Record<string, unknown>
 
 /** Gives planned calls their folded arguments and prepares them again (new preview, new frozen state). */
 async function refold(
-  ctx: ToolContext,
+  ctx: ToolDeps,
   plan: PlannedCall[],
   tools: Map<string, WriteTool>,
   into: { toolCallId: string; args: Record<string, unknown> }[],

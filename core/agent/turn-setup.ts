@@ -1,4 +1,4 @@
-import { sessionContextSchema, type SessionContext } from '../history/context.ts';
+import { sessionSubjectSchema, type SessionSubject } from '../history/subject.ts';
 import { db } from '../db/kysely.ts';
 import type { EntityManager } from '../db/orm.ts';
 import type { StoredAi } from '../llm/settings.ts';
@@ -11,7 +11,7 @@ export type TurnSetup = {
   tenant: TenantRow;
   ai: StoredAi;
   usage: MonthlyUsage;
-  sessionContext: SessionContext | undefined;
+  sessionSubject: SessionSubject | undefined;
   folded: FoldedHistory | undefined;
 };
 
@@ -65,7 +65,7 @@ export async function loadTurnSetup(
     summaryUpto,
     ...tenant
   } = row;
-  const parsedContext = sessionContextSchema.safeParse(context);
+  const parsedSubject = sessionSubjectSchema.safeParse(context);
   return {
     tenant,
     ai: { aiProvider: tenant.aiProvider, aiSettings, aiKeyEncrypted },
@@ -75,7 +75,7 @@ export async function loadTurnSetup(
       requests,
       monthlyTokenLimit: tenant.monthlyTokenLimit,
     }),
-    sessionContext: parsedContext.success ? parsedContext.data : undefined,
+    sessionSubject: parsedSubject.success ? parsedSubject.data : undefined,
     folded: foundSession && summaryUpto !== null ? { summary, summaryUpto } : undefined,
   };
 }

@@ -1,11 +1,11 @@
 import { whenStored, type DatabaseAvailability } from '../availability.ts';
-import type { TurnContext } from '../context.ts';
+import type { TurnScope } from '../turn-scope.ts';
 import type { EntityManager, Orm } from '../db/orm.ts';
 import { publicMessage, RenderBotError } from '../errors.ts';
 import type { ChatModel, ChatResult, ChatUsage, ToolSpec } from '../llm/client.ts';
 import type { ModelGate } from '../llm/model-gate.ts';
 import { billedUsage, LlmRateLimitedError } from '../llm/retry.ts';
-import { capAnswer } from '../llm/answer-limit.ts';
+import { capOutput } from '../llm/output-limit.ts';
 import type { Logger } from '../logger.ts';
 import type { RenderLinks } from '../renders/signing.ts';
 import { confirmBlock } from '../actions/card.ts';
@@ -15,7 +15,7 @@ import type { Reply, ReplyBlock } from '../replies/reply.ts';
 import type { TenantRow } from '../tenancy/tenants.ts';
 import { recordThrottle } from '../llm/capacity.ts';
 import { offeredTools, type ToolRegistry } from '../tools/registry.ts';
-import { needsApproval, stepTitleOf, type ToolCites, type ToolContext } from '../tools/tool.ts';
+import { needsApproval, stepTitleOf, type ToolCites, type ToolDeps } from '../tools/tool.ts';
 import { stepLine, type TurnStep } from '../replies/steps.ts';
 import { nextSteps, type DoneCall } from '../tools/next-steps.ts';
 import { randomUUID } from 'node:crypto';
@@ -32,7 +32,7 @@ import {
 import { planWrites, type WriteCall } from './plan-writes.ts';
 import { refuseSharedCallIds, type RefusedCall } from './call-ids.ts';
 import { systemPrompt } from './prompt.ts';
-import { contextMessage, workspaceMessage } from './data-messages.ts';
+import { subjectMessage, workspaceMessage } from './data-messages.ts';
 import { estimateTokens } from '../llm/tokens.ts';
 import { monthOf } from '../llm/usage.ts';
 import { loadTurnSetup } from './turn-setup.ts';
@@ -41,7 +41,7 @@ import { buildWindow, defaultWindowOptions, windowRead, type WindowOptions } fro
 import { toolSpecs } from './specs.ts';
 import { parseToolArguments } from '../tools/schema.ts';
 import { commandHelpLine } from '../commands/help.ts';
-import { rememberSubject, turnContextSummary } from '../history/context.ts';
+import { rememberSubject, turnSubjectSummary } from '../history/subject.ts';
 import { mapLimit } from './limit.ts';
 import { modelCallSeconds } from '../metrics.ts';
 
@@ -58,7 +58,7 @@ export type AgentDeps = {
   /** Signs links to rendered files for read tools (get_render_results). */
   renderLinks?: RenderLinks;
   /** The pool model-written SQL runs on (query_database). */
-  queryPool?: ToolContext['queryPool'];
+  queryPool?: ToolDeps['queryPool'];
   /** Model rounds per turn before the agent gives up with a clear reply (docs/design.md §4). */
   maxRounds?: number;
   /** Caps each tenant's concurrent model calls in this process (docs/design.md §4); none = no cap. */
@@ -89,7 +89,7 @@ export type TurnInput = { kind: 'message'; text: string } | { kind: 'followup'; 
 const MAX_BLOCKS_SHOWN = 3;
 /** Read tools of one model response that run at once; the rest wait (docs/design.md §4). */
 export const MAX_PARALLEL_TOOLS = 4;
-/** Tool calls of one model response that are answered by running them; the others are refused. */
+/** Tool calls of one model response that get their results by running; the others are refused. */
 export const MAX_TOOL_CALLS_PER_RESPONSE = 16;
 
 /**
@@ -97,15 +97,15 @@ export const MAX_TOOL_CALLS_PER_RESPONSE = 16;
  * as it arrives, and the results of its tool calls together once they are all in, so an
  * interrupted turn resumes (`resumeFrom`) without asking the model again for a stored response
  * (its tool calls run again only when their results were not stored yet). Every path stores a consistent history
- * (each tool call answered) and ends with a user-facing reply — except an abort, which throws.
+ * (each tool call given its result) and ends with a user-facing reply — except an abort, which throws.
  * A misbehaving model is bounded: at most MAX_TOOL_CALLS_PER_RESPONSE calls of a response run, a
  * tool called wrongly (unknown, invalid arguments) in two responses in a row or `maxRounds` rounds
- * end the turn with a sentence saying so, an answer is cut at MAX_ANSWER_CHARS, and a filtered or
+ * end the turn with a sentence saying so, an answer is cut at MAX_OUTPUT_CHARS, and a filtered or
  * cut-off (`length`) response is said to be one; every response the provider billed is counted.
  */
 export async function runAgentTurn(
   deps: AgentDeps,
-  turn: TurnContext,
+  turn: TurnScope,
   input: TurnInput,
   opts: TurnOptions = {},
 ): Promise<Reply> {
@@ -113,7 +113,7 @@ export async function runAgentTurn(
   const log = deps.log.child({ component: 'agent', sessionId: turn.sessionId });
   const setup = await loadTurnSetup(em, turn.tenantId, turn.sessionId, deps.now());
   if (!setup) throw new RenderBotError('tenant_missing', 'The tenant of this conversation no longer exists.', 'scope');
-  const { tenant, usage, sessionContext } = setup;
+  const { tenant, usage, sessionSubject } = setup;
   // The turn's steps (docs/design.md §12), stored with whichever reply ends it.
   const steps = new Map<string, TurnStep>();
   // What this turn's tools did (and a follow-up's confirmed steps): the answer's next steps are built from it.
@@ -163,8 +163,8 @@ export async function runAgentTurn(
             sessionId: turn.sessionId,
             userId: turn.userId,
             content: input.text,
-            contextType: sessionContext?.type ?? null,
-            contextId: sessionContext?.id ?? null,
+            contextType: sessionSubject?.type ?? null,
+            contextId: sessionSubject?.id ?? null,
           },
           opts.inboxItems ?? [],
           setup.folded && windowRead(windowOptions, setup.folded),
@@ -173,8 +173,8 @@ export async function runAgentTurn(
   let read = started?.recent;
   const fromSeq = opts.resumeFrom ?? started?.fromSeq ?? (await startTurn(em, turn.sessionId, opts.inboxItems ?? []));
   const own = opts.resumeFrom ? await turnMessages(em, turn.sessionId, fromSeq) : [];
-  const answered = own.findLast((m) => m.role === 'assistant' && !m.toolCalls?.length);
-  if (answered) return answered.reply ?? { blocks: answered.content ? [{ type: 'text', text: answered.content }] : [] };
+  const last = own.findLast((m) => m.role === 'assistant' && !m.toolCalls?.length);
+  if (last) return last.reply ?? { blocks: last.content ? [{ type: 'text', text: last.content }] : [] };
 
   const model = deps.models(setup.ai);
   if (!model) {
@@ -195,7 +195,7 @@ export async function runAgentTurn(
   const specs: ToolSpec[] = toolSpecs(offered);
   const shown: ReplyBlock[] = [];
   const maxRounds = deps.maxRounds ?? 8;
-  const context = await turnContextSummary(em, turn.tenantId, sessionContext);
+  const subjectNow = await turnSubjectSummary(em, turn.tenantId, sessionSubject);
   const step: Step = {
     deps,
     turn,
@@ -226,13 +226,13 @@ export async function runAgentTurn(
     if (result && !result.content.startsWith('Error:')) step.ran.set(call.name, (step.ran.get(call.name) ?? 0) + 1);
   }
   const lastCalls = calledBefore.at(-1)?.toolCalls ?? [];
-  const unanswered = lastCalls.filter((c) => !own.some((m) => m.role === 'tool' && m.toolCallId === c.id));
+  const withoutResult = lastCalls.filter((c) => !own.some((m) => m.role === 'tool' && m.toolCallId === c.id));
   // Tools the previous response called wrongly (unknown, invalid arguments): a second time in a row ends the turn.
   let invalidBefore = new Map<string, InvalidCall>();
-  if (unanswered.length) {
-    const answered = await answerCalls(step, unanswered, calledBefore.at(-1)?.content ?? '');
-    if (answered.proposed) return answered.proposed;
-    invalidBefore = answered.invalid;
+  if (withoutResult.length) {
+    const called = await runToolCalls(step, withoutResult, calledBefore.at(-1)?.content ?? '');
+    if (called.proposed) return called.proposed;
+    invalidBefore = called.invalid;
   }
 
   let folded = setup.folded;
@@ -255,7 +255,7 @@ export async function runAgentTurn(
           messages: [
             { role: 'system', content: system },
             workspaceMessage(tenant.name),
-            ...(context ? [contextMessage(context)] : []),
+            ...(subjectNow ? [subjectMessage(subjectNow)] : []),
             ...window.messages,
           ],
           tools: specs,
@@ -285,7 +285,7 @@ export async function runAgentTurn(
         spent,
       );
     }
-    const content = capAnswer(result.content ?? '');
+    const content = capOutput(result.content ?? '');
     if (result.toolCalls.length === 0)
       return answer(answerText(content, result), shown.slice(-MAX_BLOCKS_SHOWN), spent);
 
@@ -310,11 +310,11 @@ export async function runAgentTurn(
         }),
       { unsentOnly: true },
     );
-    const answered = await answerCalls(step, calls, content);
-    if (answered.proposed) return answered.proposed;
-    const again = [...answered.invalid].find(([name]) => invalidBefore.has(name));
+    const called = await runToolCalls(step, calls, content);
+    if (called.proposed) return called.proposed;
+    const again = [...called.invalid].find(([name]) => invalidBefore.has(name));
     if (again) return answer(calledWronglyTwice(...again), shown.slice(-MAX_BLOCKS_SHOWN));
-    invalidBefore = answered.invalid;
+    invalidBefore = called.invalid;
   }
   return answer(roundLimitText(maxRounds, step.ran), shown.slice(-MAX_BLOCKS_SHOWN));
 }
@@ -332,7 +332,7 @@ const LENGTH_EMPTY_TEXT =
 function answerText(content: string, result: ChatResult): string {
   if (result.finishReason !== 'length') return content;
   if (!content) return LENGTH_EMPTY_TEXT;
-  // An answer cut at MAX_ANSWER_CHARS already says so.
+  // An answer cut at MAX_OUTPUT_CHARS already says so.
   return content === result.content ? `${content}${LENGTH_NOTE}` : content;
 }
 
@@ -343,7 +343,7 @@ function roundLimitText(maxRounds: number, ran: ReadonlyMap<string, number>): st
   return `I could not finish this within ${maxRounds} steps${list ? ` (so far I ran ${list})` : ''}; please narrow the request or ask again.`;
 }
 
-/** Why a tool call was answered with an error before it could run. */
+/** Why a tool call got an error as its result before it could run. */
 type InvalidCall = 'unknown' | 'arguments';
 
 /** The answer when the model called the tool `name` wrongly in two responses in a row, after being told what was wrong. */
@@ -360,7 +360,7 @@ function calledWronglyTwice(name: string, why: InvalidCall): string {
  */
 async function storeRefused(
   em: EntityManager,
-  turn: TurnContext,
+  turn: TurnScope,
   refused: RefusedCall[],
   content: string,
   spent: ModelUsage,
@@ -374,15 +374,15 @@ async function storeRefused(
       toolCalls: refused.map((r) => r.call),
       usage: spent,
     });
-    for (const { call, answer } of refused) {
+    for (const { call, result } of refused) {
       await appendMessage(tx, {
         tenantId: turn.tenantId,
         sessionId: turn.sessionId,
         role: 'tool',
         toolCallId: call.id,
         toolName: call.name,
-        content: answer,
-        tokenCount: estimateTokens(answer),
+        content: result,
+        tokenCount: estimateTokens(result),
       });
     }
   });
@@ -390,7 +390,7 @@ async function storeRefused(
 
 type Step = {
   deps: AgentDeps;
-  turn: TurnContext;
+  turn: TurnScope;
   em: EntityManager;
   log: Logger;
   shown: ReplyBlock[];
@@ -426,8 +426,8 @@ function stepsOf(steps: ReadonlyMap<string, TurnStep>): Pick<Reply, 'steps'> {
   return steps.size ? { steps: [...steps.values()] } : {};
 }
 
-/** What answering one response's tool calls came to: the confirmation reply when a plan was proposed, and the calls refused as invalid. */
-type Answered = { proposed: Reply | undefined; invalid: Map<string, InvalidCall> };
+/** What running one response's tool calls came to: the confirmation reply when a plan was proposed, and the calls refused as invalid. */
+type CallsRun = { proposed: Reply | undefined; invalid: Map<string, InvalidCall> };
 
 /** One model call, under the tenant's concurrency cap; a 429 lowers the cap here and, for other processes, in the tenant row. */
 async function callModel(
@@ -500,24 +500,24 @@ async function gatedCall(
 }
 
 /**
- * Answers the tool calls of one model response: the first MAX_TOOL_CALLS_PER_RESPONSE are
+ * Runs the tool calls of one model response: the first MAX_TOOL_CALLS_PER_RESPONSE are
  * handled (the others are refused, so every call still gets its one result): read calls run (at
  * most MAX_PARALLEL_TOOLS at once), write calls become one pending action; an unknown tool is
- * answered with the names of the tools that exist (once a turn), invalid arguments with what is
+ * given the names of the tools that exist (once a turn), invalid arguments with what is
  * wrong. The action, every call's result and — when a plan was proposed — the confirmation reply
  * (`intro` plus the blocks shown and the confirm card) are stored in one transaction, so a
  * resumed turn finds all of them or none; returns that reply and the calls refused as invalid.
  */
-async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Promise<Answered> {
+async function runToolCalls(s: Step, calls: StoredToolCall[], intro: string): Promise<CallsRun> {
   const { deps, turn, em, log, offered } = s;
-  const answers = new Map<string, string>();
+  const results = new Map<string, string>();
   const invalid = new Map<string, InvalidCall>();
   const writes: WriteCall[] = [];
   const blocks: ReplyBlock[][] = [];
   const cites: (ToolCites | undefined)[] = [];
   const handled = calls.slice(0, MAX_TOOL_CALLS_PER_RESPONSE);
   for (const call of calls.slice(MAX_TOOL_CALLS_PER_RESPONSE)) {
-    answers.set(
+    results.set(
       call.id,
       `Error: not run — too many tool calls in one response (${calls.length}; only the first ${MAX_TOOL_CALLS_PER_RESPONSE} are run). Make the calls still needed again, fewer at a time.`,
     );
@@ -528,16 +528,16 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
     const tool = offered.get(call.name);
     if (!tool) {
       invalid.set(call.name, 'unknown');
-      const answer = s.toldTools
+      const result = s.toldTools
         ? `Error: unknown tool "${call.name}"; call only the tools you were given.`
         : `Error: unknown tool "${call.name}". Available tools: ${[...offered.keys()].join(', ')}.`;
       s.toldTools = true;
-      return void answers.set(call.id, answer);
+      return void results.set(call.id, result);
     }
     const parsed = parseToolArguments(tool.parameters, call.arguments);
     if (!parsed.ok) {
       invalid.set(call.name, 'arguments');
-      return void answers.set(call.id, `Error: ${parsed.error}`);
+      return void results.set(call.id, `Error: ${parsed.error}`);
     }
     const running: TurnStep = { id: call.id, title: stepLine(stepTitleOf(tool, parsed.args)), state: 'running' };
     emitStep(s, running);
@@ -548,7 +548,7 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
         parsed.args,
       );
       emitStep(s, { ...running, state: 'done', ...(out.outcome ? { result: stepLine(out.outcome) } : {}) });
-      answers.set(call.id, JSON.stringify(out.data));
+      results.set(call.id, JSON.stringify(out.data));
       s.ran.set(call.name, (s.ran.get(call.name) ?? 0) + 1);
       s.done.push({ tool: call.name, effects: out.effects });
       blocks[index] = out.blocks ?? [];
@@ -557,7 +557,7 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
     } catch (err) {
       if (!(err instanceof RenderBotError)) log.error({ err, tool: call.name }, 'tool failed');
       emitStep(s, { ...running, state: 'failed', result: stepLine(publicMessage(err)) });
-      answers.set(call.id, `Error: ${publicMessage(err)}`);
+      results.set(call.id, `Error: ${publicMessage(err)}`);
     }
   });
   // Stopped while the reads ran: no confirmation is offered (the drain closes the open calls).
@@ -568,18 +568,18 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
   const plan = await planWrites(
     { turn, em, log, now: deps.now },
     writes.sort((a, b) => calls.indexOf(a.call) - calls.indexOf(b.call)),
-    answers,
+    results,
   );
   for (const w of writes) {
     const planned = plan.some((p) => p.toolCallId === w.call.id);
-    const answer = answers.get(w.call.id) ?? '';
+    const result = results.get(w.call.id) ?? '';
     const running = s.steps.get(w.call.id);
     if (!running) continue;
     emitStep(
       s,
-      planned || !answer.startsWith('Error:')
+      planned || !result.startsWith('Error:')
         ? { ...running, state: 'done', result: planned ? 'needs your confirmation' : 'combined into one confirmation' }
-        : { ...running, state: 'failed', result: stepLine(answer.slice('Error:'.length)) },
+        : { ...running, state: 'failed', result: stepLine(result.slice('Error:'.length)) },
     );
   }
   const proposed = await em.transactional(async (tx) => {
@@ -593,7 +593,7 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
         s.delivery ? { delivery: s.delivery } : undefined,
       );
       for (const p of plan) {
-        answers.set(
+        results.set(
           p.toolCallId,
           `Awaiting user confirmation (action ${action.id}); not executed yet. Do not call it again — the user will confirm or cancel.`,
         );
@@ -601,7 +601,7 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
       confirm = confirmBlock(action);
     }
     for (const call of calls) {
-      const content = answers.get(call.id) ?? 'Error: no result';
+      const content = results.get(call.id) ?? 'Error: no result';
       await appendMessage(tx, {
         tenantId: turn.tenantId,
         sessionId: turn.sessionId,
@@ -613,7 +613,7 @@ async function answerCalls(s: Step, calls: StoredToolCall[], intro: string): Pro
       });
     }
     if (!confirm) return undefined;
-    // The confirmation is the turn's answer, stored with its action: a resumed turn finds it answered.
+    // The confirmation is the turn's final reply, stored with its action: a resumed turn finds it there.
     const text = intro.trim() || 'Please review and confirm:';
     const reply: Reply = {
       blocks: [{ type: 'text', text }, ...s.shown.slice(-MAX_BLOCKS_SHOWN + 1), confirm],

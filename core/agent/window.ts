@@ -134,7 +134,7 @@ function groupUnits(rows: MessageRow[], opts: WindowOptions, currentFrom: number
       units.push({ rows: [row], messages: [message], tokens });
     }
   }
-  // A unit whose calls are not all answered (a turn still in flight) would be rejected by the API.
+  // A unit whose calls do not all have their results (a turn still in flight) would be rejected by the API.
   return units.filter((u) => {
     const calls = u.rows[0]?.toolCalls;
     return !calls?.length || calls.every((c) => u.rows.some((r) => r.toolCallId === c.id));

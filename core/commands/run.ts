@@ -1,4 +1,4 @@
-import type { TurnContext } from '../context.ts';
+import type { TurnScope } from '../turn-scope.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { publicMessage, RenderBotError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -18,7 +18,7 @@ export type CommandDeps = { em: EntityManager; log: Logger; tools: ToolRegistry;
  */
 export async function runCommand(
   deps: CommandDeps,
-  turn: TurnContext,
+  turn: TurnScope,
   cmd: Exclude<Command, { name: 'confirm' | 'cancel' | 'link' | 'stop' }>,
 ): Promise<Reply> {
   const viaTool = async (tool: string, args: Record<string, unknown>): Promise<Reply> => {
@@ -110,7 +110,7 @@ const sharedByDefault: ReadonlySet<Platform> = new Set(['slack', 'teams']);
  * `new` and `forget` end everyone's conversation, pending confirmations included: in a shared
  * conversation only operators and admins may; in a personal one, its owner (the only person in it).
  */
-function mayResetConversation(turn: TurnContext): boolean {
+function mayResetConversation(turn: TurnScope): boolean {
   const shared = turn.shared ?? sharedByDefault.has(turn.platform);
   return !shared || hasRole(turn.role, 'operator');
 }

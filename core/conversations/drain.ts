@@ -16,7 +16,7 @@ import type { Lease, SessionDrain } from '../queue/turn-runner.ts';
 import { publicMessage, RenderBotError } from '../errors.ts';
 import { textReply, type Reply } from '../replies/reply.ts';
 import { replySeconds, turnSeconds } from '../metrics.ts';
-import { answerMessage } from './answer.ts';
+import { handleMessage } from './handle-message.ts';
 import type { ConversationDeps } from './deps.ts';
 import { turnJobSchema, turnTask, type TurnJob } from './turn-job.ts';
 import type { Delivery } from '../replies/delivery.ts';
@@ -32,7 +32,7 @@ const FAILED_TEXT = 'Something went wrong while answering this; it was logged. P
 
 /**
  * Runs a leased session's inbox (docs/design.md §4), one item — or one run of merged messages — at a
- * time, in order: a person's message (a command, a typed confirm/cancel or an agent turn: `answerMessage`), a confirmed plan's
+ * time, in order: a person's message (a command, a typed confirm/cancel or an agent turn: `handleMessage`), a confirmed plan's
  * follow-up, a note for the history. Each item is started (attempts counted), records how far
  * it got (where its messages begin, the streamed message, what was delivered) and is marked done
  * with its replies. A started item found again was cut off (crash, kill, lost lease): it resumes
@@ -145,28 +145,36 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
     const fresh = attempts === 1 && !progress.stream && !progress.fromSeq;
     if (group[0]!.task === followUpTask) {
       const job = followUpJobSchema.parse(group[0]!.payload);
-      return answer(job.delivery, sessionId, ids, progress, lease, { streaming: fresh, indexed: false }, async (o) => [
-        await runAgentTurn(
-          deps,
-          job.turn,
-          { kind: 'followup', fallback: job.fallback, done: job.done ?? [] },
-          { ...resume, delivery: job.delivery, ...o },
-        ),
-      ]);
+      return produceAndDeliver(
+        job.delivery,
+        sessionId,
+        ids,
+        progress,
+        lease,
+        { streaming: fresh, indexed: false },
+        async (o) => [
+          await runAgentTurn(
+            deps,
+            job.turn,
+            { kind: 'followup', fallback: job.fallback, done: job.done ?? [] },
+            { ...resume, delivery: job.delivery, ...o },
+          ),
+        ],
+      );
     }
     if (group[0]!.task !== turnTask) throw new Error(`no handler for inbox task ${group[0]!.task}`);
     const jobs = group.map((i) => turnJobSchema.parse(i.payload));
     const last = jobs.at(-1)!;
     if (!progress.fromSeq) await removeMergedPlaceholders(sessionId, jobs.slice(0, -1));
     const text = jobs.map((j) => j.text).join('\n\n');
-    return answer(
+    return produceAndDeliver(
       last.delivery,
       sessionId,
       ids,
       progress,
       lease,
       { streaming: fresh && !parseCommand(text), indexed: true },
-      (o) => answerMessage(deps, last.turn, text, { ...resume, delivery: last.delivery, ...o }),
+      (o) => handleMessage(deps, last.turn, text, { ...resume, delivery: last.delivery, ...o }),
     );
   }
 
@@ -175,7 +183,7 @@ export function createSessionDrain(deps: ConversationDeps): SessionDrain {
    * in order: the last one replaces the streamed message; replies an earlier attempt delivered
    * are not sent again. `indexed` replies are a turn's (the first replaces its placeholder).
    */
-  async function answer(
+  async function produceAndDeliver(
     delivery: Delivery,
     sessionId: string,
     ids: string[],

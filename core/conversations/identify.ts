@@ -1,5 +1,5 @@
 import { createTtlCache, INTAKE_CACHE_TTL_MS } from '../cache.ts';
-import type { Actor } from '../context.ts';
+import type { Actor } from '../turn-scope.ts';
 import type { Orm } from '../db/orm.ts';
 import { publicMessage, RenderBotError } from '../errors.ts';
 import type { Logger } from '../logger.ts';

@@ -21,7 +21,7 @@ import {
 import type { Platform } from '../tenancy/roles.ts';
 import { getTenantById } from '../tenancy/tenants.ts';
 import { redeemLoginCode, verifyApiToken, type TokenIdentity } from '../tenancy/tokens.ts';
-import { contextSummary, setSessionContext, type SessionContext } from '../history/context.ts';
+import { subjectSummary, setSessionSubject, type SessionSubject } from '../history/subject.ts';
 import { createIdentity, type TenantRef } from './identify.ts';
 import {
   deleteSession,
@@ -34,7 +34,7 @@ import {
 
 export type { Freshness, Person, PersonFacts, Speaker, Workspace } from './identify.ts';
 export type { SessionListItem, VisibleMessage } from '../history/sessions.ts';
-export type { SessionContext } from '../history/context.ts';
+export type { SessionSubject } from '../history/subject.ts';
 export type { TokenIdentity } from '../tenancy/tokens.ts';
 export type { MonthlyUsage } from '../llm/usage.ts';
 export type { InstallationLookup, InstallationRecord } from '../tenancy/installations.ts';
@@ -53,7 +53,7 @@ export type TenantOverview = { tenant: TenantRef & { aiProvider: string | null }
  * The core's inbound API (docs/design.md §1): everything an adapter needs besides starting turns and
  * deciding actions (`Conversations`) — who is speaking (tenant, role, guest rule, link codes),
  * which session a thread is, where a confirm card was posted, the web API's tokens and sessions,
- * context summaries and Slack app installations. Adapters hold no database handle; each call
+ * subject summaries and Slack app installations. Adapters hold no database handle; each call
  * takes its connection per statement and gives it back.
  */
 export type Intake = ReturnType<typeof createIntake>;
@@ -131,10 +131,10 @@ export function createIntake(deps: {
     /** Deletes a session with its messages and pending actions; false when not found. */
     deleteSession: (tenantId: string, sessionId: string) => deleteSession(em(), tenantId, sessionId),
     /** A live summary of an order or product of the tenant; UserInputError `context_not_found` for unknown and other tenants' ids alike. */
-    contextSummary: (tenantId: string, ctx: SessionContext) => contextSummary(em(), tenantId, ctx),
+    subjectSummary: (tenantId: string, subject: SessionSubject) => subjectSummary(em(), tenantId, subject),
     /** Sets (or with undefined, clears) what a session is about. */
-    setSessionContext: (tenantId: string, sessionId: string, ctx: SessionContext | undefined) =>
-      setSessionContext(em(), tenantId, sessionId, ctx),
+    setSessionSubject: (tenantId: string, sessionId: string, subject: SessionSubject | undefined) =>
+      setSessionSubject(em(), tenantId, sessionId, subject),
 
     /** The identity of a web API token with the person's current role; undefined when unknown, revoked or the person was removed. */
     verifyToken: (token: string): Promise<TokenIdentity | undefined> => verifyApiToken(em(), token),

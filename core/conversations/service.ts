@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Task } from 'graphile-worker';
-import type { Actor, TurnContext } from '../context.ts';
+import type { Actor, TurnScope } from '../turn-scope.ts';
 import { recordFeedback, type FeedbackRating } from '../history/feedback.ts';
 import { confirmAction, cancelAction } from '../actions/decide.ts';
 import type { Decision } from '../actions/plan.ts';
@@ -12,7 +12,7 @@ import { itemResult, pruneDoneItems, submitToSession } from '../queue/session-in
 import { pruneHandledRequests } from '../queue/inbound-requests.ts';
 import { replySchema, type Reply } from '../replies/reply.ts';
 import type { Delivery } from '../replies/delivery.ts';
-import { answerMessage } from './answer.ts';
+import { handleMessage } from './handle-message.ts';
 import type { ConversationDeps } from './deps.ts';
 import type { Files } from '../files/service.ts';
 import { turnTask, type TurnJob } from './turn-job.ts';
@@ -45,13 +45,13 @@ export function createConversations(
   const log = deps.log.child({ component: 'conversations' });
 
   /**
-   * Answers one message now, like the drain (`answerMessage`), but never throws for user-facing problems (an abort
+   * Handles one message now, like the drain (`handleMessage`), but never throws for user-facing problems (an abort
    * through `opts.signal` does): for deterministic commands answered directly (Slack's `/render
    * <command>`) and for tests.
    */
-  async function respond(turn: TurnContext, text: string, opts: TurnOptions = {}): Promise<Reply[]> {
+  async function respond(turn: TurnScope, text: string, opts: TurnOptions = {}): Promise<Reply[]> {
     try {
-      return await answerMessage(deps, turn, text, opts);
+      return await handleMessage(deps, turn, text, opts);
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       log.error({ err, sessionId: turn.sessionId }, 'turn failed');
@@ -67,7 +67,7 @@ export function createConversations(
    * expired throws UserInputError 'file_not_found' and nothing is queued.
    */
   async function submit(input: {
-    turn: TurnContext;
+    turn: TurnScope;
     text: string;
     delivery: Delivery;
     eventId?: string;

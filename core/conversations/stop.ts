@@ -1,4 +1,4 @@
-import type { Actor } from '../context.ts';
+import type { Actor } from '../turn-scope.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { requestStop } from '../queue/turn-stops.ts';
 import { hasRole } from '../tenancy/roles.ts';

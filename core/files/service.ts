@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Task } from 'graphile-worker';
-import type { TurnContext } from '../context.ts';
+import type { TurnScope } from '../turn-scope.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { appendMessage } from '../history/messages.ts';
 import { MAX_NAME_CHARS } from './limits.ts';
@@ -88,7 +88,7 @@ export function createFiles(deps: { em: () => EntityManager; log: Logger; now: (
    * model as a delimited data message), on `em` (the caller's transaction). A file of another
    * tenant, unknown or expired → UserInputError 'file_not_found' before anything is written.
    */
-  async function attach(em: EntityManager, turn: TurnContext, fileIds: readonly string[]): Promise<void> {
+  async function attach(em: EntityManager, turn: TurnScope, fileIds: readonly string[]): Promise<void> {
     const files = [];
     for (const id of fileIds) files.push(await findFile(em, turn.tenantId, id));
     for (const f of files) {

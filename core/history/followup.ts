@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { turnContextSchema, type TurnContext } from '../context.ts';
+import { turnScopeSchema, type TurnScope } from '../turn-scope.ts';
 import type { EntityManager } from '../db/orm.ts';
 import { submitToSession } from '../queue/session-inbox.ts';
 import { deliverySchema, type Delivery } from '../replies/delivery.ts';
@@ -14,7 +14,7 @@ const doneStepSchema = z.object({
 });
 
 export const followUpJobSchema = z.object({
-  turn: turnContextSchema,
+  turn: turnScopeSchema,
   fallback: z.string(),
   delivery: deliverySchema,
   done: z.array(doneStepSchema).optional(),
@@ -28,7 +28,7 @@ type FollowUpJob = z.infer<typeof followUpJobSchema>;
  */
 export async function queueFollowUp(
   em: EntityManager,
-  turn: TurnContext,
+  turn: TurnScope,
   fallback: string,
   delivery: Delivery,
   done: FollowUpJob['done'] = [],

@@ -7,7 +7,7 @@ import type {
 } from 'openai/resources/chat/completions';
 import { PlatformError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { answerLimit, type AnswerLimit } from './answer-limit.ts';
+import { outputLimit, type OutputLimit } from './output-limit.ts';
 import type { ChatMessage, ChatModel, ChatRequest, ChatResult, ChatUsage, ToolSpec } from './messages.ts';
 import {
   addUsage,
@@ -43,14 +43,14 @@ export type ChatModelOptions = {
   log?: Logger;
 };
 
-type Provider = { clients: Record<RateLimitMode, OpenAI>; model: string; target: string; limit: AnswerLimit };
+type Provider = { clients: Record<RateLimitMode, OpenAI>; model: string; target: string; limit: OutputLimit };
 
 /**
  * A ChatModel for one tenant's settings and decrypted key (AzureOpenAI or OpenAI-compatible).
  * Retries are the `openai` client's own (see core/llm/retry.ts): 429 waits `retry-after-ms` /
  * `retry-after` (fails fast with PlatformError `llm_rate_limited` if that exceeds
  * `maxRetryAfterMs`), 5xx / 408 / 409 / timeouts / connection errors back off with jitter, and
- * after `maxAttempts` requests the call fails with PlatformError `llm_unavailable`. An answer that
+ * after `maxAttempts` requests the call fails with PlatformError `llm_unavailable`. A stream that
  * breaks off after its response began, or a 200 that is no usable chat completion (an error body,
  * not JSON, no choices), is asked again (up to `maxAttempts` times) unless text was already passed
  * to `onText` — then it fails with PlatformError `llm_broke_off`; a 200 unusable every time ends in
@@ -102,7 +102,7 @@ export function createChatModel(settings: AiSettings, apiKey: string, opts: Chat
             log?.warn({ provider: settings.provider, attempt, err }, 'llm answer broke off, asking again');
             continue;
           }
-          // Part of the answer was shown: asking again would show it twice.
+          // Part of the response was shown: asking again would show it twice.
           const error = brokeOff(err) && acc?.emitted ? brokeOffError(err) : classifyFailure(err, failure);
           const level = error.code === 'llm_unavailable' ? 'error' : 'warn';
           log?.[level]({ provider: settings.provider, attempt, code: error.code, err }, 'llm call failed');
@@ -153,12 +153,12 @@ function createProvider(settings: AiSettings, apiKey: string, t: ClientTuning): 
       clients,
       model: settings.deployment,
       target: `deployment "${settings.deployment}"`,
-      limit: answerLimit(settings),
+      limit: outputLimit(settings),
     };
   }
   const baseURL = settings.baseUrl.replace(/\/+$/, '');
   const clients = each((fetch) => new OpenAI({ ...common, fetch, adminAPIKey: null, baseURL }));
-  return { clients, model: settings.model, target: `model "${settings.model}"`, limit: answerLimit(settings) };
+  return { clients, model: settings.model, target: `model "${settings.model}"`, limit: outputLimit(settings) };
 }
 
 /**
@@ -184,7 +184,7 @@ function sdkLogging(log: Logger | undefined): Pick<ClientOptions, 'logLevel' | '
 
 type Body = ChatCompletionCreateParamsNonStreaming;
 
-/** The request: the provider's model, the messages, the answer's token bound (lowered to `maxTokens`) and, when given, the tools. */
+/** The request: the provider's model, the messages, the response's token bound (lowered to `maxTokens`) and, when given, the tools. */
 function buildBody(p: Provider, messages: ChatMessage[], tools: ToolSpec[] | undefined, maxTokens?: number): Body {
   const limit =
     maxTokens === undefined
@@ -282,8 +282,8 @@ async function plainAttempt(client: OpenAI, body: Body, signal: AbortSignal | un
 
 /**
  * A streamed call. The client's timeout ends when the response starts; from then on each chunk
- * must come within `timeoutMs` (idle timeout), else the stream is cut with LlmTimeoutError. An
- * answer longer than MAX_ANSWER_CHARS is not read further: it ends at 'length' (usage estimated).
+ * must come within `timeoutMs` (idle timeout), else the stream is cut with LlmTimeoutError. A
+ * response longer than MAX_OUTPUT_CHARS is not read further: it ends at 'length' (usage estimated).
  */
 async function streamAttempt(
   client: OpenAI,

@@ -47,7 +47,7 @@ export type ChatRequest = {
   /** Aborts the call (and any retry wait); the call then fails with PlatformError `llm_aborted`. */
   signal?: AbortSignal;
   /**
-   * When given, the answer is streamed and each text delta is passed here in order. The resolved
+   * When given, the response is streamed and each text delta is passed here in order. The resolved
    * result is the same as without streaming. Exceptions thrown by `onText` are logged and ignored.
    */
   onText?: (delta: string) => void;
@@ -56,11 +56,11 @@ export type ChatRequest = {
    * `throw` ends the call at once with LlmRateLimitedError (quota errors stay final either way).
    */
   rateLimits?: 'retry' | 'throw';
-  /** Most tokens the answer may have, below the usual bound (`MAX_ANSWER_TOKENS`); e.g. 1 to see that the model answers at all. */
+  /** Most tokens the response may have, below the usual bound (`MAX_OUTPUT_TOKENS`); e.g. 1 to see that the model answers at all. */
   maxTokens?: number;
 };
 
-/** The model's answer. `content` is null when the model wrote no text (e.g. only tool calls). */
+/** The model's response. `content` is null when the model wrote no text (e.g. only tool calls). */
 export type ChatResult = {
   content: string | null;
   toolCalls: ChatToolCall[];

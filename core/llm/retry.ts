@@ -43,7 +43,7 @@ export class LlmIncompleteResponseError extends Error {
 }
 
 /** Facts about the call that shape error messages; `apiKey` is only used for redaction. */
-export type FailureContext = { apiKey: string; target: string; maxRetryAfterMs: number; now?: number };
+export type CallFacts = { apiKey: string; target: string; maxRetryAfterMs: number; now?: number };
 
 /**
  * How a client treats a 429: `retry` lets the SDK wait out a retry-after of at most
@@ -131,7 +131,7 @@ export function brokeOff(err: unknown): boolean {
 }
 
 /** The RenderBotError for a call that failed for good (messages never hold the key). */
-export function classifyFailure(err: unknown, ctx: FailureContext): RenderBotError {
+export function classifyFailure(err: unknown, ctx: CallFacts): RenderBotError {
   if (err instanceof RenderBotError) return err;
   if (err instanceof APIUserAbortError)
     return new PlatformError('llm_aborted', 'The AI request was cancelled.', { cause: err });

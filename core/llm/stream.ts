@@ -1,6 +1,6 @@
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { ChatToolCall, ChatUsage } from './messages.ts';
-import { cutText, MAX_ANSWER_CHARS } from './answer-limit.ts';
+import { cutText, MAX_OUTPUT_CHARS } from './output-limit.ts';
 import { LlmIncompleteResponseError } from './retry.ts';
 
 /** What a finished stream adds up to (usage undefined when the server sent no usage chunk). */
@@ -12,7 +12,7 @@ export type StreamTotals = {
 };
 
 /**
- * Folds `chat.completion.chunk`s into one answer: text deltas are concatenated (and passed to
+ * Folds `chat.completion.chunk`s into one response: text deltas are concatenated (and passed to
  * `onText` in order), tool call deltas are assembled per `index` (id and name from the first
  * delta that has them, arguments concatenated). Chunks without choices (Azure's prompt-filter
  * chunk, the final usage chunk) are fine.
@@ -39,8 +39,8 @@ export class StreamAccumulator {
     if (!choice) return;
     const text = choice.delta.content ?? choice.delta.refusal;
     if (text) {
-      // Text beyond MAX_ANSWER_CHARS is kept (the agent cuts it with a note) but not shown while it streams.
-      const shown = cutText(text, MAX_ANSWER_CHARS - this.#content.length);
+      // Text beyond MAX_OUTPUT_CHARS is kept (the agent cuts it with a note) but not shown while it streams.
+      const shown = cutText(text, MAX_OUTPUT_CHARS - this.#content.length);
       this.#content += text;
       this.#written += text.length;
       if (shown) {
@@ -62,14 +62,14 @@ export class StreamAccumulator {
   }
 
   /**
-   * True once the answer (text and tool call arguments) is longer than MAX_ANSWER_CHARS: a provider
-   * ignoring the token bound. The caller stops reading; `totals` then ends the answer at 'length'.
+   * True once the response (text and tool call arguments) is longer than MAX_OUTPUT_CHARS: a provider
+   * ignoring the token bound. The caller stops reading; `totals` then ends the response at 'length'.
    */
   get overflowed(): boolean {
-    return this.#written > MAX_ANSWER_CHARS;
+    return this.#written > MAX_OUTPUT_CHARS;
   }
 
-  /** The assembled answer; throws LlmIncompleteResponseError (with the usage the stream reported) if the stream never finished. */
+  /** The assembled response; throws LlmIncompleteResponseError (with the usage the stream reported) if the stream never finished. */
   totals(): StreamTotals {
     if (this.#finishReason === undefined && this.overflowed) this.#finishReason = 'length';
     if (this.#finishReason === undefined)

@@ -5,13 +5,13 @@ import { signFarmBody } from './signing.ts';
 /** The body of a probe: no `job_id`, so a farm never takes it for a job (docs/render-farm.md §3). */
 const farmProbeBody = JSON.stringify({ probe: true });
 
-/** What a farm made of a probe: its HTTP status, or why no answer came. */
-export type FarmProbe = { answered: true; status: number } | { answered: false; reason: string };
+/** What a farm made of a probe: its HTTP status, or why no response came. */
+export type FarmProbe = { responded: true; status: number } | { responded: false; reason: string };
 
 /**
  * Sends the farm at `url` a probe signed with its secret, as jobs are signed, and reports its HTTP
  * status (any status: whether it means "reachable" is the caller's call). A connection error or
- * no answer within `timeoutMs` is `answered: false` with the reason; never throws.
+ * no response within `timeoutMs` is `responded: false` with the reason; never throws.
  */
 export async function probeFarm(
   farm: { url: string; secret: string },
@@ -32,8 +32,8 @@ export async function probeFarm(
       redirect: 'manual',
     });
     await res.body?.cancel();
-    return { answered: true, status: res.status };
+    return { responded: true, status: res.status };
   } catch (err) {
-    return { answered: false, reason: fetchFailure(err, timeoutMs) };
+    return { responded: false, reason: fetchFailure(err, timeoutMs) };
   }
 }

@@ -37,7 +37,7 @@ const QUERY_WORK_MEM = '1MB';
  */
 const QUERY_TEMP_FILES = '256MB';
 
-/** A guarded query's answer. `rows` are arrays in `columns` order, values as JSON (numbers, strings, objects). */
+/** A guarded query's result. `rows` are arrays in `columns` order, values as JSON (numbers, strings, objects). */
 export type QueryResult = {
   /** Output column names in order; may repeat (`select a.id, b.id`); empty when there are no rows. */
   columns: string[];

@@ -7,7 +7,7 @@ import type { Role } from './roles.ts';
 import { ensureUser, setUserRole } from './users.ts';
 
 /**
- * Who an API token speaks for (the web channel's TurnContext source, docs/design.md §2). `role` is the
+ * Who an API token speaks for (the web channel's TurnScope source, docs/design.md §2). `role` is the
  * person's current role (their `tenant_user` row), never the role the token was created with.
  */
 export type TokenIdentity = { tokenId: string; tenantId: string; userId: string; role: Role };

@@ -50,7 +50,7 @@ export const dispatchRendersTool = defineTool({
     if (creates.length === 0) return undefined;
     return {
       into: creates.map((c) => ({ toolCallId: c.toolCallId, args: { ...c.args, submit: true } })),
-      answer: 'Folded into create_order: it is created and submitted in one step, which dispatches its renders.',
+      result: 'Folded into create_order: it is created and submitted in one step, which dispatches its renders.',
     };
   },
   async run(ctx, args) {

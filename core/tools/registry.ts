@@ -1,4 +1,4 @@
-import type { TurnContext } from '../context.ts';
+import type { TurnScope } from '../turn-scope.ts';
 import { isToolEnabled, type Tool } from './tool.ts';
 
 /** Tools by name. */
@@ -15,6 +15,6 @@ export function toolRegistry(tools: readonly Tool[]): ToolRegistry {
 }
 
 /** The tools of `tools` offered to the model in a turn of `turn`'s caller (each tool's `isEnabled` hook). */
-export function offeredTools(tools: ToolRegistry, turn: TurnContext): ToolRegistry {
+export function offeredTools(tools: ToolRegistry, turn: TurnScope): ToolRegistry {
   return new Map([...tools].filter(([, tool]) => isToolEnabled(tool, turn)));
 }

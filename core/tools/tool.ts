@@ -1,11 +1,11 @@
 import type { z } from 'zod';
-import type { TurnContext } from '../context.ts';
+import type { TurnScope } from '../turn-scope.ts';
 import type { EntityManager } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import type { ReplyBlock } from '../replies/reply.ts';
 import type { RenderLinks } from '../renders/signing.ts';
 import type { QueryPool } from '../db/query-pool.ts';
-import type { SessionContext } from '../history/context.ts';
+import type { SessionSubject } from '../history/subject.ts';
 import { hasRole } from '../tenancy/roles.ts';
 
 /**
@@ -15,8 +15,8 @@ import { hasRole } from '../tenancy/roles.ts';
 export type Frozen = { selectionId: string };
 
 /** What a tool may use. `em` is a fork bound to the current transaction (for writes). */
-export type ToolContext = {
-  turn: TurnContext;
+export type ToolDeps = {
+  turn: TurnScope;
   em: EntityManager;
   log: Logger;
   now: () => Date;
@@ -32,8 +32,8 @@ export type ToolContext = {
 export type ToolEffects = {
   /** Orders the call wrote: those now rendering report to the conversation where their plan was asked (core/notices). */
   orders?: { id: string; number: string }[];
-  /** What the conversation is about from now on (the session context of later turns). */
-  subject?: SessionContext;
+  /** What the conversation is about from now on (the session subject of later turns). */
+  subject?: SessionSubject;
   /** Products a search found (all matches, not one page): the next step may be to render them. */
   found?: { products: number };
   /** An order the call read, as it stands: the next step may be its results or a retry of its failures. */
@@ -45,7 +45,7 @@ export type ToolEffects = {
 /** Orders a call read (cited with their results pages) and the counts it reported ("3,074 products in Kugellager"). */
 export type ToolCites = { orders?: { id: string; number: string }[]; counts?: { count: number; what: string }[] };
 
-/** A tool's answer: `data` goes back to the model as JSON; `blocks` are shown to the user; `effects` are for the core. */
+/** A tool's result: `data` goes back to the model as JSON; `blocks` are shown to the user; `effects` are for the core. */
 export type ToolResult = {
   data: unknown;
   /** The step's one line of result people see (docs/design.md §12), e.g. "3,074 found"; made by code from what the call found. */
@@ -70,9 +70,9 @@ export type PlannedWrite = { toolCallId: string; tool: WriteTool; args: Record<s
 
 /**
  * What a write call whose preparation failed becomes instead: calls already planned in the same
- * response get new arguments (and are prepared again), and `answer` goes back to the model.
+ * response get new arguments (and are prepared again), and `result` goes back to the model.
  */
-type Fold = { into: { toolCallId: string; args: Record<string, unknown> }[]; answer: string };
+type Fold = { into: { toolCallId: string; args: Record<string, unknown> }[]; result: string };
 
 type Base<S extends z.ZodObject> = {
   name: string;
@@ -82,7 +82,7 @@ type Base<S extends z.ZodObject> = {
    * Whether the model is offered this tool in a turn of `turn`'s caller. Default: read tools
    * always, write tools only for operators and admins (a viewer's model never sees them).
    */
-  isEnabled?(turn: TurnContext): boolean;
+  isEnabled?(turn: TurnScope): boolean;
   /**
    * The title of the step people see while a call runs (docs/design.md §12), made from its
    * arguments by code, never by the model, e.g. "Searching Kugellager products…". Tenant text in
@@ -94,7 +94,7 @@ type Base<S extends z.ZodObject> = {
 /** A read tool runs as soon as the model calls it. */
 type ReadTool<S extends z.ZodObject = z.ZodObject> = Base<S> & {
   kind: 'read';
-  run(ctx: ToolContext, args: z.infer<S>): Promise<ToolResult>;
+  run(ctx: ToolDeps, args: z.infer<S>): Promise<ToolResult>;
 };
 
 /**
@@ -104,14 +104,14 @@ type ReadTool<S extends z.ZodObject = z.ZodObject> = Base<S> & {
  */
 export type WriteTool<S extends z.ZodObject = z.ZodObject> = Base<S> & {
   kind: 'write';
-  prepare(ctx: ToolContext, args: z.infer<S>): Promise<Prepared>;
-  run(ctx: ToolContext, args: z.infer<S>): Promise<ToolResult>;
+  prepare(ctx: ToolDeps, args: z.infer<S>): Promise<Prepared>;
+  run(ctx: ToolDeps, args: z.infer<S>): Promise<ToolResult>;
   /**
    * Plan folding: called when `prepare` threw `error`, with the calls of the same response
    * planned so far (tools with this hook are prepared after the others). Returns how the call
    * folds into them, or undefined to report the error to the model.
    */
-  fold?(ctx: ToolContext, args: z.infer<S>, error: unknown, planned: readonly PlannedWrite[]): Fold | undefined;
+  fold?(ctx: ToolDeps, args: z.infer<S>, error: unknown, planned: readonly PlannedWrite[]): Fold | undefined;
 };
 
 export type Tool<S extends z.ZodObject = z.ZodObject> = ReadTool<S> | WriteTool<S>;
@@ -129,7 +129,7 @@ export function stepTitleOf(tool: Tool, args: Record<string, unknown>): string {
 }
 
 /** The `isEnabled` hook, or its default: reads for everyone, writes from operators up. */
-export function isToolEnabled(tool: Tool, turn: TurnContext): boolean {
+export function isToolEnabled(tool: Tool, turn: TurnScope): boolean {
   if (tool.isEnabled) return tool.isEnabled(turn);
   return tool.kind === 'read' || hasRole(turn.role, 'operator');
 }

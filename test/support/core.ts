@@ -7,7 +7,7 @@ import { createConversations } from '../../core/conversations/service.ts';
 import type { Deliverer, Delivery } from '../../core/replies/delivery.ts';
 import { startTurnRunner } from '../../core/queue/turn-runner.ts';
 import { resolveSession } from '../../core/history/sessions.ts';
-import type { TurnContext } from '../../core/context.ts';
+import type { TurnScope } from '../../core/turn-scope.ts';
 import { createModelProvider } from '../../core/llm/provider.ts';
 import { setTenantAi } from '../../core/llm/settings.ts';
 import { installQueue } from '../../core/queue/queue.ts';
@@ -82,7 +82,7 @@ export async function createCoreHarness(opts: { maxRounds?: number } = {}) {
     async enableAi(tenantId: string) {
       await setTenantAi(db.orm.em.fork(), secretsKey, tenantId, llm.settings, llm.apiKey);
     },
-    async turn(tenantId: string, o: { userId?: string; role?: Role; key?: string } = {}): Promise<TurnContext> {
+    async turn(tenantId: string, o: { userId?: string; role?: Role; key?: string } = {}): Promise<TurnScope> {
       const em = db.orm.em.fork();
       const userId = o.userId ?? 'alice';
       const role = o.role ?? (await ensureUser(em, tenantId, 'cli', userId, 'operator'));

@@ -1,7 +1,7 @@
 import type { EntityManager } from '../../core/db/orm.ts';
 import { ensureMaterial, ensureOutputType, upsertProducts, type ProductInput } from '../../core/pipeline/catalogue.ts';
 import { createTenant, type TenantRow } from '../../core/tenancy/tenants.ts';
-import type { TurnContext } from '../../core/context.ts';
+import type { TurnScope } from '../../core/turn-scope.ts';
 import type { Role } from '../../core/tenancy/roles.ts';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -90,7 +90,7 @@ export async function makeTurn(
   em: EntityManager,
   tenantId: string,
   opts: { role?: Role; userId?: string } = {},
-): Promise<TurnContext> {
+): Promise<TurnScope> {
   const sessionId = randomUUID();
   await em.execute(`insert into chat_session (id, tenant_id, platform, key) values (?, ?, 'cli', ?)`, [
     sessionId,

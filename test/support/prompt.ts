@@ -1,4 +1,4 @@
-import { CONTEXT_LABEL, NOTE_LABEL, SUMMARY_LABEL, WORKSPACE_LABEL } from '../../core/agent/data-messages.ts';
+import { SUBJECT_LABEL, NOTE_LABEL, SUMMARY_LABEL, WORKSPACE_LABEL } from '../../core/agent/data-messages.ts';
 import type { FakeLlmRequest } from '../fakes/llm-server.ts';
 
 /** The system-role messages of a recorded model request, joined: only RenderBot's own text may be in them. */
@@ -21,7 +21,7 @@ export function lastNote(req: FakeLlmRequest): string {
   return dataMessages(req, NOTE_LABEL).at(-1) ?? '';
 }
 
-const labels = [WORKSPACE_LABEL, SUMMARY_LABEL, CONTEXT_LABEL, NOTE_LABEL];
+const labels = [WORKSPACE_LABEL, SUMMARY_LABEL, SUBJECT_LABEL, NOTE_LABEL];
 
 /** What people and the model said in a recorded model request: its user and assistant texts, without the data messages. */
 export function saidIn(req: FakeLlmRequest): string[] {

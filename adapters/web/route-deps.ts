@@ -9,7 +9,7 @@ import { HttpError, type HttpRequest, type HttpResponse, type HttpRoute } from '
 
 /*
  * What the web channel's route files share: their settings, dependencies and handler types, and
- * the rate-limit answer. adapter.ts mounts the routes; the routes import only this file, so no
+ * the rate-limit response. adapter.ts mounts the routes; the routes import only this file, so no
  * file of the channel imports the one that imports it.
  */
 
@@ -41,8 +41,8 @@ type WebIntake = Pick<
   | 'listSessions'
   | 'sessionMessages'
   | 'deleteSession'
-  | 'contextSummary'
-  | 'setSessionContext'
+  | 'subjectSummary'
+  | 'setSessionSubject'
 >;
 
 export type WebAdapterDeps = {
@@ -65,7 +65,7 @@ export type WebAdapterDeps = {
 export type TurnListener = { onText(delta: string): void; onStep(step: TurnStep): void };
 
 /** What a route handler gets: the authenticated caller plus shared helpers. */
-export type WebContext = WebAdapterDeps & {
+export type WebRouteDeps = WebAdapterDeps & {
   cors(req: IncomingMessage): Record<string, string>;
   /** The client's address (from X-Forwarded-For only behind a trusted proxy). */
   clientAddress(req: IncomingMessage): string;

@@ -1,4 +1,4 @@
-import type { Actor, TurnContext } from '../context.ts';
+import type { Actor, TurnScope } from '../turn-scope.ts';
 import { explainedDecision } from '../actions/card.ts';
 import { cancelAction, confirmAction } from '../actions/decide.ts';
 import { latestPendingAction } from '../actions/store.ts';
@@ -9,12 +9,12 @@ import { textReply, type Reply } from '../replies/reply.ts';
 import { NOTHING_TO_STOP_TEXT } from './stop-texts.ts';
 
 /**
- * Answers one message now: a command, a typed confirm/cancel, or an agent turn. Throws what
+ * Handles one message now: a command, a typed confirm/cancel, or an agent turn. Throws what
  * went wrong (the drain settles it: history closed, the person told).
  */
-export async function answerMessage(
+export async function handleMessage(
   deps: AgentDeps,
-  turn: TurnContext,
+  turn: TurnScope,
   text: string,
   opts: TurnOptions = {},
 ): Promise<Reply[]> {

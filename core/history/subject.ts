@@ -8,9 +8,9 @@ import { getOrderStatus } from '../pipeline/orders-read.ts';
 import { ellipsize } from '../replies/format.ts';
 
 /** What a conversation is about: an order or a product of the session's tenant (docs/design.md §3, issue 7). */
-export const sessionContextSchema = z.object({ type: z.enum(['order', 'product']), id: z.string().min(1).max(200) });
-/** Stored in `chat_session.context` (jsonb); `{}` means no particular object. */
-export type SessionContext = z.infer<typeof sessionContextSchema>;
+export const sessionSubjectSchema = z.object({ type: z.enum(['order', 'product']), id: z.string().min(1).max(200) });
+/** Stored in `chat_session.context` (jsonb; the web API sends it as `context_type`/`context_id`); `{}` means no particular object. */
+export type SessionSubject = z.infer<typeof sessionSubjectSchema>;
 
 /** Longest name quoted in a summary; names are data written by others, so they are quoted and cut. */
 const MAX_NAME = 120;
@@ -21,13 +21,14 @@ const quote = (s: string) => JSON.stringify(ellipsize(s, MAX_NAME + 1));
  * `order SA-2026-00160 — status rendering, output WebP 1024x1024, 3 products; jobs: 1 completed, 2 queued (33% finished)`.
  * Throws UserInputError `context_not_found` for unknown ids and other tenants' objects alike.
  */
-export async function contextSummary(em: EntityManager, tenantId: string, ctx: SessionContext): Promise<string> {
-  if (ctx.type === 'order') {
+export async function subjectSummary(em: EntityManager, tenantId: string, subject: SessionSubject): Promise<string> {
+  if (subject.type === 'order') {
     let o: Awaited<ReturnType<typeof getOrderStatus>>;
     try {
-      o = await getOrderStatus(em, tenantId, ctx.id);
+      o = await getOrderStatus(em, tenantId, subject.id);
     } catch (err) {
-      if (err instanceof UserInputError) throw new UserInputError('context_not_found', `No order ${ctx.id} was found.`);
+      if (err instanceof UserInputError)
+        throw new UserInputError('context_not_found', `No order ${subject.id} was found.`);
       throw err;
     }
     const jobs =
@@ -42,7 +43,7 @@ export async function contextSummary(em: EntityManager, tenantId: string, ctx: S
       `${o.completed_at ? `, completed ${o.completed_at}` : ''}. Use get_order_status for details.`
     );
   }
-  const byId = isUuid(ctx.id);
+  const byId = isUuid(subject.id);
   const p = await db(em)
     .selectFrom('product as p')
     .select((eb) => [
@@ -59,22 +60,22 @@ export async function contextSummary(em: EntityManager, tenantId: string, ctx: S
         .as('orders'),
     ])
     .where('p.tenant', '=', tenantId)
-    .where(byId ? 'p.id' : 'p.pimId', '=', ctx.id)
+    .where(byId ? 'p.id' : 'p.pimId', '=', subject.id)
     .executeTakeFirst();
-  if (!p) throw new UserInputError('context_not_found', `No product ${ctx.id} was found.`);
+  if (!p) throw new UserInputError('context_not_found', `No product ${subject.id} was found.`);
   return `product ${quote(p.pimId)} ${quote(p.name)} (id ${p.id}) — category ${quote(p.category)}, material ${p.materialName ? quote(p.materialName) : 'none'}, in ${p.orders ?? 0} orders.`;
 }
 
 /** Sets (or with `undefined`, clears) what a session is about. */
-export async function setSessionContext(
+export async function setSessionSubject(
   em: EntityManager,
   tenantId: string,
   sessionId: string,
-  ctx: SessionContext | undefined,
+  subject: SessionSubject | undefined,
 ): Promise<void> {
   await db(em)
     .updateTable('chat_session')
-    .set({ context: ctx ?? {} })
+    .set({ context: subject ?? {} })
     .where('id', '=', sessionId)
     .where('tenant', '=', tenantId)
     .execute();
@@ -85,14 +86,14 @@ export async function setSessionContext(
  * system prompt): the session's object, freshly summarised; null when the session is about
  * nothing in particular or the object is gone (e.g. deleted since).
  */
-export async function turnContextSummary(
+export async function turnSubjectSummary(
   em: EntityManager,
   tenantId: string,
-  ctx: SessionContext | undefined,
+  subject: SessionSubject | undefined,
 ): Promise<string | null> {
-  if (!ctx) return null;
+  if (!subject) return null;
   try {
-    return await contextSummary(em, tenantId, ctx);
+    return await subjectSummary(em, tenantId, subject);
   } catch (err) {
     if (err instanceof UserInputError) return null;
     throw err;
@@ -104,7 +105,7 @@ export async function rememberSubject(
   em: EntityManager,
   tenantId: string,
   sessionId: string,
-  subject: SessionContext | undefined,
+  subject: SessionSubject | undefined,
 ): Promise<void> {
-  if (subject) await setSessionContext(em, tenantId, sessionId, subject);
+  if (subject) await setSessionSubject(em, tenantId, sessionId, subject);
 }

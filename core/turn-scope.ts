@@ -5,7 +5,7 @@ import { platformSchema, roleSchema, type Platform, type Role } from './tenancy/
  * Who is speaking, for which tenant, in which session. Resolved by an adapter from the link
  * tables; no core function takes a tenant id from user or model text (docs/design.md §2).
  */
-export const turnContextSchema = z.object({
+export const turnScopeSchema = z.object({
   tenantId: z.uuid(),
   userId: z.string().min(1),
   role: roleSchema,
@@ -17,7 +17,7 @@ export const turnContextSchema = z.object({
    */
   shared: z.boolean().optional(),
 });
-export type TurnContext = z.infer<typeof turnContextSchema>;
+export type TurnScope = z.infer<typeof turnScopeSchema>;
 
 /** The person clicking Confirm/Cancel, as resolved by the adapter; `name` is shown on the card. */
 export type Actor = { tenantId: string; userId: string; role: Role; platform: Platform; name?: string };
