@@ -28,6 +28,7 @@ import { Migration20261206000400_render_job_tally } from './Migration20261206000
 import { Migration20261206004000_turn_stop } from './Migration20261206004000_turn_stop.ts';
 import { Migration20261206005000_answer_feedback } from './Migration20261206005000_answer_feedback.ts';
 import { Migration20261206007000_drop_message_ref } from './Migration20261206007000_drop_message_ref.ts';
+import { Migration20261206008000_session_lease } from './Migration20261206008000_session_lease.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
 export const migrationsList = [
@@ -61,4 +62,5 @@ export const migrationsList = [
   { name: 'Migration20261206004000_turn_stop', class: Migration20261206004000_turn_stop },
   { name: 'Migration20261206005000_answer_feedback', class: Migration20261206005000_answer_feedback },
   { name: 'Migration20261206007000_drop_message_ref', class: Migration20261206007000_drop_message_ref },
+  { name: 'Migration20261206008000_session_lease', class: Migration20261206008000_session_lease },
 ];

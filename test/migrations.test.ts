@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
+import { makeTenant } from './support/fixtures.ts';
+import { rows } from './support/rows.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -46,5 +49,40 @@ describe('migrations', () => {
 
   it('are idempotent: a second run applies nothing', async () => {
     expect(await db.orm.migrator.up()).toEqual([]);
+  });
+
+  it('move the leases held now out of chat_session into session_lease, and back down', async () => {
+    const em = () => db.orm.em.fork();
+    const { tenant } = await makeTenant(em(), 'acme');
+    const leaseMigration = 'Migration20261206008000_session_lease';
+    await db.orm.migrator.down({ migrations: [leaseMigration] });
+    const sessions = await rows(
+      em(),
+      z.object({ id: z.string(), key: z.string() }),
+      `insert into chat_session (tenant_id, platform, key, lease_owner, lease_expires_at) values
+         (?, 'web', 'held', 'p1', now() + interval '1 minute'),
+         (?, 'web', 'expired', 'p2', now() - interval '1 minute'),
+         (?, 'web', 'free', null, null)
+       returning id::text, key`,
+      [tenant.id, tenant.id, tenant.id],
+    );
+    const held = sessions.find((s) => s.key === 'held')!.id;
+    expect((await db.orm.migrator.up()).map((m) => m.name)).toEqual([leaseMigration]);
+    expect(await em().execute(`select session_id::text, owner from session_lease`)).toEqual([
+      { session_id: held, owner: 'p1' },
+    ]);
+    expect(
+      await em().execute(
+        `select column_name from information_schema.columns where table_name = 'chat_session' and column_name like 'lease%'`,
+      ),
+    ).toEqual([]);
+    await db.orm.migrator.down({ migrations: [leaseMigration] });
+    expect(
+      await em().execute(
+        `select key, lease_owner from chat_session where tenant_id = ? and lease_owner is not null and lease_expires_at > now()`,
+        [tenant.id],
+      ),
+    ).toEqual([{ key: 'held', lease_owner: 'p1' }]);
+    await db.orm.migrator.up();
   });
 });

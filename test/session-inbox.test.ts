@@ -147,9 +147,7 @@ describe('session inbox driven by leases (docs/design.md §4)', () => {
     expect(await db.orm.em.fork().execute(`select count(*)::int as n from turn_inbox where done_at is null`)).toEqual([
       { n: 0 },
     ]);
-    expect(
-      await db.orm.em.fork().execute(`select count(*)::int as n from chat_session where lease_owner is not null`),
-    ).toEqual([{ n: 0 }]);
+    expect(await db.orm.em.fork().execute(`select count(*)::int as n from session_lease`)).toEqual([{ n: 0 }]);
   });
 
   it('queues a platform event exactly once, also when its redeliveries race', async () => {
@@ -178,8 +176,8 @@ describe('session inbox driven by leases (docs/design.md §4)', () => {
       (
         await row(
           db.orm.em.fork(),
-          z.object({ owner: z.string().nullable() }),
-          'select lease_owner as owner from chat_session where id = ?',
+          z.object({ owner: z.string() }),
+          'select owner from session_lease where session_id = ?',
           [session],
         )
       )?.owner;
@@ -197,7 +195,7 @@ describe('session inbox driven by leases (docs/design.md §4)', () => {
       finished: 1,
       released: true,
     });
-    expect(await leaseOwner()).toBeNull();
+    expect(await leaseOwner()).toBeUndefined();
   });
 
   it('takes over the sessions of a process that died once their lease expired, and resumes the item it had started', async () => {
@@ -246,9 +244,9 @@ describe('session inbox driven by leases (docs/design.md §4)', () => {
     expect(first.ran.map((x) => x.n)).toEqual([0]);
     expect(await pending(session)).toEqual({ n: 2 });
     // Handed back: no lease, and item 1's start did not count as an attempt.
-    expect(await db.orm.em.fork().execute(`select lease_owner from chat_session where id = ?`, [session])).toEqual([
-      { lease_owner: null },
-    ]);
+    expect(await db.orm.em.fork().execute(`select owner from session_lease where session_id = ?`, [session])).toEqual(
+      [],
+    );
     expect(
       await db.orm.em
         .fork()
@@ -284,14 +282,14 @@ describe('session inbox driven by leases (docs/design.md §4)', () => {
     await db.orm.em
       .fork()
       .execute(
-        `update chat_session set lease_owner = 'thief', lease_expires_at = now() + interval '1 minute' where id = ?`,
+        `update session_lease set owner = 'thief', expires_at = now() + interval '1 minute' where session_id = ?`,
         [session],
       );
     await aborted;
     await a.stop();
     expect(rec.ran).toEqual([]);
-    expect(await db.orm.em.fork().execute(`select lease_owner from chat_session where id = ?`, [session])).toEqual([
-      { lease_owner: 'thief' },
+    expect(await db.orm.em.fork().execute(`select owner from session_lease where session_id = ?`, [session])).toEqual([
+      { owner: 'thief' },
     ]);
   });
 
@@ -395,11 +393,11 @@ describe('fair and fenced', () => {
       { leaseMs: 900, notify: false },
     );
     await waitUntil(() => r.runner.inFlight() > 0);
-    // Another connection holds the session row: renewals wait on it, as they would on an unreachable database.
+    // Another connection holds the lease row: renewals wait on it, as they would on an unreachable database.
     const blocker = new pg.Client({ connectionString: db.url });
     await blocker.connect();
     await blocker.query('begin');
-    await blocker.query('select 1 from chat_session where id = $1 for update', [session]);
+    await blocker.query('select 1 from session_lease where session_id = $1 for update', [session]);
     try {
       await stopped;
     } finally {

@@ -197,7 +197,7 @@ describe('graceful shutdown and start-up', () => {
     clearTimeout(timer);
     expect(ended).toEqual({ code: 0, signal: null });
     // Handed back: no lease, and the interrupted start does not count as an attempt.
-    expect(await rows(`select count(*)::int as n from chat_session where lease_owner is not null`)).toEqual([{ n: 0 }]);
+    expect(await rows(`select count(*)::int as n from session_lease`)).toEqual([{ n: 0 }]);
     expect(
       await rows(
         `select attempts, started_at is not null as started from turn_inbox where done_at is null order by id`,

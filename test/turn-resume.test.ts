@@ -37,12 +37,11 @@ async function inboxItem(turn: {
   tenantId: string;
   sessionId: string;
 }): Promise<{ ids: string[]; fromSeq: () => Promise<string> }> {
-  await h
-    .em()
-    .execute(
-      `update chat_session set lease_owner = 'elsewhere', lease_expires_at = now() + interval '10 minutes' where id = ?`,
-      [turn.sessionId],
-    );
+  await h.em().execute(
+    `insert into session_lease (session_id, owner, expires_at) values (?, 'elsewhere', now() + interval '10 minutes')
+       on conflict (session_id) do update set owner = excluded.owner, expires_at = excluded.expires_at`,
+    [turn.sessionId],
+  );
   const id = (await submitToSession(h.em(), turn, { task: 'step', payload: {} }))!;
   return {
     ids: [id],

@@ -190,15 +190,15 @@ export async function finishItems(
     `with done as (
        update turn_inbox set done_at = now(), result = ?::jsonb
        where id = any(?::bigint[]) and done_at is null
-         and exists (select 1 from chat_session where id = ? and lease_owner = ?)
+         and exists (select 1 from session_lease where session_id = ? and owner = ?)
        returning id, payload
      ), notified as (
        select pg_notify('${TURN_DONE_CHANNEL}', id::text) from done where payload->'delivery'->>'platform' in ('web', 'cli')
      ), released as (
-       update chat_session s set lease_owner = null, lease_expires_at = null
-       where s.id = ? and s.lease_owner = ? and exists (select 1 from done)
-         and not exists (select 1 from turn_inbox i where i.session_id = s.id and i.done_at is null and i.id <> all(?::bigint[]))
-       returning s.id
+       delete from session_lease l
+       where l.session_id = ? and l.owner = ? and exists (select 1 from done)
+         and not exists (select 1 from turn_inbox i where i.session_id = l.session_id and i.done_at is null and i.id <> all(?::bigint[]))
+       returning l.session_id
      )
      select (select count(*)::int from done) as finished, (select count(*) from notified) as notified, exists (select 1 from released) as released`,
     [

@@ -4,10 +4,11 @@ import { idRow, pgArray, rows } from '../db/sql.ts';
 import { claimedItemsSql, inboxRowsSchema, TURN_CHANNEL, type ClaimedItems } from './session-inbox.ts';
 
 /*
- * Session leases (docs/design.md §4): one process drives a session at a time — the one whose id is in
- * `chat_session.lease_owner` while `lease_expires_at` is in the future. The holder renews the
- * lease while its turns run; nothing is held on a connection, so waiting on the model costs none.
- * A process that dies stops renewing, and once its leases expire any live process takes the
+ * Session leases (docs/design.md §4): one process drives a session at a time — the one whose id is
+ * the `owner` of the session's `session_lease` row while `expires_at` is in the future. No row, or
+ * an expired one, means the session is free; giving a lease up deletes its row. The holder renews
+ * the lease while its turns run; nothing is held on a connection, so waiting on the model costs
+ * none. A process that dies stops renewing, and once its leases expire any live process takes the
  * sessions over (and resumes their started items). All times are the database's clock.
  */
 
@@ -22,9 +23,22 @@ const claimedWithItemsRow = claimedRow
   .transform(({ items, startedId, ...c }) => ({ ...c, pending: { items, startedId } }));
 export type Claimed = z.output<typeof claimedRow> & { pending?: ClaimedItems };
 
-const free = `(s.lease_owner is null or s.lease_expires_at < now())`;
-const pending = `exists (select 1 from turn_inbox i where i.session_id = s.id and i.done_at is null)`;
-const lease = `lease_owner = ?, lease_expires_at = now() + make_interval(secs => ?::float8 / 1000)`;
+/** Whether session `s` has no live lease (`l`, left joined). */
+const free = `(l.session_id is null or l.expires_at < now())`;
+const pending = (sessionId: string) =>
+  `exists (select 1 from turn_inbox i where i.session_id = ${sessionId} and i.done_at is null)`;
+/**
+ * Takes the leases of the sessions in `source` (a CTE with column `id`; the owner and duration are
+ * the next two parameters): a new row for a free session, or the row of an expired lease. A lease
+ * live at the moment of writing is left alone, also one another process took since `source` was
+ * read: PostgreSQL re-checks the WHERE on the newest row (or waits for a concurrent insert to
+ * commit), so of two claims at once exactly one writes. Returns the sessions taken (`session_id`).
+ */
+const takeLeases = (source: string) => `insert into session_lease as l (session_id, owner, expires_at)
+       select id, ?::text, now() + make_interval(secs => ?::float8 / 1000) from ${source}
+       on conflict (session_id) do update set owner = excluded.owner, expires_at = excluded.expires_at
+         where l.expires_at < now()
+       returning l.session_id`;
 
 function scopeSql(scope: LeaseScope, excludeTenants: readonly string[]): { sql: string; params: unknown[] } {
   const parts: string[] = [];
@@ -62,13 +76,17 @@ export async function claimSession(
   const [row] = await rows(
     em,
     claimedWithItemsRow,
-    `with claimed as (
-       update chat_session s set ${lease} from tenant t
-       where s.id = ? and t.id = s.tenant_id and ${free} and ${pending}${s.sql}
-       returning s.id, s.tenant_id as "tenantId", t.ai_max_concurrency as cap
+    `with target as (
+       select s.id, s.tenant_id, t.ai_max_concurrency as cap
+       from chat_session s join tenant t on t.id = s.tenant_id left join session_lease l on l.session_id = s.id
+       where s.id = ? and ${free} and ${pending('s.id')}${s.sql}
+     ), taken as (
+       ${takeLeases('target')}
+     ), claimed as (
+       select t.id, t.tenant_id, t.cap from target t join taken k on k.session_id = t.id
      ), ${claimedItemsSql.ctes}
-     select c.id, c."tenantId", c.cap, ${claimedItemsSql.items} as items, ${claimedItemsSql.startedId} as "startedId" from claimed c`,
-    [owner, leaseMs, sessionId, ...s.params, owner],
+     select c.id, c.tenant_id as "tenantId", c.cap, ${claimedItemsSql.items} as items, ${claimedItemsSql.startedId} as "startedId" from claimed c`,
+    [sessionId, ...s.params, owner, leaseMs, owner],
   );
   return row;
 }
@@ -79,7 +97,7 @@ export async function claimSession(
  * tenant's sessions are ranked by their oldest waiting item and taken round-robin by rank, and
  * no tenant gets more than its model cap plus `headroom` sessions in this process (`running`
  * counts those it already has). Sessions another process takes at the same moment are skipped
- * (the UPDATE checks the lease again).
+ * (the insert checks the lease again).
  */
 export async function claimWaiting(
   em: EntityManager,
@@ -91,6 +109,8 @@ export async function claimWaiting(
 ): Promise<Claimed[]> {
   if (limit <= 0) return [];
   const s = scopeSql(scope, []);
+  // The leases are taken in session id order, the same in every process, so two claims that want
+  // the same sessions wait on each other instead of deadlocking.
   return rows(
     em,
     claimedRow,
@@ -98,16 +118,16 @@ export async function claimWaiting(
        select session_id, min(id) as first_id from turn_inbox where done_at is null group by session_id
      ), ranked as (
        select s.id, s.tenant_id, w.first_id, row_number() over (partition by s.tenant_id order by w.first_id) as rank
-       from chat_session s join waiting w on w.session_id = s.id
+       from chat_session s join waiting w on w.session_id = s.id left join session_lease l on l.session_id = s.id
        where ${free}${s.sql}
      ), candidates as (
-       select r.id from ranked r join tenant t on t.id = r.tenant_id
+       select r.id, r.tenant_id, t.ai_max_concurrency as cap from ranked r join tenant t on t.id = r.tenant_id
        where r.rank <= t.ai_max_concurrency + ?::int - coalesce((?::jsonb ->> r.tenant_id::text)::int, 0)
        order by r.rank, r.first_id limit ?
+     ), taken as (
+       ${takeLeases('candidates order by id')}
      )
-     update chat_session s set ${lease} from candidates c, tenant t
-     where s.id = c.id and t.id = s.tenant_id and ${free}
-     returning s.id, s.tenant_id as "tenantId", t.ai_max_concurrency as cap`,
+     select c.id, c.tenant_id as "tenantId", c.cap from candidates c join taken k on k.session_id = c.id`,
     [...s.params, share.headroom, JSON.stringify(share.running), limit, owner, leaseMs],
   );
 }
@@ -125,8 +145,8 @@ export async function renewLeases(
   const renewed = await rows(
     em,
     idRow,
-    `update chat_session set lease_expires_at = now() + make_interval(secs => ?::float8 / 1000)
-     where lease_owner = ? and id = any(?::uuid[]) returning id`,
+    `update session_lease set expires_at = now() + make_interval(secs => ?::float8 / 1000)
+     where owner = ? and session_id = any(?::uuid[]) returning session_id as id`,
     [leaseMs, owner, pgArray(sessionIds)],
   );
   return new Set(renewed.map((r) => r.id));
@@ -142,10 +162,11 @@ export async function releaseSession(em: EntityManager, sessionId: string, owner
     em,
     releasedRow,
     `with released as (
-       update chat_session s set lease_owner = null, lease_expires_at = null
-       where s.id = ? and s.lease_owner = ? and not ${pending} returning s.id
+       delete from session_lease l where l.session_id = ? and l.owner = ? and not ${pending('l.session_id')}
+       returning l.session_id
      )
-     select exists (select 1 from released) or not exists (select 1 from chat_session where id = ? and lease_owner = ?) as released`,
+     select exists (select 1 from released)
+       or not exists (select 1 from session_lease where session_id = ? and owner = ?) as released`,
     [sessionId, owner, sessionId, owner],
   );
   return row?.released ?? true;
@@ -155,8 +176,8 @@ export async function releaseSession(em: EntityManager, sessionId: string, owner
 export async function releaseLeases(em: EntityManager, owner: string, sessionIds: string[]): Promise<void> {
   if (sessionIds.length === 0) return;
   await em.execute(
-    `with released as (update chat_session set lease_owner = null, lease_expires_at = null where lease_owner = ? and id = any(?::uuid[]) returning id)
-     select pg_notify('${TURN_CHANNEL}', id::text) from released`,
+    `with released as (delete from session_lease where owner = ? and session_id = any(?::uuid[]) returning session_id)
+     select pg_notify('${TURN_CHANNEL}', session_id::text) from released`,
     [owner, pgArray(sessionIds)],
   );
 }

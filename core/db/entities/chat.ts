@@ -4,7 +4,7 @@ import { platforms } from '../../enums.ts';
 
 /**
  * One conversation thread (docs/design.md §3); `key` is platform-specific, unique among active sessions.
- * Whoever holds the lease (`leaseOwner` until `leaseExpiresAt`) drives its turns.
+ * Whoever holds its lease (`SessionLease`) drives its turns.
  */
 export const ChatSession = defineEntity({
   name: 'ChatSession',
@@ -22,8 +22,6 @@ export const ChatSession = defineEntity({
     createdAt: p.datetime().defaultRaw('now()'),
     lastActiveAt: p.datetime().defaultRaw('now()'),
     archivedAt: p.datetime().nullable(),
-    leaseOwner: p.text().nullable(),
-    leaseExpiresAt: p.datetime().nullable(),
   },
   uniques: [
     { name: 'chat_session_active_key_uq', properties: ['tenant', 'platform', 'key'], where: 'archived_at is null' },

@@ -5,7 +5,7 @@ import { AnswerFeedback, AnswerPost } from './feedback.ts';
 import { UploadedFile } from './files.ts';
 import { IdempotencyKey } from './idempotency.ts';
 import { Order, OrderCounter, OrderItem, RenderCallback, RenderJob, RenderJobTally } from './orders.ts';
-import { InboundEvent, QueueWorker, RateLimit, TurnInbox } from './queue.ts';
+import { InboundEvent, QueueWorker, RateLimit, SessionLease, TurnInbox } from './queue.ts';
 import { ApiToken, LinkCode, PlatformLink, SlackInstallation, Tenant, TenantUser, WebLoginCode } from './tenancy.ts';
 
 export * from './actions.ts';
@@ -47,6 +47,7 @@ export const allEntities = [
   ProductSelection,
   AuditLog,
   TurnInbox,
+  SessionLease,
   InboundEvent,
   QueueWorker,
   RateLimit,

@@ -36,6 +36,21 @@ export const TurnInbox = defineEntity({
 export type TurnInbox = InferEntity<typeof TurnInbox>;
 
 /**
+ * Who drives a session's turns (core/queue/session-lease.ts): `owner` until `expiresAt`, the
+ * database's clock. No row, or an expired one, means the session is free.
+ */
+export const SessionLease = defineEntity({
+  name: 'SessionLease',
+  tableName: 'session_lease',
+  properties: {
+    session: p.manyToOne(ChatSession).primary().deleteRule('cascade').updateRule('no action'),
+    owner: p.text(),
+    expiresAt: p.datetime(),
+  },
+});
+export type SessionLease = InferEntity<typeof SessionLease>;
+
+/**
  * A platform request received (dedupe of retries and redeliveries), stored before it is
  * acknowledged and kept for replay until it is handled (core/queue/inbound-requests.ts).
  */
