@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { db } from '../core/db/kysely.ts';
+import { resultMapsCached } from '../core/db/kysely-result-maps.ts';
 import { countRow, rows } from '../core/db/sql.ts';
 import { createTenant, getTenantBySlug } from '../core/tenancy/tenants.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
@@ -42,5 +43,25 @@ describe('typed database access', () => {
     const em = h.orm.em.fork();
     expect(await rows(em, countRow, `select count(*) as n from tenant`)).toEqual([{ n: 1 }]);
     await expect(rows(em, z.object({ id: z.number() }), `select id from tenant`)).rejects.toThrow(/expected number/);
+  });
+  it("the plugin's result maps are built once per query shape, and results are mapped the same every time", async () => {
+    // False means a MikroORM upgrade renamed what core/db/kysely-result-maps.ts wraps: every query pays again.
+    expect(resultMapsCached).toBe(true);
+    const em = h.orm.em.fork();
+    const t = await createTenant(em, { slug: 'shapes', name: 'Shapes' });
+    await db(em).updateTable('tenant').set({ monthlyTokenLimit: 7_000_000_000 }).where('id', '=', t.id).execute();
+    const read = () =>
+      db(em)
+        .selectFrom('chat_session as s')
+        .innerJoin('tenant as t', 't.id', 's.tenant')
+        .select(['s.key', 's.summaryUpto', 't.monthlyTokenLimit', 't.createdAt'])
+        .where('t.id', '=', t.id)
+        .execute();
+    await db(em).insertInto('chat_session').values({ tenant: t.id, platform: 'web', key: 'shape-1' }).execute();
+    const first = await read();
+    expect(first).toEqual([
+      { key: 'shape-1', summaryUpto: 0, monthlyTokenLimit: 7_000_000_000, createdAt: expect.any(Date) },
+    ]);
+    expect(await read()).toEqual(first);
   });
 });
