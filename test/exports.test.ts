@@ -14,11 +14,13 @@ import { createApp, type App } from '../bot/app.ts';
 import { renderRoutes } from '../bot/renders.ts';
 import { startHttpServer } from '../bot/server.ts';
 import { thumbnailPath } from '../core/renders/thumbnails.ts';
+import { exportResultsTool } from '../core/tools/export_results.ts';
+import type { ToolContext } from '../core/tools/tool.ts';
 import { zipEntryName } from '../core/exports/zip.ts';
 import { silentLog } from './support/core.ts';
 import { createTestDatabase, freePort, type TestDatabase, testConfig } from './support/db.ts';
 import { finishedLocalOrder } from './support/exports.ts';
-import { makeTenant, type TenantFixture } from './support/fixtures.ts';
+import { makeTenant, makeTurn, type TenantFixture } from './support/fixtures.ts';
 
 /*
  * Results out as files (issue 18 item 3) and thumbnails (item 4), HTTP in and HTTP out: signed
@@ -194,6 +196,41 @@ describe('export as ZIP', () => {
     expect(csv).toHaveLength(count + 1);
     expect(csv.find((r) => r[0] === 'BULK-00007')).toEqual(['BULK-00007', 'Bulk 7', '', 'failed', '', 'mesh missing']);
   }, 120_000);
+
+  it('export_results offers a ZIP of more than 65,535 images (Zip64), not the CSV instead', async () => {
+    const em = db.orm.em.fork();
+    const initech = await makeTenant(em, 'initech');
+    const count = 65_600;
+    await em.execute(
+      `insert into product (tenant_id, pim_id, name, category) select ?, 'MANY-' || lpad(i::text, 5, '0'), 'Many ' || i, 'Many' from generate_series(1, ?) i`,
+      [initech.tenant.id, count],
+    );
+    const [order] = await em.execute<{ id: string; order_number: string }[]>(
+      `insert into render_order (tenant_id, order_number, status, output_type_id) values (?, 'SA-2026-99999', 'completed', ?) returning id, order_number`,
+      [initech.tenant.id, initech.outputTypeIds['WebP 1024x1024']],
+    );
+    await em.execute(
+      `insert into order_item (tenant_id, order_id, product_id) select tenant_id, ?, id from product where tenant_id = ? and starts_with(pim_id, 'MANY-')`,
+      [order!.id, initech.tenant.id],
+    );
+    await em.execute(
+      `insert into render_job (tenant_id, order_id, order_item_id, product_id, status, attempts, finished_at, result_url)
+       select tenant_id, order_id, id, product_id, 'completed', 1, now(), '/renders/' || gen_random_uuid() from order_item where order_id = ?`,
+      [order!.id],
+    );
+    const ctx: ToolContext = {
+      turn: await makeTurn(em, initech.tenant.id),
+      em,
+      log: silentLog,
+      now: () => new Date(),
+      renderLinks: app.renderLinks,
+    };
+    const result = await exportResultsTool.run(ctx, { order_id: order!.order_number, format: 'zip' });
+    expect(result.data).toMatchObject({ format: 'zip', completed: count, file_name: 'SA-2026-99999-results.zip' });
+    expect(result.blocks).toEqual([
+      expect.objectContaining({ type: 'file', description: '65,600 rendered images named by PIM id, and results.csv' }),
+    ]);
+  }, 60_000);
 
   it('names entries by PIM id, spelling ids that are no safe file name safely and distinctly', () => {
     expect(zipEntryName('KL-6204', 'webp')).toBe('KL-6204.webp');

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { UserInputError } from '../errors.ts';
 import { exportFileName } from '../exports/links.ts';
-import { maxZipImages } from '../exports/zip.ts';
 import { resolveOrder } from '../pipeline/lookup.ts';
 import { getRenderResults } from '../renders/results.ts';
 import { exportFormats, exportLinkTtlSeconds } from '../renders/signing.ts';
@@ -39,12 +38,6 @@ export const exportResultsTool = defineTool({
       throw new UserInputError(
         'export_empty',
         `${r.order_number} has no finished renders yet, so there are no images to zip; the CSV lists every item's status.`,
-      );
-    }
-    if (args.format === 'zip' && completed > maxZipImages) {
-      throw new UserInputError(
-        'export_too_large',
-        `${r.order_number} has ${completed.toLocaleString('en')} images; a ZIP holds at most ${maxZipImages.toLocaleString('en')}. Ask for the CSV with links instead.`,
       );
     }
     const name = exportFileName(r.order_number, args.format);
