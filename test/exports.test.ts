@@ -15,7 +15,7 @@ import { renderRoutes } from '../bot/renders.ts';
 import { startHttpServer } from '../bot/server.ts';
 import { thumbnailPath } from '../core/renders/thumbnails.ts';
 import { exportResultsTool } from '../core/tools/export_results.ts';
-import type { ToolContext } from '../core/tools/tool.ts';
+import type { ToolDeps } from '../core/tools/tool.ts';
 import { zipEntryName } from '../core/exports/zip.ts';
 import { silentLog } from './support/core.ts';
 import { createTestDatabase, freePort, type TestDatabase, testConfig } from './support/db.ts';
@@ -218,7 +218,7 @@ describe('export as ZIP', () => {
        select tenant_id, order_id, id, product_id, 'completed', 1, now(), '/renders/' || gen_random_uuid() from order_item where order_id = ?`,
       [order!.id],
     );
-    const ctx: ToolContext = {
+    const ctx: ToolDeps = {
       turn: await makeTurn(em, initech.tenant.id),
       em,
       log: silentLog,
