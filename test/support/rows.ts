@@ -18,7 +18,7 @@ export async function countOf(em: EntityManager, sql: string, params: unknown[] 
  * Like `rows`, for a pg client or pool of its own (no EntityManager): `$1`-style parameters, and
  * every row parsed by `schema`.
  */
-export async function pgRows<S extends z.ZodType>(
+async function pgRows<S extends z.ZodType>(
   client: pg.ClientBase | pg.Pool,
   schema: S,
   sql: string,
