@@ -569,20 +569,21 @@ describe('check_materials', () => {
 });
 
 describe('render job tally', () => {
+  const statusCount = z.object({ status: z.string(), n: z.number() });
   /** The same numbers counted from the jobs themselves. */
   const counted = async (tenantId: string) => {
-    const byStatus = await db.orm.em
-      .fork()
-      .execute(
-        `select status, count(*)::int as n from render_job where tenant_id = ? group by status order by status`,
-        [tenantId],
-      );
-    const tallied = await db.orm.em
-      .fork()
-      .execute(
-        `select status, sum(jobs)::int as n from render_job_tally where tenant_id = ? group by status having sum(jobs) <> 0 order by status`,
-        [tenantId],
-      );
+    const byStatus = await rows(
+      db.orm.em.fork(),
+      statusCount,
+      `select status, count(*)::int as n from render_job where tenant_id = ? group by status order by status`,
+      [tenantId],
+    );
+    const tallied = await rows(
+      db.orm.em.fork(),
+      statusCount,
+      `select status, sum(jobs)::int as n from render_job_tally where tenant_id = ? group by status having sum(jobs) <> 0 order by status`,
+      [tenantId],
+    );
     return { byStatus, tallied };
   };
 
@@ -605,7 +606,7 @@ describe('render job tally', () => {
     expect(await foldTally(em)).toBeGreaterThan(0);
     expect((await counted(acme.tenant.id)).tallied).toEqual(after.byStatus);
     const d = data<{ jobs: Record<string, number | boolean> }>(await call(getRenderStatsTool, acmeCtx, {}));
-    const direct = Object.fromEntries((after.byStatus as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+    const direct = Object.fromEntries(after.byStatus.map((r) => [r.status, r.n]));
     expect(d.jobs).toMatchObject(direct);
     // Deleting an order's jobs (cascade) counts too.
     const [order] = await rows(
