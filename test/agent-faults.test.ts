@@ -18,12 +18,19 @@ afterAll(async () => {
   await h.close();
 });
 
-const messages = async (sessionId: string) =>
-  (await h
-    .em()
-    .execute(`select role, content, tool_calls, tool_call_id from chat_message where session_id = ? order by seq`, [
-      sessionId,
-    ])) as { role: string; content: string; tool_calls: { id: string }[] | null; tool_call_id: string | null }[];
+const messageRow = z.object({
+  role: z.string(),
+  content: z.string(),
+  tool_calls: z.array(z.looseObject({ id: z.string() })).nullable(),
+  tool_call_id: z.string().nullable(),
+});
+const messages = (sessionId: string) =>
+  rows(
+    h.em(),
+    messageRow,
+    `select role, content, tool_calls, tool_call_id from chat_message where session_id = ? order by seq`,
+    [sessionId],
+  );
 
 /** Every tool call in the stored history has exactly one answer. */
 function consistent(rows: Awaited<ReturnType<typeof messages>>): boolean {

@@ -2,6 +2,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { rows } from './support/rows.ts';
 import { startFakeLlm, type FakeLlm } from './fakes/llm-server.ts';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
@@ -46,12 +48,12 @@ describe('terminal chat', { timeout: 240_000 }, () => {
         ])
       ).code,
     ).toBe(0);
-    const [order] = (await db.orm.em.fork()
-      .execute(`select o.order_number, count(i.id)::int as items from render_order o join tenant t on t.id = o.tenant_id
-      join order_item i on i.order_id = o.id where t.slug = 'acme' group by o.order_number order by o.order_number limit 1`)) as {
-      order_number: string;
-      items: number;
-    }[];
+    const [order] = await rows(
+      db.orm.em.fork(),
+      z.object({ order_number: z.string(), items: z.number() }),
+      `select o.order_number, count(i.id)::int as items from render_order o join tenant t on t.id = o.tenant_id
+      join order_item i on i.order_id = o.id where t.slug = 'acme' group by o.order_number order by o.order_number limit 1`,
+    );
     llm.enqueue(
       { toolCalls: [{ name: 'export_results', arguments: { order_id: order!.order_number, format: 'csv' } }] },
       { content: 'Done.' },

@@ -27,9 +27,12 @@ describe('typed database access', () => {
     expect(read.monthlyTokenLimit).toBe(5_000_000_000);
     expect(read.aiThrottledUntil).toEqual(new Date('2030-01-02T03:04:05Z'));
     expect(read.createdAt).toBeInstanceOf(Date);
-    const [raw] = (await em.execute(`select monthly_token_limit, ai_throttled_until from tenant where id = ?`, [
-      t.id,
-    ])) as Record<string, unknown>[];
+    const [raw] = await rows(
+      em,
+      z.object({ monthly_token_limit: z.string().nullable(), ai_throttled_until: z.string().nullable() }),
+      `select monthly_token_limit, ai_throttled_until from tenant where id = ?`,
+      [t.id],
+    );
     expect(raw).toMatchObject({ monthly_token_limit: '5000000000' });
     const session = await db(em)
       .insertInto('chat_session')

@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { countRow } from '../core/db/sql.ts';
+import { rows as readRows } from './support/rows.ts';
 import type { EntityManager } from '../core/db/orm.ts';
 import { seedBulk } from '../bot/seed/bulk.ts';
 import { checkMaterials } from '../core/pipeline/materials.ts';
@@ -16,9 +19,12 @@ let db: TestDatabase;
 let em: EntityManager;
 let first: DemoSummary;
 
-async function rows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-  return em.execute<T[]>(sql, params);
+/** The rows `schema` parses, read on the suite's EntityManager. */
+function rows<S extends z.ZodType>(schema: S, sql: string, params: unknown[] = []): Promise<z.output<S>[]> {
+  return readRows(em, schema, sql, params);
 }
+const count = z.coerce.number();
+const nameRow = z.object({ name: z.string() });
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -34,17 +40,16 @@ describe('seedDemo', () => {
     expect(first).toMatchObject({ created: true, tenant: { slug: 'demo' } });
     expect(first.products).toBeGreaterThanOrEqual(200);
     const t = first.tenant.id;
-    const categories = await rows<{ category: string; n: string }>(
+    const categories = await rows(
+      z.object({ category: z.string(), n: count }),
       `select category, count(*) as n from product where tenant_id = ? group by 1`,
       [t],
     );
-    const byCategory = Object.fromEntries(categories.map((c) => [c.category, Number(c.n)]));
+    const byCategory = Object.fromEntries(categories.map((c) => [c.category, c.n]));
     expect(byCategory.Kugellager).toBeGreaterThanOrEqual(30);
     for (const c of ['Rollenlager', 'Dichtungen', 'Linearführungen', 'Zahnräder', 'Wellen', 'Kupplungen'])
       expect(byCategory[c]).toBeGreaterThan(0);
-    const names = (await rows<{ name: string }>(`select name from material where tenant_id = ?`, [t])).map(
-      (m) => m.name,
-    );
+    const names = (await rows(nameRow, `select name from material where tenant_id = ?`, [t])).map((m) => m.name);
     expect(names).toEqual(
       expect.arrayContaining([
         'Steel-Bare',
@@ -55,9 +60,7 @@ describe('seedDemo', () => {
         'POM-White',
       ]),
     );
-    const outputs = (await rows<{ name: string }>(`select name from output_type where tenant_id = ?`, [t])).map(
-      (o) => o.name,
-    );
+    const outputs = (await rows(nameRow, `select name from output_type where tenant_id = ?`, [t])).map((o) => o.name);
     expect(outputs).toEqual(
       expect.arrayContaining(['WebP 1024x1024', 'PNG 2048x2048', 'JPEG 800x800', 'WebP 512x512']),
     );
@@ -67,14 +70,15 @@ describe('seedDemo', () => {
       name: 'Rillenkugellager 6204-2RS',
       category: 'Kugellager',
     });
-    const [problems] = await rows<{ missing: string; unknown: string }>(
+    const [problems] = await rows(
+      z.object({ missing: count, unknown: count }),
       `select count(*) filter (where p.material_name is null) as missing,
               count(*) filter (where p.material_name is not null and m.id is null) as unknown
        from product p left join material m on m.tenant_id = p.tenant_id and lower(m.name) = lower(p.material_name) where p.tenant_id = ?`,
       [t],
     );
-    expect(Number(problems!.missing)).toBeGreaterThan(0);
-    expect(Number(problems!.unknown)).toBeGreaterThan(0);
+    expect(problems!.missing).toBeGreaterThan(0);
+    expect(problems!.unknown).toBeGreaterThan(0);
   });
 
   it('is deterministic for a seed', () => {
@@ -83,7 +87,8 @@ describe('seedDemo', () => {
   });
 
   it('creates orders in every status with unique SA numbers over the last ~60 days', async () => {
-    const orders = await rows<{ order_number: string; status: string; created_at: string }>(
+    const orders = await rows(
+      z.object({ order_number: z.string(), status: z.string(), created_at: z.string() }),
       `select order_number, status, created_at from render_order where tenant_id = ?`,
       [first.tenant.id],
     );
@@ -94,7 +99,8 @@ describe('seedDemo', () => {
     const ages = orders.map((o) => (NOW.getTime() - new Date(o.created_at).getTime()) / 86_400_000);
     expect(Math.min(...ages)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...ages)).toBeLessThanOrEqual(61);
-    const [counter] = await rows<{ n: number }>(
+    const [counter] = await rows(
+      z.object({ n: z.number() }),
       `select sum(last_value)::int as n from order_counter where tenant_id = ?`,
       [first.tenant.id],
     );
@@ -102,19 +108,20 @@ describe('seedDemo', () => {
   });
 
   it('gives every order jobs consistent with its status', async () => {
-    const stats = await rows<{
-      status: string;
-      items: string;
-      jobs: string;
-      queued: string;
-      running: string;
-      completed: string;
-      failed: string;
-      failed_without_error: string;
-      bad_times: string;
-      completed_at: string | null;
-      last_finished: string | null;
-    }>(
+    const stats = await rows(
+      z.object({
+        status: z.string(),
+        items: count,
+        jobs: count,
+        queued: count,
+        running: count,
+        completed: count,
+        failed: count,
+        failed_without_error: count,
+        bad_times: count,
+        completed_at: z.string().nullable(),
+        last_finished: z.string().nullable(),
+      }),
       `select o.status, o.completed_at,
               (select count(*) from order_item i where i.order_id = o.id) as items, count(j.id) as jobs,
               count(*) filter (where j.status = 'queued') as queued, count(*) filter (where j.status = 'running') as running,
@@ -161,7 +168,8 @@ describe('seedDemo', () => {
   });
 
   it('leaves a draft for check_materials to complain about', async () => {
-    const drafts = await rows<{ order_number: string }>(
+    const drafts = await rows(
+      z.object({ order_number: z.string() }),
       `select order_number from render_order where tenant_id = ? and status = 'draft'`,
       [first.tenant.id],
     );
@@ -172,11 +180,12 @@ describe('seedDemo', () => {
   it('is idempotent: a second run adds nothing', async () => {
     const again = await seedDemo(em, { now: new Date(NOW.getTime() + 86_400_000) });
     expect(again).toEqual({ ...first, created: false });
-    const [dupes] = await rows<{ n: string }>(
+    const [dupes] = await rows(
+      countRow,
       `select count(*) - count(distinct pim_id) as n from product where tenant_id = ?`,
       [first.tenant.id],
     );
-    expect(Number(dupes!.n)).toBe(0);
+    expect(dupes!.n).toBe(0);
   });
 });
 
@@ -187,15 +196,8 @@ describe('seedBulk', () => {
     const summary = await seedBulk(em, tenant.id, { products: 3000, jobs: 20_000, now: NOW });
     expect(summary).toMatchObject({ products: 3000, jobs: 20_000 });
     const t = tenant.id;
-    const [c] = await rows<{
-      products: string;
-      jobs: string;
-      items: string;
-      orders: string;
-      numbers: string;
-      kl: string;
-      orphan: string;
-    }>(
+    const [c] = await rows(
+      z.object({ products: count, jobs: count, items: count, orders: count, numbers: count, kl: count, orphan: count }),
       `select (select count(*) from product where tenant_id = ?) as products, (select count(*) from render_job where tenant_id = ?) as jobs,
               (select count(*) from order_item where tenant_id = ?) as items, (select count(*) from render_order where tenant_id = ?) as orders,
               (select count(distinct order_number) from render_order where tenant_id = ?) as numbers,
@@ -203,21 +205,22 @@ describe('seedBulk', () => {
               (select count(*) from render_job j left join order_item i on i.id = j.order_item_id where j.tenant_id = ? and (i.id is null or i.order_id <> j.order_id or i.product_id <> j.product_id)) as orphan`,
       [t, t, t, t, t, t, t],
     );
-    expect(Number(c!.products)).toBe(3000);
-    expect(Number(c!.jobs)).toBe(20_000);
-    expect(Number(c!.items)).toBe(summary.items);
-    expect(Number(c!.orders)).toBe(summary.orders + 0);
-    expect(Number(c!.numbers)).toBe(Number(c!.orders));
-    expect(Number(c!.kl) / 3000).toBeGreaterThan(0.07);
-    expect(Number(c!.kl) / 3000).toBeLessThan(0.13);
-    expect(Number(c!.orphan)).toBe(0);
+    expect(c!.products).toBe(3000);
+    expect(c!.jobs).toBe(20_000);
+    expect(c!.items).toBe(summary.items);
+    expect(c!.orders).toBe(summary.orders + 0);
+    expect(c!.numbers).toBe(c!.orders);
+    expect(c!.kl / 3000).toBeGreaterThan(0.07);
+    expect(c!.kl / 3000).toBeLessThan(0.13);
+    expect(c!.orphan).toBe(0);
     const next = await nextOrderNumber(em, t, NOW);
     expect(next > before).toBe(true);
-    const [taken] = await rows<{ n: string }>(
+    const [taken] = await rows(
+      countRow,
       `select count(*) as n from render_order where tenant_id = ? and order_number >= ?`,
       [t, next],
     );
-    expect(Number(taken!.n)).toBe(0);
+    expect(taken!.n).toBe(0);
     const stats = await getRenderStats(em, t, NOW);
     expect(stats.jobs.total).toBe(20_000);
     expect(stats.window.completed).toBeGreaterThan(0);

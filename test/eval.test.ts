@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { countRow } from '../core/db/sql.ts';
 import { createCoreHarness, type CoreHarness } from './support/core.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
 import { seedDemo } from '../bot/seed/demo.ts';
@@ -12,7 +13,7 @@ import { loadCases, parseCases } from '../eval/cases.ts';
 import { runEval, type EvalReport } from '../eval/harness.ts';
 import { formatCase, formatSummary } from '../eval/report.ts';
 import { z } from 'zod';
-import { rows } from './support/rows.ts';
+import { rows, pgRow } from './support/rows.ts';
 
 let h: CoreHarness;
 let demoId: string;
@@ -268,8 +269,7 @@ describe('npm run eval', () => {
     const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
     await admin.connect();
     const sandboxes = async () =>
-      (await admin.query(`select count(*)::int as n from pg_database where datname like 'rb_eval_%'`)).rows[0]
-        .n as number;
+      (await pgRow(admin, countRow, `select count(*)::int as n from pg_database where datname like 'rb_eval_%'`))!.n;
     const before = await sandboxes();
     const { LOG_LEVEL: _level, ...env } = process.env;
     const run = await promisify(execFile)(

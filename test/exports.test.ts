@@ -10,6 +10,8 @@ import { parse } from 'csv-parse/sync';
 import { unzipSync } from 'fflate';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { rows } from './support/rows.ts';
 import { createApp, type App } from '../bot/app.ts';
 import { renderRoutes } from '../bot/renders.ts';
 import { startHttpServer } from '../bot/server.ts';
@@ -205,7 +207,9 @@ describe('export as ZIP', () => {
       `insert into product (tenant_id, pim_id, name, category) select ?, 'MANY-' || lpad(i::text, 5, '0'), 'Many ' || i, 'Many' from generate_series(1, ?) i`,
       [initech.tenant.id, count],
     );
-    const [order] = await em.execute<{ id: string; order_number: string }[]>(
+    const [order] = await rows(
+      em,
+      z.object({ id: z.string(), order_number: z.string() }),
       `insert into render_order (tenant_id, order_number, status, output_type_id) values (?, 'SA-2026-99999', 'completed', ?) returning id, order_number`,
       [initech.tenant.id, initech.outputTypeIds['WebP 1024x1024']],
     );

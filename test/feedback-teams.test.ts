@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { row } from './support/rows.ts';
 import { z } from 'zod';
 import { type App } from '../bot/app.ts';
 import { startHttpServer } from '../bot/server.ts';
@@ -145,9 +146,12 @@ describe('Teams: an agent answer is labelled, cites its records and takes feedba
       conversation: { ...submit.conversation, id: ask.conversation.id },
     });
     expect((await post(submit)).status).toBe(200);
-    const answerId = (
-      await app.db.orm.em.fork().execute(`select message_id from answer_post where message_ref = ?`, [activityId])
-    )[0]!.message_id as string;
+    const answerId = (await row(
+      app.db.orm.em.fork(),
+      z.object({ message_id: z.string() }),
+      `select message_id from answer_post where message_ref = ?`,
+      [activityId],
+    ))!.message_id;
     expect(await feedbackRows(answerId)).toEqual([
       { platform: 'teams', rating: 'down', reason: 'It looked up the wrong order.', tools: ['get_order_status'] },
     ]);

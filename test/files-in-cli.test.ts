@@ -2,6 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rows } from './support/rows.ts';
+import { z } from 'zod';
 import { runCli } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 
@@ -34,11 +36,11 @@ describe('terminal chat: attach <path>', { timeout: 240_000 }, () => {
     );
     expect(r.stdout).toContain('pic.csv is a PNG image, not a spreadsheet; send an .xlsx or .csv file.');
     expect(r.stdout).toContain(`${join(dataDir, 'missing.csv')} cannot be read (no such file).`);
-    const notes = (await db.orm.em
-      .fork()
-      .execute(
-        `select content from chat_message where role = 'system' and content like 'The user attached a file%'`,
-      )) as { content: string }[];
+    const notes = await rows(
+      db.orm.em.fork(),
+      z.object({ content: z.string() }),
+      `select content from chat_message where role = 'system' and content like 'The user attached a file%'`,
+    );
     expect(notes).toHaveLength(1);
     expect(notes[0]!.content).toContain('ids.csv: 3 rows, column SKU');
   });

@@ -1,6 +1,8 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rows } from './support/rows.ts';
+import { z } from 'zod';
 import * as XLSX from '@e965/xlsx';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
@@ -117,12 +119,12 @@ describe('Slack: a spreadsheet shared in a DM', () => {
       (c) => c.body.channel === alice.channel && String(c.body.text ?? '').includes('Done.'),
       { from },
     );
-    const items = (await h
-      .em()
-      .execute(
-        `select p.pim_id from order_item i join product p on p.id = i.product_id join render_order o on o.id = i.order_id where o.tenant_id = ? order by 1`,
-        [acme.tenant.id],
-      )) as { pim_id: string }[];
+    const items = await rows(
+      h.em(),
+      z.object({ pim_id: z.string() }),
+      `select p.pim_id from order_item i join product p on p.id = i.product_id join render_order o on o.id = i.order_id where o.tenant_id = ? order by 1`,
+      [acme.tenant.id],
+    );
     expect(items.map((i) => i.pim_id)).toEqual(['ACME-KL-6204', 'ACME-ZR-100']);
     h.llm.assertDone();
   });

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rows } from './support/rows.ts';
+import { z } from 'zod';
 import * as XLSX from '@e965/xlsx';
 import { type App } from '../bot/app.ts';
 import { startHttpServer } from '../bot/server.ts';
@@ -153,12 +155,12 @@ describe('Teams: files', () => {
       }),
     );
     expect(res.status).toBe(200);
-    const items = (await app.db.orm.em
-      .fork()
-      .execute(
-        `select p.pim_id from order_item i join product p on p.id = i.product_id join render_order o on o.id = i.order_id where o.tenant_id = ? order by 1`,
-        [acme.tenant.id],
-      )) as { pim_id: string }[];
+    const items = await rows(
+      app.db.orm.em.fork(),
+      z.object({ pim_id: z.string() }),
+      `select p.pim_id from order_item i join product p on p.id = i.product_id join render_order o on o.id = i.order_id where o.tenant_id = ? order by 1`,
+      [acme.tenant.id],
+    );
     expect(items.map((i) => i.pim_id)).toEqual(['ACME-DI-20', 'ACME-KL-6205']);
   });
 

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countOf, rows as readRows } from './support/rows.ts';
+import { z } from 'zod';
 import * as XLSX from '@e965/xlsx';
 import { zipSync } from 'fflate';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
@@ -48,8 +50,7 @@ async function refusal(name: string, bytes: Uint8Array): Promise<string> {
   return body.error!.message;
 }
 
-const count = async (sql: string, params: unknown[]) =>
-  Number(((await h.em().execute(sql, params)) as { n: unknown }[])[0]!.n);
+const count = (sql: string, params: unknown[]) => countOf(h.em(), sql, params);
 
 describe('a spreadsheet becomes one order (web)', () => {
   it('upload → message with the file id → one confirmation naming the count and unknown ids → confirm → one order with exactly those products', async () => {
@@ -121,12 +122,12 @@ describe('a spreadsheet becomes one order (web)', () => {
     h.llm.enqueue({ content: 'Done.' });
     const ok = await h.api(`/api/actions/${confirm.actionId}/confirm`, { token: alice, body: {} });
     expect(ok.status).toBe(200);
-    const items = (await h
-      .em()
-      .execute(
-        `select p.pim_id from order_item i join product p on p.id = i.product_id join render_order o on o.id = i.order_id where o.tenant_id = ? order by p.pim_id`,
-        [acme.tenant.id],
-      )) as { pim_id: string }[];
+    const items = await readRows(
+      h.em(),
+      z.object({ pim_id: z.string() }),
+      `select p.pim_id from order_item i join product p on p.id = i.product_id join render_order o on o.id = i.order_id where o.tenant_id = ? order by p.pim_id`,
+      [acme.tenant.id],
+    );
     expect(items.map((i) => i.pim_id)).toEqual(['ACME-DI-20', 'ACME-KL-6204', 'ACME-KL-6205']);
     expect(await count(`select count(*) as n from render_order where tenant_id = ?`, [acme.tenant.id])).toBe(1);
   });
@@ -170,11 +171,13 @@ describe('a spreadsheet becomes one order (web)', () => {
     );
     h.llm.enqueue({ content: 'Draft saved.' });
     expect((await h.api(`/api/actions/${confirm.actionId}/confirm`, { token: alice, body: {} })).status).toBe(200);
-    const items = (await h.em().execute(
+    const items = await readRows(
+      h.em(),
+      z.object({ pim_id: z.string(), material: z.string().nullable() }),
       `select p.pim_id, m.name as material from order_item i join product p on p.id = i.product_id left join material m on m.id = i.material_id
         join render_order o on o.id = i.order_id where o.tenant_id = ? and o.status = 'draft' order by 1`,
       [acme.tenant.id],
-    )) as { pim_id: string; material: string | null }[];
+    );
     expect(items).toEqual([
       { pim_id: 'ACME-DI-20', material: null },
       { pim_id: 'ACME-KL-6204', material: 'NBR-Black' },

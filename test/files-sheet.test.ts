@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countOf, rows } from './support/rows.ts';
+import { z } from 'zod';
 import * as XLSX from '@e965/xlsx';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
@@ -53,8 +55,7 @@ async function upload(token: string, name: string, bytes: Uint8Array): Promise<{
   return (await res.json()) as { file_id: string; summary: string };
 }
 
-const count = async (sql: string, params: unknown[]) =>
-  Number(((await h.em().execute(sql, params)) as { n: unknown }[])[0]!.n);
+const count = (sql: string, params: unknown[]) => countOf(h.em(), sql, params);
 
 /** The answer the model got to its last tool call. */
 const lastToolAnswer = (req: FakeLlmRequest) => String(req.body.messages.findLast((m) => m.role === 'tool')?.content);
@@ -120,12 +121,12 @@ describe('a workbook of several sheets', () => {
       'products.xlsx (sheet Lager; also: Export): 4 rows, column Artikelnummer, 3 match products, 1 unknown: NOPE-1',
     );
     // The new file is the tenant's, kept as long as the workbook it came from.
-    const files = (await h
-      .em()
-      .execute(
-        `select tenant_id, uploaded_by, expires_at::text from uploaded_file where id in (?, ?) order by id = ? desc`,
-        [up.file_id, sheetAnswer!.file_id, up.file_id],
-      )) as { tenant_id: string; uploaded_by: string; expires_at: string }[];
+    const files = await rows(
+      h.em(),
+      z.object({ tenant_id: z.string(), uploaded_by: z.string(), expires_at: z.string() }),
+      `select tenant_id, uploaded_by, expires_at::text from uploaded_file where id in (?, ?) order by id = ? desc`,
+      [up.file_id, sheetAnswer!.file_id, up.file_id],
+    );
     expect(files.map((f) => [f.tenant_id, f.uploaded_by])).toEqual([
       [acme.tenant.id, files[0]!.uploaded_by],
       [acme.tenant.id, files[0]!.uploaded_by],
@@ -148,12 +149,12 @@ describe('a workbook of several sheets', () => {
     });
     expect((await h.api(`/api/actions/${confirm.actionId}/confirm`, { token: alice, body: {} })).status).toBe(200);
     await followUp;
-    const items = (await h
-      .em()
-      .execute(
-        `select p.pim_id from order_item i join product p on p.id = i.product_id join render_order o on o.id = i.order_id where o.tenant_id = ? order by p.pim_id`,
-        [acme.tenant.id],
-      )) as { pim_id: string }[];
+    const items = await rows(
+      h.em(),
+      z.object({ pim_id: z.string() }),
+      `select p.pim_id from order_item i join product p on p.id = i.product_id join render_order o on o.id = i.order_id where o.tenant_id = ? order by p.pim_id`,
+      [acme.tenant.id],
+    );
     expect(items.map((i) => i.pim_id)).toEqual(['ACME-DI-20', 'ACME-KL-6205', 'ACME-ZR-100']);
     h.llm.assertDone();
   });

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { rows } from './support/rows.ts';
 import { RenderBotError, UserInputError } from '../core/errors.ts';
 import { decodeCsvFile, detectDelimiter, parseCsv } from '../core/pipeline/csv.ts';
 import { importProductsCsv } from '../core/pipeline/import.ts';
@@ -24,12 +26,19 @@ afterAll(async () => {
 function importCsv(tenantId: string, csv: string) {
   return db.orm.em.fork().transactional((em) => importProductsCsv(em, tenantId, csv));
 }
+const productRow = z.object({
+  pim_id: z.string(),
+  name: z.string(),
+  category: z.string(),
+  material_name: z.string().nullable(),
+});
 async function products(tenantId: string) {
-  return (await db.orm.em
-    .fork()
-    .execute(`select pim_id, name, category, material_name from product where tenant_id = ? order by pim_id`, [
-      tenantId,
-    ])) as { pim_id: string; name: string; category: string; material_name: string | null }[];
+  return rows(
+    db.orm.em.fork(),
+    productRow,
+    `select pim_id, name, category, material_name from product where tenant_id = ? order by pim_id`,
+    [tenantId],
+  );
 }
 async function csvError(p: Promise<unknown>): Promise<string> {
   const err = await p.then(

@@ -14,12 +14,12 @@ afterAll(async () => {
 
 describe('migrations', () => {
   it('create every table and the tenant-filtered views', async () => {
-    const rows = await db.orm.em
-      .fork()
-      .execute<{ table_name: string }[]>(
-        `select table_name from information_schema.tables where table_schema = 'public' order by 1`,
-      );
-    const names = rows.map((r) => r.table_name);
+    const tables = await rows(
+      db.orm.em.fork(),
+      z.object({ table_name: z.string() }),
+      `select table_name from information_schema.tables where table_schema = 'public' order by 1`,
+    );
+    const names = tables.map((r) => r.table_name);
     for (const t of [
       'tenant',
       'platform_link',

@@ -362,11 +362,16 @@ describe('notice scheduling and exactly-once delivery (queue tasks against the d
     expect(seen).toEqual(
       ['progress post', 'progress edit', 'notice'].map((kind) => ({ kind, transactions: 0, advisory_locks: 0 })),
     );
-    const [row] = (await db.orm.em
-      .fork()
-      .execute(`select progress_message, notice_sent_at, notice_claim from render_order where id = ?`, [
-        order.orderId,
-      ])) as Record<string, unknown>[];
+    const [row] = await rows(
+      db.orm.em.fork(),
+      z.object({
+        progress_message: z.looseObject({ ts: z.string() }).nullable(),
+        notice_sent_at: z.string().nullable(),
+        notice_claim: z.string().nullable(),
+      }),
+      `select progress_message, notice_sent_at, notice_claim from render_order where id = ?`,
+      [order.orderId],
+    );
     expect(row).toMatchObject({
       progress_message: { ts: 'progress-1' },
       notice_sent_at: expect.anything(),

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pgRow } from './support/rows.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, makeTurn, type TenantFixture } from './support/fixtures.ts';
 import type { EntityManager } from '../core/db/orm.ts';
@@ -257,15 +258,16 @@ describe('query_database: what the database enforces on its own', () => {
     try {
       const probe = `select current_user as who, pg_backend_pid() as pid, coalesce(current_setting('renderbot.tenant_id', true), '') as tenant,
         current_setting('statement_timeout') as timeout, current_setting('transaction_read_only') as ro`;
-      const before = (await pool.query(probe)).rows[0] as { who: string; pid: number };
+      const probeRow = z.object({
+        who: z.string(),
+        pid: z.number(),
+        tenant: z.string(),
+        timeout: z.string(),
+        ro: z.string(),
+      });
+      const before = (await pgRow(pool, probeRow, probe))!;
       await runGuardedQuery(pool, alpha.tenant.id, 'select count(*) from v_products');
-      const after = (await pool.query(probe)).rows[0] as {
-        who: string;
-        pid: number;
-        tenant: string;
-        timeout: string;
-        ro: string;
-      };
+      const after = (await pgRow(pool, probeRow, probe))!;
       expect(after.pid).toBe(before.pid); // the same pooled connection the runner used
       expect(after).toMatchObject({ who: before.who, tenant: '', timeout: '0', ro: 'off' });
       expect(after.who).not.toBe(QUERY_ROLE);
@@ -279,17 +281,21 @@ describe('query_database: what the database enforces on its own', () => {
     const smuggle = `select 'x\\', ' as a, count(*) as n from tenant -- ' as b`;
     const pool = createQueryPool(db.url, 1);
     try {
-      const pid = (
-        await pool.query(`select pg_backend_pid() as pid, set_config('standard_conforming_strings', 'off', false)`)
-      ).rows[0] as { pid: number };
+      const pid = (await pgRow(
+        pool,
+        z.object({ pid: z.number() }),
+        `select pg_backend_pid() as pid, set_config('standard_conforming_strings', 'off', false)`,
+      ))!;
       const res = await runGuardedQuery(pool, alpha.tenant.id, smuggle);
       expect(res).toMatchObject({
         columns: ['?column?', 'b'],
         rows: [['x\\', ' as a, count(*) as n from tenant -- ']],
       });
-      const after = (
-        await pool.query(`select pg_backend_pid() as pid, current_setting('standard_conforming_strings') as scs`)
-      ).rows[0];
+      const after = await pgRow(
+        pool,
+        z.object({ pid: z.number(), scs: z.string() }),
+        `select pg_backend_pid() as pid, current_setting('standard_conforming_strings') as scs`,
+      );
       expect(after).toEqual({ pid: pid.pid, scs: 'off' }); // same connection, so the runner really met the setting off
     } finally {
       await pool.end();

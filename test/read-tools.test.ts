@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idRow } from '../core/db/sql.ts';
 import type { EntityManager } from '../core/db/orm.ts';
 import { UserInputError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
@@ -47,7 +48,9 @@ async function makeOrder(
   const t = f.tenant.id;
   const created = new Date(spec.created);
   const number = await nextOrderNumber(em, t, created);
-  const [row] = await em.execute<{ id: string }[]>(
+  const [row] = await rows(
+    em,
+    idRow,
     `insert into render_order (tenant_id, order_number, status, output_type_id, material_override_id, render_overrides, created_at, submitted_at, completed_at)
      values (?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?) returning id`,
     [
@@ -66,7 +69,9 @@ async function makeOrder(
   orders[key] = { id: orderId, number };
   const itemIds: Record<string, string> = {};
   for (const pim of spec.items) {
-    const [item] = await em.execute<{ id: string }[]>(
+    const [item] = await rows(
+      em,
+      idRow,
       `insert into order_item (tenant_id, order_id, product_id) values (?, ?, ?) returning id`,
       [t, orderId, f.productIds[pim]],
     );
@@ -119,11 +124,13 @@ beforeAll(async () => {
     { pimId: 'ACME-X_1', name: 'ACME Sonderring 50% Rabatt', category: 'Sonderteile', materialName: 'Steel-Bare' },
     { pimId: 'ACME-XA1', name: 'ACME Sonderring 50 Stück', category: 'Sonderteile', materialName: 'Steel-Bare' },
   ]);
-  const rows = await em.execute<{ id: string; pim_id: string }[]>(
+  const products = await rows(
+    em,
+    z.object({ id: z.string(), pim_id: z.string() }),
     `select id, pim_id from product where tenant_id = ?`,
     [acme.tenant.id],
   );
-  acme.productIds = Object.fromEntries(rows.map((r) => [r.pim_id, r.id]));
+  acme.productIds = Object.fromEntries(products.map((r) => [r.pim_id, r.id]));
 
   await makeOrder(acme, 'old', {
     status: 'completed',
@@ -293,7 +300,9 @@ describe('searchProducts on a large catalogue', () => {
   });
 
   async function firstByName(filter: string, limit: number, offset = 0): Promise<string[]> {
-    const r = await em.execute<{ pim_id: string }[]>(
+    const r = await rows(
+      em,
+      z.object({ pim_id: z.string() }),
       `select pim_id from product where tenant_id = ? and ${filter} order by name, pim_id limit ? offset ?`,
       [big, limit, offset],
     );
@@ -560,20 +569,21 @@ describe('check_materials', () => {
 });
 
 describe('render job tally', () => {
+  const statusCount = z.object({ status: z.string(), n: z.number() });
   /** The same numbers counted from the jobs themselves. */
   const counted = async (tenantId: string) => {
-    const byStatus = await db.orm.em
-      .fork()
-      .execute(
-        `select status, count(*)::int as n from render_job where tenant_id = ? group by status order by status`,
-        [tenantId],
-      );
-    const tallied = await db.orm.em
-      .fork()
-      .execute(
-        `select status, sum(jobs)::int as n from render_job_tally where tenant_id = ? group by status having sum(jobs) <> 0 order by status`,
-        [tenantId],
-      );
+    const byStatus = await rows(
+      db.orm.em.fork(),
+      statusCount,
+      `select status, count(*)::int as n from render_job where tenant_id = ? group by status order by status`,
+      [tenantId],
+    );
+    const tallied = await rows(
+      db.orm.em.fork(),
+      statusCount,
+      `select status, sum(jobs)::int as n from render_job_tally where tenant_id = ? group by status having sum(jobs) <> 0 order by status`,
+      [tenantId],
+    );
     return { byStatus, tallied };
   };
 
@@ -596,7 +606,7 @@ describe('render job tally', () => {
     expect(await foldTally(em)).toBeGreaterThan(0);
     expect((await counted(acme.tenant.id)).tallied).toEqual(after.byStatus);
     const d = data<{ jobs: Record<string, number | boolean> }>(await call(getRenderStatsTool, acmeCtx, {}));
-    const direct = Object.fromEntries((after.byStatus as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+    const direct = Object.fromEntries(after.byStatus.map((r) => [r.status, r.n]));
     expect(d.jobs).toMatchObject(direct);
     // Deleting an order's jobs (cascade) counts too.
     const [order] = await rows(

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobHelpers, Task } from 'graphile-worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { rows } from './support/rows.ts';
 import { setTenantRenderer } from '../core/renders/backends.ts';
 import { handleFarmCallback } from '../core/renders/farm.ts';
 import { farmTimeoutTaskName } from '../core/renders/farm-timeouts.ts';
@@ -60,13 +62,13 @@ const runAttempt = (job: { id: string }) =>
 const sweep = () => tasks[farmTimeoutTaskName]!({}, helpers(1));
 /** Render jobs of the order that are waiting on the queue, by render job id. */
 async function queued(orderId: string): Promise<string[]> {
-  const rows = await db.orm.em
-    .fork()
-    .execute<{ key: string }[]>(
-      `select q.key from graphile_worker.jobs q join render_job j on j.id::text = q.key where j.order_id = ? order by q.key`,
-      [orderId],
-    );
-  return rows.map((r) => r.key);
+  const jobs = await rows(
+    db.orm.em.fork(),
+    z.object({ key: z.string() }),
+    `select q.key from graphile_worker.jobs q join render_job j on j.id::text = q.key where j.order_id = ? order by q.key`,
+    [orderId],
+  );
+  return jobs.map((r) => r.key);
 }
 /** Takes the order's jobs off the queue, as the queue does once their attempt ran. */
 async function drainQueue(orderId: string): Promise<void> {

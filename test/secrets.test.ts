@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { row as readRow } from './support/rows.ts';
 import { ConfigError, RenderBotError, UserInputError } from '../core/errors.ts';
 import { decryptSecret, encryptSecret } from '../core/secrets.ts';
 import {
@@ -101,11 +103,12 @@ describe('tenant AI settings', () => {
     const em = db.orm.em.fork();
     const tenant = await createTenant(em, { slug: 'secrets-a', name: 'A' });
     await setTenantAi(em, key, tenant.id, azure, apiKey);
-    const rows = await em.execute<{ provider: string; settings: unknown; enc: string; whole: string }[]>(
+    const row = await readRow(
+      em,
+      z.object({ provider: z.string(), settings: z.unknown(), enc: z.string(), whole: z.string() }),
       `select ai_provider as provider, ai_settings as settings, ai_key_encrypted as enc, row_to_json(t)::text as whole from tenant t where id = ?`,
       [tenant.id],
     );
-    const row = rows[0];
     expect(row?.provider).toBe('azure');
     expect(row?.settings).toEqual(azure);
     expect(row?.enc).toMatch(/^v1:/);

@@ -9,7 +9,7 @@ import { MAX_TOOL_MESSAGE_CHARS } from '../core/history/messages.ts';
 import { createQueryPool } from '../core/db/query-pool.ts';
 import { RESULT_BYTES, runGuardedQuery, VALUE_CHARS } from '../core/sql/runner.ts';
 import { z } from 'zod';
-import { rows } from './support/rows.ts';
+import { rows, pgRow } from './support/rows.ts';
 
 /*
  * query_database cannot hurt the server (issue 12 item 2), as the attack: a viewer asks through
@@ -111,10 +111,12 @@ describe('query_database cannot hurt the server (issue 12 item 2)', () => {
 
     // The heavy queries' backends, once several run at once.
     const running = () =>
-      h.em().execute(`select pid, xact_start::text as xact from pg_stat_activity
-      where datname = current_database() and state = 'active' and (query like '%fetch % from renderbot_q%' or query like '%100000000000%')`) as Promise<
-        { pid: number; xact: string }[]
-      >;
+      rows(
+        h.em(),
+        z.object({ pid: z.number(), xact: z.string() }),
+        `select pid, xact_start::text as xact from pg_stat_activity
+      where datname = current_database() and state = 'active' and (query like '%fetch % from renderbot_q%' or query like '%100000000000%')`,
+      );
     const before = await waitFor(async () => {
       const r = await running();
       return r.length >= 4 ? r : undefined;
@@ -154,7 +156,7 @@ function backendPeakMb(pid: number, database: string): number {
 async function runMeasured(url: string, tenantId: string, sql: string): Promise<{ outcome: string; peakMb: number }> {
   const pool = createQueryPool(url, 1);
   try {
-    const { pid } = (await pool.query('select pg_backend_pid() as pid')).rows[0] as { pid: number };
+    const { pid } = (await pgRow(pool, z.object({ pid: z.number() }), 'select pg_backend_pid() as pid'))!;
     const outcome = await runGuardedQuery(pool, tenantId, sql).then(
       (r) => `${r.rowCount} rows`,
       (err: unknown) => (err instanceof Error ? err.message : String(err)),

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countOf } from './support/rows.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { runCli } from './support/cli.ts';
 import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
@@ -44,9 +45,8 @@ async function proposeOrder(token: string): Promise<string> {
   return body.response.reply.blocks.find((b) => b.type === 'confirm')!.actionId!;
 }
 
-const orders = async () =>
-  (await h.em().execute(`select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id]))[0]!
-    .n as number;
+const orders = () =>
+  countOf(h.em(), `select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id]);
 
 describe('a role change reaches existing tokens (issue 12 item 4)', () => {
   it('a user demoted with `admin user role` can no longer confirm with a token made while they were an operator', async () => {

@@ -31,7 +31,9 @@ afterAll(async () => {
 const submit = (sessionId: string, n: number) =>
   submitToSession(em(), { tenantId: acme.tenant.id, sessionId }, { task: 'test', payload: { n } });
 const itemState = async (sessionId: string) =>
-  em().execute<{ attempts: number; startedBy: string | null }[]>(
+  rows(
+    em(),
+    z.object({ attempts: z.number(), startedBy: z.string().nullable() }),
     `select attempts, started_by as "startedBy" from turn_inbox where session_id = ? order by id`,
     [sessionId],
   );

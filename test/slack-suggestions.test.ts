@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countOf } from './support/rows.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
 import type { SlackCall } from './fakes/slack-api.ts';
@@ -21,14 +22,8 @@ type Block = {
 };
 const buttonsOf = (c: SlackCall) =>
   ((c.body.blocks ?? []) as Block[]).find((b) => b.block_id === SUGGESTIONS_BLOCK_ID)?.elements ?? [];
-const userMessages = async (content: string) =>
-  (
-    (await h
-      .em()
-      .execute(`select count(*)::int as n from chat_message where role = 'user' and content = ?`, [content])) as {
-      n: number;
-    }[]
-  )[0]!.n;
+const userMessages = (content: string) =>
+  countOf(h.em(), `select count(*)::int as n from chat_message where role = 'user' and content = ?`, [content]);
 
 /** The model searches the Kugellager (three products) and says so. */
 function scriptSearch() {

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idRow } from '../core/db/sql.ts';
+import { row } from './support/rows.ts';
 import { type App } from '../bot/app.ts';
 import { type ConnectorCall, type FakeConnector } from './fakes/bot-connector.ts';
 import { type FakeLlm, type FakeLlmRequest, type FakeStep } from './fakes/llm-server.ts';
@@ -127,9 +129,9 @@ describe('Stop from Teams', () => {
     llm.enqueue(hold.step);
     await post(personalMessage(conv, 'what is rendering?'));
     await hold.arrived;
-    const [session] = (await app.db.orm.em
-      .fork()
-      .execute(`select id from chat_session where key = ?`, [`${AAD}:${conv}`])) as { id: string }[];
+    const session = await row(app.db.orm.em.fork(), idRow, `select id from chat_session where key = ?`, [
+      `${AAD}:${conv}`,
+    ]);
     const before = llm.clientClosed.length;
 
     connector.setMemberRole('29:guest-user', 'guest');

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { rows } from './support/rows.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import type { FakeLlmRequest, FakeStep } from './fakes/llm-server.ts';
@@ -187,11 +189,12 @@ describe('Stop through the web API', () => {
     await h.api(`/api/chat/sessions/${r.session_id}/stop`, { token: alice, method: 'POST' });
     await closed;
 
-    const [order] = (await h
-      .em()
-      .execute(`select order_number from render_order where tenant_id = ?`, [acme.tenant.id])) as {
-      order_number: string;
-    }[];
+    const [order] = await rows(
+      h.em(),
+      z.object({ order_number: z.string() }),
+      `select order_number from render_order where tenant_id = ?`,
+      [acme.tenant.id],
+    );
     let said: Msg[] = [];
     for (let polls = 0; polls < 3 && !said.some((m) => m.content.includes('Stopped')); polls++)
       said = await messages(r.session_id, before);

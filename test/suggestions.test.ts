@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { rows } from './support/rows.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import { submitOrder } from './support/renders.ts';
@@ -10,6 +12,7 @@ import type { Role } from '../core/tenancy/roles.ts';
 type Reply = { blocks: { type: string; [k: string]: unknown }[]; suggestions?: string[] };
 type Msg = { role: string; content: string; cursor: string; reply: Reply | null };
 type ChatResult = { session_id: string; response: Msg };
+const orderNumberRow = z.object({ order_number: z.string() });
 
 describe('next-step rules (pure)', () => {
   const order = (failedJobs: number, status = 'rendering'): DoneCall => ({
@@ -206,11 +209,9 @@ describe('suggestions through the web API', () => {
   });
 
   it('after an order with failures: retry them and show its results', async () => {
-    const [o] = (await h
-      .em()
-      .execute(`select order_number from render_order where tenant_id = ?`, [acme.tenant.id])) as {
-      order_number: string;
-    }[];
+    const [o] = await rows(h.em(), orderNumberRow, `select order_number from render_order where tenant_id = ?`, [
+      acme.tenant.id,
+    ]);
     h.llm.enqueue(
       { toolCalls: [{ name: 'get_order_status', arguments: { order_id: o!.order_number } }] },
       { content: 'It finished with two failures.' },
@@ -247,11 +248,12 @@ describe('suggestions through the web API', () => {
       messages: Msg[];
     };
     expect((await h.api(`/api/actions/${confirm.actionId}/confirm`, { token: alice, body: {} })).status).toBe(200);
-    const [created] = (await h
-      .em()
-      .execute(`select order_number from render_order where tenant_id = ? order by created_at desc limit 1`, [
-        acme.tenant.id,
-      ])) as { order_number: string }[];
+    const [created] = await rows(
+      h.em(),
+      orderNumberRow,
+      `select order_number from render_order where tenant_id = ? order by created_at desc limit 1`,
+      [acme.tenant.id],
+    );
     const poll = await h.api(
       `/api/chat/sessions/${r.session_id}/messages?after=${before.messages.at(-1)!.cursor}&wait=20`,
       { token: alice },

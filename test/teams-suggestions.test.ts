@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countOf } from './support/rows.ts';
 import { type App } from '../bot/app.ts';
 import { type ConnectorCall, type FakeConnector } from './fakes/bot-connector.ts';
 import { type FakeLlm } from './fakes/llm-server.ts';
@@ -60,14 +61,10 @@ const inConversation = (id: string) => (c: ConnectorCall) =>
   c.conversationId === id && c.activity.type === 'message' && c.refused === undefined;
 const cardOf = (c: ConnectorCall) =>
   (c.activity.attachments as { content: { body: Record<string, unknown>[] } }[] | undefined)?.[0]?.content;
-const userMessages = async (content: string) =>
-  (
-    (await app.db.orm.em
-      .fork()
-      .execute(`select count(*)::int as n from chat_message where role = 'user' and content = ?`, [content])) as {
-      n: number;
-    }[]
-  )[0]!.n;
+const userMessages = (content: string) =>
+  countOf(app.db.orm.em.fork(), `select count(*)::int as n from chat_message where role = 'user' and content = ?`, [
+    content,
+  ]);
 
 describe('Teams suggestions', () => {
   it("installed in a personal chat: the welcome offers where to start, from the tenant's state", async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rows } from './support/rows.ts';
 import { z } from 'zod';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { createCoreHarness, texts, type CoreHarness } from './support/core.ts';
@@ -167,11 +168,12 @@ describe('plan folding (dispatch_renders into create_order)', () => {
     const confirm = reply!.blocks.find((b): b is ConfirmBlock => b.type === 'confirm')!;
     expect(confirm.steps).toHaveLength(1);
     expect(confirm.title).toBe('Create order for 2 products and start rendering');
-    const [pending] = (await h
-      .em()
-      .execute(`select plan from pending_action where session_id = ?`, [turn.sessionId])) as {
-      plan: { tool: string; args: { submit: boolean } }[];
-    }[];
+    const [pending] = await rows(
+      h.em(),
+      z.object({ plan: z.array(z.object({ tool: z.string(), args: z.object({ submit: z.boolean() }) })) }),
+      `select plan from pending_action where session_id = ?`,
+      [turn.sessionId],
+    );
     expect(pending!.plan.map((p) => [p.tool, p.args.submit])).toEqual([['create_order', true]]);
     const answers = await h
       .em()

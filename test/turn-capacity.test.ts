@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countRow } from '../core/db/sql.ts';
 import { connectionBudget } from '../core/config.ts';
 import { setModelConcurrency } from '../core/llm/capacity.ts';
 import { setTenantAi } from '../core/llm/settings.ts';
@@ -11,7 +12,7 @@ import { runCli } from './support/cli.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { submitOrder, waitFor } from './support/renders.ts';
 import { z } from 'zod';
-import { countOf, rows } from './support/rows.ts';
+import { countOf, rows, pgRow } from './support/rows.ts';
 
 /*
  * Turns at the speed of the model (docs/design.md §4, issue 11), through the web API of a full app: many
@@ -94,11 +95,13 @@ function sampleConnections(url: string) {
     await client.connect();
     const db = new URL(url).pathname.slice(1);
     while (!stop) {
-      const { rows } = await client.query<{ n: number }>(
+      const count = await pgRow(
+        client,
+        countRow,
         `select count(*)::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`,
         [db],
       );
-      most = Math.max(most, rows[0]!.n);
+      most = Math.max(most, count!.n);
       await new Promise((r) => setTimeout(r, 20));
     }
     await client.end();

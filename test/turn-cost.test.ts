@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idRow } from '../core/db/sql.ts';
+import { z } from 'zod';
+import { rows } from './support/rows.ts';
 import { makeTenant } from './support/fixtures.ts';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
 import { slashCommand, type Who } from './fakes/slack-request.ts';
@@ -52,9 +55,7 @@ describe('the cost of a Slack agent turn', () => {
   it(`takes ${TURN_STATEMENTS} SQL statements from the signed request to the item done and the lease given up`, async () => {
     // A first turn fills the caches a workspace's first message fills (who is speaking, the tenant's model client).
     expect(await ask('how are the renders of this week doing?', 'All 12 rendered.')).toContain('All 12 rendered.');
-    const [first] = await h
-      .em()
-      .execute<{ id: string }[]>(`select id::text as id from turn_inbox order by id desc limit 1`);
+    const [first] = await rows(h.em(), idRow, `select id::text as id from turn_inbox order by id desc limit 1`);
     await h.app.conversations.result(first!.id);
 
     const before = await turnPoolStatements();
@@ -66,11 +67,11 @@ describe('the cost of a Slack agent turn', () => {
     const used = Object.fromEntries(Object.entries(after).map(([pool, n]) => [pool, n - (before[pool] ?? 0)]));
     const total = Object.values(used).reduce((a, b) => a + b, 0);
     expect({ total, used }).toMatchObject({ total: TURN_STATEMENTS });
-    const [item] = await h
-      .em()
-      .execute<{ done: boolean; attempts: number }[]>(
-        `select done_at is not null as done, attempts from turn_inbox order by id desc limit 1`,
-      );
+    const [item] = await rows(
+      h.em(),
+      z.object({ done: z.boolean(), attempts: z.number() }),
+      `select done_at is not null as done, attempts from turn_inbox order by id desc limit 1`,
+    );
     expect(item).toEqual({ done: true, attempts: 1 });
     const leases = await h
       .em()

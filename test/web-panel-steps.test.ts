@@ -2,6 +2,8 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idRow } from '../core/db/sql.ts';
+import { row } from './support/rows.ts';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from './support/chromium.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
@@ -78,11 +80,12 @@ describe('steps in the chat panel (docs/design.md §12)', { timeout: 90_000 }, (
     expect(await page.locator('#renderbot-chat img').count()).toBe(0);
 
     // After a reload the stored answer shows its steps again.
-    const [session] = (await h
-      .em()
-      .execute(`select id from chat_session where tenant_id = ? order by created_at desc limit 1`, [
-        acme.tenant.id,
-      ])) as { id: string }[];
+    const session = await row(
+      h.em(),
+      idRow,
+      `select id from chat_session where tenant_id = ? order by created_at desc limit 1`,
+      [acme.tenant.id],
+    );
     await page.reload();
     await page.locator('#rb-session').selectOption(session!.id);
     const reloaded = page.locator('.rb-assistant', { hasText: 'The catalogue has three Kugellager' });

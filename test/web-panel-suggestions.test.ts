@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countOf } from './support/rows.ts';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './support/chromium.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
@@ -55,14 +56,8 @@ async function openHostPage(page: Page, token: string) {
   await page.getByLabel('Message', { exact: true }).waitFor();
 }
 
-const userMessages = async (content: string) =>
-  (
-    (await h
-      .em()
-      .execute(`select count(*)::int as n from chat_message where role = 'user' and content = ?`, [content])) as {
-      n: number;
-    }[]
-  )[0]!.n;
+const userMessages = (content: string) =>
+  countOf(h.em(), `select count(*)::int as n from chat_message where role = 'user' and content = ?`, [content]);
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });

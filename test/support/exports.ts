@@ -1,9 +1,19 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { z } from 'zod';
 import type { EntityManager } from '../../core/db/orm.ts';
 import { localRenderPath } from '../../core/renders/local.ts';
+import { idRow } from '../../core/db/sql.ts';
+import { rows } from './rows.ts';
 
 let orderSeq = 0;
+
+const jobRow = z.object({
+  id: z.string(),
+  pim_id: z.string(),
+  status: z.string(),
+  format: z.enum(['webp', 'png', 'jpeg']),
+});
 
 /**
  * A finished order of `tenantId` over the products whose PIM id starts with `pimPrefix`, written
@@ -21,10 +31,12 @@ export async function finishedLocalOrder(
 ) {
   orderSeq += 1;
   const orderNumber = `SA-2026-${String(90000 + orderSeq)}`;
-  const [order] = (await em.execute(
+  const [order] = await rows(
+    em,
+    idRow,
     `insert into render_order (tenant_id, order_number, status, output_type_id, submitted_at, completed_at) values (?, ?, 'completed', ?, now(), now()) returning id`,
     [tenantId, orderNumber, outputTypeId],
-  )) as { id: string }[];
+  );
   await em.execute(
     `insert into order_item (tenant_id, order_id, product_id) select tenant_id, ?, id from product where tenant_id = ? and starts_with(pim_id, ?)`,
     [order!.id, tenantId, pimPrefix],
@@ -41,11 +53,13 @@ export async function finishedLocalOrder(
   await em.execute(`update render_job set result_url = '/renders/' || id where order_id = ? and status = 'completed'`, [
     order!.id,
   ]);
-  const jobs = (await em.execute(
+  const jobs = await rows(
+    em,
+    jobRow,
     `select j.id, p.pim_id, j.status, ot.format from render_job j join product p on p.id = j.product_id
      join render_order o on o.id = j.order_id join output_type ot on ot.id = o.output_type_id where j.order_id = ? order by p.pim_id`,
     [order!.id],
-  )) as { id: string; pim_id: string; status: string; format: 'webp' | 'png' | 'jpeg' }[];
+  );
   for (const j of jobs.filter((x) => x.status === 'completed')) {
     const file = localRenderPath(dataDir, tenantId, j.id, j.format);
     await mkdir(dirname(file), { recursive: true });

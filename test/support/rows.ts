@@ -1,3 +1,5 @@
+import type pg from 'pg';
+import type { z } from 'zod';
 import { countRow, row, rows } from '../../core/db/sql.ts';
 import type { EntityManager } from '../../core/db/orm.ts';
 
@@ -10,4 +12,28 @@ export { row, rows };
 /** The `n` of a `select count(*) … as n` (0 when it returns no row). */
 export async function countOf(em: EntityManager, sql: string, params: unknown[] = []): Promise<number> {
   return (await row(em, countRow, sql, params))?.n ?? 0;
+}
+
+/**
+ * Like `rows`, for a pg client or pool of its own (no EntityManager): `$1`-style parameters, and
+ * every row parsed by `schema`.
+ */
+async function pgRows<S extends z.ZodType>(
+  client: pg.ClientBase | pg.Pool,
+  schema: S,
+  sql: string,
+  params: unknown[] = [],
+): Promise<z.output<S>[]> {
+  const result: unknown[] = (await client.query(sql, params)).rows;
+  return result.map((r) => schema.parse(r));
+}
+
+/** Like `pgRows`, for statements that return at most one row. */
+export async function pgRow<S extends z.ZodType>(
+  client: pg.ClientBase | pg.Pool,
+  schema: S,
+  sql: string,
+  params: unknown[] = [],
+): Promise<z.output<S> | undefined> {
+  return (await pgRows(client, schema, sql, params))[0];
 }
