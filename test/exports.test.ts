@@ -181,10 +181,12 @@ describe('export as ZIP', () => {
     });
     await pipeline(body, createWriteStream(file));
     const size = (await stat(file)).size;
-    // 2,000 × 64 KiB went through; the server and client together held a small part of it at any time.
+    // 2,000 × 64 KiB (125 MiB) went through; the server and client together held a small part of it at
+    // any time. The bound leaves room for what else this process does meanwhile (the app's workers, a
+    // slow disk under load): an archive built in memory would need all 125 MiB.
     expect(size).toBeGreaterThan((count - 1) * bytes);
     expect(chunks).toBeGreaterThan(200);
-    expect(peak).toBeLessThan(32 * 1024 * 1024);
+    expect(peak).toBeLessThan(48 * 1024 * 1024);
 
     const entries = unzipSync(await readFile(file));
     await rm(file);
