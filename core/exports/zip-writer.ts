@@ -30,8 +30,8 @@ type WriteDone = (error: Error | null | undefined) => void;
  * zip-stream with each record in one write: compress-commons writes a header field by field (a
  * dozen writes of 2 to 8 bytes per entry, each a buffered chunk with its own objects), and the
  * central directory all at once — for 100,000 entries 1.7 million chunks, an RSS peak of 826 MB
- * against 341 MB gathered (`bench:zip-writer`). Gathered, it is one chunk per record and about
- * half the CPU. Offsets stay exact while a record is gathered (the record writers read `offset`).
+ * against 341 MB gathered (`bench:zip-writer`, before `unlessFailed` below; 282 MB with it).
+ * Gathered, it is one chunk per record and about half the CPU. Offsets stay exact while a record is gathered (the record writers read `offset`).
  */
 class RecordPerWrite extends ZipStream {
   /** What this class relies on in compress-commons (checked when a writer starts). */
