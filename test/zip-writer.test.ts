@@ -109,6 +109,14 @@ describe('ZIP writer', () => {
     });
   }, 120_000);
 
+  it('writes Zip64 at exactly 65,535 entries too, where the 16-bit count would read as "see Zip64"', async () => {
+    const { path } = await zipFile('65535.zip', async (zip) => {
+      for (let i = 0; i < 65_535; i++) await zip.addStored(`P-${i}.webp`, Buffer.from(`${i}`));
+    });
+    expect(await zip64EntryCount(path)).toBe(65_535n);
+    expect(readWithPython(path, []).count).toBe(65_535);
+  }, 60_000);
+
   it('round-trips the bytes of stored, streamed and deflated entries, and stays plain ZIP when small', async () => {
     const small = randomBytes(1000);
     const large = randomBytes(5 * 1024 * 1024 + 7);

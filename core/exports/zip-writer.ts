@@ -1,13 +1,12 @@
-import { PassThrough, Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
-import { ZipFile, type ReadStreamOptions } from 'yazl';
+import { PassThrough, type Readable } from 'node:stream';
+import ZipStream, { type ZipStreamOptions } from 'zip-stream';
 import { drained, type ByteSink } from './sink.ts';
 
 /**
  * A ZIP written entry by entry into a sink, in the order the entries are added. Every method
  * resolves once the sink can take more, so at most about two entries' bytes wait in memory (the
  * one being written and the next; the central directory, a few hundred bytes per entry, is all
- * that grows). Zip64 records are written where they are needed (more than 65,535 entries, offsets
+ * that grows). Zip64 records are written where they are needed (65,535 entries or more, offsets
  * past 4 GiB), not otherwise. Any method rejects when the sink errors or closes first, or when an
  * entry cannot be added (then the archive is abandoned); the sink is never ended.
  */
@@ -25,28 +24,110 @@ export type ZipWriter = {
   finish(): Promise<number>;
 };
 
-/** Starts a ZIP into `out`; every entry is dated `mtime`. */
+type WriteDone = (error: Error | null | undefined) => void;
+
+/**
+ * zip-stream with each record in one write: compress-commons writes a header field by field (a
+ * dozen writes of 2 to 8 bytes per entry, each a buffered chunk with its own objects), and the
+ * central directory all at once — for 100,000 entries 1.7 million chunks, an RSS peak of 826 MB
+ * against 341 MB gathered (`bench:zip-writer`, before `unlessFailed` below; 282 MB with it).
+ * Gathered, it is one chunk per record and about half the CPU. Offsets stay exact while a record is gathered (the record writers read `offset`).
+ */
+class RecordPerWrite extends ZipStream {
+  /** What this class relies on in compress-commons (checked when a writer starts). */
+  static readonly internals = [
+    '_writeLocalFileHeader',
+    '_writeCentralFileHeader',
+    '_writeDataDescriptor',
+    'isZip64',
+  ] as const;
+  #parts: Buffer[] | undefined;
+
+  constructor(options: ZipStreamOptions) {
+    super(options);
+    if (!Array.isArray(this._entries)) throw new Error('zip-stream no longer keeps _entries');
+  }
+
+  protected override _writeLocalFileHeader(entry: unknown) {
+    this.#gathered(() => super._writeLocalFileHeader(entry));
+  }
+  protected override _writeCentralFileHeader(entry: unknown) {
+    this.#gathered(() => super._writeCentralFileHeader(entry));
+  }
+  protected override _writeDataDescriptor(entry: unknown) {
+    this.#gathered(() => super._writeDataDescriptor(entry));
+  }
+
+  /**
+   * compress-commons writes Zip64 from 65,536 entries on; at exactly 65,535 the end record's count
+   * would be 0xFFFF, which readers take to mean "see the Zip64 record", so write it then too.
+   */
+  override isZip64(): boolean {
+    return super.isZip64() || this._entries.length >= 0xffff;
+  }
+
+  override write(chunk: unknown, encoding?: BufferEncoding | WriteDone, done?: WriteDone): boolean {
+    if (!this.#parts) {
+      if (typeof encoding === 'function') return super.write(chunk, encoding);
+      return encoding === undefined ? super.write(chunk, done) : super.write(chunk, encoding, done);
+    }
+    const part = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (!Buffer.isBuffer(part)) throw new Error('compress-commons wrote a record part that is not bytes');
+    this.#parts.push(part);
+    this.offset += part.length;
+    return true;
+  }
+
+  #gathered(write: () => void) {
+    const parts: Buffer[] = (this.#parts = []);
+    try {
+      write();
+    } finally {
+      this.#parts = undefined;
+    }
+    const record = Buffer.concat(parts);
+    this.offset -= record.length; // counted again by the write below
+    super.write(record);
+  }
+}
+
+/**
+ * Starts a ZIP into `out`; every entry is dated `mtime` (DOS time in UTC). The engine is
+ * zip-stream (compress-commons underneath): constant work per entry, Zip64 on its own where
+ * needed, one entry at a time — which is all this interface asks of it.
+ */
 export function createZipWriter(out: ByteSink, mtime: Date): ZipWriter {
-  const zip = new ZipFile();
-  const output = zip.outputStream;
-  // The typings say only "readable"; yazl makes a PassThrough, whose writable side is the backpressure we wait on.
-  if (!(output instanceof PassThrough)) throw new Error("yazl's output stream is not a PassThrough");
+  // Deflate level 6 for results.csv (zip-stream defaults to 1); images say `store` per entry.
+  for (const name of RecordPerWrite.internals)
+    if (typeof ZipStream.prototype[name] !== 'function') throw new Error(`zip-stream no longer has ${name}`);
+  const zip = new RecordPerWrite({ zlib: { level: 6 } });
 
   let failure: Error | undefined;
-  let stop: (err: Error) => void = () => {};
-  const stopped = new Promise<never>((_, reject) => (stop = reject));
-  stopped.catch(() => {}); // observed through `room`; never left unhandled
+  /**
+   * Those waiting in `unlessFailed`, rejected when the archive fails. (Not a race with one
+   * never-settled promise: each race would leave a reaction on it, a leak per entry.)
+   */
+  const waiting = new Set<(err: Error) => void>();
   const fail = (err: unknown) => {
     failure ??= err instanceof Error ? err : new Error(String(err));
-    stop(failure);
-    output.destroy();
+    for (const reject of waiting) reject(failure);
+    waiting.clear();
+    zip.destroy();
+  };
+  /** `step`, or the archive's failure if that comes first. */
+  const unlessFailed = <T>(step: Promise<T>): Promise<T> => {
+    if (failure) return Promise.reject(failure);
+    return new Promise<T>((resolve, reject) => {
+      waiting.add(reject);
+      step.then(resolve, reject).finally(() => waiting.delete(reject));
+    });
   };
   zip.on('error', fail);
 
   let bytes = 0;
   const copied = (async () => {
-    for await (const chunk of output) {
-      if (!(chunk instanceof Uint8Array)) throw new Error('yazl wrote something other than bytes');
+    for await (const chunk of zip) {
+      if (!(chunk instanceof Uint8Array)) throw new Error('zip-stream wrote something other than bytes');
       bytes += chunk.length;
       out.write(chunk);
       await drained(out);
@@ -60,7 +141,7 @@ export function createZipWriter(out: ByteSink, mtime: Date): ZipWriter {
   /** Waits until `stream` takes more (or the archive failed). */
   const room = async (stream: ByteSink) => {
     if (failure) throw failure;
-    await Promise.race([drained(stream), stopped]);
+    if (stream.writableNeedDrain) await unlessFailed(drained(stream));
   };
   /** Runs `step`; when it fails (a bad name, an unreadable stream), so does the whole archive. */
   const failing = async <T>(step: () => Promise<T>): Promise<T> => {
@@ -71,49 +152,40 @@ export function createZipWriter(out: ByteSink, mtime: Date): ZipWriter {
       throw failure;
     }
   };
+
   /**
-   * Queues the entry `name` whose bytes `open` yields once its turn comes: `opened` resolves when
-   * yazl took them (the previous entry is written), `read` when they were read to the end. yazl
-   * keeps the callback it is handed until the archive ends, so that callback reaches `open` (and
-   * the bytes it holds) only through a holder emptied once it is called.
+   * zip-stream takes one entry at a time, so each waits for the one before it (callers await each
+   * method anyway; this keeps an eager caller correct). Resolves once the entry is in the ZIP
+   * stream: at once for bytes, when the stream ended for a stream.
    */
-  const enqueue = (name: string, options: Partial<ReadStreamOptions>, open: () => Readable) => {
-    const holder: { open?: () => Readable } = { open };
-    const opened = Promise.withResolvers<void>();
-    const read = Promise.withResolvers<void>();
-    read.promise.catch(fail);
-    zip.addReadStreamLazy(name, options, (take) => {
-      const stream = holder.open?.();
-      delete holder.open;
-      if (!stream) return take(new Error(`the ZIP entry ${name} was opened twice`), new PassThrough());
-      finished(stream).then(read.resolve, read.reject);
-      take(null, stream);
-      opened.resolve();
-    });
-    return { opened: opened.promise, read: read.promise };
+  let last: Promise<unknown> = Promise.resolve();
+  const append = (name: string, source: Buffer | Readable, store: boolean): Promise<void> => {
+    const written = last.then(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          if (failure) throw failure;
+          zip.entry(source, { name, date: mtime, store }, (err) => (err ? reject(err) : resolve()));
+        }),
+    );
+    last = written.catch(() => {}); // the failure is the caller's (and then the archive's)
+    return unlessFailed(written);
   };
-  const store = { compress: false, mtime };
 
   return {
     addStored: (name, data) =>
       failing(async () => {
-        const entry = enqueue(name, store, () => Readable.from([data], { objectMode: false }));
-        await Promise.race([entry.opened, stopped]);
-        await room(output);
+        await append(name, Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length), true);
+        await room(zip);
       }),
     addStoredStream: (name, stream) =>
       failing(async () => {
-        await Promise.race([enqueue(name, store, () => stream).read, stopped]);
-        await room(output);
+        await append(name, stream, true);
+        await room(zip);
       }),
     addDeflated(name) {
       const body = new PassThrough();
-      try {
-        enqueue(name, { compressionLevel: 6, mtime }, () => body);
-      } catch (err) {
-        fail(err);
-        throw failure;
-      }
+      const written = append(name, body, false);
+      written.catch(fail);
       return {
         write: (chunk) =>
           failing(async () => {
@@ -123,14 +195,17 @@ export function createZipWriter(out: ByteSink, mtime: Date): ZipWriter {
         end: () =>
           failing(async () => {
             body.end();
-            await room(output);
+            await written;
+            await room(zip);
           }),
       };
     },
     finish: () =>
       failing(async () => {
-        zip.end();
-        await Promise.race([copied, stopped]);
+        await unlessFailed(last);
+        if (failure) throw failure;
+        zip.finalize();
+        await unlessFailed(copied);
         return bytes;
       }),
   };
