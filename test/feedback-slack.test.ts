@@ -36,6 +36,21 @@ const feedbackRows = (answerId: string) =>
       [answerId],
     );
 
+/** An agent answer in a session of `tenantId`'s history, as a turn leaves it; its id. */
+async function storedAnswer(tenantId: string, text: string): Promise<string> {
+  const turn = await makeTurn(h.em(), tenantId);
+  const id = randomUUID();
+  await appendMessage(h.em(), {
+    id,
+    tenantId,
+    sessionId: turn.sessionId,
+    role: 'assistant',
+    content: text,
+    reply: { blocks: [{ type: 'text', text }], answer: { id, sources: [] } },
+  });
+  return id;
+}
+
 describe('Slack: an agent answer is labelled, cites its records and takes feedback', () => {
   it('shows the AI label with the order and count it used, and 👍/👎 that store one row per person (a second click replaces the first)', async () => {
     const order = await createOrder(h.em(), acme.tenant.id, {
@@ -130,16 +145,7 @@ describe('Slack: an agent answer is labelled, cites its records and takes feedba
   });
 
   it("refuses another tenant's answer id and changes nothing", async () => {
-    const turn = await makeTurn(h.em(), globex.tenant.id);
-    const foreign = randomUUID();
-    await appendMessage(h.em(), {
-      id: foreign,
-      tenantId: globex.tenant.id,
-      sessionId: turn.sessionId,
-      role: 'assistant',
-      content: 'a globex answer',
-      reply: { blocks: [{ type: 'text', text: 'a globex answer' }], answer: { id: foreign, sources: [] } },
-    });
+    const foreign = await storedAnswer(globex.tenant.id, 'a globex answer');
     const from = h.slack.calls.length;
     await h.send.action(
       feedbackClick(alice, {
@@ -155,16 +161,7 @@ describe('Slack: an agent answer is labelled, cites its records and takes feedba
   });
 
   it('a click is stored before it is acknowledged: one left unhandled (the process died after acknowledging it) is replayed and recorded once', async () => {
-    const turn = await makeTurn(h.em(), acme.tenant.id);
-    const answerId = randomUUID();
-    await appendMessage(h.em(), {
-      id: answerId,
-      tenantId: acme.tenant.id,
-      sessionId: turn.sessionId,
-      role: 'assistant',
-      content: 'an acme answer',
-      reply: { blocks: [{ type: 'text', text: 'an acme answer' }], answer: { id: answerId, sources: [] } },
-    });
+    const answerId = await storedAnswer(acme.tenant.id, 'an acme answer');
     const stored = (triggerId: string) =>
       h
         .em()
