@@ -158,4 +158,21 @@ describe('ZIP writer', () => {
     })();
     await expect(writing).rejects.toThrow("the export's destination closed");
   });
+
+  it('stops when the destination went away while nothing waited on it, instead of writing the rest into nothing', async () => {
+    // A roomy destination never asks to wait; it is destroyed after its first write (the client left).
+    const out: Writable = new Writable({
+      highWaterMark: 1 << 30,
+      write: (_chunk, _encoding, done) => {
+        out.destroy();
+        done();
+      },
+    });
+    const zip = createZipWriter(out, new Date());
+    const writing = (async () => {
+      for (let i = 0; i < 1000; i++) await zip.addStored(`P-${i}.png`, randomBytes(4096));
+      return zip.finish();
+    })();
+    await expect(writing).rejects.toThrow("the export's destination closed");
+  });
 });
