@@ -32,6 +32,19 @@ const LOST_MESSAGES = [
  * database is up but this process asks more of it than its pool allows. The statement never left.
  */
 const POOL_BUSY_MESSAGE = 'timeout exceeded when trying to connect';
+/** PostgreSQL's answers that a transaction lost a race and may simply run again: serialization failure, deadlock. */
+const RETRYABLE_CODES = new Set(['40001', '40P01']);
+
+/**
+ * True when a statement failed for a reason that is not the statement's: the database was out of
+ * reach or the transaction lost a race. Work that failed so was rolled back and may run again.
+ */
+export function isTransientDatabaseError(err: unknown): boolean {
+  if (isDatabaseUnavailable(err)) return true;
+  for (const e of chain(err)) if (typeof e.code === 'string' && RETRYABLE_CODES.has(e.code)) return true;
+  return false;
+}
+
 /** How often at most a busy pool is logged: one line for a burst, not one per refused request. */
 const BUSY_LOG_EVERY_MS = 10_000;
 
@@ -59,7 +72,7 @@ function poolBusy(err: unknown): boolean {
 }
 
 /** True when `err` says the database is out of reach (never reached, or the connection was lost mid-way). */
-function isDatabaseUnavailable(err: unknown): boolean {
+export function isDatabaseUnavailable(err: unknown): boolean {
   if (neverReachedDatabase(err)) return true;
   for (const e of chain(err)) {
     if (typeof e.code === 'string' && LOST_CODES.has(e.code)) return true;
@@ -88,12 +101,17 @@ export type DatabaseAvailability = {
 
 /**
  * A monitor over `ping` (one cheap statement): after a reported outage it pings every `retryMs`
- * until the database answers, then wakes everyone waiting in `whenUp`.
+ * until the database answers, then wakes everyone waiting in `whenUp`. A busy pool is told apart
+ * from a database whose connections hang (a network cut leaves them waiting, so the pool looks
+ * busy too) by `probe`: one statement on a connection of its own with short timeouts, run at most
+ * once per `probeEveryMs` while pools report busy; when it fails, the database is lost.
  */
 export function createDatabaseAvailability(opts: {
   ping: () => Promise<unknown>;
+  probe?: () => Promise<unknown>;
   log: Logger;
   retryMs?: number;
+  probeEveryMs?: number;
 }): DatabaseAvailability {
   const log = opts.log.child({ component: 'database' });
   const retryMs = opts.retryMs ?? 1000;
@@ -131,7 +149,23 @@ export function createDatabaseAvailability(opts: {
   };
   let busySince = 0;
   let busyCount = 0;
+  let probedAt = 0;
+  let probing = false;
+  const probeBusy = () => {
+    const now = Date.now();
+    if (!opts.probe || probing || closed || now - probedAt < (opts.probeEveryMs ?? 5_000)) return;
+    probing = true;
+    probedAt = now;
+    opts
+      .probe()
+      .then(
+        () => undefined,
+        (err: unknown) => lost(err),
+      )
+      .finally(() => (probing = false));
+  };
   const busy = () => {
+    probeBusy();
     busyCount += 1;
     const now = Date.now();
     if (now - busySince < BUSY_LOG_EVERY_MS) return;

@@ -1,8 +1,11 @@
+import { createServer, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
+import { setImmediate as tick } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabaseAvailability } from '../core/availability.ts';
 import { createLogger } from '../core/logger.ts';
+import { pingOnFreshConnection } from '../core/db/fresh-ping.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 
 let db: TestDatabase;
@@ -29,7 +32,12 @@ describe('database availability', () => {
   it('a saturated pool is not an outage: the database stays up, and a burst of waits is one warning', async () => {
     const pool = new pg.Pool({ connectionString: db.url, max: 1, connectionTimeoutMillis: 50 });
     const { log, lines } = capturingLogger();
-    const availability = createDatabaseAvailability({ ping: () => pool.query('select 1'), log });
+    let probed: Promise<unknown> | undefined;
+    const availability = createDatabaseAvailability({
+      ping: () => pool.query('select 1'),
+      probe: () => (probed = pingOnFreshConnection(db.url)),
+      log,
+    });
     const held = await pool.connect();
     try {
       const waits = await Promise.all(
@@ -44,6 +52,9 @@ describe('database availability', () => {
         Array(3).fill('timeout exceeded when trying to connect'),
       );
       expect(waits.map((e) => availability.report(e))).toEqual([true, true, true]);
+      // The database itself answers on a connection of its own: busy, not gone.
+      await probed;
+      await tick();
       expect(availability.up).toBe(true);
       expect(lines.map((l) => l.msg)).toEqual([
         'database pool busy: statements waited longer than their limit for a connection',
@@ -52,6 +63,43 @@ describe('database availability', () => {
       held.release();
       availability.close();
       await pool.end();
+    }
+  });
+
+  it('a pool that looks busy because its connections hang (a network cut) is an outage: the probe on a fresh connection times out', async () => {
+    // A "database" that accepts connections and never answers, as one behind a cut network path does.
+    const sockets = new Set<Socket>();
+    const hung = createServer((s) => sockets.add(s));
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    const address = hung.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    const pool = new pg.Pool({ connectionString: db.url, max: 1, connectionTimeoutMillis: 50 });
+    const { log, lines } = capturingLogger();
+    let probed: Promise<unknown> | undefined;
+    const availability = createDatabaseAvailability({
+      ping: () => pool.query('select 1'),
+      probe: () => (probed = pingOnFreshConnection(`postgres://postgres@127.0.0.1:${address.port}/x`, 200)),
+      log,
+    });
+    const held = await pool.connect();
+    try {
+      const waited = await pool.query('select 1').then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(availability.report(waited)).toBe(true);
+      await expect(probed).rejects.toThrow(/timeout/);
+      await tick();
+      expect(availability.up).toBe(false);
+      expect(lines.map((l) => l.msg)).toContain(
+        'database unreachable: requests are refused and turns wait until it is back',
+      );
+    } finally {
+      held.release();
+      availability.close();
+      await pool.end();
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => hung.close(r));
     }
   });
 

@@ -10,6 +10,7 @@ import {
 import type { FakeLlmRequest, FakeStep } from './fakes/llm-server.ts';
 import type { SlackCall } from './fakes/slack-api.ts';
 import { makeTenant } from './support/fixtures.ts';
+import { countOf } from './support/rows.ts';
 
 /*
  * A Stop that stops, from Slack (docs/design.md §12): the placeholder's Stop button
@@ -73,16 +74,19 @@ describe('Stop from Slack', () => {
   it('the Stop button on the placeholder aborts the model request; the placeholder becomes "Stopped by …"; the next message is answered', async () => {
     const { threadTs, placeholder, sessionId } = await heldTurn('which orders failed?');
     const closed = h.llm.whenClientClosed();
-    const res = await h.send.action(
-      buttonClick(alice, {
-        actionId: 'renderbot.stop',
-        value: sessionId,
-        messageTs: placeholder.response!.ts as string,
-        threadTs,
-        responseUrl: `${h.slack.apiUrl}/response/1`,
-      }),
-    );
+    const click = buttonClick(alice, {
+      actionId: 'renderbot.stop',
+      value: sessionId,
+      messageTs: placeholder.response!.ts as string,
+      threadTs,
+      responseUrl: `${h.slack.apiUrl}/response/1`,
+    });
+    const res = await h.send.action(click);
     expect(res.status).toBe(200);
+    // Acknowledged once the stop was stored, and not kept for a replay (a late one would stop newer turns).
+    expect(
+      await countOf(h.em(), `select count(*) as n from inbound_event where event_id = ?`, [click.trigger_id]),
+    ).toBe(0);
     await closed;
     await h.slack.waitFor(
       'chat.update',

@@ -1,9 +1,10 @@
 import { isValidSlackRequest, type App as BoltApp } from '@slack/bolt';
 import { z } from 'zod';
-import type { DatabaseAvailability } from '../../core/availability.ts';
+import { isTransientDatabaseError, type DatabaseAvailability } from '../../core/availability.ts';
 import type { Intake } from '../../core/conversations/intake.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { HttpRequest, HttpResponse } from '../http.ts';
+import { STOP_ACTION_ID } from './stop.ts';
 
 /*
  * A Slack request that may start work — a message to the bot, a slash command, a button click — is stored
@@ -42,8 +43,12 @@ const eventBodySchema = z.object({
   }),
 });
 const commandBodySchema = z.object({ command: z.string(), trigger_id: z.string().min(1).max(256) });
-/** A click on a button of ours (confirm, cancel, Stop, 👍/👎, a suggestion): Slack gives each its own trigger id. */
-const clickBodySchema = z.object({ type: z.literal('block_actions'), trigger_id: z.string().min(1).max(256) });
+/** A click on a button (confirm, cancel, 👍/👎, a suggestion, a link): Slack gives each its own trigger id. */
+const clickBodySchema = z.object({
+  type: z.literal('block_actions'),
+  trigger_id: z.string().min(1).max(256),
+  actions: z.array(z.object({ action_id: z.string() })).optional(),
+});
 
 /**
  * The id a request is stored under — the event id of a message people send to the bot, the
@@ -56,7 +61,9 @@ export function receiptKey(body: unknown): string | undefined {
   const command = commandBodySchema.safeParse(body);
   if (command.success) return command.data.trigger_id;
   const click = clickBodySchema.safeParse(body);
-  if (click.success) return click.data.trigger_id;
+  // A Stop is acknowledged only once stored (stop.ts), and never replayed: late, it would stop newer turns.
+  if (click.success)
+    return click.data.actions?.some((a) => a.action_id === STOP_ACTION_ID) ? undefined : click.data.trigger_id;
   const envelope = eventBodySchema.safeParse(body);
   if (!envelope.success) return undefined;
   const { event } = envelope.data;
@@ -92,9 +99,9 @@ function parseBody(req: HttpRequest, raw: string): unknown {
   }
 }
 
-/** Slack's (deprecated) verification token travels in every body; it is a secret and never stored. */
+/** Slack's (deprecated) verification token travels in every body (and a workflow function's bot_access_token in its clicks): secrets, never stored. */
 function withoutToken(body: Record<string, unknown>): Record<string, unknown> {
-  const { token: _token, ...rest } = body;
+  const { token: _token, bot_access_token: _botToken, ...rest } = body;
   return rest;
 }
 
@@ -104,6 +111,8 @@ function withoutToken(body: Record<string, unknown>): Record<string, unknown> {
  */
 export function createSlackReceipt(deps: SlackReceiptDeps) {
   const log = deps.log;
+  /** Clicks this process is handling right now: a slow listener is not replayed alongside itself. */
+  const handling = new Set<string>();
 
   async function receive(
     req: HttpRequest,
@@ -160,9 +169,22 @@ export function createSlackReceipt(deps: SlackReceiptDeps) {
    */
   function markClicksHandled(app: BoltApp): void {
     app.use(async ({ body, next }) => {
+      const key = receiptKey(body);
       const click = clickBodySchema.safeParse(body);
-      await next();
-      if (click.success) await deps.intake.requestHandled('slack', click.data.trigger_id);
+      if (!click.success || key === undefined) return next();
+      handling.add(key);
+      try {
+        await next();
+      } catch (err) {
+        // Cut short by the database: left due for a replay. Anything else (Slack refused an update
+        // after the decision was made) would only be repeated by a replay: the click is done.
+        if (isTransientDatabaseError(err)) throw err;
+        await deps.intake.requestHandled('slack', key);
+        throw err;
+      } finally {
+        handling.delete(key);
+      }
+      await deps.intake.requestHandled('slack', key);
     });
   }
 
@@ -174,6 +196,7 @@ export function createSlackReceipt(deps: SlackReceiptDeps) {
       running = true;
       try {
         for (const due of await deps.intake.dueRequests('slack', 20, REPLAY_AFTER_SECONDS * 2)) {
+          if (handling.has(due.eventId)) continue;
           const stored = storedSchema.safeParse(due.request);
           if (!stored.success || due.replays >= MAX_REPLAYS) {
             log.error(

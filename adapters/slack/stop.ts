@@ -15,7 +15,7 @@ import { isDmChannel, threadSessionKey } from './session.ts';
  */
 
 /** The action id of the placeholder's Stop button; its value is the session id. */
-const STOP_ACTION_ID = 'renderbot.stop';
+export const STOP_ACTION_ID = 'renderbot.stop';
 
 export type SlackStopDeps = {
   conversations: Pick<Conversations, 'stop'>;
@@ -57,8 +57,10 @@ export async function stopFromSlack(
   who: Speaker,
   sessionId: string,
   to: { channel: string; userId: string; threadTs?: string | undefined; quiet?: boolean },
+  stored: () => Promise<void> = async () => {},
 ): Promise<void> {
   const outcome = await deps.conversations.stop(who, sessionId);
+  await stored();
   deps.log.info({ sessionId, status: outcome.status, userId: to.userId }, 'stop asked for');
   if (outcome.status === 'stopping' || to.quiet) return;
   await tell(client, to, escapeMrkdwn(outcome.text)).catch((err: unknown) =>
@@ -68,11 +70,13 @@ export async function stopFromSlack(
 
 /** Registers the Stop button and the agent session's stop event. */
 export function registerStopListeners(app: BoltApp, deps: SlackStopDeps): void {
+  // A Stop click is acknowledged only once the stop is stored: a database outage leaves it
+  // unacknowledged, which Slack shows at the button. It is not kept for a replay (receipt.ts): one
+  // replayed later would stop turns the person started after clicking.
   app.action<BlockButtonAction>(STOP_ACTION_ID, async ({ ack, body, action, client }) => {
-    await ack();
     const teamId = body.team?.id ?? body.user.team_id;
     const channel = body.channel?.id;
-    if (!teamId || !channel) return;
+    if (!teamId || !channel) return ack();
     // A stop is a decision about someone's turn: the role is looked up afresh.
     const who = await deps.intake.identify(
       'slack',
@@ -80,9 +84,9 @@ export function registerStopListeners(app: BoltApp, deps: SlackStopDeps): void {
       slackPerson(client, body.user.id),
       { fresh: true },
     );
-    if (!who) return;
+    if (!who) return ack();
     const threadTs = (body.message?.thread_ts as string | undefined) ?? undefined;
-    await stopFromSlack(deps, client, who, action.value ?? '', { channel, userId: body.user.id, threadTs });
+    await stopFromSlack(deps, client, who, action.value ?? '', { channel, userId: body.user.id, threadTs }, ack);
   });
 
   // Slack's own stop button of an agent session: the event names the thread, not our session.

@@ -2,6 +2,7 @@ import type { Actor } from '../turn-scope.ts';
 import type { Orm } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import { publicMessage } from '../errors.ts';
+import { isTransientDatabaseError } from '../availability.ts';
 import { hasRole, lowerRole } from '../tenancy/roles.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import { needsApproval, type ToolEffects, type ToolResult } from '../tools/tool.ts';
@@ -161,6 +162,9 @@ export async function confirmAction(
       };
     }
   } catch (err) {
+    // Rolled back for a reason that is not the action's (the database went away, a lost race): the
+    // action is still pending, and the click is replayed or made again — it must not read "failed".
+    if (isTransientDatabaseError(err)) throw err;
     deps.log.warn({ err, actionId }, 'confirmed action failed');
     const failed = await em.transactional(async (tx) => {
       const claimed = await claimAction(tx, actor.tenantId, actionId, 'executing', {

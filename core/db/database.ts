@@ -6,6 +6,7 @@ import type { Logger } from '../logger.ts';
 import { ensureDatabase, startEmbeddedCluster, type EmbeddedCluster } from './embedded.ts';
 import { createOrm, migrate, type Orm } from './orm.ts';
 import { createQueryPool, type QueryPool } from './query-pool.ts';
+import { pingOnFreshConnection } from './fresh-ping.ts';
 
 /** An open database: the ORM plus the URL (graphile-worker connects with it too). */
 export type Database = {
@@ -45,7 +46,11 @@ export async function openDatabase(
   try {
     const migrated = await migrate(orm);
     if (migrated.length) log.info({ migrated }, 'applied migrations');
-    const availability = createDatabaseAvailability({ ping: () => orm.em.fork().execute('select 1'), log });
+    const availability = createDatabaseAvailability({
+      ping: () => orm.em.fork().execute('select 1'),
+      probe: () => pingOnFreshConnection(url),
+      log,
+    });
     const intakePool = createIntakePool(
       url,
       (err) => availability.report(err) || log.warn({ err: err.message }, 'intake pool connection dropped'),
