@@ -36,6 +36,15 @@ const feedbackRows = (answerId: string) =>
       [answerId],
     );
 
+/** The stored copy of a click: whether it is marked handled and its body dropped. */
+const stored = (triggerId: string) =>
+  h
+    .em()
+    .execute(
+      `select handled_at is not null as handled, request is null as dropped from inbound_event where platform = 'slack' and event_id = ?`,
+      [triggerId],
+    );
+
 /** An agent answer in a session of `tenantId`'s history, as a turn leaves it; its id. */
 async function storedAnswer(tenantId: string, text: string): Promise<string> {
   const turn = await makeTurn(h.em(), tenantId);
@@ -162,14 +171,6 @@ describe('Slack: an agent answer is labelled, cites its records and takes feedba
 
   it('a click is stored before it is acknowledged: one left unhandled (the process died after acknowledging it) is replayed and recorded once', async () => {
     const answerId = await storedAnswer(acme.tenant.id, 'an acme answer');
-    const stored = (triggerId: string) =>
-      h
-        .em()
-        .execute(
-          `select handled_at is not null as handled, request is null as dropped from inbound_event where platform = 'slack' and event_id = ?`,
-          [triggerId],
-        );
-
     // A live click: stored under its trigger id, marked handled once its listener finished.
     const live = feedbackClick(alice, {
       value: `up:${answerId}`,
@@ -196,4 +197,21 @@ describe('Slack: an agent answer is labelled, cites its records and takes feedba
     });
     expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['down']);
   }, 90_000);
+
+  it('a click whose listener failed after its work was done (Slack refused the private answer) is handled, not replayed', async () => {
+    const answerId = await storedAnswer(acme.tenant.id, 'one more acme answer');
+    const broken: Who = { ...alice, channel: 'C0BROKEN01' };
+    h.slack.failChannel(broken.channel, 'channel_not_found');
+    const click = feedbackClick(broken, {
+      value: `up:${answerId}`,
+      messageTs: '1764058000.000700',
+      responseUrl: `${h.slack.apiUrl}/no-such-response-url`,
+    });
+    expect((await h.send.action(click)).status).toBe(200);
+    await vi.waitFor(async () => expect(await stored(click.trigger_id)).toEqual([{ handled: true, dropped: true }]), {
+      timeout: 30_000,
+      interval: 100,
+    });
+    expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['up']);
+  }, 60_000);
 });
