@@ -72,7 +72,7 @@ function poolBusy(err: unknown): boolean {
 }
 
 /** True when `err` says the database is out of reach (never reached, or the connection was lost mid-way). */
-export function isDatabaseUnavailable(err: unknown): boolean {
+function isDatabaseUnavailable(err: unknown): boolean {
   if (neverReachedDatabase(err)) return true;
   for (const e of chain(err)) {
     if (typeof e.code === 'string' && LOST_CODES.has(e.code)) return true;
