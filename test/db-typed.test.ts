@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { db } from '../core/db/kysely.ts';
-import { resultMapsCached } from '../core/db/kysely-result-maps.ts';
+import { resultMapBuilds, resultMapsCached } from '../core/db/kysely-result-maps.ts';
 import { countRow, rows } from '../core/db/sql.ts';
 import { createTenant, getTenantBySlug } from '../core/tenancy/tenants.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
@@ -62,9 +62,13 @@ describe('typed database access', () => {
         .execute();
     await db(em).insertInto('chat_session').values({ tenant: t.id, platform: 'web', key: 'shape-1' }).execute();
     const first = await read();
+    const built = resultMapBuilds();
     expect(first).toEqual([
       { key: 'shape-1', summaryUpto: 0, monthlyTokenLimit: 7_000_000_000, createdAt: expect.any(Date) },
     ]);
     expect(await read()).toEqual(first);
+    // The second query of the same shape used the map the first one built (this is the plugin's own instance).
+    expect(resultMapBuilds()).toBe(built);
+    expect(built).toBeGreaterThan(0);
   });
 });

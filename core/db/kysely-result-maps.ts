@@ -34,7 +34,13 @@ function shapeKey(entityMap: EntityMap): string {
   return key;
 }
 
-function memoised(build: Builder): Builder {
+/** Field maps built so far (a query shape's first result, or one after the cache was cleared). */
+let builds = 0;
+
+/** How many field maps the plugin has built in this process: it grows with new query shapes, not with queries. */
+export const resultMapBuilds = (): number => builds;
+
+function memoised(build: Builder, counted: boolean): Builder {
   const cache = new Map<string, Record<string, unknown>>();
   return function cachedBuild(this: unknown, entityMap: EntityMap) {
     const key = shapeKey(entityMap);
@@ -43,14 +49,20 @@ function memoised(build: Builder): Builder {
       if (cache.size >= MAX_SHAPES) cache.clear();
       map = build.call(this, entityMap);
       cache.set(key, map);
+      if (counted) builds += 1;
     }
     return map;
   };
 }
 
-/** The transformer's prototype, from its module by file: the package exports only its entry point, and this is the instance the plugin imports. */
+/**
+ * The transformer's prototype, from its module by file: the package exports only its entry point.
+ * It is resolved from where the dialect package the ORM uses resolves it, so it is the instance
+ * the plugin imports even if another copy were installed elsewhere.
+ */
 async function transformerPrototype(): Promise<Record<string, unknown> | undefined> {
-  const entry = createRequire(import.meta.url).resolve('@mikro-orm/sql');
+  const dialect = createRequire(import.meta.url).resolve('@mikro-orm/postgresql');
+  const entry = createRequire(dialect).resolve('@mikro-orm/sql');
   const module: unknown = await import(pathToFileURL(join(dirname(entry), 'plugin', 'transformer.js')).href);
   if (typeof module !== 'object' || module === null || !('MikroTransformer' in module)) return undefined;
   const transformer = module.MikroTransformer;
@@ -65,7 +77,7 @@ export const resultMapsCached: boolean = await (async () => {
   const fields = proto?.buildGlobalFieldMap;
   const relations = proto?.buildGlobalRelationFieldMap;
   if (!proto || !isBuilder(fields) || !isBuilder(relations)) return false;
-  proto.buildGlobalFieldMap = memoised(fields);
-  proto.buildGlobalRelationFieldMap = memoised(relations);
+  proto.buildGlobalFieldMap = memoised(fields, true);
+  proto.buildGlobalRelationFieldMap = memoised(relations, false);
   return true;
 })();
