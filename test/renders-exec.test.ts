@@ -29,6 +29,29 @@ afterAll(async () => {
   await db.drop();
 });
 
+/** The render tasks as the app builds them, every job going to `backend`. */
+function renderTasks(backend: RenderBackend, maxAttempts?: number) {
+  return createRenderTasks({
+    onOrderStatus: scheduleNotices,
+    orm: db.orm,
+    log: silentLog,
+    secretsKey,
+    dataDir,
+    ...(maxAttempts !== undefined ? { maxAttempts } : {}),
+    backendFor: () => backend,
+  });
+}
+
+/** `count` products of category Parts with PIM ids `<prefix>-000`, `<prefix>-001`, … */
+function parts(prefix: string, count: number) {
+  return Array.from({ length: count }, (_, i) => ({
+    pimId: `${prefix}-${String(i).padStart(3, '0')}`,
+    name: `Part ${i}`,
+    category: 'Parts',
+    materialName: null,
+  }));
+}
+
 /** Calls the render task as the queue would on attempt `attempt` of the queue job. */
 function runTask(
   backend: RenderBackend,
@@ -36,15 +59,7 @@ function runTask(
   attempt: number,
   maxAttempts = 3,
 ): Promise<void> {
-  const tasks = createRenderTasks({
-    onOrderStatus: scheduleNotices,
-    orm: db.orm,
-    log: silentLog,
-    secretsKey,
-    dataDir,
-    maxAttempts,
-    backendFor: () => backend,
-  });
+  const tasks = renderTasks(backend, maxAttempts);
   return tasks[renderTaskName]!({ renderJobId: job.id, tenantId: job.tenant_id }, {
     job: { attempts: attempt },
   } as unknown as JobHelpers) as Promise<void>;
@@ -134,20 +149,8 @@ describe('two workers on one database', () => {
       await new Promise((r) => setTimeout(r, 5));
       return { kind: 'done', resultUrl: `/renders/${job.jobId}` };
     };
-    const tasks = createRenderTasks({
-      onOrderStatus: scheduleNotices,
-      orm: db.orm,
-      log: silentLog,
-      secretsKey,
-      dataDir,
-      backendFor: () => backend,
-    });
-    const products = Array.from({ length: 40 }, (_, i) => ({
-      pimId: `MANY-${String(i).padStart(3, '0')}`,
-      name: `Part ${i}`,
-      category: 'Parts',
-      materialName: null,
-    }));
+    const tasks = renderTasks(backend);
+    const products = parts('MANY', 40);
     const many = await makeTenant(db.orm.em.fork(), 'many', { products });
     const order = await submitOrder(
       db.orm,
@@ -174,20 +177,8 @@ describe('orders whose last jobs finish at the same moment', () => {
   it('all derive to completed: the completion that skips deriving always leaves it to a sibling that derives later', async () => {
     // Jobs finish in lockstep, so the last two jobs of an order often complete concurrently.
     const backend: RenderBackend = async (job) => ({ kind: 'done', resultUrl: `/renders/${job.jobId}` });
-    const tasks = createRenderTasks({
-      onOrderStatus: scheduleNotices,
-      orm: db.orm,
-      log: silentLog,
-      secretsKey,
-      dataDir,
-      backendFor: () => backend,
-    });
-    const products = Array.from({ length: 60 }, (_, i) => ({
-      pimId: `RACE-${String(i).padStart(3, '0')}`,
-      name: `Part ${i}`,
-      category: 'Parts',
-      materialName: null,
-    }));
+    const tasks = renderTasks(backend);
+    const products = parts('RACE', 60);
     const race = await makeTenant(db.orm.em.fork(), 'race', { products });
     const orders = [];
     for (let i = 0; i < 60; i += 3)
@@ -239,15 +230,7 @@ describe('render jobs on a real worker', () => {
         running--;
       }
     };
-    const tasks = createRenderTasks({
-      onOrderStatus: scheduleNotices,
-      orm: db.orm,
-      log: silentLog,
-      secretsKey,
-      dataDir,
-      maxAttempts: 2,
-      backendFor: () => backend,
-    });
+    const tasks = renderTasks(backend, 2);
     worker = await startWorker({ url: db.url, tasks, log: silentLog, concurrency: 2 });
     const products = ['ACME-KL-6204', 'ACME-KL-6205', 'ACME-KL-6206', 'ACME-ZR-100', 'ACME-DI-20'];
     const order = await submitOrder(db.orm, acme.tenant.id, products, 'WebP 1024x1024');
