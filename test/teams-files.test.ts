@@ -78,16 +78,20 @@ const inConversation = (id: string) => (c: ConnectorCall) =>
 type Attachment = { contentType: string; name?: string; contentUrl?: string; content: LooseJson };
 const attachmentsOf = (c: ConnectorCall) => (c.activity.attachments as Attachment[] | undefined) ?? [];
 
+/** A completed acme order of the products whose PIM id starts with `prefix`, each rendered to a local file holding its id. */
+const acmeOrder = (prefix: string) =>
+  finishedLocalOrder(
+    app.db.orm.em.fork(),
+    app.config.dataDir,
+    acme.tenant.id,
+    acme.outputTypeIds['WebP 1024x1024']!,
+    prefix,
+    (p) => Buffer.from(p),
+  );
+
 describe('results out on Teams', () => {
   it('personal chat: a file consent card; accept → the CSV is PUT to the upload URL and a file info card follows; another organisation cannot accept it', async () => {
-    const o = await finishedLocalOrder(
-      app.db.orm.em.fork(),
-      app.config.dataDir,
-      acme.tenant.id,
-      acme.outputTypeIds['WebP 1024x1024']!,
-      'ACME-KL',
-      (p) => Buffer.from(p),
-    );
+    const o = await acmeOrder('ACME-KL');
     llm.enqueue(
       { toolCalls: [{ name: 'export_results', arguments: { order_id: o.orderNumber, format: 'csv' } }] },
       { content: 'Here is the list.' },
@@ -193,14 +197,7 @@ describe('results out on Teams', () => {
   }, 60_000);
 
   it('channel: the reply card carries the signed 24 h download link (no consent card: bots cannot send files there)', async () => {
-    const o = await finishedLocalOrder(
-      app.db.orm.em.fork(),
-      app.config.dataDir,
-      acme.tenant.id,
-      acme.outputTypeIds['WebP 1024x1024']!,
-      'ACME-KL',
-      (p) => Buffer.from(p),
-    );
+    const o = await acmeOrder('ACME-KL');
     llm.enqueue(
       { toolCalls: [{ name: 'export_results', arguments: { order_id: o.orderNumber, format: 'zip' } }] },
       { content: 'Download below.' },
@@ -246,14 +243,7 @@ describe('results out on Teams', () => {
 
 describe('thumbnails on Teams', () => {
   it("the completion notice shows the order's thumbnails as one ImageSet of signed WebP thumbnail URLs, valid against the card schema", async () => {
-    const o = await finishedLocalOrder(
-      app.db.orm.em.fork(),
-      app.config.dataDir,
-      acme.tenant.id,
-      acme.outputTypeIds['WebP 1024x1024']!,
-      'ACME-',
-      (p) => Buffer.from(p),
-    );
+    const o = await acmeOrder('ACME-');
     const reply = await completionReply(app.db.orm.em.fork(), acme.tenant.id, o.orderId, app.renderLinks, new Date());
     const card = renderAdaptiveCard(reply);
     expect(cardSchemaProblems(card)).toEqual([]);
