@@ -33,15 +33,7 @@ function xlsx(rows: unknown[][], opts: { bookType?: XLSX.BookType } = {}): Buffe
   return XLSX.write(book, { type: 'buffer', bookType: opts.bookType ?? 'xlsx' }) as Buffer;
 }
 
-async function upload(token: string, name: string, bytes: Uint8Array): Promise<Response> {
-  const form = new FormData();
-  form.append('file', new Blob([bytes]), name);
-  return fetch(`${h.base}/api/chat/files`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}` },
-    body: form,
-  });
-}
+const upload = (token: string, name: string, bytes: Uint8Array) => h.uploadFile(token, name, bytes);
 
 async function refusal(name: string, bytes: Uint8Array): Promise<string> {
   const res = await upload(alice, name, bytes);

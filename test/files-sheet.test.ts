@@ -44,13 +44,7 @@ function twoSheets(): Buffer {
 }
 
 async function upload(token: string, name: string, bytes: Uint8Array): Promise<{ file_id: string; summary: string }> {
-  const form = new FormData();
-  form.append('file', new Blob([bytes]), name);
-  const res = await fetch(`${h.base}/api/chat/files`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}` },
-    body: form,
-  });
+  const res = await h.uploadFile(token, name, bytes);
   expect(res.status).toBe(201);
   return (await res.json()) as { file_id: string; summary: string };
 }
