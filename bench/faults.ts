@@ -32,6 +32,7 @@ import { createSlackSender, mentionEvent, slashCommand, type SignedRequest } fro
 import { startPrivateCluster } from '../test/support/private-cluster.ts';
 import { startServe } from '../test/support/serve.ts';
 import { ms, percentile } from './support/load.ts';
+import { SIGNING_SECRET, TEAM } from './support/slack-workspace.ts';
 
 const num = (name: string, fallback: number) => {
   const v = process.env[name] ? Number(process.env[name]) : fallback;
@@ -49,14 +50,6 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
-const SIGNING_SECRET = 'bench-signing-secret-0123456789ab';
-const TEAM = {
-  token: 'xoxb-bench-0001-fake',
-  teamId: 'T0BENCH001',
-  teamName: 'Bench GmbH',
-  botUserId: 'U0BOTBENCH',
-  botId: 'B0BOTBENCH',
-};
 const USER = 'U0BENCHUSR';
 const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
 

@@ -37,15 +37,8 @@ import {
   type Sample,
   type Summary,
 } from './support/load.ts';
+import { SIGNING_SECRET, TEAM } from './support/slack-workspace.ts';
 
-const SIGNING_SECRET = 'bench-signing-secret-0123456789ab';
-const TEAM = {
-  token: 'xoxb-bench-0001-fake',
-  teamId: 'T0BENCH001',
-  teamName: 'Bench GmbH',
-  botUserId: 'U0BOTBENCH',
-  botId: 'B0BOTBENCH',
-};
 const WHO: Who = { teamId: TEAM.teamId, userId: 'U0BENCHUSR', channel: 'C0BENCH001' };
 
 const { rate, seconds, drainSeconds, count } = benchSettings();
