@@ -83,9 +83,8 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
   const fileRef = useRef<HTMLInputElement>(null);
   const listRef = useRef<HTMLDivElement>(null);
 
-  const signOut = useCallback((message: string | null) => {
-    sessionStorage.removeItem(TOKEN_KEY);
-    setToken(null);
+  /** Forgets the signed-in person's identity and conversations on screen. */
+  const forgetPerson = useCallback(() => {
     setMe(null);
     meRef.current = null;
     unreadRef.current = null;
@@ -93,8 +92,17 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
     setItems([]);
     setSessions([]);
     setSessionId(null);
-    setSignInError(message);
   }, []);
+
+  const signOut = useCallback(
+    (message: string | null) => {
+      sessionStorage.removeItem(TOKEN_KEY);
+      setToken(null);
+      forgetPerson();
+      setSignInError(message);
+    },
+    [forgetPerson],
+  );
 
   const signIn = useCallback((t: string) => {
     sessionStorage.setItem(TOKEN_KEY, t);
@@ -106,16 +114,10 @@ export function App({ base, initiallyOpen, context: initialContext, events }: Ap
   const switchAccount = useCallback(
     (t: string) => {
       setPendingSwitch(null);
-      setMe(null);
-      meRef.current = null;
-      unreadRef.current = null;
-      setUnread(null);
-      setItems([]);
-      setSessions([]);
-      setSessionId(null);
+      forgetPerson();
       signIn(t);
     },
-    [signIn],
+    [forgetPerson, signIn],
   );
 
   // A one-time login link: /chat#login=<code>. The fragment never reaches server logs. When
