@@ -50,6 +50,11 @@ const clickBodySchema = z.object({
   actions: z.array(z.object({ action_id: z.string() })).optional(),
 });
 
+/** A click's key: its trigger id — but a Stop is acknowledged only once stored (stop.ts) and never replayed: late, it would stop newer turns. */
+function clickKey(click: z.infer<typeof clickBodySchema>): string | undefined {
+  return click.actions?.some((a) => a.action_id === STOP_ACTION_ID) ? undefined : click.trigger_id;
+}
+
 /**
  * The id a request is stored under — the event id of a message people send to the bot, the
  * trigger id of a slash command (the ids the listeners queue turns with) or of a button click
@@ -61,9 +66,7 @@ export function receiptKey(body: unknown): string | undefined {
   const command = commandBodySchema.safeParse(body);
   if (command.success) return command.data.trigger_id;
   const click = clickBodySchema.safeParse(body);
-  // A Stop is acknowledged only once stored (stop.ts), and never replayed: late, it would stop newer turns.
-  if (click.success)
-    return click.data.actions?.some((a) => a.action_id === STOP_ACTION_ID) ? undefined : click.data.trigger_id;
+  if (click.success) return clickKey(click.data);
   const envelope = eventBodySchema.safeParse(body);
   if (!envelope.success) return undefined;
   const { event } = envelope.data;
@@ -163,15 +166,15 @@ export function createSlackReceipt(deps: SlackReceiptDeps) {
 
   /**
    * A click's listener decides at once (confirm and cancel exactly once, feedback replacing an
-   * earlier click, a suggestion queued under its own id, a stop): once it has finished, its stored
+   * earlier click, a suggestion queued under its own id): once it has finished, its stored
    * copy is marked handled. A listener cut short by a database outage throws, so the click stays
    * due and is replayed once the database is back.
    */
   function markClicksHandled(app: BoltApp): void {
     app.use(async ({ body, next }) => {
-      const key = receiptKey(body);
       const click = clickBodySchema.safeParse(body);
-      if (!click.success || key === undefined) return next();
+      const key = click.success ? clickKey(click.data) : undefined;
+      if (key === undefined) return next();
       handling.add(key);
       try {
         await next();
