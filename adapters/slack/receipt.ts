@@ -131,8 +131,14 @@ export function createSlackReceipt(deps: SlackReceiptDeps) {
         'x-slack-request-timestamp': Number(req.headers['x-slack-request-timestamp']),
       },
     });
-    // Unsigned and malformed requests are Bolt's to refuse; nothing of theirs is stored.
-    const body = signed ? parseBody(req, raw) : undefined;
+    // The one signature check of a request (Bolt's receiver is built without its own, app.ts):
+    // refused as Bolt refuses it, with nothing stored. Malformed signed bodies are Bolt's to refuse.
+    if (!signed) {
+      log.warn({ url: req.url }, 'refused a Slack request with a bad or stale signature');
+      res.sendRaw(401, '');
+      return;
+    }
+    const body = parseBody(req, raw);
     const key = body ? receiptKey(body) : undefined;
     if (!key || typeof body !== 'object' || body === null) return bolt(req, res);
     const retry = Number(req.headers['x-slack-retry-num']);
