@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { db } from '../core/db/kysely.ts';
-import { resultMapBuilds, resultMapsCached } from '../core/db/kysely-result-maps.ts';
+import { pluginMemoised, resultMapBuilds } from '../core/db/kysely-plugin-memo.ts';
 import { countRow, rows } from '../core/db/sql.ts';
 import { createTenant, getTenantBySlug } from '../core/tenancy/tenants.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
@@ -48,8 +48,8 @@ describe('typed database access', () => {
     await expect(rows(em, z.object({ id: z.number() }), `select id from tenant`)).rejects.toThrow(/expected number/);
   });
   it("the plugin's result maps are built once per query shape, and results are mapped the same every time", async () => {
-    // False means a MikroORM upgrade renamed what core/db/kysely-result-maps.ts wraps: every query pays again.
-    expect(resultMapsCached).toBe(true);
+    // False means a MikroORM upgrade renamed what core/db/kysely-plugin-memo.ts wraps: every query pays again.
+    expect(pluginMemoised).toBe(true);
     const em = h.orm.em.fork();
     const t = await createTenant(em, { slug: 'shapes', name: 'Shapes' });
     await db(em).updateTable('tenant').set({ monthlyTokenLimit: 7_000_000_000 }).where('id', '=', t.id).execute();
@@ -70,5 +70,46 @@ describe('typed database access', () => {
     // The second query of the same shape used the map the first one built (this is the plugin's own instance).
     expect(resultMapBuilds()).toBe(built);
     expect(built).toBeGreaterThan(0);
+  });
+  it('rows of one shape map the same however many columns are null, renamed or foreign keys', async () => {
+    const em = h.orm.em.fork();
+    const t = await createTenant(em, { slug: 'columns', name: 'Columns' });
+    await db(em)
+      .insertInto('chat_session')
+      .values([
+        { tenant: t.id, platform: 'web', key: 'cols-1', context: { type: 'order', id: 'SA-2026-00160' }, summaryUpto: 3 },
+        { tenant: t.id, platform: 'slack', key: 'cols-2', archivedAt: new Date('2026-01-02T03:04:05Z') },
+      ])
+      .execute();
+    const read = await db(em)
+      .selectFrom('chat_session as s')
+      .innerJoin('tenant as t', 't.id', 's.tenant')
+      .select(['s.tenant', 's.key', 's.context', 's.summaryUpto', 's.archivedAt', 's.createdAt', 't.slug'])
+      .select((e) => e.lit(1).as('one'))
+      .where('s.tenant', '=', t.id)
+      .orderBy('s.key')
+      .execute();
+    expect(read).toEqual([
+      {
+        tenant: t.id,
+        key: 'cols-1',
+        context: { type: 'order', id: 'SA-2026-00160' },
+        summaryUpto: 3,
+        archivedAt: null,
+        createdAt: expect.any(Date),
+        slug: 'columns',
+        one: 1,
+      },
+      {
+        tenant: t.id,
+        key: 'cols-2',
+        context: {},
+        summaryUpto: 0,
+        archivedAt: new Date('2026-01-02T03:04:05Z'),
+        createdAt: expect.any(Date),
+        slug: 'columns',
+        one: 1,
+      },
+    ]);
   });
 });

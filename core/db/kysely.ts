@@ -2,7 +2,7 @@ import { MikroKyselyPlugin, type InferKyselyDB, type Kysely, type MetadataStorag
 import type { Selectable } from 'kysely';
 import type { allEntities } from './entities/index.ts';
 import type { EntityManager } from './orm.ts';
-import './kysely-result-maps.ts';
+import './kysely-plugin-memo.ts';
 
 const options = { columnNamingStrategy: 'property', convertValues: true } as const;
 
