@@ -48,7 +48,13 @@ export async function startChatSdkBot(userName: string, answer: (text: string) =
       const headers = new Headers();
       for (const [k, v] of Object.entries(req.headers))
         if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
-      const request = new Request(`http://127.0.0.1${req.url ?? '/'}`, { method: req.method ?? 'POST', headers, body });
+      const method = req.method ?? 'POST';
+      // A GET (the bench's readiness probe) carries no body: fetch's Request refuses one.
+      const request = new Request(`http://127.0.0.1${req.url ?? '/'}`, {
+        method,
+        headers,
+        ...(method === 'GET' || method === 'HEAD' ? {} : { body }),
+      });
       const response = await bot.webhooks.slack(request, {
         waitUntil: (task: Promise<unknown>) => {
           pending.add(task);
