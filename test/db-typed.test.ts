@@ -77,7 +77,13 @@ describe('typed database access', () => {
     await db(em)
       .insertInto('chat_session')
       .values([
-        { tenant: t.id, platform: 'web', key: 'cols-1', context: { type: 'order', id: 'SA-2026-00160' }, summaryUpto: 3 },
+        {
+          tenant: t.id,
+          platform: 'web',
+          key: 'cols-1',
+          context: { type: 'order', id: 'SA-2026-00160' },
+          summaryUpto: 3,
+        },
         { tenant: t.id, platform: 'slack', key: 'cols-2', archivedAt: new Date('2026-01-02T03:04:05Z') },
       ])
       .execute();

@@ -144,7 +144,13 @@ export const pluginMemoised: boolean = await (async () => {
   const relations = proto?.buildGlobalRelationFieldMap;
   const transformRow = proto?.transformRow;
   const findEntityMetadata = proto?.findEntityMetadata;
-  if (!proto || !isBuilder(fields) || !isBuilder(relations) || !isRowTransform(transformRow) || !isLookup(findEntityMetadata))
+  if (
+    !proto ||
+    !isBuilder(fields) ||
+    !isBuilder(relations) ||
+    !isRowTransform(transformRow) ||
+    !isLookup(findEntityMetadata)
+  )
     return false;
   proto.buildGlobalFieldMap = memoised(fields, true);
   proto.buildGlobalRelationFieldMap = memoised(relations, false);
