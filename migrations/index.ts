@@ -29,6 +29,7 @@ import { Migration20261206004000_turn_stop } from './Migration20261206004000_tur
 import { Migration20261206005000_answer_feedback } from './Migration20261206005000_answer_feedback.ts';
 import { Migration20261206007000_drop_message_ref } from './Migration20261206007000_drop_message_ref.ts';
 import { Migration20261206008000_session_lease } from './Migration20261206008000_session_lease.ts';
+import { Migration20261206009000_feedback_given_at } from './Migration20261206009000_feedback_given_at.ts';
 
 /** Every migration in order; passed to MikroORM as `migrationsList` so no directory scanning is needed. */
 export const migrationsList = [
@@ -63,4 +64,5 @@ export const migrationsList = [
   { name: 'Migration20261206005000_answer_feedback', class: Migration20261206005000_answer_feedback },
   { name: 'Migration20261206007000_drop_message_ref', class: Migration20261206007000_drop_message_ref },
   { name: 'Migration20261206008000_session_lease', class: Migration20261206008000_session_lease },
+  { name: 'Migration20261206009000_feedback_given_at', class: Migration20261206009000_feedback_given_at },
 ];

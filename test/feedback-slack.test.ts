@@ -198,6 +198,33 @@ describe('Slack: an agent answer is labelled, cites its records and takes feedba
     expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['down']);
   }, 90_000);
 
+  it("a replayed click never replaces the person's newer one: Slack's action_ts orders them", async () => {
+    const answerId = await storedAnswer(acme.tenant.id, 'an answer clicked twice');
+    // 👎 clicked first, its handling cut short (only the stored copy is left); 👍 clicked a minute later, handled.
+    const older = feedbackClick(alice, {
+      value: `down:${answerId}`,
+      messageTs: '1764058000.000650',
+      responseUrl: h.slack.responseUrl(),
+    });
+    older.actions[0]!.action_ts = `${Math.floor(Date.now() / 1000) - 60}.000100`;
+    const newer = feedbackClick(alice, {
+      value: `up:${answerId}`,
+      messageTs: '1764058000.000650',
+      responseUrl: h.slack.responseUrl(),
+    });
+    expect((await h.send.action(newer)).status).toBe(200);
+    await vi.waitFor(async () => expect(await stored(newer.trigger_id)).toEqual([{ handled: true, dropped: true }]), {
+      timeout: 30_000,
+      interval: 100,
+    });
+    expect(await storeRequest(h.app.db.intakePool, 'slack', older.trigger_id, { body: older }, 0)).toBe(true);
+    await vi.waitFor(async () => expect(await stored(older.trigger_id)).toEqual([{ handled: true, dropped: true }]), {
+      timeout: 30_000,
+      interval: 100,
+    });
+    expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['up']);
+  }, 90_000);
+
   it('a click whose listener failed after its work was done (Slack refused the private answer) is handled, not replayed', async () => {
     const answerId = await storedAnswer(acme.tenant.id, 'one more acme answer');
     const broken: Who = { ...alice, channel: 'C0BROKEN01' };

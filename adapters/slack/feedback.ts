@@ -15,7 +15,7 @@ export const FEEDBACK_THANKS = {
  * Registers the 👍/👎 of agent answers (`feedback_buttons` in a `context_actions` block). A click
  * is acknowledged at once; the clicker's tenant is looked up afresh and the core stores the
  * feedback for that tenant's answer only (an answer of another workspace's tenant is "not found");
- * a second click replaces the first. The clicker gets a private line either way.
+ * a later click replaces an earlier one. The clicker gets a private line either way.
  */
 export function registerFeedbackListener(app: BoltApp, deps: ListenerDeps): void {
   app.action<BlockAction<FeedbackButtonsAction>>(FEEDBACK_ACTION_ID, async ({ ack, body, action, client }) => {
@@ -46,7 +46,11 @@ export function registerFeedbackListener(app: BoltApp, deps: ListenerDeps): void
       slackPerson(client, body.user.id),
       { fresh: true },
     );
-    const saved = who ? await deps.conversations.feedback(who, given) : false;
+    // Slack's action_ts (seconds.micros) is when the button was clicked: a replayed older click does not replace a newer one.
+    const givenAt = new Date(Number(action.action_ts) * 1000);
+    const saved = who
+      ? await deps.conversations.feedback(who, { ...given, ...(Number.isNaN(givenAt.getTime()) ? {} : { givenAt }) })
+      : false;
     await tell(saved ? FEEDBACK_THANKS[given.rating] : FEEDBACK_THANKS.notFound);
   });
 }

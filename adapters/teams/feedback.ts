@@ -69,6 +69,16 @@ export function handleFeedbackForm(turn: InboundTurn): InvokeReply {
 }
 
 /** The reason a person wrote, from the form's values (JSON text, or an object); undefined when none. */
+/**
+ * When the person clicked: the activity's `timestamp` (the Bot Framework sends it as an ISO
+ * string; botbuilder's type says Date), undefined when absent or unreadable (stored as now).
+ */
+function clickTime(timestamp: Date | string | undefined): Date | undefined {
+  if (timestamp === undefined) return undefined;
+  const at = new Date(timestamp);
+  return Number.isNaN(at.getTime()) ? undefined : at;
+}
+
 function reasonOf(feedback: string | Record<string, unknown> | undefined): string | undefined {
   if (feedback === undefined) return undefined;
   let values: unknown = feedback;
@@ -115,6 +125,7 @@ export async function handleFeedbackSubmit(
             answerId,
             rating: reaction === 'like' ? 'up' : 'down',
             reason: reasonOf(feedback),
+            givenAt: clickTime(a.timestamp),
           })
         : false;
     deps.log.info({ saved, reaction }, 'teams feedback');

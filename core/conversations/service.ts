@@ -149,12 +149,13 @@ export function createConversations(
 
   /**
    * A person's 👍/👎 (and optional reason) on an agent answer of their own tenant (docs/design.md
-   * §12): stored once per person and answer, a second click replacing the first. False for an
+   * §12): stored once per person and answer, a later click replacing an earlier one (`givenAt`, the
+   * platform's click time, orders a click replayed after an outage). False for an
    * answer id that is malformed, unknown or another tenant's (indistinguishable), and nothing changes.
    */
   async function feedback(
     actor: Actor,
-    given: { answerId: string; rating: FeedbackRating; reason?: string | undefined },
+    given: { answerId: string; rating: FeedbackRating; reason?: string | undefined; givenAt?: Date | undefined },
   ): Promise<boolean> {
     if (!z.uuid().safeParse(given.answerId).success) return false;
     const saved = await recordFeedback(deps.orm.em.fork(), {

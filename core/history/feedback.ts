@@ -17,20 +17,26 @@ export type FeedbackInput = {
   answerId: string;
   rating: FeedbackRating;
   reason?: string | undefined;
+  /** When the person gave it (the platform's click time; now if it has none). */
+  givenAt?: Date | undefined;
 };
+
+/** Whether the answer was found (of the tenant, an agent answer); a click older than the person's stored one changes nothing but counts as found. */
+const feedbackOutcome = z.object({ found: z.boolean() });
 
 /**
  * Stores a person's feedback on an agent answer of their tenant — one statement: a first click
  * inserts the row with a snapshot of what the answer was made of (the request it answered, the
  * tools called, the turn's tokens, the time from request to answer, the model, the text); a
- * second click of the same person replaces rating and reason. An answer id that is unknown, of
+ * later click of the same person replaces rating and reason (a click older than the stored one,
+ * replayed after an outage, changes nothing). An answer id that is unknown, of
  * another tenant, or not an agent answer changes nothing and returns false (indistinguishably).
  */
 export async function recordFeedback(em: EntityManager, f: FeedbackInput): Promise<boolean> {
   const reason = f.reason?.trim().slice(0, MAX_FEEDBACK_REASON) || null;
-  const saved = await row(
+  const outcome = await row(
     em,
-    z.object({ id: z.string() }),
+    feedbackOutcome,
     `
     with answer as (
       select m.id, m.tenant_id, m.session_id, m.seq, m.model, m.content, m.created_at
@@ -46,18 +52,23 @@ export async function recordFeedback(em: EntityManager, f: FeedbackInput): Promi
              coalesce(sum(t.prompt_tokens), 0)::int as prompt_tokens, coalesce(sum(t.completion_tokens), 0)::int as completion_tokens
       from chat_message t, answer a
       where t.session_id = a.session_id and t.seq > coalesce((select seq from request), 0) and t.seq <= a.seq
+    ), saved as (
+      insert into answer_feedback as f (tenant_id, message_id, session_id, platform, user_id, rating, reason, model, request, answer, tools,
+        prompt_tokens, completion_tokens, latency_ms, given_at)
+      select a.tenant_id, a.id, a.session_id, ?, ?, ?, ?, a.model, (select case when role = 'user' then content end from request), a.content, turn.tools,
+        turn.prompt_tokens, turn.completion_tokens,
+        (select (extract(epoch from a.created_at - created_at) * 1000)::int from request),
+        coalesce(?::timestamptz, now())
+      from answer a, turn
+      on conflict (message_id, platform, user_id) do update
+        set rating = excluded.rating, reason = excluded.reason, given_at = excluded.given_at, updated_at = now()
+        where f.given_at <= excluded.given_at
+      returning f.id
     )
-    insert into answer_feedback as f (tenant_id, message_id, session_id, platform, user_id, rating, reason, model, request, answer, tools,
-      prompt_tokens, completion_tokens, latency_ms)
-    select a.tenant_id, a.id, a.session_id, ?, ?, ?, ?, a.model, (select case when role = 'user' then content end from request), a.content, turn.tools,
-      turn.prompt_tokens, turn.completion_tokens,
-      (select (extract(epoch from a.created_at - created_at) * 1000)::int from request)
-    from answer a, turn
-    on conflict (message_id, platform, user_id) do update set rating = excluded.rating, reason = excluded.reason, updated_at = now()
-    returning f.id`,
-    [f.answerId, f.tenantId, f.platform, f.userId, f.rating, reason],
+    select exists (select 1 from answer) as found`,
+    [f.answerId, f.tenantId, f.platform, f.userId, f.rating, reason, f.givenAt?.toISOString() ?? null],
   );
-  return saved !== undefined;
+  return outcome?.found === true;
 }
 
 const feedbackRow = z.object({

@@ -31,6 +31,8 @@ export const AnswerFeedback = defineEntity({
     latencyMs: p.integer().nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
     updatedAt: p.datetime().defaultRaw('now()'),
+    /** When the person gave it (the platform's click time): an older click, replayed late, never replaces it. */
+    givenAt: p.datetime().defaultRaw('now()'),
   },
   uniques: [{ name: 'answer_feedback_person_uq', properties: ['message', 'platform', 'userId'] }],
   indexes: [
