@@ -28,6 +28,6 @@ export async function createTeamsChannel(app: App): Promise<Channel | undefined>
     routes: [adapter.route],
     deliverer: adapter.deliverer,
     streamer: adapter.streamer,
-    async stop() {},
+    stop: () => adapter.stop(),
   };
 }

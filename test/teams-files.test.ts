@@ -196,6 +196,51 @@ describe('results out on Teams', () => {
     expect(line!.activity.text).toBe(`OK, I did not send ${consent.name}.`);
   }, 60_000);
 
+  it('a slow OneDrive does not hold the invoke: it is answered at once, and the file info card follows the upload', async () => {
+    const o = await acmeOrder('ACME-KL');
+    llm.enqueue(
+      { toolCalls: [{ name: 'export_results', arguments: { order_id: o.orderNumber, format: 'csv' } }] },
+      { content: 'Here is the list.' },
+    );
+    const conv = `a:personal-slow-${++seq}`;
+    await post(activity('personal-message', { conversationId: conv, text: `results of ${o.orderNumber} as a list` }));
+    const [, consentMessage] = await connector.waitFor(2, inConversation(conv));
+    const consent = attachmentsOf(consentMessage!)[0]!;
+    let finishUpload!: () => void;
+    const session = connector.uploadSession(consent.name!, {
+      answerAfter: new Promise<void>((resolve) => (finishUpload = resolve)),
+    });
+    const accepted = await post(
+      activity('personal-message', {
+        conversationId: conv,
+        type: 'invoke',
+        invoke: 'fileConsent/invoke',
+        value: {
+          type: 'fileUpload',
+          action: 'accept',
+          context: consent.content.acceptContext,
+          uploadInfo: {
+            name: session.name,
+            uploadUrl: session.uploadUrl,
+            contentUrl: session.contentUrl,
+            uniqueId: `uid-${session.id}`,
+            fileType: 'csv',
+          },
+        },
+      }),
+    );
+    // Answered while OneDrive still holds the PUT: nothing is shown yet.
+    expect(accepted.status).toBe(200);
+    expect(session.bytes).toBeUndefined();
+    const isFileInfo = (c: ConnectorCall) =>
+      inConversation(conv)(c) && attachmentsOf(c)[0]?.contentType === 'application/vnd.microsoft.teams.card.file.info';
+    expect(connector.calls.filter(isFileInfo)).toEqual([]);
+    finishUpload();
+    const [info] = await connector.waitFor(1, isFileInfo);
+    expect(attachmentsOf(info!)[0]!.contentUrl).toBe(session.contentUrl);
+    expect(session.bytes!.length).toBeGreaterThan(100);
+  }, 60_000);
+
   it('channel: the reply card carries the signed 24 h download link (no consent card: bots cannot send files there)', async () => {
     const o = await acmeOrder('ACME-KL');
     llm.enqueue(

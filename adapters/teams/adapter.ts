@@ -24,7 +24,7 @@ import { createChannelPacer } from '../../core/pacer.ts';
 import { teamsTargetSchema } from './target.ts';
 import { consentCards, isPersonalChat } from './file-consent.ts';
 import type { FileExporter } from '../../core/exports/files.ts';
-import { createBotFrameworkTransport, type TeamsTransport } from './transport.ts';
+import { createBotFrameworkTransport, type ConversationRef, type TeamsTransport } from './transport.ts';
 
 /** The conversation a stored reference points to (the pacer's key). */
 const conversationKey = z.object({ conversation: z.object({ id: z.string() }) });
@@ -53,6 +53,8 @@ export type TeamsAdapter = {
   route: HttpRoute;
   deliverer: Deliverer;
   streamer: Streamer;
+  /** Resolves once the work started after answered requests (accepted file uploads) has finished. */
+  stop(): Promise<void>;
 };
 
 /**
@@ -67,6 +69,11 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
   else log.info(describeTeamsSettings(settings));
   const emulator = settings.mode === 'emulator';
   const transport = opts.transport ?? createBotFrameworkTransport(settings, log);
+  const pacer = createChannelPacer({ log, waitFor: throttledFor });
+  /** Calls into one conversation wait out its throttling in order, without holding up others (core/pacer.ts). */
+  const keyOf = (reference: ConversationRef) => conversationKey.safeParse(reference).data?.conversation.id ?? '';
+  /** Work started by a request and run after it was answered (accepted file uploads); awaited by `stop`. */
+  const afterAnswers = new Set<Promise<void>>();
   const handler = createTeamsHandler({
     intake: opts.intake,
     conversations: opts.conversations,
@@ -74,6 +81,12 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     emulator,
     ...(opts.files ? { files: opts.files } : {}),
     ...(opts.exportFile ? { exportFile: opts.exportFile } : {}),
+    sendLater: (reference, message) => pacer.run(keyOf(reference), () => transport.sendProactive(reference, message)),
+    afterAnswer: (work) => {
+      const running = work().catch((err: unknown) => log.error({ err }, 'work after a Teams answer failed'));
+      afterAnswers.add(running);
+      void running.finally(() => afterAnswers.delete(running));
+    },
   });
 
   const route: HttpRoute = {
@@ -91,7 +104,6 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     },
   };
 
-  const pacer = createChannelPacer({ log, waitFor: throttledFor });
   /** Teams' feedback names the activity it was given on: remember which agent answer that activity shows. */
   const answerPosted = async (tenantId: string, conversation: string, reply: Reply, activityId: string | undefined) => {
     if (reply.answer && activityId)
@@ -130,8 +142,7 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
         }
       : rendered;
     const earlier = typeof info.replace?.activityId === 'string' ? info.replace.activityId : undefined;
-    // Calls into one conversation wait out its throttling in order, without holding up others (core/pacer.ts).
-    const key = conversationKey.safeParse(conversationReference).data?.conversation.id ?? '';
+    const key = keyOf(conversationReference);
     if (earlier) {
       try {
         await pacer.run(key, () => transport.updateProactive(conversationReference, earlier, message), {
@@ -165,5 +176,13 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
         log.warn({ err, sessionId: info.sessionId }, 'could not stop the turn whose stream was stopped'),
       );
   };
-  return { settings, route, deliverer, streamer: createTeamsStreamer({ transport, log, pacer, onStopped }) };
+  return {
+    settings,
+    route,
+    deliverer,
+    streamer: createTeamsStreamer({ transport, log, pacer, onStopped }),
+    async stop() {
+      await Promise.all([...afterAnswers]);
+    },
+  };
 }

@@ -3,6 +3,8 @@ import type { Conversations } from '../../core/conversations/service.ts';
 import type { Files } from '../../core/files/service.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { FileExporter } from '../../core/exports/files.ts';
+import type { OutgoingMessage } from './activity.ts';
+import type { ConversationRef } from './transport.ts';
 
 /** The intake calls the Teams turn logic uses. */
 export type TeamsIntake = Pick<
@@ -24,4 +26,8 @@ export type TeamsHandlerDeps = {
   files?: Pick<Files, 'upload'>;
   /** Makes the file a consent card offered, once accepted (adapters/teams/file-consent.ts). */
   exportFile?: FileExporter;
+  /** Sends into a conversation outside any turn (after its invoke was answered), paced per conversation. */
+  sendLater: (reference: ConversationRef, message: OutgoingMessage) => Promise<unknown>;
+  /** Runs work after the request that started it was answered; the channel waits for it when it stops. */
+  afterAnswer: (work: () => Promise<void>) => void;
 };

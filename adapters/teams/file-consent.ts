@@ -5,7 +5,6 @@ import type { FileExporter } from '../../core/exports/files.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { FileBlock, Reply, ReplyBlock } from '../../core/replies/reply.ts';
 import type { OutgoingMessage } from './activity.ts';
-import type { InvokeReply } from './transport.ts';
 import { textMessage } from './texts.ts';
 
 /**
@@ -106,25 +105,33 @@ async function sizeOf(
   }
 }
 
+/** A `fileConsent/invoke` answer, read; undefined when the value is not one. */
+export type FileConsent = z.infer<typeof fileConsentValue>;
+
+export function readFileConsent(value: unknown): FileConsent | undefined {
+  const consent = fileConsentValue.safeParse(value);
+  return consent.success ? consent.data : undefined;
+}
+
 /**
- * Answers a `fileConsent/invoke`: on accept, the export the card's link names — only for the
- * clicker's tenant and only while the link is valid — is PUT to the upload URL Teams gave
- * (the user's OneDrive), then a file info card shows it in the chat; on decline, one line. The
- * invoke is always answered 200 (Teams shows an error otherwise), with what happened sent as messages.
+ * Carries out a file consent answer, after its invoke was answered (adapters/teams/handler.ts):
+ * on accept, the export the card's link names — only for the clicker's tenant and only while the
+ * link is valid — is made and PUT to the upload URL Teams gave (the user's OneDrive), then a file
+ * info card shows it in the chat; on decline, one line. What happened is said in messages; it
+ * never throws.
  */
-export async function handleFileConsent(
+export async function deliverConsentedFile(
   deps: { exportFile: FileExporter; log: Logger },
-  value: unknown,
+  consent: FileConsent,
   tenantId: string | undefined,
   send: (message: OutgoingMessage) => Promise<unknown>,
-): Promise<InvokeReply> {
-  const ok: InvokeReply = { status: 200, body: {} };
-  const consent = fileConsentValue.safeParse(value);
-  if (!consent.success) return { status: 400, body: { error: 'not a file consent answer' } };
-  const { action, context, uploadInfo } = consent.data;
+): Promise<void> {
+  const { action, context, uploadInfo } = consent;
+  const tell = (text: string) =>
+    send(textMessage(text)).catch((err: unknown) => deps.log.warn({ err }, 'could not say how a file consent ended'));
   if (action === 'decline') {
-    await send(textMessage(`OK, I did not send ${context.name}.`));
-    return ok;
+    await tell(`OK, I did not send ${context.name}.`);
+    return;
   }
   const file = tenantId
     ? await deps.exportFile(tenantId, context.url).catch((err: unknown) => {
@@ -133,12 +140,10 @@ export async function handleFileConsent(
       })
     : undefined;
   if (!file || !uploadInfo?.uploadUrl) {
-    await send(
-      textMessage(
-        `I cannot send ${context.name} any more: its link expired or is not for your organisation. Ask me for the export again.`,
-      ),
+    await tell(
+      `I cannot send ${context.name} any more: its link expired or is not for your organisation. Ask me for the export again.`,
     );
-    return ok;
+    return;
   }
   try {
     const res = await fetch(uploadInfo.uploadUrl, {
@@ -149,22 +154,22 @@ export async function handleFileConsent(
     });
     await res.body?.cancel();
     if (!res.ok) throw new Error(`the upload URL answered HTTP ${res.status}`);
-    await send({
-      type: 'message',
-      attachments: [
-        {
-          contentType: FILE_INFO_CONTENT_TYPE,
-          name: uploadInfo.name ?? context.name,
-          contentUrl: uploadInfo.contentUrl ?? '',
-          content: { uniqueId: uploadInfo.uniqueId ?? '', fileType: uploadInfo.fileType ?? '' },
-        },
-      ],
-    });
   } catch (err) {
     deps.log.error({ err }, 'file upload to OneDrive failed');
-    await send(textMessage(`Uploading ${context.name} failed; ask me for the export again to get a download link.`));
+    await tell(`Uploading ${context.name} failed; ask me for the export again to get a download link.`);
+    return;
   } finally {
     await file.remove();
   }
-  return ok;
+  await send({
+    type: 'message',
+    attachments: [
+      {
+        contentType: FILE_INFO_CONTENT_TYPE,
+        name: uploadInfo.name ?? context.name,
+        contentUrl: uploadInfo.contentUrl ?? '',
+        content: { uniqueId: uploadInfo.uniqueId ?? '', fileType: uploadInfo.fileType ?? '' },
+      },
+    ],
+  }).catch((err: unknown) => deps.log.warn({ err }, 'could not show the uploaded file'));
 }

@@ -15,7 +15,7 @@ import {
 } from './activity.ts';
 import { handleCardAction } from './invoke.ts';
 import { handleFeedbackForm, handleFeedbackSubmit } from './feedback.ts';
-import { handleFileConsent } from './file-consent.ts';
+import { deliverConsentedFile, readFileConsent } from './file-consent.ts';
 import { linkedText, textMessage, unlinkedText, welcomeText } from './texts.ts';
 import type { ConversationRef, InboundTurn, InvokeReply } from './transport.ts';
 import type { TeamsHandlerDeps, TeamsIntake } from './deps.ts';
@@ -175,10 +175,19 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
         return onConversationUpdate(turn);
       case 'invoke': {
         if (a.name === 'fileConsent/invoke' && deps.exportFile) {
+          const consent = readFileConsent(a.value);
+          if (!consent) return { status: 400, body: { error: 'not a file consent answer' } };
           // The file goes only to someone of the tenant the link was made for (files.ts checks the link against it).
           const aad = aadOf(a);
           const who = aad ? await speaker(turn, aad, { fresh: true }) : undefined;
-          return handleFileConsent({ exportFile: deps.exportFile, log }, a.value, who?.tenantId, (m) => turn.send(m));
+          // Teams waits seconds, not minutes, for an invoke's answer; making the export and uploading
+          // it (up to 50 MB) can take longer, so the invoke is answered first and the outcome is sent.
+          const exportFile = deps.exportFile;
+          const reference = deliveryRef(turn.reference);
+          deps.afterAnswer(() =>
+            deliverConsentedFile({ exportFile, log }, consent, who?.tenantId, (m) => deps.sendLater(reference, m)),
+          );
+          return { status: 200, body: {} };
         }
         const aad = aadOf(a);
         // The feedback loop of agent answers (👍/👎 under the message): the form, then its submission.

@@ -30,6 +30,8 @@ type FakeUpload = {
   bytes?: Buffer;
   contentRange?: string;
   authorization?: string;
+  /** A slow OneDrive: the PUT is answered only once this settles. */
+  answerAfter?: Promise<void>;
 };
 
 /** A running fake connector; see `startFakeConnector`. */
@@ -52,7 +54,7 @@ export type FakeConnector = {
    */
   stopStream(conversationId: string): void;
   /** Opens a fake OneDrive upload session for a file named `name` (what a consent accept carries). */
-  uploadSession(name: string): FakeUpload;
+  uploadSession(name: string, o?: { answerAfter?: Promise<void> }): FakeUpload;
   /** The upload sessions, with the bytes PUT to them. */
   uploads(): FakeUpload[];
   /** Teams `userRole` the roster returns for a user id (`from.id`); default 'user'. */
@@ -146,6 +148,7 @@ export async function startFakeConnector(): Promise<FakeConnector> {
         );
         return;
       }
+      await up.answerAfter;
       Object.assign(up, {
         bytes,
         contentRange: range,
@@ -277,9 +280,10 @@ export async function startFakeConnector(): Promise<FakeConnector> {
     url: `http://127.0.0.1:${port}/`,
     calls,
     messages: () => calls.filter(isMessage),
-    uploadSession(name) {
+    uploadSession(name, o = {}) {
       const id = `up-${++seq}`;
       const up: FakeUpload = {
+        ...o,
         id,
         name,
         uploadUrl: `http://127.0.0.1:${port}/onedrive/upload/${id}`,
