@@ -48,10 +48,24 @@ export function isTransientDatabaseError(err: unknown): boolean {
 /** How often at most a busy pool is logged: one line for a burst, not one per refused request. */
 const BUSY_LOG_EVERY_MS = 10_000;
 
-/** The errors an error stands for: itself, its causes and (AggregateError: one per address tried) its members. Bounded. */
+/**
+ * A failure an HTTP client reports — fetch's "fetch failed" TypeError, an axios error (Bolt's
+ * `respond`) — is about the server it called (a model endpoint, a Slack response_url), never the
+ * database, though its cause carries the same ECONNREFUSED or ECONNRESET a refused PostgreSQL
+ * connection does.
+ */
+function isHttpClientFailure(e: { message?: unknown; isAxiosError?: unknown }): boolean {
+  return (e instanceof TypeError && e.message === 'fetch failed') || e.isAxiosError === true;
+}
+
+/**
+ * The errors an error stands for: itself, its causes and (AggregateError: one per address tried)
+ * its members — not what an HTTP client's failure wraps. Bounded.
+ */
 function* chain(err: unknown, depth = 0): Generator<{ code?: unknown; message?: unknown }> {
   if (depth > 8 || typeof err !== 'object' || err === null) return;
-  const e = err as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown; isAxiosError?: unknown };
+  if (isHttpClientFailure(e)) return;
   yield e;
   if (e.cause) yield* chain(e.cause, depth + 1);
   if (Array.isArray(e.errors)) for (const member of e.errors.slice(0, 4)) yield* chain(member, depth + 1);

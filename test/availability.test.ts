@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabaseAvailability } from '../core/availability.ts';
 import { createLogger } from '../core/logger.ts';
 import { pingOnFreshConnection } from '../core/db/fresh-ping.ts';
-import { createTestDatabase, type TestDatabase } from './support/db.ts';
+import { createTestDatabase, freePort, type TestDatabase } from './support/db.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -123,6 +123,19 @@ describe('database availability', () => {
       'database unreachable: requests are refused and turns wait until it is back',
       'database is back',
     ]);
+    availability.close();
+  });
+
+  it("an HTTP client's refused connection (a model endpoint, a Slack response_url) is not the database's", async () => {
+    const { log, lines } = capturingLogger();
+    const availability = createDatabaseAvailability({ ping: () => Promise.resolve(), log, retryMs: 10 });
+    // What fetch throws when nothing listens: a TypeError whose cause is the socket's ECONNREFUSED.
+    const refused = await fetch(`http://127.0.0.1:${await freePort()}/`).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(TypeError);
+    expect(availability.report(refused)).toBe(false);
+    expect(availability.report(new Error('the model failed', { cause: refused }))).toBe(false);
+    expect(availability.up).toBe(true);
+    expect(lines).toEqual([]);
     availability.close();
   });
 });

@@ -8,6 +8,7 @@ import { FEEDBACK_THANKS } from '../adapters/slack/feedback.ts';
 import { randomUUID } from 'node:crypto';
 import type { LooseJson } from './support/loose-json.ts';
 import { storeRequest } from '../core/queue/inbound-requests.ts';
+import { freePort } from './support/db.ts';
 
 let h: SlackHarness;
 let acme: TenantFixture;
@@ -240,5 +241,24 @@ describe('Slack: an agent answer is labelled, cites its records and takes feedba
       interval: 100,
     });
     expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['up']);
+  }, 60_000);
+
+  it("a refused connection to Slack's response_url is Slack's failure, not a database outage: the click is handled and the process stays ready", async () => {
+    const answerId = await storedAnswer(acme.tenant.id, 'an acme answer, clicked where Slack is unreachable');
+    const unreachable: Who = { ...alice, channel: 'C0NOREACH1' };
+    h.slack.failChannel(unreachable.channel, 'channel_not_found');
+    const click = feedbackClick(unreachable, {
+      value: `up:${answerId}`,
+      messageTs: '1764058000.000800',
+      responseUrl: `http://127.0.0.1:${await freePort()}/actions/T0TEAM0001/1/closed`,
+    });
+    expect((await h.send.action(click)).status).toBe(200);
+    await vi.waitFor(async () => expect(await stored(click.trigger_id)).toEqual([{ handled: true, dropped: true }]), {
+      timeout: 30_000,
+      interval: 100,
+    });
+    expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['up']);
+    expect(h.app.db.availability.up).toBe(true);
+    expect(h.logs.lines.some((l) => String(l.msg).startsWith('database unreachable'))).toBe(false);
   }, 60_000);
 });
