@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { LooseJson } from './support/loose-json.ts';
 import { storeRequest } from '../core/queue/inbound-requests.ts';
 import { freePort } from './support/db.ts';
+import { rows } from './support/rows.ts';
+import { z } from 'zod';
 
 let h: SlackHarness;
 let acme: TenantFixture;
@@ -38,13 +40,22 @@ const feedbackRows = (answerId: string) =>
     );
 
 /** The stored copy of a click: whether it is marked handled and its body dropped. */
-const stored = (triggerId: string) =>
-  h
-    .em()
-    .execute(
-      `select handled_at is not null as handled, request is null as dropped from inbound_event where platform = 'slack' and event_id = ?`,
-      [triggerId],
-    );
+const storedCopy = z.object({ handled: z.boolean(), dropped: z.boolean() });
+
+/** Resolves once the stored copy of a click is marked handled and its body dropped (replays look every 2 s). */
+const handledOnce = (triggerId: string) =>
+  vi.waitFor(
+    async () =>
+      expect(
+        await rows(
+          h.em(),
+          storedCopy,
+          `select handled_at is not null as handled, request is null as dropped from inbound_event where platform = 'slack' and event_id = ?`,
+          [triggerId],
+        ),
+      ).toEqual([{ handled: true, dropped: true }]),
+    { timeout: 30_000, interval: 100 },
+  );
 
 /** An agent answer in a session of `tenantId`'s history, as a turn leaves it; its id. */
 async function storedAnswer(tenantId: string, text: string): Promise<string> {
@@ -179,10 +190,7 @@ describe('Slack: an agent answer is labelled, cites its records and takes feedba
       responseUrl: h.slack.responseUrl(),
     });
     expect((await h.send.action(live)).status).toBe(200);
-    await vi.waitFor(async () => expect(await stored(live.trigger_id)).toEqual([{ handled: true, dropped: true }]), {
-      timeout: 30_000,
-      interval: 100,
-    });
+    await handledOnce(live.trigger_id);
     expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['up']);
 
     // What a process leaves behind when it dies right after acknowledging a click: the stored copy only.
@@ -192,10 +200,7 @@ describe('Slack: an agent answer is labelled, cites its records and takes feedba
       responseUrl: h.slack.responseUrl(),
     });
     expect(await storeRequest(h.app.db.intakePool, 'slack', orphan.trigger_id, { body: orphan }, 0)).toBe(true);
-    await vi.waitFor(async () => expect(await stored(orphan.trigger_id)).toEqual([{ handled: true, dropped: true }]), {
-      timeout: 30_000,
-      interval: 100,
-    });
+    await handledOnce(orphan.trigger_id);
     expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['down']);
   }, 90_000);
 
@@ -214,15 +219,9 @@ describe('Slack: an agent answer is labelled, cites its records and takes feedba
       responseUrl: h.slack.responseUrl(),
     });
     expect((await h.send.action(newer)).status).toBe(200);
-    await vi.waitFor(async () => expect(await stored(newer.trigger_id)).toEqual([{ handled: true, dropped: true }]), {
-      timeout: 30_000,
-      interval: 100,
-    });
+    await handledOnce(newer.trigger_id);
     expect(await storeRequest(h.app.db.intakePool, 'slack', older.trigger_id, { body: older }, 0)).toBe(true);
-    await vi.waitFor(async () => expect(await stored(older.trigger_id)).toEqual([{ handled: true, dropped: true }]), {
-      timeout: 30_000,
-      interval: 100,
-    });
+    await handledOnce(older.trigger_id);
     expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['up']);
   }, 90_000);
 
@@ -236,10 +235,7 @@ describe('Slack: an agent answer is labelled, cites its records and takes feedba
       responseUrl: `${h.slack.apiUrl}/no-such-response-url`,
     });
     expect((await h.send.action(click)).status).toBe(200);
-    await vi.waitFor(async () => expect(await stored(click.trigger_id)).toEqual([{ handled: true, dropped: true }]), {
-      timeout: 30_000,
-      interval: 100,
-    });
+    await handledOnce(click.trigger_id);
     expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['up']);
   }, 60_000);
 
@@ -253,10 +249,7 @@ describe('Slack: an agent answer is labelled, cites its records and takes feedba
       responseUrl: `http://127.0.0.1:${await freePort()}/actions/T0TEAM0001/1/closed`,
     });
     expect((await h.send.action(click)).status).toBe(200);
-    await vi.waitFor(async () => expect(await stored(click.trigger_id)).toEqual([{ handled: true, dropped: true }]), {
-      timeout: 30_000,
-      interval: 100,
-    });
+    await handledOnce(click.trigger_id);
     expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['up']);
     expect(h.app.db.availability.up).toBe(true);
     expect(h.logs.lines.some((l) => String(l.msg).startsWith('database unreachable'))).toBe(false);
