@@ -89,25 +89,43 @@ const acmeOrder = (prefix: string) =>
     (p) => Buffer.from(p),
   );
 
+/**
+ * A personal chat `conv` asks for a finished acme order's results as a CSV; resolves with the
+ * order, the reply and the file consent card sent after it.
+ */
+async function consentOffered(conv: string) {
+  const order = await acmeOrder('ACME-KL');
+  llm.enqueue(
+    { toolCalls: [{ name: 'export_results', arguments: { order_id: order.orderNumber, format: 'csv' } }] },
+    { content: 'Here is the list.' },
+  );
+  const asked = await post(
+    activity('personal-message', { conversationId: conv, text: `results of ${order.orderNumber} as a spreadsheet` }),
+  );
+  expect(asked.status).toBe(200);
+  const [reply, consentMessage] = await connector.waitFor(2, inConversation(conv));
+  return { order, reply: reply!, consent: attachmentsOf(consentMessage!)[0]! };
+}
+
+/** A fileConsent/invoke `value` accepting `consent` into OneDrive upload session `up`. */
+const acceptInto = (consent: Attachment, up: { name: string; uploadUrl: string; contentUrl: string; id: string }) => ({
+  type: 'fileUpload',
+  action: 'accept',
+  context: consent.content.acceptContext,
+  uploadInfo: {
+    name: up.name,
+    uploadUrl: up.uploadUrl,
+    contentUrl: up.contentUrl,
+    uniqueId: `uid-${up.id}`,
+    fileType: 'csv',
+  },
+});
+
 describe('results out on Teams', () => {
   it('personal chat: a file consent card; accept → the CSV is PUT to the upload URL and a file info card follows; another organisation cannot accept it', async () => {
-    const o = await acmeOrder('ACME-KL');
-    llm.enqueue(
-      { toolCalls: [{ name: 'export_results', arguments: { order_id: o.orderNumber, format: 'csv' } }] },
-      { content: 'Here is the list.' },
-    );
     const conv = `a:personal-files-${++seq}`;
-    expect(
-      (
-        await post(
-          activity('personal-message', { conversationId: conv, text: `results of ${o.orderNumber} as a spreadsheet` }),
-        )
-      ).status,
-    ).toBe(200);
-    const [, consentMessage] = await connector.waitFor(2, inConversation(conv));
-    const reply = connector.calls.filter(inConversation(conv))[0]!;
+    const { order: o, reply, consent } = await consentOffered(conv);
     expect(JSON.stringify(reply.activity)).toContain('allow the file below');
-    const consent = attachmentsOf(consentMessage!)[0]!;
     expect(consent.contentType).toBe('application/vnd.microsoft.teams.card.file.consent');
     expect(consent.name).toBe(`${o.orderNumber}-results.csv`);
     expect(consent.content.sizeInBytes).toBeGreaterThan(100);
@@ -115,18 +133,7 @@ describe('results out on Teams', () => {
 
     // Someone of another organisation replays the accept: refused with a sentence, nothing uploaded.
     const stolen = connector.uploadSession(consent.name!);
-    const value = (up: typeof stolen) => ({
-      type: 'fileUpload',
-      action: 'accept',
-      context: consent.content.acceptContext,
-      uploadInfo: {
-        name: up.name,
-        uploadUrl: up.uploadUrl,
-        contentUrl: up.contentUrl,
-        uniqueId: `uid-${up.id}`,
-        fileType: 'csv',
-      },
-    });
+    const value = (up: typeof stolen) => acceptInto(consent, up);
     const otherConv = `a:personal-other-${++seq}`;
     const refused = await post(
       activity('personal-message', {
@@ -197,15 +204,8 @@ describe('results out on Teams', () => {
   }, 60_000);
 
   it('a slow OneDrive does not hold the invoke: it is answered at once, and the file info card follows the upload', async () => {
-    const o = await acmeOrder('ACME-KL');
-    llm.enqueue(
-      { toolCalls: [{ name: 'export_results', arguments: { order_id: o.orderNumber, format: 'csv' } }] },
-      { content: 'Here is the list.' },
-    );
     const conv = `a:personal-slow-${++seq}`;
-    await post(activity('personal-message', { conversationId: conv, text: `results of ${o.orderNumber} as a list` }));
-    const [, consentMessage] = await connector.waitFor(2, inConversation(conv));
-    const consent = attachmentsOf(consentMessage!)[0]!;
+    const { consent } = await consentOffered(conv);
     let finishUpload!: () => void;
     const session = connector.uploadSession(consent.name!, {
       answerAfter: new Promise<void>((resolve) => (finishUpload = resolve)),
@@ -215,18 +215,7 @@ describe('results out on Teams', () => {
         conversationId: conv,
         type: 'invoke',
         invoke: 'fileConsent/invoke',
-        value: {
-          type: 'fileUpload',
-          action: 'accept',
-          context: consent.content.acceptContext,
-          uploadInfo: {
-            name: session.name,
-            uploadUrl: session.uploadUrl,
-            contentUrl: session.contentUrl,
-            uniqueId: `uid-${session.id}`,
-            fileType: 'csv',
-          },
-        },
+        value: acceptInto(consent, session),
       }),
     );
     // Answered while OneDrive still holds the PUT: nothing is shown yet.
