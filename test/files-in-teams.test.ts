@@ -162,6 +162,8 @@ describe('Teams: files', () => {
       [acme.tenant.id],
     );
     expect(items.map((i) => i.pim_id)).toEqual(['ACME-DI-20', 'ACME-KL-6205']);
+    // The confirmed action's follow-up turn answers too; the next test counts model calls, so it must be over.
+    await connector.waitFor(1, (c) => inConversation(conv)(c) && JSON.stringify(c.activity).includes('Done.'));
   });
 
   it('a file shared in a channel gets the explanation instead of silence, and no model call', async () => {
