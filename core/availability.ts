@@ -49,13 +49,22 @@ export function isTransientDatabaseError(err: unknown): boolean {
 const BUSY_LOG_EVERY_MS = 10_000;
 
 /**
- * A failure an HTTP client reports — fetch's "fetch failed" TypeError, an axios error (Bolt's
- * `respond`) — is about the server it called (a model endpoint, a Slack response_url), never the
- * database, though its cause carries the same ECONNREFUSED or ECONNRESET a refused PostgreSQL
- * connection does.
+ * A failure an HTTP client or the model layer reports is about the server it called (a model
+ * endpoint, a Slack response_url, the Bot Connector), never the database, though it carries the
+ * same ECONNREFUSED or ECONNRESET a refused PostgreSQL connection does: fetch's TypeErrors
+ * ("fetch failed" before a response, "terminated" for a body cut off) and undici's UND_ERR_*
+ * errors, axios errors (Bolt's `respond`), the Azure REST pipeline's RestError (botframework-
+ * connector), node-fetch's FetchError, and RenderBot's own `llm_*` errors (core/llm).
  */
-function isHttpClientFailure(e: { message?: unknown; isAxiosError?: unknown }): boolean {
-  return (e instanceof TypeError && e.message === 'fetch failed') || e.isAxiosError === true;
+function isHttpClientFailure(e: {
+  code?: unknown;
+  message?: unknown;
+  name?: unknown;
+  isAxiosError?: unknown;
+}): boolean {
+  if (e instanceof TypeError && (e.message === 'fetch failed' || e.message === 'terminated')) return true;
+  if (e.isAxiosError === true || e.name === 'RestError' || e.name === 'FetchError') return true;
+  return typeof e.code === 'string' && (e.code.startsWith('UND_ERR_') || e.code.startsWith('llm_'));
 }
 
 /**
@@ -64,7 +73,14 @@ function isHttpClientFailure(e: { message?: unknown; isAxiosError?: unknown }): 
  */
 function* chain(err: unknown, depth = 0): Generator<{ code?: unknown; message?: unknown }> {
   if (depth > 8 || typeof err !== 'object' || err === null) return;
-  const e = err as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown; isAxiosError?: unknown };
+  const e = err as {
+    code?: unknown;
+    message?: unknown;
+    name?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+    isAxiosError?: unknown;
+  };
   if (isHttpClientFailure(e)) return;
   yield e;
   if (e.cause) yield* chain(e.cause, depth + 1);

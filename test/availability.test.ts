@@ -4,6 +4,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabaseAvailability } from '../core/availability.ts';
+import { PlatformError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import { pingOnFreshConnection } from '../core/db/fresh-ping.ts';
 import { createTestDatabase, freePort, type TestDatabase } from './support/db.ts';
@@ -134,8 +135,22 @@ describe('database availability', () => {
     expect(refused).toBeInstanceOf(TypeError);
     expect(availability.report(refused)).toBe(false);
     expect(availability.report(new Error('the model failed', { cause: refused }))).toBe(false);
-    expect(availability.up).toBe(true);
-    expect(lines).toEqual([]);
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    // A response body cut off (fetch), the Bot Connector's client (Azure's RestError), the model layer's own error.
+    expect(availability.report(new TypeError('terminated', { cause: reset }))).toBe(false);
+    expect(
+      availability.report(
+        Object.assign(new Error('connect ECONNREFUSED'), { name: 'RestError', code: 'ECONNREFUSED' }),
+      ),
+    ).toBe(false);
+    expect(availability.report(new PlatformError('llm_broke_off', 'The AI service broke off.', { cause: reset }))).toBe(
+      false,
+    );
+    // The database's own refusal still counts.
+    expect(availability.report(reset)).toBe(true);
+    expect(lines.map((l) => l.msg)).toEqual([
+      'database unreachable: requests are refused and turns wait until it is back',
+    ]);
     availability.close();
   });
 });

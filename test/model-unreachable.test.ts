@@ -12,20 +12,21 @@ import { mentionEvent, type Who } from './fakes/slack-request.ts';
  * PostgreSQL connection.)
  */
 let h: SlackHarness;
+let acme: string;
 const alice: Who = { teamId: TEAM.teamId, userId: 'U0ALICE001', channel: 'C0RENDERS1' };
 
 beforeAll(async () => {
   h = await startSlackHarness();
   h.slack.addTeam(TEAM);
   h.slack.addUser({ id: alice.userId, teamId: TEAM.teamId, name: 'alice', real_name: 'Alice Example' });
-  const acme = await makeTenant(h.em(), 'acme');
-  await h.link(acme.tenant.id, TEAM.teamId);
+  acme = (await makeTenant(h.em(), 'acme')).tenant.id;
+  await h.link(acme, TEAM.teamId);
   const closed = await freePort();
   if (h.llm.settings.provider !== 'azure') throw new Error('the harness model is Azure');
   await setTenantAi(
     h.em(),
     h.config.secretsKey,
-    acme.tenant.id,
+    acme,
     { ...h.llm.settings, endpoint: `http://127.0.0.1:${closed}` },
     h.llm.apiKey,
   );
@@ -44,5 +45,18 @@ describe('a model endpoint that refuses connections', () => {
     expect(h.logs.lines.some((l) => String(l.msg).startsWith('database unreachable'))).toBe(false);
     const ready = await fetch(`${h.base}/readyz`);
     expect(ready.status).toBe(200);
+  }, 60_000);
+
+  it('a model stream cut off by the connection (ECONNRESET under fetch\'s "terminated") is the model\'s failure too', async () => {
+    const cutter: Who = { ...alice, channel: 'C0CUTOFF01' };
+    // The tenant's model answers again, but every stream is cut after its first chunk (each attempt of the call).
+    await h.link(acme, TEAM.teamId);
+    for (let i = 0; i < 4; i++) h.llm.enqueue({ content: 'All twelve renders are done.', cutAfterChunks: 1 });
+    expect((await h.send.event(mentionEvent(cutter, 'and now?', { botUserId: TEAM.botUserId }))).status).toBe(200);
+    const { update } = await h.answer((c) => c.body.channel === cutter.channel);
+    expect(String(update.body.text)).toMatch(/AI service/);
+    expect(h.app.db.availability.up).toBe(true);
+    expect(h.logs.lines.some((l) => String(l.msg).startsWith('database unreachable'))).toBe(false);
+    h.llm.discardPending();
   }, 60_000);
 });
