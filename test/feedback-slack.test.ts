@@ -220,9 +220,13 @@ describe('Slack: an agent answer is labelled, cites its records and takes feedba
     });
     expect((await h.send.action(newer)).status).toBe(200);
     await handledOnce(newer.trigger_id);
+    const from = h.slack.calls.length;
     expect(await storeRequest(h.app.db.intakePool, 'slack', older.trigger_id, { body: older }, 0)).toBe(true);
     await handledOnce(older.trigger_id);
     expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['up']);
+    // The person is not thanked for the 👎 that did not count.
+    const told = await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === alice.userId, { from });
+    expect(told.body.text).toBe(FEEDBACK_THANKS.superseded);
   }, 90_000);
 
   it.each([

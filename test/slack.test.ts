@@ -68,6 +68,14 @@ describe('Slack request verification', () => {
       body: 'command=%2Frender&text=help',
     });
     expect(unsignedCommand.status).toBe(401);
+    // Slack's SSL check is unsigned and answered 200, as Bolt answers it; a command smuggled into it is never run.
+    const sslCheck = await fetch(`${h.base}/slack/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'ssl_check=1&token=x&command=%2Frender&text=help&response_url=http%3A%2F%2F127.0.0.1%3A1%2F',
+    });
+    expect(sslCheck.status).toBe(200);
+    expect(await sslCheck.text()).toBe('');
     expect(h.slack.calls.length).toBe(before);
     expect(h.llm.requests.length).toBe(0);
   });

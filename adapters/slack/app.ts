@@ -123,8 +123,9 @@ export function slackMode(s: SlackSettings): SlackAdapter['mode'] {
 
 /**
  * Builds the Slack adapter on Bolt (docs/style.md §2): a Bolt App whose HTTPReceiver request listener
- * is mounted as routes on the bot's server (signature check with the 5-minute window,
- * url_verification, ack-first with processBeforeResponse false), or a SocketModeReceiver.
+ * is mounted as routes on the bot's server behind receipt.ts (the one signature check, with the
+ * 5-minute window; the request stored first), url_verification, ack-first with
+ * processBeforeResponse false — or a SocketModeReceiver.
  */
 export function createSlackAdapter(deps: SlackAdapterDeps): SlackAdapter {
   const mode = slackMode(deps.settings);

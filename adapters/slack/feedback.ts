@@ -9,7 +9,16 @@ export const FEEDBACK_THANKS = {
   up: 'Thanks — glad it helped. Your feedback goes to your workspace admin.',
   down: 'Thanks — your workspace admin will see this answer. To say what went wrong, reply in this thread.',
   notFound: 'This answer was not found, so the feedback was not recorded.',
+  superseded: 'Your newer feedback on this answer stands.',
 } as const;
+
+/**
+ * When the button was clicked: Slack's `action_ts` (seconds.micros), so a replayed older click
+ * does not replace a newer one; undefined (stored as now) when it is not such a number.
+ */
+function clickTime(actionTs: string | undefined): Date | undefined {
+  return actionTs && /^\d{1,12}(\.\d{1,9})?$/.test(actionTs) ? new Date(Number(actionTs) * 1000) : undefined;
+}
 
 /**
  * Registers the 👍/👎 of agent answers (`feedback_buttons` in a `context_actions` block). A click
@@ -46,11 +55,16 @@ export function registerFeedbackListener(app: BoltApp, deps: ListenerDeps): void
       slackPerson(client, body.user.id),
       { fresh: true },
     );
-    // Slack's action_ts (seconds.micros) is when the button was clicked: a replayed older click does not replace a newer one.
-    const givenAt = new Date(Number(action.action_ts) * 1000);
-    const saved = who
-      ? await deps.conversations.feedback(who, { ...given, ...(Number.isNaN(givenAt.getTime()) ? {} : { givenAt }) })
-      : false;
-    await tell(saved ? FEEDBACK_THANKS[given.rating] : FEEDBACK_THANKS.notFound);
+    const givenAt = clickTime(action.action_ts);
+    const outcome = who
+      ? await deps.conversations.feedback(who, { ...given, ...(givenAt ? { givenAt } : {}) })
+      : 'not_found';
+    await tell(
+      outcome === 'saved'
+        ? FEEDBACK_THANKS[given.rating]
+        : outcome === 'superseded'
+          ? FEEDBACK_THANKS.superseded
+          : FEEDBACK_THANKS.notFound,
+    );
   });
 }

@@ -102,6 +102,14 @@ function parseBody(req: HttpRequest, raw: string): unknown {
   }
 }
 
+/** Slack's SSL check of a slash command's URL: an unsigned form with `ssl_check=1`. */
+function isSslCheck(req: HttpRequest, raw: string): boolean {
+  return (
+    String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') &&
+    new URLSearchParams(raw).get('ssl_check') === '1'
+  );
+}
+
 /** Slack's (deprecated) verification token travels in every body (and a workflow function's bot_access_token in its clicks): secrets, never stored. */
 function withoutToken(body: Record<string, unknown>): Record<string, unknown> {
   const { token: _token, bot_access_token: _botToken, ...rest } = body;
@@ -131,6 +139,12 @@ export function createSlackReceipt(deps: SlackReceiptDeps) {
         'x-slack-request-timestamp': Number(req.headers['x-slack-request-timestamp']),
       },
     });
+    // Slack's ssl_check (a form with ssl_check=1) comes unsigned and only wants a 200, as Bolt
+    // answers it; whatever else its body carries is never read.
+    if (!signed && isSslCheck(req, raw)) {
+      res.sendRaw(200, '');
+      return;
+    }
     // The one signature check of a request (Bolt's receiver is built without its own, app.ts):
     // refused as Bolt refuses it, with nothing stored. Malformed signed bodies are Bolt's to refuse.
     if (!signed) {

@@ -68,7 +68,6 @@ export function handleFeedbackForm(turn: InboundTurn): InvokeReply {
   return feedbackForm(parsed.success ? parsed.data.actionValue.reaction : 'dislike');
 }
 
-/** The reason a person wrote, from the form's values (JSON text, or an object); undefined when none. */
 /**
  * When the person clicked: the activity's `timestamp` (the Bot Framework sends it as an ISO
  * string; botbuilder's type says Date), undefined when absent or unreadable (stored as now).
@@ -79,6 +78,7 @@ function clickTime(timestamp: Date | string | undefined): Date | undefined {
   return Number.isNaN(at.getTime()) ? undefined : at;
 }
 
+/** The reason a person wrote, from the form's values (JSON text, or an object); undefined when none. */
 function reasonOf(feedback: string | Record<string, unknown> | undefined): string | undefined {
   if (feedback === undefined) return undefined;
   let values: unknown = feedback;
@@ -119,7 +119,7 @@ export async function handleFeedbackSubmit(
         messageRef: a.replyToId,
       }));
     const { reaction, feedback } = parsed.data.actionValue;
-    const saved =
+    const outcome =
       who && answerId
         ? await deps.conversations.feedback(who, {
             answerId,
@@ -127,8 +127,8 @@ export async function handleFeedbackSubmit(
             reason: reasonOf(feedback),
             givenAt: clickTime(a.timestamp),
           })
-        : false;
-    deps.log.info({ saved, reaction }, 'teams feedback');
+        : 'not_found';
+    deps.log.info({ outcome, reaction }, 'teams feedback');
     return { status: 200, body: {} };
   } catch (err) {
     deps.log.error({ err }, 'teams feedback failed');

@@ -66,7 +66,7 @@ export function actionRoutes(
         if (!parsed.success) throw new HttpError(400, 'invalid_body', zodMessage(parsed.error));
         const actor = { tenantId: who.tenantId, userId: who.userId, role: who.role, platform: 'web' as const };
         const reason = parsed.data.reason?.trim() || undefined;
-        if (!(await ctx.conversations.feedback(actor, { answerId, rating: parsed.data.rating, reason })))
+        if ((await ctx.conversations.feedback(actor, { answerId, rating: parsed.data.rating, reason })) === 'not_found')
           throw new HttpError(404, 'not_found', 'This answer was not found.');
         sendJson(res, 200, { answer_id: answerId, rating: parsed.data.rating, reason: reason ?? null });
       }),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Task } from 'graphile-worker';
 import type { Actor, TurnScope } from '../turn-scope.ts';
-import { recordFeedback, type FeedbackRating } from '../history/feedback.ts';
+import { recordFeedback, type FeedbackOutcome, type FeedbackRating } from '../history/feedback.ts';
 import { confirmAction, cancelAction } from '../actions/decide.ts';
 import type { Decision } from '../actions/plan.ts';
 import { expireActions } from '../actions/store.ts';
@@ -150,22 +150,22 @@ export function createConversations(
   /**
    * A person's 👍/👎 (and optional reason) on an agent answer of their own tenant (docs/design.md
    * §12): stored once per person and answer, a later click replacing an earlier one (`givenAt`, the
-   * platform's click time, orders a click replayed after an outage). False for an
-   * answer id that is malformed, unknown or another tenant's (indistinguishable), and nothing changes.
+   * platform's click time, orders a click replayed after an outage: 'superseded'). 'not_found' for
+   * an answer id that is malformed, unknown or another tenant's (indistinguishable), and nothing changes.
    */
   async function feedback(
     actor: Actor,
     given: { answerId: string; rating: FeedbackRating; reason?: string | undefined; givenAt?: Date | undefined },
-  ): Promise<boolean> {
-    if (!z.uuid().safeParse(given.answerId).success) return false;
-    const saved = await recordFeedback(deps.orm.em.fork(), {
+  ): Promise<FeedbackOutcome> {
+    if (!z.uuid().safeParse(given.answerId).success) return 'not_found';
+    const outcome = await recordFeedback(deps.orm.em.fork(), {
       tenantId: actor.tenantId,
       platform: actor.platform,
       userId: actor.userId,
       ...given,
     });
-    log.info({ answerId: given.answerId, rating: given.rating, platform: actor.platform, saved }, 'answer feedback');
-    return saved;
+    log.info({ answerId: given.answerId, rating: given.rating, platform: actor.platform, outcome }, 'answer feedback');
+    return outcome;
   }
 
   /** graphile-worker cron tasks of the conversation side. */

@@ -89,7 +89,7 @@ const isLookup = (f: unknown): f is MetadataLookup => typeof f === 'function';
 /** `map` with only `keys`, in `map`'s own order (the order the transformer's loops follow). */
 function only<V>(map: Record<string, V>, keys: ReadonlySet<string>): Record<string, V> {
   const cut: Record<string, V> = {};
-  for (const key in map) if (keys.has(key)) cut[key] = map[key]!;
+  for (const key of Object.keys(map)) if (keys.has(key)) cut[key] = map[key]!;
   return cut;
 }
 

@@ -17,22 +17,25 @@ export type FeedbackInput = {
   answerId: string;
   rating: FeedbackRating;
   reason?: string | undefined;
-  /** When the person gave it (the platform's click time; now if it has none). */
+  /** When the person gave it (the platform's click time; now if it has none; never later than five minutes from now). */
   givenAt?: Date | undefined;
 };
 
-/** Whether the answer was found (of the tenant, an agent answer); a click older than the person's stored one changes nothing but counts as found. */
-const feedbackOutcome = z.object({ found: z.boolean() });
+/** Whether the answer was found (of the tenant, an agent answer), and whether the feedback was stored (not older than the person's stored one). */
+const feedbackOutcome = z.object({ found: z.boolean(), applied: z.boolean() });
+
+/** What became of a person's feedback: stored, older than what they gave since (a late replay), or for no answer of theirs. */
+export type FeedbackOutcome = 'saved' | 'superseded' | 'not_found';
 
 /**
  * Stores a person's feedback on an agent answer of their tenant — one statement: a first click
  * inserts the row with a snapshot of what the answer was made of (the request it answered, the
  * tools called, the turn's tokens, the time from request to answer, the model, the text); a
  * later click of the same person replaces rating and reason (a click older than the stored one,
- * replayed after an outage, changes nothing). An answer id that is unknown, of
- * another tenant, or not an agent answer changes nothing and returns false (indistinguishably).
+ * replayed after an outage, changes nothing: 'superseded'). An answer id that is unknown, of
+ * another tenant, or not an agent answer changes nothing: 'not_found' (indistinguishably).
  */
-export async function recordFeedback(em: EntityManager, f: FeedbackInput): Promise<boolean> {
+export async function recordFeedback(em: EntityManager, f: FeedbackInput): Promise<FeedbackOutcome> {
   const reason = f.reason?.trim().slice(0, MAX_FEEDBACK_REASON) || null;
   const outcome = await row(
     em,
@@ -58,17 +61,18 @@ export async function recordFeedback(em: EntityManager, f: FeedbackInput): Promi
       select a.tenant_id, a.id, a.session_id, ?, ?, ?, ?, a.model, (select case when role = 'user' then content end from request), a.content, turn.tools,
         turn.prompt_tokens, turn.completion_tokens,
         (select (extract(epoch from a.created_at - created_at) * 1000)::int from request),
-        coalesce(?::timestamptz, now())
+        least(coalesce(?::timestamptz, now()), now() + interval '5 minutes')
       from answer a, turn
       on conflict (message_id, platform, user_id) do update
         set rating = excluded.rating, reason = excluded.reason, given_at = excluded.given_at, updated_at = now()
         where f.given_at <= excluded.given_at
       returning f.id
     )
-    select exists (select 1 from answer) as found`,
+    select exists (select 1 from answer) as found, exists (select 1 from saved) as applied`,
     [f.answerId, f.tenantId, f.platform, f.userId, f.rating, reason, f.givenAt?.toISOString() ?? null],
   );
-  return outcome?.found === true;
+  if (!outcome?.found) return 'not_found';
+  return outcome.applied ? 'saved' : 'superseded';
 }
 
 const feedbackRow = z.object({
