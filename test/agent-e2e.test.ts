@@ -4,7 +4,7 @@ import { createCoreHarness, texts, type CoreHarness } from './support/core.ts';
 import type { FakeLlmRequest } from './fakes/llm-server.ts';
 import { lastNote } from './support/prompt.ts';
 import { z } from 'zod';
-import { rows } from './support/rows.ts';
+import { countOf, rows } from './support/rows.ts';
 
 let h: CoreHarness;
 let acme: TenantFixture;
@@ -61,9 +61,9 @@ describe('the seed example end to end', () => {
     expect(confirm).toMatchObject({ status: 'pending', steps: [{ title: expect.stringMatching(/3 products/) }] });
     expect(JSON.stringify(confirm)).toContain('WebP 1024x1024');
     const em = h.em();
-    expect(
-      await em.execute(`select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id]),
-    ).toEqual([{ n: 0 }]);
+    expect(await countOf(em, `select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id])).toBe(
+      0,
+    );
 
     h.llm.enqueue((req) => {
       const note = lastNote(req);
@@ -99,7 +99,12 @@ describe('the seed example end to end', () => {
     expect(texts([followUp.reply])).toContain(order!.order_number);
     expect(followUp.target).toEqual(h.delivery.target);
     expect(
-      await em.execute(`select action, outcome from audit_log where tenant_id = ?`, [acme.tenant.id]),
+      await rows(
+        em,
+        z.object({ action: z.string(), outcome: z.string() }),
+        `select action, outcome from audit_log where tenant_id = ?`,
+        [acme.tenant.id],
+      ),
     ).toContainEqual({ action: 'action.confirm', outcome: 'done' });
 
     // The model saw strict tool schemas on the Azure path, and every tool call was answered.

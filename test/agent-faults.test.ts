@@ -114,7 +114,7 @@ describe('LLM faults', () => {
     const reply = JSON.stringify(await h.conversations.respond(turn, 'hi'));
     expect(reply).not.toContain(h.llm.apiKey);
     expect(reply).toMatch(/key was rejected|admin/i);
-    const stored = JSON.stringify(await h.em().execute(`select * from chat_message`));
+    const stored = JSON.stringify(await rows(h.em(), z.record(z.string(), z.unknown()), `select * from chat_message`));
     expect(stored).not.toContain(h.llm.apiKey);
     const [tenant] = await rows(
       h.em(),

@@ -6,7 +6,8 @@ import { defaultTools } from '../core/tools/index.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { createCoreHarness, silentLog, type CoreHarness } from './support/core.ts';
 import type { TurnScope } from '../core/turn-scope.ts';
-import { countOf } from './support/rows.ts';
+import { countOf, row, rows } from './support/rows.ts';
+import { z } from 'zod';
 
 let h: CoreHarness;
 let acme: TenantFixture;
@@ -88,8 +89,13 @@ describe('confirmations', () => {
     expect(JSON.stringify(foreign)).not.toContain('Kugellager');
     expect((await cancelAction(deps(), actor(globex, 'mallory', 'admin'), action.id)).status).toBe('not_found');
     expect(await orderCount(acme)).toBe(before);
-    const [row] = await h.em().execute(`select status from pending_action where id = ?`, [action.id]);
-    expect(row).toEqual({ status: 'pending' });
+    expect(
+      await row(h.em(), z.object({ status: z.string() }), `select status from pending_action where id = ?`, [
+        action.id,
+      ]),
+    ).toEqual({
+      status: 'pending',
+    });
   });
 
   it('a cancelled action cannot be confirmed', async () => {
@@ -138,9 +144,11 @@ describe('confirmations', () => {
       ]);
     expect(failed).toMatchObject({ ok: false, status: 'failed', message: expect.stringMatching(/WebP 1024x1024/) });
     expect(await orderCount(acme)).toBe(before);
-    expect(await h.em().execute(`select outcome from audit_log where target = ?`, [action.id])).toEqual([
-      { outcome: 'failed' },
-    ]);
+    expect(
+      await rows(h.em(), z.object({ outcome: z.string() }), `select outcome from audit_log where target = ?`, [
+        action.id,
+      ]),
+    ).toEqual([{ outcome: 'failed' }]);
   });
 
   it('typed "confirm" with nothing pending says so', async () => {

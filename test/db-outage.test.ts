@@ -17,6 +17,8 @@ import { startFakeSlack, type FakeSlack } from './fakes/slack-api.ts';
 import { SIGNING_SECRET, TEAM } from './fakes/slack-harness.ts';
 import { createSlackSender, mentionEvent, slashCommand, type SignedRequest } from './fakes/slack-request.ts';
 import { makeTenant } from './support/fixtures.ts';
+import { countOf, row } from './support/rows.ts';
+import { z } from 'zod';
 import { startPrivateCluster, type PrivateCluster } from './support/private-cluster.ts';
 import { startServe, type ServeProcess } from './support/serve.ts';
 
@@ -341,13 +343,13 @@ describe('stored requests', () => {
       await pool.end();
       await until(() => answersIn(channel, 'r-1').length >= 1, 75_000, 'the replayed request to be answered');
       expect(answersIn(channel, 'r-1')).toHaveLength(1);
-      const [row] = await orm.em
-        .fork()
-        .execute(
-          `select handled_at is not null as handled, request from inbound_event where platform = 'slack' and event_id = ?`,
-          [envelope.event_id],
-        );
-      expect(row).toMatchObject({ handled: true, request: null });
+      const stored = await row(
+        orm.em.fork(),
+        z.object({ handled: z.boolean(), request: z.unknown() }),
+        `select handled_at is not null as handled, request from inbound_event where platform = 'slack' and event_id = ?`,
+        [envelope.event_id],
+      );
+      expect(stored).toMatchObject({ handled: true, request: null });
       // Slack's own retry of it, much later, finds it handled.
       expect((await sender.event(envelope, { retryNum: 1, retryReason: 'http_timeout' })).status).toBe(200);
       expect(answersIn(channel, 'r-1')).toHaveLength(1);
@@ -370,10 +372,11 @@ describe('stored requests', () => {
     expect(await replay.text()).toBe('');
     const orm = await createOrm(databaseUrl);
     try {
-      const stored = await orm.em
-        .fork()
-        .execute(`select count(*)::int as n from inbound_event where request::text like '%verification-token-fake%'`);
-      expect(stored).toEqual([{ n: 0 }]);
+      const stored = await countOf(
+        orm.em.fork(),
+        `select count(*)::int as n from inbound_event where request::text like '%verification-token-fake%'`,
+      );
+      expect(stored).toBe(0);
     } finally {
       await orm.close();
     }

@@ -4,6 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { countRow } from '../core/db/sql.ts';
+import { pgRow } from './support/rows.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { setTenantAi } from '../core/llm/settings.ts';
 import { setTenantRenderer } from '../core/renders/backends.ts';
@@ -226,8 +228,12 @@ describe('renderbot doctor', () => {
       const fresh = new pg.Client({ connectionString: url.toString() });
       await fresh.connect();
       try {
-        const tables = await fresh.query(`select count(*)::int as n from pg_tables where schemaname = 'public'`);
-        expect(tables.rows[0]).toEqual({ n: 0 });
+        const tables = await pgRow(
+          fresh,
+          countRow,
+          `select count(*)::int as n from pg_tables where schemaname = 'public'`,
+        );
+        expect(tables).toEqual({ n: 0 });
       } finally {
         await fresh.end();
       }

@@ -238,10 +238,13 @@ cases:
   });
 
   it('never confirms: every proposed action is still pending', async () => {
-    const rows = await h
-      .em()
-      .execute(`select status, count(*)::int as n from pending_action where tenant_id = ? group by status`, [demoId]);
-    expect(rows).toEqual([{ status: 'pending', n: 3 }]);
+    const actions = await rows(
+      h.em(),
+      z.object({ status: z.string(), n: z.number() }),
+      `select status, count(*)::int as n from pending_action where tenant_id = ? group by status`,
+      [demoId],
+    );
+    expect(actions).toEqual([{ status: 'pending', n: 3 }]);
   });
 });
 

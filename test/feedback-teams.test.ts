@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { row } from './support/rows.ts';
+import { countOf, row, rows } from './support/rows.ts';
 import { z } from 'zod';
 import { type App } from '../bot/app.ts';
 import { startHttpServer } from '../bot/server.ts';
@@ -69,10 +69,19 @@ const aiEntity = z.strictObject({
     .max(20),
 });
 
+const storedFeedback = z.object({
+  platform: z.string(),
+  rating: z.string(),
+  reason: z.string().nullable(),
+  tools: z.array(z.string()),
+});
 const feedbackRows = (answerId: string) =>
-  app.db.orm.em
-    .fork()
-    .execute(`select platform, rating, reason, tools from answer_feedback where message_id = ?`, [answerId]);
+  rows(
+    app.db.orm.em.fork(),
+    storedFeedback,
+    `select platform, rating, reason, tools from answer_feedback where message_id = ?`,
+    [answerId],
+  );
 
 describe('Teams: an agent answer is labelled, cites its records and takes feedback', () => {
   it('carries the AIGeneratedContent entity with citations and the feedback loop; the form asks what went wrong; a second submission replaces the first', async () => {
@@ -186,9 +195,10 @@ describe('Teams: an agent answer is labelled, cites its records and takes feedba
     expect((await post(foreign)).status).toBe(200);
     expect(await feedbackRows(answerId)).toHaveLength(1);
     expect(
-      await app.db.orm.em
-        .fork()
-        .execute(`select count(*)::int as n from answer_feedback where user_id like '%globex%'`),
-    ).toEqual([{ n: 0 }]);
+      await countOf(
+        app.db.orm.em.fork(),
+        `select count(*)::int as n from answer_feedback where user_id like '%globex%'`,
+      ),
+    ).toBe(0);
   });
 });

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import { createOrder } from '../core/pipeline/orders.ts';
+import { rows } from './support/rows.ts';
+import { z } from 'zod';
 
 let h: WebHarness;
 let acme: TenantFixture;
@@ -27,10 +29,14 @@ afterAll(async () => {
 
 const feedback = (token: string, answerId: string, body: unknown) =>
   h.api(`/api/chat/answers/${answerId}/feedback`, { token, method: 'PUT', body });
-const rows = (answerId: string) =>
-  h
-    .em()
-    .execute(`select user_id, rating, reason from answer_feedback where message_id = ? order by user_id`, [answerId]);
+const storedFeedback = z.object({ user_id: z.string(), rating: z.string(), reason: z.string().nullable() });
+const feedbackRows = (answerId: string) =>
+  rows(
+    h.em(),
+    storedFeedback,
+    `select user_id, rating, reason from answer_feedback where message_id = ? order by user_id`,
+    [answerId],
+  );
 
 describe('web: agent answers are labelled with their sources and take feedback', () => {
   it('an answer carries its id and sources; 👍/👎 with a reason are stored per person, a second one replaces the first', async () => {
@@ -73,7 +79,7 @@ describe('web: agent answers are labelled with their sources and take feedback',
     expect(await down.json()).toEqual({ answer_id: answer.id, rating: 'down', reason: 'It ignored the drafts.' });
     expect((await feedback(bob, answer.id, { rating: 'up' })).status).toBe(200);
     expect((await feedback(alice, answer.id, { rating: 'up' })).status).toBe(200);
-    expect(await rows(answer.id)).toEqual([
+    expect(await feedbackRows(answer.id)).toEqual([
       { user_id: 'alice', rating: 'up', reason: null },
       { user_id: 'bob', rating: 'up', reason: null },
     ]);
@@ -86,7 +92,7 @@ describe('web: agent answers are labelled with their sources and take feedback',
     const bad = await feedback(alice, answer.id, { rating: 'meh' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('invalid_body');
-    expect(await rows(answer.id)).toHaveLength(2);
+    expect(await feedbackRows(answer.id)).toHaveLength(2);
   });
 
   it('cites the counts behind pipeline statistics', async () => {

@@ -68,17 +68,25 @@ describe('migrations', () => {
     );
     const held = sessions.find((s) => s.key === 'held')!.id;
     expect((await db.orm.migrator.up()).map((m) => m.name)).toEqual([leaseMigration]);
-    expect(await em().execute(`select session_id::text, owner from session_lease`)).toEqual([
-      { session_id: held, owner: 'p1' },
-    ]);
     expect(
-      await em().execute(
+      await rows(
+        em(),
+        z.object({ session_id: z.string(), owner: z.string() }),
+        `select session_id::text, owner from session_lease`,
+      ),
+    ).toEqual([{ session_id: held, owner: 'p1' }]);
+    expect(
+      await rows(
+        em(),
+        z.object({ column_name: z.string() }),
         `select column_name from information_schema.columns where table_name = 'chat_session' and column_name like 'lease%'`,
       ),
     ).toEqual([]);
     await db.orm.migrator.down({ migrations: [leaseMigration] });
     expect(
-      await em().execute(
+      await rows(
+        em(),
+        z.object({ key: z.string(), lease_owner: z.string() }),
         `select key, lease_owner from chat_session where tenant_id = ? and lease_owner is not null and lease_expires_at > now()`,
         [tenant.id],
       ),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deliverer } from '../core/replies/delivery.ts';
 import { z } from 'zod';
-import { row } from '../core/db/sql.ts';
+import { row, timestamp } from '../core/db/sql.ts';
 import { watchOrders } from '../core/notices/origin.ts';
 import { noticeTaskName, progressTaskName, scheduleNotices } from '../core/notices/schedule.ts';
 import { createNoticeTasks } from '../core/notices/tasks.ts';
@@ -213,9 +213,12 @@ describe('completion notices through Slack (render farm reporting job by job)', 
     expect(again.filter((c) => c.method === 'chat.postMessage')).toEqual([]);
     expect(again.some((c) => c.method === 'conversations.replies' && c.body.ts === threadTs)).toBe(true);
     expect(
-      await h
-        .em()
-        .execute(`select notice_sent_at is not null as sent, notice_claim from render_order where id = ?`, [order!.id]),
+      await rows(
+        h.em(),
+        z.object({ sent: z.boolean(), notice_claim: z.string().nullable() }),
+        `select notice_sent_at is not null as sent, notice_claim from render_order where id = ?`,
+        [order!.id],
+      ),
     ).toEqual([{ sent: true, notice_claim: null }]);
     expect(h.slack.failures).toEqual([]);
   });
@@ -305,7 +308,12 @@ describe('notice scheduling and exactly-once delivery (queue tasks against the d
     const run = () => tasks[noticeTaskName]!({ tenantId: acme.tenant.id, orderId: order.orderId }, {} as never);
     await expect(run()).rejects.toThrow('platform unavailable');
     expect(
-      await db.orm.em.fork().execute(`select notice_sent_at from render_order where id = ?`, [order.orderId]),
+      await rows(
+        db.orm.em.fork(),
+        z.object({ notice_sent_at: timestamp.nullable() }),
+        `select notice_sent_at from render_order where id = ?`,
+        [order.orderId],
+      ),
     ).toEqual([{ notice_sent_at: null }]);
 
     refuse = false;
@@ -321,7 +329,9 @@ describe('notice scheduling and exactly-once delivery (queue tasks against the d
     expect(delivered).toHaveLength(1);
     // Queued once into the session's history (written by the session's drain, between turns).
     expect(
-      await db.orm.em.fork().execute(`select task from turn_inbox where session_id = ?`, [turn.sessionId]),
+      await rows(db.orm.em.fork(), z.object({ task: z.string() }), `select task from turn_inbox where session_id = ?`, [
+        turn.sessionId,
+      ]),
     ).toEqual([{ task: 'history_note' }]);
   });
 

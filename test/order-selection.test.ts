@@ -14,7 +14,8 @@ import { getRenderResults } from '../core/renders/results.ts';
 import type { ConfirmBlock, Reply } from '../core/replies/reply.ts';
 import { lastNote } from './support/prompt.ts';
 import { z } from 'zod';
-import { rows as readRows } from './support/rows.ts';
+import { countOf, row, rows } from './support/rows.ts';
+import { idRow } from '../core/db/sql.ts';
 
 let h: CoreHarness;
 
@@ -25,10 +26,10 @@ afterAll(async () => {
   await h.close();
 });
 
-/** Any row: these tests compare whole rows with toEqual/toMatchObject. */
-const anyRow = z.record(z.string(), z.unknown());
-const rows = async (sql: string, params: unknown[] = []) => readRows(h.em(), anyRow, sql, params);
-const one = async (sql: string, params: unknown[] = []) => (await rows(sql, params))[0]!;
+const selectionCount = (tenantId: string) =>
+  countOf(h.em(), `select count(*)::int as n from product_selection where tenant_id = ?`, [tenantId]);
+const orderCount = (tenantId: string) =>
+  countOf(h.em(), `select count(*)::int as n from render_order where tenant_id = ?`, [tenantId]);
 
 /** The latest tool message answering a call named `name`, as the model received it. */
 function lastToolContent(req: FakeLlmRequest, name: string): string | undefined {
@@ -130,13 +131,16 @@ describe('orders by selection', () => {
     expect(JSON.stringify(proposal).length).toBeLessThan(3_000);
 
     // The ids are frozen beside the action, not in its plan or anything the model sees.
-    const action = await one(`select id, length(plan::text) as plan_chars from pending_action where session_id = ?`, [
-      turn.sessionId,
-    ]);
-    expect(Number(action.plan_chars)).toBeLessThan(2_000);
-    expect(await one(`select cardinality(ids) as n from product_selection where action_id = ?`, [action.id])).toEqual({
-      n: 60_000,
-    });
+    const action = await row(
+      h.em(),
+      z.object({ id: z.string(), plan_chars: z.number() }),
+      `select id, length(plan::text) as plan_chars from pending_action where session_id = ?`,
+      [turn.sessionId],
+    );
+    expect(action!.plan_chars).toBeLessThan(2_000);
+    expect(
+      await countOf(h.em(), `select cardinality(ids) as n from product_selection where action_id = ?`, [action!.id]),
+    ).toBe(60_000);
     expect(Math.max(...h.llm.requests.map((r) => JSON.stringify(r.body).length))).toBeLessThan(30_000);
 
     h.llm.enqueue(followUp);
@@ -146,30 +150,38 @@ describe('orders by selection', () => {
       status: 'done',
       outcome: expect.stringMatching(/Created SA-\d{4}-\d{5} with 60,000 render jobs/),
     });
-    const order = await one(`select id, order_number, status from render_order where tenant_id = ?`, [t.tenant.id]);
+    const order = (await row(
+      h.em(),
+      z.object({ id: z.string(), order_number: z.string(), status: z.string() }),
+      `select id, order_number, status from render_order where tenant_id = ?`,
+      [t.tenant.id],
+    ))!;
     expect(order.status).toBe('rendering');
     await h.deliveredCount(start + 1);
-    expect(texts([h.delivered[start]!.reply])).toContain(String(order.order_number));
+    expect(texts([h.delivered[start]!.reply])).toContain(order.order_number);
     expect(
-      await one(
+      await row(
+        h.em(),
+        z.object({ items: z.number(), distinct_products: z.number(), all_kl: z.boolean() }),
         `select count(*)::int as items, count(distinct i.product_id)::int as distinct_products, bool_and(p.category = 'Kugellager') as all_kl
       from order_item i join product p on p.id = i.product_id where i.order_id = ?`,
         [order.id],
       ),
     ).toEqual({ items: 60_000, distinct_products: 60_000, all_kl: true });
     expect(
-      await one(`select count(*)::int as n from render_job where order_id = ? and status = 'queued'`, [order.id]),
-    ).toEqual({ n: 60_000 });
+      await countOf(h.em(), `select count(*)::int as n from render_job where order_id = ? and status = 'queued'`, [
+        order.id,
+      ]),
+    ).toBe(60_000);
     expect(
-      await one(
+      await countOf(
+        h.em(),
         `select count(*)::int as n from graphile_worker.jobs q join render_job j on q.key = j.id::text
       where j.order_id = ? and q.task_identifier = 'render_job'`,
         [order.id],
       ),
-    ).toEqual({ n: 60_000 });
-    expect(await one(`select count(*)::int as n from product_selection where tenant_id = ?`, [t.tenant.id])).toEqual({
-      n: 0,
-    });
+    ).toBe(60_000);
+    expect(await selectionCount(t.tenant.id)).toBe(0);
     h.llm.assertDone();
   });
 
@@ -195,16 +207,20 @@ describe('orders by selection', () => {
     });
     await h.deliveredCount(start + 1);
     const items = await rows(
+      h.em(),
+      z.object({ pim_id: z.string() }),
       `select p.pim_id from order_item i join product p on p.id = i.product_id join render_order o on o.id = i.order_id
       where o.tenant_id = ? order by p.pim_id`,
       [t.tenant.id],
     );
     expect(items.map((r) => r.pim_id)).toEqual(['FROZEN-KL-6204', 'FROZEN-KL-6206']);
-    const note = await one(
+    const note = await row(
+      h.em(),
+      z.object({ content: z.string() }),
       `select content from chat_message where session_id = ? and role = 'system' order by seq desc limit 1`,
       [turn.sessionId],
     );
-    expect(String(note.content)).toContain('"deleted_since_preview":1');
+    expect(note!.content).toContain('"deleted_since_preview":1');
     h.llm.assertDone();
   });
 
@@ -218,9 +234,7 @@ describe('orders by selection', () => {
       status: 'failed',
       outcome: expect.stringContaining('None of the 1 selected products exist any more'),
     });
-    expect(await one(`select count(*)::int as n from render_order where tenant_id = ?`, [t.tenant.id])).toEqual({
-      n: 0,
-    });
+    expect(await orderCount(t.tenant.id)).toBe(0);
     h.llm.assertDone();
   });
 
@@ -266,8 +280,7 @@ describe('frozen selections', () => {
     });
     h.llm.enqueue({ toolCalls: [filterCall('Kugellager')] });
     await h.conversations.respond(turn, 'render all Kugellager');
-    const count = async () =>
-      (await one(`select count(*)::int as n from product_selection where tenant_id = ?`, [t.tenant.id])).n;
+    const count = () => selectionCount(t.tenant.id);
     expect(await count()).toBe(1);
     await h.conversations.respond(turn, 'cancel');
     expect(await count()).toBe(0);
@@ -298,6 +311,8 @@ describe('frozen selections', () => {
 /** The categories and item counts of a tenant's orders, smallest first. */
 const ordersOf = (tenantId: string) =>
   rows(
+    h.em(),
+    z.object({ categories: z.array(z.string()), items: z.number() }),
     `select array_agg(distinct p.category) as categories, count(*)::int as items
   from render_order o join order_item i on i.order_id = o.id join product p on p.id = i.product_id where o.tenant_id = ? group by o.id order by items`,
     [tenantId],
@@ -307,7 +322,7 @@ describe('what is confirmed is what runs', () => {
   it('refuses a response whose create_order calls share one tool-call id: nothing is planned, the model is told once, and its corrected calls each run what they previewed', async () => {
     const { t, turn } = await aiTenant('sameid');
     let told: Record<string, unknown>[] = [];
-    let meanwhile: Record<string, unknown> = {};
+    let meanwhile: { actions: number; selections: number } | undefined;
     h.llm.enqueue(
       {
         content: 'Please confirm both orders:',
@@ -318,7 +333,9 @@ describe('what is confirmed is what runs', () => {
       },
       async (req) => {
         told = req.body.messages.slice(req.body.messages.findLastIndex((m) => m.role === 'assistant'));
-        meanwhile = await one(
+        meanwhile = await row(
+          h.em(),
+          z.object({ actions: z.number(), selections: z.number() }),
           `select (select count(*)::int from pending_action where session_id = ?) as actions,
           (select count(*)::int from product_selection where tenant_id = ?) as selections`,
           [turn.sessionId, t.tenant.id],
@@ -358,11 +375,14 @@ describe('what is confirmed is what runs', () => {
       'Create order for 3 products in category Kugellager and start rendering',
       'Create order for 1 product in category Dichtungen and start rendering',
     ]);
-    const action = await one(`select id from pending_action where session_id = ?`, [turn.sessionId]);
+    const action = (await row(h.em(), idRow, `select id from pending_action where session_id = ?`, [turn.sessionId]))!;
     expect(
-      await rows(`select step, cardinality(ids) as n from product_selection where action_id = ? order by step`, [
-        action.id,
-      ]),
+      await rows(
+        h.em(),
+        z.object({ step: z.number(), n: z.number() }),
+        `select step, cardinality(ids) as n from product_selection where action_id = ? order by step`,
+        [action.id],
+      ),
     ).toEqual([
       { step: 0, n: 3 },
       { step: 1, n: 1 },
@@ -397,12 +417,17 @@ describe('what is confirmed is what runs', () => {
       [call('Kugellager', kl.selectionId), call('Dichtungen', di.selectionId)],
       new Date(),
     );
-    expect(await rows(`select id, step from product_selection where action_id = ? order by step`, [action.id])).toEqual(
-      [
-        { id: kl.selectionId, step: 0 },
-        { id: di.selectionId, step: 1 },
-      ],
-    );
+    expect(
+      await rows(
+        h.em(),
+        z.object({ id: z.string(), step: z.number() }),
+        `select id, step from product_selection where action_id = ? order by step`,
+        [action.id],
+      ),
+    ).toEqual([
+      { id: kl.selectionId, step: 0 },
+      { id: di.selectionId, step: 1 },
+    ]);
     await expect(
       h
         .em()

@@ -15,6 +15,7 @@ import { silentLog } from './support/core.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, makeTurn, type TenantFixture } from './support/fixtures.ts';
 import { jobsOf, orderStatus, submitOrder, waitForOrder } from './support/renders.ts';
+import { countOf } from './support/rows.ts';
 
 let db: TestDatabase;
 let acme: TenantFixture;
@@ -198,12 +199,12 @@ describe('orders whose last jobs finish at the same moment', () => {
     } finally {
       await Promise.all(workers.map((w) => w.stop()));
     }
-    const open = await db.orm.em
-      .fork()
-      .execute(`select count(*)::int as n from render_job where tenant_id = ? and status <> 'completed'`, [
-        race.tenant.id,
-      ]);
-    expect(open).toEqual([{ n: 0 }]);
+    const open = await countOf(
+      db.orm.em.fork(),
+      `select count(*)::int as n from render_job where tenant_id = ? and status <> 'completed'`,
+      [race.tenant.id],
+    );
+    expect(open).toBe(0);
   }, 60_000);
 });
 

@@ -63,8 +63,8 @@ async function expectUserError(p: Promise<unknown>, code: string, fragment?: Reg
   expect((err as RenderBotError).code).toBe(code);
   if (fragment) expect((err as Error).message).toMatch(fragment);
 }
-async function sql(text: string, params: unknown[] = []): Promise<unknown[]> {
-  return db.orm.em.fork().execute(text, params);
+async function sql(text: string, params: unknown[] = []): Promise<void> {
+  await db.orm.em.fork().execute(text, params);
 }
 /** Finishes jobs of an order by hand (no worker runs in this file): pim id → completed | failed. */
 async function finish(orderId: string, outcome: Record<string, 'completed' | 'failed'>, orderStatus: string) {

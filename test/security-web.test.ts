@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countOf } from './support/rows.ts';
+import { countOf, row } from './support/rows.ts';
+import { z } from 'zod';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { runCli } from './support/cli.ts';
 import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
@@ -70,7 +71,12 @@ describe('a role change reaches existing tokens (issue 12 item 4)', () => {
     const res = await h.api(`/api/actions/${actionId}/confirm`, { token: dana, body: {} });
     expect(res.status).toBe(403);
     expect(await orders()).toBe(0);
-    const [action] = await h.em().execute(`select status from pending_action where id = ?`, [actionId]);
+    const action = await row(
+      h.em(),
+      z.object({ status: z.string() }),
+      `select status from pending_action where id = ?`,
+      [actionId],
+    );
     expect(action).toEqual({ status: 'pending' });
     const listed = await admin('token', 'list', '--tenant', 'acme');
     expect(listed.stdout).toMatch(/dana\s+viewer/);
@@ -142,9 +148,7 @@ describe('untrusted text stays data (issue 12 item 6)', () => {
     expect(tools[0]).toMatch(/^Error: /);
     expect(tools[1]).toMatch(/^Error: /);
     expect(tools[1]).not.toMatch(/[Ff]olded/);
-    expect(await h.em().execute(`select count(*)::int as n from pending_action where requested_by = 'olga'`)).toEqual([
-      { n: 0 },
-    ]);
+    expect(await countOf(h.em(), `select count(*)::int as n from pending_action where requested_by = 'olga'`)).toBe(0);
   });
 });
 

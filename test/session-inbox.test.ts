@@ -9,6 +9,7 @@ import { startTurnRunner, TENANT_HEADROOM, type SessionDrain, type TurnRunner } 
 import pg from 'pg';
 import { z } from 'zod';
 import { row } from '../core/db/sql.ts';
+import { countOf, rows } from './support/rows.ts';
 import { silentLog } from './support/core.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
@@ -107,11 +108,11 @@ async function waitUntil(check: () => boolean, timeoutMs = 20_000): Promise<void
 }
 
 const pending = async (sessionId: string) =>
-  (
-    await db.orm.em
-      .fork()
-      .execute(`select count(*)::int as n from turn_inbox where session_id = ? and done_at is null`, [sessionId])
-  )[0];
+  countOf(db.orm.em.fork(), `select count(*)::int as n from turn_inbox where session_id = ? and done_at is null`, [
+    sessionId,
+  ]);
+const attemptsRow = z.object({ attempts: z.number() });
+const ownerRow = z.object({ owner: z.string() });
 
 describe('session inbox driven by leases (docs/design.md §4)', () => {
   it('runs each session’s items one at a time and in order, across two runners (processes), holding no connection while items wait', async () => {
@@ -144,10 +145,8 @@ describe('session inbox driven by leases (docs/design.md §4)', () => {
     );
     expect(overlaps).toBe(true);
     expect(new Set(rec.ran.map((r) => r.owner)).size).toBe(2);
-    expect(await db.orm.em.fork().execute(`select count(*)::int as n from turn_inbox where done_at is null`)).toEqual([
-      { n: 0 },
-    ]);
-    expect(await db.orm.em.fork().execute(`select count(*)::int as n from session_lease`)).toEqual([{ n: 0 }]);
+    expect(await countOf(db.orm.em.fork(), `select count(*)::int as n from turn_inbox where done_at is null`)).toBe(0);
+    expect(await countOf(db.orm.em.fork(), `select count(*)::int as n from session_lease`)).toBe(0);
   });
 
   it('queues a platform event exactly once, also when its redeliveries race', async () => {
@@ -164,8 +163,8 @@ describe('session inbox driven by leases (docs/design.md §4)', () => {
     }
     expect(rec.ran.map((x) => x.n)).toEqual([0]);
     expect(
-      await db.orm.em.fork().execute(`select count(*)::int as n from turn_inbox where session_id = ?`, [session]),
-    ).toEqual([{ n: 1 }]);
+      await countOf(db.orm.em.fork(), `select count(*)::int as n from turn_inbox where session_id = ?`, [session]),
+    ).toBe(1);
   });
 
   it('finishing the last pending item gives the lease up in the same statement; with more pending, or for another holder, it does not', async () => {
@@ -173,14 +172,7 @@ describe('session inbox driven by leases (docs/design.md §4)', () => {
     const first = (await submit(session, 1))!;
     const second = (await submit(session, 2))!;
     const leaseOwner = async () =>
-      (
-        await row(
-          db.orm.em.fork(),
-          z.object({ owner: z.string() }),
-          'select owner from session_lease where session_id = ?',
-          [session],
-        )
-      )?.owner;
+      (await row(db.orm.em.fork(), ownerRow, 'select owner from session_lease where session_id = ?', [session]))?.owner;
     expect(await claimSession(db.orm.em.fork(), session, 'holder', 60_000)).toBeDefined();
     expect(await finishItems(db.orm.em.fork(), [first], [], { sessionId: session, owner: 'someone-else' })).toEqual({
       finished: 0,
@@ -220,10 +212,13 @@ describe('session inbox driven by leases (docs/design.md §4)', () => {
       await r.stop();
     }
     expect(rec.ran.map((x) => x.n)).toEqual([0, 1]);
-    const rows = await db.orm.em
-      .fork()
-      .execute(`select attempts from turn_inbox where session_id = ? order by id`, [session]);
-    expect(rows).toEqual([{ attempts: 2 }, { attempts: 1 }]);
+    const items = await rows(
+      db.orm.em.fork(),
+      attemptsRow,
+      `select attempts from turn_inbox where session_id = ? order by id`,
+      [session],
+    );
+    expect(items).toEqual([{ attempts: 2 }, { attempts: 1 }]);
   });
 
   it('stop(): running items get the grace time; what is still running then is handed back uncounted, and another runner finishes it', async () => {
@@ -242,15 +237,18 @@ describe('session inbox driven by leases (docs/design.md §4)', () => {
     await a.stop(200);
     release();
     expect(first.ran.map((x) => x.n)).toEqual([0]);
-    expect(await pending(session)).toEqual({ n: 2 });
+    expect(await pending(session)).toBe(2);
     // Handed back: no lease, and item 1's start did not count as an attempt.
-    expect(await db.orm.em.fork().execute(`select owner from session_lease where session_id = ?`, [session])).toEqual(
-      [],
-    );
     expect(
-      await db.orm.em
-        .fork()
-        .execute(`select attempts from turn_inbox where session_id = ? and done_at is null order by id`, [session]),
+      await rows(db.orm.em.fork(), ownerRow, `select owner from session_lease where session_id = ?`, [session]),
+    ).toEqual([]);
+    expect(
+      await rows(
+        db.orm.em.fork(),
+        attemptsRow,
+        `select attempts from turn_inbox where session_id = ? and done_at is null order by id`,
+        [session],
+      ),
     ).toEqual([{ attempts: 0 }, { attempts: 0 }]);
     const second = recorder(2);
     const b = runner(second.drainFor(() => 'b'));
@@ -288,9 +286,9 @@ describe('session inbox driven by leases (docs/design.md §4)', () => {
     await aborted;
     await a.stop();
     expect(rec.ran).toEqual([]);
-    expect(await db.orm.em.fork().execute(`select owner from session_lease where session_id = ?`, [session])).toEqual([
-      { owner: 'thief' },
-    ]);
+    expect(
+      await rows(db.orm.em.fork(), ownerRow, `select owner from session_lease where session_id = ?`, [session]),
+    ).toEqual([{ owner: 'thief' }]);
   });
 
   it('drives at most TURN_CONCURRENCY sessions at once in one process; the rest wait and are taken as slots free up', async () => {
@@ -406,7 +404,7 @@ describe('fair and fenced', () => {
     }
     await r.stop();
     expect(rec.ran).toEqual([]);
-    expect(await pending(session)).toEqual({ n: 1 });
+    expect(await pending(session)).toBe(1);
   });
 });
 

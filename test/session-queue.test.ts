@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { createCoreHarness, texts, type CoreHarness } from './support/core.ts';
+import { countOf } from './support/rows.ts';
 
 let h: CoreHarness;
 let acme: TenantFixture;
@@ -52,10 +53,12 @@ describe('durable turn queue', () => {
     expect(await h.conversations.submit({ turn, text: 'hello', delivery, eventId: 'Ev001' })).toEqual({
       status: 'duplicate',
     });
-    const rows = await h
-      .em()
-      .execute(`select count(*)::int as n from chat_message where session_id = ? and role = 'user'`, [turn.sessionId]);
-    expect(rows).toEqual([{ n: 1 }]);
+    const stored = await countOf(
+      h.em(),
+      `select count(*)::int as n from chat_message where session_id = ? and role = 'user'`,
+      [turn.sessionId],
+    );
+    expect(stored).toBe(1);
     h.llm.assertDone();
   });
 

@@ -155,9 +155,12 @@ describe('an installed workspace', () => {
     const answer = await h.slack.waitFor('response_url', (c) => c.path === new URL(url).pathname);
     expect(String(answer.body.text)).toContain('Linked this workspace to *Tenant beta*');
     expect(
-      await h
-        .em()
-        .execute(`select tenant_id from platform_link where platform = 'slack' and external_id = ?`, [T7.teamId]),
+      await readRows(
+        h.em(),
+        z.object({ tenant_id: z.string() }),
+        `select tenant_id from platform_link where platform = 'slack' and external_id = ?`,
+        [T7.teamId],
+      ),
     ).toEqual([{ tenant_id: beta.tenant.id }]);
 
     const url2 = h.slack.responseUrl();
@@ -230,9 +233,11 @@ describe('an installed workspace', () => {
     const refusal = await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === eve.userId, { from });
     expect(refusal.token).toBe(T8.token);
     expect(String(refusal.body.text)).toContain('not found');
-    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([
-      { status: 'pending' },
-    ]);
+    expect(
+      await readRows(h.em(), z.object({ status: z.string() }), `select status from pending_action where id = ?`, [
+        actionId,
+      ]),
+    ).toEqual([{ status: 'pending' }]);
     expect(h.slack.calls.slice(from).filter((c) => c.method === 'chat.update')).toHaveLength(0);
     h.llm.assertDone();
   });

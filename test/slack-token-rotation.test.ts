@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { rows } from './support/rows.ts';
 import { createSlackChannel } from '../bot/slack.ts';
 import type { Deliverer } from '../core/replies/delivery.ts';
 import { textReply } from '../core/replies/reply.ts';
@@ -108,12 +109,12 @@ describe('Slack token rotation', () => {
     expect(refreshes().length - before).toBe(1);
     expect(h.logs.lines.filter((l) => String(l.msg).startsWith('Slack refused to refresh'))).toHaveLength(1);
     expect(
-      await h
-        .em()
-        .execute(
-          `select refresh_error, refresh_failed_at is not null as failed from slack_installation where team_id = ?`,
-          [T9.teamId],
-        ),
+      await rows(
+        h.em(),
+        z.object({ refresh_error: z.string().nullable(), failed: z.boolean() }),
+        `select refresh_error, refresh_failed_at is not null as failed from slack_installation where team_id = ?`,
+        [T9.teamId],
+      ),
     ).toEqual([{ refresh_error: 'invalid_refresh_token', failed: true }]);
     // Nothing secret is logged or stored in the clear.
     expect(JSON.stringify(h.logs.lines)).not.toMatch(/xoxe-1-|xoxb-rotated/);

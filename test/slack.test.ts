@@ -21,7 +21,8 @@ import { PERSON_FACTS_TTL_MS } from '../core/conversations/identify.ts';
 import { createOrder } from '../core/pipeline/orders.ts';
 import { setUserRole } from '../core/tenancy/users.ts';
 import { z } from 'zod';
-import { countOf, rows } from './support/rows.ts';
+import { countOf, row, rows } from './support/rows.ts';
+import { idRow } from '../core/db/sql.ts';
 
 let h: SlackHarness;
 let acme: TenantFixture;
@@ -46,6 +47,24 @@ afterAll(async () => {
 const orderCount = async () =>
   countOf(h.em(), `select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id]);
 const proposeKugellagerOrder = (who: Who) => proposeKugellagerOrder_(h, who, bot);
+const keyRow = z.object({ key: z.string() });
+const statusRow = z.object({ status: z.string() });
+const roleRow = z.object({ role: z.string() });
+const sessionCount = z.object({ n: z.number(), archived: z.number() });
+/** A person's role in a tenant and where it came from. */
+const userRole = z.object({ role: z.string(), role_source: z.string() });
+/** The sessions stored under `key`, and how many of them are archived. */
+const sessionsUnder = async (key: string) =>
+  row(
+    h.em(),
+    sessionCount,
+    `select count(*)::int as n, count(archived_at)::int as archived from chat_session where key = ?`,
+    [key],
+  );
+const actionStatus = async (actionId: string) =>
+  rows(h.em(), statusRow, `select status from pending_action where id = ?`, [actionId]);
+const roleOfUser = async (userId: string) =>
+  rows(h.em(), roleRow, `select role from tenant_user where external_user_id = ?`, [userId]);
 
 describe('Slack request verification', () => {
   it('answers url_verification with the challenge', async () => {
@@ -153,11 +172,9 @@ describe('mentions and DMs', () => {
       .body.messages.filter((m) => m.role === 'user')
       .at(-1);
     expect(lastUser?.content).toBe('what can you do?');
-    const session = await h
-      .em()
-      .execute(`select key from chat_session where platform = 'slack' and key = ?`, [
-        `${TEAM.teamId}:${alice.channel}:${env.event.ts}`,
-      ]);
+    const session = await rows(h.em(), keyRow, `select key from chat_session where platform = 'slack' and key = ?`, [
+      `${TEAM.teamId}:${alice.channel}:${env.event.ts}`,
+    ]);
     expect(session).toHaveLength(1);
     h.llm.assertDone();
   });
@@ -214,7 +231,7 @@ describe('mentions and DMs', () => {
     expect(String(update.body.text)).toContain('All renders are fine.');
     expect(h.slack.callsOf('chat.postMessage', (c) => c.body.channel === dm.channel)).toHaveLength(1);
     expect(
-      await h.em().execute(`select key from chat_session where key = ?`, [`${TEAM.teamId}:dm:${alice.userId}`]),
+      await rows(h.em(), keyRow, `select key from chat_session where key = ?`, [`${TEAM.teamId}:dm:${alice.userId}`]),
     ).toHaveLength(1);
     h.llm.assertDone();
   });
@@ -239,7 +256,9 @@ describe('mentions and DMs', () => {
     ).toEqual([]);
     expect(h.slack.messages(dm.channel, threadTs).map((m) => m.text)).toEqual([long]);
     expect(
-      await h.em().execute(`select key from chat_session where key = ?`, [`${TEAM.teamId}:${dm.channel}:${threadTs}`]),
+      await rows(h.em(), keyRow, `select key from chat_session where key = ?`, [
+        `${TEAM.teamId}:${dm.channel}:${threadTs}`,
+      ]),
     ).toHaveLength(1);
     h.llm.assertDone();
     expect(h.slack.failures).toEqual([]);
@@ -291,9 +310,9 @@ describe('thread replies without a mention', () => {
       expect(msgs.indexOf('assistant: There are 12 Kugellager products.')).toBeGreaterThan(first);
       expect(msgs.at(-1)).toBe('user: and how many of them failed?');
       expect(
-        await h
-          .em()
-          .execute(`select id from chat_session where key = ?`, [`${TEAM.teamId}:${who.channel}:${threadTs}`]),
+        await rows(h.em(), idRow, `select id from chat_session where key = ?`, [
+          `${TEAM.teamId}:${who.channel}:${threadTs}`,
+        ]),
       ).toHaveLength(1);
       h.llm.assertDone();
     },
@@ -316,48 +335,29 @@ describe('thread replies without a mention', () => {
     const { update } = await h.answer((c) => c.body.thread_ts === threadTs, { from: from2 });
     expect(update.body.text).toBe('Which products do you mean?');
     expect(saidIn(h.llm.requests.at(-1)!)).toEqual(['how many of them failed?']);
-    expect(
-      await h
-        .em()
-        .execute(`select count(*)::int as n, count(archived_at)::int as archived from chat_session where key = ?`, [
-          `${TEAM.teamId}:${alice.channel}:${threadTs}`,
-        ]),
-    ).toEqual([{ n: 2, archived: 1 }]);
+    expect(await sessionsUnder(`${TEAM.teamId}:${alice.channel}:${threadTs}`)).toEqual({ n: 2, archived: 1 });
     h.llm.assertDone();
   });
 
   it("a viewer cannot `forget` or `new` a shared thread; everyone's history and pending confirmations stay (issue 12 item 5)", async () => {
     const { actionId, threadTs } = await proposeKugellagerOrder(alice);
     const key = `${TEAM.teamId}:${alice.channel}:${threadTs}`;
-    const before = await h
-      .em()
-      .execute(
+    const messagesUnder = () =>
+      countOf(
+        h.em(),
         `select count(*)::int as n from chat_message m join chat_session s on s.id = m.session_id where s.key = ?`,
         [key],
       );
+    const before = await messagesUnder();
     for (const command of ['forget', 'new']) {
       const from = h.slack.calls.length;
       await h.send.event(mentionEvent(guest, command, { ...bot, threadTs }));
       const { update } = await h.answer((c) => c.body.thread_ts === threadTs, { from });
       expect(update.body.text).toContain(`only operators and admins can use \`${command}\` here`);
     }
-    expect(
-      await h
-        .em()
-        .execute(`select count(*)::int as n, count(archived_at)::int as archived from chat_session where key = ?`, [
-          key,
-        ]),
-    ).toEqual([{ n: 1, archived: 0 }]);
-    const after = await h
-      .em()
-      .execute(
-        `select count(*)::int as n from chat_message m join chat_session s on s.id = m.session_id where s.key = ?`,
-        [key],
-      );
-    expect(after[0]!.n).toBeGreaterThanOrEqual(before[0]!.n);
-    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([
-      { status: 'pending' },
-    ]);
+    expect(await sessionsUnder(key)).toEqual({ n: 1, archived: 0 });
+    expect(await messagesUnder()).toBeGreaterThanOrEqual(before);
+    expect(await actionStatus(actionId)).toEqual([{ status: 'pending' }]);
   });
 
   it('in a direct message, its owner may `forget` even as a viewer', async () => {
@@ -373,10 +373,10 @@ describe('thread replies without a mention', () => {
     const { update } = await h.answer((c) => c.body.channel === dm.channel, { from });
     expect(update.body.text).toContain('Forgot this conversation');
     expect(
-      await h
-        .em()
-        .execute(`select count(*)::int as n from chat_session where key = ?`, [`${TEAM.teamId}:dm:${guest.userId}`]),
-    ).toEqual([{ n: 0 }]);
+      await countOf(h.em(), `select count(*)::int as n from chat_session where key = ?`, [
+        `${TEAM.teamId}:dm:${guest.userId}`,
+      ]),
+    ).toBe(0);
   });
 
   it('in a thread the bot has no conversation in are ignored: nothing posted, queued or asked', async () => {
@@ -390,16 +390,17 @@ describe('thread replies without a mention', () => {
     expect(h.llm.requests.length).toBe(requests);
     // Stored before the acknowledgement like every message that may concern the bot; its copy is dropped once handled.
     expect(
-      await h
-        .em()
-        .execute(`select handled_at is not null as handled, request from inbound_event where event_id = ?`, [
-          reply.event_id,
-        ]),
+      await rows(
+        h.em(),
+        z.object({ handled: z.boolean(), request: z.unknown() }),
+        `select handled_at is not null as handled, request from inbound_event where event_id = ?`,
+        [reply.event_id],
+      ),
     ).toEqual([{ handled: true, request: null }]);
     expect(
-      await h
-        .em()
-        .execute(`select id from chat_session where key = ?`, [`${TEAM.teamId}:${alice.channel}:${threadTs}`]),
+      await rows(h.em(), idRow, `select id from chat_session where key = ?`, [
+        `${TEAM.teamId}:${alice.channel}:${threadTs}`,
+      ]),
     ).toEqual([]);
   });
 
@@ -421,9 +422,11 @@ describe('thread replies without a mention', () => {
     expect(h.slack.calls.slice(from).filter((c) => c.method === 'chat.postMessage')).toHaveLength(1);
     expect(h.slack.calls.slice(from).filter((c) => c.method === 'chat.update')).toHaveLength(1);
     expect(h.llm.requests.length).toBe(requests + 1);
-    expect(await h.em().execute(`select event_id from inbound_event where event_id = ?`, [asMessage.event_id])).toEqual(
-      [],
-    );
+    expect(
+      await rows(h.em(), z.object({ event_id: z.string() }), `select event_id from inbound_event where event_id = ?`, [
+        asMessage.event_id,
+      ]),
+    ).toEqual([]);
     h.llm.assertDone();
   });
 });
@@ -530,12 +533,8 @@ describe('the seed example through Slack', () => {
     );
     const refusal = await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === outsider.userId, { from });
     expect(String(refusal.body.text)).toContain('Only operators and admins can confirm');
-    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([
-      { status: 'pending' },
-    ]);
-    expect(await h.em().execute(`select role from tenant_user where external_user_id = ?`, [outsider.userId])).toEqual([
-      { role: 'viewer' },
-    ]);
+    expect(await actionStatus(actionId)).toEqual([{ status: 'pending' }]);
+    expect(await roleOfUser(outsider.userId)).toEqual([{ role: 'viewer' }]);
     await h.send.action(
       buttonClick(alice, {
         actionId: 'renderbot.cancel',
@@ -564,12 +563,8 @@ describe('the seed example through Slack', () => {
     const refusal = await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === guest.userId, { from });
     expect(String(refusal.body.text)).toContain('Only operators and admins can confirm');
     expect(h.slack.calls.slice(from).filter((c) => c.method === 'chat.update' && c.body.ts === ts)).toHaveLength(0);
-    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([
-      { status: 'pending' },
-    ]);
-    expect(await h.em().execute(`select role from tenant_user where external_user_id = ?`, [guest.userId])).toEqual([
-      { role: 'viewer' },
-    ]);
+    expect(await actionStatus(actionId)).toEqual([{ status: 'pending' }]);
+    expect(await roleOfUser(guest.userId)).toEqual([{ role: 'viewer' }]);
 
     const cancelled = h.slack.calls.length;
     await h.send.action(
@@ -606,9 +601,7 @@ describe('the seed example through Slack', () => {
       .slice(from)
       .filter((c) => c.method === 'chat.postMessage' && !/^(✅|⚠️)/.test(String(c.body.text)));
     expect(turnPosts.map((c) => c.body.text)).toEqual(['_Working on it…_', followUp.body.text]);
-    expect(await h.em().execute(`select status from pending_action where id = ?`, [actionId])).toEqual([
-      { status: 'done' },
-    ]);
+    expect(await actionStatus(actionId)).toEqual([{ status: 'done' }]);
     expect(await orderCount()).toBe(before + 1);
     h.llm.assertDone();
   });
@@ -777,14 +770,12 @@ describe('roles follow what Slack says about a person', () => {
       now: new Date(),
     });
     const roleOf = async (who: Who) =>
-      h
-        .em()
-        .execute(
-          `select role, role_source from tenant_user where tenant_id = ? and platform = 'slack' and external_user_id = ?`,
-          [acme.tenant.id, who.userId],
-        );
-    const statusOf = async (actionId: string) =>
-      h.em().execute(`select status from pending_action where id = ?`, [actionId]);
+      rows(
+        h.em(),
+        userRole,
+        `select role, role_source from tenant_user where tenant_id = ? and platform = 'slack' and external_user_id = ?`,
+        [acme.tenant.id, who.userId],
+      );
 
     // Fritz, a member, asks to cancel the draft: an operator by default.
     h.llm.enqueue({ toolCalls: [{ name: 'cancel_order', arguments: { order_id: draft.orderNumber } }] });
@@ -835,7 +826,7 @@ describe('roles follow what Slack says about a person', () => {
     await h.send.event(mentionEvent(fritz, 'confirm', { ...bot, threadTs }));
     const { update: answer } = await h.answer((c) => c.body.thread_ts === threadTs, { from: typed });
     expect(shown(answer)).toContain('Only operators and admins can confirm');
-    expect(await statusOf(actionId)).toEqual([{ status: 'pending' }]);
+    expect(await actionStatus(actionId)).toEqual([{ status: 'pending' }]);
 
     // Kim's operator role was an admin's decision: kept although Slack calls her a guest.
     const kept = h.slack.calls.length;
@@ -851,7 +842,7 @@ describe('roles follow what Slack says about a person', () => {
     const decided = await h.slack.waitFor('chat.update', (c) => c.body.ts === ts, { from: kept });
     expect(shown(decided)).toContain('Confirmed by Kim Contractor');
     expect(await roleOf(kim)).toEqual([{ role: 'operator', role_source: 'admin' }]);
-    expect(await h.em().execute(`select status from render_order where id = ?`, [draft.orderId])).toEqual([
+    expect(await rows(h.em(), statusRow, `select status from render_order where id = ?`, [draft.orderId])).toEqual([
       { status: 'cancelled' },
     ]);
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { rows } from './support/rows.ts';
+import { countOf, rows } from './support/rows.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import type { FakeLlmRequest, FakeStep } from './fakes/llm-server.ts';
@@ -206,12 +206,12 @@ describe('Stop through the web API', () => {
     // … and nothing asks for a confirmation afterwards.
     expect(said.flatMap((m) => m.reply?.blocks ?? []).filter((b) => b.type === 'confirm')).toEqual([]);
     expect(
-      await h
-        .em()
-        .execute(`select count(*)::int as n from pending_action where tenant_id = ? and status = 'pending'`, [
-          acme.tenant.id,
-        ]),
-    ).toEqual([{ n: 0 }]);
+      await countOf(
+        h.em(),
+        `select count(*)::int as n from pending_action where tenant_id = ? and status = 'pending'`,
+        [acme.tenant.id],
+      ),
+    ).toBe(0);
     h.llm.assertDone();
   });
 });

@@ -28,6 +28,8 @@ import { z } from 'zod';
 import { countOf, rows } from './support/rows.ts';
 
 const AAD = '9f8e7d6c-5b4a-4392-8170-6e5d4c3b2a19';
+/** A person's role in a tenant and where it came from. */
+const userRole = z.object({ role: z.string(), role_source: z.string() });
 const fixture = (name: string) =>
   JSON.parse(readFileSync(`test/fixtures/teams/${name}.json`, 'utf8')) as Record<string, unknown> & {
     conversation: Record<string, unknown>;
@@ -248,12 +250,12 @@ describe('Teams adapter (Emulator mode, full stack)', () => {
       .body.messages.filter((m) => m.role === 'user')
       .at(-1);
     expect(lastUser?.content).toBe('Render all Kugellager products as WebP at 1024x1024');
-    const stored = await app.db.orm.em
-      .fork()
-      .execute(
-        `select m.content from chat_message m join chat_session s on s.id = m.session_id where s.key = ? and m.role = 'user'`,
-        [`${AAD}:${conv}`],
-      );
+    const stored = await rows(
+      app.db.orm.em.fork(),
+      z.object({ content: z.string() }),
+      `select m.content from chat_message m join chat_session s on s.id = m.session_id where s.key = ? and m.role = 'user'`,
+      [`${AAD}:${conv}`],
+    );
     expect(stored).toEqual([{ content: 'Render all Kugellager products as WebP at 1024x1024' }]);
 
     const card = cardOf(proposal!)!;
@@ -631,12 +633,12 @@ describe('Teams roles follow the roster', () => {
       now: new Date(),
     });
     const roleOf = (userId: string) =>
-      app.db.orm.em
-        .fork()
-        .execute(
-          `select role, role_source from tenant_user where tenant_id = ? and platform = 'teams' and external_user_id = ?`,
-          [acme.tenant.id, userId],
-        );
+      rows(
+        app.db.orm.em.fork(),
+        userRole,
+        `select role, role_source from tenant_user where tenant_id = ? and platform = 'teams' and external_user_id = ?`,
+        [acme.tenant.id, userId],
+      );
     const conv = `a:fritz-${++seq}`;
 
     // Fritz, a member, asks to drop the draft: an operator by default.

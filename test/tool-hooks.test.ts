@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rows } from './support/rows.ts';
+import { countOf, rows } from './support/rows.ts';
 import { z } from 'zod';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { createCoreHarness, texts, type CoreHarness } from './support/core.ts';
@@ -65,8 +65,8 @@ describe('isEnabled', () => {
     expect(system).not.toContain('create_order');
     expect(replies[0]!.blocks.some((b) => b.type === 'confirm')).toBe(false);
     expect(
-      await h.em().execute(`select count(*)::int as n from pending_action where session_id = ?`, [turn.sessionId]),
-    ).toEqual([{ n: 0 }]);
+      await countOf(h.em(), `select count(*)::int as n from pending_action where session_id = ?`, [turn.sessionId]),
+    ).toBe(0);
     h.llm.assertDone();
   });
 
@@ -175,11 +175,12 @@ describe('plan folding (dispatch_renders into create_order)', () => {
       [turn.sessionId],
     );
     expect(pending!.plan.map((p) => [p.tool, p.args.submit])).toEqual([['create_order', true]]);
-    const answers = await h
-      .em()
-      .execute(`select tool_name, content from chat_message where session_id = ? and role = 'tool' order by seq`, [
-        turn.sessionId,
-      ]);
+    const answers = await rows(
+      h.em(),
+      z.object({ tool_name: z.string().nullable(), content: z.string() }),
+      `select tool_name, content from chat_message where session_id = ? and role = 'tool' order by seq`,
+      [turn.sessionId],
+    );
     expect(answers).toEqual([
       {
         tool_name: 'dispatch_renders',
@@ -201,8 +202,8 @@ describe('plan folding (dispatch_renders into create_order)', () => {
     expect(dispatchAnswer).toMatch(/^Error: .*the new order/);
     expect(dispatchAnswer).not.toContain('Folded');
     expect(
-      await h.em().execute(`select count(*)::int as n from pending_action where session_id = ?`, [turn.sessionId]),
-    ).toEqual([{ n: 0 }]);
+      await countOf(h.em(), `select count(*)::int as n from pending_action where session_id = ?`, [turn.sessionId]),
+    ).toBe(0);
     h.llm.assertDone();
   });
 });

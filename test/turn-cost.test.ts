@@ -73,11 +73,11 @@ describe('the cost of a Slack agent turn', () => {
       `select done_at is not null as done, attempts from turn_inbox order by id desc limit 1`,
     );
     expect(item).toEqual({ done: true, attempts: 1 });
-    const leases = await h
-      .em()
-      .execute(
-        `select l.owner from session_lease l join turn_inbox i on i.session_id = l.session_id where i.id = (select max(id) from turn_inbox)`,
-      );
+    const leases = await rows(
+      h.em(),
+      z.object({ owner: z.string() }),
+      `select l.owner from session_lease l join turn_inbox i on i.session_id = l.session_id where i.id = (select max(id) from turn_inbox)`,
+    );
     expect(leases).toEqual([]);
     h.llm.assertDone();
   });

@@ -15,7 +15,8 @@ import { createTestDatabase, testConfig, type TestDatabase } from './support/db.
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startServe, type ServeProcess } from './support/serve.ts';
 import { waitFor } from './support/renders.ts';
-import { countOf } from './support/rows.ts';
+import { countOf, rows } from './support/rows.ts';
+import { z } from 'zod';
 
 /*
  * No lost turns (docs/design.md §4, issue 11): `renderbot serve` processes are killed or stopped while
@@ -101,7 +102,6 @@ async function mention(to: ServeProcess, text: string) {
   };
 }
 
-const rows = (sql: string, params: unknown[] = []) => db.orm.em.fork().execute(sql, params);
 const undone = () => countOf(db.orm.em.fork(), `select count(*)::int as n from turn_inbox where done_at is null`);
 
 describe('a process killed while its turns wait on the model', () => {
@@ -132,6 +132,8 @@ describe('a process killed while its turns wait on the model', () => {
     expect(slack.callsOf('chat.postMessage').length).toBe(postsBefore);
     // Each message was stored once and answered once.
     const counts = await rows(
+      db.orm.em.fork(),
+      z.object({ role: z.string(), n: z.number() }),
       `select m.role, count(*)::int as n from chat_message m join chat_session s on s.id = m.session_id
       where s.key like ? group by m.role order by m.role`,
       [`${TEAM.teamId}:C0RECOV%`],
@@ -197,9 +199,11 @@ describe('graceful shutdown and start-up', () => {
     clearTimeout(timer);
     expect(ended).toEqual({ code: 0, signal: null });
     // Handed back: no lease, and the interrupted start does not count as an attempt.
-    expect(await rows(`select count(*)::int as n from session_lease`)).toEqual([{ n: 0 }]);
+    expect(await countOf(db.orm.em.fork(), `select count(*)::int as n from session_lease`)).toBe(0);
     expect(
       await rows(
+        db.orm.em.fork(),
+        z.object({ attempts: z.number(), started: z.boolean() }),
         `select attempts, started_at is not null as started from turn_inbox where done_at is null order by id`,
       ),
     ).toEqual([

@@ -10,7 +10,7 @@ import { SUBJECT_LABEL } from '../core/agent/data-messages.ts';
 import { lastNote } from './support/prompt.ts';
 import { removeUser, setUserRole } from '../core/tenancy/users.ts';
 import { z } from 'zod';
-import { rows } from './support/rows.ts';
+import { countOf, rows } from './support/rows.ts';
 
 let h: WebHarness;
 let acme: TenantFixture;
@@ -127,10 +127,10 @@ describe('authentication', () => {
     await setUserRole(h.em(), acme.tenant.id, 'web', 'lars', 'viewer');
     expect((await h.api('/api/auth/login', { body: { code } })).status).toBe(401);
     expect(
-      await h
-        .em()
-        .execute(`select count(*)::int as n from api_token where tenant_id = ? and user_id = 'lars'`, [acme.tenant.id]),
-    ).toEqual([{ n: 0 }]);
+      await countOf(h.em(), `select count(*)::int as n from api_token where tenant_id = ? and user_id = 'lars'`, [
+        acme.tenant.id,
+      ]),
+    ).toBe(0);
   });
 });
 
@@ -184,8 +184,8 @@ describe('POST /api/chat/messages', () => {
     };
     expect(confirm.status).toBe('pending');
     expect(
-      await h.em().execute(`select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id]),
-    ).toEqual([{ n: 0 }]);
+      await countOf(h.em(), `select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id]),
+    ).toBe(0);
 
     // Others can't see or decide it: another tenant → 404, a viewer → 403.
     expect((await h.api(`/api/actions/${confirm.actionId}/confirm`, { token: gus, body: {} })).status).toBe(404);
@@ -220,13 +220,12 @@ describe('POST /api/chat/messages', () => {
     );
     expect(orders).toHaveLength(1);
     expect(
-      await h
-        .em()
-        .execute(
-          `select count(*)::int as n from render_job j join render_order o on o.id = j.order_id where o.tenant_id = ?`,
-          [acme.tenant.id],
-        ),
-    ).toEqual([{ n: 3 }]);
+      await countOf(
+        h.em(),
+        `select count(*)::int as n from render_job j join render_order o on o.id = j.order_id where o.tenant_id = ?`,
+        [acme.tenant.id],
+      ),
+    ).toBe(3);
 
     // The follow-up is written by the worker; a long-poll returns it as soon as it is delivered.
     const poll = await h.api(`/api/chat/sessions/${r.session_id}/messages?after=${lastCursor}&wait=20`, {
@@ -384,9 +383,7 @@ describe('sessions', () => {
 
     const del = await h.api(`/api/chat/sessions/${target}`, { token: alice, method: 'DELETE' });
     expect(del.status).toBe(204);
-    expect(await h.em().execute(`select count(*)::int as n from chat_message where session_id = ?`, [target])).toEqual([
-      { n: 0 },
-    ]);
+    expect(await countOf(h.em(), `select count(*)::int as n from chat_message where session_id = ?`, [target])).toBe(0);
     expect((await h.api(`/api/chat/sessions/${target}/messages`, { token: alice })).status).toBe(404);
   });
 });

@@ -79,12 +79,12 @@ describe('context summaries', () => {
     expect(systemOf(h.llm.requests.at(-1)!)).not.toContain(orderNumber);
     // Each user message records what the conversation was about when it was sent.
     expect(
-      await h
-        .em()
-        .execute(
-          `select content, context_type, context_id from chat_message where session_id = ? and role = 'user' order by seq`,
-          [turn.sessionId],
-        ),
+      await rows(
+        h.em(),
+        z.object({ content: z.string(), context_type: z.string().nullable(), context_id: z.string().nullable() }),
+        `select content, context_type, context_id from chat_message where session_id = ? and role = 'user' order by seq`,
+        [turn.sessionId],
+      ),
     ).toEqual([
       { content: `how is ${orderNumber} doing?`, context_type: null, context_id: null },
       { content: "what's the status now?", context_type: 'order', context_id: orderNumber },

@@ -7,9 +7,14 @@ import { launchChromium } from './support/chromium.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startWebHarness, type WebHarness } from './fixtures/web/harness.ts';
 import { createOrder } from '../core/pipeline/orders.ts';
+import { rows } from './support/rows.ts';
+import { z } from 'zod';
 
 /** Screenshots go to docs/screenshots only when asked (UPDATE_SCREENSHOTS=1), so a test run leaves the tree as it was. */
 const SHOTS = process.env.UPDATE_SCREENSHOTS ? 'docs/screenshots' : mkdtempSync(join(tmpdir(), 'renderbot-shots-'));
+
+/** A person's stored feedback on an answer. */
+const storedFeedback = z.object({ user_id: z.string(), rating: z.string(), reason: z.string().nullable() });
 
 let h: WebHarness;
 let acme: TenantFixture;
@@ -73,24 +78,26 @@ describe('chat panel: AI label, sources and thumbs', { timeout: 90_000 }, () => 
       new RegExp(`/orders/${order.orderId}/results\\?exp=\\d+&sig=[0-9a-f]{64}$`),
     );
 
-    const rows = () =>
-      h.em().execute(`select user_id, rating, reason from answer_feedback where tenant_id = ?`, [acme.tenant.id]);
+    const feedbackRows = () =>
+      rows(h.em(), storedFeedback, `select user_id, rating, reason from answer_feedback where tenant_id = ?`, [
+        acme.tenant.id,
+      ]);
     await page.getByRole('button', { name: 'Not helpful' }).click();
     const reason = page.getByLabel('What went wrong? (optional)');
     await reason.waitFor();
-    expect(await rows()).toEqual([{ user_id: 'alice', rating: 'down', reason: null }]);
+    expect(await feedbackRows()).toEqual([{ user_id: 'alice', rating: 'down', reason: null }]);
     await reason.fill('It should have listed the failed renders.');
     await page.screenshot({ path: `${SHOTS}/web-panel-feedback.png` });
     await page.getByRole('button', { name: 'Send feedback' }).click();
     await page.getByRole('status').filter({ hasText: 'Thanks' }).waitFor();
-    expect(await rows()).toEqual([
+    expect(await feedbackRows()).toEqual([
       { user_id: 'alice', rating: 'down', reason: 'It should have listed the failed renders.' },
     ]);
     expect(await page.getByRole('button', { name: 'Not helpful' }).getAttribute('aria-pressed')).toBe('true');
 
     await page.getByRole('button', { name: 'Helpful', exact: true }).click();
     await page.locator('.rb-thumb[aria-pressed="true"][aria-label="Helpful"]').waitFor();
-    expect(await rows()).toEqual([{ user_id: 'alice', rating: 'up', reason: null }]);
+    expect(await feedbackRows()).toEqual([{ user_id: 'alice', rating: 'up', reason: null }]);
     expect(problems).toEqual([]);
     await context.close();
   });

@@ -12,7 +12,7 @@ import { seedCategoryProducts } from '../bot/seed/bulk.ts';
 import { createLoginCode } from '../core/tenancy/tokens.ts';
 import { lastNote } from './support/prompt.ts';
 import { z } from 'zod';
-import { rows } from './support/rows.ts';
+import { countOf, rows } from './support/rows.ts';
 
 /** Screenshots go to docs/screenshots only when asked (UPDATE_SCREENSHOTS=1), so a test run leaves the tree as it was. */
 const SHOTS = process.env.UPDATE_SCREENSHOTS ? 'docs/screenshots' : mkdtempSync(join(tmpdir(), 'renderbot-shots-'));
@@ -131,8 +131,8 @@ describe('chat panel in Chromium', () => {
     expect(await page.getByRole('button', { name: 'Confirm' }).count()).toBe(0);
     await page.screenshot({ path: `${SHOTS}/web-panel-done.png` });
     expect(
-      await h.em().execute(`select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id]),
-    ).toEqual([{ n: 1 }]);
+      await countOf(h.em(), `select count(*)::int as n from render_order where tenant_id = ?`, [acme.tenant.id]),
+    ).toBe(1);
 
     // Keyboard: Escape closes and returns focus to the launcher; the launcher reopens with focus in the panel.
     await page.keyboard.press('Escape');
@@ -162,9 +162,7 @@ describe('chat panel in Chromium', () => {
     await page.getByRole('button', { name: 'Delete conversation' }).click();
     await page.locator(`#rb-session option[value="${sessionId}"]`).waitFor({ state: 'detached' });
     expect(await page.locator('.rb-msg').count()).toBe(0);
-    expect(await h.em().execute(`select count(*)::int as n from chat_session where id = ?`, [sessionId])).toEqual([
-      { n: 0 },
-    ]);
+    expect(await countOf(h.em(), `select count(*)::int as n from chat_session where id = ?`, [sessionId])).toBe(0);
     expect(problems).toEqual([]);
     h.llm.assertDone();
   });
@@ -398,12 +396,11 @@ describe('chat panel in Chromium', () => {
     expect(keys[1]).toBe(keys[0]);
     expect(h.llm.requests.length - calls).toBe(1);
     expect(
-      await h
-        .em()
-        .execute(
-          `select count(*)::int as n from chat_message where role = 'user' and content = 'are the renderers idle?'`,
-        ),
-    ).toEqual([{ n: 1 }]);
+      await countOf(
+        h.em(),
+        `select count(*)::int as n from chat_message where role = 'user' and content = 'are the renderers idle?'`,
+      ),
+    ).toBe(1);
     await page.context().close();
     expect(problems).toEqual([]);
   });

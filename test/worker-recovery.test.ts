@@ -11,6 +11,8 @@ import { silentLog } from './support/core.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { jobsOf, orderStatus, submitOrder, waitForOrder } from './support/renders.ts';
+import { countOf, rows } from './support/rows.ts';
+import { idRow } from '../core/db/sql.ts';
 
 let db: TestDatabase;
 let acme: TenantFixture;
@@ -85,10 +87,10 @@ describe('a queue worker killed mid-job', () => {
     expect(await jobsOf(db.orm.em.fork(), slow.orderId)).toMatchObject([{ status: 'completed', attempts: 1 }]);
     expect(Object.fromEntries(runs)).toEqual({ 'ACME-KL-6204': 1, 'ACME-DI-20': 1 });
     expect(await orderStatus(db.orm, crashed.orderId)).toBe('completed');
-    const left = await db.orm.em.fork().execute(`select count(*)::int as n from graphile_worker.jobs`);
-    expect(left).toEqual([{ n: 0 }]);
+    const left = await countOf(db.orm.em.fork(), `select count(*)::int as n from graphile_worker.jobs`);
+    expect(left).toBe(0);
     // The dead worker was forgotten by the sweep, the live ones by their clean stop.
-    const registered = await db.orm.em.fork().execute(`select id from queue_worker`);
+    const registered = await rows(db.orm.em.fork(), idRow, `select id from queue_worker`);
     expect(ready?.workerId).toMatch(/^pool-/);
     expect(registered).toEqual([]);
   }, 60_000);

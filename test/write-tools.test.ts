@@ -14,7 +14,7 @@ import { setRenderOverridesTool } from '../core/tools/set_render_overrides.ts';
 import type { Tool, ToolDeps, ToolResult, WriteTool } from '../core/tools/tool.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { makeTenant, makeTurn, type TenantFixture } from './support/fixtures.ts';
-import { rows } from './support/rows.ts';
+import { countOf, rows } from './support/rows.ts';
 
 let db: TestDatabase;
 let acme: TenantFixture;
@@ -55,9 +55,16 @@ async function run<S extends z.ZodObject>(tool: Tool<S>, turn: TurnScope, raw: u
   const args = t.parameters.parse(raw);
   return db.orm.em.fork().transactional(async (em) => t.run(ctxFor(turn, em), args));
 }
-async function sql(text: string, params: unknown[] = []): Promise<unknown[]> {
-  return db.orm.em.fork().execute(text, params);
+async function sql(text: string, params: unknown[] = []): Promise<void> {
+  await db.orm.em.fork().execute(text, params);
 }
+/** How many render jobs `orderId` has (in `status`, when given). */
+const jobCount = (orderId: unknown, status?: string) =>
+  countOf(
+    db.orm.em.fork(),
+    `select count(*)::int as n from render_job where order_id = ?${status ? ' and status = ?' : ''}`,
+    status ? [orderId, status] : [orderId],
+  );
 async function rowCounts(tenantId: string) {
   const [r] = await rows(
     db.orm.em.fork(),
@@ -305,7 +312,7 @@ describe('dispatch_renders', () => {
     );
     expect(draft).toMatchObject({ status: 'draft', job_count: 0, item_count: 3 });
     expect((await orderRow(draft.order_id as string)).submitted_at).toBeNull();
-    expect(await sql(`select 1 from render_job where order_id = ?`, [draft.order_id])).toHaveLength(0);
+    expect(await jobCount(draft.order_id)).toBe(0);
 
     const step = await prepare(dispatchRendersTool, acmeTurn, { order_id: String(draft.order_number).toLowerCase() });
     expect(step.title).toBe(`Start rendering ${String(draft.order_number)}`);
@@ -313,9 +320,7 @@ describe('dispatch_renders', () => {
 
     const r = await run(dispatchRendersTool, acmeTurn, { order_id: draft.order_id });
     expect(data(r)).toMatchObject({ status: 'rendering', previous_status: 'draft', mode: 'first', job_count: 3 });
-    expect(
-      await sql(`select 1 from render_job where order_id = ? and status = 'queued'`, [draft.order_id]),
-    ).toHaveLength(3);
+    expect(await jobCount(draft.order_id, 'queued')).toBe(3);
     expect((await orderRow(draft.order_id as string)).submitted_at).not.toBeNull();
 
     await expectUserError(
@@ -381,7 +386,7 @@ describe('dispatch_renders', () => {
       'invalid_status',
       'cancelled',
     );
-    expect(await sql(`select 1 from render_job where order_id = ?`, [o.order_id])).toHaveLength(0);
+    expect(await jobCount(o.order_id)).toBe(0);
   });
 });
 
