@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { countOf, row, rows } from './support/rows.ts';
 import { z } from 'zod';
 import { type App } from '../bot/app.ts';
@@ -133,6 +133,15 @@ describe('Teams: an agent answer is labelled, cites its records and takes feedba
     expect(a.channelData).toMatchObject({ feedbackLoop: { type: 'custom' } });
     expect((a.channelData as Record<string, unknown>).feedbackLoopEnabled).toBeUndefined();
     const activityId = answer!.kind === 'update' ? answer!.activityId! : answer!.id!;
+    // Which answer the activity shows is stored just after Teams took the message: a click needs it.
+    const posted = () =>
+      row(
+        app.db.orm.em.fork(),
+        z.object({ message_id: z.string() }),
+        `select message_id from answer_post where message_ref = ?`,
+        [activityId],
+      );
+    await vi.waitFor(async () => expect(await posted()).toBeDefined(), { timeout: 15_000, interval: 50 });
 
     // 👎: Teams asks for the form, then submits it.
     const fetch = fixture('invoke-feedback-fetch-task');
@@ -155,12 +164,7 @@ describe('Teams: an agent answer is labelled, cites its records and takes feedba
       conversation: { ...submit.conversation, id: ask.conversation.id },
     });
     expect((await post(submit)).status).toBe(200);
-    const answerId = (await row(
-      app.db.orm.em.fork(),
-      z.object({ message_id: z.string() }),
-      `select message_id from answer_post where message_ref = ?`,
-      [activityId],
-    ))!.message_id;
+    const answerId = (await posted())!.message_id;
     expect(await feedbackRows(answerId)).toEqual([
       { platform: 'teams', rating: 'down', reason: 'It looked up the wrong order.', tools: ['get_order_status'] },
     ]);
