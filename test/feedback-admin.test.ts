@@ -83,11 +83,13 @@ beforeAll(async () => {
       rating: 'down',
       reason: 'Counted orders, not failed renders.\u001b[31m',
     }),
-  ).toBe(true);
-  expect(await recordFeedback(em, { ...web('bob', acme.tenant.id), answerId: answers.good!, rating: 'up' })).toBe(true);
+  ).toBe('saved');
+  expect(await recordFeedback(em, { ...web('bob', acme.tenant.id), answerId: answers.good!, rating: 'up' })).toBe(
+    'saved',
+  );
   expect(
     await recordFeedback(em, { ...web('gus', globex.tenant.id), answerId: answers.foreign!, rating: 'down' }),
-  ).toBe(true);
+  ).toBe('saved');
 });
 afterAll(async () => {
   await app?.close();
