@@ -203,7 +203,7 @@ describe('results out on Teams', () => {
     expect(line!.activity.text).toBe(`OK, I did not send ${consent.name}.`);
   }, 60_000);
 
-  it('a slow OneDrive does not hold the invoke: it is answered at once, and the file info card follows the upload', async () => {
+  it('a slow OneDrive does not hold the invoke: it is answered at once, the file info card follows the upload, and stopping waits for both', async () => {
     const conv = `a:personal-slow-${++seq}`;
     const { consent } = await consentOffered(conv);
     let finishUpload!: () => void;
@@ -224,8 +224,14 @@ describe('results out on Teams', () => {
     const isFileInfo = (c: ConnectorCall) =>
       inConversation(conv)(c) && attachmentsOf(c)[0]?.contentType === 'application/vnd.microsoft.teams.card.file.info';
     expect(connector.calls.filter(isFileInfo)).toEqual([]);
+    // Stopping the channel (as `renderbot serve` stops) waits for the upload and its file info card.
+    let stopped = false;
+    const stopping = h.channel.stop().then(() => (stopped = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
     finishUpload();
-    const [info] = await connector.waitFor(1, isFileInfo);
+    await stopping;
+    const [info] = connector.calls.filter(isFileInfo);
     expect(attachmentsOf(info!)[0]!.contentUrl).toBe(session.contentUrl);
     expect(session.bytes!.length).toBeGreaterThan(100);
   }, 60_000);

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { scopeOf } from './suggestions.ts';
 import type { Deliverer, StreamInfo, Streamer } from '../../core/replies/delivery.ts';
@@ -53,7 +54,10 @@ export type TeamsAdapter = {
   route: HttpRoute;
   deliverer: Deliverer;
   streamer: Streamer;
-  /** Resolves once the work started after answered requests (accepted file uploads) has finished. */
+  /**
+   * Resolves once the work started after answered requests (accepted file uploads) has finished;
+   * after 20 s that work is cut off (the person is told the upload failed).
+   */
   stop(): Promise<void>;
 };
 
@@ -61,6 +65,9 @@ export type TeamsAdapter = {
  * Creates the Teams adapter (docs/style.md §2). Throws a ConfigError for inconsistent Microsoft* settings
  * and when Teams is off; logs whether requests are authenticated or the bot runs in Emulator mode.
  */
+/** How long `stop` waits for work still running after its request was answered before cutting it off. */
+const AFTER_ANSWER_GRACE_MS = 20_000;
+
 export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
   const log = opts.log.child({ component: 'teams' });
   const settings = teamsSettings(opts.config);
@@ -74,6 +81,8 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
   const keyOf = (reference: ConversationRef) => conversationKey.safeParse(reference).data?.conversation.id ?? '';
   /** Work started by a request and run after it was answered (accepted file uploads); awaited by `stop`. */
   const afterAnswers = new Set<Promise<void>>();
+  /** Aborted when `stop` has waited long enough for that work. */
+  const stopping = new AbortController();
   const handler = createTeamsHandler({
     intake: opts.intake,
     conversations: opts.conversations,
@@ -83,7 +92,9 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     ...(opts.exportFile ? { exportFile: opts.exportFile } : {}),
     sendLater: (reference, message) => pacer.run(keyOf(reference), () => transport.sendProactive(reference, message)),
     afterAnswer: (work) => {
-      const running = work().catch((err: unknown) => log.error({ err }, 'work after a Teams answer failed'));
+      const running = work(stopping.signal).catch((err: unknown) =>
+        log.error({ err }, 'work after a Teams answer failed'),
+      );
       afterAnswers.add(running);
       void running.finally(() => afterAnswers.delete(running));
     },
@@ -182,7 +193,16 @@ export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
     deliverer,
     streamer: createTeamsStreamer({ transport, log, pacer, onStopped }),
     async stop() {
-      await Promise.all([...afterAnswers]);
+      // Work may still start while the server closes (an invoke waiting on its speaker): wait until none is left.
+      const deadline = Date.now() + AFTER_ANSWER_GRACE_MS;
+      while (afterAnswers.size > 0 && Date.now() < deadline) {
+        await Promise.race([Promise.all([...afterAnswers]), delay(deadline - Date.now(), undefined, { ref: false })]);
+      }
+      if (afterAnswers.size > 0) {
+        log.warn({ unfinished: afterAnswers.size }, 'stopping: cutting off file uploads still running');
+        stopping.abort(new Error('the Teams channel is stopping'));
+        await Promise.all([...afterAnswers]);
+      }
     },
   };
 }

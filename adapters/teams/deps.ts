@@ -28,6 +28,9 @@ export type TeamsHandlerDeps = {
   exportFile?: FileExporter;
   /** Sends into a conversation outside any turn (after its invoke was answered), paced per conversation. */
   sendLater: (reference: ConversationRef, message: OutgoingMessage) => Promise<unknown>;
-  /** Runs work after the request that started it was answered; the channel waits for it when it stops. */
-  afterAnswer: (work: () => Promise<void>) => void;
+  /**
+   * Runs work after the request that started it was answered; the channel waits for it when it
+   * stops, for a while, then aborts `signal`.
+   */
+  afterAnswer: (work: (signal: AbortSignal) => Promise<void>) => void;
 };

@@ -14,6 +14,9 @@ import { textMessage } from './texts.ts';
  */
 const TEAMS_UPLOAD_MAX_BYTES = 50 * 1024 * 1024;
 
+/** Longest a file's PUT to OneDrive may take (50 MB at well under 1 MB/s). */
+const UPLOAD_TIMEOUT_MS = 5 * 60_000;
+
 const FILE_CONSENT_CONTENT_TYPE = 'application/vnd.microsoft.teams.card.file.consent';
 const FILE_INFO_CONTENT_TYPE = 'application/vnd.microsoft.teams.card.file.info';
 
@@ -125,6 +128,7 @@ export async function deliverConsentedFile(
   consent: FileConsent,
   tenantId: string | undefined,
   send: (message: OutgoingMessage) => Promise<unknown>,
+  stopping?: AbortSignal,
 ): Promise<void> {
   const { action, context, uploadInfo } = consent;
   const tell = (text: string) =>
@@ -151,6 +155,10 @@ export async function deliverConsentedFile(
       headers: { 'content-length': String(file.size), 'content-range': `bytes 0-${file.size - 1}/${file.size}` },
       body: Readable.toWeb(createReadStream(file.path)) as ReadableStream<Uint8Array>,
       duplex: 'half',
+      // OneDrive that stops reading must not hold this (or a stopping process) for ever.
+      signal: stopping
+        ? AbortSignal.any([stopping, AbortSignal.timeout(UPLOAD_TIMEOUT_MS)])
+        : AbortSignal.timeout(UPLOAD_TIMEOUT_MS),
     });
     await res.body?.cancel();
     if (!res.ok) throw new Error(`the upload URL answered HTTP ${res.status}`);
@@ -159,7 +167,7 @@ export async function deliverConsentedFile(
     await tell(`Uploading ${context.name} failed; ask me for the export again to get a download link.`);
     return;
   } finally {
-    await file.remove();
+    await file.remove().catch((err: unknown) => deps.log.warn({ err }, 'could not remove the uploaded file'));
   }
   await send({
     type: 'message',

@@ -184,8 +184,14 @@ export function createTeamsHandler(deps: TeamsHandlerDeps) {
           // it (up to 50 MB) can take longer, so the invoke is answered first and the outcome is sent.
           const exportFile = deps.exportFile;
           const reference = deliveryRef(turn.reference);
-          deps.afterAnswer(() =>
-            deliverConsentedFile({ exportFile, log }, consent, who?.tenantId, (m) => deps.sendLater(reference, m)),
+          deps.afterAnswer((signal) =>
+            deliverConsentedFile(
+              { exportFile, log },
+              consent,
+              who?.tenantId,
+              (m) => deps.sendLater(reference, m),
+              signal,
+            ),
           );
           return { status: 200, body: {} };
         }

@@ -1,5 +1,6 @@
 import { createApp, type App } from '../../bot/app.ts';
 import { startHttpServer } from '../../bot/server.ts';
+import type { Channel } from '../../bot/channel.ts';
 import { createTeamsChannel } from '../../bot/teams.ts';
 import type { Config } from '../../core/config.ts';
 import { setTenantAi } from '../../core/llm/settings.ts';
@@ -27,6 +28,8 @@ export type TeamsTestApp = {
   /** The bot's base URL (`/api/messages` under it). */
   base: string;
   acme: TenantFixture;
+  /** The Teams channel (its `stop` waits for work after answered requests, as `renderbot serve` stops it). */
+  channel: Channel;
   close(): Promise<void>;
 };
 
@@ -54,8 +57,10 @@ export async function startTeamsApp(env: Record<string, string> = {}): Promise<T
     http,
     base: `http://127.0.0.1:${http.port}`,
     acme,
+    channel,
     async close() {
       await http.close();
+      await channel.stop();
       await app.close();
       await connector.close();
       await llm.close();
