@@ -186,6 +186,18 @@ describe('Teams: an agent answer is labelled, cites its records and takes feedba
       { platform: 'teams', rating: 'up', reason: 'Right answer.', tools: ['get_order_status'] },
     ]);
 
+    // A submission given before that one (the activity's timestamp), delivered late, changes nothing.
+    const late = fixture('invoke-feedback-submit');
+    Object.assign(late, {
+      id: 'f:late',
+      timestamp: '2026-11-26T09:14:42.8810000Z',
+      serviceUrl: connector.url,
+      replyToId: activityId,
+      conversation: { ...late.conversation, id: ask.conversation.id },
+    });
+    expect((await post(late)).status).toBe(200);
+    expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['up']);
+
     // The same activity from another organisation (another tenant) stores nothing.
     const foreign = fixture('invoke-feedback-submit');
     Object.assign(foreign, {
