@@ -10,8 +10,11 @@ import { env, startChatSdkBot } from './chat-sdk-bot.ts';
 import { serveTarget } from './child.ts';
 import { startRenderBot } from './renderbot.ts';
 
-/** A bare Bolt app: HTTPReceiver on its own port; the handler only acks and says the text back. */
-async function startBolt() {
+/**
+ * A bare Bolt app: HTTPReceiver on its own port; the handler acks — after `beforeAck`, when given —
+ * and says the text back.
+ */
+async function startBoltEcho(beforeAck?: (command: object) => Promise<unknown>) {
   const receiver = new HTTPReceiver({
     signingSecret: env('SLACK_SIGNING_SECRET'),
     endpoints: '/slack/events',
@@ -25,12 +28,15 @@ async function startBolt() {
     clientOptions: { slackApiUrl: env('SLACK_API_URL') },
   });
   app.command('/render', async ({ command, ack, say }) => {
+    await beforeAck?.(command);
     await ack();
     await say(`echo ${command.text}`);
   });
   const server = await receiver.start({ port: 0, host: '127.0.0.1' });
   return { port: (server.address() as AddressInfo).port, close: () => receiver.stop() };
 }
+
+const startBolt = () => startBoltEcho();
 
 /**
  * A bare Bolt app that stores each command in PostgreSQL before it acks (one insert on a pool of
@@ -42,28 +48,13 @@ async function startBoltStoringFirst() {
   await pool.query(
     `create table if not exists bench_bolt_request (id bigserial primary key, body jsonb not null, received_at timestamptz not null default now())`,
   );
-  const receiver = new HTTPReceiver({
-    signingSecret: env('SLACK_SIGNING_SECRET'),
-    endpoints: '/slack/events',
-    processBeforeResponse: false,
-    logLevel: LogLevel.ERROR,
-  });
-  const app = new BoltApp({
-    receiver,
-    token: env('SLACK_BOT_TOKEN'),
-    logLevel: LogLevel.ERROR,
-    clientOptions: { slackApiUrl: env('SLACK_API_URL') },
-  });
-  app.command('/render', async ({ command, ack, say }) => {
-    await pool.query(`insert into bench_bolt_request (body) values ($1)`, [JSON.stringify(command)]);
-    await ack();
-    await say(`echo ${command.text}`);
-  });
-  const server = await receiver.start({ port: 0, host: '127.0.0.1' });
+  const bolt = await startBoltEcho((command) =>
+    pool.query(`insert into bench_bolt_request (body) values ($1)`, [JSON.stringify(command)]),
+  );
   return {
-    port: (server.address() as AddressInfo).port,
+    port: bolt.port,
     close: async () => {
-      await receiver.stop();
+      await bolt.close();
       await pool.end();
     },
   };
