@@ -31,13 +31,27 @@ afterAll(async () => {
 });
 
 type Block = { type: string; block_id?: string; elements?: LooseJson[] };
+/** A stored feedback row as the admin sees it. */
+const feedbackRow = z.object({
+  platform: z.string(),
+  user_id: z.string(),
+  rating: z.string(),
+  reason: z.string().nullable(),
+  model: z.string().nullable(),
+  request: z.string().nullable(),
+  answer: z.string(),
+  tools: z.array(z.string()),
+  prompt_tokens: z.number(),
+  completion_tokens: z.number(),
+  latency_ms: z.number().nullable(),
+});
 const feedbackRows = (answerId: string) =>
-  h
-    .em()
-    .execute(
-      `select platform, user_id, rating, reason, model, request, answer, tools, prompt_tokens, completion_tokens, latency_ms from answer_feedback where message_id = ?`,
-      [answerId],
-    );
+  rows(
+    h.em(),
+    feedbackRow,
+    `select platform, user_id, rating, reason, model, request, answer, tools, prompt_tokens, completion_tokens, latency_ms from answer_feedback where message_id = ?`,
+    [answerId],
+  );
 
 /** The stored copy of a click: whether it is marked handled and its body dropped. */
 const storedCopy = z.object({ handled: z.boolean(), dropped: z.boolean() });
