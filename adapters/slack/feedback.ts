@@ -59,12 +59,11 @@ export function registerFeedbackListener(app: BoltApp, deps: ListenerDeps): void
     const outcome = who
       ? await deps.conversations.feedback(who, { ...given, ...(givenAt ? { givenAt } : {}) })
       : 'not_found';
-    await tell(
-      outcome === 'saved'
-        ? FEEDBACK_THANKS[given.rating]
-        : outcome === 'superseded'
-          ? FEEDBACK_THANKS.superseded
-          : FEEDBACK_THANKS.notFound,
-    );
+    const said = {
+      saved: FEEDBACK_THANKS[given.rating],
+      superseded: FEEDBACK_THANKS.superseded,
+      not_found: FEEDBACK_THANKS.notFound,
+    } as const;
+    await tell(said[outcome]);
   });
 }

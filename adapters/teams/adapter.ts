@@ -61,13 +61,13 @@ export type TeamsAdapter = {
   stop(): Promise<void>;
 };
 
+/** How long `stop` waits for work still running after its request was answered before cutting it off. */
+const AFTER_ANSWER_GRACE_MS = 20_000;
+
 /**
  * Creates the Teams adapter (docs/style.md §2). Throws a ConfigError for inconsistent Microsoft* settings
  * and when Teams is off; logs whether requests are authenticated or the bot runs in Emulator mode.
  */
-/** How long `stop` waits for work still running after its request was answered before cutting it off. */
-const AFTER_ANSWER_GRACE_MS = 20_000;
-
 export function createTeamsAdapter(opts: TeamsAdapterOptions): TeamsAdapter {
   const log = opts.log.child({ component: 'teams' });
   const settings = teamsSettings(opts.config);

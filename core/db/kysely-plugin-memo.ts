@@ -22,7 +22,8 @@ import { pathToFileURL } from 'node:url';
 type EntityMap = Map<string, object>;
 type Builder = (this: unknown, entityMap: EntityMap) => Record<string, unknown>;
 
-const isBuilder = (f: unknown): f is Builder => typeof f === 'function';
+/** Whether a prototype still has a method where this module expects one of type `F` (what it wraps is checked, not trusted). */
+const isMethod = <F>(f: unknown): f is F => typeof f === 'function';
 
 /** Different query shapes a process meets are few; this bounds a process that creates many ORMs (tests). */
 const MAX_SHAPES = 2_000;
@@ -82,9 +83,6 @@ type FieldMap = Record<string, { name: string }>;
 type RelationMap = Record<string, string>;
 type RowTransform = (this: unknown, row: Record<string, unknown>, fields: FieldMap, relations: RelationMap) => unknown;
 type MetadataLookup = (this: object, name: string) => unknown;
-
-const isRowTransform = (f: unknown): f is RowTransform => typeof f === 'function';
-const isLookup = (f: unknown): f is MetadataLookup => typeof f === 'function';
 
 /** `map` with only `keys`, in `map`'s own order (the order the transformer's loops follow). */
 function only<V>(map: Record<string, V>, keys: ReadonlySet<string>): Record<string, V> {
@@ -146,10 +144,10 @@ export const pluginMemoised: boolean = await (async () => {
   const findEntityMetadata = proto?.findEntityMetadata;
   if (
     !proto ||
-    !isBuilder(fields) ||
-    !isBuilder(relations) ||
-    !isRowTransform(transformRow) ||
-    !isLookup(findEntityMetadata)
+    !isMethod<Builder>(fields) ||
+    !isMethod<Builder>(relations) ||
+    !isMethod<RowTransform>(transformRow) ||
+    !isMethod<MetadataLookup>(findEntityMetadata)
   )
     return false;
   proto.buildGlobalFieldMap = memoised(fields, true);
