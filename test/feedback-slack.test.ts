@@ -5,6 +5,7 @@ import { feedbackClick, mentionEvent, type Who } from './fakes/slack-request.ts'
 import { createOrder } from '../core/pipeline/orders.ts';
 import { appendMessage } from '../core/history/messages.ts';
 import { FEEDBACK_THANKS } from '../adapters/slack/feedback.ts';
+import { feedbackRow } from '../core/history/feedback.ts';
 import { randomUUID } from 'node:crypto';
 import type { LooseJson } from './support/loose-json.ts';
 import { storeRequest } from '../core/queue/inbound-requests.ts';
@@ -31,24 +32,12 @@ afterAll(async () => {
 });
 
 type Block = { type: string; block_id?: string; elements?: LooseJson[] };
-/** A stored feedback row as the admin sees it. */
-const feedbackRow = z.object({
-  platform: z.string(),
-  user_id: z.string(),
-  rating: z.string(),
-  reason: z.string().nullable(),
-  model: z.string().nullable(),
-  request: z.string().nullable(),
-  answer: z.string(),
-  tools: z.array(z.string()),
-  prompt_tokens: z.number(),
-  completion_tokens: z.number(),
-  latency_ms: z.number().nullable(),
-});
+/** A stored feedback row as admins read it, without the ids and time the tests do not pin. */
+const storedFeedback = feedbackRow.omit({ answer_id: true, session_id: true, updated_at: true });
 const feedbackRows = (answerId: string) =>
   rows(
     h.em(),
-    feedbackRow,
+    storedFeedback,
     `select platform, user_id, rating, reason, model, request, answer, tools, prompt_tokens, completion_tokens, latency_ms from answer_feedback where message_id = ?`,
     [answerId],
   );
@@ -70,6 +59,19 @@ const handledOnce = (triggerId: string) =>
       ).toEqual([{ handled: true, dropped: true }]),
     { timeout: 30_000, interval: 100 },
   );
+
+/** Alice's 👍 or 👎 on `answerId`, under the message at `messageTs`. */
+const aliceRates = (rating: 'up' | 'down', answerId: string, messageTs: string) =>
+  feedbackClick(alice, { value: `${rating}:${answerId}`, messageTs, responseUrl: h.slack.responseUrl() });
+
+/**
+ * What a process leaves behind when it dies right after acknowledging a click: the stored copy
+ * only. Resolves once the copy was replayed and handled.
+ */
+async function replayedFromStore(click: ReturnType<typeof feedbackClick>): Promise<void> {
+  expect(await storeRequest(h.app.db.intakePool, 'slack', click.trigger_id, { body: click }, 0)).toBe(true);
+  await handledOnce(click.trigger_id);
+}
 
 /** An agent answer in a session of `tenantId`'s history, as a turn leaves it; its id. */
 async function storedAnswer(tenantId: string, text: string): Promise<string> {
@@ -198,45 +200,26 @@ describe('Slack: an agent answer is labelled, cites its records and takes feedba
   it('a click is stored before it is acknowledged: one left unhandled (the process died after acknowledging it) is replayed and recorded once', async () => {
     const answerId = await storedAnswer(acme.tenant.id, 'an acme answer');
     // A live click: stored under its trigger id, marked handled once its listener finished.
-    const live = feedbackClick(alice, {
-      value: `up:${answerId}`,
-      messageTs: '1764058000.000600',
-      responseUrl: h.slack.responseUrl(),
-    });
+    const live = aliceRates('up', answerId, '1764058000.000600');
     expect((await h.send.action(live)).status).toBe(200);
     await handledOnce(live.trigger_id);
     expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['up']);
 
-    // What a process leaves behind when it dies right after acknowledging a click: the stored copy only.
-    const orphan = feedbackClick(alice, {
-      value: `down:${answerId}`,
-      messageTs: '1764058000.000600',
-      responseUrl: h.slack.responseUrl(),
-    });
-    expect(await storeRequest(h.app.db.intakePool, 'slack', orphan.trigger_id, { body: orphan }, 0)).toBe(true);
-    await handledOnce(orphan.trigger_id);
+    // A 👎 whose process died right after acknowledging it.
+    await replayedFromStore(aliceRates('down', answerId, '1764058000.000600'));
     expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['down']);
   }, 90_000);
 
   it("a replayed click never replaces the person's newer one: Slack's action_ts orders them", async () => {
     const answerId = await storedAnswer(acme.tenant.id, 'an answer clicked twice');
     // 👎 clicked first, its handling cut short (only the stored copy is left); 👍 clicked a minute later, handled.
-    const older = feedbackClick(alice, {
-      value: `down:${answerId}`,
-      messageTs: '1764058000.000650',
-      responseUrl: h.slack.responseUrl(),
-    });
+    const older = aliceRates('down', answerId, '1764058000.000650');
     older.actions[0]!.action_ts = `${Math.floor(Date.now() / 1000) - 60}.000100`;
-    const newer = feedbackClick(alice, {
-      value: `up:${answerId}`,
-      messageTs: '1764058000.000650',
-      responseUrl: h.slack.responseUrl(),
-    });
+    const newer = aliceRates('up', answerId, '1764058000.000650');
     expect((await h.send.action(newer)).status).toBe(200);
     await handledOnce(newer.trigger_id);
     const from = h.slack.calls.length;
-    expect(await storeRequest(h.app.db.intakePool, 'slack', older.trigger_id, { body: older }, 0)).toBe(true);
-    await handledOnce(older.trigger_id);
+    await replayedFromStore(older);
     expect((await feedbackRows(answerId)).map((r) => r.rating)).toEqual(['up']);
     // The person is not thanked for the 👎 that did not count.
     const told = await h.slack.waitFor('chat.postEphemeral', (c) => c.body.user === alice.userId, { from });

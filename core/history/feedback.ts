@@ -75,7 +75,8 @@ export async function recordFeedback(em: EntityManager, f: FeedbackInput): Promi
   return outcome.applied ? 'saved' : 'superseded';
 }
 
-const feedbackRow = z.object({
+/** A stored feedback row as admins read it. */
+export const feedbackRow = z.object({
   answer_id: z.string(),
   session_id: z.string(),
   platform: z.string(),
