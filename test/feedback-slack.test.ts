@@ -21,11 +21,8 @@ const bot = { botUserId: TEAM.botUserId };
 
 beforeAll(async () => {
   h = await startSlackHarness({ publicUrl: true });
-  h.slack.addTeam(TEAM);
-  h.slack.addUser({ id: alice.userId, teamId: TEAM.teamId, name: 'alice', real_name: 'Alice Example' });
-  acme = await makeTenant(h.em(), 'acme');
+  acme = await h.acmeWithAlice(alice.userId);
   globex = await makeTenant(h.em(), 'globex', { prefix: 'GLOBEX' });
-  await h.link(acme.tenant.id, TEAM.teamId);
 });
 afterAll(async () => {
   await h?.close();

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rows } from './support/rows.ts';
 import { z } from 'zod';
 import * as XLSX from '@e965/xlsx';
-import { makeTenant, type TenantFixture } from './support/fixtures.ts';
+import { type TenantFixture } from './support/fixtures.ts';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
 import { buttonClick, dmEvent, type Who } from './fakes/slack-request.ts';
 import { isCard } from './support/slack-flows.ts';
@@ -17,10 +17,7 @@ const alice: Who = { teamId: TEAM.teamId, userId: 'U0ALICE001', channel: 'D0ALIC
 
 beforeAll(async () => {
   h = await startSlackHarness();
-  h.slack.addTeam(TEAM);
-  h.slack.addUser({ id: alice.userId, teamId: TEAM.teamId, name: 'alice', real_name: 'Alice Example' });
-  acme = await makeTenant(h.em(), 'acme');
-  await h.link(acme.tenant.id, TEAM.teamId);
+  acme = await h.acmeWithAlice(alice.userId);
 });
 afterAll(async () => {
   await h?.close();

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTenantAi } from '../core/llm/settings.ts';
 import { freePort } from './support/db.ts';
-import { makeTenant } from './support/fixtures.ts';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
 import { mentionEvent, type Who } from './fakes/slack-request.ts';
 
@@ -17,10 +16,7 @@ const alice: Who = { teamId: TEAM.teamId, userId: 'U0ALICE001', channel: 'C0REND
 
 beforeAll(async () => {
   h = await startSlackHarness();
-  h.slack.addTeam(TEAM);
-  h.slack.addUser({ id: alice.userId, teamId: TEAM.teamId, name: 'alice', real_name: 'Alice Example' });
-  acme = (await makeTenant(h.em(), 'acme')).tenant.id;
-  await h.link(acme, TEAM.teamId);
+  acme = (await h.acmeWithAlice(alice.userId)).tenant.id;
   const closed = await freePort();
   if (h.llm.settings.provider !== 'azure') throw new Error('the harness model is Azure');
   await setTenantAi(

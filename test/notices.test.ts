@@ -32,10 +32,7 @@ describe('completion notices through Slack (render farm reporting job by job)', 
   beforeAll(async () => {
     h = await startSlackHarness({ publicUrl: true });
     farm = await startFakeFarm();
-    h.slack.addTeam(TEAM);
-    h.slack.addUser({ id: alice.userId, teamId: TEAM.teamId, name: 'alice', real_name: 'Alice Example' });
-    acme = await makeTenant(h.em(), 'acme');
-    await h.link(acme.tenant.id, TEAM.teamId);
+    acme = await h.acmeWithAlice(alice.userId);
     await setTenantRenderer(h.em(), h.config.secretsKey, acme.tenant.id, {
       backend: 'http',
       url: farm.url,

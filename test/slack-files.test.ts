@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
 import { buttonClick, mentionEvent, type Who } from './fakes/slack-request.ts';
 import { finishedLocalOrder } from './support/exports.ts';
-import { makeTenant, type TenantFixture } from './support/fixtures.ts';
+import { type TenantFixture } from './support/fixtures.ts';
 import { proposeKugellagerOrder, shown, toolResult } from './support/slack-flows.ts';
 
 /*
@@ -19,10 +19,7 @@ describe('results out on Slack', () => {
   let acme: TenantFixture;
   beforeAll(async () => {
     h = await startSlackHarness({ publicUrl: true });
-    h.slack.addTeam(TEAM);
-    h.slack.addUser({ id: alice.userId, teamId: TEAM.teamId, name: 'alice', real_name: 'Alice Example' });
-    acme = await makeTenant(h.em(), 'acme');
-    await h.link(acme.tenant.id, TEAM.teamId);
+    acme = await h.acmeWithAlice(alice.userId);
   });
   afterAll(async () => {
     await h?.close();

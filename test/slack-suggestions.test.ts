@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countOf } from './support/rows.ts';
-import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
 import type { SlackCall } from './fakes/slack-api.ts';
 import { dmEvent, mentionEvent, newTs, slackFixture, type Who } from './fakes/slack-request.ts';
@@ -11,7 +10,6 @@ let h: SlackHarness;
 let ids = 0;
 /** A unique suffix for Slack-looking ids of this file. */
 const uniq = () => `S${String(++ids).padStart(6, '0')}`;
-let acme: TenantFixture;
 const alice: Who = { teamId: TEAM.teamId, userId: 'U0ALICE001', channel: 'C0RENDERS1' };
 const bot = { botUserId: TEAM.botUserId };
 
@@ -74,10 +72,7 @@ function suggestionClick(
 
 beforeAll(async () => {
   h = await startSlackHarness();
-  h.slack.addTeam(TEAM);
-  h.slack.addUser({ id: alice.userId, teamId: TEAM.teamId, name: 'alice', real_name: 'Alice Example' });
-  acme = await makeTenant(h.em(), 'acme');
-  await h.link(acme.tenant.id, TEAM.teamId);
+  await h.acmeWithAlice(alice.userId);
 });
 afterAll(async () => {
   await h?.close();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTenant, type TenantFixture } from './support/fixtures.ts';
+import { type TenantFixture } from './support/fixtures.ts';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
 import { streamedText } from './fakes/slack-api.ts';
 import {
@@ -34,11 +34,8 @@ const bot = { botUserId: TEAM.botUserId };
 
 beforeAll(async () => {
   h = await startSlackHarness({ now: () => new Date(Date.now() + skew) });
-  h.slack.addTeam(TEAM);
-  h.slack.addUser({ id: alice.userId, teamId: TEAM.teamId, name: 'alice', real_name: 'Alice Example' });
+  acme = await h.acmeWithAlice(alice.userId);
   h.slack.addUser({ id: guest.userId, teamId: TEAM.teamId, name: 'gast', is_restricted: true });
-  acme = await makeTenant(h.em(), 'acme');
-  await h.link(acme.tenant.id, TEAM.teamId);
 });
 afterAll(async () => {
   await h?.close();

@@ -1,21 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTenant, type TenantFixture } from './support/fixtures.ts';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
 import { streamedTasks, streamedText, type SlackCall } from './fakes/slack-api.ts';
 import { dmEvent, mentionEvent, newTs, type Who } from './fakes/slack-request.ts';
 import { threeToolSteps, threeToolTurn } from './support/steps-script.ts';
 
 let h: SlackHarness;
-let acme: TenantFixture;
 const alice: Who = { teamId: TEAM.teamId, userId: 'U0ALICE001', channel: 'C0RENDERS1' };
 const bot = { botUserId: TEAM.botUserId };
 
 beforeAll(async () => {
   h = await startSlackHarness();
-  h.slack.addTeam(TEAM);
-  h.slack.addUser({ id: alice.userId, teamId: TEAM.teamId, name: 'alice', real_name: 'Alice Example' });
-  acme = await makeTenant(h.em(), 'acme');
-  await h.link(acme.tenant.id, TEAM.teamId);
+  await h.acmeWithAlice(alice.userId);
 });
 afterAll(async () => {
   await h?.close();

@@ -9,7 +9,6 @@ import {
 } from './fakes/slack-request.ts';
 import type { FakeLlmRequest, FakeStep } from './fakes/llm-server.ts';
 import type { SlackCall } from './fakes/slack-api.ts';
-import { makeTenant } from './support/fixtures.ts';
 import { countOf } from './support/rows.ts';
 
 /*
@@ -40,11 +39,8 @@ function held(): { step: FakeStep; arrived: Promise<FakeLlmRequest> } {
 
 beforeAll(async () => {
   h = await startSlackHarness();
-  h.slack.addTeam(TEAM);
-  h.slack.addUser({ id: alice.userId, teamId: TEAM.teamId, name: 'alice', real_name: 'Alice Example' });
+  await h.acmeWithAlice(alice.userId);
   h.slack.addUser({ id: guest.userId, teamId: TEAM.teamId, name: 'gast', is_restricted: true });
-  const acme = await makeTenant(h.em(), 'acme');
-  await h.link(acme.tenant.id, TEAM.teamId);
 });
 afterAll(async () => {
   await h?.close();

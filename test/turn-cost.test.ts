@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idRow } from '../core/db/sql.ts';
 import { z } from 'zod';
 import { rows } from './support/rows.ts';
-import { makeTenant } from './support/fixtures.ts';
 import { startSlackHarness, TEAM, type SlackHarness } from './fakes/slack-harness.ts';
 import { slashCommand, type Who } from './fakes/slack-request.ts';
 import { dbStatements } from '../core/db/statements.ts';
@@ -22,10 +21,7 @@ const alice: Who = { teamId: TEAM.teamId, userId: 'U0ALICE001', channel: 'C0REND
 // Nothing but the turn talks to the database while it is measured: no poll for missed work, no lease renewal.
 beforeAll(async () => {
   h = await startSlackHarness({ turnPollMs: 3_600_000, env: { TURN_LEASE_SECONDS: '3600' } });
-  h.slack.addTeam(TEAM);
-  h.slack.addUser({ id: alice.userId, teamId: TEAM.teamId, name: 'alice', real_name: 'Alice Example' });
-  const acme = await makeTenant(h.em(), 'acme');
-  await h.link(acme.tenant.id, TEAM.teamId);
+  await h.acmeWithAlice(alice.userId);
 });
 afterAll(async () => {
   await h?.close();

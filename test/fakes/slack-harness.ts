@@ -8,6 +8,7 @@ import { createModelProvider } from '../../core/llm/provider.ts';
 import { setTenantAi } from '../../core/llm/settings.ts';
 import { linkWorkspace } from '../../core/tenancy/links.ts';
 import { createTestDatabase, freePort, testConfig, type TestDatabase } from '../support/db.ts';
+import { makeTenant, type TenantFixture } from '../support/fixtures.ts';
 import { startFakeLlm, type FakeLlm } from './llm-server.ts';
 import { PLACEHOLDER_TEXT } from '../../adapters/slack/messages.ts';
 import { startFakeSlack, type FakeSlack, type FakeTeam, type SlackCall } from './slack-api.ts';
@@ -139,6 +140,11 @@ export async function startSlackHarness(
   // As `renderbot serve` does: the channel starts (its stored-request replays) once the server listens.
   await channel.start?.();
   const base = `http://127.0.0.1:${http.port}`;
+  /** Links a Slack team to a tenant and gives the tenant the fake LLM. */
+  const link = async (tenantId: string, teamId: string) => {
+    await linkWorkspace(app.db.orm.em.fork(), tenantId, 'slack', teamId);
+    await setTenantAi(app.db.orm.em.fork(), config.secretsKey, tenantId, llm.settings, llm.apiKey);
+  };
   return {
     slack,
     llm,
@@ -184,10 +190,17 @@ export async function startSlackHarness(
       );
       return { placeholder, update };
     },
-    /** Links a Slack team to a tenant and gives the tenant the fake LLM. */
-    async link(tenantId: string, teamId: string) {
-      await linkWorkspace(app.db.orm.em.fork(), tenantId, 'slack', teamId);
-      await setTenantAi(app.db.orm.em.fork(), config.secretsKey, tenantId, llm.settings, llm.apiKey);
+    link,
+    /**
+     * Most Slack tests' world: team TEAM with Alice Example (`userId`) in it, and tenant `acme`
+     * (makeTenant) linked to it with the fake LLM.
+     */
+    async acmeWithAlice(userId: string): Promise<TenantFixture> {
+      slack.addTeam(TEAM);
+      slack.addUser({ id: userId, teamId: TEAM.teamId, name: 'alice', real_name: 'Alice Example' });
+      const acme = await makeTenant(app.db.orm.em.fork(), 'acme');
+      await link(acme.tenant.id, TEAM.teamId);
+      return acme;
     },
     async close() {
       await http.close();
